@@ -1,0 +1,402 @@
+// Package expect compiles the `expect:` trees of suite files into checks
+// and runs them against a step's structured result. Operators are small
+// plug-ins listed in one table (Builtin).
+package expect
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/seamtest/seam/internal/decode"
+	"github.com/seamtest/seam/internal/diag"
+	"github.com/seamtest/seam/internal/expr"
+	"go.yaml.in/yaml/v3"
+)
+
+// Usage documents a plug-in for `seam help`.
+type Usage struct {
+	Name    string
+	Summary string
+	Example string
+}
+
+// Operator is one assertion operator as written in a suite (`contains: x`).
+type Operator interface {
+	Usage() Usage
+	// Compile decodes the operand at load time; problems go to c.
+	Compile(c *Compiler, n *yaml.Node) Check
+}
+
+// Got is the value under test; Found is false when a query found nothing.
+type Got struct {
+	Value any
+	Found bool
+}
+
+// Check tests one value and returns nil when it holds.
+type Check interface {
+	Check(got Got, vars expr.Vars) *Failure
+}
+
+// Failure says why a check did not hold.
+type Failure struct {
+	Path string // where in the result, like `body .items[0].sku`
+	Got  string
+	Want string
+	Msg  string // used instead of got/want when set
+	Diff string
+}
+
+func (f *Failure) Error() string {
+	var s string
+	if f.Msg != "" {
+		s = f.Msg
+	} else {
+		s = "got " + f.Got + "; want " + f.Want
+	}
+	if f.Path != "" {
+		s = f.Path + ": " + s
+	}
+	return s
+}
+
+// Table is the set of operators a suite may use.
+type Table map[string]Operator
+
+// Builtin returns seam's operators.
+func Builtin() Table {
+	t := Table{}
+	for _, op := range []Operator{
+		eqOp{}, neOp{}, inOp{}, containsOp{}, matchOp{}, existsOp{}, absentOp{},
+		lengthOp{}, cmpOp{"gt"}, cmpOp{"gte"}, cmpOp{"lt"}, cmpOp{"lte"},
+		typeOp{}, schemaOp{}, exprOp{}, notOp{}, allOp{},
+	} {
+		t[op.Usage().Name] = op
+	}
+	return t
+}
+
+// Names lists the operator names in order.
+func (t Table) Names() []string { return expr.SortedKeys(t) }
+
+// Compiler turns expectation nodes into checks.
+type Compiler struct {
+	D   *decode.Decoder
+	Ops Table
+}
+
+// Matcher compiles the expectation at n for the value at path. The forms:
+//   - a scalar or a list: typed equality;
+//   - a mapping whose keys start with ".": jq queries into the value, each
+//     with its own expectation;
+//   - a mapping of operator names: every operator must hold;
+//   - any other mapping: the value is an object having at least these keys,
+//     each matching its expectation (fold compares keys case-insensitively).
+func (c *Compiler) Matcher(n *yaml.Node, path string, fold bool) Check {
+	n = decode.Resolve(n)
+	if n == nil {
+		return nil
+	}
+	if n.Kind != yaml.MappingNode || len(n.Content) == 0 {
+		v := &expr.Value{}
+		v.DecodeYAML(c.D, n)
+		return eqCheck{want: *v}
+	}
+	fields := c.D.Fields(n, path)
+	var queries, ops, keys int
+	for _, f := range fields {
+		switch {
+		case strings.HasPrefix(f.Key, "."):
+			queries++
+		case c.Ops[f.Key] != nil:
+			ops++
+		default:
+			keys++
+		}
+	}
+	switch {
+	case queries > 0 && queries < len(fields):
+		for _, f := range fields {
+			if !strings.HasPrefix(f.Key, ".") {
+				c.D.Errorf(f.KeyN, "%s: %q mixed with jq queries", path, f.Key).
+					WithHint("under one key, write either jq queries (starting with .) or operators, not both; use .%s to query a field", f.Key)
+			}
+		}
+		return nil
+	case queries > 0:
+		qc := queryCheck{}
+		for _, f := range fields {
+			q, err := expr.CompileQuery(f.Key)
+			if err != nil {
+				c.D.Errorf(f.KeyN, "%s: %v", path, err).WithHint("queries are jq syntax, like .items[0].id")
+				continue
+			}
+			m := c.Matcher(f.Value, strings.TrimSpace(path+" "+f.Key), false)
+			if m != nil {
+				qc.items = append(qc.items, queryItem{q: q, m: m})
+			}
+		}
+		return qc
+	case ops > 0 && keys > 0:
+		for _, f := range fields {
+			if c.Ops[f.Key] == nil {
+				e := c.D.Errorf(f.KeyN, "%s: unknown operator %q", path, f.Key)
+				if s := diag.Closest(f.Key, c.Ops.Names()); s != "" {
+					e.WithHint("did you mean %q? to match an object key named %q, query it as .%s", s, f.Key, f.Key)
+				} else {
+					e.WithHint("operators: %s; to match an object key, query it as .%s", strings.Join(c.Ops.Names(), ", "), f.Key)
+				}
+			}
+		}
+		return nil
+	case ops > 0:
+		all := allCheck{}
+		for _, f := range fields {
+			if ch := c.Ops[f.Key].Compile(c, f.Value); ch != nil {
+				all = append(all, ch)
+			}
+		}
+		return all
+	}
+	hc := hasCheck{fold: fold}
+	for _, f := range fields {
+		m := c.Matcher(f.Value, strings.TrimSpace(path+" "+f.Key), false)
+		if m != nil {
+			hc.keys = append(hc.keys, f.Key)
+			hc.ms = append(hc.ms, m)
+		}
+	}
+	return hc
+}
+
+type eqCheck struct{ want expr.Value }
+
+func (e eqCheck) Check(got Got, vars expr.Vars) *Failure {
+	want, err := e.want.Eval(vars)
+	if err != nil {
+		return &Failure{Msg: err.Error()}
+	}
+	return equalFailure(want, got)
+}
+
+func equalFailure(want any, got Got) *Failure {
+	if !got.Found && want != nil {
+		return &Failure{Got: "nothing (absent)", Want: expr.Show(want)}
+	}
+	if Equal(want, got.Value) {
+		return nil
+	}
+	f := &Failure{Got: expr.Show(got.Value), Want: expr.Show(want), Diff: Diff(want, got.Value)}
+	if got.Value != nil && want != nil && expr.TypeName(want) != expr.TypeName(got.Value) {
+		f.Got += " (" + expr.TypeName(got.Value) + ")"
+		f.Want += " (" + expr.TypeName(want) + ")"
+	}
+	if f.Diff != "" {
+		f.Got, f.Want = truncate(f.Got, 200), truncate(f.Want, 200)
+	}
+	return f
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+type queryItem struct {
+	q *expr.Query
+	m Check
+}
+
+type queryCheck struct{ items []queryItem }
+
+func (qc queryCheck) Check(got Got, vars expr.Vars) *Failure {
+	for _, it := range qc.items {
+		out, found, err := it.q.Run(got.Value)
+		if err != nil {
+			return &Failure{Path: it.q.String(), Msg: err.Error()}
+		}
+		if f := it.m.Check(Got{Value: out, Found: found}, vars); f != nil {
+			f.Path = joinPath(it.q.String(), f.Path)
+			return f
+		}
+	}
+	return nil
+}
+
+func joinPath(a, b string) string {
+	switch {
+	case b == "":
+		return a
+	case a == "":
+		return b
+	case strings.HasPrefix(b, "."):
+		return a + " " + b
+	}
+	return a + "." + b
+}
+
+type hasCheck struct {
+	keys []string
+	ms   []Check
+	fold bool
+}
+
+func (h hasCheck) Check(got Got, vars expr.Vars) *Failure {
+	obj, ok := got.Value.(map[string]any)
+	if !ok {
+		return &Failure{Got: expr.Show(got.Value), Want: "an object with keys " + strings.Join(h.keys, ", ")}
+	}
+	for i, k := range h.keys {
+		v, found := obj[k]
+		if !found && h.fold {
+			for ok, ov := range obj {
+				if strings.EqualFold(ok, k) {
+					v, found = ov, true
+					break
+				}
+			}
+		}
+		if f := h.ms[i].Check(Got{Value: v, Found: found}, vars); f != nil {
+			f.Path = joinPath(k, f.Path)
+			return f
+		}
+	}
+	return nil
+}
+
+type allCheck []Check
+
+func (a allCheck) Check(got Got, vars expr.Vars) *Failure {
+	for _, c := range a {
+		if f := c.Check(got, vars); f != nil {
+			return f
+		}
+	}
+	return nil
+}
+
+// Field describes one field of a step kind's result, for validation and docs.
+type Field struct {
+	Name     string
+	Doc      string
+	FoldKeys bool // object keys compare case-insensitively (HTTP headers)
+}
+
+// Expectation is a compiled `expect:` block of a step.
+type Expectation struct {
+	Pos    diag.Pos
+	fields []string
+	checks []Check
+	that   []*expr.Program
+}
+
+// IsZero reports whether there is nothing to check.
+func (e *Expectation) IsZero() bool { return e == nil || (len(e.checks) == 0 && len(e.that) == 0) }
+
+// Compile compiles a step's `expect:` mapping against the fields its kind
+// yields. `that:` takes expressions over the whole result.
+func (c *Compiler) Compile(n *yaml.Node, fields []Field) *Expectation {
+	e := &Expectation{Pos: c.D.Pos(n)}
+	byName := map[string]Field{}
+	names := []string{"that"}
+	for _, f := range fields {
+		byName[f.Name] = f
+		names = append(names, f.Name)
+	}
+	for _, f := range c.D.Fields(n, "expect") {
+		if f.Key == "that" {
+			e.that = append(e.that, c.expressions(f.Value, fields)...)
+			continue
+		}
+		fd, ok := byName[f.Key]
+		if !ok {
+			e := c.D.Errorf(f.KeyN, "expect: unknown result field %q", f.Key)
+			if s := diag.Closest(f.Key, names); s != "" {
+				e.WithHint("did you mean %q?", s)
+			} else {
+				sort.Strings(names)
+				e.WithHint("this step's result has: %s", strings.Join(names, ", "))
+			}
+			continue
+		}
+		if m := c.Matcher(f.Value, f.Key, fd.FoldKeys); m != nil {
+			e.fields = append(e.fields, f.Key)
+			e.checks = append(e.checks, m)
+		}
+	}
+	return e
+}
+
+func (c *Compiler) expressions(n *yaml.Node, fields []Field) []*expr.Program {
+	n = decode.Resolve(n)
+	var nodes []*yaml.Node
+	if n.Kind == yaml.SequenceNode {
+		nodes = n.Content
+	} else {
+		nodes = []*yaml.Node{n}
+	}
+	defined := map[string]bool{}
+	for k := range c.D.Vars {
+		defined[k] = true
+	}
+	for _, f := range fields {
+		defined[f.Name] = true
+	}
+	if c.D.Vars == nil {
+		defined = nil
+	}
+	var out []*expr.Program
+	for _, x := range nodes {
+		if x.Kind != yaml.ScalarNode {
+			c.D.Errorf(x, "that: want an expression string, got %s", decode.KindName(x))
+			continue
+		}
+		p, err := expr.Compile(x.Value, defined)
+		if err != nil {
+			e := c.D.Errorf(x, "that: %v", err)
+			if ue, ok := err.(*expr.UndefinedError); ok {
+				e.Hint = ue.Hint()
+			}
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// Check runs every check on result (the step's fields) and returns the
+// first failure.
+func (e *Expectation) Check(result map[string]any, vars expr.Vars) *Failure {
+	if e == nil {
+		return nil
+	}
+	for i, name := range e.fields {
+		v, found := result[name]
+		if f := e.checks[i].Check(Got{Value: v, Found: found}, vars); f != nil {
+			f.Path = joinPath(name, f.Path)
+			return f
+		}
+	}
+	if len(e.that) > 0 {
+		env := expr.Vars{}
+		for k, v := range vars {
+			env[k] = v
+		}
+		for k, v := range result {
+			env[k] = v
+		}
+		for _, p := range e.that {
+			out, err := p.Eval(env)
+			if err != nil {
+				return &Failure{Path: "that", Msg: err.Error()}
+			}
+			if b, ok := out.(bool); !ok || !b {
+				return &Failure{Path: "that", Msg: fmt.Sprintf("%s: got %s; want true", p.String(), expr.Show(out))}
+			}
+		}
+	}
+	return nil
+}

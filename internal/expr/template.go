@@ -1,0 +1,446 @@
+// Package expr evaluates what suite files compute: `((…))` templates inside
+// strings, expressions (expr-lang), and jq queries into JSON (gojq).
+//
+// The template syntax `((expr))` was chosen because parentheses are not YAML
+// indicators: a templated value never needs quoting, inside block or flow
+// collections alike (the `{{ }}` syntax of other tools starts a YAML flow
+// mapping and must always be quoted). `$((` is left alone, so shell
+// arithmetic in exec steps keeps working.
+package expr
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/parser"
+	"github.com/expr-lang/expr/vm"
+	"github.com/seamtest/seam/internal/decode"
+	"github.com/seamtest/seam/internal/diag"
+	"go.yaml.in/yaml/v3"
+)
+
+// Vars are the values templates and expressions see at run time: suite
+// variables, --var values, captures, and "env" (the process environment).
+type Vars map[string]any
+
+// Program is a compiled expr-lang expression.
+type Program struct {
+	src  string
+	prog *vm.Program
+}
+
+// String is the expression's source.
+func (p *Program) String() string { return p.src }
+
+// Eval runs the expression on vars and returns a canonical value.
+func (p *Program) Eval(vars Vars) (any, error) {
+	out, err := expr.Run(p.prog, map[string]any(vars))
+	if err != nil {
+		return nil, fmt.Errorf("(( %s )): %v", p.src, firstLine(err.Error()))
+	}
+	return Normalize(out), nil
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+var locRE = regexp.MustCompile(`\s*\((\d+):(\d+)\)$`)
+
+// Compile compiles an expression and checks that every variable it reads is
+// in defined (when defined is not nil). Extra names are valid in addition,
+// for operators that bind their own (like "value").
+func Compile(src string, defined map[string]bool, extra ...string) (*Program, error) {
+	tree, err := parser.Parse(src)
+	if err != nil {
+		return nil, fmt.Errorf("bad expression %q: %s", src, locRE.ReplaceAllString(firstLine(err.Error()), ""))
+	}
+	if defined != nil {
+		if err := checkNames(tree.Node, defined, extra); err != nil {
+			return nil, err
+		}
+	}
+	prog, err := expr.Compile(src)
+	if err != nil {
+		return nil, fmt.Errorf("bad expression %q: %s", src, locRE.ReplaceAllString(firstLine(err.Error()), ""))
+	}
+	return &Program{src: src, prog: prog}, nil
+}
+
+// UndefinedError is an expression that reads a variable nobody defined.
+type UndefinedError struct {
+	Name    string
+	Defined []string
+}
+
+func (e *UndefinedError) Error() string {
+	return fmt.Sprintf("undefined variable %q", e.Name)
+}
+
+// Hint suggests the nearest defined name, or lists them.
+func (e *UndefinedError) Hint() string {
+	if c := diag.Closest(e.Name, e.Defined); c != "" {
+		return fmt.Sprintf("did you mean %q?", c)
+	}
+	if len(e.Defined) == 0 {
+		return "define it under vars:, pass --var " + e.Name + "=VALUE, or capture it in an earlier step"
+	}
+	return "defined here: " + strings.Join(e.Defined, ", ") + "; or define it under vars:, pass --var, or capture it in an earlier step"
+}
+
+type nameChecker struct {
+	defined map[string]bool
+	extra   []string
+	local   map[string]bool
+	err     error
+}
+
+func (c *nameChecker) Visit(n *ast.Node) {
+	switch x := (*n).(type) {
+	case *ast.VariableDeclaratorNode:
+		c.local[x.Name] = true
+	case *ast.IdentifierNode:
+		if c.err != nil || c.defined[x.Value] || c.local[x.Value] {
+			return
+		}
+		for _, e := range c.extra {
+			if e == x.Value {
+				return
+			}
+		}
+		var names []string
+		for k := range c.defined {
+			names = append(names, k)
+		}
+		names = append(names, c.extra...)
+		sort.Strings(names)
+		c.err = &UndefinedError{Name: x.Value, Defined: names}
+	}
+}
+
+func checkNames(root ast.Node, defined map[string]bool, extra []string) error {
+	c := &nameChecker{defined: defined, extra: extra, local: map[string]bool{}}
+	// let-bound names may be used before the walker reaches their
+	// declarator, so collect them first.
+	ast.Walk(&root, visitFunc(func(n *ast.Node) {
+		if d, ok := (*n).(*ast.VariableDeclaratorNode); ok {
+			c.local[d.Name] = true
+		}
+	}))
+	ast.Walk(&root, c)
+	return c.err
+}
+
+type visitFunc func(*ast.Node)
+
+func (f visitFunc) Visit(n *ast.Node) { f(n) }
+
+// Str is a string field that may contain ((…)) templates.
+type Str struct {
+	Raw   string
+	Pos   diag.Pos
+	parts []part
+}
+
+type part struct {
+	lit  string
+	prog *Program
+}
+
+// Lit makes a Str holding plain text.
+func Lit(s string) Str {
+	return Str{Raw: s, parts: []part{{lit: s}}}
+}
+
+// IsZero reports whether the field was left out.
+func (s Str) IsZero() bool { return s.Raw == "" && len(s.parts) == 0 }
+
+// IsTemplate reports whether s contains any template.
+func (s Str) IsTemplate() bool {
+	for _, p := range s.parts {
+		if p.prog != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// DecodeYAML implements decode.Unmarshaler.
+func (s *Str) DecodeYAML(d *decode.Decoder, n *yaml.Node) {
+	s.Pos = d.Pos(n)
+	if n.Kind != yaml.ScalarNode {
+		d.Errorf(n, "want a string, got %s", decode.KindName(n))
+		return
+	}
+	s.Raw = n.Value
+	parts, err := ParseTemplate(n.Value, d.Vars)
+	if err != nil {
+		reportTemplateError(d, n, err)
+		return
+	}
+	s.parts = parts
+}
+
+// TemplateError is a problem inside a template, at a byte offset of the
+// string.
+type TemplateError struct {
+	Offset int
+	Err    error
+}
+
+func (e *TemplateError) Error() string { return e.Err.Error() }
+func (e *TemplateError) Unwrap() error { return e.Err }
+
+func reportTemplateError(d *decode.Decoder, n *yaml.Node, err error) {
+	pos := d.Pos(n)
+	te, _ := err.(*TemplateError)
+	if te != nil && !strings.Contains(n.Value, "\n") {
+		switch n.Style {
+		case 0:
+			pos.Col += te.Offset
+		case yaml.SingleQuotedStyle, yaml.DoubleQuotedStyle:
+			pos.Col += te.Offset + 1
+		}
+	}
+	e := diag.Errorf(pos, "%v", err)
+	if ue, ok := errorsAs[*UndefinedError](err); ok {
+		e.Hint = ue.Hint()
+	}
+	d.Errs.Add(e)
+}
+
+func errorsAs[T error](err error) (T, bool) {
+	for err != nil {
+		if t, ok := err.(T); ok {
+			return t, true
+		}
+		u, ok := err.(interface{ Unwrap() error })
+		if !ok {
+			break
+		}
+		err = u.Unwrap()
+	}
+	var zero T
+	return zero, false
+}
+
+// ParseTemplate splits s into literal text and compiled ((…)) expressions.
+func ParseTemplate(s string, defined map[string]bool) ([]part, error) {
+	var parts []part
+	lit := strings.Builder{}
+	i := 0
+	for i < len(s) {
+		j := strings.Index(s[i:], "((")
+		if j < 0 {
+			lit.WriteString(s[i:])
+			break
+		}
+		j += i
+		if j > 0 && s[j-1] == '$' {
+			// Shell arithmetic $((…)): not ours.
+			end := j + 2
+			lit.WriteString(s[i:end])
+			i = end
+			continue
+		}
+		lit.WriteString(s[i:j])
+		end, err := templateEnd(s, j+2)
+		if err != nil {
+			return nil, &TemplateError{Offset: j, Err: err}
+		}
+		src := strings.TrimSpace(s[j+2 : end])
+		if src == "" {
+			return nil, &TemplateError{Offset: j, Err: fmt.Errorf("empty template (( ))")}
+		}
+		prog, err := Compile(src, defined)
+		if err != nil {
+			return nil, &TemplateError{Offset: j + 2 + strings.Index(s[j+2:end], src), Err: err}
+		}
+		if lit.Len() > 0 {
+			parts = append(parts, part{lit: lit.String()})
+			lit.Reset()
+		}
+		parts = append(parts, part{prog: prog})
+		i = end + 2
+	}
+	if lit.Len() > 0 || len(parts) == 0 {
+		parts = append(parts, part{lit: lit.String()})
+	}
+	return parts, nil
+}
+
+// templateEnd finds the "))" that closes a template opened before start,
+// skipping parentheses and quotes of the expression inside.
+func templateEnd(s string, start int) (int, error) {
+	depth := 0
+	for i := start; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '"', '\'', '`':
+			k := i + 1
+			for k < len(s) && s[k] != c {
+				if s[k] == '\\' && c != '`' {
+					k++
+				}
+				k++
+			}
+			i = k
+		case '(':
+			depth++
+		case ')':
+			if depth == 0 {
+				if i+1 < len(s) && s[i+1] == ')' {
+					return i, nil
+				}
+				return 0, fmt.Errorf("template (( is closed by a single )")
+			}
+			depth--
+		}
+	}
+	return 0, fmt.Errorf("template (( is not closed with ))")
+}
+
+// Value evaluates s: when s is exactly one template, the result keeps its
+// type (a number stays a number); otherwise it is the joined text.
+func (s Str) Value(vars Vars) (any, error) {
+	if len(s.parts) == 1 && s.parts[0].prog != nil {
+		v, err := s.parts[0].prog.Eval(vars)
+		if err != nil {
+			return nil, err
+		}
+		return v, nil
+	}
+	return s.String(vars)
+}
+
+// String evaluates s to text. A template that yields null is an error, since
+// an empty string in its place is almost never what was meant.
+func (s Str) String(vars Vars) (string, error) {
+	if len(s.parts) == 0 {
+		return s.Raw, nil
+	}
+	if len(s.parts) == 1 && s.parts[0].prog == nil {
+		return s.parts[0].lit, nil
+	}
+	var b strings.Builder
+	for _, p := range s.parts {
+		if p.prog == nil {
+			b.WriteString(p.lit)
+			continue
+		}
+		v, err := p.prog.Eval(vars)
+		if err != nil {
+			return "", err
+		}
+		if v == nil {
+			return "", fmt.Errorf("(( %s )) is null; give a default with (( %s ?? \"…\" ))", p.prog.src, p.prog.src)
+		}
+		b.WriteString(Format(v))
+	}
+	return b.String(), nil
+}
+
+// Value is any YAML value (scalar, list, mapping) whose strings may hold
+// templates; it evaluates to a canonical value with typed template results.
+type Value struct {
+	Pos  diag.Pos
+	node valueNode
+	set  bool
+}
+
+type valueNode struct {
+	scalar any // non-string scalar
+	str    *Str
+	list   []valueNode
+	keys   []string
+	vals   []valueNode
+	kind   int // 0 scalar, 1 str, 2 list, 3 map
+}
+
+// IsSet reports whether the field was given.
+func (v Value) IsSet() bool { return v.set }
+
+// DecodeYAML implements decode.Unmarshaler.
+func (v *Value) DecodeYAML(d *decode.Decoder, n *yaml.Node) {
+	v.Pos = d.Pos(n)
+	v.set = true
+	v.node = decodeValue(d, n)
+}
+
+func decodeValue(d *decode.Decoder, n *yaml.Node) valueNode {
+	n = decode.Resolve(n)
+	switch n.Kind {
+	case yaml.SequenceNode:
+		out := valueNode{kind: 2}
+		for _, c := range n.Content {
+			out.list = append(out.list, decodeValue(d, c))
+		}
+		return out
+	case yaml.MappingNode:
+		out := valueNode{kind: 3}
+		for _, f := range d.Fields(n, "value") {
+			out.keys = append(out.keys, f.Key)
+			out.vals = append(out.vals, decodeValue(d, f.Value))
+		}
+		return out
+	}
+	if n.ShortTag() == "!!str" {
+		s := &Str{}
+		s.DecodeYAML(d, n)
+		return valueNode{kind: 1, str: s}
+	}
+	var x any
+	if err := n.Decode(&x); err != nil {
+		d.Errorf(n, "%v", err)
+	}
+	return valueNode{scalar: Normalize(x)}
+}
+
+// ConstValue wraps a plain value (used when building suites in code).
+func ConstValue(x any) Value {
+	return Value{set: true, node: valueNode{scalar: Normalize(x)}}
+}
+
+// Eval evaluates every template in v.
+func (v Value) Eval(vars Vars) (any, error) {
+	return v.node.eval(vars)
+}
+
+func (n valueNode) eval(vars Vars) (any, error) {
+	switch n.kind {
+	case 1:
+		return n.str.Value(vars)
+	case 2:
+		out := make([]any, len(n.list))
+		for i, c := range n.list {
+			x, err := c.eval(vars)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = x
+		}
+		return out, nil
+	case 3:
+		out := make(map[string]any, len(n.keys))
+		for i, k := range n.keys {
+			x, err := n.vals[i].eval(vars)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = x
+		}
+		return out, nil
+	}
+	return n.scalar, nil
+}
+
+// IsTemplateOnly reports whether v is a string that is exactly one template.
+func (v Value) IsTemplateOnly() bool {
+	return v.node.kind == 1 && len(v.node.str.parts) == 1 && v.node.str.parts[0].prog != nil
+}
