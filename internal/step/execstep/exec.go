@@ -1,0 +1,249 @@
+// Package execstep is the `exec` step kind: run a command, check its exit
+// code and output.
+package execstep
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/seamtest/seam/internal/decode"
+	"github.com/seamtest/seam/internal/expect"
+	"github.com/seamtest/seam/internal/expr"
+	"github.com/seamtest/seam/internal/step"
+	"go.yaml.in/yaml/v3"
+)
+
+// maxOutput caps how much of stdout and stderr is kept.
+const maxOutput = 4 << 20
+
+// Kind is the exec step kind.
+type Kind struct{}
+
+func (Kind) Usage() step.Usage {
+	return step.Usage{
+		Name:    "exec",
+		Summary: "run a command (no shell) and check its exit code and output",
+		Inputs: []step.Input{
+			{Name: "command", Doc: "the program: a name looked up in PATH, or a path (relative to the suite file's folder)"},
+			{Name: "args", Doc: "arguments, a list"},
+			{Name: "env", Doc: "extra environment variables, a mapping (the rest is inherited)"},
+			{Name: "stdin", Doc: "text written to standard input"},
+			{Name: "dir", Doc: "working folder (default: the suite file's folder)"},
+		},
+		Fields: []expect.Field{
+			{Name: "exit_code", Doc: "exit code, a number (-1 when killed by a signal)"},
+			{Name: "stdout", Doc: "standard output, text"},
+			{Name: "stderr", Doc: "standard error, text"},
+			{Name: "json", Doc: "standard output parsed as JSON (absent when it is not JSON)"},
+			{Name: "duration_ms", Doc: "run time in milliseconds"},
+		},
+		Example: "exec: {command: sh, args: [-c, 'echo $((1+2))']}\nexpect: {exit_code: 0, stdout: {match: ^3}}",
+	}
+}
+
+type action struct {
+	Command expr.Str            `yaml:"command" seam:"required"`
+	Args    []expr.Str          `yaml:"args"`
+	Env     map[string]expr.Str `yaml:"env"`
+	Stdin   expr.Str            `yaml:"stdin"`
+	Dir     expr.Str            `yaml:"dir"`
+}
+
+// Decode implements step.Kind.
+func (Kind) Decode(d *decode.Decoder, n *yaml.Node) step.Action {
+	a := &action{}
+	if n.Kind == yaml.SequenceNode {
+		// Short form: `exec: [cmd, arg1, arg2]`.
+		if len(n.Content) == 0 {
+			d.Errorf(n, "exec: empty command list")
+			return nil
+		}
+		before := d.Errs.Len()
+		d.Decode(n.Content[0], &a.Command, "exec[0]")
+		for i, c := range n.Content[1:] {
+			var s expr.Str
+			d.Decode(c, &s, fmt.Sprintf("exec[%d]", i+1))
+			a.Args = append(a.Args, s)
+		}
+		if d.Errs.Len() > before {
+			return nil
+		}
+		return a
+	}
+	before := d.Errs.Len()
+	d.Decode(n, a, "exec")
+	if d.Errs.Len() > before {
+		return nil
+	}
+	return a
+}
+
+func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
+	name, err := a.Command.String(env.Vars)
+	if err != nil {
+		return nil, fmt.Errorf("command: %w", err)
+	}
+	args := make([]string, len(a.Args))
+	for i, s := range a.Args {
+		if args[i], err = s.String(env.Vars); err != nil {
+			return nil, fmt.Errorf("args[%d]: %w", i, err)
+		}
+	}
+	dir := env.Dir
+	if !a.Dir.IsZero() {
+		d, err := a.Dir.String(env.Vars)
+		if err != nil {
+			return nil, fmt.Errorf("dir: %w", err)
+		}
+		if !filepath.IsAbs(d) {
+			d = filepath.Join(env.Dir, d)
+		}
+		dir = d
+	}
+	path := name
+	if strings.ContainsRune(name, '/') {
+		if !filepath.IsAbs(name) {
+			path = filepath.Join(env.Dir, name)
+		}
+	} else if path, err = exec.LookPath(name); err != nil {
+		return nil, fmt.Errorf("command %q not found in PATH", name)
+	}
+	cmd := exec.Command(path, args...)
+	cmd.Dir = dir
+	cmd.Env = os.Environ()
+	for _, k := range expr.SortedKeys(a.Env) {
+		v, err := a.Env[k].String(env.Vars)
+		if err != nil {
+			return nil, fmt.Errorf("env.%s: %w", k, err)
+		}
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	if !a.Stdin.IsZero() {
+		in, err := a.Stdin.String(env.Vars)
+		if err != nil {
+			return nil, fmt.Errorf("stdin: %w", err)
+		}
+		cmd.Stdin = strings.NewReader(in)
+	}
+	var stdout, stderr capped
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	// Its own process group, so a timeout kills what the command started too.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %v", name, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var waitErr error
+	select {
+	case waitErr = <-done:
+	case <-ctx.Done():
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case waitErr = <-done:
+		case <-time.After(2 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			waitErr = <-done
+		}
+		_ = waitErr
+		req := commandText(name, args)
+		return &step.Result{Request: req, Response: outputText(-1, stdout.String(), stderr.String())},
+			fmt.Errorf("%s: still running when the step timed out; stopped it", name)
+	}
+	elapsed := time.Since(start)
+	code := 0
+	if waitErr != nil {
+		var ee *exec.ExitError
+		if !errors.As(waitErr, &ee) {
+			return nil, fmt.Errorf("running %s: %v", name, waitErr)
+		}
+		code = ee.ExitCode()
+	}
+	fields := map[string]any{
+		"exit_code":   code,
+		"stdout":      stdout.String(),
+		"stderr":      stderr.String(),
+		"duration_ms": float64(elapsed.Microseconds()) / 1000,
+	}
+	if t := bytes.TrimSpace(stdout.buf.Bytes()); len(t) > 0 {
+		if v, err := expr.DecodeJSON(t); err == nil {
+			fields["json"] = v
+		}
+	}
+	return &step.Result{
+		Fields:   fields,
+		Request:  commandText(name, args),
+		Response: outputText(code, stdout.String(), stderr.String()),
+	}, nil
+}
+
+func commandText(name string, args []string) string {
+	parts := []string{quote(name)}
+	for _, a := range args {
+		parts = append(parts, quote(a))
+	}
+	return "$ " + strings.Join(parts, " ")
+}
+
+func quote(s string) string {
+	if s != "" && !strings.ContainsAny(s, " \t\n'\"\\$`;&|<>()*?[]{}~#") {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func outputText(code int, stdout, stderr string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "exit code %d", code)
+	if stdout != "" {
+		b.WriteString("\nstdout:\n" + clip(stdout))
+	}
+	if stderr != "" {
+		b.WriteString("\nstderr:\n" + clip(stderr))
+	}
+	return b.String()
+}
+
+func clip(s string) string {
+	s = strings.TrimRight(s, "\n")
+	if len(s) > 2048 {
+		return s[:2048] + fmt.Sprintf("… (%d bytes in all)", len(s))
+	}
+	return s
+}
+
+// capped is a buffer that keeps at most maxOutput bytes and drops the rest,
+// so a chatty command cannot exhaust memory.
+type capped struct {
+	buf     bytes.Buffer
+	dropped int
+}
+
+func (c *capped) Write(p []byte) (int, error) {
+	room := maxOutput - c.buf.Len()
+	if room >= len(p) {
+		c.buf.Write(p)
+	} else {
+		if room > 0 {
+			c.buf.Write(p[:room])
+		}
+		c.dropped += len(p) - max(room, 0)
+	}
+	return len(p), nil
+}
+
+func (c *capped) String() string {
+	if c.dropped > 0 {
+		return c.buf.String() + fmt.Sprintf("\n… (%d more bytes dropped)", c.dropped)
+	}
+	return c.buf.String()
+}

@@ -1,0 +1,74 @@
+// Package step is the contract between the engine and step kinds (http,
+// exec, …). Each kind is a plug-in: it decodes its own typed inputs at load
+// time and runs them at run time.
+package step
+
+import (
+	"context"
+	"sort"
+
+	"github.com/seamtest/seam/internal/decode"
+	"github.com/seamtest/seam/internal/expect"
+	"github.com/seamtest/seam/internal/expr"
+	"go.yaml.in/yaml/v3"
+)
+
+// Input documents one key a step kind accepts.
+type Input struct {
+	Name string
+	Doc  string
+}
+
+// Usage documents a step kind for `seam help steps` and docs/.
+type Usage struct {
+	Name    string
+	Summary string
+	Inputs  []Input
+	Fields  []expect.Field // what the result holds, for expect: and capture:
+	Example string
+}
+
+// Kind is a step plug-in.
+type Kind interface {
+	Usage() Usage
+	// Decode decodes the kind's inputs into a typed action; problems go to
+	// d, all of them. It returns nil when the inputs are unusable.
+	Decode(d *decode.Decoder, n *yaml.Node) Action
+}
+
+// Action is one decoded step, ready to run any number of times.
+type Action interface {
+	Run(ctx context.Context, env *Env) (*Result, error)
+}
+
+// Services resolves service names to addresses; the environment supplies it.
+type Services interface {
+	URL(name string) (string, error)
+}
+
+// Env is what a running step may use.
+type Env struct {
+	Vars     expr.Vars
+	Services Services
+	Dir      string // the suite file's folder: relative paths start here
+}
+
+// Result is a step's structured outcome.
+type Result struct {
+	Fields   map[string]any // read by expect: and capture:
+	Request  string         // what was sent, for failure reports
+	Response string         // what came back, for failure reports
+}
+
+// Table lists the step kinds a suite may use.
+type Table map[string]Kind
+
+// Names returns the kind names in order.
+func (t Table) Names() []string {
+	out := make([]string, 0, len(t))
+	for k := range t {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,454 @@
+package suite
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/seamtest/seam/internal/decode"
+	"github.com/seamtest/seam/internal/diag"
+	"github.com/seamtest/seam/internal/expect"
+	"github.com/seamtest/seam/internal/expr"
+	"github.com/seamtest/seam/internal/step"
+	"go.yaml.in/yaml/v3"
+)
+
+// DefaultFile is the suite file looked for in a folder.
+const DefaultFile = "seam.yaml"
+
+// Options configure loading.
+type Options struct {
+	Steps step.Table
+	Ops   expect.Table
+	// Vars are --var values; they override suite variables of the same name
+	// and are defined even when the suite does not declare them.
+	Vars map[string]string
+}
+
+// Locate resolves a DIR or FILE argument to the root suite file.
+func Locate(arg string) (string, error) {
+	if arg == "" {
+		arg = "."
+	}
+	st, err := os.Stat(arg)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", fmt.Errorf("%s: no such file or folder", arg)
+		}
+		return "", err
+	}
+	if !st.IsDir() {
+		return arg, nil
+	}
+	for _, name := range []string{DefaultFile, "seam.yml"} {
+		p := filepath.Join(arg, name)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s: no %s in this folder (give the suite file, or the folder that holds %s)", arg, DefaultFile, DefaultFile)
+}
+
+// Load reads the suite at path (a file, or a folder holding seam.yaml) and
+// everything it includes, and validates it. The error, if any, is a
+// *diag.List with every problem found.
+func Load(path string, opts Options) (*Suite, error) {
+	file, err := Locate(path)
+	if err != nil {
+		return nil, err
+	}
+	l := &loader{opts: opts, errs: &diag.List{}}
+	s := l.root(file)
+	if err := l.errs.Err(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+type loader struct {
+	opts    Options
+	errs    *diag.List
+	names   map[string]*Test // test names, for duplicates
+	defined map[string]bool  // suite-level variable names
+}
+
+// parse reads a YAML file into its root node, reporting syntax errors at
+// their line.
+func (l *loader) parse(file string, from diag.Pos) *yaml.Node {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		e := diag.Errorf(from, "cannot read %s: %v", file, unwrapPath(err))
+		if from.IsZero() {
+			e.Pos = diag.Pos{File: file}
+		}
+		l.errs.Add(e)
+		return nil
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		l.errs.Add(syntaxError(file, err))
+		return nil
+	}
+	n := decode.Resolve(&root)
+	if n == nil {
+		l.errs.Add(diag.Errorf(diag.Pos{File: file, Line: 1, Col: 1}, "the file is empty").
+			WithHint("a suite file is a mapping with tests: (and, in seam.yaml, name:, vars:, include:)"))
+		return nil
+	}
+	return n
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: (?:line (\d+): )?(?:column (\d+): )?(.*)$`)
+
+func syntaxError(file string, err error) *diag.Error {
+	msg := err.Error()
+	pos := diag.Pos{File: file}
+	if m := yamlLineRE.FindStringSubmatch(firstLine(msg)); m != nil {
+		pos.Line, _ = strconv.Atoi(m[1])
+		pos.Col, _ = strconv.Atoi(m[2])
+		msg = m[3]
+	}
+	e := diag.Errorf(pos, "YAML syntax: %s", msg)
+	switch {
+	case strings.Contains(msg, "tab"):
+		e.WithHint("indent with spaces, not tabs")
+	case strings.Contains(msg, "mapping values are not allowed"):
+		e.WithHint("a value with \": \" in it needs quotes")
+	default:
+		e.WithHint("check the indentation and quoting on this line and the one before")
+	}
+	return e
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+var rootKeys = []string{"name", "vars", "defaults", "include", "tests"}
+
+func (l *loader) root(file string) *Suite {
+	s := &Suite{File: file, Dir: filepath.Dir(file), Defaults: Defaults{StepTimeout: 30 * time.Second}}
+	s.Pos = diag.Pos{File: file, Line: 1, Col: 1}
+	l.names = map[string]*Test{}
+	n := l.parse(file, diag.Pos{})
+	if n == nil {
+		return s
+	}
+	d := decode.New(file, l.errs)
+	d.Dir = s.Dir
+	fields := d.Fields(n, "suite")
+	byKey := map[string]decode.Field{}
+	for _, f := range fields {
+		if !contains(rootKeys, f.Key) {
+			d.UnknownKey(f.KeyN, "suite", rootKeys)
+			continue
+		}
+		byKey[f.Key] = f
+	}
+	if f, ok := byKey["name"]; ok {
+		d.Decode(f.Value, &s.Name, "name")
+	}
+	if s.Name == "" {
+		s.Name = filepath.Base(s.Dir)
+		if abs, err := filepath.Abs(s.Dir); err == nil {
+			s.Name = filepath.Base(abs)
+		}
+	}
+	// Variables: builtins, then suite vars in order (each may read the ones
+	// before it), then --var names.
+	l.defined = map[string]bool{}
+	for _, b := range expr.BuiltinNames {
+		l.defined[b] = true
+	}
+	for k := range l.opts.Vars {
+		l.defined[k] = true
+	}
+	d.Vars = l.defined
+	if f, ok := byKey["vars"]; ok {
+		s.Vars = l.vars(d, f.Value, l.defined)
+	}
+	if f, ok := byKey["defaults"]; ok {
+		l.defaults(d, f.Value, &s.Defaults)
+	}
+	if f, ok := byKey["tests"]; ok {
+		s.Tests = append(s.Tests, l.tests(d, f.Value)...)
+	}
+	if f, ok := byKey["include"]; ok {
+		var globs []string
+		inc := decode.Resolve(f.Value)
+		if inc.Kind == yaml.ScalarNode {
+			globs = []string{inc.Value}
+		} else {
+			d.Decode(inc, &globs, "include")
+		}
+		s.Tests = append(s.Tests, l.includes(d, inc, s.Dir, globs)...)
+	}
+	if len(s.Tests) == 0 && l.errs.Len() == 0 {
+		l.errs.Add(diag.Errorf(d.Pos(n), "the suite has no tests").
+			WithHint("add a tests: list here, or include: files that have one"))
+	}
+	return s
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (l *loader) includes(d *decode.Decoder, n *yaml.Node, dir string, globs []string) []*Test {
+	var tests []*Test
+	seen := map[string]bool{}
+	for i, g := range globs {
+		pos := d.Pos(n)
+		if n.Kind == yaml.SequenceNode && i < len(n.Content) {
+			pos = d.Pos(n.Content[i])
+		}
+		pattern := g
+		if !filepath.IsAbs(pattern) {
+			pattern = filepath.Join(dir, g)
+		}
+		matches, err := filepath.Glob(pattern)
+		if err != nil {
+			l.errs.Add(diag.Errorf(pos, "include %q: bad pattern: %v", g, err))
+			continue
+		}
+		if len(matches) == 0 {
+			e := diag.Errorf(pos, "include %q: no such file", g)
+			if strings.ContainsAny(g, "*?[") {
+				e.Msg = fmt.Sprintf("include %q: the pattern matches no file", g)
+			}
+			e.WithHint("paths are relative to %s", dir)
+			l.errs.Add(e)
+			continue
+		}
+		sort.Strings(matches)
+		for _, m := range matches {
+			if seen[m] {
+				continue
+			}
+			seen[m] = true
+			tests = append(tests, l.included(m, pos)...)
+		}
+	}
+	return tests
+}
+
+func (l *loader) included(file string, from diag.Pos) []*Test {
+	n := l.parse(file, from)
+	if n == nil {
+		return nil
+	}
+	d := decode.New(file, l.errs)
+	d.Dir = filepath.Dir(file)
+	d.Vars = l.defined
+	var tests []*Test
+	for _, f := range d.Fields(n, "file") {
+		switch f.Key {
+		case "tests":
+			tests = append(tests, l.tests(d, f.Value)...)
+		case "vars", "include", "name", "defaults":
+			d.Errorf(f.KeyN, "%s: only allowed in the root suite file", f.Key).
+				WithHint("included files hold tests:; move %s: to %s", f.Key, DefaultFile)
+		default:
+			d.UnknownKey(f.KeyN, "file", []string{"tests"})
+		}
+	}
+	return tests
+}
+
+func (l *loader) vars(d *decode.Decoder, n *yaml.Node, defined map[string]bool) []Var {
+	var out []Var
+	for _, f := range d.Fields(n, "vars") {
+		if !validName(f.Key) {
+			d.Errorf(f.KeyN, "vars: %q is not a valid variable name", f.Key).
+				WithHint("use letters, digits and _, starting with a letter or _")
+			continue
+		}
+		v := Var{Name: f.Key, Pos: d.Pos(f.KeyN)}
+		// A var may read the builtins and the vars above it, and itself
+		// only if it was defined before (an override).
+		v.Value.DecodeYAML(d, f.Value)
+		defined[f.Key] = true
+		out = append(out, v)
+	}
+	return out
+}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+func validName(s string) bool { return nameRE.MatchString(s) }
+
+func (l *loader) defaults(d *decode.Decoder, n *yaml.Node, out *Defaults) {
+	for _, f := range d.Fields(n, "defaults") {
+		switch f.Key {
+		case "step_timeout":
+			if v, ok := d.Duration(f.Value, "defaults.step_timeout"); ok {
+				out.StepTimeout = v
+			}
+		case "test_timeout":
+			if v, ok := d.Duration(f.Value, "defaults.test_timeout"); ok {
+				out.TestTimeout = v
+			}
+		default:
+			d.UnknownKey(f.KeyN, "defaults", []string{"step_timeout", "test_timeout"})
+		}
+	}
+}
+
+func (l *loader) tests(d *decode.Decoder, n *yaml.Node) []*Test {
+	n = decode.Resolve(n)
+	if n.Kind != yaml.SequenceNode {
+		d.Errorf(n, "tests: want a list of tests, got %s", decode.KindName(n)).
+			WithHint("each test starts with \"- name: ...\"")
+		return nil
+	}
+	var out []*Test
+	for _, tn := range n.Content {
+		if t := l.test(d, tn); t != nil {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+var testKeys = []string{"name", "tags", "priority", "serial", "timeout", "skip", "vars", "setup", "steps", "teardown"}
+
+func (l *loader) test(d *decode.Decoder, n *yaml.Node) *Test {
+	t := &Test{Pos: d.Pos(n), Priority: Medium}
+	fields := d.Fields(n, "test")
+	if decode.Resolve(n).Kind != yaml.MappingNode {
+		return nil
+	}
+	byKey := map[string]decode.Field{}
+	for _, f := range fields {
+		if !contains(testKeys, f.Key) {
+			d.UnknownKey(f.KeyN, "test", testKeys)
+			continue
+		}
+		byKey[f.Key] = f
+	}
+	if f, ok := byKey["name"]; ok {
+		d.Decode(f.Value, &t.Name, "name")
+		t.Pos = d.Pos(f.Value)
+		if strings.TrimSpace(t.Name) == "" {
+			d.Errorf(f.Value, "test: the name is empty")
+		} else if prev, dup := l.names[t.Name]; dup {
+			d.Errorf(f.Value, "duplicate test name %q", t.Name).WithHint("first used at %s; test names must be unique so reports and --filter can tell them apart", prev.Pos)
+		} else {
+			l.names[t.Name] = t
+		}
+	} else {
+		d.Errorf(n, "test: missing required key \"name\"")
+	}
+	if f, ok := byKey["tags"]; ok {
+		if v := decode.Resolve(f.Value); v.Kind == yaml.ScalarNode {
+			t.Tags = []string{v.Value}
+		} else {
+			d.Decode(v, &t.Tags, "tags")
+		}
+	}
+	if f, ok := byKey["priority"]; ok {
+		var p string
+		d.Decode(f.Value, &p, "priority")
+		found := false
+		for i, name := range PriorityNames {
+			if name == p {
+				t.Priority, found = Priority(i), true
+			}
+		}
+		if !found && p != "" {
+			e := d.Errorf(f.Value, "priority: unknown priority %q", p)
+			if c := diag.Closest(p, PriorityNames); c != "" {
+				e.WithHint("did you mean %q?", c)
+			} else {
+				e.WithHint("one of %s", strings.Join(PriorityNames, ", "))
+			}
+		}
+	}
+	if f, ok := byKey["serial"]; ok {
+		d.Decode(f.Value, &t.Serial, "serial")
+	}
+	if f, ok := byKey["timeout"]; ok {
+		if v, ok := d.Duration(f.Value, "timeout"); ok {
+			t.Timeout = v
+		}
+	}
+	if f, ok := byKey["skip"]; ok {
+		v := decode.Resolve(f.Value)
+		switch {
+		case v.ShortTag() == "!!bool" && v.Value == "true":
+			t.Skip = "skipped"
+		case v.ShortTag() == "!!bool":
+		default:
+			d.Decode(v, &t.Skip, "skip")
+		}
+	}
+	defined := copySet(l.defined)
+	if f, ok := byKey["vars"]; ok {
+		prev := d.Vars
+		d.Vars = defined
+		t.Vars = l.vars(d, f.Value, defined)
+		d.Vars = prev
+	}
+	for _, phase := range []struct {
+		key string
+		out *[]*Step
+	}{{"setup", &t.Setup}, {"steps", &t.Steps}, {"teardown", &t.Teardown}} {
+		if f, ok := byKey[phase.key]; ok {
+			*phase.out = l.steps(d, f.Value, phase.key, defined)
+		}
+	}
+	if _, ok := byKey["steps"]; !ok && t.Name != "" {
+		d.Errorf(n, "test %q: missing required key \"steps\"", t.Name)
+	}
+	return t
+}
+
+func copySet(m map[string]bool) map[string]bool {
+	out := make(map[string]bool, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func (l *loader) steps(d *decode.Decoder, n *yaml.Node, what string, defined map[string]bool) []*Step {
+	n = decode.Resolve(n)
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		d.Errorf(n, "%s: want a list of steps, got %s", what, decode.KindName(n)).
+			WithHint("each step starts with \"- \", like \"- http: GET ((base))/health\"")
+		return nil
+	}
+	var out []*Step
+	for i, sn := range n.Content {
+		if s := l.step(d, sn, fmt.Sprintf("%s[%d]", what, i), defined); s != nil {
+			out = append(out, s)
+		}
+	}
+	return out
+}

@@ -1,0 +1,91 @@
+// Package suite loads suite files (seam.yaml and the files it includes) into
+// a validated model in which every node keeps its file:line:col.
+package suite
+
+import (
+	"time"
+
+	"github.com/seamtest/seam/internal/diag"
+	"github.com/seamtest/seam/internal/expect"
+	"github.com/seamtest/seam/internal/expr"
+	"github.com/seamtest/seam/internal/step"
+)
+
+// Suite is a loaded, validated suite.
+type Suite struct {
+	Name     string
+	File     string // the root file
+	Dir      string // its folder; relative paths start here
+	Pos      diag.Pos
+	Vars     []Var // evaluated in order at run start; --var values override
+	Defaults Defaults
+	Tests    []*Test
+}
+
+// Var is a named value; templates in it may read earlier variables.
+type Var struct {
+	Name  string
+	Value expr.Value
+	Pos   diag.Pos
+}
+
+// Defaults apply where a test or step sets nothing.
+type Defaults struct {
+	StepTimeout time.Duration
+	TestTimeout time.Duration // 0: none
+}
+
+// Priority ranks tests by risk; critical tests are scheduled first.
+type Priority int
+
+const (
+	Critical Priority = iota
+	High
+	Medium
+	Low
+)
+
+// PriorityNames lists the priorities in order.
+var PriorityNames = []string{"critical", "high", "medium", "low"}
+
+func (p Priority) String() string { return PriorityNames[p] }
+
+// Test is one named test.
+type Test struct {
+	Name     string
+	Pos      diag.Pos
+	Tags     []string
+	Priority Priority
+	Serial   bool          // never runs at the same time as another test
+	Timeout  time.Duration // whole test, setup and steps; teardown gets its own budget
+	Skip     string        // reason; non-empty means skipped
+	Vars     []Var
+	Setup    []*Step
+	Steps    []*Step
+	Teardown []*Step
+}
+
+// Step is one action with its expectations and captures.
+type Step struct {
+	Name       string // given or derived from the action
+	Kind       string
+	Pos        diag.Pos
+	Action     step.Action
+	Expect     *expect.Expectation
+	Captures   []Capture
+	Timeout    time.Duration
+	Eventually *Eventually
+}
+
+// Eventually repeats a step until its expectations hold.
+type Eventually struct {
+	Timeout  time.Duration
+	Interval time.Duration
+}
+
+// Capture stores a query's result under a variable name for later steps.
+type Capture struct {
+	Name  string
+	Query *expr.Query
+	Pos   diag.Pos
+}
