@@ -41,6 +41,7 @@ type Check interface {
 
 // Failure says why a check did not hold.
 type Failure struct {
+	Pos  diag.Pos // the expectation that failed, when known
 	Path string // where in the result, like `body .items[0].sku`
 	Got  string
 	Want string
@@ -289,6 +290,7 @@ type Field struct {
 type Expectation struct {
 	Pos    diag.Pos
 	fields []string
+	poses  []diag.Pos
 	checks []Check
 	that   []*expr.Program
 }
@@ -324,6 +326,7 @@ func (c *Compiler) Compile(n *yaml.Node, fields []Field) *Expectation {
 		}
 		if m := c.Matcher(f.Value, f.Key, fd.FoldKeys); m != nil {
 			e.fields = append(e.fields, f.Key)
+			e.poses = append(e.poses, c.D.Pos(f.KeyN))
 			e.checks = append(e.checks, m)
 		}
 	}
@@ -377,6 +380,9 @@ func (e *Expectation) Check(result map[string]any, vars expr.Vars) *Failure {
 		v, found := result[name]
 		if f := e.checks[i].Check(Got{Value: v, Found: found}, vars); f != nil {
 			f.Path = joinPath(name, f.Path)
+			if f.Pos.IsZero() {
+				f.Pos = e.poses[i]
+			}
 			return f
 		}
 	}
@@ -391,10 +397,10 @@ func (e *Expectation) Check(result map[string]any, vars expr.Vars) *Failure {
 		for _, p := range e.that {
 			out, err := p.Eval(env)
 			if err != nil {
-				return &Failure{Path: "that", Msg: err.Error()}
+				return &Failure{Pos: e.Pos, Path: "that", Msg: err.Error()}
 			}
 			if b, ok := out.(bool); !ok || !b {
-				return &Failure{Path: "that", Msg: fmt.Sprintf("%s: got %s; want true", p.String(), expr.Show(out))}
+				return &Failure{Pos: e.Pos, Path: "that", Msg: fmt.Sprintf("%s: got %s; want true", p.String(), expr.Show(out))}
 			}
 		}
 	}

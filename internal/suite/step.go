@@ -74,6 +74,9 @@ func (l *loader) step(d *decode.Decoder, n *yaml.Node, what string, defined map[
 	}
 	if s.Name == "" {
 		s.Name = describe(kindField.Key, decode.Resolve(kindField.Value))
+		if r := []rune(s.Name); len(r) > 60 {
+			s.Name = string(r[:59]) + "…"
+		}
 	}
 	if f, ok := byKey["timeout"]; ok {
 		if v, ok := d.Duration(f.Value, what+".timeout"); ok {

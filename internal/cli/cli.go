@@ -1,0 +1,280 @@
+// Package cli implements the seam command: flags, subcommands, exit codes.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/seamtest/seam/internal/builtin"
+	"github.com/seamtest/seam/internal/diag"
+	"github.com/seamtest/seam/internal/engine"
+	"github.com/seamtest/seam/internal/suite"
+	"golang.org/x/term"
+)
+
+// Exit codes.
+const (
+	ExitPass  = 0 // every test passed
+	ExitFail  = 1 // a test failed
+	ExitUsage = 2 // the suite or the command line is wrong
+	ExitEnv   = 3 // the environment could not be set up
+)
+
+// IO is where a command reads and writes.
+type IO struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Getenv func(string) string
+}
+
+const usage = `seam: integration tests for systems of many components
+
+usage:
+  seam run [flags] [DIR|FILE]     run a suite (DIR holds seam.yaml)
+  seam validate [DIR|FILE]        check a suite and report every problem
+  seam list [flags] [DIR|FILE]    list tests with tags and priority
+  seam help [steps|expect|TOPIC]  show help
+
+exit codes: 0 passed, 1 a test failed, 2 suite or usage error, 3 environment error
+run 'seam help run' for the flags of run
+`
+
+// Run runs the seam command with args (without the program name).
+func Run(ctx context.Context, args []string, stdio IO) int {
+	if stdio.Getenv == nil {
+		stdio.Getenv = os.Getenv
+	}
+	if len(args) == 0 {
+		fmt.Fprint(stdio.Stderr, usage)
+		return ExitUsage
+	}
+	switch args[0] {
+	case "run":
+		return cmdRun(ctx, args[1:], stdio)
+	case "validate":
+		return cmdValidate(args[1:], stdio)
+	case "list":
+		return cmdList(args[1:], stdio)
+	case "help", "-h", "-help", "--help":
+		return cmdHelp(args[1:], stdio)
+	case "version", "--version":
+		fmt.Fprintln(stdio.Stdout, "seam", Version)
+		return ExitPass
+	}
+	fmt.Fprintf(stdio.Stderr, "seam: unknown command %q\n", args[0])
+	if c := diag.Closest(args[0], []string{"run", "validate", "list", "help", "version"}); c != "" {
+		fmt.Fprintf(stdio.Stderr, "did you mean \"seam %s\"?\n", c)
+	}
+	fmt.Fprint(stdio.Stderr, "\n"+usage)
+	return ExitUsage
+}
+
+// Version is set by the build.
+var Version = "dev"
+
+// parseInterspersed parses flags that may come before or after the
+// positional arguments (`seam run DIR --tags x`).
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if rest[0] == "--" {
+			return append(pos, rest[1:]...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+func (l *listFlag) Set(s string) error {
+	*l = append(*l, s)
+	return nil
+}
+
+func splitList(l listFlag) []string {
+	var out []string
+	for _, item := range l {
+		for _, s := range strings.Split(item, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+type selection struct {
+	filter      string
+	tags        listFlag
+	excludeTags listFlag
+	vars        listFlag
+}
+
+func (s *selection) register(fs *flag.FlagSet) {
+	fs.StringVar(&s.filter, "filter", "", "run only tests whose name matches this regular expression")
+	fs.Var(&s.tags, "tags", "run only tests with any of these tags (comma-separated, repeatable)")
+	fs.Var(&s.excludeTags, "exclude-tags", "skip tests with any of these tags")
+	fs.Var(&s.vars, "var", "set a variable: NAME=VALUE (repeatable; overrides the suite's vars)")
+}
+
+func (s *selection) varMap() (map[string]string, error) {
+	out := map[string]string{}
+	for _, kv := range s.vars {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--var %q: want NAME=VALUE", kv)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+func (s *selection) filterOf() (engine.Filter, error) {
+	f := engine.Filter{Tags: splitList(s.tags), ExcludeTags: splitList(s.excludeTags)}
+	if s.filter != "" {
+		re, err := regexp.Compile(s.filter)
+		if err != nil {
+			return f, fmt.Errorf("--filter %q: %v", s.filter, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+		}
+		f.Name = re
+	}
+	return f, nil
+}
+
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("seam "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// load loads the suite, printing every problem with an excerpt.
+func load(arg string, vars map[string]string, reg *builtin.Registry, stderr io.Writer) (*suite.Suite, bool) {
+	s, err := suite.Load(arg, suite.Options{Steps: reg.Steps, Ops: reg.Ops, Vars: vars})
+	if err != nil {
+		printLoadErr(err, stderr)
+		return nil, false
+	}
+	return s, true
+}
+
+func printLoadErr(err error, w io.Writer) {
+	var l *diag.List
+	if errors.As(err, &l) {
+		fmt.Fprint(w, diag.Render(l.Errors(), nil))
+		n := l.Len()
+		word := "problems"
+		if n == 1 {
+			word = "problem"
+		}
+		fmt.Fprintf(w, "seam: %d %s in the suite; nothing was run\n", n, word)
+		return
+	}
+	fmt.Fprintf(w, "seam: %v\n", err)
+}
+
+func positional(fs *flag.FlagSet, args []string, stderr io.Writer) (string, bool) {
+	switch len(args) {
+	case 0:
+		return ".", true
+	case 1:
+		return args[0], true
+	}
+	fmt.Fprintf(stderr, "%s: want one DIR or FILE, got %d: %s\n", fs.Name(), len(args), strings.Join(args, " "))
+	return "", false
+}
+
+func cmdValidate(args []string, stdio IO) int {
+	fs := newFlagSet("validate", stdio.Stderr)
+	var sel selection
+	sel.register(fs)
+	rest, err := parseInterspersed(fs, args)
+	if err != nil {
+		return ExitUsage
+	}
+	arg, ok := positional(fs, rest, stdio.Stderr)
+	if !ok {
+		return ExitUsage
+	}
+	vars, err := sel.varMap()
+	if err != nil {
+		fmt.Fprintln(stdio.Stderr, "seam validate:", err)
+		return ExitUsage
+	}
+	reg := builtin.New()
+	defer reg.Close()
+	s, ok := load(arg, vars, reg, stdio.Stderr)
+	if !ok {
+		return ExitUsage
+	}
+	fmt.Fprintf(stdio.Stdout, "%s: ok, %d tests\n", s.File, len(s.Tests))
+	return ExitPass
+}
+
+func cmdList(args []string, stdio IO) int {
+	fs := newFlagSet("list", stdio.Stderr)
+	var sel selection
+	sel.register(fs)
+	rest, err := parseInterspersed(fs, args)
+	if err != nil {
+		return ExitUsage
+	}
+	arg, ok := positional(fs, rest, stdio.Stderr)
+	if !ok {
+		return ExitUsage
+	}
+	vars, err := sel.varMap()
+	if err != nil {
+		fmt.Fprintln(stdio.Stderr, "seam list:", err)
+		return ExitUsage
+	}
+	filter, err := sel.filterOf()
+	if err != nil {
+		fmt.Fprintln(stdio.Stderr, "seam list:", err)
+		return ExitUsage
+	}
+	reg := builtin.New()
+	defer reg.Close()
+	s, ok := load(arg, vars, reg, stdio.Stderr)
+	if !ok {
+		return ExitUsage
+	}
+	tw := newTable(stdio.Stdout)
+	tw.row("TEST", "PRIORITY", "TAGS", "WHERE")
+	for _, t := range engine.Select(s.Tests, filter) {
+		name := t.Name
+		if t.Skip != "" {
+			name += " (skip: " + t.Skip + ")"
+		}
+		if t.Serial {
+			name += " (serial)"
+		}
+		tw.row(name, t.Priority.String(), strings.Join(t.Tags, ","), t.Pos.String())
+	}
+	tw.flush()
+	return ExitPass
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// seedNow picks a run seed when --seed is not given.
+func seedNow() uint64 { return uint64(time.Now().UnixNano()) % 1_000_000_000 }

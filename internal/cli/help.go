@@ -1,0 +1,90 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/seamtest/seam/internal/builtin"
+)
+
+func cmdHelp(args []string, stdio IO) int {
+	topic := ""
+	if len(args) > 0 {
+		topic = args[0]
+	}
+	switch topic {
+	case "":
+		fmt.Fprint(stdio.Stdout, usage)
+	case "steps":
+		reg := builtin.New()
+		defer reg.Close()
+		fmt.Fprint(stdio.Stdout, StepsHelp(reg))
+	case "expect":
+		reg := builtin.New()
+		defer reg.Close()
+		fmt.Fprint(stdio.Stdout, ExpectHelp(reg))
+	case "run", "validate", "list":
+		Run(context.Background(), []string{topic, "-h"}, IO{Stdout: stdio.Stdout, Stderr: stdio.Stdout, Getenv: stdio.Getenv})
+	default:
+		fmt.Fprintf(stdio.Stderr, "seam help: unknown topic %q (topics: steps, expect, run, validate, list)\n", topic)
+		return ExitUsage
+	}
+	return ExitPass
+}
+
+// StepsHelp documents every step kind from the registry's metadata; the
+// committed docs/steps.md is this text and a test keeps them equal.
+func StepsHelp(reg *builtin.Registry) string {
+	var b strings.Builder
+	b.WriteString("# Step kinds\n\nEvery step has one kind key and may add name:, expect:, capture:, timeout: and eventually:.\n")
+	for _, name := range reg.Steps.Names() {
+		u := reg.Steps[name].Usage()
+		fmt.Fprintf(&b, "\n## %s\n\n%s.\n\nInputs:\n\n", u.Name, u.Summary)
+		for _, in := range u.Inputs {
+			fmt.Fprintf(&b, "- `%s`: %s\n", in.Name, in.Doc)
+		}
+		b.WriteString("\nResult fields (for expect: and capture:):\n\n")
+		for _, f := range u.Fields {
+			fmt.Fprintf(&b, "- `%s`: %s\n", f.Name, f.Doc)
+		}
+		fmt.Fprintf(&b, "\nExample:\n\n```yaml\n%s\n```\n", indentYAMLExample(u.Example))
+	}
+	return b.String()
+}
+
+func indentYAMLExample(s string) string {
+	lines := strings.Split(s, "\n")
+	for i := range lines {
+		if i == 0 {
+			lines[i] = "- " + lines[i]
+		} else {
+			lines[i] = "  " + lines[i]
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// ExpectHelp documents every assertion operator from the registry.
+func ExpectHelp(reg *builtin.Registry) string {
+	var b strings.Builder
+	b.WriteString(`# Expectations
+
+Under expect:, each key is a field of the step's result. Its value is:
+
+- a plain value (scalar or list): typed equality (200 is not "200");
+- a mapping of jq queries (keys starting with "."): each query's result is checked;
+- a mapping of operators: every operator must hold;
+- any other mapping: the value is an object with at least these keys.
+
+that: takes expr-lang expressions over the result fields and variables.
+
+## Operators
+
+`)
+	for _, name := range reg.Ops.Names() {
+		u := reg.Ops[name].Usage()
+		fmt.Fprintf(&b, "- `%s`: %s. Example: `%s`\n", u.Name, u.Summary, u.Example)
+	}
+	return b.String()
+}

@@ -1,0 +1,220 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Console is the live terminal reporter: a line per finished test, the
+// failing step in full, and on a terminal a status line with the running
+// tests, counts and elapsed time.
+type Console struct {
+	mu      sync.Mutex
+	w       io.Writer
+	color   bool
+	live    bool
+	now     func() time.Time
+	start   time.Time
+	total   int
+	counts  Counts
+	running map[string]time.Time
+	logs    map[string][]string
+	status  bool // a status line is on screen
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+// ConsoleOptions configure a Console.
+type ConsoleOptions struct {
+	Color bool             // ANSI colours (only on a terminal, and not with NO_COLOR)
+	Live  bool             // redraw a status line (only on a terminal)
+	Now   func() time.Time // clock; nil means time.Now
+}
+
+// NewConsole returns a console reporter writing to w. With Live set it
+// redraws its status line every 200ms until Close.
+func NewConsole(w io.Writer, opts ConsoleOptions) *Console {
+	c := &Console{w: w, color: opts.Color, live: opts.Live, now: opts.Now,
+		running: map[string]time.Time{}, logs: map[string][]string{}}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.live {
+		c.stop, c.done = make(chan struct{}), make(chan struct{})
+		go c.tick()
+	}
+	return c
+}
+
+func (c *Console) tick() {
+	defer close(c.done)
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-t.C:
+			c.mu.Lock()
+			if !c.start.IsZero() {
+				c.drawStatus()
+			}
+			c.mu.Unlock()
+		}
+	}
+}
+
+// Close stops the status line's redraws and waits for them to end.
+func (c *Console) Close() {
+	if c.live && c.stop != nil {
+		close(c.stop)
+		<-c.done
+		c.stop = nil
+		c.mu.Lock()
+		c.clearStatus()
+		c.mu.Unlock()
+	}
+}
+
+const (
+	green  = "\x1b[32m"
+	red    = "\x1b[31m"
+	yellow = "\x1b[33m"
+	dim    = "\x1b[2m"
+	bold   = "\x1b[1m"
+	reset  = "\x1b[0m"
+)
+
+func (c *Console) paint(code, s string) string {
+	if !c.color {
+		return s
+	}
+	return code + s + reset
+}
+
+func (c *Console) clearStatus() {
+	if c.status {
+		fmt.Fprint(c.w, "\r\x1b[K")
+		c.status = false
+	}
+}
+
+func (c *Console) drawStatus() {
+	c.clearStatus()
+	names := make([]string, 0, len(c.running))
+	for n := range c.running {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	running := strings.Join(names, ", ")
+	if len(running) > 50 {
+		running = running[:49] + "…"
+	}
+	done := c.counts.Passed + c.counts.Failed + c.counts.Skipped
+	line := fmt.Sprintf("%d/%d · %d passed · %d failed · %s", done, c.total, c.counts.Passed, c.counts.Failed,
+		c.now().Sub(c.start).Round(100*time.Millisecond))
+	if running != "" {
+		line += " · running: " + running
+	}
+	fmt.Fprint(c.w, c.paint(dim, line))
+	c.status = true
+}
+
+// Event implements Sink.
+func (c *Console) Event(e Event) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.clearStatus()
+	switch e.Type {
+	case RunStart:
+		c.start, c.total = e.Time, e.Total
+		fmt.Fprintf(c.w, "seam: suite %s: %d tests (seed %d)\n", e.Suite, e.Total, e.Seed)
+	case TestStart:
+		c.running[e.Test] = e.Time
+	case Log:
+		c.logs[e.Test] = append(c.logs[e.Test], e.Message)
+	case TestEnd:
+		delete(c.running, e.Test)
+		c.testEnd(e)
+		delete(c.logs, e.Test)
+	case RunEnd:
+		c.runEnd(e)
+		return
+	}
+	if c.live && !c.start.IsZero() {
+		c.drawStatus()
+	}
+}
+
+func fmtDur(ms float64) string {
+	d := time.Duration(ms * float64(time.Millisecond))
+	switch {
+	case d < time.Millisecond:
+		return d.Round(time.Microsecond).String()
+	case d < time.Second:
+		return d.Round(time.Millisecond).String()
+	}
+	return d.Round(10 * time.Millisecond).String()
+}
+
+func (c *Console) testEnd(e Event) {
+	switch e.Status {
+	case Passed:
+		c.counts.Passed++
+		fmt.Fprintf(c.w, "%s %s %s\n", c.paint(green, "PASS"), e.Test, c.paint(dim, "("+fmtDur(e.Duration)+")"))
+	case Skipped:
+		c.counts.Skipped++
+		fmt.Fprintf(c.w, "%s %s %s\n", c.paint(yellow, "SKIP"), e.Test, c.paint(dim, "("+e.Message+")"))
+	case Failed:
+		c.counts.Failed++
+		fmt.Fprintf(c.w, "%s %s %s\n", c.paint(red+bold, "FAIL"), e.Test, c.paint(dim, "("+fmtDur(e.Duration)+", "+e.Pos+")"))
+		if f := e.Failure; f != nil {
+			fmt.Fprintf(c.w, "    %s: step \"%s\": %s\n", f.Pos, f.Step, c.paint(red, f.Message))
+			if f.Diff != "" {
+				c.block("", f.Diff)
+			}
+			if f.Request != "" {
+				c.block("request:", f.Request)
+			}
+			if f.Response != "" {
+				c.block("response:", f.Response)
+			}
+		}
+		if logs := c.logs[e.Test]; len(logs) > 0 {
+			c.block("logs during the test:", strings.Join(logs, "\n"))
+		}
+	}
+}
+
+func (c *Console) block(title, text string) {
+	if title != "" {
+		fmt.Fprintf(c.w, "    %s\n", c.paint(bold, title))
+	}
+	for _, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
+		if c.color && strings.HasPrefix(line, "- ") {
+			line = c.paint(red, line)
+		} else if c.color && strings.HasPrefix(line, "+ ") {
+			line = c.paint(green, line)
+		}
+		fmt.Fprintf(c.w, "      %s\n", line)
+	}
+}
+
+func (c *Console) runEnd(e Event) {
+	counts := c.counts
+	if e.Counts != nil {
+		counts = *e.Counts
+	}
+	verdict := c.paint(green+bold, "ok")
+	if counts.Failed > 0 {
+		verdict = c.paint(red+bold, "FAILED")
+	}
+	fmt.Fprintf(c.w, "\n%s  %s in %s\n", verdict, c.paint(bold, fmt.Sprintf("%d passed, %d failed, %d skipped", counts.Passed, counts.Failed, counts.Skipped)), fmtDur(e.Duration))
+	if e.Message != "" {
+		fmt.Fprintln(c.w, e.Message)
+	}
+}

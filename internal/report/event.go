@@ -1,0 +1,106 @@
+// Package report defines seam's event stream and result model, and the
+// reporters that render them: the live console, JUnit XML and JSON lines.
+// Every reporter reads the same events; file reports render the result
+// model that Collector derives from them, so a saved event log can be
+// rendered again.
+package report
+
+import (
+	"sync"
+	"time"
+)
+
+// EventType names what happened.
+type EventType string
+
+// The event types, in the order a run emits them.
+const (
+	RunStart  EventType = "run_start"
+	TestStart EventType = "test_start"
+	StepStart EventType = "step_start"
+	StepEnd   EventType = "step_end"
+	TestEnd   EventType = "test_end"
+	RunEnd    EventType = "run_end"
+	Log       EventType = "log"
+)
+
+// Status is how a step or test ended.
+type Status string
+
+// The statuses.
+const (
+	Passed  Status = "passed"
+	Failed  Status = "failed"
+	Skipped Status = "skipped"
+)
+
+// Event is one thing that happened in a run. The JSON lines report is these
+// events, one per line; docs/events.md documents the fields.
+type Event struct {
+	Time     time.Time `json:"time"`
+	Type     EventType `json:"type"`
+	Suite    string    `json:"suite,omitempty"`
+	Test     string    `json:"test,omitempty"`
+	Pos      string    `json:"pos,omitempty"`
+	Phase    string    `json:"phase,omitempty"`
+	Step     string    `json:"step,omitempty"`
+	Index    int       `json:"index,omitempty"`
+	Attempt  int       `json:"attempt,omitempty"`
+	Worker   int       `json:"worker,omitempty"`
+	Status   Status    `json:"status,omitempty"`
+	Duration float64   `json:"duration_ms,omitempty"`
+	Message  string    `json:"message,omitempty"`
+	Failure  *Failure  `json:"failure,omitempty"`
+	Tags     []string  `json:"tags,omitempty"`
+	Priority string    `json:"priority,omitempty"`
+	Seed     uint64    `json:"seed,omitempty"`
+	Total    int       `json:"total,omitempty"`
+	Counts   *Counts   `json:"counts,omitempty"`
+}
+
+// Failure is why a test failed, pointing at the step that failed.
+type Failure struct {
+	Kind     string `json:"kind"` // "assertion", "error" (the step could not run) or "timeout"
+	Pos      string `json:"pos"`
+	Step     string `json:"step"`
+	Message  string `json:"message"`
+	Diff     string `json:"diff,omitempty"`
+	Request  string `json:"request,omitempty"`
+	Response string `json:"response,omitempty"`
+}
+
+// Counts tallies test outcomes.
+type Counts struct {
+	Passed  int `json:"passed"`
+	Failed  int `json:"failed"`
+	Skipped int `json:"skipped"`
+}
+
+// Sink receives events as they happen.
+type Sink interface {
+	Event(e Event)
+}
+
+// Finisher is a reporter that renders the final result model.
+type Finisher interface {
+	Finish(r *Run) error
+}
+
+// Fanout sends every event to each sink in turn, one event at a time, so
+// sinks need no locking of their own.
+type Fanout struct {
+	mu    sync.Mutex
+	sinks []Sink
+}
+
+// NewFanout returns a Fanout over sinks.
+func NewFanout(sinks ...Sink) *Fanout { return &Fanout{sinks: sinks} }
+
+// Event implements Sink.
+func (f *Fanout) Event(e Event) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, s := range f.sinks {
+		s.Event(e)
+	}
+}

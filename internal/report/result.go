@@ -1,0 +1,99 @@
+package report
+
+import (
+	"time"
+)
+
+// Run is the result model of one run, built from its events.
+type Run struct {
+	Suite    string
+	Seed     uint64
+	Start    time.Time
+	Duration time.Duration
+	Tests    []*TestResult
+	Counts   Counts
+}
+
+// TestResult is one test's outcome.
+type TestResult struct {
+	Name     string
+	Pos      string
+	Tags     []string
+	Priority string
+	Status   Status
+	Start    time.Time
+	Duration time.Duration
+	Failure  *Failure
+	Skip     string // reason, when skipped
+	Steps    []*StepResult
+	Logs     []string // log events during the test
+}
+
+// StepResult is one step's outcome.
+type StepResult struct {
+	Phase    string
+	Name     string
+	Pos      string
+	Status   Status
+	Duration time.Duration
+	Attempts int
+	Message  string
+}
+
+// Collector builds a Run from events.
+type Collector struct {
+	run   Run
+	byKey map[string]*TestResult
+}
+
+// NewCollector returns an empty Collector.
+func NewCollector() *Collector {
+	return &Collector{byKey: map[string]*TestResult{}}
+}
+
+func ms(f float64) time.Duration { return time.Duration(f * float64(time.Millisecond)) }
+
+// Event implements Sink.
+func (c *Collector) Event(e Event) {
+	switch e.Type {
+	case RunStart:
+		c.run.Suite, c.run.Seed, c.run.Start = e.Suite, e.Seed, e.Time
+	case TestStart:
+		t := &TestResult{Name: e.Test, Pos: e.Pos, Tags: e.Tags, Priority: e.Priority, Start: e.Time}
+		c.byKey[e.Test] = t
+		c.run.Tests = append(c.run.Tests, t)
+	case StepEnd:
+		if t := c.byKey[e.Test]; t != nil {
+			t.Steps = append(t.Steps, &StepResult{Phase: e.Phase, Name: e.Step, Pos: e.Pos, Status: e.Status,
+				Duration: ms(e.Duration), Attempts: e.Attempt, Message: e.Message})
+		}
+	case Log:
+		if t := c.byKey[e.Test]; t != nil {
+			t.Logs = append(t.Logs, e.Message)
+		}
+	case TestEnd:
+		t := c.byKey[e.Test]
+		if t == nil { // a test that never started (skipped, or not run after --fail-fast)
+			t = &TestResult{Name: e.Test, Pos: e.Pos, Tags: e.Tags, Priority: e.Priority, Start: e.Time}
+			c.byKey[e.Test] = t
+			c.run.Tests = append(c.run.Tests, t)
+		}
+		t.Status, t.Duration, t.Failure = e.Status, ms(e.Duration), e.Failure
+		if e.Status == Skipped {
+			t.Skip = e.Message
+		}
+		switch e.Status {
+		case Passed:
+			c.run.Counts.Passed++
+		case Failed:
+			c.run.Counts.Failed++
+		case Skipped:
+			c.run.Counts.Skipped++
+		}
+	case RunEnd:
+		c.run.Duration = ms(e.Duration)
+	}
+}
+
+// Run returns the model built so far.
+func (c *Collector) Run() *Run { return &c.run }
