@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/seamtest/seam/internal/diag"
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // Decoder decodes nodes of one file and records problems in Errs.

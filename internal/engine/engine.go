@@ -19,7 +19,7 @@ import (
 	"github.com/seamtest/seam/internal/report"
 	"github.com/seamtest/seam/internal/step"
 	"github.com/seamtest/seam/internal/suite"
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // Options configure a run.

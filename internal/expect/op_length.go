@@ -4,7 +4,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/seamtest/seam/internal/expr"
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 )
 
 type lengthOp struct{}

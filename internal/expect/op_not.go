@@ -2,7 +2,7 @@ package expect
 
 import (
 	"github.com/seamtest/seam/internal/expr"
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 )
 
 type notOp struct{}

@@ -3,7 +3,7 @@ package expect
 import (
 	"github.com/seamtest/seam/internal/decode"
 	"github.com/seamtest/seam/internal/expr"
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 )
 
 type existsOp struct{}

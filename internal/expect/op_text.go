@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/seamtest/seam/internal/expr"
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 )
 
 type containsOp struct{}

@@ -20,7 +20,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 	"github.com/seamtest/seam/internal/decode"
 	"github.com/seamtest/seam/internal/diag"
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // Vars are the values templates and expressions see at run time: suite

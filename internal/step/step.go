@@ -10,7 +10,7 @@ import (
 	"github.com/seamtest/seam/internal/decode"
 	"github.com/seamtest/seam/internal/expect"
 	"github.com/seamtest/seam/internal/expr"
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // Input documents one key a step kind accepts.

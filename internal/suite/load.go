@@ -17,7 +17,7 @@ import (
 	"github.com/seamtest/seam/internal/expect"
 	"github.com/seamtest/seam/internal/expr"
 	"github.com/seamtest/seam/internal/step"
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // DefaultFile is the suite file looked for in a folder.
@@ -93,11 +93,11 @@ func (l *loader) parse(file string, from diag.Pos) *yaml.Node {
 	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		l.errs.Add(syntaxError(file, err))
+		l.errs.Add(syntaxError(file, data, err))
 		return nil
 	}
 	n := decode.Resolve(&root)
-	if n == nil {
+	if n == nil || n.Kind == 0 {
 		l.errs.Add(diag.Errorf(diag.Pos{File: file, Line: 1, Col: 1}, "the file is empty").
 			WithHint("a suite file is a mapping with tests: (and, in seam.yaml, name:, vars:, include:)"))
 		return nil
@@ -107,17 +107,22 @@ func (l *loader) parse(file string, from diag.Pos) *yaml.Node {
 
 var yamlLineRE = regexp.MustCompile(`^yaml: (?:line (\d+): )?(?:column (\d+): )?(.*)$`)
 
-func syntaxError(file string, err error) *diag.Error {
+func syntaxError(file string, data []byte, err error) *diag.Error {
 	msg := err.Error()
 	pos := diag.Pos{File: file}
-	if m := yamlLineRE.FindStringSubmatch(firstLine(msg)); m != nil {
+	var le *yaml.LoadError
+	if errors.As(err, &le) && le.Mark.Line > 0 {
+		pos.Line, pos.Col, msg = le.Mark.Line, le.Mark.Column, le.Message
+	} else if m := yamlLineRE.FindStringSubmatch(firstLine(msg)); m != nil {
 		pos.Line, _ = strconv.Atoi(m[1])
 		pos.Col, _ = strconv.Atoi(m[2])
 		msg = m[3]
 	}
 	e := diag.Errorf(pos, "YAML syntax: %s", msg)
+	lines := strings.Split(string(data), "\n")
+	tabbed := pos.Line > 0 && pos.Line <= len(lines) && strings.Contains(lines[pos.Line-1], "\t")
 	switch {
-	case strings.Contains(msg, "tab"):
+	case tabbed || strings.Contains(msg, "tab"):
 		e.WithHint("indent with spaces, not tabs")
 	case strings.Contains(msg, "mapping values are not allowed"):
 		e.WithHint("a value with \": \" in it needs quotes")

@@ -18,7 +18,7 @@ import (
 	"github.com/seamtest/seam/internal/expect"
 	"github.com/seamtest/seam/internal/expr"
 	"github.com/seamtest/seam/internal/step"
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // maxOutput caps how much of stdout and stderr is kept.

@@ -20,7 +20,7 @@ import (
 	"github.com/seamtest/seam/internal/expect"
 	"github.com/seamtest/seam/internal/expr"
 	"github.com/seamtest/seam/internal/step"
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // maxBody caps how much of a response body is read into the result.
@@ -148,15 +148,22 @@ func (k *Kind) Decode(d *decode.Decoder, n *yaml.Node) step.Action {
 }
 
 func shortForm(d *decode.Decoder, n *yaml.Node) *yaml.Node {
-	method, target, ok := strings.Cut(strings.TrimSpace(n.Value), " ")
-	if !ok {
-		method, target = "GET", n.Value
+	raw := n.Value
+	method, target := "GET", strings.TrimSpace(raw)
+	if m, t, ok := strings.Cut(strings.TrimSpace(raw), " "); ok {
+		method, target = m, strings.TrimSpace(t)
 	}
 	m := &yaml.Node{Kind: yaml.MappingNode, Line: n.Line, Column: n.Column}
-	key := func(s string) *yaml.Node {
-		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s, Line: n.Line, Column: n.Column}
+	scalar := func(s string, col int) *yaml.Node {
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s, Line: n.Line, Column: col}
 	}
-	m.Content = append(m.Content, key("method"), key(method), key("url"), key(strings.TrimSpace(target)))
+	// Keep columns true to the source, so a problem in the URL is shown
+	// under the URL.
+	targetCol := n.Column + strings.Index(raw, target)
+	if n.Style == yaml.SingleQuotedStyle || n.Style == yaml.DoubleQuotedStyle {
+		targetCol++
+	}
+	m.Content = append(m.Content, scalar("method", n.Column), scalar(method, n.Column), scalar("url", targetCol), scalar(target, targetCol))
 	return m
 }
 
