@@ -42,7 +42,7 @@ type Check interface {
 // Failure says why a check did not hold.
 type Failure struct {
 	Pos  diag.Pos // the expectation that failed, when known
-	Path string // where in the result, like `body .items[0].sku`
+	Path string   // where in the result, like `body .items[0].sku`
 	Got  string
 	Want string
 	Msg  string // used instead of got/want when set
