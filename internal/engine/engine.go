@@ -167,14 +167,15 @@ func (r *runner) run(ctx context.Context, tests []*suite.Test) report.Counts {
 		go func(worker int) {
 			defer wg.Done()
 			for t := range queue {
-				r.test(ctx, t, worker)
+				// Checked here, not when queued: a test handed over just
+				// as another failed or the run was interrupted must not start.
+				if !r.skipRest(ctx, t) {
+					r.test(ctx, t, worker)
+				}
 			}
 		}(w)
 	}
 	for _, t := range parallel {
-		if r.skipRest(ctx, t) {
-			continue
-		}
 		queue <- t
 	}
 	close(queue)
