@@ -52,7 +52,7 @@ type xmlProperty struct {
 }
 
 type xmlText struct {
-	Text string `xml:",chardata"`
+	Text string `xml:",cdata"`
 }
 
 type xmlCase struct {
@@ -71,7 +71,7 @@ type xmlMessage struct {
 type xmlProblem struct {
 	Message string `xml:"message,attr"`
 	Type    string `xml:"type,attr"`
-	Text    string `xml:",chardata"`
+	Text    string `xml:",cdata"`
 }
 
 func seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
@@ -101,7 +101,7 @@ func (j *JUnit) Finish(r *Run) error {
 	}
 	var errLog strings.Builder
 	for _, t := range r.Tests {
-		c := xmlCase{Name: t.Name, Classname: name, Time: seconds(t.Duration)}
+		c := xmlCase{Name: xmlSafe(t.Name), Classname: xmlSafe(name), Time: seconds(t.Duration)}
 		s.Tests++
 		switch t.Status {
 		case Skipped:
@@ -111,8 +111,8 @@ func (j *JUnit) Finish(r *Run) error {
 			p := &xmlProblem{Type: "assertion", Message: "failed"}
 			if f := t.Failure; f != nil {
 				p.Type = f.Kind
-				p.Message = f.Pos + ": " + f.Message
-				p.Text = failureText(f, t.Logs)
+				p.Message = xmlSafe(f.Pos + ": " + f.Message)
+				p.Text = xmlSafe(failureText(f, t.Logs))
 			}
 			if p.Type == "assertion" {
 				s.Failures++
@@ -136,6 +136,20 @@ func (j *JUnit) Finish(r *Run) error {
 	}
 	_, err := io.WriteString(j.w, "\n")
 	return err
+}
+
+// xmlSafe replaces characters that XML 1.0 cannot carry (most control
+// characters, from binary response bodies say) so the report stays valid.
+func xmlSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r':
+			return r
+		case r < 0x20, r == 0xFFFE, r == 0xFFFF, r >= 0xD800 && r <= 0xDFFF:
+			return '\uFFFD'
+		}
+		return r
+	}, s)
 }
 
 // failureText is the body of a JUnit failure: where, what, and the

@@ -1,0 +1,159 @@
+package report_test
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/seamtest/seam/internal/report"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// sample is a fixed run: one test passes, one fails an assertion, one
+// errors, one is skipped.
+func sample() []report.Event {
+	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	return []report.Event{
+		{Time: at(0), Type: report.RunStart, Suite: "shop", Seed: 42, Total: 4},
+		{Time: at(0), Type: report.TestEnd, Test: "later", Pos: "tests/b.yaml:3:11", Status: report.Skipped, Message: "not ready yet", Priority: "low"},
+		{Time: at(1), Type: report.TestStart, Test: "order is stored", Pos: "seam.yaml:10:11", Tags: []string{"critical"}, Priority: "high", Worker: 1},
+		{Time: at(1), Type: report.StepStart, Test: "order is stored", Phase: "steps", Step: "POST /orders", Pos: "seam.yaml:12:9", Worker: 1},
+		{Time: at(13), Type: report.StepEnd, Test: "order is stored", Phase: "steps", Step: "POST /orders", Pos: "seam.yaml:12:9", Status: report.Passed, Duration: 12, Attempt: 1, Worker: 1},
+		{Time: at(14), Type: report.TestEnd, Test: "order is stored", Pos: "seam.yaml:10:11", Tags: []string{"critical"}, Priority: "high", Status: report.Passed, Duration: 13, Worker: 1},
+		{Time: at(14), Type: report.TestStart, Test: "stock is reserved", Pos: "seam.yaml:20:11", Priority: "medium", Worker: 1},
+		{Time: at(15), Type: report.Log, Test: "stock is reserved", Message: "inventory | reserve A1: out of stock"},
+		{Time: at(30), Type: report.TestEnd, Test: "stock is reserved", Pos: "seam.yaml:20:11", Priority: "medium", Status: report.Failed, Duration: 16, Worker: 1,
+			Message: "body .items: got [\"A1\"]; want [\"A1\",\"B2\"]",
+			Failure: &report.Failure{Kind: "assertion", Pos: "seam.yaml:24:11", Step: "GET /stock", Message: "body .items: got [\"A1\"]; want [\"A1\",\"B2\"]",
+				Diff:     "--- want\n+++ got\n  [\n    \"A1\",\n-   \"B2\"\n  ]",
+				Request:  "GET http://127.0.0.1:4100/stock\nUser-Agent: seam",
+				Response: "HTTP/1.1 200 OK\nContent-Type: application/json\n\n{\"items\":[\"A1\"]}"}},
+		{Time: at(30), Type: report.TestStart, Test: "health <&>", Pos: "seam.yaml:30:11", Priority: "medium", Worker: 1},
+		{Time: at(35), Type: report.TestEnd, Test: "health <&>", Pos: "seam.yaml:30:11", Priority: "medium", Status: report.Failed, Duration: 5, Worker: 1,
+			Message: "GET http://127.0.0.1:1/health: connect: connection refused",
+			Failure: &report.Failure{Kind: "error", Pos: "seam.yaml:31:9", Step: "GET /health", Message: "GET http://127.0.0.1:1/health: connect: connection refused"}},
+		{Time: at(36), Type: report.RunEnd, Suite: "shop", Seed: 42, Duration: 36, Counts: &report.Counts{Passed: 1, Failed: 2, Skipped: 1}},
+	}
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+func feed(sinks ...report.Sink) *report.Run {
+	c := report.NewCollector()
+	f := report.NewFanout(append([]report.Sink{c}, sinks...)...)
+	for _, e := range sample() {
+		f.Event(e)
+	}
+	return c.Run()
+}
+
+func TestConsoleGolden(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		color bool
+	}{{"console.golden", false}, {"console-color.golden", true}} {
+		var buf bytes.Buffer
+		c := report.NewConsole(&buf, report.ConsoleOptions{Color: tc.color})
+		feed(c)
+		c.Close()
+		golden(t, tc.name, buf.Bytes())
+	}
+}
+
+func TestJSONLGolden(t *testing.T) {
+	var buf bytes.Buffer
+	j := report.NewJSONL(&buf)
+	run := feed(j)
+	if err := j.Finish(run); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "events.jsonl.golden", buf.Bytes())
+	// The log reads back into the same events, so a saved run can be
+	// rendered again.
+	events, err := report.ReadJSONL(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != len(sample()) || events[8].Failure == nil || events[8].Failure.Diff == "" {
+		t.Errorf("read back %d events; failure = %+v", len(events), events[8].Failure)
+	}
+}
+
+func junitXML(t *testing.T) []byte {
+	var buf bytes.Buffer
+	j := report.NewJUnit(&buf)
+	j.Hostname = "ci-host"
+	if err := j.Finish(feed()); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestJUnitGolden(t *testing.T) {
+	golden(t, "junit.xml.golden", junitXML(t))
+}
+
+// TestJUnitValidatesAgainstSchema checks the report with xmllint against the
+// JUnit XSD that Jenkins and GitLab consume (shared/schemas/junit.xsd).
+func TestJUnitValidatesAgainstSchema(t *testing.T) {
+	xmllint, err := exec.LookPath("xmllint")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("xmllint is missing; the test command installs it (Debian package libxml2-utils)")
+		}
+		t.Skip("xmllint not installed (Debian package libxml2-utils); CI installs it")
+	}
+	xsd := schemaPath(t)
+	file := filepath.Join(t.TempDir(), "junit.xml")
+	if err := os.WriteFile(file, junitXML(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(xmllint, "--noout", "--schema", xsd, file).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "validates") {
+		t.Fatalf("xmllint: %v\n%s", err, out)
+	}
+	// And a report that is wrong must fail, so the check above means something.
+	bad := strings.Replace(string(junitXML(t)), `hostname="ci-host"`, ``, 1)
+	if err := os.WriteFile(file, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(xmllint, "--noout", "--schema", xsd, file).CombinedOutput(); err == nil {
+		t.Fatalf("xmllint accepted a report without hostname:\n%s", out)
+	}
+}
+
+// schemaPath finds shared/schemas/junit.xsd beside the repository.
+func schemaPath(t *testing.T) string {
+	t.Helper()
+	dir, _ := filepath.Abs(".")
+	for d := dir; d != filepath.Dir(d); d = filepath.Dir(d) {
+		p := filepath.Join(d, "shared", "schemas", "junit.xsd")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	t.Fatal("shared/schemas/junit.xsd not found beside the repository")
+	return ""
+}
