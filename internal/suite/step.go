@@ -186,6 +186,12 @@ func describe(kind string, n *yaml.Node) string {
 	}
 	switch n.Kind {
 	case yaml.ScalarNode:
+		if kind == "http" {
+			if strings.Contains(strings.TrimSpace(n.Value), " ") {
+				return strings.TrimSpace(n.Value)
+			}
+			return "GET " + strings.TrimSpace(n.Value)
+		}
 		return kind + " " + n.Value
 	case yaml.SequenceNode:
 		var parts []string
