@@ -1,0 +1,31 @@
+package cli_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/seamtest/seam/internal/builtin"
+	"github.com/seamtest/seam/internal/cli"
+)
+
+// TestDocsAreCurrent fails when the reference in docs/ no longer matches
+// the registries it is generated from. Regenerate with:
+//
+//	go run ./cmd/seam help steps > docs/steps.md
+//	go run ./cmd/seam help expect > docs/expect.md
+func TestDocsAreCurrent(t *testing.T) {
+	reg := builtin.New()
+	defer reg.Close()
+	for file, want := range map[string]string{
+		"../../docs/steps.md":  cli.StepsHelp(reg),
+		"../../docs/expect.md": cli.ExpectHelp(reg),
+	} {
+		got, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != want {
+			t.Errorf("%s is stale; regenerate it with seam help (see this test's comment)", file)
+		}
+	}
+}
