@@ -4,6 +4,9 @@ package builtin
 
 import (
 	"github.com/seamtest/seam/internal/expect"
+	"github.com/seamtest/seam/internal/service"
+	"github.com/seamtest/seam/internal/service/probe"
+	"github.com/seamtest/seam/internal/service/process"
 	"github.com/seamtest/seam/internal/step"
 	"github.com/seamtest/seam/internal/step/execstep"
 	"github.com/seamtest/seam/internal/step/httpstep"
@@ -12,9 +15,11 @@ import (
 // Registry holds the plug-in tables of one engine instance. Instances share
 // nothing, so two engines in one process do not interfere.
 type Registry struct {
-	Steps step.Table
-	Ops   expect.Table
-	http  *httpstep.Kind
+	Steps    step.Table
+	Ops      expect.Table
+	Services service.Table
+	Probes   probe.Table
+	http     *httpstep.Kind
 }
 
 // New returns a registry with every builtin plug-in.
@@ -25,8 +30,12 @@ func New() *Registry {
 			"http": h,
 			"exec": execstep.Kind{},
 		},
-		Ops:  expect.Builtin(),
-		http: h,
+		Ops: expect.Builtin(),
+		Services: service.Table{
+			"process": process.Kind{},
+		},
+		Probes: probe.Builtin(),
+		http:   h,
 	}
 }
 

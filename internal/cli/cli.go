@@ -41,6 +41,9 @@ usage:
   seam run [flags] [DIR|FILE]     run a suite (DIR holds seam.yaml)
   seam validate [DIR|FILE]        check a suite and report every problem
   seam list [flags] [DIR|FILE]    list tests with tags and priority
+  seam up [DIR|FILE]              start the suite's services and keep them up
+  seam down                       stop what seam up (or run --keep) holds up, and
+                                  clean up after runs that crashed
   seam help [steps|expect|TOPIC]  show help
 
 exit codes: 0 passed, 1 a test failed, 2 suite or usage error, 3 environment error
@@ -63,6 +66,10 @@ func Run(ctx context.Context, args []string, stdio IO) int {
 		return cmdValidate(args[1:], stdio)
 	case "list":
 		return cmdList(args[1:], stdio)
+	case "up":
+		return cmdUp(ctx, args[1:], stdio)
+	case "down":
+		return cmdDown(args[1:], stdio)
 	case "help", "-h", "-help", "--help":
 		return cmdHelp(args[1:], stdio)
 	case "version", "--version":
@@ -70,7 +77,7 @@ func Run(ctx context.Context, args []string, stdio IO) int {
 		return ExitPass
 	}
 	fmt.Fprintf(stdio.Stderr, "seam: unknown command %q\n", args[0])
-	if c := diag.Closest(args[0], []string{"run", "validate", "list", "help", "version"}); c != "" {
+	if c := diag.Closest(args[0], []string{"run", "validate", "list", "up", "down", "help", "version"}); c != "" {
 		fmt.Fprintf(stdio.Stderr, "did you mean \"seam %s\"?\n", c)
 	}
 	fmt.Fprint(stdio.Stderr, "\n"+usage)
@@ -166,7 +173,7 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 
 // load loads the suite, printing every problem with an excerpt.
 func load(arg string, vars map[string]string, reg *builtin.Registry, stderr io.Writer) (*suite.Suite, bool) {
-	s, err := suite.Load(arg, suite.Options{Steps: reg.Steps, Ops: reg.Ops, Vars: vars})
+	s, err := suite.Load(arg, suite.Options{Steps: reg.Steps, Ops: reg.Ops, Services: reg.Services, Probes: reg.Probes, Vars: vars})
 	if err != nil {
 		printLoadErr(err, stderr)
 		return nil, false

@@ -3,15 +3,50 @@ package cli
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/seamtest/seam/internal/builtin"
+	"github.com/seamtest/seam/internal/diag"
 	"github.com/seamtest/seam/internal/engine"
 	"github.com/seamtest/seam/internal/report"
+	"github.com/seamtest/seam/internal/session"
+	"github.com/seamtest/seam/internal/suite"
 )
+
+// envFailure prints an environment that could not start and returns the
+// exit code for it (a problem in the suite's vars is a suite error).
+func envFailure(err error, stdio IO) int {
+	var l *diag.List
+	if errors.As(err, &l) {
+		printLoadErr(err, stdio.Stderr)
+		return ExitUsage
+	}
+	fmt.Fprintf(stdio.Stderr, "seam: the environment could not start; nothing was tested\n%v\n", err)
+	return ExitEnv
+}
+
+// keepUp starts a fresh environment for inspection after a failed run and
+// waits for Ctrl-C or seam down.
+func keepUp(ctx context.Context, s *suite.Suite, sess *session.Session, stdio IO) {
+	envs := sess.Envs()
+	if len(envs) == 0 {
+		return
+	}
+	fmt.Fprintf(stdio.Stdout, "\n--keep: the environment of the failed run is up for inspection:\n")
+	for i, env := range envs {
+		if len(envs) > 1 {
+			fmt.Fprintf(stdio.Stdout, "environment %d:\n", i+1)
+		}
+		fmt.Fprint(stdio.Stdout, session.Addresses(s, env))
+	}
+	fmt.Fprintf(stdio.Stdout, "stop it with Ctrl-C, or run: seam down (pid %d)\n", os.Getpid())
+	sess.MarkUp()
+	<-ctx.Done()
+}
 
 type reportFlag []string
 
@@ -39,6 +74,7 @@ func cmdRun(ctx context.Context, args []string, stdio IO) int {
 	failFast := fs.Bool("fail-fast", false, "stop starting tests after the first failure")
 	parallel := fs.Int("parallel", 1, "run up to N tests at once (tests marked serial run alone)")
 	seed := fs.Uint64("seed", 0, "seed for random data; a run prints its seed, pass it to replay (0: pick one)")
+	keep := fs.Bool("keep", false, "after a failure, leave the environment up for inspection until Ctrl-C or seam down")
 	rest, err := parseInterspersed(fs, args)
 	if err != nil {
 		return ExitUsage
@@ -110,6 +146,15 @@ func cmdRun(ctx context.Context, args []string, stdio IO) int {
 			finishers = append(finishers, j)
 		}
 	}
+	sess, err := session.Open(ctx, s, session.Options{Command: "run", Vars: vars, Seed: *seed, Notices: stdio.Stderr})
+	if err != nil {
+		return envFailure(err, stdio)
+	}
+	defer func() {
+		if err := sess.Close(); err != nil {
+			fmt.Fprintf(stdio.Stderr, "seam: cleanup: %v\n", err)
+		}
+	}()
 	tty := isTerminal(stdio.Stdout)
 	console := report.NewConsole(stdio.Stdout, report.ConsoleOptions{
 		Color: tty && stdio.Getenv("NO_COLOR") == "",
@@ -121,15 +166,30 @@ func cmdRun(ctx context.Context, args []string, stdio IO) int {
 		FailFast: *failFast,
 		Seed:     *seed,
 		Vars:     vars,
+		Envs:      sess.Factory(),
+		Base:      sess.Base(),
+		LeaveEnvs: *keep,
+		ProcEnv:   []string{sess.Mark()},
 	}, report.NewFanout(sinks...))
 	console.Close()
-	if err != nil {
-		printLoadErr(err, stdio.Stderr)
-		return ExitUsage
-	}
 	code := ExitPass
 	if counts.Failed > 0 {
 		code = ExitFail
+	}
+	var envErr *engine.EnvError
+	switch {
+	case errors.As(err, &envErr):
+		envFailure(envErr.Err, stdio)
+		code = ExitEnv
+	case err != nil:
+		printLoadErr(err, stdio.Stderr)
+		return ExitUsage
+	}
+	if counts.Failed > 0 && s.System != nil {
+		fmt.Fprintf(stdio.Stdout, "service logs: %s\n", sess.LogDir())
+	}
+	if *keep && code != ExitPass && s.System != nil && ctx.Err() == nil {
+		keepUp(ctx, s, sess, stdio)
 	}
 	for i, fin := range finishers {
 		if err := fin.Finish(collector.Run()); err != nil {

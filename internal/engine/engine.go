@@ -29,8 +29,50 @@ type Options struct {
 	Seed     uint64
 	Vars     map[string]string // --var values
 	Now      func() time.Time  // clock; nil means time.Now
-	Services step.Services     // nil when the suite starts none
+	// Envs starts environments; nil when the suite declares no services.
+	Envs EnvFactory
+	// Base is the evaluated suite variables; nil means evaluate them here.
+	Base expr.Vars
+	// ProcEnv is added to the environment of processes steps start.
+	ProcEnv []string
+	// LeaveEnvs leaves the workers' environments running at the end; the
+	// caller (who made the factory) stops them.
+	LeaveEnvs bool
 }
+
+// Env is one running environment, as the engine needs it.
+type Env interface {
+	step.Services
+	// ServiceFunc is the service("name") function templates call.
+	ServiceFunc() any
+	Stop(ctx context.Context) error
+}
+
+// Flusher is an Env that can wait until the output its services have
+// already written is delivered, so log lines land in the right test.
+type Flusher interface {
+	Flush(ctx context.Context)
+}
+
+func flush(env Env) {
+	if f, ok := env.(Flusher); ok {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		f.Flush(ctx)
+	}
+}
+
+// EnvFactory starts environments: one per worker, and one per fresh test.
+// log receives every line the environment's services print.
+type EnvFactory interface {
+	Start(ctx context.Context, worker int, log func(service, stream, line string)) (Env, error)
+}
+
+// EnvError is an environment that could not start; the run stops.
+type EnvError struct{ Err error }
+
+func (e *EnvError) Error() string { return e.Err.Error() }
+func (e *EnvError) Unwrap() error { return e.Err }
 
 // Filter selects tests.
 type Filter struct {
@@ -76,12 +118,19 @@ func Run(ctx context.Context, s *suite.Suite, tests []*suite.Test, opts Options,
 	if r.now == nil {
 		r.now = time.Now
 	}
-	base, err := r.suiteVars()
-	if err != nil {
-		return report.Counts{}, err
+	base := opts.Base
+	if base == nil {
+		var err error
+		if base, err = SuiteVars(s, opts.Seed, opts.Vars); err != nil {
+			return report.Counts{}, err
+		}
 	}
 	r.base = base
-	return r.run(ctx, tests), nil
+	counts := r.run(ctx, tests)
+	if r.envErr != nil {
+		return counts, &EnvError{Err: r.envErr}
+	}
+	return counts, nil
 }
 
 type runner struct {
@@ -94,6 +143,57 @@ type runner struct {
 	mu       sync.Mutex
 	counts   report.Counts
 	stopping bool // --fail-fast tripped
+	envErr   error
+}
+
+// worker is one of the run's workers, with its environment.
+type worker struct {
+	id   int
+	env  Env
+	mu   sync.Mutex
+	test string // the test running now, for log attribution
+}
+
+func (w *worker) setTest(name string) {
+	w.mu.Lock()
+	w.test = name
+	w.mu.Unlock()
+}
+
+// logFunc tags each line with the test running on w when it was printed.
+func (r *runner) logFunc(w *worker) func(svc, stream, line string) {
+	return func(svc, stream, line string) {
+		w.mu.Lock()
+		test := w.test
+		w.mu.Unlock()
+		r.emit(report.Event{Type: report.Log, Test: test, Service: svc, Stream: stream, Message: line, Worker: w.id})
+	}
+}
+
+// envFor returns the environment a test runs in, starting it when needed;
+// fresh tests get one of their own, which the caller stops.
+func (r *runner) envFor(ctx context.Context, w *worker, t *suite.Test) (Env, bool, error) {
+	if r.opts.Envs == nil {
+		return nil, false, nil
+	}
+	if t.Fresh {
+		env, err := r.opts.Envs.Start(ctx, w.id, r.logFunc(w))
+		return env, true, err
+	}
+	if w.env == nil {
+		env, err := r.opts.Envs.Start(ctx, w.id, r.logFunc(w))
+		if err != nil {
+			return nil, false, err
+		}
+		w.env = env
+	}
+	return w.env, false, nil
+}
+
+func (r *runner) stopEnv(env Env) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_ = env.Stop(ctx)
 }
 
 func (r *runner) emit(e report.Event) {
@@ -122,14 +222,16 @@ func ParseVar(s string) any {
 	return s
 }
 
-func (r *runner) suiteVars() (expr.Vars, error) {
-	vars := expr.Builtins(r.opts.Seed)
-	for k, v := range r.opts.Vars {
+// SuiteVars evaluates a suite's variables once for a run: builtins seeded
+// with seed, --var values (typed), then the suite's vars in order.
+func SuiteVars(s *suite.Suite, seed uint64, cli map[string]string) (expr.Vars, error) {
+	vars := expr.Builtins(seed)
+	for k, v := range cli {
 		vars[k] = ParseVar(v)
 	}
 	var errs diag.List
-	for _, v := range r.suite.Vars {
-		if _, overridden := r.opts.Vars[v.Name]; overridden {
+	for _, v := range s.Vars {
+		if _, overridden := cli[v.Name]; overridden {
 			continue
 		}
 		x, err := v.Value.Eval(vars)
@@ -159,21 +261,40 @@ func (r *runner) run(ctx context.Context, tests []*suite.Test) report.Counts {
 			parallel = append(parallel, t)
 		}
 	}
-	workers := max(r.opts.Parallel, 1)
+	workers := make([]*worker, max(r.opts.Parallel, 1))
+	for i := range workers {
+		workers[i] = &worker{id: i + 1}
+	}
+	defer func() {
+		if r.opts.LeaveEnvs {
+			return
+		}
+		var wg sync.WaitGroup
+		for _, w := range workers {
+			if w.env != nil {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					r.stopEnv(w.env)
+				}()
+			}
+		}
+		wg.Wait()
+	}()
 	queue := make(chan *suite.Test)
 	var wg sync.WaitGroup
-	for w := 1; w <= workers; w++ {
+	for _, w := range workers {
 		wg.Add(1)
-		go func(worker int) {
+		go func() {
 			defer wg.Done()
 			for t := range queue {
 				// Checked here, not when queued: a test handed over just
 				// as another failed or the run was interrupted must not start.
 				if !r.skipRest(ctx, t) {
-					r.test(ctx, t, worker)
+					r.test(ctx, t, w)
 				}
 			}
-		}(w)
+		}()
 	}
 	for _, t := range parallel {
 		queue <- t
@@ -184,7 +305,7 @@ func (r *runner) run(ctx context.Context, tests []*suite.Test) report.Counts {
 		if r.skipRest(ctx, t) {
 			continue
 		}
-		r.test(ctx, t, 1)
+		r.test(ctx, t, workers[0])
 	}
 	r.mu.Lock()
 	counts := r.counts
@@ -201,8 +322,12 @@ func (r *runner) run(ctx context.Context, tests []*suite.Test) report.Counts {
 func (r *runner) skipRest(ctx context.Context, t *suite.Test) bool {
 	r.mu.Lock()
 	stopping := r.stopping
+	envErr := r.envErr
 	r.mu.Unlock()
 	switch {
+	case envErr != nil:
+		r.finish(t, report.Event{Status: report.Skipped, Message: "not run: the environment could not start"})
+		return true
 	case ctx.Err() != nil:
 		r.finish(t, report.Event{Status: report.Skipped, Message: "not run: interrupted"})
 		return true
@@ -244,7 +369,25 @@ func testSeed(seed uint64, name string) uint64 {
 	return seed ^ h.Sum64()
 }
 
-func (r *runner) test(ctx context.Context, t *suite.Test, worker int) {
+func (r *runner) test(ctx context.Context, t *suite.Test, w *worker) {
+	env, fresh, err := r.envFor(ctx, w, t)
+	if err != nil {
+		r.mu.Lock()
+		if r.envErr == nil {
+			r.envErr = err
+		}
+		r.mu.Unlock()
+		r.skipRest(ctx, t)
+		return
+	}
+	if fresh {
+		defer r.stopEnv(env)
+	}
+	worker := w.id
+	if env != nil {
+		flush(env) // output from before the test is not the test's
+	}
+	w.setTest(t.Name)
 	start := r.now()
 	r.emit(report.Event{Time: start, Type: report.TestStart, Test: t.Name, Pos: t.Pos.String(), Tags: t.Tags, Priority: t.Priority.String(), Worker: worker})
 	vars := make(expr.Vars, len(r.base)+8)
@@ -274,6 +417,10 @@ func (r *runner) test(ctx context.Context, t *suite.Test, worker int) {
 		tctx, cancel = context.WithTimeout(ctx, timeout)
 	}
 	tr := &testRun{r: r, t: t, vars: vars, worker: worker, timeout: timeout}
+	if env != nil {
+		vars["service"] = env.ServiceFunc()
+		tr.services = env
+	}
 	if failure == nil {
 		failure = tr.phase(tctx, "setup", t.Setup)
 	}
@@ -287,6 +434,10 @@ func (r *runner) test(ctx context.Context, t *suite.Test, worker int) {
 	if f := tr.phase(tdctx, "teardown", t.Teardown); failure == nil {
 		failure = f
 	}
+	if env != nil {
+		flush(env) // output the test caused is the test's
+	}
+	w.setTest("")
 	e := report.Event{Status: report.Passed, Duration: msSince(r.now(), start), Worker: worker}
 	if failure != nil {
 		e.Status, e.Failure, e.Message = report.Failed, failure, failure.Message
@@ -298,8 +449,9 @@ type testRun struct {
 	r       *runner
 	t       *suite.Test
 	vars    expr.Vars
-	worker  int
-	timeout time.Duration
+	worker   int
+	timeout  time.Duration
+	services step.Services
 }
 
 // phase runs steps in order; teardown runs them all even after a failure,
@@ -329,7 +481,7 @@ func (tr *testRun) step(ctx context.Context, phase string, index int, s *suite.S
 	if timeout == 0 {
 		timeout = r.suite.Defaults.StepTimeout
 	}
-	env := &step.Env{Vars: tr.vars, Services: r.opts.Services, Dir: r.suite.Dir}
+	env := &step.Env{Vars: tr.vars, Services: tr.services, Dir: r.suite.Dir, ProcEnv: r.opts.ProcEnv}
 	var deadline time.Time
 	if s.Eventually != nil {
 		deadline = start.Add(s.Eventually.Timeout)

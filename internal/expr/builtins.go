@@ -10,7 +10,7 @@ import (
 
 // BuiltinNames are the names every template and expression can use besides
 // the suite's own variables.
-var BuiltinNames = []string{"env", "randInt", "randString", "uuid"}
+var BuiltinNames = []string{"env", "randInt", "randString", "uuid", "service"}
 
 // Builtins returns the builtin values: the process environment as "env",
 // and random helpers drawn from a source seeded with seed, so a run's
@@ -27,6 +27,9 @@ func Builtins(seed uint64) Vars {
 	const letters = "abcdefghijklmnopqrstuvwxyz0123456789"
 	return Vars{
 		"env": envMap,
+		"service": func(name string) (map[string]any, error) {
+			return nil, fmt.Errorf("service(%q): this suite declares no services", name)
+		},
 		"randInt": func(lo, hi int) (int, error) {
 			if hi < lo {
 				return 0, fmt.Errorf("randInt(%d, %d): the upper bound is below the lower", lo, hi)

@@ -80,6 +80,9 @@ func (c *Console) Close() {
 	}
 }
 
+// maxConsoleLogs is how many component log lines a failure shows.
+const maxConsoleLogs = 40
+
 const (
 	green  = "\x1b[32m"
 	red    = "\x1b[31m"
@@ -136,7 +139,14 @@ func (c *Console) Event(e Event) {
 	case TestStart:
 		c.running[e.Test] = e.Time
 	case Log:
-		c.logs[e.Test] = append(c.logs[e.Test], e.Message)
+		if e.Test != "" {
+			// Only the newest lines are shown; the service's log file has all.
+			logs := append(c.logs[e.Test], LogLine(e))
+			if len(logs) > 2*maxConsoleLogs {
+				logs = append(logs[:0], logs[len(logs)-maxConsoleLogs:]...)
+			}
+			c.logs[e.Test] = logs
+		}
 	case TestEnd:
 		delete(c.running, e.Test)
 		c.testEnd(e)
@@ -185,6 +195,9 @@ func (c *Console) testEnd(e Event) {
 			}
 		}
 		if logs := c.logs[e.Test]; len(logs) > 0 {
+			if len(logs) > maxConsoleLogs {
+				logs = logs[len(logs)-maxConsoleLogs:]
+			}
 			c.block("logs during the test:", strings.Join(logs, "\n"))
 		}
 	}

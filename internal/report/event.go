@@ -41,6 +41,8 @@ type Event struct {
 	Type     EventType `json:"type"`
 	Suite    string    `json:"suite,omitempty"`
 	Test     string    `json:"test,omitempty"`
+	Service  string    `json:"service,omitempty"`
+	Stream   string    `json:"stream,omitempty"`
 	Pos      string    `json:"pos,omitempty"`
 	Phase    string    `json:"phase,omitempty"`
 	Step     string    `json:"step,omitempty"`

@@ -69,7 +69,7 @@ func (c *Collector) Event(e Event) {
 		}
 	case Log:
 		if t := c.byKey[e.Test]; t != nil {
-			t.Logs = append(t.Logs, e.Message)
+			t.Logs = append(t.Logs, LogLine(e))
 		}
 	case TestEnd:
 		t := c.byKey[e.Test]
@@ -97,3 +97,11 @@ func (c *Collector) Event(e Event) {
 
 // Run returns the model built so far.
 func (c *Collector) Run() *Run { return &c.run }
+
+// LogLine renders a log event as "service | line".
+func LogLine(e Event) string {
+	if e.Service == "" {
+		return e.Message
+	}
+	return e.Service + " | " + e.Message
+}

@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/seamtest/seam/internal/decode"
+	"github.com/seamtest/seam/internal/diag"
 	"github.com/seamtest/seam/internal/expect"
 	"github.com/seamtest/seam/internal/expr"
 	"go.yaml.in/yaml/v4"
@@ -41,6 +42,18 @@ type Action interface {
 	Run(ctx context.Context, env *Env) (*Result, error)
 }
 
+// ServiceUser is an Action that names services; the loader checks the
+// names against the suite's services.
+type ServiceUser interface {
+	ServiceRefs() []Ref
+}
+
+// Ref is a service named at a position.
+type Ref struct {
+	Name string
+	Pos  diag.Pos
+}
+
 // Services resolves service names to addresses; the environment supplies it.
 type Services interface {
 	URL(name string) (string, error)
@@ -50,7 +63,8 @@ type Services interface {
 type Env struct {
 	Vars     expr.Vars
 	Services Services
-	Dir      string // the suite file's folder: relative paths start here
+	Dir      string   // the suite file's folder: relative paths start here
+	ProcEnv  []string // added to the environment of processes a step starts (the run's reaping mark)
 }
 
 // Result is a step's structured outcome.

@@ -16,6 +16,8 @@ import (
 	"github.com/seamtest/seam/internal/diag"
 	"github.com/seamtest/seam/internal/expect"
 	"github.com/seamtest/seam/internal/expr"
+	"github.com/seamtest/seam/internal/service"
+	"github.com/seamtest/seam/internal/service/probe"
 	"github.com/seamtest/seam/internal/step"
 	"go.yaml.in/yaml/v4"
 )
@@ -25,8 +27,10 @@ const DefaultFile = "seam.yaml"
 
 // Options configure loading.
 type Options struct {
-	Steps step.Table
-	Ops   expect.Table
+	Steps    step.Table
+	Ops      expect.Table
+	Services service.Table
+	Probes   probe.Table
 	// Vars are --var values; they override suite variables of the same name
 	// and are defined even when the suite does not declare them.
 	Vars map[string]string
@@ -147,10 +151,13 @@ func unwrapPath(err error) error {
 	return err
 }
 
-var rootKeys = []string{"name", "vars", "defaults", "include", "tests"}
+var rootKeys = []string{"name", "vars", "defaults", "services", "include", "tests"}
 
 func (l *loader) root(file string) *Suite {
 	s := &Suite{File: file, Dir: filepath.Dir(file), Defaults: Defaults{StepTimeout: 30 * time.Second}}
+	if abs, err := filepath.Abs(s.Dir); err == nil {
+		s.Dir = abs // commands and services run from here whatever the working folder
+	}
 	s.Pos = diag.Pos{File: file, Line: 1, Col: 1}
 	l.names = map[string]*Test{}
 	n := l.parse(file, diag.Pos{})
@@ -193,6 +200,11 @@ func (l *loader) root(file string) *Suite {
 	if f, ok := byKey["defaults"]; ok {
 		l.defaults(d, f.Value, &s.Defaults)
 	}
+	if f, ok := byKey["services"]; ok {
+		svcs := l.services(d, f.Value)
+		s.System = service.NewSystem(svcs)
+		s.System.Check(l.errs)
+	}
 	if f, ok := byKey["tests"]; ok {
 		s.Tests = append(s.Tests, l.tests(d, f.Value)...)
 	}
@@ -204,8 +216,11 @@ func (l *loader) root(file string) *Suite {
 		} else {
 			d.Decode(inc, &globs, "include")
 		}
-		s.Tests = append(s.Tests, l.includes(d, inc, s.Dir, globs)...)
+		// Relative to the file as the user named it, so positions in
+		// included files read as the user would write them.
+		s.Tests = append(s.Tests, l.includes(d, inc, filepath.Dir(file), globs)...)
 	}
+	l.checkServiceRefs(s)
 	if len(s.Tests) == 0 && l.errs.Len() == 0 {
 		l.errs.Add(diag.Errorf(d.Pos(n), "the suite has no tests").
 			WithHint("add a tests: list here, or include: files that have one"))
@@ -338,7 +353,7 @@ func (l *loader) tests(d *decode.Decoder, n *yaml.Node) []*Test {
 	return out
 }
 
-var testKeys = []string{"name", "tags", "priority", "serial", "timeout", "skip", "vars", "setup", "steps", "teardown"}
+var testKeys = []string{"name", "tags", "priority", "serial", "fresh", "timeout", "skip", "vars", "setup", "steps", "teardown"}
 
 func (l *loader) test(d *decode.Decoder, n *yaml.Node) *Test {
 	t := &Test{Pos: d.Pos(n), Priority: Medium}
@@ -394,6 +409,9 @@ func (l *loader) test(d *decode.Decoder, n *yaml.Node) *Test {
 	}
 	if f, ok := byKey["serial"]; ok {
 		d.Decode(f.Value, &t.Serial, "serial")
+	}
+	if f, ok := byKey["fresh"]; ok {
+		d.Decode(f.Value, &t.Fresh, "fresh")
 	}
 	if f, ok := byKey["timeout"]; ok {
 		if v, ok := d.Duration(f.Value, "timeout"); ok {

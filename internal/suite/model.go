@@ -8,6 +8,7 @@ import (
 	"github.com/seamtest/seam/internal/diag"
 	"github.com/seamtest/seam/internal/expect"
 	"github.com/seamtest/seam/internal/expr"
+	"github.com/seamtest/seam/internal/service"
 	"github.com/seamtest/seam/internal/step"
 )
 
@@ -19,6 +20,7 @@ type Suite struct {
 	Pos      diag.Pos
 	Vars     []Var // evaluated in order at run start; --var values override
 	Defaults Defaults
+	System   *service.System // nil when the suite declares no services
 	Tests    []*Test
 }
 
@@ -57,6 +59,7 @@ type Test struct {
 	Tags     []string
 	Priority Priority
 	Serial   bool          // never runs at the same time as another test
+	Fresh    bool          // gets an environment of its own, started for it and stopped after
 	Timeout  time.Duration // whole test, setup and steps; teardown gets its own budget
 	Skip     string        // reason; non-empty means skipped
 	Vars     []Var

@@ -218,7 +218,7 @@ func describe(kind string, n *yaml.Node) string {
 		}
 		target := get("url")
 		if target == "" {
-			target = get("service") + get("path")
+			target = get("service") + " " + get("path")
 		}
 		return fmt.Sprintf("%s %s", method, target)
 	case "exec":

@@ -118,7 +118,7 @@ func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 	}
 	cmd := exec.Command(path, args...)
 	cmd.Dir = dir
-	cmd.Env = os.Environ()
+	cmd.Env = append(os.Environ(), env.ProcEnv...)
 	for _, k := range expr.SortedKeys(a.Env) {
 		v, err := a.Env[k].String(env.Vars)
 		if err != nil {

@@ -1,0 +1,470 @@
+// Package environment starts one running instance of a suite's system:
+// every service on free loopback ports, in dependency order (independent
+// ones at once), each probed until ready, logs captured; and stops it all,
+// dependants first.
+package environment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/seamtest/seam/internal/diag"
+	"github.com/seamtest/seam/internal/expr"
+	"github.com/seamtest/seam/internal/service"
+)
+
+// Options configure an environment.
+type Options struct {
+	Dir      string    // the suite's folder
+	Vars     expr.Vars // suite variables, evaluated
+	TempDir  string    // a folder for this environment's instances (removed by the caller)
+	LogDir   string    // where each service's output is kept
+	Ports    *Ports    // shared by the run's environments
+	Mark     []string  // environment entries that mark processes for reaping
+	Started  func(pid int)
+	Log      func(service, stream, line string)
+	Progress func(service, what string) // "starting", "ready", … for a live display
+}
+
+// Environment is one running instance of a system.
+type Environment struct {
+	sys      *service.System
+	opts     Options
+	mu       sync.Mutex
+	running  map[string]*running
+	infos    map[string]map[string]any
+	levels   [][]string // start order by dependency depth
+	stopOnce sync.Once
+	stopErr  error
+}
+
+type running struct {
+	svc   *service.Service
+	inst  service.Instance
+	ports map[string]int
+	lines *ring
+	log   *os.File
+	mu    sync.Mutex
+}
+
+// StartError says which service failed to start, and shows its last lines.
+type StartError struct {
+	Service string
+	Pos     diag.Pos
+	Err     error
+	Lines   []string
+	LogFile string
+}
+
+func (e *StartError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: service %q: %v", e.Pos, e.Service, e.Err)
+	if len(e.Lines) > 0 {
+		fmt.Fprintf(&b, "\n  last %d log lines of %s:", len(e.Lines), e.Service)
+		for _, l := range e.Lines {
+			b.WriteString("\n    | " + l)
+		}
+	} else {
+		fmt.Fprintf(&b, "\n  (%s printed nothing)", e.Service)
+	}
+	if e.LogFile != "" {
+		fmt.Fprintf(&b, "\n  full log: %s", e.LogFile)
+	}
+	return b.String()
+}
+
+func (e *StartError) Unwrap() error { return e.Err }
+
+// Prepare runs every service's once-per-run work (builds), concurrently.
+func Prepare(ctx context.Context, sys *service.System, dir, cacheDir string, vars expr.Vars, log func(service, line string)) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(sys.Services))
+	for i, svc := range sys.Services {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := svc.Spec.Prepare(ctx, &service.PrepareEnv{
+				Name: svc.Name, Pos: svc.Pos, Dir: dir, CacheDir: cacheDir, Vars: vars,
+				Log: func(line string) {
+					if log != nil {
+						log(svc.Name, line)
+					}
+				},
+			})
+			if err != nil {
+				errs[i] = &StartError{Service: svc.Name, Pos: svc.Pos, Err: err}
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Start starts every service and waits until each is ready. On failure it
+// stops what it started and returns a *StartError for the first failure.
+func Start(ctx context.Context, sys *service.System, opts Options) (*Environment, error) {
+	e := &Environment{sys: sys, opts: opts, running: map[string]*running{}, infos: map[string]map[string]any{}}
+	e.levels = levels(sys)
+	if err := os.MkdirAll(opts.LogDir, 0o755); err != nil {
+		return nil, fmt.Errorf("log folder: %w", err)
+	}
+	// Every port is known before anything starts, so any service can be
+	// told any other's address.
+	for _, svc := range sys.Services {
+		r := &running{svc: svc, ports: map[string]int{}, lines: newRing(200)}
+		for _, p := range svc.Ports {
+			port, err := opts.Ports.Take()
+			if err != nil {
+				return nil, &StartError{Service: svc.Name, Pos: svc.Pos, Err: err}
+			}
+			r.ports[p] = port
+		}
+		e.running[svc.Name] = r
+		e.infos[svc.Name] = info(svc, r.ports)
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ready := map[string]chan struct{}{}
+	for _, svc := range sys.Services {
+		ready[svc.Name] = make(chan struct{})
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var first error
+	fail := func(err error) {
+		mu.Lock()
+		if first == nil {
+			first = err
+		}
+		mu.Unlock()
+		cancel()
+	}
+	for _, svc := range sys.Services {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, d := range svc.DependsOn {
+				select {
+				case <-ready[d.Name]:
+				case <-sctx.Done():
+					return
+				}
+			}
+			if err := e.startOne(sctx, svc); err != nil {
+				fail(err)
+				return
+			}
+			close(ready[svc.Name])
+		}()
+	}
+	wg.Wait()
+	if first == nil && ctx.Err() != nil {
+		first = ctx.Err()
+	}
+	if first != nil {
+		stopCtx, stopCancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer stopCancel()
+		_ = e.Stop(stopCtx)
+		return nil, first
+	}
+	return e, nil
+}
+
+var nonWord = regexp.MustCompile(`[^A-Za-z0-9]+`)
+
+// envName turns a service name into an environment variable part.
+func envName(s string) string { return strings.ToUpper(nonWord.ReplaceAllString(s, "_")) }
+
+func info(svc *service.Service, ports map[string]int) map[string]any {
+	main := ports[svc.Ports[0]]
+	named := map[string]any{}
+	for k, v := range ports {
+		named[k] = v
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(main)
+	return map[string]any{
+		"name": svc.Name, "host": "127.0.0.1", "port": main, "addr": addr,
+		"url": "http://" + addr, "ports": named,
+	}
+}
+
+// Vars returns the variables a service's templates see.
+func (e *Environment) varsFor(svc *service.Service, tmp string) expr.Vars {
+	vars := make(expr.Vars, len(e.opts.Vars)+10)
+	for k, v := range e.opts.Vars {
+		vars[k] = v
+	}
+	own := e.infos[svc.Name]
+	for _, k := range []string{"host", "port", "addr", "url", "ports", "name"} {
+		vars[k] = own[k]
+	}
+	vars["tmp"] = tmp
+	vars["service"] = e.serviceFunc()
+	return vars
+}
+
+// serviceFunc is the service("name") function of templates.
+func (e *Environment) serviceFunc() func(string) (map[string]any, error) {
+	return func(name string) (map[string]any, error) {
+		in, ok := e.infos[name]
+		if !ok {
+			return nil, fmt.Errorf("service(%q): no such service (services: %s)", name, strings.Join(e.sys.Names(), ", "))
+		}
+		return in, nil
+	}
+}
+
+// childEnv is the environment each process gets: the reaping mark, its own
+// address, and every other service's.
+func (e *Environment) childEnv(svc *service.Service, tmp string) []string {
+	env := append([]string(nil), e.opts.Mark...)
+	own := e.infos[svc.Name]
+	env = append(env, "SEAM_SERVICE="+svc.Name, "SEAM_HOST=127.0.0.1",
+		fmt.Sprintf("SEAM_PORT=%d", own["port"]), "SEAM_ADDR="+own["addr"].(string), "SEAM_URL="+own["url"].(string),
+		"SEAM_TMP="+tmp)
+	for name, port := range e.running[svc.Name].ports {
+		env = append(env, fmt.Sprintf("SEAM_PORT_%s=%d", envName(name), port))
+	}
+	for _, other := range e.sys.Services {
+		if other.Name == svc.Name {
+			continue
+		}
+		in := e.infos[other.Name]
+		p := "SEAM_" + envName(other.Name) + "_"
+		env = append(env, p+"URL="+in["url"].(string), p+"ADDR="+in["addr"].(string), p+"HOST=127.0.0.1", fmt.Sprintf("%sPORT=%d", p, in["port"]))
+	}
+	return env
+}
+
+func (e *Environment) progress(name, what string) {
+	if e.opts.Progress != nil {
+		e.opts.Progress(name, what)
+	}
+}
+
+func (e *Environment) startOne(ctx context.Context, svc *service.Service) error {
+	r := e.running[svc.Name]
+	tmp := filepath.Join(e.opts.TempDir, svc.Name)
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		return &StartError{Service: svc.Name, Pos: svc.Pos, Err: err}
+	}
+	logPath := filepath.Join(e.opts.LogDir, svc.Name+".log")
+	lf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return &StartError{Service: svc.Name, Pos: svc.Pos, Err: err}
+	}
+	r.log = lf
+	e.progress(svc.Name, "starting")
+	inst, err := svc.Spec.Start(ctx, &service.StartEnv{
+		Name: svc.Name, Dir: e.opts.Dir, TempDir: tmp, Vars: e.varsFor(svc, tmp),
+		Env: e.childEnv(svc, tmp), Ports: r.ports,
+		Log: func(stream, line string) {
+			r.lines.add(line)
+			r.mu.Lock()
+			fmt.Fprintf(r.log, "%s %s | %s\n", time.Now().UTC().Format("15:04:05.000"), stream, line)
+			r.mu.Unlock()
+			if e.opts.Log != nil {
+				e.opts.Log(svc.Name, stream, line)
+			}
+		},
+		Started: e.opts.Started,
+	})
+	if err != nil {
+		return &StartError{Service: svc.Name, Pos: svc.Pos, Err: err, LogFile: logPath}
+	}
+	e.mu.Lock()
+	r.inst = inst
+	e.mu.Unlock()
+	if err := e.waitReady(ctx, r); err != nil {
+		return &StartError{Service: svc.Name, Pos: svc.Pos, Err: err, Lines: r.lines.last(20), LogFile: logPath}
+	}
+	e.progress(svc.Name, "ready")
+	return nil
+}
+
+func (e *Environment) waitReady(ctx context.Context, r *running) error {
+	rd := r.svc.Ready
+	target := service.Target{Name: r.svc.Name, Host: "127.0.0.1", Ports: r.ports, Main: r.svc.Ports[0],
+		Lines: func() []string { return r.lines.last(200) }}
+	timeout := time.NewTimer(rd.Timeout)
+	defer timeout.Stop()
+	start := time.Now()
+	interval := 2 * time.Millisecond
+	var last error
+	for attempt := 1; ; attempt++ {
+		select {
+		case <-r.inst.Done():
+			return exited(r.inst.ExitErr())
+		default:
+		}
+		pctx, cancel := context.WithTimeout(ctx, min(rd.Timeout, 2*time.Second))
+		err := rd.Probe.Check(pctx, target)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		last = err
+		wait := time.NewTimer(interval)
+		select {
+		case <-r.inst.Done():
+			wait.Stop()
+			return exited(r.inst.ExitErr())
+		case <-timeout.C:
+			wait.Stop()
+			return fmt.Errorf("not ready after %s (%d attempts of %s); last error: %v", rd.Timeout, attempt, rd.Probe, last)
+		case <-ctx.Done():
+			wait.Stop()
+			return fmt.Errorf("start cancelled after %s: %w", time.Since(start).Round(time.Millisecond), context.Cause(ctx))
+		case <-wait.C:
+		}
+		// Poll fast at first (most services are ready in milliseconds),
+		// then back off to the configured interval.
+		interval = min(interval*2, rd.Interval)
+	}
+}
+
+func exited(err error) error {
+	if err == nil {
+		return fmt.Errorf("exited with code 0 before it was ready")
+	}
+	var ee interface{ ExitCode() int }
+	if errors.As(err, &ee) && ee.ExitCode() >= 0 {
+		return fmt.Errorf("exited with code %d before it was ready", ee.ExitCode())
+	}
+	return fmt.Errorf("died before it was ready: %v", err)
+}
+
+// Flush waits until every service's already-written output has been read
+// (engine.Flusher), so each line is told to the test that caused it.
+func (e *Environment) Flush(ctx context.Context) {
+	e.mu.Lock()
+	var fs []service.Flusher
+	for _, r := range e.running {
+		if f, ok := r.inst.(service.Flusher); ok {
+			fs = append(fs, f)
+		}
+	}
+	e.mu.Unlock()
+	for _, f := range fs {
+		f.Flush(ctx)
+	}
+}
+
+// URL implements step.Services.
+func (e *Environment) URL(name string) (string, error) {
+	in, ok := e.infos[name]
+	if !ok {
+		return "", fmt.Errorf("no service %q (services: %s)", name, strings.Join(e.sys.Names(), ", "))
+	}
+	return in["url"].(string), nil
+}
+
+// Info returns a service's addresses: url, host, port, addr, ports.
+func (e *Environment) Info(name string) (map[string]any, bool) {
+	in, ok := e.infos[name]
+	return in, ok
+}
+
+// ServiceFunc is the service("name") function for steps' templates.
+func (e *Environment) ServiceFunc() any { return e.serviceFunc() }
+
+// Exited lists services that have exited since they became ready, with
+// their last lines, for reports.
+func (e *Environment) Exited() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []string
+	for _, svc := range e.sys.Services {
+		r := e.running[svc.Name]
+		if r.inst == nil {
+			continue
+		}
+		select {
+		case <-r.inst.Done():
+			out = append(out, fmt.Sprintf("service %q has exited: %v", svc.Name, r.inst.ExitErr()))
+		default:
+		}
+	}
+	return out
+}
+
+// Stop stops every started service, dependants before what they depend
+// on, and closes the logs. It is safe to call more than once.
+func (e *Environment) Stop(ctx context.Context) error {
+	e.stopOnce.Do(func() {
+		var errs []error
+		for i := len(e.levels) - 1; i >= 0; i-- {
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			for _, name := range e.levels[i] {
+				e.mu.Lock()
+				r := e.running[name]
+				inst := r.inst
+				e.mu.Unlock()
+				if inst == nil {
+					continue
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					e.progress(name, "stopping")
+					if err := inst.Stop(ctx); err != nil {
+						mu.Lock()
+						errs = append(errs, fmt.Errorf("stopping %s: %w", name, err))
+						mu.Unlock()
+					}
+				}()
+			}
+			wg.Wait()
+		}
+		for _, r := range e.running {
+			if r.log != nil {
+				r.mu.Lock()
+				r.log.Close()
+				r.mu.Unlock()
+			}
+		}
+		e.stopErr = errors.Join(errs...)
+	})
+	return e.stopErr
+}
+
+// levels groups services by dependency depth: level 0 depends on nothing.
+func levels(sys *service.System) [][]string {
+	depth := map[string]int{}
+	var visit func(s *service.Service, seen map[string]bool) int
+	visit = func(s *service.Service, seen map[string]bool) int {
+		if d, ok := depth[s.Name]; ok {
+			return d
+		}
+		if seen[s.Name] {
+			return 0 // a cycle; validation reports it
+		}
+		seen[s.Name] = true
+		d := 0
+		for _, dep := range s.DependsOn {
+			if ds, ok := sys.Get(dep.Name); ok {
+				d = max(d, visit(ds, seen)+1)
+			}
+		}
+		depth[s.Name] = d
+		return d
+	}
+	var out [][]string
+	for _, s := range sys.Services {
+		d := visit(s, map[string]bool{})
+		for len(out) <= d {
+			out = append(out, nil)
+		}
+		out[d] = append(out[d], s.Name)
+	}
+	return out
+}

@@ -1,0 +1,285 @@
+// Package reap makes cleanup survive crashes. Each run writes a record in
+// seam's state folder and marks every process it starts with its run ID in
+// the environment (SEAM_RUN_ID). When a run dies without cleaning up (it
+// was killed with SIGKILL, say), the next run or `seam down` finds the
+// record of a dead owner, kills every process still carrying that run's ID
+// (grandchildren included, whatever their process group) and removes the
+// run's temporary folders.
+package reap
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// EnvVar is the environment variable that marks a run's processes.
+const EnvVar = "SEAM_RUN_ID"
+
+// StateDir is where run records live: $SEAM_STATE_DIR, else
+// $XDG_STATE_HOME/seam, else ~/.local/state/seam.
+func StateDir() string {
+	if d := os.Getenv("SEAM_STATE_DIR"); d != "" {
+		return d
+	}
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "seam")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "state", "seam")
+	}
+	return filepath.Join(os.TempDir(), "seam-state")
+}
+
+// Record is what a run leaves in the state folder while it lives.
+type Record struct {
+	ID        string   `json:"id"`
+	PID       int      `json:"pid"`
+	StartTick uint64   `json:"start_tick"` // the owner's start time, to tell a reused PID apart
+	Command   string   `json:"command"`    // run, up, …
+	Suite     string   `json:"suite,omitempty"`
+	Temp      []string `json:"temp,omitempty"` // folders to remove
+	PIDs      []int    `json:"pids,omitempty"` // children started (the environ mark finds the rest)
+	Started   string   `json:"started"`
+}
+
+// Run is this process's live record.
+type Run struct {
+	mu   sync.Mutex
+	dir  string
+	file string
+	rec  Record
+}
+
+// Begin writes a record for a new run owned by this process.
+func Begin(stateDir, command, suite string) (*Run, error) {
+	runs := filepath.Join(stateDir, "runs")
+	if err := os.MkdirAll(runs, 0o755); err != nil {
+		return nil, fmt.Errorf("state folder %s: %w", runs, err)
+	}
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, err
+	}
+	id := time.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b[:])
+	tick, _ := startTick(os.Getpid())
+	r := &Run{dir: stateDir, file: filepath.Join(runs, id+".json"), rec: Record{
+		ID: id, PID: os.Getpid(), StartTick: tick, Command: command, Suite: suite,
+		Started: time.Now().UTC().Format(time.RFC3339),
+	}}
+	return r, r.save()
+}
+
+// ID is the run's ID.
+func (r *Run) ID() string { return r.rec.ID }
+
+// Env is the environment entry that marks the run's processes.
+func (r *Run) Env() string { return EnvVar + "=" + r.rec.ID }
+
+// AddTemp records a folder to remove if the run dies.
+func (r *Run) AddTemp(dir string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rec.Temp = append(r.rec.Temp, dir)
+	return r.save()
+}
+
+// SetCommand changes what the record says the run is doing.
+func (r *Run) SetCommand(c string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rec.Command = c
+	return r.save()
+}
+
+// AddPID records a started child.
+func (r *Run) AddPID(pid int) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rec.PIDs = append(r.rec.PIDs, pid)
+	return r.save()
+}
+
+func (r *Run) save() error {
+	data, err := json.MarshalIndent(r.rec, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := r.file + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, r.file)
+}
+
+// End removes the record: the run cleaned up after itself.
+func (r *Run) End() error {
+	err := os.Remove(r.file)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+// Records lists the records in the state folder.
+func Records(stateDir string) ([]Record, error) {
+	files, err := filepath.Glob(filepath.Join(stateDir, "runs", "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	var out []Record
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		var rec Record
+		if json.Unmarshal(data, &rec) == nil && rec.ID != "" {
+			out = append(out, rec)
+		}
+	}
+	return out, nil
+}
+
+// Alive reports whether the record's owner is still running.
+func (rec Record) Alive() bool {
+	if rec.PID <= 0 {
+		return false
+	}
+	tick, err := startTick(rec.PID)
+	return err == nil && (rec.StartTick == 0 || tick == rec.StartTick)
+}
+
+// Result says what a reap did.
+type Result struct {
+	Runs    []string // run IDs reaped
+	Killed  []int    // processes killed
+	Removed []string // folders removed
+}
+
+// Reap cleans up after every run whose owner is dead. Live runs are left
+// alone; self is never reaped.
+func Reap(stateDir string) (Result, error) {
+	var res Result
+	recs, err := Records(stateDir)
+	if err != nil {
+		return res, err
+	}
+	var errs []error
+	for _, rec := range recs {
+		if rec.PID == os.Getpid() || rec.Alive() {
+			continue
+		}
+		killed, err := KillMarked(rec.ID, 2*time.Second)
+		res.Killed = append(res.Killed, killed...)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		for _, d := range rec.Temp {
+			if err := os.RemoveAll(d); err == nil {
+				res.Removed = append(res.Removed, d)
+			} else {
+				errs = append(errs, err)
+			}
+		}
+		os.Remove(filepath.Join(stateDir, "runs", rec.ID+".json"))
+		res.Runs = append(res.Runs, rec.ID)
+	}
+	return res, errors.Join(errs...)
+}
+
+// KillMarked sends SIGKILL to every process whose environment carries the
+// run's mark and waits up to grace for them to be gone.
+func KillMarked(runID string, grace time.Duration) ([]int, error) {
+	pids := Marked(runID)
+	for _, pid := range pids {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	deadline := time.Now().Add(grace)
+	for time.Now().Before(deadline) {
+		left := 0
+		for _, pid := range pids {
+			if exists(pid) {
+				left++
+			}
+		}
+		if left == 0 {
+			return pids, nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return pids, fmt.Errorf("processes of run %s still alive after SIGKILL", runID)
+}
+
+// Marked lists the live processes carrying runID's mark.
+func Marked(runID string) []int {
+	mark := []byte(EnvVar + "=" + runID + "\x00")
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	self := os.Getpid()
+	var out []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == self {
+			continue
+		}
+		env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
+		if err != nil || len(env) == 0 {
+			continue
+		}
+		if containsEntry(env, mark) {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+func containsEntry(env, mark []byte) bool {
+	// Entries are NUL-separated; match a whole entry.
+	s, m := string(env)+"\x00", string(mark)
+	return strings.HasPrefix(s, m) || strings.Contains(s, "\x00"+m)
+}
+
+// exists reports whether pid is a live (not zombie) process.
+func exists(pid int) bool {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
+}
+
+// startTick reads a process's start time (clock ticks since boot).
+func startTick(pid int) (uint64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("bad stat for %d", pid)
+	}
+	fields := strings.Fields(s[i+1:])
+	// Field 22 of stat is starttime; after the ")" the state is field 3.
+	if len(fields) < 20 {
+		return 0, fmt.Errorf("short stat for %d", pid)
+	}
+	if fields[0] == "Z" {
+		return 0, fmt.Errorf("process %d is a zombie", pid)
+	}
+	return strconv.ParseUint(fields[19], 10, 64)
+}

@@ -1,0 +1,484 @@
+// Package process is the `process` service kind: any command of the user's
+// (their own binary, a script, a server from the machine), optionally built
+// first, started in its own process group and stopped by signal.
+package process
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/seamtest/seam/internal/decode"
+	"github.com/seamtest/seam/internal/expr"
+	"github.com/seamtest/seam/internal/service"
+	"go.yaml.in/yaml/v4"
+	"golang.org/x/sys/unix"
+)
+
+// Kind is the process service kind.
+type Kind struct{}
+
+// Usage implements service.Kind.
+func (Kind) Usage() service.Usage {
+	return service.Usage{
+		Name: "process",
+		Summary: "run a command as a service: build: (run once per run, cached by its inputs), run: (a list, " +
+			"or a string for sh -c), env:, dir:. Templates see addr, host, port, ports.NAME, bin (the build's " +
+			"output), tmp (the instance's own folder) and service(\"name\").url",
+		Example: "process:\n  build: go build -o ((bin)) ./orders\n  run: [((bin)), -listen, ((addr))]",
+	}
+}
+
+// Spec is a decoded process service.
+type Spec struct {
+	Build  command             `yaml:"build"`
+	Run    command             `yaml:"run" seam:"required"`
+	Env    map[string]expr.Str `yaml:"env"`
+	Dir    expr.Str            `yaml:"dir"`
+	Inputs []string            `yaml:"inputs"` // extra files or folders that the build depends on
+	Stop   time.Duration       `yaml:"stop_timeout"`
+
+	mu  sync.Mutex
+	bin string // the build's output, once prepared
+}
+
+// command is a list of arguments, or a string run with sh -c.
+type command struct {
+	argv []expr.Str
+	set  bool
+}
+
+func (c *command) DecodeYAML(d *decode.Decoder, n *yaml.Node) {
+	c.set = true
+	if n.Kind == yaml.ScalarNode {
+		var s expr.Str
+		s.DecodeYAML(d, n)
+		c.argv = []expr.Str{expr.Lit("sh"), expr.Lit("-c"), s}
+		return
+	}
+	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+		d.Errorf(n, "want a command: a list like [./server, -port, ((port))] or a string for sh -c, got %s", decode.KindName(n))
+		return
+	}
+	for _, x := range n.Content {
+		var s expr.Str
+		s.DecodeYAML(d, decode.Resolve(x))
+		c.argv = append(c.argv, s)
+	}
+}
+
+func (c *command) eval(vars expr.Vars) ([]string, error) {
+	out := make([]string, len(c.argv))
+	for i, s := range c.argv {
+		v, err := s.String(vars)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// Decode implements service.Kind.
+func (Kind) Decode(d *decode.Decoder, n *yaml.Node) service.Spec {
+	s := &Spec{Stop: 5 * time.Second}
+	before := d.Errs.Len()
+	if n.Kind == yaml.ScalarNode || n.Kind == yaml.SequenceNode {
+		// Short form: `process: [./server, --port, ((port))]`.
+		s.Run.DecodeYAML(d, n)
+	} else {
+		d.Decode(n, s, "process")
+	}
+	if d.Errs.Len() > before {
+		return nil
+	}
+	return s
+}
+
+func (s *Spec) dir(base string, vars expr.Vars) (string, error) {
+	if s.Dir.IsZero() {
+		return base, nil
+	}
+	d, err := s.Dir.String(vars)
+	if err != nil {
+		return "", fmt.Errorf("dir: %w", err)
+	}
+	if !filepath.IsAbs(d) {
+		d = filepath.Join(base, d)
+	}
+	return d, nil
+}
+
+// Prepare runs the build once per run, skipped when its cached output for
+// the same inputs exists.
+func (s *Spec) Prepare(ctx context.Context, env *service.PrepareEnv) error {
+	if !s.Build.set {
+		return nil
+	}
+	dir, err := s.dir(env.Dir, env.Vars)
+	if err != nil {
+		return err
+	}
+	vars := copyVars(env.Vars)
+	vars["bin"] = "BIN"
+	argv, err := s.Build.eval(vars)
+	if err != nil {
+		return fmt.Errorf("build: %w", err)
+	}
+	buildEnv, err := s.env(vars)
+	if err != nil {
+		return err
+	}
+	key, err := inputKey(argv, buildEnv, dir, s.Inputs)
+	if err != nil {
+		return fmt.Errorf("build: hashing inputs: %w", err)
+	}
+	out := filepath.Join(env.CacheDir, "build", key)
+	bin := filepath.Join(out, env.Name)
+	if st, err := os.Stat(bin); err == nil && !st.IsDir() {
+		s.setBin(bin)
+		return nil
+	}
+	tmp, err := os.MkdirTemp(filepath.Join(env.CacheDir, "build"), "tmp-")
+	if err != nil {
+		if err := os.MkdirAll(filepath.Join(env.CacheDir, "build"), 0o755); err != nil {
+			return fmt.Errorf("build cache: %w", err)
+		}
+		if tmp, err = os.MkdirTemp(filepath.Join(env.CacheDir, "build"), "tmp-"); err != nil {
+			return fmt.Errorf("build cache: %w", err)
+		}
+	}
+	defer os.RemoveAll(tmp)
+	vars["bin"] = filepath.Join(tmp, env.Name)
+	if argv, err = s.Build.eval(vars); err != nil {
+		return fmt.Errorf("build: %w", err)
+	}
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), buildEnv...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	output, err := cmd.CombinedOutput()
+	for _, l := range strings.Split(strings.TrimRight(string(output), "\n"), "\n") {
+		if l != "" && env.Log != nil {
+			env.Log(l)
+		}
+	}
+	if err != nil {
+		return &BuildError{Argv: argv, Err: err, Output: lastLines(string(output), 20)}
+	}
+	if _, err := os.Stat(vars["bin"].(string)); err != nil {
+		// The build did not write ((bin)): it builds something else (an
+		// interpreter's script, say); run: then does not use bin.
+		s.setBin("")
+		return nil
+	}
+	if err := os.Rename(tmp, out); err != nil && !errors.Is(err, fs.ErrExist) {
+		// Another run may have stored the same build meanwhile.
+		if _, statErr := os.Stat(bin); statErr != nil {
+			return fmt.Errorf("build cache: %w", err)
+		}
+	}
+	s.setBin(bin)
+	return nil
+}
+
+// BuildError is a failed build, with its last output lines.
+type BuildError struct {
+	Argv   []string
+	Err    error
+	Output string
+}
+
+func (e *BuildError) Error() string {
+	return fmt.Sprintf("build %q failed: %v\n%s", strings.Join(e.Argv, " "), e.Err, e.Output)
+}
+
+func (s *Spec) setBin(b string) {
+	s.mu.Lock()
+	s.bin = b
+	s.mu.Unlock()
+}
+
+func (s *Spec) env(vars expr.Vars) ([]string, error) {
+	var out []string
+	for _, k := range expr.SortedKeys(s.Env) {
+		v, err := s.Env[k].String(vars)
+		if err != nil {
+			return nil, fmt.Errorf("env.%s: %w", k, err)
+		}
+		out = append(out, k+"="+v)
+	}
+	return out, nil
+}
+
+func copyVars(v expr.Vars) expr.Vars {
+	out := make(expr.Vars, len(v)+4)
+	for k, x := range v {
+		out[k] = x
+	}
+	return out
+}
+
+// inputKey hashes what a build depends on: its command, environment,
+// Go version, and the names, sizes and modification times of the files
+// under its folder and its extra inputs.
+func inputKey(argv, env []string, dir string, inputs []string) (string, error) {
+	h := sha256.New()
+	fmt.Fprintf(h, "argv=%q\nenv=%q\ndir=%s\n", argv, env, dir)
+	roots := []string{dir}
+	for _, in := range inputs {
+		if !filepath.IsAbs(in) {
+			in = filepath.Join(dir, in)
+		}
+		roots = append(roots, in)
+	}
+	files := 0
+	for _, root := range roots {
+		err := filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if e.IsDir() && (e.Name() == ".git" || e.Name() == "node_modules") {
+				return filepath.SkipDir
+			}
+			if e.IsDir() {
+				return nil
+			}
+			files++
+			if files > 50000 {
+				return fmt.Errorf("more than 50000 files under %s; set dir: to the service's own folder", root)
+			}
+			info, err := e.Info()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(h, "%s %d %d\n", p, info.Size(), info.ModTime().UnixNano())
+			return nil
+		})
+		if err != nil {
+			return "", err
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:24], nil
+}
+
+// Start implements service.Spec.
+func (s *Spec) Start(ctx context.Context, env *service.StartEnv) (service.Instance, error) {
+	vars := copyVars(env.Vars)
+	s.mu.Lock()
+	vars["bin"] = s.bin
+	s.mu.Unlock()
+	argv, err := s.Run.eval(vars)
+	if err != nil {
+		return nil, fmt.Errorf("run: %w", err)
+	}
+	dir, err := s.dir(env.Dir, vars)
+	if err != nil {
+		return nil, err
+	}
+	extra, err := s.env(vars)
+	if err != nil {
+		return nil, err
+	}
+	path := argv[0]
+	if strings.ContainsRune(path, '/') {
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(dir, path)
+		}
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("command %s: %w", argv[0], unwrapPath(err))
+		}
+	} else if path, err = exec.LookPath(argv[0]); err != nil {
+		return nil, fmt.Errorf("command %q not found in PATH", argv[0])
+	}
+	cmd := exec.Command(path, argv[1:]...)
+	cmd.Args[0] = argv[0]
+	cmd.Dir = dir
+	cmd.Env = append(append(os.Environ(), env.Env...), extra...)
+	// Its own process group, so stop reaches what it starts; and it dies
+	// with seam even if seam is killed with SIGKILL.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	// Our own pipes, not StdoutPipe: Wait must not wait for grandchildren
+	// that keep the output open, or a service that died would look alive.
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		return nil, err
+	}
+	cmd.Stdout, cmd.Stderr = outW, errW
+	err = cmd.Start()
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		outR.Close()
+		errR.Close()
+		return nil, fmt.Errorf("starting %s: %w", argv[0], err)
+	}
+	if env.Started != nil {
+		env.Started(cmd.Process.Pid)
+	}
+	outT, errT := &tracked{f: outR}, &tracked{f: errR}
+	inst := &instance{cmd: cmd, done: make(chan struct{}), grace: s.Stop, pipes: []*tracked{outT, errT}}
+	pipesDone := make(chan struct{})
+	var pipes sync.WaitGroup
+	pipes.Add(2)
+	go lines(outT, "stdout", env.Log, &pipes)
+	go lines(errT, "stderr", env.Log, &pipes)
+	go func() {
+		pipes.Wait()
+		close(pipesDone)
+	}()
+	go func() {
+		inst.err = cmd.Wait()
+		// Give the last output a moment to arrive, but do not wait for
+		// children that inherited the pipes and live on.
+		select {
+		case <-pipesDone:
+		case <-time.After(300 * time.Millisecond):
+			outR.Close()
+			errR.Close()
+		}
+		close(inst.done)
+	}()
+	return inst, nil
+}
+
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func lines(r io.Reader, stream string, log func(stream, line string), wg *sync.WaitGroup) {
+	defer wg.Done()
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if log != nil {
+			log(stream, sc.Text())
+		}
+	}
+	// Drain whatever a too-long line left, so the child never blocks.
+	_, _ = io.Copy(io.Discard, r)
+}
+
+// tracked is a pipe whose reader says when it is waiting for more, so
+// Flush can tell that everything written so far has been handled.
+type tracked struct {
+	f       *os.File
+	waiting atomic.Bool
+	eof     atomic.Bool
+}
+
+func (t *tracked) Read(p []byte) (int, error) {
+	t.waiting.Store(true)
+	n, err := t.f.Read(p)
+	t.waiting.Store(false)
+	if err != nil {
+		t.eof.Store(true)
+	}
+	return n, err
+}
+
+// idle reports whether the reader is blocked with nothing left to read.
+func (t *tracked) idle() bool {
+	if t.eof.Load() {
+		return true
+	}
+	if !t.waiting.Load() {
+		return false
+	}
+	rc, err := t.f.SyscallConn()
+	if err != nil {
+		return true
+	}
+	pending := 0
+	_ = rc.Control(func(fd uintptr) {
+		pending, err = unix.IoctlGetInt(int(fd), unix.TIOCINQ)
+	})
+	return err != nil || pending == 0
+}
+
+// Flush implements service.Flusher.
+func (i *instance) Flush(ctx context.Context) {
+	for {
+		idle := true
+		for _, p := range i.pipes {
+			if !p.idle() {
+				idle = false
+			}
+		}
+		if idle {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(500 * time.Microsecond):
+		}
+	}
+}
+
+type instance struct {
+	pipes []*tracked
+	cmd   *exec.Cmd
+	done  chan struct{}
+	err   error
+	grace time.Duration
+	once  sync.Once
+}
+
+func (i *instance) Done() <-chan struct{} { return i.done }
+func (i *instance) ExitErr() error        { return i.err }
+
+// Stop sends SIGTERM to the process group, waits for the grace period (or
+// ctx), then sends SIGKILL to the group.
+func (i *instance) Stop(ctx context.Context) error {
+	pgid := i.cmd.Process.Pid
+	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	grace := time.NewTimer(i.grace)
+	defer grace.Stop()
+	select {
+	case <-i.done:
+	case <-grace.C:
+	case <-ctx.Done():
+	}
+	// Whatever is left of the group (children the service started) goes.
+	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	select {
+	case <-i.done:
+		return nil
+	case <-time.After(5 * time.Second):
+		return fmt.Errorf("process %d did not exit after SIGKILL", pgid)
+	}
+}
+
+func lastLines(s string, n int) string {
+	ls := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(ls) > n {
+		ls = ls[len(ls)-n:]
+	}
+	return strings.Join(ls, "\n")
+}
+

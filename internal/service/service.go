@@ -1,0 +1,257 @@
+// Package service is the contract between an environment and the kinds of
+// service it can start (process, and later data servers, stubs,
+// containers), and the model of a system's services.
+package service
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/seamtest/seam/internal/decode"
+	"github.com/seamtest/seam/internal/diag"
+	"github.com/seamtest/seam/internal/expr"
+	"go.yaml.in/yaml/v4"
+)
+
+// Usage documents a service kind.
+type Usage struct {
+	Name    string
+	Summary string
+	Example string
+}
+
+// Kind is a service plug-in.
+type Kind interface {
+	Usage() Usage
+	// Decode decodes the kind's settings at load time; problems go to d.
+	Decode(d *decode.Decoder, n *yaml.Node) Spec
+}
+
+// Spec is a decoded service, ready to start any number of instances.
+type Spec interface {
+	// Prepare does once-per-run work (a build, say) before any instance
+	// starts. It is called once per run, not once per environment.
+	Prepare(ctx context.Context, env *PrepareEnv) error
+	// Start starts one instance. It returns once the instance is started;
+	// readiness is probed by the caller.
+	Start(ctx context.Context, env *StartEnv) (Instance, error)
+}
+
+// PrepareEnv is what Prepare may use.
+type PrepareEnv struct {
+	Name     string
+	Pos      diag.Pos
+	Dir      string // the suite's folder
+	CacheDir string // seam's cache folder (kept between runs)
+	Vars     expr.Vars
+	Log      func(line string)
+}
+
+// StartEnv is what Start may use.
+type StartEnv struct {
+	Name    string
+	Dir     string // the suite's folder
+	TempDir string // this instance's own folder, removed after the run
+	Vars    expr.Vars
+	Env     []string // environment for child processes (marked for reaping)
+	Ports   map[string]int
+	Log     func(stream, line string) // one output line
+	Started func(pid int)             // a child process was started
+}
+
+// Instance is one running service.
+type Instance interface {
+	// Done is closed when the instance has exited by itself or been
+	// stopped.
+	Done() <-chan struct{}
+	// ExitErr says how it exited, once Done is closed.
+	ExitErr() error
+	// Stop stops the instance gracefully, then forcibly when ctx ends,
+	// and returns once it is gone.
+	Stop(ctx context.Context) error
+}
+
+// Flusher is an Instance that can wait until the output it has written so
+// far has been delivered to StartEnv.Log.
+type Flusher interface {
+	Flush(ctx context.Context)
+}
+
+// Table lists the service kinds.
+type Table map[string]Kind
+
+// Names returns the kind names in order.
+func (t Table) Names() []string {
+	out := make([]string, 0, len(t))
+	for k := range t {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Service is one declared service.
+type Service struct {
+	Name      string
+	Pos       diag.Pos
+	Kind      string
+	Spec      Spec
+	DependsOn []Dep
+	Ports     []string // named ports; the first is the main one
+	Ready     *Readiness
+}
+
+// Dep is one depends_on entry.
+type Dep struct {
+	Name string
+	Pos  diag.Pos
+}
+
+// Readiness says how to know a service is ready.
+type Readiness struct {
+	Probe    Probe
+	Timeout  time.Duration
+	Interval time.Duration
+}
+
+// Target is what a probe checks.
+type Target struct {
+	Name  string
+	Host  string
+	Ports map[string]int
+	Main  string // name of the main port
+	Lines func() []string
+}
+
+// MainPort is the main port's number.
+func (t Target) MainPort() int { return t.Ports[t.Main] }
+
+// Probe checks once whether a service is ready; nil means ready.
+type Probe interface {
+	Check(ctx context.Context, t Target) error
+	String() string
+}
+
+// System is a suite's services in start order.
+type System struct {
+	Services []*Service
+	byName   map[string]*Service
+}
+
+// NewSystem indexes services by name.
+func NewSystem(svcs []*Service) *System {
+	s := &System{Services: svcs, byName: map[string]*Service{}}
+	for _, svc := range svcs {
+		s.byName[svc.Name] = svc
+	}
+	return s
+}
+
+// Get returns the named service.
+func (s *System) Get(name string) (*Service, bool) {
+	svc, ok := s.byName[name]
+	return svc, ok
+}
+
+// Names lists the service names in order.
+func (s *System) Names() []string {
+	out := make([]string, 0, len(s.Services))
+	for _, svc := range s.Services {
+		out = append(out, svc.Name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Check validates the dependency graph: every depends_on names a service,
+// and there is no cycle. Problems go to errs with positions.
+func (s *System) Check(errs *diag.List) {
+	for _, svc := range s.Services {
+		for _, d := range svc.DependsOn {
+			if _, ok := s.byName[d.Name]; !ok {
+				e := diag.Errorf(d.Pos, "service %q depends on %q, which is not a service of this suite", svc.Name, d.Name)
+				if c := diag.Closest(d.Name, s.Names()); c != "" {
+					e.WithHint("did you mean %q?", c)
+				} else {
+					e.WithHint("services: %v", s.Names())
+				}
+				errs.Add(e)
+			}
+			if d.Name == svc.Name {
+				errs.Add(diag.Errorf(d.Pos, "service %q depends on itself", svc.Name))
+			}
+		}
+	}
+	// Cycles: depth-first search, reporting each cycle once with the
+	// position of every edge in it.
+	const (
+		white = iota
+		grey
+		black
+	)
+	color := map[string]int{}
+	var stack []*Service
+	var visit func(svc *Service)
+	reported := map[string]bool{}
+	visit = func(svc *Service) {
+		color[svc.Name] = grey
+		stack = append(stack, svc)
+		for _, d := range svc.DependsOn {
+			next, ok := s.byName[d.Name]
+			if !ok || d.Name == svc.Name {
+				continue
+			}
+			switch color[d.Name] {
+			case white:
+				visit(next)
+			case grey:
+				// Found a cycle: from next on the stack to svc, then back.
+				i := len(stack) - 1
+				for i >= 0 && stack[i].Name != d.Name {
+					i--
+				}
+				cycle := stack[i:]
+				names := ""
+				var where []string
+				for j, c := range cycle {
+					names += c.Name + " → "
+					nextName := d.Name
+					if j+1 < len(cycle) {
+						nextName = cycle[j+1].Name
+					}
+					for _, dd := range c.DependsOn {
+						if dd.Name == nextName {
+							where = append(where, fmt.Sprintf("%s → %s at %s", c.Name, nextName, dd.Pos))
+						}
+					}
+				}
+				names += d.Name
+				if !reported[names] {
+					reported[names] = true
+					errs.Add(diag.Errorf(d.Pos, "depends_on cycle: %s", names).
+						WithHint("services must start in some order; remove one of: %s", joinSemi(where)))
+				}
+			}
+		}
+		stack = stack[:len(stack)-1]
+		color[svc.Name] = black
+	}
+	for _, svc := range s.Services {
+		if color[svc.Name] == white {
+			visit(svc)
+		}
+	}
+}
+
+func joinSemi(s []string) string {
+	out := ""
+	for i, x := range s {
+		if i > 0 {
+			out += "; "
+		}
+		out += x
+	}
+	return out
+}

@@ -1,0 +1,245 @@
+// Package session owns everything one run of a suite sets up around the
+// engine: crash-safe records, temp and log folders, builds, free ports, and
+// the environments the engine asks for; Close leaves nothing behind. The
+// CLI and the Go API both use it.
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/seamtest/seam/internal/engine"
+	"github.com/seamtest/seam/internal/environment"
+	"github.com/seamtest/seam/internal/expr"
+	"github.com/seamtest/seam/internal/reap"
+	"github.com/seamtest/seam/internal/suite"
+)
+
+// Options configure a session.
+type Options struct {
+	Command  string            // "run", "up": recorded for seam down
+	Vars     map[string]string // --var values
+	Seed     uint64
+	StateDir string    // "" means reap.StateDir()
+	Notices  io.Writer // where cleanup of earlier crashed runs is reported
+}
+
+// Session is one run's setup.
+type Session struct {
+	suite    *suite.Suite
+	opts     Options
+	rec      *reap.Run
+	tempRoot string
+	logRoot  string
+	cacheDir string
+	ports    *environment.Ports
+	base     expr.Vars
+
+	mu   sync.Mutex
+	envs []*environment.Environment
+	n    int
+}
+
+// Open prepares a session: it reaps what crashed runs left, records this
+// run, evaluates the suite's variables and builds the services.
+func Open(ctx context.Context, s *suite.Suite, opts Options) (*Session, error) {
+	if opts.StateDir == "" {
+		opts.StateDir = reap.StateDir()
+	}
+	if res, err := reap.Reap(opts.StateDir); len(res.Runs) > 0 || err != nil {
+		if opts.Notices != nil && (len(res.Killed) > 0 || len(res.Removed) > 0) {
+			fmt.Fprintf(opts.Notices, "seam: cleaned up after %d earlier run(s) that did not finish: stopped %d process(es), removed %d folder(s)\n",
+				len(res.Runs), len(res.Killed), len(res.Removed))
+		}
+		if err != nil && opts.Notices != nil {
+			fmt.Fprintf(opts.Notices, "seam: cleaning up after earlier runs: %v\n", err)
+		}
+	}
+	base, err := engine.SuiteVars(s, opts.Seed, opts.Vars)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := reap.Begin(opts.StateDir, opts.Command, s.Name)
+	if err != nil {
+		return nil, err
+	}
+	ss := &Session{suite: s, opts: opts, rec: rec, base: base, ports: environment.NewPorts()}
+	ss.tempRoot, err = os.MkdirTemp("", "seam-"+rec.ID()+"-")
+	if err == nil {
+		err = rec.AddTemp(ss.tempRoot)
+	}
+	if err != nil {
+		ss.Close()
+		return nil, fmt.Errorf("temp folder: %w", err)
+	}
+	ss.logRoot = filepath.Join(opts.StateDir, "logs", rec.ID())
+	pruneLogs(filepath.Join(opts.StateDir, "logs"), 20)
+	ss.cacheDir = cacheDir()
+	if s.System != nil && len(s.System.Services) > 0 {
+		err := environment.Prepare(ctx, s.System, s.Dir, ss.cacheDir, base, nil)
+		if err != nil {
+			ss.Close()
+			return nil, err
+		}
+	}
+	return ss, nil
+}
+
+// cacheDir is where builds are kept between runs.
+func cacheDir() string {
+	if d := os.Getenv("SEAM_CACHE_DIR"); d != "" {
+		return d
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "seam")
+	}
+	return filepath.Join(os.TempDir(), "seam-cache")
+}
+
+// pruneLogs keeps the newest keep run log folders.
+func pruneLogs(dir string, keep int) {
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) <= keep {
+		return
+	}
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	sort.Strings(names) // IDs start with the time
+	for _, n := range names[:len(names)-keep] {
+		os.RemoveAll(filepath.Join(dir, n))
+	}
+}
+
+// Base is the evaluated suite variables.
+func (s *Session) Base() expr.Vars { return s.base }
+
+// LogDir is where this run keeps its services' output.
+func (s *Session) LogDir() string { return s.logRoot }
+
+// Mark is the environment entry that marks this run's processes.
+func (s *Session) Mark() string { return s.rec.Env() }
+
+// RunID is the run's ID.
+func (s *Session) RunID() string { return s.rec.ID() }
+
+// Factory returns the engine's EnvFactory, or nil when the suite has no
+// services.
+func (s *Session) Factory() engine.EnvFactory {
+	if s.suite.System == nil || len(s.suite.System.Services) == 0 {
+		return nil
+	}
+	return factory{s}
+}
+
+type factory struct{ s *Session }
+
+func (f factory) Start(ctx context.Context, worker int, log func(service, stream, line string)) (engine.Env, error) {
+	return f.s.StartEnv(ctx, log)
+}
+
+// StartEnv starts one more environment instance with its own ports and
+// folders.
+func (s *Session) StartEnv(ctx context.Context, log func(service, stream, line string)) (*environment.Environment, error) {
+	s.mu.Lock()
+	s.n++
+	n := s.n
+	s.mu.Unlock()
+	name := fmt.Sprintf("env%d", n)
+	env, err := environment.Start(ctx, s.suite.System, environment.Options{
+		Dir:     s.suite.Dir,
+		Vars:    s.base,
+		TempDir: filepath.Join(s.tempRoot, name),
+		LogDir:  filepath.Join(s.logRoot, name),
+		Ports:   s.ports,
+		Mark:    []string{s.rec.Env()},
+		Started: func(pid int) { _ = s.rec.AddPID(pid) },
+		Log:     log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.envs = append(s.envs, env)
+	s.mu.Unlock()
+	return env, nil
+}
+
+// Envs lists the environments still running.
+func (s *Session) Envs() []*environment.Environment {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]*environment.Environment(nil), s.envs...)
+}
+
+// MarkUp records that this process now holds environments up for people,
+// so seam down stops it.
+func (s *Session) MarkUp() { _ = s.rec.SetCommand("up") }
+
+// Close stops every environment still running, kills any process of this
+// run that is left (a child that escaped its process group), removes the
+// temp folder and the run's record.
+func (s *Session) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s.mu.Lock()
+	envs := s.envs
+	s.envs = nil
+	s.mu.Unlock()
+	var errs []error
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for _, e := range envs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := e.Stop(ctx); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if left, err := reap.KillMarked(s.rec.ID(), 5*time.Second); err != nil {
+		errs = append(errs, err)
+	} else if len(left) > 0 && s.opts.Notices != nil {
+		fmt.Fprintf(s.opts.Notices, "seam: stopped %d process(es) that outlived their service\n", len(left))
+	}
+	if s.tempRoot != "" {
+		if err := os.RemoveAll(s.tempRoot); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) == 0 {
+		if err := s.rec.End(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Addresses describes every service of env for people.
+func Addresses(s *suite.Suite, env *environment.Environment) string {
+	var b strings.Builder
+	for _, svc := range s.System.Services {
+		in, _ := env.Info(svc.Name)
+		fmt.Fprintf(&b, "  %-16s %s", svc.Name, in["url"])
+		if ports, ok := in["ports"].(map[string]any); ok && len(ports) > 1 {
+			for _, k := range expr.SortedKeys(ports) {
+				fmt.Fprintf(&b, "  %s=%v", k, ports[k])
+			}
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}

@@ -1,0 +1,179 @@
+package suite
+
+import (
+	"strings"
+	"time"
+
+	"github.com/seamtest/seam/internal/decode"
+	"github.com/seamtest/seam/internal/diag"
+	"github.com/seamtest/seam/internal/service"
+	"github.com/seamtest/seam/internal/service/probe"
+	"github.com/seamtest/seam/internal/step"
+	"go.yaml.in/yaml/v4"
+)
+
+var serviceKeys = []string{"depends_on", "ready", "ports"}
+
+// serviceNames are the variables a service's own settings may use besides
+// the suite's.
+var serviceNames = []string{"bin", "addr", "host", "port", "ports", "url", "tmp", "name"}
+
+func (l *loader) services(d *decode.Decoder, n *yaml.Node) []*service.Service {
+	defined := copySet(l.defined)
+	for _, k := range serviceNames {
+		defined[k] = true
+	}
+	prev := d.Vars
+	d.Vars = defined
+	defer func() { d.Vars = prev }()
+	var out []*service.Service
+	for _, f := range d.Fields(n, "services") {
+		if !validServiceName(f.Key) {
+			d.Errorf(f.KeyN, "services: %q is not a valid service name", f.Key).
+				WithHint("use letters, digits, - and _")
+			continue
+		}
+		if svc := l.service(d, f.Key, f.KeyN, decode.Resolve(f.Value)); svc != nil {
+			out = append(out, svc)
+		}
+	}
+	return out
+}
+
+func validServiceName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !(r == '-' || r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func (l *loader) service(d *decode.Decoder, name string, keyN, n *yaml.Node) *service.Service {
+	svc := &service.Service{Name: name, Pos: d.Pos(keyN), Ports: []string{"http"},
+		Ready: &service.Readiness{Timeout: 30 * time.Second, Interval: 100 * time.Millisecond}}
+	kinds := l.opts.Services.Names()
+	var kindF *decode.Field
+	fields := d.Fields(n, "service "+name)
+	for i, f := range fields {
+		switch {
+		case f.Key == "depends_on":
+			v := decode.Resolve(f.Value)
+			items := []*yaml.Node{v}
+			if v.Kind == yaml.SequenceNode {
+				items = v.Content
+			}
+			for _, it := range items {
+				it = decode.Resolve(it)
+				if it.Kind != yaml.ScalarNode {
+					d.Errorf(it, "depends_on: want service names, got %s", decode.KindName(it))
+					continue
+				}
+				svc.DependsOn = append(svc.DependsOn, service.Dep{Name: it.Value, Pos: d.Pos(it)})
+			}
+		case f.Key == "ports":
+			var ports []string
+			d.Decode(f.Value, &ports, "ports")
+			if len(ports) > 0 {
+				svc.Ports = ports
+			}
+		case f.Key == "ready":
+			l.readiness(d, f.Value, svc.Ready)
+		case l.opts.Services[f.Key] != nil:
+			if kindF != nil {
+				d.Errorf(f.KeyN, "service %q: one kind per service, but it has %q and %q", name, kindF.Key, f.Key)
+				continue
+			}
+			kindF = &fields[i]
+		default:
+			e := d.Errorf(f.KeyN, "service %q: unknown key %q", name, f.Key)
+			if c := diag.Closest(f.Key, append(append([]string{}, serviceKeys...), kinds...)); c != "" {
+				e.WithHint("did you mean %q?", c)
+			} else {
+				e.WithHint("a service has one kind (%s) and may have depends_on, ready, ports", strings.Join(kinds, ", "))
+			}
+		}
+	}
+	if kindF == nil {
+		if len(fields) > 0 || decode.Resolve(n).Kind == yaml.MappingNode {
+			d.Errorf(keyN, "service %q: no kind", name).WithHint("add one of: %s", strings.Join(kinds, ", "))
+		}
+		return nil
+	}
+	if svc.Ready.Probe == nil {
+		svc.Ready.Probe = probe.Default()
+	}
+	svc.Kind = kindF.Key
+	svc.Spec = l.opts.Services[kindF.Key].Decode(d, decode.Resolve(kindF.Value))
+	if svc.Spec == nil {
+		return nil
+	}
+	return svc
+}
+
+func (l *loader) readiness(d *decode.Decoder, n *yaml.Node, out *service.Readiness) {
+	n = decode.Resolve(n)
+	pc := &probe.Compiler{D: d, Table: l.opts.Probes}
+	if n.Kind != yaml.MappingNode {
+		d.Errorf(n, "ready: want a mapping like {http: /health} or {tcp: true}, got %s", decode.KindName(n))
+		return
+	}
+	probeNode := &yaml.Node{Kind: yaml.MappingNode, Line: n.Line, Column: n.Column}
+	for _, f := range d.Fields(n, "ready") {
+		switch f.Key {
+		case "timeout":
+			if v, ok := d.Duration(f.Value, "ready.timeout"); ok {
+				out.Timeout = v
+			}
+		case "interval":
+			if v, ok := d.Duration(f.Value, "ready.interval"); ok && v > 0 {
+				out.Interval = v
+			}
+		default:
+			probeNode.Content = append(probeNode.Content, f.KeyN, f.Value)
+		}
+	}
+	if len(probeNode.Content) == 0 {
+		return // the default tcp probe, with these timings
+	}
+	if p := pc.Probe(probeNode, "ready"); p != nil {
+		out.Probe = p
+	}
+}
+
+// checkServiceRefs reports steps that name services the suite lacks.
+func (l *loader) checkServiceRefs(s *Suite) {
+	names := []string{}
+	if s.System != nil {
+		names = s.System.Names()
+	}
+	for _, t := range s.Tests {
+		for _, steps := range [][]*Step{t.Setup, t.Steps, t.Teardown} {
+			for _, st := range steps {
+				su, ok := st.Action.(step.ServiceUser)
+				if !ok {
+					continue
+				}
+				for _, ref := range su.ServiceRefs() {
+					if s.System != nil {
+						if _, ok := s.System.Get(ref.Name); ok {
+							continue
+						}
+					}
+					e := diag.Errorf(ref.Pos, "no service %q in this suite", ref.Name)
+					if c := diag.Closest(ref.Name, names); c != "" {
+						e.WithHint("did you mean %q?", c)
+					} else if len(names) == 0 {
+						e.WithHint("declare it under services:, or use url: instead")
+					} else {
+						e.WithHint("services: %s", strings.Join(names, ", "))
+					}
+					l.errs.Add(e)
+				}
+			}
+		}
+	}
+}
