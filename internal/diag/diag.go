@@ -189,7 +189,8 @@ func Closest(word string, candidates []string) string {
 	if limit < 2 {
 		limit = 2
 	}
-	if best == "" || bestD > limit {
+	// A suggestion that replaces the whole word is no suggestion.
+	if best == "" || bestD > limit || bestD >= len([]rune(word)) {
 		return ""
 	}
 	return best

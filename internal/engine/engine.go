@@ -310,11 +310,19 @@ func (r *runner) run(ctx context.Context, tests []*suite.Test) report.Counts {
 	r.mu.Lock()
 	counts := r.counts
 	r.mu.Unlock()
-	msg := ""
-	if ctx.Err() != nil {
-		msg = "interrupted: the remaining tests were not run"
+	end := report.Event{Type: report.RunEnd, Suite: r.suite.Name, Duration: msSince(r.now(), start), Counts: &counts, Seed: r.opts.Seed}
+	r.mu.Lock()
+	envErr := r.envErr
+	r.mu.Unlock()
+	switch {
+	case envErr != nil:
+		end.Status = report.Failed
+		end.Message = "the environment could not start: " + firstLine(envErr.Error())
+	case ctx.Err() != nil:
+		end.Status = report.Failed
+		end.Message = "interrupted: the remaining tests were not run"
 	}
-	r.emit(report.Event{Type: report.RunEnd, Suite: r.suite.Name, Duration: msSince(r.now(), start), Counts: &counts, Seed: r.opts.Seed, Message: msg})
+	r.emit(end)
 	return counts
 }
 
@@ -580,6 +588,13 @@ func (tr *testRun) capture(s *suite.Step, res *step.Result) *report.Failure {
 		tr.vars[c.Name] = v
 	}
 	return nil
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
 }
 
 // Describe lists a test for `seam list`.

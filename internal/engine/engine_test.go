@@ -64,7 +64,7 @@ func loadSuite(t *testing.T, yaml string) *suite.Suite {
 	}
 	reg := builtin.New()
 	t.Cleanup(reg.Close)
-	s, err := suite.Load(file, suite.Options{Steps: reg.Steps, Ops: reg.Ops, Vars: map[string]string{"base": ""}})
+	s, err := suite.Load(file, suite.Options{Steps: reg.Steps, Ops: reg.Ops, Services: reg.Services, Probes: reg.Probes, Vars: map[string]string{"base": ""}})
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}

@@ -176,7 +176,10 @@ func (s Str) IsTemplate() bool {
 func (s *Str) DecodeYAML(d *decode.Decoder, n *yaml.Node) {
 	s.Pos = d.Pos(n)
 	if n.Kind != yaml.ScalarNode {
-		d.Errorf(n, "want a string, got %s", decode.KindName(n))
+		e := d.Errorf(n, "want a string, got %s", decode.KindName(n))
+		if n.Kind == yaml.MappingNode && n.Style&yaml.FlowStyle != 0 || n.Kind == yaml.MappingNode && len(n.Content) == 2 {
+			e.WithHint("if this is text, quote it: inside [ ] or { }, \": \" starts a key")
+		}
 		return
 	}
 	s.Raw = n.Value

@@ -223,7 +223,7 @@ func (c *Console) runEnd(e Event) {
 		counts = *e.Counts
 	}
 	verdict := c.paint(green+bold, "ok")
-	if counts.Failed > 0 {
+	if counts.Failed > 0 || e.Status == Failed {
 		verdict = c.paint(red+bold, "FAILED")
 	}
 	fmt.Fprintf(c.w, "\n%s  %s in %s\n", verdict, c.paint(bold, fmt.Sprintf("%d passed, %d failed, %d skipped", counts.Passed, counts.Failed, counts.Skipped)), fmtDur(e.Duration))

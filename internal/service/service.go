@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/seamtest/seam/internal/decode"
@@ -175,7 +176,7 @@ func (s *System) Check(errs *diag.List) {
 				if c := diag.Closest(d.Name, s.Names()); c != "" {
 					e.WithHint("did you mean %q?", c)
 				} else {
-					e.WithHint("services: %v", s.Names())
+					e.WithHint("services: %s", strings.Join(s.Names(), ", "))
 				}
 				errs.Add(e)
 			}

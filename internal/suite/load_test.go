@@ -56,7 +56,7 @@ func TestInvalidFixtures(t *testing.T) {
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			wants := readWants(t, file)
-			_, err := suite.Load(file, suite.Options{Steps: reg.Steps, Ops: reg.Ops})
+			_, err := suite.Load(file, suite.Options{Steps: reg.Steps, Ops: reg.Ops, Services: reg.Services, Probes: reg.Probes})
 			var list *diag.List
 			if !errors.As(err, &list) {
 				t.Fatalf("Load = %v, want a list of positioned problems", err)

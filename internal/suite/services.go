@@ -107,10 +107,9 @@ func (l *loader) service(d *decode.Decoder, name string, keyN, n *yaml.Node) *se
 		svc.Ready.Probe = probe.Default()
 	}
 	svc.Kind = kindF.Key
+	// Kept even when its settings have problems, so that references to it
+	// are not reported as well.
 	svc.Spec = l.opts.Services[kindF.Key].Decode(d, decode.Resolve(kindF.Value))
-	if svc.Spec == nil {
-		return nil
-	}
 	return svc
 }
 

@@ -1,0 +1,317 @@
+package main_test
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// svcBin builds the misbehaving test service once.
+var svcBin string
+
+func testService(t *testing.T) string {
+	t.Helper()
+	if svcBin != "" {
+		return svcBin
+	}
+	bin := filepath.Join(filepath.Dir(seamBin), "svc")
+	if out, err := exec.Command("go", "build", "-o", bin, "./testdata/svc").CombinedOutput(); err != nil {
+		t.Fatalf("building the test service: %v\n%s", err, out)
+	}
+	svcBin = bin
+	return bin
+}
+
+// isolated gives seam its own state and cache folders, so a test sees
+// only its own runs.
+func isolated(t *testing.T) (env []string, stateDir string) {
+	stateDir = t.TempDir()
+	return []string{"SEAM_STATE_DIR=" + stateDir, "SEAM_CACHE_DIR=" + filepath.Join(t.TempDir(), "cache")}, stateDir
+}
+
+func seamEnv(t *testing.T, env []string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(seamBin, args...)
+	cmd.Env = append(append(os.Environ(), "NO_COLOR=1"), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(90 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("seam %s hung:\n%s%s", strings.Join(args, " "), out.String(), errb.String())
+	}
+	return result{code: cmd.ProcessState.ExitCode(), stdout: out.String(), stderr: errb.String()}
+}
+
+// runIDs lists the runs a state folder has seen (each keeps a log folder).
+func runIDs(t *testing.T, stateDir string) []string {
+	entries, _ := os.ReadDir(filepath.Join(stateDir, "logs"))
+	var ids []string
+	for _, e := range entries {
+		ids = append(ids, e.Name())
+	}
+	return ids
+}
+
+// marked lists live processes carrying a run's reaping mark.
+func marked(runID string) []int {
+	mark := "SEAM_RUN_ID=" + runID + "\x00"
+	entries, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
+		if err != nil {
+			continue
+		}
+		stat, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if i := bytes.LastIndexByte(stat, ')'); i > 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
+			continue // a zombie is gone, waiting for its parent to notice
+		}
+		if strings.HasPrefix(string(env), mark) || strings.Contains(string(env), "\x00"+mark) {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// assertClean checks that nothing of the state folder's runs is left:
+// no process, no temp folder, no live record.
+func assertClean(t *testing.T, stateDir string) {
+	t.Helper()
+	ids := runIDs(t, stateDir)
+	if len(ids) == 0 {
+		t.Fatal("no run recorded")
+	}
+	for _, id := range ids {
+		if pids := marked(id); len(pids) > 0 {
+			t.Errorf("run %s left processes running: %v", id, pids)
+		}
+		if left, _ := filepath.Glob(filepath.Join(os.TempDir(), "seam-"+id+"-*")); len(left) > 0 {
+			t.Errorf("run %s left temp folders: %v", id, left)
+		}
+	}
+	if recs, _ := filepath.Glob(filepath.Join(stateDir, "runs", "*.json")); len(recs) > 0 {
+		t.Errorf("run records left: %v", recs)
+	}
+}
+
+func TestServicesStartInOrderAndLeaveNothing(t *testing.T) {
+	env, state := isolated(t)
+	r := seamEnv(t, env, "run", "testdata/services", "--var", "svc="+testService(t), "--var", "flags=-spawn=sleep 300")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	// The spawned grandchild escaped its process group; seam still found
+	// it by its mark.
+	if !strings.Contains(r.stderr, "outlived their service") {
+		t.Errorf("stderr:\n%s", r.stderr)
+	}
+	assertClean(t, state)
+	logs, _ := filepath.Glob(filepath.Join(state, "logs", "*", "env1", "backend.log"))
+	if len(logs) != 1 {
+		t.Fatalf("backend log: %v", logs)
+	}
+	data, _ := os.ReadFile(logs[0])
+	if !strings.Contains(string(data), "svc ready") {
+		t.Errorf("backend log:\n%s", data)
+	}
+}
+
+func TestCrashingServiceFailsAtOnceWithItsLogs(t *testing.T) {
+	env, state := isolated(t)
+	start := time.Now()
+	r := seamEnv(t, env, "run", "testdata/services", "--var", "svc="+testService(t), "--var", "flags=-crash")
+	elapsed := time.Since(start)
+	if r.code != 3 {
+		t.Fatalf("exit %d, want 3\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{
+		`testdata/services/seam.yaml:9:3: service "backend": exited with code 2 before it was ready`,
+		"fatal: cannot open config file /etc/svc.conf",
+		"full log: ",
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	// The ready timeout is 5s: a dead process must not be waited for.
+	if elapsed > 4*time.Second {
+		t.Errorf("took %s to notice the crash", elapsed)
+	}
+	if strings.Contains(r.stderr, `"front"`) {
+		t.Errorf("front depends on backend and must not have been started:\n%s", r.stderr)
+	}
+	assertClean(t, state)
+}
+
+func TestServiceThatNeverGetsReadyShowsTheLastProbeError(t *testing.T) {
+	env, state := isolated(t)
+	r := seamEnv(t, env, "run", "testdata/services", "--var", "svc="+testService(t), "--var", "flags=-never-ready")
+	if r.code != 3 || !strings.Contains(r.stderr, "not ready after 5s") || !strings.Contains(r.stderr, "status 503, want 2xx") {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	assertClean(t, state)
+}
+
+func TestMissingCommandAndFailedBuild(t *testing.T) {
+	env, state := isolated(t)
+	r := seamEnv(t, env, "run", "testdata/services", "--var", "svc=/nonexistent/svc")
+	if r.code != 3 || !strings.Contains(r.stderr, `service "backend": command /nonexistent/svc: no such file or directory`) {
+		t.Errorf("missing command: exit %d\n%s", r.code, r.stderr)
+	}
+	r = seamEnv(t, env, "run", "testdata/build-fail")
+	if r.code != 3 || !strings.Contains(r.stderr, `testdata/build-fail/seam.yaml:3:3: service "api": build`) ||
+		!strings.Contains(r.stderr, "api/main.go:3:5: undefined: handler") {
+		t.Errorf("failed build: exit %d\n%s", r.code, r.stderr)
+	}
+	assertClean(t, state)
+}
+
+func TestParallelWorkersNeverSharePorts(t *testing.T) {
+	env, state := isolated(t)
+	out := filepath.Join(t.TempDir(), "ports")
+	r := seamEnv(t, env, "run", "testdata/ports", "--parallel", "3", "--var", "svc="+testService(t), "--var", "out="+out)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Fields(strings.ReplaceAll(string(data), "\n", " "))
+	seen := map[string]bool{}
+	for _, p := range lines {
+		if seen[p] {
+			t.Errorf("port %s used twice: %q", p, data)
+		}
+		seen[p] = true
+	}
+	if len(lines) != 6 {
+		t.Errorf("want 3 environments × 2 services = 6 ports, got %q", data)
+	}
+	assertClean(t, state)
+}
+
+// TestKilledRunIsReapedByTheNext kills seam with SIGKILL mid-run (no chance
+// to clean up), then checks that `seam down` removes every process and
+// folder the dead run left.
+func TestKilledRunIsReapedByTheNext(t *testing.T) {
+	env, state := isolated(t)
+	cmd := exec.Command(seamBin, "run", "testdata/services", "--var", "svc="+testService(t),
+		"--var", "flags=-spawn=sleep 300", "--var", "hang=true")
+	cmd.Env = append(os.Environ(), env...)
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	// Wait until the test is running: its last step sleeps.
+	deadline := time.Now().Add(30 * time.Second)
+	var id string
+	for time.Now().Before(deadline) {
+		if ids := runIDs(t, state); len(ids) == 1 && len(marked(ids[0])) >= 4 {
+			id = ids[0]
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if id == "" {
+		t.Fatal("the run never got its services and step going")
+	}
+	before := marked(id)
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	go bufio.NewReader(stdout).WriteTo(new(bytes.Buffer))
+	// Parent-death signals take the direct children; what escaped its
+	// group (the spawned sleep, the step's sleep) is still there.
+	time.Sleep(200 * time.Millisecond)
+	survivors := marked(id)
+	if len(survivors) == 0 {
+		t.Fatalf("nothing survived the kill (had %v); the test cannot show reaping", before)
+	}
+	r := seamEnv(t, env, "down")
+	if r.code != 0 || !strings.Contains(r.stdout, "cleaned up after 1 run(s)") {
+		t.Fatalf("seam down: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	assertClean(t, state)
+	for _, pid := range survivors {
+		if err := syscall.Kill(pid, 0); err == nil {
+			if st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); !bytes.Contains(st, []byte(") Z")) {
+				t.Errorf("process %d is still alive", pid)
+			}
+		}
+	}
+}
+
+func TestUpAndDown(t *testing.T) {
+	env, state := isolated(t)
+	cmd := exec.Command(seamBin, "up", "testdata/services", "--var", "svc="+testService(t))
+	cmd.Env = append(os.Environ(), env...)
+	var out bytes.Buffer
+	pr, pw, _ := os.Pipe()
+	cmd.Stdout = pw
+	cmd.Stderr = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	defer cmd.Process.Kill()
+	ready := make(chan string, 1)
+	var all bytes.Buffer
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			all.WriteString(sc.Text() + "\n")
+			if strings.Contains(sc.Text(), "seam down") {
+				ready <- all.String()
+			}
+		}
+	}()
+	var printed string
+	select {
+	case printed = <-ready:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("seam up never got ready:\n%s", out.String())
+	}
+	for _, want := range []string{"2 services ready", "backend", "front", "http://127.0.0.1:"} {
+		if !strings.Contains(printed, want) {
+			t.Errorf("seam up printed no %q:\n%s", want, printed)
+		}
+	}
+	r := seamEnv(t, env, "down")
+	if r.code != 0 || !strings.Contains(r.stdout, "stopped the environment of e2e-services") {
+		t.Errorf("seam down: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("seam up: %v\n%s", err, out.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("seam up did not stop")
+	}
+	assertClean(t, state)
+}

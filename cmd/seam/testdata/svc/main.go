@@ -1,0 +1,60 @@
+// Command svc is a service for seam's own end-to-end tests: it listens on
+// an address and can be told to misbehave.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+func main() {
+	listen := flag.String("listen", "127.0.0.1:0", "address")
+	crash := flag.Bool("crash", false, "exit with code 2 at once")
+	spawn := flag.String("spawn", "", "start this command as a detached grandchild in its own session")
+	ignoreTerm := flag.Bool("ignore-term", false, "ignore SIGTERM")
+	never := flag.Bool("never-ready", false, "listen, but answer /healthz with 503")
+	flag.Parse()
+	log.SetFlags(0)
+	log.Printf("svc starting on %s", *listen)
+	if *crash {
+		log.Printf("fatal: cannot open config file /etc/svc.conf")
+		os.Exit(2)
+	}
+	if *ignoreTerm {
+		signal.Ignore(syscall.SIGTERM)
+	}
+	if *spawn != "" {
+		cmd := exec.Command("sh", "-c", *spawn)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // escapes the process group
+		if err := cmd.Start(); err != nil {
+			log.Fatal(err)
+		}
+		log.Printf("spawned %d", cmd.Process.Pid)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		if *never {
+			http.Error(w, "warming up", 503)
+			return
+		}
+		fmt.Fprint(w, "ok")
+	})
+	mux.HandleFunc("/hang", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(10 * time.Minute):
+		}
+	})
+	mux.HandleFunc("/port", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, *listen)
+	})
+	log.Printf("svc ready")
+	log.Fatal(http.ListenAndServe(*listen, mux))
+}
