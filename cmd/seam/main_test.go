@@ -246,7 +246,7 @@ func TestInvalidSuiteRunsNothing(t *testing.T) {
 		}
 		for _, want := range []string{
 			`unknown-kind.yaml:6:9: steps[0]: unknown step kind "htp"`,
-			"      - htp: GET", // the excerpt
+			"      - htp: GET",   // the excerpt
 			"       |         ^", // the caret under column 9
 			`hint: did you mean "http"?`,
 			"nothing was run",

@@ -162,10 +162,10 @@ func cmdRun(ctx context.Context, args []string, stdio IO) int {
 	})
 	sinks = append(sinks, console)
 	counts, err := engine.Run(ctx, s, tests, engine.Options{
-		Parallel: *parallel,
-		FailFast: *failFast,
-		Seed:     *seed,
-		Vars:     vars,
+		Parallel:  *parallel,
+		FailFast:  *failFast,
+		Seed:      *seed,
+		Vars:      vars,
 		Envs:      sess.Factory(),
 		Base:      sess.Base(),
 		LeaveEnvs: *keep,

@@ -454,9 +454,9 @@ func (r *runner) test(ctx context.Context, t *suite.Test, w *worker) {
 }
 
 type testRun struct {
-	r       *runner
-	t       *suite.Test
-	vars    expr.Vars
+	r        *runner
+	t        *suite.Test
+	vars     expr.Vars
 	worker   int
 	timeout  time.Duration
 	services step.Services

@@ -481,4 +481,3 @@ func lastLines(s string, n int) string {
 	}
 	return strings.Join(ls, "\n")
 }
-
