@@ -315,3 +315,28 @@ func TestUpAndDown(t *testing.T) {
 	}
 	assertClean(t, state)
 }
+
+// TestExampleShop runs the README's main command, and shows that breaking
+// one service is reported with that service's own log lines.
+func TestExampleShop(t *testing.T) {
+	env, state := isolated(t)
+	r := seamEnv(t, env, "run", "../../examples/shop", "--parallel", "2")
+	if r.code != 0 || !strings.Contains(r.stdout, "4 passed, 0 failed") {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = seamEnv(t, env, "run", "../../examples/shop", "--var", "broken=true")
+	if r.code != 1 {
+		t.Fatalf("broken: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{
+		`step "place the order": status: got 502; want 201`,
+		"inventory | reserve C3 x2: failed: storage unavailable (started with -broken)",
+		"orders | order C3 x2: inventory answered 500",
+		"PASS a bad order never reaches inventory",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	assertClean(t, state)
+}
