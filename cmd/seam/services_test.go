@@ -340,3 +340,71 @@ func TestExampleShop(t *testing.T) {
 	}
 	assertClean(t, state)
 }
+
+// TestKeepLeavesTheFailedEnvironmentUp checks run --keep: after a failure
+// the environment stays up, with its addresses printed, until seam down.
+func TestKeepLeavesTheFailedEnvironmentUp(t *testing.T) {
+	env, state := isolated(t)
+	dir := t.TempDir()
+	suite := strings.Replace(mustRead(t, "testdata/services/seam.yaml"), "expect: {text: ((service(\"backend\").addr))}", "expect: {status: 418}", 1)
+	if err := os.WriteFile(filepath.Join(dir, "seam.yaml"), []byte(suite), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(seamBin, "run", dir, "--keep", "--var", "svc="+testService(t))
+	cmd.Env = append(os.Environ(), env...)
+	pr, pw, _ := os.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	defer cmd.Process.Kill()
+	seen := make(chan string, 1)
+	go func() {
+		var all strings.Builder
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			all.WriteString(sc.Text() + "\n")
+			if strings.Contains(sc.Text(), "seam down") {
+				seen <- all.String()
+			}
+		}
+	}()
+	var out string
+	select {
+	case out = <-seen:
+	case <-time.After(30 * time.Second):
+		t.Fatal("--keep never said the environment is up")
+	}
+	if !strings.Contains(out, "status: got 200; want 418") || !strings.Contains(out, "backend") {
+		t.Errorf("output:\n%s", out)
+	}
+	ids := runIDs(t, state)
+	if len(ids) != 1 || len(marked(ids[0])) < 2 {
+		t.Fatalf("the services are not up: %v", ids)
+	}
+	r := seamEnv(t, env, "down")
+	if r.code != 0 {
+		t.Fatalf("seam down: %d\n%s", r.code, r.stderr)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+		if code := cmd.ProcessState.ExitCode(); code != 1 {
+			t.Errorf("seam run --keep exit %d, want 1 (a test failed)", code)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("seam run --keep did not stop after seam down")
+	}
+	assertClean(t, state)
+}
+
+func mustRead(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
