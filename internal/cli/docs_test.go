@@ -13,12 +13,14 @@ import (
 //
 //	go run ./cmd/seam help steps > docs/steps.md
 //	go run ./cmd/seam help expect > docs/expect.md
+//	go run ./cmd/seam help services > docs/services.md
 func TestDocsAreCurrent(t *testing.T) {
 	reg := builtin.New()
 	defer reg.Close()
 	for file, want := range map[string]string{
-		"../../docs/steps.md":  cli.StepsHelp(reg),
-		"../../docs/expect.md": cli.ExpectHelp(reg),
+		"../../docs/steps.md":    cli.StepsHelp(reg),
+		"../../docs/expect.md":   cli.ExpectHelp(reg),
+		"../../docs/services.md": cli.ServicesHelp(reg),
 	} {
 		got, err := os.ReadFile(file)
 		if err != nil {

@@ -24,10 +24,14 @@ func cmdHelp(args []string, stdio IO) int {
 		reg := builtin.New()
 		defer reg.Close()
 		fmt.Fprint(stdio.Stdout, ExpectHelp(reg))
-	case "run", "validate", "list":
+	case "services":
+		reg := builtin.New()
+		defer reg.Close()
+		fmt.Fprint(stdio.Stdout, ServicesHelp(reg))
+	case "run", "validate", "list", "up", "down":
 		Run(context.Background(), []string{topic, "-h"}, IO{Stdout: stdio.Stdout, Stderr: stdio.Stdout, Getenv: stdio.Getenv})
 	default:
-		fmt.Fprintf(stdio.Stderr, "seam help: unknown topic %q (topics: steps, expect, run, validate, list)\n", topic)
+		fmt.Fprintf(stdio.Stderr, "seam help: unknown topic %q (topics: steps, expect, services, run, validate, list, up, down)\n", topic)
 		return ExitUsage
 	}
 	return ExitPass
@@ -85,6 +89,29 @@ that: takes expr-lang expressions over the result fields and variables.
 	for _, name := range reg.Ops.Names() {
 		u := reg.Ops[name].Usage()
 		fmt.Fprintf(&b, "- `%s`: %s. Example: `%s`\n", u.Name, u.Summary, u.Example)
+	}
+	return b.String()
+}
+
+// ServicesHelp documents the service kinds and readiness probes.
+func ServicesHelp(reg *builtin.Registry) string {
+	var b strings.Builder
+	b.WriteString(`# Services
+
+A service has one kind key and may add depends_on: (names of services that
+must be ready first), ports: (names of the free loopback ports to allocate;
+the first is the main one, default [http]) and ready: (a probe, with
+timeout: and interval:).
+
+## Kinds
+`)
+	for _, name := range reg.Services.Names() {
+		u := reg.Services[name].Usage()
+		fmt.Fprintf(&b, "\n### %s\n\n%s.\n\n```yaml\n%s\n```\n", u.Name, u.Summary, u.Example)
+	}
+	b.WriteString("\n## Readiness probes\n\nWithout ready:, a service is ready when its main port accepts a TCP connection.\n\n")
+	for _, name := range reg.Probes.Names() {
+		fmt.Fprintf(&b, "- `%s`: %s\n", name, reg.Probes[name].Doc())
 	}
 	return b.String()
 }
