@@ -144,24 +144,97 @@ type runner struct {
 	counts   report.Counts
 	stopping bool // --fail-fast tripped
 	envErr   error
+	onEnd    func(report.Event) // sees each test_end, for Runner.Test
 }
 
-// worker is one of the run's workers, with its environment.
-type worker struct {
+// Runner runs single tests on workers the caller manages; the Go API
+// drives it from t.Run so Go's scheduler, not the engine's, runs them.
+type Runner struct {
+	r    *runner
+	mu   sync.Mutex
+	ends map[string]chan report.Event
+}
+
+// NewRunner evaluates the suite's variables (unless opts.Base has them)
+// and returns a Runner that sends events to sink.
+func NewRunner(s *suite.Suite, opts Options, sink report.Sink) (*Runner, error) {
+	r := &runner{suite: s, opts: opts, sink: sink, now: opts.Now}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	r.base = opts.Base
+	if r.base == nil {
+		var err error
+		if r.base, err = SuiteVars(s, opts.Seed, opts.Vars); err != nil {
+			return nil, err
+		}
+	}
+	x := &Runner{r: r, ends: map[string]chan report.Event{}}
+	r.onEnd = func(e report.Event) {
+		x.mu.Lock()
+		ch := x.ends[e.Test]
+		x.mu.Unlock()
+		if ch != nil {
+			ch <- e
+		}
+	}
+	return x, nil
+}
+
+// LogFunc is the log callback for w's environment: each line is tagged
+// with the test running on w.
+func (x *Runner) LogFunc(w *Worker) func(service, stream, line string) { return x.r.logFunc(w) }
+
+// Test runs one test on w and returns its test_end event. A fresh test
+// gets an environment of its own from opts.Envs.
+func (x *Runner) Test(ctx context.Context, t *suite.Test, w *Worker) report.Event {
+	ch := make(chan report.Event, 1)
+	x.mu.Lock()
+	x.ends[t.Name] = ch
+	x.mu.Unlock()
+	defer func() {
+		x.mu.Lock()
+		delete(x.ends, t.Name)
+		x.mu.Unlock()
+	}()
+	if t.Skip != "" {
+		x.r.finish(t, report.Event{Status: report.Skipped, Message: t.Skip})
+	} else {
+		x.r.test(ctx, t, w)
+	}
+	return <-ch
+}
+
+// EnvErr is the error of an environment that could not start, if any.
+func (x *Runner) EnvErr() error {
+	x.r.mu.Lock()
+	defer x.r.mu.Unlock()
+	return x.r.envErr
+}
+
+// Worker is a place where tests run one at a time, with its environment.
+type Worker struct {
 	id   int
 	env  Env
 	mu   sync.Mutex
 	test string // the test running now, for log attribution
 }
 
-func (w *worker) setTest(name string) {
+// NewWorker returns a worker whose environment, if any, is set later with
+// SetEnv (it needs the worker's log function to start).
+func NewWorker(id int) *Worker { return &Worker{id: id} }
+
+// SetEnv gives w its environment.
+func (w *Worker) SetEnv(env Env) { w.env = env }
+
+func (w *Worker) setTest(name string) {
 	w.mu.Lock()
 	w.test = name
 	w.mu.Unlock()
 }
 
 // logFunc tags each line with the test running on w when it was printed.
-func (r *runner) logFunc(w *worker) func(svc, stream, line string) {
+func (r *runner) logFunc(w *Worker) func(svc, stream, line string) {
 	return func(svc, stream, line string) {
 		w.mu.Lock()
 		test := w.test
@@ -172,7 +245,7 @@ func (r *runner) logFunc(w *worker) func(svc, stream, line string) {
 
 // envFor returns the environment a test runs in, starting it when needed;
 // fresh tests get one of their own, which the caller stops.
-func (r *runner) envFor(ctx context.Context, w *worker, t *suite.Test) (Env, bool, error) {
+func (r *runner) envFor(ctx context.Context, w *Worker, t *suite.Test) (Env, bool, error) {
 	if r.opts.Envs == nil {
 		return nil, false, nil
 	}
@@ -261,9 +334,9 @@ func (r *runner) run(ctx context.Context, tests []*suite.Test) report.Counts {
 			parallel = append(parallel, t)
 		}
 	}
-	workers := make([]*worker, max(r.opts.Parallel, 1))
+	workers := make([]*Worker, max(r.opts.Parallel, 1))
 	for i := range workers {
-		workers[i] = &worker{id: i + 1}
+		workers[i] = NewWorker(i + 1)
 	}
 	defer func() {
 		if r.opts.LeaveEnvs {
@@ -347,6 +420,11 @@ func (r *runner) skipRest(ctx context.Context, t *suite.Test) bool {
 }
 
 func (r *runner) finish(t *suite.Test, e report.Event) {
+	defer func() {
+		if r.onEnd != nil {
+			r.onEnd(e)
+		}
+	}()
 	e.Type, e.Test, e.Pos = report.TestEnd, t.Name, t.Pos.String()
 	e.Tags, e.Priority = t.Tags, t.Priority.String()
 	r.mu.Lock()
@@ -377,7 +455,7 @@ func testSeed(seed uint64, name string) uint64 {
 	return seed ^ h.Sum64()
 }
 
-func (r *runner) test(ctx context.Context, t *suite.Test, w *worker) {
+func (r *runner) test(ctx context.Context, t *suite.Test, w *Worker) {
 	env, fresh, err := r.envFor(ctx, w, t)
 	if err != nil {
 		r.mu.Lock()

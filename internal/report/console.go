@@ -182,30 +182,44 @@ func (c *Console) testEnd(e Event) {
 	case Failed:
 		c.counts.Failed++
 		fmt.Fprintf(c.w, "%s %s %s\n", c.paint(red+bold, "FAIL"), e.Test, c.paint(dim, "("+fmtDur(e.Duration)+", "+e.Pos+")"))
-		if f := e.Failure; f != nil {
-			fmt.Fprintf(c.w, "    %s: step \"%s\": %s\n", f.Pos, f.Step, c.paint(red, f.Message))
-			if f.Diff != "" {
-				c.block("", f.Diff)
-			}
-			if f.Request != "" {
-				c.block("request:", f.Request)
-			}
-			if f.Response != "" {
-				c.block("response:", f.Response)
-			}
-		}
-		if logs := c.logs[e.Test]; len(logs) > 0 {
-			if len(logs) > maxConsoleLogs {
-				logs = logs[len(logs)-maxConsoleLogs:]
-			}
-			c.block("logs during the test:", strings.Join(logs, "\n"))
-		}
+		fmt.Fprint(c.w, c.failureText(e.Failure, c.logs[e.Test]))
 	}
 }
 
-func (c *Console) block(title, text string) {
+// FailureText renders a failure the way the console shows it (without
+// colour): where, what, diff, request, response and the components' log
+// lines during the test. The Go API writes the same text through t.Error.
+func FailureText(f *Failure, logs []string) string {
+	c := &Console{}
+	return c.failureText(f, logs)
+}
+
+func (c *Console) failureText(f *Failure, logs []string) string {
+	var b strings.Builder
+	if f != nil {
+		fmt.Fprintf(&b, "    %s: step \"%s\": %s\n", f.Pos, f.Step, c.paint(red, f.Message))
+		if f.Diff != "" {
+			c.block(&b, "", f.Diff)
+		}
+		if f.Request != "" {
+			c.block(&b, "request:", f.Request)
+		}
+		if f.Response != "" {
+			c.block(&b, "response:", f.Response)
+		}
+	}
+	if len(logs) > 0 {
+		if len(logs) > maxConsoleLogs {
+			logs = logs[len(logs)-maxConsoleLogs:]
+		}
+		c.block(&b, "logs during the test:", strings.Join(logs, "\n"))
+	}
+	return b.String()
+}
+
+func (c *Console) block(w io.Writer, title, text string) {
 	if title != "" {
-		fmt.Fprintf(c.w, "    %s\n", c.paint(bold, title))
+		fmt.Fprintf(w, "    %s\n", c.paint(bold, title))
 	}
 	for _, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
 		if c.color && strings.HasPrefix(line, "- ") {
@@ -213,7 +227,7 @@ func (c *Console) block(title, text string) {
 		} else if c.color && strings.HasPrefix(line, "+ ") {
 			line = c.paint(green, line)
 		}
-		fmt.Fprintf(c.w, "      %s\n", line)
+		fmt.Fprintf(w, "      %s\n", line)
 	}
 }
 

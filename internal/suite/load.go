@@ -34,6 +34,9 @@ type Options struct {
 	// Vars are --var values; they override suite variables of the same name
 	// and are defined even when the suite does not declare them.
 	Vars map[string]string
+	// ServicesOnly accepts a suite without tests: one loaded only to start
+	// its services (seam up, the Go API).
+	ServicesOnly bool
 }
 
 // Locate resolves a DIR or FILE argument to the root suite file.
@@ -221,7 +224,7 @@ func (l *loader) root(file string) *Suite {
 		s.Tests = append(s.Tests, l.includes(d, inc, filepath.Dir(file), globs)...)
 	}
 	l.checkServiceRefs(s)
-	if len(s.Tests) == 0 && l.errs.Len() == 0 {
+	if len(s.Tests) == 0 && l.errs.Len() == 0 && !l.opts.ServicesOnly {
 		l.errs.Add(diag.Errorf(d.Pos(n), "the suite has no tests").
 			WithHint("add a tests: list here, or include: files that have one"))
 	}

@@ -1,0 +1,27 @@
+// Package seam runs integration tests of systems made of several
+// components from `go test`, with the same engine as the seam command.
+//
+// Run a suite file's tests as subtests (go test -run filters them):
+//
+//	func TestShop(t *testing.T) {
+//		seam.Run(t, "testdata/shop")
+//	}
+//
+// Or start the suite's services and test them in Go, like httptest grown up:
+//
+//	func TestOrder(t *testing.T) {
+//		env := seam.Start(t, "testdata/shop")
+//		resp, err := http.Post(env.URL("orders")+"/orders", "application/json", body)
+//		…
+//	}
+//
+// Start registers the cleanup before it starts anything; every process it
+// starts dies with the test binary, and a crashed binary's leftovers are
+// reaped by the next run. To share one environment between a package's
+// tests, start it with Up in TestMain (or lazily, once) and Attach it to each
+// test: a failing test then shows the log lines the components printed
+// during it.
+//
+// Services can also be declared in code with Process and started with
+// StartServices.
+package seam

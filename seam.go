@@ -1,0 +1,439 @@
+package seam
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/seamtest/seam/internal/builtin"
+	"github.com/seamtest/seam/internal/diag"
+	"github.com/seamtest/seam/internal/engine"
+	"github.com/seamtest/seam/internal/environment"
+	"github.com/seamtest/seam/internal/report"
+	"github.com/seamtest/seam/internal/session"
+	"github.com/seamtest/seam/internal/suite"
+)
+
+// Option configures Run, Start and Up.
+type Option func(*config)
+
+type config struct {
+	vars     map[string]string
+	seed     uint64
+	tags     []string
+	parallel bool
+}
+
+func newConfig(opts []Option) *config {
+	c := &config{vars: map[string]string{}, seed: 1}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+// Var sets a suite variable, like --var NAME=VALUE.
+func Var(name, value string) Option { return func(c *config) { c.vars[name] = value } }
+
+// Seed sets the seed of random data (default 1, so go test runs repeat).
+func Seed(n uint64) Option { return func(c *config) { c.seed = n } }
+
+// Tags runs only the suite's tests that have any of these tags.
+func Tags(tags ...string) Option { return func(c *config) { c.tags = append(c.tags, tags...) } }
+
+// Parallel runs the suite's tests as parallel subtests (except those
+// marked serial), each on an environment instance of its own.
+func Parallel() Option { return func(c *config) { c.parallel = true } }
+
+// load reads a suite, rendering every problem with positions.
+func load(path string, cfg *config, servicesOnly bool) (*suite.Suite, *builtin.Registry, error) {
+	reg := builtin.New()
+	s, err := suite.Load(path, suite.Options{Steps: reg.Steps, Ops: reg.Ops, Services: reg.Services,
+		Probes: reg.Probes, Vars: cfg.vars, ServicesOnly: servicesOnly})
+	if err != nil {
+		reg.Close()
+		var l *diag.List
+		if errors.As(err, &l) {
+			return nil, nil, fmt.Errorf("seam: %s has %d problem(s); fix them (seam validate %s shows the same):\n%s",
+				path, l.Len(), path, diag.Render(l.Errors(), nil))
+		}
+		return nil, nil, fmt.Errorf("seam: %v", err)
+	}
+	return s, reg, nil
+}
+
+// Run loads the suite at path (a seam.yaml, or the folder holding one) and
+// runs each of its tests as a subtest of t, named as in the suite, so
+// go test -run and go test -json see them. Suite problems fail t with
+// every problem and its position.
+func Run(t *testing.T, path string, opts ...Option) {
+	t.Helper()
+	cfg := newConfig(opts)
+	s, reg, err := load(path, cfg, false)
+	if err != nil {
+		t.Fatal(err)
+		return
+	}
+	t.Cleanup(reg.Close)
+	ctx := t.Context()
+	sess, err := session.Open(ctx, s, session.Options{Command: "go test", Vars: cfg.vars, Seed: cfg.seed, Notices: testWriter{t}})
+	if err != nil {
+		t.Fatalf("seam: %v", err)
+		return
+	}
+	t.Cleanup(func() {
+		if err := sess.Close(); err != nil {
+			t.Errorf("seam: cleanup: %v", err)
+		}
+	})
+	logs := newLogSink()
+	runner, err := engine.NewRunner(s, engine.Options{Seed: cfg.seed, Vars: cfg.vars, Envs: sess.Factory(),
+		Base: sess.Base(), ProcEnv: []string{sess.Mark()}}, report.NewFanout(logs))
+	if err != nil {
+		t.Fatalf("seam: %v", err)
+		return
+	}
+	tests := engine.Select(s.Tests, engine.Filter{Tags: cfg.tags})
+	if len(tests) == 0 {
+		t.Fatalf("seam: no test of %s has the tags %v", path, cfg.tags)
+	}
+	p := &pool{sess: sess, runner: runner, hasEnv: sess.Factory() != nil}
+	// Parallel subtests run after this function returns; the group below
+	// keeps them inside it, so the session outlives them.
+	t.Run("seam", func(t *testing.T) {
+		for _, st := range tests {
+			t.Run(st.Name, func(t *testing.T) {
+				t.Helper()
+				if cfg.parallel && !st.Serial {
+					t.Parallel()
+				}
+				w, err := p.get(ctx)
+				if err != nil {
+					t.Fatalf("seam: %v", err)
+					return
+				}
+				defer p.put(w)
+				end := runner.Test(ctx, st, w)
+				if err := runner.EnvErr(); err != nil && end.Status == report.Skipped {
+					t.Fatalf("seam: %v", err)
+				}
+				engine.ReportTo(t, end, logs.take(st.Name))
+			})
+		}
+	})
+}
+
+// testWriter sends notices to t.Log.
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// pool hands each running subtest a worker with an environment of its own,
+// starting one more when all are busy.
+type pool struct {
+	sess   *session.Session
+	runner *engine.Runner
+	hasEnv bool
+	mu     sync.Mutex
+	free   []*engine.Worker
+	n      int
+}
+
+func (p *pool) get(ctx context.Context) (*engine.Worker, error) {
+	p.mu.Lock()
+	if len(p.free) > 0 {
+		w := p.free[len(p.free)-1]
+		p.free = p.free[:len(p.free)-1]
+		p.mu.Unlock()
+		return w, nil
+	}
+	p.n++
+	w := engine.NewWorker(p.n)
+	p.mu.Unlock()
+	if p.hasEnv {
+		env, err := p.sess.StartEnv(ctx, p.runner.LogFunc(w))
+		if err != nil {
+			return nil, err
+		}
+		w.SetEnv(env)
+	}
+	return w, nil
+}
+
+func (p *pool) put(w *engine.Worker) {
+	p.mu.Lock()
+	p.free = append(p.free, w)
+	p.mu.Unlock()
+}
+
+// logSink keeps each test's component log lines until the test ends.
+type logSink struct {
+	mu    sync.Mutex
+	lines map[string][]string
+}
+
+func newLogSink() *logSink { return &logSink{lines: map[string][]string{}} }
+
+func (l *logSink) Event(e report.Event) {
+	if e.Type != report.Log || e.Test == "" {
+		return
+	}
+	l.mu.Lock()
+	l.lines[e.Test] = append(l.lines[e.Test], report.LogLine(e))
+	l.mu.Unlock()
+}
+
+func (l *logSink) take(test string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := l.lines[test]
+	delete(l.lines, test)
+	return out
+}
+
+// Env is a running environment: the services of a suite, each on its own
+// loopback port.
+type Env struct {
+	sys   *suite.Suite
+	sess  *session.Session
+	env   *environment.Environment
+	reg   *builtin.Registry
+	lines *lineLog
+	t     testing.TB // bound test, if any
+	from  int        // first log line of the bound test
+	state *envState
+}
+
+type envState struct {
+	mu     sync.Mutex
+	closed bool
+}
+
+// Up starts the services of the suite at path and returns once all are
+// ready. It is for TestMain and other code without a *testing.T; call
+// Close when done. Tests use Attach to report through their t.
+func Up(ctx context.Context, path string, opts ...Option) (*Env, error) {
+	cfg := newConfig(opts)
+	s, reg, err := load(path, cfg, true)
+	if err != nil {
+		return nil, err
+	}
+	return up(ctx, s, reg, cfg, testWriter{})
+}
+
+func up(ctx context.Context, s *suite.Suite, reg *builtin.Registry, cfg *config, notices testWriter) (*Env, error) {
+	if s.System == nil || len(s.System.Services) == 0 {
+		reg.Close()
+		return nil, fmt.Errorf("seam: %s declares no services; add services: to it", s.File)
+	}
+	opts := session.Options{Command: "go test", Vars: cfg.vars, Seed: cfg.seed}
+	if notices.t != nil {
+		opts.Notices = notices
+	}
+	sess, err := session.Open(ctx, s, opts)
+	if err != nil {
+		reg.Close()
+		return nil, fmt.Errorf("seam: %v", err)
+	}
+	lines := &lineLog{}
+	env, err := sess.StartEnv(ctx, lines.add)
+	if err != nil {
+		sess.Close()
+		reg.Close()
+		return nil, fmt.Errorf("seam: the environment could not start:\n%v", err)
+	}
+	return &Env{sys: s, sess: sess, env: env, reg: reg, lines: lines, state: &envState{}}, nil
+}
+
+// Start starts the services of the suite at path for t and stops them when
+// t ends. The cleanup is registered before anything starts. If t fails, its
+// log shows the components' output during the test.
+func Start(t testing.TB, path string, opts ...Option) *Env {
+	t.Helper()
+	cfg := newConfig(opts)
+	s, reg, err := load(path, cfg, true)
+	if err != nil {
+		t.Fatal(err)
+		return nil
+	}
+	var e *Env
+	t.Cleanup(func() {
+		if e != nil {
+			e.close()
+		}
+	})
+	e, err = up(t.Context(), s, reg, cfg, testWriter{t})
+	if err != nil {
+		t.Fatal(err)
+		return nil
+	}
+	return e.Attach(t)
+}
+
+// Attach returns a view of e for t: lookups that fail fail t, and when t
+// fails its log shows the lines the components printed while t ran.
+func (e *Env) Attach(t testing.TB) *Env {
+	t.Helper()
+	v := *e
+	v.t = t
+	v.from = e.lines.len()
+	t.Cleanup(func() {
+		if t.Failed() {
+			if lines := e.lines.since(v.from); len(lines) > 0 {
+				t.Logf("seam: components' log lines during %s:\n%s", t.Name(), indent(lines))
+			}
+		}
+	})
+	return &v
+}
+
+func indent(lines []string) string {
+	if len(lines) > 200 {
+		lines = lines[len(lines)-200:]
+	}
+	return "    " + strings.Join(lines, "\n    ")
+}
+
+// fail reports misuse through the bound test, or panics with the same
+// message when there is none (TestMain code).
+func (e *Env) fail(format string, args ...any) {
+	msg := fmt.Sprintf("seam: "+format, args...)
+	if e.t != nil {
+		e.t.Helper()
+		e.t.Fatal(msg)
+		return
+	}
+	panic(msg)
+}
+
+func (e *Env) info(name string) map[string]any {
+	if e == nil || e.env == nil {
+		panic("seam: use of a nil *seam.Env (did Start or Up fail?)")
+	}
+	e.state.mu.Lock()
+	closed := e.state.closed
+	e.state.mu.Unlock()
+	if closed {
+		e.fail("the environment is stopped (its test ended, or Close was called); start one per test with seam.Start, or share one from TestMain with seam.Up")
+		return nil
+	}
+	in, ok := e.env.Info(name)
+	if !ok {
+		names := e.sys.System.Names()
+		sort.Strings(names)
+		e.fail("no service %q; the services are: %s", name, strings.Join(names, ", "))
+		return nil
+	}
+	return in
+}
+
+// URL is the base URL of a service, like http://127.0.0.1:41234.
+func (e *Env) URL(service string) string {
+	if e.t != nil {
+		e.t.Helper()
+	}
+	if in := e.info(service); in != nil {
+		return in["url"].(string)
+	}
+	return ""
+}
+
+// Addr is a service's host:port.
+func (e *Env) Addr(service string) string {
+	if e.t != nil {
+		e.t.Helper()
+	}
+	if in := e.info(service); in != nil {
+		return in["addr"].(string)
+	}
+	return ""
+}
+
+// Port is a service's port: the main one, or the named one.
+func (e *Env) Port(service string, name ...string) int {
+	if e.t != nil {
+		e.t.Helper()
+	}
+	in := e.info(service)
+	if in == nil {
+		return 0
+	}
+	if len(name) == 0 {
+		return in["port"].(int)
+	}
+	p, ok := in["ports"].(map[string]any)[name[0]]
+	if !ok {
+		e.fail("service %q has no port named %q", service, name[0])
+		return 0
+	}
+	return p.(int)
+}
+
+// Logs returns the lines a service printed so far.
+func (e *Env) Logs(service string) []string {
+	e.info(service)
+	var out []string
+	prefix := service + " | "
+	for _, l := range e.lines.since(0) {
+		if strings.HasPrefix(l, prefix) {
+			out = append(out, strings.TrimPrefix(l, prefix))
+		}
+	}
+	return out
+}
+
+// Close stops every service and removes what the environment left. It is
+// safe to call more than once.
+func (e *Env) Close() error { return e.close() }
+
+func (e *Env) close() error {
+	e.state.mu.Lock()
+	if e.state.closed {
+		e.state.mu.Unlock()
+		return nil
+	}
+	e.state.closed = true
+	e.state.mu.Unlock()
+	err := e.sess.Close()
+	e.reg.Close()
+	return err
+}
+
+// lineLog keeps every component line of an environment, in order.
+type lineLog struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *lineLog) add(svc, stream, line string) {
+	l.mu.Lock()
+	if len(l.lines) < 100000 {
+		l.lines = append(l.lines, svc+" | "+line)
+	}
+	l.mu.Unlock()
+}
+
+func (l *lineLog) len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.lines)
+}
+
+func (l *lineLog) since(i int) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if i > len(l.lines) {
+		return nil
+	}
+	return append([]string(nil), l.lines[i:]...)
+}
+
+
+func contextBackground() context.Context { return context.Background() }

@@ -1,0 +1,212 @@
+package seam_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/seamtest/seam"
+)
+
+func TestMain(m *testing.M) {
+	// Keep the state of these tests' runs out of the user's folders.
+	if os.Getenv("SEAM_STATE_DIR") == "" {
+		dir, err := os.MkdirTemp("", "seam-gotest-state-")
+		if err == nil {
+			os.Setenv("SEAM_STATE_DIR", dir)
+			defer os.RemoveAll(dir)
+		}
+	}
+	code := m.Run()
+	os.Exit(code)
+}
+
+func TestRunSuiteAsSubtests(t *testing.T) {
+	seam.Run(t, "examples/shop")
+}
+
+func TestRunSuiteInParallel(t *testing.T) {
+	seam.Run(t, "examples/shop", seam.Parallel(), seam.Tags("orders"))
+}
+
+func TestStartAndTalkToServices(t *testing.T) {
+	env := seam.Start(t, "examples/shop")
+	resp, err := http.Get(env.URL("inventory") + "/stock/A1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"available":10`) {
+		t.Fatalf("GET /stock/A1: %d %s", resp.StatusCode, body)
+	}
+	if env.Port("orders") == env.Port("inventory") || !strings.HasPrefix(env.Addr("orders"), "127.0.0.1:") {
+		t.Errorf("addresses: %s %s", env.Addr("orders"), env.Addr("inventory"))
+	}
+	if logs := env.Logs("inventory"); len(logs) == 0 || !strings.Contains(logs[0], "inventory listening on") {
+		t.Errorf("inventory logs: %q", logs)
+	}
+}
+
+func TestServicesBuiltInCode(t *testing.T) {
+	env := seam.StartServices(t,
+		seam.Process("inventory", "((bin))", "-listen", "((addr))").
+			Build("go build -o ((bin)) ./examples/shop/inventory").
+			ReadyHTTP("/healthz"),
+		seam.Process("orders", "((bin))", "-listen", "((addr))", "-inventory", `((service("inventory").url))`).
+			Build("go build -o ((bin)) ./examples/shop/orders").
+			DependsOn("inventory").
+			ReadyLog("orders listening"),
+	)
+	resp, err := http.Post(env.URL("orders")+"/orders", "application/json", strings.NewReader(`{"sku":"B2","qty":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusConflict {
+		t.Errorf("ordering an item out of stock: status %d, want 409", resp.StatusCode)
+	}
+}
+
+// The tests below fail on purpose; they only run in a child process that
+// TestFailuresAreReportedThroughT starts, which checks their output.
+
+func TestChildBrokenSuite(t *testing.T) {
+	if os.Getenv("SEAM_CHILD") != "broken-suite" {
+		t.Skip("run by TestFailuresAreReportedThroughT")
+	}
+	seam.Run(t, "examples/shop", seam.Var("broken", "true"))
+}
+
+func TestChildBadSuiteFile(t *testing.T) {
+	if os.Getenv("SEAM_CHILD") != "bad-file" {
+		t.Skip("run by TestFailuresAreReportedThroughT")
+	}
+	seam.Run(t, "testdata/invalid/unknown-kind.yaml")
+}
+
+func TestChildMisuse(t *testing.T) {
+	if os.Getenv("SEAM_CHILD") != "misuse" {
+		t.Skip("run by TestFailuresAreReportedThroughT")
+	}
+	env := seam.Start(t, "examples/shop")
+	t.Log("url:", env.URL("payments"))
+}
+
+func TestChildAfterCleanup(t *testing.T) {
+	if os.Getenv("SEAM_CHILD") != "after-cleanup" {
+		t.Skip("run by TestFailuresAreReportedThroughT")
+	}
+	var env *seam.Env
+	t.Run("inner", func(t *testing.T) { env = seam.Start(t, "examples/shop") })
+	env.Attach(t).URL("orders")
+}
+
+func TestChildFailingGoTestShowsLogs(t *testing.T) {
+	if os.Getenv("SEAM_CHILD") != "go-failure" {
+		t.Skip("run by TestFailuresAreReportedThroughT")
+	}
+	env := seam.Start(t, "examples/shop", seam.Var("broken", "true"))
+	resp, err := http.Post(env.URL("orders")+"/orders", "application/json", strings.NewReader(`{"sku":"A1","qty":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		t.Errorf("status %d, want 201", resp.StatusCode)
+	}
+}
+
+func TestFailuresAreReportedThroughT(t *testing.T) {
+	for _, tc := range []struct {
+		child string
+		test  string
+		want  []string
+	}{
+		{"broken-suite", "TestChildBrokenSuite", []string{
+			"--- FAIL: TestChildBrokenSuite/seam/an_order_reserves_its_stock_in_inventory",
+			`step "place the order": status: got 502; want 201`,
+			"inventory | reserve C3 x2: failed: storage unavailable",
+			"--- PASS: TestChildBrokenSuite/seam/a_bad_order_never_reaches_inventory",
+		}},
+		{"bad-file", "TestChildBadSuiteFile", []string{
+			`unknown-kind.yaml:6:9: steps[0]: unknown step kind "htp"`,
+			`hint: did you mean "http"?`,
+		}},
+		{"misuse", "TestChildMisuse", []string{
+			`seam: no service "payments"; the services are: inventory, orders`,
+		}},
+		{"after-cleanup", "TestChildAfterCleanup", []string{
+			"seam: the environment is stopped (its test ended, or Close was called)",
+		}},
+		{"go-failure", "TestChildFailingGoTestShowsLogs", []string{
+			"status 502, want 201",
+			"seam: components' log lines during TestChildFailingGoTestShowsLogs",
+			"inventory | reserve A1 x1: failed: storage unavailable",
+		}},
+	} {
+		t.Run(tc.child, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "-test.run", "^"+tc.test+"$", "-test.v", "-test.count=1")
+			cmd.Env = append(os.Environ(), "SEAM_CHILD="+tc.child)
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Fatalf("the child test passed; want a failure:\n%s", out)
+			}
+			if strings.Contains(string(out), "panic:") {
+				t.Errorf("seam panicked:\n%s", out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(string(out), w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
+
+// ExampleUp starts the example shop's services without a *testing.T, as a
+// TestMain would, and talks to one of them.
+func ExampleUp() {
+	env, err := seam.Up(context.Background(), "examples/shop")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer env.Close()
+	resp, err := http.Get(env.URL("inventory") + "/stock/A1")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	fmt.Print(string(body))
+	// Output: {"available":10,"sku":"A1"}
+}
+
+// ExampleProcess declares services in Go instead of a suite file.
+func ExampleProcess() {
+	env, err := seam.UpServices(
+		seam.Process("inventory", "((bin))", "-listen", "((addr))").
+			Build("go build -o ((bin)) ./examples/shop/inventory").
+			ReadyHTTP("/healthz"),
+	)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer env.Close()
+	resp, err := http.Get(env.URL("inventory") + "/stock/B2")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer resp.Body.Close()
+	fmt.Println(resp.Status)
+	// Output: 200 OK
+}
