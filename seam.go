@@ -435,5 +435,4 @@ func (l *lineLog) since(i int) []string {
 	return append([]string(nil), l.lines[i:]...)
 }
 
-
 func contextBackground() context.Context { return context.Background() }
