@@ -1,0 +1,96 @@
+// The example shop's checks written in Go, as a model for Go users: one
+// environment shared by the package's tests (started in TestMain), a test
+// that needs a clean inventory gets its own, and the suite file's own tests
+// run as subtests too.
+package shop_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"testing"
+
+	"github.com/seamtest/seam"
+)
+
+var shared *seam.Env
+
+func TestMain(m *testing.M) {
+	env, err := seam.Up(context.Background(), ".") // ./seam.yaml
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	shared = env
+	code := m.Run()
+	env.Close()
+	os.Exit(code)
+}
+
+// call sends a JSON request and decodes the JSON reply.
+func call(t *testing.T, method, url string, in any) (int, map[string]any) {
+	t.Helper()
+	var body bytes.Buffer
+	if in != nil {
+		json.NewEncoder(&body).Encode(in)
+	}
+	req, err := http.NewRequestWithContext(t.Context(), method, url, &body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatalf("%s %s: the reply is not JSON: %v", method, url, err)
+	}
+	return resp.StatusCode, out
+}
+
+func TestOrderReservesStock(t *testing.T) {
+	env := shared.Attach(t)
+	_, before := call(t, "GET", env.URL("inventory")+"/stock/C3", nil)
+	status, order := call(t, "POST", env.URL("orders")+"/orders", map[string]any{"sku": "C3", "qty": 2})
+	if status != 201 || order["status"] != "confirmed" {
+		t.Fatalf("POST /orders: %d %v", status, order)
+	}
+	status, stored := call(t, "GET", fmt.Sprintf("%s/orders/%v", env.URL("orders"), order["id"]), nil)
+	if status != 200 || stored["sku"] != "C3" || stored["qty"] != 2.0 {
+		t.Errorf("GET /orders/%v: %d %v", order["id"], status, stored)
+	}
+	_, after := call(t, "GET", env.URL("inventory")+"/stock/C3", nil)
+	if after["available"].(float64) != before["available"].(float64)-2 {
+		t.Errorf("stock went from %v to %v, want down by 2", before["available"], after["available"])
+	}
+}
+
+func TestOutOfStockIsRefused(t *testing.T) {
+	env := shared.Attach(t)
+	status, body := call(t, "POST", env.URL("orders")+"/orders", map[string]any{"sku": "B2", "qty": 1})
+	if status != 409 || body["error"] != "out of stock" {
+		t.Errorf("POST /orders for B2: %d %v, want 409 out of stock", status, body)
+	}
+}
+
+func TestBadOrderNeverReachesInventory(t *testing.T) {
+	env := seam.Start(t, ".") // its own environment: a known, untouched inventory
+	status, _ := call(t, "POST", env.URL("orders")+"/orders", map[string]any{"sku": "A1", "qty": 0})
+	if status != 400 {
+		t.Errorf("POST /orders with qty 0: %d, want 400", status)
+	}
+	if _, stock := call(t, "GET", env.URL("inventory")+"/stock/A1", nil); stock["available"] != 10.0 {
+		t.Errorf("A1 stock = %v, want 10", stock["available"])
+	}
+}
+
+// TestSuite runs the tests of seam.yaml as subtests.
+func TestSuite(t *testing.T) {
+	seam.Run(t, ".")
+}
