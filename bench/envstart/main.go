@@ -14,11 +14,9 @@ package main
 import (
 	"flag"
 	"fmt"
+	"github.com/seamtest/seam/bench/internal/measure"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"sort"
-	"strings"
 	"time"
 )
 
@@ -56,107 +54,53 @@ func main() {
 	if *quick {
 		rounds = 5
 	}
-	root, err := repoRoot()
-	check(err)
+	root := measure.RepoRoot()
 	tmp, err := os.MkdirTemp("", "seam-bench-envstart-")
-	check(err)
+	measure.Check(err)
 	defer os.RemoveAll(tmp)
 
 	fmt.Println("building seam and the example services …")
 	seam := filepath.Join(tmp, "seam")
-	run(root, "go", "build", "-o", seam, "./cmd/seam")
+	measure.Run(root, "go", "build", "-o", seam, "./cmd/seam")
 	bin := filepath.Join(tmp, "bin")
-	run(filepath.Join(root, "examples", "shop"), "go", "build", "-o", filepath.Join(bin, "inventory"), "./inventory")
-	run(filepath.Join(root, "examples", "shop"), "go", "build", "-o", filepath.Join(bin, "orders"), "./orders")
+	measure.Run(filepath.Join(root, "examples", "shop"), "go", "build", "-o", filepath.Join(bin, "inventory"), "./inventory")
+	measure.Run(filepath.Join(root, "examples", "shop"), "go", "build", "-o", filepath.Join(bin, "orders"), "./orders")
 	sh := filepath.Join(tmp, "start.sh")
-	check(os.WriteFile(sh, []byte(script), 0o755))
+	measure.Check(os.WriteFile(sh, []byte(script), 0o755))
 
 	env := append(os.Environ(), "SEAM_STATE_DIR="+filepath.Join(tmp, "state"), "SEAM_CACHE_DIR="+filepath.Join(tmp, "cache"), "NO_COLOR=1")
 	seamArgs := []string{"run", filepath.Join(root, "examples", "shop"), "--filter", "^both services answer$"}
 	// Warm-up: seam's first run builds the services into its cache.
-	timeCmd(root, env, seam, seamArgs...)
-	timeCmd(root, env, "bash", sh, "18431", "18432", bin)
+	measure.Time(root, env, seam, seamArgs...)
+	measure.Time(root, env, "bash", sh, "18431", "18432", bin)
 
 	var scriptTimes, seamTimes []time.Duration
 	for i := 0; i < rounds; i++ {
-		scriptTimes = append(scriptTimes, timeCmd(root, env, "bash", sh, "18431", "18432", bin))
-		seamTimes = append(seamTimes, timeCmd(root, env, seam, seamArgs...))
+		scriptTimes = append(scriptTimes, measure.Time(root, env, "bash", sh, "18431", "18432", bin))
+		seamTimes = append(seamTimes, measure.Time(root, env, seam, seamArgs...))
 	}
 	// seam's own process start (no services) for the overhead table.
 	empty := filepath.Join(tmp, "empty")
-	check(os.MkdirAll(empty, 0o755))
-	check(os.WriteFile(filepath.Join(empty, "seam.yaml"), []byte("name: empty\ntests:\n  - name: t\n    steps:\n      - exec: [true]\n"), 0o644))
+	measure.Check(os.MkdirAll(empty, 0o755))
+	measure.Check(os.WriteFile(filepath.Join(empty, "seam.yaml"), []byte("name: empty\ntests:\n  - name: t\n    steps:\n      - exec: [true]\n"), 0o644))
 	var bare []time.Duration
 	for i := 0; i < rounds; i++ {
-		bare = append(bare, timeCmd(root, env, seam, "run", empty))
+		bare = append(bare, measure.Time(root, env, seam, "run", empty))
 	}
-	s, q, b := median(scriptTimes), median(seamTimes), median(bare)
+	s, q, b := measure.Median(scriptTimes), measure.Median(seamTimes), measure.Median(bare)
 	ratio := float64(s) / float64(q)
 	perService := (q - s) / 2
 	fmt.Println()
 	fmt.Printf("%-58s %10s\n", "median of "+fmt.Sprint(rounds)+" interleaved rounds", "wall time")
-	fmt.Printf("%-58s %10s\n", "shell script: start, probe /healthz, stop (2 services)", ms(s))
-	fmt.Printf("%-58s %10s\n", "seam run examples/shop (1 test, build cached)", ms(q))
-	fmt.Printf("%-58s %10s\n", "seam run of a suite with no services (process floor)", ms(b))
-	fmt.Printf("%-58s %10s\n", "seam overhead per service: (seam - script) / 2", ms(perService))
+	fmt.Printf("%-58s %10s\n", "shell script: start, probe /healthz, stop (2 services)", measure.Ms(s))
+	fmt.Printf("%-58s %10s\n", "seam run examples/shop (1 test, build cached)", measure.Ms(q))
+	fmt.Printf("%-58s %10s\n", "seam run of a suite with no services (process floor)", measure.Ms(b))
+	fmt.Printf("%-58s %10s\n", "seam overhead per service: (seam - script) / 2", measure.Ms(perService))
 	fmt.Printf("%-58s %10.2f\n", "ratio = script / seam (seam ≤ 1.3× script ⇔ ratio ≥ 0.77)", ratio)
 	verdict := "ok"
 	if ratio < 1/1.3 || perService > 10*time.Millisecond {
 		verdict = "short"
 	}
 	fmt.Printf("RESULT envstart script_ms=%.1f seam_ms=%.1f overhead_per_service_ms=%.1f ratio=%.2f target=0.77 %s\n",
-		msf(s), msf(q), msf(perService), ratio, verdict)
-}
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", msf(d)) }
-func msf(d time.Duration) float64 {
-	return float64(d.Microseconds()) / 1000
-}
-
-func median(ds []time.Duration) time.Duration {
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[len(s)/2]
-}
-
-func timeCmd(dir string, env []string, name string, args ...string) time.Duration {
-	cmd := exec.Command(name, args...)
-	cmd.Dir, cmd.Env = dir, env
-	start := time.Now()
-	out, err := cmd.CombinedOutput()
-	d := time.Since(start)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-		os.Exit(1)
-	}
-	return d
-}
-
-func run(dir, name string, args ...string) {
-	cmd := exec.Command(name, args...)
-	cmd.Dir = dir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-		os.Exit(1)
-	}
-}
-
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for d := dir; d != filepath.Dir(d); d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d, nil
-		}
-	}
-	return "", fmt.Errorf("run it inside the seam repository")
-}
-
-func check(err error) {
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
+		measure.Msf(s), measure.Msf(q), measure.Msf(perService), ratio, verdict)
 }
