@@ -325,9 +325,14 @@ func (e *Environment) waitReady(ctx context.Context, r *running) error {
 			return fmt.Errorf("start cancelled after %s: %w", time.Since(start).Round(time.Millisecond), context.Cause(ctx))
 		case <-wait.C:
 		}
-		// Poll fast at first (most services are ready in milliseconds),
-		// then back off to the configured interval.
-		interval = min(interval*2, rd.Interval)
+		// Poll fast during the first second (most services are ready in
+		// milliseconds and a loopback probe is cheap), then back off to
+		// the configured interval.
+		if time.Since(start) < time.Second {
+			interval = min(interval*2, 5*time.Millisecond, rd.Interval)
+		} else {
+			interval = rd.Interval
+		}
 	}
 }
 
