@@ -5,8 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests use: xmllint validates JUnit reports.
-packages=(libxml2-utils)
+# Debian packages the tests use: xmllint validates JUnit reports; the
+# PostgreSQL server is started by seam itself in the tests.
+packages=(libxml2-utils postgresql)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -5,11 +5,13 @@ package builtin
 import (
 	"github.com/seamtest/seam/internal/expect"
 	"github.com/seamtest/seam/internal/service"
+	"github.com/seamtest/seam/internal/service/postgres"
 	"github.com/seamtest/seam/internal/service/probe"
 	"github.com/seamtest/seam/internal/service/process"
 	"github.com/seamtest/seam/internal/step"
 	"github.com/seamtest/seam/internal/step/execstep"
 	"github.com/seamtest/seam/internal/step/httpstep"
+	"github.com/seamtest/seam/internal/step/sqlstep"
 )
 
 // Registry holds the plug-in tables of one engine instance. Instances share
@@ -20,24 +22,32 @@ type Registry struct {
 	Services service.Table
 	Probes   probe.Table
 	http     *httpstep.Kind
+	sql      *sqlstep.Kind
 }
 
 // New returns a registry with every builtin plug-in.
 func New() *Registry {
 	h := httpstep.New()
+	q := sqlstep.New()
 	return &Registry{
 		Steps: step.Table{
 			"http": h,
 			"exec": execstep.Kind{},
+			"sql":  q,
 		},
 		Ops: expect.Builtin(),
 		Services: service.Table{
-			"process": process.Kind{},
+			"process":  process.Kind{},
+			"postgres": postgres.Kind{},
 		},
 		Probes: probe.Builtin(),
 		http:   h,
+		sql:    q,
 	}
 }
 
 // Close releases what plug-ins hold (idle HTTP connections).
-func (r *Registry) Close() { r.http.Close() }
+func (r *Registry) Close() {
+	r.http.Close()
+	r.sql.Close()
+}

@@ -48,6 +48,11 @@ type Env interface {
 	Stop(ctx context.Context) error
 }
 
+// Resetter is an Env whose data can go back to its baseline between tests.
+type Resetter interface {
+	Reset(ctx context.Context) error
+}
+
 // Flusher is an Env that can wait until the output its services have
 // already written is delivered, so log lines land in the right test.
 type Flusher interface {
@@ -218,6 +223,7 @@ type Worker struct {
 	env  Env
 	mu   sync.Mutex
 	test string // the test running now, for log attribution
+	used bool   // a test has run on env since it started
 }
 
 // NewWorker returns a worker whose environment, if any, is set later with
@@ -225,7 +231,7 @@ type Worker struct {
 func NewWorker(id int) *Worker { return &Worker{id: id} }
 
 // SetEnv gives w its environment.
-func (w *Worker) SetEnv(env Env) { w.env = env }
+func (w *Worker) SetEnv(env Env) { w.env, w.used = env, false }
 
 func (w *Worker) setTest(name string) {
 	w.mu.Lock()
@@ -474,6 +480,15 @@ func (r *runner) test(ctx context.Context, t *suite.Test, w *Worker) {
 		flush(env) // output from before the test is not the test's
 	}
 	w.setTest(t.Name)
+	var resetErr error
+	if rs, ok := env.(Resetter); ok && env != nil && !fresh {
+		// Every test starts from the baseline; the first on a new
+		// environment already does.
+		if w.used {
+			resetErr = rs.Reset(ctx)
+		}
+		w.used = true
+	}
 	start := r.now()
 	r.emit(report.Event{Time: start, Type: report.TestStart, Test: t.Name, Pos: t.Pos.String(), Tags: t.Tags, Priority: t.Priority.String(), Worker: worker})
 	vars := make(expr.Vars, len(r.base)+8)
@@ -486,7 +501,13 @@ func (r *runner) test(ctx context.Context, t *suite.Test, w *Worker) {
 		}
 	}
 	var failure *report.Failure
+	if resetErr != nil {
+		failure = &report.Failure{Kind: "error", Pos: t.Pos.String(), Step: "reset to the baseline", Message: resetErr.Error()}
+	}
 	for _, v := range t.Vars {
+		if failure != nil {
+			break
+		}
 		x, err := v.Value.Eval(vars)
 		if err != nil {
 			failure = &report.Failure{Kind: "error", Pos: v.Pos.String(), Step: "vars." + v.Name, Message: err.Error()}

@@ -30,6 +30,8 @@ type Options struct {
 	Ports    *Ports    // shared by the run's environments
 	Mark     []string  // environment entries that mark processes for reaping
 	Started  func(pid int)
+	AddTemp  func(dir string)
+	AddShm   func(id int)
 	Log      func(service, stream, line string)
 	Progress func(service, what string) // "starting", "ready", … for a live display
 }
@@ -190,10 +192,14 @@ func info(svc *service.Service, ports map[string]int) map[string]any {
 		named[k] = v
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(main)
-	return map[string]any{
+	in := map[string]any{
 		"name": svc.Name, "host": "127.0.0.1", "port": main, "addr": addr,
 		"url": "http://" + addr, "ports": named,
 	}
+	if d, ok := svc.Spec.(service.Describer); ok {
+		d.Describe(in)
+	}
+	return in
 }
 
 // Vars returns the variables a service's templates see.
@@ -276,6 +282,9 @@ func (e *Environment) startOne(ctx context.Context, svc *service.Service) error 
 			}
 		},
 		Started: e.opts.Started,
+		AddTemp: e.opts.AddTemp,
+		AddShm:  e.opts.AddShm,
+		Info:    e.infos[svc.Name],
 	})
 	if err != nil {
 		return &StartError{Service: svc.Name, Pos: svc.Pos, Err: err, LogFile: logPath}
@@ -285,6 +294,11 @@ func (e *Environment) startOne(ctx context.Context, svc *service.Service) error 
 	e.mu.Unlock()
 	if err := e.waitReady(ctx, r); err != nil {
 		return &StartError{Service: svc.Name, Pos: svc.Pos, Err: err, Lines: r.lines.last(20), LogFile: logPath}
+	}
+	if in, ok := inst.(service.Initializer); ok {
+		if err := in.Init(ctx); err != nil {
+			return &StartError{Service: svc.Name, Pos: svc.Pos, Err: err, Lines: r.lines.last(20), LogFile: logPath}
+		}
 	}
 	e.progress(svc.Name, "ready")
 	return nil
@@ -361,6 +375,31 @@ func (e *Environment) Flush(ctx context.Context) {
 	for _, f := range fs {
 		f.Flush(ctx)
 	}
+}
+
+// Reset brings every service's data back to its baseline (engine.Resetter).
+func (e *Environment) Reset(ctx context.Context) error {
+	e.mu.Lock()
+	var rs []struct {
+		name string
+		r    service.Resetter
+	}
+	for _, svc := range e.sys.Services {
+		if r, ok := e.running[svc.Name].inst.(service.Resetter); ok {
+			rs = append(rs, struct {
+				name string
+				r    service.Resetter
+			}{svc.Name, r})
+		}
+	}
+	e.mu.Unlock()
+	var errs []error
+	for _, x := range rs {
+		if err := x.r.Reset(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("resetting %s: %w", x.name, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // URL implements step.Services.

@@ -135,7 +135,7 @@ func (c *Compiler) Matcher(n *yaml.Node, path string, fold bool) Check {
 			}
 			m := c.Matcher(f.Value, strings.TrimSpace(path+" "+f.Key), false)
 			if m != nil {
-				qc.items = append(qc.items, queryItem{q: q, m: m})
+				qc.items = append(qc.items, queryItem{q: q, m: m, pos: c.D.Pos(f.KeyN)})
 			}
 		}
 		return qc
@@ -155,7 +155,7 @@ func (c *Compiler) Matcher(n *yaml.Node, path string, fold bool) Check {
 		all := allCheck{}
 		for _, f := range fields {
 			if ch := c.Ops[f.Key].Compile(c, f.Value); ch != nil {
-				all = append(all, ch)
+				all = append(all, atCheck{pos: c.D.Pos(f.KeyN), m: ch})
 			}
 		}
 		return all
@@ -165,7 +165,7 @@ func (c *Compiler) Matcher(n *yaml.Node, path string, fold bool) Check {
 		m := c.Matcher(f.Value, strings.TrimSpace(path+" "+f.Key), false)
 		if m != nil {
 			hc.keys = append(hc.keys, f.Key)
-			hc.ms = append(hc.ms, m)
+			hc.ms = append(hc.ms, atCheck{pos: c.D.Pos(f.KeyN), m: m})
 		}
 	}
 	return hc
@@ -206,9 +206,26 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
+// atCheck gives the failures of m the position of the expectation that
+// holds it, unless a check nested deeper already set one, so a report points
+// at the innermost expectation that failed.
+type atCheck struct {
+	pos diag.Pos
+	m   Check
+}
+
+func (a atCheck) Check(got Got, vars expr.Vars) *Failure {
+	f := a.m.Check(got, vars)
+	if f != nil && f.Pos.IsZero() {
+		f.Pos = a.pos
+	}
+	return f
+}
+
 type queryItem struct {
-	q *expr.Query
-	m Check
+	q   *expr.Query
+	m   Check
+	pos diag.Pos
 }
 
 type queryCheck struct{ items []queryItem }
@@ -217,10 +234,13 @@ func (qc queryCheck) Check(got Got, vars expr.Vars) *Failure {
 	for _, it := range qc.items {
 		out, found, err := it.q.Run(got.Value)
 		if err != nil {
-			return &Failure{Path: it.q.String(), Msg: err.Error()}
+			return &Failure{Pos: it.pos, Path: it.q.String(), Msg: err.Error()}
 		}
 		if f := it.m.Check(Got{Value: out, Found: found}, vars); f != nil {
 			f.Path = joinPath(it.q.String(), f.Path)
+			if f.Pos.IsZero() {
+				f.Pos = it.pos
+			}
 			return f
 		}
 	}
@@ -235,6 +255,8 @@ func joinPath(a, b string) string {
 		return b
 	case strings.HasPrefix(b, "."):
 		return a + " " + b
+	case strings.HasPrefix(b, "["):
+		return a + b // a list index: .items[1], not .items.[1]
 	}
 	return a + "." + b
 }
@@ -293,6 +315,7 @@ type Expectation struct {
 	poses  []diag.Pos
 	checks []Check
 	that   []*expr.Program
+	thatAt []diag.Pos
 }
 
 // IsZero reports whether there is nothing to check.
@@ -310,7 +333,9 @@ func (c *Compiler) Compile(n *yaml.Node, fields []Field) *Expectation {
 	}
 	for _, f := range c.D.Fields(n, "expect") {
 		if f.Key == "that" {
-			e.that = append(e.that, c.expressions(f.Value, fields)...)
+			progs, poses := c.expressions(f.Value, fields)
+			e.that = append(e.that, progs...)
+			e.thatAt = append(e.thatAt, poses...)
 			continue
 		}
 		fd, ok := byName[f.Key]
@@ -333,7 +358,7 @@ func (c *Compiler) Compile(n *yaml.Node, fields []Field) *Expectation {
 	return e
 }
 
-func (c *Compiler) expressions(n *yaml.Node, fields []Field) []*expr.Program {
+func (c *Compiler) expressions(n *yaml.Node, fields []Field) ([]*expr.Program, []diag.Pos) {
 	n = decode.Resolve(n)
 	var nodes []*yaml.Node
 	if n.Kind == yaml.SequenceNode {
@@ -352,6 +377,7 @@ func (c *Compiler) expressions(n *yaml.Node, fields []Field) []*expr.Program {
 		defined = nil
 	}
 	var out []*expr.Program
+	var poses []diag.Pos
 	for _, x := range nodes {
 		if x.Kind != yaml.ScalarNode {
 			c.D.Errorf(x, "that: want an expression string, got %s", decode.KindName(x))
@@ -366,8 +392,9 @@ func (c *Compiler) expressions(n *yaml.Node, fields []Field) []*expr.Program {
 			continue
 		}
 		out = append(out, p)
+		poses = append(poses, c.D.Pos(x))
 	}
-	return out
+	return out, poses
 }
 
 // Check runs every check on result (the step's fields) and returns the
@@ -394,13 +421,13 @@ func (e *Expectation) Check(result map[string]any, vars expr.Vars) *Failure {
 		for k, v := range result {
 			env[k] = v
 		}
-		for _, p := range e.that {
+		for i, p := range e.that {
 			out, err := p.Eval(env)
 			if err != nil {
-				return &Failure{Pos: e.Pos, Path: "that", Msg: err.Error()}
+				return &Failure{Pos: e.thatAt[i], Path: "that", Msg: err.Error()}
 			}
 			if b, ok := out.(bool); !ok || !b {
-				return &Failure{Pos: e.Pos, Path: "that", Msg: fmt.Sprintf("%s: got %s; want true", p.String(), expr.Show(out))}
+				return &Failure{Pos: e.thatAt[i], Path: "that", Msg: fmt.Sprintf("%s: got %s; want true", p.String(), expr.Show(out))}
 			}
 		}
 	}

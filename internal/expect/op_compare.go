@@ -1,6 +1,7 @@
 package expect
 
 import (
+	"github.com/seamtest/seam/internal/decode"
 	"github.com/seamtest/seam/internal/expr"
 	"go.yaml.in/yaml/v4"
 )
@@ -15,6 +16,7 @@ func (o cmpOp) Usage() Usage {
 }
 
 func (o cmpOp) Compile(c *Compiler, n *yaml.Node) Check {
+	n = decode.Resolve(n)
 	v := &expr.Value{}
 	v.DecodeYAML(c.D, n)
 	if n.Kind != yaml.ScalarNode || (n.ShortTag() != "!!int" && n.ShortTag() != "!!float" && n.ShortTag() != "!!str") {

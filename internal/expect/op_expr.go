@@ -1,6 +1,7 @@
 package expect
 
 import (
+	"github.com/seamtest/seam/internal/decode"
 	"github.com/seamtest/seam/internal/expr"
 	"go.yaml.in/yaml/v4"
 )
@@ -12,6 +13,7 @@ func (exprOp) Usage() Usage {
 }
 
 func (exprOp) Compile(c *Compiler, n *yaml.Node) Check {
+	n = decode.Resolve(n)
 	if n.Kind != yaml.ScalarNode {
 		c.D.Errorf(n, "expr: want an expression string")
 		return nil

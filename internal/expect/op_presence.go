@@ -13,8 +13,10 @@ func (existsOp) Usage() Usage {
 }
 
 func (existsOp) Compile(c *Compiler, n *yaml.Node) Check {
-	var want bool
-	c.D.Decode(n, &want, "exists")
+	want, ok := presenceOperand(c, n, "exists")
+	if !ok {
+		return nil
+	}
 	return presenceCheck{want: want}
 }
 
@@ -25,12 +27,22 @@ func (absentOp) Usage() Usage {
 }
 
 func (absentOp) Compile(c *Compiler, n *yaml.Node) Check {
-	var want bool
-	if decode.Resolve(n).ShortTag() != "!!bool" {
-		c.D.Errorf(n, "absent: want true or false, got %s", decode.KindName(n))
+	want, ok := presenceOperand(c, n, "absent")
+	if !ok {
+		return nil
 	}
-	c.D.Decode(n, &want, "absent")
 	return presenceCheck{want: !want}
+}
+
+// presenceOperand decodes the true or false of exists and absent, reporting
+// anything else (null included) once.
+func presenceOperand(c *Compiler, n *yaml.Node, name string) (want, ok bool) {
+	if decode.Resolve(n).ShortTag() != "!!bool" {
+		c.D.Errorf(n, "%s: want true or false, got %s", name, decode.KindName(n))
+		return false, false
+	}
+	c.D.Decode(n, &want, name)
+	return want, true
 }
 
 type presenceCheck struct{ want bool }

@@ -1,7 +1,9 @@
 package expect
 
 import (
+	"encoding/json"
 	"fmt"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,7 +52,7 @@ func (schemaOp) Compile(c *Compiler, n *yaml.Node) Check {
 	}
 	comp := jsonschema.NewCompiler()
 	url := "file:///" + strings.TrimPrefix(filepath.ToSlash(loc), "/")
-	if err := comp.AddResource(url, doc); err != nil {
+	if err := comp.AddResource(url, schemaValue(doc)); err != nil {
 		c.D.Errorf(n, "schema: %v", err)
 		return nil
 	}
@@ -79,7 +81,7 @@ func firstLine(s string) string {
 type schemaCheck struct{ sch *jsonschema.Schema }
 
 func (s schemaCheck) Check(got Got, _ expr.Vars) *Failure {
-	err := s.sch.Validate(got.Value)
+	err := s.sch.Validate(schemaValue(got.Value))
 	if err == nil {
 		return nil
 	}
@@ -87,13 +89,41 @@ func (s schemaCheck) Check(got Got, _ expr.Vars) *Failure {
 	if ve, ok := err.(*jsonschema.ValidationError); ok {
 		var causes []string
 		for _, leaf := range leaves(ve) {
-			causes = append(causes, fmt.Sprintf("at %q: %s", "/"+strings.Join(leaf.InstanceLocation, "/"), leaf.ErrorKind))
+			// A leaf's basic output renders its ErrorKind in English;
+			// the ErrorKind itself has no String method.
+			what := fmt.Sprint(leaf.ErrorKind)
+			if out := leaf.BasicOutput(); out.Error != nil {
+				what = out.Error.String()
+			}
+			causes = append(causes, fmt.Sprintf("at %q: %s", "/"+strings.Join(leaf.InstanceLocation, "/"), what))
 		}
 		if len(causes) > 0 {
 			msg = strings.Join(causes, "; ")
 		}
 	}
 	return &Failure{Msg: "does not match the JSON Schema: " + msg}
+}
+
+// schemaValue converts a canonical value for jsonschema, which takes
+// json.Number but not *big.Int for integers beyond int64.
+func schemaValue(v any) any {
+	switch x := v.(type) {
+	case *big.Int:
+		return json.Number(x.String())
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = schemaValue(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = schemaValue(e)
+		}
+		return out
+	}
+	return v
 }
 
 func leaves(ve *jsonschema.ValidationError) []*jsonschema.ValidationError {

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/seamtest/seam/internal/decode"
 	"github.com/seamtest/seam/internal/expr"
 	"go.yaml.in/yaml/v4"
 )
@@ -73,6 +74,7 @@ func (matchOp) Usage() Usage {
 }
 
 func (matchOp) Compile(c *Compiler, n *yaml.Node) Check {
+	n = decode.Resolve(n)
 	if n.Kind != yaml.ScalarNode {
 		c.D.Errorf(n, "match: want a regular expression string")
 		return nil

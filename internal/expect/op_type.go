@@ -1,6 +1,7 @@
 package expect
 
 import (
+	"github.com/seamtest/seam/internal/decode"
 	"github.com/seamtest/seam/internal/expr"
 	"go.yaml.in/yaml/v4"
 )
@@ -15,7 +16,11 @@ func (typeOp) Usage() Usage {
 
 func (typeOp) Compile(c *Compiler, n *yaml.Node) Check {
 	var want string
-	c.D.Decode(n, &want, "type")
+	if decode.Resolve(n).ShortTag() == "!!null" {
+		want = "null" // `type: null` is YAML's null, meaning the type name
+	} else {
+		c.D.Decode(n, &want, "type")
+	}
 	for _, t := range typeNames {
 		if t == want {
 			return typeCheck{want: want}
@@ -27,12 +32,19 @@ func (typeOp) Compile(c *Compiler, n *yaml.Node) Check {
 
 type typeCheck struct{ want string }
 
+func (t typeCheck) article() string {
+	if t.want == "object" {
+		return "an object"
+	}
+	return "a " + t.want
+}
+
 func (t typeCheck) Check(got Got, _ expr.Vars) *Failure {
 	if !got.Found {
-		return &Failure{Got: "nothing (absent)", Want: "a " + t.want}
+		return &Failure{Got: "nothing (absent)", Want: t.article()}
 	}
 	if g := expr.TypeName(got.Value); g != t.want {
-		return &Failure{Got: expr.Show(got.Value) + " (" + g + ")", Want: "a " + t.want}
+		return &Failure{Got: expr.Show(got.Value) + " (" + g + ")", Want: t.article()}
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ package expr
 
 import (
 	"fmt"
+	"math/big"
 	"regexp"
 	"sort"
 	"strings"
@@ -376,6 +377,8 @@ func (v *Value) DecodeYAML(d *decode.Decoder, n *yaml.Node) {
 	v.node = decodeValue(d, n)
 }
 
+var bigIntRE = regexp.MustCompile(`^[-+]?[0-9]+$`)
+
 func decodeValue(d *decode.Decoder, n *yaml.Node) valueNode {
 	n = decode.Resolve(n)
 	switch n.Kind {
@@ -401,6 +404,13 @@ func decodeValue(d *decode.Decoder, n *yaml.Node) valueNode {
 	var x any
 	if err := n.Decode(&x); err != nil {
 		d.Errorf(n, "%v", err)
+	}
+	if _, isFloat := x.(float64); isFloat && n.Style&yaml.TaggedStyle == 0 && bigIntRE.MatchString(n.Value) {
+		// The YAML decoder reads integers beyond 64 bits as floats;
+		// keep every digit, as DecodeJSON does.
+		if b, ok := new(big.Int).SetString(n.Value, 10); ok {
+			x = b
+		}
 	}
 	return valueNode{scalar: Normalize(x)}
 }

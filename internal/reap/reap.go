@@ -20,6 +20,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // EnvVar is the environment variable that marks a run's processes.
@@ -48,7 +50,8 @@ type Record struct {
 	Command   string   `json:"command"`    // run, up, …
 	Suite     string   `json:"suite,omitempty"`
 	Temp      []string `json:"temp,omitempty"` // folders to remove
-	PIDs      []int    `json:"pids,omitempty"` // children started (the environ mark finds the rest)
+	Procs     []Proc   `json:"procs,omitempty"` // children started (the environ mark finds the rest)
+	Shm       []int    `json:"shm,omitempty"`  // System V shared memory segments servers made
 	Started   string   `json:"started"`
 }
 
@@ -101,11 +104,29 @@ func (r *Run) SetCommand(c string) error {
 	return r.save()
 }
 
-// AddPID records a started child.
-func (r *Run) AddPID(pid int) error {
+// AddShm records a System V shared memory segment to remove if the run
+// dies (a server killed with SIGKILL cannot remove its own).
+func (r *Run) AddShm(id int) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.rec.PIDs = append(r.rec.PIDs, pid)
+	r.rec.Shm = append(r.rec.Shm, id)
+	return r.save()
+}
+
+// Proc is a started child, with its start time to tell a reused PID apart.
+type Proc struct {
+	PID  int    `json:"pid"`
+	Tick uint64 `json:"start_tick"`
+}
+
+// AddPID records a started child. Its process group is killed on reaping
+// too: some servers (PostgreSQL) overwrite their environment for their
+// process titles, so the mark cannot find them.
+func (r *Run) AddPID(pid int) error {
+	tick, _ := startTick(pid)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rec.Procs = append(r.rec.Procs, Proc{PID: pid, Tick: tick})
 	return r.save()
 }
 
@@ -179,10 +200,14 @@ func Reap(stateDir string) (Result, error) {
 		if rec.PID == os.Getpid() || rec.Alive() {
 			continue
 		}
+		res.Killed = append(res.Killed, killRecorded(rec.Procs)...)
 		killed, err := KillMarked(rec.ID, 2*time.Second)
 		res.Killed = append(res.Killed, killed...)
 		if err != nil {
 			errs = append(errs, err)
+		}
+		for _, id := range rec.Shm {
+			removeShm(id)
 		}
 		for _, d := range rec.Temp {
 			if err := os.RemoveAll(d); err == nil {
@@ -282,4 +307,34 @@ func startTick(pid int) (uint64, error) {
 		return 0, fmt.Errorf("process %d is a zombie", pid)
 	}
 	return strconv.ParseUint(fields[19], 10, 64)
+}
+
+// removeShm removes a shared memory segment that nothing is attached to.
+func removeShm(id int) {
+	var desc unix.SysvShmDesc
+	if _, err := unix.SysvShmCtl(id, unix.IPC_STAT, &desc); err != nil || desc.Nattch != 0 {
+		return
+	}
+	_, _ = unix.SysvShmCtl(id, unix.IPC_RMID, nil)
+}
+
+// killRecorded kills recorded children that still run (same PID, same
+// start time), with their process groups.
+func killRecorded(procs []Proc) []int {
+	var out []int
+	for _, p := range procs {
+		if tick, err := startTick(p.PID); err != nil || tick != p.Tick {
+			continue
+		}
+		_ = syscall.Kill(-p.PID, syscall.SIGKILL)
+		_ = syscall.Kill(p.PID, syscall.SIGKILL)
+		out = append(out, p.PID)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for _, pid := range out {
+		for exists(pid) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	return out
 }

@@ -60,6 +60,9 @@ type StartEnv struct {
 	Ports   map[string]int
 	Log     func(stream, line string) // one output line
 	Started func(pid int)             // a child process was started
+	AddTemp func(dir string)          // a folder outside TempDir to remove after a crash
+	AddShm  func(id int)              // a System V shared memory segment to remove after a crash
+	Info    map[string]any            // the service's own addresses (url, port, …)
 }
 
 // Instance is one running service.
@@ -78,6 +81,29 @@ type Instance interface {
 // far has been delivered to StartEnv.Log.
 type Flusher interface {
 	Flush(ctx context.Context)
+}
+
+// Describer is a Spec that adds kind-specific addresses (a database URL,
+// a user, a password) to a service's info, once its ports are known.
+type Describer interface {
+	Describe(info map[string]any)
+}
+
+// Prober is a Spec with its own default readiness probe.
+type Prober interface {
+	DefaultProbe() Probe
+}
+
+// Initializer is an Instance with work to do once it is ready (create
+// databases, apply init files, take the baseline).
+type Initializer interface {
+	Init(ctx context.Context) error
+}
+
+// Resetter is an Instance whose data can go back to its baseline between
+// tests, without restarting it.
+type Resetter interface {
+	Reset(ctx context.Context) error
 }
 
 // Table lists the service kinds.

@@ -103,13 +103,17 @@ func (l *loader) service(d *decode.Decoder, name string, keyN, n *yaml.Node) *se
 		}
 		return nil
 	}
-	if svc.Ready.Probe == nil {
-		svc.Ready.Probe = probe.Default()
-	}
 	svc.Kind = kindF.Key
 	// Kept even when its settings have problems, so that references to it
 	// are not reported as well.
 	svc.Spec = l.opts.Services[kindF.Key].Decode(d, decode.Resolve(kindF.Value))
+	if svc.Ready.Probe == nil {
+		if p, ok := svc.Spec.(service.Prober); ok {
+			svc.Ready.Probe = p.DefaultProbe()
+		} else {
+			svc.Ready.Probe = probe.Default()
+		}
+	}
 	return svc
 }
 

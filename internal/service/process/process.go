@@ -305,13 +305,37 @@ func (s *Spec) Start(ctx context.Context, env *service.StartEnv) (service.Instan
 	} else if path, err = exec.LookPath(argv[0]); err != nil {
 		return nil, fmt.Errorf("command %q not found in PATH", argv[0])
 	}
-	cmd := exec.Command(path, argv[1:]...)
+	return Launch(Child{
+		Path: path, Argv: argv, Dir: dir,
+		Env:   append(append(os.Environ(), env.Env...), extra...),
+		Grace: s.Stop, Log: env.Log, Started: env.Started,
+	})
+}
+
+// Child is a process to run as (part of) a service.
+type Child struct {
+	Path    string   // resolved program path
+	Argv    []string // Argv[0] is shown as the name
+	Dir     string
+	Env     []string
+	Cred    *syscall.Credential // run as this user (servers that refuse root)
+	Grace   time.Duration       // between the stop signal and SIGKILL on Stop
+	Signal  syscall.Signal      // the stop signal; 0 means SIGTERM
+	Log     func(stream, line string)
+	Started func(pid int)
+}
+
+// Launch starts c in its own process group with a parent-death signal,
+// its output sent line by line to c.Log.
+func Launch(c Child) (service.Instance, error) {
+	argv := c.Argv
+	cmd := exec.Command(c.Path, argv[1:]...)
 	cmd.Args[0] = argv[0]
-	cmd.Dir = dir
-	cmd.Env = append(append(os.Environ(), env.Env...), extra...)
+	cmd.Dir = c.Dir
+	cmd.Env = c.Env
 	// Its own process group, so stop reaches what it starts; and it dies
 	// with seam even if seam is killed with SIGKILL.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: c.Cred}
 	// Our own pipes, not StdoutPipe: Wait must not wait for grandchildren
 	// that keep the output open, or a service that died would look alive.
 	outR, outW, err := os.Pipe()
@@ -333,16 +357,16 @@ func (s *Spec) Start(ctx context.Context, env *service.StartEnv) (service.Instan
 		errR.Close()
 		return nil, fmt.Errorf("starting %s: %w", argv[0], err)
 	}
-	if env.Started != nil {
-		env.Started(cmd.Process.Pid)
+	if c.Started != nil {
+		c.Started(cmd.Process.Pid)
 	}
 	outT, errT := &tracked{f: outR}, &tracked{f: errR}
-	inst := &instance{cmd: cmd, done: make(chan struct{}), grace: s.Stop, pipes: []*tracked{outT, errT}}
+	inst := &instance{cmd: cmd, done: make(chan struct{}), grace: c.Grace, signal: c.Signal, pipes: []*tracked{outT, errT}}
 	pipesDone := make(chan struct{})
 	var pipes sync.WaitGroup
 	pipes.Add(2)
-	go lines(outT, "stdout", env.Log, &pipes)
-	go lines(errT, "stderr", env.Log, &pipes)
+	go lines(outT, "stdout", c.Log, &pipes)
+	go lines(errT, "stderr", c.Log, &pipes)
 	go func() {
 		pipes.Wait()
 		close(pipesDone)
@@ -441,22 +465,27 @@ func (i *instance) Flush(ctx context.Context) {
 }
 
 type instance struct {
-	pipes []*tracked
-	cmd   *exec.Cmd
-	done  chan struct{}
-	err   error
-	grace time.Duration
-	once  sync.Once
+	pipes  []*tracked
+	cmd    *exec.Cmd
+	done   chan struct{}
+	err    error
+	grace  time.Duration
+	signal syscall.Signal
+	once   sync.Once
 }
 
 func (i *instance) Done() <-chan struct{} { return i.done }
 func (i *instance) ExitErr() error        { return i.err }
 
-// Stop sends SIGTERM to the process group, waits for the grace period (or
+// Stop sends the stop signal (SIGTERM) to the process group, waits for the grace period (or
 // ctx), then sends SIGKILL to the group.
 func (i *instance) Stop(ctx context.Context) error {
 	pgid := i.cmd.Process.Pid
-	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	sig := i.signal
+	if sig == 0 {
+		sig = syscall.SIGTERM
+	}
+	_ = syscall.Kill(-pgid, sig)
 	grace := time.NewTimer(i.grace)
 	defer grace.Stop()
 	select {

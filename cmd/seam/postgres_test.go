@@ -1,0 +1,172 @@
+package main_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// needPostgres fails in CI (which installs PostgreSQL) and skips elsewhere
+// when the server is missing, saying how to install it.
+func needPostgres(t *testing.T) {
+	t.Helper()
+	if m, _ := filepath.Glob("/usr/lib/postgresql/*/bin/postgres"); len(m) > 0 {
+		return
+	}
+	if _, err := exec.LookPath("postgres"); err == nil {
+		return
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("PostgreSQL is missing; the test command installs it (Debian package postgresql)")
+	}
+	t.Skip("PostgreSQL not installed (apt-get install postgresql); CI installs it")
+}
+
+// shmDirs lists seam's PostgreSQL data folders on tmpfs.
+func shmDirs() []string {
+	m, _ := filepath.Glob("/dev/shm/seam-pg-*")
+	return m
+}
+
+func TestPostgresBaselineAndReset(t *testing.T) {
+	needPostgres(t)
+	env, state := isolated(t)
+	before := len(shmDirs())
+	r := seamEnv(t, env, "run", "testdata/postgres")
+	if r.code != 0 || !strings.Contains(r.stdout, "4 passed, 0 failed") {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	assertClean(t, state)
+	if n := len(shmDirs()); n > before {
+		t.Errorf("data folders left in /dev/shm: %v", shmDirs())
+	}
+	// A second run takes the initialised data folder from the cache.
+	r = seamEnv(t, env, "run", "testdata/postgres", "--parallel", "2")
+	if r.code != 0 {
+		t.Fatalf("second run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+func TestPostgresMissingBinary(t *testing.T) {
+	env, state := isolated(t)
+	dir := t.TempDir()
+	suite := "name: nopg\nservices:\n  db:\n    postgres: {bin: /nonexistent/pg}\ntests:\n  - name: t\n    steps:\n      - sql: {service: db, query: select 1}\n"
+	os.WriteFile(filepath.Join(dir, "seam.yaml"), []byte(suite), 0o644)
+	r := seamEnv(t, env, "run", dir)
+	if r.code != 3 || !strings.Contains(r.stderr, "seam.yaml:3:3: service \"db\": postgres not found in /nonexistent/pg (bin:)") {
+		t.Errorf("exit %d\n%s", r.code, r.stderr)
+	}
+	_ = state
+}
+
+func TestPostgresKilledRunLeavesNothing(t *testing.T) {
+	needPostgres(t)
+	env, state := isolated(t)
+	dir := t.TempDir()
+	data, _ := os.ReadFile("testdata/postgres/seam.yaml")
+	suite := strings.Replace(string(data), "init: [migrations/]", "init: ["+filepath.Join(mustAbs(t, "testdata/postgres"), "migrations")+"]", 1)
+	suite += "  - name: hangs\n    steps:\n      - exec: [sleep, \"600\"]\n        timeout: 15m\n"
+	os.WriteFile(filepath.Join(dir, "seam.yaml"), []byte(suite), 0o644)
+	shmBefore := orphanShm()
+	cmd := exec.Command(seamBin, "run", dir, "--filter", "hangs")
+	cmd.Env = append(os.Environ(), env...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	deadline := time.Now().Add(60 * time.Second)
+	var id string
+	for time.Now().Before(deadline) && id == "" {
+		for _, i := range runIDs(t, state) {
+			// The test's step is running: PostgreSQL is up.
+			for _, pid := range marked(i) {
+				if cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); strings.Contains(string(cmd), "sleep\x00600") {
+					id = i
+				}
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if id == "" {
+		t.Fatal("the run never got PostgreSQL up and its test going")
+	}
+	pgs := postgresOf(t, state)
+	if len(pgs) == 0 {
+		t.Fatal("no PostgreSQL process recorded")
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	r := seamEnv(t, env, "down")
+	if r.code != 0 {
+		t.Fatalf("seam down: %d %s", r.code, r.stderr)
+	}
+	assertClean(t, state)
+	for _, pid := range pgs {
+		if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil && !strings.Contains(string(st), ") Z") {
+			t.Errorf("postgres %d still runs", pid)
+		}
+	}
+	if after := orphanShm(); after > shmBefore {
+		t.Errorf("shared memory segments with nothing attached: %d before, %d after", shmBefore, after)
+	}
+	recs, _ := filepath.Glob(filepath.Join(state, "runs", "*.json"))
+	if len(recs) != 0 {
+		t.Errorf("records left: %v", recs)
+	}
+	for _, d := range shmDirs() {
+		if strings.Contains(d, "seam-pg-db-") {
+			if st, err := os.Stat(d); err == nil && time.Since(st.ModTime()) < time.Minute {
+				t.Errorf("data folder left: %s", d)
+			}
+		}
+	}
+}
+
+func mustAbs(t *testing.T, p string) string {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// postgresOf lists the PIDs a run recorded.
+func postgresOf(t *testing.T, state string) []int {
+	recs, _ := filepath.Glob(filepath.Join(state, "runs", "*.json"))
+	var out []int
+	for _, r := range recs {
+		data, _ := os.ReadFile(r)
+		var rec struct {
+			Procs []struct {
+				PID int `json:"pid"`
+			} `json:"procs"`
+		}
+		json.Unmarshal(data, &rec)
+		for _, p := range rec.Procs {
+			out = append(out, p.PID)
+		}
+	}
+	return out
+}
+
+// orphanShm counts System V shared memory segments nothing is attached to.
+func orphanShm() int {
+	data, err := os.ReadFile("/proc/sysvipc/shm")
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, line := range strings.Split(string(data), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) > 6 && f[6] == "0" {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,315 @@
+package postgres
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/seamtest/seam/internal/runas"
+	"github.com/seamtest/seam/internal/service"
+	"github.com/seamtest/seam/internal/service/process"
+)
+
+// server is what Prepare finds and builds once per run.
+type server struct {
+	postgres string // path of the postgres binary
+	version  string
+	template string // cached initdb data folder
+	user     *runas.User
+}
+
+// find locates postgres and initdb: bin:, then the Debian layout, then PATH.
+func find(bin string) (postgres, initdb string, err error) {
+	if bin != "" {
+		postgres, initdb = filepath.Join(bin, "postgres"), filepath.Join(bin, "initdb")
+		if _, err := os.Stat(postgres); err != nil {
+			return "", "", fmt.Errorf("postgres not found in %s (bin:): %w", bin, unwrap(err))
+		}
+		return postgres, initdb, nil
+	}
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	sort.Slice(dirs, func(i, j int) bool { return version(dirs[i]) > version(dirs[j]) })
+	for _, d := range dirs {
+		if _, err := os.Stat(filepath.Join(d, "postgres")); err == nil {
+			return filepath.Join(d, "postgres"), filepath.Join(d, "initdb"), nil
+		}
+	}
+	if p, err := exec.LookPath("postgres"); err == nil {
+		if i, err := exec.LookPath("initdb"); err == nil {
+			return p, i, nil
+		}
+	}
+	return "", "", errors.New("PostgreSQL server not found: install the Debian package postgresql (apt-get install postgresql), or set bin: to the folder holding postgres and initdb")
+}
+
+func version(dir string) int {
+	n, _ := strconv.Atoi(filepath.Base(filepath.Dir(dir)))
+	return n
+}
+
+func unwrap(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// Prepare implements service.Spec: find the server and make sure an
+// initialised data folder for this version and these settings is cached,
+// so no run pays for initdb twice.
+func (s *Spec) Prepare(ctx context.Context, env *service.PrepareEnv) error {
+	s.name = env.Name
+	pg, initdb, err := find(s.Bin)
+	if err != nil {
+		return err
+	}
+	out, err := exec.CommandContext(ctx, pg, "--version").Output()
+	if err != nil {
+		return fmt.Errorf("%s --version: %v", pg, err)
+	}
+	user, err := runas.Pick("postgres")
+	if err != nil {
+		return err
+	}
+	srv := &server{postgres: pg, version: strings.TrimSpace(string(out)), user: user}
+	h := sha256.Sum256([]byte(strings.Join([]string{"v1", srv.version, s.User, s.Password}, "\x00")))
+	key := hex.EncodeToString(h[:])[:20]
+	srv.template = filepath.Join(env.CacheDir, "postgres", key)
+	if _, err := os.Stat(filepath.Join(srv.template, "PG_VERSION")); err != nil {
+		if err := s.initdb(ctx, initdb, srv); err != nil {
+			return err
+		}
+	}
+	s.mu.Lock()
+	s.srv = srv
+	s.mu.Unlock()
+	return nil
+}
+
+// scratch is a folder for data: tmpfs when the machine has it.
+func scratch() string {
+	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+		if f, err := os.CreateTemp("/dev/shm", ".seam-probe-"); err == nil {
+			f.Close()
+			os.Remove(f.Name())
+			return "/dev/shm"
+		}
+	}
+	return os.TempDir()
+}
+
+func (s *Spec) initdb(ctx context.Context, initdb string, srv *server) error {
+	work, err := os.MkdirTemp(scratch(), "seam-initdb-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	if err := srv.user.Chown(work); err != nil {
+		return err
+	}
+	pw := filepath.Join(work, "pw")
+	if err := os.WriteFile(pw, []byte(s.Password+"\n"), 0o600); err != nil {
+		return err
+	}
+	if err := srv.user.Chown(pw); err != nil {
+		return err
+	}
+	data := filepath.Join(work, "data")
+	cmd := exec.CommandContext(ctx, initdb, "-D", data, "-U", s.User, "--pwfile="+pw, "-A", "scram-sha-256",
+		"-E", "UTF8", "--locale=C", "--no-sync")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: srv.user.Credential(), Pdeathsig: syscall.SIGKILL}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("initdb failed: %v\n%s", err, lastLines(string(out), 20))
+	}
+	// Store it in the cache under a temporary name, then rename: another
+	// run may be filling the same cache entry.
+	if err := os.MkdirAll(filepath.Dir(srv.template), 0o755); err != nil {
+		return err
+	}
+	tmp := srv.template + ".tmp-" + strconv.Itoa(os.Getpid())
+	if err := copyTree(data, tmp, nil); err != nil {
+		os.RemoveAll(tmp)
+		return fmt.Errorf("caching the initialised data folder: %w", err)
+	}
+	if err := os.Rename(tmp, srv.template); err != nil {
+		os.RemoveAll(tmp)
+		if _, statErr := os.Stat(filepath.Join(srv.template, "PG_VERSION")); statErr != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// copyTree copies a folder, handing every copy to user when given.
+func copyTree(src, dst string, user *runas.User) error {
+	return filepath.WalkDir(src, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		info, err := e.Info()
+		if err != nil {
+			return err
+		}
+		if e.IsDir() {
+			if err := os.MkdirAll(target, 0o700); err != nil {
+				return err
+			}
+			return user.Chown(target)
+		}
+		if !info.Mode().IsRegular() {
+			return nil
+		}
+		in, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		out, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, info.Mode().Perm())
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(out, in); err != nil {
+			out.Close()
+			return err
+		}
+		if err := out.Close(); err != nil {
+			return err
+		}
+		return user.Chown(target)
+	})
+}
+
+func lastLines(s string, n int) string {
+	ls := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(ls) > n {
+		ls = ls[len(ls)-n:]
+	}
+	return strings.Join(ls, "\n")
+}
+
+// Start implements service.Spec: copy the cached data folder to tmpfs and
+// start postgres on the service's port, as an unprivileged user when seam
+// is root.
+func (s *Spec) Start(ctx context.Context, env *service.StartEnv) (service.Instance, error) {
+	s.mu.Lock()
+	srv := s.srv
+	s.mu.Unlock()
+	if srv == nil {
+		return nil, errors.New("postgres: not prepared")
+	}
+	dir, err := os.MkdirTemp(scratch(), "seam-pg-"+env.Name+"-")
+	if err != nil {
+		return nil, err
+	}
+	if env.AddTemp != nil {
+		env.AddTemp(dir)
+	}
+	fail := func(err error) (service.Instance, error) {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	if err := srv.user.Chown(dir); err != nil {
+		return fail(err)
+	}
+	data := filepath.Join(dir, "data")
+	if err := copyTree(srv.template, data, srv.user); err != nil {
+		return fail(fmt.Errorf("copying the data folder: %w", err))
+	}
+	port := portOf(env.Info)
+	args := []string{srv.postgres, "-D", data, "-p", strconv.Itoa(port),
+		"-c", "listen_addresses=127.0.0.1",
+		"-c", "unix_socket_directories=",
+		// Settings for tests: durability off, small memory, no files in
+		// /dev/shm that a killed server would leave.
+		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+		"-c", "shared_buffers=32MB", "-c", "dynamic_shared_memory_type=mmap",
+		"-c", "max_connections=200", "-c", "log_min_messages=warning",
+		"-c", "logging_collector=off", "-c", "log_line_prefix=",
+	}
+	for _, k := range sortedKeys(s.Settings) {
+		args = append(args, "-c", k+"="+s.Settings[k])
+	}
+	inst, err := process.Launch(process.Child{
+		Path: srv.postgres, Argv: args, Dir: dir,
+		Env:  append(os.Environ(), env.Env...),
+		Cred: srv.user.Credential(), Grace: 10 * time.Second,
+		Signal: syscall.SIGINT, // "fast" shutdown: do not wait for clients to leave
+		Log:    env.Log, Started: env.Started,
+	})
+	if err != nil {
+		return fail(err)
+	}
+	return &instance{Instance: inst, spec: s, dir: dir, port: port, db: s.database(env.Info), suiteDir: env.Dir, addShm: env.AddShm}, nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// instance is a running server with its database.
+type instance struct {
+	service.Instance
+	spec     *Spec
+	dir      string
+	port     int
+	db       string
+	suiteDir string
+	base     *baseline
+	addShm   func(id int)
+}
+
+// recordShm notes the server's System V segment (line 7 of postmaster.pid:
+// "key id") so a reaper can remove it if the server is killed.
+func (i *instance) recordShm() {
+	if i.addShm == nil {
+		return
+	}
+	data, err := os.ReadFile(filepath.Join(i.dir, "data", "postmaster.pid"))
+	if err != nil {
+		return
+	}
+	lines := strings.Split(string(data), "\n")
+	if len(lines) < 7 {
+		return
+	}
+	f := strings.Fields(lines[6])
+	if len(f) == 2 {
+		if id, err := strconv.Atoi(f[1]); err == nil {
+			i.addShm(id)
+		}
+	}
+}
+
+// Stop stops the server and removes its data folder.
+func (i *instance) Stop(ctx context.Context) error {
+	if i.base != nil {
+		closeCtx, cancel := context.WithTimeout(ctx, time.Second)
+		i.base.conn.Close(closeCtx)
+		cancel()
+	}
+	err := i.Instance.Stop(ctx)
+	if rmErr := os.RemoveAll(i.dir); rmErr != nil && err == nil {
+		err = rmErr
+	}
+	return err
+}
