@@ -264,8 +264,10 @@ func TestParallelSerialAndPriority(t *testing.T) {
 	if serialSaw.Load() != 1 {
 		t.Errorf("the serial test ran beside %d other requests", serialSaw.Load()-1)
 	}
-	if order := rec.order(report.TestStart); order[0] != "urgent" {
-		t.Errorf("start order = %v, want the critical test first", order)
+	// One worker: the start order is the schedule, riskiest first.
+	rec, _ = run(t, s, engine.Options{Parallel: 1}, srv.URL)
+	if order := rec.order(report.TestStart); order[0] != "urgent" || order[len(order)-1] != "alone" {
+		t.Errorf("start order = %v, want the critical test first and the serial one after the rest", order)
 	}
 }
 

@@ -49,9 +49,9 @@ type Record struct {
 	StartTick uint64   `json:"start_tick"` // the owner's start time, to tell a reused PID apart
 	Command   string   `json:"command"`    // run, up, …
 	Suite     string   `json:"suite,omitempty"`
-	Temp      []string `json:"temp,omitempty"` // folders to remove
+	Temp      []string `json:"temp,omitempty"`  // folders to remove
 	Procs     []Proc   `json:"procs,omitempty"` // children started (the environ mark finds the rest)
-	Shm       []int    `json:"shm,omitempty"`  // System V shared memory segments servers made
+	Shm       []int    `json:"shm,omitempty"`   // System V shared memory segments servers made
 	Started   string   `json:"started"`
 }
 
