@@ -170,3 +170,16 @@ func orphanShm() int {
 	}
 	return n
 }
+
+// TestPostgresResetKeepsServicePoolsWorking: a service holding a pgx pool
+// sees the baseline in every test, and its next request after a reset
+// succeeds.
+func TestPostgresResetKeepsServicePoolsWorking(t *testing.T) {
+	needPostgres(t)
+	env, state := isolated(t)
+	r := seamEnv(t, env, "run", "testdata/postgres-pool", "--var", "svc="+testService(t))
+	if r.code != 0 || !strings.Contains(r.stdout, "3 passed, 0 failed") {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	assertClean(t, state)
+}

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"log"
@@ -12,6 +13,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 func main() {
@@ -20,6 +23,7 @@ func main() {
 	spawn := flag.String("spawn", "", "start this command as a detached grandchild in its own session")
 	ignoreTerm := flag.Bool("ignore-term", false, "ignore SIGTERM")
 	never := flag.Bool("never-ready", false, "listen, but answer /healthz with 503")
+	dbURL := flag.String("db", "", "a PostgreSQL URL: serve /customers from it through a pgx pool")
 	flag.Parse()
 	log.SetFlags(0)
 	log.Printf("svc starting on %s", *listen)
@@ -55,6 +59,30 @@ func main() {
 	mux.HandleFunc("/port", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, *listen)
 	})
+	if *dbURL != "" {
+		pool, err := pgxpool.New(context.Background(), *dbURL)
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer pool.Close()
+		// /customers counts them, and POST adds one: through the same pool,
+		// whose connections must survive seam's resets between tests.
+		mux.HandleFunc("/customers", func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == "POST" {
+				if _, err := pool.Exec(r.Context(), "insert into customers (name) values ($1)", r.URL.Query().Get("name")); err != nil {
+					http.Error(w, err.Error(), 500)
+					return
+				}
+			}
+			var n int
+			if err := pool.QueryRow(r.Context(), "select count(*) from customers").Scan(&n); err != nil {
+				log.Printf("count: %v", err)
+				http.Error(w, err.Error(), 500)
+				return
+			}
+			fmt.Fprint(w, n)
+		})
+	}
 	log.Printf("svc ready")
 	log.Fatal(http.ListenAndServe(*listen, mux))
 }
