@@ -8,9 +8,11 @@ import (
 	"github.com/seamtest/seam/internal/service/postgres"
 	"github.com/seamtest/seam/internal/service/probe"
 	"github.com/seamtest/seam/internal/service/process"
+	"github.com/seamtest/seam/internal/service/redis"
 	"github.com/seamtest/seam/internal/step"
 	"github.com/seamtest/seam/internal/step/execstep"
 	"github.com/seamtest/seam/internal/step/httpstep"
+	"github.com/seamtest/seam/internal/step/redisstep"
 	"github.com/seamtest/seam/internal/step/sqlstep"
 )
 
@@ -23,26 +25,31 @@ type Registry struct {
 	Probes   probe.Table
 	http     *httpstep.Kind
 	sql      *sqlstep.Kind
+	redis    *redisstep.Kind
 }
 
 // New returns a registry with every builtin plug-in.
 func New() *Registry {
 	h := httpstep.New()
 	q := sqlstep.New()
+	rd := redisstep.New()
 	return &Registry{
 		Steps: step.Table{
-			"http": h,
-			"exec": execstep.Kind{},
-			"sql":  q,
+			"http":  h,
+			"exec":  execstep.Kind{},
+			"sql":   q,
+			"redis": rd,
 		},
 		Ops: expect.Builtin(),
 		Services: service.Table{
 			"process":  process.Kind{},
 			"postgres": postgres.Kind{},
+			"redis":    redis.Kind{},
 		},
 		Probes: probe.Builtin(),
 		http:   h,
 		sql:    q,
+		redis:  rd,
 	}
 }
 
@@ -50,4 +57,5 @@ func New() *Registry {
 func (r *Registry) Close() {
 	r.http.Close()
 	r.sql.Close()
+	r.redis.Close()
 }

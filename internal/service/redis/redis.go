@@ -1,0 +1,219 @@
+// Package redis is the `redis` service kind: a real Redis server from the
+// machine's redis-server, on a free loopback port, with init commands and
+// the keyspace reset to that baseline between tests.
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+	"github.com/seamtest/seam/internal/decode"
+	"github.com/seamtest/seam/internal/service"
+	"github.com/seamtest/seam/internal/service/process"
+	"go.yaml.in/yaml/v4"
+)
+
+// Kind is the redis service kind.
+type Kind struct{}
+
+// Usage implements service.Kind.
+func (Kind) Usage() service.Usage {
+	return service.Usage{
+		Name: "redis",
+		Summary: "a Redis server (Debian package redis-server): init: commands run once (the baseline), " +
+			"reset: per-test (default), per-suite or never, bin: the redis-server binary. Its info has url " +
+			"(redis://…/0). Reset restores database 0 with DUMP and RESTORE",
+		Example: "redis:\n  init:\n    - SET greeting hello\n    - [HSET, user:1, name, \"Ada Lovelace\"]",
+	}
+}
+
+// Spec is a decoded redis service.
+type Spec struct {
+	Init  []command `yaml:"init"`
+	Reset string    `yaml:"reset"`
+	Bin   string    `yaml:"bin"`
+
+	mu     sync.Mutex
+	server string
+}
+
+// command is one Redis command: a list, or a string split on spaces.
+type command []string
+
+func (c *command) DecodeYAML(d *decode.Decoder, n *yaml.Node) {
+	if n.Kind == yaml.ScalarNode {
+		*c = strings.Fields(n.Value)
+	} else {
+		var list []string
+		d.Decode(n, &list, "redis.init")
+		*c = list
+	}
+	if len(*c) == 0 {
+		d.Errorf(n, "redis.init: empty command")
+	}
+}
+
+// Decode implements service.Kind.
+func (Kind) Decode(d *decode.Decoder, n *yaml.Node) service.Spec {
+	s := &Spec{Reset: "per-test"}
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
+		return s
+	}
+	before := d.Errs.Len()
+	d.Decode(n, s, "redis")
+	switch s.Reset {
+	case "per-test", "per-suite", "never":
+	default:
+		d.Errorf(n, "redis.reset: unknown mode %q", s.Reset).WithHint("one of per-test, per-suite, never")
+	}
+	if d.Errs.Len() > before {
+		return nil
+	}
+	return s
+}
+
+// Describe implements service.Describer.
+func (s *Spec) Describe(info map[string]any) {
+	info["url"] = "redis://" + info["addr"].(string) + "/0"
+}
+
+// DefaultProbe implements service.Prober: PING answers PONG.
+func (s *Spec) DefaultProbe() service.Probe { return pingProbe{} }
+
+type pingProbe struct{}
+
+func (pingProbe) String() string { return "redis PING" }
+
+func (pingProbe) Check(ctx context.Context, t service.Target) error {
+	c := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:" + strconv.Itoa(t.MainPort()), MaxRetries: -1, DialTimeout: time.Second})
+	defer c.Close()
+	return c.Ping(ctx).Err()
+}
+
+// Prepare implements service.Spec: find redis-server.
+func (s *Spec) Prepare(ctx context.Context, env *service.PrepareEnv) error {
+	bin := s.Bin
+	if bin == "" {
+		p, err := exec.LookPath("redis-server")
+		if err != nil {
+			return errors.New("redis-server not found: install the Debian package redis-server (apt-get install redis-server), or set bin: to its path")
+		}
+		bin = p
+	} else if _, err := os.Stat(bin); err != nil {
+		return fmt.Errorf("redis-server not found at %s (bin:)", bin)
+	}
+	s.mu.Lock()
+	s.server = bin
+	s.mu.Unlock()
+	return nil
+}
+
+// Start implements service.Spec.
+func (s *Spec) Start(ctx context.Context, env *service.StartEnv) (service.Instance, error) {
+	s.mu.Lock()
+	bin := s.server
+	s.mu.Unlock()
+	port := env.Info["port"].(int)
+	dir := filepath.Join(env.TempDir, "data")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	args := []string{bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--protected-mode", "no",
+		"--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no", "--loglevel", "warning"}
+	inst, err := process.Launch(process.Child{
+		Path: bin, Argv: args, Dir: dir, Env: append(os.Environ(), env.Env...),
+		Grace: 5 * time.Second, Log: env.Log, Started: env.Started,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &instance{Instance: inst, spec: s, addr: "127.0.0.1:" + strconv.Itoa(port)}, nil
+}
+
+// instance is a running server with its baseline.
+type instance struct {
+	service.Instance
+	spec *Spec
+	addr string
+	c    *goredis.Client
+	base []entry
+}
+
+type entry struct {
+	key   string
+	ttl   time.Duration
+	value string
+}
+
+// Init implements service.Initializer: run init commands, take the
+// baseline of database 0.
+func (i *instance) Init(ctx context.Context) error {
+	i.c = goredis.NewClient(&goredis.Options{Addr: i.addr, MaxRetries: -1})
+	for _, cmd := range i.spec.Init {
+		args := make([]any, len(cmd))
+		for j, a := range cmd {
+			args[j] = a
+		}
+		if err := i.c.Do(ctx, args...).Err(); err != nil && !errors.Is(err, goredis.Nil) {
+			return fmt.Errorf("init %s: %w", strings.Join(cmd, " "), err)
+		}
+	}
+	if i.spec.Reset != "per-test" {
+		return nil
+	}
+	var cursor uint64
+	for {
+		keys, next, err := i.c.Scan(ctx, cursor, "*", 1000).Result()
+		if err != nil {
+			return fmt.Errorf("taking the baseline: %w", err)
+		}
+		for _, k := range keys {
+			v, err := i.c.Dump(ctx, k).Result()
+			if err != nil {
+				return fmt.Errorf("taking the baseline of %s: %w", k, err)
+			}
+			ttl, _ := i.c.PTTL(ctx, k).Result()
+			if ttl < 0 {
+				ttl = 0
+			}
+			i.base = append(i.base, entry{key: k, ttl: ttl, value: v})
+		}
+		if cursor = next; cursor == 0 {
+			break
+		}
+	}
+	return nil
+}
+
+// Reset implements service.Resetter: empty database 0 and restore the
+// baseline in one pipeline; clients stay connected.
+func (i *instance) Reset(ctx context.Context) error {
+	if i.spec.Reset != "per-test" || i.c == nil {
+		return nil
+	}
+	_, err := i.c.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		p.FlushDB(ctx)
+		for _, e := range i.base {
+			p.RestoreReplace(ctx, e.key, e.ttl, e.value)
+		}
+		return nil
+	})
+	return err
+}
+
+// Stop closes the client and stops the server.
+func (i *instance) Stop(ctx context.Context) error {
+	if i.c != nil {
+		i.c.Close()
+	}
+	return i.Instance.Stop(ctx)
+}
