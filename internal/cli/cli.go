@@ -207,61 +207,79 @@ func positional(fs *flag.FlagSet, args []string, stderr io.Writer) (string, bool
 	return "", false
 }
 
+// suiteCommand is what every command that takes a suite shares: the
+// selection flags, the DIR|FILE argument, --var values, the filter and the
+// loaded suite, each problem printed with the command's name.
+type suiteCommand struct {
+	name   string
+	fs     *flag.FlagSet
+	sel    selection
+	stdio  IO
+	vars   map[string]string
+	filter engine.Filter
+	suite  *suite.Suite
+	reg    *builtin.Registry
+}
+
+func newSuiteCommand(name string, stdio IO) *suiteCommand {
+	c := &suiteCommand{name: name, fs: newFlagSet(name, stdio.Stderr), stdio: stdio}
+	c.sel.register(c.fs)
+	return c
+}
+
+// parse parses args, runs check (for command-specific flags) and loads the
+// suite; false means a usage or suite error was printed.
+func (c *suiteCommand) parse(args []string, check func() error) bool {
+	rest, err := parseInterspersed(c.fs, args)
+	if err != nil {
+		return false
+	}
+	arg, ok := positional(c.fs, rest, c.stdio.Stderr)
+	if !ok {
+		return false
+	}
+	if check != nil {
+		if err := check(); err != nil {
+			fmt.Fprintf(c.stdio.Stderr, "seam %s: %v\n", c.name, err)
+			return false
+		}
+	}
+	if c.vars, err = c.sel.varMap(); err == nil {
+		c.filter, err = c.sel.filterOf()
+	}
+	if err != nil {
+		fmt.Fprintf(c.stdio.Stderr, "seam %s: %v\n", c.name, err)
+		return false
+	}
+	c.reg = builtin.New()
+	c.suite, ok = load(arg, c.vars, c.reg, c.stdio.Stderr)
+	return ok
+}
+
+func (c *suiteCommand) close() {
+	if c.reg != nil {
+		c.reg.Close()
+	}
+}
+
 func cmdValidate(args []string, stdio IO) int {
-	fs := newFlagSet("validate", stdio.Stderr)
-	var sel selection
-	sel.register(fs)
-	rest, err := parseInterspersed(fs, args)
-	if err != nil {
+	c := newSuiteCommand("validate", stdio)
+	defer c.close()
+	if !c.parse(args, nil) {
 		return ExitUsage
 	}
-	arg, ok := positional(fs, rest, stdio.Stderr)
-	if !ok {
-		return ExitUsage
-	}
-	vars, err := sel.varMap()
-	if err != nil {
-		fmt.Fprintln(stdio.Stderr, "seam validate:", err)
-		return ExitUsage
-	}
-	reg := builtin.New()
-	defer reg.Close()
-	s, ok := load(arg, vars, reg, stdio.Stderr)
-	if !ok {
-		return ExitUsage
-	}
+	s := c.suite
 	fmt.Fprintf(stdio.Stdout, "%s: ok, %d tests\n", s.File, len(s.Tests))
 	return ExitPass
 }
 
 func cmdList(args []string, stdio IO) int {
-	fs := newFlagSet("list", stdio.Stderr)
-	var sel selection
-	sel.register(fs)
-	rest, err := parseInterspersed(fs, args)
-	if err != nil {
+	c := newSuiteCommand("list", stdio)
+	defer c.close()
+	if !c.parse(args, nil) {
 		return ExitUsage
 	}
-	arg, ok := positional(fs, rest, stdio.Stderr)
-	if !ok {
-		return ExitUsage
-	}
-	vars, err := sel.varMap()
-	if err != nil {
-		fmt.Fprintln(stdio.Stderr, "seam list:", err)
-		return ExitUsage
-	}
-	filter, err := sel.filterOf()
-	if err != nil {
-		fmt.Fprintln(stdio.Stderr, "seam list:", err)
-		return ExitUsage
-	}
-	reg := builtin.New()
-	defer reg.Close()
-	s, ok := load(arg, vars, reg, stdio.Stderr)
-	if !ok {
-		return ExitUsage
-	}
+	s, filter := c.suite, c.filter
 	tw := newTable(stdio.Stdout)
 	tw.row("TEST", "PRIORITY", "TAGS", "WHERE")
 	for _, t := range engine.Select(s.Tests, filter) {

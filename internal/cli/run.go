@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/seamtest/seam/internal/builtin"
 	"github.com/seamtest/seam/internal/diag"
 	"github.com/seamtest/seam/internal/engine"
 	"github.com/seamtest/seam/internal/report"
@@ -66,43 +65,24 @@ func (r *reportFlag) Set(s string) error {
 }
 
 func cmdRun(ctx context.Context, args []string, stdio IO) int {
-	fs := newFlagSet("run", stdio.Stderr)
-	var sel selection
-	sel.register(fs)
+	c := newSuiteCommand("run", stdio)
+	defer c.close()
+	fs := c.fs
 	var reports reportFlag
 	fs.Var(&reports, "report", "write a report: junit=PATH or json=PATH (JSON lines of events); repeatable")
 	failFast := fs.Bool("fail-fast", false, "stop starting tests after the first failure")
 	parallel := fs.Int("parallel", 1, "run up to N tests at once (tests marked serial run alone)")
 	seed := fs.Uint64("seed", 0, "seed for random data; a run prints its seed, pass it to replay (0: pick one)")
 	keep := fs.Bool("keep", false, "after a failure, leave the environment up for inspection until Ctrl-C or seam down")
-	rest, err := parseInterspersed(fs, args)
-	if err != nil {
+	if !c.parse(args, func() error {
+		if *parallel < 1 {
+			return fmt.Errorf("--parallel must be at least 1")
+		}
+		return nil
+	}) {
 		return ExitUsage
 	}
-	arg, ok := positional(fs, rest, stdio.Stderr)
-	if !ok {
-		return ExitUsage
-	}
-	if *parallel < 1 {
-		fmt.Fprintln(stdio.Stderr, "seam run: --parallel must be at least 1")
-		return ExitUsage
-	}
-	vars, err := sel.varMap()
-	if err != nil {
-		fmt.Fprintln(stdio.Stderr, "seam run:", err)
-		return ExitUsage
-	}
-	filter, err := sel.filterOf()
-	if err != nil {
-		fmt.Fprintln(stdio.Stderr, "seam run:", err)
-		return ExitUsage
-	}
-	reg := builtin.New()
-	defer reg.Close()
-	s, ok := load(arg, vars, reg, stdio.Stderr)
-	if !ok {
-		return ExitUsage
-	}
+	s, vars, filter := c.suite, c.vars, c.filter
 	tests := engine.Select(s.Tests, filter)
 	if len(tests) == 0 {
 		fmt.Fprintf(stdio.Stderr, "seam run: no test matches the filters (the suite has %d; see seam list)\n", len(s.Tests))

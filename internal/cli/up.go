@@ -7,7 +7,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/seamtest/seam/internal/builtin"
 	"github.com/seamtest/seam/internal/reap"
 	"github.com/seamtest/seam/internal/session"
 )
@@ -15,29 +14,13 @@ import (
 // cmdUp starts a suite's environment and keeps it up until Ctrl-C or
 // seam down.
 func cmdUp(ctx context.Context, args []string, stdio IO) int {
-	fs := newFlagSet("up", stdio.Stderr)
-	var sel selection
-	sel.register(fs)
-	quiet := fs.Bool("quiet", false, "do not print the services' output")
-	rest, err := parseInterspersed(fs, args)
-	if err != nil {
+	c := newSuiteCommand("up", stdio)
+	defer c.close()
+	quiet := c.fs.Bool("quiet", false, "do not print the services' output")
+	if !c.parse(args, nil) {
 		return ExitUsage
 	}
-	arg, ok := positional(fs, rest, stdio.Stderr)
-	if !ok {
-		return ExitUsage
-	}
-	vars, err := sel.varMap()
-	if err != nil {
-		fmt.Fprintln(stdio.Stderr, "seam up:", err)
-		return ExitUsage
-	}
-	reg := builtin.New()
-	defer reg.Close()
-	s, ok := load(arg, vars, reg, stdio.Stderr)
-	if !ok {
-		return ExitUsage
-	}
+	s, vars := c.suite, c.vars
 	if s.System == nil || len(s.System.Services) == 0 {
 		fmt.Fprintf(stdio.Stderr, "seam up: %s declares no services\n", s.File)
 		return ExitUsage

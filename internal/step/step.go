@@ -5,7 +5,9 @@ package step
 
 import (
 	"context"
+	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/seamtest/seam/internal/decode"
 	"github.com/seamtest/seam/internal/diag"
@@ -85,4 +87,40 @@ func (t Table) Names() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Address resolves where a step goes: the url it was given, or the URL of
+// the service it names. want, when not empty, is the prefix the service's
+// URL must have ("postgres", "redis://"), and kind names it in the error.
+func Address(env *Env, service, url expr.Str, want, kind string) (string, error) {
+	if !url.IsZero() {
+		u, err := url.String(env.Vars)
+		if err != nil {
+			return "", fmt.Errorf("url: %w", err)
+		}
+		return u, nil
+	}
+	name, err := service.String(env.Vars)
+	if err != nil {
+		return "", fmt.Errorf("service: %w", err)
+	}
+	if env.Services == nil {
+		return "", fmt.Errorf("service %q: this suite starts no services", name)
+	}
+	u, err := env.Services.URL(name)
+	if err != nil {
+		return "", err
+	}
+	if want != "" && !strings.HasPrefix(u, want) {
+		return "", fmt.Errorf("service %q is not a %s service (its url is %s)", name, kind, u)
+	}
+	return u, nil
+}
+
+// Refs is ServiceRefs for the common case of one service field.
+func Refs(service expr.Str) []Ref {
+	if service.IsZero() || service.IsTemplate() {
+		return nil
+	}
+	return []Ref{{Name: service.Raw, Pos: service.Pos}}
 }

@@ -168,12 +168,7 @@ func shortForm(d *decode.Decoder, n *yaml.Node) *yaml.Node {
 }
 
 // ServiceRefs implements step.ServiceUser.
-func (a *action) ServiceRefs() []step.Ref {
-	if a.Service.IsZero() || a.Service.IsTemplate() {
-		return nil
-	}
-	return []step.Ref{{Name: a.Service.Raw, Pos: a.Service.Pos}}
-}
+func (a *action) ServiceRefs() []step.Ref { return step.Refs(a.Service) }
 
 func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 	req, sent, err := a.request(ctx, env)

@@ -99,12 +99,7 @@ func (k *Kind) Decode(d *decode.Decoder, n *yaml.Node) step.Action {
 }
 
 // ServiceRefs implements step.ServiceUser.
-func (a *action) ServiceRefs() []step.Ref {
-	if a.Service.IsZero() || a.Service.IsTemplate() {
-		return nil
-	}
-	return []step.Ref{{Name: a.Service.Raw, Pos: a.Service.Pos}}
-}
+func (a *action) ServiceRefs() []step.Ref { return step.Refs(a.Service) }
 
 func (k *Kind) client(url string) (*goredis.Client, error) {
 	k.mu.Lock()
@@ -123,27 +118,9 @@ func (k *Kind) client(url string) (*goredis.Client, error) {
 }
 
 func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
-	var url string
-	if !a.URL.IsZero() {
-		u, err := a.URL.String(env.Vars)
-		if err != nil {
-			return nil, fmt.Errorf("url: %w", err)
-		}
-		url = u
-	} else {
-		name, err := a.Service.String(env.Vars)
-		if err != nil {
-			return nil, fmt.Errorf("service: %w", err)
-		}
-		if env.Services == nil {
-			return nil, fmt.Errorf("service %q: this suite starts no services", name)
-		}
-		if url, err = env.Services.URL(name); err != nil {
-			return nil, err
-		}
-		if !strings.HasPrefix(url, "redis://") {
-			return nil, fmt.Errorf("service %q is not a redis service (its url is %s)", name, url)
-		}
+	url, err := step.Address(env, a.Service, a.URL, "redis://", "redis")
+	if err != nil {
+		return nil, err
 	}
 	args := make([]any, len(a.Command))
 	words := make([]string, len(a.Command))
