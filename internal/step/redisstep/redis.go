@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -20,22 +19,23 @@ import (
 
 // Kind is the redis step kind; it keeps one client per server.
 type Kind struct {
-	mu      sync.Mutex
-	clients map[string]*goredis.Client
+	clients *step.Clients[*goredis.Client]
 }
 
 // New returns the redis step kind.
-func New() *Kind { return &Kind{clients: map[string]*goredis.Client{}} }
+func New() *Kind {
+	return &Kind{clients: step.NewClients(func(url string) (*goredis.Client, error) {
+		opts, err := goredis.ParseURL(url)
+		if err != nil {
+			return nil, err
+		}
+		opts.MaxRetries = -1
+		return goredis.NewClient(opts), nil
+	}, func(c *goredis.Client) { c.Close() })}
+}
 
 // Close closes every client.
-func (k *Kind) Close() {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	for u, c := range k.clients {
-		c.Close()
-		delete(k.clients, u)
-	}
-}
+func (k *Kind) Close() { k.clients.Close() }
 
 func (k *Kind) Usage() step.Usage {
 	return step.Usage{
@@ -101,22 +101,6 @@ func (k *Kind) Decode(d *decode.Decoder, n *yaml.Node) step.Action {
 // ServiceRefs implements step.ServiceUser.
 func (a *action) ServiceRefs() []step.Ref { return step.Refs(a.Service) }
 
-func (k *Kind) client(url string) (*goredis.Client, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if c, ok := k.clients[url]; ok {
-		return c, nil
-	}
-	opts, err := goredis.ParseURL(url)
-	if err != nil {
-		return nil, err
-	}
-	opts.MaxRetries = -1
-	c := goredis.NewClient(opts)
-	k.clients[url] = c
-	return c, nil
-}
-
 func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 	url, err := step.Address(env, a.Service, a.URL, "redis://", "redis")
 	if err != nil {
@@ -132,7 +116,7 @@ func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 		args[i], words[i] = w, w
 	}
 	sent := strings.Join(words, " ")
-	c, err := a.kind.client(url)
+	c, err := a.kind.clients.Get(url)
 	if err != nil {
 		return nil, err
 	}

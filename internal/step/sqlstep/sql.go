@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -26,22 +25,24 @@ const maxRows = 10000
 // Kind is the sql step kind. It keeps one small pool per database URL so
 // steps reuse connections.
 type Kind struct {
-	mu    sync.Mutex
-	pools map[string]*pgxpool.Pool
+	pools *step.Clients[*pgxpool.Pool]
 }
 
 // New returns the sql step kind.
-func New() *Kind { return &Kind{pools: map[string]*pgxpool.Pool{}} }
+func New() *Kind {
+	return &Kind{pools: step.NewClients(func(url string) (*pgxpool.Pool, error) {
+		cfg, err := pgxpool.ParseConfig(url)
+		if err != nil {
+			return nil, err
+		}
+		cfg.MaxConns = 4
+		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+		return pgxpool.NewWithConfig(context.Background(), cfg)
+	}, func(p *pgxpool.Pool) { p.Close() })}
+}
 
 // Close closes every pool.
-func (k *Kind) Close() {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	for u, p := range k.pools {
-		p.Close()
-		delete(k.pools, u)
-	}
-}
+func (k *Kind) Close() { k.pools.Close() }
 
 func (k *Kind) Usage() step.Usage {
 	return step.Usage{
@@ -90,26 +91,6 @@ func (k *Kind) Decode(d *decode.Decoder, n *yaml.Node) step.Action {
 // ServiceRefs implements step.ServiceUser.
 func (a *action) ServiceRefs() []step.Ref { return step.Refs(a.Service) }
 
-func (k *Kind) pool(ctx context.Context, url string) (*pgxpool.Pool, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if p, ok := k.pools[url]; ok {
-		return p, nil
-	}
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		return nil, err
-	}
-	cfg.MaxConns = 4
-	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
-	p, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	k.pools[url] = p
-	return p, nil
-}
-
 func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 	url, err := step.Address(env, a.Service, a.URL, "postgres", "postgres")
 	if err != nil {
@@ -126,7 +107,7 @@ func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 		}
 	}
 	sent := describe(query, args)
-	pool, err := a.kind.pool(ctx, url)
+	pool, err := a.kind.pools.Get(url)
 	if err != nil {
 		return &step.Result{Request: sent}, err
 	}
