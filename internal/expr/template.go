@@ -41,7 +41,7 @@ func (p *Program) String() string { return p.src }
 func (p *Program) Eval(vars Vars) (any, error) {
 	out, err := expr.Run(p.prog, map[string]any(vars))
 	if err != nil {
-		return nil, fmt.Errorf("(( %s )): %v", p.src, firstLine(err.Error()))
+		return nil, fmt.Errorf("(( %s )): %v", p.src, locRE.ReplaceAllString(firstLine(err.Error()), ""))
 	}
 	return Normalize(out), nil
 }
