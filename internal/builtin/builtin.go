@@ -5,6 +5,7 @@ package builtin
 import (
 	"github.com/seamtest/seam/internal/expect"
 	"github.com/seamtest/seam/internal/service"
+	"github.com/seamtest/seam/internal/service/nats"
 	"github.com/seamtest/seam/internal/service/postgres"
 	"github.com/seamtest/seam/internal/service/probe"
 	"github.com/seamtest/seam/internal/service/process"
@@ -12,6 +13,7 @@ import (
 	"github.com/seamtest/seam/internal/step"
 	"github.com/seamtest/seam/internal/step/execstep"
 	"github.com/seamtest/seam/internal/step/httpstep"
+	"github.com/seamtest/seam/internal/step/natsstep"
 	"github.com/seamtest/seam/internal/step/redisstep"
 	"github.com/seamtest/seam/internal/step/sqlstep"
 )
@@ -26,6 +28,7 @@ type Registry struct {
 	http     *httpstep.Kind
 	sql      *sqlstep.Kind
 	redis    *redisstep.Kind
+	nats     *natsstep.Kind
 }
 
 // New returns a registry with every builtin plug-in.
@@ -33,23 +36,27 @@ func New() *Registry {
 	h := httpstep.New()
 	q := sqlstep.New()
 	rd := redisstep.New()
+	nt := natsstep.New()
 	return &Registry{
 		Steps: step.Table{
 			"http":  h,
 			"exec":  execstep.Kind{},
 			"sql":   q,
 			"redis": rd,
+			"nats":  nt,
 		},
 		Ops: expect.Builtin(),
 		Services: service.Table{
 			"process":  process.Kind{},
 			"postgres": postgres.Kind{},
 			"redis":    redis.Kind{},
+			"nats":     nats.Kind{},
 		},
 		Probes: probe.Builtin(),
 		http:   h,
 		sql:    q,
 		redis:  rd,
+		nats:   nt,
 	}
 }
 
@@ -58,4 +65,5 @@ func (r *Registry) Close() {
 	r.http.Close()
 	r.sql.Close()
 	r.redis.Close()
+	r.nats.Close()
 }

@@ -523,7 +523,7 @@ func (r *runner) test(ctx context.Context, t *suite.Test, w *Worker) {
 	if timeout > 0 {
 		tctx, cancel = context.WithTimeout(ctx, timeout)
 	}
-	tr := &testRun{r: r, t: t, vars: vars, worker: worker, timeout: timeout}
+	tr := &testRun{r: r, t: t, vars: vars, worker: worker, timeout: timeout, start: start}
 	if env != nil {
 		vars["service"] = env.ServiceFunc()
 		tr.services = env
@@ -559,6 +559,7 @@ type testRun struct {
 	worker   int
 	timeout  time.Duration
 	services step.Services
+	start    time.Time
 }
 
 // phase runs steps in order; teardown runs them all even after a failure,
@@ -588,7 +589,7 @@ func (tr *testRun) step(ctx context.Context, phase string, index int, s *suite.S
 	if timeout == 0 {
 		timeout = r.suite.Defaults.StepTimeout
 	}
-	env := &step.Env{Vars: tr.vars, Services: tr.services, Dir: r.suite.Dir, ProcEnv: r.opts.ProcEnv}
+	env := &step.Env{Vars: tr.vars, Services: tr.services, Dir: r.suite.Dir, ProcEnv: r.opts.ProcEnv, Start: tr.start}
 	var deadline time.Time
 	if s.Eventually != nil {
 		deadline = start.Add(s.Eventually.Timeout)

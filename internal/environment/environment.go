@@ -19,6 +19,7 @@ import (
 	"github.com/seamtest/seam/internal/diag"
 	"github.com/seamtest/seam/internal/expr"
 	"github.com/seamtest/seam/internal/service"
+	"github.com/seamtest/seam/internal/step"
 )
 
 // Options configure an environment.
@@ -400,6 +401,42 @@ func (e *Environment) Reset(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Messages implements step.Recorders: the traffic a broker recorded.
+func (e *Environment) Messages(name string) (step.MessageLog, error) {
+	inst, err := e.instance(name)
+	if err != nil {
+		return nil, err
+	}
+	if r, ok := inst.(interface{ Messages() step.MessageLog }); ok {
+		return r.Messages(), nil
+	}
+	return nil, fmt.Errorf("service %q records no messages (it is not a message broker)", name)
+}
+
+// StreamInfo implements step.Streams.
+func (e *Environment) StreamInfo(ctx context.Context, name, stream string) (map[string]any, error) {
+	inst, err := e.instance(name)
+	if err != nil {
+		return nil, err
+	}
+	if s, ok := inst.(interface {
+		Stream(context.Context, string) (map[string]any, error)
+	}); ok {
+		return s.Stream(ctx, stream)
+	}
+	return nil, fmt.Errorf("service %q has no streams", name)
+}
+
+func (e *Environment) instance(name string) (service.Instance, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	r, ok := e.running[name]
+	if !ok || r.inst == nil {
+		return nil, fmt.Errorf("no service %q (services: %s)", name, strings.Join(e.sys.Names(), ", "))
+	}
+	return r.inst, nil
 }
 
 // URL implements step.Services.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/seamtest/seam/internal/decode"
 	"github.com/seamtest/seam/internal/diag"
@@ -65,8 +66,9 @@ type Services interface {
 type Env struct {
 	Vars     expr.Vars
 	Services Services
-	Dir      string   // the suite file's folder: relative paths start here
-	ProcEnv  []string // added to the environment of processes a step starts (the run's reaping mark)
+	Dir      string    // the suite file's folder: relative paths start here
+	ProcEnv  []string  // added to the environment of processes a step starts (the run's reaping mark)
+	Start    time.Time // when the test began: steps that look at recorded traffic start there
 }
 
 // Result is a step's structured outcome.

@@ -223,6 +223,12 @@ func describe(kind string, n *yaml.Node) string {
 		return fmt.Sprintf("%s %s", method, target)
 	case "exec":
 		return "exec " + get("command")
+	case "nats", "redis", "sql":
+		for _, k := range []string{"publish", "receive", "stream", "command", "query"} {
+			if v := get(k); v != "" {
+				return kind + " " + k + " " + v
+			}
+		}
 	}
 	return kind
 }

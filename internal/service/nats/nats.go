@@ -1,0 +1,337 @@
+// Package nats is the `nats` service kind: a real NATS server from the
+// machine's nats-server, with JetStream, init streams and consumers, and a
+// recorder of every message on it so tests can check what was published.
+package nats
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	natsgo "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/seamtest/seam/internal/decode"
+	"github.com/seamtest/seam/internal/service"
+	"github.com/seamtest/seam/internal/service/process"
+	"github.com/seamtest/seam/internal/step"
+	"go.yaml.in/yaml/v4"
+)
+
+// maxRecorded bounds the recorder.
+const maxRecorded = 20000
+
+// Kind is the nats service kind.
+type Kind struct{}
+
+// Usage implements service.Kind.
+func (Kind) Usage() service.Usage {
+	return service.Usage{
+		Name: "nats",
+		Summary: "a NATS server with JetStream (Debian package nats-server): streams: to create ({name, subjects}), " +
+			"consumers: durable consumers ({stream, name, filter}), reset: per-test (default: streams purged and " +
+			"consumers recreated), per-suite or never, bin: the nats-server binary. seam records every message " +
+			"for the nats step. Its url is nats://127.0.0.1:PORT",
+		Example: "nats:\n  streams: [{name: ORDERS, subjects: [orders.>]}]",
+	}
+}
+
+type streamSpec struct {
+	Name     string   `yaml:"name" seam:"required"`
+	Subjects []string `yaml:"subjects" seam:"required"`
+}
+
+type consumerSpec struct {
+	Stream string `yaml:"stream" seam:"required"`
+	Name   string `yaml:"name" seam:"required"`
+	Filter string `yaml:"filter"`
+}
+
+// Spec is a decoded nats service.
+type Spec struct {
+	Streams   []streamSpec   `yaml:"streams"`
+	Consumers []consumerSpec `yaml:"consumers"`
+	Reset     string         `yaml:"reset"`
+	Bin       string         `yaml:"bin"`
+
+	mu     sync.Mutex
+	server string
+}
+
+// Decode implements service.Kind.
+func (Kind) Decode(d *decode.Decoder, n *yaml.Node) service.Spec {
+	s := &Spec{Reset: "per-test"}
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
+		return s
+	}
+	before := d.Errs.Len()
+	d.Decode(n, s, "nats")
+	switch s.Reset {
+	case "per-test", "per-suite", "never":
+	default:
+		d.Errorf(n, "nats.reset: unknown mode %q", s.Reset).WithHint("one of per-test, per-suite, never")
+	}
+	names := map[string]bool{}
+	for _, st := range s.Streams {
+		names[st.Name] = true
+	}
+	for _, c := range s.Consumers {
+		if !names[c.Stream] {
+			d.Errorf(n, "nats.consumers: %s is on stream %q, which streams: does not declare", c.Name, c.Stream)
+		}
+	}
+	if d.Errs.Len() > before {
+		return nil
+	}
+	return s
+}
+
+// Describe implements service.Describer.
+func (s *Spec) Describe(info map[string]any) {
+	info["url"] = "nats://" + info["addr"].(string)
+}
+
+// DefaultProbe implements service.Prober: a client connects and flushes.
+func (s *Spec) DefaultProbe() service.Probe { return connectProbe{} }
+
+type connectProbe struct{}
+
+func (connectProbe) String() string { return "nats connect" }
+
+func (connectProbe) Check(ctx context.Context, t service.Target) error {
+	nc, err := natsgo.Connect("nats://127.0.0.1:"+strconv.Itoa(t.MainPort()), natsgo.Timeout(time.Second), natsgo.NoReconnect())
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	return nc.FlushWithContext(ctx)
+}
+
+// Prepare implements service.Spec: find nats-server.
+func (s *Spec) Prepare(ctx context.Context, env *service.PrepareEnv) error {
+	bin := s.Bin
+	if bin == "" {
+		p, err := exec.LookPath("nats-server")
+		if err != nil {
+			return errors.New("nats-server not found: install the Debian package nats-server (apt-get install nats-server), or set bin: to its path")
+		}
+		bin = p
+	} else if _, err := os.Stat(bin); err != nil {
+		return fmt.Errorf("nats-server not found at %s (bin:)", bin)
+	}
+	s.mu.Lock()
+	s.server = bin
+	s.mu.Unlock()
+	return nil
+}
+
+// Start implements service.Spec.
+func (s *Spec) Start(ctx context.Context, env *service.StartEnv) (service.Instance, error) {
+	s.mu.Lock()
+	bin := s.server
+	s.mu.Unlock()
+	port := env.Info["port"].(int)
+	store := filepath.Join(env.TempDir, "jetstream")
+	if err := os.MkdirAll(store, 0o755); err != nil {
+		return nil, err
+	}
+	args := []string{bin, "-a", "127.0.0.1", "-p", strconv.Itoa(port), "-js", "-sd", store}
+	inst, err := process.Launch(process.Child{
+		Path: bin, Argv: args, Dir: env.TempDir, Env: append(os.Environ(), env.Env...),
+		Grace: 5 * time.Second, Log: env.Log, Started: env.Started,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &instance{Instance: inst, spec: s, url: "nats://127.0.0.1:" + strconv.Itoa(port), rec: &recorder{}}, nil
+}
+
+// instance is a running server with seam's own connection and recorder.
+type instance struct {
+	service.Instance
+	spec *Spec
+	url  string
+	nc   *natsgo.Conn
+	js   jetstream.JetStream
+	rec  *recorder
+}
+
+// Init implements service.Initializer: start recording, create the
+// streams and consumers.
+func (i *instance) Init(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	nc, err := natsgo.Connect(i.url, natsgo.Name("seam"))
+	if err != nil {
+		return err
+	}
+	i.nc = nc
+	if _, err := nc.Subscribe(">", i.rec.add); err != nil {
+		return fmt.Errorf("recording: %w", err)
+	}
+	if err := nc.FlushWithContext(ctx); err != nil {
+		return err
+	}
+	if i.js, err = jetstream.New(nc); err != nil {
+		return err
+	}
+	for _, st := range i.spec.Streams {
+		if _, err := i.js.CreateStream(ctx, jetstream.StreamConfig{Name: st.Name, Subjects: st.Subjects}); err != nil {
+			return fmt.Errorf("creating stream %s: %w", st.Name, err)
+		}
+	}
+	return i.consumers(ctx)
+}
+
+func (i *instance) consumers(ctx context.Context) error {
+	for _, c := range i.spec.Consumers {
+		cfg := jetstream.ConsumerConfig{Durable: c.Name, FilterSubject: c.Filter, AckPolicy: jetstream.AckExplicitPolicy}
+		if _, err := i.js.CreateOrUpdateConsumer(ctx, c.Stream, cfg); err != nil {
+			return fmt.Errorf("creating consumer %s on %s: %w", c.Name, c.Stream, err)
+		}
+	}
+	return nil
+}
+
+// Reset implements service.Resetter: purge every stream, recreate the
+// declared consumers at the start, forget recorded messages.
+func (i *instance) Reset(ctx context.Context) error {
+	if i.spec.Reset != "per-test" || i.js == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for _, st := range i.spec.Streams {
+		stream, err := i.js.Stream(ctx, st.Name)
+		if err != nil {
+			return err
+		}
+		if err := stream.Purge(ctx); err != nil {
+			return fmt.Errorf("purging %s: %w", st.Name, err)
+		}
+	}
+	for _, c := range i.spec.Consumers {
+		if err := i.js.DeleteConsumer(ctx, c.Stream, c.Name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+			return err
+		}
+	}
+	i.rec.clear()
+	return i.consumers(ctx)
+}
+
+// Messages returns the recorder (for the nats step).
+func (i *instance) Messages() step.MessageLog { return i.rec }
+
+// Stream describes a stream's state for the nats step.
+func (i *instance) Stream(ctx context.Context, name string) (map[string]any, error) {
+	if i.js == nil {
+		return nil, errors.New("not started")
+	}
+	st, err := i.js.Stream(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", name, err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{
+		"messages": int(info.State.Msgs), "bytes": int(info.State.Bytes),
+		"first_seq": int(info.State.FirstSeq), "last_seq": int(info.State.LastSeq),
+		"consumers": info.State.Consumers, "subjects": anyList(info.Config.Subjects),
+	}, nil
+}
+
+func anyList(s []string) []any {
+	out := make([]any, len(s))
+	for i, x := range s {
+		out[i] = x
+	}
+	return out
+}
+
+// Stop closes seam's connection and stops the server.
+func (i *instance) Stop(ctx context.Context) error {
+	if i.nc != nil {
+		i.nc.Close()
+	}
+	return i.Instance.Stop(ctx)
+}
+
+// recorder keeps the messages seen on the server.
+type recorder struct {
+	mu      sync.Mutex
+	msgs    []step.Message
+	dropped int
+	changed chan struct{}
+}
+
+func (r *recorder) add(m *natsgo.Msg) {
+	if strings.HasPrefix(m.Subject, "$JS.") || strings.HasPrefix(m.Subject, "_INBOX.") || strings.HasPrefix(m.Subject, "$KV.") {
+		return // JetStream's own API traffic
+	}
+	r.mu.Lock()
+	if len(r.msgs) >= maxRecorded {
+		r.msgs = r.msgs[1:]
+		r.dropped++
+	}
+	r.msgs = append(r.msgs, step.Message{Time: time.Now(), Subject: m.Subject, Data: m.Data, Headers: m.Header})
+	if r.changed != nil {
+		close(r.changed)
+		r.changed = nil
+	}
+	r.mu.Unlock()
+}
+
+func (r *recorder) clear() {
+	r.mu.Lock()
+	r.msgs = nil
+	r.mu.Unlock()
+}
+
+// Wait implements step.MessageLog.
+func (r *recorder) Wait(ctx context.Context, subject string, since time.Time, min int) []step.Message {
+	for {
+		r.mu.Lock()
+		var out []step.Message
+		for _, m := range r.msgs {
+			if !m.Time.Before(since) && matches(subject, m.Subject) {
+				out = append(out, m)
+			}
+		}
+		if len(out) >= min {
+			r.mu.Unlock()
+			return out
+		}
+		if r.changed == nil {
+			r.changed = make(chan struct{})
+		}
+		ch := r.changed
+		r.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return out
+		case <-ch:
+		}
+	}
+}
+
+// matches applies NATS subject wildcards: * is one token, > the rest.
+func matches(pattern, subject string) bool {
+	p, s := strings.Split(pattern, "."), strings.Split(subject, ".")
+	for i, tok := range p {
+		if tok == ">" {
+			return len(s) > i
+		}
+		if i >= len(s) || (tok != "*" && tok != s[i]) {
+			return false
+		}
+	}
+	return len(p) == len(s)
+}
