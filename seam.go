@@ -314,6 +314,9 @@ func (e *Env) fail(format string, args ...any) {
 }
 
 func (e *Env) info(name string) map[string]any {
+	if e != nil && e.t != nil {
+		e.t.Helper()
+	}
 	if e == nil || e.env == nil {
 		panic("seam: use of a nil *seam.Env (did Start or Up fail?)")
 	}
@@ -378,6 +381,9 @@ func (e *Env) Port(service string, name ...string) int {
 
 // Logs returns the lines a service printed so far.
 func (e *Env) Logs(service string) []string {
+	if e.t != nil {
+		e.t.Helper()
+	}
 	e.info(service)
 	var out []string
 	prefix := service + " | "

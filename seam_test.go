@@ -139,7 +139,8 @@ func TestFailuresAreReportedThroughT(t *testing.T) {
 			`hint: did you mean "http"?`,
 		}},
 		{"misuse", "TestChildMisuse", []string{
-			`seam: no service "payments"; the services are: inventory, orders`,
+			`seam_test.go:`, // reported at the caller's line
+			`seam: no service "payments"; the services are: bus, db, inventory, orders`,
 		}},
 		{"after-cleanup", "TestChildAfterCleanup", []string{
 			"seam: the environment is stopped (its test ended, or Close was called)",

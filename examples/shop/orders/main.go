@@ -1,10 +1,14 @@
 // Command orders is the order service of seam's example shop: it takes
-// orders and reserves their stock from the inventory service over HTTP.
+// orders, reserves their stock from the inventory service over HTTP, stores
+// them in PostgreSQL (or in memory without -db) and announces each on NATS
+// (with -nats).
 package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -12,6 +16,10 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
 )
 
 type order struct {
@@ -21,16 +29,78 @@ type order struct {
 	Status string `json:"status"`
 }
 
+// store keeps orders: in PostgreSQL through a connection pool, or in memory.
+type store interface {
+	add(ctx context.Context, o order) (int, error)
+	get(ctx context.Context, id int) (order, bool, error)
+}
+
+type memory struct {
+	mu     sync.Mutex
+	orders map[int]order
+	next   int
+}
+
+func (m *memory) add(_ context.Context, o order) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.next++
+	o.ID = 1000 + m.next
+	m.orders[o.ID] = o
+	return o.ID, nil
+}
+
+func (m *memory) get(_ context.Context, id int) (order, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	o, ok := m.orders[id]
+	return o, ok, nil
+}
+
+type postgres struct{ pool *pgxpool.Pool }
+
+func (p postgres) add(ctx context.Context, o order) (int, error) {
+	var id int
+	err := p.pool.QueryRow(ctx, "insert into orders (sku, qty, status) values ($1, $2, $3) returning id", o.SKU, o.Qty, o.Status).Scan(&id)
+	return id, err
+}
+
+func (p postgres) get(ctx context.Context, id int) (order, bool, error) {
+	o := order{ID: id}
+	err := p.pool.QueryRow(ctx, "select sku, qty, status from orders where id = $1", id).Scan(&o.SKU, &o.Qty, &o.Status)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return o, false, nil
+	}
+	return o, err == nil, err
+}
+
 func main() {
 	listen := flag.String("listen", "127.0.0.1:8080", "address to listen on")
 	inventory := flag.String("inventory", "http://127.0.0.1:8081", "base URL of the inventory service")
+	dbURL := flag.String("db", "", "PostgreSQL URL (empty: keep orders in memory)")
+	natsURL := flag.String("nats", "", "NATS URL to announce orders on (empty: announce nothing)")
 	flag.Parse()
 	log.SetFlags(0)
 
+	var orders store = &memory{orders: map[int]order{}}
+	if *dbURL != "" {
+		pool, err := pgxpool.New(context.Background(), *dbURL)
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer pool.Close()
+		orders = postgres{pool}
+	}
+	var bus *nats.Conn
+	if *natsURL != "" {
+		nc, err := nats.Connect(*natsURL, nats.Name("orders"))
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer nc.Close()
+		bus = nc
+	}
 	client := &http.Client{Timeout: 5 * time.Second}
-	var mu sync.Mutex
-	orders := map[int]order{}
-	next := 1000
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -63,24 +133,35 @@ func main() {
 			reply(w, http.StatusBadGateway, map[string]any{"error": fmt.Sprintf("inventory: %v", inv["error"])})
 			return
 		}
-		mu.Lock()
-		next++
-		o.ID, o.Status = next, "confirmed"
-		orders[o.ID] = o
-		mu.Unlock()
+		o.Status = "confirmed"
+		id, err := orders.add(r.Context(), o)
+		if err != nil {
+			log.Printf("order %s x%d: storing: %v", o.SKU, o.Qty, err)
+			reply(w, http.StatusInternalServerError, map[string]any{"error": "could not store the order"})
+			return
+		}
+		o.ID = id
+		if bus != nil {
+			data, _ := json.Marshal(o)
+			if err := bus.Publish("orders.created", data); err != nil {
+				log.Printf("order %d: announcing: %v", o.ID, err)
+			}
+		}
 		log.Printf("order %d: %s x%d confirmed", o.ID, o.SKU, o.Qty)
 		reply(w, http.StatusCreated, o)
 	})
 	mux.HandleFunc("GET /orders/{id}", func(w http.ResponseWriter, r *http.Request) {
 		id, _ := strconv.Atoi(r.PathValue("id"))
-		mu.Lock()
-		o, ok := orders[id]
-		mu.Unlock()
-		if !ok {
+		o, ok, err := orders.get(r.Context(), id)
+		switch {
+		case err != nil:
+			log.Printf("order %d: reading: %v", id, err)
+			reply(w, http.StatusInternalServerError, map[string]any{"error": "could not read the order"})
+		case !ok:
 			reply(w, http.StatusNotFound, map[string]any{"error": "no such order"})
-			return
+		default:
+			reply(w, http.StatusOK, o)
 		}
-		reply(w, http.StatusOK, o)
 	})
 	log.Printf("orders listening on %s, inventory at %s", *listen, *inventory)
 	log.Fatal(http.ListenAndServe(*listen, mux))

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Install the peers that seam's benchmarks compare against, into a cache
+# folder outside the repository:
+#
+#   ${SEAM_BENCH_CACHE:-$HOME/.cache/seam-bench}/bin/venom   venom v1.3.0
+#
+# Usage: bash bench/peers.sh
+# Safe to run again: an installed peer of the right version is kept.
+set -euo pipefail
+
+cache=${SEAM_BENCH_CACHE:-$HOME/.cache/seam-bench}
+bin=$cache/bin
+mkdir -p "$bin"
+
+venom_module=github.com/ovh/venom
+venom_version=v1.3.0
+
+install_venom() {
+	local want=$venom_version
+	if [[ -x $bin/venom ]] && "$bin/venom" version 2>/dev/null | grep -q "${want#v}"; then
+		echo "venom $want: already in $bin"
+		return 0
+	fi
+	# Ask the module proxy what it has before building anything.
+	echo "venom: versions listed: $(go list -m -versions "$venom_module" 2>/dev/null | cut -d' ' -f2- || echo '?')"
+	if ! go list -m "$venom_module@$want" >/dev/null 2>&1; then
+		echo "venom $want: not found on the Go module proxy; skipped" >&2
+		return 1
+	fi
+	echo "venom $want: building into $bin (takes a minute or two) …"
+	# Build outside any module so the repository's go.mod is left alone.
+	(cd "$cache" && GOBIN=$bin GOFLAGS=-mod=mod go install "$venom_module/cmd/venom@$want")
+	"$bin/venom" version || true
+}
+
+status=0
+install_venom || status=1
+exit $status
