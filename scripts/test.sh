@@ -6,8 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests use: xmllint validates JUnit reports; the
-# PostgreSQL, Redis and NATS servers are started by seam itself in the tests.
-packages=(libxml2-utils postgresql redis-server nats-server)
+# PostgreSQL, MariaDB, Redis and NATS servers are started by seam itself in the tests.
+packages=(libxml2-utils postgresql redis-server nats-server mariadb-server)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

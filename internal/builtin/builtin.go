@@ -5,6 +5,7 @@ package builtin
 import (
 	"github.com/seamtest/seam/internal/expect"
 	"github.com/seamtest/seam/internal/service"
+	"github.com/seamtest/seam/internal/service/mariadb"
 	"github.com/seamtest/seam/internal/service/nats"
 	"github.com/seamtest/seam/internal/service/postgres"
 	"github.com/seamtest/seam/internal/service/probe"
@@ -51,6 +52,7 @@ func New() *Registry {
 			"postgres": postgres.Kind{},
 			"redis":    redis.Kind{},
 			"nats":     nats.Kind{},
+			"mariadb":  mariadb.Kind{},
 		},
 		Probes: probe.Builtin(),
 		http:   h,

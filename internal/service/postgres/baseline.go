@@ -5,12 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/seamtest/seam/internal/service/datadir"
 )
 
 // baseline is the data right after init, and the SQL that restores it.
@@ -45,7 +44,7 @@ func (i *instance) Init(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	files, err := initFiles(i.suiteDir, s.Init)
+	files, err := datadir.InitFiles(i.suiteDir, s.Init)
 	if err != nil {
 		conn.Close(ctx)
 		return err
@@ -67,33 +66,6 @@ func (i *instance) Init(ctx context.Context) error {
 	}
 	i.base = b
 	return nil
-}
-
-// initFiles expands init: entries: a folder gives its *.sql files in
-// name order, a file itself.
-func initFiles(dir string, entries []string) ([]string, error) {
-	var out []string
-	for _, e := range entries {
-		p := e
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(dir, p)
-		}
-		st, err := os.Stat(p)
-		if err != nil {
-			return nil, fmt.Errorf("init %s: %w (paths are relative to the suite file)", e, unwrap(err))
-		}
-		if !st.IsDir() {
-			out = append(out, p)
-			continue
-		}
-		matches, _ := filepath.Glob(filepath.Join(p, "*.sql"))
-		if len(matches) == 0 {
-			return nil, fmt.Errorf("init %s: the folder has no .sql files", e)
-		}
-		sort.Strings(matches)
-		out = append(out, matches...)
-	}
-	return out, nil
 }
 
 // applyFile runs one SQL file with the simple protocol (several statements

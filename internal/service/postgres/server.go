@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/seamtest/seam/internal/runas"
 	"github.com/seamtest/seam/internal/service"
+	"github.com/seamtest/seam/internal/service/datadir"
 	"github.com/seamtest/seam/internal/service/process"
 )
 
@@ -99,20 +99,8 @@ func (s *Spec) Prepare(ctx context.Context, env *service.PrepareEnv) error {
 	return nil
 }
 
-// scratch is a folder for data: tmpfs when the machine has it.
-func scratch() string {
-	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
-		if f, err := os.CreateTemp("/dev/shm", ".seam-probe-"); err == nil {
-			f.Close()
-			os.Remove(f.Name())
-			return "/dev/shm"
-		}
-	}
-	return os.TempDir()
-}
-
 func (s *Spec) initdb(ctx context.Context, initdb string, srv *server) error {
-	work, err := os.MkdirTemp(scratch(), "seam-initdb-")
+	work, err := os.MkdirTemp(datadir.Scratch(), "seam-initdb-")
 	if err != nil {
 		return err
 	}
@@ -132,74 +120,12 @@ func (s *Spec) initdb(ctx context.Context, initdb string, srv *server) error {
 		"-E", "UTF8", "--locale=C", "--no-sync")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: srv.user.Credential(), Pdeathsig: syscall.SIGKILL}
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("initdb failed: %v\n%s", err, lastLines(string(out), 20))
+		return fmt.Errorf("initdb failed: %v\n%s", err, datadir.LastLines(string(out), 20))
 	}
-	// Store it in the cache under a temporary name, then rename: another
-	// run may be filling the same cache entry.
-	if err := os.MkdirAll(filepath.Dir(srv.template), 0o755); err != nil {
-		return err
-	}
-	tmp := srv.template + ".tmp-" + strconv.Itoa(os.Getpid())
-	if err := copyTree(data, tmp, nil); err != nil {
-		os.RemoveAll(tmp)
+	if err := datadir.Store(data, srv.template); err != nil {
 		return fmt.Errorf("caching the initialised data folder: %w", err)
 	}
-	if err := os.Rename(tmp, srv.template); err != nil {
-		os.RemoveAll(tmp)
-		if _, statErr := os.Stat(filepath.Join(srv.template, "PG_VERSION")); statErr != nil {
-			return err
-		}
-	}
 	return nil
-}
-
-// copyTree copies a folder, handing every copy to user when given.
-func copyTree(src, dst string, user *runas.User) error {
-	return filepath.WalkDir(src, func(p string, e fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		info, err := e.Info()
-		if err != nil {
-			return err
-		}
-		if e.IsDir() {
-			if err := os.MkdirAll(target, 0o700); err != nil {
-				return err
-			}
-			return user.Chown(target)
-		}
-		if !info.Mode().IsRegular() {
-			return nil
-		}
-		in, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer in.Close()
-		out, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, info.Mode().Perm())
-		if err != nil {
-			return err
-		}
-		if _, err := io.Copy(out, in); err != nil {
-			out.Close()
-			return err
-		}
-		if err := out.Close(); err != nil {
-			return err
-		}
-		return user.Chown(target)
-	})
-}
-
-func lastLines(s string, n int) string {
-	ls := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(ls) > n {
-		ls = ls[len(ls)-n:]
-	}
-	return strings.Join(ls, "\n")
 }
 
 // Start implements service.Spec: copy the cached data folder to tmpfs and
@@ -212,7 +138,7 @@ func (s *Spec) Start(ctx context.Context, env *service.StartEnv) (service.Instan
 	if srv == nil {
 		return nil, errors.New("postgres: not prepared")
 	}
-	dir, err := os.MkdirTemp(scratch(), "seam-pg-"+env.Name+"-")
+	dir, err := os.MkdirTemp(datadir.Scratch(), "seam-pg-"+env.Name+"-")
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +153,7 @@ func (s *Spec) Start(ctx context.Context, env *service.StartEnv) (service.Instan
 		return fail(err)
 	}
 	data := filepath.Join(dir, "data")
-	if err := copyTree(srv.template, data, srv.user); err != nil {
+	if err := datadir.Copy(srv.template, data, srv.user); err != nil {
 		return fail(fmt.Errorf("copying the data folder: %w", err))
 	}
 	port := portOf(env.Info)

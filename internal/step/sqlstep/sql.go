@@ -1,10 +1,11 @@
 // Package sqlstep is the `sql` step kind: one SQL statement against a
-// PostgreSQL service of the suite (or any PostgreSQL URL), its rows and
+// PostgreSQL or MariaDB service of the suite (or a URL), its rows and
 // affected-row count as the result.
 package sqlstep
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -26,6 +27,7 @@ const maxRows = 10000
 // steps reuse connections.
 type Kind struct {
 	pools *step.Clients[*pgxpool.Pool]
+	mysql *step.Clients[*sql.DB]
 }
 
 // New returns the sql step kind.
@@ -38,20 +40,24 @@ func New() *Kind {
 		cfg.MaxConns = 4
 		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
 		return pgxpool.NewWithConfig(context.Background(), cfg)
-	}, func(p *pgxpool.Pool) { p.Close() })}
+	}, func(p *pgxpool.Pool) { p.Close() }),
+		mysql: step.NewClients(openMySQL, func(db *sql.DB) { db.Close() })}
 }
 
 // Close closes every pool.
-func (k *Kind) Close() { k.pools.Close() }
+func (k *Kind) Close() {
+	k.pools.Close()
+	k.mysql.Close()
+}
 
 func (k *Kind) Usage() step.Usage {
 	return step.Usage{
 		Name:    "sql",
-		Summary: "run one SQL statement on a PostgreSQL service and check its rows",
+		Summary: "run one SQL statement on a PostgreSQL or MariaDB service and check its rows",
 		Inputs: []step.Input{
-			{Name: "service", Doc: "a postgres service of the suite; or give url"},
-			{Name: "url", Doc: "a postgres:// URL"},
-			{Name: "query", Doc: "the statement; $1, $2 … are args"},
+			{Name: "service", Doc: "a postgres or mariadb service of the suite; or give url"},
+			{Name: "url", Doc: "a postgres:// or mysql:// URL"},
+			{Name: "query", Doc: "the statement; args are $1, $2 … (PostgreSQL) or ? (MariaDB)"},
 			{Name: "args", Doc: "arguments, a list; they keep their types"},
 		},
 		Fields: []expect.Field{
@@ -92,7 +98,7 @@ func (k *Kind) Decode(d *decode.Decoder, n *yaml.Node) step.Action {
 func (a *action) ServiceRefs() []step.Ref { return step.Refs(a.Service) }
 
 func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
-	url, err := step.Address(env, a.Service, a.URL, "postgres", "postgres")
+	url, err := step.Address(env, a.Service, a.URL, "", "")
 	if err != nil {
 		return nil, err
 	}
@@ -107,6 +113,16 @@ func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 		}
 	}
 	sent := describe(query, args)
+	switch {
+	case strings.HasPrefix(url, "mysql://"):
+		db, err := a.kind.mysql.Get(url)
+		if err != nil {
+			return &step.Result{Request: sent}, err
+		}
+		return runMySQL(ctx, db, query, args, sent)
+	case !strings.HasPrefix(url, "postgres"):
+		return nil, fmt.Errorf("%s is not a database URL: the sql step talks to postgres and mariadb services", url)
+	}
 	pool, err := a.kind.pools.Get(url)
 	if err != nil {
 		return &step.Result{Request: sent}, err

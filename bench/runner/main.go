@@ -1,0 +1,503 @@
+// Command runner measures what seam costs per HTTP step: a suite of 1,000
+// HTTP steps (10 tests × 100 steps, each checking the status and a field
+// of the JSON body) against a loopback Go server that this program starts
+// itself, timed three ways in interleaved rounds:
+//
+//   - the baseline: a plain Go loop with one net/http client (keep-alive)
+//     doing the same 1,000 GETs and reading each body, in-process;
+//   - `seam run` of the suite, the whole process, and `seam run` of a
+//     one-step suite, which is seam's process start, load and exit;
+//   - `venom run` of the same suite in venom v1.3.0 (installed by
+//     bench/peers.sh into ${SEAM_BENCH_CACHE:-$HOME/.cache/seam-bench}).
+//
+// seam's overhead per step is (seam(N) - seam(1)) / (N-1) - baseline/N; the
+// headline ratio is venom's wall time over seam's on the N-step suite.
+//
+//	go run ./bench/runner [-quick] [-steps N] [-rounds R] [-cpuprofile FILE]
+//
+// -cpuprofile also runs the N-step suite through seam's command in this
+// process under the CPU profiler (the server's handlers are in the
+// profile too; look at the engine with `go tool pprof -focus cli.Run`).
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime/pprof"
+	"sort"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/seamtest/seam/internal/cli"
+)
+
+// Targets from the issue.
+const (
+	targetOverheadMs = 0.3 // seam's overhead per step, at most
+	targetRatio      = 5.0 // venom's time over seam's, at least
+)
+
+const venomVersion = "v1.3.0"
+
+type config struct {
+	steps      int           // HTTP steps in the big suite
+	perTest    int           // steps per test
+	rounds     int           // interleaved rounds, at most
+	budget     time.Duration // wall time for the rounds, at most
+	runLimit   time.Duration // one child process, at most
+	cpuprofile string
+}
+
+func main() { os.Exit(run()) }
+
+func run() int {
+	quick := flag.Bool("quick", false, "3 rounds, finishing in under 40 s on 2 cores")
+	steps := flag.Int("steps", 1000, "HTTP steps in the suite (a multiple of the steps per test, 100)")
+	rounds := flag.Int("rounds", 0, "interleaved rounds (default 7, or 3 with -quick)")
+	cpuprofile := flag.String("cpuprofile", "", "also run the suite in-process under the CPU profiler and write the profile to this file")
+	flag.Parse()
+	cfg := config{steps: *steps, perTest: 100, rounds: 7, budget: 8 * time.Minute, runLimit: 2 * time.Minute, cpuprofile: *cpuprofile}
+	if *quick {
+		cfg.rounds, cfg.budget, cfg.runLimit = 3, 22*time.Second, 30*time.Second
+	}
+	if *rounds > 0 {
+		cfg.rounds = *rounds
+	}
+	if cfg.steps < cfg.perTest {
+		cfg.perTest = cfg.steps
+	}
+	if cfg.steps < 2 || cfg.steps%cfg.perTest != 0 || cfg.steps > 100_000 {
+		fmt.Fprintf(os.Stderr, "runner: -steps %d: want 2..100000, a multiple of %d\n", cfg.steps, cfg.perTest)
+		return 2
+	}
+	cfg.rounds = min(cfg.rounds, 50)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := bench(ctx, cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "runner:", err)
+		return 1
+	}
+	return 0
+}
+
+// server is the system under test: GET /item/N answers {"id":N,"ok":true}.
+type server struct {
+	srv    *http.Server
+	url    string
+	served atomic.Int64 // requests answered 200
+}
+
+func startServer() (*server, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s := &server{url: "http://" + ln.Addr().String()}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /item/{id}", func(w http.ResponseWriter, r *http.Request) {
+		id, err := strconv.Atoi(r.PathValue("id"))
+		if err != nil {
+			http.Error(w, "bad id", http.StatusNotFound)
+			return
+		}
+		s.served.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"id":` + strconv.Itoa(id) + `,"ok":true}`))
+	})
+	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
+	go s.srv.Serve(ln)
+	return s, nil
+}
+
+func (s *server) stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if s.srv.Shutdown(ctx) != nil {
+		s.srv.Close()
+	}
+}
+
+// sample is one side's wall times over the rounds.
+type sample struct {
+	name  string
+	times []time.Duration
+}
+
+func (s *sample) median() time.Duration {
+	t := append([]time.Duration(nil), s.times...)
+	sort.Slice(t, func(i, j int) bool { return t[i] < t[j] })
+	return t[len(t)/2]
+}
+
+func (s *sample) spread() string {
+	lo, hi := s.times[0], s.times[0]
+	for _, t := range s.times {
+		lo, hi = min(lo, t), max(hi, t)
+	}
+	return fmt.Sprintf("%s–%s", ms(lo), ms(hi))
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f", msf(d)) }
+func msf(d time.Duration) float64 {
+	return float64(d.Nanoseconds()) / 1e6
+}
+
+func bench(ctx context.Context, cfg config) error {
+	root, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "seam-bench-runner-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+
+	venom, venomMissing := findVenom()
+
+	fmt.Println("building seam …")
+	seam := filepath.Join(tmp, "seam")
+	build := exec.CommandContext(ctx, "go", "build", "-o", seam, "./cmd/seam")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build ./cmd/seam: %v\n%s", err, out)
+	}
+
+	srv, err := startServer()
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+
+	n, tests := cfg.steps, cfg.steps/cfg.perTest
+	dirs := map[string]string{}
+	for _, s := range []struct {
+		name        string
+		tests, each int
+	}{{"seam-1", 1, 1}, {"seam-n", tests, cfg.perTest}, {"venom-1", 1, 1}, {"venom-n", tests, cfg.perTest}} {
+		d := filepath.Join(tmp, s.name)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+		file, text := "seam.yaml", seamSuite(s.tests, s.each)
+		if strings.HasPrefix(s.name, "venom") {
+			file, text = "suite.yml", venomSuite(s.tests, s.each)
+		}
+		if err := os.WriteFile(filepath.Join(d, file), []byte(text), 0o644); err != nil {
+			return err
+		}
+		dirs[s.name] = d
+	}
+	env := append(os.Environ(), "NO_COLOR=1",
+		"SEAM_STATE_DIR="+filepath.Join(tmp, "state"), "SEAM_CACHE_DIR="+filepath.Join(tmp, "cache"))
+	seamRun := func(dir string, want int) func() (time.Duration, error) {
+		return func() (time.Duration, error) {
+			return srv.timeChild(ctx, cfg.runLimit, dir, env, want, seam, "run", "--var", "base="+srv.url, dir)
+		}
+	}
+	venomRun := func(dir string, want int) func() (time.Duration, error) {
+		out := filepath.Join(dir, "out")
+		return func() (time.Duration, error) {
+			// A fresh output folder each run: venom numbers its files.
+			if err := os.RemoveAll(out); err != nil {
+				return 0, err
+			}
+			return srv.timeChild(ctx, cfg.runLimit, dir, env, want, venom,
+				"run", "--var", "base="+srv.url, "--output-dir", out, "--format", "json", filepath.Join(dir, "suite.yml"))
+		}
+	}
+	baseline := sample{name: fmt.Sprintf("Go net/http client loop, in-process (%d GETs)", n)}
+	seam1 := sample{name: "seam run, 1 step (process start, load, exit)"}
+	seamN := sample{name: fmt.Sprintf("seam run, %d steps", n)}
+	venom1 := sample{name: "venom run, 1 step"}
+	venomN := sample{name: fmt.Sprintf("venom run, %d steps", n)}
+	type side struct {
+		s   *sample
+		run func() (time.Duration, error)
+	}
+	sides := []side{
+		{&baseline, func() (time.Duration, error) { return srv.timeLoop(ctx, n) }},
+		{&seam1, seamRun(dirs["seam-1"], 1)},
+		{&seamN, seamRun(dirs["seam-n"], n)},
+	}
+	if venom != "" {
+		sides = append(sides, side{&venom1, venomRun(dirs["venom-1"], 1)}, side{&venomN, venomRun(dirs["venom-n"], n)})
+	}
+
+	// Warm-up round (not counted): page cache, first connections.
+	fmt.Printf("warm-up, then up to %d interleaved rounds (at most %s) …\n", cfg.rounds, cfg.budget)
+	for _, sd := range sides {
+		if _, err := sd.run(); err != nil {
+			return fmt.Errorf("%s: %w", sd.s.name, err)
+		}
+	}
+	deadline := time.Now().Add(cfg.budget)
+	done := 0
+	for done < cfg.rounds && (done == 0 || time.Now().Before(deadline)) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		for _, sd := range sides {
+			d, err := sd.run()
+			if err != nil {
+				return fmt.Errorf("%s: %w", sd.s.name, err)
+			}
+			sd.s.times = append(sd.s.times, d)
+		}
+		done++
+	}
+
+	// The arithmetic.
+	a, b, c := baseline.median(), seam1.median(), seamN.median()
+	basePer := msf(a) / float64(n)
+	seamPer := (msf(c) - msf(b)) / float64(n-1)
+	overhead := seamPer - basePer
+	ratio, venomPer := 0.0, 0.0
+	if venom != "" {
+		d, e := venom1.median(), venomN.median()
+		ratio = msf(e) / msf(c)
+		venomPer = (msf(e) - msf(d)) / float64(n-1)
+	}
+
+	fmt.Println()
+	fmt.Printf("seam runner benchmark: %d HTTP steps (%d tests × %d steps; each a GET checking status 200 and .id of a JSON body)\n", n, tests, cfg.perTest)
+	fmt.Printf("against a loopback Go server in this process; %s; median of %d interleaved rounds (after a warm-up)\n", modeText(cfg, done), done)
+	fmt.Println()
+	row := func(key, what, wall, spread, per string) {
+		fmt.Printf("%-2s %-52s %11s %17s %11s\n", key, what, wall, spread, per)
+	}
+	row("", "", "median ms", "min–max ms", "ms/step")
+	row("A", baseline.name, ms(a), baseline.spread(), fmt.Sprintf("%.4f", basePer))
+	row("B", seam1.name, ms(b), seam1.spread(), "")
+	row("C", seamN.name, ms(c), seamN.spread(), fmt.Sprintf("%.4f", seamPer))
+	if venom != "" {
+		row("D", venom1.name+" ("+venomVersion+")", ms(venom1.median()), venom1.spread(), "")
+		row("E", venomN.name+" ("+venomVersion+")", ms(venomN.median()), venomN.spread(), fmt.Sprintf("%.4f", venomPer))
+	} else {
+		row("D", "venom run, 1 step: not installed", "n/a", "", "")
+		row("E", venomN.name+": not installed", "n/a", "", "")
+	}
+	fmt.Println()
+	fmt.Printf("seam per step            = (C - B) / (N-1)            = %.4f ms\n", seamPer)
+	fmt.Printf("baseline per step        = A / N                      = %.4f ms\n", basePer)
+	fmt.Printf("seam overhead per step   = seam per step - baseline   = %.4f ms   (target ≤ %.1f ms)\n", overhead, targetOverheadMs)
+	if venom != "" {
+		fmt.Printf("venom per step           = (E - D) / (N-1)            = %.4f ms\n", venomPer)
+		fmt.Printf("ratio                    = E / C (venom's wall time over seam's, whole processes; seam better = larger) = %.2f   (target ≥ %.0f)\n", ratio, targetRatio)
+	} else {
+		fmt.Printf("ratio                    = E / C: n/a, venom is not installed; install it with:\n    %s\n", venomMissing)
+		fmt.Println("  (judged on the overhead alone)")
+	}
+
+	if cfg.cpuprofile != "" {
+		if err := profile(ctx, cfg, dirs["seam-n"], srv, tmp); err != nil {
+			return fmt.Errorf("-cpuprofile: %w", err)
+		}
+	}
+
+	verdict := "ok"
+	if overhead > targetOverheadMs || (venom != "" && ratio < targetRatio) {
+		verdict = "short"
+	}
+	ratioText := "n/a"
+	if venom != "" {
+		ratioText = fmt.Sprintf("%.2f", ratio)
+	}
+	fmt.Printf("RESULT runner overhead_ms=%.3f venom_ratio=%s ratio=%s target=%.0f %s\n", overhead, ratioText, ratioText, targetRatio, verdict)
+	return nil
+}
+
+func modeText(cfg config, done int) string {
+	s := "full run"
+	if cfg.rounds <= 3 {
+		s = "quick run"
+	}
+	if done < cfg.rounds {
+		s += fmt.Sprintf(" (time budget %s hit: %d of %d rounds)", cfg.budget, done, cfg.rounds)
+	}
+	return s
+}
+
+// timeLoop is the baseline: n GETs with one keep-alive client, each body
+// read to its end and the status checked.
+func (s *server) timeLoop(ctx context.Context, n int) (time.Duration, error) {
+	tr := &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 4}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	before := s.served.Load()
+	start := time.Now()
+	for i := 1; i <= n; i++ {
+		req, err := http.NewRequestWithContext(ctx, "GET", s.url+"/item/"+strconv.Itoa(i), nil)
+		if err != nil {
+			return 0, err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return 0, err
+		}
+		if resp.StatusCode != 200 || len(body) == 0 {
+			return 0, fmt.Errorf("GET /item/%d: %s", i, resp.Status)
+		}
+	}
+	d := time.Since(start)
+	if got := s.served.Load() - before; got != int64(n) {
+		return 0, fmt.Errorf("the server answered %d requests, want %d", got, n)
+	}
+	return d, nil
+}
+
+// timeChild runs a command to its end (at most limit) and returns its wall
+// time; it must exit 0 and make exactly want requests.
+func (s *server) timeChild(ctx context.Context, limit time.Duration, dir string, env []string, want int, name string, args ...string) (time.Duration, error) {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir, cmd.Env = dir, env
+	cmd.WaitDelay = 5 * time.Second
+	var out tail
+	cmd.Stdout, cmd.Stderr = &out, &out
+	before := s.served.Load()
+	start := time.Now()
+	err := cmd.Run()
+	d := time.Since(start)
+	if ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return 0, fmt.Errorf("%s did not finish in %s; stopped it\n%s", filepath.Base(name), limit, out.String())
+	}
+	if err != nil {
+		return 0, fmt.Errorf("%s %s: %v\n%s", filepath.Base(name), strings.Join(args, " "), err, out.String())
+	}
+	if got := s.served.Load() - before; got != int64(want) {
+		return 0, fmt.Errorf("%s: the server answered %d requests, want %d\n%s", filepath.Base(name), got, want, out.String())
+	}
+	return d, nil
+}
+
+// tail keeps the last 16 KiB written to it.
+type tail struct{ b []byte }
+
+func (t *tail) Write(p []byte) (int, error) {
+	t.b = append(t.b, p...)
+	if over := len(t.b) - 16<<10; over > 0 {
+		t.b = append(t.b[:0], t.b[over:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tail) String() string { return string(t.b) }
+
+func seamSuite(tests, each int) string {
+	var b strings.Builder
+	b.WriteString("name: bench\nvars:\n  base: http://127.0.0.1:1\ntests:\n")
+	id := 0
+	for t := 1; t <= tests; t++ {
+		fmt.Fprintf(&b, "  - name: t%03d\n    steps:\n", t)
+		for i := 0; i < each; i++ {
+			id++
+			fmt.Fprintf(&b, "      - http: GET ((base))/item/%d\n        expect: {status: 200, body: {.id: %d}}\n", id, id)
+		}
+	}
+	return b.String()
+}
+
+func venomSuite(tests, each int) string {
+	var b strings.Builder
+	b.WriteString("name: bench\nvars:\n  base: http://127.0.0.1:1\ntestcases:\n")
+	id := 0
+	for t := 1; t <= tests; t++ {
+		fmt.Fprintf(&b, "- name: t%03d\n  steps:\n", t)
+		for i := 0; i < each; i++ {
+			id++
+			fmt.Fprintf(&b, "  - type: http\n    method: GET\n    url: \"{{.base}}/item/%d\"\n    assertions:\n"+
+				"    - result.statuscode ShouldEqual 200\n    - result.bodyjson.id ShouldEqual %d\n", id, id)
+		}
+	}
+	return b.String()
+}
+
+// findVenom returns venom's path in the peers' cache, or "" and the command
+// that installs it.
+func findVenom() (path, install string) {
+	cache := os.Getenv("SEAM_BENCH_CACHE")
+	if cache == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			home = os.TempDir()
+		}
+		cache = filepath.Join(home, ".cache", "seam-bench")
+	}
+	p := filepath.Join(cache, "bin", "venom")
+	if fi, err := os.Stat(p); err == nil && fi.Mode()&0o111 != 0 {
+		out, _ := exec.Command(p, "version").CombinedOutput()
+		if bytes.Contains(out, []byte(strings.TrimPrefix(venomVersion, "v"))) {
+			return p, ""
+		}
+		return "", fmt.Sprintf("bash bench/peers.sh   (%s is not venom %s: %s)", p, venomVersion, strings.TrimSpace(string(out)))
+	}
+	return "", "bash bench/peers.sh   (venom " + venomVersion + " into " + filepath.Join(cache, "bin") + ")"
+}
+
+// profile runs the N-step suite through seam's command in this process
+// under the CPU profiler, a bounded number of times.
+func profile(ctx context.Context, cfg config, dir string, srv *server, tmp string) error {
+	f, err := os.Create(cfg.cpuprofile)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	os.Setenv("SEAM_STATE_DIR", filepath.Join(tmp, "state"))
+	os.Setenv("SEAM_CACHE_DIR", filepath.Join(tmp, "cache"))
+	runs, limit := 10, time.Now().Add(30*time.Second)
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return err
+	}
+	var times []time.Duration
+	for i := 0; i < runs && time.Now().Before(limit) && ctx.Err() == nil; i++ {
+		var out tail
+		start := time.Now()
+		code := cli.Run(ctx, []string{"run", "--var", "base=" + srv.url, dir}, cli.IO{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &out, Getenv: os.Getenv})
+		times = append(times, time.Since(start))
+		if code != 0 {
+			pprof.StopCPUProfile()
+			return fmt.Errorf("seam run (in-process) exited %d\n%s", code, out.String())
+		}
+	}
+	pprof.StopCPUProfile()
+	s := sample{times: times}
+	fmt.Printf("\n-cpuprofile: %d in-process runs of the %d-step suite, median %s ms (%.4f ms/step, server included); profile in %s\n",
+		len(times), cfg.steps, ms(s.median()), msf(s.median())/float64(cfg.steps), cfg.cpuprofile)
+	fmt.Printf("  go tool pprof -top -focus 'cli.Run' %s\n", cfg.cpuprofile)
+	return nil
+}
+
+// repoRoot is the folder holding go.mod, from the working folder up.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for d := dir; d != filepath.Dir(d); d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d, nil
+		}
+	}
+	return "", fmt.Errorf("run it inside the seam repository")
+}

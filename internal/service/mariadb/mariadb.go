@@ -1,0 +1,406 @@
+// Package mariadb is the `mariadb` service kind: a real MariaDB (MySQL)
+// server from the machine's own binaries, started on a free loopback port
+// from a cached initialised data folder on tmpfs, with a database and
+// user, init SQL applied once, and the data reset to that baseline between
+// tests without a restart.
+package mariadb
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/seamtest/seam/internal/decode"
+	"github.com/seamtest/seam/internal/runas"
+	"github.com/seamtest/seam/internal/service"
+	"github.com/seamtest/seam/internal/service/datadir"
+	"github.com/seamtest/seam/internal/service/process"
+	"go.yaml.in/yaml/v4"
+)
+
+// Kind is the mariadb service kind.
+type Kind struct{}
+
+// Usage implements service.Kind.
+func (Kind) Usage() service.Usage {
+	return service.Usage{
+		Name: "mariadb",
+		Summary: "a MariaDB server (Debian package mariadb-server): database: (default: the service's name), " +
+			"user: and password: (default seam), init: SQL files or folders applied in order once (the baseline), " +
+			"reset: per-test (default), per-suite or never, bin: the folder of mariadbd and mariadb-install-db. " +
+			"Its info has url (mysql://…), dsn (for Go's MySQL driver), user, password, database",
+		Example: "mariadb:\n  database: shop\n  init: [schema.sql]",
+	}
+}
+
+// Spec is a decoded mariadb service.
+type Spec struct {
+	Database string   `yaml:"database"`
+	User     string   `yaml:"user"`
+	Password string   `yaml:"password"`
+	Init     []string `yaml:"init"`
+	Reset    string   `yaml:"reset"`
+	Bin      string   `yaml:"bin"`
+
+	mu  sync.Mutex
+	srv *server
+}
+
+type server struct {
+	mariadbd string
+	template string
+	user     *runas.User
+}
+
+// serverArgs are the settings for tests: small, no durability.
+var serverArgs = []string{"--no-defaults", "--skip-name-resolve", "--innodb-log-file-size=4M",
+	"--innodb-data-file-path=ibdata1:4M:autoextend", "--innodb-flush-log-at-trx-commit=0",
+	"--innodb-doublewrite=0", "--innodb-buffer-pool-size=32M", "--skip-log-bin", "--performance-schema=off"}
+
+// Decode implements service.Kind.
+func (Kind) Decode(d *decode.Decoder, n *yaml.Node) service.Spec {
+	s := &Spec{User: "seam", Password: "seam", Reset: "per-test"}
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
+		return s
+	}
+	before := d.Errs.Len()
+	d.Decode(n, s, "mariadb")
+	switch s.Reset {
+	case "per-test", "per-suite", "never":
+	default:
+		d.Errorf(n, "mariadb.reset: unknown mode %q", s.Reset).WithHint("one of per-test, per-suite, never")
+	}
+	if s.User == "root" {
+		d.Errorf(n, "mariadb.user: root is seam's own; name another user")
+	}
+	if d.Errs.Len() > before {
+		return nil
+	}
+	return s
+}
+
+func (s *Spec) database(info map[string]any) string {
+	if s.Database != "" {
+		return s.Database
+	}
+	return info["name"].(string)
+}
+
+// Describe implements service.Describer.
+func (s *Spec) Describe(info map[string]any) {
+	db := s.database(info)
+	u := &url.URL{Scheme: "mysql", User: url.UserPassword(s.User, s.Password), Host: info["addr"].(string), Path: "/" + db}
+	info["url"] = u.String()
+	info["dsn"] = fmt.Sprintf("%s:%s@tcp(%s)/%s", s.User, s.Password, info["addr"], db)
+	info["user"], info["password"], info["database"] = s.User, s.Password, db
+}
+
+// DefaultProbe implements service.Prober: root logs in over the socket.
+func (s *Spec) DefaultProbe() service.Probe { return pingProbe{} }
+
+type pingProbe struct{}
+
+func (pingProbe) String() string { return "mariadb ping" }
+
+func (pingProbe) Check(ctx context.Context, t service.Target) error {
+	// The TCP port opens before the server accepts logins; a ping by the
+	// seam user would fail until Init made it, so ping on TCP as nobody
+	// and take "access denied" as ready.
+	cfg := mysql.NewConfig()
+	cfg.Net, cfg.Addr, cfg.User, cfg.Timeout = "tcp", "127.0.0.1:"+strconv.Itoa(t.MainPort()), "seam-probe", time.Second
+	db, err := openConfig(cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	err = db.PingContext(ctx)
+	var me *mysql.MySQLError
+	if errors.As(err, &me) && me.Number == 1045 {
+		return nil
+	}
+	return err
+}
+
+func openConfig(cfg *mysql.Config) (*sql.DB, error) {
+	c, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return sql.OpenDB(c), nil
+}
+
+// find locates mariadbd and mariadb-install-db.
+func find(bin string) (server, install string, err error) {
+	if bin != "" {
+		for _, n := range []string{"mariadbd", "mysqld"} {
+			if _, err := os.Stat(filepath.Join(bin, n)); err == nil {
+				server = filepath.Join(bin, n)
+			}
+		}
+		if server == "" {
+			return "", "", fmt.Errorf("mariadbd not found in %s (bin:)", bin)
+		}
+	}
+	if server == "" {
+		for _, p := range []string{"/usr/sbin/mariadbd", "/usr/sbin/mysqld"} {
+			if _, err := os.Stat(p); err == nil {
+				server = p
+				break
+			}
+		}
+	}
+	if server == "" {
+		if p, err := exec.LookPath("mariadbd"); err == nil {
+			server = p
+		}
+	}
+	for _, n := range []string{"mariadb-install-db", "mysql_install_db"} {
+		if p, err := exec.LookPath(n); err == nil {
+			install = p
+			break
+		}
+		if bin != "" {
+			if _, err := os.Stat(filepath.Join(bin, n)); err == nil {
+				install = filepath.Join(bin, n)
+				break
+			}
+		}
+	}
+	if server == "" || install == "" {
+		return "", "", errors.New("MariaDB server not found: install the Debian package mariadb-server (apt-get install mariadb-server), or set bin: to the folder holding mariadbd")
+	}
+	return server, install, nil
+}
+
+// Prepare implements service.Spec: find the server and cache an
+// initialised data folder for its version.
+func (s *Spec) Prepare(ctx context.Context, env *service.PrepareEnv) error {
+	mariadbd, install, err := find(s.Bin)
+	if err != nil {
+		return err
+	}
+	out, err := exec.CommandContext(ctx, mariadbd, "--version").Output()
+	if err != nil {
+		return fmt.Errorf("%s --version: %v", mariadbd, err)
+	}
+	user, err := runas.Pick("mysql")
+	if err != nil {
+		return err
+	}
+	h := sha256.Sum256([]byte(strings.Join(append([]string{"v1", strings.TrimSpace(string(out))}, serverArgs...), "\x00")))
+	srv := &server{mariadbd: mariadbd, user: user, template: filepath.Join(env.CacheDir, "mariadb", hex.EncodeToString(h[:])[:20])}
+	if _, err := os.Stat(filepath.Join(srv.template, "mysql")); err != nil {
+		work, err := os.MkdirTemp(datadir.Scratch(), "seam-install-db-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(work)
+		if err := user.Chown(work); err != nil {
+			return err
+		}
+		data := filepath.Join(work, "data")
+		// The install script wants --no-defaults first; the server settings
+		// follow, so the files it makes fit the server that will use them.
+		args := append([]string{"--no-defaults", "--datadir=" + data, "--auth-root-authentication-method=normal", "--skip-test-db"}, serverArgs[1:]...)
+		cmd := exec.CommandContext(ctx, install, args...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: user.Credential(), Pdeathsig: syscall.SIGKILL}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("mariadb-install-db failed: %v\n%s", err, datadir.LastLines(string(out), 20))
+		}
+		if err := datadir.Store(data, srv.template); err != nil {
+			return fmt.Errorf("caching the initialised data folder: %w", err)
+		}
+	}
+	s.mu.Lock()
+	s.srv = srv
+	s.mu.Unlock()
+	return nil
+}
+
+// Start implements service.Spec.
+func (s *Spec) Start(ctx context.Context, env *service.StartEnv) (service.Instance, error) {
+	s.mu.Lock()
+	srv := s.srv
+	s.mu.Unlock()
+	if srv == nil {
+		return nil, errors.New("mariadb: not prepared")
+	}
+	dir, err := os.MkdirTemp(datadir.Scratch(), "seam-mariadb-"+env.Name+"-")
+	if err != nil {
+		return nil, err
+	}
+	if env.AddTemp != nil {
+		env.AddTemp(dir)
+	}
+	fail := func(err error) (service.Instance, error) {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	if err := srv.user.Chown(dir); err != nil {
+		return fail(err)
+	}
+	data := filepath.Join(dir, "data")
+	if err := datadir.Copy(srv.template, data, srv.user); err != nil {
+		return fail(fmt.Errorf("copying the data folder: %w", err))
+	}
+	port := env.Info["port"].(int)
+	sock := filepath.Join(dir, "sock")
+	args := append([]string{srv.mariadbd}, serverArgs...)
+	args = append(args, "--datadir="+data, "--port="+strconv.Itoa(port), "--bind-address=127.0.0.1",
+		"--socket="+sock, "--pid-file="+filepath.Join(dir, "pid"), "--log-error=")
+	inst, err := process.Launch(process.Child{
+		Path: srv.mariadbd, Argv: args, Dir: dir, Env: append(os.Environ(), env.Env...),
+		Cred: srv.user.Credential(), Grace: 10 * time.Second, Log: env.Log, Started: env.Started,
+	})
+	if err != nil {
+		return fail(err)
+	}
+	return &instance{Instance: inst, spec: s, dir: dir, sock: sock, port: port, db: s.database(env.Info), suiteDir: env.Dir}, nil
+}
+
+// instance is a running server with its database.
+type instance struct {
+	service.Instance
+	spec     *Spec
+	dir      string
+	sock     string
+	port     int
+	db       string
+	suiteDir string
+	root     *sql.DB // root over the socket: init, baseline and reset
+	restore  []string
+}
+
+// Init implements service.Initializer: create the user and database, apply
+// the init files, take the baseline.
+func (i *instance) Init(ctx context.Context) error {
+	cfg := mysql.NewConfig()
+	cfg.Net, cfg.Addr, cfg.User, cfg.MultiStatements = "unix", i.sock, "root", true
+	root, err := openConfig(cfg)
+	if err != nil {
+		return err
+	}
+	root.SetMaxOpenConns(1)
+	i.root = root
+	db, user, pw := quoteIdent(i.db), quoteString(i.spec.User), quoteString(i.spec.Password)
+	if _, err := root.ExecContext(ctx, fmt.Sprintf("CREATE DATABASE %s; CREATE USER %s@'%%' IDENTIFIED BY %s; GRANT ALL ON *.* TO %s@'%%'; USE %s",
+		db, user, pw, user, db)); err != nil {
+		return fmt.Errorf("creating database %s and user %s: %w", i.db, i.spec.User, err)
+	}
+	files, err := datadir.InitFiles(i.suiteDir, i.spec.Init)
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		if _, err := root.ExecContext(ctx, "USE "+db+";\n"+string(data)); err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+	}
+	if i.spec.Reset != "per-test" {
+		return nil
+	}
+	if i.restore, err = baseline(ctx, root, i.db); err != nil {
+		return fmt.Errorf("taking the baseline: %w", err)
+	}
+	return nil
+}
+
+// baseline copies every table of db into seam_baseline and returns the
+// statements that restore them: truncate, copy back, auto-increment.
+func baseline(ctx context.Context, root *sql.DB, db string) ([]string, error) {
+	rows, err := root.QueryContext(ctx, `SELECT table_name, COALESCE(auto_increment, 0) FROM information_schema.tables
+		WHERE table_schema = ? AND table_type = 'BASE TABLE' ORDER BY table_name`, db)
+	if err != nil {
+		return nil, err
+	}
+	type table struct {
+		name string
+		ai   int64
+	}
+	var tables []table
+	for rows.Next() {
+		var t table
+		if err := rows.Scan(&t.name, &t.ai); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		tables = append(tables, t)
+	}
+	rows.Close()
+	if _, err := root.ExecContext(ctx, "DROP DATABASE IF EXISTS seam_baseline; CREATE DATABASE seam_baseline"); err != nil {
+		return nil, err
+	}
+	restore := []string{"SET FOREIGN_KEY_CHECKS = 0"}
+	for n, t := range tables {
+		crows, err := root.QueryContext(ctx, `SELECT column_name FROM information_schema.columns
+			WHERE table_schema = ? AND table_name = ? AND extra NOT LIKE '%GENERATED%' ORDER BY ordinal_position`, db, t.name)
+		if err != nil {
+			return nil, err
+		}
+		var cols []string
+		for crows.Next() {
+			var c string
+			if err := crows.Scan(&c); err != nil {
+				crows.Close()
+				return nil, err
+			}
+			cols = append(cols, quoteIdent(c))
+		}
+		crows.Close()
+		full := quoteIdent(db) + "." + quoteIdent(t.name)
+		copyName := fmt.Sprintf("seam_baseline.t%d", n)
+		colList := strings.Join(cols, ", ")
+		if _, err := root.ExecContext(ctx, fmt.Sprintf("CREATE TABLE %s AS SELECT %s FROM %s", copyName, colList, full)); err != nil {
+			return nil, err
+		}
+		restore = append(restore, "TRUNCATE TABLE "+full,
+			fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s", full, colList, colList, copyName))
+		if t.ai > 0 {
+			restore = append(restore, fmt.Sprintf("ALTER TABLE %s AUTO_INCREMENT = %d", full, t.ai))
+		}
+	}
+	return append(restore, "SET FOREIGN_KEY_CHECKS = 1"), nil
+}
+
+// Reset implements service.Resetter.
+func (i *instance) Reset(ctx context.Context) error {
+	if i.restore == nil {
+		return nil
+	}
+	_, err := i.root.ExecContext(ctx, strings.Join(i.restore, ";\n"))
+	return err
+}
+
+// Stop closes seam's connection, stops the server, removes its data.
+func (i *instance) Stop(ctx context.Context) error {
+	if i.root != nil {
+		i.root.Close()
+	}
+	err := i.Instance.Stop(ctx)
+	if rmErr := os.RemoveAll(i.dir); rmErr != nil && err == nil {
+		err = rmErr
+	}
+	return err
+}
+
+func quoteIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
+func quoteString(s string) string {
+	return "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", "''") + "'"
+}
