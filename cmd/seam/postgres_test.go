@@ -184,4 +184,6 @@ func TestPostgresResetKeepsServicePoolsWorking(t *testing.T) {
 	assertClean(t, state)
 }
 
-func globShm(pattern string) ([]string, error) { return filepath.Glob(filepath.Join("/dev/shm", pattern)) }
+func globShm(pattern string) ([]string, error) {
+	return filepath.Glob(filepath.Join("/dev/shm", pattern))
+}
