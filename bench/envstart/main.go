@@ -81,7 +81,8 @@ func main() {
 	root := measure.RepoRoot()
 	tmp, err := os.MkdirTemp("", "seam-bench-envstart-")
 	measure.Check(err)
-	defer os.RemoveAll(tmp)
+	measure.OnExit(func() { os.RemoveAll(tmp) })
+	defer measure.Done()
 
 	fmt.Println("building seam and the example services …")
 	seam := filepath.Join(tmp, "seam")

@@ -26,7 +26,8 @@ func main() {
 	root := measure.RepoRoot()
 	tmp, err := os.MkdirTemp("", "seam-bench-goapi-")
 	measure.Check(err)
-	defer os.RemoveAll(tmp)
+	measure.OnExit(func() { os.RemoveAll(tmp) })
+	defer measure.Done()
 	shop := filepath.Join(root, "examples", "shop")
 
 	fmt.Println("building seam and the shop's test binary …")

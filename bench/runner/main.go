@@ -21,7 +21,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -446,11 +445,18 @@ func findVenom() (path, install string) {
 	}
 	p := filepath.Join(cache, "bin", "venom")
 	if fi, err := os.Stat(p); err == nil && fi.Mode()&0o111 != 0 {
-		out, _ := exec.Command(p, "version").CombinedOutput()
-		if bytes.Contains(out, []byte(strings.TrimPrefix(venomVersion, "v"))) {
-			return p, ""
+		// A go-installed venom says "snapshot" to `venom version`; its
+		// module version is in the build information.
+		out, _ := exec.Command("go", "version", "-m", p).Output()
+		for _, line := range strings.Split(string(out), "\n") {
+			if f := strings.Fields(line); len(f) >= 3 && f[0] == "mod" && f[1] == "github.com/ovh/venom" {
+				if f[2] == venomVersion {
+					return p, ""
+				}
+				return "", fmt.Sprintf("bash bench/peers.sh   (%s is venom %s, want %s)", p, f[2], venomVersion)
+			}
 		}
-		return "", fmt.Sprintf("bash bench/peers.sh   (%s is not venom %s: %s)", p, venomVersion, strings.TrimSpace(string(out)))
+		return "", fmt.Sprintf("bash bench/peers.sh   (%s: not a venom %s build)", p, venomVersion)
 	}
 	return "", "bash bench/peers.sh   (venom " + venomVersion + " into " + filepath.Join(cache, "bin") + ")"
 }

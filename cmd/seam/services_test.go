@@ -34,7 +34,15 @@ func testService(t *testing.T) string {
 // only its own runs.
 func isolated(t *testing.T) (env []string, stateDir string) {
 	stateDir = t.TempDir()
-	return []string{"SEAM_STATE_DIR=" + stateDir, "SEAM_CACHE_DIR=" + filepath.Join(t.TempDir(), "cache")}, stateDir
+	env = []string{"SEAM_STATE_DIR=" + stateDir, "SEAM_CACHE_DIR=" + filepath.Join(t.TempDir(), "cache")}
+	// Whatever a failing test left running is reaped before its state
+	// folder goes away.
+	t.Cleanup(func() {
+		cmd := exec.Command(seamBin, "down")
+		cmd.Env = append(os.Environ(), env...)
+		_ = cmd.Run()
+	})
+	return env, stateDir
 }
 
 func seamEnv(t *testing.T, env []string, args ...string) result {

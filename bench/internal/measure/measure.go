@@ -34,8 +34,7 @@ func Time(dir string, env []string, name string, args ...string) time.Duration {
 	out, err := cmd.CombinedOutput()
 	d := time.Since(start)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-		os.Exit(1)
+		Check(fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out))
 	}
 	return d
 }
@@ -58,10 +57,25 @@ func RepoRoot() string {
 	return ""
 }
 
-// Check ends the benchmark on an error.
+var cleanups []func()
+
+// OnExit registers a cleanup that runs even when Check ends the benchmark
+// (os.Exit skips deferred calls); Done runs them at a normal end.
+func OnExit(f func()) { cleanups = append(cleanups, f) }
+
+// Done runs the registered cleanups, newest first.
+func Done() {
+	for i := len(cleanups) - 1; i >= 0; i-- {
+		cleanups[i]()
+	}
+	cleanups = nil
+}
+
+// Check ends the benchmark on an error, after the cleanups.
 func Check(err error) {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
+		Done()
 		os.Exit(1)
 	}
 }
