@@ -1,23 +1,27 @@
 // Command runner measures what seam costs per HTTP step: a suite of 1,000
 // HTTP steps (10 tests × 100 steps, each checking the status and a field
 // of the JSON body) against a loopback Go server that this program starts
-// itself, timed three ways in interleaved rounds:
+// itself, timed in interleaved rounds:
 //
 //   - the baseline: a plain Go loop with one net/http client (keep-alive)
-//     doing the same 1,000 GETs and reading each body, in-process;
-//   - `seam run` of the suite, the whole process, and `seam run` of a
-//     one-step suite, which is seam's process start, load and exit;
+//     doing the same GETs and reading each body, both in this process and
+//     as a process of its own (this program again, with -client), run with
+//     1 GET and with N;
+//   - `seam run` of the suite, the whole process, and of a one-step suite,
+//     which is seam's process start, load and exit;
 //   - `venom run` of the same suite in venom v1.3.0 (installed by
 //     bench/peers.sh into ${SEAM_BENCH_CACHE:-$HOME/.cache/seam-bench}).
 //
-// seam's overhead per step is (seam(N) - seam(1)) / (N-1) - baseline/N; the
-// headline ratio is venom's wall time over seam's on the N-step suite.
+// Per step, each side is (time of N steps - time of 1) / (N-1), so process
+// start is left out; seam's overhead per step is seam's figure less the
+// baseline's. The headline ratio is venom's wall time over seam's on the
+// N-step suite. The table prints the arithmetic.
 //
 //	go run ./bench/runner [-quick] [-steps N] [-rounds R] [-cpuprofile FILE]
 //
 // -cpuprofile also runs the N-step suite through seam's command in this
 // process under the CPU profiler (the server's handlers are in the
-// profile too; look at the engine with `go tool pprof -focus cli.Run`).
+// profile too), for `go tool pprof`.
 package main
 
 import (
@@ -52,6 +56,7 @@ const (
 const venomVersion = "v1.3.0"
 
 type config struct {
+	quick      bool
 	steps      int           // HTTP steps in the big suite
 	perTest    int           // steps per test
 	rounds     int           // interleaved rounds, at most
@@ -67,10 +72,21 @@ func run() int {
 	steps := flag.Int("steps", 1000, "HTTP steps in the suite (a multiple of the steps per test, 100)")
 	rounds := flag.Int("rounds", 0, "interleaved rounds (default 7, or 3 with -quick)")
 	cpuprofile := flag.String("cpuprofile", "", "also run the suite in-process under the CPU profiler and write the profile to this file")
+	client := flag.String("client", "", "(internal) run the baseline loop against this base URL as a process of its own")
+	clientN := flag.Int("n", 1, "(internal) GETs of the -client loop")
 	flag.Parse()
+	if *client != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if err := clientLoop(ctx, *client, min(max(*clientN, 1), 1_000_000)); err != nil {
+			fmt.Fprintln(os.Stderr, "runner -client:", err)
+			return 1
+		}
+		return 0
+	}
 	cfg := config{steps: *steps, perTest: 100, rounds: 7, budget: 8 * time.Minute, runLimit: 2 * time.Minute, cpuprofile: *cpuprofile}
 	if *quick {
-		cfg.rounds, cfg.budget, cfg.runLimit = 3, 22*time.Second, 30*time.Second
+		cfg.quick, cfg.rounds, cfg.budget, cfg.runLimit = true, 3, 20*time.Second, 30*time.Second
 	}
 	if *rounds > 0 {
 		cfg.rounds = *rounds
@@ -203,33 +219,43 @@ func bench(ctx context.Context, cfg config) error {
 	}
 	env := append(os.Environ(), "NO_COLOR=1",
 		"SEAM_STATE_DIR="+filepath.Join(tmp, "state"), "SEAM_CACHE_DIR="+filepath.Join(tmp, "cache"))
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	child := func(want int, name string, args ...string) func() (time.Duration, error) {
+		return func() (time.Duration, error) {
+			return srv.timeChild(ctx, cfg.runLimit, tmp, env, want, name, args...)
+		}
+	}
 	seamRun := func(dir string, want int) func() (time.Duration, error) {
-		return func() (time.Duration, error) {
-			return srv.timeChild(ctx, cfg.runLimit, dir, env, want, seam, "run", "--var", "base="+srv.url, dir)
-		}
+		return child(want, seam, "run", "--var", "base="+srv.url, dir)
 	}
+	// venom with its defaults, like seam: no report file (it writes only
+	// venom.log into its working folder, the runner's temp folder).
 	venomRun := func(dir string, want int) func() (time.Duration, error) {
-		out := filepath.Join(dir, "out")
-		return func() (time.Duration, error) {
-			// A fresh output folder each run: venom numbers its files.
-			if err := os.RemoveAll(out); err != nil {
-				return 0, err
-			}
-			return srv.timeChild(ctx, cfg.runLimit, dir, env, want, venom,
-				"run", "--var", "base="+srv.url, "--output-dir", out, "--format", "json", filepath.Join(dir, "suite.yml"))
-		}
+		return child(want, venom, "run", "--var", "base="+srv.url, filepath.Join(dir, "suite.yml"))
 	}
-	baseline := sample{name: fmt.Sprintf("Go net/http client loop, in-process (%d GETs)", n)}
-	seam1 := sample{name: "seam run, 1 step (process start, load, exit)"}
-	seamN := sample{name: fmt.Sprintf("seam run, %d steps", n)}
-	venom1 := sample{name: "venom run, 1 step"}
-	venomN := sample{name: fmt.Sprintf("venom run, %d steps", n)}
+	loopRun := func(want int) func() (time.Duration, error) {
+		return child(want, self, "-client", srv.url, "-n", strconv.Itoa(want))
+	}
+	var (
+		inproc = sample{name: fmt.Sprintf("Go client loop in this process, %d GETs", n)}
+		loop1  = sample{name: "Go client loop as its own process, 1 GET"}
+		loopN  = sample{name: fmt.Sprintf("Go client loop as its own process, %d GETs", n)}
+		seam1  = sample{name: "seam run, 1 step (process start, load, exit)"}
+		seamN  = sample{name: fmt.Sprintf("seam run, %d steps", n)}
+		venom1 = sample{name: "venom run, 1 step (" + venomVersion + ")"}
+		venomN = sample{name: fmt.Sprintf("venom run, %d steps (%s)", n, venomVersion)}
+	)
 	type side struct {
 		s   *sample
 		run func() (time.Duration, error)
 	}
 	sides := []side{
-		{&baseline, func() (time.Duration, error) { return srv.timeLoop(ctx, n) }},
+		{&inproc, func() (time.Duration, error) { return srv.timeLoop(ctx, n) }},
+		{&loop1, loopRun(1)},
+		{&loopN, loopRun(n)},
 		{&seam1, seamRun(dirs["seam-1"], 1)},
 		{&seamN, seamRun(dirs["seam-n"], n)},
 	}
@@ -260,46 +286,54 @@ func bench(ctx context.Context, cfg config) error {
 		done++
 	}
 
-	// The arithmetic.
-	a, b, c := baseline.median(), seam1.median(), seamN.median()
-	basePer := msf(a) / float64(n)
-	seamPer := (msf(c) - msf(b)) / float64(n-1)
-	overhead := seamPer - basePer
+	// The arithmetic: per step = (N steps - 1 step) / (N-1).
+	perStep := func(one, many *sample) float64 { return (msf(many.median()) - msf(one.median())) / float64(n-1) }
+	inprocPer := msf(inproc.median()) / float64(n)
+	loopPer := perStep(&loop1, &loopN)
+	seamPer := perStep(&seam1, &seamN)
+	overhead := seamPer - loopPer
+	overheadInproc := seamPer - inprocPer
 	ratio, venomPer := 0.0, 0.0
 	if venom != "" {
-		d, e := venom1.median(), venomN.median()
-		ratio = msf(e) / msf(c)
-		venomPer = (msf(e) - msf(d)) / float64(n-1)
+		ratio = msf(venomN.median()) / msf(seamN.median())
+		venomPer = perStep(&venom1, &venomN)
 	}
 
 	fmt.Println()
 	fmt.Printf("seam runner benchmark: %d HTTP steps (%d tests × %d steps; each a GET checking status 200 and .id of a JSON body)\n", n, tests, cfg.perTest)
-	fmt.Printf("against a loopback Go server in this process; %s; median of %d interleaved rounds (after a warm-up)\n", modeText(cfg, done), done)
+	fmt.Printf("against a loopback Go server in the benchmark's process; %s; median of %d interleaved rounds after a warm-up\n", modeText(cfg, done), done)
 	fmt.Println()
 	row := func(key, what, wall, spread, per string) {
-		fmt.Printf("%-2s %-52s %11s %17s %11s\n", key, what, wall, spread, per)
+		fmt.Printf("%-2s %-52s %10s %17s %10s\n", key, what, wall, spread, per)
 	}
-	row("", "", "median ms", "min–max ms", "ms/step")
-	row("A", baseline.name, ms(a), baseline.spread(), fmt.Sprintf("%.4f", basePer))
-	row("B", seam1.name, ms(b), seam1.spread(), "")
-	row("C", seamN.name, ms(c), seamN.spread(), fmt.Sprintf("%.4f", seamPer))
+	row("", "wall time of the whole run", "median ms", "min–max ms", "ms/step")
+	row("A", inproc.name, ms(inproc.median()), inproc.spread(), fmt.Sprintf("%.4f", inprocPer))
+	row("B", loop1.name, ms(loop1.median()), loop1.spread(), "")
+	row("C", loopN.name, ms(loopN.median()), loopN.spread(), fmt.Sprintf("%.4f", loopPer))
+	row("D", seam1.name, ms(seam1.median()), seam1.spread(), "")
+	row("E", seamN.name, ms(seamN.median()), seamN.spread(), fmt.Sprintf("%.4f", seamPer))
 	if venom != "" {
-		row("D", venom1.name+" ("+venomVersion+")", ms(venom1.median()), venom1.spread(), "")
-		row("E", venomN.name+" ("+venomVersion+")", ms(venomN.median()), venomN.spread(), fmt.Sprintf("%.4f", venomPer))
+		row("F", venom1.name, ms(venom1.median()), venom1.spread(), "")
+		row("G", venomN.name, ms(venomN.median()), venomN.spread(), fmt.Sprintf("%.4f", venomPer))
 	} else {
-		row("D", "venom run, 1 step: not installed", "n/a", "", "")
-		row("E", venomN.name+": not installed", "n/a", "", "")
+		row("F", "venom run, 1 step: not installed", "n/a", "", "")
+		row("G", fmt.Sprintf("venom run, %d steps: not installed", n), "n/a", "", "")
 	}
 	fmt.Println()
-	fmt.Printf("seam per step            = (C - B) / (N-1)            = %.4f ms\n", seamPer)
-	fmt.Printf("baseline per step        = A / N                      = %.4f ms\n", basePer)
-	fmt.Printf("seam overhead per step   = seam per step - baseline   = %.4f ms   (target ≤ %.1f ms)\n", overhead, targetOverheadMs)
+	fmt.Printf("per step, N = %d (process start left out by taking the 1-step run off):\n", n)
+	fmt.Printf("  baseline, in-process        A / N                   = %.4f ms\n", inprocPer)
+	fmt.Printf("  baseline, its own process   (C - B) / (N-1)         = %.4f ms\n", loopPer)
+	fmt.Printf("  seam                        (E - D) / (N-1)         = %.4f ms\n", seamPer)
 	if venom != "" {
-		fmt.Printf("venom per step           = (E - D) / (N-1)            = %.4f ms\n", venomPer)
-		fmt.Printf("ratio                    = E / C (venom's wall time over seam's, whole processes; seam better = larger) = %.2f   (target ≥ %.0f)\n", ratio, targetRatio)
+		fmt.Printf("  venom                       (G - F) / (N-1)         = %.4f ms\n", venomPer)
+	}
+	fmt.Printf("seam overhead per step        seam - baseline (own process) = %.4f ms   target ≤ %.1f ms\n", overhead, targetOverheadMs)
+	fmt.Printf("  (against the in-process loop: seam - A/N = %.4f ms; that loop never crosses a process boundary,\n", overheadInproc)
+	fmt.Printf("   seam and venom, like any real client of a service, do on every request)\n")
+	if venom != "" {
+		fmt.Printf("ratio = G / E                 venom's wall time over seam's, %d steps (seam better = larger) = %.2f   target ≥ %.0f\n", n, ratio, targetRatio)
 	} else {
-		fmt.Printf("ratio                    = E / C: n/a, venom is not installed; install it with:\n    %s\n", venomMissing)
-		fmt.Println("  (judged on the overhead alone)")
+		fmt.Printf("ratio = G / E: n/a, venom is not installed (judged on the overhead alone); install it with:\n    %s\n", venomMissing)
 	}
 
 	if cfg.cpuprofile != "" {
@@ -316,13 +350,14 @@ func bench(ctx context.Context, cfg config) error {
 	if venom != "" {
 		ratioText = fmt.Sprintf("%.2f", ratio)
 	}
-	fmt.Printf("RESULT runner overhead_ms=%.3f venom_ratio=%s ratio=%s target=%.0f %s\n", overhead, ratioText, ratioText, targetRatio, verdict)
+	fmt.Printf("RESULT runner overhead_ms=%.3f overhead_inproc_ms=%.3f venom_ratio=%s ratio=%s target=%.0f %s\n",
+		overhead, overheadInproc, ratioText, ratioText, targetRatio, verdict)
 	return nil
 }
 
 func modeText(cfg config, done int) string {
 	s := "full run"
-	if cfg.rounds <= 3 {
+	if cfg.quick {
 		s = "quick run"
 	}
 	if done < cfg.rounds {
@@ -331,37 +366,46 @@ func modeText(cfg config, done int) string {
 	return s
 }
 
-// timeLoop is the baseline: n GETs with one keep-alive client, each body
-// read to its end and the status checked.
+// timeLoop is the in-process baseline: clientLoop, checked against the
+// requests the server answered.
 func (s *server) timeLoop(ctx context.Context, n int) (time.Duration, error) {
-	tr := &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 4}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
 	before := s.served.Load()
 	start := time.Now()
-	for i := 1; i <= n; i++ {
-		req, err := http.NewRequestWithContext(ctx, "GET", s.url+"/item/"+strconv.Itoa(i), nil)
-		if err != nil {
-			return 0, err
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return 0, err
-		}
-		body, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			return 0, err
-		}
-		if resp.StatusCode != 200 || len(body) == 0 {
-			return 0, fmt.Errorf("GET /item/%d: %s", i, resp.Status)
-		}
+	if err := clientLoop(ctx, s.url, n); err != nil {
+		return 0, err
 	}
 	d := time.Since(start)
 	if got := s.served.Load() - before; got != int64(n) {
 		return 0, fmt.Errorf("the server answered %d requests, want %d", got, n)
 	}
 	return d, nil
+}
+
+// clientLoop is the baseline: n GETs with one keep-alive client, each body
+// read to its end and the status checked.
+func clientLoop(ctx context.Context, base string, n int) error {
+	tr := &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 4}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	for i := 1; i <= n; i++ {
+		req, err := http.NewRequestWithContext(ctx, "GET", base+"/item/"+strconv.Itoa(i), nil)
+		if err != nil {
+			return err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode != 200 || len(body) == 0 {
+			return fmt.Errorf("GET /item/%d: %s", i, resp.Status)
+		}
+	}
+	return nil
 }
 
 // timeChild runs a command to its end (at most limit) and returns its wall

@@ -403,6 +403,18 @@ func (e *Environment) Reset(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// ResetOne brings one service's data back to its baseline.
+func (e *Environment) ResetOne(ctx context.Context, name string) error {
+	inst, err := e.instance(name)
+	if err != nil {
+		return err
+	}
+	if r, ok := inst.(service.Resetter); ok {
+		return r.Reset(ctx)
+	}
+	return fmt.Errorf("service %q keeps no data to reset", name)
+}
+
 // Messages implements step.Recorders: the traffic a broker recorded.
 func (e *Environment) Messages(name string) (step.MessageLog, error) {
 	inst, err := e.instance(name)

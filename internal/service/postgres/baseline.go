@@ -12,18 +12,20 @@ import (
 	"github.com/seamtest/seam/internal/service/datadir"
 )
 
-// baseline is the data right after init, and the SQL that restores it.
+// baseline is the data right after init, and how to go back to it.
 //
-// Reset keeps every connection of the services under test open: it
-// truncates the user's tables and copies the baseline rows back from the
-// seam_baseline schema in one transaction (with triggers and foreign-key
-// checks off), then sets every sequence back. Dropping and re-cloning the
-// database from a template would be as fast for small data, but it
-// terminates the services' connections, and their next query would fail.
+// Reset keeps every connection of the services under test open, and
+// touches only the tables a test changed: a statement-level trigger on each
+// table notes it in seam_baseline.dirty when it is written to; reset then,
+// in one call of seam_baseline.reset(), deletes the rows of each noted
+// table and copies its baseline rows back from the seam_baseline schema
+// (triggers and foreign-key checks off), and sets every sequence back.
+// Dropping the database and cloning it from a template is an order of
+// magnitude slower (it checkpoints) and would end the services'
+// connections (bench/pgreset measures both).
 type baseline struct {
-	conn    *pgx.Conn // kept open: resets need no new connection
-	restore string
-	tables  int
+	conn   *pgx.Conn // kept open: resets need no new connection
+	tables int
 }
 
 // Init implements service.Initializer: create the database, apply the
@@ -118,7 +120,6 @@ func takeBaseline(ctx context.Context, conn *pgx.Conn) (*baseline, error) {
 	type table struct {
 		name string
 		oid  uint32
-		cols []string
 	}
 	var tables []table
 	for rows.Next() {
@@ -133,41 +134,32 @@ func takeBaseline(ctx context.Context, conn *pgx.Conn) (*baseline, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	var restore strings.Builder
-	restore.WriteString("BEGIN;\nSET LOCAL session_replication_role = replica;\nSET LOCAL lock_timeout = '10s';\n")
-	if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS seam_baseline CASCADE; CREATE SCHEMA seam_baseline"); err != nil {
+	if _, err := conn.PgConn().Exec(ctx, baselineSchema).ReadAll(); err != nil {
 		return nil, err
 	}
-	if len(tables) > 0 {
-		names := make([]string, len(tables))
-		for i, t := range tables {
-			names[i] = t.name
-		}
-		restore.WriteString("TRUNCATE " + strings.Join(names, ", ") + ";\n")
-	}
 	for i, t := range tables {
-		crow, err := conn.Query(ctx, `SELECT quote_ident(attname) FROM pg_attribute
-			WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped AND attgenerated = '' ORDER BY attnum`, t.oid)
-		if err != nil {
+		var cols string
+		if err := conn.QueryRow(ctx, `SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute
+			WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped AND attgenerated = ''`, t.oid).Scan(&cols); err != nil {
 			return nil, err
 		}
-		for crow.Next() {
-			var c string
-			if err := crow.Scan(&c); err != nil {
-				crow.Close()
-				return nil, err
-			}
-			t.cols = append(t.cols, c)
-		}
-		crow.Close()
-		cols := strings.Join(t.cols, ", ")
 		copyName := fmt.Sprintf("seam_baseline.t%d", i)
 		tag, err := conn.Exec(ctx, fmt.Sprintf("CREATE TABLE %s AS SELECT %s FROM %s", copyName, cols, t.name))
 		if err != nil {
 			return nil, err
 		}
+		var ins *string
 		if tag.RowsAffected() > 0 {
-			fmt.Fprintf(&restore, "INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s;\n", t.name, cols, cols, copyName)
+			x := fmt.Sprintf("INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s", t.name, cols, cols, copyName)
+			ins = &x
+		}
+		if _, err := conn.Exec(ctx, "INSERT INTO seam_baseline.restore (name, del, ins) VALUES ($1, $2, $3)",
+			t.name, "DELETE FROM "+t.name, ins); err != nil {
+			return nil, err
+		}
+		if _, err := conn.Exec(ctx, fmt.Sprintf(`CREATE TRIGGER seam_dirty AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s
+			FOR EACH STATEMENT EXECUTE FUNCTION seam_baseline.mark()`, t.name)); err != nil {
+			return nil, err
 		}
 	}
 	seqs, err := conn.Query(ctx, `SELECT format('%I.%I', schemaname, sequencename) FROM pg_sequences
@@ -185,27 +177,65 @@ func takeBaseline(ctx context.Context, conn *pgx.Conn) (*baseline, error) {
 		seqNames = append(seqNames, n)
 	}
 	seqs.Close()
+	var setvals []string
 	for _, n := range seqNames {
 		var last int64
 		var called bool
 		if err := conn.QueryRow(ctx, "SELECT last_value, is_called FROM "+n).Scan(&last, &called); err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(&restore, "SELECT setval('%s', %d, %t);\n", strings.ReplaceAll(n, "'", "''"), last, called)
+		setvals = append(setvals, fmt.Sprintf("setval('%s', %d, %t)", strings.ReplaceAll(n, "'", "''"), last, called))
 	}
-	restore.WriteString("COMMIT;\n")
-	return &baseline{conn: conn, restore: restore.String(), tables: len(tables)}, nil
+	if len(setvals) > 0 {
+		if _, err := conn.Exec(ctx, "INSERT INTO seam_baseline.restore (name, del) VALUES ('*sequences*', $1)",
+			"SELECT "+strings.Join(setvals, ", ")); err != nil {
+			return nil, err
+		}
+	}
+	return &baseline{conn: conn, tables: len(tables)}, nil
 }
+
+// baselineSchema holds the baseline copies, the dirty-table notes, the
+// restore statements and the functions that use them.
+const baselineSchema = `
+DROP SCHEMA IF EXISTS seam_baseline CASCADE;
+CREATE SCHEMA seam_baseline;
+CREATE UNLOGGED TABLE seam_baseline.dirty (name text PRIMARY KEY);
+CREATE TABLE seam_baseline.restore (name text PRIMARY KEY, del text NOT NULL, ins text);
+CREATE FUNCTION seam_baseline.mark() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO seam_baseline.dirty VALUES (TG_RELID::regclass::text) ON CONFLICT DO NOTHING;
+	RETURN NULL;
+END $$;
+CREATE FUNCTION seam_baseline.reset() RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+	r record;
+	n integer := 0;
+BEGIN
+	PERFORM set_config('session_replication_role', 'replica', true);
+	PERFORM set_config('lock_timeout', '10s', true);
+	FOR r IN SELECT s.del, s.ins FROM seam_baseline.dirty d JOIN seam_baseline.restore s USING (name) LOOP
+		EXECUTE r.del;
+		IF r.ins IS NOT NULL THEN
+			EXECUTE r.ins;
+		END IF;
+		n := n + 1;
+	END LOOP;
+	FOR r IN SELECT del FROM seam_baseline.restore WHERE name = '*sequences*' LOOP
+		EXECUTE r.del;
+	END LOOP;
+	DELETE FROM seam_baseline.dirty;
+	RETURN n;
+END $$;
+`
 
 // Reset implements service.Resetter.
 func (i *instance) Reset(ctx context.Context) error {
 	if i.base == nil {
 		return nil // reset: per-suite or never
 	}
-	_, err := i.base.conn.PgConn().Exec(ctx, i.base.restore).ReadAll()
+	_, err := i.base.conn.Exec(ctx, "SELECT seam_baseline.reset()")
 	if err != nil {
-		// Leave no half-open transaction behind for the next reset.
-		_, _ = i.base.conn.PgConn().Exec(ctx, "ROLLBACK").ReadAll()
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && pe.Code == "55P03" {
 			return fmt.Errorf("a connection holds a lock on a table for more than 10s (a transaction left open by the system under test?): %w", err)
