@@ -19,13 +19,15 @@
 //
 //	go run ./bench/runner [-quick] [-steps N] [-rounds R] [-cpuprofile FILE]
 //
-// -cpuprofile also runs the N-step suite through seam's command in this
-// process under the CPU profiler (the server's handlers are in the
-// profile too), for `go tool pprof`.
+// -cpuprofile FILE builds seam once more with a main that profiles itself
+// (through a build overlay: the repository is not touched), runs the N-step
+// suite with it a few times and writes their merged CPU profile, for
+// `go tool pprof`.
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -36,15 +38,12 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
-
-	"github.com/seamtest/seam/internal/cli"
 )
 
 // Targets from the issue.
@@ -70,8 +69,8 @@ func main() { os.Exit(run()) }
 func run() int {
 	quick := flag.Bool("quick", false, "3 rounds, finishing in under 40 s on 2 cores")
 	steps := flag.Int("steps", 1000, "HTTP steps in the suite (a multiple of the steps per test, 100)")
-	rounds := flag.Int("rounds", 0, "interleaved rounds (default 7, or 3 with -quick)")
-	cpuprofile := flag.String("cpuprofile", "", "also run the suite in-process under the CPU profiler and write the profile to this file")
+	rounds := flag.Int("rounds", 0, "interleaved rounds (default 11, or 3 with -quick)")
+	cpuprofile := flag.String("cpuprofile", "", "also write a CPU profile of seam processes running the suite to this file")
 	client := flag.String("client", "", "(internal) run the baseline loop against this base URL as a process of its own")
 	clientN := flag.Int("n", 1, "(internal) GETs of the -client loop")
 	flag.Parse()
@@ -84,7 +83,7 @@ func run() int {
 		}
 		return 0
 	}
-	cfg := config{steps: *steps, perTest: 100, rounds: 7, budget: 8 * time.Minute, runLimit: 2 * time.Minute, cpuprofile: *cpuprofile}
+	cfg := config{steps: *steps, perTest: 100, rounds: 11, budget: 8 * time.Minute, runLimit: 2 * time.Minute, cpuprofile: *cpuprofile}
 	if *quick {
 		cfg.quick, cfg.rounds, cfg.budget, cfg.runLimit = true, 3, 20*time.Second, 30*time.Second
 	}
@@ -231,6 +230,11 @@ func bench(ctx context.Context, cfg config) error {
 	seamRun := func(dir string, want int) func() (time.Duration, error) {
 		return child(want, seam, "run", "--var", "base="+srv.url, dir)
 	}
+	// seam validate loads the suite (parse, decode, compile every template
+	// and expectation) and runs nothing: the load part of seam's cost.
+	seamValidate := func(dir string) func() (time.Duration, error) {
+		return child(0, seam, "validate", "--var", "base="+srv.url, dir)
+	}
 	// venom with its defaults, like seam: no report file (it writes only
 	// venom.log into its working folder, the runner's temp folder).
 	venomRun := func(dir string, want int) func() (time.Duration, error) {
@@ -245,6 +249,8 @@ func bench(ctx context.Context, cfg config) error {
 		loopN  = sample{name: fmt.Sprintf("Go client loop as its own process, %d GETs", n)}
 		seam1  = sample{name: "seam run, 1 step (process start, load, exit)"}
 		seamN  = sample{name: fmt.Sprintf("seam run, %d steps", n)}
+		load1  = sample{name: "seam validate, 1 step (process start, load, exit)"}
+		loadN  = sample{name: fmt.Sprintf("seam validate, %d steps (load only)", n)}
 		venom1 = sample{name: "venom run, 1 step (" + venomVersion + ")"}
 		venomN = sample{name: fmt.Sprintf("venom run, %d steps (%s)", n, venomVersion)}
 	)
@@ -258,6 +264,8 @@ func bench(ctx context.Context, cfg config) error {
 		{&loopN, loopRun(n)},
 		{&seam1, seamRun(dirs["seam-1"], 1)},
 		{&seamN, seamRun(dirs["seam-n"], n)},
+		{&load1, seamValidate(dirs["seam-1"])},
+		{&loadN, seamValidate(dirs["seam-n"])},
 	}
 	if venom != "" {
 		sides = append(sides, side{&venom1, venomRun(dirs["venom-1"], 1)}, side{&venomN, venomRun(dirs["venom-n"], n)})
@@ -291,6 +299,7 @@ func bench(ctx context.Context, cfg config) error {
 	inprocPer := msf(inproc.median()) / float64(n)
 	loopPer := perStep(&loop1, &loopN)
 	seamPer := perStep(&seam1, &seamN)
+	loadPer := perStep(&load1, &loadN)
 	overhead := seamPer - loopPer
 	overheadInproc := seamPer - inprocPer
 	ratio, venomPer := 0.0, 0.0
@@ -303,41 +312,49 @@ func bench(ctx context.Context, cfg config) error {
 	fmt.Printf("seam runner benchmark: %d HTTP steps (%d tests × %d steps; each a GET checking status 200 and .id of a JSON body)\n", n, tests, cfg.perTest)
 	fmt.Printf("against a loopback Go server in the benchmark's process; %s; median of %d interleaved rounds after a warm-up\n", modeText(cfg, done), done)
 	fmt.Println()
-	row := func(key, what, wall, spread, per string) {
+	row := func(key, what string, s *sample, per string) {
+		wall, spread := "n/a", ""
+		if len(s.times) > 0 {
+			wall, spread = ms(s.median()), s.spread()
+		}
 		fmt.Printf("%-2s %-52s %10s %17s %10s\n", key, what, wall, spread, per)
 	}
-	row("", "wall time of the whole run", "median ms", "min–max ms", "ms/step")
-	row("A", inproc.name, ms(inproc.median()), inproc.spread(), fmt.Sprintf("%.4f", inprocPer))
-	row("B", loop1.name, ms(loop1.median()), loop1.spread(), "")
-	row("C", loopN.name, ms(loopN.median()), loopN.spread(), fmt.Sprintf("%.4f", loopPer))
-	row("D", seam1.name, ms(seam1.median()), seam1.spread(), "")
-	row("E", seamN.name, ms(seamN.median()), seamN.spread(), fmt.Sprintf("%.4f", seamPer))
+	fmt.Printf("%-2s %-52s %10s %17s %10s\n", "", "wall time of the whole run", "median ms", "min–max ms", "ms/step")
+	row("A", inproc.name, &inproc, fmt.Sprintf("%.4f", inprocPer))
+	row("B", loop1.name, &loop1, "")
+	row("C", loopN.name, &loopN, fmt.Sprintf("%.4f", loopPer))
+	row("D", seam1.name, &seam1, "")
+	row("E", seamN.name, &seamN, fmt.Sprintf("%.4f", seamPer))
+	row("F", load1.name, &load1, "")
+	row("G", loadN.name, &loadN, fmt.Sprintf("%.4f", loadPer))
 	if venom != "" {
-		row("F", venom1.name, ms(venom1.median()), venom1.spread(), "")
-		row("G", venomN.name, ms(venomN.median()), venomN.spread(), fmt.Sprintf("%.4f", venomPer))
+		row("H", venom1.name, &venom1, "")
+		row("I", venomN.name, &venomN, fmt.Sprintf("%.4f", venomPer))
 	} else {
-		row("F", "venom run, 1 step: not installed", "n/a", "", "")
-		row("G", fmt.Sprintf("venom run, %d steps: not installed", n), "n/a", "", "")
+		row("H", "venom run, 1 step: not installed", &venom1, "")
+		row("I", fmt.Sprintf("venom run, %d steps: not installed", n), &venomN, "")
 	}
 	fmt.Println()
 	fmt.Printf("per step, N = %d (process start left out by taking the 1-step run off):\n", n)
-	fmt.Printf("  baseline, in-process        A / N                   = %.4f ms\n", inprocPer)
-	fmt.Printf("  baseline, its own process   (C - B) / (N-1)         = %.4f ms\n", loopPer)
-	fmt.Printf("  seam                        (E - D) / (N-1)         = %.4f ms\n", seamPer)
+	fmt.Printf("  baseline, in-process          A / N             = %.4f ms\n", inprocPer)
+	fmt.Printf("  baseline, its own process     (C - B) / (N-1)   = %.4f ms\n", loopPer)
+	fmt.Printf("  seam                          (E - D) / (N-1)   = %.4f ms\n", seamPer)
+	fmt.Printf("    of which loading the suite  (G - F) / (N-1)   = %.4f ms\n", loadPer)
+	fmt.Printf("    and running the step        the rest          = %.4f ms\n", seamPer-loadPer)
 	if venom != "" {
-		fmt.Printf("  venom                       (G - F) / (N-1)         = %.4f ms\n", venomPer)
+		fmt.Printf("  venom                         (I - H) / (N-1)   = %.4f ms\n", venomPer)
 	}
-	fmt.Printf("seam overhead per step        seam - baseline (own process) = %.4f ms   target ≤ %.1f ms\n", overhead, targetOverheadMs)
-	fmt.Printf("  (against the in-process loop: seam - A/N = %.4f ms; that loop never crosses a process boundary,\n", overheadInproc)
-	fmt.Printf("   seam and venom, like any real client of a service, do on every request)\n")
+	fmt.Printf("seam overhead per step = seam - baseline in its own process = %.4f ms   target ≤ %.1f ms\n", overhead, targetOverheadMs)
+	fmt.Printf("  (seam - the in-process baseline A/N = %.4f ms; that loop never crosses a process boundary,\n", overheadInproc)
+	fmt.Printf("   which seam, venom and any real client of a service do on every request)\n")
 	if venom != "" {
-		fmt.Printf("ratio = G / E                 venom's wall time over seam's, %d steps (seam better = larger) = %.2f   target ≥ %.0f\n", n, ratio, targetRatio)
+		fmt.Printf("ratio = I / E = venom's wall time over seam's on the %d-step suite (seam better = larger) = %.2f   target ≥ %.0f\n", n, ratio, targetRatio)
 	} else {
-		fmt.Printf("ratio = G / E: n/a, venom is not installed (judged on the overhead alone); install it with:\n    %s\n", venomMissing)
+		fmt.Printf("ratio = I / E: n/a, venom is not installed (judged on the overhead alone); install it with:\n    %s\n", venomMissing)
 	}
 
 	if cfg.cpuprofile != "" {
-		if err := profile(ctx, cfg, dirs["seam-n"], srv, tmp); err != nil {
+		if err := profile(ctx, cfg, root, tmp, dirs["seam-n"], srv, env); err != nil {
 			return fmt.Errorf("-cpuprofile: %w", err)
 		}
 	}
@@ -505,36 +522,79 @@ func findVenom() (path, install string) {
 	return "", "bash bench/peers.sh   (venom " + venomVersion + " into " + filepath.Join(cache, "bin") + ")"
 }
 
-// profile runs the N-step suite through seam's command in this process
-// under the CPU profiler, a bounded number of times.
-func profile(ctx context.Context, cfg config, dir string, srv *server, tmp string) error {
-	f, err := os.Create(cfg.cpuprofile)
+// profileMain replaces cmd/seam/main.go, through a build overlay (nothing
+// in the repository changes), in the seam binary built for -cpuprofile: it
+// writes a CPU profile of the whole process to $SEAM_BENCH_CPUPROFILE.
+const profileMain = `package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"syscall"
+
+	"github.com/seamtest/seam/internal/cli"
+)
+
+func main() {
+	if p := os.Getenv("SEAM_BENCH_CPUPROFILE"); p != "" {
+		if f, err := os.Create(p); err == nil {
+			pprof.StartCPUProfile(f)
+			defer f.Close()
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := cli.Run(ctx, os.Args[1:], cli.IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr})
+	stop()
+	pprof.StopCPUProfile()
+	os.Exit(code)
+}
+`
+
+// profile builds seam with profileMain, runs the N-step suite with it a
+// bounded number of times and merges the runs' CPU profiles into one file.
+func profile(ctx context.Context, cfg config, root, tmp, dir string, srv *server, env []string) error {
+	dst, err := filepath.Abs(cfg.cpuprofile)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	os.Setenv("SEAM_STATE_DIR", filepath.Join(tmp, "state"))
-	os.Setenv("SEAM_CACHE_DIR", filepath.Join(tmp, "cache"))
-	runs, limit := 10, time.Now().Add(30*time.Second)
-	if err := pprof.StartCPUProfile(f); err != nil {
+	pdir := filepath.Join(tmp, "profile")
+	if err := os.MkdirAll(pdir, 0o755); err != nil {
 		return err
 	}
-	var times []time.Duration
-	for i := 0; i < runs && time.Now().Before(limit) && ctx.Err() == nil; i++ {
-		var out tail
-		start := time.Now()
-		code := cli.Run(ctx, []string{"run", "--var", "base=" + srv.url, dir}, cli.IO{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &out, Getenv: os.Getenv})
-		times = append(times, time.Since(start))
-		if code != 0 {
-			pprof.StopCPUProfile()
-			return fmt.Errorf("seam run (in-process) exited %d\n%s", code, out.String())
-		}
+	mainGo, overlay := filepath.Join(pdir, "main.go"), filepath.Join(pdir, "overlay.json")
+	if err := os.WriteFile(mainGo, []byte(profileMain), 0o644); err != nil {
+		return err
 	}
-	pprof.StopCPUProfile()
-	s := sample{times: times}
-	fmt.Printf("\n-cpuprofile: %d in-process runs of the %d-step suite, median %s ms (%.4f ms/step, server included); profile in %s\n",
-		len(times), cfg.steps, ms(s.median()), msf(s.median())/float64(cfg.steps), cfg.cpuprofile)
-	fmt.Printf("  go tool pprof -top -focus 'cli.Run' %s\n", cfg.cpuprofile)
+	o, _ := json.Marshal(map[string]map[string]string{"Replace": {filepath.Join(root, "cmd", "seam", "main.go"): mainGo}})
+	if err := os.WriteFile(overlay, o, 0o644); err != nil {
+		return err
+	}
+	seam := filepath.Join(pdir, "seam")
+	build := exec.CommandContext(ctx, "go", "build", "-overlay", overlay, "-o", seam, "./cmd/seam")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build -overlay: %v\n%s", err, out)
+	}
+	var files []string
+	s := sample{}
+	limit := time.Now().Add(30 * time.Second)
+	for i := 0; i < 20 && time.Now().Before(limit); i++ {
+		f := filepath.Join(pdir, fmt.Sprintf("cpu-%02d.pprof", i))
+		d, err := srv.timeChild(ctx, cfg.runLimit, tmp, append(env, "SEAM_BENCH_CPUPROFILE="+f), cfg.steps, seam, "run", "--var", "base="+srv.url, dir)
+		if err != nil {
+			return err
+		}
+		files = append(files, f)
+		s.times = append(s.times, d)
+	}
+	merge := exec.CommandContext(ctx, "go", append([]string{"tool", "pprof", "-proto", "-output", dst}, files...)...)
+	if out, err := merge.CombinedOutput(); err != nil {
+		return fmt.Errorf("go tool pprof -proto: %v\n%s", err, out)
+	}
+	fmt.Printf("\n-cpuprofile: %d runs of seam run, %d steps, median %s ms, one CPU profile of them all: %s\n", len(files), cfg.steps, ms(s.median()), dst)
+	fmt.Printf("  go tool pprof -top -cum %s\n", dst)
 	return nil
 }
 

@@ -172,8 +172,8 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 }
 
 // load loads the suite, printing every problem with an excerpt.
-func load(arg string, vars map[string]string, reg *builtin.Registry, stderr io.Writer) (*suite.Suite, bool) {
-	s, err := suite.Load(arg, suite.Options{Steps: reg.Steps, Ops: reg.Ops, Services: reg.Services, Probes: reg.Probes, Vars: vars})
+func load(arg string, vars map[string]string, reg *builtin.Registry, stderr io.Writer, servicesOnly bool) (*suite.Suite, bool) {
+	s, err := suite.Load(arg, suite.Options{Steps: reg.Steps, Ops: reg.Ops, Services: reg.Services, Probes: reg.Probes, Vars: vars, ServicesOnly: servicesOnly})
 	if err != nil {
 		printLoadErr(err, stderr)
 		return nil, false
@@ -219,6 +219,8 @@ type suiteCommand struct {
 	filter engine.Filter
 	suite  *suite.Suite
 	reg    *builtin.Registry
+	// servicesOnly accepts a suite without tests (seam up).
+	servicesOnly bool
 }
 
 func newSuiteCommand(name string, stdio IO) *suiteCommand {
@@ -252,7 +254,7 @@ func (c *suiteCommand) parse(args []string, check func() error) bool {
 		return false
 	}
 	c.reg = builtin.New()
-	c.suite, ok = load(arg, c.vars, c.reg, c.stdio.Stderr)
+	c.suite, ok = load(arg, c.vars, c.reg, c.stdio.Stderr, c.servicesOnly)
 	return ok
 }
 

@@ -15,6 +15,7 @@ import (
 // seam down.
 func cmdUp(ctx context.Context, args []string, stdio IO) int {
 	c := newSuiteCommand("up", stdio)
+	c.servicesOnly = true
 	defer c.close()
 	quiet := c.fs.Bool("quiet", false, "do not print the services' output")
 	if !c.parse(args, nil) {

@@ -75,7 +75,7 @@ func (e *StartError) Error() string {
 		for _, l := range e.Lines {
 			b.WriteString("\n    | " + l)
 		}
-	} else {
+	} else if e.LogFile != "" {
 		fmt.Fprintf(&b, "\n  (%s printed nothing)", e.Service)
 	}
 	if e.LogFile != "" {
@@ -247,6 +247,12 @@ func (e *Environment) childEnv(svc *service.Service, tmp string) []string {
 		in := e.infos[other.Name]
 		p := "SEAM_" + envName(other.Name) + "_"
 		env = append(env, p+"URL="+in["url"].(string), p+"ADDR="+in["addr"].(string), p+"HOST=127.0.0.1", fmt.Sprintf("%sPORT=%d", p, in["port"]))
+		// Data services add their connection details.
+		for _, k := range []string{"dsn", "user", "password", "database"} {
+			if v, ok := in[k].(string); ok {
+				env = append(env, p+strings.ToUpper(k)+"="+v)
+			}
+		}
 	}
 	return env
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/seamtest/seam/internal/service/datadir"
 )
 
 // baseline is the data right after init, and how to go back to it.
@@ -24,49 +23,22 @@ import (
 // magnitude slower (it checkpoints) and would end the services'
 // connections (bench/pgreset measures both).
 type baseline struct {
-	conn   *pgx.Conn // kept open: resets need no new connection
-	tables int
+	conn *pgx.Conn // kept open: resets need no new connection
 }
 
-// Init implements service.Initializer: create the database, apply the
-// init files, and take the baseline.
+// Init implements service.Initializer. The database, the init files and
+// the baseline are in the cached data folder already; a reset needs only
+// a connection of its own.
 func (i *instance) Init(ctx context.Context) error {
-	s := i.spec
 	i.recordShm()
-	admin, err := connect(ctx, s.User, s.Password, i.port, "postgres")
-	if err != nil {
-		return err
-	}
-	_, err = admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{i.db}.Sanitize())
-	admin.Close(ctx)
-	if err != nil {
-		return fmt.Errorf("creating database %s: %w", i.db, err)
-	}
-	conn, err := connect(ctx, s.User, s.Password, i.port, i.db)
-	if err != nil {
-		return err
-	}
-	files, err := datadir.InitFiles(i.suiteDir, s.Init)
-	if err != nil {
-		conn.Close(ctx)
-		return err
-	}
-	for _, f := range files {
-		if err := applyFile(ctx, conn, f); err != nil {
-			conn.Close(ctx)
-			return err
-		}
-	}
-	if s.Reset != "per-test" {
-		conn.Close(ctx)
+	if i.spec.Reset != "per-test" {
 		return nil
 	}
-	b, err := takeBaseline(ctx, conn)
+	conn, err := connect(ctx, i.spec.User, i.spec.Password, i.port, i.db)
 	if err != nil {
-		conn.Close(ctx)
-		return fmt.Errorf("taking the baseline: %w", err)
+		return err
 	}
-	i.base = b
+	i.base = &baseline{conn: conn}
 	return nil
 }
 
@@ -106,7 +78,7 @@ func lineCol(s string, pos int) (int, int) {
 	return line, col
 }
 
-func takeBaseline(ctx context.Context, conn *pgx.Conn) (*baseline, error) {
+func takeBaseline(ctx context.Context, conn *pgx.Conn) error {
 	rows, err := conn.Query(ctx, `
 		SELECT c.oid::regclass::text, c.oid
 		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -115,7 +87,7 @@ func takeBaseline(ctx context.Context, conn *pgx.Conn) (*baseline, error) {
 		  AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'
 		ORDER BY 1`)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	type table struct {
 		name string
@@ -126,27 +98,27 @@ func takeBaseline(ctx context.Context, conn *pgx.Conn) (*baseline, error) {
 		var t table
 		if err := rows.Scan(&t.name, &t.oid); err != nil {
 			rows.Close()
-			return nil, err
+			return err
 		}
 		tables = append(tables, t)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return err
 	}
 	if _, err := conn.PgConn().Exec(ctx, baselineSchema).ReadAll(); err != nil {
-		return nil, err
+		return err
 	}
 	for i, t := range tables {
 		var cols string
 		if err := conn.QueryRow(ctx, `SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute
 			WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped AND attgenerated = ''`, t.oid).Scan(&cols); err != nil {
-			return nil, err
+			return err
 		}
 		copyName := fmt.Sprintf("seam_baseline.t%d", i)
 		tag, err := conn.Exec(ctx, fmt.Sprintf("CREATE TABLE %s AS SELECT %s FROM %s", copyName, cols, t.name))
 		if err != nil {
-			return nil, err
+			return err
 		}
 		var ins *string
 		if tag.RowsAffected() > 0 {
@@ -155,24 +127,24 @@ func takeBaseline(ctx context.Context, conn *pgx.Conn) (*baseline, error) {
 		}
 		if _, err := conn.Exec(ctx, "INSERT INTO seam_baseline.restore (name, del, ins) VALUES ($1, $2, $3)",
 			t.name, "DELETE FROM "+t.name, ins); err != nil {
-			return nil, err
+			return err
 		}
 		if _, err := conn.Exec(ctx, fmt.Sprintf(`CREATE TRIGGER seam_dirty AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s
 			FOR EACH STATEMENT EXECUTE FUNCTION seam_baseline.mark()`, t.name)); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	seqs, err := conn.Query(ctx, `SELECT format('%I.%I', schemaname, sequencename) FROM pg_sequences
 		WHERE schemaname NOT IN ('pg_catalog', 'information_schema', 'seam_baseline') ORDER BY 1`)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var seqNames []string
 	for seqs.Next() {
 		var n string
 		if err := seqs.Scan(&n); err != nil {
 			seqs.Close()
-			return nil, err
+			return err
 		}
 		seqNames = append(seqNames, n)
 	}
@@ -182,17 +154,17 @@ func takeBaseline(ctx context.Context, conn *pgx.Conn) (*baseline, error) {
 		var last int64
 		var called bool
 		if err := conn.QueryRow(ctx, "SELECT last_value, is_called FROM "+n).Scan(&last, &called); err != nil {
-			return nil, err
+			return err
 		}
 		setvals = append(setvals, fmt.Sprintf("setval('%s', %d, %t)", strings.ReplaceAll(n, "'", "''"), last, called))
 	}
 	if len(setvals) > 0 {
 		if _, err := conn.Exec(ctx, "INSERT INTO seam_baseline.restore (name, del) VALUES ('*sequences*', $1)",
 			"SELECT "+strings.Join(setvals, ", ")); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return &baseline{conn: conn, tables: len(tables)}, nil
+	return nil
 }
 
 // baselineSchema holds the baseline copies, the dirty-table notes, the

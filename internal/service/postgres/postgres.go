@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -89,22 +90,25 @@ func (s *Spec) Describe(info map[string]any) {
 	info["user"], info["password"], info["database"] = s.User, s.Password, db
 }
 
-// DefaultProbe implements service.Prober: a real connection and SELECT 1,
-// since the port opens before the server accepts sessions.
-func (s *Spec) DefaultProbe() service.Probe { return pingProbe{s} }
+// DefaultProbe implements service.Prober: the server's own "ready to
+// accept connections" line. The port opens before the server accepts
+// sessions, and a real login costs a password exchange per try; the log
+// line comes at the moment it is ready. (Init then logs in for real.)
+func (s *Spec) DefaultProbe() service.Probe { return readyProbe{} }
 
-type pingProbe struct{ s *Spec }
+type readyProbe struct{}
 
-func (pingProbe) String() string { return "postgres connect and SELECT 1" }
+func (readyProbe) String() string { return `postgres log "ready to accept connections"` }
 
-func (p pingProbe) Check(ctx context.Context, t service.Target) error {
-	conn, err := connect(ctx, p.s.User, p.s.Password, t.MainPort(), "postgres")
-	if err != nil {
-		return err
+func (readyProbe) Check(_ context.Context, t service.Target) error {
+	if t.Lines != nil {
+		for _, l := range t.Lines() {
+			if strings.Contains(l, "database system is ready to accept connections") {
+				return nil
+			}
+		}
 	}
-	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, "SELECT 1")
-	return err
+	return fmt.Errorf("the server has not said it is ready yet")
 }
 
 func connect(ctx context.Context, user, password string, port int, db string) (*pgx.Conn, error) {

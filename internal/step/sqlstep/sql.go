@@ -186,6 +186,9 @@ func sqlErr(err error) error {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		msg := fmt.Sprintf("SQL error %s: %s", pe.Code, pe.Message)
+		if pe.Position > 0 {
+			msg += fmt.Sprintf(" at character %d of the query", pe.Position)
+		}
 		if pe.Detail != "" {
 			msg += " (" + pe.Detail + ")"
 		}
