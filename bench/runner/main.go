@@ -8,13 +8,16 @@
 //     as a process of its own (this program again, with -client), run with
 //     1 GET and with N;
 //   - `seam run` of the suite, the whole process, and of a one-step suite,
-//     which is seam's process start, load and exit;
+//     which is seam's process start, load and exit; `seam validate` of both,
+//     which splits seam's cost per step into loading and running;
 //   - `venom run` of the same suite in venom v1.3.0 (installed by
 //     bench/peers.sh into ${SEAM_BENCH_CACHE:-$HOME/.cache/seam-bench}).
 //
 // Per step, each side is (time of N steps - time of 1) / (N-1), so process
 // start is left out; seam's overhead per step is seam's figure less the
-// baseline's. The headline ratio is venom's wall time over seam's on the
+// baseline loop's as a process of its own (like seam, it then crosses a
+// process boundary on every request; the in-process loop does not, and is
+// shown too). The headline ratio is venom's wall time over seam's on the
 // N-step suite. The table prints the arithmetic.
 //
 //	go run ./bench/runner [-quick] [-steps N] [-rounds R] [-cpuprofile FILE]
@@ -340,7 +343,7 @@ func bench(ctx context.Context, cfg config) error {
 	fmt.Printf("  baseline, its own process     (C - B) / (N-1)   = %.4f ms\n", loopPer)
 	fmt.Printf("  seam                          (E - D) / (N-1)   = %.4f ms\n", seamPer)
 	fmt.Printf("    of which loading the suite  (G - F) / (N-1)   = %.4f ms\n", loadPer)
-	fmt.Printf("    and running the step        the rest          = %.4f ms\n", seamPer-loadPer)
+	fmt.Printf("    and running it              the rest          = %.4f ms\n", seamPer-loadPer)
 	if venom != "" {
 		fmt.Printf("  venom                         (I - H) / (N-1)   = %.4f ms\n", venomPer)
 	}
