@@ -7,18 +7,8 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests use: xmllint validates JUnit reports; the
 # PostgreSQL, MariaDB, Redis and NATS servers are started by seam itself in the tests.
-packages=(libxml2-utils postgresql redis-server nats-server mariadb-server)
-missing=()
-for p in "${packages[@]}"; do
-	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
-done
-if ((${#missing[@]})); then
-	echo "installing Debian packages: ${missing[*]}"
-	sudo_cmd=()
-	if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
-	"${sudo_cmd[@]}" apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+. scripts/debian-packages.sh
+install_missing libxml2-utils postgresql mariadb-server redis-server nats-server
 
 go mod download
 
