@@ -212,8 +212,9 @@ type Env struct {
 }
 
 type envState struct {
-	mu     sync.Mutex
-	closed bool
+	mu       sync.Mutex
+	closed   bool
+	attached int // tests attached so far
 }
 
 // Up starts the services of the suite at path and returns once all are
@@ -277,10 +278,22 @@ func Start(t testing.TB, path string, opts ...Option) *Env {
 	return e.Attach(t)
 }
 
-// Attach returns a view of e for t: lookups that fail fail t, and when t
-// fails its log shows the lines the components printed while t ran.
+// Attach returns a view of e for t: its data services are reset to their
+// baseline first (unless t is the first test on e), lookups that fail fail
+// t, and when t fails its log shows the lines the components printed while
+// t ran. Tests that share e this way must not run in parallel; parallel
+// tests each Start an environment of their own.
 func (e *Env) Attach(t testing.TB) *Env {
 	t.Helper()
+	e.state.mu.Lock()
+	e.state.attached++
+	reset := e.state.attached > 1 && !e.state.closed
+	e.state.mu.Unlock()
+	if reset {
+		if err := e.env.Reset(t.Context()); err != nil {
+			t.Fatalf("seam: resetting the data to the baseline: %v", err)
+		}
+	}
 	v := *e
 	v.t = t
 	v.from = e.lines.len()

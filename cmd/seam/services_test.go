@@ -30,11 +30,30 @@ func testService(t *testing.T) string {
 	return bin
 }
 
+// scratchOf maps a test's state folder to its scratch folder.
+var scratchOf = map[string]string{}
+
 // isolated gives seam its own state and cache folders, so a test sees
 // only its own runs.
 func isolated(t *testing.T) (env []string, stateDir string) {
 	stateDir = t.TempDir()
-	env = []string{"SEAM_STATE_DIR=" + stateDir, "SEAM_CACHE_DIR=" + filepath.Join(t.TempDir(), "cache")}
+	// The scratch folder must be reachable by the unprivileged users
+	// servers run as, so it is not under the test's private temp folder.
+	base := "/dev/shm"
+	if _, err := os.Stat(base); err != nil {
+		base = os.TempDir()
+	}
+	scratch, err := os.MkdirTemp(base, "seam-test-scratch-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(scratch, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(scratch) })
+	env = []string{"SEAM_STATE_DIR=" + stateDir, "SEAM_CACHE_DIR=" + filepath.Join(t.TempDir(), "cache"),
+		"SEAM_SCRATCH_DIR=" + scratch}
+	scratchOf[stateDir] = scratch
 	// Whatever a failing test left running is reaped before its state
 	// folder goes away.
 	t.Cleanup(func() {
@@ -119,6 +138,10 @@ func assertClean(t *testing.T, stateDir string) {
 	}
 	if recs, _ := filepath.Glob(filepath.Join(stateDir, "runs", "*.json")); len(recs) > 0 {
 		t.Errorf("run records left: %v", recs)
+	}
+	// Servers' data folders (on tmpfs, normally) are gone too.
+	if left, _ := os.ReadDir(scratchOf[stateDir]); len(left) > 0 {
+		t.Errorf("data folders left in the scratch folder: %v", left)
 	}
 }
 

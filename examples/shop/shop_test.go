@@ -94,3 +94,17 @@ func TestBadOrderNeverReachesInventory(t *testing.T) {
 func TestSuite(t *testing.T) {
 	seam.Run(t, ".")
 }
+
+// TestEveryTestStartsFromTheBaseline: orders placed by other tests on the
+// shared environment are gone, because Attach resets the data.
+func TestEveryTestStartsFromTheBaseline(t *testing.T) {
+	for i := 0; i < 2; i++ {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			env := shared.Attach(t)
+			status, order := call(t, "POST", env.URL("orders")+"/orders", map[string]any{"sku": "C3", "qty": 1})
+			if status != 201 || order["id"] != 1001.0 {
+				t.Errorf("POST /orders: %d %v; want 201 with id 1001, the first id after the baseline", status, order)
+			}
+		})
+	}
+}

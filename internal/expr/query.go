@@ -2,6 +2,7 @@ package expr
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/itchyny/gojq"
 )
@@ -16,6 +17,9 @@ type Query struct {
 
 // CompileQuery compiles a jq query; the error says what is wrong with it.
 func CompileQuery(src string) (*Query, error) {
+	if q, ok := queries.Load(src); ok {
+		return q.(*Query), nil
+	}
 	q, err := gojq.Parse(src)
 	if err != nil {
 		return nil, fmt.Errorf("bad jq query %q: %v", src, err)
@@ -24,8 +28,13 @@ func CompileQuery(src string) (*Query, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bad jq query %q: %v", src, err)
 	}
-	return &Query{src: src, code: code}, nil
+	out := &Query{src: src, code: code}
+	queries.Store(src, out)
+	return out, nil
 }
+
+// queries caches compiled queries by source; gojq code is safe to share.
+var queries sync.Map
 
 // String is the query's source.
 func (q *Query) String() string { return q.src }

@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -68,12 +69,22 @@ func Compile(src string, defined map[string]bool, extra ...string) (*Program, er
 			return nil, err
 		}
 	}
+	if p, ok := programs.Load(src); ok {
+		return p.(*Program), nil
+	}
 	prog, err := expr.Compile(src)
 	if err != nil {
 		return nil, fmt.Errorf("bad expression %q: %s", src, locRE.ReplaceAllString(firstLine(err.Error()), ""))
 	}
-	return &Program{src: src, prog: prog}, nil
+	p := &Program{src: src, prog: prog}
+	programs.Store(src, p)
+	return p, nil
 }
+
+// programs caches compiled expressions by source: a suite repeats the same
+// ((base)) in every step, and compiled programs are immutable and safe to
+// share.
+var programs sync.Map
 
 // UndefinedError is an expression that reads a variable nobody defined.
 type UndefinedError struct {

@@ -17,9 +17,13 @@ import (
 	"github.com/seamtest/seam/internal/runas"
 )
 
-// Scratch is a folder for server data: tmpfs (/dev/shm) when the machine
-// has a writable one, else the temp folder.
+// Scratch is a folder for server data: $SEAM_SCRATCH_DIR when set, else
+// tmpfs (/dev/shm) when the machine has a writable one, else the temp
+// folder.
 func Scratch() string {
+	if d := os.Getenv("SEAM_SCRATCH_DIR"); d != "" {
+		return d
+	}
 	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
 		if f, err := os.CreateTemp("/dev/shm", ".seam-probe-"); err == nil {
 			f.Close()
