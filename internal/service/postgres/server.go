@@ -247,10 +247,11 @@ func serverArgs(postgres, data string, port int, extra map[string]string) []stri
 		"-c", "listen_addresses=127.0.0.1",
 		"-c", "unix_socket_directories=",
 		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-		"-c", "shared_buffers=32MB", "-c", "dynamic_shared_memory_type=mmap",
+		"-c", "shared_buffers=16MB", "-c", "dynamic_shared_memory_type=mmap", "-c", "huge_pages=off",
+		"-c", "wal_level=minimal", "-c", "max_wal_senders=0", "-c", "max_worker_processes=2",
 		// log_min_messages stays at its default: the probe reads the
 		// "ready to accept connections" line.
-		"-c", "max_connections=200",
+		"-c", "max_connections=100",
 		"-c", "logging_collector=off", "-c", "log_line_prefix=",
 	}
 	for _, k := range sortedKeys(extra) {
