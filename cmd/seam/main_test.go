@@ -167,7 +167,17 @@ func TestRunPassingSuiteWritesReports(t *testing.T) {
 func TestRunFailingSuiteShowsTheFailure(t *testing.T) {
 	sys := startSystem(t)
 	junit := filepath.Join(t.TempDir(), "junit.xml")
-	r := seam(t, "run", "../../testdata/e2e/fail/seam.yaml", "--var", "base="+sys.URL, "--report", "junit="+junit)
+	events := filepath.Join(t.TempDir(), "events.jsonl")
+	r := seam(t, "run", "../../testdata/e2e/fail/seam.yaml", "--var", "base="+sys.URL, "--report", "junit="+junit, "--report", "json="+events)
+	// The saved event log renders the same failure again.
+	again := filepath.Join(t.TempDir(), "again.xml")
+	rr := seam(t, "report", events, "--junit", again)
+	if rr.code != 1 || !strings.Contains(rr.stdout, "status: got 500; want 200") || !strings.Contains(rr.stdout, "1 passed, 2 failed") {
+		t.Errorf("seam report: exit %d\n%s%s", rr.code, rr.stdout, rr.stderr)
+	}
+	if x, _ := os.ReadFile(again); !strings.Contains(string(x), `failures="2"`) {
+		t.Errorf("re-rendered junit:\n%s", x)
+	}
 	if r.code != 1 {
 		t.Fatalf("exit %d, want 1\n%s%s", r.code, r.stdout, r.stderr)
 	}

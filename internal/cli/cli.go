@@ -44,6 +44,7 @@ usage:
   seam up [DIR|FILE]              start the suite's services and keep them up
   seam down                       stop what seam up (or run --keep) holds up, and
                                   clean up after runs that crashed
+  seam report [--junit PATH] LOG  render a saved event log (run --report json=LOG) again
   seam help [steps|expect|TOPIC]  show help
 
 exit codes: 0 passed, 1 a test failed, 2 suite or usage error, 3 environment error
@@ -70,6 +71,8 @@ func Run(ctx context.Context, args []string, stdio IO) int {
 		return cmdUp(ctx, args[1:], stdio)
 	case "down":
 		return cmdDown(args[1:], stdio)
+	case "report":
+		return cmdReport(args[1:], stdio)
 	case "help", "-h", "-help", "--help":
 		return cmdHelp(args[1:], stdio)
 	case "version", "--version":
@@ -77,7 +80,7 @@ func Run(ctx context.Context, args []string, stdio IO) int {
 		return ExitPass
 	}
 	fmt.Fprintf(stdio.Stderr, "seam: unknown command %q\n", args[0])
-	if c := diag.Closest(args[0], []string{"run", "validate", "list", "up", "down", "help", "version"}); c != "" {
+	if c := diag.Closest(args[0], []string{"run", "validate", "list", "up", "down", "report", "help", "version"}); c != "" {
 		fmt.Fprintf(stdio.Stderr, "did you mean \"seam %s\"?\n", c)
 	}
 	fmt.Fprint(stdio.Stderr, "\n"+usage)
