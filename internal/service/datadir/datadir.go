@@ -1,6 +1,7 @@
-// Package datadir holds what the database service kinds share: a scratch
-// place on tmpfs, copying a cached initialised data folder for a server's
-// user, and caching one.
+// Package datadir holds what the data service kinds (postgres, mariadb,
+// redis, nats) share: a scratch place on tmpfs, copying and caching
+// initialised data folders, init files, finding server binaries, and the
+// reset: modes.
 package datadir
 
 import (
@@ -9,12 +10,15 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/seamtest/seam/internal/decode"
 	"github.com/seamtest/seam/internal/runas"
+	"go.yaml.in/yaml/v4"
 )
 
 // Scratch is a folder for server data: $SEAM_SCRATCH_DIR when set, else
@@ -133,4 +137,33 @@ func InitFiles(dir string, entries []string) ([]string, error) {
 		out = append(out, m...)
 	}
 	return out, nil
+}
+
+// Binary finds a server's program: the bin: override if given, else name
+// in PATH; the error names the Debian package that provides it.
+func Binary(override, name, debianPackage string) (string, error) {
+	if override != "" {
+		if _, err := os.Stat(override); err != nil {
+			return "", fmt.Errorf("%s not found at %s (bin:)", name, override)
+		}
+		return override, nil
+	}
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return "", fmt.Errorf("%s not found: install the Debian package %s (apt-get install %s), or set bin: to its path", name, debianPackage, debianPackage)
+	}
+	return p, nil
+}
+
+// ResetModes are the values of a data service's reset: key.
+var ResetModes = []string{"per-test", "per-suite", "never"}
+
+// CheckReset reports a reset: value that is not a mode.
+func CheckReset(d *decode.Decoder, n *yaml.Node, kind, mode string) {
+	for _, m := range ResetModes {
+		if m == mode {
+			return
+		}
+	}
+	d.Errorf(n, "%s.reset: unknown mode %q", kind, mode).WithHint("one of per-test, per-suite, never")
 }

@@ -78,11 +78,7 @@ func (Kind) Decode(d *decode.Decoder, n *yaml.Node) service.Spec {
 	}
 	before := d.Errs.Len()
 	d.Decode(n, s, "mariadb")
-	switch s.Reset {
-	case "per-test", "per-suite", "never":
-	default:
-		d.Errorf(n, "mariadb.reset: unknown mode %q", s.Reset).WithHint("one of per-test, per-suite, never")
-	}
+	datadir.CheckReset(d, n, "mariadb", s.Reset)
 	if s.User == "root" {
 		d.Errorf(n, "mariadb.user: root is seam's own; name another user")
 	}

@@ -7,8 +7,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/seamtest/seam/internal/service/datadir"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -72,11 +72,7 @@ func (Kind) Decode(d *decode.Decoder, n *yaml.Node) service.Spec {
 	}
 	before := d.Errs.Len()
 	d.Decode(n, s, "nats")
-	switch s.Reset {
-	case "per-test", "per-suite", "never":
-	default:
-		d.Errorf(n, "nats.reset: unknown mode %q", s.Reset).WithHint("one of per-test, per-suite, never")
-	}
+	datadir.CheckReset(d, n, "nats", s.Reset)
 	names := map[string]bool{}
 	for _, st := range s.Streams {
 		names[st.Name] = true
@@ -115,15 +111,9 @@ func (connectProbe) Check(ctx context.Context, t service.Target) error {
 
 // Prepare implements service.Spec: find nats-server.
 func (s *Spec) Prepare(ctx context.Context, env *service.PrepareEnv) error {
-	bin := s.Bin
-	if bin == "" {
-		p, err := exec.LookPath("nats-server")
-		if err != nil {
-			return errors.New("nats-server not found: install the Debian package nats-server (apt-get install nats-server), or set bin: to its path")
-		}
-		bin = p
-	} else if _, err := os.Stat(bin); err != nil {
-		return fmt.Errorf("nats-server not found at %s (bin:)", bin)
+	bin, err := datadir.Binary(s.Bin, "nats-server", "nats-server")
+	if err != nil {
+		return err
 	}
 	s.mu.Lock()
 	s.server = bin

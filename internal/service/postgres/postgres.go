@@ -7,6 +7,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"github.com/seamtest/seam/internal/service/datadir"
 	"net/url"
 	"strconv"
 	"strings"
@@ -57,11 +58,7 @@ func (Kind) Decode(d *decode.Decoder, n *yaml.Node) service.Spec {
 	}
 	before := d.Errs.Len()
 	d.Decode(n, s, "postgres")
-	switch s.Reset {
-	case "per-test", "per-suite", "never":
-	default:
-		d.Errorf(n, "postgres.reset: unknown mode %q", s.Reset).WithHint("one of per-test, per-suite, never")
-	}
+	datadir.CheckReset(d, n, "postgres", s.Reset)
 	for i, f := range s.Init {
 		if f == "" {
 			d.Errorf(n, "postgres.init[%d]: empty path", i)

@@ -7,8 +7,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/seamtest/seam/internal/service/datadir"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -70,11 +70,7 @@ func (Kind) Decode(d *decode.Decoder, n *yaml.Node) service.Spec {
 	}
 	before := d.Errs.Len()
 	d.Decode(n, s, "redis")
-	switch s.Reset {
-	case "per-test", "per-suite", "never":
-	default:
-		d.Errorf(n, "redis.reset: unknown mode %q", s.Reset).WithHint("one of per-test, per-suite, never")
-	}
+	datadir.CheckReset(d, n, "redis", s.Reset)
 	if d.Errs.Len() > before {
 		return nil
 	}
@@ -101,15 +97,9 @@ func (pingProbe) Check(ctx context.Context, t service.Target) error {
 
 // Prepare implements service.Spec: find redis-server.
 func (s *Spec) Prepare(ctx context.Context, env *service.PrepareEnv) error {
-	bin := s.Bin
-	if bin == "" {
-		p, err := exec.LookPath("redis-server")
-		if err != nil {
-			return errors.New("redis-server not found: install the Debian package redis-server (apt-get install redis-server), or set bin: to its path")
-		}
-		bin = p
-	} else if _, err := os.Stat(bin); err != nil {
-		return fmt.Errorf("redis-server not found at %s (bin:)", bin)
+	bin, err := datadir.Binary(s.Bin, "redis-server", "redis-server")
+	if err != nil {
+		return err
 	}
 	s.mu.Lock()
 	s.server = bin
