@@ -57,6 +57,7 @@ func (l *loader) service(d *decode.Decoder, name string, keyN, n *yaml.Node) *se
 		Ready: &service.Readiness{Timeout: 30 * time.Second, Interval: 100 * time.Millisecond}}
 	kinds := l.opts.Services.Names()
 	var kindF *decode.Field
+	unknown := false
 	fields := d.Fields(n, "service "+name)
 	for i, f := range fields {
 		switch {
@@ -89,6 +90,7 @@ func (l *loader) service(d *decode.Decoder, name string, keyN, n *yaml.Node) *se
 			}
 			kindF = &fields[i]
 		default:
+			unknown = true
 			e := d.Errorf(f.KeyN, "service %q: unknown key %q", name, f.Key)
 			if c := diag.Closest(f.Key, append(append([]string{}, serviceKeys...), kinds...)); c != "" {
 				e.WithHint("did you mean %q?", c)
@@ -98,10 +100,12 @@ func (l *loader) service(d *decode.Decoder, name string, keyN, n *yaml.Node) *se
 		}
 	}
 	if kindF == nil {
-		if len(fields) > 0 || decode.Resolve(n).Kind == yaml.MappingNode {
+		if !unknown {
 			d.Errorf(keyN, "service %q: no kind", name).WithHint("add one of: %s", strings.Join(kinds, ", "))
 		}
-		return nil
+		// Kept (without a kind; nothing runs with problems) so that
+		// references to it are not reported as well.
+		return svc
 	}
 	svc.Kind = kindF.Key
 	// Kept even when its settings have problems, so that references to it
