@@ -156,8 +156,12 @@ func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 		}
 		_ = waitErr
 		req := commandText(name, args)
+		why := "still running when the step timed out; stopped it"
+		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			why = "stopped: the run was interrupted"
+		}
 		return &step.Result{Request: req, Response: outputText(-1, stdout.String(), stderr.String())},
-			fmt.Errorf("%s: still running when the step timed out; stopped it", name)
+			fmt.Errorf("%s: %s", name, why)
 	}
 	elapsed := time.Since(start)
 	code := 0
