@@ -1,0 +1,63 @@
+package diag
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func TestClosest(t *testing.T) {
+	for _, tc := range []struct {
+		word  string
+		cands []string
+		want  string
+	}{
+		{"htp", []string{"http", "exec"}, "http"},
+		{"stauts", []string{"status", "headers"}, "status"}, // a transposition is one edit
+		{"Tests", []string{"tests"}, "tests"},
+		{"c", []string{"a", "b"}, ""},               // replacing the whole word is no suggestion
+		{"frobnicate", []string{"http", "exec"}, ""}, // too far
+	} {
+		if got := Closest(tc.word, tc.cands); got != tc.want {
+			t.Errorf("Closest(%q, %v) = %q, want %q", tc.word, tc.cands, got, tc.want)
+		}
+	}
+}
+
+func TestListSortsAndKeepsPositions(t *testing.T) {
+	var l List
+	l.Add(Errorf(Pos{File: "b.yaml", Line: 1, Col: 1}, "second file"))
+	l.Add(Errorf(Pos{File: "a.yaml", Line: 9, Col: 2}, "later line"))
+	l.Add(Errorf(Pos{File: "a.yaml", Line: 3, Col: 5}, "first").WithHint("fix it"))
+	l.AddErr(Pos{File: "c.yaml"}, fmt.Errorf("wrapped: %w", Errorf(Pos{File: "a.yaml", Line: 3, Col: 1}, "inner")))
+	l.AddErr(Pos{File: "d.yaml", Line: 7}, errors.New("plain"))
+	got := []string{}
+	for _, e := range l.Errors() {
+		got = append(got, e.Error())
+	}
+	want := []string{
+		"a.yaml:3:1: inner",
+		"a.yaml:3:5: first (fix it)",
+		"a.yaml:9:2: later line",
+		"b.yaml:1:1: second file",
+		"d.yaml:7: plain",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	var empty *List
+	if empty.Err() != nil || (&List{}).Err() != nil {
+		t.Error("an empty list must be no error")
+	}
+}
+
+func TestRenderShowsTheLineAndACaret(t *testing.T) {
+	src := map[string]string{"s.yaml": "name: x\ntests:\n  - nme: a\n"}
+	out := Render([]*Error{Errorf(Pos{File: "s.yaml", Line: 3, Col: 5}, "unknown key").WithHint(`did you mean "name"?`)},
+		func(f string) ([]byte, error) { return []byte(src[f]), nil })
+	want := "s.yaml:3:5: unknown key\n     3 |   - nme: a\n       |     ^\n  hint: did you mean \"name\"?\n"
+	if out != want {
+		t.Errorf("got\n%q\nwant\n%q", out, want)
+	}
+}
