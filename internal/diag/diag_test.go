@@ -16,7 +16,7 @@ func TestClosest(t *testing.T) {
 		{"htp", []string{"http", "exec"}, "http"},
 		{"stauts", []string{"status", "headers"}, "status"}, // a transposition is one edit
 		{"Tests", []string{"tests"}, "tests"},
-		{"c", []string{"a", "b"}, ""},               // replacing the whole word is no suggestion
+		{"c", []string{"a", "b"}, ""},                // replacing the whole word is no suggestion
 		{"frobnicate", []string{"http", "exec"}, ""}, // too far
 	} {
 		if got := Closest(tc.word, tc.cands); got != tc.want {
