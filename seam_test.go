@@ -15,14 +15,17 @@ import (
 
 func TestMain(m *testing.M) {
 	// Keep the state of these tests' runs out of the user's folders.
+	var dir string
 	if os.Getenv("SEAM_STATE_DIR") == "" {
-		dir, err := os.MkdirTemp("", "seam-gotest-state-")
-		if err == nil {
+		if d, err := os.MkdirTemp("", "seam-gotest-state-"); err == nil {
+			dir = d
 			os.Setenv("SEAM_STATE_DIR", dir)
-			defer os.RemoveAll(dir)
 		}
 	}
 	code := m.Run()
+	if dir != "" {
+		os.RemoveAll(dir) // before os.Exit, which skips deferred calls
+	}
 	os.Exit(code)
 }
 
