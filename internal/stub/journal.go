@@ -1,0 +1,161 @@
+package stub
+
+import (
+	"sort"
+	"sync"
+	"time"
+)
+
+// Entry is one request in the journal, with the mapping it got (nil when
+// none matched).
+type Entry struct {
+	Request *Request
+	Mapping *Mapping
+}
+
+// journal keeps the last cap requests; older ones are dropped and counted.
+type journal struct {
+	mu      sync.Mutex
+	cap     int
+	ring    []*Entry
+	next    int // where the next entry goes once the ring is full
+	dropped int64
+}
+
+func newJournal(cap int) *journal {
+	return &journal{cap: cap}
+}
+
+func (j *journal) add(r *Request, m *Mapping) *Entry {
+	e := &Entry{Request: r, Mapping: m}
+	if j.cap < 0 {
+		return e
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if len(j.ring) < j.cap {
+		j.ring = append(j.ring, e)
+		return e
+	}
+	j.ring[j.next] = e
+	j.next = (j.next + 1) % j.cap
+	j.dropped++
+	return e
+}
+
+// all returns the entries oldest first.
+func (j *journal) all() []*Entry {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	out := make([]*Entry, 0, len(j.ring))
+	out = append(out, j.ring[j.next:]...)
+	return append(out, j.ring[:j.next]...)
+}
+
+func (j *journal) since(t time.Time) []*Entry {
+	all := j.all()
+	i := sort.Search(len(all), func(i int) bool { return !all[i].Request.Time.Before(t) })
+	return all[i:]
+}
+
+func (j *journal) reset() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.ring, j.next, j.dropped = nil, 0, 0
+}
+
+// remove drops the entries that match p.
+func (j *journal) remove(p *Pattern) {
+	all := j.all()
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.ring, j.next = j.ring[:0], 0
+	for _, e := range all {
+		if !p.Match(e.Request) {
+			j.ring = append(j.ring, e)
+		}
+	}
+}
+
+// Journal is the read side of a server's request journal.
+type Journal struct{ j *journal }
+
+// Entries returns every request kept, oldest first.
+func (j *Journal) Entries() []*Entry { return j.j.all() }
+
+// Since returns the requests received at or after t, oldest first.
+func (j *Journal) Since(t time.Time) []*Entry { return j.j.since(t) }
+
+// Dropped says how many requests were dropped because the journal was full;
+// counts and verifications cannot see them.
+func (j *Journal) Dropped() int64 {
+	j.j.mu.Lock()
+	defer j.j.mu.Unlock()
+	return j.j.dropped
+}
+
+// Cap is how many requests the journal keeps (negative: none).
+func (j *Journal) Cap() int { return j.j.cap }
+
+// Reset empties the journal.
+func (j *Journal) Reset() { j.j.reset() }
+
+// Find returns the requests since t that match p.
+func (j *Journal) Find(p *Pattern, since time.Time) []*Entry {
+	var out []*Entry
+	for _, e := range j.j.since(since) {
+		if p.Match(e.Request) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Unmatched returns the requests since t that no mapping matched.
+func (j *Journal) Unmatched(since time.Time) []*Entry {
+	var out []*Entry
+	for _, e := range j.j.since(since) {
+		if e.Mapping == nil {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// RequestMiss is a request close to a pattern, with what did not match.
+type RequestMiss struct {
+	Entry *Entry
+	Diff  []string
+}
+
+// Closest returns up to n requests since t that come closest to matching p
+// without matching it, closest first.
+func (j *Journal) Closest(p *Pattern, since time.Time, n int) []RequestMiss {
+	var out []RequestMiss
+	for _, e := range j.j.since(since) {
+		if d := p.Diff(e.Request); len(d) > 0 {
+			out = append(out, RequestMiss{Entry: e, Diff: d})
+		}
+	}
+	sort.SliceStable(out, func(a, b int) bool { return len(out[a].Diff) < len(out[b].Diff) })
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out
+}
+
+// sortNear orders near misses: fewest failed parts first; among equals, a
+// mapping whose URL matched before one whose method matched, then the most
+// recently added.
+func sortNear(ms []NearMiss, req *Request) {
+	urlOK := func(m *Mapping) bool { ok, _ := m.Request.URL.Match(req); return ok }
+	sort.SliceStable(ms, func(a, b int) bool {
+		if la, lb := len(ms[a].Diff), len(ms[b].Diff); la != lb {
+			return la < lb
+		}
+		if ua, ub := urlOK(ms[a].Mapping), urlOK(ms[b].Mapping); ua != ub {
+			return ua
+		}
+		return ms[a].Mapping.seq > ms[b].Mapping.seq
+	})
+}

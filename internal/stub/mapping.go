@@ -1,0 +1,373 @@
+package stub
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/seamtest/seam/internal/diag"
+)
+
+// DefaultPriority is the priority of a mapping that names none, as in
+// WireMock (1 is the highest).
+const DefaultPriority = 5
+
+// Mapping is one stub: a request pattern and the response it gets.
+type Mapping struct {
+	ID       string
+	Name     string
+	Priority int
+	Request  Pattern
+	Response Response
+	// Scenario state machine: the mapping matches only while Scenario is in
+	// RequiredState (when set), and moves it to NewState (when set).
+	Scenario      string
+	RequiredState string
+	NewState      string
+	Pos           diag.Pos        // where it was written
+	Raw           json.RawMessage // as written, in WireMock's JSON, for the admin API
+	seq           uint64          // order of adding: later wins among equals
+}
+
+func (m *Mapping) priority() int {
+	if m.Priority == 0 {
+		return DefaultPriority
+	}
+	return m.Priority
+}
+
+// Label names the mapping for people: its name, else method and URL.
+func (m *Mapping) Label() string {
+	if m.Name != "" {
+		return m.Name
+	}
+	return m.Request.String()
+}
+
+// Request is a request as the stub sees it.
+type Request struct {
+	ID      string
+	Time    time.Time
+	Method  string
+	URL     string // path and query, as sent
+	Path    string
+	Query   url.Values
+	Header  http.Header
+	Cookies map[string][]string
+	Body    []byte
+}
+
+// NewRequest reads what matching needs from r; body is the whole body.
+func NewRequest(r *http.Request, body []byte) *Request {
+	q, _ := url.ParseQuery(r.URL.RawQuery)
+	req := &Request{
+		Time: time.Now(), Method: r.Method, URL: r.URL.RequestURI(), Path: r.URL.Path,
+		Query: q, Header: r.Header, Body: body,
+	}
+	for _, c := range r.Cookies() {
+		if req.Cookies == nil {
+			req.Cookies = map[string][]string{}
+		}
+		req.Cookies[c.Name] = append(req.Cookies[c.Name], c.Value)
+	}
+	return req
+}
+
+// URLMatch is how a pattern matches the URL. Kind is WireMock's key: url,
+// urlPath, urlPattern, urlPathPattern or urlPathTemplate ("" matches any).
+type URLMatch struct {
+	Kind  string
+	Value string
+	re    *regexp.Regexp
+	tmpl  []string // urlPathTemplate segments; "{name}" are parameters
+}
+
+// Match reports whether r's URL matches, and the path parameters of a
+// template.
+func (u *URLMatch) Match(r *Request) (bool, map[string]string) {
+	switch u.Kind {
+	case "":
+		return true, nil
+	case "url":
+		return r.URL == u.Value, nil
+	case "urlPath":
+		return r.Path == u.Value, nil
+	case "urlPattern":
+		return u.re.MatchString(r.URL), nil
+	case "urlPathPattern":
+		return u.re.MatchString(r.Path), nil
+	case "urlPathTemplate":
+		return matchTemplate(u.tmpl, r.Path)
+	}
+	return false, nil
+}
+
+// exactPath is the one path this URL match accepts, if there is one: the
+// key that indexes the mapping.
+func (u *URLMatch) exactPath() (string, bool) {
+	switch u.Kind {
+	case "urlPath":
+		return u.Value, true
+	case "url":
+		p, _, _ := strings.Cut(u.Value, "?")
+		return p, true
+	}
+	return "", false
+}
+
+func splitPath(p string) []string {
+	return strings.Split(strings.TrimPrefix(p, "/"), "/")
+}
+
+func matchTemplate(tmpl []string, path string) (bool, map[string]string) {
+	segs := splitPath(path)
+	if len(segs) != len(tmpl) {
+		return false, nil
+	}
+	var params map[string]string
+	for i, t := range tmpl {
+		if name, ok := templateParam(t); ok {
+			if segs[i] == "" {
+				return false, nil
+			}
+			if params == nil {
+				params = map[string]string{}
+			}
+			v, err := url.PathUnescape(segs[i])
+			if err != nil {
+				v = segs[i]
+			}
+			params[name] = v
+			continue
+		}
+		if segs[i] != t {
+			return false, nil
+		}
+	}
+	return true, params
+}
+
+func templateParam(seg string) (string, bool) {
+	if len(seg) > 2 && seg[0] == '{' && seg[len(seg)-1] == '}' {
+		return seg[1 : len(seg)-1], true
+	}
+	return "", false
+}
+
+// Named is a matcher of one named value (a header, a query parameter…).
+type Named struct {
+	Name string
+	M    Matcher
+}
+
+// Pattern is what a request must look like to match.
+type Pattern struct {
+	Method     string // "" or ANY: any
+	URL        URLMatch
+	PathParams []Named
+	Query      []Named
+	Headers    []Named
+	Cookies    []Named
+	Body       []Matcher
+}
+
+func (p *Pattern) String() string {
+	m := p.Method
+	if m == "" {
+		m = "ANY"
+	}
+	u := p.URL.Value
+	if p.URL.Kind == "" {
+		u = "(any URL)"
+	} else if p.URL.Kind != "url" && p.URL.Kind != "urlPath" {
+		u = p.URL.Kind + " " + u
+	}
+	return m + " " + u
+}
+
+// Match reports whether r matches every part of p.
+func (p *Pattern) Match(r *Request) bool {
+	return p.check(r, nil)
+}
+
+// Diff lists the parts of p that r does not match, in words.
+func (p *Pattern) Diff(r *Request) []string {
+	var out []string
+	p.check(r, &out)
+	return out
+}
+
+// check matches r; with diff set it goes on after a mismatch and lists
+// every part that failed.
+func (p *Pattern) check(r *Request, diff *[]string) bool {
+	ok := true
+	fail := func(format string, args ...any) bool {
+		ok = false
+		if diff != nil {
+			*diff = append(*diff, fmt.Sprintf(format, args...))
+		}
+		return diff != nil // go on only when listing
+	}
+	if p.Method != "" && p.Method != "ANY" && p.Method != r.Method {
+		if !fail("method: want %s, got %s", p.Method, r.Method) {
+			return false
+		}
+	}
+	urlOK, params := p.URL.Match(r)
+	if !urlOK {
+		got := r.Path
+		if p.URL.Kind == "url" || p.URL.Kind == "urlPattern" {
+			got = r.URL
+		}
+		if !fail("%s: want %s, got %s", p.URL.Kind, p.URL.Value, got) {
+			return false
+		}
+	}
+	for _, pp := range p.PathParams {
+		v, has := params[pp.Name]
+		if !pp.M.Match(v, has) && !fail("path parameter %s: want %s, got %s", pp.Name, pp.M, shown(v, has)) {
+			return false
+		}
+	}
+	for _, q := range p.Query {
+		vs, has := r.Query[q.Name]
+		if !matchAny(q.M, vs, has) && !fail("query parameter %s: want %s, got %s", q.Name, q.M, shownAll(vs, has)) {
+			return false
+		}
+	}
+	for _, h := range p.Headers {
+		vs, has := r.Header[http.CanonicalHeaderKey(h.Name)]
+		if !matchAny(h.M, vs, has) && !fail("header %s: want %s, got %s", h.Name, h.M, shownAll(vs, has)) {
+			return false
+		}
+	}
+	for _, c := range p.Cookies {
+		vs, has := r.Cookies[c.Name]
+		if !matchAny(c.M, vs, has) && !fail("cookie %s: want %s, got %s", c.Name, c.M, shownAll(vs, has)) {
+			return false
+		}
+	}
+	for _, b := range p.Body {
+		if !b.Match(string(r.Body), true) && !fail("body: want %s, got %s", b, shown(excerpt(r.Body), len(r.Body) > 0)) {
+			return false
+		}
+	}
+	return ok
+}
+
+// matchAny: a multi-valued field matches when one of its values does.
+func matchAny(m Matcher, vs []string, has bool) bool {
+	if !has || len(vs) == 0 {
+		return m.Match("", false)
+	}
+	for _, v := range vs {
+		if m.Match(v, true) {
+			return true
+		}
+	}
+	return false
+}
+
+func shown(v string, has bool) string {
+	if !has {
+		return "(absent)"
+	}
+	return fmt.Sprintf("%q", v)
+}
+
+func shownAll(vs []string, has bool) string {
+	if !has || len(vs) == 0 {
+		return "(absent)"
+	}
+	if len(vs) == 1 {
+		return fmt.Sprintf("%q", vs[0])
+	}
+	return fmt.Sprintf("%q", vs)
+}
+
+func excerpt(b []byte) string {
+	const max = 200
+	if len(b) > max {
+		return string(b[:max]) + "…"
+	}
+	return string(b)
+}
+
+// catalog is an immutable set of mappings with its index; the server swaps
+// in a new one on every change, so matching never takes a lock.
+type catalog struct {
+	all       []*Mapping            // in the order added
+	exact     map[string][]*Mapping // "METHOD path" and "* path", best first
+	rest      []*Mapping            // no exact path: patterns, templates, any URL; best first
+	scenarios bool
+}
+
+func newCatalog(all []*Mapping) *catalog {
+	c := &catalog{all: all, exact: map[string][]*Mapping{}}
+	for _, m := range all {
+		if m.Scenario != "" {
+			c.scenarios = true
+		}
+		if p, ok := m.Request.URL.exactPath(); ok {
+			method := m.Request.Method
+			if method == "" || method == "ANY" {
+				method = "*"
+			}
+			k := method + " " + p
+			c.exact[k] = append(c.exact[k], m)
+			continue
+		}
+		c.rest = append(c.rest, m)
+	}
+	for _, ms := range c.exact {
+		sortBest(ms)
+	}
+	sortBest(c.rest)
+	return c
+}
+
+// sortBest orders mappings as WireMock chooses among matches: priority
+// (1 first), then the most recently added.
+func sortBest(ms []*Mapping) {
+	sort.SliceStable(ms, func(i, j int) bool { return better(ms[i], ms[j]) })
+}
+
+func better(a, b *Mapping) bool {
+	if pa, pb := a.priority(), b.priority(); pa != pb {
+		return pa < pb
+	}
+	return a.seq > b.seq
+}
+
+// find returns the best mapping r matches; state says what state a
+// scenario is in.
+func (c *catalog) find(r *Request, state func(string) string) *Mapping {
+	var best *Mapping
+	try := func(ms []*Mapping) {
+		for _, m := range ms {
+			if best != nil && !better(m, best) {
+				return // the rest of this list ranks lower still
+			}
+			if c.matches(m, r, state) {
+				best = m
+				return
+			}
+		}
+	}
+	try(c.exact[r.Method+" "+r.Path])
+	try(c.exact["* "+r.Path])
+	try(c.rest)
+	return best
+}
+
+func (c *catalog) matches(m *Mapping, r *Request, state func(string) string) bool {
+	if m.RequiredState != "" && state(m.Scenario) != m.RequiredState {
+		return false
+	}
+	return m.Request.Match(r)
+}

@@ -1,0 +1,824 @@
+package stub
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ohler55/ojg/jp"
+	"github.com/seamtest/seam/internal/decode"
+	"github.com/seamtest/seam/internal/diag"
+	"go.yaml.in/yaml/v4"
+)
+
+// Mappings in WireMock's JSON are read through the YAML parser (JSON is
+// YAML), which keeps every node's line and column for error messages. The
+// text is first checked to be JSON proper, so YAML-only syntax is refused.
+
+// ParseJSON parses a WireMock mapping file: one mapping, or
+// {"mappings": [...]}. Problems name file, line and column.
+func ParseJSON(file string, data []byte) ([]*Mapping, error) {
+	if err := checkJSON(file, data); err != nil {
+		return nil, err
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, diag.Errorf(diag.Pos{File: file}, "not valid JSON: %v", err)
+	}
+	var errs diag.List
+	d := decode.New(file, &errs)
+	ms := parseDocument(d, decode.Resolve(&doc))
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	return ms, nil
+}
+
+// checkJSON reports a JSON syntax error at its line and column.
+func checkJSON(file string, data []byte) error {
+	var v any
+	err := json.Unmarshal(data, &v)
+	if err == nil {
+		return nil
+	}
+	var se *json.SyntaxError
+	off := int64(len(data))
+	if errors.As(err, &se) {
+		off = se.Offset
+	}
+	line, col := 1, 1
+	for _, c := range data[:min(int(off), len(data))] {
+		if c == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+	}
+	if se != nil && col > 1 {
+		col-- // Offset is just past the offending byte
+	}
+	msg := strings.TrimPrefix(err.Error(), "json: ")
+	return diag.Errorf(diag.Pos{File: file, Line: line, Col: col}, "not valid JSON: %s", msg).
+		WithHint("a WireMock mapping file holds one mapping object or {\"mappings\": [...]}")
+}
+
+func parseDocument(d *decode.Decoder, n *yaml.Node) []*Mapping {
+	if n == nil || n.Kind != yaml.MappingNode {
+		if n != nil {
+			d.Errorf(n, "mapping file: want a JSON object, got %s", decode.KindName(n))
+		}
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == "mappings" {
+			list := decode.Resolve(n.Content[i+1])
+			if list.Kind != yaml.SequenceNode {
+				d.Errorf(list, "mappings: want an array, got %s", decode.KindName(list))
+				return nil
+			}
+			for j := 0; j+1 < len(n.Content); j += 2 {
+				if k := n.Content[j]; k.Value != "mappings" && k.Value != "meta" {
+					d.Errorf(k, "mapping file: unknown key %q next to \"mappings\"", k.Value)
+				}
+			}
+			var out []*Mapping
+			for _, item := range list.Content {
+				if m := ParseMapping(d, item); m != nil {
+					out = append(out, m)
+				}
+			}
+			return out
+		}
+	}
+	if m := ParseMapping(d, n); m != nil {
+		return []*Mapping{m}
+	}
+	return nil
+}
+
+// unsupported reports a WireMock feature seam does not implement: never
+// ignored, since a stub that matches more than meant hides bugs.
+func unsupported(d *decode.Decoder, n *yaml.Node, what, feature string) {
+	d.Errorf(n, "%s: %q is a WireMock feature seam's stub does not support", what, feature).
+		WithHint("remove it, or express the stub with the features listed by `seam help stubs`")
+}
+
+var mappingKeys = []string{"id", "uuid", "name", "request", "response", "priority", "scenarioName",
+	"requiredScenarioState", "newScenarioState", "persistent", "metadata", "insertionIndex"}
+
+// ParseMapping parses one WireMock stub mapping object.
+func ParseMapping(d *decode.Decoder, n *yaml.Node) *Mapping {
+	before := d.Errs.Len()
+	m := &Mapping{Pos: d.Pos(n)}
+	hasResponse := false
+	for _, f := range d.Fields(n, "mapping") {
+		v := decode.Resolve(f.Value)
+		switch f.Key {
+		case "id", "uuid":
+			m.ID = str(d, v, f.Key)
+		case "name":
+			m.Name = str(d, v, f.Key)
+		case "priority":
+			m.Priority = integer(d, v, f.Key)
+		case "scenarioName":
+			m.Scenario = str(d, v, f.Key)
+		case "requiredScenarioState":
+			m.RequiredState = str(d, v, f.Key)
+		case "newScenarioState":
+			m.NewState = str(d, v, f.Key)
+		case "request":
+			parsePattern(d, v, &m.Request, "request")
+		case "response":
+			hasResponse = true
+			parseResponse(d, v, &m.Response)
+		case "persistent", "metadata", "insertionIndex":
+			// Bookkeeping of WireMock's own; no effect on matching or answers.
+		case "postServeActions", "serveEventListeners":
+			unsupported(d, f.KeyN, "mapping", f.Key)
+		default:
+			d.UnknownKey(f.KeyN, "mapping", mappingKeys)
+		}
+	}
+	if !hasResponse && d.Errs.Len() == before {
+		d.Errorf(n, "mapping: missing \"response\"").WithHint("a stub needs a response, e.g. {\"status\": 200}")
+	}
+	if (m.RequiredState != "" || m.NewState != "") && m.Scenario == "" && d.Errs.Len() == before {
+		d.Errorf(n, "mapping: requiredScenarioState and newScenarioState need a scenarioName")
+	}
+	if d.Errs.Len() > before {
+		return nil
+	}
+	return m
+}
+
+var urlKeys = []string{"url", "urlPath", "urlPattern", "urlPathPattern", "urlPathTemplate"}
+
+var requestKeys = append([]string{"method", "pathParameters", "queryParameters", "headers", "cookies",
+	"bodyPatterns", "basicAuthCredentials"}, urlKeys...)
+
+func parsePattern(d *decode.Decoder, n *yaml.Node, p *Pattern, what string) {
+	var urlKey *yaml.Node
+	var pathParams *yaml.Node
+	for _, f := range d.Fields(n, what) {
+		v := decode.Resolve(f.Value)
+		switch f.Key {
+		case "method":
+			p.Method = strings.ToUpper(str(d, v, what+".method"))
+		case "url", "urlPath", "urlPattern", "urlPathPattern", "urlPathTemplate":
+			if urlKey != nil {
+				d.Errorf(f.KeyN, "%s: both %q and %q given", what, urlKey.Value, f.Key).WithHint("a request pattern matches the URL one way")
+				continue
+			}
+			urlKey = f.KeyN
+			parseURL(d, v, &p.URL, f.Key, what)
+		case "pathParameters":
+			pathParams = f.KeyN
+			p.PathParams = namedMatchers(d, v, what+".pathParameters")
+		case "queryParameters":
+			p.Query = namedMatchers(d, v, what+".queryParameters")
+		case "headers":
+			p.Headers = append(p.Headers, namedMatchers(d, v, what+".headers")...)
+		case "cookies":
+			p.Cookies = namedMatchers(d, v, what+".cookies")
+		case "bodyPatterns":
+			if v.Kind != yaml.SequenceNode {
+				d.Errorf(v, "%s.bodyPatterns: want an array of matchers, got %s", what, decode.KindName(v))
+				continue
+			}
+			for i, item := range v.Content {
+				if m := parseMatcher(d, item, fmt.Sprintf("%s.bodyPatterns[%d]", what, i), true); m != nil {
+					p.Body = append(p.Body, m)
+				}
+			}
+		case "basicAuthCredentials":
+			var c struct {
+				User string `yaml:"username" seam:"required"`
+				Pass string `yaml:"password" seam:"required"`
+			}
+			d.Decode(v, &c, what+".basicAuthCredentials")
+			token := base64.StdEncoding.EncodeToString([]byte(c.User + ":" + c.Pass))
+			p.Headers = append(p.Headers, Named{Name: "Authorization", M: equalTo{want: "Basic " + token}})
+		case "multipartPatterns", "customMatcher", "formParameters", "host", "port", "scheme", "clientIp":
+			unsupported(d, f.KeyN, what, f.Key)
+		default:
+			d.UnknownKey(f.KeyN, what, requestKeys)
+		}
+	}
+	if pathParams != nil && p.URL.Kind != "urlPathTemplate" {
+		d.Errorf(pathParams, "%s.pathParameters: only a urlPathTemplate has path parameters", what)
+	}
+	if p.URL.Kind == "urlPathTemplate" {
+		names := map[string]bool{}
+		for _, seg := range p.URL.tmpl {
+			if name, ok := templateParam(seg); ok {
+				names[name] = true
+			}
+		}
+		for _, pp := range p.PathParams {
+			if !names[pp.Name] {
+				d.Errorf(pathParams, "%s.pathParameters: %q is not a parameter of %s", what, pp.Name, p.URL.Value)
+			}
+		}
+	}
+}
+
+func parseURL(d *decode.Decoder, v *yaml.Node, u *URLMatch, key, what string) {
+	s := str(d, v, what+"."+key)
+	u.Kind, u.Value = key, s
+	switch key {
+	case "urlPattern", "urlPathPattern":
+		re, err := regexp.Compile(`^(?:` + s + `)$`)
+		if err != nil {
+			d.Errorf(v, "%s.%s: not a regular expression: %v", what, key, err)
+			return
+		}
+		u.re = re
+	case "urlPathTemplate":
+		u.tmpl = splitPath(s)
+		for _, seg := range u.tmpl {
+			if strings.ContainsAny(seg, "{}") {
+				if _, ok := templateParam(seg); !ok {
+					d.Errorf(v, "%s.urlPathTemplate: %q: a parameter is a whole segment, like /users/{id}", what, seg)
+				}
+			}
+		}
+	}
+}
+
+// namedMatchers parses {"name": matcher, ...}.
+func namedMatchers(d *decode.Decoder, n *yaml.Node, what string) []Named {
+	var out []Named
+	for _, f := range d.Fields(n, what) {
+		if m := parseMatcher(d, f.Value, what+"."+f.Key, false); m != nil {
+			out = append(out, Named{Name: f.Key, M: m})
+		}
+	}
+	return out
+}
+
+var matcherKeys = []string{"equalTo", "contains", "doesNotContain", "matches", "doesNotMatch", "absent",
+	"equalToJson", "matchesJsonPath", "and", "or", "not", "caseInsensitive", "ignoreArrayOrder", "ignoreExtraElements"}
+
+// parseMatcher parses one WireMock value matcher object. body allows the
+// body-only matchers (equalToJson, matchesJsonPath). A plain string is
+// equalTo, which seam's own form allows.
+func parseMatcher(d *decode.Decoder, n *yaml.Node, what string, body bool) Matcher {
+	n = decode.Resolve(n)
+	if n.Kind == yaml.ScalarNode && n.ShortTag() != "!!null" {
+		return equalTo{want: n.Value}
+	}
+	fields := d.Fields(n, what)
+	if fields == nil {
+		if n.Kind != yaml.MappingNode || len(n.Content) == 0 {
+			d.Errorf(n, "%s: want a matcher like {\"equalTo\": \"x\"}", what)
+		}
+		return nil
+	}
+	var op *decode.Field
+	mods := map[string]*yaml.Node{}
+	for i := range fields {
+		f := &fields[i]
+		switch f.Key {
+		case "caseInsensitive", "ignoreArrayOrder", "ignoreExtraElements", "expression", "enablePlaceholders":
+			mods[f.Key] = decode.Resolve(f.Value)
+		case "equalTo", "contains", "doesNotContain", "matches", "doesNotMatch", "absent", "equalToJson", "matchesJsonPath", "and", "or", "not":
+			if op != nil {
+				d.Errorf(f.KeyN, "%s: both %q and %q in one matcher", what, op.Key, f.Key).
+					WithHint("combine matchers with {\"and\": [...]}")
+				return nil
+			}
+			op = f
+		case "binaryEqualTo", "equalToXml", "matchesXPath", "before", "after", "equalToDateTime",
+			"hasExactly", "includes", "equalToNumber", "greaterThanNumber", "lessThanNumber", "matchesJsonSchema":
+			unsupported(d, f.KeyN, what, f.Key)
+			return nil
+		default:
+			d.UnknownKey(f.KeyN, what, matcherKeys)
+			return nil
+		}
+	}
+	if op == nil {
+		d.Errorf(n, "%s: no matcher given", what).WithHint("use one of equalTo, contains, matches, doesNotMatch, absent, equalToJson, matchesJsonPath, and, or")
+		return nil
+	}
+	allowMods := func(keys ...string) bool {
+		ok := true
+		for k, v := range mods {
+			if !contains2(keys, k) {
+				d.Errorf(v, "%s: %q does not apply to %q", what, k, op.Key)
+				ok = false
+			}
+		}
+		return ok
+	}
+	v := decode.Resolve(op.Value)
+	switch op.Key {
+	case "equalTo":
+		if !allowMods("caseInsensitive") {
+			return nil
+		}
+		return equalTo{want: str(d, v, what+".equalTo"), fold: boolean(d, mods["caseInsensitive"], what+".caseInsensitive")}
+	case "contains", "doesNotContain":
+		if !allowMods() {
+			return nil
+		}
+		if op.Key == "contains" {
+			return contains{want: str(d, v, what+".contains")}
+		}
+		return doesNotContain{want: str(d, v, what+".doesNotContain")}
+	case "matches", "doesNotMatch":
+		if !allowMods() {
+			return nil
+		}
+		m, err := newMatches(str(d, v, what+"."+op.Key), op.Key == "doesNotMatch")
+		if err != nil {
+			d.Errorf(v, "%s.%s: not a regular expression: %v", what, op.Key, err)
+			return nil
+		}
+		return m
+	case "absent":
+		if !allowMods() {
+			return nil
+		}
+		if boolean(d, v, what+".absent") {
+			return absent{}
+		}
+		return present{}
+	case "and", "or", "not":
+		if !allowMods() {
+			return nil
+		}
+		if op.Key == "not" {
+			sub := parseMatcher(d, v, what+".not", body)
+			if sub == nil {
+				return nil
+			}
+			return not{sub}
+		}
+		if v.Kind != yaml.SequenceNode || len(v.Content) == 0 {
+			d.Errorf(v, "%s.%s: want an array of matchers", what, op.Key)
+			return nil
+		}
+		var subs []Matcher
+		for i, item := range v.Content {
+			if m := parseMatcher(d, item, fmt.Sprintf("%s.%s[%d]", what, op.Key, i), body); m != nil {
+				subs = append(subs, m)
+			}
+		}
+		if len(subs) != len(v.Content) {
+			return nil
+		}
+		if op.Key == "and" {
+			return and(subs)
+		}
+		return or(subs)
+	case "equalToJson":
+		if !body {
+			d.Errorf(op.KeyN, "%s: equalToJson applies to bodies only", what)
+			return nil
+		}
+		if !allowMods("ignoreArrayOrder", "ignoreExtraElements", "enablePlaceholders") {
+			return nil
+		}
+		if p := mods["enablePlaceholders"]; p != nil && boolean(d, p, what+".enablePlaceholders") {
+			unsupported(d, p, what, "enablePlaceholders")
+			return nil
+		}
+		m := equalToJSON{ignoreOrder: boolean(d, mods["ignoreArrayOrder"], what+".ignoreArrayOrder"),
+			ignoreExtra: boolean(d, mods["ignoreExtraElements"], what+".ignoreExtraElements")}
+		if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!str" {
+			// The document as a string of JSON.
+			if err := json.Unmarshal([]byte(v.Value), &m.want); err != nil {
+				d.Errorf(v, "%s.equalToJson: the string is not JSON: %v", what, err)
+				return nil
+			}
+			m.src = compactJSON(v.Value)
+		} else {
+			m.want = nodeValue(v)
+			b, _ := json.Marshal(m.want)
+			m.src = string(b)
+		}
+		return m
+	case "matchesJsonPath":
+		if !body {
+			d.Errorf(op.KeyN, "%s: matchesJsonPath applies to bodies only", what)
+			return nil
+		}
+		if !allowMods() {
+			return nil
+		}
+		if v.Kind == yaml.ScalarNode {
+			x, err := jp.ParseString(v.Value)
+			if err != nil {
+				d.Errorf(v, "%s.matchesJsonPath: not a JSON path: %v", what, err)
+				return nil
+			}
+			return jsonPath{src: v.Value, expr: x}
+		}
+		// {"expression": "$.a", "equalTo": "x"}
+		var exprN *yaml.Node
+		var rest []*yaml.Node
+		for _, f := range d.Fields(v, what+".matchesJsonPath") {
+			if f.Key == "expression" {
+				exprN = decode.Resolve(f.Value)
+			} else {
+				rest = append(rest, f.KeyN, f.Value)
+			}
+		}
+		if exprN == nil {
+			d.Errorf(v, "%s.matchesJsonPath: missing \"expression\"", what)
+			return nil
+		}
+		x, err := jp.ParseString(exprN.Value)
+		if err != nil {
+			d.Errorf(exprN, "%s.matchesJsonPath.expression: not a JSON path: %v", what, err)
+			return nil
+		}
+		subN := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: rest, Line: v.Line, Column: v.Column}
+		sub := parseMatcher(d, subN, what+".matchesJsonPath", true)
+		if sub == nil {
+			return nil
+		}
+		return jsonPath{src: exprN.Value, expr: x, sub: sub}
+	}
+	return nil
+}
+
+// not is WireMock 3's negation of a matcher.
+type not struct{ m Matcher }
+
+func (m not) Match(v string, present bool) bool { return !m.m.Match(v, present) }
+func (m not) String() string                    { return "not(" + m.m.String() + ")" }
+
+func contains2(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+var responseKeys = []string{"status", "statusMessage", "headers", "body", "jsonBody", "base64Body", "bodyFileName",
+	"fixedDelayMilliseconds", "delayDistribution", "chunkedDribbleDelay", "fault", "proxyBaseUrl",
+	"transformers", "transformerParameters"}
+
+func parseResponse(d *decode.Decoder, n *yaml.Node, r *Response) {
+	var bodyKey *yaml.Node
+	setBody := func(k *yaml.Node) bool {
+		if bodyKey != nil {
+			d.Errorf(k, "response: both %q and %q given", bodyKey.Value, k.Value).WithHint("a response has one body")
+			return false
+		}
+		bodyKey = k
+		return true
+	}
+	var bodyTemplate string
+	var hasTemplateBody bool
+	for _, f := range d.Fields(n, "response") {
+		v := decode.Resolve(f.Value)
+		switch f.Key {
+		case "status":
+			r.Status = integer(d, v, "response.status")
+			if r.Status < 100 || r.Status > 999 {
+				d.Errorf(v, "response.status: %d is not an HTTP status", r.Status)
+			}
+		case "statusMessage":
+			// net/http always sends the standard reason phrase; clients do
+			// not read it, so a custom one is accepted and not sent.
+			str(d, v, "response.statusMessage")
+		case "headers":
+			for _, h := range d.Fields(v, "response.headers") {
+				hv := decode.Resolve(h.Value)
+				if hv.Kind == yaml.SequenceNode {
+					for _, item := range hv.Content {
+						r.Headers = append(r.Headers, Header{Name: h.Key, Value: scalarText(d, decode.Resolve(item), "response.headers."+h.Key)})
+					}
+					continue
+				}
+				r.Headers = append(r.Headers, Header{Name: h.Key, Value: scalarText(d, hv, "response.headers."+h.Key)})
+			}
+		case "body":
+			if setBody(f.KeyN) {
+				r.Body = []byte(scalarText(d, v, "response.body"))
+				bodyTemplate, hasTemplateBody = string(r.Body), true
+			}
+		case "jsonBody":
+			if setBody(f.KeyN) {
+				r.Body = []byte(nodeJSON(v))
+				bodyTemplate, hasTemplateBody = string(r.Body), true
+			}
+		case "base64Body":
+			if setBody(f.KeyN) {
+				b, err := base64.StdEncoding.DecodeString(str(d, v, "response.base64Body"))
+				if err != nil {
+					d.Errorf(v, "response.base64Body: not base64: %v", err)
+				}
+				r.Body = b
+			}
+		case "bodyFileName":
+			if setBody(f.KeyN) {
+				r.BodyFile = str(d, v, "response.bodyFileName")
+				if filepath.IsAbs(r.BodyFile) || strings.HasPrefix(filepath.Clean(r.BodyFile), "..") {
+					d.Errorf(v, "response.bodyFileName: %q must be a path inside the __files folder", r.BodyFile)
+				}
+			}
+		case "fixedDelayMilliseconds":
+			r.FixedDelay = time.Duration(integer(d, v, "response.fixedDelayMilliseconds")) * time.Millisecond
+		case "delayDistribution":
+			r.Delay = parseDelay(d, v)
+		case "chunkedDribbleDelay":
+			var c struct {
+				N     int `yaml:"numberOfChunks" seam:"required"`
+				Total int `yaml:"totalDuration" seam:"required"`
+			}
+			d.Decode(v, &c, "response.chunkedDribbleDelay")
+			r.Dribble = &Dribble{Chunks: c.N, Total: time.Duration(c.Total) * time.Millisecond}
+		case "fault":
+			r.Fault = str(d, v, "response.fault")
+			if !contains2(Faults, r.Fault) {
+				d.Errorf(v, "response.fault: unknown fault %q", r.Fault).WithHint("faults: %s", strings.Join(Faults, ", "))
+			}
+		case "proxyBaseUrl":
+			r.ProxyBase = str(d, v, "response.proxyBaseUrl")
+		case "transformers":
+			var names []string
+			d.Decode(v, &names, "response.transformers")
+			for i, t := range names {
+				if t != "response-template" {
+					unsupported(d, v.Content[i], "response.transformers", t)
+					continue
+				}
+				r.Template = true
+			}
+		case "transformerParameters":
+			// Values for custom transformers; seam's templates do not read them.
+		case "additionalProxyRequestHeaders", "removeProxyRequestHeaders", "proxyUrlPrefixToRemove":
+			unsupported(d, f.KeyN, "response", f.Key)
+		default:
+			d.UnknownKey(f.KeyN, "response", responseKeys)
+		}
+	}
+	if r.Template {
+		compileTemplates(d, n, r, bodyTemplate, hasTemplateBody)
+	}
+}
+
+// compileTemplates parses a templated response's body, headers and file
+// name at load time, so a broken template is an error before anything
+// starts.
+func compileTemplates(d *decode.Decoder, n *yaml.Node, r *Response, body string, hasBody bool) {
+	if hasBody {
+		t, err := parseTemplate(body)
+		if err != nil {
+			d.Errorf(n, "response body template: %v", err)
+		}
+		r.bodyT = t
+	}
+	if r.BodyFile != "" && strings.Contains(r.BodyFile, "{{") {
+		t, err := parseTemplate(r.BodyFile)
+		if err != nil {
+			d.Errorf(n, "response bodyFileName template: %v", err)
+		}
+		r.fileT = t
+	}
+	for i, h := range r.Headers {
+		if strings.Contains(h.Value, "{{") {
+			t, err := parseTemplate(h.Value)
+			if err != nil {
+				d.Errorf(n, "response header %s template: %v", h.Name, err)
+			}
+			r.Headers[i].t = t
+		}
+	}
+}
+
+func parseDelay(d *decode.Decoder, n *yaml.Node) Delay {
+	var c struct {
+		Type   string  `yaml:"type" seam:"required"`
+		Median float64 `yaml:"median"`
+		Sigma  float64 `yaml:"sigma"`
+		Max    float64 `yaml:"maxValue"`
+		Lower  float64 `yaml:"lower"`
+		Upper  float64 `yaml:"upper"`
+		Ms     float64 `yaml:"milliseconds"`
+	}
+	d.Decode(n, &c, "response.delayDistribution")
+	ms := func(f float64) time.Duration { return time.Duration(f * float64(time.Millisecond)) }
+	switch c.Type {
+	case "lognormal":
+		return lognormalDelay{median: ms(c.Median), sigma: c.Sigma, max: ms(c.Max)}
+	case "uniform":
+		if c.Upper < c.Lower {
+			d.Errorf(n, "response.delayDistribution: upper %v is below lower %v", c.Upper, c.Lower)
+		}
+		return uniformDelay{lower: ms(c.Lower), upper: ms(c.Upper)}
+	case "fixed":
+		return fixedDelay{d: ms(c.Ms)}
+	case "":
+		return nil
+	}
+	d.Errorf(n, "response.delayDistribution: unknown type %q", c.Type).WithHint("types: lognormal, uniform, fixed")
+	return nil
+}
+
+func str(d *decode.Decoder, n *yaml.Node, what string) string {
+	if n == nil {
+		return ""
+	}
+	if n.Kind != yaml.ScalarNode || n.ShortTag() == "!!null" {
+		d.Errorf(n, "%s: want a string, got %s", what, decode.KindName(n))
+		return ""
+	}
+	return n.Value
+}
+
+// scalarText is a string, number or boolean as text (WireMock accepts a
+// number for a header value).
+func scalarText(d *decode.Decoder, n *yaml.Node, what string) string {
+	return str(d, n, what)
+}
+
+func integer(d *decode.Decoder, n *yaml.Node, what string) int {
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
+		d.Errorf(n, "%s: want a whole number, got %s", what, decode.KindName(n))
+		return 0
+	}
+	i, err := strconv.Atoi(n.Value)
+	if err != nil {
+		d.Errorf(n, "%s: %v", what, err)
+	}
+	return i
+}
+
+func boolean(d *decode.Decoder, n *yaml.Node, what string) bool {
+	if n == nil {
+		return false
+	}
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" {
+		d.Errorf(n, "%s: want true or false, got %s", what, decode.KindName(n))
+		return false
+	}
+	return n.Value == "true"
+}
+
+// nodeValue converts a node to plain Go values as encoding/json would.
+func nodeValue(n *yaml.Node) any {
+	var v any
+	if err := json.Unmarshal([]byte(nodeJSON(n)), &v); err != nil {
+		return nil
+	}
+	return v
+}
+
+// nodeJSON renders a node as compact JSON, keeping the order of keys.
+func nodeJSON(n *yaml.Node) string {
+	var b bytes.Buffer
+	writeNodeJSON(&b, n)
+	return b.String()
+}
+
+func writeNodeJSON(b *bytes.Buffer, n *yaml.Node) {
+	n = decode.Resolve(n)
+	switch n.Kind {
+	case yaml.MappingNode:
+		b.WriteByte('{')
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			k, _ := json.Marshal(n.Content[i].Value)
+			b.Write(k)
+			b.WriteByte(':')
+			writeNodeJSON(b, n.Content[i+1])
+		}
+		b.WriteByte('}')
+	case yaml.SequenceNode:
+		b.WriteByte('[')
+		for i, c := range n.Content {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			writeNodeJSON(b, c)
+		}
+		b.WriteByte(']')
+	case yaml.ScalarNode:
+		switch n.ShortTag() {
+		case "!!null":
+			b.WriteString("null")
+		case "!!bool":
+			b.WriteString(n.Value)
+		case "!!int", "!!float":
+			if json.Valid([]byte(n.Value)) {
+				b.WriteString(n.Value)
+			} else {
+				f, err := strconv.ParseFloat(n.Value, 64)
+				if err != nil {
+					s, _ := json.Marshal(n.Value)
+					b.Write(s)
+				} else {
+					s, _ := json.Marshal(f)
+					b.Write(s)
+				}
+			}
+		default:
+			s, _ := json.Marshal(n.Value)
+			b.Write(s)
+		}
+	default:
+		b.WriteString("null")
+	}
+}
+
+func compactJSON(s string) string {
+	var b bytes.Buffer
+	if err := json.Compact(&b, []byte(s)); err != nil {
+		return s
+	}
+	return b.String()
+}
+
+// LoadFile reads one mapping file.
+func LoadFile(path string) ([]*Mapping, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseJSON(path, data)
+}
+
+// Source is where a stub's mappings and body files are: a folder laid out
+// like WireMock's (mappings/*.json and __files/), a folder of mapping files,
+// or one file.
+type Source struct {
+	Mappings []*Mapping
+	FilesDir string // "" when there is none
+}
+
+// Load reads mappings from a file or folder; every problem of every file
+// is reported, each with its position.
+func Load(path string) (*Source, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("stub mappings: %w", err)
+	}
+	if !fi.IsDir() {
+		ms, err := LoadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		return &Source{Mappings: ms, FilesDir: filesDir(filepath.Dir(path))}, nil
+	}
+	src := &Source{FilesDir: filesDir(path)}
+	dir := path
+	if fi, err := os.Stat(filepath.Join(path, "mappings")); err == nil && fi.IsDir() {
+		dir = filepath.Join(path, "mappings")
+	}
+	var files []string
+	err = filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if e.IsDir() && e.Name() == "__files" {
+			return filepath.SkipDir
+		}
+		if !e.IsDir() && strings.EqualFold(filepath.Ext(p), ".json") {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("stub mappings: %w", err)
+	}
+	sort.Strings(files)
+	var errs diag.List
+	for _, f := range files {
+		ms, err := LoadFile(f)
+		if err != nil {
+			errs.AddErr(diag.Pos{File: f}, err)
+			continue
+		}
+		src.Mappings = append(src.Mappings, ms...)
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	return src, nil
+}
+
+func filesDir(dir string) string {
+	p := filepath.Join(dir, "__files")
+	if fi, err := os.Stat(p); err == nil && fi.IsDir() {
+		return p
+	}
+	return ""
+}

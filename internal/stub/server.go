@@ -1,0 +1,325 @@
+// Package stub is seam's HTTP stub server (service virtualization): it
+// answers requests from mappings written in WireMock's JSON or seam's own
+// form, keeps a bounded journal of what it was sent for verification, and
+// speaks WireMock's admin API so WireMock's clients can drive it.
+package stub
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Options configure a Server.
+type Options struct {
+	JournalCap int    // requests kept in the journal; 0: DefaultJournalCap, <0: none
+	FilesDir   string // where bodyFileName files are (WireMock's __files)
+	Seed       int64  // seeds random delays and template values
+	// OnRequest, when set, hears of every request served, after matching.
+	OnRequest func(e *Entry)
+}
+
+// DefaultJournalCap is how many requests a journal keeps by default.
+const DefaultJournalCap = 10000
+
+// maxBody caps the request body a stub reads and keeps.
+const maxBody = 16 << 20
+
+// Server is a running set of mappings; it is an http.Handler serving stubs
+// and, under /__admin/, WireMock's admin API.
+type Server struct {
+	opts     Options
+	cat      atomic.Pointer[catalog]
+	mu       sync.Mutex // serialises changes to the mappings
+	seq      uint64
+	scenMu   sync.Mutex // held across choosing a mapping and moving its scenario
+	states   map[string]string
+	baseline []*Mapping // what a mappings reset goes back to
+	journal  *journal
+	rnd      *lockedRand
+	client   *http.Client
+}
+
+// New returns a server with no mappings.
+func New(opts Options) *Server {
+	if opts.JournalCap == 0 {
+		opts.JournalCap = DefaultJournalCap
+	}
+	s := &Server{
+		opts:    opts,
+		states:  map[string]string{},
+		journal: newJournal(opts.JournalCap),
+		rnd:     newLockedRand(opts.Seed),
+		client: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		}},
+	}
+	s.cat.Store(newCatalog(nil))
+	return s
+}
+
+// Add adds mappings; among mappings that match a request equally, the one
+// added last wins.
+func (s *Server) Add(ms ...*Mapping) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	all := append([]*Mapping(nil), s.cat.Load().all...)
+	for _, m := range ms {
+		s.seq++
+		m.seq = s.seq
+		if m.ID == "" {
+			m.ID = s.uuid()
+		}
+		all = append(all, m)
+	}
+	s.cat.Store(newCatalog(all))
+}
+
+// Mappings returns the mappings in the order they were added.
+func (s *Server) Mappings() []*Mapping {
+	return append([]*Mapping(nil), s.cat.Load().all...)
+}
+
+// Remove removes the mapping with id; it reports whether there was one.
+func (s *Server) Remove(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var keep []*Mapping
+	found := false
+	for _, m := range s.cat.Load().all {
+		if m.ID == id {
+			found = true
+			continue
+		}
+		keep = append(keep, m)
+	}
+	s.cat.Store(newCatalog(keep))
+	return found
+}
+
+// Replace puts m in place of the mapping with m.ID, keeping its rank.
+func (s *Server) Replace(m *Mapping) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	all := append([]*Mapping(nil), s.cat.Load().all...)
+	for i, old := range all {
+		if old.ID == m.ID {
+			m.seq = old.seq
+			all[i] = m
+			s.cat.Store(newCatalog(all))
+			return true
+		}
+	}
+	return false
+}
+
+// ResetMappings removes every mapping.
+func (s *Server) ResetMappings() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cat.Store(newCatalog(nil))
+}
+
+// ResetScenarios puts every scenario back in its first state.
+func (s *Server) ResetScenarios() {
+	s.scenMu.Lock()
+	defer s.scenMu.Unlock()
+	clear(s.states)
+}
+
+// Journal is the server's record of requests.
+func (s *Server) Journal() *Journal { return &Journal{j: s.journal} }
+
+// Scenario states, by scenario name; scenarios never entered are in
+// their first state, "Started".
+func (s *Server) Scenarios() map[string]string {
+	out := map[string]string{}
+	for _, m := range s.cat.Load().all {
+		if m.Scenario != "" {
+			out[m.Scenario] = ScenarioStarted
+		}
+	}
+	s.scenMu.Lock()
+	defer s.scenMu.Unlock()
+	for k, v := range s.states {
+		if _, ok := out[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// SetScenario moves a scenario to a state.
+func (s *Server) SetScenario(name, state string) {
+	s.scenMu.Lock()
+	defer s.scenMu.Unlock()
+	s.states[name] = state
+}
+
+// ScenarioStarted is the state every scenario starts in.
+const ScenarioStarted = "Started"
+
+func (s *Server) state(name string) string {
+	if st, ok := s.states[name]; ok {
+		return st
+	}
+	return ScenarioStarted
+}
+
+// Match returns the mapping a request would get, without serving it or
+// moving scenarios.
+func (s *Server) Match(req *Request) *Mapping {
+	c := s.cat.Load()
+	if !c.scenarios {
+		return c.find(req, nil)
+	}
+	s.scenMu.Lock()
+	defer s.scenMu.Unlock()
+	return c.find(req, s.state)
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, adminPrefix) {
+		s.admin(w, r)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
+	if err != nil {
+		http.Error(w, "seam stub: reading the request body: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	req := NewRequest(r, body)
+	req.ID = s.uuid()
+	c := s.cat.Load()
+	var m *Mapping
+	if c.scenarios {
+		// Choosing and moving the scenario is one step, so two concurrent
+		// requests never both see the same state.
+		s.scenMu.Lock()
+		m = c.find(req, s.state)
+		if m != nil && m.Scenario != "" && m.NewState != "" {
+			s.states[m.Scenario] = m.NewState
+		}
+		s.scenMu.Unlock()
+	} else {
+		m = c.find(req, nil)
+	}
+	// The journal hears of the request before the client gets its answer,
+	// so a verification right after the response always sees it.
+	e := s.journal.add(req, m)
+	if s.opts.OnRequest != nil {
+		s.opts.OnRequest(e)
+	}
+	if m == nil {
+		s.notFound(w, req)
+		return
+	}
+	params := map[string]string(nil)
+	if m.Request.URL.Kind == "urlPathTemplate" {
+		_, params = m.Request.URL.Match(req)
+	}
+	s.write(w, r, req, m, params)
+}
+
+// notFound answers a request no mapping matched, with the closest ones.
+func (s *Server) notFound(w http.ResponseWriter, req *Request) {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "seam stub: no mapping matched %s %s\n", req.Method, req.URL)
+	for _, nm := range s.NearMisses(req, 3) {
+		fmt.Fprintf(&b, "\nclosest: %s\n", nm.Mapping.Label())
+		for _, d := range nm.Diff {
+			fmt.Fprintf(&b, "  - %s\n", d)
+		}
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusNotFound)
+	w.Write(b.Bytes())
+}
+
+// proxy forwards the request to base and relays the answer.
+func (s *Server) proxy(w http.ResponseWriter, r *http.Request, req *Request, base string) int {
+	out, err := http.NewRequestWithContext(r.Context(), req.Method, strings.TrimSuffix(base, "/")+req.URL, bytes.NewReader(req.Body))
+	if err != nil {
+		http.Error(w, "seam stub: proxy: "+err.Error(), http.StatusBadGateway)
+		return http.StatusBadGateway
+	}
+	for k, vs := range req.Header {
+		if !hopHeader(k) {
+			out.Header[k] = vs
+		}
+	}
+	resp, err := s.client.Do(out)
+	if err != nil {
+		http.Error(w, "seam stub: proxy to "+base+": "+err.Error(), http.StatusBadGateway)
+		return http.StatusBadGateway
+	}
+	defer resp.Body.Close()
+	for k, vs := range resp.Header {
+		if !hopHeader(k) {
+			w.Header()[k] = vs
+		}
+	}
+	w.WriteHeader(resp.StatusCode)
+	io.Copy(w, resp.Body)
+	return resp.StatusCode
+}
+
+func hopHeader(k string) bool {
+	switch http.CanonicalHeaderKey(k) {
+	case "Connection", "Keep-Alive", "Proxy-Connection", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Content-Length":
+		return true
+	}
+	return false
+}
+
+func (s *Server) uuid() string {
+	var b [16]byte
+	for i := 0; i < 16; i += 8 {
+		s.rnd.mu.Lock()
+		v := s.rnd.r.Uint64()
+		s.rnd.mu.Unlock()
+		for j := 0; j < 8; j++ {
+			b[i+j] = byte(v >> (8 * j))
+		}
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+// NearMiss is a mapping close to a request, with what did not match.
+type NearMiss struct {
+	Mapping *Mapping
+	Diff    []string
+}
+
+// NearMisses returns up to n mappings closest to req, closest first.
+func (s *Server) NearMisses(req *Request, n int) []NearMiss {
+	var out []NearMiss
+	for _, m := range s.cat.Load().all {
+		d := m.Request.Diff(req)
+		if m.RequiredState != "" {
+			s.scenMu.Lock()
+			st := s.state(m.Scenario)
+			s.scenMu.Unlock()
+			if st != m.RequiredState {
+				d = append(d, fmt.Sprintf("scenario %s: want state %q, is %q", m.Scenario, m.RequiredState, st))
+			}
+		}
+		out = append(out, NearMiss{Mapping: m, Diff: d})
+	}
+	sortNear(out, req)
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out
+}
+
+// since is the journal's entries from t on.
+func (s *Server) since(t time.Time) []*Entry { return s.journal.since(t) }
