@@ -11,12 +11,14 @@ import (
 	"github.com/seamtest/seam/internal/service/probe"
 	"github.com/seamtest/seam/internal/service/process"
 	"github.com/seamtest/seam/internal/service/redis"
+	"github.com/seamtest/seam/internal/service/stubsvc"
 	"github.com/seamtest/seam/internal/step"
 	"github.com/seamtest/seam/internal/step/execstep"
 	"github.com/seamtest/seam/internal/step/httpstep"
 	"github.com/seamtest/seam/internal/step/natsstep"
 	"github.com/seamtest/seam/internal/step/redisstep"
 	"github.com/seamtest/seam/internal/step/sqlstep"
+	"github.com/seamtest/seam/internal/step/stubverify"
 )
 
 // Registry holds the plug-in tables of one engine instance. Instances share
@@ -40,11 +42,12 @@ func New() *Registry {
 	nt := natsstep.New()
 	return &Registry{
 		Steps: step.Table{
-			"http":  h,
-			"exec":  execstep.Kind{},
-			"sql":   q,
-			"redis": rd,
-			"nats":  nt,
+			"http":        h,
+			"exec":        execstep.Kind{},
+			"sql":         q,
+			"redis":       rd,
+			"nats":        nt,
+			"stub-verify": stubverify.Kind{},
 		},
 		Ops: expect.Builtin(),
 		Services: service.Table{
@@ -53,6 +56,7 @@ func New() *Registry {
 			"redis":    redis.Kind{},
 			"nats":     nats.Kind{},
 			"mariadb":  mariadb.Kind{},
+			"stub":     stubsvc.Kind{},
 		},
 		Probes: probe.Builtin(),
 		http:   h,

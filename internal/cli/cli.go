@@ -45,6 +45,9 @@ usage:
   seam down                       stop what seam up (or run --keep) holds up, and
                                   clean up after runs that crashed
   seam report [--junit PATH] LOG  render a saved event log (run --report json=LOG) again
+  seam stub [--port P] DIR        serve stub mappings alone (WireMock's or seam's form)
+  seam stub record --target URL --out DIR
+                                  record a real service's traffic into mappings
   seam help [steps|expect|TOPIC]  show help
 
 exit codes: 0 passed, 1 a test failed, 2 suite or usage error, 3 environment error
@@ -73,6 +76,8 @@ func Run(ctx context.Context, args []string, stdio IO) int {
 		return cmdDown(args[1:], stdio)
 	case "report":
 		return cmdReport(args[1:], stdio)
+	case "stub":
+		return cmdStub(ctx, args[1:], stdio)
 	case "help", "-h", "-help", "--help":
 		return cmdHelp(args[1:], stdio)
 	case "version", "--version":
@@ -80,7 +85,7 @@ func Run(ctx context.Context, args []string, stdio IO) int {
 		return ExitPass
 	}
 	fmt.Fprintf(stdio.Stderr, "seam: unknown command %q\n", args[0])
-	if c := diag.Closest(args[0], []string{"run", "validate", "list", "up", "down", "report", "help", "version"}); c != "" {
+	if c := diag.Closest(args[0], []string{"run", "validate", "list", "up", "down", "report", "stub", "help", "version"}); c != "" {
 		fmt.Fprintf(stdio.Stderr, "did you mean \"seam %s\"?\n", c)
 	}
 	fmt.Fprint(stdio.Stderr, "\n"+usage)
@@ -135,6 +140,8 @@ type selection struct {
 	tags        listFlag
 	excludeTags listFlag
 	vars        listFlag
+	stubs       listFlag
+	profile     string
 }
 
 func (s *selection) register(fs *flag.FlagSet) {
@@ -142,6 +149,8 @@ func (s *selection) register(fs *flag.FlagSet) {
 	fs.Var(&s.tags, "tags", "run only tests with any of these tags (comma-separated, repeatable)")
 	fs.Var(&s.excludeTags, "exclude-tags", "skip tests with any of these tags")
 	fs.Var(&s.vars, "var", "set a variable: NAME=VALUE (repeatable; overrides the suite's vars)")
+	fs.Var(&s.stubs, "stub", "run these services as their stand-in stubs (comma-separated, repeatable)")
+	fs.StringVar(&s.profile, "profile", "", "apply a profile of the suite's profiles: (the services it stubs)")
 }
 
 func (s *selection) varMap() (map[string]string, error) {
@@ -175,8 +184,9 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 }
 
 // load loads the suite, printing every problem with an excerpt.
-func load(arg string, vars map[string]string, reg *builtin.Registry, stderr io.Writer, servicesOnly bool) (*suite.Suite, bool) {
-	s, err := suite.Load(arg, suite.Options{Steps: reg.Steps, Ops: reg.Ops, Services: reg.Services, Probes: reg.Probes, Vars: vars, ServicesOnly: servicesOnly})
+func load(arg string, sel *selection, vars map[string]string, reg *builtin.Registry, stderr io.Writer, servicesOnly bool) (*suite.Suite, bool) {
+	s, err := suite.Load(arg, suite.Options{Steps: reg.Steps, Ops: reg.Ops, Services: reg.Services, Probes: reg.Probes,
+		Vars: vars, ServicesOnly: servicesOnly, Stub: splitList(sel.stubs), Profile: sel.profile})
 	if err != nil {
 		printLoadErr(err, stderr)
 		return nil, false
@@ -257,7 +267,7 @@ func (c *suiteCommand) parse(args []string, check func() error) bool {
 		return false
 	}
 	c.reg = builtin.New()
-	c.suite, ok = load(arg, c.vars, c.reg, c.stdio.Stderr, c.servicesOnly)
+	c.suite, ok = load(arg, &c.sel, c.vars, c.reg, c.stdio.Stderr, c.servicesOnly)
 	return ok
 }
 

@@ -53,6 +53,12 @@ type Resetter interface {
 	Reset(ctx context.Context) error
 }
 
+// Checker is an Env with checks that run after every test: a stub that was
+// sent requests no mapping matched fails the test.
+type Checker interface {
+	Check(since time.Time) error
+}
+
 // Flusher is an Env that can wait until the output its services have
 // already written is delivered, so log lines land in the right test.
 type Flusher interface {
@@ -323,9 +329,25 @@ func SuiteVars(s *suite.Suite, seed uint64, cli map[string]string) (expr.Vars, e
 	return vars, errs.Err()
 }
 
+// services says what runs for each of the suite's services.
+func services(s *suite.Suite) []report.ServiceInfo {
+	if s.System == nil {
+		return nil
+	}
+	out := make([]report.ServiceInfo, 0, len(s.System.Services))
+	for _, svc := range s.System.Services {
+		info := report.ServiceInfo{Name: svc.Name, Kind: svc.Kind}
+		if svc.Standing {
+			info.StandsIn = svc.RealKind
+		}
+		out = append(out, info)
+	}
+	return out
+}
+
 func (r *runner) run(ctx context.Context, tests []*suite.Test) report.Counts {
 	start := r.now()
-	r.emit(report.Event{Time: start, Type: report.RunStart, Suite: r.suite.Name, Seed: r.opts.Seed, Total: len(tests)})
+	r.emit(report.Event{Time: start, Type: report.RunStart, Suite: r.suite.Name, Seed: r.opts.Seed, Total: len(tests), Services: services(r.suite)})
 	ordered := append([]*suite.Test(nil), tests...)
 	// Riskier tests first, so --fail-fast and an impatient reader see them.
 	sort.SliceStable(ordered, func(i, j int) bool { return ordered[i].Priority < ordered[j].Priority })
@@ -544,6 +566,11 @@ func (r *runner) test(ctx context.Context, t *suite.Test, w *Worker) {
 	if env != nil {
 		flush(env) // output the test caused is the test's
 	}
+	if c, ok := env.(Checker); ok && env != nil && failure == nil {
+		if err := c.Check(start); err != nil {
+			failure = &report.Failure{Kind: "assertion", Pos: t.Pos.String(), Step: "after the test", Message: err.Error()}
+		}
+	}
 	w.setTest("")
 	e := report.Event{Status: report.Passed, Duration: msSince(r.now(), start), Worker: worker}
 	if failure != nil {
@@ -645,6 +672,11 @@ func (tr *testRun) attempt(ctx context.Context, s *suite.Step, env *step.Env, ti
 	f := &report.Failure{Pos: s.Pos.String(), Step: s.Name}
 	if res != nil {
 		f.Request, f.Response = res.Request, res.Response
+	}
+	var failed *step.Failed
+	if errors.As(err, &failed) {
+		f.Kind, f.Message = "assertion", failed.Msg
+		return f, res
 	}
 	if err != nil {
 		f.Kind, f.Message = "error", err.Error()

@@ -409,6 +409,37 @@ func (e *Environment) Reset(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// Check runs every service's after-test check (engine.Checker).
+func (e *Environment) Check(since time.Time) error {
+	e.mu.Lock()
+	var cs []struct {
+		name string
+		c    service.Checker
+	}
+	for _, svc := range e.sys.Services {
+		if r := e.running[svc.Name]; r != nil {
+			if c, ok := r.inst.(service.Checker); ok {
+				cs = append(cs, struct {
+					name string
+					c    service.Checker
+				}{svc.Name, c})
+			}
+		}
+	}
+	e.mu.Unlock()
+	var errs []error
+	for _, x := range cs {
+		if err := x.c.CheckTest(since); err != nil {
+			errs = append(errs, fmt.Errorf("service %s: %w", x.name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Instance returns a running service, for steps that work with a kind's
+// own abilities (a stub's journal).
+func (e *Environment) Instance(name string) (service.Instance, error) { return e.instance(name) }
+
 // ResetOne brings one service's data back to its baseline.
 func (e *Environment) ResetOne(ctx context.Context, name string) error {
 	inst, err := e.instance(name)

@@ -136,6 +136,9 @@ func (c *Console) Event(e Event) {
 	case RunStart:
 		c.start, c.total = e.Time, e.Total
 		fmt.Fprintf(c.w, "seam: suite %s: %d tests (seed %d)\n", e.Suite, e.Total, e.Seed)
+		if len(e.Services) > 0 {
+			fmt.Fprintf(c.w, "services: %s\n", ServicesLine(e.Services))
+		}
 	case TestStart:
 		c.running[e.Test] = e.Time
 	case Log:

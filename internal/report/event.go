@@ -6,6 +6,7 @@
 package report
 
 import (
+	"strings"
 	"sync"
 	"time"
 )
@@ -37,27 +38,48 @@ const (
 // Event is one thing that happened in a run. The JSON lines report is these
 // events, one per line; docs/events.md documents the fields.
 type Event struct {
-	Time     time.Time `json:"time"`
-	Type     EventType `json:"type"`
-	Suite    string    `json:"suite,omitempty"`
-	Test     string    `json:"test,omitempty"`
-	Service  string    `json:"service,omitempty"`
-	Stream   string    `json:"stream,omitempty"`
-	Pos      string    `json:"pos,omitempty"`
-	Phase    string    `json:"phase,omitempty"`
-	Step     string    `json:"step,omitempty"`
-	Index    int       `json:"index,omitempty"`
-	Attempt  int       `json:"attempt,omitempty"`
-	Worker   int       `json:"worker,omitempty"`
-	Status   Status    `json:"status,omitempty"`
-	Duration float64   `json:"duration_ms,omitempty"`
-	Message  string    `json:"message,omitempty"`
-	Failure  *Failure  `json:"failure,omitempty"`
-	Tags     []string  `json:"tags,omitempty"`
-	Priority string    `json:"priority,omitempty"`
-	Seed     uint64    `json:"seed,omitempty"`
-	Total    int       `json:"total,omitempty"`
-	Counts   *Counts   `json:"counts,omitempty"`
+	Time     time.Time     `json:"time"`
+	Type     EventType     `json:"type"`
+	Suite    string        `json:"suite,omitempty"`
+	Test     string        `json:"test,omitempty"`
+	Service  string        `json:"service,omitempty"`
+	Stream   string        `json:"stream,omitempty"`
+	Pos      string        `json:"pos,omitempty"`
+	Phase    string        `json:"phase,omitempty"`
+	Step     string        `json:"step,omitempty"`
+	Index    int           `json:"index,omitempty"`
+	Attempt  int           `json:"attempt,omitempty"`
+	Worker   int           `json:"worker,omitempty"`
+	Status   Status        `json:"status,omitempty"`
+	Duration float64       `json:"duration_ms,omitempty"`
+	Message  string        `json:"message,omitempty"`
+	Failure  *Failure      `json:"failure,omitempty"`
+	Tags     []string      `json:"tags,omitempty"`
+	Priority string        `json:"priority,omitempty"`
+	Seed     uint64        `json:"seed,omitempty"`
+	Total    int           `json:"total,omitempty"`
+	Counts   *Counts       `json:"counts,omitempty"`
+	Services []ServiceInfo `json:"services,omitempty"`
+}
+
+// ServiceInfo says what ran for one of the suite's services (run_start):
+// its kind, and whether a stand-in stub ran in place of the real one.
+type ServiceInfo struct {
+	Name     string `json:"name"`
+	Kind     string `json:"kind"`
+	StandsIn string `json:"stands_in_for,omitempty"` // the real kind, when a stand-in ran
+}
+
+// ServicesLine renders services for people: "db postgres, payments stub (stand-in for process)".
+func ServicesLine(ss []ServiceInfo) string {
+	parts := make([]string, len(ss))
+	for i, s := range ss {
+		parts[i] = s.Name + " " + s.Kind
+		if s.StandsIn != "" {
+			parts[i] += " (stand-in for " + s.StandsIn + ")"
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Failure is why a test failed, pointing at the step that failed.

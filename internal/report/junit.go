@@ -99,6 +99,13 @@ func (j *JUnit) Finish(r *Run) error {
 			{Name: "seam.seed", Value: fmt.Sprint(r.Seed)},
 		}},
 	}
+	for _, svc := range r.Services {
+		v := svc.Kind
+		if svc.StandsIn != "" {
+			v += " (stand-in for " + svc.StandsIn + ")"
+		}
+		s.Properties.Props = append(s.Properties.Props, xmlProperty{Name: "seam.service." + svc.Name, Value: v})
+	}
 	var errLog strings.Builder
 	for _, t := range r.Tests {
 		c := xmlCase{Name: xmlSafe(t.Name), Classname: xmlSafe(name), Time: seconds(t.Duration)}

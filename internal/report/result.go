@@ -12,6 +12,7 @@ type Run struct {
 	Duration time.Duration
 	Tests    []*TestResult
 	Counts   Counts
+	Services []ServiceInfo
 }
 
 // TestResult is one test's outcome.
@@ -57,7 +58,7 @@ func ms(f float64) time.Duration { return time.Duration(f * float64(time.Millise
 func (c *Collector) Event(e Event) {
 	switch e.Type {
 	case RunStart:
-		c.run.Suite, c.run.Seed, c.run.Start = e.Suite, e.Seed, e.Time
+		c.run.Suite, c.run.Seed, c.run.Start, c.run.Services = e.Suite, e.Seed, e.Time, e.Services
 	case TestStart:
 		t := &TestResult{Name: e.Test, Pos: e.Pos, Tags: e.Tags, Priority: e.Priority, Start: e.Time}
 		c.byKey[e.Test] = t

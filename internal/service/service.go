@@ -106,6 +106,12 @@ type Resetter interface {
 	Reset(ctx context.Context) error
 }
 
+// Checker is an Instance with a check after every test (a stub reports the
+// requests no mapping matched).
+type Checker interface {
+	CheckTest(since time.Time) error
+}
+
 // Table lists the service kinds.
 type Table map[string]Kind
 
@@ -128,6 +134,26 @@ type Service struct {
 	DependsOn []Dep
 	Ports     []string // named ports; the first is the main one
 	Ready     *Readiness
+	// StandIn is the stub declared beside the real kind (stub: next to
+	// process:), swapped in by `--stub NAME` or a profile.
+	StandIn *StandIn
+	// Standing says the stand-in runs in place of the real kind (RealKind).
+	Standing bool
+	RealKind string
+}
+
+// StandIn is a service's stand-in: a stub kind's spec and its probe.
+type StandIn struct {
+	Pos   diag.Pos
+	Kind  string
+	Spec  Spec
+	Probe Probe
+}
+
+// UseStandIn swaps the stand-in in for the real kind.
+func (s *Service) UseStandIn() {
+	s.RealKind, s.Kind, s.Spec, s.Standing = s.Kind, s.StandIn.Kind, s.StandIn.Spec, true
+	s.Ready = &Readiness{Probe: s.StandIn.Probe, Timeout: s.Ready.Timeout, Interval: s.Ready.Interval}
 }
 
 // Dep is one depends_on entry.

@@ -126,3 +126,9 @@ func Refs(service expr.Str) []Ref {
 	}
 	return []Ref{{Name: service.Raw, Pos: service.Pos}}
 }
+
+// Failed is the error of a step that ran but whose own check did not hold
+// (stub-verify's count, say): the test fails on an assertion, not an error.
+type Failed struct{ Msg string }
+
+func (f *Failed) Error() string { return f.Msg }

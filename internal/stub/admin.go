@@ -196,6 +196,11 @@ func (s *Server) readMappings(w http.ResponseWriter, r *http.Request, many bool)
 		adminError(w, http.StatusUnprocessableEntity, err.Error())
 		return nil, false
 	}
+	for _, m := range ms {
+		if m.ID == "" {
+			m.ID = s.uuid()
+		}
+	}
 	return ms, true
 }
 

@@ -747,13 +747,61 @@ func compactJSON(s string) string {
 	return b.String()
 }
 
-// LoadFile reads one mapping file.
+// LoadFile reads one mapping file: WireMock's JSON, or a .yaml file of
+// routes in seam's form.
 func LoadFile(path string) ([]*Mapping, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
+	if isYAML(path) {
+		return ParseRoutes(path, data)
+	}
 	return ParseJSON(path, data)
+}
+
+func isYAML(path string) bool {
+	ext := strings.ToLower(filepath.Ext(path))
+	return ext == ".yaml" || ext == ".yml"
+}
+
+// ParseRoutes parses a YAML file of routes in seam's form: {routes: [...]}
+// or a bare list.
+func ParseRoutes(file string, data []byte) ([]*Mapping, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, diag.Errorf(diag.Pos{File: file}, "YAML syntax: %v", err)
+	}
+	var errs diag.List
+	d := decode.New(file, &errs)
+	n := decode.Resolve(&doc)
+	if n != nil && n.Kind == yaml.MappingNode {
+		var list *yaml.Node
+		for _, f := range d.Fields(n, "routes file") {
+			if f.Key != "routes" {
+				d.UnknownKey(f.KeyN, "routes file", []string{"routes"})
+				continue
+			}
+			list = decode.Resolve(f.Value)
+		}
+		n = list
+	}
+	var out []*Mapping
+	if n == nil || n.Kind != yaml.SequenceNode {
+		if errs.Len() == 0 {
+			errs.Add(diag.Errorf(diag.Pos{File: file, Line: 1, Col: 1}, "a routes file holds routes: [...]"))
+		}
+	} else {
+		for _, it := range n.Content {
+			if m := ParseRoute(d, it); m != nil {
+				out = append(out, m)
+			}
+		}
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // Source is where a stub's mappings and body files are: a folder laid out
@@ -791,7 +839,7 @@ func Load(path string) (*Source, error) {
 		if e.IsDir() && e.Name() == "__files" {
 			return filepath.SkipDir
 		}
-		if !e.IsDir() && strings.EqualFold(filepath.Ext(p), ".json") {
+		if !e.IsDir() && (strings.EqualFold(filepath.Ext(p), ".json") || isYAML(p)) {
 			files = append(files, p)
 		}
 		return nil

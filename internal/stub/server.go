@@ -70,12 +70,15 @@ func (s *Server) Add(ms ...*Mapping) {
 	defer s.mu.Unlock()
 	all := append([]*Mapping(nil), s.cat.Load().all...)
 	for _, m := range ms {
+		// A copy: the same loaded mappings serve many servers (one per
+		// environment), each numbering its own.
+		c := *m
 		s.seq++
-		m.seq = s.seq
-		if m.ID == "" {
-			m.ID = s.uuid()
+		c.seq = s.seq
+		if c.ID == "" {
+			c.ID = s.uuid()
 		}
-		all = append(all, m)
+		all = append(all, &c)
 	}
 	s.cat.Store(newCatalog(all))
 }

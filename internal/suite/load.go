@@ -37,6 +37,10 @@ type Options struct {
 	// ServicesOnly accepts a suite without tests: one loaded only to start
 	// its services (seam up, the Go API).
 	ServicesOnly bool
+	// Stub names services to run as their stand-in stubs (--stub).
+	Stub []string
+	// Profile names a suite profile to apply (--profile).
+	Profile string
 }
 
 // Locate resolves a DIR or FILE argument to the root suite file.
@@ -154,7 +158,7 @@ func unwrapPath(err error) error {
 	return err
 }
 
-var rootKeys = []string{"name", "vars", "defaults", "services", "include", "tests"}
+var rootKeys = []string{"name", "vars", "defaults", "services", "profiles", "include", "tests"}
 
 func (l *loader) root(file string) *Suite {
 	s := &Suite{File: file, Dir: filepath.Dir(file), Defaults: Defaults{StepTimeout: 30 * time.Second}}
@@ -208,6 +212,11 @@ func (l *loader) root(file string) *Suite {
 		s.System = service.NewSystem(svcs)
 		s.System.Check(l.errs)
 	}
+	var profiles *yaml.Node
+	if f, ok := byKey["profiles"]; ok {
+		profiles = f.Value
+	}
+	l.standIns(d, profiles, s)
 	if f, ok := byKey["tests"]; ok {
 		s.Tests = append(s.Tests, l.tests(d, f.Value)...)
 	}

@@ -14,6 +14,9 @@ import (
 
 var serviceKeys = []string{"depends_on", "ready", "ports"}
 
+// standInKind is the kind that may stand beside another as its stand-in.
+const standInKind = "stub"
+
 // serviceNames are the variables a service's own settings may use besides
 // the suite's.
 var serviceNames = []string{"bin", "addr", "host", "port", "ports", "url", "tmp", "name"}
@@ -56,7 +59,7 @@ func (l *loader) service(d *decode.Decoder, name string, keyN, n *yaml.Node) *se
 	svc := &service.Service{Name: name, Pos: d.Pos(keyN), Ports: []string{"http"},
 		Ready: &service.Readiness{Timeout: 30 * time.Second, Interval: 100 * time.Millisecond}}
 	kinds := l.opts.Services.Names()
-	var kindF *decode.Field
+	var kindF, standF *decode.Field
 	unknown := false
 	fields := d.Fields(n, "service "+name)
 	for i, f := range fields {
@@ -85,7 +88,17 @@ func (l *loader) service(d *decode.Decoder, name string, keyN, n *yaml.Node) *se
 			l.readiness(d, f.Value, svc.Ready)
 		case l.opts.Services[f.Key] != nil:
 			if kindF != nil {
-				d.Errorf(f.KeyN, "service %q: one kind per service, but it has %q and %q", name, kindF.Key, f.Key)
+				// A stub beside the real kind is its stand-in.
+				switch {
+				case f.Key == standInKind && standF == nil:
+					standF = &fields[i]
+					continue
+				case kindF.Key == standInKind && standF == nil:
+					standF, kindF = kindF, &fields[i]
+					continue
+				}
+				d.Errorf(f.KeyN, "service %q: one kind per service, but it has %q and %q", name, kindF.Key, f.Key).
+					WithHint("only stub: may stand beside another kind, as its stand-in")
 				continue
 			}
 			kindF = &fields[i]
@@ -111,6 +124,16 @@ func (l *loader) service(d *decode.Decoder, name string, keyN, n *yaml.Node) *se
 	// Kept even when its settings have problems, so that references to it
 	// are not reported as well.
 	svc.Spec = l.opts.Services[kindF.Key].Decode(d, decode.Resolve(kindF.Value))
+	if standF != nil {
+		spec := l.opts.Services[standF.Key].Decode(d, decode.Resolve(standF.Value))
+		if spec != nil {
+			var p service.Probe = probe.Default()
+			if pr, ok := spec.(service.Prober); ok {
+				p = pr.DefaultProbe()
+			}
+			svc.StandIn = &service.StandIn{Pos: d.Pos(standF.KeyN), Kind: standF.Key, Spec: spec, Probe: p}
+		}
+	}
 	if svc.Ready.Probe == nil {
 		if p, ok := svc.Spec.(service.Prober); ok {
 			svc.Ready.Probe = p.DefaultProbe()

@@ -1,0 +1,157 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/seamtest/seam/internal/diag"
+	"github.com/seamtest/seam/internal/stub"
+)
+
+const stubUsage = `usage:
+  seam stub [--port P] [--journal N] DIR|FILE
+      serve stub mappings alone: DIR laid out like WireMock's (mappings/*.json,
+      __files/), a folder of mapping files, or one file (.json in WireMock's
+      form, .yaml routes in seam's); WireMock's admin API is under /__admin/
+  seam stub record --target URL --out DIR [--port P] [--format wiremock|seam]
+      proxy to a real service and write what passes through as mappings when
+      stopped (Ctrl-C); never overwrites a file in DIR
+`
+
+func cmdStub(ctx context.Context, args []string, stdio IO) int {
+	if len(args) > 0 && args[0] == "record" {
+		return cmdStubRecord(ctx, args[1:], stdio)
+	}
+	fs := newFlagSet("stub", stdio.Stderr)
+	fs.Usage = func() { fmt.Fprint(stdio.Stderr, stubUsage) }
+	port := fs.Int("port", 0, "port to listen on (127.0.0.1); 0 picks a free one")
+	journal := fs.Int("journal", stub.DefaultJournalCap, "requests kept for verification (negative: none)")
+	seed := fs.Int64("seed", 0, "seed for random delays and template values (0: from the clock)")
+	rest, err := parseInterspersed(fs, args)
+	if err != nil {
+		return ExitUsage
+	}
+	if len(rest) != 1 {
+		fmt.Fprint(stdio.Stderr, "seam stub: want one DIR or FILE of mappings\n\n"+stubUsage)
+		return ExitUsage
+	}
+	src, err := stub.Load(rest[0])
+	if err != nil {
+		printMappingErr(err, stdio)
+		return ExitUsage
+	}
+	if *seed == 0 {
+		*seed = time.Now().UnixNano()
+	}
+	srv := stub.New(stub.Options{JournalCap: *journal, FilesDir: src.FilesDir, Seed: *seed})
+	srv.Add(src.Mappings...)
+	srv.SetBaseline()
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(*port)))
+	if err != nil {
+		fmt.Fprintf(stdio.Stderr, "seam stub: %v\n", err)
+		return ExitEnv
+	}
+	fmt.Fprintf(stdio.Stderr, "seam stub: %d mappings from %s on http://%s (admin API at /__admin/; Ctrl-C stops)\n",
+		len(src.Mappings), rest[0], ln.Addr())
+	return serveUntilDone(ctx, ln, srv, stdio)
+}
+
+func printMappingErr(err error, stdio IO) {
+	var l *diag.List
+	if errors.As(err, &l) {
+		fmt.Fprint(stdio.Stderr, diag.Render(l.Errors(), nil))
+		fmt.Fprintf(stdio.Stderr, "seam stub: %d problem(s) in the mappings; nothing was started\n", l.Len())
+		return
+	}
+	var de *diag.Error
+	if errors.As(err, &de) {
+		fmt.Fprint(stdio.Stderr, diag.Render([]*diag.Error{de}, nil))
+		fmt.Fprintln(stdio.Stderr, "seam stub: nothing was started")
+		return
+	}
+	fmt.Fprintf(stdio.Stderr, "seam stub: %v\n", err)
+}
+
+// serveUntilDone serves h on ln until ctx ends, then shuts down.
+func serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler, stdio IO) int {
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan error, 1)
+	go func() { done <- hs.Serve(ln) }()
+	select {
+	case err := <-done:
+		fmt.Fprintf(stdio.Stderr, "seam stub: %v\n", err)
+		return ExitEnv
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		hs.Close()
+	}
+	<-done
+	return ExitPass
+}
+
+func cmdStubRecord(ctx context.Context, args []string, stdio IO) int {
+	fs := newFlagSet("stub record", stdio.Stderr)
+	fs.Usage = func() { fmt.Fprint(stdio.Stderr, stubUsage) }
+	target := fs.String("target", "", "the real service's URL, e.g. http://127.0.0.1:8080")
+	out := fs.String("out", "", "folder to write the mappings to (created; existing files are kept)")
+	port := fs.Int("port", 0, "port to listen on (127.0.0.1); 0 picks a free one")
+	format := fs.String("format", "wiremock", "wiremock (mappings/*.json) or seam (a routes .yaml file)")
+	rest, err := parseInterspersed(fs, args)
+	if err != nil {
+		return ExitUsage
+	}
+	switch {
+	case len(rest) > 0:
+		fmt.Fprintf(stdio.Stderr, "seam stub record: unexpected arguments: %v\n\n%s", rest, stubUsage)
+		return ExitUsage
+	case *target == "" || *out == "":
+		fmt.Fprint(stdio.Stderr, "seam stub record: --target and --out are required\n\n"+stubUsage)
+		return ExitUsage
+	case *format != "wiremock" && *format != "seam":
+		fmt.Fprintf(stdio.Stderr, "seam stub record: --format %q: want wiremock or seam\n", *format)
+		return ExitUsage
+	}
+	rec, err := stub.NewRecorder(*target)
+	if err != nil {
+		fmt.Fprintf(stdio.Stderr, "seam stub record: %v\n", err)
+		return ExitUsage
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(*port)))
+	if err != nil {
+		fmt.Fprintf(stdio.Stderr, "seam stub record: %v\n", err)
+		return ExitEnv
+	}
+	fmt.Fprintf(stdio.Stderr, "seam stub record: recording %s through http://%s; Ctrl-C writes the mappings to %s\n", *target, ln.Addr(), *out)
+	if code := serveUntilDone(ctx, ln, rec, stdio); code != ExitPass {
+		return code
+	}
+	ms := rec.Mappings()
+	if len(ms) == 0 {
+		fmt.Fprintln(stdio.Stderr, "seam stub record: no requests went through; nothing written")
+		return ExitPass
+	}
+	if *format == "seam" {
+		p, err := stub.WriteRoutes(*out, ms)
+		if err != nil {
+			fmt.Fprintf(stdio.Stderr, "seam stub record: %v\n", err)
+			return ExitEnv
+		}
+		fmt.Fprintf(stdio.Stderr, "seam stub record: %d routes written to %s\n", len(ms), p)
+		return ExitPass
+	}
+	files, err := stub.WriteWireMock(*out, ms)
+	if err != nil {
+		fmt.Fprintf(stdio.Stderr, "seam stub record: %v\n", err)
+		return ExitEnv
+	}
+	fmt.Fprintf(stdio.Stderr, "seam stub record: %d mappings written under %s/mappings (serve them: seam stub %s)\n", len(files), *out, *out)
+	return ExitPass
+}
