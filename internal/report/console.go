@@ -200,7 +200,15 @@ func FailureText(f *Failure, logs []string) string {
 func (c *Console) failureText(f *Failure, logs []string) string {
 	var b strings.Builder
 	if f != nil {
-		fmt.Fprintf(&b, "    %s: step \"%s\": %s\n", f.Pos, f.Step, c.paint(red, f.Message))
+		first, rest, _ := strings.Cut(f.Message, "\n")
+		fmt.Fprintf(&b, "    %s: step \"%s\": %s\n", f.Pos, f.Step, c.paint(red, first))
+		if rest != "" {
+			// A message of several lines (a list of near misses) reads as
+			// part of the failure, indented under it.
+			for _, line := range strings.Split(rest, "\n") {
+				fmt.Fprintf(&b, "      %s\n", line)
+			}
+		}
 		if f.Diff != "" {
 			c.block(&b, "", f.Diff)
 		}

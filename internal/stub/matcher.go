@@ -63,6 +63,9 @@ type matches struct {
 }
 
 func newMatches(src string, not bool) (matches, error) {
+	if _, err := regexp.Compile(src); err != nil {
+		return matches{}, regexErr(err)
+	}
 	re, err := regexp.Compile(`^(?:` + src + `)$`)
 	if err != nil {
 		return matches{}, err
@@ -264,4 +267,9 @@ func jsonText(v any) string {
 	}
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// regexErr is a regexp error without the package's prefix.
+func regexErr(err error) error {
+	return fmt.Errorf("%s", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
 }

@@ -236,11 +236,11 @@ func parseURL(d *decode.Decoder, v *yaml.Node, u *URLMatch, key, what string) {
 	u.Kind, u.Value = key, s
 	switch key {
 	case "urlPattern", "urlPathPattern":
-		re, err := regexp.Compile(`^(?:` + s + `)$`)
-		if err != nil {
-			d.Errorf(v, "%s.%s: not a regular expression: %v", what, key, err)
+		if _, err := regexp.Compile(s); err != nil {
+			d.Errorf(v, "%s.%s: not a regular expression: %v", what, key, regexErr(err))
 			return
 		}
+		re := regexp.MustCompile(`^(?:` + s + `)$`)
 		u.re = re
 	case "urlPathTemplate":
 		u.tmpl = splitPath(s)
@@ -285,11 +285,13 @@ func parseMatcher(d *decode.Decoder, n *yaml.Node, what string, body bool) Match
 	}
 	var op *decode.Field
 	mods := map[string]*yaml.Node{}
+	modKeys := map[string]*yaml.Node{}
 	for i := range fields {
 		f := &fields[i]
 		switch f.Key {
 		case "caseInsensitive", "ignoreArrayOrder", "ignoreExtraElements", "expression", "enablePlaceholders":
 			mods[f.Key] = decode.Resolve(f.Value)
+			modKeys[f.Key] = f.KeyN
 		case "equalTo", "contains", "doesNotContain", "matches", "doesNotMatch", "absent", "equalToJson", "matchesJsonPath", "and", "or", "not":
 			if op != nil {
 				d.Errorf(f.KeyN, "%s: both %q and %q in one matcher", what, op.Key, f.Key).
@@ -312,9 +314,9 @@ func parseMatcher(d *decode.Decoder, n *yaml.Node, what string, body bool) Match
 	}
 	allowMods := func(keys ...string) bool {
 		ok := true
-		for k, v := range mods {
+		for k := range mods {
 			if !contains2(keys, k) {
-				d.Errorf(v, "%s: %q does not apply to %q", what, k, op.Key)
+				d.Errorf(modKeys[k], "%s: %q does not apply to %q", what, k, op.Key)
 				ok = false
 			}
 		}
@@ -488,8 +490,9 @@ func parseResponse(d *decode.Decoder, n *yaml.Node, r *Response) {
 		v := decode.Resolve(f.Value)
 		switch f.Key {
 		case "status":
+			before := d.Errs.Len()
 			r.Status = integer(d, v, "response.status")
-			if r.Status < 100 || r.Status > 999 {
+			if d.Errs.Len() == before && (r.Status < 100 || r.Status > 999) {
 				d.Errorf(v, "response.status: %d is not an HTTP status", r.Status)
 			}
 		case "statusMessage":

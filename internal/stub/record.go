@@ -213,11 +213,10 @@ func routeYAML(m *Mapping) *yaml.Node {
 		}
 		then.Content = append(then.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "headers"}, h)
 	}
-	var v any
+	// JSON bodies are kept as text: played back byte for byte, key order
+	// and spacing included.
 	switch b := m.Response.Body; {
 	case len(b) == 0:
-	case isJSONObjectOrArray(b) && json.Unmarshal(b, &v) == nil:
-		addThen("json", v)
 	case isText(b):
 		addThen("body", string(b))
 	default:

@@ -142,7 +142,8 @@ func (r *Response) WireMock() map[string]any {
 	case r.BodyFile != "":
 		out["bodyFileName"] = r.BodyFile
 	case r.Body == nil:
-	case isJSONObjectOrArray(r.Body) && !r.Template:
+	case isJSONObjectOrArray(r.Body) && !r.Template && compactJSON(string(r.Body)) == string(r.Body):
+		// Only when it reads back byte for byte: jsonBody is served compact.
 		out["jsonBody"] = json.RawMessage(r.Body)
 	case isText(r.Body):
 		out["body"] = string(r.Body)

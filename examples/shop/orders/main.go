@@ -79,6 +79,7 @@ func main() {
 	inventory := flag.String("inventory", "http://127.0.0.1:8081", "base URL of the inventory service")
 	dbURL := flag.String("db", "", "PostgreSQL URL (empty: keep orders in memory)")
 	natsURL := flag.String("nats", "", "NATS URL to announce orders on (empty: announce nothing)")
+	payments := flag.String("payments", "", "base URL of the payment provider (empty: orders are not charged)")
 	flag.Parse()
 	log.SetFlags(0)
 
@@ -133,6 +134,12 @@ func main() {
 			reply(w, http.StatusBadGateway, map[string]any{"error": fmt.Sprintf("inventory: %v", inv["error"])})
 			return
 		}
+		if *payments != "" {
+			if status, msg := charge(client, *payments, o); status != http.StatusOK {
+				reply(w, status, map[string]any{"error": msg})
+				return
+			}
+		}
 		o.Status = "confirmed"
 		id, err := orders.add(r.Context(), o)
 		if err != nil {
@@ -165,6 +172,36 @@ func main() {
 	})
 	log.Printf("orders listening on %s, inventory at %s", *listen, *inventory)
 	log.Fatal(http.ListenAndServe(*listen, mux))
+}
+
+// prices in cents; the payment provider charges qty × price.
+var prices = map[string]int{"A1": 500, "B2": 1200, "C3": 250}
+
+// charge asks the payment provider to charge an order. It returns 200, or
+// the status to answer the customer with and why.
+func charge(client *http.Client, payments string, o order) (int, string) {
+	body, _ := json.Marshal(map[string]any{"amount": o.Qty * prices[o.SKU], "currency": "EUR", "reference": o.SKU})
+	req, _ := http.NewRequest(http.MethodPost, payments+"/charges", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer shop-test-key")
+	resp, err := client.Do(req)
+	if err != nil {
+		log.Printf("order %s x%d: payments unreachable: %v", o.SKU, o.Qty, err)
+		return http.StatusBadGateway, "payments unreachable"
+	}
+	defer resp.Body.Close()
+	var res map[string]any
+	json.NewDecoder(resp.Body).Decode(&res)
+	switch resp.StatusCode {
+	case http.StatusCreated, http.StatusOK:
+		log.Printf("order %s x%d: charged (%v)", o.SKU, o.Qty, res["id"])
+		return http.StatusOK, ""
+	case http.StatusPaymentRequired:
+		log.Printf("order %s x%d: payment declined: %v", o.SKU, o.Qty, res["reason"])
+		return http.StatusPaymentRequired, "payment declined"
+	}
+	log.Printf("order %s x%d: payments answered %d", o.SKU, o.Qty, resp.StatusCode)
+	return http.StatusBadGateway, fmt.Sprintf("payments answered %d", resp.StatusCode)
 }
 
 func reply(w http.ResponseWriter, status int, body any) {
