@@ -518,6 +518,7 @@ func parseResponse(d *decode.Decoder, n *yaml.Node, r *Response) {
 		case "jsonBody":
 			if setBody(f.KeyN) {
 				r.Body = []byte(nodeJSON(v))
+				r.JSONBody = true
 				bodyTemplate, hasTemplateBody = string(r.Body), true
 			}
 		case "base64Body":

@@ -21,6 +21,7 @@ type Response struct {
 	Headers    []Header
 	Body       []byte
 	BodyFile   string // relative to the server's files folder
+	JSONBody   bool   // the body was written as JSON (jsonBody)
 	Template   bool   // render body, headers and BodyFile as Handlebars
 	FixedDelay time.Duration
 	Delay      Delay // a random delay on top of FixedDelay
@@ -159,6 +160,13 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, req *Request, m *
 	status := res.Status
 	if status == 0 {
 		status = http.StatusOK
+	}
+	if _, set := h["Content-Type"]; !set {
+		if res.JSONBody {
+			h.Set("Content-Type", "application/json")
+		} else {
+			h["Content-Type"] = nil // as WireMock: no type guessed from the bytes
+		}
 	}
 	if res.Dribble != nil && res.Dribble.Chunks > 1 && len(body) > 0 {
 		h.Set("Content-Length", strconv.Itoa(len(body)))

@@ -1,0 +1,201 @@
+package main_test
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestStubFailuresNameTheInteraction runs a suite whose stub is sent a
+// request no mapping matches and whose verification fails: each failure
+// names the request, the closest mapping and what differed.
+func TestStubFailuresNameTheInteraction(t *testing.T) {
+	env, state := isolated(t)
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "stubs", "mappings"), 0o755)
+	os.WriteFile(filepath.Join(dir, "stubs", "mappings", "charge.json"), []byte(`{
+  "name": "charge",
+  "request": {"method": "POST", "urlPath": "/charges", "headers": {"Authorization": {"matches": "Bearer .+"}}},
+  "response": {"status": 201, "jsonBody": {"id": "ch_1"}}
+}`), 0o644)
+	os.WriteFile(filepath.Join(dir, "seam.yaml"), []byte(`name: stubs
+services:
+  payments:
+    stub: {mappings: stubs/}
+tests:
+  - name: charged once
+    steps:
+      - http: {service: payments, method: POST, path: /charges, headers: {Authorization: Bearer k}, json: {amount: 5}}
+        expect: {status: 201, body: {.id: ch_1}}
+      - stub-verify: {service: payments, method: POST, path: /charges, body: {equalToJson: {amount: 5}}, count: 1}
+  - name: verification fails
+    steps:
+      - http: {service: payments, method: POST, path: /charges, headers: {Authorization: Bearer k}, json: {amount: 7}}
+      - stub-verify: {service: payments, path: /charges, body: {equalToJson: {amount: 5}}}
+  - name: unmatched request fails
+    steps:
+      - http: {service: payments, method: POST, path: /charges, json: {amount: 5}}
+        expect: {status: 404}
+`), 0o644)
+	r := seamEnv(t, env, "run", dir)
+	if r.code != 1 || !strings.Contains(r.stdout, "1 passed, 2 failed") {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{
+		"PASS charged once",
+		`step "stub-verify": stub payments: 0 request(s) matched ANY /charges; want at least 1`,
+		"closest: POST /charges",
+		`- body: want equalToJson {"amount":5}, got "{\"amount\":7}"`,
+		"1 request(s) matched no stub mapping",
+		"closest mapping: charge",
+		`- header Authorization: want matches "Bearer .+", got (absent)`,
+		"payments | POST /charges → 404 no mapping matched",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	assertClean(t, state)
+}
+
+// TestStubCommandServesAndStops runs `seam stub DIR` as a user would,
+// drives it through the admin API, and stops it with SIGTERM.
+func TestStubCommandServesAndStops(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "hello.json"), []byte(`{"request": {"method": "GET", "url": "/hello"}, "response": {"body": "hi"}}`), 0o644)
+	port := freePort(t)
+	cmd := exec.Command(seamBin, "stub", "--port", fmt.Sprint(port), dir)
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	waitHealthy(t, base, &errb)
+	if body := get(t, base+"/hello"); body != "hi" {
+		t.Errorf("GET /hello: %q", body)
+	}
+	resp, err := http.Post(base+"/__admin/mappings", "application/json",
+		strings.NewReader(`{"request": {"method": "GET", "url": "/added"}, "response": {"body": "added"}}`))
+	if err != nil || resp.StatusCode != 201 {
+		t.Fatalf("adding a mapping: %v %v", err, resp)
+	}
+	if body := get(t, base+"/added"); body != "added" {
+		t.Errorf("GET /added: %q", body)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("seam stub exited with %v\n%s", err, errb.String())
+	}
+	if _, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+		t.Error("the port still answers after seam stub stopped")
+	}
+}
+
+// TestStubRecordWritesMappingsThatPlayBack records a real service's
+// answers with `seam stub record` and serves them back with `seam stub`.
+func TestStubRecordWritesMappingsThatPlayBack(t *testing.T) {
+	real := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"path": %q}`, r.URL.Path)
+	}))
+	defer real.Close()
+	out := filepath.Join(t.TempDir(), "recorded")
+	port := freePort(t)
+	cmd := exec.Command(seamBin, "stub", "record", "--target", real.URL, "--out", out, "--port", fmt.Sprint(port))
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the recorder never listened:\n%s", errb.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	want := get(t, base+"/items/1")
+	cmd.Process.Signal(syscall.SIGINT)
+	if err := cmd.Wait(); err != nil || !strings.Contains(errb.String(), "1 mappings written") {
+		t.Fatalf("record: %v\n%s", err, errb.String())
+	}
+	port2 := freePort(t)
+	play := exec.Command(seamBin, "stub", "--port", fmt.Sprint(port2), out)
+	var perr bytes.Buffer
+	play.Stderr = &perr
+	if err := play.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { play.Process.Kill(); play.Wait() }()
+	base2 := fmt.Sprintf("http://127.0.0.1:%d", port2)
+	waitHealthy(t, base2, &perr)
+	if got := get(t, base2+"/items/1"); got != want {
+		t.Errorf("played back %q; recorded %q", got, want)
+	}
+}
+
+func TestStubCommandRejectsBadMappings(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "bad.json"), []byte("{\"request\": {\"method\": \"GET\"},\n \"response\": {\"status\": 200, \"fault\": \"NOPE\"}}"), 0o644)
+	r := seam(t, "stub", dir)
+	if r.code != 2 || !strings.Contains(r.stderr, `bad.json:2:39: response.fault: unknown fault "NOPE"`) ||
+		!strings.Contains(r.stderr, "nothing was started") {
+		t.Errorf("exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func waitHealthy(t *testing.T, base string, out *bytes.Buffer) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(base + "/__admin/health")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never answered /__admin/health:\n%s", base, out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func get(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
