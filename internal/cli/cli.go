@@ -48,7 +48,8 @@ usage:
   seam stub [--port P] DIR        serve stub mappings alone (WireMock's or seam's form)
   seam stub record --target URL --out DIR
                                   record a real service's traffic into mappings
-  seam help [steps|expect|TOPIC]  show help
+  seam help [steps|expect|services|stubs|TOPIC]
+                                  show help
 
 exit codes: 0 passed, 1 a test failed, 2 suite or usage error, 3 environment error
 run 'seam help run' for the flags of run

@@ -6,6 +6,7 @@ import (
 
 	"github.com/seamtest/seam/internal/builtin"
 	"github.com/seamtest/seam/internal/cli"
+	"github.com/seamtest/seam/internal/stub"
 )
 
 // TestDocsAreCurrent fails when the reference in docs/ no longer matches
@@ -14,6 +15,7 @@ import (
 //	go run ./cmd/seam help steps > docs/steps.md
 //	go run ./cmd/seam help expect > docs/expect.md
 //	go run ./cmd/seam help services > docs/services.md
+//	go run ./cmd/seam help stubs > docs/stubs.md
 func TestDocsAreCurrent(t *testing.T) {
 	reg := builtin.New()
 	defer reg.Close()
@@ -21,6 +23,7 @@ func TestDocsAreCurrent(t *testing.T) {
 		"../../docs/steps.md":    cli.StepsHelp(reg),
 		"../../docs/expect.md":   cli.ExpectHelp(reg),
 		"../../docs/services.md": cli.ServicesHelp(reg),
+		"../../docs/stubs.md":    stub.Help(),
 	} {
 		got, err := os.ReadFile(file)
 		if err != nil {

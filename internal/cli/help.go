@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"github.com/seamtest/seam/internal/stub"
 	"strings"
 
 	"github.com/seamtest/seam/internal/builtin"
@@ -28,10 +29,12 @@ func cmdHelp(args []string, stdio IO) int {
 		reg := builtin.New()
 		defer reg.Close()
 		fmt.Fprint(stdio.Stdout, ServicesHelp(reg))
+	case "stubs":
+		fmt.Fprint(stdio.Stdout, stub.Help())
 	case "run", "validate", "list", "up", "down":
 		Run(context.Background(), []string{topic, "-h"}, IO{Stdout: stdio.Stdout, Stderr: stdio.Stdout, Getenv: stdio.Getenv})
 	default:
-		fmt.Fprintf(stdio.Stderr, "seam help: unknown topic %q (topics: steps, expect, services, run, validate, list, up, down)\n", topic)
+		fmt.Fprintf(stdio.Stderr, "seam help: unknown topic %q (topics: steps, expect, services, stubs, run, validate, list, up, down)\n", topic)
 		return ExitUsage
 	}
 	return ExitPass

@@ -1,0 +1,82 @@
+package stub
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Help documents what the stub understands, from the same lists its parser
+// accepts; `seam help stubs` prints it and docs/stubs.md is this text.
+func Help() string {
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	w("# Stubs\n\n")
+	w("A `stub` service is an HTTP server seam runs on a free loopback port in place of a component that is\n")
+	w("missing, not ready or third-party. It answers from mappings, keeps a journal of what it was sent\n")
+	w("(for `stub-verify`), and fails the test when a request matches no mapping (unless `unmatched: ignore`).\n\n")
+	w("Mappings come from WireMock's JSON (files, or folders laid out like WireMock's: `mappings/*.json`\n")
+	w("and `__files/`), from `.yaml` files of routes, or inline as `routes:` in seam's own form. Both forms\n")
+	w("compile to one model. Anything seam does not support is an error naming the file, line and column:\n")
+	w("a stub never silently matches more than was meant.\n\n")
+	w("## WireMock mappings\n\n")
+	w("- mapping keys: %s\n", code(mappingKeys))
+	w("- request keys: %s (one URL key: %s)\n", code(requestKeys), code(urlKeys))
+	w("- value matchers (headers, queryParameters, cookies, pathParameters, bodyPatterns): %s\n", code(matcherKeys))
+	w("  `equalToJson` and `matchesJsonPath` apply to bodies; `matchesJsonPath` takes an expression or\n")
+	w("  `{\"expression\": …, <matcher>}`; `matches` must match the whole value, as in Java\n")
+	w("- response keys: %s\n", code(responseKeys))
+	w("- faults: %s\n", code(Faults))
+	w("- delayDistribution types: `lognormal` (median, sigma, maxValue), `uniform` (lower, upper), `fixed` (milliseconds)\n")
+	w("- among mappings that match, the lowest `priority` wins (default %d), then the one added last\n", DefaultPriority)
+	w("- scenarios: `scenarioName`, `requiredScenarioState`, `newScenarioState`; every scenario starts in\n")
+	w("  `%s`; choosing a mapping and moving its scenario is one atomic step\n\n", ScenarioStarted)
+	w("## Response templates\n\n")
+	w("With `\"transformers\": [\"response-template\"]` (seam's form: `template: true`) the body, headers and\n")
+	w("bodyFileName are Handlebars templates over the request: `request.url`, `request.path`,\n")
+	w("`request.path.<param>` (urlPathTemplate), `request.pathSegments.[n]`, `request.query.<name>`,\n")
+	w("`request.headers.<name>`, `request.cookies.<name>`, `request.method`, `request.body`, `request.baseUrl`.\n")
+	w("Helpers: `{{jsonPath request.body '$.a'}}`, `{{randomValue length=8 type='ALPHANUMERIC'}}` (types\n")
+	w("ALPHANUMERIC, ALPHABETIC, NUMERIC, ALPHANUMERIC_AND_SYMBOLS, HEXADECIMAL, UUID; uppercase=true),\n")
+	w("`{{now}}`, `{{now format='yyyy-MM-dd' offset='3 days' timezone='UTC'}}` (format also epoch, unix).\n\n")
+	w("## seam's form\n\n")
+	w("```yaml\nstub:\n  routes:\n")
+	w("    - name: a charge is accepted          # optional; names the mapping in reports\n")
+	w("      when: POST /charges/{id}           # METHOD and path; {x} segments are parameters; ?q=1 matches the whole URL\n")
+	w("      query: {page: \"1\"}                 # a string is equalTo; or any matcher above\n")
+	w("      headers: {Authorization: {matches: \"Bearer .+\"}}\n")
+	w("      body: {matchesJsonPath: $.amount}  # a body matcher, or a list of them\n")
+	w("      scenario: {name: payment, state: Started, next: charged}\n")
+	w("      priority: 1\n")
+	w("      then: {status: 201, json: {id: ch_1}, headers: {X-Id: \"1\"}, delay: 50ms}\n```\n\n")
+	w("- route keys: %s; `when` may also be a WireMock request object\n", code(routeKeys))
+	w("- then keys: %s (json → jsonBody, base64 → base64Body, file → bodyFileName, delay → fixedDelayMilliseconds,\n", code(thenKeys))
+	w("  proxy → proxyBaseUrl, template: true → the response-template transformer)\n\n")
+	w("## Admin API (WireMock's core endpoints, under /__admin)\n\n")
+	for _, e := range adminEndpoints {
+		w("- `%s`\n", e)
+	}
+	w("\n## Commands\n\n")
+	w("- `seam stub [--port P] DIR|FILE` serves mappings alone\n")
+	w("- `seam stub record --target URL --out DIR [--format wiremock|seam]` records a real service into mappings\n")
+	w("- `seam run --stub NAME` (or `--profile P`) runs a service's stand-in stub (`stub:` beside its real kind)\n")
+	return b.String()
+}
+
+var adminEndpoints = []string{
+	"GET /__admin/health",
+	"GET, POST, DELETE /__admin/mappings; POST /__admin/mappings/import; POST /__admin/mappings/reset",
+	"GET, PUT, DELETE /__admin/mappings/{id}",
+	"GET, DELETE /__admin/requests; POST /__admin/requests/reset, /count, /find, /remove",
+	"GET /__admin/requests/unmatched; GET /__admin/requests/unmatched/near-misses",
+	"POST /__admin/near-misses/request-pattern",
+	"GET /__admin/scenarios; POST /__admin/scenarios/reset; PUT /__admin/scenarios/{name}/state",
+	"POST /__admin/reset (mappings as loaded, journal emptied, scenarios back to Started)",
+}
+
+func code(list []string) string {
+	out := make([]string, len(list))
+	for i, s := range list {
+		out[i] = "`" + s + "`"
+	}
+	return strings.Join(out, ", ")
+}
