@@ -22,6 +22,17 @@
 // test: a failing test then shows the log lines the components printed
 // during it.
 //
-// Services can also be declared in code with Process and started with
-// StartServices.
+// Services can also be declared in code with Process and StubService and
+// started with StartServices.
+//
+// A stub stands in for a component that is missing or third-party. Check
+// what it was sent, and give it answers for one test only:
+//
+//	pay := env.Stub("payments")
+//	pay.Add(`{"request": {"urlPath": "/charges"}, "response": {"status": 402}}`)
+//	…
+//	pay.Verify(seam.Match{Method: "POST", Path: "/charges", JSON: map[string]any{"amount": 500}}, 1)
+//
+// A failed verification lists the closest requests and what differed; a
+// request no mapping matched fails the test the same way.
 package seam

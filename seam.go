@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/seamtest/seam/internal/builtin"
 	"github.com/seamtest/seam/internal/diag"
@@ -208,6 +209,7 @@ type Env struct {
 	lines *lineLog
 	t     testing.TB // bound test, if any
 	from  int        // first log line of the bound test
+	start time.Time  // when the bound test began
 	state *envState
 }
 
@@ -297,7 +299,14 @@ func (e *Env) Attach(t testing.TB) *Env {
 	v := *e
 	v.t = t
 	v.from = e.lines.len()
+	v.start = time.Now()
 	t.Cleanup(func() {
+		e.state.mu.Lock()
+		closed := e.state.closed
+		e.state.mu.Unlock()
+		if !closed {
+			v.checkUnmatched()
+		}
 		if t.Failed() {
 			if lines := e.lines.since(v.from); len(lines) > 0 {
 				t.Logf("seam: components' log lines during %s:\n%s", t.Name(), indent(lines))

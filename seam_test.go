@@ -98,7 +98,7 @@ func TestChildMisuse(t *testing.T) {
 		t.Skip("run by TestFailuresAreReportedThroughT")
 	}
 	env := seam.Start(t, "examples/shop")
-	t.Log("url:", env.URL("payments"))
+	t.Log("url:", env.URL("shipping"))
 }
 
 func TestChildAfterCleanup(t *testing.T) {
@@ -125,6 +125,47 @@ func TestChildFailingGoTestShowsLogs(t *testing.T) {
 	}
 }
 
+func TestChildStubExpectations(t *testing.T) {
+	if os.Getenv("SEAM_CHILD") != "stub" {
+		t.Skip("run by TestFailuresAreReportedThroughT")
+	}
+	env := seam.StartServices(t, seam.StubService("pay", "testdata/stubs/pay"))
+	post(t, env.URL("pay")+"/charges", `{"amount": 5}`)
+	post(t, env.URL("pay")+"/refunds", `{"amount": 5}`)
+	env.Stub("pay").Verify(seam.Match{Method: "POST", Path: "/charges", JSON: map[string]any{"amount": 7}}, 1)
+}
+
+func post(t *testing.T, url, body string) int {
+	t.Helper()
+	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestStubFromGo declares a stub in code, adds a mapping for one test and
+// verifies what the stub was sent.
+func TestStubFromGo(t *testing.T) {
+	env := seam.StartServices(t, seam.StubService("pay", "testdata/stubs/pay"))
+	pay := env.Stub("pay")
+	if code := post(t, env.URL("pay")+"/charges", `{"amount": 500, "currency": "EUR"}`); code != 201 {
+		t.Fatalf("charge: %d", code)
+	}
+	pay.Add(`{"request": {"method": "POST", "urlPath": "/refunds"}, "response": {"status": 202}}`)
+	if code := post(t, env.URL("pay")+"/refunds", `{"charge": "ch_1"}`); code != 202 {
+		t.Fatalf("refund through the added mapping: %d", code)
+	}
+	pay.Verify(seam.Match{Method: "POST", Path: "/charges", JSON: map[string]any{"amount": 500}}, 1)
+	pay.Verify(seam.Match{Path: "/refunds", BodyContains: "ch_1"}, seam.AtLeastOnce)
+	pay.Verify(seam.Match{Path: "/charges", Headers: map[string]string{"X-Nope": "1"}}, 0)
+	reqs := pay.Requests(seam.Match{Method: "POST"})
+	if len(reqs) != 2 || reqs[0].Path != "/charges" || reqs[1].Path != "/refunds" {
+		t.Errorf("requests: %+v", reqs)
+	}
+}
+
 func TestFailuresAreReportedThroughT(t *testing.T) {
 	for _, tc := range []struct {
 		child string
@@ -143,10 +184,18 @@ func TestFailuresAreReportedThroughT(t *testing.T) {
 		}},
 		{"misuse", "TestChildMisuse", []string{
 			`seam_test.go:`, // reported at the caller's line
-			`seam: no service "payments"; the services are: bus, db, inventory, orders`,
+			`seam: no service "shipping"; the services are: bus, db, inventory, orders, payments`,
 		}},
 		{"after-cleanup", "TestChildAfterCleanup", []string{
 			"seam: the environment is stopped (its test ended, or Close was called)",
+		}},
+		{"stub", "TestChildStubExpectations", []string{
+			`seam: stub pay: 0 request(s) matched POST /charges; want exactly 1`,
+			"closest: POST /charges",
+			`- body: want equalToJson {"amount":7}`,
+			"seam: stub pay: 1 request(s) matched no stub mapping",
+			"closest mapping: charge",
+			"pay | POST /refunds → 404 no mapping matched",
 		}},
 		{"go-failure", "TestChildFailingGoTestShowsLogs", []string{
 			"status 502, want 201",

@@ -79,6 +79,36 @@ func TestOutOfStockIsRefused(t *testing.T) {
 	}
 }
 
+// TestOrderIsChargedOnce checks an interaction with a third party: the
+// payment provider is a stub, and the test verifies what it was sent.
+func TestOrderIsChargedOnce(t *testing.T) {
+	env := shared.Attach(t)
+	if status, body := call(t, "POST", env.URL("orders")+"/orders", map[string]any{"sku": "C3", "qty": 2}); status != 201 {
+		t.Fatalf("POST /orders: %d %v", status, body)
+	}
+	env.Stub("payments").Verify(seam.Match{
+		Method:  "POST",
+		Path:    "/charges",
+		Headers: map[string]string{"Content-Type": "application/json"},
+		JSON:    map[string]any{"amount": 500, "currency": "EUR"},
+	}, 1)
+}
+
+// TestDeclinedPaymentStoresNothing makes the provider decline, for this
+// test only, with a mapping added from Go.
+func TestDeclinedPaymentStoresNothing(t *testing.T) {
+	env := shared.Attach(t)
+	env.Stub("payments").Add(`{
+		"priority": 1,
+		"request": {"method": "POST", "urlPath": "/charges"},
+		"response": {"status": 402, "jsonBody": {"reason": "card expired"}}
+	}`)
+	status, body := call(t, "POST", env.URL("orders")+"/orders", map[string]any{"sku": "A1", "qty": 1})
+	if status != 402 || body["error"] != "payment declined" {
+		t.Errorf("POST /orders with a declining provider: %d %v, want 402 payment declined", status, body)
+	}
+}
+
 func TestBadOrderNeverReachesInventory(t *testing.T) {
 	env := seam.Start(t, ".") // its own environment: a known, untouched inventory
 	status, _ := call(t, "POST", env.URL("orders")+"/orders", map[string]any{"sku": "A1", "qty": 0})

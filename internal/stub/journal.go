@@ -1,7 +1,10 @@
 package stub
 
 import (
+	"errors"
+	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -158,4 +161,54 @@ func sortNear(ms []NearMiss, req *Request) {
 		}
 		return ms[a].Mapping.seq > ms[b].Mapping.seq
 	})
+}
+
+// Unmatched describes the requests since t that no mapping matched, each
+// with its closest mapping and what differed; nil when there were none.
+func (s *Server) Unmatched(since time.Time) error {
+	un := s.Journal().Unmatched(since)
+	if len(un) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d request(s) matched no stub mapping", len(un))
+	for _, e := range un {
+		fmt.Fprintf(&b, "\n  %s %s", e.Request.Method, e.Request.URL)
+		for _, nm := range s.NearMisses(e.Request, 1) {
+			fmt.Fprintf(&b, "\n    closest mapping: %s", nm.Mapping.Label())
+			if !nm.Mapping.Pos.IsZero() {
+				fmt.Fprintf(&b, " (%s)", nm.Mapping.Pos)
+			}
+			for _, d := range nm.Diff {
+				fmt.Fprintf(&b, "\n      - %s", d)
+			}
+		}
+	}
+	return errors.New(b.String())
+}
+
+// Explain says why a verification of p failed: how many requests matched
+// and what was wanted, the closest requests and what differed, and whether
+// the journal overflowed. name names the stub.
+func (s *Server) Explain(name string, p *Pattern, since time.Time, found []*Entry, want string) string {
+	j := s.Journal()
+	var b strings.Builder
+	fmt.Fprintf(&b, "stub %s: %d request(s) matched %s; want %s", name, len(found), p.String(), want)
+	fmt.Fprintf(&b, "\n  the stub received %d request(s) in this test", len(j.Since(since)))
+	if len(found) == 0 {
+		for _, m := range j.Closest(p, since, 3) {
+			fmt.Fprintf(&b, "\n  closest: %s %s", m.Entry.Request.Method, m.Entry.Request.URL)
+			for _, d := range m.Diff {
+				fmt.Fprintf(&b, "\n    - %s", d)
+			}
+		}
+	} else {
+		for _, e := range found {
+			fmt.Fprintf(&b, "\n  matched: %s %s", e.Request.Method, e.Request.URL)
+		}
+	}
+	if n := j.Dropped(); n > 0 {
+		fmt.Fprintf(&b, "\n  note: the stub's journal overflowed (%d oldest requests dropped; raise journal: on the stub)", n)
+	}
+	return b.String()
 }

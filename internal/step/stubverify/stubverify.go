@@ -231,26 +231,7 @@ func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 		res.Response = fmt.Sprintf("%d matched", len(found))
 		return res, nil
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "stub %s: %d request(s) matched %s; want %s", name, len(found), p.String(), want)
-	all := j.Since(env.Start)
-	fmt.Fprintf(&b, "\n  the stub received %d request(s) in this test", len(all))
-	if len(found) == 0 {
-		for _, m := range j.Closest(p, env.Start, 3) {
-			fmt.Fprintf(&b, "\n  closest: %s %s", m.Entry.Request.Method, m.Entry.Request.URL)
-			for _, d := range m.Diff {
-				fmt.Fprintf(&b, "\n    - %s", d)
-			}
-		}
-	} else {
-		for _, e := range found {
-			fmt.Fprintf(&b, "\n  matched: %s %s", e.Request.Method, e.Request.URL)
-		}
-	}
-	if n := j.Dropped(); n > 0 {
-		fmt.Fprintf(&b, "\n  note: the stub's journal overflowed (%d oldest requests dropped; raise journal: on the stub)", n)
-	}
-	return res, &step.Failed{Msg: b.String()}
+	return res, &step.Failed{Msg: sv.Server().Explain(name, p, env.Start, found, want)}
 }
 
 // check says whether n requests satisfy the step, and what it wanted.
