@@ -36,6 +36,9 @@ func (j *journal) add(r *Request, m *Mapping) *Entry {
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	// Stamped under the lock, so the journal is in time order and since()
+	// can search it.
+	r.Time = time.Now()
 	if len(j.ring) < j.cap {
 		j.ring = append(j.ring, e)
 		return e

@@ -158,8 +158,12 @@ func (s *Spec) Start(ctx context.Context, env *service.StartEnv) (service.Instan
 	}
 	i := &instance{spec: s, done: make(chan struct{})}
 	i.srv = stub.New(stub.Options{JournalCap: s.journal, FilesDir: s.filesDir, OnRequest: func(e *stub.Entry) {
-		if env.Log != nil {
-			env.Log("stub", describe(e))
+		if env.Log == nil {
+			return
+		}
+		env.Log("stub", describe(e))
+		if i.srv.Journal().Dropped() == 1 {
+			env.Log("stub", fmt.Sprintf("journal full (%d requests): the oldest are dropped from now on, and verifications cannot see them; raise journal: on the stub", i.srv.Journal().Cap()))
 		}
 	}})
 	i.srv.Add(s.mappings...)
