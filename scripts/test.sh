@@ -10,6 +10,11 @@ cd "$(dirname "$0")/.."
 . scripts/debian-packages.sh
 install_missing libxml2-utils postgresql mariadb-server redis-server nats-server
 
+# WireMock's jar (npm package `wiremock`, run with Java 17): seam's stub is
+# tested against it (internal/stub/differential_test.go).
+SEAM_WIREMOCK_JAR=$(bash scripts/wiremock.sh | tail -n 1)
+export SEAM_WIREMOCK_JAR
+
 go mod download
 
 echo "gofmt"

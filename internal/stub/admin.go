@@ -59,7 +59,11 @@ func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
 	case route == "POST /mappings/import":
 		ms, ok := s.readMappings(w, r, true)
 		if ok {
-			s.Add(ms...)
+			// WireMock imports a list as it lists mappings, newest first:
+			// the first in the list wins among equals.
+			for i := len(ms) - 1; i >= 0; i-- {
+				s.Add(ms[i])
+			}
 			w.WriteHeader(http.StatusOK)
 		}
 	case route == "DELETE /mappings":

@@ -49,8 +49,10 @@ func (m contains) String() string                    { return fmt.Sprintf("conta
 
 type doesNotContain struct{ want string }
 
+// doesNotContain, like doesNotMatch, holds for a value that is absent, as
+// in WireMock.
 func (m doesNotContain) Match(v string, present bool) bool {
-	return present && !strings.Contains(v, m.want)
+	return !present || !strings.Contains(v, m.want)
 }
 func (m doesNotContain) String() string { return fmt.Sprintf("doesNotContain %q", m.want) }
 
@@ -75,7 +77,7 @@ func newMatches(src string, not bool) (matches, error) {
 
 func (m matches) Match(v string, present bool) bool {
 	if !present {
-		return false
+		return m.not // an absent value does not match anything
 	}
 	return m.re.MatchString(v) != m.not
 }

@@ -162,12 +162,9 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, req *Request, m *
 		status = http.StatusOK
 	}
 	if _, set := h["Content-Type"]; !set {
-		if res.JSONBody {
-			h.Set("Content-Type", "application/json")
-		} else {
-			h["Content-Type"] = nil // as WireMock: no type guessed from the bytes
-		}
+		h["Content-Type"] = nil // as WireMock: no type guessed from the bytes
 	}
+	h.Set("Matched-Stub-Id", m.ID)
 	if res.Dribble != nil && res.Dribble.Chunks > 1 && len(body) > 0 {
 		h.Set("Content-Length", strconv.Itoa(len(body)))
 		w.WriteHeader(status)
@@ -247,7 +244,7 @@ func (s *Server) fault(w http.ResponseWriter, fault string) {
 	case "MALFORMED_RESPONSE_CHUNK":
 		bw := bufio.NewWriter(conn)
 		io.WriteString(bw, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
-		io.WriteString(bw, "lskdu018973t09sylgasjkfg1][]'./.sdlv")
+		io.WriteString(bw, "lskdu018973t09sylgasjkfg1][]'./.sdlv\r\n") // not a chunk size
 		bw.Flush()
 	}
 }

@@ -23,7 +23,7 @@ type template struct {
 }
 
 func parseTemplate(src string) (*template, error) {
-	t, err := raymond.Parse(src)
+	t, err := raymond.Parse(unescaped(src))
 	if err != nil {
 		return nil, err
 	}
@@ -33,6 +33,39 @@ func parseTemplate(src string) (*template, error) {
 		"now":         helperNow,
 	})
 	return &template{t: t}, nil
+}
+
+// unescaped turns {{x}} into {{{x}}}: WireMock's Handlebars does not
+// HTML-escape what it inserts (a JSON body would otherwise get &quot;).
+// Blocks, comments, partials and triple-stashes are left as they are.
+func unescaped(src string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(src, "{{")
+		if i < 0 {
+			b.WriteString(src)
+			return b.String()
+		}
+		if i > 0 && src[i-1] == '\\' { // \{{ is a literal {{
+			b.WriteString(src[:i+2])
+			src = src[i+2:]
+			continue
+		}
+		j := strings.Index(src[i+2:], "}}")
+		if j < 0 {
+			b.WriteString(src)
+			return b.String()
+		}
+		inner := src[i+2 : i+2+j]
+		b.WriteString(src[:i])
+		t := strings.TrimLeft(inner, "~ ")
+		if t == "" || strings.ContainsAny(t[:1], "{#/^!>&") || strings.HasPrefix(t, "else") {
+			b.WriteString("{{" + inner + "}}")
+		} else {
+			b.WriteString("{{{" + inner + "}}}")
+		}
+		src = src[i+2+j+2:]
+	}
 }
 
 // render runs the template over the request; rnd is the server's seeded
