@@ -9,6 +9,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"flag"
@@ -21,6 +22,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -159,12 +161,96 @@ type result struct {
 	n        int
 }
 
+// The load client speaks HTTP/1.1 over raw keep-alive connections, one
+// request in flight on each, like wrk: Go's http.Client costs as much CPU as
+// a fast server, and on a 2-core machine that would measure the client.
+// Every answer is still parsed (status, headers, Content-Length or chunked
+// body) and checked against what it must be.
+
+// wire is a call as bytes on the wire.
+func wire(host string, c call) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: %s\r\n", c.method, c.path, host)
+	if c.header != "" {
+		fmt.Fprintf(&b, "X-Api-Key: %s\r\n", c.header)
+	}
+	if c.body != "" {
+		fmt.Fprintf(&b, "Content-Type: application/json\r\nContent-Length: %d\r\n", len(c.body))
+	}
+	b.WriteString("\r\n")
+	b.WriteString(c.body)
+	return b.Bytes()
+}
+
+// readAnswer reads one HTTP/1.1 response: its status and body.
+func readAnswer(r *bufio.Reader, body *bytes.Buffer) (int, error) {
+	line, err := r.ReadSlice('\n')
+	if err != nil {
+		return 0, err
+	}
+	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.1 ")) {
+		return 0, fmt.Errorf("bad status line %q", line)
+	}
+	status, err := strconv.Atoi(string(line[9:12]))
+	if err != nil {
+		return 0, err
+	}
+	length, chunked := -1, false
+	for {
+		h, err := r.ReadSlice('\n')
+		if err != nil {
+			return 0, err
+		}
+		if len(h) <= 2 {
+			break
+		}
+		k, v, _ := bytes.Cut(bytes.TrimRight(h, "\r\n"), []byte(":"))
+		v = bytes.TrimSpace(v)
+		switch {
+		case bytes.EqualFold(k, []byte("Content-Length")):
+			length, _ = strconv.Atoi(string(v))
+		case bytes.EqualFold(k, []byte("Transfer-Encoding")) && bytes.EqualFold(v, []byte("chunked")):
+			chunked = true
+		}
+	}
+	body.Reset()
+	if !chunked {
+		if length < 0 {
+			return 0, fmt.Errorf("an answer with neither Content-Length nor chunks")
+		}
+		_, err := io.CopyN(body, r, int64(length))
+		return status, err
+	}
+	for {
+		sz, err := r.ReadSlice('\n')
+		if err != nil {
+			return 0, err
+		}
+		n, err := strconv.ParseInt(string(bytes.TrimRight(sz, "\r\n")), 16, 64)
+		if err != nil {
+			return 0, fmt.Errorf("bad chunk size %q", sz)
+		}
+		if n == 0 {
+			_, err := r.Discard(2)
+			return status, err
+		}
+		if _, err := io.CopyN(body, r, n); err != nil {
+			return 0, err
+		}
+		if _, err := r.Discard(2); err != nil {
+			return 0, err
+		}
+	}
+}
+
 // load sends up to n requests (or for at most limit) over conns keep-alive
 // connections, checking every answer.
 func load(base string, calls []call, conns, n int, limit time.Duration, seed uint64) result {
-	tr := &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, DisableCompression: true}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	host := strings.TrimPrefix(base, "http://")
+	reqs := make([][]byte, len(calls))
+	for i, c := range calls {
+		reqs[i] = wire(host, c)
+	}
 	var next atomic.Int64
 	var failed atomic.Value
 	lat := make([][]time.Duration, conns)
@@ -175,30 +261,36 @@ func load(base string, calls []call, conns, n int, limit time.Duration, seed uin
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			conn, err := net.Dial("tcp", host)
+			if err != nil {
+				failed.Store(err)
+				return
+			}
+			defer conn.Close()
+			br := bufio.NewReaderSize(conn, 64<<10)
+			var body bytes.Buffer
 			rnd := rand.New(rand.NewPCG(seed, uint64(w)))
+			lat[w] = make([]time.Duration, 0, n/conns+1)
 			for {
 				if next.Add(1) > int64(n) || time.Now().After(deadline) || failed.Load() != nil {
 					return
 				}
-				c := calls[rnd.IntN(len(calls))]
-				req, _ := http.NewRequest(c.method, base+c.path, strings.NewReader(c.body))
-				if c.header != "" {
-					req.Header.Set("X-Api-Key", c.header)
-				}
-				if c.body != "" {
-					req.Header.Set("Content-Type", "application/json")
-				}
+				i := rnd.IntN(len(calls))
+				c := calls[i]
+				conn.SetDeadline(time.Now().Add(10 * time.Second))
 				t0 := time.Now()
-				resp, err := client.Do(req)
-				if err != nil {
+				if _, err := conn.Write(reqs[i]); err != nil {
 					failed.Store(err)
 					return
 				}
-				b, err := io.ReadAll(resp.Body)
-				resp.Body.Close()
+				status, err := readAnswer(br, &body)
 				lat[w] = append(lat[w], time.Since(t0))
-				if err != nil || resp.StatusCode != c.status || !bytes.Equal(b, c.want) {
-					failed.Store(fmt.Errorf("%s %s: status %d (want %d), body %.80q", c.method, c.path, resp.StatusCode, c.status, b))
+				if err != nil {
+					failed.Store(fmt.Errorf("%s %s: %v", c.method, c.path, err))
+					return
+				}
+				if status != c.status || !bytes.Equal(body.Bytes(), c.want) {
+					failed.Store(fmt.Errorf("%s %s: status %d (want %d), body %.80q", c.method, c.path, status, c.status, body.Bytes()))
 					return
 				}
 			}
@@ -271,10 +363,15 @@ func main() {
 	for _, s := range servers {
 		load(s.base, calls, conns, warm, 4*limit, 99)
 	}
+	// Interleaved, each round starting with the next server, with a pause
+	// before each: a JVM goes on compiling and collecting for a moment
+	// after its load, and that must not fall on whoever comes next.
 	res := make([][]result, len(servers))
 	for r := range rounds {
-		for i, s := range servers {
-			res[i] = append(res[i], load(s.base, calls, conns, perRound, limit, uint64(r+1)))
+		for k := range servers {
+			i := (r + k) % len(servers)
+			time.Sleep(500 * time.Millisecond)
+			res[i] = append(res[i], load(servers[i].base, calls, conns, perRound, limit, uint64(r+1)))
 		}
 	}
 	fmt.Printf("100 mappings, journal on, %d keep-alive connections, %d requests or %s per round, median of %d interleaved rounds\n",

@@ -292,7 +292,7 @@ func loggedRequest(r *Request) map[string]any {
 		}
 	}
 	query := map[string]any{}
-	for k, vs := range r.Query {
+	for k, vs := range r.Query() {
 		query[k] = map[string]any{"key": k, "values": vs}
 	}
 	cookies := map[string]any{}

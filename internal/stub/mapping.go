@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/seamtest/seam/internal/diag"
@@ -51,23 +52,35 @@ func (m *Mapping) Label() string {
 
 // Request is a request as the stub sees it.
 type Request struct {
-	ID      string
-	Time    time.Time
-	Method  string
-	URL     string // path and query, as sent
-	Path    string
-	Query   url.Values
-	Header  http.Header
-	Cookies map[string][]string
-	Body    []byte
+	ID       string
+	Time     time.Time
+	Method   string
+	URL      string // path and query, as sent
+	Path     string
+	RawQuery string
+	Header   http.Header
+	Cookies  map[string][]string
+	Body     []byte
+
+	queryOnce sync.Once
+	query     url.Values
+}
+
+// Query is the request's query parameters, parsed on first use: most
+// requests are never matched on them.
+func (r *Request) Query() url.Values {
+	r.queryOnce.Do(func() { r.query, _ = url.ParseQuery(r.RawQuery) })
+	return r.query
 }
 
 // NewRequest reads what matching needs from r; body is the whole body.
 func NewRequest(r *http.Request, body []byte) *Request {
-	q, _ := url.ParseQuery(r.URL.RawQuery)
 	req := &Request{
 		Time: time.Now(), Method: r.Method, URL: r.URL.RequestURI(), Path: r.URL.Path,
-		Query: q, Header: r.Header, Body: body,
+		RawQuery: r.URL.RawQuery, Header: r.Header, Body: body,
+	}
+	if _, ok := r.Header["Cookie"]; !ok {
+		return req
 	}
 	for _, c := range r.Cookies() {
 		if req.Cookies == nil {
@@ -235,7 +248,7 @@ func (p *Pattern) check(r *Request, diff *[]string) bool {
 		}
 	}
 	for _, q := range p.Query {
-		vs, has := r.Query[q.Name]
+		vs, has := r.Query()[q.Name]
 		if !matchAny(q.M, vs, has) && !fail("query parameter %s: want %s, got %s", q.Name, q.M, shownAll(vs, has)) {
 			return false
 		}

@@ -6,6 +6,8 @@ package stub
 
 import (
 	"bytes"
+	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -192,10 +194,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.admin(w, r)
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
-	if err != nil {
-		http.Error(w, "seam stub: reading the request body: "+err.Error(), http.StatusBadRequest)
-		return
+	var body []byte
+	if r.ContentLength != 0 || r.Body != http.NoBody {
+		var err error
+		body, err = io.ReadAll(io.LimitReader(r.Body, maxBody))
+		if err != nil {
+			http.Error(w, "seam stub: reading the request body: "+err.Error(), http.StatusBadRequest)
+			return
+		}
 	}
 	req := NewRequest(r, body)
 	req.ID = s.uuid()
@@ -281,19 +287,27 @@ func hopHeader(k string) bool {
 	return false
 }
 
+// uuid is a random (version 4) UUID from the server's seeded source.
 func (s *Server) uuid() string {
 	var b [16]byte
-	for i := 0; i < 16; i += 8 {
-		s.rnd.mu.Lock()
-		v := s.rnd.r.Uint64()
-		s.rnd.mu.Unlock()
-		for j := 0; j < 8; j++ {
-			b[i+j] = byte(v >> (8 * j))
-		}
-	}
+	s.rnd.mu.Lock()
+	v, w := s.rnd.r.Uint64(), s.rnd.r.Uint64()
+	s.rnd.mu.Unlock()
+	binary.LittleEndian.PutUint64(b[:8], v)
+	binary.LittleEndian.PutUint64(b[8:], w)
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+	var out [36]byte
+	hex.Encode(out[0:8], b[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], b[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], b[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], b[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:], b[10:])
+	return string(out[:])
 }
 
 // NearMiss is a mapping close to a request, with what did not match.

@@ -137,7 +137,7 @@ func templateContext(r *Request, params map[string]string, baseURL string) map[s
 		path[k] = v
 	}
 	query := map[string]any{}
-	for k, vs := range r.Query {
+	for k, vs := range r.Query() {
 		query[k] = newTextValue(vs)
 	}
 	headers := map[string]any{}

@@ -264,7 +264,7 @@ func requestValue(r *stub.Request) map[string]any {
 		headers[strings.ToLower(k)] = vs[0]
 	}
 	query := map[string]any{}
-	for k, vs := range r.Query {
+	for k, vs := range r.Query() {
 		query[k] = vs[0]
 	}
 	var body any = string(r.Body)
