@@ -66,7 +66,17 @@ func cmdStub(ctx context.Context, args []string, stdio IO) int {
 	}
 	fmt.Fprintf(stdio.Stderr, "seam stub: %d mappings from %s on http://%s (admin API at /__admin/; Ctrl-C stops)\n",
 		len(src.Mappings), rest[0], ln.Addr())
-	return serveUntilDone(ctx, ln, srv, stdio)
+	l := stub.Serve(ln, srv)
+	select {
+	case err := <-l.Done():
+		fmt.Fprintf(stdio.Stderr, "seam stub: %v\n", err)
+		return ExitEnv
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	l.Close(sctx)
+	return ExitPass
 }
 
 func printMappingErr(err error, stdio IO) {

@@ -7,6 +7,7 @@ package stub_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -282,9 +283,16 @@ func TestWireMockDifferential(t *testing.T) {
 	os.MkdirAll(filepath.Join(root, "mappings"), 0o755)
 	os.MkdirAll(filesDir, 0o755)
 	wm := startWireMock(t, jar, root)
-	srv := httptest.NewServer(stub.New(stub.Options{FilesDir: filesDir}))
-	defer srv.Close()
-	sides := []struct{ name, base string }{{"wiremock", wm}, {"seam", srv.URL}}
+	// seam's stub as it serves (fasthttp), and as an http.Handler.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fast := stub.Serve(ln, stub.New(stub.Options{FilesDir: filesDir}))
+	defer fast.Close(context.Background())
+	handler := httptest.NewServer(stub.New(stub.Options{FilesDir: filesDir}))
+	defer handler.Close()
+	sides := []struct{ name, base string }{{"wiremock", wm}, {"seam", "http://" + ln.Addr().String()}, {"seam http.Handler", handler.URL}}
 
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
@@ -305,56 +313,59 @@ func TestWireMockDifferential(t *testing.T) {
 				}
 			}()
 			for i, r := range c.Requests {
-				wa, sa := send(wm, r), send(srv.URL, r)
-				where := fmt.Sprintf("request %d (%s %s)", i, r.Method, r.URL)
-				switch {
-				case r.Compare == "fault":
-					matched++
-					if fw, fs := faultClass(wa), faultClass(sa); fw != fs {
-						t.Errorf("%s: fault: wiremock %s (%v), seam %s (%v)", where, fw, wa.err, fs, sa.err)
+				wa := send(wm, r)
+				for _, side := range sides[1:] {
+					sa := send(side.base, r)
+					where := fmt.Sprintf("%s: request %d (%s %s)", side.name, i, r.Method, r.URL)
+					switch {
+					case r.Compare == "fault":
+						matched++
+						if fw, fs := faultClass(wa), faultClass(sa); fw != fs {
+							t.Errorf("%s: fault: wiremock %s (%v), seam %s (%v)", where, fw, wa.err, fs, sa.err)
+						}
+						continue
+					case wa.err != nil || sa.err != nil:
+						t.Errorf("%s: wiremock error %v, seam error %v", where, wa.err, sa.err)
+						continue
 					}
-					continue
-				case wa.err != nil || sa.err != nil:
-					t.Errorf("%s: wiremock error %v, seam error %v", where, wa.err, sa.err)
-					continue
-				}
-				if wa.status != sa.status {
-					t.Errorf("%s: status: wiremock %d, seam %d\n  wiremock body: %s\n  seam body: %s", where, wa.status, sa.status, wa.body, sa.body)
-					continue
-				}
-				if r.MinMillis > 0 {
-					min := time.Duration(r.MinMillis) * time.Millisecond
-					if wa.elapsed < min || sa.elapsed < min {
-						t.Errorf("%s: want both to take at least %s: wiremock %s, seam %s", where, min, wa.elapsed, sa.elapsed)
+					if wa.status != sa.status {
+						t.Errorf("%s: status: wiremock %d, seam %d\n  wiremock body: %s\n  seam body: %s", where, wa.status, sa.status, wa.body, sa.body)
+						continue
 					}
-				}
-				if wa.status != 404 || r.Field != "" {
-					matched++
-				}
-				if r.Compare == "status" || wa.status == 404 {
-					continue // an unmatched request's body differs by design
-				}
-				if r.Field != "" {
-					fw, fs := normalize(field(wa.body, r.Field)), normalize(field(sa.body, r.Field))
-					if fmt.Sprint(fw) != fmt.Sprint(fs) {
-						t.Errorf("%s: %s: wiremock %v, seam %v", where, r.Field, fw, fs)
+					if r.MinMillis > 0 {
+						min := time.Duration(r.MinMillis) * time.Millisecond
+						if wa.elapsed < min || sa.elapsed < min {
+							t.Errorf("%s: want both to take at least %s: wiremock %s, seam %s", where, min, wa.elapsed, sa.elapsed)
+						}
 					}
-					continue
-				}
-				if r.Compare != "" {
-					re := regexp.MustCompile("^(?:" + r.Compare + ")$")
-					if !re.Match(wa.body) || !re.Match(sa.body) {
-						t.Errorf("%s: body must match %s: wiremock %q, seam %q", where, r.Compare, wa.body, sa.body)
+					if wa.status != 404 || r.Field != "" {
+						matched++
 					}
-					continue
-				}
-				for _, h := range headers {
-					if w, s := strings.Join(wa.header.Values(h), ","), strings.Join(sa.header.Values(h), ","); w != s {
-						t.Errorf("%s: header %s: wiremock %q, seam %q", where, h, w, s)
+					if r.Compare == "status" || wa.status == 404 {
+						continue // an unmatched request's body differs by design
 					}
-				}
-				if w, s := jsonish(wa.body), jsonish(sa.body); fmt.Sprintf("%#v", w) != fmt.Sprintf("%#v", s) {
-					t.Errorf("%s: body: wiremock %q, seam %q", where, wa.body, sa.body)
+					if r.Field != "" {
+						fw, fs := normalize(field(wa.body, r.Field)), normalize(field(sa.body, r.Field))
+						if fmt.Sprint(fw) != fmt.Sprint(fs) {
+							t.Errorf("%s: %s: wiremock %v, seam %v", where, r.Field, fw, fs)
+						}
+						continue
+					}
+					if r.Compare != "" {
+						re := regexp.MustCompile("^(?:" + r.Compare + ")$")
+						if !re.Match(wa.body) || !re.Match(sa.body) {
+							t.Errorf("%s: body must match %s: wiremock %q, seam %q", where, r.Compare, wa.body, sa.body)
+						}
+						continue
+					}
+					for _, h := range headers {
+						if w, s := strings.Join(wa.header.Values(h), ","), strings.Join(sa.header.Values(h), ","); w != s {
+							t.Errorf("%s: header %s: wiremock %q, seam %q", where, h, w, s)
+						}
+					}
+					if w, s := jsonish(wa.body), jsonish(sa.body); fmt.Sprintf("%#v", w) != fmt.Sprintf("%#v", s) {
+						t.Errorf("%s: body: wiremock %q, seam %q", where, wa.body, sa.body)
+					}
 				}
 			}
 		})

@@ -93,95 +93,125 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// write answers w with the response for req; it returns the status sent
-// (0 for a fault).
-func (s *Server) write(w http.ResponseWriter, r *http.Request, req *Request, m *Mapping, params map[string]string) int {
+// reply is a mapping's answer to one request, worked out before anything
+// is sent, so each transport (net/http, fasthttp) only writes it.
+type reply struct {
+	status  int
+	header  []Header
+	body    []byte
+	delay   time.Duration
+	dribble *Dribble
+	fault   string
+}
+
+// reply works out m's answer to req: delay, fault, templates, body file,
+// or the proxied service's answer. host is the Host the request was sent to.
+func (s *Server) reply(req *Request, m *Mapping, params map[string]string, host string) *reply {
 	res := &m.Response
-	d := res.FixedDelay
+	rp := &reply{delay: res.FixedDelay, fault: res.Fault, dribble: res.Dribble}
 	if res.Delay != nil {
-		d += res.Delay.sample(s.rnd)
+		rp.delay += res.Delay.sample(s.rnd)
 	}
-	if !sleep(r.Context(), d) {
-		return 0
-	}
-	if res.Fault != "" {
-		s.fault(w, res.Fault)
-		return 0
+	if rp.fault != "" {
+		return rp
 	}
 	if res.ProxyBase != "" {
-		return s.proxy(w, r, req, res.ProxyBase)
+		s.proxy(rp, req, res.ProxyBase)
+		return rp
 	}
 	var ctx map[string]any
 	if res.Template {
-		ctx = templateContext(req, params, "http://"+r.Host)
+		ctx = templateContext(req, params, "http://"+host)
 	}
-	h := w.Header()
+	fail := func(what string, err error) *reply {
+		return &reply{status: http.StatusInternalServerError, body: []byte("seam stub: " + m.Label() + ": " + what + ": " + err.Error()),
+			header: []Header{{Name: "Content-Type", Value: "text/plain; charset=utf-8"}}}
+	}
+	rp.header = make([]Header, 0, len(res.Headers)+1)
 	for _, hd := range res.Headers {
 		v := hd.Value
 		if hd.t != nil {
-			if out, err := hd.t.render(ctx, s.rnd); err == nil {
-				v = out
+			out, err := hd.t.render(ctx, s.rnd)
+			if err != nil {
+				return fail("response header template", err)
 			}
+			v = out
 		}
-		h.Add(hd.Name, v)
+		rp.header = append(rp.header, Header{Name: hd.Name, Value: v})
 	}
-	body := res.Body
+	rp.header = append(rp.header, Header{Name: "Matched-Stub-Id", Value: m.ID})
+	rp.body = res.Body
 	if res.Template && res.bodyT != nil {
 		out, err := res.bodyT.render(ctx, s.rnd)
 		if err != nil {
-			return s.templateError(w, m, err)
+			return fail("response template", err)
 		}
-		body = []byte(out)
+		rp.body = []byte(out)
 	}
 	if res.BodyFile != "" {
 		name := res.BodyFile
 		if res.fileT != nil {
 			out, err := res.fileT.render(ctx, s.rnd)
 			if err != nil {
-				return s.templateError(w, m, err)
+				return fail("bodyFileName template", err)
 			}
 			name = out
 		}
 		b, err := s.readFile(name)
 		if err != nil {
-			http.Error(w, "seam stub: "+m.Label()+": bodyFileName: "+err.Error(), http.StatusInternalServerError)
-			return http.StatusInternalServerError
+			return fail("bodyFileName", err)
 		}
-		body = b
+		rp.body = b
 		if res.Template {
 			t, err := parseTemplate(string(b))
-			if err == nil {
-				if out, err := t.render(ctx, s.rnd); err == nil {
-					body = []byte(out)
-				}
+			if err != nil {
+				return fail("body file template", err)
 			}
+			out, err := t.render(ctx, s.rnd)
+			if err != nil {
+				return fail("body file template", err)
+			}
+			rp.body = []byte(out)
 		}
 	}
-	status := res.Status
-	if status == 0 {
-		status = http.StatusOK
+	rp.status = res.Status
+	if rp.status == 0 {
+		rp.status = http.StatusOK
+	}
+	return rp
+}
+
+// writeHTTP sends a reply through net/http.
+func (s *Server) writeHTTP(w http.ResponseWriter, r *http.Request, rp *reply) {
+	if !sleep(r.Context(), rp.delay) {
+		return
+	}
+	if rp.fault != "" {
+		s.fault(w, rp.fault)
+		return
+	}
+	h := w.Header()
+	for _, x := range rp.header {
+		h.Add(x.Name, x.Value)
 	}
 	if _, set := h["Content-Type"]; !set {
 		h["Content-Type"] = nil // as WireMock: no type guessed from the bytes
 	}
-	h.Set("Matched-Stub-Id", m.ID)
-	if res.Dribble != nil && res.Dribble.Chunks > 1 && len(body) > 0 {
-		h.Set("Content-Length", strconv.Itoa(len(body)))
-		w.WriteHeader(status)
-		dribble(r.Context(), w, body, res.Dribble)
-		return status
-	}
 	if h.Get("Content-Length") == "" {
-		h.Set("Content-Length", strconv.Itoa(len(body)))
+		h.Set("Content-Length", strconv.Itoa(len(rp.body)))
 	}
-	w.WriteHeader(status)
-	w.Write(body)
-	return status
-}
-
-func (s *Server) templateError(w http.ResponseWriter, m *Mapping, err error) int {
-	http.Error(w, "seam stub: "+m.Label()+": response template: "+err.Error(), http.StatusInternalServerError)
-	return http.StatusInternalServerError
+	w.WriteHeader(rp.status)
+	if rp.dribble != nil && rp.dribble.Chunks > 1 && len(rp.body) > 0 {
+		f, _ := w.(http.Flusher)
+		dribble(r.Context(), rp.body, rp.dribble, func(b []byte) {
+			w.Write(b)
+			if f != nil {
+				f.Flush()
+			}
+		})
+		return
+	}
+	w.Write(rp.body)
 }
 
 // readFile reads a body file from the files folder, never from outside it.
@@ -197,17 +227,14 @@ func (s *Server) readFile(name string) ([]byte, error) {
 	return os.ReadFile(p)
 }
 
-func dribble(ctx context.Context, w http.ResponseWriter, body []byte, d *Dribble) {
-	f, _ := w.(http.Flusher)
+// dribble sends body in d.Chunks pieces spread over d.Total.
+func dribble(ctx context.Context, body []byte, d *Dribble, send func([]byte)) {
 	n := d.Chunks
 	size := (len(body) + n - 1) / n
 	pause := d.Total / time.Duration(n)
 	for i := 0; i < len(body); i += size {
 		end := min(i+size, len(body))
-		w.Write(body[i:end])
-		if f != nil {
-			f.Flush()
-		}
+		send(body[i:end])
 		if end < len(body) && !sleep(ctx, pause) {
 			return
 		}
@@ -221,10 +248,15 @@ func (s *Server) fault(w http.ResponseWriter, fault string) {
 		http.Error(w, "seam stub: this connection cannot carry the fault "+fault, http.StatusInternalServerError)
 		return
 	}
-	conn, buf, err := hj.Hijack()
+	conn, _, err := hj.Hijack()
 	if err != nil {
 		return
 	}
+	s.breakConn(conn, fault)
+}
+
+// breakConn breaks a connection the way fault says, and closes it.
+func (s *Server) breakConn(conn net.Conn, fault string) {
 	defer conn.Close()
 	switch fault {
 	case "EMPTY_RESPONSE":
@@ -239,8 +271,7 @@ func (s *Server) fault(w http.ResponseWriter, fault string) {
 		}
 		// Start with a byte no HTTP status line starts with.
 		junk[0] = 0xff
-		buf.Write(junk)
-		buf.Flush()
+		conn.Write(junk)
 	case "MALFORMED_RESPONSE_CHUNK":
 		bw := bufio.NewWriter(conn)
 		io.WriteString(bw, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")

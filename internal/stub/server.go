@@ -6,6 +6,7 @@ package stub
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -204,6 +205,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	req := NewRequest(r, body)
+	m, params := s.handle(req)
+	if m == nil {
+		s.notFound(w, req)
+		return
+	}
+	s.writeHTTP(w, r, s.reply(req, m, params, r.Host))
+}
+
+// handle gives req its ID, chooses its mapping (moving a scenario), and
+// records it in the journal before any answer goes out.
+func (s *Server) handle(req *Request) (*Mapping, map[string]string) {
 	req.ID = s.uuid()
 	c := s.cat.Load()
 	var m *Mapping
@@ -226,18 +238,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.opts.OnRequest(e)
 	}
 	if m == nil {
-		s.notFound(w, req)
-		return
+		return nil, nil
 	}
-	params := map[string]string(nil)
+	var params map[string]string
 	if m.Request.URL.Kind == "urlPathTemplate" {
 		_, params = m.Request.URL.Match(req)
 	}
-	s.write(w, r, req, m, params)
+	return m, params
 }
 
 // notFound answers a request no mapping matched, with the closest ones.
 func (s *Server) notFound(w http.ResponseWriter, req *Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusNotFound)
+	w.Write(s.notFoundText(req))
+}
+
+func (s *Server) notFoundText(req *Request) []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "seam stub: no mapping matched %s %s\n", req.Method, req.URL)
 	for _, nm := range s.NearMisses(req, 3) {
@@ -246,17 +263,21 @@ func (s *Server) notFound(w http.ResponseWriter, req *Request) {
 			fmt.Fprintf(&b, "  - %s\n", d)
 		}
 	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.WriteHeader(http.StatusNotFound)
-	w.Write(b.Bytes())
+	return b.Bytes()
 }
 
-// proxy forwards the request to base and relays the answer.
-func (s *Server) proxy(w http.ResponseWriter, r *http.Request, req *Request, base string) int {
-	out, err := http.NewRequestWithContext(r.Context(), req.Method, strings.TrimSuffix(base, "/")+req.URL, bytes.NewReader(req.Body))
+// proxy forwards the request to base and takes its answer as the reply.
+func (s *Server) proxy(rp *reply, req *Request, base string) {
+	bad := func(err error) {
+		rp.status, rp.body = http.StatusBadGateway, []byte("seam stub: proxy to "+base+": "+err.Error())
+		rp.header = []Header{{Name: "Content-Type", Value: "text/plain; charset=utf-8"}}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), proxyTimeout)
+	defer cancel()
+	out, err := http.NewRequestWithContext(ctx, req.Method, strings.TrimSuffix(base, "/")+req.URL, bytes.NewReader(req.Body))
 	if err != nil {
-		http.Error(w, "seam stub: proxy: "+err.Error(), http.StatusBadGateway)
-		return http.StatusBadGateway
+		bad(err)
+		return
 	}
 	for k, vs := range req.Header {
 		if !hopHeader(k) {
@@ -265,19 +286,27 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request, req *Request, bas
 	}
 	resp, err := s.client.Do(out)
 	if err != nil {
-		http.Error(w, "seam stub: proxy to "+base+": "+err.Error(), http.StatusBadGateway)
-		return http.StatusBadGateway
+		bad(err)
+		return
 	}
 	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		bad(err)
+		return
+	}
+	rp.status, rp.body = resp.StatusCode, body
 	for k, vs := range resp.Header {
 		if !hopHeader(k) {
-			w.Header()[k] = vs
+			for _, v := range vs {
+				rp.header = append(rp.header, Header{Name: k, Value: v})
+			}
 		}
 	}
-	w.WriteHeader(resp.StatusCode)
-	io.Copy(w, resp.Body)
-	return resp.StatusCode
 }
+
+// proxyTimeout bounds a proxied request.
+const proxyTimeout = 60 * time.Second
 
 func hopHeader(k string) bool {
 	switch http.CanonicalHeaderKey(k) {

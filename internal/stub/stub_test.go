@@ -1,10 +1,12 @@
 package stub
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -27,9 +29,15 @@ func serve(t *testing.T, doc string, opts Options) (*Server, *httptest.Server) {
 	s := New(opts)
 	s.Add(ms...)
 	s.SetBaseline()
-	ts := httptest.NewServer(s)
-	t.Cleanup(ts.Close)
-	return s, ts
+	// Served as seam serves stubs (fasthttp); the http.Handler side is
+	// covered by the differential test.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := Serve(ln, s)
+	t.Cleanup(func() { l.Close(context.Background()) })
+	return s, &httptest.Server{URL: "http://" + ln.Addr().String()}
 }
 
 func do(t *testing.T, method, url, body string, header ...string) (int, string, http.Header) {

@@ -9,10 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/seamtest/seam/internal/decode"
@@ -168,12 +166,10 @@ func (s *Spec) Start(ctx context.Context, env *service.StartEnv) (service.Instan
 	}})
 	i.srv.Add(s.mappings...)
 	i.srv.SetBaseline()
-	i.http = &http.Server{Handler: i.srv} // no read timeouts: each costs a timer reset per request
+	i.ln = stub.Serve(ln, i.srv)
 	go func() {
 		defer close(i.done)
-		if err := i.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			i.err = err
-		}
+		i.err = <-i.ln.Done()
 	}()
 	return i, nil
 }
@@ -198,10 +194,9 @@ func describe(e *stub.Entry) string {
 type instance struct {
 	spec *Spec
 	srv  *stub.Server
-	http *http.Server
+	ln   *stub.Listener
 	done chan struct{}
 	err  error
-	mu   sync.Mutex
 }
 
 // Server is the running stub, for the stub-verify step.
@@ -211,10 +206,7 @@ func (i *instance) Done() <-chan struct{} { return i.done }
 func (i *instance) ExitErr() error        { return i.err }
 
 func (i *instance) Stop(ctx context.Context) error {
-	err := i.http.Shutdown(ctx)
-	if err != nil {
-		i.http.Close()
-	}
+	i.ln.Close(ctx)
 	<-i.done
 	return nil
 }
