@@ -3,7 +3,9 @@
 // Against WireMock itself (its standalone jar from the npm package, run
 // with the machine's Java; `bash bench/peers.sh` installs it) and against a
 // plain Go net/http server answering the same requests from a map, each
-// server its own process, same run, rounds interleaved.
+// server its own process, same run, rounds interleaved; while one server
+// is measured the others are stopped, so no one's background work (a JVM's
+// compiler and collector) falls on another's round.
 //
 //	go run ./bench/stub [-quick]
 package main
@@ -321,7 +323,12 @@ func main() {
 		return
 	}
 	quick := flag.Bool("quick", false, "a smaller run (under 40 s)")
+	write := flag.String("write", "", "only write the benchmark's mappings into this folder (to try them by hand)")
 	flag.Parse()
+	if *write != "" {
+		mappings(*write)
+		return
+	}
 	defer measure.Done()
 	rounds, perRound, limit, warm := 5, 20000, 5*time.Second, 20000
 	if *quick {
@@ -363,16 +370,36 @@ func main() {
 	for _, s := range servers {
 		load(s.base, calls, conns, warm, 4*limit, 99)
 	}
-	// Interleaved, each round starting with the next server, with a pause
-	// before each: a JVM goes on compiling and collecting for a moment
-	// after its load, and that must not fall on whoever comes next.
+	// Interleaved, each round starting with the next server. While one
+	// server is measured the others are stopped (SIGSTOP): a JVM goes on
+	// compiling and collecting long after its own load, and that CPU must
+	// not be taken from whoever is measured next.
+	pause := func(except int) {
+		for i, s := range servers {
+			sig := syscall.SIGSTOP
+			if i == except {
+				sig = syscall.SIGCONT
+			}
+			syscall.Kill(-s.cmd.Process.Pid, sig)
+		}
+	}
+	measure.OnExit(func() {
+		pause(-1)
+		for _, s := range servers {
+			syscall.Kill(-s.cmd.Process.Pid, syscall.SIGCONT)
+		}
+	})
 	res := make([][]result, len(servers))
 	for r := range rounds {
 		for k := range servers {
 			i := (r + k) % len(servers)
-			time.Sleep(500 * time.Millisecond)
+			pause(i)
+			time.Sleep(200 * time.Millisecond)
 			res[i] = append(res[i], load(servers[i].base, calls, conns, perRound, limit, uint64(r+1)))
 		}
+	}
+	for _, s := range servers { // (a stopped process still dies of SIGKILL at exit)
+		syscall.Kill(-s.cmd.Process.Pid, syscall.SIGCONT)
 	}
 	fmt.Printf("100 mappings, journal on, %d keep-alive connections, %d requests or %s per round, median of %d interleaved rounds\n",
 		conns, perRound, limit, rounds)
