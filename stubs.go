@@ -129,7 +129,7 @@ func (s *Stub) Requests(m Match) []Request {
 	var out []Request
 	for _, en := range s.srv.Journal().Find(p, s.e.start) {
 		r := en.Request
-		out = append(out, Request{Method: r.Method, URL: r.URL, Path: r.Path, Header: r.Header, Body: r.Body, Time: r.Time})
+		out = append(out, Request{Method: r.Method, URL: r.URL, Path: r.Path, Header: r.Header(), Body: r.Body, Time: r.Time})
 	}
 	return out
 }

@@ -284,7 +284,7 @@ func loggedRequests(es []*Entry) []any {
 
 func loggedRequest(r *Request) map[string]any {
 	headers := map[string]any{}
-	for k, vs := range r.Header {
+	for k, vs := range r.Header() {
 		if len(vs) == 1 {
 			headers[k] = vs[0]
 		} else {
@@ -300,7 +300,7 @@ func loggedRequest(r *Request) map[string]any {
 		cookies[k] = vs[0]
 	}
 	return map[string]any{
-		"id": r.ID, "url": r.URL, "absoluteUrl": r.URL, "method": r.Method, "headers": headers,
+		"id": r.ID(), "url": r.URL, "absoluteUrl": r.URL, "method": r.Method, "headers": headers,
 		"queryParams": query, "cookies": cookies, "body": string(r.Body),
 		"bodyAsBase64": base64.StdEncoding.EncodeToString(r.Body),
 		"loggedDate":   r.Time.UnixMilli(), "loggedDateString": r.Time.UTC().Format("2006-01-02T15:04:05.000Z"),

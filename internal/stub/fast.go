@@ -5,7 +5,6 @@ import (
 	"context"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -59,30 +58,23 @@ func (l *Listener) Close(ctx context.Context) error {
 // serveFast is ServeHTTP on fasthttp.
 func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 	rq := &ctx.Request
-	header := make(http.Header, rq.Header.Len())
-	for k, v := range rq.Header.All() {
-		key := http.CanonicalHeaderKey(string(k))
-		header[key] = append(header[key], string(v))
-	}
-	// fasthttp keeps Host and Content-Length out of All's headers on
-	// requests; net/http keeps Host out too, but not Content-Length.
-	if n := rq.Header.ContentLength(); n > 0 {
-		header["Content-Length"] = []string{strconv.Itoa(n)}
-	}
 	var body []byte
 	if b := rq.Body(); len(b) > 0 {
 		body = append([]byte(nil), b...) // fasthttp reuses its buffers; the journal keeps this
 	}
 	uri := rq.URI()
 	req := &Request{
-		Time: time.Now(), Method: string(rq.Header.Method()), URL: string(uri.RequestURI()),
-		Path: string(uri.PathOriginal()), RawQuery: string(uri.QueryString()), Header: header, Body: body,
+		Method: string(rq.Header.Method()), URL: string(uri.RequestURI()),
+		Path: string(uri.PathOriginal()), RawQuery: string(uri.QueryString()), Body: body,
+		// The header block is copied as it is and parsed only if a
+		// matcher, a template or a verification reads it.
+		rawHeader: append([]byte(nil), rq.Header.RawHeaders()...),
 	}
 	if p, _, _ := strings.Cut(req.URL, "?"); p != req.Path {
 		req.Path = string(uri.Path())
 	}
-	if _, ok := header["Cookie"]; ok {
-		hr := http.Request{Header: header}
+	if c := rq.Header.Peek("Cookie"); len(c) > 0 {
+		hr := http.Request{Header: http.Header{"Cookie": {string(c)}}}
 		for _, c := range hr.Cookies() {
 			if req.Cookies == nil {
 				req.Cookies = map[string][]string{}

@@ -1,9 +1,14 @@
 package stub
 
 import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"regexp"
 	"sort"
@@ -52,18 +57,58 @@ func (m *Mapping) Label() string {
 
 // Request is a request as the stub sees it.
 type Request struct {
-	ID       string
 	Time     time.Time
 	Method   string
 	URL      string // path and query, as sent
 	Path     string
 	RawQuery string
-	Header   http.Header
 	Cookies  map[string][]string
 	Body     []byte
 
 	queryOnce sync.Once
 	query     url.Values
+
+	headerOnce sync.Once
+	header     http.Header
+	rawHeader  []byte // the header block as sent, parsed on first use
+
+	idBits [2]uint64
+}
+
+// Header is the request's header; names are canonical.
+func (r *Request) Header() http.Header {
+	r.headerOnce.Do(func() {
+		if r.rawHeader != nil {
+			tp := textproto.NewReader(bufio.NewReader(bytes.NewReader(append(r.rawHeader, "\r\n"...))))
+			h, _ := tp.ReadMIMEHeader()
+			r.header = http.Header(h)
+		}
+		if r.header == nil {
+			r.header = http.Header{}
+		}
+	})
+	return r.header
+}
+
+// ID is the request's id: a random-looking (version 4) UUID, made on first
+// use from bits the server drew for it.
+func (r *Request) ID() string {
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:8], r.idBits[0])
+	binary.LittleEndian.PutUint64(b[8:], r.idBits[1])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	var out [36]byte
+	hex.Encode(out[0:8], b[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], b[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], b[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], b[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:], b[10:])
+	return string(out[:])
 }
 
 // Query is the request's query parameters, parsed on first use: most
@@ -77,7 +122,7 @@ func (r *Request) Query() url.Values {
 func NewRequest(r *http.Request, body []byte) *Request {
 	req := &Request{
 		Time: time.Now(), Method: r.Method, URL: r.URL.RequestURI(), Path: r.URL.Path,
-		RawQuery: r.URL.RawQuery, Header: r.Header, Body: body,
+		RawQuery: r.URL.RawQuery, header: r.Header, Body: body,
 	}
 	if _, ok := r.Header["Cookie"]; !ok {
 		return req
@@ -254,7 +299,7 @@ func (p *Pattern) check(r *Request, diff *[]string) bool {
 		}
 	}
 	for _, h := range p.Headers {
-		vs, has := r.Header[http.CanonicalHeaderKey(h.Name)]
+		vs, has := r.Header()[http.CanonicalHeaderKey(h.Name)]
 		if !matchAny(h.M, vs, has) && !fail("header %s: want %s, got %s", h.Name, h.M, shownAll(vs, has)) {
 			return false
 		}

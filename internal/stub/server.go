@@ -46,6 +46,8 @@ type Server struct {
 	journal  *journal
 	rnd      *lockedRand
 	client   *http.Client
+	salt     [2]uint64
+	ids      atomic.Uint64
 }
 
 // New returns a server with no mappings.
@@ -62,6 +64,7 @@ func New(opts Options) *Server {
 			return http.ErrUseLastResponse
 		}},
 	}
+	s.salt = [2]uint64{s.rnd.r.Uint64(), s.rnd.r.Uint64()}
 	s.cat.Store(newCatalog(nil))
 	return s
 }
@@ -216,7 +219,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // handle gives req its ID, chooses its mapping (moving a scenario), and
 // records it in the journal before any answer goes out.
 func (s *Server) handle(req *Request) (*Mapping, map[string]string) {
-	req.ID = s.uuid()
+	req.idBits = s.nextID()
 	c := s.cat.Load()
 	var m *Mapping
 	if c.scenarios {
@@ -279,7 +282,7 @@ func (s *Server) proxy(rp *reply, req *Request, base string) {
 		bad(err)
 		return
 	}
-	for k, vs := range req.Header {
+	for k, vs := range req.Header() {
 		if !hopHeader(k) {
 			out.Header[k] = vs
 		}
@@ -314,6 +317,20 @@ func hopHeader(k string) bool {
 		return true
 	}
 	return false
+}
+
+// nextID draws the bits of a request's id: a counter mixed with the
+// server's seeded salt (splitmix64), without a lock.
+func (s *Server) nextID() [2]uint64 {
+	n := s.ids.Add(1)
+	return [2]uint64{mix(s.salt[0] + n), mix(s.salt[1] ^ n)}
+}
+
+func mix(z uint64) uint64 {
+	z += 0x9e3779b97f4a7c15
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
 }
 
 // uuid is a random (version 4) UUID from the server's seeded source.

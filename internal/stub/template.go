@@ -141,7 +141,7 @@ func templateContext(r *Request, params map[string]string, baseURL string) map[s
 		query[k] = newTextValue(vs)
 	}
 	headers := map[string]any{}
-	for k, vs := range r.Header {
+	for k, vs := range r.Header() {
 		tv := newTextValue(vs)
 		headers[k] = tv
 		headers[strings.ToLower(k)] = tv
@@ -153,7 +153,7 @@ func templateContext(r *Request, params map[string]string, baseURL string) map[s
 	return map[string]any{"request": map[string]any{
 		"url": r.URL, "path": path, "pathSegments": segMap, "query": query,
 		"headers": headers, "cookies": cookies, "method": r.Method, "body": string(r.Body),
-		"baseUrl": baseURL, "id": r.ID,
+		"baseUrl": baseURL, "id": r.ID(),
 	}}
 }
 

@@ -260,7 +260,7 @@ func (a *action) check(n int) (string, bool) {
 
 func requestValue(r *stub.Request) map[string]any {
 	headers := map[string]any{}
-	for k, vs := range r.Header {
+	for k, vs := range r.Header() {
 		headers[strings.ToLower(k)] = vs[0]
 	}
 	query := map[string]any{}
