@@ -248,9 +248,50 @@ func (p *Pattern) String() string {
 	return m + " " + u
 }
 
-// Match reports whether r matches every part of p.
+// Match reports whether r matches every part of p. It is the hot path of
+// every request, so it stops at the first part that fails and builds no
+// descriptions (Diff does that).
 func (p *Pattern) Match(r *Request) bool {
-	return p.check(r, nil)
+	if p.Method != "" && p.Method != "ANY" && p.Method != r.Method {
+		return false
+	}
+	ok, params := p.URL.Match(r)
+	if !ok {
+		return false
+	}
+	for _, pp := range p.PathParams {
+		v, has := params[pp.Name]
+		if !pp.M.Match(v, has) {
+			return false
+		}
+	}
+	for _, q := range p.Query {
+		vs, has := r.Query()[q.Name]
+		if !matchAny(q.M, vs, has) {
+			return false
+		}
+	}
+	if len(p.Headers) > 0 {
+		h := r.Header()
+		for _, x := range p.Headers {
+			vs, has := h[http.CanonicalHeaderKey(x.Name)]
+			if !matchAny(x.M, vs, has) {
+				return false
+			}
+		}
+	}
+	for _, c := range p.Cookies {
+		vs, has := r.Cookies[c.Name]
+		if !matchAny(c.M, vs, has) {
+			return false
+		}
+	}
+	for _, b := range p.Body {
+		if !b.Match(string(r.Body), true) {
+			return false
+		}
+	}
+	return true
 }
 
 // Diff lists the parts of p that r does not match, in words.
@@ -260,16 +301,13 @@ func (p *Pattern) Diff(r *Request) []string {
 	return out
 }
 
-// check matches r; with diff set it goes on after a mismatch and lists
-// every part that failed.
+// check lists in diff every part of p that r does not match.
 func (p *Pattern) check(r *Request, diff *[]string) bool {
 	ok := true
 	fail := func(format string, args ...any) bool {
 		ok = false
-		if diff != nil {
-			*diff = append(*diff, fmt.Sprintf(format, args...))
-		}
-		return diff != nil // go on only when listing
+		*diff = append(*diff, fmt.Sprintf(format, args...))
+		return true
 	}
 	if p.Method != "" && p.Method != "ANY" && p.Method != r.Method {
 		if !fail("method: want %s, got %s", p.Method, r.Method) {
@@ -360,13 +398,13 @@ func excerpt(b []byte) string {
 // in a new one on every change, so matching never takes a lock.
 type catalog struct {
 	all       []*Mapping            // in the order added
-	exact     map[string][]*Mapping // "METHOD path" and "* path", best first
+	exact     map[string]map[string][]*Mapping // method ("*": any) → path → mappings, best first
 	rest      []*Mapping            // no exact path: patterns, templates, any URL; best first
 	scenarios bool
 }
 
 func newCatalog(all []*Mapping) *catalog {
-	c := &catalog{all: all, exact: map[string][]*Mapping{}}
+	c := &catalog{all: all, exact: map[string]map[string][]*Mapping{}}
 	for _, m := range all {
 		if m.Scenario != "" {
 			c.scenarios = true
@@ -376,14 +414,18 @@ func newCatalog(all []*Mapping) *catalog {
 			if method == "" || method == "ANY" {
 				method = "*"
 			}
-			k := method + " " + p
-			c.exact[k] = append(c.exact[k], m)
+			if c.exact[method] == nil {
+				c.exact[method] = map[string][]*Mapping{}
+			}
+			c.exact[method][p] = append(c.exact[method][p], m)
 			continue
 		}
 		c.rest = append(c.rest, m)
 	}
-	for _, ms := range c.exact {
-		sortBest(ms)
+	for _, byPath := range c.exact {
+		for _, ms := range byPath {
+			sortBest(ms)
+		}
 	}
 	sortBest(c.rest)
 	return c
@@ -417,8 +459,8 @@ func (c *catalog) find(r *Request, state func(string) string) *Mapping {
 			}
 		}
 	}
-	try(c.exact[r.Method+" "+r.Path])
-	try(c.exact["* "+r.Path])
+	try(c.exact[r.Method][r.Path])
+	try(c.exact["*"][r.Path])
 	try(c.rest)
 	return best
 }
