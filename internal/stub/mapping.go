@@ -397,9 +397,9 @@ func excerpt(b []byte) string {
 // catalog is an immutable set of mappings with its index; the server swaps
 // in a new one on every change, so matching never takes a lock.
 type catalog struct {
-	all       []*Mapping            // in the order added
+	all       []*Mapping                       // in the order added
 	exact     map[string]map[string][]*Mapping // method ("*": any) → path → mappings, best first
-	rest      []*Mapping            // no exact path: patterns, templates, any URL; best first
+	rest      []*Mapping                       // no exact path: patterns, templates, any URL; best first
 	scenarios bool
 }
 
