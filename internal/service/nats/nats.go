@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	natsgo "github.com/nats-io/nats.go"
@@ -148,8 +149,37 @@ type instance struct {
 	spec *Spec
 	url  string
 	nc   *natsgo.Conn
+	sub  *natsgo.Subscription
 	js   jetstream.JetStream
 	rec  *recorder
+}
+
+// Flush implements service.Flusher: the server's output, and every
+// message the server carried so far recorded, so a message counts in the
+// test that caused it and not in the next one.
+func (i *instance) Flush(ctx context.Context) {
+	if f, ok := i.Instance.(service.Flusher); ok {
+		f.Flush(ctx)
+	}
+	if i.nc == nil || i.sub == nil || i.nc.FlushWithContext(ctx) != nil {
+		return
+	}
+	// After the round trip the messages are in the client; wait until
+	// the recorder has handled each one delivered.
+	t := time.NewTicker(time.Millisecond)
+	defer t.Stop()
+	for {
+		pending, _, _ := i.sub.Pending()
+		delivered, _ := i.sub.Delivered()
+		if pending == 0 && i.rec.handled.Load() >= delivered {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Init implements service.Initializer: start recording, create the
@@ -162,7 +192,7 @@ func (i *instance) Init(ctx context.Context) error {
 		return err
 	}
 	i.nc = nc
-	if _, err := nc.Subscribe(">", i.rec.add); err != nil {
+	if i.sub, err = nc.Subscribe(">", i.rec.add); err != nil {
 		return fmt.Errorf("recording: %w", err)
 	}
 	if err := nc.FlushWithContext(ctx); err != nil {
@@ -256,6 +286,7 @@ func (i *instance) Stop(ctx context.Context) error {
 
 // recorder keeps the messages seen on the server.
 type recorder struct {
+	handled atomic.Int64 // messages add has finished with
 	mu      sync.Mutex
 	msgs    []step.Message
 	dropped int
@@ -263,6 +294,7 @@ type recorder struct {
 }
 
 func (r *recorder) add(m *natsgo.Msg) {
+	defer r.handled.Add(1)
 	if strings.HasPrefix(m.Subject, "$JS.") || strings.HasPrefix(m.Subject, "_INBOX.") || strings.HasPrefix(m.Subject, "$KV.") {
 		return // JetStream's own API traffic
 	}
