@@ -180,18 +180,6 @@ func (s *Server) state(name string) string {
 	return ScenarioStarted
 }
 
-// Match returns the mapping a request would get, without serving it or
-// moving scenarios.
-func (s *Server) Match(req *Request) *Mapping {
-	c := s.cat.Load()
-	if !c.scenarios {
-		return c.find(req, nil)
-	}
-	s.scenMu.Lock()
-	defer s.scenMu.Unlock()
-	return c.find(req, s.state)
-}
-
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, adminPrefix) {
