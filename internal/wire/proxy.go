@@ -1,0 +1,249 @@
+// Package wire is seam's proxy on the edges between components: A is given
+// the proxy's address for B, the proxy forwards every byte unchanged, and a
+// decoder beside the stream turns what passes into interactions (an HTTP
+// exchange; for protocols it does not know, a connection and its bytes).
+// Decoding never holds up or changes the traffic: when it cannot keep up or
+// does not understand, it stops and the bytes still flow.
+package wire
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Interaction is one thing that happened on an edge.
+type Interaction struct {
+	Edge       string // "orders→inventory"
+	Protocol   string // http, tcp
+	Op         string // "POST /reserve", "connection"
+	Result     string // "200 OK", "closed", "reset"
+	Start, End time.Time
+	Suspicious bool // an error status, a reset, a malformed message
+	Note       string
+}
+
+// Line renders an interaction for a timeline.
+func (i Interaction) Line() string {
+	s := fmt.Sprintf("%s → %s (%s)", i.Op, i.Result, fmtDuration(i.End.Sub(i.Start)))
+	if i.Note != "" {
+		s += " " + i.Note
+	}
+	if i.Suspicious {
+		s += " " + SuspiciousMark
+	}
+	return s
+}
+
+// SuspiciousMark ends the line of an interaction that looks like a fault.
+const SuspiciousMark = "⚠"
+
+func fmtDuration(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return fmt.Sprintf("%d µs", d.Microseconds())
+	case d < time.Second:
+		return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000)
+	}
+	return d.Round(time.Millisecond).String()
+}
+
+// Proxy forwards one edge's connections to a target and reports what it
+// sees.
+type Proxy struct {
+	Edge   string
+	target string
+	ln     net.Listener
+	report func(Interaction)
+
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	conns   map[net.Conn]struct{}
+	closed  bool
+	pending sync.WaitGroup // decoding still to report
+}
+
+// Listen starts a proxy on a free loopback port for edge, forwarding to
+// target (host:port); report hears of every interaction.
+func Listen(edge, target string, report func(Interaction)) (*Proxy, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	p := &Proxy{Edge: edge, target: target, ln: ln, report: report, conns: map[net.Conn]struct{}{}}
+	p.wg.Add(1)
+	go p.accept()
+	return p, nil
+}
+
+// Addr is the proxy's host:port.
+func (p *Proxy) Addr() string { return p.ln.Addr().String() }
+
+func (p *Proxy) accept() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		if !p.track(c, true) {
+			c.Close()
+			return
+		}
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			defer p.track(c, false)
+			p.serve(c)
+		}()
+	}
+}
+
+func (p *Proxy) track(c net.Conn, add bool) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if add {
+		if p.closed {
+			return false
+		}
+		p.conns[c] = struct{}{}
+	} else {
+		delete(p.conns, c)
+	}
+	return true
+}
+
+// serve forwards one connection both ways, decoding a copy.
+func (p *Proxy) serve(client net.Conn) {
+	defer client.Close()
+	start := time.Now()
+	server, err := net.DialTimeout("tcp", p.target, 5*time.Second)
+	if err != nil {
+		p.emit(Interaction{Edge: p.Edge, Protocol: "tcp", Op: "connect", Result: "refused: " + errText(err),
+			Start: start, End: time.Now(), Suspicious: true})
+		return
+	}
+	if !p.track(server, true) {
+		server.Close()
+		return
+	}
+	defer p.track(server, false)
+	defer server.Close()
+	d := newDecoder(p)
+	var up, down int64
+	var upErr, downErr error
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		up, upErr = forward(server, client, d.fromClient)
+		closeWrite(server)
+	}()
+	go func() {
+		defer wg.Done()
+		down, downErr = forward(client, server, d.fromServer)
+		closeWrite(client)
+	}()
+	wg.Wait()
+	d.close()
+	if !d.understood() {
+		res, bad := "closed", false
+		if isReset(upErr) || isReset(downErr) {
+			res, bad = "reset", true
+		}
+		p.emit(Interaction{Edge: p.Edge, Protocol: "tcp", Op: "connection", Result: res, Start: start, End: time.Now(),
+			Suspicious: bad, Note: fmt.Sprintf("%s sent, %s received", size(up), size(down))})
+	} else if isReset(upErr) || isReset(downErr) {
+		p.emit(Interaction{Edge: p.Edge, Protocol: "tcp", Op: "connection", Result: "reset", Start: start, End: time.Now(), Suspicious: true})
+	}
+}
+
+func (p *Proxy) emit(i Interaction) {
+	if p.report != nil {
+		p.report(i)
+	}
+}
+
+// forward copies src to dst, handing each chunk to observe just before it
+// is sent: the decoder must know of a request before its answer can come.
+func forward(dst, src net.Conn, observe func([]byte)) (int64, error) {
+	buf := make([]byte, 32<<10)
+	var n int64
+	for {
+		k, err := src.Read(buf)
+		if k > 0 {
+			observe(buf[:k]) // copies what it keeps; never blocks
+			if _, werr := dst.Write(buf[:k]); werr != nil {
+				return n, werr
+			}
+			n += int64(k)
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return n, nil
+			}
+			return n, err
+		}
+	}
+}
+
+func closeWrite(c net.Conn) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.CloseWrite()
+		return
+	}
+	c.Close()
+}
+
+func isReset(err error) bool {
+	return err != nil && !errors.Is(err, net.ErrClosed) &&
+		(errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE))
+}
+
+func errText(err error) string {
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Err != nil {
+		return oe.Err.Error()
+	}
+	return err.Error()
+}
+
+func size(n int64) string {
+	switch {
+	case n < 1024:
+		return fmt.Sprintf("%d B", n)
+	case n < 1<<20:
+		return fmt.Sprintf("%.1f kB", float64(n)/1024)
+	}
+	return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+}
+
+// Flush waits until what the proxy has forwarded so far is decoded and
+// reported, or ctx ends, so interactions land in the test that caused them.
+func (p *Proxy) Flush(ctx context.Context) {
+	done := make(chan struct{})
+	go func() { p.pending.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
+
+// Close stops the proxy: no new connections, open ones closed. It returns
+// once every goroutine has ended.
+func (p *Proxy) Close() error {
+	p.mu.Lock()
+	p.closed = true
+	for c := range p.conns {
+		c.Close()
+	}
+	p.mu.Unlock()
+	err := p.ln.Close()
+	p.wg.Wait()
+	return err
+}

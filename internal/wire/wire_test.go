@@ -1,0 +1,179 @@
+package wire
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+type sink struct {
+	mu  sync.Mutex
+	got []Interaction
+}
+
+func (s *sink) add(i Interaction) {
+	s.mu.Lock()
+	s.got = append(s.got, i)
+	s.mu.Unlock()
+}
+
+func (s *sink) lines() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, i := range s.got {
+		out = append(out, i.Op+" → "+i.Result)
+	}
+	return out
+}
+
+func TestHTTPExchangesAreRecordedInOrder(t *testing.T) {
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		switch r.URL.Path {
+		case "/fail":
+			http.Error(w, "broken", 500)
+		case "/chunked":
+			w.Write([]byte(strings.Repeat("x", 100)))
+			w.(http.Flusher).Flush()
+			w.Write([]byte(strings.Repeat("y", 100)))
+		default:
+			fmt.Fprintf(w, "got %d bytes", len(b))
+		}
+	}))
+	defer target.Close()
+	var s sink
+	p, err := Listen("a→b", strings.TrimPrefix(target.URL, "http://"), s.add)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+	base := "http://" + p.Addr()
+	for _, r := range []struct{ method, path, body string }{
+		{"GET", "/a?x=1", ""}, {"POST", "/orders", `{"sku":"A1"}`}, {"GET", "/fail", ""}, {"GET", "/chunked", ""}, {"HEAD", "/a", ""},
+	} {
+		req, _ := http.NewRequest(r.method, base+r.path, strings.NewReader(r.body))
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if r.path == "/orders" && string(body) != "got 12 bytes" {
+			t.Errorf("the proxy changed the exchange: %q", body)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	p.Flush(ctx)
+	want := []string{"GET /a?x=1 → 200 OK", "POST /orders → 200 OK", "GET /fail → 500 Internal Server Error", "GET /chunked → 200 OK", "HEAD /a → 200 OK"}
+	if got := s.lines(); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("interactions:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	s.mu.Lock()
+	if len(s.got) > 2 && (!s.got[2].Suspicious || s.got[0].Suspicious) {
+		t.Errorf("a 500 is suspicious, a 200 is not: %+v", s.got)
+	}
+	s.mu.Unlock()
+}
+
+func TestUnknownProtocolPassesThroughUntouched(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		io.Copy(c, c) // echo
+	}()
+	var s sink
+	p, err := Listen("a→echo", ln.Addr().String(), s.add)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	c, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := "\x00\x01binary, not HTTP\r\n"
+	fmt.Fprint(c, msg)
+	got := make([]byte, len(msg))
+	if _, err := io.ReadFull(bufio.NewReader(c), got); err != nil || string(got) != msg {
+		t.Fatalf("echo through the proxy: %q %v", got, err)
+	}
+	c.Close()
+	deadline := time.Now().Add(2 * time.Second)
+	for len(s.lines()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if l := s.lines(); len(l) != 1 || l[0] != "connection → closed" || !strings.Contains(s.got[0].Note, fmt.Sprintf("%d B sent, %d B received", len(msg), len(msg))) {
+		t.Errorf("raw connection: %v %+v", l, s.got)
+	}
+}
+
+func TestMalformedHTTPStillFlows(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		br := bufio.NewReader(c)
+		br.ReadString('\n')
+		fmt.Fprint(c, "NOT-HTTP garbage back\n")
+	}()
+	var s sink
+	p, _ := Listen("a→b", ln.Addr().String(), s.add)
+	defer p.Close()
+	c, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprint(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil || line != "NOT-HTTP garbage back\n" {
+		t.Fatalf("the answer did not come through: %q %v", line, err)
+	}
+}
+
+func TestRefusedTargetIsReported(t *testing.T) {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	var s sink
+	p, _ := Listen("a→gone", addr, s.add)
+	defer p.Close()
+	c, err := net.Dial("tcp", p.Addr())
+	if err == nil {
+		c.Read(make([]byte, 1))
+		c.Close()
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for len(s.lines()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if l := s.lines(); len(l) != 1 || !strings.HasPrefix(l[0], "connect → refused") || !s.got[0].Suspicious {
+		t.Errorf("got %v", l)
+	}
+}
