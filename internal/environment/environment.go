@@ -20,6 +20,7 @@ import (
 	"github.com/seamtest/seam/internal/expr"
 	"github.com/seamtest/seam/internal/service"
 	"github.com/seamtest/seam/internal/step"
+	"github.com/seamtest/seam/internal/wire"
 )
 
 // Options configure an environment.
@@ -39,12 +40,16 @@ type Options struct {
 
 // Environment is one running instance of a system.
 type Environment struct {
-	sys      *service.System
-	opts     Options
-	mu       sync.Mutex
-	running  map[string]*running
-	infos    map[string]map[string]any
-	levels   [][]string // start order by dependency depth
+	sys     *service.System
+	opts    Options
+	mu      sync.Mutex
+	running map[string]*running
+	infos   map[string]map[string]any
+	levels  [][]string // start order by dependency depth
+	// The wire: one recording proxy per depends_on edge, and what each
+	// dependant sees of its dependencies (their addresses through it).
+	proxies  []*wire.Proxy
+	views    map[string]map[string]map[string]any
 	stopOnce sync.Once
 	stopErr  error
 }
@@ -114,7 +119,8 @@ func Prepare(ctx context.Context, sys *service.System, dir, cacheDir string, var
 // Start starts every service and waits until each is ready. On failure it
 // stops what it started and returns a *StartError for the first failure.
 func Start(ctx context.Context, sys *service.System, opts Options) (*Environment, error) {
-	e := &Environment{sys: sys, opts: opts, running: map[string]*running{}, infos: map[string]map[string]any{}}
+	e := &Environment{sys: sys, opts: opts, running: map[string]*running{}, infos: map[string]map[string]any{},
+		views: map[string]map[string]map[string]any{}}
 	e.levels = levels(sys)
 	if err := os.MkdirAll(opts.LogDir, 0o755); err != nil {
 		return nil, fmt.Errorf("log folder: %w", err)
@@ -203,6 +209,63 @@ func info(svc *service.Service, ports map[string]int) map[string]any {
 	return in
 }
 
+// wireEdges puts a recording proxy on each of svc's depends_on edges, and
+// gives svc the proxies' addresses for its dependencies.
+func (e *Environment) wireEdges(svc *service.Service) error {
+	for _, d := range svc.DependsOn {
+		if d.NoWire {
+			continue
+		}
+		target := e.infos[d.Name]
+		edge := svc.Name + "→" + d.Name
+		p, err := wire.Listen(edge, target["addr"].(string), func(in wire.Interaction) {
+			if e.opts.Log != nil {
+				e.opts.Log(edge, "wire", in.Line())
+			}
+		})
+		if err != nil {
+			return fmt.Errorf("the wire to %s: %w", d.Name, err)
+		}
+		e.mu.Lock()
+		e.proxies = append(e.proxies, p)
+		if e.views[svc.Name] == nil {
+			e.views[svc.Name] = map[string]map[string]any{}
+		}
+		e.views[svc.Name][d.Name] = through(target, target["addr"].(string), p.Addr())
+		e.mu.Unlock()
+	}
+	return nil
+}
+
+// through is a service's info with its address replaced by a proxy's,
+// in the URL and DSN too.
+func through(info map[string]any, addr, proxy string) map[string]any {
+	out := make(map[string]any, len(info))
+	for k, v := range info {
+		if s, ok := v.(string); ok {
+			v = strings.ReplaceAll(s, addr, proxy)
+		}
+		out[k] = v
+	}
+	_, port, _ := strings.Cut(proxy, ":")
+	out["port"], _ = strconv.Atoi(port)
+	out["direct_url"] = info["url"]
+	return out
+}
+
+// infoFor is name's info as svc sees it: through the wire when the edge
+// has a proxy.
+func (e *Environment) infoFor(svc, name string) (map[string]any, bool) {
+	e.mu.Lock()
+	v, ok := e.views[svc][name]
+	e.mu.Unlock()
+	if ok {
+		return v, true
+	}
+	in, ok := e.infos[name]
+	return in, ok
+}
+
 // Vars returns the variables a service's templates see.
 func (e *Environment) varsFor(svc *service.Service, tmp string) expr.Vars {
 	vars := make(expr.Vars, len(e.opts.Vars)+10)
@@ -214,7 +277,13 @@ func (e *Environment) varsFor(svc *service.Service, tmp string) expr.Vars {
 		vars[k] = own[k]
 	}
 	vars["tmp"] = tmp
-	vars["service"] = e.serviceFunc()
+	vars["service"] = func(name string) (map[string]any, error) {
+		in, ok := e.infoFor(svc.Name, name)
+		if !ok {
+			return nil, fmt.Errorf("service(%q): no such service (services: %s)", name, strings.Join(e.sys.Names(), ", "))
+		}
+		return in, nil
+	}
 	return vars
 }
 
@@ -244,7 +313,7 @@ func (e *Environment) childEnv(svc *service.Service, tmp string) []string {
 		if other.Name == svc.Name {
 			continue
 		}
-		in := e.infos[other.Name]
+		in, _ := e.infoFor(svc.Name, other.Name)
 		p := "SEAM_" + envName(other.Name) + "_"
 		env = append(env, p+"URL="+in["url"].(string), p+"ADDR="+in["addr"].(string), p+"HOST=127.0.0.1", fmt.Sprintf("%sPORT=%d", p, in["port"]))
 		// Data services add their connection details.
@@ -267,6 +336,9 @@ func (e *Environment) startOne(ctx context.Context, svc *service.Service) error 
 	r := e.running[svc.Name]
 	tmp := filepath.Join(e.opts.TempDir, svc.Name)
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		return &StartError{Service: svc.Name, Pos: svc.Pos, Err: err}
+	}
+	if err := e.wireEdges(svc); err != nil {
 		return &StartError{Service: svc.Name, Pos: svc.Pos, Err: err}
 	}
 	logPath := filepath.Join(e.opts.LogDir, svc.Name+".log")
@@ -378,7 +450,11 @@ func (e *Environment) Flush(ctx context.Context) {
 			fs = append(fs, f)
 		}
 	}
+	proxies := e.proxies
 	e.mu.Unlock()
+	for _, p := range proxies {
+		p.Flush(ctx)
+	}
 	for _, f := range fs {
 		f.Flush(ctx)
 	}
@@ -554,6 +630,12 @@ func (e *Environment) Stop(ctx context.Context) error {
 				}()
 			}
 			wg.Wait()
+		}
+		e.mu.Lock()
+		proxies := e.proxies
+		e.mu.Unlock()
+		for _, p := range proxies {
+			p.Close()
 		}
 		for _, r := range e.running {
 			if r.log != nil {

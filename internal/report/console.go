@@ -220,6 +220,14 @@ func (c *Console) failureText(f *Failure, logs []string) string {
 		}
 	}
 	if len(logs) > 0 {
+		// The first interaction on an edge that looks like a fault (an
+		// error status, a reset) is where a reader should start.
+		for _, l := range logs {
+			if strings.HasSuffix(l, " "+suspiciousMark) {
+				fmt.Fprintf(&b, "    %s %s\n", c.paint(bold, "first suspicious interaction:"), c.paint(red, strings.TrimSuffix(l, " "+suspiciousMark)))
+				break
+			}
+		}
 		if len(logs) > maxConsoleLogs {
 			logs = logs[len(logs)-maxConsoleLogs:]
 		}
@@ -227,6 +235,10 @@ func (c *Console) failureText(f *Failure, logs []string) string {
 	}
 	return b.String()
 }
+
+// suspiciousMark ends the log line of an interaction the wire found
+// suspicious (wire.SuspiciousMark; the report package does not import wire).
+const suspiciousMark = "⚠"
 
 func (c *Console) block(w io.Writer, title, text string) {
 	if title != "" {

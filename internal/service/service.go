@@ -160,6 +160,9 @@ func (s *Service) UseStandIn() {
 type Dep struct {
 	Name string
 	Pos  diag.Pos
+	// NoWire: the dependant is given the service's own address, not seam's
+	// recording proxy's (depends_on: [{name: db, wire: false}]).
+	NoWire bool
 }
 
 // Readiness says how to know a service is ready.

@@ -72,8 +72,21 @@ func (l *loader) service(d *decode.Decoder, name string, keyN, n *yaml.Node) *se
 			}
 			for _, it := range items {
 				it = decode.Resolve(it)
+				if it.Kind == yaml.MappingNode {
+					// {name: db, wire: false}
+					var dep struct {
+						Name string   `yaml:"name" seam:"required"`
+						Wire *bool    `yaml:"wire"`
+						Pos  diag.Pos `yaml:"-" seam:"pos"`
+					}
+					d.Decode(it, &dep, "depends_on")
+					if dep.Name != "" {
+						svc.DependsOn = append(svc.DependsOn, service.Dep{Name: dep.Name, Pos: d.Pos(it), NoWire: dep.Wire != nil && !*dep.Wire})
+					}
+					continue
+				}
 				if it.Kind != yaml.ScalarNode {
-					d.Errorf(it, "depends_on: want service names, got %s", decode.KindName(it))
+					d.Errorf(it, "depends_on: want service names (or {name: x, wire: false}), got %s", decode.KindName(it))
 					continue
 				}
 				svc.DependsOn = append(svc.DependsOn, service.Dep{Name: it.Value, Pos: d.Pos(it)})

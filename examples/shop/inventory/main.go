@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"flag"
 	"log"
+	"net"
 	"net/http"
 	"sync"
 )
@@ -66,8 +67,13 @@ func main() {
 			reply(w, http.StatusOK, map[string]any{"reserved": req.Qty, "left": left})
 		}
 	})
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Said once the port is open: a readiness probe may wait for this line.
 	log.Printf("inventory listening on %s", *listen)
-	log.Fatal(http.ListenAndServe(*listen, mux))
+	log.Fatal(http.Serve(ln, mux))
 }
 
 func reply(w http.ResponseWriter, status int, body any) {

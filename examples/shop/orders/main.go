@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -170,8 +171,13 @@ func main() {
 			reply(w, http.StatusOK, o)
 		}
 	})
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Said once the port is open: a readiness probe may wait for this line.
 	log.Printf("orders listening on %s, inventory at %s", *listen, *inventory)
-	log.Fatal(http.ListenAndServe(*listen, mux))
+	log.Fatal(http.Serve(ln, mux))
 }
 
 // prices in cents; the payment provider charges qty × price.

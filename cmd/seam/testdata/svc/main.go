@@ -24,6 +24,7 @@ func main() {
 	ignoreTerm := flag.Bool("ignore-term", false, "ignore SIGTERM")
 	never := flag.Bool("never-ready", false, "listen, but answer /healthz with 503")
 	dbURL := flag.String("db", "", "a PostgreSQL URL: serve /customers from it through a pgx pool")
+	call := flag.String("call", "", "a base URL: /call?path=P GETs it and answers with its status; /callee shows it")
 	flag.Parse()
 	log.SetFlags(0)
 	log.Printf("svc starting on %s", *listen)
@@ -58,6 +59,18 @@ func main() {
 	})
 	mux.HandleFunc("/port", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, *listen)
+	})
+	mux.HandleFunc("/callee", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, *call)
+	})
+	mux.HandleFunc("/call", func(w http.ResponseWriter, r *http.Request) {
+		resp, err := http.Get(*call + r.URL.Query().Get("path"))
+		if err != nil {
+			http.Error(w, err.Error(), 502)
+			return
+		}
+		resp.Body.Close()
+		w.WriteHeader(resp.StatusCode)
 	})
 	if *dbURL != "" {
 		pool, err := pgxpool.New(context.Background(), *dbURL)

@@ -1,0 +1,62 @@
+package main_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestWireRecordsEdges: a service is given seam's proxy for what it
+// depends on; the exchanges on that edge show in the test's timeline, and
+// wire: false gives the real address instead.
+func TestWireRecordsEdges(t *testing.T) {
+	env, state := isolated(t)
+	svc := testService(t)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "seam.yaml"), []byte(`name: wire
+services:
+  back:
+    process: {run: [`+svc+`, -listen, ((addr))]}
+    ready: {http: /healthz}
+  front:
+    process: {run: [`+svc+`, -listen, ((addr)), -call, ((service("back").url))]}
+    ready: {http: /healthz}
+    depends_on: [back]
+  direct:
+    process: {run: [`+svc+`, -listen, ((addr)), -call, ((service("back").url))]}
+    ready: {http: /healthz}
+    depends_on: [{name: back, wire: false}]
+tests:
+  - name: front calls back through the wire
+    steps:
+      - http: {service: front, path: /call, query: {path: /port}}
+        expect: {status: 200}
+      - http: {service: front, path: /call, query: {path: /nowhere}}
+        expect: {status: 200}
+  - name: direct is given back's own address
+    steps:
+      - http: {service: direct, path: /callee}
+        expect: {text: ((service("back").url))}
+      - http: {service: front, path: /callee}
+        expect: {text: {ne: ((service("back").url))}}
+`), 0o644)
+	r := seamEnv(t, env, "run", dir)
+	if r.code != 1 {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{
+		"PASS direct is given back's own address",
+		"FAIL front calls back through the wire",
+		"front→back | GET /port → 200 OK",
+		"front→back | GET /nowhere → 404 Not Found",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "direct→back") {
+		t.Errorf("wire: false still went through the wire:\n%s", r.stdout)
+	}
+	assertClean(t, state)
+}
