@@ -40,6 +40,16 @@ tests:
         expect: {text: ((service("back").url))}
       - http: {service: front, path: /callee}
         expect: {text: {ne: ((service("back").url))}}
+  - name: interactions are checked
+    steps:
+      - http: {service: front, path: /call, query: {path: /port}}
+      - http: {service: front, path: /call, query: {path: /healthz}}
+      - interactions: {from: front, to: back, path: /port, status: 200, count: 1, before: {from: front, to: back, path: /healthz}}
+      - interactions: {from: front, to: back, path: "/n*", never: true}
+  - name: a wrong count fails with the edges' timeline
+    steps:
+      - http: {service: front, path: /call, query: {path: /port}}
+      - interactions: {from: front, to: back, method: GET, path: /port, count: 2}
 `), 0o644)
 	r := seamEnv(t, env, "run", dir)
 	if r.code != 1 {
@@ -50,6 +60,9 @@ tests:
 		"FAIL front calls back through the wire",
 		"front→back | GET /port → 200 OK",
 		"front→back | GET /nowhere → 404 Not Found",
+		"PASS interactions are checked",
+		`step "interactions": 1 interaction(s) matched front→back GET /port; want exactly 2`,
+		"the edges during this test (1 interactions):",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, r.stdout)

@@ -19,6 +19,7 @@ import (
 	"github.com/seamtest/seam/internal/step/redisstep"
 	"github.com/seamtest/seam/internal/step/sqlstep"
 	"github.com/seamtest/seam/internal/step/stubverify"
+	"github.com/seamtest/seam/internal/step/wirestep"
 )
 
 // Registry holds the plug-in tables of one engine instance. Instances share
@@ -42,12 +43,13 @@ func New() *Registry {
 	nt := natsstep.New()
 	return &Registry{
 		Steps: step.Table{
-			"http":        h,
-			"exec":        execstep.Kind{},
-			"sql":         q,
-			"redis":       rd,
-			"nats":        nt,
-			"stub-verify": stubverify.Kind{},
+			"http":         h,
+			"exec":         execstep.Kind{},
+			"sql":          q,
+			"redis":        rd,
+			"nats":         nt,
+			"stub-verify":  stubverify.Kind{},
+			"interactions": wirestep.Kind{},
 		},
 		Ops: expect.Builtin(),
 		Services: service.Table{

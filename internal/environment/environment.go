@@ -50,6 +50,7 @@ type Environment struct {
 	// dependant sees of its dependencies (their addresses through it).
 	proxies  []*wire.Proxy
 	views    map[string]map[string]map[string]any
+	seen     wire.Journal // the interactions on every edge
 	stopOnce sync.Once
 	stopErr  error
 }
@@ -219,6 +220,7 @@ func (e *Environment) wireEdges(svc *service.Service) error {
 		target := e.infos[d.Name]
 		edge := svc.Name + "→" + d.Name
 		p, err := wire.Listen(edge, target["addr"].(string), func(in wire.Interaction) {
+			e.seen.Add(in)
 			if e.opts.Log != nil {
 				e.opts.Log(edge, "wire", in.Line())
 			}
@@ -252,6 +254,10 @@ func through(info map[string]any, addr, proxy string) map[string]any {
 	out["direct_url"] = info["url"]
 	return out
 }
+
+// Interactions returns what the wire saw on every edge since t, in the
+// order the interactions ended (wirestep uses it).
+func (e *Environment) Interactions(since time.Time) []wire.Interaction { return e.seen.Since(since) }
 
 // infoFor is name's info as svc sees it: through the wire when the edge
 // has a proxy.

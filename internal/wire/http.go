@@ -151,7 +151,8 @@ func (d *decoder) responses() {
 		}
 		if err != nil {
 			d.p.emit(Interaction{Edge: d.p.Edge, Protocol: "http", Op: ex.method + " " + ex.target,
-				Result: "no response (" + closedHow(err) + ")", Start: ex.start, End: time.Now(), Suspicious: true})
+				Result: "no response (" + closedHow(err) + ")", Start: ex.start, End: time.Now(), Suspicious: true,
+				Method: ex.method, Target: ex.target})
 			d.stop()
 			continue
 		}
@@ -164,7 +165,8 @@ func (d *decoder) responses() {
 		_, berr := io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		in := Interaction{Edge: d.p.Edge, Protocol: "http", Op: ex.method + " " + ex.target, Result: resp.Status,
-			Start: ex.start, End: d.srv.when(), Suspicious: resp.StatusCode >= 500}
+			Start: ex.start, End: d.srv.when(), Suspicious: resp.StatusCode >= 500,
+			Method: ex.method, Target: ex.target, Status: resp.StatusCode}
 		if berr != nil {
 			in.Result += ", body cut short (" + closedHow(berr) + ")"
 			in.Suspicious = true

@@ -26,6 +26,9 @@ type Interaction struct {
 	Start, End time.Time
 	Suspicious bool // an error status, a reset, a malformed message
 	Note       string
+	// HTTP: the request's method and target, the response's status.
+	Method, Target string
+	Status         int
 }
 
 // Line renders an interaction for a timeline.

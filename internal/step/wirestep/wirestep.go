@@ -1,0 +1,264 @@
+// Package wirestep is the `interactions` step kind: expectations on what
+// crossed an edge between two services during the test (who called whom,
+// how often, in what order), as seam's wire recorded it, rather than on a
+// response.
+package wirestep
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/seamtest/seam/internal/decode"
+	"github.com/seamtest/seam/internal/diag"
+	"github.com/seamtest/seam/internal/expect"
+	"github.com/seamtest/seam/internal/step"
+	"github.com/seamtest/seam/internal/wire"
+	"go.yaml.in/yaml/v4"
+)
+
+// Kind is the interactions step kind.
+type Kind struct{}
+
+// Usage implements step.Kind.
+func (Kind) Usage() step.Usage {
+	return step.Usage{
+		Name: "interactions",
+		Summary: "check the interactions on an edge (a depends_on between two services, recorded by seam's wire) since " +
+			"the test began: how many matched, and that they came before others. With no count given, at least one must match",
+		Inputs: []step.Input{
+			{Name: "from, to", Doc: "the edge: the calling service and the one it depends on"},
+			{Name: "method", Doc: "HTTP method"},
+			{Name: "path", Doc: "the request target (path and query); * matches within a segment, as in shell globs"},
+			{Name: "status", Doc: "HTTP status of the answer"},
+			{Name: "count, at_least, at_most, never", Doc: "how many must match (never: true means none)"},
+			{Name: "before", Doc: "another pattern ({from, to, method, path, status}): the first match of this one must end before the first match of that one starts"},
+		},
+		Fields: []expect.Field{
+			{Name: "count", Doc: "how many interactions matched"},
+			{Name: "interactions", Doc: "the matches: edge, method, path, status, result, duration_ms"},
+		},
+		Example: "interactions: {from: orders, to: inventory, method: POST, path: /reserve, status: 200, count: 1,\n" +
+			"               before: {from: orders, to: payments, path: /charges}}",
+	}
+}
+
+type pattern struct {
+	From, To, Method, Path string
+	Status                 int
+	fromN, toN             diag.Pos
+}
+
+func (p *pattern) edge() string { return p.From + "→" + p.To }
+
+func (p *pattern) match(i wire.Interaction) bool {
+	if i.Edge != p.edge() {
+		return false
+	}
+	if p.Method != "" && !strings.EqualFold(p.Method, i.Method) {
+		return false
+	}
+	if p.Path != "" {
+		if ok, _ := path.Match(p.Path, i.Target); !ok && p.Path != i.Target {
+			return false
+		}
+	}
+	return p.Status == 0 || p.Status == i.Status
+}
+
+func (p *pattern) String() string {
+	s := p.edge()
+	if p.Method != "" || p.Path != "" {
+		s += " " + strings.TrimSpace(p.Method+" "+p.Path)
+	}
+	if p.Status != 0 {
+		s += fmt.Sprintf(" → %d", p.Status)
+	}
+	return s
+}
+
+var patternKeys = []string{"from", "to", "method", "path", "status"}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func decodePatternKey(d *decode.Decoder, f decode.Field, p *pattern, what string) {
+	v := decode.Resolve(f.Value)
+	switch f.Key {
+	case "from":
+		d.Decode(v, &p.From, what+".from")
+		p.fromN = d.Pos(v)
+	case "to":
+		d.Decode(v, &p.To, what+".to")
+		p.toN = d.Pos(v)
+	case "method":
+		d.Decode(v, &p.Method, what+".method")
+	case "path":
+		d.Decode(v, &p.Path, what+".path")
+	case "status":
+		d.Decode(v, &p.Status, what+".status")
+	}
+}
+
+type action struct {
+	pattern
+	Count, AtLeast, AtMost *int
+	Never                  bool
+	Before                 *pattern
+}
+
+// Decode implements step.Kind.
+func (Kind) Decode(d *decode.Decoder, n *yaml.Node) step.Action {
+	before := d.Errs.Len()
+	a := &action{}
+	// The pattern's keys sit beside the step's own.
+	for _, f := range d.Fields(n, "interactions") {
+		v := decode.Resolve(f.Value)
+		switch f.Key {
+		case "from", "to", "method", "path", "status":
+			decodePatternKey(d, f, &a.pattern, "interactions")
+		case "count":
+			a.Count = new(int)
+			d.Decode(v, a.Count, "interactions.count")
+		case "at_least":
+			a.AtLeast = new(int)
+			d.Decode(v, a.AtLeast, "interactions.at_least")
+		case "at_most":
+			a.AtMost = new(int)
+			d.Decode(v, a.AtMost, "interactions.at_most")
+		case "never":
+			d.Decode(v, &a.Never, "interactions.never")
+		case "before":
+			b := &pattern{}
+			for _, bf := range d.Fields(v, "interactions.before") {
+				if !contains(patternKeys, bf.Key) {
+					d.UnknownKey(bf.KeyN, "interactions.before", patternKeys)
+					continue
+				}
+				decodePatternKey(d, bf, b, "interactions.before")
+			}
+			if b.From == "" || b.To == "" {
+				d.Errorf(v, "interactions.before: give from and to (the edge)")
+			}
+			a.Before = b
+		default:
+			d.UnknownKey(f.KeyN, "interactions", append(append([]string(nil), patternKeys...), "count", "at_least", "at_most", "never", "before"))
+		}
+	}
+	if a.From == "" || a.To == "" {
+		d.Errorf(n, "interactions: give from and to (the edge: the calling service and the one it depends on)")
+	}
+	if a.Never && (a.Count != nil || a.AtLeast != nil || a.AtMost != nil) {
+		d.Errorf(n, "interactions: never: true leaves no room for count, at_least or at_most")
+	}
+	if a.Count != nil && (a.AtLeast != nil || a.AtMost != nil) {
+		d.Errorf(n, "interactions: count is exact; drop at_least and at_most, or count")
+	}
+	if a.Path != "" {
+		if _, err := path.Match(a.Path, ""); err != nil {
+			d.Errorf(n, "interactions.path: %q: %v", a.Path, err)
+		}
+	}
+	if d.Errs.Len() > before {
+		return nil
+	}
+	return a
+}
+
+// ServiceRefs implements step.ServiceUser: the edge's ends must be services.
+func (a *action) ServiceRefs() []step.Ref {
+	refs := []step.Ref{{Name: a.From, Pos: a.fromN}, {Name: a.To, Pos: a.toN}}
+	if a.Before != nil {
+		refs = append(refs, step.Ref{Name: a.Before.From, Pos: a.Before.fromN}, step.Ref{Name: a.Before.To, Pos: a.Before.toN})
+	}
+	return refs
+}
+
+// recorded is what the environment offers.
+type recorded interface {
+	Interactions(since time.Time) []wire.Interaction
+}
+
+func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
+	src, ok := env.Services.(recorded)
+	if !ok || env.Services == nil {
+		return nil, fmt.Errorf("this suite starts no services, so no edges are recorded")
+	}
+	all := src.Interactions(env.Start)
+	var found []wire.Interaction
+	for _, i := range all {
+		if a.match(i) {
+			found = append(found, i)
+		}
+	}
+	list := make([]any, len(found))
+	for k, i := range found {
+		list[k] = map[string]any{"edge": i.Edge, "method": i.Method, "path": i.Target, "status": float64(i.Status),
+			"result": i.Result, "duration_ms": float64(i.End.Sub(i.Start).Microseconds()) / 1000}
+	}
+	res := &step.Result{Fields: map[string]any{"count": float64(len(found)), "interactions": list},
+		Request: "interactions matching " + a.pattern.String()}
+	want, ok := a.check(len(found))
+	var problem string
+	if !ok {
+		problem = fmt.Sprintf("%d interaction(s) matched %s; want %s", len(found), a.pattern.String(), want)
+	} else if a.Before != nil && len(found) > 0 {
+		var later *wire.Interaction
+		for k := range all {
+			if a.Before.match(all[k]) {
+				later = &all[k]
+				break
+			}
+		}
+		switch {
+		case later == nil:
+			problem = fmt.Sprintf("%s happened, but %s never did, so it cannot have come before it", a.pattern.String(), a.Before.String())
+		case !found[0].End.Before(later.Start) && !found[0].End.Equal(later.Start):
+			problem = fmt.Sprintf("%s must come before %s, but %s started first", a.pattern.String(), a.Before.String(), a.Before.String())
+		}
+	}
+	if problem == "" {
+		res.Response = fmt.Sprintf("%d matched", len(found))
+		return res, nil
+	}
+	var b strings.Builder
+	b.WriteString(problem)
+	fmt.Fprintf(&b, "\n  the edges during this test (%d interactions):", len(all))
+	for _, i := range all {
+		fmt.Fprintf(&b, "\n    %s | %s", i.Edge, i.Line())
+	}
+	if len(all) == 0 {
+		b.WriteString("\n    (none; is the edge declared with depends_on, and not wire: false?)")
+	}
+	return res, &step.Failed{Msg: b.String()}
+}
+
+func (a *action) check(n int) (string, bool) {
+	switch {
+	case a.Never:
+		return "none (never: true)", n == 0
+	case a.Count != nil:
+		return fmt.Sprintf("exactly %d", *a.Count), n == *a.Count
+	case a.AtLeast != nil || a.AtMost != nil:
+		lo, hi := 0, -1
+		if a.AtLeast != nil {
+			lo = *a.AtLeast
+		}
+		if a.AtMost != nil {
+			hi = *a.AtMost
+		}
+		if hi >= 0 {
+			return fmt.Sprintf("between %d and %d", lo, hi), n >= lo && n <= hi
+		}
+		return fmt.Sprintf("at least %d", lo), n >= lo
+	}
+	return "at least 1", n >= 1
+}
