@@ -35,4 +35,10 @@
 //
 // A failed verification lists the closest requests and what differed; a
 // request no mapping matched fails the test the same way.
+//
+// Every depends_on edge between services runs through seam's wire, a
+// recording proxy, so a test can check the interactions themselves:
+//
+//	env.VerifyInteractions(seam.Edge{From: "orders", To: "payments", Path: "/charges", Status: 201}, 1)
+//	calls := env.Interactions(seam.Edge{From: "orders", To: "inventory"})
 package seam

@@ -125,6 +125,15 @@ func TestChildFailingGoTestShowsLogs(t *testing.T) {
 	}
 }
 
+func TestChildInteractionExpectations(t *testing.T) {
+	if os.Getenv("SEAM_CHILD") != "interactions" {
+		t.Skip("run by TestFailuresAreReportedThroughT")
+	}
+	env := seam.Start(t, "examples/shop")
+	post(t, env.URL("orders")+"/orders", `{"sku": "B2", "qty": 1}`) // out of stock: never charged
+	env.VerifyInteractions(seam.Edge{From: "orders", To: "payments", Path: "/charges"}, 1)
+}
+
 func TestChildStubExpectations(t *testing.T) {
 	if os.Getenv("SEAM_CHILD") != "stub" {
 		t.Skip("run by TestFailuresAreReportedThroughT")
@@ -196,6 +205,10 @@ func TestFailuresAreReportedThroughT(t *testing.T) {
 			"seam: stub pay: 1 request(s) matched no stub mapping",
 			"closest mapping: charge",
 			"pay | POST /refunds → 404 no mapping matched",
+		}},
+		{"interactions", "TestChildInteractionExpectations", []string{
+			"seam: 0 interaction(s) matched orders→payments /charges; want exactly 1",
+			"orders→inventory | POST /reserve → 409 Conflict",
 		}},
 		{"go-failure", "TestChildFailingGoTestShowsLogs", []string{
 			"status 502, want 201",

@@ -92,6 +92,13 @@ func TestOrderIsChargedOnce(t *testing.T) {
 		Headers: map[string]string{"Content-Type": "application/json"},
 		JSON:    map[string]any{"amount": 500, "currency": "EUR"},
 	}, 1)
+	// The same call as the wire saw it on the edge orders → payments.
+	env.VerifyInteractions(seam.Edge{From: "orders", To: "payments", Method: "POST", Path: "/charges", Status: 201}, 1)
+	reserve := env.Interactions(seam.Edge{From: "orders", To: "inventory", Path: "/reserve"})
+	charge := env.Interactions(seam.Edge{From: "orders", To: "payments"})
+	if len(reserve) != 1 || len(charge) != 1 || charge[0].Start.Before(reserve[0].End) {
+		t.Errorf("want one reservation, then one charge; got %+v then %+v", reserve, charge)
+	}
 }
 
 // TestDeclinedPaymentStoresNothing makes the provider decline, for this

@@ -1,0 +1,94 @@
+package seam
+
+import (
+	"fmt"
+	"path"
+	"strings"
+	"time"
+)
+
+// Edge selects interactions on an edge between two services (a
+// depends_on, which seam's wire records). Empty fields match anything but
+// From and To.
+type Edge struct {
+	From, To string
+	Method   string
+	Path     string // the request target; * matches within a segment
+	Status   int
+}
+
+func (m Edge) String() string {
+	s := m.From + "→" + m.To
+	if m.Method != "" || m.Path != "" {
+		s += " " + strings.TrimSpace(m.Method+" "+m.Path)
+	}
+	if m.Status != 0 {
+		s += fmt.Sprintf(" → %d", m.Status)
+	}
+	return s
+}
+
+// Interaction is one exchange the wire saw on an edge.
+type Interaction struct {
+	Edge       string // "orders→inventory"
+	Method     string
+	Path       string
+	Status     int
+	Result     string // "200 OK", "no response (connection reset)", …
+	Start, End time.Time
+}
+
+// Interactions returns what crossed the edge m names since the test began,
+// in order.
+func (e *Env) Interactions(m Edge) []Interaction {
+	if e.t != nil {
+		e.t.Helper()
+	}
+	e.info(m.From)
+	e.info(m.To)
+	var out []Interaction
+	for _, i := range e.env.Interactions(e.start) {
+		if i.Edge != m.From+"→"+m.To || (m.Method != "" && !strings.EqualFold(m.Method, i.Method)) ||
+			(m.Status != 0 && m.Status != i.Status) {
+			continue
+		}
+		if m.Path != "" {
+			if ok, _ := path.Match(m.Path, i.Target); !ok && m.Path != i.Target {
+				continue
+			}
+		}
+		out = append(out, Interaction{Edge: i.Edge, Method: i.Method, Path: i.Target, Status: i.Status, Result: i.Result, Start: i.Start, End: i.End})
+	}
+	return out
+}
+
+// VerifyInteractions fails the test unless exactly count interactions on
+// the edge match m since the test began (AtLeastOnce: one or more). The
+// failure shows every edge's interactions during the test.
+func (e *Env) VerifyInteractions(m Edge, count int) {
+	if e.t != nil {
+		e.t.Helper()
+	}
+	found := e.Interactions(m)
+	ok, want := len(found) == count, fmt.Sprintf("exactly %d", count)
+	if count == AtLeastOnce {
+		ok, want = len(found) > 0, "at least 1"
+	}
+	if ok {
+		return
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "seam: %d interaction(s) matched %s; want %s\n  the edges during this test:", len(found), m, want)
+	all := e.env.Interactions(e.start)
+	for _, i := range all {
+		fmt.Fprintf(&b, "\n    %s | %s", i.Edge, i.Line())
+	}
+	if len(all) == 0 {
+		b.WriteString("\n    (none; is the edge declared with depends_on, and not wire: false?)")
+	}
+	if e.t != nil {
+		e.t.Error(b.String())
+		return
+	}
+	panic(b.String())
+}
