@@ -353,13 +353,13 @@ func TestUpAndDown(t *testing.T) {
 func TestExampleShop(t *testing.T) {
 	env, state := isolated(t)
 	r := seamEnv(t, env, "run", "../../examples/shop", "--parallel", "2")
-	if r.code != 0 || !strings.Contains(r.stdout, "7 passed, 0 failed") {
+	if r.code != 0 || !strings.Contains(r.stdout, "9 passed, 0 failed") {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	// The same suite with inventory's stand-in stub: the report says so.
 	junit := filepath.Join(t.TempDir(), "junit.xml")
 	r = seamEnv(t, env, "run", "../../examples/shop", "--stub", "inventory", "--report", "junit="+junit)
-	if r.code != 0 || !strings.Contains(r.stdout, "7 passed, 0 failed") ||
+	if r.code != 0 || !strings.Contains(r.stdout, "9 passed, 0 failed") ||
 		!strings.Contains(r.stdout, "inventory stub (stand-in for process), payments stub") {
 		t.Fatalf("--stub inventory: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/seamtest/seam/internal/service/stubsvc"
 	"github.com/seamtest/seam/internal/step"
 	"github.com/seamtest/seam/internal/step/execstep"
+	"github.com/seamtest/seam/internal/step/faultstep"
 	"github.com/seamtest/seam/internal/step/httpstep"
 	"github.com/seamtest/seam/internal/step/natsstep"
 	"github.com/seamtest/seam/internal/step/redisstep"
@@ -50,6 +51,7 @@ func New() *Registry {
 			"nats":         nt,
 			"stub-verify":  stubverify.Kind{},
 			"interactions": wirestep.Kind{},
+			"fault":        faultstep.Kind{},
 		},
 		Ops: expect.Builtin(),
 		Services: service.Table{

@@ -616,7 +616,8 @@ func (tr *testRun) step(ctx context.Context, phase string, index int, s *suite.S
 	if timeout == 0 {
 		timeout = r.suite.Defaults.StepTimeout
 	}
-	env := &step.Env{Vars: tr.vars, Services: tr.services, Dir: r.suite.Dir, ProcEnv: r.opts.ProcEnv, Start: tr.start}
+	env := &step.Env{Vars: tr.vars, Services: tr.services, Dir: r.suite.Dir, ProcEnv: r.opts.ProcEnv, Start: tr.start,
+		Seed: testSeed(r.opts.Seed, tr.t.Name) + uint64(index)}
 	var deadline time.Time
 	if s.Eventually != nil {
 		deadline = start.Add(s.Eventually.Timeout)

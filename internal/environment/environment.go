@@ -255,6 +255,37 @@ func through(info map[string]any, addr, proxy string) map[string]any {
 	return out
 }
 
+// SetFaults puts faults on the edge from → to (engine steps: fault).
+func (e *Environment) SetFaults(from, to string, f wire.Faults) error {
+	p := e.proxy(from + "→" + to)
+	if p == nil {
+		return fmt.Errorf("no wire on %s→%s: faults go on a depends_on edge (%s depends on %s) that is not wire: false", from, to, from, to)
+	}
+	p.SetFaults(f)
+	return nil
+}
+
+// ClearFaults removes the faults of every edge.
+func (e *Environment) ClearFaults() {
+	e.mu.Lock()
+	ps := append([]*wire.Proxy(nil), e.proxies...)
+	e.mu.Unlock()
+	for _, p := range ps {
+		p.ClearFaults()
+	}
+}
+
+func (e *Environment) proxy(edge string) *wire.Proxy {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, p := range e.proxies {
+		if p.Edge == edge {
+			return p
+		}
+	}
+	return nil
+}
+
 // Interactions returns what the wire saw on every edge since t, in the
 // order the interactions ended (wirestep uses it).
 func (e *Environment) Interactions(since time.Time) []wire.Interaction { return e.seen.Since(since) }
@@ -466,8 +497,10 @@ func (e *Environment) Flush(ctx context.Context) {
 	}
 }
 
-// Reset brings every service's data back to its baseline (engine.Resetter).
+// Reset brings every service's data back to its baseline and takes the
+// faults off every edge (engine.Resetter).
 func (e *Environment) Reset(ctx context.Context) error {
+	e.ClearFaults()
 	e.mu.Lock()
 	var rs []struct {
 		name string

@@ -69,6 +69,7 @@ type Env struct {
 	Dir      string    // the suite file's folder: relative paths start here
 	ProcEnv  []string  // added to the environment of processes a step starts (the run's reaping mark)
 	Start    time.Time // when the test began: steps that look at recorded traffic start there
+	Seed     uint64    // the test's seed (from the run's): seeds a step's randomness
 }
 
 // Result is a step's structured outcome.

@@ -69,6 +69,7 @@ type Proxy struct {
 	conns   map[net.Conn]struct{}
 	closed  bool
 	pending sync.WaitGroup // decoding still to report
+	faults  faultState
 }
 
 // Listen starts a proxy on a free loopback port for edge, forwarding to
@@ -97,6 +98,11 @@ func (p *Proxy) accept() {
 		if !p.track(c, true) {
 			c.Close()
 			return
+		}
+		if f, _ := p.faults.get(); f.Reset {
+			p.track(c, false)
+			resetConn(c)
+			continue
 		}
 		p.wg.Add(1)
 		go func() {
@@ -142,14 +148,15 @@ func (p *Proxy) serve(client net.Conn) {
 	var upErr, downErr error
 	var wg sync.WaitGroup
 	wg.Add(2)
+	var sent atomicCounter // both ways, for close_after
 	go func() {
 		defer wg.Done()
-		up, upErr = forward(server, client, d.fromClient)
+		up, upErr = p.forward(server, client, d.fromClient, false, &sent)
 		closeWrite(server)
 	}()
 	go func() {
 		defer wg.Done()
-		down, downErr = forward(client, server, d.fromServer)
+		down, downErr = p.forward(client, server, d.fromServer, true, &sent)
 		closeWrite(client)
 	}()
 	wg.Wait()
@@ -174,17 +181,46 @@ func (p *Proxy) emit(i Interaction) {
 
 // forward copies src to dst, handing each chunk to observe just before it
 // is sent: the decoder must know of a request before its answer can come.
-func forward(dst, src net.Conn, observe func([]byte)) (int64, error) {
+// Faults act here, on each chunk: back is the callee's answer direction.
+func (p *Proxy) forward(dst, src net.Conn, observe func([]byte), back bool, sent *atomicCounter) (int64, error) {
 	buf := make([]byte, 32<<10)
 	var n int64
 	for {
 		k, err := src.Read(buf)
 		if k > 0 {
+			f, _ := p.faults.get()
+			switch {
+			case f.Blackhole:
+				continue // swallowed: the caller waits for an answer that never comes
+			case f.Reset:
+				resetConn(src)
+				resetConn(dst)
+				return n, syscall.ECONNRESET
+			}
+			if back && f.Latency > 0 {
+				time.Sleep(p.faults.delay())
+			}
+			cut := false
+			if f.CloseAfter > 0 {
+				// Only what is left of the allowance goes through.
+				if left := f.CloseAfter - sent.add(0); int64(k) >= left {
+					k, cut = int(max(left, 0)), true
+				}
+				sent.add(int64(k))
+			}
 			observe(buf[:k]) // copies what it keeps; never blocks
 			if _, werr := dst.Write(buf[:k]); werr != nil {
 				return n, werr
 			}
 			n += int64(k)
+			if f.Bandwidth > 0 {
+				time.Sleep(time.Duration(int64(k) * int64(time.Second) / f.Bandwidth))
+			}
+			if cut {
+				src.Close()
+				dst.Close()
+				return n, nil
+			}
 		}
 		if err != nil {
 			if errors.Is(err, io.EOF) {
@@ -193,6 +229,18 @@ func forward(dst, src net.Conn, observe func([]byte)) (int64, error) {
 			return n, err
 		}
 	}
+}
+
+type atomicCounter struct {
+	mu sync.Mutex
+	n  int64
+}
+
+func (c *atomicCounter) add(k int64) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n += k
+	return c.n
 }
 
 func closeWrite(c net.Conn) {

@@ -177,3 +177,52 @@ func TestRefusedTargetIsReported(t *testing.T) {
 		t.Errorf("got %v", l)
 	}
 }
+
+func TestFaults(t *testing.T) {
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(strings.Repeat("z", 2000)))
+	}))
+	defer target.Close()
+	var s sink
+	p, err := Listen("a→b", strings.TrimPrefix(target.URL, "http://"), s.add)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	get := func(timeout time.Duration) (time.Duration, error) {
+		client := &http.Client{Timeout: timeout, Transport: &http.Transport{DisableKeepAlives: true}}
+		start := time.Now()
+		resp, err := client.Get("http://" + p.Addr() + "/")
+		if err == nil {
+			_, err = io.ReadAll(resp.Body)
+			resp.Body.Close()
+		}
+		return time.Since(start), err
+	}
+	p.SetFaults(Faults{Latency: 150 * time.Millisecond, Jitter: 20 * time.Millisecond, Seed: 1})
+	if d, err := get(5 * time.Second); err != nil || d < 130*time.Millisecond {
+		t.Errorf("latency: %v after %s", err, d)
+	}
+	p.SetFaults(Faults{Reset: true})
+	if _, err := get(5 * time.Second); err == nil {
+		t.Error("reset: the request went through")
+	}
+	p.SetFaults(Faults{Blackhole: true})
+	if _, err := get(200 * time.Millisecond); err == nil || !strings.Contains(err.Error(), "Timeout") {
+		t.Errorf("blackhole: %v", err)
+	}
+	p.SetFaults(Faults{CloseAfter: 500})
+	if _, err := get(5 * time.Second); err == nil {
+		t.Error("close_after 500 bytes: a 2000-byte answer came through whole")
+	}
+	p.ClearFaults()
+	if d, err := get(5 * time.Second); err != nil || d > 100*time.Millisecond {
+		t.Errorf("after clearing: %v after %s", err, d)
+	}
+	joined := strings.Join(s.lines(), "\n")
+	for _, want := range []string{"fault → latency 150ms ±20ms", "fault → reset connections", "fault → cleared"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("the timeline lacks %q:\n%s", want, joined)
+		}
+	}
+}

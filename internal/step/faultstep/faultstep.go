@@ -1,0 +1,100 @@
+// Package faultstep is the `fault` step kind: disturb an edge between two
+// services (latency, a slow link, resets, a blackhole, a cut after some
+// bytes) for the rest of the test, to check how the system reacts.
+package faultstep
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/seamtest/seam/internal/decode"
+	"github.com/seamtest/seam/internal/diag"
+	"github.com/seamtest/seam/internal/step"
+	"github.com/seamtest/seam/internal/wire"
+	"go.yaml.in/yaml/v4"
+)
+
+// Kind is the fault step kind.
+type Kind struct{}
+
+// Usage implements step.Kind.
+func (Kind) Usage() step.Usage {
+	return step.Usage{
+		Name: "fault",
+		Summary: "put faults on an edge (a depends_on between two services, through seam's wire) until the test ends; " +
+			"the next test starts without them. Jitter is drawn from the test's seed, so --seed replays it",
+		Inputs: []step.Input{
+			{Name: "from, to", Doc: "the edge: the calling service and the one it depends on"},
+			{Name: "latency", Doc: "added to each answer from the callee (a duration: 200ms)"},
+			{Name: "jitter", Doc: "± on the latency"},
+			{Name: "bandwidth", Doc: "bytes per second each way"},
+			{Name: "close_after", Doc: "cut each connection after this many bytes"},
+			{Name: "reset", Doc: "true: reset open connections and every new one"},
+			{Name: "blackhole", Doc: "true: let nothing through; calls hang until their own timeout"},
+			{Name: "clear", Doc: "true: take the edge's faults off now"},
+		},
+		Example: "fault: {from: orders, to: payments, reset: true}",
+	}
+}
+
+type action struct {
+	From       string        `yaml:"from" seam:"required"`
+	To         string        `yaml:"to" seam:"required"`
+	Latency    time.Duration `yaml:"latency"`
+	Jitter     time.Duration `yaml:"jitter"`
+	Bandwidth  int64         `yaml:"bandwidth"`
+	CloseAfter int64         `yaml:"close_after"`
+	Reset      bool          `yaml:"reset"`
+	Blackhole  bool          `yaml:"blackhole"`
+	Clear      bool          `yaml:"clear"`
+	Pos        diag.Pos      `yaml:"-" seam:"pos"`
+}
+
+// Decode implements step.Kind.
+func (Kind) Decode(d *decode.Decoder, n *yaml.Node) step.Action {
+	before := d.Errs.Len()
+	a := &action{}
+	d.Decode(n, a, "fault")
+	f := a.faults(0)
+	switch {
+	case a.Clear && !f.IsZero():
+		d.Errorf(n, "fault: clear: true takes faults off; give it alone")
+	case !a.Clear && f.IsZero():
+		d.Errorf(n, "fault: no fault given").WithHint("add latency, bandwidth, close_after, reset or blackhole")
+	case a.Jitter > 0 && a.Latency == 0:
+		d.Errorf(n, "fault: jitter needs a latency")
+	case a.Bandwidth < 0 || a.CloseAfter < 0:
+		d.Errorf(n, "fault: bandwidth and close_after must be positive")
+	}
+	if d.Errs.Len() > before {
+		return nil
+	}
+	return a
+}
+
+func (a *action) faults(seed uint64) wire.Faults {
+	return wire.Faults{Latency: a.Latency, Jitter: a.Jitter, Bandwidth: a.Bandwidth, CloseAfter: a.CloseAfter,
+		Reset: a.Reset, Blackhole: a.Blackhole, Seed: seed}
+}
+
+// ServiceRefs implements step.ServiceUser.
+func (a *action) ServiceRefs() []step.Ref {
+	return []step.Ref{{Name: a.From, Pos: a.Pos}, {Name: a.To, Pos: a.Pos}}
+}
+
+type faulty interface {
+	SetFaults(from, to string, f wire.Faults) error
+}
+
+func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
+	e, ok := env.Services.(faulty)
+	if !ok || env.Services == nil {
+		return nil, fmt.Errorf("this suite starts no services, so it has no edges to disturb")
+	}
+	f := a.faults(env.Seed)
+	if err := e.SetFaults(a.From, a.To, f); err != nil {
+		return nil, err
+	}
+	return &step.Result{Fields: map[string]any{}, Request: fmt.Sprintf("fault on %s→%s: %s", a.From, a.To, f)}, nil
+}
