@@ -51,7 +51,8 @@ tests:
       - http: {service: front, path: /call, query: {path: /port}}
       - interactions: {from: front, to: back, method: GET, path: /port, count: 2}
 `), 0o644)
-	r := seamEnv(t, env, "run", dir)
+	log := filepath.Join(t.TempDir(), "run.jsonl")
+	r := seamEnv(t, env, "run", dir, "--report", "json="+log)
 	if r.code != 1 {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
@@ -70,6 +71,15 @@ tests:
 	}
 	if strings.Contains(r.stdout, "direct→back") {
 		t.Errorf("wire: false still went through the wire:\n%s", r.stdout)
+	}
+	if !strings.Contains(r.stdout, "integration coverage: 1 of 1 edges exercised (100%)") {
+		t.Errorf("no coverage line:\n%s", r.stdout)
+	}
+	cov := seamEnv(t, env, "coverage", log)
+	for _, want := range []string{"front→back   GET /healthz ×1, GET /nowhere ×1, GET /port ×3", "direct→back  not recorded (wire: false)"} {
+		if cov.code != 0 || !strings.Contains(cov.stdout, want) {
+			t.Errorf("seam coverage lacks %q (exit %d):\n%s%s", want, cov.code, cov.stdout, cov.stderr)
+		}
 	}
 	assertClean(t, state)
 }

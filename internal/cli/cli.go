@@ -45,6 +45,7 @@ usage:
   seam down                       stop what seam up (or run --keep) holds up, and
                                   clean up after runs that crashed
   seam report [--junit PATH] LOG  render a saved event log (run --report json=LOG) again
+  seam coverage LOG               integration coverage of a run: each edge's operations
   seam stub [--port P] DIR        serve stub mappings alone (WireMock's or seam's form)
   seam stub record --target URL --out DIR
                                   record a real service's traffic into mappings
@@ -79,6 +80,8 @@ func Run(ctx context.Context, args []string, stdio IO) int {
 		return cmdReport(args[1:], stdio)
 	case "stub":
 		return cmdStub(ctx, args[1:], stdio)
+	case "coverage":
+		return cmdCoverage(args[1:], stdio)
 	case "help", "-h", "-help", "--help":
 		return cmdHelp(args[1:], stdio)
 	case "version", "--version":
@@ -86,7 +89,7 @@ func Run(ctx context.Context, args []string, stdio IO) int {
 		return ExitPass
 	}
 	fmt.Fprintf(stdio.Stderr, "seam: unknown command %q\n", args[0])
-	if c := diag.Closest(args[0], []string{"run", "validate", "list", "up", "down", "report", "stub", "help", "version"}); c != "" {
+	if c := diag.Closest(args[0], []string{"run", "validate", "list", "up", "down", "report", "coverage", "stub", "help", "version"}); c != "" {
 		fmt.Fprintf(stdio.Stderr, "did you mean \"seam %s\"?\n", c)
 	}
 	fmt.Fprint(stdio.Stderr, "\n"+usage)

@@ -329,6 +329,20 @@ func SuiteVars(s *suite.Suite, seed uint64, cli map[string]string) (expr.Vars, e
 	return vars, errs.Err()
 }
 
+// edges lists the suite's depends_on edges.
+func edges(s *suite.Suite) []report.EdgeInfo {
+	if s.System == nil {
+		return nil
+	}
+	var out []report.EdgeInfo
+	for _, svc := range s.System.Services {
+		for _, d := range svc.DependsOn {
+			out = append(out, report.EdgeInfo{Edge: svc.Name + "→" + d.Name, Wired: !d.NoWire})
+		}
+	}
+	return out
+}
+
 // services says what runs for each of the suite's services.
 func services(s *suite.Suite) []report.ServiceInfo {
 	if s.System == nil {
@@ -347,7 +361,7 @@ func services(s *suite.Suite) []report.ServiceInfo {
 
 func (r *runner) run(ctx context.Context, tests []*suite.Test) report.Counts {
 	start := r.now()
-	r.emit(report.Event{Time: start, Type: report.RunStart, Suite: r.suite.Name, Seed: r.opts.Seed, Total: len(tests), Services: services(r.suite)})
+	r.emit(report.Event{Time: start, Type: report.RunStart, Suite: r.suite.Name, Seed: r.opts.Seed, Total: len(tests), Services: services(r.suite), Edges: edges(r.suite)})
 	ordered := append([]*suite.Test(nil), tests...)
 	// Riskier tests first, so --fail-fast and an impatient reader see them.
 	sort.SliceStable(ordered, func(i, j int) bool { return ordered[i].Priority < ordered[j].Priority })

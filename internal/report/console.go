@@ -13,6 +13,7 @@ import (
 // failing step in full, and on a terminal a status line with the running
 // tests, counts and elapsed time.
 type Console struct {
+	cov     *CoverageBuilder
 	mu      sync.Mutex
 	w       io.Writer
 	color   bool
@@ -39,7 +40,7 @@ type ConsoleOptions struct {
 // redraws its status line every 200ms until Close.
 func NewConsole(w io.Writer, opts ConsoleOptions) *Console {
 	c := &Console{w: w, color: opts.Color, live: opts.Live, now: opts.Now,
-		running: map[string]time.Time{}, logs: map[string][]string{}}
+		running: map[string]time.Time{}, logs: map[string][]string{}, cov: NewCoverageBuilder()}
 	if c.now == nil {
 		c.now = time.Now
 	}
@@ -132,6 +133,7 @@ func (c *Console) Event(e Event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.clearStatus()
+	c.cov.Event(e)
 	switch e.Type {
 	case RunStart:
 		c.start, c.total = e.Time, e.Total
@@ -264,6 +266,19 @@ func (c *Console) runEnd(e Event) {
 		verdict = c.paint(red+bold, "FAILED")
 	}
 	fmt.Fprintf(c.w, "\n%s  %s in %s\n", verdict, c.paint(bold, fmt.Sprintf("%d passed, %d failed, %d skipped", counts.Passed, counts.Failed, counts.Skipped)), fmtDur(e.Duration))
+	if cov := c.cov.Coverage(); cov.Total > 0 {
+		line := cov.Summary()
+		if cov.Exercised < cov.Total {
+			var missed []string
+			for _, ed := range cov.Edges {
+				if ed.Wired && len(ed.Operations) == 0 && ed.Connections == 0 {
+					missed = append(missed, ed.Edge)
+				}
+			}
+			line += "; not exercised: " + strings.Join(missed, ", ")
+		}
+		fmt.Fprintln(c.w, line+" (seam coverage LOG for each edge's operations)")
+	}
 	if e.Message != "" {
 		fmt.Fprintln(c.w, e.Message)
 	}

@@ -23,6 +23,9 @@ const (
 	TestEnd   EventType = "test_end"
 	RunEnd    EventType = "run_end"
 	Log       EventType = "log"
+	// CoverageEvent comes last in a JSON lines report: the run's
+	// integration coverage, from the events before it.
+	CoverageEvent EventType = "coverage"
 )
 
 // Status is how a step or test ended.
@@ -60,6 +63,8 @@ type Event struct {
 	Total    int           `json:"total,omitempty"`
 	Counts   *Counts       `json:"counts,omitempty"`
 	Services []ServiceInfo `json:"services,omitempty"`
+	Edges    []EdgeInfo    `json:"edges,omitempty"`    // run_start: the depends_on edges
+	Coverage *Coverage     `json:"coverage,omitempty"` // coverage: the run's integration coverage
 }
 
 // ServiceInfo says what ran for one of the suite's services (run_start):

@@ -11,6 +11,7 @@ type JSONL struct {
 	w   *bufio.Writer
 	enc *json.Encoder
 	err error
+	cov *CoverageBuilder
 }
 
 // NewJSONL returns a JSONL reporter writing to w; call Flush at the end.
@@ -18,7 +19,7 @@ func NewJSONL(w io.Writer) *JSONL {
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
-	return &JSONL{w: bw, enc: enc}
+	return &JSONL{w: bw, enc: enc, cov: NewCoverageBuilder()}
 }
 
 // Event implements Sink.
@@ -27,9 +28,15 @@ func (j *JSONL) Event(e Event) {
 		return
 	}
 	e.Time = e.Time.UTC()
+	j.cov.Event(e)
 	j.err = j.enc.Encode(e)
 	if e.Type == RunEnd && j.err == nil {
-		j.err = j.w.Flush()
+		if c := j.cov.Coverage(); c.Total > 0 || len(c.Edges) > 0 {
+			j.err = j.enc.Encode(Event{Time: e.Time, Type: CoverageEvent, Coverage: c})
+		}
+		if j.err == nil {
+			j.err = j.w.Flush()
+		}
 	}
 }
 

@@ -58,7 +58,7 @@ func (d *decoder) fromClient(b []byte) {
 		return
 	case undecided:
 		if !looksLikeHTTP(b) {
-			d.mode.Store(raw)
+			d.undecodable()
 			return
 		}
 		d.start()
@@ -67,10 +67,26 @@ func (d *decoder) fromClient(b []byte) {
 }
 
 func (d *decoder) fromServer(b []byte) {
-	if d.mode.Load() != decodingHTTP {
+	switch d.mode.Load() {
+	case undecided:
+		// The callee speaks first (NATS, MySQL, …): not HTTP.
+		d.undecodable()
+		return
+	case raw:
 		return
 	}
 	d.srv.feed(b)
+}
+
+// undecodable notes a connection in a protocol the wire does not decode,
+// once, when its first bytes flow: it shows in the timeline and counts
+// for coverage even when it stays open all run.
+func (d *decoder) undecodable() {
+	if d.mode.CompareAndSwap(undecided, raw) {
+		now := time.Now()
+		d.p.emit(Interaction{Edge: d.p.Edge, Protocol: "tcp", Op: "connection", Result: "open", Start: now, End: now,
+			Note: "(protocol not decoded)"})
+	}
 }
 
 // start begins decoding HTTP.

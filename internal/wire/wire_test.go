@@ -118,10 +118,11 @@ func TestUnknownProtocolPassesThroughUntouched(t *testing.T) {
 	}
 	c.Close()
 	deadline := time.Now().Add(2 * time.Second)
-	for len(s.lines()) == 0 && time.Now().Before(deadline) {
+	for len(s.lines()) < 2 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
-	if l := s.lines(); len(l) != 1 || l[0] != "connection → closed" || !strings.Contains(s.got[0].Note, fmt.Sprintf("%d B sent, %d B received", len(msg), len(msg))) {
+	if l := s.lines(); len(l) != 2 || l[0] != "connection → open" || l[1] != "connection → closed" ||
+		!strings.Contains(s.got[1].Note, fmt.Sprintf("%d B sent, %d B received", len(msg), len(msg))) {
 		t.Errorf("raw connection: %v %+v", l, s.got)
 	}
 }

@@ -1,0 +1,157 @@
+package report
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// Integration coverage: for a run, every declared edge with the operations
+// the wire saw on it (HTTP method and route; connections for protocols it
+// does not decode), the edges no test exercised, and a percentage. It is
+// derived from the events alone, so a saved event log gives it again.
+
+// EdgeInfo is a declared depends_on edge (run_start).
+type EdgeInfo struct {
+	Edge  string `json:"edge"` // "orders→inventory"
+	Wired bool   `json:"wired"`
+}
+
+// Coverage is a run's integration coverage.
+type Coverage struct {
+	Edges     []EdgeCoverage `json:"edges"`
+	Exercised int            `json:"exercised"`
+	Total     int            `json:"total"` // wired edges
+	Percent   float64        `json:"percent"`
+}
+
+// EdgeCoverage is what was seen on one edge.
+type EdgeCoverage struct {
+	Edge        string    `json:"edge"`
+	Wired       bool      `json:"wired"`
+	Operations  []OpCount `json:"operations,omitempty"`
+	Connections int       `json:"connections,omitempty"` // undecoded (raw TCP) connections
+}
+
+// OpCount is an operation and how often it was seen.
+type OpCount struct {
+	Op    string `json:"op"` // "POST /orders/{id}"
+	Count int    `json:"count"`
+}
+
+// CoverageBuilder collects coverage from events (a Sink).
+type CoverageBuilder struct {
+	edges []EdgeInfo
+	ops   map[string]map[string]int
+	conns map[string]int
+}
+
+// NewCoverageBuilder returns an empty builder.
+func NewCoverageBuilder() *CoverageBuilder {
+	return &CoverageBuilder{ops: map[string]map[string]int{}, conns: map[string]int{}}
+}
+
+// WireStream is the stream of log events that carry the wire's
+// interactions; their service is the edge.
+const WireStream = "wire"
+
+// Event implements Sink.
+func (b *CoverageBuilder) Event(e Event) {
+	switch {
+	case e.Type == RunStart:
+		b.edges = e.Edges
+	case e.Type == Log && e.Stream == WireStream:
+		op, result, _ := strings.Cut(e.Message, " → ")
+		switch {
+		case op == "fault":
+		case op == "connection":
+			if strings.HasPrefix(result, "open") { // not again when it closes
+				b.conns[e.Service]++
+			}
+		case op == "connect": // refused: tried, so exercised
+			b.conns[e.Service]++
+		default:
+			m, target, ok := strings.Cut(op, " ")
+			if !ok {
+				return
+			}
+			if b.ops[e.Service] == nil {
+				b.ops[e.Service] = map[string]int{}
+			}
+			b.ops[e.Service][m+" "+Route(target)]++
+		}
+	}
+}
+
+var idSegment = regexp.MustCompile(`^(?:[0-9]+|[0-9a-fA-F]{8}-[0-9a-fA-F-]{27}|[0-9a-fA-F]{16,})$`)
+
+// Route is a request target's shape: no query, and segments that are
+// numbers, UUIDs or long hex ids as {id}.
+func Route(target string) string {
+	p, _, _ := strings.Cut(target, "?")
+	segs := strings.Split(p, "/")
+	for i, s := range segs {
+		if idSegment.MatchString(s) {
+			segs[i] = "{id}"
+		}
+	}
+	return strings.Join(segs, "/")
+}
+
+// Coverage returns what the events showed.
+func (b *CoverageBuilder) Coverage() *Coverage {
+	c := &Coverage{}
+	for _, e := range b.edges {
+		ec := EdgeCoverage{Edge: e.Edge, Wired: e.Wired, Connections: b.conns[e.Edge]}
+		for op, n := range b.ops[e.Edge] {
+			ec.Operations = append(ec.Operations, OpCount{Op: op, Count: n})
+		}
+		sort.Slice(ec.Operations, func(i, j int) bool { return ec.Operations[i].Op < ec.Operations[j].Op })
+		if e.Wired {
+			c.Total++
+			if len(ec.Operations) > 0 || ec.Connections > 0 {
+				c.Exercised++
+			}
+		}
+		c.Edges = append(c.Edges, ec)
+	}
+	if c.Total > 0 {
+		c.Percent = float64(c.Exercised) * 100 / float64(c.Total)
+	}
+	return c
+}
+
+// Summary is one line: "integration coverage: 3 of 4 edges exercised (75%)".
+func (c *Coverage) Summary() string {
+	return fmt.Sprintf("integration coverage: %d of %d edges exercised (%.0f%%)", c.Exercised, c.Total, c.Percent)
+}
+
+// Text renders the coverage for people, edge by edge.
+func (c *Coverage) Text() string {
+	var b strings.Builder
+	b.WriteString(c.Summary() + "\n")
+	width := 0
+	for _, e := range c.Edges {
+		width = max(width, len([]rune(e.Edge)))
+	}
+	for _, e := range c.Edges {
+		pad := strings.Repeat(" ", width-len([]rune(e.Edge)))
+		switch {
+		case !e.Wired:
+			fmt.Fprintf(&b, "  %s%s  not recorded (wire: false)\n", e.Edge, pad)
+		case len(e.Operations) == 0 && e.Connections == 0:
+			fmt.Fprintf(&b, "  %s%s  NOT EXERCISED\n", e.Edge, pad)
+		default:
+			var parts []string
+			for _, o := range e.Operations {
+				parts = append(parts, fmt.Sprintf("%s ×%d", o.Op, o.Count))
+			}
+			if e.Connections > 0 {
+				parts = append(parts, fmt.Sprintf("%d connection(s), protocol not decoded", e.Connections))
+			}
+			fmt.Fprintf(&b, "  %s%s  %s\n", e.Edge, pad, strings.Join(parts, ", "))
+		}
+	}
+	return b.String()
+}
