@@ -1,0 +1,254 @@
+// Package rawload is the load client and process handling that seam's
+// throughput benchmarks share: HTTP/1.1 over raw keep-alive connections,
+// one request in flight on each, like wrk. Go's http.Client costs as much
+// CPU as a fast server, and on a 2-core machine that would measure the
+// client. Every answer is still parsed (status, headers, Content-Length or
+// chunked body) and checked.
+package rawload
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os/exec"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/seamtest/seam/bench/internal/measure"
+)
+
+// Call is one request of a load and the answer it must get.
+type Call struct {
+	Method, Path, Header, Body string // Header: an X-Api-Key value, if any
+	Status                     int
+	Want                       []byte // nil: any body
+}
+
+// FreePort is a free loopback port.
+func FreePort() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	measure.Check(err)
+	defer l.Close()
+	return fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
+}
+
+// Server is a server under test, as a process of its own.
+type Server struct {
+	Name string
+	Base string
+	Cmd  *exec.Cmd
+}
+
+// Start runs argv (PORT in it becomes a free port) and waits until GET
+// health answers below 500; the process group is killed at exit.
+func Start(name string, argv []string, health string) *Server {
+	port := FreePort()
+	for i, a := range argv {
+		argv[i] = strings.ReplaceAll(a, "PORT", port)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	measure.Check(cmd.Start())
+	measure.OnExit(func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		cmd.Wait()
+	})
+	s := &Server{Name: name, Base: "http://127.0.0.1:" + port, Cmd: cmd}
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		resp, err := http.Get(s.Base + health)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode < 500 {
+				return s
+			}
+		}
+		if time.Now().After(deadline) {
+			measure.Check(fmt.Errorf("%s did not start:\n%s", name, out.String()))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Result is one round of load.
+type Result struct {
+	RPS      float64
+	P50, P99 time.Duration
+	N        int
+}
+
+// wire is a call as bytes on the wire.
+func onWire(host string, c Call) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: %s\r\n", c.Method, c.Path, host)
+	if c.Header != "" {
+		fmt.Fprintf(&b, "X-Api-Key: %s\r\n", c.Header)
+	}
+	if c.Body != "" {
+		fmt.Fprintf(&b, "Content-Type: application/json\r\nContent-Length: %d\r\n", len(c.Body))
+	}
+	b.WriteString("\r\n")
+	b.WriteString(c.Body)
+	return b.Bytes()
+}
+
+// readAnswer reads one HTTP/1.1 response: its status and body.
+func readAnswer(r *bufio.Reader, body *bytes.Buffer) (int, error) {
+	line, err := r.ReadSlice('\n')
+	if err != nil {
+		return 0, err
+	}
+	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.1 ")) {
+		return 0, fmt.Errorf("bad status line %q", line)
+	}
+	status, err := strconv.Atoi(string(line[9:12]))
+	if err != nil {
+		return 0, err
+	}
+	length, chunked := -1, false
+	for {
+		h, err := r.ReadSlice('\n')
+		if err != nil {
+			return 0, err
+		}
+		if len(h) <= 2 {
+			break
+		}
+		k, v, _ := bytes.Cut(bytes.TrimRight(h, "\r\n"), []byte(":"))
+		v = bytes.TrimSpace(v)
+		switch {
+		case bytes.EqualFold(k, []byte("Content-Length")):
+			length, _ = strconv.Atoi(string(v))
+		case bytes.EqualFold(k, []byte("Transfer-Encoding")) && bytes.EqualFold(v, []byte("chunked")):
+			chunked = true
+		}
+	}
+	body.Reset()
+	if !chunked {
+		if length < 0 {
+			return 0, fmt.Errorf("an answer with neither Content-Length nor chunks")
+		}
+		_, err := io.CopyN(body, r, int64(length))
+		return status, err
+	}
+	for {
+		sz, err := r.ReadSlice('\n')
+		if err != nil {
+			return 0, err
+		}
+		n, err := strconv.ParseInt(string(bytes.TrimRight(sz, "\r\n")), 16, 64)
+		if err != nil {
+			return 0, fmt.Errorf("bad chunk size %q", sz)
+		}
+		if n == 0 {
+			_, err := r.Discard(2)
+			return status, err
+		}
+		if _, err := io.CopyN(body, r, n); err != nil {
+			return 0, err
+		}
+		if _, err := r.Discard(2); err != nil {
+			return 0, err
+		}
+	}
+}
+
+// Load sends up to n requests (or for at most limit) over conns keep-alive
+// connections to base (http://host:port), picking calls at random from a
+// seeded source and checking every answer.
+func Load(base string, calls []Call, conns, n int, limit time.Duration, seed uint64) Result {
+	host := strings.TrimPrefix(base, "http://")
+	reqs := make([][]byte, len(calls))
+	for i, c := range calls {
+		reqs[i] = onWire(host, c)
+	}
+	var next atomic.Int64
+	var failed atomic.Value
+	lat := make([][]time.Duration, conns)
+	deadline := time.Now().Add(limit)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			conn, err := net.Dial("tcp", host)
+			if err != nil {
+				failed.Store(err)
+				return
+			}
+			defer conn.Close()
+			// One deadline for the whole round: setting one per request
+			// costs the client a timer update each time.
+			conn.SetDeadline(deadline.Add(10 * time.Second))
+			br := bufio.NewReaderSize(conn, 64<<10)
+			var body bytes.Buffer
+			rnd := rand.New(rand.NewPCG(seed, uint64(w)))
+			lat[w] = make([]time.Duration, 0, n/conns+1)
+			for {
+				if next.Add(1) > int64(n) || time.Now().After(deadline) || failed.Load() != nil {
+					return
+				}
+				i := rnd.IntN(len(calls))
+				c := calls[i]
+				t0 := time.Now()
+				if _, err := conn.Write(reqs[i]); err != nil {
+					failed.Store(err)
+					return
+				}
+				status, err := readAnswer(br, &body)
+				lat[w] = append(lat[w], time.Since(t0))
+				if err != nil {
+					failed.Store(fmt.Errorf("%s %s: %v", c.Method, c.Path, err))
+					return
+				}
+				if status != c.Status || (c.Want != nil && !bytes.Equal(body.Bytes(), c.Want)) {
+					failed.Store(fmt.Errorf("%s %s: status %d (want %d), body %.80q", c.Method, c.Path, status, c.Status, body.Bytes()))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if err, _ := failed.Load().(error); err != nil {
+		measure.Check(fmt.Errorf("%s: a wrong answer: %v", base, err))
+	}
+	var all []time.Duration
+	for _, l := range lat {
+		all = append(all, l...)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+	return Result{RPS: float64(len(all)) / elapsed.Seconds(), P50: all[len(all)/2], P99: all[len(all)*99/100], N: len(all)}
+}
+
+// MedianF is the median of xs.
+func MedianF(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
+
+// Only lets one server run: the others are stopped (SIGSTOP), so no one's
+// background work (a JVM's compiler and collector) falls on another's
+// measurement. Only(nil) lets all run again.
+func Only(servers []*Server, run *Server) {
+	for _, s := range servers {
+		sig := syscall.SIGSTOP
+		if run == nil || s == run {
+			sig = syscall.SIGCONT
+		}
+		syscall.Kill(-s.Cmd.Process.Pid, sig)
+	}
+}
