@@ -2,12 +2,15 @@
 # Install the peers that seam's benchmarks compare against, into a cache
 # folder outside the repository:
 #
-#   ${SEAM_BENCH_CACHE:-$HOME/.cache/seam-bench}/bin/venom   venom v1.3.0
+#   ${SEAM_BENCH_CACHE:-$HOME/.cache/seam-bench}/bin/venom              venom v1.3.0
+#   ${SEAM_BENCH_CACHE:-$HOME/.cache/seam-bench}/bin/toxiproxy-server   Toxiproxy v2.5.0
+#   WireMock's standalone jar                                          scripts/wiremock.sh
 #
 # Usage: bash bench/peers.sh
 # Safe to run again: an installed peer of the right version is kept.
 set -euo pipefail
 
+repo=$(cd "$(dirname "$0")/.." && pwd)
 cache=${SEAM_BENCH_CACHE:-$HOME/.cache/seam-bench}
 bin=$cache/bin
 mkdir -p "$bin"
@@ -35,6 +38,25 @@ install_venom() {
 	go version -m "$bin/venom" | grep -E "^[[:space:]]+mod[[:space:]]+$venom_module[[:space:]]"
 }
 
+toxiproxy_module=github.com/Shopify/toxiproxy/v2
+toxiproxy_version=v2.5.0
+
+install_toxiproxy() {
+	local want=$toxiproxy_version
+	if [[ -x $bin/toxiproxy-server ]] && go version -m "$bin/toxiproxy-server" 2>/dev/null | grep -Eq "^[[:space:]]+mod[[:space:]]+$toxiproxy_module[[:space:]]+$want[[:space:]]"; then
+		echo "toxiproxy $want: already in $bin"
+		return 0
+	fi
+	echo "toxiproxy $want: building into $bin …"
+	local tmp
+	tmp=$(mktemp -d)
+	GOBIN=$tmp go install "$toxiproxy_module/cmd/server@$want"
+	mv "$tmp/server" "$bin/toxiproxy-server"
+	rmdir "$tmp"
+}
+
 status=0
 install_venom || status=1
+install_toxiproxy || status=1
+bash "$repo/scripts/wiremock.sh" >/dev/null || status=1
 exit $status

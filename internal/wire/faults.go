@@ -6,6 +6,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -51,26 +52,29 @@ func (f Faults) String() string {
 	return strings.Join(parts, ", ")
 }
 
-// faultState is a proxy's current faults.
+// faultState is a proxy's current faults. Every forwarded chunk reads
+// them, so they sit behind an atomic pointer, not a lock.
 type faultState struct {
-	mu  sync.Mutex
-	f   Faults
+	cur atomic.Pointer[Faults]
+	mu  sync.Mutex // the jitter source
 	rnd *rand.Rand
-	gen int // bumped on every change, so connections notice
 }
 
-func (s *faultState) get() (Faults, int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.f, s.gen
+func (s *faultState) get() Faults {
+	if f := s.cur.Load(); f != nil {
+		return *f
+	}
+	return Faults{}
 }
 
-func (s *faultState) delay() time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	d := s.f.Latency
-	if s.f.Jitter > 0 && s.rnd != nil {
-		d += time.Duration(s.rnd.Int64N(int64(2*s.f.Jitter)+1)) - s.f.Jitter
+func (s *faultState) delay(f Faults) time.Duration {
+	d := f.Latency
+	if f.Jitter > 0 {
+		s.mu.Lock()
+		if s.rnd != nil {
+			d += time.Duration(s.rnd.Int64N(int64(2*f.Jitter)+1)) - f.Jitter
+		}
+		s.mu.Unlock()
 	}
 	return max(d, 0)
 }
@@ -79,10 +83,9 @@ func (s *faultState) delay() time.Duration {
 // in the edge's timeline. Reset applies to open connections at once.
 func (p *Proxy) SetFaults(f Faults) {
 	p.faults.mu.Lock()
-	p.faults.f = f
 	p.faults.rnd = rand.New(rand.NewPCG(f.Seed, 0xfa17))
-	p.faults.gen++
 	p.faults.mu.Unlock()
+	p.faults.cur.Store(&f)
 	now := time.Now()
 	what := f.String()
 	if f.IsZero() {
@@ -100,11 +103,8 @@ func (p *Proxy) SetFaults(f Faults) {
 
 // ClearFaults removes every fault.
 func (p *Proxy) ClearFaults() {
-	p.faults.mu.Lock()
-	had := !p.faults.f.IsZero()
-	p.faults.f = Faults{}
-	p.faults.gen++
-	p.faults.mu.Unlock()
+	had := !p.faults.get().IsZero()
+	p.faults.cur.Store(nil)
 	if had {
 		now := time.Now()
 		p.emit(Interaction{Edge: p.Edge, Protocol: "fault", Op: "fault", Result: "cleared", Start: now, End: now})

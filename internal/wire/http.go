@@ -1,42 +1,39 @@
 package wire
 
 import (
-	"bufio"
 	"bytes"
-	"io"
 	"net/http"
+	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
-// The decoder sees a copy of each chunk after it was forwarded. It decides
-// from the first bytes from the client whether the connection speaks
-// HTTP/1.x; if so two goroutines parse requests and responses from the
-// copies and pair them in order. If it falls behind, meets something it
-// does not understand, or sees a protocol switch, it stops: the
-// connection goes on untouched.
+// The decoder sees each chunk just before it is forwarded, in the
+// forwarding goroutine itself: an incremental HTTP/1.x reader per
+// direction that keeps only what frames a message (the start line and the
+// Content-Length and Transfer-Encoding headers) and counts its way through
+// bodies. No copies, no extra goroutines, so recording costs little, and
+// an exchange is reported before its last byte reaches the caller, so it
+// always lands in the test that caused it. It decides from the first
+// bytes whether the connection speaks HTTP/1.x; when it meets something
+// it does not understand it stops, and the bytes still flow.
+
+type decodeMode int
 
 const (
-	undecided int32 = iota
+	undecided decodeMode = iota
 	decodingHTTP
 	raw
 )
 
-// chunk is a piece of the stream and when it was forwarded.
-type chunk struct {
-	b []byte
-	t time.Time
-}
-
 type decoder struct {
-	p        *Proxy
-	mode     atomic.Int32
-	wasHTTP  atomic.Bool
-	cli, srv *chanReader
-	queue    chan exchange // requests waiting for their response
-	wg       sync.WaitGroup
-	stopOnce sync.Once
+	p       *Proxy
+	mu      sync.Mutex // the two directions run in two goroutines
+	mode    decodeMode
+	wasHTTP bool
+	req     reader
+	resp    reader
+	queue   []exchange // requests waiting for their response
 }
 
 // exchange is a request seen, waiting for its response.
@@ -46,14 +43,22 @@ type exchange struct {
 }
 
 func newDecoder(p *Proxy) *decoder {
-	return &decoder{p: p}
+	d := &decoder{p: p}
+	d.req.request = true
+	return d
 }
 
 // understood reports whether the connection was decoded as HTTP.
-func (d *decoder) understood() bool { return d.wasHTTP.Load() }
+func (d *decoder) understood() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.wasHTTP
+}
 
 func (d *decoder) fromClient(b []byte) {
-	switch d.mode.Load() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch d.mode {
 	case raw:
 		return
 	case undecided:
@@ -61,13 +66,17 @@ func (d *decoder) fromClient(b []byte) {
 			d.undecodable()
 			return
 		}
-		d.start()
+		d.mode, d.wasHTTP = decodingHTTP, true
 	}
-	d.cli.feed(b)
+	if !d.req.feed(b, d.onRequest) {
+		d.mode = raw
+	}
 }
 
 func (d *decoder) fromServer(b []byte) {
-	switch d.mode.Load() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch d.mode {
 	case undecided:
 		// The callee speaks first (NATS, MySQL, …): not HTTP.
 		d.undecodable()
@@ -75,133 +84,85 @@ func (d *decoder) fromServer(b []byte) {
 	case raw:
 		return
 	}
-	d.srv.feed(b)
+	if !d.resp.feed(b, d.onResponse) {
+		d.mode = raw
+	}
 }
 
-// undecodable notes a connection in a protocol the wire does not decode,
-// once, when its first bytes flow: it shows in the timeline and counts
+// undecodable notes, once, a connection in a protocol the wire does not
+// decode when its first bytes flow: it shows in the timeline and counts
 // for coverage even when it stays open all run.
 func (d *decoder) undecodable() {
-	if d.mode.CompareAndSwap(undecided, raw) {
-		now := time.Now()
-		d.p.emit(Interaction{Edge: d.p.Edge, Protocol: "tcp", Op: "connection", Result: "open", Start: now, End: now,
-			Note: "(protocol not decoded)"})
+	d.mode = raw
+	now := time.Now()
+	d.p.emit(Interaction{Edge: d.p.Edge, Protocol: "tcp", Op: "connection", Result: "open", Start: now, End: now,
+		Note: "(protocol not decoded)"})
+}
+
+// onRequest is called at the end of a request's head, and once it is
+// complete (which changes nothing).
+func (d *decoder) onRequest(h *head) bool {
+	if h.done {
+		return true
 	}
+	if len(d.queue) >= 64 {
+		return false // more in flight than anyone pipelines
+	}
+	d.queue = append(d.queue, exchange{method: h.method, target: h.target, start: time.Now()})
+	return true
 }
 
-// start begins decoding HTTP.
-func (d *decoder) start() {
-	d.cli = newChanReader(d, &d.p.pending)
-	d.srv = newChanReader(d, &d.p.pending)
-	d.queue = make(chan exchange, 64)
-	d.wasHTTP.Store(true)
-	d.mode.Store(decodingHTTP) // after the readers exist: fromServer reads them
-	d.wg.Add(2)
-	go d.requests()
-	go d.responses()
-}
-
-// stop gives up decoding; the traffic is not affected.
-func (d *decoder) stop() {
-	d.stopOnce.Do(func() {
-		d.mode.Store(raw)
-		if d.cli != nil {
-			d.cli.close()
-			d.srv.close()
+// onResponse is called at the end of a response's head (before its body,
+// to learn whether it has one) and again once it is complete.
+func (d *decoder) onResponse(h *head) bool {
+	if len(d.queue) == 0 {
+		return false // an answer nobody asked for
+	}
+	ex := d.queue[0]
+	if !h.done {
+		// HEAD answers, 1xx, 204 and 304 have no body whatever they say.
+		if ex.method == http.MethodHead || h.status == http.StatusNoContent || h.status == http.StatusNotModified {
+			h.length, h.chunked = 0, false
 		}
-	})
+		if h.status >= 100 && h.status < 200 && h.status != http.StatusSwitchingProtocols {
+			h.interim = true
+		}
+		return true
+	}
+	if h.interim {
+		return true // 100 Continue: the real answer follows
+	}
+	d.queue = d.queue[1:]
+	in := Interaction{Edge: d.p.Edge, Protocol: "http", Op: ex.method + " " + ex.target,
+		Result: strconv.Itoa(h.status) + " " + h.reason, Start: ex.start, End: time.Now(),
+		Suspicious: h.status >= 500, Method: ex.method, Target: ex.target, Status: h.status}
+	if h.status == http.StatusSwitchingProtocols {
+		in.Note = "(protocol switched; not decoded further)"
+		d.p.emit(in)
+		return false
+	}
+	d.p.emit(in)
+	return true
 }
 
-// close ends decoding once the connection is over, reporting requests
-// that got no response.
-func (d *decoder) close() {
-	if d.cli == nil {
+// close ends decoding when the connection is over: requests still waiting
+// got no response.
+func (d *decoder) close(how string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.mode != decodingHTTP && !d.wasHTTP {
 		return
 	}
-	d.cli.close()
-	d.srv.close()
-	d.wg.Wait()
-}
-
-func (d *decoder) requests() {
-	defer d.wg.Done()
-	defer d.cli.drain()
-	defer close(d.queue)
-	br := bufio.NewReaderSize(d.cli, 16<<10)
-	for {
-		req, err := http.ReadRequest(br)
-		if err != nil {
-			if err != io.EOF && d.mode.Load() == decodingHTTP {
-				d.stop()
-			}
-			return
-		}
-		ex := exchange{method: req.Method, target: req.RequestURI, start: d.cli.when()}
-		io.Copy(io.Discard, req.Body)
-		req.Body.Close()
-		select {
-		case d.queue <- ex:
-		default:
-			d.stop() // more requests in flight than anyone pipelines
-			return
-		}
+	// A response that runs to the end of the connection ends here.
+	if d.mode == decodingHTTP && d.resp.state == inBody && d.resp.h.untilClose {
+		d.resp.finish(d.onResponse)
 	}
-}
-
-func (d *decoder) responses() {
-	defer d.wg.Done()
-	defer d.srv.drain()
-	br := bufio.NewReaderSize(d.srv, 16<<10)
-	for ex := range d.queue {
-		if d.mode.Load() != decodingHTTP {
-			continue
-		}
-		var resp *http.Response
-		var err error
-		for {
-			resp, err = http.ReadResponse(br, &http.Request{Method: ex.method})
-			if err != nil || resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
-				break
-			}
-			resp.Body.Close() // 100 Continue and other interim answers
-		}
-		if err != nil {
-			d.p.emit(Interaction{Edge: d.p.Edge, Protocol: "http", Op: ex.method + " " + ex.target,
-				Result: "no response (" + closedHow(err) + ")", Start: ex.start, End: time.Now(), Suspicious: true,
-				Method: ex.method, Target: ex.target})
-			d.stop()
-			continue
-		}
-		if resp.StatusCode == http.StatusSwitchingProtocols {
-			d.p.emit(Interaction{Edge: d.p.Edge, Protocol: "http", Op: ex.method + " " + ex.target,
-				Result: resp.Status, Start: ex.start, End: d.srv.when(), Note: "(protocol switched; not decoded further)"})
-			d.stop()
-			continue
-		}
-		_, berr := io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		in := Interaction{Edge: d.p.Edge, Protocol: "http", Op: ex.method + " " + ex.target, Result: resp.Status,
-			Start: ex.start, End: d.srv.when(), Suspicious: resp.StatusCode >= 500,
-			Method: ex.method, Target: ex.target, Status: resp.StatusCode}
-		if berr != nil {
-			in.Result += ", body cut short (" + closedHow(berr) + ")"
-			in.Suspicious = true
-		}
-		d.p.emit(in)
-		if br.Buffered() == 0 {
-			d.srv.release() // caught up: nothing of this connection is left to report
-		}
+	for _, ex := range d.queue {
+		d.p.emit(Interaction{Edge: d.p.Edge, Protocol: "http", Op: ex.method + " " + ex.target,
+			Result: "no response (" + how + ")", Start: ex.start, End: time.Now(), Suspicious: true,
+			Method: ex.method, Target: ex.target})
 	}
-}
-
-func closedHow(err error) string {
-	switch {
-	case err == io.EOF || err == io.ErrUnexpectedEOF:
-		return "connection closed"
-	case isReset(err):
-		return "connection reset"
-	}
-	return err.Error()
+	d.queue = nil
 }
 
 // looksLikeHTTP: the start of an HTTP/1.x request line.
@@ -214,88 +175,192 @@ func looksLikeHTTP(b []byte) bool {
 	return false
 }
 
-// chanReader is an io.Reader over the chunks fed to it. Each chunk counts
-// in pending until the reader has moved past it, so Flush knows when the
-// parser has caught up.
-type chanReader struct {
-	d       *decoder
-	ch      chan chunk
-	cur     chunk
-	active  bool
-	last    atomic.Int64 // forwarding time of the chunk being read, unix ns
-	pending *sync.WaitGroup
-	mu      sync.Mutex
-	closed  bool
+// head is what frames one message.
+type head struct {
+	method, target string // requests
+	status         int    // responses
+	reason         string
+	length         int64 // -1: none given
+	chunked        bool
+	untilClose     bool // a response body without framing: to the end of the connection
+	interim        bool // a 1xx answer
+	done           bool // set when the whole message has been seen
 }
 
-func newChanReader(d *decoder, pending *sync.WaitGroup) *chanReader {
-	return &chanReader{d: d, ch: make(chan chunk, 256), pending: pending}
+type readState int
+
+const (
+	inHead readState = iota
+	inBody
+	inChunkSize
+	inChunkData
+	inChunkEnd
+	inTrailers
+)
+
+// maxHead bounds the start line and headers kept while reading them.
+const maxHead = 64 << 10
+
+// reader reads one direction's messages incrementally.
+type reader struct {
+	request bool
+	state   readState
+	line    []byte // the head so far, or a chunk-size or trailer line
+	h       head
+	left    int64 // body or chunk bytes still to come
 }
 
-// feed queues a copy of b; when the parser is too far behind it gives up
-// decoding rather than slow the connection.
-func (r *chanReader) feed(b []byte) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.closed {
-		return
-	}
-	c := chunk{b: append([]byte(nil), b...), t: time.Now()}
-	r.pending.Add(1)
-	select {
-	case r.ch <- c:
-	default:
-		r.pending.Done()
-		go r.d.stop() // stop takes this lock
-	}
-}
-
-func (r *chanReader) close() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if !r.closed {
-		r.closed = true
-		close(r.ch)
-	}
-}
-
-func (r *chanReader) Read(p []byte) (int, error) {
-	for len(r.cur.b) == 0 {
-		if r.active {
-			r.active = false
-			r.pending.Done()
+// feed takes the next bytes; at the end of a head and of a message it
+// calls on. It returns false when the stream is not HTTP it understands
+// (or on returned false): decoding stops there.
+func (r *reader) feed(b []byte, on func(*head) bool) bool {
+	for len(b) > 0 {
+		switch r.state {
+		case inHead:
+			i := bytes.IndexByte(b, '\n')
+			if i < 0 {
+				r.line = append(r.line, b...)
+				if len(r.line) > maxHead {
+					return false
+				}
+				return true
+			}
+			r.line = append(r.line, b[:i+1]...)
+			b = b[i+1:]
+			if !bytes.HasSuffix(r.line, []byte("\n\r\n")) && !bytes.HasSuffix(r.line, []byte("\n\n")) {
+				if len(r.line) > maxHead {
+					return false
+				}
+				continue
+			}
+			h, ok := parseHead(r.line, r.request)
+			r.line = r.line[:0]
+			if !ok {
+				return false
+			}
+			r.h = h
+			if !on(&r.h) {
+				return false
+			}
+			switch {
+			case r.h.chunked:
+				r.state = inChunkSize
+			case r.h.length > 0:
+				r.state, r.left = inBody, r.h.length
+			case r.h.length < 0 && !r.request && !r.h.interim:
+				r.state, r.h.untilClose = inBody, true
+			default:
+				if !r.finish(on) {
+					return false
+				}
+			}
+		case inBody:
+			if r.h.untilClose {
+				return true // everything to the close is body
+			}
+			n := min(int64(len(b)), r.left)
+			b, r.left = b[n:], r.left-n
+			if r.left == 0 && !r.finish(on) {
+				return false
+			}
+		case inChunkSize, inTrailers:
+			i := bytes.IndexByte(b, '\n')
+			if i < 0 {
+				r.line = append(r.line, b...)
+				return len(r.line) <= maxHead
+			}
+			r.line = append(r.line, b[:i+1]...)
+			b = b[i+1:]
+			line := bytes.TrimRight(r.line, "\r\n")
+			r.line = r.line[:0]
+			if r.state == inTrailers {
+				if len(line) == 0 && !r.finish(on) {
+					return false
+				}
+				continue
+			}
+			sz, _, _ := bytes.Cut(line, []byte(";"))
+			n, err := strconv.ParseInt(string(bytes.TrimSpace(sz)), 16, 64)
+			if err != nil || n < 0 {
+				return false
+			}
+			if n == 0 {
+				r.state = inTrailers
+			} else {
+				r.state, r.left = inChunkData, n
+			}
+		case inChunkData:
+			n := min(int64(len(b)), r.left)
+			b, r.left = b[n:], r.left-n
+			if r.left == 0 {
+				r.state, r.left = inChunkEnd, 2
+			}
+		case inChunkEnd:
+			n := min(int64(len(b)), r.left)
+			b, r.left = b[n:], r.left-n
+			if r.left == 0 {
+				r.state = inChunkSize
+			}
 		}
-		c, ok := <-r.ch
+	}
+	return true
+}
+
+// finish ends a message and readies the reader for the next.
+func (r *reader) finish(on func(*head) bool) bool {
+	r.h.done = true
+	ok := on(&r.h)
+	r.state, r.h = inHead, head{}
+	return ok
+}
+
+// parseHead reads a start line and the headers that frame a body.
+func parseHead(b []byte, request bool) (head, bool) {
+	h := head{length: -1}
+	line, rest, _ := bytes.Cut(b, []byte("\n"))
+	line = bytes.TrimRight(line, "\r")
+	a, more, ok1 := bytes.Cut(line, []byte(" "))
+	m, c, ok2 := bytes.Cut(more, []byte(" "))
+	if !ok1 {
+		return h, false
+	}
+	if request {
+		if !ok2 || !bytes.HasPrefix(c, []byte("HTTP/1.")) {
+			return h, false
+		}
+		h.method, h.target = string(a), string(m)
+	} else {
+		if !bytes.HasPrefix(a, []byte("HTTP/1.")) || len(m) != 3 {
+			return h, false
+		}
+		n, err := strconv.Atoi(string(m))
+		if err != nil {
+			return h, false
+		}
+		h.status, h.reason = n, string(c)
+	}
+	for len(rest) > 0 {
+		var l []byte
+		l, rest, _ = bytes.Cut(rest, []byte("\n"))
+		l = bytes.TrimRight(l, "\r")
+		if len(l) == 0 {
+			break
+		}
+		k, v, ok := bytes.Cut(l, []byte(":"))
 		if !ok {
-			return 0, io.EOF
+			return h, false
 		}
-		r.cur, r.active = c, true
-		r.last.Store(c.t.UnixNano())
+		v = bytes.TrimSpace(v)
+		switch {
+		case bytes.EqualFold(k, []byte("Content-Length")):
+			n, err := strconv.ParseInt(string(v), 10, 64)
+			if err != nil || n < 0 {
+				return h, false
+			}
+			h.length = n
+		case bytes.EqualFold(k, []byte("Transfer-Encoding")):
+			h.chunked = bytes.Contains(bytes.ToLower(v), []byte("chunked"))
+		}
 	}
-	n := copy(p, r.cur.b)
-	r.cur.b = r.cur.b[n:]
-	return n, nil
-}
-
-// release marks the chunk being read as done once it is used up, for a
-// parser that has caught up and will not read again until more comes.
-func (r *chanReader) release() {
-	if r.active && len(r.cur.b) == 0 {
-		r.active = false
-		r.pending.Done()
-	}
-}
-
-// when is the forwarding time of the bytes being read.
-func (r *chanReader) when() time.Time { return time.Unix(0, r.last.Load()) }
-
-// drain releases what is left once the parser has stopped.
-func (r *chanReader) drain() {
-	if r.active {
-		r.active = false
-		r.pending.Done()
-	}
-	for range r.ch {
-		r.pending.Done()
-	}
+	return h, true
 }

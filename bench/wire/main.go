@@ -1,0 +1,202 @@
+// Command wire measures seam's edge proxy (internal/wire) recording an
+// HTTP edge with keep-alive connections under a bounded loopback load:
+// direct to the service, through seam's proxy, and through Toxiproxy v2
+// with no toxics (`bash bench/peers.sh` installs it), same run, rounds
+// interleaved with the proxies not being measured stopped. It also prints
+// the overhead on a PostgreSQL edge: simple queries direct and through the
+// proxy.
+//
+//	go run ./bench/wire [-quick]
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/seamtest/seam"
+	"github.com/seamtest/seam/bench/internal/measure"
+	"github.com/seamtest/seam/bench/internal/rawload"
+	"github.com/seamtest/seam/internal/wire"
+)
+
+var body = []byte(strings.Repeat(`{"id":1,"name":"item","price":100}`, 8))
+
+// serve is the service on the edge: a plain net/http handler.
+func serve(port string) {
+	err := http.ListenAndServe("127.0.0.1:"+port, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(body)
+	}))
+	fmt.Fprintln(os.Stderr, err)
+	os.Exit(1)
+}
+
+// proxy runs seam's wire proxy for one edge, counting what it records.
+func proxy(port, target string) {
+	var n atomic.Int64
+	_, err := wire.ListenAt("127.0.0.1:"+port, "bench→target", target, func(wire.Interaction) { n.Add(1) })
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	select {}
+}
+
+func toxiproxyBin() string {
+	cache := os.Getenv("SEAM_BENCH_CACHE")
+	if cache == "" {
+		home, _ := os.UserHomeDir()
+		cache = filepath.Join(home, ".cache", "seam-bench")
+	}
+	return filepath.Join(cache, "bin", "toxiproxy-server")
+}
+
+func main() {
+	switch {
+	case len(os.Args) == 3 && os.Args[1] == "-serve":
+		serve(os.Args[2])
+		return
+	case len(os.Args) == 4 && os.Args[1] == "-proxy":
+		proxy(os.Args[2], os.Args[3])
+		return
+	}
+	quick := flag.Bool("quick", false, "a smaller run (under 40 s)")
+	flag.Parse()
+	defer measure.Done()
+	rounds, perRound, limit, warm := 5, 20000, 5*time.Second, 5000
+	if *quick {
+		rounds, perRound, limit, warm = 3, 5000, 2*time.Second, 2000
+	}
+	const conns = 8
+	self, err := os.Executable()
+	measure.Check(err)
+
+	target := rawload.Start("service", []string{self, "-serve", "PORT"}, "/")
+	addr := strings.TrimPrefix(target.Base, "http://")
+	paths := []*rawload.Server{
+		{Name: "direct", Base: target.Base},
+		rawload.Start("seam wire (recording)", []string{self, "-proxy", "PORT", addr}, "/"),
+	}
+	proxies := []*rawload.Server{paths[1]}
+	if bin := toxiproxyBin(); fileExists(bin) {
+		api := rawload.Start("toxiproxy API", []string{bin, "-host", "127.0.0.1", "-port", "PORT"}, "/version")
+		port := rawload.FreePort()
+		b, _ := json.Marshal(map[string]any{"name": "bench", "listen": "127.0.0.1:" + port, "upstream": addr, "enabled": true})
+		resp, err := http.Post(api.Base+"/proxies", "application/json", bytes.NewReader(b))
+		measure.Check(err)
+		resp.Body.Close()
+		if resp.StatusCode != 201 {
+			measure.Check(fmt.Errorf("toxiproxy: creating the proxy: %s", resp.Status))
+		}
+		tp := &rawload.Server{Name: "Toxiproxy v2.5.0 (no toxics)", Base: "http://127.0.0.1:" + port, Cmd: api.Cmd}
+		paths = append(paths, tp)
+		proxies = append(proxies, tp)
+	} else {
+		fmt.Printf("Toxiproxy is missing (%s); install it with: bash bench/peers.sh\n", toxiproxyBin())
+	}
+	calls := []rawload.Call{{Method: "GET", Path: "/items/1", Status: 200, Want: body}}
+	for _, p := range paths {
+		rawload.Only(proxies, p)
+		rawload.Load(p.Base, calls, conns, warm, 4*limit, 9)
+	}
+	res := make([][]rawload.Result, len(paths))
+	for r := range rounds {
+		for k := range paths {
+			i := (r + k) % len(paths)
+			rawload.Only(proxies, paths[i]) // direct: both proxies stopped
+			time.Sleep(100 * time.Millisecond)
+			res[i] = append(res[i], rawload.Load(paths[i].Base, calls, conns, perRound, limit, uint64(r+1)))
+		}
+	}
+	rawload.Only(proxies, nil)
+
+	fmt.Printf("one HTTP edge, %d keep-alive connections, %d requests or %s per round, median of %d interleaved rounds\n\n",
+		conns, perRound, limit, rounds)
+	fmt.Printf("%-32s %10s %10s %10s\n", "path", "req/s", "p50 ms", "p99 ms")
+	rps := make([]float64, len(paths))
+	p50 := make([]time.Duration, len(paths))
+	for i, p := range paths {
+		var xs []float64
+		var a, b []time.Duration
+		for _, x := range res[i] {
+			xs, a, b = append(xs, x.RPS), append(a, x.P50), append(b, x.P99)
+		}
+		rps[i], p50[i] = rawload.MedianF(xs), measure.Median(a)
+		fmt.Printf("%-32s %10.0f %10.3f %10.3f\n", p.Name, rps[i], measure.Msf(p50[i]), measure.Msf(measure.Median(b)))
+	}
+	added := measure.Msf(p50[1] - p50[0])
+	fmt.Printf("\nseam's added p50 latency over direct = %.3f ms   target ≤ 0.2 ms\n", added)
+	pgDirect, pgWire := postgres(*quick)
+	fmt.Printf("PostgreSQL edge, simple query (SELECT 1) p50: direct %.3f ms, through seam's wire %.3f ms, added %.3f ms\n",
+		measure.Msf(pgDirect), measure.Msf(pgWire), measure.Msf(pgWire-pgDirect))
+	ok := added <= 0.2
+	if len(paths) < 3 {
+		fmt.Printf("RESULT wire seam_rps=%.0f direct_rps=%.0f toxiproxy=missing added_p50_ms=%.3f ratio=0 target=1 short\n", rps[1], rps[0], added)
+		return
+	}
+	ratio := rps[1] / rps[2]
+	fmt.Printf("seam / Toxiproxy throughput = %.2f   target ≥ 1.0\n", ratio)
+	ok = ok && ratio >= 1
+	verdict := map[bool]string{true: "ok", false: "short"}[ok]
+	fmt.Printf("RESULT wire seam_rps=%.0f toxiproxy_rps=%.0f direct_rps=%.0f added_p50_ms=%.3f added_p50_target=0.2 ratio=%.2f target=1 %s\n",
+		rps[1], rps[2], rps[0], added, ratio, verdict)
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// postgres starts a PostgreSQL server with seam and times simple queries
+// on one connection, direct and through a wire proxy, interleaved.
+func postgres(quick bool) (direct, wired time.Duration) {
+	dir, err := os.MkdirTemp("", "seam-bench-wire-")
+	measure.Check(err)
+	measure.OnExit(func() { os.RemoveAll(dir) })
+	measure.Check(os.WriteFile(filepath.Join(dir, "seam.yaml"), []byte("name: pgwire\nservices:\n  db:\n    postgres: {}\n"), 0o644))
+	ctx := context.Background()
+	env, err := seam.Up(ctx, dir)
+	measure.Check(err)
+	measure.OnExit(func() { env.Close() })
+	url := env.URL("db")
+	dbAddr := env.Addr("db")
+	p, err := wire.Listen("bench→db", dbAddr, func(wire.Interaction) {})
+	measure.Check(err)
+	defer p.Close()
+	viaWire := strings.Replace(url, dbAddr, p.Addr(), 1)
+	n := 3000
+	if quick {
+		n = 1000
+	}
+	time1 := func(u string) time.Duration {
+		c, err := pgx.Connect(ctx, u)
+		measure.Check(err)
+		defer c.Close(ctx)
+		ds := make([]time.Duration, 0, n)
+		for range n {
+			t := time.Now()
+			var one int
+			measure.Check(c.QueryRow(ctx, "select 1").Scan(&one))
+			ds = append(ds, time.Since(t))
+		}
+		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+		return ds[len(ds)/2]
+	}
+	var ds, ws []time.Duration
+	for range 3 {
+		ds = append(ds, time1(url))
+		ws = append(ws, time1(viaWire))
+	}
+	return measure.Median(ds), measure.Median(ws)
+}
