@@ -352,14 +352,21 @@ func TestUpAndDown(t *testing.T) {
 // one service is reported with that service's own log lines.
 func TestExampleShop(t *testing.T) {
 	env, state := isolated(t)
-	r := seamEnv(t, env, "run", "../../examples/shop", "--parallel", "2")
-	if r.code != 0 || !strings.Contains(r.stdout, "9 passed, 0 failed") {
+	events := filepath.Join(t.TempDir(), "run.jsonl")
+	r := seamEnv(t, env, "run", "../../examples/shop", "--parallel", "2", "--report", "json="+events)
+	if r.code != 0 || !strings.Contains(r.stdout, "10 passed, 0 failed") ||
+		!strings.Contains(r.stdout, "integration coverage: 4 of 4 edges exercised (100%)") {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	// The wire decoded the edge to PostgreSQL: statements, results, params.
+	if x := mustRead(t, events); !strings.Contains(x, `"service":"orders→db","stream":"wire"`) ||
+		!strings.Contains(x, `SQL insert into orders (sku, qty, status) values ($1, $2, $3) returning id → INSERT 0 1`) {
+		t.Errorf("no decoded SQL on orders→db in the event log")
 	}
 	// The same suite with inventory's stand-in stub: the report says so.
 	junit := filepath.Join(t.TempDir(), "junit.xml")
 	r = seamEnv(t, env, "run", "../../examples/shop", "--stub", "inventory", "--report", "junit="+junit)
-	if r.code != 0 || !strings.Contains(r.stdout, "9 passed, 0 failed") ||
+	if r.code != 0 || !strings.Contains(r.stdout, "10 passed, 0 failed") ||
 		!strings.Contains(r.stdout, "inventory stub (stand-in for process), payments stub") {
 		t.Fatalf("--stub inventory: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}

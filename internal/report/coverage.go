@@ -79,7 +79,11 @@ func (b *CoverageBuilder) Event(e Event) {
 			if b.ops[e.Service] == nil {
 				b.ops[e.Service] = map[string]int{}
 			}
-			b.ops[e.Service][m+" "+Route(target)]++
+			shape := Route(target)
+			if m == "SQL" {
+				shape = SQLShape(target)
+			}
+			b.ops[e.Service][m+" "+shape]++
 		}
 	}
 }
@@ -97,6 +101,23 @@ func Route(target string) string {
 		}
 	}
 	return strings.Join(segs, "/")
+}
+
+// SQLShape is a statement's kind and table: "INSERT orders", "SELECT
+// customers", for counting what a service does with its database.
+func SQLShape(sql string) string {
+	f := strings.Fields(strings.ToLower(strings.NewReplacer("(", " ( ", ",", " , ", ";", " ").Replace(sql)))
+	if len(f) == 0 {
+		return sql
+	}
+	verb := f[0]
+	after := map[string]string{"select": "from", "delete": "from", "insert": "into", "update": "update", "copy": "copy"}[verb]
+	for i, w := range f {
+		if after != "" && w == after && i+1 < len(f) {
+			return strings.ToUpper(verb) + " " + strings.Trim(f[i+1], `"`)
+		}
+	}
+	return strings.ToUpper(verb)
 }
 
 // Coverage returns what the events showed.

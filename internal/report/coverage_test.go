@@ -37,6 +37,20 @@ func TestCoverageFromEvents(t *testing.T) {
 	}
 }
 
+func TestSQLShape(t *testing.T) {
+	for in, want := range map[string]string{
+		"insert into orders (sku, qty) values ($1, $2) returning id": "INSERT orders",
+		"select sku, qty from orders where id = $1":                  "SELECT orders",
+		"UPDATE stock SET n = n - 1":                                 "UPDATE stock",
+		"delete from carts":                                          "DELETE carts",
+		"select 1":                                                   "SELECT",
+	} {
+		if got := SQLShape(in); got != want {
+			t.Errorf("SQLShape(%q) = %q; want %q", in, got, want)
+		}
+	}
+}
+
 func TestRoute(t *testing.T) {
 	for in, want := range map[string]string{
 		"/orders/1001?x=1":                          "/orders/{id}",

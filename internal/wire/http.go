@@ -23,6 +23,7 @@ type decodeMode int
 const (
 	undecided decodeMode = iota
 	decodingHTTP
+	decodingPG
 	raw
 )
 
@@ -34,6 +35,7 @@ type decoder struct {
 	req     reader
 	resp    reader
 	queue   []exchange // requests waiting for their response
+	pg      *pgConn
 }
 
 // exchange is a request seen, waiting for its response.
@@ -48,7 +50,7 @@ func newDecoder(p *Proxy) *decoder {
 	return d
 }
 
-// understood reports whether the connection was decoded as HTTP.
+// understood reports whether the connection was decoded (HTTP, PostgreSQL).
 func (d *decoder) understood() bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -62,11 +64,21 @@ func (d *decoder) fromClient(b []byte) {
 	case raw:
 		return
 	case undecided:
-		if !looksLikeHTTP(b) {
+		switch {
+		case looksLikeHTTP(b):
+			d.mode, d.wasHTTP = decodingHTTP, true
+		case looksLikePG(b):
+			d.mode, d.wasHTTP, d.pg = decodingPG, true, newPgConn(d)
+		default:
 			d.undecodable()
 			return
 		}
-		d.mode, d.wasHTTP = decodingHTTP, true
+	}
+	if d.mode == decodingPG {
+		if !d.pg.fromClient(b) {
+			d.mode = raw
+		}
+		return
 	}
 	if !d.req.feed(b, d.onRequest) {
 		d.mode = raw
@@ -82,6 +94,11 @@ func (d *decoder) fromServer(b []byte) {
 		d.undecodable()
 		return
 	case raw:
+		return
+	case decodingPG:
+		if !d.pg.fromServer(b) {
+			d.mode = raw
+		}
 		return
 	}
 	if !d.resp.feed(b, d.onResponse) {
@@ -150,7 +167,7 @@ func (d *decoder) onResponse(h *head) bool {
 func (d *decoder) close(how string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.mode != decodingHTTP && !d.wasHTTP {
+	if d.mode != decodingHTTP && !d.wasHTTP || d.pg != nil {
 		return
 	}
 	// A response that runs to the end of the connection ends here.

@@ -2,6 +2,8 @@ package wire
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/binary"
 	"context"
 	"fmt"
 	"io"
@@ -224,6 +226,70 @@ func TestFaults(t *testing.T) {
 	for _, want := range []string{"fault → latency 150ms ±20ms", "fault → reset connections", "fault → cleared"} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("the timeline lacks %q:\n%s", want, joined)
+		}
+	}
+}
+
+// pgMsg builds a PostgreSQL message: type byte (0: none), length, payload.
+func pgMsg(t byte, payload ...[]byte) []byte {
+	body := bytes.Join(payload, nil)
+	var b []byte
+	if t != 0 {
+		b = append(b, t)
+	}
+	n := make([]byte, 4)
+	binary.BigEndian.PutUint32(n, uint32(len(body)+4))
+	return append(append(b, n...), body...)
+}
+
+func cstr(s string) []byte { return append([]byte(s), 0) }
+
+func TestPostgresQueriesAreDecoded(t *testing.T) {
+	var s sink
+	p := &Proxy{Edge: "app→db", report: s.add}
+	d := newDecoder(p)
+	startup := make([]byte, 4)
+	binary.BigEndian.PutUint32(startup, pgProtocol3)
+	ssl := make([]byte, 4)
+	binary.BigEndian.PutUint32(ssl, pgSSL)
+	// Byte by byte on the client side, to check the framing carries over.
+	feedSlow := func(f func([]byte), b []byte) {
+		for i := range b {
+			f(b[i : i+1])
+		}
+	}
+	d.fromClient(pgMsg(0, ssl))
+	d.fromServer([]byte("N"))
+	feedSlow(d.fromClient, pgMsg(0, startup, cstr("user"), cstr("app"), []byte{0}))
+	d.fromServer(append(pgMsg('R', []byte{0, 0, 0, 0}), pgMsg('Z', []byte("I"))...))
+	d.fromClient(pgMsg('p', cstr("secret-password")))
+	// A simple query with two statements.
+	d.fromClient(pgMsg('Q', cstr("begin; insert into t values (1)")))
+	d.fromServer(append(append(pgMsg('C', cstr("BEGIN")), pgMsg('C', cstr("INSERT 0 1"))...), pgMsg('Z', []byte("T"))...))
+	// Extended: parse, bind a text and a binary parameter, execute.
+	d.fromClient(pgMsg('P', cstr("s1"), cstr("select * from t where a = $1 and b = $2"), []byte{0, 0}))
+	params := []byte{0, 2, 0, 0, 0, 1, 0, 2, 0, 0, 0, 2}
+	params = append(params, 'h', 'i', 0, 0, 0, 4, 0, 0, 0, 42, 0, 0)
+	feedSlow(d.fromClient, append(append(pgMsg('B', cstr(""), cstr("s1"), params), pgMsg('E', cstr(""), []byte{0, 0, 0, 0})...), pgMsg('S')...))
+	d.fromServer(append(append(pgMsg('2'), pgMsg('C', cstr("SELECT 3"))...), pgMsg('Z', []byte("T"))...))
+	// An error.
+	d.fromClient(pgMsg('Q', cstr("insert into t values (1)")))
+	d.fromServer(append(pgMsg('E', []byte("SERROR\x00C23505\x00Mduplicate key value\x00\x00")), pgMsg('Z', []byte("I"))...))
+	got := s.lines()
+	want := []string{
+		"SQL begin; insert into t values (1) → BEGIN, INSERT 0 1",
+		"SQL select * from t where a = $1 and b = $2 → SELECT 3",
+		"SQL insert into t values (1) → ERROR 23505: duplicate key value",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if len(s.got) == 3 && (s.got[1].Note != `["hi", 42]` || !s.got[2].Suspicious) {
+		t.Errorf("params %q, error suspicious %v", s.got[1].Note, s.got[2].Suspicious)
+	}
+	for _, i := range s.got {
+		if strings.Contains(i.Line(), "secret") {
+			t.Errorf("a password reached the timeline: %s", i.Line())
 		}
 	}
 }

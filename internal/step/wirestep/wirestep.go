@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"regexp"
 	"strings"
 	"time"
 
@@ -33,6 +34,8 @@ func (Kind) Usage() step.Usage {
 			{Name: "method", Doc: "HTTP method"},
 			{Name: "path", Doc: "the request target (path and query); * matches within a segment, as in shell globs"},
 			{Name: "status", Doc: "HTTP status of the answer"},
+			{Name: "sql", Doc: "a regular expression (case-insensitive) a PostgreSQL statement on the edge must match"},
+			{Name: "result", Doc: "text the result must contain: a command tag (INSERT 0 1), an error code (23505), a status line"},
 			{Name: "count, at_least, at_most, never", Doc: "how many must match (never: true means none)"},
 			{Name: "before", Doc: "another pattern ({from, to, method, path, status}): the first match of this one must end before the first match of that one starts"},
 		},
@@ -48,6 +51,8 @@ func (Kind) Usage() step.Usage {
 type pattern struct {
 	From, To, Method, Path string
 	Status                 int
+	SQL                    *regexp.Regexp // PostgreSQL statements
+	Result                 string         // contained in the result ("INSERT 0 1", "23505")
 	fromN, toN             diag.Pos
 }
 
@@ -65,6 +70,12 @@ func (p *pattern) match(i wire.Interaction) bool {
 			return false
 		}
 	}
+	if p.SQL != nil && (i.Method != "SQL" || !p.SQL.MatchString(i.Target)) {
+		return false
+	}
+	if p.Result != "" && !strings.Contains(i.Result, p.Result) {
+		return false
+	}
 	return p.Status == 0 || p.Status == i.Status
 }
 
@@ -73,13 +84,19 @@ func (p *pattern) String() string {
 	if p.Method != "" || p.Path != "" {
 		s += " " + strings.TrimSpace(p.Method+" "+p.Path)
 	}
+	if p.SQL != nil {
+		s += " SQL ~ " + p.SQL.String()
+	}
 	if p.Status != 0 {
 		s += fmt.Sprintf(" → %d", p.Status)
+	}
+	if p.Result != "" {
+		s += " → " + p.Result
 	}
 	return s
 }
 
-var patternKeys = []string{"from", "to", "method", "path", "status"}
+var patternKeys = []string{"from", "to", "method", "path", "status", "sql", "result"}
 
 func contains(list []string, s string) bool {
 	for _, x := range list {
@@ -105,6 +122,17 @@ func decodePatternKey(d *decode.Decoder, f decode.Field, p *pattern, what string
 		d.Decode(v, &p.Path, what+".path")
 	case "status":
 		d.Decode(v, &p.Status, what+".status")
+	case "sql":
+		var src string
+		d.Decode(v, &src, what+".sql")
+		re, err := regexp.Compile("(?i)" + src)
+		if err != nil {
+			d.Errorf(v, "%s.sql: not a regular expression: %v", what, err)
+			return
+		}
+		p.SQL = re
+	case "result":
+		d.Decode(v, &p.Result, what+".result")
 	}
 }
 
@@ -123,7 +151,7 @@ func (Kind) Decode(d *decode.Decoder, n *yaml.Node) step.Action {
 	for _, f := range d.Fields(n, "interactions") {
 		v := decode.Resolve(f.Value)
 		switch f.Key {
-		case "from", "to", "method", "path", "status":
+		case "from", "to", "method", "path", "status", "sql", "result":
 			decodePatternKey(d, f, &a.pattern, "interactions")
 		case "count":
 			a.Count = new(int)
@@ -201,7 +229,7 @@ func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 	}
 	list := make([]any, len(found))
 	for k, i := range found {
-		list[k] = map[string]any{"edge": i.Edge, "method": i.Method, "path": i.Target, "status": float64(i.Status),
+		list[k] = map[string]any{"edge": i.Edge, "method": i.Method, "path": i.Target, "status": float64(i.Status), "params": i.Note,
 			"result": i.Result, "duration_ms": float64(i.End.Sub(i.Start).Microseconds()) / 1000}
 	}
 	res := &step.Result{Fields: map[string]any{"count": float64(len(found)), "interactions": list},
