@@ -80,8 +80,11 @@ func (b *CoverageBuilder) Event(e Event) {
 				b.ops[e.Service] = map[string]int{}
 			}
 			shape := Route(target)
-			if m == "SQL" {
+			switch m {
+			case "SQL":
 				shape = SQLShape(target)
+			case "REDIS":
+				shape, _, _ = strings.Cut(target, " ") // the command
 			}
 			b.ops[e.Service][m+" "+shape]++
 		}

@@ -24,6 +24,7 @@ const (
 	undecided decodeMode = iota
 	decodingHTTP
 	decodingPG
+	decodingRESP
 	raw
 )
 
@@ -36,6 +37,7 @@ type decoder struct {
 	resp    reader
 	queue   []exchange // requests waiting for their response
 	pg      *pgConn
+	resp3   *respConn
 }
 
 // exchange is a request seen, waiting for its response.
@@ -50,7 +52,8 @@ func newDecoder(p *Proxy) *decoder {
 	return d
 }
 
-// understood reports whether the connection was decoded (HTTP, PostgreSQL).
+// understood reports whether the connection was decoded (HTTP, PostgreSQL,
+// Redis).
 func (d *decoder) understood() bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -69,13 +72,21 @@ func (d *decoder) fromClient(b []byte) {
 			d.mode, d.wasHTTP = decodingHTTP, true
 		case looksLikePG(b):
 			d.mode, d.wasHTTP, d.pg = decodingPG, true, newPgConn(d)
+		case looksLikeRESP(b):
+			d.mode, d.wasHTTP, d.resp3 = decodingRESP, true, &respConn{d: d}
 		default:
 			d.undecodable()
 			return
 		}
 	}
-	if d.mode == decodingPG {
+	switch d.mode {
+	case decodingPG:
 		if !d.pg.fromClient(b) {
+			d.mode = raw
+		}
+		return
+	case decodingRESP:
+		if !d.resp3.fromClient(b) {
 			d.mode = raw
 		}
 		return
@@ -97,6 +108,11 @@ func (d *decoder) fromServer(b []byte) {
 		return
 	case decodingPG:
 		if !d.pg.fromServer(b) {
+			d.mode = raw
+		}
+		return
+	case decodingRESP:
+		if !d.resp3.fromServer(b) {
 			d.mode = raw
 		}
 		return
@@ -167,7 +183,7 @@ func (d *decoder) onResponse(h *head) bool {
 func (d *decoder) close(how string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.mode != decodingHTTP && !d.wasHTTP || d.pg != nil {
+	if d.mode != decodingHTTP && !d.wasHTTP || d.pg != nil || d.resp3 != nil {
 		return
 	}
 	// A response that runs to the end of the connection ends here.

@@ -293,3 +293,23 @@ func TestPostgresQueriesAreDecoded(t *testing.T) {
 		}
 	}
 }
+
+func TestRedisCommandsAreDecoded(t *testing.T) {
+	var s sink
+	d := newDecoder(&Proxy{Edge: "app→cache", report: s.add})
+	d.fromClient([]byte("*2\r\n$4\r\nAUTH\r\n$6\r\nsecret\r\n"))
+	d.fromServer([]byte("+OK\r\n"))
+	// Pipelined, split at awkward places.
+	cmds := "*3\r\n$3\r\nSET\r\n$5\r\nuser1\r\n$3\r\nada\r\n*2\r\n$3\r\nGET\r\n$5\r\nuser1\r\n*2\r\n$4\r\nLLEN\r\n$1\r\nq\r\n*1\r\n$4\r\nNOPE\r\n"
+	for i := 0; i < len(cmds); i += 7 {
+		d.fromClient([]byte(cmds[i:min(i+7, len(cmds))]))
+	}
+	d.fromServer([]byte("+OK\r\n$3\r\nada\r\n:0\r\n-ERR unknown command 'NOPE'\r\n"))
+	want := []string{"REDIS AUTH *** → +OK", "REDIS SET user1 → +OK", "REDIS GET user1 → 3 bytes", "REDIS LLEN q → 0", "REDIS NOPE → -ERR unknown command 'NOPE'"}
+	if got := s.lines(); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if len(s.got) == 5 && !s.got[4].Suspicious {
+		t.Error("an error reply is suspicious")
+	}
+}
