@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/http"
+	"path"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,7 +21,38 @@ type Faults struct {
 	CloseAfter int64         // close a connection after this many bytes (both ways); 0: never
 	Reset      bool          // reset every connection, open or new
 	Blackhole  bool          // accept, but let nothing through: calls time out
+	HTTP       *HTTPFault    // answer matching HTTP requests in the callee's place
 	Seed       uint64        // seeds the jitter
+}
+
+// HTTPFault answers matching requests with a status of its own; the callee
+// never sees them.
+type HTTPFault struct {
+	Method string // "" matches any
+	Path   string // the request target; * matches within a segment; "" matches any
+	Status int
+	Body   string
+}
+
+func (h *HTTPFault) matches(method, target string) bool {
+	if h.Method != "" && !strings.EqualFold(h.Method, method) {
+		return false
+	}
+	if h.Path == "" || h.Path == target {
+		return true
+	}
+	ok, _ := path.Match(h.Path, target)
+	return ok
+}
+
+// response is the answer put in the callee's place.
+func (h *HTTPFault) response() []byte {
+	body := h.Body
+	if body == "" {
+		body = http.StatusText(h.Status) + " (injected by seam)\n"
+	}
+	return []byte(fmt.Sprintf("HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nX-Seam-Fault: injected\r\n\r\n%s",
+		h.Status, http.StatusText(h.Status), len(body), body))
 }
 
 // IsZero reports whether no fault is set.
@@ -45,6 +78,13 @@ func (f Faults) String() string {
 	}
 	if f.Blackhole {
 		parts = append(parts, "blackhole (nothing gets through)")
+	}
+	if h := f.HTTP; h != nil {
+		what := strings.TrimSpace(h.Method + " " + h.Path)
+		if what == "" {
+			what = "every request"
+		}
+		parts = append(parts, fmt.Sprintf("answer %s with %d", what, h.Status))
 	}
 	if len(parts) == 0 {
 		return "none"

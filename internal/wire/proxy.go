@@ -7,11 +7,13 @@
 package wire
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"sync"
 	"syscall"
 	"time"
@@ -208,6 +210,21 @@ func (p *Proxy) forward(dst, src net.Conn, observe func([]byte), back bool, sent
 			if back && f.Latency > 0 {
 				time.Sleep(p.faults.delay(f))
 			}
+			if !back && f.HTTP != nil {
+				if m, target, ok := wholeRequest(buf[:k]); ok && f.HTTP.matches(m, target) {
+					// Answered in the callee's place; the callee never sees it.
+					// Reported first, as every exchange is: before the caller
+					// has its answer.
+					now := time.Now()
+					p.emit(Interaction{Edge: p.Edge, Protocol: "http", Op: m + " " + target,
+						Result: fmt.Sprintf("%d %s", f.HTTP.Status, http.StatusText(f.HTTP.Status)), Start: now, End: now,
+						Suspicious: f.HTTP.Status >= 500, Note: "(injected by a fault)", Method: m, Target: target, Status: f.HTTP.Status})
+					if _, werr := src.Write(f.HTTP.response()); werr != nil {
+						return n, werr
+					}
+					continue
+				}
+			}
 			cut := false
 			if f.CloseAfter > 0 {
 				// Only what is left of the allowance goes through.
@@ -237,6 +254,26 @@ func (p *Proxy) forward(dst, src net.Conn, observe func([]byte), back bool, sent
 			return n, err
 		}
 	}
+}
+
+// wholeRequest reports whether b is exactly one complete HTTP/1.x request
+// (a head and a Content-Length body), and which.
+func wholeRequest(b []byte) (method, target string, ok bool) {
+	if !looksLikeHTTP(b) {
+		return "", "", false
+	}
+	i := bytes.Index(b, []byte("\r\n\r\n"))
+	if i < 0 {
+		return "", "", false
+	}
+	h, good := parseHead(b[:i+4], true)
+	if !good || h.chunked {
+		return "", "", false
+	}
+	if int64(len(b)-(i+4)) != max(h.length, 0) {
+		return "", "", false
+	}
+	return h.method, h.target, true
 }
 
 type atomicCounter struct {

@@ -218,12 +218,20 @@ func TestFaults(t *testing.T) {
 	if _, err := get(5 * time.Second); err == nil {
 		t.Error("close_after 500 bytes: a 2000-byte answer came through whole")
 	}
+	p.SetFaults(Faults{HTTP: &HTTPFault{Method: "GET", Path: "/*", Status: 503}})
+	resp, err := http.Get("http://" + p.Addr() + "/x")
+	if err != nil || resp.StatusCode != 503 || resp.Header.Get("X-Seam-Fault") != "injected" {
+		t.Errorf("http fault: %v %v", err, resp)
+	}
+	if err == nil {
+		resp.Body.Close()
+	}
 	p.ClearFaults()
 	if d, err := get(5 * time.Second); err != nil || d > 100*time.Millisecond {
 		t.Errorf("after clearing: %v after %s", err, d)
 	}
 	joined := strings.Join(s.lines(), "\n")
-	for _, want := range []string{"fault → latency 150ms ±20ms", "fault → reset connections", "fault → cleared"} {
+	for _, want := range []string{"fault → latency 150ms ±20ms", "fault → reset connections", "GET /x → 503 Service Unavailable", "fault → cleared"} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("the timeline lacks %q:\n%s", want, joined)
 		}

@@ -32,6 +32,7 @@ func (Kind) Usage() step.Usage {
 			{Name: "close_after", Doc: "cut each connection after this many bytes"},
 			{Name: "reset", Doc: "true: reset open connections and every new one"},
 			{Name: "blackhole", Doc: "true: let nothing through; calls hang until their own timeout"},
+			{Name: "http", Doc: "{status, method, path, body}: answer matching HTTP requests with this status in the callee's place"},
 			{Name: "clear", Doc: "true: take the edge's faults off now"},
 		},
 		Example: "fault: {from: orders, to: payments, reset: true}",
@@ -48,7 +49,16 @@ type action struct {
 	Reset      bool          `yaml:"reset"`
 	Blackhole  bool          `yaml:"blackhole"`
 	Clear      bool          `yaml:"clear"`
+	HTTP       *httpFault    `yaml:"http"`
 	Pos        diag.Pos      `yaml:"-" seam:"pos"`
+}
+
+// httpFault answers matching requests in the callee's place.
+type httpFault struct {
+	Method string `yaml:"method"`
+	Path   string `yaml:"path"`
+	Status int    `yaml:"status" seam:"required"`
+	Body   string `yaml:"body"`
 }
 
 // Decode implements step.Kind.
@@ -66,6 +76,8 @@ func (Kind) Decode(d *decode.Decoder, n *yaml.Node) step.Action {
 		d.Errorf(n, "fault: jitter needs a latency")
 	case a.Bandwidth < 0 || a.CloseAfter < 0:
 		d.Errorf(n, "fault: bandwidth and close_after must be positive")
+	case a.HTTP != nil && (a.HTTP.Status < 100 || a.HTTP.Status > 599):
+		d.Errorf(n, "fault.http.status: %d is not an HTTP status", a.HTTP.Status)
 	}
 	if d.Errs.Len() > before {
 		return nil
@@ -74,8 +86,12 @@ func (Kind) Decode(d *decode.Decoder, n *yaml.Node) step.Action {
 }
 
 func (a *action) faults(seed uint64) wire.Faults {
-	return wire.Faults{Latency: a.Latency, Jitter: a.Jitter, Bandwidth: a.Bandwidth, CloseAfter: a.CloseAfter,
+	f := wire.Faults{Latency: a.Latency, Jitter: a.Jitter, Bandwidth: a.Bandwidth, CloseAfter: a.CloseAfter,
 		Reset: a.Reset, Blackhole: a.Blackhole, Seed: seed}
+	if h := a.HTTP; h != nil {
+		f.HTTP = &wire.HTTPFault{Method: h.Method, Path: h.Path, Status: h.Status, Body: h.Body}
+	}
+	return f
 }
 
 // ServiceRefs implements step.ServiceUser.
