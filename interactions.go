@@ -92,3 +92,17 @@ func (e *Env) VerifyInteractions(m Edge, count int) {
 	}
 	panic(b.String())
 }
+
+// ToxiproxyURL is the address of a Toxiproxy-compatible API over the
+// environment's edges (each a proxy named like "orders→inventory"), for
+// Toxiproxy's own clients.
+func (e *Env) ToxiproxyURL() string {
+	if e.t != nil {
+		e.t.Helper()
+	}
+	u, err := e.env.ToxiproxyURL()
+	if err != nil {
+		e.fail("the Toxiproxy API: %v", err)
+	}
+	return u
+}

@@ -154,6 +154,23 @@ func post(t *testing.T, url, body string) int {
 	return resp.StatusCode
 }
 
+// TestToxiproxyClientsDriveTheWire puts a toxic on an edge through the
+// Toxiproxy-compatible API, as Toxiproxy's own clients would.
+func TestToxiproxyClientsDriveTheWire(t *testing.T) {
+	env := seam.Start(t, "examples/shop")
+	api := env.ToxiproxyURL()
+	resp, err := http.Post(api+"/proxies/orders->payments/toxics", "application/json",
+		strings.NewReader(`{"name": "drop", "type": "reset_peer", "attributes": {"timeout": 0}}`))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("adding a toxic: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	if code := post(t, env.URL("orders")+"/orders", `{"sku": "C3", "qty": 1}`); code != http.StatusBadGateway {
+		t.Errorf("an order while payments resets: %d, want 502", code)
+	}
+	env.VerifyInteractions(seam.Edge{From: "orders", To: "payments", Status: 201}, 0)
+}
+
 // TestStubFromGo declares a stub in code, adds a mapping for one test and
 // verifies what the stub was sent.
 func TestStubFromGo(t *testing.T) {

@@ -8,6 +8,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -51,6 +53,9 @@ type Environment struct {
 	proxies  []*wire.Proxy
 	views    map[string]map[string]map[string]any
 	seen     wire.Journal // the interactions on every edge
+	toxi     *wire.ToxiAPI
+	toxiSrv  *http.Server
+	toxiURL  string
 	stopOnce sync.Once
 	stopErr  error
 }
@@ -253,6 +258,29 @@ func through(info map[string]any, addr, proxy string) map[string]any {
 	out["port"], _ = strconv.Atoi(port)
 	out["direct_url"] = info["url"]
 	return out
+}
+
+// ToxiproxyURL is the address of the Toxiproxy-compatible API over this
+// environment's edges, started on first use.
+func (e *Environment) ToxiproxyURL() (string, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.toxiURL != "" {
+		return e.toxiURL, nil
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	e.toxi = wire.NewToxiAPI(func() []*wire.Proxy {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return append([]*wire.Proxy(nil), e.proxies...)
+	})
+	e.toxiSrv = &http.Server{Handler: e.toxi}
+	go e.toxiSrv.Serve(ln)
+	e.toxiURL = "http://" + ln.Addr().String()
+	return e.toxiURL, nil
 }
 
 // SetFaults puts faults on the edge from → to (engine steps: fault).
@@ -671,8 +699,12 @@ func (e *Environment) Stop(ctx context.Context) error {
 			wg.Wait()
 		}
 		e.mu.Lock()
-		proxies := e.proxies
+		proxies, toxiSrv, toxi := e.proxies, e.toxiSrv, e.toxi
 		e.mu.Unlock()
+		if toxiSrv != nil {
+			toxiSrv.Close()
+			toxi.Close()
+		}
 		for _, p := range proxies {
 			p.Close()
 		}

@@ -243,5 +243,14 @@ func Addresses(s *suite.Suite, env *environment.Environment) string {
 		}
 		b.WriteString("\n")
 	}
+	wired := false
+	for _, svc := range s.System.Services {
+		for _, d := range svc.DependsOn {
+			wired = wired || !d.NoWire
+		}
+	}
+	if u, err := env.ToxiproxyURL(); wired && err == nil {
+		fmt.Fprintf(&b, "  %-16s %s (Toxiproxy-compatible API over the edges)\n", "(wire)", u)
+	}
 	return b.String()
 }

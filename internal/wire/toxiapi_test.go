@@ -1,0 +1,76 @@
+package wire
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestToxiproxyAPI(t *testing.T) {
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) }))
+	defer target.Close()
+	edge, err := Listen("a→b", strings.TrimPrefix(target.URL, "http://"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer edge.Close()
+	api := NewToxiAPI(func() []*Proxy { return []*Proxy{edge} })
+	defer api.Close()
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	call := func(method, path, body string) (int, string) {
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	through := func(p *Proxy) (time.Duration, error) {
+		c := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+		start := time.Now()
+		resp, err := c.Get("http://" + p.Addr())
+		if err == nil {
+			resp.Body.Close()
+		}
+		return time.Since(start), err
+	}
+	if code, body := call("GET", "/proxies", ""); code != 200 || !strings.Contains(body, `"a→b"`) {
+		t.Fatalf("list: %d %s", code, body)
+	}
+	if code, body := call("POST", "/proxies/a->b/toxics", `{"name": "slow", "type": "latency", "attributes": {"latency": 120}}`); code != 200 {
+		t.Fatalf("add toxic: %d %s", code, body)
+	}
+	if d, err := through(edge); err != nil || d < 110*time.Millisecond {
+		t.Errorf("latency toxic: %v after %s", err, d)
+	}
+	if code, body := call("POST", "/proxies/a→b/toxics", `{"type": "slicer"}`); code != 400 || !strings.Contains(body, "supports latency") {
+		t.Errorf("unsupported toxic: %d %s", code, body)
+	}
+	if code, _ := call("DELETE", "/proxies/a→b/toxics/slow", ""); code != 204 {
+		t.Errorf("delete toxic: %d", code)
+	}
+	call("POST", "/proxies/a→b", `{"enabled": false}`)
+	if _, err := through(edge); err == nil {
+		t.Error("a disabled proxy let a request through")
+	}
+	call("POST", "/reset", "")
+	if d, err := through(edge); err != nil || d > 100*time.Millisecond {
+		t.Errorf("after reset: %v after %s", err, d)
+	}
+	code, body := call("POST", "/proxies", `{"name": "mine", "listen": "127.0.0.1:0", "upstream": "`+strings.TrimPrefix(target.URL, "http://")+`"}`)
+	if code != 201 {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	if code, _ := call("DELETE", "/proxies/a→b", ""); code != 403 {
+		t.Errorf("deleting an edge of the suite: %d", code)
+	}
+	if code, _ := call("DELETE", "/proxies/mine", ""); code != 204 {
+		t.Errorf("deleting an own proxy: %d", code)
+	}
+}
