@@ -30,8 +30,9 @@ type Faults struct {
 type HTTPFault struct {
 	Method string // "" matches any
 	Path   string // the request target; * matches within a segment; "" matches any
-	Status int
+	Status int    // answer with this; 0: the callee answers
 	Body   string
+	Slow   time.Duration // with no Status: each chunk of the callee's answer is held this long
 }
 
 func (h *HTTPFault) matches(method, target string) bool {
@@ -84,7 +85,11 @@ func (f Faults) String() string {
 		if what == "" {
 			what = "every request"
 		}
-		parts = append(parts, fmt.Sprintf("answer %s with %d", what, h.Status))
+		if h.Status != 0 {
+			parts = append(parts, fmt.Sprintf("answer %s with %d", what, h.Status))
+		} else {
+			parts = append(parts, fmt.Sprintf("slow answers to %s (%s a chunk)", what, h.Slow))
+		}
 	}
 	if len(parts) == 0 {
 		return "none"

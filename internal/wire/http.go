@@ -178,6 +178,13 @@ func (d *decoder) onResponse(h *head) bool {
 	return true
 }
 
+// answering reports whether the callee is answering a request h matches.
+func (d *decoder) answering(h *HTTPFault) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.mode == decodingHTTP && len(d.queue) > 0 && h.matches(d.queue[0].method, d.queue[0].target)
+}
+
 // close ends decoding when the connection is over: requests still waiting
 // got no response.
 func (d *decoder) close(how string) {

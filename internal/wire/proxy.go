@@ -157,12 +157,12 @@ func (p *Proxy) serve(client net.Conn) {
 	var sent atomicCounter // both ways, for close_after
 	go func() {
 		defer wg.Done()
-		up, upErr = p.forward(server, client, d.fromClient, false, &sent)
+		up, upErr = p.forward(server, client, d, false, &sent)
 		closeWrite(server)
 	}()
 	go func() {
 		defer wg.Done()
-		down, downErr = p.forward(client, server, d.fromServer, true, &sent)
+		down, downErr = p.forward(client, server, d, true, &sent)
 		closeWrite(client)
 	}()
 	wg.Wait()
@@ -192,7 +192,11 @@ func (p *Proxy) emit(i Interaction) {
 // forward copies src to dst, handing each chunk to observe just before it
 // is sent: the decoder must know of a request before its answer can come.
 // Faults act here, on each chunk: back is the callee's answer direction.
-func (p *Proxy) forward(dst, src net.Conn, observe func([]byte), back bool, sent *atomicCounter) (int64, error) {
+func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCounter) (int64, error) {
+	observe := d.fromClient
+	if back {
+		observe = d.fromServer
+	}
 	buf := make([]byte, 32<<10)
 	var n int64
 	for {
@@ -210,7 +214,10 @@ func (p *Proxy) forward(dst, src net.Conn, observe func([]byte), back bool, sent
 			if back && f.Latency > 0 {
 				time.Sleep(p.faults.delay(f))
 			}
-			if !back && f.HTTP != nil {
+			if back && f.HTTP != nil && f.HTTP.Status == 0 && f.HTTP.Slow > 0 && d.answering(f.HTTP) {
+				time.Sleep(f.HTTP.Slow)
+			}
+			if !back && f.HTTP != nil && f.HTTP.Status != 0 {
 				if m, target, ok := wholeRequest(buf[:k]); ok && f.HTTP.matches(m, target) {
 					// Answered in the callee's place; the callee never sees it.
 					// Reported first, as every exchange is: before the caller

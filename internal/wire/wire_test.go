@@ -226,6 +226,10 @@ func TestFaults(t *testing.T) {
 	if err == nil {
 		resp.Body.Close()
 	}
+	p.SetFaults(Faults{HTTP: &HTTPFault{Path: "/", Slow: 120 * time.Millisecond}})
+	if d, err := get(5 * time.Second); err != nil || d < 110*time.Millisecond {
+		t.Errorf("slow answers: %v after %s", err, d)
+	}
 	p.ClearFaults()
 	if d, err := get(5 * time.Second); err != nil || d > 100*time.Millisecond {
 		t.Errorf("after clearing: %v after %s", err, d)

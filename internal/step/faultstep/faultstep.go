@@ -32,7 +32,7 @@ func (Kind) Usage() step.Usage {
 			{Name: "close_after", Doc: "cut each connection after this many bytes"},
 			{Name: "reset", Doc: "true: reset open connections and every new one"},
 			{Name: "blackhole", Doc: "true: let nothing through; calls hang until their own timeout"},
-			{Name: "http", Doc: "{status, method, path, body}: answer matching HTTP requests with this status in the callee's place"},
+			{Name: "http", Doc: "{method, path, and status (and body): answer matching HTTP requests in the callee's place; or slow: a duration each chunk of the callee's answer to them is held}"},
 			{Name: "clear", Doc: "true: take the edge's faults off now"},
 		},
 		Example: "fault: {from: orders, to: payments, reset: true}",
@@ -55,10 +55,11 @@ type action struct {
 
 // httpFault answers matching requests in the callee's place.
 type httpFault struct {
-	Method string `yaml:"method"`
-	Path   string `yaml:"path"`
-	Status int    `yaml:"status" seam:"required"`
-	Body   string `yaml:"body"`
+	Method string        `yaml:"method"`
+	Path   string        `yaml:"path"`
+	Status int           `yaml:"status"`
+	Body   string        `yaml:"body"`
+	Slow   time.Duration `yaml:"slow"`
 }
 
 // Decode implements step.Kind.
@@ -76,7 +77,9 @@ func (Kind) Decode(d *decode.Decoder, n *yaml.Node) step.Action {
 		d.Errorf(n, "fault: jitter needs a latency")
 	case a.Bandwidth < 0 || a.CloseAfter < 0:
 		d.Errorf(n, "fault: bandwidth and close_after must be positive")
-	case a.HTTP != nil && (a.HTTP.Status < 100 || a.HTTP.Status > 599):
+	case a.HTTP != nil && (a.HTTP.Status == 0) == (a.HTTP.Slow == 0):
+		d.Errorf(n, "fault.http: give status (answer in the callee's place) or slow (hold the callee's answer), one of them")
+	case a.HTTP != nil && a.HTTP.Status != 0 && (a.HTTP.Status < 100 || a.HTTP.Status > 599):
 		d.Errorf(n, "fault.http.status: %d is not an HTTP status", a.HTTP.Status)
 	}
 	if d.Errs.Len() > before {
@@ -89,7 +92,7 @@ func (a *action) faults(seed uint64) wire.Faults {
 	f := wire.Faults{Latency: a.Latency, Jitter: a.Jitter, Bandwidth: a.Bandwidth, CloseAfter: a.CloseAfter,
 		Reset: a.Reset, Blackhole: a.Blackhole, Seed: seed}
 	if h := a.HTTP; h != nil {
-		f.HTTP = &wire.HTTPFault{Method: h.Method, Path: h.Path, Status: h.Status, Body: h.Body}
+		f.HTTP = &wire.HTTPFault{Method: h.Method, Path: h.Path, Status: h.Status, Body: h.Body, Slow: h.Slow}
 	}
 	return f
 }
