@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/seamtest/seam/internal/wire"
 	"sort"
 	"strings"
 	"sync"
@@ -309,6 +310,14 @@ func (e *Env) Attach(t testing.TB) *Env {
 		}
 		if t.Failed() {
 			if lines := e.lines.since(v.from); len(lines) > 0 {
+				// As the CLI does: the first interaction on an edge that
+				// looks like a fault is where to start reading.
+				for _, l := range lines {
+					if strings.HasSuffix(l, " "+wire.SuspiciousMark) {
+						t.Logf("seam: first suspicious interaction: %s", strings.TrimSuffix(l, " "+wire.SuspiciousMark))
+						break
+					}
+				}
 				t.Logf("seam: components' log lines during %s:\n%s", t.Name(), indent(lines))
 			}
 		}

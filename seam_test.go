@@ -230,6 +230,7 @@ func TestFailuresAreReportedThroughT(t *testing.T) {
 		{"go-failure", "TestChildFailingGoTestShowsLogs", []string{
 			"status 502, want 201",
 			"seam: components' log lines during TestChildFailingGoTestShowsLogs",
+			"seam: first suspicious interaction: orders→inventory | POST /reserve → 500 Internal Server Error",
 			"inventory | reserve A1 x1: failed: storage unavailable",
 		}},
 	} {
