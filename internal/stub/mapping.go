@@ -92,10 +92,13 @@ func (r *Request) Header() http.Header {
 
 // ID is the request's id: a random-looking (version 4) UUID, made on first
 // use from bits the server drew for it.
-func (r *Request) ID() string {
+func (r *Request) ID() string { return uuidOf(r.idBits[0], r.idBits[1]) }
+
+// uuidOf formats 128 random bits as a version 4 UUID.
+func uuidOf(v, w uint64) string {
 	var b [16]byte
-	binary.LittleEndian.PutUint64(b[:8], r.idBits[0])
-	binary.LittleEndian.PutUint64(b[8:], r.idBits[1])
+	binary.LittleEndian.PutUint64(b[:8], v)
+	binary.LittleEndian.PutUint64(b[8:], w)
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	var out [36]byte

@@ -7,8 +7,6 @@ package stub
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -323,25 +321,10 @@ func mix(z uint64) uint64 {
 
 // uuid is a random (version 4) UUID from the server's seeded source.
 func (s *Server) uuid() string {
-	var b [16]byte
 	s.rnd.mu.Lock()
 	v, w := s.rnd.r.Uint64(), s.rnd.r.Uint64()
 	s.rnd.mu.Unlock()
-	binary.LittleEndian.PutUint64(b[:8], v)
-	binary.LittleEndian.PutUint64(b[8:], w)
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	var out [36]byte
-	hex.Encode(out[0:8], b[0:4])
-	out[8] = '-'
-	hex.Encode(out[9:13], b[4:6])
-	out[13] = '-'
-	hex.Encode(out[14:18], b[6:8])
-	out[18] = '-'
-	hex.Encode(out[19:23], b[8:10])
-	out[23] = '-'
-	hex.Encode(out[24:], b[10:])
-	return string(out[:])
+	return uuidOf(v, w)
 }
 
 // NearMiss is a mapping close to a request, with what did not match.

@@ -52,14 +52,11 @@ type action struct {
 	node    *yaml.Node              // the pattern's keys, for templated patterns
 	tmpls   map[*yaml.Node]expr.Str // scalars holding ((templates))
 	pattern *stub.Pattern           // parsed at load time when nothing is templated
-	count   *int
-	atLeast *int
-	atMost  *int
-	never   bool
+	want    step.Count
 	pos     diag.Pos
 }
 
-var ownKeys = []string{"service", "count", "at_least", "at_most", "never"}
+var ownKeys = append([]string{"service"}, step.CountKeys...)
 
 // Decode implements step.Kind.
 func (Kind) Decode(d *decode.Decoder, n *yaml.Node) step.Action {
@@ -72,17 +69,8 @@ func (Kind) Decode(d *decode.Decoder, n *yaml.Node) step.Action {
 		switch f.Key {
 		case "service":
 			a.service.DecodeYAML(d, v)
-		case "count":
-			a.count = new(int)
-			d.Decode(v, a.count, "stub-verify.count")
-		case "at_least":
-			a.atLeast = new(int)
-			d.Decode(v, a.atLeast, "stub-verify.at_least")
-		case "at_most":
-			a.atMost = new(int)
-			d.Decode(v, a.atMost, "stub-verify.at_most")
-		case "never":
-			d.Decode(v, &a.never, "stub-verify.never")
+		case "count", "at_least", "at_most", "never":
+			a.want.DecodeKey(d, f.Key, v, "stub-verify")
 		default:
 			if !contains(stub.PatternKeys, f.Key) {
 				d.UnknownKey(f.KeyN, "stub-verify", known)
@@ -94,12 +82,7 @@ func (Kind) Decode(d *decode.Decoder, n *yaml.Node) step.Action {
 	if a.service.IsZero() {
 		d.Errorf(n, "stub-verify: missing required key \"service\"")
 	}
-	if a.never && (a.count != nil || a.atLeast != nil || a.atMost != nil) {
-		d.Errorf(n, "stub-verify: never: true leaves no room for count, at_least or at_most")
-	}
-	if a.count != nil && (a.atLeast != nil || a.atMost != nil) {
-		d.Errorf(n, "stub-verify: count is exact; drop at_least and at_most, or count")
-	}
+	a.want.Validate(d, n, "stub-verify")
 	// Templated scalars are checked for names now and filled in at run time.
 	walk(pat, func(s *yaml.Node) {
 		if strings.Contains(s.Value, "((") {
@@ -226,36 +209,12 @@ func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 		Fields:  map[string]any{"count": float64(len(found)), "requests": reqs},
 		Request: "requests to " + name + " matching " + p.String(),
 	}
-	want, ok := a.check(len(found))
+	want, ok := a.want.Check(len(found))
 	if ok {
 		res.Response = fmt.Sprintf("%d matched", len(found))
 		return res, nil
 	}
 	return res, &step.Failed{Msg: sv.Server().Explain(name, p, env.Start, found, want)}
-}
-
-// check says whether n requests satisfy the step, and what it wanted.
-func (a *action) check(n int) (string, bool) {
-	switch {
-	case a.never:
-		return "none (never: true)", n == 0
-	case a.count != nil:
-		return fmt.Sprintf("exactly %d", *a.count), n == *a.count
-	case a.atLeast != nil || a.atMost != nil:
-		lo, hi := 0, -1
-		if a.atLeast != nil {
-			lo = *a.atLeast
-		}
-		if a.atMost != nil {
-			hi = *a.atMost
-		}
-		want := fmt.Sprintf("at least %d", lo)
-		if hi >= 0 {
-			want = fmt.Sprintf("between %d and %d", lo, hi)
-		}
-		return want, n >= lo && (hi < 0 || n <= hi)
-	}
-	return "at least 1", n >= 1
 }
 
 func requestValue(r *stub.Request) map[string]any {

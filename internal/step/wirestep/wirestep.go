@@ -138,9 +138,8 @@ func decodePatternKey(d *decode.Decoder, f decode.Field, p *pattern, what string
 
 type action struct {
 	pattern
-	Count, AtLeast, AtMost *int
-	Never                  bool
-	Before                 *pattern
+	want   step.Count
+	Before *pattern
 }
 
 // Decode implements step.Kind.
@@ -153,17 +152,8 @@ func (Kind) Decode(d *decode.Decoder, n *yaml.Node) step.Action {
 		switch f.Key {
 		case "from", "to", "method", "path", "status", "sql", "result":
 			decodePatternKey(d, f, &a.pattern, "interactions")
-		case "count":
-			a.Count = new(int)
-			d.Decode(v, a.Count, "interactions.count")
-		case "at_least":
-			a.AtLeast = new(int)
-			d.Decode(v, a.AtLeast, "interactions.at_least")
-		case "at_most":
-			a.AtMost = new(int)
-			d.Decode(v, a.AtMost, "interactions.at_most")
-		case "never":
-			d.Decode(v, &a.Never, "interactions.never")
+		case "count", "at_least", "at_most", "never":
+			a.want.DecodeKey(d, f.Key, v, "interactions")
 		case "before":
 			b := &pattern{}
 			for _, bf := range d.Fields(v, "interactions.before") {
@@ -178,18 +168,13 @@ func (Kind) Decode(d *decode.Decoder, n *yaml.Node) step.Action {
 			}
 			a.Before = b
 		default:
-			d.UnknownKey(f.KeyN, "interactions", append(append([]string(nil), patternKeys...), "count", "at_least", "at_most", "never", "before"))
+			d.UnknownKey(f.KeyN, "interactions", append(append(append([]string(nil), patternKeys...), step.CountKeys...), "before"))
 		}
 	}
 	if a.From == "" || a.To == "" {
 		d.Errorf(n, "interactions: give from and to (the edge: the calling service and the one it depends on)")
 	}
-	if a.Never && (a.Count != nil || a.AtLeast != nil || a.AtMost != nil) {
-		d.Errorf(n, "interactions: never: true leaves no room for count, at_least or at_most")
-	}
-	if a.Count != nil && (a.AtLeast != nil || a.AtMost != nil) {
-		d.Errorf(n, "interactions: count is exact; drop at_least and at_most, or count")
-	}
+	a.want.Validate(d, n, "interactions")
 	if a.Path != "" {
 		if _, err := path.Match(a.Path, ""); err != nil {
 			d.Errorf(n, "interactions.path: %q: %v", a.Path, err)
@@ -234,7 +219,7 @@ func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 	}
 	res := &step.Result{Fields: map[string]any{"count": float64(len(found)), "interactions": list},
 		Request: "interactions matching " + a.pattern.String()}
-	want, ok := a.check(len(found))
+	want, ok := a.want.Check(len(found))
 	var problem string
 	if !ok {
 		problem = fmt.Sprintf("%d interaction(s) matched %s; want %s", len(found), a.pattern.String(), want)
@@ -267,26 +252,4 @@ func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 		b.WriteString("\n    (none; is the edge declared with depends_on, and not wire: false?)")
 	}
 	return res, &step.Failed{Msg: b.String()}
-}
-
-func (a *action) check(n int) (string, bool) {
-	switch {
-	case a.Never:
-		return "none (never: true)", n == 0
-	case a.Count != nil:
-		return fmt.Sprintf("exactly %d", *a.Count), n == *a.Count
-	case a.AtLeast != nil || a.AtMost != nil:
-		lo, hi := 0, -1
-		if a.AtLeast != nil {
-			lo = *a.AtLeast
-		}
-		if a.AtMost != nil {
-			hi = *a.AtMost
-		}
-		if hi >= 0 {
-			return fmt.Sprintf("between %d and %d", lo, hi), n >= lo && n <= hi
-		}
-		return fmt.Sprintf("at least %d", lo), n >= lo
-	}
-	return "at least 1", n >= 1
 }
