@@ -44,6 +44,7 @@ type decoder struct {
 type exchange struct {
 	method, target string
 	start          time.Time
+	body           []byte
 }
 
 func newDecoder(p *Proxy) *decoder {
@@ -136,6 +137,9 @@ func (d *decoder) undecodable() {
 // complete (which changes nothing).
 func (d *decoder) onRequest(h *head) bool {
 	if h.done {
+		if n := len(d.queue); n > 0 {
+			d.queue[n-1].body = h.body
+		}
 		return true
 	}
 	if len(d.queue) >= 64 {
@@ -168,7 +172,8 @@ func (d *decoder) onResponse(h *head) bool {
 	d.queue = d.queue[1:]
 	in := Interaction{Edge: d.p.Edge, Protocol: "http", Op: ex.method + " " + ex.target,
 		Result: strconv.Itoa(h.status) + " " + h.reason, Start: ex.start, End: time.Now(),
-		Suspicious: h.status >= 500, Method: ex.method, Target: ex.target, Status: h.status}
+		Suspicious: h.status >= 500, Method: ex.method, Target: ex.target, Status: h.status,
+		RequestBody: ex.body, ResponseBody: h.body}
 	if h.status == http.StatusSwitchingProtocols {
 		in.Note = "(protocol switched; not decoded further)"
 		d.p.emit(in)
@@ -225,6 +230,24 @@ type head struct {
 	untilClose     bool // a response body without framing: to the end of the connection
 	interim        bool // a 1xx answer
 	done           bool // set when the whole message has been seen
+	body           []byte
+	cut            bool // the body was longer than what is kept
+}
+
+// maxBodyKept is how much of each body an interaction keeps, for the
+// interactions step to look into.
+const maxBodyKept = 4 << 10
+
+// keep keeps the start of a body.
+func (h *head) keep(b []byte) {
+	if room := maxBodyKept - len(h.body); room > 0 {
+		h.body = append(h.body, b[:min(len(b), room)]...)
+		if len(b) > room {
+			h.cut = true
+		}
+	} else if len(b) > 0 {
+		h.cut = true
+	}
 }
 
 type readState int
@@ -296,9 +319,11 @@ func (r *reader) feed(b []byte, on func(*head) bool) bool {
 			}
 		case inBody:
 			if r.h.untilClose {
+				r.h.keep(b)
 				return true // everything to the close is body
 			}
 			n := min(int64(len(b)), r.left)
+			r.h.keep(b[:n])
 			b, r.left = b[n:], r.left-n
 			if r.left == 0 && !r.finish(on) {
 				return false
@@ -331,6 +356,7 @@ func (r *reader) feed(b []byte, on func(*head) bool) bool {
 			}
 		case inChunkData:
 			n := min(int64(len(b)), r.left)
+			r.h.keep(b[:n])
 			b, r.left = b[n:], r.left-n
 			if r.left == 0 {
 				r.state, r.left = inChunkEnd, 2

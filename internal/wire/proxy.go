@@ -28,9 +28,11 @@ type Interaction struct {
 	Start, End time.Time
 	Suspicious bool // an error status, a reset, a malformed message
 	Note       string
-	// HTTP: the request's method and target, the response's status.
-	Method, Target string
-	Status         int
+	// HTTP: the request's method and target, the response's status, and
+	// the start of each body (up to 4 KiB).
+	Method, Target            string
+	Status                    int
+	RequestBody, ResponseBody []byte
 }
 
 // Line renders an interaction for a timeline.

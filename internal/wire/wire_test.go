@@ -85,6 +85,10 @@ func TestHTTPExchangesAreRecordedInOrder(t *testing.T) {
 	if len(s.got) > 2 && (!s.got[2].Suspicious || s.got[0].Suspicious) {
 		t.Errorf("a 500 is suspicious, a 200 is not: %+v", s.got)
 	}
+	if len(s.got) > 3 && (string(s.got[1].RequestBody) != `{"sku":"A1"}` || string(s.got[1].ResponseBody) != "got 12 bytes" ||
+		len(s.got[3].ResponseBody) != 200) {
+		t.Errorf("bodies: %q → %q; chunked %d bytes", s.got[1].RequestBody, s.got[1].ResponseBody, len(s.got[3].ResponseBody))
+	}
 	s.mu.Unlock()
 }
 

@@ -6,6 +6,7 @@ package wirestep
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path"
 	"regexp"
@@ -15,6 +16,7 @@ import (
 	"github.com/seamtest/seam/internal/decode"
 	"github.com/seamtest/seam/internal/diag"
 	"github.com/seamtest/seam/internal/expect"
+	"github.com/seamtest/seam/internal/expr"
 	"github.com/seamtest/seam/internal/step"
 	"github.com/seamtest/seam/internal/wire"
 	"go.yaml.in/yaml/v4"
@@ -41,7 +43,7 @@ func (Kind) Usage() step.Usage {
 		},
 		Fields: []expect.Field{
 			{Name: "count", Doc: "how many interactions matched"},
-			{Name: "interactions", Doc: "the matches: edge, method, path, status, result, duration_ms"},
+			{Name: "interactions", Doc: "the matches: edge, method, path, status, result, params (SQL), duration_ms, request_body and response_body (HTTP: parsed when JSON; the first 4 KiB)"},
 		},
 		Example: "interactions: {from: orders, to: inventory, method: POST, path: /reserve, status: 200, count: 1,\n" +
 			"               before: {from: orders, to: payments, path: /charges}}",
@@ -215,7 +217,8 @@ func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 	list := make([]any, len(found))
 	for k, i := range found {
 		list[k] = map[string]any{"edge": i.Edge, "method": i.Method, "path": i.Target, "status": float64(i.Status), "params": i.Note,
-			"result": i.Result, "duration_ms": float64(i.End.Sub(i.Start).Microseconds()) / 1000}
+			"result": i.Result, "duration_ms": float64(i.End.Sub(i.Start).Microseconds()) / 1000,
+			"request_body": bodyValue(i.RequestBody), "response_body": bodyValue(i.ResponseBody)}
 	}
 	res := &step.Result{Fields: map[string]any{"count": float64(len(found)), "interactions": list},
 		Request: "interactions matching " + a.pattern.String()}
@@ -252,4 +255,17 @@ func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 		b.WriteString("\n    (none; is the edge declared with depends_on, and not wire: false?)")
 	}
 	return res, &step.Failed{Msg: b.String()}
+}
+
+// bodyValue is a kept body as expectations see it: JSON parsed, text as a
+// string, nothing as null.
+func bodyValue(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	var v any
+	if json.Unmarshal(b, &v) == nil {
+		return expr.Normalize(v)
+	}
+	return string(b)
 }
