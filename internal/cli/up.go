@@ -37,9 +37,9 @@ func cmdUp(ctx context.Context, args []string, stdio IO) int {
 		fmt.Fprintln(stdio.Stdout, "seam up: stopped; nothing left running")
 	}()
 	var mu sync.Mutex
-	var log func(svc, stream, line string)
+	var log func(svc, stream, line string, span ...time.Time)
 	if !*quiet {
-		log = func(svc, stream, line string) {
+		log = func(svc, stream, line string, _ ...time.Time) {
 			mu.Lock()
 			fmt.Fprintf(stdio.Stdout, "%s | %s\n", svc, line)
 			mu.Unlock()

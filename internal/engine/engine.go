@@ -76,7 +76,7 @@ func flush(env Env) {
 // EnvFactory starts environments: one per worker, and one per fresh test.
 // log receives every line the environment's services print.
 type EnvFactory interface {
-	Start(ctx context.Context, worker int, log func(service, stream, line string)) (Env, error)
+	Start(ctx context.Context, worker int, log func(service, stream, line string, span ...time.Time)) (Env, error)
 }
 
 // EnvError is an environment that could not start; the run stops.
@@ -194,7 +194,9 @@ func NewRunner(s *suite.Suite, opts Options, sink report.Sink) (*Runner, error) 
 
 // LogFunc is the log callback for w's environment: each line is tagged
 // with the test running on w.
-func (x *Runner) LogFunc(w *Worker) func(service, stream, line string) { return x.r.logFunc(w) }
+func (x *Runner) LogFunc(w *Worker) func(service, stream, line string, span ...time.Time) {
+	return x.r.logFunc(w)
+}
 
 // Test runs one test on w and returns its test_end event. A fresh test
 // gets an environment of its own from opts.Envs.
@@ -246,12 +248,17 @@ func (w *Worker) setTest(name string) {
 }
 
 // logFunc tags each line with the test running on w when it was printed.
-func (r *runner) logFunc(w *Worker) func(svc, stream, line string) {
-	return func(svc, stream, line string) {
+func (r *runner) logFunc(w *Worker) func(svc, stream, line string, span ...time.Time) {
+	return func(svc, stream, line string, span ...time.Time) {
 		w.mu.Lock()
 		test := w.test
 		w.mu.Unlock()
-		r.emit(report.Event{Type: report.Log, Test: test, Service: svc, Stream: stream, Message: line, Worker: w.id})
+		e := report.Event{Type: report.Log, Test: test, Service: svc, Stream: stream, Message: line, Worker: w.id}
+		if len(span) == 2 {
+			// An interaction: when it started, and how long it took.
+			e.Time, e.Duration = span[0], msSince(span[1], span[0])
+		}
+		r.emit(e)
 	}
 }
 

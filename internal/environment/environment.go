@@ -36,7 +36,7 @@ type Options struct {
 	Started  func(pid int)
 	AddTemp  func(dir string)
 	AddShm   func(id int)
-	Log      func(service, stream, line string)
+	Log      func(service, stream, line string, span ...time.Time) // span: an interaction's start and end
 	Progress func(service, what string) // "starting", "ready", … for a live display
 }
 
@@ -227,7 +227,7 @@ func (e *Environment) wireEdges(svc *service.Service) error {
 		p, err := wire.Listen(edge, target["addr"].(string), func(in wire.Interaction) {
 			e.seen.Add(in)
 			if e.opts.Log != nil {
-				e.opts.Log(edge, "wire", in.Line())
+				e.opts.Log(edge, "wire", in.Line(), in.Start, in.End)
 			}
 		})
 		if err != nil {

@@ -143,13 +143,13 @@ func (s *Session) Factory() engine.EnvFactory {
 
 type factory struct{ s *Session }
 
-func (f factory) Start(ctx context.Context, worker int, log func(service, stream, line string)) (engine.Env, error) {
+func (f factory) Start(ctx context.Context, worker int, log func(service, stream, line string, span ...time.Time)) (engine.Env, error) {
 	return f.s.StartEnv(ctx, log)
 }
 
 // StartEnv starts one more environment instance with its own ports and
 // folders.
-func (s *Session) StartEnv(ctx context.Context, log func(service, stream, line string)) (*environment.Environment, error) {
+func (s *Session) StartEnv(ctx context.Context, log func(service, stream, line string, span ...time.Time)) (*environment.Environment, error) {
 	s.mu.Lock()
 	s.n++
 	n := s.n
