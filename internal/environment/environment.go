@@ -37,7 +37,7 @@ type Options struct {
 	AddTemp  func(dir string)
 	AddShm   func(id int)
 	Log      func(service, stream, line string, span ...time.Time) // span: an interaction's start and end
-	Progress func(service, what string) // "starting", "ready", … for a live display
+	Progress func(service, what string)                            // "starting", "ready", … for a live display
 }
 
 // Environment is one running instance of a system.
