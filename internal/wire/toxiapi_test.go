@@ -43,10 +43,10 @@ func TestToxiproxyAPI(t *testing.T) {
 	if code, body := call("GET", "/proxies", ""); code != 200 || !strings.Contains(body, `"a→b"`) {
 		t.Fatalf("list: %d %s", code, body)
 	}
-	if code, body := call("POST", "/proxies/a->b/toxics", `{"name": "slow", "type": "latency", "attributes": {"latency": 120}}`); code != 200 {
+	if code, body := call("POST", "/proxies/a->b/toxics", `{"name": "slow", "type": "latency", "attributes": {"latency": 400}}`); code != 200 {
 		t.Fatalf("add toxic: %d %s", code, body)
 	}
-	if d, err := through(edge); err != nil || d < 110*time.Millisecond {
+	if d, err := through(edge); err != nil || d < 390*time.Millisecond {
 		t.Errorf("latency toxic: %v after %s", err, d)
 	}
 	if code, body := call("POST", "/proxies/a→b/toxics", `{"type": "slicer"}`); code != 400 || !strings.Contains(body, "supports latency") {
@@ -60,7 +60,7 @@ func TestToxiproxyAPI(t *testing.T) {
 		t.Error("a disabled proxy let a request through")
 	}
 	call("POST", "/reset", "")
-	if d, err := through(edge); err != nil || d > 100*time.Millisecond {
+	if d, err := through(edge); err != nil || d > 300*time.Millisecond {
 		t.Errorf("after reset: %v after %s", err, d)
 	}
 	code, body := call("POST", "/proxies", `{"name": "mine", "listen": "127.0.0.1:0", "upstream": "`+strings.TrimPrefix(target.URL, "http://")+`"}`)

@@ -206,8 +206,8 @@ func TestFaults(t *testing.T) {
 		}
 		return time.Since(start), err
 	}
-	p.SetFaults(Faults{Latency: 150 * time.Millisecond, Jitter: 20 * time.Millisecond, Seed: 1})
-	if d, err := get(5 * time.Second); err != nil || d < 130*time.Millisecond {
+	p.SetFaults(Faults{Latency: 400 * time.Millisecond, Jitter: 20 * time.Millisecond, Seed: 1})
+	if d, err := get(5 * time.Second); err != nil || d < 380*time.Millisecond {
 		t.Errorf("latency: %v after %s", err, d)
 	}
 	p.SetFaults(Faults{Reset: true})
@@ -235,11 +235,11 @@ func TestFaults(t *testing.T) {
 		t.Errorf("slow answers: %v after %s", err, d)
 	}
 	p.ClearFaults()
-	if d, err := get(5 * time.Second); err != nil || d > 100*time.Millisecond {
+	if d, err := get(5 * time.Second); err != nil || d > 300*time.Millisecond {
 		t.Errorf("after clearing: %v after %s", err, d)
 	}
 	joined := strings.Join(s.lines(), "\n")
-	for _, want := range []string{"fault → latency 150ms ±20ms", "fault → reset connections", "GET /x → 503 Service Unavailable", "fault → cleared"} {
+	for _, want := range []string{"fault → latency 400ms ±20ms", "fault → reset connections", "GET /x → 503 Service Unavailable", "fault → cleared"} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("the timeline lacks %q:\n%s", want, joined)
 		}
