@@ -15,14 +15,16 @@ import (
 // Faults disturb an edge until they are cleared. Each field is one fault;
 // several may hold at once.
 type Faults struct {
-	Latency    time.Duration // added to every chunk the callee sends back
-	Jitter     time.Duration // ± on the latency, drawn from the seeded source
-	Bandwidth  int64         // bytes per second each way; 0: unlimited
-	CloseAfter int64         // close a connection after this many bytes (both ways); 0: never
-	Reset      bool          // reset every connection, open or new
-	Blackhole  bool          // accept, but let nothing through: calls time out
-	HTTP       *HTTPFault    // answer matching HTTP requests in the callee's place
-	Seed       uint64        // seeds the jitter
+	Latency        time.Duration // added to every chunk the callee sends back
+	Jitter         time.Duration // ± on the latency, drawn from the seeded source
+	Bandwidth      int64         // bytes per second each way; 0: unlimited
+	CloseAfter     int64         // close a connection after this many bytes (both ways); 0: never
+	Reset          bool          // reset every connection, open or new
+	Refuse         bool          // a partition: new connections are refused (reset at once); open ones go on
+	Blackhole      bool          // accept, but let nothing through: calls time out
+	CloseAfterTime time.Duration // with Blackhole: close each connection after this long (Toxiproxy's timeout)
+	HTTP           *HTTPFault    // answer matching HTTP requests in the callee's place
+	Seed           uint64        // seeds the jitter
 }
 
 // HTTPFault answers matching requests with a status of its own; the callee
@@ -77,8 +79,15 @@ func (f Faults) String() string {
 	if f.Reset {
 		parts = append(parts, "reset connections")
 	}
+	if f.Refuse {
+		parts = append(parts, "refuse new connections")
+	}
 	if f.Blackhole {
-		parts = append(parts, "blackhole (nothing gets through)")
+		s := "blackhole (nothing gets through)"
+		if f.CloseAfterTime > 0 {
+			s = fmt.Sprintf("blackhole, then close after %s", f.CloseAfterTime)
+		}
+		parts = append(parts, s)
 	}
 	if h := f.HTTP; h != nil {
 		what := strings.TrimSpace(h.Method + " " + h.Path)

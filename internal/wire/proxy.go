@@ -107,7 +107,7 @@ func (p *Proxy) accept() {
 			c.Close()
 			return
 		}
-		if f := p.faults.get(); f.Reset {
+		if f := p.faults.get(); f.Reset || f.Refuse {
 			p.track(c, false)
 			resetConn(c)
 			continue
@@ -207,6 +207,10 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 			f := p.faults.get()
 			switch {
 			case f.Blackhole:
+				if f.CloseAfterTime > 0 {
+					// As Toxiproxy's timeout toxic: nothing, then the close.
+					time.AfterFunc(f.CloseAfterTime, func() { src.Close(); dst.Close() })
+				}
 				continue // swallowed: the caller waits for an answer that never comes
 			case f.Reset:
 				resetConn(src)

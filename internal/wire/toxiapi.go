@@ -90,6 +90,7 @@ func (a *ToxiAPI) apply(p *Proxy) {
 			f.CloseAfter = at["bytes"]
 		case "timeout":
 			f.Blackhole = true
+			f.CloseAfterTime = time.Duration(at["timeout"]) * time.Millisecond
 		case "reset_peer":
 			f.Reset = true
 		}

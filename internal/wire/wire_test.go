@@ -214,6 +214,10 @@ func TestFaults(t *testing.T) {
 	if _, err := get(5 * time.Second); err == nil {
 		t.Error("reset: the request went through")
 	}
+	p.SetFaults(Faults{Refuse: true})
+	if _, err := get(5 * time.Second); err == nil {
+		t.Error("refuse: a new connection went through")
+	}
 	p.SetFaults(Faults{Blackhole: true})
 	if _, err := get(200 * time.Millisecond); err == nil || !strings.Contains(err.Error(), "Timeout") {
 		t.Errorf("blackhole: %v", err)

@@ -31,6 +31,7 @@ func (Kind) Usage() step.Usage {
 			{Name: "bandwidth", Doc: "bytes per second each way"},
 			{Name: "close_after", Doc: "cut each connection after this many bytes"},
 			{Name: "reset", Doc: "true: reset open connections and every new one"},
+			{Name: "refuse", Doc: "true: a partition: refuse new connections (open ones go on)"},
 			{Name: "blackhole", Doc: "true: let nothing through; calls hang until their own timeout"},
 			{Name: "http", Doc: "{method, path, and status (and body): answer matching HTTP requests in the callee's place; or slow: a duration each chunk of the callee's answer to them is held}"},
 			{Name: "clear", Doc: "true: take the edge's faults off now"},
@@ -47,6 +48,7 @@ type action struct {
 	Bandwidth  int64         `yaml:"bandwidth"`
 	CloseAfter int64         `yaml:"close_after"`
 	Reset      bool          `yaml:"reset"`
+	Refuse     bool          `yaml:"refuse"`
 	Blackhole  bool          `yaml:"blackhole"`
 	Clear      bool          `yaml:"clear"`
 	HTTP       *httpFault    `yaml:"http"`
@@ -90,7 +92,7 @@ func (Kind) Decode(d *decode.Decoder, n *yaml.Node) step.Action {
 
 func (a *action) faults(seed uint64) wire.Faults {
 	f := wire.Faults{Latency: a.Latency, Jitter: a.Jitter, Bandwidth: a.Bandwidth, CloseAfter: a.CloseAfter,
-		Reset: a.Reset, Blackhole: a.Blackhole, Seed: seed}
+		Reset: a.Reset, Refuse: a.Refuse, Blackhole: a.Blackhole, Seed: seed}
 	if h := a.HTTP; h != nil {
 		f.HTTP = &wire.HTTPFault{Method: h.Method, Path: h.Path, Status: h.Status, Body: h.Body, Slow: h.Slow}
 	}
