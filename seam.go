@@ -307,6 +307,11 @@ func (e *Env) Attach(t testing.TB) *Env {
 		e.state.mu.Unlock()
 		if !closed {
 			v.checkUnmatched()
+			// What the components have written so far is read before the
+			// lines are shown, as the CLI does at a test's end.
+			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+			e.env.Flush(ctx)
+			cancel()
 		}
 		if t.Failed() {
 			if lines := e.lines.since(v.from); len(lines) > 0 {
