@@ -1,9 +1,12 @@
 // Package wire is seam's proxy on the edges between components: A is given
-// the proxy's address for B, the proxy forwards every byte unchanged, and a
-// decoder beside the stream turns what passes into interactions (an HTTP
-// exchange; for protocols it does not know, a connection and its bytes).
-// Decoding never holds up or changes the traffic: when it cannot keep up or
-// does not understand, it stops and the bytes still flow.
+// the proxy's address for B, the proxy forwards every byte unchanged, and
+// incremental decoders read each chunk as it passes (in the forwarding
+// goroutine, keeping no copies) and turn it into interactions: HTTP
+// exchanges, PostgreSQL queries, Redis commands; for protocols they do not
+// know, a connection and its bytes. Decoding never changes the traffic:
+// when it does not understand, it stops and the bytes still flow. Faults
+// (faults.go) act on the same chunks, and a Toxiproxy-compatible API
+// (toxiapi.go) sets them.
 package wire
 
 import (
