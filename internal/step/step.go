@@ -51,6 +51,18 @@ type ServiceUser interface {
 	ServiceRefs() []Ref
 }
 
+// EdgeUser is an Action that names depends_on edges (from → to) whose
+// traffic goes through seam's wire; the loader checks each is one.
+type EdgeUser interface {
+	EdgeRefs() []EdgeRef
+}
+
+// EdgeRef is an edge named at a position.
+type EdgeRef struct {
+	From, To string
+	Pos      diag.Pos
+}
+
 // Ref is a service named at a position.
 type Ref struct {
 	Name string

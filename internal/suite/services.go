@@ -188,6 +188,41 @@ func (l *loader) readiness(d *decode.Decoder, n *yaml.Node, out *service.Readine
 }
 
 // checkServiceRefs reports steps that name services the suite lacks.
+// checkEdges reports edges a step names that are not wired depends_on
+// edges (the names themselves are checked as service references).
+func (l *loader) checkEdges(s *Suite, refs []step.EdgeRef) {
+	for _, r := range refs {
+		from, ok := s.System.Get(r.From)
+		if _, ok2 := s.System.Get(r.To); !ok || !ok2 {
+			continue // reported as an unknown service
+		}
+		found := false
+		for _, d := range from.DependsOn {
+			if d.Name != r.To {
+				continue
+			}
+			found = true
+			if d.NoWire {
+				l.errs.Add(diag.Errorf(r.Pos, "the edge %s→%s is wire: false, so seam does not see its traffic", r.From, r.To).
+					WithHint("remove wire: false from %s's depends_on", r.From))
+			}
+		}
+		if !found {
+			var deps []string
+			for _, d := range from.DependsOn {
+				deps = append(deps, d.Name)
+			}
+			e := diag.Errorf(r.Pos, "%s→%s is not an edge: %s does not depend on %s", r.From, r.To, r.From, r.To)
+			if len(deps) > 0 {
+				e.WithHint("%s depends on: %s", r.From, strings.Join(deps, ", "))
+			} else {
+				e.WithHint("add depends_on: [%s] to %s, so its calls go through the wire", r.To, r.From)
+			}
+			l.errs.Add(e)
+		}
+	}
+}
+
 func (l *loader) checkServiceRefs(s *Suite) {
 	names := []string{}
 	if s.System != nil {
@@ -196,6 +231,9 @@ func (l *loader) checkServiceRefs(s *Suite) {
 	for _, t := range s.Tests {
 		for _, steps := range [][]*Step{t.Setup, t.Steps, t.Teardown} {
 			for _, st := range steps {
+				if eu, ok := st.Action.(step.EdgeUser); ok && s.System != nil {
+					l.checkEdges(s, eu.EdgeRefs())
+				}
 				su, ok := st.Action.(step.ServiceUser)
 				if !ok {
 					continue

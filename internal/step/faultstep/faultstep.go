@@ -104,6 +104,11 @@ func (a *action) ServiceRefs() []step.Ref {
 	return []step.Ref{{Name: a.From, Pos: a.Pos}, {Name: a.To, Pos: a.Pos}}
 }
 
+// EdgeRefs implements step.EdgeUser.
+func (a *action) EdgeRefs() []step.EdgeRef {
+	return []step.EdgeRef{{From: a.From, To: a.To, Pos: a.Pos}}
+}
+
 type faulty interface {
 	SetFaults(from, to string, f wire.Faults) error
 }

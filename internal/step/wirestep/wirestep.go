@@ -197,6 +197,15 @@ func (a *action) ServiceRefs() []step.Ref {
 	return refs
 }
 
+// EdgeRefs implements step.EdgeUser: each edge must be a wired depends_on.
+func (a *action) EdgeRefs() []step.EdgeRef {
+	refs := []step.EdgeRef{{From: a.From, To: a.To, Pos: a.fromN}}
+	if a.Before != nil {
+		refs = append(refs, step.EdgeRef{From: a.Before.From, To: a.Before.To, Pos: a.Before.fromN})
+	}
+	return refs
+}
+
 // recorded is what the environment offers.
 type recorded interface {
 	Interactions(since time.Time) []wire.Interaction
