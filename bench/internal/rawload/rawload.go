@@ -166,8 +166,23 @@ func readAnswer(r *bufio.Reader, body *bytes.Buffer) (int, error) {
 
 // Load sends up to n requests (or for at most limit) over conns keep-alive
 // connections to base (http://host:port), picking calls at random from a
-// seeded source and checking every answer.
+// seeded source and checking every answer. Each connection sends its next
+// request as soon as it has an answer: this finds the greatest throughput,
+// and its latencies are mostly time spent queueing.
 func Load(base string, calls []Call, conns, n int, limit time.Duration, seed uint64) Result {
+	return load(base, calls, conns, n, limit, seed, 0)
+}
+
+// Paced is Load at a fixed rate (requests per second, over all
+// connections), each connection on its own schedule: the latency a
+// request sees when the path is busy but not saturated.
+func Paced(base string, calls []Call, conns, n int, limit time.Duration, seed uint64, rate float64) Result {
+	return load(base, calls, conns, n, limit, seed, time.Duration(float64(conns)*float64(time.Second)/rate))
+}
+
+// load is Load, with each connection sending at most one request per every
+// (0: no pause).
+func load(base string, calls []Call, conns, n int, limit time.Duration, seed uint64, every time.Duration) Result {
 	host := strings.TrimPrefix(base, "http://")
 	reqs := make([][]byte, len(calls))
 	for i, c := range calls {
@@ -196,9 +211,15 @@ func Load(base string, calls []Call, conns, n int, limit time.Duration, seed uin
 			var body bytes.Buffer
 			rnd := rand.New(rand.NewPCG(seed, uint64(w)))
 			lat[w] = make([]time.Duration, 0, n/conns+1)
+			// Connections start spread over one period, not all at once.
+			due := start.Add(every * time.Duration(w) / time.Duration(conns))
 			for {
 				if next.Add(1) > int64(n) || time.Now().After(deadline) || failed.Load() != nil {
 					return
+				}
+				if every > 0 {
+					time.Sleep(time.Until(due))
+					due = due.Add(every)
 				}
 				i := rnd.IntN(len(calls))
 				c := calls[i]
