@@ -61,10 +61,24 @@ func main() {
 		measure.OnExit(func() { sess.Close() })
 		sessions[k.name] = sess
 	}
+	// As by hand, PostgreSQL is ready when a new connection of the user's
+	// has answered a query.
 	seamStart := func(kind string) time.Duration {
 		start := time.Now()
 		env, err := sessions[kind].StartEnv(ctx, nil)
 		measure.Check(err)
+		if kind == "postgres" {
+			url, err := env.URL("db")
+			measure.Check(err)
+			conn, err := pgx.Connect(ctx, url)
+			measure.Check(err)
+			_, err = conn.Exec(ctx, "SELECT 1")
+			measure.Check(err)
+			d := time.Since(start)
+			conn.Close(ctx)
+			stop(env)
+			return d
+		}
 		d := time.Since(start)
 		stop(env)
 		return d
@@ -81,7 +95,7 @@ func main() {
 	ratio := float64(hand) / float64(pg)
 	fmt.Printf("\n%-58s %10s\n", fmt.Sprintf("median of %d interleaved rounds", rounds), "ready")
 	fmt.Printf("%-58s %10s\n", "PostgreSQL by hand: initdb, pg_ctl start -w, SELECT 1", measure.Ms(hand))
-	fmt.Printf("%-58s %10s\n", "PostgreSQL by seam from its cache (copy, start, ready, login)", measure.Ms(pg))
+	fmt.Printf("%-58s %10s\n", "PostgreSQL by seam from its cache: start, SELECT 1", measure.Ms(pg))
 	fmt.Printf("%-58s %10s\n", "MariaDB by seam from its cache (user and database made)", measure.Ms(measure.Median(times["mariadb"])))
 	fmt.Printf("%-58s %10s\n", "Redis by seam", measure.Ms(measure.Median(times["redis"])))
 	fmt.Printf("%-58s %10s\n", "NATS (JetStream) by seam", measure.Ms(measure.Median(times["nats"])))

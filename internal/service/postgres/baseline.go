@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -23,23 +24,53 @@ import (
 // magnitude slower (it checkpoints) and would end the services'
 // connections (bench/pgreset measures both).
 type baseline struct {
-	conn *pgx.Conn // kept open: resets need no new connection
+	ready chan struct{} // closed once conn or err is set
+	conn  *pgx.Conn     // kept open: resets need no new connection
+	err   error
 }
 
 // Init implements service.Initializer. The database, the init files and
 // the baseline are in the cached data folder already; a reset needs only
-// a connection of its own.
+// a connection of its own, which is opened in the background: the services
+// that depend on this one start meanwhile, and the first reset waits for
+// it.
 func (i *instance) Init(ctx context.Context) error {
 	i.recordShm()
 	if i.spec.Reset != "per-test" {
 		return nil
 	}
-	conn, err := connect(ctx, i.spec.User, i.spec.Password, i.port, i.db)
-	if err != nil {
-		return err
-	}
-	i.base = &baseline{conn: conn}
+	b := &baseline{ready: make(chan struct{})}
+	i.base = b
+	go func() {
+		defer close(b.ready)
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		b.conn, b.err = connect(cctx, i.spec.User, i.spec.Password, i.port, i.db)
+	}()
 	return nil
+}
+
+// conn waits for the baseline connection.
+func (b *baseline) wait(ctx context.Context) (*pgx.Conn, error) {
+	select {
+	case <-b.ready:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if b.err != nil {
+		return nil, fmt.Errorf("connecting for resets: %w", b.err)
+	}
+	return b.conn, nil
+}
+
+// close closes the baseline connection once it is made.
+func (b *baseline) close() {
+	<-b.ready
+	if b.conn != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		b.conn.Close(ctx)
+		cancel()
+	}
 }
 
 // applyFile runs one SQL file with the simple protocol (several statements
@@ -206,7 +237,11 @@ func (i *instance) Reset(ctx context.Context) error {
 	if i.base == nil {
 		return nil // reset: per-suite or never
 	}
-	_, err := i.base.conn.Exec(ctx, "SELECT seam_baseline.reset()")
+	conn, err := i.base.wait(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = conn.Exec(ctx, "SELECT seam_baseline.reset()")
 	if err != nil {
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && pe.Code == "55P03" {

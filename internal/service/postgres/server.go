@@ -29,7 +29,8 @@ import (
 type server struct {
 	postgres string // path of the postgres binary
 	version  string
-	template string // cached initdb data folder
+	template string        // cached initdb data folder
+	tree     *datadir.Tree // its listing, for each start's copy
 	user     *runas.User
 }
 
@@ -113,6 +114,9 @@ func (s *Spec) Prepare(ctx context.Context, env *service.PrepareEnv) error {
 		if err := s.build(ctx, initdb, srv, db, files); err != nil {
 			return err
 		}
+	}
+	if srv.tree, err = datadir.Scan(srv.template); err != nil {
+		return fmt.Errorf("reading the cached data folder: %w", err)
 	}
 	s.mu.Lock()
 	s.srv = srv
@@ -204,8 +208,47 @@ func (s *Spec) build(ctx context.Context, initdb string, srv *server, db string,
 	if err := inst.Stop(ctx); err != nil {
 		return err
 	}
+	if err := trimWAL(ctx, srv, data); err != nil {
+		return err
+	}
 	if err := datadir.Store(data, srv.template); err != nil {
 		return fmt.Errorf("caching the data folder: %w", err)
+	}
+	return nil
+}
+
+// trimWAL removes the WAL segments a cleanly shut down server does not need
+// (those it recycled for later use): only the segment of the last
+// checkpoint is read at start, and the rest is megabytes to copy per start.
+func trimWAL(ctx context.Context, srv *server, data string) error {
+	cmd := exec.CommandContext(ctx, filepath.Join(filepath.Dir(srv.postgres), "pg_controldata"), "-D", data)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: srv.user.Credential(), Pdeathsig: syscall.SIGKILL}
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("pg_controldata: %v", err)
+	}
+	var keep string
+	for _, line := range strings.Split(string(out), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && k == "Latest checkpoint's REDO WAL file" {
+			keep = strings.TrimSpace(v)
+		}
+		if k, v, ok := strings.Cut(line, ":"); ok && k == "Database cluster state" && strings.TrimSpace(v) != "shut down" {
+			return fmt.Errorf("the cache's server did not shut down cleanly (%s)", strings.TrimSpace(v))
+		}
+	}
+	if len(keep) != 24 {
+		return fmt.Errorf("pg_controldata did not name the checkpoint's WAL file:\n%s", out)
+	}
+	segs, err := filepath.Glob(filepath.Join(data, "pg_wal", strings.Repeat("[0-9A-F]", 24)))
+	if err != nil {
+		return err
+	}
+	for _, seg := range segs {
+		if filepath.Base(seg) != keep {
+			if err := os.Remove(seg); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -284,8 +327,17 @@ func (s *Spec) Start(ctx context.Context, env *service.StartEnv) (service.Instan
 	if err := srv.user.Chown(dir); err != nil {
 		return fail(err)
 	}
+	// The databases' files (base/, most of the folder) are copied while
+	// the server starts: a server shut down cleanly reads only the control
+	// file, the checkpoint's WAL and the transaction status at start, and a
+	// database's files are opened when someone connects to it, which no one
+	// does before Start returns.
 	data := filepath.Join(dir, "data")
-	if err := datadir.Copy(srv.template, data, srv.user); err != nil {
+	isBase := func(rel string) bool { return strings.HasPrefix(rel, "base/") }
+	if err := srv.tree.MakeDirs(data, srv.user); err != nil {
+		return fail(err)
+	}
+	if err := srv.tree.CopyFiles(data, srv.user, func(rel string) bool { return !isBase(rel) }); err != nil {
 		return fail(fmt.Errorf("copying the data folder: %w", err))
 	}
 	port := portOf(env.Info)
@@ -299,6 +351,10 @@ func (s *Spec) Start(ctx context.Context, env *service.StartEnv) (service.Instan
 	})
 	if err != nil {
 		return fail(err)
+	}
+	if err := srv.tree.CopyFiles(data, srv.user, isBase); err != nil {
+		_ = inst.Stop(context.WithoutCancel(ctx))
+		return fail(fmt.Errorf("copying the data folder: %w", err))
 	}
 	return &instance{Instance: inst, spec: s, dir: dir, port: port, db: s.database(env.Info), suiteDir: env.Dir, addShm: env.AddShm}, nil
 }
@@ -348,12 +404,10 @@ func (i *instance) recordShm() {
 
 // Stop stops the server and removes its data folder.
 func (i *instance) Stop(ctx context.Context) error {
-	if i.base != nil {
-		closeCtx, cancel := context.WithTimeout(ctx, time.Second)
-		i.base.conn.Close(closeCtx)
-		cancel()
-	}
 	err := i.Instance.Stop(ctx)
+	if i.base != nil {
+		i.base.close() // the server has stopped: the connection is made or failed
+	}
 	if rmErr := os.RemoveAll(i.dir); rmErr != nil && err == nil {
 		err = rmErr
 	}
