@@ -190,6 +190,7 @@ func (p *Proxy) serve(client net.Conn) {
 
 func (p *Proxy) emit(i Interaction) {
 	if p.report != nil {
+		mask(&i)
 		p.report(i)
 	}
 }

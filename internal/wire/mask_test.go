@@ -1,0 +1,108 @@
+package wire
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestSecretsAreMaskedInRecordedHTTP(t *testing.T) {
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		// The answer echoes what came, so the test can see the proxy
+		// forwarded the secrets unchanged while recording them masked.
+		io.WriteString(w, `{"access_token":"tok-123","user":"ann","echo":`+string(b)+`}`)
+	}))
+	defer target.Close()
+	var s sink
+	p, err := Listen("web→auth", strings.TrimPrefix(target.URL, "http://"), s.add)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	req, _ := http.NewRequest("POST", "http://"+p.Addr()+"/login?user=ann&api_key=k-42&page=2",
+		strings.NewReader(`{"user":"ann","password":"p\"w1"}`))
+	req.Header.Set("Authorization", "Bearer abc")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `"access_token":"tok-123"`) || !strings.Contains(string(body), `"password":"p\"w1"`) {
+		t.Fatalf("the proxy changed the traffic: %s", body)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	p.Flush(ctx)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.got) != 1 {
+		t.Fatalf("interactions: %+v", s.got)
+	}
+	in := s.got[0]
+	if in.Op != "POST /login?user=ann&api_key=***&page=2" || in.Target != "/login?user=ann&api_key=***&page=2" {
+		t.Errorf("op %q, target %q", in.Op, in.Target)
+	}
+	if got := string(in.RequestBody); got != `{"user":"ann","password":"***"}` {
+		t.Errorf("request body recorded as %s", got)
+	}
+	if got := string(in.ResponseBody); strings.Contains(got, "tok-123") || strings.Contains(got, `p\"w1`) || !strings.Contains(got, `"user":"ann"`) {
+		t.Errorf("response body recorded as %s", got)
+	}
+	for _, i := range s.got {
+		for _, field := range []string{i.Op, i.Note, string(i.RequestBody), string(i.ResponseBody)} {
+			if strings.Contains(field, "Bearer abc") {
+				t.Errorf("the Authorization header was recorded: %q", field)
+			}
+		}
+	}
+}
+
+func TestMaskRules(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"/a?x=1", "/a?x=1"},
+		{"/a?token=t&keyboard=1", "/a?token=***&keyboard=1"},
+		{"/cb?code_verifier=v#frag", "/cb?code_verifier=***#frag"},
+		{"/blob?sv=1&sig=abc%2B", "/blob?sv=1&sig=***"},
+	} {
+		if got := maskTarget(c.in); got != c.want {
+			t.Errorf("maskTarget(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+	for _, c := range []struct{ in, want string }{
+		{`{"name":"monkey"}`, `{"name":"monkey"}`},
+		{`{"client_secret" : "s", "n": 1}`, `{"client_secret" : "***", "n": 1}`},
+		{`user=ann&password=hunter2&x=1`, `user=ann&password=***&x=1`},
+		{`{"Password":"a\"b","keys":["x"]}`, `{"Password":"***","keys":["x"]}`},
+		{`{"password":"cut sho`, `{"password":"cut sho`}, // an unfinished value: not a member yet
+	} {
+		if got := string(maskBody([]byte(c.in))); got != c.want {
+			t.Errorf("maskBody(%s) = %s, want %s", c.in, got, c.want)
+		}
+	}
+	for _, c := range []struct {
+		in, want string
+		secret   bool
+	}{
+		{"SELECT password_hash FROM users", "SELECT password_hash FROM users", false},
+		{"ALTER ROLE app WITH PASSWORD 'it''s'", "ALTER ROLE app WITH PASSWORD '***'", true},
+		{"create user bob password E'x'", "create user bob password '***'", true},
+		{"UPDATE users SET password = $1", "UPDATE users SET password = $1", true},
+	} {
+		got, secret := maskSQL(c.in)
+		if got != c.want || secret != c.secret {
+			t.Errorf("maskSQL(%q) = %q, %v; want %q, %v", c.in, got, secret, c.want, c.secret)
+		}
+	}
+	in := Interaction{Protocol: "postgres", Op: "SQL ALTER USER a PASSWORD $1", Target: "ALTER USER a PASSWORD $1", Note: "['hunter2']"}
+	mask(&in)
+	if strings.Contains(in.Note, "hunter2") {
+		t.Errorf("a password given as a parameter was recorded: %+v", in)
+	}
+}
