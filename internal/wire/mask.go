@@ -22,7 +22,7 @@ var (
 	formSecret = regexp.MustCompile(`(?i)((?:^|[?&])(?:` + secretName + `)=)([^&#\s]*)`)
 	// PASSWORD 'literal' in CREATE/ALTER ROLE or USER, and the password
 	// argument of the password-setting functions.
-	sqlSecret = regexp.MustCompile(`(?i)(\bpassword\s+)(E?'(?:[^']|'')*')`)
+	sqlSecret  = regexp.MustCompile(`(?i)(\bpassword\s+)(E?'(?:[^']|'')*')`)
 	sqlMention = regexp.MustCompile(`(?i)\bpassword\b`)
 )
 
