@@ -20,8 +20,7 @@ var (
 	jsonSecret = regexp.MustCompile(`(?i)("(?:` + secretName + `)"\s*:\s*")((?:[^"\\]|\\.)*)(")`)
 	// A query or form parameter whose name looks secret.
 	formSecret = regexp.MustCompile(`(?i)((?:^|[?&])(?:` + secretName + `)=)([^&#\s]*)`)
-	// PASSWORD 'literal' in CREATE/ALTER ROLE or USER, and the password
-	// argument of the password-setting functions.
+	// PASSWORD 'literal', as in CREATE or ALTER ROLE and USER.
 	sqlSecret  = regexp.MustCompile(`(?i)(\bpassword\s+)(E?'(?:[^']|'')*')`)
 	sqlMention = regexp.MustCompile(`(?i)\bpassword\b`)
 )
