@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/seamtest/seam/internal/decode"
 	"github.com/seamtest/seam/internal/runas"
@@ -201,6 +202,59 @@ func Store(src, dst string) error {
 		os.RemoveAll(tmp)
 		if _, statErr := os.Stat(dst); statErr != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// KeepEntries is how many cached data folders of one kind are kept: each
+// edit of a suite's init files makes a new one, and each is tens of
+// megabytes.
+const KeepEntries = 6
+
+// Use marks the cache entry at dir as used now and removes the kind's
+// other entries beyond the KeepEntries used last, and leftovers of stores
+// that died midway (an hour old). Entries are renamed away before they
+// are removed, so a run never copies from a half-removed one; a run that
+// is using an entry has just marked it, so it is among the kept.
+func Use(dir string) error {
+	now := time.Now()
+	if err := os.Chtimes(dir, now, now); err != nil {
+		return err
+	}
+	parent := filepath.Dir(dir)
+	entries, err := os.ReadDir(parent)
+	if err != nil {
+		return err
+	}
+	type entry struct {
+		path string
+		used time.Time
+	}
+	var kept []entry
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil || !e.IsDir() {
+			continue
+		}
+		p := filepath.Join(parent, e.Name())
+		switch {
+		case strings.Contains(e.Name(), ".tmp-") || strings.Contains(e.Name(), ".old-"):
+			if now.Sub(info.ModTime()) > time.Hour {
+				os.RemoveAll(p)
+			}
+		default:
+			kept = append(kept, entry{p, info.ModTime()})
+		}
+	}
+	sort.Slice(kept, func(i, j int) bool { return kept[i].used.After(kept[j].used) })
+	for _, e := range kept[min(len(kept), KeepEntries):] {
+		if e.path == dir {
+			continue
+		}
+		old := e.path + ".old-" + strconv.Itoa(os.Getpid())
+		if os.Rename(e.path, old) == nil {
+			os.RemoveAll(old)
 		}
 	}
 	return nil

@@ -2,10 +2,12 @@ package datadir
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestTreeCopiesFilesModesAndEmptyFolders(t *testing.T) {
@@ -69,5 +71,55 @@ func TestTreeCopiesFilesModesAndEmptyFolders(t *testing.T) {
 func TestCopyReportsAMissingSource(t *testing.T) {
 	if err := Copy(filepath.Join(t.TempDir(), "nope"), t.TempDir(), nil); err == nil {
 		t.Fatal("no error for a missing source folder")
+	}
+}
+
+func TestUseKeepsTheEntriesUsedLast(t *testing.T) {
+	cache := t.TempDir()
+	old := time.Now().Add(-48 * time.Hour)
+	var names []string
+	for i := range KeepEntries + 3 {
+		name := filepath.Join(cache, fmt.Sprintf("entry%d", i))
+		if err := os.MkdirAll(filepath.Join(name, "base"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		// entry0 was used longest ago.
+		at := old.Add(time.Duration(i) * time.Minute)
+		if err := os.Chtimes(name, at, at); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, name)
+	}
+	staleTmp := filepath.Join(cache, "entry9.tmp-123")
+	freshTmp := filepath.Join(cache, "entry10.tmp-456")
+	for _, d := range []string{staleTmp, freshTmp} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chtimes(staleTmp, old, old); err != nil {
+		t.Fatal(err)
+	}
+	// The oldest entry is the one this run uses: it is kept.
+	if err := Use(names[0]); err != nil {
+		t.Fatal(err)
+	}
+	exists := func(p string) bool { _, err := os.Stat(p); return err == nil }
+	var kept []string
+	for _, n := range names {
+		if exists(n) {
+			kept = append(kept, filepath.Base(n))
+		}
+	}
+	want := []string{"entry0", "entry4", "entry5", "entry6", "entry7", "entry8"}
+	if strings.Join(kept, " ") != strings.Join(want, " ") {
+		t.Errorf("kept %v, want %v", kept, want)
+	}
+	if exists(staleTmp) || !exists(freshTmp) {
+		t.Errorf("an hour-old unfinished store must go, a fresh one (another run storing now) stay: stale %v, fresh %v", exists(staleTmp), exists(freshTmp))
+	}
+	left, _ := filepath.Glob(filepath.Join(cache, "*.old-*"))
+	if len(left) != 0 {
+		t.Errorf("removed entries left behind: %v", left)
 	}
 }

@@ -227,6 +227,7 @@ func (s *Spec) Prepare(ctx context.Context, env *service.PrepareEnv) error {
 	if srv.tree, err = datadir.Scan(srv.template); err != nil {
 		return fmt.Errorf("reading the cached data folder: %w", err)
 	}
+	_ = datadir.Use(srv.template) // pruning the cache is no reason to stop a run
 	s.mu.Lock()
 	s.srv = srv
 	s.mu.Unlock()
