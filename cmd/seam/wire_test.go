@@ -83,3 +83,50 @@ tests:
 	}
 	assertClean(t, state)
 }
+
+// TestEdgeErrorsArePlaced: a fault or interactions step, or a test's
+// faults:, on an edge that is not a wired depends_on is an error at its
+// position, before anything starts.
+func TestEdgeErrorsArePlaced(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "seam.yaml"), []byte(`name: edges
+services:
+  back:
+    process: {run: [sleep, "60"]}
+  front:
+    process: {run: [sleep, "60"]}
+    depends_on: [back]
+  direct:
+    process: {run: [sleep, "60"]}
+    depends_on: [{name: back, wire: false}]
+tests:
+  - name: faults for the whole test
+    faults:
+      - {from: front, to: back, latency: 10ms}
+      - {from: back, to: front, reset: true}
+    steps:
+      - fault: {from: direct, to: back, reset: true}
+      - interactions: {from: front, to: nowhere, never: true}
+  - name: faults is a list
+    faults: {from: front, to: back, latency: 10ms}
+    steps:
+      - exec: [true]
+`), 0o644)
+	r := seam(t, "validate", dir)
+	if r.code != 2 {
+		t.Fatalf("exit %d, want 2\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{
+		"seam.yaml:15:9:",  // back → front is not an edge
+		"seam.yaml:17:16:", // direct → back is not wired
+		"seam.yaml:18:41:", // no service nowhere
+		"seam.yaml:20:13: faults: want a list of faults",
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if strings.Contains(r.stderr, "seam.yaml:14:") {
+		t.Errorf("front → back is a wired edge, yet it is reported:\n%s", r.stderr)
+	}
+}

@@ -142,10 +142,11 @@ func NewRequest(r *http.Request, body []byte) *Request {
 // URLMatch is how a pattern matches the URL. Kind is WireMock's key: url,
 // urlPath, urlPattern, urlPathPattern or urlPathTemplate ("" matches any).
 type URLMatch struct {
-	Kind  string
-	Value string
-	re    *regexp.Regexp
-	tmpl  []string // urlPathTemplate segments; "{name}" are parameters
+	Kind   string
+	Value  string
+	re     *regexp.Regexp
+	prefix string   // what every match of re starts with: a cheap first test
+	tmpl   []string // urlPathTemplate segments; "{name}" are parameters
 }
 
 // Match reports whether r's URL matches, and the path parameters of a
@@ -159,9 +160,11 @@ func (u *URLMatch) Match(r *Request) (bool, map[string]string) {
 	case "urlPath":
 		return r.Path == u.Value, nil
 	case "urlPattern":
-		return u.re.MatchString(r.URL), nil
+		return strings.HasPrefix(r.URL, u.prefix) && u.re.MatchString(r.URL), nil
 	case "urlPathPattern":
-		return u.re.MatchString(r.Path), nil
+		// Unindexed mappings are tried on every request; most are told
+		// apart by their literal start without running the regexp.
+		return strings.HasPrefix(r.Path, u.prefix) && u.re.MatchString(r.Path), nil
 	case "urlPathTemplate":
 		return matchTemplate(u.tmpl, r.Path)
 	}

@@ -242,6 +242,7 @@ func parseURL(d *decode.Decoder, v *yaml.Node, u *URLMatch, key, what string) {
 		}
 		re := regexp.MustCompile(`^(?:` + s + `)$`)
 		u.re = re
+		u.prefix, _ = re.LiteralPrefix()
 	case "urlPathTemplate":
 		u.tmpl = splitPath(s)
 		for _, seg := range u.tmpl {

@@ -365,7 +365,7 @@ func (l *loader) tests(d *decode.Decoder, n *yaml.Node) []*Test {
 	return out
 }
 
-var testKeys = []string{"name", "tags", "priority", "serial", "fresh", "timeout", "skip", "vars", "setup", "steps", "teardown"}
+var testKeys = []string{"name", "tags", "priority", "serial", "fresh", "timeout", "skip", "vars", "faults", "setup", "steps", "teardown"}
 
 func (l *loader) test(d *decode.Decoder, n *yaml.Node) *Test {
 	t := &Test{Pos: d.Pos(n), Priority: Medium}
@@ -455,10 +455,38 @@ func (l *loader) test(d *decode.Decoder, n *yaml.Node) *Test {
 			*phase.out = l.steps(d, f.Value, phase.key, defined)
 		}
 	}
+	if f, ok := byKey["faults"]; ok {
+		t.Setup = append(l.faults(d, f.Value, defined), t.Setup...)
+	}
 	if _, ok := byKey["steps"]; !ok && t.Name != "" {
 		d.Errorf(n, "test %q: missing required key \"steps\"", t.Name)
 	}
 	return t
+}
+
+// faults reads a test's faults: — a list of what a fault step takes — as
+// fault steps that run before its setup, so the whole test, setup
+// included, runs with them; like every fault they end with the test.
+func (l *loader) faults(d *decode.Decoder, n *yaml.Node, defined map[string]bool) []*Step {
+	n = decode.Resolve(n)
+	if n.Kind != yaml.SequenceNode {
+		d.Errorf(n, "faults: want a list of faults, got %s", decode.KindName(n)).
+			WithHint("like \"faults: [{from: orders, to: payments, latency: 200ms}]\"")
+		return nil
+	}
+	if l.opts.Steps["fault"] == nil {
+		d.Errorf(n, "faults: this build of seam has no fault step")
+		return nil
+	}
+	var out []*Step
+	for i, item := range n.Content {
+		key := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "fault", Line: item.Line, Column: item.Column}
+		step := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: []*yaml.Node{key, item}, Line: item.Line, Column: item.Column}
+		if s := l.step(d, step, fmt.Sprintf("faults[%d]", i), defined); s != nil {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func copySet(m map[string]bool) map[string]bool {
