@@ -150,20 +150,9 @@ func main() {
 	for _, s := range servers {
 		rawload.Load(s.Base, calls, conns, warm, 4*limit, 99)
 	}
-	// Interleaved, each round starting with the next server. While one
-	// server is measured the others are stopped (SIGSTOP): a JVM goes on
-	// compiling and collecting long after its own load, and that CPU must
-	// not be taken from whoever is measured next.
-	res := make([][]rawload.Result, len(servers))
-	for r := range rounds {
-		for k := range servers {
-			i := (r + k) % len(servers)
-			rawload.Only(servers, servers[i])
-			time.Sleep(200 * time.Millisecond)
-			res[i] = append(res[i], rawload.Load(servers[i].Base, calls, conns, perRound, limit, uint64(r+1)))
-		}
-	}
-	rawload.Only(servers, nil)
+	res := rawload.Interleaved(servers, servers, rounds, 200*time.Millisecond, func(s *rawload.Server, r int) rawload.Result {
+		return rawload.Load(s.Base, calls, conns, perRound, limit, uint64(r+1))
+	})
 	fmt.Printf("100 mappings, journal on, %d keep-alive connections, %d requests or %s per round, median of %d interleaved rounds\n",
 		conns, perRound, limit, rounds)
 	fmt.Printf("(each server warmed up with %d requests first; every answer checked)\n\n", warm)

@@ -118,28 +118,15 @@ func main() {
 		rawload.Only(proxies, p)
 		rawload.Load(p.Base, calls, conns, warm, 4*limit, 9)
 	}
-	res := make([][]rawload.Result, len(paths))
-	for r := range rounds {
-		for k := range paths {
-			i := (r + k) % len(paths)
-			rawload.Only(proxies, paths[i]) // direct: both proxies stopped
-			time.Sleep(100 * time.Millisecond)
-			res[i] = append(res[i], rawload.Load(paths[i].Base, calls, conns, perRound, limit, uint64(r+1)))
-		}
-	}
+	res := rawload.Interleaved(paths, proxies, rounds, 100*time.Millisecond, func(p *rawload.Server, r int) rawload.Result {
+		return rawload.Load(p.Base, calls, conns, perRound, limit, uint64(r+1)) // direct: both proxies stopped
+	})
 	// Latency at a fixed rate every path sustains: at full load a p50 is
 	// mostly queueing (connections / throughput), a second reading of the
 	// throughput rather than what one hop costs.
-	paced := make([][]rawload.Result, len(paths))
-	for r := range rounds {
-		for k := range paths {
-			i := (r + k) % len(paths)
-			rawload.Only(proxies, paths[i])
-			time.Sleep(100 * time.Millisecond)
-			paced[i] = append(paced[i], rawload.Paced(paths[i].Base, calls, conns, int(rate*pacedFor.Seconds()), 2*pacedFor, uint64(r+1), rate))
-		}
-	}
-	rawload.Only(proxies, nil)
+	paced := rawload.Interleaved(paths, proxies, rounds, 100*time.Millisecond, func(p *rawload.Server, r int) rawload.Result {
+		return rawload.Paced(p.Base, calls, conns, int(rate*pacedFor.Seconds()), 2*pacedFor, uint64(r+1), rate)
+	})
 
 	fmt.Printf("one HTTP edge, %d keep-alive connections, median of %d interleaved rounds\n", conns, rounds)
 	fmt.Printf("full load: %d requests or %s per round; paced: %.0f req/s for %s per round\n\n", perRound, limit, rate, pacedFor)

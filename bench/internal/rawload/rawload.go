@@ -273,3 +273,23 @@ func Only(servers []*Server, run *Server) {
 		syscall.Kill(-s.Cmd.Process.Pid, sig)
 	}
 }
+
+// Interleaved measures each server once per round, each round starting
+// with the next server, so drift over the run falls on all alike. While
+// one is measured, the others of stoppable are stopped (Only): a JVM goes
+// on compiling and collecting long after its own load, and that CPU must
+// not be taken from whoever is measured next. pause comes before each
+// measurement; all of stoppable run again at the end.
+func Interleaved(servers, stoppable []*Server, rounds int, pause time.Duration, measure func(s *Server, round int) Result) [][]Result {
+	res := make([][]Result, len(servers))
+	for r := range rounds {
+		for k := range servers {
+			i := (r + k) % len(servers)
+			Only(stoppable, servers[i])
+			time.Sleep(pause)
+			res[i] = append(res[i], measure(servers[i], r))
+		}
+	}
+	Only(stoppable, nil)
+	return res
+}
