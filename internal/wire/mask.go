@@ -31,30 +31,23 @@ var (
 // the throughput when they ran on every exchange).
 func hint[T string | []byte](b T) bool {
 	for i := 0; i+3 <= len(b); i++ {
-		var words []string
-		switch b[i] | 0x20 {
-		case 'p':
-			words = []string{"pass", "pwd", "private"}
-		case 's':
-			words = []string{"secret", "sig"}
-		case 't':
-			words = []string{"token"}
-		case 'k':
-			words = []string{"key"}
-		case 'a':
-			words = []string{"auth", "access"}
-		case 'c':
-			words = []string{"credential", "code_verifier"}
-		default:
-			continue
-		}
-		for _, w := range words {
+		for _, w := range hintWords[b[i]|0x20] {
 			if hasFoldAt(b, i, w) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// hintWords are the words hint looks for, by their lower-case first byte.
+var hintWords = [256][]string{
+	'p': {"pass", "pwd", "private"},
+	's': {"secret", "sig"},
+	't': {"token"},
+	'k': {"key"},
+	'a': {"auth", "access"},
+	'c': {"credential", "code_verifier"},
 }
 
 // containsFold reports whether s holds the lower-case ASCII word w, in

@@ -4,27 +4,19 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 )
 
 func TestSecretsAreMaskedInRecordedHTTP(t *testing.T) {
-	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	p, s := proxied(t, "web→auth", func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		w.Header().Set("Content-Type", "application/json")
 		// The answer echoes what came, so the test can see the proxy
 		// forwarded the secrets unchanged while recording them masked.
 		io.WriteString(w, `{"access_token":"tok-123","user":"ann","echo":`+string(b)+`}`)
-	}))
-	defer target.Close()
-	var s sink
-	p, err := Listen("web→auth", strings.TrimPrefix(target.URL, "http://"), s.add)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	})
 	req, _ := http.NewRequest("POST", "http://"+p.Addr()+"/login?user=ann&api_key=k-42&page=2",
 		strings.NewReader(`{"user":"ann","password":"p\"w1"}`))
 	req.Header.Set("Authorization", "Bearer abc")

@@ -37,8 +37,23 @@ func (s *sink) lines() []string {
 	return out
 }
 
+// proxied serves h over HTTP behind a recording proxy on edge; both are
+// closed when the test ends.
+func proxied(t *testing.T, edge string, h http.HandlerFunc) (*Proxy, *sink) {
+	t.Helper()
+	target := httptest.NewServer(h)
+	t.Cleanup(target.Close)
+	s := &sink{}
+	p, err := Listen(edge, strings.TrimPrefix(target.URL, "http://"), s.add)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p, s
+}
+
 func TestHTTPExchangesAreRecordedInOrder(t *testing.T) {
-	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	p, s := proxied(t, "a→b", func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		switch r.URL.Path {
 		case "/fail":
@@ -50,14 +65,7 @@ func TestHTTPExchangesAreRecordedInOrder(t *testing.T) {
 		default:
 			fmt.Fprintf(w, "got %d bytes", len(b))
 		}
-	}))
-	defer target.Close()
-	var s sink
-	p, err := Listen("a→b", strings.TrimPrefix(target.URL, "http://"), s.add)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	})
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
 	base := "http://" + p.Addr()
 	for _, r := range []struct{ method, path, body string }{
@@ -186,16 +194,9 @@ func TestRefusedTargetIsReported(t *testing.T) {
 }
 
 func TestFaults(t *testing.T) {
-	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	p, s := proxied(t, "a→b", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(strings.Repeat("z", 2000)))
-	}))
-	defer target.Close()
-	var s sink
-	p, err := Listen("a→b", strings.TrimPrefix(target.URL, "http://"), s.add)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	})
 	get := func(timeout time.Duration) (time.Duration, error) {
 		client := &http.Client{Timeout: timeout, Transport: &http.Transport{DisableKeepAlives: true}}
 		start := time.Now()

@@ -178,11 +178,9 @@ func copyFile(src, dst string, mode fs.FileMode, user *runas.User, buf []byte) e
 			return rerr
 		}
 	}
-	if user != nil {
-		if err := out.Chown(user.UID, user.GID); err != nil {
-			out.Close()
-			return err
-		}
+	if err := user.ChownFile(out); err != nil {
+		out.Close()
+		return err
 	}
 	return out.Close()
 }

@@ -50,7 +50,7 @@ func (i *instance) Init(ctx context.Context) error {
 	return nil
 }
 
-// conn waits for the baseline connection.
+// wait waits for the baseline connection.
 func (b *baseline) wait(ctx context.Context) (*pgx.Conn, error) {
 	select {
 	case <-b.ready:

@@ -230,11 +230,13 @@ func trimWAL(ctx context.Context, srv *server, data string) error {
 	}
 	var keep string
 	for _, line := range strings.Split(string(out), "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok && k == "Latest checkpoint's REDO WAL file" {
-			keep = strings.TrimSpace(v)
-		}
-		if k, v, ok := strings.Cut(line, ":"); ok && k == "Database cluster state" && strings.TrimSpace(v) != "shut down" {
-			return fmt.Errorf("the cache's server did not shut down cleanly (%s)", strings.TrimSpace(v))
+		k, v, _ := strings.Cut(line, ":")
+		v = strings.TrimSpace(v)
+		switch {
+		case k == "Latest checkpoint's REDO WAL file":
+			keep = v
+		case k == "Database cluster state" && v != "shut down":
+			return fmt.Errorf("the cache's server did not shut down cleanly (%s)", v)
 		}
 	}
 	if len(keep) != 24 {
