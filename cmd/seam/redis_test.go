@@ -25,5 +25,8 @@ func TestRedisBaselineAndReset(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "3 passed, 0 failed") {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+	if strings.Contains(r.stderr, "redis: ") {
+		t.Errorf("the Redis client library's own log lines reached the user:\n%s", r.stderr)
+	}
 	assertClean(t, state)
 }

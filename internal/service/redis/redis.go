@@ -85,6 +85,15 @@ func (s *Spec) Describe(info map[string]any) {
 // DefaultProbe implements service.Prober: PING answers PONG.
 func (s *Spec) DefaultProbe() service.Probe { return pingProbe{} }
 
+// go-redis logs every failed dial to stderr. The ready probe fails on
+// purpose until the server listens, and seam reports what went wrong in
+// its own words: the library's lines are noise on the user's terminal.
+func init() { goredis.SetLogger(silent{}) }
+
+type silent struct{}
+
+func (silent) Printf(context.Context, string, ...any) {}
+
 type pingProbe struct{}
 
 func (pingProbe) String() string { return "redis PING" }
