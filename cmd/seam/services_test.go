@@ -458,3 +458,12 @@ func mustRead(t *testing.T, path string) string {
 	}
 	return string(data)
 }
+
+func TestLogProbeIsCheckedAsEachLineArrives(t *testing.T) {
+	env, state := isolated(t)
+	r := seamEnv(t, env, "run", "testdata/ready-line")
+	if r.code != 0 {
+		t.Fatalf("exit %d, want 0 (the ready line must be seen without waiting for the hourly poll)\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	assertClean(t, state)
+}

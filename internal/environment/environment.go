@@ -456,8 +456,15 @@ func (e *Environment) waitReady(ctx context.Context, r *running) error {
 	defer timeout.Stop()
 	start := time.Now()
 	interval := 2 * time.Millisecond
+	// A probe of the output is checked again as each line arrives: a
+	// server's "ready" line is seen at once, not up to a poll later.
+	readsLines := service.ReadsLines(rd.Probe)
 	var last error
 	for attempt := 1; ; attempt++ {
+		var newLine <-chan struct{} // nil: never
+		if readsLines {
+			newLine = r.lines.changed() // before the check: no line is missed
+		}
 		select {
 		case <-r.inst.Done():
 			return exited(r.inst.ExitErr())
@@ -481,6 +488,8 @@ func (e *Environment) waitReady(ctx context.Context, r *running) error {
 		case <-ctx.Done():
 			wait.Stop()
 			return fmt.Errorf("start cancelled after %s: %w", time.Since(start).Round(time.Millisecond), context.Cause(ctx))
+		case <-newLine:
+			wait.Stop()
 		case <-wait.C:
 		}
 		// Poll fast during the first second (most services are ready in

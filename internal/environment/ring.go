@@ -8,9 +8,17 @@ type ring struct {
 	lines []string
 	next  int
 	full  bool
+	added chan struct{} // closed (and replaced) when a line is added
 }
 
-func newRing(n int) *ring { return &ring{lines: make([]string, n)} }
+func newRing(n int) *ring { return &ring{lines: make([]string, n), added: make(chan struct{})} }
+
+// changed is closed when the next line is added.
+func (r *ring) changed() <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.added
+}
 
 func (r *ring) add(s string) {
 	r.mu.Lock()
@@ -19,6 +27,8 @@ func (r *ring) add(s string) {
 	if r.next == 0 {
 		r.full = true
 	}
+	close(r.added)
+	r.added = make(chan struct{})
 	r.mu.Unlock()
 }
 

@@ -190,6 +190,19 @@ type Probe interface {
 	String() string
 }
 
+// LineProbe is a Probe that reads the service's output: it is checked
+// again the moment a line arrives, not at the next poll.
+type LineProbe interface {
+	Probe
+	ReadsLines() bool
+}
+
+// ReadsLines says whether p reads the service's output.
+func ReadsLines(p Probe) bool {
+	lp, ok := p.(LineProbe)
+	return ok && lp.ReadsLines()
+}
+
 // System is a suite's services in start order.
 type System struct {
 	Services []*Service

@@ -123,3 +123,26 @@ func TestUseKeepsTheEntriesUsedLast(t *testing.T) {
 		t.Errorf("removed entries left behind: %v", left)
 	}
 }
+
+func TestCopySaysWhenAFileShrankSinceItWasListed(t *testing.T) {
+	src := t.TempDir()
+	f := filepath.Join(src, "pg_control")
+	if err := os.WriteFile(f, bytes.Repeat([]byte("x"), 9000), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tree, err := Scan(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(f, 100); err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(t.TempDir(), "data")
+	if err := tree.MakeDirs(dst, nil); err != nil {
+		t.Fatal(err)
+	}
+	err = tree.CopyFiles(dst, nil, nil)
+	if err == nil || !strings.Contains(err.Error(), "shorter than when it was listed (100 of 9000 bytes)") {
+		t.Fatalf("err = %v, want it to say the file shrank", err)
+	}
+}

@@ -95,6 +95,8 @@ func (s *Spec) DefaultProbe() service.Probe { return readyProbe{} }
 
 type readyProbe struct{}
 
+func (readyProbe) ReadsLines() bool { return true }
+
 func (readyProbe) String() string { return `postgres log "ready to accept connections"` }
 
 func (readyProbe) Check(_ context.Context, t service.Target) error {

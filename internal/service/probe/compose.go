@@ -42,6 +42,18 @@ func list(c *Compiler, n *yaml.Node, what string) []service.Probe {
 
 type allProbe []service.Probe
 
+func (a allProbe) ReadsLines() bool { return readsLines(a) }
+func (a anyProbe) ReadsLines() bool { return readsLines(a) }
+
+func readsLines(ps []service.Probe) bool {
+	for _, p := range ps {
+		if service.ReadsLines(p) {
+			return true
+		}
+	}
+	return false
+}
+
 func (a allProbe) String() string { return "all(" + names(a) + ")" }
 
 func (a allProbe) Check(ctx context.Context, t service.Target) error {

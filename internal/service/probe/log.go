@@ -31,6 +31,8 @@ func (logKind) Decode(c *Compiler, n *yaml.Node) service.Probe {
 
 type logProbe struct{ re *regexp.Regexp }
 
+func (logProbe) ReadsLines() bool { return true }
+
 func (p logProbe) String() string { return "log /" + p.re.String() + "/" }
 
 func (p logProbe) Check(_ context.Context, t service.Target) error {

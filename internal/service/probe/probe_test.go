@@ -113,3 +113,21 @@ func TestProbeDecodeErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestReadsLines(t *testing.T) {
+	for src, want := range map[string]bool{
+		"log: ready":                           true,
+		"tcp: true":                            false,
+		"http: /ok":                            false,
+		"all: [{tcp: true}, {log: listening}]": true,
+		"any: [{http: /ok}, {tcp: true}]":      false,
+	} {
+		p, errs := compile(t, src)
+		if errs.Len() > 0 || p == nil {
+			t.Fatalf("%s: %v", src, errs)
+		}
+		if got := service.ReadsLines(p); got != want {
+			t.Errorf("%s: ReadsLines = %v, want %v", src, got, want)
+		}
+	}
+}
