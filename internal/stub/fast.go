@@ -55,6 +55,17 @@ func (l *Listener) Close(ctx context.Context) error {
 	return l.srv.ShutdownWithContext(ctx)
 }
 
+// methodString is the method as a string, without a copy for the common
+// ones.
+func methodString(m []byte) string {
+	for _, k := range [...]string{"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"} {
+		if string(m) == k {
+			return k
+		}
+	}
+	return string(m)
+}
+
 // serveFast is ServeHTTP on fasthttp.
 func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 	rq := &ctx.Request
@@ -64,13 +75,18 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 	}
 	uri := rq.URI()
 	req := &Request{
-		Method: string(rq.Header.Method()), URL: string(uri.RequestURI()),
-		Path: string(uri.PathOriginal()), RawQuery: string(uri.QueryString()), Body: body,
+		Method: methodString(rq.Header.Method()), URL: string(uri.RequestURI()), Body: body,
 		// The header block is copied as it is and parsed only if a
 		// matcher, a template or a verification reads it.
 		rawHeader: append([]byte(nil), rq.Header.RawHeaders()...),
 	}
-	if p, _, _ := strings.Cut(req.URL, "?"); p != req.Path {
+	// Path and query are parts of the URL as sent: slices of it, not
+	// copies, unless the path was not sent as it is (an absolute URL).
+	req.Path, req.RawQuery, _ = strings.Cut(req.URL, "?")
+	if req.RawQuery != string(uri.QueryString()) {
+		req.RawQuery = string(uri.QueryString())
+	}
+	if req.Path != string(uri.PathOriginal()) {
 		req.Path = string(uri.Path())
 	}
 	if c := rq.Header.Peek("Cookie"); len(c) > 0 {

@@ -381,3 +381,23 @@ func TestLoadReportsEveryFile(t *testing.T) {
 		}
 	}
 }
+
+func TestHeaderValuesReadsTheRawBlockLikeTheFullParser(t *testing.T) {
+	for _, raw := range []string{
+		"Host: x\r\nX-Api-Key:  k1 \r\nx-api-key: k2\r\nAccept: */*\r\n",
+		"Host: x\r\nX-Long: a\r\n  b\r\nX-Api-Key: k1\r\nX-API-KEY:k2\r\n", // a folded line: the full parser
+	} {
+		r := &Request{rawHeader: []byte(raw)}
+		full := (&Request{rawHeader: []byte(raw)}).Header()
+		for _, name := range []string{"X-Api-Key", "x-api-key", "Accept", "X-Long", "Missing"} {
+			got, has := r.headerValues(name)
+			want, wantHas := full[http.CanonicalHeaderKey(name)]
+			if has != wantHas || strings.Join(got, "|") != strings.Join(want, "|") {
+				t.Errorf("%q in %q: %q %v, want %q %v", name, raw, got, has, want, wantHas)
+			}
+		}
+	}
+	if vs, _ := (&Request{rawHeader: []byte("X-Api-Key:  k1 \r\nx-api-key: k2\r\n")}).headerValues("X-API-Key"); strings.Join(vs, "|") != "k1|k2" {
+		t.Errorf("values %q, want k1 and k2, trimmed, in order", vs)
+	}
+}

@@ -168,10 +168,13 @@ func readAnswer(r *bufio.Reader, body *bytes.Buffer) (int, error) {
 // connections to base (http://host:port), picking calls at random from a
 // seeded source and checking every answer. Each connection sends its next
 // request as soon as it has an answer: this finds the greatest throughput,
-// and its latencies are mostly time spent queueing.
+// and its latencies are mostly time spent queueing. On Linux one thread
+// drives all connections through epoll, as wrk does (loadLoop).
 func Load(base string, calls []Call, conns, n int, limit time.Duration, seed uint64) Result {
-	return load(base, calls, conns, n, limit, seed, 0)
+	return loadLoop(base, calls, conns, n, limit, seed)
 }
+
+func hostOf(base string) string { return strings.TrimPrefix(base, "http://") }
 
 // Paced is Load at a fixed rate (requests per second, over all
 // connections), each connection on its own schedule: the latency a
@@ -183,7 +186,7 @@ func Paced(base string, calls []Call, conns, n int, limit time.Duration, seed ui
 // load is Load, with each connection sending at most one request per every
 // (0: no pause).
 func load(base string, calls []Call, conns, n int, limit time.Duration, seed uint64, every time.Duration) Result {
-	host := strings.TrimPrefix(base, "http://")
+	host := hostOf(base)
 	reqs := make([][]byte, len(calls))
 	for i, c := range calls {
 		reqs[i] = onWire(host, c)
