@@ -56,7 +56,8 @@ func Help() string {
 		w("- `%s`\n", e)
 	}
 	w("\n## Commands\n\n")
-	w("- `seam stub [--port P] DIR|FILE` serves mappings alone\n")
+	w("- `seam stub [--port P] DIR|FILE` serves mappings alone; it shares the machine with its callers, so it runs on\n")
+	w("  half the cores and with a larger GC goal (`GOMAXPROCS` and `GOGC` in the environment override)\n")
 	w("- `seam stub record --target URL --out DIR [--format wiremock|seam]` records a real service into mappings\n")
 	w("- `seam run --stub NAME` (or `--profile P`) runs a service's stand-in stub (`stub:` beside its real kind)\n")
 	return b.String()
