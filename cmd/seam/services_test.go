@@ -467,3 +467,12 @@ func TestLogProbeIsCheckedAsEachLineArrives(t *testing.T) {
 	}
 	assertClean(t, state)
 }
+
+func TestProbeIsTriedAgainWhenTheServiceSaysSomething(t *testing.T) {
+	env, state := isolated(t)
+	r := seamEnv(t, env, "run", "testdata/ready-http", "--var", "svc="+testService(t))
+	if r.code != 0 {
+		t.Fatalf("exit %d, want 0 (the service's 'ready' line must trigger a probe, not the hourly poll)\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	assertClean(t, state)
+}

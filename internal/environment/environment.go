@@ -456,15 +456,17 @@ func (e *Environment) waitReady(ctx context.Context, r *running) error {
 	defer timeout.Stop()
 	start := time.Now()
 	interval := 2 * time.Millisecond
-	// A probe of the output is checked again as each line arrives: a
-	// server's "ready" line is seen at once, not up to a poll later.
+	// The probe is checked again as each output line arrives, not only at
+	// the next poll: a server's "ready" line is seen at once, and a
+	// service usually says "listening on …" the moment it is ready. A
+	// probe that does not read the output is tried at most once a
+	// millisecond this way, however chatty the service.
 	readsLines := service.ReadsLines(rd.Probe)
 	var last error
+	var checked time.Time
 	for attempt := 1; ; attempt++ {
-		var newLine <-chan struct{} // nil: never
-		if readsLines {
-			newLine = r.lines.changed() // before the check: no line is missed
-		}
+		newLine := r.lines.changed() // before the check: no line is missed
+		checked = time.Now()
 		select {
 		case <-r.inst.Done():
 			return exited(r.inst.ExitErr())
@@ -490,6 +492,9 @@ func (e *Environment) waitReady(ctx context.Context, r *running) error {
 			return fmt.Errorf("start cancelled after %s: %w", time.Since(start).Round(time.Millisecond), context.Cause(ctx))
 		case <-newLine:
 			wait.Stop()
+			if d := time.Millisecond - time.Since(checked); !readsLines && d > 0 {
+				time.Sleep(d)
+			}
 		case <-wait.C:
 		}
 		// Poll fast during the first second (most services are ready in

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -25,6 +26,7 @@ func main() {
 	never := flag.Bool("never-ready", false, "listen, but answer /healthz with 503")
 	dbURL := flag.String("db", "", "a PostgreSQL URL: serve /customers from it through a pgx pool")
 	call := flag.String("call", "", "a base URL: /call?path=P GETs it and answers with its status; /callee shows it")
+	wait := flag.Duration("wait", 0, "wait this long before listening")
 	flag.Parse()
 	log.SetFlags(0)
 	log.Printf("svc starting on %s", *listen)
@@ -96,6 +98,11 @@ func main() {
 			fmt.Fprint(w, n)
 		})
 	}
+	time.Sleep(*wait)
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		log.Fatal(err)
+	}
 	log.Printf("svc ready")
-	log.Fatal(http.ListenAndServe(*listen, mux))
+	log.Fatal(http.Serve(ln, mux))
 }
