@@ -38,15 +38,6 @@ func (u *User) Chown(path string) error {
 	return os.Lchown(path, u.UID, u.GID)
 }
 
-// ChownFile hands an open file to u (a no-op when u is nil): no second
-// lookup of its path.
-func (u *User) ChownFile(f *os.File) error {
-	if u == nil {
-		return nil
-	}
-	return f.Chown(u.UID, u.GID)
-}
-
 // Pick returns nil when seam is not root; otherwise the first existing
 // user of preferred, or Fallback, created when missing.
 func Pick(preferred ...string) (*User, error) {
