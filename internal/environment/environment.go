@@ -456,16 +456,18 @@ func (e *Environment) waitReady(ctx context.Context, r *running) error {
 	defer timeout.Stop()
 	start := time.Now()
 	interval := 2 * time.Millisecond
-	// The probe is checked again as each output line arrives, not only at
-	// the next poll: a server's "ready" line is seen at once, and a
-	// service usually says "listening on …" the moment it is ready. A
-	// probe that does not read the output is tried at most once a
-	// millisecond this way, however chatty the service.
-	readsLines := service.ReadsLines(rd.Probe)
+	// The probe is also tried as output lines arrive, not only at the next
+	// poll: a server's "ready" line is seen at once, and a service usually
+	// says "listening on …" the moment it is ready. How soon after the
+	// last try is the probe's to say (service.AfterLine).
+	afterLine := service.AfterLine(rd.Probe)
 	var last error
 	var checked time.Time
 	for attempt := 1; ; attempt++ {
-		newLine := r.lines.changed() // before the check: no line is missed
+		var newLine <-chan struct{} // nil: lines start no tries
+		if afterLine >= 0 {
+			newLine = r.lines.changed() // before the check: no line is missed
+		}
 		checked = time.Now()
 		select {
 		case <-r.inst.Done():
@@ -492,7 +494,7 @@ func (e *Environment) waitReady(ctx context.Context, r *running) error {
 			return fmt.Errorf("start cancelled after %s: %w", time.Since(start).Round(time.Millisecond), context.Cause(ctx))
 		case <-newLine:
 			wait.Stop()
-			if d := time.Millisecond - time.Since(checked); !readsLines && d > 0 {
+			if d := afterLine - time.Since(checked); d > 0 {
 				time.Sleep(d)
 			}
 		case <-wait.C:

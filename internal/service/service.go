@@ -190,17 +190,25 @@ type Probe interface {
 	String() string
 }
 
-// LineProbe is a Probe that reads the service's output: it is checked
-// again the moment a line arrives, not at the next poll.
+// LineProbe is a Probe that says how soon it may be tried again when the
+// service prints a line (a service often says it is ready as it becomes
+// so): a probe of the output at once, a command never, as each try starts
+// a process.
 type LineProbe interface {
 	Probe
-	ReadsLines() bool
+	// AfterLine is the least time from one try to a try that an output
+	// line starts; negative: lines start no tries.
+	AfterLine() time.Duration
 }
 
-// ReadsLines says whether p reads the service's output.
-func ReadsLines(p Probe) bool {
-	lp, ok := p.(LineProbe)
-	return ok && lp.ReadsLines()
+// AfterLine is p's AfterLine; a probe that does not say (a network probe)
+// is tried at most once a millisecond on lines, however chatty the
+// service.
+func AfterLine(p Probe) time.Duration {
+	if lp, ok := p.(LineProbe); ok {
+		return lp.AfterLine()
+	}
+	return time.Millisecond
 }
 
 // System is a suite's services in start order.

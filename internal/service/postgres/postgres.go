@@ -95,7 +95,7 @@ func (s *Spec) DefaultProbe() service.Probe { return readyProbe{} }
 
 type readyProbe struct{}
 
-func (readyProbe) ReadsLines() bool { return true }
+func (readyProbe) AfterLine() time.Duration { return 0 }
 
 func (readyProbe) String() string { return `postgres log "ready to accept connections"` }
 

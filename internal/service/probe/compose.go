@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/seamtest/seam/internal/service"
 	"go.yaml.in/yaml/v4"
@@ -42,16 +43,21 @@ func list(c *Compiler, n *yaml.Node, what string) []service.Probe {
 
 type allProbe []service.Probe
 
-func (a allProbe) ReadsLines() bool { return readsLines(a) }
-func (a anyProbe) ReadsLines() bool { return readsLines(a) }
+func (a allProbe) AfterLine() time.Duration { return afterLine(a) }
+func (a anyProbe) AfterLine() time.Duration { return afterLine(a) }
 
-func readsLines(ps []service.Probe) bool {
+// afterLine is the longest spacing of ps, or negative if any of them must
+// not be tried on lines.
+func afterLine(ps []service.Probe) time.Duration {
+	var d time.Duration
 	for _, p := range ps {
-		if service.ReadsLines(p) {
-			return true
+		pd := service.AfterLine(p)
+		if pd < 0 {
+			return pd
 		}
+		d = max(d, pd)
 	}
-	return false
+	return d
 }
 
 func (a allProbe) String() string { return "all(" + names(a) + ")" }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/seamtest/seam/internal/service"
 	"go.yaml.in/yaml/v4"
@@ -34,6 +35,10 @@ func (execKind) Decode(c *Compiler, n *yaml.Node) service.Probe {
 }
 
 type execProbe struct{ argv []string }
+
+// AfterLine implements service.LineProbe: each try starts a process, so
+// output lines start none.
+func (execProbe) AfterLine() time.Duration { return -1 }
 
 func (p execProbe) String() string { return "exec " + strings.Join(p.argv, " ") }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"time"
 
 	"github.com/seamtest/seam/internal/service"
 	"go.yaml.in/yaml/v4"
@@ -31,7 +32,7 @@ func (logKind) Decode(c *Compiler, n *yaml.Node) service.Probe {
 
 type logProbe struct{ re *regexp.Regexp }
 
-func (logProbe) ReadsLines() bool { return true }
+func (logProbe) AfterLine() time.Duration { return 0 }
 
 func (p logProbe) String() string { return "log /" + p.re.String() + "/" }
 

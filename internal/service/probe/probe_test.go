@@ -114,20 +114,21 @@ func TestProbeDecodeErrors(t *testing.T) {
 	}
 }
 
-func TestReadsLines(t *testing.T) {
-	for src, want := range map[string]bool{
-		"log: ready":                           true,
-		"tcp: true":                            false,
-		"http: /ok":                            false,
-		"all: [{tcp: true}, {log: listening}]": true,
-		"any: [{http: /ok}, {tcp: true}]":      false,
+func TestAfterLine(t *testing.T) {
+	for src, want := range map[string]time.Duration{
+		"log: ready":                           0,
+		"tcp: true":                            time.Millisecond,
+		"http: /ok":                            time.Millisecond,
+		"exec: [pg_isready]":                   -1,
+		"all: [{tcp: true}, {log: listening}]": time.Millisecond,
+		"any: [{http: /ok}, {exec: [true]}]":   -1,
 	} {
 		p, errs := compile(t, src)
 		if errs.Len() > 0 || p == nil {
 			t.Fatalf("%s: %v", src, errs)
 		}
-		if got := service.ReadsLines(p); got != want {
-			t.Errorf("%s: ReadsLines = %v, want %v", src, got, want)
+		if got := service.AfterLine(p); got != want {
+			t.Errorf("%s: AfterLine = %v, want %v", src, got, want)
 		}
 	}
 }
