@@ -476,3 +476,12 @@ func TestProbeIsTriedAgainWhenTheServiceSaysSomething(t *testing.T) {
 	}
 	assertClean(t, state)
 }
+
+func TestProbeDoesNotChaseTheLinesItCauses(t *testing.T) {
+	env, state := isolated(t)
+	r := seamEnv(t, env, "run", "testdata/ready-chatty", "--var", "svc="+testService(t))
+	if r.code != 0 {
+		t.Fatalf("exit %d, want 0 (a few hundred probe tries, not one per log line)\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	assertClean(t, state)
+}

@@ -106,7 +106,9 @@ must be ready first), ports: (names of the free loopback ports to allocate;
 the first is the main one, default [http]) and ready: (a probe, with
 timeout: and interval:). The probe is tried every few milliseconds during
 the first second, then every interval:, and again each time the service
-prints a line (an exec: probe excepted: each try starts a process).
+prints a line (at most once between two polls, unless the probe reads
+the output; never for a probe that runs a command, as each try starts a
+process).
 
 ## Kinds
 `)

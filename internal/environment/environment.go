@@ -458,17 +458,22 @@ func (e *Environment) waitReady(ctx context.Context, r *running) error {
 	interval := 2 * time.Millisecond
 	// The probe is also tried as output lines arrive, not only at the next
 	// poll: a server's "ready" line is seen at once, and a service usually
-	// says "listening on …" the moment it is ready. How soon after the
-	// last try is the probe's to say (service.AfterLine).
+	// says "listening on …" the moment it is ready. Bounds, so that a
+	// chatty service (one that logs each probe request, say) does not
+	// drive the probe: the probe says how soon after a try a line may
+	// start the next (service.AfterLine); a probe that does not read the
+	// output gets one such try between two polls at most; and a try
+	// waits ten times the last one's length, so probing takes a tenth of
+	// a core at most.
 	afterLine := service.AfterLine(rd.Probe)
 	var last error
-	var checked time.Time
+	lineTried := false // a line started a try since the last poll
 	for attempt := 1; ; attempt++ {
 		var newLine <-chan struct{} // nil: lines start no tries
-		if afterLine >= 0 {
+		if afterLine == 0 || afterLine > 0 && !lineTried {
 			newLine = r.lines.changed() // before the check: no line is missed
 		}
-		checked = time.Now()
+		checked := time.Now()
 		select {
 		case <-r.inst.Done():
 			return exited(r.inst.ExitErr())
@@ -481,6 +486,7 @@ func (e *Environment) waitReady(ctx context.Context, r *running) error {
 			return nil
 		}
 		last = err
+		took := time.Since(checked)
 		wait := time.NewTimer(interval)
 		select {
 		case <-r.inst.Done():
@@ -494,10 +500,12 @@ func (e *Environment) waitReady(ctx context.Context, r *running) error {
 			return fmt.Errorf("start cancelled after %s: %w", time.Since(start).Round(time.Millisecond), context.Cause(ctx))
 		case <-newLine:
 			wait.Stop()
-			if d := afterLine - time.Since(checked); d > 0 {
+			lineTried = true
+			if d := max(afterLine, 10*took) - time.Since(checked); d > 0 {
 				time.Sleep(d)
 			}
 		case <-wait.C:
+			lineTried = false
 		}
 		// Poll fast during the first second (most services are ready in
 		// milliseconds and a loopback probe is cheap), then back off to

@@ -8,15 +8,18 @@ type ring struct {
 	lines []string
 	next  int
 	full  bool
-	added chan struct{} // closed (and replaced) when a line is added
+	added chan struct{} // closed when a line is added; nil until someone waits
 }
 
-func newRing(n int) *ring { return &ring{lines: make([]string, n), added: make(chan struct{})} }
+func newRing(n int) *ring { return &ring{lines: make([]string, n)} }
 
 // changed is closed when the next line is added.
 func (r *ring) changed() <-chan struct{} {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.added == nil {
+		r.added = make(chan struct{})
+	}
 	return r.added
 }
 
@@ -27,8 +30,10 @@ func (r *ring) add(s string) {
 	if r.next == 0 {
 		r.full = true
 	}
-	close(r.added)
-	r.added = make(chan struct{})
+	if r.added != nil {
+		close(r.added)
+		r.added = nil
+	}
 	r.mu.Unlock()
 }
 

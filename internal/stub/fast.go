@@ -81,7 +81,7 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 		rawHeader: append([]byte(nil), rq.Header.RawHeaders()...),
 	}
 	// Path and query are parts of the URL as sent: slices of it, not
-	// copies, unless the path was not sent as it is (an absolute URL).
+	// copies, unless fasthttp normalised the path (/a/../b, //a, %7E).
 	req.Path, req.RawQuery, _ = strings.Cut(req.URL, "?")
 	if req.RawQuery != string(uri.QueryString()) {
 		req.RawQuery = string(uri.QueryString())

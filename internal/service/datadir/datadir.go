@@ -55,7 +55,8 @@ func Copy(src, dst string, user *runas.User) error {
 
 // Tree is a folder's listing, read once and copied many times: a cached
 // data folder never changes, and walking it again would cost a stat per
-// file per copy.
+// file per copy. A copy takes each file's listed size: a file that shrank
+// since is an error, one that grew is cut at that size.
 type Tree struct {
 	root  string
 	dirs  []string // relative to root, parents first

@@ -111,13 +111,15 @@ func (readyProbe) Check(_ context.Context, t service.Target) error {
 }
 
 func connect(ctx context.Context, user, password string, port int, db string) (*pgx.Conn, error) {
-	// The server runs without TLS: asking for it first (pgx's default,
-	// sslmode=prefer) costs a refused attempt and a second connection,
-	// and the server a backend for each.
+	// This server only, without TLS. pgx's defaults (sslmode=prefer, the
+	// hosts in PGHOST) would ask it for TLS first, which it refuses, and
+	// then try the other hosts — localhost:5432 unless PGHOST says
+	// otherwise, a server that is not seam's — with seam's credentials.
 	cfg, err := pgx.ParseConfig("sslmode=disable")
 	if err != nil {
 		return nil, err
 	}
+	cfg.Fallbacks = nil
 	cfg.Host, cfg.Port, cfg.User, cfg.Password, cfg.Database = "127.0.0.1", uint16(port), user, password, db
 	cfg.ConnectTimeout = 5 * time.Second
 	cfg.RuntimeParams["application_name"] = "seam"

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -27,7 +28,10 @@ func main() {
 	dbURL := flag.String("db", "", "a PostgreSQL URL: serve /customers from it through a pgx pool")
 	call := flag.String("call", "", "a base URL: /call?path=P GETs it and answers with its status; /callee shows it")
 	wait := flag.Duration("wait", 0, "wait this long before listening")
+	warm := flag.Duration("warm", 0, "answer /healthz with 503 for this long, logging each request")
 	flag.Parse()
+	started := time.Now()
+	var healthChecks atomic.Int64
 	log.SetFlags(0)
 	log.Printf("svc starting on %s", *listen)
 	if *crash {
@@ -47,11 +51,19 @@ func main() {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		if *never {
+		n := healthChecks.Add(1)
+		if *never || time.Since(started) < *warm {
+			if *warm > 0 {
+				log.Printf("GET /healthz 503 (%d)", n)
+			}
 			http.Error(w, "warming up", 503)
 			return
 		}
 		fmt.Fprint(w, "ok")
+	})
+	mux.HandleFunc("/health-checks", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, healthChecks.Load())
 	})
 	mux.HandleFunc("/hang", func(w http.ResponseWriter, r *http.Request) {
 		select {
