@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -75,6 +76,7 @@ func TestStubCommandServesAndStops(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "hello.json"), []byte(`{"request": {"method": "GET", "url": "/hello"}, "response": {"body": "hi"}}`), 0o644)
 	port := freePort(t)
 	cmd := exec.Command(seamBin, "stub", "--port", fmt.Sprint(port), dir)
+	cmd.Env = append(os.Environ(), "GOMAXPROCS=3")
 	var errb bytes.Buffer
 	cmd.Stderr = &errb
 	if err := cmd.Start(); err != nil {
@@ -97,6 +99,10 @@ func TestStubCommandServesAndStops(t *testing.T) {
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("seam stub exited with %v\n%s", err, errb.String())
+	}
+	// It says how many cores it runs on, and GOMAXPROCS decides.
+	if want := fmt.Sprintf("3 of %d cores, GOMAXPROCS sets it", runtime.NumCPU()); !strings.Contains(errb.String(), want) {
+		t.Errorf("stderr lacks %q:\n%s", want, errb.String())
 	}
 	if _, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
 		t.Error("the port still answers after seam stub stopped")

@@ -63,8 +63,9 @@ func cmdStub(ctx context.Context, args []string, stdio IO) int {
 	// per request; measured on 2 cores with the client on the same
 	// machine, 87k requests/s against 74k on all. GOMAXPROCS in the
 	// environment still wins.
+	cores := runtime.GOMAXPROCS(0)
 	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(max(1, runtime.GOMAXPROCS(0)/2))
+		runtime.GOMAXPROCS(max(1, cores/2))
 	}
 	srv := stub.New(stub.Options{JournalCap: *journal, FilesDir: src.FilesDir, Seed: *seed})
 	srv.Add(src.Mappings...)
@@ -74,8 +75,8 @@ func cmdStub(ctx context.Context, args []string, stdio IO) int {
 		fmt.Fprintf(stdio.Stderr, "seam stub: %v\n", err)
 		return ExitEnv
 	}
-	fmt.Fprintf(stdio.Stderr, "seam stub: %d mappings from %s on http://%s (admin API at /__admin/; Ctrl-C stops)\n",
-		len(src.Mappings), rest[0], ln.Addr())
+	fmt.Fprintf(stdio.Stderr, "seam stub: %d mappings from %s on http://%s (admin API at /__admin/; %d of %d cores, GOMAXPROCS sets it; Ctrl-C stops)\n",
+		len(src.Mappings), rest[0], ln.Addr(), runtime.GOMAXPROCS(0), runtime.NumCPU())
 	l := stub.Serve(ln, srv)
 	select {
 	case err := <-l.Done():
