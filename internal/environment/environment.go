@@ -463,8 +463,9 @@ func (e *Environment) waitReady(ctx context.Context, r *running) error {
 	// drive the probe: the probe says how soon after a try a line may
 	// start the next (service.AfterLine); a probe that does not read the
 	// output gets one such try between two polls at most; and a try
-	// waits ten times the last one's length, so probing takes a tenth of
-	// a core at most.
+	// waits ten times the last one's length (so probing takes a tenth of
+	// a core at most), but never past the next poll (a first try, slow
+	// to set up, must not hold back the next).
 	afterLine := service.AfterLine(rd.Probe)
 	var last error
 	lineTried := false // a line started a try since the last poll
@@ -501,7 +502,7 @@ func (e *Environment) waitReady(ctx context.Context, r *running) error {
 		case <-newLine:
 			wait.Stop()
 			lineTried = true
-			if d := max(afterLine, 10*took) - time.Since(checked); d > 0 {
+			if d := min(max(afterLine, 10*took), interval) - time.Since(checked); d > 0 {
 				time.Sleep(d)
 			}
 		case <-wait.C:
