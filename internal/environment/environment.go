@@ -461,17 +461,18 @@ func (e *Environment) waitReady(ctx context.Context, r *running) error {
 	// says "listening on …" the moment it is ready. Bounds, so that a
 	// chatty service (one that logs each probe request, say) does not
 	// drive the probe: the probe says how soon after a try a line may
-	// start the next (service.AfterLine); a probe that does not read the
-	// output gets one such try between two polls at most; and a try
-	// waits ten times the last one's length (so probing takes a tenth of
-	// a core at most), but never past the next poll (a first try, slow
-	// to set up, must not hold back the next).
+	// start the next (service.AfterLine); after the first second (most
+	// services are up by then; one still warming up may log each probe
+	// request), a probe that does not read the output gets one such try
+	// between two polls at most; and one that reads it (all CPU) waits ten
+	// times the last try's length, so it takes a tenth of a core at most,
+	// but never past the next poll.
 	afterLine := service.AfterLine(rd.Probe)
 	var last error
 	lineTried := false // a line started a try since the last poll
 	for attempt := 1; ; attempt++ {
 		var newLine <-chan struct{} // nil: lines start no tries
-		if afterLine == 0 || afterLine > 0 && !lineTried {
+		if afterLine == 0 || afterLine > 0 && (!lineTried || time.Since(start) < time.Second) {
 			newLine = r.lines.changed() // before the check: no line is missed
 		}
 		checked := time.Now()
@@ -502,7 +503,11 @@ func (e *Environment) waitReady(ctx context.Context, r *running) error {
 		case <-newLine:
 			wait.Stop()
 			lineTried = true
-			if d := min(max(afterLine, 10*took), interval) - time.Since(checked); d > 0 {
+			pause := afterLine
+			if afterLine == 0 {
+				pause = min(10*took, interval)
+			}
+			if d := pause - time.Since(checked); d > 0 {
 				time.Sleep(d)
 			}
 		case <-wait.C:
