@@ -67,21 +67,17 @@ func main() {
 		start := time.Now()
 		env, err := sessions[kind].StartEnv(ctx, nil)
 		measure.Check(err)
+		defer stop(env)
 		if kind == "postgres" {
 			url, err := env.URL("db")
 			measure.Check(err)
 			conn, err := pgx.Connect(ctx, url)
 			measure.Check(err)
+			defer conn.Close(ctx)
 			_, err = conn.Exec(ctx, "SELECT 1")
 			measure.Check(err)
-			d := time.Since(start)
-			conn.Close(ctx)
-			stop(env)
-			return d
 		}
-		d := time.Since(start)
-		stop(env)
-		return d
+		return time.Since(start)
 	}
 	pgBin := pgBinDir()
 	times := map[string][]time.Duration{}

@@ -459,29 +459,23 @@ func mustRead(t *testing.T, path string) string {
 	return string(data)
 }
 
-func TestLogProbeIsCheckedAsEachLineArrives(t *testing.T) {
-	env, state := isolated(t)
-	r := seamEnv(t, env, "run", "testdata/ready-line")
-	if r.code != 0 {
-		t.Fatalf("exit %d, want 0 (the ready line must be seen without waiting for the hourly poll)\n%s%s", r.code, r.stdout, r.stderr)
+// A probe is tried again when the service prints a line, within bounds.
+// ready-line and ready-http poll hourly after the first second, so only a
+// line can make them ready in time; ready-chatty logs each probe request
+// and counts them, so a probe that chases its own lines fails it.
+func TestProbesAndTheServicesLines(t *testing.T) {
+	for _, tc := range []struct{ suite, want string }{
+		{"testdata/ready-line", "the ready line must be seen without waiting for the hourly poll"},
+		{"testdata/ready-http", "the service's 'ready' line must trigger a probe, not the hourly poll"},
+		{"testdata/ready-chatty", "a few hundred probe tries, not one per log line"},
+	} {
+		t.Run(filepath.Base(tc.suite), func(t *testing.T) {
+			env, state := isolated(t)
+			r := seamEnv(t, env, "run", tc.suite, "--var", "svc="+testService(t))
+			if r.code != 0 {
+				t.Fatalf("exit %d, want 0 (%s)\n%s%s", r.code, tc.want, r.stdout, r.stderr)
+			}
+			assertClean(t, state)
+		})
 	}
-	assertClean(t, state)
-}
-
-func TestProbeIsTriedAgainWhenTheServiceSaysSomething(t *testing.T) {
-	env, state := isolated(t)
-	r := seamEnv(t, env, "run", "testdata/ready-http", "--var", "svc="+testService(t))
-	if r.code != 0 {
-		t.Fatalf("exit %d, want 0 (the service's 'ready' line must trigger a probe, not the hourly poll)\n%s%s", r.code, r.stdout, r.stderr)
-	}
-	assertClean(t, state)
-}
-
-func TestProbeDoesNotChaseTheLinesItCauses(t *testing.T) {
-	env, state := isolated(t)
-	r := seamEnv(t, env, "run", "testdata/ready-chatty", "--var", "svc="+testService(t))
-	if r.code != 0 {
-		t.Fatalf("exit %d, want 0 (a few hundred probe tries, not one per log line)\n%s%s", r.code, r.stdout, r.stderr)
-	}
-	assertClean(t, state)
 }

@@ -8,7 +8,6 @@ import (
 	"net"
 	"runtime"
 	"sort"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -152,67 +151,4 @@ func loadLoop(base string, calls []Call, conns, n int, limit time.Duration, seed
 	elapsed := time.Since(start)
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	return Result{RPS: float64(len(lat)) / elapsed.Seconds(), P50: lat[len(lat)/2], P99: lat[len(lat)*99/100], N: len(lat)}
-}
-
-// parseAnswer parses one HTTP/1.1 response at the start of b into its
-// status and body; used is 0 while b does not hold all of it.
-func parseAnswer(b []byte, body *bytes.Buffer) (status, used int, err error) {
-	end := bytes.Index(b, []byte("\r\n\r\n"))
-	if end < 0 {
-		return 0, 0, nil
-	}
-	head := b[:end]
-	line, rest, _ := bytes.Cut(head, []byte("\r\n"))
-	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.1 ")) {
-		return 0, 0, fmt.Errorf("bad status line %q", line)
-	}
-	if status, err = strconv.Atoi(string(line[9:12])); err != nil {
-		return 0, 0, err
-	}
-	length, chunked := -1, false
-	for len(rest) > 0 {
-		var h []byte
-		h, rest, _ = bytes.Cut(rest, []byte("\r\n"))
-		k, v, _ := bytes.Cut(h, []byte(":"))
-		v = bytes.TrimSpace(v)
-		switch {
-		case bytes.EqualFold(k, []byte("Content-Length")):
-			if length, err = strconv.Atoi(string(v)); err != nil {
-				return 0, 0, fmt.Errorf("bad Content-Length %q", v)
-			}
-		case bytes.EqualFold(k, []byte("Transfer-Encoding")) && bytes.EqualFold(v, []byte("chunked")):
-			chunked = true
-		}
-	}
-	p := end + 4
-	body.Reset()
-	if !chunked {
-		if length < 0 {
-			return 0, 0, errors.New("an answer with neither Content-Length nor chunks")
-		}
-		if len(b)-p < length {
-			return 0, 0, nil
-		}
-		body.Write(b[p : p+length])
-		return status, p + length, nil
-	}
-	for {
-		i := bytes.Index(b[p:], []byte("\r\n"))
-		if i < 0 {
-			return 0, 0, nil
-		}
-		size, err := strconv.ParseInt(string(b[p:p+i]), 16, 64)
-		if err != nil {
-			return 0, 0, fmt.Errorf("bad chunk size %q", b[p:p+i])
-		}
-		p += i + 2
-		if int64(len(b)-p) < size+2 {
-			return 0, 0, nil
-		}
-		body.Write(b[p : p+int(size)])
-		p += int(size) + 2
-		if size == 0 {
-			return status, p, nil
-		}
-	}
 }

@@ -7,10 +7,9 @@
 package rawload
 
 import (
-	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -103,63 +102,91 @@ func onWire(host string, c Call) []byte {
 	return b.Bytes()
 }
 
-// readAnswer reads one HTTP/1.1 response: its status and body.
-func readAnswer(r *bufio.Reader, body *bytes.Buffer) (int, error) {
-	line, err := r.ReadSlice('\n')
-	if err != nil {
-		return 0, err
+// parseAnswer parses one HTTP/1.1 response at the start of b into its
+// status and body; used is 0 while b does not hold all of it.
+func parseAnswer(b []byte, body *bytes.Buffer) (status, used int, err error) {
+	end := bytes.Index(b, []byte("\r\n\r\n"))
+	if end < 0 {
+		return 0, 0, nil
 	}
+	head := b[:end]
+	line, rest, _ := bytes.Cut(head, []byte("\r\n"))
 	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.1 ")) {
-		return 0, fmt.Errorf("bad status line %q", line)
+		return 0, 0, fmt.Errorf("bad status line %q", line)
 	}
-	status, err := strconv.Atoi(string(line[9:12]))
-	if err != nil {
-		return 0, err
+	if status, err = strconv.Atoi(string(line[9:12])); err != nil {
+		return 0, 0, err
 	}
 	length, chunked := -1, false
-	for {
-		h, err := r.ReadSlice('\n')
-		if err != nil {
-			return 0, err
-		}
-		if len(h) <= 2 {
-			break
-		}
-		k, v, _ := bytes.Cut(bytes.TrimRight(h, "\r\n"), []byte(":"))
+	for len(rest) > 0 {
+		var h []byte
+		h, rest, _ = bytes.Cut(rest, []byte("\r\n"))
+		k, v, _ := bytes.Cut(h, []byte(":"))
 		v = bytes.TrimSpace(v)
 		switch {
 		case bytes.EqualFold(k, []byte("Content-Length")):
-			length, _ = strconv.Atoi(string(v))
+			if length, err = strconv.Atoi(string(v)); err != nil {
+				return 0, 0, fmt.Errorf("bad Content-Length %q", v)
+			}
 		case bytes.EqualFold(k, []byte("Transfer-Encoding")) && bytes.EqualFold(v, []byte("chunked")):
 			chunked = true
 		}
 	}
+	p := end + 4
 	body.Reset()
 	if !chunked {
 		if length < 0 {
-			return 0, fmt.Errorf("an answer with neither Content-Length nor chunks")
+			return 0, 0, errors.New("an answer with neither Content-Length nor chunks")
 		}
-		_, err := io.CopyN(body, r, int64(length))
-		return status, err
+		if len(b)-p < length {
+			return 0, 0, nil
+		}
+		body.Write(b[p : p+length])
+		return status, p + length, nil
 	}
 	for {
-		sz, err := r.ReadSlice('\n')
+		i := bytes.Index(b[p:], []byte("\r\n"))
+		if i < 0 {
+			return 0, 0, nil
+		}
+		size, err := strconv.ParseInt(string(b[p:p+i]), 16, 64)
 		if err != nil {
-			return 0, err
+			return 0, 0, fmt.Errorf("bad chunk size %q", b[p:p+i])
 		}
-		n, err := strconv.ParseInt(string(bytes.TrimRight(sz, "\r\n")), 16, 64)
+		p += i + 2
+		if int64(len(b)-p) < size+2 {
+			return 0, 0, nil
+		}
+		body.Write(b[p : p+int(size)])
+		p += int(size) + 2
+		if size == 0 {
+			return status, p, nil
+		}
+	}
+}
+
+// readAnswer reads from conn into buf until it holds one whole answer, and
+// returns its status (the body is in body) and buf emptied for the next.
+func readAnswer(conn net.Conn, buf []byte, body *bytes.Buffer) (int, []byte, error) {
+	buf = buf[:0]
+	for {
+		status, used, err := parseAnswer(buf, body)
 		if err != nil {
-			return 0, fmt.Errorf("bad chunk size %q", sz)
+			return 0, buf, err
 		}
-		if n == 0 {
-			_, err := r.Discard(2)
-			return status, err
+		if used > 0 {
+			if used != len(buf) {
+				return 0, buf, errors.New("more bytes than one answer: one request was sent")
+			}
+			return status, buf[:0], nil
 		}
-		if _, err := io.CopyN(body, r, n); err != nil {
-			return 0, err
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
 		}
-		if _, err := r.Discard(2); err != nil {
-			return 0, err
+		n, err := conn.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err != nil {
+			return 0, buf, err
 		}
 	}
 }
@@ -210,7 +237,7 @@ func load(base string, calls []Call, conns, n int, limit time.Duration, seed uin
 			// One deadline for the whole round: setting one per request
 			// costs the client a timer update each time.
 			conn.SetDeadline(deadline.Add(10 * time.Second))
-			br := bufio.NewReaderSize(conn, 64<<10)
+			buf := make([]byte, 0, 64<<10)
 			var body bytes.Buffer
 			rnd := rand.New(rand.NewPCG(seed, uint64(w)))
 			lat[w] = make([]time.Duration, 0, n/conns+1)
@@ -231,7 +258,8 @@ func load(base string, calls []Call, conns, n int, limit time.Duration, seed uin
 					failed.Store(err)
 					return
 				}
-				status, err := readAnswer(br, &body)
+				var status int
+				status, buf, err = readAnswer(conn, buf, &body)
 				lat[w] = append(lat[w], time.Since(t0))
 				if err != nil {
 					failed.Store(fmt.Errorf("%s %s: %v", c.Method, c.Path, err))

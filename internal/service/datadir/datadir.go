@@ -94,6 +94,18 @@ func Scan(root string) (*Tree, error) {
 	return t, err
 }
 
+// Without is the tree less the files for which drop (given the path
+// relative to the root, with slashes) is true.
+func (t *Tree) Without(drop func(rel string) bool) *Tree {
+	out := &Tree{root: t.root, dirs: t.dirs}
+	for _, f := range t.files {
+		if !drop(f.rel) {
+			out.files = append(out.files, f)
+		}
+	}
+	return out
+}
+
 // MakeDirs makes every folder of the tree under dst (dst included),
 // handed to user when given.
 func (t *Tree) MakeDirs(dst string, user *runas.User) error {

@@ -146,3 +146,39 @@ func TestCopySaysWhenAFileShrankSinceItWasListed(t *testing.T) {
 		t.Fatalf("err = %v, want it to say the file shrank", err)
 	}
 }
+
+func TestWithoutLeavesTheDroppedFilesOut(t *testing.T) {
+	src := t.TempDir()
+	for _, rel := range []string{"global/pg_internal.init", "global/1262", "base/1/pg_internal.init"} {
+		p := filepath.Join(src, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tree, err := Scan(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree = tree.Without(func(rel string) bool { return strings.HasSuffix(rel, "/pg_internal.init") })
+	dst := filepath.Join(t.TempDir(), "data")
+	if err := tree.MakeDirs(dst, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := tree.CopyFiles(dst, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dst, "global", "1262")); err != nil {
+		t.Errorf("a kept file was not copied: %v", err)
+	}
+	for _, rel := range []string{"global/pg_internal.init", "base/1/pg_internal.init"} {
+		if _, err := os.Stat(filepath.Join(dst, rel)); !os.IsNotExist(err) {
+			t.Errorf("%s was copied: %v", rel, err)
+		}
+	}
+	if st, err := os.Stat(filepath.Join(dst, "base", "1")); err != nil || !st.IsDir() {
+		t.Errorf("the folder of a dropped file was not made: %v", err)
+	}
+}

@@ -116,9 +116,13 @@ func (s *Spec) Prepare(ctx context.Context, env *service.PrepareEnv) error {
 			return err
 		}
 	}
-	if srv.tree, err = datadir.Scan(srv.template); err != nil {
+	tree, err := datadir.Scan(srv.template)
+	if err != nil {
 		return fmt.Errorf("reading the cached data folder: %w", err)
 	}
+	// The relation cache's init files are removed by postgres at every
+	// start: copying them is wasted.
+	srv.tree = tree.Without(func(rel string) bool { return path.Base(rel) == "pg_internal.init" })
 	_ = datadir.Use(srv.template) // pruning the cache is no reason to stop a run
 	s.mu.Lock()
 	s.srv = srv
@@ -337,11 +341,11 @@ func (s *Spec) Start(ctx context.Context, env *service.StartEnv) (service.Instan
 	// database's files are opened when someone connects to it, which no one
 	// does before Start returns.
 	data := filepath.Join(dir, "data")
-	isBase := func(rel string) bool { return strings.HasPrefix(rel, "base/") && !isRelcacheInit(rel) }
+	isBase := func(rel string) bool { return strings.HasPrefix(rel, "base/") }
 	if err := srv.tree.MakeDirs(data, srv.user); err != nil {
 		return fail(err)
 	}
-	if err := srv.tree.CopyFiles(data, srv.user, func(rel string) bool { return !isBase(rel) && !isRelcacheInit(rel) }); err != nil {
+	if err := srv.tree.CopyFiles(data, srv.user, func(rel string) bool { return !isBase(rel) }); err != nil {
 		return fail(fmt.Errorf("copying the data folder: %w", err))
 	}
 	port := portOf(env.Info)
@@ -362,10 +366,6 @@ func (s *Spec) Start(ctx context.Context, env *service.StartEnv) (service.Instan
 	}
 	return &instance{Instance: inst, spec: s, dir: dir, port: port, db: s.database(env.Info), suiteDir: env.Dir, addShm: env.AddShm}, nil
 }
-
-// isRelcacheInit is true for the relation cache's init files, which
-// postgres removes at every start: copying them is wasted.
-func isRelcacheInit(rel string) bool { return path.Base(rel) == "pg_internal.init" }
 
 func sortedKeys(m map[string]string) []string {
 	out := make([]string, 0, len(m))
