@@ -20,6 +20,7 @@ import (
 
 	"github.com/seamtest/seam/internal/diag"
 	"github.com/seamtest/seam/internal/expr"
+	"github.com/seamtest/seam/internal/freeport"
 	"github.com/seamtest/seam/internal/service"
 	"github.com/seamtest/seam/internal/step"
 	"github.com/seamtest/seam/internal/wire"
@@ -27,12 +28,12 @@ import (
 
 // Options configure an environment.
 type Options struct {
-	Dir      string    // the suite's folder
-	Vars     expr.Vars // suite variables, evaluated
-	TempDir  string    // a folder for this environment's instances (removed by the caller)
-	LogDir   string    // where each service's output is kept
-	Ports    *Ports    // shared by the run's environments
-	Mark     []string  // environment entries that mark processes for reaping
+	Dir      string              // the suite's folder
+	Vars     expr.Vars           // suite variables, evaluated
+	TempDir  string              // a folder for this environment's instances (removed by the caller)
+	LogDir   string              // where each service's output is kept
+	Ports    *freeport.Allocator // shared by the run's environments
+	Mark     []string            // environment entries that mark processes for reaping
 	Started  func(pid int)
 	AddTemp  func(dir string)
 	AddShm   func(id int)

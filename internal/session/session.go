@@ -19,6 +19,7 @@ import (
 	"github.com/seamtest/seam/internal/engine"
 	"github.com/seamtest/seam/internal/environment"
 	"github.com/seamtest/seam/internal/expr"
+	"github.com/seamtest/seam/internal/freeport"
 	"github.com/seamtest/seam/internal/reap"
 	"github.com/seamtest/seam/internal/suite"
 )
@@ -40,7 +41,7 @@ type Session struct {
 	tempRoot string
 	logRoot  string
 	cacheDir string
-	ports    *environment.Ports
+	ports    *freeport.Allocator
 	base     expr.Vars
 
 	mu   sync.Mutex
@@ -71,7 +72,7 @@ func Open(ctx context.Context, s *suite.Suite, opts Options) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	ss := &Session{suite: s, opts: opts, rec: rec, base: base, ports: environment.NewPorts()}
+	ss := &Session{suite: s, opts: opts, rec: rec, base: base, ports: freeport.New()}
 	ss.tempRoot, err = os.MkdirTemp("", "seam-"+rec.ID()+"-")
 	if err == nil {
 		err = rec.AddTemp(ss.tempRoot)
@@ -216,6 +217,11 @@ func (s *Session) Close() error {
 		errs = append(errs, err)
 	} else if len(left) > 0 && s.opts.Notices != nil {
 		fmt.Fprintf(s.opts.Notices, "seam: stopped %d process(es) that outlived their service\n", len(left))
+	}
+	// The ports' claims last until every process that listened on them is
+	// gone.
+	if err := s.ports.Close(); err != nil {
+		errs = append(errs, err)
 	}
 	if s.tempRoot != "" {
 		if err := os.RemoveAll(s.tempRoot); err != nil {

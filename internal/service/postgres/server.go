@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net"
 	"os"
 	"os/exec"
 	"path"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/seamtest/seam/internal/freeport"
 	"github.com/seamtest/seam/internal/runas"
 	"github.com/seamtest/seam/internal/service"
 	"github.com/seamtest/seam/internal/service/datadir"
@@ -156,7 +156,9 @@ func (s *Spec) build(ctx context.Context, initdb string, srv *server, db string,
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("initdb failed: %v\n%s", err, datadir.LastLines(string(out), 20))
 	}
-	port, err := freePort()
+	ports := freeport.New()
+	defer ports.Close()
+	port, err := ports.Take()
 	if err != nil {
 		return err
 	}
@@ -259,15 +261,6 @@ func trimWAL(ctx context.Context, srv *server, data string) error {
 		}
 	}
 	return nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // waitConnect connects once the server accepts sessions, or says why not.

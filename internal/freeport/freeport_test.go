@@ -1,0 +1,105 @@
+package freeport
+
+import (
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func TestTakeStaysBelowTheEphemeralRange(t *testing.T) {
+	low := ephemeralLow()
+	if low-lowest < minRange {
+		t.Skipf("this machine's ephemeral range starts at %d: ports come from the kernel", low)
+	}
+	a := New()
+	defer a.Close()
+	for range 50 {
+		p, err := a.Take()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p < lowest || p >= low {
+			t.Fatalf("port %d: want %d ≤ port < %d (below the ephemeral range)", p, lowest, low)
+		}
+	}
+}
+
+// Two allocators stand for two seam processes: the claim is machine-wide.
+// Fixed ports here lie above the ephemeral range, where no allocator of a
+// seam test running alongside picks.
+func TestTwoAllocatorsNeverShareAPort(t *testing.T) {
+	a, b := newRange(64000, 64063), newRange(64000, 64063)
+	defer a.Close()
+	defer b.Close()
+	seen := map[int]string{}
+	for i := range 32 {
+		for name, al := range map[string]*Allocator{"a": a, "b": b} {
+			p, err := al.Take()
+			if err != nil {
+				t.Fatalf("take %d from %s: %v", i, name, err)
+			}
+			if other, ok := seen[p]; ok {
+				t.Fatalf("port %d given to %s and to %s", p, other, name)
+			}
+			seen[p] = name
+		}
+	}
+	if _, err := a.Take(); err == nil {
+		t.Fatal("all 64 ports are given, yet a 65th was taken")
+	}
+}
+
+func TestTakeSkipsAPortInUse(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	busy := l.Addr().(*net.TCPAddr).Port
+	a := newRange(busy, busy)
+	defer a.Close()
+	if p, err := a.Take(); err == nil {
+		t.Fatalf("took port %d, which a listener holds", p)
+	} else if want := "found none free"; !strings.Contains(err.Error(), want) {
+		t.Fatalf("error %q: want it to say %q", err, want)
+	}
+}
+
+func TestCloseDropsTheClaims(t *testing.T) {
+	const port = 64100
+	a := newRange(port, port)
+	p, err := a.Take()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p != port {
+		t.Fatalf("got port %d; want %d", p, port)
+	}
+	b := newRange(port, port)
+	defer b.Close()
+	if _, err := b.Take(); err == nil {
+		t.Fatal("a second allocator took a claimed port")
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Take(); err == nil {
+		t.Fatal("a closed allocator handed out a port")
+	}
+	if p, err := b.Take(); err != nil || p != port {
+		t.Fatalf("after Close: got %d, %v; want %d", p, err, port)
+	}
+}
+
+func TestTheClaimIsAnAbstractSocket(t *testing.T) {
+	const port = 64200
+	a := newRange(port, port)
+	defer a.Close()
+	if _, err := a.Take(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := net.Listen("unix", "@seam/port/"+strconv.Itoa(port)); err == nil {
+		t.Fatal("the port's claim name could be bound twice")
+	}
+}
