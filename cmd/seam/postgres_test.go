@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -63,7 +64,6 @@ func TestPostgresKilledRunLeavesNothing(t *testing.T) {
 	suite := strings.Replace(string(data), "init: [migrations/]", "init: ["+filepath.Join(mustAbs(t, "testdata/postgres"), "migrations")+"]", 1)
 	suite += "  - name: hangs\n    steps:\n      - exec: [sleep, \"600\"]\n        timeout: 15m\n"
 	os.WriteFile(filepath.Join(dir, "seam.yaml"), []byte(suite), 0o644)
-	shmBefore := orphanShm()
 	cmd := exec.Command(seamBin, "run", dir, "--filter", "hangs")
 	cmd.Env = append(os.Environ(), env...)
 	if err := cmd.Start(); err != nil {
@@ -102,8 +102,8 @@ func TestPostgresKilledRunLeavesNothing(t *testing.T) {
 			t.Errorf("postgres %d still runs", pid)
 		}
 	}
-	if after := orphanShm(); after > shmBefore {
-		t.Errorf("shared memory segments with nothing attached: %d before, %d after", shmBefore, after)
+	if left := orphanShm(pgs); len(left) > 0 {
+		t.Errorf("shared memory segments of the killed run's PostgreSQL left with nothing attached: %v", left)
 	}
 	recs, _ := filepath.Glob(filepath.Join(state, "runs", "*.json"))
 	if len(recs) != 0 {
@@ -138,20 +138,27 @@ func postgresOf(t *testing.T, state string) []int {
 	return out
 }
 
-// orphanShm counts System V shared memory segments nothing is attached to.
-func orphanShm() int {
+// orphanShm lists the System V shared memory segments that one of pids
+// created and nothing is attached to. Only those: other test packages
+// start and stop PostgreSQL servers at the same time.
+func orphanShm(pids []int) []string {
 	data, err := os.ReadFile("/proc/sysvipc/shm")
 	if err != nil {
-		return 0
+		return nil
 	}
-	n := 0
+	ours := map[string]bool{}
+	for _, p := range pids {
+		ours[strconv.Itoa(p)] = true
+	}
+	var out []string
 	for _, line := range strings.Split(string(data), "\n")[1:] {
+		// key shmid perms size cpid lpid nattch …
 		f := strings.Fields(line)
-		if len(f) > 6 && f[6] == "0" {
-			n++
+		if len(f) > 6 && f[6] == "0" && ours[f[4]] {
+			out = append(out, "shmid "+f[1])
 		}
 	}
-	return n
+	return out
 }
 
 // TestPostgresResetKeepsServicePoolsWorking: a service holding a pgx pool

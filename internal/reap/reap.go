@@ -206,9 +206,7 @@ func Reap(stateDir string) (Result, error) {
 		if err != nil {
 			errs = append(errs, err)
 		}
-		for _, id := range rec.Shm {
-			removeShm(id)
-		}
+		sweepShm(rec)
 		for _, d := range rec.Temp {
 			if err := os.RemoveAll(d); err == nil {
 				res.Removed = append(res.Removed, d)
@@ -307,6 +305,82 @@ func startTick(pid int) (uint64, error) {
 		return 0, fmt.Errorf("process %d is a zombie", pid)
 	}
 	return strconv.ParseUint(fields[19], 10, 64)
+}
+
+// SweepShm removes the System V shared memory segments the run's servers
+// left with nothing attached: a server killed with SIGKILL (after its
+// grace period, say) cannot remove its own.
+func (r *Run) SweepShm() {
+	r.mu.Lock()
+	rec := r.rec
+	r.mu.Unlock()
+	sweepShm(rec)
+}
+
+// sweepShm removes the record's segments, and those a recorded child made:
+// a server killed before its segment was recorded (while it started) left
+// one no record names.
+func sweepShm(rec Record) {
+	for _, id := range rec.Shm {
+		removeShm(id)
+	}
+	for _, id := range shmMadeBy(rec.Procs) {
+		removeShm(id)
+	}
+}
+
+// shmMadeBy lists the segments one of procs created (its PID, at or after
+// its start: not a later process that reused the PID's number) that
+// nothing is attached to.
+func shmMadeBy(procs []Proc) []int {
+	if len(procs) == 0 {
+		return nil
+	}
+	data, err := os.ReadFile("/proc/sysvipc/shm")
+	if err != nil {
+		return nil
+	}
+	boot := bootTime()
+	started := map[string]int64{}
+	for _, p := range procs {
+		// Start ticks count USER_HZ, 100 on every Linux seam runs on.
+		started[strconv.Itoa(p.PID)] = boot + int64(p.Tick/100)
+	}
+	var out []int
+	for _, line := range strings.Split(string(data), "\n")[1:] {
+		// key shmid perms size cpid lpid nattch uid gid cuid cgid atime dtime ctime …
+		f := strings.Fields(line)
+		if len(f) < 14 || f[6] != "0" {
+			continue
+		}
+		start, ok := started[f[4]]
+		if !ok {
+			continue
+		}
+		if made, err := strconv.ParseInt(f[13], 10, 64); err != nil || made < start-1 {
+			continue
+		}
+		if id, err := strconv.Atoi(f[1]); err == nil {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// bootTime is when the machine started, in seconds since 1970 (0 if
+// unknown: every segment then counts as made after its creator started).
+func bootTime() int64 {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "btime "); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			return n
+		}
+	}
+	return 0
 }
 
 // removeShm removes a shared memory segment that nothing is attached to.
