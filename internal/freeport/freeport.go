@@ -79,49 +79,60 @@ func (a *Allocator) Take() (int, error) {
 	if a.closed {
 		return 0, errors.New("finding a free port: the allocator is closed")
 	}
+	if a.lo == 0 {
+		return a.takeFromKernel()
+	}
+	// From a random place in the range, every port once: a run's next
+	// port is usually the first tried, and a nearly full range is still
+	// searched to its end.
+	n := a.hi - a.lo + 1
+	first := rand.IntN(n) // decides nothing a test can see, so not seeded
+	for i := range n {
+		if port := a.lo + (first+i)%n; a.try(port) {
+			return port, nil
+		}
+	}
+	return 0, fmt.Errorf("finding a free port: none of %d to %d is free", a.lo, a.hi)
+}
+
+// takeFromKernel takes ports the kernel finds (listening on :0).
+func (a *Allocator) takeFromKernel() (int, error) {
 	const tries = 200
 	for range tries {
-		port, err := a.candidate()
+		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			return 0, err
+			return 0, fmt.Errorf("finding a free port: %w", err)
 		}
-		if a.given[port] {
-			continue
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if a.try(port) {
+			return port, nil
 		}
-		claim, err := claim(port)
-		if err != nil {
-			continue // another seam holds it
-		}
-		if !free(port) {
-			if claim != nil {
-				claim.Close()
-			}
-			continue
-		}
-		a.given[port] = true
-		if claim != nil {
-			a.claims = append(a.claims, claim)
-		}
-		return port, nil
-	}
-	if a.lo != 0 {
-		return 0, fmt.Errorf("finding a free port: %d tries between %d and %d found none free", tries, a.lo, a.hi)
 	}
 	return 0, fmt.Errorf("finding a free port: %d tries found none free", tries)
 }
 
-// candidate is a random port from the range, or the kernel's choice.
-// Randomness here decides nothing a test can see, so it is not seeded.
-func (a *Allocator) candidate() (int, error) {
-	if a.lo != 0 {
-		return a.lo + rand.IntN(a.hi-a.lo+1), nil
+// try claims port if no one has it: not this allocator, not another seam,
+// not a listener.
+func (a *Allocator) try(port int) bool {
+	if a.given[port] {
+		return false
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	c, err := claim(port)
 	if err != nil {
-		return 0, fmt.Errorf("finding a free port: %w", err)
+		return false // another seam holds it
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	if !free(port) {
+		if c != nil {
+			c.Close()
+		}
+		return false
+	}
+	a.given[port] = true
+	if c != nil {
+		a.claims = append(a.claims, c)
+	}
+	return true
 }
 
 // claim binds the port's abstract socket name. A nil listener with no

@@ -61,7 +61,7 @@ func TestTakeSkipsAPortInUse(t *testing.T) {
 	defer a.Close()
 	if p, err := a.Take(); err == nil {
 		t.Fatalf("took port %d, which a listener holds", p)
-	} else if want := "found none free"; !strings.Contains(err.Error(), want) {
+	} else if want := "is free"; !strings.Contains(err.Error(), want) {
 		t.Fatalf("error %q: want it to say %q", err, want)
 	}
 }
