@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/seamtest/seam/internal/freeport"
 )
 
 // TestStubFailuresNameTheInteraction runs a suite whose stub is sent a
@@ -168,13 +170,16 @@ func TestStubCommandRejectsBadMappings(t *testing.T) {
 	}
 }
 
+// freePort is a port seam's own allocator claims for the test: one the
+// kernel hands to another process's :0 listener between now and the
+// command's bind would make the test talk to that process.
 func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, release, err := freeport.One()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Cleanup(release)
+	return port
 }
 
 func waitHealthy(t *testing.T, base string, out *bytes.Buffer) {

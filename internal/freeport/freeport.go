@@ -171,3 +171,15 @@ func (a *Allocator) Close() error {
 	a.claims = nil
 	return errors.Join(errs...)
 }
+
+// One claims a single port, for a process started on its own (a cache's
+// server, a test's peer): release drops the claim once it is listening or
+// gone.
+func One() (port int, release func(), err error) {
+	a := New()
+	port, err = a.Take()
+	if err != nil {
+		return 0, nil, err
+	}
+	return port, func() { a.Close() }, nil
+}

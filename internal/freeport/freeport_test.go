@@ -103,3 +103,21 @@ func TestTheClaimIsAnAbstractSocket(t *testing.T) {
 		t.Fatal("the port's claim name could be bound twice")
 	}
 }
+
+func TestOneHoldsItsClaimUntilReleased(t *testing.T) {
+	port, release, err := One()
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := "@seam/port/" + strconv.Itoa(port)
+	if l, err := net.Listen("unix", name); err == nil {
+		l.Close()
+		t.Fatal("the port was not claimed")
+	}
+	release()
+	l, err := net.Listen("unix", name)
+	if err != nil {
+		t.Fatalf("the claim outlived release: %v", err)
+	}
+	l.Close()
+}

@@ -25,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seamtest/seam/internal/freeport"
 	"github.com/seamtest/seam/internal/stub"
 	"go.yaml.in/yaml/v4"
 )
@@ -80,12 +81,13 @@ func wiremockJar(t *testing.T) string {
 // startWireMock runs the jar on a free loopback port and stops it, by its
 // process group, when the test ends.
 func startWireMock(t *testing.T, jar, root string) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	// Java takes a second to listen: a port from the kernel's :0 could be
+	// handed to another process meanwhile.
+	port, release, err := freeport.One()
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	t.Cleanup(release)
 	cmd := exec.Command("java", "-XX:TieredStopAtLevel=1", "-jar", jar, "--port", fmt.Sprint(port),
 		"--bind-address", "127.0.0.1", "--root-dir", root, "--disable-banner", "--disable-request-logging")
 	var out bytes.Buffer

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/seamtest/seam/internal/freeport"
 )
 
 type sink struct {
@@ -173,9 +175,13 @@ func TestMalformedHTTPStillFlows(t *testing.T) {
 }
 
 func TestRefusedTargetIsReported(t *testing.T) {
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := ln.Addr().String()
-	ln.Close()
+	// A claimed port no one listens on: no other process is handed it.
+	port, release, err := freeport.One()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	var s sink
 	p, _ := Listen("a→gone", addr, s.add)
 	defer p.Close()

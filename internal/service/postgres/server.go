@@ -156,12 +156,11 @@ func (s *Spec) build(ctx context.Context, initdb string, srv *server, db string,
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("initdb failed: %v\n%s", err, datadir.LastLines(string(out), 20))
 	}
-	ports := freeport.New()
-	defer ports.Close()
-	port, err := ports.Take()
+	port, release, err := freeport.One()
 	if err != nil {
 		return err
 	}
+	defer release()
 	var mu sync.Mutex
 	var lines []string
 	inst, err := process.Launch(process.Child{

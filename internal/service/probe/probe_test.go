@@ -2,6 +2,7 @@ package probe_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/seamtest/seam/internal/decode"
 	"github.com/seamtest/seam/internal/diag"
+	"github.com/seamtest/seam/internal/freeport"
 	"github.com/seamtest/seam/internal/service"
 	"github.com/seamtest/seam/internal/service/probe"
 	"go.yaml.in/yaml/v4"
@@ -56,9 +58,13 @@ func TestProbes(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	l, _ := net.Listen("tcp", "127.0.0.1:0")
-	closed := "http://" + l.Addr().String()
-	l.Close()
+	// A claimed port no one listens on: no other process is handed it.
+	port, release, err := freeport.One()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	closed := fmt.Sprintf("http://127.0.0.1:%d", port)
 	up := target(t, srv.URL, "starting", "listening on :8080")
 	down := target(t, closed)
 	for _, tc := range []struct {
