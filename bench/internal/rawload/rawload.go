@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/seamtest/seam/internal/freeport"
 	"github.com/seamtest/seam/bench/internal/measure"
 )
 
@@ -32,12 +33,12 @@ type Call struct {
 	Want                       []byte // nil: any body
 }
 
-// FreePort is a free loopback port.
+// FreePort is a free loopback port, claimed until the bench exits: the
+// peers (Java, Toxiproxy) take a while to bind it.
 func FreePort() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, _, err := freeport.One()
 	measure.Check(err)
-	defer l.Close()
-	return fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
+	return fmt.Sprint(port)
 }
 
 // Server is a server under test, as a process of its own.
