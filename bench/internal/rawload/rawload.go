@@ -22,8 +22,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/seamtest/seam/internal/freeport"
 	"github.com/seamtest/seam/bench/internal/measure"
+	"github.com/seamtest/seam/internal/freeport"
 )
 
 // Call is one request of a load and the answer it must get.
