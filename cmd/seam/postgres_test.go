@@ -111,6 +111,52 @@ func TestPostgresKilledRunLeavesNothing(t *testing.T) {
 	}
 }
 
+// TestKilledWhileBuildingTheCacheLeavesNothing kills seam while initdb
+// makes the cached data folder (a first run): the work folder on tmpfs
+// and the processes are gone after the next `seam down`.
+func TestKilledWhileBuildingTheCacheLeavesNothing(t *testing.T) {
+	needPostgres(t)
+	env, state := isolated(t)
+	cmd := exec.Command(seamBin, "run", "testdata/postgres")
+	cmd.Env = append(os.Environ(), env...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	scratch := scratchOf[state]
+	deadline := time.Now().Add(60 * time.Second)
+	var work []string
+	for time.Now().Before(deadline) && len(work) == 0 {
+		work, _ = filepath.Glob(filepath.Join(scratch, "seam-initdb-*"))
+		time.Sleep(5 * time.Millisecond)
+	}
+	if len(work) == 0 {
+		t.Fatal("the run never started building PostgreSQL's cached data folder")
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	if left, _ := filepath.Glob(filepath.Join(scratch, "seam-initdb-*")); len(left) == 0 {
+		t.Fatal("the work folder went with seam: the test cannot show reaping")
+	}
+	r := seamEnv(t, env, "down")
+	if r.code != 0 {
+		t.Fatalf("seam down: %d %s", r.code, r.stderr)
+	}
+	if left, _ := os.ReadDir(scratch); len(left) > 0 {
+		t.Errorf("left in the scratch folder: %v", left)
+	}
+	if recs, _ := filepath.Glob(filepath.Join(state, "runs", "*.json")); len(recs) > 0 {
+		t.Errorf("run records left: %v", recs)
+	}
+	// initdb and its servers name the work folder in their arguments.
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		if cmd, _ := os.ReadFile(p); strings.Contains(string(cmd), scratch) {
+			t.Errorf("still running: %s", strings.ReplaceAll(string(cmd), "\x00", " "))
+		}
+	}
+}
+
 func mustAbs(t *testing.T, p string) string {
 	a, err := filepath.Abs(p)
 	if err != nil {

@@ -98,8 +98,19 @@ func (e *StartError) Error() string {
 
 func (e *StartError) Unwrap() error { return e.Err }
 
-// Prepare runs every service's once-per-run work (builds), concurrently.
-func Prepare(ctx context.Context, sys *service.System, dir, cacheDir string, vars expr.Vars, log func(service, line string)) error {
+// PrepareOptions configure Prepare.
+type PrepareOptions struct {
+	Dir      string    // the suite's folder
+	CacheDir string    // seam's cache folder (kept between runs)
+	Vars     expr.Vars // suite variables, evaluated
+	Log      func(service, line string)
+	AddTemp  func(dir string) // a work folder to remove after a crash
+	Started  func(pid int)    // a child to kill after a crash
+}
+
+// Prepare runs every service's once-per-run work (builds, cached data
+// folders), concurrently.
+func Prepare(ctx context.Context, sys *service.System, opts PrepareOptions) error {
 	var wg sync.WaitGroup
 	errs := make([]error, len(sys.Services))
 	for i, svc := range sys.Services {
@@ -107,12 +118,13 @@ func Prepare(ctx context.Context, sys *service.System, dir, cacheDir string, var
 		go func() {
 			defer wg.Done()
 			err := svc.Spec.Prepare(ctx, &service.PrepareEnv{
-				Name: svc.Name, Pos: svc.Pos, Dir: dir, CacheDir: cacheDir, Vars: vars,
+				Name: svc.Name, Pos: svc.Pos, Dir: opts.Dir, CacheDir: opts.CacheDir, Vars: opts.Vars,
 				Log: func(line string) {
-					if log != nil {
-						log(svc.Name, line)
+					if opts.Log != nil {
+						opts.Log(svc.Name, line)
 					}
 				},
+				AddTemp: opts.AddTemp, Started: opts.Started,
 			})
 			if err != nil {
 				errs[i] = &StartError{Service: svc.Name, Pos: svc.Pos, Err: err}

@@ -48,6 +48,17 @@ type PrepareEnv struct {
 	CacheDir string // seam's cache folder (kept between runs)
 	Vars     expr.Vars
 	Log      func(line string)
+	// AddTemp and Started record a work folder and a started child for
+	// cleanup should seam die before its own deferred cleanup runs.
+	AddTemp func(dir string)
+	Started func(pid int)
+}
+
+// Temp records dir for cleanup after a crash, when the caller asked.
+func (e *PrepareEnv) Temp(dir string) {
+	if e.AddTemp != nil {
+		e.AddTemp(dir)
+	}
 }
 
 // StartEnv is what Start may use.

@@ -85,7 +85,11 @@ func Open(ctx context.Context, s *suite.Suite, opts Options) (*Session, error) {
 	pruneLogs(filepath.Join(opts.StateDir, "logs"), 20)
 	ss.cacheDir = cacheDir()
 	if s.System != nil && len(s.System.Services) > 0 {
-		err := environment.Prepare(ctx, s.System, s.Dir, ss.cacheDir, base, nil)
+		err := environment.Prepare(ctx, s.System, environment.PrepareOptions{
+			Dir: s.Dir, CacheDir: ss.cacheDir, Vars: base,
+			AddTemp: func(dir string) { _ = rec.AddTemp(dir) },
+			Started: func(pid int) { _ = rec.AddPID(pid) },
+		})
 		if err != nil {
 			ss.Close()
 			return nil, err

@@ -207,6 +207,7 @@ func (s *Spec) Prepare(ctx context.Context, env *service.PrepareEnv) error {
 		if err != nil {
 			return err
 		}
+		env.Temp(work)
 		defer os.RemoveAll(work)
 		if err := user.Chown(work); err != nil {
 			return err

@@ -112,7 +112,7 @@ func (s *Spec) Prepare(ctx context.Context, env *service.PrepareEnv) error {
 	}
 	srv.template = filepath.Join(env.CacheDir, "postgres", hex.EncodeToString(h.Sum(nil))[:24])
 	if _, err := os.Stat(filepath.Join(srv.template, "PG_VERSION")); err != nil {
-		if err := s.build(ctx, initdb, srv, db, files); err != nil {
+		if err := s.build(ctx, env, initdb, srv, db, files); err != nil {
 			return err
 		}
 	}
@@ -132,11 +132,12 @@ func (s *Spec) Prepare(ctx context.Context, env *service.PrepareEnv) error {
 
 // build makes the cached data folder: initdb, then a server started once to
 // create the database, apply the init files and take the baseline.
-func (s *Spec) build(ctx context.Context, initdb string, srv *server, db string, files []string) error {
+func (s *Spec) build(ctx context.Context, env *service.PrepareEnv, initdb string, srv *server, db string, files []string) error {
 	work, err := os.MkdirTemp(datadir.Scratch(), "seam-initdb-")
 	if err != nil {
 		return err
 	}
+	env.Temp(work)
 	defer os.RemoveAll(work)
 	if err := srv.user.Chown(work); err != nil {
 		return err
@@ -166,6 +167,7 @@ func (s *Spec) build(ctx context.Context, initdb string, srv *server, db string,
 	inst, err := process.Launch(process.Child{
 		Path: srv.postgres, Argv: serverArgs(srv.postgres, data, port, nil), Dir: work,
 		Env: os.Environ(), Cred: srv.user.Credential(), Grace: 30 * time.Second, Signal: syscall.SIGINT,
+		Started: env.Started,
 		Log: func(_, line string) {
 			mu.Lock()
 			lines = append(lines, line)

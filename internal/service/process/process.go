@@ -161,6 +161,7 @@ func (s *Spec) Prepare(ctx context.Context, env *service.PrepareEnv) error {
 			return fmt.Errorf("build cache: %w", err)
 		}
 	}
+	env.Temp(tmp)
 	defer os.RemoveAll(tmp)
 	vars["bin"] = filepath.Join(tmp, env.Name)
 	if argv, err = s.Build.eval(vars); err != nil {
