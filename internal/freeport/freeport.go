@@ -88,7 +88,12 @@ func (a *Allocator) Take() (int, error) {
 	n := a.hi - a.lo + 1
 	first := rand.IntN(n) // decides nothing a test can see, so not seeded
 	for i := range n {
-		if port := a.lo + (first+i)%n; a.try(port) {
+		port := a.lo + (first+i)%n
+		ok, err := a.try(port)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
 			return port, nil
 		}
 	}
@@ -105,7 +110,11 @@ func (a *Allocator) takeFromKernel() (int, error) {
 		}
 		port := l.Addr().(*net.TCPAddr).Port
 		l.Close()
-		if a.try(port) {
+		ok, err := a.try(port)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
 			return port, nil
 		}
 	}
@@ -113,40 +122,47 @@ func (a *Allocator) takeFromKernel() (int, error) {
 }
 
 // try claims port if no one has it: not this allocator, not another seam,
-// not a listener.
-func (a *Allocator) try(port int) bool {
+// not a listener. An error is one no other port would avoid.
+func (a *Allocator) try(port int) (bool, error) {
 	if a.given[port] {
-		return false
+		return false, nil
 	}
 	c, err := claim(port)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return false, nil // another seam holds it
+	}
 	if err != nil {
-		return false // another seam holds it
+		return false, err
 	}
 	if !free(port) {
 		if c != nil {
 			c.Close()
 		}
-		return false
+		return false, nil
 	}
 	a.given[port] = true
 	if c != nil {
 		a.claims = append(a.claims, c)
 	}
-	return true
+	return true, nil
 }
 
-// claim binds the port's abstract socket name. A nil listener with no
-// error means this machine has no such sockets to claim with (a sandbox
-// that refuses them): the bind test alone decides then.
+// claim binds the port's abstract socket name; EADDRINUSE means another
+// seam holds it. A nil listener with no error means this machine has no
+// such sockets to claim with (a sandbox that refuses them, a system
+// without abstract names): the bind test alone decides then.
 func claim(port int) (net.Listener, error) {
 	l, err := net.Listen("unix", "@seam/port/"+strconv.Itoa(port))
-	if err != nil {
-		if errors.Is(err, syscall.EADDRINUSE) {
-			return nil, err
-		}
+	switch {
+	case err == nil:
+		return l, nil
+	case errors.Is(err, syscall.EADDRINUSE):
+		return nil, err
+	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE), errors.Is(err, syscall.ENOBUFS), errors.Is(err, syscall.ENOMEM):
+		return nil, fmt.Errorf("finding a free port: %w", err)
+	default:
 		return nil, nil
 	}
-	return l, nil
 }
 
 // free says whether the port can be listened on now.

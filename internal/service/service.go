@@ -4,10 +4,13 @@
 package service
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"os/exec"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/seamtest/seam/internal/decode"
@@ -59,6 +62,29 @@ func (e *PrepareEnv) Temp(dir string) {
 	if e.AddTemp != nil {
 		e.AddTemp(dir)
 	}
+}
+
+// Run runs a preparing command (a build, initdb) to its end and returns
+// its output. It runs in a process group of its own, which is killed when
+// ctx ends and, being recorded, by the reaping after a crash: such
+// commands start servers and compilers of their own.
+func (e *PrepareEnv) Run(cmd *exec.Cmd) ([]byte, error) {
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Setpgid = true
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	if e.Started != nil {
+		e.Started(cmd.Process.Pid)
+	}
+	err := cmd.Wait()
+	return out.Bytes(), err
 }
 
 // StartEnv is what Start may use.

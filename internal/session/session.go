@@ -222,7 +222,6 @@ func (s *Session) Close() error {
 	} else if len(left) > 0 && s.opts.Notices != nil {
 		fmt.Fprintf(s.opts.Notices, "seam: stopped %d process(es) that outlived their service\n", len(left))
 	}
-	s.rec.SweepShm()
 	// The ports' claims last until every process that listened on them is
 	// gone.
 	if err := s.ports.Close(); err != nil {

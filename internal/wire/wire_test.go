@@ -175,7 +175,8 @@ func TestMalformedHTTPStillFlows(t *testing.T) {
 }
 
 func TestRefusedTargetIsReported(t *testing.T) {
-	// A claimed port no one listens on: no other process is handed it.
+	// A claimed port no one listens on: other seams skip it, and the kernel
+	// hands it to no :0 listener (it lies below the ephemeral range).
 	port, release, err := freeport.One()
 	if err != nil {
 		t.Fatal(err)

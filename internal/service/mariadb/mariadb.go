@@ -217,8 +217,8 @@ func (s *Spec) Prepare(ctx context.Context, env *service.PrepareEnv) error {
 		// follow, so the files it makes fit the server that will use them.
 		args := append([]string{"--no-defaults", "--datadir=" + data, "--auth-root-authentication-method=normal", "--skip-test-db"}, serverArgs[1:]...)
 		cmd := exec.CommandContext(ctx, install, args...)
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: user.Credential(), Pdeathsig: syscall.SIGKILL}
-		if out, err := cmd.CombinedOutput(); err != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: user.Credential()}
+		if out, err := env.Run(cmd); err != nil {
 			return fmt.Errorf("mariadb-install-db failed: %v\n%s", err, datadir.LastLines(string(out), 20))
 		}
 		if err := datadir.Store(data, srv.template); err != nil {

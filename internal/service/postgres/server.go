@@ -20,6 +20,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/seamtest/seam/internal/freeport"
+	"github.com/seamtest/seam/internal/reap"
 	"github.com/seamtest/seam/internal/runas"
 	"github.com/seamtest/seam/internal/service"
 	"github.com/seamtest/seam/internal/service/datadir"
@@ -153,8 +154,8 @@ func (s *Spec) build(ctx context.Context, env *service.PrepareEnv, initdb string
 	// 1 MB WAL segments instead of 16: a smaller folder to copy per start.
 	cmd := exec.CommandContext(ctx, initdb, "-D", data, "-U", s.User, "--pwfile="+pw, "-A", "scram-sha-256",
 		"-E", "UTF8", "--locale=C", "--no-sync", "--wal-segsize=1")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: srv.user.Credential(), Pdeathsig: syscall.SIGKILL}
-	if out, err := cmd.CombinedOutput(); err != nil {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: srv.user.Credential()}
+	if out, err := env.Run(cmd); err != nil {
 		return fmt.Errorf("initdb failed: %v\n%s", err, datadir.LastLines(string(out), 20))
 	}
 	port, release, err := freeport.One()
@@ -410,6 +411,8 @@ func (i *instance) Stop(ctx context.Context) error {
 	if i.base != nil {
 		i.base.close() // the server has stopped: the connection is made or failed
 	}
+	// A server killed after its grace period left its segment.
+	reap.RemovePostmasterShm(filepath.Join(i.dir, "data"))
 	if rmErr := os.RemoveAll(i.dir); rmErr != nil && err == nil {
 		err = rmErr
 	}

@@ -58,7 +58,8 @@ func TestProbes(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	// A claimed port no one listens on: no other process is handed it.
+	// A claimed port no one listens on: other seams skip it, and the kernel
+	// hands it to no :0 listener (it lies below the ephemeral range).
 	port, release, err := freeport.One()
 	if err != nil {
 		t.Fatal(err)

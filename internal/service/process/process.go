@@ -170,9 +170,7 @@ func (s *Spec) Prepare(ctx context.Context, env *service.PrepareEnv) error {
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), buildEnv...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	output, err := cmd.CombinedOutput()
+	output, err := env.Run(cmd)
 	for _, l := range strings.Split(strings.TrimRight(string(output), "\n"), "\n") {
 		if l != "" && env.Log != nil {
 			env.Log(l)
