@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -478,4 +479,29 @@ func TestProbesAndTheServicesLines(t *testing.T) {
 			assertClean(t, state)
 		})
 	}
+}
+
+// TestServiceThatCannotBindSaysWhy: a service whose command names a port
+// another program holds fails to start, and seam says what to do.
+func TestServiceThatCannotBindSaysWhy(t *testing.T) {
+	env, state := isolated(t)
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	dir := t.TempDir()
+	suite := fmt.Sprintf("name: bind\nservices:\n  api:\n    process: [((svc)), -listen, %q]\ntests:\n  - name: t\n    steps:\n      - exec: [\"true\"]\n", held.Addr().String())
+	os.WriteFile(filepath.Join(dir, "seam.yaml"), []byte(suite), 0o644)
+	r := seamEnv(t, env, "run", dir, "--var", "svc="+testService(t))
+	for _, want := range []string{"seam.yaml:3:3: service \"api\": exited with code", "address already in use",
+		"hint: another program holds the address it tried to listen on. seam gave it http=", "Pass ((addr)) or ((port)) to it"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if r.code != 3 {
+		t.Errorf("exit %d; want 3 (the environment did not start)", r.code)
+	}
+	assertClean(t, state)
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -77,6 +78,7 @@ type StartError struct {
 	Err     error
 	Lines   []string
 	LogFile string
+	Hint    string // what to do, when the lines say what went wrong
 }
 
 func (e *StartError) Error() string {
@@ -92,6 +94,9 @@ func (e *StartError) Error() string {
 	}
 	if e.LogFile != "" {
 		fmt.Fprintf(&b, "\n  full log: %s", e.LogFile)
+	}
+	if e.Hint != "" {
+		b.WriteString("\n  " + e.Hint)
 	}
 	return b.String()
 }
@@ -204,6 +209,32 @@ func Start(ctx context.Context, sys *service.System, opts Options) (*Environment
 		return nil, first
 	}
 	return e, nil
+}
+
+// bindHint explains a service that could not listen because another
+// program holds the address: seam's ports were free when it chose them.
+func bindHint(lines []string, ports map[string]int) string {
+	inUse := false
+	for _, l := range lines {
+		if strings.Contains(strings.ToLower(l), "address already in use") {
+			inUse = true
+		}
+	}
+	if !inUse {
+		return ""
+	}
+	names := make([]string, 0, len(ports))
+	for n := range ports {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var given []string
+	for _, n := range names {
+		given = append(given, fmt.Sprintf("%s=%d", n, ports[n]))
+	}
+	return "hint: another program holds the address it tried to listen on. seam gave it " + strings.Join(given, ", ") +
+		", free when chosen and claimed against other seam runs; a fixed port in its command collides, or a program " +
+		"that took the port since. Pass ((addr)) or ((port)) to it, stop that program, or run again."
 }
 
 var nonWord = regexp.MustCompile(`[^A-Za-z0-9]+`)
@@ -450,7 +481,8 @@ func (e *Environment) startOne(ctx context.Context, svc *service.Service) error 
 	r.inst = inst
 	e.mu.Unlock()
 	if err := e.waitReady(ctx, r); err != nil {
-		return &StartError{Service: svc.Name, Pos: svc.Pos, Err: err, Lines: r.lines.last(20), LogFile: logPath}
+		lines := r.lines.last(20)
+		return &StartError{Service: svc.Name, Pos: svc.Pos, Err: err, Lines: lines, LogFile: logPath, Hint: bindHint(lines, r.ports)}
 	}
 	if in, ok := inst.(service.Initializer); ok {
 		if err := in.Init(ctx); err != nil {
