@@ -67,7 +67,8 @@ func (e *PrepareEnv) Temp(dir string) {
 // Run runs a preparing command (a build, initdb) to its end and returns
 // its output. It runs in a process group of its own, which is killed when
 // ctx ends and, being recorded, by the reaping after a crash: such
-// commands start servers and compilers of their own.
+// commands start servers and compilers of their own. cmd comes from
+// exec.CommandContext.
 func (e *PrepareEnv) Run(cmd *exec.Cmd) ([]byte, error) {
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
