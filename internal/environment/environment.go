@@ -789,6 +789,9 @@ func (e *Environment) Stop(ctx context.Context) error {
 				r.log.Close()
 				r.mu.Unlock()
 			}
+			for _, port := range r.ports {
+				e.opts.Ports.Release(port)
+			}
 		}
 		e.stopErr = errors.Join(errs...)
 	})

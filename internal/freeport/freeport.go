@@ -30,7 +30,7 @@ type Allocator struct {
 	mu     sync.Mutex
 	lo, hi int // candidates, inclusive; 0, 0: ask the kernel (:0)
 	given  map[int]bool
-	claims []net.Listener
+	claims map[int]net.Listener
 	closed bool
 }
 
@@ -45,7 +45,7 @@ const (
 // ephemeral range (net.ipv4.ip_local_port_range), or from the kernel's
 // choice when that range leaves too few below it.
 func New() *Allocator {
-	a := &Allocator{given: map[int]bool{}}
+	a := &Allocator{given: map[int]bool{}, claims: map[int]net.Listener{}}
 	if low := ephemeralLow(); low-lowest >= minRange {
 		a.lo, a.hi = lowest, low-1
 	}
@@ -53,7 +53,9 @@ func New() *Allocator {
 }
 
 // newRange is New with a given candidate range, for tests.
-func newRange(lo, hi int) *Allocator { return &Allocator{lo: lo, hi: hi, given: map[int]bool{}} }
+func newRange(lo, hi int) *Allocator {
+	return &Allocator{lo: lo, hi: hi, given: map[int]bool{}, claims: map[int]net.Listener{}}
+}
 
 func ephemeralLow() int {
 	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
@@ -142,7 +144,7 @@ func (a *Allocator) try(port int) (bool, error) {
 	}
 	a.given[port] = true
 	if c != nil {
-		a.claims = append(a.claims, c)
+		a.claims[port] = c
 	}
 	return true, nil
 }
@@ -175,6 +177,22 @@ func free(port int) bool {
 	return true
 }
 
+// Release drops the claims on ports whose services have stopped, so a
+// run of many environments does not hold a descriptor for each port it
+// ever gave. This allocator still never gives them again: a port closed a
+// moment ago may have connections in TIME_WAIT, which some servers cannot
+// bind over.
+func (a *Allocator) Release(ports ...int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, p := range ports {
+		if c, ok := a.claims[p]; ok {
+			c.Close()
+			delete(a.claims, p)
+		}
+	}
+}
+
 // Close drops every claim; the ports may be handed out again by others.
 func (a *Allocator) Close() error {
 	a.mu.Lock()
@@ -184,7 +202,7 @@ func (a *Allocator) Close() error {
 	for _, c := range a.claims {
 		errs = append(errs, c.Close())
 	}
-	a.claims = nil
+	clear(a.claims)
 	return errors.Join(errs...)
 }
 

@@ -107,3 +107,23 @@ func TestOneHoldsItsClaimUntilReleased(t *testing.T) {
 	}
 	l.Close()
 }
+
+func TestReleaseDropsAClaimButNeverGivesThePortAgain(t *testing.T) {
+	a := New()
+	defer a.Close()
+	port, err := a.Take()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Release(port)
+	b := newRange(port, port)
+	defer b.Close()
+	if p, err := b.Take(); err != nil || p != port {
+		t.Fatalf("after Release, another allocator got %d, %v; want %d", p, err, port)
+	}
+	b.Release(port)
+	a.lo, a.hi = port, port
+	if p, err := a.Take(); err == nil {
+		t.Fatalf("the allocator gave port %d again", p)
+	}
+}
