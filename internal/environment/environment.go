@@ -37,7 +37,6 @@ type Options struct {
 	Mark     []string            // environment entries that mark processes for reaping
 	Started  func(pid int)
 	AddTemp  func(dir string)
-	AddShm   func(id int)
 	Log      func(service, stream, line string, span ...time.Time) // span: an interaction's start and end
 	Progress func(service, what string)                            // "starting", "ready", … for a live display
 }
@@ -471,7 +470,6 @@ func (e *Environment) startOne(ctx context.Context, svc *service.Service) error 
 		},
 		Started: e.opts.Started,
 		AddTemp: e.opts.AddTemp,
-		AddShm:  e.opts.AddShm,
 		Info:    e.infos[svc.Name],
 	})
 	if err != nil {

@@ -51,7 +51,7 @@ type Record struct {
 	Suite     string   `json:"suite,omitempty"`
 	Temp      []string `json:"temp,omitempty"`  // folders to remove
 	Procs     []Proc   `json:"procs,omitempty"` // children started (the environ mark finds the rest)
-	Shm       []int    `json:"shm,omitempty"`   // System V shared memory segments servers made
+	Shm       []int    `json:"shm,omitempty"`   // System V segments, in records of seam before 2026-11-30
 	Started   string   `json:"started"`
 }
 
@@ -101,15 +101,6 @@ func (r *Run) SetCommand(c string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.rec.Command = c
-	return r.save()
-}
-
-// AddShm records a System V shared memory segment to remove if the run
-// dies (a server killed with SIGKILL cannot remove its own).
-func (r *Run) AddShm(id int) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.rec.Shm = append(r.rec.Shm, id)
 	return r.save()
 }
 

@@ -99,7 +99,6 @@ type StartEnv struct {
 	Log     func(stream, line string) // one output line
 	Started func(pid int)             // a child process was started
 	AddTemp func(dir string)          // a folder outside TempDir to remove after a crash
-	AddShm  func(id int)              // a System V shared memory segment to remove after a crash
 	Info    map[string]any            // the service's own addresses (url, port, …)
 }
 

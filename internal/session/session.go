@@ -169,7 +169,6 @@ func (s *Session) StartEnv(ctx context.Context, log func(service, stream, line s
 		Mark:    []string{s.rec.Env()},
 		Started: func(pid int) { _ = s.rec.AddPID(pid) },
 		AddTemp: func(dir string) { _ = s.rec.AddTemp(dir) },
-		AddShm:  func(id int) { _ = s.rec.AddShm(id) },
 		Log:     log,
 	})
 	if err != nil {

@@ -35,7 +35,6 @@ type baseline struct {
 // that depend on this one start meanwhile, and the first reset waits for
 // it.
 func (i *instance) Init(ctx context.Context) error {
-	i.recordShm()
 	if i.spec.Reset != "per-test" {
 		return nil
 	}

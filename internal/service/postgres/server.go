@@ -359,7 +359,7 @@ func (s *Spec) Start(ctx context.Context, env *service.StartEnv) (service.Instan
 		_ = inst.Stop(context.WithoutCancel(ctx))
 		return fail(fmt.Errorf("copying the data folder: %w", err))
 	}
-	return &instance{Instance: inst, spec: s, dir: dir, port: port, db: s.database(env.Info), suiteDir: env.Dir, addShm: env.AddShm}, nil
+	return &instance{Instance: inst, spec: s, dir: dir, port: port, db: s.database(env.Info), suiteDir: env.Dir}, nil
 }
 
 func sortedKeys(m map[string]string) []string {
@@ -380,29 +380,6 @@ type instance struct {
 	db       string
 	suiteDir string
 	base     *baseline
-	addShm   func(id int)
-}
-
-// recordShm notes the server's System V segment (line 7 of postmaster.pid:
-// "key id") so a reaper can remove it if the server is killed.
-func (i *instance) recordShm() {
-	if i.addShm == nil {
-		return
-	}
-	data, err := os.ReadFile(filepath.Join(i.dir, "data", "postmaster.pid"))
-	if err != nil {
-		return
-	}
-	lines := strings.Split(string(data), "\n")
-	if len(lines) < 7 {
-		return
-	}
-	f := strings.Fields(lines[6])
-	if len(f) == 2 {
-		if id, err := strconv.Atoi(f[1]); err == nil {
-			i.addShm(id)
-		}
-	}
 }
 
 // Stop stops the server and removes its data folder.
