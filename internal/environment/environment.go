@@ -232,8 +232,8 @@ func bindHint(lines []string, ports map[string]int) string {
 		given = append(given, fmt.Sprintf("%s=%d", n, ports[n]))
 	}
 	return "hint: another program holds the address it tried to listen on. seam gave it " + strings.Join(given, ", ") +
-		", free when chosen and claimed against other seam runs; a fixed port in its command collides, or a program " +
-		"that took the port since. Pass ((addr)) or ((port)) to it, stop that program, or run again."
+		", free when chosen and claimed against other seam runs: either its command names a fixed port, or another " +
+		"program took the port since. Pass ((addr)) or ((port)) to it, stop that program, or run again."
 }
 
 var nonWord = regexp.MustCompile(`[^A-Za-z0-9]+`)
