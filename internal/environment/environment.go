@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -222,13 +221,8 @@ func bindHint(lines []string, ports map[string]int) string {
 	if !inUse {
 		return ""
 	}
-	names := make([]string, 0, len(ports))
-	for n := range ports {
-		names = append(names, n)
-	}
-	sort.Strings(names)
 	var given []string
-	for _, n := range names {
+	for _, n := range expr.SortedKeys(ports) {
 		given = append(given, fmt.Sprintf("%s=%d", n, ports[n]))
 	}
 	return "hint: another program holds the address it tried to listen on. seam gave it " + strings.Join(given, ", ") +
@@ -551,7 +545,12 @@ func (e *Environment) waitReady(ctx context.Context, r *running) error {
 				pause = min(10*took, interval)
 			}
 			if d := pause - time.Since(checked); d > 0 {
-				time.Sleep(d)
+				// The next round sees an exit or a cancellation.
+				select {
+				case <-time.After(d):
+				case <-r.inst.Done():
+				case <-ctx.Done():
+				}
 			}
 		case <-wait.C:
 			lineTried = false

@@ -304,7 +304,7 @@ func startTick(pid int) (uint64, error) {
 // record it, and its data folder says which one it is.
 func sweepShm(rec Record) {
 	for _, id := range rec.Shm {
-		removeShm(id)
+		removeShm(id, nil)
 	}
 	for _, dir := range rec.Temp {
 		for _, pattern := range []string{"postmaster.pid", "*/postmaster.pid"} {
@@ -340,17 +340,14 @@ func RemovePostmasterShm(dataDir string) {
 	if err1 != nil || err2 != nil {
 		return
 	}
-	var desc unix.SysvShmDesc
-	if _, err := unix.SysvShmCtl(id, unix.IPC_STAT, &desc); err != nil || uint64(int64(desc.Perm.Key)) != key || desc.Nattch != 0 {
-		return
-	}
-	_, _ = unix.SysvShmCtl(id, unix.IPC_RMID, nil)
+	removeShm(id, func(k int32) bool { return uint64(int64(k)) == key })
 }
 
-// removeShm removes a shared memory segment that nothing is attached to.
-func removeShm(id int) {
+// removeShm removes a shared memory segment that nothing is attached to,
+// and whose key keyOK accepts when given.
+func removeShm(id int, keyOK func(key int32) bool) {
 	var desc unix.SysvShmDesc
-	if _, err := unix.SysvShmCtl(id, unix.IPC_STAT, &desc); err != nil || desc.Nattch != 0 {
+	if _, err := unix.SysvShmCtl(id, unix.IPC_STAT, &desc); err != nil || desc.Nattch != 0 || keyOK != nil && !keyOK(desc.Perm.Key) {
 		return
 	}
 	_, _ = unix.SysvShmCtl(id, unix.IPC_RMID, nil)

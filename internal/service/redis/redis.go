@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/seamtest/seam/internal/service/datadir"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -18,6 +17,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/seamtest/seam/internal/decode"
 	"github.com/seamtest/seam/internal/service"
+	"github.com/seamtest/seam/internal/service/datadir"
 	"github.com/seamtest/seam/internal/service/process"
 	"go.yaml.in/yaml/v4"
 )
@@ -85,10 +85,11 @@ func (s *Spec) Describe(info map[string]any) {
 // DefaultProbe implements service.Prober: PING answers PONG.
 func (s *Spec) DefaultProbe() service.Probe { return pingProbe{} }
 
-// go-redis logs every failed dial to stderr. The ready probe fails on
-// purpose until the server listens, and seam reports what went wrong in
-// its own words: the library's lines are noise on the user's terminal.
-func init() { goredis.SetLogger(silent{}) }
+// quiet silences go-redis, which logs every failed dial to stderr. The
+// ready probe fails on purpose until the server listens, and seam reports
+// what went wrong in its own words: the library's lines are noise on the
+// user's terminal. Its logger is global, and services prepare at once.
+var quiet sync.Once
 
 type silent struct{}
 
@@ -109,6 +110,7 @@ func (pingProbe) Check(ctx context.Context, t service.Target) error {
 
 // Prepare implements service.Spec: find redis-server.
 func (s *Spec) Prepare(ctx context.Context, env *service.PrepareEnv) error {
+	quiet.Do(func() { goredis.SetLogger(silent{}) })
 	bin, err := datadir.Binary(s.Bin, "redis-server", "redis-server")
 	if err != nil {
 		return err
