@@ -126,6 +126,22 @@ type Describer interface {
 	Describe(info map[string]any)
 }
 
+// Job is a Spec whose instances run to completion (a migration, a seeder):
+// it has no port and no probe. An environment starts it after what it
+// depends on, waits for it to exit, and starts its dependants only when it
+// exited with 0; any other end is an environment error.
+type Job interface {
+	// JobTimeout is how long an instance may run before it is killed,
+	// with its process group, and the environment fails.
+	JobTimeout() time.Duration
+}
+
+// IsJob reports whether s is a job's service.
+func IsJob(s *Service) bool {
+	_, ok := s.Spec.(Job)
+	return ok
+}
+
 // Prober is a Spec with its own default readiness probe.
 type Prober interface {
 	DefaultProbe() Probe

@@ -60,6 +60,7 @@ func (l *loader) service(d *decode.Decoder, name string, keyN, n *yaml.Node) *se
 		Ready: &service.Readiness{Timeout: 30 * time.Second, Interval: 100 * time.Millisecond}}
 	kinds := l.opts.Services.Names()
 	var kindF, standF *decode.Field
+	var portsK, readyK *yaml.Node // a job may have neither
 	unknown := false
 	fields := d.Fields(n, "service "+name)
 	for i, f := range fields {
@@ -92,12 +93,14 @@ func (l *loader) service(d *decode.Decoder, name string, keyN, n *yaml.Node) *se
 				svc.DependsOn = append(svc.DependsOn, service.Dep{Name: it.Value, Pos: d.Pos(it)})
 			}
 		case f.Key == "ports":
+			portsK = f.KeyN
 			var ports []string
 			d.Decode(f.Value, &ports, "ports")
 			if len(ports) > 0 {
 				svc.Ports = ports
 			}
 		case f.Key == "ready":
+			readyK = f.KeyN
 			l.readiness(d, f.Value, svc.Ready)
 		case l.opts.Services[f.Key] != nil:
 			if kindF != nil {
@@ -137,6 +140,18 @@ func (l *loader) service(d *decode.Decoder, name string, keyN, n *yaml.Node) *se
 	// Kept even when its settings have problems, so that references to it
 	// are not reported as well.
 	svc.Spec = l.opts.Services[kindF.Key].Decode(d, decode.Resolve(kindF.Value))
+	if _, job := svc.Spec.(service.Job); job {
+		// It runs to its end: nothing listens, nothing is probed.
+		svc.Ports = nil
+		if portsK != nil {
+			d.Errorf(portsK, "service %q: a job has no ports", name).
+				WithHint("a job runs to its end and nothing connects to it: remove ports:, or make it a process: if it serves")
+		}
+		if readyK != nil {
+			d.Errorf(readyK, "service %q: a job has no ready: probe", name).
+				WithHint("a job is done when it exits with 0: remove ready:, and bound its run with timeout: under job:")
+		}
+	}
 	if standF != nil {
 		spec := l.opts.Services[standF.Key].Decode(d, decode.Resolve(standF.Value))
 		if spec != nil {
