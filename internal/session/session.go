@@ -244,6 +244,10 @@ func Addresses(s *suite.Suite, env *environment.Environment) string {
 	var b strings.Builder
 	for _, svc := range s.System.Services {
 		in, _ := env.Info(svc.Name)
+		if _, ok := in["url"]; !ok {
+			fmt.Fprintf(&b, "  %-16s (job: done)\n", svc.Name)
+			continue
+		}
 		fmt.Fprintf(&b, "  %-16s %s", svc.Name, in["url"])
 		if ports, ok := in["ports"].(map[string]any); ok && len(ports) > 1 {
 			for _, k := range expr.SortedKeys(ports) {

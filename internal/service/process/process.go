@@ -252,7 +252,9 @@ func (s *Spec) Prepare(ctx context.Context, env *service.PrepareEnv) error {
 	if err != nil {
 		return fmt.Errorf("build: hashing inputs: %w", err)
 	}
-	out := filepath.Join(env.CacheDir, "build", key)
+	// One folder per service: two services with the same build command
+	// (one binary run in two ways) each find their own output in it.
+	out := filepath.Join(env.CacheDir, "build", env.Name+"-"+key)
 	bin := filepath.Join(out, env.Name)
 	if st, err := os.Stat(bin); err == nil && !st.IsDir() {
 		s.setBin(bin)
