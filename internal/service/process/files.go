@@ -139,3 +139,12 @@ func (fs *Files) write(dir string, vars expr.Vars) error {
 	}
 	return nil
 }
+
+// Names lists the files' names, in order.
+func (fs *Files) Names() []string {
+	out := make([]string, len(fs.list))
+	for i, f := range fs.list {
+		out[i] = f.name
+	}
+	return out
+}
