@@ -38,13 +38,13 @@ func (Kind) Usage() service.Usage {
 		Summary: "run a command as a service: build: (run once per run, cached by its inputs), run: (a list, " +
 			"or a string for sh -c), env:, dir:, files:, stop_timeout:. Templates in run:, env: and files: see " +
 			"addr, host, port, url, ports.NAME, bin (the build's output), tmp (the instance's own folder), " +
-			"files[\"NAME\"] (a written file's path) and service(\"name\").url; build: and dir: see only the " +
+			"files[\"NAME\"] (a written file's path; inside [ ] quote the template, for its brackets) and service(\"name\").url; build: and dir: see only the " +
 			"suite's vars, env and bin (build: runs once per run, before any service starts, without env:). " +
 			"files: maps a relative file name to its content (a string with ((templates))) or to " +
 			"{template: a file in the suite folder}, written into tmp before the process starts. The process " +
 			"also gets SEAM_SERVICE, SEAM_ADDR, SEAM_PORT, SEAM_URL, SEAM_TMP and, for every other service, " +
 			"SEAM_<NAME>_URL, _ADDR, _HOST, _PORT (and _DSN, _USER, _PASSWORD, _DATABASE for data services)",
-		Example: "process:\n  build: go build -o ((bin)) ./orders\n  run: [((bin)), -config, ((files[\"orders.yaml\"]))]\n" +
+		Example: "process:\n  build: go build -o ((bin)) ./orders\n  run: [((bin)), -config, '((files[\"orders.yaml\"]))']\n" +
 			"  files:\n    orders.yaml: |\n      listen: ((addr))\n      db: ((service(\"db\").url))",
 	}
 }
