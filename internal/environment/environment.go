@@ -387,6 +387,9 @@ func (e *Environment) varsFor(svc *service.Service, tmp string) expr.Vars {
 		if !ok {
 			return nil, fmt.Errorf("service(%q): no such service (services: %s)", name, strings.Join(e.sys.Names(), ", "))
 		}
+		if _, ok := in["addr"]; !ok {
+			return nil, fmt.Errorf("service(%q): it is a job, which has no address", name)
+		}
 		return in, nil
 	}
 	return vars

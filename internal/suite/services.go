@@ -151,6 +151,11 @@ func (l *loader) service(d *decode.Decoder, name string, keyN, n *yaml.Node) *se
 			d.Errorf(readyK, "service %q: a job has no ready: probe", name).
 				WithHint("a job is done when it exits with 0: remove ready:, and bound its run with timeout: under job:")
 		}
+		if standF != nil {
+			d.Errorf(standF.KeyN, "service %q: a job has no stand-in stub", name).
+				WithHint("a stub answers calls, and nothing calls a job: remove stub:")
+			standF = nil
+		}
 	}
 	if standF != nil {
 		spec := l.opts.Services[standF.Key].Decode(d, decode.Resolve(standF.Value))
