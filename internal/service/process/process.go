@@ -576,12 +576,12 @@ func (i *instance) Flush(ctx context.Context) {
 }
 
 type instance struct {
-	pipes  []*tracked
-	cmd    *exec.Cmd
-	done   chan struct{}
-	err    error
-	grace  time.Duration
-	signal syscall.Signal
+	pipes   []*tracked
+	cmd     *exec.Cmd
+	done    chan struct{}
+	err     error
+	grace   time.Duration
+	signal  syscall.Signal
 	once    sync.Once // Stop's work is done once: a later Stop must not signal a process group id reused since
 	stopErr error
 }
