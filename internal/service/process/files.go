@@ -102,8 +102,8 @@ func readTemplate(path string) ([]byte, error) {
 // localName reports whether name stays inside the folder it is written
 // to: relative, not empty, with no .. element.
 func localName(name string) bool {
-	if !filepath.IsLocal(name) {
-		return false
+	if !filepath.IsLocal(name) || filepath.Clean(name) == "." {
+		return false // "." is the folder itself
 	}
 	for _, el := range strings.Split(filepath.ToSlash(name), "/") {
 		if el == ".." {
