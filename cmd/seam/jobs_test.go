@@ -108,3 +108,42 @@ func TestJobThatNeverEndsIsKilledAtItsTimeout(t *testing.T) {
 	}
 	assertClean(t, state)
 }
+
+// TestValidateFindsRunTimeNamesInBuildsAndFiles checks that seam validate
+// reports a build: that uses a name known only when services start, and a
+// files: template with an unknown name, each at its position.
+func TestValidateFindsRunTimeNamesInBuildsAndFiles(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "api.tmpl"), []byte("listen: ((addr))\ndb: ((servce(\"db\").url))\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "seam.yaml"), []byte(`name: v
+services:
+  db: {postgres: {}}
+  api:
+    process:
+      build: go build -o ((bin)) -ldflags "-X main.db=((service("db").url))" ./api
+      run: [((bin)), -config, '((files["api.yaml"]))']
+      env: {DB: ((service("db").url))}
+      files: {api.yaml: {template: api.tmpl}}
+tests:
+  - name: t
+    steps:
+      - http: {service: api, path: /}
+`), 0o644)
+	r := seam(t, "validate", dir)
+	if r.code != 2 {
+		t.Fatalf("exit %d, want 2\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{
+		`seam.yaml:6:57: "service" is not known here`,
+		"hint: service is known only when the service starts: use it in run:, env: or files:",
+		`api.tmpl:2:7: undefined variable "servce"`,
+		`hint: did you mean "service"?`,
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if strings.Contains(r.stderr, "seam.yaml:8:") {
+		t.Errorf("env: may use service():\n%s", r.stderr)
+	}
+}
