@@ -222,6 +222,11 @@ func (l *loader) checkEdges(s *Suite, refs []step.EdgeRef) {
 				continue
 			}
 			found = true
+			if to, _ := s.System.Get(r.To); service.IsJob(to) {
+				l.errs.Add(diag.Errorf(r.Pos, "%s is a job, so the edge %s→%s has no wire", r.To, r.From, r.To).
+					WithHint("a job runs to its end before %s starts and nothing talks to it; name an edge to a service", r.From))
+				continue
+			}
 			if d.NoWire {
 				l.errs.Add(diag.Errorf(r.Pos, "the edge %s→%s is wire: false, so seam does not see its traffic", r.From, r.To).
 					WithHint("remove wire: false from %s's depends_on", r.From))
