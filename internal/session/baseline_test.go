@@ -3,15 +3,20 @@ package session_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
+	goredis "github.com/redis/go-redis/v9"
 	"github.com/seamtest/seam/internal/builtin"
 	"github.com/seamtest/seam/internal/environment"
 	"github.com/seamtest/seam/internal/session"
@@ -231,4 +236,126 @@ func TestPostgresSaysOnceWhatItCannotUndo(t *testing.T) {
 			t.Errorf("want once %q in the notices:\n%s", want, s)
 		}
 	}
+}
+
+const mariadbSuite = `name: mariadb-after-jobs
+services:
+  db:
+    mariadb: {database: app, init: [init.sql]}
+  migrate:
+    process: [sh, -c, 'mariadb -h 127.0.0.1 -P ((service("db").port)) -u seam -pseam app < migrate.sql && echo migrated && exec sleep 600']
+    depends_on: [db]
+    ready: {log: ^migrated$}
+`
+
+func TestMariaDBBaselineIncludesWhatAJobMade(t *testing.T) {
+	needBinary(t, "mariadbd", "mysqld")
+	needBinary(t, "mariadb")
+	env, said := startSuite(t, map[string]string{"seam.yaml": mariadbSuite,
+		"init.sql": "CREATE TABLE items (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(20)); INSERT INTO items (name) VALUES ('a');",
+		"migrate.sql": `CREATE TABLE users (id INT AUTO_INCREMENT PRIMARY KEY, email VARCHAR(50) UNIQUE NOT NULL);
+CREATE TABLE orders (id INT AUTO_INCREMENT PRIMARY KEY, user_id INT NOT NULL, FOREIGN KEY (user_id) REFERENCES users (id));
+INSERT INTO users (email) VALUES ('ada@example.com'), ('grace@example.com');
+INSERT INTO orders (user_id) VALUES (1);
+INSERT INTO items (name) VALUES ('from the job');
+CREATE DATABASE other;`})
+	ctx := context.Background()
+	db := openMariaDB(t, env)
+	for round := 0; round < 2; round++ {
+		for _, q := range []string{
+			"INSERT INTO users (email) VALUES ('linus@example.com')",
+			"INSERT INTO orders (user_id) VALUES (3)",
+			"UPDATE items SET name = 'changed'",
+			"CREATE TABLE scratch (x INT)", "INSERT INTO scratch VALUES (1)", "CREATE VIEW scratch_v AS SELECT * FROM scratch",
+		} {
+			if _, err := db.ExecContext(ctx, q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		if err := env.Reset(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		if err := db.QueryRowContext(ctx, `SELECT CONCAT_WS(' | ',
+			(SELECT GROUP_CONCAT(id, ':', email ORDER BY id) FROM users),
+			(SELECT GROUP_CONCAT(id, ':', user_id ORDER BY id) FROM orders),
+			(SELECT GROUP_CONCAT(id, ':', name ORDER BY id) FROM items),
+			(SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'app' AND table_name LIKE 'scratch%'))`).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if want := "1:ada@example.com,2:grace@example.com | 1:1 | 1:a,2:from the job | 0"; got != want {
+			t.Fatalf("round %d after reset:\n got %s\nwant %s", round, got, want)
+		}
+		// The auto-increment counters are back too.
+		res, err := db.ExecContext(ctx, "INSERT INTO users (email) VALUES ('linus@example.com')")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id, _ := res.LastInsertId(); id != 3 {
+			t.Fatalf("round %d: the next user id is %d, want 3", round, id)
+		}
+		if err := env.Reset(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s := said.String(); strings.Count(s, "database(s) other were made after init") != 1 {
+		t.Errorf("want one notice of database other:\n%s", s)
+	}
+}
+
+const redisSuite = `name: redis-after-jobs
+services:
+  cache:
+    redis: {init: [SET from-init yes]}
+  seed:
+    process: [sh, -c, 'redis-cli -u ((service("cache").url)) MSET k1 v1 k2 v2 >/dev/null && redis-cli -u ((service("cache").url)) HSET user:1 name ada >/dev/null && echo seeded && exec sleep 600']
+    depends_on: [cache]
+    ready: {log: ^seeded$}
+`
+
+func TestRedisBaselineIncludesWhatAJobWrote(t *testing.T) {
+	needBinary(t, "redis-server")
+	needBinary(t, "redis-cli")
+	env, said := startSuite(t, map[string]string{"seam.yaml": redisSuite})
+	ctx := context.Background()
+	in, _ := env.Info("cache")
+	addr := strings.TrimSuffix(strings.TrimPrefix(in["url"].(string), "redis://"), "/0")
+	rdb := goredis.NewClient(&goredis.Options{Addr: addr})
+	defer rdb.Close()
+	for round := 0; round < 2; round++ {
+		rdb.Set(ctx, "k1", "changed", 0)
+		rdb.Del(ctx, "k2")
+		rdb.HSet(ctx, "user:1", "name", "linus")
+		rdb.Set(ctx, "new", "x", 0)
+		if err := env.Reset(ctx); err != nil {
+			t.Fatal(err)
+		}
+		keys, err := rdb.Keys(ctx, "*").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sort.Strings(keys)
+		k1, _ := rdb.Get(ctx, "k1").Result()
+		name, _ := rdb.HGet(ctx, "user:1", "name").Result()
+		if got, want := fmt.Sprintln(keys, k1, name), "[from-init k1 k2 user:1] v1 ada\n"; got != want {
+			t.Fatalf("round %d after reset: got %s, want %s", round, got, want)
+		}
+	}
+	if s := said.String(); s != "" {
+		t.Errorf("notices: %s", s)
+	}
+}
+
+func openMariaDB(t *testing.T, env *environment.Environment) *sql.DB {
+	t.Helper()
+	in, _ := env.Info("db")
+	cfg := mysql.NewConfig()
+	cfg.User, cfg.Passwd, cfg.Net, cfg.Addr, cfg.DBName = "seam", "seam", "tcp", in["addr"].(string), in["database"].(string)
+	c, err := mysql.NewConnector(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(c)
+	t.Cleanup(func() { db.Close() })
+	return db
 }
