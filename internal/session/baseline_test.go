@@ -111,6 +111,10 @@ INSERT INTO billing.invoices (user_id, cents) VALUES (1, 100), (2, 250);
 INSERT INTO events VALUES (1, '2026-05-01', 'seeded');
 ALTER TABLE items ADD COLUMN note text;
 UPDATE items SET note = 'from the job';
+CREATE ROLE app LOGIN PASSWORD 'app';
+GRANT USAGE, CREATE ON SCHEMA public, billing TO app;
+GRANT ALL ON ALL TABLES IN SCHEMA public, billing TO app;
+GRANT ALL ON ALL SEQUENCES IN SCHEMA public, billing TO app;
 `
 
 // The migration runs as a service that migrates at start-up and stays.
@@ -179,6 +183,27 @@ func TestPostgresBaselineIncludesWhatAJobMade(t *testing.T) {
 		if err := env.Reset(ctx); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// The system's own role (not seam's) writes and makes a table.
+	app, err := pgx.Connect(ctx, strings.Replace(in["url"].(string), "seam:seam@", "app:app@", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close(ctx)
+	for _, q := range []string{`INSERT INTO users (email) VALUES ('linus@example.com')`, `CREATE TABLE mine (x int)`, `INSERT INTO mine VALUES (1)`} {
+		if _, err := app.Exec(ctx, q); err != nil {
+			t.Fatalf("as app: %s: %v", q, err)
+		}
+	}
+	if err := env.Reset(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var users, mine int
+	if err := c.QueryRow(ctx, `SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM pg_class WHERE relname = 'mine')`).Scan(&users, &mine); err != nil {
+		t.Fatal(err)
+	}
+	if users != 2 || mine != 0 {
+		t.Errorf("after the app role's test: %d users, table mine %d; want 2, 0", users, mine)
 	}
 	if s := said.String(); s != "" {
 		t.Errorf("notices for writes seam can reset: %s", s)

@@ -40,8 +40,8 @@ func (Kind) Usage() service.Usage {
 	return service.Usage{
 		Name: "mariadb",
 		Summary: "a MariaDB server (Debian package mariadb-server): database: (default: the service's name), " +
-			"user: and password: (default seam), init: SQL files or folders applied in order once (the baseline), " +
-			"reset: per-test (default), per-suite or never, bin: the folder of mariadbd and mariadb-install-db. " +
+			"user: and password: (default seam), init: SQL files or folders applied in order once, " +
+			"reset: per-test (default: back to the data once the environment has started, after init and jobs), per-suite or never, bin: the folder of mariadbd and mariadb-install-db. " +
 			"Its info has url (mysql://…), dsn (for Go's MySQL driver), user, password, database",
 		Example: "mariadb:\n  database: shop\n  init: [schema.sql]",
 	}

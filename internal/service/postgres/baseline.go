@@ -170,13 +170,15 @@ CREATE VIEW seam_baseline.rels AS
 	WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
 	  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e');
 
-CREATE FUNCTION seam_baseline.mark() RETURNS trigger LANGUAGE plpgsql AS $$
+-- The notes are written with seam's rights: the system under test may
+-- connect as a role of its own, which may not write to seam's schema.
+CREATE FUNCTION seam_baseline.mark() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
 BEGIN
 	INSERT INTO seam_baseline.dirty VALUES (TG_RELID) ON CONFLICT DO NOTHING;
 	RETURN NULL;
 END $$;
 
-CREATE FUNCTION seam_baseline.ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION seam_baseline.ddl() RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
 BEGIN
 	INSERT INTO seam_baseline.dirty VALUES (0) ON CONFLICT DO NOTHING;
 END $$;

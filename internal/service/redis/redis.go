@@ -29,8 +29,8 @@ type Kind struct{}
 func (Kind) Usage() service.Usage {
 	return service.Usage{
 		Name: "redis",
-		Summary: "a Redis server (Debian package redis-server): init: commands run once (the baseline), " +
-			"reset: per-test (default), per-suite or never, bin: the redis-server binary. Its info has url " +
+		Summary: "a Redis server (Debian package redis-server): init: commands run once, " +
+			"reset: per-test (default: database 0 back to its keys once the environment has started, after init and jobs), per-suite or never, bin: the redis-server binary. Its info has url " +
 			"(redis://…/0). Reset restores database 0 with DUMP and RESTORE",
 		Example: "redis:\n  init:\n    - SET greeting hello\n    - [HSET, user:1, name, \"Ada Lovelace\"]",
 	}
