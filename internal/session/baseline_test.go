@@ -111,6 +111,10 @@ INSERT INTO billing.invoices (user_id, cents) VALUES (1, 100), (2, 250);
 INSERT INTO events VALUES (1, '2026-05-01', 'seeded');
 ALTER TABLE items ADD COLUMN note text;
 UPDATE items SET note = 'from the job';
+CREATE TABLE teams (id int PRIMARY KEY);
+CREATE TABLE members (team_id int NOT NULL REFERENCES teams ON DELETE CASCADE, name text);
+INSERT INTO teams VALUES (1), (2);
+INSERT INTO members VALUES (1, 'ada'), (2, 'grace');
 CREATE ROLE app LOGIN PASSWORD 'app';
 GRANT USAGE, CREATE ON SCHEMA public, billing TO app;
 GRANT ALL ON ALL TABLES IN SCHEMA public, billing TO app;
@@ -159,6 +163,12 @@ func TestPostgresBaselineIncludesWhatAJobMade(t *testing.T) {
 		exec(`CREATE SCHEMA tmp; CREATE TABLE tmp.t (id serial PRIMARY KEY, u int REFERENCES users)`)
 		exec(`CREATE SEQUENCE s2`)
 		exec(`CREATE TABLE events_2028 PARTITION OF events FOR VALUES FROM ('2028-01-01') TO ('2029-01-01')`)
+		// Rows that go by a foreign key's cascade, or a TRUNCATE's.
+		if round == 0 {
+			exec(`DELETE FROM teams WHERE id = 1`)
+		} else {
+			exec(`TRUNCATE teams CASCADE`)
+		}
 		if err := env.Reset(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -169,13 +179,14 @@ func TestPostgresBaselineIncludesWhatAJobMade(t *testing.T) {
 			(SELECT string_agg(id || ':' || cents, ',' ORDER BY id) FROM billing.invoices),
 			(SELECT string_agg(id || ':' || what, ',' ORDER BY id) FROM events),
 			(SELECT string_agg(id || ':' || name || ':' || note, ',' ORDER BY id) FROM items),
+			(SELECT string_agg(team_id || ':' || name, ',' ORDER BY 1) FROM members),
 			(SELECT string_agg(c.oid::regclass::text, ',' ORDER BY 1) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 			 WHERE c.relname IN ('scratch', 'scratch_v', 's2', 't', 'events_2028') OR n.nspname = 'tmp'),
 			(SELECT nextval('ticket')), (SELECT nextval('users_id_seq')),
 			(SELECT nextval('billing.invoices_id_seq')), (SELECT nextval('items_id_seq')))`).Scan(&got); err != nil {
 			t.Fatal(err)
 		}
-		want := "1:ada@example.com,2:grace@example.com | 1:100,2:250 | 1:seeded | 1:a:from the job,2:b:from the job | 3 | 3 | 3 | 3"
+		want := "1:ada@example.com,2:grace@example.com | 1:100,2:250 | 1:seeded | 1:a:from the job,2:b:from the job | 1:ada,2:grace | 3 | 3 | 3 | 3"
 		if got != want {
 			t.Fatalf("round %d after reset:\n got %s\nwant %s", round, got, want)
 		}
