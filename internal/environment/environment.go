@@ -38,6 +38,7 @@ type Options struct {
 	AddTemp  func(dir string)
 	Log      func(service, stream, line string, span ...time.Time) // span: an interaction's start and end
 	Progress func(service, what string)                            // "starting", "ready", … for a live display
+	Notice   func(service, text string)                            // what seam cannot reset, once per text
 }
 
 // Environment is one running instance of a system.
@@ -200,6 +201,9 @@ func Start(ctx context.Context, sys *service.System, opts Options) (*Environment
 	if first == nil && ctx.Err() != nil {
 		first = ctx.Err()
 	}
+	if first == nil {
+		first = e.baseline(ctx)
+	}
 	if first != nil {
 		stopCtx, stopCancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer stopCancel()
@@ -207,6 +211,26 @@ func Start(ctx context.Context, sys *service.System, opts Options) (*Environment
 		return nil, first
 	}
 	return e, nil
+}
+
+// baseline has every data service take its baseline, now that every job
+// has ended and every service is ready.
+func (e *Environment) baseline(ctx context.Context) error {
+	for _, svc := range e.sys.Services {
+		b, ok := e.running[svc.Name].inst.(service.Baseliner)
+		if !ok {
+			continue
+		}
+		notice := func(text string) {
+			if e.opts.Notice != nil {
+				e.opts.Notice(svc.Name, text)
+			}
+		}
+		if err := b.Baseline(ctx, notice); err != nil {
+			return &StartError{Service: svc.Name, Pos: svc.Pos, Err: err}
+		}
+	}
+	return nil
 }
 
 // bindHint explains a service that could not listen because another

@@ -159,6 +159,17 @@ type Resetter interface {
 	Reset(ctx context.Context) error
 }
 
+// Baseliner is an Instance whose baseline is the data once the whole
+// environment has started: after its own init, every job that depends on
+// it has ended and every service is ready (a migration, a seeder, a
+// service that creates its tables at start-up). Baseline is called once,
+// at the end of the environment's start, before any test; resets go back
+// to what it saw. notice tells the run's output, once per text, about
+// writes seam cannot reset (it may be kept for later resets).
+type Baseliner interface {
+	Baseline(ctx context.Context, notice func(text string)) error
+}
+
 // Checker is an Instance with a check after every test (a stub reports the
 // requests no mapping matched).
 type Checker interface {
