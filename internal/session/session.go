@@ -31,6 +31,12 @@ type Options struct {
 	Seed     uint64
 	StateDir string    // "" means reap.StateDir()
 	Notices  io.Writer // where cleanup of earlier crashed runs is reported
+	// Prepared is told when each service's once-per-run work (its build,
+	// its cached data folder) ended, and how long it took.
+	Prepared func(service string, took time.Duration, err error)
+	// Progress is told what each service of an environment does
+	// ("starting", "ready", "stopping") as StartEnv starts it.
+	Progress func(service, what string)
 }
 
 // Session is one run's setup.
@@ -73,6 +79,10 @@ func Open(ctx context.Context, s *suite.Suite, opts Options) (*Session, error) {
 		return nil, err
 	}
 	ss := &Session{suite: s, opts: opts, rec: rec, base: base, ports: freeport.New()}
+	if err := rec.SetSuiteFile(s.File); err != nil {
+		ss.Close()
+		return nil, fmt.Errorf("run record: %w", err)
+	}
 	ss.tempRoot, err = os.MkdirTemp("", "seam-"+rec.ID()+"-")
 	if err == nil {
 		err = rec.AddTemp(ss.tempRoot)
@@ -87,8 +97,9 @@ func Open(ctx context.Context, s *suite.Suite, opts Options) (*Session, error) {
 	if s.System != nil && len(s.System.Services) > 0 {
 		err := environment.Prepare(ctx, s.System, environment.PrepareOptions{
 			Dir: s.Dir, CacheDir: ss.cacheDir, Vars: base,
-			AddTemp: func(dir string) { _ = rec.AddTemp(dir) },
-			Started: func(pid int) { _ = rec.AddPID(pid) },
+			AddTemp:  func(dir string) { _ = rec.AddTemp(dir) },
+			Started:  func(pid int) { _ = rec.AddPID(pid) },
+			Prepared: opts.Prepared,
 		})
 		if err != nil {
 			ss.Close()
@@ -134,6 +145,14 @@ func (s *Session) LogDir() string { return s.logRoot }
 // Mark is the environment entry that marks this run's processes.
 func (s *Session) Mark() string { return s.rec.Env() }
 
+// TempDir is the run's private temp folder (mode 0700), removed by Close
+// and, after a crash, by reaping.
+func (s *Session) TempDir() string { return s.tempRoot }
+
+// SetSocket records the control socket the run serves, so that seam run
+// --attach and seam reset find it.
+func (s *Session) SetSocket(path string) error { return s.rec.SetSocket(path) }
+
 // RunID is the run's ID.
 func (s *Session) RunID() string { return s.rec.ID() }
 
@@ -161,15 +180,16 @@ func (s *Session) StartEnv(ctx context.Context, log func(service, stream, line s
 	s.mu.Unlock()
 	name := fmt.Sprintf("env%d", n)
 	env, err := environment.Start(ctx, s.suite.System, environment.Options{
-		Dir:     s.suite.Dir,
-		Vars:    s.base,
-		TempDir: filepath.Join(s.tempRoot, name),
-		LogDir:  filepath.Join(s.logRoot, name),
-		Ports:   s.ports,
-		Mark:    []string{s.rec.Env()},
-		Started: func(pid int) { _ = s.rec.AddPID(pid) },
-		AddTemp: func(dir string) { _ = s.rec.AddTemp(dir) },
-		Log:     log,
+		Dir:      s.suite.Dir,
+		Vars:     s.base,
+		TempDir:  filepath.Join(s.tempRoot, name),
+		LogDir:   filepath.Join(s.logRoot, name),
+		Ports:    s.ports,
+		Mark:     []string{s.rec.Env()},
+		Started:  func(pid int) { _ = s.rec.AddPID(pid) },
+		AddTemp:  func(dir string) { _ = s.rec.AddTemp(dir) },
+		Log:      log,
+		Progress: s.opts.Progress,
 	})
 	if err != nil {
 		return nil, err
