@@ -161,6 +161,11 @@ func TestUpIsReadableAndAttachRunsAgainstIt(t *testing.T) {
 		t.Errorf("the run's log lacks the services' output:\n%s", x)
 	}
 
+	// One seam up per suite: a second says where the first is.
+	if r := seamEnv(t, env, "up", "testdata/services", "--var", "svc="+svc); r.code != 3 ||
+		!strings.Contains(r.stderr, "e2e-services is already up (pid") {
+		t.Errorf("a second seam up of the suite: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 	// The suite's tests run in seam up's process, against its services.
 	r := seamEnv(t, env, "run", "--attach", "testdata/services", "--report", "junit="+filepath.Join(t.TempDir(), "j.xml"))
 	if r.code != 0 || !strings.Contains(r.stdout, "PASS both up") || !strings.Contains(r.stdout, "1 passed, 0 failed") {

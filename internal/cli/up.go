@@ -42,6 +42,12 @@ func cmdUp(ctx context.Context, args []string, stdio IO) int {
 		fmt.Fprintf(stdio.Stderr, "seam up: %s declares no services\n", s.File)
 		return ExitUsage
 	}
+	// One seam up per suite and user: seam reset, run --attach and down
+	// name an environment by its suite.
+	if rec, _, err := findHeld(s.File); err == nil {
+		fmt.Fprintf(stdio.Stderr, "seam up: %s is already up (pid %d); use it, or stop it first: seam down %s\n", s.Name, rec.PID, c.arg)
+		return ExitEnv
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// A closed output pipe (seam up | head) stops seam up like Ctrl-C:
