@@ -241,6 +241,11 @@ func TestTwoUpsAndDownInOneFolder(t *testing.T) {
 	if !ub.running() {
 		t.Fatalf("seam down in alpha's folder stopped beta:\n%s", ub.output())
 	}
+	// A run of its own (which reaps crashed runs first) leaves the live
+	// seam up alone.
+	if r := seamEnv(t, env, "run", b, "--var", "svc="+svc); r.code != 0 || !ub.running() {
+		t.Errorf("seam run beta beside its seam up: exit %d, up running %v\n%s%s", r.code, ub.running(), r.stdout, r.stderr)
+	}
 	if r := seamEnv(t, env, "run", "--attach", b); r.code != 0 {
 		t.Errorf("run --attach beta after alpha went down: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
