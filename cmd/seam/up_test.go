@@ -342,3 +342,37 @@ func TestPostgresResetAndAttach(t *testing.T) {
 	u.waitEnd(t)
 	assertClean(t, state)
 }
+
+// TestRunStopsWhenItsOutputPipeCloses: seam run | head stops the run and
+// leaves nothing, even while a test is quiet.
+func TestRunStopsWhenItsOutputPipeCloses(t *testing.T) {
+	env, state := isolated(t)
+	cmd := exec.Command(seamBin, "run", "testdata/services", "--var", "svc="+testService(t), "--var", "hang=true")
+	cmd.Env = append(os.Environ(), env...)
+	pr, pw, _ := os.Pipe()
+	cmd.Stdout = pw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	defer cmd.Process.Kill()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if ids := runIDs(t, state); len(ids) == 1 && len(marked(ids[0])) >= 3 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	pr.Close()
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("seam run went on after its output pipe closed")
+	}
+	if st := cmd.ProcessState; st.ExitCode() != 1 {
+		t.Errorf("seam run: %v, want exit 1 (interrupted)", st)
+	}
+	assertClean(t, state)
+}

@@ -42,7 +42,7 @@ func keepUp(ctx context.Context, s *suite.Suite, sess *session.Session, stdio IO
 		}
 		fmt.Fprint(stdio.Stdout, session.Addresses(s, env))
 	}
-	fmt.Fprintf(stdio.Stdout, "stop it with Ctrl-C, or run: seam down (pid %d)\n", os.Getpid())
+	fmt.Fprintf(stdio.Stdout, "stop it with Ctrl-C, or run: seam down %s (pid %d)\n", s.File, os.Getpid())
 	sess.MarkUp()
 	<-ctx.Done()
 }
@@ -92,6 +92,13 @@ func cmdRun(ctx context.Context, args []string, stdio IO) int {
 		return ExitUsage
 	}
 	s, vars, filter := c.suite, c.vars, c.filter
+	// A closed output pipe (seam run | head) stops the run: seam stops
+	// what it started instead of testing on for nobody.
+	tty := isTerminal(stdio.Stdout)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go watchPipe(ctx, stdio.Stdout, cancel)
+	stdio.Stdout = &pipeWriter{w: stdio.Stdout, broken: cancel}
 	tests := engine.Select(s.Tests, filter)
 	if len(tests) == 0 {
 		fmt.Fprintf(stdio.Stderr, "seam run: no test matches the filters (the suite has %d; see seam list)\n", len(s.Tests))
@@ -136,7 +143,8 @@ func cmdRun(ctx context.Context, args []string, stdio IO) int {
 		}
 	}
 	if *attach {
-		return attachRun(ctx, c, *failFast, collector, sinks, finishers, reports)
+		c.stdio = stdio
+		return attachRun(ctx, c, tty, *failFast, collector, sinks, finishers, reports)
 	}
 	sess, err := session.Open(ctx, s, session.Options{Command: "run", Vars: vars, Seed: *seed, Notices: stdio.Stderr})
 	if err != nil {
@@ -147,7 +155,6 @@ func cmdRun(ctx context.Context, args []string, stdio IO) int {
 			fmt.Fprintf(stdio.Stderr, "seam: cleanup: %v\n", err)
 		}
 	}()
-	tty := isTerminal(stdio.Stdout)
 	console := report.NewConsole(stdio.Stdout, report.ConsoleOptions{
 		Color: tty && stdio.Getenv("NO_COLOR") == "",
 		Live:  tty,
@@ -197,9 +204,8 @@ func cmdRun(ctx context.Context, args []string, stdio IO) int {
 
 // attachRun is seam run --attach: the seam up holding the suite runs the
 // tests; its events are rendered here by the same reporters.
-func attachRun(ctx context.Context, c *suiteCommand, failFast bool, collector *report.Collector, sinks []report.Sink, finishers []report.Finisher, reports reportFlag) int {
+func attachRun(ctx context.Context, c *suiteCommand, tty, failFast bool, collector *report.Collector, sinks []report.Sink, finishers []report.Finisher, reports reportFlag) int {
 	stdio := c.stdio
-	tty := isTerminal(stdio.Stdout)
 	console := report.NewConsole(stdio.Stdout, report.ConsoleOptions{
 		Color: tty && stdio.Getenv("NO_COLOR") == "",
 		Live:  tty,

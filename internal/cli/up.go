@@ -64,10 +64,40 @@ func cmdUp(ctx context.Context, args []string, stdio IO) int {
 	fmt.Fprintf(out, "seam up: %s (%s)\n", s.Name, s.File)
 	var mu sync.Mutex
 	starting := map[string]time.Time{}
+	// Work that takes a while says so when it begins; quick work is only
+	// reported done.
+	pending := map[string]*time.Timer{}
+	slow := func(name, what string, after time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		pending[name] = time.AfterFunc(after, func() { logs.progress("  %-16s %s…", name, what) })
+	}
+	done := func(name string) {
+		mu.Lock()
+		defer mu.Unlock()
+		if t := pending[name]; t != nil {
+			t.Stop()
+		}
+	}
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, t := range pending {
+			t.Stop()
+		}
+	}()
 	began := time.Now()
 	sess, err := session.Open(ctx, s, session.Options{
 		Command: "up", Vars: vars, Seed: seedNow(), Notices: stdio.Stderr,
+		Preparing: func(name string) {
+			what := "preparing"
+			if kinds[name] == "process" {
+				what = "building"
+			}
+			slow(name, what, 300*time.Millisecond)
+		},
 		Prepared: func(name string, took time.Duration, err error) {
+			done(name)
 			if err != nil || took < 20*time.Millisecond {
 				return // failures are reported whole; instant work is no news
 			}
@@ -78,13 +108,18 @@ func cmdUp(ctx context.Context, args []string, stdio IO) int {
 			logs.progress("  %-16s %s in %s", name, what, seconds(took))
 		},
 		Progress: func(name, what string) {
-			mu.Lock()
-			defer mu.Unlock()
 			switch what {
 			case "starting":
+				mu.Lock()
 				starting[name] = time.Now()
+				mu.Unlock()
+				slow(name, "starting", time.Second)
 			case "ready":
-				logs.progress("  %-16s ready in %s", name, seconds(time.Since(starting[name])))
+				done(name)
+				mu.Lock()
+				took := time.Since(starting[name])
+				mu.Unlock()
+				logs.progress("  %-16s ready in %s", name, seconds(took))
 			}
 		},
 	})

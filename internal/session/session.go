@@ -31,9 +31,11 @@ type Options struct {
 	Seed     uint64
 	StateDir string    // "" means reap.StateDir()
 	Notices  io.Writer // where cleanup of earlier crashed runs is reported
-	// Prepared is told when each service's once-per-run work (its build,
-	// its cached data folder) ended, and how long it took.
-	Prepared func(service string, took time.Duration, err error)
+	// Preparing and Prepared are told when each service's once-per-run
+	// work (its build, its cached data folder) begins, and when it ended
+	// and how long it took.
+	Preparing func(service string)
+	Prepared  func(service string, took time.Duration, err error)
 	// Progress is told what each service of an environment does
 	// ("starting", "ready", "stopping") as StartEnv starts it.
 	Progress func(service, what string)
@@ -97,9 +99,10 @@ func Open(ctx context.Context, s *suite.Suite, opts Options) (*Session, error) {
 	if s.System != nil && len(s.System.Services) > 0 {
 		err := environment.Prepare(ctx, s.System, environment.PrepareOptions{
 			Dir: s.Dir, CacheDir: ss.cacheDir, Vars: base,
-			AddTemp:  func(dir string) { _ = rec.AddTemp(dir) },
-			Started:  func(pid int) { _ = rec.AddPID(pid) },
-			Prepared: opts.Prepared,
+			AddTemp:   func(dir string) { _ = rec.AddTemp(dir) },
+			Started:   func(pid int) { _ = rec.AddPID(pid) },
+			Preparing: opts.Preparing,
+			Prepared:  opts.Prepared,
 		})
 		if err != nil {
 			ss.Close()
