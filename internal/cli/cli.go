@@ -191,7 +191,53 @@ func (s *selection) filterOf() (engine.Filter, error) {
 func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("seam "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	if text := commandHelp(name); text != "" {
+		fs.Usage = func() {
+			fmt.Fprintf(fs.Output(), "%s\n", text)
+			var any bool
+			fs.VisitAll(func(*flag.Flag) { any = true })
+			if any {
+				fmt.Fprintf(fs.Output(), "\nflags:\n")
+				fs.PrintDefaults()
+			}
+		}
+	}
 	return fs
+}
+
+// commandHelp is what seam help COMMAND says before the flags ("" for
+// commands that say nothing).
+func commandHelp(name string) string {
+	switch name {
+	case "run":
+		return `usage: seam run [flags] [DIR|FILE]
+
+Run a suite's tests in environments of their own, or with --attach against
+the environment seam up holds for the suite (one test at a time, each from
+the baseline; --var, --stub and --profile then belong to seam up).`
+	case "up":
+		return `usage: seam up [-v] [flags] [DIR|FILE]
+
+Start the suite's services and keep them up until Ctrl-C, seam down, a
+closed terminal or a closed output pipe. Prints each service's build and
+ready time, then the address table; the services' output follows the table
+and, with the wire's interactions, goes to the run's log. seam reset and
+seam run --attach work against it.`
+	case "down":
+		return `usage: seam down [DIR|FILE]
+       seam down --all
+
+Stop the environment seam up (or run --keep) holds for the suite in DIR
+(default: the current folder), or with --all every one of yours; say which
+others are up. Clean up after your runs that crashed. Another user's
+environments are never touched.`
+	case "reset":
+		return `usage: seam reset [DIR|FILE]
+
+Bring the data of the environment seam up holds for the suite back to its
+baseline, in place: same servers, same ports. Exit 3 when no seam up holds it.`
+	}
+	return ""
 }
 
 // load loads the suite, printing every problem with an excerpt.
