@@ -153,9 +153,13 @@ func cmdUp(ctx context.Context, args []string, stdio IO) int {
 		return ExitEnv
 	}
 	defer served()
-	logs.table(fmt.Sprintf("seam up: %d services ready in %s (builds %s, start %s)\n%slog: %s\n"+
+	what := fmt.Sprintf("%d services", len(s.System.Services))
+	if len(s.System.Services) == 1 {
+		what = "1 service"
+	}
+	logs.table(fmt.Sprintf("seam up: %s ready in %s (builds %s, start %s)\n%slog: %s\n"+
 		"stop with Ctrl-C or seam down; seam reset and seam run --attach work against it\n",
-		len(s.System.Services), seconds(prepared+started), seconds(prepared), seconds(started),
+		what, seconds(prepared+started), seconds(prepared), seconds(started),
 		session.Addresses(s, env), logs.path))
 	<-ctx.Done()
 	return ExitPass
