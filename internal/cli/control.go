@@ -249,10 +249,18 @@ func findHeld(arg string) (reap.Record, string, error) {
 	if err != nil {
 		return reap.Record{}, file, err
 	}
+	var starting *reap.Record
 	for _, rec := range recs {
-		if rec.Command == "up" && rec.Socket != "" && rec.SuiteFile == file && rec.Alive() {
+		if rec.Command != "up" || rec.SuiteFile != file || !rec.Alive() {
+			continue
+		}
+		if rec.Socket != "" {
 			return rec, file, nil
 		}
+		starting = &rec
+	}
+	if starting != nil {
+		return *starting, file, fmt.Errorf("the environment of %s (pid %d) takes no commands: it is still starting, or a seam run --keep holds it", starting.Suite, starting.PID)
 	}
 	return reap.Record{}, file, errNotHeld
 }
@@ -289,6 +297,9 @@ func cmdReset(ctx context.Context, args []string, stdio IO) int {
 	switch {
 	case errors.Is(err, errNotHeld):
 		return notHeld("reset", arg, file, stdio)
+	case err != nil && rec.PID != 0:
+		fmt.Fprintf(stdio.Stderr, "seam reset: %v\n", err)
+		return ExitEnv
 	case err != nil:
 		fmt.Fprintf(stdio.Stderr, "seam reset: %v\n", err)
 		return ExitUsage
@@ -317,6 +328,9 @@ func runAttach(ctx context.Context, arg string, req runRequest, sink report.Sink
 	switch {
 	case errors.Is(err, errNotHeld):
 		return notHeld("run --attach", arg, file, stdio)
+	case err != nil && rec.PID != 0:
+		fmt.Fprintf(stdio.Stderr, "seam run --attach: %v\n", err)
+		return ExitEnv
 	case err != nil:
 		fmt.Fprintf(stdio.Stderr, "seam run: %v\n", err)
 		return ExitUsage

@@ -44,7 +44,9 @@ func cmdUp(ctx context.Context, args []string, stdio IO) int {
 	}
 	// One seam up per suite and user: seam reset, run --attach and down
 	// name an environment by its suite.
-	if rec, _, err := findHeld(s.File); err == nil {
+	// (A record found, with or without its socket yet, is a live seam up
+	// or run --keep of the suite.)
+	if rec, _, _ := findHeld(s.File); rec.PID != 0 {
 		fmt.Fprintf(stdio.Stderr, "seam up: %s is already up (pid %d); use it, or stop it first: seam down %s\n", s.Name, rec.PID, c.arg)
 		return ExitEnv
 	}
