@@ -31,10 +31,10 @@ func cmdHelp(args []string, stdio IO) int {
 		fmt.Fprint(stdio.Stdout, ServicesHelp(reg))
 	case "stubs":
 		fmt.Fprint(stdio.Stdout, stub.Help())
-	case "run", "validate", "list", "up", "down":
+	case "run", "validate", "list", "up", "down", "reset":
 		Run(context.Background(), []string{topic, "-h"}, IO{Stdout: stdio.Stdout, Stderr: stdio.Stdout, Getenv: stdio.Getenv})
 	default:
-		fmt.Fprintf(stdio.Stderr, "seam help: unknown topic %q (topics: steps, expect, services, stubs, run, validate, list, up, down)\n", topic)
+		fmt.Fprintf(stdio.Stderr, "seam help: unknown topic %q (topics: steps, expect, services, stubs, run, validate, list, up, down, reset)\n", topic)
 		return ExitUsage
 	}
 	return ExitPass

@@ -110,6 +110,11 @@ type PrepareOptions struct {
 	Log      func(service, line string)
 	AddTemp  func(dir string) // a work folder to remove after a crash
 	Started  func(pid int)    // a child to kill after a crash
+	// Preparing and Prepared, when set, are told when each service's work
+	// begins, and when it ended and how long it took (for seam up's
+	// progress lines).
+	Preparing func(service string)
+	Prepared  func(service string, took time.Duration, err error)
 }
 
 // Prepare runs every service's once-per-run work (builds, cached data
@@ -121,6 +126,10 @@ func Prepare(ctx context.Context, sys *service.System, opts PrepareOptions) erro
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if opts.Preparing != nil {
+				opts.Preparing(svc.Name)
+			}
+			began := time.Now()
 			err := svc.Spec.Prepare(ctx, &service.PrepareEnv{
 				Name: svc.Name, Pos: svc.Pos, Dir: opts.Dir, CacheDir: opts.CacheDir, Vars: opts.Vars,
 				Log: func(line string) {
@@ -130,6 +139,9 @@ func Prepare(ctx context.Context, sys *service.System, opts PrepareOptions) erro
 				},
 				AddTemp: opts.AddTemp, Started: opts.Started,
 			})
+			if opts.Prepared != nil {
+				opts.Prepared(svc.Name, time.Since(began), err)
+			}
 			if err != nil {
 				errs[i] = &StartError{Service: svc.Name, Pos: svc.Pos, Err: err}
 			}
