@@ -35,9 +35,19 @@ type Kind struct{}
 func (Kind) Usage() service.Usage {
 	return service.Usage{
 		Name: "process",
-		Summary: "run a command as a service: build: (run once per run, cached by its inputs), run: (a list, " +
-			"or a string for sh -c), env:, dir:. Templates see addr, host, port, ports.NAME, bin (the build's " +
-			"output), tmp (the instance's own folder) and service(\"name\").url",
+		Summary: "run a command as a service, in its own process group; stopped with SIGTERM, then SIGKILL to the group " +
+			"after stop_timeout. Short form: process: [CMD, ARG…]",
+		Inputs: []service.Input{
+			{Name: "build", Doc: "a command run once per run before any instance starts (sh -c when a string); it writes the " +
+				"program to ((bin)). Its output is cached between runs, keyed by the command, its environment and what it " +
+				"reads (the files under dir:, plus inputs:); a build whose key is unchanged is not run again"},
+			{Name: "inputs", Doc: "more files, folders or globs (relative to dir:) whose content the build depends on, " +
+				"such as a source folder outside the service's own: a change in any of them rebuilds"},
+			{Name: "run", Doc: "the command: a list like [((bin)), -listen, ((addr))], or a string run with sh -c (required)"},
+			{Name: "env", Doc: "environment variables added to the process's, a mapping; values may hold templates"},
+			{Name: "dir", Doc: "the working folder of build and run (default: the suite file's folder)"},
+			{Name: "stop_timeout", Doc: "how long a stopped process may take to exit after SIGTERM before its group is killed (default 5s)"},
+		},
 		Example: "process:\n  build: go build -o ((bin)) ./orders\n  run: [((bin)), -listen, ((addr))]",
 	}
 }

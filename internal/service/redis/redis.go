@@ -29,9 +29,13 @@ type Kind struct{}
 func (Kind) Usage() service.Usage {
 	return service.Usage{
 		Name: "redis",
-		Summary: "a Redis server (Debian package redis-server): init: commands run once (the baseline), " +
-			"reset: per-test (default), per-suite or never, bin: the redis-server binary. Its info has url " +
+		Summary: "a Redis server (Debian package redis-server). Its info has url " +
 			"(redis://…/0). Reset restores database 0 with DUMP and RESTORE",
+		Inputs: []service.Input{
+			{Name: "init", Doc: "commands run once (the baseline): each a list like [HSET, user:1, name, Ada] or a string split on spaces"},
+			{Name: "reset", Doc: "per-test (default), per-suite or never: when the data goes back to the baseline"},
+			{Name: "bin", Doc: "the redis-server binary"},
+		},
 		Example: "redis:\n  init:\n    - SET greeting hello\n    - [HSET, user:1, name, \"Ada Lovelace\"]",
 	}
 }
