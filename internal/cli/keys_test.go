@@ -240,7 +240,8 @@ func compare(t *testing.T, what string, accepted, documented []string, addHint, 
 	t.Helper()
 	for _, k := range accepted {
 		if !slicesContains(documented, k) {
-			t.Errorf("%s: the key %q is accepted but not documented: %s, then regenerate %s (see TestDocsAreCurrent)", what, k, addHint, docFile)
+			t.Errorf("%s: the key %q is accepted but not documented: %s, then regenerate %s (see TestDocsAreCurrent)",
+				what, k, strings.ReplaceAll(addHint, "KEY", k), docFile)
 		}
 	}
 	for _, k := range documented {
@@ -266,8 +267,24 @@ func TestEveryKeyIsDocumented(t *testing.T) {
 	}
 	inReadme := func(re string) bool { return regexp.MustCompile(re).Match(readme) }
 
+	// every key accepted anywhere, kinds and probes included, for the
+	// README's `key:` mentions; that: is expect:'s own key beside the
+	// result fields.
+	anywhere := map[string]bool{"that": true}
+	addAll := func(keys ...string) {
+		for _, k := range keys {
+			anywhere[k[strings.LastIndex(k, ".")+1:]] = true
+		}
+	}
+	addAll(reg.Steps.Names()...)
+	addAll(reg.Services.Names()...)
+	addAll(reg.Probes.Names()...)
+
 	// The loader's own places: suite, defaults, test, step, service, …
 	census := loaderKeys(t, reg)
+	for _, keys := range census {
+		addAll(keys...)
+	}
 	for _, p := range cli.SuiteKeys {
 		accepted, ok := census[p.Where]
 		if !ok {
@@ -313,9 +330,14 @@ func TestEveryKeyIsDocumented(t *testing.T) {
 			text.WriteString(in.Name + " " + in.Doc + "\n")
 		}
 		compare(t, where, accepted, documented, pkgOf(kind)+`: add step.Input{Name: "KEY", Doc: "…"} to its Usage().Inputs`, "docs/steps.md")
+		addAll(accepted...)
+		for _, f := range u.Fields {
+			addAll(f.Name)
+		}
 		w := words(text.String())
 		nested := nestedKeys(exampleValue(u.Example, name, func(d *decode.Decoder, n *yaml.Node) any { return kind.Decode(d, n) }))
 		t.Logf("%s: keys %v, nested %v", where, accepted, nested)
+		addAll(nested...)
 		for _, k := range nested {
 			if last := k[strings.LastIndex(k, ".")+1:]; !w[last] {
 				t.Errorf("%s: the key %q is accepted but its Usage().Inputs never mention %q; document it in the doc of its parent input, then regenerate docs/steps.md", where, k, last)
@@ -343,9 +365,11 @@ func TestEveryKeyIsDocumented(t *testing.T) {
 			text.WriteString(in.Name + " " + in.Doc + "\n")
 		}
 		compare(t, where, accepted, documented, pkgOf(kind)+`: add service.Input{Name: "KEY", Doc: "…"} to its Usage().Inputs`, "docs/services.md")
+		addAll(accepted...)
 		w := words(text.String())
 		nested := nestedKeys(exampleValue(u.Example, name, func(d *decode.Decoder, n *yaml.Node) any { return kind.Decode(d, n) }))
 		t.Logf("%s: keys %v, nested %v", where, accepted, nested)
+		addAll(nested...)
 		for _, k := range nested {
 			if last := k[strings.LastIndex(k, ".")+1:]; !w[last] {
 				t.Errorf("%s: the key %q is accepted but its Usage().Inputs never mention %q; document it in the doc of its parent input, then regenerate docs/services.md", where, k, last)
@@ -353,6 +377,13 @@ func TestEveryKeyIsDocumented(t *testing.T) {
 		}
 		if !inReadme("`" + regexp.QuoteMeta(name) + ":`") {
 			t.Errorf("%s is not in README.md; describe it there as `%s:` (Writing a suite, Services)", where, name)
+		}
+	}
+
+	// What the README writes as a key (`name:`) must be one.
+	for _, m := range regexp.MustCompile("`([a-z_]+):`").FindAllSubmatch(readme, -1) {
+		if k := string(m[1]); !anywhere[k] {
+			t.Errorf("README.md documents a key %s: that nothing in seam accepts (seam validate would report it as unknown)", k)
 		}
 	}
 
