@@ -23,7 +23,8 @@ import (
 func TestMisuseNeverKillsTheBinary(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "misuse.test")
 	gotool := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if out, err := exec.Command(gotool, "test", "-c", "-o", bin, "./testdata/misuse").CombinedOutput(); err != nil {
+	args := append(append([]string{"test", "-c", "-o", bin}, raceFlags...), "./testdata/misuse")
+	if out, err := exec.Command(gotool, args...).CombinedOutput(); err != nil {
 		t.Fatalf("building testdata/misuse: %v\n%s", err, out)
 	}
 	stopped := "seam: the environment is stopped (its test ended, or Close was called)"
