@@ -39,7 +39,7 @@ func cmdHelp(args []string, stdio IO) int {
 	case "run", "validate", "list", "up", "down", "report", "coverage", "stub":
 		Run(context.Background(), []string{topic, "-h"}, IO{Stdout: stdio.Stdout, Stderr: stdio.Stdout, Getenv: stdio.Getenv})
 	default:
-		fmt.Fprintf(stdio.Stderr, "seam help: unknown topic %q (topics: %s, or a command)\n", topic, strings.Join(helpTopics, ", "))
+		fmt.Fprintf(stdio.Stderr, "seam help: unknown topic %q (topics: %s, or a command)\n", topic, strings.Join(helpTopics(), ", "))
 		return ExitUsage
 	}
 	return ExitPass
@@ -105,7 +105,9 @@ that: takes expr-lang expressions over the result fields and variables.
 }
 
 // helpTopics are the topics of seam help besides the commands.
-var helpTopics = []string{"suite", "steps", "expect", "services", "stubs", "commands"}
+func helpTopics() []string {
+	return []string{"suite", "steps", "expect", "services", "stubs", "commands"}
+}
 
 // ServicesHelp documents the service kinds and readiness probes.
 func ServicesHelp(reg *builtin.Registry) string {
@@ -190,60 +192,62 @@ type SuitePlace struct {
 // plug-ins (whose keys their own Usage documents). TestEveryKeyIsDocumented
 // compares it with what the loader accepts: a key added to the loader
 // must be added here, under its place.
-var SuiteKeys = []SuitePlace{
-	{"suite", "The suite file (seam.yaml)", []SuiteKey{
-		{"name", "the suite's name (default: its folder's name)"},
-		{"vars", "variables, a mapping; each may use the ones above it; --var NAME=VALUE overrides"},
-		{"defaults", "defaults for every test (below)"},
-		{"services", "the system's services, by name (seam help services)"},
-		{"profiles", "named sets of services to run as their stand-in stubs: {NAME: {stub: [svc, …]}}, for --profile NAME"},
-		{"include", "globs of more files of tests, relative to this file"},
-		{"tests", "the tests, a list"},
-	}},
-	{"file", "An included file", []SuiteKey{
-		{"tests", "the tests, a list; nothing else goes in an included file"},
-	}},
-	{"defaults", "defaults:", []SuiteKey{
-		{"step_timeout", "each step's time limit unless it sets timeout: (default 30s)"},
-		{"test_timeout", "each test's time limit for setup and steps unless it sets timeout: (default: none); teardown gets its own"},
-	}},
-	{"test", "A test", []SuiteKey{
-		{"name", "the test's name, unique in the suite (required)"},
-		{"tags", "tags, a list (or one), for --tags and --exclude-tags"},
-		{"priority", "critical, high, medium (default) or low"},
-		{"serial", "true: never runs at the same time as another test (with --parallel)"},
-		{"fresh", "true: gets an environment of its own, started for it and stopped after"},
-		{"timeout", "the test's time limit for setup and steps (default: defaults.test_timeout); teardown gets its own"},
-		{"skip", "true, or the reason (text): the test is listed and reported as skipped, not run"},
-		{"vars", "variables for this test, a mapping; they override the suite's and may use them"},
-		{"faults", "fault steps' inputs, a list: on for the whole test, setup included (seam help steps, fault)"},
-		{"setup", "steps run before steps:; a failure there fails the test as an error, not an assertion"},
-		{"steps", "the test's steps, a list (required)"},
-		{"teardown", "steps that always run after the others, after a failure or a timeout too"},
-	}},
-	{"step", "A step (beside its one kind key: seam help steps)", []SuiteKey{
-		{"name", "what the report calls the step (default: derived from its inputs)"},
-		{"expect", "expectations over the result's fields (seam help expect)"},
-		{"capture", "variables for later steps: NAME: a jq query of the result (.body.id)"},
-		{"timeout", "the step's time limit (default: defaults.step_timeout)"},
-		{"eventually", "repeat the step until expect: holds: true, a timeout (10s), or the keys below"},
-	}},
-	{"eventually", "eventually:", []SuiteKey{
-		{"timeout", "how long to keep trying (default 10s)"},
-		{"interval", "the pause between tries (default 100ms)"},
-	}},
-	{"service", "A service (beside its one kind key: seam help services)", []SuiteKey{
-		{"depends_on", "services that must be ready first: names, or {name, wire: false}"},
-		{"ready", "the readiness probe, with timeout: and interval: (seam help services)"},
-		{"ports", "names of the free loopback ports to allocate; the first is the main one (default [http])"},
-	}},
-	{"depends_on", "An item of depends_on: written as a mapping", []SuiteKey{
-		{"name", "the service depended on"},
-		{"wire", "false: the edge does not go through seam's wire (not recorded, no faults)"},
-	}},
-	{"profiles.NAME", "A profile", []SuiteKey{
-		{"stub", "services to run as their stand-in stubs (a stub: beside their kind)"},
-	}},
+func SuiteKeys() []SuitePlace {
+	return []SuitePlace{
+		{"suite", "The suite file (seam.yaml)", []SuiteKey{
+			{"name", "the suite's name (default: its folder's name)"},
+			{"vars", "variables, a mapping; each may use the ones above it; --var NAME=VALUE overrides"},
+			{"defaults", "defaults for every test (below)"},
+			{"services", "the system's services, by name (seam help services)"},
+			{"profiles", "named sets of services to run as their stand-in stubs: {NAME: {stub: [svc, …]}}, for --profile NAME"},
+			{"include", "globs of more files of tests, relative to this file"},
+			{"tests", "the tests, a list"},
+		}},
+		{"file", "An included file", []SuiteKey{
+			{"tests", "the tests, a list; nothing else goes in an included file"},
+		}},
+		{"defaults", "defaults:", []SuiteKey{
+			{"step_timeout", "each step's time limit unless it sets timeout: (default 30s)"},
+			{"test_timeout", "each test's time limit for setup and steps unless it sets timeout: (default: none); teardown gets its own"},
+		}},
+		{"test", "A test", []SuiteKey{
+			{"name", "the test's name, unique in the suite (required)"},
+			{"tags", "tags, a list (or one), for --tags and --exclude-tags"},
+			{"priority", "critical, high, medium (default) or low"},
+			{"serial", "true: never runs at the same time as another test (with --parallel)"},
+			{"fresh", "true: gets an environment of its own, started for it and stopped after"},
+			{"timeout", "the test's time limit for setup and steps (default: defaults.test_timeout); teardown gets its own"},
+			{"skip", "true, or the reason (text): the test is listed and reported as skipped, not run"},
+			{"vars", "variables for this test, a mapping; they override the suite's and may use them"},
+			{"faults", "fault steps' inputs, a list: on for the whole test, setup included (seam help steps, fault)"},
+			{"setup", "steps run before steps:; a failure there fails the test as an error, not an assertion"},
+			{"steps", "the test's steps, a list (required)"},
+			{"teardown", "steps that always run after the others, after a failure or a timeout too"},
+		}},
+		{"step", "A step (beside its one kind key: seam help steps)", []SuiteKey{
+			{"name", "what the report calls the step (default: derived from its inputs)"},
+			{"expect", "expectations over the result's fields (seam help expect)"},
+			{"capture", "variables for later steps: NAME: a jq query of the result (.body.id)"},
+			{"timeout", "the step's time limit (default: defaults.step_timeout)"},
+			{"eventually", "repeat the step until expect: holds: true, a timeout (10s), or the keys below"},
+		}},
+		{"eventually", "eventually:", []SuiteKey{
+			{"timeout", "how long to keep trying (default 10s)"},
+			{"interval", "the pause between tries (default 100ms)"},
+		}},
+		{"service", "A service (beside its one kind key: seam help services)", []SuiteKey{
+			{"depends_on", "services that must be ready first: names, or {name, wire: false}"},
+			{"ready", "the readiness probe, with timeout: and interval: (seam help services)"},
+			{"ports", "names of the free loopback ports to allocate; the first is the main one (default [http])"},
+		}},
+		{"depends_on", "An item of depends_on: written as a mapping", []SuiteKey{
+			{"name", "the service depended on"},
+			{"wire", "false: the edge does not go through seam's wire (not recorded, no faults)"},
+		}},
+		{"profiles.NAME", "A profile", []SuiteKey{
+			{"stub", "services to run as their stand-in stubs (a stub: beside their kind)"},
+		}},
+	}
 }
 
 // SuiteHelp documents the keys of a suite file from SuiteKeys.
@@ -255,7 +259,7 @@ A suite is a seam.yaml (and the files it includes). Any string may hold
 ((…)) templates. Step kinds, expectations and service kinds have their own
 references: seam help steps, seam help expect, seam help services.
 `)
-	for _, p := range SuiteKeys {
+	for _, p := range SuiteKeys() {
 		fmt.Fprintf(&b, "\n## %s\n\n", p.Title)
 		for _, k := range p.Keys {
 			fmt.Fprintf(&b, "- `%s`: %s\n", k.Name, k.Doc)
