@@ -39,10 +39,10 @@ func (Kind) Usage() service.Usage {
 			"after stop_timeout. Short form: process: [CMD, ARG…]",
 		Inputs: []service.Input{
 			{Name: "build", Doc: "a command run once per run before any instance starts (sh -c when a string); it writes the " +
-				"program to ((bin)). Its output is cached between runs, keyed by the command, its environment and what it " +
-				"reads (the files under dir:, plus inputs:); a build whose key is unchanged is not run again"},
-			{Name: "inputs", Doc: "more files or folders (relative to dir:) the build depends on, " +
-				"such as a source folder outside the service's own: a change in any of them rebuilds"},
+				"program to ((bin)). Its output is cached between runs under a key of what it reads (its command, " +
+				"the files of its folder, inputs:): a build whose key is unchanged is not run again"},
+			{Name: "inputs", Doc: "more files or folders the build reads, relative to dir: (sources outside " +
+				"the service's folder, say): a change in any of them rebuilds"},
 			{Name: "run", Doc: "the command: a list like [((bin)), -listen, ((addr))], or a string run with sh -c (required)"},
 			{Name: "env", Doc: "environment variables added to the process's, a mapping; values may hold templates"},
 			{Name: "dir", Doc: "the working folder of build and run (default: the suite file's folder)"},
