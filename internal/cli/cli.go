@@ -54,8 +54,9 @@ usage:
   seam stub [--port P] DIR        serve stub mappings alone (WireMock's or seam's form)
   seam stub record --target URL --out DIR
                                   record a real service's traffic into mappings
-  seam help [steps|expect|services|stubs|TOPIC]
-                                  show help
+  seam help [suite|steps|expect|services|stubs|commands|COMMAND]
+                                  show the reference of a topic, or a command's flags
+  seam version                    print the module version and VCS revision of this seam
 
 exit codes: 0 passed, 1 a test failed, 2 suite or usage error, 3 environment error
 run 'seam help run' for the flags of run
@@ -92,8 +93,7 @@ func Run(ctx context.Context, args []string, stdio IO) int {
 	case "help", "-h", "-help", "--help":
 		return cmdHelp(args[1:], stdio)
 	case "version", "--version":
-		fmt.Fprintln(stdio.Stdout, "seam", Version)
-		return ExitPass
+		return cmdVersion(stdio)
 	}
 	fmt.Fprintf(stdio.Stderr, "seam: unknown command %q\n", args[0])
 	if c := diag.Closest(args[0], []string{"run", "validate", "list", "up", "down", "reset", "report", "coverage", "stub", "help", "version"}); c != "" {
@@ -102,9 +102,6 @@ func Run(ctx context.Context, args []string, stdio IO) int {
 	fmt.Fprint(stdio.Stderr, "\n"+usage)
 	return ExitUsage
 }
-
-// Version is set by the build.
-var Version = "dev"
 
 // parseInterspersed parses flags that may come before or after the
 // positional arguments (`seam run DIR --tags x`).

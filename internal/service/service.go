@@ -19,11 +19,20 @@ import (
 	"go.yaml.in/yaml/v4"
 )
 
-// Usage documents a service kind.
+// Usage documents a service kind for `seam help services` and docs/; a
+// test fails when Inputs and the keys the kind's Decode accepts differ.
 type Usage struct {
 	Name    string
 	Summary string
+	Inputs  []Input // the keys under the kind's key
 	Example string
+}
+
+// Input documents one key a service kind accepts. Name may list several
+// keys that share a doc ("user, password").
+type Input struct {
+	Name string
+	Doc  string
 }
 
 // Kind is a service plug-in.

@@ -124,7 +124,7 @@ func (l *loader) service(d *decode.Decoder, name string, keyN, n *yaml.Node) *se
 			if c := diag.Closest(f.Key, append(append([]string{}, serviceKeys...), kinds...)); c != "" {
 				e.WithHint("did you mean %q?", c)
 			} else {
-				e.WithHint("a service has one kind (%s) and may have depends_on, ready, ports", strings.Join(kinds, ", "))
+				e.WithHint("a service has one kind (%s); known keys: %s", strings.Join(kinds, ", "), strings.Join(serviceKeys, ", "))
 			}
 		}
 	}

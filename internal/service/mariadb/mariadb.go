@@ -39,10 +39,15 @@ type Kind struct{}
 func (Kind) Usage() service.Usage {
 	return service.Usage{
 		Name: "mariadb",
-		Summary: "a MariaDB server (Debian package mariadb-server): database: (default: the service's name), " +
-			"user: and password: (default seam), init: SQL files or folders applied in order once, " +
-			"reset: per-test (default: back to the data once the environment has started, after init and jobs), per-suite or never, bin: the folder of mariadbd and mariadb-install-db. " +
+		Summary: "a MariaDB server (Debian package mariadb-server). " +
 			"Its info has url (mysql://…), dsn (for Go's MySQL driver), user, password, database",
+		Inputs: []service.Input{
+			{Name: "database", Doc: "the database to create (default: the service's name)"},
+			{Name: "user, password", Doc: "the user to create and its password (default seam)"},
+			{Name: "init", Doc: "SQL files or folders applied in name order once; the result is the baseline each test starts from"},
+			{Name: "reset", Doc: "per-test (default), per-suite or never: when the data goes back to the baseline, the data once the environment has started (after init:, jobs and the services' start-up)"},
+			{Name: "bin", Doc: "the folder of mariadbd and mariadb-install-db"},
+		},
 		Example: "mariadb:\n  database: shop\n  init: [schema.sql]",
 	}
 }

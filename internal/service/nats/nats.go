@@ -35,10 +35,14 @@ type Kind struct{}
 func (Kind) Usage() service.Usage {
 	return service.Usage{
 		Name: "nats",
-		Summary: "a NATS server with JetStream (Debian package nats-server): streams: to create ({name, subjects}), " +
-			"consumers: durable consumers ({stream, name, filter}), reset: per-test (default: streams purged and " +
-			"consumers recreated), per-suite or never, bin: the nats-server binary. seam records every message " +
+		Summary: "a NATS server with JetStream (Debian package nats-server). seam records every message " +
 			"for the nats step. Its url is nats://127.0.0.1:PORT",
+		Inputs: []service.Input{
+			{Name: "streams", Doc: "JetStream streams to create, each {name, subjects}"},
+			{Name: "consumers", Doc: "durable consumers to create, each {stream, name, filter}"},
+			{Name: "reset", Doc: "per-test (default: streams purged and consumers recreated), per-suite or never"},
+			{Name: "bin", Doc: "the nats-server binary"},
+		},
 		Example: "nats:\n  streams: [{name: ORDERS, subjects: [orders.>]}]",
 	}
 }

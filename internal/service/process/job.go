@@ -23,6 +23,7 @@ func (JobKind) Usage() service.Usage {
 			"passing timeout: fails the environment (exit code 3) with the job's last lines, and the job is killed " +
 			"with its process group. A job has no port and no probe (ports: and ready: are errors), so its " +
 			"templates have no addr, host, port, url or ports, and its dependants get no address for it",
+		Inputs:  append(inputs(), service.Input{Name: "timeout", Doc: "how long the job may run before it is killed and the environment fails (default 5m)"}),
 		Example: "job:\n  build: go build -o ((bin)) ./cmd/migrate\n  run: [((bin)), -db, ((service(\"db\").url))]\n  timeout: 2m",
 	}
 }

@@ -35,15 +35,11 @@ type Kind struct{}
 func (Kind) Usage() service.Usage {
 	return service.Usage{
 		Name: "process",
-		Summary: "run a command as a service: build: (run once per run, cached by its inputs), run: (a list, " +
-			"or a string for sh -c), env:, dir:, files:, stop_timeout:. Templates in run:, env: and files: see " +
-			"addr, host, port, url, ports.NAME, bin (the build's output), tmp (the instance's own folder), " +
-			"files[\"NAME\"] (a written file's path; inside [ ] quote the template, for its brackets) and service(\"name\").url; build: and dir: see only the " +
-			"suite's vars, env and bin (build: runs once per run, before any service starts, without env:). " +
-			"files: maps a relative file name to its content (a string with ((templates))) or to " +
-			"{template: a file in the suite folder}, written into tmp before the process starts. The process " +
-			"also gets SEAM_SERVICE, SEAM_ADDR, SEAM_PORT, SEAM_URL, SEAM_TMP and, for every other service, " +
-			"SEAM_<NAME>_URL, _ADDR, _HOST, _PORT (and _DSN, _USER, _PASSWORD, _DATABASE for data services)",
+		Summary: "run a command as a service, in its own process group; stopped with SIGTERM, then SIGKILL to the group " +
+			"after stop_timeout. Short form: process: [CMD, ARG…]. Templates in run:, env: and files: see addr, host, " +
+			"port, url, ports.NAME, bin, tmp, files[\"NAME\"] and service(\"name\"); build: and dir: see only the suite's " +
+			"vars, env and bin (build: runs once per run, before any service starts, without env:)",
+		Inputs: append(inputs(), service.Input{Name: "timeout", Doc: "only for job: (a process runs until seam stops it)"}),
 		Example: "process:\n  build: go build -o ((bin)) ./orders\n  run: [((bin)), -config, '((files[\"orders.yaml\"]))']\n" +
 			"  files:\n    orders.yaml: |\n      listen: ((addr))\n      db: ((service(\"db\").url))",
 	}
@@ -626,4 +622,22 @@ func lastLines(s string, n int) string {
 		ls = ls[len(ls)-n:]
 	}
 	return strings.Join(ls, "\n")
+}
+
+// inputs documents the keys a process and a job share.
+func inputs() []service.Input {
+	return []service.Input{
+		{Name: "build", Doc: "a command run once per run before any instance starts (sh -c when a string); it writes the " +
+			"program to ((bin)). Its output is cached between runs under a key of what it reads (its command, " +
+			"the files of its folder, inputs:): a build whose key is unchanged is not run again"},
+		{Name: "inputs", Doc: "more files or folders the build reads, relative to dir: (sources outside " +
+			"the service's folder, say): a change in any of them rebuilds"},
+		{Name: "run", Doc: "the command: a list like [((bin)), -listen, ((addr))], or a string run with sh -c (required)"},
+		{Name: "env", Doc: "environment variables added to the process's (not the build's), a mapping; values may hold templates"},
+		{Name: "dir", Doc: "the working folder of build and run (default: the suite file's folder)"},
+		{Name: "files", Doc: "files written into the instance's own folder before it starts: a relative name mapped to its " +
+			"content (a string with ((templates))) or to {template: a file in the suite folder}; templates see each " +
+			"path as files[\"NAME\"] (inside [ ] quote the template, for its brackets). Nothing is written into the suite's folder"},
+		{Name: "stop_timeout", Doc: "how long a stopped process may take to exit after SIGTERM before its group is killed (default 5s)"},
+	}
 }

@@ -29,9 +29,13 @@ type Kind struct{}
 func (Kind) Usage() service.Usage {
 	return service.Usage{
 		Name: "redis",
-		Summary: "a Redis server (Debian package redis-server): init: commands run once, " +
-			"reset: per-test (default: database 0 back to its keys once the environment has started, after init and jobs), per-suite or never, bin: the redis-server binary. Its info has url " +
+		Summary: "a Redis server (Debian package redis-server). Its info has url " +
 			"(redis://…/0). Reset restores database 0 with DUMP and RESTORE",
+		Inputs: []service.Input{
+			{Name: "init", Doc: "commands run once (the baseline): each a list like [HSET, user:1, name, Ada] or a string split on spaces"},
+			{Name: "reset", Doc: "per-test (default), per-suite or never: when database 0 goes back to the baseline, its keys once the environment has started (after init:, jobs and the services' start-up)"},
+			{Name: "bin", Doc: "the redis-server binary"},
+		},
 		Example: "redis:\n  init:\n    - SET greeting hello\n    - [HSET, user:1, name, \"Ada Lovelace\"]",
 	}
 }

@@ -31,7 +31,9 @@ func (Kind) Usage() step.Usage {
 		Inputs: []step.Input{
 			{Name: "service", Doc: "a stub service of the suite"},
 			{Name: "method", Doc: "HTTP method (any when left out)"},
-			{Name: "path", Doc: "the path: exact, {name} segments match any one segment, with ?query the whole URL; or WireMock's url, urlPath, urlPattern, urlPathPattern, urlPathTemplate"},
+			{Name: "path", Doc: "the path: exact, {name} segments match any one segment, with ?query the whole URL"},
+			{Name: "url, urlPath, urlPattern, urlPathPattern, urlPathTemplate", Doc: "WireMock's URL matchers, instead of path: the whole URL or the path, exactly or as a regular expression, or a template with {name} segments"},
+			{Name: "path_params", Doc: "name: value (or name: {WireMock matcher}) for the {name} segments of path: or urlPathTemplate"},
 			{Name: "query, headers, cookies", Doc: "name: value (equalTo) or name: {WireMock matcher}"},
 			{Name: "body", Doc: "a WireMock body matcher or a list: equalTo, contains, matches, equalToJson, matchesJsonPath, …"},
 			{Name: "count", Doc: "exactly this many requests"},
