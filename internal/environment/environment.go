@@ -38,6 +38,7 @@ type Options struct {
 	AddTemp  func(dir string)
 	Log      func(service, stream, line string, span ...time.Time) // span: an interaction's start and end
 	Progress func(service, what string)                            // "starting", "ready", … for a live display
+	Mask     *wire.Masker                                          // the suite's own secret patterns; nil: the built-in ones
 }
 
 // Environment is one running instance of a system.
@@ -270,6 +271,7 @@ func (e *Environment) wireEdges(svc *service.Service) error {
 		if err != nil {
 			return fmt.Errorf("the wire to %s: %w", d.Name, err)
 		}
+		p.SetMasker(e.opts.Mask)
 		e.mu.Lock()
 		e.proxies = append(e.proxies, p)
 		if e.views[svc.Name] == nil {

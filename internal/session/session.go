@@ -170,6 +170,7 @@ func (s *Session) StartEnv(ctx context.Context, log func(service, stream, line s
 		Started: func(pid int) { _ = s.rec.AddPID(pid) },
 		AddTemp: func(dir string) { _ = s.rec.AddTemp(dir) },
 		Log:     log,
+		Mask:    s.suite.Mask,
 	})
 	if err != nil {
 		return nil, err

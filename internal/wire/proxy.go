@@ -94,7 +94,7 @@ type Proxy struct {
 	conns  map[net.Conn]*connState
 	closed bool
 	faults faultState
-	masker *Masker
+	masker atomic.Pointer[Masker]
 }
 
 // connState is what a proxied connection's two directions share.
@@ -134,7 +134,7 @@ func ListenAt(addr, edge, target string, report func(Interaction)) (*Proxy, erro
 
 // SetMasker adds a suite's own secret patterns to what the proxy masks
 // (nil: the built-in ones only). Call it before traffic flows.
-func (p *Proxy) SetMasker(m *Masker) { p.masker = m }
+func (p *Proxy) SetMasker(m *Masker) { p.masker.Store(m) }
 
 // Addr is the proxy's host:port.
 func (p *Proxy) Addr() string { return p.addr }
@@ -294,7 +294,7 @@ func (p *Proxy) serve(client net.Conn, st *connState) {
 
 func (p *Proxy) emit(i Interaction) {
 	if p.report != nil {
-		p.masker.apply(&i)
+		p.masker.Load().apply(&i)
 		p.report(i)
 	}
 }
