@@ -200,6 +200,17 @@ func (d *decoder) answering(h *HTTPFault) bool {
 	return d.mode == decodingHTTP && len(d.queue) > 0 && h.matches(d.queue[0].method, d.queue[0].target)
 }
 
+// gated notes that an HTTP fault's gate decided a request of this
+// connection: it is HTTP, even when no byte of it reached the callee.
+func (d *decoder) gated() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.mode == undecided {
+		d.mode = decodingHTTP
+	}
+	d.wasHTTP = true
+}
+
 // atRequestStart reports whether the caller's next byte may start an
 // HTTP request: nothing was decoded yet, or an HTTP request just ended.
 func (d *decoder) atRequestStart() bool {

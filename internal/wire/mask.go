@@ -30,9 +30,11 @@ var (
 	sqlMention = regexp.MustCompile(`(?i)\bpassword\b`)
 	// Secrets by their shape. A JWT's header is JSON, so its first part
 	// starts with eyJ ({"), which keeps ordinary dotted words out.
-	shapeSecret = regexp.MustCompile(`\$2[aby]\$[0-9]{2}\$[./A-Za-z0-9]{53}` +
+	// The shapes also match a secret's start (8 characters on), as a
+	// recorded value may be cut short.
+	shapeSecret = regexp.MustCompile(`\$2[aby]\$[0-9]{2}\$[./A-Za-z0-9]{8,}` +
 		`|\$argon2(?:id|i|d)\$[A-Za-z0-9=$,+/.-]+` +
-		`|\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*` +
+		`|\beyJ[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]*){0,2}` +
 		`|(?i:\bbearer)\s+[A-Za-z0-9._~+/-]+=*`)
 )
 

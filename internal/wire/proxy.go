@@ -374,6 +374,7 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 				// complete, however the caller split it into writes.
 				g.active = true
 				werr = g.feed(buf[:k], f.HTTP, func(b []byte) error { return pass(b, f) }, func(m, target string) error {
+					d.gated()
 					return p.answer(src, m, target, f.HTTP)
 				})
 			} else {

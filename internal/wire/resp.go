@@ -169,7 +169,7 @@ func (c *respConn) fromClient(b []byte) bool {
 		if cmd == "AUTH" || cmd == "HELLO" {
 			op += " ***"
 		} else if len(v.args) > 1 {
-			op += " " + oneLine(v.args[1], 60)
+			op += " " + oneLine(maskShape(v.args[1]), 60)
 		}
 		if len(c.pending) >= 1024 {
 			return false
