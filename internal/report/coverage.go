@@ -83,7 +83,7 @@ func (b *CoverageBuilder) Event(e Event) {
 			}
 			b.injected[e.Service][opShape(op)]++
 		case op == "connection":
-			if strings.HasPrefix(result, "open") { // not again when it closes
+			if strings.HasPrefix(result, "open") || strings.HasPrefix(result, "active") { // not again when it closes
 				b.conns[e.Service]++
 			}
 		case op == "connect": // refused: tried, so exercised

@@ -210,3 +210,48 @@ func TestRefuseClosesThePort(t *testing.T) {
 	defer cancel()
 	p.Flush(ctx)
 }
+
+// TestFlushTellsOfLongLivedRawConnections: a connection in a protocol the
+// wire does not decode, open across tests, shows its traffic at each
+// flush (so a test's share of it is the test's).
+func TestFlushTellsOfLongLivedRawConnections(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		c.Write([]byte("INFO {}\r\n")) // the callee speaks first, as NATS does
+		io.Copy(c, c)
+	}()
+	var s sink
+	p, _ := Listen("a→bus", ln.Addr().String(), s.add)
+	defer p.Close()
+	c, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	br.ReadString('\n')
+	p.Flush(context.Background())
+	fmt.Fprint(c, "PUB x 2\r\nhi\r\n")
+	br.ReadString('\n')
+	br.ReadString('\n')
+	p.Flush(context.Background())
+	p.Flush(context.Background()) // nothing new: nothing told
+	var active []string
+	for _, i := range s.got {
+		if i.Result == "active" {
+			active = append(active, i.Note)
+		}
+	}
+	if len(active) != 2 || !strings.HasPrefix(active[0], "0 B sent, 9 B received") || !strings.HasPrefix(active[1], "13 B sent, 13 B received") {
+		t.Errorf("active lines: %q", active)
+	}
+}

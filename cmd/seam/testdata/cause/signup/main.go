@@ -121,4 +121,3 @@ func post(addr, path string, body []byte) (int, []byte, error) {
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, []byte(strings.TrimSpace(string(b))), nil
 }
-
