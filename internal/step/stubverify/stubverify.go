@@ -34,7 +34,7 @@ func (Kind) Usage() step.Usage {
 			{Name: "path", Doc: "the path: exact, {name} segments match any one segment, with ?query the whole URL; or WireMock's url, urlPath, urlPattern, urlPathPattern, urlPathTemplate"},
 			{Name: "query, headers, cookies", Doc: "name: value (equalTo) or name: {WireMock matcher}"},
 			{Name: "body", Doc: "a WireMock body matcher or a list: equalTo, contains, matches, equalToJson, matchesJsonPath, …"},
-			{Name: "count", Doc: "exactly this many requests"},
+			{Name: "count", Doc: `how many requests: a number (2, 0), a range ("2..5", "2..", "..5") or a comparison (">=1", ">0", "<=3", "<4"); quote ranges and comparisons`},
 			{Name: "at_least", Doc: "at least this many"},
 			{Name: "at_most", Doc: "at most this many"},
 			{Name: "never", Doc: "true: no request may match"},
