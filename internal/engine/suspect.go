@@ -148,8 +148,11 @@ func severity(i wire.Interaction, fromStub bool) (float64, string) {
 		return 5, "an SQL error"
 	case i.Protocol == "redis" && (strings.HasPrefix(r, "-") || r == "error"):
 		return 4, "a Redis error"
-	// gRPC: a non-OK grpc-status on an HTTP/2 stream counts as a 5xx does
-	// (the h2 decoder reports it; it joins here by its result text).
+	// gRPC: a non-OK grpc-status is an error answer as a 5xx is. When the
+	// HTTP/2 decoder's Interaction.GRPCStatus lands, it goes here:
+	//   case i.GRPCStatus != 0: return 4, "a gRPC " + code name + " answer"
+	// Until then such a stream, marked Suspicious by the wire, gets the
+	// default below.
 	case i.Status >= 500:
 		return 4, fmt.Sprintf("an HTTP %d answer", i.Status)
 	case i.Status >= 400 && fromStub:
