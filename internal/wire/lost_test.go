@@ -255,3 +255,33 @@ func TestFlushTellsOfLongLivedRawConnections(t *testing.T) {
 		t.Errorf("active lines: %q", active)
 	}
 }
+
+// TestCalleeClosingIsNotTheCallersDoing: a callee that closes without
+// answering leaves "no response (the callee closed the connection)", not
+// "caller closed".
+func TestCalleeClosingIsNotTheCallersDoing(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		bufio.NewReader(c).ReadString('\n')
+		c.Close()
+	}()
+	var s sink
+	p, _ := Listen("a→b", ln.Addr().String(), s.add)
+	defer p.Close()
+	_, err = http.Get("http://" + p.Addr() + "/x")
+	if err == nil {
+		t.Fatal("an answer came")
+	}
+	in := waitFor(t, &s, "GET /x → no response (the callee closed the connection)")
+	if in.Injected || !in.Suspicious {
+		t.Errorf("%+v", in)
+	}
+}

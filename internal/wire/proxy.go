@@ -100,7 +100,7 @@ type Proxy struct {
 // connState is what a proxied connection's two directions share.
 type connState struct {
 	cut        atomic.Pointer[string] // why a fault of seam's cut it
-	callerGone atomic.Int64           // when the caller ended its side first (unix ns)
+	calleeGone atomic.Bool            // the callee ended its side first
 	dec        atomic.Pointer[decoder]
 	// Bytes forwarded each way, and how many of them the last Flush told
 	// of (for connections whose protocol is not decoded).
@@ -250,10 +250,10 @@ func (p *Proxy) serve(client net.Conn, st *connState) {
 	go func() {
 		defer wg.Done()
 		up, upErr = p.forward(server, client, d, false, &sent, st)
-		if st.cutReason() == "" {
-			// The caller is done with the connection (or gave up on it):
-			// what is still waiting for an answer will not get one.
-			st.callerGone.Store(time.Now().UnixNano())
+		if st.cutReason() == "" && !st.calleeGone.Load() {
+			// The caller is done with the connection (or gave up on it)
+			// before the callee: what still waits for an answer will not
+			// get one.
 			d.callerClosed(time.Now())
 		}
 		closeWrite(server)
@@ -261,6 +261,7 @@ func (p *Proxy) serve(client net.Conn, st *connState) {
 	go func() {
 		defer wg.Done()
 		down, downErr = p.forward(client, server, d, true, &sent, st)
+		st.calleeGone.Store(true)
 		closeWrite(client)
 	}()
 	wg.Wait()
@@ -272,6 +273,8 @@ func (p *Proxy) serve(client net.Conn, st *connState) {
 		how = cut
 	case reset:
 		how = "connection reset"
+	case st.calleeGone.Load():
+		how = "the callee closed the connection"
 	}
 	inFlight := d.close(how, cut != "")
 	switch {
