@@ -3,6 +3,7 @@ package seam
 import (
 	"fmt"
 	"path"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -24,9 +25,18 @@ import (
 // (0 for other protocols).
 type Edge struct {
 	From, To string
-	Method   string // HTTP method, or "SQL" or "REDIS"
-	Path     string // HTTP request target, SQL statement or Redis command (see above)
-	Status   int    // HTTP status
+	Method   string // HTTP
+	Path     string // HTTP: the request target; * matches within a segment
+	Status   int    // HTTP
+	// SQL is a regular expression (case-insensitive) a PostgreSQL
+	// statement must match: `^insert into orders`.
+	SQL string
+	// Command and Key select Redis commands: "GET" (any case) and its key,
+	// where * matches any run of characters ("stock:*").
+	Command, Key string
+	// Result is text the result must contain: "INSERT 0 1", "23505"
+	// (an SQL error code), "-ERR", "no answer".
+	Result string
 }
 
 func (m Edge) String() string {
@@ -34,8 +44,17 @@ func (m Edge) String() string {
 	if m.Method != "" || m.Path != "" {
 		s += " " + strings.TrimSpace(m.Method+" "+m.Path)
 	}
+	if m.SQL != "" {
+		s += " SQL ~ " + m.SQL
+	}
+	if m.Command != "" || m.Key != "" {
+		s += " REDIS " + strings.TrimSpace(strings.ToUpper(m.Command)+" "+m.Key)
+	}
 	if m.Status != 0 {
 		s += fmt.Sprintf(" → %d", m.Status)
+	}
+	if m.Result != "" {
+		s += " → " + m.Result
 	}
 	return s
 }
@@ -44,11 +63,17 @@ func (m Edge) String() string {
 // hold, by protocol, what Edge describes: an HTTP method and target, "SQL"
 // and the statement, or "REDIS" and the command.
 type Interaction struct {
-	Edge       string // "orders→inventory"
-	Method     string // "POST", "SQL", "REDIS"
-	Path       string // "/reserve", "select … from stock where sku = $1", "GET user1"
-	Status     int    // HTTP status; 0 for other protocols
-	Result     string // "200 OK", "INSERT 0 1", "no response (connection reset)", …
+	Edge     string // "orders→inventory"
+	Protocol string // http, postgres, redis, tcp, fault
+	Method   string // HTTP method; SQL; REDIS
+	Path     string // HTTP: the request target; SQL: the statement; Redis: "GET key"
+	Status   int
+	Result   string // "200 OK", "INSERT 0 1", "ERROR 23505: …", "no answer: caller closed after 5.0s", …
+	Command  string // Redis
+	Key      string // Redis
+	// Injected: a fault of seam's made it (an answer in the callee's
+	// place, a connection it cut).
+	Injected   bool
 	Start, End time.Time
 }
 
@@ -61,10 +86,18 @@ func (e *Env) Interactions(m Edge) []Interaction {
 	if e.info(m.From) == nil || e.info(m.To) == nil {
 		return nil
 	}
+	var sql *regexp.Regexp
+	if m.SQL != "" {
+		var err error
+		if sql, err = regexp.Compile("(?i)" + m.SQL); err != nil {
+			e.fail("seam.Edge.SQL: %q is not a regular expression: %v", m.SQL, err)
+			return nil
+		}
+	}
 	var out []Interaction
 	for _, i := range e.env.Interactions(e.start) {
 		if i.Edge != m.From+"→"+m.To || (m.Method != "" && !strings.EqualFold(m.Method, i.Method)) ||
-			(m.Status != 0 && m.Status != i.Status) {
+			(m.Status != 0 && m.Status != i.Status) || (m.Result != "" && !strings.Contains(i.Result, m.Result)) {
 			continue
 		}
 		if m.Path != "" {
@@ -72,7 +105,19 @@ func (e *Env) Interactions(m Edge) []Interaction {
 				continue
 			}
 		}
-		out = append(out, Interaction{Edge: i.Edge, Method: i.Method, Path: i.Target, Status: i.Status, Result: i.Result, Start: i.Start, End: i.End})
+		if sql != nil && (i.Method != "SQL" || !sql.MatchString(i.Target)) {
+			continue
+		}
+		if m.Command != "" && (i.Method != "REDIS" || !strings.EqualFold(m.Command, i.Command)) {
+			continue
+		}
+		if m.Key != "" {
+			if ok, _ := path.Match(m.Key, i.Key); i.Method != "REDIS" || !ok && m.Key != i.Key {
+				continue
+			}
+		}
+		out = append(out, Interaction{Edge: i.Edge, Protocol: i.Protocol, Method: i.Method, Path: i.Target, Status: i.Status,
+			Result: i.Result, Command: i.Command, Key: i.Key, Injected: i.Injected, Start: i.Start, End: i.End})
 	}
 	return out
 }

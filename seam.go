@@ -20,7 +20,6 @@ import (
 	"github.com/seamtest/seam/internal/report"
 	"github.com/seamtest/seam/internal/session"
 	"github.com/seamtest/seam/internal/suite"
-	"github.com/seamtest/seam/internal/wire"
 )
 
 // Option configures Run, Start and Up.
@@ -326,6 +325,7 @@ func (e *Env) Attach(t testing.TB) *Env {
 		}
 		e.state.mu.Unlock()
 		if !closed {
+			e.env.ClearFaults() // the test's faults end with it, in its own log
 			v.checkUnmatched()
 			// What the components have written so far is read before the
 			// lines are shown, as the CLI does at a test's end.
@@ -335,12 +335,14 @@ func (e *Env) Attach(t testing.TB) *Env {
 		}
 		if t.Failed() {
 			if lines := e.lines.since(v.from); len(lines) > 0 {
-				// As the CLI does: the first interaction on an edge that
-				// looks like a fault is where to start reading.
-				for _, l := range lines {
-					if strings.HasSuffix(l, " "+wire.SuspiciousMark) {
-						t.Logf("seam: first suspicious interaction: %s", strings.TrimSuffix(l, " "+wire.SuspiciousMark))
-						break
+				// As the CLI does: the interactions on the edges that most
+				// likely caused the failure, likeliest first. A Go test has
+				// no failing step seam knows of, so all edges count alike.
+				if !closed {
+					in := engine.SuspectInput{All: e.env.Interactions(v.start)}
+					if ss := engine.Suspects(in, 3); len(ss) > 0 {
+						same := func(s string) string { return s }
+						t.Logf("seam: %s", strings.TrimSpace(report.SuspectsText(ss, same, same)))
 					}
 				}
 				t.Logf("seam: components' log lines during %s:\n%s", t.Name(), indent(lines))

@@ -382,7 +382,7 @@ func TestExampleShop(t *testing.T) {
 		`step "place the order": status: got 502; want 201`,
 		"inventory | reserve C3 x2: failed: storage unavailable (started with -broken)",
 		"orders | order C3 x2: inventory answered 500",
-		"first suspicious interaction: orders→inventory | POST /reserve → 500 Internal Server Error",
+		"1. orders→inventory | POST /reserve → 500 Internal Server Error",
 		"PASS a bad order never reaches inventory",
 	} {
 		if !strings.Contains(r.stdout, want) {

@@ -201,6 +201,7 @@ func SuiteKeys() []SuitePlace {
 			{"services", "the system's services, by name (seam help services)"},
 			{"profiles", "named sets of services to run as their stand-in stubs: {NAME: {stub: [svc, …]}}, for --profile NAME"},
 			{"include", "globs of more files of tests, relative to this file"},
+			{"mask", "more secrets to record as *** on the wire, a list of regular expressions (each match is masked in bodies, SQL and Redis traffic)"},
 			{"tests", "the tests, a list"},
 		}},
 		{"file", "An included file", []SuiteKey{

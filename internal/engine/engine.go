@@ -20,6 +20,7 @@ import (
 	"github.com/seamtest/seam/internal/service"
 	"github.com/seamtest/seam/internal/step"
 	"github.com/seamtest/seam/internal/suite"
+	"github.com/seamtest/seam/internal/wire"
 	"go.yaml.in/yaml/v4"
 )
 
@@ -157,6 +158,7 @@ type runner struct {
 	stopping bool // --fail-fast tripped
 	envErr   error
 	onEnd    func(report.Event) // sees each test_end, for Runner.Test
+	noise    map[string]int     // suspicious signatures → passing tests they were seen in
 }
 
 // Runner runs single tests on workers the caller manages; the Go API
@@ -588,6 +590,9 @@ func (r *runner) test(ctx context.Context, t *suite.Test, w *Worker) {
 	if f := tr.phase(tdctx, "teardown", t.Teardown); failure == nil {
 		failure = f
 	}
+	if fc, ok := env.(FaultClearer); ok && env != nil {
+		fc.ClearFaults() // the test's faults end in its own timeline
+	}
 	if env != nil {
 		flush(env) // output the test caused is the test's
 	}
@@ -595,6 +600,9 @@ func (r *runner) test(ctx context.Context, t *suite.Test, w *Worker) {
 		if err := c.Check(start); err != nil {
 			failure = &report.Failure{Kind: "assertion", Pos: t.Pos.String(), Step: "after the test", Message: err.Error()}
 		}
+	}
+	if rec, ok := env.(Recorder); ok && env != nil {
+		r.suspicion(tr, failure, rec.Interactions(start))
 	}
 	w.setTest("")
 	e := report.Event{Status: report.Passed, Duration: msSince(r.now(), start), Worker: worker}
@@ -612,6 +620,36 @@ type testRun struct {
 	timeout  time.Duration
 	services step.Services
 	start    time.Time
+	// The first step that failed: when it ran, and the services it called.
+	failStart, failEnd time.Time
+	failTargets        []string
+}
+
+// suspicion ranks the interactions of a failed test (failure.Suspects);
+// a passing test's suspicious interactions are noted as noise instead.
+func (r *runner) suspicion(tr *testRun, failure *report.Failure, list []wire.Interaction) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if failure == nil {
+		if r.noise == nil {
+			r.noise = map[string]int{}
+		}
+		for sig := range signatures(list) {
+			r.noise[sig]++
+		}
+		return
+	}
+	in := SuspectInput{All: list, Targets: tr.failTargets, StepStart: tr.failStart, StepEnd: tr.failEnd,
+		Noise: r.noise, DependsOn: map[string][]string{}, Stubs: map[string]bool{}}
+	if sys := r.suite.System; sys != nil {
+		for _, svc := range sys.Services {
+			for _, d := range svc.DependsOn {
+				in.DependsOn[svc.Name] = append(in.DependsOn[svc.Name], d.Name)
+			}
+			in.Stubs[svc.Name] = svc.Kind == "stub"
+		}
+	}
+	failure.Suspects = Suspects(in, maxSuspects)
 }
 
 // phase runs steps in order; teardown runs them all even after a failure,
@@ -679,6 +717,14 @@ func (tr *testRun) step(ctx context.Context, phase string, index int, s *suite.S
 	end.Type, end.Status, end.Duration, end.Attempt = report.StepEnd, report.Passed, msSince(r.now(), start), attempt
 	if failure != nil {
 		end.Status, end.Message = report.Failed, failure.Message
+		if tr.failStart.IsZero() {
+			tr.failStart, tr.failEnd = start, r.now()
+			if su, ok := s.Action.(step.ServiceUser); ok {
+				for _, ref := range su.ServiceRefs() {
+					tr.failTargets = append(tr.failTargets, ref.Name)
+				}
+			}
+		}
 	}
 	r.emit(end)
 	return failure

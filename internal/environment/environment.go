@@ -39,6 +39,7 @@ type Options struct {
 	Log      func(service, stream, line string, span ...time.Time) // span: an interaction's start and end
 	Progress func(service, what string)                            // "starting", "ready", … for a live display
 	Notice   func(service, text string)                            // what seam cannot reset, once per text
+	Mask     *wire.Masker                                          // the suite's own secret patterns; nil: the built-in ones
 }
 
 // Environment is one running instance of a system.
@@ -309,6 +310,7 @@ func (e *Environment) wireEdges(svc *service.Service) error {
 		if err != nil {
 			return fmt.Errorf("the wire to %s: %w", d.Name, err)
 		}
+		p.SetMasker(e.opts.Mask)
 		e.mu.Lock()
 		e.proxies = append(e.proxies, p)
 		if e.views[svc.Name] == nil {

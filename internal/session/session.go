@@ -195,6 +195,7 @@ func (s *Session) StartEnv(ctx context.Context, log func(service, stream, line s
 		Log:      log,
 		Progress: s.opts.Progress,
 		Notice:   s.notice,
+		Mask:     s.suite.Mask,
 	})
 	if err != nil {
 		return nil, err

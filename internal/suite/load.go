@@ -19,6 +19,7 @@ import (
 	"github.com/seamtest/seam/internal/service"
 	"github.com/seamtest/seam/internal/service/probe"
 	"github.com/seamtest/seam/internal/step"
+	"github.com/seamtest/seam/internal/wire"
 	"go.yaml.in/yaml/v4"
 )
 
@@ -158,7 +159,7 @@ func unwrapPath(err error) error {
 	return err
 }
 
-var rootKeys = []string{"name", "vars", "defaults", "services", "profiles", "include", "tests"}
+var rootKeys = []string{"name", "vars", "defaults", "services", "profiles", "include", "tests", "mask"}
 
 func (l *loader) root(file string) *Suite {
 	s := &Suite{File: file, Dir: filepath.Dir(file), Defaults: Defaults{StepTimeout: 30 * time.Second}}
@@ -206,6 +207,9 @@ func (l *loader) root(file string) *Suite {
 	}
 	if f, ok := byKey["defaults"]; ok {
 		l.defaults(d, f.Value, &s.Defaults)
+	}
+	if f, ok := byKey["mask"]; ok {
+		s.Mask = mask(d, f.Value)
 	}
 	if f, ok := byKey["services"]; ok {
 		svcs := l.services(d, f.Value)
@@ -514,4 +518,32 @@ func (l *loader) steps(d *decode.Decoder, n *yaml.Node, what string, defined map
 		}
 	}
 	return out
+}
+
+// mask reads mask: a list of regular expressions, each checked where it
+// is written.
+func mask(d *decode.Decoder, n *yaml.Node) *wire.Masker {
+	n = decode.Resolve(n)
+	if n.Kind != yaml.SequenceNode {
+		d.Errorf(n, "mask: want a list of regular expressions").WithHint(`mask: ["cust-[0-9]{6}", "sk_live_[A-Za-z0-9]+"]`)
+		return nil
+	}
+	var all []string
+	ok := true
+	for _, item := range n.Content {
+		var p string
+		d.Decode(item, &p, "mask[]")
+		if _, err := wire.NewMasker([]string{p}); err != nil {
+			_, msg, _ := strings.Cut(err.Error(), ": ")
+			d.Errorf(item, "mask: %s", msg).WithHint("write a Go regular expression (RE2 syntax) that matches the secret itself")
+			ok = false
+			continue
+		}
+		all = append(all, p)
+	}
+	if !ok {
+		return nil
+	}
+	m, _ := wire.NewMasker(all)
+	return m
 }

@@ -36,7 +36,7 @@ func (Kind) Usage() step.Usage {
 			{Name: "path_params", Doc: "name: value (or name: {WireMock matcher}) for the {name} segments of path: or urlPathTemplate"},
 			{Name: "query, headers, cookies", Doc: "name: value (equalTo) or name: {WireMock matcher}"},
 			{Name: "body", Doc: "a WireMock body matcher or a list: equalTo, contains, matches, equalToJson, matchesJsonPath, …"},
-			{Name: "count", Doc: "exactly this many requests"},
+			{Name: "count", Doc: `how many requests: a number (2, 0), a range ("2..5", "2..", "..5") or a comparison (">=1", ">0", "<=3", "<4"); quote ranges and comparisons`},
 			{Name: "at_least", Doc: "at least this many"},
 			{Name: "at_most", Doc: "at most this many"},
 			{Name: "never", Doc: "true: no request may match"},
