@@ -10,7 +10,6 @@ package expr
 
 import (
 	"fmt"
-	"math/big"
 	"regexp"
 	"sort"
 	"strings"
@@ -388,8 +387,6 @@ func (v *Value) DecodeYAML(d *decode.Decoder, n *yaml.Node) {
 	v.node = decodeValue(d, n)
 }
 
-var bigIntRE = regexp.MustCompile(`^[-+]?[0-9]+$`)
-
 func decodeValue(d *decode.Decoder, n *yaml.Node) valueNode {
 	n = decode.Resolve(n)
 	switch n.Kind {
@@ -407,21 +404,14 @@ func decodeValue(d *decode.Decoder, n *yaml.Node) valueNode {
 		}
 		return out
 	}
-	if n.ShortTag() == "!!str" {
+	if decode.Tag(n) == "!!str" {
 		s := &Str{}
 		s.DecodeYAML(d, n)
 		return valueNode{kind: 1, str: s}
 	}
-	var x any
-	if err := n.Decode(&x); err != nil {
+	x, err := decode.Scalar(n)
+	if err != nil {
 		d.Errorf(n, "%v", err)
-	}
-	if _, isFloat := x.(float64); isFloat && n.Style&yaml.TaggedStyle == 0 && bigIntRE.MatchString(n.Value) {
-		// The YAML decoder reads integers beyond 64 bits as floats;
-		// keep every digit, as DecodeJSON does.
-		if b, ok := new(big.Int).SetString(n.Value, 10); ok {
-			x = b
-		}
 	}
 	return valueNode{scalar: Normalize(x)}
 }
@@ -467,4 +457,14 @@ func (n valueNode) eval(vars Vars) (any, error) {
 // IsTemplateOnly reports whether v is a string that is exactly one template.
 func (v Value) IsTemplateOnly() bool {
 	return v.node.kind == 1 && len(v.node.str.parts) == 1 && v.node.str.parts[0].prog != nil
+}
+
+// Const is v's value when v is a plain scalar that is not a string (a
+// number, a boolean or null): the type a declared variable gives values
+// passed from outside the suite.
+func (v Value) Const() (any, bool) {
+	if !v.set || v.node.kind != 0 {
+		return nil, false
+	}
+	return v.node.scalar, true
 }

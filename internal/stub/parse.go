@@ -773,13 +773,13 @@ func isYAML(path string) bool {
 // ParseRoutes parses a YAML file of routes in seam's form: {routes: [...]}
 // or a bare list.
 func ParseRoutes(file string, data []byte) ([]*Mapping, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	doc, err := decode.Parse(data)
+	if err != nil {
 		return nil, diag.Errorf(diag.Pos{File: file}, "YAML syntax: %v", err)
 	}
 	var errs diag.List
 	d := decode.New(file, &errs)
-	n := decode.Resolve(&doc)
+	n := decode.Resolve(doc)
 	if n != nil && n.Kind == yaml.MappingNode {
 		var list *yaml.Node
 		for _, f := range d.Fields(n, "routes file") {

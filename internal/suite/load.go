@@ -102,12 +102,12 @@ func (l *loader) parse(file string, from diag.Pos) *yaml.Node {
 		l.errs.Add(e)
 		return nil
 	}
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
+	root, err := decode.Parse(data)
+	if err != nil {
 		l.errs.Add(syntaxError(file, data, err))
 		return nil
 	}
-	n := decode.Resolve(&root)
+	n := decode.Resolve(root)
 	if n == nil || n.Kind == 0 {
 		l.errs.Add(diag.Errorf(diag.Pos{File: file, Line: 1, Col: 1}, "the file is empty").
 			WithHint("a suite file is a mapping with tests: (and, in seam.yaml, name:, vars:, include:)"))
@@ -204,6 +204,7 @@ func (l *loader) root(file string) *Suite {
 	if f, ok := byKey["vars"]; ok {
 		s.Vars = l.vars(d, f.Value, l.defined)
 	}
+	l.checkVarValues(s)
 	if f, ok := byKey["defaults"]; ok {
 		l.defaults(d, f.Value, &s.Defaults)
 	}
