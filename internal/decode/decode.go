@@ -25,6 +25,16 @@ type Decoder struct {
 	Vars map[string]bool
 	// Dir is the folder of File, for fields that name other files.
 	Dir string
+	// Services collects the services that templates name by a constant,
+	// service("db"), for the loader to check once every service is
+	// known. Nil: not collected.
+	Services *[]Named
+}
+
+// Named is a name used at a position.
+type Named struct {
+	Name string
+	Pos  diag.Pos
 }
 
 // New returns a Decoder for file that adds problems to errs.

@@ -30,8 +30,36 @@ type Vars map[string]any
 
 // Program is a compiled expr-lang expression.
 type Program struct {
-	src  string
-	prog *vm.Program
+	src      string
+	prog     *vm.Program
+	services []call // service("name") calls with a constant name
+}
+
+// call is a call with a constant string argument, at a byte offset of
+// the expression.
+type call struct {
+	arg string
+	at  int
+}
+
+// serviceCalls finds every service("name") whose name is a constant, by
+// the expression's syntax tree (a name computed at run time is checked
+// when it runs).
+func serviceCalls(root ast.Node) []call {
+	var out []call
+	ast.Walk(&root, visitFunc(func(n *ast.Node) {
+		c, ok := (*n).(*ast.CallNode)
+		if !ok || len(c.Arguments) != 1 {
+			return
+		}
+		if id, ok := c.Callee.(*ast.IdentifierNode); !ok || id.Value != "service" {
+			return
+		}
+		if s, ok := c.Arguments[0].(*ast.StringNode); ok {
+			out = append(out, call{arg: s.Value, at: c.Arguments[0].Location().From})
+		}
+	}))
+	return out
 }
 
 // String is the expression's source.
@@ -75,7 +103,7 @@ func Compile(src string, defined map[string]bool, extra ...string) (*Program, er
 	if err != nil {
 		return nil, fmt.Errorf("bad expression %q: %s", src, locRE.ReplaceAllString(firstLine(err.Error()), ""))
 	}
-	p := &Program{src: src, prog: prog}
+	p := &Program{src: src, prog: prog, services: serviceCalls(tree.Node)}
 	programs.Store(src, p)
 	return p, nil
 }
@@ -163,6 +191,7 @@ type Str struct {
 type part struct {
 	lit  string
 	prog *Program
+	at   int // the byte offset of prog's source in the string
 }
 
 // Lit makes a Str holding plain text.
@@ -200,6 +229,33 @@ func (s *Str) DecodeYAML(d *decode.Decoder, n *yaml.Node) {
 		return
 	}
 	s.parts = parts
+	if d.Services != nil {
+		for _, p := range parts {
+			if p.prog == nil {
+				continue
+			}
+			for _, c := range p.prog.services {
+				*d.Services = append(*d.Services, decode.Named{Name: c.arg, Pos: offsetPos(d, n, p.at+c.at)})
+			}
+		}
+	}
+}
+
+// offsetPos is the position of a byte offset into n's text, where it can
+// be told: in a single-line plain or quoted scalar (an escape before the
+// offset shifts it); else n's own.
+func offsetPos(d *decode.Decoder, n *yaml.Node, offset int) diag.Pos {
+	pos := d.Pos(n)
+	if strings.Contains(n.Value, "\n") {
+		return pos
+	}
+	switch n.Style {
+	case 0:
+		pos.Col += offset
+	case yaml.SingleQuotedStyle, yaml.DoubleQuotedStyle:
+		pos.Col += offset + 1
+	}
+	return pos
 }
 
 // TemplateError is a problem inside a template, at a byte offset of the
@@ -214,14 +270,8 @@ func (e *TemplateError) Unwrap() error { return e.Err }
 
 func reportTemplateError(d *decode.Decoder, n *yaml.Node, err error) {
 	pos := d.Pos(n)
-	te, _ := err.(*TemplateError)
-	if te != nil && !strings.Contains(n.Value, "\n") {
-		switch n.Style {
-		case 0:
-			pos.Col += te.Offset
-		case yaml.SingleQuotedStyle, yaml.DoubleQuotedStyle:
-			pos.Col += te.Offset + 1
-		}
+	if te, _ := err.(*TemplateError); te != nil {
+		pos = offsetPos(d, n, te.Offset)
 	}
 	e := diag.Errorf(pos, "%v", err)
 	if ue, ok := errorsAs[*UndefinedError](err); ok {
@@ -281,7 +331,7 @@ func ParseTemplate(s string, defined map[string]bool) ([]part, error) {
 			parts = append(parts, part{lit: lit.String()})
 			lit.Reset()
 		}
-		parts = append(parts, part{prog: prog})
+		parts = append(parts, part{prog: prog, at: j + 2 + strings.Index(s[j+2:end], src)})
 		i = end + 2
 	}
 	if lit.Len() > 0 || len(parts) == 0 {

@@ -84,8 +84,11 @@ func Load(path string, opts Options) (*Suite, error) {
 }
 
 type loader struct {
-	opts    Options
-	errs    *diag.List
+	opts Options
+	errs *diag.List
+	// named are the services templates name, service("db"), checked
+	// once every service is known.
+	named   []decode.Named
 	names   map[string]*Test // test names, for duplicates
 	defined map[string]bool  // suite-level variable names
 }
@@ -173,6 +176,7 @@ func (l *loader) root(file string) *Suite {
 	}
 	d := decode.New(file, l.errs)
 	d.Dir = s.Dir
+	d.Services = &l.named
 	fields := d.Fields(n, "suite")
 	byKey := map[string]decode.Field{}
 	for _, f := range fields {
@@ -296,6 +300,7 @@ func (l *loader) included(file string, from diag.Pos) []*Test {
 	d := decode.New(file, l.errs)
 	d.Dir = filepath.Dir(file)
 	d.Vars = l.defined
+	d.Services = &l.named
 	var tests []*Test
 	for _, f := range d.Fields(n, "file") {
 		switch f.Key {

@@ -239,22 +239,31 @@ func (l *loader) checkServiceRefs(s *Suite) {
 					continue
 				}
 				for _, ref := range su.ServiceRefs() {
-					if s.System != nil {
-						if _, ok := s.System.Get(ref.Name); ok {
-							continue
-						}
-					}
-					e := diag.Errorf(ref.Pos, "no service %q in this suite", ref.Name)
-					if c := diag.Closest(ref.Name, names); c != "" {
-						e.WithHint("did you mean %q?", c)
-					} else if len(names) == 0 {
-						e.WithHint("declare it under services:, or use url: instead")
-					} else {
-						e.WithHint("services: %s", strings.Join(names, ", "))
-					}
-					l.errs.Add(e)
+					l.checkService(s, names, ref.Name, ref.Pos, "declare it under services:, or use url: instead")
 				}
 			}
 		}
 	}
+	for _, ref := range l.named {
+		l.checkService(s, names, ref.Name, ref.Pos, "declare it under services:")
+	}
+}
+
+// checkService reports name at pos when the suite has no such service;
+// none is the hint for a suite without services.
+func (l *loader) checkService(s *Suite, names []string, name string, pos diag.Pos, none string) {
+	if s.System != nil {
+		if _, ok := s.System.Get(name); ok {
+			return
+		}
+	}
+	e := diag.Errorf(pos, "no service %q in this suite", name)
+	if c := diag.Closest(name, names); c != "" {
+		e.WithHint("did you mean %q?", c)
+	} else if len(names) == 0 {
+		e.WithHint("%s", none)
+	} else {
+		e.WithHint("services: %s", strings.Join(names, ", "))
+	}
+	l.errs.Add(e)
 }
