@@ -238,8 +238,14 @@ func (l *loader) checkServiceRefs(s *Suite) {
 				if !ok {
 					continue
 				}
+				var accepts []string
+				if k := l.opts.Steps[st.Kind]; k != nil {
+					accepts = k.Usage().Services
+				}
 				for _, ref := range su.ServiceRefs() {
-					l.checkService(s, names, ref.Name, ref.Pos, "declare it under services:, or use url: instead")
+					if l.checkService(s, names, ref.Name, ref.Pos, "declare it under services:, or use url: instead") {
+						l.checkServiceKind(s, st.Kind, accepts, ref)
+					}
 				}
 			}
 		}
@@ -249,12 +255,58 @@ func (l *loader) checkServiceRefs(s *Suite) {
 	}
 }
 
+// checkServiceKind reports a step that names a service of a kind it does
+// not work on (accepts, from the step kind's usage; empty: any). Each of
+// the service's kinds counts, its stand-in's too: the suite may run with
+// either.
+func (l *loader) checkServiceKind(s *Suite, stepKind string, accepts []string, ref step.Ref) {
+	svc, _ := s.System.Get(ref.Name)
+	if len(accepts) == 0 || svc.Kind == "" {
+		return
+	}
+	has := []string{svc.Kind}
+	if svc.RealKind != "" {
+		has = append(has, svc.RealKind)
+	}
+	if svc.StandIn != nil {
+		has = append(has, svc.StandIn.Kind)
+	}
+	for _, k := range has {
+		if contains(accepts, k) {
+			return
+		}
+	}
+	kind := svc.Kind
+	if svc.RealKind != "" {
+		kind = svc.RealKind
+	}
+	var others []string
+	for _, o := range s.System.Services {
+		for _, k := range []string{o.Kind, o.RealKind} {
+			if contains(accepts, k) && !contains(others, o.Name) {
+				others = append(others, o.Name)
+			}
+		}
+		if o.StandIn != nil && contains(accepts, o.StandIn.Kind) && !contains(others, o.Name) {
+			others = append(others, o.Name)
+		}
+	}
+	e := diag.Errorf(ref.Pos, "%s: service %q is a %s service; %s works on %s", stepKind, ref.Name, kind, stepKind, strings.Join(accepts, " or "))
+	if len(others) > 0 {
+		e.WithHint("this suite's %s services: %s", strings.Join(accepts, " or "), strings.Join(others, ", "))
+	} else {
+		e.WithHint("name a %s service, or give url: instead", strings.Join(accepts, " or "))
+	}
+	l.errs.Add(e)
+}
+
 // checkService reports name at pos when the suite has no such service;
-// none is the hint for a suite without services.
-func (l *loader) checkService(s *Suite, names []string, name string, pos diag.Pos, none string) {
+// none is the hint for a suite without services. It says whether the
+// service exists.
+func (l *loader) checkService(s *Suite, names []string, name string, pos diag.Pos, none string) bool {
 	if s.System != nil {
 		if _, ok := s.System.Get(name); ok {
-			return
+			return true
 		}
 	}
 	e := diag.Errorf(pos, "no service %q in this suite", name)
@@ -266,4 +318,5 @@ func (l *loader) checkService(s *Suite, names []string, name string, pos diag.Po
 		e.WithHint("services: %s", strings.Join(names, ", "))
 	}
 	l.errs.Add(e)
+	return false
 }
