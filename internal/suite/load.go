@@ -205,23 +205,35 @@ func (l *loader) root(file string) *Suite {
 		l.defined[k] = true
 	}
 	d.Vars = l.defined
+	var profiles []*profile
+	if f, ok := byKey["profiles"]; ok {
+		profiles = l.readProfiles(d, f.Value)
+	}
+	applied := l.selected(s, profiles)
+	var varsN, servicesN *yaml.Node
 	if f, ok := byKey["vars"]; ok {
-		s.Vars = l.vars(d, f.Value, l.defined)
+		varsN = f.Value
+	}
+	if f, ok := byKey["services"]; ok {
+		servicesN = f.Value
+	}
+	// The applied profile's problems are reported as the suite's own; the
+	// other profiles' after, each applied in turn.
+	if n := withVars(d, varsN, applied, true); n != nil {
+		s.Vars = l.vars(d, n, l.defined)
 	}
 	l.checkVarValues(s)
 	if f, ok := byKey["defaults"]; ok {
 		l.defaults(d, f.Value, &s.Defaults)
 	}
-	if f, ok := byKey["services"]; ok {
-		svcs := l.services(d, f.Value)
+	if n := withServices(d, servicesN, applied, true); n != nil {
+		svcs := l.services(d, n)
 		s.System = service.NewSystem(svcs)
 		s.System.Check(l.errs)
+	} else if applied != nil && applied.services != nil {
+		withServices(d, &yaml.Node{Kind: yaml.MappingNode}, applied, true) // reports each as unknown
 	}
-	var profiles *yaml.Node
-	if f, ok := byKey["profiles"]; ok {
-		profiles = f.Value
-	}
-	l.standIns(d, profiles, s)
+	l.standIns(d, profiles, applied, s)
 	if f, ok := byKey["tests"]; ok {
 		s.Tests = append(s.Tests, l.tests(d, f.Value)...)
 	}
@@ -238,6 +250,7 @@ func (l *loader) root(file string) *Suite {
 		s.Tests = append(s.Tests, l.includes(d, inc, filepath.Dir(file), globs)...)
 	}
 	l.checkServiceRefs(s)
+	l.checkProfiles(d, s, profiles, applied, varsN, servicesN)
 	if len(s.Tests) == 0 && l.errs.Len() == 0 && !l.opts.ServicesOnly {
 		l.errs.Add(diag.Errorf(d.Pos(n), "the suite has no tests").
 			WithHint("add a tests: list here, or include: files that have one"))

@@ -250,7 +250,16 @@ func (l *loader) checkServiceRefs(s *Suite) {
 			}
 		}
 	}
-	for _, ref := range l.named {
+	l.checkNamed(s, l.named)
+}
+
+// checkNamed reports the services templates name that the suite lacks.
+func (l *loader) checkNamed(s *Suite, named []decode.Named) {
+	names := []string{}
+	if s.System != nil {
+		names = s.System.Names()
+	}
+	for _, ref := range named {
 		l.checkService(s, names, ref.Name, ref.Pos, "declare it under services:")
 	}
 }
