@@ -88,9 +88,12 @@ type loader struct {
 	errs *diag.List
 	// named are the services templates name, service("db"), checked
 	// once every service is known.
-	named   []decode.Named
-	names   map[string]*Test // test names, for duplicates
-	defined map[string]bool  // suite-level variable names
+	named []decode.Named
+	suite *Suite
+	// constVars are the suite's vars as evaluated at load (loadVars).
+	constVars expr.Vars
+	names     map[string]*Test // test names, for duplicates
+	defined   map[string]bool  // suite-level variable names
 }
 
 // parse reads a YAML file into its root node, reporting syntax errors at
@@ -170,6 +173,7 @@ func (l *loader) root(file string) *Suite {
 	}
 	s.Pos = diag.Pos{File: file, Line: 1, Col: 1}
 	l.names = map[string]*Test{}
+	l.suite = s
 	n := l.parse(file, diag.Pos{})
 	if n == nil {
 		return s

@@ -232,19 +232,25 @@ func (l *loader) checkProfiles(d *decode.Decoder, s *Suite, profiles []*profile,
 		pd.Services = &named
 		defined := copySet(l.defined)
 		pd.Vars = defined
+		// Port templates are evaluated over this profile's vars.
+		baseVars, baseConst := s.Vars, l.constVars
 		if vn := withVars(pd, varsN, p, true); vn != nil && p.vars != nil {
-			l.vars(pd, vn, defined)
+			s.Vars, l.constVars = l.vars(pd, vn, defined), nil
 		}
-		if p.services != nil && servicesN != nil {
+		if (p.services != nil || p.vars != nil) && servicesN != nil {
 			svcs := l.services(pd, withServices(pd, servicesN, p, true))
 			service.NewSystem(svcs).Check(&errs)
 		} else if p.services != nil {
 			withServices(pd, &yaml.Node{Kind: yaml.MappingNode}, p, true)
 		}
+		s.Vars, l.constVars = baseVars, baseConst
 		sub := &loader{opts: l.opts, errs: &errs}
 		sub.checkNamed(s, named)
 		for _, e := range errs.Errors() {
 			if !l.reported(e) {
+				if !strings.HasPrefix(e.Msg, "profiles.") {
+					e.Msg = "with profile " + p.name + ": " + e.Msg
+				}
 				l.errs.Add(e)
 			}
 		}

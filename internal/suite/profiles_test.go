@@ -14,12 +14,13 @@ import (
 const modes = `vars:
   mode: http
   port_name: http
+  extra: ""
 services:
   api:
     process:
       run: [./api, ((mode))]
       env: {MODE: ((mode)), KEEP: kept}
-    ports: [http]
+    ports: '((mode == "grpc" ? ["grpc", "http"] : ["http"]))'
   client:
     process: {run: [./client]}
     depends_on: [api]
@@ -29,7 +30,6 @@ profiles:
     services:
       api:
         process: {env: {MODE: grpc-env, EXTRA: x}}
-        ports: [grpc, http]
       client:
         depends_on: []
 tests:
@@ -42,15 +42,17 @@ tests:
 func TestProfileOverrides(t *testing.T) {
 	for _, tc := range []struct {
 		profile string
+		vars    map[string]string
 		mode    string
 		env     map[string]string
 		ports   []string
 		deps    int
 	}{
-		{"", "http", map[string]string{"MODE": "((mode))", "KEEP": "kept"}, []string{"http"}, 1},
-		{"grpc", "grpc", map[string]string{"MODE": "grpc-env", "KEEP": "kept", "EXTRA": "x"}, []string{"grpc", "http"}, 0},
+		{"", nil, "http", map[string]string{"MODE": "((mode))", "KEEP": "kept"}, []string{"http"}, 1},
+		{"grpc", nil, "grpc", map[string]string{"MODE": "grpc-env", "KEEP": "kept", "EXTRA": "x"}, []string{"grpc", "http"}, 0},
+		{"", map[string]string{"mode": "grpc"}, "http", map[string]string{"MODE": "((mode))", "KEEP": "kept"}, []string{"grpc", "http"}, 1},
 	} {
-		s, _, err := loadText(t, modes, suite.Options{Profile: tc.profile})
+		s, _, err := loadText(t, modes, suite.Options{Profile: tc.profile, Vars: tc.vars})
 		if err != nil {
 			t.Fatalf("profile %q: %v", tc.profile, err)
 		}
@@ -84,7 +86,7 @@ func TestProfileAppliedReportedOnce(t *testing.T) {
 	if !errors.As(err, &list) {
 		t.Fatalf("Load = %v, want problems", err)
 	}
-	if got := list.Errors(); len(got) != 1 || !strings.Contains(got[0].Error(), `unknown key "evn"`) || got[0].Pos.Line != 15 {
-		t.Fatalf("got %v; want one unknown key at line 15", err)
+	if got := list.Errors(); len(got) != 1 || !strings.Contains(got[0].Error(), `unknown key "evn"`) || got[0].Pos.Line != 16 {
+		t.Fatalf("got %v; want one unknown key at line 16", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/seamtest/seam/internal/decode"
 	"github.com/seamtest/seam/internal/diag"
+	"github.com/seamtest/seam/internal/expr"
 	"github.com/seamtest/seam/internal/service"
 	"github.com/seamtest/seam/internal/service/probe"
 	"github.com/seamtest/seam/internal/step"
@@ -92,9 +93,7 @@ func (l *loader) service(d *decode.Decoder, name string, keyN, n *yaml.Node) *se
 				svc.DependsOn = append(svc.DependsOn, service.Dep{Name: it.Value, Pos: d.Pos(it)})
 			}
 		case f.Key == "ports":
-			var ports []string
-			d.Decode(f.Value, &ports, "ports")
-			if len(ports) > 0 {
+			if ports := l.ports(d, f.Value); len(ports) > 0 {
 				svc.Ports = ports
 			}
 		case f.Key == "ready":
@@ -328,4 +327,71 @@ func (l *loader) checkService(s *Suite, names []string, name string, pos diag.Po
 	}
 	l.errs.Add(e)
 	return false
+}
+
+// ports decodes ports: a list of names, each of which may be a template,
+// or one template that yields a list, like
+// ((mode == "grpc" ? ["grpc", "http"] : ["http"])). Ports are allocated
+// before anything starts, so these templates see only the suite's vars
+// (as --var and the applied profile set them), evaluated now.
+func (l *loader) ports(d *decode.Decoder, n *yaml.Node) []string {
+	prev := d.Vars
+	d.Vars = l.defined // suite vars, not the service's own names
+	defer func() { d.Vars = prev }()
+	var v expr.Value
+	before := d.Errs.Len()
+	v.DecodeYAML(d, n)
+	n = decode.Resolve(n)
+	if d.Errs.Len() > before {
+		return nil
+	}
+	x, err := v.Eval(l.loadVars())
+	if err != nil {
+		d.Errorf(n, "ports: %v", err).WithHint("ports are named before anything starts: their templates may use the suite's vars only")
+		return nil
+	}
+	if s, ok := x.(string); ok && v.IsTemplateOnly() {
+		x = []any{s}
+	}
+	list, ok := x.([]any)
+	if !ok {
+		d.Errorf(n, "ports: want a list of port names, got %s", expr.Show(x)).WithHint("like ports: [http, admin]")
+		return nil
+	}
+	var out []string
+	for i, e := range list {
+		s, ok := e.(string)
+		if !ok || s == "" {
+			d.Errorf(n, "ports[%d]: want a port name, got %s", i, expr.Show(e))
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// loadVars evaluates the suite's vars for what is decided at load (port
+// names): builtins with a fixed seed, --var values, then the vars in
+// order. A var that fails here is left out: its template is evaluated
+// again, and reported, when the run starts.
+func (l *loader) loadVars() expr.Vars {
+	if l.constVars != nil {
+		return l.constVars
+	}
+	vars := expr.Builtins(0)
+	for k, raw := range l.opts.Vars {
+		if x, err := l.suite.VarValue(k, raw); err == nil {
+			vars[k] = x
+		}
+	}
+	for _, v := range l.suite.Vars {
+		if _, set := l.opts.Vars[v.Name]; set {
+			continue
+		}
+		if x, err := v.Value.Eval(vars); err == nil {
+			vars[v.Name] = x
+		}
+	}
+	l.constVars = vars
+	return vars
 }
