@@ -230,12 +230,13 @@ func (l *loader) root(file string) *Suite {
 	if f, ok := byKey["defaults"]; ok {
 		l.defaults(d, f.Value, &s.Defaults)
 	}
-	if n := withServices(d, servicesN, applied, true); n != nil {
-		svcs := l.services(d, n)
+	if servicesN != nil {
+		svcs := l.services(d, withServices(d, servicesN, applied, true))
 		s.System = service.NewSystem(svcs)
 		s.System.Check(l.errs)
 	} else if applied != nil && applied.services != nil {
-		withServices(d, &yaml.Node{Kind: yaml.MappingNode}, applied, true) // reports each as unknown
+		// No services to change: each is reported as unknown.
+		withServices(d, &yaml.Node{Kind: yaml.MappingNode}, applied, true)
 	}
 	l.standIns(d, profiles, applied, s)
 	if f, ok := byKey["tests"]; ok {
