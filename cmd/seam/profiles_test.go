@@ -1,6 +1,8 @@
 package main_test
 
 import (
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -40,5 +42,28 @@ func TestVarOfTheWrongType(t *testing.T) {
 	r := seam(t, "run", "testdata/modes", "--var", "count=many")
 	if r.code != 2 || !strings.Contains(r.stderr, `seam.yaml:7:3: --var count=many: count is declared a number here, and "many" is not one`) {
 		t.Fatalf("exit %d, want 2 naming the declaration\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// seam validate reports what run would only find when it starts: unknown
+// services in templates, steps on services of the wrong kind, missing
+// init files and what each profile breaks, all at once, with exit 2.
+func TestValidateFindsWhatRunWould(t *testing.T) {
+	for _, fixture := range []string{"template-services", "step-service-kinds", "init-files", "profiles"} {
+		file := "../../testdata/invalid/" + fixture + ".yaml"
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := seam(t, "validate", file)
+		if r.code != 2 {
+			t.Errorf("%s: exit %d, want 2\n%s", fixture, r.code, r.stderr)
+		}
+		for _, m := range regexp.MustCompile(`(?m)^# want: (\d+:\d+): (.*)$`).FindAllStringSubmatch(string(data), -1) {
+			want := fixture + ".yaml:" + m[1] + ": "
+			if !strings.Contains(r.stderr, want) {
+				t.Errorf("%s: stderr lacks a problem at %s (%s):\n%s", fixture, m[1], m[2], r.stderr)
+			}
+		}
 	}
 }
