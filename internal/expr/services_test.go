@@ -18,7 +18,7 @@ func TestServiceNamesInTemplates(t *testing.T) {
 	}{
 		{`v: ((service("db").url))`, []string{"db@14"}},
 		{`v: "x ((service('db').url)) ((service(\"api\").port))"`, []string{"db@17", "api@39"}},
-		{`v: ((service(name).url))`, nil},              // computed: checked when it runs
+		{`v: ((service(name).url))`, nil}, // computed: checked when it runs
 		{`v: ((let s = service("a"); s.url))`, []string{"a@22"}},
 		{`v: ((other("db")))`, nil},
 		{`v: ((service("a").ports.x + service("b").url))`, []string{"a@14", "b@37"}},
