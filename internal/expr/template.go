@@ -181,6 +181,18 @@ type visitFunc func(*ast.Node)
 
 func (f visitFunc) Visit(n *ast.Node) { f(n) }
 
+// NoteServices records the services p names by a constant, service("db"),
+// in d's collection (when it keeps one), at the positions they have in n,
+// the scalar p's source is.
+func (p *Program) NoteServices(d *decode.Decoder, n *yaml.Node) {
+	if d.Services == nil {
+		return
+	}
+	for _, c := range p.services {
+		*d.Services = append(*d.Services, decode.Named{Name: c.arg, Pos: offsetPos(d, n, c.at)})
+	}
+}
+
 // Str is a string field that may contain ((…)) templates.
 type Str struct {
 	Raw   string
