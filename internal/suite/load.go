@@ -109,6 +109,12 @@ func (l *loader) parse(file string, from diag.Pos) *yaml.Node {
 		return nil
 	}
 	root, err := decode.Parse(data)
+	var le *decode.LimitError
+	if errors.As(err, &le) {
+		l.errs.Add(diag.Errorf(diag.Pos{File: file, Line: le.Line, Col: le.Col}, "%s", le.Msg).
+			WithHint("write the values out, or use fewer aliases"))
+		return nil
+	}
 	if err != nil {
 		l.errs.Add(syntaxError(file, data, err))
 		return nil
