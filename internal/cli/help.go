@@ -102,7 +102,7 @@ func ServicesHelp(reg *builtin.Registry) string {
 	b.WriteString(`# Services
 
 A service has one kind key and may add depends_on: (names of services that
-must be ready first), ports: (names of the free loopback ports to allocate;
+must be ready, or jobs that must be done, first), ports: (names of the free loopback ports to allocate;
 the first is the main one, default [http]) and ready: (a probe, with
 timeout: and interval:). The probe is tried every few milliseconds during
 the first second, then every interval:, and again each time the service

@@ -344,13 +344,26 @@ func RemovePostmasterShm(dataDir string) {
 }
 
 // removeShm removes a shared memory segment that nothing is attached to,
-// and whose key keyOK accepts when given.
+// and whose key keyOK accepts when given. The servers were just killed: a
+// backend of a killed PostgreSQL (same process group, not recorded) can
+// still be exiting, attached, when the postmaster is gone, so a segment
+// still attached is given a moment to be let go.
 func removeShm(id int, keyOK func(key int32) bool) {
-	var desc unix.SysvShmDesc
-	if _, err := unix.SysvShmCtl(id, unix.IPC_STAT, &desc); err != nil || desc.Nattch != 0 || keyOK != nil && !keyOK(desc.Perm.Key) {
-		return
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		var desc unix.SysvShmDesc
+		if _, err := unix.SysvShmCtl(id, unix.IPC_STAT, &desc); err != nil || keyOK != nil && !keyOK(desc.Perm.Key) {
+			return
+		}
+		if desc.Nattch == 0 {
+			_, _ = unix.SysvShmCtl(id, unix.IPC_RMID, nil)
+			return
+		}
+		if time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	_, _ = unix.SysvShmCtl(id, unix.IPC_RMID, nil)
 }
 
 // killRecorded kills recorded children that still run (same PID, same

@@ -47,6 +47,7 @@ type Session struct {
 	mu   sync.Mutex
 	envs []*environment.Environment
 	n    int
+	said map[string]bool // notices already given
 }
 
 // Open prepares a session: it reaps what crashed runs left, records this
@@ -170,6 +171,7 @@ func (s *Session) StartEnv(ctx context.Context, log func(service, stream, line s
 		Started: func(pid int) { _ = s.rec.AddPID(pid) },
 		AddTemp: func(dir string) { _ = s.rec.AddTemp(dir) },
 		Log:     log,
+		Notice:  s.notice,
 	})
 	if err != nil {
 		return nil, err
@@ -178,6 +180,22 @@ func (s *Session) StartEnv(ctx context.Context, log func(service, stream, line s
 	s.envs = append(s.envs, env)
 	s.mu.Unlock()
 	return env, nil
+}
+
+// notice tells the run's output about a data service, once per run for
+// each text however many environments say it.
+func (s *Session) notice(svc, text string) {
+	line := fmt.Sprintf("seam: notice: service %q: %s", svc, text)
+	s.mu.Lock()
+	if s.said == nil {
+		s.said = map[string]bool{}
+	}
+	first := !s.said[line]
+	s.said[line] = true
+	s.mu.Unlock()
+	if first && s.opts.Notices != nil {
+		fmt.Fprintln(s.opts.Notices, line)
+	}
 }
 
 // Envs lists the environments still running.
@@ -244,6 +262,10 @@ func Addresses(s *suite.Suite, env *environment.Environment) string {
 	var b strings.Builder
 	for _, svc := range s.System.Services {
 		in, _ := env.Info(svc.Name)
+		if _, ok := in["url"]; !ok {
+			fmt.Fprintf(&b, "  %-16s (job: done)\n", svc.Name)
+			continue
+		}
 		fmt.Fprintf(&b, "  %-16s %s", svc.Name, in["url"])
 		if ports, ok := in["ports"].(map[string]any); ok && len(ports) > 1 {
 			for _, k := range expr.SortedKeys(ports) {
