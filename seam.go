@@ -40,7 +40,10 @@ func newConfig(opts []Option) *config {
 	return c
 }
 
-// Var sets a suite variable, like --var NAME=VALUE.
+// Var sets a suite variable, like --var NAME=VALUE. value is text ("01234"
+// stays "01234") unless the suite's vars: declare name with a number or a
+// boolean; then it is read as one (0x1F is 31), and a value that is not one
+// fails the test naming the declaration.
 func Var(name, value string) Option { return func(c *config) { c.vars[name] = value } }
 
 // Seed sets the seed of random data (default 1, so go test runs repeat).

@@ -156,9 +156,9 @@ func (s *selection) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.filter, "filter", "", "run only tests whose name matches this regular expression")
 	fs.Var(&s.tags, "tags", "run only tests with any of these tags (comma-separated, repeatable)")
 	fs.Var(&s.excludeTags, "exclude-tags", "skip tests with any of these tags")
-	fs.Var(&s.vars, "var", "set a variable: NAME=VALUE (repeatable; overrides the suite's vars)")
+	fs.Var(&s.vars, "var", "set a variable: NAME=VALUE (repeatable; overrides the suite's vars; text unless vars: declares NAME a number or boolean)")
 	fs.Var(&s.stubs, "stub", "run these services as their stand-in stubs (comma-separated, repeatable)")
-	fs.StringVar(&s.profile, "profile", "", "apply a profile of the suite's profiles: (the services it stubs)")
+	fs.StringVar(&s.profile, "profile", "", "apply a profile of the suite's profiles: (its stand-ins, vars and service overrides)")
 }
 
 func (s *selection) varMap() (map[string]string, error) {

@@ -199,7 +199,7 @@ func SuiteKeys() []SuitePlace {
 			{"vars", "variables, a mapping; each may use the ones above it; --var NAME=VALUE overrides"},
 			{"defaults", "defaults for every test (below)"},
 			{"services", "the system's services, by name (seam help services)"},
-			{"profiles", "named sets of services to run as their stand-in stubs: {NAME: {stub: [svc, …]}}, for --profile NAME"},
+			{"profiles", "named modes of the system, for --profile NAME: {NAME: {stub: [svc, …], vars: {…}, services: {svc: {…}}}}"},
 			{"include", "globs of more files of tests, relative to this file"},
 			{"mask", "more secrets to record as *** on the wire, a list of regular expressions (each match is masked in bodies, SQL and Redis traffic)"},
 			{"tests", "the tests, a list"},
@@ -247,6 +247,8 @@ func SuiteKeys() []SuitePlace {
 		}},
 		{"profiles.NAME", "A profile", []SuiteKey{
 			{"stub", "services to run as their stand-in stubs (a stub: beside their kind)"},
+			{"vars", "values for vars the suite declares (--var still wins)"},
+			{"services", "overrides of services' fields by name: their kind's settings (env, run, files, …), ports, depends_on; mappings merge key by key, lists and single values replace"},
 		}},
 	}
 }

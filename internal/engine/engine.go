@@ -21,7 +21,6 @@ import (
 	"github.com/seamtest/seam/internal/step"
 	"github.com/seamtest/seam/internal/suite"
 	"github.com/seamtest/seam/internal/wire"
-	"go.yaml.in/yaml/v4"
 )
 
 // Options configure a run.
@@ -298,33 +297,19 @@ func (r *runner) emit(e report.Event) {
 	r.sink.Event(e)
 }
 
-// ParseVar types a --var value the way YAML would: 5 is a number, true a
-// boolean, anything else a string.
-func ParseVar(s string) any {
-	var n yaml.Node
-	if err := yaml.Unmarshal([]byte(s), &n); err == nil && len(n.Content) == 1 {
-		c := n.Content[0]
-		if c.Kind == yaml.ScalarNode {
-			switch c.ShortTag() {
-			case "!!int", "!!float", "!!bool":
-				var v any
-				if err := c.Decode(&v); err == nil {
-					return expr.Normalize(v)
-				}
-			}
-		}
-	}
-	return s
-}
-
 // SuiteVars evaluates a suite's variables once for a run: builtins seeded
-// with seed, --var values (typed), then the suite's vars in order.
+// with seed, --var values (typed by their declarations, Suite.VarValue), then the suite's vars in order.
 func SuiteVars(s *suite.Suite, seed uint64, cli map[string]string) (expr.Vars, error) {
 	vars := expr.Builtins(seed)
-	for k, v := range cli {
-		vars[k] = ParseVar(v)
-	}
 	var errs diag.List
+	for k, v := range cli {
+		x, err := s.VarValue(k, v)
+		if err != nil {
+			errs.AddErr(s.Pos, err)
+			continue
+		}
+		vars[k] = x
+	}
 	for _, v := range s.Vars {
 		if _, overridden := cli[v.Name]; overridden {
 			continue

@@ -89,6 +89,7 @@ func (Kind) Decode(d *decode.Decoder, n *yaml.Node) service.Spec {
 	before := d.Errs.Len()
 	d.Decode(n, s, "mariadb")
 	datadir.CheckReset(d, n, "mariadb", s.Reset)
+	datadir.CheckInit(d, n, "mariadb")
 	if s.User == "root" {
 		d.Errorf(n, "mariadb.user: root is seam's own; name another user")
 	}

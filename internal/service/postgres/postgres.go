@@ -65,6 +65,7 @@ func (Kind) Decode(d *decode.Decoder, n *yaml.Node) service.Spec {
 	before := d.Errs.Len()
 	d.Decode(n, s, "postgres")
 	datadir.CheckReset(d, n, "postgres", s.Reset)
+	datadir.CheckInit(d, n, "postgres")
 	for i, f := range s.Init {
 		if f == "" {
 			d.Errorf(n, "postgres.init[%d]: empty path", i)

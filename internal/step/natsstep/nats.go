@@ -36,7 +36,8 @@ func (k *Kind) Close() { k.conns.Close() }
 
 func (k *Kind) Usage() step.Usage {
 	return step.Usage{
-		Name: "nats",
+		Services: []string{"nats"},
+		Name:     "nats",
 		Summary: "publish a message, wait for messages published on a subject since the test began, " +
 			"or read a JetStream stream's state, on a nats service",
 		Inputs: []step.Input{

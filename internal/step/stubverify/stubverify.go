@@ -25,7 +25,8 @@ type Kind struct{}
 // Usage implements step.Kind.
 func (Kind) Usage() step.Usage {
 	return step.Usage{
-		Name: "stub-verify",
+		Services: []string{"stub"},
+		Name:     "stub-verify",
 		Summary: "check the requests a stub service received since the test began; with no count given, at " +
 			"least one must match. On failure it lists the closest requests and what differed",
 		Inputs: []step.Input{
