@@ -252,8 +252,8 @@ func info(svc *service.Service, ports map[string]int) map[string]any {
 	return in
 }
 
-// wireEdges puts a recording proxy on each of svc's depends_on edges, and
-// gives svc the proxies' addresses for its dependencies.
+// wireEdges puts a recording proxy on each port of each of svc's depends_on
+// edges, and gives svc the proxies' addresses for its dependencies.
 func (e *Environment) wireEdges(svc *service.Service) error {
 	for _, d := range svc.DependsOn {
 		if d.NoWire {
@@ -261,24 +261,48 @@ func (e *Environment) wireEdges(svc *service.Service) error {
 		}
 		target := e.infos[d.Name]
 		edge := svc.Name + "→" + d.Name
-		p, err := wire.Listen(edge, target["addr"].(string), func(in wire.Interaction) {
-			e.seen.Add(in)
-			if e.opts.Log != nil {
-				e.opts.Log(edge, "wire", in.Line(), in.Start, in.End)
+		callee := e.running[d.Name]
+		via := map[string]any{} // port name → the proxy's port
+		var mainProxy string
+		for k, port := range callee.svc.Ports {
+			main := k == 0
+			p, err := wire.ListenPort(edge, port, main, "127.0.0.1:"+strconv.Itoa(callee.ports[port]), e.wireReport(edge, main))
+			if err != nil {
+				return fmt.Errorf("the wire to %s: %w", d.Name, err)
 			}
-		})
-		if err != nil {
-			return fmt.Errorf("the wire to %s: %w", d.Name, err)
+			e.mu.Lock()
+			e.proxies = append(e.proxies, p)
+			e.mu.Unlock()
+			_, pp, _ := strings.Cut(p.Addr(), ":")
+			via[port], _ = strconv.Atoi(pp)
+			if main {
+				mainProxy = p.Addr()
+			}
 		}
+		view := through(target, target["addr"].(string), mainProxy)
+		view["direct_ports"], view["ports"] = target["ports"], via
 		e.mu.Lock()
-		e.proxies = append(e.proxies, p)
 		if e.views[svc.Name] == nil {
 			e.views[svc.Name] = map[string]map[string]any{}
 		}
-		e.views[svc.Name][d.Name] = through(target, target["addr"].(string), p.Addr())
+		e.views[svc.Name][d.Name] = view
 		e.mu.Unlock()
 	}
 	return nil
+}
+
+// wireReport records what an edge's proxy saw. A fault is set on every
+// port of an edge at once: the main port's proxy tells of it.
+func (e *Environment) wireReport(edge string, main bool) func(wire.Interaction) {
+	return func(in wire.Interaction) {
+		if in.Protocol == "fault" && !main {
+			return
+		}
+		e.seen.Add(in)
+		if e.opts.Log != nil {
+			e.opts.Log(edge, "wire", in.Line(), in.Start, in.End)
+		}
+	}
 }
 
 // through is a service's info with its address replaced by a proxy's,
@@ -320,13 +344,16 @@ func (e *Environment) ToxiproxyURL() (string, error) {
 	return e.toxiURL, nil
 }
 
-// SetFaults puts faults on the edge from → to (engine steps: fault).
+// SetFaults puts faults on the edge from → to, on every port of it
+// (engine steps: fault).
 func (e *Environment) SetFaults(from, to string, f wire.Faults) error {
-	p := e.proxy(from + "→" + to)
-	if p == nil {
+	ps := e.edgeProxies(from + "→" + to)
+	if len(ps) == 0 {
 		return fmt.Errorf("no wire on %s→%s: faults go on a depends_on edge (%s depends on %s) that is not wire: false", from, to, from, to)
 	}
-	p.SetFaults(f)
+	for _, p := range ps {
+		p.SetFaults(f)
+	}
 	return nil
 }
 
@@ -340,15 +367,17 @@ func (e *Environment) ClearFaults() {
 	}
 }
 
-func (e *Environment) proxy(edge string) *wire.Proxy {
+// edgeProxies are the proxies of an edge's ports, the main one first.
+func (e *Environment) edgeProxies(edge string) []*wire.Proxy {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	var out []*wire.Proxy
 	for _, p := range e.proxies {
 		if p.Edge == edge {
-			return p
+			out = append(out, p)
 		}
 	}
-	return nil
+	return out
 }
 
 // Interactions returns what the wire saw on every edge since t, in the
@@ -418,6 +447,9 @@ func (e *Environment) childEnv(svc *service.Service, tmp string) []string {
 		in, _ := e.infoFor(svc.Name, other.Name)
 		p := "SEAM_" + envName(other.Name) + "_"
 		env = append(env, p+"URL="+in["url"].(string), p+"ADDR="+in["addr"].(string), p+"HOST=127.0.0.1", fmt.Sprintf("%sPORT=%d", p, in["port"]))
+		for name, port := range in["ports"].(map[string]any) {
+			env = append(env, fmt.Sprintf("%sPORTS_%s=%d", p, envName(name), port))
+		}
 		// Data services add their connection details.
 		for _, k := range []string{"dsn", "user", "password", "database"} {
 			if v, ok := in[k].(string); ok {

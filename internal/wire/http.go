@@ -25,6 +25,7 @@ const (
 	decodingHTTP
 	decodingPG
 	decodingRESP
+	decodingH2 // h2.go
 	raw
 )
 
@@ -38,6 +39,7 @@ type decoder struct {
 	queue   []exchange // requests waiting for their response
 	pg      *pgConn
 	resp3   *respConn
+	h2      *h2Conn
 }
 
 // exchange is a request seen, waiting for its response.
@@ -75,6 +77,8 @@ func (d *decoder) fromClient(b []byte) {
 			d.mode, d.wasHTTP, d.pg = decodingPG, true, newPgConn(d)
 		case looksLikeRESP(b):
 			d.mode, d.wasHTTP, d.resp3 = decodingRESP, true, &respConn{d: d}
+		case looksLikeH2(b):
+			d.mode, d.wasHTTP, d.h2 = decodingH2, true, newH2Conn(d)
 		default:
 			d.undecodable()
 			return
@@ -91,6 +95,11 @@ func (d *decoder) fromClient(b []byte) {
 			d.mode = raw
 		}
 		return
+	case decodingH2:
+		if !d.h2.fromClient(b) {
+			d.mode = raw
+		}
+		return
 	}
 	if !d.req.feed(b, d.onRequest) {
 		d.mode = raw
@@ -102,6 +111,10 @@ func (d *decoder) fromServer(b []byte) {
 	defer d.mu.Unlock()
 	switch d.mode {
 	case undecided:
+		if looksLikeH2Settings(b) { // an HTTP/2 server greets before the preface comes
+			d.mode, d.wasHTTP, d.h2 = decodingH2, true, newH2Conn(d)
+			break
+		}
 		// The callee speaks first (NATS, MySQL, …): not HTTP.
 		d.undecodable()
 		return
@@ -118,8 +131,21 @@ func (d *decoder) fromServer(b []byte) {
 		}
 		return
 	}
+	if d.mode == decodingH2 {
+		if !d.h2.fromServer(b) {
+			d.mode = raw
+		}
+		return
+	}
 	if !d.resp.feed(b, d.onResponse) {
 		d.mode = raw
+		if d.h2 != nil { // an h2c upgrade: HTTP/2 from the next byte on
+			d.mode = decodingH2
+			if !d.h2.fromServer(d.resp.rest) {
+				d.mode = raw
+			}
+			d.resp.rest = nil
+		}
 	}
 }
 
@@ -164,6 +190,9 @@ func (d *decoder) onResponse(h *head) bool {
 		if h.status >= 100 && h.status < 200 && h.status != http.StatusSwitchingProtocols {
 			h.interim = true
 		}
+		if h.status == http.StatusSwitchingProtocols {
+			h.length, h.chunked = 0, false // what follows is the new protocol's
+		}
 		return true
 	}
 	if h.interim {
@@ -174,6 +203,12 @@ func (d *decoder) onResponse(h *head) bool {
 		Result: strconv.Itoa(h.status) + " " + h.reason, Start: ex.start, End: time.Now(),
 		Suspicious: h.status >= 500, Method: ex.method, Target: ex.target, Status: h.status,
 		RequestBody: ex.body, ResponseBody: h.body}
+	if h.status == http.StatusSwitchingProtocols && h.upgrade == "h2c" {
+		d.h2 = newH2Conn(d)
+		d.h2.dirs[1].preface = 0 // the callee starts with its SETTINGS
+		d.h2.upgraded(ex)
+		return false
+	}
 	if h.status == http.StatusSwitchingProtocols {
 		in.Note = "(protocol switched; not decoded further)"
 		d.p.emit(in)
@@ -195,6 +230,10 @@ func (d *decoder) answering(h *HTTPFault) bool {
 func (d *decoder) close(how string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.h2 != nil {
+		d.h2.close(how)
+		return
+	}
 	if d.mode != decodingHTTP && !d.wasHTTP || d.pg != nil || d.resp3 != nil {
 		return
 	}
@@ -227,9 +266,10 @@ type head struct {
 	reason         string
 	length         int64 // -1: none given
 	chunked        bool
-	untilClose     bool // a response body without framing: to the end of the connection
-	interim        bool // a 1xx answer
-	done           bool // set when the whole message has been seen
+	untilClose     bool   // a response body without framing: to the end of the connection
+	interim        bool   // a 1xx answer
+	upgrade        string // the Upgrade header, lower-case
+	done           bool   // set when the whole message has been seen
 	body           []byte
 	cut            bool // the body was longer than what is kept
 }
@@ -270,7 +310,8 @@ type reader struct {
 	state   readState
 	line    []byte // the head so far, or a chunk-size or trailer line
 	h       head
-	left    int64 // body or chunk bytes still to come
+	left    int64  // body or chunk bytes still to come
+	rest    []byte // when on stopped the reader after a bodiless message: the bytes after it
 }
 
 // feed takes the next bytes; at the end of a head and of a message it
@@ -314,6 +355,7 @@ func (r *reader) feed(b []byte, on func(*head) bool) bool {
 				r.state, r.h.untilClose = inBody, true
 			default:
 				if !r.finish(on) {
+					r.rest = b
 					return false
 				}
 			}
@@ -426,6 +468,8 @@ func parseHead(b []byte, request bool) (head, bool) {
 			h.length = n
 		case bytes.EqualFold(k, []byte("Transfer-Encoding")):
 			h.chunked = bytes.Contains(bytes.ToLower(v), []byte("chunked"))
+		case bytes.EqualFold(k, []byte("Upgrade")):
+			h.upgrade = string(bytes.ToLower(v))
 		}
 	}
 	return h, true

@@ -25,7 +25,8 @@ import (
 // Interaction is one thing that happened on an edge.
 type Interaction struct {
 	Edge       string // "orders→inventory"
-	Protocol   string // http, tcp
+	Port       string // the callee's port it crossed, by name ("http", "grpc"); "" when unnamed
+	Protocol   string // http, http2, grpc, postgres, redis, tcp, fault
 	Op         string // "POST /reserve", "connection"
 	Result     string // "200 OK", "closed", "reset"
 	Start, End time.Time
@@ -36,6 +37,7 @@ type Interaction struct {
 	Method, Target            string
 	Status                    int
 	RequestBody, ResponseBody []byte
+	h2Fields                  // HTTP/2 and gRPC (h2.go)
 }
 
 // Line renders an interaction for a timeline.
@@ -67,6 +69,8 @@ func fmtDuration(d time.Duration) string {
 // sees.
 type Proxy struct {
 	Edge   string
+	Port   string // the callee's port, by name; "" for an unnamed one
+	name   string // for Toxiproxy's API: Name
 	target string
 	ln     net.Listener
 	report func(Interaction)
@@ -76,6 +80,7 @@ type Proxy struct {
 	conns  map[net.Conn]struct{}
 	closed bool
 	faults faultState
+	grpc   grpcTypes // to show gRPC messages as JSON (grpc.go)
 }
 
 // Listen starts a proxy on a free loopback port for edge, forwarding to
@@ -86,11 +91,15 @@ func Listen(edge, target string, report func(Interaction)) (*Proxy, error) {
 
 // ListenAt is Listen on a given address.
 func ListenAt(addr, edge, target string, report func(Interaction)) (*Proxy, error) {
+	return listen(addr, edge, "", edge, target, report)
+}
+
+func listen(addr, edge, port, name, target string, report func(Interaction)) (*Proxy, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	p := &Proxy{Edge: edge, target: target, ln: ln, report: report, conns: map[net.Conn]struct{}{}}
+	p := &Proxy{Edge: edge, Port: port, name: name, target: target, ln: ln, report: report, conns: map[net.Conn]struct{}{}}
 	p.wg.Add(1)
 	go p.accept()
 	return p, nil
@@ -190,6 +199,7 @@ func (p *Proxy) serve(client net.Conn) {
 
 func (p *Proxy) emit(i Interaction) {
 	if p.report != nil {
+		i.Port = p.Port
 		mask(&i)
 		p.report(i)
 	}
