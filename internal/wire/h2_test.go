@@ -39,10 +39,12 @@ import (
 // -capture rewrites the fuzz seeds in testdata/h2 from real traffic.
 var capture = flag.Bool("capture", false, "record the bytes of the HTTP/2 and gRPC tests into testdata/h2")
 
-// tap records what crosses a proxy both ways, for the fuzz seeds.
+// tap records what crosses a proxy both ways, in order, for the fuzz
+// seeds: each chunk as a direction byte (0 from the client, 1 from the
+// server), a 4-byte big-endian length and the bytes.
 type tap struct {
-	mu             sync.Mutex
-	client, server bytes.Buffer
+	mu  sync.Mutex
+	log bytes.Buffer
 }
 
 // relay is a plain byte relay in front of target that records into t.
@@ -66,16 +68,17 @@ func relay(tb testing.TB, target string, t *tap) string {
 				c.Close()
 				continue
 			}
-			copyOne := func(dst, src net.Conn, into *bytes.Buffer) {
+			copyOne := func(dst, src net.Conn, dir byte) {
 				defer wg.Done()
 				buf := make([]byte, 32<<10)
 				for {
 					n, err := src.Read(buf)
 					if n > 0 {
 						t.mu.Lock()
-						into.Write(buf[:n])
-						t.mu.Unlock()
+						t.log.Write([]byte{dir, byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
+						t.log.Write(buf[:n])
 						dst.Write(buf[:n])
+						t.mu.Unlock()
 					}
 					if err != nil {
 						dst.Close()
@@ -85,8 +88,8 @@ func relay(tb testing.TB, target string, t *tap) string {
 				}
 			}
 			wg.Add(2)
-			go copyOne(s, c, &t.client)
-			go copyOne(c, s, &t.server)
+			go copyOne(s, c, 0)
+			go copyOne(c, s, 1)
 		}
 	}()
 	return ln.Addr().String()
@@ -100,10 +103,7 @@ func (t *tap) save(tb testing.TB, name string) {
 	defer t.mu.Unlock()
 	dir := filepath.Join("testdata", "h2")
 	os.MkdirAll(dir, 0o755)
-	if err := os.WriteFile(filepath.Join(dir, name+".client"), t.client.Bytes(), 0o644); err != nil {
-		tb.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, name+".server"), t.server.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, name+".log"), t.log.Bytes(), 0o644); err != nil {
 		tb.Fatal(err)
 	}
 }
@@ -407,8 +407,13 @@ func TestH2CUpgradeIsRecorded(t *testing.T) {
 			t.Errorf("no %q in\n%s", want, got)
 		}
 	}
+	var up Interaction
 	s.mu.Lock()
-	up := s.got[0]
+	for _, i := range s.got {
+		if i.Target == "/up" {
+			up = i
+		}
+	}
 	s.mu.Unlock()
 	if up.Protocol != "http2" || up.Note != "(h2c upgrade)" || !strings.Contains(string(up.ResponseBody), `"path":"/up"`) {
 		t.Errorf("the upgrading request: %+v", up)

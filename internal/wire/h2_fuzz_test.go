@@ -1,0 +1,114 @@
+package wire
+
+import (
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/protobuf/reflect/protoregistry"
+)
+
+// h2Seeds are the bytes real clients and servers exchanged in the HTTP/2
+// and gRPC tests, in order (go test ./internal/wire -run 'GRPC|H2C'
+// -args -capture records them again; tap has the format).
+func h2Seeds(tb testing.TB) map[string][]byte {
+	out := map[string][]byte{}
+	files, _ := filepath.Glob(filepath.Join("testdata", "h2", "*.log"))
+	if len(files) == 0 {
+		tb.Fatal("no seeds in testdata/h2")
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out[filepath.Base(f)] = b
+	}
+	return out
+}
+
+// replay feeds a recorded connection to a decoder, each chunk cut in
+// pieces of at most step bytes, and returns what it reported. A record
+// cut short ends the log.
+func replay(log []byte, step int, files *protoregistry.Files) []Interaction {
+	var got []Interaction
+	p := &Proxy{Edge: "f→g", report: func(i Interaction) { got = append(got, i) }}
+	p.SetDescriptors(files)
+	d := newDecoder(p)
+	for len(log) >= 5 {
+		dir, n := log[0]&1, int(min(binary.BigEndian.Uint32(log[1:5]), uint32(len(log)-5)))
+		chunk := log[5 : 5+n]
+		log = log[5+n:]
+		for len(chunk) > 0 {
+			k := min(step, len(chunk))
+			if dir == 0 {
+				d.fromClient(chunk[:k])
+			} else {
+				d.fromServer(chunk[:k])
+			}
+			chunk = chunk[k:]
+		}
+	}
+	d.close("connection closed")
+	return got
+}
+
+func TestH2SeedsDecode(t *testing.T) {
+	files := echoFile(t)
+	for name, log := range h2Seeds(t) {
+		// A first chunk shorter than a frame header is not recognised
+		// (a proxy reads more at once than that): 9 bytes at least.
+		for _, step := range []int{9, 10, 1 << 20} {
+			got := replay(log, step, files)
+			if len(got) < 3 {
+				t.Errorf("%s in steps of %d: %d interactions", name, step, len(got))
+			}
+			for _, i := range got {
+				if strings.Contains(i.Result, "undecoded") || strings.Contains(i.Result, "no response") {
+					t.Errorf("%s in steps of %d: %s → %s", name, step, i.Op, i.Result)
+				}
+			}
+		}
+	}
+}
+
+func FuzzH2(f *testing.F) {
+	for _, log := range h2Seeds(f) {
+		f.Add(log, uint16(0))
+		f.Add(log, uint16(12))
+		f.Add(log, uint16(4096))
+	}
+	files := echoFile(f)
+	f.Fuzz(func(t *testing.T, log []byte, step uint16) {
+		for _, i := range replay(log, int(step)+1, files) {
+			if i.Edge != "f→g" || i.Protocol == "http2" && (len(i.RequestBody) > maxBodyKept || len(i.ResponseBody) > maxBodyKept) {
+				t.Fatalf("%+v", i)
+			}
+			if i.End.Before(i.Start) {
+				t.Fatalf("ends before it starts: %+v", i)
+			}
+		}
+	})
+}
+
+func FuzzGRPCFrames(f *testing.F) {
+	f.Add([]byte{0, 0, 0, 0, 6, 10, 4, 'a', 'u', 't', 'h'}, uint8(2))
+	f.Add([]byte{0, 0, 0, 0, 0, 1, 0, 0, 0, 2, 8, 1}, uint8(0))
+	f.Add([]byte{0, 0, 0, 16, 0, 1}, uint8(255))
+	req := healthpb.File_grpc_health_v1_health_proto.Messages().ByName("HealthCheckRequest")
+	f.Fuzz(func(t *testing.T, data []byte, step uint8) {
+		var g grpcFrames
+		for b := data; len(b) > 0; {
+			n := min(int(step)+1, len(b))
+			g.feed(b[:n])
+			b = b[n:]
+		}
+		if g.keptSize > maxBodyKept || len(g.kept) > g.count {
+			t.Fatalf("kept %d bytes in %d of %d messages", g.keptSize, len(g.kept), g.count)
+		}
+		renderMessages(req, &g)
+	})
+}
