@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"encoding/binary"
 	"os"
 	"path/filepath"
@@ -110,5 +111,53 @@ func FuzzGRPCFrames(f *testing.F) {
 			t.Fatalf("kept %d bytes in %d of %d messages", g.keptSize, len(g.kept), g.count)
 		}
 		renderMessages(req, &g)
+	})
+}
+
+// split undoes a log into what each side sent.
+func split(log []byte) (client, server []byte) {
+	for len(log) >= 5 {
+		n := int(min(binary.BigEndian.Uint32(log[1:5]), uint32(len(log)-5)))
+		if log[0]&1 == 0 {
+			client = append(client, log[5:5+n]...)
+		} else {
+			server = append(server, log[5:5+n]...)
+		}
+		log = log[5+n:]
+	}
+	return client, server
+}
+
+// FuzzH2Frames mutates the frames themselves: the client's bytes after
+// its preface and the server's, fed in turn step bytes at a time.
+func FuzzH2Frames(f *testing.F) {
+	for _, log := range h2Seeds(f) {
+		c, s := split(log)
+		if i := bytes.Index(c, []byte(h2Preface)); i >= 0 {
+			f.Add(c[i+len(h2Preface):], s, uint16(4096))
+			f.Add(c[i+len(h2Preface):], s, uint16(5))
+		}
+	}
+	files := echoFile(f)
+	f.Fuzz(func(t *testing.T, client, server []byte, step uint16) {
+		var log []byte
+		add := func(dir byte, b []byte) {
+			log = append(log, dir, byte(len(b)>>24), byte(len(b)>>16), byte(len(b)>>8), byte(len(b)))
+			log = append(log, b...)
+		}
+		add(0, []byte(h2Preface))
+		for n := int(step) + 1; len(client) > 0 || len(server) > 0; {
+			k := min(n, len(client))
+			add(0, client[:k])
+			client = client[k:]
+			k = min(n, len(server))
+			add(1, server[:k])
+			server = server[k:]
+		}
+		for _, i := range replay(log, 1<<20, files) {
+			if i.Edge != "f→g" || i.End.Before(i.Start) {
+				t.Fatalf("%+v", i)
+			}
+		}
 	})
 }
