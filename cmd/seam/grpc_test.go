@@ -19,12 +19,15 @@ func TestEveryPortGoesThroughTheWire(t *testing.T) {
 		t.Fatalf("building the gRPC test service: %v\n%s", err, out)
 	}
 	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "proto"), 0o755)
+	os.WriteFile(filepath.Join(dir, "proto", "health.proto"), []byte(healthProto), 0o644)
 	os.WriteFile(filepath.Join(dir, "seam.yaml"), []byte(`name: ports
 services:
   auth:
     process: {run: [`+bin+`, -api, ((addr)), -grpc, "127.0.0.1:((ports.grpc))"]}
     ports: [api, grpc]
     ready: {http: /healthz}
+    grpc: {protos: [proto/health.proto]}
   sales:
     process: {run: [`+bin+`, -listen, ((addr)), -grpc-port, ((service("auth").ports.grpc))]}
     ready: {http: /healthz}
@@ -45,6 +48,7 @@ tests:
       - http: {service: sales, path: /hello}
         expect: {text: hello from auth}
       - interactions: {from: sales, to: auth, grpc: /grpc.health.v1.Health/Check, code: OK, count: 1}
+        expect: {interactions: {".[0].request_body": {service: auth}, ".[0].response_body": {status: SERVING}}}
       - interactions: {from: sales, to: auth, grpc: "/grpc.health.v1.*/Check", code: 16, count: 1}
         expect: {interactions: {".[0].port": grpc, ".[0].message": no token given, ".[0].code": UNAUTHENTICATED}}
       - interactions: {from: sales, to: auth, method: GET, path: /hello, count: 1}
@@ -72,14 +76,31 @@ tests:
 	assertClean(t, state)
 }
 
+// healthProto is gRPC's health service, as a suite would name it.
+const healthProto = `syntax = "proto3";
+package grpc.health.v1;
+message HealthCheckRequest { string service = 1; }
+message HealthCheckResponse {
+  enum ServingStatus { UNKNOWN = 0; SERVING = 1; NOT_SERVING = 2; SERVICE_UNKNOWN = 3; }
+  ServingStatus status = 1;
+}
+service Health {
+  rpc Check(HealthCheckRequest) returns (HealthCheckResponse);
+  rpc Watch(HealthCheckRequest) returns (stream HealthCheckResponse);
+}
+`
+
 // TestGRPCPatternErrorsArePlaced: a wrong gRPC method or code in an
-// interactions step is an error at its position.
+// interactions step, or a .proto that does not compile, is an error at
+// its position.
 func TestGRPCPatternErrorsArePlaced(t *testing.T) {
 	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "bad.proto"), []byte("syntax = \"proto3\";\nmessage A {\n  strin name = 1;\n}\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "seam.yaml"), []byte(`name: grpcerrors
 services:
   back:
     process: {run: [sleep, "60"]}
+    grpc: {protos: [bad.proto]}
   front:
     process: {run: [sleep, "60"]}
     depends_on: [back]
@@ -93,8 +114,9 @@ tests:
 		t.Fatalf("exit %d, want 2\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	for _, want := range []string{
-		`seam.yaml:11:53: interactions.grpc: "Check" is not a gRPC method path: write /package.Service/Method`,
-		`seam.yaml:11:66: interactions.code: "NOPE" is not a gRPC status`,
+		`seam.yaml:12:53: interactions.grpc: "Check" is not a gRPC method path: write /package.Service/Method`,
+		`seam.yaml:12:66: interactions.code: "NOPE" is not a gRPC status`,
+		`seam.yaml:5:11: service "back": grpc: bad.proto:3:3: field A.name: unknown type strin`,
 	} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)

@@ -270,6 +270,9 @@ func (e *Environment) wireEdges(svc *service.Service) error {
 			if err != nil {
 				return fmt.Errorf("the wire to %s: %w", d.Name, err)
 			}
+			if callee.svc.Descriptors != nil {
+				p.SetDescriptors(callee.svc.Descriptors)
+			}
 			e.mu.Lock()
 			e.proxies = append(e.proxies, p)
 			e.mu.Unlock()

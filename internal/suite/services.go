@@ -1,18 +1,21 @@
 package suite
 
 import (
+	"context"
 	"strings"
 	"time"
 
 	"github.com/seamtest/seam/internal/decode"
 	"github.com/seamtest/seam/internal/diag"
+	"github.com/seamtest/seam/internal/protos"
 	"github.com/seamtest/seam/internal/service"
 	"github.com/seamtest/seam/internal/service/probe"
 	"github.com/seamtest/seam/internal/step"
 	"go.yaml.in/yaml/v4"
+	"google.golang.org/protobuf/reflect/protoregistry"
 )
 
-var serviceKeys = []string{"depends_on", "ready", "ports"}
+var serviceKeys = []string{"depends_on", "ready", "ports", "grpc"}
 
 // standInKind is the kind that may stand beside another as its stand-in.
 const standInKind = "stub"
@@ -99,6 +102,8 @@ func (l *loader) service(d *decode.Decoder, name string, keyN, n *yaml.Node) *se
 			}
 		case f.Key == "ready":
 			l.readiness(d, f.Value, svc.Ready)
+		case f.Key == "grpc":
+			svc.Descriptors = grpcTypes(d, name, decode.Resolve(f.Value))
 		case l.opts.Services[f.Key] != nil:
 			if kindF != nil {
 				// A stub beside the real kind is its stand-in.
@@ -121,7 +126,7 @@ func (l *loader) service(d *decode.Decoder, name string, keyN, n *yaml.Node) *se
 			if c := diag.Closest(f.Key, append(append([]string{}, serviceKeys...), kinds...)); c != "" {
 				e.WithHint("did you mean %q?", c)
 			} else {
-				e.WithHint("a service has one kind (%s) and may have depends_on, ready, ports", strings.Join(kinds, ", "))
+				e.WithHint("a service has one kind (%s) and may have depends_on, ready, ports, grpc", strings.Join(kinds, ", "))
 			}
 		}
 	}
@@ -257,4 +262,33 @@ func (l *loader) checkServiceRefs(s *Suite) {
 			}
 		}
 	}
+}
+
+// grpcTypes reads the gRPC services a service serves, from the .proto
+// files and descriptor sets it names: the wire shows their calls'
+// messages as JSON. A file that does not compile is an error here, at
+// validate, naming the line in the .proto.
+func grpcTypes(d *decode.Decoder, name string, n *yaml.Node) *protoregistry.Files {
+	var g struct {
+		Protos         []string `yaml:"protos"`
+		ImportPaths    []string `yaml:"import_paths"`
+		DescriptorSets []string `yaml:"descriptor_sets"`
+	}
+	before := d.Errs.Len()
+	d.Decode(n, &g, "grpc")
+	if d.Errs.Len() > before {
+		return nil
+	}
+	if len(g.Protos)+len(g.DescriptorSets) == 0 {
+		d.Errorf(n, "service %q: grpc: name the services' protos or descriptor_sets", name).
+			WithHint("grpc: {protos: [api/auth.proto]} (paths from the suite's folder)")
+		return nil
+	}
+	files, err := protos.Load(context.Background(), protos.Sources{Dir: d.Dir, Protos: g.Protos, ImportPaths: g.ImportPaths, Sets: g.DescriptorSets})
+	if err != nil {
+		d.Errorf(n, "service %q: grpc: %v", name, err).
+			WithHint("fix the file; imports are looked up from the suite's folder and import_paths (google/protobuf/… are built in)")
+		return nil
+	}
+	return files
 }
