@@ -29,14 +29,14 @@ services:
     ready: {http: /healthz}
     grpc: {protos: [proto/health.proto]}
   sales:
-    process: {run: [`+bin+`, -listen, ((addr)), -grpc-port, ((service("auth").ports.grpc))]}
+    process: {run: [`+bin+`, -listen, ((addr)), -grpc-port, ((service("auth").ports.grpc)), -direct-port, ((service("auth").direct_ports.grpc))]}
     ready: {http: /healthz}
     depends_on: [auth]
 tests:
   - name: sales is given the wire's ports
     steps:
       - http: {service: sales, path: /config}
-        expect: {body: {.flag: {ne: ((service("auth").ports.grpc))}}}
+        expect: {body: {.flag: {ne: ((service("auth").ports.grpc))}, .direct: ((service("auth").ports.grpc))}}
         capture: {flag: .body.flag, env: .body.env}
       - exec: [test, ((flag)), "=", ((env))]
   - name: gRPC calls are recorded
@@ -57,6 +57,11 @@ tests:
     steps:
       - http: {service: sales, path: /check}
       - interactions: {from: sales, to: auth, grpc: /grpc.health.v1.Health/Check, code: ok}
+  - name: a fault on the edge reaches its gRPC port too # last: the client backs off after it
+    steps:
+      - fault: {from: sales, to: auth, reset: true}
+      - http: {service: sales, path: /check, query: {token: t1}}
+        expect: {text: Unavailable}
 `), 0o644)
 	r := seamEnv(t, env, "run", dir)
 	if r.code != 1 {
@@ -65,6 +70,7 @@ tests:
 	for _, want := range []string{
 		"PASS sales is given the wire's ports",
 		"PASS gRPC calls are recorded",
+		"PASS a fault on the edge reaches its gRPC port too",
 		"FAIL a refused call fails and shows on the edge",
 		"sales→auth | GRPC /grpc.health.v1.Health/Check → UNAUTHENTICATED: no token given",
 		"0 interaction(s) matched sales→auth gRPC /grpc.health.v1.Health/Check → OK; want at least 1",

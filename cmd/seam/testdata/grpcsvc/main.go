@@ -38,6 +38,7 @@ func main() {
 	grpcAddr := flag.String("grpc", "", "auth: the gRPC address")
 	listen := flag.String("listen", "", "sales: the HTTP address")
 	grpcPort := flag.String("grpc-port", "", "sales: auth's gRPC port, as the suite's template gave it")
+	directPort := flag.String("direct-port", "", "sales: auth's own gRPC port (direct_ports), as the template gave it")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
@@ -45,7 +46,7 @@ func main() {
 	case *api != "" && *grpcAddr != "":
 		auth(ctx, *api, *grpcAddr)
 	case *listen != "":
-		sales(ctx, *listen, *grpcPort)
+		sales(ctx, *listen, *grpcPort, *directPort)
 	default:
 		log.Fatal("give -api and -grpc (auth) or -listen (sales)")
 	}
@@ -74,7 +75,7 @@ func auth(ctx context.Context, api, grpcAddr string) {
 	srv.Stop()
 }
 
-func sales(ctx context.Context, listen, grpcPort string) {
+func sales(ctx context.Context, listen, grpcPort, directPort string) {
 	envPort := os.Getenv("SEAM_AUTH_PORTS_GRPC")
 	conn, err := grpc.NewClient("127.0.0.1:"+envPort, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -86,7 +87,7 @@ func sales(ctx context.Context, listen, grpcPort string) {
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("/config", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"flag":%s,"env":%s}`, grpcPort, envPort) // numbers: the suite compares them with ports
+		fmt.Fprintf(w, `{"flag":%s,"env":%s,"direct":%s}`, grpcPort, envPort, directPort) // numbers: the suite compares them with ports
 	})
 	mux.HandleFunc("/check", func(w http.ResponseWriter, r *http.Request) {
 		cctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
