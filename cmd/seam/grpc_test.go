@@ -129,3 +129,47 @@ tests:
 		}
 	}
 }
+
+// TestGRPCTypesByReflection: with grpc: {reflection: true} seam asks the
+// callee for its services once it is ready, and the wire shows the
+// messages as JSON; a callee without reflection is a start error that
+// says what to do.
+func TestGRPCTypesByReflection(t *testing.T) {
+	env, state := isolated(t)
+	bin := filepath.Join(filepath.Dir(seamBin), "grpcsvc")
+	if out, err := exec.Command("go", "build", "-o", bin, "./testdata/grpcsvc").CombinedOutput(); err != nil {
+		t.Fatalf("building the gRPC test service: %v\n%s", err, out)
+	}
+	suite := `name: reflect
+services:
+  auth:
+    process: {run: [` + bin + `, -api, ((addr)), -grpc, "127.0.0.1:((ports.grpc))"]}
+    ports: [api, grpc]
+    ready: {http: /healthz}
+    grpc: {reflection: true}
+  sales:
+    process: {run: [` + bin + `, -listen, ((addr)), -grpc-port, ((service("auth").ports.grpc)), -direct-port, "0"]}
+    ready: {http: /healthz}
+    depends_on: [auth]
+tests:
+  - name: messages as JSON
+    steps:
+      - http: {service: sales, path: /check, query: {token: t1}}
+        expect: {text: OK}
+      - interactions: {from: sales, to: auth, grpc: /grpc.health.v1.Health/Check, count: 1}
+        expect: {interactions: {".[0].request_body": {service: auth}, ".[0].response_body": {status: SERVING}, ".[0].code": OK}}
+`
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "seam.yaml"), []byte(suite), 0o644)
+	r := seamEnv(t, env, "run", dir)
+	if r.code != 0 || !strings.Contains(r.stdout, "PASS messages as JSON") {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	// Asking the HTTP port: it serves no gRPC, so no reflection.
+	os.WriteFile(filepath.Join(dir, "seam.yaml"), []byte(strings.Replace(suite, "grpc: {reflection: true}", "grpc: {reflection: true, port: api}", 1)), 0o644)
+	r = seamEnv(t, env, "run", dir)
+	if r.code != 3 || !strings.Contains(r.stdout+r.stderr, "asking auth's port api") || !strings.Contains(r.stdout+r.stderr, "reflection.Register(server)") {
+		t.Errorf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	assertClean(t, state)
+}

@@ -108,7 +108,9 @@ through seam's wire: service("x").ports.NAME and SEAM_X_PORTS_NAME are the
 proxies', direct_ports the real ones), ready: (a probe, with timeout: and
 interval:) and grpc: (the gRPC services it serves: protos: [.proto files],
 import_paths:, descriptor_sets: [protoc -o files], from the suite's folder;
-the wire then shows its calls' messages as JSON). The probe is tried every few milliseconds during
+or reflection: true, with port: (default grpc, else the main one), to ask
+it by server reflection once ready; the wire then shows its calls'
+messages as JSON). The probe is tried every few milliseconds during
 the first second, then every interval:, and again each time the service
 prints a line (at most once between two polls, unless the probe reads
 the output; never for a probe that runs a command, as each try starts a

@@ -21,9 +21,11 @@ import (
 	"github.com/seamtest/seam/internal/diag"
 	"github.com/seamtest/seam/internal/expr"
 	"github.com/seamtest/seam/internal/freeport"
+	"github.com/seamtest/seam/internal/protos"
 	"github.com/seamtest/seam/internal/service"
 	"github.com/seamtest/seam/internal/step"
 	"github.com/seamtest/seam/internal/wire"
+	"google.golang.org/protobuf/reflect/protoregistry"
 )
 
 // Options configure an environment.
@@ -254,7 +256,7 @@ func info(svc *service.Service, ports map[string]int) map[string]any {
 
 // wireEdges puts a recording proxy on each port of each of svc's depends_on
 // edges, and gives svc the proxies' addresses for its dependencies.
-func (e *Environment) wireEdges(svc *service.Service) error {
+func (e *Environment) wireEdges(ctx context.Context, svc *service.Service) error {
 	for _, d := range svc.DependsOn {
 		if d.NoWire {
 			continue
@@ -262,6 +264,10 @@ func (e *Environment) wireEdges(svc *service.Service) error {
 		target := e.infos[d.Name]
 		edge := svc.Name + "→" + d.Name
 		callee := e.running[d.Name]
+		types, err := e.grpcTypes(ctx, callee)
+		if err != nil {
+			return err
+		}
 		via := map[string]any{} // port name → the proxy's port
 		var mainProxy string
 		for k, port := range callee.svc.Ports {
@@ -270,8 +276,8 @@ func (e *Environment) wireEdges(svc *service.Service) error {
 			if err != nil {
 				return fmt.Errorf("the wire to %s: %w", d.Name, err)
 			}
-			if callee.svc.Descriptors != nil {
-				p.SetDescriptors(callee.svc.Descriptors)
+			if types != nil {
+				p.SetDescriptors(types)
 			}
 			e.mu.Lock()
 			e.proxies = append(e.proxies, p)
@@ -292,6 +298,24 @@ func (e *Environment) wireEdges(svc *service.Service) error {
 		e.mu.Unlock()
 	}
 	return nil
+}
+
+// grpcTypes are the gRPC services a callee serves, for the wire: named by
+// the suite, or asked of it by server reflection (it is ready by now).
+func (e *Environment) grpcTypes(ctx context.Context, callee *running) (*protoregistry.Files, error) {
+	if callee.svc.Descriptors != nil || callee.svc.GRPCReflect == "" {
+		return callee.svc.Descriptors, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	addr := "127.0.0.1:" + strconv.Itoa(callee.ports[callee.svc.GRPCReflect])
+	files, err := protos.Reflect(ctx, addr)
+	if err != nil {
+		return nil, fmt.Errorf("asking %s's port %s (%s) for its gRPC services by server reflection: %w "+
+			"(register the reflection service in it, as grpc-go's reflection.Register(server), or name its protos: under grpc:)",
+			callee.svc.Name, callee.svc.GRPCReflect, addr, err)
+	}
+	return files, nil
 }
 
 // wireReport records what an edge's proxy saw. A fault is set on every
@@ -475,7 +499,7 @@ func (e *Environment) startOne(ctx context.Context, svc *service.Service) error 
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		return &StartError{Service: svc.Name, Pos: svc.Pos, Err: err}
 	}
-	if err := e.wireEdges(svc); err != nil {
+	if err := e.wireEdges(ctx, svc); err != nil {
 		return &StartError{Service: svc.Name, Pos: svc.Pos, Err: err}
 	}
 	logPath := filepath.Join(e.opts.LogDir, svc.Name+".log")

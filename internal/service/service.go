@@ -176,6 +176,9 @@ type Service struct {
 	// descriptor sets), for the wire to show calls' messages as JSON; nil:
 	// none named.
 	Descriptors *protoregistry.Files
+	// GRPCReflect names the port to ask for Descriptors by server
+	// reflection once it is ready (grpc: {reflection: true}); "": none.
+	GRPCReflect string
 	// StandIn is the stub declared beside the real kind (stub: next to
 	// process:), swapped in by `--stub NAME` or a profile.
 	StandIn *StandIn

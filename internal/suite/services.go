@@ -2,6 +2,7 @@ package suite
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,7 +13,6 @@ import (
 	"github.com/seamtest/seam/internal/service/probe"
 	"github.com/seamtest/seam/internal/step"
 	"go.yaml.in/yaml/v4"
-	"google.golang.org/protobuf/reflect/protoregistry"
 )
 
 var serviceKeys = []string{"depends_on", "ready", "ports", "grpc"}
@@ -65,6 +65,7 @@ func (l *loader) service(d *decode.Decoder, name string, keyN, n *yaml.Node) *se
 	var kindF, standF *decode.Field
 	unknown := false
 	fields := d.Fields(n, "service "+name)
+	var grpcN *yaml.Node
 	for i, f := range fields {
 		switch {
 		case f.Key == "depends_on":
@@ -103,7 +104,7 @@ func (l *loader) service(d *decode.Decoder, name string, keyN, n *yaml.Node) *se
 		case f.Key == "ready":
 			l.readiness(d, f.Value, svc.Ready)
 		case f.Key == "grpc":
-			svc.Descriptors = grpcTypes(d, name, decode.Resolve(f.Value))
+			grpcN = decode.Resolve(f.Value)
 		case l.opts.Services[f.Key] != nil:
 			if kindF != nil {
 				// A stub beside the real kind is its stand-in.
@@ -129,6 +130,9 @@ func (l *loader) service(d *decode.Decoder, name string, keyN, n *yaml.Node) *se
 				e.WithHint("a service has one kind (%s) and may have depends_on, ready, ports, grpc", strings.Join(kinds, ", "))
 			}
 		}
+	}
+	if grpcN != nil { // after ports:, which it may name
+		grpcTypes(d, svc, grpcN)
 	}
 	if kindF == nil {
 		if !unknown {
@@ -265,30 +269,48 @@ func (l *loader) checkServiceRefs(s *Suite) {
 }
 
 // grpcTypes reads the gRPC services a service serves, from the .proto
-// files and descriptor sets it names: the wire shows their calls'
-// messages as JSON. A file that does not compile is an error here, at
-// validate, naming the line in the .proto.
-func grpcTypes(d *decode.Decoder, name string, n *yaml.Node) *protoregistry.Files {
+// files and descriptor sets it names, or notes that they are to be asked
+// of it by server reflection once it is ready: the wire shows their
+// calls' messages as JSON. A file that does not compile is an error
+// here, at validate, naming the line in the .proto.
+func grpcTypes(d *decode.Decoder, svc *service.Service, n *yaml.Node) {
 	var g struct {
 		Protos         []string `yaml:"protos"`
 		ImportPaths    []string `yaml:"import_paths"`
 		DescriptorSets []string `yaml:"descriptor_sets"`
+		Reflection     bool     `yaml:"reflection"`
+		Port           string   `yaml:"port"`
 	}
 	before := d.Errs.Len()
 	d.Decode(n, &g, "grpc")
 	if d.Errs.Len() > before {
-		return nil
+		return
+	}
+	if len(g.Protos)+len(g.DescriptorSets) == 0 && !g.Reflection {
+		d.Errorf(n, "service %q: grpc: name the services' protos or descriptor_sets, or ask it: reflection: true", svc.Name).
+			WithHint("grpc: {protos: [api/auth.proto]} (paths from the suite's folder)")
+		return
+	}
+	if g.Reflection {
+		svc.GRPCReflect = g.Port
+		switch {
+		case g.Port != "" && !slices.Contains(svc.Ports, g.Port):
+			d.Errorf(n, "service %q: grpc.port: %q is not one of its ports (%s)", svc.Name, g.Port, strings.Join(svc.Ports, ", "))
+		case g.Port != "":
+		case slices.Contains(svc.Ports, "grpc"):
+			svc.GRPCReflect = "grpc"
+		default:
+			svc.GRPCReflect = svc.Ports[0]
+		}
 	}
 	if len(g.Protos)+len(g.DescriptorSets) == 0 {
-		d.Errorf(n, "service %q: grpc: name the services' protos or descriptor_sets", name).
-			WithHint("grpc: {protos: [api/auth.proto]} (paths from the suite's folder)")
-		return nil
+		return
 	}
 	files, err := protos.Load(context.Background(), protos.Sources{Dir: d.Dir, Protos: g.Protos, ImportPaths: g.ImportPaths, Sets: g.DescriptorSets})
 	if err != nil {
-		d.Errorf(n, "service %q: grpc: %v", name, err).
+		d.Errorf(n, "service %q: grpc: %v", svc.Name, err).
 			WithHint("fix the file; imports are looked up from the suite's folder and import_paths (google/protobuf/… are built in)")
-		return nil
+		return
 	}
-	return files
+	svc.Descriptors = files
 }

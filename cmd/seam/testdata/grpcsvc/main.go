@@ -3,7 +3,7 @@
 //
 // As "auth" it serves HTTP on -api (/healthz, /hello) and gRPC on -grpc:
 // the standard health service, whose calls need an "authorization"
-// metadata (else UNAUTHENTICATED).
+// metadata (else UNAUTHENTICATED), and server reflection.
 //
 // As "sales" it serves HTTP on -listen and calls auth: /check[?token=T]
 // makes a health Check on auth's gRPC port (from SEAM_AUTH_PORTS_GRPC)
@@ -30,6 +30,7 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 )
 
@@ -67,6 +68,7 @@ func auth(ctx context.Context, api, grpcAddr string) {
 	hs := health.NewServer()
 	hs.SetServingStatus("auth", healthpb.HealthCheckResponse_SERVING)
 	healthpb.RegisterHealthServer(srv, hs)
+	reflection.Register(srv)
 	go srv.Serve(gl)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
