@@ -5,6 +5,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/seamtest/seam/internal/wire"
 )
 
 // Edge selects interactions on an edge between two services (a
@@ -15,6 +17,8 @@ type Edge struct {
 	Method   string
 	Path     string // the request target; * matches within a segment
 	Status   int
+	GRPC     string // a gRPC method, "/pkg.Service/Method"; * matches within a segment
+	Code     string // a gRPC status: "UNAUTHENTICATED", "16"; "" matches any
 }
 
 func (m Edge) String() string {
@@ -22,20 +26,31 @@ func (m Edge) String() string {
 	if m.Method != "" || m.Path != "" {
 		s += " " + strings.TrimSpace(m.Method+" "+m.Path)
 	}
+	if m.GRPC != "" {
+		s += " gRPC " + m.GRPC
+	}
 	if m.Status != 0 {
 		s += fmt.Sprintf(" → %d", m.Status)
+	}
+	if m.Code != "" {
+		s += " → " + m.Code
 	}
 	return s
 }
 
 // Interaction is one exchange the wire saw on an edge.
 type Interaction struct {
-	Edge       string // "orders→inventory"
-	Method     string
-	Path       string
-	Status     int
-	Result     string // "200 OK", "no response (connection reset)", …
-	Start, End time.Time
+	Edge     string // "orders→inventory"
+	Port     string // the callee's port it crossed, by name ("http", "grpc")
+	Protocol string // http, http2, grpc, postgres, redis, tcp
+	Method   string
+	Path     string // for gRPC: the method, "/pkg.Service/Method"
+	Status   int
+	Result   string // "200 OK", "no response (connection reset)", "UNAUTHENTICATED: bad token", …
+	// GRPCCode is a gRPC call's status by name ("OK", "NOT_FOUND"); "" when
+	// it ended without one or is not gRPC. GRPCMessage is its message.
+	GRPCCode, GRPCMessage string
+	Start, End            time.Time
 }
 
 // Interactions returns what crossed the edge m names since the test began,
@@ -46,6 +61,10 @@ func (e *Env) Interactions(m Edge) []Interaction {
 	}
 	e.info(m.From)
 	e.info(m.To)
+	if _, ok := wire.GRPCCode(m.Code); m.Code != "" && !ok {
+		e.fail("Edge.Code %q is not a gRPC status: give a name (%s) or a number", m.Code, strings.Join(wire.GRPCCodeNames(), ", "))
+		return nil
+	}
 	var out []Interaction
 	for _, i := range e.env.Interactions(e.start) {
 		if i.Edge != m.From+"→"+m.To || (m.Method != "" && !strings.EqualFold(m.Method, i.Method)) ||
@@ -57,7 +76,23 @@ func (e *Env) Interactions(m Edge) []Interaction {
 				continue
 			}
 		}
-		out = append(out, Interaction{Edge: i.Edge, Method: i.Method, Path: i.Target, Status: i.Status, Result: i.Result, Start: i.Start, End: i.End})
+		var code string
+		if i.Protocol == "grpc" && i.GRPCStatus >= 0 {
+			code = wire.GRPCCodeName(i.GRPCStatus)
+		}
+		if m.GRPC != "" || m.Code != "" {
+			if i.Protocol != "grpc" {
+				continue
+			}
+			if ok, _ := path.Match(m.GRPC, i.Target); m.GRPC != "" && !ok && m.GRPC != i.Target {
+				continue
+			}
+			if n, known := wire.GRPCCode(m.Code); m.Code != "" && (!known || code != wire.GRPCCodeName(n)) {
+				continue
+			}
+		}
+		out = append(out, Interaction{Edge: i.Edge, Port: i.Port, Protocol: i.Protocol, Method: i.Method, Path: i.Target, Status: i.Status,
+			Result: i.Result, GRPCCode: code, GRPCMessage: i.GRPCMessage, Start: i.Start, End: i.End})
 	}
 	return out
 }
