@@ -508,3 +508,38 @@ func TestBadH2TrafficPassesThrough(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkGRPCUnary: unary calls straight to a grpc-go server and through
+// a recording proxy (decoding on), one connection.
+func BenchmarkGRPCUnary(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	hs := health.NewServer()
+	healthpb.RegisterHealthServer(srv, hs)
+	go srv.Serve(ln)
+	defer srv.Stop()
+	p, err := Listen("b→s", ln.Addr().String(), func(Interaction) {})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	for _, c := range []struct{ name, addr string }{{"direct", ln.Addr().String()}, {"wire", p.Addr()}} {
+		b.Run(c.name, func(b *testing.B) {
+			conn, err := grpc.NewClient(c.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer conn.Close()
+			hc := healthpb.NewHealthClient(conn)
+			ctx := context.Background()
+			for b.Loop() {
+				if _, err := hc.Check(ctx, &healthpb.HealthCheckRequest{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
