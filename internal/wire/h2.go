@@ -345,7 +345,9 @@ func (c *h2Conn) frame(dir *h2Dir) string {
 		if dir.server {
 			by = "server"
 		}
-		in := Interaction{Edge: c.d.p.Edge, Protocol: "http2", Op: "GOAWAY from the " + by, Result: f.ErrCode.String(),
+		// Op "connection", as other connection events: not an operation
+		// that coverage counts.
+		in := Interaction{Edge: c.d.p.Edge, Protocol: "http2", Op: "connection", Result: "GOAWAY from the " + by + ": " + f.ErrCode.String(),
 			Start: now, End: now, Suspicious: f.ErrCode != http2.ErrCodeNo,
 			Note: fmt.Sprintf("(last stream %d)", f.LastStreamID)}
 		in.GRPCStatus = -1
@@ -500,7 +502,7 @@ func (c *h2Conn) stop(why string) {
 		note = fmt.Sprintf("(not decoded further, %d stream(s) in flight unread; the bytes pass untouched)", n)
 	}
 	c.streams = nil
-	in := Interaction{Edge: c.d.p.Edge, Protocol: "http2", Op: "HTTP/2 connection", Result: "undecoded: " + why,
+	in := Interaction{Edge: c.d.p.Edge, Protocol: "http2", Op: "connection", Result: "HTTP/2 undecoded: " + why,
 		Start: now, End: now, Suspicious: true, Note: note}
 	in.GRPCStatus = -1
 	c.d.p.emit(in)

@@ -402,7 +402,7 @@ func TestH2CUpgradeIsRecorded(t *testing.T) {
 	c.Close()
 	waitFor(t, s, 3)
 	got := strings.Join(s.lines(), "\n")
-	for _, want := range []string{"GET /up → 200 OK", "GET /second → 200 OK", "GOAWAY from the client → NO_ERROR"} {
+	for _, want := range []string{"GET /up → 200 OK", "GET /second → 200 OK", "connection → GOAWAY from the client: NO_ERROR"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("no %q in\n%s", want, got)
 		}
