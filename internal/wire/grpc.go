@@ -2,7 +2,9 @@ package wire
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/binary"
+	"io"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -33,7 +35,8 @@ type grpcFrames struct {
 	count    int
 	kept     []grpcMsg
 	keptSize int
-	bad      bool // not gRPC's framing: counted as bytes only
+	bad      bool   // not gRPC's framing: counted as bytes only
+	encoding string // grpc-encoding of the compressed messages ("gzip")
 }
 
 type grpcMsg struct {
@@ -138,11 +141,14 @@ func renderMessages(t protoreflect.MessageDescriptor, g *grpcFrames) []byte {
 	}
 	var parts [][]byte
 	for _, m := range g.kept {
+		data := m.data
 		if m.compressed {
-			return nil
+			if data = gunzip(g.encoding, data); data == nil {
+				return nil
+			}
 		}
 		msg := dynamicpb.NewMessage(t)
-		if err := proto.Unmarshal(m.data, msg); err != nil {
+		if err := proto.Unmarshal(data, msg); err != nil {
 			return nil
 		}
 		j, err := protojson.Marshal(msg)
@@ -155,6 +161,26 @@ func renderMessages(t protoreflect.MessageDescriptor, g *grpcFrames) []byte {
 		return parts[0]
 	}
 	return append(append([]byte("["), bytes.Join(parts, []byte(","))...), ']')
+}
+
+// maxInflated bounds a compressed message's size once inflated.
+const maxInflated = 64 << 10
+
+// gunzip inflates a gzip-compressed message; nil for another encoding, a
+// broken stream or one that inflates past maxInflated.
+func gunzip(encoding string, b []byte) []byte {
+	if encoding != "gzip" {
+		return nil
+	}
+	r, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil
+	}
+	out, err := io.ReadAll(io.LimitReader(r, maxInflated+1))
+	if err != nil || len(out) > maxInflated {
+		return nil
+	}
+	return out
 }
 
 // grpcCodes are gRPC's status codes by number.

@@ -405,6 +405,8 @@ func (c *h2Conn) block(dir *h2Dir, frag []byte, end bool) string {
 			}
 		case "grpc-message":
 			s.grpcMessage = percentDecode(f.Value)
+		case "grpc-encoding":
+			s.resp.msgs.encoding = f.Value
 		}
 	}
 	if dir.blockEnds {
@@ -427,6 +429,8 @@ func (c *h2Conn) request(id uint32, fields []hpack.HeaderField, ended bool, note
 			s.path = f.Value
 		case "content-type":
 			s.grpc = strings.HasPrefix(f.Value, "application/grpc")
+		case "grpc-encoding":
+			s.req.msgs.encoding = f.Value
 		}
 	}
 	c.streams[id] = s

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/binary"
 	"os"
 	"path/filepath"
@@ -99,9 +100,17 @@ func FuzzGRPCFrames(f *testing.F) {
 	f.Add([]byte{0, 0, 0, 0, 6, 10, 4, 'a', 'u', 't', 'h'}, uint8(2))
 	f.Add([]byte{0, 0, 0, 0, 0, 1, 0, 0, 0, 2, 8, 1}, uint8(0))
 	f.Add([]byte{0, 0, 0, 16, 0, 1}, uint8(255))
+	var zipped bytes.Buffer
+	zw := gzip.NewWriter(&zipped)
+	zw.Write([]byte{10, 4, 'a', 'u', 't', 'h'})
+	zw.Close()
+	f.Add(append([]byte{1, 0, 0, 0, byte(zipped.Len())}, zipped.Bytes()...), uint8(3))
 	req := healthpb.File_grpc_health_v1_health_proto.Messages().ByName("HealthCheckRequest")
 	f.Fuzz(func(t *testing.T, data []byte, step uint8) {
 		var g grpcFrames
+		if step%2 == 1 {
+			g.encoding = "gzip"
+		}
 		for b := data; len(b) > 0; {
 			n := min(int(step)+1, len(b))
 			g.feed(b[:n])

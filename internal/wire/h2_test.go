@@ -24,6 +24,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/encoding/gzip"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
@@ -205,6 +206,10 @@ func TestGRPCCallsAreRecorded(t *testing.T) {
 	if status.Code(err) != codes.Unauthenticated {
 		t.Fatalf("check without a token: %v", err)
 	}
+	// Unary OK, gzip-compressed both ways.
+	if _, err := hc.Check(authed, &healthpb.HealthCheckRequest{Service: "zipped"}, grpc.UseCompressor(gzip.Name)); status.Code(err) != codes.NotFound {
+		t.Fatalf("a compressed check: %v", err)
+	}
 	// Server streaming: three messages, then OK.
 	st, err := conn.NewStream(ctx, &echoDesc.Streams[0], "/seam.test.Echo/Count")
 	if err != nil {
@@ -229,12 +234,16 @@ func TestGRPCCallsAreRecorded(t *testing.T) {
 		t.Fatalf("stream: %v", got)
 	}
 	conn.Close()
-	waitFor(t, s, 3)
+	waitFor(t, s, 4)
 	calls := grpcOnly(s)
-	if len(calls) != 3 {
-		t.Fatalf("want 3 gRPC calls, got %q", s.lines())
+	if len(calls) != 4 {
+		t.Fatalf("want 4 gRPC calls, got %q", s.lines())
 	}
-	ok, unauth, stream := calls[0], calls[1], calls[2]
+	ok, unauth, zipped, stream := calls[0], calls[1], calls[2], calls[3]
+	// gzip makes the 8-byte message larger: it was compressed.
+	if string(zipped.RequestBody) != `{"service":"zipped"}` || zipped.Result != "NOT_FOUND: unknown service" || zipped.RequestSize <= 5+8+10 {
+		t.Errorf("compressed call: %s → %s (%s)", zipped.RequestBody, zipped.ResponseBody, zipped.Result)
+	}
 	if ok.Op != "GRPC /grpc.health.v1.Health/Check" || ok.Result != "OK" || ok.Suspicious || ok.GRPCStatus != 0 || ok.Status != 200 {
 		t.Errorf("ok call: %+v", ok)
 	}
