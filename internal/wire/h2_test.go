@@ -552,3 +552,38 @@ func BenchmarkGRPCUnary(b *testing.B) {
 		})
 	}
 }
+
+// A call the caller gives up on is reset (RST_STREAM): recorded as such.
+func TestGRPCResetIsRecorded(t *testing.T) {
+	target := grpcServer(t)
+	s := &sink{}
+	p, err := Listen("sales→auth", target, s.add)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	conn, err := grpc.NewClient(p.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sctx, stop := context.WithCancel(ctx)
+	st, err := conn.NewStream(sctx, &echoDesc.Streams[0], "/seam.test.Echo/Count")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.SendMsg(wrapperspb.UInt32(1 << 30)) // more than anyone reads
+	st.CloseSend()
+	var m wrapperspb.StringValue
+	if err := st.RecvMsg(&m); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	waitFor(t, s, 1)
+	got := grpcOnly(s)
+	if len(got) != 1 || got[0].Result != "reset by the client (CANCEL)" || !got[0].Suspicious || got[0].GRPCStatus != -1 || got[0].ResponseMessages < 1 {
+		t.Fatalf("%+v", got)
+	}
+}
