@@ -37,7 +37,8 @@ func (Kind) Usage() step.Usage {
 			{Name: "path", Doc: "the request target (path and query); * matches within a segment, as in shell globs"},
 			{Name: "status", Doc: "HTTP status of the answer"},
 			{Name: "grpc", Doc: "a gRPC call's method, as its path /package.Service/Method; * matches within a segment"},
-			{Name: "code", Doc: "a gRPC call's status: a name (OK, NOT_FOUND, UNAUTHENTICATED, …) or its number"},
+			{Name: "code", Doc: "a gRPC call's status: a name (OK, NOT_FOUND, UNAUTHENTICATED, …) or its number; " +
+				"e.g. {from: sales, to: auth, grpc: /auth.v1.Auth/Check, code: UNAUTHENTICATED, never: true}"},
 			{Name: "sql", Doc: "a regular expression (case-insensitive) a PostgreSQL statement on the edge must match"},
 			{Name: "result", Doc: "text the result must contain: a command tag (INSERT 0 1), an error code (23505), a status line"},
 			{Name: "count, at_least, at_most, never", Doc: "how many must match (never: true means none)"},
@@ -48,8 +49,7 @@ func (Kind) Usage() step.Usage {
 			{Name: "interactions", Doc: "the matches: edge, port (the callee's port by name), protocol, method, path, status, result, params (SQL), duration_ms, request_body and response_body (HTTP: parsed when JSON; the first 4 KiB; gRPC: the messages as JSON when their types are known), request_size and response_size (HTTP/2 and gRPC: bytes), code and message (gRPC)"},
 		},
 		Example: "interactions: {from: orders, to: inventory, method: POST, path: /reserve, status: 200, count: 1,\n" +
-			"               before: {from: orders, to: payments, path: /charges}}\n" +
-			"interactions: {from: sales, to: auth, grpc: /auth.v1.Auth/Check, code: UNAUTHENTICATED, never: true}",
+			"               before: {from: orders, to: payments, path: /charges}}",
 	}
 }
 
