@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/binary"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/protobuf/reflect/protoregistry"
@@ -169,4 +171,41 @@ func FuzzH2Frames(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestH2MutatedSeeds is a small seeded fuzz that runs with every go test:
+// the recorded connections with bytes changed, cut, repeated, fed in
+// pieces of any size, never panic and never take long.
+func TestH2MutatedSeeds(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	files := echoFile(t)
+	seeds := h2Seeds(t)
+	for range 1000 {
+		for _, log := range seeds {
+			b := append([]byte(nil), log...)
+			for range 1 + r.IntN(8) {
+				i, j := r.IntN(len(b)), r.IntN(len(b))
+				switch r.IntN(4) {
+				case 0:
+					b[i] = byte(r.IntN(256))
+				case 1:
+					b = append(b[:i], b[min(len(b), i+r.IntN(20)):]...)
+				case 2:
+					b = append(b[:i], append([]byte{byte(r.IntN(256)), 0, 0xff}, b[i:]...)...)
+				case 3:
+					if i < j {
+						b = append(b, b[i:j]...)
+					}
+				}
+				if len(b) == 0 {
+					b = []byte{0}
+				}
+			}
+			start := time.Now()
+			replay(b, 1+r.IntN(70000), files)
+			if d := time.Since(start); d > time.Second {
+				t.Fatalf("%v to decode %q", d, b)
+			}
+		}
+	}
 }
