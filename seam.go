@@ -370,6 +370,10 @@ func (e *Env) info(name string) map[string]any {
 		e.fail("no service %q; the services are: %s", name, strings.Join(names, ", "))
 		return nil
 	}
+	if _, ok := in["addr"]; !ok {
+		e.fail("service %q is a job: it runs to its end and has no address", name)
+		return nil
+	}
 	return in
 }
 

@@ -31,10 +31,10 @@ func cmdHelp(args []string, stdio IO) int {
 		fmt.Fprint(stdio.Stdout, ServicesHelp(reg))
 	case "stubs":
 		fmt.Fprint(stdio.Stdout, stub.Help())
-	case "run", "validate", "list", "up", "down":
+	case "run", "validate", "list", "up", "down", "reset":
 		Run(context.Background(), []string{topic, "-h"}, IO{Stdout: stdio.Stdout, Stderr: stdio.Stdout, Getenv: stdio.Getenv})
 	default:
-		fmt.Fprintf(stdio.Stderr, "seam help: unknown topic %q (topics: steps, expect, services, stubs, run, validate, list, up, down)\n", topic)
+		fmt.Fprintf(stdio.Stderr, "seam help: unknown topic %q (topics: steps, expect, services, stubs, run, validate, list, up, down, reset)\n", topic)
 		return ExitUsage
 	}
 	return ExitPass
@@ -102,7 +102,7 @@ func ServicesHelp(reg *builtin.Registry) string {
 	b.WriteString(`# Services
 
 A service has one kind key and may add depends_on: (names of services that
-must be ready first), ports: (names of the free loopback ports to allocate;
+must be ready, or jobs that must be done, first), ports: (names of the free loopback ports to allocate;
 the first is the main one, default [http]; a dependant reaches each
 through seam's wire: service("x").ports.NAME and SEAM_X_PORTS_NAME are the
 proxies', direct_ports the real ones), ready: (a probe, with timeout: and

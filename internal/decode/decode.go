@@ -23,6 +23,11 @@ type Decoder struct {
 	// (suite vars, --var, earlier captures, builtins); templates that use
 	// any other name are reported. Nil turns the check off.
 	Vars map[string]bool
+	// Later names variables that exist, but not where the node being
+	// decoded sits (a service's addresses in its build: command, which
+	// runs before any service starts), each with the hint to give when a
+	// template uses it.
+	Later map[string]string
 	// Dir is the folder of File, for fields that name other files.
 	Dir string
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/seamtest/seam/internal/diag"
 	"github.com/seamtest/seam/internal/expr"
 	"github.com/seamtest/seam/internal/report"
+	"github.com/seamtest/seam/internal/service"
 	"github.com/seamtest/seam/internal/step"
 	"github.com/seamtest/seam/internal/suite"
 	"go.yaml.in/yaml/v4"
@@ -344,6 +345,9 @@ func edges(s *suite.Suite) []report.EdgeInfo {
 	var out []report.EdgeInfo
 	for _, svc := range s.System.Services {
 		for _, d := range svc.DependsOn {
+			if dep, ok := s.System.Get(d.Name); ok && service.IsJob(dep) {
+				continue // it orders the start; nothing talks to a job
+			}
 			out = append(out, report.EdgeInfo{Edge: svc.Name + "→" + d.Name, Wired: !d.NoWire})
 		}
 	}

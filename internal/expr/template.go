@@ -213,6 +213,26 @@ type TemplateError struct {
 func (e *TemplateError) Error() string { return e.Err.Error() }
 func (e *TemplateError) Unwrap() error { return e.Err }
 
+// FileStr parses text, read from file (a template file of the user's), as
+// a Str with the names d defines; a problem is reported at its line and
+// column in file.
+func FileStr(d *decode.Decoder, file, text string) Str {
+	s := Str{Raw: text, Pos: diag.Pos{File: file, Line: 1, Col: 1}}
+	parts, err := ParseTemplate(text, d.Vars)
+	if err != nil {
+		pos := s.Pos
+		if te, ok := err.(*TemplateError); ok && te.Offset <= len(text) {
+			before := text[:te.Offset]
+			pos.Line += strings.Count(before, "\n")
+			pos.Col = te.Offset - strings.LastIndexByte(before, '\n')
+		}
+		addTemplateError(d, pos, err)
+		return s
+	}
+	s.parts = parts
+	return s
+}
+
 func reportTemplateError(d *decode.Decoder, n *yaml.Node, err error) {
 	pos := d.Pos(n)
 	te, _ := err.(*TemplateError)
@@ -224,9 +244,17 @@ func reportTemplateError(d *decode.Decoder, n *yaml.Node, err error) {
 			pos.Col += te.Offset + 1
 		}
 	}
+	addTemplateError(d, pos, err)
+}
+
+func addTemplateError(d *decode.Decoder, pos diag.Pos, err error) {
 	e := diag.Errorf(pos, "%v", err)
 	if ue, ok := errorsAs[*UndefinedError](err); ok {
 		e.Hint = ue.Hint()
+		if h, later := d.Later[ue.Name]; later {
+			e.Msg = fmt.Sprintf("%q is not known here", ue.Name)
+			e.Hint = h
+		}
 	}
 	d.Errs.Add(e)
 }

@@ -63,6 +63,7 @@ func (l *loader) service(d *decode.Decoder, name string, keyN, n *yaml.Node) *se
 		Ready: &service.Readiness{Timeout: 30 * time.Second, Interval: 100 * time.Millisecond}}
 	kinds := l.opts.Services.Names()
 	var kindF, standF *decode.Field
+	var portsK, readyK *yaml.Node // a job may have neither
 	unknown := false
 	fields := d.Fields(n, "service "+name)
 	var grpcN *yaml.Node
@@ -96,12 +97,14 @@ func (l *loader) service(d *decode.Decoder, name string, keyN, n *yaml.Node) *se
 				svc.DependsOn = append(svc.DependsOn, service.Dep{Name: it.Value, Pos: d.Pos(it)})
 			}
 		case f.Key == "ports":
+			portsK = f.KeyN
 			var ports []string
 			d.Decode(f.Value, &ports, "ports")
 			if len(ports) > 0 {
 				svc.Ports = ports
 			}
 		case f.Key == "ready":
+			readyK = f.KeyN
 			l.readiness(d, f.Value, svc.Ready)
 		case f.Key == "grpc":
 			grpcN = decode.Resolve(f.Value)
@@ -146,6 +149,23 @@ func (l *loader) service(d *decode.Decoder, name string, keyN, n *yaml.Node) *se
 	// Kept even when its settings have problems, so that references to it
 	// are not reported as well.
 	svc.Spec = l.opts.Services[kindF.Key].Decode(d, decode.Resolve(kindF.Value))
+	if _, job := svc.Spec.(service.Job); job {
+		// It runs to its end: nothing listens, nothing is probed.
+		svc.Ports = nil
+		if portsK != nil {
+			d.Errorf(portsK, "service %q: a job has no ports", name).
+				WithHint("a job runs to its end and nothing connects to it: remove ports:, or make it a process: if it serves")
+		}
+		if readyK != nil {
+			d.Errorf(readyK, "service %q: a job has no ready: probe", name).
+				WithHint("a job is done when it exits with 0: remove ready:, and bound its run with timeout: under job:")
+		}
+		if standF != nil {
+			d.Errorf(standF.KeyN, "service %q: a job has no stand-in stub", name).
+				WithHint("a stub answers calls, and nothing calls a job: remove stub:")
+			standF = nil
+		}
+	}
 	if standF != nil {
 		spec := l.opts.Services[standF.Key].Decode(d, decode.Resolve(standF.Value))
 		if spec != nil {
@@ -211,6 +231,11 @@ func (l *loader) checkEdges(s *Suite, refs []step.EdgeRef) {
 				continue
 			}
 			found = true
+			if to, _ := s.System.Get(r.To); service.IsJob(to) {
+				l.errs.Add(diag.Errorf(r.Pos, "%s is a job, so the edge %s→%s has no wire", r.To, r.From, r.To).
+					WithHint("a job runs to its end before %s starts and nothing talks to it; name an edge to a service", r.From))
+				continue
+			}
 			if d.NoWire {
 				l.errs.Add(diag.Errorf(r.Pos, "the edge %s→%s is wire: false, so seam does not see its traffic", r.From, r.To).
 					WithHint("remove wire: false from %s's depends_on", r.From))

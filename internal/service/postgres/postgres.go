@@ -28,8 +28,8 @@ func (Kind) Usage() service.Usage {
 	return service.Usage{
 		Name: "postgres",
 		Summary: "a PostgreSQL server (Debian package postgresql): database: (default: the service's name), " +
-			"user: and password: (default seam), init: SQL files or folders applied in order once (the baseline), " +
-			"reset: per-test (default), per-suite or never, bin: the folder of postgres and initdb, settings: extra " +
+			"user: and password: (default seam), init: SQL files or folders applied in order once, " +
+			"reset: per-test (default: back to the data once the environment has started, after init and jobs), per-suite or never, bin: the folder of postgres and initdb, settings: extra " +
 			"server settings. Its info has url (postgres://…), dsn, user, password, database",
 		Example: "postgres:\n  database: shop\n  init: [migrations/, seed.sql]",
 	}
