@@ -1,5 +1,6 @@
 // Command wire measures seam's edge proxy (internal/wire) recording an
-// HTTP edge with keep-alive connections under a bounded loopback load:
+// HTTP edge with keep-alive connections and a gRPC edge (HTTP/2 and gRPC
+// decoded, messages rendered as JSON) under a bounded loopback load:
 // direct to the service, through seam's proxy, and through Toxiproxy v2
 // with no toxics (`bash bench/peers.sh` installs it), same run, rounds
 // interleaved with the proxies not being measured stopped. Throughput is
@@ -72,8 +73,15 @@ func main() {
 	case len(os.Args) == 4 && os.Args[1] == "-proxy":
 		proxy(os.Args[2], os.Args[3])
 		return
+	case len(os.Args) == 3 && os.Args[1] == "-grpc-serve":
+		serveGRPC(os.Args[2])
+		return
+	case len(os.Args) == 4 && os.Args[1] == "-grpc-proxy":
+		proxyGRPC(os.Args[2], os.Args[3])
+		return
 	}
 	quick := flag.Bool("quick", false, "a smaller run (under 40 s)")
+	grpcOnly := flag.Bool("grpc-only", false, "only the gRPC edge (while working on it; its own RESULT line)")
 	flag.Parse()
 	defer measure.Done()
 	rounds, perRound, limit, warm := 5, 20000, 5*time.Second, 5000
@@ -89,6 +97,20 @@ func main() {
 	const conns = 8
 	self, err := os.Executable()
 	measure.Check(err)
+	if *grpcOnly {
+		var api *rawload.Server
+		if bin := toxiproxyBin(); fileExists(bin) {
+			api = rawload.Start("toxiproxy API", []string{bin, "-host", "127.0.0.1", "-port", "PORT"}, "/version")
+		}
+		g := benchGRPC(self, *quick, api)
+		r := 0.0
+		if g.toxiproxy > 0 {
+			r = g.seam / g.toxiproxy
+		}
+		fmt.Printf("RESULT wire-grpc grpc_seam_rps=%.0f grpc_toxiproxy_rps=%.0f grpc_direct_rps=%.0f grpc_added_p50_ms=%.3f ratio=%.2f target=1 %s\n",
+			g.seam, g.toxiproxy, g.direct, g.added, r, map[bool]string{true: "ok", false: "short"}[r >= 1 && g.added <= 0.2])
+		return
+	}
 
 	target := rawload.Start("service", []string{self, "-serve", "PORT"}, "/")
 	addr := strings.TrimPrefix(target.Base, "http://")
@@ -97,17 +119,10 @@ func main() {
 		rawload.Start("seam wire (recording)", []string{self, "-proxy", "PORT", addr}, "/"),
 	}
 	proxies := []*rawload.Server{paths[1]}
+	var api *rawload.Server // Toxiproxy's API, nil when it is missing
 	if bin := toxiproxyBin(); fileExists(bin) {
-		api := rawload.Start("toxiproxy API", []string{bin, "-host", "127.0.0.1", "-port", "PORT"}, "/version")
-		port := rawload.FreePort()
-		b, _ := json.Marshal(map[string]any{"name": "bench", "listen": "127.0.0.1:" + port, "upstream": addr, "enabled": true})
-		resp, err := http.Post(api.Base+"/proxies", "application/json", bytes.NewReader(b))
-		measure.Check(err)
-		resp.Body.Close()
-		if resp.StatusCode != 201 {
-			measure.Check(fmt.Errorf("toxiproxy: creating the proxy: %s", resp.Status))
-		}
-		tp := &rawload.Server{Name: "Toxiproxy v2.5.0 (no toxics)", Base: "http://127.0.0.1:" + port, Cmd: api.Cmd}
+		api = rawload.Start("toxiproxy API", []string{bin, "-host", "127.0.0.1", "-port", "PORT"}, "/version")
+		tp := &rawload.Server{Name: "Toxiproxy v2.5.0 (no toxics)", Base: "http://" + toxiproxyAdd(api.Base, "bench", addr), Cmd: api.Cmd}
 		paths = append(paths, tp)
 		proxies = append(proxies, tp)
 	} else {
@@ -150,20 +165,48 @@ func main() {
 	added := measure.Msf(pacedP50[1] - pacedP50[0])
 	fmt.Printf("\nseam's added p50 latency over direct at %.0f req/s = %.3f ms   target ≤ 0.2 ms\n", rate, added)
 	fmt.Printf("(at full load: %.3f ms, the difference of two queueing times)\n", measure.Msf(p50[1]-p50[0]))
+	if len(paths) > 2 {
+		fmt.Printf("seam / Toxiproxy HTTP throughput = %.2f   target ≥ 1.0\n", rps[1]/rps[2])
+	}
 	pgDirect, pgWire := postgres(*quick)
 	fmt.Printf("PostgreSQL edge, simple query (SELECT 1) p50: direct %.3f ms, through seam's wire %.3f ms, added %.3f ms\n",
 		measure.Msf(pgDirect), measure.Msf(pgWire), measure.Msf(pgWire-pgDirect))
-	ok := added <= 0.2
+	g := benchGRPC(self, *quick, api)
+	// The headline: the issue sets the same two targets on both edges
+	// (throughput ≥ 1.0× Toxiproxy's, added p50 ≤ 0.2 ms), and a run
+	// meets it only if every one of the four holds: ok is their
+	// conjunction, and ratio is the smaller of the two throughput ratios,
+	// so a short protocol cannot hide behind the other (larger is still
+	// better; ratio ≥ 1 exactly when both are).
+	ok := added <= 0.2 && g.added <= 0.2
 	if len(paths) < 3 {
-		fmt.Printf("RESULT wire seam_rps=%.0f direct_rps=%.0f toxiproxy=missing added_p50_ms=%.3f ratio=0 target=1 short\n", rps[1], rps[0], added)
+		fmt.Printf("RESULT wire seam_rps=%.0f direct_rps=%.0f toxiproxy=missing added_p50_ms=%.3f grpc_seam_rps=%.0f grpc_direct_rps=%.0f grpc_added_p50_ms=%.3f ratio=0 target=1 short\n",
+			rps[1], rps[0], added, g.seam, g.direct, g.added)
 		return
 	}
-	ratio := rps[1] / rps[2]
-	fmt.Printf("seam / Toxiproxy throughput = %.2f   target ≥ 1.0\n", ratio)
+	httpRatio, grpcRatio := rps[1]/rps[2], g.seam/g.toxiproxy
+	ratio := min(httpRatio, grpcRatio)
+	fmt.Printf("\nheadline: ratio = min(HTTP %.2f, gRPC %.2f) = %.2f (seam's throughput / Toxiproxy's); ok only if both ≥ 1.0 and both added p50 ≤ 0.2 ms\n",
+		httpRatio, grpcRatio, ratio)
 	ok = ok && ratio >= 1
 	verdict := map[bool]string{true: "ok", false: "short"}[ok]
-	fmt.Printf("RESULT wire seam_rps=%.0f toxiproxy_rps=%.0f direct_rps=%.0f added_p50_ms=%.3f added_p50_target=0.2 ratio=%.2f target=1 %s\n",
-		rps[1], rps[2], rps[0], added, ratio, verdict)
+	fmt.Printf("RESULT wire seam_rps=%.0f toxiproxy_rps=%.0f direct_rps=%.0f added_p50_ms=%.3f added_p50_target=0.2 http_ratio=%.2f "+
+		"grpc_seam_rps=%.0f grpc_toxiproxy_rps=%.0f grpc_direct_rps=%.0f grpc_added_p50_ms=%.3f grpc_ratio=%.2f ratio=%.2f target=1 %s\n",
+		rps[1], rps[2], rps[0], added, httpRatio, g.seam, g.toxiproxy, g.direct, g.added, grpcRatio, ratio, verdict)
+}
+
+// toxiproxyAdd creates a Toxiproxy proxy (no toxics) to upstream through
+// its API at base, and returns the address it listens on.
+func toxiproxyAdd(base, name, upstream string) string {
+	listen := "127.0.0.1:" + rawload.FreePort()
+	b, _ := json.Marshal(map[string]any{"name": name, "listen": listen, "upstream": upstream, "enabled": true})
+	resp, err := http.Post(base+"/proxies", "application/json", bytes.NewReader(b))
+	measure.Check(err)
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		measure.Check(fmt.Errorf("toxiproxy: creating the proxy %s: %s", name, resp.Status))
+	}
+	return listen
 }
 
 func fileExists(p string) bool {
