@@ -43,6 +43,9 @@ type h2Fields struct {
 	// RequestMessages and ResponseMessages count gRPC messages.
 	RequestSize, ResponseSize         int64
 	RequestMessages, ResponseMessages int
+	// grpcJSON renders the messages of a call whose types are known, on
+	// first use (Bodies).
+	grpcJSON *grpcJSON
 }
 
 const (

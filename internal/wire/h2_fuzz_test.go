@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/binary"
+	"encoding/json"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -90,6 +91,9 @@ func FuzzH2(f *testing.F) {
 		for _, i := range replay(log, int(step)+1, files) {
 			if i.Edge != "f→g" || i.Protocol == "http2" && (len(i.RequestBody) > maxBodyKept || len(i.ResponseBody) > maxBodyKept) {
 				t.Fatalf("%+v", i)
+			}
+			if req, resp := i.Bodies(); i.Protocol == "grpc" && (req != nil && !json.Valid(req) || resp != nil && !json.Valid(resp)) {
+				t.Fatalf("gRPC messages rendered as something other than JSON: %s → %s", req, resp)
 			}
 			if i.End.Before(i.Start) {
 				t.Fatalf("ends before it starts: %+v", i)

@@ -240,16 +240,30 @@ func TestGRPCCallsAreRecorded(t *testing.T) {
 		t.Fatalf("want 4 gRPC calls, got %q", s.lines())
 	}
 	ok, unauth, zipped, stream := calls[0], calls[1], calls[2], calls[3]
+	// The JSON is made when first read (Bodies), not in the forwarding.
+	if ok.RequestBody != nil || ok.ResponseBody != nil {
+		t.Errorf("gRPC messages rendered before anyone read them: %s → %s", ok.RequestBody, ok.ResponseBody)
+	}
+	zReq, zResp := zipped.Bodies()
 	// gzip makes the 8-byte message larger: it was compressed.
-	if string(zipped.RequestBody) != `{"service":"zipped"}` || zipped.Result != "NOT_FOUND: unknown service" || zipped.RequestSize <= 5+8+10 {
-		t.Errorf("compressed call: %s → %s (%s)", zipped.RequestBody, zipped.ResponseBody, zipped.Result)
+	if string(zReq) != `{"service":"zipped"}` || zipped.Result != "NOT_FOUND: unknown service" || zipped.RequestSize <= 5+8+10 {
+		t.Errorf("compressed call: %s → %s (%s)", zReq, zResp, zipped.Result)
 	}
 	if ok.Op != "GRPC /grpc.health.v1.Health/Check" || ok.Result != "OK" || ok.Suspicious || ok.GRPCStatus != 0 || ok.Status != 200 {
 		t.Errorf("ok call: %+v", ok)
 	}
-	if string(ok.RequestBody) != `{"service":"auth"}` || string(ok.ResponseBody) != `{"status":"SERVING"}` {
-		t.Errorf("ok call's messages: %s → %s", ok.RequestBody, ok.ResponseBody)
+	// Every copy of the interaction shares one rendering, safe to read at once.
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if req, resp := ok.Bodies(); string(req) != `{"service":"auth"}` || string(resp) != `{"status":"SERVING"}` {
+				t.Errorf("ok call's messages: %s → %s", req, resp)
+			}
+		}()
 	}
+	wg.Wait()
 	if ok.RequestMessages != 1 || ok.ResponseMessages != 1 || ok.RequestSize != 5+6 || ok.ResponseSize != 5+2 {
 		t.Errorf("ok call's sizes: %d/%d messages, %d/%d bytes", ok.RequestMessages, ok.ResponseMessages, ok.RequestSize, ok.ResponseSize)
 	}
@@ -257,14 +271,59 @@ func TestGRPCCallsAreRecorded(t *testing.T) {
 		unauth.Result != "UNAUTHENTICATED: no token: 100% refusé" {
 		t.Errorf("unauthenticated call: %+v", unauth)
 	}
+	sReq, sResp := stream.Bodies()
 	if stream.Target != "/seam.test.Echo/Count" || stream.Result != "OK" || stream.ResponseMessages != 3 ||
-		string(stream.ResponseBody) != `["n1","n2","n3"]` || string(stream.RequestBody) != `3` {
-		t.Errorf("streaming call: %+v (%s → %s)", stream, stream.RequestBody, stream.ResponseBody)
+		string(sResp) != `["n1","n2","n3"]` || string(sReq) != `3` {
+		t.Errorf("streaming call: %+v (%s → %s)", stream, sReq, sResp)
 	}
 	if !strings.Contains(stream.Line(), "(1 message, 7 B → 3 messages, 27 B)") {
 		t.Errorf("streaming call's line: %s", stream.Line())
 	}
 	tp.save(t, "grpc")
+}
+
+// gRPC messages are rendered when first read, and masked then as emit
+// masks every body: the built-in secret fields and a suite's patterns.
+func TestGRPCMessagesAreMaskedWhenRendered(t *testing.T) {
+	target := grpcServer(t)
+	s := &sink{}
+	p, err := Listen("sales→auth", target, s.add)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	p.SetDescriptors(echoFile(t))
+	m, err := NewMasker([]string{`SERV[A-Z]+`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.SetMasker(m)
+	conn, err := grpc.NewClient(p.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	authed := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer x")
+	hc := healthpb.NewHealthClient(conn)
+	if _, err := hc.Check(authed, &healthpb.HealthCheckRequest{Service: "auth"}); err != nil {
+		t.Fatal(err)
+	}
+	// The service name is the JWT-shaped secret the built-in rules know.
+	jwt := "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln"
+	hc.Check(authed, &healthpb.HealthCheckRequest{Service: jwt})
+	waitForN(t, s, 2)
+	calls := grpcOnly(s)
+	if len(calls) != 2 {
+		t.Fatalf("want 2 gRPC calls, got %q", s.lines())
+	}
+	if req, resp := calls[0].Bodies(); string(req) != `{"service":"auth"}` || string(resp) != `{"status":"***"}` {
+		t.Errorf("a suite's pattern in a rendered message: %s → %s", req, resp)
+	}
+	if req, _ := calls[1].Bodies(); strings.Contains(string(req), jwt) || !strings.Contains(string(req), "***") {
+		t.Errorf("a JWT in a rendered message: %s", req)
+	}
 }
 
 func grpcOnly(s *sink) []Interaction {

@@ -302,9 +302,10 @@ func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 	}
 	list := make([]any, len(found))
 	for k, i := range found {
+		reqBody, respBody := i.Bodies() // gRPC messages become JSON here, on first read
 		m := map[string]any{"edge": i.Edge, "port": i.Port, "protocol": i.Protocol, "method": i.Method, "path": i.Target,
 			"status": float64(i.Status), "params": i.Note, "result": i.Result, "injected": i.Injected, "duration_ms": float64(i.End.Sub(i.Start).Microseconds()) / 1000,
-			"request_body": bodyValue(i.RequestBody), "response_body": bodyValue(i.ResponseBody)}
+			"request_body": bodyValue(reqBody), "response_body": bodyValue(respBody)}
 		if i.Protocol == "grpc" || i.Protocol == "http2" {
 			m["request_size"], m["response_size"] = float64(i.RequestSize), float64(i.ResponseSize)
 		}
