@@ -63,6 +63,9 @@ func (g *grpcFrames) feed(b []byte) {
 			g.compress = g.prefix[0] == 1
 			g.keeping = g.keptSize+int(g.left) <= maxBodyKept
 			g.cur = nil
+			if g.keeping {
+				g.cur = make([]byte, 0, g.left) // at most maxBodyKept
+			}
 			if g.left == 0 {
 				g.done()
 			}

@@ -106,7 +106,7 @@ type h2Dir struct {
 	fh         http2.FrameHeader
 	frame      []byte // a non-DATA frame being gathered, header included
 	inFrame    bool
-	inData     bool      // reading a DATA frame's payload
+	inData     bool      // reading a DATA frame's payload (or stepping over a PING, WINDOW_UPDATE or PRIORITY)
 	data       *h2Stream // the stream of the DATA frame being read; nil: none known
 	dataLeft   uint32    // payload bytes of the DATA frame still to come
 	dataPad    int       // -1: the pad length byte is next; else padding bytes at the end
@@ -244,6 +244,16 @@ func (c *h2Conn) header(dir *h2Dir) string {
 	}
 	if fh.Length > maxH2Frame {
 		return fmt.Sprintf("a %s frame of %d bytes", fh.Type, fh.Length)
+	}
+	switch fh.Type {
+	case http2.FramePing, http2.FrameWindowUpdate, http2.FramePriority:
+		// Nothing the wire records, and sent often (grpc-go's flow
+		// control and bandwidth pings): stepped over unread, as DATA
+		// without a stream is.
+		if fh.Length > 0 {
+			dir.inData, dir.data, dir.dataLeft, dir.dataPad, dir.dataEnd = true, nil, fh.Length, 0, false
+		}
+		return ""
 	}
 	dir.frame = append(dir.frame[:0], h[:]...)
 	dir.inFrame = true
@@ -489,7 +499,7 @@ func (c *h2Conn) finish(s *h2Stream, cut string) {
 }
 
 func grpcSizes(in Interaction) string {
-	return fmt.Sprintf("(%s → %s)", msgCount(in.RequestMessages, in.RequestSize), msgCount(in.ResponseMessages, in.ResponseSize))
+	return "(" + msgCount(in.RequestMessages, in.RequestSize) + " → " + msgCount(in.ResponseMessages, in.ResponseSize) + ")"
 }
 
 func msgCount(n int, bytes int64) string {
