@@ -102,7 +102,8 @@ type grpcTypes struct {
 
 // SetDescriptors gives the proxy the services and message types of the
 // callee (from .proto files, a descriptor set or reflection): the
-// messages of calls to their methods are then recorded as JSON.
+// messages of calls to their methods are then shown as JSON
+// (Interaction.Bodies).
 func (p *Proxy) SetDescriptors(files *protoregistry.Files) { p.grpc.files.Store(files) }
 
 // grpcBodies prepares a call's kept messages to be shown as JSON when its

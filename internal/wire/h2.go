@@ -503,10 +503,16 @@ func grpcSizes(in Interaction) string {
 }
 
 func msgCount(n int, bytes int64) string {
-	if n == 1 {
-		return "1 message, " + size(bytes)
+	var b string
+	if bytes < 1024 { // as size says it, without fmt: this is on every call
+		b = strconv.FormatInt(bytes, 10) + " B"
+	} else {
+		b = size(bytes)
 	}
-	return strconv.Itoa(n) + " messages, " + size(bytes)
+	if n == 1 {
+		return "1 message, " + b
+	}
+	return strconv.Itoa(n) + " messages, " + b
 }
 
 // stop ends decoding of the connection: it is noted, once, with the
