@@ -1,6 +1,7 @@
 package process
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -12,9 +13,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/bmatcuk/doublestar/v4"
-	"golang.org/x/mod/modfile"
+	"github.com/seamtest/seam/internal/expr"
 )
 
 // maxKeyFiles bounds the files a build's key lists: a key is computed on
@@ -32,10 +34,18 @@ var skipDirs = map[string]bool{".git": true, ".hg": true, ".svn": true, "node_mo
 // its roots (see buildRoots). Listing is a stat per file, a few
 // milliseconds for a few thousand files; contents are not read: an edit
 // changes the size or the modification time.
-func inputKey(argv, env []string, dir string, inputs []string) (string, error) {
-	roots, goBuild, err := buildRoots(argv, dir, inputs)
+func inputKey(ctx context.Context, cacheDir string, argv, env []string, dir string, inputs []string) (string, error) {
+	roots, modules, err := buildRoots(argv, dir, inputs) // modules: the folders a go build names
 	if err != nil {
 		return "", err
+	}
+	goBuild := len(modules) > 0
+	// The folders in each module, for go list.
+	byModule := map[string][]string{}
+	for _, d := range modules {
+		if mod := findUp(d, "go.mod"); mod != "" && !systemDir(filepath.Dir(mod)) {
+			byModule[filepath.Dir(mod)] = append(byModule[filepath.Dir(mod)], d)
+		}
 	}
 	h := sha256.New()
 	fmt.Fprintf(h, "v2\nargv=%q\nenv=%q\ndir=%s\n", argv, env, dir)
@@ -55,6 +65,16 @@ func inputKey(argv, env []string, dir string, inputs []string) (string, error) {
 				fmt.Fprintf(h, "%s\n", kv)
 			}
 		}
+	}
+	for _, mod := range expr.SortedKeys(byModule) {
+		fp, err := goFingerprint(ctx, cacheDir, mod, byModule[mod], env)
+		if err != nil {
+			// go list could not say what the build reads: the whole
+			// module is.
+			roots = append(roots, mod)
+			continue
+		}
+		fmt.Fprintf(h, "module=%s %s\n", mod, fp)
 	}
 	files := 0
 	var line []byte
@@ -104,7 +124,8 @@ func inputKey(argv, env []string, dir string, inputs []string) (string, error) {
 // folders are in, with their go.mod's local replace targets and the
 // go.work that uses them. Roots inside another root are dropped; the
 // result is sorted.
-func buildRoots(argv []string, dir string, inputs []string) (roots []string, goBuild bool, err error) {
+func buildRoots(argv []string, dir string, inputs []string) (roots, goDirs []string, err error) {
+	goBuild := false
 	set := map[string]bool{filepath.Clean(dir): true}
 	words := argv
 	if len(argv) == 3 && argv[0] == "sh" && argv[1] == "-c" {
@@ -135,17 +156,17 @@ func buildRoots(argv []string, dir string, inputs []string) (roots []string, goB
 		pattern = filepath.Clean(pattern)
 		if !strings.ContainsAny(in, "*?[{") {
 			if _, err := os.Stat(pattern); err != nil {
-				return nil, false, fmt.Errorf("inputs: %s: %w (paths are relative to the build's folder)", in, unwrapPath(err))
+				return nil, nil, fmt.Errorf("inputs: %s: %w (paths are relative to the build's folder)", in, unwrapPath(err))
 			}
 			set[pattern] = true
 			continue
 		}
 		matches, err := doublestar.FilepathGlob(pattern, doublestar.WithFilesOnly())
 		if err != nil {
-			return nil, false, fmt.Errorf("inputs: %s: %v", in, err)
+			return nil, nil, fmt.Errorf("inputs: %s: %v", in, err)
 		}
 		if len(matches) == 0 {
-			return nil, false, fmt.Errorf("inputs: %s matches no file (paths are relative to the build's folder)", in)
+			return nil, nil, fmt.Errorf("inputs: %s matches no file (paths are relative to the build's folder)", in)
 		}
 		for _, m := range matches {
 			set[filepath.Clean(m)] = true
@@ -154,9 +175,10 @@ func buildRoots(argv []string, dir string, inputs []string) (roots []string, goB
 	if goBuild {
 		for p := range set {
 			if st, err := os.Stat(p); err == nil && st.IsDir() {
-				addModule(set, p)
+				goDirs = append(goDirs, p)
 			}
 		}
+		sort.Strings(goDirs)
 	}
 	for p := range set {
 		roots = append(roots, p)
@@ -170,77 +192,135 @@ func buildRoots(argv []string, dir string, inputs []string) (roots []string, goB
 		}
 		out = append(out, r)
 	}
-	return out, goBuild, nil
+	return out, goDirs, nil
 }
 
-// addModule adds the Go module holding folder dir (the folder of the
-// nearest go.mod above it), its go.mod's replace targets on disk, and the
-// go.work above it with the modules it uses.
-func addModule(set map[string]bool, dir string) {
-	mod := findUp(dir, "go.mod")
-	if mod == "" {
-		return
-	}
-	root := filepath.Dir(mod)
-	if systemDir(root) {
-		return
-	}
-	set[root] = true
-	addReplaces(set, mod)
-	if os.Getenv("GOWORK") == "off" {
-		return
-	}
-	work := os.Getenv("GOWORK")
-	if work == "" {
-		work = findUp(root, "go.work")
-	}
-	if work == "" {
-		return
-	}
-	data, err := os.ReadFile(work)
-	if err != nil {
-		return
-	}
-	set[work] = true
-	wf, err := modfile.ParseWork(work, data, nil)
-	if err != nil {
-		return // go build reports it
-	}
-	for _, u := range wf.Use {
-		p := u.Path
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(filepath.Dir(work), p)
-		}
-		if st, err := os.Stat(p); err == nil && st.IsDir() && !systemDir(p) {
-			set[filepath.Clean(p)] = true
-			addReplaces(set, filepath.Join(p, "go.mod"))
+// goListFormat prints, for each package a build of the module may
+// compile, its folder, its module's version (empty for the main module
+// and local replacements: folders that change) and its embedded files.
+const goListFormat = `{{if not .Standard}}{{.Dir}}{{"\t"}}{{with .Module}}{{if .Replace}}{{.Replace.Version}}{{else}}{{.Version}}{{end}}{{end}}{{range .EmbedFiles}}{{"\t"}}{{.}}{{end}}{{end}}`
+
+// goFingerprint hashes what a go build in module mod reads from folders
+// that can change: the files of every package of the module and of the
+// packages they import from the module or from local replacements, their
+// embedded files, go.mod, go.sum and go.work. Asking go list costs tens
+// of milliseconds, so its answer (the paths to look at) is kept in the
+// cache with the fingerprint it gave; a later run only looks at those
+// paths again, and asks go list anew when any of them changed: a new
+// import, package or embedded file needs an edit to one of them.
+func goFingerprint(ctx context.Context, cacheDir, mod string, dirs, env []string) (string, error) {
+	id := sha256.New()
+	fmt.Fprintf(id, "golist v2\n%s\n%q\n%q\n", mod, dirs, env)
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "GO") || strings.HasPrefix(kv, "CGO_") {
+			fmt.Fprintf(id, "%s\n", kv)
 		}
 	}
+	memo := filepath.Join(cacheDir, "build", "golist-"+hex.EncodeToString(id.Sum(nil))[:24])
+	if data, err := os.ReadFile(memo); err == nil {
+		lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+		if len(lines) > 1 && fingerprint(lines[1:]) == lines[0] {
+			return lines[0], nil
+		}
+	}
+	paths, err := goListPaths(ctx, mod, dirs, env)
+	if err != nil {
+		return "", err
+	}
+	fp := fingerprint(paths)
+	if err := os.MkdirAll(filepath.Dir(memo), 0o755); err == nil {
+		tmp := fmt.Sprintf("%s.tmp-%d", memo, os.Getpid())
+		if os.WriteFile(tmp, []byte(fp+"\n"+strings.Join(paths, "\n")+"\n"), 0o644) == nil {
+			_ = os.Rename(tmp, memo) // a memo is an optimisation: losing it costs a go list
+		}
+	}
+	return fp, nil
 }
 
-// addReplaces adds the folders that a go.mod's replace directives point
-// to on disk.
-func addReplaces(set map[string]bool, gomod string) {
-	data, err := os.ReadFile(gomod)
+// goListPaths asks go list which paths a build in module mod reads: a
+// package folder ends in a slash (its files are looked at), an embedded
+// file and the folders between it and its package are looked at
+// themselves (a file added to an embedded folder changes the folder).
+func goListPaths(ctx context.Context, mod string, dirs, env []string) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	// The packages in and under the folders the build names (those are
+	// listed whole anyway) and what they import.
+	args := []string{"list", "-e", "-deps", "-f", goListFormat}
+	for _, d := range dirs {
+		rel, err := filepath.Rel(mod, d)
+		if err != nil {
+			return nil, err
+		}
+		rel = "./" + filepath.ToSlash(rel)
+		args = append(args, rel, strings.TrimSuffix(rel, "/.")+"/...")
+	}
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = mod
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.Output()
 	if err != nil {
-		return
+		return nil, fmt.Errorf("go list in %s: %w", mod, err)
 	}
-	f, err := modfile.Parse(gomod, data, nil)
-	if err != nil {
-		return // go build reports it
-	}
-	for _, r := range f.Replace {
-		if r.New.Version != "" {
-			continue // a module version: immutable, named by go.sum
-		}
-		p := r.New.Path
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(filepath.Dir(gomod), p)
-		}
-		if st, err := os.Stat(p); err == nil && st.IsDir() && !systemDir(p) {
-			set[filepath.Clean(p)] = true
+	set := map[string]bool{filepath.Join(mod, "go.mod"): true, filepath.Join(mod, "go.sum"): true}
+	if os.Getenv("GOWORK") != "off" {
+		if w := findUp(mod, "go.work"); w != "" {
+			set[w] = true
+			set[w+".sum"] = true
 		}
 	}
+	for _, l := range strings.Split(string(out), "\n") {
+		f := strings.Split(l, "\t")
+		if len(f) < 2 || f[0] == "" || f[1] != "" {
+			continue // a blank line (a standard package), or one from the module cache
+		}
+		pkg := filepath.Clean(f[0])
+		set[pkg+string(filepath.Separator)] = true
+		for _, e := range f[2:] {
+			p := filepath.Join(pkg, e)
+			for ; p != pkg && within(p, pkg); p = filepath.Dir(p) {
+				set[p] = true
+			}
+		}
+	}
+	paths := make([]string, 0, len(set))
+	for p := range set {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	return paths, nil
+}
+
+// fingerprint hashes the name, size and modification time of each path
+// (a missing one too); for a path ending in a slash, of each file in
+// that folder.
+func fingerprint(paths []string) string {
+	h := sha256.New()
+	for _, p := range paths {
+		if dir, ok := strings.CutSuffix(p, string(filepath.Separator)); ok {
+			fmt.Fprintf(h, "dir %s\n", dir)
+			entries, err := os.ReadDir(dir)
+			if err != nil {
+				fmt.Fprintf(h, "unreadable\n")
+				continue
+			}
+			for _, e := range entries {
+				if e.IsDir() {
+					continue // another package, listed apart if it is read
+				}
+				if info, err := e.Info(); err == nil {
+					fmt.Fprintf(h, "%s %d %d\n", e.Name(), info.Size(), info.ModTime().UnixNano())
+				}
+			}
+			continue
+		}
+		if st, err := os.Stat(p); err == nil {
+			fmt.Fprintf(h, "%s %d %d\n", p, st.Size(), st.ModTime().UnixNano())
+		} else {
+			fmt.Fprintf(h, "%s missing\n", p)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:32]
 }
 
 // findUp is the path of the nearest file called name in dir or above, or "".

@@ -140,7 +140,7 @@ func (s *Spec) Prepare(ctx context.Context, env *service.PrepareEnv) error {
 	if err != nil {
 		return err
 	}
-	key, err := inputKey(argv, buildEnv, dir, s.Inputs)
+	key, err := inputKey(ctx, env.CacheDir, argv, buildEnv, dir, s.Inputs)
 	if err != nil {
 		return fmt.Errorf("build: hashing inputs: %w", err)
 	}
