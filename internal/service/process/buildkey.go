@@ -216,7 +216,7 @@ func goFingerprint(ctx context.Context, cacheDir, mod string, dirs, env []string
 			fmt.Fprintf(id, "%s\n", kv)
 		}
 	}
-	memo := filepath.Join(cacheDir, "build", "golist-"+hex.EncodeToString(id.Sum(nil))[:24])
+	memo := filepath.Join(cacheDir, "golist", "golist-"+hex.EncodeToString(id.Sum(nil))[:24])
 	if data, err := os.ReadFile(memo); err == nil {
 		lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
 		if len(lines) > 1 && fingerprint(lines[1:]) == lines[0] {

@@ -87,7 +87,7 @@ func TestGoBuildKeyFollowsPackagesGoListNames(t *testing.T) {
 		os.Chtimes(p, later, later)
 	}
 	k1 := key()
-	memos, _ := filepath.Glob(filepath.Join(cache, "build", "golist-*"))
+	memos, _ := filepath.Glob(filepath.Join(cache, "golist", "golist-*"))
 	if len(memos) != 1 {
 		t.Fatalf("go list's answer is not remembered: %q", memos)
 	}
