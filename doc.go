@@ -22,6 +22,13 @@
 // test: a failing test then shows the log lines the components printed
 // during it.
 //
+// An Env belongs to the test that started or attached it. Misusing it never
+// kills the test binary: used after that test ended (kept by another test,
+// or by a goroutine that outlived it), it fails the tests still running
+// above it, naming the line, or prints the problem and fails the binary's
+// run; an Env from Up used without Attach reports through the test attached
+// last, or through Close's error.
+//
 // Services can also be declared in code with Process and StubService and
 // started with StartServices.
 //

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/seamtest/seam/internal/wire"
+	"os"
+	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -38,7 +40,10 @@ func newConfig(opts []Option) *config {
 	return c
 }
 
-// Var sets a suite variable, like --var NAME=VALUE.
+// Var sets a suite variable, like --var NAME=VALUE. value is text ("01234"
+// stays "01234") unless the suite's vars: declare name with a number or a
+// boolean; then it is read as one (0x1F is 31), and a value that is not one
+// fails the test naming the declaration.
 func Var(name, value string) Option { return func(c *config) { c.vars[name] = value } }
 
 // Seed sets the seed of random data (default 1, so go test runs repeat).
@@ -129,11 +134,15 @@ func Run(t *testing.T, path string, opts ...Option) {
 	})
 }
 
-// testWriter sends notices to t.Log.
+// testWriter sends notices to t.Log, or to stderr once t has ended (a
+// session may write while it closes).
 type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
+	msg := strings.TrimRight(string(p), "\n")
+	if w.t == nil || !tryLog(w.t, msg) {
+		fmt.Fprintln(os.Stderr, msg)
+	}
 	return len(p), nil
 }
 
@@ -217,7 +226,9 @@ type Env struct {
 type envState struct {
 	mu       sync.Mutex
 	closed   bool
-	attached int // tests attached so far
+	attached int          // tests attached so far
+	running  []testing.TB // attached tests whose cleanup has not run yet, oldest first
+	misuse   []string     // misuse with no test to report it through; Close returns it
 }
 
 // Up starts the services of the suite at path and returns once all are
@@ -270,7 +281,9 @@ func Start(t testing.TB, path string, opts ...Option) *Env {
 	var e *Env
 	t.Cleanup(func() {
 		if e != nil {
-			e.close()
+			if err := e.close(); err != nil {
+				t.Errorf("seam: cleanup: %v", err)
+			}
 		}
 	})
 	e, err = up(t.Context(), s, reg, cfg, testWriter{t})
@@ -301,11 +314,21 @@ func (e *Env) Attach(t testing.TB) *Env {
 	v.t = t
 	v.from = e.lines.len()
 	v.start = time.Now()
+	e.state.mu.Lock()
+	e.state.running = append(e.state.running, t)
+	e.state.mu.Unlock()
 	t.Cleanup(func() {
 		e.state.mu.Lock()
 		closed := e.state.closed
+		for i, r := range e.state.running {
+			if r == t {
+				e.state.running = append(e.state.running[:i], e.state.running[i+1:]...)
+				break
+			}
+		}
 		e.state.mu.Unlock()
 		if !closed {
+			e.env.ClearFaults() // the test's faults end with it, in its own log
 			v.checkUnmatched()
 			// What the components have written so far is read before the
 			// lines are shown, as the CLI does at a test's end.
@@ -315,12 +338,14 @@ func (e *Env) Attach(t testing.TB) *Env {
 		}
 		if t.Failed() {
 			if lines := e.lines.since(v.from); len(lines) > 0 {
-				// As the CLI does: the first interaction on an edge that
-				// looks like a fault is where to start reading.
-				for _, l := range lines {
-					if strings.HasSuffix(l, " "+wire.SuspiciousMark) {
-						t.Logf("seam: first suspicious interaction: %s", strings.TrimSuffix(l, " "+wire.SuspiciousMark))
-						break
+				// As the CLI does: the interactions on the edges that most
+				// likely caused the failure, likeliest first. A Go test has
+				// no failing step seam knows of, so all edges count alike.
+				if !closed {
+					in := engine.SuspectInput{All: e.env.Interactions(v.start)}
+					if ss := engine.Suspects(in, 3); len(ss) > 0 {
+						same := func(s string) string { return s }
+						t.Logf("seam: %s", strings.TrimSpace(report.SuspectsText(ss, same, same)))
 					}
 				}
 				t.Logf("seam: components' log lines during %s:\n%s", t.Name(), indent(lines))
@@ -337,16 +362,119 @@ func indent(lines []string) string {
 	return "    " + strings.Join(lines, "\n    ")
 }
 
-// fail reports misuse through the bound test, or panics with the same
-// message when there is none (TestMain code).
+// fail reports misuse through the bound test and stops it (see report).
 func (e *Env) fail(format string, args ...any) {
-	msg := fmt.Sprintf("seam: "+format, args...)
 	if e.t != nil {
 		e.t.Helper()
-		e.t.Fatal(msg)
+	}
+	e.report(fmt.Sprintf("seam: "+format, args...), true)
+}
+
+// report reports a failure (fatal: and stops the test) through the test e
+// is bound to. The binary never dies of it:
+//   - while that test runs, it fails it, like t.Error or t.Fatal;
+//   - once it has ended (the Env was kept, or a goroutine outlived the
+//     test), testing routes the message to the nearest ancestor test still
+//     running and fails it; with none running, the message goes to stderr
+//     and the test binary fails;
+//   - on an Env from Up not bound by Attach, it fails the test attached
+//     last that is still running; with none, the message goes to stderr
+//     and Close returns it.
+func (e *Env) report(msg string, fatal bool) {
+	t := e.t
+	if t == nil {
+		msg = callSite() + msg
+		e.state.mu.Lock()
+		if n := len(e.state.running); n > 0 {
+			t = e.state.running[n-1]
+		} else if !e.state.closed {
+			e.state.misuse = append(e.state.misuse, msg)
+		}
+		e.state.mu.Unlock()
+		// Another test's goroutine cannot stop that test, so its
+		// failure does not stop the caller either.
+		fatal = false
+		if t == nil {
+			fmt.Fprintln(os.Stderr, msg)
+			return
+		}
+	}
+	t.Helper()
+	if tryFail(t) {
+		if !tryLog(t, msg) {
+			fmt.Fprintln(os.Stderr, msg)
+		}
+		if fatal {
+			t.FailNow()
+		}
 		return
 	}
-	panic(msg)
+	// t has ended; Fail has failed the tests above it that still run (the
+	// binary fails). testing gives a subtest's line to its parent if that
+	// still runs, and drops a top-level test's: stderr always shows it.
+	msg = callSite() + msg + fmt.Sprintf("\n(reported after %s ended: an Env belongs to the test that started or attached it; "+
+		"use Attach(t) in another test, and end goroutines before the test returns)", t.Name())
+	if strings.Contains(t.Name(), "/") {
+		tryLog(t, msg)
+	}
+	fmt.Fprintln(os.Stderr, msg)
+}
+
+// callSite is "file:line: " of the first caller outside this package: with
+// no running test to mark helpers, the line is named in the message.
+func callSite() string {
+	pcs := make([]uintptr, 32)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(2, pcs)])
+	for {
+		f, more := frames.Next()
+		if rest, ok := strings.CutPrefix(f.Function, "github.com/seamtest/seam."); !ok || strings.Contains(rest, "/") {
+			if f.File != "" {
+				return fmt.Sprintf("%s:%d: ", filepath.Base(f.File), f.Line)
+			}
+		}
+		if !more {
+			return ""
+		}
+	}
+}
+
+// tryFail marks t failed, and reports false when t has already ended:
+// testing then panics, after it has marked the ancestors still running.
+func tryFail(t testing.TB) (ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			if !endedPanic(r) {
+				panic(r)
+			}
+			ok = false
+		}
+	}()
+	t.Fail()
+	return true
+}
+
+// tryLog logs through t (testing passes the line of a test that has ended
+// to its nearest running ancestor), and reports false when no test could
+// take it.
+func tryLog(t testing.TB, msg string) (ok bool) {
+	t.Helper()
+	defer func() {
+		if r := recover(); r != nil {
+			if !endedPanic(r) {
+				panic(r)
+			}
+			ok = false
+		}
+	}()
+	t.Log(msg)
+	return true
+}
+
+// endedPanic reports whether r is testing's panic for a test used after it
+// completed ("Fail in goroutine after TestX has completed").
+func endedPanic(r any) bool {
+	s, ok := r.(string)
+	return ok && strings.Contains(s, " has completed")
 }
 
 func (e *Env) info(name string) map[string]any {
@@ -356,11 +484,7 @@ func (e *Env) info(name string) map[string]any {
 	if e == nil || e.env == nil {
 		panic("seam: use of a nil *seam.Env (did Start or Up fail?)")
 	}
-	e.state.mu.Lock()
-	closed := e.state.closed
-	e.state.mu.Unlock()
-	if closed {
-		e.fail("the environment is stopped (its test ended, or Close was called); start one per test with seam.Start, or share one from TestMain with seam.Up")
+	if e.stopped() {
 		return nil
 	}
 	in, ok := e.env.Info(name)
@@ -370,7 +494,26 @@ func (e *Env) info(name string) map[string]any {
 		e.fail("no service %q; the services are: %s", name, strings.Join(names, ", "))
 		return nil
 	}
+	if _, ok := in["addr"]; !ok {
+		e.fail("service %q is a job: it runs to its end and has no address", name)
+		return nil
+	}
 	return in
+}
+
+// stopped reports (and reports through the test) whether the environment
+// is stopped.
+func (e *Env) stopped() bool {
+	if e.t != nil {
+		e.t.Helper()
+	}
+	e.state.mu.Lock()
+	closed := e.state.closed
+	e.state.mu.Unlock()
+	if closed {
+		e.fail("the environment is stopped (its test ended, or Close was called); start one per test with seam.Start, or share one from TestMain with seam.Up and Attach it to each test")
+	}
+	return closed
 }
 
 // URL is the base URL of a service, like http://127.0.0.1:41234.
@@ -420,7 +563,9 @@ func (e *Env) Logs(service string) []string {
 	if e.t != nil {
 		e.t.Helper()
 	}
-	e.info(service)
+	if e.info(service) == nil {
+		return nil
+	}
 	var out []string
 	prefix := service + " | "
 	for _, l := range e.lines.since(0) {
@@ -432,7 +577,9 @@ func (e *Env) Logs(service string) []string {
 }
 
 // Close stops every service and removes what the environment left. It is
-// safe to call more than once.
+// safe to call more than once. Besides a failure to clean up, its error
+// lists misuse that no running test could report (an Env from Up used
+// without Attach: an unknown service, say).
 func (e *Env) Close() error { return e.close() }
 
 func (e *Env) close() error {
@@ -442,9 +589,13 @@ func (e *Env) close() error {
 		return nil
 	}
 	e.state.closed = true
+	misuse := e.state.misuse
 	e.state.mu.Unlock()
 	err := e.sess.Close()
 	e.reg.Close()
+	if len(misuse) > 0 {
+		err = errors.Join(append([]error{err}, errors.New(strings.Join(misuse, "\n")))...)
+	}
 	return err
 }
 

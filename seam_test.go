@@ -169,6 +169,27 @@ func TestToxiproxyClientsDriveTheWire(t *testing.T) {
 		t.Errorf("an order while payments resets: %d, want 502", code)
 	}
 	env.VerifyInteractions(seam.Edge{From: "orders", To: "payments", Status: 201}, 0)
+	// What the fault cut is on the edge too, as the fault's doing.
+	for _, i := range env.Interactions(seam.Edge{From: "orders", To: "payments", Result: "reset by a fault"}) {
+		if !i.Injected {
+			t.Errorf("a cut the fault made is not marked injected: %+v", i)
+		}
+	}
+	env.VerifyInteractions(seam.Edge{From: "orders", To: "payments", Result: "reset by a fault"}, seam.AtLeastOnce)
+}
+
+// TestEdgeSelectsSQLAndRedis: statements are selected by a regular
+// expression and their result, as the interactions step does.
+func TestEdgeSelectsSQL(t *testing.T) {
+	env := seam.Start(t, "examples/shop")
+	if code := post(t, env.URL("orders")+"/orders", `{"sku": "A1", "qty": 1}`); code != http.StatusCreated {
+		t.Fatalf("an order: %d", code)
+	}
+	env.VerifyInteractions(seam.Edge{From: "orders", To: "db", SQL: "^insert into ORDERS", Result: "INSERT 0 1"}, 1)
+	env.VerifyInteractions(seam.Edge{From: "orders", To: "db", SQL: "^delete"}, 0)
+	if got := env.Interactions(seam.Edge{From: "orders", To: "db", SQL: "insert"}); len(got) != 1 || got[0].Protocol != "postgres" {
+		t.Errorf("interactions: %+v", got)
+	}
 }
 
 // TestStubFromGo declares a stub in code, adds a mapping for one test and
@@ -230,7 +251,7 @@ func TestFailuresAreReportedThroughT(t *testing.T) {
 		{"go-failure", "TestChildFailingGoTestShowsLogs", []string{
 			"status 502, want 201",
 			"seam: components' log lines during TestChildFailingGoTestShowsLogs",
-			"seam: first suspicious interaction: orders→inventory | POST /reserve → 500 Internal Server Error",
+			"1. orders→inventory | POST /reserve → 500 Internal Server Error",
 			"inventory | reserve A1 x1: failed: storage unavailable",
 		}},
 	} {

@@ -74,7 +74,9 @@ type Stub struct {
 }
 
 // Stub returns the stub service name. Requests and verifications see what
-// it received since the test (Attach, Start) began.
+// it received since the test (Attach, Start) began. When name is not a
+// stub, or the environment is stopped, the test fails and Stub returns nil,
+// whose methods do nothing.
 func (e *Env) Stub(name string) *Stub {
 	if e.t != nil {
 		e.t.Helper()
@@ -105,8 +107,14 @@ func (e *Env) stubServer(name string) *stub.Server {
 // Add adds a mapping in WireMock's JSON for the rest of the test; the next
 // test starts from the stub's own mappings again.
 func (s *Stub) Add(mappingJSON string) {
+	if s == nil {
+		return // Env.Stub has reported why
+	}
 	if s.e.t != nil {
 		s.e.t.Helper()
+	}
+	if s.e.stopped() {
+		return
 	}
 	ms, err := stub.ParseJSON("mapping", []byte(mappingJSON))
 	if err != nil {
@@ -119,8 +127,14 @@ func (s *Stub) Add(mappingJSON string) {
 // Requests returns the requests the stub received since the test began
 // that match m, oldest first.
 func (s *Stub) Requests(m Match) []Request {
+	if s == nil {
+		return nil // Env.Stub has reported why
+	}
 	if s.e.t != nil {
 		s.e.t.Helper()
+	}
+	if s.e.stopped() {
+		return nil
 	}
 	p := s.pattern(m)
 	if p == nil {
@@ -138,8 +152,14 @@ func (s *Stub) Requests(m Match) []Request {
 // match m (AtLeastOnce: one or more). The failure lists the closest
 // requests and what differed, as `seam run` does.
 func (s *Stub) Verify(m Match, count int) {
+	if s == nil {
+		return // Env.Stub has reported why
+	}
 	if s.e.t != nil {
 		s.e.t.Helper()
+	}
+	if s.e.stopped() {
+		return
 	}
 	p := s.pattern(m)
 	if p == nil {
@@ -152,11 +172,7 @@ func (s *Stub) Verify(m Match, count int) {
 	}
 	if !ok {
 		msg := s.srv.Explain(s.name, p, s.e.start, found, want)
-		if s.e.t != nil {
-			s.e.t.Error("seam: " + msg)
-			return
-		}
-		panic("seam: " + msg)
+		s.e.report("seam: "+msg, false)
 	}
 }
 
@@ -213,7 +229,7 @@ func (e *Env) checkUnmatched() {
 		}
 		if c, ok := inst.(service.Checker); ok {
 			if err := c.CheckTest(e.start); err != nil {
-				e.t.Errorf("seam: stub %s: %v", svc.Name, err)
+				e.report(fmt.Sprintf("seam: stub %s: %v", svc.Name, err), false)
 			}
 		}
 	}

@@ -58,7 +58,7 @@ func isolated(t *testing.T) (env []string, stateDir string) {
 	// Whatever a failing test left running is reaped before its state
 	// folder goes away.
 	t.Cleanup(func() {
-		cmd := exec.Command(seamBin, "down")
+		cmd := exec.Command(seamBin, "down", "--all")
 		cmd.Env = append(os.Environ(), env...)
 		_ = cmd.Run()
 	})
@@ -332,7 +332,7 @@ func TestUpAndDown(t *testing.T) {
 			t.Errorf("seam up printed no %q:\n%s", want, printed)
 		}
 	}
-	r := seamEnv(t, env, "down")
+	r := seamEnv(t, env, "down", "testdata/services")
 	if r.code != 0 || !strings.Contains(r.stdout, "stopped the environment of e2e-services") {
 		t.Errorf("seam down: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
@@ -382,7 +382,7 @@ func TestExampleShop(t *testing.T) {
 		`step "place the order": status: got 502; want 201`,
 		"inventory | reserve C3 x2: failed: storage unavailable (started with -broken)",
 		"orders | order C3 x2: inventory answered 500",
-		"first suspicious interaction: orders→inventory | POST /reserve → 500 Internal Server Error",
+		"1. orders→inventory | POST /reserve → 500 Internal Server Error",
 		"PASS a bad order never reaches inventory",
 	} {
 		if !strings.Contains(r.stdout, want) {
@@ -434,9 +434,9 @@ func TestKeepLeavesTheFailedEnvironmentUp(t *testing.T) {
 	if len(ids) != 1 || len(marked(ids[0])) < 2 {
 		t.Fatalf("the services are not up: %v", ids)
 	}
-	r := seamEnv(t, env, "down")
-	if r.code != 0 {
-		t.Fatalf("seam down: %d\n%s", r.code, r.stderr)
+	r := seamEnv(t, env, "down", dir)
+	if r.code != 0 || !strings.Contains(r.stdout, "stopped the environment of e2e-services") {
+		t.Fatalf("seam down: %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()

@@ -56,6 +56,7 @@ func New() *Registry {
 		Ops: expect.Builtin(),
 		Services: service.Table{
 			"process":  process.Kind{},
+			"job":      process.JobKind{},
 			"postgres": postgres.Kind{},
 			"redis":    redis.Kind{},
 			"nats":     nats.Kind{},

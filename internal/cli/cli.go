@@ -41,16 +41,22 @@ usage:
   seam run [flags] [DIR|FILE]     run a suite (DIR holds seam.yaml)
   seam validate [DIR|FILE]        check a suite and report every problem
   seam list [flags] [DIR|FILE]    list tests with tags and priority
-  seam up [DIR|FILE]              start the suite's services and keep them up
-  seam down                       stop what seam up (or run --keep) holds up, and
-                                  clean up after runs that crashed
+  seam up [-v] [DIR|FILE]         start the suite's services and keep them up
+  seam down [DIR|FILE]            stop the environment seam up (or run --keep)
+                                  holds for that suite, and clean up after your
+                                  runs that crashed
+  seam down --all                 stop every environment of yours
+  seam reset [DIR|FILE]           bring the data of seam up's environment back
+                                  to its baseline, without restarting it
+  seam run --attach [DIR|FILE]    run the tests against seam up's environment
   seam report [--junit PATH] LOG  render a saved event log (run --report json=LOG) again
   seam coverage LOG               integration coverage of a run: each edge's operations
   seam stub [--port P] DIR        serve stub mappings alone (WireMock's or seam's form)
   seam stub record --target URL --out DIR
                                   record a real service's traffic into mappings
-  seam help [steps|expect|services|stubs|TOPIC]
-                                  show help
+  seam help [suite|steps|expect|services|stubs|commands|COMMAND]
+                                  show the reference of a topic, or a command's flags
+  seam version                    print the module version and VCS revision of this seam
 
 exit codes: 0 passed, 1 a test failed, 2 suite or usage error, 3 environment error
 run 'seam help run' for the flags of run
@@ -75,7 +81,9 @@ func Run(ctx context.Context, args []string, stdio IO) int {
 	case "up":
 		return cmdUp(ctx, args[1:], stdio)
 	case "down":
-		return cmdDown(args[1:], stdio)
+		return cmdDown(ctx, args[1:], stdio)
+	case "reset":
+		return cmdReset(ctx, args[1:], stdio)
 	case "report":
 		return cmdReport(args[1:], stdio)
 	case "stub":
@@ -85,19 +93,15 @@ func Run(ctx context.Context, args []string, stdio IO) int {
 	case "help", "-h", "-help", "--help":
 		return cmdHelp(args[1:], stdio)
 	case "version", "--version":
-		fmt.Fprintln(stdio.Stdout, "seam", Version)
-		return ExitPass
+		return cmdVersion(stdio)
 	}
 	fmt.Fprintf(stdio.Stderr, "seam: unknown command %q\n", args[0])
-	if c := diag.Closest(args[0], []string{"run", "validate", "list", "up", "down", "report", "coverage", "stub", "help", "version"}); c != "" {
+	if c := diag.Closest(args[0], []string{"run", "validate", "list", "up", "down", "reset", "report", "coverage", "stub", "help", "version"}); c != "" {
 		fmt.Fprintf(stdio.Stderr, "did you mean \"seam %s\"?\n", c)
 	}
 	fmt.Fprint(stdio.Stderr, "\n"+usage)
 	return ExitUsage
 }
-
-// Version is set by the build.
-var Version = "dev"
 
 // parseInterspersed parses flags that may come before or after the
 // positional arguments (`seam run DIR --tags x`).
@@ -152,9 +156,9 @@ func (s *selection) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.filter, "filter", "", "run only tests whose name matches this regular expression")
 	fs.Var(&s.tags, "tags", "run only tests with any of these tags (comma-separated, repeatable)")
 	fs.Var(&s.excludeTags, "exclude-tags", "skip tests with any of these tags")
-	fs.Var(&s.vars, "var", "set a variable: NAME=VALUE (repeatable; overrides the suite's vars)")
+	fs.Var(&s.vars, "var", "set a variable: NAME=VALUE (repeatable; overrides the suite's vars; text unless vars: declares NAME a number or boolean)")
 	fs.Var(&s.stubs, "stub", "run these services as their stand-in stubs (comma-separated, repeatable)")
-	fs.StringVar(&s.profile, "profile", "", "apply a profile of the suite's profiles: (the services it stubs)")
+	fs.StringVar(&s.profile, "profile", "", "apply a profile of the suite's profiles: (its stand-ins, vars and service overrides)")
 }
 
 func (s *selection) varMap() (map[string]string, error) {
@@ -184,7 +188,53 @@ func (s *selection) filterOf() (engine.Filter, error) {
 func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("seam "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	if text := commandHelp(name); text != "" {
+		fs.Usage = func() {
+			fmt.Fprintf(fs.Output(), "%s\n", text)
+			var any bool
+			fs.VisitAll(func(*flag.Flag) { any = true })
+			if any {
+				fmt.Fprintf(fs.Output(), "\nflags:\n")
+				fs.PrintDefaults()
+			}
+		}
+	}
 	return fs
+}
+
+// commandHelp is what seam help COMMAND says before the flags ("" for
+// commands that say nothing).
+func commandHelp(name string) string {
+	switch name {
+	case "run":
+		return `usage: seam run [flags] [DIR|FILE]
+
+Run a suite's tests in environments of their own, or with --attach against
+the environment seam up holds for the suite (one test at a time, each from
+the baseline; --var, --stub and --profile then belong to seam up).`
+	case "up":
+		return `usage: seam up [-v] [flags] [DIR|FILE]
+
+Start the suite's services and keep them up until Ctrl-C, seam down, a
+closed terminal or a closed output pipe. Prints each service's build and
+ready time, then the address table; the services' output follows the table
+and, with the wire's interactions, goes to the run's log. seam reset and
+seam run --attach work against it.`
+	case "down":
+		return `usage: seam down [DIR|FILE]
+       seam down --all
+
+Stop the environment seam up (or run --keep) holds for the suite in DIR
+(default: the current folder), or with --all every one of yours; say which
+others are up. Clean up after your runs that crashed. Another user's
+environments are never touched.`
+	case "reset":
+		return `usage: seam reset [DIR|FILE]
+
+Bring the data of the environment seam up holds for the suite back to its
+baseline, in place: same servers, same ports. Exit 3 when no seam up holds it.`
+	}
+	return ""
 }
 
 // load loads the suite, printing every problem with an excerpt.
@@ -229,6 +279,7 @@ func positional(fs *flag.FlagSet, args []string, stderr io.Writer) (string, bool
 // loaded suite, each problem printed with the command's name.
 type suiteCommand struct {
 	name   string
+	arg    string // the DIR|FILE given, or "."
 	fs     *flag.FlagSet
 	sel    selection
 	stdio  IO
@@ -257,6 +308,7 @@ func (c *suiteCommand) parse(args []string, check func() error) bool {
 	if !ok {
 		return false
 	}
+	c.arg = arg
 	if check != nil {
 		if err := check(); err != nil {
 			fmt.Fprintf(c.stdio.Stderr, "seam %s: %v\n", c.name, err)

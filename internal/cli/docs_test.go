@@ -16,6 +16,8 @@ import (
 //	go run ./cmd/seam help expect > docs/expect.md
 //	go run ./cmd/seam help services > docs/services.md
 //	go run ./cmd/seam help stubs > docs/stubs.md
+//	go run ./cmd/seam help suite > docs/suite.md
+//	go run ./cmd/seam help commands > docs/commands.md
 func TestDocsAreCurrent(t *testing.T) {
 	reg := builtin.New()
 	defer reg.Close()
@@ -24,6 +26,8 @@ func TestDocsAreCurrent(t *testing.T) {
 		"../../docs/expect.md":   cli.ExpectHelp(reg),
 		"../../docs/services.md": cli.ServicesHelp(reg),
 		"../../docs/stubs.md":    stub.Help(),
+		"../../docs/suite.md":    cli.SuiteHelp(),
+		"../../docs/commands.md": cli.CommandsHelp(),
 	} {
 		got, err := os.ReadFile(file)
 		if err != nil {

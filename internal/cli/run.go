@@ -42,7 +42,7 @@ func keepUp(ctx context.Context, s *suite.Suite, sess *session.Session, stdio IO
 		}
 		fmt.Fprint(stdio.Stdout, session.Addresses(s, env))
 	}
-	fmt.Fprintf(stdio.Stdout, "stop it with Ctrl-C, or run: seam down (pid %d)\n", os.Getpid())
+	fmt.Fprintf(stdio.Stdout, "stop it with Ctrl-C, or run: seam down %s (pid %d)\n", s.File, os.Getpid())
 	sess.MarkUp()
 	<-ctx.Done()
 }
@@ -74,15 +74,31 @@ func cmdRun(ctx context.Context, args []string, stdio IO) int {
 	parallel := fs.Int("parallel", 1, "run up to N tests at once (tests marked serial run alone)")
 	seed := fs.Uint64("seed", 0, "seed for random data; a run prints its seed, pass it to replay (0: pick one)")
 	keep := fs.Bool("keep", false, "after a failure, leave the environment up for inspection until Ctrl-C or seam down")
+	attach := fs.Bool("attach", false, "run the tests against the environment seam up holds for this suite, one at a time (each from the baseline)")
 	if !c.parse(args, func() error {
 		if *parallel < 1 {
 			return fmt.Errorf("--parallel must be at least 1")
+		}
+		if *attach {
+			for name, set := range map[string]bool{"--parallel": *parallel != 1, "--keep": *keep, "--seed": *seed != 0,
+				"--var": len(c.sel.vars) > 0, "--stub": len(c.sel.stubs) > 0, "--profile": c.sel.profile != ""} {
+				if set {
+					return fmt.Errorf("--attach runs on the environment seam up holds, as seam up made it; %s does not go with it (give it to seam up)", name)
+				}
+			}
 		}
 		return nil
 	}) {
 		return ExitUsage
 	}
 	s, vars, filter := c.suite, c.vars, c.filter
+	// A closed output pipe (seam run | head) stops the run: seam stops
+	// what it started instead of testing on for nobody.
+	tty := isTerminal(stdio.Stdout)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go watchPipe(ctx, stdio.Stdout, cancel)
+	stdio.Stdout = &pipeWriter{w: stdio.Stdout, broken: cancel}
 	tests := engine.Select(s.Tests, filter)
 	if len(tests) == 0 {
 		fmt.Fprintf(stdio.Stderr, "seam run: no test matches the filters (the suite has %d; see seam list)\n", len(s.Tests))
@@ -126,6 +142,10 @@ func cmdRun(ctx context.Context, args []string, stdio IO) int {
 			finishers = append(finishers, j)
 		}
 	}
+	if *attach {
+		c.stdio = stdio
+		return attachRun(ctx, c, tty, *failFast, collector, sinks, finishers, reports)
+	}
 	sess, err := session.Open(ctx, s, session.Options{Command: "run", Vars: vars, Seed: *seed, Notices: stdio.Stderr})
 	if err != nil {
 		return envFailure(err, stdio)
@@ -135,7 +155,6 @@ func cmdRun(ctx context.Context, args []string, stdio IO) int {
 			fmt.Fprintf(stdio.Stderr, "seam: cleanup: %v\n", err)
 		}
 	}()
-	tty := isTerminal(stdio.Stdout)
 	console := report.NewConsole(stdio.Stdout, report.ConsoleOptions{
 		Color: tty && stdio.Getenv("NO_COLOR") == "",
 		Live:  tty,
@@ -179,6 +198,30 @@ func cmdRun(ctx context.Context, args []string, stdio IO) int {
 	}
 	if ctx.Err() != nil && code == ExitPass {
 		code = ExitFail
+	}
+	return code
+}
+
+// attachRun is seam run --attach: the seam up holding the suite runs the
+// tests; its events are rendered here by the same reporters.
+func attachRun(ctx context.Context, c *suiteCommand, tty, failFast bool, collector *report.Collector, sinks []report.Sink, finishers []report.Finisher, reports reportFlag) int {
+	stdio := c.stdio
+	console := report.NewConsole(stdio.Stdout, report.ConsoleOptions{
+		Color: tty && stdio.Getenv("NO_COLOR") == "",
+		Live:  tty,
+	})
+	sinks = append(sinks, console)
+	req := runRequest{Filter: c.sel.filter, Tags: splitList(c.sel.tags), ExcludeTags: splitList(c.sel.excludeTags), FailFast: failFast}
+	code := runAttach(ctx, c.arg, req, report.NewFanout(sinks...), stdio)
+	console.Close()
+	if code == ExitUsage || code == ExitEnv && len(collector.Run().Tests) == 0 {
+		return code
+	}
+	for i, fin := range finishers {
+		if err := fin.Finish(collector.Run()); err != nil {
+			fmt.Fprintf(stdio.Stderr, "seam run: writing %s: %v\n", reports[i], err)
+			code = max(code, ExitEnv)
+		}
 	}
 	return code
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -17,7 +18,7 @@ import (
 )
 
 const stubUsage = `usage:
-  seam stub [--port P] [--journal N] DIR|FILE
+  seam stub [--port P] [--journal N] [--seed N] DIR|FILE
       serve stub mappings alone: DIR laid out like WireMock's (mappings/*.json,
       __files/), a folder of mapping files, or one file (.json in WireMock's
       form, .yaml routes in seam's); WireMock's admin API is under /__admin/
@@ -26,12 +27,19 @@ const stubUsage = `usage:
       stopped (Ctrl-C); never overwrites a file in DIR
 `
 
+// stubHelp prints the usage of both stub commands and the flags of fs.
+func stubHelp(fs *flag.FlagSet, stdio IO) {
+	fmt.Fprint(stdio.Stderr, stubUsage)
+	fmt.Fprintf(stdio.Stderr, "\nflags of %s:\n", fs.Name())
+	fs.PrintDefaults()
+}
+
 func cmdStub(ctx context.Context, args []string, stdio IO) int {
 	if len(args) > 0 && args[0] == "record" {
 		return cmdStubRecord(ctx, args[1:], stdio)
 	}
 	fs := newFlagSet("stub", stdio.Stderr)
-	fs.Usage = func() { fmt.Fprint(stdio.Stderr, stubUsage) }
+	fs.Usage = func() { stubHelp(fs, stdio) }
 	port := fs.Int("port", 0, "port to listen on (127.0.0.1); 0 picks a free one")
 	journal := fs.Int("journal", stub.DefaultJournalCap, "requests kept for verification (negative: none)")
 	seed := fs.Int64("seed", 0, "seed for random delays and template values (0: from the clock)")
@@ -128,7 +136,7 @@ func serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler, stdio 
 
 func cmdStubRecord(ctx context.Context, args []string, stdio IO) int {
 	fs := newFlagSet("stub record", stdio.Stderr)
-	fs.Usage = func() { fmt.Fprint(stdio.Stderr, stubUsage) }
+	fs.Usage = func() { stubHelp(fs, stdio) }
 	target := fs.String("target", "", "the real service's URL, e.g. http://127.0.0.1:8080")
 	out := fs.String("out", "", "folder to write the mappings to (created; existing files are kept)")
 	port := fs.Int("port", 0, "port to listen on (127.0.0.1); 0 picks a free one")

@@ -23,8 +23,23 @@ type Decoder struct {
 	// (suite vars, --var, earlier captures, builtins); templates that use
 	// any other name are reported. Nil turns the check off.
 	Vars map[string]bool
+	// Later names variables that exist, but not where the node being
+	// decoded sits (a service's addresses in its build: command, which
+	// runs before any service starts), each with the hint to give when a
+	// template uses it.
+	Later map[string]string
 	// Dir is the folder of File, for fields that name other files.
 	Dir string
+	// Services collects the services that templates name by a constant,
+	// service("db"), for the loader to check once every service is
+	// known. Nil: not collected.
+	Services *[]Named
+}
+
+// Named is a name used at a position.
+type Named struct {
+	Name string
+	Pos  diag.Pos
 }
 
 // New returns a Decoder for file that adds problems to errs.
@@ -79,7 +94,7 @@ func KindName(n *yaml.Node) string {
 	case yaml.SequenceNode:
 		return "a list"
 	case yaml.ScalarNode:
-		switch n.ShortTag() {
+		switch Tag(n) {
 		case "!!null":
 			return "null"
 		case "!!int", "!!float":
@@ -104,7 +119,7 @@ type Field struct {
 func (d *Decoder) Fields(n *yaml.Node, what string) []Field {
 	n = Resolve(n)
 	if n == nil || n.Kind != yaml.MappingNode {
-		if n == nil || n.ShortTag() == "!!null" {
+		if n == nil || Tag(n) == "!!null" {
 			return nil
 		}
 		d.Errorf(n, "%s: want a mapping, got %s", what, KindName(n))
@@ -179,7 +194,7 @@ func (d *Decoder) value(n *yaml.Node, v reflect.Value, what string) {
 		v.Addr().Interface().(Unmarshaler).DecodeYAML(d, n)
 		return
 	}
-	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" && v.Kind() != reflect.Interface {
+	if n.Kind == yaml.ScalarNode && Tag(n) == "!!null" && v.Kind() != reflect.Interface {
 		return // null leaves the zero value
 	}
 	switch {
@@ -202,29 +217,38 @@ func (d *Decoder) value(n *yaml.Node, v reflect.Value, what string) {
 			v.SetString(s)
 		}
 	case reflect.Bool:
-		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" {
+		if n.Kind != yaml.ScalarNode || Tag(n) != "!!bool" {
 			d.Errorf(n, "%s: want true or false, got %s", what, KindName(n))
 			return
 		}
-		b, _ := strconv.ParseBool(strings.ToLower(n.Value))
+		b, err := ParseBool(n.Value)
+		if err != nil {
+			d.Errorf(n, "%s: want true or false, got %s", what, KindName(n))
+			return
+		}
 		v.SetBool(b)
 	case reflect.Int, reflect.Int64, reflect.Int32:
-		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
+		if n.Kind != yaml.ScalarNode || Tag(n) != "!!int" {
 			d.Errorf(n, "%s: want a whole number, got %s", what, KindName(n))
 			return
 		}
-		var i int64
-		if err := n.Decode(&i); err != nil {
-			d.Errorf(n, "%s: %v", what, err)
+		x, err := ParseInt(n.Value)
+		i, small := x.(int)
+		if err != nil || !small || v.OverflowInt(int64(i)) {
+			d.Errorf(n, "%s: want a whole number that fits in %d bits, got %s", what, v.Type().Bits(), KindName(n))
 			return
 		}
-		v.SetInt(i)
+		v.SetInt(int64(i))
 	case reflect.Float64:
-		if n.Kind != yaml.ScalarNode || (n.ShortTag() != "!!int" && n.ShortTag() != "!!float") {
+		if n.Kind != yaml.ScalarNode || (Tag(n) != "!!int" && Tag(n) != "!!float") {
 			d.Errorf(n, "%s: want a number, got %s", what, KindName(n))
 			return
 		}
-		f, _ := strconv.ParseFloat(n.Value, 64)
+		f, err := ParseFloat(n.Value)
+		if err != nil {
+			d.Errorf(n, "%s: want a number, got %s", what, KindName(n))
+			return
+		}
 		v.SetFloat(f)
 	case reflect.Slice:
 		items := n.Content
@@ -255,8 +279,8 @@ func (d *Decoder) value(n *yaml.Node, v reflect.Value, what string) {
 	case reflect.Struct:
 		d.structure(n, v, what)
 	case reflect.Interface:
-		var x any
-		if err := n.Decode(&x); err != nil {
+		x, err := Any(n)
+		if err != nil {
 			d.Errorf(n, "%s: %v", what, err)
 			return
 		}

@@ -17,9 +17,10 @@ import (
 	"github.com/seamtest/seam/internal/diag"
 	"github.com/seamtest/seam/internal/expr"
 	"github.com/seamtest/seam/internal/report"
+	"github.com/seamtest/seam/internal/service"
 	"github.com/seamtest/seam/internal/step"
 	"github.com/seamtest/seam/internal/suite"
-	"go.yaml.in/yaml/v4"
+	"github.com/seamtest/seam/internal/wire"
 )
 
 // Options configure a run.
@@ -156,6 +157,7 @@ type runner struct {
 	stopping bool // --fail-fast tripped
 	envErr   error
 	onEnd    func(report.Event) // sees each test_end, for Runner.Test
+	noise    map[string]int     // suspicious signatures → passing tests they were seen in
 }
 
 // Runner runs single tests on workers the caller manages; the Go API
@@ -295,33 +297,19 @@ func (r *runner) emit(e report.Event) {
 	r.sink.Event(e)
 }
 
-// ParseVar types a --var value the way YAML would: 5 is a number, true a
-// boolean, anything else a string.
-func ParseVar(s string) any {
-	var n yaml.Node
-	if err := yaml.Unmarshal([]byte(s), &n); err == nil && len(n.Content) == 1 {
-		c := n.Content[0]
-		if c.Kind == yaml.ScalarNode {
-			switch c.ShortTag() {
-			case "!!int", "!!float", "!!bool":
-				var v any
-				if err := c.Decode(&v); err == nil {
-					return expr.Normalize(v)
-				}
-			}
-		}
-	}
-	return s
-}
-
 // SuiteVars evaluates a suite's variables once for a run: builtins seeded
-// with seed, --var values (typed), then the suite's vars in order.
+// with seed, --var values (typed by their declarations, Suite.VarValue), then the suite's vars in order.
 func SuiteVars(s *suite.Suite, seed uint64, cli map[string]string) (expr.Vars, error) {
 	vars := expr.Builtins(seed)
-	for k, v := range cli {
-		vars[k] = ParseVar(v)
-	}
 	var errs diag.List
+	for k, v := range cli {
+		x, err := s.VarValue(k, v)
+		if err != nil {
+			errs.AddErr(s.Pos, err)
+			continue
+		}
+		vars[k] = x
+	}
 	for _, v := range s.Vars {
 		if _, overridden := cli[v.Name]; overridden {
 			continue
@@ -344,6 +332,9 @@ func edges(s *suite.Suite) []report.EdgeInfo {
 	var out []report.EdgeInfo
 	for _, svc := range s.System.Services {
 		for _, d := range svc.DependsOn {
+			if dep, ok := s.System.Get(d.Name); ok && service.IsJob(dep) {
+				continue // it orders the start; nothing talks to a job
+			}
 			out = append(out, report.EdgeInfo{Edge: svc.Name + "→" + d.Name, Wired: !d.NoWire})
 		}
 	}
@@ -584,6 +575,9 @@ func (r *runner) test(ctx context.Context, t *suite.Test, w *Worker) {
 	if f := tr.phase(tdctx, "teardown", t.Teardown); failure == nil {
 		failure = f
 	}
+	if fc, ok := env.(FaultClearer); ok && env != nil {
+		fc.ClearFaults() // the test's faults end in its own timeline
+	}
 	if env != nil {
 		flush(env) // output the test caused is the test's
 	}
@@ -591,6 +585,9 @@ func (r *runner) test(ctx context.Context, t *suite.Test, w *Worker) {
 		if err := c.Check(start); err != nil {
 			failure = &report.Failure{Kind: "assertion", Pos: t.Pos.String(), Step: "after the test", Message: err.Error()}
 		}
+	}
+	if rec, ok := env.(Recorder); ok && env != nil {
+		r.suspicion(tr, failure, rec.Interactions(start))
 	}
 	w.setTest("")
 	e := report.Event{Status: report.Passed, Duration: msSince(r.now(), start), Worker: worker}
@@ -608,6 +605,36 @@ type testRun struct {
 	timeout  time.Duration
 	services step.Services
 	start    time.Time
+	// The first step that failed: when it ran, and the services it called.
+	failStart, failEnd time.Time
+	failTargets        []string
+}
+
+// suspicion ranks the interactions of a failed test (failure.Suspects);
+// a passing test's suspicious interactions are noted as noise instead.
+func (r *runner) suspicion(tr *testRun, failure *report.Failure, list []wire.Interaction) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if failure == nil {
+		if r.noise == nil {
+			r.noise = map[string]int{}
+		}
+		for sig := range signatures(list) {
+			r.noise[sig]++
+		}
+		return
+	}
+	in := SuspectInput{All: list, Targets: tr.failTargets, StepStart: tr.failStart, StepEnd: tr.failEnd,
+		Noise: r.noise, DependsOn: map[string][]string{}, Stubs: map[string]bool{}}
+	if sys := r.suite.System; sys != nil {
+		for _, svc := range sys.Services {
+			for _, d := range svc.DependsOn {
+				in.DependsOn[svc.Name] = append(in.DependsOn[svc.Name], d.Name)
+			}
+			in.Stubs[svc.Name] = svc.Kind == "stub"
+		}
+	}
+	failure.Suspects = Suspects(in, maxSuspects)
 }
 
 // phase runs steps in order; teardown runs them all even after a failure,
@@ -675,6 +702,14 @@ func (tr *testRun) step(ctx context.Context, phase string, index int, s *suite.S
 	end.Type, end.Status, end.Duration, end.Attempt = report.StepEnd, report.Passed, msSince(r.now(), start), attempt
 	if failure != nil {
 		end.Status, end.Message = report.Failed, failure.Message
+		if tr.failStart.IsZero() {
+			tr.failStart, tr.failEnd = start, r.now()
+			if su, ok := s.Action.(step.ServiceUser); ok {
+				for _, ref := range su.ServiceRefs() {
+					tr.failTargets = append(tr.failTargets, ref.Name)
+				}
+			}
+		}
 	}
 	r.emit(end)
 	return failure

@@ -38,6 +38,8 @@ type Options struct {
 	AddTemp  func(dir string)
 	Log      func(service, stream, line string, span ...time.Time) // span: an interaction's start and end
 	Progress func(service, what string)                            // "starting", "ready", … for a live display
+	Notice   func(service, text string)                            // what seam cannot reset, once per text
+	Mask     *wire.Masker                                          // the suite's own secret patterns; nil: the built-in ones
 }
 
 // Environment is one running instance of a system.
@@ -109,6 +111,11 @@ type PrepareOptions struct {
 	Log      func(service, line string)
 	AddTemp  func(dir string) // a work folder to remove after a crash
 	Started  func(pid int)    // a child to kill after a crash
+	// Preparing and Prepared, when set, are told when each service's work
+	// begins, and when it ended and how long it took (for seam up's
+	// progress lines).
+	Preparing func(service string)
+	Prepared  func(service string, took time.Duration, err error)
 }
 
 // Prepare runs every service's once-per-run work (builds, cached data
@@ -120,6 +127,10 @@ func Prepare(ctx context.Context, sys *service.System, opts PrepareOptions) erro
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if opts.Preparing != nil {
+				opts.Preparing(svc.Name)
+			}
+			began := time.Now()
 			err := svc.Spec.Prepare(ctx, &service.PrepareEnv{
 				Name: svc.Name, Pos: svc.Pos, Dir: opts.Dir, CacheDir: opts.CacheDir, Vars: opts.Vars,
 				Log: func(line string) {
@@ -129,6 +140,9 @@ func Prepare(ctx context.Context, sys *service.System, opts PrepareOptions) erro
 				},
 				AddTemp: opts.AddTemp, Started: opts.Started,
 			})
+			if opts.Prepared != nil {
+				opts.Prepared(svc.Name, time.Since(began), err)
+			}
 			if err != nil {
 				errs[i] = &StartError{Service: svc.Name, Pos: svc.Pos, Err: err}
 			}
@@ -200,6 +214,9 @@ func Start(ctx context.Context, sys *service.System, opts Options) (*Environment
 	if first == nil && ctx.Err() != nil {
 		first = ctx.Err()
 	}
+	if first == nil {
+		first = e.baseline(ctx)
+	}
 	if first != nil {
 		stopCtx, stopCancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer stopCancel()
@@ -207,6 +224,26 @@ func Start(ctx context.Context, sys *service.System, opts Options) (*Environment
 		return nil, first
 	}
 	return e, nil
+}
+
+// baseline has every data service take its baseline, now that every job
+// has ended and every service is ready.
+func (e *Environment) baseline(ctx context.Context) error {
+	for _, svc := range e.sys.Services {
+		b, ok := e.running[svc.Name].inst.(service.Baseliner)
+		if !ok {
+			continue
+		}
+		notice := func(text string) {
+			if e.opts.Notice != nil {
+				e.opts.Notice(svc.Name, text)
+			}
+		}
+		if err := b.Baseline(ctx, notice); err != nil {
+			return &StartError{Service: svc.Name, Pos: svc.Pos, Err: err}
+		}
+	}
+	return nil
 }
 
 // bindHint explains a service that could not listen because another
@@ -236,6 +273,9 @@ var nonWord = regexp.MustCompile(`[^A-Za-z0-9]+`)
 func envName(s string) string { return strings.ToUpper(nonWord.ReplaceAllString(s, "_")) }
 
 func info(svc *service.Service, ports map[string]int) map[string]any {
+	if len(svc.Ports) == 0 {
+		return map[string]any{"name": svc.Name} // a job: no address
+	}
 	main := ports[svc.Ports[0]]
 	named := map[string]any{}
 	for k, v := range ports {
@@ -256,8 +296,8 @@ func info(svc *service.Service, ports map[string]int) map[string]any {
 // gives svc the proxies' addresses for its dependencies.
 func (e *Environment) wireEdges(svc *service.Service) error {
 	for _, d := range svc.DependsOn {
-		if d.NoWire {
-			continue
+		if dep, _ := e.sys.Get(d.Name); d.NoWire || service.IsJob(dep) {
+			continue // a job has no address to put a proxy in front of
 		}
 		target := e.infos[d.Name]
 		edge := svc.Name + "→" + d.Name
@@ -270,6 +310,7 @@ func (e *Environment) wireEdges(svc *service.Service) error {
 		if err != nil {
 			return fmt.Errorf("the wire to %s: %w", d.Name, err)
 		}
+		p.SetMasker(e.opts.Mask)
 		e.mu.Lock()
 		e.proxies = append(e.proxies, p)
 		if e.views[svc.Name] == nil {
@@ -384,6 +425,9 @@ func (e *Environment) varsFor(svc *service.Service, tmp string) expr.Vars {
 		if !ok {
 			return nil, fmt.Errorf("service(%q): no such service (services: %s)", name, strings.Join(e.sys.Names(), ", "))
 		}
+		if _, ok := in["addr"]; !ok {
+			return nil, fmt.Errorf("service(%q): it is a job, which has no address", name)
+		}
 		return in, nil
 	}
 	return vars
@@ -405,9 +449,10 @@ func (e *Environment) serviceFunc() func(string) (map[string]any, error) {
 func (e *Environment) childEnv(svc *service.Service, tmp string) []string {
 	env := append([]string(nil), e.opts.Mark...)
 	own := e.infos[svc.Name]
-	env = append(env, "SEAM_SERVICE="+svc.Name, "SEAM_HOST=127.0.0.1",
-		fmt.Sprintf("SEAM_PORT=%d", own["port"]), "SEAM_ADDR="+own["addr"].(string), "SEAM_URL="+own["url"].(string),
-		"SEAM_TMP="+tmp)
+	env = append(env, "SEAM_SERVICE="+svc.Name, "SEAM_TMP="+tmp)
+	if addr, ok := own["addr"].(string); ok {
+		env = append(env, "SEAM_HOST=127.0.0.1", fmt.Sprintf("SEAM_PORT=%d", own["port"]), "SEAM_ADDR="+addr, "SEAM_URL="+own["url"].(string))
+	}
 	for name, port := range e.running[svc.Name].ports {
 		env = append(env, fmt.Sprintf("SEAM_PORT_%s=%d", envName(name), port))
 	}
@@ -416,6 +461,9 @@ func (e *Environment) childEnv(svc *service.Service, tmp string) []string {
 			continue
 		}
 		in, _ := e.infoFor(svc.Name, other.Name)
+		if _, ok := in["addr"].(string); !ok {
+			continue // a job
+		}
 		p := "SEAM_" + envName(other.Name) + "_"
 		env = append(env, p+"URL="+in["url"].(string), p+"ADDR="+in["addr"].(string), p+"HOST=127.0.0.1", fmt.Sprintf("%sPORT=%d", p, in["port"]))
 		// Data services add their connection details.
@@ -472,6 +520,9 @@ func (e *Environment) startOne(ctx context.Context, svc *service.Service) error 
 	e.mu.Lock()
 	r.inst = inst
 	e.mu.Unlock()
+	if j, ok := svc.Spec.(service.Job); ok {
+		return e.waitJob(ctx, r, j.JobTimeout(), logPath)
+	}
 	if err := e.waitReady(ctx, r); err != nil {
 		lines := r.lines.last(20)
 		return &StartError{Service: svc.Name, Pos: svc.Pos, Err: err, Lines: lines, LogFile: logPath, Hint: bindHint(lines, r.ports)}
@@ -483,6 +534,56 @@ func (e *Environment) startOne(ctx context.Context, svc *service.Service) error 
 	}
 	e.progress(svc.Name, "ready")
 	return nil
+}
+
+// waitJob waits for a job to end. Whatever it leaves in its process group
+// goes with it; one that outlives timeout is killed with its group.
+func (e *Environment) waitJob(ctx context.Context, r *running, timeout time.Duration, logPath string) error {
+	name := r.svc.Name
+	e.progress(name, "running")
+	e.note(r, "running")
+	start := time.Now()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	var err error
+	select {
+	case <-r.inst.Done():
+		err = jobExit(r.inst.ExitErr())
+	case <-t.C:
+		err = fmt.Errorf("the job did not end within %s; it was stopped with its process group", timeout)
+	case <-ctx.Done():
+		err = fmt.Errorf("the job was stopped after %s: %w", time.Since(start).Round(time.Millisecond), context.Cause(ctx))
+	}
+	_ = r.inst.Stop(ctx)
+	if err != nil {
+		return &StartError{Service: name, Pos: r.svc.Pos, Err: err, Lines: r.lines.last(20), LogFile: logPath}
+	}
+	done := "done in " + time.Since(start).Round(time.Millisecond).String()
+	e.note(r, done)
+	e.progress(name, done)
+	return nil
+}
+
+// note writes a line of seam's own into a service's log (a job's progress).
+func (e *Environment) note(r *running, line string) {
+	r.mu.Lock()
+	fmt.Fprintf(r.log, "%s seam | %s\n", time.Now().UTC().Format("15:04:05.000"), line)
+	r.mu.Unlock()
+	if e.opts.Log != nil {
+		e.opts.Log(r.svc.Name, "seam", line)
+	}
+}
+
+// jobExit says how a job ended: nil for exit 0.
+func jobExit(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ee interface{ ExitCode() int }
+	if errors.As(err, &ee) && ee.ExitCode() >= 0 {
+		return fmt.Errorf("the job exited with code %d", ee.ExitCode())
+	}
+	return fmt.Errorf("the job ended by %v", err) // "signal: killed"
 }
 
 func (e *Environment) waitReady(ctx context.Context, r *running) error {
@@ -709,7 +810,11 @@ func (e *Environment) URL(name string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("no service %q (services: %s)", name, strings.Join(e.sys.Names(), ", "))
 	}
-	return in["url"].(string), nil
+	u, ok := in["url"].(string)
+	if !ok {
+		return "", fmt.Errorf("service %q is a job: it has no address", name)
+	}
+	return u, nil
 }
 
 // Info returns a service's addresses: url, host, port, addr, ports.
@@ -729,8 +834,8 @@ func (e *Environment) Exited() []string {
 	var out []string
 	for _, svc := range e.sys.Services {
 		r := e.running[svc.Name]
-		if r.inst == nil {
-			continue
+		if r.inst == nil || service.IsJob(svc) {
+			continue // a job's end is its success
 		}
 		select {
 		case <-r.inst.Done():

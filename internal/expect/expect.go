@@ -391,6 +391,7 @@ func (c *Compiler) expressions(n *yaml.Node, fields []Field) ([]*expr.Program, [
 			}
 			continue
 		}
+		p.NoteServices(c.D, x)
 		out = append(out, p)
 		poses = append(poses, c.D.Pos(x))
 	}

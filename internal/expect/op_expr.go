@@ -26,6 +26,7 @@ func (exprOp) Compile(c *Compiler, n *yaml.Node) Check {
 		}
 		return nil
 	}
+	p.NoteServices(c.D, n)
 	return exprCheck{p: p}
 }
 

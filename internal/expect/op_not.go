@@ -1,6 +1,7 @@
 package expect
 
 import (
+	"github.com/seamtest/seam/internal/decode"
 	"github.com/seamtest/seam/internal/expr"
 	"go.yaml.in/yaml/v4"
 )
@@ -32,8 +33,8 @@ func (n notCheck) Check(got Got, vars expr.Vars) *Failure {
 }
 
 func nodeText(n *yaml.Node) string {
-	var x any
-	if err := n.Decode(&x); err != nil {
+	x, err := decode.Any(n)
+	if err != nil {
 		return n.Value
 	}
 	return expr.Format(expr.Normalize(x))

@@ -36,19 +36,22 @@ func (schemaOp) Compile(c *Compiler, n *yaml.Node) Check {
 		}
 		doc, err = expr.DecodeJSON(data)
 		if err != nil {
-			if yerr := yaml.Unmarshal(data, &doc); yerr != nil {
+			yn, yerr := decode.Parse(data)
+			if yerr == nil {
+				doc, yerr = decode.Any(yn)
+			}
+			if yerr != nil {
 				c.D.Errorf(n, "schema: %s is neither JSON nor YAML: %v", path, err)
 				return nil
 			}
-			doc = expr.Normalize(doc)
 		}
 		loc = path
 	} else {
-		if err := n.Decode(&doc); err != nil {
+		var err error
+		if doc, err = decode.Any(n); err != nil {
 			c.D.Errorf(n, "schema: %v", err)
 			return nil
 		}
-		doc = expr.Normalize(doc)
 	}
 	comp := jsonschema.NewCompiler()
 	url := "file:///" + strings.TrimPrefix(filepath.ToSlash(loc), "/")

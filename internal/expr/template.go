@@ -10,7 +10,6 @@ package expr
 
 import (
 	"fmt"
-	"math/big"
 	"regexp"
 	"sort"
 	"strings"
@@ -31,8 +30,36 @@ type Vars map[string]any
 
 // Program is a compiled expr-lang expression.
 type Program struct {
-	src  string
-	prog *vm.Program
+	src      string
+	prog     *vm.Program
+	services []call // service("name") calls with a constant name
+}
+
+// call is a call with a constant string argument, at a byte offset of
+// the expression.
+type call struct {
+	arg string
+	at  int
+}
+
+// serviceCalls finds every service("name") whose name is a constant, by
+// the expression's syntax tree (a name computed at run time is checked
+// when it runs).
+func serviceCalls(root ast.Node) []call {
+	var out []call
+	ast.Walk(&root, visitFunc(func(n *ast.Node) {
+		c, ok := (*n).(*ast.CallNode)
+		if !ok || len(c.Arguments) != 1 {
+			return
+		}
+		if id, ok := c.Callee.(*ast.IdentifierNode); !ok || id.Value != "service" {
+			return
+		}
+		if s, ok := c.Arguments[0].(*ast.StringNode); ok {
+			out = append(out, call{arg: s.Value, at: c.Arguments[0].Location().From})
+		}
+	}))
+	return out
 }
 
 // String is the expression's source.
@@ -76,7 +103,7 @@ func Compile(src string, defined map[string]bool, extra ...string) (*Program, er
 	if err != nil {
 		return nil, fmt.Errorf("bad expression %q: %s", src, locRE.ReplaceAllString(firstLine(err.Error()), ""))
 	}
-	p := &Program{src: src, prog: prog}
+	p := &Program{src: src, prog: prog, services: serviceCalls(tree.Node)}
 	programs.Store(src, p)
 	return p, nil
 }
@@ -154,6 +181,18 @@ type visitFunc func(*ast.Node)
 
 func (f visitFunc) Visit(n *ast.Node) { f(n) }
 
+// NoteServices records the services p names by a constant, service("db"),
+// in d's collection (when it keeps one), at the positions they have in n,
+// the scalar p's source is.
+func (p *Program) NoteServices(d *decode.Decoder, n *yaml.Node) {
+	if d.Services == nil {
+		return
+	}
+	for _, c := range p.services {
+		*d.Services = append(*d.Services, decode.Named{Name: c.arg, Pos: offsetPos(d, n, c.at)})
+	}
+}
+
 // Str is a string field that may contain ((…)) templates.
 type Str struct {
 	Raw   string
@@ -164,6 +203,7 @@ type Str struct {
 type part struct {
 	lit  string
 	prog *Program
+	at   int // the byte offset of prog's source in the string
 }
 
 // Lit makes a Str holding plain text.
@@ -201,6 +241,33 @@ func (s *Str) DecodeYAML(d *decode.Decoder, n *yaml.Node) {
 		return
 	}
 	s.parts = parts
+	if d.Services != nil {
+		for _, p := range parts {
+			if p.prog == nil {
+				continue
+			}
+			for _, c := range p.prog.services {
+				*d.Services = append(*d.Services, decode.Named{Name: c.arg, Pos: offsetPos(d, n, p.at+c.at)})
+			}
+		}
+	}
+}
+
+// offsetPos is the position of a byte offset into n's text, where it can
+// be told: in a single-line plain or quoted scalar (an escape before the
+// offset shifts it); else n's own.
+func offsetPos(d *decode.Decoder, n *yaml.Node, offset int) diag.Pos {
+	pos := d.Pos(n)
+	if strings.Contains(n.Value, "\n") {
+		return pos
+	}
+	switch n.Style {
+	case 0:
+		pos.Col += offset
+	case yaml.SingleQuotedStyle, yaml.DoubleQuotedStyle:
+		pos.Col += offset + 1
+	}
+	return pos
 }
 
 // TemplateError is a problem inside a template, at a byte offset of the
@@ -213,20 +280,42 @@ type TemplateError struct {
 func (e *TemplateError) Error() string { return e.Err.Error() }
 func (e *TemplateError) Unwrap() error { return e.Err }
 
+// FileStr parses text, read from file (a template file of the user's), as
+// a Str with the names d defines; a problem is reported at its line and
+// column in file.
+func FileStr(d *decode.Decoder, file, text string) Str {
+	s := Str{Raw: text, Pos: diag.Pos{File: file, Line: 1, Col: 1}}
+	parts, err := ParseTemplate(text, d.Vars)
+	if err != nil {
+		pos := s.Pos
+		if te, ok := err.(*TemplateError); ok && te.Offset <= len(text) {
+			before := text[:te.Offset]
+			pos.Line += strings.Count(before, "\n")
+			pos.Col = te.Offset - strings.LastIndexByte(before, '\n')
+		}
+		addTemplateError(d, pos, err)
+		return s
+	}
+	s.parts = parts
+	return s
+}
+
 func reportTemplateError(d *decode.Decoder, n *yaml.Node, err error) {
 	pos := d.Pos(n)
-	te, _ := err.(*TemplateError)
-	if te != nil && !strings.Contains(n.Value, "\n") {
-		switch n.Style {
-		case 0:
-			pos.Col += te.Offset
-		case yaml.SingleQuotedStyle, yaml.DoubleQuotedStyle:
-			pos.Col += te.Offset + 1
-		}
+	if te, _ := err.(*TemplateError); te != nil {
+		pos = offsetPos(d, n, te.Offset)
 	}
+	addTemplateError(d, pos, err)
+}
+
+func addTemplateError(d *decode.Decoder, pos diag.Pos, err error) {
 	e := diag.Errorf(pos, "%v", err)
 	if ue, ok := errorsAs[*UndefinedError](err); ok {
 		e.Hint = ue.Hint()
+		if h, later := d.Later[ue.Name]; later {
+			e.Msg = fmt.Sprintf("%q is not known here", ue.Name)
+			e.Hint = h
+		}
 	}
 	d.Errs.Add(e)
 }
@@ -282,7 +371,7 @@ func ParseTemplate(s string, defined map[string]bool) ([]part, error) {
 			parts = append(parts, part{lit: lit.String()})
 			lit.Reset()
 		}
-		parts = append(parts, part{prog: prog})
+		parts = append(parts, part{prog: prog, at: j + 2 + strings.Index(s[j+2:end], src)})
 		i = end + 2
 	}
 	if lit.Len() > 0 || len(parts) == 0 {
@@ -388,8 +477,6 @@ func (v *Value) DecodeYAML(d *decode.Decoder, n *yaml.Node) {
 	v.node = decodeValue(d, n)
 }
 
-var bigIntRE = regexp.MustCompile(`^[-+]?[0-9]+$`)
-
 func decodeValue(d *decode.Decoder, n *yaml.Node) valueNode {
 	n = decode.Resolve(n)
 	switch n.Kind {
@@ -407,21 +494,14 @@ func decodeValue(d *decode.Decoder, n *yaml.Node) valueNode {
 		}
 		return out
 	}
-	if n.ShortTag() == "!!str" {
+	if decode.Tag(n) == "!!str" {
 		s := &Str{}
 		s.DecodeYAML(d, n)
 		return valueNode{kind: 1, str: s}
 	}
-	var x any
-	if err := n.Decode(&x); err != nil {
+	x, err := decode.Scalar(n)
+	if err != nil {
 		d.Errorf(n, "%v", err)
-	}
-	if _, isFloat := x.(float64); isFloat && n.Style&yaml.TaggedStyle == 0 && bigIntRE.MatchString(n.Value) {
-		// The YAML decoder reads integers beyond 64 bits as floats;
-		// keep every digit, as DecodeJSON does.
-		if b, ok := new(big.Int).SetString(n.Value, 10); ok {
-			x = b
-		}
 	}
 	return valueNode{scalar: Normalize(x)}
 }
@@ -467,4 +547,14 @@ func (n valueNode) eval(vars Vars) (any, error) {
 // IsTemplateOnly reports whether v is a string that is exactly one template.
 func (v Value) IsTemplateOnly() bool {
 	return v.node.kind == 1 && len(v.node.str.parts) == 1 && v.node.str.parts[0].prog != nil
+}
+
+// Const is v's value when v is a plain scalar that is not a string (a
+// number, a boolean or null): the type a declared variable gives values
+// passed from outside the suite.
+func (v Value) Const() (any, bool) {
+	if !v.set || v.node.kind != 0 {
+		return nil, false
+	}
+	return v.node.scalar, true
 }

@@ -53,6 +53,12 @@ type Record struct {
 	Procs     []Proc   `json:"procs,omitempty"` // children started (the environ mark finds the rest)
 	Shm       []int    `json:"shm,omitempty"`   // System V segments, in records of seam before 2026-11-30
 	Started   string   `json:"started"`
+	UID       int      `json:"uid"`                  // the owner's user ID
+	SuiteFile string   `json:"suite_file,omitempty"` // the suite's absolute path, for seam down DIR
+	Socket    string   `json:"socket,omitempty"`     // seam up's control socket (mode 0600)
+
+	owner  int  // the user ID owning the record's file; -1 when unknown
+	hasUID bool // the record names its user (older seams' did not)
 }
 
 // Run is this process's live record.
@@ -77,7 +83,7 @@ func Begin(stateDir, command, suite string) (*Run, error) {
 	tick, _ := startTick(os.Getpid())
 	r := &Run{dir: stateDir, file: filepath.Join(runs, id+".json"), rec: Record{
 		ID: id, PID: os.Getpid(), StartTick: tick, Command: command, Suite: suite,
-		Started: time.Now().UTC().Format(time.RFC3339),
+		Started: time.Now().UTC().Format(time.RFC3339), UID: os.Geteuid(),
 	}}
 	return r, r.save()
 }
@@ -102,6 +108,37 @@ func (r *Run) SetCommand(c string) error {
 	defer r.mu.Unlock()
 	r.rec.Command = c
 	return r.save()
+}
+
+// SetSuiteFile records the suite's file, made absolute, so that seam down
+// DIR and seam run --attach find the run by its suite.
+func (r *Run) SetSuiteFile(file string) error {
+	abs := SuitePath(file)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rec.SuiteFile = abs
+	return r.save()
+}
+
+// SetSocket records the control socket of seam up.
+func (r *Run) SetSocket(path string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rec.Socket = path
+	return r.save()
+}
+
+// SuitePath is the form in which suite files are recorded and compared:
+// absolute, with symbolic links resolved where the file exists.
+func SuitePath(file string) string {
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return file
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		return real
+	}
+	return abs
 }
 
 // Proc is a started child, with its start time to tell a reused PID apart.
@@ -142,8 +179,30 @@ func (r *Run) End() error {
 	return err
 }
 
-// Records lists the records in the state folder.
+// Records lists the records in the state folder that belong to the
+// current user (see Record.Mine); others' are never returned, so nothing
+// that reads them can touch another user's runs.
 func Records(stateDir string) ([]Record, error) {
+	all, err := AllRecords(stateDir)
+	var out []Record
+	for _, rec := range all {
+		if rec.Mine() {
+			out = append(out, rec)
+		}
+	}
+	return out, err
+}
+
+// Mine reports whether the record belongs to the current (effective) user:
+// its file is the user's and so is the user ID it names. A record of a
+// seam before 2026-11-30 names none; its file's owner decides.
+func (rec Record) Mine() bool {
+	uid := os.Geteuid()
+	return rec.owner == uid && (!rec.hasUID || rec.UID == uid)
+}
+
+// AllRecords lists every record in the state folder, whoever owns it.
+func AllRecords(stateDir string) ([]Record, error) {
 	files, err := filepath.Glob(filepath.Join(stateDir, "runs", "*.json"))
 	if err != nil {
 		return nil, err
@@ -155,20 +214,61 @@ func Records(stateDir string) ([]Record, error) {
 			continue
 		}
 		var rec Record
-		if json.Unmarshal(data, &rec) == nil && rec.ID != "" {
-			out = append(out, rec)
+		var named struct {
+			UID *int `json:"uid"`
 		}
+		if json.Unmarshal(data, &rec) != nil || rec.ID == "" {
+			continue
+		}
+		_ = json.Unmarshal(data, &named)
+		rec.hasUID = named.UID != nil
+		rec.owner = fileOwner(f)
+		out = append(out, rec)
 	}
 	return out, nil
 }
 
-// Alive reports whether the record's owner is still running.
+func fileOwner(path string) int {
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		return -1
+	}
+	return int(st.Uid)
+}
+
+// Alive reports whether the record's owner is still running: a process
+// with its PID exists, is no zombie, started at the recorded clock tick
+// (a reused PID did not) and, when the record names its user, runs as that
+// user.
 func (rec Record) Alive() bool {
 	if rec.PID <= 0 {
 		return false
 	}
 	tick, err := startTick(rec.PID)
-	return err == nil && (rec.StartTick == 0 || tick == rec.StartTick)
+	if err != nil || rec.StartTick != 0 && tick != rec.StartTick {
+		return false
+	}
+	if rec.hasUID {
+		if uid, ok := procUID(rec.PID); ok && uid != rec.UID {
+			return false
+		}
+	}
+	return true
+}
+
+// procUID is the effective user ID a process runs as.
+func procUID(pid int) (int, bool) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 3 && f[0] == "Uid:" {
+			uid, err := strconv.Atoi(f[2])
+			return uid, err == nil
+		}
+	}
+	return 0, false
 }
 
 // Result says what a reap did.
@@ -178,8 +278,8 @@ type Result struct {
 	Removed []string // folders removed
 }
 
-// Reap cleans up after every run whose owner is dead. Live runs are left
-// alone; self is never reaped.
+// Reap cleans up after every run of the current user whose owner is dead.
+// Live runs and other users' runs are left alone; self is never reaped.
 func Reap(stateDir string) (Result, error) {
 	var res Result
 	recs, err := Records(stateDir)
@@ -344,13 +444,26 @@ func RemovePostmasterShm(dataDir string) {
 }
 
 // removeShm removes a shared memory segment that nothing is attached to,
-// and whose key keyOK accepts when given.
+// and whose key keyOK accepts when given. The servers were just killed: a
+// backend of a killed PostgreSQL (same process group, not recorded) can
+// still be exiting, attached, when the postmaster is gone, so a segment
+// still attached is given a moment to be let go.
 func removeShm(id int, keyOK func(key int32) bool) {
-	var desc unix.SysvShmDesc
-	if _, err := unix.SysvShmCtl(id, unix.IPC_STAT, &desc); err != nil || desc.Nattch != 0 || keyOK != nil && !keyOK(desc.Perm.Key) {
-		return
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		var desc unix.SysvShmDesc
+		if _, err := unix.SysvShmCtl(id, unix.IPC_STAT, &desc); err != nil || keyOK != nil && !keyOK(desc.Perm.Key) {
+			return
+		}
+		if desc.Nattch == 0 {
+			_, _ = unix.SysvShmCtl(id, unix.IPC_RMID, nil)
+			return
+		}
+		if time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	_, _ = unix.SysvShmCtl(id, unix.IPC_RMID, nil)
 }
 
 // killRecorded kills recorded children that still run (same PID, same

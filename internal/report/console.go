@@ -221,19 +221,36 @@ func (c *Console) failureText(f *Failure, logs []string) string {
 			c.block(&b, "response:", f.Response)
 		}
 	}
-	if len(logs) > 0 {
-		// The first interaction on an edge that looks like a fault (an
-		// error status, a reset) is where a reader should start.
+	if f != nil && len(f.Suspects) > 0 {
+		b.WriteString(SuspectsText(f.Suspects, func(s string) string { return c.paint(bold, s) }, func(s string) string { return c.paint(red, s) }))
+	} else if len(logs) > 0 {
+		// No ranking (an event log of an older seam): the first
+		// interaction that looks like a fault is where to start reading.
 		for _, l := range logs {
 			if strings.HasSuffix(l, " "+suspiciousMark) {
 				fmt.Fprintf(&b, "    %s %s\n", c.paint(bold, "first suspicious interaction:"), c.paint(red, strings.TrimSuffix(l, " "+suspiciousMark)))
 				break
 			}
 		}
+	}
+	if len(logs) > 0 {
 		if len(logs) > maxConsoleLogs {
 			logs = logs[len(logs)-maxConsoleLogs:]
 		}
 		c.block(&b, "logs during the test:", strings.Join(logs, "\n"))
+	}
+	return b.String()
+}
+
+// SuspectsText renders a failure's suspects, likeliest cause first, each
+// with why; title and line paint the heading and the interactions (the
+// Go API passes no colour).
+func SuspectsText(ss []Suspect, title, line func(string) string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "    %s\n", title("suspicious interactions, likeliest cause first:"))
+	for i, s := range ss {
+		fmt.Fprintf(&b, "      %d. %s\n", i+1, line(s.Edge+" | "+s.Line))
+		fmt.Fprintf(&b, "         why: %s\n", s.Reason)
 	}
 	return b.String()
 }

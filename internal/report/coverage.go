@@ -8,9 +8,12 @@ import (
 )
 
 // Integration coverage: for a run, every declared edge with the operations
-// the wire saw on it (HTTP method and route; connections for protocols it
-// does not decode), the edges no test exercised, and a percentage. It is
-// derived from the events alone, so a saved event log gives it again.
+// the wire saw on it during tests (HTTP method and route; connections for
+// protocols it does not decode), the edges no test exercised, and a
+// percentage. Traffic outside tests (start-up, readiness probes, between
+// tests) does not count, and neither do answers a fault gave in the
+// callee's place: they are listed apart, as injected. It is derived from
+// the events alone, so a saved event log gives it again.
 
 // EdgeInfo is a declared depends_on edge (run_start).
 type EdgeInfo struct {
@@ -32,6 +35,9 @@ type EdgeCoverage struct {
 	Wired       bool      `json:"wired"`
 	Operations  []OpCount `json:"operations,omitempty"`
 	Connections int       `json:"connections,omitempty"` // undecoded (raw TCP) connections
+	// Injected are what faults of seam's made on the edge (answers in the
+	// callee's place, cuts): they do not make it exercised.
+	Injected []OpCount `json:"injected,omitempty"`
 }
 
 // OpCount is an operation and how often it was seen.
@@ -42,15 +48,20 @@ type OpCount struct {
 
 // CoverageBuilder collects coverage from events (a Sink).
 type CoverageBuilder struct {
-	edges []EdgeInfo
-	ops   map[string]map[string]int
-	conns map[string]int
+	edges    []EdgeInfo
+	ops      map[string]map[string]int
+	injected map[string]map[string]int
+	conns    map[string]int
 }
 
 // NewCoverageBuilder returns an empty builder.
 func NewCoverageBuilder() *CoverageBuilder {
-	return &CoverageBuilder{ops: map[string]map[string]int{}, conns: map[string]int{}}
+	return &CoverageBuilder{ops: map[string]map[string]int{}, injected: map[string]map[string]int{}, conns: map[string]int{}}
 }
+
+// injectedNote marks the line of an interaction a fault made
+// (wire.InjectedNote; the report package does not import wire).
+const injectedNote = "(injected by a fault)"
 
 // WireStream is the stream of log events that carry the wire's
 // interactions; their service is the edge.
@@ -61,34 +72,49 @@ func (b *CoverageBuilder) Event(e Event) {
 	switch {
 	case e.Type == RunStart:
 		b.edges = e.Edges
-	case e.Type == Log && e.Stream == WireStream:
+	case e.Type == Log && e.Stream == WireStream && e.Test != "":
 		op, result, _ := strings.Cut(e.Message, " → ")
+		injected := strings.Contains(result, injectedNote)
 		switch {
 		case op == "fault":
+		case injected:
+			if b.injected[e.Service] == nil {
+				b.injected[e.Service] = map[string]int{}
+			}
+			b.injected[e.Service][opShape(op)]++
 		case op == "connection":
-			if strings.HasPrefix(result, "open") { // not again when it closes
+			if strings.HasPrefix(result, "open") || strings.HasPrefix(result, "active") { // not again when it closes
 				b.conns[e.Service]++
 			}
 		case op == "connect": // refused: tried, so exercised
 			b.conns[e.Service]++
 		default:
-			m, target, ok := strings.Cut(op, " ")
-			if !ok {
+			if !strings.Contains(op, " ") {
 				return
 			}
 			if b.ops[e.Service] == nil {
 				b.ops[e.Service] = map[string]int{}
 			}
-			shape := Route(target)
-			switch m {
-			case "SQL":
-				shape = SQLShape(target)
-			case "REDIS":
-				shape, _, _ = strings.Cut(target, " ") // the command
-			}
-			b.ops[e.Service][m+" "+shape]++
+			b.ops[e.Service][opShape(op)]++
 		}
 	}
+}
+
+// opShape is an operation as coverage counts it: "POST /orders/{id}",
+// "SQL INSERT orders", "REDIS GET".
+func opShape(op string) string {
+	m, target, ok := strings.Cut(op, " ")
+	if !ok {
+		return op
+	}
+	shape := Route(target)
+	switch m {
+	case "SQL":
+		shape = SQLShape(target)
+	case "REDIS":
+		shape, _, _ = strings.Cut(target, " ") // the command
+	}
+	return m + " " + shape
 }
 
 var idSegment = regexp.MustCompile(`^(?:[0-9]+|[0-9a-fA-F]{8}-[0-9a-fA-F-]{27}|[0-9a-fA-F]{16,})$`)
@@ -132,6 +158,10 @@ func (b *CoverageBuilder) Coverage() *Coverage {
 			ec.Operations = append(ec.Operations, OpCount{Op: op, Count: n})
 		}
 		sort.Slice(ec.Operations, func(i, j int) bool { return ec.Operations[i].Op < ec.Operations[j].Op })
+		for op, n := range b.injected[e.Edge] {
+			ec.Injected = append(ec.Injected, OpCount{Op: op, Count: n})
+		}
+		sort.Slice(ec.Injected, func(i, j int) bool { return ec.Injected[i].Op < ec.Injected[j].Op })
 		if e.Wired {
 			c.Total++
 			if len(ec.Operations) > 0 || ec.Connections > 0 {
@@ -165,7 +195,7 @@ func (c *Coverage) Text() string {
 		case !e.Wired:
 			fmt.Fprintf(&b, "  %s%s  not recorded (wire: false)\n", e.Edge, pad)
 		case len(e.Operations) == 0 && e.Connections == 0:
-			fmt.Fprintf(&b, "  %s%s  NOT EXERCISED\n", e.Edge, pad)
+			fmt.Fprintf(&b, "  %s%s  NOT EXERCISED%s\n", e.Edge, pad, injectedText(e.Injected, "; "))
 		default:
 			var parts []string
 			for _, o := range e.Operations {
@@ -174,8 +204,21 @@ func (c *Coverage) Text() string {
 			if e.Connections > 0 {
 				parts = append(parts, fmt.Sprintf("%d connection(s), protocol not decoded", e.Connections))
 			}
-			fmt.Fprintf(&b, "  %s%s  %s\n", e.Edge, pad, strings.Join(parts, ", "))
+			fmt.Fprintf(&b, "  %s%s  %s%s\n", e.Edge, pad, strings.Join(parts, ", "), injectedText(e.Injected, "; "))
 		}
 	}
 	return b.String()
+}
+
+// injectedText lists what faults made on an edge: "injected by faults:
+// POST /charges ×2".
+func injectedText(ops []OpCount, sep string) string {
+	if len(ops) == 0 {
+		return ""
+	}
+	parts := make([]string, len(ops))
+	for i, o := range ops {
+		parts[i] = fmt.Sprintf("%s ×%d", o.Op, o.Count)
+	}
+	return sep + "injected by faults (not exercised): " + strings.Join(parts, ", ")
 }

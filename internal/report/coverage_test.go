@@ -8,25 +8,29 @@ import (
 func TestCoverageFromEvents(t *testing.T) {
 	b := NewCoverageBuilder()
 	for _, e := range []Event{
-		{Type: RunStart, Edges: []EdgeInfo{{"web→api", true}, {"api→db", true}, {"api→cache", true}, {"api→mail", false}}},
-		{Type: Log, Service: "web→api", Stream: WireStream, Message: "GET /users/42?full=1 → 200 OK (1.0 ms)"},
-		{Type: Log, Service: "web→api", Stream: WireStream, Message: "GET /users/7 → 404 Not Found (1.0 ms)"},
-		{Type: Log, Service: "web→api", Stream: WireStream, Message: "POST /users → 500 Internal Server Error (2.0 ms) ⚠"},
-		{Type: Log, Service: "web→api", Stream: WireStream, Message: "fault → latency 1s (0 µs)"},
-		{Type: Log, Service: "api→db", Stream: WireStream, Message: "connection → open (0 µs) (protocol not decoded)"},
-		{Type: Log, Service: "api→db", Stream: WireStream, Message: "connection → closed (3s) 1.0 kB sent, 2.0 kB received"},
-		{Type: Log, Service: "api", Stream: "stderr", Message: "GET /users → ignored: not the wire"},
+		{Type: RunStart, Edges: []EdgeInfo{{"web→api", true}, {"api→db", true}, {"api→cache", true}, {"api→mail", false}, {"api→pay", true}}},
+		{Type: Log, Service: "web→api", Stream: WireStream, Message: "GET /healthz → 200 OK (1.0 ms)"}, // start-up: no test
+		{Type: Log, Test: "t", Service: "web→api", Stream: WireStream, Message: "GET /users/42?full=1 → 200 OK (1.0 ms)"},
+		{Type: Log, Test: "t", Service: "web→api", Stream: WireStream, Message: "GET /users/7 → 404 Not Found (1.0 ms)"},
+		{Type: Log, Test: "t", Service: "web→api", Stream: WireStream, Message: "POST /users → 500 Internal Server Error (2.0 ms) ⚠"},
+		{Type: Log, Test: "t", Service: "web→api", Stream: WireStream, Message: "fault → latency 1s (0 µs)"},
+		{Type: Log, Test: "t", Service: "api→db", Stream: WireStream, Message: "connection → open (0 µs) (protocol not decoded)"},
+		{Type: Log, Test: "t", Service: "api→db", Stream: WireStream, Message: "connection → closed (3s) 1.0 kB sent, 2.0 kB received"},
+		{Type: Log, Test: "t", Service: "api", Stream: "stderr", Message: "GET /users → ignored: not the wire"},
+		{Type: Log, Test: "t", Service: "api→pay", Stream: WireStream, Message: "POST /charges → 503 Service Unavailable (0 µs) (injected by a fault) ⚠"},
+		{Type: Log, Test: "t", Service: "api→pay", Stream: WireStream, Message: "connection → reset by a fault at connect (0 µs) (injected by a fault) ⚠"},
 	} {
 		b.Event(e)
 	}
 	c := b.Coverage()
-	if c.Exercised != 2 || c.Total != 3 || int(c.Percent) != 66 {
+	if c.Exercised != 2 || c.Total != 4 || int(c.Percent) != 50 {
 		t.Errorf("coverage %+v", c)
 	}
 	text := c.Text()
 	for _, want := range []string{
-		"integration coverage: 2 of 3 edges exercised (67%)",
-		"web→api    GET /users/{id} ×2, POST /users ×1",
+		"integration coverage: 2 of 4 edges exercised (50%)",
+		"web→api    GET /users/{id} ×2, POST /users ×1\n",
+		"api→pay    NOT EXERCISED; injected by faults (not exercised): POST /charges ×1, connection ×1",
 		"api→db     1 connection(s), protocol not decoded",
 		"api→cache  NOT EXERCISED",
 		"api→mail   not recorded (wire: false)",
@@ -61,5 +65,17 @@ func TestRoute(t *testing.T) {
 		if got := Route(in); got != want {
 			t.Errorf("Route(%q) = %q; want %q", in, got, want)
 		}
+	}
+}
+
+// TestCoverageOfSkippedRunIsZero: start-up traffic alone exercises
+// nothing.
+func TestCoverageOfSkippedRunIsZero(t *testing.T) {
+	b := NewCoverageBuilder()
+	b.Event(Event{Type: RunStart, Edges: []EdgeInfo{{"web→api", true}}})
+	b.Event(Event{Type: Log, Service: "web→api", Stream: WireStream, Message: "GET /healthz → 200 OK (1.0 ms)"})
+	b.Event(Event{Type: TestEnd, Test: "t", Status: Skipped})
+	if c := b.Coverage(); c.Exercised != 0 || c.Percent != 0 || !strings.Contains(c.Summary(), "0 of 1 edges exercised (0%)") {
+		t.Errorf("%+v %s", c, c.Summary())
 	}
 }

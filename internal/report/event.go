@@ -96,6 +96,17 @@ type Failure struct {
 	Diff     string `json:"diff,omitempty"`
 	Request  string `json:"request,omitempty"`
 	Response string `json:"response,omitempty"`
+	// Suspects are the interactions on the system's edges that most
+	// likely caused the failure, likeliest first (at most 3).
+	Suspects []Suspect `json:"suspects,omitempty"`
+}
+
+// Suspect is a suspicious interaction and why it ranks where it does.
+type Suspect struct {
+	Edge   string  `json:"edge"`   // "orders→db"
+	Line   string  `json:"line"`   // the interaction as the timeline shows it
+	Reason string  `json:"reason"` // "an SQL error; 2 hop(s) from api, …"
+	Score  float64 `json:"score"`
 }
 
 // Counts tallies test outcomes.

@@ -173,6 +173,10 @@ func failureText(f *Failure, logs []string) string {
 	if f.Response != "" {
 		b.WriteString("\nresponse:\n" + f.Response + "\n")
 	}
+	if len(f.Suspects) > 0 {
+		same := func(s string) string { return s }
+		b.WriteString("\n" + strings.TrimLeft(SuspectsText(f.Suspects, same, same), " "))
+	}
 	if len(logs) > 0 {
 		b.WriteString("\nlogs:\n" + strings.Join(logs, "\n") + "\n")
 	}

@@ -19,11 +19,20 @@ import (
 	"go.yaml.in/yaml/v4"
 )
 
-// Usage documents a service kind.
+// Usage documents a service kind for `seam help services` and docs/; a
+// test fails when Inputs and the keys the kind's Decode accepts differ.
 type Usage struct {
 	Name    string
 	Summary string
+	Inputs  []Input // the keys under the kind's key
 	Example string
+}
+
+// Input documents one key a service kind accepts. Name may list several
+// keys that share a doc ("user, password").
+type Input struct {
+	Name string
+	Doc  string
 }
 
 // Kind is a service plug-in.
@@ -126,6 +135,22 @@ type Describer interface {
 	Describe(info map[string]any)
 }
 
+// Job is a Spec whose instances run to completion (a migration, a seeder):
+// it has no port and no probe. An environment starts it after what it
+// depends on, waits for it to exit, and starts its dependants only when it
+// exited with 0; any other end is an environment error.
+type Job interface {
+	// JobTimeout is how long an instance may run before it is killed,
+	// with its process group, and the environment fails.
+	JobTimeout() time.Duration
+}
+
+// IsJob reports whether s is a job's service.
+func IsJob(s *Service) bool {
+	_, ok := s.Spec.(Job)
+	return ok
+}
+
 // Prober is a Spec with its own default readiness probe.
 type Prober interface {
 	DefaultProbe() Probe
@@ -148,6 +173,17 @@ type Initializer interface {
 // tests, without restarting it.
 type Resetter interface {
 	Reset(ctx context.Context) error
+}
+
+// Baseliner is an Instance whose baseline is the data once the whole
+// environment has started: after its own init, every job that depends on
+// it has ended and every service is ready (a migration, a seeder, a
+// service that creates its tables at start-up). Baseline is called once,
+// at the end of the environment's start, before any test; resets go back
+// to what it saw. notice tells the run's output, once per text, about
+// writes seam cannot reset (it may be kept for later resets).
+type Baseliner interface {
+	Baseline(ctx context.Context, notice func(text string)) error
 }
 
 // Checker is an Instance with a check after every test (a stub reports the

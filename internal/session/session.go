@@ -32,6 +32,14 @@ type Options struct {
 	Seed     uint64
 	StateDir string    // "" means reap.StateDir()
 	Notices  io.Writer // where cleanup of earlier crashed runs is reported
+	// Preparing and Prepared are told when each service's once-per-run
+	// work (its build, its cached data folder) begins, and when it ended
+	// and how long it took.
+	Preparing func(service string)
+	Prepared  func(service string, took time.Duration, err error)
+	// Progress is told what each service of an environment does
+	// ("starting", "ready", "stopping") as StartEnv starts it.
+	Progress func(service, what string)
 }
 
 // Session is one run's setup.
@@ -48,6 +56,7 @@ type Session struct {
 	mu   sync.Mutex
 	envs []*environment.Environment
 	n    int
+	said map[string]bool // notices already given
 }
 
 // Open prepares a session: it reaps what crashed runs left, records this
@@ -74,6 +83,10 @@ func Open(ctx context.Context, s *suite.Suite, opts Options) (*Session, error) {
 		return nil, err
 	}
 	ss := &Session{suite: s, opts: opts, rec: rec, base: base, ports: freeport.New()}
+	if err := rec.SetSuiteFile(s.File); err != nil {
+		ss.Close()
+		return nil, fmt.Errorf("run record: %w", err)
+	}
 	ss.tempRoot, err = os.MkdirTemp("", "seam-"+rec.ID()+"-")
 	if err == nil {
 		err = rec.AddTemp(ss.tempRoot)
@@ -88,8 +101,10 @@ func Open(ctx context.Context, s *suite.Suite, opts Options) (*Session, error) {
 	if s.System != nil && len(s.System.Services) > 0 {
 		err := environment.Prepare(ctx, s.System, environment.PrepareOptions{
 			Dir: s.Dir, CacheDir: ss.cacheDir, Vars: base,
-			AddTemp: func(dir string) { _ = rec.AddTemp(dir) },
-			Started: func(pid int) { _ = rec.AddPID(pid) },
+			AddTemp:   func(dir string) { _ = rec.AddTemp(dir) },
+			Started:   func(pid int) { _ = rec.AddPID(pid) },
+			Preparing: opts.Preparing,
+			Prepared:  opts.Prepared,
 		})
 		if err != nil {
 			ss.Close()
@@ -135,6 +150,14 @@ func (s *Session) LogDir() string { return s.logRoot }
 // Mark is the environment entry that marks this run's processes.
 func (s *Session) Mark() string { return s.rec.Env() }
 
+// TempDir is the run's private temp folder (mode 0700), removed by Close
+// and, after a crash, by reaping.
+func (s *Session) TempDir() string { return s.tempRoot }
+
+// SetSocket records the control socket the run serves, so that seam run
+// --attach and seam reset find it.
+func (s *Session) SetSocket(path string) error { return s.rec.SetSocket(path) }
+
 // RunID is the run's ID.
 func (s *Session) RunID() string { return s.rec.ID() }
 
@@ -162,15 +185,18 @@ func (s *Session) StartEnv(ctx context.Context, log func(service, stream, line s
 	s.mu.Unlock()
 	name := fmt.Sprintf("env%d", n)
 	env, err := environment.Start(ctx, s.suite.System, environment.Options{
-		Dir:     s.suite.Dir,
-		Vars:    s.base,
-		TempDir: filepath.Join(s.tempRoot, name),
-		LogDir:  filepath.Join(s.logRoot, name),
-		Ports:   s.ports,
-		Mark:    []string{s.rec.Env()},
-		Started: func(pid int) { _ = s.rec.AddPID(pid) },
-		AddTemp: func(dir string) { _ = s.rec.AddTemp(dir) },
-		Log:     log,
+		Dir:      s.suite.Dir,
+		Vars:     s.base,
+		TempDir:  filepath.Join(s.tempRoot, name),
+		LogDir:   filepath.Join(s.logRoot, name),
+		Ports:    s.ports,
+		Mark:     []string{s.rec.Env()},
+		Started:  func(pid int) { _ = s.rec.AddPID(pid) },
+		AddTemp:  func(dir string) { _ = s.rec.AddTemp(dir) },
+		Log:      log,
+		Progress: s.opts.Progress,
+		Notice:   s.notice,
+		Mask:     s.suite.Mask,
 	})
 	if err != nil {
 		return nil, err
@@ -179,6 +205,22 @@ func (s *Session) StartEnv(ctx context.Context, log func(service, stream, line s
 	s.envs = append(s.envs, env)
 	s.mu.Unlock()
 	return env, nil
+}
+
+// notice tells the run's output about a data service, once per run for
+// each text however many environments say it.
+func (s *Session) notice(svc, text string) {
+	line := fmt.Sprintf("seam: notice: service %q: %s", svc, text)
+	s.mu.Lock()
+	if s.said == nil {
+		s.said = map[string]bool{}
+	}
+	first := !s.said[line]
+	s.said[line] = true
+	s.mu.Unlock()
+	if first && s.opts.Notices != nil {
+		fmt.Fprintln(s.opts.Notices, line)
+	}
 }
 
 // Envs lists the environments still running.
@@ -254,6 +296,10 @@ func Addresses(s *suite.Suite, env *environment.Environment) string {
 	var b strings.Builder
 	for _, svc := range s.System.Services {
 		in, _ := env.Info(svc.Name)
+		if _, ok := in["url"]; !ok {
+			fmt.Fprintf(&b, "  %-16s (job: done)\n", svc.Name)
+			continue
+		}
 		fmt.Fprintf(&b, "  %-16s %s", svc.Name, in["url"])
 		if ports, ok := in["ports"].(map[string]any); ok && len(ports) > 1 {
 			for _, k := range expr.SortedKeys(ports) {

@@ -30,6 +30,10 @@ type Usage struct {
 	Inputs  []Input
 	Fields  []expect.Field // what the result holds, for expect: and capture:
 	Example string
+	// Services lists the service kinds the services a step names
+	// (ServiceUser) may have, so validate reports an sql: step on a redis
+	// service; empty: any kind. A service's stand-in kind counts too.
+	Services []string
 }
 
 // Kind is a step plug-in.

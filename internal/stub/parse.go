@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -717,24 +718,27 @@ func writeNodeJSON(b *bytes.Buffer, n *yaml.Node) {
 		}
 		b.WriteByte(']')
 	case yaml.ScalarNode:
-		switch n.ShortTag() {
+		switch decode.Tag(n) {
 		case "!!null":
 			b.WriteString("null")
 		case "!!bool":
-			b.WriteString(n.Value)
+			v, _ := decode.ParseBool(n.Value) // True and TRUE too
+			b.WriteString(strconv.FormatBool(v))
 		case "!!int", "!!float":
-			if json.Valid([]byte(n.Value)) {
-				b.WriteString(n.Value)
-			} else {
-				f, err := strconv.ParseFloat(n.Value, 64)
-				if err != nil {
-					s, _ := json.Marshal(n.Value)
-					b.Write(s)
-				} else {
-					s, _ := json.Marshal(f)
-					b.Write(s)
-				}
+			// By YAML 1.2's core schema: 01234 is 1234, 0x1F is 31.
+			x, err := decode.Scalar(n)
+			if err != nil {
+				x = n.Value
 			}
+			if bi, ok := x.(*big.Int); ok {
+				b.WriteString(bi.String())
+				break
+			}
+			s, err := json.Marshal(x)
+			if err != nil { // .inf and .nan have no JSON form
+				s, _ = json.Marshal(n.Value)
+			}
+			b.Write(s)
 		default:
 			s, _ := json.Marshal(n.Value)
 			b.Write(s)
@@ -773,13 +777,13 @@ func isYAML(path string) bool {
 // ParseRoutes parses a YAML file of routes in seam's form: {routes: [...]}
 // or a bare list.
 func ParseRoutes(file string, data []byte) ([]*Mapping, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	doc, err := decode.Parse(data)
+	if err != nil {
 		return nil, diag.Errorf(diag.Pos{File: file}, "YAML syntax: %v", err)
 	}
 	var errs diag.List
 	d := decode.New(file, &errs)
-	n := decode.Resolve(&doc)
+	n := decode.Resolve(doc)
 	if n != nil && n.Kind == yaml.MappingNode {
 		var list *yaml.Node
 		for _, f := range d.Fields(n, "routes file") {

@@ -19,6 +19,7 @@ import (
 	"github.com/seamtest/seam/internal/service"
 	"github.com/seamtest/seam/internal/service/probe"
 	"github.com/seamtest/seam/internal/step"
+	"github.com/seamtest/seam/internal/wire"
 	"go.yaml.in/yaml/v4"
 )
 
@@ -84,10 +85,16 @@ func Load(path string, opts Options) (*Suite, error) {
 }
 
 type loader struct {
-	opts    Options
-	errs    *diag.List
-	names   map[string]*Test // test names, for duplicates
-	defined map[string]bool  // suite-level variable names
+	opts Options
+	errs *diag.List
+	// named are the services templates name, service("db"), checked
+	// once every service is known.
+	named []decode.Named
+	suite *Suite
+	// constVars are the suite's vars as evaluated at load (loadVars).
+	constVars expr.Vars
+	names     map[string]*Test // test names, for duplicates
+	defined   map[string]bool  // suite-level variable names
 }
 
 // parse reads a YAML file into its root node, reporting syntax errors at
@@ -102,12 +109,18 @@ func (l *loader) parse(file string, from diag.Pos) *yaml.Node {
 		l.errs.Add(e)
 		return nil
 	}
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
+	root, err := decode.Parse(data)
+	var le *decode.LimitError
+	if errors.As(err, &le) {
+		l.errs.Add(diag.Errorf(diag.Pos{File: file, Line: le.Line, Col: le.Col}, "%s", le.Msg).
+			WithHint("write the values out, or use fewer aliases"))
+		return nil
+	}
+	if err != nil {
 		l.errs.Add(syntaxError(file, data, err))
 		return nil
 	}
-	n := decode.Resolve(&root)
+	n := decode.Resolve(root)
 	if n == nil || n.Kind == 0 {
 		l.errs.Add(diag.Errorf(diag.Pos{File: file, Line: 1, Col: 1}, "the file is empty").
 			WithHint("a suite file is a mapping with tests: (and, in seam.yaml, name:, vars:, include:)"))
@@ -158,7 +171,7 @@ func unwrapPath(err error) error {
 	return err
 }
 
-var rootKeys = []string{"name", "vars", "defaults", "services", "profiles", "include", "tests"}
+var rootKeys = []string{"name", "vars", "defaults", "services", "profiles", "include", "tests", "mask"}
 
 func (l *loader) root(file string) *Suite {
 	s := &Suite{File: file, Dir: filepath.Dir(file), Defaults: Defaults{StepTimeout: 30 * time.Second}}
@@ -167,12 +180,14 @@ func (l *loader) root(file string) *Suite {
 	}
 	s.Pos = diag.Pos{File: file, Line: 1, Col: 1}
 	l.names = map[string]*Test{}
+	l.suite = s
 	n := l.parse(file, diag.Pos{})
 	if n == nil {
 		return s
 	}
 	d := decode.New(file, l.errs)
 	d.Dir = s.Dir
+	d.Services = &l.named
 	fields := d.Fields(n, "suite")
 	byKey := map[string]decode.Field{}
 	for _, f := range fields {
@@ -201,22 +216,39 @@ func (l *loader) root(file string) *Suite {
 		l.defined[k] = true
 	}
 	d.Vars = l.defined
-	if f, ok := byKey["vars"]; ok {
-		s.Vars = l.vars(d, f.Value, l.defined)
+	var profiles []*profile
+	if f, ok := byKey["profiles"]; ok {
+		profiles = l.readProfiles(d, f.Value)
 	}
+	applied := l.selected(s, profiles)
+	var varsN, servicesN *yaml.Node
+	if f, ok := byKey["vars"]; ok {
+		varsN = f.Value
+	}
+	if f, ok := byKey["services"]; ok {
+		servicesN = f.Value
+	}
+	// The applied profile's problems are reported as the suite's own; the
+	// other profiles' after, each applied in turn.
+	if n := withVars(d, varsN, applied, true); n != nil {
+		s.Vars = l.vars(d, n, l.defined)
+	}
+	l.checkVarValues(s)
 	if f, ok := byKey["defaults"]; ok {
 		l.defaults(d, f.Value, &s.Defaults)
 	}
-	if f, ok := byKey["services"]; ok {
-		svcs := l.services(d, f.Value)
+	if f, ok := byKey["mask"]; ok {
+		s.Mask = mask(d, f.Value)
+	}
+	if servicesN != nil {
+		svcs := l.services(d, withServices(d, servicesN, applied, true))
 		s.System = service.NewSystem(svcs)
 		s.System.Check(l.errs)
+	} else if applied != nil && applied.services != nil {
+		// No services to change: each is reported as unknown.
+		withServices(d, &yaml.Node{Kind: yaml.MappingNode}, applied, true)
 	}
-	var profiles *yaml.Node
-	if f, ok := byKey["profiles"]; ok {
-		profiles = f.Value
-	}
-	l.standIns(d, profiles, s)
+	l.standIns(d, profiles, applied, s)
 	if f, ok := byKey["tests"]; ok {
 		s.Tests = append(s.Tests, l.tests(d, f.Value)...)
 	}
@@ -233,6 +265,7 @@ func (l *loader) root(file string) *Suite {
 		s.Tests = append(s.Tests, l.includes(d, inc, filepath.Dir(file), globs)...)
 	}
 	l.checkServiceRefs(s)
+	l.checkProfiles(d, s, profiles, applied, varsN, servicesN)
 	if len(s.Tests) == 0 && l.errs.Len() == 0 && !l.opts.ServicesOnly {
 		l.errs.Add(diag.Errorf(d.Pos(n), "the suite has no tests").
 			WithHint("add a tests: list here, or include: files that have one"))
@@ -295,6 +328,7 @@ func (l *loader) included(file string, from diag.Pos) []*Test {
 	d := decode.New(file, l.errs)
 	d.Dir = filepath.Dir(file)
 	d.Vars = l.defined
+	d.Services = &l.named
 	var tests []*Test
 	for _, f := range d.Fields(n, "file") {
 		switch f.Key {
@@ -514,4 +548,32 @@ func (l *loader) steps(d *decode.Decoder, n *yaml.Node, what string, defined map
 		}
 	}
 	return out
+}
+
+// mask reads mask: a list of regular expressions, each checked where it
+// is written.
+func mask(d *decode.Decoder, n *yaml.Node) *wire.Masker {
+	n = decode.Resolve(n)
+	if n.Kind != yaml.SequenceNode {
+		d.Errorf(n, "mask: want a list of regular expressions").WithHint(`mask: ["cust-[0-9]{6}", "sk_live_[A-Za-z0-9]+"]`)
+		return nil
+	}
+	var all []string
+	ok := true
+	for _, item := range n.Content {
+		var p string
+		d.Decode(item, &p, "mask[]")
+		if _, err := wire.NewMasker([]string{p}); err != nil {
+			_, msg, _ := strings.Cut(err.Error(), ": ")
+			d.Errorf(item, "mask: %s", msg).WithHint("write a Go regular expression (RE2 syntax) that matches the secret itself")
+			ok = false
+			continue
+		}
+		all = append(all, p)
+	}
+	if !ok {
+		return nil
+	}
+	m, _ := wire.NewMasker(all)
+	return m
 }

@@ -3,6 +3,7 @@
 package suite
 
 import (
+	"github.com/seamtest/seam/internal/wire"
 	"time"
 
 	"github.com/seamtest/seam/internal/diag"
@@ -22,6 +23,9 @@ type Suite struct {
 	Defaults Defaults
 	System   *service.System // nil when the suite declares no services
 	Tests    []*Test
+	// Mask is the suite's own secret patterns (mask:): what they match is
+	// recorded as *** on the wire, beside the built-in rules.
+	Mask *wire.Masker
 }
 
 // Var is a named value; templates in it may read earlier variables.

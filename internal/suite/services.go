@@ -6,6 +6,7 @@ import (
 
 	"github.com/seamtest/seam/internal/decode"
 	"github.com/seamtest/seam/internal/diag"
+	"github.com/seamtest/seam/internal/expr"
 	"github.com/seamtest/seam/internal/service"
 	"github.com/seamtest/seam/internal/service/probe"
 	"github.com/seamtest/seam/internal/step"
@@ -60,6 +61,7 @@ func (l *loader) service(d *decode.Decoder, name string, keyN, n *yaml.Node) *se
 		Ready: &service.Readiness{Timeout: 30 * time.Second, Interval: 100 * time.Millisecond}}
 	kinds := l.opts.Services.Names()
 	var kindF, standF *decode.Field
+	var portsK, readyK *yaml.Node // a job may have neither
 	unknown := false
 	fields := d.Fields(n, "service "+name)
 	for i, f := range fields {
@@ -92,12 +94,12 @@ func (l *loader) service(d *decode.Decoder, name string, keyN, n *yaml.Node) *se
 				svc.DependsOn = append(svc.DependsOn, service.Dep{Name: it.Value, Pos: d.Pos(it)})
 			}
 		case f.Key == "ports":
-			var ports []string
-			d.Decode(f.Value, &ports, "ports")
-			if len(ports) > 0 {
+			portsK = f.KeyN
+			if ports := l.ports(d, f.Value); len(ports) > 0 {
 				svc.Ports = ports
 			}
 		case f.Key == "ready":
+			readyK = f.KeyN
 			l.readiness(d, f.Value, svc.Ready)
 		case l.opts.Services[f.Key] != nil:
 			if kindF != nil {
@@ -121,7 +123,7 @@ func (l *loader) service(d *decode.Decoder, name string, keyN, n *yaml.Node) *se
 			if c := diag.Closest(f.Key, append(append([]string{}, serviceKeys...), kinds...)); c != "" {
 				e.WithHint("did you mean %q?", c)
 			} else {
-				e.WithHint("a service has one kind (%s) and may have depends_on, ready, ports", strings.Join(kinds, ", "))
+				e.WithHint("a service has one kind (%s); known keys: %s", strings.Join(kinds, ", "), strings.Join(serviceKeys, ", "))
 			}
 		}
 	}
@@ -137,6 +139,23 @@ func (l *loader) service(d *decode.Decoder, name string, keyN, n *yaml.Node) *se
 	// Kept even when its settings have problems, so that references to it
 	// are not reported as well.
 	svc.Spec = l.opts.Services[kindF.Key].Decode(d, decode.Resolve(kindF.Value))
+	if _, job := svc.Spec.(service.Job); job {
+		// It runs to its end: nothing listens, nothing is probed.
+		svc.Ports = nil
+		if portsK != nil {
+			d.Errorf(portsK, "service %q: a job has no ports", name).
+				WithHint("a job runs to its end and nothing connects to it: remove ports:, or make it a process: if it serves")
+		}
+		if readyK != nil {
+			d.Errorf(readyK, "service %q: a job has no ready: probe", name).
+				WithHint("a job is done when it exits with 0: remove ready:, and bound its run with timeout: under job:")
+		}
+		if standF != nil {
+			d.Errorf(standF.KeyN, "service %q: a job has no stand-in stub", name).
+				WithHint("a stub answers calls, and nothing calls a job: remove stub:")
+			standF = nil
+		}
+	}
 	if standF != nil {
 		spec := l.opts.Services[standF.Key].Decode(d, decode.Resolve(standF.Value))
 		if spec != nil {
@@ -202,6 +221,11 @@ func (l *loader) checkEdges(s *Suite, refs []step.EdgeRef) {
 				continue
 			}
 			found = true
+			if to, _ := s.System.Get(r.To); service.IsJob(to) {
+				l.errs.Add(diag.Errorf(r.Pos, "%s is a job, so the edge %s→%s has no wire", r.To, r.From, r.To).
+					WithHint("a job runs to its end before %s starts and nothing talks to it; name an edge to a service", r.From))
+				continue
+			}
 			if d.NoWire {
 				l.errs.Add(diag.Errorf(r.Pos, "the edge %s→%s is wire: false, so seam does not see its traffic", r.From, r.To).
 					WithHint("remove wire: false from %s's depends_on", r.From))
@@ -238,23 +262,161 @@ func (l *loader) checkServiceRefs(s *Suite) {
 				if !ok {
 					continue
 				}
+				var accepts []string
+				if k := l.opts.Steps[st.Kind]; k != nil {
+					accepts = k.Usage().Services
+				}
 				for _, ref := range su.ServiceRefs() {
-					if s.System != nil {
-						if _, ok := s.System.Get(ref.Name); ok {
-							continue
-						}
+					if l.checkService(s, names, ref.Name, ref.Pos, "declare it under services:, or use url: instead") {
+						l.checkServiceKind(s, st.Kind, accepts, ref)
 					}
-					e := diag.Errorf(ref.Pos, "no service %q in this suite", ref.Name)
-					if c := diag.Closest(ref.Name, names); c != "" {
-						e.WithHint("did you mean %q?", c)
-					} else if len(names) == 0 {
-						e.WithHint("declare it under services:, or use url: instead")
-					} else {
-						e.WithHint("services: %s", strings.Join(names, ", "))
-					}
-					l.errs.Add(e)
 				}
 			}
 		}
 	}
+	l.checkNamed(s, l.named)
+}
+
+// checkNamed reports the services templates name that the suite lacks.
+func (l *loader) checkNamed(s *Suite, named []decode.Named) {
+	names := []string{}
+	if s.System != nil {
+		names = s.System.Names()
+	}
+	for _, ref := range named {
+		l.checkService(s, names, ref.Name, ref.Pos, "declare it under services:")
+	}
+}
+
+// checkServiceKind reports a step that names a service of a kind it does
+// not work on (accepts, from the step kind's usage; empty: any). Each of
+// the service's kinds counts, its stand-in's too: the suite may run with
+// either.
+func (l *loader) checkServiceKind(s *Suite, stepKind string, accepts []string, ref step.Ref) {
+	svc, _ := s.System.Get(ref.Name)
+	if len(accepts) == 0 || svc.Kind == "" {
+		return
+	}
+	has := []string{svc.Kind}
+	if svc.RealKind != "" {
+		has = append(has, svc.RealKind)
+	}
+	if svc.StandIn != nil {
+		has = append(has, svc.StandIn.Kind)
+	}
+	for _, k := range has {
+		if contains(accepts, k) {
+			return
+		}
+	}
+	kind := svc.Kind
+	if svc.RealKind != "" {
+		kind = svc.RealKind
+	}
+	var others []string
+	for _, o := range s.System.Services {
+		for _, k := range []string{o.Kind, o.RealKind} {
+			if contains(accepts, k) && !contains(others, o.Name) {
+				others = append(others, o.Name)
+			}
+		}
+		if o.StandIn != nil && contains(accepts, o.StandIn.Kind) && !contains(others, o.Name) {
+			others = append(others, o.Name)
+		}
+	}
+	e := diag.Errorf(ref.Pos, "%s: service %q is a %s service; %s works on %s", stepKind, ref.Name, kind, stepKind, strings.Join(accepts, " or "))
+	if len(others) > 0 {
+		e.WithHint("this suite's %s services: %s", strings.Join(accepts, " or "), strings.Join(others, ", "))
+	} else {
+		e.WithHint("name a %s service, or give url: instead", strings.Join(accepts, " or "))
+	}
+	l.errs.Add(e)
+}
+
+// checkService reports name at pos when the suite has no such service;
+// none is the hint for a suite without services. It says whether the
+// service exists.
+func (l *loader) checkService(s *Suite, names []string, name string, pos diag.Pos, none string) bool {
+	if s.System != nil {
+		if _, ok := s.System.Get(name); ok {
+			return true
+		}
+	}
+	e := diag.Errorf(pos, "no service %q in this suite", name)
+	if c := diag.Closest(name, names); c != "" {
+		e.WithHint("did you mean %q?", c)
+	} else if len(names) == 0 {
+		e.WithHint("%s", none)
+	} else {
+		e.WithHint("services: %s", strings.Join(names, ", "))
+	}
+	l.errs.Add(e)
+	return false
+}
+
+// ports decodes ports: a list of names, each of which may be a template,
+// or one template that yields a list, like
+// ((mode == "grpc" ? ["grpc", "http"] : ["http"])). Ports are allocated
+// before anything starts, so these templates see only the suite's vars
+// (as --var and the applied profile set them), evaluated now.
+func (l *loader) ports(d *decode.Decoder, n *yaml.Node) []string {
+	prev := d.Vars
+	d.Vars = l.defined // suite vars, not the service's own names
+	defer func() { d.Vars = prev }()
+	var v expr.Value
+	before := d.Errs.Len()
+	v.DecodeYAML(d, n)
+	n = decode.Resolve(n)
+	if d.Errs.Len() > before {
+		return nil
+	}
+	x, err := v.Eval(l.loadVars())
+	if err != nil {
+		d.Errorf(n, "ports: %v", err).WithHint("ports are named before anything starts: their templates may use the suite's vars only")
+		return nil
+	}
+	if s, ok := x.(string); ok && v.IsTemplateOnly() {
+		x = []any{s}
+	}
+	list, ok := x.([]any)
+	if !ok {
+		d.Errorf(n, "ports: want a list of port names, got %s", expr.Show(x)).WithHint("like ports: [http, admin]")
+		return nil
+	}
+	var out []string
+	for i, e := range list {
+		s, ok := e.(string)
+		if !ok || s == "" {
+			d.Errorf(n, "ports[%d]: want a port name, got %s", i, expr.Show(e))
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// loadVars evaluates the suite's vars for what is decided at load (port
+// names): builtins with a fixed seed, --var values, then the vars in
+// order. A var that fails here is left out: its template is evaluated
+// again, and reported, when the run starts.
+func (l *loader) loadVars() expr.Vars {
+	if l.constVars != nil {
+		return l.constVars
+	}
+	vars := expr.Builtins(0)
+	for k, raw := range l.opts.Vars {
+		if x, err := l.suite.VarValue(k, raw); err == nil {
+			vars[k] = x
+		}
+	}
+	for _, v := range l.suite.Vars {
+		if _, set := l.opts.Vars[v.Name]; set {
+			continue
+		}
+		if x, err := v.Value.Eval(vars); err == nil {
+			vars[v.Name] = x
+		}
+	}
+	l.constVars = vars
+	return vars
 }

@@ -20,7 +20,7 @@ type Faults struct {
 	Bandwidth      int64         // bytes per second each way; 0: unlimited
 	CloseAfter     int64         // close a connection after this many bytes (both ways); 0: never
 	Reset          bool          // reset every connection, open or new
-	Refuse         bool          // a partition: new connections are refused (reset at once); open ones go on
+	Refuse         bool          // a partition: the port is closed, so new connections are refused; open ones go on
 	Blackhole      bool          // accept, but let nothing through: calls time out
 	CloseAfterTime time.Duration // with Blackhole: close each connection after this long (Toxiproxy's timeout)
 	HTTP           *HTTPFault    // answer matching HTTP requests in the callee's place
@@ -134,7 +134,8 @@ func (s *faultState) delay(f Faults) time.Duration {
 }
 
 // SetFaults puts faults on the edge (replacing any before) and reports it
-// in the edge's timeline. Reset applies to open connections at once.
+// in the edge's timeline. Reset applies to open connections at once;
+// Refuse closes the proxy's port until it is lifted.
 func (p *Proxy) SetFaults(f Faults) {
 	p.faults.mu.Lock()
 	p.faults.rnd = rand.New(rand.NewPCG(f.Seed, 0xfa17))
@@ -145,10 +146,14 @@ func (p *Proxy) SetFaults(f Faults) {
 	if f.IsZero() {
 		what = "cleared"
 	}
+	if err := p.refuse(f.Refuse); err != nil {
+		what += " (" + err.Error() + ")"
+	}
 	p.emit(Interaction{Edge: p.Edge, Protocol: "fault", Op: "fault", Result: what, Start: now, End: now})
 	if f.Reset {
 		p.mu.Lock()
-		for c := range p.conns {
+		for c, st := range p.conns {
+			st.cutBy("reset by a fault")
 			resetConn(c)
 		}
 		p.mu.Unlock()
@@ -159,9 +164,14 @@ func (p *Proxy) SetFaults(f Faults) {
 func (p *Proxy) ClearFaults() {
 	had := !p.faults.get().IsZero()
 	p.faults.cur.Store(nil)
+	err := p.refuse(false)
 	if had {
 		now := time.Now()
-		p.emit(Interaction{Edge: p.Edge, Protocol: "fault", Op: "fault", Result: "cleared", Start: now, End: now})
+		what := "cleared"
+		if err != nil {
+			what += " (" + err.Error() + ")"
+		}
+		p.emit(Interaction{Edge: p.Edge, Protocol: "fault", Op: "fault", Result: what, Start: now, End: now})
 	}
 }
 

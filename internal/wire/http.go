@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"strconv"
 	"sync"
@@ -38,6 +39,10 @@ type decoder struct {
 	queue   []exchange // requests waiting for their response
 	pg      *pgConn
 	resp3   *respConn
+	// callerAt is when the caller ended its side while the callee still
+	// had its open; blackholed: a blackhole fault swallowed requests.
+	callerAt   time.Time
+	blackholed bool
 }
 
 // exchange is a request seen, waiting for its response.
@@ -172,8 +177,13 @@ func (d *decoder) onResponse(h *head) bool {
 	d.queue = d.queue[1:]
 	in := Interaction{Edge: d.p.Edge, Protocol: "http", Op: ex.method + " " + ex.target,
 		Result: strconv.Itoa(h.status) + " " + h.reason, Start: ex.start, End: time.Now(),
-		Suspicious: h.status >= 500, Method: ex.method, Target: ex.target, Status: h.status,
+		Suspicious: h.status >= 400, Method: ex.method, Target: ex.target, Status: h.status,
 		RequestBody: ex.body, ResponseBody: h.body}
+	if !d.callerAt.IsZero() && d.callerAt.Before(in.End) {
+		// The answer came, but the caller had given up on it.
+		in.Note = "(the callee answered " + in.Result + " after " + secs(in.End.Sub(ex.start)) + ")"
+		in.Result, in.End, in.Suspicious = "no answer: caller closed after "+secs(d.callerAt.Sub(ex.start)), d.callerAt, true
+	}
 	if h.status == http.StatusSwitchingProtocols {
 		in.Note = "(protocol switched; not decoded further)"
 		d.p.emit(in)
@@ -190,29 +200,119 @@ func (d *decoder) answering(h *HTTPFault) bool {
 	return d.mode == decodingHTTP && len(d.queue) > 0 && h.matches(d.queue[0].method, d.queue[0].target)
 }
 
-// close ends decoding when the connection is over: requests still waiting
-// got no response.
-func (d *decoder) close(how string) {
+// gated notes that an HTTP fault's gate decided a request of this
+// connection: it is HTTP, even when no byte of it reached the callee.
+func (d *decoder) gated() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.mode != decodingHTTP && !d.wasHTTP || d.pg != nil || d.resp3 != nil {
-		return
+	if d.mode == undecided {
+		d.mode = decodingHTTP
 	}
+	d.wasHTTP = true
+}
+
+// atRequestStart reports whether the caller's next byte may start an
+// HTTP request: nothing was decoded yet, or an HTTP request just ended.
+func (d *decoder) atRequestStart() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.mode == undecided || d.mode == decodingHTTP && d.req.state == inHead && len(d.req.line) == 0
+}
+
+// callerClosed notes that the caller ended its side at t while the callee
+// had not: what it still waits for, it gave up on.
+func (d *decoder) callerClosed(t time.Time) {
+	d.mu.Lock()
+	d.callerAt = t
+	d.mu.Unlock()
+}
+
+// swallowed takes what a blackhole kept from the callee: the calls in it
+// are known, and end unanswered.
+func (d *decoder) swallowed(b []byte) {
+	d.fromClient(b)
+	d.mu.Lock()
+	d.blackholed = true
+	d.mu.Unlock()
+}
+
+// pending is a call still waiting for its answer when the connection ends.
+type pending struct {
+	protocol, method, target, op string
+	start                        time.Time
+}
+
+// close ends decoding when the connection is over: calls still waiting
+// got no answer, and each is reported with why (how the connection ended;
+// cut says a fault of seam's ended it). It returns how many there were.
+func (d *decoder) close(how string, cut bool) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	// A response that runs to the end of the connection ends here.
 	if d.mode == decodingHTTP && d.resp.state == inBody && d.resp.h.untilClose {
 		d.resp.finish(d.onResponse)
 	}
+	var left []pending
 	for _, ex := range d.queue {
-		d.p.emit(Interaction{Edge: d.p.Edge, Protocol: "http", Op: ex.method + " " + ex.target,
-			Result: "no response (" + how + ")", Start: ex.start, End: time.Now(), Suspicious: true,
-			Method: ex.method, Target: ex.target})
+		left = append(left, pending{"http", ex.method, ex.target, ex.method + " " + ex.target, ex.start})
+	}
+	if d.pg != nil {
+		for _, ex := range d.pg.pending {
+			sql := oneLine(ex.sql, 160)
+			left = append(left, pending{"postgres", "SQL", sql, "SQL " + sql, ex.start})
+		}
+	}
+	if d.resp3 != nil {
+		for _, ex := range d.resp3.pending {
+			left = append(left, pending{"redis", "REDIS", ex.target, "REDIS " + ex.target, ex.start})
+		}
+	}
+	now := time.Now()
+	for _, x := range left {
+		in := Interaction{Edge: d.p.Edge, Protocol: x.protocol, Op: x.op, Start: x.start, End: now, Suspicious: true,
+			Method: x.method, Target: x.target}
+		if x.protocol == "redis" {
+			in.Command, in.Key = redisParts(x.target)
+		}
+		switch {
+		case cut:
+			in.Result, in.Injected = "no response ("+how+")", true
+		case !d.callerAt.IsZero() && d.blackholed:
+			in.Result, in.Injected = "no answer: caller closed after "+secs(d.callerAt.Sub(x.start))+" (a blackhole fault swallowed the call)", true
+		case d.blackholed:
+			in.Result, in.Injected = "no answer (a blackhole fault swallowed the call; "+how+")", true
+		case !d.callerAt.IsZero():
+			in.Result = "no answer: caller closed after " + secs(d.callerAt.Sub(x.start))
+			in.End = d.callerAt
+		default:
+			in.Result = "no response (" + how + ")"
+		}
+		d.p.emit(in)
 	}
 	d.queue = nil
+	if d.pg != nil {
+		d.pg.pending = nil
+	}
+	if d.resp3 != nil {
+		d.resp3.pending = nil
+	}
+	return len(left)
 }
+
+// secs renders how long a caller waited: "5.0s", "120.0 ms".
+func secs(d time.Duration) string {
+	if d >= time.Second {
+		return fmt.Sprintf("%.1fs", d.Seconds())
+	}
+	return fmtDuration(d)
+}
+
+// httpMethods start the request lines the wire decodes.
+var httpMethods = [...]string{"GET ", "POST ", "PUT ", "DELETE ", "HEAD ", "OPTIONS ", "PATCH ", "CONNECT ", "TRACE "}
 
 // looksLikeHTTP: the start of an HTTP/1.x request line.
 func looksLikeHTTP(b []byte) bool {
-	for _, m := range []string{"GET ", "POST ", "PUT ", "DELETE ", "HEAD ", "OPTIONS ", "PATCH ", "CONNECT ", "TRACE "} {
+	for _, m := range httpMethods {
 		if bytes.HasPrefix(b, []byte(m)) {
 			return true
 		}
@@ -266,44 +366,63 @@ const maxHead = 64 << 10
 
 // reader reads one direction's messages incrementally.
 type reader struct {
-	request bool
-	state   readState
-	line    []byte // the head so far, or a chunk-size or trailer line
-	h       head
-	left    int64 // body or chunk bytes still to come
+	request   bool
+	state     readState
+	line      []byte // the head so far, or a chunk-size or trailer line
+	h         head
+	left      int64 // body or chunk bytes still to come
+	stopAtEnd bool  // feedN: stop at the end of a message
+	ended     bool  // feedN: a message ended
+}
+
+// feedN reads at most one message from b: it returns how many bytes it
+// took (all of b, or up to the end of the message, when ended is set),
+// and 0 when b is not HTTP it follows.
+func (r *reader) feedN(b []byte, on func(*head) bool) int {
+	r.stopAtEnd, r.ended = true, false
+	rest, ok := r.feedRest(b, on)
+	if !ok {
+		return 0
+	}
+	return len(b) - len(rest)
 }
 
 // feed takes the next bytes; at the end of a head and of a message it
 // calls on. It returns false when the stream is not HTTP it understands
 // (or on returned false): decoding stops there.
 func (r *reader) feed(b []byte, on func(*head) bool) bool {
-	for len(b) > 0 {
+	_, ok := r.feedRest(b, on)
+	return ok
+}
+
+func (r *reader) feedRest(b []byte, on func(*head) bool) ([]byte, bool) {
+	for len(b) > 0 && !(r.stopAtEnd && r.ended) {
 		switch r.state {
 		case inHead:
 			i := bytes.IndexByte(b, '\n')
 			if i < 0 {
 				r.line = append(r.line, b...)
 				if len(r.line) > maxHead {
-					return false
+					return b, false
 				}
-				return true
+				return nil, true
 			}
 			r.line = append(r.line, b[:i+1]...)
 			b = b[i+1:]
 			if !bytes.HasSuffix(r.line, []byte("\n\r\n")) && !bytes.HasSuffix(r.line, []byte("\n\n")) {
 				if len(r.line) > maxHead {
-					return false
+					return b, false
 				}
 				continue
 			}
 			h, ok := parseHead(r.line, r.request)
 			r.line = r.line[:0]
 			if !ok {
-				return false
+				return b, false
 			}
 			r.h = h
 			if !on(&r.h) {
-				return false
+				return b, false
 			}
 			switch {
 			case r.h.chunked:
@@ -314,25 +433,25 @@ func (r *reader) feed(b []byte, on func(*head) bool) bool {
 				r.state, r.h.untilClose = inBody, true
 			default:
 				if !r.finish(on) {
-					return false
+					return b, false
 				}
 			}
 		case inBody:
 			if r.h.untilClose {
 				r.h.keep(b)
-				return true // everything to the close is body
+				return nil, true // everything to the close is body
 			}
 			n := min(int64(len(b)), r.left)
 			r.h.keep(b[:n])
 			b, r.left = b[n:], r.left-n
 			if r.left == 0 && !r.finish(on) {
-				return false
+				return b, false
 			}
 		case inChunkSize, inTrailers:
 			i := bytes.IndexByte(b, '\n')
 			if i < 0 {
 				r.line = append(r.line, b...)
-				return len(r.line) <= maxHead
+				return nil, len(r.line) <= maxHead
 			}
 			r.line = append(r.line, b[:i+1]...)
 			b = b[i+1:]
@@ -340,14 +459,14 @@ func (r *reader) feed(b []byte, on func(*head) bool) bool {
 			r.line = r.line[:0]
 			if r.state == inTrailers {
 				if len(line) == 0 && !r.finish(on) {
-					return false
+					return b, false
 				}
 				continue
 			}
 			sz, _, _ := bytes.Cut(line, []byte(";"))
 			n, err := strconv.ParseInt(string(bytes.TrimSpace(sz)), 16, 64)
 			if err != nil || n < 0 {
-				return false
+				return b, false
 			}
 			if n == 0 {
 				r.state = inTrailers
@@ -369,14 +488,14 @@ func (r *reader) feed(b []byte, on func(*head) bool) bool {
 			}
 		}
 	}
-	return true
+	return b, true
 }
 
 // finish ends a message and readies the reader for the next.
 func (r *reader) finish(on func(*head) bool) bool {
 	r.h.done = true
 	ok := on(&r.h)
-	r.state, r.h = inHead, head{}
+	r.state, r.h, r.ended = inHead, head{}, true
 	return ok
 }
 

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bytes"
+	"fmt"
 	"regexp"
 	"strings"
 )
@@ -11,6 +12,10 @@ import (
 // (so neither is Authorization); what is masked here is what is: query
 // parameters, JSON and form fields in bodies, and SQL that sets a
 // password. Redis's AUTH and HELLO are masked where they are decoded.
+// Secrets are also known by their shape, wherever they appear (bodies,
+// SQL text and parameters, Redis keys, results): bcrypt and argon2
+// hashes, JWTs and bearer tokens; and a suite may add patterns of its own
+// (mask:).
 
 // secretName matches parameter and field names that hold secrets.
 const secretName = `[A-Za-z0-9_.-]*(?:password|passwd|passphrase|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|credential|signature)[A-Za-z0-9_.-]*|pwd|auth|sig|code_verifier`
@@ -23,7 +28,114 @@ var (
 	// PASSWORD 'literal', as in CREATE or ALTER ROLE and USER.
 	sqlSecret  = regexp.MustCompile(`(?i)(\bpassword\s+)(E?'(?:[^']|'')*')`)
 	sqlMention = regexp.MustCompile(`(?i)\bpassword\b`)
+	// Secrets by their shape. A JWT's header is JSON, so its first part
+	// starts with eyJ ({"), which keeps ordinary dotted words out.
+	// The shapes also match a secret's start (8 characters on), as a
+	// recorded value may be cut short.
+	shapeSecret = regexp.MustCompile(`\$2[aby]\$[0-9]{2}\$[./A-Za-z0-9]{8,}` +
+		`|\$argon2(?:id|i|d)\$[A-Za-z0-9=$,+/.-]+` +
+		`|\beyJ[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]*){0,2}` +
+		`|(?i:\bbearer)\s+[A-Za-z0-9._~+/-]+=*`)
 )
+
+// shapeHint reports whether b may hold a secret shapeSecret knows: most
+// traffic holds none, and then the regexp does not run.
+func shapeHint[T string | []byte](b T) bool {
+	for i := 0; i+3 <= len(b); i++ {
+		switch b[i] {
+		case '$':
+			if b[i+1] == '2' || b[i+1] == 'a' {
+				return true
+			}
+		case 'e':
+			if b[i+1] == 'y' && b[i+2] == 'J' {
+				return true
+			}
+		case 'b', 'B':
+			if hasFoldAt(b, i, "bearer") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// maskShape replaces secrets known by their shape; a bearer token keeps
+// its scheme word.
+func maskShape(s string) string {
+	if !shapeHint(s) {
+		return s
+	}
+	return shapeSecret.ReplaceAllStringFunc(s, func(m string) string {
+		if hasFoldAt(m, 0, "bearer") {
+			return m[:6] + " " + masked
+		}
+		return masked
+	})
+}
+
+func maskShapeBytes(b []byte) []byte {
+	if !shapeHint(b) {
+		return b
+	}
+	return []byte(maskShape(string(b)))
+}
+
+// Masker masks an interaction's secrets: the built-in rules above and a
+// suite's own patterns.
+type Masker struct {
+	extra []*regexp.Regexp
+}
+
+// NewMasker compiles a suite's mask: patterns (Go regular expressions;
+// what each matches is recorded as ***). The error names the pattern by
+// its index.
+func NewMasker(patterns []string) (*Masker, error) {
+	m := &Masker{}
+	for i, p := range patterns {
+		re, err := regexp.Compile(p)
+		if err != nil {
+			return nil, fmt.Errorf("mask[%d]: %q is not a regular expression: %w", i, p, err)
+		}
+		if re.MatchString("") {
+			return nil, fmt.Errorf("mask[%d]: %q matches the empty string, so it would mask nothing useful and everything between", i, p)
+		}
+		m.extra = append(m.extra, re)
+	}
+	return m, nil
+}
+
+func (m *Masker) str(s string) string {
+	s = maskShape(s)
+	if m != nil {
+		for _, re := range m.extra {
+			s = re.ReplaceAllString(s, masked)
+		}
+	}
+	return s
+}
+
+func (m *Masker) bytes(b []byte) []byte {
+	if len(b) == 0 {
+		return b
+	}
+	b = maskShapeBytes(b)
+	if m != nil {
+		for _, re := range m.extra {
+			b = re.ReplaceAll(b, []byte(masked))
+		}
+	}
+	return b
+}
+
+// apply masks everything an interaction records (m may be nil: the
+// built-in rules only).
+func (m *Masker) apply(in *Interaction) {
+	mask(in)
+	in.Op, in.Target, in.Note, in.Result = m.str(in.Op), m.str(in.Target), m.str(in.Note), m.str(in.Result)
+	in.Key = m.str(in.Key)
+	in.RequestBody, in.ResponseBody = m.bytes(in.RequestBody), m.bytes(in.ResponseBody)
+}
 
 // hint reports whether b holds, in any case, a word that secretName is
 // made of. Most traffic holds none, and then no regexp runs: the regexps

@@ -210,7 +210,7 @@ func (c *pgConn) done(result string, failed bool) {
 	if result == "" {
 		result = "ok"
 	}
-	sql := oneLine(ex.sql, 160)
+	sql := oneLine(maskShape(ex.sql), 160)
 	in := Interaction{Edge: c.d.p.Edge, Protocol: "postgres", Op: "SQL " + sql, Result: result,
 		Start: ex.start, End: time.Now(), Suspicious: failed, Method: "SQL", Target: sql}
 	if ex.params != "" {
@@ -253,7 +253,9 @@ func pgParams(b []byte) string {
 		case n > len(b):
 			return "[" + strings.Join(parts, ", ") + ", …]"
 		case format == 0:
-			parts = append(parts, fmt.Sprintf("%q", oneLine(string(b[:n]), 40)))
+			// Secrets are masked before the value is cut short, so that
+			// their shape is still whole.
+			parts = append(parts, fmt.Sprintf("%q", oneLine(maskShape(string(b[:n])), 40)))
 			b = b[n:]
 		default:
 			parts = append(parts, pgBinary(b[:n]))

@@ -169,7 +169,7 @@ func (c *respConn) fromClient(b []byte) bool {
 		if cmd == "AUTH" || cmd == "HELLO" {
 			op += " ***"
 		} else if len(v.args) > 1 {
-			op += " " + oneLine(v.args[1], 60)
+			op += " " + oneLine(maskShape(v.args[1]), 60)
 		}
 		if len(c.pending) >= 1024 {
 			return false
@@ -186,9 +186,20 @@ func (c *respConn) fromServer(b []byte) bool {
 		}
 		ex := c.pending[0]
 		c.pending = c.pending[1:]
+		cmd, key := redisParts(ex.target)
 		c.d.p.emit(Interaction{Edge: c.d.p.Edge, Protocol: "redis", Op: "REDIS " + ex.target, Result: v.top,
 			Start: ex.start, End: time.Now(), Suspicious: strings.HasPrefix(v.top, "-") || v.top == "error",
-			Method: "REDIS", Target: ex.target})
+			Method: "REDIS", Target: ex.target, Command: cmd, Key: key})
 		return true
 	})
+}
+
+// redisParts splits a recorded command ("GET user1", "AUTH ***") into the
+// command and its key.
+func redisParts(target string) (cmd, key string) {
+	cmd, key, _ = strings.Cut(target, " ")
+	if key == masked {
+		key = ""
+	}
+	return cmd, key
 }

@@ -383,3 +383,34 @@ func CheckReset(d *decode.Decoder, n *yaml.Node, kind, mode string) {
 	}
 	d.Errorf(n, "%s.reset: unknown mode %q", kind, mode).WithHint("one of per-test, per-suite, never")
 }
+
+// CheckInit reports, at load time and at each entry's position, the init:
+// entries of a data service's settings n that InitFiles would refuse when
+// the service starts: a missing file or folder, a folder without .sql
+// files. Paths are relative to the suite's folder (d.Dir).
+func CheckInit(d *decode.Decoder, n *yaml.Node, kind string) {
+	n = decode.Resolve(n)
+	if n == nil || n.Kind != yaml.MappingNode {
+		return
+	}
+	// Not d.Fields: its problems (a duplicate key) are reported already.
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if decode.Resolve(n.Content[i]).Value != "init" {
+			continue
+		}
+		v := decode.Resolve(n.Content[i+1])
+		if v == nil || v.Kind != yaml.SequenceNode {
+			continue // reported by the decoding
+		}
+		for _, it := range v.Content {
+			it = decode.Resolve(it)
+			if it == nil || it.Kind != yaml.ScalarNode || it.Value == "" {
+				continue // reported by the decoding
+			}
+			if _, err := InitFiles(d.Dir, []string{it.Value}); err != nil {
+				msg := strings.TrimPrefix(strings.TrimSuffix(err.Error(), " (paths are relative to the suite file)"), "init ")
+				d.Errorf(it, "%s.init: %s", kind, msg).WithHint("paths are relative to the suite file's folder")
+			}
+		}
+	}
+}

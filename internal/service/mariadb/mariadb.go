@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,10 +39,15 @@ type Kind struct{}
 func (Kind) Usage() service.Usage {
 	return service.Usage{
 		Name: "mariadb",
-		Summary: "a MariaDB server (Debian package mariadb-server): database: (default: the service's name), " +
-			"user: and password: (default seam), init: SQL files or folders applied in order once (the baseline), " +
-			"reset: per-test (default), per-suite or never, bin: the folder of mariadbd and mariadb-install-db. " +
+		Summary: "a MariaDB server (Debian package mariadb-server). " +
 			"Its info has url (mysql://…), dsn (for Go's MySQL driver), user, password, database",
+		Inputs: []service.Input{
+			{Name: "database", Doc: "the database to create (default: the service's name)"},
+			{Name: "user, password", Doc: "the user to create and its password (default seam)"},
+			{Name: "init", Doc: "SQL files or folders applied in name order once; the result is the baseline each test starts from"},
+			{Name: "reset", Doc: "per-test (default), per-suite or never: when the data goes back to the baseline, the data once the environment has started (after init:, jobs and the services' start-up)"},
+			{Name: "bin", Doc: "the folder of mariadbd and mariadb-install-db"},
+		},
 		Example: "mariadb:\n  database: shop\n  init: [schema.sql]",
 	}
 }
@@ -83,6 +89,7 @@ func (Kind) Decode(d *decode.Decoder, n *yaml.Node) service.Spec {
 	before := d.Errs.Len()
 	d.Decode(n, s, "mariadb")
 	datadir.CheckReset(d, n, "mariadb", s.Reset)
+	datadir.CheckInit(d, n, "mariadb")
 	if s.User == "root" {
 		d.Errorf(n, "mariadb.user: root is seam's own; name another user")
 	}
@@ -289,7 +296,9 @@ type instance struct {
 	db       string
 	suiteDir string
 	root     *sql.DB // root over the socket: init, baseline and reset
-	restore  []string
+	restore  []table // the baseline's tables, once taken
+	notice   func(string)
+	said     map[string]bool
 }
 
 // Init implements service.Initializer: create the user and database, apply
@@ -321,28 +330,61 @@ func (i *instance) Init(ctx context.Context) error {
 			return fmt.Errorf("%s: %w", f, err)
 		}
 	}
+	return nil
+}
+
+// Baseline implements service.Baseliner: the baseline is taken once the
+// environment has started, so the tables a job or a service made after
+// init are in it.
+func (i *instance) Baseline(ctx context.Context, notice func(string)) error {
 	if i.spec.Reset != "per-test" {
 		return nil
 	}
-	if i.restore, err = baseline(ctx, root, i.db); err != nil {
+	i.notice = notice
+	var err error
+	if i.restore, err = baseline(ctx, i.root, i.db); err != nil {
 		return fmt.Errorf("taking the baseline: %w", err)
+	}
+	var other sql.NullString
+	if err := i.root.QueryRowContext(ctx, `SELECT GROUP_CONCAT(schema_name ORDER BY schema_name SEPARATOR ', ') FROM information_schema.schemata
+		WHERE schema_name NOT IN (?, 'mysql', 'information_schema', 'performance_schema', 'sys', 'seam_baseline')`, i.db).Scan(&other); err != nil {
+		return err
+	}
+	if other.Valid {
+		i.say(fmt.Sprintf("database(s) %s were made after init (by a job or a service?): seam resets only database %s between tests; "+
+			"give each its own mariadb service to have it reset", other.String, i.db))
 	}
 	return nil
 }
 
-// baseline copies every table of db into seam_baseline and returns the
-// statements that restore them: truncate, copy back, auto-increment.
-func baseline(ctx context.Context, root *sql.DB, db string) ([]string, error) {
+// say tells the run's output something about the data, once per text.
+func (i *instance) say(text string) {
+	if i.said == nil {
+		i.said = map[string]bool{}
+	}
+	if !i.said[text] && i.notice != nil {
+		i.notice(text)
+	}
+	i.said[text] = true
+}
+
+// table is one table of the baseline and the statements that restore it.
+type table struct {
+	name    string
+	ai      int64
+	restore []string
+}
+
+// baseline copies every table of db into seam_baseline and returns them
+// with the statements that restore them: truncate, copy back,
+// auto-increment.
+func baseline(ctx context.Context, root *sql.DB, db string) ([]table, error) {
 	rows, err := root.QueryContext(ctx, `SELECT table_name, COALESCE(auto_increment, 0) FROM information_schema.tables
 		WHERE table_schema = ? AND table_type = 'BASE TABLE' ORDER BY table_name`, db)
 	if err != nil {
 		return nil, err
 	}
-	type table struct {
-		name string
-		ai   int64
-	}
-	var tables []table
+	tables := []table{}
 	for rows.Next() {
 		var t table
 		if err := rows.Scan(&t.name, &t.ai); err != nil {
@@ -355,8 +397,8 @@ func baseline(ctx context.Context, root *sql.DB, db string) ([]string, error) {
 	if _, err := root.ExecContext(ctx, "DROP DATABASE IF EXISTS seam_baseline; CREATE DATABASE seam_baseline"); err != nil {
 		return nil, err
 	}
-	restore := []string{"SET FOREIGN_KEY_CHECKS = 0"}
-	for n, t := range tables {
+	for n := range tables {
+		t := &tables[n]
 		crows, err := root.QueryContext(ctx, `SELECT column_name FROM information_schema.columns
 			WHERE table_schema = ? AND table_name = ? AND extra NOT LIKE '%GENERATED%' ORDER BY ordinal_position`, db, t.name)
 		if err != nil {
@@ -378,22 +420,71 @@ func baseline(ctx context.Context, root *sql.DB, db string) ([]string, error) {
 		if _, err := root.ExecContext(ctx, fmt.Sprintf("CREATE TABLE %s AS SELECT %s FROM %s", copyName, colList, full)); err != nil {
 			return nil, err
 		}
-		restore = append(restore, "TRUNCATE TABLE "+full,
-			fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s", full, colList, colList, copyName))
+		t.restore = []string{"TRUNCATE TABLE " + full,
+			fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s", full, colList, colList, copyName)}
 		if t.ai > 0 {
-			restore = append(restore, fmt.Sprintf("ALTER TABLE %s AUTO_INCREMENT = %d", full, t.ai))
+			t.restore = append(t.restore, fmt.Sprintf("ALTER TABLE %s AUTO_INCREMENT = %d", full, t.ai))
 		}
 	}
-	return append(restore, "SET FOREIGN_KEY_CHECKS = 1"), nil
+	return tables, nil
 }
 
-// Reset implements service.Resetter.
+// Reset implements service.Resetter: drop the tables and views a test
+// made, restore every table of the baseline. A baseline table a test
+// dropped cannot come back: seam says so once and resets the others.
 func (i *instance) Reset(ctx context.Context) error {
 	if i.restore == nil {
 		return nil
 	}
-	_, err := i.root.ExecContext(ctx, strings.Join(i.restore, ";\n"))
+	rows, err := i.root.QueryContext(ctx, `SELECT table_name, table_type = 'VIEW' FROM information_schema.tables
+		WHERE table_schema = ? AND table_type IN ('BASE TABLE', 'VIEW')`, i.db)
+	if err != nil {
+		return err
+	}
+	now := map[string]bool{} // name: is a view
+	for rows.Next() {
+		var name string
+		var view bool
+		if err := rows.Scan(&name, &view); err != nil {
+			rows.Close()
+			return err
+		}
+		now[name] = view
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	stmts := []string{"SET FOREIGN_KEY_CHECKS = 0"}
+	kept := i.restore[:0]
+	for _, t := range i.restore {
+		if _, ok := now[t.name]; !ok {
+			i.say(fmt.Sprintf("table %s of the baseline was dropped by a test: seam cannot bring it back, and the tests after it run without it", t.name))
+			continue
+		}
+		delete(now, t.name)
+		kept = append(kept, t)
+		stmts = append(stmts, t.restore...)
+	}
+	i.restore = kept
+	for _, name := range sortedKeys(now) {
+		what := "TABLE"
+		if now[name] {
+			what = "VIEW"
+		}
+		stmts = append(stmts, fmt.Sprintf("DROP %s IF EXISTS %s.%s", what, quoteIdent(i.db), quoteIdent(name)))
+	}
+	_, err = i.root.ExecContext(ctx, strings.Join(append(stmts, "SET FOREIGN_KEY_CHECKS = 1"), ";\n"))
 	return err
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Stop closes seam's connection, stops the server, removes its data.

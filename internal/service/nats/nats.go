@@ -35,10 +35,14 @@ type Kind struct{}
 func (Kind) Usage() service.Usage {
 	return service.Usage{
 		Name: "nats",
-		Summary: "a NATS server with JetStream (Debian package nats-server): streams: to create ({name, subjects}), " +
-			"consumers: durable consumers ({stream, name, filter}), reset: per-test (default: streams purged and " +
-			"consumers recreated), per-suite or never, bin: the nats-server binary. seam records every message " +
+		Summary: "a NATS server with JetStream (Debian package nats-server). seam records every message " +
 			"for the nats step. Its url is nats://127.0.0.1:PORT",
+		Inputs: []service.Input{
+			{Name: "streams", Doc: "JetStream streams to create, each {name, subjects}"},
+			{Name: "consumers", Doc: "durable consumers to create, each {stream, name, filter}"},
+			{Name: "reset", Doc: "per-test (default: streams purged and consumers recreated), per-suite or never"},
+			{Name: "bin", Doc: "the nats-server binary"},
+		},
 		Example: "nats:\n  streams: [{name: ORDERS, subjects: [orders.>]}]",
 	}
 }
@@ -152,6 +156,15 @@ type instance struct {
 	sub  *natsgo.Subscription
 	js   jetstream.JetStream
 	rec  *recorder
+	// streams are the baseline's streams and their durable consumers.
+	streams map[string]streamBase
+}
+
+// streamBase is a stream of the baseline: its settings and its durable
+// consumers'.
+type streamBase struct {
+	cfg       jetstream.StreamConfig
+	consumers []jetstream.ConsumerConfig
 }
 
 // Flush implements service.Flusher: the server's output, and every
@@ -219,30 +232,99 @@ func (i *instance) consumers(ctx context.Context) error {
 	return nil
 }
 
-// Reset implements service.Resetter: purge every stream, recreate the
-// declared consumers at the start, forget recorded messages.
-func (i *instance) Reset(ctx context.Context) error {
-	if i.spec.Reset != "per-test" || i.js == nil {
+// Baseline implements service.Baseliner: the streams and durable
+// consumers there once the environment has started (declared ones, and
+// those a job or a service made) are the baseline; the messages the start
+// carried are forgotten, so the first test sees only its own.
+func (i *instance) Baseline(ctx context.Context, notice func(string)) error {
+	if i.js == nil {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	for _, st := range i.spec.Streams {
-		stream, err := i.js.Stream(ctx, st.Name)
+	i.rec.clear()
+	if i.spec.Reset != "per-test" {
+		return nil
+	}
+	i.streams = map[string]streamBase{}
+	list := i.js.ListStreams(ctx)
+	for st := range list.Info() {
+		var cfgs []jetstream.ConsumerConfig
+		stream, err := i.js.Stream(ctx, st.Config.Name)
+		if err != nil {
+			return err
+		}
+		for c := range stream.ListConsumers(ctx).Info() {
+			if c.Config.Durable != "" {
+				cfgs = append(cfgs, c.Config)
+			}
+		}
+		i.streams[st.Config.Name] = streamBase{cfg: st.Config, consumers: cfgs}
+		if st.State.Msgs > 0 && notice != nil {
+			notice(fmt.Sprintf("stream %s holds %d message(s) once the environment has started (published by a job or a service?): "+
+				"seam cannot put messages back, so each reset empties it", st.Config.Name, st.State.Msgs))
+		}
+	}
+	return list.Err()
+}
+
+// Reset implements service.Resetter: purge every stream of the baseline,
+// delete the streams a test made and make again those it deleted,
+// recreate the baseline's durable consumers at the start, forget recorded
+// messages.
+func (i *instance) Reset(ctx context.Context) error {
+	if i.spec.Reset != "per-test" || i.js == nil || i.streams == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	names := i.js.StreamNames(ctx)
+	seen := map[string]bool{}
+	for name := range names.Name() {
+		seen[name] = true
+		base, ok := i.streams[name]
+		if !ok {
+			if err := i.js.DeleteStream(ctx, name); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+				return fmt.Errorf("deleting stream %s, made by a test: %w", name, err)
+			}
+			continue
+		}
+		stream, err := i.js.Stream(ctx, name)
 		if err != nil {
 			return err
 		}
 		if err := stream.Purge(ctx); err != nil {
-			return fmt.Errorf("purging %s: %w", st.Name, err)
+			return fmt.Errorf("purging %s: %w", name, err)
+		}
+		for _, c := range base.consumers {
+			if err := stream.DeleteConsumer(ctx, c.Durable); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+				return err
+			}
+			if _, err := stream.CreateOrUpdateConsumer(ctx, c); err != nil {
+				return fmt.Errorf("creating consumer %s on %s: %w", c.Durable, name, err)
+			}
 		}
 	}
-	for _, c := range i.spec.Consumers {
-		if err := i.js.DeleteConsumer(ctx, c.Stream, c.Name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
-			return err
+	if err := names.Err(); err != nil {
+		return err
+	}
+	// A stream of the baseline that a test deleted is made again.
+	for name, base := range i.streams {
+		if seen[name] {
+			continue
+		}
+		stream, err := i.js.CreateStream(ctx, base.cfg)
+		if err != nil {
+			return fmt.Errorf("making stream %s again: %w", name, err)
+		}
+		for _, c := range base.consumers {
+			if _, err := stream.CreateOrUpdateConsumer(ctx, c); err != nil {
+				return fmt.Errorf("creating consumer %s on %s: %w", c.Durable, name, err)
+			}
 		}
 	}
 	i.rec.clear()
-	return i.consumers(ctx)
+	return nil
 }
 
 // Messages returns the recorder (for the nats step).

@@ -6,13 +6,15 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// baseline is the data right after init, and how to go back to it.
+// baseline is the data once the environment has started (after init, jobs
+// and services' start-up), and how to go back to it.
 //
 // Reset keeps every connection of the services under test open, and
 // touches only the tables a test changed: a statement-level trigger on each
@@ -27,6 +29,10 @@ type baseline struct {
 	ready chan struct{} // closed once conn or err is set
 	conn  *pgx.Conn     // kept open: resets need no new connection
 	err   error
+
+	notice func(string) // the run's notices (Baseline)
+	mu     sync.Mutex
+	said   map[string]bool
 }
 
 // Init implements service.Initializer. The database, the init files and
@@ -108,128 +114,252 @@ func lineCol(s string, pos int) (int, int) {
 	return line, col
 }
 
+// takeBaseline installs seam's baseline schema in the database conn is
+// on and takes the baseline of what is there (the data after init).
 func takeBaseline(ctx context.Context, conn *pgx.Conn) error {
-	rows, err := conn.Query(ctx, `
-		SELECT c.oid::regclass::text, c.oid
-		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-		WHERE c.relkind = 'r'
-		  AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'seam_baseline')
-		  AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'
-		ORDER BY 1`)
-	if err != nil {
-		return err
-	}
-	type table struct {
-		name string
-		oid  uint32
-	}
-	var tables []table
-	for rows.Next() {
-		var t table
-		if err := rows.Scan(&t.name, &t.oid); err != nil {
-			rows.Close()
-			return err
-		}
-		tables = append(tables, t)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
 	if _, err := conn.PgConn().Exec(ctx, baselineSchema).ReadAll(); err != nil {
 		return err
 	}
-	for i, t := range tables {
-		var cols string
-		if err := conn.QueryRow(ctx, `SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute
-			WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped AND attgenerated = ''`, t.oid).Scan(&cols); err != nil {
-			return err
-		}
-		copyName := fmt.Sprintf("seam_baseline.t%d", i)
-		tag, err := conn.Exec(ctx, fmt.Sprintf("CREATE TABLE %s AS SELECT %s FROM %s", copyName, cols, t.name))
-		if err != nil {
-			return err
-		}
-		var ins *string
-		if tag.RowsAffected() > 0 {
-			x := fmt.Sprintf("INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s", t.name, cols, cols, copyName)
-			ins = &x
-		}
-		if _, err := conn.Exec(ctx, "INSERT INTO seam_baseline.restore (name, del, ins) VALUES ($1, $2, $3)",
-			t.name, "DELETE FROM "+t.name, ins); err != nil {
-			return err
-		}
-		if _, err := conn.Exec(ctx, fmt.Sprintf(`CREATE TRIGGER seam_dirty AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s
-			FOR EACH STATEMENT EXECUTE FUNCTION seam_baseline.mark()`, t.name)); err != nil {
-			return err
-		}
-	}
-	seqs, err := conn.Query(ctx, `SELECT format('%I.%I', schemaname, sequencename) FROM pg_sequences
-		WHERE schemaname NOT IN ('pg_catalog', 'information_schema', 'seam_baseline') ORDER BY 1`)
-	if err != nil {
-		return err
-	}
-	var seqNames []string
-	for seqs.Next() {
-		var n string
-		if err := seqs.Scan(&n); err != nil {
-			seqs.Close()
-			return err
-		}
-		seqNames = append(seqNames, n)
-	}
-	seqs.Close()
-	var setvals []string
-	for _, n := range seqNames {
-		var last int64
-		var called bool
-		if err := conn.QueryRow(ctx, "SELECT last_value, is_called FROM "+n).Scan(&last, &called); err != nil {
-			return err
-		}
-		setvals = append(setvals, fmt.Sprintf("setval('%s', %d, %t)", strings.ReplaceAll(n, "'", "''"), last, called))
-	}
-	if len(setvals) > 0 {
-		if _, err := conn.Exec(ctx, "INSERT INTO seam_baseline.restore (name, del) VALUES ('*sequences*', $1)",
-			"SELECT "+strings.Join(setvals, ", ")); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err := conn.Exec(ctx, "SELECT seam_baseline.take()")
+	return err
 }
 
 // baselineSchema holds the baseline copies, the dirty-table notes, the
-// restore statements and the functions that use them.
+// restore statements and the functions that use them. It is made once, in
+// the cached data folder, with the baseline of init; take() brings it up
+// to date at the end of the environment's start, copying again only the
+// tables written or made since (by jobs, by services at start-up).
+//
+// What a test does and how reset undoes it:
+//   - rows: each table of the baseline has a statement trigger that notes
+//     it in dirty (by oid: renames do not matter); reset deletes the rows of
+//     each noted table and copies its baseline rows back, triggers and
+//     foreign-key checks off (session_replication_role = replica). A
+//     partition and its partitioned table share one copy, of the root.
+//   - sequences (owned, identity or free-standing): set back by oid.
+//   - DDL: an event trigger notes it (dirty 0); reset then drops every
+//     schema and relation (table, view, sequence, foreign table) not in the
+//     baseline. One that a baseline object depends on (say, a foreign key
+//     a test added from a baseline table to its own) is emptied instead,
+//     and said so. A baseline table that a test altered keeps the change
+//     (its rows are restored with the columns both have) and one it dropped
+//     is gone for good: reset returns a line saying so, which seam shows
+//     once.
 const baselineSchema = `
+DROP EVENT TRIGGER IF EXISTS seam_ddl;
 DROP SCHEMA IF EXISTS seam_baseline CASCADE;
 CREATE SCHEMA seam_baseline;
-CREATE UNLOGGED TABLE seam_baseline.dirty (name text PRIMARY KEY);
-CREATE TABLE seam_baseline.restore (name text PRIMARY KEY, del text NOT NULL, ins text);
-CREATE FUNCTION seam_baseline.mark() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE UNLOGGED TABLE seam_baseline.dirty (rel oid PRIMARY KEY);
+CREATE TABLE seam_baseline.restore (rel oid PRIMARY KEY, root oid NOT NULL, sig text NOT NULL, del text NOT NULL, ins text);
+CREATE TABLE seam_baseline.objects (kind "char" NOT NULL, obj oid NOT NULL, PRIMARY KEY (kind, obj));
+CREATE TABLE seam_baseline.seqs (seq oid PRIMARY KEY, last bigint NOT NULL, called boolean NOT NULL);
+
+-- The user's schemas: not the system's, not seam's.
+CREATE VIEW seam_baseline.spaces AS
+	SELECT oid, nspname FROM pg_namespace
+	WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'seam_baseline')
+	  AND nspname NOT LIKE 'pg\_toast%' AND nspname NOT LIKE 'pg\_temp%';
+
+-- The user's relations (not an extension's), with what a reset needs.
+CREATE VIEW seam_baseline.rels AS
+	SELECT c.oid AS rel, c.relkind, coalesce(pg_partition_root(c.oid), c.oid) AS root,
+		c.oid::regclass::text AS name,
+		coalesce((SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute
+		 WHERE attrelid = c.oid AND attnum > 0 AND NOT attisdropped AND attgenerated = ''), '') AS cols
+	FROM pg_class c JOIN seam_baseline.spaces n ON n.oid = c.relnamespace
+	WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+	  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e');
+
+-- The notes are written with seam's rights: the system under test may
+-- connect as a role of its own, which may not write to seam's schema.
+CREATE FUNCTION seam_baseline.mark() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
 BEGIN
-	INSERT INTO seam_baseline.dirty VALUES (TG_RELID::regclass::text) ON CONFLICT DO NOTHING;
+	INSERT INTO seam_baseline.dirty VALUES (TG_RELID) ON CONFLICT DO NOTHING;
 	RETURN NULL;
 END $$;
-CREATE FUNCTION seam_baseline.reset() RETURNS integer LANGUAGE plpgsql AS $$
+
+CREATE FUNCTION seam_baseline.ddl() RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN
+	INSERT INTO seam_baseline.dirty VALUES (0) ON CONFLICT DO NOTHING;
+END $$;
+CREATE EVENT TRIGGER seam_ddl ON ddl_command_end EXECUTE FUNCTION seam_baseline.ddl();
+
+-- copy makes the copy of one root table and the restore rows of it and its
+-- partitions.
+CREATE FUNCTION seam_baseline.copy(r oid) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+	t record;
+	m record;
+	n bigint;
+	ins text;
+	copy text := 'seam_baseline.t' || r;
+BEGIN
+	SELECT * INTO t FROM seam_baseline.rels WHERE rel = r;
+	EXECUTE format('DROP TABLE IF EXISTS %s', copy);
+	EXECUTE format('CREATE TABLE %s AS SELECT %s FROM %s', copy, t.cols, t.name);
+	GET DIAGNOSTICS n = ROW_COUNT;
+	IF n > 0 THEN
+		ins := format('INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s', t.name, t.cols, t.cols, copy);
+	END IF;
+	FOR m IN SELECT * FROM seam_baseline.rels WHERE root = r AND relkind IN ('r', 'p') LOOP
+		INSERT INTO seam_baseline.restore VALUES (m.rel, r, m.name || ':' || m.cols, 'DELETE FROM ' || t.name, ins)
+			ON CONFLICT (rel) DO UPDATE SET root = EXCLUDED.root, sig = EXCLUDED.sig, del = EXCLUDED.del, ins = EXCLUDED.ins;
+		IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = m.rel AND tgname = 'seam_dirty') THEN
+			EXECUTE format('CREATE TRIGGER seam_dirty AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s
+				FOR EACH STATEMENT EXECUTE FUNCTION seam_baseline.mark()', m.name);
+		END IF;
+	END LOOP;
+END $$;
+
+-- take brings the baseline up to date: tables made, altered or written
+-- since it was last taken are copied again, the others are kept.
+CREATE FUNCTION seam_baseline.take() RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+	r oid;
+BEGIN
+	FOR r IN
+		SELECT s.root FROM seam_baseline.restore s LEFT JOIN seam_baseline.rels t USING (rel)
+		WHERE t.rel IS NULL OR s.sig IS DISTINCT FROM t.name || ':' || t.cols OR s.rel IN (SELECT rel FROM seam_baseline.dirty)
+		UNION
+		SELECT t.root FROM seam_baseline.rels t
+		WHERE t.relkind IN ('r', 'p') AND NOT EXISTS (SELECT 1 FROM seam_baseline.restore s WHERE s.rel = t.rel)
+	LOOP
+		DELETE FROM seam_baseline.restore WHERE root = r;
+		IF EXISTS (SELECT 1 FROM seam_baseline.rels WHERE rel = r) THEN
+			PERFORM seam_baseline.copy(r);
+		ELSE
+			EXECUTE format('DROP TABLE IF EXISTS seam_baseline.t%s', r);
+		END IF;
+	END LOOP;
+	DELETE FROM seam_baseline.objects;
+	INSERT INTO seam_baseline.objects SELECT 'n', oid FROM seam_baseline.spaces;
+	INSERT INTO seam_baseline.objects SELECT 'r', rel FROM seam_baseline.rels;
+	DELETE FROM seam_baseline.seqs;
+	INSERT INTO seam_baseline.seqs
+		SELECT format('%I.%I', schemaname, sequencename)::regclass::oid, coalesce(last_value, start_value), last_value IS NOT NULL
+		FROM pg_sequences WHERE schemaname IN (SELECT nspname FROM seam_baseline.spaces);
+	DELETE FROM seam_baseline.dirty;
+END $$;
+
+-- undo_ddl drops what tests made and says what cannot be undone.
+CREATE FUNCTION seam_baseline.undo_ddl() RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
 	r record;
-	n integer := 0;
+	kept text[];
+	said text[] := '{}';
+	dropped boolean;
+	shared text; -- the columns a copy and its altered table share
+BEGIN
+	FOR r IN SELECT * FROM seam_baseline.spaces s WHERE NOT EXISTS (SELECT 1 FROM seam_baseline.objects WHERE kind = 'n' AND obj = s.oid) LOOP
+		EXECUTE format('DROP SCHEMA %I CASCADE', r.nspname);
+	END LOOP;
+	-- Dependants first: a drop that fails on them is tried again once they
+	-- are gone.
+	LOOP
+		dropped := false;
+		kept := '{}';
+		FOR r IN SELECT * FROM seam_baseline.rels t WHERE NOT EXISTS (SELECT 1 FROM seam_baseline.objects WHERE kind = 'r' AND obj = t.rel) LOOP
+			CONTINUE WHEN NOT EXISTS (SELECT 1 FROM pg_class WHERE oid = r.rel);
+			BEGIN
+				EXECUTE format('DROP %s %s', CASE r.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
+					WHEN 'S' THEN 'SEQUENCE' WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END, r.name);
+				dropped := true;
+			EXCEPTION WHEN dependent_objects_still_exist THEN
+				kept := kept || r.name;
+			END;
+		END LOOP;
+		EXIT WHEN NOT dropped OR cardinality(kept) = 0;
+	END LOOP;
+	FOR r IN SELECT * FROM seam_baseline.rels t WHERE t.name = ANY (kept) AND t.relkind IN ('r', 'p') LOOP
+		EXECUTE 'DELETE FROM ' || r.name;
+		said := said || format('%s, made by a test, is used by the baseline (a foreign key or a view on it?): it was emptied, not dropped', r.name);
+	END LOOP;
+	FOR r IN SELECT s.*, t.name, t.cols FROM seam_baseline.restore s LEFT JOIN seam_baseline.rels t USING (rel)
+		WHERE s.rel = s.root AND (t.rel IS NULL OR s.sig <> t.name || ':' || t.cols) LOOP
+		IF r.name IS NULL THEN
+			said := said || format('%s of the baseline was dropped by a test: seam cannot bring it back, and the tests after it run without it', split_part(r.sig, ':', 1));
+			DELETE FROM seam_baseline.restore WHERE root = r.root;
+			CONTINUE;
+		END IF;
+		said := said || format('%s of the baseline was altered by a test (ALTER TABLE): its rows are restored, the change is not undone', r.name);
+		SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO shared FROM pg_attribute a
+		WHERE a.attrelid = ('seam_baseline.t' || r.root)::regclass AND a.attnum > 0 AND NOT a.attisdropped
+		  AND EXISTS (SELECT 1 FROM pg_attribute b WHERE b.attrelid = r.root AND b.attname = a.attname AND NOT b.attisdropped AND b.attgenerated = '');
+		UPDATE seam_baseline.restore s SET sig = t.name || ':' || t.cols, del = 'DELETE FROM ' || r.name,
+			ins = CASE WHEN s.ins IS NULL OR shared IS NULL THEN NULL
+				ELSE format('INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM seam_baseline.t%s', r.name, shared, shared, r.root) END
+		FROM seam_baseline.rels t WHERE s.root = r.root AND t.rel = s.rel;
+	END LOOP;
+	DELETE FROM seam_baseline.seqs s WHERE NOT EXISTS (SELECT 1 FROM pg_class WHERE oid = s.seq);
+	RETURN nullif(array_to_string(said, E'\n'), '');
+END $$;
+
+-- reset brings the data back to the baseline; it returns what it could
+-- not undo, or null.
+CREATE FUNCTION seam_baseline.reset() RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	r record;
+	said text;
 BEGIN
 	PERFORM set_config('session_replication_role', 'replica', true);
 	PERFORM set_config('lock_timeout', '10s', true);
-	FOR r IN SELECT s.del, s.ins FROM seam_baseline.dirty d JOIN seam_baseline.restore s USING (name) LOOP
+	IF EXISTS (SELECT 1 FROM seam_baseline.dirty WHERE rel = 0) THEN
+		said := seam_baseline.undo_ddl();
+	END IF;
+	FOR r IN SELECT DISTINCT s.del, s.ins FROM seam_baseline.dirty d JOIN seam_baseline.restore s USING (rel) LOOP
 		EXECUTE r.del;
 		IF r.ins IS NOT NULL THEN
 			EXECUTE r.ins;
 		END IF;
-		n := n + 1;
 	END LOOP;
-	FOR r IN SELECT del FROM seam_baseline.restore WHERE name = '*sequences*' LOOP
-		EXECUTE r.del;
-	END LOOP;
+	PERFORM setval(seq::regclass, last, called) FROM seam_baseline.seqs;
 	DELETE FROM seam_baseline.dirty;
-	RETURN n;
+	RETURN said;
 END $$;
 `
+
+// Baseline implements service.Baseliner: the environment has started
+// (jobs ended, services ready), so what they wrote joins the baseline. The
+// cached baseline of init is kept; only the tables written, made or
+// altered since are copied again, and the sequences read again.
+func (i *instance) Baseline(ctx context.Context, notice func(string)) error {
+	if i.base == nil {
+		return nil
+	}
+	i.base.notice = notice
+	conn, err := i.base.wait(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := conn.Exec(ctx, "SELECT seam_baseline.take()"); err != nil {
+		return fmt.Errorf("taking the baseline after the start: %w", err)
+	}
+	// Other databases are not reset: one made after init is news.
+	var other *string
+	if err := conn.QueryRow(ctx, `SELECT string_agg(datname, ', ' ORDER BY datname) FROM pg_database
+		WHERE datname NOT IN ($1, 'postgres', 'template0', 'template1')`, i.db).Scan(&other); err != nil {
+		return err
+	}
+	if other != nil {
+		i.base.say(fmt.Sprintf("database(s) %s were made after init (by a job or a service?): seam resets only database %s between tests; "+
+			"give each its own postgres service to have it reset", *other, i.db))
+	}
+	return nil
+}
+
+// say tells the run's output something about the data, once per text.
+func (b *baseline) say(text string) {
+	b.mu.Lock()
+	if b.said == nil {
+		b.said = map[string]bool{}
+	}
+	first := !b.said[text]
+	b.said[text] = true
+	b.mu.Unlock()
+	if first && b.notice != nil {
+		b.notice(text)
+	}
+}
 
 // Reset implements service.Resetter.
 func (i *instance) Reset(ctx context.Context) error {
@@ -240,13 +370,19 @@ func (i *instance) Reset(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	_, err = conn.Exec(ctx, "SELECT seam_baseline.reset()")
+	var said *string
+	err = conn.QueryRow(ctx, "SELECT seam_baseline.reset()").Scan(&said)
 	if err != nil {
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && pe.Code == "55P03" {
 			return fmt.Errorf("a connection holds a lock on a table for more than 10s (a transaction left open by the system under test?): %w", err)
 		}
 		return err
+	}
+	if said != nil {
+		for _, line := range strings.Split(*said, "\n") {
+			i.base.say(line)
+		}
 	}
 	return nil
 }

@@ -27,10 +27,16 @@ type Kind struct{}
 func (Kind) Usage() service.Usage {
 	return service.Usage{
 		Name: "postgres",
-		Summary: "a PostgreSQL server (Debian package postgresql): database: (default: the service's name), " +
-			"user: and password: (default seam), init: SQL files or folders applied in order once (the baseline), " +
-			"reset: per-test (default), per-suite or never, bin: the folder of postgres and initdb, settings: extra " +
-			"server settings. Its info has url (postgres://…), dsn, user, password, database",
+		Summary: "a PostgreSQL server (Debian package postgresql), its data folder built once and cached. " +
+			"Its info (service(\"name\").…) has url (postgres://…), dsn, user, password, database",
+		Inputs: []service.Input{
+			{Name: "database", Doc: "the database to create (default: the service's name)"},
+			{Name: "user, password", Doc: "the role to create and its password (default seam)"},
+			{Name: "init", Doc: "SQL files or folders applied in name order once"},
+			{Name: "reset", Doc: "per-test (default), per-suite or never: when the data goes back to the baseline, the data once the environment has started (after init:, jobs and the services' start-up)"},
+			{Name: "bin", Doc: "the folder of postgres and initdb (default: the newest installed)"},
+			{Name: "settings", Doc: "extra server settings, a mapping (shared_buffers: 16MB)"},
+		},
 		Example: "postgres:\n  database: shop\n  init: [migrations/, seed.sql]",
 	}
 }
@@ -59,6 +65,7 @@ func (Kind) Decode(d *decode.Decoder, n *yaml.Node) service.Spec {
 	before := d.Errs.Len()
 	d.Decode(n, s, "postgres")
 	datadir.CheckReset(d, n, "postgres", s.Reset)
+	datadir.CheckInit(d, n, "postgres")
 	for i, f := range s.Init {
 		if f == "" {
 			d.Errorf(n, "postgres.init[%d]: empty path", i)

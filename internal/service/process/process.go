@@ -33,21 +33,26 @@ type Kind struct{}
 func (Kind) Usage() service.Usage {
 	return service.Usage{
 		Name: "process",
-		Summary: "run a command as a service: build: (run once per run, cached by its inputs), run: (a list, " +
-			"or a string for sh -c), env:, dir:. Templates see addr, host, port, ports.NAME, bin (the build's " +
-			"output), tmp (the instance's own folder) and service(\"name\").url",
-		Example: "process:\n  build: go build -o ((bin)) ./orders\n  run: [((bin)), -listen, ((addr))]",
+		Summary: "run a command as a service, in its own process group; stopped with SIGTERM, then SIGKILL to the group " +
+			"after stop_timeout. Short form: process: [CMD, ARG…]. Templates in run:, env: and files: see addr, host, " +
+			"port, url, ports.NAME, bin, tmp, files[\"NAME\"] and service(\"name\"); build: and dir: see only the suite's " +
+			"vars, env and bin (build: runs once per run, before any service starts, without env:)",
+		Inputs: append(inputs(), service.Input{Name: "timeout", Doc: "only for job: (a process runs until seam stops it)"}),
+		Example: "process:\n  build: go build -o ((bin)) ./orders\n  run: [((bin)), -config, '((files[\"orders.yaml\"]))']\n" +
+			"  files:\n    orders.yaml: |\n      listen: ((addr))\n      db: ((service(\"db\").url))",
 	}
 }
 
-// Spec is a decoded process service.
+// Spec is a decoded process service (or job).
 type Spec struct {
-	Build  command             `yaml:"build"`
-	Run    command             `yaml:"run" seam:"required"`
-	Env    map[string]expr.Str `yaml:"env"`
-	Dir    expr.Str            `yaml:"dir"`
-	Inputs []string            `yaml:"inputs"` // extra files or folders that the build depends on
-	Stop   time.Duration       `yaml:"stop_timeout"`
+	Build   buildCommand        `yaml:"build"`
+	Run     command             `yaml:"run" seam:"required"`
+	Env     map[string]expr.Str `yaml:"env"`
+	Dir     buildStr            `yaml:"dir"`
+	Inputs  []string            `yaml:"inputs"` // extra files or folders that the build depends on
+	Files   Files               `yaml:"files"`
+	Stop    time.Duration       `yaml:"stop_timeout"`
+	Timeout time.Duration       `yaml:"timeout"` // jobs only
 
 	mu  sync.Mutex
 	bin string // the build's output, once prepared
@@ -90,20 +95,119 @@ func (c *command) eval(vars expr.Vars) ([]string, error) {
 	return out, nil
 }
 
+// runNames are the template names known only when an instance starts:
+// build: (which runs once per run, before any service starts) and dir:
+// (where build: runs) cannot use them.
+func runNames() []string {
+	return []string{"addr", "host", "port", "ports", "url", "tmp", "name", "service", "files"}
+}
+
+// buildOnly decodes with the names a build knows (the suite's vars, env,
+// bin): a name known only when the service starts is a validate error,
+// not a failure at run time.
+func buildOnly(d *decode.Decoder, decodeFn func()) {
+	prevVars, prevLater := d.Vars, d.Later
+	defer func() { d.Vars, d.Later = prevVars, prevLater }()
+	later := map[string]string{}
+	for k, v := range prevLater {
+		later[k] = v
+	}
+	if prevVars != nil {
+		d.Vars = map[string]bool{}
+		for k, v := range prevVars {
+			d.Vars[k] = v
+		}
+		for _, k := range runNames() {
+			delete(d.Vars, k)
+			if _, ok := later[k]; !ok {
+				later[k] = k + " is known only when the service starts: use it in run:, env: or files:; " +
+					"build: and dir: (where build: runs) see the suite's vars, env and bin, as the build runs once per run, before any service starts"
+			}
+		}
+	}
+	d.Later = later
+	decodeFn()
+}
+
+// buildCommand is the build: command, decoded with the build's names.
+type buildCommand struct{ command }
+
+func (c *buildCommand) DecodeYAML(d *decode.Decoder, n *yaml.Node) {
+	buildOnly(d, func() { c.command.DecodeYAML(d, n) })
+}
+
+// buildStr is a template decoded with the build's names (dir:).
+type buildStr struct{ expr.Str }
+
+func (s *buildStr) DecodeYAML(d *decode.Decoder, n *yaml.Node) {
+	buildOnly(d, func() { s.Str.DecodeYAML(d, n) })
+}
+
 // Decode implements service.Kind.
 func (Kind) Decode(d *decode.Decoder, n *yaml.Node) service.Spec {
+	s := decodeSpec(d, n, "process", false)
+	if s == nil {
+		return nil
+	}
+	return s
+}
+
+// decodeSpec decodes a process's or a job's settings; nil when they have
+// problems.
+func decodeSpec(d *decode.Decoder, n *yaml.Node, kind string, job bool) *Spec {
 	s := &Spec{Stop: 5 * time.Second}
+	if job {
+		s.Timeout = 5 * time.Minute
+	}
+	prevVars, prevLater := d.Vars, d.Later
+	defer func() { d.Vars, d.Later = prevVars, prevLater }()
+	if prevVars != nil {
+		d.Vars = map[string]bool{"files": true}
+		for k, v := range prevVars {
+			d.Vars[k] = v
+		}
+	}
+	if job {
+		// A job has no port, so no address of its own.
+		d.Later = map[string]string{}
+		for k, v := range prevLater {
+			d.Later[k] = v
+		}
+		for _, k := range []string{"addr", "host", "port", "ports", "url"} {
+			delete(d.Vars, k)
+			d.Later[k] = k + ": a job has no port or address of its own; service(\"name\").url and the like give the services it depends on"
+		}
+	}
 	before := d.Errs.Len()
 	if n.Kind == yaml.ScalarNode || n.Kind == yaml.SequenceNode {
 		// Short form: `process: [./server, --port, ((port))]`.
 		s.Run.DecodeYAML(d, n)
 	} else {
-		d.Decode(n, s, "process")
+		d.Decode(n, s, kind)
+		if !job {
+			if k := keyNode(n, "timeout"); k != nil {
+				d.Errorf(k, "process: timeout: is for jobs (job:), which run to their end").
+					WithHint("a process runs until the environment stops; bound its start with the service's ready: {timeout: 30s}")
+			}
+		}
 	}
 	if d.Errs.Len() > before {
 		return nil
 	}
 	return s
+}
+
+// keyNode is the key node of key in mapping n, or nil.
+func keyNode(n *yaml.Node, key string) *yaml.Node {
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i]
+		}
+	}
+	return nil
 }
 
 func (s *Spec) dir(base string, vars expr.Vars) (string, error) {
@@ -130,21 +234,21 @@ func (s *Spec) Prepare(ctx context.Context, env *service.PrepareEnv) error {
 	if err != nil {
 		return err
 	}
+	// The build's own context: the suite's vars, env and bin. env: is for
+	// the running process, whose addresses do not exist yet.
 	vars := copyVars(env.Vars)
 	vars["bin"] = "BIN"
 	argv, err := s.Build.eval(vars)
 	if err != nil {
 		return fmt.Errorf("build: %w", err)
 	}
-	buildEnv, err := s.env(vars)
-	if err != nil {
-		return err
-	}
-	key, err := inputKey(ctx, env.CacheDir, argv, buildEnv, dir, s.Inputs)
+	key, err := inputKey(ctx, env.CacheDir, argv, nil, dir, s.Inputs)
 	if err != nil {
 		return fmt.Errorf("build: hashing inputs: %w", err)
 	}
-	out := filepath.Join(env.CacheDir, "build", key)
+	// One folder per service: two services with the same build command
+	// (one binary run in two ways) each find their own output in it.
+	out := filepath.Join(env.CacheDir, "build", env.Name+"-"+key)
 	bin := filepath.Join(out, env.Name)
 	if st, err := os.Stat(bin); err == nil && !st.IsDir() {
 		s.setBin(bin)
@@ -167,7 +271,7 @@ func (s *Spec) Prepare(ctx context.Context, env *service.PrepareEnv) error {
 	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), buildEnv...)
+	cmd.Env = os.Environ()
 	output, err := env.Run(cmd)
 	for _, l := range strings.Split(strings.TrimRight(string(output), "\n"), "\n") {
 		if l != "" && env.Log != nil {
@@ -236,13 +340,17 @@ func (s *Spec) Start(ctx context.Context, env *service.StartEnv) (service.Instan
 	s.mu.Lock()
 	vars["bin"] = s.bin
 	s.mu.Unlock()
-	argv, err := s.Run.eval(vars)
-	if err != nil {
-		return nil, fmt.Errorf("run: %w", err)
-	}
+	vars["files"] = s.Files.paths(env.TempDir)
 	dir, err := s.dir(env.Dir, vars)
 	if err != nil {
 		return nil, err
+	}
+	if err := s.Files.write(env.TempDir, vars); err != nil {
+		return nil, err
+	}
+	argv, err := s.Run.eval(vars)
+	if err != nil {
+		return nil, fmt.Errorf("run: %w", err)
 	}
 	extra, err := s.env(vars)
 	if err != nil {
@@ -419,13 +527,14 @@ func (i *instance) Flush(ctx context.Context) {
 }
 
 type instance struct {
-	pipes  []*tracked
-	cmd    *exec.Cmd
-	done   chan struct{}
-	err    error
-	grace  time.Duration
-	signal syscall.Signal
-	once   sync.Once
+	pipes   []*tracked
+	cmd     *exec.Cmd
+	done    chan struct{}
+	err     error
+	grace   time.Duration
+	signal  syscall.Signal
+	once    sync.Once // Stop's work is done once: a later Stop must not signal a process group id reused since
+	stopErr error
 }
 
 func (i *instance) Done() <-chan struct{} { return i.done }
@@ -434,6 +543,11 @@ func (i *instance) ExitErr() error        { return i.err }
 // Stop sends the stop signal (SIGTERM) to the process group, waits for the grace period (or
 // ctx), then sends SIGKILL to the group.
 func (i *instance) Stop(ctx context.Context) error {
+	i.once.Do(func() { i.stopErr = i.stop(ctx) })
+	return i.stopErr
+}
+
+func (i *instance) stop(ctx context.Context) error {
 	pgid := i.cmd.Process.Pid
 	sig := i.signal
 	if sig == 0 {
@@ -463,4 +577,22 @@ func lastLines(s string, n int) string {
 		ls = ls[len(ls)-n:]
 	}
 	return strings.Join(ls, "\n")
+}
+
+// inputs documents the keys a process and a job share.
+func inputs() []service.Input {
+	return []service.Input{
+		{Name: "build", Doc: "a command run once per run before any instance starts (sh -c when a string); it writes the " +
+			"program to ((bin)). Its output is cached between runs under a key of what it reads (its command, " +
+			"the files of its folder, inputs:): a build whose key is unchanged is not run again"},
+		{Name: "inputs", Doc: "more files or folders the build reads, relative to dir: (sources outside " +
+			"the service's folder, say): a change in any of them rebuilds"},
+		{Name: "run", Doc: "the command: a list like [((bin)), -listen, ((addr))], or a string run with sh -c (required)"},
+		{Name: "env", Doc: "environment variables added to the process's (not the build's), a mapping; values may hold templates"},
+		{Name: "dir", Doc: "the working folder of build and run (default: the suite file's folder)"},
+		{Name: "files", Doc: "files written into the instance's own folder before it starts: a relative name mapped to its " +
+			"content (a string with ((templates))) or to {template: a file in the suite folder}; templates see each " +
+			"path as files[\"NAME\"] (inside [ ] quote the template, for its brackets). Nothing is written into the suite's folder"},
+		{Name: "stop_timeout", Doc: "how long a stopped process may take to exit after SIGTERM before its group is killed (default 5s)"},
+	}
 }

@@ -29,9 +29,13 @@ type Kind struct{}
 func (Kind) Usage() service.Usage {
 	return service.Usage{
 		Name: "redis",
-		Summary: "a Redis server (Debian package redis-server): init: commands run once (the baseline), " +
-			"reset: per-test (default), per-suite or never, bin: the redis-server binary. Its info has url " +
+		Summary: "a Redis server (Debian package redis-server). Its info has url " +
 			"(redis://…/0). Reset restores database 0 with DUMP and RESTORE",
+		Inputs: []service.Input{
+			{Name: "init", Doc: "commands run once (the baseline): each a list like [HSET, user:1, name, Ada] or a string split on spaces"},
+			{Name: "reset", Doc: "per-test (default), per-suite or never: when database 0 goes back to the baseline, its keys once the environment has started (after init:, jobs and the services' start-up)"},
+			{Name: "bin", Doc: "the redis-server binary"},
+		},
 		Example: "redis:\n  init:\n    - SET greeting hello\n    - [HSET, user:1, name, \"Ada Lovelace\"]",
 	}
 }
@@ -158,8 +162,8 @@ type entry struct {
 	value string
 }
 
-// Init implements service.Initializer: run init commands, take the
-// baseline of database 0.
+// Init implements service.Initializer: run init commands (the baseline
+// is taken once the whole environment has started: Baseline).
 func (i *instance) Init(ctx context.Context) error {
 	i.c = goredis.NewClient(&goredis.Options{Addr: i.addr, MaxRetries: -1})
 	for _, cmd := range i.spec.Init {
@@ -171,6 +175,12 @@ func (i *instance) Init(ctx context.Context) error {
 			return fmt.Errorf("init %s: %w", strings.Join(cmd, " "), err)
 		}
 	}
+	return nil
+}
+
+// Baseline implements service.Baseliner: database 0 once the environment
+// has started, with the keys jobs and services wrote, is the baseline.
+func (i *instance) Baseline(ctx context.Context, notice func(string)) error {
 	if i.spec.Reset != "per-test" {
 		return nil
 	}
@@ -194,6 +204,21 @@ func (i *instance) Init(ctx context.Context) error {
 		if cursor = next; cursor == 0 {
 			break
 		}
+	}
+	// Only database 0 is reset: keys elsewhere are news.
+	info, err := i.c.Info(ctx, "keyspace").Result()
+	if err != nil {
+		return err
+	}
+	var others []string
+	for _, line := range strings.Split(info, "\n") {
+		if db, _, ok := strings.Cut(strings.TrimSpace(line), ":"); ok && strings.HasPrefix(db, "db") && db != "db0" {
+			others = append(others, db)
+		}
+	}
+	if len(others) > 0 && notice != nil {
+		notice(fmt.Sprintf("keys were written to %s after init (by a job or a service?): seam resets only database 0 between tests; "+
+			"use database 0, or a redis service of its own", strings.Join(others, ", ")))
 	}
 	return nil
 }

@@ -27,12 +27,17 @@ type Kind struct{}
 func (Kind) Usage() service.Usage {
 	return service.Usage{
 		Name: "stub",
-		Summary: "an HTTP stub (service virtualization): mappings: WireMock mapping files or folders " +
-			"(mappings/*.json and __files/), routes: stubs written inline in seam's form, journal: how many requests " +
-			"to keep (default 10000), unmatched: fail (default: a request no mapping matched fails the test) or ignore. " +
+		Summary: "an HTTP stub (service virtualization). " +
 			"Serves WireMock's admin API under /__admin/. Scenarios, journal and mappings go back to the start before " +
 			"each test. Beside another kind (process: …), stub: is that service's stand-in, used with `seam run --stub NAME` " +
-			"or a profile",
+			"or a profile (seam help stubs)",
+		Inputs: []service.Input{
+			{Name: "mappings", Doc: "WireMock mapping files or folders (mappings/*.json and __files/), or .yaml route files"},
+			{Name: "routes", Doc: "stubs written inline in seam's form (when:, then:)"},
+			{Name: "files", Doc: "the folder of response body files (bodyFileName) when it is not the __files/ beside mappings/"},
+			{Name: "journal", Doc: "how many requests to keep for verification (default 10000)"},
+			{Name: "unmatched", Doc: "fail (default: a request no mapping matched fails the test) or ignore"},
+		},
 		Example: "stub:\n  mappings: stubs/payments/\n  routes:\n    - when: POST /charges\n      body: {matchesJsonPath: $.amount}\n" +
 			"      then: {status: 201, json: {id: ch_1, status: paid}}",
 	}

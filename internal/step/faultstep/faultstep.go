@@ -23,7 +23,8 @@ func (Kind) Usage() step.Usage {
 	return step.Usage{
 		Name: "fault",
 		Summary: "put faults on an edge (a depends_on between two services, through seam's wire) until the test ends; " +
-			"the next test starts without them. Jitter is drawn from the test's seed, so --seed replays it",
+			"they are taken off as the test ends, so the next test starts without them. What a fault does (an answer in the " +
+			"callee's place, a cut connection, a swallowed call) is recorded as injected. Jitter is drawn from the test's seed, so --seed replays it",
 		Inputs: []step.Input{
 			{Name: "from, to", Doc: "the edge: the calling service and the one it depends on"},
 			{Name: "latency", Doc: "added to each answer from the callee (a duration: 200ms)"},
@@ -31,9 +32,9 @@ func (Kind) Usage() step.Usage {
 			{Name: "bandwidth", Doc: "bytes per second each way"},
 			{Name: "close_after", Doc: "cut each connection after this many bytes"},
 			{Name: "reset", Doc: "true: reset open connections and every new one"},
-			{Name: "refuse", Doc: "true: a partition: refuse new connections (open ones go on)"},
+			{Name: "refuse", Doc: "true: a partition: the edge's port is closed, so new connections are refused (callers see connection refused); open ones go on"},
 			{Name: "blackhole", Doc: "true: let nothing through; calls hang until their own timeout"},
-			{Name: "http", Doc: "{method, path, and status (and body): answer matching HTTP requests in the callee's place; or slow: a duration each chunk of the callee's answer to them is held}"},
+			{Name: "http", Doc: "{method, path, and status (and body): answer matching HTTP requests in the callee's place, deciding once a request's head is complete however the caller split it (the callee never sees it); or slow: a duration each chunk of the callee's answer to them is held}"},
 			{Name: "clear", Doc: "true: take the edge's faults off now"},
 		},
 		Example: "fault: {from: orders, to: payments, reset: true}",

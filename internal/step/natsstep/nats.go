@@ -36,13 +36,17 @@ func (k *Kind) Close() { k.conns.Close() }
 
 func (k *Kind) Usage() step.Usage {
 	return step.Usage{
-		Name: "nats",
+		Services: []string{"nats"},
+		Name:     "nats",
 		Summary: "publish a message, wait for messages published on a subject since the test began, " +
 			"or read a JetStream stream's state, on a nats service",
 		Inputs: []step.Input{
 			{Name: "service", Doc: "a nats service of the suite"},
-			{Name: "publish", Doc: "a subject to publish to, with data: (text, or any value sent as JSON) and headers:"},
-			{Name: "receive", Doc: "a subject (wildcards * and > allowed): wait until count: messages (default 1) were published on it since the test began; count: 0 checks that none comes"},
+			{Name: "publish", Doc: "a subject to publish to, with data: and headers:"},
+			{Name: "data", Doc: "publish: the message, text or any value sent as JSON"},
+			{Name: "headers", Doc: "publish: message headers, a mapping"},
+			{Name: "receive", Doc: "a subject (wildcards * and > allowed): wait until count: messages were published on it since the test began"},
+			{Name: "count", Doc: "receive: how many messages to wait for (default 1); 0 checks that none comes"},
 			{Name: "within", Doc: "how long receive waits (default 5s)"},
 			{Name: "stream", Doc: "a JetStream stream name: its state"},
 		},

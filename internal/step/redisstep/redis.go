@@ -39,8 +39,9 @@ func (k *Kind) Close() { k.clients.Close() }
 
 func (k *Kind) Usage() step.Usage {
 	return step.Usage{
-		Name:    "redis",
-		Summary: "send one command to a Redis service and check the reply",
+		Services: []string{"redis"},
+		Name:     "redis",
+		Summary:  "send one command to a Redis service and check the reply",
 		Inputs: []step.Input{
 			{Name: "service", Doc: "a redis service of the suite; or give url"},
 			{Name: "url", Doc: "a redis:// URL"},

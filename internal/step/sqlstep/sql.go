@@ -52,8 +52,9 @@ func (k *Kind) Close() {
 
 func (k *Kind) Usage() step.Usage {
 	return step.Usage{
-		Name:    "sql",
-		Summary: "run one SQL statement on a PostgreSQL or MariaDB service and check its rows",
+		Services: []string{"postgres", "mariadb"},
+		Name:     "sql",
+		Summary:  "run one SQL statement on a PostgreSQL or MariaDB service and check its rows",
 		Inputs: []step.Input{
 			{Name: "service", Doc: "a postgres or mariadb service of the suite; or give url"},
 			{Name: "url", Doc: "a postgres:// or mysql:// URL"},

@@ -25,16 +25,19 @@ type Kind struct{}
 // Usage implements step.Kind.
 func (Kind) Usage() step.Usage {
 	return step.Usage{
-		Name: "stub-verify",
+		Services: []string{"stub"},
+		Name:     "stub-verify",
 		Summary: "check the requests a stub service received since the test began; with no count given, at " +
 			"least one must match. On failure it lists the closest requests and what differed",
 		Inputs: []step.Input{
 			{Name: "service", Doc: "a stub service of the suite"},
 			{Name: "method", Doc: "HTTP method (any when left out)"},
-			{Name: "path", Doc: "the path: exact, {name} segments match any one segment, with ?query the whole URL; or WireMock's url, urlPath, urlPattern, urlPathPattern, urlPathTemplate"},
+			{Name: "path", Doc: "the path: exact, {name} segments match any one segment, with ?query the whole URL"},
+			{Name: "url, urlPath, urlPattern, urlPathPattern, urlPathTemplate", Doc: "WireMock's URL matchers, instead of path: the whole URL or the path, exactly or as a regular expression, or a template with {name} segments"},
+			{Name: "path_params", Doc: "name: value (or name: {WireMock matcher}) for the {name} segments of path: or urlPathTemplate"},
 			{Name: "query, headers, cookies", Doc: "name: value (equalTo) or name: {WireMock matcher}"},
 			{Name: "body", Doc: "a WireMock body matcher or a list: equalTo, contains, matches, equalToJson, matchesJsonPath, …"},
-			{Name: "count", Doc: "exactly this many requests"},
+			{Name: "count", Doc: `how many requests: a number (2, 0), a range ("2..5", "2..", "..5") or a comparison (">=1", ">0", "<=3", "<4"); quote ranges and comparisons`},
 			{Name: "at_least", Doc: "at least this many"},
 			{Name: "at_most", Doc: "at most this many"},
 			{Name: "never", Doc: "true: no request may match"},

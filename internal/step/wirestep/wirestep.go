@@ -37,16 +37,22 @@ func (Kind) Usage() step.Usage {
 			{Name: "path", Doc: "the request target (path and query); * matches within a segment, as in shell globs"},
 			{Name: "status", Doc: "HTTP status of the answer"},
 			{Name: "sql", Doc: "a regular expression (case-insensitive) a PostgreSQL statement on the edge must match"},
-			{Name: "result", Doc: "text the result must contain: a command tag (INSERT 0 1), an error code (23505), a status line"},
-			{Name: "count, at_least, at_most, never", Doc: "how many must match (never: true means none)"},
+			{Name: "command", Doc: "a Redis command (GET, EVALSHA; any case)"},
+			{Name: "key", Doc: "the Redis command's key (its first argument); * matches any run of characters, as in shell globs"},
+			{Name: "result", Doc: "text the result must contain: a command tag (INSERT 0 1), an SQL error code (23505), a Redis reply (+OK, -ERR), a status line"},
+			{Name: "injected", Doc: "true: only what a fault of seam's made (an answer in the callee's place, a cut); false: only the real traffic"},
+			{Name: "count", Doc: `how many must match: a number (2, 0), a range ("2..5", "2..", "..5") or a comparison (">=1", ">0", "<=3", "<4"); quote ranges and comparisons`},
+			{Name: "at_least, at_most, never", Doc: "how many must match, the long way (never: true means none, as count: 0)"},
 			{Name: "before", Doc: "another pattern ({from, to, method, path, status}): the first match of this one must end before the first match of that one starts"},
 		},
 		Fields: []expect.Field{
 			{Name: "count", Doc: "how many interactions matched"},
-			{Name: "interactions", Doc: "the matches: edge, method, path, status, result, params (SQL), duration_ms, request_body and response_body (HTTP: parsed when JSON; the first 4 KiB)"},
+			{Name: "interactions", Doc: "the matches: edge, protocol, method, path, status, result, sql and params (SQL), command and key (Redis), injected, duration_ms, request_body and response_body (HTTP: parsed when JSON; the first 4 KiB)"},
 		},
 		Example: "interactions: {from: orders, to: inventory, method: POST, path: /reserve, status: 200, count: 1,\n" +
-			"               before: {from: orders, to: payments, path: /charges}}",
+			"               before: {from: orders, to: payments, path: /charges}}\n" +
+			"interactions: {from: orders, to: db, sql: \"^insert into orders\", result: \"INSERT 0 1\", count: \"1..3\"}\n" +
+			"interactions: {from: orders, to: cache, command: GET, key: \"stock:*\", count: \">=1\"}",
 	}
 }
 
@@ -55,6 +61,8 @@ type pattern struct {
 	Status                 int
 	SQL                    *regexp.Regexp // PostgreSQL statements
 	Result                 string         // contained in the result ("INSERT 0 1", "23505")
+	Command, Key           string         // Redis
+	Injected               *bool
 	fromN, toN             diag.Pos
 }
 
@@ -78,6 +86,17 @@ func (p *pattern) match(i wire.Interaction) bool {
 	if p.Result != "" && !strings.Contains(i.Result, p.Result) {
 		return false
 	}
+	if p.Command != "" && (i.Method != "REDIS" || !strings.EqualFold(p.Command, i.Command)) {
+		return false
+	}
+	if p.Key != "" {
+		if ok, _ := path.Match(p.Key, i.Key); i.Method != "REDIS" || !ok && p.Key != i.Key {
+			return false
+		}
+	}
+	if p.Injected != nil && *p.Injected != i.Injected {
+		return false
+	}
 	return p.Status == 0 || p.Status == i.Status
 }
 
@@ -87,7 +106,17 @@ func (p *pattern) String() string {
 		s += " " + strings.TrimSpace(p.Method+" "+p.Path)
 	}
 	if p.SQL != nil {
-		s += " SQL ~ " + p.SQL.String()
+		s += " SQL ~ " + strings.TrimPrefix(p.SQL.String(), "(?i)")
+	}
+	if p.Command != "" || p.Key != "" {
+		s += " REDIS " + strings.TrimSpace(strings.ToUpper(p.Command)+" "+p.Key)
+	}
+	if p.Injected != nil {
+		if *p.Injected {
+			s += " (injected)"
+		} else {
+			s += " (not injected)"
+		}
 	}
 	if p.Status != 0 {
 		s += fmt.Sprintf(" → %d", p.Status)
@@ -98,7 +127,7 @@ func (p *pattern) String() string {
 	return s
 }
 
-var patternKeys = []string{"from", "to", "method", "path", "status", "sql", "result"}
+var patternKeys = []string{"from", "to", "method", "path", "status", "sql", "result", "command", "key", "injected"}
 
 func contains(list []string, s string) bool {
 	for _, x := range list {
@@ -135,6 +164,16 @@ func decodePatternKey(d *decode.Decoder, f decode.Field, p *pattern, what string
 		p.SQL = re
 	case "result":
 		d.Decode(v, &p.Result, what+".result")
+	case "command":
+		d.Decode(v, &p.Command, what+".command")
+	case "key":
+		d.Decode(v, &p.Key, what+".key")
+		if _, err := path.Match(p.Key, ""); err != nil {
+			d.Errorf(v, "%s.key: %q: %v", what, p.Key, err)
+		}
+	case "injected":
+		p.Injected = new(bool)
+		d.Decode(v, p.Injected, what+".injected")
 	}
 }
 
@@ -152,7 +191,7 @@ func (Kind) Decode(d *decode.Decoder, n *yaml.Node) step.Action {
 	for _, f := range d.Fields(n, "interactions") {
 		v := decode.Resolve(f.Value)
 		switch f.Key {
-		case "from", "to", "method", "path", "status", "sql", "result":
+		case "from", "to", "method", "path", "status", "sql", "result", "command", "key", "injected":
 			decodePatternKey(d, f, &a.pattern, "interactions")
 		case "count", "at_least", "at_most", "never":
 			a.want.DecodeKey(d, f.Key, v, "interactions")
@@ -225,9 +264,16 @@ func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 	}
 	list := make([]any, len(found))
 	for k, i := range found {
-		list[k] = map[string]any{"edge": i.Edge, "method": i.Method, "path": i.Target, "status": float64(i.Status), "params": i.Note,
-			"result": i.Result, "duration_ms": float64(i.End.Sub(i.Start).Microseconds()) / 1000,
+		m := map[string]any{"edge": i.Edge, "protocol": i.Protocol, "method": i.Method, "path": i.Target, "status": float64(i.Status), "params": i.Note,
+			"result": i.Result, "injected": i.Injected, "duration_ms": float64(i.End.Sub(i.Start).Microseconds()) / 1000,
 			"request_body": bodyValue(i.RequestBody), "response_body": bodyValue(i.ResponseBody)}
+		switch i.Method {
+		case "SQL":
+			m["sql"] = i.Target
+		case "REDIS":
+			m["command"], m["key"] = i.Command, i.Key
+		}
+		list[k] = m
 	}
 	res := &step.Result{Fields: map[string]any{"count": float64(len(found)), "interactions": list},
 		Request: "interactions matching " + a.pattern.String()}

@@ -1,0 +1,344 @@
+package decode
+
+import (
+	"fmt"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v4"
+)
+
+// Plain scalars are resolved by YAML 1.2's core schema, not by the YAML
+// library's own rules, which keep YAML 1.1's: there 01234 is the octal 668,
+// 0b101 and 1_000 are numbers, and 2001-12-14 is a timestamp. A zip code or
+// an ID with a leading zero must not change its value, so in suite files:
+//
+//	null:  null Null NULL ~ (and nothing at all)
+//	bool:  true True TRUE false False FALSE
+//	int:   [-+]?[0-9]+ (decimal, leading zeros included), 0o[0-7]+, 0x[0-9a-fA-F]+
+//	float: [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?, [-+]?.inf, .nan
+//	str:   everything else
+//
+// (https://yaml.org/spec/1.2.2/#1032-tag-resolution)
+
+// CoreTag is the tag YAML 1.2's core schema gives the plain scalar s.
+func CoreTag(s string) string {
+	switch s {
+	case "", "~", "null", "Null", "NULL":
+		return "!!null"
+	case "true", "True", "TRUE", "false", "False", "FALSE":
+		return "!!bool"
+	case ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF",
+		".nan", ".NaN", ".NAN":
+		return "!!float"
+	}
+	if isCoreInt(s) {
+		return "!!int"
+	}
+	if isCoreFloat(s) {
+		return "!!float"
+	}
+	return "!!str"
+}
+
+func isDigits(s string, ok func(byte) bool) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !ok(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isDec(c byte) bool { return c >= '0' && c <= '9' }
+func isOct(c byte) bool { return c >= '0' && c <= '7' }
+func isHex(c byte) bool { return isDec(c) || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+
+func isCoreInt(s string) bool {
+	switch {
+	case strings.HasPrefix(s, "0o"):
+		return isDigits(s[2:], isOct)
+	case strings.HasPrefix(s, "0x"):
+		return isDigits(s[2:], isHex)
+	}
+	if s != "" && (s[0] == '-' || s[0] == '+') {
+		s = s[1:]
+	}
+	return isDigits(s, isDec)
+}
+
+// isCoreFloat matches [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?.
+func isCoreFloat(s string) bool {
+	if s != "" && (s[0] == '-' || s[0] == '+') {
+		s = s[1:]
+	}
+	mant, exp := s, ""
+	if i := strings.IndexAny(s, "eE"); i >= 0 {
+		mant, exp = s[:i], s[i+1:]
+		if exp != "" && (exp[0] == '-' || exp[0] == '+') {
+			exp = exp[1:]
+		}
+		if !isDigits(exp, isDec) {
+			return false
+		}
+	}
+	whole, frac, dot := strings.Cut(mant, ".")
+	if whole == "" {
+		return dot && isDigits(frac, isDec)
+	}
+	return isDigits(whole, isDec) && (frac == "" || isDigits(frac, isDec))
+}
+
+// Retag gives every plain scalar under n (n included) its core-schema tag.
+// Quoted scalars and explicitly tagged ones (!!str 5) keep theirs. Aliases
+// are not followed: their anchors are retagged where they stand.
+func Retag(n *yaml.Node) {
+	if n == nil {
+		return
+	}
+	if plain(n) {
+		n.Tag = CoreTag(n.Value)
+	}
+	for _, c := range n.Content {
+		Retag(c)
+	}
+}
+
+func plain(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.Value != "<<" &&
+		n.Style&(yaml.TaggedStyle|yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) == 0
+}
+
+// Tag is n's tag, a plain scalar's by the core schema whether or not the
+// node came through Parse.
+func Tag(n *yaml.Node) string {
+	if plain(n) {
+		return CoreTag(n.Value)
+	}
+	return n.ShortTag()
+}
+
+// Parse parses one YAML document and retags its plain scalars by the core
+// schema. Suite files and everything else seam reads as YAML come through
+// here, so 01234 means the same wherever it is written.
+//
+// A document whose aliases expand to more than maxDocNodes values (a "billion
+// laughs"), or that contains itself, is refused with a *LimitError at the
+// alias, so no later walk over it can hang.
+func Parse(data []byte) (*yaml.Node, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, err
+	}
+	if err := checkExpansion(&root); err != nil {
+		return nil, err
+	}
+	Retag(&root)
+	return &root, nil
+}
+
+// LimitError is a document beyond one of the decoder's limits, at a node.
+type LimitError struct {
+	Line, Col int
+	Msg       string
+}
+
+func (e *LimitError) Error() string { return e.Msg }
+
+// checkExpansion computes the size of every node with its aliases
+// expanded, each node once (memoized), so the check is linear in the
+// document's own size.
+func checkExpansion(root *yaml.Node) error {
+	size := map[*yaml.Node]int{}
+	const busy = -1
+	var walk func(n *yaml.Node) (int, error)
+	walk = func(n *yaml.Node) (int, error) {
+		if n == nil {
+			return 0, nil
+		}
+		switch v, seen := size[n]; {
+		case seen && v == busy:
+			return 0, &LimitError{Line: n.Line, Col: n.Column, Msg: "an alias refers to a node that contains it"}
+		case seen:
+			return v, nil
+		}
+		size[n] = busy
+		total := 1
+		if n.Kind == yaml.AliasNode {
+			v, err := walk(n.Alias)
+			if err != nil {
+				return 0, err
+			}
+			total += v
+		}
+		for _, c := range n.Content {
+			v, err := walk(c)
+			if err != nil {
+				return 0, err
+			}
+			total += v
+		}
+		if total > maxDocNodes {
+			return 0, &LimitError{Line: n.Line, Col: n.Column, Msg: fmt.Sprintf("aliases here expand to more than %d values", maxDocNodes)}
+		}
+		size[n] = total
+		return total, nil
+	}
+	_, err := walk(root)
+	return err
+}
+
+// ParseInt parses a core-schema integer: decimal (leading zeros kept
+// decimal), 0o octal or 0x hexadecimal. Beyond 64 bits it returns a
+// *big.Int; otherwise an int.
+func ParseInt(s string) (any, error) {
+	if !isCoreInt(s) {
+		return nil, fmt.Errorf("%q is not a whole number", s)
+	}
+	base, digits := 10, s
+	switch {
+	case strings.HasPrefix(s, "0o"):
+		base, digits = 8, s[2:]
+	case strings.HasPrefix(s, "0x"):
+		base, digits = 16, s[2:]
+	}
+	if i, err := strconv.ParseInt(digits, base, 64); err == nil {
+		return int(i), nil
+	}
+	b, ok := new(big.Int).SetString(strings.TrimPrefix(digits, "+"), base)
+	if !ok {
+		return nil, fmt.Errorf("%q is not a whole number", s)
+	}
+	return b, nil
+}
+
+// ParseFloat parses a core-schema float (.inf and .nan included).
+func ParseFloat(s string) (float64, error) {
+	switch strings.ToLower(strings.TrimLeft(s, "+")) {
+	case ".inf":
+		return math.Inf(1), nil
+	case "-.inf":
+		return math.Inf(-1), nil
+	case ".nan":
+		return math.NaN(), nil
+	}
+	if !isCoreFloat(s) && !isCoreInt(s) {
+		return 0, fmt.Errorf("%q is not a number", s)
+	}
+	if v, err := ParseInt(s); err == nil {
+		if i, ok := v.(int); ok {
+			return float64(i), nil
+		}
+		f, _ := new(big.Float).SetInt(v.(*big.Int)).Float64()
+		return f, nil
+	}
+	return strconv.ParseFloat(s, 64)
+}
+
+// ParseBool parses a core-schema boolean.
+func ParseBool(s string) (bool, error) {
+	switch s {
+	case "true", "True", "TRUE":
+		return true, nil
+	case "false", "False", "FALSE":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q is not true or false", s)
+}
+
+// Scalar is the value of a scalar node by its tag: nil, bool, int or
+// *big.Int, float64 or string. Tags outside the core schema (!!binary,
+// !!timestamp) are given as their text.
+func Scalar(n *yaml.Node) (any, error) {
+	switch Tag(n) {
+	case "!!null":
+		return nil, nil
+	case "!!bool":
+		return ParseBool(n.Value)
+	case "!!int":
+		return ParseInt(n.Value)
+	case "!!float":
+		return ParseFloat(n.Value)
+	}
+	return n.Value, nil
+}
+
+// Any decodes a node into seam's canonical value model: nil, bool, int,
+// *big.Int, float64, string, []any and map[string]any, scalars resolved as
+// Scalar does. Non-string keys are written as their text.
+func Any(n *yaml.Node) (any, error) {
+	budget := maxNodes
+	return anyDepth(n, 0, &budget)
+}
+
+// maxDepth bounds nesting and maxNodes the values made, aliases expanded
+// (a recursive alias, or a few aliases doubling at each level), so a
+// hostile file fails with an error instead of exhausting stack or memory.
+const (
+	maxDepth = 1000
+	maxNodes = 100_000
+	// maxDocNodes bounds a whole document, aliases expanded.
+	maxDocNodes = 1_000_000
+)
+
+func anyDepth(n *yaml.Node, depth int, budget *int) (any, error) {
+	if depth > maxDepth {
+		return nil, fmt.Errorf("nested more than %d levels deep (a recursive alias?)", maxDepth)
+	}
+	if *budget--; *budget < 0 {
+		return nil, fmt.Errorf("more than %d values once aliases are expanded", maxNodes)
+	}
+	n = Resolve(n)
+	if n == nil {
+		return nil, nil
+	}
+	switch n.Kind {
+	case yaml.SequenceNode:
+		out := make([]any, 0, len(n.Content))
+		for _, c := range n.Content {
+			v, err := anyDepth(c, depth+1, budget)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	case yaml.MappingNode:
+		out := make(map[string]any, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := Resolve(n.Content[i]), n.Content[i+1]
+			if k != nil && k.Kind == yaml.ScalarNode && k.Value == "<<" && k.Style == 0 {
+				merged, err := anyDepth(v, depth+1, budget)
+				if err != nil {
+					return nil, err
+				}
+				if m, ok := merged.(map[string]any); ok {
+					for mk, mv := range m {
+						if _, set := out[mk]; !set {
+							out[mk] = mv
+						}
+					}
+				}
+				continue
+			}
+			key := ""
+			if k != nil {
+				key = k.Value
+			}
+			x, err := anyDepth(v, depth+1, budget)
+			if err != nil {
+				return nil, err
+			}
+			out[key] = x
+		}
+		return out, nil
+	case yaml.ScalarNode:
+		return Scalar(n)
+	}
+	return nil, fmt.Errorf("unknown YAML node")
+}

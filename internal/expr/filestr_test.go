@@ -1,0 +1,49 @@
+package expr_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/seamtest/seam/internal/decode"
+	"github.com/seamtest/seam/internal/diag"
+	"github.com/seamtest/seam/internal/expr"
+)
+
+func TestFileStrPlacesProblemsInTheFile(t *testing.T) {
+	d := decode.New("seam.yaml", &diag.List{})
+	d.Vars = map[string]bool{"addr": true}
+	d.Later = map[string]string{"service": "known later"}
+	s := expr.FileStr(d, "app.tmpl", "# config\nlisten: ((addr))\n  db: ((service(\"db\").url)), ((nope))\n")
+	errs := d.Errs.Errors()
+	if len(errs) != 1 {
+		t.Fatalf("got %v, want one problem (the first in the file)", d.Errs)
+	}
+	if e := errs[0]; e.Pos.File != "app.tmpl" || e.Pos.Line != 3 || e.Pos.Col != 9 || e.Msg != `"service" is not known here` || e.Hint != "known later" {
+		t.Errorf("got %v at %s, want app.tmpl:3:9: \"service\" is not known here (known later)", e, e.Pos)
+	}
+	d = decode.New("seam.yaml", &diag.List{})
+	d.Vars = map[string]bool{"addr": true}
+	s = expr.FileStr(d, "app.tmpl", "listen: ((addr))\n")
+	if got, err := s.String(expr.Vars{"addr": "127.0.0.1:1"}); err != nil || got != "listen: 127.0.0.1:1\n" || d.Errs.Len() != 0 {
+		t.Errorf("String = %q, %v; problems %v", got, err, d.Errs)
+	}
+}
+
+// FuzzFileStr checks that a problem in any template file is placed on one
+// of its lines, at a column inside that line (or just past its end).
+func FuzzFileStr(f *testing.F) {
+	for _, s := range []string{"a: ((b))", "x\n((\n", "((a))\n((nope))", "é((x))", "((a +))", "\n\n  ((1/))", "$((x))"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		d := decode.New("seam.yaml", &diag.List{})
+		d.Vars = map[string]bool{"a": true}
+		expr.FileStr(d, "f.tmpl", text)
+		lines := strings.Split(text, "\n")
+		for _, e := range d.Errs.Errors() {
+			if e.Pos.File != "f.tmpl" || e.Pos.Line < 1 || e.Pos.Line > len(lines) || e.Pos.Col < 1 || e.Pos.Col > len(lines[e.Pos.Line-1])+1 {
+				t.Errorf("%q: problem at %d:%d, outside the text: %v", text, e.Pos.Line, e.Pos.Col, e)
+			}
+		}
+	})
+}
