@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/seamtest/seam/internal/wire"
 )
 
 // Edge selects interactions on an edge between two services (a
@@ -26,8 +28,10 @@ import (
 type Edge struct {
 	From, To string
 	Method   string // HTTP
-	Path     string // HTTP: the request target; * matches within a segment
-	Status   int    // HTTP
+	Path     string // the request target; * matches within a segment
+	Status   int
+	GRPC     string // a gRPC method, "/pkg.Service/Method"; * matches within a segment
+	Code     string // a gRPC status: "UNAUTHENTICATED", "16"; "" matches any
 	// SQL is a regular expression (case-insensitive) a PostgreSQL
 	// statement must match: `^insert into orders`.
 	SQL string
@@ -50,11 +54,17 @@ func (m Edge) String() string {
 	if m.Command != "" || m.Key != "" {
 		s += " REDIS " + strings.TrimSpace(strings.ToUpper(m.Command)+" "+m.Key)
 	}
+	if m.GRPC != "" {
+		s += " gRPC " + m.GRPC
+	}
 	if m.Status != 0 {
 		s += fmt.Sprintf(" → %d", m.Status)
 	}
 	if m.Result != "" {
 		s += " → " + m.Result
+	}
+	if m.Code != "" {
+		s += " → " + m.Code
 	}
 	return s
 }
@@ -64,7 +74,8 @@ func (m Edge) String() string {
 // and the statement, or "REDIS" and the command.
 type Interaction struct {
 	Edge     string // "orders→inventory"
-	Protocol string // http, postgres, redis, tcp, fault
+	Port     string // the callee's port it crossed, by name ("http", "grpc")
+	Protocol string // http, http2, grpc, postgres, redis, tcp, fault
 	Method   string // HTTP method; SQL; REDIS
 	Path     string // HTTP: the request target; SQL: the statement; Redis: "GET key"
 	Status   int
@@ -73,8 +84,11 @@ type Interaction struct {
 	Key      string // Redis
 	// Injected: a fault of seam's made it (an answer in the callee's
 	// place, a connection it cut).
-	Injected   bool
-	Start, End time.Time
+	Injected bool
+	// GRPCCode is a gRPC call's status by name ("OK", "NOT_FOUND"); "" when
+	// it ended without one or is not gRPC. GRPCMessage is its message.
+	GRPCCode, GRPCMessage string
+	Start, End            time.Time
 }
 
 // Interactions returns what crossed the edge m names since the test began,
@@ -94,6 +108,10 @@ func (e *Env) Interactions(m Edge) []Interaction {
 			return nil
 		}
 	}
+	if _, ok := wire.GRPCCode(m.Code); m.Code != "" && !ok {
+		e.fail("Edge.Code %q is not a gRPC status: give a name (%s) or a number", m.Code, strings.Join(wire.GRPCCodeNames(), ", "))
+		return nil
+	}
 	var out []Interaction
 	for _, i := range e.env.Interactions(e.start) {
 		if i.Edge != m.From+"→"+m.To || (m.Method != "" && !strings.EqualFold(m.Method, i.Method)) ||
@@ -102,6 +120,21 @@ func (e *Env) Interactions(m Edge) []Interaction {
 		}
 		if m.Path != "" {
 			if ok, _ := path.Match(m.Path, i.Target); !ok && m.Path != i.Target {
+				continue
+			}
+		}
+		var code string
+		if i.Protocol == "grpc" && i.GRPCStatus >= 0 {
+			code = wire.GRPCCodeName(i.GRPCStatus)
+		}
+		if m.GRPC != "" || m.Code != "" {
+			if i.Protocol != "grpc" {
+				continue
+			}
+			if ok, _ := path.Match(m.GRPC, i.Target); m.GRPC != "" && !ok && m.GRPC != i.Target {
+				continue
+			}
+			if n, known := wire.GRPCCode(m.Code); m.Code != "" && (!known || code != wire.GRPCCodeName(n)) {
 				continue
 			}
 		}
@@ -116,8 +149,9 @@ func (e *Env) Interactions(m Edge) []Interaction {
 				continue
 			}
 		}
-		out = append(out, Interaction{Edge: i.Edge, Protocol: i.Protocol, Method: i.Method, Path: i.Target, Status: i.Status,
-			Result: i.Result, Command: i.Command, Key: i.Key, Injected: i.Injected, Start: i.Start, End: i.End})
+		out = append(out, Interaction{Edge: i.Edge, Port: i.Port, Protocol: i.Protocol, Method: i.Method, Path: i.Target, Status: i.Status,
+			Result: i.Result, Command: i.Command, Key: i.Key, Injected: i.Injected, GRPCCode: code, GRPCMessage: i.GRPCMessage,
+			Start: i.Start, End: i.End})
 	}
 	return out
 }

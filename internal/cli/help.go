@@ -116,13 +116,19 @@ func ServicesHelp(reg *builtin.Registry) string {
 
 A service has one kind key and may add depends_on: (names of services that
 must be ready, or jobs that must be done, first; an item {name: db, wire: false} keeps that edge out of
-seam's wire), ports: (names of the free loopback ports to allocate; the
-first is the main one, default [http]) and ready: (a probe, with timeout:,
-default 30s, and interval:, default 100ms). The probe is tried every few
-milliseconds during the first second, then every interval:, and again each
-time the service prints a line (at most once between two polls, unless the
-probe reads the output; never for a probe that runs a command, as each try
-starts a process).
+seam's wire), ports: (names of the free loopback ports to allocate;
+the first is the main one, default [http]; a dependant reaches each
+through seam's wire: service("x").ports.NAME and SEAM_X_PORTS_NAME are the
+proxies', direct_ports the real ones), ready: (a probe, with timeout:,
+default 30s, and interval:, default 100ms) and grpc: (the gRPC services it serves: protos: [.proto files],
+import_paths:, descriptor_sets: [protoc -o files], from the suite's folder;
+or reflection: true, with port: (default grpc, else the main one), to ask
+it by server reflection once ready; the wire then shows its calls'
+messages as JSON). The probe is tried every few milliseconds during
+the first second, then every interval:, and again each time the service
+prints a line (at most once between two polls, unless the probe reads
+the output; never for a probe that runs a command, as each try starts a
+process).
 
 ## Templates
 
@@ -140,7 +146,7 @@ Besides the suite's vars they see:
 - ` + "`service(\"other\")`" + `: another service's info: .url, .host, .port, .addr,
   .ports.NAME, and what its kind adds (.dsn, .user, .password, .database for
   data services); through seam's wire when it is a depends_on edge, and
-  .direct_url for its own address
+  .direct_url and .direct_ports.NAME for its own addresses
 
 ## Environment variables
 
@@ -152,6 +158,7 @@ A service's processes get, besides its env: and seam's own environment:
 - ` + "`SEAM_TMP`" + `: the instance's own folder
 - ` + "`SEAM_<NAME>_URL`, `_ADDR`, `_HOST`, `_PORT`" + `: every other service's (NAME upper-cased,
   with _ for other characters), through seam's wire on a depends_on edge
+- ` + "`SEAM_<NAME>_PORTS_<PORT>`" + `: each named port of every other service, through seam's wire on a depends_on edge
 - ` + "`SEAM_<NAME>_DSN`, `_USER`, `_PASSWORD`, `_DATABASE`" + `: a data service's connection details
 - ` + "`SEAM_RUN_ID`" + `: the run's mark, by which seam finds what a crashed run left
 
@@ -239,7 +246,8 @@ func SuiteKeys() []SuitePlace {
 		{"service", "A service (beside its one kind key: seam help services)", []SuiteKey{
 			{"depends_on", "services that must be ready first: names, or {name, wire: false}"},
 			{"ready", "the readiness probe, with timeout: and interval: (seam help services)"},
-			{"ports", "names of the free loopback ports to allocate; the first is the main one (default [http])"},
+			{"ports", "names of the free loopback ports to allocate; the first is the main one (default [http]); each is reached through seam's wire"},
+			{"grpc", "the gRPC services it serves, for the wire to show messages as JSON: protos: [.proto files], import_paths:, descriptor_sets:, or reflection: true with port: (seam help services)"},
 		}},
 		{"depends_on", "An item of depends_on: written as a mapping", []SuiteKey{
 			{"name", "the service depended on"},

@@ -148,11 +148,9 @@ func severity(i wire.Interaction, fromStub bool) (float64, string) {
 		return 5, "an SQL error"
 	case i.Protocol == "redis" && (strings.HasPrefix(r, "-") || r == "error"):
 		return 4, "a Redis error"
-	// gRPC: a non-OK grpc-status is an error answer as a 5xx is. When the
-	// HTTP/2 decoder's Interaction.GRPCStatus lands, it goes here:
-	//   case i.GRPCStatus != 0: return 4, "a gRPC " + code name + " answer"
-	// Until then such a stream, marked Suspicious by the wire, gets the
-	// default below.
+	case i.Protocol == "grpc" && i.GRPCStatus > 0:
+		// A non-OK grpc-status is an error answer as a 5xx is.
+		return 4, "a gRPC " + wire.GRPCCodeName(i.GRPCStatus) + " answer"
 	case i.Status >= 500:
 		return 4, fmt.Sprintf("an HTTP %d answer", i.Status)
 	case i.Status >= 400 && fromStub:

@@ -21,9 +21,11 @@ import (
 	"github.com/seamtest/seam/internal/diag"
 	"github.com/seamtest/seam/internal/expr"
 	"github.com/seamtest/seam/internal/freeport"
+	"github.com/seamtest/seam/internal/protos"
 	"github.com/seamtest/seam/internal/service"
 	"github.com/seamtest/seam/internal/step"
 	"github.com/seamtest/seam/internal/wire"
+	"google.golang.org/protobuf/reflect/protoregistry"
 )
 
 // Options configure an environment.
@@ -292,34 +294,83 @@ func info(svc *service.Service, ports map[string]int) map[string]any {
 	return in
 }
 
-// wireEdges puts a recording proxy on each of svc's depends_on edges, and
-// gives svc the proxies' addresses for its dependencies.
-func (e *Environment) wireEdges(svc *service.Service) error {
+// wireEdges puts a recording proxy on each port of each of svc's depends_on
+// edges, and gives svc the proxies' addresses for its dependencies.
+func (e *Environment) wireEdges(ctx context.Context, svc *service.Service) error {
 	for _, d := range svc.DependsOn {
 		if dep, _ := e.sys.Get(d.Name); d.NoWire || service.IsJob(dep) {
 			continue // a job has no address to put a proxy in front of
 		}
 		target := e.infos[d.Name]
 		edge := svc.Name + "→" + d.Name
-		p, err := wire.Listen(edge, target["addr"].(string), func(in wire.Interaction) {
-			e.seen.Add(in)
-			if e.opts.Log != nil {
-				e.opts.Log(edge, "wire", in.Line(), in.Start, in.End)
-			}
-		})
+		callee := e.running[d.Name]
+		types, err := e.grpcTypes(ctx, callee)
 		if err != nil {
-			return fmt.Errorf("the wire to %s: %w", d.Name, err)
+			return err
 		}
-		p.SetMasker(e.opts.Mask)
+		via := map[string]any{} // port name → the proxy's port
+		var mainProxy string
+		for k, port := range callee.svc.Ports {
+			main := k == 0
+			p, err := wire.ListenPort(edge, port, main, "127.0.0.1:"+strconv.Itoa(callee.ports[port]), e.wireReport(edge, main))
+			if err != nil {
+				return fmt.Errorf("the wire to %s: %w", d.Name, err)
+			}
+			p.SetMasker(e.opts.Mask)
+			if types != nil {
+				p.SetDescriptors(types)
+			}
+			e.mu.Lock()
+			e.proxies = append(e.proxies, p)
+			e.mu.Unlock()
+			_, pp, _ := strings.Cut(p.Addr(), ":")
+			via[port], _ = strconv.Atoi(pp)
+			if main {
+				mainProxy = p.Addr()
+			}
+		}
+		view := through(target, target["addr"].(string), mainProxy)
+		view["direct_ports"], view["ports"] = target["ports"], via
 		e.mu.Lock()
-		e.proxies = append(e.proxies, p)
 		if e.views[svc.Name] == nil {
 			e.views[svc.Name] = map[string]map[string]any{}
 		}
-		e.views[svc.Name][d.Name] = through(target, target["addr"].(string), p.Addr())
+		e.views[svc.Name][d.Name] = view
 		e.mu.Unlock()
 	}
 	return nil
+}
+
+// grpcTypes are the gRPC services a callee serves, for the wire: named by
+// the suite, or asked of it by server reflection (it is ready by now).
+func (e *Environment) grpcTypes(ctx context.Context, callee *running) (*protoregistry.Files, error) {
+	if callee.svc.Descriptors != nil || callee.svc.GRPCReflect == "" {
+		return callee.svc.Descriptors, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	addr := "127.0.0.1:" + strconv.Itoa(callee.ports[callee.svc.GRPCReflect])
+	files, err := protos.Reflect(ctx, addr)
+	if err != nil {
+		return nil, fmt.Errorf("asking %s's port %s (%s) for its gRPC services by server reflection: %w "+
+			"(register the reflection service in it, as grpc-go's reflection.Register(server), or name its protos: under grpc:)",
+			callee.svc.Name, callee.svc.GRPCReflect, addr, err)
+	}
+	return files, nil
+}
+
+// wireReport records what an edge's proxy saw. A fault is set on every
+// port of an edge at once: the main port's proxy tells of it.
+func (e *Environment) wireReport(edge string, main bool) func(wire.Interaction) {
+	return func(in wire.Interaction) {
+		if in.Protocol == "fault" && !main {
+			return
+		}
+		e.seen.Add(in)
+		if e.opts.Log != nil {
+			e.opts.Log(edge, "wire", in.Line(), in.Start, in.End)
+		}
+	}
 }
 
 // through is a service's info with its address replaced by a proxy's,
@@ -361,13 +412,16 @@ func (e *Environment) ToxiproxyURL() (string, error) {
 	return e.toxiURL, nil
 }
 
-// SetFaults puts faults on the edge from → to (engine steps: fault).
+// SetFaults puts faults on the edge from → to, on every port of it
+// (engine steps: fault).
 func (e *Environment) SetFaults(from, to string, f wire.Faults) error {
-	p := e.proxy(from + "→" + to)
-	if p == nil {
+	ps := e.edgeProxies(from + "→" + to)
+	if len(ps) == 0 {
 		return fmt.Errorf("no wire on %s→%s: faults go on a depends_on edge (%s depends on %s) that is not wire: false", from, to, from, to)
 	}
-	p.SetFaults(f)
+	for _, p := range ps {
+		p.SetFaults(f)
+	}
 	return nil
 }
 
@@ -381,15 +435,17 @@ func (e *Environment) ClearFaults() {
 	}
 }
 
-func (e *Environment) proxy(edge string) *wire.Proxy {
+// edgeProxies are the proxies of an edge's ports, the main one first.
+func (e *Environment) edgeProxies(edge string) []*wire.Proxy {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	var out []*wire.Proxy
 	for _, p := range e.proxies {
 		if p.Edge == edge {
-			return p
+			out = append(out, p)
 		}
 	}
-	return nil
+	return out
 }
 
 // Interactions returns what the wire saw on every edge since t, in the
@@ -466,6 +522,9 @@ func (e *Environment) childEnv(svc *service.Service, tmp string) []string {
 		}
 		p := "SEAM_" + envName(other.Name) + "_"
 		env = append(env, p+"URL="+in["url"].(string), p+"ADDR="+in["addr"].(string), p+"HOST=127.0.0.1", fmt.Sprintf("%sPORT=%d", p, in["port"]))
+		for name, port := range in["ports"].(map[string]any) {
+			env = append(env, fmt.Sprintf("%sPORTS_%s=%d", p, envName(name), port))
+		}
 		// Data services add their connection details.
 		for _, k := range []string{"dsn", "user", "password", "database"} {
 			if v, ok := in[k].(string); ok {
@@ -488,7 +547,7 @@ func (e *Environment) startOne(ctx context.Context, svc *service.Service) error 
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		return &StartError{Service: svc.Name, Pos: svc.Pos, Err: err}
 	}
-	if err := e.wireEdges(svc); err != nil {
+	if err := e.wireEdges(ctx, svc); err != nil {
 		return &StartError{Service: svc.Name, Pos: svc.Pos, Err: err}
 	}
 	logPath := filepath.Join(e.opts.LogDir, svc.Name+".log")

@@ -17,6 +17,7 @@ import (
 	"github.com/seamtest/seam/internal/diag"
 	"github.com/seamtest/seam/internal/expr"
 	"go.yaml.in/yaml/v4"
+	"google.golang.org/protobuf/reflect/protoregistry"
 )
 
 // Usage documents a service kind for `seam help services` and docs/; a
@@ -214,6 +215,13 @@ type Service struct {
 	DependsOn []Dep
 	Ports     []string // named ports; the first is the main one
 	Ready     *Readiness
+	// Descriptors are the gRPC services it serves (grpc: protos or
+	// descriptor sets), for the wire to show calls' messages as JSON; nil:
+	// none named.
+	Descriptors *protoregistry.Files
+	// GRPCReflect names the port to ask for Descriptors by server
+	// reflection once it is ready (grpc: {reflection: true}); "": none.
+	GRPCReflect string
 	// StandIn is the stub declared beside the real kind (stub: next to
 	// process:), swapped in by `--stub NAME` or a profile.
 	StandIn *StandIn

@@ -1,19 +1,22 @@
 package suite
 
 import (
+	"context"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/seamtest/seam/internal/decode"
 	"github.com/seamtest/seam/internal/diag"
 	"github.com/seamtest/seam/internal/expr"
+	"github.com/seamtest/seam/internal/protos"
 	"github.com/seamtest/seam/internal/service"
 	"github.com/seamtest/seam/internal/service/probe"
 	"github.com/seamtest/seam/internal/step"
 	"go.yaml.in/yaml/v4"
 )
 
-var serviceKeys = []string{"depends_on", "ready", "ports"}
+var serviceKeys = []string{"depends_on", "ready", "ports", "grpc"}
 
 // standInKind is the kind that may stand beside another as its stand-in.
 const standInKind = "stub"
@@ -64,6 +67,7 @@ func (l *loader) service(d *decode.Decoder, name string, keyN, n *yaml.Node) *se
 	var portsK, readyK *yaml.Node // a job may have neither
 	unknown := false
 	fields := d.Fields(n, "service "+name)
+	var grpcN *yaml.Node
 	for i, f := range fields {
 		switch {
 		case f.Key == "depends_on":
@@ -101,6 +105,8 @@ func (l *loader) service(d *decode.Decoder, name string, keyN, n *yaml.Node) *se
 		case f.Key == "ready":
 			readyK = f.KeyN
 			l.readiness(d, f.Value, svc.Ready)
+		case f.Key == "grpc":
+			grpcN = decode.Resolve(f.Value)
 		case l.opts.Services[f.Key] != nil:
 			if kindF != nil {
 				// A stub beside the real kind is its stand-in.
@@ -126,6 +132,9 @@ func (l *loader) service(d *decode.Decoder, name string, keyN, n *yaml.Node) *se
 				e.WithHint("a service has one kind (%s); known keys: %s", strings.Join(kinds, ", "), strings.Join(serviceKeys, ", "))
 			}
 		}
+	}
+	if grpcN != nil { // after ports:, which it may name
+		grpcTypes(d, svc, grpcN)
 	}
 	if kindF == nil {
 		if !unknown {
@@ -419,4 +428,51 @@ func (l *loader) loadVars() expr.Vars {
 	}
 	l.constVars = vars
 	return vars
+}
+
+// grpcTypes reads the gRPC services a service serves, from the .proto
+// files and descriptor sets it names, or notes that they are to be asked
+// of it by server reflection once it is ready: the wire shows their
+// calls' messages as JSON. A file that does not compile is an error
+// here, at validate, naming the line in the .proto.
+func grpcTypes(d *decode.Decoder, svc *service.Service, n *yaml.Node) {
+	var g struct {
+		Protos         []string `yaml:"protos"`
+		ImportPaths    []string `yaml:"import_paths"`
+		DescriptorSets []string `yaml:"descriptor_sets"`
+		Reflection     bool     `yaml:"reflection"`
+		Port           string   `yaml:"port"`
+	}
+	before := d.Errs.Len()
+	d.Decode(n, &g, "grpc")
+	if d.Errs.Len() > before {
+		return
+	}
+	if len(g.Protos)+len(g.DescriptorSets) == 0 && !g.Reflection {
+		d.Errorf(n, "service %q: grpc: name the services' protos or descriptor_sets, or ask it: reflection: true", svc.Name).
+			WithHint("grpc: {protos: [api/auth.proto]} (paths from the suite's folder)")
+		return
+	}
+	if g.Reflection {
+		svc.GRPCReflect = g.Port
+		switch {
+		case g.Port != "" && !slices.Contains(svc.Ports, g.Port):
+			d.Errorf(n, "service %q: grpc.port: %q is not one of its ports (%s)", svc.Name, g.Port, strings.Join(svc.Ports, ", "))
+		case g.Port != "":
+		case slices.Contains(svc.Ports, "grpc"):
+			svc.GRPCReflect = "grpc"
+		default:
+			svc.GRPCReflect = svc.Ports[0]
+		}
+	}
+	if len(g.Protos)+len(g.DescriptorSets) == 0 {
+		return
+	}
+	files, err := protos.Load(context.Background(), protos.Sources{Dir: d.Dir, Protos: g.Protos, ImportPaths: g.ImportPaths, Sets: g.DescriptorSets})
+	if err != nil {
+		d.Errorf(n, "service %q: grpc: %v", svc.Name, err).
+			WithHint("fix the file; imports are looked up from the suite's folder and import_paths (google/protobuf/… are built in)")
+		return
+	}
+	svc.Descriptors = files
 }

@@ -26,6 +26,7 @@ const (
 	decodingHTTP
 	decodingPG
 	decodingRESP
+	decodingH2 // h2.go
 	raw
 )
 
@@ -43,6 +44,7 @@ type decoder struct {
 	// had its open; blackholed: a blackhole fault swallowed requests.
 	callerAt   time.Time
 	blackholed bool
+	h2         *h2Conn
 }
 
 // exchange is a request seen, waiting for its response.
@@ -80,6 +82,8 @@ func (d *decoder) fromClient(b []byte) {
 			d.mode, d.wasHTTP, d.pg = decodingPG, true, newPgConn(d)
 		case looksLikeRESP(b):
 			d.mode, d.wasHTTP, d.resp3 = decodingRESP, true, &respConn{d: d}
+		case looksLikeH2(b):
+			d.mode, d.wasHTTP, d.h2 = decodingH2, true, newH2Conn(d)
 		default:
 			d.undecodable()
 			return
@@ -96,6 +100,11 @@ func (d *decoder) fromClient(b []byte) {
 			d.mode = raw
 		}
 		return
+	case decodingH2:
+		if !d.h2.fromClient(b) {
+			d.mode = raw
+		}
+		return
 	}
 	if !d.req.feed(b, d.onRequest) {
 		d.mode = raw
@@ -107,6 +116,10 @@ func (d *decoder) fromServer(b []byte) {
 	defer d.mu.Unlock()
 	switch d.mode {
 	case undecided:
+		if looksLikeH2Settings(b) { // an HTTP/2 server greets before the preface comes
+			d.mode, d.wasHTTP, d.h2 = decodingH2, true, newH2Conn(d)
+			break
+		}
 		// The callee speaks first (NATS, MySQL, …): not HTTP.
 		d.undecodable()
 		return
@@ -123,8 +136,20 @@ func (d *decoder) fromServer(b []byte) {
 		}
 		return
 	}
-	if !d.resp.feed(b, d.onResponse) {
+	if d.mode == decodingH2 {
+		if !d.h2.fromServer(b) {
+			d.mode = raw
+		}
+		return
+	}
+	if rest, ok := d.resp.feedRest(b, d.onResponse); !ok {
 		d.mode = raw
+		if d.h2 != nil { // an h2c upgrade: HTTP/2 from the next byte on
+			d.mode = decodingH2
+			if !d.h2.fromServer(rest) {
+				d.mode = raw
+			}
+		}
 	}
 }
 
@@ -169,6 +194,9 @@ func (d *decoder) onResponse(h *head) bool {
 		if h.status >= 100 && h.status < 200 && h.status != http.StatusSwitchingProtocols {
 			h.interim = true
 		}
+		if h.status == http.StatusSwitchingProtocols {
+			h.length, h.chunked = 0, false // what follows is the new protocol's
+		}
 		return true
 	}
 	if h.interim {
@@ -179,6 +207,12 @@ func (d *decoder) onResponse(h *head) bool {
 		Result: strconv.Itoa(h.status) + " " + h.reason, Start: ex.start, End: time.Now(),
 		Suspicious: h.status >= 400, Method: ex.method, Target: ex.target, Status: h.status,
 		RequestBody: ex.body, ResponseBody: h.body}
+	if h.status == http.StatusSwitchingProtocols && h.upgrade == "h2c" {
+		d.h2 = newH2Conn(d)
+		d.h2.dirs[1].preface = 0 // the callee starts with its SETTINGS
+		d.h2.upgraded(ex)
+		return false
+	}
 	if !d.callerAt.IsZero() && d.callerAt.Before(in.End) {
 		// The answer came, but the caller had given up on it.
 		in.Note = "(the callee answered " + in.Result + " after " + secs(in.End.Sub(ex.start)) + ")"
@@ -248,6 +282,11 @@ type pending struct {
 func (d *decoder) close(how string, cut bool) int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.h2 != nil {
+		n := len(d.h2.streams)
+		d.h2.close(how)
+		return n
+	}
 	// A response that runs to the end of the connection ends here.
 	if d.mode == decodingHTTP && d.resp.state == inBody && d.resp.h.untilClose {
 		d.resp.finish(d.onResponse)
@@ -327,9 +366,10 @@ type head struct {
 	reason         string
 	length         int64 // -1: none given
 	chunked        bool
-	untilClose     bool // a response body without framing: to the end of the connection
-	interim        bool // a 1xx answer
-	done           bool // set when the whole message has been seen
+	untilClose     bool   // a response body without framing: to the end of the connection
+	interim        bool   // a 1xx answer
+	upgrade        string // the Upgrade header, lower-case
+	done           bool   // set when the whole message has been seen
 	body           []byte
 	cut            bool // the body was longer than what is kept
 }
@@ -545,6 +585,8 @@ func parseHead(b []byte, request bool) (head, bool) {
 			h.length = n
 		case bytes.EqualFold(k, []byte("Transfer-Encoding")):
 			h.chunked = bytes.Contains(bytes.ToLower(v), []byte("chunked"))
+		case bytes.EqualFold(k, []byte("Upgrade")):
+			h.upgrade = string(bytes.ToLower(v))
 		}
 	}
 	return h, true

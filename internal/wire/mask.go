@@ -227,7 +227,7 @@ func maskSQL(sql string) (string, bool) {
 // mask applies the above to an interaction before anyone sees it.
 func mask(in *Interaction) {
 	switch in.Protocol {
-	case "http":
+	case "http", "http2", "grpc":
 		if t := maskTarget(in.Target); t != in.Target {
 			in.Op = strings.Replace(in.Op, in.Target, t, 1)
 			in.Target = t

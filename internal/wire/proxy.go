@@ -27,7 +27,8 @@ import (
 // Interaction is one thing that happened on an edge.
 type Interaction struct {
 	Edge       string // "orders→inventory"
-	Protocol   string // http, postgres, redis, tcp, fault
+	Port       string // the callee's port it crossed, by name ("http", "grpc"); "" when unnamed
+	Protocol   string // http, http2, grpc, postgres, redis, tcp, fault
 	Op         string // "POST /reserve", "connection"
 	Result     string // "200 OK", "closed", "reset"
 	Start, End time.Time
@@ -46,6 +47,7 @@ type Interaction struct {
 	// Redis: the command (upper case) and its first argument, the key for
 	// most commands ("" for AUTH and HELLO, whose arguments are secret).
 	Command, Key string
+	h2Fields     // HTTP/2 and gRPC (h2.go)
 }
 
 // Line renders an interaction for a timeline.
@@ -84,6 +86,8 @@ func fmtDuration(d time.Duration) string {
 // sees.
 type Proxy struct {
 	Edge   string
+	Port   string // the callee's port, by name; "" for an unnamed one
+	name   string // for Toxiproxy's API: Name
 	target string
 	addr   string
 	report func(Interaction)
@@ -95,6 +99,7 @@ type Proxy struct {
 	closed bool
 	faults faultState
 	masker atomic.Pointer[Masker]
+	grpc   grpcTypes // to show gRPC messages as JSON (grpc.go)
 }
 
 // connState is what a proxied connection's two directions share.
@@ -127,11 +132,15 @@ func Listen(edge, target string, report func(Interaction)) (*Proxy, error) {
 
 // ListenAt is Listen on a given address.
 func ListenAt(addr, edge, target string, report func(Interaction)) (*Proxy, error) {
+	return listen(addr, edge, "", edge, target, report)
+}
+
+func listen(addr, edge, port, name, target string, report func(Interaction)) (*Proxy, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	p := &Proxy{Edge: edge, target: target, ln: ln, addr: ln.Addr().String(), report: report, conns: map[net.Conn]*connState{}}
+	p := &Proxy{Edge: edge, Port: port, name: name, target: target, ln: ln, addr: ln.Addr().String(), report: report, conns: map[net.Conn]*connState{}}
 	p.wg.Add(1)
 	go p.accept(ln)
 	return p, nil
@@ -303,6 +312,7 @@ func (p *Proxy) serve(client net.Conn, st *connState) {
 
 func (p *Proxy) emit(i Interaction) {
 	if p.report != nil {
+		i.Port = p.Port
 		p.masker.Load().apply(&i)
 		p.report(i)
 	}
@@ -331,15 +341,17 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 			sent.add(int64(len(b)))
 		}
 		observe(b) // in this goroutine; keeps nothing of the bytes
-		if _, err := dst.Write(b); err != nil {
-			return err
-		}
-		n += int64(len(b))
+		// Counted before the write: the answer to these bytes may reach
+		// the caller, and a Flush, before Write returns.
 		if back {
 			st.down.Add(int64(len(b)))
 		} else {
 			st.up.Add(int64(len(b)))
 		}
+		if _, err := dst.Write(b); err != nil {
+			return err
+		}
+		n += int64(len(b))
 		if f.Bandwidth > 0 {
 			time.Sleep(time.Duration(int64(len(b)) * int64(time.Second) / f.Bandwidth))
 		}

@@ -56,7 +56,7 @@ func (a *ToxiAPI) proxy(name string) *Proxy {
 		return p
 	}
 	for _, p := range a.edges() {
-		if p.Edge == name {
+		if p.Name() == name {
 			return p
 		}
 	}
@@ -65,20 +65,20 @@ func (a *ToxiAPI) proxy(name string) *Proxy {
 
 func (a *ToxiAPI) proxyJSON(p *Proxy) map[string]any {
 	toxics := []toxic{}
-	for _, t := range a.tox[p.Edge] {
+	for _, t := range a.tox[p.Name()] {
 		toxics = append(toxics, t)
 	}
 	sort.Slice(toxics, func(i, j int) bool { return toxics[i].Name < toxics[j].Name })
-	return map[string]any{"name": p.Edge, "listen": p.Addr(), "upstream": p.target, "enabled": !a.off[p.Edge], "toxics": toxics}
+	return map[string]any{"name": p.Name(), "listen": p.Addr(), "upstream": p.target, "enabled": !a.off[p.Name()], "toxics": toxics}
 }
 
 // apply turns a proxy's toxics and enabled state into its faults.
 func (a *ToxiAPI) apply(p *Proxy) {
 	var f Faults
-	if a.off[p.Edge] {
+	if a.off[p.Name()] {
 		f.Reset = true // disabled: every connection is refused (reset)
 	}
-	for _, t := range a.tox[p.Edge] {
+	for _, t := range a.tox[p.Name()] {
 		at := t.Attributes
 		switch t.Type {
 		case "latency":
@@ -113,8 +113,8 @@ func (a *ToxiAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "2.5.0 (seam's wire)")
 	case r.URL.Path == "/reset" && r.Method == http.MethodPost:
 		for _, p := range a.all() {
-			delete(a.tox, p.Edge)
-			delete(a.off, p.Edge)
+			delete(a.tox, p.Name())
+			delete(a.off, p.Name())
 			a.apply(p)
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -123,7 +123,7 @@ func (a *ToxiAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case http.MethodGet:
 			out := map[string]any{}
 			for _, p := range a.all() {
-				out[p.Edge] = a.proxyJSON(p)
+				out[p.Name()] = a.proxyJSON(p)
 			}
 			toxJSON(w, http.StatusOK, out)
 		case http.MethodPost:
@@ -148,9 +148,9 @@ func (a *ToxiAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				toxError(w, http.StatusInternalServerError, err.Error())
 				return
 			}
-			a.own[p.Edge] = p
+			a.own[p.Name()] = p
 			if in.Enabled != nil && !*in.Enabled {
-				a.off[p.Edge] = true
+				a.off[p.Name()] = true
 				a.apply(p)
 			}
 			toxJSON(w, http.StatusCreated, a.proxyJSON(p))
@@ -188,18 +188,18 @@ func (a *ToxiAPI) proxyRoute(w http.ResponseWriter, r *http.Request, p *Proxy, r
 			return
 		}
 		if in.Enabled != nil {
-			a.off[p.Edge] = !*in.Enabled
+			a.off[p.Name()] = !*in.Enabled
 			a.apply(p)
 		}
 		toxJSON(w, http.StatusOK, a.proxyJSON(p))
 	case len(rest) == 0 && r.Method == http.MethodDelete:
-		if _, ok := a.own[p.Edge]; !ok {
+		if _, ok := a.own[p.Name()]; !ok {
 			toxError(w, http.StatusForbidden, "this proxy is an edge of the suite; it lives as long as the environment")
 			return
 		}
 		p.Close()
-		delete(a.own, p.Edge)
-		delete(a.tox, p.Edge)
+		delete(a.own, p.Name())
+		delete(a.tox, p.Name())
 		w.WriteHeader(http.StatusNoContent)
 	case len(rest) == 1 && rest[0] == "toxics" && r.Method == http.MethodGet:
 		toxJSON(w, http.StatusOK, a.proxyJSON(p)["toxics"])
@@ -221,18 +221,18 @@ func (a *ToxiAPI) proxyRoute(w http.ResponseWriter, r *http.Request, p *Proxy, r
 		if t.Name == "" {
 			t.Name = t.Type + "_" + t.Stream
 		}
-		if a.tox[p.Edge] == nil {
-			a.tox[p.Edge] = map[string]toxic{}
+		if a.tox[p.Name()] == nil {
+			a.tox[p.Name()] = map[string]toxic{}
 		}
-		if _, dup := a.tox[p.Edge][t.Name]; dup {
+		if _, dup := a.tox[p.Name()][t.Name]; dup {
 			toxError(w, http.StatusConflict, "toxic already exists")
 			return
 		}
-		a.tox[p.Edge][t.Name] = t
+		a.tox[p.Name()][t.Name] = t
 		a.apply(p)
 		toxJSON(w, http.StatusOK, t)
 	case len(rest) == 2 && rest[0] == "toxics":
-		t, ok := a.tox[p.Edge][rest[1]]
+		t, ok := a.tox[p.Name()][rest[1]]
 		if !ok {
 			toxError(w, http.StatusNotFound, "toxic not found")
 			return
@@ -241,7 +241,7 @@ func (a *ToxiAPI) proxyRoute(w http.ResponseWriter, r *http.Request, p *Proxy, r
 		case http.MethodGet:
 			toxJSON(w, http.StatusOK, t)
 		case http.MethodDelete:
-			delete(a.tox[p.Edge], rest[1])
+			delete(a.tox[p.Name()], rest[1])
 			a.apply(p)
 			w.WriteHeader(http.StatusNoContent)
 		case http.MethodPost, http.MethodPatch:
@@ -256,7 +256,7 @@ func (a *ToxiAPI) proxyRoute(w http.ResponseWriter, r *http.Request, p *Proxy, r
 				}
 				t.Attributes[k] = v
 			}
-			a.tox[p.Edge][rest[1]] = t
+			a.tox[p.Name()][rest[1]] = t
 			a.apply(p)
 			toxJSON(w, http.StatusOK, t)
 		default:

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -72,5 +73,64 @@ func TestToxiproxyAPI(t *testing.T) {
 	}
 	if code, _ := call("DELETE", "/proxies/mine", ""); code != 204 {
 		t.Errorf("deleting an own proxy: %d", code)
+	}
+}
+
+// An edge to a callee with several ports has a proxy per port: the main
+// one named like the edge, the others "edge:port"; each can be disturbed.
+func TestToxiproxyAPINamesPorts(t *testing.T) {
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) }))
+	defer target.Close()
+	addr := strings.TrimPrefix(target.URL, "http://")
+	var got []Interaction
+	var mu sync.Mutex
+	report := func(i Interaction) { mu.Lock(); got = append(got, i); mu.Unlock() }
+	api1, err := ListenPort("a→b", "api", true, addr, report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer api1.Close()
+	grpc1, err := ListenPort("a→b", "grpc", false, addr, report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer grpc1.Close()
+	api := NewToxiAPI(func() []*Proxy { return []*Proxy{api1, grpc1} })
+	defer api.Close()
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/proxies")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `"a→b":`) || !strings.Contains(string(body), `"a→b:grpc":`) {
+		t.Fatalf("proxies: %s", body)
+	}
+	resp, err = http.Post(srv.URL+"/proxies/a->b:grpc/toxics", "application/json", strings.NewReader(`{"name": "cut", "type": "reset_peer"}`))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("a toxic on the gRPC port: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	c := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	if _, err := c.Get("http://" + grpc1.Addr() + "/x"); err == nil {
+		t.Error("the gRPC port's proxy let a request through a reset toxic")
+	}
+	r2, err := c.Get("http://" + api1.Addr() + "/y")
+	if err != nil {
+		t.Fatalf("the main port's proxy has no toxic, yet: %v", err)
+	}
+	r2.Body.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	var ports []string
+	for _, i := range got {
+		if i.Protocol == "http" {
+			ports = append(ports, i.Port+" "+i.Target)
+		}
+	}
+	if strings.Join(ports, ",") != "api /y" {
+		t.Errorf("interactions by port: %q", ports)
 	}
 }

@@ -36,6 +36,9 @@ func (Kind) Usage() step.Usage {
 			{Name: "method", Doc: "HTTP method"},
 			{Name: "path", Doc: "the request target (path and query); * matches within a segment, as in shell globs"},
 			{Name: "status", Doc: "HTTP status of the answer"},
+			{Name: "grpc", Doc: "a gRPC call's method, as its path /package.Service/Method; * matches within a segment"},
+			{Name: "code", Doc: "a gRPC call's status: a name (OK, NOT_FOUND, UNAUTHENTICATED, …) or its number; " +
+				"e.g. {from: sales, to: auth, grpc: /auth.v1.Auth/Check, code: UNAUTHENTICATED, never: true}"},
 			{Name: "sql", Doc: "a regular expression (case-insensitive) a PostgreSQL statement on the edge must match"},
 			{Name: "command", Doc: "a Redis command (GET, EVALSHA; any case)"},
 			{Name: "key", Doc: "the Redis command's key (its first argument); * matches any run of characters, as in shell globs"},
@@ -47,7 +50,7 @@ func (Kind) Usage() step.Usage {
 		},
 		Fields: []expect.Field{
 			{Name: "count", Doc: "how many interactions matched"},
-			{Name: "interactions", Doc: "the matches: edge, protocol, method, path, status, result, sql and params (SQL), command and key (Redis), injected, duration_ms, request_body and response_body (HTTP: parsed when JSON; the first 4 KiB)"},
+			{Name: "interactions", Doc: "the matches: edge, port (the callee's port by name), protocol, method, path, status, result, sql and params (SQL), command and key (Redis), injected, duration_ms, request_body and response_body (HTTP: parsed when JSON; the first 4 KiB; gRPC: the messages as JSON when their types are known), request_size and response_size (HTTP/2 and gRPC: bytes), code and message (gRPC)"},
 		},
 		Example: "interactions: {from: orders, to: inventory, method: POST, path: /reserve, status: 200, count: 1,\n" +
 			"               before: {from: orders, to: payments, path: /charges}}\n" +
@@ -59,6 +62,8 @@ func (Kind) Usage() step.Usage {
 type pattern struct {
 	From, To, Method, Path string
 	Status                 int
+	GRPC                   string         // a gRPC method path
+	Code                   *int           // a gRPC status
 	SQL                    *regexp.Regexp // PostgreSQL statements
 	Result                 string         // contained in the result ("INSERT 0 1", "23505")
 	Command, Key           string         // Redis
@@ -82,6 +87,17 @@ func (p *pattern) match(i wire.Interaction) bool {
 	}
 	if p.SQL != nil && (i.Method != "SQL" || !p.SQL.MatchString(i.Target)) {
 		return false
+	}
+	if p.GRPC != "" || p.Code != nil {
+		if i.Protocol != "grpc" {
+			return false
+		}
+		if ok, _ := path.Match(p.GRPC, i.Target); p.GRPC != "" && !ok && p.GRPC != i.Target {
+			return false
+		}
+		if p.Code != nil && *p.Code != i.GRPCStatus {
+			return false
+		}
 	}
 	if p.Result != "" && !strings.Contains(i.Result, p.Result) {
 		return false
@@ -118,6 +134,12 @@ func (p *pattern) String() string {
 			s += " (not injected)"
 		}
 	}
+	if p.GRPC != "" {
+		s += " gRPC " + p.GRPC
+	}
+	if p.Code != nil {
+		s += " → " + wire.GRPCCodeName(*p.Code)
+	}
 	if p.Status != 0 {
 		s += fmt.Sprintf(" → %d", p.Status)
 	}
@@ -127,7 +149,7 @@ func (p *pattern) String() string {
 	return s
 }
 
-var patternKeys = []string{"from", "to", "method", "path", "status", "sql", "result", "command", "key", "injected"}
+var patternKeys = []string{"from", "to", "method", "path", "status", "grpc", "code", "sql", "result", "command", "key", "injected"}
 
 func contains(list []string, s string) bool {
 	for _, x := range list {
@@ -153,6 +175,22 @@ func decodePatternKey(d *decode.Decoder, f decode.Field, p *pattern, what string
 		d.Decode(v, &p.Path, what+".path")
 	case "status":
 		d.Decode(v, &p.Status, what+".status")
+	case "grpc":
+		d.Decode(v, &p.GRPC, what+".grpc")
+		if !strings.HasPrefix(p.GRPC, "/") || strings.Count(p.GRPC, "/") != 2 {
+			d.Errorf(v, "%s.grpc: %q is not a gRPC method path: write /package.Service/Method", what, p.GRPC)
+		} else if _, err := path.Match(p.GRPC, ""); err != nil {
+			d.Errorf(v, "%s.grpc: %q: %v", what, p.GRPC, err)
+		}
+	case "code":
+		var src string
+		d.Decode(v, &src, what+".code")
+		n, ok := wire.GRPCCode(src)
+		if !ok {
+			d.Errorf(v, "%s.code: %q is not a gRPC status: give a name (%s) or a number", what, src, strings.Join(wire.GRPCCodeNames(), ", "))
+			return
+		}
+		p.Code = &n
 	case "sql":
 		var src string
 		d.Decode(v, &src, what+".sql")
@@ -191,7 +229,7 @@ func (Kind) Decode(d *decode.Decoder, n *yaml.Node) step.Action {
 	for _, f := range d.Fields(n, "interactions") {
 		v := decode.Resolve(f.Value)
 		switch f.Key {
-		case "from", "to", "method", "path", "status", "sql", "result", "command", "key", "injected":
+		case "from", "to", "method", "path", "status", "grpc", "code", "sql", "result", "command", "key", "injected":
 			decodePatternKey(d, f, &a.pattern, "interactions")
 		case "count", "at_least", "at_most", "never":
 			a.want.DecodeKey(d, f.Key, v, "interactions")
@@ -264,9 +302,18 @@ func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 	}
 	list := make([]any, len(found))
 	for k, i := range found {
-		m := map[string]any{"edge": i.Edge, "protocol": i.Protocol, "method": i.Method, "path": i.Target, "status": float64(i.Status), "params": i.Note,
-			"result": i.Result, "injected": i.Injected, "duration_ms": float64(i.End.Sub(i.Start).Microseconds()) / 1000,
+		m := map[string]any{"edge": i.Edge, "port": i.Port, "protocol": i.Protocol, "method": i.Method, "path": i.Target,
+			"status": float64(i.Status), "params": i.Note, "result": i.Result, "injected": i.Injected, "duration_ms": float64(i.End.Sub(i.Start).Microseconds()) / 1000,
 			"request_body": bodyValue(i.RequestBody), "response_body": bodyValue(i.ResponseBody)}
+		if i.Protocol == "grpc" || i.Protocol == "http2" {
+			m["request_size"], m["response_size"] = float64(i.RequestSize), float64(i.ResponseSize)
+		}
+		if i.Protocol == "grpc" {
+			m["code"], m["message"] = wire.GRPCCodeName(i.GRPCStatus), i.GRPCMessage
+			if i.GRPCStatus < 0 {
+				m["code"] = nil
+			}
+		}
 		switch i.Method {
 		case "SQL":
 			m["sql"] = i.Target

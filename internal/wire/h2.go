@@ -1,0 +1,569 @@
+package wire
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+// HTTP/2 beside the stream: prior-knowledge h2c (the client's first bytes
+// are the connection preface) and the h2c upgrade (an HTTP/1.1 request with
+// Upgrade: h2c answered 101, then frames). Each direction's bytes are cut
+// into frames as they pass: DATA payloads are counted (and, for gRPC, cut
+// into length-prefixed messages) as they flow, without waiting for a whole
+// frame; every other frame is gathered whole (it is small: at most the
+// frame size the receiver allows) and read with x/net's Framer, and header
+// blocks go through one HPACK decoder per direction whose dynamic table
+// lives as long as the connection. Nothing is written back: what is
+// forwarded is the caller's and the callee's own bytes. Each stream is one
+// interaction, reported when the callee ends it (END_STREAM) or either side
+// resets it, before those last bytes reach the caller.
+//
+// What it cannot read (garbage after the preface, a frame larger than the
+// receiver allows, a header block past maxH2HeaderList, a broken HPACK
+// block) ends decoding for the connection: one interaction says so, and
+// the bytes flow on untouched.
+
+// h2Fields are what an HTTP/2 or gRPC interaction adds.
+type h2Fields struct {
+	// GRPCStatus is the call's grpc-status (0 is OK); -1 when the call
+	// ended without one (a reset, a lost connection, or not gRPC).
+	GRPCStatus int
+	// GRPCMessage is the grpc-message, percent-decoded.
+	GRPCMessage string
+	// RequestSize and ResponseSize count the DATA bytes of an HTTP/2
+	// stream each way (for gRPC: the messages with their 5-byte prefixes);
+	// RequestMessages and ResponseMessages count gRPC messages.
+	RequestSize, ResponseSize         int64
+	RequestMessages, ResponseMessages int
+}
+
+const (
+	h2Preface = http2.ClientPreface // "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+	// maxH2Frame bounds a non-DATA frame gathered whole: far above what
+	// real peers send (16 KiB unless the receiver allows more).
+	maxH2Frame = 1 << 20
+	// maxH2HeaderList bounds one header block's decoded fields.
+	maxH2HeaderList = 256 << 10
+	// maxH2Streams bounds the streams in flight on a connection.
+	maxH2Streams = 1024
+)
+
+// looksLikeH2 reports whether a connection's first bytes are (the start
+// of) the HTTP/2 client preface.
+func looksLikeH2(b []byte) bool {
+	n := min(len(b), len(h2Preface))
+	return n >= 3 && string(b[:n]) == h2Preface[:n]
+}
+
+// looksLikeH2Settings reports whether a callee's first bytes are an
+// HTTP/2 SETTINGS frame: servers send theirs without waiting for the
+// client's preface.
+func looksLikeH2Settings(b []byte) bool {
+	if len(b) < 9 || b[3] != byte(http2.FrameSettings) || b[4] != 0 || b[5]|b[6]|b[7]|b[8] != 0 {
+		return false
+	}
+	n := int(b[0])<<16 | int(b[1])<<8 | int(b[2])
+	return n%6 == 0 && n <= 16384
+}
+
+type h2Stream struct {
+	id           uint32
+	start        time.Time
+	method, path string
+	grpc         bool
+	status       int
+	grpcStatus   int
+	grpcMessage  string
+	note         string
+	req, resp    h2Body
+	clientEnded  bool
+}
+
+// h2Body is one direction of a stream's payload.
+type h2Body struct {
+	size int64
+	head head       // the first maxBodyKept bytes (keep), for HTTP/2
+	msgs grpcFrames // for gRPC
+}
+
+// h2Dir is one direction of an HTTP/2 connection.
+type h2Dir struct {
+	server     bool
+	preface    int // bytes of the client preface still to check
+	hdr        [9]byte
+	nhdr       int
+	fh         http2.FrameHeader
+	frame      []byte // a non-DATA frame being gathered, header included
+	inFrame    bool
+	inData     bool      // reading a DATA frame's payload
+	data       *h2Stream // the stream of the DATA frame being read; nil: none known
+	dataLeft   uint32    // payload bytes of the DATA frame still to come
+	dataPad    int       // -1: the pad length byte is next; else padding bytes at the end
+	dataEnd    bool      // the DATA frame ends its stream
+	maxFrame   uint32    // what the receiving side allows (its SETTINGS_MAX_FRAME_SIZE)
+	feedR      bytes.Reader
+	fr         *http2.Framer
+	dec        *hpack.Decoder
+	fields     []hpack.HeaderField
+	fieldSize  int
+	blockOpen  bool // a header block waits for its CONTINUATION
+	blockID    uint32
+	blockEnds  bool   // the HEADERS that opened the block ends its stream
+	promisedID uint32 // the block is a PUSH_PROMISE's
+}
+
+type h2Conn struct {
+	d       *decoder
+	dirs    [2]*h2Dir // client, server
+	streams map[uint32]*h2Stream
+	broken  bool
+}
+
+func newH2Conn(d *decoder) *h2Conn {
+	c := &h2Conn{d: d, streams: map[uint32]*h2Stream{}}
+	for i := range c.dirs {
+		dir := &h2Dir{server: i == 1, maxFrame: 16384}
+		if i == 0 {
+			dir.preface = len(h2Preface)
+		}
+		dir.fr = http2.NewFramer(nil, &dir.feedR)
+		dir.fr.SetMaxReadFrameSize(maxH2Frame)
+		dir.dec = hpack.NewDecoder(4096, func(f hpack.HeaderField) {
+			dir.fieldSize += int(f.Size())
+			if dir.fieldSize <= maxH2HeaderList {
+				dir.fields = append(dir.fields, f)
+			}
+		})
+		dir.dec.SetMaxStringLength(64 << 10)
+		c.dirs[i] = dir
+	}
+	return c
+}
+
+// upgraded starts HTTP/2 after a 101 answer to an h2c upgrade: the
+// upgrading request is stream 1.
+func (c *h2Conn) upgraded(ex exchange) {
+	c.streams[1] = &h2Stream{id: 1, start: ex.start, method: ex.method, path: ex.target, grpcStatus: -1,
+		clientEnded: true, note: "(h2c upgrade)", req: h2Body{size: int64(len(ex.body)), head: head{body: ex.body}}}
+}
+
+func (c *h2Conn) fromClient(b []byte) bool { return c.feed(c.dirs[0], b) }
+func (c *h2Conn) fromServer(b []byte) bool { return c.feed(c.dirs[1], b) }
+
+// feed reads the next bytes of one direction; false once decoding stopped.
+func (c *h2Conn) feed(dir *h2Dir, b []byte) bool {
+	if c.broken {
+		return false
+	}
+	if why := c.read(dir, b); why != "" {
+		c.stop(why)
+		return false
+	}
+	return true
+}
+
+func (c *h2Conn) read(dir *h2Dir, b []byte) string {
+	for len(b) > 0 {
+		switch {
+		case dir.preface > 0:
+			at := len(h2Preface) - dir.preface
+			n := min(len(b), dir.preface)
+			if string(b[:n]) != h2Preface[at:at+n] {
+				return "not the HTTP/2 client preface"
+			}
+			b, dir.preface = b[n:], dir.preface-n
+		case dir.inData:
+			b = c.readData(dir, b)
+		case dir.inFrame:
+			need := int(dir.fh.Length) + 9 - len(dir.frame)
+			n := min(len(b), need)
+			dir.frame = append(dir.frame, b[:n]...)
+			b = b[n:]
+			if n == need {
+				dir.inFrame = false
+				if why := c.frame(dir); why != "" {
+					return why
+				}
+			}
+		default:
+			n := copy(dir.hdr[dir.nhdr:], b)
+			dir.nhdr += n
+			b = b[n:]
+			if dir.nhdr < 9 {
+				continue
+			}
+			dir.nhdr = 0
+			if why := c.header(dir); why != "" {
+				return why
+			}
+		}
+	}
+	return ""
+}
+
+// header starts a frame once its 9-byte header is in.
+func (c *h2Conn) header(dir *h2Dir) string {
+	h := dir.hdr
+	fh := http2.FrameHeader{Length: uint32(h[0])<<16 | uint32(h[1])<<8 | uint32(h[2]), Type: http2.FrameType(h[3]),
+		Flags: http2.Flags(h[4]), StreamID: binary.BigEndian.Uint32(h[5:]) & (1<<31 - 1)}
+	dir.fh = fh
+	if fh.Length > dir.maxFrame {
+		return fmt.Sprintf("a %s frame of %d bytes, larger than the %d the receiver allows", fh.Type, fh.Length, dir.maxFrame)
+	}
+	if dir.blockOpen && fh.Type != http2.FrameContinuation {
+		return fmt.Sprintf("a %s frame inside a header block", fh.Type)
+	}
+	if fh.Type == http2.FrameData {
+		if fh.StreamID == 0 {
+			return "DATA on stream 0"
+		}
+		dir.data = c.streams[fh.StreamID]
+		dir.dataLeft, dir.dataPad, dir.dataEnd = fh.Length, 0, fh.Flags.Has(http2.FlagDataEndStream)
+		if fh.Flags.Has(http2.FlagDataPadded) {
+			if fh.Length == 0 {
+				return "a padded DATA frame without its pad length"
+			}
+			dir.dataPad = -1
+		}
+		dir.inData = true
+		if fh.Length == 0 {
+			c.dataDone(dir)
+		}
+		return ""
+	}
+	if fh.Length > maxH2Frame {
+		return fmt.Sprintf("a %s frame of %d bytes", fh.Type, fh.Length)
+	}
+	dir.frame = append(dir.frame[:0], h[:]...)
+	dir.inFrame = true
+	if fh.Length == 0 {
+		dir.inFrame = false
+		return c.frame(dir)
+	}
+	return ""
+}
+
+// readData takes DATA payload bytes as they come.
+func (c *h2Conn) readData(dir *h2Dir, b []byte) []byte {
+	if dir.dataPad == -1 {
+		dir.dataPad = int(b[0])
+		dir.dataLeft--
+		b = b[1:]
+		if uint32(dir.dataPad) > dir.dataLeft {
+			dir.dataPad = int(dir.dataLeft) // a bad pad length: the peer will object; count none of it
+		}
+	}
+	n := min(uint32(len(b)), dir.dataLeft)
+	content := int(dir.dataLeft) - dir.dataPad // payload bytes before the padding
+	if content > 0 && dir.data != nil {
+		k := min(int(n), content)
+		if dir.server {
+			dir.data.resp.add(b[:k], dir.data.grpc)
+		} else {
+			dir.data.req.add(b[:k], dir.data.grpc)
+		}
+	}
+	dir.dataLeft -= n
+	if dir.dataLeft == 0 {
+		c.dataDone(dir)
+	}
+	return b[n:]
+}
+
+func (c *h2Conn) dataDone(dir *h2Dir) {
+	dir.inData = false
+	if dir.dataEnd && dir.data != nil {
+		c.ended(dir, dir.data)
+	}
+	dir.data = nil
+}
+
+func (body *h2Body) add(b []byte, grpc bool) {
+	body.size += int64(len(b))
+	if grpc {
+		body.msgs.feed(b)
+	} else {
+		body.head.keep(b)
+	}
+}
+
+// frame reads a whole non-DATA frame.
+func (c *h2Conn) frame(dir *h2Dir) string {
+	dir.feedR.Reset(dir.frame)
+	f, err := dir.fr.ReadFrame()
+	if err != nil {
+		return "a bad " + dir.fh.Type.String() + " frame: " + err.Error()
+	}
+	switch f := f.(type) {
+	case *http2.HeadersFrame:
+		dir.blockOpen, dir.blockID, dir.blockEnds, dir.promisedID = true, f.StreamID, f.StreamEnded(), 0
+		return c.block(dir, f.HeaderBlockFragment(), f.HeadersEnded())
+	case *http2.PushPromiseFrame:
+		dir.blockOpen, dir.blockID, dir.blockEnds, dir.promisedID = true, f.StreamID, false, f.PromiseID
+		return c.block(dir, f.HeaderBlockFragment(), f.HeadersEnded())
+	case *http2.ContinuationFrame:
+		if !dir.blockOpen || f.StreamID != dir.blockID {
+			return "a CONTINUATION frame outside a header block"
+		}
+		return c.block(dir, f.HeaderBlockFragment(), f.HeadersEnded())
+	case *http2.SettingsFrame:
+		// What one side allows binds what the other sends.
+		other := c.dirs[0]
+		if !dir.server {
+			other = c.dirs[1]
+		}
+		f.ForeachSetting(func(s http2.Setting) error {
+			switch s.ID {
+			case http2.SettingMaxFrameSize:
+				if s.Val >= 16384 && s.Val < 1<<24 {
+					other.maxFrame = s.Val
+				}
+			case http2.SettingHeaderTableSize:
+				other.dec.SetAllowedMaxDynamicTableSize(s.Val)
+			}
+			return nil
+		})
+	case *http2.RSTStreamFrame:
+		if s := c.streams[f.StreamID]; s != nil {
+			by := "client"
+			if dir.server {
+				by = "server"
+			}
+			c.finish(s, "reset by the "+by+" ("+f.ErrCode.String()+")")
+		}
+	case *http2.GoAwayFrame:
+		now := time.Now()
+		by := "client"
+		if dir.server {
+			by = "server"
+		}
+		// Op "connection", as other connection events: not an operation
+		// that coverage counts.
+		in := Interaction{Edge: c.d.p.Edge, Protocol: "http2", Op: "connection", Result: "GOAWAY from the " + by + ": " + f.ErrCode.String(),
+			Start: now, End: now, Suspicious: f.ErrCode != http2.ErrCodeNo,
+			Note: fmt.Sprintf("(last stream %d)", f.LastStreamID)}
+		in.GRPCStatus = -1
+		if dd := f.DebugData(); len(dd) > 0 {
+			in.Note += " " + strconv.Quote(string(dd[:min(len(dd), 200)]))
+		}
+		c.d.p.emit(in)
+	}
+	return ""
+}
+
+// block takes a fragment of a header block; at its end the fields are
+// the stream's.
+func (c *h2Conn) block(dir *h2Dir, frag []byte, end bool) string {
+	if _, err := dir.dec.Write(frag); err != nil {
+		return "a header block HPACK cannot read: " + err.Error()
+	}
+	if dir.fieldSize > maxH2HeaderList {
+		return fmt.Sprintf("a header block of more than %d bytes", maxH2HeaderList)
+	}
+	if !end {
+		return ""
+	}
+	dir.blockOpen = false
+	if err := dir.dec.Close(); err != nil {
+		return "a header block HPACK cannot read: " + err.Error()
+	}
+	fields := dir.fields
+	dir.fields, dir.fieldSize = dir.fields[:0], 0
+	switch {
+	case dir.promisedID != 0:
+		return c.request(dir.promisedID, fields, true, "(pushed)")
+	case !dir.server:
+		if s := c.streams[dir.blockID]; s != nil {
+			if dir.blockEnds { // trailers
+				s.clientEnded = true
+			}
+			return ""
+		}
+		return c.request(dir.blockID, fields, dir.blockEnds, "")
+	}
+	s := c.streams[dir.blockID]
+	if s == nil {
+		return ""
+	}
+	for _, f := range fields {
+		switch f.Name {
+		case ":status":
+			if n, err := strconv.Atoi(f.Value); err == nil && n >= 200 || s.status == 0 {
+				s.status = n
+			}
+		case "grpc-status":
+			if n, err := strconv.Atoi(f.Value); err == nil {
+				s.grpcStatus = n
+			}
+		case "grpc-message":
+			s.grpcMessage = percentDecode(f.Value)
+		case "grpc-encoding":
+			s.resp.msgs.encoding = f.Value
+		}
+	}
+	if dir.blockEnds {
+		c.ended(dir, s)
+	}
+	return ""
+}
+
+// request opens a stream.
+func (c *h2Conn) request(id uint32, fields []hpack.HeaderField, ended bool, note string) string {
+	if len(c.streams) >= maxH2Streams {
+		return fmt.Sprintf("more than %d streams in flight", maxH2Streams)
+	}
+	s := &h2Stream{id: id, start: time.Now(), grpcStatus: -1, clientEnded: ended, note: note}
+	for _, f := range fields {
+		switch f.Name {
+		case ":method":
+			s.method = f.Value
+		case ":path":
+			s.path = f.Value
+		case "content-type":
+			s.grpc = strings.HasPrefix(f.Value, "application/grpc")
+		case "grpc-encoding":
+			s.req.msgs.encoding = f.Value
+		}
+	}
+	c.streams[id] = s
+	return ""
+}
+
+// ended: one side ended the stream; the callee's end is the answer's.
+func (c *h2Conn) ended(dir *h2Dir, s *h2Stream) {
+	if !dir.server {
+		s.clientEnded = true
+		return
+	}
+	c.finish(s, "")
+}
+
+// finish reports a stream and forgets it.
+func (c *h2Conn) finish(s *h2Stream, cut string) {
+	delete(c.streams, s.id)
+	in := Interaction{Edge: c.d.p.Edge, Protocol: "http2", Method: s.method, Target: s.path, Status: s.status,
+		Start: s.start, End: time.Now(), Note: s.note}
+	in.GRPCStatus, in.GRPCMessage = s.grpcStatus, s.grpcMessage
+	in.RequestSize, in.ResponseSize = s.req.size, s.resp.size
+	if s.grpc {
+		in.Protocol, in.Op = "grpc", "GRPC "+s.path
+		in.RequestMessages, in.ResponseMessages = s.req.msgs.count, s.resp.msgs.count
+		c.d.p.grpcBodies(&in, &s.req.msgs, &s.resp.msgs)
+		switch {
+		case s.grpcStatus >= 0:
+			in.Result = GRPCCodeName(s.grpcStatus)
+			if s.grpcMessage != "" {
+				in.Result += ": " + s.grpcMessage
+			}
+			in.Suspicious = s.grpcStatus != 0
+		case s.status != 0 && s.status != 200:
+			in.Result, in.Suspicious = fmt.Sprintf("%d %s (no grpc-status)", s.status, httpStatusText(s.status)), true
+		default:
+			in.Result, in.Suspicious = "no grpc-status", true
+		}
+		in.Note = strings.TrimSpace(in.Note + " " + grpcSizes(in))
+	} else {
+		in.Op = s.method + " " + s.path
+		in.RequestBody, in.ResponseBody = s.req.head.body, s.resp.head.body
+		in.Result = fmt.Sprintf("%d %s", s.status, httpStatusText(s.status))
+		in.Suspicious = s.status >= 500
+	}
+	if cut != "" {
+		in.Result, in.Suspicious = cut, true
+		if s.grpc && s.grpcStatus >= 0 {
+			in.Result = GRPCCodeName(s.grpcStatus) + ", then " + cut
+		}
+	}
+	c.d.p.emit(in)
+}
+
+func grpcSizes(in Interaction) string {
+	return fmt.Sprintf("(%s → %s)", msgCount(in.RequestMessages, in.RequestSize), msgCount(in.ResponseMessages, in.ResponseSize))
+}
+
+func msgCount(n int, bytes int64) string {
+	if n == 1 {
+		return "1 message, " + size(bytes)
+	}
+	return strconv.Itoa(n) + " messages, " + size(bytes)
+}
+
+// stop ends decoding of the connection: it is noted, once, with the
+// streams it leaves unread.
+func (c *h2Conn) stop(why string) {
+	c.broken = true
+	now := time.Now()
+	note := "(not decoded further; the bytes pass untouched)"
+	if n := len(c.streams); n > 0 {
+		note = fmt.Sprintf("(not decoded further, %d stream(s) in flight unread; the bytes pass untouched)", n)
+	}
+	c.streams = nil
+	in := Interaction{Edge: c.d.p.Edge, Protocol: "http2", Op: "connection", Result: "HTTP/2 undecoded: " + why,
+		Start: now, End: now, Suspicious: true, Note: note}
+	in.GRPCStatus = -1
+	c.d.p.emit(in)
+}
+
+// close reports the streams a closed connection left without an answer.
+func (c *h2Conn) close(how string) {
+	if c.broken {
+		return
+	}
+	for _, dir := range c.dirs {
+		if dir.nhdr > 0 || dir.inFrame || dir.inData || dir.preface > 0 && dir.preface < len(h2Preface) {
+			c.stop("a truncated frame (the connection ended inside it)")
+			return
+		}
+	}
+	for _, s := range sortedStreams(c.streams) {
+		c.finish(s, "no response ("+how+")")
+	}
+}
+
+func sortedStreams(m map[uint32]*h2Stream) []*h2Stream {
+	out := make([]*h2Stream, 0, len(m))
+	for _, s := range m {
+		out = append(out, s)
+	}
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j].id < out[j-1].id; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+func httpStatusText(n int) string {
+	if t := http.StatusText(n); t != "" {
+		return t
+	}
+	return "status"
+}
+
+// percentDecode undoes grpc-message's percent-encoding; a malformed
+// escape stays as it is.
+func percentDecode(s string) string {
+	if !strings.Contains(s, "%") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) {
+			if v, err := strconv.ParseUint(s[i+1:i+3], 16, 8); err == nil {
+				b.WriteByte(byte(v))
+				i += 2
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
