@@ -6,8 +6,6 @@ package process
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -244,7 +242,7 @@ func (s *Spec) Prepare(ctx context.Context, env *service.PrepareEnv) error {
 	if err != nil {
 		return fmt.Errorf("build: %w", err)
 	}
-	key, err := inputKey(argv, nil, dir, s.Inputs)
+	key, err := inputKey(ctx, env.CacheDir, argv, nil, dir, s.Inputs)
 	if err != nil {
 		return fmt.Errorf("build: hashing inputs: %w", err)
 	}
@@ -334,49 +332,6 @@ func copyVars(v expr.Vars) expr.Vars {
 		out[k] = x
 	}
 	return out
-}
-
-// inputKey hashes what a build depends on: its command, environment,
-// Go version, and the names, sizes and modification times of the files
-// under its folder and its extra inputs.
-func inputKey(argv, env []string, dir string, inputs []string) (string, error) {
-	h := sha256.New()
-	fmt.Fprintf(h, "argv=%q\nenv=%q\ndir=%s\n", argv, env, dir)
-	roots := []string{dir}
-	for _, in := range inputs {
-		if !filepath.IsAbs(in) {
-			in = filepath.Join(dir, in)
-		}
-		roots = append(roots, in)
-	}
-	files := 0
-	for _, root := range roots {
-		err := filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if e.IsDir() && (e.Name() == ".git" || e.Name() == "node_modules") {
-				return filepath.SkipDir
-			}
-			if e.IsDir() {
-				return nil
-			}
-			files++
-			if files > 50000 {
-				return fmt.Errorf("more than 50000 files under %s; set dir: to the service's own folder", root)
-			}
-			info, err := e.Info()
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(h, "%s %d %d\n", p, info.Size(), info.ModTime().UnixNano())
-			return nil
-		})
-		if err != nil {
-			return "", err
-		}
-	}
-	return hex.EncodeToString(h.Sum(nil))[:24], nil
 }
 
 // Start implements service.Spec.
