@@ -117,7 +117,7 @@ func (s *Spec) Prepare(ctx context.Context, env *service.PrepareEnv) error {
 	}
 	srv := &server{postgres: pg, version: strings.TrimSpace(string(out)), user: user}
 	h := sha256.New()
-	fmt.Fprintf(h, "v4\x00%s\x00%s\x00%s\x00%s\x00%s\x00", srv.version, s.User, s.Password, db, s.Reset)
+	fmt.Fprintf(h, "v5\x00%s\x00%s\x00%s\x00%s\x00%s\x00", srv.version, s.User, s.Password, db, s.Reset)
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {

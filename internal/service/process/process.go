@@ -5,6 +5,7 @@ package process
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -565,10 +567,25 @@ func (i *instance) stop(ctx context.Context) error {
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
 	select {
 	case <-i.done:
-		return nil
 	case <-time.After(5 * time.Second):
 		return fmt.Errorf("process %d did not exit after SIGKILL", pgid)
 	}
+	// SIGKILL is delivered, not yet done: a child the service left in its
+	// group may still be dying. Stop returns once the group is gone, so
+	// that what follows (a failed job's report, the end-of-run sweep) sees
+	// nothing of it; bounded, as a process in uninterruptible sleep may
+	// take longer, and the sweep is there for that.
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); {
+		if err := syscall.Kill(-pgid, 0); errors.Is(err, syscall.ESRCH) || !groupRunning(pgid) {
+			break
+		}
+		select {
+		case <-time.After(5 * time.Millisecond):
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	return nil
 }
 
 func lastLines(s string, n int) string {
@@ -595,4 +612,33 @@ func inputs() []service.Input {
 			"path as files[\"NAME\"] (inside [ ] quote the template, for its brackets). Nothing is written into the suite's folder"},
 		{Name: "stop_timeout", Doc: "how long a stopped process may take to exit after SIGTERM before its group is killed (default 5s)"},
 	}
+}
+
+// groupRunning reports whether a process of group pgid is still running:
+// a zombie is done, whoever reaps it (an init that never reaps must not
+// hold Stop up).
+func groupRunning(pgid int) bool {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return false
+	}
+	for _, e := range ents {
+		if e.Name()[0] < '0' || e.Name()[0] > '9' {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid pgrp …; comm may hold spaces and parentheses.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) > 2 && f[0] != "Z" && f[2] == strconv.Itoa(pgid) {
+			return true
+		}
+	}
+	return false
 }
