@@ -90,7 +90,7 @@ func (p postgres) get(ctx context.Context, id int) (order, bool, error) {
 func main() {
 	listen := flag.String("listen", "127.0.0.1:8080", "address to listen on")
 	inventory := flag.String("inventory", "http://127.0.0.1:8081", "base URL of the inventory service")
-	pricingAddr := flag.String("pricing", "127.0.0.1:8082", "host:port of the pricing service (gRPC)")
+	pricingAddr := flag.String("pricing", "", "host:port of the pricing service, called over gRPC (empty: orders are not priced)")
 	dbURL := flag.String("db", "", "PostgreSQL URL (empty: keep orders in memory)")
 	natsURL := flag.String("nats", "", "NATS URL to announce orders on (empty: announce nothing)")
 	payments := flag.String("payments", "", "base URL of the payment provider (empty: orders are not charged)")
@@ -116,20 +116,23 @@ func main() {
 		bus = nc
 	}
 	client := &http.Client{Timeout: 5 * time.Second}
-	// One connection to pricing for the process's life. After it breaks,
-	// reconnect soon and often: pricing is a nearby service, not a remote
-	// API, and an order waits for it (see price).
-	conn, err := grpc.NewClient(*pricingAddr,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithConnectParams(grpc.ConnectParams{
-			Backoff:           backoff.Config{BaseDelay: 50 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 200 * time.Millisecond},
-			MinConnectTimeout: time.Second,
-		}))
-	if err != nil {
-		log.Fatal(err)
+	var pricing *pricer
+	if *pricingAddr != "" {
+		// One connection to pricing for the process's life. After it
+		// breaks, reconnect soon and often: pricing is a nearby service,
+		// not a remote API, and an order waits for it (see price).
+		conn, err := grpc.NewClient(*pricingAddr,
+			grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithConnectParams(grpc.ConnectParams{
+				Backoff:           backoff.Config{BaseDelay: 50 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 200 * time.Millisecond},
+				MinConnectTimeout: time.Second,
+			}))
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer conn.Close()
+		pricing = &pricer{pricingpb.NewPricingClient(conn), conn}
 	}
-	defer conn.Close()
-	pricing := pricer{pricingpb.NewPricingClient(conn), conn}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -141,9 +144,11 @@ func main() {
 			reply(w, http.StatusBadRequest, map[string]any{"error": "want {sku, qty > 0}"})
 			return
 		}
-		if status, msg := price(r.Context(), pricing, &o); status != http.StatusOK {
-			reply(w, status, map[string]any{"error": msg})
-			return
+		if pricing != nil {
+			if status, msg := price(r.Context(), pricing, &o); status != http.StatusOK {
+				reply(w, status, map[string]any{"error": msg})
+				return
+			}
 		}
 		body, _ := json.Marshal(map[string]any{"sku": o.SKU, "qty": o.Qty})
 		resp, err := client.Post(*inventory+"/reserve", "application/json", bytes.NewReader(body))
@@ -219,7 +224,7 @@ type pricer struct {
 
 // price asks pricing for a quote and sets the order's prices. It returns
 // 200, or the status to answer the customer with and why.
-func price(ctx context.Context, pricing pricer, o *order) (int, string) {
+func price(ctx context.Context, pricing *pricer, o *order) (int, string) {
 	// WaitForReady: a call made while the connection is being rebuilt waits
 	// for it, up to one second, instead of failing at once.
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
