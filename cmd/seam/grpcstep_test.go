@@ -131,3 +131,88 @@ tests:
 		}
 	}
 }
+
+// TestGRPCFault: a fault answers sales's health Check to auth in auth's
+// place (sales's client had a connection open: it is drained and the
+// client reconnects), while auth's other calls and ports still reach it;
+// the call is recorded as injected, and coverage lists it apart.
+func TestGRPCFault(t *testing.T) {
+	env, state := isolated(t)
+	bin := filepath.Join(filepath.Dir(seamBin), "grpcsvc")
+	if out, err := exec.Command("go", "build", "-o", bin, "./testdata/grpcsvc").CombinedOutput(); err != nil {
+		t.Fatalf("building the gRPC test service: %v\n%s", err, out)
+	}
+	dir := t.TempDir()
+	log := filepath.Join(t.TempDir(), "run.jsonl")
+	os.WriteFile(filepath.Join(dir, "seam.yaml"), []byte(`name: grpcfault
+services:
+  auth:
+    process: {run: [`+bin+`, -api, ((addr)), -grpc, "127.0.0.1:((ports.grpc))"]}
+    ports: [api, grpc]
+    ready: {http: /healthz}
+    grpc: {reflection: true}
+  sales:
+    process: {run: [`+bin+`, -listen, ((addr)), -grpc-port, ((service("auth").ports.grpc)), -direct-port, "0"]}
+    ready: {http: /healthz}
+    depends_on: [auth]
+tests:
+  - name: auth is down for sales
+    steps:
+      - http: {service: sales, path: /check, query: {token: t1}}
+        expect: {text: OK}
+      - fault: {from: sales, to: auth, grpc: {method: /grpc.health.v1.Health/Check, code: UNAVAILABLE, message: down for maintenance}}
+      - http: {service: sales, path: /check, query: {token: t1}}
+        expect: {text: Unavailable}
+      - http: {service: sales, path: /hello}
+        expect: {text: hello from auth}
+      - interactions: {from: sales, to: auth, grpc: /grpc.health.v1.Health/Check, code: UNAVAILABLE, injected: true, count: 1}
+        expect: {interactions: {".[0].message": down for maintenance}}
+      - interactions: {from: sales, to: auth, grpc: /grpc.health.v1.Health/Check, code: OK, count: 1}
+  - name: the fault ends with its test
+    steps:
+      - http: {service: sales, path: /check, query: {token: t1}}
+        expect: {text: OK}
+`), 0o644)
+	r := seamEnv(t, env, "run", dir, "--report", "json="+log)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	cov := seamEnv(t, env, "coverage", log)
+	if !strings.Contains(cov.stdout, "injected by faults (not exercised): GRPC /grpc.health.v1.Health/Check ×1") {
+		t.Errorf("seam coverage:\n%s%s", cov.stdout, cov.stderr)
+	}
+	assertClean(t, state)
+}
+
+// TestGRPCFaultErrorsArePlaced: a wrong code or method in a gRPC fault is
+// a validate error at its position.
+func TestGRPCFaultErrorsArePlaced(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "seam.yaml"), []byte(`name: grpcfaulterrors
+services:
+  back:
+    process: {run: [sleep, "60"]}
+  front:
+    process: {run: [sleep, "60"]}
+    depends_on: [back]
+tests:
+  - name: bad faults
+    steps:
+      - fault: {from: front, to: back, grpc: {method: /a.B/C, code: NOPE}}
+      - fault: {from: front, to: back, grpc: {method: Check, code: 14}}
+      - fault: {from: front, to: back, grpc: {code: OK}}
+`), 0o644)
+	r := seam(t, "validate", dir)
+	if r.code != 2 {
+		t.Fatalf("exit %d, want 2\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{
+		`seam.yaml:11:46: fault.grpc.code: "NOPE" is not a gRPC status`,
+		`seam.yaml:12:46: fault.grpc.method: "Check" is not a gRPC method path`,
+		`seam.yaml:13:46: fault.grpc.code: OK is not a fault`,
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+}
