@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -208,8 +207,14 @@ func (fr *h2Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.emit(in)
 	}()
 	if g := p.faults.get().GRPC; g != nil && isGRPC && g.matches(r.URL.Path) {
-		n, _ := io.Copy(io.Discard, io.LimitReader(r.Body, maxFaultBody))
-		in.RequestSize = n
+		body := &countReader{r: r.Body}
+		body.g.encoding = r.Header.Get("Grpc-Encoding")
+		io.Copy(io.Discard, io.LimitReader(body, maxFaultBody))
+		var req grpcFrames
+		in.RequestSize, req = body.seen()
+		in.RequestMessages = req.count
+		p.grpcBodies(&in, &req, &grpcFrames{})
+		in.Note = grpcSizes(in)
 		h := w.Header()
 		h.Set("Content-Type", "application/grpc")
 		h.Set("Grpc-Status", strconv.Itoa(g.Code))
@@ -229,8 +234,18 @@ func (fr *h2Front) forward(w http.ResponseWriter, r *http.Request, in *Interacti
 	out := r.Clone(r.Context())
 	out.URL.Scheme, out.URL.Host, out.RequestURI = "http", fr.p.target, ""
 	body := &countReader{r: r.Body}
+	body.g.encoding = r.Header.Get("Grpc-Encoding")
 	out.Body = body
-	defer func() { in.RequestSize = body.n.Load() }()
+	var answer grpcFrames
+	defer func() {
+		var req grpcFrames
+		in.RequestSize, req = body.seen()
+		if in.Protocol == "grpc" {
+			in.RequestMessages, in.ResponseMessages = req.count, answer.count
+			fr.p.grpcBodies(in, &req, &answer)
+			in.Note = strings.TrimSpace(in.Note + " " + grpcSizes(*in))
+		}
+	}()
 	resp, err := fr.tr.RoundTrip(out)
 	if err != nil {
 		in.Result, in.Suspicious = "no answer: "+errText(err), true
@@ -241,6 +256,7 @@ func (fr *h2Front) forward(w http.ResponseWriter, r *http.Request, in *Interacti
 		return
 	}
 	defer resp.Body.Close()
+	answer.encoding = resp.Header.Get("Grpc-Encoding")
 	for k, vs := range resp.Header {
 		w.Header()[k] = vs
 	}
@@ -252,6 +268,7 @@ func (fr *h2Front) forward(w http.ResponseWriter, r *http.Request, in *Interacti
 		n, err := resp.Body.Read(buf)
 		if n > 0 {
 			in.ResponseSize += int64(n)
+			answer.feed(buf[:n])
 			if _, werr := w.Write(buf[:n]); werr != nil {
 				in.Result, in.Suspicious = "no answer: caller gone", true
 				return
@@ -283,17 +300,29 @@ func (fr *h2Front) forward(w http.ResponseWriter, r *http.Request, in *Interacti
 	}
 }
 
-// countReader counts the request's bytes; the transport reads it on a
-// goroutine of its own.
+// countReader counts the request's bytes and reads its gRPC messages;
+// the transport reads it on a goroutine of its own.
 type countReader struct {
-	r io.ReadCloser
-	n atomic.Int64
+	r  io.ReadCloser
+	mu sync.Mutex
+	n  int64
+	g  grpcFrames
 }
 
 func (c *countReader) Read(b []byte) (int, error) {
 	n, err := c.r.Read(b)
-	c.n.Add(int64(n))
+	c.mu.Lock()
+	c.n += int64(n)
+	c.g.feed(b[:n])
+	c.mu.Unlock()
 	return n, err
+}
+
+// seen is what was read so far.
+func (c *countReader) seen() (int64, grpcFrames) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n, c.g
 }
 
 func (c *countReader) Close() error { return c.r.Close() }

@@ -32,6 +32,7 @@ func TestGRPCFaultAnswersInTheCalleesPlace(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Close() })
+	p.SetDescriptors(echoFile(t))
 	conn, err := grpc.NewClient(p.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
@@ -93,6 +94,12 @@ func TestGRPCFaultAnswersInTheCalleesPlace(t *testing.T) {
 	calls := grpcOnly(s)
 	var injected, forwarded []string
 	for _, c := range calls {
+		if c.Target == "/seam.test.Echo/Count" && (string(c.RequestBody) != "2" || string(c.ResponseBody) != `["n1","n2"]` || c.ResponseMessages != 2) {
+			t.Errorf("the forwarded stream's messages: %s → %s (%s)", c.RequestBody, c.ResponseBody, c.Line())
+		}
+		if c.Injected && string(c.RequestBody) != `{"service":"auth"}` && string(c.RequestBody) != `{}` {
+			t.Errorf("the injected call's request: %s (%s)", c.RequestBody, c.Line())
+		}
 		if c.Injected {
 			injected = append(injected, c.Target+" "+c.Result)
 			if !c.Suspicious || c.GRPCStatus != int(codes.PermissionDenied) {
