@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"path"
@@ -152,7 +153,8 @@ func (p *Proxy) serveFaulted(c net.Conn, st *connState) {
 	st.front.Store(true)
 	defer c.Close()
 	fr := p.front()
-	fr.srv.ServeConn(rc, &http2.ServeConnOpts{Handler: fr})
+	// Protocol errors end the connection; they are not seam's to log.
+	fr.srv.ServeConn(rc, &http2.ServeConnOpts{Handler: fr, BaseConfig: &http.Server{ErrorLog: log.New(io.Discard, "", 0)}})
 }
 
 // replayConn gives back the bytes read from a connection to look at it.

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
+	"os"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -150,5 +152,49 @@ func TestGRPCFaultLeavesOtherProtocolsAlone(t *testing.T) {
 	}
 	if got := percentDecode(percentEncode("down: 100% é")); got != "down: 100% é" {
 		t.Errorf("round trip: %q", got)
+	}
+}
+
+// TestGRPCFaultSurvivesGarbage: bytes that are not HTTP/2 after the
+// preface end that connection, and the proxy goes on serving.
+func TestGRPCFaultSurvivesGarbage(t *testing.T) {
+	target := grpcServer(t)
+	s := &sink{}
+	p, err := Listen("sales→auth", target, s.add)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	p.SetFaults(Faults{GRPC: &GRPCFault{Code: 14}})
+	c, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte(h2Preface + "\x00\x00\x05\x09garbage!!"))
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	// Ends when the proxy's HTTP/2 server closes (or resets) it.
+	if _, err := io.Copy(io.Discard, c); errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("garbage after the preface: the connection stayed open")
+	}
+	c.Close()
+	// Not the preface: forwarded to the callee, which may do as it likes.
+	for _, junk := range []string{h2Preface[:10], "\x00\x00\x00"} {
+		c, err := net.Dial("tcp", p.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write([]byte(junk))
+		c.Close()
+	}
+	conn, err := grpc.NewClient(p.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err = healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
+	if st := status.Convert(err); st.Code() != codes.Unavailable || st.Message() != "" {
+		t.Fatalf("after garbage: %v", err)
 	}
 }
