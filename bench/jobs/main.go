@@ -73,19 +73,18 @@ func seed() string {
 // another table.
 const dirty = "INSERT INTO t0 (name, n) VALUES ('new', 1); INSERT INTO t1 (customer_id, name, n) VALUES (51, 'x', 1); UPDATE t2 SET n = n + 1 WHERE id < 10"
 
-// The migration is a service that migrates at start-up and stays, until
-// the job: kind is on main.
+// The migration is a job: it runs to its end before api starts, and the
+// baseline is taken after it.
 const suiteText = `name: jobs
 services:
   db:
     postgres: {database: app}
   migrate:
-    process: [%s, -stay, ((service("db").url)), migrate.sql]
+    job: [%s, ((service("db").url)), migrate.sql]
     depends_on: [{name: db, wire: false}]
-    ready: {log: ^migrated$}
   api:
     process: [%s, -listen, ((addr)), -db, ((service("db").url))]
-    depends_on: [{name: db, wire: false}, {name: migrate, wire: false}]
+    depends_on: [{name: db, wire: false}, migrate]
     ready: {http: /healthz}
 `
 
