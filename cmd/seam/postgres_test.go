@@ -219,3 +219,18 @@ func TestPostgresResetKeepsServicePoolsWorking(t *testing.T) {
 	}
 	assertClean(t, state)
 }
+
+// Tests with a fresh environment each start PostgreSQL again and again in
+// one run: later starts take a data folder copied ahead, and no instance
+// ever sees another's writes; nothing is left when the run ends.
+func TestPostgresFreshEnvironmentsNeverShareData(t *testing.T) {
+	needPostgres(t)
+	env, state := isolated(t)
+	for run := 0; run < 2; run++ { // the second run starts from the cache
+		r := seamEnv(t, env, "run", "testdata/postgres-fresh")
+		if r.code != 0 || !strings.Contains(r.stdout, "4 passed, 0 failed") {
+			t.Fatalf("run %d: exit %d\n%s%s", run+1, r.code, r.stdout, r.stderr)
+		}
+		assertClean(t, state)
+	}
+}

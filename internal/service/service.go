@@ -157,6 +157,13 @@ type Prober interface {
 	DefaultProbe() Probe
 }
 
+// Closer is a Spec that holds something for the whole run (a data
+// folder copied ahead for the next start, say): Close releases it when
+// the run ends, after every environment stopped.
+type Closer interface {
+	Close() error
+}
+
 // Initializer is an Instance with work to do once it is ready (create
 // databases, apply init files, take the baseline).
 type Initializer interface {

@@ -21,6 +21,7 @@ import (
 	"github.com/seamtest/seam/internal/expr"
 	"github.com/seamtest/seam/internal/freeport"
 	"github.com/seamtest/seam/internal/reap"
+	"github.com/seamtest/seam/internal/service"
 	"github.com/seamtest/seam/internal/suite"
 )
 
@@ -258,6 +259,15 @@ func (s *Session) Close() error {
 		}()
 	}
 	wg.Wait()
+	if s.suite.System != nil {
+		for _, svc := range s.suite.System.Services {
+			if c, ok := svc.Spec.(service.Closer); ok {
+				if err := c.Close(); err != nil {
+					errs = append(errs, fmt.Errorf("service %s: %w", svc.Name, err))
+				}
+			}
+		}
+	}
 	if left, err := reap.KillMarked(s.rec.ID(), 5*time.Second); err != nil {
 		errs = append(errs, err)
 	} else if len(left) > 0 && s.opts.Notices != nil {

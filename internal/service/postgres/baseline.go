@@ -235,9 +235,15 @@ BEGIN
 	INSERT INTO seam_baseline.objects SELECT 'n', oid FROM seam_baseline.spaces;
 	INSERT INTO seam_baseline.objects SELECT 'r', rel FROM seam_baseline.rels;
 	DELETE FROM seam_baseline.seqs;
-	INSERT INTO seam_baseline.seqs
-		SELECT format('%I.%I', schemaname, sequencename)::regclass::oid, coalesce(last_value, start_value), last_value IS NOT NULL
-		FROM pg_sequences WHERE schemaname IN (SELECT nspname FROM seam_baseline.spaces);
+	-- Each sequence's own last_value and is_called: pg_sequences shows NULL
+	-- for a sequence not yet read, even after ALTER SEQUENCE … RESTART WITH
+	-- 1001, whose next value is then 1001, not its start_value.
+	FOR r IN
+		SELECT format('%I.%I', schemaname, sequencename)::regclass::oid
+		FROM pg_sequences WHERE schemaname IN (SELECT nspname FROM seam_baseline.spaces)
+	LOOP
+		EXECUTE format('INSERT INTO seam_baseline.seqs SELECT %s, last_value, is_called FROM %s', r, r::regclass);
+	END LOOP;
 	DELETE FROM seam_baseline.dirty;
 END $$;
 

@@ -34,6 +34,21 @@ type server struct {
 	template string        // cached initdb data folder
 	tree     *datadir.Tree // its listing, for each start's copy
 	user     *runas.User
+
+	mu     sync.Mutex
+	starts int    // how many instances were started from it
+	spare  *spare // a copy made ahead for the next start, or nil
+	closed bool
+	copies sync.WaitGroup // copies ahead still running
+}
+
+// spare is a data folder copied ahead of a start, whole: it is handed to
+// exactly one instance, which owns and removes it like a folder it copied
+// itself, so instances never share a file.
+type spare struct {
+	dir  string        // holds data/, owned by the server's user
+	done chan struct{} // closed when the copy ended
+	err  error         // set before done is closed
 }
 
 // find locates postgres and initdb: bin:, then the Debian layout, then PATH.
@@ -102,7 +117,7 @@ func (s *Spec) Prepare(ctx context.Context, env *service.PrepareEnv) error {
 	}
 	srv := &server{postgres: pg, version: strings.TrimSpace(string(out)), user: user}
 	h := sha256.New()
-	fmt.Fprintf(h, "v4\x00%s\x00%s\x00%s\x00%s\x00%s\x00", srv.version, s.User, s.Password, db, s.Reset)
+	fmt.Fprintf(h, "v5\x00%s\x00%s\x00%s\x00%s\x00%s\x00", srv.version, s.User, s.Password, db, s.Reset)
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
@@ -123,12 +138,154 @@ func (s *Spec) Prepare(ctx context.Context, env *service.PrepareEnv) error {
 	}
 	// The relation cache's init files are removed by postgres at every
 	// start: copying them is wasted.
-	srv.tree = tree.Without(func(rel string) bool { return path.Base(rel) == "pg_internal.init" })
+	// The free space and visibility maps are hints that PostgreSQL makes
+	// again when it first needs them: a missing one reads as "no free
+	// space known" and "no page known all-visible", never as an error.
+	// A quarter of the folder's files, and every start copied them.
+	srv.tree = tree.Without(func(rel string) bool { return path.Base(rel) == "pg_internal.init" || hintFork(rel) })
 	_ = datadir.Use(srv.template) // pruning the cache is no reason to stop a run
 	s.mu.Lock()
+	old := s.srv
 	s.srv = srv
 	s.mu.Unlock()
+	if old != nil {
+		old.close()
+	}
 	return nil
+}
+
+// hintFork tells a relation's free space map or visibility map file
+// (12345_fsm, 12345_vm) by its path relative to the data folder.
+func hintFork(rel string) bool {
+	name := path.Base(rel)
+	num, fork, ok := strings.Cut(name, "_")
+	if !ok || num == "" || (fork != "fsm" && fork != "vm") {
+		return false
+	}
+	for _, c := range num {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// Close implements service.Closer: the data folder copied ahead for a
+// start that will not come is removed (a copy still running is stopped
+// first).
+func (s *Spec) Close() error {
+	s.mu.Lock()
+	srv := s.srv
+	s.mu.Unlock()
+	if srv == nil {
+		return nil
+	}
+	return srv.close()
+}
+
+func (srv *server) close() error {
+	srv.mu.Lock()
+	srv.closed = true
+	sp := srv.spare
+	srv.spare = nil
+	srv.mu.Unlock()
+	srv.copies.Wait()
+	if sp == nil || sp.dir == "" {
+		return nil
+	}
+	return os.RemoveAll(sp.dir)
+}
+
+// copyAhead starts copying the cached data folder for the next start,
+// unless a copy is ready or under way. It is called when an instance
+// stops after an earlier start: a run that starts PostgreSQL again and
+// again (an environment per test from Go, seam up after seam down in one
+// process, retries) finds its next data folder made while it did other
+// work, and its start is the server's own start alone. A run that starts
+// once never pays for a copy it does not use.
+func (srv *server) copyAhead(addTemp func(string)) {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if srv.closed || srv.spare != nil || srv.starts < 2 {
+		return
+	}
+	sp := &spare{done: make(chan struct{})}
+	srv.spare = sp
+	srv.copies.Add(1)
+	go func() {
+		defer srv.copies.Done()
+		defer close(sp.done)
+		sp.dir, sp.err = srv.copyInto("seam-pg-ahead-", addTemp, func(string) bool {
+			srv.mu.Lock()
+			defer srv.mu.Unlock()
+			return !srv.closed // a closed server stops copying at the next file
+		})
+		if sp.err == nil && !srv.isOpen() {
+			// Closed midway: the copy is partial.
+			os.RemoveAll(sp.dir)
+			sp.dir, sp.err = "", errors.New("closed")
+		}
+	}()
+}
+
+func (srv *server) isOpen() bool {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	return !srv.closed
+}
+
+// copyInto makes a folder on tmpfs and copies the whole cached data
+// folder into its data/.
+func (srv *server) copyInto(prefix string, addTemp func(string), keep func(string) bool) (string, error) {
+	dir, err := os.MkdirTemp(datadir.Scratch(), prefix)
+	if err != nil {
+		return "", err
+	}
+	if addTemp != nil {
+		addTemp(dir)
+	}
+	data := filepath.Join(dir, "data")
+	err = srv.user.Chown(dir)
+	if err == nil {
+		err = srv.tree.MakeDirs(data, srv.user)
+	}
+	if err == nil {
+		err = srv.tree.CopyFiles(data, srv.user, keep)
+	}
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", fmt.Errorf("copying the data folder: %w", err)
+	}
+	return dir, nil
+}
+
+// takeSpare returns the folder copied ahead, waiting for a copy under
+// way, or "" when there is none (or it failed): the caller copies.
+func (srv *server) takeSpare(ctx context.Context) (string, error) {
+	srv.mu.Lock()
+	srv.starts++
+	sp := srv.spare
+	srv.spare = nil
+	srv.mu.Unlock()
+	if sp == nil {
+		return "", nil
+	}
+	select {
+	case <-sp.done:
+	case <-ctx.Done():
+		// The copy ends on its own; its folder is removed then.
+		go func() {
+			<-sp.done
+			if sp.err == nil {
+				os.RemoveAll(sp.dir)
+			}
+		}()
+		return "", ctx.Err()
+	}
+	if sp.err != nil {
+		return "", nil
+	}
+	return sp.dir, nil
 }
 
 // build makes the cached data folder: initdb, then a server started once to
@@ -316,6 +473,13 @@ func (s *Spec) Start(ctx context.Context, env *service.StartEnv) (service.Instan
 	if srv == nil {
 		return nil, errors.New("postgres: not prepared")
 	}
+	ahead, err := srv.takeSpare(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if ahead != "" {
+		return s.launch(ctx, env, srv, ahead, nil)
+	}
 	dir, err := os.MkdirTemp(datadir.Scratch(), "seam-pg-"+env.Name+"-")
 	if err != nil {
 		return nil, err
@@ -343,8 +507,14 @@ func (s *Spec) Start(ctx context.Context, env *service.StartEnv) (service.Instan
 	if err := srv.tree.CopyFiles(data, srv.user, func(rel string) bool { return !isBase(rel) }); err != nil {
 		return fail(fmt.Errorf("copying the data folder: %w", err))
 	}
+	return s.launch(ctx, env, srv, dir, func() error { return srv.tree.CopyFiles(data, srv.user, isBase) })
+}
+
+// launch starts postgres on the data folder in dir; rest, when given,
+// copies the rest of the folder while the server starts.
+func (s *Spec) launch(ctx context.Context, env *service.StartEnv, srv *server, dir string, rest func() error) (service.Instance, error) {
 	port := portOf(env.Info)
-	args := serverArgs(srv.postgres, data, port, s.Settings)
+	args := serverArgs(srv.postgres, filepath.Join(dir, "data"), port, s.Settings)
 	inst, err := process.Launch(process.Child{
 		Path: srv.postgres, Argv: args, Dir: dir,
 		Env:  append(os.Environ(), env.Env...),
@@ -353,13 +523,17 @@ func (s *Spec) Start(ctx context.Context, env *service.StartEnv) (service.Instan
 		Log:    env.Log, Started: env.Started,
 	})
 	if err != nil {
-		return fail(err)
+		os.RemoveAll(dir)
+		return nil, err
 	}
-	if err := srv.tree.CopyFiles(data, srv.user, isBase); err != nil {
-		_ = inst.Stop(context.WithoutCancel(ctx))
-		return fail(fmt.Errorf("copying the data folder: %w", err))
+	if rest != nil {
+		if err := rest(); err != nil {
+			_ = inst.Stop(context.WithoutCancel(ctx))
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("copying the data folder: %w", err)
+		}
 	}
-	return &instance{Instance: inst, spec: s, dir: dir, port: port, db: s.database(env.Info), suiteDir: env.Dir}, nil
+	return &instance{Instance: inst, spec: s, srv: srv, addTemp: env.AddTemp, dir: dir, port: port, db: s.database(env.Info), suiteDir: env.Dir}, nil
 }
 
 func sortedKeys(m map[string]string) []string {
@@ -375,6 +549,8 @@ func sortedKeys(m map[string]string) []string {
 type instance struct {
 	service.Instance
 	spec     *Spec
+	srv      *server
+	addTemp  func(string)
 	dir      string
 	port     int
 	db       string
@@ -393,5 +569,8 @@ func (i *instance) Stop(ctx context.Context) error {
 	if rmErr := os.RemoveAll(i.dir); rmErr != nil && err == nil {
 		err = rmErr
 	}
+	// Copied after the server stopped: the copy never competes with the
+	// tests for the machine.
+	i.srv.copyAhead(i.addTemp)
 	return err
 }

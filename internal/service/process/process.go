@@ -5,9 +5,8 @@ package process
 
 import (
 	"bufio"
+	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -244,7 +244,7 @@ func (s *Spec) Prepare(ctx context.Context, env *service.PrepareEnv) error {
 	if err != nil {
 		return fmt.Errorf("build: %w", err)
 	}
-	key, err := inputKey(argv, nil, dir, s.Inputs)
+	key, err := inputKey(ctx, env.CacheDir, argv, nil, dir, s.Inputs)
 	if err != nil {
 		return fmt.Errorf("build: hashing inputs: %w", err)
 	}
@@ -334,49 +334,6 @@ func copyVars(v expr.Vars) expr.Vars {
 		out[k] = x
 	}
 	return out
-}
-
-// inputKey hashes what a build depends on: its command, environment,
-// Go version, and the names, sizes and modification times of the files
-// under its folder and its extra inputs.
-func inputKey(argv, env []string, dir string, inputs []string) (string, error) {
-	h := sha256.New()
-	fmt.Fprintf(h, "argv=%q\nenv=%q\ndir=%s\n", argv, env, dir)
-	roots := []string{dir}
-	for _, in := range inputs {
-		if !filepath.IsAbs(in) {
-			in = filepath.Join(dir, in)
-		}
-		roots = append(roots, in)
-	}
-	files := 0
-	for _, root := range roots {
-		err := filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if e.IsDir() && (e.Name() == ".git" || e.Name() == "node_modules") {
-				return filepath.SkipDir
-			}
-			if e.IsDir() {
-				return nil
-			}
-			files++
-			if files > 50000 {
-				return fmt.Errorf("more than 50000 files under %s; set dir: to the service's own folder", root)
-			}
-			info, err := e.Info()
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(h, "%s %d %d\n", p, info.Size(), info.ModTime().UnixNano())
-			return nil
-		})
-		if err != nil {
-			return "", err
-		}
-	}
-	return hex.EncodeToString(h.Sum(nil))[:24], nil
 }
 
 // Start implements service.Spec.
@@ -610,10 +567,25 @@ func (i *instance) stop(ctx context.Context) error {
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
 	select {
 	case <-i.done:
-		return nil
 	case <-time.After(5 * time.Second):
 		return fmt.Errorf("process %d did not exit after SIGKILL", pgid)
 	}
+	// SIGKILL is delivered, not yet done: a child the service left in its
+	// group may still be dying. Stop returns once the group is gone, so
+	// that what follows (a failed job's report, the end-of-run sweep) sees
+	// nothing of it; bounded, as a process in uninterruptible sleep may
+	// take longer, and the sweep is there for that.
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); {
+		if err := syscall.Kill(-pgid, 0); errors.Is(err, syscall.ESRCH) || !groupRunning(pgid) {
+			break
+		}
+		select {
+		case <-time.After(5 * time.Millisecond):
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	return nil
 }
 
 func lastLines(s string, n int) string {
@@ -640,4 +612,33 @@ func inputs() []service.Input {
 			"path as files[\"NAME\"] (inside [ ] quote the template, for its brackets). Nothing is written into the suite's folder"},
 		{Name: "stop_timeout", Doc: "how long a stopped process may take to exit after SIGTERM before its group is killed (default 5s)"},
 	}
+}
+
+// groupRunning reports whether a process of group pgid is still running:
+// a zombie is done, whoever reaps it (an init that never reaps must not
+// hold Stop up).
+func groupRunning(pgid int) bool {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return false
+	}
+	for _, e := range ents {
+		if e.Name()[0] < '0' || e.Name()[0] > '9' {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid pgrp …; comm may hold spaces and parentheses.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) > 2 && f[0] != "Z" && f[2] == strconv.Itoa(pgid) {
+			return true
+		}
+	}
+	return false
 }
