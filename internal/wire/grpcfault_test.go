@@ -96,11 +96,12 @@ func TestGRPCFaultAnswersInTheCalleesPlace(t *testing.T) {
 	calls := grpcOnly(s)
 	var injected, forwarded []string
 	for _, c := range calls {
-		if c.Target == "/seam.test.Echo/Count" && (string(c.RequestBody) != "2" || string(c.ResponseBody) != `["n1","n2"]` || c.ResponseMessages != 2) {
-			t.Errorf("the forwarded stream's messages: %s → %s (%s)", c.RequestBody, c.ResponseBody, c.Line())
+		req, resp := c.Bodies()
+		if c.Target == "/seam.test.Echo/Count" && (string(req) != "2" || string(resp) != `["n1","n2"]` || c.ResponseMessages != 2) {
+			t.Errorf("the forwarded stream's messages: %s → %s (%s)", req, resp, c.Line())
 		}
-		if c.Injected && string(c.RequestBody) != `{"service":"auth"}` && string(c.RequestBody) != `{}` {
-			t.Errorf("the injected call's request: %s (%s)", c.RequestBody, c.Line())
+		if c.Injected && string(req) != `{"service":"auth"}` && string(req) != `{}` {
+			t.Errorf("the injected call's request: %s (%s)", req, c.Line())
 		}
 		if c.Injected {
 			injected = append(injected, c.Target+" "+c.Result)
