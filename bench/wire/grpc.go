@@ -315,8 +315,20 @@ func benchGRPC(self string, quick bool, toxi *rawload.Server) grpcFigures {
 		rawload.Only(proxies, p)
 		grpcLoad(p.Base, conns, callers, warm, 4*limit, 0, want)
 	}
+	// What each proxy's process spends per call (user + system CPU, from
+	// /proc): less noisy than throughput on a shared machine, where the
+	// client and the service take most of the CPU.
+	cpu := map[*rawload.Server][]float64{}
 	res := rawload.Interleaved(paths, proxies, rounds, 100*time.Millisecond, func(p *rawload.Server, _ int) rawload.Result {
-		return grpcLoad(p.Base, conns, callers, perRound, limit, 0, want)
+		var t0 time.Duration
+		if p.Cmd != nil {
+			t0 = cpuTime(p.Cmd.Process.Pid)
+		}
+		r := grpcLoad(p.Base, conns, callers, perRound, limit, 0, want)
+		if p.Cmd != nil {
+			cpu[p] = append(cpu[p], float64((cpuTime(p.Cmd.Process.Pid)-t0).Microseconds())/float64(r.N))
+		}
+		return r
 	})
 	every := time.Duration(float64(time.Second) / rate)
 	paced := rawload.Interleaved(paths, proxies, rounds, 100*time.Millisecond, func(p *rawload.Server, _ int) rawload.Result {
@@ -326,7 +338,7 @@ func benchGRPC(self string, quick bool, toxi *rawload.Server) grpcFigures {
 	fmt.Printf("\none gRPC edge (unary %s, %d B answer), %d HTTP/2 connections × %d callers, median of %d interleaved rounds\n",
 		grpcMethod, len(want), conns, callers, rounds)
 	fmt.Printf("full load: %d calls or %s per round; paced: %.0f calls/s open loop for %s per round\n\n", perRound, limit, rate, pacedFor)
-	fmt.Printf("%-32s %10s %10s %10s %12s %12s\n", "path", "calls/s", "p50 ms", "p99 ms", "paced p50", "paced p99")
+	fmt.Printf("%-32s %10s %10s %10s %12s %12s %14s\n", "path", "calls/s", "p50 ms", "p99 ms", "paced p50", "paced p99", "proxy CPU µs")
 	rps := make([]float64, len(paths))
 	pacedP50 := make([]time.Duration, len(paths))
 	for i, p := range paths {
@@ -339,8 +351,12 @@ func benchGRPC(self string, quick bool, toxi *rawload.Server) grpcFigures {
 			c, d = append(c, x.P50), append(d, x.P99)
 		}
 		rps[i], pacedP50[i] = rawload.MedianF(xs), measure.Median(c)
-		fmt.Printf("%-32s %10.0f %10.3f %10.3f %12.3f %12.3f\n", p.Name, rps[i], measure.Msf(measure.Median(a)), measure.Msf(measure.Median(b)),
-			measure.Msf(pacedP50[i]), measure.Msf(measure.Median(d)))
+		perCall := "-"
+		if len(cpu[p]) > 0 {
+			perCall = fmt.Sprintf("%.1f /call", rawload.MedianF(cpu[p]))
+		}
+		fmt.Printf("%-32s %10.0f %10.3f %10.3f %12.3f %12.3f %14s\n", p.Name, rps[i], measure.Msf(measure.Median(a)), measure.Msf(measure.Median(b)),
+			measure.Msf(pacedP50[i]), measure.Msf(measure.Median(d)), perCall)
 	}
 	g := grpcFigures{seam: rps[1], direct: rps[0], added: measure.Msf(pacedP50[1] - pacedP50[0])}
 	if len(rps) > 2 {
@@ -351,4 +367,25 @@ func benchGRPC(self string, quick bool, toxi *rawload.Server) grpcFigures {
 		fmt.Printf("seam / Toxiproxy gRPC throughput = %.2f   target ≥ 1.0\n", g.seam/g.toxiproxy)
 	}
 	return g
+}
+
+// cpuTime is the user and system CPU a process has used so far, from
+// /proc/PID/stat (in clock ticks of 10 ms, Linux's USER_HZ); 0 when it
+// cannot be read.
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:])) // state ppid … utime (11) stime (12)
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	sys, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+sys) * 10 * time.Millisecond
 }

@@ -597,6 +597,7 @@ func BenchmarkGRPCUnary(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer p.Close()
+	p.SetDescriptors(echoFile(b))
 	for _, c := range []struct{ name, addr string }{{"direct", ln.Addr().String()}, {"wire", p.Addr()}} {
 		b.Run(c.name, func(b *testing.B) {
 			conn, err := grpc.NewClient(c.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
