@@ -219,12 +219,12 @@ func TestSchemaInline(t *testing.T) {
 		{schema, `{"id": 1}`, ""},
 		{schema, `{"id": 123456789012345678901}`, ""},
 		{schema, `{"id": 2, "tags": ["a"]}`, ""},
-		{schema, `{"id": "x"}`, `body: does not match the JSON Schema: at "/id": got string, want integer`},
-		{schema, `{"id": 0}`, `body: does not match the JSON Schema: at "/id": minimum: got 0, want 1`},
-		{schema, `{}`, `body: does not match the JSON Schema: at "/": missing property 'id'`},
-		{schema, `{"id": 1, "tags": [1]}`, `body: does not match the JSON Schema: at "/tags/0": got number, want string`},
-		{schema, `[]`, `body: does not match the JSON Schema: at "/": got array, want object`},
-		{`body: {.order: {schema: {type: integer}}}`, `{"order": 1.5}`, `body .order: does not match the JSON Schema: at "/": got number, want integer`},
+		{schema, `{"id": "x"}`, `body: does not match the JSON Schema: at "/id": type: x has type "string", want "integer"`},
+		{schema, `{"id": 0}`, `body: does not match the JSON Schema: at "/id": minimum: 0/1 is less than 1.000000`},
+		{schema, `{}`, `body: does not match the JSON Schema: at "/": required: missing properties: ["id"]`},
+		{schema, `{"id": 1, "tags": [1]}`, `body: does not match the JSON Schema: at "/tags/*": type: 1 has type "integer", want "string"`},
+		{schema, `[]`, `body: does not match the JSON Schema: at "/": type: [] has type "array", want "object"`},
+		{`body: {.order: {schema: {type: integer}}}`, `{"order": 1.5}`, `body .order: does not match the JSON Schema: at "/": type: 1.5 has type "number", want "integer"`},
 	})
 }
 
@@ -250,9 +250,9 @@ func TestSchemaFile(t *testing.T) {
 		bad    string // a body that fails
 		fail   string // its failure
 	}{
-		{"body: {schema: schemas/order.json}", `{"sku": "A"}`, `{"sku": 1}`, `body: does not match the JSON Schema: at "/sku": got number, want string`},
-		{"body: {schema: schemas/order.yaml}", `{"qty": 2}`, `{"qty": "2"}`, `body: does not match the JSON Schema: at "/qty": got string, want integer`},
-		{"body: {schema: " + filepath.Join(dir, "schemas", "order.json") + "}", `{"sku": "A"}`, `{}`, `body: does not match the JSON Schema: at "/": missing property 'sku'`},
+		{"body: {schema: schemas/order.json}", `{"sku": "A"}`, `{"sku": 1}`, `body: does not match the JSON Schema: at "/sku": type: 1 has type "integer", want "string"`},
+		{"body: {schema: schemas/order.yaml}", `{"qty": 2}`, `{"qty": "2"}`, `body: does not match the JSON Schema: at "/qty": type: 2 has type "string", want "integer"`},
+		{"body: {schema: " + filepath.Join(dir, "schemas", "order.json") + "}", `{"sku": "A"}`, `{}`, `body: does not match the JSON Schema: at "/": required: missing properties: ["sku"]`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.expect, func(t *testing.T) {
