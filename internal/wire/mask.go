@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Secrets never reach a timeline or a report: what the proxy records of a
@@ -20,23 +21,30 @@ import (
 // secretName matches parameter and field names that hold secrets.
 const secretName = `[A-Za-z0-9_.-]*(?:password|passwd|passphrase|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|credential|signature)[A-Za-z0-9_.-]*|pwd|auth|sig|code_verifier`
 
+// The patterns compile on first use, not at package init: every seam
+// command links this package, few mask anything.
 var (
 	// A JSON member whose name looks secret and whose value is a string.
-	jsonSecret = regexp.MustCompile(`(?i)("(?:` + secretName + `)"\s*:\s*")((?:[^"\\]|\\.)*)(")`)
+	jsonSecret = lazyRE(`(?i)("(?:` + secretName + `)"\s*:\s*")((?:[^"\\]|\\.)*)(")`)
 	// A query or form parameter whose name looks secret.
-	formSecret = regexp.MustCompile(`(?i)((?:^|[?&])(?:` + secretName + `)=)([^&#\s]*)`)
+	formSecret = lazyRE(`(?i)((?:^|[?&])(?:` + secretName + `)=)([^&#\s]*)`)
 	// PASSWORD 'literal', as in CREATE or ALTER ROLE and USER.
-	sqlSecret  = regexp.MustCompile(`(?i)(\bpassword\s+)(E?'(?:[^']|'')*')`)
-	sqlMention = regexp.MustCompile(`(?i)\bpassword\b`)
+	sqlSecret  = lazyRE(`(?i)(\bpassword\s+)(E?'(?:[^']|'')*')`)
+	sqlMention = lazyRE(`(?i)\bpassword\b`)
 	// Secrets by their shape. A JWT's header is JSON, so its first part
 	// starts with eyJ ({"), which keeps ordinary dotted words out.
 	// The shapes also match a secret's start (8 characters on), as a
 	// recorded value may be cut short.
-	shapeSecret = regexp.MustCompile(`\$2[aby]\$[0-9]{2}\$[./A-Za-z0-9]{8,}` +
+	shapeSecret = lazyRE(`\$2[aby]\$[0-9]{2}\$[./A-Za-z0-9]{8,}` +
 		`|\$argon2(?:id|i|d)\$[A-Za-z0-9=$,+/.-]+` +
 		`|\beyJ[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]*){0,2}` +
 		`|(?i:\bbearer)\s+[A-Za-z0-9._~+/-]+=*`)
 )
+
+// lazyRE returns a func that compiles expr once, on its first call.
+func lazyRE(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 // shapeHint reports whether b may hold a secret shapeSecret knows: most
 // traffic holds none, and then the regexp does not run.
@@ -66,7 +74,7 @@ func maskShape(s string) string {
 	if !shapeHint(s) {
 		return s
 	}
-	return shapeSecret.ReplaceAllStringFunc(s, func(m string) string {
+	return shapeSecret().ReplaceAllStringFunc(s, func(m string) string {
 		if hasFoldAt(m, 0, "bearer") {
 			return m[:6] + " " + masked
 		}
@@ -199,7 +207,7 @@ func maskTarget(t string) string {
 	if q < 0 || !hint(t[q:]) {
 		return t
 	}
-	return t[:q] + formSecret.ReplaceAllString(t[q:], "${1}"+masked)
+	return t[:q] + formSecret().ReplaceAllString(t[q:], "${1}"+masked)
 }
 
 // maskBody masks secret members of a JSON body and secret fields of a
@@ -208,9 +216,9 @@ func maskBody(b []byte) []byte {
 	if len(b) == 0 || !hint(b) {
 		return b
 	}
-	out := jsonSecret.ReplaceAll(b, []byte("${1}"+masked+"${3}"))
+	out := jsonSecret().ReplaceAll(b, []byte("${1}"+masked+"${3}"))
 	if i := bytes.IndexAny(out, "{["); i < 0 || len(bytes.TrimSpace(out[:i])) > 0 {
-		out = formSecret.ReplaceAll(out, []byte("${1}"+masked))
+		out = formSecret().ReplaceAll(out, []byte("${1}"+masked))
 	}
 	return out
 }
@@ -218,10 +226,10 @@ func maskBody(b []byte) []byte {
 // maskSQL masks password literals in a statement, and says whether the
 // statement mentions a password at all (then its parameters are masked).
 func maskSQL(sql string) (string, bool) {
-	if !containsFold(sql, "password") || !sqlMention.MatchString(sql) {
+	if !containsFold(sql, "password") || !sqlMention().MatchString(sql) {
 		return sql, false
 	}
-	return sqlSecret.ReplaceAllString(sql, "${1}'"+masked+"'"), true
+	return sqlSecret().ReplaceAllString(sql, "${1}'"+masked+"'"), true
 }
 
 // mask applies the above to an interaction before anyone sees it.
