@@ -231,7 +231,7 @@ func TestFailuresAreReportedThroughT(t *testing.T) {
 		}},
 		{"misuse", "TestChildMisuse", []string{
 			`seam_test.go:`, // reported at the caller's line
-			`seam: no service "shipping"; the services are: bus, db, inventory, orders, payments`,
+			`seam: no service "shipping"; the services are: bus, db, inventory, orders, payments, pricing`,
 		}},
 		{"after-cleanup", "TestChildAfterCleanup", []string{
 			"seam: the environment is stopped (its test ended, or Close was called)",

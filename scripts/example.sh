@@ -2,7 +2,7 @@
 # Runs seam on the bundled example system: installs the servers it uses
 # (Debian packages postgresql and nats-server) when missing, then
 #   go run ./cmd/seam run examples/shop [ARGS]
-# e.g. ./scripts/example.sh --var broken=true
+# e.g. ./scripts/example.sh --var broken=true (or broken_pricing=true)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/debian-packages.sh

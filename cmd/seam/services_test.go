@@ -350,25 +350,32 @@ func TestUpAndDown(t *testing.T) {
 }
 
 // TestExampleShop runs the README's main command, and shows that breaking
-// one service is reported with that service's own log lines.
+// one service is reported with that service's own log lines, and that a
+// service broken behind a gRPC edge is found on that edge.
 func TestExampleShop(t *testing.T) {
 	env, state := isolated(t)
 	events := filepath.Join(t.TempDir(), "run.jsonl")
 	r := seamEnv(t, env, "run", "../../examples/shop", "--parallel", "2", "--report", "json="+events)
-	if r.code != 0 || !strings.Contains(r.stdout, "11 passed, 0 failed") ||
-		!strings.Contains(r.stdout, "integration coverage: 4 of 4 edges exercised (100%)") {
+	if r.code != 0 || !strings.Contains(r.stdout, "14 passed, 0 failed") ||
+		!strings.Contains(r.stdout, "integration coverage: 5 of 5 edges exercised (100%)") {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	// The wire decoded the edge to PostgreSQL: statements, results, params.
-	if x := mustRead(t, events); !strings.Contains(x, `"service":"orders→db","stream":"wire"`) ||
-		!strings.Contains(x, `SQL insert into orders (sku, qty, status) values ($1, $2, $3) returning id → INSERT 0 1`) {
+	// The wire decoded the edge to PostgreSQL (statements, results,
+	// params) and the gRPC edge to pricing (method, code, sizes).
+	x := mustRead(t, events)
+	if !strings.Contains(x, `"service":"orders→db","stream":"wire"`) ||
+		!strings.Contains(x, `SQL insert into orders (sku, qty, status, unit_cents, total_cents) values ($1, $2, $3, $4, $5) returning id → INSERT 0 1`) {
 		t.Errorf("no decoded SQL on orders→db in the event log")
+	}
+	if !strings.Contains(x, `"service":"orders→pricing","stream":"wire"`) ||
+		!strings.Contains(x, `GRPC /shop.pricing.v1.Pricing/Quote → OK`) {
+		t.Errorf("no decoded gRPC call on orders→pricing in the event log")
 	}
 	// The same suite with inventory's stand-in stub: the report says so.
 	junit := filepath.Join(t.TempDir(), "junit.xml")
 	r = seamEnv(t, env, "run", "../../examples/shop", "--stub", "inventory", "--report", "junit="+junit)
-	if r.code != 0 || !strings.Contains(r.stdout, "11 passed, 0 failed") ||
-		!strings.Contains(r.stdout, "inventory stub (stand-in for process), payments stub") {
+	if r.code != 0 || !strings.Contains(r.stdout, "14 passed, 0 failed") ||
+		!strings.Contains(r.stdout, "inventory stub (stand-in for process), pricing process, payments stub") {
 		t.Fatalf("--stub inventory: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	if x := mustRead(t, junit); !strings.Contains(x, `name="seam.service.inventory" value="stub (stand-in for process)"`) {
@@ -388,6 +395,32 @@ func TestExampleShop(t *testing.T) {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
 		}
+	}
+	// pricing broken: every order for C3 fails, and the top suspect of the
+	// first failure is the gRPC call orders → pricing, with its code.
+	r = seamEnv(t, env, "run", "../../examples/shop", "--var", "broken_pricing=true")
+	if r.code != 1 {
+		t.Fatalf("broken_pricing: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	i := strings.Index(r.stdout, "\nFAIL ")
+	if i < 0 {
+		t.Fatalf("broken_pricing: no test failed:\n%s", r.stdout)
+	}
+	first, _, _ := strings.Cut(r.stdout[i+len("\nFAIL "):], "\nPASS ")
+	first, _, _ = strings.Cut(first, "\nFAIL ")
+	for _, want := range []string{
+		`status: got 502; want 201`,
+		`{"error":"pricing: price list has no entry for C3"}`,
+		"suspicious interactions, likeliest cause first:\n      1. orders→pricing | GRPC /shop.pricing.v1.Pricing/Quote → FAILED_PRECONDITION: price list has no entry for C3",
+		"pricing | quote C3 x",
+		"orders | order C3 x",
+	} {
+		if !strings.Contains(first, want) {
+			t.Errorf("the first failure lacks %q:\n%s", want, first)
+		}
+	}
+	if !strings.Contains(r.stdout, "PASS an order for an item out of stock is refused") {
+		t.Errorf("an order for B2 failed too; only C3 has no price:\n%s", r.stdout)
 	}
 	assertClean(t, state)
 }

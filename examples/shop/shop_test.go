@@ -13,7 +13,11 @@ import (
 	"os"
 	"testing"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
 	"github.com/seamtest/seam"
+	"github.com/seamtest/seam/examples/shop/pricing/pricingpb"
 )
 
 var shared *seam.Env
@@ -99,6 +103,27 @@ func TestOrderIsChargedOnce(t *testing.T) {
 	if len(reserve) != 1 || len(charge) != 1 || charge[0].Start.Before(reserve[0].End) {
 		t.Errorf("want one reservation, then one charge; got %+v then %+v", reserve, charge)
 	}
+}
+
+// TestOrderIsPricedOverGRPC calls the pricing service with its generated
+// gRPC client, then checks that an order carries pricing's quote and that
+// the wire saw one Quote on the edge orders → pricing.
+func TestOrderIsPricedOverGRPC(t *testing.T) {
+	env := shared.Attach(t)
+	conn, err := grpc.NewClient(env.Addr("pricing"), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	q, err := pricingpb.NewPricingClient(conn).Quote(t.Context(), &pricingpb.QuoteRequest{Sku: "C3", Qty: 3})
+	if err != nil || q.GetUnitCents() != 250 || q.GetTotalCents() != 750 {
+		t.Fatalf("Quote C3 x3: %v, %v; want 250 and 750 cents", q, err)
+	}
+	status, order := call(t, "POST", env.URL("orders")+"/orders", map[string]any{"sku": "C3", "qty": 3})
+	if status != 201 || order["unit_cents"] != 250.0 || order["total_cents"] != 750.0 {
+		t.Errorf("POST /orders: %d %v; want 201 with unit_cents 250, total_cents 750", status, order)
+	}
+	env.VerifyInteractions(seam.Edge{From: "orders", To: "pricing", GRPC: "/shop.pricing.v1.Pricing/Quote", Code: "OK"}, 1)
 }
 
 // TestDeclinedPaymentStoresNothing makes the provider decline, for this

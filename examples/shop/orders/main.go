@@ -1,7 +1,8 @@
 // Command orders is the order service of seam's example shop: it takes
-// orders, reserves their stock from the inventory service over HTTP, stores
-// them in PostgreSQL (or in memory without -db) and announces each on NATS
-// (with -nats).
+// orders, prices them with the pricing service over gRPC, reserves their
+// stock from the inventory service over HTTP, charges the payment provider
+// (with -payments), stores them in PostgreSQL (or in memory without -db)
+// and announces each on NATS (with -nats).
 package main
 
 import (
@@ -21,13 +22,22 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	"github.com/seamtest/seam/examples/shop/pricing/pricingpb"
 )
 
 type order struct {
-	ID     int    `json:"id"`
-	SKU    string `json:"sku"`
-	Qty    int    `json:"qty"`
-	Status string `json:"status"`
+	ID         int    `json:"id"`
+	SKU        string `json:"sku"`
+	Qty        int    `json:"qty"`
+	Status     string `json:"status"`
+	UnitCents  int64  `json:"unit_cents"`  // as pricing quoted it
+	TotalCents int64  `json:"total_cents"` // what the customer is charged
 }
 
 // store keeps orders: in PostgreSQL through a connection pool, or in memory.
@@ -62,13 +72,15 @@ type postgres struct{ pool *pgxpool.Pool }
 
 func (p postgres) add(ctx context.Context, o order) (int, error) {
 	var id int
-	err := p.pool.QueryRow(ctx, "insert into orders (sku, qty, status) values ($1, $2, $3) returning id", o.SKU, o.Qty, o.Status).Scan(&id)
+	err := p.pool.QueryRow(ctx, "insert into orders (sku, qty, status, unit_cents, total_cents) values ($1, $2, $3, $4, $5) returning id",
+		o.SKU, o.Qty, o.Status, o.UnitCents, o.TotalCents).Scan(&id)
 	return id, err
 }
 
 func (p postgres) get(ctx context.Context, id int) (order, bool, error) {
 	o := order{ID: id}
-	err := p.pool.QueryRow(ctx, "select sku, qty, status from orders where id = $1", id).Scan(&o.SKU, &o.Qty, &o.Status)
+	err := p.pool.QueryRow(ctx, "select sku, qty, status, unit_cents, total_cents from orders where id = $1", id).
+		Scan(&o.SKU, &o.Qty, &o.Status, &o.UnitCents, &o.TotalCents)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return o, false, nil
 	}
@@ -78,6 +90,7 @@ func (p postgres) get(ctx context.Context, id int) (order, bool, error) {
 func main() {
 	listen := flag.String("listen", "127.0.0.1:8080", "address to listen on")
 	inventory := flag.String("inventory", "http://127.0.0.1:8081", "base URL of the inventory service")
+	pricingAddr := flag.String("pricing", "", "host:port of the pricing service, called over gRPC (empty: orders are not priced)")
 	dbURL := flag.String("db", "", "PostgreSQL URL (empty: keep orders in memory)")
 	natsURL := flag.String("nats", "", "NATS URL to announce orders on (empty: announce nothing)")
 	payments := flag.String("payments", "", "base URL of the payment provider (empty: orders are not charged)")
@@ -103,6 +116,23 @@ func main() {
 		bus = nc
 	}
 	client := &http.Client{Timeout: 5 * time.Second}
+	var pricing *pricer
+	if *pricingAddr != "" {
+		// One connection to pricing for the process's life. After it
+		// breaks, reconnect soon and often: pricing is a nearby service,
+		// not a remote API, and an order waits for it (see price).
+		conn, err := grpc.NewClient(*pricingAddr,
+			grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithConnectParams(grpc.ConnectParams{
+				Backoff:           backoff.Config{BaseDelay: 50 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 200 * time.Millisecond},
+				MinConnectTimeout: time.Second,
+			}))
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer conn.Close()
+		pricing = &pricer{pricingpb.NewPricingClient(conn), conn}
+	}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -113,6 +143,12 @@ func main() {
 		if err := json.NewDecoder(r.Body).Decode(&o); err != nil || o.SKU == "" || o.Qty <= 0 {
 			reply(w, http.StatusBadRequest, map[string]any{"error": "want {sku, qty > 0}"})
 			return
+		}
+		if pricing != nil {
+			if status, msg := price(r.Context(), pricing, &o); status != http.StatusOK {
+				reply(w, status, map[string]any{"error": msg})
+				return
+			}
 		}
 		body, _ := json.Marshal(map[string]any{"sku": o.SKU, "qty": o.Qty})
 		resp, err := client.Post(*inventory+"/reserve", "application/json", bytes.NewReader(body))
@@ -176,17 +212,46 @@ func main() {
 		log.Fatal(err)
 	}
 	// Said once the port is open: a readiness probe may wait for this line.
-	log.Printf("orders listening on %s, inventory at %s", *listen, *inventory)
+	log.Printf("orders listening on %s, inventory at %s, pricing at %s", *listen, *inventory, *pricingAddr)
 	log.Fatal(http.Serve(ln, mux))
 }
 
-// prices in cents; the payment provider charges qty × price.
-var prices = map[string]int{"A1": 500, "B2": 1200, "C3": 250}
+// pricer is the client of the pricing service and its connection.
+type pricer struct {
+	client pricingpb.PricingClient
+	conn   *grpc.ClientConn
+}
+
+// price asks pricing for a quote and sets the order's prices. It returns
+// 200, or the status to answer the customer with and why.
+func price(ctx context.Context, pricing *pricer, o *order) (int, string) {
+	// WaitForReady: a call made while the connection is being rebuilt waits
+	// for it, up to one second, instead of failing at once.
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	q, err := pricing.client.Quote(ctx, &pricingpb.QuoteRequest{Sku: o.SKU, Qty: int32(o.Qty)}, grpc.WaitForReady(true))
+	switch status.Code(err) {
+	case codes.OK:
+		o.UnitCents, o.TotalCents = q.GetUnitCents(), q.GetTotalCents()
+		return http.StatusOK, ""
+	case codes.Unavailable, codes.DeadlineExceeded:
+		log.Printf("order %s x%d: pricing unreachable: %v", o.SKU, o.Qty, err)
+		// The next order should not wait out a backoff grown while
+		// pricing was away: try to reconnect now.
+		pricing.conn.ResetConnectBackoff()
+		return http.StatusServiceUnavailable, "pricing unreachable"
+	case codes.NotFound:
+		log.Printf("order %s x%d: refused: %s", o.SKU, o.Qty, status.Convert(err).Message())
+		return http.StatusConflict, status.Convert(err).Message()
+	}
+	log.Printf("order %s x%d: pricing answered %v: %s", o.SKU, o.Qty, status.Code(err), status.Convert(err).Message())
+	return http.StatusBadGateway, fmt.Sprintf("pricing: %s", status.Convert(err).Message())
+}
 
 // charge asks the payment provider to charge an order. It returns 200, or
 // the status to answer the customer with and why.
 func charge(client *http.Client, payments string, o order) (int, string) {
-	body, _ := json.Marshal(map[string]any{"amount": o.Qty * prices[o.SKU], "currency": "EUR", "reference": o.SKU})
+	body, _ := json.Marshal(map[string]any{"amount": o.TotalCents, "currency": "EUR", "reference": o.SKU})
 	req, _ := http.NewRequest(http.MethodPost, payments+"/charges", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer shop-test-key")
