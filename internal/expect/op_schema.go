@@ -28,11 +28,16 @@ func (schemaOp) Usage() Usage {
 	return Usage{Name: "schema", Summary: "the value is valid against a JSON Schema (draft 2020-12 by default, or draft-07 when its $schema says so), given inline or as a file path relative to the suite file", Example: "body: {schema: schemas/order.json}"}
 }
 
-// The $schema values the library validates; a trailing "#" and http or
-// https are accepted for each and rewritten to the form the library knows.
-var schemaDrafts = map[string]string{
-	"json-schema.org/draft/2020-12/schema": "https://json-schema.org/draft/2020-12/schema",
-	"json-schema.org/draft-07/schema":      "http://json-schema.org/draft-07/schema#",
+// canonicalDraft maps a $schema the library validates, less any trailing
+// "#" and its http:// or https://, to the form the library knows.
+func canonicalDraft(key string) (string, bool) {
+	switch key {
+	case "json-schema.org/draft/2020-12/schema":
+		return "https://json-schema.org/draft/2020-12/schema", true
+	case "json-schema.org/draft-07/schema":
+		return "http://json-schema.org/draft-07/schema#", true
+	}
+	return "", false
 }
 
 func (schemaOp) Compile(c *Compiler, n *yaml.Node) Check {
@@ -130,7 +135,7 @@ func toSchema(doc any) (*jsonschema.Schema, error) {
 			s, _ := v.(string)
 			key := strings.TrimSuffix(s, "#")
 			key = strings.TrimPrefix(strings.TrimPrefix(key, "https://"), "http://")
-			canon, ok := schemaDrafts[key]
+			canon, ok := canonicalDraft(key)
 			if !ok {
 				return nil, unsupportedDraft{uri: fmt.Sprint(v)}
 			}
