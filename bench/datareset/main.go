@@ -21,11 +21,11 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats.go"
 	"github.com/redis/go-redis/v9"
+	"github.com/seamtest/seam/bench/internal/databench"
 	"github.com/seamtest/seam/bench/internal/measure"
 	"github.com/seamtest/seam/internal/builtin"
 	"github.com/seamtest/seam/internal/environment"
 	"github.com/seamtest/seam/internal/session"
-	"github.com/seamtest/seam/internal/suite"
 )
 
 const tables, rowsPer = 20, 50 // 1,000 rows
@@ -91,66 +91,50 @@ func main() {
 
 	reg := builtin.New()
 	measure.OnExit(reg.Close)
-	s, err := suite.Load(tmp, suite.Options{Steps: reg.Steps, Ops: reg.Ops, Services: reg.Services, Probes: reg.Probes, ServicesOnly: true})
-	measure.Check(err)
-	sess, err := session.Open(ctx, s, session.Options{Command: "bench", Seed: 1})
+	sess, err := session.Open(ctx, databench.Load(reg, tmp), session.Options{Command: "bench", Seed: 1})
 	measure.Check(err)
 	measure.OnExit(func() { sess.Close() })
 	env, err := sess.StartEnv(ctx, nil)
 	measure.Check(err)
 
-	pgURL := url(env, "pg")
-	pg := connectPG(ctx, pgURL)
-	admin := connectPG(ctx, strings.Replace(pgURL, "/app?", "/postgres?", 1))
+	pgURL := databench.URL(env, "pg")
+	pg := databench.Connect(ctx, pgURL)
+	admin := databench.Connect(ctx, databench.Sibling(pgURL, "postgres"))
 	// The by-hand way works on a database of its own with the same data.
-	_, err = admin.Exec(ctx, "CREATE DATABASE byhand")
-	measure.Check(err)
-	byhand := connectPG(ctx, strings.Replace(pgURL, "/app?", "/byhand?", 1))
-	_, err = byhand.Exec(ctx, schema(false))
-	measure.Check(err)
-	truncateAll := "TRUNCATE " + tableList() + " RESTART IDENTITY;\n" + seed()
-	_, err = admin.Exec(ctx, "CREATE DATABASE tpl")
-	measure.Check(err)
-	tpl := connectPG(ctx, strings.Replace(pgURL, "/app?", "/tpl?", 1))
-	_, err = tpl.Exec(ctx, schema(false))
-	measure.Check(err)
+	byhand := databench.CreateDB(ctx, admin, pgURL, "byhand", schema(false))
+	truncateAll := "TRUNCATE " + databench.Tables(tables) + " RESTART IDENTITY;\n" + seed()
+	tpl := databench.CreateDB(ctx, admin, pgURL, "tpl", schema(false))
+	// A template with a connection to it cannot be copied.
 	tpl.Close(ctx)
-	_, err = admin.Exec(ctx, "CREATE DATABASE clone TEMPLATE tpl STRATEGY FILE_COPY")
-	measure.Check(err)
+	databench.Exec(ctx, admin, "CREATE DATABASE clone TEMPLATE tpl STRATEGY FILE_COPY")
 
-	my := connectMy(url(env, "my"))
-	rdb := redis.NewClient(&redis.Options{Addr: strings.TrimSuffix(strings.TrimPrefix(url(env, "cache"), "redis://"), "/0")})
+	my := connectMy(databench.URL(env, "my"))
+	rdb := redis.NewClient(&redis.Options{Addr: strings.TrimSuffix(strings.TrimPrefix(databench.URL(env, "cache"), "redis://"), "/0")})
 	measure.OnExit(func() { rdb.Close() })
-	nc, err := nats.Connect(url(env, "bus"))
+	nc, err := nats.Connect(databench.URL(env, "bus"))
 	measure.Check(err)
 	measure.OnExit(nc.Close)
 
-	timed := func(prepare func(), reset func() error) time.Duration {
-		prepare()
-		start := time.Now()
-		measure.Check(reset())
-		return time.Since(start)
-	}
 	var seamPG, handPG, clonePG, seamMy, seamRedis, seamNATS []time.Duration
 	for i := 0; i < rounds; i++ {
-		seamPG = append(seamPG, timed(func() { execPG(ctx, pg, dirty) }, func() error { return env.ResetOne(ctx, "pg") }))
-		handPG = append(handPG, timed(func() { execPG(ctx, byhand, dirty) }, func() error { _, err := byhand.Exec(ctx, truncateAll); return err }))
-		clonePG = append(clonePG, timed(func() {}, func() error {
+		seamPG = append(seamPG, measure.Timed(func() { databench.Exec(ctx, pg, dirty) }, func() error { return env.ResetOne(ctx, "pg") }))
+		handPG = append(handPG, measure.Timed(func() { databench.Exec(ctx, byhand, dirty) }, func() error { _, err := byhand.Exec(ctx, truncateAll); return err }))
+		clonePG = append(clonePG, measure.Timed(func() {}, func() error {
 			if _, err := admin.Exec(ctx, "DROP DATABASE clone WITH (FORCE)"); err != nil {
 				return err
 			}
 			_, err := admin.Exec(ctx, "CREATE DATABASE clone TEMPLATE tpl STRATEGY FILE_COPY")
 			return err
 		}))
-		seamMy = append(seamMy, timed(func() {
+		seamMy = append(seamMy, measure.Timed(func() {
 			_, err := my.ExecContext(ctx, dirty)
 			measure.Check(err)
 		}, func() error { return env.ResetOne(ctx, "my") }))
-		seamRedis = append(seamRedis, timed(func() {
+		seamRedis = append(seamRedis, measure.Timed(func() {
 			measure.Check(rdb.Set(ctx, "key:1", "changed", 0).Err())
 			measure.Check(rdb.Del(ctx, "seeded").Err())
 		}, func() error { return env.ResetOne(ctx, "cache") }))
-		seamNATS = append(seamNATS, timed(func() {
+		seamNATS = append(seamNATS, measure.Timed(func() {
 			for j := 0; j < 20; j++ {
 				measure.Check(nc.Publish("events.x", []byte("x")))
 			}
@@ -187,34 +171,6 @@ func redisSeed() string {
 	return "[" + strings.Join(parts, ", ") + "]"
 }
 
-func tableList() string {
-	names := make([]string, tables)
-	for i := range names {
-		names[i] = fmt.Sprintf("t%d", i)
-	}
-	return strings.Join(names, ", ")
-}
-
-func url(env *environment.Environment, name string) string {
-	in, ok := env.Info(name)
-	if !ok {
-		measure.Check(fmt.Errorf("no service %s", name))
-	}
-	return in["url"].(string)
-}
-
-func connectPG(ctx context.Context, url string) *pgx.Conn {
-	c, err := pgx.Connect(ctx, url)
-	measure.Check(err)
-	measure.OnExit(func() { c.Close(context.Background()) })
-	return c
-}
-
-func execPG(ctx context.Context, c *pgx.Conn, q string) {
-	_, err := c.Exec(ctx, q)
-	measure.Check(err)
-}
-
 func connectMy(raw string) *sql.DB {
 	rest := strings.TrimPrefix(raw, "mysql://")
 	cred, hostDB, _ := strings.Cut(rest, "@")
@@ -231,7 +187,7 @@ func connectMy(raw string) *sql.DB {
 
 // check makes sure seam's reset really restored the PostgreSQL baseline.
 func check(ctx context.Context, pg *pgx.Conn, env *environment.Environment) {
-	execPG(ctx, pg, dirty)
+	databench.Exec(ctx, pg, dirty)
 	measure.Check(env.ResetOne(ctx, "pg"))
 	var n0, sum1 int
 	measure.Check(pg.QueryRow(ctx, "SELECT (SELECT count(*) FROM t0), (SELECT sum(n) FROM t1)").Scan(&n0, &sum1))

@@ -13,19 +13,14 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
-	"os/user"
 	"path/filepath"
-	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/seamtest/seam/bench/internal/databench"
 	"github.com/seamtest/seam/bench/internal/measure"
 	"github.com/seamtest/seam/internal/builtin"
-	"github.com/seamtest/seam/internal/environment"
 	"github.com/seamtest/seam/internal/session"
-	"github.com/seamtest/seam/internal/suite"
 )
 
 func main() {
@@ -55,10 +50,8 @@ func main() {
 		dir := filepath.Join(tmp, k.name)
 		measure.Check(os.MkdirAll(dir, 0o755))
 		measure.Check(os.WriteFile(filepath.Join(dir, "seam.yaml"), []byte("name: "+k.name+"\nservices:\n  db:\n    "+k.yaml+"\n"), 0o644))
-		s, err := suite.Load(dir, suite.Options{Steps: reg.Steps, Ops: reg.Ops, Services: reg.Services, Probes: reg.Probes, ServicesOnly: true})
-		measure.Check(err)
 		// Open prepares (fills the cache) once; that is not what is timed.
-		sess, err := session.Open(ctx, s, session.Options{Command: "bench", Seed: 1})
+		sess, err := session.Open(ctx, databench.Load(reg, dir), session.Options{Command: "bench", Seed: 1})
 		measure.Check(err)
 		measure.OnExit(func() { sess.Close() })
 		sessions[k.name] = sess
@@ -69,15 +62,10 @@ func main() {
 		start := time.Now()
 		env, err := sessions[kind].StartEnv(ctx, nil)
 		measure.Check(err)
-		defer stop(env)
+		defer databench.Stop(env)
 		if kind == "postgres" {
-			url, err := env.URL("db")
-			measure.Check(err)
-			conn, err := pgx.Connect(ctx, url)
-			measure.Check(err)
+			conn := selectOne(ctx, databench.URL(env, "db"))
 			defer conn.Close(ctx)
-			_, err = conn.Exec(ctx, "SELECT 1")
-			measure.Check(err)
 		}
 		return time.Since(start)
 	}
@@ -85,25 +73,18 @@ func main() {
 	// later starts in the same run (fresh tests) find it copied ahead. A
 	// session opened per round (not timed) gives the first start.
 	firstStart := func() time.Duration {
-		s, err := suite.Load(filepath.Join(tmp, "postgres"), suite.Options{Steps: reg.Steps, Ops: reg.Ops, Services: reg.Services, Probes: reg.Probes, ServicesOnly: true})
-		measure.Check(err)
-		sess, err := session.Open(ctx, s, session.Options{Command: "bench", Seed: 1})
+		sess, err := session.Open(ctx, databench.Load(reg, filepath.Join(tmp, "postgres")), session.Options{Command: "bench", Seed: 1})
 		measure.Check(err)
 		defer sess.Close()
 		start := time.Now()
 		env, err := sess.StartEnv(ctx, nil)
 		measure.Check(err)
-		defer stop(env)
-		url, err := env.URL("db")
-		measure.Check(err)
-		conn, err := pgx.Connect(ctx, url)
-		measure.Check(err)
+		defer databench.Stop(env)
+		conn := selectOne(ctx, databench.URL(env, "db"))
 		defer conn.Close(ctx)
-		_, err = conn.Exec(ctx, "SELECT 1")
-		measure.Check(err)
 		return time.Since(start)
 	}
-	pgBin := pgBinDir()
+	pgBin := databench.PGBin()
 	times := map[string][]time.Duration{}
 	for i := 0; i < rounds; i++ {
 		times["hand"] = append(times["hand"], byHand(ctx, tmp, pgBin, i))
@@ -132,18 +113,15 @@ func main() {
 		measure.Msf(measure.Median(times["redis"])), measure.Msf(measure.Median(times["nats"])), ratio, verdict)
 }
 
-func stop(env *environment.Environment) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	measure.Check(env.Stop(ctx))
-}
-
-func pgBinDir() string {
-	m, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pg_ctl")
-	if len(m) == 0 {
-		measure.Check(fmt.Errorf("PostgreSQL not found: apt-get install postgresql"))
-	}
-	return filepath.Dir(m[len(m)-1])
+// selectOne connects to url and has a query answered: when PostgreSQL is
+// ready for a user, by hand or through seam. The caller closes the
+// connection once it has taken the time.
+func selectOne(ctx context.Context, url string) *pgx.Conn {
+	conn, err := pgx.Connect(ctx, url)
+	measure.Check(err)
+	_, err = conn.Exec(ctx, "SELECT 1")
+	measure.Check(err)
+	return conn
 }
 
 // byHand does what people script: initdb, then pg_ctl start -w, then a
@@ -152,40 +130,13 @@ func byHand(ctx context.Context, tmp, bin string, i int) time.Duration {
 	dir := filepath.Join("/dev/shm", fmt.Sprintf("seam-bench-byhand-%d-%d", os.Getpid(), i))
 	measure.Check(os.MkdirAll(dir, 0o700))
 	defer os.RemoveAll(dir)
-	cred := asPostgres(dir)
+	cred := databench.AsPostgres(dir)
 	port := 20000 + os.Getpid()%20000 + i
-	data := filepath.Join(dir, "data")
 	start := time.Now()
-	run(cred, filepath.Join(bin, "initdb"), "-D", data, "-U", "seam", "-A", "trust", "--no-sync", "-E", "UTF8", "--locale=C")
-	run(cred, filepath.Join(bin, "pg_ctl"), "-D", data, "-l", filepath.Join(dir, "log"), "-w", "-o",
-		"-p "+strconv.Itoa(port)+" -c listen_addresses=127.0.0.1 -k '' -c fsync=off", "start")
-	defer run(cred, filepath.Join(bin, "pg_ctl"), "-D", data, "-m", "immediate", "stop")
-	conn, err := pgx.Connect(ctx, fmt.Sprintf("postgres://seam@127.0.0.1:%d/postgres?sslmode=disable", port))
-	measure.Check(err)
-	_, err = conn.Exec(ctx, "SELECT 1")
-	measure.Check(err)
+	stopPG := databench.StartByHand(cred, bin, dir, port)
+	defer stopPG()
+	conn := selectOne(ctx, fmt.Sprintf("postgres://seam@127.0.0.1:%d/postgres?sslmode=disable", port))
 	d := time.Since(start)
 	conn.Close(ctx)
 	return d
-}
-
-// asPostgres returns the credential for the postgres user when root.
-func asPostgres(dir string) *syscall.Credential {
-	if os.Geteuid() != 0 {
-		return nil
-	}
-	u, err := user.Lookup("postgres")
-	measure.Check(err)
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
-	measure.Check(os.Chown(dir, uid, gid))
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
-}
-
-func run(cred *syscall.Credential, name string, args ...string) {
-	cmd := exec.Command(name, args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-	if out, err := cmd.CombinedOutput(); err != nil {
-		measure.Check(fmt.Errorf("%s: %v\n%s", name, err, out))
-	}
 }

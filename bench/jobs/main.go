@@ -18,19 +18,16 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/seamtest/seam/bench/internal/databench"
 	"github.com/seamtest/seam/bench/internal/measure"
 	"github.com/seamtest/seam/internal/builtin"
 	"github.com/seamtest/seam/internal/environment"
 	"github.com/seamtest/seam/internal/session"
-	"github.com/seamtest/seam/internal/suite"
 )
 
 const tables, rowsPer = 20, 50
@@ -115,47 +112,35 @@ func main() {
 
 	reg := builtin.New()
 	measure.OnExit(reg.Close)
-	s, err := suite.Load(tmp, suite.Options{Steps: reg.Steps, Ops: reg.Ops, Services: reg.Services, Probes: reg.Probes, ServicesOnly: true})
-	measure.Check(err)
-	sess, err := session.Open(ctx, s, session.Options{Command: "bench", Seed: 1, Notices: os.Stderr})
+	sess, err := session.Open(ctx, databench.Load(reg, tmp), session.Options{Command: "bench", Seed: 1, Notices: os.Stderr})
 	measure.Check(err)
 	measure.OnExit(func() { sess.Close() })
 	// Warm-up: the first start fills nothing more (Open made the cache),
 	// but pages in the binaries.
-	stop(startSeam(ctx, sess))
+	databench.Stop(startSeam(ctx, sess))
 
-	pgBin := pgBinDir()
+	pgBin := databench.PGBin()
 	var seamUp, handUp []time.Duration
 	for i := 0; i < upRounds; i++ {
 		handUp = append(handUp, byHand(ctx, pgBin, migrate, svc, sqlFile, i))
 		start := time.Now()
 		env := startSeam(ctx, sess)
 		seamUp = append(seamUp, time.Since(start))
-		stop(env)
+		databench.Stop(env)
 	}
 
 	env := startSeam(ctx, sess)
-	defer stop(env)
-	pgURL := url(env, "db")
-	pg := connect(ctx, pgURL)
-	admin := connect(ctx, strings.Replace(pgURL, "/app?", "/postgres?", 1))
-	_, err = admin.Exec(ctx, "CREATE DATABASE byhand")
-	measure.Check(err)
-	byhand := connect(ctx, strings.Replace(pgURL, "/app?", "/byhand?", 1))
-	_, err = byhand.Exec(ctx, migration())
-	measure.Check(err)
-	truncateReload := "TRUNCATE " + tableList() + " RESTART IDENTITY CASCADE;\n" + seed()
+	defer databench.Stop(env)
+	pgURL := databench.URL(env, "db")
+	pg := databench.Connect(ctx, pgURL)
+	admin := databench.Connect(ctx, databench.Sibling(pgURL, "postgres"))
+	byhand := databench.CreateDB(ctx, admin, pgURL, "byhand", migration())
+	truncateReload := "TRUNCATE " + databench.Tables(tables) + " RESTART IDENTITY CASCADE;\n" + seed()
 
-	timed := func(prepare func(), reset func() error) time.Duration {
-		prepare()
-		start := time.Now()
-		measure.Check(reset())
-		return time.Since(start)
-	}
 	var seamReset, handReset []time.Duration
 	for i := 0; i < resetRounds; i++ {
-		seamReset = append(seamReset, timed(func() { execPG(ctx, pg, dirty) }, func() error { return env.ResetOne(ctx, "db") }))
-		handReset = append(handReset, timed(func() { execPG(ctx, byhand, dirty) }, func() error { _, err := byhand.Exec(ctx, truncateReload); return err }))
+		seamReset = append(seamReset, measure.Timed(func() { databench.Exec(ctx, pg, dirty) }, func() error { return env.ResetOne(ctx, "db") }))
+		handReset = append(handReset, measure.Timed(func() { databench.Exec(ctx, byhand, dirty) }, func() error { _, err := byhand.Exec(ctx, truncateReload); return err }))
 	}
 	check(ctx, pg, env)
 
@@ -184,12 +169,6 @@ func startSeam(ctx context.Context, sess *session.Session) *environment.Environm
 	return env
 }
 
-func stop(env *environment.Environment) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	measure.Check(env.Stop(ctx))
-}
-
 // byHand does what people script: initdb, pg_ctl start -w, CREATE
 // DATABASE, the migration, then the service until /healthz answers;
 // stopping is not timed.
@@ -197,21 +176,18 @@ func byHand(ctx context.Context, pgBin, migrate, svc, sqlFile string, i int) tim
 	dir := filepath.Join("/dev/shm", fmt.Sprintf("seam-bench-jobs-%d-%d", os.Getpid(), i))
 	measure.Check(os.MkdirAll(dir, 0o700))
 	defer os.RemoveAll(dir)
-	cred := asPostgres(dir)
+	cred := databench.AsPostgres(dir)
 	port, apiPort := freePort(), freePort()
-	data := filepath.Join(dir, "data")
 	db := fmt.Sprintf("postgres://seam@127.0.0.1:%d/app?sslmode=disable", port)
 	start := time.Now()
-	run(cred, filepath.Join(pgBin, "initdb"), "-D", data, "-U", "seam", "-A", "trust", "--no-sync", "-E", "UTF8", "--locale=C")
-	run(cred, filepath.Join(pgBin, "pg_ctl"), "-D", data, "-l", filepath.Join(dir, "log"), "-w", "-o",
-		"-p "+strconv.Itoa(port)+" -c listen_addresses=127.0.0.1 -k '' -c fsync=off", "start")
-	defer run(cred, filepath.Join(pgBin, "pg_ctl"), "-D", data, "-m", "immediate", "stop")
+	stopPG := databench.StartByHand(cred, pgBin, dir, port)
+	defer stopPG()
 	admin, err := pgx.Connect(ctx, fmt.Sprintf("postgres://seam@127.0.0.1:%d/postgres?sslmode=disable", port))
 	measure.Check(err)
 	_, err = admin.Exec(ctx, "CREATE DATABASE app")
 	admin.Close(ctx)
 	measure.Check(err)
-	run(nil, migrate, db, sqlFile)
+	databench.RunAs(nil, migrate, db, sqlFile)
 	cmd := exec.Command(svc, "-listen", fmt.Sprintf("127.0.0.1:%d", apiPort), "-db", db)
 	measure.Check(cmd.Start())
 	defer func() {
@@ -241,70 +217,11 @@ func freePort() int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-func pgBinDir() string {
-	m, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pg_ctl")
-	if len(m) == 0 {
-		measure.Check(fmt.Errorf("PostgreSQL not found: apt-get install postgresql"))
-	}
-	return filepath.Dir(m[len(m)-1])
-}
-
-// asPostgres returns the credential for the postgres user when root.
-func asPostgres(dir string) *syscall.Credential {
-	if os.Geteuid() != 0 {
-		return nil
-	}
-	u, err := user.Lookup("postgres")
-	measure.Check(err)
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
-	measure.Check(os.Chown(dir, uid, gid))
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
-}
-
-func run(cred *syscall.Credential, name string, args ...string) {
-	cmd := exec.Command(name, args...)
-	if cred != nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-	}
-	if out, err := cmd.CombinedOutput(); err != nil {
-		measure.Check(fmt.Errorf("%s: %v\n%s", name, err, out))
-	}
-}
-
-func tableList() string {
-	names := make([]string, tables)
-	for i := range names {
-		names[i] = fmt.Sprintf("t%d", i)
-	}
-	return strings.Join(names, ", ")
-}
-
-func url(env *environment.Environment, name string) string {
-	in, ok := env.Info(name)
-	if !ok {
-		measure.Check(fmt.Errorf("no service %s", name))
-	}
-	return in["url"].(string)
-}
-
-func connect(ctx context.Context, url string) *pgx.Conn {
-	c, err := pgx.Connect(ctx, url)
-	measure.Check(err)
-	measure.OnExit(func() { c.Close(context.Background()) })
-	return c
-}
-
-func execPG(ctx context.Context, c *pgx.Conn, q string) {
-	_, err := c.Exec(ctx, q)
-	measure.Check(err)
-}
-
 // check makes sure seam's reset really brought back the data after the
 // migration: the customer a test registered is gone, and can register
 // again with the same id.
 func check(ctx context.Context, pg *pgx.Conn, env *environment.Environment) {
-	execPG(ctx, pg, dirty)
+	databench.Exec(ctx, pg, dirty)
 	measure.Check(env.ResetOne(ctx, "db"))
 	var n0, sum2, next int
 	measure.Check(pg.QueryRow(ctx, "SELECT (SELECT count(*) FROM t0), (SELECT sum(n) FROM t2), nextval('t0_id_seq')").Scan(&n0, &sum2, &next))

@@ -356,7 +356,7 @@ func TestExampleShop(t *testing.T) {
 	env, state := isolated(t)
 	events := filepath.Join(t.TempDir(), "run.jsonl")
 	r := seamEnv(t, env, "run", "../../examples/shop", "--parallel", "2", "--report", "json="+events)
-	if r.code != 0 || !strings.Contains(r.stdout, "14 passed, 0 failed") ||
+	if r.code != 0 || !strings.Contains(r.stdout, "16 passed, 0 failed") ||
 		!strings.Contains(r.stdout, "integration coverage: 5 of 5 edges exercised (100%)") {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
@@ -374,7 +374,7 @@ func TestExampleShop(t *testing.T) {
 	// The same suite with inventory's stand-in stub: the report says so.
 	junit := filepath.Join(t.TempDir(), "junit.xml")
 	r = seamEnv(t, env, "run", "../../examples/shop", "--stub", "inventory", "--report", "junit="+junit)
-	if r.code != 0 || !strings.Contains(r.stdout, "14 passed, 0 failed") ||
+	if r.code != 0 || !strings.Contains(r.stdout, "16 passed, 0 failed") ||
 		!strings.Contains(r.stdout, "inventory stub (stand-in for process), pricing process, payments stub") {
 		t.Fatalf("--stub inventory: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/seamtest/seam/internal/step"
 	"github.com/seamtest/seam/internal/step/execstep"
 	"github.com/seamtest/seam/internal/step/faultstep"
+	"github.com/seamtest/seam/internal/step/grpcstep"
 	"github.com/seamtest/seam/internal/step/httpstep"
 	"github.com/seamtest/seam/internal/step/natsstep"
 	"github.com/seamtest/seam/internal/step/redisstep"
@@ -34,6 +35,7 @@ type Registry struct {
 	sql      *sqlstep.Kind
 	redis    *redisstep.Kind
 	nats     *natsstep.Kind
+	grpc     *grpcstep.Kind
 }
 
 // New returns a registry with every builtin plug-in.
@@ -42,6 +44,7 @@ func New() *Registry {
 	q := sqlstep.New()
 	rd := redisstep.New()
 	nt := natsstep.New()
+	g := grpcstep.New()
 	return &Registry{
 		Steps: step.Table{
 			"http":         h,
@@ -52,6 +55,7 @@ func New() *Registry {
 			"stub-verify":  stubverify.Kind{},
 			"interactions": wirestep.Kind{},
 			"fault":        faultstep.Kind{},
+			"grpc":         g,
 		},
 		Ops: expect.Builtin(),
 		Services: service.Table{
@@ -68,13 +72,15 @@ func New() *Registry {
 		sql:    q,
 		redis:  rd,
 		nats:   nt,
+		grpc:   g,
 	}
 }
 
-// Close releases what plug-ins hold (idle HTTP connections).
+// Close releases what plug-ins hold (idle HTTP connections, gRPC ones).
 func (r *Registry) Close() {
 	r.http.Close()
 	r.sql.Close()
 	r.redis.Close()
 	r.nats.Close()
+	r.grpc.Close()
 }

@@ -263,6 +263,18 @@ func printLoadErr(err error, w io.Writer) {
 	fmt.Fprintf(w, "seam: %v\n", err)
 }
 
+// parseArg parses args, flags before or after the one DIR|FILE they may
+// name (arg is "." when they name none); rest is what was not a flag.
+// false: the problem was printed.
+func parseArg(fs *flag.FlagSet, args []string, stderr io.Writer) (arg string, rest []string, ok bool) {
+	rest, err := parseInterspersed(fs, args)
+	if err != nil {
+		return "", nil, false
+	}
+	arg, ok = positional(fs, rest, stderr)
+	return arg, rest, ok
+}
+
 func positional(fs *flag.FlagSet, args []string, stderr io.Writer) (string, bool) {
 	switch len(args) {
 	case 0:
@@ -300,11 +312,7 @@ func newSuiteCommand(name string, stdio IO) *suiteCommand {
 // parse parses args, runs check (for command-specific flags) and loads the
 // suite; false means a usage or suite error was printed.
 func (c *suiteCommand) parse(args []string, check func() error) bool {
-	rest, err := parseInterspersed(c.fs, args)
-	if err != nil {
-		return false
-	}
-	arg, ok := positional(c.fs, rest, c.stdio.Stderr)
+	arg, _, ok := parseArg(c.fs, args, c.stdio.Stderr)
 	if !ok {
 		return false
 	}
@@ -315,6 +323,7 @@ func (c *suiteCommand) parse(args []string, check func() error) bool {
 			return false
 		}
 	}
+	var err error
 	if c.vars, err = c.sel.varMap(); err == nil {
 		c.filter, err = c.sel.filterOf()
 	}

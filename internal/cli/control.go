@@ -171,20 +171,10 @@ func (h *holder) runAttached(ctx context.Context, req runRequest, out *frameWrit
 	}, out)
 	h.logs.attach(nil)
 	h.logs.note("seam run --attach: %d passed, %d failed", counts.Passed, counts.Failed)
-	code := ExitPass
-	if counts.Failed > 0 {
-		code = ExitFail
-	}
-	var envErr *engine.EnvError
-	switch {
-	case errors.As(err, &envErr):
-		out.stderr("seam: the held environment failed: %v\n", envErr.Err)
-		return ExitEnv
-	case err != nil:
-		var b strings.Builder
-		printLoadErr(err, &b)
-		out.stderr("%s", b.String())
-		return ExitUsage
+	var loadErr strings.Builder
+	code := runExit(counts, err, func(err error) { out.stderr("seam: the held environment failed: %v\n", err) }, &loadErr)
+	if loadErr.Len() > 0 {
+		out.stderr("%s", loadErr.String())
 	}
 	if ctx.Err() != nil && code == ExitPass {
 		code = ExitFail
@@ -267,6 +257,25 @@ func findHeld(arg string) (reap.Record, string, error) {
 
 var errNotHeld = errors.New("not held")
 
+// heldFor finds the seam up holding the suite at arg for seam cmd (its
+// name in messages, flags and all); false: why not was printed, and code is
+// the exit code. A suite that cannot be found is a usage error of the
+// command, named without its flags like the command's other usage errors.
+func heldFor(cmd, arg string, stdio IO) (rec reap.Record, code int, ok bool) {
+	rec, file, err := findHeld(arg)
+	switch {
+	case errors.Is(err, errNotHeld):
+		return rec, notHeld(cmd, arg, file, stdio), false
+	case err != nil && rec.PID != 0:
+		fmt.Fprintf(stdio.Stderr, "seam %s: %v\n", cmd, err)
+		return rec, ExitEnv, false
+	case err != nil:
+		fmt.Fprintf(stdio.Stderr, "seam %s: %v\n", strings.Fields(cmd)[0], err)
+		return rec, ExitUsage, false
+	}
+	return rec, ExitPass, true
+}
+
 // notHeld explains that no seam up holds the suite.
 func notHeld(cmd, arg, file string, stdio IO) int {
 	fmt.Fprintf(stdio.Stderr, "seam %s: no seam up holds %s; start one first: seam up %s\n", cmd, file, arg)
@@ -283,39 +292,41 @@ func controlClient(socket string) *http.Client {
 	}}
 }
 
-func cmdReset(ctx context.Context, args []string, stdio IO) int {
-	fs := newFlagSet("reset", stdio.Stderr)
-	rest, err := parseInterspersed(fs, args)
+// ask POSTs body to path on the control socket of the seam up rec, for
+// seam cmd (its name in messages). It returns the answer when its status
+// is 200 (the caller closes its body); otherwise it prints why, as seam
+// cmd, and returns false.
+func ask(ctx context.Context, cmd string, rec reap.Record, path string, body io.Reader, stderr io.Writer) (*http.Response, bool) {
+	req, _ := http.NewRequestWithContext(ctx, "POST", "http://seam"+path, body)
+	resp, err := controlClient(rec.Socket).Do(req)
 	if err != nil {
-		return ExitUsage
+		fmt.Fprintf(stderr, "seam %s: seam up (pid %d) does not answer: %v\n", cmd, rec.PID, err)
+		return nil, false
 	}
-	arg, ok := positional(fs, rest, stdio.Stderr)
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		fmt.Fprintf(stderr, "seam %s: %s\n", cmd, strings.TrimSpace(string(msg)))
+		return nil, false
+	}
+	return resp, true
+}
+
+func cmdReset(ctx context.Context, args []string, stdio IO) int {
+	arg, _, ok := parseArg(newFlagSet("reset", stdio.Stderr), args, stdio.Stderr)
 	if !ok {
 		return ExitUsage
 	}
-	rec, file, err := findHeld(arg)
-	switch {
-	case errors.Is(err, errNotHeld):
-		return notHeld("reset", arg, file, stdio)
-	case err != nil && rec.PID != 0:
-		fmt.Fprintf(stdio.Stderr, "seam reset: %v\n", err)
-		return ExitEnv
-	case err != nil:
-		fmt.Fprintf(stdio.Stderr, "seam reset: %v\n", err)
-		return ExitUsage
+	rec, code, ok := heldFor("reset", arg, stdio)
+	if !ok {
+		return code
 	}
-	req, _ := http.NewRequestWithContext(ctx, "POST", "http://seam/reset", nil)
-	resp, err := controlClient(rec.Socket).Do(req)
-	if err != nil {
-		fmt.Fprintf(stdio.Stderr, "seam reset: seam up (pid %d) does not answer: %v\n", rec.PID, err)
+	resp, ok := ask(ctx, "reset", rec, "/reset", nil, stdio.Stderr)
+	if !ok {
 		return ExitEnv
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode != http.StatusOK {
-		fmt.Fprintf(stdio.Stderr, "seam reset: %s\n", strings.TrimSpace(string(body)))
-		return ExitEnv
-	}
 	us, _ := strconv.ParseInt(strings.TrimSpace(string(body)), 10, 64)
 	fmt.Fprintf(stdio.Stdout, "seam reset: the data of %s (pid %d) is back at its baseline (%.1f ms)\n", rec.Suite, rec.PID, float64(us)/1000)
 	return ExitPass
@@ -324,30 +335,16 @@ func cmdReset(ctx context.Context, args []string, stdio IO) int {
 // runAttached is seam run --attach on the client side: it asks the seam up
 // holding the suite to run it, and renders the events it streams back.
 func runAttach(ctx context.Context, arg string, req runRequest, sink report.Sink, stdio IO) int {
-	rec, file, err := findHeld(arg)
-	switch {
-	case errors.Is(err, errNotHeld):
-		return notHeld("run --attach", arg, file, stdio)
-	case err != nil && rec.PID != 0:
-		fmt.Fprintf(stdio.Stderr, "seam run --attach: %v\n", err)
-		return ExitEnv
-	case err != nil:
-		fmt.Fprintf(stdio.Stderr, "seam run: %v\n", err)
-		return ExitUsage
+	rec, code, ok := heldFor("run --attach", arg, stdio)
+	if !ok {
+		return code
 	}
 	body, _ := json.Marshal(req)
-	hreq, _ := http.NewRequestWithContext(ctx, "POST", "http://seam/run", strings.NewReader(string(body)))
-	resp, err := controlClient(rec.Socket).Do(hreq)
-	if err != nil {
-		fmt.Fprintf(stdio.Stderr, "seam run --attach: seam up (pid %d) does not answer: %v\n", rec.PID, err)
+	resp, ok := ask(ctx, "run --attach", rec, "/run", strings.NewReader(string(body)), stdio.Stderr)
+	if !ok {
 		return ExitEnv
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		fmt.Fprintf(stdio.Stderr, "seam run --attach: %s\n", strings.TrimSpace(string(msg)))
-		return ExitEnv
-	}
 	dec := json.NewDecoder(bufio.NewReader(resp.Body))
 	for {
 		var fr frame

@@ -313,35 +313,52 @@ func TestEveryKeyIsDocumented(t *testing.T) {
 		}
 	}
 
+	// kindKeys checks a plug-in kind's keys against its docs (docFile, made
+	// from its Usage): the keys its Decode accepts against its inputs (each
+	// input's name and doc; addHint says how to add one), and the keys
+	// nested in its example against the inputs' docs. false: its keys
+	// cannot be known.
+	kindKeys := func(where, name, example string, inputs [][2]string, decodeFn func(*decode.Decoder, *yaml.Node) any, addHint, docFile string) bool {
+		accepted, ok := pluginKeys(func(d *decode.Decoder, n *yaml.Node) { decodeFn(d, n) })
+		if !ok {
+			t.Errorf("%s: its Decode does not report an unknown key with decode.UnknownKey, so its keys cannot be checked against its docs", where)
+			return false
+		}
+		var documented []string
+		var text strings.Builder
+		for _, in := range inputs {
+			documented = append(documented, names(in[0])...)
+			text.WriteString(in[0] + " " + in[1] + "\n")
+		}
+		compare(t, where, accepted, documented, addHint, docFile)
+		addAll(accepted...)
+		w := words(text.String())
+		nested := nestedKeys(exampleValue(example, name, decodeFn))
+		t.Logf("%s: keys %v, nested %v", where, accepted, nested)
+		addAll(nested...)
+		for _, k := range nested {
+			if last := k[strings.LastIndex(k, ".")+1:]; !w[last] {
+				t.Errorf("%s: the key %q is accepted but its Usage().Inputs never mention %q; document it in the doc of its parent input, then regenerate %s", where, k, last, docFile)
+			}
+		}
+		return true
+	}
+
 	// Step kinds.
 	for _, name := range reg.Steps.Names() {
 		kind := reg.Steps[name]
 		u := kind.Usage()
 		where := fmt.Sprintf("step kind %q (%s)", name, pkgOf(kind))
-		accepted, ok := pluginKeys(func(d *decode.Decoder, n *yaml.Node) { kind.Decode(d, n) })
-		if !ok {
-			t.Errorf("%s: its Decode does not report an unknown key with decode.UnknownKey, so its keys cannot be checked against its docs", where)
+		var inputs [][2]string
+		for _, in := range u.Inputs {
+			inputs = append(inputs, [2]string{in.Name, in.Doc})
+		}
+		if !kindKeys(where, name, u.Example, inputs, func(d *decode.Decoder, n *yaml.Node) any { return kind.Decode(d, n) },
+			pkgOf(kind)+`: add step.Input{Name: "KEY", Doc: "…"} to its Usage().Inputs`, "docs/steps.md") {
 			continue
 		}
-		var documented []string
-		var text strings.Builder
-		for _, in := range u.Inputs {
-			documented = append(documented, names(in.Name)...)
-			text.WriteString(in.Name + " " + in.Doc + "\n")
-		}
-		compare(t, where, accepted, documented, pkgOf(kind)+`: add step.Input{Name: "KEY", Doc: "…"} to its Usage().Inputs`, "docs/steps.md")
-		addAll(accepted...)
 		for _, f := range u.Fields {
 			addAll(f.Name)
-		}
-		w := words(text.String())
-		nested := nestedKeys(exampleValue(u.Example, name, func(d *decode.Decoder, n *yaml.Node) any { return kind.Decode(d, n) }))
-		t.Logf("%s: keys %v, nested %v", where, accepted, nested)
-		addAll(nested...)
-		for _, k := range nested {
-			if last := k[strings.LastIndex(k, ".")+1:]; !w[last] {
-				t.Errorf("%s: the key %q is accepted but its Usage().Inputs never mention %q; document it in the doc of its parent input, then regenerate docs/steps.md", where, k, last)
-			}
 		}
 		if !inReadme("`" + regexp.QuoteMeta(name) + "`") {
 			t.Errorf("%s is not in README.md; name it there as `%s` (Writing a suite, Steps)", where, name)
@@ -353,27 +370,13 @@ func TestEveryKeyIsDocumented(t *testing.T) {
 		kind := reg.Services[name]
 		u := kind.Usage()
 		where := fmt.Sprintf("service kind %q (%s)", name, pkgOf(kind))
-		accepted, ok := pluginKeys(func(d *decode.Decoder, n *yaml.Node) { kind.Decode(d, n) })
-		if !ok {
-			t.Errorf("%s: its Decode does not report an unknown key with decode.UnknownKey, so its keys cannot be checked against its docs", where)
-			continue
-		}
-		var documented []string
-		var text strings.Builder
+		var inputs [][2]string
 		for _, in := range u.Inputs {
-			documented = append(documented, names(in.Name)...)
-			text.WriteString(in.Name + " " + in.Doc + "\n")
+			inputs = append(inputs, [2]string{in.Name, in.Doc})
 		}
-		compare(t, where, accepted, documented, pkgOf(kind)+`: add service.Input{Name: "KEY", Doc: "…"} to its Usage().Inputs`, "docs/services.md")
-		addAll(accepted...)
-		w := words(text.String())
-		nested := nestedKeys(exampleValue(u.Example, name, func(d *decode.Decoder, n *yaml.Node) any { return kind.Decode(d, n) }))
-		t.Logf("%s: keys %v, nested %v", where, accepted, nested)
-		addAll(nested...)
-		for _, k := range nested {
-			if last := k[strings.LastIndex(k, ".")+1:]; !w[last] {
-				t.Errorf("%s: the key %q is accepted but its Usage().Inputs never mention %q; document it in the doc of its parent input, then regenerate docs/services.md", where, k, last)
-			}
+		if !kindKeys(where, name, u.Example, inputs, func(d *decode.Decoder, n *yaml.Node) any { return kind.Decode(d, n) },
+			pkgOf(kind)+`: add service.Input{Name: "KEY", Doc: "…"} to its Usage().Inputs`, "docs/services.md") {
+			continue
 		}
 		if !inReadme("`" + regexp.QuoteMeta(name) + ":`") {
 			t.Errorf("%s is not in README.md; describe it there as `%s:` (Writing a suite, Services)", where, name)

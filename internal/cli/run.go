@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,6 +63,25 @@ func (r *reportFlag) Set(s string) error {
 	}
 	*r = append(*r, s)
 	return nil
+}
+
+// runExit is the exit code of engine.Run's result, with its error
+// reported: ExitEnv when the environment failed (envFailed is told why),
+// ExitUsage for any other error (printed to loadErr as a suite problem),
+// else ExitFail when a test failed, else ExitPass.
+func runExit(counts report.Counts, err error, envFailed func(error), loadErr io.Writer) int {
+	var envErr *engine.EnvError
+	switch {
+	case errors.As(err, &envErr):
+		envFailed(envErr.Err)
+		return ExitEnv
+	case err != nil:
+		printLoadErr(err, loadErr)
+		return ExitUsage
+	case counts.Failed > 0:
+		return ExitFail
+	}
+	return ExitPass
 }
 
 func cmdRun(ctx context.Context, args []string, stdio IO) int {
@@ -171,17 +191,8 @@ func cmdRun(ctx context.Context, args []string, stdio IO) int {
 		ProcEnv:   []string{sess.Mark()},
 	}, report.NewFanout(sinks...))
 	console.Close()
-	code := ExitPass
-	if counts.Failed > 0 {
-		code = ExitFail
-	}
-	var envErr *engine.EnvError
-	switch {
-	case errors.As(err, &envErr):
-		envFailure(envErr.Err, stdio)
-		code = ExitEnv
-	case err != nil:
-		printLoadErr(err, stdio.Stderr)
+	code := runExit(counts, err, func(err error) { envFailure(err, stdio) }, stdio.Stderr)
+	if code == ExitUsage {
 		return ExitUsage
 	}
 	if counts.Failed > 0 && s.System != nil {

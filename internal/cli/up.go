@@ -323,11 +323,7 @@ func watchPipe(ctx context.Context, w io.Writer, broken func()) {
 func cmdDown(ctx context.Context, args []string, stdio IO) int {
 	fs := newFlagSet("down", stdio.Stderr)
 	all := fs.Bool("all", false, "stop every environment of yours, whatever its suite")
-	rest, err := parseInterspersed(fs, args)
-	if err != nil {
-		return ExitUsage
-	}
-	arg, ok := positional(fs, rest, stdio.Stderr)
+	arg, rest, ok := parseArg(fs, args, stdio.Stderr)
 	if !ok {
 		return ExitUsage
 	}

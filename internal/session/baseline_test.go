@@ -137,12 +137,7 @@ func TestPostgresBaselineIncludesWhatAJobMade(t *testing.T) {
 	needBinary(t, "psql")
 	env, said := startSuite(t, map[string]string{"seam.yaml": pgSuite, "init.sql": pgInit, "migrate.sql": pgMigrate})
 	ctx := context.Background()
-	in, _ := env.Info("db")
-	c, err := pgx.Connect(ctx, in["url"].(string))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
+	c := openPostgres(t, env)
 	exec := func(q string) {
 		t.Helper()
 		if _, err := c.Exec(ctx, q); err != nil {
@@ -196,7 +191,7 @@ func TestPostgresBaselineIncludesWhatAJobMade(t *testing.T) {
 		}
 	}
 	// The system's own role (not seam's) writes and makes a table.
-	app, err := pgx.Connect(ctx, strings.Replace(in["url"].(string), "seam:seam@", "app:app@", 1))
+	app, err := pgx.Connect(ctx, strings.Replace(c.Config().ConnString(), "seam:seam@", "app:app@", 1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,12 +224,7 @@ func TestPostgresSaysOnceWhatItCannotUndo(t *testing.T) {
 	env, said := startSuite(t, map[string]string{"seam.yaml": pgSuite, "init.sql": pgInit, "migrate.sql": pgMigrate +
 		"CREATE DATABASE other;"})
 	ctx := context.Background()
-	in, _ := env.Info("db")
-	c, err := pgx.Connect(ctx, in["url"].(string))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
+	c := openPostgres(t, env)
 	for i := 0; i < 3; i++ {
 		if _, err := c.Exec(ctx, `ALTER TABLE users ADD COLUMN IF NOT EXISTS age int; INSERT INTO users (email, age) VALUES ('x@example.com', 3)`); err != nil {
 			t.Fatal(err)
@@ -380,6 +370,19 @@ func TestRedisBaselineIncludesWhatAJobWrote(t *testing.T) {
 	if s := said.String(); s != "" {
 		t.Errorf("notices: %s", s)
 	}
+}
+
+// openPostgres connects as seam to the service db of env; the connection
+// closes when the test ends.
+func openPostgres(t *testing.T, env *environment.Environment) *pgx.Conn {
+	t.Helper()
+	in, _ := env.Info("db")
+	c, err := pgx.Connect(context.Background(), in["url"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(context.Background()) })
+	return c
 }
 
 func openMariaDB(t *testing.T, env *environment.Environment) *sql.DB {

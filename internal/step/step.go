@@ -14,6 +14,7 @@ import (
 	"github.com/seamtest/seam/internal/diag"
 	"github.com/seamtest/seam/internal/expect"
 	"github.com/seamtest/seam/internal/expr"
+	"github.com/seamtest/seam/internal/service"
 	"go.yaml.in/yaml/v4"
 )
 
@@ -59,6 +60,14 @@ type ServiceUser interface {
 // traffic goes through seam's wire; the loader checks each is one.
 type EdgeUser interface {
 	EdgeRefs() []EdgeRef
+}
+
+// ServiceChecker is an Action that checks what it asks of the services it
+// names once the suite's services are all loaded (a grpc step's method and
+// request against the service's .proto files). Problems go to errs, each
+// with its position; a name the suite lacks is reported elsewhere.
+type ServiceChecker interface {
+	CheckServices(sys *service.System, errs *diag.List)
 }
 
 // EdgeRef is an edge named at a position.

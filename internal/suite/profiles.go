@@ -110,15 +110,7 @@ func withVars(d *decode.Decoder, base *yaml.Node, p *profile, report bool) *yaml
 		return base
 	}
 	base = decode.Resolve(base)
-	declared := map[string]int{} // name → index of its value in base.Content
-	var names []string
-	if base != nil && base.Kind == yaml.MappingNode {
-		for i := 0; i+1 < len(base.Content); i += 2 {
-			k := decode.Resolve(base.Content[i]).Value
-			declared[k] = i + 1
-			names = append(names, k)
-		}
-	}
+	names, declared := keysOf(base)
 	out := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 	if base != nil && base.Kind == yaml.MappingNode {
 		cp := *base
@@ -130,12 +122,8 @@ func withVars(d *decode.Decoder, base *yaml.Node, p *profile, report bool) *yaml
 		at, ok := declared[k.Value]
 		if !ok {
 			if report {
-				e := d.Errorf(k, "profiles.%s.vars: the suite declares no var %q", p.name, k.Value)
-				if c := diag.Closest(k.Value, names); c != "" {
-					e.WithHint("did you mean %q?", c)
-				} else {
-					e.WithHint("declare it under vars: with its value outside this profile")
-				}
+				guess(d.Errorf(k, "profiles.%s.vars: the suite declares no var %q", p.name, k.Value),
+					k.Value, names, "declare it under vars: with its value outside this profile")
 			}
 			continue
 		}
@@ -152,26 +140,14 @@ func withServices(d *decode.Decoder, base *yaml.Node, p *profile, report bool) *
 		return base
 	}
 	base = decode.Resolve(base)
-	var names []string
-	has := map[string]bool{}
-	if base != nil && base.Kind == yaml.MappingNode {
-		for i := 0; i+1 < len(base.Content); i += 2 {
-			k := decode.Resolve(base.Content[i]).Value
-			has[k] = true
-			names = append(names, k)
-		}
-	}
+	names, declared := keysOf(base)
 	over := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: p.services.Line, Column: p.services.Column}
 	for i := 0; i+1 < len(p.services.Content); i += 2 {
 		k := decode.Resolve(p.services.Content[i])
-		if !has[k.Value] {
+		if _, ok := declared[k.Value]; !ok {
 			if report {
-				e := d.Errorf(k, "profiles.%s.services: no service %q in this suite", p.name, k.Value)
-				if c := diag.Closest(k.Value, names); c != "" {
-					e.WithHint("did you mean %q?", c)
-				} else {
-					e.WithHint("a profile changes services declared under services:")
-				}
+				guess(d.Errorf(k, "profiles.%s.services: no service %q in this suite", p.name, k.Value),
+					k.Value, names, "a profile changes services declared under services:")
 			}
 			continue
 		}
@@ -185,6 +161,30 @@ func withServices(d *decode.Decoder, base *yaml.Node, p *profile, report bool) *
 		over.Content = append(over.Content, k, v)
 	}
 	return overlay(base, over, 0)
+}
+
+// keysOf lists the keys of base (a resolved node) in order, each with the
+// index of its value in base.Content; none when base is not a mapping.
+func keysOf(base *yaml.Node) (names []string, at map[string]int) {
+	at = map[string]int{}
+	if base != nil && base.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(base.Content); i += 2 {
+			k := decode.Resolve(base.Content[i]).Value
+			at[k] = i + 1
+			names = append(names, k)
+		}
+	}
+	return names, at
+}
+
+// guess hints at the one of names that word (naming none of them) was
+// likely meant to be; when none is close, the hint is hint.
+func guess(e *diag.Error, word string, names []string, hint string) {
+	if c := diag.Closest(word, names); c != "" {
+		e.WithHint("did you mean %q?", c)
+	} else {
+		e.WithHint("%s", hint)
+	}
 }
 
 // overlay lays over on base: mappings merge key by key (over's value, or

@@ -267,6 +267,9 @@ func (l *loader) checkServiceRefs(s *Suite) {
 				if eu, ok := st.Action.(step.EdgeUser); ok && s.System != nil {
 					l.checkEdges(s, eu.EdgeRefs())
 				}
+				if sc, ok := st.Action.(step.ServiceChecker); ok && s.System != nil {
+					sc.CheckServices(s.System, l.errs)
+				}
 				su, ok := st.Action.(step.ServiceUser)
 				if !ok {
 					continue

@@ -24,6 +24,7 @@ type Faults struct {
 	Blackhole      bool          // accept, but let nothing through: calls time out
 	CloseAfterTime time.Duration // with Blackhole: close each connection after this long (Toxiproxy's timeout)
 	HTTP           *HTTPFault    // answer matching HTTP requests in the callee's place
+	GRPC           *GRPCFault    // answer matching gRPC calls in the callee's place (grpcfault.go)
 	Seed           uint64        // seeds the jitter
 }
 
@@ -100,6 +101,9 @@ func (f Faults) String() string {
 			parts = append(parts, fmt.Sprintf("slow answers to %s (%s a chunk)", what, h.Slow))
 		}
 	}
+	if f.GRPC != nil {
+		parts = append(parts, f.GRPC.String())
+	}
 	if len(parts) == 0 {
 		return "none"
 	}
@@ -157,6 +161,8 @@ func (p *Proxy) SetFaults(f Faults) {
 			resetConn(c)
 		}
 		p.mu.Unlock()
+	} else if f.GRPC != nil {
+		p.drainH2()
 	}
 }
 

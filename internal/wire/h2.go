@@ -125,6 +125,9 @@ type h2Conn struct {
 	dirs    [2]*h2Dir // client, server
 	streams map[uint32]*h2Stream
 	broken  bool
+	// lastStream is the highest stream the client opened, for a GOAWAY
+	// (grpcfault.go).
+	lastStream uint32
 }
 
 func newH2Conn(d *decoder) *h2Conn {
@@ -434,6 +437,7 @@ func (c *h2Conn) request(id uint32, fields []hpack.HeaderField, ended bool, note
 		}
 	}
 	c.streams[id] = s
+	c.lastStream = max(c.lastStream, id)
 	return ""
 }
 

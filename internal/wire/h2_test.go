@@ -179,15 +179,24 @@ func grpcServer(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func TestGRPCCallsAreRecorded(t *testing.T) {
-	target := grpcServer(t)
-	var tp tap
+// tapped is a recording proxy on edge in front of target, with a relay
+// between them recording the bytes into tp; all are closed when the test
+// ends.
+func tapped(t *testing.T, edge, target string, tp *tap) (*Proxy, *sink) {
+	t.Helper()
 	s := &sink{}
-	p, err := Listen("sales→auth", relay(t, target, &tp), s.add)
+	p, err := Listen(edge, relay(t, target, tp), s.add)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Close() })
+	return p, s
+}
+
+func TestGRPCCallsAreRecorded(t *testing.T) {
+	target := grpcServer(t)
+	var tp tap
+	p, s := tapped(t, "sales→auth", target, &tp)
 	p.SetDescriptors(echoFile(t))
 	conn, err := grpc.NewClient(p.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -304,18 +313,21 @@ func h2cHandler() http.Handler {
 	}), &http2.Server{})
 }
 
-func TestH2CPriorKnowledgeIsRecorded(t *testing.T) {
-	srv := &http.Server{Handler: h2cHandler()}
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	var tp tap
-	s := &sink{}
-	p, err := Listen("web→api", relay(t, ln.Addr().String(), &tp), s.add)
+// h2cServer serves h2cHandler on loopback until the test ends.
+func h2cServer(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { p.Close() })
+	srv := &http.Server{Handler: h2cHandler()}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String()
+}
+
+func TestH2CPriorKnowledgeIsRecorded(t *testing.T) {
+	var tp tap
+	p, s := tapped(t, "web→api", h2cServer(t), &tp)
 	tr := &http2.Transport{AllowHTTP: true, DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, network, addr)
 	}}
@@ -358,17 +370,8 @@ func TestH2CPriorKnowledgeIsRecorded(t *testing.T) {
 // An h2c upgrade as RFC 7540 §3.2 has it, by hand (Go's client does not
 // upgrade): the request is stream 1, a second request follows as stream 3.
 func TestH2CUpgradeIsRecorded(t *testing.T) {
-	srv := &http.Server{Handler: h2cHandler()}
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
 	var tp tap
-	s := &sink{}
-	p, err := Listen("web→api", relay(t, ln.Addr().String(), &tp), s.add)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
+	p, s := tapped(t, "web→api", h2cServer(t), &tp)
 	c, err := net.Dial("tcp", p.Addr())
 	if err != nil {
 		t.Fatal(err)

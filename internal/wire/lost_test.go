@@ -215,22 +215,12 @@ func TestRefuseClosesThePort(t *testing.T) {
 // wire does not decode, open across tests, shows its traffic at each
 // flush (so a test's share of it is the test's).
 func TestFlushTellsOfLongLivedRawConnections(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
+	bus := acceptOne(t, func(c net.Conn) {
 		c.Write([]byte("INFO {}\r\n")) // the callee speaks first, as NATS does
 		io.Copy(c, c)
-	}()
+	})
 	var s sink
-	p, _ := Listen("a→bus", ln.Addr().String(), s.add)
+	p, _ := Listen("a→bus", bus, s.add)
 	defer p.Close()
 	c, err := net.Dial("tcp", p.Addr())
 	if err != nil {
@@ -260,23 +250,14 @@ func TestFlushTellsOfLongLivedRawConnections(t *testing.T) {
 // answering leaves "no response (the callee closed the connection)", not
 // "caller closed".
 func TestCalleeClosingIsNotTheCallersDoing(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
+	callee := acceptOne(t, func(c net.Conn) {
 		bufio.NewReader(c).ReadString('\n')
-		c.Close()
-	}()
+		c.Close() // without answering
+	})
 	var s sink
-	p, _ := Listen("a→b", ln.Addr().String(), s.add)
+	p, _ := Listen("a→b", callee, s.add)
 	defer p.Close()
-	_, err = http.Get("http://" + p.Addr() + "/x")
+	_, err := http.Get("http://" + p.Addr() + "/x")
 	if err == nil {
 		t.Fatal("an answer came")
 	}

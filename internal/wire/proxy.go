@@ -98,6 +98,7 @@ type Proxy struct {
 	conns  map[net.Conn]*connState
 	closed bool
 	faults faultState
+	h2     *h2Front // serves connections while a gRPC fault holds (grpcfault.go)
 	masker atomic.Pointer[Masker]
 	grpc   grpcTypes // to show gRPC messages as JSON (grpc.go)
 }
@@ -107,6 +108,14 @@ type connState struct {
 	cut        atomic.Pointer[string] // why a fault of seam's cut it
 	calleeGone atomic.Bool            // the callee ended its side first
 	dec        atomic.Pointer[decoder]
+	front      atomic.Bool // served by the proxy's own HTTP/2 server (a gRPC fault)
+	// A gRPC fault drains an idle HTTP/2 connection (grpcfault.go): a
+	// GOAWAY goes to the caller (between the callee's frames: wmu holds
+	// the caller's side while a chunk is decoded and written), and what
+	// the caller sends after is dropped.
+	client net.Conn
+	wmu    sync.Mutex
+	drain  atomic.Bool
 	// Bytes forwarded each way, and how many of them the last Flush told
 	// of (for connections whose protocol is not decoded).
 	up, down         atomic.Int64
@@ -173,10 +182,15 @@ func (p *Proxy) accept(ln net.Listener) {
 			resetConn(c)
 			continue
 		}
+		grpcFault := p.faults.get().GRPC != nil
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
 			defer p.untrack(c)
+			if grpcFault {
+				p.serveFaulted(c, st)
+				return
+			}
 			p.serve(c, st)
 		}()
 	}
@@ -251,6 +265,9 @@ func (p *Proxy) serve(client net.Conn, st *connState) {
 	defer server.Close()
 	d := newDecoder(p)
 	st.dec.Store(d)
+	st.wmu.Lock()
+	st.client = client
+	st.wmu.Unlock()
 	var up, down int64
 	var upErr, downErr error
 	var wg sync.WaitGroup
@@ -340,6 +357,12 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 			}
 			sent.add(int64(len(b)))
 		}
+		if !back && st.drain.Load() {
+			return nil // drained by a gRPC fault: the caller's new calls go elsewhere
+		}
+		if back {
+			st.wmu.Lock()
+		}
 		observe(b) // in this goroutine; keeps nothing of the bytes
 		// Counted before the write: the answer to these bytes may reach
 		// the caller, and a Flush, before Write returns.
@@ -348,7 +371,11 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 		} else {
 			st.up.Add(int64(len(b)))
 		}
-		if _, err := dst.Write(b); err != nil {
+		_, err := dst.Write(b)
+		if back {
+			st.wmu.Unlock()
+		}
+		if err != nil {
 			return err
 		}
 		n += int64(len(b))
@@ -634,7 +661,11 @@ func (p *Proxy) Close() error {
 	if p.ln != nil {
 		err = p.ln.Close()
 	}
+	h2 := p.h2
 	p.mu.Unlock()
 	p.wg.Wait()
+	if h2 != nil {
+		h2.tr.CloseIdleConnections()
+	}
 	return err
 }

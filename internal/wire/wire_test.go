@@ -39,6 +39,27 @@ func (s *sink) lines() []string {
 	return out
 }
 
+// acceptOne listens on loopback and hands the first connection it takes
+// to serve, closing it after; the listener closes when the test ends. It
+// returns the listener's address.
+func acceptOne(t *testing.T, serve func(c net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		serve(c)
+	}()
+	return ln.Addr().String()
+}
+
 // proxied serves h over HTTP behind a recording proxy on edge; both are
 // closed when the test ends.
 func proxied(t *testing.T, edge string, h http.HandlerFunc) (*Proxy, *sink) {
@@ -103,21 +124,9 @@ func TestHTTPExchangesAreRecordedInOrder(t *testing.T) {
 }
 
 func TestUnknownProtocolPassesThroughUntouched(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		io.Copy(c, c) // echo
-	}()
+	echo := acceptOne(t, func(c net.Conn) { io.Copy(c, c) })
 	var s sink
-	p, err := Listen("a→echo", ln.Addr().String(), s.add)
+	p, err := Listen("a→echo", echo, s.add)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,23 +153,12 @@ func TestUnknownProtocolPassesThroughUntouched(t *testing.T) {
 }
 
 func TestMalformedHTTPStillFlows(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		br := bufio.NewReader(c)
-		br.ReadString('\n')
+	callee := acceptOne(t, func(c net.Conn) {
+		bufio.NewReader(c).ReadString('\n')
 		fmt.Fprint(c, "NOT-HTTP garbage back\n")
-	}()
+	})
 	var s sink
-	p, _ := Listen("a→b", ln.Addr().String(), s.add)
+	p, _ := Listen("a→b", callee, s.add)
 	defer p.Close()
 	c, err := net.Dial("tcp", p.Addr())
 	if err != nil {

@@ -25,6 +25,15 @@ func Median(ds []time.Duration) time.Duration {
 	return s[len(s)/2]
 }
 
+// Timed runs prepare untimed, then op, and returns how long op took; an
+// error from op ends the benchmark.
+func Timed(prepare func(), op func() error) time.Duration {
+	prepare()
+	start := time.Now()
+	Check(op())
+	return time.Since(start)
+}
+
 // Time runs a command to its end in dir with env and returns its wall
 // time; a failure ends the benchmark with the command's output.
 func Time(dir string, env []string, name string, args ...string) time.Duration {

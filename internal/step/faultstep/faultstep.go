@@ -6,6 +6,8 @@ package faultstep
 import (
 	"context"
 	"fmt"
+	"path"
+	"strings"
 	"time"
 
 	"github.com/seamtest/seam/internal/decode"
@@ -35,6 +37,8 @@ func (Kind) Usage() step.Usage {
 			{Name: "refuse", Doc: "true: a partition: the edge's port is closed, so new connections are refused (callers see connection refused); open ones go on"},
 			{Name: "blackhole", Doc: "true: let nothing through; calls hang until their own timeout"},
 			{Name: "http", Doc: "{method, path, and status (and body): answer matching HTTP requests in the callee's place, deciding once a request's head is complete however the caller split it (the callee never sees it); or slow: a duration each chunk of the callee's answer to them is held}"},
+			{Name: "grpc", Doc: "{method: /package.Service/Method (* matches within a segment; none: every call), code: a status name (UNAVAILABLE, NOT_FOUND, …) or number, message}: " +
+				"answer matching gRPC calls in the callee's place (the callee never sees them); idle HTTP/2 connections of the edge are drained with a GOAWAY so that callers reconnect and meet the fault, one with a call in flight keeps going to the callee"},
 			{Name: "clear", Doc: "true: take the edge's faults off now"},
 		},
 		Example: "fault: {from: orders, to: payments, reset: true}",
@@ -53,6 +57,7 @@ type action struct {
 	Blackhole  bool          `yaml:"blackhole"`
 	Clear      bool          `yaml:"clear"`
 	HTTP       *httpFault    `yaml:"http"`
+	GRPC       *grpcFault    `yaml:"grpc"`
 	Pos        diag.Pos      `yaml:"-" seam:"pos"`
 }
 
@@ -65,17 +70,46 @@ type httpFault struct {
 	Slow   time.Duration `yaml:"slow"`
 }
 
+// grpcFault answers matching gRPC calls in the callee's place.
+type grpcFault struct {
+	Method  string `yaml:"method"`
+	Code    string `yaml:"code" seam:"required"`
+	Message string `yaml:"message"`
+	code    int
+}
+
 // Decode implements step.Kind.
 func (Kind) Decode(d *decode.Decoder, n *yaml.Node) step.Action {
 	before := d.Errs.Len()
 	a := &action{}
 	d.Decode(n, a, "fault")
+	if g := a.GRPC; g != nil && d.Errs.Len() == before {
+		at := n
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == "grpc" {
+				at = n.Content[i+1]
+			}
+		}
+		c, ok := wire.GRPCCode(g.Code)
+		switch {
+		case !ok:
+			d.Errorf(at, "fault.grpc.code: %q is not a gRPC status", g.Code).WithHint("give a name (%s) or a number", strings.Join(wire.GRPCCodeNames(), ", "))
+		case c == 0:
+			d.Errorf(at, "fault.grpc.code: OK is not a fault").WithHint("answer with an error status, as UNAVAILABLE")
+		}
+		g.code = c
+		if g.Method != "" && (!strings.HasPrefix(g.Method, "/") || strings.Count(g.Method, "/") != 2) {
+			d.Errorf(at, "fault.grpc.method: %q is not a gRPC method path: write /package.Service/Method", g.Method)
+		} else if _, err := path.Match(g.Method, ""); err != nil {
+			d.Errorf(at, "fault.grpc.method: %q: %v", g.Method, err)
+		}
+	}
 	f := a.faults(0)
 	switch {
 	case a.Clear && !f.IsZero():
 		d.Errorf(n, "fault: clear: true takes faults off; give it alone")
 	case !a.Clear && f.IsZero():
-		d.Errorf(n, "fault: no fault given").WithHint("add latency, bandwidth, close_after, reset or blackhole")
+		d.Errorf(n, "fault: no fault given").WithHint("add latency, bandwidth, close_after, reset, refuse, blackhole, http or grpc")
 	case a.Jitter > 0 && a.Latency == 0:
 		d.Errorf(n, "fault: jitter needs a latency")
 	case a.Bandwidth < 0 || a.CloseAfter < 0:
@@ -96,6 +130,9 @@ func (a *action) faults(seed uint64) wire.Faults {
 		Reset: a.Reset, Refuse: a.Refuse, Blackhole: a.Blackhole, Seed: seed}
 	if h := a.HTTP; h != nil {
 		f.HTTP = &wire.HTTPFault{Method: h.Method, Path: h.Path, Status: h.Status, Body: h.Body, Slow: h.Slow}
+	}
+	if g := a.GRPC; g != nil {
+		f.GRPC = &wire.GRPCFault{Method: g.Method, Code: g.code, Message: g.Message}
 	}
 	return f
 }

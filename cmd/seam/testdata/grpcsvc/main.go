@@ -3,7 +3,9 @@
 //
 // As "auth" it serves HTTP on -api (/healthz, /hello) and gRPC on -grpc:
 // the standard health service, whose calls need an "authorization"
-// metadata (else UNAUTHENTICATED), and server reflection.
+// metadata (else UNAUTHENTICATED), seamtest.Counter (Count streams the
+// numbers 1..n, with a "counted" trailer; n < 0 is INVALID_ARGUMENT
+// after the first), and server reflection.
 //
 // As "sales" it serves HTTP on -listen and calls auth: /check[?token=T]
 // makes a health Check on auth's gRPC port (from SEAM_AUTH_PORTS_GRPC)
@@ -21,6 +23,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -32,6 +35,12 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/descriptorpb"
+	"google.golang.org/protobuf/types/dynamicpb"
 )
 
 func main() {
@@ -68,6 +77,7 @@ func auth(ctx context.Context, api, grpcAddr string) {
 	hs := health.NewServer()
 	hs.SetServingStatus("auth", healthpb.HealthCheckResponse_SERVING)
 	healthpb.RegisterHealthServer(srv, hs)
+	registerCounter(srv)
 	reflection.Register(srv)
 	go srv.Serve(gl)
 	mux := http.NewServeMux()
@@ -75,6 +85,58 @@ func auth(ctx context.Context, api, grpcAddr string) {
 	mux.HandleFunc("/hello", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "hello from auth") })
 	serve(ctx, api, mux)
 	srv.Stop()
+}
+
+// counterFile is seamtest/counter.proto, built here as there is no
+// generated code for it; registering it makes reflection tell of it.
+func counterFile() protoreflect.FileDescriptor {
+	i32 := descriptorpb.FieldDescriptorProto_TYPE_INT32.Enum()
+	opt := descriptorpb.FieldDescriptorProto_LABEL_OPTIONAL.Enum()
+	fd, err := protodesc.NewFile(&descriptorpb.FileDescriptorProto{
+		Name: proto.String("seamtest/counter.proto"), Package: proto.String("seamtest"), Syntax: proto.String("proto3"),
+		MessageType: []*descriptorpb.DescriptorProto{
+			{Name: proto.String("CountRequest"), Field: []*descriptorpb.FieldDescriptorProto{{Name: proto.String("n"), Number: proto.Int32(1), Type: i32, Label: opt, JsonName: proto.String("n")}}},
+			{Name: proto.String("CountReply"), Field: []*descriptorpb.FieldDescriptorProto{{Name: proto.String("i"), Number: proto.Int32(1), Type: i32, Label: opt, JsonName: proto.String("i")}}},
+		},
+		Service: []*descriptorpb.ServiceDescriptorProto{{Name: proto.String("Counter"), Method: []*descriptorpb.MethodDescriptorProto{
+			{Name: proto.String("Count"), InputType: proto.String(".seamtest.CountRequest"), OutputType: proto.String(".seamtest.CountReply"), ServerStreaming: proto.Bool(true)},
+		}}},
+	}, protoregistry.GlobalFiles)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := protoregistry.GlobalFiles.RegisterFile(fd); err != nil {
+		log.Fatal(err)
+	}
+	return fd
+}
+
+func registerCounter(srv *grpc.Server) {
+	fd := counterFile()
+	in, out := fd.Messages().ByName("CountRequest"), fd.Messages().ByName("CountReply")
+	srv.RegisterService(&grpc.ServiceDesc{
+		ServiceName: "seamtest.Counter",
+		HandlerType: (*any)(nil),
+		Streams: []grpc.StreamDesc{{StreamName: "Count", ServerStreams: true, Handler: func(_ any, st grpc.ServerStream) error {
+			req := dynamicpb.NewMessage(in)
+			if err := st.RecvMsg(req); err != nil {
+				return err
+			}
+			n := req.Get(in.Fields().ByName("n")).Int()
+			st.SetTrailer(metadata.Pairs("counted", strconv.FormatInt(max(n, 1), 10)))
+			for i := int64(1); i <= max(n, 1); i++ {
+				reply := dynamicpb.NewMessage(out)
+				reply.Set(out.Fields().ByName("i"), protoreflect.ValueOfInt32(int32(i)))
+				if err := st.SendMsg(reply); err != nil {
+					return err
+				}
+				if n < 0 {
+					return status.Error(codes.InvalidArgument, "n must not be negative")
+				}
+			}
+			return nil
+		}}},
+	}, nil)
 }
 
 func sales(ctx context.Context, listen, grpcPort, directPort string) {

@@ -1,0 +1,345 @@
+package wire
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/net/http2"
+)
+
+// GRPCFault answers matching gRPC calls in the callee's place with a
+// status of its own (a trailers-only response); the callee never sees
+// them.
+//
+// The wire forwards bytes untouched, and HTTP/2 carries many calls on one
+// connection, so one call cannot be answered in the callee's place on a
+// forwarded connection. While a gRPC fault holds, the edge's proxy serves
+// new connections that open with the HTTP/2 preface as an HTTP/2 (h2c)
+// server of its own, answering matching calls and forwarding the others
+// over HTTP/2 to the callee; connections open when the fault is set are
+// closed, so that callers reconnect (gRPC clients do so on their next
+// call).
+type GRPCFault struct {
+	Method  string // "/pkg.Service/Method"; * matches within a segment; "" matches any
+	Code    int    // the grpc-status answered; not 0 (OK)
+	Message string // the grpc-message
+}
+
+func (g *GRPCFault) matches(p string) bool {
+	if g.Method == "" || g.Method == p {
+		return true
+	}
+	ok, _ := path.Match(g.Method, p)
+	return ok
+}
+
+func (g *GRPCFault) String() string {
+	what := g.Method
+	if what == "" {
+		what = "every gRPC call"
+	}
+	return fmt.Sprintf("answer %s with %s", what, GRPCCodeName(g.Code))
+}
+
+// drainGrace is how long a drained connection stays open for the caller
+// to read the GOAWAY and close it itself.
+const drainGrace = 2 * time.Second
+
+// drainH2 sends a GOAWAY to the caller on each forwarded HTTP/2
+// connection with no call in flight, and drops what it sends after: its
+// next calls go on a new connection, which the proxy's own HTTP/2 server
+// serves, and a call it began before it read the GOAWAY is one the
+// callee never saw (a higher stream than the GOAWAY's last), which gRPC
+// clients retry on a new connection. A connection with a call in flight
+// is left as it is: the fault does not reach the calls on it.
+func (p *Proxy) drainH2() {
+	p.mu.Lock()
+	states := map[*connState]bool{}
+	for _, st := range p.conns {
+		if !st.front.Load() {
+			states[st] = true
+		}
+	}
+	p.mu.Unlock()
+	for st := range states {
+		st.wmu.Lock()
+		if d := st.dec.Load(); d != nil && st.client != nil {
+			if last, ok := d.h2Idle(); ok {
+				st.drain.Store(true)
+				http2.NewFramer(st.client, nil).WriteGoAway(last, http2.ErrCodeNo, []byte("seam: a gRPC fault"))
+				c := st.client
+				time.AfterFunc(drainGrace, func() { st.cutBy("drained by a gRPC fault"); c.Close() })
+			}
+		}
+		st.wmu.Unlock()
+	}
+}
+
+// h2Idle reports whether the connection is decoded as HTTP/2 with no
+// stream open and the callee's side between frames, and the highest
+// stream the caller opened.
+func (d *decoder) h2Idle() (uint32, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	c := d.h2
+	if d.mode != decodingH2 || c == nil || c.broken || len(c.streams) > 0 {
+		return 0, false
+	}
+	s := c.dirs[1]
+	return c.lastStream, s.nhdr == 0 && !s.inFrame && !s.inData
+}
+
+// prefaceWait bounds how long a new connection is watched for the HTTP/2
+// preface while a gRPC fault holds: a protocol whose server speaks first
+// (MySQL) sends nothing, and is forwarded after it.
+const prefaceWait = 300 * time.Millisecond
+
+// maxFaultBody bounds what is read of a call answered in the callee's
+// place before the answer (the request is discarded).
+const maxFaultBody = 1 << 20
+
+// h2Front is a proxy's HTTP/2 server and client for connections served
+// while a gRPC fault holds.
+type h2Front struct {
+	p   *Proxy
+	srv *http2.Server
+	tr  *http2.Transport
+}
+
+func newH2Front(p *Proxy) *h2Front {
+	return &h2Front{p: p, srv: &http2.Server{}, tr: &http2.Transport{
+		AllowHTTP: true, // h2c: the callee speaks plaintext HTTP/2
+		DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, network, addr)
+		},
+	}}
+}
+
+// front is the proxy's h2Front, made on first use.
+func (p *Proxy) front() *h2Front {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.h2 == nil {
+		p.h2 = newH2Front(p)
+	}
+	return p.h2
+}
+
+// serveFaulted serves a connection accepted while a gRPC fault holds: as
+// HTTP/2 when it opens with the preface, else forwarded as any other.
+func (p *Proxy) serveFaulted(c net.Conn, st *connState) {
+	pre := make([]byte, len(h2Preface))
+	c.SetReadDeadline(time.Now().Add(prefaceWait))
+	n, _ := io.ReadFull(c, pre)
+	c.SetReadDeadline(time.Time{})
+	rc := &replayConn{Conn: c, pre: pre[:n]}
+	if n < len(pre) || string(pre) != h2Preface {
+		p.serve(rc, st)
+		return
+	}
+	st.front.Store(true)
+	defer c.Close()
+	fr := p.front()
+	// Protocol errors end the connection; they are not seam's to log.
+	fr.srv.ServeConn(rc, &http2.ServeConnOpts{Handler: fr, BaseConfig: &http.Server{ErrorLog: log.New(io.Discard, "", 0)}})
+}
+
+// replayConn gives back the bytes read from a connection to look at it.
+type replayConn struct {
+	net.Conn
+	mu  sync.Mutex
+	pre []byte
+}
+
+func (r *replayConn) Read(b []byte) (int, error) {
+	r.mu.Lock()
+	if len(r.pre) > 0 {
+		n := copy(b, r.pre)
+		r.pre = r.pre[n:]
+		r.mu.Unlock()
+		return n, nil
+	}
+	r.mu.Unlock()
+	return r.Conn.Read(b)
+}
+
+// ServeHTTP answers one HTTP/2 stream: in the callee's place when the
+// fault matches it, else by forwarding it to the callee; either way it is
+// recorded as the decoder records a stream.
+func (fr *h2Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := fr.p
+	in := Interaction{Edge: p.Edge, Protocol: "http2", Method: r.Method, Target: r.URL.Path, Start: time.Now()}
+	in.GRPCStatus = -1
+	isGRPC := strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc")
+	if isGRPC {
+		in.Protocol, in.Op = "grpc", "GRPC "+r.URL.Path
+	} else {
+		in.Op = r.Method + " " + r.URL.Path
+	}
+	defer func() {
+		in.End = time.Now()
+		if isGRPC {
+			switch {
+			case in.GRPCStatus >= 0:
+				in.Result = GRPCCodeName(in.GRPCStatus)
+				if in.GRPCMessage != "" {
+					in.Result += ": " + in.GRPCMessage
+				}
+				in.Suspicious = in.GRPCStatus != 0
+			case in.Result == "":
+				in.Result, in.Suspicious = "no grpc-status", true
+			}
+		} else if in.Result == "" {
+			in.Result = fmt.Sprintf("%d %s", in.Status, httpStatusText(in.Status))
+			in.Suspicious = in.Status >= 500
+		}
+		p.emit(in)
+	}()
+	if g := p.faults.get().GRPC; g != nil && isGRPC && g.matches(r.URL.Path) {
+		body := &countReader{r: r.Body}
+		body.g.encoding = r.Header.Get("Grpc-Encoding")
+		io.Copy(io.Discard, io.LimitReader(body, maxFaultBody))
+		var req grpcFrames
+		in.RequestSize, req = body.seen()
+		in.RequestMessages = req.count
+		p.grpcBodies(&in, &req, &grpcFrames{})
+		in.Note = grpcSizes(in)
+		h := w.Header()
+		h.Set("Content-Type", "application/grpc")
+		h.Set("Grpc-Status", strconv.Itoa(g.Code))
+		if g.Message != "" {
+			h.Set("Grpc-Message", percentEncode(g.Message))
+		}
+		w.WriteHeader(http.StatusOK) // no body: the headers end the stream (trailers-only)
+		in.Status, in.GRPCStatus, in.GRPCMessage, in.Injected = http.StatusOK, g.Code, g.Message, true
+		return
+	}
+	fr.forward(w, r, &in)
+}
+
+// forward sends the stream on to the callee and its answer back, message
+// by message, trailers last.
+func (fr *h2Front) forward(w http.ResponseWriter, r *http.Request, in *Interaction) {
+	out := r.Clone(r.Context())
+	out.URL.Scheme, out.URL.Host, out.RequestURI = "http", fr.p.target, ""
+	body := &countReader{r: r.Body}
+	body.g.encoding = r.Header.Get("Grpc-Encoding")
+	out.Body = body
+	var answer grpcFrames
+	defer func() {
+		var req grpcFrames
+		in.RequestSize, req = body.seen()
+		if in.Protocol == "grpc" {
+			in.RequestMessages, in.ResponseMessages = req.count, answer.count
+			fr.p.grpcBodies(in, &req, &answer)
+			in.Note = strings.TrimSpace(in.Note + " " + grpcSizes(*in))
+		}
+	}()
+	resp, err := fr.tr.RoundTrip(out)
+	if err != nil {
+		in.Result, in.Suspicious = "no answer: "+errText(err), true
+		w.Header().Set("Content-Type", "application/grpc")
+		w.Header().Set("Grpc-Status", "14") // UNAVAILABLE, as a client that cannot reach the callee says
+		w.Header().Set("Grpc-Message", percentEncode("seam's wire could not reach the callee: "+errText(err)))
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	defer resp.Body.Close()
+	answer.encoding = resp.Header.Get("Grpc-Encoding")
+	for k, vs := range resp.Header {
+		w.Header()[k] = vs
+	}
+	in.Status = resp.StatusCode
+	w.WriteHeader(resp.StatusCode)
+	fl, _ := w.(http.Flusher)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := resp.Body.Read(buf)
+		if n > 0 {
+			in.ResponseSize += int64(n)
+			answer.feed(buf[:n])
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				in.Result, in.Suspicious = "no answer: caller gone", true
+				return
+			}
+			if fl != nil {
+				fl.Flush()
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			in.Result, in.Suspicious = "cut: "+errText(err), true
+			return
+		}
+	}
+	for k, vs := range resp.Trailer {
+		for _, v := range vs {
+			w.Header().Add(http.TrailerPrefix+k, v)
+		}
+	}
+	st := resp.Trailer.Get("Grpc-Status")
+	msg := resp.Trailer.Get("Grpc-Message")
+	if st == "" { // trailers-only
+		st, msg = resp.Header.Get("Grpc-Status"), resp.Header.Get("Grpc-Message")
+	}
+	if n, err := strconv.Atoi(st); err == nil {
+		in.GRPCStatus, in.GRPCMessage = n, percentDecode(msg)
+	}
+}
+
+// countReader counts the request's bytes and reads its gRPC messages;
+// the transport reads it on a goroutine of its own.
+type countReader struct {
+	r  io.ReadCloser
+	mu sync.Mutex
+	n  int64
+	g  grpcFrames
+}
+
+func (c *countReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.mu.Lock()
+	c.n += int64(n)
+	c.g.feed(b[:n])
+	c.mu.Unlock()
+	return n, err
+}
+
+// seen is what was read so far.
+func (c *countReader) seen() (int64, grpcFrames) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n, c.g
+}
+
+func (c *countReader) Close() error { return c.r.Close() }
+
+// percentEncode is grpc-message's encoding: bytes outside printable
+// ASCII, and %, as %XX.
+func percentEncode(s string) string {
+	var b bytes.Buffer
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c > 0x7e || c == '%' {
+			fmt.Fprintf(&b, "%%%02X", c)
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}

@@ -1,0 +1,200 @@
+package wire
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+)
+
+// TestGRPCFaultAnswersInTheCalleesPlace: a real grpc-go client calls a
+// real server through the proxy; with a gRPC fault on Check, Check gets
+// the fault's code and message (recorded as injected), while the other
+// methods (unary and streaming) still reach the callee; cleared, Check
+// reaches it again.
+func TestGRPCFaultAnswersInTheCalleesPlace(t *testing.T) {
+	target := grpcServer(t)
+	s := &sink{}
+	p, err := Listen("sales→auth", target, s.add)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	p.SetDescriptors(echoFile(t))
+	conn, err := grpc.NewClient(p.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer x")
+	hc := healthpb.NewHealthClient(conn)
+	// A connection open before the fault: it is closed when the fault is
+	// set, and the client reconnects.
+	if _, err := hc.Check(ctx, &healthpb.HealthCheckRequest{Service: "auth"}); err != nil {
+		t.Fatal(err)
+	}
+	p.SetFaults(Faults{GRPC: &GRPCFault{Method: "/grpc.health.v1.Health/Check", Code: int(codes.PermissionDenied), Message: "down: 100% é"}})
+	// Made at once, before the client can have read the GOAWAY: the
+	// callee never sees it, and the client retries it on a new connection.
+	_, err = hc.Check(ctx, &healthpb.HealthCheckRequest{Service: "auth"})
+	if st := status.Convert(err); st.Code() != codes.PermissionDenied || st.Message() != "down: 100% é" {
+		t.Fatalf("faulted check: %v", err)
+	}
+	if _, err := hc.Check(context.Background(), &healthpb.HealthCheckRequest{}); status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("the fault matches Check with any metadata: %v", err)
+	}
+	// Another method reaches the callee, through the proxy's HTTP/2 server.
+	stream, err := conn.NewStream(ctx, &echoDesc.Streams[0], "/seam.test.Echo/Count")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream.SendMsg(wrapperspb.UInt32(2))
+	stream.CloseSend()
+	var got []string
+	for {
+		var m wrapperspb.StringValue
+		if err := stream.RecvMsg(&m); err != nil {
+			if !errors.Is(err, io.EOF) {
+				t.Fatalf("stream through the fault's server: %v", err)
+			}
+			break
+		}
+		got = append(got, m.Value)
+	}
+	if strings.Join(got, ",") != "n1,n2" {
+		t.Fatalf("stream: %v", got)
+	}
+	_, err = healthpb.NewHealthClient(conn).Watch(ctx, &healthpb.HealthCheckRequest{Service: "auth"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Cleared: Check reaches the callee again, on the same connection.
+	p.ClearFaults()
+	if r, err := hc.Check(ctx, &healthpb.HealthCheckRequest{Service: "auth"}); err != nil || r.Status != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("check after the fault: %v %v", r, err)
+	}
+	if _, err := hc.Check(ctx, &healthpb.HealthCheckRequest{Service: "nope"}); status.Code(err) != codes.NotFound {
+		t.Fatalf("an error from the callee after the fault: %v", err)
+	}
+	waitForN(t, s, 7)
+	calls := grpcOnly(s)
+	var injected, forwarded []string
+	for _, c := range calls {
+		if c.Target == "/seam.test.Echo/Count" && (string(c.RequestBody) != "2" || string(c.ResponseBody) != `["n1","n2"]` || c.ResponseMessages != 2) {
+			t.Errorf("the forwarded stream's messages: %s → %s (%s)", c.RequestBody, c.ResponseBody, c.Line())
+		}
+		if c.Injected && string(c.RequestBody) != `{"service":"auth"}` && string(c.RequestBody) != `{}` {
+			t.Errorf("the injected call's request: %s (%s)", c.RequestBody, c.Line())
+		}
+		if c.Injected {
+			injected = append(injected, c.Target+" "+c.Result)
+			if !c.Suspicious || c.GRPCStatus != int(codes.PermissionDenied) {
+				t.Errorf("injected call: %+v", c)
+			}
+		} else {
+			forwarded = append(forwarded, c.Target+" "+c.Result)
+		}
+	}
+	if strings.Join(injected, "; ") != "/grpc.health.v1.Health/Check PERMISSION_DENIED: down: 100% é; /grpc.health.v1.Health/Check PERMISSION_DENIED: down: 100% é" {
+		t.Errorf("injected: %q", injected)
+	}
+	for _, want := range []string{"/seam.test.Echo/Count OK", "/grpc.health.v1.Health/Check NOT_FOUND: unknown service"} {
+		if !strings.Contains(strings.Join(forwarded, "; "), want) {
+			t.Errorf("forwarded calls lack %q: %q", want, forwarded)
+		}
+	}
+}
+
+// TestGRPCFaultLeavesOtherProtocolsAlone: while a gRPC fault holds, a
+// connection that does not open with the HTTP/2 preface is forwarded and
+// decoded as before.
+func TestGRPCFaultLeavesOtherProtocolsAlone(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello") }))
+	defer srv.Close()
+	s := &sink{}
+	p, err := Listen("web→api", strings.TrimPrefix(srv.URL, "http://"), s.add)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	p.SetFaults(Faults{GRPC: &GRPCFault{Code: 14}})
+	resp, err := http.Get("http://" + p.Addr() + "/hi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "hello" {
+		t.Fatalf("body %q", body)
+	}
+	waitForN(t, s, 2)
+	if l := strings.Join(s.lines(), "; "); !strings.Contains(l, "GET /hi → 200 OK") {
+		t.Errorf("interactions: %s", l)
+	}
+	if got := percentEncode("a%b\né"); got != "a%25b%0A%C3%A9" {
+		t.Errorf("percentEncode: %q", got)
+	}
+	if got := percentDecode(percentEncode("down: 100% é")); got != "down: 100% é" {
+		t.Errorf("round trip: %q", got)
+	}
+}
+
+// TestGRPCFaultSurvivesGarbage: bytes that are not HTTP/2 after the
+// preface end that connection, and the proxy goes on serving.
+func TestGRPCFaultSurvivesGarbage(t *testing.T) {
+	target := grpcServer(t)
+	s := &sink{}
+	p, err := Listen("sales→auth", target, s.add)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	p.SetFaults(Faults{GRPC: &GRPCFault{Code: 14}})
+	c, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte(h2Preface + "\x00\x00\x05\x09garbage!!"))
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	// Ends when the proxy's HTTP/2 server closes (or resets) it.
+	if _, err := io.Copy(io.Discard, c); errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("garbage after the preface: the connection stayed open")
+	}
+	c.Close()
+	// Not the preface: forwarded to the callee, which may do as it likes.
+	for _, junk := range []string{h2Preface[:10], "\x00\x00\x00"} {
+		c, err := net.Dial("tcp", p.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write([]byte(junk))
+		c.Close()
+	}
+	conn, err := grpc.NewClient(p.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err = healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
+	if st := status.Convert(err); st.Code() != codes.Unavailable || st.Message() != "" {
+		t.Fatalf("after garbage: %v", err)
+	}
+}
