@@ -219,13 +219,56 @@ func TestSchemaInline(t *testing.T) {
 		{schema, `{"id": 1}`, ""},
 		{schema, `{"id": 123456789012345678901}`, ""},
 		{schema, `{"id": 2, "tags": ["a"]}`, ""},
-		{schema, `{"id": "x"}`, `body: does not match the JSON Schema: at "/id": got string, want integer`},
-		{schema, `{"id": 0}`, `body: does not match the JSON Schema: at "/id": minimum: got 0, want 1`},
-		{schema, `{}`, `body: does not match the JSON Schema: at "/": missing property 'id'`},
-		{schema, `{"id": 1, "tags": [1]}`, `body: does not match the JSON Schema: at "/tags/0": got number, want string`},
-		{schema, `[]`, `body: does not match the JSON Schema: at "/": got array, want object`},
-		{`body: {.order: {schema: {type: integer}}}`, `{"order": 1.5}`, `body .order: does not match the JSON Schema: at "/": got number, want integer`},
+		{schema, `{"id": "x"}`, `body: does not match the JSON Schema: at "/id": type: x has type "string", want "integer"`},
+		{schema, `{"id": 0}`, `body: does not match the JSON Schema: at "/id": minimum: 0/1 is less than 1.000000`},
+		{schema, `{}`, `body: does not match the JSON Schema: at "/": required: missing properties: ["id"]`},
+		{schema, `{"id": 1, "tags": [1]}`, `body: does not match the JSON Schema: at "/tags/*": type: 1 has type "integer", want "string"`},
+		{schema, `[]`, `body: does not match the JSON Schema: at "/": type: [] has type "array", want "object"`},
+		{`body: {.order: {schema: {type: integer}}}`, `{"order": 1.5}`, `body .order: does not match the JSON Schema: at "/": type: 1.5 has type "number", want "integer"`},
 	})
+}
+
+// The failure names the instance path that failed, found from the
+// schema path; an array item the library does not number shows as *.
+func TestSchemaPaths(t *testing.T) {
+	nested := `body: {schema: {type: object, properties: {a: {type: object, properties: {b: {type: array, items: {enum: [1, 2]}}}}}}}`
+	tuple := `body: {schema: {prefixItems: [{type: string}, {type: integer}]}}`
+	ref := `body: {schema: {$defs: {pos: {type: integer, minimum: 1}}, type: object, properties: {n: {$ref: "#/$defs/pos"}}}}`
+	draft7 := `body: {schema: {$schema: "http://json-schema.org/draft-07/schema", type: object, properties: {a: {items: [{type: string}, {type: integer}]}}}}`
+	runOpCases(t, []opCase{
+		{nested, `{"a": {"b": [1, 2]}}`, ""},
+		{nested, `{"a": {"b": [1, 3]}}`, `body: does not match the JSON Schema: at "/a/b/*": enum: 3 does not equal any of: [1 2]`},
+		{tuple, `["x", 1]`, ""},
+		{tuple, `["x", "y"]`, `body: does not match the JSON Schema: at "/1": type: y has type "string", want "integer"`},
+		{ref, `{"n": 0}`, `body: does not match the JSON Schema: at "/n": minimum: 0/1 is less than 1.000000`},
+		{draft7, `{"a": ["x", 2]}`, ""},
+		{draft7, `{"a": ["x", "y"]}`, `body: does not match the JSON Schema: at "/a/1": type: y has type "string", want "integer"`},
+		{`body: {schema: {anyOf: [{type: string}, {type: integer}]}}`, `true`, `body: does not match the JSON Schema: at "/": anyOf: did not validate against any of [<anonymous schema> <anonymous schema>]:; validating /anyOf/0: type: true has type "boolean", want "string"; validating /anyOf/1: type: true has type "boolean", want "integer"`},
+	})
+}
+
+// A draft the library does not check is refused at load, naming it.
+func TestSchemaDrafts(t *testing.T) {
+	for _, uri := range []string{"http://json-schema.org/draft-04/schema#", "http://json-schema.org/draft-06/schema#", "https://json-schema.org/draft/2019-09/schema", "https://example.com/my-meta"} {
+		t.Run(uri, func(t *testing.T) {
+			errs := compileErrs(t, `body: {schema: {$schema: "`+uri+`", type: object}}`)
+			if len(errs) != 1 {
+				t.Fatalf("got %d problems, want 1: %v", len(errs), errs)
+			}
+			e := errs[0]
+			if e.Pos.String() != "t.yaml:1:16" || !strings.Contains(e.Msg, `$schema "`+uri+`" is not a supported JSON Schema draft`) || !strings.Contains(e.Hint, "2020-12 and draft-07") {
+				t.Errorf("problem = %v at %s (hint %q)", e.Msg, e.Pos, e.Hint)
+			}
+		})
+	}
+	for _, uri := range []string{"https://json-schema.org/draft/2020-12/schema", "http://json-schema.org/draft/2020-12/schema#", "http://json-schema.org/draft-07/schema#", "https://json-schema.org/draft-07/schema"} {
+		t.Run(uri, func(t *testing.T) {
+			e := compile(t, `body: {schema: {$schema: "`+uri+`", type: object}}`)
+			if got := errText(e.Check(map[string]any{"body": jsonValue(t, `[]`)}, nil)); !strings.Contains(got, `want "object"`) {
+				t.Errorf("Check = %q; want a type failure", got)
+			}
+		})
+	}
 }
 
 func TestSchemaFile(t *testing.T) {
@@ -243,6 +286,11 @@ func TestSchemaFile(t *testing.T) {
 	write("order.yaml", "type: object\nrequired: [qty]\nproperties:\n  qty: {type: integer}\n")
 	write("broken.json", `{"type": `)
 	write("invalid.json", `{"type": 5}`)
+	write("common.yaml", "$defs:\n  sku: {type: string, minLength: 2}\n")
+	write("line.json", `{"type": "object", "properties": {"sku": {"$ref": "common.yaml#/$defs/sku"}}}`)
+	write("badref.json", `{"$ref": "nothere.json"}`)
+	write("webref.json", `{"$ref": "https://example.com/s.json"}`)
+	write("old.json", `{"$schema": "http://json-schema.org/draft-04/schema#"}`)
 
 	tests := []struct {
 		expect string
@@ -250,9 +298,10 @@ func TestSchemaFile(t *testing.T) {
 		bad    string // a body that fails
 		fail   string // its failure
 	}{
-		{"body: {schema: schemas/order.json}", `{"sku": "A"}`, `{"sku": 1}`, `body: does not match the JSON Schema: at "/sku": got number, want string`},
-		{"body: {schema: schemas/order.yaml}", `{"qty": 2}`, `{"qty": "2"}`, `body: does not match the JSON Schema: at "/qty": got string, want integer`},
-		{"body: {schema: " + filepath.Join(dir, "schemas", "order.json") + "}", `{"sku": "A"}`, `{}`, `body: does not match the JSON Schema: at "/": missing property 'sku'`},
+		{"body: {schema: schemas/order.json}", `{"sku": "A"}`, `{"sku": 1}`, `body: does not match the JSON Schema: at "/sku": type: 1 has type "integer", want "string"`},
+		{"body: {schema: schemas/order.yaml}", `{"qty": 2}`, `{"qty": "2"}`, `body: does not match the JSON Schema: at "/qty": type: 2 has type "string", want "integer"`},
+		{"body: {schema: schemas/line.json}", `{"sku": "AB"}`, `{"sku": "A"}`, `body: does not match the JSON Schema: at "/sku": minLength: "A" contains 1 Unicode code points, fewer than 2`},
+		{"body: {schema: " + filepath.Join(dir, "schemas", "order.json") + "}", `{"sku": "A"}`, `{}`, `body: does not match the JSON Schema: at "/": required: missing properties: ["sku"]`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.expect, func(t *testing.T) {
@@ -279,6 +328,9 @@ func TestSchemaFile(t *testing.T) {
 		{"body: {schema: schemas/missing.json}", "schema: cannot read " + filepath.Join(dir, "schemas", "missing.json") + ": no such file or directory", "paths are relative to the suite file"},
 		{"body: {schema: schemas/broken.json}", "is neither JSON nor YAML", ""},
 		{"body: {schema: schemas/invalid.json}", "schema: invalid JSON Schema", ""},
+		{"body: {schema: schemas/badref.json}", "nothere.json: no such file or directory", "relative to the schema's own file"},
+		{"body: {schema: schemas/webref.json}", "only files are loaded, never the network", ""},
+		{"body: {schema: schemas/old.json}", `$schema "http://json-schema.org/draft-04/schema#" is not a supported JSON Schema draft`, "drafts 2020-12 and draft-07"},
 	}
 	for _, tt := range errTests {
 		t.Run(tt.expect, func(t *testing.T) {
