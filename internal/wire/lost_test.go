@@ -236,7 +236,7 @@ func TestFlushTellsOfLongLivedRawConnections(t *testing.T) {
 	p.Flush(context.Background())
 	p.Flush(context.Background()) // nothing new: nothing told
 	var active []string
-	for _, i := range s.got {
+	for _, i := range s.all() {
 		if i.Result == "active" {
 			active = append(active, i.Note)
 		}

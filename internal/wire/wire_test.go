@@ -29,6 +29,13 @@ func (s *sink) add(i Interaction) {
 	s.mu.Unlock()
 }
 
+// all is a copy of what the sink holds, safe while proxies still report.
+func (s *sink) all() []Interaction {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Interaction(nil), s.got...)
+}
+
 func (s *sink) lines() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
