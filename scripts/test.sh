@@ -6,9 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests use: xmllint validates JUnit reports; the
-# PostgreSQL, MariaDB, Redis and NATS servers are started by seam itself in the tests.
+# PostgreSQL, MariaDB, Redis and NATS servers are started by seam itself in the
+# tests; Chromium is driven headless by the browser steps and the HTML report's tests.
 . scripts/debian-packages.sh
-install_missing libxml2-utils postgresql mariadb-server redis-server nats-server
+install_missing libxml2-utils postgresql mariadb-server redis-server nats-server chromium chromium-driver
 
 # WireMock's jar (npm package `wiremock`, run with Java 17): seam's stub is
 # tested against it (internal/stub/differential_test.go).
