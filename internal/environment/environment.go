@@ -62,6 +62,7 @@ type Environment struct {
 	toxiURL  string
 	stopOnce sync.Once
 	stopErr  error
+	helpers  helpers // what step kinds keep for this environment (helpers.go)
 }
 
 type running struct {
@@ -910,6 +911,9 @@ func (e *Environment) Exited() []string {
 func (e *Environment) Stop(ctx context.Context) error {
 	e.stopOnce.Do(func() {
 		var errs []error
+		if err := e.closeHelpers(); err != nil {
+			errs = append(errs, err)
+		}
 		for i := len(e.levels) - 1; i >= 0; i-- {
 			var wg sync.WaitGroup
 			var mu sync.Mutex

@@ -1,0 +1,88 @@
+package environment
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"strconv"
+	"sync"
+
+	"github.com/seamtest/seam/internal/step"
+	"github.com/seamtest/seam/internal/wire"
+)
+
+// helpers are what step kinds keep for an environment (a browser), by key.
+type helpers struct {
+	mu     sync.Mutex
+	m      map[string]io.Closer
+	order  []string
+	closed bool
+}
+
+// Keep implements step.Host: the helper under key, started the first
+// time. Starting holds the lock, so two steps never start two browsers.
+func (e *Environment) Keep(key string, start func(step.HostEnv) (io.Closer, error)) (io.Closer, error) {
+	h := &e.helpers
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, fmt.Errorf("%s: the environment is stopping", key)
+	}
+	if c, ok := h.m[key]; ok {
+		return c, nil
+	}
+	c, err := start(e.hostEnv(key))
+	if err != nil {
+		return nil, err
+	}
+	if h.m == nil {
+		h.m = map[string]io.Closer{}
+	}
+	h.m[key] = c
+	h.order = append(h.order, key)
+	return c, nil
+}
+
+func (e *Environment) hostEnv(key string) step.HostEnv {
+	addrs := map[string]string{}
+	for name, r := range e.running {
+		for _, port := range r.ports {
+			addrs["127.0.0.1:"+strconv.Itoa(port)] = name
+			addrs["localhost:"+strconv.Itoa(port)] = name
+		}
+	}
+	return step.HostEnv{
+		Log: func(component, stream, line string) {
+			if e.opts.Log != nil {
+				e.opts.Log(component, stream, line)
+			}
+		},
+		Record: func(in wire.Interaction) {
+			e.seen.Add(in)
+			if e.opts.Log != nil {
+				e.opts.Log(in.Edge, "wire", in.Line(), in.Start, in.End)
+			}
+		},
+		Started:     e.opts.Started,
+		Mark:        e.opts.Mark,
+		TempDir:     filepath.Join(e.opts.TempDir, key),
+		ArtifactDir: filepath.Join(e.opts.LogDir, "artifacts"),
+		Services:    addrs,
+	}
+}
+
+// closeHelpers closes the helpers, the last started first.
+func (e *Environment) closeHelpers() error {
+	h := &e.helpers
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closed = true
+	var first error
+	for i := len(h.order) - 1; i >= 0; i-- {
+		if err := h.m[h.order[i]].Close(); err != nil && first == nil {
+			first = fmt.Errorf("stopping %s: %w", h.order[i], err)
+		}
+	}
+	h.m, h.order = nil, nil
+	return first
+}

@@ -1,0 +1,40 @@
+package step
+
+import (
+	"io"
+
+	"github.com/seamtest/seam/internal/wire"
+)
+
+// Host is a Services that keeps helpers a step kind starts for one
+// environment (the browser) and lets them put what they observe on the
+// test's timeline.
+type Host interface {
+	// Keep returns the helper kept under key, starting it with start the
+	// first time. The environment closes it when it stops, before its
+	// services, so the helper never sees them go away.
+	Keep(key string, start func(HostEnv) (io.Closer, error)) (io.Closer, error)
+}
+
+// HostEnv is what an environment gives the helpers it keeps.
+type HostEnv struct {
+	// Log puts a line of a component (say "browser") on the timeline of
+	// the test running on the environment.
+	Log func(component, stream, line string)
+	// Record adds an interaction on an edge (browser→orders) to the
+	// environment's journal and timeline: interactions: steps, coverage
+	// and suspicion see it like the wire's.
+	Record func(wire.Interaction)
+	// Started records a child process, so a crashed run's is reaped.
+	Started func(pid int)
+	// Mark is the environment entries that mark the run's processes.
+	Mark []string
+	// TempDir is a work folder of the environment, removed with it.
+	TempDir string
+	// ArtifactDir keeps files for the reports (screenshots), kept with
+	// the run's logs.
+	ArtifactDir string
+	// Services maps each service's loopback address (host:port, every
+	// port) to its name, to tell which service a request went to.
+	Services map[string]string
+}
