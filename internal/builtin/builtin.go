@@ -13,6 +13,7 @@ import (
 	"github.com/seamtest/seam/internal/service/redis"
 	"github.com/seamtest/seam/internal/service/stubsvc"
 	"github.com/seamtest/seam/internal/step"
+	"github.com/seamtest/seam/internal/step/browserstep"
 	"github.com/seamtest/seam/internal/step/execstep"
 	"github.com/seamtest/seam/internal/step/faultstep"
 	"github.com/seamtest/seam/internal/step/grpcstep"
@@ -56,6 +57,7 @@ func New() *Registry {
 			"interactions": wirestep.Kind{},
 			"fault":        faultstep.Kind{},
 			"grpc":         g,
+			"browser":      browserstep.New(),
 		},
 		Ops: expect.Builtin(),
 		Services: service.Table{

@@ -343,6 +343,26 @@ func edges(s *suite.Suite) []report.EdgeInfo {
 			out = append(out, report.EdgeInfo{Edge: svc.Name + "→" + d.Name, Wired: !d.NoWire})
 		}
 	}
+	// The edges of components seam drives itself (the browser): it sees
+	// their calls as they make them.
+	seen := map[string]bool{}
+	for _, t := range s.Tests {
+		for _, steps := range [][]*suite.Step{t.Setup, t.Steps, t.Teardown} {
+			for _, st := range steps {
+				c, ok := st.Action.(step.Component)
+				if !ok {
+					continue
+				}
+				for _, e := range c.ComponentEdges() {
+					name := e.From + "→" + e.To
+					if !seen[name] {
+						seen[name] = true
+						out = append(out, report.EdgeInfo{Edge: name, Wired: true})
+					}
+				}
+			}
+		}
+	}
 	return out
 }
 
@@ -670,7 +690,7 @@ func (tr *testRun) step(ctx context.Context, phase string, index int, s *suite.S
 		timeout = r.suite.Defaults.StepTimeout
 	}
 	env := &step.Env{Vars: tr.vars, Services: tr.services, Dir: r.suite.Dir, ProcEnv: r.opts.ProcEnv, Start: tr.start,
-		Seed: testSeed(r.opts.Seed, tr.t.Name) + uint64(index)}
+		Seed: testSeed(r.opts.Seed, tr.t.Name) + uint64(index), Test: tr.t.Name}
 	var deadline time.Time
 	if s.Eventually != nil {
 		deadline = start.Add(s.Eventually.Timeout)
@@ -702,6 +722,11 @@ func (tr *testRun) step(ctx context.Context, phase string, index int, s *suite.S
 	}
 	if failure == nil {
 		failure = tr.capture(s, res)
+	}
+	if ar, ok := s.Action.(step.Artifacter); ok && failure != nil {
+		for _, a := range ar.Artifacts(ctx, env) {
+			failure.Artifacts = append(failure.Artifacts, report.Artifact{Name: a.Name, Path: a.Path})
+		}
 	}
 	end := base
 	end.Type, end.Status, end.Duration, end.Attempt = report.StepEnd, report.Passed, msSince(r.now(), start), attempt
@@ -752,8 +777,37 @@ func (tr *testRun) attempt(ctx context.Context, s *suite.Step, env *step.Env, ti
 		}
 		return f, res
 	}
-	if mf := s.Expect.Check(res.Fields, tr.vars); mf != nil {
-		f.Kind, f.Message, f.Diff = "assertion", mf.Error(), mf.Diff
+	mf := s.Expect.Check(res.Fields, tr.vars)
+	waited := ""
+	if rc, ok := s.Action.(step.Rechecker); ok && mf != nil && s.Eventually == nil {
+		// Read again, without acting again, until the expectations hold
+		// or the step's time is up: the page may still be rendering.
+		wait := 10 * time.Millisecond
+		for mf != nil {
+			t := time.NewTimer(wait)
+			select {
+			case <-sctx.Done():
+				t.Stop()
+			case <-t.C:
+			}
+			if sctx.Err() != nil {
+				break
+			}
+			again, err := rc.Recheck(sctx, env)
+			if err != nil || again == nil {
+				break
+			}
+			res = again
+			mf = s.Expect.Check(res.Fields, tr.vars)
+			wait = min(wait*2, 100*time.Millisecond)
+		}
+		if mf != nil && sctx.Err() != nil {
+			waited = fmt.Sprintf(" (still so after waiting %s, the step's timeout)", timeout)
+		}
+		f.Request, f.Response = res.Request, res.Response
+	}
+	if mf != nil {
+		f.Kind, f.Message, f.Diff = "assertion", mf.Error()+waited, mf.Diff
 		if !mf.Pos.IsZero() {
 			f.Pos = mf.Pos.String()
 		}

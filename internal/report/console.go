@@ -220,6 +220,9 @@ func (c *Console) failureText(f *Failure, logs []string) string {
 		if f.Response != "" {
 			c.block(&b, "response:", f.Response)
 		}
+		for _, a := range f.Artifacts {
+			fmt.Fprintf(&b, "    %s %s\n", c.paint(bold, a.Name+":"), a.Path)
+		}
 	}
 	if f != nil && len(f.Suspects) > 0 {
 		b.WriteString(SuspectsText(f.Suspects, func(s string) string { return c.paint(bold, s) }, func(s string) string { return c.paint(red, s) }))

@@ -99,6 +99,15 @@ type Failure struct {
 	// Suspects are the interactions on the system's edges that most
 	// likely caused the failure, likeliest first (at most 3).
 	Suspects []Suspect `json:"suspects,omitempty"`
+	// Artifacts are files the failing step saved (a browser step's
+	// screenshot and page HTML).
+	Artifacts []Artifact `json:"artifacts,omitempty"`
+}
+
+// Artifact is a file saved for a failure.
+type Artifact struct {
+	Name string `json:"name"` // "screenshot", "page HTML"
+	Path string `json:"path"`
 }
 
 // Suspect is a suspicious interaction and why it ranks where it does.

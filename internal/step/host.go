@@ -1,6 +1,7 @@
 package step
 
 import (
+	"context"
 	"io"
 
 	"github.com/seamtest/seam/internal/wire"
@@ -37,4 +38,29 @@ type HostEnv struct {
 	// Services maps each service's loopback address (host:port, every
 	// port) to its name, to tell which service a request went to.
 	Services map[string]string
+}
+
+// Component is an Action that drives a component of seam's own (the
+// browser) which calls the suite's services: its edges (browser→web)
+// count in coverage and may be named by interactions: steps.
+type Component interface {
+	ComponentEdges() []EdgeRef
+}
+
+// Rechecker is an Action whose result can be read again without acting
+// again: the engine rereads it until the expectations hold or the step's
+// time is up (a page still rendering the answer to a click).
+type Rechecker interface {
+	Recheck(ctx context.Context, env *Env) (*Result, error)
+}
+
+// Artifact is a file a failing step saved for the reports.
+type Artifact struct {
+	Name string `json:"name"` // "screenshot", "page HTML"
+	Path string `json:"path"`
+}
+
+// Artifacter is an Action that saves what it saw when it failed.
+type Artifacter interface {
+	Artifacts(ctx context.Context, env *Env) []Artifact
 }

@@ -95,6 +95,7 @@ type Env struct {
 	ProcEnv  []string  // added to the environment of processes a step starts (the run's reaping mark)
 	Start    time.Time // when the test began: steps that look at recorded traffic start there
 	Seed     uint64    // the test's seed (from the run's): seeds a step's randomness
+	Test     string    // the test's name, for the files a step saves
 }
 
 // Result is a step's structured outcome.

@@ -218,8 +218,11 @@ func (l *loader) readiness(d *decode.Decoder, n *yaml.Node, out *service.Readine
 // checkServiceRefs reports steps that name services the suite lacks.
 // checkEdges reports edges a step names that are not wired depends_on
 // edges (the names themselves are checked as service references).
-func (l *loader) checkEdges(s *Suite, refs []step.EdgeRef) {
+func (l *loader) checkEdges(s *Suite, refs []step.EdgeRef, components map[string]bool) {
 	for _, r := range refs {
+		if _, declared := s.System.Get(r.From); !declared && components[r.From] {
+			continue // seam's own component (the browser) calls any service
+		}
 		from, ok := s.System.Get(r.From)
 		if _, ok2 := s.System.Get(r.To); !ok || !ok2 {
 			continue // reported as an unknown service
@@ -261,11 +264,24 @@ func (l *loader) checkServiceRefs(s *Suite) {
 	if s.System != nil {
 		names = s.System.Names()
 	}
+	// Components seam drives (the browser) are callers on edges too.
+	components := map[string]bool{}
+	for _, t := range s.Tests {
+		for _, steps := range [][]*Step{t.Setup, t.Steps, t.Teardown} {
+			for _, st := range steps {
+				if c, ok := st.Action.(step.Component); ok {
+					for _, e := range c.ComponentEdges() {
+						components[e.From] = true
+					}
+				}
+			}
+		}
+	}
 	for _, t := range s.Tests {
 		for _, steps := range [][]*Step{t.Setup, t.Steps, t.Teardown} {
 			for _, st := range steps {
 				if eu, ok := st.Action.(step.EdgeUser); ok && s.System != nil {
-					l.checkEdges(s, eu.EdgeRefs())
+					l.checkEdges(s, eu.EdgeRefs(), components)
 				}
 				if sc, ok := st.Action.(step.ServiceChecker); ok && s.System != nil {
 					sc.CheckServices(s.System, l.errs)
@@ -279,6 +295,9 @@ func (l *loader) checkServiceRefs(s *Suite) {
 					accepts = k.Usage().Services
 				}
 				for _, ref := range su.ServiceRefs() {
+					if components[ref.Name] && !declared(s, ref.Name) {
+						continue
+					}
 					if l.checkService(s, names, ref.Name, ref.Pos, "declare it under services:, or use url: instead") {
 						l.checkServiceKind(s, st.Kind, accepts, ref)
 					}
@@ -478,4 +497,12 @@ func grpcTypes(d *decode.Decoder, svc *service.Service, n *yaml.Node) {
 		return
 	}
 	svc.Descriptors = files
+}
+
+func declared(s *Suite, name string) bool {
+	if s.System == nil {
+		return false
+	}
+	_, ok := s.System.Get(name)
+	return ok
 }
