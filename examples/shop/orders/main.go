@@ -94,6 +94,7 @@ func main() {
 	dbURL := flag.String("db", "", "PostgreSQL URL (empty: keep orders in memory)")
 	natsURL := flag.String("nats", "", "NATS URL to announce orders on (empty: announce nothing)")
 	payments := flag.String("payments", "", "base URL of the payment provider (empty: orders are not charged)")
+	brokenPage := flag.Bool("broken-page", false, "serve the web page with a bug: it sends the quantity in the wrong field")
 	flag.Parse()
 	log.SetFlags(0)
 
@@ -135,6 +136,10 @@ func main() {
 	}
 
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write(page(*brokenPage))
+	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok"))
 	})
