@@ -385,7 +385,7 @@ func (p *Page) record(r *request, end time.Time, failed string) {
 			text = statusText(r.status)
 		}
 		in.Result = strings.TrimSpace(fmt.Sprintf("%d %s", r.status, text))
-		in.Suspicious = r.status >= 500
+		in.Suspicious = r.status >= 400
 	}
 	p.b.host.Record(in)
 }

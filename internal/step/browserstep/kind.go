@@ -322,6 +322,34 @@ func checkSel(d *decode.Decoder, n *yaml.Node, s expr.Str) *selArg {
 	return a
 }
 
+// describe is the op as the failure report lists it.
+func (o op) describe() string {
+	s := o.name
+	switch {
+	case o.sel != nil:
+		s += " " + o.sel.str.Raw
+	case len(o.pairs) > 0:
+		for _, p := range o.pairs {
+			s += " " + p.sel.str.Raw
+			if len(p.vals) == 1 {
+				s += "=" + p.vals[0].Raw
+			}
+		}
+	case !o.svc.IsZero():
+		s += " " + o.svc.Raw + o.path.Raw
+	case o.name == "wait":
+		if o.wait.sel != nil {
+			s += " " + o.wait.sel.str.Raw
+		}
+	case !o.str.IsZero():
+		s += " " + o.str.Raw
+	}
+	if o.name == "press" && o.sel != nil {
+		s += " " + o.str.Raw
+	}
+	return s
+}
+
 // ServiceRefs implements step.ServiceUser.
 func (a *action) ServiceRefs() []step.Ref { return a.services }
 
@@ -363,7 +391,7 @@ func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 		if err := a.do(ctx, env, p, o, extra); err != nil {
 			return &step.Result{Request: strings.Join(done, "\n")}, err
 		}
-		done = append(done, o.name)
+		done = append(done, o.describe())
 	}
 	res, err := a.read(ctx, p, extra)
 	if res != nil {
