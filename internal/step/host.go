@@ -42,7 +42,8 @@ type HostEnv struct {
 
 // Component is an Action that drives a component of seam's own (the
 // browser) which calls the suite's services: its edges (browser→web)
-// count in coverage and may be named by interactions: steps.
+// count in coverage and may be named by interactions: steps. An edge
+// with no To only names the component.
 type Component interface {
 	ComponentEdges() []EdgeRef
 }

@@ -336,7 +336,7 @@ func (o op) describe() string {
 			}
 		}
 	case !o.svc.IsZero():
-		s += " " + o.svc.Raw + o.path.Raw
+		s += " " + o.svc.Raw + " " + o.path.Raw
 	case o.name == "wait":
 		if o.wait.sel != nil {
 			s += " " + o.wait.sel.str.Raw
@@ -359,6 +359,11 @@ func (a *action) ComponentEdges() []step.EdgeRef {
 	var out []step.EdgeRef
 	for _, r := range a.services {
 		out = append(out, step.EdgeRef{From: Component, To: r.Name, Pos: r.Pos})
+	}
+	if len(out) == 0 {
+		// No service named here, but the browser is still a caller that
+		// interactions: steps may name.
+		out = append(out, step.EdgeRef{From: Component, Pos: a.pos})
 	}
 	return out
 }
