@@ -2,6 +2,7 @@ package seam
 
 import (
 	"fmt"
+	"github.com/seamtest/seam/internal/step/browserstep"
 	"path"
 	"regexp"
 	"strings"
@@ -26,6 +27,8 @@ import (
 // /-separated segment) or, failing that, exactly; Status is the HTTP status
 // (0 for other protocols).
 type Edge struct {
+	// From is the calling service, or "browser" for the requests of
+	// Env.Browser pages and browser steps.
 	From, To string
 	Method   string // HTTP
 	Path     string // the request target; * matches within a segment
@@ -97,7 +100,8 @@ func (e *Env) Interactions(m Edge) []Interaction {
 	if e.t != nil {
 		e.t.Helper()
 	}
-	if e.info(m.From) == nil || e.info(m.To) == nil {
+	// The browser (Env.Browser) is a caller too, though not a service.
+	if m.From != browserstep.Component && e.info(m.From) == nil || e.info(m.To) == nil {
 		return nil
 	}
 	var sql *regexp.Regexp

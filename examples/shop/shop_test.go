@@ -170,3 +170,20 @@ func TestEveryTestStartsFromTheBaseline(t *testing.T) {
 		})
 	}
 }
+
+// TestOrderInTheBrowser places an order on the shop's web page in a real
+// browser, sees the confirmation, and checks the page's call to orders.
+func TestOrderInTheBrowser(t *testing.T) {
+	env := shared.Attach(t)
+	page := env.Browser()
+	page.Open("orders", "/")
+	page.Select("#sku", "C3")
+	page.Fill("#qty", "2")
+	page.Check("#terms")
+	page.Click(`role=button[name="Place order"]`)
+	page.ExpectText("#confirmation", "confirmed: 2 × C3")
+	if errs := page.ConsoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors: %v", errs)
+	}
+	env.VerifyInteractions(seam.Edge{From: "browser", To: "orders", Method: "POST", Path: "/orders", Status: 201}, 1)
+}
