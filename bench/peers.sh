@@ -5,6 +5,7 @@
 #   ${SEAM_BENCH_CACHE:-$HOME/.cache/seam-bench}/bin/venom              venom v1.3.0
 #   ${SEAM_BENCH_CACHE:-$HOME/.cache/seam-bench}/bin/toxiproxy-server   Toxiproxy v2.5.0
 #   WireMock's standalone jar                                          scripts/wiremock.sh
+#   ${SEAM_BENCH_CACHE:-$HOME/.cache/seam-bench}/playwright            playwright-core (npm), on Debian's chromium
 #
 # Usage: bash bench/peers.sh
 # Safe to run again: an installed peer of the right version is kept.
@@ -55,7 +56,27 @@ install_toxiproxy() {
 	rmdir "$tmp"
 }
 
+playwright_version=1.65.1
+
+# playwright-core drives the machine's Chromium (bench/browser gives it
+# /usr/bin/chromium): it downloads no browser of its own.
+install_playwright() {
+	local want=$playwright_version dir=$cache/playwright
+	if [[ -f $dir/node_modules/playwright-core/package.json ]] && grep -q "\"version\": \"$want\"" "$dir/node_modules/playwright-core/package.json"; then
+		echo "playwright-core $want: already in $dir"
+		return 0
+	fi
+	if ! command -v npm >/dev/null 2>&1; then
+		. "$repo/scripts/debian-packages.sh"
+		install_missing npm
+	fi
+	mkdir -p "$dir"
+	echo "playwright-core $want: installing into $dir …"
+	npm install --prefix "$dir" --no-audit --no-fund --loglevel=error "playwright-core@$want"
+}
+
 status=0
+install_playwright || status=1
 install_venom || status=1
 install_toxiproxy || status=1
 bash "$repo/scripts/wiremock.sh" >/dev/null || status=1
