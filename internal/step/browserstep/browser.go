@@ -80,6 +80,31 @@ type Browser struct {
 	mu      sync.Mutex
 	page    *Page
 	pageFor time.Time // the test the page belongs to (its start)
+
+	// spare is the next test's page, opened ahead while the browser is
+	// idle (a browser context and a tab take a few hundred ms); one is
+	// always on its way while the browser runs.
+	spare     chan spare
+	spareWG   sync.WaitGroup
+	spareCtx  context.Context
+	stopSpare context.CancelFunc
+}
+
+type spare struct {
+	p   *Page
+	err error
+}
+
+// prepare opens the next spare page in the background.
+func (b *Browser) prepare() {
+	b.spareWG.Add(1)
+	go func() {
+		defer b.spareWG.Done()
+		ctx, cancel := context.WithTimeout(b.spareCtx, 30*time.Second)
+		defer cancel()
+		p, err := b.openPage(ctx)
+		b.spare <- spare{p, err}
+	}()
 }
 
 // Start starts Chromium headless with a fresh profile, off the network
@@ -121,7 +146,8 @@ func Start(ctx context.Context, opts Options) (*Browser, error) {
 	}
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), aopts...)
 	bctx, bcancel := chromedp.NewContext(actx)
-	b := &Browser{host: opts.Host, allocCancel: acancel, ctx: bctx, cancel: bcancel}
+	b := &Browser{host: opts.Host, allocCancel: acancel, ctx: bctx, cancel: bcancel, spare: make(chan spare, 1)}
+	b.spareCtx, b.stopSpare = context.WithCancel(context.Background())
 	timeout := opts.Timeout
 	if timeout == 0 {
 		timeout = 30 * time.Second
@@ -149,6 +175,7 @@ func Start(ctx context.Context, opts Options) (*Browser, error) {
 			opts.Host.Started(b.pid)
 		}
 	}
+	b.prepare()
 	return b, nil
 }
 
@@ -163,6 +190,14 @@ func (b *Browser) Close() error {
 	b.mu.Unlock()
 	if p != nil {
 		p.Close()
+	}
+	b.stopSpare()
+	// The spare on its way ends (its context is cancelled) and is closed.
+	go func() { b.spareWG.Wait(); close(b.spare) }()
+	for s := range b.spare {
+		if s.p != nil {
+			s.p.Close()
+		}
 	}
 	b.cancel()
 	b.allocCancel()
@@ -194,8 +229,26 @@ func (b *Browser) PageFor(ctx context.Context, test time.Time) (*Page, error) {
 	return p, nil
 }
 
-// NewPage opens a tab in a fresh incognito context; its owner closes it.
+// NewPage returns a tab in a fresh incognito context, the one opened
+// ahead when it is ready; its owner closes it.
 func (b *Browser) NewPage(ctx context.Context) (*Page, error) {
+	select {
+	case s, ok := <-b.spare:
+		if !ok {
+			return nil, fmt.Errorf("opening a page: the browser is closed")
+		}
+		b.prepare()
+		if s.err == nil {
+			return s.p, nil
+		}
+		// The spare failed (the browser was busy): try once more, now.
+		return b.openPage(ctx)
+	case <-ctx.Done():
+		return nil, fmt.Errorf("opening a page: %w", ctx.Err())
+	}
+}
+
+func (b *Browser) openPage(ctx context.Context) (*Page, error) {
 	p := &Page{b: b, inflight: map[network.RequestID]*request{}}
 	tctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext(), chromedp.WithListener(p.event))
 	p.ctx, p.cancel = tctx, cancel
@@ -283,7 +336,12 @@ func (p *Page) event(ev any) {
 		if r := p.inflight[ev.RequestID]; r != nil {
 			delete(p.inflight, ev.RequestID)
 			reason := ev.ErrorText
-			if ev.Canceled {
+			switch {
+			case ev.Canceled && r.status != 0:
+				// The server answered; the page did not read the whole
+				// body (a fetch that looked at the status only).
+				reason = ""
+			case ev.Canceled:
 				reason = "cancelled by the page"
 			}
 			p.record(r, now, reason)
@@ -418,3 +476,6 @@ func unquoteJSON(v string) (string, error) {
 }
 
 func statusText(code int) string { return http.StatusText(code) }
+
+// sysKill probes whether pid exists (signal 0).
+func sysKill(pid int) error { return syscall.Kill(pid, 0) }
