@@ -753,6 +753,11 @@ func (tr *testRun) ctxReason(ctx context.Context) string {
 }
 
 func (tr *testRun) attempt(ctx context.Context, s *suite.Step, env *step.Env, timeout time.Duration) (*report.Failure, *step.Result) {
+	if pr, ok := s.Action.(step.Preparer); ok {
+		if err := pr.Prepare(ctx, env); err != nil {
+			return &report.Failure{Pos: s.Pos.String(), Step: s.Name, Kind: "error", Message: err.Error()}, nil
+		}
+	}
 	sctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	res, err := s.Action.Run(sctx, env)

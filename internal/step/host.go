@@ -65,3 +65,11 @@ type Artifact struct {
 type Artifacter interface {
 	Artifacts(ctx context.Context, env *Env) []Artifact
 }
+
+// Preparer is an Action with set-up of seam's own that should not count
+// against the step's timeout (starting the browser, opening the test's
+// context): the engine calls Prepare, bounded by the test's context,
+// before the step's time starts.
+type Preparer interface {
+	Prepare(ctx context.Context, env *Env) error
+}

@@ -374,13 +374,25 @@ func (a *action) page(ctx context.Context, env *step.Env) (*Page, error) {
 	if !ok {
 		return nil, fmt.Errorf("browser: this run has no environment to keep a browser in (declare the suite's services:)")
 	}
+	// Starting the browser and opening the test's context are seam's
+	// set-up, not the step's work: Prepare does them before the step's
+	// time starts; here they are bounded by a minute of their own.
+	sctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
 	c, err := host.Keep(Component, func(h step.HostEnv) (io.Closer, error) {
-		return Start(ctx, Options{Bin: a.bin, Host: h})
+		return Start(sctx, Options{Bin: a.bin, Host: h})
 	})
 	if err != nil {
 		return nil, err
 	}
-	return c.(*Browser).PageFor(ctx, env.Start)
+	return c.(*Browser).PageFor(sctx, env.Start)
+}
+
+// Prepare implements step.Preparer: the browser started and the test's
+// page opened before the step's timeout starts.
+func (a *action) Prepare(ctx context.Context, env *step.Env) error {
+	_, err := a.page(ctx, env)
+	return err
 }
 
 // Run implements step.Action.
