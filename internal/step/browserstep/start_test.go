@@ -81,8 +81,12 @@ func TestPage(t *testing.T) {
 	if err != nil || st["text"] != "got 418" || st["count"] != 1.0 {
 		t.Errorf("state of #out = %v, %v", st, err)
 	}
-	time.Sleep(100 * time.Millisecond) // the console event is delivered apart from the answer
-	if errs := p.ConsoleErrors(time.Time{}); len(errs) != 1 || !strings.Contains(errs[0], "shown to the log") {
+	// The console event comes apart from the answer: wait up to 2s for it.
+	errs := p.ConsoleErrors(time.Time{})
+	for end := time.Now().Add(2 * time.Second); len(errs) == 0 && time.Now().Before(end); errs = p.ConsoleErrors(time.Time{}) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if len(errs) != 1 || !strings.Contains(errs[0], "shown to the log") {
 		t.Errorf("console errors = %q", errs)
 	}
 	mu.Lock()
