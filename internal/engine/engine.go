@@ -344,23 +344,31 @@ func edges(s *suite.Suite) []report.EdgeInfo {
 		}
 	}
 	// The edges of components seam drives itself (the browser): it sees
-	// their calls as they make them.
+	// their calls as they make them. An edge counts when a step opens it
+	// or an interactions: step checks it.
 	seen := map[string]bool{}
+	components := map[string]bool{}
+	var refs []step.EdgeRef
 	for _, t := range s.Tests {
 		for _, steps := range [][]*suite.Step{t.Setup, t.Steps, t.Teardown} {
 			for _, st := range steps {
-				c, ok := st.Action.(step.Component)
-				if !ok {
-					continue
-				}
-				for _, e := range c.ComponentEdges() {
-					name := e.From + "→" + e.To
-					if e.To != "" && !seen[name] {
-						seen[name] = true
-						out = append(out, report.EdgeInfo{Edge: name, Wired: true})
+				if c, ok := st.Action.(step.Component); ok {
+					for _, e := range c.ComponentEdges() {
+						components[e.From] = true
+						refs = append(refs, e)
 					}
 				}
+				if eu, ok := st.Action.(step.EdgeUser); ok {
+					refs = append(refs, eu.EdgeRefs()...)
+				}
 			}
+		}
+	}
+	for _, e := range refs {
+		name := e.From + "→" + e.To
+		if _, declared := s.System.Get(e.From); components[e.From] && !declared && e.To != "" && !seen[name] {
+			seen[name] = true
+			out = append(out, report.EdgeInfo{Edge: name, Wired: true})
 		}
 	}
 	return out
