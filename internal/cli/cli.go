@@ -71,6 +71,38 @@ func Run(ctx context.Context, args []string, stdio IO) int {
 		fmt.Fprint(stdio.Stderr, usage)
 		return ExitUsage
 	}
+	if args[0] != "help" && wantsHelp(args[1:]) {
+		// Asked for: the command's help goes to stdout and is no error.
+		stdio.Stderr = stdio.Stdout
+		dispatch(ctx, args, stdio)
+		return ExitPass
+	}
+	return dispatch(ctx, args, stdio)
+}
+
+// wantsHelp reports whether args ask for help (-h, -help, --help) before
+// any "--".
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help":
+			return true
+		}
+	}
+	return false
+}
+
+// helpOr is the exit code of a flag parsing error: help asked for is none.
+func helpOr(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return ExitPass
+	}
+	return ExitUsage
+}
+
+func dispatch(ctx context.Context, args []string, stdio IO) int {
 	switch args[0] {
 	case "run":
 		return cmdRun(ctx, args[1:], stdio)

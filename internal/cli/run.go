@@ -13,6 +13,8 @@ import (
 	"github.com/seamtest/seam/internal/diag"
 	"github.com/seamtest/seam/internal/engine"
 	"github.com/seamtest/seam/internal/report"
+	htmlreport "github.com/seamtest/seam/internal/report/html"
+	"github.com/seamtest/seam/internal/runlog"
 	"github.com/seamtest/seam/internal/session"
 	"github.com/seamtest/seam/internal/suite"
 )
@@ -54,12 +56,12 @@ func (r *reportFlag) String() string { return strings.Join(*r, ",") }
 func (r *reportFlag) Set(s string) error {
 	format, path, ok := strings.Cut(s, "=")
 	if !ok || path == "" {
-		return fmt.Errorf("want FORMAT=PATH, like junit=report.xml or json=events.jsonl")
+		return fmt.Errorf("want FORMAT=PATH, like junit=report.xml, json=events.jsonl or html=report.html")
 	}
 	switch format {
-	case "junit", "json":
+	case "junit", "json", "html":
 	default:
-		return fmt.Errorf("unknown report format %q (formats: junit, json)", format)
+		return fmt.Errorf("unknown report format %q (formats: junit, json, html)", format)
 	}
 	*r = append(*r, s)
 	return nil
@@ -89,11 +91,12 @@ func cmdRun(ctx context.Context, args []string, stdio IO) int {
 	defer c.close()
 	fs := c.fs
 	var reports reportFlag
-	fs.Var(&reports, "report", "write a report: junit=PATH or json=PATH (JSON lines of events); repeatable")
+	fs.Var(&reports, "report", "write a report: junit=PATH, json=PATH (JSON lines of events) or html=PATH (one self-contained page); repeatable")
 	failFast := fs.Bool("fail-fast", false, "stop starting tests after the first failure")
 	parallel := fs.Int("parallel", 1, "run up to N tests at once (tests marked serial run alone)")
 	seed := fs.Uint64("seed", 0, "seed for random data; a run prints its seed, pass it to replay (0: pick one)")
 	keep := fs.Bool("keep", false, "after a failure, leave the environment up for inspection until Ctrl-C or seam down")
+	verbose := fs.Bool("v", false, "show every test's timeline: its steps, the wire's interactions and the log lines, passing tests too")
 	attach := fs.Bool("attach", false, "run the tests against the environment seam up holds for this suite, one at a time (each from the baseline)")
 	if !c.parse(args, func() error {
 		if *parallel < 1 {
@@ -160,6 +163,10 @@ func cmdRun(ctx context.Context, args []string, stdio IO) int {
 			j := report.NewJSONL(f)
 			sinks = append(sinks, j)
 			finishers = append(finishers, j)
+		case "html":
+			h := htmlreport.NewReporter(f)
+			sinks = append(sinks, h)
+			finishers = append(finishers, h)
 		}
 	}
 	if *attach {
@@ -175,15 +182,24 @@ func cmdRun(ctx context.Context, args []string, stdio IO) int {
 			fmt.Fprintf(stdio.Stderr, "seam: cleanup: %v\n", err)
 		}
 	}()
+	kept, err := keepEvents(sess.LogDir())
+	if err != nil {
+		fmt.Fprintf(stdio.Stderr, "seam: %v\n", err)
+	} else {
+		defer kept.close()
+		sinks = append(sinks, kept.jsonl)
+	}
 	console := report.NewConsole(stdio.Stdout, report.ConsoleOptions{
-		Color: tty && stdio.Getenv("NO_COLOR") == "",
-		Live:  tty,
+		Color:   tty && stdio.Getenv("NO_COLOR") == "",
+		Live:    tty,
+		Verbose: *verbose,
 	})
 	sinks = append(sinks, console)
 	counts, err := engine.Run(ctx, s, tests, engine.Options{
 		Parallel:  *parallel,
 		FailFast:  *failFast,
 		Seed:      *seed,
+		Profile:   c.sel.profile,
 		Vars:      vars,
 		Envs:      sess.Factory(),
 		Base:      sess.Base(),
@@ -207,10 +223,65 @@ func cmdRun(ctx context.Context, args []string, stdio IO) int {
 			code = max(code, ExitEnv)
 		}
 	}
+	if kept != nil {
+		if err := kept.close(); err != nil {
+			fmt.Fprintf(stdio.Stderr, "seam: keeping the event log: %v\n", err)
+			kept = nil
+		}
+	}
+	fmt.Fprintln(stdio.Stdout, whereReport(reports, kept))
 	if ctx.Err() != nil && code == ExitPass {
 		code = ExitFail
 	}
 	return code
+}
+
+// keptLog is the event log every run keeps in its log folder (runlog).
+type keptLog struct {
+	path  string
+	f     *os.File
+	jsonl *report.JSONL
+	done  bool
+	err   error
+}
+
+func keepEvents(runDir string) (*keptLog, error) {
+	if err := os.MkdirAll(runDir, 0o755); err != nil {
+		return nil, fmt.Errorf("keeping the event log: %w", err)
+	}
+	path := runlog.Path(runDir)
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("keeping the event log: %w", err)
+	}
+	return &keptLog{path: path, f: f, jsonl: report.NewJSONL(f)}, nil
+}
+
+// close flushes and closes the log, once.
+func (k *keptLog) close() error {
+	if k.done {
+		return k.err
+	}
+	k.done = true
+	k.err = k.jsonl.Finish(nil)
+	if err := k.f.Close(); k.err == nil {
+		k.err = err
+	}
+	return k.err
+}
+
+// whereReport is the console's last line: where the run's report is, or
+// how to make one from the event log every run keeps.
+func whereReport(reports reportFlag, kept *keptLog) string {
+	for _, r := range reports {
+		if format, path, _ := strings.Cut(r, "="); format == "html" {
+			return "report: " + path
+		}
+	}
+	if kept == nil {
+		return "report: none (the event log could not be kept)"
+	}
+	return "event log: " + kept.path + " (seam report --html report.html last)"
 }
 
 // attachRun is seam run --attach: the seam up holding the suite runs the

@@ -28,6 +28,7 @@ type Options struct {
 	Parallel int // workers; < 1 means 1
 	FailFast bool
 	Seed     uint64
+	Profile  string            // the --profile applied, for the reports
 	Vars     map[string]string // --var values
 	Now      func() time.Time  // clock; nil means time.Now
 	// Envs starts environments; nil when the suite declares no services.
@@ -364,7 +365,7 @@ func services(s *suite.Suite) []report.ServiceInfo {
 
 func (r *runner) run(ctx context.Context, tests []*suite.Test) report.Counts {
 	start := r.now()
-	r.emit(report.Event{Time: start, Type: report.RunStart, Suite: r.suite.Name, Seed: r.opts.Seed, Total: len(tests), Services: services(r.suite), Edges: edges(r.suite)})
+	r.emit(report.Event{Time: start, Type: report.RunStart, Suite: r.suite.Name, Seed: r.opts.Seed, Profile: r.opts.Profile, Total: len(tests), Services: services(r.suite), Edges: edges(r.suite)})
 	ordered := append([]*suite.Test(nil), tests...)
 	// Riskier tests first, so --fail-fast and an impatient reader see them.
 	sort.SliceStable(ordered, func(i, j int) bool { return ordered[i].Priority < ordered[j].Priority })

@@ -81,7 +81,7 @@ func (b *CoverageBuilder) Event(e Event) {
 			if b.injected[e.Service] == nil {
 				b.injected[e.Service] = map[string]int{}
 			}
-			b.injected[e.Service][opShape(op)]++
+			b.injected[e.Service][OpShape(op)]++
 		case op == "connection":
 			if strings.HasPrefix(result, "open") || strings.HasPrefix(result, "active") { // not again when it closes
 				b.conns[e.Service]++
@@ -95,14 +95,14 @@ func (b *CoverageBuilder) Event(e Event) {
 			if b.ops[e.Service] == nil {
 				b.ops[e.Service] = map[string]int{}
 			}
-			b.ops[e.Service][opShape(op)]++
+			b.ops[e.Service][OpShape(op)]++
 		}
 	}
 }
 
-// opShape is an operation as coverage counts it: "POST /orders/{id}",
+// OpShape is an operation as coverage counts it: "POST /orders/{id}",
 // "SQL INSERT orders", "REDIS GET".
-func opShape(op string) string {
+func OpShape(op string) string {
 	m, target, ok := strings.Cut(op, " ")
 	if !ok {
 		return op

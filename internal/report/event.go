@@ -59,6 +59,7 @@ type Event struct {
 	Failure  *Failure      `json:"failure,omitempty"`
 	Tags     []string      `json:"tags,omitempty"`
 	Priority string        `json:"priority,omitempty"`
+	Profile  string        `json:"profile,omitempty"` // run_start: the --profile applied
 	Seed     uint64        `json:"seed,omitempty"`
 	Total    int           `json:"total,omitempty"`
 	Counts   *Counts       `json:"counts,omitempty"`

@@ -166,3 +166,53 @@ func schemaPath(t *testing.T) string {
 	}
 	return copyPath
 }
+
+func TestReadJSONLNamesTheBadLine(t *testing.T) {
+	var buf bytes.Buffer
+	j := report.NewJSONL(&buf)
+	for _, e := range sample() {
+		j.Event(e)
+	}
+	good := buf.String()
+	lines := strings.Split(strings.TrimSuffix(good, "\n"), "\n")
+	cut := strings.Join(lines[:5], "\n") + "\n" + lines[5][:len(lines[5])/2]
+	for _, tc := range []struct{ name, in, want string }{
+		{"truncated", cut, "line 6: the log ends in the middle of an event (truncated"},
+		{"foreign", `{"level":"info","msg":"hello"}` + "\n", "line 1: not a seam event: no \"type\""},
+		{"not json", lines[0] + "\nGET / HTTP/1.1\n", "line 2: not JSON"},
+		{"wrong field", lines[0] + "\n" + `{"type":"log","time":"x"}` + "\n", "line 2: "},
+		{"unknown type", lines[0] + "\n" + `{"type":"bogus"}` + "\n", `line 2: unknown event type "bogus"`},
+		{"not the start", lines[1] + "\n", "line 1: the log starts with"},
+		{"empty", "", "line 1: the log is empty"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := report.ReadJSONL(strings.NewReader(tc.in))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v; want it to contain %q", err, tc.want)
+			}
+		})
+	}
+	events, err := report.ReadJSONL(strings.NewReader(good))
+	if err != nil || len(events) != len(sample()) {
+		t.Errorf("the whole log: %d events, %v; want %d, nil", len(events), err, len(sample()))
+	}
+}
+
+func FuzzReadJSONL(f *testing.F) {
+	var buf bytes.Buffer
+	j := report.NewJSONL(&buf)
+	for _, e := range sample() {
+		j.Event(e)
+	}
+	f.Add(buf.Bytes())
+	f.Add([]byte(`{"type":"run_start"}` + "\n" + `{"type":"log","message":"x"`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		events, err := report.ReadJSONL(bytes.NewReader(b))
+		if err == nil && (len(events) == 0 || events[0].Type != report.RunStart) {
+			t.Errorf("no error, but %d events not starting with run_start", len(events))
+		}
+		if err != nil && !strings.HasPrefix(err.Error(), "line ") {
+			t.Errorf("error %q does not name a line", err)
+		}
+	})
+}
