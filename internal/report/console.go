@@ -28,7 +28,7 @@ type Console struct {
 	steps   map[string][]string // -v: each test's timeline so far
 	failed  []failedTest
 	causes  map[string]string // cause → the first test that failed of it
-	status  bool // a status line is on screen
+	status  bool              // a status line is on screen
 	stop    chan struct{}
 	done    chan struct{}
 }

@@ -19,19 +19,19 @@ import (
 // Page is the data a report page is built from; the page's script reads
 // it as JSON. Times are milliseconds.
 type Page struct {
-	Suite    string           `json:"suite"`
-	Seed     uint64           `json:"seed"`
-	Profile  string           `json:"profile,omitempty"`
-	Start    string           `json:"start"` // RFC 3339, UTC
-	Duration float64          `json:"duration_ms"`
-	Counts   report.Counts    `json:"counts"`
-	Message  string           `json:"message,omitempty"` // why the run ended early
-	Services []Service        `json:"services"`
-	Edges    []Edge           `json:"edges"`
-	Coverage string           `json:"coverage,omitempty"` // "integration coverage: 2 of 5 edges exercised (40%)"
-	Tests    []Test           `json:"tests"`
-	Groups   []Group          `json:"groups"`
-	Lanes    []string         `json:"lanes"` // every lane name; events refer to them by index
+	Suite    string        `json:"suite"`
+	Seed     uint64        `json:"seed"`
+	Profile  string        `json:"profile,omitempty"`
+	Start    string        `json:"start"` // RFC 3339, UTC
+	Duration float64       `json:"duration_ms"`
+	Counts   report.Counts `json:"counts"`
+	Message  string        `json:"message,omitempty"` // why the run ended early
+	Services []Service     `json:"services"`
+	Edges    []Edge        `json:"edges"`
+	Coverage string        `json:"coverage,omitempty"` // "integration coverage: 2 of 5 edges exercised (40%)"
+	Tests    []Test        `json:"tests"`
+	Groups   []Group       `json:"groups"`
+	Lanes    []string      `json:"lanes"` // every lane name; events refer to them by index
 }
 
 // Service is one of the suite's services.

@@ -100,4 +100,3 @@ func (r *Reporter) Event(e report.Event) {
 
 // Finish implements report.Finisher: it renders the page.
 func (r *Reporter) Finish(*report.Run) error { return Write(r.w, Build(r.events)) }
-
