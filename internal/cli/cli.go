@@ -3,6 +3,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -49,7 +50,10 @@ usage:
   seam reset [DIR|FILE]           bring the data of seam up's environment back
                                   to its baseline, without restarting it
   seam run --attach [DIR|FILE]    run the tests against seam up's environment
-  seam report [--junit PATH] LOG  render a saved event log (run --report json=LOG) again
+  seam list --json [DIR|FILE]     the same, as JSON
+  seam report [--junit PATH] [--html PATH] LOG
+                                  render a run's event log again (LOG: a file, or
+                                  last: every run keeps its log)
   seam coverage LOG               integration coverage of a run: each edge's operations
   seam stub [--port P] DIR        serve stub mappings alone (WireMock's or seam's form)
   seam stub record --target URL --out DIR
@@ -260,6 +264,19 @@ Stop the environment seam up (or run --keep) holds for the suite in DIR
 (default: the current folder), or with --all every one of yours; say which
 others are up. Clean up after your runs that crashed. Another user's
 environments are never touched.`
+	case "report":
+		return `usage: seam report [--junit PATH] [--html PATH] LOG
+
+Render a run's event log again: on the console, as JUnit XML, and as one
+self-contained HTML page (summary, system map, every test's timeline,
+failures grouped by cause). LOG is a file (seam run --report json=PATH) or
+last: every run keeps its event log in seam's state folder (the last 20).`
+	case "coverage":
+		return `usage: seam coverage LOG
+
+Print a run's integration coverage: each depends_on edge with the
+operations seen on it during tests. LOG is a file or last (the newest
+run's kept event log).`
 	case "reset":
 		return `usage: seam reset [DIR|FILE]
 
@@ -388,10 +405,36 @@ func cmdValidate(args []string, stdio IO) int {
 func cmdList(args []string, stdio IO) int {
 	c := newSuiteCommand("list", stdio)
 	defer c.close()
+	asJSON := c.fs.Bool("json", false, "print the tests as a JSON array: name, pos, priority, tags, skip, serial")
 	if !c.parse(args, nil) {
 		return ExitUsage
 	}
 	s, filter := c.suite, c.filter
+	if *asJSON {
+		type listed struct {
+			Name     string   `json:"name"`
+			Pos      string   `json:"pos"`
+			Priority string   `json:"priority"`
+			Tags     []string `json:"tags"`
+			Skip     string   `json:"skip,omitempty"`
+			Serial   bool     `json:"serial,omitempty"`
+		}
+		out := []listed{}
+		for _, t := range engine.Select(s.Tests, filter) {
+			tags := t.Tags
+			if tags == nil {
+				tags = []string{}
+			}
+			out = append(out, listed{Name: t.Name, Pos: t.Pos.String(), Priority: t.Priority.String(), Tags: tags, Skip: t.Skip, Serial: t.Serial})
+		}
+		enc := json.NewEncoder(stdio.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			fmt.Fprintf(stdio.Stderr, "seam list: %v\n", err)
+			return ExitEnv
+		}
+		return ExitPass
+	}
 	tw := newTable(stdio.Stdout)
 	tw.row("TEST", "PRIORITY", "TAGS", "WHERE")
 	for _, t := range engine.Select(s.Tests, filter) {

@@ -173,12 +173,39 @@ func (s *Session) Factory() engine.EnvFactory {
 type factory struct{ s *Session }
 
 func (f factory) Start(ctx context.Context, worker int, log func(service, stream, line string, span ...time.Time)) (engine.Env, error) {
-	return f.s.StartEnv(ctx, log)
+	return f.s.startEnv(ctx, log, true)
 }
 
 // StartEnv starts one more environment instance with its own ports and
 // folders.
 func (s *Session) StartEnv(ctx context.Context, log func(service, stream, line string, span ...time.Time)) (*environment.Environment, error) {
+	return s.startEnv(ctx, log, false)
+}
+
+// startEnv starts an environment; with timed, each service's start is
+// also logged (stream "env", line "ready", spanning its start) for the
+// reports' start times.
+func (s *Session) startEnv(ctx context.Context, log func(service, stream, line string, span ...time.Time), timed bool) (*environment.Environment, error) {
+	progress := s.opts.Progress
+	if timed && log != nil {
+		var mu sync.Mutex
+		began := map[string]time.Time{}
+		progress = func(svc, what string) {
+			if s.opts.Progress != nil {
+				s.opts.Progress(svc, what)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			switch what {
+			case "starting":
+				began[svc] = time.Now()
+			case "ready":
+				if t, ok := began[svc]; ok {
+					log(svc, "env", "ready", t, time.Now())
+				}
+			}
+		}
+	}
 	s.mu.Lock()
 	s.n++
 	n := s.n
@@ -194,7 +221,7 @@ func (s *Session) StartEnv(ctx context.Context, log func(service, stream, line s
 		Started:  func(pid int) { _ = s.rec.AddPID(pid) },
 		AddTemp:  func(dir string) { _ = s.rec.AddTemp(dir) },
 		Log:      log,
-		Progress: s.opts.Progress,
+		Progress: progress,
 		Notice:   s.notice,
 		Mask:     s.suite.Mask,
 	})

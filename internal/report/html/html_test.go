@@ -238,8 +238,8 @@ func TestPageInChromium(t *testing.T) {
 		t.Errorf("the page made network requests: %v", requests)
 	}
 	want := map[string]string{
-		"orders→inventory": "rgb(198, 40, 40)",  // failing
-		"orders→payments":  "rgb(217, 119, 6)",  // injected only
+		"orders→inventory": "rgb(198, 40, 40)",   // failing
+		"orders→payments":  "rgb(217, 119, 6)",   // injected only
 		"orders→db":        "rgb(156, 163, 175)", // not exercised
 	}
 	if len(edges) != len(want) {

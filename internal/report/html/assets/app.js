@@ -50,7 +50,7 @@
     var s = svg("svg", { width: W, height: H, viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": "system map" });
     var defs = svg("defs", {});
     ["seen", "none", "injected", "unwired", "failing"].forEach(function (k) {
-      var m = svg("marker", { id: "arrow-" + k, viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 8, markerHeight: 8, orient: "auto-start-reverse" });
+      var m = svg("marker", { id: "arrow-" + k, viewBox: "0 0 10 10", refX: 10, refY: 5, markerUnits: "userSpaceOnUse", markerWidth: 11, markerHeight: 11, orient: "auto-start-reverse" });
       m.appendChild(svg("path", { d: "M0,0 L10,5 L0,10 z", "class": "head " + k }));
       defs.appendChild(m);
     });
