@@ -350,5 +350,6 @@
   refilter();
   var m = /^#t(\d+)$/.exec(location.hash);
   if (m) open(+m[1], false);
+  document.body.dataset.readyAt = String(performance.now());
   document.body.dataset.ready = "1";
 })();
