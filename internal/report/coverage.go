@@ -132,10 +132,14 @@ func Route(target string) string {
 	return strings.Join(segs, "/")
 }
 
+// sqlSpacer separates parentheses, commas and semicolons from words. A
+// Replacer is safe for concurrent use and never changes once built.
+var sqlSpacer = strings.NewReplacer("(", " ( ", ",", " , ", ";", " ")
+
 // SQLShape is a statement's kind and table: "INSERT orders", "SELECT
 // customers", for counting what a service does with its database.
 func SQLShape(sql string) string {
-	f := strings.Fields(strings.ToLower(strings.NewReplacer("(", " ( ", ",", " , ", ";", " ").Replace(sql)))
+	f := strings.Fields(strings.ToLower(sqlSpacer.Replace(sql)))
 	if len(f) == 0 {
 		return sql
 	}
