@@ -33,6 +33,10 @@ func quote(s string) string {
 				b.WriteString(`\r`)
 			case c == '\t':
 				b.WriteString(`\t`)
+			case c == '\b':
+				b.WriteString(`\b`)
+			case c == '\f':
+				b.WriteString(`\f`)
 			case c < 0x20 || c == '<' || c == '>' || c == '&':
 				b.WriteString(`\u00`)
 				b.WriteByte(hexDigits[c>>4])
