@@ -171,7 +171,7 @@ func cmdRun(ctx context.Context, args []string, stdio IO) int {
 	}
 	if *attach {
 		c.stdio = stdio
-		return attachRun(ctx, c, tty, *failFast, collector, sinks, finishers, reports)
+		return attachRun(ctx, c, tty, *failFast, *verbose, collector, sinks, finishers, reports)
 	}
 	sess, err := session.Open(ctx, s, session.Options{Command: "run", Vars: vars, Seed: *seed, Notices: stdio.Stderr})
 	if err != nil {
@@ -286,11 +286,12 @@ func whereReport(reports reportFlag, kept *keptLog) string {
 
 // attachRun is seam run --attach: the seam up holding the suite runs the
 // tests; its events are rendered here by the same reporters.
-func attachRun(ctx context.Context, c *suiteCommand, tty, failFast bool, collector *report.Collector, sinks []report.Sink, finishers []report.Finisher, reports reportFlag) int {
+func attachRun(ctx context.Context, c *suiteCommand, tty, failFast, verbose bool, collector *report.Collector, sinks []report.Sink, finishers []report.Finisher, reports reportFlag) int {
 	stdio := c.stdio
 	console := report.NewConsole(stdio.Stdout, report.ConsoleOptions{
-		Color: tty && stdio.Getenv("NO_COLOR") == "",
-		Live:  tty,
+		Color:   tty && stdio.Getenv("NO_COLOR") == "",
+		Live:    tty,
+		Verbose: verbose,
 	})
 	sinks = append(sinks, console)
 	req := runRequest{Filter: c.sel.filter, Tags: splitList(c.sel.tags), ExcludeTags: splitList(c.sel.excludeTags), FailFast: failFast}

@@ -284,9 +284,10 @@ func Build(events []report.Event) *Page {
 	}
 	groupOf := map[string]int{}
 	failingEdge := map[string]int{}
+	rank := laneRanks(p)
 	for i := range p.Tests {
 		t := &p.Tests[i]
-		finishTest(t, lane)
+		finishTest(t, lane, rank)
 		if t.Status != report.Failed {
 			continue
 		}
@@ -358,7 +359,7 @@ func Build(events []report.Event) *Page {
 
 // finishTest marks the failure's suspects on the timeline, puts it in time
 // order and lists its lanes: the runner first, then in the suite's order.
-func finishTest(t *Test, lane map[string]int) {
+func finishTest(t *Test, lane map[string]int, rank []int) {
 	if t.Failure != nil {
 		for rank, s := range t.Failure.Suspects {
 			line := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s.Line), suspiciousMark))
@@ -380,7 +381,41 @@ func finishTest(t *Test, lane map[string]int) {
 	for l := range used {
 		t.Lanes = append(t.Lanes, l)
 	}
-	sort.Ints(t.Lanes)
+	sort.Slice(t.Lanes, func(i, j int) bool { return rank[t.Lanes[i]] < rank[t.Lanes[j]] })
+}
+
+// laneRanks orders the lanes as a timeline shows them, left to right: the
+// runner, then callers before their callees (by depth in the depends_on
+// graph), in the suite's order within a depth.
+func laneRanks(p *Page) []int {
+	depth := make([]int, len(p.Lanes))
+	index := map[string]int{}
+	for i, l := range p.Lanes {
+		index[l] = i
+	}
+	for range p.Lanes { // longest path from a caller; bounded, for cycles
+		changed := false
+		for _, e := range p.Edges {
+			f, okf := index[e.From]
+			c, okc := index[e.To]
+			if okf && okc && depth[c] < depth[f]+1 && depth[f]+1 < len(p.Lanes) {
+				depth[c], changed = depth[f]+1, true
+			}
+		}
+		if !changed {
+			break
+		}
+	}
+	order := make([]int, len(p.Lanes))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order[1:], func(i, j int) bool { return depth[order[1+i]] < depth[order[1+j]] })
+	rank := make([]int, len(p.Lanes))
+	for r, l := range order {
+		rank[l] = r
+	}
+	return rank
 }
 
 // suspiciousMark and injectedNote are how the wire marks an interaction's
