@@ -17,6 +17,8 @@ SEAM_WIREMOCK_JAR=$(bash scripts/wiremock.sh | tail -n 1)
 export SEAM_WIREMOCK_JAR
 
 go mod download
+# Tests keep what people may want to look at (the HTML report's screenshots) here.
+export SEAM_ARTIFACTS="${SEAM_ARTIFACTS:-${TMPDIR:-/tmp}/seam-artifacts}"; echo "test artifacts: $SEAM_ARTIFACTS"
 
 echo "gofmt"
 unformatted=$(gofmt -l .)
