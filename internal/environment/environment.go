@@ -113,6 +113,9 @@ type PrepareOptions struct {
 	Log      func(service, line string)
 	AddTemp  func(dir string) // a work folder to remove after a crash
 	Started  func(pid int)    // a child to kill after a crash
+	// Env is added to the environment of every command a service's
+	// preparing runs: the run's mark, TMPDIR inside the run's folder.
+	Env []string
 	// Preparing and Prepared, when set, are told when each service's work
 	// begins, and when it ended and how long it took (for seam up's
 	// progress lines).
@@ -140,8 +143,16 @@ func Prepare(ctx context.Context, sys *service.System, opts PrepareOptions) erro
 						opts.Log(svc.Name, line)
 					}
 				},
-				AddTemp: opts.AddTemp, Started: opts.Started,
+				AddTemp: opts.AddTemp, Started: opts.Started, Env: opts.Env,
 			})
+			if err != nil && ctx.Err() != nil {
+				// Whatever failed, it failed because the run was
+				// interrupted: say so, not how the interrupted work died.
+				var stopped *service.Interrupted
+				if !errors.As(err, &stopped) {
+					err = &service.Interrupted{What: "preparing", Cause: ctx.Err()}
+				}
+			}
 			if opts.Prepared != nil {
 				opts.Prepared(svc.Name, time.Since(began), err)
 			}

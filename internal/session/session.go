@@ -87,9 +87,10 @@ func Open(ctx context.Context, s *suite.Suite, opts Options) (*Session, error) {
 		ss.Close()
 		return nil, fmt.Errorf("run record: %w", err)
 	}
-	ss.tempRoot, err = os.MkdirTemp("", "seam-"+rec.ID()+"-")
+	var recErr error
+	ss.tempRoot, err = service.MkdirTemp(os.TempDir(), "seam-"+rec.ID()+"-", func(dir string) { recErr = rec.AddTemp(dir) })
 	if err == nil {
-		err = rec.AddTemp(ss.tempRoot)
+		err = recErr
 	}
 	if err != nil {
 		ss.Close()
@@ -99,8 +100,17 @@ func Open(ctx context.Context, s *suite.Suite, opts Options) (*Session, error) {
 	pruneLogs(filepath.Join(opts.StateDir, "logs"), 20)
 	ss.cacheDir = cacheDir()
 	if s.System != nil && len(s.System.Services) > 0 {
+		// Builds and initdb write their temporary files (go build's
+		// go-build* folders) inside the run's folder, so that they go
+		// with it however the run ends.
+		tmp := filepath.Join(ss.tempRoot, "tmp")
+		if err := os.Mkdir(tmp, 0o700); err != nil {
+			ss.Close()
+			return nil, fmt.Errorf("temp folder: %w", err)
+		}
 		err := environment.Prepare(ctx, s.System, environment.PrepareOptions{
 			Dir: s.Dir, CacheDir: ss.cacheDir, Vars: base,
+			Env:       []string{rec.Env(), "TMPDIR=" + tmp, "GOTMPDIR=" + tmp},
 			AddTemp:   func(dir string) { _ = rec.AddTemp(dir) },
 			Started:   func(pid int) { _ = rec.AddPID(pid) },
 			Preparing: opts.Preparing,

@@ -210,11 +210,10 @@ func (s *Spec) Prepare(ctx context.Context, env *service.PrepareEnv) error {
 	h := sha256.Sum256([]byte(strings.Join(append([]string{"v1", strings.TrimSpace(string(out))}, serverArgs...), "\x00")))
 	srv := &server{mariadbd: mariadbd, user: user, template: filepath.Join(env.CacheDir, "mariadb", hex.EncodeToString(h[:])[:20])}
 	if _, err := os.Stat(filepath.Join(srv.template, "mysql")); err != nil {
-		work, err := os.MkdirTemp(datadir.Scratch(), "seam-install-db-")
+		work, err := env.MkdirTemp(datadir.Scratch(), "seam-install-db-")
 		if err != nil {
 			return err
 		}
-		env.Temp(work)
 		defer os.RemoveAll(work)
 		if err := user.Chown(work); err != nil {
 			return err
@@ -225,10 +224,14 @@ func (s *Spec) Prepare(ctx context.Context, env *service.PrepareEnv) error {
 		args := append([]string{"--no-defaults", "--datadir=" + data, "--auth-root-authentication-method=normal", "--skip-test-db"}, serverArgs[1:]...)
 		cmd := exec.CommandContext(ctx, install, args...)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: user.Credential()}
-		if out, err := env.Run(cmd); err != nil {
+		if out, err := env.Run(ctx, "mariadb-install-db", cmd); err != nil {
+			var stopped *service.Interrupted
+			if errors.As(err, &stopped) {
+				return err
+			}
 			return fmt.Errorf("mariadb-install-db failed: %v\n%s", err, datadir.LastLines(string(out), 20))
 		}
-		if err := datadir.Store(data, srv.template); err != nil {
+		if err := datadir.Store(data, srv.template, env.AddTemp); err != nil {
 			return fmt.Errorf("caching the initialised data folder: %w", err)
 		}
 	}

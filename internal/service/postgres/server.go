@@ -291,12 +291,17 @@ func (srv *server) takeSpare(ctx context.Context) (string, error) {
 // build makes the cached data folder: initdb, then a server started once to
 // create the database, apply the init files and take the baseline.
 func (s *Spec) build(ctx context.Context, env *service.PrepareEnv, initdb string, srv *server, db string, files []string) error {
-	work, err := os.MkdirTemp(datadir.Scratch(), "seam-initdb-")
+	work, err := env.MkdirTemp(datadir.Scratch(), "seam-initdb-")
 	if err != nil {
 		return err
 	}
-	env.Temp(work)
-	defer os.RemoveAll(work)
+	data := filepath.Join(work, "data")
+	defer func() {
+		// initdb or the server killed midway left their shared memory,
+		// named in the folder's postmaster.pid.
+		reap.RemovePostmasterShm(data)
+		os.RemoveAll(work)
+	}()
 	if err := srv.user.Chown(work); err != nil {
 		return err
 	}
@@ -307,12 +312,18 @@ func (s *Spec) build(ctx context.Context, env *service.PrepareEnv, initdb string
 	if err := srv.user.Chown(pw); err != nil {
 		return err
 	}
-	data := filepath.Join(work, "data")
 	// 1 MB WAL segments instead of 16: a smaller folder to copy per start.
+	// --no-clean: the work folder is seam's to remove, and a data folder
+	// left by an initdb killed midway names the shared memory it leaked
+	// (its postmaster.pid), which the deferred sweep and the reaping read.
 	cmd := exec.CommandContext(ctx, initdb, "-D", data, "-U", s.User, "--pwfile="+pw, "-A", "scram-sha-256",
-		"-E", "UTF8", "--locale=C", "--no-sync", "--wal-segsize=1")
+		"-E", "UTF8", "--locale=C", "--no-sync", "--wal-segsize=1", "--no-clean")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: srv.user.Credential()}
-	if out, err := env.Run(cmd); err != nil {
+	if out, err := env.Run(ctx, "initdb", cmd); err != nil {
+		var stopped *service.Interrupted
+		if errors.As(err, &stopped) {
+			return err
+		}
 		return fmt.Errorf("initdb failed: %v\n%s", err, datadir.LastLines(string(out), 20))
 	}
 	port, release, err := freeport.One()
@@ -324,7 +335,7 @@ func (s *Spec) build(ctx context.Context, env *service.PrepareEnv, initdb string
 	var lines []string
 	inst, err := process.Launch(process.Child{
 		Path: srv.postgres, Argv: serverArgs(srv.postgres, data, port, nil), Dir: work,
-		Env: os.Environ(), Cred: srv.user.Credential(), Grace: 30 * time.Second, Signal: syscall.SIGINT,
+		Env: append(os.Environ(), env.Env...), Cred: srv.user.Credential(), Grace: 30 * time.Second, Signal: syscall.SIGINT,
 		Started: env.Started,
 		Log: func(_, line string) {
 			mu.Lock()
@@ -378,7 +389,7 @@ func (s *Spec) build(ctx context.Context, env *service.PrepareEnv, initdb string
 	if err := trimWAL(ctx, srv, data); err != nil {
 		return err
 	}
-	if err := datadir.Store(data, srv.template); err != nil {
+	if err := datadir.Store(data, srv.template, env.AddTemp); err != nil {
 		return fmt.Errorf("caching the data folder: %w", err)
 	}
 	return nil

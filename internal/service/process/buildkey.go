@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/bmatcuk/doublestar/v4"
@@ -258,6 +259,8 @@ func goListPaths(ctx context.Context, mod string, dirs, env []string) ([]string,
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = mod
 	cmd.Env = append(os.Environ(), env...)
+	// It dies with seam: seam killed while hashing leaves no go list.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	out, err := cmd.Output()
 	if err != nil {
 		return nil, fmt.Errorf("go list in %s: %w", mod, err)
