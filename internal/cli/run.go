@@ -25,6 +25,12 @@ func envFailure(err error, stdio IO) int {
 		printLoadErr(err, stdio.Stderr)
 		return ExitUsage
 	}
+	if errors.Is(err, context.Canceled) {
+		// Ctrl-C or SIGTERM while building or starting: not a broken
+		// environment. (The exit code for an interruption is cli's.)
+		fmt.Fprintf(stdio.Stderr, "seam: interrupted while the environment was being set up; nothing was tested\n%v\n", err)
+		return ExitEnv
+	}
 	fmt.Fprintf(stdio.Stderr, "seam: the environment could not start; nothing was tested\n%v\n", err)
 	return ExitEnv
 }
