@@ -43,17 +43,25 @@ func moments() []moment {
 			return false
 		}},
 		{name: "build (held)", hold: "build", reached: marker("build")},
-		// initdb's bootstrap or single-user backend is running.
+		// initdb's bootstrap or single-user backend is running (started
+		// through a shell by initdb).
 		{name: "initdb", reached: func(c *kase) bool {
-			ps := c.procs()
 			initdb := map[int]bool{}
-			for _, p := range ps {
+			for _, p := range c.procs() {
 				if p.comm == "initdb" {
 					initdb[p.pid] = true
 				}
 			}
-			for _, p := range allProcs() {
-				if initdb[p.ppid] && p.comm == "postgres" {
+			if len(initdb) == 0 {
+				return false
+			}
+			ps := allProcs()
+			parent := map[int]int{}
+			for _, p := range ps {
+				parent[p.pid] = p.ppid
+			}
+			for _, p := range ps {
+				if p.comm == "postgres" && (initdb[parent[p.pid]] || initdb[parent[parent[p.pid]]]) {
 					return true
 				}
 			}
