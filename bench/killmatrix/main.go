@@ -28,14 +28,15 @@ import (
 func main() {
 	quick := flag.Bool("quick", false, "a smaller matrix: a held build, initdb and a test, each with SIGKILL and SIGINT")
 	verbose := flag.Bool("v", false, "print what each case left and seam's output")
+	bin := flag.String("seam", "", "kill this seam binary instead of one built from ./cmd/seam (an older one, to see what it leaves)")
 	flag.Parse()
-	if err := run(*quick, *verbose); err != nil {
+	if err := run(*quick, *verbose, *bin); err != nil {
 		fmt.Fprintln(os.Stderr, "killmatrix:", err)
 		os.Exit(1)
 	}
 }
 
-func run(quick, verbose bool) error {
+func run(quick, verbose bool, bin string) error {
 	suite, err := filepath.Abs("testdata/killmatrix")
 	if err != nil {
 		return err
@@ -49,7 +50,9 @@ func run(quick, verbose bool) error {
 	}
 	defer os.RemoveAll(work)
 	seam := filepath.Join(work, "seam")
-	if out, err := exec.Command("go", "build", "-o", seam, "./cmd/seam").CombinedOutput(); err != nil {
+	if bin != "" {
+		seam = bin
+	} else if out, err := exec.Command("go", "build", "-o", seam, "./cmd/seam").CombinedOutput(); err != nil {
 		return fmt.Errorf("building seam: %v\n%s", err, out)
 	}
 	ms := moments()
