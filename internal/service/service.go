@@ -85,6 +85,22 @@ func (e *PrepareEnv) Temp(dir string) {
 	}
 }
 
+// EnvAs is Env for a command run as cred's user (nil: seam's own): the
+// run's folder is seam's user's alone, so a command run as another user
+// (initdb as postgres) keeps its own temp folder.
+func (e *PrepareEnv) EnvAs(cred *syscall.Credential) []string {
+	if cred == nil {
+		return e.Env
+	}
+	var out []string
+	for _, kv := range e.Env {
+		if !strings.HasPrefix(kv, "TMPDIR=") && !strings.HasPrefix(kv, "GOTMPDIR=") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
 // MkdirTemp makes a new folder in parent named prefix and a random
 // suffix, recorded for cleanup before it exists: seam killed at any moment
 // leaves no folder that the reaping does not know of.
@@ -143,7 +159,7 @@ func (e *PrepareEnv) Run(ctx context.Context, what string, cmd *exec.Cmd) ([]byt
 	if cmd.Env == nil {
 		cmd.Env = os.Environ()
 	}
-	cmd.Env = append(cmd.Env, e.Env...)
+	cmd.Env = append(cmd.Env, e.EnvAs(cmd.SysProcAttr.Credential)...)
 	if cmd.Cancel != nil {
 		// From exec.CommandContext, whose Cancel kills the leader alone
 		// at once: the group is signalled below instead.

@@ -335,7 +335,7 @@ func (s *Spec) build(ctx context.Context, env *service.PrepareEnv, initdb string
 	var lines []string
 	inst, err := process.Launch(process.Child{
 		Path: srv.postgres, Argv: serverArgs(srv.postgres, data, port, nil), Dir: work,
-		Env: append(os.Environ(), env.Env...), Cred: srv.user.Credential(), Grace: 30 * time.Second, Signal: syscall.SIGINT,
+		Env: append(os.Environ(), env.EnvAs(srv.user.Credential())...), Cred: srv.user.Credential(), Grace: 30 * time.Second, Signal: syscall.SIGINT,
 		Started: env.Started,
 		Log: func(_, line string) {
 			mu.Lock()
