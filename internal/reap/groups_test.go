@@ -163,10 +163,10 @@ func TestReapRemovesHalfWrittenRecords(t *testing.T) {
 func TestPartialOwner(t *testing.T) {
 	for in, want := range map[string][2]uint64{
 		`{"id": "x", "pid": 12, "start_tick": 34, "procs": [{"pid": 9, "start_tick": 1}]}`: {12, 34},
-		`{"id": "x", "pid": 12, "start_tick": 3`:                                          {12, 0},
-		`{"id": "x", "pid": 1`:                                                            {0, 0},
-		`{"id": "x", "pid":`:                                                              {0, 0},
-		``:                                                                                {0, 0},
+		`{"id": "x", "pid": 12, "start_tick": 3`:                                           {12, 0},
+		`{"id": "x", "pid": 1`:                                                             {0, 0},
+		`{"id": "x", "pid":`:                                                               {0, 0},
+		``:                                                                                 {0, 0},
 	} {
 		pid, tick := partialOwner([]byte(in))
 		if uint64(pid) != want[0] || tick != want[1] {
