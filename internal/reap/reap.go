@@ -9,6 +9,7 @@ package reap
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -652,6 +653,50 @@ func RemovePostmasterShm(dataDir string) {
 	removeShm(id, func(k int32) bool { return uint64(int64(k)) == key })
 }
 
+// PostgreSQL's marks: of its main segment's header (PGShmemMagic) and of
+// its dynamic shared memory control segment (PG_DYNSHMEM_CONTROL_MAGIC).
+const (
+	pgShmemMagic   = 679834894
+	pgDSMCtlMagic  = 0x9a503d32
+	pgDSMItemBytes = 40 // sizeof(dsm_control_item) on 64-bit, PostgreSQL 12 and later
+)
+
+// removeDSM removes the POSIX dynamic shared memory files
+// (dir/PostgreSQL.N) of a PostgreSQL killed before it could: its main
+// segment's header names the control segment (dsm_control, after magic,
+// creatorPID, totalsize and freeoffset), which lists the others. The list
+// is read only when the control file's size matches the layout; a file of
+// another user than the control file's is left alone.
+func removeDSM(header []byte, dir string) {
+	if len(header) < 28 || binary.NativeEndian.Uint32(header[0:]) != pgShmemMagic {
+		return
+	}
+	ctl := binary.NativeEndian.Uint32(header[24:])
+	if ctl == 0 {
+		return
+	}
+	ctlFile := filepath.Join(dir, "PostgreSQL."+strconv.FormatUint(uint64(ctl), 10))
+	owner := fileOwner(ctlFile)
+	data, err := os.ReadFile(ctlFile)
+	if err != nil {
+		return
+	}
+	if len(data) >= 16 && binary.NativeEndian.Uint32(data[0:]) == pgDSMCtlMagic {
+		n := int(binary.NativeEndian.Uint32(data[4:]))
+		maxItems := int(binary.NativeEndian.Uint32(data[8:]))
+		if n <= maxItems && len(data) == 16+pgDSMItemBytes*maxItems {
+			for i := range n {
+				h := binary.NativeEndian.Uint32(data[16+pgDSMItemBytes*i:])
+				f := filepath.Join(dir, "PostgreSQL."+strconv.FormatUint(uint64(h), 10))
+				if h != 0 && h != ctl && fileOwner(f) == owner {
+					os.Remove(f)
+				}
+			}
+		}
+	}
+	os.Remove(ctlFile)
+}
+
 // removeShm removes a shared memory segment that nothing is attached to,
 // and whose key keyOK accepts when given. The servers were just killed: a
 // backend of a killed PostgreSQL (same process group, not recorded) can
@@ -665,6 +710,14 @@ func removeShm(id int, keyOK func(key int32) bool) {
 			return
 		}
 		if desc.Nattch == 0 {
+			// A PostgreSQL's header names its POSIX segments (initdb's
+			// backends make them in /dev/shm): they go too.
+			if keyOK != nil {
+				if mem, err := unix.SysvShmAttach(id, 0, unix.SHM_RDONLY); err == nil {
+					removeDSM(mem, "/dev/shm")
+					_ = unix.SysvShmDetach(mem)
+				}
+			}
 			_, _ = unix.SysvShmCtl(id, unix.IPC_RMID, nil)
 			return
 		}
