@@ -420,9 +420,15 @@ func (l *loader) tests(d *decode.Decoder, n *yaml.Node) []*Test {
 		return nil
 	}
 	var out []*Test
-	for _, tn := range n.Content {
+	for i, tn := range n.Content {
 		if t := l.test(d, tn); t != nil {
 			out = append(out, t)
+		}
+		// Nothing reads a test's nodes once it is decoded: let them go, so
+		// a big suite's node tree (~20 times its text) and its model are
+		// not both held at the peak. An anchored node may be read again.
+		if n.Anchor == "" && tn.Anchor == "" {
+			n.Content[i] = nil
 		}
 	}
 	return out
