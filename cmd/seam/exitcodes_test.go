@@ -72,3 +72,27 @@ func TestExitCodes(t *testing.T) {
 		t.Logf("%v: stopped in %v", sig, time.Since(start).Round(time.Millisecond))
 	}
 }
+
+// What run would trip on, validate reports, through the binary, and an
+// error on a 90 KB line shows a window of it around the column.
+func TestValidateCatchesWhatRunWould(t *testing.T) {
+	dir := t.TempDir()
+	long := strings.Repeat("x", 90_000)
+	src := "name: v\ntests:\n  - name: t\n    steps:\n      - exec: {command: echo, args: [\"" + long + "\"]}\n        expect: {stdout: {matchs: hi}, exit_code: {eq: 0}, nope: 1}\n"
+	file := filepath.Join(dir, "seam.yaml")
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := seam(t, "validate", file)
+	if r.code != 2 || !strings.Contains(r.stderr, `seam.yaml:6:27: stdout: unknown operator "matchs"`) || !strings.Contains(r.stderr, `did you mean "match"`) {
+		t.Errorf("validate: exit %d\n%s", r.code, r.stderr)
+	}
+	bad := "name: v\ntests:\n  - name: t\n    steps: [{exec: {command: \"true\"}, expect: {stdout: {eq: \"" + long + "\", contians: x}}}]\n"
+	if err := os.WriteFile(file, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = seam(t, "validate", file)
+	if r.code != 2 || len(r.stderr) > 2000 || !strings.Contains(r.stderr, "contians") {
+		t.Errorf("validate of a 90 KB line: exit %d, %d bytes of output:\n%.3000s", r.code, len(r.stderr), r.stderr)
+	}
+}
