@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -25,6 +26,12 @@ const (
 	ExitFail  = 1 // a test failed
 	ExitUsage = 2 // the suite or the command line is wrong
 	ExitEnv   = 3 // the environment could not be set up
+	// ExitCrash is seam's own bug (a panic), EX_SOFTWARE of sysexits.h:
+	// not 2, which says the user's suite or command line is wrong.
+	ExitCrash = 70
+	// ExitInterrupted is a command stopped by SIGINT, SIGTERM or SIGHUP
+	// before it finished, 128+SIGINT as shells report Ctrl-C.
+	ExitInterrupted = 130
 )
 
 // IO is where a command reads and writes.
@@ -58,12 +65,33 @@ usage:
                                   show the reference of a topic, or a command's flags
   seam version                    print the module version and VCS revision of this seam
 
-exit codes: 0 passed, 1 a test failed, 2 suite or usage error, 3 environment error
+exit codes: 0 passed, 1 a test failed, 2 suite or usage error, 3 environment error,
+            70 a bug in seam (it crashed), 130 interrupted (SIGINT, SIGTERM, SIGHUP)
 run 'seam help run' for the flags of run
 `
 
-// Run runs the seam command with args (without the program name).
-func Run(ctx context.Context, args []string, stdio IO) int {
+// Run runs the seam command with args (without the program name) and
+// returns its exit code. A command stopped by ctx (a signal) returns
+// ExitInterrupted, except seam up and seam stub, whose normal end that is;
+// a panic is reported as seam's bug and returns ExitCrash.
+func Run(ctx context.Context, args []string, stdio IO) (code int) {
+	defer func() {
+		if p := recover(); p != nil {
+			fmt.Fprintf(stdio.Stderr, "seam: internal error: %v\n\n%s\nthis is a bug in seam: please report it with the command line and the output above\n", p, debug.Stack())
+			code = ExitCrash
+		}
+	}()
+	code = dispatch(ctx, args, stdio)
+	if ctx.Err() != nil {
+		serving := len(args) > 0 && (args[0] == "up" || args[0] == "stub")
+		if !serving || code != ExitPass {
+			code = ExitInterrupted
+		}
+	}
+	return code
+}
+
+func dispatch(ctx context.Context, args []string, stdio IO) int {
 	if stdio.Getenv == nil {
 		stdio.Getenv = os.Getenv
 	}

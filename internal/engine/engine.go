@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"hash/fnv"
 	"regexp"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/seamtest/seam/internal/diag"
@@ -400,6 +402,7 @@ func (r *runner) run(ctx context.Context, tests []*suite.Test) report.Counts {
 		wg.Wait()
 	}()
 	queue := make(chan *suite.Test)
+	var crashed atomic.Pointer[WorkerPanic]
 	var wg sync.WaitGroup
 	for _, w := range workers {
 		wg.Add(1)
@@ -408,8 +411,8 @@ func (r *runner) run(ctx context.Context, tests []*suite.Test) report.Counts {
 			for t := range queue {
 				// Checked here, not when queued: a test handed over just
 				// as another failed or the run was interrupted must not start.
-				if !r.skipRest(ctx, t) {
-					r.test(ctx, t, w)
+				if crashed.Load() == nil && !r.skipRest(ctx, t) {
+					crashed.CompareAndSwap(nil, r.guarded(ctx, t, w))
 				}
 			}
 		}()
@@ -419,6 +422,12 @@ func (r *runner) run(ctx context.Context, tests []*suite.Test) report.Counts {
 	}
 	close(queue)
 	wg.Wait()
+	if p := crashed.Load(); p != nil {
+		// Panic again here, on the caller's goroutine, so the deferred
+		// stops above still run and the command can report seam's bug
+		// (a panic on a worker's goroutine would end the process at once).
+		panic(p)
+	}
 	for _, t := range serial {
 		if r.skipRest(ctx, t) {
 			continue
@@ -442,6 +451,28 @@ func (r *runner) run(ctx context.Context, tests []*suite.Test) report.Counts {
 	}
 	r.emit(end)
 	return counts
+}
+
+// WorkerPanic is a panic on a worker's goroutine, with that goroutine's
+// stack, raised again on the goroutine that called Run.
+type WorkerPanic struct {
+	Value any
+	Stack []byte
+}
+
+func (p *WorkerPanic) String() string {
+	return fmt.Sprintf("%v\n\nworker goroutine:\n%s", p.Value, p.Stack)
+}
+
+// guarded runs t on w, returning the panic that stopped it, if any.
+func (r *runner) guarded(ctx context.Context, t *suite.Test, w *Worker) (p *WorkerPanic) {
+	defer func() {
+		if v := recover(); v != nil {
+			p = &WorkerPanic{Value: v, Stack: debug.Stack()}
+		}
+	}()
+	r.test(ctx, t, w)
+	return nil
 }
 
 // skipRest reports t as not run when the run is stopping.
