@@ -25,6 +25,7 @@ type Faults struct {
 	CloseAfterTime time.Duration // with Blackhole: close each connection after this long (Toxiproxy's timeout)
 	HTTP           *HTTPFault    // answer matching HTTP requests in the callee's place
 	GRPC           *GRPCFault    // answer matching gRPC calls in the callee's place (grpcfault.go)
+	Toxics         *Toxics       // Toxiproxy's toxics, per stream (toxics.go; set through ToxiAPI)
 	Seed           uint64        // seeds the jitter
 }
 
@@ -104,6 +105,11 @@ func (f Faults) String() string {
 	if f.GRPC != nil {
 		parts = append(parts, f.GRPC.String())
 	}
+	if f.Toxics != nil {
+		for _, x := range f.Toxics.List {
+			parts = append(parts, x.String())
+		}
+	}
 	if len(parts) == 0 {
 		return "none"
 	}
@@ -144,7 +150,12 @@ func (p *Proxy) SetFaults(f Faults) {
 	p.faults.mu.Lock()
 	p.faults.rnd = rand.New(rand.NewPCG(f.Seed, 0xfa17))
 	p.faults.mu.Unlock()
-	p.faults.cur.Store(&f)
+	old := p.faults.cur.Swap(&f)
+	if old != nil {
+		p.toxicsChanged(old.Toxics, f.Toxics)
+	} else {
+		p.toxicsChanged(nil, f.Toxics)
+	}
 	now := time.Now()
 	what := f.String()
 	if f.IsZero() {
@@ -168,8 +179,10 @@ func (p *Proxy) SetFaults(f Faults) {
 
 // ClearFaults removes every fault.
 func (p *Proxy) ClearFaults() {
-	had := !p.faults.get().IsZero()
+	old := p.faults.get()
+	had := !old.IsZero()
 	p.faults.cur.Store(nil)
+	p.toxicsChanged(old.Toxics, nil)
 	err := p.refuse(false)
 	if had {
 		now := time.Now()

@@ -100,7 +100,8 @@ type Proxy struct {
 	faults faultState
 	h2     *h2Front // serves connections while a gRPC fault holds (grpcfault.go)
 	masker atomic.Pointer[Masker]
-	grpc   grpcTypes // to show gRPC messages as JSON (grpc.go)
+	grpc   grpcTypes     // to show gRPC messages as JSON (grpc.go)
+	serial atomic.Uint64 // connections accepted
 }
 
 // connState is what a proxied connection's two directions share.
@@ -120,6 +121,16 @@ type connState struct {
 	// of (for connections whose protocol is not decoded).
 	up, down         atomic.Int64
 	toldUp, toldDown int64
+	// Toxiproxy's toxics (toxics.go): the connection's number (for
+	// toxicity rolls), the toxics there as it opened, the rolls made, the
+	// timeout toxics' timers; done closes as the connection ends.
+	serial   uint64
+	startIDs []uint64
+	tmu      sync.Mutex
+	rolls    map[uint64]bool
+	timers   []*time.Timer
+	done     chan struct{}
+	doneOnce sync.Once
 }
 
 func (c *connState) cutBy(why string) {
@@ -169,12 +180,13 @@ func (p *Proxy) accept(ln net.Listener) {
 		if err != nil {
 			return
 		}
-		st := &connState{}
+		f := p.faults.get()
+		st := newConnState(p.serial.Add(1), f.Toxics)
 		if !p.track(c, st) {
 			c.Close()
 			return
 		}
-		if f := p.faults.get(); f.Reset {
+		if f.Reset {
 			now := time.Now()
 			p.emit(Interaction{Edge: p.Edge, Protocol: "tcp", Op: "connection", Result: "reset by a fault at connect",
 				Start: now, End: now, Suspicious: true, Injected: true})
@@ -182,11 +194,13 @@ func (p *Proxy) accept(ln net.Listener) {
 			resetConn(c)
 			continue
 		}
-		grpcFault := p.faults.get().GRPC != nil
+		grpcFault := f.GRPC != nil
+		p.toxicTimers(st, f.Toxics, nil)
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
 			defer p.untrack(c)
+			defer st.finish()
 			if grpcFault {
 				p.serveFaulted(c, st)
 				return
@@ -345,21 +359,11 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 	}
 	var n int64
 	var cut bool
-	// pass sends b on, as the faults that shape a stream allow.
-	pass := func(b []byte, f Faults) error {
-		if len(b) == 0 {
-			return nil
-		}
-		if f.CloseAfter > 0 {
-			// Only what is left of the allowance goes through.
-			if left := f.CloseAfter - sent.add(0); int64(len(b)) >= left {
-				b, cut = b[:max(left, 0)], true
-			}
-			sent.add(int64(len(b)))
-		}
-		if !back && st.drain.Load() {
-			return nil // drained by a gRPC fault: the caller's new calls go elsewhere
-		}
+	var readAt time.Time
+	var tr *toxicRun       // Toxiproxy's toxics on this stream, once there are any
+	var throttle sleepDebt // the bandwidth fault's
+	// send observes b and writes it to dst.
+	send := func(b []byte) error {
 		if back {
 			st.wmu.Lock()
 		}
@@ -379,8 +383,37 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 			return err
 		}
 		n += int64(len(b))
-		if f.Bandwidth > 0 {
-			time.Sleep(time.Duration(int64(len(b)) * int64(time.Second) / f.Bandwidth))
+		return nil
+	}
+	// pass sends b on, as the faults that shape a stream allow.
+	pass := func(b []byte, f Faults) error {
+		if len(b) == 0 {
+			return nil
+		}
+		if f.CloseAfter > 0 {
+			// Only what is left of the allowance goes through.
+			if left := f.CloseAfter - sent.add(0); int64(len(b)) >= left {
+				b, cut = b[:max(left, 0)], true
+			}
+			sent.add(int64(len(b)))
+		}
+		if !back && st.drain.Load() {
+			return nil // drained by a gRPC fault: the caller's new calls go elsewhere
+		}
+		if f.Bandwidth > 0 && !throttle.wait(st, len(b), f.Bandwidth) {
+			return errCut
+		}
+		var err error
+		if f.Toxics != nil {
+			if tr == nil {
+				tr = newToxicRun(p, st, back, f.Toxics.Seed)
+			}
+			err = tr.run(tr.chain(f.Toxics), b, readAt, send)
+		} else {
+			err = send(b)
+		}
+		if err != nil {
+			return err
 		}
 		if cut {
 			st.cutBy(fmt.Sprintf("closed by a fault after %d bytes", f.CloseAfter))
@@ -394,6 +427,7 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 	for {
 		k, err := src.Read(buf)
 		if k > 0 {
+			readAt = time.Now()
 			f := p.faults.get()
 			switch {
 			case f.Blackhole:
@@ -415,11 +449,11 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 				resetConn(dst)
 				return n, syscall.ECONNRESET
 			}
-			if back && f.Latency > 0 {
-				time.Sleep(p.faults.delay(f))
+			if back && f.Latency > 0 && !st.sleep(p.faults.delay(f)) {
+				return n, nil
 			}
-			if back && f.HTTP != nil && f.HTTP.Status == 0 && f.HTTP.Slow > 0 && d.answering(f.HTTP) {
-				time.Sleep(f.HTTP.Slow)
+			if back && f.HTTP != nil && f.HTTP.Status == 0 && f.HTTP.Slow > 0 && d.answering(f.HTTP) && !st.sleep(f.HTTP.Slow) {
+				return n, nil
 			}
 			var werr error
 			if !back && (g.active || f.HTTP != nil && f.HTTP.Status != 0 && d.atRequestStart()) {
@@ -433,6 +467,9 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 			} else {
 				werr = pass(buf[:k], f)
 			}
+			if errors.Is(werr, errCut) {
+				return n, nil
+			}
 			if werr != nil {
 				return n, werr
 			}
@@ -442,6 +479,12 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 		}
 		if err != nil {
 			if errors.Is(err, io.EOF) {
+				if ts := p.faults.get().Toxics; ts != nil {
+					if tr == nil {
+						tr = newToxicRun(p, st, back, ts.Seed)
+					}
+					tr.end(ts) // slow_close waits, reset_peer resets
+				}
 				return n, nil
 			}
 			return n, err
@@ -654,7 +697,8 @@ func (p *Proxy) Flush(ctx context.Context) {
 func (p *Proxy) Close() error {
 	p.mu.Lock()
 	p.closed = true
-	for c := range p.conns {
+	for c, st := range p.conns {
+		st.doneOnce.Do(func() { close(st.done) }) // toxics asleep wake
 		c.Close()
 	}
 	var err error
