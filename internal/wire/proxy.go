@@ -424,11 +424,28 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 	}
 	var g gate
 	buf := make([]byte, 32<<10)
+	var ahead chan readChunk // reading ahead (readAhead), once a latency holds
 	for {
-		k, err := src.Read(buf)
-		if k > 0 {
+		var k int
+		var err error
+		if ahead != nil {
+			c, ok := <-ahead
+			if !ok {
+				return n, net.ErrClosed // the connection ended while chunks were read ahead
+			}
+			buf, k, err, readAt = c.b, len(c.b), c.err, c.at
+		} else {
+			k, err = src.Read(buf)
 			readAt = time.Now()
+		}
+		if k > 0 {
 			f := p.faults.get()
+			if tr == nil && f.Toxics != nil {
+				tr = newToxicRun(p, st, back, f.Toxics.Seed)
+			}
+			if ahead == nil && err == nil && p.delays(f, back, tr) {
+				ahead = p.readAhead(src, st)
+			}
 			switch {
 			case f.Blackhole:
 				if f.CloseAfterTime > 0 {
@@ -449,7 +466,7 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 				resetConn(dst)
 				return n, syscall.ECONNRESET
 			}
-			if back && f.Latency > 0 && !st.sleep(p.faults.delay(f)) {
+			if back && f.Latency > 0 && !st.sleep(p.faults.delay(f)-time.Since(readAt)) {
 				return n, nil
 			}
 			if back && f.HTTP != nil && f.HTTP.Status == 0 && f.HTTP.Slow > 0 && d.answering(f.HTTP) && !st.sleep(f.HTTP.Slow) {
@@ -490,6 +507,56 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 			return n, err
 		}
 	}
+}
+
+// readChunk is a chunk read ahead, with when it was read.
+type readChunk struct {
+	b   []byte
+	at  time.Time
+	err error
+}
+
+// delays reports whether a latency acts on this stream: then chunks are
+// read ahead while earlier ones wait, so each is delayed by the latency
+// from when it arrived, as Toxiproxy's latency toxic does, not by the sum
+// of the latencies of the chunks before it.
+func (p *Proxy) delays(f Faults, back bool, tr *toxicRun) bool {
+	if back && f.Latency > 0 {
+		return true
+	}
+	if tr == nil || f.Toxics == nil {
+		return false
+	}
+	for _, x := range tr.chain(f.Toxics) {
+		if x.Type == "latency" {
+			return true
+		}
+	}
+	return false
+}
+
+// readAhead reads src into a queue of up to 1024 chunks (Toxiproxy's
+// latency buffer) until src ends or the connection does.
+func (p *Proxy) readAhead(src net.Conn, st *connState) chan readChunk {
+	ch := make(chan readChunk, 1024)
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		defer close(ch)
+		for {
+			b := make([]byte, 32<<10)
+			k, err := src.Read(b)
+			select {
+			case ch <- readChunk{b: b[:k], at: time.Now(), err: err}:
+			case <-st.done:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return ch
 }
 
 // answer writes an HTTP fault's response to the caller, in the callee's
