@@ -194,7 +194,9 @@ func (a *ToxiAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			toxJSON(w, http.StatusOK, out)
 			return
 		}
-		in := proxyIn{Enabled: true}
+		// Named as Toxiproxy's, for the same decoding errors.
+		type Proxy proxyIn
+		in := Proxy{Enabled: true}
 		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
 			toxError(w, http.StatusBadRequest, "bad request body: "+err.Error())
 			return
@@ -211,7 +213,7 @@ func (a *ToxiAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			toxError(w, http.StatusConflict, "proxy already exists")
 			return
 		}
-		p, err := a.create(in)
+		p, err := a.create(proxyIn(in))
 		if err != nil {
 			toxError(w, http.StatusInternalServerError, err.Error())
 			return
@@ -285,10 +287,13 @@ func differs(p *Proxy, in proxyIn) bool {
 }
 
 // replace moves a proxy of the API's own to in's address, keeping its
-// toxics; the caller holds a.mu.
-func (a *ToxiAPI) replace(p *Proxy, in proxyIn) (*Proxy, error) {
+// toxics or not (/populate makes a new proxy); the caller holds a.mu.
+func (a *ToxiAPI) replace(p *Proxy, in proxyIn, keep bool) (*Proxy, error) {
 	name := p.Name()
 	tox := a.tox[name]
+	if !keep {
+		tox = nil
+	}
 	p.Close()
 	delete(a.own, name)
 	delete(a.off, name)
@@ -340,7 +345,7 @@ func (a *ToxiAPI) populate(w http.ResponseWriter, r *http.Request) {
 			fail(http.StatusForbidden, edgeFixed)
 			return
 		case p != nil:
-			q, err := a.replace(p, x.proxyIn)
+			q, err := a.replace(p, x.proxyIn, false)
 			if err != nil {
 				fail(http.StatusInternalServerError, err.Error())
 				return
@@ -374,8 +379,11 @@ func (a *ToxiAPI) proxyRoute(w http.ResponseWriter, r *http.Request, p *Proxy) {
 	case http.MethodGet:
 		toxJSON(w, http.StatusOK, a.show(p))
 	case http.MethodPost, http.MethodPatch:
-		in := proxyIn{Listen: p.Addr(), Upstream: p.target, Enabled: !a.off[p.Name()]}
-		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		type Proxy proxyIn // named as Toxiproxy's, for the same decoding errors
+		in0 := Proxy{Listen: p.Addr(), Upstream: p.target, Enabled: !a.off[p.Name()]}
+		err := json.NewDecoder(r.Body).Decode(&in0)
+		in := proxyIn(in0)
+		if err != nil {
 			toxError(w, http.StatusBadRequest, "bad request body: "+err.Error())
 			return
 		}
@@ -388,7 +396,7 @@ func (a *ToxiAPI) proxyRoute(w http.ResponseWriter, r *http.Request, p *Proxy) {
 				toxError(w, http.StatusForbidden, edgeFixed)
 				return
 			}
-			q, err := a.replace(p, in)
+			q, err := a.replace(p, in, true)
 			if err != nil {
 				toxError(w, http.StatusInternalServerError, err.Error())
 				return
@@ -424,7 +432,8 @@ type toxicIn struct {
 // decodeToxic reads a new toxic as Toxiproxy does, with its checks in its
 // order; the status and message of the first that fails.
 func decodeToxic(body []byte, exists func(name string) bool) (Toxic, int, string) {
-	in := toxicIn{Stream: "downstream", Toxicity: 1}
+	type ToxicWrapper toxicIn // named as Toxiproxy's, for the same decoding errors
+	in := ToxicWrapper{Stream: "downstream", Toxicity: 1}
 	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&in); err != nil {
 		return Toxic{}, http.StatusBadRequest, "bad request body: " + err.Error()
 	}

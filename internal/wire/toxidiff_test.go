@@ -432,3 +432,234 @@ func TestToxiproxyDifferential(t *testing.T) {
 	t.Logf("Toxiproxy differential: %d of %d cases agree (%.0f%%)", agree, len(cases), 100*float64(agree)/float64(len(cases)))
 	fmt.Printf("Toxiproxy differential: %d of %d cases agree (%.0f%%)\n", agree, len(cases), 100*float64(agree)/float64(len(cases)))
 }
+
+// apiCall is one call to the API, made the same way on both sides.
+type apiCall struct {
+	name string
+	do   func(c *toxiproxy.Client, base, upstream string) (any, error)
+}
+
+// raw calls the API without the client, for what the client hides
+// (statuses, content types, bodies of errors).
+func raw(method, url, body string) (any, error) {
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return fmt.Sprintf("%d %s %s", resp.StatusCode, resp.Header.Get("Content-Type"), strings.TrimSpace(string(b))), nil
+}
+
+// shape is a proxy as a client sees it, its address left out (each side
+// has its own).
+func shape(p *toxiproxy.Proxy) any {
+	return []any{p.Name, p.Upstream, p.Enabled, p.ActiveToxics}
+}
+
+func apiCalls() []apiCall {
+	at := toxiproxy.Attributes{}
+	return []apiCall{
+		{"create a proxy", func(c *toxiproxy.Client, _, up string) (any, error) {
+			p, err := c.CreateProxy("api", "127.0.0.1:0", up)
+			if err != nil {
+				return nil, err
+			}
+			return shape(p), nil
+		}},
+		{"create it again", func(c *toxiproxy.Client, _, up string) (any, error) {
+			_, err := c.CreateProxy("api", "127.0.0.1:0", up)
+			return nil, err
+		}},
+		{"create without upstream", func(c *toxiproxy.Client, _, _ string) (any, error) {
+			_, err := c.CreateProxy("x", "127.0.0.1:0", "")
+			return nil, err
+		}},
+		{"create without a name", func(_ *toxiproxy.Client, base, up string) (any, error) {
+			return raw("POST", base+"/proxies", `{"upstream": "`+up+`"}`)
+		}},
+		{"create with a bad body", func(_ *toxiproxy.Client, base, _ string) (any, error) {
+			return raw("POST", base+"/proxies", `{"name": 5}`)
+		}},
+		{"a proxy that does not exist", func(c *toxiproxy.Client, _, _ string) (any, error) {
+			_, err := c.Proxy("nope")
+			return nil, err
+		}},
+		{"a proxy that does not exist, raw", func(_ *toxiproxy.Client, base, _ string) (any, error) {
+			return raw("GET", base+"/proxies/nope", "")
+		}},
+		{"a toxic of every type, defaults echoed", func(c *toxiproxy.Client, _, _ string) (any, error) {
+			p, err := c.Proxy("api")
+			if err != nil {
+				return nil, err
+			}
+			var out []any
+			for _, typ := range []string{"latency", "bandwidth", "slow_close", "timeout", "reset_peer", "slicer", "limit_data"} {
+				x, err := p.AddToxic("", typ, "", 1, at)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, *x)
+			}
+			x, err := p.AddToxic("up1", "latency", "upstream", 0.5, toxiproxy.Attributes{"latency": 10, "unknown": 3})
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, *x)
+			return out, nil
+		}},
+		{"toxics listed upstream first, in order added", func(c *toxiproxy.Client, _, _ string) (any, error) {
+			p, err := c.Proxy("api")
+			if err != nil {
+				return nil, err
+			}
+			return p.Toxics()
+		}},
+		{"a toxic again", func(c *toxiproxy.Client, _, _ string) (any, error) {
+			p, _ := c.Proxy("api")
+			return p.AddToxic("latency_downstream", "latency", "downstream", 1, at)
+		}},
+		{"a toxic of no type", func(c *toxiproxy.Client, _, _ string) (any, error) {
+			p, _ := c.Proxy("api")
+			return p.AddToxic("t", "nope", "downstream", 1, at)
+		}},
+		{"a toxic on no stream", func(c *toxiproxy.Client, _, _ string) (any, error) {
+			p, _ := c.Proxy("api")
+			return p.AddToxic("t", "latency", "sideways", 1, at)
+		}},
+		{"a stream in capitals", func(c *toxiproxy.Client, _, _ string) (any, error) {
+			p, _ := c.Proxy("api")
+			return p.AddToxic("", "latency", "UPSTREAM", 1, at)
+		}},
+		{"an attribute of the wrong type", func(_ *toxiproxy.Client, base, _ string) (any, error) {
+			s, err := raw("POST", base+"/proxies/api/toxics", `{"name": "w", "type": "latency", "attributes": {"latency": "slow"}}`)
+			if err != nil {
+				return nil, err
+			}
+			return strings.HasPrefix(s.(string), "400 "), nil
+		}},
+		{"update a toxic", func(c *toxiproxy.Client, _, _ string) (any, error) {
+			p, _ := c.Proxy("api")
+			return p.UpdateToxic("latency_downstream", -1, toxiproxy.Attributes{"jitter": 7})
+		}},
+		{"update a toxic's toxicity", func(c *toxiproxy.Client, _, _ string) (any, error) {
+			p, _ := c.Proxy("api")
+			return p.UpdateToxic("latency_downstream", 0.25, toxiproxy.Attributes{})
+		}},
+		{"update a toxic that does not exist", func(c *toxiproxy.Client, _, _ string) (any, error) {
+			p, _ := c.Proxy("api")
+			return p.UpdateToxic("nope", 1, at)
+		}},
+		{"a toxic that does not exist, raw", func(_ *toxiproxy.Client, base, _ string) (any, error) {
+			return raw("GET", base+"/proxies/api/toxics/nope", "")
+		}},
+		{"remove a toxic", func(c *toxiproxy.Client, _, _ string) (any, error) {
+			p, _ := c.Proxy("api")
+			if err := p.RemoveToxic("slicer_downstream"); err != nil {
+				return nil, err
+			}
+			return p.Toxics()
+		}},
+		{"remove it again", func(c *toxiproxy.Client, _, _ string) (any, error) {
+			p, _ := c.Proxy("api")
+			return nil, p.RemoveToxic("slicer_downstream")
+		}},
+		{"disable", func(c *toxiproxy.Client, _, _ string) (any, error) {
+			p, _ := c.Proxy("api")
+			if err := p.Disable(); err != nil {
+				return nil, err
+			}
+			p, err := c.Proxy("api")
+			if err != nil {
+				return nil, err
+			}
+			return shape(p), nil
+		}},
+		{"populate", func(c *toxiproxy.Client, _, up string) (any, error) {
+			ps, err := c.Populate([]toxiproxy.Proxy{
+				{Name: "api", Listen: "127.0.0.1:0", Upstream: up, Enabled: true},
+				{Name: "pop", Listen: "127.0.0.1:0", Upstream: up, Enabled: true},
+			})
+			var out []any
+			for _, p := range ps {
+				out = append(out, shape(p))
+			}
+			return out, err
+		}},
+		{"populate without upstream", func(c *toxiproxy.Client, _, _ string) (any, error) {
+			_, err := c.Populate([]toxiproxy.Proxy{{Name: "x"}})
+			return nil, err
+		}},
+		{"populate with a bad body", func(_ *toxiproxy.Client, base, _ string) (any, error) {
+			s, err := raw("POST", base+"/populate", `{"name": "x"}`)
+			if err != nil {
+				return nil, err
+			}
+			return strings.HasPrefix(s.(string), "400 "), nil
+		}},
+		{"list proxies", func(c *toxiproxy.Client, _, _ string) (any, error) {
+			ps, err := c.Proxies()
+			out := map[string]any{}
+			for n, p := range ps {
+				out[n] = shape(p)
+			}
+			return out, err
+		}},
+		{"reset", func(c *toxiproxy.Client, _, _ string) (any, error) {
+			if err := c.ResetState(); err != nil {
+				return nil, err
+			}
+			p, err := c.Proxy("api")
+			if err != nil {
+				return nil, err
+			}
+			return shape(p), nil
+		}},
+		{"delete", func(c *toxiproxy.Client, _, _ string) (any, error) {
+			p, _ := c.Proxy("pop")
+			if err := p.Delete(); err != nil {
+				return nil, err
+			}
+			_, err := c.Proxy("pop")
+			return nil, err
+		}},
+		{"an unknown path", func(_ *toxiproxy.Client, base, _ string) (any, error) {
+			return raw("GET", base+"/nope", "")
+		}},
+		{"a method not allowed", func(_ *toxiproxy.Client, base, _ string) (any, error) {
+			return raw("PUT", base+"/proxies", "")
+		}},
+	}
+}
+
+func TestToxiproxyAPIDifferential(t *testing.T) {
+	bin := toxiproxyServer(t)
+	tpAddr := startToxiproxy(t, bin)
+	api := wire.NewToxiAPI(func() []*wire.Proxy { return nil }, 1)
+	t.Cleanup(api.Close)
+	srv := httptest.NewServer(api)
+	t.Cleanup(srv.Close)
+	up := newUpstream(t).ln.Addr().String()
+	tp, sm := toxiproxy.NewClient(tpAddr), toxiproxy.NewClient(srv.URL)
+	agree := 0
+	calls := apiCalls()
+	for _, c := range calls {
+		tv, terr := c.do(tp, "http://"+tpAddr, up)
+		sv, serr := c.do(sm, srv.URL, up)
+		show := func(v any, err error) string { return fmt.Sprintf("%+v (error: %v)", v, err) }
+		ts, ss := show(tv, terr), show(sv, serr)
+		// Each side names its own address in error texts.
+		ss = strings.ReplaceAll(ss, strings.TrimPrefix(srv.URL, "http://"), tpAddr)
+		if ts != ss {
+			t.Errorf("%s:\n toxiproxy: %s\n seam:      %s", c.name, ts, ss)
+			continue
+		}
+		agree++
+	}
+	t.Logf("Toxiproxy API differential: %d of %d calls agree (%.0f%%)", agree, len(calls), 100*float64(agree)/float64(len(calls)))
+	fmt.Printf("Toxiproxy API differential: %d of %d calls agree (%.0f%%)\n", agree, len(calls), 100*float64(agree)/float64(len(calls)))
+}
