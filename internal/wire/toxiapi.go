@@ -148,7 +148,7 @@ func (a *ToxiAPI) setEnabled(p *Proxy, on bool) {
 	}
 	a.apply(p)
 	if was && !on {
-		p.closeAll("closed as its proxy was disabled")
+		p.closeAll("closed by a fault (its proxy was disabled)")
 	}
 }
 

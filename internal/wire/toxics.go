@@ -202,7 +202,7 @@ func (r *toxicRun) run(chain []*Toxic, b []byte, readAt time.Time, write func([]
 			r.sent[x.id] += int64(len(b))
 		}
 		if r.sent[x.id] >= limit {
-			r.p.cut(r.st, fmt.Sprintf("closed by a limit_data toxic after %d bytes %s", limit, r.stream()), false)
+			r.p.cut(r.st, fmt.Sprintf("closed by a fault (limit_data toxic: %d bytes %s)", limit, r.stream()), false)
 			return errCut
 		}
 		return nil
@@ -229,11 +229,11 @@ func (r *toxicRun) reset(x *Toxic) error {
 		return errCut
 	}
 	hard := r.st.atStart(x.id)
-	why := "reset by a reset_peer toxic"
+	why := "reset by a fault (reset_peer toxic, " + r.stream() + ")"
 	if !hard {
-		why = "closed by a reset_peer toxic (added after the connection opened)"
+		why = "closed by a fault (reset_peer toxic, " + r.stream() + ", added after the connection opened)"
 	}
-	r.p.cut(r.st, why+" "+r.stream(), hard)
+	r.p.cut(r.st, why, hard)
 	return errCut
 }
 
@@ -289,7 +289,7 @@ func (p *Proxy) toxicTimers(st *connState, ts *Toxics, old *Toxics) {
 		d := time.Duration(x.Attributes["timeout"]) * time.Millisecond
 		t := time.AfterFunc(d, func() {
 			if cur := p.faults.get().Toxics; cur.has(x.gen) {
-				p.cut(st, fmt.Sprintf("closed by a timeout toxic after %s", d), false)
+				p.cut(st, fmt.Sprintf("closed by a fault (timeout toxic after %s)", d), false)
 			}
 		})
 		st.addTimer(t)
@@ -319,7 +319,7 @@ func (p *Proxy) toxicsChanged(old, cur *Toxics) {
 	}
 	for st := range states {
 		if removed {
-			p.cut(st, "closed as its timeout toxic was removed", false)
+			p.cut(st, "closed by a fault (its timeout toxic was removed)", false)
 			continue
 		}
 		p.toxicTimers(st, cur, old)
