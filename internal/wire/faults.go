@@ -15,18 +15,17 @@ import (
 // Faults disturb an edge until they are cleared. Each field is one fault;
 // several may hold at once.
 type Faults struct {
-	Latency        time.Duration // added to every chunk the callee sends back
-	Jitter         time.Duration // ± on the latency, drawn from the seeded source
-	Bandwidth      int64         // bytes per second each way; 0: unlimited
-	CloseAfter     int64         // close a connection after this many bytes (both ways); 0: never
-	Reset          bool          // reset every connection, open or new
-	Refuse         bool          // a partition: the port is closed, so new connections are refused; open ones go on
-	Blackhole      bool          // accept, but let nothing through: calls time out
-	CloseAfterTime time.Duration // with Blackhole: close each connection after this long (Toxiproxy's timeout)
-	HTTP           *HTTPFault    // answer matching HTTP requests in the callee's place
-	GRPC           *GRPCFault    // answer matching gRPC calls in the callee's place (grpcfault.go)
-	Toxics         *Toxics       // Toxiproxy's toxics, per stream (toxics.go; set through ToxiAPI)
-	Seed           uint64        // seeds the jitter
+	Latency    time.Duration // added to every chunk the callee sends back
+	Jitter     time.Duration // ± on the latency, drawn from the seeded source
+	Bandwidth  int64         // bytes per second each way; 0: unlimited
+	CloseAfter int64         // close a connection after this many bytes (both ways); 0: never
+	Reset      bool          // reset every connection, open or new
+	Refuse     bool          // a partition: the port is closed, so new connections are refused; open ones go on
+	Blackhole  bool          // accept, but let nothing through: calls time out
+	HTTP       *HTTPFault    // answer matching HTTP requests in the callee's place
+	GRPC       *GRPCFault    // answer matching gRPC calls in the callee's place (grpcfault.go)
+	Toxics     *Toxics       // Toxiproxy's toxics, per stream (toxics.go; set through ToxiAPI)
+	Seed       uint64        // seeds the jitter
 }
 
 // HTTPFault answers matching requests with a status of its own; the callee
@@ -85,11 +84,7 @@ func (f Faults) String() string {
 		parts = append(parts, "refuse new connections")
 	}
 	if f.Blackhole {
-		s := "blackhole (nothing gets through)"
-		if f.CloseAfterTime > 0 {
-			s = fmt.Sprintf("blackhole, then close after %s", f.CloseAfterTime)
-		}
-		parts = append(parts, s)
+		parts = append(parts, "blackhole (nothing gets through)")
 	}
 	if h := f.HTTP; h != nil {
 		what := strings.TrimSpace(h.Method + " " + h.Path)
@@ -153,6 +148,9 @@ func (p *Proxy) SetFaults(f Faults) {
 	old := p.faults.cur.Swap(&f)
 	if old != nil {
 		p.toxicsChanged(old.Toxics, f.Toxics)
+		if old.Blackhole && !f.Blackhole {
+			p.liftBlackhole()
+		}
 	} else {
 		p.toxicsChanged(nil, f.Toxics)
 	}
@@ -183,6 +181,9 @@ func (p *Proxy) ClearFaults() {
 	had := !old.IsZero()
 	p.faults.cur.Store(nil)
 	p.toxicsChanged(old.Toxics, nil)
+	if old.Blackhole {
+		p.liftBlackhole()
+	}
 	err := p.refuse(false)
 	if had {
 		now := time.Now()
@@ -199,4 +200,21 @@ func resetConn(c net.Conn) {
 		tc.SetLinger(0)
 	}
 	c.Close()
+}
+
+// liftBlackhole closes the connections a blackhole swallowed data of:
+// what they carried is lost, so their callers would wait for ever, as
+// Toxiproxy closes what its timeout toxic held when it is removed.
+func (p *Proxy) liftBlackhole() {
+	p.mu.Lock()
+	states := map[*connState]bool{}
+	for _, st := range p.conns {
+		if st.swallowed.Load() {
+			states[st] = true
+		}
+	}
+	p.mu.Unlock()
+	for st := range states {
+		p.cut(st, "closed by a fault (the blackhole that swallowed its data was lifted)", false)
+	}
 }

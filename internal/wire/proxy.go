@@ -124,13 +124,14 @@ type connState struct {
 	// Toxiproxy's toxics (toxics.go): the connection's number (for
 	// toxicity rolls), the toxics there as it opened, the rolls made, the
 	// timeout toxics' timers; done closes as the connection ends.
-	serial   uint64
-	startIDs []uint64
-	tmu      sync.Mutex
-	rolls    map[uint64]bool
-	timers   []*time.Timer
-	done     chan struct{}
-	doneOnce sync.Once
+	swallowed atomic.Bool // a blackhole fault swallowed some of its data
+	serial    uint64
+	startIDs  []uint64
+	tmu       sync.Mutex
+	rolls     map[uint64]bool
+	timers    []*time.Timer
+	done      chan struct{}
+	doneOnce  sync.Once
 }
 
 func (c *connState) cutBy(why string) {
@@ -448,11 +449,7 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 			}
 			switch {
 			case f.Blackhole:
-				if f.CloseAfterTime > 0 {
-					// As Toxiproxy's timeout toxic: nothing, then the close.
-					why := fmt.Sprintf("closed by a fault after %s of blackhole", f.CloseAfterTime)
-					time.AfterFunc(f.CloseAfterTime, func() { st.cutBy(why); src.Close(); dst.Close() })
-				}
+				st.swallowed.Store(true)
 				if !back {
 					// The decoder learns of the request, so that the call
 					// shows (as swallowed) when it ends, but the callee

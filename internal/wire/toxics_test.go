@@ -202,3 +202,28 @@ func FuzzSlicer(f *testing.F) {
 		}
 	})
 }
+
+// Lifting a blackhole closes the connections whose data it swallowed: their
+// callers would otherwise wait for an answer to a request the callee never
+// saw (as Toxiproxy closes what a removed timeout toxic held).
+func TestLiftingABlackholeClosesWhatItHeld(t *testing.T) {
+	p, err := Listen("a→b", echo(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	p.SetFaults(Faults{Blackhole: true})
+	c, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("hi"))
+	time.Sleep(100 * time.Millisecond) // the proxy swallows it
+	p.ClearFaults()
+	c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	n, err := c.Read(make([]byte, 10))
+	if n != 0 || err == nil || strings.Contains(err.Error(), "timeout") {
+		t.Errorf("read after the blackhole was lifted: %d bytes, %v; want the connection closed", n, err)
+	}
+}
