@@ -35,7 +35,7 @@ type ToxiAPI struct {
 // to it.
 var ToxiproxyDifferences = []string{
 	"A suite's edges cannot be deleted (403) nor moved to another listen or upstream address (403): they live as long as the environment.",
-	"Proxies listen on loopback only: a listen address of 0.0.0.0, :: or no host is taken as 127.0.0.1 with the same port.",
+	"Proxies listen on loopback only: a listen address of 0.0.0.0, :: or no host is taken as 127.0.0.1 with the same port, and none at all as 127.0.0.1:0.",
 	"`/version` answers `{\"version\": \"2.12.0\"}` (a toxiproxy-server built from source says `git`).",
 	"A half-closed connection stays half-closed (Toxiproxy closes both ways when one side stops sending).",
 	"A `slicer` toxic with `average_size` 0 slices down to single bytes (Toxiproxy's recursion never ends).",
@@ -155,7 +155,18 @@ func (a *ToxiAPI) setEnabled(p *Proxy, on bool) {
 func (a *ToxiAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if strings.HasPrefix(r.UserAgent(), "Mozilla/") {
+		// As Toxiproxy: a web page must not drive the API from a browser.
+		http.Error(w, "User agent not allowed", http.StatusForbidden)
+		return
+	}
+	parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	for _, p := range parts {
+		if p == "" {
+			http.NotFound(w, r) // as gorilla/mux answers
+			return
+		}
+	}
 	method := func(allowed ...string) bool {
 		for _, m := range allowed {
 			if r.Method == m {
@@ -254,9 +265,12 @@ type proxyIn struct {
 // loopback keeps a listen address on loopback: seam's wire never listens
 // beyond the machine.
 func loopback(listen string) string {
+	if listen == "" {
+		return "127.0.0.1:0"
+	}
 	host, port, err := net.SplitHostPort(listen)
 	if err != nil {
-		return "127.0.0.1:0"
+		return listen // listening on it fails with Toxiproxy's error
 	}
 	if host == "" || host == "0.0.0.0" || host == "::" {
 		host = "127.0.0.1"
@@ -388,7 +402,7 @@ func (a *ToxiAPI) proxyRoute(w http.ResponseWriter, r *http.Request, p *Proxy) {
 			toxError(w, http.StatusBadRequest, "bad request body: "+err.Error())
 			return
 		}
-		if _, err := net.ResolveTCPAddr("tcp", loopback(in.Listen)); err != nil {
+		if _, err := net.ResolveTCPAddr("tcp", in.Listen); err != nil {
 			toxError(w, http.StatusInternalServerError, err.Error())
 			return
 		}

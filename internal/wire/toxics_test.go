@@ -227,3 +227,12 @@ func TestLiftingABlackholeClosesWhatItHeld(t *testing.T) {
 		t.Errorf("read after the blackhole was lifted: %d bytes, %v; want the connection closed", n, err)
 	}
 }
+
+// Proxies made through the API listen on loopback, whatever address is asked.
+func TestToxiAPIListensOnLoopbackOnly(t *testing.T) {
+	for _, in := range []string{"", ":0", "0.0.0.0:0", "[::]:0"} {
+		if got := loopback(in); !strings.HasPrefix(got, "127.0.0.1:") {
+			t.Errorf("loopback(%q) = %q", in, got)
+		}
+	}
+}

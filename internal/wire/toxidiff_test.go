@@ -475,6 +475,10 @@ func apiCalls() []apiCall {
 			_, err := c.CreateProxy("api", "127.0.0.1:0", up)
 			return nil, err
 		}},
+		{"create with a bad listen address", func(c *toxiproxy.Client, _, up string) (any, error) {
+			_, err := c.CreateProxy("bad", "nowhere", up)
+			return nil, err
+		}},
 		{"create without upstream", func(c *toxiproxy.Client, _, _ string) (any, error) {
 			_, err := c.CreateProxy("x", "127.0.0.1:0", "")
 			return nil, err
@@ -632,6 +636,29 @@ func apiCalls() []apiCall {
 		}},
 		{"a method not allowed", func(_ *toxiproxy.Client, base, _ string) (any, error) {
 			return raw("PUT", base+"/proxies", "")
+		}},
+		{"a method not allowed on /version", func(_ *toxiproxy.Client, base, _ string) (any, error) {
+			return raw("POST", base+"/version", "")
+		}},
+		{"a trailing slash", func(_ *toxiproxy.Client, base, _ string) (any, error) {
+			return raw("GET", base+"/proxies/api/", "")
+		}},
+		{"a toxic's path too long", func(_ *toxiproxy.Client, base, _ string) (any, error) {
+			return raw("GET", base+"/proxies/api/toxics/a/b", "")
+		}},
+		{"a browser", func(_ *toxiproxy.Client, base, _ string) (any, error) {
+			req, _ := http.NewRequest("GET", base+"/proxies", nil)
+			req.Header.Set("User-Agent", "Mozilla/5.0")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return nil, err
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return fmt.Sprint(resp.StatusCode, " ", strings.TrimSpace(string(b))), nil
+		}},
+		{"update a proxy with a bad listen address", func(_ *toxiproxy.Client, base, _ string) (any, error) {
+			return raw("PATCH", base+"/proxies/api", `{"listen": "nowhere"}`)
 		}},
 	}
 }
