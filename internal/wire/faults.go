@@ -24,7 +24,6 @@ type Faults struct {
 	Blackhole  bool          // accept, but let nothing through: calls time out
 	HTTP       *HTTPFault    // answer matching HTTP requests in the callee's place
 	GRPC       *GRPCFault    // answer matching gRPC calls in the callee's place (grpcfault.go)
-	Toxics     *Toxics       // Toxiproxy's toxics, per stream (toxics.go; set through ToxiAPI)
 	Seed       uint64        // seeds the jitter
 }
 
@@ -100,11 +99,6 @@ func (f Faults) String() string {
 	if f.GRPC != nil {
 		parts = append(parts, f.GRPC.String())
 	}
-	if f.Toxics != nil {
-		for _, x := range f.Toxics.List {
-			parts = append(parts, x.String())
-		}
-	}
 	if len(parts) == 0 {
 		return "none"
 	}
@@ -146,20 +140,15 @@ func (p *Proxy) SetFaults(f Faults) {
 	p.faults.rnd = rand.New(rand.NewPCG(f.Seed, 0xfa17))
 	p.faults.mu.Unlock()
 	old := p.faults.cur.Swap(&f)
-	if old != nil {
-		p.toxicsChanged(old.Toxics, f.Toxics)
-		if old.Blackhole && !f.Blackhole {
-			p.liftBlackhole()
-		}
-	} else {
-		p.toxicsChanged(nil, f.Toxics)
+	if old != nil && old.Blackhole && !f.Blackhole {
+		p.liftBlackhole()
 	}
 	now := time.Now()
 	what := f.String()
 	if f.IsZero() {
 		what = "cleared"
 	}
-	if err := p.refuse(f.Refuse); err != nil {
+	if err := p.refuse(f.Refuse || p.disabled.Load()); err != nil {
 		what += " (" + err.Error() + ")"
 	}
 	p.emit(Interaction{Edge: p.Edge, Protocol: "fault", Op: "fault", Result: what, Start: now, End: now})
@@ -180,11 +169,10 @@ func (p *Proxy) ClearFaults() {
 	old := p.faults.get()
 	had := !old.IsZero()
 	p.faults.cur.Store(nil)
-	p.toxicsChanged(old.Toxics, nil)
 	if old.Blackhole {
 		p.liftBlackhole()
 	}
-	err := p.refuse(false)
+	err := p.refuse(p.disabled.Load())
 	if had {
 		now := time.Now()
 		what := "cleared"
@@ -217,4 +205,39 @@ func (p *Proxy) liftBlackhole() {
 	for st := range states {
 		p.cut(st, "closed by a fault (the blackhole that swallowed its data was lifted)", false)
 	}
+}
+
+// SetToxics puts Toxiproxy's toxics on the proxy (nil: none), apart from
+// its faults, and reports the change in the edge's timeline. Timeout
+// toxics added start their timers on open connections; one removed closes
+// the connections it held, as Toxiproxy does.
+func (p *Proxy) SetToxics(ts *Toxics) {
+	old := p.toxics.Swap(ts)
+	p.toxicsChanged(old, ts)
+	what := ts.String()
+	if ts == nil || len(ts.List) == 0 {
+		what = "toxics cleared"
+	}
+	now := time.Now()
+	p.emit(Interaction{Edge: p.Edge, Protocol: "fault", Op: "fault", Result: what, Start: now, End: now})
+}
+
+// SetEnabled enables or disables the proxy as Toxiproxy's API does: a
+// disabled proxy stops listening (callers are refused) and closes its open
+// connections.
+func (p *Proxy) SetEnabled(on bool) {
+	if p.disabled.Swap(!on) == !on {
+		return
+	}
+	what := "enabled"
+	err := p.refuse(!on || p.faults.get().Refuse)
+	if !on {
+		what = "disabled: connections refused"
+		p.closeAll("closed by a fault (its proxy was disabled)")
+	}
+	if err != nil {
+		what += " (" + err.Error() + ")"
+	}
+	now := time.Now()
+	p.emit(Interaction{Edge: p.Edge, Protocol: "fault", Op: "fault", Result: what, Start: now, End: now})
 }

@@ -102,6 +102,10 @@ type Proxy struct {
 	masker atomic.Pointer[Masker]
 	grpc   grpcTypes     // to show gRPC messages as JSON (grpc.go)
 	serial atomic.Uint64 // connections accepted
+	// Set through Toxiproxy's API (toxiapi.go), apart from the faults of
+	// the suite's steps, so that neither clears the other.
+	toxics   atomic.Pointer[Toxics]
+	disabled atomic.Bool
 }
 
 // connState is what a proxied connection's two directions share.
@@ -182,7 +186,8 @@ func (p *Proxy) accept(ln net.Listener) {
 			return
 		}
 		f := p.faults.get()
-		st := newConnState(p.serial.Add(1), f.Toxics)
+		ts := p.toxics.Load()
+		st := newConnState(p.serial.Add(1), ts)
 		if !p.track(c, st) {
 			c.Close()
 			return
@@ -196,7 +201,7 @@ func (p *Proxy) accept(ln net.Listener) {
 			continue
 		}
 		grpcFault := f.GRPC != nil
-		p.toxicTimers(st, f.Toxics, nil)
+		p.toxicTimers(st, ts, nil)
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
@@ -405,11 +410,11 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 			return errCut
 		}
 		var err error
-		if f.Toxics != nil {
+		if ts := p.toxics.Load(); ts != nil {
 			if tr == nil {
-				tr = newToxicRun(p, st, back, f.Toxics.Seed)
+				tr = newToxicRun(p, st, back, ts.Seed)
 			}
-			err = tr.run(tr.chain(f.Toxics), b, readAt, send)
+			err = tr.run(tr.chain(ts), b, readAt, send)
 		} else {
 			err = send(b)
 		}
@@ -441,10 +446,11 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 		}
 		if k > 0 {
 			f := p.faults.get()
-			if tr == nil && f.Toxics != nil {
-				tr = newToxicRun(p, st, back, f.Toxics.Seed)
+			ts := p.toxics.Load()
+			if tr == nil && ts != nil {
+				tr = newToxicRun(p, st, back, ts.Seed)
 			}
-			if ahead == nil && err == nil && p.delays(f, back, tr) {
+			if ahead == nil && err == nil && p.delays(f, ts, back, tr) {
 				ahead = p.readAhead(src, st)
 			}
 			switch {
@@ -493,7 +499,7 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 		}
 		if err != nil {
 			if errors.Is(err, io.EOF) {
-				if ts := p.faults.get().Toxics; ts != nil {
+				if ts := p.toxics.Load(); ts != nil {
 					if tr == nil {
 						tr = newToxicRun(p, st, back, ts.Seed)
 					}
@@ -517,14 +523,14 @@ type readChunk struct {
 // read ahead while earlier ones wait, so each is delayed by the latency
 // from when it arrived, as Toxiproxy's latency toxic does, not by the sum
 // of the latencies of the chunks before it.
-func (p *Proxy) delays(f Faults, back bool, tr *toxicRun) bool {
+func (p *Proxy) delays(f Faults, ts *Toxics, back bool, tr *toxicRun) bool {
 	if back && f.Latency > 0 {
 		return true
 	}
-	if tr == nil || f.Toxics == nil {
+	if tr == nil || ts == nil {
 		return false
 	}
-	for _, x := range tr.chain(f.Toxics) {
+	for _, x := range tr.chain(ts) {
 		if x.Type == "latency" {
 			return true
 		}

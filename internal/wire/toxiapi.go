@@ -120,36 +120,26 @@ func (a *ToxiAPI) show(p *Proxy) proxyOut {
 	return proxyOut{Name: p.Name(), Listen: p.Addr(), Upstream: p.target, Enabled: !a.off[p.Name()], Toxics: a.toxics(p)}
 }
 
-// apply turns a proxy's toxics and enabled state into its faults.
+// apply puts a proxy's toxics and enabled state on it.
 func (a *ToxiAPI) apply(p *Proxy) {
-	var f Faults
-	if a.off[p.Name()] {
-		f.Refuse = true // disabled: the port is closed, as Toxiproxy stops listening
-	}
+	var ts *Toxics
 	if list := a.tox[p.Name()]; len(list) > 0 {
-		f.Toxics = &Toxics{List: append([]Toxic(nil), list...), Seed: a.seed}
-		f.Seed = a.seed
+		ts = &Toxics{List: append([]Toxic(nil), list...), Seed: a.seed}
 	}
-	if f.IsZero() {
-		p.ClearFaults()
-		return
+	if ts != nil || p.toxics.Load() != nil {
+		p.SetToxics(ts)
 	}
-	p.SetFaults(f)
+	p.SetEnabled(!a.off[p.Name()])
 }
 
-// setEnabled enables or disables a proxy; disabling closes its open
-// connections too, as Toxiproxy's does.
+// setEnabled enables or disables a proxy.
 func (a *ToxiAPI) setEnabled(p *Proxy, on bool) {
-	was := !a.off[p.Name()]
 	if on {
 		delete(a.off, p.Name())
 	} else {
 		a.off[p.Name()] = true
 	}
 	a.apply(p)
-	if was && !on {
-		p.closeAll("closed by a fault (its proxy was disabled)")
-	}
 }
 
 func (a *ToxiAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -288,7 +288,7 @@ func (p *Proxy) toxicTimers(st *connState, ts *Toxics, old *Toxics) {
 		}
 		d := time.Duration(x.Attributes["timeout"]) * time.Millisecond
 		t := time.AfterFunc(d, func() {
-			if cur := p.faults.get().Toxics; cur.has(x.gen) {
+			if p.toxics.Load().has(x.gen) {
 				p.cut(st, fmt.Sprintf("closed by a fault (timeout toxic after %s)", d), false)
 			}
 		})
@@ -449,4 +449,15 @@ func (x Toxic) String() string {
 		s += fmt.Sprintf(", toxicity %g", x.Toxicity)
 	}
 	return s + ")"
+}
+
+func (t *Toxics) String() string {
+	if t == nil {
+		return "no toxics"
+	}
+	var parts []string
+	for _, x := range t.List {
+		parts = append(parts, x.String())
+	}
+	return strings.Join(parts, ", ")
 }

@@ -236,3 +236,53 @@ func TestToxiAPIListensOnLoopbackOnly(t *testing.T) {
 		}
 	}
 }
+
+// The suite's faults and the API's toxics are set apart: clearing the
+// faults at a test's end leaves what a Toxiproxy client set, and the other
+// way round.
+func TestFaultsAndToxicsDoNotClearEachOther(t *testing.T) {
+	p, err := Listen("a→b", echo(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	api := NewToxiAPI(func() []*Proxy { return []*Proxy{p} }, 1)
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	call := func(method, path, body string) {
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode >= 300 {
+			t.Fatalf("%s %s: %v %v", method, path, resp, err)
+		}
+		resp.Body.Close()
+	}
+	took := func() (time.Duration, error) {
+		c, err := net.Dial("tcp", p.Addr())
+		if err != nil {
+			return 0, err
+		}
+		defer c.Close()
+		start := time.Now()
+		c.Write([]byte("hi"))
+		io.ReadAll(c)
+		return time.Since(start), nil
+	}
+	call("POST", "/proxies/a->b/toxics", `{"type": "latency", "attributes": {"latency": 150}}`)
+	p.SetFaults(Faults{Latency: time.Millisecond})
+	p.ClearFaults()
+	if d, err := took(); err != nil || d < 140*time.Millisecond {
+		t.Errorf("the API's latency after the faults were cleared: %v after %s", err, d)
+	}
+	call("POST", "/proxies/a->b", `{"enabled": false}`)
+	p.SetFaults(Faults{Refuse: true})
+	p.ClearFaults()
+	if _, err := took(); err == nil || !strings.Contains(err.Error(), "refused") {
+		t.Errorf("a disabled proxy after the faults were cleared: %v; want refused", err)
+	}
+	call("POST", "/reset", "")
+	p.SetFaults(Faults{Latency: 150 * time.Millisecond})
+	if d, err := took(); err != nil || d < 140*time.Millisecond {
+		t.Errorf("the step's latency after the API's reset: %v after %s", err, d)
+	}
+}
