@@ -274,6 +274,16 @@ func toxicCases() []diffCase {
 				{typ: "limit_data", stream: s, toxicity: 1, attrs: a("bytes", 3000)}}},
 			diffCase{name: "removing a held timeout " + s, req: 100, resp: 5000, toxics: one("timeout", s, a("timeout", 0)),
 				during: func(p *toxiproxy.Proxy) error { return p.RemoveToxic("timeout_" + s) }},
+			diffCase{name: "updating a timeout restarts it " + s, req: 100, resp: 5000, toxics: one("timeout", s, a("timeout", 400)),
+				during: func(p *toxiproxy.Proxy) error {
+					_, err := p.UpdateToxic("timeout_"+s, -1, a("timeout", 400))
+					return err
+				}},
+			diffCase{name: "a held timeout made harmless by toxicity 0 " + s, req: 100, resp: 5000, toxics: one("timeout", s, a("timeout", 0)),
+				during: func(p *toxiproxy.Proxy) error {
+					_, err := p.UpdateToxic("timeout_"+s, 0, a())
+					return err
+				}, wait: 800 * time.Millisecond},
 			diffCase{name: "adding latency to an open connection " + s, req: 100, resp: 5000, toxics: one("timeout", s, a("timeout", 0)),
 				during: func(p *toxiproxy.Proxy) error {
 					if _, err := p.AddToxic("late", "latency", s, 1, a("latency", 200)); err != nil {
