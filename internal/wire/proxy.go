@@ -442,16 +442,22 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 			buf, k, err, readAt = c.b, len(c.b), c.err, c.at
 		} else {
 			k, err = src.Read(buf)
-			readAt = time.Now()
+			readAt = time.Time{}
 		}
 		if k > 0 {
 			f := p.faults.get()
 			ts := p.toxics.Load()
-			if tr == nil && ts != nil {
-				tr = newToxicRun(p, st, back, ts.Seed)
-			}
-			if ahead == nil && err == nil && p.delays(f, ts, back, tr) {
-				ahead = p.readAhead(src, st)
+			if ts != nil || f.Latency > 0 {
+				// Only latencies need it: the clean path saves the call.
+				if readAt.IsZero() {
+					readAt = time.Now()
+				}
+				if tr == nil && ts != nil {
+					tr = newToxicRun(p, st, back, ts.Seed)
+				}
+				if ahead == nil && err == nil && p.delays(f, ts, back, tr) {
+					ahead = p.readAhead(src, st)
+				}
 			}
 			switch {
 			case f.Blackhole:
