@@ -33,14 +33,16 @@ type ToxiAPI struct {
 // differently from toxiproxy-server v2.12.0, one sentence each; a test
 // keeps the README's list (between its toxiproxy-differences marks) equal
 // to it.
-var ToxiproxyDifferences = []string{
-	"A suite's edges cannot be deleted (403) nor moved to another listen or upstream address (403): they live as long as the environment.",
-	"Proxies listen on loopback only: a listen address of 0.0.0.0, :: or no host is taken as 127.0.0.1 with the same port, and none at all as 127.0.0.1:0.",
-	"`/version` answers `{\"version\": \"2.12.0\"}` (a toxiproxy-server built from source says `git`).",
-	"A half-closed connection stays half-closed (Toxiproxy closes both ways when one side stops sending).",
-	"A `slicer` toxic with `average_size` 0 slices down to single bytes (Toxiproxy's recursion never ends).",
-	"Toxicity rolls, jitter and slicer sizes are drawn per connection and toxic from the run's seed, so `--seed` replays them; Toxiproxy draws them from one process-wide source (its `-seed`), in whatever order connections come.",
-	"The `/metrics` and `/events` endpoints are not served.",
+func ToxiproxyDifferences() []string {
+	return []string{
+		"A suite's edges cannot be deleted (403) nor moved to another listen or upstream address (403): they live as long as the environment.",
+		"Proxies listen on loopback only: a listen address of 0.0.0.0, :: or no host is taken as 127.0.0.1 with the same port, and none at all as 127.0.0.1:0.",
+		"`/version` answers `{\"version\": \"2.12.0\"}` (a toxiproxy-server built from source says `git`).",
+		"A half-closed connection stays half-closed (Toxiproxy closes both ways when one side stops sending).",
+		"A `slicer` toxic with `average_size` 0 slices down to single bytes (Toxiproxy's recursion never ends).",
+		"Toxicity rolls, jitter and slicer sizes are drawn per connection and toxic from the run's seed, so `--seed` replays them; Toxiproxy draws them from one process-wide source (its `-seed`), in whatever order connections come.",
+		"`/metrics` (served by toxiproxy-server run with `-proxy-metrics` or `-runtime-metrics`) is not served.",
+	}
 }
 
 // NewToxiAPI serves Toxiproxy's API over the proxies edges returns; seed
