@@ -105,7 +105,7 @@ type toxicRun struct {
 	back  bool // downstream
 	rnd   *rand.Rand
 	sent  map[uint64]int64         // limit_data: bytes let through, by toxic id
-	debt  map[uint64]time.Duration // bandwidth: sleep owed, by toxic id
+	debt  map[uint64]time.Duration // bandwidth: sleep owed, by toxic generation (an update starts afresh)
 	clean bool                     // the toxics' EOF behaviour already ran
 }
 
@@ -155,10 +155,10 @@ func (r *toxicRun) run(chain []*Toxic, b []byte, readAt time.Time, write func([]
 	case "bandwidth":
 		rate := at["rate"]
 		if rate <= 0 {
-			r.debt[x.id] = 0
+			r.debt[x.gen] = 0
 			return pass(b)
 		}
-		r.debt[x.id] += time.Duration(len(b)) * time.Millisecond / time.Duration(rate)
+		r.debt[x.gen] += time.Duration(len(b)) * time.Millisecond / time.Duration(rate)
 		// As Toxiproxy: a chunk larger than 100 ms of the rate goes in
 		// 100 ms slices, and every byte waits for its share of time
 		// before it is sent, the first ones too.
@@ -170,13 +170,13 @@ func (r *toxicRun) run(chain []*Toxic, b []byte, readAt time.Time, write func([]
 				return err
 			}
 			b = b[rate*100:]
-			r.debt[x.id] -= 100 * time.Millisecond
+			r.debt[x.gen] -= 100 * time.Millisecond
 		}
 		start := time.Now()
-		if !r.st.sleep(r.debt[x.id]) {
+		if !r.st.sleep(r.debt[x.gen]) {
 			return errCut
 		}
-		r.debt[x.id] -= time.Since(start)
+		r.debt[x.gen] -= time.Since(start)
 		return pass(b)
 	case "slicer":
 		cuts := slices(r.rnd, int(at["average_size"]), int(at["size_variation"]), 0, len(b), nil)

@@ -416,25 +416,26 @@ func TestToxiproxyDifferential(t *testing.T) {
 		case errs[0] != nil || errs[1] != nil:
 			t.Errorf("%s: toxiproxy: %v; seam: %v", c.name, errs[0], errs[1])
 		default:
-			if d := differ(c, res[0], res[1]); d != "" {
-				// Timings on a loaded machine: one more try before calling
-				// it a difference.
+			d := differ(c, res[0], res[1])
+			// Timings on a loaded machine (go test runs packages side by
+			// side): two more tries before calling it a difference.
+			for try := 1; d != "" && try <= 2; try++ {
 				var again [2]seen
 				for k, s := range []side{tp, sm} {
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
-						again[k], errs[k] = s.run(c, i+1000)
+						again[k], errs[k] = s.run(c, i+1000*try)
 					}()
 				}
 				wg.Wait()
 				if errs[0] == nil && errs[1] == nil && differ(c, again[0], again[1]) == "" {
 					d = ""
 				}
-				if d != "" {
-					t.Errorf("%s: %s", c.name, d)
-					continue
-				}
+			}
+			if d != "" {
+				t.Errorf("%s: %s", c.name, d)
+				continue
 			}
 			agree++
 		}
