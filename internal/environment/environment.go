@@ -42,6 +42,7 @@ type Options struct {
 	Progress func(service, what string)                            // "starting", "ready", … for a live display
 	Notice   func(service, text string)                            // what seam cannot reset, once per text
 	Mask     *wire.Masker                                          // the suite's own secret patterns; nil: the built-in ones
+	Seed     uint64                                                // the run's: Toxiproxy toxics' toxicity rolls and jitter
 }
 
 // Environment is one running instance of a system.
@@ -416,7 +417,7 @@ func (e *Environment) ToxiproxyURL() (string, error) {
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		return append([]*wire.Proxy(nil), e.proxies...)
-	})
+	}, e.opts.Seed)
 	e.toxiSrv = &http.Server{Handler: e.toxi}
 	go e.toxiSrv.Serve(ln)
 	e.toxiURL = "http://" + ln.Addr().String()

@@ -207,6 +207,7 @@ func (s *Session) StartEnv(ctx context.Context, log func(service, stream, line s
 		Progress: s.opts.Progress,
 		Notice:   s.notice,
 		Mask:     s.suite.Mask,
+		Seed:     s.opts.Seed,
 	})
 	if err != nil {
 		return nil, err
