@@ -1,11 +1,14 @@
 package stub
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -266,7 +269,7 @@ func (s *Server) scenariosJSON() []any {
 }
 
 func serveEvent(e *Entry) map[string]any {
-	out := map[string]any{"id": e.Request.ID, "request": loggedRequest(e.Request), "wasMatched": e.Mapping != nil}
+	out := map[string]any{"id": e.Request.ID(), "request": loggedRequest(e.Request), "wasMatched": e.Mapping != nil}
 	if e.Mapping != nil {
 		out["stubMapping"] = e.Mapping.WireMock()
 		out["responseDefinition"] = e.Mapping.Response.WireMock()
@@ -323,12 +326,22 @@ func nonNil(xs []any) []any {
 	return xs
 }
 
+// writeJSON answers v as JSON. It encodes before the header goes out, so an
+// encoding error is a 500 naming it, never a 200 with an empty or half body.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
-	enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		status = http.StatusInternalServerError
+		b.Reset()
+		msg, _ := json.Marshal("seam stub: encoding the answer: " + err.Error()) // a string always encodes
+		fmt.Fprintf(&b, "{\"errors\": [{\"code\": 500, \"title\": %s}]}\n", msg)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(b.Len()))
+	w.WriteHeader(status)
+	w.Write(b.Bytes())
 }
 
 func adminError(w http.ResponseWriter, status int, msg string) {
