@@ -82,19 +82,41 @@ func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(path, "/mappings/"):
 		s.adminMapping(w, r, strings.TrimPrefix(path, "/mappings/"))
 	case route == "GET /requests":
+		// ?since= (an ISO 8601 time) and ?limit= (the newest n), as in
+		// WireMock; meta.total counts the whole journal.
 		entries := s.journal.all()
-		out := make([]any, 0, len(entries))
-		for i := len(entries) - 1; i >= 0; i-- {
-			out = append(out, serveEvent(entries[i]))
+		total := len(entries)
+		q := r.URL.Query()
+		if v := q.Get("since"); v != "" {
+			t, err := parseSince(v)
+			if err != nil {
+				adminError(w, http.StatusBadRequest, "since: "+err.Error()+" (want an ISO 8601 time, like 2026-01-02T15:04:05Z)")
+				return
+			}
+			entries = s.journal.since(t)
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"requests": out, "meta": map[string]any{"total": len(out)},
+		limit := len(entries)
+		if v := q.Get("limit"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				adminError(w, http.StatusBadRequest, "limit: want a whole number, got "+strconv.Quote(v))
+				return
+			}
+			limit = min(n, limit)
+		}
+		out := make([]any, 0, limit)
+		for i := len(entries) - 1; i >= 0 && len(out) < limit; i-- {
+			out = append(out, serveEvent(entries[i], r.Host))
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"requests": out, "meta": map[string]any{"total": total},
 			"requestJournalDisabled": s.journal.cap < 0})
 	case route == "DELETE /requests", route == "POST /requests/reset":
 		s.journal.reset()
 		w.WriteHeader(http.StatusOK)
 	case route == "POST /requests/count":
 		if p, ok := s.readPattern(w, r); ok {
-			writeJSON(w, http.StatusOK, map[string]any{"count": len(s.Journal().Find(p, time.Time{}))})
+			writeJSON(w, http.StatusOK, map[string]any{"count": len(s.Journal().Find(p, time.Time{})),
+				"requestJournalDisabled": s.journal.cap < 0})
 		}
 	case route == "POST /requests/find":
 		if p, ok := s.readPattern(w, r); ok {
@@ -268,8 +290,19 @@ func (s *Server) scenariosJSON() []any {
 	return out
 }
 
-func serveEvent(e *Entry) map[string]any {
-	out := map[string]any{"id": e.Request.ID(), "request": loggedRequest(e.Request), "wasMatched": e.Mapping != nil}
+// parseSince reads WireMock's since: an ISO 8601 time, with or without
+// fractions and zone.
+func parseSince(v string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04:05.999999999", "2006-01-02"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not an ISO 8601 time", v)
+}
+
+func serveEvent(e *Entry, host string) map[string]any {
+	out := map[string]any{"id": e.Request.ID(), "request": loggedRequestAt(e.Request, host), "wasMatched": e.Mapping != nil}
 	if e.Mapping != nil {
 		out["stubMapping"] = e.Mapping.WireMock()
 		out["responseDefinition"] = e.Mapping.Response.WireMock()
@@ -285,7 +318,11 @@ func loggedRequests(es []*Entry) []any {
 	return out
 }
 
-func loggedRequest(r *Request) map[string]any {
+func loggedRequest(r *Request) map[string]any { return loggedRequestAt(r, "") }
+
+// loggedRequestAt is a journal request in WireMock's shape; host, when
+// known, makes absoluteUrl absolute as in WireMock.
+func loggedRequestAt(r *Request, host string) map[string]any {
 	headers := map[string]any{}
 	for k, vs := range r.Header() {
 		if len(vs) == 1 {
@@ -302,12 +339,26 @@ func loggedRequest(r *Request) map[string]any {
 	for k, vs := range r.Cookies {
 		cookies[k] = vs[0]
 	}
-	return map[string]any{
-		"id": r.ID(), "url": r.URL, "absoluteUrl": r.URL, "method": r.Method, "headers": headers,
+	abs := r.URL
+	if h := r.Header().Get("Host"); h != "" {
+		host = h
+	}
+	if host != "" {
+		abs = "http://" + host + r.URL
+	}
+	out := map[string]any{
+		"id": r.ID(), "url": r.URL, "absoluteUrl": abs, "method": r.Method, "headers": headers,
 		"queryParams": query, "cookies": cookies, "body": string(r.Body),
 		"bodyAsBase64": base64.StdEncoding.EncodeToString(r.Body),
 		"loggedDate":   r.Time.UnixMilli(), "loggedDateString": r.Time.UTC().Format("2006-01-02T15:04:05.000Z"),
+		"browserProxyRequest": false,
 	}
+	if r.BodySize > 0 {
+		// seam's own: the journal kept the body truncated.
+		out["bodyTruncated"] = true
+		out["bodySize"] = r.BodySize
+	}
+	return out
 }
 
 func nearMissJSON(r *Request, m *Mapping, diff []string) map[string]any {

@@ -72,10 +72,19 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 	var body []byte
 	if b := rq.Body(); len(b) > 0 {
 		body = append([]byte(nil), b...) // fasthttp reuses its buffers; the journal keeps this
+		if enc := rq.Header.Peek("Content-Encoding"); len(enc) > 0 {
+			var err error
+			if body, err = decodeBody(string(enc), body); err != nil {
+				ctx.Error("seam stub: "+err.Error(), http.StatusRequestEntityTooLarge)
+				return
+			}
+		}
 	}
 	uri := rq.URI()
 	req := &Request{
-		Method: methodString(rq.Header.Method()), URL: string(uri.RequestURI()), Body: body,
+		// The URL as sent: WireMock matches url and urlPath on the raw
+		// path, so /a%2Fb is not /a/b.
+		Method: methodString(rq.Header.Method()), URL: string(rq.Header.RequestURI()), Body: body,
 		// The header block is copied as it is and parsed only if a
 		// matcher, a template or a verification reads it.
 		rawHeader: append([]byte(nil), rq.Header.RawHeaders()...),
@@ -83,11 +92,14 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 	// Path and query are parts of the URL as sent: slices of it, not
 	// copies, unless fasthttp normalised the path (/a/../b, //a, %7E).
 	req.Path, req.RawQuery, _ = strings.Cut(req.URL, "?")
-	if req.RawQuery != string(uri.QueryString()) {
-		req.RawQuery = string(uri.QueryString())
+	if i := strings.IndexByte(req.RawQuery, '#'); i >= 0 {
+		req.RawQuery = req.RawQuery[:i]
 	}
-	if req.Path != string(uri.PathOriginal()) {
-		req.Path = string(uri.Path())
+	if strings.HasPrefix(req.Path, "http://") || strings.HasPrefix(req.Path, "https://") {
+		// An absolute-form request line (through a proxy): the path is
+		// what follows the host.
+		req.Path = string(uri.PathOriginal())
+		req.URL = string(uri.RequestURI())
 	}
 	if c := rq.Header.Peek("Cookie"); len(c) > 0 {
 		hr := http.Request{Header: http.Header{"Cookie": {string(c)}}}

@@ -16,36 +16,57 @@ type Entry struct {
 	Mapping *Mapping
 }
 
-// journal keeps the last cap requests; older ones are dropped and counted.
+// journal keeps the last requests within a count (cap) and a byte budget
+// (maxBytes); older ones are dropped and counted. A body over keepBody
+// bytes is kept truncated, its size noted in Request.BodySize, so a stream
+// of large requests holds at most maxBytes however long it runs.
 type journal struct {
-	mu      sync.Mutex
-	cap     int
-	ring    []*Entry
-	next    int // where the next entry goes once the ring is full
-	dropped int64
+	mu       sync.Mutex
+	cap      int
+	maxBytes int64
+	keepBody int
+	q        []*Entry // oldest first, from head on
+	head     int
+	bytes    int64
+	dropped  int64
 }
 
-func newJournal(cap int) *journal {
-	return &journal{cap: cap}
+func newJournal(cap int, maxBytes int64, keepBody int) *journal {
+	return &journal{cap: cap, maxBytes: maxBytes, keepBody: keepBody}
+}
+
+// entrySize is what an entry holds, roughly: its bodies and text plus a
+// fixed cost for the structures around them.
+func entrySize(r *Request) int64 {
+	return int64(len(r.Body)+len(r.URL)+len(r.rawHeader)) + 512
 }
 
 func (j *journal) add(r *Request, m *Mapping) *Entry {
-	e := &Entry{Request: r, Mapping: m}
 	if j.cap < 0 {
-		return e
+		return &Entry{Request: r, Mapping: m}
 	}
+	if j.keepBody >= 0 && len(r.Body) > j.keepBody {
+		r = r.truncated(j.keepBody)
+	}
+	e := &Entry{Request: r, Mapping: m}
+	size := entrySize(r)
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	// Stamped under the lock, so the journal is in time order and since()
 	// can search it.
 	r.Time = time.Now()
-	if len(j.ring) < j.cap {
-		j.ring = append(j.ring, e)
-		return e
+	j.q = append(j.q, e)
+	j.bytes += size
+	for n := len(j.q) - j.head; n > 1 && (n > j.cap || (j.maxBytes > 0 && j.bytes > j.maxBytes)); n-- {
+		j.bytes -= entrySize(j.q[j.head].Request)
+		j.q[j.head] = nil
+		j.head++
+		j.dropped++
 	}
-	j.ring[j.next] = e
-	j.next = (j.next + 1) % j.cap
-	j.dropped++
+	if j.head > 64 && j.head > len(j.q)/2 {
+		j.q = append(j.q[:0:0], j.q[j.head:]...)
+		j.head = 0
+	}
 	return e
 }
 
@@ -53,9 +74,7 @@ func (j *journal) add(r *Request, m *Mapping) *Entry {
 func (j *journal) all() []*Entry {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	out := make([]*Entry, 0, len(j.ring))
-	out = append(out, j.ring[j.next:]...)
-	return append(out, j.ring[:j.next]...)
+	return append([]*Entry(nil), j.q[j.head:]...)
 }
 
 func (j *journal) since(t time.Time) []*Entry {
@@ -67,7 +86,7 @@ func (j *journal) since(t time.Time) []*Entry {
 func (j *journal) reset() {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	j.ring, j.next, j.dropped = nil, 0, 0
+	j.q, j.head, j.bytes, j.dropped = nil, 0, 0, 0
 }
 
 // remove drops the entries that match p.
@@ -75,10 +94,11 @@ func (j *journal) remove(p *Pattern) {
 	all := j.all()
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	j.ring, j.next = j.ring[:0], 0
+	j.q, j.head, j.bytes = nil, 0, 0
 	for _, e := range all {
 		if !p.Match(e.Request) {
-			j.ring = append(j.ring, e)
+			j.q = append(j.q, e)
+			j.bytes += entrySize(e.Request)
 		}
 	}
 }
@@ -102,6 +122,9 @@ func (j *Journal) Dropped() int64 {
 
 // Cap is how many requests the journal keeps (negative: none).
 func (j *Journal) Cap() int { return j.j.cap }
+
+// MaxBytes is how many bytes of requests the journal keeps (0: no limit).
+func (j *Journal) MaxBytes() int64 { return j.j.maxBytes }
 
 // Reset empties the journal.
 func (j *Journal) Reset() { j.j.reset() }

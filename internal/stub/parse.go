@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ohler55/ojg/jp"
 	"github.com/seamtest/seam/internal/decode"
 	"github.com/seamtest/seam/internal/diag"
 	"go.yaml.in/yaml/v4"
@@ -393,23 +392,21 @@ func parseMatcher(d *decode.Decoder, n *yaml.Node, what string, body bool) Match
 		if !allowMods("ignoreArrayOrder", "ignoreExtraElements", "enablePlaceholders") {
 			return nil
 		}
-		if p := mods["enablePlaceholders"]; p != nil && boolean(d, p, what+".enablePlaceholders") {
-			unsupported(d, p, what, "enablePlaceholders")
-			return nil
-		}
+		boolean(d, mods["enablePlaceholders"], what+".enablePlaceholders") // placeholders always apply
 		m := equalToJSON{ignoreOrder: boolean(d, mods["ignoreArrayOrder"], what+".ignoreArrayOrder"),
 			ignoreExtra: boolean(d, mods["ignoreExtraElements"], what+".ignoreExtraElements")}
 		if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!str" {
 			// The document as a string of JSON.
-			if err := json.Unmarshal([]byte(v.Value), &m.want); err != nil {
+			want, err := decodeExact([]byte(v.Value))
+			if err != nil {
 				d.Errorf(v, "%s.equalToJson: the string is not JSON: %v", what, err)
 				return nil
 			}
+			m.want = want
 			m.src = compactJSON(v.Value)
 		} else {
-			m.want = nodeValue(v)
-			b, _ := json.Marshal(m.want)
-			m.src = string(b)
+			m.src = nodeJSON(v)
+			m.want, _ = decodeExact([]byte(m.src))
 		}
 		return m
 	case "matchesJsonPath":
@@ -421,7 +418,7 @@ func parseMatcher(d *decode.Decoder, n *yaml.Node, what string, body bool) Match
 			return nil
 		}
 		if v.Kind == yaml.ScalarNode {
-			x, err := jp.ParseString(v.Value)
+			x, err := parsePath(v.Value)
 			if err != nil {
 				d.Errorf(v, "%s.matchesJsonPath: not a JSON path: %v", what, err)
 				return nil
@@ -442,7 +439,7 @@ func parseMatcher(d *decode.Decoder, n *yaml.Node, what string, body bool) Match
 			d.Errorf(v, "%s.matchesJsonPath: missing \"expression\"", what)
 			return nil
 		}
-		x, err := jp.ParseString(exprN.Value)
+		x, err := parsePath(exprN.Value)
 		if err != nil {
 			d.Errorf(exprN, "%s.matchesJsonPath.expression: not a JSON path: %v", what, err)
 			return nil

@@ -6,6 +6,7 @@ package stub
 
 import (
 	"bytes"
+	"errors"
 	"context"
 	"fmt"
 	"io"
@@ -18,7 +19,14 @@ import (
 
 // Options configure a Server.
 type Options struct {
-	JournalCap int    // requests kept in the journal; 0: DefaultJournalCap, <0: none
+	JournalCap int // requests kept in the journal; 0: DefaultJournalCap, <0: none
+	// JournalBytes bounds the journal's size in bytes (bodies, URLs,
+	// headers); 0: DefaultJournalBytes, <0: no byte limit.
+	JournalBytes int64
+	// JournalBody is the most bytes of one body the journal keeps; a
+	// longer body is kept truncated with its size noted. 0:
+	// DefaultJournalBody, <0: whole bodies.
+	JournalBody int
 	FilesDir   string // where bodyFileName files are (WireMock's __files)
 	Seed       int64  // seeds random delays and template values
 	// OnRequest, when set, hears of every request served, after matching.
@@ -27,6 +35,14 @@ type Options struct {
 
 // DefaultJournalCap is how many requests a journal keeps by default.
 const DefaultJournalCap = 10000
+
+// DefaultJournalBytes is how many bytes of requests a journal keeps by
+// default: the oldest are dropped beyond it.
+const DefaultJournalBytes = 256 << 20
+
+// DefaultJournalBody is how much of one request body a journal keeps by
+// default.
+const DefaultJournalBody = 1 << 20
 
 // maxBody caps the request body a stub reads and keeps.
 const maxBody = 16 << 20
@@ -53,10 +69,16 @@ func New(opts Options) *Server {
 	if opts.JournalCap == 0 {
 		opts.JournalCap = DefaultJournalCap
 	}
+	if opts.JournalBytes == 0 {
+		opts.JournalBytes = DefaultJournalBytes
+	}
+	if opts.JournalBody == 0 {
+		opts.JournalBody = DefaultJournalBody
+	}
 	s := &Server{
 		opts:    opts,
 		states:  map[string]string{},
-		journal: newJournal(opts.JournalCap),
+		journal: newJournal(opts.JournalCap, max(opts.JournalBytes, 0), opts.JournalBody),
 		rnd:     newLockedRand(opts.Seed),
 		client: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
@@ -185,9 +207,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var body []byte
+	if r.ContentLength > maxBody {
+		http.Error(w, "seam stub: "+errTooLarge.Error(), http.StatusRequestEntityTooLarge)
+		return
+	}
 	if r.ContentLength != 0 || r.Body != http.NoBody {
 		var err error
-		body, err = io.ReadAll(io.LimitReader(r.Body, maxBody))
+		body, err = readLimited(r.Body, maxBody)
+		if err == nil {
+			body, err = decodeBody(r.Header.Get("Content-Encoding"), body)
+		}
+		if errors.Is(err, errTooLarge) {
+			http.Error(w, "seam stub: "+err.Error(), http.StatusRequestEntityTooLarge)
+			return
+		}
 		if err != nil {
 			http.Error(w, "seam stub: reading the request body: "+err.Error(), http.StatusBadRequest)
 			return

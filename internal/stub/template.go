@@ -1,16 +1,16 @@
 package stub
 
 import (
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/aymerick/raymond"
-	"github.com/ohler55/ojg/jp"
+	"github.com/ohler55/ojg/oj"
 )
 
 // A response template is Handlebars, as in WireMock, over a model of the
@@ -20,7 +20,14 @@ import (
 // template is a parsed Handlebars template with seam's helpers.
 type template struct {
 	t *raymond.Template
+	// headerRefs are the header names the template reads as written
+	// (request.headers.X-Request-ID): WireMock looks headers up ignoring
+	// case, so each is added to the model under its written spelling.
+	headerRefs []string
 }
+
+// headerRef finds request.headers.NAME and request.headers.[NAME].
+var headerRef = regexp.MustCompile(`headers\.(?:\[([^\]]+)\]|([A-Za-z0-9_\-]+))`)
 
 func parseTemplate(src string) (*template, error) {
 	t, err := raymond.Parse(unescaped(src))
@@ -32,7 +39,11 @@ func parseTemplate(src string) (*template, error) {
 		"randomValue": helperRandomValue,
 		"now":         helperNow,
 	})
-	return &template{t: t}, nil
+	tp := &template{t: t}
+	for _, m := range headerRef.FindAllStringSubmatch(src, -1) {
+		tp.headerRefs = append(tp.headerRefs, m[1]+m[2])
+	}
+	return tp, nil
 }
 
 // unescaped turns {{x}} into {{{x}}}: WireMock's Handlebars does not
@@ -71,6 +82,23 @@ func unescaped(src string) string {
 // render runs the template over the request; rnd is the server's seeded
 // random source.
 func (t *template) render(ctx map[string]any, rnd *lockedRand) (string, error) {
+	if len(t.headerRefs) > 0 {
+		if req, ok := ctx["request"].(map[string]any); ok {
+			if hs, ok := req["headers"].(map[string]any); ok {
+				for _, name := range t.headerRefs {
+					if _, ok := hs[name]; ok {
+						continue
+					}
+					for k, v := range hs {
+						if strings.EqualFold(k, name) {
+							hs[name] = v
+							break
+						}
+					}
+				}
+			}
+		}
+	}
 	data := raymond.NewDataFrame()
 	data.Set("seamRand", rnd)
 	return t.t.ExecWith(ctx, data)
@@ -158,15 +186,15 @@ func templateContext(r *Request, params map[string]string, baseURL string) map[s
 }
 
 func helperJSONPath(doc, path string, options *raymond.Options) string {
-	x, err := jp.ParseString(path)
+	x, err := parsePath(path)
 	if err != nil {
 		return "[ERROR: bad JSON path " + path + "]"
 	}
-	var v any
-	if err := json.Unmarshal([]byte(doc), &v); err != nil {
+	v, err := oj.ParseString(doc)
+	if err != nil {
 		return options.HashStr("default")
 	}
-	found := x.Get(v)
+	found := x.get(v)
 	if len(found) == 0 {
 		return options.HashStr("default")
 	}
