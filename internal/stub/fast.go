@@ -137,6 +137,9 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 		h.Add(x.Name, x.Value)
 	}
 	ctx.SetStatusCode(rp.status)
+	if rp.reason != "" {
+		h.SetStatusMessage([]byte(rp.reason))
+	}
 	if rp.dribble != nil && rp.dribble.Chunks > 1 && len(rp.body) > 0 {
 		body, d := rp.body, rp.dribble
 		ctx.SetBodyStreamWriter(func(w *bufio.Writer) {

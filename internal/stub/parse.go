@@ -495,9 +495,10 @@ func parseResponse(d *decode.Decoder, n *yaml.Node, r *Response) {
 				d.Errorf(v, "response.status: %d is not an HTTP status", r.Status)
 			}
 		case "statusMessage":
-			// net/http always sends the standard reason phrase; clients do
-			// not read it, so a custom one is accepted and not sent.
-			str(d, v, "response.statusMessage")
+			// Sent as the reason phrase by the stub's server (fasthttp);
+			// net/http, when the stub runs as an http.Handler, always sends
+			// the standard one.
+			r.StatusMessage = str(d, v, "response.statusMessage")
 		case "headers":
 			for _, h := range d.Fields(v, "response.headers") {
 				hv := decode.Resolve(h.Value)

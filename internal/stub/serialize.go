@@ -124,6 +124,9 @@ func (r *Response) WireMock() map[string]any {
 		status = 200
 	}
 	out["status"] = status
+	if r.StatusMessage != "" {
+		out["statusMessage"] = r.StatusMessage
+	}
 	if len(r.Headers) > 0 {
 		h := map[string]any{}
 		for _, x := range r.Headers {

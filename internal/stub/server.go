@@ -6,8 +6,8 @@ package stub
 
 import (
 	"bytes"
-	"errors"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -27,8 +27,8 @@ type Options struct {
 	// longer body is kept truncated with its size noted. 0:
 	// DefaultJournalBody, <0: whole bodies.
 	JournalBody int
-	FilesDir   string // where bodyFileName files are (WireMock's __files)
-	Seed       int64  // seeds random delays and template values
+	FilesDir    string // where bodyFileName files are (WireMock's __files)
+	Seed        int64  // seeds random delays and template values
 	// OnRequest, when set, hears of every request served, after matching.
 	OnRequest func(e *Entry)
 }

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aymerick/raymond"
+	"github.com/mailgun/raymond/v2"
 	"github.com/ohler55/ojg/oj"
 )
 
@@ -24,6 +24,9 @@ type template struct {
 	// (request.headers.X-Request-ID): WireMock looks headers up ignoring
 	// case, so each is added to the model under its written spelling.
 	headerRefs []string
+	// unknown is a helper the template calls that does not exist: the
+	// template renders as an error, as in WireMock.
+	unknown string
 }
 
 // headerRef finds request.headers.NAME and request.headers.[NAME].
@@ -34,12 +37,9 @@ func parseTemplate(src string) (*template, error) {
 	if err != nil {
 		return nil, err
 	}
-	t.RegisterHelpers(map[string]any{
-		"jsonPath":    helperJSONPath,
-		"randomValue": helperRandomValue,
-		"now":         helperNow,
-	})
-	tp := &template{t: t}
+	helpers := templateHelpers()
+	t.RegisterHelpers(helpers)
+	tp := &template{t: t, unknown: unknownHelper(src, helpers)}
 	for _, m := range headerRef.FindAllStringSubmatch(src, -1) {
 		tp.headerRefs = append(tp.headerRefs, m[1]+m[2])
 	}
@@ -82,6 +82,9 @@ func unescaped(src string) string {
 // render runs the template over the request; rnd is the server's seeded
 // random source.
 func (t *template) render(ctx map[string]any, rnd *lockedRand) (string, error) {
+	if t.unknown != "" {
+		return "", fmt.Errorf("could not find helper: '%s'", t.unknown)
+	}
 	if len(t.headerRefs) > 0 {
 		if req, ok := ctx["request"].(map[string]any); ok {
 			if hs, ok := req["headers"].(map[string]any); ok {
