@@ -271,6 +271,7 @@ type Pattern struct {
 	Headers    []Named
 	Cookies    []Named
 	Body       []Matcher
+	Multipart  []MultipartPattern
 }
 
 func (p *Pattern) String() string {
@@ -325,6 +326,17 @@ func (p *Pattern) Match(r *Request) bool {
 	for _, b := range p.Body {
 		if !b.Match(string(r.Body), true) {
 			return false
+		}
+	}
+	if len(p.Multipart) > 0 {
+		parts, ok := multipartParts(r)
+		if !ok {
+			return false
+		}
+		for i := range p.Multipart {
+			if !p.Multipart[i].Match(parts) {
+				return false
+			}
 		}
 	}
 	return true
@@ -389,11 +401,27 @@ func (p *Pattern) check(r *Request, diff *[]string) bool {
 			return false
 		}
 	}
+	if len(p.Multipart) > 0 {
+		parts, isMultipart := multipartParts(r)
+		for i := range p.Multipart {
+			mp := &p.Multipart[i]
+			if !isMultipart {
+				fail("body: want a multipart body (%s), got none", mp)
+				break
+			}
+			if !mp.Match(parts) {
+				fail("body: want %s", mp)
+			}
+		}
+	}
 	return ok
 }
 
 // matchAny: a multi-valued field matches when one of its values does.
 func matchAny(m Matcher, vs []string, has bool) bool {
+	if mm, ok := m.(multiMatcher); ok {
+		return mm.MatchAll(vs, has && len(vs) > 0)
+	}
 	if !has || len(vs) == 0 {
 		return m.Match("", false)
 	}

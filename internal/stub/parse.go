@@ -163,7 +163,7 @@ func ParseMapping(d *decode.Decoder, n *yaml.Node) *Mapping {
 var urlKeys = []string{"url", "urlPath", "urlPattern", "urlPathPattern", "urlPathTemplate"}
 
 var requestKeys = append([]string{"method", "pathParameters", "queryParameters", "headers", "cookies",
-	"bodyPatterns", "basicAuthCredentials"}, urlKeys...)
+	"bodyPatterns", "basicAuthCredentials", "multipartPatterns"}, urlKeys...)
 
 func parsePattern(d *decode.Decoder, n *yaml.Node, p *Pattern, what string) {
 	var urlKey *yaml.Node
@@ -207,7 +207,15 @@ func parsePattern(d *decode.Decoder, n *yaml.Node, p *Pattern, what string) {
 			d.Decode(v, &c, what+".basicAuthCredentials")
 			token := base64.StdEncoding.EncodeToString([]byte(c.User + ":" + c.Pass))
 			p.Headers = append(p.Headers, Named{Name: "Authorization", M: equalTo{want: "Basic " + token}})
-		case "multipartPatterns", "customMatcher", "formParameters", "host", "port", "scheme", "clientIp":
+		case "multipartPatterns":
+			if v.Kind != yaml.SequenceNode {
+				d.Errorf(v, "%s.multipartPatterns: want an array, got %s", what, decode.KindName(v))
+				continue
+			}
+			for i, item := range v.Content {
+				p.Multipart = append(p.Multipart, parseMultipart(d, decode.Resolve(item), fmt.Sprintf("%s.multipartPatterns[%d]", what, i)))
+			}
+		case "customMatcher", "formParameters", "host", "port", "scheme", "clientIp":
 			unsupported(d, f.KeyN, what, f.Key)
 		default:
 			d.UnknownKey(f.KeyN, what, requestKeys)
@@ -267,7 +275,8 @@ func namedMatchers(d *decode.Decoder, n *yaml.Node, what string) []Named {
 }
 
 var matcherKeys = []string{"equalTo", "contains", "doesNotContain", "matches", "doesNotMatch", "absent",
-	"equalToJson", "matchesJsonPath", "and", "or", "not", "caseInsensitive", "ignoreArrayOrder", "ignoreExtraElements"}
+	"equalToJson", "matchesJsonPath", "and", "or", "not", "hasExactly", "includes", "binaryEqualTo", "equalToXml",
+	"matchesXPath", "matchesJsonSchema", "caseInsensitive", "ignoreArrayOrder", "ignoreExtraElements"}
 
 // parseMatcher parses one WireMock value matcher object. body allows the
 // body-only matchers (equalToJson, matchesJsonPath). A plain string is
@@ -290,18 +299,19 @@ func parseMatcher(d *decode.Decoder, n *yaml.Node, what string, body bool) Match
 	for i := range fields {
 		f := &fields[i]
 		switch f.Key {
-		case "caseInsensitive", "ignoreArrayOrder", "ignoreExtraElements", "expression", "enablePlaceholders":
+		case "caseInsensitive", "ignoreArrayOrder", "ignoreExtraElements", "expression", "enablePlaceholders",
+			"xPathNamespaces", "schemaVersion", "placeholderOpeningDelimiterRegex", "placeholderClosingDelimiterRegex", "exemptedComparisons":
 			mods[f.Key] = decode.Resolve(f.Value)
 			modKeys[f.Key] = f.KeyN
-		case "equalTo", "contains", "doesNotContain", "matches", "doesNotMatch", "absent", "equalToJson", "matchesJsonPath", "and", "or", "not":
+		case "equalTo", "contains", "doesNotContain", "matches", "doesNotMatch", "absent", "equalToJson", "matchesJsonPath", "and", "or", "not",
+			"hasExactly", "includes", "binaryEqualTo", "equalToXml", "matchesXPath", "matchesJsonSchema":
 			if op != nil {
 				d.Errorf(f.KeyN, "%s: both %q and %q in one matcher", what, op.Key, f.Key).
 					WithHint("combine matchers with {\"and\": [...]}")
 				return nil
 			}
 			op = f
-		case "binaryEqualTo", "equalToXml", "matchesXPath", "before", "after", "equalToDateTime",
-			"hasExactly", "includes", "equalToNumber", "greaterThanNumber", "lessThanNumber", "matchesJsonSchema":
+		case "before", "after", "equalToDateTime":
 			unsupported(d, f.KeyN, what, f.Key)
 			return nil
 		default:
@@ -384,6 +394,121 @@ func parseMatcher(d *decode.Decoder, n *yaml.Node, what string, body bool) Match
 			return and(subs)
 		}
 		return or(subs)
+	case "hasExactly", "includes":
+		if body {
+			d.Errorf(op.KeyN, "%s: %s applies to query parameters and headers, not bodies", what, op.Key)
+			return nil
+		}
+		if !allowMods() {
+			return nil
+		}
+		if v.Kind != yaml.SequenceNode || len(v.Content) == 0 {
+			d.Errorf(v, "%s.%s: want an array of matchers", what, op.Key)
+			return nil
+		}
+		var subs []Matcher
+		for i, item := range v.Content {
+			if m := parseMatcher(d, item, fmt.Sprintf("%s.%s[%d]", what, op.Key, i), false); m != nil {
+				subs = append(subs, m)
+			}
+		}
+		if len(subs) != len(v.Content) {
+			return nil
+		}
+		if op.Key == "hasExactly" {
+			return hasExactly(subs)
+		}
+		return includes(subs)
+	case "binaryEqualTo":
+		if !allowMods() {
+			return nil
+		}
+		b, err := base64.StdEncoding.DecodeString(str(d, v, what+".binaryEqualTo"))
+		if err != nil {
+			d.Errorf(v, "%s.binaryEqualTo: not base64: %v", what, err).WithHint("binaryEqualTo takes the bytes in base64")
+			return nil
+		}
+		return binaryEqualTo{want: b}
+	case "equalToXml":
+		if !allowMods("enablePlaceholders", "placeholderOpeningDelimiterRegex", "placeholderClosingDelimiterRegex", "exemptedComparisons") {
+			return nil
+		}
+		if p := mods["enablePlaceholders"]; p != nil && boolean(d, p, what+".enablePlaceholders") {
+			unsupported(d, p, what, "equalToXml enablePlaceholders")
+			return nil
+		}
+		src := str(d, v, what+".equalToXml")
+		tree, err := parseXMLTree(src)
+		if err != nil {
+			d.Errorf(v, "%s.equalToXml: not XML: %v", what, err)
+			return nil
+		}
+		return equalToXML{src: src, want: tree}
+	case "matchesXPath":
+		if !allowMods("xPathNamespaces") {
+			return nil
+		}
+		var ns map[string]string
+		if nsN := mods["xPathNamespaces"]; nsN != nil {
+			d.Decode(nsN, &ns, what+".xPathNamespaces")
+		}
+		exprN, sub := v, Matcher(nil)
+		if v.Kind == yaml.MappingNode {
+			exprN = nil
+			var rest []*yaml.Node
+			for _, f := range d.Fields(v, what+".matchesXPath") {
+				switch f.Key {
+				case "expression":
+					exprN = decode.Resolve(f.Value)
+				case "xPathNamespaces":
+					d.Decode(decode.Resolve(f.Value), &ns, what+".matchesXPath.xPathNamespaces")
+				default:
+					rest = append(rest, f.KeyN, f.Value)
+				}
+			}
+			if exprN == nil {
+				d.Errorf(v, "%s.matchesXPath: missing \"expression\"", what)
+				return nil
+			}
+			if len(rest) > 0 {
+				subN := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: rest, Line: v.Line, Column: v.Column}
+				if sub = parseMatcher(d, subN, what+".matchesXPath", true); sub == nil {
+					return nil
+				}
+			}
+		}
+		src := str(d, exprN, what+".matchesXPath")
+		x, err := newXPath(src, ns)
+		if err != nil {
+			d.Errorf(exprN, "%s.matchesXPath: not an XPath expression: %v", what, err)
+			return nil
+		}
+		return matchesXPath{src: src, expr: x, ns: ns, sub: sub}
+	case "matchesJsonSchema":
+		if !allowMods("schemaVersion") {
+			return nil
+		}
+		draft := "https://json-schema.org/draft/2020-12/schema"
+		if sv := mods["schemaVersion"]; sv != nil {
+			switch ver := str(d, sv, what+".schemaVersion"); ver {
+			case "V4", "V6", "V7":
+				draft = "http://json-schema.org/draft-07/schema#"
+			case "V201909", "V202012":
+			default:
+				d.Errorf(sv, "%s.schemaVersion: unknown version %q", what, ver).WithHint("versions: V4, V6, V7, V201909, V202012")
+				return nil
+			}
+		}
+		src := nodeJSON(v)
+		if v.Kind == yaml.ScalarNode {
+			src = str(d, v, what+".matchesJsonSchema")
+		}
+		m, err := newJSONSchema(src, draft)
+		if err != nil {
+			d.Errorf(v, "%s.matchesJsonSchema: %v", what, err)
+			return nil
+		}
+		return m
 	case "equalToJson":
 		if !body {
 			d.Errorf(op.KeyN, "%s: equalToJson applies to bodies only", what)
@@ -452,6 +577,39 @@ func parseMatcher(d *decode.Decoder, n *yaml.Node, what string, body bool) Match
 		return jsonPath{src: exprN.Value, expr: x, sub: sub}
 	}
 	return nil
+}
+
+func parseMultipart(d *decode.Decoder, n *yaml.Node, what string) MultipartPattern {
+	var mp MultipartPattern
+	for _, f := range d.Fields(n, what) {
+		v := decode.Resolve(f.Value)
+		switch f.Key {
+		case "matchingType":
+			switch t := str(d, v, what+".matchingType"); t {
+			case "ALL":
+				mp.All = true
+			case "ANY":
+			default:
+				d.Errorf(v, "%s.matchingType: %q is neither ANY nor ALL", what, t)
+			}
+		case "headers":
+			mp.Headers = namedMatchers(d, v, what+".headers")
+		case "bodyPatterns":
+			if v.Kind != yaml.SequenceNode {
+				d.Errorf(v, "%s.bodyPatterns: want an array of matchers, got %s", what, decode.KindName(v))
+				continue
+			}
+			for i, item := range v.Content {
+				if m := parseMatcher(d, item, fmt.Sprintf("%s.bodyPatterns[%d]", what, i), true); m != nil {
+					mp.Body = append(mp.Body, m)
+				}
+			}
+		case "name":
+		default:
+			d.UnknownKey(f.KeyN, what, []string{"matchingType", "headers", "bodyPatterns", "name"})
+		}
+	}
+	return mp
 }
 
 // not is WireMock 3's negation of a matcher.

@@ -113,6 +113,13 @@ func (p *Pattern) WireMock() map[string]any {
 	if len(p.Body) > 0 {
 		out["bodyPatterns"] = wmList(p.Body)
 	}
+	if len(p.Multipart) > 0 {
+		mps := make([]any, len(p.Multipart))
+		for i := range p.Multipart {
+			mps[i] = p.Multipart[i].wm()
+		}
+		out["multipartPatterns"] = mps
+	}
 	return out
 }
 
