@@ -26,10 +26,11 @@ import (
 // server's seeded source from the template's data frame.
 func templateHelpers() map[string]any {
 	return map[string]any{
-		"jsonPath":    helperJSONPath,
-		"randomValue": helperRandomValue,
-		"now":         helperNow,
-		"date":        helperNow,
+		"jsonPath":      helperJSONPath,
+		"jsonPathValue": helperJSONPathValue,
+		"randomValue":   helperRandomValue,
+		"now":           helperNow,
+		"date":          helperNow,
 
 		// conditionals
 		"eq":       func(a, b any) bool { return looseEqual(a, b) },
@@ -158,6 +159,16 @@ func toStr(v any) string {
 // point), as Java's BigDecimal would.
 func number(v any) (*big.Rat, int, bool) {
 	s := strings.TrimSpace(toStr(v))
+	if f, ok := v.(float64); ok {
+		// A literal written with a point (7.0) has a scale of at least one.
+		r, ok := new(big.Rat).SetString(s)
+		scale := 1
+		if i := strings.IndexByte(s, '.'); i >= 0 {
+			scale = len(s) - i - 1
+		}
+		_ = f
+		return r, scale, ok
+	}
 	r, ok := new(big.Rat).SetString(s)
 	if !ok {
 		return nil, 0, false
@@ -173,20 +184,51 @@ func number(v any) (*big.Rat, int, bool) {
 	return r, scale, true
 }
 
+// numeric reports whether v is a number as Handlebars has it: a literal,
+// or a value from parsed JSON; text that reads as a number is not one.
+func numeric(v any) bool {
+	switch v.(type) {
+	case int, int64, float64, json.Number:
+		return true
+	}
+	return false
+}
+
+// looseEqual is Handlebars.java's eq: Java's equals, so a number equals a
+// number of the same kind, text equals text, and a request value (a query
+// parameter, a header: a list in WireMock) equals no plain text.
 func looseEqual(a, b any) bool {
-	if x, _, ok := number(a); ok {
-		if y, _, ok := number(b); ok {
-			return x.Cmp(y) == 0
+	if numeric(a) && numeric(b) {
+		_, fa := a.(float64)
+		_, fb := b.(float64)
+		if fa != fb {
+			return false
 		}
+		x, _, _ := number(a)
+		y, _, _ := number(b)
+		return x.Cmp(y) == 0
+	}
+	if numeric(a) != numeric(b) {
+		return false
+	}
+	_, ta := a.(textValue)
+	_, tb := b.(textValue)
+	if ta != tb {
+		return false
+	}
+	if ba, ok := a.(bool); ok {
+		bb, ok := b.(bool)
+		return ok && ba == bb
 	}
 	return toStr(a) == toStr(b)
 }
 
+// compare orders numbers by value and anything else as text.
 func compare(a, b any) int {
-	if x, _, ok := number(a); ok {
-		if y, _, ok := number(b); ok {
-			return x.Cmp(y)
-		}
+	if numeric(a) && numeric(b) {
+		x, _, _ := number(a)
+		y, _, _ := number(b)
+		return x.Cmp(y)
 	}
 	return strings.Compare(toStr(a), toStr(b))
 }

@@ -261,6 +261,15 @@ func placeholder(want string, got any) (ok, matched bool) {
 			return false, false
 		}
 	}
+	if src, ok := strings.CutPrefix(inner, "regex}"); ok {
+		// ${json-unit.regex}PATTERN
+		g, is := got.(string)
+		if !is {
+			return true, false
+		}
+		re, err := regexp.Compile("^(?:" + src + ")$")
+		return true, err == nil && re.MatchString(g)
+	}
 	inner, ok = strings.CutSuffix(inner, "}")
 	if !ok {
 		return false, false
@@ -357,13 +366,16 @@ func regexErr(err error) error {
 type pathExpr struct {
 	x  jp.Expr
 	fn string // the trailing function, "" for none
+	// rootFilter: the path filters the root ($[?(...)]), which Jayway
+	// applies to a root object itself, not to its members.
+	rootFilter bool
 }
 
 var jaywayLen = regexp.MustCompile(`(@[A-Za-z0-9_.\[\]'"*-]*?)\.(?:size|length)\(\)`)
 var trailingFn = regexp.MustCompile(`\.(size|length|min|max|avg|sum|stddev)\(\)$`)
 
 func parsePath(src string) (*pathExpr, error) {
-	p := &pathExpr{}
+	p := &pathExpr{rootFilter: strings.HasPrefix(strings.TrimSpace(src), "$[?")}
 	s := src
 	if m := trailingFn.FindStringSubmatch(s); m != nil {
 		p.fn = m[1]
@@ -380,6 +392,9 @@ func parsePath(src string) (*pathExpr, error) {
 
 // get evaluates the path on doc; a trailing function makes one result.
 func (p *pathExpr) get(doc any) []any {
+	if _, isObj := doc.(map[string]any); isObj && p.rootFilter {
+		doc = []any{doc}
+	}
 	found := p.x.Get(doc)
 	if p.fn == "" {
 		return found

@@ -172,10 +172,18 @@ func (a *xmlNode) equal(b *xmlNode) bool {
 			return false
 		}
 	}
-	for i := range a.Kids {
-		if !a.Kids[i].equal(b.Kids[i]) {
-			return false
+	// Child elements pair up in any order, as WireMock's XMLUnit setup
+	// (elements selected by name and text) compares them.
+	used := make([]bool, len(b.Kids))
+next:
+	for _, ak := range a.Kids {
+		for j, bk := range b.Kids {
+			if !used[j] && ak.equal(bk) {
+				used[j] = true
+				continue next
+			}
 		}
+		return false
 	}
 	return true
 }

@@ -33,7 +33,9 @@ type template struct {
 var headerRef = regexp.MustCompile(`headers\.(?:\[([^\]]+)\]|([A-Za-z0-9_\-]+))`)
 
 func parseTemplate(src string) (*template, error) {
-	t, err := raymond.Parse(unescaped(src))
+	// jsonPath as a sub-expression gives the value found, to iterate or
+	// measure; printed, it gives JSON text.
+	t, err := raymond.Parse(subJSONPath.ReplaceAllString(unescaped(src), "(${1}jsonPathValue "))
 	if err != nil {
 		return nil, err
 	}
@@ -186,6 +188,28 @@ func templateContext(r *Request, params map[string]string, baseURL string) map[s
 		"headers": headers, "cookies": cookies, "method": r.Method, "body": string(r.Body),
 		"baseUrl": baseURL, "id": r.ID(),
 	}}
+}
+
+var subJSONPath = regexp.MustCompile(`\((\s*)jsonPath\s`)
+
+// helperJSONPathValue is jsonPath in a sub-expression: the value found.
+func helperJSONPathValue(doc, path string, options *raymond.Options) any {
+	x, err := parsePath(path)
+	if err != nil {
+		return "[ERROR: bad JSON path " + path + "]"
+	}
+	v, err := oj.ParseString(doc)
+	if err != nil {
+		return options.HashProp("default")
+	}
+	found := x.get(v)
+	switch len(found) {
+	case 0:
+		return options.HashProp("default")
+	case 1:
+		return found[0]
+	}
+	return found
 }
 
 func helperJSONPath(doc, path string, options *raymond.Options) string {
