@@ -52,9 +52,14 @@ func cmdStub(ctx context.Context, args []string, stdio IO) int {
 		return ExitUsage
 	}
 	src, err := stub.Load(rest[0])
-	if err != nil {
+	if err != nil && (src == nil || len(src.Mappings) == 0) {
 		printMappingErr(err, stdio)
 		return ExitUsage
+	}
+	if err != nil {
+		// As WireMock: what can be served is served; what cannot is named
+		// with its file and position.
+		printMappingWarn(err, len(src.Mappings), stdio)
 	}
 	if *seed == 0 {
 		*seed = time.Now().UnixNano()
@@ -96,6 +101,20 @@ func cmdStub(ctx context.Context, args []string, stdio IO) int {
 	defer cancel()
 	l.Close(sctx)
 	return ExitPass
+}
+
+// printMappingWarn reports mappings that could not be loaded next to
+// ones that were.
+func printMappingWarn(err error, loaded int, stdio IO) {
+	var l *diag.List
+	n := 1
+	if errors.As(err, &l) {
+		fmt.Fprint(stdio.Stderr, diag.Render(l.Errors(), nil))
+		n = l.Len()
+	} else {
+		fmt.Fprintf(stdio.Stderr, "%v\n", err)
+	}
+	fmt.Fprintf(stdio.Stderr, "seam stub: %d problem(s) in the mappings (above): those mappings are not served; serving the other %d\n", n, loaded)
 }
 
 func printMappingErr(err error, stdio IO) {

@@ -133,7 +133,9 @@ func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
 		var out []any
 		for _, e := range s.Journal().Unmatched(time.Time{}) {
 			for _, nm := range s.NearMisses(e.Request, 3) {
-				out = append(out, nearMissJSON(e.Request, nm.Mapping, nm.Diff))
+				x := nearMissJSON(e.Request, nm.Mapping, nm.Diff)
+				x["matchResult"] = map[string]any{"distance": nearness(&nm.Mapping.Request, e.Request, len(nm.Diff))}
+				out = append(out, x)
 			}
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"nearMisses": nonNil(out)})
@@ -142,6 +144,7 @@ func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
 			var out []any
 			for _, rm := range s.Journal().Closest(p, time.Time{}, 3) {
 				x := nearMissJSON(rm.Entry.Request, nil, rm.Diff)
+				x["matchResult"] = map[string]any{"distance": nearness(p, rm.Entry.Request, len(rm.Diff))}
 				x["requestPattern"] = p.WireMock()
 				out = append(out, x)
 			}
@@ -368,6 +371,12 @@ func nearMissJSON(r *Request, m *Mapping, diff []string) map[string]any {
 		out["stubMapping"] = m.WireMock()
 	}
 	return out
+}
+
+// nearness is a near miss's distance in WireMock's range, 0 to 1.
+func nearness(p *Pattern, r *Request, failed int) float64 {
+	parts := 2.0 + float64(len(p.Query)+len(p.Headers)+len(p.Cookies)+len(p.Body)+len(p.PathParams)+len(p.Multipart))
+	return min(distance(p, r, failed)/parts, 1)
 }
 
 func nonNil(xs []any) []any {

@@ -3,6 +3,8 @@ package stub
 import (
 	"bufio"
 	"context"
+	"errors"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -39,6 +41,18 @@ func Serve(ln net.Listener, s *Server) *Listener {
 		NoDefaultServerHeader: true,
 		NoDefaultContentType:  true,
 		MaxRequestBodySize:    maxBody,
+		// A body over the limit reaches the handler as a stream, which it
+		// drains to answer 413: refusing it unread would close the
+		// connection on unread bytes, a reset the client sees instead.
+		StreamRequestBody: true,
+		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
+			if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+				ctx.Error("seam stub: "+errTooLarge.Error(), http.StatusRequestEntityTooLarge)
+				return
+			}
+			ctx.Error("seam stub: "+err.Error(), http.StatusBadRequest)
+		},
+		Logger: quietLogger{},
 		CloseOnShutdown:       true,
 	}
 	l := &Listener{srv: fs, done: make(chan error, 1)}
@@ -70,6 +84,22 @@ func methodString(m []byte) string {
 func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 	rq := &ctx.Request
 	var body []byte
+	if rq.IsBodyStream() {
+		b, err := readLimited(rq.BodyStream(), maxBody)
+		if errors.Is(err, errTooLarge) {
+			// Drain what is left, within reason, so the client reads the
+			// answer instead of a reset.
+			io.Copy(io.Discard, io.LimitReader(rq.BodyStream(), maxDrain))
+			ctx.SetConnectionClose()
+			ctx.Error("seam stub: "+err.Error(), http.StatusRequestEntityTooLarge)
+			return
+		}
+		if err != nil {
+			ctx.Error("seam stub: reading the request body: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		rq.SetBodyRaw(b)
+	}
 	if b := rq.Body(); len(b) > 0 {
 		body = append([]byte(nil), b...) // fasthttp reuses its buffers; the journal keeps this
 		if enc := rq.Header.Peek("Content-Encoding"); len(enc) > 0 {
@@ -152,3 +182,14 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 	}
 	ctx.SetBody(rp.body)
 }
+
+// maxDrain bounds what the stub reads and discards of a body over the
+// limit before answering 413.
+const maxDrain = 1 << 30
+
+// quietLogger drops fasthttp's log of connection errors: each is answered
+// to its client (a 413, a 400), and a stub's stderr is for the user's
+// mappings, not for a client's broken requests.
+type quietLogger struct{}
+
+func (quietLogger) Printf(string, ...any) {}

@@ -166,27 +166,73 @@ func (j *Journal) Closest(p *Pattern, since time.Time, n int) []RequestMiss {
 			out = append(out, RequestMiss{Entry: e, Diff: d})
 		}
 	}
-	sort.SliceStable(out, func(a, b int) bool { return len(out[a].Diff) < len(out[b].Diff) })
+	sort.SliceStable(out, func(a, b int) bool {
+		return distance(p, out[a].Entry.Request, len(out[a].Diff)) < distance(p, out[b].Entry.Request, len(out[b].Diff))
+	})
 	if len(out) > n {
 		out = out[:n]
 	}
 	return out
 }
 
-// sortNear orders near misses: fewest failed parts first; among equals, a
-// mapping whose URL matched before one whose method matched, then the most
-// recently added.
+// sortNear orders near misses by distance (nearness), closest first: each
+// failed part counts one, except the URL, which counts by how unlike the
+// request's URL it is (so /a/itemz is nearest /a/items, as in WireMock);
+// among equals, the most recently added mapping first.
 func sortNear(ms []NearMiss, req *Request) {
-	urlOK := func(m *Mapping) bool { ok, _ := m.Request.URL.Match(req); return ok }
+	dist := make(map[*Mapping]float64, len(ms))
+	for _, m := range ms {
+		dist[m.Mapping] = distance(&m.Mapping.Request, req, len(m.Diff))
+	}
 	sort.SliceStable(ms, func(a, b int) bool {
-		if la, lb := len(ms[a].Diff), len(ms[b].Diff); la != lb {
-			return la < lb
-		}
-		if ua, ub := urlOK(ms[a].Mapping), urlOK(ms[b].Mapping); ua != ub {
-			return ua
+		if da, db := dist[ms[a].Mapping], dist[ms[b].Mapping]; da != db {
+			return da < db
 		}
 		return ms[a].Mapping.seq > ms[b].Mapping.seq
 	})
+}
+
+// distance is how far req is from matching p, given how many parts
+// failed: the URL part weighs its edit distance, from 0 to 1.
+func distance(p *Pattern, req *Request, failed int) float64 {
+	ok, _ := p.URL.Match(req)
+	if ok || failed == 0 {
+		return float64(failed)
+	}
+	want, got := p.URL.Value, req.Path
+	if p.URL.Kind == "url" || p.URL.Kind == "urlPattern" {
+		got = req.URL
+	}
+	return float64(failed-1) + urlDistance(want, got)
+}
+
+// urlDistance is the Levenshtein distance of two URLs over the longer
+// one's length: 0 the same, 1 nothing alike.
+func urlDistance(a, b string) float64 {
+	if len(a) > 512 || len(b) > 512 {
+		a, b = a[:min(len(a), 512)], b[:min(len(b), 512)]
+	}
+	n := max(len(a), len(b))
+	if n == 0 {
+		return 0
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			c := prev[j-1]
+			if a[i-1] != b[j-1] {
+				c++
+			}
+			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
+		}
+		prev, cur = cur, prev
+	}
+	return float64(prev[len(b)]) / float64(n)
 }
 
 // Unmatched describes the requests since t that no mapping matched, each

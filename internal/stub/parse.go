@@ -25,7 +25,9 @@ import (
 // text is first checked to be JSON proper, so YAML-only syntax is refused.
 
 // ParseJSON parses a WireMock mapping file: one mapping, or
-// {"mappings": [...]}. Problems name file, line and column.
+// {"mappings": [...]}. Problems name file, line and column; with them it
+// still returns the mappings that parsed, for a caller that serves what it
+// can (seam stub) rather than nothing.
 func ParseJSON(file string, data []byte) ([]*Mapping, error) {
 	if err := checkJSON(file, data); err != nil {
 		return nil, err
@@ -37,10 +39,7 @@ func ParseJSON(file string, data []byte) ([]*Mapping, error) {
 	var errs diag.List
 	d := decode.New(file, &errs)
 	ms := parseDocument(d, decode.Resolve(&doc))
-	if err := errs.Err(); err != nil {
-		return nil, err
-	}
-	return ms, nil
+	return ms, errs.Err()
 }
 
 // checkJSON reports a JSON syntax error at its line and column.
@@ -978,7 +977,8 @@ type Source struct {
 }
 
 // Load reads mappings from a file or folder; every problem of every file
-// is reported, each with its position.
+// is reported, each with its position. With an error it still returns the
+// mappings that loaded (Source is nil only when nothing could be read).
 func Load(path string) (*Source, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -986,10 +986,7 @@ func Load(path string) (*Source, error) {
 	}
 	if !fi.IsDir() {
 		ms, err := LoadFile(path)
-		if err != nil {
-			return nil, err
-		}
-		return &Source{Mappings: ms, FilesDir: filesDir(filepath.Dir(path))}, nil
+		return &Source{Mappings: ms, FilesDir: filesDir(filepath.Dir(path))}, err
 	}
 	src := &Source{FilesDir: filesDir(path)}
 	dir := path
@@ -1018,14 +1015,10 @@ func Load(path string) (*Source, error) {
 		ms, err := LoadFile(f)
 		if err != nil {
 			errs.AddErr(diag.Pos{File: f}, err)
-			continue
 		}
 		src.Mappings = append(src.Mappings, ms...)
 	}
-	if err := errs.Err(); err != nil {
-		return nil, err
-	}
-	return src, nil
+	return src, errs.Err()
 }
 
 func filesDir(dir string) string {
