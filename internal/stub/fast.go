@@ -52,8 +52,8 @@ func Serve(ln net.Listener, s *Server) *Listener {
 			}
 			ctx.Error("seam stub: "+err.Error(), http.StatusBadRequest)
 		},
-		Logger: quietLogger{},
-		CloseOnShutdown:       true,
+		Logger:          quietLogger{},
+		CloseOnShutdown: true,
 	}
 	l := &Listener{srv: fs, done: make(chan error, 1)}
 	go func() { l.done <- fs.Serve(ln) }()

@@ -13,6 +13,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/antchfx/xmlquery"
+	"github.com/antchfx/xpath"
 	"github.com/mailgun/raymond/v2"
 	"github.com/ohler55/ojg/oj"
 )
@@ -98,6 +100,9 @@ func templateHelpers() map[string]any {
 		"arrayJoin":  helperArrayJoin,
 		"pickRandom": helperPickRandom,
 		"parseJson":  helperParseJSON,
+		"join":       helperJoin,
+		"xPath":      func(doc, path any) string { return helperXPath(toStr(doc), toStr(path)) },
+		"soapXPath":  func(doc, path any) string { return helperXPath(toStr(doc), "/*[local-name()='Envelope']/*[local-name()='Body']"+toStr(path)) },
 		"toJson":     helperToJSON,
 	}
 }
@@ -593,4 +598,42 @@ func sortedJSON(v any) any {
 		return out
 	}
 	return v
+}
+
+// helperJoin is Handlebars.java's join: items (lists flattened), the last
+// argument the separator.
+func helperJoin(args ...any) string {
+	if len(args) < 2 {
+		return ""
+	}
+	return helperArrayJoin(args[len(args)-1], args[:len(args)-1]...)
+}
+
+// helperXPath is WireMock's xPath: the first node found, as text for a
+// text or attribute node and as XML for an element; a number or string
+// result as such.
+func helperXPath(doc, path string) string {
+	x, err := xpath.Compile(path)
+	if err != nil {
+		return "[ERROR: " + err.Error() + "]"
+	}
+	root, err := xmlquery.Parse(strings.NewReader(doc))
+	if err != nil {
+		return "[ERROR: " + err.Error() + "]"
+	}
+	switch r := x.Evaluate(xmlquery.CreateXPathNavigator(root)).(type) {
+	case *xpath.NodeIterator:
+		if !r.MoveNext() {
+			return ""
+		}
+		cur := r.Current()
+		if nav, ok := cur.(*xmlquery.NodeNavigator); ok && cur.NodeType() == xpath.ElementNode {
+			return nav.Current().OutputXML(true) + "\n"
+		}
+		return cur.Value()
+	case float64:
+		return jsonText(r)
+	default:
+		return fmt.Sprint(r)
+	}
 }

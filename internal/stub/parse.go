@@ -141,9 +141,11 @@ func ParseMapping(d *decode.Decoder, n *yaml.Node) *Mapping {
 			parseResponse(d, v, &m.Response)
 		case "persistent", "metadata", "insertionIndex":
 			// Bookkeeping of WireMock's own; no effect on matching or answers.
-		case "postServeActions", "serveEventListeners":
-			unsupported(d, f.KeyN, "mapping", f.Key)
 		default:
+			if notSupported("mapping", f.Key) {
+				unsupported(d, f.KeyN, "mapping", f.Key)
+				continue
+			}
 			d.UnknownKey(f.KeyN, "mapping", mappingKeys)
 		}
 	}
@@ -214,9 +216,11 @@ func parsePattern(d *decode.Decoder, n *yaml.Node, p *Pattern, what string) {
 			for i, item := range v.Content {
 				p.Multipart = append(p.Multipart, parseMultipart(d, decode.Resolve(item), fmt.Sprintf("%s.multipartPatterns[%d]", what, i)))
 			}
-		case "customMatcher", "formParameters", "host", "port", "scheme", "clientIp":
-			unsupported(d, f.KeyN, what, f.Key)
 		default:
+			if notSupported("request", f.Key) {
+				unsupported(d, f.KeyN, what, f.Key)
+				continue
+			}
 			d.UnknownKey(f.KeyN, what, requestKeys)
 		}
 	}
@@ -310,10 +314,11 @@ func parseMatcher(d *decode.Decoder, n *yaml.Node, what string, body bool) Match
 				return nil
 			}
 			op = f
-		case "before", "after", "equalToDateTime":
-			unsupported(d, f.KeyN, what, f.Key)
-			return nil
 		default:
+			if notSupported("matcher", f.Key) {
+				unsupported(d, f.KeyN, what, f.Key)
+				return nil
+			}
 			d.UnknownKey(f.KeyN, what, matcherKeys)
 			return nil
 		}
@@ -723,9 +728,11 @@ func parseResponse(d *decode.Decoder, n *yaml.Node, r *Response) {
 			}
 		case "transformerParameters":
 			// Values for custom transformers; seam's templates do not read them.
-		case "additionalProxyRequestHeaders", "removeProxyRequestHeaders", "proxyUrlPrefixToRemove":
-			unsupported(d, f.KeyN, "response", f.Key)
 		default:
+			if notSupported("response", f.Key) {
+				unsupported(d, f.KeyN, "response", f.Key)
+				continue
+			}
 			d.UnknownKey(f.KeyN, "response", responseKeys)
 		}
 	}
