@@ -102,8 +102,10 @@ func templateHelpers() map[string]any {
 		"parseJson":  helperParseJSON,
 		"join":       helperJoin,
 		"xPath":      func(doc, path any) string { return helperXPath(toStr(doc), toStr(path)) },
-		"soapXPath":  func(doc, path any) string { return helperXPath(toStr(doc), "/*[local-name()='Envelope']/*[local-name()='Body']"+toStr(path)) },
-		"toJson":     helperToJSON,
+		"soapXPath": func(doc, path any) string {
+			return helperXPath(toStr(doc), "/*[local-name()='Envelope']/*[local-name()='Body']"+toStr(path))
+		},
+		"toJson": helperToJSON,
 	}
 }
 

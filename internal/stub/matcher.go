@@ -391,11 +391,21 @@ func parsePath(src string) (*pathExpr, error) {
 }
 
 // get evaluates the path on doc; a trailing function makes one result.
-func (p *pathExpr) get(doc any) []any {
+func (p *pathExpr) get(doc any) (found []any) {
+	// ojg panics on some documents with filters (a filter over a null
+	// root, found by FuzzServe): such a document matches nothing.
+	defer func() {
+		if recover() != nil {
+			found = nil
+		}
+	}()
+	if doc == nil {
+		return nil
+	}
 	if _, isObj := doc.(map[string]any); isObj && p.rootFilter {
 		doc = []any{doc}
 	}
-	found := p.x.Get(doc)
+	found = p.x.Get(doc)
 	if p.fn == "" {
 		return found
 	}
