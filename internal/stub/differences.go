@@ -70,7 +70,7 @@ func missingHelpers() []string {
 // known and deliberate.
 var behaviourDifferences = []string{
 	"the journal keeps at most the first 1 MiB of a body (`bodyTruncated` and `bodySize` say so in `/__admin/requests`) " +
-		"and at most 256 MiB of requests, oldest dropped first; WireMock keeps every body whole, without bound",
+		"and at most 128 MiB of requests (`seam stub --journal-mib`), oldest dropped first; WireMock keeps every body whole, without bound",
 	"a request body over 16 MiB is answered 413; WireMock reads any size",
 	"`regexExtract` with a variable name (its third argument) returns the first match instead of setting the variable",
 	"a list printed directly (`{{parseJson '[1,2]'}}`) renders its items one after another; WireMock prints `[1, 2]`",

@@ -101,7 +101,13 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 		rq.SetBodyRaw(b)
 	}
 	if b := rq.Body(); len(b) > 0 {
-		body = append([]byte(nil), b...) // fasthttp reuses its buffers; the journal keeps this
+		// fasthttp reuses its buffers, so the journal needs its own copy;
+		// a body the journal cuts gets its cut copy there, and this one
+		// serves the request without a copy of its own.
+		body = b
+		if k := s.journal.keepBody; k < 0 || len(b) <= k || s.journal.cap < 0 {
+			body = append([]byte(nil), b...)
+		}
 		if enc := rq.Header.Peek("Content-Encoding"); len(enc) > 0 {
 			var err error
 			if body, err = decodeBody(string(enc), body); err != nil {

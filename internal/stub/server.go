@@ -38,7 +38,7 @@ const DefaultJournalCap = 10000
 
 // DefaultJournalBytes is how many bytes of requests a journal keeps by
 // default: the oldest are dropped beyond it.
-const DefaultJournalBytes = 256 << 20
+const DefaultJournalBytes = 128 << 20
 
 // DefaultJournalBody is how much of one request body a journal keeps by
 // default.
