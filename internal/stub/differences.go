@@ -75,6 +75,8 @@ var behaviourDifferences = []string{
 	"`regexExtract` with a variable name (its third argument) returns the first match instead of setting the variable",
 	"a list printed directly (`{{parseJson '[1,2]'}}`) renders its items one after another; WireMock prints `[1, 2]`",
 	"`equalToXml` with `enablePlaceholders` is refused",
+	"a template that does not parse (`{{x}}}`: a closing brace right after a tag) is refused when the mapping loads, " +
+		"naming the mapping; WireMock accepts the mapping and answers its requests 500",
 	"`matchesJsonSchema` with `schemaVersion` V4 or V6 validates as draft-07",
 	"near misses are ranked as WireMock ranks them (URL similarity first), but their `distance` values are seam's own",
 	"a mapping folder with a mapping seam cannot serve: `seam stub` names it (file:line:col) and serves the rest; " +

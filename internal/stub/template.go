@@ -48,7 +48,7 @@ func parseTemplate(src string) (*template, error) {
 	return tp, nil
 }
 
-// unescaped turns {{x}} into {{{x}}}: WireMock's Handlebars does not
+// unescaped turns {{x}} into {{&x}}: WireMock's Handlebars does not
 // HTML-escape what it inserts (a JSON body would otherwise get &quot;).
 // Blocks, comments, partials and triple-stashes are left as they are.
 func unescaped(src string) string {
@@ -75,7 +75,7 @@ func unescaped(src string) string {
 		if t == "" || strings.ContainsAny(t[:1], "{#/^!>&") || strings.HasPrefix(t, "else") {
 			b.WriteString("{{" + inner + "}}")
 		} else {
-			b.WriteString("{{{" + inner + "}}}")
+			b.WriteString("{{&" + inner + "}}") // not {{{x}}}: a JSON } after it would read as }}}}
 		}
 		src = src[i+2+j+2:]
 	}
