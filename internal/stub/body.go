@@ -10,9 +10,14 @@ import (
 	"strings"
 )
 
-// errTooLarge is a request body over maxBody: answered 413, never read
-// into memory whole.
-var errTooLarge = fmt.Errorf("the request body is over %d MiB: the stub's limit", maxBody>>20)
+// errTooLarge is a request body over the server's limit: answered 413,
+// never read into memory whole.
+var errTooLarge = errors.New("the request body is over the stub's limit")
+
+// tooLarge says so with the limit.
+func tooLarge(limit int64) string {
+	return fmt.Sprintf("seam stub: %v (%d bytes)", errTooLarge, limit)
+}
 
 // readLimited reads r whole, or fails with errTooLarge past limit bytes.
 func readLimited(r io.Reader, limit int64) ([]byte, error) {
@@ -30,7 +35,7 @@ func readLimited(r io.Reader, limit int64) ([]byte, error) {
 // WireMock does before matching: a compressed body is matched, journaled
 // and templated as what it holds. An encoding seam does not know, or a
 // body that does not decode, is kept as sent.
-func decodeBody(encoding string, body []byte) ([]byte, error) {
+func decodeBody(encoding string, body []byte, limit int64) ([]byte, error) {
 	var r io.ReadCloser
 	var err error
 	switch strings.ToLower(strings.TrimSpace(encoding)) {
@@ -45,7 +50,7 @@ func decodeBody(encoding string, body []byte) ([]byte, error) {
 		return body, nil
 	}
 	defer r.Close()
-	out, err := readLimited(r, maxBody)
+	out, err := readLimited(r, limit)
 	if errors.Is(err, errTooLarge) {
 		return nil, err // a zip bomb is as large as what it holds
 	}

@@ -40,14 +40,14 @@ func Serve(ln net.Listener, s *Server) *Listener {
 		Name:                  "",
 		NoDefaultServerHeader: true,
 		NoDefaultContentType:  true,
-		MaxRequestBodySize:    maxBody,
+		MaxRequestBodySize:    int(s.opts.MaxBody),
 		// A body over the limit reaches the handler as a stream, which it
 		// drains to answer 413: refusing it unread would close the
 		// connection on unread bytes, a reset the client sees instead.
 		StreamRequestBody: true,
 		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
 			if errors.Is(err, fasthttp.ErrBodyTooLarge) {
-				ctx.Error("seam stub: "+errTooLarge.Error(), http.StatusRequestEntityTooLarge)
+				ctx.Error(tooLarge(s.opts.MaxBody), http.StatusRequestEntityTooLarge)
 				return
 			}
 			ctx.Error("seam stub: "+err.Error(), http.StatusBadRequest)
@@ -85,13 +85,13 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 	rq := &ctx.Request
 	var body []byte
 	if rq.IsBodyStream() {
-		b, err := readLimited(rq.BodyStream(), maxBody)
+		b, err := readLimited(rq.BodyStream(), s.opts.MaxBody)
 		if errors.Is(err, errTooLarge) {
 			// Drain what is left, within reason, so the client reads the
 			// answer instead of a reset.
 			io.Copy(io.Discard, io.LimitReader(rq.BodyStream(), maxDrain))
 			ctx.SetConnectionClose()
-			ctx.Error("seam stub: "+err.Error(), http.StatusRequestEntityTooLarge)
+			ctx.Error(tooLarge(s.opts.MaxBody), http.StatusRequestEntityTooLarge)
 			return
 		}
 		if err != nil {
@@ -110,8 +110,8 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 		}
 		if enc := rq.Header.Peek("Content-Encoding"); len(enc) > 0 {
 			var err error
-			if body, err = decodeBody(string(enc), body); err != nil {
-				ctx.Error("seam stub: "+err.Error(), http.StatusRequestEntityTooLarge)
+			if body, err = decodeBody(string(enc), body, s.opts.MaxBody); err != nil {
+				ctx.Error(tooLarge(s.opts.MaxBody), http.StatusRequestEntityTooLarge)
 				return
 			}
 		}

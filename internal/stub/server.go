@@ -29,6 +29,9 @@ type Options struct {
 	JournalBody int
 	FilesDir    string // where bodyFileName files are (WireMock's __files)
 	Seed        int64  // seeds random delays and template values
+	// MaxBody is the largest request body served, in bytes (after
+	// decompression); a larger one is answered 413. 0: DefaultMaxBody.
+	MaxBody int64
 	// OnRequest, when set, hears of every request served, after matching.
 	OnRequest func(e *Entry)
 }
@@ -44,8 +47,12 @@ const DefaultJournalBytes = 128 << 20
 // default.
 const DefaultJournalBody = 1 << 20
 
-// maxBody caps the request body a stub reads and keeps.
+// maxBody caps what the stub reads of anything else (admin requests,
+// proxied answers, multipart parts).
 const maxBody = 16 << 20
+
+// DefaultMaxBody is the largest request body a stub serves by default.
+const DefaultMaxBody = 16 << 20
 
 // Server is a running set of mappings; it is an http.Handler serving stubs
 // and, under /__admin/, WireMock's admin API.
@@ -68,6 +75,9 @@ type Server struct {
 func New(opts Options) *Server {
 	if opts.JournalCap == 0 {
 		opts.JournalCap = DefaultJournalCap
+	}
+	if opts.MaxBody <= 0 {
+		opts.MaxBody = DefaultMaxBody
 	}
 	if opts.JournalBytes == 0 {
 		opts.JournalBytes = DefaultJournalBytes
@@ -207,18 +217,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var body []byte
-	if r.ContentLength > maxBody {
-		http.Error(w, "seam stub: "+errTooLarge.Error(), http.StatusRequestEntityTooLarge)
+	limit := s.opts.MaxBody
+	if r.ContentLength > limit {
+		http.Error(w, tooLarge(limit), http.StatusRequestEntityTooLarge)
 		return
 	}
 	if r.ContentLength != 0 || r.Body != http.NoBody {
 		var err error
-		body, err = readLimited(r.Body, maxBody)
+		body, err = readLimited(r.Body, limit)
 		if err == nil {
-			body, err = decodeBody(r.Header.Get("Content-Encoding"), body)
+			body, err = decodeBody(r.Header.Get("Content-Encoding"), body, limit)
 		}
 		if errors.Is(err, errTooLarge) {
-			http.Error(w, "seam stub: "+err.Error(), http.StatusRequestEntityTooLarge)
+			http.Error(w, tooLarge(limit), http.StatusRequestEntityTooLarge)
 			return
 		}
 		if err != nil {
