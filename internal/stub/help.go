@@ -81,7 +81,7 @@ var adminEndpoints = []string{
 	"GET /__admin/health",
 	"GET, POST, DELETE /__admin/mappings; POST /__admin/mappings/import; POST /__admin/mappings/reset",
 	"GET, PUT, DELETE /__admin/mappings/{id}",
-	"GET, DELETE /__admin/requests; POST /__admin/requests/reset, /count, /find, /remove",
+	"GET, DELETE /__admin/requests; POST /__admin/requests/count, /find, /remove",
 	"GET /__admin/requests/unmatched; GET /__admin/requests/unmatched/near-misses",
 	"POST /__admin/near-misses/request-pattern",
 	"GET /__admin/scenarios; POST /__admin/scenarios/reset; PUT /__admin/scenarios/{name}/state",
