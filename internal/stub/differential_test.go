@@ -12,6 +12,7 @@ package stub_test
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
 	"context"
 	"encoding/json"
 	"errors"
@@ -306,11 +307,19 @@ type recorded struct {
 // recordedCase is WireMock's answers to one case: how it took the
 // mappings (the import's status) and each request.
 type recordedCase struct {
+	Hash    string     `json:"hash"` // of the case as recorded: a changed case must be recorded again
 	Import  int        `json:"import"`
 	Answers []recorded `json:"answers"`
 }
 
 const recordedFile = "testdata/differential/recorded.json"
+
+// caseHash fingerprints what a case sends: its files, mappings and
+// requests.
+func caseHash(c diffCase) string {
+	b, _ := json.Marshal([]any{c.Files, c.Mappings, c.Requests})
+	return fmt.Sprintf("%x", sha256.Sum256(b))[:16]
+}
 
 func loadCases(t *testing.T) []diffCase {
 	files, _ := filepath.Glob("testdata/differential/*.yaml")
@@ -480,15 +489,15 @@ func TestWireMockDifferential(t *testing.T) {
 			}
 			headers := headerNames(c.Mappings)
 			if recording {
-				rc := recordedCase{Import: importMappings(t, wm, c.Mappings)}
+				rc := recordedCase{Hash: caseHash(c), Import: importMappings(t, wm, c.Mappings)}
 				for _, r := range c.Requests {
 					rc.Answers = append(rc.Answers, record(send(wm, r), r, headers))
 				}
 				rec[c.Name] = rc
 			}
 			rc, ok := rec[c.Name]
-			if !ok || len(rc.Answers) != len(c.Requests) {
-				t.Fatalf("no recording of this case from WireMock: record with SEAM_WIREMOCK_RECORD=1 go test -run TestWireMockDifferential ./internal/stub")
+			if !ok || len(rc.Answers) != len(c.Requests) || rc.Hash != caseHash(c) {
+				t.Fatalf("no recording of this case as it is from WireMock: record with SEAM_WIREMOCK_RECORD=1 go test -run TestWireMockDifferential ./internal/stub")
 			}
 			matched := 0
 			for _, side := range sides {
