@@ -73,7 +73,6 @@ var behaviourDifferences = []string{
 		"and at most 128 MiB of requests (`seam stub --journal-mib`), oldest dropped first; WireMock keeps every body whole, without bound",
 	"a request body over 16 MiB is answered 413; WireMock reads any size",
 	"`regexExtract` with a variable name (its third argument) returns the first match instead of setting the variable",
-	"a list printed directly (`{{parseJson '[1,2]'}}`) renders its items one after another; WireMock prints `[1, 2]`",
 	"`equalToXml` with `enablePlaceholders` is refused",
 	"a template that does not parse (`{{x}}}`: a closing brace right after a tag) is refused when the mapping loads, " +
 		"naming the mapping; WireMock accepts the mapping and answers its requests 500",

@@ -102,8 +102,11 @@ func helperNames() []string {
 	var out []string
 	for name := range templateHelpers() {
 		switch name {
-		case "jsonPath", "jsonPathValue", "randomValue", "now":
+		case "jsonPath", "randomValue", "now":
 			continue
+		}
+		if strings.HasSuffix(name, "Value") {
+			continue // the sub-expression forms
 		}
 		out = append(out, name)
 	}

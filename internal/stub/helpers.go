@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/url"
+	"os"
 	"regexp"
 	"sort"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 	"github.com/antchfx/xmlquery"
 	"github.com/antchfx/xpath"
 	"github.com/mailgun/raymond/v2"
+	"github.com/ohler55/ojg/jp"
 	"github.com/ohler55/ojg/oj"
 )
 
@@ -93,15 +95,31 @@ func templateHelpers() map[string]any {
 		"math":          helperMath,
 		"randomInt":     helperRandomInt,
 		"randomDecimal": helperRandomDecimal,
-		"range":         helperRange,
+		"range":         func(a, b any) string { return toStr(helperRange(a, b)) },
 
 		// arrays and JSON
-		"array":      func(xs ...any) []any { return append([]any{}, xs...) },
-		"arrayJoin":  helperArrayJoin,
-		"pickRandom": helperPickRandom,
-		"parseJson":  helperParseJSON,
-		"join":       helperJoin,
-		"xPath":      func(doc, path any) string { return helperXPath(toStr(doc), toStr(path)) },
+		"array":        func(xs ...any) string { return toStr(append([]any{}, xs...)) },
+		"arrayAdd":     func(list, item any, o *raymond.Options) string { return toStr(arrayAdd(list, item, o)) },
+		"arrayRemove":  func(list any, o *raymond.Options) string { return toStr(arrayRemove(list, o)) },
+		"jsonMerge":    helperJSONMerge,
+		"jsonRemove":   helperJSONRemove,
+		"jsonArrayAdd": helperJSONArrayAdd,
+		"hostname": func() string {
+			h, _ := os.Hostname()
+			return h
+		},
+		"wordWrap": helperWordWrap,
+		// Sub-expressions get the values themselves (see valueHelpers).
+		"arrayValue":       func(xs ...any) []any { return append([]any{}, xs...) },
+		"arrayAddValue":    arrayAdd,
+		"arrayRemoveValue": arrayRemove,
+		"rangeValue":       helperRange,
+		"parseJsonValue":   helperParseJSON,
+		"arrayJoin":        helperArrayJoin,
+		"pickRandom":       helperPickRandom,
+		"parseJson":        func(v any) string { return toStr(helperParseJSON(v)) },
+		"join":             helperJoin,
+		"xPath":            func(doc, path any) string { return helperXPath(toStr(doc), toStr(path)) },
 		"soapXPath": func(doc, path any) string {
 			return helperXPath(toStr(doc), "/*[local-name()='Envelope']/*[local-name()='Body']"+toStr(path))
 		},
@@ -638,4 +656,147 @@ func helperXPath(doc, path string) string {
 	default:
 		return fmt.Sprint(r)
 	}
+}
+
+// valueHelpers give a list or object: printed, it reads as Java prints it
+// ([1, 2]); in a sub-expression the template gets the value itself, to
+// iterate or index. Templates call NAMEValue there (see parseTemplate).
+var valueHelpers = regexp.MustCompile(`\((\s*)(jsonPath|array|arrayAdd|arrayRemove|range|parseJson)\s`)
+
+func asList(v any) []any {
+	switch x := v.(type) {
+	case []any:
+		return x
+	case nil:
+		return nil
+	}
+	return []any{v}
+}
+
+func position(o *raymond.Options, n int, def int) int {
+	p := o.HashProp("position")
+	if p == nil {
+		return def
+	}
+	if s := toStr(p); s == "start" {
+		return 0
+	} else if s == "end" {
+		return n
+	}
+	r, _, ok := number(p)
+	if !ok || !r.IsInt() {
+		return def
+	}
+	return int(r.Num().Int64())
+}
+
+func arrayAdd(list, item any, o *raymond.Options) []any {
+	l := append([]any{}, asList(list)...)
+	at := position(o, len(l), len(l))
+	if at < 0 || at > len(l) {
+		return l
+	}
+	return append(l[:at], append([]any{item}, l[at:]...)...)
+}
+
+func arrayRemove(list any, o *raymond.Options) []any {
+	l := append([]any{}, asList(list)...)
+	at := position(o, len(l), len(l)-1)
+	if at == len(l) {
+		at--
+	}
+	if at < 0 || at >= len(l) {
+		return l
+	}
+	return append(l[:at], l[at+1:]...)
+}
+
+func compactJSONOf(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "[ERROR: " + err.Error() + "]"
+	}
+	return string(b)
+}
+
+func mergeJSON(a, b any) any {
+	am, ok1 := a.(map[string]any)
+	bm, ok2 := b.(map[string]any)
+	if !ok1 || !ok2 {
+		return b
+	}
+	out := make(map[string]any, len(am)+len(bm))
+	for k, v := range am {
+		out[k] = v
+	}
+	for k, v := range bm {
+		out[k] = mergeJSON(out[k], v)
+	}
+	return out
+}
+
+func helperJSONMerge(a, b any) string {
+	x, err1 := oj.ParseString(toStr(a))
+	y, err2 := oj.ParseString(toStr(b))
+	if err1 != nil || err2 != nil {
+		return "[ERROR: jsonMerge needs two JSON documents]"
+	}
+	return compactJSONOf(mergeJSON(x, y))
+}
+
+func helperJSONRemove(doc, path any) string {
+	v, err := oj.ParseString(toStr(doc))
+	if err != nil {
+		return "[ERROR: " + err.Error() + "]"
+	}
+	x, err := jp.ParseString(toStr(path))
+	if err != nil {
+		return "[ERROR: " + err.Error() + "]"
+	}
+	out, err := x.Remove(v)
+	if err != nil {
+		return "[ERROR: " + err.Error() + "]"
+	}
+	return compactJSONOf(out)
+}
+
+func helperJSONArrayAdd(list, item any) string {
+	l, err := oj.ParseString(toStr(list))
+	if err != nil {
+		return "[ERROR: " + err.Error() + "]"
+	}
+	it, err := oj.ParseString(toStr(item))
+	if err != nil {
+		return "[ERROR: " + err.Error() + "]"
+	}
+	arr, ok := l.([]any)
+	if !ok {
+		return "[ERROR: jsonArrayAdd needs a JSON array]"
+	}
+	return compactJSONOf(append(arr, it))
+}
+
+func helperWordWrap(s, width any) string {
+	w, _, ok := number(width)
+	if !ok || !w.IsInt() || w.Num().Int64() < 1 {
+		return toStr(s)
+	}
+	max := int(w.Num().Int64())
+	var lines []string
+	line := ""
+	for _, word := range strings.Fields(toStr(s)) {
+		switch {
+		case line == "":
+			line = word
+		case utf8.RuneCountInString(line)+1+utf8.RuneCountInString(word) <= max:
+			line += " " + word
+		default:
+			lines = append(lines, line)
+			line = word
+		}
+	}
+	if line != "" {
+		lines = append(lines, line)
+	}
+	return strings.Join(lines, "\n")
 }

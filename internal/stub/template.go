@@ -35,7 +35,7 @@ var headerRef = regexp.MustCompile(`headers\.(?:\[([^\]]+)\]|([A-Za-z0-9_\-]+))`
 func parseTemplate(src string) (*template, error) {
 	// jsonPath as a sub-expression gives the value found, to iterate or
 	// measure; printed, it gives JSON text.
-	t, err := raymond.Parse(subJSONPath.ReplaceAllString(unescaped(src), "(${1}jsonPathValue "))
+	t, err := raymond.Parse(valueHelpers.ReplaceAllString(unescaped(src), "(${1}${2}Value "))
 	if err != nil {
 		return nil, err
 	}
@@ -189,8 +189,6 @@ func templateContext(r *Request, params map[string]string, baseURL string) map[s
 		"baseUrl": baseURL, "id": r.ID(),
 	}}
 }
-
-var subJSONPath = regexp.MustCompile(`\((\s*)jsonPath\s`)
 
 // helperJSONPathValue is jsonPath in a sub-expression: the value found.
 func helperJSONPathValue(doc, path string, options *raymond.Options) any {
