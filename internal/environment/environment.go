@@ -21,6 +21,7 @@ import (
 	"github.com/seamtest/seam/internal/diag"
 	"github.com/seamtest/seam/internal/expr"
 	"github.com/seamtest/seam/internal/freeport"
+	"github.com/seamtest/seam/internal/mask"
 	"github.com/seamtest/seam/internal/protos"
 	"github.com/seamtest/seam/internal/service"
 	"github.com/seamtest/seam/internal/step"
@@ -41,7 +42,7 @@ type Options struct {
 	Log      func(service, stream, line string, span ...time.Time) // span: an interaction's start and end
 	Progress func(service, what string)                            // "starting", "ready", … for a live display
 	Notice   func(service, text string)                            // what seam cannot reset, once per text
-	Mask     *wire.Masker                                          // the suite's own secret patterns; nil: the built-in ones
+	Mask     *mask.Masker                                          // the suite's own secret patterns; nil: the built-in ones
 }
 
 // Environment is one running instance of a system.
@@ -160,7 +161,7 @@ func Start(ctx context.Context, sys *service.System, opts Options) (*Environment
 	e := &Environment{sys: sys, opts: opts, running: map[string]*running{}, infos: map[string]map[string]any{},
 		views: map[string]map[string]map[string]any{}}
 	e.levels = levels(sys)
-	if err := os.MkdirAll(opts.LogDir, 0o755); err != nil {
+	if err := os.MkdirAll(opts.LogDir, 0o700); err != nil {
 		return nil, fmt.Errorf("log folder: %w", err)
 	}
 	// Every port is known before anything starts, so any service can be
@@ -551,7 +552,7 @@ func (e *Environment) startOne(ctx context.Context, svc *service.Service) error 
 		return &StartError{Service: svc.Name, Pos: svc.Pos, Err: err}
 	}
 	logPath := filepath.Join(e.opts.LogDir, svc.Name+".log")
-	lf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	lf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return &StartError{Service: svc.Name, Pos: svc.Pos, Err: err}
 	}
@@ -561,6 +562,9 @@ func (e *Environment) startOne(ctx context.Context, svc *service.Service) error 
 		Name: svc.Name, Dir: e.opts.Dir, TempDir: tmp, Vars: e.varsFor(svc, tmp),
 		Env: e.childEnv(svc, tmp), Ports: r.ports,
 		Log: func(stream, line string) {
+			// Masked before it is kept anywhere: the log file, the
+			// last lines a failure shows, and every report.
+			line = e.opts.Mask.Text(line)
 			r.lines.add(line)
 			r.mu.Lock()
 			fmt.Fprintf(r.log, "%s %s | %s\n", time.Now().UTC().Format("15:04:05.000"), stream, line)
