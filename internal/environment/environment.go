@@ -25,6 +25,7 @@ import (
 	"github.com/seamtest/seam/internal/protos"
 	"github.com/seamtest/seam/internal/service"
 	"github.com/seamtest/seam/internal/step"
+	"github.com/seamtest/seam/internal/token"
 	"github.com/seamtest/seam/internal/wire"
 	"google.golang.org/protobuf/reflect/protoregistry"
 )
@@ -43,6 +44,10 @@ type Options struct {
 	Progress func(service, what string)                            // "starting", "ready", … for a live display
 	Notice   func(service, text string)                            // what seam cannot reset, once per text
 	Mask     *mask.Masker                                          // the suite's own secret patterns; nil: the built-in ones
+	// Token guards the control APIs (Toxiproxy's, the stubs' admin API)
+	// and is given to every process as $SEAM_CONTROL_TOKEN; "" leaves
+	// them open.
+	Token string
 }
 
 // Environment is one running instance of a system.
@@ -176,7 +181,13 @@ func Start(ctx context.Context, sys *service.System, opts Options) (*Environment
 			r.ports[p] = port
 		}
 		e.running[svc.Name] = r
-		e.infos[svc.Name] = info(svc, r.ports)
+		e.infos[svc.Name] = info(svc, r.ports, opts.Token)
+		// The passwords the services were given are secrets wherever
+		// they would be written (the masker ignores short ones, such
+		// as a suite's own "seam").
+		if pw, ok := e.infos[svc.Name]["password"].(string); ok {
+			opts.Mask.Add(pw)
+		}
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -275,7 +286,7 @@ var nonWord = regexp.MustCompile(`[^A-Za-z0-9]+`)
 // envName turns a service name into an environment variable part.
 func envName(s string) string { return strings.ToUpper(nonWord.ReplaceAllString(s, "_")) }
 
-func info(svc *service.Service, ports map[string]int) map[string]any {
+func info(svc *service.Service, ports map[string]int, tok string) map[string]any {
 	if len(svc.Ports) == 0 {
 		return map[string]any{"name": svc.Name} // a job: no address
 	}
@@ -288,6 +299,9 @@ func info(svc *service.Service, ports map[string]int) map[string]any {
 	in := map[string]any{
 		"name": svc.Name, "host": "127.0.0.1", "port": main, "addr": addr,
 		"url": "http://" + addr, "ports": named,
+	}
+	if tok != "" {
+		in["control_token"] = tok // for kinds that serve a control API (a stub's admin API)
 	}
 	if d, ok := svc.Spec.(service.Describer); ok {
 		d.Describe(in)
@@ -390,8 +404,14 @@ func through(info map[string]any, addr, proxy string) map[string]any {
 	return out
 }
 
+// ControlToken is the token the environment's control APIs want ("":
+// none), as its processes see it in $SEAM_CONTROL_TOKEN.
+func (e *Environment) ControlToken() string { return e.opts.Token }
+
 // ToxiproxyURL is the address of the Toxiproxy-compatible API over this
-// environment's edges, started on first use.
+// environment's edges, started on first use. With a control token it is
+// http://seam:TOKEN@127.0.0.1:PORT: HTTP clients, Toxiproxy's Go client
+// among them, send the token as Basic authentication by themselves.
 func (e *Environment) ToxiproxyURL() (string, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -407,9 +427,9 @@ func (e *Environment) ToxiproxyURL() (string, error) {
 		defer e.mu.Unlock()
 		return append([]*wire.Proxy(nil), e.proxies...)
 	})
-	e.toxiSrv = &http.Server{Handler: e.toxi}
+	e.toxiSrv = &http.Server{Handler: token.Require(e.opts.Token, e.toxi)}
 	go e.toxiSrv.Serve(ln)
-	e.toxiURL = "http://" + ln.Addr().String()
+	e.toxiURL = token.URL("http://"+ln.Addr().String(), e.opts.Token)
 	return e.toxiURL, nil
 }
 
@@ -507,6 +527,9 @@ func (e *Environment) childEnv(svc *service.Service, tmp string) []string {
 	env := append([]string(nil), e.opts.Mark...)
 	own := e.infos[svc.Name]
 	env = append(env, "SEAM_SERVICE="+svc.Name, "SEAM_TMP="+tmp)
+	if e.opts.Token != "" {
+		env = append(env, token.EnvVar+"="+e.opts.Token)
+	}
 	if addr, ok := own["addr"].(string); ok {
 		env = append(env, "SEAM_HOST=127.0.0.1", fmt.Sprintf("SEAM_PORT=%d", own["port"]), "SEAM_ADDR="+addr, "SEAM_URL="+own["url"].(string))
 	}
@@ -576,6 +599,7 @@ func (e *Environment) startOne(ctx context.Context, svc *service.Service) error 
 		Started: e.opts.Started,
 		AddTemp: e.opts.AddTemp,
 		Info:    e.infos[svc.Name],
+		Mask:    e.opts.Mask,
 	})
 	if err != nil {
 		return &StartError{Service: svc.Name, Pos: svc.Pos, Err: err, LogFile: logPath}

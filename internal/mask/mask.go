@@ -308,3 +308,13 @@ func SQL(sql string) (string, bool) {
 	}
 	return sqlSecret().ReplaceAllString(sql, "${1}'"+Masked+"'"), true
 }
+
+// secretKey matches a whole name (a JSON member, a header, a query
+// parameter) that holds a secret.
+var secretKey = lazyRE(`(?i)^(?:` + secretName + `|authorization|proxy-authorization|cookie|set-cookie|x-[a-z0-9-]*(?:key|token|secret)[a-z0-9-]*)$`)
+
+// SecretName reports whether a name (of a JSON member, header or query
+// parameter) says its value is a secret.
+func SecretName(name string) bool {
+	return name != "" && hint(name) && secretKey().MatchString(name)
+}

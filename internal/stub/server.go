@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/seamtest/seam/internal/mask"
 	"io"
 	"net/http"
 	"strings"
@@ -23,6 +24,10 @@ type Options struct {
 	Seed       int64  // seeds random delays and template values
 	// OnRequest, when set, hears of every request served, after matching.
 	OnRequest func(e *Entry)
+	// AdminToken, when set, is the token the admin API wants (see
+	// internal/token); Mask, when set, masks the journal's listings.
+	AdminToken string
+	Mask       *mask.Masker
 }
 
 // DefaultJournalCap is how many requests a journal keeps by default.
@@ -181,7 +186,9 @@ func (s *Server) state(name string) string {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, adminPrefix) {
-		s.admin(w, r)
+		if !s.guardAdmin(w, r) {
+			s.admin(w, r)
+		}
 		return
 	}
 	var body []byte
