@@ -46,11 +46,12 @@ var (
 	// Secrets by their shape. A JWT's header is JSON, so its first part
 	// starts with eyJ ({"), which keeps ordinary dotted words out.
 	// The shapes also match a secret's start (8 characters on), as a
-	// recorded value may be cut short.
+	// recorded value may be cut short; a bearer token is 8 characters or
+	// more, so that a pattern about one ("Bearer .+") stays readable.
 	shapeSecret = lazyRE(`\$2[aby]\$[0-9]{2}\$[./A-Za-z0-9]{8,}` +
 		`|\$argon2(?:id|i|d)\$[A-Za-z0-9=$,+/.-]+` +
 		`|\beyJ[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]*){0,2}` +
-		`|(?i:\bbearer)\s+[A-Za-z0-9._~+/-]+=*`)
+		`|(?i:\bbearer)\s+[A-Za-z0-9._~+/-]{8,}=*`)
 )
 
 // lazyRE returns a func that compiles expr once, on its first call.

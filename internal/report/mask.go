@@ -26,7 +26,7 @@ func MaskEvent(m *mask.Masker, e Event) Event {
 	e.Step = m.Text(e.Step)
 	if f := e.Failure; f != nil {
 		c := *f
-		c.Message, c.Diff = m.Text(c.Message), m.Text(c.Diff)
+		c.Message, c.Diff, c.Step = m.Text(c.Message), m.Text(c.Diff), m.Text(c.Step)
 		c.Request, c.Response = m.Text(c.Request), m.Text(c.Response)
 		if len(c.Suspects) > 0 {
 			c.Suspects = append([]Suspect(nil), c.Suspects...)

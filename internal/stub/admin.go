@@ -266,7 +266,7 @@ func (s *Server) scenariosJSON() []any {
 }
 
 func serveEvent(e *Entry) map[string]any {
-	out := map[string]any{"id": e.Request.ID, "request": loggedRequest(e.Request), "wasMatched": e.Mapping != nil}
+	out := map[string]any{"id": e.Request.ID(), "request": loggedRequest(e.Request), "wasMatched": e.Mapping != nil}
 	if e.Mapping != nil {
 		out["stubMapping"] = e.Mapping.WireMock()
 		out["responseDefinition"] = e.Mapping.Response.WireMock()

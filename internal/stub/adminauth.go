@@ -11,6 +11,13 @@ import (
 	"github.com/seamtest/seam/internal/token"
 )
 
+// serveAdmin serves the admin API behind guardAdmin.
+func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
+	if !s.guardAdmin(w, r) {
+		s.admin(w, r)
+	}
+}
+
 // guardAdmin is the admin API's door when seam runs the stub for a suite:
 // a request without the run's token (Options.AdminToken) is refused, and
 // the journal's listings are masked (Options.Mask) before they leave.

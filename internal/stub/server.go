@@ -186,9 +186,7 @@ func (s *Server) state(name string) string {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, adminPrefix) {
-		if !s.guardAdmin(w, r) {
-			s.admin(w, r)
-		}
+		s.serveAdmin(w, r)
 		return
 	}
 	var body []byte

@@ -18,8 +18,8 @@ import (
 	"io"
 	"log"
 	"net"
-	"os"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
