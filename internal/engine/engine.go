@@ -128,7 +128,7 @@ func anyTag(have, want []string) bool {
 // the error is a problem that stopped the run as a whole (a variable that
 // cannot be evaluated, say), reported before any test starts.
 func Run(ctx context.Context, s *suite.Suite, tests []*suite.Test, opts Options, sink report.Sink) (report.Counts, error) {
-	r := &runner{suite: s, opts: opts, sink: sink, now: opts.Now}
+	r := &runner{suite: s, opts: opts, sink: report.Masking(s.Mask, sink), now: opts.Now}
 	if r.now == nil {
 		r.now = time.Now
 	}
@@ -173,7 +173,7 @@ type Runner struct {
 // NewRunner evaluates the suite's variables (unless opts.Base has them)
 // and returns a Runner that sends events to sink.
 func NewRunner(s *suite.Suite, opts Options, sink report.Sink) (*Runner, error) {
-	r := &runner{suite: s, opts: opts, sink: sink, now: opts.Now}
+	r := &runner{suite: s, opts: opts, sink: report.Masking(s.Mask, sink), now: opts.Now}
 	if r.now == nil {
 		r.now = time.Now
 	}

@@ -72,6 +72,11 @@ type Run struct {
 
 // Begin writes a record for a new run owned by this process.
 func Begin(stateDir, command, suite string) (*Run, error) {
+	// The state folder holds the runs' logs: the user's alone. (A shared
+	// SEAM_STATE_DIR keeps the mode it was given.)
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("state folder %s: %w", stateDir, err)
+	}
 	runs := filepath.Join(stateDir, "runs")
 	if err := os.MkdirAll(runs, 0o755); err != nil {
 		return nil, fmt.Errorf("state folder %s: %w", runs, err)

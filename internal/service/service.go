@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"github.com/seamtest/seam/internal/mask"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -213,6 +214,7 @@ type StartEnv struct {
 	Started func(pid int)             // a child process was started
 	AddTemp func(dir string)          // a folder outside TempDir to remove after a crash
 	Info    map[string]any            // the service's own addresses (url, port, …)
+	Mask    *mask.Masker              // the run's masking, for what a kind writes of its own (a stub's journal listings)
 }
 
 // Instance is one running service.

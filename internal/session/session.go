@@ -20,9 +20,11 @@ import (
 	"github.com/seamtest/seam/internal/environment"
 	"github.com/seamtest/seam/internal/expr"
 	"github.com/seamtest/seam/internal/freeport"
+	"github.com/seamtest/seam/internal/mask"
 	"github.com/seamtest/seam/internal/reap"
 	"github.com/seamtest/seam/internal/service"
 	"github.com/seamtest/seam/internal/suite"
+	"github.com/seamtest/seam/internal/token"
 )
 
 // Options configure a session.
@@ -53,10 +55,11 @@ type Session struct {
 	ports    *freeport.Allocator
 	base     expr.Vars
 
-	mu   sync.Mutex
-	envs []*environment.Environment
-	n    int
-	said map[string]bool // notices already given
+	mu    sync.Mutex
+	envs  []*environment.Environment
+	n     int
+	said  map[string]bool // notices already given
+	token string          // the run's control token
 }
 
 // Open prepares a session: it reaps what crashed runs left, records this
@@ -83,6 +86,16 @@ func Open(ctx context.Context, s *suite.Suite, opts Options) (*Session, error) {
 		return nil, err
 	}
 	ss := &Session{suite: s, opts: opts, rec: rec, base: base, ports: freeport.New()}
+	if s.Mask == nil {
+		// The run registers its secrets (passwords, the control token)
+		// to be masked wherever they would be written.
+		s.Mask, _ = mask.New(nil)
+	}
+	if ss.token, err = token.New(); err != nil {
+		ss.Close()
+		return nil, fmt.Errorf("control token: %w", err)
+	}
+	s.Mask.Add(ss.token)
 	if err := rec.SetSuiteFile(s.File); err != nil {
 		ss.Close()
 		return nil, fmt.Errorf("run record: %w", err)
@@ -168,6 +181,10 @@ func (s *Session) TempDir() string { return s.tempRoot }
 // --attach and seam reset find it.
 func (s *Session) SetSocket(path string) error { return s.rec.SetSocket(path) }
 
+// Token is the run's control token: the Toxiproxy-compatible API and the
+// stubs' admin APIs want it ($SEAM_CONTROL_TOKEN).
+func (s *Session) Token() string { return s.token }
+
 // RunID is the run's ID.
 func (s *Session) RunID() string { return s.rec.ID() }
 
@@ -208,6 +225,7 @@ func (s *Session) StartEnv(ctx context.Context, log func(service, stream, line s
 		Notice:   s.notice,
 		Mask:     s.suite.Mask,
 		Seed:     s.opts.Seed,
+		Token:    s.token,
 	})
 	if err != nil {
 		return nil, err
@@ -327,6 +345,9 @@ func Addresses(s *suite.Suite, env *environment.Environment) string {
 	}
 	if u, err := env.ToxiproxyURL(); wired && err == nil {
 		fmt.Fprintf(&b, "  %-16s %s (Toxiproxy-compatible API over the edges)\n", "(wire)", u)
+	}
+	if tok := env.ControlToken(); tok != "" {
+		fmt.Fprintf(&b, "  %-16s %s=%s (the control APIs' token, as your services see it)\n", "(control)", token.EnvVar, tok)
 	}
 	return b.String()
 }

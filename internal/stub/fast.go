@@ -28,7 +28,7 @@ type Listener struct {
 // Serve serves s on ln (stubs with fasthttp, the admin API with net/http)
 // until Close.
 func Serve(ln net.Listener, s *Server) *Listener {
-	admin := fasthttpadaptor.NewFastHTTPHandlerFunc(s.admin)
+	admin := fasthttpadaptor.NewFastHTTPHandlerFunc(s.serveAdmin)
 	fs := &fasthttp.Server{
 		Handler: func(ctx *fasthttp.RequestCtx) {
 			if strings.HasPrefix(string(ctx.Path()), adminPrefix) {

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/seamtest/seam/internal/mask"
 	"io"
 	"net/http"
 	"strings"
@@ -34,6 +35,10 @@ type Options struct {
 	MaxBody int64
 	// OnRequest, when set, hears of every request served, after matching.
 	OnRequest func(e *Entry)
+	// AdminToken, when set, is the token the admin API wants (see
+	// internal/token); Mask, when set, masks the journal's listings.
+	AdminToken string
+	Mask       *mask.Masker
 }
 
 // DefaultJournalCap is how many requests a journal keeps by default.
@@ -213,7 +218,7 @@ func (s *Server) state(name string) string {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, adminPrefix) {
-		s.admin(w, r)
+		s.serveAdmin(w, r)
 		return
 	}
 	var body []byte

@@ -16,10 +16,10 @@ import (
 	"github.com/seamtest/seam/internal/diag"
 	"github.com/seamtest/seam/internal/expect"
 	"github.com/seamtest/seam/internal/expr"
+	maskpkg "github.com/seamtest/seam/internal/mask"
 	"github.com/seamtest/seam/internal/service"
 	"github.com/seamtest/seam/internal/service/probe"
 	"github.com/seamtest/seam/internal/step"
-	"github.com/seamtest/seam/internal/wire"
 	"go.yaml.in/yaml/v4"
 )
 
@@ -587,7 +587,7 @@ func (l *loader) steps(d *decode.Decoder, n *yaml.Node, what string, defined map
 
 // mask reads mask: a list of regular expressions, each checked where it
 // is written.
-func mask(d *decode.Decoder, n *yaml.Node) *wire.Masker {
+func mask(d *decode.Decoder, n *yaml.Node) *maskpkg.Masker {
 	n = decode.Resolve(n)
 	if n.Kind != yaml.SequenceNode {
 		d.Errorf(n, "mask: want a list of regular expressions").WithHint(`mask: ["cust-[0-9]{6}", "sk_live_[A-Za-z0-9]+"]`)
@@ -598,7 +598,7 @@ func mask(d *decode.Decoder, n *yaml.Node) *wire.Masker {
 	for _, item := range n.Content {
 		var p string
 		d.Decode(item, &p, "mask[]")
-		if _, err := wire.NewMasker([]string{p}); err != nil {
+		if _, err := maskpkg.New([]string{p}); err != nil {
 			_, msg, _ := strings.Cut(err.Error(), ": ")
 			d.Errorf(item, "mask: %s", msg).WithHint("write a Go regular expression (RE2 syntax) that matches the secret itself")
 			ok = false
@@ -609,6 +609,6 @@ func mask(d *decode.Decoder, n *yaml.Node) *wire.Masker {
 	if !ok {
 		return nil
 	}
-	m, _ := wire.NewMasker(all)
+	m, _ := maskpkg.New(all)
 	return m
 }

@@ -350,7 +350,7 @@ func (p *Proxy) serve(client net.Conn, st *connState) {
 func (p *Proxy) emit(i Interaction) {
 	if p.report != nil {
 		i.Port = p.Port
-		p.masker.Load().apply(&i)
+		maskWith(p.masker.Load(), &i)
 		p.report(i)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/seamtest/seam/internal/diag"
 	"github.com/seamtest/seam/internal/service"
 	"github.com/seamtest/seam/internal/stub"
+	"github.com/seamtest/seam/internal/token"
 	"go.yaml.in/yaml/v4"
 )
 
@@ -137,7 +138,8 @@ func (s *Spec) load(d *decode.Decoder, n *yaml.Node, dir string) {
 // Describe implements service.Describer.
 func (s *Spec) Describe(info map[string]any) {
 	info["url"] = "http://" + info["addr"].(string)
-	info["admin_url"] = "http://" + info["addr"].(string) + "/__admin"
+	tok, _ := info["control_token"].(string)
+	info["admin_url"] = token.URL("http://"+info["addr"].(string)+"/__admin", tok)
 }
 
 // DefaultProbe implements service.Prober: the stub listens before Start
@@ -160,7 +162,8 @@ func (s *Spec) Start(ctx context.Context, env *service.StartEnv) (service.Instan
 		return nil, err
 	}
 	i := &instance{spec: s, done: make(chan struct{})}
-	i.srv = stub.New(stub.Options{JournalCap: s.journal, FilesDir: s.filesDir, OnRequest: func(e *stub.Entry) {
+	tok, _ := env.Info["control_token"].(string)
+	i.srv = stub.New(stub.Options{JournalCap: s.journal, FilesDir: s.filesDir, AdminToken: tok, Mask: env.Mask, OnRequest: func(e *stub.Entry) {
 		if env.Log == nil {
 			return
 		}
