@@ -52,6 +52,9 @@ type Options struct {
 	// Estimate is how long a test is expected to take (from earlier
 	// runs); false when unknown (then it counts as taking no time).
 	Estimate func(test string) (time.Duration, bool)
+	// Shard names the part of the suite this run is ("2/4"), for the
+	// event log; "" when whole.
+	Shard string
 }
 
 // Env is one running environment, as the engine needs it.
@@ -381,7 +384,7 @@ func services(s *suite.Suite) []report.ServiceInfo {
 func (r *runner) run(ctx context.Context, tests []*suite.Test) report.Counts {
 	start := r.now()
 	r.start = start
-	r.emit(report.Event{Time: start, Type: report.RunStart, Suite: r.suite.Name, Seed: r.opts.Seed, Total: len(tests), Services: services(r.suite), Edges: edges(r.suite)})
+	r.emit(report.Event{Time: start, Type: report.RunStart, Suite: r.suite.Name, Seed: r.opts.Seed, Total: len(tests), Services: services(r.suite), Edges: edges(r.suite), Shard: r.opts.Shard})
 	ordered := append([]*suite.Test(nil), tests...)
 	// Riskier tests first, so --fail-fast and an impatient reader see them.
 	// Within a priority, the tests that failed most in earlier runs come
