@@ -29,6 +29,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -75,47 +76,71 @@ func run(quick bool) error {
 		return err
 	}
 	fmt.Printf("parts: %d tests (%.1f s of sleeps, skewed: 8 long, 192 short), %d parts run one after another\n\n", nTests, total.Seconds(), nShards)
+	runPart := func(round string, k int, timings string) (float64, string, error) {
+		log := filepath.Join(work, fmt.Sprintf("%s-%d.jsonl", round, k))
+		args := []string{"run", suiteDir, "--shard", fmt.Sprintf("%d/%d", k, nShards), "--report", "json=" + log}
+		if timings != "" {
+			args = append(args, "--timings", timings)
+		}
+		cmd := exec.CommandContext(ctx, bin, args...)
+		cmd.Env = append(os.Environ(), "SEAM_STATE_DIR="+filepath.Join(work, "state"), "NO_COLOR=1")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return 0, "", fmt.Errorf("seam %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		wall, err := runWall(log)
+		return wall, log, err
+	}
+	// A first round by count gives the timings, as an earlier CI run would.
+	var logs []string
+	for k := 1; k <= nShards; k++ {
+		_, log, err := runPart("first", k, "")
+		if err != nil {
+			return err
+		}
+		logs = append(logs, log)
+	}
+	merged := filepath.Join(work, "merged.jsonl")
+	if out, err := exec.CommandContext(ctx, bin, append([]string{"report", "merge", "--json", merged}, logs...)...).CombinedOutput(); err != nil {
+		return fmt.Errorf("seam report merge: %v\n%s", err, out)
+	}
+	// Then rounds of both splits, interleaved part by part (count K,
+	// timings K, …) so the machine's noise falls on both; each part's
+	// median wall time over the rounds.
+	rounds := 3
+	if quick {
+		rounds = 1
+	}
+	walls := map[string][][]float64{"count": make([][]float64, nShards), "timings": make([][]float64, nShards)}
+	for range rounds {
+		for k := 1; k <= nShards; k++ {
+			for _, split := range []string{"count", "timings"} {
+				tm := ""
+				if split == "timings" {
+					tm = merged
+				}
+				w, _, err := runPart(split, k, tm)
+				if err != nil {
+					return err
+				}
+				walls[split][k-1] = append(walls[split][k-1], w)
+			}
+		}
+	}
 	fmt.Printf("%-8s %-10s %10s %10s %10s %10s %10s\n", "split", "imbalance", "part 1", "part 2", "part 3", "part 4", "mean")
 	imb := map[string]float64{}
-	var merged string
-	for _, round := range []string{"count", "timings"} {
-		var walls []float64
-		var logs []string
-		for k := 1; k <= nShards; k++ {
-			log := filepath.Join(work, fmt.Sprintf("%s-%d.jsonl", round, k))
-			args := []string{"run", suiteDir, "--shard", fmt.Sprintf("%d/%d", k, nShards), "--report", "json=" + log}
-			if round == "timings" {
-				args = append(args, "--timings", merged)
-			}
-			cmd := exec.CommandContext(ctx, bin, args...)
-			cmd.Env = append(os.Environ(), "SEAM_STATE_DIR="+filepath.Join(work, "state"), "NO_COLOR=1")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				return fmt.Errorf("seam %s: %v\n%s", strings.Join(args, " "), err, out)
-			}
-			wall, err := runWall(log)
-			if err != nil {
-				return err
-			}
-			walls = append(walls, wall)
-			logs = append(logs, log)
-		}
-		if round == "count" {
-			merged = filepath.Join(work, "merged.jsonl")
-			cmd := exec.CommandContext(ctx, bin, append([]string{"report", "merge", "--json", merged}, logs...)...)
-			if out, err := cmd.CombinedOutput(); err != nil {
-				return fmt.Errorf("seam report merge: %v\n%s", err, out)
-			}
-		}
+	for _, split := range []string{"count", "timings"} {
+		med := make([]float64, nShards)
 		mean, mx := 0.0, 0.0
-		for _, w := range walls {
-			mean += w
-			mx = max(mx, w)
+		for k := range med {
+			med[k] = median(walls[split][k])
+			mean += med[k]
+			mx = max(mx, med[k])
 		}
-		mean /= float64(len(walls))
-		imb[round] = mx / mean
-		fmt.Printf("%-8s %-10.3f %9.2fs %9.2fs %9.2fs %9.2fs %9.2fs\n", round, imb[round], walls[0], walls[1], walls[2], walls[3], mean)
+		mean /= nShards
+		imb[split] = mx / mean
+		fmt.Printf("%-8s %-10.3f %9.2fs %9.2fs %9.2fs %9.2fs %9.2fs\n", split, imb[split], med[0], med[1], med[2], med[3], mean)
 	}
-	fmt.Println("\nimbalance = slowest part's wall time / mean part's; timings from the count round's merged event log")
+	fmt.Printf("\nimbalance = slowest part's wall time / mean part's (each part's median of %d round(s)); timings from a first by-count round's merged event log\n", rounds)
 
 	sel, err := impactBench(ctx, work)
 	if err != nil {
@@ -288,4 +313,10 @@ func impactBench(ctx context.Context, work string) (selection, error) {
 		fmt.Printf("  %s: %s\n", c.Test.Name, c.Why)
 	}
 	return sel, nil
+}
+
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	return s[len(s)/2]
 }
