@@ -2,12 +2,16 @@ package main_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v4"
 )
 
 const ciSuite = "testdata/ci"
@@ -179,4 +183,126 @@ func TestCIBadInputIsAUsageError(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 saying %q", c.args, r.code, r.stderr, c.want)
 		}
 	}
+}
+
+// TestCIConfigsInDocsRun runs the seam commands of docs/ci.md's GitHub
+// Actions matrix and GitLab parallel job as CI would: each part a separate
+// process of the built seam on examples/shop, then the merge job.
+func TestCIConfigsInDocsRun(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/ci.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := strings.Split(string(doc), "```yaml\n")
+	if len(blocks) != 3 {
+		t.Fatalf("docs/ci.md has %d yaml blocks; want 2 (GitHub, GitLab)", len(blocks)-1)
+	}
+	shop, err := filepath.Abs("../../examples/shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SEAM_STATE_DIR", t.TempDir())
+	for i, name := range []string{"github", "gitlab"} {
+		src, _, _ := strings.Cut(blocks[i+1], "```")
+		var cfg map[string]any
+		if err := yaml.Unmarshal([]byte(src), &cfg); err != nil {
+			t.Fatalf("%s config: %v", name, err)
+		}
+		var parts []string
+		var partCmds, mergeCmds []string
+		var subst func(cmd, k string) string
+		switch name {
+		case "github":
+			jobs := cfg["jobs"].(map[string]any)
+			seamJob := jobs["seam"].(map[string]any)
+			for _, s := range seamJob["strategy"].(map[string]any)["matrix"].(map[string]any)["shard"].([]any) {
+				parts = append(parts, fmt.Sprint(s))
+			}
+			partCmds = runsOf(seamJob["steps"])
+			mergeCmds = runsOf(jobs["report"].(map[string]any)["steps"])
+			subst = func(cmd, k string) string { return strings.ReplaceAll(cmd, "${{ matrix.shard }}", k) }
+		case "gitlab":
+			job := cfg["seam"].(map[string]any)
+			for k := 1; k <= job["parallel"].(int); k++ {
+				parts = append(parts, fmt.Sprint(k))
+			}
+			partCmds = seamLines(job["script"])
+			mergeCmds = seamLines(cfg["seam-report"].(map[string]any)["script"])
+			n := fmt.Sprint(len(parts))
+			subst = func(cmd, k string) string {
+				return strings.NewReplacer("$CI_NODE_INDEX", k, "$CI_NODE_TOTAL", n).Replace(cmd)
+			}
+		}
+		if len(parts) != 3 || len(partCmds) != 1 || len(mergeCmds) != 1 {
+			t.Fatalf("%s: parts %v, part commands %q, merge commands %q", name, parts, partCmds, mergeCmds)
+		}
+		work := t.TempDir()
+		for _, k := range parts {
+			r := runIn(t, work, shop, subst(partCmds[0], k))
+			if r.code != 0 || !strings.Contains(r.stdout, "--shard "+k+"/3") {
+				t.Fatalf("%s part %s: exit %d\n%s%s", name, k, r.code, r.stdout, r.stderr)
+			}
+		}
+		r := runIn(t, work, shop, mergeCmds[0])
+		if r.code != 0 || !strings.Contains(r.stdout, "16 passed, 0 failed") || !strings.Contains(r.stdout, "5 of 5 edges") {
+			t.Fatalf("%s merge: exit %d; want all 16 tests and every edge covered across the parts\n%s%s", name, r.code, r.stdout, r.stderr)
+		}
+		validJUnit(t, filepath.Join(work, "seam.xml"))
+	}
+}
+
+func runsOf(steps any) []string {
+	var out []string
+	for _, s := range steps.([]any) {
+		if run, ok := s.(map[string]any)["run"].(string); ok && strings.HasPrefix(run, "seam ") {
+			out = append(out, run)
+		}
+	}
+	return out
+}
+
+func seamLines(script any) []string {
+	var out []string
+	for _, l := range script.([]any) {
+		if s := fmt.Sprint(l); strings.HasPrefix(s, "seam ") {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// runIn runs a documented seam command line in dir, with examples/shop
+// at shop and shard-*.jsonl expanded as a shell would.
+func runIn(t *testing.T, dir, shop, line string) result {
+	t.Helper()
+	var args []string
+	for _, w := range strings.Fields(line)[1:] {
+		switch {
+		case w == "examples/shop":
+			args = append(args, shop)
+		case strings.Contains(w, "*"):
+			m, _ := filepath.Glob(filepath.Join(dir, w))
+			args = append(args, m...)
+		default:
+			args = append(args, w)
+		}
+	}
+	cmd := exec.Command(seamBin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(3 * time.Minute):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("seam %s hung", line)
+	}
+	return result{code: cmd.ProcessState.ExitCode(), stdout: out.String(), stderr: errb.String()}
 }
