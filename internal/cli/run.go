@@ -107,7 +107,8 @@ func cmdRun(ctx context.Context, args []string, stdio IO) int {
 		}
 		if *attach {
 			for name, set := range map[string]bool{"--parallel": *parallel != 1, "--keep": *keep, "--seed": *seed != 0,
-				"--var": len(c.sel.vars) > 0, "--stub": len(c.sel.stubs) > 0, "--profile": c.sel.profile != ""} {
+				"--var": len(c.sel.vars) > 0, "--stub": len(c.sel.stubs) > 0, "--profile": c.sel.profile != "",
+				"--shard": ci.shard != "", "--retries": ci.retries != 0, "--budget": ci.budget != 0, "--changed": ci.changed != ""} {
 				if set {
 					return fmt.Errorf("--attach runs on the environment seam up holds, as seam up made it; %s does not go with it (give it to seam up)", name)
 				}
