@@ -1,14 +1,15 @@
 // Command shards measures seam's CI-at-scale features:
 //
-//   - Parts: a synthetic suite of 200 exec tests with skewed durations (a
+//   - Parts: a synthetic suite of 200 HTTP tests (each waits on a loopback
+//     server of this program's for its duration) with skewed durations (a
 //     few long ones, many short) is run as 4 parts (seam run --shard K/4),
-//     one part after the other so they do not compete for the 2 cores,
+//     all 4 at once as CI machines would (the tests are sleeps),
 //     first split by count, then by the timings of the first round's
 //     merged event log (--timings). Each part's wall time is its run_end
 //     duration; the imbalance is the slowest part over the mean part.
 //   - Impact selection: a fixture repository with a scripted git history
 //     (6 services, 40 tests whose recorded interactions touch 1 to 3 of
-//     them) gets a one-service change and a test-file change; selection
+//     them) gets a one-service change, committed; selection
 //     (what seam run --changed REF runs) is checked against the tests the
 //     change breaks in the fixture's model.
 //
@@ -23,14 +24,19 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/seamtest/seam/internal/builtin"
@@ -70,59 +76,87 @@ func run(quick bool) error {
 	if quick {
 		scale = 0.3
 	}
+	// The tests wait on this loopback server (GET /sleep?ms=N): their
+	// time is the wait, not process starts, which on a loaded machine
+	// vary more than the tests' own durations.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ms, _ := strconv.Atoi(r.URL.Query().Get("ms"))
+		t := time.NewTimer(time.Duration(min(ms, 10_000)) * time.Millisecond)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
 	suiteDir := filepath.Join(work, "suite")
 	total, err := writeSyntheticSuite(suiteDir, scale)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("parts: %d tests (%.1f s of sleeps, skewed: 8 long, 192 short), %d parts run one after another\n\n", nTests, total.Seconds(), nShards)
+	fmt.Printf("parts: %d tests (%.1f s of sleeps, skewed: 8 long, 192 short), %d parts run at once\n\n", nTests, total.Seconds(), nShards)
 	runPart := func(round string, k int, timings string) (float64, string, error) {
 		log := filepath.Join(work, fmt.Sprintf("%s-%d.jsonl", round, k))
-		args := []string{"run", suiteDir, "--shard", fmt.Sprintf("%d/%d", k, nShards), "--report", "json=" + log}
+		args := []string{"run", suiteDir, "--shard", fmt.Sprintf("%d/%d", k, nShards), "--report", "json=" + log, "--var", "base=" + srv.URL}
 		if timings != "" {
 			args = append(args, "--timings", timings)
 		}
 		cmd := exec.CommandContext(ctx, bin, args...)
 		cmd.Env = append(os.Environ(), "SEAM_STATE_DIR="+filepath.Join(work, "state"), "NO_COLOR=1")
-		if out, err := cmd.CombinedOutput(); err != nil {
+		out, err := cmd.CombinedOutput()
+		if err != nil {
 			return 0, "", fmt.Errorf("seam %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		if os.Getenv("BENCH_VERBOSE") != "" {
+			fmt.Print(strings.SplitAfterN(string(out), "\n", 2)[0])
 		}
 		wall, err := runWall(log)
 		return wall, log, err
 	}
-	// A first round by count gives the timings, as an earlier CI run would.
-	var logs []string
-	for k := 1; k <= nShards; k++ {
-		_, log, err := runPart("first", k, "")
-		if err != nil {
-			return err
+	// All parts of a split run at once, as CI machines would (the tests
+	// are sleeps, so 2 cores carry 4 parts): noise in time falls on every
+	// part alike.
+	runSplit := func(round, timings string) ([]float64, []string, error) {
+		walls, logs, errs := make([]float64, nShards), make([]string, nShards), make([]error, nShards)
+		var wg sync.WaitGroup
+		for k := 1; k <= nShards; k++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				walls[k-1], logs[k-1], errs[k-1] = runPart(round, k, timings)
+			}()
 		}
-		logs = append(logs, log)
+		wg.Wait()
+		return walls, logs, errors.Join(errs...)
+	}
+	// A first round by count gives the timings, as an earlier CI run would.
+	_, logs, err := runSplit("first", "")
+	if err != nil {
+		return err
 	}
 	merged := filepath.Join(work, "merged.jsonl")
 	if out, err := exec.CommandContext(ctx, bin, append([]string{"report", "merge", "--json", merged}, logs...)...).CombinedOutput(); err != nil {
 		return fmt.Errorf("seam report merge: %v\n%s", err, out)
 	}
-	// Then rounds of both splits, interleaved part by part (count K,
-	// timings K, …) so the machine's noise falls on both; each part's
-	// median wall time over the rounds.
+	// Then rounds of both splits, interleaved; each part's median wall
+	// time over the rounds.
 	rounds := 3
 	if quick {
 		rounds = 1
 	}
 	walls := map[string][][]float64{"count": make([][]float64, nShards), "timings": make([][]float64, nShards)}
 	for range rounds {
-		for k := 1; k <= nShards; k++ {
-			for _, split := range []string{"count", "timings"} {
-				tm := ""
-				if split == "timings" {
-					tm = merged
-				}
-				w, _, err := runPart(split, k, tm)
-				if err != nil {
-					return err
-				}
-				walls[split][k-1] = append(walls[split][k-1], w)
+		for _, split := range []string{"count", "timings"} {
+			tm := ""
+			if split == "timings" {
+				tm = merged
+			}
+			w, _, err := runSplit(split, tm)
+			if err != nil {
+				return err
+			}
+			for k := range w {
+				walls[split][k] = append(walls[split][k], w[k])
 			}
 		}
 	}
@@ -156,7 +190,7 @@ func run(quick bool) error {
 	return nil
 }
 
-// writeSyntheticSuite writes 200 exec tests: 8 long (0.8–1.6 s) at places
+// writeSyntheticSuite writes 200 HTTP tests: 8 long (0.8–1.6 s) at places
 // drawn with a fixed seed, the rest 10–60 ms; durations times scale.
 func writeSyntheticSuite(dir string, scale float64) (time.Duration, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -164,7 +198,7 @@ func writeSyntheticSuite(dir string, scale float64) (time.Duration, error) {
 	}
 	rng := rand.New(rand.NewPCG(18, 4))
 	var b strings.Builder
-	b.WriteString("name: synthetic\ntests:\n")
+	b.WriteString("name: synthetic\nvars: {base: \"\"}\ntests:\n")
 	var total time.Duration
 	long := map[int]bool{} // 8 long tests at seeded places, as a suite's slow ones fall where they fall
 	for len(long) < 8 {
@@ -177,7 +211,7 @@ func writeSyntheticSuite(dir string, scale float64) (time.Duration, error) {
 		}
 		d := time.Duration(float64(ms)*scale) * time.Millisecond
 		total += d
-		fmt.Fprintf(&b, "  - name: test %03d\n    steps:\n      - exec: [sleep, \"%.3f\"]\n        expect: {exit_code: 0}\n", i+1, d.Seconds())
+		fmt.Fprintf(&b, "  - name: test %03d\n    steps:\n      - http: GET ((base))/sleep?ms=%d\n        expect: {status: 200}\n", i+1, d.Milliseconds())
 	}
 	return total, os.WriteFile(filepath.Join(dir, "seam.yaml"), []byte(b.String()), 0o644)
 }
