@@ -306,3 +306,21 @@ func runIn(t *testing.T, dir, shop, line string) result {
 	}
 	return result{code: cmd.ProcessState.ExitCode(), stdout: out.String(), stderr: errb.String()}
 }
+
+// TestChangedSelectsFromTheKeptRuns: after a run seam keeps, --changed HEAD
+// with nothing changed under the suite runs only what must always run.
+func TestChangedSelectsFromTheKeptRuns(t *testing.T) {
+	t.Setenv("SEAM_STATE_DIR", t.TempDir())
+	mark := filepath.Join(t.TempDir(), "m")
+	if out, err := exec.Command("git", "status", "--porcelain", ciSuite).Output(); err != nil || len(out) > 0 {
+		t.Skipf("the fixture has uncommitted changes (%s) or git failed (%v): the selection depends on them", out, err)
+	}
+	r := seam(t, "run", ciSuite, "--changed", "HEAD", "--retries", "1", "--var", "mark="+mark)
+	if r.code != 0 || !strings.Contains(r.stdout, "13 of 13 tests selected (from 0 recorded run(s))") || !strings.Contains(r.stdout, "step 01: never recorded in an earlier run") {
+		t.Fatalf("first run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = seam(t, "run", ciSuite, "--changed", "HEAD", "--var", "mark="+mark)
+	if r.code != 0 || !strings.Contains(r.stdout, "1 of 13 tests selected (from 1 recorded run(s))") || !strings.Contains(r.stdout, "  critical path: critical\n") {
+		t.Fatalf("second run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
