@@ -2,6 +2,7 @@ package report_test
 
 import (
 	"bytes"
+	"encoding/xml"
 	"io"
 	"os"
 	"os/exec"
@@ -145,4 +146,23 @@ func TestMergeJoinsPartsWithCoverageAcrossThem(t *testing.T) {
 	if !strings.Contains(m.String(), `tests="2" failures="1"`) || strings.Count(m.String(), "<testsuite ") != 1 {
 		t.Errorf("merged JUnit:\n%s", m.String())
 	}
+}
+
+// FuzzMergeJUnit: any input either merges into XML that parses again, or
+// is refused; never a panic.
+func FuzzMergeJUnit(f *testing.F) {
+	f.Add(`<testsuites><testsuite name="ci" tests="1" time="1.5"><testcase name="a" classname="ci" time="1.5"/></testsuite></testsuites>`)
+	f.Add(`<testsuites><testsuite name="ci" time="x"><testcase name="a"><failure message="m" type="t">x</failure></testcase></testsuite></testsuites>`)
+	f.Fuzz(func(t *testing.T, in string) {
+		var out bytes.Buffer
+		if err := report.MergeJUnit(&out, []io.Reader{strings.NewReader(in), strings.NewReader(in)}, []string{"a", "b"}); err != nil {
+			return
+		}
+		var back struct {
+			XMLName xml.Name `xml:"testsuites"`
+		}
+		if err := xml.Unmarshal(out.Bytes(), &back); err != nil {
+			t.Fatalf("merged output does not parse: %v\n%s", err, out.String())
+		}
+	})
 }
