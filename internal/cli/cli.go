@@ -57,6 +57,9 @@ usage:
                                   to its baseline, without restarting it
   seam run --attach [DIR|FILE]    run the tests against seam up's environment
   seam report [--junit PATH] LOG  render a saved event log (run --report json=LOG) again
+  seam report merge [--json P] [--junit P] [--surefire P] LOG...
+                                  merge the event logs of a suite's --shard parts
+                                  into one report, with coverage across them
   seam coverage LOG               integration coverage of a run: each edge's operations
   seam stub [--port P] DIR        serve stub mappings alone (WireMock's or seam's form)
   seam stub record --target URL --out DIR
@@ -239,7 +242,16 @@ func commandHelp(name string) string {
 
 Run a suite's tests in environments of their own, or with --attach against
 the environment seam up holds for the suite (one test at a time, each from
-the baseline; --var, --stub and --profile then belong to seam up).`
+the baseline; --var, --stub and --profile then belong to seam up).
+
+In CI: --shard K/N runs the K-th of N parts (by count, or by duration with
+--timings JUNIT|JSONL|history); seam report merge joins the parts' event
+logs. --retries N reruns a failed test from a fresh reset (a pass on a
+retry is flaky; --fail-on-flaky fails the run). --budget 5m runs critical
+tests first, then those that failed most in kept runs, and starts none that
+would end past the budget (the rest are reported not run). --changed REF
+runs only the tests a change since the git revision REF can affect, and
+prints why each was selected. See docs/ci.md.`
 	case "up":
 		return `usage: seam up [-v] [flags] [DIR|FILE]
 

@@ -14,6 +14,7 @@ import (
 	"github.com/seamtest/seam/internal/engine"
 	"github.com/seamtest/seam/internal/report"
 	"github.com/seamtest/seam/internal/session"
+	"github.com/seamtest/seam/internal/shard"
 	"github.com/seamtest/seam/internal/suite"
 )
 
@@ -63,9 +64,9 @@ func (r *reportFlag) Set(s string) error {
 		return fmt.Errorf("want FORMAT=PATH, like junit=report.xml or json=events.jsonl")
 	}
 	switch format {
-	case "junit", "json":
+	case "junit", "json", "surefire":
 	default:
-		return fmt.Errorf("unknown report format %q (formats: junit, json)", format)
+		return fmt.Errorf("unknown report format %q (formats: junit, json, surefire)", format)
 	}
 	*r = append(*r, s)
 	return nil
@@ -95,19 +96,25 @@ func cmdRun(ctx context.Context, args []string, stdio IO) int {
 	defer c.close()
 	fs := c.fs
 	var reports reportFlag
-	fs.Var(&reports, "report", "write a report: junit=PATH or json=PATH (JSON lines of events); repeatable")
+	fs.Var(&reports, "report", "write a report: junit=PATH, json=PATH (JSON lines of events) or surefire=PATH (JUnit with Maven Surefire's rerun elements); repeatable")
 	failFast := fs.Bool("fail-fast", false, "stop starting tests after the first failure")
 	parallel := fs.Int("parallel", 1, "run up to N tests at once (tests marked serial run alone)")
 	seed := fs.Uint64("seed", 0, "seed for random data; a run prints its seed, pass it to replay (0: pick one)")
 	keep := fs.Bool("keep", false, "after a failure, leave the environment up for inspection until Ctrl-C or seam down")
 	attach := fs.Bool("attach", false, "run the tests against the environment seam up holds for this suite, one at a time (each from the baseline)")
+	var ci ciFlags
+	ci.register(fs)
 	if !c.parse(args, func() error {
 		if *parallel < 1 {
 			return fmt.Errorf("--parallel must be at least 1")
 		}
+		if err := ci.check(); err != nil {
+			return err
+		}
 		if *attach {
 			for name, set := range map[string]bool{"--parallel": *parallel != 1, "--keep": *keep, "--seed": *seed != 0,
-				"--var": len(c.sel.vars) > 0, "--stub": len(c.sel.stubs) > 0, "--profile": c.sel.profile != ""} {
+				"--var": len(c.sel.vars) > 0, "--stub": len(c.sel.stubs) > 0, "--profile": c.sel.profile != "",
+				"--shard": ci.shard != "", "--retries": ci.retries != 0, "--budget": ci.budget != 0, "--changed": ci.changed != ""} {
 				if set {
 					return fmt.Errorf("--attach runs on the environment seam up holds, as seam up made it; %s does not go with it (give it to seam up)", name)
 				}
@@ -129,6 +136,23 @@ func cmdRun(ctx context.Context, args []string, stdio IO) int {
 	if len(tests) == 0 {
 		fmt.Fprintf(stdio.Stderr, "seam run: no test matches the filters (the suite has %d; see seam list)\n", len(s.Tests))
 		return ExitUsage
+	}
+	plan, err := ci.plan(ctx, s, tests, *parallel, stdio.Stdout)
+	if err != nil {
+		if !isRefError(err) {
+			var l interface{ Unwrap() []error }
+			if errors.As(err, &l) {
+				printLoadErr(err, stdio.Stderr)
+				return ExitUsage
+			}
+		}
+		fmt.Fprintf(stdio.Stderr, "seam run: %v\n", err)
+		return ExitUsage
+	}
+	tests = plan.tests
+	if len(tests) == 0 {
+		fmt.Fprintln(stdio.Stdout, "seam run: no test to run here (nothing selected for this part); nothing to do")
+		return ExitPass
 	}
 	if *seed == 0 {
 		*seed = seedNow()
@@ -162,6 +186,10 @@ func cmdRun(ctx context.Context, args []string, stdio IO) int {
 		switch format {
 		case "junit":
 			finishers = append(finishers, report.NewJUnit(f))
+		case "surefire":
+			j := report.NewJUnit(f)
+			j.Surefire = true
+			finishers = append(finishers, j)
 		case "json":
 			j := report.NewJSONL(f)
 			sinks = append(sinks, j)
@@ -186,7 +214,16 @@ func cmdRun(ctx context.Context, args []string, stdio IO) int {
 		Live:  tty,
 	})
 	sinks = append(sinks, console)
+	if kept, done := keepEvents(sess.LogDir()); kept != nil {
+		defer done()
+		sinks = append(sinks, kept)
+	}
 	counts, err := engine.Run(ctx, s, tests, engine.Options{
+		Retries:   ci.retries,
+		Budget:    ci.budget,
+		Failures:  plan.failures,
+		Estimate:  plan.estimate,
+		Shard:     shardName(ci.spec),
 		Parallel:  *parallel,
 		FailFast:  *failFast,
 		Seed:      *seed,
@@ -214,6 +251,10 @@ func cmdRun(ctx context.Context, args []string, stdio IO) int {
 		}
 	}
 	if ctx.Err() != nil && code == ExitPass {
+		code = ExitFail
+	}
+	if ci.failFlaky && counts.Flaky > 0 && code == ExitPass {
+		fmt.Fprintf(stdio.Stderr, "seam run: --fail-on-flaky: %d test(s) passed only on a retry\n", counts.Flaky)
 		code = ExitFail
 	}
 	return code
@@ -273,4 +314,11 @@ func (t *table) flush() {
 		t.w.WriteString("\n")
 	}
 	t.w.Flush()
+}
+
+func shardName(s shard.Spec) string {
+	if s.N == 0 {
+		return ""
+	}
+	return s.String()
 }

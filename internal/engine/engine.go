@@ -41,6 +41,22 @@ type Options struct {
 	// LeaveEnvs leaves the workers' environments running at the end; the
 	// caller (who made the factory) stops them.
 	LeaveEnvs bool
+	// Retries runs a failed test again, up to this many more times, each
+	// attempt from a fresh reset; a test that passes on a retry is flaky.
+	Retries int
+	// Failures ranks tests within a priority: more recorded failures in
+	// earlier runs first (nil: suite order).
+	Failures map[string]int
+	// Budget, when positive, is the run's time: no test starts once the
+	// elapsed time plus its Estimate would pass it; the rest are reported
+	// as not run.
+	Budget time.Duration
+	// Estimate is how long a test is expected to take (from earlier
+	// runs); false when unknown (then it counts as taking no time).
+	Estimate func(test string) (time.Duration, bool)
+	// Shard names the part of the suite this run is ("2/4"), for the
+	// event log; "" when whole.
+	Shard string
 }
 
 // Env is one running environment, as the engine needs it.
@@ -154,9 +170,12 @@ type runner struct {
 	now   func() time.Time
 	base  expr.Vars
 
+	start time.Time // the run's, for --budget
+
 	mu       sync.Mutex
 	counts   report.Counts
-	stopping bool // --fail-fast tripped
+	stopping bool   // --fail-fast tripped
+	budget   string // why --budget stopped the run; "" while it has not
 	envErr   error
 	onEnd    func(report.Event) // sees each test_end, for Runner.Test
 	noise    map[string]int     // suspicious signatures → passing tests they were seen in
@@ -366,10 +385,19 @@ func services(s *suite.Suite) []report.ServiceInfo {
 
 func (r *runner) run(ctx context.Context, tests []*suite.Test) report.Counts {
 	start := r.now()
-	r.emit(report.Event{Time: start, Type: report.RunStart, Suite: r.suite.Name, Seed: r.opts.Seed, Total: len(tests), Services: services(r.suite), Edges: edges(r.suite)})
+	r.start = start
+	r.emit(report.Event{Time: start, Type: report.RunStart, Suite: r.suite.Name, Seed: r.opts.Seed, Total: len(tests), Services: services(r.suite), Edges: edges(r.suite), Shard: r.opts.Shard})
 	ordered := append([]*suite.Test(nil), tests...)
 	// Riskier tests first, so --fail-fast and an impatient reader see them.
-	sort.SliceStable(ordered, func(i, j int) bool { return ordered[i].Priority < ordered[j].Priority })
+	// Within a priority, the tests that failed most in earlier runs come
+	// first (--budget keeps what is likeliest to find a fault).
+	sort.SliceStable(ordered, func(i, j int) bool {
+		a, b := ordered[i], ordered[j]
+		if a.Priority != b.Priority {
+			return a.Priority < b.Priority
+		}
+		return r.opts.Failures[a.Name] > r.opts.Failures[b.Name]
+	})
 	var parallel, serial []*suite.Test
 	for _, t := range ordered {
 		switch {
@@ -492,7 +520,37 @@ func (r *runner) skipRest(ctx context.Context, t *suite.Test) bool {
 		r.finish(t, report.Event{Status: report.Skipped, Message: "not run: --fail-fast stopped the run after a failure"})
 		return true
 	}
+	if why := r.overBudget(t); why != "" {
+		r.finish(t, report.Event{Status: report.Skipped, Message: why})
+		return true
+	}
 	return false
+}
+
+// overBudget says why t must not start under --budget ("" when it may):
+// the elapsed time plus t's estimate would pass the budget. Once one test
+// is refused no later one starts, so the tests run are a prefix of the
+// risk order.
+func (r *runner) overBudget(t *suite.Test) string {
+	if r.opts.Budget <= 0 {
+		return ""
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.budget != "" {
+		return r.budget
+	}
+	elapsed := r.now().Sub(r.start)
+	var est time.Duration
+	if r.opts.Estimate != nil {
+		est, _ = r.opts.Estimate(t.Name)
+	}
+	if elapsed+est <= r.opts.Budget {
+		return ""
+	}
+	r.budget = fmt.Sprintf("not run: --budget %s would be exceeded (%s used when the first test that did not fit, %q, about %s, was due)",
+		r.opts.Budget, elapsed.Round(time.Millisecond), t.Name, est.Round(time.Millisecond))
+	return r.budget
 }
 
 func (r *runner) finish(t *suite.Test, e report.Event) {
@@ -507,6 +565,9 @@ func (r *runner) finish(t *suite.Test, e report.Event) {
 	switch e.Status {
 	case report.Passed:
 		r.counts.Passed++
+		if e.Flaky {
+			r.counts.Flaky++
+		}
 	case report.Failed:
 		r.counts.Failed++
 		if r.opts.FailFast {
@@ -531,7 +592,34 @@ func testSeed(seed uint64, name string) uint64 {
 	return seed ^ h.Sum64()
 }
 
+// test runs t on w, again after a failure while --retries allows: each
+// failed attempt but the last ends in a test_retry event with its
+// evidence, and the next starts from a fresh reset.
 func (r *runner) test(ctx context.Context, t *suite.Test, w *Worker) {
+	for attempt := 1; ; attempt++ {
+		e, ok := r.once(ctx, t, w)
+		if !ok {
+			return // the environment could not start; reported
+		}
+		if e.Status == report.Failed && attempt <= r.opts.Retries && ctx.Err() == nil {
+			retry := e
+			retry.Type, retry.Test, retry.Pos, retry.Attempt = report.TestRetry, t.Name, t.Pos.String(), attempt
+			retry.Tags, retry.Priority = t.Tags, t.Priority.String()
+			r.emit(retry)
+			w.used = true // whatever the failed attempt left is reset
+			continue
+		}
+		if attempt > 1 {
+			e.Attempt, e.Flaky = attempt, e.Status == report.Passed
+		}
+		r.finish(t, e)
+		return
+	}
+}
+
+// once runs one attempt of t and returns its test_end event, not yet
+// emitted; false when the environment could not start (reported).
+func (r *runner) once(ctx context.Context, t *suite.Test, w *Worker) (report.Event, bool) {
 	env, fresh, err := r.envFor(ctx, w, t)
 	if err != nil {
 		r.mu.Lock()
@@ -540,7 +628,7 @@ func (r *runner) test(ctx context.Context, t *suite.Test, w *Worker) {
 		}
 		r.mu.Unlock()
 		r.skipRest(ctx, t)
-		return
+		return report.Event{}, false
 	}
 	if fresh {
 		defer r.stopEnv(env)
@@ -630,7 +718,7 @@ func (r *runner) test(ctx context.Context, t *suite.Test, w *Worker) {
 	if failure != nil {
 		e.Status, e.Failure, e.Message = report.Failed, failure, failure.Message
 	}
-	r.finish(t, e)
+	return e, true
 }
 
 type testRun struct {

@@ -60,6 +60,16 @@ type Spec interface {
 	Start(ctx context.Context, env *StartEnv) (Instance, error)
 }
 
+// Sourcer is a Spec made from files of the user's: a process's build
+// inputs, a stub's mapping files, a database's init files. seam run
+// --changed REF runs the tests that touched a service when one of its
+// sources changed since REF. Sources are absolute paths: a folder stands
+// for everything under it, a path ending in a separator for the files
+// directly in that folder (a Go package). dir is the suite's folder.
+type Sourcer interface {
+	Sources(ctx context.Context, dir string, vars expr.Vars) ([]string, error)
+}
+
 // PrepareEnv is what Prepare may use.
 type PrepareEnv struct {
 	Name     string

@@ -25,6 +25,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/seamtest/seam/internal/decode"
+	"github.com/seamtest/seam/internal/expr"
 	"github.com/seamtest/seam/internal/runas"
 	"github.com/seamtest/seam/internal/service"
 	"github.com/seamtest/seam/internal/service/datadir"
@@ -558,4 +559,16 @@ func (i *instance) Stop(ctx context.Context) error {
 func quoteIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
 func quoteString(s string) string {
 	return "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", "''") + "'"
+}
+
+// Sources implements service.Sourcer: the init files and folders.
+func (s *Spec) Sources(_ context.Context, dir string, _ expr.Vars) ([]string, error) {
+	out := make([]string, 0, len(s.Init))
+	for _, f := range s.Init {
+		if !filepath.IsAbs(f) {
+			f = filepath.Join(dir, f)
+		}
+		out = append(out, filepath.Clean(f))
+	}
+	return out, nil
 }

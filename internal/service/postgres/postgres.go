@@ -7,12 +7,15 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"github.com/seamtest/seam/internal/service/datadir"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/seamtest/seam/internal/expr"
+	"github.com/seamtest/seam/internal/service/datadir"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/seamtest/seam/internal/decode"
@@ -163,4 +166,16 @@ func portOf(info map[string]any) int {
 		return n
 	}
 	return 0
+}
+
+// Sources implements service.Sourcer: the init files and folders.
+func (s *Spec) Sources(_ context.Context, dir string, _ expr.Vars) ([]string, error) {
+	out := make([]string, 0, len(s.Init))
+	for _, f := range s.Init {
+		if !filepath.IsAbs(f) {
+			f = filepath.Join(dir, f)
+		}
+		out = append(out, filepath.Clean(f))
+	}
+	return out, nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/seamtest/seam/internal/decode"
 	"github.com/seamtest/seam/internal/diag"
+	"github.com/seamtest/seam/internal/expr"
 	"github.com/seamtest/seam/internal/service"
 	"github.com/seamtest/seam/internal/stub"
 	"github.com/seamtest/seam/internal/token"
@@ -48,6 +49,7 @@ func (Kind) Usage() service.Usage {
 type Spec struct {
 	mappings  []*stub.Mapping
 	filesDir  string
+	sources   []string // the mapping files and folders named
 	journal   int
 	unmatched string
 }
@@ -119,6 +121,7 @@ func (s *Spec) load(d *decode.Decoder, n *yaml.Node, dir string) {
 	if !filepath.IsAbs(p) {
 		p = filepath.Join(dir, p)
 	}
+	s.sources = append(s.sources, filepath.Clean(p))
 	src, err := stub.Load(p)
 	if err != nil {
 		var l *diag.List
@@ -133,6 +136,16 @@ func (s *Spec) load(d *decode.Decoder, n *yaml.Node, dir string) {
 	if s.filesDir == "" {
 		s.filesDir = src.FilesDir
 	}
+}
+
+// Sources implements service.Sourcer: the mapping files and folders,
+// and the folder of response body files.
+func (s *Spec) Sources(context.Context, string, expr.Vars) ([]string, error) {
+	out := append([]string(nil), s.sources...)
+	if s.filesDir != "" {
+		out = append(out, filepath.Clean(s.filesDir))
+	}
+	return out, nil
 }
 
 // Describe implements service.Describer.
