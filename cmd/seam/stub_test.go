@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -184,7 +185,7 @@ func freePort(t *testing.T) int {
 	return port
 }
 
-func waitHealthy(t *testing.T, base string, out *bytes.Buffer) {
+func waitHealthy(t *testing.T, base string, out fmt.Stringer) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -220,7 +221,7 @@ func get(t *testing.T, url string) string {
 func TestStubCommandServesAWireMockFolder(t *testing.T) {
 	port := freePort(t)
 	cmd := exec.Command(seamBin, "stub", "--port", fmt.Sprint(port), "../../testdata/stubs/shop-wiremock")
-	var errb bytes.Buffer
+	var errb lockedBuffer // written by the command's copier while read here
 	cmd.Stderr = &errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -271,4 +272,22 @@ func TestStubCommandServesAWireMockFolder(t *testing.T) {
 	if err := json.Unmarshal([]byte(get(t, base+"/__admin/requests?limit=2")), &list); err != nil || len(list.Requests) != 2 || list.Meta.Total != 4 {
 		t.Errorf("GET /__admin/requests?limit=2: %v %d of %d", err, len(list.Requests), list.Meta.Total)
 	}
+}
+
+// lockedBuffer is a bytes.Buffer safe to read while a command writes it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

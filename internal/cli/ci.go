@@ -230,10 +230,10 @@ func isRefError(err error) bool {
 // keepEvents keeps the run's event log in its log folder, for --timings
 // history, --changed and --budget of later runs.
 func keepEvents(logDir string) (report.Sink, func()) {
-	if err := os.MkdirAll(logDir, 0o755); err != nil {
+	if err := os.MkdirAll(logDir, 0o700); err != nil {
 		return nil, func() {}
 	}
-	f, err := os.Create(filepath.Join(logDir, history.File))
+	f, err := os.OpenFile(filepath.Join(logDir, history.File), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return nil, func() {}
 	}

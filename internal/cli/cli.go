@@ -40,6 +40,10 @@ type IO struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	Getenv func(string) string
+	// settled, set by a command once its outcome is known (run --keep
+	// holding the failed environment up), makes a later signal its
+	// normal end rather than an interruption.
+	settled *bool
 }
 
 const usage = `seam: integration tests for systems of many components
@@ -84,8 +88,10 @@ func Run(ctx context.Context, args []string, stdio IO) (code int) {
 			code = ExitCrash
 		}
 	}()
+	var settled bool
+	stdio.settled = &settled
 	code = dispatch(ctx, args, stdio)
-	if ctx.Err() != nil {
+	if ctx.Err() != nil && !settled {
 		serving := len(args) > 0 && (args[0] == "up" || args[0] == "stub")
 		if !serving || code != ExitPass {
 			code = ExitInterrupted

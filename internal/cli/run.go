@@ -242,6 +242,9 @@ func cmdRun(ctx context.Context, args []string, stdio IO) int {
 		fmt.Fprintf(stdio.Stdout, "service logs: %s\n", sess.LogDir())
 	}
 	if *keep && code != ExitPass && s.System != nil && ctx.Err() == nil {
+		if stdio.settled != nil {
+			*stdio.settled = true // the tests' outcome stands; Ctrl-C ends the inspection
+		}
 		keepUp(ctx, s, sess, stdio)
 	}
 	for i, fin := range finishers {
