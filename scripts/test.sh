@@ -15,6 +15,8 @@ install_missing libxml2-utils postgresql mariadb-server redis-server nats-server
 # tested against it (internal/stub/differential_test.go).
 SEAM_WIREMOCK_JAR=$(bash scripts/wiremock.sh | tail -n 1)
 export SEAM_WIREMOCK_JAR
+# toxiproxy-server v2.12.0 (built from the Go module proxy): seam's wire is tested against it (internal/wire/toxidiff_test.go).
+SEAM_TOXIPROXY_SERVER=$(bash scripts/toxiproxy.sh | tail -n 1); export SEAM_TOXIPROXY_SERVER
 
 go mod download
 # Tests keep what people may want to look at (the HTML report's screenshots) here.
@@ -31,3 +33,4 @@ echo "go vet"
 go vet ./...
 echo "go test -race"
 go test -race -count=1 ./...
+echo "fuzz (every Fuzz target, 1s each)"; FUZZTIME=1s ./scripts/fuzz.sh

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -26,6 +27,12 @@ const (
 	ExitFail  = 1 // a test failed
 	ExitUsage = 2 // the suite or the command line is wrong
 	ExitEnv   = 3 // the environment could not be set up
+	// ExitCrash is seam's own bug (a panic), EX_SOFTWARE of sysexits.h:
+	// not 2, which says the user's suite or command line is wrong.
+	ExitCrash = 70
+	// ExitInterrupted is a command stopped by SIGINT, SIGTERM or SIGHUP
+	// before it finished, 128+SIGINT as shells report Ctrl-C.
+	ExitInterrupted = 130
 )
 
 // IO is where a command reads and writes.
@@ -34,6 +41,10 @@ type IO struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	Getenv func(string) string
+	// settled, set by a command once its outcome is known (run --keep
+	// holding the failed environment up), makes a later signal its
+	// normal end rather than an interruption.
+	settled *bool
 }
 
 const usage = `seam: integration tests for systems of many components
@@ -54,6 +65,9 @@ usage:
   seam report [--junit PATH] [--html PATH] LOG
                                   render a run's event log again (LOG: a file, or
                                   last: every run keeps its log)
+  seam report merge [--json P] [--junit P] [--surefire P] [--html P] LOG...
+                                  merge the event logs of a suite's --shard parts
+                                  into one report, with coverage across them
   seam coverage LOG               integration coverage of a run: each edge's operations
   seam stub [--port P] DIR        serve stub mappings alone (WireMock's or seam's form)
   seam stub record --target URL --out DIR
@@ -62,12 +76,37 @@ usage:
                                   show the reference of a topic, or a command's flags
   seam version                    print the module version and VCS revision of this seam
 
-exit codes: 0 passed, 1 a test failed, 2 suite or usage error, 3 environment error
+exit codes: 0 passed, 1 a test failed, 2 suite or usage error, 3 environment error,
+            70 a bug in seam (it crashed), 130 interrupted (SIGINT, SIGTERM, SIGHUP)
 run 'seam help run' for the flags of run
 `
 
-// Run runs the seam command with args (without the program name).
-func Run(ctx context.Context, args []string, stdio IO) int {
+// Run runs the seam command with args (without the program name) and
+// returns its exit code. A command stopped by ctx (a signal) returns
+// ExitInterrupted, except seam up and seam stub, whose normal end that is;
+// a panic is reported as seam's bug and returns ExitCrash.
+func Run(ctx context.Context, args []string, stdio IO) (code int) {
+	defer func() {
+		if p := recover(); p != nil {
+			fmt.Fprintf(stdio.Stderr, "seam: internal error: %v\n\n%s\nthis is a bug in seam: please report it with the command line and the output above\n", p, debug.Stack())
+			code = ExitCrash
+		}
+	}()
+	var settled bool
+	stdio.settled = &settled
+	code = route(ctx, args, stdio)
+	if ctx.Err() != nil && !settled {
+		serving := len(args) > 0 && (args[0] == "up" || args[0] == "stub")
+		if !serving || code != ExitPass {
+			code = ExitInterrupted
+		}
+	}
+	return code
+}
+
+// route handles what every command shares (no command, --help) before
+// dispatch picks the command.
+func route(ctx context.Context, args []string, stdio IO) int {
 	if stdio.Getenv == nil {
 		stdio.Getenv = os.Getenv
 	}
@@ -247,7 +286,16 @@ func commandHelp(name string) string {
 
 Run a suite's tests in environments of their own, or with --attach against
 the environment seam up holds for the suite (one test at a time, each from
-the baseline; --var, --stub and --profile then belong to seam up).`
+the baseline; --var, --stub and --profile then belong to seam up).
+
+In CI: --shard K/N runs the K-th of N parts (by count, or by duration with
+--timings JUNIT|JSONL|history); seam report merge joins the parts' event
+logs. --retries N reruns a failed test from a fresh reset (a pass on a
+retry is flaky; --fail-on-flaky fails the run). --budget 5m runs critical
+tests first, then those that failed most in kept runs, and starts none that
+would end past the budget (the rest are reported not run). --changed REF
+runs only the tests a change since the git revision REF can affect, and
+prints why each was selected. See docs/ci.md.`
 	case "up":
 		return `usage: seam up [-v] [flags] [DIR|FILE]
 

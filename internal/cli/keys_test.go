@@ -461,7 +461,7 @@ func dispatchedCommands(t *testing.T) []string {
 		})
 	}
 	if len(out) == 0 {
-		t.Fatal("found no commands in Run's switch in cli.go; update dispatchedCommands")
+		t.Fatal("found no commands in dispatch's switch in cli.go; update dispatchedCommands")
 	}
 	sort.Strings(out)
 	return out

@@ -174,6 +174,13 @@ func (c *Console) Event(e Event) {
 			}
 			c.steps[e.Test] = append(c.steps[e.Test], fmt.Sprintf("%s step %q (%s)", mark, e.Step, fmtDur(e.Duration)))
 		}
+	case TestRetry:
+		msg := e.Message
+		if e.Failure != nil {
+			msg = e.Failure.Pos + ": " + e.Failure.Message
+		}
+		fmt.Fprintf(c.w, "%s %s %s\n", c.paint(yellow, "RETRY"), e.Test, c.paint(dim, fmt.Sprintf("(attempt %d failed: %s; again from a fresh reset)", e.Attempt, firstLineOf(msg))))
+		delete(c.logs, e.Test)
 	case TestEnd:
 		delete(c.running, e.Test)
 		c.testEnd(e)
@@ -203,6 +210,11 @@ func (c *Console) testEnd(e Event) {
 	switch e.Status {
 	case Passed:
 		c.counts.Passed++
+		if e.Flaky {
+			c.counts.Flaky++
+			fmt.Fprintf(c.w, "%s %s %s\n", c.paint(yellow+bold, "FLAKY"), e.Test, c.paint(dim, fmt.Sprintf("(passed on attempt %d, %s)", e.Attempt, fmtDur(e.Duration))))
+			return
+		}
 		fmt.Fprintf(c.w, "%s %s %s\n", c.paint(green, "PASS"), e.Test, c.paint(dim, "("+fmtDur(e.Duration)+")"))
 		if c.verbose && len(c.steps[e.Test]) > 0 {
 			c.block(c.w, "timeline:", strings.Join(c.steps[e.Test], "\n"))
@@ -323,7 +335,11 @@ func (c *Console) runEnd(e Event) {
 	if counts.Failed > 0 || e.Status == Failed {
 		verdict = c.paint(red+bold, "FAILED")
 	}
-	fmt.Fprintf(c.w, "\n%s  %s in %s\n", verdict, c.paint(bold, fmt.Sprintf("%d passed, %d failed, %d skipped", counts.Passed, counts.Failed, counts.Skipped)), fmtDur(e.Duration))
+	summary := fmt.Sprintf("%d passed, %d failed, %d skipped", counts.Passed, counts.Failed, counts.Skipped)
+	if counts.Flaky > 0 {
+		summary += fmt.Sprintf(" (%d flaky: passed on a retry)", counts.Flaky)
+	}
+	fmt.Fprintf(c.w, "\n%s  %s in %s\n", verdict, c.paint(bold, summary), fmtDur(e.Duration))
 	if cov := c.cov.Coverage(); cov.Total > 0 {
 		line := cov.Summary()
 		if cov.Exercised < cov.Total {
@@ -375,4 +391,11 @@ func (c *Console) failedList() {
 			fmt.Fprintf(c.w, "    %s%s  %s\n", f.pos, strings.Repeat(" ", width-len(f.pos)), f.name)
 		}
 	}
+}
+
+func firstLineOf(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
 }

@@ -86,7 +86,7 @@ func ReadJSONL(r io.Reader) ([]Event, error) {
 }
 
 var knownTypes = map[EventType]bool{RunStart: true, TestStart: true, StepStart: true, StepEnd: true,
-	TestEnd: true, RunEnd: true, Log: true, CoverageEvent: true}
+	TestEnd: true, TestRetry: true, RunEnd: true, Log: true, CoverageEvent: true}
 
 func decodeEvent(b []byte, first bool) (Event, error) {
 	var e Event
