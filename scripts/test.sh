@@ -33,4 +33,6 @@ echo "go vet"
 go vet ./...
 echo "go test -race"
 go test -race -count=1 ./...
-echo "fuzz (every Fuzz target, 1s each)"; FUZZTIME=1s ./scripts/fuzz.sh
+# A count, not a time: a time that ends while the fuzzer still gathers its
+# baseline fails with "context deadline exceeded" (a known go test -fuzz flake).
+echo "fuzz (every Fuzz target, 300 inputs each)"; FUZZTIME=300x ./scripts/fuzz.sh
