@@ -5,40 +5,12 @@
 package history
 
 import (
-	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"sort"
 
 	"github.com/seamtest/seam/internal/report"
+	"github.com/seamtest/seam/internal/runlog"
 )
-
-// File is a kept event log's name inside its run's log folder.
-const File = "events.jsonl"
-
-// Kept returns the event logs kept under stateDir, newest first; none
-// (nil, nil) when the folder does not exist.
-func Kept(stateDir string) ([]string, error) {
-	dir := filepath.Join(stateDir, "logs")
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, e := range entries {
-		p := filepath.Join(dir, e.Name(), File)
-		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
-			out = append(out, p)
-		}
-	}
-	// Run IDs start with the time, so names sort by age.
-	sort.Sort(sort.Reverse(sort.StringSlice(out)))
-	return out, nil
-}
 
 // Read reads one event log. A log that does not start with run_start is
 // not a seam event log.
@@ -62,7 +34,7 @@ func Read(path string) ([]report.Event, error) {
 // at most max of them; logs that cannot be read (a run cut off while
 // writing) are passed over.
 func Suite(stateDir, suite string, max int) ([][]report.Event, error) {
-	paths, err := Kept(stateDir)
+	paths, err := runlog.List(stateDir)
 	if err != nil {
 		return nil, err
 	}

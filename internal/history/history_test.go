@@ -1,6 +1,7 @@
 package history
 
 import (
+	"github.com/seamtest/seam/internal/runlog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -17,7 +18,7 @@ func TestSuiteReadsTheNewestKeptRunsOfASuite(t *testing.T) {
 	for id, data := range logs {
 		dir := filepath.Join(state, "logs", id)
 		os.MkdirAll(dir, 0o755)
-		os.WriteFile(filepath.Join(dir, File), []byte(data), 0o644)
+		os.WriteFile(filepath.Join(dir, runlog.File), []byte(data), 0o644)
 	}
 	os.MkdirAll(filepath.Join(state, "logs", "20261201-000500-e"), 0o755) // no log: crashed early
 	runs, err := Suite(state, "shop", 10)
