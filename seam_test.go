@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	toxiproxy "github.com/Shopify/toxiproxy/v2/client"
 	"github.com/seamtest/seam"
 )
 
@@ -155,27 +156,37 @@ func post(t *testing.T, url, body string) int {
 }
 
 // TestToxiproxyClientsDriveTheWire puts a toxic on an edge through the
-// Toxiproxy-compatible API, as Toxiproxy's own clients would.
+// Toxiproxy-compatible API with Toxiproxy's own Go client.
 func TestToxiproxyClientsDriveTheWire(t *testing.T) {
 	env := seam.Start(t, "examples/shop")
-	api := env.ToxiproxyURL()
-	resp, err := http.Post(api+"/proxies/orders->payments/toxics", "application/json",
-		strings.NewReader(`{"name": "drop", "type": "reset_peer", "attributes": {"timeout": 0}}`))
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("adding a toxic: %v %v", err, resp)
+	tp := toxiproxy.NewClient(env.ToxiproxyURL())
+	p, err := tp.Proxy("orders->payments")
+	if err != nil {
+		t.Fatal(err)
 	}
-	resp.Body.Close()
+	// Downstream, as Toxiproxy's: the charge reaches payments, and orders
+	// meets a reset instead of its answer.
+	if _, err := p.AddToxic("drop", "reset_peer", "downstream", 1, toxiproxy.Attributes{"timeout": 0}); err != nil {
+		t.Fatalf("adding a toxic: %v", err)
+	}
 	if code := post(t, env.URL("orders")+"/orders", `{"sku": "C3", "qty": 1}`); code != http.StatusBadGateway {
 		t.Errorf("an order while payments resets: %d, want 502", code)
 	}
 	env.VerifyInteractions(seam.Edge{From: "orders", To: "payments", Status: 201}, 0)
 	// What the fault cut is on the edge too, as the fault's doing.
-	for _, i := range env.Interactions(seam.Edge{From: "orders", To: "payments", Result: "reset by a fault"}) {
+	cut := seam.Edge{From: "orders", To: "payments", Result: "reset by a fault (reset_peer toxic, downstream)"}
+	for _, i := range env.Interactions(cut) {
 		if !i.Injected {
 			t.Errorf("a cut the fault made is not marked injected: %+v", i)
 		}
 	}
-	env.VerifyInteractions(seam.Edge{From: "orders", To: "payments", Result: "reset by a fault"}, seam.AtLeastOnce)
+	env.VerifyInteractions(cut, seam.AtLeastOnce)
+	if err := p.RemoveToxic("drop"); err != nil {
+		t.Fatal(err)
+	}
+	if code := post(t, env.URL("orders")+"/orders", `{"sku": "A1", "qty": 1}`); code != http.StatusCreated {
+		t.Errorf("an order once the toxic is removed: %d, want 201", code)
+	}
 }
 
 // TestEdgeSelectsSQLAndRedis: statements are selected by a regular

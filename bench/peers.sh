@@ -3,7 +3,7 @@
 # folder outside the repository:
 #
 #   ${SEAM_BENCH_CACHE:-$HOME/.cache/seam-bench}/bin/venom              venom v1.3.0
-#   ${SEAM_BENCH_CACHE:-$HOME/.cache/seam-bench}/bin/toxiproxy-server   Toxiproxy v2.5.0
+#   ${SEAM_BENCH_CACHE:-$HOME/.cache/seam-bench}/bin/toxiproxy-server   Toxiproxy v2.12.0
 #   WireMock's standalone jar                                          scripts/wiremock.sh
 #   ${SEAM_BENCH_CACHE:-$HOME/.cache/seam-bench}/playwright            playwright-core (npm), on Debian's chromium
 #
@@ -40,7 +40,7 @@ install_venom() {
 }
 
 toxiproxy_module=github.com/Shopify/toxiproxy/v2
-toxiproxy_version=v2.5.0
+toxiproxy_version=v2.12.0
 
 install_toxiproxy() {
 	local want=$toxiproxy_version

@@ -15,8 +15,12 @@ install_missing libxml2-utils postgresql mariadb-server redis-server nats-server
 # tested against it (internal/stub/differential_test.go).
 SEAM_WIREMOCK_JAR=$(bash scripts/wiremock.sh | tail -n 1)
 export SEAM_WIREMOCK_JAR
+# toxiproxy-server v2.12.0 (built from the Go module proxy): seam's wire is tested against it (internal/wire/toxidiff_test.go).
+SEAM_TOXIPROXY_SERVER=$(bash scripts/toxiproxy.sh | tail -n 1); export SEAM_TOXIPROXY_SERVER
 
 go mod download
+# Tests keep what people may want to look at (the HTML report's screenshots) here.
+export SEAM_ARTIFACTS="${SEAM_ARTIFACTS:-${TMPDIR:-/tmp}/seam-artifacts}"; echo "test artifacts: $SEAM_ARTIFACTS"
 
 echo "gofmt"
 unformatted=$(gofmt -l .)
@@ -29,3 +33,6 @@ echo "go vet"
 go vet ./...
 echo "go test -race"
 go test -race -count=1 ./...
+# A count, not a time: a time that ends while the fuzzer still gathers its
+# baseline fails with "context deadline exceeded" (a known go test -fuzz flake).
+echo "fuzz (every Fuzz target, 300 inputs each)"; FUZZTIME=300x ./scripts/fuzz.sh

@@ -1,4 +1,6 @@
-// Command stub measures seam's HTTP stub under load: 100 WireMock mappings,
+// Command stub measures seam's HTTP stub under load: 100 WireMock mappings
+// (exact paths, path patterns with templated answers, query `includes` and
+// header matchers, JSON bodies by equalToJson and by a JSONPath filter),
 // request journal on, a bounded keep-alive load from a loopback client.
 // Against WireMock itself (its standalone jar from the npm package, run
 // with the machine's Java; `bash bench/peers.sh` installs it) and against a
@@ -53,21 +55,26 @@ func mappings(dir string) []rawload.Call {
 				"response": map[string]any{"status": 200, "headers": headers, "body": b}})
 			calls = append(calls, rawload.Call{Method: "GET", Path: p, Status: 200, Want: []byte(b)})
 		case i < 75:
+			// Templated: a sub-expression helper that renders the body as is.
 			write(i, map[string]any{"request": map[string]any{"method": "GET", "urlPathPattern": fmt.Sprintf("/api/users/%d/[a-z]+", i)},
-				"response": map[string]any{"status": 200, "headers": headers, "body": b}})
+				"response": map[string]any{"status": 200, "headers": headers, "transformers": []string{"response-template"},
+					"body": `{{#if (gt (size request.url) 0)}}` + b + `{{/if}}`}})
 			calls = append(calls, rawload.Call{Method: "GET", Path: fmt.Sprintf("/api/users/%d/orders", i), Status: 200, Want: []byte(b)})
 		case i < 90:
 			p := fmt.Sprintf("/api/search/%d", i)
 			write(i, map[string]any{"request": map[string]any{"method": "GET", "urlPath": p,
-				"queryParameters": map[string]any{"q": map[string]any{"matches": "[a-z]+"}},
+				"queryParameters": map[string]any{"q": map[string]any{"includes": []any{map[string]any{"matches": "[a-z]+"}}}},
 				"headers":         map[string]any{"X-Api-Key": map[string]any{"equalTo": "k"}}},
 				"response": map[string]any{"status": 200, "headers": headers, "body": b}})
 			calls = append(calls, rawload.Call{Method: "GET", Path: p + "?q=shoes", Header: "k", Status: 200, Want: []byte(b)})
 		default:
 			p := fmt.Sprintf("/api/orders/%d", i)
 			req := fmt.Sprintf(`{"sku":"S%d","qty":2,"note":"bench"}`, i)
-			write(i, map[string]any{"request": map[string]any{"method": "POST", "urlPath": p,
-				"bodyPatterns": []any{map[string]any{"equalToJson": map[string]any{"sku": fmt.Sprintf("S%d", i), "qty": 2}, "ignoreExtraElements": true}}},
+			pattern := map[string]any{"equalToJson": map[string]any{"sku": fmt.Sprintf("S%d", i), "qty": 2}, "ignoreExtraElements": true}
+			if i%2 == 1 {
+				pattern = map[string]any{"matchesJsonPath": map[string]any{"expression": "$[?(@.qty == 2)].sku", "equalTo": fmt.Sprintf("S%d", i)}}
+			}
+			write(i, map[string]any{"request": map[string]any{"method": "POST", "urlPath": p, "bodyPatterns": []any{pattern}},
 				"response": map[string]any{"status": 201, "headers": headers, "body": b}})
 			calls = append(calls, rawload.Call{Method: "POST", Path: p, Body: req, Status: 201, Want: []byte(b)})
 		}

@@ -307,7 +307,7 @@ func benchGRPC(self string, quick bool, toxi *rawload.Server) grpcFigures {
 	proxies := []*rawload.Server{paths[1]}
 	if toxi != nil {
 		base := toxiproxyAdd(toxi.Base, "bench-grpc", target.Base)
-		tp := &rawload.Server{Name: "Toxiproxy v2.5.0 (no toxics)", Base: base, Cmd: toxi.Cmd}
+		tp := &rawload.Server{Name: "Toxiproxy v2.12.0 (no toxics)", Base: base, Cmd: toxi.Cmd}
 		paths = append(paths, tp)
 		proxies = append(proxies, tp)
 	}

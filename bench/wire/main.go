@@ -122,7 +122,7 @@ func main() {
 	var api *rawload.Server // Toxiproxy's API, nil when it is missing
 	if bin := toxiproxyBin(); fileExists(bin) {
 		api = rawload.Start("toxiproxy API", []string{bin, "-host", "127.0.0.1", "-port", "PORT"}, "/version")
-		tp := &rawload.Server{Name: "Toxiproxy v2.5.0 (no toxics)", Base: "http://" + toxiproxyAdd(api.Base, "bench", addr), Cmd: api.Cmd}
+		tp := &rawload.Server{Name: "Toxiproxy v2.12.0 (no toxics)", Base: "http://" + toxiproxyAdd(api.Base, "bench", addr), Cmd: api.Cmd}
 		paths = append(paths, tp)
 		proxies = append(proxies, tp)
 	} else {

@@ -23,7 +23,7 @@ func TestMariaDBBaselineAndReset(t *testing.T) {
 	needMariaDB(t)
 	env, state := isolated(t)
 	r := seamEnv(t, env, "run", "testdata/mariadb", "--parallel", "2")
-	if r.code != 0 || !strings.Contains(r.stdout, "3 passed, 0 failed") {
+	if r.code != 0 || !strings.Contains(r.stdout, "4 passed, 0 failed") {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	assertClean(t, state)

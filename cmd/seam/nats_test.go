@@ -22,7 +22,7 @@ func TestNATSRecordsMessagesAndResetsStreams(t *testing.T) {
 	needNATS(t)
 	env, state := isolated(t)
 	r := seamEnv(t, env, "run", "testdata/nats")
-	if r.code != 0 || !strings.Contains(r.stdout, "2 passed, 0 failed") {
+	if r.code != 0 || !strings.Contains(r.stdout, "3 passed, 0 failed") {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	assertClean(t, state)

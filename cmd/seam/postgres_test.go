@@ -33,7 +33,7 @@ func TestPostgresBaselineAndReset(t *testing.T) {
 	needPostgres(t)
 	env, state := isolated(t)
 	r := seamEnv(t, env, "run", "testdata/postgres")
-	if r.code != 0 || !strings.Contains(r.stdout, "4 passed, 0 failed") {
+	if r.code != 0 || !strings.Contains(r.stdout, "5 passed, 0 failed") {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	assertClean(t, state)

@@ -22,7 +22,7 @@ func TestRedisBaselineAndReset(t *testing.T) {
 	needRedis(t)
 	env, state := isolated(t)
 	r := seamEnv(t, env, "run", "testdata/redis")
-	if r.code != 0 || !strings.Contains(r.stdout, "3 passed, 0 failed") {
+	if r.code != 0 || !strings.Contains(r.stdout, "4 passed, 0 failed") {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	if strings.Contains(r.stderr, "redis: ") {

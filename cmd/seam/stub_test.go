@@ -2,6 +2,8 @@ package main_test
 
 import (
 	"bytes"
+	"compress/gzip"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -182,7 +185,7 @@ func freePort(t *testing.T) int {
 	return port
 }
 
-func waitHealthy(t *testing.T, base string, out *bytes.Buffer) {
+func waitHealthy(t *testing.T, base string, out fmt.Stringer) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -209,4 +212,82 @@ func get(t *testing.T, url string) string {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
+}
+
+// TestStubCommandServesAWireMockFolder serves a team's WireMock folder
+// (testdata/stubs/shop-wiremock): Jayway JSONPath functions, templates with
+// WireMock's helpers, raw encoded paths, XPath, a gzip-sending client, and
+// one mapping seam cannot serve, which is named while the rest are served.
+func TestStubCommandServesAWireMockFolder(t *testing.T) {
+	port := freePort(t)
+	cmd := exec.Command(seamBin, "stub", "--port", fmt.Sprint(port), "../../testdata/stubs/shop-wiremock")
+	var errb lockedBuffer // written by the command's copier while read here
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	waitHealthy(t, base, &errb)
+	for _, want := range []string{`login.json:5:5: request: "formParameters" is a WireMock feature`, "serving the other 3"} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errb.String())
+		}
+	}
+	// The client compresses its bodies.
+	var zb bytes.Buffer
+	zw := gzip.NewWriter(&zb)
+	zw.Write([]byte(`{"things": ["tea", "cup"]}`))
+	zw.Close()
+	req, _ := http.NewRequest("POST", base+"/orders", &zb)
+	req.Header.Set("Content-Encoding", "gzip")
+	req.Header.Set("x-request-id", "r-42")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.Status != "201 Order Taken" || string(body) != `{"count": 2, "first": "TEA", "total": 2.50 }` || resp.Header.Get("X-Request-Id") != "r-42" {
+		t.Errorf("POST /orders: %s %q %v", resp.Status, body, resp.Header)
+	}
+	preq, _ := http.NewRequest("GET", base+"/projects/group%2Fproject", nil)
+	preq.URL.Opaque = "/projects/group%2Fproject"
+	if resp, err := http.DefaultClient.Do(preq); err != nil || resp.StatusCode != 200 {
+		t.Errorf("GET /projects/group%%2Fproject: %v %v", err, resp)
+	}
+	if got := get(t, base+"/projects/group/project"); !strings.Contains(got, "no mapping matched") {
+		t.Errorf("GET /projects/group/project matched: %q", got)
+	}
+	resp, err = http.Post(base+"/invoices", "application/xml", strings.NewReader("<invoice><total>9.50</total></invoice>"))
+	if err != nil || resp.StatusCode != 202 {
+		t.Errorf("POST /invoices: %v %v", err, resp)
+	}
+	var list struct {
+		Requests []any `json:"requests"`
+		Meta     struct {
+			Total int `json:"total"`
+		} `json:"meta"`
+	}
+	if err := json.Unmarshal([]byte(get(t, base+"/__admin/requests?limit=2")), &list); err != nil || len(list.Requests) != 2 || list.Meta.Total != 4 {
+		t.Errorf("GET /__admin/requests?limit=2: %v %d of %d", err, len(list.Requests), list.Meta.Total)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe to read while a command writes it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -331,11 +331,37 @@ func TestPostgresResetAndAttach(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := seamEnv(t, env, "run", "--attach", "testdata/postgres")
-		if r.code != 0 || !strings.Contains(r.stdout, "4 passed, 0 failed") {
+		if r.code != 0 || !strings.Contains(r.stdout, "5 passed, 0 failed") {
 			t.Fatalf("run --attach #%d: exit %d\n%s%s", i+1, r.code, r.stdout, r.stderr)
 		}
 	}
 	conn.Close(ctx)
+	// The table shows the password (the user asked for the URL) and the
+	// control token; the run's logs show neither, and are the user's alone.
+	pw := conn.Config().Password
+	if len(pw) != 32 || pw == "seam" {
+		t.Errorf("the environment's password is %q, want a random one", pw)
+	}
+	tok := regexp.MustCompile(`SEAM_CONTROL_TOKEN=([0-9a-f]{32})`).FindStringSubmatch(u.output())
+	if tok == nil {
+		t.Errorf("seam up's table lacks the control token:\n%s", u.output())
+	}
+	logs, _ := filepath.Glob(filepath.Join(state, "logs", "*", "up.log"))
+	if len(logs) == 0 {
+		t.Fatalf("no up.log under %s", state)
+	}
+	for _, f := range logs {
+		data, _ := os.ReadFile(f)
+		if strings.Contains(string(data), pw) || tok != nil && strings.Contains(string(data), tok[1]) {
+			t.Errorf("%s holds a secret:\n%s", f, data)
+		}
+		if st, err := os.Stat(f); err != nil || st.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v, want 0600", f, st.Mode())
+		}
+		if st, err := os.Stat(filepath.Dir(f)); err != nil || st.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s: mode %v, want the user's alone", filepath.Dir(f), st.Mode())
+		}
+	}
 	if r := seamEnv(t, env, "down", "testdata/postgres"); r.code != 0 {
 		t.Errorf("seam down: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}

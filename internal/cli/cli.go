@@ -3,12 +3,14 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -25,6 +27,12 @@ const (
 	ExitFail  = 1 // a test failed
 	ExitUsage = 2 // the suite or the command line is wrong
 	ExitEnv   = 3 // the environment could not be set up
+	// ExitCrash is seam's own bug (a panic), EX_SOFTWARE of sysexits.h:
+	// not 2, which says the user's suite or command line is wrong.
+	ExitCrash = 70
+	// ExitInterrupted is a command stopped by SIGINT, SIGTERM or SIGHUP
+	// before it finished, 128+SIGINT as shells report Ctrl-C.
+	ExitInterrupted = 130
 )
 
 // IO is where a command reads and writes.
@@ -33,6 +41,10 @@ type IO struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	Getenv func(string) string
+	// settled, set by a command once its outcome is known (run --keep
+	// holding the failed environment up), makes a later signal its
+	// normal end rather than an interruption.
+	settled *bool
 }
 
 const usage = `seam: integration tests for systems of many components
@@ -49,7 +61,13 @@ usage:
   seam reset [DIR|FILE]           bring the data of seam up's environment back
                                   to its baseline, without restarting it
   seam run --attach [DIR|FILE]    run the tests against seam up's environment
-  seam report [--junit PATH] LOG  render a saved event log (run --report json=LOG) again
+  seam list --json [DIR|FILE]     the same, as JSON
+  seam report [--junit PATH] [--html PATH] LOG
+                                  render a run's event log again (LOG: a file, or
+                                  last: every run keeps its log)
+  seam report merge [--json P] [--junit P] [--surefire P] [--html P] LOG...
+                                  merge the event logs of a suite's --shard parts
+                                  into one report, with coverage across them
   seam coverage LOG               integration coverage of a run: each edge's operations
   seam stub [--port P] DIR        serve stub mappings alone (WireMock's or seam's form)
   seam stub record --target URL --out DIR
@@ -58,12 +76,37 @@ usage:
                                   show the reference of a topic, or a command's flags
   seam version                    print the module version and VCS revision of this seam
 
-exit codes: 0 passed, 1 a test failed, 2 suite or usage error, 3 environment error
+exit codes: 0 passed, 1 a test failed, 2 suite or usage error, 3 environment error,
+            70 a bug in seam (it crashed), 130 interrupted (SIGINT, SIGTERM, SIGHUP)
 run 'seam help run' for the flags of run
 `
 
-// Run runs the seam command with args (without the program name).
-func Run(ctx context.Context, args []string, stdio IO) int {
+// Run runs the seam command with args (without the program name) and
+// returns its exit code. A command stopped by ctx (a signal) returns
+// ExitInterrupted, except seam up and seam stub, whose normal end that is;
+// a panic is reported as seam's bug and returns ExitCrash.
+func Run(ctx context.Context, args []string, stdio IO) (code int) {
+	defer func() {
+		if p := recover(); p != nil {
+			fmt.Fprintf(stdio.Stderr, "seam: internal error: %v\n\n%s\nthis is a bug in seam: please report it with the command line and the output above\n", p, debug.Stack())
+			code = ExitCrash
+		}
+	}()
+	var settled bool
+	stdio.settled = &settled
+	code = route(ctx, args, stdio)
+	if ctx.Err() != nil && !settled {
+		serving := len(args) > 0 && (args[0] == "up" || args[0] == "stub")
+		if !serving || code != ExitPass {
+			code = ExitInterrupted
+		}
+	}
+	return code
+}
+
+// route handles what every command shares (no command, --help) before
+// dispatch picks the command.
+func route(ctx context.Context, args []string, stdio IO) int {
 	if stdio.Getenv == nil {
 		stdio.Getenv = os.Getenv
 	}
@@ -71,6 +114,38 @@ func Run(ctx context.Context, args []string, stdio IO) int {
 		fmt.Fprint(stdio.Stderr, usage)
 		return ExitUsage
 	}
+	if args[0] != "help" && wantsHelp(args[1:]) {
+		// Asked for: the command's help goes to stdout and is no error.
+		stdio.Stderr = stdio.Stdout
+		dispatch(ctx, args, stdio)
+		return ExitPass
+	}
+	return dispatch(ctx, args, stdio)
+}
+
+// wantsHelp reports whether args ask for help (-h, -help, --help) before
+// any "--".
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help":
+			return true
+		}
+	}
+	return false
+}
+
+// helpOr is the exit code of a flag parsing error: help asked for is none.
+func helpOr(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return ExitPass
+	}
+	return ExitUsage
+}
+
+func dispatch(ctx context.Context, args []string, stdio IO) int {
 	switch args[0] {
 	case "run":
 		return cmdRun(ctx, args[1:], stdio)
@@ -211,7 +286,16 @@ func commandHelp(name string) string {
 
 Run a suite's tests in environments of their own, or with --attach against
 the environment seam up holds for the suite (one test at a time, each from
-the baseline; --var, --stub and --profile then belong to seam up).`
+the baseline; --var, --stub and --profile then belong to seam up).
+
+In CI: --shard K/N runs the K-th of N parts (by count, or by duration with
+--timings JUNIT|JSONL|history); seam report merge joins the parts' event
+logs. --retries N reruns a failed test from a fresh reset (a pass on a
+retry is flaky; --fail-on-flaky fails the run). --budget 5m runs critical
+tests first, then those that failed most in kept runs, and starts none that
+would end past the budget (the rest are reported not run). --changed REF
+runs only the tests a change since the git revision REF can affect, and
+prints why each was selected. See docs/ci.md.`
 	case "up":
 		return `usage: seam up [-v] [flags] [DIR|FILE]
 
@@ -228,6 +312,19 @@ Stop the environment seam up (or run --keep) holds for the suite in DIR
 (default: the current folder), or with --all every one of yours; say which
 others are up. Clean up after your runs that crashed. Another user's
 environments are never touched.`
+	case "report":
+		return `usage: seam report [--junit PATH] [--html PATH] LOG
+
+Render a run's event log again: on the console, as JUnit XML, and as one
+self-contained HTML page (summary, system map, every test's timeline,
+failures grouped by cause). LOG is a file (seam run --report json=PATH) or
+last: every run keeps its event log in seam's state folder (the last 20).`
+	case "coverage":
+		return `usage: seam coverage LOG
+
+Print a run's integration coverage: each depends_on edge with the
+operations seen on it during tests. LOG is a file or last (the newest
+run's kept event log).`
 	case "reset":
 		return `usage: seam reset [DIR|FILE]
 
@@ -356,10 +453,36 @@ func cmdValidate(args []string, stdio IO) int {
 func cmdList(args []string, stdio IO) int {
 	c := newSuiteCommand("list", stdio)
 	defer c.close()
+	asJSON := c.fs.Bool("json", false, "print the tests as a JSON array: name, pos, priority, tags, skip, serial")
 	if !c.parse(args, nil) {
 		return ExitUsage
 	}
 	s, filter := c.suite, c.filter
+	if *asJSON {
+		type listed struct {
+			Name     string   `json:"name"`
+			Pos      string   `json:"pos"`
+			Priority string   `json:"priority"`
+			Tags     []string `json:"tags"`
+			Skip     string   `json:"skip,omitempty"`
+			Serial   bool     `json:"serial,omitempty"`
+		}
+		out := []listed{}
+		for _, t := range engine.Select(s.Tests, filter) {
+			tags := t.Tags
+			if tags == nil {
+				tags = []string{}
+			}
+			out = append(out, listed{Name: t.Name, Pos: t.Pos.String(), Priority: t.Priority.String(), Tags: tags, Skip: t.Skip, Serial: t.Serial})
+		}
+		enc := json.NewEncoder(stdio.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			fmt.Fprintf(stdio.Stderr, "seam list: %v\n", err)
+			return ExitEnv
+		}
+		return ExitPass
+	}
 	tw := newTable(stdio.Stdout)
 	tw.row("TEST", "PRIORITY", "TAGS", "WHERE")
 	for _, t := range engine.Select(s.Tests, filter) {

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/seamtest/seam/internal/report"
 )
@@ -14,25 +13,14 @@ func cmdCoverage(args []string, stdio IO) int {
 	fs := newFlagSet("coverage", stdio.Stderr)
 	rest, err := parseInterspersed(fs, args)
 	if err != nil {
-		return ExitUsage
+		return helpOr(err)
 	}
 	if len(rest) != 1 {
-		fmt.Fprintln(stdio.Stderr, "seam coverage: want one event log (written by seam run --report json=PATH)")
+		fmt.Fprintln(stdio.Stderr, "seam coverage: want one event log: a file (seam run --report json=PATH) or last (the newest run's kept log)")
 		return ExitUsage
 	}
-	f, err := os.Open(rest[0])
-	if err != nil {
-		fmt.Fprintf(stdio.Stderr, "seam coverage: %v\n", err)
-		return ExitUsage
-	}
-	defer f.Close()
-	events, err := report.ReadJSONL(f)
-	if err != nil {
-		fmt.Fprintf(stdio.Stderr, "seam coverage: %s: after %d events: %v\n", rest[0], len(events), err)
-		return ExitUsage
-	}
-	if len(events) == 0 || events[0].Type != report.RunStart {
-		fmt.Fprintf(stdio.Stderr, "seam coverage: %s is not a seam event log (it does not start with run_start)\n", rest[0])
+	events, ok := readLog("coverage", rest[0], stdio.Stderr)
+	if !ok {
 		return ExitUsage
 	}
 	b := report.NewCoverageBuilder()

@@ -16,7 +16,7 @@ func cmdHelp(args []string, stdio IO) int {
 		topic = args[0]
 	}
 	switch topic {
-	case "":
+	case "", "-h", "-help", "--help":
 		fmt.Fprint(stdio.Stdout, usage)
 	case "steps":
 		reg := builtin.New()

@@ -432,7 +432,7 @@ func TestEveryKeyIsDocumented(t *testing.T) {
 }
 
 // dispatchedCommands reads the commands Run dispatches from the case
-// labels of its switch in cli.go, so a new command is seen without a list.
+// labels of the switch in cli.go's dispatch, so a new command is seen without a list.
 func dispatchedCommands(t *testing.T) []string {
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, "cli.go", nil, 0)
@@ -442,7 +442,7 @@ func dispatchedCommands(t *testing.T) []string {
 	var out []string
 	for _, decl := range f.Decls {
 		fn, ok := decl.(*ast.FuncDecl)
-		if !ok || fn.Name.Name != "Run" {
+		if !ok || fn.Name.Name != "dispatch" {
 			continue
 		}
 		ast.Inspect(fn.Body, func(n ast.Node) bool {
@@ -461,7 +461,7 @@ func dispatchedCommands(t *testing.T) []string {
 		})
 	}
 	if len(out) == 0 {
-		t.Fatal("found no commands in Run's switch in cli.go; update dispatchedCommands")
+		t.Fatal("found no commands in dispatch's switch in cli.go; update dispatchedCommands")
 	}
 	sort.Strings(out)
 	return out

@@ -2,37 +2,58 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"os"
+	"strings"
 
+	"github.com/seamtest/seam/internal/history"
+	"github.com/seamtest/seam/internal/reap"
 	"github.com/seamtest/seam/internal/report"
+	htmlreport "github.com/seamtest/seam/internal/report/html"
+	"github.com/seamtest/seam/internal/runlog"
 )
 
-// cmdReport renders a saved event log (run --report json=PATH) again: on
-// the console, and as JUnit XML with --junit PATH.
-func cmdReport(args []string, stdio IO) int {
-	fs := newFlagSet("report", stdio.Stderr)
-	junit := fs.String("junit", "", "also write JUnit XML to this file")
-	rest, err := parseInterspersed(fs, args)
+// readLog reads the event log that arg names ("last": the newest run's
+// kept log), printing any problem as cmd's; false means it was printed.
+func readLog(cmd, arg string, stderr io.Writer) ([]report.Event, bool) {
+	path, err := runlog.Resolve(reap.StateDir(), arg)
 	if err != nil {
-		return ExitUsage
+		fmt.Fprintf(stderr, "seam %s: %v\n", cmd, err)
+		return nil, false
 	}
-	if len(rest) != 1 {
-		fmt.Fprintln(stdio.Stderr, "seam report: want one event log (written by seam run --report json=PATH)")
-		return ExitUsage
-	}
-	f, err := os.Open(rest[0])
+	f, err := os.Open(path)
 	if err != nil {
-		fmt.Fprintf(stdio.Stderr, "seam report: %v\n", err)
-		return ExitUsage
+		fmt.Fprintf(stderr, "seam %s: %v\n", cmd, err)
+		return nil, false
 	}
 	defer f.Close()
 	events, err := report.ReadJSONL(f)
 	if err != nil {
-		fmt.Fprintf(stdio.Stderr, "seam report: %s: after %d events: %v\n", rest[0], len(events), err)
+		fmt.Fprintf(stderr, "seam %s: %s:%v\n(want an event log that seam run kept, or wrote with --report json=PATH)\n", cmd, path, err)
+		return nil, false
+	}
+	return events, true
+}
+
+// cmdReport renders a saved event log again: on the console, as JUnit XML
+// with --junit PATH and as an HTML page with --html PATH.
+func cmdReport(args []string, stdio IO) int {
+	if len(args) > 0 && args[0] == "merge" {
+		return cmdReportMerge(args[1:], stdio)
+	}
+	fs := newFlagSet("report", stdio.Stderr)
+	junit := fs.String("junit", "", "also write JUnit XML to this file")
+	html := fs.String("html", "", "also write the HTML report (one self-contained page) to this file")
+	rest, err := parseInterspersed(fs, args)
+	if err != nil {
+		return helpOr(err)
+	}
+	if len(rest) != 1 {
+		fmt.Fprintln(stdio.Stderr, "seam report: want one event log: a file (seam run --report json=PATH) or last (the newest run's kept log)")
 		return ExitUsage
 	}
-	if len(events) == 0 || events[0].Type != report.RunStart {
-		fmt.Fprintf(stdio.Stderr, "seam report: %s is not a seam event log (it does not start with run_start)\n", rest[0])
+	events, ok := readLog("report", rest[0], stdio.Stderr)
+	if !ok {
 		return ExitUsage
 	}
 	collector := report.NewCollector()
@@ -43,19 +64,168 @@ func cmdReport(args []string, stdio IO) int {
 	}
 	console.Close()
 	if *junit != "" {
-		out, err := os.Create(*junit)
-		if err != nil {
-			fmt.Fprintf(stdio.Stderr, "seam report: %v\n", err)
+		if code := writeFile(*junit, stdio, func(w io.Writer) error { return report.NewJUnit(w).Finish(collector.Run()) }); code != ExitPass {
+			return code
+		}
+	}
+	if *html != "" {
+		if code := writeFile(*html, stdio, func(w io.Writer) error { return htmlreport.Write(w, htmlreport.Build(events)) }); code != ExitPass {
+			return code
+		}
+		fmt.Fprintf(stdio.Stdout, "report: %s\n", *html)
+	}
+	if collector.Run().Counts.Failed > 0 {
+		return ExitFail
+	}
+	return ExitPass
+}
+
+func writeFile(path string, stdio IO, write func(io.Writer) error) int {
+	out, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintf(stdio.Stderr, "seam report: %v\n", err)
+		return ExitUsage
+	}
+	err = write(out)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		fmt.Fprintf(stdio.Stderr, "seam report: writing %s: %v\n", path, err)
+		return ExitEnv
+	}
+	return ExitPass
+}
+
+// cmdReportMerge is seam report merge: the event logs (or JUnit reports)
+// of a suite's parts, run on several machines with --shard K/N, as one
+// report with the integration coverage across all parts.
+func cmdReportMerge(args []string, stdio IO) int {
+	fs := newFlagSet("report merge", stdio.Stderr)
+	jsonOut := fs.String("json", "", "write the merged event log (JSON lines) to this file")
+	junit := fs.String("junit", "", "write JUnit XML to this file")
+	surefire := fs.String("surefire", "", "write JUnit XML with Maven Surefire's rerun elements to this file")
+	html := fs.String("html", "", "write the HTML report (one self-contained page) to this file")
+	rest, err := parseInterspersed(fs, args)
+	if err != nil {
+		return ExitUsage
+	}
+	if len(rest) == 0 {
+		fmt.Fprintln(stdio.Stderr, "seam report merge: want the parts' event logs (seam run --shard K/N --report json=PATH), or their JUnit reports")
+		return ExitUsage
+	}
+	xmlIn := 0
+	for _, p := range rest {
+		if strings.HasSuffix(strings.ToLower(p), ".xml") {
+			xmlIn++
+		}
+	}
+	if xmlIn > 0 {
+		if xmlIn != len(rest) || *junit == "" || *jsonOut != "" || *surefire != "" || *html != "" {
+			fmt.Fprintln(stdio.Stderr, "seam report merge: JUnit reports merge into JUnit only: give only .xml files and --junit OUT (or merge the event logs, which give every format)")
 			return ExitUsage
 		}
-		defer out.Close()
-		if err := report.NewJUnit(out).Finish(collector.Run()); err != nil {
-			fmt.Fprintf(stdio.Stderr, "seam report: writing %s: %v\n", *junit, err)
+		return mergeJUnit(rest, *junit, stdio)
+	}
+	var logs [][]report.Event
+	for _, p := range rest {
+		ev, err := history.Read(p)
+		if err != nil {
+			fmt.Fprintf(stdio.Stderr, "seam report merge: %v\n", err)
+			return ExitUsage
+		}
+		logs = append(logs, ev)
+	}
+	events, err := report.Merge(logs)
+	if err != nil {
+		fmt.Fprintf(stdio.Stderr, "seam report merge: %v\n", err)
+		return ExitUsage
+	}
+	collector := report.NewCollector()
+	sinks := []report.Sink{collector, report.NewConsole(stdio.Stdout, report.ConsoleOptions{})}
+	var files []*os.File
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	create := func(path string) *os.File {
+		f, err := os.Create(path)
+		if err != nil {
+			fmt.Fprintf(stdio.Stderr, "seam report merge: %v\n", err)
+			return nil
+		}
+		files = append(files, f)
+		return f
+	}
+	var finishers []report.Finisher
+	if *jsonOut != "" {
+		f := create(*jsonOut)
+		if f == nil {
+			return ExitUsage
+		}
+		j := report.NewJSONL(f)
+		sinks = append(sinks, j)
+		finishers = append(finishers, j)
+	}
+	for _, out := range []struct {
+		path     string
+		surefire bool
+	}{{*junit, false}, {*surefire, true}} {
+		if out.path == "" {
+			continue
+		}
+		f := create(out.path)
+		if f == nil {
+			return ExitUsage
+		}
+		j := report.NewJUnit(f)
+		j.Surefire = out.surefire
+		finishers = append(finishers, j)
+	}
+	for _, e := range events {
+		for _, s := range sinks {
+			s.Event(e)
+		}
+	}
+	if *html != "" {
+		if code := writeFile(*html, stdio, func(w io.Writer) error { return htmlreport.Write(w, htmlreport.Build(events)) }); code != ExitPass {
+			return code
+		}
+	}
+	for _, fin := range finishers {
+		if err := fin.Finish(collector.Run()); err != nil {
+			fmt.Fprintf(stdio.Stderr, "seam report merge: writing: %v\n", err)
 			return ExitEnv
 		}
 	}
 	if collector.Run().Counts.Failed > 0 {
 		return ExitFail
 	}
+	return ExitPass
+}
+
+func mergeJUnit(paths []string, out string, stdio IO) int {
+	var readers []io.Reader
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			fmt.Fprintf(stdio.Stderr, "seam report merge: %v\n", err)
+			return ExitUsage
+		}
+		defer f.Close()
+		readers = append(readers, f)
+	}
+	w, err := os.Create(out)
+	if err != nil {
+		fmt.Fprintf(stdio.Stderr, "seam report merge: %v\n", err)
+		return ExitUsage
+	}
+	defer w.Close()
+	if err := report.MergeJUnit(w, readers, paths); err != nil {
+		fmt.Fprintf(stdio.Stderr, "seam report merge: %v\n", err)
+		return ExitUsage
+	}
+	fmt.Fprintf(stdio.Stdout, "merged %d JUnit reports into %s\n", len(paths), out)
 	return ExitPass
 }

@@ -13,7 +13,10 @@ import (
 	"github.com/seamtest/seam/internal/diag"
 	"github.com/seamtest/seam/internal/engine"
 	"github.com/seamtest/seam/internal/report"
+	htmlreport "github.com/seamtest/seam/internal/report/html"
+	"github.com/seamtest/seam/internal/runlog"
 	"github.com/seamtest/seam/internal/session"
+	"github.com/seamtest/seam/internal/shard"
 	"github.com/seamtest/seam/internal/suite"
 )
 
@@ -24,6 +27,12 @@ func envFailure(err error, stdio IO) int {
 	if errors.As(err, &l) {
 		printLoadErr(err, stdio.Stderr)
 		return ExitUsage
+	}
+	if errors.Is(err, context.Canceled) {
+		// Ctrl-C or SIGTERM while building or starting: not a broken
+		// environment. (The exit code for an interruption is cli's.)
+		fmt.Fprintf(stdio.Stderr, "seam: interrupted while the environment was being set up; nothing was tested\n%v\n", err)
+		return ExitEnv
 	}
 	fmt.Fprintf(stdio.Stderr, "seam: the environment could not start; nothing was tested\n%v\n", err)
 	return ExitEnv
@@ -54,12 +63,12 @@ func (r *reportFlag) String() string { return strings.Join(*r, ",") }
 func (r *reportFlag) Set(s string) error {
 	format, path, ok := strings.Cut(s, "=")
 	if !ok || path == "" {
-		return fmt.Errorf("want FORMAT=PATH, like junit=report.xml or json=events.jsonl")
+		return fmt.Errorf("want FORMAT=PATH, like junit=report.xml, json=events.jsonl or html=report.html")
 	}
 	switch format {
-	case "junit", "json":
+	case "junit", "json", "surefire", "html":
 	default:
-		return fmt.Errorf("unknown report format %q (formats: junit, json)", format)
+		return fmt.Errorf("unknown report format %q (formats: junit, json, surefire, html)", format)
 	}
 	*r = append(*r, s)
 	return nil
@@ -89,19 +98,26 @@ func cmdRun(ctx context.Context, args []string, stdio IO) int {
 	defer c.close()
 	fs := c.fs
 	var reports reportFlag
-	fs.Var(&reports, "report", "write a report: junit=PATH or json=PATH (JSON lines of events); repeatable")
+	fs.Var(&reports, "report", "write a report: junit=PATH, json=PATH (JSON lines of events), surefire=PATH (JUnit with Maven Surefire's rerun elements) or html=PATH (one self-contained page); repeatable")
 	failFast := fs.Bool("fail-fast", false, "stop starting tests after the first failure")
 	parallel := fs.Int("parallel", 1, "run up to N tests at once (tests marked serial run alone)")
 	seed := fs.Uint64("seed", 0, "seed for random data; a run prints its seed, pass it to replay (0: pick one)")
 	keep := fs.Bool("keep", false, "after a failure, leave the environment up for inspection until Ctrl-C or seam down")
+	verbose := fs.Bool("v", false, "show every test's timeline: its steps, the wire's interactions and the log lines, passing tests too")
 	attach := fs.Bool("attach", false, "run the tests against the environment seam up holds for this suite, one at a time (each from the baseline)")
+	var ci ciFlags
+	ci.register(fs)
 	if !c.parse(args, func() error {
 		if *parallel < 1 {
 			return fmt.Errorf("--parallel must be at least 1")
 		}
+		if err := ci.check(); err != nil {
+			return err
+		}
 		if *attach {
 			for name, set := range map[string]bool{"--parallel": *parallel != 1, "--keep": *keep, "--seed": *seed != 0,
-				"--var": len(c.sel.vars) > 0, "--stub": len(c.sel.stubs) > 0, "--profile": c.sel.profile != ""} {
+				"--var": len(c.sel.vars) > 0, "--stub": len(c.sel.stubs) > 0, "--profile": c.sel.profile != "",
+				"--shard": ci.shard != "", "--retries": ci.retries != 0, "--budget": ci.budget != 0, "--changed": ci.changed != ""} {
 				if set {
 					return fmt.Errorf("--attach runs on the environment seam up holds, as seam up made it; %s does not go with it (give it to seam up)", name)
 				}
@@ -123,6 +139,23 @@ func cmdRun(ctx context.Context, args []string, stdio IO) int {
 	if len(tests) == 0 {
 		fmt.Fprintf(stdio.Stderr, "seam run: no test matches the filters (the suite has %d; see seam list)\n", len(s.Tests))
 		return ExitUsage
+	}
+	plan, err := ci.plan(ctx, s, tests, *parallel, stdio.Stdout)
+	if err != nil {
+		if !isRefError(err) {
+			var l interface{ Unwrap() []error }
+			if errors.As(err, &l) {
+				printLoadErr(err, stdio.Stderr)
+				return ExitUsage
+			}
+		}
+		fmt.Fprintf(stdio.Stderr, "seam run: %v\n", err)
+		return ExitUsage
+	}
+	tests = plan.tests
+	if len(tests) == 0 {
+		fmt.Fprintln(stdio.Stdout, "seam run: no test to run here (nothing selected for this part); nothing to do")
+		return ExitPass
 	}
 	if *seed == 0 {
 		*seed = seedNow()
@@ -156,15 +189,23 @@ func cmdRun(ctx context.Context, args []string, stdio IO) int {
 		switch format {
 		case "junit":
 			finishers = append(finishers, report.NewJUnit(f))
+		case "surefire":
+			j := report.NewJUnit(f)
+			j.Surefire = true
+			finishers = append(finishers, j)
 		case "json":
 			j := report.NewJSONL(f)
 			sinks = append(sinks, j)
 			finishers = append(finishers, j)
+		case "html":
+			h := htmlreport.NewReporter(f)
+			sinks = append(sinks, h)
+			finishers = append(finishers, h)
 		}
 	}
 	if *attach {
 		c.stdio = stdio
-		return attachRun(ctx, c, tty, *failFast, collector, sinks, finishers, reports)
+		return attachRun(ctx, c, tty, *failFast, *verbose, collector, sinks, finishers, reports)
 	}
 	sess, err := session.Open(ctx, s, session.Options{Command: "run", Vars: vars, Seed: *seed, Notices: stdio.Stderr})
 	if err != nil {
@@ -175,15 +216,29 @@ func cmdRun(ctx context.Context, args []string, stdio IO) int {
 			fmt.Fprintf(stdio.Stderr, "seam: cleanup: %v\n", err)
 		}
 	}()
+	kept, err := keepEvents(sess.LogDir())
+	if err != nil {
+		fmt.Fprintf(stdio.Stderr, "seam: %v\n", err)
+	} else {
+		defer kept.close()
+		sinks = append(sinks, kept.jsonl)
+	}
 	console := report.NewConsole(stdio.Stdout, report.ConsoleOptions{
-		Color: tty && stdio.Getenv("NO_COLOR") == "",
-		Live:  tty,
+		Color:   tty && stdio.Getenv("NO_COLOR") == "",
+		Live:    tty,
+		Verbose: *verbose,
 	})
 	sinks = append(sinks, console)
 	counts, err := engine.Run(ctx, s, tests, engine.Options{
+		Retries:   ci.retries,
+		Budget:    ci.budget,
+		Failures:  plan.failures,
+		Estimate:  plan.estimate,
+		Shard:     shardName(ci.spec),
 		Parallel:  *parallel,
 		FailFast:  *failFast,
 		Seed:      *seed,
+		Profile:   c.sel.profile,
 		Vars:      vars,
 		Envs:      sess.Factory(),
 		Base:      sess.Base(),
@@ -199,6 +254,9 @@ func cmdRun(ctx context.Context, args []string, stdio IO) int {
 		fmt.Fprintf(stdio.Stdout, "service logs: %s\n", sess.LogDir())
 	}
 	if *keep && code != ExitPass && s.System != nil && ctx.Err() == nil {
+		if stdio.settled != nil {
+			*stdio.settled = true // the tests' outcome stands; Ctrl-C ends the inspection
+		}
 		keepUp(ctx, s, sess, stdio)
 	}
 	for i, fin := range finishers {
@@ -207,19 +265,79 @@ func cmdRun(ctx context.Context, args []string, stdio IO) int {
 			code = max(code, ExitEnv)
 		}
 	}
+	if kept != nil {
+		if err := kept.close(); err != nil {
+			fmt.Fprintf(stdio.Stderr, "seam: keeping the event log: %v\n", err)
+			kept = nil
+		}
+	}
+	fmt.Fprintln(stdio.Stdout, whereReport(reports, kept))
 	if ctx.Err() != nil && code == ExitPass {
+		code = ExitFail
+	}
+	if ci.failFlaky && counts.Flaky > 0 && code == ExitPass {
+		fmt.Fprintf(stdio.Stderr, "seam run: --fail-on-flaky: %d test(s) passed only on a retry\n", counts.Flaky)
 		code = ExitFail
 	}
 	return code
 }
 
+// keptLog is the event log every run keeps in its log folder (runlog).
+type keptLog struct {
+	path  string
+	f     *os.File
+	jsonl *report.JSONL
+	done  bool
+	err   error
+}
+
+func keepEvents(runDir string) (*keptLog, error) {
+	if err := os.MkdirAll(runDir, 0o700); err != nil {
+		return nil, fmt.Errorf("keeping the event log: %w", err)
+	}
+	path := runlog.Path(runDir)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("keeping the event log: %w", err)
+	}
+	return &keptLog{path: path, f: f, jsonl: report.NewJSONL(f)}, nil
+}
+
+// close flushes and closes the log, once.
+func (k *keptLog) close() error {
+	if k.done {
+		return k.err
+	}
+	k.done = true
+	k.err = k.jsonl.Finish(nil)
+	if err := k.f.Close(); k.err == nil {
+		k.err = err
+	}
+	return k.err
+}
+
+// whereReport is the console's last line: where the run's report is, or
+// how to make one from the event log every run keeps.
+func whereReport(reports reportFlag, kept *keptLog) string {
+	for _, r := range reports {
+		if format, path, _ := strings.Cut(r, "="); format == "html" {
+			return "report: " + path
+		}
+	}
+	if kept == nil {
+		return "report: none (the event log could not be kept)"
+	}
+	return "event log: " + kept.path + " (seam report --html report.html last)"
+}
+
 // attachRun is seam run --attach: the seam up holding the suite runs the
 // tests; its events are rendered here by the same reporters.
-func attachRun(ctx context.Context, c *suiteCommand, tty, failFast bool, collector *report.Collector, sinks []report.Sink, finishers []report.Finisher, reports reportFlag) int {
+func attachRun(ctx context.Context, c *suiteCommand, tty, failFast, verbose bool, collector *report.Collector, sinks []report.Sink, finishers []report.Finisher, reports reportFlag) int {
 	stdio := c.stdio
 	console := report.NewConsole(stdio.Stdout, report.ConsoleOptions{
-		Color: tty && stdio.Getenv("NO_COLOR") == "",
-		Live:  tty,
+		Color:   tty && stdio.Getenv("NO_COLOR") == "",
+		Live:    tty,
+		Verbose: verbose,
 	})
 	sinks = append(sinks, console)
 	req := runRequest{Filter: c.sel.filter, Tags: splitList(c.sel.tags), ExcludeTags: splitList(c.sel.excludeTags), FailFast: failFast}
@@ -267,4 +385,11 @@ func (t *table) flush() {
 		t.w.WriteString("\n")
 	}
 	t.w.Flush()
+}
+
+func shardName(s shard.Spec) string {
+	if s.N == 0 {
+		return ""
+	}
+	return s.String()
 }

@@ -42,6 +42,7 @@ func cmdStub(ctx context.Context, args []string, stdio IO) int {
 	fs.Usage = func() { stubHelp(fs, stdio) }
 	port := fs.Int("port", 0, "port to listen on (127.0.0.1); 0 picks a free one")
 	journal := fs.Int("journal", stub.DefaultJournalCap, "requests kept for verification (negative: none)")
+	journalMiB := fs.Int64("journal-mib", stub.DefaultJournalBytes>>20, "MiB of requests the journal keeps (bodies over 1 MiB kept cut); the oldest are dropped beyond it")
 	seed := fs.Int64("seed", 0, "seed for random delays and template values (0: from the clock)")
 	rest, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -52,9 +53,14 @@ func cmdStub(ctx context.Context, args []string, stdio IO) int {
 		return ExitUsage
 	}
 	src, err := stub.Load(rest[0])
-	if err != nil {
+	if err != nil && (src == nil || len(src.Mappings) == 0) {
 		printMappingErr(err, stdio)
 		return ExitUsage
+	}
+	if err != nil {
+		// As WireMock: what can be served is served; what cannot is named
+		// with its file and position.
+		printMappingWarn(err, len(src.Mappings), stdio)
 	}
 	if *seed == 0 {
 		*seed = time.Now().UnixNano()
@@ -64,6 +70,12 @@ func cmdStub(ctx context.Context, args []string, stdio IO) int {
 	// requests (GOGC in the environment still wins).
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400)
+	}
+	// The larger GC goal must not turn a journal of large bodies into
+	// five times its size: a soft limit of the journal's budget plus room
+	// for the requests in flight (GOMEMLIMIT in the environment wins).
+	if os.Getenv("GOMEMLIMIT") == "" && *journalMiB > 0 {
+		debug.SetMemoryLimit((*journalMiB + 64) << 20)
 	}
 	// A stub shares its machine with what calls it: the system under test
 	// and the load or test runner driving it. On half the cores Go's
@@ -75,7 +87,7 @@ func cmdStub(ctx context.Context, args []string, stdio IO) int {
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(max(1, cores/2))
 	}
-	srv := stub.New(stub.Options{JournalCap: *journal, FilesDir: src.FilesDir, Seed: *seed})
+	srv := stub.New(stub.Options{JournalCap: *journal, JournalBytes: *journalMiB << 20, FilesDir: src.FilesDir, Seed: *seed})
 	srv.Add(src.Mappings...)
 	srv.SetBaseline()
 	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(*port)))
@@ -96,6 +108,20 @@ func cmdStub(ctx context.Context, args []string, stdio IO) int {
 	defer cancel()
 	l.Close(sctx)
 	return ExitPass
+}
+
+// printMappingWarn reports mappings that could not be loaded next to
+// ones that were.
+func printMappingWarn(err error, loaded int, stdio IO) {
+	var l *diag.List
+	n := 1
+	if errors.As(err, &l) {
+		fmt.Fprint(stdio.Stderr, diag.Render(l.Errors(), nil))
+		n = l.Len()
+	} else {
+		fmt.Fprintf(stdio.Stderr, "%v\n", err)
+	}
+	fmt.Fprintf(stdio.Stderr, "seam stub: %d problem(s) in the mappings (above): those mappings are not served; serving the other %d\n", n, loaded)
 }
 
 func printMappingErr(err error, stdio IO) {

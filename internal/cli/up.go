@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/seamtest/seam/internal/mask"
 	"github.com/seamtest/seam/internal/reap"
 	"github.com/seamtest/seam/internal/session"
 	"github.com/seamtest/seam/internal/suite"
@@ -56,7 +57,7 @@ func cmdUp(ctx context.Context, args []string, stdio IO) int {
 	// writes that fail, or the pipe seen closed while nothing is written.
 	out := &pipeWriter{w: stdio.Stdout, broken: cancel}
 	go watchPipe(ctx, stdio.Stdout, cancel)
-	logs := &upLog{term: out, verbose: verbose, quiet: *quiet}
+	logs := &upLog{term: out, verbose: verbose, quiet: *quiet, mask: s.Mask}
 	defer logs.close()
 
 	kinds := map[string]string{}
@@ -201,13 +202,14 @@ type upLog struct {
 	quiet    bool
 	shown    bool // the address table is out
 	attached func(service, stream, line string, span ...time.Time)
+	mask     *mask.Masker // what reaches the log and the terminal is masked; the address table is not
 }
 
 func (l *upLog) open(path string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("log folder: %w", err)
 	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("log file: %w", err)
 	}
@@ -227,6 +229,7 @@ func (l *upLog) close() {
 }
 
 func (l *upLog) line(svc, stream, line string, span ...time.Time) {
+	line = l.mask.Text(line)
 	l.mu.Lock()
 	attached := l.attached
 	text := fmt.Sprintf("%s | %s\n", svc, line)
@@ -251,7 +254,7 @@ func (l *upLog) progress(format string, args ...any) {
 
 // note prints and logs what seam up did for a client.
 func (l *upLog) note(format string, args ...any) {
-	text := fmt.Sprintf(format, args...) + "\n"
+	text := l.mask.Text(fmt.Sprintf(format, args...)) + "\n"
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.file != nil {

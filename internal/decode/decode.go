@@ -102,6 +102,10 @@ func KindName(n *yaml.Node) string {
 		case "!!bool":
 			return "boolean " + n.Value
 		}
+		if r := []rune(n.Value); len(r) > 60 {
+			// A whole 90 KB line in a message helps no one.
+			return strconv.Quote(string(r[:57])) + "…"
+		}
 		return strconv.Quote(n.Value)
 	}
 	return "unknown node"

@@ -123,76 +123,6 @@ func Tag(n *yaml.Node) string {
 	return n.ShortTag()
 }
 
-// Parse parses one YAML document and retags its plain scalars by the core
-// schema. Suite files and everything else seam reads as YAML come through
-// here, so 01234 means the same wherever it is written.
-//
-// A document whose aliases expand to more than maxDocNodes values (a "billion
-// laughs"), or that contains itself, is refused with a *LimitError at the
-// alias, so no later walk over it can hang.
-func Parse(data []byte) (*yaml.Node, error) {
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, err
-	}
-	if err := checkExpansion(&root); err != nil {
-		return nil, err
-	}
-	Retag(&root)
-	return &root, nil
-}
-
-// LimitError is a document beyond one of the decoder's limits, at a node.
-type LimitError struct {
-	Line, Col int
-	Msg       string
-}
-
-func (e *LimitError) Error() string { return e.Msg }
-
-// checkExpansion computes the size of every node with its aliases
-// expanded, each node once (memoized), so the check is linear in the
-// document's own size.
-func checkExpansion(root *yaml.Node) error {
-	size := map[*yaml.Node]int{}
-	const busy = -1
-	var walk func(n *yaml.Node) (int, error)
-	walk = func(n *yaml.Node) (int, error) {
-		if n == nil {
-			return 0, nil
-		}
-		switch v, seen := size[n]; {
-		case seen && v == busy:
-			return 0, &LimitError{Line: n.Line, Col: n.Column, Msg: "an alias refers to a node that contains it"}
-		case seen:
-			return v, nil
-		}
-		size[n] = busy
-		total := 1
-		if n.Kind == yaml.AliasNode {
-			v, err := walk(n.Alias)
-			if err != nil {
-				return 0, err
-			}
-			total += v
-		}
-		for _, c := range n.Content {
-			v, err := walk(c)
-			if err != nil {
-				return 0, err
-			}
-			total += v
-		}
-		if total > maxDocNodes {
-			return 0, &LimitError{Line: n.Line, Col: n.Column, Msg: fmt.Sprintf("aliases here expand to more than %d values", maxDocNodes)}
-		}
-		size[n] = total
-		return total, nil
-	}
-	_, err := walk(root)
-	return err
-}
-
 // ParseInt parses a core-schema integer: decimal (leading zeros kept
 // decimal), 0o octal or 0x hexadecimal. Beyond 64 bits it returns a
 // *big.Int; otherwise an int.
@@ -282,8 +212,6 @@ func Any(n *yaml.Node) (any, error) {
 const (
 	maxDepth = 1000
 	maxNodes = 100_000
-	// maxDocNodes bounds a whole document, aliases expanded.
-	maxDocNodes = 1_000_000
 )
 
 func anyDepth(n *yaml.Node, depth int, budget *int) (any, error) {

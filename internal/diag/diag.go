@@ -161,10 +161,10 @@ func Render(errs []*Error, read func(file string) ([]byte, error)) string {
 				cache[e.Pos.File] = lines
 			}
 			if e.Pos.Line <= len(lines) {
-				line := strings.ReplaceAll(strings.TrimRight(lines[e.Pos.Line-1], "\r"), "\t", " ")
+				line, caret := Excerpt(lines[e.Pos.Line-1], e.Pos.Col)
 				fmt.Fprintf(&b, "  %4d | %s\n", e.Pos.Line, line)
-				if e.Pos.Col > 0 {
-					fmt.Fprintf(&b, "       | %s^\n", strings.Repeat(" ", e.Pos.Col-1))
+				if caret > 0 {
+					fmt.Fprintf(&b, "       | %s^\n", strings.Repeat(" ", caret-1))
 				}
 			}
 		}
@@ -173,6 +173,38 @@ func Render(errs []*Error, read func(file string) ([]byte, error)) string {
 		}
 	}
 	return b.String()
+}
+
+// excerptWidth is the most characters of a source line an excerpt shows.
+const excerptWidth = 100
+
+// Excerpt makes a source line fit to show under an error: tabs as spaces,
+// bytes that are not UTF-8 as U+FFFD, and a line longer than excerptWidth
+// characters cut to a window around col (1-based, in characters), marked
+// with … where cut. It returns the text and col's column in it (0 when col
+// is 0).
+func Excerpt(line string, col int) (string, int) {
+	line = strings.ReplaceAll(strings.TrimRight(line, "\r"), "\t", " ")
+	r := []rune(strings.ToValidUTF8(line, "\uFFFD"))
+	if len(r) <= excerptWidth {
+		return string(r), col
+	}
+	at := max(col, 1) - 1
+	start := max(0, min(at-excerptWidth/2, len(r)-excerptWidth))
+	end := min(len(r), start+excerptWidth)
+	out := string(r[start:end])
+	caret := col - start
+	if start > 0 {
+		out = "…" + out
+		caret++
+	}
+	if end < len(r) {
+		out += "…"
+	}
+	if col == 0 {
+		caret = 0
+	}
+	return out, caret
 }
 
 // Closest returns the candidate nearest to word by edit distance, if it is

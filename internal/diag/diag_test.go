@@ -61,3 +61,24 @@ func TestRenderShowsTheLineAndACaret(t *testing.T) {
 		t.Errorf("got\n%q\nwant\n%q", out, want)
 	}
 }
+
+// A long line is cut to a window around the column, the caret still under
+// it; a short one is shown whole.
+func TestExcerpt(t *testing.T) {
+	long := strings.Repeat("a", 90_000) + "X" + strings.Repeat("b", 500)
+	got, caret := Excerpt(long, 90_001)
+	r := []rune(got)
+	if len(r) > excerptWidth+2 || r[caret-1] != 'X' || r[0] != '…' || r[len(r)-1] != '…' {
+		t.Fatalf("Excerpt(long, 90001) = %q (%d runes), caret %d", got, len(r), caret)
+	}
+	if got, caret := Excerpt("X"+strings.Repeat("b", 500), 1); !strings.HasPrefix(got, "X") || caret != 1 || !strings.HasSuffix(got, "…") {
+		t.Fatalf("at the start: %q, %d", got, caret)
+	}
+	if got, caret := Excerpt("a\tb\xffc", 3); got != "a b\uFFFDc" || caret != 3 {
+		t.Fatalf("short: %q, %d", got, caret)
+	}
+	out := Render([]*Error{Errorf(Pos{File: "f.yaml", Line: 1, Col: 90_001}, "here")}, func(string) ([]byte, error) { return []byte(long), nil })
+	if len(out) > 400 || !strings.Contains(out, "X") {
+		t.Fatalf("Render of a 90 KB line is %d bytes:\n%.300s", len(out), out)
+	}
+}

@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"hash/fnv"
 	"regexp"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/seamtest/seam/internal/diag"
@@ -28,6 +30,7 @@ type Options struct {
 	Parallel int // workers; < 1 means 1
 	FailFast bool
 	Seed     uint64
+	Profile  string            // the --profile applied, for the reports
 	Vars     map[string]string // --var values
 	Now      func() time.Time  // clock; nil means time.Now
 	// Envs starts environments; nil when the suite declares no services.
@@ -39,6 +42,22 @@ type Options struct {
 	// LeaveEnvs leaves the workers' environments running at the end; the
 	// caller (who made the factory) stops them.
 	LeaveEnvs bool
+	// Retries runs a failed test again, up to this many more times, each
+	// attempt from a fresh reset; a test that passes on a retry is flaky.
+	Retries int
+	// Failures ranks tests within a priority: more recorded failures in
+	// earlier runs first (nil: suite order).
+	Failures map[string]int
+	// Budget, when positive, is the run's time: no test starts once the
+	// elapsed time plus its Estimate would pass it; the rest are reported
+	// as not run.
+	Budget time.Duration
+	// Estimate is how long a test is expected to take (from earlier
+	// runs); false when unknown (then it counts as taking no time).
+	Estimate func(test string) (time.Duration, bool)
+	// Shard names the part of the suite this run is ("2/4"), for the
+	// event log; "" when whole.
+	Shard string
 }
 
 // Env is one running environment, as the engine needs it.
@@ -126,7 +145,7 @@ func anyTag(have, want []string) bool {
 // the error is a problem that stopped the run as a whole (a variable that
 // cannot be evaluated, say), reported before any test starts.
 func Run(ctx context.Context, s *suite.Suite, tests []*suite.Test, opts Options, sink report.Sink) (report.Counts, error) {
-	r := &runner{suite: s, opts: opts, sink: sink, now: opts.Now}
+	r := &runner{suite: s, opts: opts, sink: report.Masking(s.Mask, sink), now: opts.Now}
 	if r.now == nil {
 		r.now = time.Now
 	}
@@ -152,9 +171,12 @@ type runner struct {
 	now   func() time.Time
 	base  expr.Vars
 
+	start time.Time // the run's, for --budget
+
 	mu       sync.Mutex
 	counts   report.Counts
-	stopping bool // --fail-fast tripped
+	stopping bool   // --fail-fast tripped
+	budget   string // why --budget stopped the run; "" while it has not
 	envErr   error
 	onEnd    func(report.Event) // sees each test_end, for Runner.Test
 	noise    map[string]int     // suspicious signatures → passing tests they were seen in
@@ -171,7 +193,7 @@ type Runner struct {
 // NewRunner evaluates the suite's variables (unless opts.Base has them)
 // and returns a Runner that sends events to sink.
 func NewRunner(s *suite.Suite, opts Options, sink report.Sink) (*Runner, error) {
-	r := &runner{suite: s, opts: opts, sink: sink, now: opts.Now}
+	r := &runner{suite: s, opts: opts, sink: report.Masking(s.Mask, sink), now: opts.Now}
 	if r.now == nil {
 		r.now = time.Now
 	}
@@ -392,10 +414,19 @@ func services(s *suite.Suite) []report.ServiceInfo {
 
 func (r *runner) run(ctx context.Context, tests []*suite.Test) report.Counts {
 	start := r.now()
-	r.emit(report.Event{Time: start, Type: report.RunStart, Suite: r.suite.Name, Seed: r.opts.Seed, Total: len(tests), Services: services(r.suite), Edges: edges(r.suite)})
+	r.start = start
+	r.emit(report.Event{Time: start, Type: report.RunStart, Suite: r.suite.Name, Seed: r.opts.Seed, Profile: r.opts.Profile, Total: len(tests), Services: services(r.suite), Edges: edges(r.suite), Shard: r.opts.Shard})
 	ordered := append([]*suite.Test(nil), tests...)
 	// Riskier tests first, so --fail-fast and an impatient reader see them.
-	sort.SliceStable(ordered, func(i, j int) bool { return ordered[i].Priority < ordered[j].Priority })
+	// Within a priority, the tests that failed most in earlier runs come
+	// first (--budget keeps what is likeliest to find a fault).
+	sort.SliceStable(ordered, func(i, j int) bool {
+		a, b := ordered[i], ordered[j]
+		if a.Priority != b.Priority {
+			return a.Priority < b.Priority
+		}
+		return r.opts.Failures[a.Name] > r.opts.Failures[b.Name]
+	})
 	var parallel, serial []*suite.Test
 	for _, t := range ordered {
 		switch {
@@ -428,6 +459,7 @@ func (r *runner) run(ctx context.Context, tests []*suite.Test) report.Counts {
 		wg.Wait()
 	}()
 	queue := make(chan *suite.Test)
+	var crashed atomic.Pointer[WorkerPanic]
 	var wg sync.WaitGroup
 	for _, w := range workers {
 		wg.Add(1)
@@ -436,8 +468,8 @@ func (r *runner) run(ctx context.Context, tests []*suite.Test) report.Counts {
 			for t := range queue {
 				// Checked here, not when queued: a test handed over just
 				// as another failed or the run was interrupted must not start.
-				if !r.skipRest(ctx, t) {
-					r.test(ctx, t, w)
+				if crashed.Load() == nil && !r.skipRest(ctx, t) {
+					crashed.CompareAndSwap(nil, r.guarded(ctx, t, w))
 				}
 			}
 		}()
@@ -447,6 +479,12 @@ func (r *runner) run(ctx context.Context, tests []*suite.Test) report.Counts {
 	}
 	close(queue)
 	wg.Wait()
+	if p := crashed.Load(); p != nil {
+		// Panic again here, on the caller's goroutine, so the deferred
+		// stops above still run and the command can report seam's bug
+		// (a panic on a worker's goroutine would end the process at once).
+		panic(p)
+	}
 	for _, t := range serial {
 		if r.skipRest(ctx, t) {
 			continue
@@ -472,6 +510,28 @@ func (r *runner) run(ctx context.Context, tests []*suite.Test) report.Counts {
 	return counts
 }
 
+// WorkerPanic is a panic on a worker's goroutine, with that goroutine's
+// stack, raised again on the goroutine that called Run.
+type WorkerPanic struct {
+	Value any
+	Stack []byte
+}
+
+func (p *WorkerPanic) String() string {
+	return fmt.Sprintf("%v\n\nworker goroutine:\n%s", p.Value, p.Stack)
+}
+
+// guarded runs t on w, returning the panic that stopped it, if any.
+func (r *runner) guarded(ctx context.Context, t *suite.Test, w *Worker) (p *WorkerPanic) {
+	defer func() {
+		if v := recover(); v != nil {
+			p = &WorkerPanic{Value: v, Stack: debug.Stack()}
+		}
+	}()
+	r.test(ctx, t, w)
+	return nil
+}
+
 // skipRest reports t as not run when the run is stopping.
 func (r *runner) skipRest(ctx context.Context, t *suite.Test) bool {
 	r.mu.Lock()
@@ -489,7 +549,37 @@ func (r *runner) skipRest(ctx context.Context, t *suite.Test) bool {
 		r.finish(t, report.Event{Status: report.Skipped, Message: "not run: --fail-fast stopped the run after a failure"})
 		return true
 	}
+	if why := r.overBudget(t); why != "" {
+		r.finish(t, report.Event{Status: report.Skipped, Message: why})
+		return true
+	}
 	return false
+}
+
+// overBudget says why t must not start under --budget ("" when it may):
+// the elapsed time plus t's estimate would pass the budget. Once one test
+// is refused no later one starts, so the tests run are a prefix of the
+// risk order.
+func (r *runner) overBudget(t *suite.Test) string {
+	if r.opts.Budget <= 0 {
+		return ""
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.budget != "" {
+		return r.budget
+	}
+	elapsed := r.now().Sub(r.start)
+	var est time.Duration
+	if r.opts.Estimate != nil {
+		est, _ = r.opts.Estimate(t.Name)
+	}
+	if elapsed+est <= r.opts.Budget {
+		return ""
+	}
+	r.budget = fmt.Sprintf("not run: --budget %s would be exceeded (%s used when the first test that did not fit, %q, about %s, was due)",
+		r.opts.Budget, elapsed.Round(time.Millisecond), t.Name, est.Round(time.Millisecond))
+	return r.budget
 }
 
 func (r *runner) finish(t *suite.Test, e report.Event) {
@@ -504,6 +594,9 @@ func (r *runner) finish(t *suite.Test, e report.Event) {
 	switch e.Status {
 	case report.Passed:
 		r.counts.Passed++
+		if e.Flaky {
+			r.counts.Flaky++
+		}
 	case report.Failed:
 		r.counts.Failed++
 		if r.opts.FailFast {
@@ -528,7 +621,34 @@ func testSeed(seed uint64, name string) uint64 {
 	return seed ^ h.Sum64()
 }
 
+// test runs t on w, again after a failure while --retries allows: each
+// failed attempt but the last ends in a test_retry event with its
+// evidence, and the next starts from a fresh reset.
 func (r *runner) test(ctx context.Context, t *suite.Test, w *Worker) {
+	for attempt := 1; ; attempt++ {
+		e, ok := r.once(ctx, t, w)
+		if !ok {
+			return // the environment could not start; reported
+		}
+		if e.Status == report.Failed && attempt <= r.opts.Retries && ctx.Err() == nil {
+			retry := e
+			retry.Type, retry.Test, retry.Pos, retry.Attempt = report.TestRetry, t.Name, t.Pos.String(), attempt
+			retry.Tags, retry.Priority = t.Tags, t.Priority.String()
+			r.emit(retry)
+			w.used = true // whatever the failed attempt left is reset
+			continue
+		}
+		if attempt > 1 {
+			e.Attempt, e.Flaky = attempt, e.Status == report.Passed
+		}
+		r.finish(t, e)
+		return
+	}
+}
+
+// once runs one attempt of t and returns its test_end event, not yet
+// emitted; false when the environment could not start (reported).
+func (r *runner) once(ctx context.Context, t *suite.Test, w *Worker) (report.Event, bool) {
 	env, fresh, err := r.envFor(ctx, w, t)
 	if err != nil {
 		r.mu.Lock()
@@ -537,7 +657,7 @@ func (r *runner) test(ctx context.Context, t *suite.Test, w *Worker) {
 		}
 		r.mu.Unlock()
 		r.skipRest(ctx, t)
-		return
+		return report.Event{}, false
 	}
 	if fresh {
 		defer r.stopEnv(env)
@@ -627,7 +747,7 @@ func (r *runner) test(ctx context.Context, t *suite.Test, w *Worker) {
 	if failure != nil {
 		e.Status, e.Failure, e.Message = report.Failed, failure, failure.Message
 	}
-	r.finish(t, e)
+	return e, true
 }
 
 type testRun struct {

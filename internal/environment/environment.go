@@ -21,9 +21,11 @@ import (
 	"github.com/seamtest/seam/internal/diag"
 	"github.com/seamtest/seam/internal/expr"
 	"github.com/seamtest/seam/internal/freeport"
+	"github.com/seamtest/seam/internal/mask"
 	"github.com/seamtest/seam/internal/protos"
 	"github.com/seamtest/seam/internal/service"
 	"github.com/seamtest/seam/internal/step"
+	"github.com/seamtest/seam/internal/token"
 	"github.com/seamtest/seam/internal/wire"
 	"google.golang.org/protobuf/reflect/protoregistry"
 )
@@ -41,7 +43,12 @@ type Options struct {
 	Log      func(service, stream, line string, span ...time.Time) // span: an interaction's start and end
 	Progress func(service, what string)                            // "starting", "ready", … for a live display
 	Notice   func(service, text string)                            // what seam cannot reset, once per text
-	Mask     *wire.Masker                                          // the suite's own secret patterns; nil: the built-in ones
+	Mask     *mask.Masker                                          // the suite's own secret patterns; nil: the built-in ones
+	Seed     uint64                                                // the run's: Toxiproxy toxics' toxicity rolls and jitter
+	// Token guards the control APIs (Toxiproxy's, the stubs' admin API)
+	// and is given to every process as $SEAM_CONTROL_TOKEN; "" leaves
+	// them open.
+	Token string
 }
 
 // Environment is one running instance of a system.
@@ -114,6 +121,9 @@ type PrepareOptions struct {
 	Log      func(service, line string)
 	AddTemp  func(dir string) // a work folder to remove after a crash
 	Started  func(pid int)    // a child to kill after a crash
+	// Env is added to the environment of every command a service's
+	// preparing runs: the run's mark, TMPDIR inside the run's folder.
+	Env []string
 	// Preparing and Prepared, when set, are told when each service's work
 	// begins, and when it ended and how long it took (for seam up's
 	// progress lines).
@@ -141,8 +151,16 @@ func Prepare(ctx context.Context, sys *service.System, opts PrepareOptions) erro
 						opts.Log(svc.Name, line)
 					}
 				},
-				AddTemp: opts.AddTemp, Started: opts.Started,
+				AddTemp: opts.AddTemp, Started: opts.Started, Env: opts.Env,
 			})
+			if err != nil && ctx.Err() != nil {
+				// Whatever failed, it failed because the run was
+				// interrupted: say so, not how the interrupted work died.
+				var stopped *service.Interrupted
+				if !errors.As(err, &stopped) {
+					err = &service.Interrupted{What: "preparing", Cause: ctx.Err()}
+				}
+			}
 			if opts.Prepared != nil {
 				opts.Prepared(svc.Name, time.Since(began), err)
 			}
@@ -161,7 +179,7 @@ func Start(ctx context.Context, sys *service.System, opts Options) (*Environment
 	e := &Environment{sys: sys, opts: opts, running: map[string]*running{}, infos: map[string]map[string]any{},
 		views: map[string]map[string]map[string]any{}}
 	e.levels = levels(sys)
-	if err := os.MkdirAll(opts.LogDir, 0o755); err != nil {
+	if err := os.MkdirAll(opts.LogDir, 0o700); err != nil {
 		return nil, fmt.Errorf("log folder: %w", err)
 	}
 	// Every port is known before anything starts, so any service can be
@@ -176,7 +194,13 @@ func Start(ctx context.Context, sys *service.System, opts Options) (*Environment
 			r.ports[p] = port
 		}
 		e.running[svc.Name] = r
-		e.infos[svc.Name] = info(svc, r.ports)
+		e.infos[svc.Name] = info(svc, r.ports, opts.Token)
+		// The passwords the services were given are secrets wherever
+		// they would be written (the masker ignores short ones, such
+		// as a suite's own "seam").
+		if pw, ok := e.infos[svc.Name]["password"].(string); ok {
+			opts.Mask.Add(pw)
+		}
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -275,7 +299,7 @@ var nonWord = regexp.MustCompile(`[^A-Za-z0-9]+`)
 // envName turns a service name into an environment variable part.
 func envName(s string) string { return strings.ToUpper(nonWord.ReplaceAllString(s, "_")) }
 
-func info(svc *service.Service, ports map[string]int) map[string]any {
+func info(svc *service.Service, ports map[string]int, tok string) map[string]any {
 	if len(svc.Ports) == 0 {
 		return map[string]any{"name": svc.Name} // a job: no address
 	}
@@ -288,6 +312,9 @@ func info(svc *service.Service, ports map[string]int) map[string]any {
 	in := map[string]any{
 		"name": svc.Name, "host": "127.0.0.1", "port": main, "addr": addr,
 		"url": "http://" + addr, "ports": named,
+	}
+	if tok != "" {
+		in["control_token"] = tok // for kinds that serve a control API (a stub's admin API)
 	}
 	if d, ok := svc.Spec.(service.Describer); ok {
 		d.Describe(in)
@@ -390,8 +417,14 @@ func through(info map[string]any, addr, proxy string) map[string]any {
 	return out
 }
 
+// ControlToken is the token the environment's control APIs want ("":
+// none), as its processes see it in $SEAM_CONTROL_TOKEN.
+func (e *Environment) ControlToken() string { return e.opts.Token }
+
 // ToxiproxyURL is the address of the Toxiproxy-compatible API over this
-// environment's edges, started on first use.
+// environment's edges, started on first use. With a control token it is
+// http://seam:TOKEN@127.0.0.1:PORT: HTTP clients, Toxiproxy's Go client
+// among them, send the token as Basic authentication by themselves.
 func (e *Environment) ToxiproxyURL() (string, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -406,10 +439,10 @@ func (e *Environment) ToxiproxyURL() (string, error) {
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		return append([]*wire.Proxy(nil), e.proxies...)
-	})
-	e.toxiSrv = &http.Server{Handler: e.toxi}
+	}, e.opts.Seed)
+	e.toxiSrv = &http.Server{Handler: token.Require(e.opts.Token, e.toxi)}
 	go e.toxiSrv.Serve(ln)
-	e.toxiURL = "http://" + ln.Addr().String()
+	e.toxiURL = token.URL("http://"+ln.Addr().String(), e.opts.Token)
 	return e.toxiURL, nil
 }
 
@@ -507,6 +540,9 @@ func (e *Environment) childEnv(svc *service.Service, tmp string) []string {
 	env := append([]string(nil), e.opts.Mark...)
 	own := e.infos[svc.Name]
 	env = append(env, "SEAM_SERVICE="+svc.Name, "SEAM_TMP="+tmp)
+	if e.opts.Token != "" {
+		env = append(env, token.EnvVar+"="+e.opts.Token)
+	}
 	if addr, ok := own["addr"].(string); ok {
 		env = append(env, "SEAM_HOST=127.0.0.1", fmt.Sprintf("SEAM_PORT=%d", own["port"]), "SEAM_ADDR="+addr, "SEAM_URL="+own["url"].(string))
 	}
@@ -552,7 +588,7 @@ func (e *Environment) startOne(ctx context.Context, svc *service.Service) error 
 		return &StartError{Service: svc.Name, Pos: svc.Pos, Err: err}
 	}
 	logPath := filepath.Join(e.opts.LogDir, svc.Name+".log")
-	lf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	lf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return &StartError{Service: svc.Name, Pos: svc.Pos, Err: err}
 	}
@@ -562,6 +598,9 @@ func (e *Environment) startOne(ctx context.Context, svc *service.Service) error 
 		Name: svc.Name, Dir: e.opts.Dir, TempDir: tmp, Vars: e.varsFor(svc, tmp),
 		Env: e.childEnv(svc, tmp), Ports: r.ports,
 		Log: func(stream, line string) {
+			// Masked before it is kept anywhere: the log file, the
+			// last lines a failure shows, and every report.
+			line = e.opts.Mask.Text(line)
 			r.lines.add(line)
 			r.mu.Lock()
 			fmt.Fprintf(r.log, "%s %s | %s\n", time.Now().UTC().Format("15:04:05.000"), stream, line)
@@ -573,6 +612,7 @@ func (e *Environment) startOne(ctx context.Context, svc *service.Service) error 
 		Started: e.opts.Started,
 		AddTemp: e.opts.AddTemp,
 		Info:    e.infos[svc.Name],
+		Mask:    e.opts.Mask,
 	})
 	if err != nil {
 		return &StartError{Service: svc.Name, Pos: svc.Pos, Err: err, LogFile: logPath}

@@ -85,6 +85,33 @@ func (t Table) Names() []string { return expr.SortedKeys(t) }
 type Compiler struct {
 	D   *decode.Decoder
 	Ops Table
+	// shape is what the value being compiled is known to be, so a
+	// mapping that cannot be keys of it is reported as unknown operators.
+	shape Shape
+}
+
+// Shape is what a result field's value is known to be, for validation.
+type Shape int
+
+const (
+	// AnyShape is any JSON value: a mapping of keys under it is an
+	// object having those keys.
+	AnyShape Shape = iota
+	// ScalarShape is text, a number or a boolean (stdout, status,
+	// exit_code): a mapping under it can only hold operators.
+	ScalarShape
+	// HeadersShape is an object whose values are scalars, or lists of
+	// them (headers, trailers): a mapping under a key can only hold
+	// operators.
+	HeadersShape
+)
+
+// within compiles with the value known to be of shape s.
+func (c *Compiler) within(s Shape, f func() Check) Check {
+	prev := c.shape
+	c.shape = s
+	defer func() { c.shape = prev }()
+	return f()
 }
 
 // Matcher compiles the expectation at n for the value at path. The forms:
@@ -133,7 +160,7 @@ func (c *Compiler) Matcher(n *yaml.Node, path string, fold bool) Check {
 				c.D.Errorf(f.KeyN, "%s: %v", path, err).WithHint("queries are jq syntax, like .items[0].id")
 				continue
 			}
-			m := c.Matcher(f.Value, strings.TrimSpace(path+" "+f.Key), false)
+			m := c.within(AnyShape, func() Check { return c.Matcher(f.Value, strings.TrimSpace(path+" "+f.Key), false) })
 			if m != nil {
 				qc.items = append(qc.items, queryItem{q: q, m: m, pos: c.D.Pos(f.KeyN)})
 			}
@@ -160,9 +187,24 @@ func (c *Compiler) Matcher(n *yaml.Node, path string, fold bool) Check {
 		}
 		return all
 	}
+	if c.shape == ScalarShape {
+		for _, f := range fields {
+			e := c.D.Errorf(f.KeyN, "%s: unknown operator %q", path, f.Key)
+			if s := diag.Closest(f.Key, c.Ops.Names()); s != "" {
+				e.WithHint("did you mean %q? %s holds a single value, so a mapping under it holds operators (seam help expect)", s, path)
+			} else {
+				e.WithHint("%s holds a single value, so a mapping under it holds operators: %s", path, strings.Join(c.Ops.Names(), ", "))
+			}
+		}
+		return nil
+	}
+	inner := AnyShape
+	if c.shape == HeadersShape {
+		inner = ScalarShape
+	}
 	hc := hasCheck{fold: fold}
 	for _, f := range fields {
-		m := c.Matcher(f.Value, strings.TrimSpace(path+" "+f.Key), false)
+		m := c.within(inner, func() Check { return c.Matcher(f.Value, strings.TrimSpace(path+" "+f.Key), false) })
 		if m != nil {
 			hc.keys = append(hc.keys, f.Key)
 			hc.ms = append(hc.ms, atCheck{pos: c.D.Pos(f.KeyN), m: m})
@@ -306,6 +348,7 @@ type Field struct {
 	Name     string
 	Doc      string
 	FoldKeys bool // object keys compare case-insensitively (HTTP headers)
+	Shape    Shape
 }
 
 // Expectation is a compiled `expect:` block of a step.
@@ -349,7 +392,7 @@ func (c *Compiler) Compile(n *yaml.Node, fields []Field) *Expectation {
 			}
 			continue
 		}
-		if m := c.Matcher(f.Value, f.Key, fd.FoldKeys); m != nil {
+		if m := c.within(fd.Shape, func() Check { return c.Matcher(f.Value, f.Key, fd.FoldKeys) }); m != nil {
 			e.fields = append(e.fields, f.Key)
 			e.poses = append(e.poses, c.D.Pos(f.KeyN))
 			e.checks = append(e.checks, m)

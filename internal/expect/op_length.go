@@ -14,7 +14,7 @@ func (lengthOp) Usage() Usage {
 }
 
 func (lengthOp) Compile(c *Compiler, n *yaml.Node) Check {
-	m := c.Matcher(n, "length", false)
+	m := c.within(ScalarShape, func() Check { return c.Matcher(n, "length", false) })
 	if m == nil {
 		return nil
 	}

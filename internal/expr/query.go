@@ -1,8 +1,10 @@
 package expr
 
 import (
+	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/itchyny/gojq"
 )
@@ -33,6 +35,9 @@ func CompileQuery(src string) (*Query, error) {
 	return out, nil
 }
 
+// queryTimeout bounds one run of a query.
+const queryTimeout = 5 * time.Second
+
 // queries caches compiled queries by source; gojq code is safe to share.
 var queries sync.Map
 
@@ -41,8 +46,13 @@ func (q *Query) String() string { return q.src }
 
 // Run applies the query to v (a canonical value). No output, or a single
 // null, means the path is absent; several outputs become a list.
+//
+// A query that runs longer than queryTimeout (def f: f; f) is an error,
+// so a looping query cannot hang a test past its timeout.
 func (q *Query) Run(v any) (out any, found bool, err error) {
-	iter := q.code.Run(v)
+	ctx, cancel := context.WithTimeout(context.Background(), queryTimeout)
+	defer cancel()
+	iter := q.code.RunWithContext(ctx, v)
 	var outs []any
 	for {
 		x, ok := iter.Next()

@@ -9,6 +9,7 @@ package reap
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -71,6 +72,11 @@ type Run struct {
 
 // Begin writes a record for a new run owned by this process.
 func Begin(stateDir, command, suite string) (*Run, error) {
+	// The state folder holds the runs' logs: the user's alone. (A shared
+	// SEAM_STATE_DIR keeps the mode it was given.)
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("state folder %s: %w", stateDir, err)
+	}
 	runs := filepath.Join(stateDir, "runs")
 	if err := os.MkdirAll(runs, 0o755); err != nil {
 		return nil, fmt.Errorf("state folder %s: %w", runs, err)
@@ -141,20 +147,28 @@ func SuitePath(file string) string {
 	return abs
 }
 
-// Proc is a started child, with its start time to tell a reused PID apart.
+// Proc is a started child, with its start time to tell a reused PID apart
+// and the process group it leads (seam starts every child in a group of
+// its own; 0 in records of seam before 2026-12-01, where it was the PID).
 type Proc struct {
 	PID  int    `json:"pid"`
 	Tick uint64 `json:"start_tick"`
+	PGID int    `json:"pgid,omitempty"`
 }
 
-// AddPID records a started child. Its process group is killed on reaping
-// too: some servers (PostgreSQL) overwrite their environment for their
-// process titles, so the mark cannot find them.
+// AddPID records a started child and its process group. The group is
+// killed on reaping, even when the child itself has died (a shell whose
+// compiler lives on): some servers (PostgreSQL) overwrite their
+// environment for their process titles, so the mark cannot find them.
 func (r *Run) AddPID(pid int) error {
 	tick, _ := startTick(pid)
+	pgid := pid
+	if st, err := readStat(pid); err == nil {
+		pgid = st.pgrp
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.rec.Procs = append(r.rec.Procs, Proc{PID: pid, Tick: tick})
+	r.rec.Procs = append(r.rec.Procs, Proc{PID: pid, Tick: tick, PGID: pgid})
 	return r.save()
 }
 
@@ -163,6 +177,8 @@ func (r *Run) save() error {
 	if err != nil {
 		return err
 	}
+	// A save killed halfway leaves this file; Reap removes it (see
+	// staleTemps).
 	tmp := r.file + ".tmp"
 	if err := os.WriteFile(tmp, data, 0o644); err != nil {
 		return err
@@ -291,8 +307,7 @@ func Reap(stateDir string) (Result, error) {
 		if rec.PID == os.Getpid() || rec.Alive() {
 			continue
 		}
-		res.Killed = append(res.Killed, killRecorded(rec.Procs)...)
-		killed, err := KillMarked(rec.ID, 2*time.Second)
+		killed, err := killRun(rec)
 		res.Killed = append(res.Killed, killed...)
 		if err != nil {
 			errs = append(errs, err)
@@ -305,33 +320,233 @@ func Reap(stateDir string) (Result, error) {
 				errs = append(errs, err)
 			}
 		}
+		os.Remove(filepath.Join(stateDir, "runs", rec.ID+".json.tmp"))
 		os.Remove(filepath.Join(stateDir, "runs", rec.ID+".json"))
 		res.Runs = append(res.Runs, rec.ID)
 	}
+	removeStaleTemps(stateDir)
 	return res, errors.Join(errs...)
 }
 
-// KillMarked sends SIGKILL to every process whose environment carries the
-// run's mark and waits up to grace for them to be gone.
-func KillMarked(runID string, grace time.Duration) ([]int, error) {
-	pids := Marked(runID)
-	for _, pid := range pids {
-		_ = syscall.Kill(pid, syscall.SIGKILL)
-	}
-	deadline := time.Now().Add(grace)
-	for time.Now().Before(deadline) {
-		left := 0
-		for _, pid := range pids {
-			if exists(pid) {
-				left++
+// removeStaleTemps removes the record files a save left halfway
+// (runs/ID.json.tmp) whose run is over. The run of a complete ID.json
+// beside it is Reap's to judge; otherwise the file itself names its owner
+// as far as it was written (id, then pid, then start_tick): an owner
+// still running keeps it, and a file too short to name one is left only
+// while it may still be being written.
+func removeStaleTemps(stateDir string) {
+	tmps, _ := filepath.Glob(filepath.Join(stateDir, "runs", "*.json.tmp"))
+	for _, tmp := range tmps {
+		if fileOwner(tmp) != os.Geteuid() {
+			continue
+		}
+		if data, err := os.ReadFile(strings.TrimSuffix(tmp, ".tmp")); err == nil {
+			var rec Record
+			if json.Unmarshal(data, &rec) == nil && rec.ID != "" {
+				continue
 			}
 		}
-		if left == 0 {
-			return pids, nil
+		data, err := os.ReadFile(tmp)
+		if err != nil {
+			continue
+		}
+		pid, tick := partialOwner(data)
+		switch {
+		case pid == os.Getpid():
+			continue
+		case pid > 0 && tick > 0:
+			if t, err := startTick(pid); err == nil && t == tick {
+				continue
+			}
+		default:
+			if st, err := os.Stat(tmp); err != nil || time.Since(st.ModTime()) < 10*time.Second {
+				continue
+			}
+		}
+		os.Remove(tmp)
+	}
+}
+
+// partialOwner reads the owner's PID and start tick from the start of a
+// record, complete or not; 0 where it is cut before them.
+func partialOwner(data []byte) (pid int, tick uint64) {
+	field := func(name string) string {
+		_, rest, ok := strings.Cut(string(data), "\""+name+"\":")
+		if !ok {
+			return ""
+		}
+		rest = strings.TrimLeft(rest, " ")
+		end := strings.IndexFunc(rest, func(r rune) bool { return r < '0' || r > '9' })
+		if end <= 0 {
+			return "" // no digits, or cut inside the number
+		}
+		return rest[:end]
+	}
+	pid, _ = strconv.Atoi(field("pid"))
+	tick, _ = strconv.ParseUint(field("start_tick"), 10, 64)
+	return pid, tick
+}
+
+// killRun stops what a dead run left running: its recorded process groups
+// (found by group ID even when their leader is gone) and every process
+// carrying its mark. Each is asked to stop first (SIGTERM: PostgreSQL
+// removes its shared memory on its way out) and killed when it has not
+// within a second.
+func killRun(rec Record) ([]int, error) {
+	found := func() []int {
+		seen := map[int]bool{}
+		var out []int
+		for _, pid := range append(recordedGroups(rec.ID, rec.Procs), Marked(rec.ID)...) {
+			if !seen[pid] {
+				seen[pid] = true
+				out = append(out, pid)
+			}
+		}
+		return out
+	}
+	return stop(found, time.Second, 2*time.Second, "run "+rec.ID)
+}
+
+// stop signals what find lists, SIGTERM then (after term) SIGKILL, again
+// and again as long as find lists more (a process may fork between a
+// listing and its signal), until find lists nothing or kill has passed
+// since SIGKILL. It returns every process signalled.
+func stop(find func() []int, term, kill time.Duration, what string) ([]int, error) {
+	seen := map[int]bool{}
+	var all []int
+	sig := syscall.SIGTERM
+	if term <= 0 {
+		sig = syscall.SIGKILL
+	}
+	termUntil := time.Now().Add(term)
+	var killUntil time.Time
+	for {
+		pids := find()
+		if len(pids) == 0 {
+			return all, nil
+		}
+		now := time.Now()
+		if sig == syscall.SIGTERM && now.After(termUntil) {
+			sig = syscall.SIGKILL
+		}
+		if sig == syscall.SIGKILL && killUntil.IsZero() {
+			killUntil = now.Add(kill)
+		}
+		if !killUntil.IsZero() && now.After(killUntil) {
+			return all, fmt.Errorf("processes of %s still alive after SIGKILL: %v", what, pids)
+		}
+		for _, pid := range pids {
+			if !seen[pid] || sig == syscall.SIGKILL {
+				_ = syscall.Kill(pid, sig)
+			}
+			if !seen[pid] {
+				seen[pid] = true
+				all = append(all, pid)
+			}
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return pids, fmt.Errorf("processes of run %s still alive after SIGKILL", runID)
+}
+
+// recordedGroups lists the live members of a dead run's process groups.
+// A group ID is a PID, and the kernel gives no new process a PID still in
+// use as a group's ID; but once a group is empty its number may lead a
+// stranger's group. So a member counts only when the group is provably
+// the run's: its leader still runs with the recorded start time, or the
+// member itself carries the run's mark.
+func recordedGroups(runID string, procs []Proc) []int {
+	if len(procs) == 0 {
+		return nil
+	}
+	groups := map[int]bool{} // pgid → leader alive with its recorded start
+	for _, p := range procs {
+		pgid := p.PGID
+		if pgid == 0 {
+			pgid = p.PID
+		}
+		leaderOK := false
+		if pgid == p.PID {
+			tick, err := startTick(p.PID)
+			leaderOK = err == nil && tick == p.Tick
+		}
+		groups[pgid] = groups[pgid] || leaderOK
+	}
+	mark := []byte(EnvVar + "=" + runID + "\x00")
+	self := os.Getpid()
+	var out []int
+	for _, pid := range pids() {
+		if pid == self {
+			continue
+		}
+		st, err := readStat(pid)
+		if err != nil || st.state == 'Z' {
+			continue
+		}
+		leaderOK, ok := groups[st.pgrp]
+		if !ok {
+			continue
+		}
+		if leaderOK || hasMark(pid, mark) {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+func pids() []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	out := make([]int, 0, len(entries))
+	for _, e := range entries {
+		if pid, err := strconv.Atoi(e.Name()); err == nil {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+func hasMark(pid int, mark []byte) bool {
+	env, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+	return err == nil && len(env) > 0 && containsEntry(env, mark)
+}
+
+// stat is what seam reads of /proc/PID/stat.
+type stat struct {
+	state byte
+	pgrp  int
+	tick  uint64 // start time, clock ticks since boot
+}
+
+func readStat(pid int) (stat, error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return stat{}, err
+	}
+	// pid (comm) state ppid pgrp …; comm may hold spaces and parentheses.
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return stat{}, fmt.Errorf("bad stat for %d", pid)
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 20 || len(f[0]) != 1 {
+		return stat{}, fmt.Errorf("short stat for %d", pid)
+	}
+	pgrp, err1 := strconv.Atoi(f[2])
+	tick, err2 := strconv.ParseUint(f[19], 10, 64)
+	if err1 != nil || err2 != nil {
+		return stat{}, fmt.Errorf("bad stat for %d", pid)
+	}
+	return stat{state: f[0][0], pgrp: pgrp, tick: tick}, nil
+}
+
+// KillMarked sends SIGKILL to every process whose environment carries the
+// run's mark, again while more appear (a process may fork between the
+// listing and its signal), and waits up to grace for them to be gone.
+func KillMarked(runID string, grace time.Duration) ([]int, error) {
+	return stop(func() []int { return Marked(runID) }, 0, grace, "run "+runID)
 }
 
 // Marked lists the live processes carrying runID's mark.
@@ -352,7 +567,7 @@ func Marked(runID string) []int {
 		if err != nil || len(env) == 0 {
 			continue
 		}
-		if containsEntry(env, mark) {
+		if containsEntry(env, mark) && exists(pid) {
 			out = append(out, pid)
 		}
 	}
@@ -443,6 +658,50 @@ func RemovePostmasterShm(dataDir string) {
 	removeShm(id, func(k int32) bool { return uint64(int64(k)) == key })
 }
 
+// PostgreSQL's marks: of its main segment's header (PGShmemMagic) and of
+// its dynamic shared memory control segment (PG_DYNSHMEM_CONTROL_MAGIC).
+const (
+	pgShmemMagic   = 679834894
+	pgDSMCtlMagic  = 0x9a503d32
+	pgDSMItemBytes = 40 // sizeof(dsm_control_item) on 64-bit, PostgreSQL 12 and later
+)
+
+// removeDSM removes the POSIX dynamic shared memory files
+// (dir/PostgreSQL.N) of a PostgreSQL killed before it could: its main
+// segment's header names the control segment (dsm_control, after magic,
+// creatorPID, totalsize and freeoffset), which lists the others. The list
+// is read only when the control file's size matches the layout; a file of
+// another user than the control file's is left alone.
+func removeDSM(header []byte, dir string) {
+	if len(header) < 28 || binary.NativeEndian.Uint32(header[0:]) != pgShmemMagic {
+		return
+	}
+	ctl := binary.NativeEndian.Uint32(header[24:])
+	if ctl == 0 {
+		return
+	}
+	ctlFile := filepath.Join(dir, "PostgreSQL."+strconv.FormatUint(uint64(ctl), 10))
+	owner := fileOwner(ctlFile)
+	data, err := os.ReadFile(ctlFile)
+	if err != nil {
+		return
+	}
+	if len(data) >= 16 && binary.NativeEndian.Uint32(data[0:]) == pgDSMCtlMagic {
+		n := int(binary.NativeEndian.Uint32(data[4:]))
+		maxItems := int(binary.NativeEndian.Uint32(data[8:]))
+		if n <= maxItems && len(data) == 16+pgDSMItemBytes*maxItems {
+			for i := range n {
+				h := binary.NativeEndian.Uint32(data[16+pgDSMItemBytes*i:])
+				f := filepath.Join(dir, "PostgreSQL."+strconv.FormatUint(uint64(h), 10))
+				if h != 0 && h != ctl && fileOwner(f) == owner {
+					os.Remove(f)
+				}
+			}
+		}
+	}
+	os.Remove(ctlFile)
+}
+
 // removeShm removes a shared memory segment that nothing is attached to,
 // and whose key keyOK accepts when given. The servers were just killed: a
 // backend of a killed PostgreSQL (same process group, not recorded) can
@@ -456,6 +715,14 @@ func removeShm(id int, keyOK func(key int32) bool) {
 			return
 		}
 		if desc.Nattch == 0 {
+			// A PostgreSQL's header names its POSIX segments (initdb's
+			// backends make them in /dev/shm): they go too.
+			if keyOK != nil {
+				if mem, err := unix.SysvShmAttach(id, 0, unix.SHM_RDONLY); err == nil {
+					removeDSM(mem, "/dev/shm")
+					_ = unix.SysvShmDetach(mem)
+				}
+			}
 			_, _ = unix.SysvShmCtl(id, unix.IPC_RMID, nil)
 			return
 		}
@@ -464,25 +731,4 @@ func removeShm(id int, keyOK func(key int32) bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// killRecorded kills recorded children that still run (same PID, same
-// start time), with their process groups.
-func killRecorded(procs []Proc) []int {
-	var out []int
-	for _, p := range procs {
-		if tick, err := startTick(p.PID); err != nil || tick != p.Tick {
-			continue
-		}
-		_ = syscall.Kill(-p.PID, syscall.SIGKILL)
-		_ = syscall.Kill(p.PID, syscall.SIGKILL)
-		out = append(out, p.PID)
-	}
-	deadline := time.Now().Add(2 * time.Second)
-	for _, pid := range out {
-		for exists(pid) && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
-	return out
 }

@@ -1,6 +1,7 @@
 package reap
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -84,5 +85,38 @@ func TestSweepShmRemovesRecordedSegments(t *testing.T) {
 	sweepShm(Record{Shm: []int{id}})
 	if segmentExists(id) {
 		t.Error("a recorded segment with nothing attached was left")
+	}
+}
+
+// A killed PostgreSQL's header names its control segment, which lists
+// the other POSIX segments: all go, and nothing else.
+func TestRemoveDSMFollowsTheControlSegment(t *testing.T) {
+	dir := t.TempDir()
+	header := make([]byte, 56)
+	binary.NativeEndian.PutUint32(header[0:], pgShmemMagic)
+	binary.NativeEndian.PutUint32(header[24:], 1111)
+	ctl := make([]byte, 16+pgDSMItemBytes*4)
+	binary.NativeEndian.PutUint32(ctl[0:], pgDSMCtlMagic)
+	binary.NativeEndian.PutUint32(ctl[4:], 2) // items in use
+	binary.NativeEndian.PutUint32(ctl[8:], 4) // room
+	binary.NativeEndian.PutUint32(ctl[16:], 2222)
+	binary.NativeEndian.PutUint32(ctl[16+pgDSMItemBytes:], 3333)
+	binary.NativeEndian.PutUint32(ctl[16+2*pgDSMItemBytes:], 4444) // beyond nitems: not in use
+	files := map[string][]byte{"PostgreSQL.1111": ctl, "PostgreSQL.2222": nil, "PostgreSQL.3333": nil,
+		"PostgreSQL.4444": nil, "PostgreSQL.5555": nil}
+	for name, data := range files {
+		os.WriteFile(filepath.Join(dir, name), data, 0o600)
+	}
+	removeDSM(header, dir)
+	left, _ := filepath.Glob(filepath.Join(dir, "*"))
+	if len(left) != 2 || filepath.Base(left[0]) != "PostgreSQL.4444" || filepath.Base(left[1]) != "PostgreSQL.5555" {
+		t.Errorf("left %v; want PostgreSQL.4444 PostgreSQL.5555", left)
+	}
+	// Not a PostgreSQL header: nothing is touched.
+	os.WriteFile(filepath.Join(dir, "PostgreSQL.1111"), ctl, 0o600)
+	binary.NativeEndian.PutUint32(header[0:], 1)
+	removeDSM(header, dir)
+	if _, err := os.Stat(filepath.Join(dir, "PostgreSQL.1111")); err != nil {
+		t.Error("a segment named by a header without PostgreSQL's magic was removed")
 	}
 }

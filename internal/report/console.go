@@ -24,7 +24,11 @@ type Console struct {
 	counts  Counts
 	running map[string]time.Time
 	logs    map[string][]string
-	status  bool // a status line is on screen
+	verbose bool
+	steps   map[string][]string // -v: each test's timeline so far
+	failed  []failedTest
+	causes  map[string]string // cause → the first test that failed of it
+	status  bool              // a status line is on screen
 	stop    chan struct{}
 	done    chan struct{}
 }
@@ -34,13 +38,20 @@ type ConsoleOptions struct {
 	Color bool             // ANSI colours (only on a terminal, and not with NO_COLOR)
 	Live  bool             // redraw a status line (only on a terminal)
 	Now   func() time.Time // clock; nil means time.Now
+	// Verbose shows every test's timeline (steps, interactions, log
+	// lines), passing tests' too.
+	Verbose bool
 }
+
+// failedTest is a failure for the list at the end.
+type failedTest struct{ name, pos, cause string }
 
 // NewConsole returns a console reporter writing to w. With Live set it
 // redraws its status line every 200ms until Close.
 func NewConsole(w io.Writer, opts ConsoleOptions) *Console {
-	c := &Console{w: w, color: opts.Color, live: opts.Live, now: opts.Now,
-		running: map[string]time.Time{}, logs: map[string][]string{}, cov: NewCoverageBuilder()}
+	c := &Console{w: w, color: opts.Color, live: opts.Live, now: opts.Now, verbose: opts.Verbose,
+		running: map[string]time.Time{}, logs: map[string][]string{}, cov: NewCoverageBuilder(),
+		steps: map[string][]string{}, causes: map[string]string{}}
 	if c.now == nil {
 		c.now = time.Now
 	}
@@ -137,7 +148,7 @@ func (c *Console) Event(e Event) {
 	switch e.Type {
 	case RunStart:
 		c.start, c.total = e.Time, e.Total
-		fmt.Fprintf(c.w, "seam: suite %s: %d tests (seed %d)\n", e.Suite, e.Total, e.Seed)
+		fmt.Fprintf(c.w, "seam: suite %s: %s (seed %d)\n", e.Suite, Plural(e.Total, "test", "tests"), e.Seed)
 		if len(e.Services) > 0 {
 			fmt.Fprintf(c.w, "services: %s\n", ServicesLine(e.Services))
 		}
@@ -151,11 +162,30 @@ func (c *Console) Event(e Event) {
 				logs = append(logs[:0], logs[len(logs)-maxConsoleLogs:]...)
 			}
 			c.logs[e.Test] = logs
+			if c.verbose {
+				c.steps[e.Test] = append(c.steps[e.Test], LogLine(e))
+			}
 		}
+	case StepEnd:
+		if c.verbose && e.Test != "" {
+			mark := "ok  "
+			if e.Status == Failed {
+				mark = "FAIL"
+			}
+			c.steps[e.Test] = append(c.steps[e.Test], fmt.Sprintf("%s step %q (%s)", mark, e.Step, fmtDur(e.Duration)))
+		}
+	case TestRetry:
+		msg := e.Message
+		if e.Failure != nil {
+			msg = e.Failure.Pos + ": " + e.Failure.Message
+		}
+		fmt.Fprintf(c.w, "%s %s %s\n", c.paint(yellow, "RETRY"), e.Test, c.paint(dim, fmt.Sprintf("(attempt %d failed: %s; again from a fresh reset)", e.Attempt, firstLineOf(msg))))
+		delete(c.logs, e.Test)
 	case TestEnd:
 		delete(c.running, e.Test)
 		c.testEnd(e)
 		delete(c.logs, e.Test)
+		delete(c.steps, e.Test)
 	case RunEnd:
 		c.runEnd(e)
 		return
@@ -180,13 +210,36 @@ func (c *Console) testEnd(e Event) {
 	switch e.Status {
 	case Passed:
 		c.counts.Passed++
+		if e.Flaky {
+			c.counts.Flaky++
+			fmt.Fprintf(c.w, "%s %s %s\n", c.paint(yellow+bold, "FLAKY"), e.Test, c.paint(dim, fmt.Sprintf("(passed on attempt %d, %s)", e.Attempt, fmtDur(e.Duration))))
+			return
+		}
 		fmt.Fprintf(c.w, "%s %s %s\n", c.paint(green, "PASS"), e.Test, c.paint(dim, "("+fmtDur(e.Duration)+")"))
+		if c.verbose && len(c.steps[e.Test]) > 0 {
+			c.block(c.w, "timeline:", strings.Join(c.steps[e.Test], "\n"))
+		}
 	case Skipped:
 		c.counts.Skipped++
 		fmt.Fprintf(c.w, "%s %s %s\n", c.paint(yellow, "SKIP"), e.Test, c.paint(dim, "("+e.Message+")"))
 	case Failed:
 		c.counts.Failed++
 		fmt.Fprintf(c.w, "%s %s %s\n", c.paint(red+bold, "FAIL"), e.Test, c.paint(dim, "("+fmtDur(e.Duration)+", "+e.Pos+")"))
+		cause := Cause(e.Failure)
+		c.failed = append(c.failed, failedTest{name: e.Test, pos: e.Pos, cause: cause})
+		if first, ok := c.causes[cause]; ok && cause != "" && !c.verbose {
+			// The same cause again: its evidence was shown in full above.
+			msg, _, _ := strings.Cut(e.Failure.Message, "\n")
+			fmt.Fprintf(c.w, "    %s: step \"%s\": %s\n", e.Failure.Pos, e.Failure.Step, c.paint(red, msg))
+			fmt.Fprintf(c.w, "    %s\n", c.paint(dim, fmt.Sprintf("same cause as %q above: %s", first, cause)))
+			return
+		}
+		if cause != "" {
+			c.causes[cause] = e.Test
+		}
+		if c.verbose && len(c.steps[e.Test]) > 0 {
+			c.block(c.w, "timeline:", strings.Join(c.steps[e.Test], "\n"))
+		}
 		fmt.Fprint(c.w, c.failureText(e.Failure, c.logs[e.Test]))
 	}
 }
@@ -285,7 +338,11 @@ func (c *Console) runEnd(e Event) {
 	if counts.Failed > 0 || e.Status == Failed {
 		verdict = c.paint(red+bold, "FAILED")
 	}
-	fmt.Fprintf(c.w, "\n%s  %s in %s\n", verdict, c.paint(bold, fmt.Sprintf("%d passed, %d failed, %d skipped", counts.Passed, counts.Failed, counts.Skipped)), fmtDur(e.Duration))
+	summary := fmt.Sprintf("%d passed, %d failed, %d skipped", counts.Passed, counts.Failed, counts.Skipped)
+	if counts.Flaky > 0 {
+		summary += fmt.Sprintf(" (%d flaky: passed on a retry)", counts.Flaky)
+	}
+	fmt.Fprintf(c.w, "\n%s  %s in %s\n", verdict, c.paint(bold, summary), fmtDur(e.Duration))
 	if cov := c.cov.Coverage(); cov.Total > 0 {
 		line := cov.Summary()
 		if cov.Exercised < cov.Total {
@@ -299,7 +356,49 @@ func (c *Console) runEnd(e Event) {
 		}
 		fmt.Fprintln(c.w, line+" (seam coverage LOG for each edge's operations)")
 	}
+	c.failedList()
 	if e.Message != "" {
 		fmt.Fprintln(c.w, e.Message)
 	}
+}
+
+// failedList lists the failed tests with where they are, grouped by cause,
+// the biggest group first: "9 tests failed at orders→inventory POST
+// /reserve → 500 Internal Server Error:".
+func (c *Console) failedList() {
+	if len(c.failed) == 0 {
+		return
+	}
+	var order []string
+	byCause := map[string][]failedTest{}
+	for _, f := range c.failed {
+		if _, ok := byCause[f.cause]; !ok {
+			order = append(order, f.cause)
+		}
+		byCause[f.cause] = append(byCause[f.cause], f)
+	}
+	sort.SliceStable(order, func(i, j int) bool { return len(byCause[order[i]]) > len(byCause[order[j]]) })
+	fmt.Fprintf(c.w, "\n%s\n", c.paint(bold, "failed:"))
+	for _, cause := range order {
+		fs := byCause[cause]
+		head := Plural(len(fs), "test", "tests") + " failed"
+		if cause != "" {
+			head += " at " + cause
+		}
+		fmt.Fprintf(c.w, "  %s:\n", c.paint(red, head))
+		width := 0
+		for _, f := range fs {
+			width = max(width, len(f.pos))
+		}
+		for _, f := range fs {
+			fmt.Fprintf(c.w, "    %s%s  %s\n", f.pos, strings.Repeat(" ", width-len(f.pos)), f.name)
+		}
+	}
+}
+
+func firstLineOf(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
 }

@@ -81,7 +81,7 @@ func (b *CoverageBuilder) Event(e Event) {
 			if b.injected[e.Service] == nil {
 				b.injected[e.Service] = map[string]int{}
 			}
-			b.injected[e.Service][opShape(op)]++
+			b.injected[e.Service][OpShape(op)]++
 		case op == "connection":
 			if strings.HasPrefix(result, "open") || strings.HasPrefix(result, "active") { // not again when it closes
 				b.conns[e.Service]++
@@ -95,14 +95,14 @@ func (b *CoverageBuilder) Event(e Event) {
 			if b.ops[e.Service] == nil {
 				b.ops[e.Service] = map[string]int{}
 			}
-			b.ops[e.Service][opShape(op)]++
+			b.ops[e.Service][OpShape(op)]++
 		}
 	}
 }
 
-// opShape is an operation as coverage counts it: "POST /orders/{id}",
+// OpShape is an operation as coverage counts it: "POST /orders/{id}",
 // "SQL INSERT orders", "REDIS GET".
-func opShape(op string) string {
+func OpShape(op string) string {
 	m, target, ok := strings.Cut(op, " ")
 	if !ok {
 		return op
@@ -132,10 +132,14 @@ func Route(target string) string {
 	return strings.Join(segs, "/")
 }
 
+// sqlSpacer separates parentheses, commas and semicolons from words. A
+// Replacer is safe for concurrent use and never changes once built.
+var sqlSpacer = strings.NewReplacer("(", " ( ", ",", " , ", ";", " ")
+
 // SQLShape is a statement's kind and table: "INSERT orders", "SELECT
 // customers", for counting what a service does with its database.
 func SQLShape(sql string) string {
-	f := strings.Fields(strings.ToLower(strings.NewReplacer("(", " ( ", ",", " , ", ";", " ").Replace(sql)))
+	f := strings.Fields(strings.ToLower(sqlSpacer.Replace(sql)))
 	if len(f) == 0 {
 		return sql
 	}

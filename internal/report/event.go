@@ -21,6 +21,10 @@ const (
 	StepStart EventType = "step_start"
 	StepEnd   EventType = "step_end"
 	TestEnd   EventType = "test_end"
+	// TestRetry ends a failed attempt of a test that --retries runs
+	// again (from a fresh reset): it carries that attempt's failure and
+	// duration; the same test's next test_start begins the next attempt.
+	TestRetry EventType = "test_retry"
 	RunEnd    EventType = "run_end"
 	Log       EventType = "log"
 	// CoverageEvent comes last in a JSON lines report: the run's
@@ -41,25 +45,30 @@ const (
 // Event is one thing that happened in a run. The JSON lines report is these
 // events, one per line; docs/events.md documents the fields.
 type Event struct {
-	Time     time.Time     `json:"time"`
-	Type     EventType     `json:"type"`
-	Suite    string        `json:"suite,omitempty"`
-	Test     string        `json:"test,omitempty"`
-	Service  string        `json:"service,omitempty"`
-	Stream   string        `json:"stream,omitempty"`
-	Pos      string        `json:"pos,omitempty"`
-	Phase    string        `json:"phase,omitempty"`
-	Step     string        `json:"step,omitempty"`
-	Index    int           `json:"index,omitempty"`
-	Attempt  int           `json:"attempt,omitempty"`
-	Worker   int           `json:"worker,omitempty"`
-	Status   Status        `json:"status,omitempty"`
-	Duration float64       `json:"duration_ms,omitempty"`
-	Message  string        `json:"message,omitempty"`
-	Failure  *Failure      `json:"failure,omitempty"`
-	Tags     []string      `json:"tags,omitempty"`
-	Priority string        `json:"priority,omitempty"`
-	Seed     uint64        `json:"seed,omitempty"`
+	Time     time.Time `json:"time"`
+	Type     EventType `json:"type"`
+	Suite    string    `json:"suite,omitempty"`
+	Test     string    `json:"test,omitempty"`
+	Service  string    `json:"service,omitempty"`
+	Stream   string    `json:"stream,omitempty"`
+	Pos      string    `json:"pos,omitempty"`
+	Phase    string    `json:"phase,omitempty"`
+	Step     string    `json:"step,omitempty"`
+	Index    int       `json:"index,omitempty"`
+	Attempt  int       `json:"attempt,omitempty"`
+	Worker   int       `json:"worker,omitempty"`
+	Status   Status    `json:"status,omitempty"`
+	Duration float64   `json:"duration_ms,omitempty"`
+	Message  string    `json:"message,omitempty"`
+	Failure  *Failure  `json:"failure,omitempty"`
+	Tags     []string  `json:"tags,omitempty"`
+	Priority string    `json:"priority,omitempty"`
+	Profile  string    `json:"profile,omitempty"` // run_start: the --profile applied
+	Seed     uint64    `json:"seed,omitempty"`
+	// Flaky marks a test_end that passed after failed attempts
+	// (test_retry events before it); Attempt is then the passing one.
+	Flaky    bool          `json:"flaky,omitempty"`
+	Shard    string        `json:"shard,omitempty"` // run_start: "2/4" under --shard
 	Total    int           `json:"total,omitempty"`
 	Counts   *Counts       `json:"counts,omitempty"`
 	Services []ServiceInfo `json:"services,omitempty"`
@@ -123,6 +132,8 @@ type Counts struct {
 	Passed  int `json:"passed"`
 	Failed  int `json:"failed"`
 	Skipped int `json:"skipped"`
+	// Flaky are passed tests that failed first (counted in Passed too).
+	Flaky int `json:"flaky,omitempty"`
 }
 
 // Sink receives events as they happen.

@@ -12,9 +12,19 @@ import (
 // JUnit renders the result model as JUnit XML in the strict form of the
 // Ant JUnit schema that Jenkins and GitLab import: one <testsuite> inside
 // <testsuites>, with the required properties, system-out and system-err.
+//
+// Retried tests (--retries) stay valid against that schema, whose
+// <testcase> holds at most one of skipped, error or failure: a flaky
+// test is a passing testcase, listed in the suite's seam.flaky property
+// and its system-out with each failed attempt; a test that failed every
+// attempt has one failure whose text gives every attempt. With Surefire
+// set, the report adds Maven Surefire's own elements instead
+// (flakyFailure, flakyError, rerunFailure, rerunError, each with a
+// stackTrace), which Jenkins and GitLab read but the Ant schema refuses.
 type JUnit struct {
 	w        io.Writer
 	Hostname string // "" means os.Hostname
+	Surefire bool
 }
 
 // NewJUnit returns a JUnit reporter writing to w.
@@ -62,6 +72,20 @@ type xmlCase struct {
 	Skipped   *xmlMessage `xml:"skipped,omitempty"`
 	Error     *xmlProblem `xml:"error,omitempty"`
 	Failure   *xmlProblem `xml:"failure,omitempty"`
+	// Maven Surefire's rerun elements (JUnit.Surefire only).
+	FlakyFailures []xmlRerun `xml:"flakyFailure,omitempty"`
+	FlakyErrors   []xmlRerun `xml:"flakyError,omitempty"`
+	RerunFailures []xmlRerun `xml:"rerunFailure,omitempty"`
+	RerunErrors   []xmlRerun `xml:"rerunError,omitempty"`
+}
+
+// xmlRerun is one of Surefire's rerun elements: a failed run's message,
+// type and text (its stackTrace, here the failure's evidence).
+type xmlRerun struct {
+	Message    string   `xml:"message,attr"`
+	Type       string   `xml:"type,attr"`
+	StackTrace string   `xml:"stackTrace"`
+	SystemOut  *xmlText `xml:"system-out,omitempty"`
 }
 
 type xmlMessage struct {
@@ -106,20 +130,40 @@ func (j *JUnit) Finish(r *Run) error {
 		}
 		s.Properties.Props = append(s.Properties.Props, xmlProperty{Name: "seam.service." + svc.Name, Value: v})
 	}
-	var errLog strings.Builder
+	if r.Counts.Flaky > 0 {
+		s.Properties.Props = append(s.Properties.Props, xmlProperty{Name: "seam.flaky", Value: fmt.Sprint(r.Counts.Flaky)})
+	}
+	var errLog, outLog strings.Builder
 	for _, t := range r.Tests {
 		c := xmlCase{Name: xmlSafe(t.Name), Classname: xmlSafe(name), Time: seconds(t.Duration)}
 		s.Tests++
+		if t.Flaky && !j.Surefire {
+			fmt.Fprintf(&outLog, "FLAKY %s (%s): passed on attempt %d\n", t.Name, t.Pos, t.Attempt)
+			for _, a := range t.Attempts {
+				fmt.Fprintf(&outLog, "  attempt %d failed: %s\n", a.Number, xmlSafe(attemptLine(a.Failure)))
+			}
+		}
+		if j.Surefire && len(t.Attempts) > 0 {
+			j.reruns(&c, t)
+		}
 		switch t.Status {
 		case Skipped:
 			s.Skipped++
 			c.Skipped = &xmlMessage{Message: t.Skip}
 		case Failed:
 			p := &xmlProblem{Type: "assertion", Message: "failed"}
-			if f := t.Failure; f != nil {
+			f, logs := t.Failure, t.Logs
+			if j.Surefire && len(t.Attempts) > 0 {
+				// Surefire: the first run's failure, the reruns apart.
+				f, logs = t.Attempts[0].Failure, t.Attempts[0].Logs
+			}
+			if f != nil {
 				p.Type = f.Kind
 				p.Message = xmlSafe(f.Pos + ": " + f.Message)
-				p.Text = xmlSafe(failureText(f, t.Logs))
+				p.Text = xmlSafe(failureText(f, logs))
+				if !j.Surefire && len(t.Attempts) > 0 {
+					p.Text = xmlSafe(attemptsText(t))
+				}
 			}
 			if p.Type == "assertion" {
 				s.Failures++
@@ -133,6 +177,7 @@ func (j *JUnit) Finish(r *Run) error {
 		s.Cases = append(s.Cases, c)
 	}
 	s.SystemErr.Text = errLog.String()
+	s.SystemOut.Text = outLog.String()
 	if _, err := io.WriteString(j.w, xml.Header); err != nil {
 		return err
 	}
@@ -179,6 +224,58 @@ func failureText(f *Failure, logs []string) string {
 	}
 	if len(logs) > 0 {
 		b.WriteString("\nlogs:\n" + strings.Join(logs, "\n") + "\n")
+	}
+	return b.String()
+}
+
+// reruns adds Surefire's rerun elements for t's failed attempts: for a
+// flaky test each failed attempt is a flakyFailure (flakyError); for a
+// test that failed every attempt the first is its failure and the later
+// ones are rerunFailure (rerunError) elements.
+func (j *JUnit) reruns(c *xmlCase, t *TestResult) {
+	runs := t.Attempts
+	if t.Status == Failed {
+		runs = append(runs[1:len(runs):len(runs)], &Attempt{Number: t.Attempt, Failure: t.Failure, Logs: t.Logs})
+	}
+	for _, a := range runs {
+		x := xmlRerun{Type: "assertion", Message: "failed"}
+		if f := a.Failure; f != nil {
+			x.Type, x.Message, x.StackTrace = f.Kind, xmlSafe(f.Pos+": "+f.Message), xmlSafe(failureText(f, a.Logs))
+		}
+		isErr := x.Type != "assertion"
+		switch {
+		case t.Flaky && isErr:
+			c.FlakyErrors = append(c.FlakyErrors, x)
+		case t.Flaky:
+			c.FlakyFailures = append(c.FlakyFailures, x)
+		case isErr:
+			c.RerunErrors = append(c.RerunErrors, x)
+		default:
+			c.RerunFailures = append(c.RerunFailures, x)
+		}
+	}
+}
+
+func attemptLine(f *Failure) string {
+	if f == nil {
+		return "failed"
+	}
+	return f.Pos + ": " + f.Message
+}
+
+// attemptsText is the failure text of a test that failed every attempt:
+// each attempt's evidence, the last one's (the test's) first.
+func attemptsText(t *TestResult) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "attempt %d of %d (the last):\n", t.Attempt, t.Attempt)
+	if t.Failure != nil {
+		b.WriteString(failureText(t.Failure, t.Logs))
+	}
+	for _, a := range t.Attempts {
+		fmt.Fprintf(&b, "\nattempt %d of %d:\n", a.Number, t.Attempt)
+		if a.Failure != nil {
+			b.WriteString(failureText(a.Failure, a.Logs))
+		}
 	}
 	return b.String()
 }

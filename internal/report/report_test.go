@@ -166,3 +166,97 @@ func schemaPath(t *testing.T) string {
 	}
 	return copyPath
 }
+
+func TestReadJSONLNamesTheBadLine(t *testing.T) {
+	var buf bytes.Buffer
+	j := report.NewJSONL(&buf)
+	for _, e := range sample() {
+		j.Event(e)
+	}
+	good := buf.String()
+	lines := strings.Split(strings.TrimSuffix(good, "\n"), "\n")
+	cut := strings.Join(lines[:5], "\n") + "\n" + lines[5][:len(lines[5])/2]
+	for _, tc := range []struct{ name, in, want string }{
+		{"truncated", cut, "line 6: the log ends in the middle of an event (truncated"},
+		{"foreign", `{"level":"info","msg":"hello"}` + "\n", "line 1: not a seam event: no \"type\""},
+		{"not json", lines[0] + "\nGET / HTTP/1.1\n", "line 2: not JSON"},
+		{"wrong field", lines[0] + "\n" + `{"type":"log","time":"x"}` + "\n", "line 2: "},
+		{"unknown type", lines[0] + "\n" + `{"type":"bogus"}` + "\n", `line 2: unknown event type "bogus"`},
+		{"not the start", lines[1] + "\n", "line 1: the log starts with"},
+		{"empty", "", "line 1: the log is empty"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := report.ReadJSONL(strings.NewReader(tc.in))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v; want it to contain %q", err, tc.want)
+			}
+		})
+	}
+	events, err := report.ReadJSONL(strings.NewReader(good))
+	if err != nil || len(events) != len(sample()) {
+		t.Errorf("the whole log: %d events, %v; want %d, nil", len(events), err, len(sample()))
+	}
+}
+
+func FuzzReadJSONL(f *testing.F) {
+	var buf bytes.Buffer
+	j := report.NewJSONL(&buf)
+	for _, e := range sample() {
+		j.Event(e)
+	}
+	f.Add(buf.Bytes())
+	f.Add([]byte(`{"type":"run_start"}` + "\n" + `{"type":"log","message":"x"`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		events, err := report.ReadJSONL(bytes.NewReader(b))
+		if err == nil && (len(events) == 0 || events[0].Type != report.RunStart) {
+			t.Errorf("no error, but %d events not starting with run_start", len(events))
+		}
+		if err != nil && !strings.HasPrefix(err.Error(), "line ") {
+			t.Errorf("error %q does not name a line", err)
+		}
+	})
+}
+
+// TestConsoleGroupsFailuresByCause: a second failure of the same first
+// suspicious interaction prints one line that points at the first, and
+// the list at the end groups them with their positions; -v shows a
+// passing test's timeline.
+func TestConsoleGroupsFailuresByCause(t *testing.T) {
+	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	s := report.Suspect{Edge: "orders→inventory", Line: "POST /reserve/17 → 500 Internal Server Error (121 µs)", Reason: "an HTTP 500 answer"}
+	events := []report.Event{{Time: t0, Type: report.RunStart, Suite: "shop", Total: 1}}
+	for i, name := range []string{"first", "second"} {
+		events = append(events,
+			report.Event{Time: t0, Type: report.TestStart, Test: name},
+			report.Event{Time: t0, Type: report.Log, Test: name, Service: "orders→inventory", Stream: "wire", Message: "POST /reserve/17 → 500 Internal Server Error (121 µs) ⚠"},
+			report.Event{Time: t0, Type: report.TestEnd, Test: name, Pos: "t.yaml:" + string(rune('1'+i)) + ":3", Status: report.Failed,
+				Failure: &report.Failure{Kind: "assertion", Pos: "t.yaml:9:9", Step: "POST /orders", Message: "status: got 502; want 201", Response: "HTTP/1.1 502", Suspects: []report.Suspect{s}}})
+	}
+	events = append(events,
+		report.Event{Time: t0, Type: report.TestStart, Test: "passes"},
+		report.Event{Time: t0, Type: report.Log, Test: "passes", Service: "orders→inventory", Stream: "wire", Message: "GET /stock → 200 OK (80 µs)"},
+		report.Event{Time: t0, Type: report.StepEnd, Test: "passes", Step: "GET /stock", Status: report.Passed, Duration: 1},
+		report.Event{Time: t0, Type: report.TestEnd, Test: "passes", Status: report.Passed},
+		report.Event{Time: t0, Type: report.RunEnd, Counts: &report.Counts{Passed: 1, Failed: 2}})
+	for _, verbose := range []bool{false, true} {
+		var buf bytes.Buffer
+		c := report.NewConsole(&buf, report.ConsoleOptions{Verbose: verbose})
+		for _, e := range events {
+			c.Event(e)
+		}
+		out := buf.String()
+		if !strings.Contains(out, "seam: suite shop: 1 test (seed 0)") {
+			t.Errorf("no singular at the start:\n%s", out)
+		}
+		if !strings.Contains(out, "failed:\n  2 tests failed at orders→inventory POST /reserve/{id} → 500 Internal Server Error:\n    t.yaml:1:3  first\n    t.yaml:2:3  second\n") {
+			t.Errorf("verbose=%v: no grouped list at the end:\n%s", verbose, out)
+		}
+		shortened := strings.Contains(out, `same cause as "first" above`)
+		if shortened == verbose || strings.Count(out, "HTTP/1.1 502") != map[bool]int{false: 1, true: 2}[verbose] {
+			t.Errorf("verbose=%v: the second failure should be shortened only without -v:\n%s", verbose, out)
+		}
+		if timeline := strings.Contains(out, "timeline:\n      orders→inventory | GET /stock → 200 OK (80 µs)\n      ok   step \"GET /stock\" (1ms)"); timeline != verbose {
+			t.Errorf("verbose=%v: passing test's timeline shown: %v\n%s", verbose, timeline, out)
+		}
+	}
+}

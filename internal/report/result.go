@@ -28,6 +28,21 @@ type TestResult struct {
 	Skip     string // reason, when skipped
 	Steps    []*StepResult
 	Logs     []string // log events during the test
+	// Attempts are the failed attempts --retries ran before the last one
+	// (whose outcome is the test's), each with its evidence.
+	Attempts []*Attempt
+	Flaky    bool // passed after failed attempts
+	Attempt  int  // the last attempt's number (1 without retries)
+	retrying bool
+}
+
+// Attempt is one failed attempt of a retried test.
+type Attempt struct {
+	Number   int
+	Duration time.Duration
+	Failure  *Failure
+	Steps    []*StepResult
+	Logs     []string
 }
 
 // StepResult is one step's outcome.
@@ -60,6 +75,10 @@ func (c *Collector) Event(e Event) {
 	case RunStart:
 		c.run.Suite, c.run.Seed, c.run.Start, c.run.Services = e.Suite, e.Seed, e.Time, e.Services
 	case TestStart:
+		if t := c.byKey[e.Test]; t != nil && t.retrying {
+			t.retrying = false // the next attempt of a retried test
+			return
+		}
 		t := &TestResult{Name: e.Test, Pos: e.Pos, Tags: e.Tags, Priority: e.Priority, Start: e.Time}
 		c.byKey[e.Test] = t
 		c.run.Tests = append(c.run.Tests, t)
@@ -72,6 +91,11 @@ func (c *Collector) Event(e Event) {
 		if t := c.byKey[e.Test]; t != nil {
 			t.Logs = append(t.Logs, LogLine(e))
 		}
+	case TestRetry:
+		if t := c.byKey[e.Test]; t != nil {
+			t.Attempts = append(t.Attempts, &Attempt{Number: e.Attempt, Duration: ms(e.Duration), Failure: e.Failure, Steps: t.Steps, Logs: t.Logs})
+			t.Steps, t.Logs, t.retrying = nil, nil, true
+		}
 	case TestEnd:
 		t := c.byKey[e.Test]
 		if t == nil { // a test that never started (skipped, or not run after --fail-fast)
@@ -80,6 +104,10 @@ func (c *Collector) Event(e Event) {
 			c.run.Tests = append(c.run.Tests, t)
 		}
 		t.Status, t.Duration, t.Failure = e.Status, ms(e.Duration), e.Failure
+		t.Flaky, t.Attempt = e.Flaky, max(e.Attempt, 1)
+		if e.Flaky {
+			c.run.Counts.Flaky++
+		}
 		if e.Status == Skipped {
 			t.Skip = e.Message
 		}

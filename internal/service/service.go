@@ -6,8 +6,15 @@ package service
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"github.com/seamtest/seam/internal/mask"
+	"io/fs"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
@@ -53,6 +60,16 @@ type Spec interface {
 	Start(ctx context.Context, env *StartEnv) (Instance, error)
 }
 
+// Sourcer is a Spec made from files of the user's: a process's build
+// inputs, a stub's mapping files, a database's init files. seam run
+// --changed REF runs the tests that touched a service when one of its
+// sources changed since REF. Sources are absolute paths: a folder stands
+// for everything under it, a path ending in a separator for the files
+// directly in that folder (a Go package). dir is the suite's folder.
+type Sourcer interface {
+	Sources(ctx context.Context, dir string, vars expr.Vars) ([]string, error)
+}
+
 // PrepareEnv is what Prepare may use.
 type PrepareEnv struct {
 	Name     string
@@ -61,6 +78,11 @@ type PrepareEnv struct {
 	CacheDir string // seam's cache folder (kept between runs)
 	Vars     expr.Vars
 	Log      func(line string)
+	// Env is added to the environment of every command Prepare runs (the
+	// run's mark, by which the reaping finds them and what they start;
+	// TMPDIR inside the run's own folder, so that their temporary files
+	// go with it).
+	Env []string
 	// AddTemp and Started record a work folder and a started child for
 	// cleanup should seam die before its own deferred cleanup runs.
 	AddTemp func(dir string)
@@ -74,28 +96,120 @@ func (e *PrepareEnv) Temp(dir string) {
 	}
 }
 
+// EnvAs is Env for a command run as cred's user (nil: seam's own): the
+// run's folder is seam's user's alone, so a command run as another user
+// (initdb as postgres) keeps its own temp folder.
+func (e *PrepareEnv) EnvAs(cred *syscall.Credential) []string {
+	if cred == nil {
+		return e.Env
+	}
+	var out []string
+	for _, kv := range e.Env {
+		if !strings.HasPrefix(kv, "TMPDIR=") && !strings.HasPrefix(kv, "GOTMPDIR=") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// MkdirTemp makes a new folder in parent named prefix and a random
+// suffix, recorded for cleanup before it exists: seam killed at any moment
+// leaves no folder that the reaping does not know of.
+func (e *PrepareEnv) MkdirTemp(parent, prefix string) (string, error) {
+	return MkdirTemp(parent, prefix, e.AddTemp)
+}
+
+// MkdirTemp makes a new folder in parent named prefix and a random suffix
+// (mode 0700), telling record (when given) its path before it is made.
+func MkdirTemp(parent, prefix string, record func(dir string)) (string, error) {
+	for range 100 {
+		var b [6]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return "", err
+		}
+		dir := filepath.Join(parent, prefix+hex.EncodeToString(b[:]))
+		if record != nil {
+			record(dir)
+		}
+		err := os.Mkdir(dir, 0o700)
+		if err == nil || !errors.Is(err, fs.ErrExist) {
+			return dir, err
+		}
+	}
+	return "", fmt.Errorf("no free name for a folder %s* in %s", prefix, parent)
+}
+
+// Interrupted is the error of preparing work (a build, initdb) stopped
+// because the run was interrupted (Ctrl-C, SIGTERM); it unwraps to the
+// context's error, context.Canceled for a signal.
+type Interrupted struct {
+	What  string // "build", "initdb", …
+	Cause error
+}
+
+func (e *Interrupted) Error() string { return e.What + " interrupted" }
+func (e *Interrupted) Unwrap() error { return e.Cause }
+
+// StopGrace is how long a preparing command's process group has between
+// SIGTERM and SIGKILL when the run is interrupted: PostgreSQL's initdb
+// removes its shared memory on SIGTERM, and leaks it on SIGKILL.
+const StopGrace = 5 * time.Second
+
 // Run runs a preparing command (a build, initdb) to its end and returns
-// its output. It runs in a process group of its own, which is killed when
-// ctx ends and, being recorded, by the reaping after a crash: such
-// commands start servers and compilers of their own. cmd comes from
-// exec.CommandContext.
-func (e *PrepareEnv) Run(cmd *exec.Cmd) ([]byte, error) {
+// its output. It runs in a process group of its own with e.Env added to
+// cmd.Env (os.Environ() when nil), recorded so that the reaping after a
+// crash kills the group: such commands start servers and compilers of
+// their own. When ctx ends the group gets SIGTERM, then SIGKILL after
+// StopGrace, and the error is an *Interrupted naming what.
+func (e *PrepareEnv) Run(ctx context.Context, what string, cmd *exec.Cmd) ([]byte, error) {
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
 	cmd.SysProcAttr.Setpgid = true
 	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	if cmd.Env == nil {
+		cmd.Env = os.Environ()
+	}
+	cmd.Env = append(cmd.Env, e.EnvAs(cmd.SysProcAttr.Credential)...)
+	if cmd.Cancel != nil {
+		// From exec.CommandContext, whose Cancel kills the leader alone
+		// at once: the group is signalled below instead.
+		cmd.Cancel = func() error { return nil }
+	}
+	// What the command leaves running outside its group may hold its
+	// output open: Wait does not wait for it longer than this.
+	cmd.WaitDelay = StopGrace
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := ctx.Err(); err != nil {
+		return nil, &Interrupted{What: what, Cause: err}
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
+	pgid := cmd.Process.Pid
 	if e.Started != nil {
-		e.Started(cmd.Process.Pid)
+		e.Started(pgid)
 	}
-	err := cmd.Wait()
-	return out.Bytes(), err
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return out.Bytes(), err
+	case <-ctx.Done():
+	}
+	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	grace := time.NewTimer(StopGrace)
+	defer grace.Stop()
+	select {
+	case <-done:
+	case <-grace.C:
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		<-done
+	}
+	// The leader is gone; what it started in its group goes too.
+	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	return out.Bytes(), &Interrupted{What: what, Cause: ctx.Err()}
 }
 
 // StartEnv is what Start may use.
@@ -110,6 +224,7 @@ type StartEnv struct {
 	Started func(pid int)             // a child process was started
 	AddTemp func(dir string)          // a folder outside TempDir to remove after a crash
 	Info    map[string]any            // the service's own addresses (url, port, …)
+	Mask    *mask.Masker              // the run's masking, for what a kind writes of its own (a stub's journal listings)
 }
 
 // Instance is one running service.

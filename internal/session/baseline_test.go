@@ -125,7 +125,8 @@ GRANT ALL ON ALL SEQUENCES IN SCHEMA public, billing TO app;
 const pgSuite = `name: pg-after-jobs
 services:
   db:
-    postgres: {database: app, init: [init.sql]}
+    # The migration makes a role of its own: that takes a superuser.
+    postgres: {database: app, init: [init.sql], superuser: true}
   migrate:
     process: [sh, -c, 'psql -X -q -v ON_ERROR_STOP=1 "((service("db").url))" -f migrate.sql && echo migrated && exec sleep 600']
     depends_on: [db]
@@ -191,7 +192,9 @@ func TestPostgresBaselineIncludesWhatAJobMade(t *testing.T) {
 		}
 	}
 	// The system's own role (not seam's) writes and makes a table.
-	app, err := pgx.Connect(ctx, strings.Replace(c.Config().ConnString(), "seam:seam@", "app:app@", 1))
+	appCfg := c.Config().Copy()
+	appCfg.User, appCfg.Password = "app", "app"
+	app, err := pgx.ConnectConfig(ctx, appCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,9 +270,9 @@ func TestPostgresSaysOnceWhatItCannotUndo(t *testing.T) {
 const mariadbSuite = `name: mariadb-after-jobs
 services:
   db:
-    mariadb: {database: app, init: [init.sql]}
+    mariadb: {database: app, init: [init.sql], superuser: true} # the migration makes another database
   migrate:
-    process: [sh, -c, 'mariadb -h 127.0.0.1 -P ((service("db").port)) -u seam -pseam app < migrate.sql && echo migrated && exec sleep 600']
+    process: [sh, -c, 'mariadb -h 127.0.0.1 -P ((service("db").port)) -u seam -p((service("db").password)) app < migrate.sql && echo migrated && exec sleep 600']
     depends_on: [db]
     ready: {log: ^migrated$}
 `
@@ -345,8 +348,11 @@ func TestRedisBaselineIncludesWhatAJobWrote(t *testing.T) {
 	env, said := startSuite(t, map[string]string{"seam.yaml": redisSuite})
 	ctx := context.Background()
 	in, _ := env.Info("cache")
-	addr := strings.TrimSuffix(strings.TrimPrefix(in["url"].(string), "redis://"), "/0")
-	rdb := goredis.NewClient(&goredis.Options{Addr: addr})
+	opt, err := goredis.ParseURL(in["url"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := goredis.NewClient(opt)
 	defer rdb.Close()
 	for round := 0; round < 2; round++ {
 		rdb.Set(ctx, "k1", "changed", 0)
@@ -389,7 +395,7 @@ func openMariaDB(t *testing.T, env *environment.Environment) *sql.DB {
 	t.Helper()
 	in, _ := env.Info("db")
 	cfg := mysql.NewConfig()
-	cfg.User, cfg.Passwd, cfg.Net, cfg.Addr, cfg.DBName = "seam", "seam", "tcp", in["addr"].(string), in["database"].(string)
+	cfg.User, cfg.Passwd, cfg.Net, cfg.Addr, cfg.DBName = "seam", in["password"].(string), "tcp", in["addr"].(string), in["database"].(string)
 	c, err := mysql.NewConnector(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -20,9 +20,11 @@ import (
 	"github.com/seamtest/seam/internal/environment"
 	"github.com/seamtest/seam/internal/expr"
 	"github.com/seamtest/seam/internal/freeport"
+	"github.com/seamtest/seam/internal/mask"
 	"github.com/seamtest/seam/internal/reap"
 	"github.com/seamtest/seam/internal/service"
 	"github.com/seamtest/seam/internal/suite"
+	"github.com/seamtest/seam/internal/token"
 )
 
 // Options configure a session.
@@ -53,10 +55,11 @@ type Session struct {
 	ports    *freeport.Allocator
 	base     expr.Vars
 
-	mu   sync.Mutex
-	envs []*environment.Environment
-	n    int
-	said map[string]bool // notices already given
+	mu    sync.Mutex
+	envs  []*environment.Environment
+	n     int
+	said  map[string]bool // notices already given
+	token string          // the run's control token
 }
 
 // Open prepares a session: it reaps what crashed runs left, records this
@@ -83,13 +86,24 @@ func Open(ctx context.Context, s *suite.Suite, opts Options) (*Session, error) {
 		return nil, err
 	}
 	ss := &Session{suite: s, opts: opts, rec: rec, base: base, ports: freeport.New()}
+	if s.Mask == nil {
+		// The run registers its secrets (passwords, the control token)
+		// to be masked wherever they would be written.
+		s.Mask, _ = mask.New(nil)
+	}
+	if ss.token, err = token.New(); err != nil {
+		ss.Close()
+		return nil, fmt.Errorf("control token: %w", err)
+	}
+	s.Mask.Add(ss.token)
 	if err := rec.SetSuiteFile(s.File); err != nil {
 		ss.Close()
 		return nil, fmt.Errorf("run record: %w", err)
 	}
-	ss.tempRoot, err = os.MkdirTemp("", "seam-"+rec.ID()+"-")
+	var recErr error
+	ss.tempRoot, err = service.MkdirTemp(os.TempDir(), "seam-"+rec.ID()+"-", func(dir string) { recErr = rec.AddTemp(dir) })
 	if err == nil {
-		err = rec.AddTemp(ss.tempRoot)
+		err = recErr
 	}
 	if err != nil {
 		ss.Close()
@@ -99,8 +113,17 @@ func Open(ctx context.Context, s *suite.Suite, opts Options) (*Session, error) {
 	pruneLogs(filepath.Join(opts.StateDir, "logs"), 20)
 	ss.cacheDir = cacheDir()
 	if s.System != nil && len(s.System.Services) > 0 {
+		// Builds and initdb write their temporary files (go build's
+		// go-build* folders) inside the run's folder, so that they go
+		// with it however the run ends.
+		tmp := filepath.Join(ss.tempRoot, "tmp")
+		if err := os.Mkdir(tmp, 0o700); err != nil {
+			ss.Close()
+			return nil, fmt.Errorf("temp folder: %w", err)
+		}
 		err := environment.Prepare(ctx, s.System, environment.PrepareOptions{
 			Dir: s.Dir, CacheDir: ss.cacheDir, Vars: base,
+			Env:       []string{rec.Env(), "TMPDIR=" + tmp, "GOTMPDIR=" + tmp},
 			AddTemp:   func(dir string) { _ = rec.AddTemp(dir) },
 			Started:   func(pid int) { _ = rec.AddPID(pid) },
 			Preparing: opts.Preparing,
@@ -158,6 +181,10 @@ func (s *Session) TempDir() string { return s.tempRoot }
 // --attach and seam reset find it.
 func (s *Session) SetSocket(path string) error { return s.rec.SetSocket(path) }
 
+// Token is the run's control token: the Toxiproxy-compatible API and the
+// stubs' admin APIs want it ($SEAM_CONTROL_TOKEN).
+func (s *Session) Token() string { return s.token }
+
 // RunID is the run's ID.
 func (s *Session) RunID() string { return s.rec.ID() }
 
@@ -173,12 +200,39 @@ func (s *Session) Factory() engine.EnvFactory {
 type factory struct{ s *Session }
 
 func (f factory) Start(ctx context.Context, worker int, log func(service, stream, line string, span ...time.Time)) (engine.Env, error) {
-	return f.s.StartEnv(ctx, log)
+	return f.s.startEnv(ctx, log, true)
 }
 
 // StartEnv starts one more environment instance with its own ports and
 // folders.
 func (s *Session) StartEnv(ctx context.Context, log func(service, stream, line string, span ...time.Time)) (*environment.Environment, error) {
+	return s.startEnv(ctx, log, false)
+}
+
+// startEnv starts an environment; with timed, each service's start is
+// also logged (stream "env", line "ready", spanning its start) for the
+// reports' start times.
+func (s *Session) startEnv(ctx context.Context, log func(service, stream, line string, span ...time.Time), timed bool) (*environment.Environment, error) {
+	progress := s.opts.Progress
+	if timed && log != nil {
+		var mu sync.Mutex
+		began := map[string]time.Time{}
+		progress = func(svc, what string) {
+			if s.opts.Progress != nil {
+				s.opts.Progress(svc, what)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			switch what {
+			case "starting":
+				began[svc] = time.Now()
+			case "ready":
+				if t, ok := began[svc]; ok {
+					log(svc, "env", "ready", t, time.Now())
+				}
+			}
+		}
+	}
 	s.mu.Lock()
 	s.n++
 	n := s.n
@@ -194,9 +248,11 @@ func (s *Session) StartEnv(ctx context.Context, log func(service, stream, line s
 		Started:  func(pid int) { _ = s.rec.AddPID(pid) },
 		AddTemp:  func(dir string) { _ = s.rec.AddTemp(dir) },
 		Log:      log,
-		Progress: s.opts.Progress,
+		Progress: progress,
 		Notice:   s.notice,
 		Mask:     s.suite.Mask,
+		Seed:     s.opts.Seed,
+		Token:    s.token,
 	})
 	if err != nil {
 		return nil, err
@@ -316,6 +372,9 @@ func Addresses(s *suite.Suite, env *environment.Environment) string {
 	}
 	if u, err := env.ToxiproxyURL(); wired && err == nil {
 		fmt.Fprintf(&b, "  %-16s %s (Toxiproxy-compatible API over the edges)\n", "(wire)", u)
+	}
+	if tok := env.ControlToken(); tok != "" {
+		fmt.Fprintf(&b, "  %-16s %s=%s (the control APIs' token, as your services see it)\n", "(control)", token.EnvVar, tok)
 	}
 	return b.String()
 }

@@ -1,11 +1,14 @@
 package stub
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -79,19 +82,41 @@ func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(path, "/mappings/"):
 		s.adminMapping(w, r, strings.TrimPrefix(path, "/mappings/"))
 	case route == "GET /requests":
+		// ?since= (an ISO 8601 time) and ?limit= (the newest n), as in
+		// WireMock; meta.total counts the whole journal.
 		entries := s.journal.all()
-		out := make([]any, 0, len(entries))
-		for i := len(entries) - 1; i >= 0; i-- {
-			out = append(out, serveEvent(entries[i]))
+		total := len(entries)
+		q := r.URL.Query()
+		if v := q.Get("since"); v != "" {
+			t, err := parseSince(v)
+			if err != nil {
+				adminError(w, http.StatusBadRequest, "since: "+err.Error()+" (want an ISO 8601 time, like 2026-01-02T15:04:05Z)")
+				return
+			}
+			entries = s.journal.since(t)
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"requests": out, "meta": map[string]any{"total": len(out)},
+		limit := len(entries)
+		if v := q.Get("limit"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				adminError(w, http.StatusBadRequest, "limit: want a whole number, got "+strconv.Quote(v))
+				return
+			}
+			limit = min(n, limit)
+		}
+		out := make([]any, 0, limit)
+		for i := len(entries) - 1; i >= 0 && len(out) < limit; i-- {
+			out = append(out, serveEvent(entries[i], r.Host))
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"requests": out, "meta": map[string]any{"total": total},
 			"requestJournalDisabled": s.journal.cap < 0})
-	case route == "DELETE /requests", route == "POST /requests/reset":
+	case route == "DELETE /requests": // WireMock 3 has no POST /requests/reset
 		s.journal.reset()
 		w.WriteHeader(http.StatusOK)
 	case route == "POST /requests/count":
 		if p, ok := s.readPattern(w, r); ok {
-			writeJSON(w, http.StatusOK, map[string]any{"count": len(s.Journal().Find(p, time.Time{}))})
+			writeJSON(w, http.StatusOK, map[string]any{"count": len(s.Journal().Find(p, time.Time{})),
+				"requestJournalDisabled": s.journal.cap < 0})
 		}
 	case route == "POST /requests/find":
 		if p, ok := s.readPattern(w, r); ok {
@@ -108,7 +133,9 @@ func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
 		var out []any
 		for _, e := range s.Journal().Unmatched(time.Time{}) {
 			for _, nm := range s.NearMisses(e.Request, 3) {
-				out = append(out, nearMissJSON(e.Request, nm.Mapping, nm.Diff))
+				x := nearMissJSON(e.Request, nm.Mapping, nm.Diff)
+				x["matchResult"] = map[string]any{"distance": nearness(&nm.Mapping.Request, e.Request, len(nm.Diff))}
+				out = append(out, x)
 			}
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"nearMisses": nonNil(out)})
@@ -117,6 +144,7 @@ func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
 			var out []any
 			for _, rm := range s.Journal().Closest(p, time.Time{}, 3) {
 				x := nearMissJSON(rm.Entry.Request, nil, rm.Diff)
+				x["matchResult"] = map[string]any{"distance": nearness(p, rm.Entry.Request, len(rm.Diff))}
 				x["requestPattern"] = p.WireMock()
 				out = append(out, x)
 			}
@@ -265,8 +293,19 @@ func (s *Server) scenariosJSON() []any {
 	return out
 }
 
-func serveEvent(e *Entry) map[string]any {
-	out := map[string]any{"id": e.Request.ID, "request": loggedRequest(e.Request), "wasMatched": e.Mapping != nil}
+// parseSince reads WireMock's since: an ISO 8601 time, with or without
+// fractions and zone.
+func parseSince(v string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04:05.999999999", "2006-01-02"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not an ISO 8601 time", v)
+}
+
+func serveEvent(e *Entry, host string) map[string]any {
+	out := map[string]any{"id": e.Request.ID(), "request": loggedRequestAt(e.Request, host), "wasMatched": e.Mapping != nil}
 	if e.Mapping != nil {
 		out["stubMapping"] = e.Mapping.WireMock()
 		out["responseDefinition"] = e.Mapping.Response.WireMock()
@@ -282,7 +321,11 @@ func loggedRequests(es []*Entry) []any {
 	return out
 }
 
-func loggedRequest(r *Request) map[string]any {
+func loggedRequest(r *Request) map[string]any { return loggedRequestAt(r, "") }
+
+// loggedRequestAt is a journal request in WireMock's shape; host, when
+// known, makes absoluteUrl absolute as in WireMock.
+func loggedRequestAt(r *Request, host string) map[string]any {
 	headers := map[string]any{}
 	for k, vs := range r.Header() {
 		if len(vs) == 1 {
@@ -299,12 +342,26 @@ func loggedRequest(r *Request) map[string]any {
 	for k, vs := range r.Cookies {
 		cookies[k] = vs[0]
 	}
-	return map[string]any{
-		"id": r.ID(), "url": r.URL, "absoluteUrl": r.URL, "method": r.Method, "headers": headers,
+	abs := r.URL
+	if h := r.Header().Get("Host"); h != "" {
+		host = h
+	}
+	if host != "" {
+		abs = "http://" + host + r.URL
+	}
+	out := map[string]any{
+		"id": r.ID(), "url": r.URL, "absoluteUrl": abs, "method": r.Method, "headers": headers,
 		"queryParams": query, "cookies": cookies, "body": string(r.Body),
 		"bodyAsBase64": base64.StdEncoding.EncodeToString(r.Body),
 		"loggedDate":   r.Time.UnixMilli(), "loggedDateString": r.Time.UTC().Format("2006-01-02T15:04:05.000Z"),
+		"browserProxyRequest": false,
 	}
+	if r.BodySize > 0 {
+		// seam's own: the journal kept the body truncated.
+		out["bodyTruncated"] = true
+		out["bodySize"] = r.BodySize
+	}
+	return out
 }
 
 func nearMissJSON(r *Request, m *Mapping, diff []string) map[string]any {
@@ -316,6 +373,12 @@ func nearMissJSON(r *Request, m *Mapping, diff []string) map[string]any {
 	return out
 }
 
+// nearness is a near miss's distance in WireMock's range, 0 to 1.
+func nearness(p *Pattern, r *Request, failed int) float64 {
+	parts := 2.0 + float64(len(p.Query)+len(p.Headers)+len(p.Cookies)+len(p.Body)+len(p.PathParams)+len(p.Multipart))
+	return min(distance(p, r, failed)/parts, 1)
+}
+
 func nonNil(xs []any) []any {
 	if xs == nil {
 		return []any{}
@@ -323,12 +386,22 @@ func nonNil(xs []any) []any {
 	return xs
 }
 
+// writeJSON answers v as JSON. It encodes before the header goes out, so an
+// encoding error is a 500 naming it, never a 200 with an empty or half body.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
-	enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		status = http.StatusInternalServerError
+		b.Reset()
+		msg, _ := json.Marshal("seam stub: encoding the answer: " + err.Error()) // a string always encodes
+		fmt.Fprintf(&b, "{\"errors\": [{\"code\": 500, \"title\": %s}]}\n", msg)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(b.Len()))
+	w.WriteHeader(status)
+	w.Write(b.Bytes())
 }
 
 func adminError(w http.ResponseWriter, status int, msg string) {

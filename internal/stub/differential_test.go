@@ -1,13 +1,19 @@
 package stub_test
 
 // The differential test: the same mappings and requests against WireMock
-// itself (its standalone jar, from the npm package `wiremock`, installed by
-// scripts/wiremock.sh) and against seam's stub, comparing what a client
-// sees. Cases live in testdata/differential/*.yaml.
+// itself and against seam's stub, comparing what a client sees. Cases live
+// in testdata/differential/*.yaml; WireMock's answers to them are recorded
+// from its standalone jar (from the npm package `wiremock`, installed by
+// scripts/wiremock.sh) into testdata/differential/recorded.json, and every
+// `go test` replays them against seam. Record again after changing cases:
+//
+//	SEAM_WIREMOCK_RECORD=1 go test -run TestWireMockDifferential ./internal/stub
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +26,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -52,6 +59,10 @@ type diffRequest struct {
 	// Field: the request is to the admin API and this JSON field of the
 	// answer is compared ("count", "requests.length", "scenarios").
 	Field string `yaml:"field"`
+	// Gzip sends the body gzip-compressed with Content-Encoding: gzip.
+	Gzip bool `yaml:"gzip"`
+	// Reason compares the status line's reason phrase too.
+	Reason bool `yaml:"reason"`
 }
 
 // wiremockJar finds the jar and java, or says how to get them.
@@ -132,6 +143,7 @@ func startWireMock(t *testing.T, jar, root string) string {
 // answer is what a client saw.
 type answer struct {
 	status  int
+	reason  string
 	header  http.Header
 	body    []byte
 	err     error
@@ -148,12 +160,24 @@ func send(base string, r diffRequest) answer {
 	if method == "" {
 		method = "GET"
 	}
+	if r.Gzip {
+		var zb bytes.Buffer
+		zw := gzip.NewWriter(&zb)
+		zw.Write([]byte(body))
+		zw.Close()
+		body = zb.String()
+	}
 	req, err := http.NewRequest(method, base+r.URL, strings.NewReader(body))
 	if err != nil {
 		return answer{err: err}
 	}
+	// The URL as written, not re-escaped by net/url: cases about %2F.
+	req.URL.Opaque = strings.SplitN(r.URL, "?", 2)[0]
 	for k, v := range r.Headers {
 		req.Header.Set(k, v)
+	}
+	if r.Gzip {
+		req.Header.Set("Content-Encoding", "gzip")
 	}
 	// A fresh connection per request, no retries: faults show as errors.
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
@@ -164,7 +188,8 @@ func send(base string, r diffRequest) answer {
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	return answer{status: resp.StatusCode, header: resp.Header, body: b, err: err, elapsed: time.Since(start)}
+	reason := strings.TrimSpace(strings.TrimPrefix(resp.Status, strconv.Itoa(resp.StatusCode)))
+	return answer{status: resp.StatusCode, reason: reason, header: resp.Header, body: b, err: err, elapsed: time.Since(start)}
 }
 
 // faultClass names how a request failed, as a client sees it.
@@ -233,6 +258,14 @@ func field(b []byte, path string) any {
 			l, _ := v.([]any)
 			return len(l)
 		}
+		if l, ok := v.([]any); ok {
+			i, err := strconv.Atoi(p)
+			if err != nil || i >= len(l) {
+				return nil
+			}
+			v = l[i]
+			continue
+		}
 		m, _ := v.(map[string]any)
 		v = m[p]
 	}
@@ -259,10 +292,39 @@ func normalize(v any) any {
 	return out
 }
 
-func TestWireMockDifferential(t *testing.T) {
-	jar := wiremockJar(t)
+// recorded is WireMock's answer to one request of a case, as kept in
+// recorded.json.
+type recorded struct {
+	Status  int               `json:"status,omitempty"`
+	Reason  string            `json:"reason,omitempty"`
+	Headers map[string]string `json:"headers,omitempty"`
+	Body    string            `json:"body,omitempty"`
+	Fault   string            `json:"fault,omitempty"`
+	Error   string            `json:"error,omitempty"`
+	Millis  int64             `json:"ms,omitempty"`
+}
+
+// recordedCase is WireMock's answers to one case: how it took the
+// mappings (the import's status) and each request.
+type recordedCase struct {
+	Hash    string     `json:"hash"` // of the case as recorded: a changed case must be recorded again
+	Import  int        `json:"import"`
+	Answers []recorded `json:"answers"`
+}
+
+const recordedFile = "testdata/differential/recorded.json"
+
+// caseHash fingerprints what a case sends: its files, mappings and
+// requests.
+func caseHash(c diffCase) string {
+	b, _ := json.Marshal([]any{c.Files, c.Mappings, c.Requests})
+	return fmt.Sprintf("%x", sha256.Sum256(b))[:16]
+}
+
+func loadCases(t *testing.T) []diffCase {
 	files, _ := filepath.Glob("testdata/differential/*.yaml")
 	var cases []diffCase
+	seen := map[string]bool{}
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
@@ -274,17 +336,135 @@ func TestWireMockDifferential(t *testing.T) {
 		}
 		for i := range cs {
 			cs[i].Name = filepath.Base(f) + ": " + cs[i].Name
+			if seen[cs[i].Name] {
+				t.Fatalf("two cases named %q", cs[i].Name)
+			}
+			seen[cs[i].Name] = true
 		}
 		cases = append(cases, cs...)
 	}
-	if len(cases) < 40 {
-		t.Fatalf("only %d cases; the differential test needs at least 40", len(cases))
+	return cases
+}
+
+// importMappings resets a server and imports a case's mappings; it
+// returns the import's status.
+func importMappings(t *testing.T, base string, ms []any) int {
+	t.Helper()
+	post(t, base+"/__admin/reset", nil)
+	b, _ := json.Marshal(map[string]any{"mappings": ms})
+	resp, err := http.Post(base+"/__admin/mappings/import", "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// record turns a live answer into what is kept of it.
+func record(a answer, r diffRequest, headers []string) recorded {
+	rec := recorded{Millis: a.elapsed.Milliseconds()}
+	if r.Compare == "fault" {
+		rec.Fault = faultClass(a)
+		return rec
+	}
+	if a.err != nil {
+		rec.Error = a.err.Error()
+		return rec
+	}
+	rec.Status, rec.Reason = a.status, a.reason
+	switch {
+	case r.Field != "":
+		b, _ := json.Marshal(normalize(field(a.body, r.Field)))
+		rec.Body = string(b)
+	case r.Compare == "status" || a.status == 404:
+	case r.Compare != "":
+		rec.Body = string(a.body)
+	default:
+		rec.Body = string(a.body)
+		rec.Headers = map[string]string{}
+		for _, h := range headers {
+			if v := strings.Join(a.header.Values(h), ","); v != "" {
+				rec.Headers[h] = v
+			}
+		}
+	}
+	return rec
+}
+
+// agree compares seam's answer with WireMock's recorded one; "" when they
+// agree, else what differs.
+func agree(w recorded, s answer, r diffRequest, headers []string, fastSide bool) string {
+	if r.Compare == "fault" {
+		if fs := faultClass(s); fs != w.Fault {
+			return fmt.Sprintf("fault: wiremock %s, seam %s (%v)", w.Fault, fs, s.err)
+		}
+		return ""
+	}
+	if w.Error != "" || s.err != nil {
+		return fmt.Sprintf("wiremock error %q, seam error %v", w.Error, s.err)
+	}
+	if w.Status != s.status {
+		return fmt.Sprintf("status: wiremock %d, seam %d\n  wiremock body: %s\n  seam body: %s", w.Status, s.status, w.Body, s.body)
+	}
+	if r.Reason && fastSide && w.Reason != s.reason {
+		return fmt.Sprintf("reason phrase: wiremock %q, seam %q", w.Reason, s.reason)
+	}
+	if r.MinMillis > 0 {
+		min := time.Duration(r.MinMillis) * time.Millisecond
+		if time.Duration(w.Millis)*time.Millisecond < min || s.elapsed < min {
+			return fmt.Sprintf("want both to take at least %s: wiremock %dms, seam %s", min, w.Millis, s.elapsed)
+		}
+	}
+	got := record(s, r, headers)
+	switch {
+	case r.Field != "":
+		if w.Body != got.Body {
+			return fmt.Sprintf("%s: wiremock %s, seam %s", r.Field, w.Body, got.Body)
+		}
+	case r.Compare == "status" || w.Status == 404:
+	case r.Compare != "":
+		re := regexp.MustCompile("^(?:" + r.Compare + ")$")
+		if !re.MatchString(w.Body) || !re.Match(s.body) {
+			return fmt.Sprintf("body must match %s: wiremock %q, seam %q", r.Compare, w.Body, s.body)
+		}
+	default:
+		for _, h := range headers {
+			if w.Headers[h] != got.Headers[h] {
+				return fmt.Sprintf("header %s: wiremock %q, seam %q", h, w.Headers[h], got.Headers[h])
+			}
+		}
+		if fmt.Sprintf("%#v", jsonish([]byte(w.Body))) != fmt.Sprintf("%#v", jsonish(s.body)) {
+			return fmt.Sprintf("body: wiremock %q, seam %q", w.Body, s.body)
+		}
+	}
+	return ""
+}
+
+func TestWireMockDifferential(t *testing.T) {
+	cases := loadCases(t)
+	if len(cases) < 150 {
+		t.Fatalf("only %d cases; the differential corpus needs at least 150", len(cases))
 	}
 	root := t.TempDir()
 	filesDir := filepath.Join(root, "__files")
 	os.MkdirAll(filepath.Join(root, "mappings"), 0o755)
 	os.MkdirAll(filesDir, 0o755)
-	wm := startWireMock(t, jar, root)
+
+	rec := map[string]recordedCase{}
+	recording := os.Getenv("SEAM_WIREMOCK_RECORD") != ""
+	var wm string
+	if recording {
+		wm = startWireMock(t, wiremockJar(t), root)
+	} else {
+		data, err := os.ReadFile(recordedFile)
+		if err != nil {
+			t.Fatalf("%v: record WireMock's answers with: SEAM_WIREMOCK_RECORD=1 go test -run TestWireMockDifferential ./internal/stub", err)
+		}
+		if err := json.Unmarshal(data, &rec); err != nil {
+			t.Fatalf("%s: %v", recordedFile, err)
+		}
+	}
 	// seam's stub as it serves (fasthttp), and as an http.Handler.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -294,8 +474,12 @@ func TestWireMockDifferential(t *testing.T) {
 	defer fast.Close(context.Background())
 	handler := httptest.NewServer(stub.New(stub.Options{FilesDir: filesDir}))
 	defer handler.Close()
-	sides := []struct{ name, base string }{{"wiremock", wm}, {"seam", "http://" + ln.Addr().String()}, {"seam http.Handler", handler.URL}}
+	sides := []struct {
+		name, base string
+		fast       bool
+	}{{"seam", "http://" + ln.Addr().String(), true}, {"seam http.Handler", handler.URL, false}}
 
+	total, agreed := 0, 0
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
 			for name, content := range c.Files {
@@ -303,73 +487,57 @@ func TestWireMockDifferential(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			for _, s := range sides {
-				post(t, s.base+"/__admin/reset", nil)
-				post(t, s.base+"/__admin/mappings/import", map[string]any{"mappings": c.Mappings})
-			}
 			headers := headerNames(c.Mappings)
+			if recording {
+				rc := recordedCase{Hash: caseHash(c), Import: importMappings(t, wm, c.Mappings)}
+				for _, r := range c.Requests {
+					rc.Answers = append(rc.Answers, record(send(wm, r), r, headers))
+				}
+				rec[c.Name] = rc
+			}
+			rc, ok := rec[c.Name]
+			if !ok || len(rc.Answers) != len(c.Requests) || rc.Hash != caseHash(c) {
+				t.Fatalf("no recording of this case as it is from WireMock: record with SEAM_WIREMOCK_RECORD=1 go test -run TestWireMockDifferential ./internal/stub")
+			}
 			matched := 0
-			defer func() {
-				if matched == 0 && !t.Failed() {
-					t.Errorf("no request of this case matched a mapping on either side: it tests nothing")
+			for _, side := range sides {
+				total++
+				imp := importMappings(t, side.base, c.Mappings)
+				if (imp < 300) != (rc.Import < 300) {
+					t.Errorf("%s: importing the mappings: wiremock %d, seam %d", side.name, rc.Import, imp)
+					continue
 				}
-			}()
-			for i, r := range c.Requests {
-				wa := send(wm, r)
-				for _, side := range sides[1:] {
-					sa := send(side.base, r)
-					where := fmt.Sprintf("%s: request %d (%s %s)", side.name, i, r.Method, r.URL)
-					switch {
-					case r.Compare == "fault":
-						matched++
-						if fw, fs := faultClass(wa), faultClass(sa); fw != fs {
-							t.Errorf("%s: fault: wiremock %s (%v), seam %s (%v)", where, fw, wa.err, fs, sa.err)
-						}
-						continue
-					case wa.err != nil || sa.err != nil:
-						t.Errorf("%s: wiremock error %v, seam error %v", where, wa.err, sa.err)
-						continue
-					}
-					if wa.status != sa.status {
-						t.Errorf("%s: status: wiremock %d, seam %d\n  wiremock body: %s\n  seam body: %s", where, wa.status, sa.status, wa.body, sa.body)
-						continue
-					}
-					if r.MinMillis > 0 {
-						min := time.Duration(r.MinMillis) * time.Millisecond
-						if wa.elapsed < min || sa.elapsed < min {
-							t.Errorf("%s: want both to take at least %s: wiremock %s, seam %s", where, min, wa.elapsed, sa.elapsed)
-						}
-					}
-					if wa.status != 404 || r.Field != "" {
+				if rc.Import >= 300 {
+					agreed++
+					matched++
+					continue // both refused the mappings: the case is about that
+				}
+				bad := false
+				for i, r := range c.Requests {
+					w := rc.Answers[i]
+					if w.Fault != "" || (w.Status != 404 && w.Status != 0) || r.Field != "" {
 						matched++
 					}
-					if r.Compare == "status" || wa.status == 404 {
-						continue // an unmatched request's body differs by design
-					}
-					if r.Field != "" {
-						fw, fs := normalize(field(wa.body, r.Field)), normalize(field(sa.body, r.Field))
-						if fmt.Sprint(fw) != fmt.Sprint(fs) {
-							t.Errorf("%s: %s: wiremock %v, seam %v", where, r.Field, fw, fs)
-						}
-						continue
-					}
-					if r.Compare != "" {
-						re := regexp.MustCompile("^(?:" + r.Compare + ")$")
-						if !re.Match(wa.body) || !re.Match(sa.body) {
-							t.Errorf("%s: body must match %s: wiremock %q, seam %q", where, r.Compare, wa.body, sa.body)
-						}
-						continue
-					}
-					for _, h := range headers {
-						if w, s := strings.Join(wa.header.Values(h), ","), strings.Join(sa.header.Values(h), ","); w != s {
-							t.Errorf("%s: header %s: wiremock %q, seam %q", where, h, w, s)
-						}
-					}
-					if w, s := jsonish(wa.body), jsonish(sa.body); fmt.Sprintf("%#v", w) != fmt.Sprintf("%#v", s) {
-						t.Errorf("%s: body: wiremock %q, seam %q", where, wa.body, sa.body)
+					if d := agree(w, send(side.base, r), r, headers, side.fast); d != "" {
+						t.Errorf("%s: request %d (%s %s): %s", side.name, i, r.Method, r.URL, d)
+						bad = true
 					}
 				}
+				if !bad {
+					agreed++
+				}
+			}
+			if matched == 0 && !t.Failed() {
+				t.Errorf("no request of this case matched a mapping: it tests nothing")
 			}
 		})
 	}
+	if recording {
+		b, _ := json.MarshalIndent(rec, "", " ")
+		if err := os.WriteFile(recordedFile, append(b, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pct := 100 * float64(agreed) / float64(max(total, 1))
+	fmt.Printf("WireMock differential: %d cases, seam agrees with WireMock 3.13.2 on %d of %d case runs (%.1f%%)\n", len(cases), agreed, total, pct)
 }

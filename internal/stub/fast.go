@@ -3,6 +3,8 @@ package stub
 import (
 	"bufio"
 	"context"
+	"errors"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -26,7 +28,7 @@ type Listener struct {
 // Serve serves s on ln (stubs with fasthttp, the admin API with net/http)
 // until Close.
 func Serve(ln net.Listener, s *Server) *Listener {
-	admin := fasthttpadaptor.NewFastHTTPHandlerFunc(s.admin)
+	admin := fasthttpadaptor.NewFastHTTPHandlerFunc(s.serveAdmin)
 	fs := &fasthttp.Server{
 		Handler: func(ctx *fasthttp.RequestCtx) {
 			if strings.HasPrefix(string(ctx.Path()), adminPrefix) {
@@ -38,8 +40,20 @@ func Serve(ln net.Listener, s *Server) *Listener {
 		Name:                  "",
 		NoDefaultServerHeader: true,
 		NoDefaultContentType:  true,
-		MaxRequestBodySize:    maxBody,
-		CloseOnShutdown:       true,
+		MaxRequestBodySize:    int(s.opts.MaxBody),
+		// A body over the limit reaches the handler as a stream, which it
+		// drains to answer 413: refusing it unread would close the
+		// connection on unread bytes, a reset the client sees instead.
+		StreamRequestBody: true,
+		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
+			if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+				ctx.Error(tooLarge(s.opts.MaxBody), http.StatusRequestEntityTooLarge)
+				return
+			}
+			ctx.Error("seam stub: "+err.Error(), http.StatusBadRequest)
+		},
+		Logger:          quietLogger{},
+		CloseOnShutdown: true,
 	}
 	l := &Listener{srv: fs, done: make(chan error, 1)}
 	go func() { l.done <- fs.Serve(ln) }()
@@ -70,12 +84,43 @@ func methodString(m []byte) string {
 func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 	rq := &ctx.Request
 	var body []byte
+	if rq.IsBodyStream() {
+		b, err := readLimited(rq.BodyStream(), s.opts.MaxBody)
+		if errors.Is(err, errTooLarge) {
+			// Drain what is left, within reason, so the client reads the
+			// answer instead of a reset.
+			io.Copy(io.Discard, io.LimitReader(rq.BodyStream(), maxDrain))
+			ctx.SetConnectionClose()
+			ctx.Error(tooLarge(s.opts.MaxBody), http.StatusRequestEntityTooLarge)
+			return
+		}
+		if err != nil {
+			ctx.Error("seam stub: reading the request body: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		rq.SetBodyRaw(b)
+	}
 	if b := rq.Body(); len(b) > 0 {
-		body = append([]byte(nil), b...) // fasthttp reuses its buffers; the journal keeps this
+		// fasthttp reuses its buffers, so the journal needs its own copy;
+		// a body the journal cuts gets its cut copy there, and this one
+		// serves the request without a copy of its own.
+		body = b
+		if k := s.journal.keepBody; k < 0 || len(b) <= k || s.journal.cap < 0 {
+			body = append([]byte(nil), b...)
+		}
+		if enc := rq.Header.Peek("Content-Encoding"); len(enc) > 0 {
+			var err error
+			if body, err = decodeBody(string(enc), body, s.opts.MaxBody); err != nil {
+				ctx.Error(tooLarge(s.opts.MaxBody), http.StatusRequestEntityTooLarge)
+				return
+			}
+		}
 	}
 	uri := rq.URI()
 	req := &Request{
-		Method: methodString(rq.Header.Method()), URL: string(uri.RequestURI()), Body: body,
+		// The URL as sent: WireMock matches url and urlPath on the raw
+		// path, so /a%2Fb is not /a/b.
+		Method: methodString(rq.Header.Method()), URL: string(rq.Header.RequestURI()), Body: body,
 		// The header block is copied as it is and parsed only if a
 		// matcher, a template or a verification reads it.
 		rawHeader: append([]byte(nil), rq.Header.RawHeaders()...),
@@ -83,11 +128,14 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 	// Path and query are parts of the URL as sent: slices of it, not
 	// copies, unless fasthttp normalised the path (/a/../b, //a, %7E).
 	req.Path, req.RawQuery, _ = strings.Cut(req.URL, "?")
-	if req.RawQuery != string(uri.QueryString()) {
-		req.RawQuery = string(uri.QueryString())
+	if i := strings.IndexByte(req.RawQuery, '#'); i >= 0 {
+		req.RawQuery = req.RawQuery[:i]
 	}
-	if req.Path != string(uri.PathOriginal()) {
-		req.Path = string(uri.Path())
+	if strings.HasPrefix(req.Path, "http://") || strings.HasPrefix(req.Path, "https://") {
+		// An absolute-form request line (through a proxy): the path is
+		// what follows the host.
+		req.Path = string(uri.PathOriginal())
+		req.URL = string(uri.RequestURI())
 	}
 	if c := rq.Header.Peek("Cookie"); len(c) > 0 {
 		hr := http.Request{Header: http.Header{"Cookie": {string(c)}}}
@@ -125,6 +173,9 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 		h.Add(x.Name, x.Value)
 	}
 	ctx.SetStatusCode(rp.status)
+	if rp.reason != "" {
+		h.SetStatusMessage([]byte(rp.reason))
+	}
 	if rp.dribble != nil && rp.dribble.Chunks > 1 && len(rp.body) > 0 {
 		body, d := rp.body, rp.dribble
 		ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
@@ -137,3 +188,14 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 	}
 	ctx.SetBody(rp.body)
 }
+
+// maxDrain bounds what the stub reads and discards of a body over the
+// limit before answering 413.
+const maxDrain = 1 << 30
+
+// quietLogger drops fasthttp's log of connection errors: each is answered
+// to its client (a 413, a 400), and a stub's stderr is for the user's
+// mappings, not for a client's broken requests.
+type quietLogger struct{}
+
+func (quietLogger) Printf(string, ...any) {}

@@ -2,6 +2,7 @@ package stub
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -23,7 +24,14 @@ func Help() string {
 	w("- request keys: %s (one URL key: %s)\n", code(requestKeys), code(urlKeys))
 	w("- value matchers (headers, queryParameters, cookies, pathParameters, bodyPatterns): %s\n", code(matcherKeys))
 	w("  `equalToJson` and `matchesJsonPath` apply to bodies; `matchesJsonPath` takes an expression or\n")
-	w("  `{\"expression\": …, <matcher>}`; `matches` must match the whole value, as in Java\n")
+	w("  `{\"expression\": …, <matcher>}` and Jayway's functions (`$.a.length()`, `@.a.size()` in filters);\n")
+	w("  `matches` must match the whole value, as in Java; `hasExactly` and `includes` match all the values of\n")
+	w("  a query parameter or header; `equalToJson` compares numbers exactly and honours JsonUnit placeholders\n")
+	w("  (`${json-unit.any-string}`, `any-number`, `any-boolean`, `ignore`, `regex`); `equalToXml` ignores\n")
+	w("  white space, attribute and element order; `matchesXPath` takes `xPathNamespaces` and a sub-matcher;\n")
+	w("  `matchesJsonSchema` takes `schemaVersion`; `multipartPatterns` (ANY or ALL) match parts' headers and bodies\n")
+	w("- url and urlPath match the path as sent (`/a%%2Fb` is not `/a/b`); a body sent with `Content-Encoding: gzip`\n")
+	w("  or `deflate` is matched, journaled and templated decompressed\n")
 	w("- response keys: %s\n", code(responseKeys))
 	w("- faults: %s\n", code(Faults))
 	w("- delayDistribution types: `lognormal` (median, sigma, maxValue), `uniform` (lower, upper), `fixed` (milliseconds)\n")
@@ -35,9 +43,13 @@ func Help() string {
 	w("bodyFileName are Handlebars templates over the request: `request.url`, `request.path`,\n")
 	w("`request.path.<param>` (urlPathTemplate), `request.pathSegments.[n]`, `request.query.<name>`,\n")
 	w("`request.headers.<name>`, `request.cookies.<name>`, `request.method`, `request.body`, `request.baseUrl`.\n")
-	w("Helpers: `{{jsonPath request.body '$.a'}}`, `{{randomValue length=8 type='ALPHANUMERIC'}}` (types\n")
-	w("ALPHANUMERIC, ALPHABETIC, NUMERIC, ALPHANUMERIC_AND_SYMBOLS, HEXADECIMAL, UUID; uppercase=true),\n")
-	w("`{{now}}`, `{{now format='yyyy-MM-dd' offset='3 days' timezone='UTC'}}` (format also epoch, unix).\n\n")
+	w("Header names are looked up ignoring case. Helpers: `{{jsonPath request.body '$.a'}}` (as a\n")
+	w("sub-expression it gives the value found, to iterate with `#each` or measure with `size`),\n")
+	w("`{{randomValue length=8 type='ALPHANUMERIC'}}` (types ALPHANUMERIC, ALPHABETIC, NUMERIC,\n")
+	w("ALPHANUMERIC_AND_SYMBOLS, HEXADECIMAL, UUID; uppercase=true), `{{now}}`,\n")
+	w("`{{now format='yyyy-MM-dd' offset='3 days' timezone='UTC'}}` (format also epoch, unix), and WireMock's\n")
+	w("others: %s; Handlebars' own `if`, `unless`, `each`, `with`, `lookup`, and sub-expressions.\n", code(helperNames()))
+	w("A template calling a helper that does not exist is answered 500 naming it, as in WireMock.\n\n")
 	w("## seam's form\n\n")
 	w("```yaml\nstub:\n  routes:\n")
 	w("    - name: a charge is accepted          # optional; names the mapping in reports\n")
@@ -55,6 +67,8 @@ func Help() string {
 	for _, e := range adminEndpoints {
 		w("- `%s`\n", e)
 	}
+	w("- `GET /__admin/requests` honours `?limit=N` (the newest N) and `?since=` (an ISO 8601 time)\n")
+	w("\n%s", differencesHelp())
 	w("\n## Commands\n\n")
 	w("- `seam stub [--port P] DIR|FILE` serves mappings alone; it shares the machine with its callers, so it runs on\n")
 	w("  half the cores and with a larger GC goal (`GOMAXPROCS` and `GOGC` in the environment override)\n")
@@ -67,7 +81,7 @@ var adminEndpoints = []string{
 	"GET /__admin/health",
 	"GET, POST, DELETE /__admin/mappings; POST /__admin/mappings/import; POST /__admin/mappings/reset",
 	"GET, PUT, DELETE /__admin/mappings/{id}",
-	"GET, DELETE /__admin/requests; POST /__admin/requests/reset, /count, /find, /remove",
+	"GET, DELETE /__admin/requests; POST /__admin/requests/count, /find, /remove",
 	"GET /__admin/requests/unmatched; GET /__admin/requests/unmatched/near-misses",
 	"POST /__admin/near-misses/request-pattern",
 	"GET /__admin/scenarios; POST /__admin/scenarios/reset; PUT /__admin/scenarios/{name}/state",
@@ -80,4 +94,22 @@ func code(list []string) string {
 		out[i] = "`" + s + "`"
 	}
 	return strings.Join(out, ", ")
+}
+
+// helperNames lists the registered helpers beyond jsonPath, randomValue
+// and now, sorted.
+func helperNames() []string {
+	var out []string
+	for name := range templateHelpers() {
+		switch name {
+		case "jsonPath", "randomValue", "now":
+			continue
+		}
+		if strings.HasSuffix(name, "Value") {
+			continue // the sub-expression forms
+		}
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
 }

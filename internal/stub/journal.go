@@ -16,36 +16,57 @@ type Entry struct {
 	Mapping *Mapping
 }
 
-// journal keeps the last cap requests; older ones are dropped and counted.
+// journal keeps the last requests within a count (cap) and a byte budget
+// (maxBytes); older ones are dropped and counted. A body over keepBody
+// bytes is kept truncated, its size noted in Request.BodySize, so a stream
+// of large requests holds at most maxBytes however long it runs.
 type journal struct {
-	mu      sync.Mutex
-	cap     int
-	ring    []*Entry
-	next    int // where the next entry goes once the ring is full
-	dropped int64
+	mu       sync.Mutex
+	cap      int
+	maxBytes int64
+	keepBody int
+	q        []*Entry // oldest first, from head on
+	head     int
+	bytes    int64
+	dropped  int64
 }
 
-func newJournal(cap int) *journal {
-	return &journal{cap: cap}
+func newJournal(cap int, maxBytes int64, keepBody int) *journal {
+	return &journal{cap: cap, maxBytes: maxBytes, keepBody: keepBody}
+}
+
+// entrySize is what an entry holds, roughly: its bodies and text plus a
+// fixed cost for the structures around them.
+func entrySize(r *Request) int64 {
+	return int64(len(r.Body)+len(r.URL)+len(r.rawHeader)) + 512
 }
 
 func (j *journal) add(r *Request, m *Mapping) *Entry {
-	e := &Entry{Request: r, Mapping: m}
 	if j.cap < 0 {
-		return e
+		return &Entry{Request: r, Mapping: m}
 	}
+	if j.keepBody >= 0 && len(r.Body) > j.keepBody {
+		r = r.truncated(j.keepBody)
+	}
+	e := &Entry{Request: r, Mapping: m}
+	size := entrySize(r)
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	// Stamped under the lock, so the journal is in time order and since()
 	// can search it.
 	r.Time = time.Now()
-	if len(j.ring) < j.cap {
-		j.ring = append(j.ring, e)
-		return e
+	j.q = append(j.q, e)
+	j.bytes += size
+	for n := len(j.q) - j.head; n > 1 && (n > j.cap || (j.maxBytes > 0 && j.bytes > j.maxBytes)); n-- {
+		j.bytes -= entrySize(j.q[j.head].Request)
+		j.q[j.head] = nil
+		j.head++
+		j.dropped++
 	}
-	j.ring[j.next] = e
-	j.next = (j.next + 1) % j.cap
-	j.dropped++
+	if j.head > 64 && j.head > len(j.q)/2 {
+		j.q = append(j.q[:0:0], j.q[j.head:]...)
+		j.head = 0
+	}
 	return e
 }
 
@@ -53,9 +74,7 @@ func (j *journal) add(r *Request, m *Mapping) *Entry {
 func (j *journal) all() []*Entry {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	out := make([]*Entry, 0, len(j.ring))
-	out = append(out, j.ring[j.next:]...)
-	return append(out, j.ring[:j.next]...)
+	return append([]*Entry(nil), j.q[j.head:]...)
 }
 
 func (j *journal) since(t time.Time) []*Entry {
@@ -67,7 +86,7 @@ func (j *journal) since(t time.Time) []*Entry {
 func (j *journal) reset() {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	j.ring, j.next, j.dropped = nil, 0, 0
+	j.q, j.head, j.bytes, j.dropped = nil, 0, 0, 0
 }
 
 // remove drops the entries that match p.
@@ -75,10 +94,11 @@ func (j *journal) remove(p *Pattern) {
 	all := j.all()
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	j.ring, j.next = j.ring[:0], 0
+	j.q, j.head, j.bytes = nil, 0, 0
 	for _, e := range all {
 		if !p.Match(e.Request) {
-			j.ring = append(j.ring, e)
+			j.q = append(j.q, e)
+			j.bytes += entrySize(e.Request)
 		}
 	}
 }
@@ -102,6 +122,9 @@ func (j *Journal) Dropped() int64 {
 
 // Cap is how many requests the journal keeps (negative: none).
 func (j *Journal) Cap() int { return j.j.cap }
+
+// MaxBytes is how many bytes of requests the journal keeps (0: no limit).
+func (j *Journal) MaxBytes() int64 { return j.j.maxBytes }
 
 // Reset empties the journal.
 func (j *Journal) Reset() { j.j.reset() }
@@ -143,27 +166,73 @@ func (j *Journal) Closest(p *Pattern, since time.Time, n int) []RequestMiss {
 			out = append(out, RequestMiss{Entry: e, Diff: d})
 		}
 	}
-	sort.SliceStable(out, func(a, b int) bool { return len(out[a].Diff) < len(out[b].Diff) })
+	sort.SliceStable(out, func(a, b int) bool {
+		return distance(p, out[a].Entry.Request, len(out[a].Diff)) < distance(p, out[b].Entry.Request, len(out[b].Diff))
+	})
 	if len(out) > n {
 		out = out[:n]
 	}
 	return out
 }
 
-// sortNear orders near misses: fewest failed parts first; among equals, a
-// mapping whose URL matched before one whose method matched, then the most
-// recently added.
+// sortNear orders near misses by distance (nearness), closest first: each
+// failed part counts one, except the URL, which counts by how unlike the
+// request's URL it is (so /a/itemz is nearest /a/items, as in WireMock);
+// among equals, the most recently added mapping first.
 func sortNear(ms []NearMiss, req *Request) {
-	urlOK := func(m *Mapping) bool { ok, _ := m.Request.URL.Match(req); return ok }
+	dist := make(map[*Mapping]float64, len(ms))
+	for _, m := range ms {
+		dist[m.Mapping] = distance(&m.Mapping.Request, req, len(m.Diff))
+	}
 	sort.SliceStable(ms, func(a, b int) bool {
-		if la, lb := len(ms[a].Diff), len(ms[b].Diff); la != lb {
-			return la < lb
-		}
-		if ua, ub := urlOK(ms[a].Mapping), urlOK(ms[b].Mapping); ua != ub {
-			return ua
+		if da, db := dist[ms[a].Mapping], dist[ms[b].Mapping]; da != db {
+			return da < db
 		}
 		return ms[a].Mapping.seq > ms[b].Mapping.seq
 	})
+}
+
+// distance is how far req is from matching p, given how many parts
+// failed: the URL part weighs its edit distance, from 0 to 1.
+func distance(p *Pattern, req *Request, failed int) float64 {
+	ok, _ := p.URL.Match(req)
+	if ok || failed == 0 {
+		return float64(failed)
+	}
+	want, got := p.URL.Value, req.Path
+	if p.URL.Kind == "url" || p.URL.Kind == "urlPattern" {
+		got = req.URL
+	}
+	return float64(failed-1) + urlDistance(want, got)
+}
+
+// urlDistance is the Levenshtein distance of two URLs over the longer
+// one's length: 0 the same, 1 nothing alike.
+func urlDistance(a, b string) float64 {
+	if len(a) > 512 || len(b) > 512 {
+		a, b = a[:min(len(a), 512)], b[:min(len(b), 512)]
+	}
+	n := max(len(a), len(b))
+	if n == 0 {
+		return 0
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			c := prev[j-1]
+			if a[i-1] != b[j-1] {
+				c++
+			}
+			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
+		}
+		prev, cur = cur, prev
+	}
+	return float64(prev[len(b)]) / float64(n)
 }
 
 // Unmatched describes the requests since t that no mapping matched, each

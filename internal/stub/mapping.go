@@ -64,6 +64,9 @@ type Request struct {
 	RawQuery string
 	Cookies  map[string][]string
 	Body     []byte
+	// BodySize is the body's size as sent when the journal kept Body
+	// truncated; 0 otherwise.
+	BodySize int
 
 	queryOnce sync.Once
 	query     url.Values
@@ -112,6 +115,14 @@ func (r *Request) headerValues(name string) ([]string, bool) {
 	return vs, vs != nil
 }
 
+// truncated is a copy of r for the journal with the body cut to keep
+// bytes and its size noted.
+func (r *Request) truncated(keep int) *Request {
+	return &Request{Time: r.Time, Method: r.Method, URL: r.URL, Path: r.Path, RawQuery: r.RawQuery,
+		Cookies: r.Cookies, Body: append([]byte(nil), r.Body[:keep]...), BodySize: len(r.Body),
+		header: r.header, rawHeader: r.rawHeader, idBits: r.idBits}
+}
+
 // ID is the request's id: a random-looking (version 4) UUID, made on first
 // use from bits the server drew for it.
 func (r *Request) ID() string { return uuidOf(r.idBits[0], r.idBits[1]) }
@@ -146,7 +157,7 @@ func (r *Request) Query() url.Values {
 // NewRequest reads what matching needs from r; body is the whole body.
 func NewRequest(r *http.Request, body []byte) *Request {
 	req := &Request{
-		Time: time.Now(), Method: r.Method, URL: r.URL.RequestURI(), Path: r.URL.Path,
+		Time: time.Now(), Method: r.Method, URL: r.URL.RequestURI(), Path: r.URL.EscapedPath(),
 		RawQuery: r.URL.RawQuery, header: r.Header, Body: body,
 	}
 	if _, ok := r.Header["Cookie"]; !ok {
@@ -260,6 +271,7 @@ type Pattern struct {
 	Headers    []Named
 	Cookies    []Named
 	Body       []Matcher
+	Multipart  []MultipartPattern
 }
 
 func (p *Pattern) String() string {
@@ -314,6 +326,17 @@ func (p *Pattern) Match(r *Request) bool {
 	for _, b := range p.Body {
 		if !b.Match(string(r.Body), true) {
 			return false
+		}
+	}
+	if len(p.Multipart) > 0 {
+		parts, ok := multipartParts(r)
+		if !ok {
+			return false
+		}
+		for i := range p.Multipart {
+			if !p.Multipart[i].Match(parts) {
+				return false
+			}
 		}
 	}
 	return true
@@ -378,11 +401,27 @@ func (p *Pattern) check(r *Request, diff *[]string) bool {
 			return false
 		}
 	}
+	if len(p.Multipart) > 0 {
+		parts, isMultipart := multipartParts(r)
+		for i := range p.Multipart {
+			mp := &p.Multipart[i]
+			if !isMultipart {
+				fail("body: want a multipart body (%s), got none", mp)
+				break
+			}
+			if !mp.Match(parts) {
+				fail("body: want %s", mp)
+			}
+		}
+	}
 	return ok
 }
 
 // matchAny: a multi-valued field matches when one of its values does.
 func matchAny(m Matcher, vs []string, has bool) bool {
+	if mm, ok := m.(multiMatcher); ok {
+		return mm.MatchAll(vs, has && len(vs) > 0)
+	}
 	if !has || len(vs) == 0 {
 		return m.Match("", false)
 	}

@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ohler55/ojg/jp"
 	"github.com/seamtest/seam/internal/decode"
 	"github.com/seamtest/seam/internal/diag"
 	"go.yaml.in/yaml/v4"
@@ -26,7 +25,9 @@ import (
 // text is first checked to be JSON proper, so YAML-only syntax is refused.
 
 // ParseJSON parses a WireMock mapping file: one mapping, or
-// {"mappings": [...]}. Problems name file, line and column.
+// {"mappings": [...]}. Problems name file, line and column; with them it
+// still returns the mappings that parsed, for a caller that serves what it
+// can (seam stub) rather than nothing.
 func ParseJSON(file string, data []byte) ([]*Mapping, error) {
 	if err := checkJSON(file, data); err != nil {
 		return nil, err
@@ -38,10 +39,7 @@ func ParseJSON(file string, data []byte) ([]*Mapping, error) {
 	var errs diag.List
 	d := decode.New(file, &errs)
 	ms := parseDocument(d, decode.Resolve(&doc))
-	if err := errs.Err(); err != nil {
-		return nil, err
-	}
-	return ms, nil
+	return ms, errs.Err()
 }
 
 // checkJSON reports a JSON syntax error at its line and column.
@@ -143,9 +141,11 @@ func ParseMapping(d *decode.Decoder, n *yaml.Node) *Mapping {
 			parseResponse(d, v, &m.Response)
 		case "persistent", "metadata", "insertionIndex":
 			// Bookkeeping of WireMock's own; no effect on matching or answers.
-		case "postServeActions", "serveEventListeners":
-			unsupported(d, f.KeyN, "mapping", f.Key)
 		default:
+			if notSupported("mapping", f.Key) {
+				unsupported(d, f.KeyN, "mapping", f.Key)
+				continue
+			}
 			d.UnknownKey(f.KeyN, "mapping", mappingKeys)
 		}
 	}
@@ -164,7 +164,7 @@ func ParseMapping(d *decode.Decoder, n *yaml.Node) *Mapping {
 var urlKeys = []string{"url", "urlPath", "urlPattern", "urlPathPattern", "urlPathTemplate"}
 
 var requestKeys = append([]string{"method", "pathParameters", "queryParameters", "headers", "cookies",
-	"bodyPatterns", "basicAuthCredentials"}, urlKeys...)
+	"bodyPatterns", "basicAuthCredentials", "multipartPatterns"}, urlKeys...)
 
 func parsePattern(d *decode.Decoder, n *yaml.Node, p *Pattern, what string) {
 	var urlKey *yaml.Node
@@ -208,9 +208,19 @@ func parsePattern(d *decode.Decoder, n *yaml.Node, p *Pattern, what string) {
 			d.Decode(v, &c, what+".basicAuthCredentials")
 			token := base64.StdEncoding.EncodeToString([]byte(c.User + ":" + c.Pass))
 			p.Headers = append(p.Headers, Named{Name: "Authorization", M: equalTo{want: "Basic " + token}})
-		case "multipartPatterns", "customMatcher", "formParameters", "host", "port", "scheme", "clientIp":
-			unsupported(d, f.KeyN, what, f.Key)
+		case "multipartPatterns":
+			if v.Kind != yaml.SequenceNode {
+				d.Errorf(v, "%s.multipartPatterns: want an array, got %s", what, decode.KindName(v))
+				continue
+			}
+			for i, item := range v.Content {
+				p.Multipart = append(p.Multipart, parseMultipart(d, decode.Resolve(item), fmt.Sprintf("%s.multipartPatterns[%d]", what, i)))
+			}
 		default:
+			if notSupported("request", f.Key) {
+				unsupported(d, f.KeyN, what, f.Key)
+				continue
+			}
 			d.UnknownKey(f.KeyN, what, requestKeys)
 		}
 	}
@@ -268,7 +278,8 @@ func namedMatchers(d *decode.Decoder, n *yaml.Node, what string) []Named {
 }
 
 var matcherKeys = []string{"equalTo", "contains", "doesNotContain", "matches", "doesNotMatch", "absent",
-	"equalToJson", "matchesJsonPath", "and", "or", "not", "caseInsensitive", "ignoreArrayOrder", "ignoreExtraElements"}
+	"equalToJson", "matchesJsonPath", "and", "or", "not", "hasExactly", "includes", "binaryEqualTo", "equalToXml",
+	"matchesXPath", "matchesJsonSchema", "caseInsensitive", "ignoreArrayOrder", "ignoreExtraElements"}
 
 // parseMatcher parses one WireMock value matcher object. body allows the
 // body-only matchers (equalToJson, matchesJsonPath). A plain string is
@@ -291,21 +302,23 @@ func parseMatcher(d *decode.Decoder, n *yaml.Node, what string, body bool) Match
 	for i := range fields {
 		f := &fields[i]
 		switch f.Key {
-		case "caseInsensitive", "ignoreArrayOrder", "ignoreExtraElements", "expression", "enablePlaceholders":
+		case "caseInsensitive", "ignoreArrayOrder", "ignoreExtraElements", "expression", "enablePlaceholders",
+			"xPathNamespaces", "schemaVersion", "placeholderOpeningDelimiterRegex", "placeholderClosingDelimiterRegex", "exemptedComparisons":
 			mods[f.Key] = decode.Resolve(f.Value)
 			modKeys[f.Key] = f.KeyN
-		case "equalTo", "contains", "doesNotContain", "matches", "doesNotMatch", "absent", "equalToJson", "matchesJsonPath", "and", "or", "not":
+		case "equalTo", "contains", "doesNotContain", "matches", "doesNotMatch", "absent", "equalToJson", "matchesJsonPath", "and", "or", "not",
+			"hasExactly", "includes", "binaryEqualTo", "equalToXml", "matchesXPath", "matchesJsonSchema":
 			if op != nil {
 				d.Errorf(f.KeyN, "%s: both %q and %q in one matcher", what, op.Key, f.Key).
 					WithHint("combine matchers with {\"and\": [...]}")
 				return nil
 			}
 			op = f
-		case "binaryEqualTo", "equalToXml", "matchesXPath", "before", "after", "equalToDateTime",
-			"hasExactly", "includes", "equalToNumber", "greaterThanNumber", "lessThanNumber", "matchesJsonSchema":
-			unsupported(d, f.KeyN, what, f.Key)
-			return nil
 		default:
+			if notSupported("matcher", f.Key) {
+				unsupported(d, f.KeyN, what, f.Key)
+				return nil
+			}
 			d.UnknownKey(f.KeyN, what, matcherKeys)
 			return nil
 		}
@@ -385,6 +398,121 @@ func parseMatcher(d *decode.Decoder, n *yaml.Node, what string, body bool) Match
 			return and(subs)
 		}
 		return or(subs)
+	case "hasExactly", "includes":
+		if body {
+			d.Errorf(op.KeyN, "%s: %s applies to query parameters and headers, not bodies", what, op.Key)
+			return nil
+		}
+		if !allowMods() {
+			return nil
+		}
+		if v.Kind != yaml.SequenceNode || len(v.Content) == 0 {
+			d.Errorf(v, "%s.%s: want an array of matchers", what, op.Key)
+			return nil
+		}
+		var subs []Matcher
+		for i, item := range v.Content {
+			if m := parseMatcher(d, item, fmt.Sprintf("%s.%s[%d]", what, op.Key, i), false); m != nil {
+				subs = append(subs, m)
+			}
+		}
+		if len(subs) != len(v.Content) {
+			return nil
+		}
+		if op.Key == "hasExactly" {
+			return hasExactly(subs)
+		}
+		return includes(subs)
+	case "binaryEqualTo":
+		if !allowMods() {
+			return nil
+		}
+		b, err := base64.StdEncoding.DecodeString(str(d, v, what+".binaryEqualTo"))
+		if err != nil {
+			d.Errorf(v, "%s.binaryEqualTo: not base64: %v", what, err).WithHint("binaryEqualTo takes the bytes in base64")
+			return nil
+		}
+		return binaryEqualTo{want: b}
+	case "equalToXml":
+		if !allowMods("enablePlaceholders", "placeholderOpeningDelimiterRegex", "placeholderClosingDelimiterRegex", "exemptedComparisons") {
+			return nil
+		}
+		if p := mods["enablePlaceholders"]; p != nil && boolean(d, p, what+".enablePlaceholders") {
+			unsupported(d, p, what, "equalToXml enablePlaceholders")
+			return nil
+		}
+		src := str(d, v, what+".equalToXml")
+		tree, err := parseXMLTree(src)
+		if err != nil {
+			d.Errorf(v, "%s.equalToXml: not XML: %v", what, err)
+			return nil
+		}
+		return equalToXML{src: src, want: tree}
+	case "matchesXPath":
+		if !allowMods("xPathNamespaces") {
+			return nil
+		}
+		var ns map[string]string
+		if nsN := mods["xPathNamespaces"]; nsN != nil {
+			d.Decode(nsN, &ns, what+".xPathNamespaces")
+		}
+		exprN, sub := v, Matcher(nil)
+		if v.Kind == yaml.MappingNode {
+			exprN = nil
+			var rest []*yaml.Node
+			for _, f := range d.Fields(v, what+".matchesXPath") {
+				switch f.Key {
+				case "expression":
+					exprN = decode.Resolve(f.Value)
+				case "xPathNamespaces":
+					d.Decode(decode.Resolve(f.Value), &ns, what+".matchesXPath.xPathNamespaces")
+				default:
+					rest = append(rest, f.KeyN, f.Value)
+				}
+			}
+			if exprN == nil {
+				d.Errorf(v, "%s.matchesXPath: missing \"expression\"", what)
+				return nil
+			}
+			if len(rest) > 0 {
+				subN := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: rest, Line: v.Line, Column: v.Column}
+				if sub = parseMatcher(d, subN, what+".matchesXPath", true); sub == nil {
+					return nil
+				}
+			}
+		}
+		src := str(d, exprN, what+".matchesXPath")
+		x, err := newXPath(src, ns)
+		if err != nil {
+			d.Errorf(exprN, "%s.matchesXPath: not an XPath expression: %v", what, err)
+			return nil
+		}
+		return matchesXPath{src: src, expr: x, ns: ns, sub: sub}
+	case "matchesJsonSchema":
+		if !allowMods("schemaVersion") {
+			return nil
+		}
+		draft := "https://json-schema.org/draft/2020-12/schema"
+		if sv := mods["schemaVersion"]; sv != nil {
+			switch ver := str(d, sv, what+".schemaVersion"); ver {
+			case "V4", "V6", "V7":
+				draft = "http://json-schema.org/draft-07/schema#"
+			case "V201909", "V202012":
+			default:
+				d.Errorf(sv, "%s.schemaVersion: unknown version %q", what, ver).WithHint("versions: V4, V6, V7, V201909, V202012")
+				return nil
+			}
+		}
+		src := nodeJSON(v)
+		if v.Kind == yaml.ScalarNode {
+			src = str(d, v, what+".matchesJsonSchema")
+		}
+		m, err := newJSONSchema(src, draft)
+		if err != nil {
+			d.Errorf(v, "%s.matchesJsonSchema: %v", what, err)
+			return nil
+		}
+		return m
 	case "equalToJson":
 		if !body {
 			d.Errorf(op.KeyN, "%s: equalToJson applies to bodies only", what)
@@ -393,23 +521,21 @@ func parseMatcher(d *decode.Decoder, n *yaml.Node, what string, body bool) Match
 		if !allowMods("ignoreArrayOrder", "ignoreExtraElements", "enablePlaceholders") {
 			return nil
 		}
-		if p := mods["enablePlaceholders"]; p != nil && boolean(d, p, what+".enablePlaceholders") {
-			unsupported(d, p, what, "enablePlaceholders")
-			return nil
-		}
+		boolean(d, mods["enablePlaceholders"], what+".enablePlaceholders") // placeholders always apply
 		m := equalToJSON{ignoreOrder: boolean(d, mods["ignoreArrayOrder"], what+".ignoreArrayOrder"),
 			ignoreExtra: boolean(d, mods["ignoreExtraElements"], what+".ignoreExtraElements")}
 		if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!str" {
 			// The document as a string of JSON.
-			if err := json.Unmarshal([]byte(v.Value), &m.want); err != nil {
+			want, err := decodeExact([]byte(v.Value))
+			if err != nil {
 				d.Errorf(v, "%s.equalToJson: the string is not JSON: %v", what, err)
 				return nil
 			}
+			m.want = want
 			m.src = compactJSON(v.Value)
 		} else {
-			m.want = nodeValue(v)
-			b, _ := json.Marshal(m.want)
-			m.src = string(b)
+			m.src = nodeJSON(v)
+			m.want, _ = decodeExact([]byte(m.src))
 		}
 		return m
 	case "matchesJsonPath":
@@ -421,7 +547,7 @@ func parseMatcher(d *decode.Decoder, n *yaml.Node, what string, body bool) Match
 			return nil
 		}
 		if v.Kind == yaml.ScalarNode {
-			x, err := jp.ParseString(v.Value)
+			x, err := parsePath(v.Value)
 			if err != nil {
 				d.Errorf(v, "%s.matchesJsonPath: not a JSON path: %v", what, err)
 				return nil
@@ -442,7 +568,7 @@ func parseMatcher(d *decode.Decoder, n *yaml.Node, what string, body bool) Match
 			d.Errorf(v, "%s.matchesJsonPath: missing \"expression\"", what)
 			return nil
 		}
-		x, err := jp.ParseString(exprN.Value)
+		x, err := parsePath(exprN.Value)
 		if err != nil {
 			d.Errorf(exprN, "%s.matchesJsonPath.expression: not a JSON path: %v", what, err)
 			return nil
@@ -455,6 +581,39 @@ func parseMatcher(d *decode.Decoder, n *yaml.Node, what string, body bool) Match
 		return jsonPath{src: exprN.Value, expr: x, sub: sub}
 	}
 	return nil
+}
+
+func parseMultipart(d *decode.Decoder, n *yaml.Node, what string) MultipartPattern {
+	var mp MultipartPattern
+	for _, f := range d.Fields(n, what) {
+		v := decode.Resolve(f.Value)
+		switch f.Key {
+		case "matchingType":
+			switch t := str(d, v, what+".matchingType"); t {
+			case "ALL":
+				mp.All = true
+			case "ANY":
+			default:
+				d.Errorf(v, "%s.matchingType: %q is neither ANY nor ALL", what, t)
+			}
+		case "headers":
+			mp.Headers = namedMatchers(d, v, what+".headers")
+		case "bodyPatterns":
+			if v.Kind != yaml.SequenceNode {
+				d.Errorf(v, "%s.bodyPatterns: want an array of matchers, got %s", what, decode.KindName(v))
+				continue
+			}
+			for i, item := range v.Content {
+				if m := parseMatcher(d, item, fmt.Sprintf("%s.bodyPatterns[%d]", what, i), true); m != nil {
+					mp.Body = append(mp.Body, m)
+				}
+			}
+		case "name":
+		default:
+			d.UnknownKey(f.KeyN, what, []string{"matchingType", "headers", "bodyPatterns", "name"})
+		}
+	}
+	return mp
 }
 
 // not is WireMock 3's negation of a matcher.
@@ -498,9 +657,10 @@ func parseResponse(d *decode.Decoder, n *yaml.Node, r *Response) {
 				d.Errorf(v, "response.status: %d is not an HTTP status", r.Status)
 			}
 		case "statusMessage":
-			// net/http always sends the standard reason phrase; clients do
-			// not read it, so a custom one is accepted and not sent.
-			str(d, v, "response.statusMessage")
+			// Sent as the reason phrase by the stub's server (fasthttp);
+			// net/http, when the stub runs as an http.Handler, always sends
+			// the standard one.
+			r.StatusMessage = str(d, v, "response.statusMessage")
 		case "headers":
 			for _, h := range d.Fields(v, "response.headers") {
 				hv := decode.Resolve(h.Value)
@@ -568,9 +728,11 @@ func parseResponse(d *decode.Decoder, n *yaml.Node, r *Response) {
 			}
 		case "transformerParameters":
 			// Values for custom transformers; seam's templates do not read them.
-		case "additionalProxyRequestHeaders", "removeProxyRequestHeaders", "proxyUrlPrefixToRemove":
-			unsupported(d, f.KeyN, "response", f.Key)
 		default:
+			if notSupported("response", f.Key) {
+				unsupported(d, f.KeyN, "response", f.Key)
+				continue
+			}
 			d.UnknownKey(f.KeyN, "response", responseKeys)
 		}
 	}
@@ -822,7 +984,8 @@ type Source struct {
 }
 
 // Load reads mappings from a file or folder; every problem of every file
-// is reported, each with its position.
+// is reported, each with its position. With an error it still returns the
+// mappings that loaded (Source is nil only when nothing could be read).
 func Load(path string) (*Source, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -830,10 +993,7 @@ func Load(path string) (*Source, error) {
 	}
 	if !fi.IsDir() {
 		ms, err := LoadFile(path)
-		if err != nil {
-			return nil, err
-		}
-		return &Source{Mappings: ms, FilesDir: filesDir(filepath.Dir(path))}, nil
+		return &Source{Mappings: ms, FilesDir: filesDir(filepath.Dir(path))}, err
 	}
 	src := &Source{FilesDir: filesDir(path)}
 	dir := path
@@ -862,14 +1022,10 @@ func Load(path string) (*Source, error) {
 		ms, err := LoadFile(f)
 		if err != nil {
 			errs.AddErr(diag.Pos{File: f}, err)
-			continue
 		}
 		src.Mappings = append(src.Mappings, ms...)
 	}
-	if err := errs.Err(); err != nil {
-		return nil, err
-	}
-	return src, nil
+	return src, errs.Err()
 }
 
 func filesDir(dir string) string {

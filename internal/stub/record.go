@@ -176,7 +176,11 @@ func WriteRoutes(dir string, ms []*Mapping) (string, error) {
 	}
 	var routes []any
 	for _, m := range ms {
-		routes = append(routes, routeYAML(m))
+		r, err := routeYAML(m)
+		if err != nil {
+			return "", fmt.Errorf("writing %s as a route: %w", m.Label(), err)
+		}
+		routes = append(routes, r)
 	}
 	b, err := yaml.Marshal(map[string]any{"routes": routes})
 	if err != nil {
@@ -188,11 +192,17 @@ func WriteRoutes(dir string, ms []*Mapping) (string, error) {
 
 // routeYAML is a recorded mapping in seam's form, as a node so keys keep
 // their order.
-func routeYAML(m *Mapping) *yaml.Node {
+func routeYAML(m *Mapping) (*yaml.Node, error) {
 	n := &yaml.Node{Kind: yaml.MappingNode}
+	var encErr error
+	encode := func(vn *yaml.Node, v any) {
+		if err := vn.Encode(v); err != nil && encErr == nil {
+			encErr = err
+		}
+	}
 	add := func(k string, v any) {
 		var vn yaml.Node
-		vn.Encode(v)
+		encode(&vn, v)
 		n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: k}, &vn)
 	}
 	add("when", m.Request.Method+" "+m.Request.URL.Value)
@@ -202,7 +212,7 @@ func routeYAML(m *Mapping) *yaml.Node {
 	then := &yaml.Node{Kind: yaml.MappingNode}
 	addThen := func(k string, v any) {
 		var vn yaml.Node
-		vn.Encode(v)
+		encode(&vn, v)
 		then.Content = append(then.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: k}, &vn)
 	}
 	addThen("status", m.Response.Status)
@@ -223,7 +233,7 @@ func routeYAML(m *Mapping) *yaml.Node {
 		addThen("base64", base64.StdEncoding.EncodeToString(b))
 	}
 	n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "then"}, then)
-	return n
+	return n, encErr
 }
 
 // create writes a new file named base+ext in dir, or base-2+ext, … when

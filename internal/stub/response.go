@@ -17,17 +17,18 @@ import (
 
 // Response is what a mapping answers.
 type Response struct {
-	Status     int
-	Headers    []Header
-	Body       []byte
-	BodyFile   string // relative to the server's files folder
-	JSONBody   bool   // the body was written as JSON (jsonBody)
-	Template   bool   // render body, headers and BodyFile as Handlebars
-	FixedDelay time.Duration
-	Delay      Delay // a random delay on top of FixedDelay
-	Dribble    *Dribble
-	Fault      string // EMPTY_RESPONSE, CONNECTION_RESET_BY_PEER, …
-	ProxyBase  string // forward to this base URL instead of answering
+	Status        int
+	StatusMessage string // the reason phrase; "" for the standard one
+	Headers       []Header
+	Body          []byte
+	BodyFile      string // relative to the server's files folder
+	JSONBody      bool   // the body was written as JSON (jsonBody)
+	Template      bool   // render body, headers and BodyFile as Handlebars
+	FixedDelay    time.Duration
+	Delay         Delay // a random delay on top of FixedDelay
+	Dribble       *Dribble
+	Fault         string // EMPTY_RESPONSE, CONNECTION_RESET_BY_PEER, …
+	ProxyBase     string // forward to this base URL instead of answering
 
 	bodyT *template
 	fileT *template
@@ -97,6 +98,7 @@ func sleep(ctx context.Context, d time.Duration) bool {
 // is sent, so each transport (net/http, fasthttp) only writes it.
 type reply struct {
 	status  int
+	reason  string
 	header  []Header
 	body    []byte
 	delay   time.Duration
@@ -174,7 +176,7 @@ func (s *Server) reply(req *Request, m *Mapping, params map[string]string, host 
 			rp.body = []byte(out)
 		}
 	}
-	rp.status = res.Status
+	rp.status, rp.reason = res.Status, res.StatusMessage
 	if rp.status == 0 {
 		rp.status = http.StatusOK
 	}

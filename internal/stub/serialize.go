@@ -113,6 +113,13 @@ func (p *Pattern) WireMock() map[string]any {
 	if len(p.Body) > 0 {
 		out["bodyPatterns"] = wmList(p.Body)
 	}
+	if len(p.Multipart) > 0 {
+		mps := make([]any, len(p.Multipart))
+		for i := range p.Multipart {
+			mps[i] = p.Multipart[i].wm()
+		}
+		out["multipartPatterns"] = mps
+	}
 	return out
 }
 
@@ -124,6 +131,9 @@ func (r *Response) WireMock() map[string]any {
 		status = 200
 	}
 	out["status"] = status
+	if r.StatusMessage != "" {
+		out["statusMessage"] = r.StatusMessage
+	}
 	if len(r.Headers) > 0 {
 		h := map[string]any{}
 		for _, x := range r.Headers {

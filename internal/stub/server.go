@@ -7,7 +7,9 @@ package stub
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"github.com/seamtest/seam/internal/mask"
 	"io"
 	"net/http"
 	"strings"
@@ -18,18 +20,44 @@ import (
 
 // Options configure a Server.
 type Options struct {
-	JournalCap int    // requests kept in the journal; 0: DefaultJournalCap, <0: none
-	FilesDir   string // where bodyFileName files are (WireMock's __files)
-	Seed       int64  // seeds random delays and template values
+	JournalCap int // requests kept in the journal; 0: DefaultJournalCap, <0: none
+	// JournalBytes bounds the journal's size in bytes (bodies, URLs,
+	// headers); 0: DefaultJournalBytes, <0: no byte limit.
+	JournalBytes int64
+	// JournalBody is the most bytes of one body the journal keeps; a
+	// longer body is kept truncated with its size noted. 0:
+	// DefaultJournalBody, <0: whole bodies.
+	JournalBody int
+	FilesDir    string // where bodyFileName files are (WireMock's __files)
+	Seed        int64  // seeds random delays and template values
+	// MaxBody is the largest request body served, in bytes (after
+	// decompression); a larger one is answered 413. 0: DefaultMaxBody.
+	MaxBody int64
 	// OnRequest, when set, hears of every request served, after matching.
 	OnRequest func(e *Entry)
+	// AdminToken, when set, is the token the admin API wants (see
+	// internal/token); Mask, when set, masks the journal's listings.
+	AdminToken string
+	Mask       *mask.Masker
 }
 
 // DefaultJournalCap is how many requests a journal keeps by default.
 const DefaultJournalCap = 10000
 
-// maxBody caps the request body a stub reads and keeps.
+// DefaultJournalBytes is how many bytes of requests a journal keeps by
+// default: the oldest are dropped beyond it.
+const DefaultJournalBytes = 128 << 20
+
+// DefaultJournalBody is how much of one request body a journal keeps by
+// default.
+const DefaultJournalBody = 1 << 20
+
+// maxBody caps what the stub reads of anything else (admin requests,
+// proxied answers, multipart parts).
 const maxBody = 16 << 20
+
+// DefaultMaxBody is the largest request body a stub serves by default.
+const DefaultMaxBody = 16 << 20
 
 // Server is a running set of mappings; it is an http.Handler serving stubs
 // and, under /__admin/, WireMock's admin API.
@@ -53,10 +81,19 @@ func New(opts Options) *Server {
 	if opts.JournalCap == 0 {
 		opts.JournalCap = DefaultJournalCap
 	}
+	if opts.MaxBody <= 0 {
+		opts.MaxBody = DefaultMaxBody
+	}
+	if opts.JournalBytes == 0 {
+		opts.JournalBytes = DefaultJournalBytes
+	}
+	if opts.JournalBody == 0 {
+		opts.JournalBody = DefaultJournalBody
+	}
 	s := &Server{
 		opts:    opts,
 		states:  map[string]string{},
-		journal: newJournal(opts.JournalCap),
+		journal: newJournal(opts.JournalCap, max(opts.JournalBytes, 0), opts.JournalBody),
 		rnd:     newLockedRand(opts.Seed),
 		client: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
@@ -181,13 +218,25 @@ func (s *Server) state(name string) string {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, adminPrefix) {
-		s.admin(w, r)
+		s.serveAdmin(w, r)
 		return
 	}
 	var body []byte
+	limit := s.opts.MaxBody
+	if r.ContentLength > limit {
+		http.Error(w, tooLarge(limit), http.StatusRequestEntityTooLarge)
+		return
+	}
 	if r.ContentLength != 0 || r.Body != http.NoBody {
 		var err error
-		body, err = io.ReadAll(io.LimitReader(r.Body, maxBody))
+		body, err = readLimited(r.Body, limit)
+		if err == nil {
+			body, err = decodeBody(r.Header.Get("Content-Encoding"), body, limit)
+		}
+		if errors.Is(err, errTooLarge) {
+			http.Error(w, tooLarge(limit), http.StatusRequestEntityTooLarge)
+			return
+		}
 		if err != nil {
 			http.Error(w, "seam stub: reading the request body: "+err.Error(), http.StatusBadRequest)
 			return

@@ -1,16 +1,16 @@
 package stub
 
 import (
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/aymerick/raymond"
-	"github.com/ohler55/ojg/jp"
+	"github.com/mailgun/raymond/v2"
+	"github.com/ohler55/ojg/oj"
 )
 
 // A response template is Handlebars, as in WireMock, over a model of the
@@ -20,22 +20,35 @@ import (
 // template is a parsed Handlebars template with seam's helpers.
 type template struct {
 	t *raymond.Template
+	// headerRefs are the header names the template reads as written
+	// (request.headers.X-Request-ID): WireMock looks headers up ignoring
+	// case, so each is added to the model under its written spelling.
+	headerRefs []string
+	// unknown is a helper the template calls that does not exist: the
+	// template renders as an error, as in WireMock.
+	unknown string
 }
 
+// headerRef finds request.headers.NAME and request.headers.[NAME].
+var headerRef = regexp.MustCompile(`headers\.(?:\[([^\]]+)\]|([A-Za-z0-9_\-]+))`)
+
 func parseTemplate(src string) (*template, error) {
-	t, err := raymond.Parse(unescaped(src))
+	// jsonPath as a sub-expression gives the value found, to iterate or
+	// measure; printed, it gives JSON text.
+	t, err := raymond.Parse(valueHelpers.ReplaceAllString(unescaped(src), "(${1}${2}Value "))
 	if err != nil {
 		return nil, err
 	}
-	t.RegisterHelpers(map[string]any{
-		"jsonPath":    helperJSONPath,
-		"randomValue": helperRandomValue,
-		"now":         helperNow,
-	})
-	return &template{t: t}, nil
+	helpers := templateHelpers()
+	t.RegisterHelpers(helpers)
+	tp := &template{t: t, unknown: unknownHelper(src, helpers)}
+	for _, m := range headerRef.FindAllStringSubmatch(src, -1) {
+		tp.headerRefs = append(tp.headerRefs, m[1]+m[2])
+	}
+	return tp, nil
 }
 
-// unescaped turns {{x}} into {{{x}}}: WireMock's Handlebars does not
+// unescaped turns {{x}} into {{&x}}: WireMock's Handlebars does not
 // HTML-escape what it inserts (a JSON body would otherwise get &quot;).
 // Blocks, comments, partials and triple-stashes are left as they are.
 func unescaped(src string) string {
@@ -62,7 +75,7 @@ func unescaped(src string) string {
 		if t == "" || strings.ContainsAny(t[:1], "{#/^!>&") || strings.HasPrefix(t, "else") {
 			b.WriteString("{{" + inner + "}}")
 		} else {
-			b.WriteString("{{{" + inner + "}}}")
+			b.WriteString("{{&" + inner + "}}") // not {{{x}}}: a JSON } after it would read as }}}}
 		}
 		src = src[i+2+j+2:]
 	}
@@ -71,6 +84,26 @@ func unescaped(src string) string {
 // render runs the template over the request; rnd is the server's seeded
 // random source.
 func (t *template) render(ctx map[string]any, rnd *lockedRand) (string, error) {
+	if t.unknown != "" {
+		return "", fmt.Errorf("could not find helper: '%s'", t.unknown)
+	}
+	if len(t.headerRefs) > 0 {
+		if req, ok := ctx["request"].(map[string]any); ok {
+			if hs, ok := req["headers"].(map[string]any); ok {
+				for _, name := range t.headerRefs {
+					if _, ok := hs[name]; ok {
+						continue
+					}
+					for k, v := range hs {
+						if strings.EqualFold(k, name) {
+							hs[name] = v
+							break
+						}
+					}
+				}
+			}
+		}
+	}
 	data := raymond.NewDataFrame()
 	data.Set("seamRand", rnd)
 	return t.t.ExecWith(ctx, data)
@@ -157,16 +190,36 @@ func templateContext(r *Request, params map[string]string, baseURL string) map[s
 	}}
 }
 
-func helperJSONPath(doc, path string, options *raymond.Options) string {
-	x, err := jp.ParseString(path)
+// helperJSONPathValue is jsonPath in a sub-expression: the value found.
+func helperJSONPathValue(doc, path string, options *raymond.Options) any {
+	x, err := parsePath(path)
 	if err != nil {
 		return "[ERROR: bad JSON path " + path + "]"
 	}
-	var v any
-	if err := json.Unmarshal([]byte(doc), &v); err != nil {
+	v, err := oj.ParseString(doc)
+	if err != nil {
+		return options.HashProp("default")
+	}
+	found := x.get(v)
+	switch len(found) {
+	case 0:
+		return options.HashProp("default")
+	case 1:
+		return found[0]
+	}
+	return found
+}
+
+func helperJSONPath(doc, path string, options *raymond.Options) string {
+	x, err := parsePath(path)
+	if err != nil {
+		return "[ERROR: bad JSON path " + path + "]"
+	}
+	v, err := oj.ParseString(doc)
+	if err != nil {
 		return options.HashStr("default")
 	}
-	found := x.Get(v)
+	found := x.get(v)
 	if len(found) == 0 {
 		return options.HashStr("default")
 	}

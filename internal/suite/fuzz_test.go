@@ -11,10 +11,13 @@ import (
 
 // FuzzLoad loads arbitrary suite files, with and without a profile and a
 // typed --var: loading may report problems but never panics or hangs.
-// The seed corpus is every fixture under testdata/invalid.
+// The seed corpus is every fixture under testdata/invalid, the e2e
+// suites and the examples.
 func FuzzLoad(f *testing.F) {
 	files, _ := filepath.Glob("../../testdata/invalid/*.yaml")
-	for _, file := range files {
+	valid, _ := filepath.Glob("../../testdata/e2e/*/seam.yaml")
+	examples, _ := filepath.Glob("../../examples/*/seam.yaml")
+	for _, file := range append(append(files, valid...), examples...) {
 		if data, err := os.ReadFile(file); err == nil {
 			f.Add(data)
 		}

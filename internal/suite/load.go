@@ -16,10 +16,10 @@ import (
 	"github.com/seamtest/seam/internal/diag"
 	"github.com/seamtest/seam/internal/expect"
 	"github.com/seamtest/seam/internal/expr"
+	maskpkg "github.com/seamtest/seam/internal/mask"
 	"github.com/seamtest/seam/internal/service"
 	"github.com/seamtest/seam/internal/service/probe"
 	"github.com/seamtest/seam/internal/step"
-	"github.com/seamtest/seam/internal/wire"
 	"go.yaml.in/yaml/v4"
 )
 
@@ -100,11 +100,13 @@ type loader struct {
 // parse reads a YAML file into its root node, reporting syntax errors at
 // their line.
 func (l *loader) parse(file string, from diag.Pos) *yaml.Node {
-	data, err := os.ReadFile(file)
+	data, err := decode.ReadFile(file)
 	if err != nil {
 		e := diag.Errorf(from, "cannot read %s: %v", file, unwrapPath(err))
 		if from.IsZero() {
 			e.Pos = diag.Pos{File: file}
+		} else {
+			e.WithHint("include names YAML files that hold tests:")
 		}
 		l.errs.Add(e)
 		return nil
@@ -112,8 +114,7 @@ func (l *loader) parse(file string, from diag.Pos) *yaml.Node {
 	root, err := decode.Parse(data)
 	var le *decode.LimitError
 	if errors.As(err, &le) {
-		l.errs.Add(diag.Errorf(diag.Pos{File: file, Line: le.Line, Col: le.Col}, "%s", le.Msg).
-			WithHint("write the values out, or use fewer aliases"))
+		l.errs.Add(diag.Errorf(diag.Pos{File: file, Line: le.Line, Col: le.Col}, "%s", le.Msg).WithHint("%s", le.Hint))
 		return nil
 	}
 	if err != nil {
@@ -314,10 +315,38 @@ func (l *loader) includes(d *decode.Decoder, n *yaml.Node, dir string, globs []s
 				continue
 			}
 			seen[m] = true
+			if sameFile(m, l.suite.File) {
+				e := diag.Errorf(pos, "include %q: an include cycle: %s is the suite file itself", g, m)
+				if strings.ContainsAny(g, "*?[") {
+					e.WithHint("narrow the pattern (like tests/*.yaml) so it matches only the files that hold tests")
+				} else {
+					e.WithHint("include names the other files that hold tests; remove this entry")
+				}
+				l.errs.Add(e)
+				continue
+			}
+			if len(seen) > MaxIncludes {
+				l.errs.Add(diag.Errorf(pos, "include %q: more than %d included files", g, MaxIncludes).
+					WithHint("that is the limit on files one suite includes; merge files or split the suite"))
+				return tests
+			}
 			tests = append(tests, l.included(m, pos)...)
 		}
 	}
 	return tests
+}
+
+// MaxIncludes bounds the files one suite includes.
+const MaxIncludes = 1000
+
+// sameFile reports whether a and b name the same file, through links.
+func sameFile(a, b string) bool {
+	sa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	sb, err := os.Stat(b)
+	return err == nil && os.SameFile(sa, sb)
 }
 
 func (l *loader) included(file string, from diag.Pos) []*Test {
@@ -391,9 +420,15 @@ func (l *loader) tests(d *decode.Decoder, n *yaml.Node) []*Test {
 		return nil
 	}
 	var out []*Test
-	for _, tn := range n.Content {
+	for i, tn := range n.Content {
 		if t := l.test(d, tn); t != nil {
 			out = append(out, t)
+		}
+		// Nothing reads a test's nodes once it is decoded: let them go, so
+		// a big suite's node tree (~20 times its text) and its model are
+		// not both held at the peak. An anchored node may be read again.
+		if n.Anchor == "" && tn.Anchor == "" {
+			n.Content[i] = nil
 		}
 	}
 	return out
@@ -552,7 +587,7 @@ func (l *loader) steps(d *decode.Decoder, n *yaml.Node, what string, defined map
 
 // mask reads mask: a list of regular expressions, each checked where it
 // is written.
-func mask(d *decode.Decoder, n *yaml.Node) *wire.Masker {
+func mask(d *decode.Decoder, n *yaml.Node) *maskpkg.Masker {
 	n = decode.Resolve(n)
 	if n.Kind != yaml.SequenceNode {
 		d.Errorf(n, "mask: want a list of regular expressions").WithHint(`mask: ["cust-[0-9]{6}", "sk_live_[A-Za-z0-9]+"]`)
@@ -563,7 +598,7 @@ func mask(d *decode.Decoder, n *yaml.Node) *wire.Masker {
 	for _, item := range n.Content {
 		var p string
 		d.Decode(item, &p, "mask[]")
-		if _, err := wire.NewMasker([]string{p}); err != nil {
+		if _, err := maskpkg.New([]string{p}); err != nil {
 			_, msg, _ := strings.Cut(err.Error(), ": ")
 			d.Errorf(item, "mask: %s", msg).WithHint("write a Go regular expression (RE2 syntax) that matches the secret itself")
 			ok = false
@@ -574,6 +609,6 @@ func mask(d *decode.Decoder, n *yaml.Node) *wire.Masker {
 	if !ok {
 		return nil
 	}
-	m, _ := wire.NewMasker(all)
+	m, _ := maskpkg.New(all)
 	return m
 }

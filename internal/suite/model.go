@@ -3,7 +3,7 @@
 package suite
 
 import (
-	"github.com/seamtest/seam/internal/wire"
+	maskpkg "github.com/seamtest/seam/internal/mask"
 	"time"
 
 	"github.com/seamtest/seam/internal/diag"
@@ -25,7 +25,7 @@ type Suite struct {
 	Tests    []*Test
 	// Mask is the suite's own secret patterns (mask:): what they match is
 	// recorded as *** on the wire, beside the built-in rules.
-	Mask *wire.Masker
+	Mask *maskpkg.Masker
 }
 
 // Var is a named value; templates in it may read earlier variables.

@@ -15,17 +15,16 @@ import (
 // Faults disturb an edge until they are cleared. Each field is one fault;
 // several may hold at once.
 type Faults struct {
-	Latency        time.Duration // added to every chunk the callee sends back
-	Jitter         time.Duration // ± on the latency, drawn from the seeded source
-	Bandwidth      int64         // bytes per second each way; 0: unlimited
-	CloseAfter     int64         // close a connection after this many bytes (both ways); 0: never
-	Reset          bool          // reset every connection, open or new
-	Refuse         bool          // a partition: the port is closed, so new connections are refused; open ones go on
-	Blackhole      bool          // accept, but let nothing through: calls time out
-	CloseAfterTime time.Duration // with Blackhole: close each connection after this long (Toxiproxy's timeout)
-	HTTP           *HTTPFault    // answer matching HTTP requests in the callee's place
-	GRPC           *GRPCFault    // answer matching gRPC calls in the callee's place (grpcfault.go)
-	Seed           uint64        // seeds the jitter
+	Latency    time.Duration // added to every chunk the callee sends back
+	Jitter     time.Duration // ± on the latency, drawn from the seeded source
+	Bandwidth  int64         // bytes per second each way; 0: unlimited
+	CloseAfter int64         // close a connection after this many bytes (both ways); 0: never
+	Reset      bool          // reset every connection, open or new
+	Refuse     bool          // a partition: the port is closed, so new connections are refused; open ones go on
+	Blackhole  bool          // accept, but let nothing through: calls time out
+	HTTP       *HTTPFault    // answer matching HTTP requests in the callee's place
+	GRPC       *GRPCFault    // answer matching gRPC calls in the callee's place (grpcfault.go)
+	Seed       uint64        // seeds the jitter
 }
 
 // HTTPFault answers matching requests with a status of its own; the callee
@@ -84,11 +83,7 @@ func (f Faults) String() string {
 		parts = append(parts, "refuse new connections")
 	}
 	if f.Blackhole {
-		s := "blackhole (nothing gets through)"
-		if f.CloseAfterTime > 0 {
-			s = fmt.Sprintf("blackhole, then close after %s", f.CloseAfterTime)
-		}
-		parts = append(parts, s)
+		parts = append(parts, "blackhole (nothing gets through)")
 	}
 	if h := f.HTTP; h != nil {
 		what := strings.TrimSpace(h.Method + " " + h.Path)
@@ -144,13 +139,16 @@ func (p *Proxy) SetFaults(f Faults) {
 	p.faults.mu.Lock()
 	p.faults.rnd = rand.New(rand.NewPCG(f.Seed, 0xfa17))
 	p.faults.mu.Unlock()
-	p.faults.cur.Store(&f)
+	old := p.faults.cur.Swap(&f)
+	if old != nil && old.Blackhole && !f.Blackhole {
+		p.liftBlackhole()
+	}
 	now := time.Now()
 	what := f.String()
 	if f.IsZero() {
 		what = "cleared"
 	}
-	if err := p.refuse(f.Refuse); err != nil {
+	if err := p.refuse(f.Refuse || p.disabled.Load()); err != nil {
 		what += " (" + err.Error() + ")"
 	}
 	p.emit(Interaction{Edge: p.Edge, Protocol: "fault", Op: "fault", Result: what, Start: now, End: now})
@@ -168,9 +166,13 @@ func (p *Proxy) SetFaults(f Faults) {
 
 // ClearFaults removes every fault.
 func (p *Proxy) ClearFaults() {
-	had := !p.faults.get().IsZero()
+	old := p.faults.get()
+	had := !old.IsZero()
 	p.faults.cur.Store(nil)
-	err := p.refuse(false)
+	if old.Blackhole {
+		p.liftBlackhole()
+	}
+	err := p.refuse(p.disabled.Load())
 	if had {
 		now := time.Now()
 		what := "cleared"
@@ -186,4 +188,56 @@ func resetConn(c net.Conn) {
 		tc.SetLinger(0)
 	}
 	c.Close()
+}
+
+// liftBlackhole closes the connections a blackhole swallowed data of:
+// what they carried is lost, so their callers would wait for ever, as
+// Toxiproxy closes what its timeout toxic held when it is removed.
+func (p *Proxy) liftBlackhole() {
+	p.mu.Lock()
+	states := map[*connState]bool{}
+	for _, st := range p.conns {
+		if st.swallowed.Load() {
+			states[st] = true
+		}
+	}
+	p.mu.Unlock()
+	for st := range states {
+		p.cut(st, "closed by a fault (the blackhole that swallowed its data was lifted)", false)
+	}
+}
+
+// SetToxics puts Toxiproxy's toxics on the proxy (nil: none), apart from
+// its faults, and reports the change in the edge's timeline. Timeout
+// toxics added start their timers on open connections; one removed closes
+// the connections it held, as Toxiproxy does.
+func (p *Proxy) SetToxics(ts *Toxics) {
+	old := p.toxics.Swap(ts)
+	p.toxicsChanged(old, ts)
+	what := ts.String()
+	if ts == nil || len(ts.List) == 0 {
+		what = "toxics cleared"
+	}
+	now := time.Now()
+	p.emit(Interaction{Edge: p.Edge, Protocol: "fault", Op: "fault", Result: what, Start: now, End: now})
+}
+
+// SetEnabled enables or disables the proxy as Toxiproxy's API does: a
+// disabled proxy stops listening (callers are refused) and closes its open
+// connections.
+func (p *Proxy) SetEnabled(on bool) {
+	if p.disabled.Swap(!on) == !on {
+		return
+	}
+	what := "enabled"
+	err := p.refuse(!on || p.faults.get().Refuse)
+	if !on {
+		what = "disabled: connections refused"
+		p.closeAll("closed by a fault (its proxy was disabled)")
+	}
+	if err != nil {
+		what += " (" + err.Error() + ")"
+	}
+	now := time.Now()
+	p.emit(Interaction{Edge: p.Edge, Protocol: "fault", Op: "fault", Result: what, Start: now, End: now})
 }

@@ -142,8 +142,8 @@ type grpcJSON struct {
 
 func (j *grpcJSON) render() (req, resp []byte) {
 	j.once.Do(func() {
-		j.reqJSON = j.masker.bytes(maskBody(renderMessages(j.types.in, &j.req)))
-		j.respJSON = j.masker.bytes(maskBody(renderMessages(j.types.out, &j.resp)))
+		j.reqJSON = j.masker.Bytes(maskBody(renderMessages(j.types.in, &j.req)))
+		j.respJSON = j.masker.Bytes(maskBody(renderMessages(j.types.out, &j.resp)))
 		j.req, j.resp = grpcFrames{}, grpcFrames{} // the raw messages are no longer needed
 	})
 	return j.reqJSON, j.respJSON

@@ -93,7 +93,7 @@ func TestMaskRules(t *testing.T) {
 		}
 	}
 	in := Interaction{Protocol: "postgres", Op: "SQL ALTER USER a PASSWORD $1", Target: "ALTER USER a PASSWORD $1", Note: "['hunter2']"}
-	mask(&in)
+	maskProtocol(&in)
 	if strings.Contains(in.Note, "hunter2") {
 		t.Errorf("a password given as a parameter was recorded: %+v", in)
 	}

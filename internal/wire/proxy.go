@@ -100,7 +100,12 @@ type Proxy struct {
 	faults faultState
 	h2     *h2Front // serves connections while a gRPC fault holds (grpcfault.go)
 	masker atomic.Pointer[Masker]
-	grpc   grpcTypes // to show gRPC messages as JSON (grpc.go)
+	grpc   grpcTypes     // to show gRPC messages as JSON (grpc.go)
+	serial atomic.Uint64 // connections accepted
+	// Set through Toxiproxy's API (toxiapi.go), apart from the faults of
+	// the suite's steps, so that neither clears the other.
+	toxics   atomic.Pointer[Toxics]
+	disabled atomic.Bool
 }
 
 // connState is what a proxied connection's two directions share.
@@ -120,6 +125,17 @@ type connState struct {
 	// of (for connections whose protocol is not decoded).
 	up, down         atomic.Int64
 	toldUp, toldDown int64
+	// Toxiproxy's toxics (toxics.go): the connection's number (for
+	// toxicity rolls), the toxics there as it opened, the rolls made, the
+	// timeout toxics' timers; done closes as the connection ends.
+	swallowed atomic.Bool // a blackhole fault swallowed some of its data
+	serial    uint64
+	startIDs  []uint64
+	tmu       sync.Mutex
+	rolls     map[uint64]bool
+	timers    []*time.Timer
+	done      chan struct{}
+	doneOnce  sync.Once
 }
 
 func (c *connState) cutBy(why string) {
@@ -169,12 +185,14 @@ func (p *Proxy) accept(ln net.Listener) {
 		if err != nil {
 			return
 		}
-		st := &connState{}
+		f := p.faults.get()
+		ts := p.toxics.Load()
+		st := newConnState(p.serial.Add(1), ts)
 		if !p.track(c, st) {
 			c.Close()
 			return
 		}
-		if f := p.faults.get(); f.Reset {
+		if f.Reset {
 			now := time.Now()
 			p.emit(Interaction{Edge: p.Edge, Protocol: "tcp", Op: "connection", Result: "reset by a fault at connect",
 				Start: now, End: now, Suspicious: true, Injected: true})
@@ -182,11 +200,13 @@ func (p *Proxy) accept(ln net.Listener) {
 			resetConn(c)
 			continue
 		}
-		grpcFault := p.faults.get().GRPC != nil
+		grpcFault := f.GRPC != nil
+		p.toxicTimers(st, ts, nil)
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
 			defer p.untrack(c)
+			defer st.finish()
 			if grpcFault {
 				p.serveFaulted(c, st)
 				return
@@ -330,7 +350,7 @@ func (p *Proxy) serve(client net.Conn, st *connState) {
 func (p *Proxy) emit(i Interaction) {
 	if p.report != nil {
 		i.Port = p.Port
-		p.masker.Load().apply(&i)
+		maskWith(p.masker.Load(), &i)
 		p.report(i)
 	}
 }
@@ -345,21 +365,11 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 	}
 	var n int64
 	var cut bool
-	// pass sends b on, as the faults that shape a stream allow.
-	pass := func(b []byte, f Faults) error {
-		if len(b) == 0 {
-			return nil
-		}
-		if f.CloseAfter > 0 {
-			// Only what is left of the allowance goes through.
-			if left := f.CloseAfter - sent.add(0); int64(len(b)) >= left {
-				b, cut = b[:max(left, 0)], true
-			}
-			sent.add(int64(len(b)))
-		}
-		if !back && st.drain.Load() {
-			return nil // drained by a gRPC fault: the caller's new calls go elsewhere
-		}
+	var readAt time.Time
+	var tr *toxicRun       // Toxiproxy's toxics on this stream, once there are any
+	var throttle sleepDebt // the bandwidth fault's
+	// send observes b and writes it to dst.
+	send := func(b []byte) error {
 		if back {
 			st.wmu.Lock()
 		}
@@ -379,8 +389,37 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 			return err
 		}
 		n += int64(len(b))
-		if f.Bandwidth > 0 {
-			time.Sleep(time.Duration(int64(len(b)) * int64(time.Second) / f.Bandwidth))
+		return nil
+	}
+	// pass sends b on, as the faults that shape a stream allow.
+	pass := func(b []byte, f Faults) error {
+		if len(b) == 0 {
+			return nil
+		}
+		if f.CloseAfter > 0 {
+			// Only what is left of the allowance goes through.
+			if left := f.CloseAfter - sent.add(0); int64(len(b)) >= left {
+				b, cut = b[:max(left, 0)], true
+			}
+			sent.add(int64(len(b)))
+		}
+		if !back && st.drain.Load() {
+			return nil // drained by a gRPC fault: the caller's new calls go elsewhere
+		}
+		if f.Bandwidth > 0 && !throttle.wait(st, len(b), f.Bandwidth) {
+			return errCut
+		}
+		var err error
+		if ts := p.toxics.Load(); ts != nil {
+			if tr == nil {
+				tr = newToxicRun(p, st, back, ts.Seed)
+			}
+			err = tr.run(tr.chain(ts), b, readAt, send)
+		} else {
+			err = send(b)
+		}
+		if err != nil {
+			return err
 		}
 		if cut {
 			st.cutBy(fmt.Sprintf("closed by a fault after %d bytes", f.CloseAfter))
@@ -391,17 +430,38 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 	}
 	var g gate
 	buf := make([]byte, 32<<10)
+	var ahead chan readChunk // reading ahead (readAhead), once a latency holds
 	for {
-		k, err := src.Read(buf)
+		var k int
+		var err error
+		if ahead != nil {
+			c, ok := <-ahead
+			if !ok {
+				return n, net.ErrClosed // the connection ended while chunks were read ahead
+			}
+			buf, k, err, readAt = c.b, len(c.b), c.err, c.at
+		} else {
+			k, err = src.Read(buf)
+			readAt = time.Time{}
+		}
 		if k > 0 {
 			f := p.faults.get()
+			ts := p.toxics.Load()
+			if ts != nil || f.Latency > 0 {
+				// Only latencies need it: the clean path saves the call.
+				if readAt.IsZero() {
+					readAt = time.Now()
+				}
+				if tr == nil && ts != nil {
+					tr = newToxicRun(p, st, back, ts.Seed)
+				}
+				if ahead == nil && err == nil && p.delays(f, ts, back, tr) {
+					ahead = p.readAhead(src, st)
+				}
+			}
 			switch {
 			case f.Blackhole:
-				if f.CloseAfterTime > 0 {
-					// As Toxiproxy's timeout toxic: nothing, then the close.
-					why := fmt.Sprintf("closed by a fault after %s of blackhole", f.CloseAfterTime)
-					time.AfterFunc(f.CloseAfterTime, func() { st.cutBy(why); src.Close(); dst.Close() })
-				}
+				st.swallowed.Store(true)
 				if !back {
 					// The decoder learns of the request, so that the call
 					// shows (as swallowed) when it ends, but the callee
@@ -415,11 +475,11 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 				resetConn(dst)
 				return n, syscall.ECONNRESET
 			}
-			if back && f.Latency > 0 {
-				time.Sleep(p.faults.delay(f))
+			if back && f.Latency > 0 && !st.sleep(p.faults.delay(f)-time.Since(readAt)) {
+				return n, nil
 			}
-			if back && f.HTTP != nil && f.HTTP.Status == 0 && f.HTTP.Slow > 0 && d.answering(f.HTTP) {
-				time.Sleep(f.HTTP.Slow)
+			if back && f.HTTP != nil && f.HTTP.Status == 0 && f.HTTP.Slow > 0 && d.answering(f.HTTP) && !st.sleep(f.HTTP.Slow) {
+				return n, nil
 			}
 			var werr error
 			if !back && (g.active || f.HTTP != nil && f.HTTP.Status != 0 && d.atRequestStart()) {
@@ -433,6 +493,9 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 			} else {
 				werr = pass(buf[:k], f)
 			}
+			if errors.Is(werr, errCut) {
+				return n, nil
+			}
 			if werr != nil {
 				return n, werr
 			}
@@ -442,11 +505,67 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 		}
 		if err != nil {
 			if errors.Is(err, io.EOF) {
+				if ts := p.toxics.Load(); ts != nil {
+					if tr == nil {
+						tr = newToxicRun(p, st, back, ts.Seed)
+					}
+					tr.end(ts) // slow_close waits, reset_peer resets
+				}
 				return n, nil
 			}
 			return n, err
 		}
 	}
+}
+
+// readChunk is a chunk read ahead, with when it was read.
+type readChunk struct {
+	b   []byte
+	at  time.Time
+	err error
+}
+
+// delays reports whether a latency acts on this stream: then chunks are
+// read ahead while earlier ones wait, so each is delayed by the latency
+// from when it arrived, as Toxiproxy's latency toxic does, not by the sum
+// of the latencies of the chunks before it.
+func (p *Proxy) delays(f Faults, ts *Toxics, back bool, tr *toxicRun) bool {
+	if back && f.Latency > 0 {
+		return true
+	}
+	if tr == nil || ts == nil {
+		return false
+	}
+	for _, x := range tr.chain(ts) {
+		if x.Type == "latency" {
+			return true
+		}
+	}
+	return false
+}
+
+// readAhead reads src into a queue of up to 1024 chunks (Toxiproxy's
+// latency buffer) until src ends or the connection does.
+func (p *Proxy) readAhead(src net.Conn, st *connState) chan readChunk {
+	ch := make(chan readChunk, 1024)
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		defer close(ch)
+		for {
+			b := make([]byte, 32<<10)
+			k, err := src.Read(b)
+			select {
+			case ch <- readChunk{b: b[:k], at: time.Now(), err: err}:
+			case <-st.done:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return ch
 }
 
 // answer writes an HTTP fault's response to the caller, in the callee's
@@ -654,7 +773,8 @@ func (p *Proxy) Flush(ctx context.Context) {
 func (p *Proxy) Close() error {
 	p.mu.Lock()
 	p.closed = true
-	for c := range p.conns {
+	for c, st := range p.conns {
+		st.doneOnce.Do(func() { close(st.done) }) // toxics asleep wake
 		c.Close()
 	}
 	var err error

@@ -19,12 +19,12 @@ func TestSecretsByShape(t *testing.T) {
 		RequestBody:  []byte(`{"name":"ann","hash":"` + testBcrypt + `"}`),
 		ResponseBody: []byte(`{"session":"` + testJWT + `","a2":"` + testArgon + `","note":"Bearer abc.def-1=="}`)}
 	var m *Masker
-	m.apply(&in)
+	maskWith(m, &in)
 	pg := Interaction{Protocol: "postgres", Op: "SQL insert into users values ('" + testBcrypt + "')",
 		Target: "insert into users values ('" + testBcrypt + "')", Note: `["ann", "` + testArgon + `"]`}
-	m.apply(&pg)
+	maskWith(m, &pg)
 	rd := Interaction{Protocol: "redis", Op: "REDIS GET session:" + testJWT, Target: "GET session:" + testJWT, Key: "session:" + testJWT}
-	m.apply(&rd)
+	maskWith(m, &rd)
 	for _, i := range []Interaction{in, pg, rd} {
 		all := i.Line() + string(i.RequestBody) + string(i.ResponseBody) + i.Target + i.Key
 		for _, secret := range []string{testBcrypt, testArgon, testJWT, "abc.def", "R9h/cI", "RdescudvJ", "dozjg"} {
@@ -38,7 +38,7 @@ func TestSecretsByShape(t *testing.T) {
 	}
 	// Ordinary text is left alone.
 	plain := Interaction{Protocol: "http", Op: "GET /a.b.c", Target: "/a.b.c", RequestBody: []byte(`{"price":"$20","file":"eyes.jpg.bak"}`)}
-	m.apply(&plain)
+	maskWith(m, &plain)
 	if string(plain.RequestBody) != `{"price":"$20","file":"eyes.jpg.bak"}` || plain.Target != "/a.b.c" {
 		t.Errorf("plain text changed: %s %s", plain.RequestBody, plain.Target)
 	}
@@ -50,7 +50,7 @@ func TestSuiteMaskPatterns(t *testing.T) {
 		t.Fatal(err)
 	}
 	in := Interaction{Protocol: "http", Op: "GET /c/cust-123456", Target: "/c/cust-123456", ResponseBody: []byte(`{"id":"cust-654321"}`)}
-	m.apply(&in)
+	maskWith(m, &in)
 	if strings.Contains(in.Line()+string(in.ResponseBody), "cust-") {
 		t.Errorf("a suite's pattern was not masked: %s %s", in.Line(), in.ResponseBody)
 	}
@@ -71,9 +71,9 @@ func FuzzMask(f *testing.F) {
 	whole := regexp.MustCompile(`^` + shapeSecret().String() + `$`)
 	f.Fuzz(func(t *testing.T, s string) {
 		in := Interaction{Protocol: "http", Op: "GET /?" + s, Target: "/?" + s, RequestBody: []byte(s), ResponseBody: []byte(s)}
-		m.apply(&in)
+		maskWith(m, &in)
 		once := in
-		m.apply(&in)
+		maskWith(m, &in)
 		if in.Target != once.Target || string(in.RequestBody) != string(once.RequestBody) {
 			t.Errorf("masking twice changed %q → %q", once.RequestBody, in.RequestBody)
 		}
@@ -81,6 +81,6 @@ func FuzzMask(f *testing.F) {
 			t.Errorf("a secret of a known shape survived: %q", s)
 		}
 		pg := Interaction{Protocol: "postgres", Op: "SQL " + s, Target: s, Note: s}
-		m.apply(&pg)
+		maskWith(m, &pg)
 	})
 }

@@ -243,12 +243,17 @@ func openRetry(path string, flags int, mode uint32) (int, error) {
 }
 
 // Store copies an initialised data folder into the cache at dst, under a
-// temporary name first: another run may be filling the same entry.
-func Store(src, dst string) error {
+// temporary name first: another run may be filling the same entry. record,
+// when given, is told that name before it exists, for the reaping of a
+// run killed while it copies.
+func Store(src, dst string, record func(dir string)) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
 	}
 	tmp := dst + ".tmp-" + strconv.Itoa(os.Getpid())
+	if record != nil {
+		record(tmp) // before it exists: a store killed midway leaves nothing unknown
+	}
 	if err := Copy(src, tmp, nil); err != nil {
 		os.RemoveAll(tmp)
 		return err
@@ -269,13 +274,23 @@ const KeepEntries = 6
 
 // Use marks the cache entry at dir as used now and removes the kind's
 // other entries beyond the KeepEntries used last, and leftovers of stores
-// that died midway (an hour old). Entries are renamed away before they
+// that died midway (their seam is gone, or they are an hour old). Entries are renamed away before they
 // are removed, so a run never copies from a half-removed one; a run that
 // is using an entry has just marked it, so it is among the kept.
 func Use(dir string) error {
 	now := time.Now()
 	if err := os.Chtimes(dir, now, now); err != nil {
 		return err
+	}
+	// A leftover's name ends with the PID of the seam that made it: once
+	// that seam is gone, the leftover is.
+	ownerGone := func(name string) bool {
+		i := strings.LastIndexAny(name, "-")
+		pid, err := strconv.Atoi(name[i+1:])
+		if err != nil || pid == os.Getpid() {
+			return false
+		}
+		return syscall.Kill(pid, 0) == syscall.ESRCH
 	}
 	parent := filepath.Dir(dir)
 	entries, err := os.ReadDir(parent)
@@ -295,7 +310,7 @@ func Use(dir string) error {
 		p := filepath.Join(parent, e.Name())
 		switch {
 		case strings.Contains(e.Name(), ".tmp-") || strings.Contains(e.Name(), ".old-"):
-			if now.Sub(info.ModTime()) > time.Hour {
+			if now.Sub(info.ModTime()) > time.Hour || ownerGone(e.Name()) {
 				os.RemoveAll(p)
 			}
 		default:

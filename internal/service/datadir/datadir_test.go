@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -91,8 +92,10 @@ func TestUseKeepsTheEntriesUsedLast(t *testing.T) {
 		names = append(names, name)
 	}
 	staleTmp := filepath.Join(cache, "entry9.tmp-123")
-	freshTmp := filepath.Join(cache, "entry10.tmp-456")
-	for _, d := range []string{staleTmp, freshTmp} {
+	// Another seam (alive) storing now; one killed while it stored.
+	freshTmp := filepath.Join(cache, "entry10.tmp-"+strconv.Itoa(os.Getppid()))
+	deadTmp := filepath.Join(cache, "entry11.tmp-999999999")
+	for _, d := range []string{staleTmp, freshTmp, deadTmp} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -115,8 +118,9 @@ func TestUseKeepsTheEntriesUsedLast(t *testing.T) {
 	if strings.Join(kept, " ") != strings.Join(want, " ") {
 		t.Errorf("kept %v, want %v", kept, want)
 	}
-	if exists(staleTmp) || !exists(freshTmp) {
-		t.Errorf("an hour-old unfinished store must go, a fresh one (another run storing now) stay: stale %v, fresh %v", exists(staleTmp), exists(freshTmp))
+	if exists(staleTmp) || !exists(freshTmp) || exists(deadTmp) {
+		t.Errorf("an hour-old unfinished store and one whose seam is gone must go, a fresh one (another run storing now) stay: stale %v, fresh %v, dead %v",
+			exists(staleTmp), exists(freshTmp), exists(deadTmp))
 	}
 	left, _ := filepath.Glob(filepath.Join(cache, "*.old-*"))
 	if len(left) != 0 {

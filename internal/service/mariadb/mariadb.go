@@ -25,10 +25,12 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/seamtest/seam/internal/decode"
+	"github.com/seamtest/seam/internal/expr"
 	"github.com/seamtest/seam/internal/runas"
 	"github.com/seamtest/seam/internal/service"
 	"github.com/seamtest/seam/internal/service/datadir"
 	"github.com/seamtest/seam/internal/service/process"
+	"github.com/seamtest/seam/internal/token"
 	"go.yaml.in/yaml/v4"
 )
 
@@ -43,7 +45,8 @@ func (Kind) Usage() service.Usage {
 			"Its info has url (mysql://…), dsn (for Go's MySQL driver), user, password, database",
 		Inputs: []service.Input{
 			{Name: "database", Doc: "the database to create (default: the service's name)"},
-			{Name: "user, password", Doc: "the user to create and its password (default seam)"},
+			{Name: "user, password", Doc: "the user the system uses and its password (default: user seam, a random password per environment, shown by seam up and in service(\"name\").password); it has every right on its database only"},
+			{Name: "superuser", Doc: "true gives the user every right on the server, as root has (default false)"},
 			{Name: "init", Doc: "SQL files or folders applied in name order once; the result is the baseline each test starts from"},
 			{Name: "reset", Doc: "per-test (default), per-suite or never: when the data goes back to the baseline, the data once the environment has started (after init:, jobs and the services' start-up)"},
 			{Name: "bin", Doc: "the folder of mariadbd and mariadb-install-db"},
@@ -54,12 +57,13 @@ func (Kind) Usage() service.Usage {
 
 // Spec is a decoded mariadb service.
 type Spec struct {
-	Database string   `yaml:"database"`
-	User     string   `yaml:"user"`
-	Password string   `yaml:"password"`
-	Init     []string `yaml:"init"`
-	Reset    string   `yaml:"reset"`
-	Bin      string   `yaml:"bin"`
+	Database  string   `yaml:"database"`
+	User      string   `yaml:"user"`
+	Password  string   `yaml:"password"`
+	Superuser bool     `yaml:"superuser"`
+	Init      []string `yaml:"init"`
+	Reset     string   `yaml:"reset"`
+	Bin       string   `yaml:"bin"`
 
 	mu  sync.Mutex
 	srv *server
@@ -82,7 +86,7 @@ var serverArgs = []string{"--no-defaults", "--skip-name-resolve", "--innodb-log-
 
 // Decode implements service.Kind.
 func (Kind) Decode(d *decode.Decoder, n *yaml.Node) service.Spec {
-	s := &Spec{User: "seam", Password: "seam", Reset: "per-test"}
+	s := &Spec{User: "seam", Reset: "per-test"}
 	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
 		return s
 	}
@@ -109,10 +113,16 @@ func (s *Spec) database(info map[string]any) string {
 // Describe implements service.Describer.
 func (s *Spec) Describe(info map[string]any) {
 	db := s.database(info)
-	u := &url.URL{Scheme: "mysql", User: url.UserPassword(s.User, s.Password), Host: info["addr"].(string), Path: "/" + db}
+	pw := s.Password
+	if pw == "" {
+		// Each environment's own: another user of the machine cannot
+		// guess it.
+		pw, _ = token.New()
+	}
+	u := &url.URL{Scheme: "mysql", User: url.UserPassword(s.User, pw), Host: info["addr"].(string), Path: "/" + db}
 	info["url"] = u.String()
-	info["dsn"] = fmt.Sprintf("%s:%s@tcp(%s)/%s", s.User, s.Password, info["addr"], db)
-	info["user"], info["password"], info["database"] = s.User, s.Password, db
+	info["dsn"] = fmt.Sprintf("%s:%s@tcp(%s)/%s", s.User, pw, info["addr"], db)
+	info["user"], info["password"], info["database"] = s.User, pw, db
 }
 
 // DefaultProbe implements service.Prober: root logs in over the socket.
@@ -210,11 +220,10 @@ func (s *Spec) Prepare(ctx context.Context, env *service.PrepareEnv) error {
 	h := sha256.Sum256([]byte(strings.Join(append([]string{"v1", strings.TrimSpace(string(out))}, serverArgs...), "\x00")))
 	srv := &server{mariadbd: mariadbd, user: user, template: filepath.Join(env.CacheDir, "mariadb", hex.EncodeToString(h[:])[:20])}
 	if _, err := os.Stat(filepath.Join(srv.template, "mysql")); err != nil {
-		work, err := os.MkdirTemp(datadir.Scratch(), "seam-install-db-")
+		work, err := env.MkdirTemp(datadir.Scratch(), "seam-install-db-")
 		if err != nil {
 			return err
 		}
-		env.Temp(work)
 		defer os.RemoveAll(work)
 		if err := user.Chown(work); err != nil {
 			return err
@@ -225,10 +234,14 @@ func (s *Spec) Prepare(ctx context.Context, env *service.PrepareEnv) error {
 		args := append([]string{"--no-defaults", "--datadir=" + data, "--auth-root-authentication-method=normal", "--skip-test-db"}, serverArgs[1:]...)
 		cmd := exec.CommandContext(ctx, install, args...)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: user.Credential()}
-		if out, err := env.Run(cmd); err != nil {
+		if out, err := env.Run(ctx, "mariadb-install-db", cmd); err != nil {
+			var stopped *service.Interrupted
+			if errors.As(err, &stopped) {
+				return err
+			}
 			return fmt.Errorf("mariadb-install-db failed: %v\n%s", err, datadir.LastLines(string(out), 20))
 		}
-		if err := datadir.Store(data, srv.template); err != nil {
+		if err := datadir.Store(data, srv.template, env.AddTemp); err != nil {
 			return fmt.Errorf("caching the initialised data folder: %w", err)
 		}
 	}
@@ -283,7 +296,8 @@ func (s *Spec) Start(ctx context.Context, env *service.StartEnv) (service.Instan
 	if err != nil {
 		return fail(err)
 	}
-	return &instance{Instance: inst, spec: s, dir: dir, sock: sock, port: port, db: s.database(env.Info), suiteDir: env.Dir}, nil
+	pw, _ := env.Info["password"].(string)
+	return &instance{Instance: inst, spec: s, dir: dir, sock: sock, port: port, db: s.database(env.Info), suiteDir: env.Dir, password: pw}, nil
 }
 
 // instance is a running server with its database.
@@ -296,6 +310,7 @@ type instance struct {
 	db       string
 	suiteDir string
 	root     *sql.DB // root over the socket: init, baseline and reset
+	password string  // the suite's user's, this environment's own
 	restore  []table // the baseline's tables, once taken
 	notice   func(string)
 	said     map[string]bool
@@ -312,9 +327,22 @@ func (i *instance) Init(ctx context.Context) error {
 	}
 	root.SetMaxOpenConns(1)
 	i.root = root
-	db, user, pw := quoteIdent(i.db), quoteString(i.spec.User), quoteString(i.spec.Password)
-	if _, err := root.ExecContext(ctx, fmt.Sprintf("CREATE DATABASE %s; CREATE USER %s@'%%' IDENTIFIED BY %s; GRANT ALL ON *.* TO %s@'%%'; USE %s",
-		db, user, pw, user, db)); err != nil {
+	// mariadb-install-db makes root (and maybe anonymous users) with no
+	// password for TCP logins too (root@127.0.0.1, root@::1): anyone on
+	// the machine could log in. Root stays on the socket, in a folder
+	// only seam's user may enter.
+	if err := dropOpenAccounts(ctx, root); err != nil {
+		return err
+	}
+	db, user, pw := quoteIdent(i.db), quoteString(i.spec.User), quoteString(i.password)
+	// The system's user may do anything to its database, and nothing
+	// to the server (FILE, SUPER, other databases) unless the suite asks.
+	grant := "GRANT ALL ON " + db + ".* TO " + user + "@'%'"
+	if i.spec.Superuser {
+		grant = "GRANT ALL ON *.* TO " + user + "@'%' WITH GRANT OPTION"
+	}
+	if _, err := root.ExecContext(ctx, fmt.Sprintf("CREATE DATABASE %s; CREATE USER %s@'%%' IDENTIFIED BY %s; %s; USE %s",
+		db, user, pw, grant, db)); err != nil {
 		return fmt.Errorf("creating database %s and user %s: %w", i.db, i.spec.User, err)
 	}
 	files, err := datadir.InitFiles(i.suiteDir, i.spec.Init)
@@ -328,6 +356,35 @@ func (i *instance) Init(ctx context.Context) error {
 		}
 		if _, err := root.ExecContext(ctx, "USE "+db+";\n"+string(data)); err != nil {
 			return fmt.Errorf("%s: %w", f, err)
+		}
+	}
+	return nil
+}
+
+// dropOpenAccounts drops the accounts other than root@localhost (the
+// socket) that mariadb-install-db made: root over TCP, anonymous users.
+func dropOpenAccounts(ctx context.Context, root *sql.DB) error {
+	rows, err := root.QueryContext(ctx, `SELECT user, host FROM mysql.user
+		WHERE (user = 'root' AND host <> 'localhost') OR user = ''`)
+	if err != nil {
+		return fmt.Errorf("listing the server's accounts: %w", err)
+	}
+	var drops []string
+	for rows.Next() {
+		var u, h string
+		if err := rows.Scan(&u, &h); err != nil {
+			rows.Close()
+			return err
+		}
+		drops = append(drops, "DROP USER "+quoteString(u)+"@"+quoteString(h))
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(drops) > 0 {
+		if _, err := root.ExecContext(ctx, strings.Join(drops, "; ")); err != nil {
+			return fmt.Errorf("dropping the accounts open over TCP: %w", err)
 		}
 	}
 	return nil
@@ -502,4 +559,16 @@ func (i *instance) Stop(ctx context.Context) error {
 func quoteIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
 func quoteString(s string) string {
 	return "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", "''") + "'"
+}
+
+// Sources implements service.Sourcer: the init files and folders.
+func (s *Spec) Sources(_ context.Context, dir string, _ expr.Vars) ([]string, error) {
+	out := make([]string, 0, len(s.Init))
+	for _, f := range s.Init {
+		if !filepath.IsAbs(f) {
+			f = filepath.Join(dir, f)
+		}
+		out = append(out, filepath.Clean(f))
+	}
+	return out, nil
 }

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"github.com/seamtest/seam/internal/service/datadir"
+	"github.com/seamtest/seam/internal/token"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -36,7 +38,7 @@ func (Kind) Usage() service.Usage {
 	return service.Usage{
 		Name: "nats",
 		Summary: "a NATS server with JetStream (Debian package nats-server). seam records every message " +
-			"for the nats step. Its url is nats://127.0.0.1:PORT",
+			"for the nats step. Its url is nats://seam:PASSWORD@127.0.0.1:PORT: clients log in as user seam with a random password per environment (info user, password; $SEAM_<NAME>_PASSWORD)",
 		Inputs: []service.Input{
 			{Name: "streams", Doc: "JetStream streams to create, each {name, subjects}"},
 			{Name: "consumers", Doc: "durable consumers to create, each {stream, name, filter}"},
@@ -95,8 +97,18 @@ func (Kind) Decode(d *decode.Decoder, n *yaml.Node) service.Spec {
 
 // Describe implements service.Describer.
 func (s *Spec) Describe(info map[string]any) {
-	info["url"] = "nats://" + info["addr"].(string)
+	pw, _ := token.New()
+	info["url"] = (&url.URL{Scheme: "nats", User: url.UserPassword(clientUser, pw), Host: info["addr"].(string)}).String()
+	info["user"], info["password"] = clientUser, pw
 }
+
+// clientUser is the user the system logs in as; adminUser is seam's own
+// (streams, consumers, recording, resets). Only seam knows the latter's
+// password.
+const (
+	clientUser = "seam"
+	adminUser  = "seam_admin"
+)
 
 // DefaultProbe implements service.Prober: a client connects and flushes.
 func (s *Spec) DefaultProbe() service.Probe { return connectProbe{} }
@@ -107,6 +119,9 @@ func (connectProbe) String() string { return "nats connect" }
 
 func (connectProbe) Check(ctx context.Context, t service.Target) error {
 	nc, err := natsgo.Connect("nats://127.0.0.1:"+strconv.Itoa(t.MainPort()), natsgo.Timeout(time.Second), natsgo.NoReconnect())
+	if errors.Is(err, natsgo.ErrAuthorization) || err != nil && strings.Contains(strings.ToLower(err.Error()), "authorization violation") {
+		return nil // the server answers, and wants a password: ready
+	}
 	if err != nil {
 		return err
 	}
@@ -136,7 +151,19 @@ func (s *Spec) Start(ctx context.Context, env *service.StartEnv) (service.Instan
 	if err := os.MkdirAll(store, 0o755); err != nil {
 		return nil, err
 	}
-	args := []string{bin, "-a", "127.0.0.1", "-p", strconv.Itoa(port), "-js", "-sd", store}
+	// The users and their passwords go in a file only seam's user may
+	// read, not on the command line, which every user may see (ps).
+	adminPW, err := token.New()
+	if err != nil {
+		return nil, err
+	}
+	pw, _ := env.Info["password"].(string)
+	conf := filepath.Join(env.TempDir, "nats.conf")
+	text := fmt.Sprintf("authorization {\n  users = [\n    {user: %q, password: %q}\n    {user: %q, password: %q}\n  ]\n}\n", clientUser, pw, adminUser, adminPW)
+	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+		return nil, err
+	}
+	args := []string{bin, "-c", conf, "-a", "127.0.0.1", "-p", strconv.Itoa(port), "-js", "-sd", store}
 	inst, err := process.Launch(process.Child{
 		Path: bin, Argv: args, Dir: env.TempDir, Env: append(os.Environ(), env.Env...),
 		Grace: 5 * time.Second, Log: env.Log, Started: env.Started,
@@ -144,7 +171,8 @@ func (s *Spec) Start(ctx context.Context, env *service.StartEnv) (service.Instan
 	if err != nil {
 		return nil, err
 	}
-	return &instance{Instance: inst, spec: s, url: "nats://127.0.0.1:" + strconv.Itoa(port), rec: &recorder{}}, nil
+	u := (&url.URL{Scheme: "nats", User: url.UserPassword(adminUser, adminPW), Host: "127.0.0.1:" + strconv.Itoa(port)}).String()
+	return &instance{Instance: inst, spec: s, url: u, rec: &recorder{}}, nil
 }
 
 // instance is a running server with seam's own connection and recorder.

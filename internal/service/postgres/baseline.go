@@ -40,19 +40,33 @@ type baseline struct {
 // a connection of its own, which is opened in the background: the services
 // that depend on this one start meanwhile, and the first reset waits for
 // it.
+//
+// First it gives the suite's role this environment's password, before
+// any dependant starts; seam's own superuser does that, and keeps its
+// connection for the resets.
 func (i *instance) Init(ctx context.Context) error {
-	if i.spec.Reset != "per-test" {
-		return nil
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	conn, err := connect(cctx, adminRole, i.srv.adminPW, i.port, i.db)
+	if err != nil {
+		return fmt.Errorf("connecting as seam's own role: %w", err)
 	}
-	b := &baseline{ready: make(chan struct{})}
+	if _, err := conn.Exec(cctx, fmt.Sprintf("ALTER ROLE %s PASSWORD %s", pgx.Identifier{i.spec.User}.Sanitize(), quoteLiteral(i.password))); err != nil {
+		conn.Close(context.WithoutCancel(ctx))
+		return fmt.Errorf("setting the password of role %s: %w", i.spec.User, err)
+	}
+	if i.spec.Reset != "per-test" {
+		return conn.Close(cctx)
+	}
+	b := &baseline{ready: make(chan struct{}), conn: conn}
+	close(b.ready)
 	i.base = b
-	go func() {
-		defer close(b.ready)
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		b.conn, b.err = connect(cctx, i.spec.User, i.spec.Password, i.port, i.db)
-	}()
 	return nil
+}
+
+// quoteLiteral quotes s as an SQL string literal.
+func quoteLiteral(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
 }
 
 // wait waits for the baseline connection.

@@ -7,16 +7,20 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"github.com/seamtest/seam/internal/service/datadir"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/seamtest/seam/internal/expr"
+	"github.com/seamtest/seam/internal/service/datadir"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/seamtest/seam/internal/decode"
 	"github.com/seamtest/seam/internal/service"
+	"github.com/seamtest/seam/internal/token"
 	"go.yaml.in/yaml/v4"
 )
 
@@ -31,7 +35,8 @@ func (Kind) Usage() service.Usage {
 			"Its info (service(\"name\").…) has url (postgres://…), dsn, user, password, database",
 		Inputs: []service.Input{
 			{Name: "database", Doc: "the database to create (default: the service's name)"},
-			{Name: "user, password", Doc: "the role to create and its password (default seam)"},
+			{Name: "user, password", Doc: "the role the system uses and its password (default: user seam, a random password per environment, shown by seam up and in service(\"name\").password); not a superuser"},
+			{Name: "superuser", Doc: "true makes the role a superuser (default false; seam resets the data with a superuser of its own)"},
 			{Name: "init", Doc: "SQL files or folders applied in name order once"},
 			{Name: "reset", Doc: "per-test (default), per-suite or never: when the data goes back to the baseline, the data once the environment has started (after init:, jobs and the services' start-up)"},
 			{Name: "bin", Doc: "the folder of postgres and initdb (default: the newest installed)"},
@@ -41,15 +46,25 @@ func (Kind) Usage() service.Usage {
 	}
 }
 
+// adminRole is seam's own superuser in every server it starts: it takes
+// the baseline and resets the data (event triggers need a superuser), and
+// sets the suite's role's password at each start. Only seam knows its
+// password. adminPWFile keeps that password beside the cached data.
+const (
+	adminRole   = "seam_admin"
+	adminPWFile = "seam_admin.pw"
+)
+
 // Spec is a decoded postgres service.
 type Spec struct {
-	Database string            `yaml:"database"`
-	User     string            `yaml:"user"`
-	Password string            `yaml:"password"`
-	Init     []string          `yaml:"init"`
-	Reset    string            `yaml:"reset"`
-	Bin      string            `yaml:"bin"`
-	Settings map[string]string `yaml:"settings"`
+	Database  string            `yaml:"database"`
+	User      string            `yaml:"user"`
+	Password  string            `yaml:"password"`
+	Superuser bool              `yaml:"superuser"`
+	Init      []string          `yaml:"init"`
+	Reset     string            `yaml:"reset"`
+	Bin       string            `yaml:"bin"`
+	Settings  map[string]string `yaml:"settings"`
 
 	name string
 	mu   sync.Mutex
@@ -58,7 +73,7 @@ type Spec struct {
 
 // Decode implements service.Kind.
 func (Kind) Decode(d *decode.Decoder, n *yaml.Node) service.Spec {
-	s := &Spec{User: "seam", Password: "seam", Reset: "per-test"}
+	s := &Spec{User: "seam", Reset: "per-test"}
 	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
 		return s
 	}
@@ -66,6 +81,9 @@ func (Kind) Decode(d *decode.Decoder, n *yaml.Node) service.Spec {
 	d.Decode(n, s, "postgres")
 	datadir.CheckReset(d, n, "postgres", s.Reset)
 	datadir.CheckInit(d, n, "postgres")
+	if s.User == adminRole {
+		d.Errorf(n, "postgres.user: %s is seam's own role for resetting the data", adminRole).WithHint("name the system's role otherwise (user: app)")
+	}
 	for i, f := range s.Init {
 		if f == "" {
 			d.Errorf(n, "postgres.init[%d]: empty path", i)
@@ -87,11 +105,17 @@ func (s *Spec) database(info map[string]any) string {
 // Describe implements service.Describer.
 func (s *Spec) Describe(info map[string]any) {
 	db := s.database(info)
-	u := &url.URL{Scheme: "postgres", User: url.UserPassword(s.User, s.Password),
+	pw := s.Password
+	if pw == "" {
+		// Each environment's own: another user of the machine cannot
+		// guess it.
+		pw, _ = token.New()
+	}
+	u := &url.URL{Scheme: "postgres", User: url.UserPassword(s.User, pw),
 		Host: info["addr"].(string), Path: "/" + db, RawQuery: "sslmode=disable"}
 	info["url"] = u.String()
-	info["dsn"] = fmt.Sprintf("host=127.0.0.1 port=%d user=%s password=%s dbname=%s sslmode=disable", info["port"], s.User, s.Password, db)
-	info["user"], info["password"], info["database"] = s.User, s.Password, db
+	info["dsn"] = fmt.Sprintf("host=127.0.0.1 port=%d user=%s password=%s dbname=%s sslmode=disable", info["port"], s.User, pw, db)
+	info["user"], info["password"], info["database"] = s.User, pw, db
 }
 
 // DefaultProbe implements service.Prober: the server's own "ready to
@@ -142,4 +166,16 @@ func portOf(info map[string]any) int {
 		return n
 	}
 	return 0
+}
+
+// Sources implements service.Sourcer: the init files and folders.
+func (s *Spec) Sources(_ context.Context, dir string, _ expr.Vars) ([]string, error) {
+	out := make([]string, 0, len(s.Init))
+	for _, f := range s.Init {
+		if !filepath.IsAbs(f) {
+			f = filepath.Join(dir, f)
+		}
+		out = append(out, filepath.Clean(f))
+	}
+	return out, nil
 }

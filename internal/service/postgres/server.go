@@ -25,6 +25,7 @@ import (
 	"github.com/seamtest/seam/internal/service"
 	"github.com/seamtest/seam/internal/service/datadir"
 	"github.com/seamtest/seam/internal/service/process"
+	"github.com/seamtest/seam/internal/token"
 )
 
 // server is what Prepare finds and builds once per run.
@@ -32,6 +33,7 @@ type server struct {
 	postgres string // path of the postgres binary
 	version  string
 	template string        // cached initdb data folder
+	adminPW  string        // the password of seam's own superuser (adminRole) in it
 	tree     *datadir.Tree // its listing, for each start's copy
 	user     *runas.User
 
@@ -117,7 +119,8 @@ func (s *Spec) Prepare(ctx context.Context, env *service.PrepareEnv) error {
 	}
 	srv := &server{postgres: pg, version: strings.TrimSpace(string(out)), user: user}
 	h := sha256.New()
-	fmt.Fprintf(h, "v5\x00%s\x00%s\x00%s\x00%s\x00%s\x00", srv.version, s.User, s.Password, db, s.Reset)
+	// The password is not part of the key: each environment sets its own.
+	fmt.Fprintf(h, "v6\x00%s\x00%s\x00%v\x00%s\x00%s\x00", srv.version, s.User, s.Superuser, db, s.Reset)
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
@@ -136,13 +139,20 @@ func (s *Spec) Prepare(ctx context.Context, env *service.PrepareEnv) error {
 	if err != nil {
 		return fmt.Errorf("reading the cached data folder: %w", err)
 	}
+	pw, err := os.ReadFile(filepath.Join(srv.template, adminPWFile))
+	if err != nil {
+		return fmt.Errorf("reading the cached data folder: %w", err)
+	}
+	srv.adminPW = strings.TrimSpace(string(pw))
 	// The relation cache's init files are removed by postgres at every
 	// start: copying them is wasted.
 	// The free space and visibility maps are hints that PostgreSQL makes
 	// again when it first needs them: a missing one reads as "no free
 	// space known" and "no page known all-visible", never as an error.
 	// A quarter of the folder's files, and every start copied them.
-	srv.tree = tree.Without(func(rel string) bool { return path.Base(rel) == "pg_internal.init" || hintFork(rel) })
+	srv.tree = tree.Without(func(rel string) bool {
+		return path.Base(rel) == "pg_internal.init" || hintFork(rel) || rel == adminPWFile
+	})
 	_ = datadir.Use(srv.template) // pruning the cache is no reason to stop a run
 	s.mu.Lock()
 	old := s.srv
@@ -291,28 +301,50 @@ func (srv *server) takeSpare(ctx context.Context) (string, error) {
 // build makes the cached data folder: initdb, then a server started once to
 // create the database, apply the init files and take the baseline.
 func (s *Spec) build(ctx context.Context, env *service.PrepareEnv, initdb string, srv *server, db string, files []string) error {
-	work, err := os.MkdirTemp(datadir.Scratch(), "seam-initdb-")
+	work, err := env.MkdirTemp(datadir.Scratch(), "seam-initdb-")
 	if err != nil {
 		return err
 	}
-	env.Temp(work)
-	defer os.RemoveAll(work)
+	data := filepath.Join(work, "data")
+	defer func() {
+		// initdb or the server killed midway left their shared memory,
+		// named in the folder's postmaster.pid.
+		reap.RemovePostmasterShm(data)
+		os.RemoveAll(work)
+	}()
 	if err := srv.user.Chown(work); err != nil {
 		return err
 	}
+	// seam's own superuser, for the baseline and resets, with a password
+	// only seam knows (kept beside the cached data, the user's alone);
+	// the suite's role is made below, not a superuser unless asked.
+	adminPW, err := token.New()
+	if err != nil {
+		return err
+	}
+	appPW, err := token.New() // replaced at each start
+	if err != nil {
+		return err
+	}
 	pw := filepath.Join(work, "pw")
-	if err := os.WriteFile(pw, []byte(s.Password+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(pw, []byte(adminPW+"\n"), 0o600); err != nil {
 		return err
 	}
 	if err := srv.user.Chown(pw); err != nil {
 		return err
 	}
-	data := filepath.Join(work, "data")
 	// 1 MB WAL segments instead of 16: a smaller folder to copy per start.
-	cmd := exec.CommandContext(ctx, initdb, "-D", data, "-U", s.User, "--pwfile="+pw, "-A", "scram-sha-256",
-		"-E", "UTF8", "--locale=C", "--no-sync", "--wal-segsize=1")
+	// --no-clean: the work folder is seam's to remove, and a data folder
+	// left by an initdb killed midway names the shared memory it leaked
+	// (its postmaster.pid), which the deferred sweep and the reaping read.
+	cmd := exec.CommandContext(ctx, initdb, "-D", data, "-U", adminRole, "--pwfile="+pw, "-A", "scram-sha-256",
+		"-E", "UTF8", "--locale=C", "--no-sync", "--wal-segsize=1", "--no-clean")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: srv.user.Credential()}
-	if out, err := env.Run(cmd); err != nil {
+	if out, err := env.Run(ctx, "initdb", cmd); err != nil {
+		var stopped *service.Interrupted
+		if errors.As(err, &stopped) {
+			return err
+		}
 		return fmt.Errorf("initdb failed: %v\n%s", err, datadir.LastLines(string(out), 20))
 	}
 	port, release, err := freeport.One()
@@ -324,7 +356,7 @@ func (s *Spec) build(ctx context.Context, env *service.PrepareEnv, initdb string
 	var lines []string
 	inst, err := process.Launch(process.Child{
 		Path: srv.postgres, Argv: serverArgs(srv.postgres, data, port, nil), Dir: work,
-		Env: os.Environ(), Cred: srv.user.Credential(), Grace: 30 * time.Second, Signal: syscall.SIGINT,
+		Env: append(os.Environ(), env.EnvAs(srv.user.Credential())...), Cred: srv.user.Credential(), Grace: 30 * time.Second, Signal: syscall.SIGINT,
 		Started: env.Started,
 		Log: func(_, line string) {
 			mu.Lock()
@@ -341,18 +373,28 @@ func (s *Spec) build(ctx context.Context, env *service.PrepareEnv, initdb string
 			_ = inst.Stop(context.Background())
 		}
 	}()
-	admin, err := waitConnect(ctx, inst, s.User, s.Password, port)
+	admin, err := waitConnect(ctx, inst, adminRole, adminPW, port)
 	if err != nil {
 		mu.Lock()
 		defer mu.Unlock()
 		return fmt.Errorf("the server for the cache did not start: %v\n%s", err, datadir.LastLines(strings.Join(lines, "\n"), 20))
 	}
-	_, err = admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{db}.Sanitize())
+	role := pgx.Identifier{s.User}.Sanitize()
+	super := "NOSUPERUSER"
+	if s.Superuser {
+		super = "SUPERUSER"
+	}
+	_, err = admin.Exec(ctx, fmt.Sprintf("CREATE ROLE %s LOGIN %s PASSWORD '%s'", role, super, appPW))
+	if err == nil {
+		_, err = admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{db}.Sanitize()+" OWNER "+role)
+	}
 	admin.Close(ctx)
 	if err != nil {
-		return fmt.Errorf("creating database %s: %w", db, err)
+		return fmt.Errorf("creating role %s and database %s: %w", s.User, db, err)
 	}
-	conn, err := connect(ctx, s.User, s.Password, port, db)
+	// init: runs as the suite's role, so what it makes is that role's,
+	// as the system under test expects.
+	conn, err := connect(ctx, s.User, appPW, port, db)
 	if err != nil {
 		return err
 	}
@@ -362,13 +404,21 @@ func (s *Spec) build(ctx context.Context, env *service.PrepareEnv, initdb string
 			return err
 		}
 	}
+	conn.Close(ctx)
 	if s.Reset == "per-test" {
+		conn, err := connect(ctx, adminRole, adminPW, port, db)
+		if err != nil {
+			return err
+		}
 		if err := takeBaseline(ctx, conn); err != nil {
 			conn.Close(ctx)
 			return fmt.Errorf("taking the baseline: %w", err)
 		}
+		conn.Close(ctx)
 	}
-	conn.Close(ctx)
+	if err := os.WriteFile(filepath.Join(data, adminPWFile), []byte(adminPW+"\n"), 0o600); err != nil {
+		return err
+	}
 	// A fast shutdown writes a clean checkpoint: every copy starts without
 	// recovery.
 	stopped = true
@@ -378,7 +428,7 @@ func (s *Spec) build(ctx context.Context, env *service.PrepareEnv, initdb string
 	if err := trimWAL(ctx, srv, data); err != nil {
 		return err
 	}
-	if err := datadir.Store(data, srv.template); err != nil {
+	if err := datadir.Store(data, srv.template, env.AddTemp); err != nil {
 		return fmt.Errorf("caching the data folder: %w", err)
 	}
 	return nil
@@ -533,7 +583,8 @@ func (s *Spec) launch(ctx context.Context, env *service.StartEnv, srv *server, d
 			return nil, fmt.Errorf("copying the data folder: %w", err)
 		}
 	}
-	return &instance{Instance: inst, spec: s, srv: srv, addTemp: env.AddTemp, dir: dir, port: port, db: s.database(env.Info), suiteDir: env.Dir}, nil
+	pw, _ := env.Info["password"].(string)
+	return &instance{Instance: inst, spec: s, srv: srv, addTemp: env.AddTemp, dir: dir, port: port, db: s.database(env.Info), suiteDir: env.Dir, password: pw}, nil
 }
 
 func sortedKeys(m map[string]string) []string {
@@ -555,6 +606,7 @@ type instance struct {
 	port     int
 	db       string
 	suiteDir string
+	password string // the suite's role's, this environment's own
 	base     *baseline
 }
 

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/bmatcuk/doublestar/v4"
@@ -125,8 +126,38 @@ func inputKey(ctx context.Context, cacheDir string, argv, env []string, dir stri
 // go.work that uses them. Roots inside another root are dropped; the
 // result is sorted.
 func buildRoots(argv []string, dir string, inputs []string) (roots, goDirs []string, err error) {
-	goBuild := false
-	set := map[string]bool{filepath.Clean(dir): true}
+	set, goBuild, err := namedRoots(argv, dir, inputs)
+	if err != nil {
+		return nil, nil, err
+	}
+	set[filepath.Clean(dir)] = true
+	if goBuild {
+		for p := range set {
+			if st, err := os.Stat(p); err == nil && st.IsDir() {
+				goDirs = append(goDirs, p)
+			}
+		}
+		sort.Strings(goDirs)
+	}
+	for p := range set {
+		roots = append(roots, p)
+	}
+	sort.Strings(roots)
+	// Sorted, a folder comes right before what it holds.
+	out := roots[:0]
+	for _, r := range roots {
+		if n := len(out); n > 0 && within(r, out[n-1]) {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out, goDirs, nil
+}
+
+// namedRoots are the paths a build command names and its inputs (see
+// buildRoots), without the folder it runs in; goBuild: it runs go.
+func namedRoots(argv []string, dir string, inputs []string) (set map[string]bool, goBuild bool, err error) {
+	set = map[string]bool{}
 	words := argv
 	if len(argv) == 3 && argv[0] == "sh" && argv[1] == "-c" {
 		words = shellWords(argv[2])
@@ -156,43 +187,23 @@ func buildRoots(argv []string, dir string, inputs []string) (roots, goDirs []str
 		pattern = filepath.Clean(pattern)
 		if !strings.ContainsAny(in, "*?[{") {
 			if _, err := os.Stat(pattern); err != nil {
-				return nil, nil, fmt.Errorf("inputs: %s: %w (paths are relative to the build's folder)", in, unwrapPath(err))
+				return nil, false, fmt.Errorf("inputs: %s: %w (paths are relative to the build's folder)", in, unwrapPath(err))
 			}
 			set[pattern] = true
 			continue
 		}
 		matches, err := doublestar.FilepathGlob(pattern, doublestar.WithFilesOnly())
 		if err != nil {
-			return nil, nil, fmt.Errorf("inputs: %s: %v", in, err)
+			return nil, false, fmt.Errorf("inputs: %s: %v", in, err)
 		}
 		if len(matches) == 0 {
-			return nil, nil, fmt.Errorf("inputs: %s matches no file (paths are relative to the build's folder)", in)
+			return nil, false, fmt.Errorf("inputs: %s matches no file (paths are relative to the build's folder)", in)
 		}
 		for _, m := range matches {
 			set[filepath.Clean(m)] = true
 		}
 	}
-	if goBuild {
-		for p := range set {
-			if st, err := os.Stat(p); err == nil && st.IsDir() {
-				goDirs = append(goDirs, p)
-			}
-		}
-		sort.Strings(goDirs)
-	}
-	for p := range set {
-		roots = append(roots, p)
-	}
-	sort.Strings(roots)
-	// Sorted, a folder comes right before what it holds.
-	out := roots[:0]
-	for _, r := range roots {
-		if n := len(out); n > 0 && within(r, out[n-1]) {
-			continue
-		}
-		out = append(out, r)
-	}
-	return out, goDirs, nil
+	return set, goBuild, nil
 }
 
 // goListFormat prints, for each package a build of the module may
@@ -258,6 +269,8 @@ func goListPaths(ctx context.Context, mod string, dirs, env []string) ([]string,
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = mod
 	cmd.Env = append(os.Environ(), env...)
+	// It dies with seam: seam killed while hashing leaves no go list.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	out, err := cmd.Output()
 	if err != nil {
 		return nil, fmt.Errorf("go list in %s: %w", mod, err)
@@ -413,4 +426,54 @@ func shellWords(s string) []string {
 	}
 	flush()
 	return out
+}
+
+// Sources implements service.Sourcer: the folder given as dir:, the paths
+// the build command names and its inputs:, and for a go build the folders
+// of the packages it compiles from the module or local replacements (as
+// go list -deps names them; each ends in a separator) with go.mod, go.sum
+// and go.work. A process with neither dir: nor build: names no sources.
+func (s *Spec) Sources(ctx context.Context, base string, vars expr.Vars) ([]string, error) {
+	dir, err := s.dir(base, vars)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	if !s.Dir.IsZero() {
+		out = append(out, filepath.Clean(dir))
+	}
+	if !s.Build.set {
+		return out, nil
+	}
+	bv := copyVars(vars)
+	bv["bin"] = "BIN"
+	argv, err := s.Build.eval(bv)
+	if err != nil {
+		return nil, fmt.Errorf("build: %w", err)
+	}
+	set, goBuild, err := namedRoots(argv, dir, s.Inputs)
+	if err != nil {
+		return nil, err
+	}
+	byModule := map[string][]string{}
+	for p := range set {
+		out = append(out, p)
+		if st, err := os.Stat(p); goBuild && err == nil && st.IsDir() {
+			if mod := findUp(p, "go.mod"); mod != "" && !systemDir(filepath.Dir(mod)) {
+				byModule[filepath.Dir(mod)] = append(byModule[filepath.Dir(mod)], p)
+			}
+		}
+	}
+	for _, mod := range expr.SortedKeys(byModule) {
+		dirs := byModule[mod]
+		sort.Strings(dirs)
+		paths, err := goListPaths(ctx, mod, dirs, nil)
+		if err != nil {
+			out = append(out, mod) // go list could not say: the whole module
+			continue
+		}
+		out = append(out, paths...)
+	}
+	sort.Strings(out)
+	return out, nil
 }

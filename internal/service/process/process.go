@@ -256,16 +256,16 @@ func (s *Spec) Prepare(ctx context.Context, env *service.PrepareEnv) error {
 		s.setBin(bin)
 		return nil
 	}
-	tmp, err := os.MkdirTemp(filepath.Join(env.CacheDir, "build"), "tmp-")
-	if err != nil {
-		if err := os.MkdirAll(filepath.Join(env.CacheDir, "build"), 0o755); err != nil {
-			return fmt.Errorf("build cache: %w", err)
-		}
-		if tmp, err = os.MkdirTemp(filepath.Join(env.CacheDir, "build"), "tmp-"); err != nil {
-			return fmt.Errorf("build cache: %w", err)
-		}
+	// The build writes into a folder of its own, recorded before it is
+	// made: a run killed midway leaves no half-written entry that the
+	// reaping does not remove. Only a finished build is renamed into place.
+	if err := os.MkdirAll(filepath.Join(env.CacheDir, "build"), 0o755); err != nil {
+		return fmt.Errorf("build cache: %w", err)
 	}
-	env.Temp(tmp)
+	tmp, err := env.MkdirTemp(filepath.Join(env.CacheDir, "build"), "tmp-")
+	if err != nil {
+		return fmt.Errorf("build cache: %w", err)
+	}
 	defer os.RemoveAll(tmp)
 	vars["bin"] = filepath.Join(tmp, env.Name)
 	if argv, err = s.Build.eval(vars); err != nil {
@@ -273,12 +273,15 @@ func (s *Spec) Prepare(ctx context.Context, env *service.PrepareEnv) error {
 	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = dir
-	cmd.Env = os.Environ()
-	output, err := env.Run(cmd)
+	output, err := env.Run(ctx, "build", cmd)
 	for _, l := range strings.Split(strings.TrimRight(string(output), "\n"), "\n") {
 		if l != "" && env.Log != nil {
 			env.Log(l)
 		}
+	}
+	var stopped *service.Interrupted
+	if errors.As(err, &stopped) {
+		return err
 	}
 	if err != nil {
 		return &BuildError{Argv: argv, Err: err, Output: lastLines(string(output), 20)}

@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/seamtest/seam/internal/token"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -35,16 +37,25 @@ func (Kind) Usage() service.Usage {
 			{Name: "init", Doc: "commands run once (the baseline): each a list like [HSET, user:1, name, Ada] or a string split on spaces"},
 			{Name: "reset", Doc: "per-test (default), per-suite or never: when database 0 goes back to the baseline, its keys once the environment has started (after init:, jobs and the services' start-up)"},
 			{Name: "bin", Doc: "the redis-server binary"},
+			{Name: "password", Doc: "the default user's password (default: a random one per environment; the url carries it: redis://default:PASSWORD@host:port/0)"},
+			{Name: "superuser", Doc: "true lets the system run administrative commands (CONFIG, DEBUG, SHUTDOWN, ACL, …; default false)"},
 		},
 		Example: "redis:\n  init:\n    - SET greeting hello\n    - [HSET, user:1, name, \"Ada Lovelace\"]",
 	}
 }
+
+// adminUser is seam's own user in every server it starts: it runs init
+// and resets the data. Only seam knows its password.
+const adminUser = "seam_admin"
 
 // Spec is a decoded redis service.
 type Spec struct {
 	Init  []command `yaml:"init"`
 	Reset string    `yaml:"reset"`
 	Bin   string    `yaml:"bin"`
+	// Password is the default user's; "" gives each environment its own.
+	Password  string `yaml:"password"`
+	Superuser bool   `yaml:"superuser"`
 
 	mu     sync.Mutex
 	server string
@@ -75,6 +86,9 @@ func (Kind) Decode(d *decode.Decoder, n *yaml.Node) service.Spec {
 	before := d.Errs.Len()
 	d.Decode(n, s, "redis")
 	datadir.CheckReset(d, n, "redis", s.Reset)
+	if strings.ContainsAny(s.Password, " \t\r\n\"'") {
+		d.Errorf(n, "redis.password: a password with spaces or quotes cannot be given to the server").WithHint("use letters, digits and punctuation other than quotes, or leave password: out for a random one")
+	}
 	if d.Errs.Len() > before {
 		return nil
 	}
@@ -83,7 +97,12 @@ func (Kind) Decode(d *decode.Decoder, n *yaml.Node) service.Spec {
 
 // Describe implements service.Describer.
 func (s *Spec) Describe(info map[string]any) {
-	info["url"] = "redis://" + info["addr"].(string) + "/0"
+	pw := s.Password
+	if pw == "" {
+		pw, _ = token.New()
+	}
+	info["url"] = (&url.URL{Scheme: "redis", User: url.UserPassword("default", pw), Host: info["addr"].(string), Path: "/0"}).String()
+	info["password"] = pw
 }
 
 // DefaultProbe implements service.Prober: PING answers PONG.
@@ -109,7 +128,11 @@ func (pingProbe) Check(ctx context.Context, t service.Target) error {
 		// otherwise wait 100 ms between five dials before saying no).
 		DialerRetries: 1})
 	defer c.Close()
-	return c.Ping(ctx).Err()
+	err := c.Ping(ctx).Err()
+	if err != nil && strings.HasPrefix(err.Error(), "NOAUTH") {
+		return nil // the server answers, and wants the password: ready
+	}
+	return err
 }
 
 // Prepare implements service.Spec: find redis-server.
@@ -135,7 +158,26 @@ func (s *Spec) Start(ctx context.Context, env *service.StartEnv) (service.Instan
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	args := []string{bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--protected-mode", "no",
+	// The users and their passwords go in a file only seam's user may
+	// read, not on the command line, which every user may see (ps).
+	// The default user is the system's: every key and channel, every
+	// command but the administrative ones unless the suite asks; seam's
+	// own user resets the data.
+	adminPW, err := token.New()
+	if err != nil {
+		return nil, err
+	}
+	pw, _ := env.Info["password"].(string)
+	rights := "+@all -@admin"
+	if s.Superuser {
+		rights = "+@all"
+	}
+	conf := filepath.Join(env.TempDir, "redis.conf")
+	text := fmt.Sprintf("user default on >%s ~* &* %s\nuser %s on >%s ~* &* +@all\n", pw, rights, adminUser, adminPW)
+	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+		return nil, err
+	}
+	args := []string{bin, conf, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--protected-mode", "no",
 		"--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no", "--loglevel", "warning"}
 	inst, err := process.Launch(process.Child{
 		Path: bin, Argv: args, Dir: dir, Env: append(os.Environ(), env.Env...),
@@ -144,16 +186,17 @@ func (s *Spec) Start(ctx context.Context, env *service.StartEnv) (service.Instan
 	if err != nil {
 		return nil, err
 	}
-	return &instance{Instance: inst, spec: s, addr: "127.0.0.1:" + strconv.Itoa(port)}, nil
+	return &instance{Instance: inst, spec: s, addr: "127.0.0.1:" + strconv.Itoa(port), adminPW: adminPW}, nil
 }
 
 // instance is a running server with its baseline.
 type instance struct {
 	service.Instance
-	spec *Spec
-	addr string
-	c    *goredis.Client
-	base []entry
+	spec    *Spec
+	addr    string
+	adminPW string // seam's own user's (adminUser)
+	c       *goredis.Client
+	base    []entry
 }
 
 type entry struct {
@@ -165,7 +208,7 @@ type entry struct {
 // Init implements service.Initializer: run init commands (the baseline
 // is taken once the whole environment has started: Baseline).
 func (i *instance) Init(ctx context.Context) error {
-	i.c = goredis.NewClient(&goredis.Options{Addr: i.addr, MaxRetries: -1})
+	i.c = goredis.NewClient(&goredis.Options{Addr: i.addr, MaxRetries: -1, Username: adminUser, Password: i.adminPW})
 	for _, cmd := range i.spec.Init {
 		args := make([]any, len(cmd))
 		for j, a := range cmd {

@@ -15,8 +15,10 @@ import (
 
 	"github.com/seamtest/seam/internal/decode"
 	"github.com/seamtest/seam/internal/diag"
+	"github.com/seamtest/seam/internal/expr"
 	"github.com/seamtest/seam/internal/service"
 	"github.com/seamtest/seam/internal/stub"
+	"github.com/seamtest/seam/internal/token"
 	"go.yaml.in/yaml/v4"
 )
 
@@ -47,6 +49,7 @@ func (Kind) Usage() service.Usage {
 type Spec struct {
 	mappings  []*stub.Mapping
 	filesDir  string
+	sources   []string // the mapping files and folders named
 	journal   int
 	unmatched string
 }
@@ -118,6 +121,7 @@ func (s *Spec) load(d *decode.Decoder, n *yaml.Node, dir string) {
 	if !filepath.IsAbs(p) {
 		p = filepath.Join(dir, p)
 	}
+	s.sources = append(s.sources, filepath.Clean(p))
 	src, err := stub.Load(p)
 	if err != nil {
 		var l *diag.List
@@ -134,10 +138,21 @@ func (s *Spec) load(d *decode.Decoder, n *yaml.Node, dir string) {
 	}
 }
 
+// Sources implements service.Sourcer: the mapping files and folders,
+// and the folder of response body files.
+func (s *Spec) Sources(context.Context, string, expr.Vars) ([]string, error) {
+	out := append([]string(nil), s.sources...)
+	if s.filesDir != "" {
+		out = append(out, filepath.Clean(s.filesDir))
+	}
+	return out, nil
+}
+
 // Describe implements service.Describer.
 func (s *Spec) Describe(info map[string]any) {
 	info["url"] = "http://" + info["addr"].(string)
-	info["admin_url"] = "http://" + info["addr"].(string) + "/__admin"
+	tok, _ := info["control_token"].(string)
+	info["admin_url"] = token.URL("http://"+info["addr"].(string)+"/__admin", tok)
 }
 
 // DefaultProbe implements service.Prober: the stub listens before Start
@@ -160,7 +175,8 @@ func (s *Spec) Start(ctx context.Context, env *service.StartEnv) (service.Instan
 		return nil, err
 	}
 	i := &instance{spec: s, done: make(chan struct{})}
-	i.srv = stub.New(stub.Options{JournalCap: s.journal, FilesDir: s.filesDir, OnRequest: func(e *stub.Entry) {
+	tok, _ := env.Info["control_token"].(string)
+	i.srv = stub.New(stub.Options{JournalCap: s.journal, FilesDir: s.filesDir, AdminToken: tok, Mask: env.Mask, OnRequest: func(e *stub.Entry) {
 		if env.Log == nil {
 			return
 		}

@@ -39,11 +39,11 @@ func (Kind) Usage() step.Usage {
 			{Name: "dir", Doc: "working folder (default: the suite file's folder)"},
 		},
 		Fields: []expect.Field{
-			{Name: "exit_code", Doc: "exit code, a number (-1 when killed by a signal)"},
-			{Name: "stdout", Doc: "standard output, text"},
-			{Name: "stderr", Doc: "standard error, text"},
+			{Name: "exit_code", Doc: "exit code, a number (-1 when killed by a signal)", Shape: expect.ScalarShape},
+			{Name: "stdout", Doc: "standard output, text", Shape: expect.ScalarShape},
+			{Name: "stderr", Doc: "standard error, text", Shape: expect.ScalarShape},
 			{Name: "json", Doc: "standard output parsed as JSON (absent when it is not JSON)"},
-			{Name: "duration_ms", Doc: "run time in milliseconds"},
+			{Name: "duration_ms", Doc: "run time in milliseconds", Shape: expect.ScalarShape},
 		},
 		Example: "exec: {command: sh, args: [-c, 'echo $((1+2))']}\nexpect: {exit_code: 0, stdout: {match: ^3}}",
 	}

@@ -75,13 +75,13 @@ func (k *Kind) Usage() step.Usage {
 			{Name: "timeout", Doc: "the call's deadline, sent to the server (e.g. 2s); default: the step's timeout"},
 		},
 		Fields: []expect.Field{
-			{Name: "code", Doc: "the status code's name: OK, NOT_FOUND, UNAUTHENTICATED, … (UNAVAILABLE when the server cannot be reached)"},
-			{Name: "status_message", Doc: "the status message (grpc-message), empty when OK"},
+			{Name: "code", Doc: "the status code's name: OK, NOT_FOUND, UNAUTHENTICATED, … (UNAVAILABLE when the server cannot be reached)", Shape: expect.ScalarShape},
+			{Name: "status_message", Doc: "the status message (grpc-message), empty when OK", Shape: expect.ScalarShape},
 			{Name: "message", Doc: "a unary call's response message as JSON (null when the call failed)"},
 			{Name: "messages", Doc: "a server-streaming call's response messages, a list of JSON (those received before an error too)"},
-			{Name: "headers", Doc: "response header metadata; repeated keys are a list", FoldKeys: true},
-			{Name: "trailers", Doc: "response trailer metadata; repeated keys are a list", FoldKeys: true},
-			{Name: "duration_ms", Doc: "time to the status, in milliseconds"},
+			{Name: "headers", Doc: "response header metadata; repeated keys are a list", FoldKeys: true, Shape: expect.HeadersShape},
+			{Name: "trailers", Doc: "response trailer metadata; repeated keys are a list", FoldKeys: true, Shape: expect.HeadersShape},
+			{Name: "duration_ms", Doc: "time to the status, in milliseconds", Shape: expect.ScalarShape},
 		},
 		Example: "grpc: {service: auth, method: auth.v1.Auth/Check, request: {token: t1}, metadata: {authorization: Bearer t1}}\n" +
 			"expect: {code: OK, message: {.user: ann}}",

@@ -81,11 +81,11 @@ func (k *Kind) Usage() step.Usage {
 			{Name: "insecure", Doc: "skip TLS certificate verification (default false)"},
 		},
 		Fields: []expect.Field{
-			{Name: "status", Doc: "status code, a number"},
-			{Name: "headers", Doc: "response headers; names compare case-insensitively; repeated headers are a list", FoldKeys: true},
+			{Name: "status", Doc: "status code, a number", Shape: expect.ScalarShape},
+			{Name: "headers", Doc: "response headers; names compare case-insensitively; repeated headers are a list", FoldKeys: true, Shape: expect.HeadersShape},
 			{Name: "body", Doc: "the body: parsed JSON when it is JSON, else text"},
-			{Name: "text", Doc: "the body as text, always"},
-			{Name: "duration_ms", Doc: "time to the full response, in milliseconds"},
+			{Name: "text", Doc: "the body as text, always", Shape: expect.ScalarShape},
+			{Name: "duration_ms", Doc: "time to the full response, in milliseconds", Shape: expect.ScalarShape},
 		},
 		Example: "http: {method: POST, url: ((base))/orders, json: {sku: A1, qty: 2}}\nexpect: {status: 201, body: {.status: paid}}",
 	}

@@ -49,7 +49,7 @@ func (k *Kind) Usage() step.Usage {
 		},
 		Fields: []expect.Field{
 			{Name: "reply", Doc: "the reply: text, number, list, or null for a missing key"},
-			{Name: "duration_ms", Doc: "round trip in milliseconds"},
+			{Name: "duration_ms", Doc: "round trip in milliseconds", Shape: expect.ScalarShape},
 		},
 		Example: "redis: {service: cache, command: [GET, greeting]}\nexpect: {reply: hello}",
 	}

@@ -63,10 +63,10 @@ func (k *Kind) Usage() step.Usage {
 		},
 		Fields: []expect.Field{
 			{Name: "rows", Doc: "the rows, a list of objects keyed by column name"},
-			{Name: "row_count", Doc: "how many rows came back"},
+			{Name: "row_count", Doc: "how many rows came back", Shape: expect.ScalarShape},
 			{Name: "columns", Doc: "the column names, in order"},
-			{Name: "affected", Doc: "rows inserted, updated or deleted"},
-			{Name: "duration_ms", Doc: "run time in milliseconds"},
+			{Name: "affected", Doc: "rows inserted, updated or deleted", Shape: expect.ScalarShape},
+			{Name: "duration_ms", Doc: "run time in milliseconds", Shape: expect.ScalarShape},
 		},
 		Example: "sql: {service: db, query: \"select status from orders where id = $1\", args: [((id))]}\nexpect: {rows: [{status: paid}]}",
 	}

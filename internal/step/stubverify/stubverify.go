@@ -43,7 +43,7 @@ func (Kind) Usage() step.Usage {
 			{Name: "never", Doc: "true: no request may match"},
 		},
 		Fields: []expect.Field{
-			{Name: "count", Doc: "how many requests matched"},
+			{Name: "count", Doc: "how many requests matched", Shape: expect.ScalarShape},
 			{Name: "requests", Doc: "the matching requests: method, url, path, query, headers, body (parsed when JSON)"},
 		},
 		Example: "stub-verify: {service: payments, method: POST, path: /charges, body: {matchesJsonPath: $.amount}, count: 1}",

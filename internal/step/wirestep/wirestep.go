@@ -49,7 +49,7 @@ func (Kind) Usage() step.Usage {
 			{Name: "before", Doc: "another pattern ({from, to, method, path, status}): the first match of this one must end before the first match of that one starts"},
 		},
 		Fields: []expect.Field{
-			{Name: "count", Doc: "how many interactions matched"},
+			{Name: "count", Doc: "how many interactions matched", Shape: expect.ScalarShape},
 			{Name: "interactions", Doc: "the matches: edge, port (the callee's port by name), protocol, method, path, status, result, sql and params (SQL), command and key (Redis), injected, duration_ms, request_body and response_body (HTTP: parsed when JSON; the first 4 KiB; gRPC: the messages as JSON when their types are known), request_size and response_size (HTTP/2 and gRPC: bytes), code and message (gRPC)"},
 		},
 		Example: "interactions: {from: orders, to: inventory, method: POST, path: /reserve, status: 200, count: 1,\n" +

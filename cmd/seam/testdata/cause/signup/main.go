@@ -19,6 +19,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -91,8 +92,14 @@ func count(addr string) {
 		return
 	}
 	c.SetDeadline(time.Now().Add(2 * time.Second))
+	// seam gives the dependants of a redis service its password.
+	r := bufio.NewReader(c)
+	if pw := os.Getenv("SEAM_CACHE_PASSWORD"); pw != "" {
+		fmt.Fprintf(c, "*2\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n", len(pw), pw)
+		r.ReadString('\n')
+	}
 	fmt.Fprint(c, "*2\r\n$4\r\nINCR\r\n$7\r\nsignups\r\n")
-	bufio.NewReader(c).ReadString('\n')
+	r.ReadString('\n')
 	c.(*net.TCPConn).SetLinger(0)
 	c.Close()
 }

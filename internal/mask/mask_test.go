@@ -1,0 +1,62 @@
+package mask
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestText(t *testing.T) {
+	m, _ := New([]string{`cust-[0-9]{6}`})
+	m.Add("0123456789abcdef0123456789abcdef", "short")
+	for _, c := range []struct{ in, want string }{
+		{"GET /login?token=abc&page=2 HTTP/1.1", "GET /login?token=***&page=2 HTTP/1.1"},
+		{"host=127.0.0.1 user=seam password=hunter22 dbname=app", "host=127.0.0.1 user=seam password=*** dbname=app"},
+		{"postgres://seam:pw@127.0.0.1:5432/app", "postgres://seam:***@127.0.0.1:5432/app"},
+		{`{"user":"ann","password":"x"}`, `{"user":"ann","password":"***"}`},
+		{"Authorization: Basic YWxhZGRpbjpvcGVuc2VzYW1l\nAccept: */*", "Authorization: ***\nAccept: */*"},
+		{"X-Api-Key: k-1", "X-Api-Key: ***"},
+		{"ALTER ROLE app PASSWORD 'it''s'", "ALTER ROLE app PASSWORD '***'"},
+		{"pw 0123456789abcdef0123456789abcdef", "pw ***"},
+		{"id cust-123456", "id ***"},
+		{"want matches \"Bearer .+\"", "want matches \"Bearer .+\""},
+		{"the short word stays", "the short word stays"},
+		{"nothing secret here", "nothing secret here"},
+	} {
+		if got := m.Text(c.in); got != c.want {
+			t.Errorf("Text(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+	var none *Masker
+	if got := none.Text("a?token=1"); got != "a?token=***" {
+		t.Errorf("a nil Masker: %q", got)
+	}
+	none.Add("ignored-on-nil")
+}
+
+func TestSecretName(t *testing.T) {
+	for name, want := range map[string]bool{"api_key": true, "Authorization": true, "password": true, "Set-Cookie": true,
+		"X-Api-Key": true, "user": false, "keyboard": false, "page": false, "": false} {
+		if got := SecretName(name); got != want {
+			t.Errorf("SecretName(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
+
+// FuzzText: masking never panics, is idempotent, and never leaves a
+// registered secret.
+func FuzzText(f *testing.F) {
+	for _, s := range []string{"a?token=1", `{"password":"x"}`, "postgres://u:p@h/d", "Authorization: x", "Bearer abcdefghij", "password 'x'", "SECRETVALUE1"} {
+		f.Add(s)
+	}
+	m, _ := New([]string{`sk_[a-z]+`})
+	m.Add("SECRETVALUE1")
+	f.Fuzz(func(t *testing.T, s string) {
+		once := m.Text(s)
+		if twice := m.Text(once); twice != once {
+			t.Errorf("masking twice changed %q → %q", once, twice)
+		}
+		if strings.Contains(once, "SECRETVALUE1") {
+			t.Errorf("a registered secret survived: %q", once)
+		}
+	})
+}
