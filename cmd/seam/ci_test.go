@@ -244,8 +244,8 @@ func TestCIConfigsInDocsRun(t *testing.T) {
 			}
 		}
 		r := runIn(t, work, shop, mergeCmds[0])
-		if r.code != 0 || !strings.Contains(r.stdout, "16 passed, 0 failed") || !strings.Contains(r.stdout, "5 of 5 edges") {
-			t.Fatalf("%s merge: exit %d; want all 16 tests and every edge covered across the parts\n%s%s", name, r.code, r.stdout, r.stderr)
+		if r.code != 0 || !strings.Contains(r.stdout, "18 passed, 0 failed") || !strings.Contains(r.stdout, "6 of 6 edges") {
+			t.Fatalf("%s merge: exit %d; want all 18 tests and every edge covered across the parts\n%s%s", name, r.code, r.stdout, r.stderr)
 		}
 		validJUnit(t, filepath.Join(work, "seam.xml"))
 	}
