@@ -335,9 +335,9 @@ baseline, in place: same servers, same ports. Exit 3 when no seam up holds it.`
 }
 
 // load loads the suite, printing every problem with an excerpt.
-func load(arg string, sel *selection, vars map[string]string, reg *builtin.Registry, stderr io.Writer, servicesOnly bool) (*suite.Suite, bool) {
+func load(arg string, sel *selection, vars map[string]string, reg *builtin.Registry, stderr io.Writer, servicesOnly, discard bool) (*suite.Suite, bool) {
 	s, err := suite.Load(arg, suite.Options{Steps: reg.Steps, Ops: reg.Ops, Services: reg.Services, Probes: reg.Probes,
-		Vars: vars, ServicesOnly: servicesOnly, Stub: splitList(sel.stubs), Profile: sel.profile})
+		Vars: vars, ServicesOnly: servicesOnly, Discard: discard, Stub: splitList(sel.stubs), Profile: sel.profile})
 	if err != nil {
 		printLoadErr(err, stderr)
 		return nil, false
@@ -398,6 +398,8 @@ type suiteCommand struct {
 	reg    *builtin.Registry
 	// servicesOnly accepts a suite without tests (seam up).
 	servicesOnly bool
+	// discard checks each test and lets it go (seam validate).
+	discard bool
 }
 
 func newSuiteCommand(name string, stdio IO) *suiteCommand {
@@ -429,7 +431,7 @@ func (c *suiteCommand) parse(args []string, check func() error) bool {
 		return false
 	}
 	c.reg = builtin.New()
-	c.suite, ok = load(arg, &c.sel, c.vars, c.reg, c.stdio.Stderr, c.servicesOnly)
+	c.suite, ok = load(arg, &c.sel, c.vars, c.reg, c.stdio.Stderr, c.servicesOnly, c.discard)
 	return ok
 }
 
@@ -441,12 +443,13 @@ func (c *suiteCommand) close() {
 
 func cmdValidate(args []string, stdio IO) int {
 	c := newSuiteCommand("validate", stdio)
+	c.discard = true
 	defer c.close()
 	if !c.parse(args, nil) {
 		return ExitUsage
 	}
 	s := c.suite
-	fmt.Fprintf(stdio.Stdout, "%s: ok, %d tests\n", s.File, len(s.Tests))
+	fmt.Fprintf(stdio.Stdout, "%s: ok, %d tests\n", s.File, s.Count)
 	return ExitPass
 }
 

@@ -148,7 +148,7 @@ func (h *holder) runAttached(ctx context.Context, req runRequest, out *frameWrit
 	reg := builtin.New()
 	defer reg.Close()
 	var msgs strings.Builder
-	s, ok := load(h.suiteArg, &sel, h.vars, reg, &msgs, false)
+	s, ok := load(h.suiteArg, &sel, h.vars, reg, &msgs, false, false)
 	if !ok {
 		out.stderr("%s", msgs.String())
 		return ExitUsage

@@ -2,7 +2,6 @@ package decode
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -48,30 +47,7 @@ func (e *LimitError) Error() string { return e.Msg }
 // MaxAliasValues values once expanded or that contain themselves, and
 // nesting deeper than MaxDepth. Syntax errors are yaml's own.
 func Parse(data []byte) (*yaml.Node, error) {
-	if err := checkUTF8(data); err != nil {
-		return nil, err
-	}
-	l, err := yaml.NewLoader(bytes.NewReader(data), yaml.WithV3Defaults())
-	if err != nil {
-		return nil, err
-	}
-	var root yaml.Node
-	if err := l.Load(&root); err != nil && !errors.Is(err, io.EOF) {
-		return nil, err
-	}
-	var next yaml.Node
-	switch err := l.Load(&next); {
-	case err == nil:
-		return nil, &LimitError{Line: next.Line, Col: 1, Msg: "a second YAML document starts here; a file holds one",
-			Hint: "remove the --- line and merge the two, or move the second document to a file of its own"}
-	case !errors.Is(err, io.EOF):
-		return nil, err
-	}
-	if err := checkTree(&root); err != nil {
-		return nil, err
-	}
-	Retag(&root)
-	return &root, nil
+	return new(Parser).Parse(data)
 }
 
 // checkUTF8 finds the first byte that is not UTF-8 and names its line and
@@ -96,23 +72,6 @@ func checkUTF8(data []byte) error {
 		i += size
 	}
 	return nil
-}
-
-// checkTree bounds nesting and aliases. Without aliases it is one walk of
-// the tree; with them, each anchored node's expanded size and height is
-// computed once (memoized), so the check stays linear in the file.
-func checkTree(root *yaml.Node) error {
-	c := &treeCheck{}
-	if err := c.count(root, 0); err != nil {
-		return err
-	}
-	if c.aliases == 0 {
-		return nil
-	}
-	c.memo = map[*yaml.Node]expansion{}
-	c.budget = c.own + MaxAliasValues
-	_, err := c.expand(root, 0)
-	return err
 }
 
 type treeCheck struct {

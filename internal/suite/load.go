@@ -42,6 +42,10 @@ type Options struct {
 	Stub []string
 	// Profile names a suite profile to apply (--profile).
 	Profile string
+	// Discard checks each test and lets it go: Suite.Tests stays empty and
+	// Suite.Count counts them (seam validate, whose memory then stays near
+	// the size of the file).
+	Discard bool
 }
 
 // Locate resolves a DIR or FILE argument to the root suite file.
@@ -76,8 +80,14 @@ func Load(path string, opts Options) (*Suite, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &loader{opts: opts, errs: &diag.List{}}
+	l := &loader{opts: opts, errs: &diag.List{}, split: true}
 	s := l.root(file)
+	if l.fallback {
+		// A big file split into tests did not parse in parts: parse it
+		// whole, for the errors (or the anchors) the parts cannot see.
+		l = &loader{opts: opts, errs: &diag.List{}}
+		s = l.root(file)
+	}
 	if err := l.errs.Err(); err != nil {
 		return nil, err
 	}
@@ -93,13 +103,45 @@ type loader struct {
 	suite *Suite
 	// constVars are the suite's vars as evaluated at load (loadVars).
 	constVars expr.Vars
-	names     map[string]*Test // test names, for duplicates
-	defined   map[string]bool  // suite-level variable names
+	names     map[string]diag.Pos // test names, for duplicates
+	defined   map[string]bool     // suite-level variable names
+	// refs and components are what checkServiceRefs needs of the tests.
+	refs       []stepRefs
+	components map[string]bool
+	// split parses files over splitBytes test by test; fallback is set
+	// when such a file does not parse in parts.
+	split, fallback bool
+}
+
+// splitBytes is the size from which a file is parsed test by test
+// (decode.Split), so loading it holds one test's node tree at a time.
+const splitBytes = 1 << 20
+
+// parsed is a parsed file: its root, and for a file split test by test,
+// its tests: items still to parse.
+type parsed struct {
+	root  *yaml.Node
+	data  []byte
+	items []decode.Item
+	p     *decode.Parser
+}
+
+// take keeps a decoded test (or, with Discard, counts it) once what the
+// suite-wide checks need of it is recorded.
+func (l *loader) take(t *Test) {
+	if t == nil {
+		return
+	}
+	l.collectRefs(t)
+	l.suite.Count++
+	if !l.opts.Discard {
+		l.suite.Tests = append(l.suite.Tests, t)
+	}
 }
 
 // parse reads a YAML file into its root node, reporting syntax errors at
 // their line.
-func (l *loader) parse(file string, from diag.Pos) *yaml.Node {
+func (l *loader) parse(file string, from diag.Pos) *parsed {
 	data, err := decode.ReadFile(file)
 	if err != nil {
 		e := diag.Errorf(from, "cannot read %s: %v", file, unwrapPath(err))
@@ -111,7 +153,18 @@ func (l *loader) parse(file string, from diag.Pos) *yaml.Node {
 		l.errs.Add(e)
 		return nil
 	}
-	root, err := decode.Parse(data)
+	pf := &parsed{data: data, p: &decode.Parser{}}
+	text := data
+	if l.split && len(data) > splitBytes {
+		if head, items, ok := decode.Split(data, "tests"); ok {
+			text, pf.items = head, items
+		}
+	}
+	root, err := pf.p.Parse(text)
+	if err != nil && pf.items != nil {
+		l.fallback = true
+		return nil
+	}
 	var le *decode.LimitError
 	if errors.As(err, &le) {
 		l.errs.Add(diag.Errorf(diag.Pos{File: file, Line: le.Line, Col: le.Col}, "%s", le.Msg).WithHint("%s", le.Hint))
@@ -127,7 +180,25 @@ func (l *loader) parse(file string, from diag.Pos) *yaml.Node {
 			WithHint("a suite file is a mapping with tests: (and, in seam.yaml, name:, vars:, include:)"))
 		return nil
 	}
-	return n
+	pf.root = n
+	return pf
+}
+
+// testsIn decodes the tests of a file: the tests: value, or the items
+// Split found, parsed one at a time and let go once decoded.
+func (l *loader) testsIn(d *decode.Decoder, n *yaml.Node, pf *parsed) {
+	if pf.items == nil {
+		l.tests(d, n)
+		return
+	}
+	for _, it := range pf.items {
+		tn, err := pf.p.Item(pf.data[it.Start:it.End], it.Line)
+		if err != nil {
+			l.fallback = true
+			return
+		}
+		l.take(l.test(d, tn))
+	}
 }
 
 var yamlLineRE = regexp.MustCompile(`^yaml: (?:line (\d+): )?(?:column (\d+): )?(.*)$`)
@@ -180,12 +251,14 @@ func (l *loader) root(file string) *Suite {
 		s.Dir = abs // commands and services run from here whatever the working folder
 	}
 	s.Pos = diag.Pos{File: file, Line: 1, Col: 1}
-	l.names = map[string]*Test{}
+	l.names = map[string]diag.Pos{}
+	l.components = map[string]bool{}
 	l.suite = s
-	n := l.parse(file, diag.Pos{})
-	if n == nil {
+	pf := l.parse(file, diag.Pos{})
+	if pf == nil {
 		return s
 	}
+	n := pf.root
 	d := decode.New(file, l.errs)
 	d.Dir = s.Dir
 	d.Services = &l.named
@@ -251,7 +324,7 @@ func (l *loader) root(file string) *Suite {
 	}
 	l.standIns(d, profiles, applied, s)
 	if f, ok := byKey["tests"]; ok {
-		s.Tests = append(s.Tests, l.tests(d, f.Value)...)
+		l.testsIn(d, f.Value, pf)
 	}
 	if f, ok := byKey["include"]; ok {
 		var globs []string
@@ -263,11 +336,11 @@ func (l *loader) root(file string) *Suite {
 		}
 		// Relative to the file as the user named it, so positions in
 		// included files read as the user would write them.
-		s.Tests = append(s.Tests, l.includes(d, inc, filepath.Dir(file), globs)...)
+		l.includes(d, inc, filepath.Dir(file), globs)
 	}
 	l.checkServiceRefs(s)
 	l.checkProfiles(d, s, profiles, applied, varsN, servicesN)
-	if len(s.Tests) == 0 && l.errs.Len() == 0 && !l.opts.ServicesOnly {
+	if s.Count == 0 && l.errs.Len() == 0 && !l.opts.ServicesOnly {
 		l.errs.Add(diag.Errorf(d.Pos(n), "the suite has no tests").
 			WithHint("add a tests: list here, or include: files that have one"))
 	}
@@ -283,8 +356,7 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func (l *loader) includes(d *decode.Decoder, n *yaml.Node, dir string, globs []string) []*Test {
-	var tests []*Test
+func (l *loader) includes(d *decode.Decoder, n *yaml.Node, dir string, globs []string) {
 	seen := map[string]bool{}
 	for i, g := range globs {
 		pos := d.Pos(n)
@@ -328,12 +400,14 @@ func (l *loader) includes(d *decode.Decoder, n *yaml.Node, dir string, globs []s
 			if len(seen) > MaxIncludes {
 				l.errs.Add(diag.Errorf(pos, "include %q: more than %d included files", g, MaxIncludes).
 					WithHint("that is the limit on files one suite includes; merge files or split the suite"))
-				return tests
+				return
 			}
-			tests = append(tests, l.included(m, pos)...)
+			l.included(m, pos)
+			if l.fallback {
+				return
+			}
 		}
 	}
-	return tests
 }
 
 // MaxIncludes bounds the files one suite includes.
@@ -349,20 +423,20 @@ func sameFile(a, b string) bool {
 	return err == nil && os.SameFile(sa, sb)
 }
 
-func (l *loader) included(file string, from diag.Pos) []*Test {
-	n := l.parse(file, from)
-	if n == nil {
-		return nil
+func (l *loader) included(file string, from diag.Pos) {
+	pf := l.parse(file, from)
+	if pf == nil {
+		return
 	}
+	n := pf.root
 	d := decode.New(file, l.errs)
 	d.Dir = filepath.Dir(file)
 	d.Vars = l.defined
 	d.Services = &l.named
-	var tests []*Test
 	for _, f := range d.Fields(n, "file") {
 		switch f.Key {
 		case "tests":
-			tests = append(tests, l.tests(d, f.Value)...)
+			l.testsIn(d, f.Value, pf)
 		case "vars", "include", "name", "defaults":
 			d.Errorf(f.KeyN, "%s: only allowed in the root suite file", f.Key).
 				WithHint("included files hold tests:; move %s: to %s", f.Key, DefaultFile)
@@ -370,7 +444,6 @@ func (l *loader) included(file string, from diag.Pos) []*Test {
 			d.UnknownKey(f.KeyN, "file", []string{"tests"})
 		}
 	}
-	return tests
 }
 
 func (l *loader) vars(d *decode.Decoder, n *yaml.Node, defined map[string]bool) []Var {
@@ -412,18 +485,15 @@ func (l *loader) defaults(d *decode.Decoder, n *yaml.Node, out *Defaults) {
 	}
 }
 
-func (l *loader) tests(d *decode.Decoder, n *yaml.Node) []*Test {
+func (l *loader) tests(d *decode.Decoder, n *yaml.Node) {
 	n = decode.Resolve(n)
 	if n.Kind != yaml.SequenceNode {
 		d.Errorf(n, "tests: want a list of tests, got %s", decode.KindName(n)).
 			WithHint("each test starts with \"- name: ...\"")
-		return nil
+		return
 	}
-	var out []*Test
 	for i, tn := range n.Content {
-		if t := l.test(d, tn); t != nil {
-			out = append(out, t)
-		}
+		l.take(l.test(d, tn))
 		// Nothing reads a test's nodes once it is decoded: let them go, so
 		// a big suite's node tree (~20 times its text) and its model are
 		// not both held at the peak. An anchored node may be read again.
@@ -431,7 +501,6 @@ func (l *loader) tests(d *decode.Decoder, n *yaml.Node) []*Test {
 			n.Content[i] = nil
 		}
 	}
-	return out
 }
 
 var testKeys = []string{"name", "tags", "priority", "serial", "fresh", "timeout", "skip", "vars", "faults", "setup", "steps", "teardown"}
@@ -456,9 +525,9 @@ func (l *loader) test(d *decode.Decoder, n *yaml.Node) *Test {
 		if strings.TrimSpace(t.Name) == "" {
 			d.Errorf(f.Value, "test: the name is empty")
 		} else if prev, dup := l.names[t.Name]; dup {
-			d.Errorf(f.Value, "duplicate test name %q", t.Name).WithHint("first used at %s; test names must be unique so reports and --filter can tell them apart", prev.Pos)
+			d.Errorf(f.Value, "duplicate test name %q", t.Name).WithHint("first used at %s; test names must be unique so reports and --filter can tell them apart", prev)
 		} else {
-			l.names[t.Name] = t
+			l.names[t.Name] = t.Pos
 		}
 	} else {
 		d.Errorf(n, "test: missing required key \"name\"")

@@ -23,6 +23,9 @@ type Suite struct {
 	Defaults Defaults
 	System   *service.System // nil when the suite declares no services
 	Tests    []*Test
+	// Count is the number of tests loaded: len(Tests), or with
+	// Options.Discard the tests checked and let go.
+	Count int
 	// Mask is the suite's own secret patterns (mask:): what they match is
 	// recorded as *** on the wire, beside the built-in rules.
 	Mask *maskpkg.Masker

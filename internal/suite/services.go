@@ -259,49 +259,68 @@ func (l *loader) checkEdges(s *Suite, refs []step.EdgeRef, components map[string
 	}
 }
 
+// stepRefs is what checkServiceRefs needs of one step, kept instead of
+// the step so a suite validated test by test (Options.Each) need not hold
+// its tests.
+type stepRefs struct {
+	kind     string
+	edges    []step.EdgeRef
+	services []step.Ref
+	uses     bool // a step.ServiceUser
+}
+
+// collectRefs records what checkServiceRefs needs of t's steps, the
+// components it drives among them, and runs their service checks (the
+// services are all loaded before any test).
+func (l *loader) collectRefs(t *Test) {
+	for _, steps := range [][]*Step{t.Setup, t.Steps, t.Teardown} {
+		for _, st := range steps {
+			if c, ok := st.Action.(step.Component); ok {
+				for _, e := range c.ComponentEdges() {
+					l.components[e.From] = true
+				}
+			}
+			if sc, ok := st.Action.(step.ServiceChecker); ok && l.suite.System != nil {
+				sc.CheckServices(l.suite.System, l.errs)
+			}
+			r := stepRefs{kind: st.Kind}
+			if eu, ok := st.Action.(step.EdgeUser); ok {
+				r.edges = eu.EdgeRefs()
+			}
+			if su, ok := st.Action.(step.ServiceUser); ok {
+				r.services, r.uses = su.ServiceRefs(), true
+			}
+			if r.edges != nil || r.uses {
+				l.refs = append(l.refs, r)
+			}
+		}
+	}
+}
+
 func (l *loader) checkServiceRefs(s *Suite) {
 	names := []string{}
 	if s.System != nil {
 		names = s.System.Names()
 	}
 	// Components seam drives (the browser) are callers on edges too.
-	components := map[string]bool{}
-	for _, t := range s.Tests {
-		for _, steps := range [][]*Step{t.Setup, t.Steps, t.Teardown} {
-			for _, st := range steps {
-				if c, ok := st.Action.(step.Component); ok {
-					for _, e := range c.ComponentEdges() {
-						components[e.From] = true
-					}
-				}
-			}
+	components := l.components
+	for _, r := range l.refs {
+		if r.edges != nil && s.System != nil {
+			l.checkEdges(s, r.edges, components)
 		}
-	}
-	for _, t := range s.Tests {
-		for _, steps := range [][]*Step{t.Setup, t.Steps, t.Teardown} {
-			for _, st := range steps {
-				if eu, ok := st.Action.(step.EdgeUser); ok && s.System != nil {
-					l.checkEdges(s, eu.EdgeRefs(), components)
-				}
-				if sc, ok := st.Action.(step.ServiceChecker); ok && s.System != nil {
-					sc.CheckServices(s.System, l.errs)
-				}
-				su, ok := st.Action.(step.ServiceUser)
-				if !ok {
-					continue
-				}
-				var accepts []string
-				if k := l.opts.Steps[st.Kind]; k != nil {
-					accepts = k.Usage().Services
-				}
-				for _, ref := range su.ServiceRefs() {
-					if components[ref.Name] && !declared(s, ref.Name) {
-						continue
-					}
-					if l.checkService(s, names, ref.Name, ref.Pos, "declare it under services:, or use url: instead") {
-						l.checkServiceKind(s, st.Kind, accepts, ref)
-					}
-				}
+		if !r.uses {
+			continue
+		}
+		var accepts []string
+		if k := l.opts.Steps[r.kind]; k != nil {
+			accepts = k.Usage().Services
+		}
+		for _, ref := range r.services {
+			if components[ref.Name] && !declared(s, ref.Name) {
+				continue
+			}
+			if l.checkService(s, names, ref.Name, ref.Pos, "declare it under services:, or use url: instead") {
+				l.checkServiceKind(s, r.kind, accepts, ref)
 			}
 		}
 	}
