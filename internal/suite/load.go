@@ -76,16 +76,22 @@ func Locate(arg string) (string, error) {
 // everything it includes, and validates it. The error, if any, is a
 // *diag.List with every problem found.
 func Load(path string, opts Options) (*Suite, error) {
+	return load(path, opts, splitBytes)
+}
+
+// load loads, parsing files over splitAt bytes test by test (never when
+// splitAt is negative).
+func load(path string, opts Options, splitAt int) (*Suite, error) {
 	file, err := Locate(path)
 	if err != nil {
 		return nil, err
 	}
-	l := &loader{opts: opts, errs: &diag.List{}, split: true}
+	l := &loader{opts: opts, errs: &diag.List{}, splitAt: splitAt}
 	s := l.root(file)
 	if l.fallback {
 		// A big file split into tests did not parse in parts: parse it
 		// whole, for the errors (or the anchors) the parts cannot see.
-		l = &loader{opts: opts, errs: &diag.List{}}
+		l = &loader{opts: opts, errs: &diag.List{}, splitAt: -1}
 		s = l.root(file)
 	}
 	if err := l.errs.Err(); err != nil {
@@ -108,9 +114,11 @@ type loader struct {
 	// refs and components are what checkServiceRefs needs of the tests.
 	refs       []stepRefs
 	components map[string]bool
-	// split parses files over splitBytes test by test; fallback is set
-	// when such a file does not parse in parts.
-	split, fallback bool
+	// splitAt is the size from which files are parsed test by test (never
+	// when negative); fallback is set when such a file does not parse in
+	// parts.
+	splitAt  int
+	fallback bool
 }
 
 // splitBytes is the size from which a file is parsed test by test
@@ -155,7 +163,7 @@ func (l *loader) parse(file string, from diag.Pos) *parsed {
 	}
 	pf := &parsed{data: data, p: &decode.Parser{}}
 	text := data
-	if l.split && len(data) > splitBytes {
+	if l.splitAt >= 0 && len(data) > l.splitAt {
 		if head, items, ok := decode.Split(data, "tests"); ok {
 			text, pf.items = head, items
 		}
