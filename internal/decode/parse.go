@@ -162,6 +162,15 @@ func (c *treeCheck) deep(n *yaml.Node, depth int, e expansion) (expansion, error
 // at most MaxFileBytes. Errors other than the os package's do not repeat
 // the path.
 func ReadFile(path string) ([]byte, error) {
+	return ReadRegular(path, MaxFileBytes, "a YAML file")
+}
+
+// ReadRegular reads a regular file of at most limit bytes (what names the
+// kind of file in the error: "a mapping file"). A device, fifo, socket or
+// folder is refused before it is opened (reading one could block or never
+// end), as is a bigger file. Errors other than the os package's do not
+// repeat the path.
+func ReadRegular(path string, limit int64, what string) ([]byte, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, err
@@ -169,8 +178,8 @@ func ReadFile(path string) ([]byte, error) {
 	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("it is %s, not a regular file", fileKind(st.Mode()))
 	}
-	if st.Size() > MaxFileBytes {
-		return nil, fmt.Errorf("it is %d MB, more than the %d MB limit on a YAML file", st.Size()>>20, MaxFileBytes>>20)
+	if st.Size() > limit {
+		return nil, fmt.Errorf("it is %d bytes, more than the %d MB limit on %s", st.Size(), limit>>20, what)
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -178,12 +187,12 @@ func ReadFile(path string) ([]byte, error) {
 	}
 	defer f.Close()
 	// Read at most one byte beyond the limit: the file may grow after Stat.
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(data) > MaxFileBytes {
-		return nil, fmt.Errorf("it is more than the %d MB limit on a YAML file", MaxFileBytes>>20)
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("it is more than the %d MB limit on %s", limit>>20, what)
 	}
 	return data, nil
 }

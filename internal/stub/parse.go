@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -918,12 +919,23 @@ func compactJSON(s string) string {
 	return b.String()
 }
 
+// MaxFileBytes bounds a mapping file and a body file (__files/) the stub
+// reads.
+const MaxFileBytes = 64 << 20
+
 // LoadFile reads one mapping file: WireMock's JSON, or a .yaml file of
-// routes in seam's form.
+// routes in seam's form. A file that is not a regular file (a fifo, a
+// device such as /dev/zero linked in, a socket) or is over MaxFileBytes is
+// refused with a *diag.Error naming it.
 func LoadFile(path string) ([]*Mapping, error) {
-	data, err := os.ReadFile(path)
+	data, err := decode.ReadRegular(path, MaxFileBytes, "a mapping file")
 	if err != nil {
-		return nil, err
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, diag.Errorf(diag.Pos{File: path}, "cannot read the mapping file: %v", err).
+			WithHint("a stub reads regular files of mappings (.json, .yaml) of at most %d MB; remove or replace this one", MaxFileBytes>>20)
 	}
 	if isYAML(path) {
 		return ParseRoutes(path, data)

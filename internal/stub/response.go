@@ -3,16 +3,19 @@ package stub
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/seamtest/seam/internal/decode"
 )
 
 // Response is what a mapping answers.
@@ -226,7 +229,11 @@ func (s *Server) readFile(name string) ([]byte, error) {
 	if err != nil || strings.HasPrefix(rel, "..") {
 		return nil, fmt.Errorf("%s is outside the files folder", name)
 	}
-	return os.ReadFile(p)
+	data, err := decode.ReadRegular(p, MaxFileBytes, "a body file")
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("body file %s: %w", name, err)
+	}
+	return data, err
 }
 
 // dribble sends body in d.Chunks pieces spread over d.Total.
