@@ -18,7 +18,7 @@ func main() {
 	// seam at once and leaves its services running; with it, the write
 	// fails with EPIPE and seam stops cleanly (see cli's pipeWriter).
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
-	code := cli.Run(ctx, os.Args[1:], cli.IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr})
+	code := cli.Run(ctx, os.Args[1:], cli.IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Exit: os.Exit})
 	stop()
 	os.Exit(code)
 }

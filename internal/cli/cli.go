@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/seamtest/seam/internal/builtin"
+	"github.com/seamtest/seam/internal/crash"
 	"github.com/seamtest/seam/internal/diag"
 	"github.com/seamtest/seam/internal/engine"
 	"github.com/seamtest/seam/internal/suite"
@@ -41,6 +42,9 @@ type IO struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	Getenv func(string) string
+	// Exit, when set, ends the process; only a crash that keeps the
+	// command from returning uses it (cmd/seam passes os.Exit).
+	Exit func(code int)
 	// settled, set by a command once its outcome is known (run --keep
 	// holding the failed environment up), makes a later signal its
 	// normal end rather than an interruption.
@@ -85,13 +89,39 @@ run 'seam help run' for the flags of run
 // returns its exit code. A command stopped by ctx (a signal) returns
 // ExitInterrupted, except seam up and seam stub, whose normal end that is;
 // a panic is reported as seam's bug and returns ExitCrash.
+//
+// A panic on any goroutine the command starts (through crash.Go) stops the
+// command as an interrupt would, so what it started is stopped, and is
+// reported the same way; if the command has not returned 30 seconds
+// after, stdio.Exit (when set) ends the process with ExitCrash.
 func Run(ctx context.Context, args []string, stdio IO) (code int) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	crashed := crash.New(cancel)
+	if stdio.Exit != nil {
+		crashed.Stuck = func(p *crash.Panic) {
+			reportCrash(stdio.Stderr, p.Value, p.Stack)
+			stdio.Exit(ExitCrash)
+		}
+	}
+	ctx = crash.With(ctx, crashed)
 	defer func() {
 		if p := recover(); p != nil {
-			fmt.Fprintf(stdio.Stderr, "seam: internal error: %v\n\n%s\nthis is a bug in seam: please report it with the command line and the output above\n", p, debug.Stack())
+			reportCrash(stdio.Stderr, p, debug.Stack())
+			code = ExitCrash
+		}
+		if p := crashed.Finish(); p != nil {
+			reportCrash(stdio.Stderr, p.Value, p.Stack)
 			code = ExitCrash
 		}
 	}()
+	if crashHook {
+		getenv := stdio.Getenv
+		if getenv == nil {
+			getenv = os.Getenv
+		}
+		testCrash(ctx, getenv)
+	}
 	var settled bool
 	stdio.settled = &settled
 	code = route(ctx, args, stdio)
@@ -102,6 +132,10 @@ func Run(ctx context.Context, args []string, stdio IO) (code int) {
 		}
 	}
 	return code
+}
+
+func reportCrash(w io.Writer, v any, stack []byte) {
+	fmt.Fprintf(w, "seam: internal error: %v\n\n%s\nthis is a bug in seam: please report it with the command line and the output above\n", v, stack)
 }
 
 // route handles what every command shares (no command, --help) before

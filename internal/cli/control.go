@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/seamtest/seam/internal/builtin"
+	"github.com/seamtest/seam/internal/crash"
 	"github.com/seamtest/seam/internal/engine"
 	"github.com/seamtest/seam/internal/environment"
 	"github.com/seamtest/seam/internal/reap"
@@ -84,11 +85,11 @@ func serveControl(ctx context.Context, h *holder) (string, func(), error) {
 	mux.HandleFunc("POST /run", h.run)
 	srv := &http.Server{Handler: mux, BaseContext: func(net.Listener) context.Context { return ctx }}
 	done := make(chan struct{})
-	go func() {
+	crash.Go(ctx, func() {
 		defer close(done)
 		_ = srv.Serve(ln)
-	}()
-	go func() {
+	})
+	crash.Go(ctx, func() {
 		<-ctx.Done()
 		// An attached run in progress sees its request's context end.
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -96,7 +97,7 @@ func serveControl(ctx context.Context, h *holder) (string, func(), error) {
 		if srv.Shutdown(sctx) != nil {
 			srv.Close()
 		}
-	}()
+	})
 	return path, func() { <-done }, nil
 }
 

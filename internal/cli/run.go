@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/seamtest/seam/internal/crash"
 	"github.com/seamtest/seam/internal/diag"
 	"github.com/seamtest/seam/internal/engine"
 	"github.com/seamtest/seam/internal/report"
@@ -133,7 +134,7 @@ func cmdRun(ctx context.Context, args []string, stdio IO) int {
 	tty := isTerminal(stdio.Stdout)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go watchPipe(ctx, stdio.Stdout, cancel)
+	crash.Go(ctx, func() { watchPipe(ctx, stdio.Stdout, cancel) })
 	stdio.Stdout = &pipeWriter{w: stdio.Stdout, broken: cancel}
 	tests := engine.Select(s.Tests, filter)
 	if len(tests) == 0 {
@@ -227,6 +228,7 @@ func cmdRun(ctx context.Context, args []string, stdio IO) int {
 		Color:   tty && stdio.Getenv("NO_COLOR") == "",
 		Live:    tty,
 		Verbose: *verbose,
+		Crash:   crash.From(ctx),
 	})
 	sinks = append(sinks, console)
 	counts, err := engine.Run(ctx, s, tests, engine.Options{
@@ -338,6 +340,7 @@ func attachRun(ctx context.Context, c *suiteCommand, tty, failFast, verbose bool
 		Color:   tty && stdio.Getenv("NO_COLOR") == "",
 		Live:    tty,
 		Verbose: verbose,
+		Crash:   crash.From(ctx),
 	})
 	sinks = append(sinks, console)
 	req := runRequest{Filter: c.sel.filter, Tags: splitList(c.sel.tags), ExcludeTags: splitList(c.sel.excludeTags), FailFast: failFast}

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/seamtest/seam/internal/crash"
 	"github.com/seamtest/seam/internal/diag"
 	"github.com/seamtest/seam/internal/stub"
 )
@@ -87,7 +88,7 @@ func cmdStub(ctx context.Context, args []string, stdio IO) int {
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(max(1, cores/2))
 	}
-	srv := stub.New(stub.Options{JournalCap: *journal, JournalBytes: *journalMiB << 20, FilesDir: src.FilesDir, Seed: *seed})
+	srv := stub.New(stub.Options{Crash: crash.From(ctx), JournalCap: *journal, JournalBytes: *journalMiB << 20, FilesDir: src.FilesDir, Seed: *seed})
 	srv.Add(src.Mappings...)
 	srv.SetBaseline()
 	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(*port)))
@@ -144,7 +145,7 @@ func printMappingErr(err error, stdio IO) {
 func serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler, stdio IO) int {
 	hs := &http.Server{Handler: h} // no read timeouts: each costs a timer reset per request
 	done := make(chan error, 1)
-	go func() { done <- hs.Serve(ln) }()
+	crash.Go(ctx, func() { done <- hs.Serve(ln) })
 	select {
 	case err := <-done:
 		fmt.Fprintf(stdio.Stderr, "seam stub: %v\n", err)

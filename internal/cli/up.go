@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/seamtest/seam/internal/crash"
 	"github.com/seamtest/seam/internal/mask"
 	"github.com/seamtest/seam/internal/reap"
 	"github.com/seamtest/seam/internal/session"
@@ -56,7 +57,7 @@ func cmdUp(ctx context.Context, args []string, stdio IO) int {
 	// A closed output pipe (seam up | head) stops seam up like Ctrl-C:
 	// writes that fail, or the pipe seen closed while nothing is written.
 	out := &pipeWriter{w: stdio.Stdout, broken: cancel}
-	go watchPipe(ctx, stdio.Stdout, cancel)
+	crash.Go(ctx, func() { watchPipe(ctx, stdio.Stdout, cancel) })
 	logs := &upLog{term: out, verbose: verbose, quiet: *quiet, mask: s.Mask}
 	defer logs.close()
 

@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/seamtest/seam/internal/crash"
 	"github.com/seamtest/seam/internal/diag"
 	"github.com/seamtest/seam/internal/expr"
 	"github.com/seamtest/seam/internal/report"
@@ -450,10 +451,10 @@ func (r *runner) run(ctx context.Context, tests []*suite.Test) report.Counts {
 		for _, w := range workers {
 			if w.env != nil {
 				wg.Add(1)
-				go func() {
+				crash.Go(ctx, func() {
 					defer wg.Done()
 					r.stopEnv(w.env)
-				}()
+				})
 			}
 		}
 		wg.Wait()
@@ -463,7 +464,7 @@ func (r *runner) run(ctx context.Context, tests []*suite.Test) report.Counts {
 	var wg sync.WaitGroup
 	for _, w := range workers {
 		wg.Add(1)
-		go func() {
+		crash.Go(ctx, func() {
 			defer wg.Done()
 			for t := range queue {
 				// Checked here, not when queued: a test handed over just
@@ -472,7 +473,7 @@ func (r *runner) run(ctx context.Context, tests []*suite.Test) report.Counts {
 					crashed.CompareAndSwap(nil, r.guarded(ctx, t, w))
 				}
 			}
-		}()
+		})
 	}
 	for _, t := range parallel {
 		queue <- t

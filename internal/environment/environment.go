@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/seamtest/seam/internal/crash"
 	"github.com/seamtest/seam/internal/diag"
 	"github.com/seamtest/seam/internal/expr"
 	"github.com/seamtest/seam/internal/freeport"
@@ -53,6 +54,7 @@ type Options struct {
 
 // Environment is one running instance of a system.
 type Environment struct {
+	crash   *crash.Handler // the run's: panics of the goroutines it starts
 	sys     *service.System
 	opts    Options
 	mu      sync.Mutex
@@ -138,7 +140,7 @@ func Prepare(ctx context.Context, sys *service.System, opts PrepareOptions) erro
 	errs := make([]error, len(sys.Services))
 	for i, svc := range sys.Services {
 		wg.Add(1)
-		go func() {
+		crash.Go(ctx, func() {
 			defer wg.Done()
 			if opts.Preparing != nil {
 				opts.Preparing(svc.Name)
@@ -167,7 +169,7 @@ func Prepare(ctx context.Context, sys *service.System, opts PrepareOptions) erro
 			if err != nil {
 				errs[i] = &StartError{Service: svc.Name, Pos: svc.Pos, Err: err}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	return errors.Join(errs...)
@@ -176,7 +178,7 @@ func Prepare(ctx context.Context, sys *service.System, opts PrepareOptions) erro
 // Start starts every service and waits until each is ready. On failure it
 // stops what it started and returns a *StartError for the first failure.
 func Start(ctx context.Context, sys *service.System, opts Options) (*Environment, error) {
-	e := &Environment{sys: sys, opts: opts, running: map[string]*running{}, infos: map[string]map[string]any{},
+	e := &Environment{crash: crash.From(ctx), sys: sys, opts: opts, running: map[string]*running{}, infos: map[string]map[string]any{},
 		views: map[string]map[string]map[string]any{}}
 	e.levels = levels(sys)
 	if err := os.MkdirAll(opts.LogDir, 0o700); err != nil {
@@ -221,7 +223,7 @@ func Start(ctx context.Context, sys *service.System, opts Options) (*Environment
 	}
 	for _, svc := range sys.Services {
 		wg.Add(1)
-		go func() {
+		crash.Go(ctx, func() {
 			defer wg.Done()
 			for _, d := range svc.DependsOn {
 				select {
@@ -235,7 +237,7 @@ func Start(ctx context.Context, sys *service.System, opts Options) (*Environment
 				return
 			}
 			close(ready[svc.Name])
-		}()
+		})
 	}
 	wg.Wait()
 	if first == nil && ctx.Err() != nil {
@@ -340,7 +342,7 @@ func (e *Environment) wireEdges(ctx context.Context, svc *service.Service) error
 		var mainProxy string
 		for k, port := range callee.svc.Ports {
 			main := k == 0
-			p, err := wire.ListenPort(edge, port, main, "127.0.0.1:"+strconv.Itoa(callee.ports[port]), e.wireReport(edge, main))
+			p, err := wire.ListenPort(ctx, edge, port, main, "127.0.0.1:"+strconv.Itoa(callee.ports[port]), e.wireReport(edge, main))
 			if err != nil {
 				return fmt.Errorf("the wire to %s: %w", d.Name, err)
 			}
@@ -440,8 +442,10 @@ func (e *Environment) ToxiproxyURL() (string, error) {
 		defer e.mu.Unlock()
 		return append([]*wire.Proxy(nil), e.proxies...)
 	}, e.opts.Seed)
+	e.toxi.Crash = e.crash
 	e.toxiSrv = &http.Server{Handler: token.Require(e.opts.Token, e.toxi)}
-	go e.toxiSrv.Serve(ln)
+	srv := e.toxiSrv
+	e.crash.Go(func() { srv.Serve(ln) })
 	e.toxiURL = token.URL("http://"+ln.Addr().String(), e.opts.Token)
 	return e.toxiURL, nil
 }
@@ -966,7 +970,7 @@ func (e *Environment) Stop(ctx context.Context) error {
 					continue
 				}
 				wg.Add(1)
-				go func() {
+				crash.Go(ctx, func() {
 					defer wg.Done()
 					e.progress(name, "stopping")
 					if err := inst.Stop(ctx); err != nil {
@@ -974,7 +978,7 @@ func (e *Environment) Stop(ctx context.Context) error {
 						errs = append(errs, fmt.Errorf("stopping %s: %w", name, err))
 						mu.Unlock()
 					}
-				}()
+				})
 			}
 			wg.Wait()
 		}

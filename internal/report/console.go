@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/seamtest/seam/internal/crash"
 )
 
 // Console is the live terminal reporter: a line per finished test, the
@@ -35,6 +37,8 @@ type Console struct {
 
 // ConsoleOptions configure a Console.
 type ConsoleOptions struct {
+	// Crash receives a panic of the live redraw (nil: it ends the process).
+	Crash *crash.Handler
 	Color bool             // ANSI colours (only on a terminal, and not with NO_COLOR)
 	Live  bool             // redraw a status line (only on a terminal)
 	Now   func() time.Time // clock; nil means time.Now
@@ -57,7 +61,7 @@ func NewConsole(w io.Writer, opts ConsoleOptions) *Console {
 	}
 	if c.live {
 		c.stop, c.done = make(chan struct{}), make(chan struct{})
-		go c.tick()
+		opts.Crash.Go(c.tick)
 	}
 	return c
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/seamtest/seam/internal/crash"
 	"github.com/seamtest/seam/internal/mask"
 	"io/fs"
 	"os"
@@ -192,7 +193,7 @@ func (e *PrepareEnv) Run(ctx context.Context, what string, cmd *exec.Cmd) ([]byt
 		e.Started(pgid)
 	}
 	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	crash.Go(ctx, func() { done <- cmd.Wait() })
 	select {
 	case err := <-done:
 		return out.Bytes(), err

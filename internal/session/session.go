@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/seamtest/seam/internal/crash"
 	"github.com/seamtest/seam/internal/engine"
 	"github.com/seamtest/seam/internal/environment"
 	"github.com/seamtest/seam/internal/expr"
@@ -46,6 +47,7 @@ type Options struct {
 
 // Session is one run's setup.
 type Session struct {
+	crash    *crash.Handler // the run's: panics of the goroutines it starts
 	suite    *suite.Suite
 	opts     Options
 	rec      *reap.Run
@@ -85,7 +87,7 @@ func Open(ctx context.Context, s *suite.Suite, opts Options) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	ss := &Session{suite: s, opts: opts, rec: rec, base: base, ports: freeport.New()}
+	ss := &Session{crash: crash.From(ctx), suite: s, opts: opts, rec: rec, base: base, ports: freeport.New()}
 	if s.Mask == nil {
 		// The run registers its secrets (passwords, the control token)
 		// to be masked wherever they would be written.
@@ -305,14 +307,14 @@ func (s *Session) Close() error {
 	var mu sync.Mutex
 	for _, e := range envs {
 		wg.Add(1)
-		go func() {
+		s.crash.Go(func() {
 			defer wg.Done()
 			if err := e.Stop(ctx); err != nil {
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	if s.suite.System != nil {

@@ -56,7 +56,7 @@ func Serve(ln net.Listener, s *Server) *Listener {
 		CloseOnShutdown: true,
 	}
 	l := &Listener{srv: fs, done: make(chan error, 1)}
-	go func() { l.done <- fs.Serve(ln) }()
+	s.opts.Crash.Go(func() { l.done <- fs.Serve(ln) })
 	return l
 }
 

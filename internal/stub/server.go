@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/seamtest/seam/internal/crash"
 	"github.com/seamtest/seam/internal/mask"
 	"io"
 	"net/http"
@@ -20,6 +21,9 @@ import (
 
 // Options configure a Server.
 type Options struct {
+	// Crash receives panics of the goroutine serving (nil: they end the
+	// process).
+	Crash      *crash.Handler
 	JournalCap int // requests kept in the journal; 0: DefaultJournalCap, <0: none
 	// JournalBytes bounds the journal's size in bytes (bodies, URLs,
 	// headers); 0: DefaultJournalBytes, <0: no byte limit.

@@ -18,21 +18,21 @@ import (
 // splitCases are layouts the line splitter must read right or give up
 // on: each loads the same parsed test by test as parsed whole.
 var splitCases = map[string]string{
-	"plain": "name: s\ntests:\n  - name: a\n    steps: [{exec: [\"true\"]}]\n  # between\n  - name: b\n    steps: [{exec: [\"true\"]}]\n",
-	"compact": "name: s\ntests:\n- name: a\n  steps: [{exec: [\"true\"]}]\n- name: b\n  steps: [{exec: [\"true\"]}]\nvars: {x: 1}\n",
-	"anchor across tests": "tests:\n  - &t\n    name: a\n    steps: [{exec: [\"true\"]}]\n  - <<: *t\n    name: b\n",
-	"anchor in vars": "vars: {x: &x 1}\ntests:\n  - name: a\n    vars: {y: *x}\n    steps: [{exec: [\"true\"]}]\n",
-	"quoted over lines": "tests:\n  - name: \"a\n  - b\"\n    steps: [{exec: [\"true\"]}]\n",
-	"flow over lines": "tests:\n  - {name: a,\n  - steps: []}\n",
-	"second document": "tests:\n  - name: a\n    steps: [{exec: [\"true\"]}]\n---\ntests: []\n",
-	"duplicate key": "tests:\n  - name: a\n    steps: [{exec: [\"true\"]}]\ntests:\n  - name: b\n    steps: [{exec: [\"true\"]}]\n",
-	"crlf": "name: s\r\ntests: # the tests\r\n  - name: a\r\n    steps: [{exec: [\"true\"]}]\r\n  - name: a\r\n    steps: [{exec: [\"true\"]}]\r\n",
-	"errors in tests": "tests:\n  - name: a\n    steps: [{http: {url: x, metod: GET}}]\n  - name: b\n    steps: [{exec: {command: \"true\"}, expect: {stdout: {matchs: x}}}]\n  - nme: c\n",
+	"plain":                  "name: s\ntests:\n  - name: a\n    steps: [{exec: [\"true\"]}]\n  # between\n  - name: b\n    steps: [{exec: [\"true\"]}]\n",
+	"compact":                "name: s\ntests:\n- name: a\n  steps: [{exec: [\"true\"]}]\n- name: b\n  steps: [{exec: [\"true\"]}]\nvars: {x: 1}\n",
+	"anchor across tests":    "tests:\n  - &t\n    name: a\n    steps: [{exec: [\"true\"]}]\n  - <<: *t\n    name: b\n",
+	"anchor in vars":         "vars: {x: &x 1}\ntests:\n  - name: a\n    vars: {y: *x}\n    steps: [{exec: [\"true\"]}]\n",
+	"quoted over lines":      "tests:\n  - name: \"a\n  - b\"\n    steps: [{exec: [\"true\"]}]\n",
+	"flow over lines":        "tests:\n  - {name: a,\n  - steps: []}\n",
+	"second document":        "tests:\n  - name: a\n    steps: [{exec: [\"true\"]}]\n---\ntests: []\n",
+	"duplicate key":          "tests:\n  - name: a\n    steps: [{exec: [\"true\"]}]\ntests:\n  - name: b\n    steps: [{exec: [\"true\"]}]\n",
+	"crlf":                   "name: s\r\ntests: # the tests\r\n  - name: a\r\n    steps: [{exec: [\"true\"]}]\r\n  - name: a\r\n    steps: [{exec: [\"true\"]}]\r\n",
+	"errors in tests":        "tests:\n  - name: a\n    steps: [{http: {url: x, metod: GET}}]\n  - name: b\n    steps: [{exec: {command: \"true\"}, expect: {stdout: {matchs: x}}}]\n  - nme: c\n",
 	"syntax error in a test": "tests:\n  - name: a\n    steps: [{exec: [\"true\"]}]\n  - name: b\n\tsteps: []\n",
-	"tabbed item": "tests:\n  - name: a\n    steps: [{exec: [\"true\"]}]\n  x: 1\n",
-	"block scalar": "tests:\n  - name: |\n      - not an item\n    steps: [{exec: [\"true\"]}]\n",
-	"deep": "tests:\n  - name: a\n    steps: [{exec: [\"true\"]}]\n    vars: {x: " + strings.Repeat("[", 120) + strings.Repeat("]", 120) + "}\n",
-	"services": "services:\n  api:\n    process: {run: [sleep, \"9\"]}\ntests:\n  - name: a\n    steps: [{http: {service: nope, path: /}}]\n  - name: b\n    steps: [{http: {service: api, path: /}}]\n",
+	"tabbed item":            "tests:\n  - name: a\n    steps: [{exec: [\"true\"]}]\n  x: 1\n",
+	"block scalar":           "tests:\n  - name: |\n      - not an item\n    steps: [{exec: [\"true\"]}]\n",
+	"deep":                   "tests:\n  - name: a\n    steps: [{exec: [\"true\"]}]\n    vars: {x: " + strings.Repeat("[", 120) + strings.Repeat("]", 120) + "}\n",
+	"services":               "services:\n  api:\n    process: {run: [sleep, \"9\"]}\ntests:\n  - name: a\n    steps: [{http: {service: nope, path: /}}]\n  - name: b\n    steps: [{http: {service: api, path: /}}]\n",
 }
 
 // Parsing test by test (as files over a MiB are) finds the same tests and

@@ -22,6 +22,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/seamtest/seam/internal/crash"
 )
 
 // Interaction is one thing that happened on an edge.
@@ -85,6 +87,7 @@ func fmtDuration(d time.Duration) string {
 // Proxy forwards one edge's connections to a target and reports what it
 // sees.
 type Proxy struct {
+	crash  *crash.Handler // the panics of its goroutines (nil: they end the process)
 	Edge   string
 	Port   string // the callee's port, by name; "" for an unnamed one
 	name   string // for Toxiproxy's API: Name
@@ -157,17 +160,19 @@ func Listen(edge, target string, report func(Interaction)) (*Proxy, error) {
 
 // ListenAt is Listen on a given address.
 func ListenAt(addr, edge, target string, report func(Interaction)) (*Proxy, error) {
-	return listen(addr, edge, "", edge, target, report)
+	return listen(nil, addr, edge, "", edge, target, report)
 }
 
-func listen(addr, edge, port, name, target string, report func(Interaction)) (*Proxy, error) {
+// listen starts a proxy whose goroutines' panics go to h (nil: they end
+// the process).
+func listen(h *crash.Handler, addr, edge, port, name, target string, report func(Interaction)) (*Proxy, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	p := &Proxy{Edge: edge, Port: port, name: name, target: target, ln: ln, addr: ln.Addr().String(), report: report, conns: map[net.Conn]*connState{}}
+	p := &Proxy{Edge: edge, Port: port, name: name, target: target, ln: ln, addr: ln.Addr().String(), report: report, conns: map[net.Conn]*connState{}, crash: h}
 	p.wg.Add(1)
-	go p.accept(ln)
+	p.crash.Go(func() { p.accept(ln) })
 	return p, nil
 }
 
@@ -203,7 +208,7 @@ func (p *Proxy) accept(ln net.Listener) {
 		grpcFault := f.GRPC != nil
 		p.toxicTimers(st, ts, nil)
 		p.wg.Add(1)
-		go func() {
+		p.crash.Go(func() {
 			defer p.wg.Done()
 			defer p.untrack(c)
 			defer st.finish()
@@ -212,7 +217,7 @@ func (p *Proxy) accept(ln net.Listener) {
 				return
 			}
 			p.serve(c, st)
-		}()
+		})
 	}
 }
 
@@ -243,7 +248,7 @@ func (p *Proxy) refuse(on bool) error {
 	}
 	p.ln = ln
 	p.wg.Add(1)
-	go p.accept(ln)
+	p.crash.Go(func() { p.accept(ln) })
 	return nil
 }
 
@@ -293,7 +298,7 @@ func (p *Proxy) serve(client net.Conn, st *connState) {
 	var wg sync.WaitGroup
 	wg.Add(2)
 	var sent atomicCounter // both ways, for close_after
-	go func() {
+	p.crash.Go(func() {
 		defer wg.Done()
 		up, upErr = p.forward(server, client, d, false, &sent, st)
 		if st.cutReason() == "" && !st.calleeGone.Load() {
@@ -303,13 +308,13 @@ func (p *Proxy) serve(client net.Conn, st *connState) {
 			d.callerClosed(time.Now())
 		}
 		closeWrite(server)
-	}()
-	go func() {
+	})
+	p.crash.Go(func() {
 		defer wg.Done()
 		down, downErr = p.forward(client, server, d, true, &sent, st)
 		st.calleeGone.Store(true)
 		closeWrite(client)
-	}()
+	})
 	wg.Wait()
 	reset := isReset(upErr) || isReset(downErr)
 	cut := st.cutReason()
@@ -549,7 +554,7 @@ func (p *Proxy) delays(f Faults, ts *Toxics, back bool, tr *toxicRun) bool {
 func (p *Proxy) readAhead(src net.Conn, st *connState) chan readChunk {
 	ch := make(chan readChunk, 1024)
 	p.wg.Add(1)
-	go func() {
+	p.crash.Go(func() {
 		defer p.wg.Done()
 		defer close(ch)
 		for {
@@ -564,7 +569,7 @@ func (p *Proxy) readAhead(src net.Conn, st *connState) chan readChunk {
 				return
 			}
 		}
-	}()
+	})
 	return ch
 }
 

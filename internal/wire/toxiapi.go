@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+
+	"github.com/seamtest/seam/internal/crash"
 )
 
 // ToxiAPI speaks toxiproxy-server v2.12.0's HTTP API (proxies, toxics,
@@ -27,6 +29,9 @@ type ToxiAPI struct {
 	tox   map[string][]Toxic
 	off   map[string]bool // disabled proxies
 	next  uint64          // toxic ids and generations
+	// Crash receives panics on the goroutines of proxies the API creates
+	// (nil: they end the process). Set it before serving the API.
+	Crash *crash.Handler
 }
 
 // ToxiproxyDifferences lists, for the docs, every way seam's wire answers
@@ -272,7 +277,8 @@ func loopback(listen string) string {
 
 // create starts a proxy of the API's own; the caller holds a.mu.
 func (a *ToxiAPI) create(in proxyIn) (*Proxy, error) {
-	p, err := ListenAt(loopback(in.Listen), canonicalName(in.Name), in.Upstream, nil)
+	name := canonicalName(in.Name)
+	p, err := listen(a.Crash, loopback(in.Listen), name, "", name, in.Upstream, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -85,12 +85,12 @@ func TestToxiproxyAPINamesPorts(t *testing.T) {
 	var got []Interaction
 	var mu sync.Mutex
 	report := func(i Interaction) { mu.Lock(); got = append(got, i); mu.Unlock() }
-	api1, err := ListenPort("a→b", "api", true, addr, report)
+	api1, err := ListenPort(t.Context(), "a→b", "api", true, addr, report)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer api1.Close()
-	grpc1, err := ListenPort("a→b", "grpc", false, addr, report)
+	grpc1, err := ListenPort(t.Context(), "a→b", "grpc", false, addr, report)
 	if err != nil {
 		t.Fatal(err)
 	}

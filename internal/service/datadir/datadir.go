@@ -16,9 +16,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/seamtest/seam/internal/crash"
 	"github.com/seamtest/seam/internal/decode"
 	"github.com/seamtest/seam/internal/runas"
 	"go.yaml.in/yaml/v4"
@@ -130,6 +132,7 @@ func (t *Tree) CopyFiles(dst string, user *runas.User, keep func(rel string) boo
 	jobs := make(chan treeFile, 64)
 	errs := make(chan error, 1)
 	var wg sync.WaitGroup
+	var crashed atomic.Pointer[crash.Panic]
 	// Four workers even on two cores: a worker waits on the kernel for each
 	// file's open and close, and another copies meanwhile.
 	for w := 0; w < max(4, runtime.NumCPU()); w++ {
@@ -139,7 +142,10 @@ func (t *Tree) CopyFiles(dst string, user *runas.User, keep func(rel string) boo
 			buf := make([]byte, 256<<10)
 			for f := range jobs {
 				rel := filepath.FromSlash(f.rel)
-				if err := copyFile(filepath.Join(t.root, rel), filepath.Join(dst, rel), f, user, buf); err != nil {
+				var err error
+				if p := crash.Catch(func() { err = copyFile(filepath.Join(t.root, rel), filepath.Join(dst, rel), f, user, buf) }); p != nil {
+					crashed.CompareAndSwap(nil, p)
+				} else if err != nil {
 					select {
 					case errs <- err:
 					default:
@@ -155,6 +161,9 @@ func (t *Tree) CopyFiles(dst string, user *runas.User, keep func(rel string) boo
 	}
 	close(jobs)
 	wg.Wait()
+	if p := crashed.Load(); p != nil {
+		panic(p) // on the caller's goroutine, where its owner catches it
+	}
 	select {
 	case err := <-errs:
 		return err

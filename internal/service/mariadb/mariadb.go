@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/seamtest/seam/internal/crash"
 	"github.com/seamtest/seam/internal/decode"
 	"github.com/seamtest/seam/internal/expr"
 	"github.com/seamtest/seam/internal/runas"
@@ -290,7 +291,8 @@ func (s *Spec) Start(ctx context.Context, env *service.StartEnv) (service.Instan
 	args = append(args, "--datadir="+data, "--port="+strconv.Itoa(port), "--bind-address=127.0.0.1",
 		"--socket="+sock, "--pid-file="+filepath.Join(dir, "pid"), "--log-error=")
 	inst, err := process.Launch(process.Child{
-		Path: srv.mariadbd, Argv: args, Dir: dir, Env: append(os.Environ(), env.Env...),
+		Crash: crash.From(ctx),
+		Path:  srv.mariadbd, Argv: args, Dir: dir, Env: append(os.Environ(), env.Env...),
 		Cred: srv.user.Credential(), Grace: 10 * time.Second, Log: env.Log, Started: env.Started,
 	})
 	if err != nil {

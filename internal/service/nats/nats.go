@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/seamtest/seam/internal/crash"
 	"github.com/seamtest/seam/internal/service/datadir"
 	"github.com/seamtest/seam/internal/token"
 	"net/url"
@@ -165,7 +166,8 @@ func (s *Spec) Start(ctx context.Context, env *service.StartEnv) (service.Instan
 	}
 	args := []string{bin, "-c", conf, "-a", "127.0.0.1", "-p", strconv.Itoa(port), "-js", "-sd", store}
 	inst, err := process.Launch(process.Child{
-		Path: bin, Argv: args, Dir: env.TempDir, Env: append(os.Environ(), env.Env...),
+		Crash: crash.From(ctx),
+		Path:  bin, Argv: args, Dir: env.TempDir, Env: append(os.Environ(), env.Env...),
 		Grace: 5 * time.Second, Log: env.Log, Started: env.Started,
 	})
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/seamtest/seam/internal/crash"
 	"github.com/seamtest/seam/internal/freeport"
 	"github.com/seamtest/seam/internal/reap"
 	"github.com/seamtest/seam/internal/runas"
@@ -30,7 +31,8 @@ import (
 
 // server is what Prepare finds and builds once per run.
 type server struct {
-	postgres string // path of the postgres binary
+	crash    *crash.Handler // the run's: panics of the copies made ahead
+	postgres string         // path of the postgres binary
 	version  string
 	template string        // cached initdb data folder
 	adminPW  string        // the password of seam's own superuser (adminRole) in it
@@ -117,7 +119,7 @@ func (s *Spec) Prepare(ctx context.Context, env *service.PrepareEnv) error {
 	if err != nil {
 		return err
 	}
-	srv := &server{postgres: pg, version: strings.TrimSpace(string(out)), user: user}
+	srv := &server{crash: crash.From(ctx), postgres: pg, version: strings.TrimSpace(string(out)), user: user}
 	h := sha256.New()
 	// The password is not part of the key: each environment sets its own.
 	fmt.Fprintf(h, "v6\x00%s\x00%s\x00%v\x00%s\x00%s\x00", srv.version, s.User, s.Superuser, db, s.Reset)
@@ -222,7 +224,7 @@ func (srv *server) copyAhead(addTemp func(string)) {
 	sp := &spare{done: make(chan struct{})}
 	srv.spare = sp
 	srv.copies.Add(1)
-	go func() {
+	srv.crash.Go(func() {
 		defer srv.copies.Done()
 		defer close(sp.done)
 		sp.dir, sp.err = srv.copyInto("seam-pg-ahead-", addTemp, func(string) bool {
@@ -235,7 +237,7 @@ func (srv *server) copyAhead(addTemp func(string)) {
 			os.RemoveAll(sp.dir)
 			sp.dir, sp.err = "", errors.New("closed")
 		}
-	}()
+	})
 }
 
 func (srv *server) isOpen() bool {
@@ -284,12 +286,12 @@ func (srv *server) takeSpare(ctx context.Context) (string, error) {
 	case <-sp.done:
 	case <-ctx.Done():
 		// The copy ends on its own; its folder is removed then.
-		go func() {
+		crash.Go(ctx, func() {
 			<-sp.done
 			if sp.err == nil {
 				os.RemoveAll(sp.dir)
 			}
-		}()
+		})
 		return "", ctx.Err()
 	}
 	if sp.err != nil {
@@ -355,7 +357,8 @@ func (s *Spec) build(ctx context.Context, env *service.PrepareEnv, initdb string
 	var mu sync.Mutex
 	var lines []string
 	inst, err := process.Launch(process.Child{
-		Path: srv.postgres, Argv: serverArgs(srv.postgres, data, port, nil), Dir: work,
+		Crash: crash.From(ctx),
+		Path:  srv.postgres, Argv: serverArgs(srv.postgres, data, port, nil), Dir: work,
 		Env: append(os.Environ(), env.EnvAs(srv.user.Credential())...), Cred: srv.user.Credential(), Grace: 30 * time.Second, Signal: syscall.SIGINT,
 		Started: env.Started,
 		Log: func(_, line string) {
@@ -566,7 +569,8 @@ func (s *Spec) launch(ctx context.Context, env *service.StartEnv, srv *server, d
 	port := portOf(env.Info)
 	args := serverArgs(srv.postgres, filepath.Join(dir, "data"), port, s.Settings)
 	inst, err := process.Launch(process.Child{
-		Path: srv.postgres, Argv: args, Dir: dir,
+		Crash: crash.From(ctx),
+		Path:  srv.postgres, Argv: args, Dir: dir,
 		Env:  append(os.Environ(), env.Env...),
 		Cred: srv.user.Credential(), Grace: 10 * time.Second,
 		Signal: syscall.SIGINT, // "fast" shutdown: do not wait for clients to leave

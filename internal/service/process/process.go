@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/seamtest/seam/internal/crash"
 	"github.com/seamtest/seam/internal/decode"
 	"github.com/seamtest/seam/internal/expr"
 	"github.com/seamtest/seam/internal/service"
@@ -373,7 +374,8 @@ func (s *Spec) Start(ctx context.Context, env *service.StartEnv) (service.Instan
 		return nil, fmt.Errorf("command %q not found in PATH", argv[0])
 	}
 	return Launch(Child{
-		Path: path, Argv: argv, Dir: dir,
+		Crash: crash.From(ctx),
+		Path:  path, Argv: argv, Dir: dir,
 		Env:   append(append(os.Environ(), env.Env...), extra...),
 		Grace: s.Stop, Log: env.Log, Started: env.Started,
 	})
@@ -381,14 +383,17 @@ func (s *Spec) Start(ctx context.Context, env *service.StartEnv) (service.Instan
 
 // Child is a process to run as (part of) a service.
 type Child struct {
-	Path    string   // resolved program path
-	Argv    []string // Argv[0] is shown as the name
-	Dir     string
-	Env     []string
-	Cred    *syscall.Credential // run as this user (servers that refuse root)
-	Grace   time.Duration       // between the stop signal and SIGKILL on Stop
-	Signal  syscall.Signal      // the stop signal; 0 means SIGTERM
-	Log     func(stream, line string)
+	Path   string   // resolved program path
+	Argv   []string // Argv[0] is shown as the name
+	Dir    string
+	Env    []string
+	Cred   *syscall.Credential // run as this user (servers that refuse root)
+	Grace  time.Duration       // between the stop signal and SIGKILL on Stop
+	Signal syscall.Signal      // the stop signal; 0 means SIGTERM
+	Log    func(stream, line string)
+	// Crash receives panics of the goroutines that follow the process
+	// (nil: they end seam); from the start's context (crash.From).
+	Crash   *crash.Handler
 	Started func(pid int)
 }
 
@@ -432,13 +437,13 @@ func Launch(c Child) (service.Instance, error) {
 	pipesDone := make(chan struct{})
 	var pipes sync.WaitGroup
 	pipes.Add(2)
-	go lines(outT, "stdout", c.Log, &pipes)
-	go lines(errT, "stderr", c.Log, &pipes)
-	go func() {
+	c.Crash.Go(func() { lines(outT, "stdout", c.Log, &pipes) })
+	c.Crash.Go(func() { lines(errT, "stderr", c.Log, &pipes) })
+	c.Crash.Go(func() {
 		pipes.Wait()
 		close(pipesDone)
-	}()
-	go func() {
+	})
+	c.Crash.Go(func() {
 		inst.err = cmd.Wait()
 		// Give the last output a moment to arrive, but do not wait for
 		// children that inherited the pipes and live on.
@@ -449,7 +454,7 @@ func Launch(c Child) (service.Instance, error) {
 			errR.Close()
 		}
 		close(inst.done)
-	}()
+	})
 	return inst, nil
 }
 

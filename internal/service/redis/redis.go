@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/seamtest/seam/internal/crash"
 	"github.com/seamtest/seam/internal/token"
 	"net/url"
 	"os"
@@ -180,7 +181,8 @@ func (s *Spec) Start(ctx context.Context, env *service.StartEnv) (service.Instan
 	args := []string{bin, conf, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--protected-mode", "no",
 		"--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no", "--loglevel", "warning"}
 	inst, err := process.Launch(process.Child{
-		Path: bin, Argv: args, Dir: dir, Env: append(os.Environ(), env.Env...),
+		Crash: crash.From(ctx),
+		Path:  bin, Argv: args, Dir: dir, Env: append(os.Environ(), env.Env...),
 		Grace: 5 * time.Second, Log: env.Log, Started: env.Started,
 	})
 	if err != nil {

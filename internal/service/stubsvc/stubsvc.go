@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/seamtest/seam/internal/crash"
 	"github.com/seamtest/seam/internal/decode"
 	"github.com/seamtest/seam/internal/diag"
 	"github.com/seamtest/seam/internal/expr"
@@ -176,7 +177,7 @@ func (s *Spec) Start(ctx context.Context, env *service.StartEnv) (service.Instan
 	}
 	i := &instance{spec: s, done: make(chan struct{})}
 	tok, _ := env.Info["control_token"].(string)
-	i.srv = stub.New(stub.Options{JournalCap: s.journal, FilesDir: s.filesDir, AdminToken: tok, Mask: env.Mask, OnRequest: func(e *stub.Entry) {
+	i.srv = stub.New(stub.Options{Crash: crash.From(ctx), JournalCap: s.journal, FilesDir: s.filesDir, AdminToken: tok, Mask: env.Mask, OnRequest: func(e *stub.Entry) {
 		if env.Log == nil {
 			return
 		}
@@ -188,10 +189,10 @@ func (s *Spec) Start(ctx context.Context, env *service.StartEnv) (service.Instan
 	i.srv.Add(s.mappings...)
 	i.srv.SetBaseline()
 	i.ln = stub.Serve(ln, i.srv)
-	go func() {
+	crash.Go(ctx, func() {
 		defer close(i.done)
 		i.err = <-i.ln.Done()
-	}()
+	})
 	return i, nil
 }
 

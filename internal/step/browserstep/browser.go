@@ -24,6 +24,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/seamtest/seam/internal/crash"
 	"github.com/seamtest/seam/internal/step"
 	"github.com/seamtest/seam/internal/wire"
 )
@@ -71,6 +72,7 @@ type Options struct {
 // context (a browser context of its own) in it, so cookies and storage
 // never pass from one test to the next.
 type Browser struct {
+	crash       *crash.Handler // the run's: panics of its goroutines
 	host        step.HostEnv
 	allocCancel context.CancelFunc
 	ctx         context.Context // the browser's: a tab on it runs in a context of its own
@@ -98,13 +100,13 @@ type spare struct {
 // prepare opens the next spare page in the background.
 func (b *Browser) prepare() {
 	b.spareWG.Add(1)
-	go func() {
+	b.crash.Go(func() {
 		defer b.spareWG.Done()
 		ctx, cancel := context.WithTimeout(b.spareCtx, 30*time.Second)
 		defer cancel()
 		p, err := b.openPage(ctx)
 		b.spare <- spare{p, err}
-	}()
+	})
 }
 
 // Start starts Chromium headless with a fresh profile, off the network
@@ -146,7 +148,7 @@ func Start(ctx context.Context, opts Options) (*Browser, error) {
 	}
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), aopts...)
 	bctx, bcancel := chromedp.NewContext(actx)
-	b := &Browser{host: opts.Host, allocCancel: acancel, ctx: bctx, cancel: bcancel, spare: make(chan spare, 1)}
+	b := &Browser{crash: crash.From(ctx), host: opts.Host, allocCancel: acancel, ctx: bctx, cancel: bcancel, spare: make(chan spare, 1)}
 	b.spareCtx, b.stopSpare = context.WithCancel(context.Background())
 	timeout := opts.Timeout
 	if timeout == 0 {
@@ -155,7 +157,7 @@ func Start(ctx context.Context, opts Options) (*Browser, error) {
 	// The first Do binds the browser's life to bctx, not to ctx: a step's
 	// timeout must not close the browser.
 	done := make(chan error, 1)
-	go func() { done <- chromedp.Do(bctx) }()
+	crash.Go(ctx, func() { done <- chromedp.Do(bctx) })
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	select {
@@ -193,7 +195,7 @@ func (b *Browser) Close() error {
 	}
 	b.stopSpare()
 	// The spare on its way ends (its context is cancelled) and is closed.
-	go func() { b.spareWG.Wait(); close(b.spare) }()
+	b.crash.Go(func() { b.spareWG.Wait(); close(b.spare) })
 	for s := range b.spare {
 		if s.p != nil {
 			s.p.Close()
@@ -253,7 +255,7 @@ func (b *Browser) openPage(ctx context.Context) (*Page, error) {
 	tctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext(), chromedp.WithListener(p.event))
 	p.ctx, p.cancel = tctx, cancel
 	done := make(chan error, 1)
-	go func() { done <- chromedp.Do(tctx) }()
+	crash.Go(ctx, func() { done <- chromedp.Do(tctx) })
 	select {
 	case err := <-done:
 		if err != nil {

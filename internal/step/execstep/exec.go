@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/seamtest/seam/internal/crash"
 	"github.com/seamtest/seam/internal/decode"
 	"github.com/seamtest/seam/internal/expect"
 	"github.com/seamtest/seam/internal/expr"
@@ -142,7 +143,7 @@ func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 		return nil, fmt.Errorf("starting %s: %v", name, err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	crash.Go(ctx, func() { done <- cmd.Wait() })
 	var waitErr error
 	select {
 	case waitErr = <-done:
