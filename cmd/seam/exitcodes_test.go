@@ -14,6 +14,7 @@ import (
 // Each exit code means one thing, through the built binary: 0 passed, 1 a
 // test failed, 2 the suite is wrong, 3 the environment did not start, 130
 // interrupted by SIGINT or SIGTERM. (70, seam's own crash, is proven in
+// crash_test.go with a panic planted by a test-only build tag, and in
 // internal/cli and internal/engine: no suite can make seam panic on purpose.)
 func TestExitCodes(t *testing.T) {
 	dir := t.TempDir()
