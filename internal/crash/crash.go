@@ -74,8 +74,20 @@ func (h *Handler) Go(f func()) {
 	}()
 }
 
+// Recover, deferred on a goroutine seam does not start itself (a server
+// library's handler), hands its panic to h; with a nil h the panic goes on.
+func (h *Handler) Recover() {
+	if h == nil {
+		return
+	}
+	h.handle(recover())
+}
+
 func (h *Handler) recover() {
-	v := recover()
+	h.handle(recover())
+}
+
+func (h *Handler) handle(v any) {
 	if v == nil {
 		return
 	}

@@ -31,6 +31,8 @@ func Serve(ln net.Listener, s *Server) *Listener {
 	admin := fasthttpadaptor.NewFastHTTPHandlerFunc(s.serveAdmin)
 	fs := &fasthttp.Server{
 		Handler: func(ctx *fasthttp.RequestCtx) {
+			// fasthttp does not recover a handler's panic: seam's crash.
+			defer s.opts.Crash.Recover()
 			if strings.HasPrefix(string(ctx.Path()), adminPrefix) {
 				admin(ctx)
 				return
