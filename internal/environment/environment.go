@@ -23,6 +23,7 @@ import (
 	"github.com/seamtest/seam/internal/freeport"
 	"github.com/seamtest/seam/internal/mask"
 	"github.com/seamtest/seam/internal/protos"
+	"github.com/seamtest/seam/internal/report"
 	"github.com/seamtest/seam/internal/service"
 	"github.com/seamtest/seam/internal/step"
 	"github.com/seamtest/seam/internal/token"
@@ -40,11 +41,11 @@ type Options struct {
 	Mark     []string            // environment entries that mark processes for reaping
 	Started  func(pid int)
 	AddTemp  func(dir string)
-	Log      func(service, stream, line string, span ...time.Time) // span: an interaction's start and end
-	Progress func(service, what string)                            // "starting", "ready", … for a live display
-	Notice   func(service, text string)                            // what seam cannot reset, once per text
-	Mask     *mask.Masker                                          // the suite's own secret patterns; nil: the built-in ones
-	Seed     uint64                                                // the run's: Toxiproxy toxics' toxicity rolls and jitter
+	Log      report.LogFunc
+	Progress func(service, what string) // "starting", "ready", … for a live display
+	Notice   func(service, text string) // what seam cannot reset, once per text
+	Mask     *mask.Masker               // the suite's own secret patterns; nil: the built-in ones
+	Seed     uint64                     // the run's: Toxiproxy toxics' toxicity rolls and jitter
 	// Token guards the control APIs (Toxiproxy's, the stubs' admin API)
 	// and is given to every process as $SEAM_CONTROL_TOKEN; "" leaves
 	// them open.
@@ -396,7 +397,7 @@ func (e *Environment) wireReport(edge string, main bool) func(wire.Interaction) 
 		}
 		e.seen.Add(in)
 		if e.opts.Log != nil {
-			e.opts.Log(edge, "wire", in.Line(), in.Start, in.End)
+			e.opts.Log(edge, "wire", in.Line(), wireSpan(in))
 		}
 	}
 }
@@ -606,7 +607,7 @@ func (e *Environment) startOne(ctx context.Context, svc *service.Service) error 
 			fmt.Fprintf(r.log, "%s %s | %s\n", time.Now().UTC().Format("15:04:05.000"), stream, line)
 			r.mu.Unlock()
 			if e.opts.Log != nil {
-				e.opts.Log(svc.Name, stream, line)
+				e.opts.Log(svc.Name, stream, line, nil)
 			}
 		},
 		Started: e.opts.Started,
@@ -670,7 +671,7 @@ func (e *Environment) note(r *running, line string) {
 	fmt.Fprintf(r.log, "%s seam | %s\n", time.Now().UTC().Format("15:04:05.000"), line)
 	r.mu.Unlock()
 	if e.opts.Log != nil {
-		e.opts.Log(r.svc.Name, "seam", line)
+		e.opts.Log(r.svc.Name, "seam", line, nil)
 	}
 }
 

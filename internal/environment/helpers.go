@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/seamtest/seam/internal/report"
 	"github.com/seamtest/seam/internal/step"
 	"github.com/seamtest/seam/internal/wire"
 )
@@ -54,13 +55,13 @@ func (e *Environment) hostEnv(key string) step.HostEnv {
 	return step.HostEnv{
 		Log: func(component, stream, line string) {
 			if e.opts.Log != nil {
-				e.opts.Log(component, stream, line)
+				e.opts.Log(component, stream, line, nil)
 			}
 		},
 		Record: func(in wire.Interaction) {
 			e.seen.Add(in)
 			if e.opts.Log != nil {
-				e.opts.Log(in.Edge, "wire", in.Line(), in.Start, in.End)
+				e.opts.Log(in.Edge, "wire", in.Line(), wireSpan(in))
 			}
 		},
 		Started:     e.opts.Started,
@@ -85,4 +86,13 @@ func (e *Environment) closeHelpers() error {
 	}
 	h.m, h.order = nil, nil
 	return first
+}
+
+// wireSpan places an interaction on the timeline with what it carried.
+func wireSpan(in wire.Interaction) *report.Span {
+	s := &report.Span{Start: in.Start, End: in.End}
+	if req, reqBody, resp, respBody := in.Content(); req != "" || resp != "" {
+		s.Exchange = &report.Exchange{Request: req, RequestBody: reqBody, Response: resp, ResponseBody: respBody}
+	}
+	return s
 }

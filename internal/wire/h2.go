@@ -88,6 +88,10 @@ type h2Stream struct {
 	note         string
 	req, resp    h2Body
 	clientEnded  bool
+	// The header fields each way (pseudo-headers left out: the method,
+	// path and status say them), for the reports; the response's
+	// trailers follow its headers.
+	reqHeader, respHeader []byte
 }
 
 // h2Body is one direction of a stream's payload.
@@ -409,6 +413,7 @@ func (c *h2Conn) block(dir *h2Dir, frag []byte, end bool) string {
 	if s == nil {
 		return ""
 	}
+	s.respHeader = appendFields(s.respHeader, fields)
 	for _, f := range fields {
 		switch f.Name {
 		case ":status":
@@ -437,6 +442,7 @@ func (c *h2Conn) request(id uint32, fields []hpack.HeaderField, ended bool, note
 		return fmt.Sprintf("more than %d streams in flight", maxH2Streams)
 	}
 	s := &h2Stream{id: id, start: time.Now(), grpcStatus: -1, clientEnded: ended, note: note}
+	s.reqHeader = appendFields(nil, fields)
 	for _, f := range fields {
 		switch f.Name {
 		case ":method":
@@ -470,6 +476,7 @@ func (c *h2Conn) finish(s *h2Stream, cut string) {
 		Start: s.start, End: time.Now(), Note: s.note}
 	in.GRPCStatus, in.GRPCMessage = s.grpcStatus, s.grpcMessage
 	in.RequestSize, in.ResponseSize = s.req.size, s.resp.size
+	in.RequestHeader, in.ResponseHeader = string(s.reqHeader), string(s.respHeader)
 	if s.grpc {
 		in.Protocol, in.Op = "grpc", "GRPC "+s.path
 		in.RequestMessages, in.ResponseMessages = s.req.msgs.count, s.resp.msgs.count
@@ -589,4 +596,21 @@ func percentDecode(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
+}
+
+// appendFields adds a header block's regular fields to b, "name: value" a
+// line, up to maxHeaderKept bytes.
+func appendFields(b []byte, fields []hpack.HeaderField) []byte {
+	for _, f := range fields {
+		if strings.HasPrefix(f.Name, ":") || len(b)+len(f.Name)+len(f.Value)+3 > maxHeaderKept {
+			continue
+		}
+		if len(b) > 0 {
+			b = append(b, '\n')
+		}
+		b = append(b, f.Name...)
+		b = append(b, ": "...)
+		b = append(b, f.Value...)
+	}
+	return b
 }

@@ -50,6 +50,7 @@ type decoder struct {
 // exchange is a request seen, waiting for its response.
 type exchange struct {
 	method, target string
+	header         string
 	start          time.Time
 	body           []byte
 }
@@ -175,7 +176,7 @@ func (d *decoder) onRequest(h *head) bool {
 	if len(d.queue) >= 64 {
 		return false // more in flight than anyone pipelines
 	}
-	d.queue = append(d.queue, exchange{method: h.method, target: h.target, start: time.Now()})
+	d.queue = append(d.queue, exchange{method: h.method, target: h.target, header: h.header, start: time.Now()})
 	return true
 }
 
@@ -206,7 +207,7 @@ func (d *decoder) onResponse(h *head) bool {
 	in := Interaction{Edge: d.p.Edge, Protocol: "http", Op: ex.method + " " + ex.target,
 		Result: strconv.Itoa(h.status) + " " + h.reason, Start: ex.start, End: time.Now(),
 		Suspicious: h.status >= 400, Method: ex.method, Target: ex.target, Status: h.status,
-		RequestBody: ex.body, ResponseBody: h.body}
+		RequestBody: ex.body, ResponseBody: h.body, RequestHeader: ex.header, ResponseHeader: h.header}
 	if h.status == http.StatusSwitchingProtocols && h.upgrade == "h2c" {
 		d.h2 = newH2Conn(d)
 		d.h2.dirs[1].preface = 0 // the callee starts with its SETTINGS
@@ -297,8 +298,8 @@ func (d *decoder) close(how string, cut bool) int {
 	}
 	if d.pg != nil {
 		for _, ex := range d.pg.pending {
-			sql := oneLine(ex.sql, 160)
-			left = append(left, pending{"postgres", "SQL", sql, "SQL " + sql, ex.start})
+			sql := oneLine(ex.sql, maxSQLKept)
+			left = append(left, pending{"postgres", "SQL", sql, "SQL " + oneLine(sql, maxOpSQL), ex.start})
 		}
 	}
 	if d.resp3 != nil {
@@ -369,6 +370,7 @@ type head struct {
 	untilClose     bool   // a response body without framing: to the end of the connection
 	interim        bool   // a 1xx answer
 	upgrade        string // the Upgrade header, lower-case
+	header         string // the header lines as sent (up to maxHeaderKept bytes), for the reports
 	done           bool   // set when the whole message has been seen
 	body           []byte
 	cut            bool // the body was longer than what is kept
@@ -377,6 +379,10 @@ type head struct {
 // maxBodyKept is how much of each body an interaction keeps, for the
 // interactions step to look into.
 const maxBodyKept = 4 << 10
+
+// maxHeaderKept is how much of each message's header lines an
+// interaction keeps, for the reports to show.
+const maxHeaderKept = 4 << 10
 
 // keep keeps the start of a body.
 func (h *head) keep(b []byte) {
@@ -564,6 +570,7 @@ func parseHead(b []byte, request bool) (head, bool) {
 		}
 		h.status, h.reason = n, string(c)
 	}
+	h.header = keptHeader(rest)
 	for len(rest) > 0 {
 		var l []byte
 		l, rest, _ = bytes.Cut(rest, []byte("\n"))
@@ -590,4 +597,21 @@ func parseHead(b []byte, request bool) (head, bool) {
 		}
 	}
 	return h, true
+}
+
+// keptHeader is the header lines of a head (what follows its start line),
+// one "Name: value" a line, cut at maxHeaderKept bytes: one string, so
+// keeping them costs one allocation a message.
+func keptHeader(b []byte) string {
+	b = bytes.TrimRight(b, "\r\n")
+	if len(b) > maxHeaderKept {
+		b = b[:maxHeaderKept]
+		if i := bytes.LastIndexByte(b, '\n'); i > 0 {
+			b = b[:i]
+		}
+	}
+	if bytes.IndexByte(b, '\r') < 0 {
+		return string(b)
+	}
+	return string(bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n")))
 }

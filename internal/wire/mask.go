@@ -7,10 +7,9 @@ import (
 )
 
 // Secrets never reach a timeline or a report: what the proxy records of a
-// password, a token or a key is "***". Headers are not recorded at all
-// (so neither is Authorization); what is masked here is what is: query
-// parameters, JSON and form fields in bodies, and SQL that sets a
-// password. Redis's AUTH and HELLO are masked where they are decoded.
+// password, a token or a key is "***": query parameters, JSON and form
+// fields in bodies, header lines named like a secret (Authorization,
+// Cookie, X-Api-Key, …) and SQL that sets a password. Redis's AUTH and HELLO are masked where they are decoded.
 // The rules themselves live in internal/mask, which every writer of seam
 // shares; this file applies them to an interaction by its protocol.
 
@@ -40,6 +39,12 @@ func maskWith(m *Masker, in *Interaction) {
 	in.Op, in.Target, in.Note, in.Result = m.Str(in.Op), m.Str(in.Target), m.Str(in.Note), m.Str(in.Result)
 	in.Key = m.Str(in.Key)
 	in.RequestBody, in.ResponseBody = m.Bytes(in.RequestBody), m.Bytes(in.ResponseBody)
+	if in.RequestHeader != "" {
+		in.RequestHeader = m.Text(in.RequestHeader)
+	}
+	if in.ResponseHeader != "" {
+		in.ResponseHeader = m.Text(in.ResponseHeader)
+	}
 }
 
 // maskProtocol applies the by-name rules that fit the interaction's
@@ -56,7 +61,7 @@ func maskProtocol(in *Interaction) {
 	case "postgres":
 		sql, secret := maskSQL(in.Target)
 		if secret {
-			in.Op, in.Target = "SQL "+sql, sql
+			in.Op, in.Target = "SQL "+oneLine(sql, maxOpSQL), sql
 			if in.Note != "" {
 				in.Note = "[parameters masked: the statement sets a password]"
 			}

@@ -325,6 +325,24 @@ func TestPostgresQueriesAreDecoded(t *testing.T) {
 			t.Errorf("a password reached the timeline: %s", i.Line())
 		}
 	}
+	// A long statement: the line shows its start, the target (which
+	// interactions: steps match) and the content keep it whole.
+	long := "select id, sku, qty, price, customer_id, created_at, updated_at, status, note, warehouse, carrier, tracking from orders\n" +
+		"  where customer_id = $1 and status = 'open' order by created_at desc limit 50"
+	d.fromClient(pgMsg('P', cstr(""), cstr(long), []byte{0, 0}))
+	d.fromClient(append(append(pgMsg('B', cstr(""), cstr(""), []byte{0, 0, 0, 1, 0, 0, 0, 2, '4', '2', 0, 0}), pgMsg('E', cstr(""), []byte{0, 0, 0, 0})...), pgMsg('S')...))
+	d.fromServer(append(append(pgMsg('2'), pgMsg('C', cstr("SELECT 0"))...), pgMsg('Z', []byte("I"))...))
+	if n := len(s.got); n != 4 {
+		t.Fatalf("the long statement: %d interactions", n)
+	}
+	in := s.got[3]
+	whole := strings.Join(strings.Fields(long), " ")
+	if in.Target != whole || !strings.HasSuffix(in.Op, "…") || len([]rune(in.Op)) != len("SQL ")+maxOpSQL+1 {
+		t.Errorf("long statement: op %q, target %q", in.Op, in.Target)
+	}
+	if req, _, resp, _ := in.Content(); req != whole+"\nparameters: [\"42\"]" || resp != "SELECT 0" {
+		t.Errorf("long statement's content: %q → %q", req, resp)
+	}
 }
 
 func TestRedisCommandsAreDecoded(t *testing.T) {

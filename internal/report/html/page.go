@@ -80,7 +80,18 @@ type Test struct {
 	Lanes    []int           `json:"lanes,omitempty"` // the lanes its events use, runner first
 	Edges    []string        `json:"edges,omitempty"` // the edges it used
 	Events   []Ev            `json:"events,omitempty"`
+	// Exchanges are what its interactions carried (an interaction's Ev
+	// names its index in Extra); ExchangesLeftOut says the page left them
+	// out to stay small (the event log keeps them).
+	Exchanges        []report.Exchange `json:"exchanges,omitempty"`
+	ExchangesLeftOut bool              `json:"exchanges_left_out,omitempty"`
 }
+
+// MaxExchangeBytes bounds what the exchanges of tests that passed add to a
+// page: a failed test's are always kept, a passed test's while they fit
+// (in the run's order), so a run of 100,000 interactions stays a page a
+// browser opens at once.
+const MaxExchangeBytes = 4 << 20
 
 // Ev is one row of a timeline, as a JSON array to keep big pages small:
 // [t, d, kind, lane, from, text, flags, extra]. t is milliseconds since
@@ -88,7 +99,7 @@ type Test struct {
 // interaction; from is the caller's lane, lane the callee's), "l" (a log
 // line); flags: "s1".."s3" a suspect of that rank, "w" suspicious, "i"
 // injected by a fault, "f" a failed step, "p" a passed one; extra is the
-// step's position.
+// step's position, or an interaction's index in its test's exchanges.
 type Ev struct {
 	T     float64
 	D     float64
@@ -235,7 +246,12 @@ func Build(events []report.Event) *Page {
 				if strings.Contains(text, injectedNote) {
 					flags += "i"
 				}
-				t.Events = append(t.Events, Ev{T: rel(t, e.Time), D: e.Duration, Kind: "w", Lane: laneOf(to), From: laneOf(from), Text: text, Flags: flags})
+				ev := Ev{T: rel(t, e.Time), D: e.Duration, Kind: "w", Lane: laneOf(to), From: laneOf(from), Text: text, Flags: flags}
+				if e.Exchange != nil {
+					ev.Extra = itoa(len(t.Exchanges))
+					t.Exchanges = append(t.Exchanges, *e.Exchange)
+				}
+				t.Events = append(t.Events, ev)
 				if !contains(t.Edges, e.Service) {
 					t.Edges = append(t.Edges, e.Service)
 				}
@@ -307,6 +323,7 @@ func Build(events []report.Event) *Page {
 			failingEdge[t.Failure.Suspects[0].Edge]++
 		}
 	}
+	boundExchanges(p.Tests, MaxExchangeBytes)
 	// The biggest group first: one cause behind many failures is where to start.
 	order := make([]int, len(p.Groups))
 	for i := range order {
@@ -355,6 +372,32 @@ func Build(events []report.Event) *Page {
 		p.Groups = []Group{}
 	}
 	return p
+}
+
+// boundExchanges leaves out the exchanges of passed tests once they add
+// more than max bytes; a failed test keeps its own whatever they weigh.
+func boundExchanges(tests []Test, max int) {
+	used := 0
+	for i := range tests {
+		t := &tests[i]
+		if len(t.Exchanges) == 0 || t.Status == report.Failed {
+			continue
+		}
+		n := 0
+		for _, x := range t.Exchanges {
+			n += len(x.Request) + len(x.RequestBody) + len(x.Response) + len(x.ResponseBody)
+		}
+		if used+n <= max {
+			used += n
+			continue
+		}
+		t.Exchanges, t.ExchangesLeftOut = nil, true
+		for k := range t.Events {
+			if t.Events[k].Kind == "w" {
+				t.Events[k].Extra = ""
+			}
+		}
+	}
 }
 
 // finishTest marks the failure's suspects on the timeline, puts it in time

@@ -330,7 +330,20 @@
     var where = ev[2] === "w" ? D.lanes[ev[4]] + " \u2192 " + D.lanes[ev[3]] : D.lanes[ev[3]];
     box.appendChild(el("h4", "", kind + " · " + where + " · +" + ev[0].toFixed(3) + "ms" + (ev[1] ? " · took " + dur(ev[1]) : "")));
     box.appendChild(el("pre", "full", ev[5]));
-    if (ev[7]) box.appendChild(el("p", "", "at " + ev[7]));
+    if (ev[2] === "s" && ev[7]) box.appendChild(el("p", "", "at " + ev[7]));
+    if (ev[2] === "w") {
+      var x = ev[7] !== undefined && t.exchanges ? t.exchanges[+ev[7]] : null;
+      if (x) {
+        var ex = el("div", "exchange");
+        block(ex, "request", x.request, "req");
+        block(ex, "request body", x.request_body, "req");
+        block(ex, "response", x.response, "resp");
+        block(ex, "response body", x.response_body, "resp");
+        box.appendChild(ex);
+      } else if (t.exchanges_left_out) {
+        box.appendChild(el("p", "hint", "This passed test's requests and responses were left out of the page to keep it small (a failed test's are always in it); the run's event log has them."));
+      }
+    }
     var notes = [];
     if (flags.indexOf("i") >= 0) notes.push("answered by a fault of seam's, not by " + D.lanes[ev[3]]);
     if (flags.indexOf("w") >= 0) notes.push("looks like a fault (an error answer, a reset, no answer)");
