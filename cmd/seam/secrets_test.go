@@ -86,12 +86,12 @@ func TestSecretsAreMaskedEverywhere(t *testing.T) {
 	}
 	// Each output got the secrets, masked.
 	for where, wants := range map[string][]string{
-		r.stdout:        {"/login?token=***&page=2", "Authorization: ***", "X-Api-Key: ***", `"password":"***"`, `"note":"***"`, `"access_token":"***"`, "postgres://seam:***@", "password=***", "pw ***"},
-		outputs[junit]:  {"token=***", `"password":"***"`, "postgres://seam:***@"},
+		r.stdout:       {"/login?token=***&page=2", "Authorization: ***", "X-Api-Key: ***", `"password":"***"`, `"note":"***"`, `"access_token":"***"`, "postgres://seam:***@", "password=***", "pw ***"},
+		outputs[junit]: {"token=***", `"password":"***"`, "postgres://seam:***@"},
 		outputs[events]: {"api_key=***", "token=***", "config password=***", "postgres://seam:***@",
 			// the client's call through the wire, whole: its request line and headers
 			`"request":"GET /login?user=ann&api_key=***\nHost: `, "Authorization: ***", "Cookie: ***", `"response_body":"{\"access_token\":\"***\"`},
-		all(logs):       {"api_key=***", "config password=***", "postgres://seam:***@", `"access_token":"***"`},
+		all(logs): {"api_key=***", "config password=***", "postgres://seam:***@", `"access_token":"***"`},
 	} {
 		for _, w := range wants {
 			if !strings.Contains(where, w) {

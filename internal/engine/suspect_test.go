@@ -25,7 +25,9 @@ type wiredEnv struct {
 func (e *wiredEnv) URL(string) (string, error) { return "", nil }
 func (e *wiredEnv) ServiceFunc() any           { return func(string) (map[string]any, error) { return nil, nil } }
 func (e *wiredEnv) Stop(context.Context) error { return nil }
-func (e *wiredEnv) ClearFaults()               { e.log("api→db", report.WireStream, "fault → cleared (0 µs)", nil) }
+func (e *wiredEnv) ClearFaults() {
+	e.log("api→db", report.WireStream, "fault → cleared (0 µs)", nil)
+}
 func (e *wiredEnv) add(i ...wire.Interaction) {
 	e.mu.Lock()
 	e.list = append(e.list, i...)
