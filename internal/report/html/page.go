@@ -10,6 +10,7 @@ package html
 
 import (
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -87,10 +88,10 @@ type Test struct {
 	ExchangesLeftOut bool              `json:"exchanges_left_out,omitempty"`
 }
 
-// MaxExchangeBytes bounds what the exchanges of tests that passed add to a
-// page: a failed test's are always kept, a passed test's while they fit
-// (in the run's order), so a run of 100,000 interactions stays a page a
-// browser opens at once.
+// MaxExchangeBytes bounds what exchanges add to a page: failed tests'
+// are kept first, then passed tests', while they fit, so a run of
+// 100,000 interactions stays a page a browser opens at once (the event log
+// keeps them all).
 const MaxExchangeBytes = 4 << 20
 
 // Ev is one row of a timeline, as a JSON array to keep big pages small:
@@ -374,28 +375,47 @@ func Build(events []report.Event) *Page {
 	return p
 }
 
-// boundExchanges leaves out the exchanges of passed tests once they add
-// more than max bytes; a failed test keeps its own whatever they weigh.
+// boundExchanges keeps what the page shows of exchanges within max
+// bytes: failed tests' first (in the run's order), then passed tests',
+// each test's interactions in time order while they fit. A test whose
+// exchanges were not all kept says so (ExchangesLeftOut).
 func boundExchanges(tests []Test, max int) {
 	used := 0
-	for i := range tests {
-		t := &tests[i]
-		if len(t.Exchanges) == 0 || t.Status == report.Failed {
-			continue
+	keep := func(t *Test) {
+		if len(t.Exchanges) == 0 {
+			return
 		}
-		n := 0
-		for _, x := range t.Exchanges {
-			n += len(x.Request) + len(x.RequestBody) + len(x.Response) + len(x.ResponseBody)
-		}
-		if used+n <= max {
-			used += n
-			continue
-		}
-		t.Exchanges, t.ExchangesLeftOut = nil, true
+		var kept []report.Exchange
 		for k := range t.Events {
-			if t.Events[k].Kind == "w" {
-				t.Events[k].Extra = ""
+			e := &t.Events[k]
+			if e.Kind != "w" || e.Extra == "" {
+				continue
 			}
+			n, err := strconv.Atoi(e.Extra)
+			if err != nil || n < 0 || n >= len(t.Exchanges) {
+				e.Extra = ""
+				continue
+			}
+			x := t.Exchanges[n]
+			size := len(x.Request) + len(x.RequestBody) + len(x.Response) + len(x.ResponseBody)
+			if used+size > max {
+				e.Extra, t.ExchangesLeftOut = "", true
+				continue
+			}
+			used += size
+			e.Extra = itoa(len(kept))
+			kept = append(kept, x)
+		}
+		t.Exchanges = kept
+	}
+	for i := range tests {
+		if tests[i].Status == report.Failed {
+			keep(&tests[i])
+		}
+	}
+	for i := range tests {
+		if tests[i].Status != report.Failed {
+			keep(&tests[i])
 		}
 	}
 }

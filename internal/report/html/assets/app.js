@@ -341,7 +341,7 @@
         block(ex, "response body", x.response_body, "resp");
         box.appendChild(ex);
       } else if (t.exchanges_left_out) {
-        box.appendChild(el("p", "hint", "This passed test's requests and responses were left out of the page to keep it small (a failed test's are always in it); the run's event log has them."));
+        box.appendChild(el("p", "hint", "What this interaction carried was left out of the page to keep it small (failed tests' come first); the run's event log has it."));
       }
     }
     var notes = [];
