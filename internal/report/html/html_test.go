@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"image"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -154,11 +156,29 @@ func TestPageEscapesEverything(t *testing.T) {
 }
 
 // TestPageInChromium opens the page in headless Chromium from file://:
-// no console errors, no network requests, the map's edges coloured right,
+// no console errors, no network requests (its inline data: images are
+// none), the map's edges coloured right,
 // a failed test's timeline with its suspect highlighted, payloads shown
 // as text and never run.
 func TestPageInChromium(t *testing.T) {
-	page := writePage(t, fixture())
+	// The failures saved a screenshot (as a browser step does) and a
+	// file that is not an image.
+	shotFile := filepath.Join(t.TempDir(), "shot.png")
+	img := image.NewRGBA(image.Rect(0, 0, 40, 30))
+	var pngBuf bytes.Buffer
+	if err := png.Encode(&pngBuf, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(shotFile, pngBuf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	events := fixture()
+	for i := range events {
+		if f := events[i].Failure; f != nil {
+			f.Artifacts = []report.Artifact{{Name: "screenshot", Path: shotFile}, {Name: "page HTML", Path: "/nowhere/page.html"}}
+		}
+	}
+	page := writePage(t, events)
 	ctx := startChromium(t)
 	ctx, tcancel := context.WithTimeout(ctx, 60*time.Second)
 	defer tcancel()
@@ -182,7 +202,7 @@ func TestPageInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := chromedp.Listen(ctx, func(ev any) {
-		if r, ok := ev.(*network.EventRequestWillBeSent); ok && r.Request.URL != fileURL(page) {
+		if r, ok := ev.(*network.EventRequestWillBeSent); ok && r.Request.URL != fileURL(page) && !strings.HasPrefix(r.Request.URL, "data:") {
 			mu.Lock()
 			requests = append(requests, r.Request.URL)
 			mu.Unlock()
@@ -214,6 +234,9 @@ func TestPageInChromium(t *testing.T) {
 	run("wait for its timeline", chromedp.WaitVisible(chromedp.CSS(`#detail .ev.s1`)))
 	suspect := eval(`(() => { const e = document.querySelector("#detail .ev.s1"); return e.textContent + " | " + getComputedStyle(e).outlineColor })()`)
 	detail := eval(`document.getElementById("detail").textContent`)
+	if img := eval(`(() => { const i = document.querySelector("#detail .artifacts img.shot"); return i ? i.naturalWidth + "x" + i.naturalHeight : "none" })()`); img != "40x30" {
+		t.Errorf("the failure's screenshot shows as %s; want 40x30", img)
+	}
 
 	run("click the suspect", chromedp.Click(chromedp.CSS(`#detail .ev.s1`)))
 	run("wait for its exchange", chromedp.WaitVisible(chromedp.CSS(`#detail .evinfo .exchange`)))
@@ -269,6 +292,9 @@ func TestPageInChromium(t *testing.T) {
 		if !strings.Contains(exchange, want) {
 			t.Errorf("clicking the suspect shows no %q in its exchange:\n%s", want, exchange)
 		}
+	}
+	if !strings.Contains(detail, "page HTML: /nowhere/page.html") {
+		t.Errorf("the failure's artifacts are not listed:\n%s", detail)
 	}
 	if !strings.Contains(detail, "- 201") || !strings.Contains(detail, "+ 502") {
 		t.Errorf("the failed step's diff is not shown:\n%s", detail)

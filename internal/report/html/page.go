@@ -86,6 +86,9 @@ type Test struct {
 	// out to stay small (the event log keeps them).
 	Exchanges        []report.Exchange `json:"exchanges,omitempty"`
 	ExchangesLeftOut bool              `json:"exchanges_left_out,omitempty"`
+	// Shots are its failure's screenshots as data: URLs, one for each of
+	// Failure.Artifacts ("" for an artifact not shown in the page).
+	Shots []string `json:"shots,omitempty"`
 }
 
 // MaxExchangeBytes bounds what exchanges add to a page: failed tests'

@@ -211,7 +211,27 @@
     d.appendChild(pre);
     parent.appendChild(d);
   }
-  function failureBox(f) {
+  function artifacts(box, f, shots) {
+    if (!f.artifacts || !f.artifacts.length) return;
+    box.appendChild(el("h4", "", "saved when it failed"));
+    var ul = el("ul", "artifacts");
+    f.artifacts.forEach(function (a, k) {
+      var li = el("li", "");
+      li.appendChild(el("span", "", a.name + ": "));
+      var link = el("a", "", a.path);
+      link.href = "file://" + encodeURI(a.path);
+      li.appendChild(link);
+      if (shots && shots[k]) {
+        var img = el("img", "shot");
+        img.alt = a.name;
+        img.src = shots[k];
+        li.appendChild(img);
+      }
+      ul.appendChild(li);
+    });
+    box.appendChild(ul);
+  }
+  function failureBox(f, shots) {
     var box = el("div", "failure");
     box.appendChild(el("p", "where", f.pos + ": step \u201c" + f.step + "\u201d (" + f.kind + ")"));
     box.appendChild(el("pre", "message", f.message));
@@ -229,6 +249,7 @@
       });
       box.appendChild(ol);
     }
+    artifacts(box, f, shots);
     return box;
   }
   var current = -1;
@@ -254,7 +275,7 @@
     if (t.skip) det.appendChild(el("p", "", "skipped: " + t.skip));
     if (t.failure) {
       if (t.group >= 0) det.appendChild(el("p", "group", "cause shared by " + D.groups[t.group].tests.length + " test(s): " + D.groups[t.group].cause));
-      det.appendChild(failureBox(t.failure));
+      det.appendChild(failureBox(t.failure, t.shots));
     }
     det.appendChild(timeline(t, MAXROWS));
     det.scrollTop = 0;
