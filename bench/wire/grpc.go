@@ -142,10 +142,13 @@ func proxyGRPC(port, target string) {
 		// Decoding must be on for the figures to mean anything: a call
 		// not seen as one fails the benchmark. Connection events are not
 		// calls: a client's GOAWAY (http2), a reset when a client closes a
-		// connection with frames unread (tcp, "reset"). The JSON of a call's messages is
-		// made when something reads it (a step, a report), as in a seam
-		// run: one call in a thousand is read here, and checked.
+		// connection with frames unread (tcp, "reset"). Each call's
+		// content (masked headers, messages as JSON) is read, as a seam
+		// run reads it for its event log; one in a thousand is checked.
 		bad := in.Protocol == "tcp" && in.Result != "reset" || strings.Contains(in.Result, "undecoded")
+		if in.Protocol == "grpc" {
+			in.Content()
+		}
 		if in.Protocol == "grpc" && n.Add(1)%1000 == 1 {
 			req, resp := in.Bodies()
 			var r, a bytes.Buffer // protojson's spacing varies by build

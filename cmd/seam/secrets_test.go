@@ -145,6 +145,9 @@ func TestControlAPIsWantTheToken(t *testing.T) {
 		t.Errorf("the stub's admin API with the token: %d %s", code, body)
 	}
 	noSecrets(t, "the stub's journal listing", body)
+	if !strings.Contains(body, `"sid":"***"`) {
+		t.Errorf("the stub's journal listing does not show the client's cookie masked: %s", body)
+	}
 	// Through the URL with the token in it, as Toxiproxy's Go client
 	// sends it (client.NewClient(url) joins paths to it and lets
 	// net/http send the user part as Basic authentication).

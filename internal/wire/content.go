@@ -17,12 +17,14 @@ import (
 func (i Interaction) Content() (request, requestBody, response, responseBody string) {
 	switch i.Protocol {
 	case "http", "http2":
-		request = withLines(i.Method+" "+i.Target, i.RequestHeader)
-		response = withLines(i.Result, i.ResponseHeader)
+		reqHeader, respHeader := i.Headers()
+		request = withLines(i.Method+" "+i.Target, reqHeader)
+		response = withLines(i.Result, respHeader)
 		return request, bodyText(i.RequestBody, -1), response, bodyText(i.ResponseBody, -1)
 	case "grpc":
-		request = withLines(i.Op, i.RequestHeader)
-		response = withLines(i.Result, i.ResponseHeader)
+		reqHeader, respHeader := i.Headers()
+		request = withLines(i.Op, reqHeader)
+		response = withLines(i.Result, respHeader)
 		req, resp := i.Bodies()
 		requestBody, responseBody = string(req), string(resp)
 		if requestBody == "" {

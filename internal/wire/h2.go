@@ -476,7 +476,7 @@ func (c *h2Conn) finish(s *h2Stream, cut string) {
 		Start: s.start, End: time.Now(), Note: s.note}
 	in.GRPCStatus, in.GRPCMessage = s.grpcStatus, s.grpcMessage
 	in.RequestSize, in.ResponseSize = s.req.size, s.resp.size
-	in.RequestHeader, in.ResponseHeader = string(s.reqHeader), string(s.respHeader)
+	in.reqHeader, in.respHeader = string(s.reqHeader), string(s.respHeader)
 	if s.grpc {
 		in.Protocol, in.Op = "grpc", "GRPC "+s.path
 		in.RequestMessages, in.ResponseMessages = s.req.msgs.count, s.resp.msgs.count

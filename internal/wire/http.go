@@ -207,7 +207,7 @@ func (d *decoder) onResponse(h *head) bool {
 	in := Interaction{Edge: d.p.Edge, Protocol: "http", Op: ex.method + " " + ex.target,
 		Result: strconv.Itoa(h.status) + " " + h.reason, Start: ex.start, End: time.Now(),
 		Suspicious: h.status >= 400, Method: ex.method, Target: ex.target, Status: h.status,
-		RequestBody: ex.body, ResponseBody: h.body, RequestHeader: ex.header, ResponseHeader: h.header}
+		RequestBody: ex.body, ResponseBody: h.body, reqHeader: ex.header, respHeader: h.header}
 	if h.status == http.StatusSwitchingProtocols && h.upgrade == "h2c" {
 		d.h2 = newH2Conn(d)
 		d.h2.dirs[1].preface = 0 // the callee starts with its SETTINGS

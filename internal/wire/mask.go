@@ -39,12 +39,23 @@ func maskWith(m *Masker, in *Interaction) {
 	in.Op, in.Target, in.Note, in.Result = m.Str(in.Op), m.Str(in.Target), m.Str(in.Note), m.Str(in.Result)
 	in.Key = m.Str(in.Key)
 	in.RequestBody, in.ResponseBody = m.Bytes(in.RequestBody), m.Bytes(in.ResponseBody)
-	if in.RequestHeader != "" {
-		in.RequestHeader = m.Text(in.RequestHeader)
+	in.headerMask = m
+}
+
+// Headers is an HTTP or HTTP/2 interaction's header lines each way,
+// "Name: value" a line, masked (Authorization, Cookie, X-Api-Key and
+// other secret-named headers are "***"); HTTP/2's response lines hold its
+// trailers after its headers. They are masked when read, not when
+// recorded: the forwarding path stays as cheap as it was before headers
+// were kept (a report reads every interaction's; a benchmark few).
+func (i Interaction) Headers() (req, resp string) {
+	if i.reqHeader != "" {
+		req = i.headerMask.Text(i.reqHeader)
 	}
-	if in.ResponseHeader != "" {
-		in.ResponseHeader = m.Text(in.ResponseHeader)
+	if i.respHeader != "" {
+		resp = i.headerMask.Text(i.respHeader)
 	}
+	return req, resp
 }
 
 // maskProtocol applies the by-name rules that fit the interaction's

@@ -44,10 +44,10 @@ type Interaction struct {
 	Method, Target            string
 	Status                    int
 	RequestBody, ResponseBody []byte
-	// HTTP and HTTP/2 (gRPC metadata too): the header lines each way,
-	// "Name: value" a line, secrets masked; HTTP/2's response header holds
-	// its trailers after its headers.
-	RequestHeader, ResponseHeader string
+	// HTTP and HTTP/2 (gRPC metadata too): the header lines each way as
+	// seen, read masked through Headers.
+	reqHeader, respHeader string
+	headerMask            *Masker
 	// Redis: the command (upper case) and its first argument, the key for
 	// most commands ("" for AUTH and HELLO, whose arguments are secret).
 	Command, Key string
