@@ -49,11 +49,15 @@ func maskWith(m *Masker, in *Interaction) {
 // recorded: the forwarding path stays as cheap as it was before headers
 // were kept (a report reads every interaction's; a benchmark few).
 func (i Interaction) Headers() (req, resp string) {
-	if i.reqHeader != "" {
-		req = i.headerMask.Text(i.reqHeader)
+	req, resp = i.reqHeader, i.respHeader
+	if i.reqFields != nil || i.respFields != nil {
+		req, resp = fieldLines(i.reqFields), fieldLines(i.respFields)
 	}
-	if i.respHeader != "" {
-		resp = i.headerMask.Text(i.respHeader)
+	if req != "" {
+		req = i.headerMask.Text(req)
+	}
+	if resp != "" {
+		resp = i.headerMask.Text(resp)
 	}
 	return req, resp
 }

@@ -44,8 +44,8 @@ type Interaction struct {
 	Method, Target            string
 	Status                    int
 	RequestBody, ResponseBody []byte
-	// HTTP and HTTP/2 (gRPC metadata too): the header lines each way as
-	// seen, read masked through Headers.
+	// HTTP: the header lines each way as seen (HTTP/2 keeps its fields:
+	// h2Fields), read masked through Headers.
 	reqHeader, respHeader string
 	headerMask            *Masker
 	// Redis: the command (upper case) and its first argument, the key for
