@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/seamtest/seam/internal/diag"
@@ -71,6 +72,10 @@ type Environment struct {
 	stopOnce sync.Once
 	stopErr  error
 	helpers  helpers // what step kinds keep for this environment (helpers.go)
+	// exchanged counts the bytes of interactions' content sent to the
+	// event log, bounded by maxExchangeBytes (helpers.go).
+	exchanged    atomic.Int64
+	exchangeFull atomic.Bool // the bound was passed (and said)
 }
 
 type running struct {
@@ -397,7 +402,7 @@ func (e *Environment) wireReport(edge string, main bool) func(wire.Interaction) 
 		}
 		e.seen.Add(in)
 		if e.opts.Log != nil {
-			e.opts.Log(edge, "wire", in.Line(), wireSpan(in))
+			e.opts.Log(edge, "wire", in.Line(), e.wireSpan(in))
 		}
 	}
 }

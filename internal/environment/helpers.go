@@ -61,7 +61,7 @@ func (e *Environment) hostEnv(key string) step.HostEnv {
 		Record: func(in wire.Interaction) {
 			e.seen.Add(in)
 			if e.opts.Log != nil {
-				e.opts.Log(in.Edge, "wire", in.Line(), wireSpan(in))
+				e.opts.Log(in.Edge, "wire", in.Line(), e.wireSpan(in))
 			}
 		},
 		Started:     e.opts.Started,
@@ -88,11 +88,29 @@ func (e *Environment) closeHelpers() error {
 	return first
 }
 
+// maxExchangeBytes bounds the content of interactions an environment
+// sends to the event log (each body is cut at 4 KiB already): a long run
+// of big bodies keeps its timeline, not gigabytes of bodies. Past it,
+// interactions carry their line only, and the environment says so once.
+const maxExchangeBytes = 64 << 20
+
 // wireSpan places an interaction on the timeline with what it carried.
-func wireSpan(in wire.Interaction) *report.Span {
+func (e *Environment) wireSpan(in wire.Interaction) *report.Span {
 	s := &report.Span{Start: in.Start, End: in.End}
-	if req, reqBody, resp, respBody := in.Content(); req != "" || resp != "" {
-		s.Exchange = &report.Exchange{Request: req, RequestBody: reqBody, Response: resp, ResponseBody: respBody}
+	if e.exchanged.Load() > maxExchangeBytes {
+		return s
 	}
+	req, reqBody, resp, respBody := in.Content()
+	if req == "" && resp == "" {
+		return s
+	}
+	n := int64(len(req) + len(reqBody) + len(resp) + len(respBody))
+	if e.exchanged.Add(n) > maxExchangeBytes {
+		if e.exchangeFull.CompareAndSwap(false, true) && e.opts.Log != nil {
+			e.opts.Log(in.Edge, "seam", fmt.Sprintf("the event log keeps no more of what interactions carry in this environment (%d MiB kept); their lines go on", maxExchangeBytes>>20), nil)
+		}
+		return s
+	}
+	s.Exchange = &report.Exchange{Request: req, RequestBody: reqBody, Response: resp, ResponseBody: respBody}
 	return s
 }
