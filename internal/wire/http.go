@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"golang.org/x/net/http2"
 )
 
 // The decoder sees each chunk just before it is forwarded, in the
@@ -45,6 +47,13 @@ type decoder struct {
 	callerAt   time.Time
 	blackholed bool
 	h2         *h2Conn
+	// sniffed is a caller's first bytes while they are too few to tell
+	// its protocol (a client that writes "G", then "ET /"): kept until
+	// they tell, at most maxSniff of them.
+	sniffed []byte
+	// greeted is a callee's first bytes, sent before the caller's, while
+	// they may yet be an HTTP/2 server's SETTINGS frame (9 bytes).
+	greeted []byte
 }
 
 // exchange is a request seen, waiting for its response.
@@ -76,6 +85,13 @@ func (d *decoder) fromClient(b []byte) {
 	case raw:
 		return
 	case undecided:
+		if len(d.sniffed) > 0 || len(b) < maxSniff && mayTellLater(b) {
+			d.sniffed = append(d.sniffed, b...)
+			if len(d.sniffed) < maxSniff && mayTellLater(d.sniffed) {
+				return // too few bytes yet to tell
+			}
+			b, d.sniffed = d.sniffed, nil
+		}
 		switch {
 		case looksLikeHTTP(b):
 			d.mode, d.wasHTTP = decodingHTTP, true
@@ -117,6 +133,13 @@ func (d *decoder) fromServer(b []byte) {
 	defer d.mu.Unlock()
 	switch d.mode {
 	case undecided:
+		if len(d.sniffed) == 0 && (len(d.greeted) > 0 || mayBeH2Settings(b)) {
+			d.greeted = append(d.greeted, b...)
+			if len(d.greeted) < 9 && mayBeH2Settings(d.greeted) {
+				return // too few bytes yet to tell
+			}
+			b, d.greeted = d.greeted, nil
+		}
 		if looksLikeH2Settings(b) { // an HTTP/2 server greets before the preface comes
 			d.mode, d.wasHTTP, d.h2 = decodingH2, true, newH2Conn(d)
 			break
@@ -345,6 +368,51 @@ func secs(d time.Duration) string {
 		return fmt.Sprintf("%.1fs", d.Seconds())
 	}
 	return fmtDuration(d)
+}
+
+// maxSniff bounds the first bytes of a caller kept to tell its protocol:
+// every protocol the wire decodes tells in fewer (PostgreSQL's startup
+// in 8, "OPTIONS " in 8, a Redis command's "*3\r\n$" in 5).
+const maxSniff = 16
+
+// mayTellLater reports whether a caller's first bytes, b, are too few to
+// tell its protocol yet: they are the start of what one of the
+// detectors below would accept, but no detector accepts them yet.
+func mayTellLater(b []byte) bool {
+	if len(b) == 0 {
+		return true
+	}
+	if looksLikeHTTP(b) || looksLikePG(b) || looksLikeRESP(b) || looksLikeH2(b) {
+		return false
+	}
+	for _, m := range httpMethods {
+		if len(b) < len(m) && string(b) == m[:len(b)] {
+			return true
+		}
+	}
+	if n := min(len(b), len(h2Preface)); string(b[:n]) == h2Preface[:n] {
+		return true
+	}
+	if len(b) < 8 && (len(b) < 1 || b[0] == 0) && (len(b) < 2 || b[1] < 10000>>16+1) {
+		return true // a PostgreSQL startup's length: under 10000, big-endian
+	}
+	if b[0] == '*' {
+		// "*N\r\n$": an array header, then its first bulk string.
+		i := 1
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		rest := b[i:]
+		return i > 1 && len(rest) < 3 && string(rest) == "\r\n$"[:len(rest)] || i == 1 && len(b) == 1
+	}
+	return false
+}
+
+// mayBeH2Settings reports whether a callee's first bytes, fewer than a
+// frame header, may be the start of an HTTP/2 SETTINGS frame.
+func mayBeH2Settings(b []byte) bool {
+	// length (3 bytes), type SETTINGS, flags 0, stream 0 (4 bytes)
+	return len(b) < 9 && (len(b) < 4 || b[3] == byte(http2.FrameSettings)) && (len(b) < 5 || bytes.Count(b[4:], []byte{0}) == len(b)-4)
 }
 
 // httpMethods start the request lines the wire decodes.

@@ -364,3 +364,36 @@ func TestRedisCommandsAreDecoded(t *testing.T) {
 		t.Error("an error reply is suspicious")
 	}
 }
+
+// TestProtocolsToldFromSplitFirstBytes: a caller that writes its first
+// bytes one at a time (a client flushing each byte, or a proxy before
+// seam's cutting them) is decoded as when it writes them at once.
+func TestProtocolsToldFromSplitFirstBytes(t *testing.T) {
+	startup := make([]byte, 4)
+	binary.BigEndian.PutUint32(startup, pgProtocol3)
+	for _, c := range []struct {
+		name           string
+		client, server [][]byte // in turn: client[0], server[0], client[1], …
+		want           string
+	}{
+		{"http", [][]byte{[]byte("GET /x HTTP/1.1\r\nHost: a\r\n\r\n")}, [][]byte{[]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")}, "GET /x → 200 OK"},
+		{"redis", [][]byte{[]byte("*1\r\n$4\r\nPING\r\n")}, [][]byte{[]byte("+PONG\r\n")}, "REDIS PING → +PONG"},
+		{"postgres", [][]byte{pgMsg(0, startup, cstr("user"), cstr("app"), []byte{0}), pgMsg('Q', cstr("select 1"))},
+			[][]byte{append(pgMsg('R', []byte{0, 0, 0, 0}), pgMsg('Z', []byte("I"))...), append(pgMsg('C', cstr("SELECT 1")), pgMsg('Z', []byte("I"))...)},
+			"SQL select 1 → SELECT 1"},
+	} {
+		var s sink
+		d := newDecoder(&Proxy{Edge: "a→b", report: s.add})
+		for i := range c.client {
+			for k := range c.client[i] {
+				d.fromClient(c.client[i][k : k+1])
+			}
+			for k := range c.server[i] {
+				d.fromServer(c.server[i][k : k+1])
+			}
+		}
+		if got := strings.Join(s.lines(), "\n"); !strings.HasPrefix(got, c.want) {
+			t.Errorf("%s byte by byte: %q; want %q", c.name, got, c.want)
+		}
+	}
+}
