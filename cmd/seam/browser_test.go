@@ -55,6 +55,9 @@ func TestBrowserFailures(t *testing.T) {
 	if len(shots) != 2 {
 		t.Fatalf("want 2 screenshots in:\n%s", r.stdout)
 	}
+	if st, err := os.Stat(shots[0][1]); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("screenshot %s: %v; want mode 0600 (the user's alone, as the logs)", shots[0][1], err)
+	}
 	png, err := os.ReadFile(shots[0][1])
 	if err != nil || !bytes.HasPrefix(png, []byte("\x89PNG")) {
 		t.Errorf("screenshot %s: %v, %d bytes", shots[0][1], err, len(png))
