@@ -97,3 +97,25 @@ func messagesText(n int, size int64) string {
 	}
 	return "(" + msgCount(n, size) + "; their types are unknown: name the service's protos, or let seam ask it by reflection)"
 }
+
+// HeaderMap is header lines ("Name: value" a line, as Headers gives
+// them) as a map of lower-case names to values, a name sent more than
+// once with its values joined by ", " (as HTTP folds them).
+func HeaderMap(lines string) map[string]string {
+	if lines == "" {
+		return nil
+	}
+	m := map[string]string{}
+	for _, l := range strings.Split(lines, "\n") {
+		name, value, ok := strings.Cut(l, ":")
+		if !ok {
+			continue
+		}
+		name, value = strings.ToLower(strings.TrimSpace(name)), strings.TrimSpace(value)
+		if old, ok := m[name]; ok {
+			value = old + ", " + value
+		}
+		m[name] = value
+	}
+	return m
+}
