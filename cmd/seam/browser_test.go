@@ -23,7 +23,7 @@ func TestBrowserSteps(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d; want 0\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	if !strings.Contains(r.stdout, "4 passed") || !strings.Contains(r.stdout, "2 of 2 edges exercised") {
+	if !strings.Contains(r.stdout, "7 passed") || !strings.Contains(r.stdout, "2 of 2 edges exercised") {
 		t.Errorf("output:\n%s", r.stdout)
 	}
 }

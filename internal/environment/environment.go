@@ -76,6 +76,9 @@ type Environment struct {
 	// event log, bounded by maxExchangeBytes (helpers.go).
 	exchanged    atomic.Int64
 	exchangeFull atomic.Bool // the bound was passed (and said)
+	// componentFaults are the faults on edges from seam's own components
+	// (browser→orders), which their helpers put in effect, by edge.
+	componentFaults map[string]wire.Faults
 }
 
 type running struct {
@@ -456,6 +459,11 @@ func (e *Environment) ToxiproxyURL() (string, error) {
 // (engine steps: fault).
 func (e *Environment) SetFaults(from, to string, f wire.Faults) error {
 	ps := e.edgeProxies(from + "→" + to)
+	if len(ps) == 0 && e.sys != nil {
+		if _, declared := e.sys.Get(from); !declared {
+			return e.setComponentFaults(from, to, f)
+		}
+	}
 	if len(ps) == 0 {
 		return fmt.Errorf("no wire on %s→%s: faults go on a depends_on edge (%s depends on %s) that is not wire: false", from, to, from, to)
 	}
@@ -472,6 +480,16 @@ func (e *Environment) ClearFaults() {
 	e.mu.Unlock()
 	for _, p := range ps {
 		p.ClearFaults()
+	}
+	e.mu.Lock()
+	had := e.componentFaults
+	e.componentFaults = nil
+	e.mu.Unlock()
+	if len(had) > 0 {
+		e.componentFaultsChanged()
+		for edge := range had {
+			e.faultNoted(edge, "cleared")
+		}
 	}
 }
 

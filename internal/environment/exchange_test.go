@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/seamtest/seam/internal/report"
+	"github.com/seamtest/seam/internal/service"
 	"github.com/seamtest/seam/internal/wire"
 )
 
@@ -45,5 +46,31 @@ func TestExchangesBoundedPerEnvironment(t *testing.T) {
 	}
 	if len(notices) != 1 || !strings.Contains(notices[0], "a→b | seam | the event log keeps no more") {
 		t.Errorf("notices: %q", notices)
+	}
+}
+
+// TestComponentFaults: faults on the browser's edges are kept for its
+// helper (which puts them in effect) until cleared; those that act on a
+// connection's bytes, or on gRPC, are refused there with why.
+func TestComponentFaults(t *testing.T) {
+	e := &Environment{sys: &service.System{}}
+	for _, f := range []wire.Faults{{Bandwidth: 1000}, {CloseAfter: 10}, {GRPC: &wire.GRPCFault{Code: 14}}} {
+		if err := e.SetFaults("browser", "api", f); err == nil || !strings.Contains(err.Error(), "browser→api") {
+			t.Errorf("%+v on a browser edge: %v; want an error naming the edge", f, err)
+		}
+	}
+	if err := e.SetFaults("browser", "api", wire.Faults{Latency: time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	faults := e.hostEnv("browser").Faults()
+	if len(faults) != 1 || faults["api"].Latency != time.Second {
+		t.Errorf("the browser's faults: %+v", faults)
+	}
+	if other := e.hostEnv("robot").Faults(); other != nil {
+		t.Errorf("another component sees the browser's faults: %+v", other)
+	}
+	e.ClearFaults()
+	if faults := e.hostEnv("browser").Faults(); faults != nil {
+		t.Errorf("after ClearFaults: %+v", faults)
 	}
 }

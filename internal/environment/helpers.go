@@ -5,7 +5,9 @@ import (
 	"io"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/seamtest/seam/internal/report"
 	"github.com/seamtest/seam/internal/step"
@@ -64,6 +66,20 @@ func (e *Environment) hostEnv(key string) step.HostEnv {
 				e.opts.Log(in.Edge, "wire", in.Line(), e.wireSpan(in))
 			}
 		},
+		Faults: func() map[string]wire.Faults {
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			var out map[string]wire.Faults
+			for edge, f := range e.componentFaults {
+				if from, to, _ := strings.Cut(edge, "→"); from == key {
+					if out == nil {
+						out = map[string]wire.Faults{}
+					}
+					out[to] = f
+				}
+			}
+			return out
+		},
 		Started:     e.opts.Started,
 		Mark:        e.opts.Mark,
 		TempDir:     filepath.Join(e.opts.TempDir, key),
@@ -113,4 +129,55 @@ func (e *Environment) wireSpan(in wire.Interaction) *report.Span {
 	}
 	s.Exchange = &report.Exchange{Request: req, RequestBody: reqBody, Response: resp, ResponseBody: respBody}
 	return s
+}
+
+// setComponentFaults puts faults on an edge from one of seam's own
+// components (browser→orders), whose helper puts them in effect: its
+// requests pass no proxy. They hold from now on, for a helper started
+// later too, until ClearFaults.
+func (e *Environment) setComponentFaults(from, to string, f wire.Faults) error {
+	switch {
+	case f.Bandwidth > 0 || f.CloseAfter > 0:
+		return fmt.Errorf("%s→%s: bandwidth and close_after act on a connection's bytes, which seam does not carry for the %s (it talks to the services itself); use latency, reset, refuse, blackhole or http", from, to, from)
+	case f.GRPC != nil:
+		return fmt.Errorf("%s→%s: a grpc fault is for gRPC edges; the %s's calls are HTTP (use http: {path, status})", from, to, from)
+	}
+	e.mu.Lock()
+	if e.componentFaults == nil {
+		e.componentFaults = map[string]wire.Faults{}
+	}
+	what := f.String()
+	if f.IsZero() { // clear: true
+		delete(e.componentFaults, from+"→"+to)
+		what = "cleared"
+	} else {
+		e.componentFaults[from+"→"+to] = f
+	}
+	e.mu.Unlock()
+	e.faultNoted(from+"→"+to, what)
+	e.componentFaultsChanged()
+	return nil
+}
+
+// faultNoted puts a component edge's fault (or its end) on the timeline,
+// as a proxy does its own.
+func (e *Environment) faultNoted(edge, what string) {
+	now := time.Now()
+	e.wireReport(edge, true)(wire.Interaction{Edge: edge, Protocol: "fault", Op: "fault", Result: what, Start: now, End: now})
+}
+
+// componentFaultsChanged tells the helpers that take faults.
+func (e *Environment) componentFaultsChanged() {
+	h := &e.helpers
+	h.mu.Lock()
+	var takers []step.FaultTaker
+	for _, k := range h.order {
+		if t, ok := h.m[k].(step.FaultTaker); ok {
+			takers = append(takers, t)
+		}
+	}
+	h.mu.Unlock()
+	for _, t := range takers {
+		t.FaultsChanged()
+	}
 }
