@@ -362,7 +362,7 @@ func (p *Page) event(ev any) {
 			p.record(r, now, reason)
 		}
 	case *fetch.EventRequestPaused:
-		go p.paused(ev) // it calls the browser: not on the event reader
+		p.b.crash.Go(func() { p.paused(ev) }) // it calls the browser: not on the event reader
 	case *runtime.EventConsoleAPICalled:
 		if ev.Type != runtime.ConsoleAPICalledTypeError && ev.Type != runtime.ConsoleAPICalledTypeAssert {
 			p.log("console", "console."+string(ev.Type)+": "+args(ev.Args))
