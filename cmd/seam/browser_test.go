@@ -16,14 +16,15 @@ import (
 // reading a settings file): login with a cookie session, a list a script
 // fills late (auto-wait), cookies, storage, eval, hover, upload, keys, a
 // screenshot, a fresh context per test; its requests are interactions on
-// browser→web and browser→api.
+// browser→web and browser→api, and faults on browser→api (an answer in
+// api's place, a reset, latency, a blackhole lifted) act on them.
 func TestBrowserSteps(t *testing.T) {
 	env, _ := isolated(t)
 	r := seamEnv(t, env, "run", "testdata/webapp", "--report", "json="+filepath.Join(t.TempDir(), "run.jsonl"))
 	if r.code != 0 {
 		t.Fatalf("exit %d; want 0\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	if !strings.Contains(r.stdout, "7 passed") || !strings.Contains(r.stdout, "2 of 2 edges exercised") {
+	if !strings.Contains(r.stdout, "8 passed") || !strings.Contains(r.stdout, "2 of 2 edges exercised") {
 		t.Errorf("output:\n%s", r.stdout)
 	}
 }
