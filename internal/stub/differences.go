@@ -21,9 +21,6 @@ var unsupportedKeys = []struct{ where, key, why string }{
 	{"request", "port", "matching on the port"},
 	{"request", "scheme", "matching on the scheme"},
 	{"request", "clientIp", "matching on the client address"},
-	{"matcher", "before", "date-time matchers"},
-	{"matcher", "after", "date-time matchers"},
-	{"matcher", "equalToDateTime", "date-time matchers"},
 	{"response", "additionalProxyRequestHeaders", "proxy request rewriting"},
 	{"response", "removeProxyRequestHeaders", "proxy request rewriting"},
 	{"response", "proxyUrlPrefixToRemove", "proxy request rewriting"},
@@ -72,7 +69,6 @@ var behaviourDifferences = []string{
 	"the journal keeps at most the first 1 MiB of a body (`bodyTruncated` and `bodySize` say so in `/__admin/requests`) " +
 		"and at most 128 MiB of requests (`seam stub --journal-mib`), oldest dropped first; WireMock keeps every body whole, without bound",
 	"a request body over 16 MiB is answered 413; WireMock reads any size",
-	"`regexExtract` with a variable name (its third argument) returns the first match instead of setting the variable",
 	"`equalToXml` with `enablePlaceholders` is refused",
 	"a template that does not parse (`{{x}}}`: a closing brace right after a tag) is refused when the mapping loads, " +
 		"naming the mapping; WireMock accepts the mapping and answers its requests 500",

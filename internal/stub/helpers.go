@@ -30,11 +30,29 @@ import (
 // server's seeded source from the template's data frame.
 func templateHelpers() map[string]any {
 	return map[string]any{
-		"jsonPath":      helperJSONPath,
-		"jsonPathValue": helperJSONPathValue,
-		"randomValue":   helperRandomValue,
-		"now":           helperNow,
-		"date":          helperNow,
+		"jsonPath":       helperJSONPath,
+		"jsonPathValue":  helperJSONPathValue,
+		"randomValue":    helperRandomValue,
+		"now":            helperNow,
+		"date":           helperDate,
+		"parseDate":      helperParseDate,
+		"dateFormat_1":   func(v any, o *raymond.Options) string { return helperDateFormat(v, o.HashStr("format")) },
+		"dateFormat_2":   func(v, f any, o *raymond.Options) string { return helperDateFormat(v, toStr(f)) },
+		"truncateDate":   helperTruncateDate,
+		"assign":         helperAssign,
+		"assign_1":       helperAssign,
+		"assign_2":       func(name, _ any, o *raymond.Options) string { return helperAssign(name, o) },
+		"formData":       helperFormData,
+		"formatJson":     func(o *raymond.Options) string { return helperFormatJSON(nil, false, o) },
+		"formatJson_1":   func(v any, o *raymond.Options) string { return helperFormatJSON(v, true, o) },
+		"numberFormat_1": func(v any, o *raymond.Options) string { return helperNumberFormat(v, "", "", o) },
+		"numberFormat_2": func(v, s any, o *raymond.Options) string { return helperNumberFormat(v, toStr(s), "", o) },
+		"numberFormat_3": func(v, s, l any, o *raymond.Options) string {
+			return helperNumberFormat(v, toStr(s), toStr(l), o)
+		},
+		"stringFormat": helperStringFormat,
+		"systemValue":  helperSystemValue,
+		"seamFirst":    helperFirst,
 
 		// conditionals
 		"eq":       func(a, b any) bool { return looseEqual(a, b) },
@@ -66,7 +84,13 @@ func templateHelpers() map[string]any {
 		"substring":       helperSubstring,
 		"base64":          helperBase64,
 		"urlEncode":       helperURLEncode,
-		"regexExtract":    helperRegexExtract,
+		// Called without positional arguments (see arities), as a
+		// Java helper given none, they fail.
+		"regexExtract":   func(o *raymond.Options) string { renderFail("regexExtract: missing arguments"); return "" },
+		"dateFormat":     func(o *raymond.Options) string { renderFail("dateFormat: missing arguments"); return "" },
+		"numberFormat":   func(o *raymond.Options) string { renderFail("numberFormat: missing arguments"); return "" },
+		"regexExtract_2": func(s, re any, o *raymond.Options) any { return helperRegexExtract(s, re, nil, o) },
+		"regexExtract_3": func(s, re, name any, o *raymond.Options) any { return helperRegexExtract(s, re, name, o) },
 		"defaultIfEmpty": func(v, d any) any {
 			if toStr(v) == "" {
 				return d
@@ -336,7 +360,18 @@ func helperAbbreviate(s, n any) string {
 
 func helperSize(v any) int {
 	switch x := v.(type) {
+	case nil:
+		// Handlebars.java's size throws on a missing value.
+		renderFail("size of nothing")
 	case []any:
+		return len(x)
+	case matchList:
+		if len(x) == 0 {
+			// WireMock's ListOrSingle throws on an empty list.
+			renderFail("size of an empty list")
+		}
+		return len(x)
+	case textValue:
 		return len(x)
 	case map[string]any:
 		return len(x)
@@ -391,21 +426,6 @@ func helperURLEncode(s any, o *raymond.Options) string {
 		return out
 	}
 	return url.QueryEscape(toStr(s))
-}
-
-func helperRegexExtract(args ...any) string {
-	if len(args) < 2 {
-		return ""
-	}
-	re, err := regexp.Compile(toStr(args[1]))
-	if err != nil {
-		return "[ERROR: " + err.Error() + "]"
-	}
-	m := re.FindString(toStr(args[0]))
-	if m == "" && !re.MatchString(toStr(args[0])) {
-		return "[ERROR: Nothing matched " + toStr(args[1]) + "]"
-	}
-	return m
 }
 
 var nonSlug = regexp.MustCompile(`[^a-z0-9]+`)

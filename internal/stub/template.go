@@ -35,7 +35,7 @@ var headerRef = regexp.MustCompile(`headers\.(?:\[([^\]]+)\]|([A-Za-z0-9_\-]+))`
 func parseTemplate(src string) (*template, error) {
 	// jsonPath as a sub-expression gives the value found, to iterate or
 	// measure; printed, it gives JSON text.
-	t, err := raymond.Parse(valueHelpers.ReplaceAllString(unescaped(src), "(${1}${2}Value "))
+	t, err := raymond.Parse(arities(valueHelpers.ReplaceAllString(unescaped(src, listVars(src)), "(${1}${2}Value ")))
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +51,10 @@ func parseTemplate(src string) (*template, error) {
 // unescaped turns {{x}} into {{&x}}: WireMock's Handlebars does not
 // HTML-escape what it inserts (a JSON body would otherwise get &quot;).
 // Blocks, comments, partials and triple-stashes are left as they are.
-func unescaped(src string) string {
+//
+// A bare {{name}} of a variable regexExtract sets prints the list's first
+// item, as WireMock's ListOrSingle does: {{seamFirst name}}.
+func unescaped(src string, lists map[string]bool) string {
 	var b strings.Builder
 	for {
 		i := strings.Index(src, "{{")
@@ -69,16 +72,56 @@ func unescaped(src string) string {
 			b.WriteString(src)
 			return b.String()
 		}
-		inner := src[i+2 : i+2+j]
+		inner := numericSegments(src[i+2 : i+2+j])
 		b.WriteString(src[:i])
 		t := strings.TrimLeft(inner, "~ ")
 		if t == "" || strings.ContainsAny(t[:1], "{#/^!>&") || strings.HasPrefix(t, "else") {
 			b.WriteString("{{" + inner + "}}")
+		} else if lists[strings.TrimSpace(t)] {
+			b.WriteString("{{&seamFirst " + strings.TrimSpace(t) + "}}")
 		} else {
 			b.WriteString("{{&" + inner + "}}") // not {{{x}}}: a JSON } after it would read as }}}}
 		}
 		src = src[i+2+j+2:]
 	}
+}
+
+// numericSegment is a path's number segment (parts.0), outside quotes:
+// Handlebars.java reads it as an index, raymond only as parts.[0].
+var numericSegment = regexp.MustCompile(`'[^']*'|"[^"]*"|([A-Za-z_\]][\w\-\]]*)\.(\d+)\b`)
+
+func numericSegments(s string) string {
+	if !strings.Contains(s, ".") {
+		return s
+	}
+	for {
+		out := numericSegment.ReplaceAllStringFunc(s, func(m string) string {
+			if m[0] == '\'' || m[0] == '"' {
+				return m
+			}
+			sm := numericSegment.FindStringSubmatch(m)
+			return sm[1] + ".[" + sm[2] + "]"
+		})
+		if out == s {
+			return s
+		}
+		s = out
+	}
+}
+
+// regexVar finds the variable a regexExtract call names (its third
+// argument).
+var regexVar = regexp.MustCompile(`regexExtract\s+\S+\s+(?:'[^']*'|"[^"]*")\s+(?:'([^']*)'|"([^"]*)")`)
+
+func listVars(src string) map[string]bool {
+	var out map[string]bool
+	for _, m := range regexVar.FindAllStringSubmatch(src, -1) {
+		if out == nil {
+			out = map[string]bool{}
+		}
+		out[m[1]+m[2]] = true
+	}
+	return out
 }
 
 // render runs the template over the request; rnd is the server's seeded
@@ -106,6 +149,7 @@ func (t *template) render(ctx map[string]any, rnd *lockedRand) (string, error) {
 	}
 	data := raymond.NewDataFrame()
 	data.Set("seamRand", rnd)
+	data.Set("seamRoot", ctx)
 	return t.t.ExecWith(ctx, data)
 }
 
@@ -279,57 +323,6 @@ func helperRandomValue(options *raymond.Options) string {
 	return s
 }
 
-func helperNow(options *raymond.Options) string {
-	t := time.Now().UTC()
-	if tz := options.HashStr("timezone"); tz != "" {
-		if loc, err := time.LoadLocation(tz); err == nil {
-			t = t.In(loc)
-		}
-	}
-	if off := options.HashStr("offset"); off != "" {
-		t = applyOffset(t, off)
-	}
-	switch f := options.HashStr("format"); f {
-	case "":
-		return t.Format("2006-01-02T15:04:05Z07:00")
-	case "epoch":
-		return strconv.FormatInt(t.UnixMilli(), 10)
-	case "unix":
-		return strconv.FormatInt(t.Unix(), 10)
-	default:
-		return t.Format(javaLayout(f))
-	}
-}
-
-// applyOffset adds WireMock's offset ("3 days", "-1 hours").
-func applyOffset(t time.Time, off string) time.Time {
-	f := strings.Fields(off)
-	if len(f) != 2 {
-		return t
-	}
-	n, err := strconv.Atoi(f[0])
-	if err != nil {
-		return t
-	}
-	switch strings.TrimSuffix(strings.ToLower(f[1]), "s") {
-	case "second":
-		return t.Add(time.Duration(n) * time.Second)
-	case "minute":
-		return t.Add(time.Duration(n) * time.Minute)
-	case "hour":
-		return t.Add(time.Duration(n) * time.Hour)
-	case "day":
-		return t.AddDate(0, 0, n)
-	case "week":
-		return t.AddDate(0, 0, 7*n)
-	case "month":
-		return t.AddDate(0, n, 0)
-	case "year":
-		return t.AddDate(n, 0, 0)
-	}
-	return t
-}
-
 // javaLayout turns a Java date pattern (yyyy-MM-dd'T'HH:mm:ss) into a Go
 // layout, for the tokens people use.
 func javaLayout(p string) string {
@@ -366,4 +359,135 @@ func javaLayout(p string) string {
 		}
 	}
 	return b.String()
+}
+
+// arityHelpers take options (hash arguments) after a varying number of
+// positional ones, which raymond cannot call through one Go function:
+// a call with N positional arguments is renamed NAME_N (see
+// templateHelpers), counted by arities.
+var arityHelpers = []string{"regexExtract", "dateFormat", "numberFormat", "formatJson", "assign"}
+
+// arities renames each call of an arityHelpers helper to NAME_N, N its
+// positional arguments, keeping N = 0 (a block) as it is.
+func arities(src string) string {
+	var b strings.Builder
+	var blocks []string // the renamed names of open blocks, to close them
+	for i := 0; i < len(src); {
+		name, at, block := "", -1, false
+		if src[i] == '{' && strings.HasPrefix(src[i:], "{{") || src[i] == '(' {
+			j := i + 1
+			if src[i] == '{' {
+				j = i + 2
+			}
+			for j < len(src) && strings.IndexByte("#&~ \t\n", src[j]) >= 0 {
+				block = block || src[j] == '#'
+				j++
+			}
+			if src[i] == '{' && j < len(src) && src[j] == '/' {
+				for _, h := range arityHelpers {
+					if strings.HasPrefix(src[j+1:], h) && len(blocks) > 0 && strings.HasPrefix(blocks[len(blocks)-1], h) {
+						b.WriteString(src[i:j+1] + blocks[len(blocks)-1])
+						i = j + 1 + len(h)
+						blocks = blocks[:len(blocks)-1]
+						name = "-"
+						break
+					}
+				}
+				if name == "-" {
+					continue
+				}
+			}
+			for _, h := range arityHelpers {
+				if strings.HasPrefix(src[j:], h) {
+					end := j + len(h)
+					if end < len(src) && strings.IndexByte(" \t\n}", src[end]) >= 0 {
+						name, at = h, j
+					}
+				}
+			}
+		}
+		if name == "" {
+			b.WriteByte(src[i])
+			i++
+			continue
+		}
+		n := countArgs(src[at+len(name):])
+		full := name
+		if n > 0 {
+			full += "_" + strconv.Itoa(n)
+		}
+		if block {
+			blocks = append(blocks, full)
+		}
+		b.WriteString(src[i:at] + full)
+		i = at + len(name)
+	}
+	return b.String()
+}
+
+// countArgs counts the positional arguments at the start of s, up to the
+// }} or ) that ends the call: hash arguments (k=v) do not count.
+func countArgs(s string) int {
+	n := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			i++
+			continue
+		case c == ')' || c == '}' || c == '~':
+			return n
+		}
+		hash := false
+		if k := hashKey.FindString(s[i:]); k != "" {
+			hash = true
+			i += len(k)
+		}
+		i += tokenLen(s[i:])
+		if !hash {
+			n++
+		}
+	}
+	return n
+}
+
+var hashKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*=`)
+
+// tokenLen is the length of the argument at the start of s: a quoted
+// string, a parenthesised sub-expression, or a bare word.
+func tokenLen(s string) int {
+	if s == "" {
+		return 0
+	}
+	switch s[0] {
+	case '\'', '"':
+		if j := strings.IndexByte(s[1:], s[0]); j >= 0 {
+			return j + 2
+		}
+		return len(s)
+	case '(':
+		depth := 0
+		for i := 0; i < len(s); i++ {
+			switch s[i] {
+			case '\'', '"':
+				i += tokenLen(s[i:]) - 1
+			case '(':
+				depth++
+			case ')':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return len(s)
+	}
+	i := 0
+	for i < len(s) && strings.IndexByte(" \t\n\r)}", s[i]) < 0 {
+		i++
+	}
+	if i == 0 {
+		return 1
+	}
+	return i
 }
