@@ -105,8 +105,8 @@ func helperNames() []string {
 		case "jsonPath", "randomValue", "now":
 			continue
 		}
-		if strings.HasSuffix(name, "Value") {
-			continue // the sub-expression forms
+		if strings.HasSuffix(name, "Value") || strings.Contains(name, "_") || strings.HasPrefix(name, "seam") {
+			continue // the sub-expression, arity and internal forms
 		}
 		out = append(out, name)
 	}

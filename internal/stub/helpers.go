@@ -52,6 +52,13 @@ func templateHelpers() map[string]any {
 		},
 		"stringFormat": helperStringFormat,
 		"systemValue":  helperSystemValue,
+		"isEven":       func(o *raymond.Options) string { renderFail("isEven: missing arguments"); return "" },
+		"isOdd":        func(o *raymond.Options) string { renderFail("isOdd: missing arguments"); return "" },
+		"isEven_1":     func(v any) string { return helperParity(v, true, "even") },
+		"isOdd_1":      func(v any) string { return helperParity(v, false, "odd") },
+		"isEven_2":     func(v, label any) string { return helperParity(v, true, toStr(label)) },
+		"isOdd_2":      func(v, label any) string { return helperParity(v, false, toStr(label)) },
+		"stripes":      helperStripes,
 		"seamFirst":    helperFirst,
 
 		// conditionals
@@ -608,12 +615,35 @@ func helperParseJSON(s any) any {
 	return v
 }
 
+// helperToJSON prints a value as Jackson's pretty printer does (see
+// jacksonPretty), objects' keys sorted.
 func helperToJSON(v any) string {
-	b, err := json.MarshalIndent(sortedJSON(v), "", "  ")
-	if err != nil {
-		return "[ERROR: " + err.Error() + "]"
+	var b strings.Builder
+	jacksonPretty(&b, toObjects(v), 0)
+	return b.String()
+}
+
+// toObjects turns decoded JSON's maps into objects with sorted keys.
+func toObjects(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		o := &object{}
+		for k := range x {
+			o.keys = append(o.keys, k)
+		}
+		sort.Strings(o.keys)
+		for _, k := range o.keys {
+			o.vals = append(o.vals, toObjects(x[k]))
+		}
+		return o
+	case []any:
+		out := make([]any, len(x))
+		for i, it := range x {
+			out[i] = toObjects(it)
+		}
+		return out
 	}
-	return string(b)
+	return v
 }
 
 // sortedJSON returns v ready for encoding/json (which sorts map keys).

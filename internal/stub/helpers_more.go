@@ -155,9 +155,13 @@ func helperRegexExtract(src, pattern, name any, o *raymond.Options) any {
 		return re.FindString(s)
 	}
 	list := matchList{}
-	for _, m := range re.FindAllStringSubmatch(s, -1) {
-		for _, g := range m[1:] {
-			list = append(list, g)
+	for _, m := range re.FindAllStringSubmatchIndex(s, -1) {
+		for g := 2; g < len(m); g += 2 {
+			if m[g] < 0 {
+				list = append(list, nil) // a group that took no part: Java's null
+				continue
+			}
+			list = append(list, s[m[g]:m[g+1]])
 		}
 	}
 	if len(list) == 0 {
@@ -177,6 +181,10 @@ func helperFirst(v any) any {
 	if l, ok := v.(matchList); ok {
 		if len(l) == 0 {
 			return ""
+		}
+		if l[0] == nil {
+			// ListOrSingle prints its first item: null throws in WireMock.
+			renderFail("the first group took no part in the match")
 		}
 		return l[0]
 	}
@@ -524,4 +532,40 @@ func helperSystemValue(o *raymond.Options) any {
 		}
 	}
 	return v
+}
+
+// parity reports whether v, a number (not text), is even; ok is false for
+// anything else, which Handlebars.java's number helpers print as nothing.
+func parity(v any) (even, ok bool) {
+	if !numeric(v) {
+		return false, false
+	}
+	r, _, ok := number(v)
+	if !ok || !r.IsInt() {
+		return false, false
+	}
+	return r.Num().Bit(0) == 0, true
+}
+
+// helperParity is Handlebars.java's isEven and isOdd: the label when the
+// number has the wanted parity, else nothing.
+func helperParity(v any, want bool, label string) string {
+	even, ok := parity(v)
+	if !ok || even != want {
+		return ""
+	}
+	return label
+}
+
+// helperStripes is Handlebars.java's stripes: the first label for an even
+// index, the second for an odd one.
+func helperStripes(v, even, odd any) any {
+	e, ok := parity(v)
+	if !ok {
+		return ""
+	}
+	if e {
+		return even
+	}
+	return odd
 }

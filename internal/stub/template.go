@@ -126,7 +126,14 @@ func listVars(src string) map[string]bool {
 
 // render runs the template over the request; rnd is the server's seeded
 // random source.
-func (t *template) render(ctx map[string]any, rnd *lockedRand) (string, error) {
+func (t *template) render(ctx map[string]any, rnd *lockedRand) (out string, err error) {
+	// raymond re-panics runtime errors (a helper's bug, or its own on odd
+	// arguments): the answer is an error, the stub keeps serving.
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = "", fmt.Errorf("template: %v", r)
+		}
+	}()
 	if t.unknown != "" {
 		return "", fmt.Errorf("could not find helper: '%s'", t.unknown)
 	}
@@ -365,7 +372,7 @@ func javaLayout(p string) string {
 // positional ones, which raymond cannot call through one Go function:
 // a call with N positional arguments is renamed NAME_N (see
 // templateHelpers), counted by arities.
-var arityHelpers = []string{"regexExtract", "dateFormat", "numberFormat", "formatJson", "assign"}
+var arityHelpers = []string{"regexExtract", "dateFormat", "numberFormat", "formatJson", "assign", "isEven", "isOdd"}
 
 // arities renames each call of an arityHelpers helper to NAME_N, N its
 // positional arguments, keeping N = 0 (a block) as it is.
