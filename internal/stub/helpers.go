@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"net/url"
 	"os"
+	"reflect"
 	"regexp"
 	"sort"
 	"strconv"
@@ -29,6 +30,35 @@ import (
 // templateHelpers returns the helper table; rnd-using helpers read the
 // server's seeded source from the template's data frame.
 func templateHelpers() map[string]any {
+	return guardOptions(helperTable())
+}
+
+var optionsType = reflect.TypeOf((*raymond.Options)(nil))
+
+// guardOptions wraps each helper taking options last: raymond hands it a
+// nil *Options when the template passes one argument more than the
+// helper takes, which would crash the stub; the wrapped helper fails the
+// template instead, as WireMock answers a helper called wrongly.
+func guardOptions(helpers map[string]any) map[string]any {
+	for name, h := range helpers {
+		fn := reflect.ValueOf(h)
+		t := fn.Type()
+		if t.NumIn() == 0 || t.In(t.NumIn()-1) != optionsType || t.IsVariadic() {
+			continue
+		}
+		name := name
+		helpers[name] = reflect.MakeFunc(t, func(args []reflect.Value) []reflect.Value {
+			if args[len(args)-1].IsNil() {
+				renderFail(name + ": called with too many arguments")
+			}
+			return fn.Call(args)
+		}).Interface()
+	}
+	return helpers
+}
+
+// helperTable is the helper table as written.
+func helperTable() map[string]any {
 	return map[string]any{
 		"jsonPath":       helperJSONPath,
 		"jsonPathValue":  helperJSONPathValue,

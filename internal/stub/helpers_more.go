@@ -400,6 +400,9 @@ func helperNumberFormat(v any, style, locale string, o *raymond.Options) string 
 	}
 	minInt := intOpt("minimumIntegerDigits", 1)
 	maxInt := intOpt("maximumIntegerDigits", math.MaxInt32)
+	// Java's DecimalFormat caps digits for doubles at 340 and 309.
+	maxFrac, minFrac, minInt = min(max(maxFrac, 0), 340), min(max(minFrac, 0), 340), min(max(minInt, 0), 309)
+	maxInt = max(maxInt, 0)
 	grouping := true
 	if g, ok := o.HashProp("groupingUsed").(bool); ok {
 		grouping = g
@@ -486,6 +489,13 @@ func roundRat(r *big.Rat, mode string) *big.Int {
 // (%s %d %f %x %o %e %b %c %% %n, with flags, width and precision).
 func helperStringFormat(format any, args ...any) string {
 	f := strings.ReplaceAll(toStr(format), "%n", "\n")
+	for _, w := range formatWidth.FindAllStringSubmatch(f, -1) {
+		for _, d := range w[1:] {
+			if n, err := strconv.Atoi(d); d != "" && (err != nil || n > maxFormatWidth) {
+				renderFail("stringFormat: a width or precision over " + strconv.Itoa(maxFormatWidth))
+			}
+		}
+	}
 	vals := make([]any, len(args))
 	for i, a := range args {
 		switch x := a.(type) {
@@ -509,6 +519,12 @@ func helperStringFormat(format any, args ...any) string {
 	}
 	return out
 }
+
+// maxFormatWidth bounds stringFormat's widths and precisions: a template
+// must not make the stub allocate gigabytes.
+const maxFormatWidth = 4096
+
+var formatWidth = regexp.MustCompile(`%[-#+ 0,(]*([0-9]*)(?:\.([0-9]+))?`)
 
 // permittedSystemKeys is WireMock's default: only keys starting with
 // wiremock (any case) may be read.
