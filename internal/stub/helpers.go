@@ -90,6 +90,7 @@ func helperTable() map[string]any {
 		"isOdd_2":      func(v, label any) string { return helperParity(v, false, toStr(label)) },
 		"stripes":      helperStripes,
 		"seamFirst":    helperFirst,
+		"seamList":     helperList,
 
 		// conditionals
 		"eq":       func(a, b any) bool { return looseEqual(a, b) },
@@ -497,7 +498,17 @@ func pad(s string, o *raymond.Options, how string) string {
 
 // helperMath is WireMock's math: BigDecimal arithmetic; two whole numbers
 // give a whole number (division rounds half up).
-func helperMath(a, op, b any) string {
+func helperMath(a, op, b any) mathNumber {
+	return mathNumber(mathText(a, op, b))
+}
+
+// mathNumber is math's result: printed as text, and a number to
+// numberFormat, as WireMock's math gives a Number.
+type mathNumber string
+
+func (m mathNumber) String() string { return string(m) }
+
+func mathText(a, op, b any) string {
 	x, sx, ok1 := number(a)
 	y, sy, ok2 := number(b)
 	if !ok1 || !ok2 {
@@ -608,6 +619,9 @@ func helperRange(a, b any) []any {
 func helperArrayJoin(sep any, xs ...any) string {
 	var parts []string
 	for _, x := range xs {
+		if m, ok := x.(matchList); ok {
+			x = []any(m)
+		}
 		if list, ok := x.([]any); ok {
 			for _, it := range list {
 				parts = append(parts, toStr(it))
@@ -622,6 +636,9 @@ func helperArrayJoin(sep any, xs ...any) string {
 func helperPickRandom(xs ...any) any {
 	var all []any
 	for _, x := range xs {
+		if m, ok := x.(matchList); ok {
+			x = []any(m)
+		}
 		if list, ok := x.([]any); ok {
 			all = append(all, list...)
 		} else if _, isOpt := x.(*raymond.Options); !isOpt {

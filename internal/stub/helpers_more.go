@@ -355,6 +355,9 @@ func jacksonPretty(b *strings.Builder, v any, depth int) {
 // maximumIntegerDigits, minimumIntegerDigits, groupingUsed and
 // roundingMode. Text, even text that reads as a number, prints nothing.
 func helperNumberFormat(v any, style, locale string, o *raymond.Options) string {
+	if m, ok := v.(mathNumber); ok {
+		v = json.Number(m)
+	}
 	if !numeric(v) {
 		return ""
 	}
@@ -441,7 +444,7 @@ func helperNumberFormat(v any, style, locale string, o *raymond.Options) string 
 		out += loc.decimal + frac
 	}
 	out = prefix + out + suffix
-	if neg && (n.Sign() != 0) {
+	if neg { // Java keeps the sign of a negative rounded to zero: -0
 		out = "-" + out
 	}
 	return out
@@ -498,26 +501,77 @@ func helperStringFormat(format any, args ...any) string {
 	}
 	vals := make([]any, len(args))
 	for i, a := range args {
-		switch x := a.(type) {
-		case json.Number:
-			if n, err := x.Int64(); err == nil {
-				vals[i] = n
-			} else {
-				vals[i], _ = x.Float64()
-			}
-		case nil:
-			vals[i] = "null"
-		case string, int, int64, float64, bool:
-			vals[i] = x
-		default:
-			vals[i] = toStr(x)
-		}
+		vals[i] = javaArg{a}
 	}
 	out := fmt.Sprintf(f, vals...)
 	if strings.Contains(out, "%!") {
 		renderFail("stringFormat: " + out)
 	}
 	return out
+}
+
+// javaArg formats a template value as Java's Formatter does: %s (and %S)
+// print any value as Java prints it, %b a boolean, other verbs the
+// number itself; a conversion Java refuses shows as Go's %!, which fails
+// the template.
+type javaArg struct{ v any }
+
+func (a javaArg) Format(f fmt.State, verb rune) {
+	v := a.v
+	switch x := v.(type) {
+	case json.Number:
+		if n, err := x.Int64(); err == nil {
+			v = n
+		} else {
+			v, _ = x.Float64()
+		}
+	case mathNumber:
+		v = string(x)
+	case nil:
+		v = "null"
+	}
+	switch verb {
+	case 's', 'S':
+		s := toStr(a.v)
+		if a.v == nil {
+			s = "null"
+		}
+		if verb == 'S' {
+			s = strings.ToUpper(s)
+		}
+		fmt.Fprintf(f, fmt.FormatString(f, 's'), s)
+		return
+	case 'b', 'B':
+		if _, ok := v.(bool); ok {
+			fmt.Fprintf(f, fmt.FormatString(f, 't'), v)
+			return
+		}
+		fmt.Fprintf(f, fmt.FormatString(f, 't'), v != nil)
+		return
+	}
+	switch v.(type) {
+	case string, textValue, matchList, map[string]any, []any, dateValue:
+		fmt.Fprintf(f, "%%!%c(%T)", verb, v) // Java: IllegalFormatConversionException
+		return
+	}
+	fmt.Fprintf(f, fmt.FormatString(f, verb), v)
+}
+
+// helperList gives #each a value's items in order: a request value or a
+// form field (textValue) by index, regexExtract's groups; anything else
+// as it is.
+func helperList(v any) any {
+	switch x := v.(type) {
+	case textValue:
+		out := make([]any, len(x))
+		for i := range out {
+			out[i] = x[strconv.Itoa(i)]
+		}
+		return out
+	case matchList:
+		return []any(x)
+	}
+	return v
 }
 
 // maxFormatWidth bounds stringFormat's widths and precisions: a template

@@ -76,7 +76,16 @@ func unescaped(src string, lists map[string]bool) string {
 		inner := numericSegments(src[i+2 : i+2+j])
 		b.WriteString(src[:i])
 		t := strings.TrimLeft(inner, "~ ")
-		if t == "" || strings.ContainsAny(t[:1], "{#/^!>&") || strings.HasPrefix(t, "else") {
+		if args, ok := strings.CutPrefix(t, "#each "); ok {
+			// Each in order over request values and variables' lists.
+			params, as, _ := strings.Cut(args, " as |")
+			tail := ""
+			if as != "" {
+				tail = " as |" + as
+			}
+			b.WriteString("{{" + inner[:len(inner)-len(t)] + "#each (seamList " + strings.TrimRight(params, " ~") + ")" +
+				tail + trailingTilde(params) + "}}")
+		} else if t == "" || strings.ContainsAny(t[:1], "{#/^!>&") || strings.HasPrefix(t, "else") {
 			b.WriteString("{{" + inner + "}}")
 		} else if lists[strings.TrimSpace(t)] {
 			b.WriteString("{{&seamFirst " + strings.TrimSpace(t) + "}}")
@@ -108,6 +117,14 @@ func numericSegments(s string) string {
 		}
 		s = out
 	}
+}
+
+// trailingTilde keeps a tag's ~ (white-space control) at its end.
+func trailingTilde(s string) string {
+	if strings.HasSuffix(strings.TrimRight(s, " "), "~") {
+		return "~"
+	}
+	return ""
 }
 
 // regexVar finds the variable a regexExtract call names (its third
