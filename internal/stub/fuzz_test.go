@@ -180,6 +180,9 @@ func TestTemplatesStayBounded(t *testing.T) {
 		`{{#if(0)A}}{{/if}}`,               // the engine's own if, called wrongly
 		`{{stringFormat '%999999999d' 1}}`, // a width of a gigabyte
 		`{{numberFormat 1 maximumFractionDigits=1000000000 minimumFractionDigits=1000000000}}`,
+		`{{ljust 'a' size=1000000000}}`,
+		`{{rjust 'a' size=99999999999999999999}}`,
+		`{{randomValue length=1000000000}}`,
 	} {
 		tp, err := parseTemplate(src)
 		if err != nil {

@@ -189,6 +189,10 @@ func helperTable() map[string]any {
 	}
 }
 
+// maxTemplateWidth bounds what one helper may pad or generate (1 MiB): a
+// template must not make the stub allocate without bound.
+const maxTemplateWidth = 1 << 20
+
 // builtinHelpers are the engine's own block helpers.
 var builtinHelpers = map[string]bool{"if": true, "unless": true, "each": true, "with": true, "lookup": true, "log": true, "else": true, "equal": true}
 
@@ -482,6 +486,9 @@ func pad(s string, o *raymond.Options, how string) string {
 		fill = " "
 	}
 	width := int(n.Num().Int64())
+	if !n.IsInt() || n.Num().BitLen() > 31 || width > maxTemplateWidth {
+		renderFail("size over " + strconv.Itoa(maxTemplateWidth))
+	}
 	missing := width - utf8.RuneCountInString(s)
 	if missing <= 0 {
 		return s

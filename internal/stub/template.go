@@ -329,6 +329,10 @@ func helperRandomValue(options *raymond.Options) string {
 			n = i
 		}
 	}
+	if n > maxTemplateWidth {
+		renderFail("randomValue: length over " + strconv.Itoa(maxTemplateWidth))
+	}
+	n = max(n, 0)
 	var alphabet string
 	switch strings.ToUpper(options.HashStr("type")) {
 	case "ALPHABETIC":
