@@ -44,5 +44,8 @@ services:
 	if len(got) != 1 || got[0].Port != "grpc" || got[0].GRPCCode != "UNAUTHENTICATED" || got[0].GRPCMessage != "no token given" {
 		t.Fatalf("%+v", got)
 	}
+	if h := got[0].RequestHeader; h.Get("Content-Type") != "application/grpc" || got[0].ResponseHeader.Get("Grpc-Status") != "16" {
+		t.Errorf("the call's metadata: %v → %v", h, got[0].ResponseHeader)
+	}
 	env.VerifyInteractions(seam.Edge{From: "sales", To: "auth", Code: "OK"}, 0)
 }

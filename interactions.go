@@ -2,11 +2,14 @@ package seam
 
 import (
 	"fmt"
-	"github.com/seamtest/seam/internal/step/browserstep"
+	"net/http"
+	"net/textproto"
 	"path"
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/seamtest/seam/internal/step/browserstep"
 
 	"github.com/seamtest/seam/internal/wire"
 )
@@ -92,6 +95,27 @@ type Interaction struct {
 	// it ended without one or is not gRPC. GRPCMessage is its message.
 	GRPCCode, GRPCMessage string
 	Start, End            time.Time
+	// RequestBody and ResponseBody are the start of each body (4 KiB;
+	// gRPC: the messages as JSON when their types are known), secrets
+	// masked as *** as in every report.
+	RequestBody, ResponseBody []byte
+	// RequestHeader and ResponseHeader are the headers each way (HTTP,
+	// HTTP/2; gRPC metadata, and its trailers in ResponseHeader), with the
+	// values of secret ones (Authorization, Cookie, …) masked as ***.
+	RequestHeader, ResponseHeader http.Header
+}
+
+// header makes header lines ("Name: value" a line) an http.Header.
+func header(lines string) http.Header {
+	m := wire.HeaderMap(lines)
+	if m == nil {
+		return nil
+	}
+	h := make(http.Header, len(m))
+	for k, v := range m {
+		h[textproto.CanonicalMIMEHeaderKey(k)] = []string{v}
+	}
+	return h
 }
 
 // Interactions returns what crossed the edge m names since the test began,
@@ -153,9 +177,12 @@ func (e *Env) Interactions(m Edge) []Interaction {
 				continue
 			}
 		}
+		reqBody, respBody := i.Bodies()
+		reqHeader, respHeader := i.Headers()
 		out = append(out, Interaction{Edge: i.Edge, Port: i.Port, Protocol: i.Protocol, Method: i.Method, Path: i.Target, Status: i.Status,
 			Result: i.Result, Command: i.Command, Key: i.Key, Injected: i.Injected, GRPCCode: code, GRPCMessage: i.GRPCMessage,
-			Start: i.Start, End: i.End})
+			Start: i.Start, End: i.End, RequestBody: reqBody, ResponseBody: respBody,
+			RequestHeader: header(reqHeader), ResponseHeader: header(respHeader)})
 	}
 	return out
 }

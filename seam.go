@@ -605,7 +605,7 @@ type lineLog struct {
 	lines []string
 }
 
-func (l *lineLog) add(svc, stream, line string, _ ...time.Time) {
+func (l *lineLog) add(svc, stream, line string, _ *report.Span) {
 	l.mu.Lock()
 	if len(l.lines) < 100000 {
 		l.lines = append(l.lines, svc+" | "+line)

@@ -201,6 +201,13 @@ func TestEdgeSelectsSQL(t *testing.T) {
 	if got := env.Interactions(seam.Edge{From: "orders", To: "db", SQL: "insert"}); len(got) != 1 || got[0].Protocol != "postgres" {
 		t.Errorf("interactions: %+v", got)
 	}
+	// What orders sent payments, whole: its headers (the secret one
+	// masked) and its body.
+	got := env.Interactions(seam.Edge{From: "orders", To: "payments", Path: "/charges"})
+	if len(got) != 1 || got[0].RequestHeader.Get("Content-Type") != "application/json" || got[0].RequestHeader.Get("Authorization") != "***" ||
+		!strings.Contains(string(got[0].RequestBody), `"currency":"EUR"`) || got[0].ResponseHeader.Get("Content-Length") == "" {
+		t.Errorf("orders→payments: %+v", got)
+	}
 }
 
 // TestStubFromGo declares a stub in code, adds a mapping for one test and

@@ -44,8 +44,8 @@ func main() {
 }
 
 // synthetic is a run of n tests with per events each: steps, interactions
-// on four edges (a tenth of the tests fail of one of three causes) and log
-// lines.
+// on four edges with what they carried (a tenth of the tests fail of one of
+// three causes) and log lines.
 func synthetic(n, per int) []report.Event {
 	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	at := func(ms float64) time.Time { return t0.Add(time.Duration(ms * float64(time.Millisecond))) }
@@ -80,7 +80,15 @@ func synthetic(n, per int) []report.Event {
 					edge = edges[0]
 					suspect = report.Suspect{Edge: edge, Line: fmt.Sprintf("POST /reserve/%d → 500 Internal Server Error (121 µs)", cause), Reason: "an HTTP 500 answer; 1 hop(s) from orders", Score: 9}
 				}
-				ev = append(ev, report.Event{Time: at(ms), Type: report.Log, Test: name, Service: edge, Stream: "wire", Duration: 0.1, Message: msg})
+				// What a Go client and server exchange on such a call.
+				x := &report.Exchange{Request: fmt.Sprintf("POST /reserve/%d\nHost: 127.0.0.1:41235\nUser-Agent: Go-http-client/1.1\nContent-Length: 27\nContent-Type: application/json\nAccept-Encoding: gzip", i*100+k),
+					RequestBody:  fmt.Sprintf(`{"sku":"sku-%d","qty":%d}`, k, i%9+1),
+					Response:     "200 OK\nContent-Type: application/json\nDate: Tue, 01 Dec 2026 00:00:00 GMT\nContent-Length: 41",
+					ResponseBody: fmt.Sprintf(`{"reserved":true,"sku":"sku-%d","left":%d}`, k, 100-k)}
+				if edge == "orders→db" {
+					x = &report.Exchange{Request: "INSERT INTO orders (id, sku, qty) VALUES ($1, $2, $3)\nparameters: [" + strconv.Itoa(i*100+k) + `, "sku-` + strconv.Itoa(k) + `", 2]`, Response: "INSERT 0 1"}
+				}
+				ev = append(ev, report.Event{Time: at(ms), Type: report.Log, Test: name, Service: edge, Stream: "wire", Duration: 0.1, Message: msg, Exchange: x})
 			}
 		}
 		ms += 0.1

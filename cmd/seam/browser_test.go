@@ -23,7 +23,7 @@ func TestBrowserSteps(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d; want 0\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	if !strings.Contains(r.stdout, "4 passed") || !strings.Contains(r.stdout, "2 of 2 edges exercised") {
+	if !strings.Contains(r.stdout, "7 passed") || !strings.Contains(r.stdout, "2 of 2 edges exercised") {
 		t.Errorf("output:\n%s", r.stdout)
 	}
 }
@@ -34,7 +34,9 @@ func TestBrowserSteps(t *testing.T) {
 // is the browser's log line.
 func TestBrowserFailures(t *testing.T) {
 	env, _ := isolated(t)
-	r := seamEnv(t, env, "run", "testdata/webapp-broken")
+	out := t.TempDir()
+	junit, page := filepath.Join(out, "junit.xml"), filepath.Join(out, "report.html")
+	r := seamEnv(t, env, "run", "testdata/webapp-broken", "--report", "junit="+junit, "--report", "html="+page)
 	if r.code != 1 {
 		t.Fatalf("exit %d; want 1\n%s%s", r.code, r.stdout, r.stderr)
 	}
@@ -53,9 +55,21 @@ func TestBrowserFailures(t *testing.T) {
 	if len(shots) != 2 {
 		t.Fatalf("want 2 screenshots in:\n%s", r.stdout)
 	}
+	if st, err := os.Stat(shots[0][1]); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("screenshot %s: %v; want mode 0600 (the user's alone, as the logs)", shots[0][1], err)
+	}
 	png, err := os.ReadFile(shots[0][1])
 	if err != nil || !bytes.HasPrefix(png, []byte("\x89PNG")) {
 		t.Errorf("screenshot %s: %v, %d bytes", shots[0][1], err, len(png))
+	}
+	// The reports point at them: JUnit in the failure's text and as the
+	// attachments CI servers read; the HTML report shows the screenshot.
+	validJUnit(t, junit)
+	if x := mustRead(t, junit); !strings.Contains(x, "screenshot: "+shots[0][1]) || !strings.Contains(x, "[[ATTACHMENT|"+shots[0][1]+"]]") {
+		t.Errorf("the JUnit report does not point at the screenshot %s:\n%s", shots[0][1], x)
+	}
+	if x := mustRead(t, page); strings.Count(x, `"data:image/png;base64,iVBORw0KGgo`) != 2 {
+		t.Errorf("the HTML report does not carry both screenshots inline")
 	}
 	htmls := regexp.MustCompile(`page HTML: (\S+)`).FindStringSubmatch(r.stdout)
 	if page, err := os.ReadFile(htmls[1]); err != nil || !strings.Contains(string(page), `<input id="name"`) {

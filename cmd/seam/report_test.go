@@ -41,6 +41,19 @@ func TestEveryRunKeepsItsEventLog(t *testing.T) {
 	if !strings.Contains(string(b), "1 test failed at <code>users→db SQL ") || !strings.Contains(string(b), `id="data"`) {
 		t.Errorf("the page does not group the failure by its SQL cause")
 	}
+	// What each interaction carried is in the page for a click: the SQL
+	// statement whole with its (masked) parameters and its error, the
+	// HTTP call with its headers and bodies.
+	for _, want := range []string{
+		`"request":"insert into users (email, hash) values ($1, $2) returning id\nparameters: [\"`,
+		`\"***\"]","response":"ERROR 23505: duplicate key value`,
+		`"request":"POST /users\nHost: 127.0.0.1:`,
+		`"response":"500 Internal Server Error\nContent-Type: text/plain`,
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("the page's data lacks %s", want)
+		}
+	}
 	cov := seamEnv(t, env, "coverage", "last")
 	if cov.code != 0 || !strings.Contains(cov.stdout, "web→users    POST /users ×4") {
 		t.Errorf("seam coverage last: exit %d\n%s%s", cov.code, cov.stdout, cov.stderr)

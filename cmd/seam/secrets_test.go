@@ -86,10 +86,12 @@ func TestSecretsAreMaskedEverywhere(t *testing.T) {
 	}
 	// Each output got the secrets, masked.
 	for where, wants := range map[string][]string{
-		r.stdout:        {"/login?token=***&page=2", "Authorization: ***", "X-Api-Key: ***", `"password":"***"`, `"note":"***"`, `"access_token":"***"`, "postgres://seam:***@", "password=***", "pw ***"},
-		outputs[junit]:  {"token=***", `"password":"***"`, "postgres://seam:***@"},
-		outputs[events]: {"api_key=***", "token=***", "config password=***", "postgres://seam:***@"},
-		all(logs):       {"api_key=***", "config password=***", "postgres://seam:***@", `"access_token":"***"`},
+		r.stdout:       {"/login?token=***&page=2", "Authorization: ***", "X-Api-Key: ***", `"password":"***"`, `"note":"***"`, `"access_token":"***"`, "postgres://seam:***@", "password=***", "pw ***"},
+		outputs[junit]: {"token=***", `"password":"***"`, "postgres://seam:***@"},
+		outputs[events]: {"api_key=***", "token=***", "config password=***", "postgres://seam:***@",
+			// the client's call through the wire, whole: its request line and headers
+			`"request":"GET /login?user=ann&api_key=***\nHost: `, "Authorization: ***", "Cookie: ***", `"response_body":"{\"access_token\":\"***\"`},
+		all(logs): {"api_key=***", "config password=***", "postgres://seam:***@", `"access_token":"***"`},
 	} {
 		for _, w := range wants {
 			if !strings.Contains(where, w) {
@@ -143,6 +145,9 @@ func TestControlAPIsWantTheToken(t *testing.T) {
 		t.Errorf("the stub's admin API with the token: %d %s", code, body)
 	}
 	noSecrets(t, "the stub's journal listing", body)
+	if !strings.Contains(body, `"sid":"***"`) {
+		t.Errorf("the stub's journal listing does not show the client's cookie masked: %s", body)
+	}
 	// Through the URL with the token in it, as Toxiproxy's Go client
 	// sends it (client.NewClient(url) joins paths to it and lets
 	// net/http send the user part as Basic authentication).

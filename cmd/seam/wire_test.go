@@ -46,6 +46,11 @@ tests:
       - http: {service: front, path: /call, query: {path: /healthz}}
       - interactions: {from: front, to: back, path: /port, status: 200, count: 1, before: {from: front, to: back, path: /healthz}}
       - interactions: {from: front, to: back, path: "/n*", never: true}
+  - name: a client that writes a byte at a time is decoded all the same
+    steps:
+      - http: {service: front, path: /call-split, query: {path: /port}}
+        expect: {status: 200}
+      - interactions: {from: front, to: back, method: GET, path: /port, status: 200, count: 1}
   - name: a wrong count fails with the edges' timeline
     steps:
       - http: {service: front, path: /call, query: {path: /port}}
@@ -62,6 +67,7 @@ tests:
 		"front→back | GET /port → 200 OK",
 		"front→back | GET /nowhere → 404 Not Found",
 		"PASS interactions are checked",
+		"PASS a client that writes a byte at a time is decoded all the same",
 		`step "interactions": 1 interaction(s) matched front→back GET /port; want exactly 2`,
 		"the edges during this test (1 interactions):",
 	} {
@@ -76,7 +82,7 @@ tests:
 		t.Errorf("no coverage line:\n%s", r.stdout)
 	}
 	cov := seamEnv(t, env, "coverage", log)
-	for _, want := range []string{"front→back   GET /healthz ×1, GET /nowhere ×1, GET /port ×3", "direct→back  not recorded (wire: false)"} {
+	for _, want := range []string{"front→back   GET /healthz ×1, GET /nowhere ×1, GET /port ×4", "direct→back  not recorded (wire: false)"} {
 		if cov.code != 0 || !strings.Contains(cov.stdout, want) {
 			t.Errorf("seam coverage lacks %q (exit %d):\n%s%s", want, cov.code, cov.stdout, cov.stderr)
 		}

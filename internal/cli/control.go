@@ -187,7 +187,7 @@ func (h *holder) runAttached(ctx context.Context, req runRequest, out *frameWrit
 // the attached run too, and the engine cannot stop it.
 type heldFactory struct{ h *holder }
 
-func (f heldFactory) Start(ctx context.Context, worker int, log func(service, stream, line string, span ...time.Time)) (engine.Env, error) {
+func (f heldFactory) Start(ctx context.Context, worker int, log report.LogFunc) (engine.Env, error) {
 	if err := f.h.env.Reset(ctx); err != nil {
 		return nil, fmt.Errorf("resetting the held environment: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/seamtest/seam/internal/mask"
 	"github.com/seamtest/seam/internal/reap"
+	"github.com/seamtest/seam/internal/report"
 	"github.com/seamtest/seam/internal/session"
 	"github.com/seamtest/seam/internal/suite"
 	"golang.org/x/sys/unix"
@@ -201,7 +202,7 @@ type upLog struct {
 	verbose  bool
 	quiet    bool
 	shown    bool // the address table is out
-	attached func(service, stream, line string, span ...time.Time)
+	attached report.LogFunc
 	mask     *mask.Masker // what reaches the log and the terminal is masked; the address table is not
 }
 
@@ -228,7 +229,7 @@ func (l *upLog) close() {
 	}
 }
 
-func (l *upLog) line(svc, stream, line string, span ...time.Time) {
+func (l *upLog) line(svc, stream, line string, span *report.Span) {
 	line = l.mask.Text(line)
 	l.mu.Lock()
 	attached := l.attached
@@ -241,7 +242,7 @@ func (l *upLog) line(svc, stream, line string, span ...time.Time) {
 	}
 	l.mu.Unlock()
 	if attached != nil {
-		attached(svc, stream, line, span...)
+		attached(svc, stream, line, span)
 	}
 }
 
@@ -272,7 +273,7 @@ func (l *upLog) table(text string) {
 }
 
 // attach sends every line to fn as well (nil: no more).
-func (l *upLog) attach(fn func(service, stream, line string, span ...time.Time)) {
+func (l *upLog) attach(fn report.LogFunc) {
 	l.mu.Lock()
 	l.attached = fn
 	l.mu.Unlock()

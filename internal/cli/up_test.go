@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/seamtest/seam/internal/report"
 )
 
 // TestUpLogKeepsTheTableReadable: before the address table the terminal
@@ -29,14 +31,14 @@ func TestUpLogKeepsTheTableReadable(t *testing.T) {
 				t.Fatal(err)
 			}
 			var attached []string
-			l.line("api", "stdout", "banner")
+			l.line("api", "stdout", "banner", nil)
 			l.table("TABLE\n")
-			l.line("api", "stdout", "listening after")
-			l.attach(func(svc, stream, line string, _ ...time.Time) { attached = append(attached, svc+"|"+stream+"|"+line) })
+			l.line("api", "stdout", "listening after", nil)
+			l.attach(func(svc, stream, line string, _ *report.Span) { attached = append(attached, svc+"|"+stream+"|"+line) })
 			now := time.Now()
-			l.line("api→db", "wire", "SQL select 1", now, now)
+			l.line("api→db", "wire", "SQL select 1", &report.Span{Start: now, End: now})
 			l.attach(nil)
-			l.line("api", "stderr", "after the run")
+			l.line("api", "stderr", "after the run", nil)
 			l.close()
 			got := term.String()
 			for _, w := range tc.want {

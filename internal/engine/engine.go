@@ -96,7 +96,7 @@ func flush(env Env) {
 // EnvFactory starts environments: one per worker, and one per fresh test.
 // log receives every line the environment's services print.
 type EnvFactory interface {
-	Start(ctx context.Context, worker int, log func(service, stream, line string, span ...time.Time)) (Env, error)
+	Start(ctx context.Context, worker int, log report.LogFunc) (Env, error)
 }
 
 // EnvError is an environment that could not start; the run stops.
@@ -218,7 +218,7 @@ func NewRunner(s *suite.Suite, opts Options, sink report.Sink) (*Runner, error) 
 
 // LogFunc is the log callback for w's environment: each line is tagged
 // with the test running on w.
-func (x *Runner) LogFunc(w *Worker) func(service, stream, line string, span ...time.Time) {
+func (x *Runner) LogFunc(w *Worker) report.LogFunc {
 	return x.r.logFunc(w)
 }
 
@@ -272,15 +272,16 @@ func (w *Worker) setTest(name string) {
 }
 
 // logFunc tags each line with the test running on w when it was printed.
-func (r *runner) logFunc(w *Worker) func(svc, stream, line string, span ...time.Time) {
-	return func(svc, stream, line string, span ...time.Time) {
+func (r *runner) logFunc(w *Worker) report.LogFunc {
+	return func(svc, stream, line string, span *report.Span) {
 		w.mu.Lock()
 		test := w.test
 		w.mu.Unlock()
 		e := report.Event{Type: report.Log, Test: test, Service: svc, Stream: stream, Message: line, Worker: w.id}
-		if len(span) == 2 {
-			// An interaction: when it started, and how long it took.
-			e.Time, e.Duration = span[0], msSince(span[1], span[0])
+		if span != nil {
+			// An interaction: when it started, how long it took, and
+			// what it carried.
+			e.Time, e.Duration, e.Exchange = span.Start, msSince(span.End, span.Start), span.Exchange
 		}
 		r.emit(e)
 	}

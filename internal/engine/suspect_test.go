@@ -19,13 +19,15 @@ import (
 type wiredEnv struct {
 	mu   sync.Mutex
 	list []wire.Interaction
-	log  func(service, stream, line string, span ...time.Time)
+	log  report.LogFunc
 }
 
 func (e *wiredEnv) URL(string) (string, error) { return "", nil }
 func (e *wiredEnv) ServiceFunc() any           { return func(string) (map[string]any, error) { return nil, nil } }
 func (e *wiredEnv) Stop(context.Context) error { return nil }
-func (e *wiredEnv) ClearFaults()               { e.log("api→db", report.WireStream, "fault → cleared (0 µs)") }
+func (e *wiredEnv) ClearFaults() {
+	e.log("api→db", report.WireStream, "fault → cleared (0 µs)", nil)
+}
 func (e *wiredEnv) add(i ...wire.Interaction) {
 	e.mu.Lock()
 	e.list = append(e.list, i...)
@@ -45,7 +47,7 @@ func (e *wiredEnv) Interactions(since time.Time) []wire.Interaction {
 
 type wiredFactory struct{ env *wiredEnv }
 
-func (f wiredFactory) Start(_ context.Context, _ int, log func(service, stream, line string, span ...time.Time)) (engine.Env, error) {
+func (f wiredFactory) Start(_ context.Context, _ int, log report.LogFunc) (engine.Env, error) {
 	f.env.log = log
 	return f.env, nil
 }

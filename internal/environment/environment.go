@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/seamtest/seam/internal/diag"
@@ -23,6 +24,7 @@ import (
 	"github.com/seamtest/seam/internal/freeport"
 	"github.com/seamtest/seam/internal/mask"
 	"github.com/seamtest/seam/internal/protos"
+	"github.com/seamtest/seam/internal/report"
 	"github.com/seamtest/seam/internal/service"
 	"github.com/seamtest/seam/internal/step"
 	"github.com/seamtest/seam/internal/token"
@@ -40,11 +42,11 @@ type Options struct {
 	Mark     []string            // environment entries that mark processes for reaping
 	Started  func(pid int)
 	AddTemp  func(dir string)
-	Log      func(service, stream, line string, span ...time.Time) // span: an interaction's start and end
-	Progress func(service, what string)                            // "starting", "ready", … for a live display
-	Notice   func(service, text string)                            // what seam cannot reset, once per text
-	Mask     *mask.Masker                                          // the suite's own secret patterns; nil: the built-in ones
-	Seed     uint64                                                // the run's: Toxiproxy toxics' toxicity rolls and jitter
+	Log      report.LogFunc
+	Progress func(service, what string) // "starting", "ready", … for a live display
+	Notice   func(service, text string) // what seam cannot reset, once per text
+	Mask     *mask.Masker               // the suite's own secret patterns; nil: the built-in ones
+	Seed     uint64                     // the run's: Toxiproxy toxics' toxicity rolls and jitter
 	// Token guards the control APIs (Toxiproxy's, the stubs' admin API)
 	// and is given to every process as $SEAM_CONTROL_TOKEN; "" leaves
 	// them open.
@@ -70,6 +72,13 @@ type Environment struct {
 	stopOnce sync.Once
 	stopErr  error
 	helpers  helpers // what step kinds keep for this environment (helpers.go)
+	// exchanged counts the bytes of interactions' content sent to the
+	// event log, bounded by maxExchangeBytes (helpers.go).
+	exchanged    atomic.Int64
+	exchangeFull atomic.Bool // the bound was passed (and said)
+	// componentFaults are the faults on edges from seam's own components
+	// (browser→orders), which their helpers put in effect, by edge.
+	componentFaults map[string]wire.Faults
 }
 
 type running struct {
@@ -396,7 +405,7 @@ func (e *Environment) wireReport(edge string, main bool) func(wire.Interaction) 
 		}
 		e.seen.Add(in)
 		if e.opts.Log != nil {
-			e.opts.Log(edge, "wire", in.Line(), in.Start, in.End)
+			e.opts.Log(edge, "wire", in.Line(), e.wireSpan(in))
 		}
 	}
 }
@@ -450,6 +459,11 @@ func (e *Environment) ToxiproxyURL() (string, error) {
 // (engine steps: fault).
 func (e *Environment) SetFaults(from, to string, f wire.Faults) error {
 	ps := e.edgeProxies(from + "→" + to)
+	if len(ps) == 0 && e.sys != nil {
+		if _, declared := e.sys.Get(from); !declared {
+			return e.setComponentFaults(from, to, f)
+		}
+	}
 	if len(ps) == 0 {
 		return fmt.Errorf("no wire on %s→%s: faults go on a depends_on edge (%s depends on %s) that is not wire: false", from, to, from, to)
 	}
@@ -466,6 +480,16 @@ func (e *Environment) ClearFaults() {
 	e.mu.Unlock()
 	for _, p := range ps {
 		p.ClearFaults()
+	}
+	e.mu.Lock()
+	had := e.componentFaults
+	e.componentFaults = nil
+	e.mu.Unlock()
+	if len(had) > 0 {
+		e.componentFaultsChanged()
+		for edge := range had {
+			e.faultNoted(edge, "cleared")
+		}
 	}
 }
 
@@ -606,7 +630,7 @@ func (e *Environment) startOne(ctx context.Context, svc *service.Service) error 
 			fmt.Fprintf(r.log, "%s %s | %s\n", time.Now().UTC().Format("15:04:05.000"), stream, line)
 			r.mu.Unlock()
 			if e.opts.Log != nil {
-				e.opts.Log(svc.Name, stream, line)
+				e.opts.Log(svc.Name, stream, line, nil)
 			}
 		},
 		Started: e.opts.Started,
@@ -670,7 +694,7 @@ func (e *Environment) note(r *running, line string) {
 	fmt.Fprintf(r.log, "%s seam | %s\n", time.Now().UTC().Format("15:04:05.000"), line)
 	r.mu.Unlock()
 	if e.opts.Log != nil {
-		e.opts.Log(r.svc.Name, "seam", line)
+		e.opts.Log(r.svc.Name, "seam", line, nil)
 	}
 }
 

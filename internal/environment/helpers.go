@@ -5,8 +5,11 @@ import (
 	"io"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
+	"time"
 
+	"github.com/seamtest/seam/internal/report"
 	"github.com/seamtest/seam/internal/step"
 	"github.com/seamtest/seam/internal/wire"
 )
@@ -54,14 +57,28 @@ func (e *Environment) hostEnv(key string) step.HostEnv {
 	return step.HostEnv{
 		Log: func(component, stream, line string) {
 			if e.opts.Log != nil {
-				e.opts.Log(component, stream, line)
+				e.opts.Log(component, stream, line, nil)
 			}
 		},
 		Record: func(in wire.Interaction) {
 			e.seen.Add(in)
 			if e.opts.Log != nil {
-				e.opts.Log(in.Edge, "wire", in.Line(), in.Start, in.End)
+				e.opts.Log(in.Edge, "wire", in.Line(), e.wireSpan(in))
 			}
+		},
+		Faults: func() map[string]wire.Faults {
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			var out map[string]wire.Faults
+			for edge, f := range e.componentFaults {
+				if from, to, _ := strings.Cut(edge, "→"); from == key {
+					if out == nil {
+						out = map[string]wire.Faults{}
+					}
+					out[to] = f
+				}
+			}
+			return out
 		},
 		Started:     e.opts.Started,
 		Mark:        e.opts.Mark,
@@ -85,4 +102,82 @@ func (e *Environment) closeHelpers() error {
 	}
 	h.m, h.order = nil, nil
 	return first
+}
+
+// maxExchangeBytes bounds the content of interactions an environment
+// sends to the event log (each body is cut at 4 KiB already): a long run
+// of big bodies keeps its timeline, not gigabytes of bodies. Past it,
+// interactions carry their line only, and the environment says so once.
+const maxExchangeBytes = 64 << 20
+
+// wireSpan places an interaction on the timeline with what it carried.
+func (e *Environment) wireSpan(in wire.Interaction) *report.Span {
+	s := &report.Span{Start: in.Start, End: in.End}
+	if e.exchanged.Load() > maxExchangeBytes {
+		return s
+	}
+	req, reqBody, resp, respBody := in.Content()
+	if req == "" && resp == "" {
+		return s
+	}
+	n := int64(len(req) + len(reqBody) + len(resp) + len(respBody))
+	if e.exchanged.Add(n) > maxExchangeBytes {
+		if e.exchangeFull.CompareAndSwap(false, true) && e.opts.Log != nil {
+			e.opts.Log(in.Edge, "seam", fmt.Sprintf("the event log keeps no more of what interactions carry in this environment (%d MiB kept); their lines go on", maxExchangeBytes>>20), nil)
+		}
+		return s
+	}
+	s.Exchange = &report.Exchange{Request: req, RequestBody: reqBody, Response: resp, ResponseBody: respBody}
+	return s
+}
+
+// setComponentFaults puts faults on an edge from one of seam's own
+// components (browser→orders), whose helper puts them in effect: its
+// requests pass no proxy. They hold from now on, for a helper started
+// later too, until ClearFaults.
+func (e *Environment) setComponentFaults(from, to string, f wire.Faults) error {
+	switch {
+	case f.Bandwidth > 0 || f.CloseAfter > 0:
+		return fmt.Errorf("%s→%s: bandwidth and close_after act on a connection's bytes, which seam does not carry for the %s (it talks to the services itself); use latency, reset, refuse, blackhole or http", from, to, from)
+	case f.GRPC != nil:
+		return fmt.Errorf("%s→%s: a grpc fault is for gRPC edges; the %s's calls are HTTP (use http: {path, status})", from, to, from)
+	}
+	e.mu.Lock()
+	if e.componentFaults == nil {
+		e.componentFaults = map[string]wire.Faults{}
+	}
+	what := f.String()
+	if f.IsZero() { // clear: true
+		delete(e.componentFaults, from+"→"+to)
+		what = "cleared"
+	} else {
+		e.componentFaults[from+"→"+to] = f
+	}
+	e.mu.Unlock()
+	e.faultNoted(from+"→"+to, what)
+	e.componentFaultsChanged()
+	return nil
+}
+
+// faultNoted puts a component edge's fault (or its end) on the timeline,
+// as a proxy does its own.
+func (e *Environment) faultNoted(edge, what string) {
+	now := time.Now()
+	e.wireReport(edge, true)(wire.Interaction{Edge: edge, Protocol: "fault", Op: "fault", Result: what, Start: now, End: now})
+}
+
+// componentFaultsChanged tells the helpers that take faults.
+func (e *Environment) componentFaultsChanged() {
+	h := &e.helpers
+	h.mu.Lock()
+	var takers []step.FaultTaker
+	for _, k := range h.order {
+		if t, ok := h.m[k].(step.FaultTaker); ok {
+			takers = append(takers, t)
+		}
+	}
+	h.mu.Unlock()
+	for _, t := range takers {
+		t.FaultsChanged()
+	}
 }

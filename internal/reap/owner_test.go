@@ -128,3 +128,22 @@ func TestOlderRecordsWithoutUIDAreTheFileOwners(t *testing.T) {
 		t.Errorf("an older seam's record in the user's own file is not theirs: %+v", recs)
 	}
 }
+
+// TestRecordsAreTheUsersAlone: a run's record names its processes and
+// folders: only its user may read it.
+func TestRecordsAreTheUsersAlone(t *testing.T) {
+	state := t.TempDir()
+	r, err := Begin(state, "run", "suite.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.End()
+	if err := r.AddPID(os.Getpid()); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]os.FileMode{r.file: 0o600, filepath.Dir(r.file): 0o700} {
+		if st, err := os.Stat(path); err != nil || st.Mode().Perm() != want {
+			t.Errorf("%s: %v, mode %v; want %v", path, err, st.Mode().Perm(), want)
+		}
+	}
+}

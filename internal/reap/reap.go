@@ -78,7 +78,7 @@ func Begin(stateDir, command, suite string) (*Run, error) {
 		return nil, fmt.Errorf("state folder %s: %w", stateDir, err)
 	}
 	runs := filepath.Join(stateDir, "runs")
-	if err := os.MkdirAll(runs, 0o755); err != nil {
+	if err := os.MkdirAll(runs, 0o700); err != nil {
 		return nil, fmt.Errorf("state folder %s: %w", runs, err)
 	}
 	var b [6]byte
@@ -180,7 +180,7 @@ func (r *Run) save() error {
 	// A save killed halfway leaves this file; Reap removes it (see
 	// staleTemps).
 	tmp := r.file + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
 		return err
 	}
 	return os.Rename(tmp, r.file)

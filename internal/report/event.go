@@ -74,7 +74,37 @@ type Event struct {
 	Services []ServiceInfo `json:"services,omitempty"`
 	Edges    []EdgeInfo    `json:"edges,omitempty"`    // run_start: the depends_on edges
 	Coverage *Coverage     `json:"coverage,omitempty"` // coverage: the run's integration coverage
+	// Exchange is what an interaction (a log event of stream "wire")
+	// carried, masked, for the reports that show it whole.
+	Exchange *Exchange `json:"exchange,omitempty"`
 }
+
+// Exchange is the content of one interaction on an edge, masked as
+// everything seam writes is (internal/mask). Request is the request as
+// sent: an HTTP request line with its header lines, "GRPC /pkg.Svc/Method"
+// with its metadata, an SQL statement whole (with its parameters), a
+// Redis command; Response the answer's status line with its header lines
+// (HTTP/2: then its trailers), or the statement's result. Bodies are the
+// first 4 KiB of each (gRPC: the messages as JSON when their types are
+// known), text as sent or, for binary data, its size.
+type Exchange struct {
+	Request      string `json:"request,omitempty"`
+	RequestBody  string `json:"request_body,omitempty"`
+	Response     string `json:"response,omitempty"`
+	ResponseBody string `json:"response_body,omitempty"`
+}
+
+// Span places a log line that is an interaction on the timeline: when it
+// started and ended, and (when known) what it carried.
+type Span struct {
+	Start, End time.Time
+	Exchange   *Exchange
+}
+
+// LogFunc takes a component's log line as it happens: service names the
+// component (or, for an interaction, the edge "orders→db"), stream where
+// the line came from ("stdout", "wire", …); span is nil for a plain line.
+type LogFunc func(service, stream, line string, span *Span)
 
 // ServiceInfo says what ran for one of the suite's services (run_start):
 // its kind, and whether a stand-in stub ran in place of the real one.

@@ -173,6 +173,14 @@ func (j *JUnit) Finish(r *Run) error {
 				c.Error = p
 			}
 			fmt.Fprintf(&errLog, "FAIL %s (%s)\n", t.Name, t.Pos)
+			if f != nil {
+				// The attachment convention CI servers read (Jenkins'
+				// attachments plugin, GitLab's test screenshots); a
+				// testcase may hold no system-out of its own in the schema.
+				for _, a := range f.Artifacts {
+					fmt.Fprintf(&outLog, "[[ATTACHMENT|%s]]\n", xmlSafe(a.Path))
+				}
+			}
 		}
 		s.Cases = append(s.Cases, c)
 	}
@@ -221,6 +229,12 @@ func failureText(f *Failure, logs []string) string {
 	if len(f.Suspects) > 0 {
 		same := func(s string) string { return s }
 		b.WriteString("\n" + strings.TrimLeft(SuspectsText(f.Suspects, same, same), " "))
+	}
+	if len(f.Artifacts) > 0 {
+		b.WriteString("\nsaved when it failed:\n")
+		for _, a := range f.Artifacts {
+			b.WriteString("  " + a.Name + ": " + a.Path + "\n")
+		}
 	}
 	if len(logs) > 0 {
 		b.WriteString("\nlogs:\n" + strings.Join(logs, "\n") + "\n")

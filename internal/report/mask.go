@@ -19,8 +19,9 @@ func (s maskingSink) Event(e Event) {
 }
 
 // MaskEvent masks the text an event carries: its message, a failure's
-// message, diff, request, response and suspects (m may be nil: the
-// built-in rules only). e's Failure is copied, not changed in place.
+// message, diff, request, response and suspects, an interaction's
+// exchange (m may be nil: the built-in rules only). e's Failure and
+// Exchange are copied, not changed in place.
 func MaskEvent(m *mask.Masker, e Event) Event {
 	e.Message = m.Text(e.Message)
 	e.Step = m.Text(e.Step)
@@ -36,6 +37,11 @@ func MaskEvent(m *mask.Masker, e Event) Event {
 			}
 		}
 		e.Failure = &c
+	}
+	if x := e.Exchange; x != nil {
+		c := Exchange{Request: m.Text(x.Request), RequestBody: m.Text(x.RequestBody),
+			Response: m.Text(x.Response), ResponseBody: m.Text(x.ResponseBody)}
+		e.Exchange = &c
 	}
 	return e
 }

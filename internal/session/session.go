@@ -22,6 +22,7 @@ import (
 	"github.com/seamtest/seam/internal/freeport"
 	"github.com/seamtest/seam/internal/mask"
 	"github.com/seamtest/seam/internal/reap"
+	"github.com/seamtest/seam/internal/report"
 	"github.com/seamtest/seam/internal/service"
 	"github.com/seamtest/seam/internal/suite"
 	"github.com/seamtest/seam/internal/token"
@@ -199,20 +200,20 @@ func (s *Session) Factory() engine.EnvFactory {
 
 type factory struct{ s *Session }
 
-func (f factory) Start(ctx context.Context, worker int, log func(service, stream, line string, span ...time.Time)) (engine.Env, error) {
+func (f factory) Start(ctx context.Context, worker int, log report.LogFunc) (engine.Env, error) {
 	return f.s.startEnv(ctx, log, true)
 }
 
 // StartEnv starts one more environment instance with its own ports and
 // folders.
-func (s *Session) StartEnv(ctx context.Context, log func(service, stream, line string, span ...time.Time)) (*environment.Environment, error) {
+func (s *Session) StartEnv(ctx context.Context, log report.LogFunc) (*environment.Environment, error) {
 	return s.startEnv(ctx, log, false)
 }
 
 // startEnv starts an environment; with timed, each service's start is
 // also logged (stream "env", line "ready", spanning its start) for the
 // reports' start times.
-func (s *Session) startEnv(ctx context.Context, log func(service, stream, line string, span ...time.Time), timed bool) (*environment.Environment, error) {
+func (s *Session) startEnv(ctx context.Context, log report.LogFunc, timed bool) (*environment.Environment, error) {
 	progress := s.opts.Progress
 	if timed && log != nil {
 		var mu sync.Mutex
@@ -228,7 +229,7 @@ func (s *Session) startEnv(ctx context.Context, log func(service, stream, line s
 				began[svc] = time.Now()
 			case "ready":
 				if t, ok := began[svc]; ok {
-					log(svc, "env", "ready", t, time.Now())
+					log(svc, "env", "ready", &report.Span{Start: t, End: time.Now()})
 				}
 			}
 		}

@@ -38,6 +38,17 @@ type HostEnv struct {
 	// Services maps each service's loopback address (host:port, every
 	// port) to its name, to tell which service a request went to.
 	Services map[string]string
+	// Faults are the faults set now on the helper's component's edges
+	// (browser→orders), by callee; nil when none. A helper that puts them
+	// in effect itself is a FaultTaker.
+	Faults func() map[string]wire.Faults
+}
+
+// FaultTaker is a helper that puts the faults of its component's edges in
+// effect itself, as no proxy sees its requests (the browser's go straight
+// to the services): the environment tells it when they change.
+type FaultTaker interface {
+	FaultsChanged()
 }
 
 // Component is an Action that drives a component of seam's own (the

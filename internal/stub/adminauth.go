@@ -50,7 +50,7 @@ func (s *Server) guardAdmin(w http.ResponseWriter, r *http.Request) bool {
 
 // maskJSON masks a logged request as WireMock's admin API renders it:
 // secret-named members, query parameters ({key, values}) and headers,
-// and the body (with bodyAsBase64 made again from the masked body).
+// every cookie, and the body (with bodyAsBase64 made again from the masked body).
 func maskJSON(m *mask.Masker, key string, v any) any {
 	switch x := v.(type) {
 	case string:
@@ -64,6 +64,14 @@ func maskJSON(m *mask.Masker, key string, v any) any {
 		}
 		return x
 	case map[string]any:
+		if key == "cookies" {
+			// A request's cookies, name → value: session secrets
+			// whatever they are named, as the Cookie header is.
+			for k := range x {
+				x[k] = mask.Masked
+			}
+			return x
+		}
 		if k, ok := x["key"].(string); ok && mask.SecretName(k) {
 			if _, ok := x["values"]; ok {
 				x["values"] = []any{mask.Masked}

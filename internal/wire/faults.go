@@ -37,6 +37,10 @@ type HTTPFault struct {
 	Slow   time.Duration // with no Status: each chunk of the callee's answer is held this long
 }
 
+// Matches reports whether the fault is for a request (its method and
+// target).
+func (h *HTTPFault) Matches(method, target string) bool { return h.matches(method, target) }
+
 func (h *HTTPFault) matches(method, target string) bool {
 	if h.Method != "" && !strings.EqualFold(h.Method, method) {
 		return false

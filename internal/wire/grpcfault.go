@@ -216,7 +216,7 @@ func (fr *h2Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		in.RequestSize, req = body.seen()
 		in.RequestMessages = req.count
 		p.grpcBodies(&in, &req, &grpcFrames{})
-		in.Note = grpcSizes(in)
+		in.Note = grpcNote("", in)
 		h := w.Header()
 		h.Set("Content-Type", "application/grpc")
 		h.Set("Grpc-Status", strconv.Itoa(g.Code))
@@ -245,7 +245,7 @@ func (fr *h2Front) forward(w http.ResponseWriter, r *http.Request, in *Interacti
 		if in.Protocol == "grpc" {
 			in.RequestMessages, in.ResponseMessages = req.count, answer.count
 			fr.p.grpcBodies(in, &req, &answer)
-			in.Note = strings.TrimSpace(in.Note + " " + grpcSizes(*in))
+			in.Note = grpcNote(in.Note, *in)
 		}
 	}()
 	resp, err := fr.tr.RoundTrip(out)

@@ -46,6 +46,9 @@ type h2Fields struct {
 	// grpcJSON renders the messages of a call whose types are known, on
 	// first use (Bodies).
 	grpcJSON *grpcJSON
+	// reqFields and respFields are the header fields each way (with the
+	// response's trailers), formatted when read (Headers).
+	reqFields, respFields []hpack.HeaderField
 }
 
 const (
@@ -88,6 +91,9 @@ type h2Stream struct {
 	note         string
 	req, resp    h2Body
 	clientEnded  bool
+	// The header fields each way, for the reports (formatted when read:
+	// Interaction.Headers); the response's trailers follow its headers.
+	reqFields, respFields []hpack.HeaderField
 }
 
 // h2Body is one direction of a stream's payload.
@@ -409,6 +415,7 @@ func (c *h2Conn) block(dir *h2Dir, frag []byte, end bool) string {
 	if s == nil {
 		return ""
 	}
+	s.respFields = keepFields(s.respFields, fields)
 	for _, f := range fields {
 		switch f.Name {
 		case ":status":
@@ -437,6 +444,7 @@ func (c *h2Conn) request(id uint32, fields []hpack.HeaderField, ended bool, note
 		return fmt.Sprintf("more than %d streams in flight", maxH2Streams)
 	}
 	s := &h2Stream{id: id, start: time.Now(), grpcStatus: -1, clientEnded: ended, note: note}
+	s.reqFields = keepFields(nil, fields)
 	for _, f := range fields {
 		switch f.Name {
 		case ":method":
@@ -470,6 +478,7 @@ func (c *h2Conn) finish(s *h2Stream, cut string) {
 		Start: s.start, End: time.Now(), Note: s.note}
 	in.GRPCStatus, in.GRPCMessage = s.grpcStatus, s.grpcMessage
 	in.RequestSize, in.ResponseSize = s.req.size, s.resp.size
+	in.reqFields, in.respFields = s.reqFields, s.respFields
 	if s.grpc {
 		in.Protocol, in.Op = "grpc", "GRPC "+s.path
 		in.RequestMessages, in.ResponseMessages = s.req.msgs.count, s.resp.msgs.count
@@ -486,7 +495,7 @@ func (c *h2Conn) finish(s *h2Stream, cut string) {
 		default:
 			in.Result, in.Suspicious = "no grpc-status", true
 		}
-		in.Note = strings.TrimSpace(in.Note + " " + grpcSizes(in))
+		in.Note = grpcNote(in.Note, in)
 	} else {
 		in.Op = s.method + " " + s.path
 		in.RequestBody, in.ResponseBody = s.req.head.body, s.resp.head.body
@@ -502,21 +511,43 @@ func (c *h2Conn) finish(s *h2Stream, cut string) {
 	c.d.p.emit(in)
 }
 
-func grpcSizes(in Interaction) string {
-	return "(" + msgCount(in.RequestMessages, in.RequestSize) + " → " + msgCount(in.ResponseMessages, in.ResponseSize) + ")"
+// grpcNote is note, then the call's sizes, "(1 message, 11 B → 1
+// message, 7 B)", built in one allocation: this is on every call.
+func grpcNote(note string, in Interaction) string {
+	var b strings.Builder
+	b.Grow(len(note) + 64)
+	if note = strings.TrimSpace(note); note != "" {
+		b.WriteString(note)
+		b.WriteByte(' ')
+	}
+	b.WriteByte('(')
+	writeMsgCount(&b, in.RequestMessages, in.RequestSize)
+	b.WriteString(" → ")
+	writeMsgCount(&b, in.ResponseMessages, in.ResponseSize)
+	b.WriteByte(')')
+	return b.String()
+}
+
+func writeMsgCount(b *strings.Builder, n int, bytes int64) {
+	var buf [20]byte
+	if n == 1 {
+		b.WriteString("1 message, ")
+	} else {
+		b.Write(strconv.AppendInt(buf[:0], int64(n), 10))
+		b.WriteString(" messages, ")
+	}
+	if bytes < 1024 { // as size says it, without fmt
+		b.Write(strconv.AppendInt(buf[:0], bytes, 10))
+		b.WriteString(" B")
+	} else {
+		b.WriteString(size(bytes))
+	}
 }
 
 func msgCount(n int, bytes int64) string {
-	var b string
-	if bytes < 1024 { // as size says it, without fmt: this is on every call
-		b = strconv.FormatInt(bytes, 10) + " B"
-	} else {
-		b = size(bytes)
-	}
-	if n == 1 {
-		return "1 message, " + b
-	}
-	return strconv.Itoa(n) + " messages, " + b
+	var b strings.Builder
+	writeMsgCount(&b, n, bytes)
+	return b.String()
 }
 
 // stop ends decoding of the connection: it is noted, once, with the
@@ -587,6 +618,40 @@ func percentDecode(s string) string {
 			}
 		}
 		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// keepFields adds a header block's fields to kept (the block's slice is
+// reused for the next block; the strings in it are not). One allocation
+// a block: this is on every call's path.
+func keepFields(kept, fields []hpack.HeaderField) []hpack.HeaderField {
+	if len(fields) == 0 {
+		return kept
+	}
+	if kept == nil {
+		// Room for a gRPC answer's trailers (grpc-status, grpc-message)
+		// after its headers.
+		return append(make([]hpack.HeaderField, 0, len(fields)+2), fields...)
+	}
+	return append(kept, fields...)
+}
+
+// fieldLines renders kept fields as header lines, "name: value" a line,
+// pseudo-headers left out (the method, path and status say them), up to
+// maxHeaderKept bytes.
+func fieldLines(fields []hpack.HeaderField) string {
+	var b strings.Builder
+	for _, f := range fields {
+		if strings.HasPrefix(f.Name, ":") || b.Len()+len(f.Name)+len(f.Value)+3 > maxHeaderKept {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(f.Name)
+		b.WriteString(": ")
+		b.WriteString(f.Value)
 	}
 	return b.String()
 }

@@ -64,9 +64,9 @@ func replay(log []byte, step int, files *protoregistry.Files) []Interaction {
 func TestH2SeedsDecode(t *testing.T) {
 	files := echoFile(t)
 	for name, log := range h2Seeds(t) {
-		// A first chunk shorter than a frame header is not recognised
-		// (a proxy reads more at once than that): 9 bytes at least.
-		for _, step := range []int{9, 10, 1 << 20} {
+		// However the caller splits its writes, down to a byte at a
+		// time (its first bytes are kept until they tell HTTP/2).
+		for _, step := range []int{1, 2, 3, 9, 10, 1 << 20} {
 			got := replay(log, step, files)
 			if len(got) < 3 {
 				t.Errorf("%s in steps of %d: %d interactions", name, step, len(got))

@@ -285,6 +285,18 @@ func TestGRPCCallsAreRecorded(t *testing.T) {
 		string(sResp) != `["n1","n2","n3"]` || string(sReq) != `3` {
 		t.Errorf("streaming call: %+v (%s → %s)", stream, sReq, sResp)
 	}
+	// The call whole, for the reports: metadata (its secret masked),
+	// messages as JSON, the answer's headers and trailers.
+	req, reqBody, resp, respBody := ok.Content()
+	for _, want := range []string{"GRPC /grpc.health.v1.Health/Check\n", "content-type: application/grpc", "authorization: ***"} {
+		if !strings.Contains(req, want) {
+			t.Errorf("the ok call's request lacks %q:\n%s", want, req)
+		}
+	}
+	if strings.Contains(req, "Bearer x") || reqBody != `{"service":"auth"}` || respBody != `{"status":"SERVING"}` ||
+		!strings.HasPrefix(resp, "OK\n") || !strings.Contains(resp, "grpc-status: 0") {
+		t.Errorf("the ok call's content: %q %q → %q %q", req, reqBody, resp, respBody)
+	}
 	if !strings.Contains(stream.Line(), "(1 message, 7 B → 3 messages, 27 B)") {
 		t.Errorf("streaming call's line: %s", stream.Line())
 	}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"golang.org/x/net/http2"
 )
 
 // The decoder sees each chunk just before it is forwarded, in the
@@ -45,11 +47,19 @@ type decoder struct {
 	callerAt   time.Time
 	blackholed bool
 	h2         *h2Conn
+	// sniffed is a caller's first bytes while they are too few to tell
+	// its protocol (a client that writes "G", then "ET /"): kept until
+	// they tell, at most maxSniff of them.
+	sniffed []byte
+	// greeted is a callee's first bytes, sent before the caller's, while
+	// they may yet be an HTTP/2 server's SETTINGS frame (9 bytes).
+	greeted []byte
 }
 
 // exchange is a request seen, waiting for its response.
 type exchange struct {
 	method, target string
+	header         string
 	start          time.Time
 	body           []byte
 }
@@ -75,6 +85,13 @@ func (d *decoder) fromClient(b []byte) {
 	case raw:
 		return
 	case undecided:
+		if len(d.sniffed) > 0 || len(b) < maxSniff && mayTellLater(b) {
+			d.sniffed = append(d.sniffed, b...)
+			if len(d.sniffed) < maxSniff && mayTellLater(d.sniffed) {
+				return // too few bytes yet to tell
+			}
+			b, d.sniffed = d.sniffed, nil
+		}
 		switch {
 		case looksLikeHTTP(b):
 			d.mode, d.wasHTTP = decodingHTTP, true
@@ -116,6 +133,13 @@ func (d *decoder) fromServer(b []byte) {
 	defer d.mu.Unlock()
 	switch d.mode {
 	case undecided:
+		if len(d.sniffed) == 0 && (len(d.greeted) > 0 || mayBeH2Settings(b)) {
+			d.greeted = append(d.greeted, b...)
+			if len(d.greeted) < 9 && mayBeH2Settings(d.greeted) {
+				return // too few bytes yet to tell
+			}
+			b, d.greeted = d.greeted, nil
+		}
 		if looksLikeH2Settings(b) { // an HTTP/2 server greets before the preface comes
 			d.mode, d.wasHTTP, d.h2 = decodingH2, true, newH2Conn(d)
 			break
@@ -175,7 +199,7 @@ func (d *decoder) onRequest(h *head) bool {
 	if len(d.queue) >= 64 {
 		return false // more in flight than anyone pipelines
 	}
-	d.queue = append(d.queue, exchange{method: h.method, target: h.target, start: time.Now()})
+	d.queue = append(d.queue, exchange{method: h.method, target: h.target, header: h.header, start: time.Now()})
 	return true
 }
 
@@ -206,7 +230,7 @@ func (d *decoder) onResponse(h *head) bool {
 	in := Interaction{Edge: d.p.Edge, Protocol: "http", Op: ex.method + " " + ex.target,
 		Result: strconv.Itoa(h.status) + " " + h.reason, Start: ex.start, End: time.Now(),
 		Suspicious: h.status >= 400, Method: ex.method, Target: ex.target, Status: h.status,
-		RequestBody: ex.body, ResponseBody: h.body}
+		RequestBody: ex.body, ResponseBody: h.body, reqHeader: ex.header, respHeader: h.header}
 	if h.status == http.StatusSwitchingProtocols && h.upgrade == "h2c" {
 		d.h2 = newH2Conn(d)
 		d.h2.dirs[1].preface = 0 // the callee starts with its SETTINGS
@@ -297,8 +321,8 @@ func (d *decoder) close(how string, cut bool) int {
 	}
 	if d.pg != nil {
 		for _, ex := range d.pg.pending {
-			sql := oneLine(ex.sql, 160)
-			left = append(left, pending{"postgres", "SQL", sql, "SQL " + sql, ex.start})
+			sql := oneLine(ex.sql, maxSQLKept)
+			left = append(left, pending{"postgres", "SQL", sql, "SQL " + oneLine(sql, maxOpSQL), ex.start})
 		}
 	}
 	if d.resp3 != nil {
@@ -346,6 +370,51 @@ func secs(d time.Duration) string {
 	return fmtDuration(d)
 }
 
+// maxSniff bounds the first bytes of a caller kept to tell its protocol:
+// every protocol the wire decodes tells in fewer (PostgreSQL's startup
+// in 8, "OPTIONS " in 8, a Redis command's "*3\r\n$" in 5).
+const maxSniff = 16
+
+// mayTellLater reports whether a caller's first bytes, b, are too few to
+// tell its protocol yet: they are the start of what one of the
+// detectors below would accept, but no detector accepts them yet.
+func mayTellLater(b []byte) bool {
+	if len(b) == 0 {
+		return true
+	}
+	if looksLikeHTTP(b) || looksLikePG(b) || looksLikeRESP(b) || looksLikeH2(b) {
+		return false
+	}
+	for _, m := range httpMethods {
+		if len(b) < len(m) && string(b) == m[:len(b)] {
+			return true
+		}
+	}
+	if n := min(len(b), len(h2Preface)); string(b[:n]) == h2Preface[:n] {
+		return true
+	}
+	if len(b) < 8 && (len(b) < 1 || b[0] == 0) && (len(b) < 2 || b[1] < 10000>>16+1) {
+		return true // a PostgreSQL startup's length: under 10000, big-endian
+	}
+	if b[0] == '*' {
+		// "*N\r\n$": an array header, then its first bulk string.
+		i := 1
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		rest := b[i:]
+		return i > 1 && len(rest) < 3 && string(rest) == "\r\n$"[:len(rest)] || i == 1 && len(b) == 1
+	}
+	return false
+}
+
+// mayBeH2Settings reports whether a callee's first bytes, fewer than a
+// frame header, may be the start of an HTTP/2 SETTINGS frame.
+func mayBeH2Settings(b []byte) bool {
+	// length (3 bytes), type SETTINGS, flags 0, stream 0 (4 bytes)
+	return len(b) < 9 && (len(b) < 4 || b[3] == byte(http2.FrameSettings)) && (len(b) < 5 || bytes.Count(b[4:], []byte{0}) == len(b)-4)
+}
+
 // httpMethods start the request lines the wire decodes.
 var httpMethods = [...]string{"GET ", "POST ", "PUT ", "DELETE ", "HEAD ", "OPTIONS ", "PATCH ", "CONNECT ", "TRACE "}
 
@@ -369,6 +438,7 @@ type head struct {
 	untilClose     bool   // a response body without framing: to the end of the connection
 	interim        bool   // a 1xx answer
 	upgrade        string // the Upgrade header, lower-case
+	header         string // the header lines as sent (up to maxHeaderKept bytes), for the reports
 	done           bool   // set when the whole message has been seen
 	body           []byte
 	cut            bool // the body was longer than what is kept
@@ -377,6 +447,10 @@ type head struct {
 // maxBodyKept is how much of each body an interaction keeps, for the
 // interactions step to look into.
 const maxBodyKept = 4 << 10
+
+// maxHeaderKept is how much of each message's header lines an
+// interaction keeps, for the reports to show.
+const maxHeaderKept = 4 << 10
 
 // keep keeps the start of a body.
 func (h *head) keep(b []byte) {
@@ -564,6 +638,7 @@ func parseHead(b []byte, request bool) (head, bool) {
 		}
 		h.status, h.reason = n, string(c)
 	}
+	h.header = keptHeader(rest)
 	for len(rest) > 0 {
 		var l []byte
 		l, rest, _ = bytes.Cut(rest, []byte("\n"))
@@ -590,4 +665,21 @@ func parseHead(b []byte, request bool) (head, bool) {
 		}
 	}
 	return h, true
+}
+
+// keptHeader is the header lines of a head (what follows its start line),
+// one "Name: value" a line, cut at maxHeaderKept bytes: one string, so
+// keeping them costs one allocation a message.
+func keptHeader(b []byte) string {
+	b = bytes.TrimRight(b, "\r\n")
+	if len(b) > maxHeaderKept {
+		b = b[:maxHeaderKept]
+		if i := bytes.LastIndexByte(b, '\n'); i > 0 {
+			b = b[:i]
+		}
+	}
+	if bytes.IndexByte(b, '\r') < 0 {
+		return string(b)
+	}
+	return string(bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n")))
 }

@@ -7,10 +7,9 @@ import (
 )
 
 // Secrets never reach a timeline or a report: what the proxy records of a
-// password, a token or a key is "***". Headers are not recorded at all
-// (so neither is Authorization); what is masked here is what is: query
-// parameters, JSON and form fields in bodies, and SQL that sets a
-// password. Redis's AUTH and HELLO are masked where they are decoded.
+// password, a token or a key is "***": query parameters, JSON and form
+// fields in bodies, header lines named like a secret (Authorization,
+// Cookie, X-Api-Key, …) and SQL that sets a password. Redis's AUTH and HELLO are masked where they are decoded.
 // The rules themselves live in internal/mask, which every writer of seam
 // shares; this file applies them to an interaction by its protocol.
 
@@ -40,6 +39,27 @@ func maskWith(m *Masker, in *Interaction) {
 	in.Op, in.Target, in.Note, in.Result = m.Str(in.Op), m.Str(in.Target), m.Str(in.Note), m.Str(in.Result)
 	in.Key = m.Str(in.Key)
 	in.RequestBody, in.ResponseBody = m.Bytes(in.RequestBody), m.Bytes(in.ResponseBody)
+	in.headerMask = m
+}
+
+// Headers is an HTTP or HTTP/2 interaction's header lines each way,
+// "Name: value" a line, masked (Authorization, Cookie, X-Api-Key and
+// other secret-named headers are "***"); HTTP/2's response lines hold its
+// trailers after its headers. They are masked when read, not when
+// recorded: the forwarding path stays as cheap as it was before headers
+// were kept (a report reads every interaction's; a benchmark few).
+func (i Interaction) Headers() (req, resp string) {
+	req, resp = i.reqHeader, i.respHeader
+	if i.reqFields != nil || i.respFields != nil {
+		req, resp = fieldLines(i.reqFields), fieldLines(i.respFields)
+	}
+	if req != "" {
+		req = i.headerMask.Text(req)
+	}
+	if resp != "" {
+		resp = i.headerMask.Text(resp)
+	}
+	return req, resp
 }
 
 // maskProtocol applies the by-name rules that fit the interaction's
@@ -56,7 +76,7 @@ func maskProtocol(in *Interaction) {
 	case "postgres":
 		sql, secret := maskSQL(in.Target)
 		if secret {
-			in.Op, in.Target = "SQL "+sql, sql
+			in.Op, in.Target = "SQL "+oneLine(sql, maxOpSQL), sql
 			if in.Note != "" {
 				in.Note = "[parameters masked: the statement sets a password]"
 			}

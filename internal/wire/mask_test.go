@@ -48,11 +48,22 @@ func TestSecretsAreMaskedInRecordedHTTP(t *testing.T) {
 		t.Errorf("response body recorded as %s", got)
 	}
 	for _, i := range s.got {
-		for _, field := range []string{i.Op, i.Note, string(i.RequestBody), string(i.ResponseBody)} {
+		reqHeader, respHeader := i.Headers()
+		for _, field := range []string{i.Op, i.Note, string(i.RequestBody), string(i.ResponseBody), reqHeader, respHeader} {
 			if strings.Contains(field, "Bearer abc") {
 				t.Errorf("the Authorization header was recorded: %q", field)
 			}
 		}
+	}
+	// The headers are kept for the reports, the secret one masked.
+	if reqHeader, respHeader := in.Headers(); !strings.Contains(reqHeader, "Authorization: ***") || !strings.Contains(reqHeader, "Content-Length: 33") ||
+		!strings.Contains(respHeader, "Content-Type: application/json") {
+		t.Errorf("headers recorded as %q → %q", reqHeader, respHeader)
+	}
+	sent, sentBody, answer, answerBody := in.Content()
+	if !strings.HasPrefix(sent, "POST /login?user=ann&api_key=***&page=2\n") || sentBody != `{"user":"ann","password":"***"}` ||
+		!strings.HasPrefix(answer, "200 OK\n") || !strings.Contains(answerBody, `"access_token":"***"`) {
+		t.Errorf("content: %q %q → %q %q", sent, sentBody, answer, answerBody)
 	}
 }
 

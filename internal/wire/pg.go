@@ -210,8 +210,10 @@ func (c *pgConn) done(result string, failed bool) {
 	if result == "" {
 		result = "ok"
 	}
-	sql := oneLine(maskShape(ex.sql), 160)
-	in := Interaction{Edge: c.d.p.Edge, Protocol: "postgres", Op: "SQL " + sql, Result: result,
+	// The whole statement is the target (interactions: steps match it);
+	// the timeline's line shows its start.
+	sql := oneLine(maskShape(ex.sql), maxSQLKept)
+	in := Interaction{Edge: c.d.p.Edge, Protocol: "postgres", Op: "SQL " + oneLine(sql, maxOpSQL), Result: result,
 		Start: ex.start, End: time.Now(), Suspicious: failed, Method: "SQL", Target: sql}
 	if ex.params != "" {
 		in.Note = ex.params
@@ -318,8 +320,18 @@ func cstring(b []byte) string {
 }
 
 // oneLine collapses whitespace and cuts s to n runes.
+// maxOpSQL is how much of a statement a timeline's line shows;
+// maxSQLKept how much of it an interaction keeps (in runes).
+const (
+	maxOpSQL   = 160
+	maxSQLKept = 16 << 10
+)
+
 func oneLine(s string, n int) string {
 	s = strings.Join(strings.Fields(s), " ")
+	if len(s) <= n {
+		return s // no more runes than bytes
+	}
 	if r := []rune(s); len(r) > n {
 		return string(r[:n]) + "…"
 	}

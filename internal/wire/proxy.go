@@ -44,6 +44,10 @@ type Interaction struct {
 	Method, Target            string
 	Status                    int
 	RequestBody, ResponseBody []byte
+	// HTTP: the header lines each way as seen (HTTP/2 keeps its fields:
+	// h2Fields), read masked through Headers.
+	reqHeader, respHeader string
+	headerMask            *Masker
 	// Redis: the command (upper case) and its first argument, the key for
 	// most commands ("" for AUTH and HELLO, whose arguments are secret).
 	Command, Key string

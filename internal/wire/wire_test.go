@@ -325,6 +325,24 @@ func TestPostgresQueriesAreDecoded(t *testing.T) {
 			t.Errorf("a password reached the timeline: %s", i.Line())
 		}
 	}
+	// A long statement: the line shows its start, the target (which
+	// interactions: steps match) and the content keep it whole.
+	long := "select id, sku, qty, price, customer_id, created_at, updated_at, status, note, warehouse, carrier, tracking from orders\n" +
+		"  where customer_id = $1 and status = 'open' order by created_at desc limit 50"
+	d.fromClient(pgMsg('P', cstr(""), cstr(long), []byte{0, 0}))
+	d.fromClient(append(append(pgMsg('B', cstr(""), cstr(""), []byte{0, 0, 0, 1, 0, 0, 0, 2, '4', '2', 0, 0}), pgMsg('E', cstr(""), []byte{0, 0, 0, 0})...), pgMsg('S')...))
+	d.fromServer(append(append(pgMsg('2'), pgMsg('C', cstr("SELECT 0"))...), pgMsg('Z', []byte("I"))...))
+	if n := len(s.got); n != 4 {
+		t.Fatalf("the long statement: %d interactions", n)
+	}
+	in := s.got[3]
+	whole := strings.Join(strings.Fields(long), " ")
+	if in.Target != whole || !strings.HasSuffix(in.Op, "…") || len([]rune(in.Op)) != len("SQL ")+maxOpSQL+1 {
+		t.Errorf("long statement: op %q, target %q", in.Op, in.Target)
+	}
+	if req, _, resp, _ := in.Content(); req != whole+"\nparameters: [\"42\"]" || resp != "SELECT 0" {
+		t.Errorf("long statement's content: %q → %q", req, resp)
+	}
 }
 
 func TestRedisCommandsAreDecoded(t *testing.T) {
@@ -344,5 +362,38 @@ func TestRedisCommandsAreDecoded(t *testing.T) {
 	}
 	if len(s.got) == 5 && !s.got[4].Suspicious {
 		t.Error("an error reply is suspicious")
+	}
+}
+
+// TestProtocolsToldFromSplitFirstBytes: a caller that writes its first
+// bytes one at a time (a client flushing each byte, or a proxy before
+// seam's cutting them) is decoded as when it writes them at once.
+func TestProtocolsToldFromSplitFirstBytes(t *testing.T) {
+	startup := make([]byte, 4)
+	binary.BigEndian.PutUint32(startup, pgProtocol3)
+	for _, c := range []struct {
+		name           string
+		client, server [][]byte // in turn: client[0], server[0], client[1], …
+		want           string
+	}{
+		{"http", [][]byte{[]byte("GET /x HTTP/1.1\r\nHost: a\r\n\r\n")}, [][]byte{[]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")}, "GET /x → 200 OK"},
+		{"redis", [][]byte{[]byte("*1\r\n$4\r\nPING\r\n")}, [][]byte{[]byte("+PONG\r\n")}, "REDIS PING → +PONG"},
+		{"postgres", [][]byte{pgMsg(0, startup, cstr("user"), cstr("app"), []byte{0}), pgMsg('Q', cstr("select 1"))},
+			[][]byte{append(pgMsg('R', []byte{0, 0, 0, 0}), pgMsg('Z', []byte("I"))...), append(pgMsg('C', cstr("SELECT 1")), pgMsg('Z', []byte("I"))...)},
+			"SQL select 1 → SELECT 1"},
+	} {
+		var s sink
+		d := newDecoder(&Proxy{Edge: "a→b", report: s.add})
+		for i := range c.client {
+			for k := range c.client[i] {
+				d.fromClient(c.client[i][k : k+1])
+			}
+			for k := range c.server[i] {
+				d.fromServer(c.server[i][k : k+1])
+			}
+		}
+		if got := strings.Join(s.lines(), "\n"); !strings.HasPrefix(got, c.want) {
+			t.Errorf("%s byte by byte: %q; want %q", c.name, got, c.want)
+		}
 	}
 }

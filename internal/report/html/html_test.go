@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"image"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -58,7 +60,9 @@ func fixture() []report.Event {
 			report.Event{Time: at(base), Type: report.TestStart, Test: name, Pos: "tests/orders.yaml:" + string(rune('1'+i)) + "0:11", Tags: []string{"orders", "critical"}, Worker: 1},
 			report.Event{Time: at(base + 1), Type: report.StepStart, Test: name, Step: "POST orders /orders", Phase: "steps", Pos: "tests/orders.yaml:12:9"},
 			report.Event{Time: at(base + 1.1), Type: report.Log, Test: name, Service: "orders→payments", Stream: "wire", Duration: 0.05, Message: "POST /charges → 503 Service Unavailable (50 µs) (injected by a fault) ⚠"},
-			report.Event{Time: at(base + 1.2), Type: report.Log, Test: name, Service: "orders→inventory", Stream: "wire", Duration: 0.121, Message: "POST /reserve → 500 Internal Server Error (121 µs) ⚠"},
+			report.Event{Time: at(base + 1.2), Type: report.Log, Test: name, Service: "orders→inventory", Stream: "wire", Duration: 0.121, Message: "POST /reserve → 500 Internal Server Error (121 µs) ⚠",
+				Exchange: &report.Exchange{Request: "POST /reserve\nAuthorization: ***\nContent-Type: application/json", RequestBody: `{"sku":"C3","qty":2}`,
+					Response: "500 Internal Server Error\nContent-Type: text/html", ResponseBody: "storage unavailable " + payload}},
 			report.Event{Time: at(base + 1.3), Type: report.Log, Test: name, Service: "inventory", Stream: "stderr", Message: "reserve C3: failed: storage unavailable"},
 			report.Event{Time: at(base + 2), Type: report.StepEnd, Test: name, Step: "POST orders /orders", Phase: "steps", Pos: "tests/orders.yaml:12:9", Status: report.Failed, Duration: 1, Attempt: 1, Message: "status: got 502; want 201"},
 			report.Event{Time: at(base + 2), Type: report.TestEnd, Test: name, Pos: "tests/orders.yaml:" + string(rune('1'+i)) + "0:11", Tags: []string{"orders", "critical"}, Status: report.Failed, Duration: 2, Worker: 1,
@@ -152,11 +156,29 @@ func TestPageEscapesEverything(t *testing.T) {
 }
 
 // TestPageInChromium opens the page in headless Chromium from file://:
-// no console errors, no network requests, the map's edges coloured right,
+// no console errors, no network requests (its inline data: images are
+// none), the map's edges coloured right,
 // a failed test's timeline with its suspect highlighted, payloads shown
 // as text and never run.
 func TestPageInChromium(t *testing.T) {
-	page := writePage(t, fixture())
+	// The failures saved a screenshot (as a browser step does) and a
+	// file that is not an image.
+	shotFile := filepath.Join(t.TempDir(), "shot.png")
+	img := image.NewRGBA(image.Rect(0, 0, 40, 30))
+	var pngBuf bytes.Buffer
+	if err := png.Encode(&pngBuf, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(shotFile, pngBuf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	events := fixture()
+	for i := range events {
+		if f := events[i].Failure; f != nil {
+			f.Artifacts = []report.Artifact{{Name: "screenshot", Path: shotFile}, {Name: "page HTML", Path: "/nowhere/page.html"}}
+		}
+	}
+	page := writePage(t, events)
 	ctx := startChromium(t)
 	ctx, tcancel := context.WithTimeout(ctx, 60*time.Second)
 	defer tcancel()
@@ -180,7 +202,7 @@ func TestPageInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := chromedp.Listen(ctx, func(ev any) {
-		if r, ok := ev.(*network.EventRequestWillBeSent); ok && r.Request.URL != fileURL(page) {
+		if r, ok := ev.(*network.EventRequestWillBeSent); ok && r.Request.URL != fileURL(page) && !strings.HasPrefix(r.Request.URL, "data:") {
 			mu.Lock()
 			requests = append(requests, r.Request.URL)
 			mu.Unlock()
@@ -212,11 +234,18 @@ func TestPageInChromium(t *testing.T) {
 	run("wait for its timeline", chromedp.WaitVisible(chromedp.CSS(`#detail .ev.s1`)))
 	suspect := eval(`(() => { const e = document.querySelector("#detail .ev.s1"); return e.textContent + " | " + getComputedStyle(e).outlineColor })()`)
 	detail := eval(`document.getElementById("detail").textContent`)
-	pwned := eval(`String(window.pwned)`)
+	if img := eval(`(() => { const i = document.querySelector("#detail .artifacts img.shot"); return i ? i.naturalWidth + "x" + i.naturalHeight : "none" })()`); img != "40x30" {
+		t.Errorf("the failure's screenshot shows as %s; want 40x30", img)
+	}
+
+	run("click the suspect", chromedp.Click(chromedp.CSS(`#detail .ev.s1`)))
+	run("wait for its exchange", chromedp.WaitVisible(chromedp.CSS(`#detail .evinfo .exchange`)))
+	exchange := eval(`document.querySelector("#detail .evinfo").textContent`)
 	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)
 	}
+	pwned := eval(`String(window.pwned)`)
 	run("click an edge", chromedp.Click(chromedp.CSS(`#mapview .edge[data-edge="orders→inventory"] .line`)))
 	edgeInfo := eval(`document.getElementById("edgeinfo").textContent`)
 	run("search", chromedp.SetValue(chromedp.CSS(`#q`), "stock 17"))
@@ -258,6 +287,14 @@ func TestPageInChromium(t *testing.T) {
 	}
 	if !strings.Contains(detail, payload) {
 		t.Errorf("the failed test's detail does not show the payload as text:\n%s", detail)
+	}
+	for _, want := range []string{"request", "POST /reserve", "Authorization: ***", `{"sku":"C3","qty":2}`, "response body", "storage unavailable " + payload} {
+		if !strings.Contains(exchange, want) {
+			t.Errorf("clicking the suspect shows no %q in its exchange:\n%s", want, exchange)
+		}
+	}
+	if !strings.Contains(detail, "page HTML: /nowhere/page.html") {
+		t.Errorf("the failure's artifacts are not listed:\n%s", detail)
 	}
 	if !strings.Contains(detail, "- 201") || !strings.Contains(detail, "+ 502") {
 		t.Errorf("the failed step's diff is not shown:\n%s", detail)

@@ -10,6 +10,7 @@ package html
 
 import (
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -80,7 +81,21 @@ type Test struct {
 	Lanes    []int           `json:"lanes,omitempty"` // the lanes its events use, runner first
 	Edges    []string        `json:"edges,omitempty"` // the edges it used
 	Events   []Ev            `json:"events,omitempty"`
+	// Exchanges are what its interactions carried (an interaction's Ev
+	// names its index in Extra); ExchangesLeftOut says the page left them
+	// out to stay small (the event log keeps them).
+	Exchanges        []report.Exchange `json:"exchanges,omitempty"`
+	ExchangesLeftOut bool              `json:"exchanges_left_out,omitempty"`
+	// Shots are its failure's screenshots as data: URLs, one for each of
+	// Failure.Artifacts ("" for an artifact not shown in the page).
+	Shots []string `json:"shots,omitempty"`
 }
+
+// MaxExchangeBytes bounds what exchanges add to a page: failed tests'
+// are kept first, then passed tests', while they fit, so a run of
+// 100,000 interactions stays a page a browser opens at once (the event log
+// keeps them all).
+const MaxExchangeBytes = 4 << 20
 
 // Ev is one row of a timeline, as a JSON array to keep big pages small:
 // [t, d, kind, lane, from, text, flags, extra]. t is milliseconds since
@@ -88,7 +103,7 @@ type Test struct {
 // interaction; from is the caller's lane, lane the callee's), "l" (a log
 // line); flags: "s1".."s3" a suspect of that rank, "w" suspicious, "i"
 // injected by a fault, "f" a failed step, "p" a passed one; extra is the
-// step's position.
+// step's position, or an interaction's index in its test's exchanges.
 type Ev struct {
 	T     float64
 	D     float64
@@ -235,7 +250,12 @@ func Build(events []report.Event) *Page {
 				if strings.Contains(text, injectedNote) {
 					flags += "i"
 				}
-				t.Events = append(t.Events, Ev{T: rel(t, e.Time), D: e.Duration, Kind: "w", Lane: laneOf(to), From: laneOf(from), Text: text, Flags: flags})
+				ev := Ev{T: rel(t, e.Time), D: e.Duration, Kind: "w", Lane: laneOf(to), From: laneOf(from), Text: text, Flags: flags}
+				if e.Exchange != nil {
+					ev.Extra = itoa(len(t.Exchanges))
+					t.Exchanges = append(t.Exchanges, *e.Exchange)
+				}
+				t.Events = append(t.Events, ev)
 				if !contains(t.Edges, e.Service) {
 					t.Edges = append(t.Edges, e.Service)
 				}
@@ -307,6 +327,7 @@ func Build(events []report.Event) *Page {
 			failingEdge[t.Failure.Suspects[0].Edge]++
 		}
 	}
+	boundExchanges(p.Tests, MaxExchangeBytes)
 	// The biggest group first: one cause behind many failures is where to start.
 	order := make([]int, len(p.Groups))
 	for i := range order {
@@ -355,6 +376,51 @@ func Build(events []report.Event) *Page {
 		p.Groups = []Group{}
 	}
 	return p
+}
+
+// boundExchanges keeps what the page shows of exchanges within max
+// bytes: failed tests' first (in the run's order), then passed tests',
+// each test's interactions in time order while they fit. A test whose
+// exchanges were not all kept says so (ExchangesLeftOut).
+func boundExchanges(tests []Test, max int) {
+	used := 0
+	keep := func(t *Test) {
+		if len(t.Exchanges) == 0 {
+			return
+		}
+		var kept []report.Exchange
+		for k := range t.Events {
+			e := &t.Events[k]
+			if e.Kind != "w" || e.Extra == "" {
+				continue
+			}
+			n, err := strconv.Atoi(e.Extra)
+			if err != nil || n < 0 || n >= len(t.Exchanges) {
+				e.Extra = ""
+				continue
+			}
+			x := t.Exchanges[n]
+			size := len(x.Request) + len(x.RequestBody) + len(x.Response) + len(x.ResponseBody)
+			if used+size > max {
+				e.Extra, t.ExchangesLeftOut = "", true
+				continue
+			}
+			used += size
+			e.Extra = itoa(len(kept))
+			kept = append(kept, x)
+		}
+		t.Exchanges = kept
+	}
+	for i := range tests {
+		if tests[i].Status == report.Failed {
+			keep(&tests[i])
+		}
+	}
+	for i := range tests {
+		if tests[i].Status != report.Failed {
+			keep(&tests[i])
+		}
+	}
 }
 
 // finishTest marks the failure's suspects on the timeline, puts it in time

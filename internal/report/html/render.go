@@ -2,6 +2,7 @@ package html
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"embed"
 	"encoding/base64"
@@ -9,6 +10,8 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"io"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/seamtest/seam/internal/report"
@@ -17,8 +20,44 @@ import (
 //go:embed assets/page.tmpl assets/style.css assets/app.js
 var assets embed.FS
 
-// Write renders p as one HTML page to w.
+// MaxShotBytes bounds the screenshots a page carries inline (the PNG
+// files' sizes): failed tests' in the run's order while they fit; the
+// others are listed by path.
+const MaxShotBytes = 8 << 20
+
+// embedShots puts the failures' screenshots (PNG artifacts) in the page,
+// read from their files, within MaxShotBytes; a file that is gone (a
+// page rendered again elsewhere) is listed by its path only.
+func embedShots(p *Page) {
+	used := 0
+	for i := range p.Tests {
+		t := &p.Tests[i]
+		if t.Failure == nil || len(t.Failure.Artifacts) == 0 {
+			continue
+		}
+		t.Shots = make([]string, len(t.Failure.Artifacts))
+		for k, a := range t.Failure.Artifacts {
+			if !strings.HasSuffix(strings.ToLower(a.Path), ".png") {
+				continue
+			}
+			st, err := os.Stat(a.Path)
+			if err != nil || !st.Mode().IsRegular() || used+int(st.Size()) > MaxShotBytes {
+				continue
+			}
+			b, err := os.ReadFile(a.Path)
+			if err != nil || !bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")) || used+len(b) > MaxShotBytes {
+				continue
+			}
+			used += len(b)
+			t.Shots[k] = "data:image/png;base64," + base64.StdEncoding.EncodeToString(b)
+		}
+	}
+}
+
+// Write renders p as one HTML page to w; the failures' screenshots are
+// read from their files into p (embedShots).
 func Write(w io.Writer, p *Page) error {
+	embedShots(p)
 	css, err := assets.ReadFile("assets/style.css")
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ package browserstep
 
 import (
 	"context"
+	"math/rand/v2"
 
 	"encoding/json"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -226,6 +228,7 @@ func (b *Browser) PageFor(ctx context.Context, test time.Time) (*Page, error) {
 		return nil, err
 	}
 	b.page, b.pageFor = p, test
+	p.takeFaults() // those set before its test's first browser step
 	return p, nil
 }
 
@@ -249,7 +252,7 @@ func (b *Browser) NewPage(ctx context.Context) (*Page, error) {
 }
 
 func (b *Browser) openPage(ctx context.Context) (*Page, error) {
-	p := &Page{b: b, inflight: map[network.RequestID]*request{}}
+	p := &Page{b: b, inflight: map[network.RequestID]*request{}, held: map[fetch.RequestID]string{}, injected: map[network.RequestID]bool{}}
 	tctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext(), chromedp.WithListener(p.event))
 	p.ctx, p.cancel = tctx, cancel
 	done := make(chan error, 1)
@@ -269,6 +272,7 @@ func (b *Browser) openPage(ctx context.Context) (*Page, error) {
 
 // request is a page's request in flight.
 type request struct {
+	id                   network.RequestID
 	method, url, service string
 	start                time.Time
 	status               int
@@ -291,6 +295,15 @@ type Page struct {
 	inflight map[network.RequestID]*request
 	lastNet  time.Time // when a request last started or ended
 	errors   []consoleLine
+
+	// The faults on the browser's edges, as this page takes them
+	// (faults.go): by service; requests a blackhole holds; requests a
+	// fault answered or cut, by their network id.
+	faults       map[string]wire.Faults
+	rnd          *rand.Rand
+	held         map[fetch.RequestID]string
+	injected     map[network.RequestID]bool
+	intercepting bool
 }
 
 // Close closes the tab and its context.
@@ -314,7 +327,7 @@ func (p *Page) event(ev any) {
 		if ev.Request == nil {
 			return
 		}
-		p.inflight[ev.RequestID] = &request{method: ev.Request.Method, url: ev.Request.URL, start: now, service: p.serviceOf(ev.Request.URL)}
+		p.inflight[ev.RequestID] = &request{id: ev.RequestID, method: ev.Request.Method, url: ev.Request.URL, start: now, service: p.serviceOf(ev.Request.URL)}
 	case *network.EventResponseReceived:
 		p.mu.Lock()
 		defer p.mu.Unlock()
@@ -346,6 +359,8 @@ func (p *Page) event(ev any) {
 			}
 			p.record(r, now, reason)
 		}
+	case *fetch.EventRequestPaused:
+		go p.paused(ev) // it calls the browser: not on the event reader
 	case *runtime.EventConsoleAPICalled:
 		if ev.Type != runtime.ConsoleAPICalledTypeError && ev.Type != runtime.ConsoleAPICalledTypeAssert {
 			p.log("console", "console."+string(ev.Type)+": "+args(ev.Args))
@@ -434,6 +449,9 @@ func (p *Page) record(r *request, end time.Time, failed string) {
 	}
 	in := wire.Interaction{Edge: Component + "→" + r.service, Protocol: "http", Op: r.method + " " + target,
 		Method: r.method, Target: target, Status: r.status, Start: r.start, End: end}
+	if p.wasInjected(r.id) { // p.mu is held
+		in.Injected, in.Note = true, wire.InjectedNote
+	}
 	switch {
 	case failed != "":
 		in.Result, in.Suspicious = "failed: "+failed, true

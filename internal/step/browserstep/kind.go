@@ -649,7 +649,9 @@ func save(dir string, env *step.Env, name string, data []byte) (string, error) {
 	if dir == "" {
 		dir = os.TempDir()
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	// Under the run's logs, the user's alone: a page may show what a
+	// test's user saw.
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
 	test := strings.Trim(unsafe.ReplaceAllString(strings.ToLower(env.Test), "-"), "-")
@@ -657,7 +659,7 @@ func save(dir string, env *step.Env, name string, data []byte) (string, error) {
 		test = test[:60]
 	}
 	path := filepath.Join(dir, fmt.Sprintf("%s-%d-%s", test, time.Now().UnixMilli()%1000000, name))
-	return path, os.WriteFile(path, data, 0o644)
+	return path, os.WriteFile(path, data, 0o600)
 }
 
 var unsafe = regexp.MustCompile(`[^a-z0-9]+`)

@@ -26,9 +26,12 @@ func (Kind) Usage() step.Usage {
 		Name: "fault",
 		Summary: "put faults on an edge (a depends_on between two services, through seam's wire) until the test ends; " +
 			"they are taken off as the test ends, so the next test starts without them. What a fault does (an answer in the " +
-			"callee's place, a cut connection, a swallowed call) is recorded as injected. Jitter is drawn from the test's seed, so --seed replays it",
+			"callee's place, a cut connection, a swallowed call) is recorded as injected. Jitter is drawn from the test's seed, so --seed replays it. " +
+			"On the browser's edges (from: browser, to: a service its pages call) the browser puts them in effect itself, pausing its requests to that service: " +
+			"http {status} answered in the service's place (with CORS allowed for the page's origin), reset and refuse as failed requests, blackhole held " +
+			"until the fault is lifted, latency and http {slow} before the request goes on; bandwidth, close_after and grpc are refused there",
 		Inputs: []step.Input{
-			{Name: "from, to", Doc: "the edge: the calling service and the one it depends on"},
+			{Name: "from, to", Doc: "the edge: the calling service (or browser) and the one it depends on (or the browser calls)"},
 			{Name: "latency", Doc: "added to each answer from the callee (a duration: 200ms)"},
 			{Name: "jitter", Doc: "± on the latency"},
 			{Name: "bandwidth", Doc: "bytes per second each way"},

@@ -235,6 +235,12 @@ func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 		return &step.Result{Request: sent}, fmt.Errorf("%s at %s: no status before the step timed out", a.path, addr)
 	}
 	st := status.Convert(callErr)
+	if st.Code() == codes.Canceled && errors.Is(cctx.Err(), context.DeadlineExceeded) {
+		// The step's timeout: the server, which was told the deadline
+		// (grpc-timeout), may end the stream first and the client then
+		// reports CANCELLED; it is the deadline either way.
+		st = status.New(codes.DeadlineExceeded, st.Message())
+	}
 	fields := map[string]any{
 		"code":           wire.GRPCCodeName(int(st.Code())),
 		"status_message": st.Message(),

@@ -50,7 +50,7 @@ func (Kind) Usage() step.Usage {
 		},
 		Fields: []expect.Field{
 			{Name: "count", Doc: "how many interactions matched", Shape: expect.ScalarShape},
-			{Name: "interactions", Doc: "the matches: edge, port (the callee's port by name), protocol, method, path, status, result, sql and params (SQL), command and key (Redis), injected, duration_ms, request_body and response_body (HTTP: parsed when JSON; the first 4 KiB; gRPC: the messages as JSON when their types are known), request_size and response_size (HTTP/2 and gRPC: bytes), code and message (gRPC)"},
+			{Name: "interactions", Doc: "the matches: edge, port (the callee's port by name), protocol, method, path, status, result, sql and params (SQL), command and key (Redis), injected, duration_ms, request_body and response_body (HTTP: parsed when JSON; the first 4 KiB; gRPC: the messages as JSON when their types are known), request_headers and response_headers (HTTP and HTTP/2, gRPC metadata: lower-case name → value, secret ones ***; HTTP/2 trailers in response_headers), request_size and response_size (HTTP/2 and gRPC: bytes), code and message (gRPC)"},
 		},
 		Example: "interactions: {from: orders, to: inventory, method: POST, path: /reserve, status: 200, count: 1,\n" +
 			"               before: {from: orders, to: payments, path: /charges}}\n" +
@@ -306,6 +306,9 @@ func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 		m := map[string]any{"edge": i.Edge, "port": i.Port, "protocol": i.Protocol, "method": i.Method, "path": i.Target,
 			"status": float64(i.Status), "params": i.Note, "result": i.Result, "injected": i.Injected, "duration_ms": float64(i.End.Sub(i.Start).Microseconds()) / 1000,
 			"request_body": bodyValue(reqBody), "response_body": bodyValue(respBody)}
+		if reqHeader, respHeader := i.Headers(); reqHeader != "" || respHeader != "" {
+			m["request_headers"], m["response_headers"] = headerValue(reqHeader), headerValue(respHeader)
+		}
 		if i.Protocol == "grpc" || i.Protocol == "http2" {
 			m["request_size"], m["response_size"] = float64(i.RequestSize), float64(i.ResponseSize)
 		}
@@ -362,6 +365,19 @@ func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 
 // bodyValue is a kept body as expectations see it: JSON parsed, text as a
 // string, nothing as null.
+// headerValue is header lines as a mapping of lower-case names (nil: none).
+func headerValue(lines string) any {
+	m := wire.HeaderMap(lines)
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
 func bodyValue(b []byte) any {
 	if len(b) == 0 {
 		return nil

@@ -3,12 +3,14 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"flag"
 	"fmt"
 	"log"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -76,6 +78,40 @@ func main() {
 	})
 	mux.HandleFunc("/callee", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, *call)
+	})
+	// /call-split?path=P GETs it as a client that writes its request a
+	// byte at a time, pausing between the first bytes (some clients
+	// flush each write; a proxy between them may too).
+	mux.HandleFunc("/call-split", func(w http.ResponseWriter, r *http.Request) {
+		u, err := url.Parse(*call)
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		c, err := net.DialTimeout("tcp", u.Host, 5*time.Second)
+		if err != nil {
+			http.Error(w, err.Error(), 502)
+			return
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		req := "GET " + r.URL.Query().Get("path") + " HTTP/1.1\r\nHost: " + u.Host + "\r\nConnection: close\r\n\r\n"
+		for i := 0; i < len(req); i++ {
+			if _, err := c.Write([]byte{req[i]}); err != nil {
+				http.Error(w, err.Error(), 502)
+				return
+			}
+			if i < 6 {
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			http.Error(w, err.Error(), 502)
+			return
+		}
+		resp.Body.Close()
+		w.WriteHeader(resp.StatusCode)
 	})
 	mux.HandleFunc("/call", func(w http.ResponseWriter, r *http.Request) {
 		resp, err := http.Get(*call + r.URL.Query().Get("path"))

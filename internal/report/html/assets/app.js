@@ -211,7 +211,27 @@
     d.appendChild(pre);
     parent.appendChild(d);
   }
-  function failureBox(f) {
+  function artifacts(box, f, shots) {
+    if (!f.artifacts || !f.artifacts.length) return;
+    box.appendChild(el("h4", "", "saved when it failed"));
+    var ul = el("ul", "artifacts");
+    f.artifacts.forEach(function (a, k) {
+      var li = el("li", "");
+      li.appendChild(el("span", "", a.name + ": "));
+      var link = el("a", "", a.path);
+      link.href = "file://" + encodeURI(a.path);
+      li.appendChild(link);
+      if (shots && shots[k]) {
+        var img = el("img", "shot");
+        img.alt = a.name;
+        img.src = shots[k];
+        li.appendChild(img);
+      }
+      ul.appendChild(li);
+    });
+    box.appendChild(ul);
+  }
+  function failureBox(f, shots) {
     var box = el("div", "failure");
     box.appendChild(el("p", "where", f.pos + ": step \u201c" + f.step + "\u201d (" + f.kind + ")"));
     box.appendChild(el("pre", "message", f.message));
@@ -229,6 +249,7 @@
       });
       box.appendChild(ol);
     }
+    artifacts(box, f, shots);
     return box;
   }
   var current = -1;
@@ -254,7 +275,7 @@
     if (t.skip) det.appendChild(el("p", "", "skipped: " + t.skip));
     if (t.failure) {
       if (t.group >= 0) det.appendChild(el("p", "group", "cause shared by " + D.groups[t.group].tests.length + " test(s): " + D.groups[t.group].cause));
-      det.appendChild(failureBox(t.failure));
+      det.appendChild(failureBox(t.failure, t.shots));
     }
     det.appendChild(timeline(t, MAXROWS));
     det.scrollTop = 0;
@@ -330,7 +351,20 @@
     var where = ev[2] === "w" ? D.lanes[ev[4]] + " \u2192 " + D.lanes[ev[3]] : D.lanes[ev[3]];
     box.appendChild(el("h4", "", kind + " · " + where + " · +" + ev[0].toFixed(3) + "ms" + (ev[1] ? " · took " + dur(ev[1]) : "")));
     box.appendChild(el("pre", "full", ev[5]));
-    if (ev[7]) box.appendChild(el("p", "", "at " + ev[7]));
+    if (ev[2] === "s" && ev[7]) box.appendChild(el("p", "", "at " + ev[7]));
+    if (ev[2] === "w") {
+      var x = ev[7] !== undefined && t.exchanges ? t.exchanges[+ev[7]] : null;
+      if (x) {
+        var ex = el("div", "exchange");
+        block(ex, "request", x.request, "req");
+        block(ex, "request body", x.request_body, "req");
+        block(ex, "response", x.response, "resp");
+        block(ex, "response body", x.response_body, "resp");
+        box.appendChild(ex);
+      } else if (t.exchanges_left_out) {
+        box.appendChild(el("p", "hint", "What this interaction carried was left out of the page to keep it small (failed tests' come first); the run's event log has it."));
+      }
+    }
     var notes = [];
     if (flags.indexOf("i") >= 0) notes.push("answered by a fault of seam's, not by " + D.lanes[ev[3]]);
     if (flags.indexOf("w") >= 0) notes.push("looks like a fault (an error answer, a reset, no answer)");

@@ -1,0 +1,121 @@
+package wire
+
+import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Content renders what an interaction carried, for the reports that show
+// it whole (report.Exchange): the request as sent (an HTTP request line
+// and its header lines; "GRPC /pkg.Svc/Method" and its metadata; an SQL
+// statement whole, with its parameters; a Redis command), its body, the
+// answer (status line and header lines, then HTTP/2 trailers; an SQL or
+// Redis result) and its body. Everything in it is masked already (the
+// proxy masks before it reports). A connection or a fault has no content:
+// all four are "".
+func (i Interaction) Content() (request, requestBody, response, responseBody string) {
+	switch i.Protocol {
+	case "http", "http2":
+		reqHeader, respHeader := i.Headers()
+		request = withLines(i.Method+" "+i.Target, reqHeader)
+		response = withLines(i.Result, respHeader)
+		return request, bodyText(i.RequestBody, -1), response, bodyText(i.ResponseBody, -1)
+	case "grpc":
+		reqHeader, respHeader := i.Headers()
+		request = withLines(i.Op, reqHeader)
+		response = withLines(i.Result, respHeader)
+		req, resp := i.Bodies()
+		requestBody, responseBody = string(req), string(resp)
+		if requestBody == "" {
+			requestBody = messagesText(i.RequestMessages, i.RequestSize)
+		}
+		if responseBody == "" {
+			responseBody = messagesText(i.ResponseMessages, i.ResponseSize)
+		}
+		return request, requestBody, response, responseBody
+	case "postgres":
+		request = i.Target
+		if i.Note != "" {
+			request += "\nparameters: " + i.Note
+		}
+		return request, "", i.Result, ""
+	case "redis":
+		return strings.TrimPrefix(i.Op, "REDIS "), "", i.Result, ""
+	}
+	return "", "", "", ""
+}
+
+func withLines(first, lines string) string {
+	if lines == "" {
+		return first
+	}
+	return first + "\n" + lines
+}
+
+// bodyText is a body as text: as sent when it is UTF-8 text, else its
+// size; a body kept only in part says so. size is the body's whole size
+// when known (-1: unknown, then a body of maxBodyKept bytes may be cut).
+func bodyText(b []byte, size int64) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if !printable(b) {
+		return "(" + strconv.Itoa(len(b)) + " bytes of binary data)"
+	}
+	s := string(b)
+	if len(b) >= maxBodyKept && size != int64(len(b)) {
+		s += "\n… (the first " + strconv.Itoa(maxBodyKept/1024) + " KiB)"
+	}
+	return s
+}
+
+// printable reports whether b is text: UTF-8 (its last rune may be cut)
+// without control characters other than white space.
+func printable(b []byte) bool {
+	for i := 0; i < len(b); {
+		c := b[i]
+		if c < utf8.RuneSelf {
+			if c < 0x20 && c != '\n' && c != '\r' && c != '\t' || c == 0x7f {
+				return false
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n == 1 {
+			return len(b)-i < utf8.UTFMax && !utf8.FullRune(b[i:]) // a rune cut at the end
+		}
+		i += n
+	}
+	return true
+}
+
+func messagesText(n int, size int64) string {
+	if n == 0 {
+		return ""
+	}
+	return "(" + msgCount(n, size) + "; their types are unknown: name the service's protos, or let seam ask it by reflection)"
+}
+
+// HeaderMap is header lines ("Name: value" a line, as Headers gives
+// them) as a map of lower-case names to values, a name sent more than
+// once with its values joined by ", " (as HTTP folds them).
+func HeaderMap(lines string) map[string]string {
+	if lines == "" {
+		return nil
+	}
+	m := map[string]string{}
+	for _, l := range strings.Split(lines, "\n") {
+		name, value, ok := strings.Cut(l, ":")
+		if !ok {
+			continue
+		}
+		name, value = strings.ToLower(strings.TrimSpace(name)), strings.TrimSpace(value)
+		if old, ok := m[name]; ok {
+			value = old + ", " + value
+		}
+		m[name] = value
+	}
+	return m
+}
