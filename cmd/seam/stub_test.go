@@ -229,7 +229,7 @@ func TestStubCommandServesAWireMockFolder(t *testing.T) {
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	waitHealthy(t, base, &errb)
-	for _, want := range []string{`login.json:5:5: request: "formParameters" is a WireMock feature`, "serving the other 3"} {
+	for _, want := range []string{`login.json:5:5: request: "formParameters" is a WireMock feature`, "serving the other 5"} {
 		if !strings.Contains(errb.String(), want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errb.String())
 		}
@@ -263,13 +263,36 @@ func TestStubCommandServesAWireMockFolder(t *testing.T) {
 	if err != nil || resp.StatusCode != 202 {
 		t.Errorf("POST /invoices: %v %v", err, resp)
 	}
+	// The shop posts a form with the order's date (dd/MM/yyyy): date
+	// matchers pick the mapping, the answer uses formData, assign, dates,
+	// regexExtract's variable, stringFormat, numberFormat and formatJson.
+	quote := func(date string) (int, string) {
+		req, _ := http.NewRequest("POST", base+"/shipping/quote", strings.NewReader("country=Deutschland%20Nord&ref=SHOP-0042"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Order-Date", date)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, got := quote(time.Now().Format("02/01/2006")); code != 200 ||
+		got != "{\n  \"to\" : \"Deutschland Nord\",\n  \"eta\" : \""+time.Date(time.Now().Year(), time.Now().Month()+1, 1, 0, 0, 0, 0, time.UTC).Format("2006-01-02")+
+			"\",\n  \"series\" : \"SHOP\",\n  \"number\" : \"0042\",\n  \"fee\" : \"1.234,50\u00a0€\"\n}" {
+		t.Errorf("POST /shipping/quote today: %d %q", code, got)
+	}
+	if code, got := quote("01/01/1970"); code != 422 {
+		t.Errorf("POST /shipping/quote for 1970: %d %q", code, got)
+	}
 	var list struct {
 		Requests []any `json:"requests"`
 		Meta     struct {
 			Total int `json:"total"`
 		} `json:"meta"`
 	}
-	if err := json.Unmarshal([]byte(get(t, base+"/__admin/requests?limit=2")), &list); err != nil || len(list.Requests) != 2 || list.Meta.Total != 4 {
+	if err := json.Unmarshal([]byte(get(t, base+"/__admin/requests?limit=2")), &list); err != nil || len(list.Requests) != 2 || list.Meta.Total != 6 {
 		t.Errorf("GET /__admin/requests?limit=2: %v %d of %d", err, len(list.Requests), list.Meta.Total)
 	}
 }

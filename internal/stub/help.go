@@ -29,7 +29,10 @@ func Help() string {
 	w("  a query parameter or header; `equalToJson` compares numbers exactly and honours JsonUnit placeholders\n")
 	w("  (`${json-unit.any-string}`, `any-number`, `any-boolean`, `ignore`, `regex`); `equalToXml` ignores\n")
 	w("  white space, attribute and element order; `matchesXPath` takes `xPathNamespaces` and a sub-matcher;\n")
-	w("  `matchesJsonSchema` takes `schemaVersion`; `multipartPatterns` (ANY or ALL) match parts' headers and bodies\n")
+	w("  `matchesJsonSchema` takes `schemaVersion`; `multipartPatterns` (ANY or ALL) match parts' headers and bodies;\n")
+	w("  `before`, `after` and `equalToDateTime` compare a date-time (ISO-8601, RFC 1123, or `actualFormat`: a Java\n")
+	w("  pattern, `epoch`, `unix`) with a fixed one or one relative to now (`now +3 days`, or `expectedOffset` and\n")
+	w("  `expectedOffsetUnit`), after `truncateActual` / `truncateExpected` (`first day of month`, …)\n")
 	w("- url and urlPath match the path as sent (`/a%%2Fb` is not `/a/b`); a body sent with `Content-Encoding: gzip`\n")
 	w("  or `deflate` is matched, journaled and templated decompressed\n")
 	w("- response keys: %s\n", code(responseKeys))
@@ -49,6 +52,11 @@ func Help() string {
 	w("ALPHANUMERIC_AND_SYMBOLS, HEXADECIMAL, UUID; uppercase=true), `{{now}}`,\n")
 	w("`{{now format='yyyy-MM-dd' offset='3 days' timezone='UTC'}}` (format also epoch, unix), and WireMock's\n")
 	w("others: %s; Handlebars' own `if`, `unless`, `each`, `with`, `lookup`, and sub-expressions.\n", code(helperNames()))
+	w("Variables: `{{#assign 'x'}}…{{/assign}}`, `{{regexExtract request.body '([a-z]+)-([0-9]+)' 'parts'}}` (the groups\n")
+	w("of every match: `{{parts.0}}`), `{{formData request.body 'form' urlDecode=true}}` (`{{form.name}}`). Dates:\n")
+	w("`{{dateFormat (parseDate request.headers.X-Date format='dd/MM/yyyy') 'yyyy-MM-dd'}}`, `truncateDate`, and\n")
+	w("`{{date (parseDate …) offset='-1 days'}}`; offsets take `seconds`, `minutes`, `hours`, `days`, `months`, `years`.\n")
+	w("`systemValue` reads only keys starting with `wiremock` (WireMock's default), others answer `[ERROR: Access to KEY is denied]`.\n")
 	w("A template calling a helper that does not exist is answered 500 naming it, as in WireMock.\n\n")
 	w("## seam's form\n\n")
 	w("```yaml\nstub:\n  routes:\n")
@@ -105,8 +113,8 @@ func helperNames() []string {
 		case "jsonPath", "randomValue", "now":
 			continue
 		}
-		if strings.HasSuffix(name, "Value") {
-			continue // the sub-expression forms
+		if strings.HasSuffix(name, "Value") || strings.Contains(name, "_") || strings.HasPrefix(name, "seam") {
+			continue // the sub-expression, arity and internal forms
 		}
 		out = append(out, name)
 	}

@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"net/url"
 	"os"
+	"reflect"
 	"regexp"
 	"sort"
 	"strconv"
@@ -29,12 +30,67 @@ import (
 // templateHelpers returns the helper table; rnd-using helpers read the
 // server's seeded source from the template's data frame.
 func templateHelpers() map[string]any {
+	return guardOptions(helperTable())
+}
+
+var optionsType = reflect.TypeOf((*raymond.Options)(nil))
+
+// guardOptions wraps each helper taking options last: raymond hands it a
+// nil *Options when the template passes one argument more than the
+// helper takes, which would crash the stub; the wrapped helper fails the
+// template instead, as WireMock answers a helper called wrongly.
+func guardOptions(helpers map[string]any) map[string]any {
+	for name, h := range helpers {
+		fn := reflect.ValueOf(h)
+		t := fn.Type()
+		if t.NumIn() == 0 || t.In(t.NumIn()-1) != optionsType || t.IsVariadic() {
+			continue
+		}
+		name := name
+		helpers[name] = reflect.MakeFunc(t, func(args []reflect.Value) []reflect.Value {
+			if args[len(args)-1].IsNil() {
+				renderFail(name + ": called with too many arguments")
+			}
+			return fn.Call(args)
+		}).Interface()
+	}
+	return helpers
+}
+
+// helperTable is the helper table as written.
+func helperTable() map[string]any {
 	return map[string]any{
-		"jsonPath":      helperJSONPath,
-		"jsonPathValue": helperJSONPathValue,
-		"randomValue":   helperRandomValue,
-		"now":           helperNow,
-		"date":          helperNow,
+		"jsonPath":       helperJSONPath,
+		"jsonPathValue":  helperJSONPathValue,
+		"randomValue":    helperRandomValue,
+		"now":            helperNow,
+		"date":           helperDate,
+		"parseDate":      helperParseDate,
+		"dateFormat_1":   func(v any, o *raymond.Options) string { return helperDateFormat(v, o.HashStr("format")) },
+		"dateFormat_2":   func(v, f any, o *raymond.Options) string { return helperDateFormat(v, toStr(f)) },
+		"truncateDate":   helperTruncateDate,
+		"assign":         helperAssign,
+		"assign_1":       helperAssign,
+		"assign_2":       func(name, _ any, o *raymond.Options) string { return helperAssign(name, o) },
+		"formData":       helperFormData,
+		"formatJson":     func(o *raymond.Options) string { return helperFormatJSON(nil, false, o) },
+		"formatJson_1":   func(v any, o *raymond.Options) string { return helperFormatJSON(v, true, o) },
+		"numberFormat_1": func(v any, o *raymond.Options) string { return helperNumberFormat(v, "", "", o) },
+		"numberFormat_2": func(v, s any, o *raymond.Options) string { return helperNumberFormat(v, toStr(s), "", o) },
+		"numberFormat_3": func(v, s, l any, o *raymond.Options) string {
+			return helperNumberFormat(v, toStr(s), toStr(l), o)
+		},
+		"stringFormat": helperStringFormat,
+		"systemValue":  helperSystemValue,
+		"isEven":       func(o *raymond.Options) string { renderFail("isEven: missing arguments"); return "" },
+		"isOdd":        func(o *raymond.Options) string { renderFail("isOdd: missing arguments"); return "" },
+		"isEven_1":     func(v any) string { return helperParity(v, true, "even") },
+		"isOdd_1":      func(v any) string { return helperParity(v, false, "odd") },
+		"isEven_2":     func(v, label any) string { return helperParity(v, true, toStr(label)) },
+		"isOdd_2":      func(v, label any) string { return helperParity(v, false, toStr(label)) },
+		"stripes":      helperStripes,
+		"seamFirst":    helperFirst,
+		"seamList":     helperList,
 
 		// conditionals
 		"eq":       func(a, b any) bool { return looseEqual(a, b) },
@@ -66,7 +122,13 @@ func templateHelpers() map[string]any {
 		"substring":       helperSubstring,
 		"base64":          helperBase64,
 		"urlEncode":       helperURLEncode,
-		"regexExtract":    helperRegexExtract,
+		// Called without positional arguments (see arities), as a
+		// Java helper given none, they fail.
+		"regexExtract":   func(o *raymond.Options) string { renderFail("regexExtract: missing arguments"); return "" },
+		"dateFormat":     func(o *raymond.Options) string { renderFail("dateFormat: missing arguments"); return "" },
+		"numberFormat":   func(o *raymond.Options) string { renderFail("numberFormat: missing arguments"); return "" },
+		"regexExtract_2": func(s, re any, o *raymond.Options) any { return helperRegexExtract(s, re, nil, o) },
+		"regexExtract_3": func(s, re, name any, o *raymond.Options) any { return helperRegexExtract(s, re, name, o) },
 		"defaultIfEmpty": func(v, d any) any {
 			if toStr(v) == "" {
 				return d
@@ -126,6 +188,10 @@ func templateHelpers() map[string]any {
 		"toJson": helperToJSON,
 	}
 }
+
+// maxTemplateWidth bounds what one helper may pad or generate (1 MiB): a
+// template must not make the stub allocate without bound.
+const maxTemplateWidth = 1 << 20
 
 // builtinHelpers are the engine's own block helpers.
 var builtinHelpers = map[string]bool{"if": true, "unless": true, "each": true, "with": true, "lookup": true, "log": true, "else": true, "equal": true}
@@ -336,7 +402,18 @@ func helperAbbreviate(s, n any) string {
 
 func helperSize(v any) int {
 	switch x := v.(type) {
+	case nil:
+		// Handlebars.java's size throws on a missing value.
+		renderFail("size of nothing")
 	case []any:
+		return len(x)
+	case matchList:
+		if len(x) == 0 {
+			// WireMock's ListOrSingle throws on an empty list.
+			renderFail("size of an empty list")
+		}
+		return len(x)
+	case textValue:
 		return len(x)
 	case map[string]any:
 		return len(x)
@@ -393,21 +470,6 @@ func helperURLEncode(s any, o *raymond.Options) string {
 	return url.QueryEscape(toStr(s))
 }
 
-func helperRegexExtract(args ...any) string {
-	if len(args) < 2 {
-		return ""
-	}
-	re, err := regexp.Compile(toStr(args[1]))
-	if err != nil {
-		return "[ERROR: " + err.Error() + "]"
-	}
-	m := re.FindString(toStr(args[0]))
-	if m == "" && !re.MatchString(toStr(args[0])) {
-		return "[ERROR: Nothing matched " + toStr(args[1]) + "]"
-	}
-	return m
-}
-
 var nonSlug = regexp.MustCompile(`[^a-z0-9]+`)
 
 func helperSlugify(s any) string {
@@ -424,6 +486,9 @@ func pad(s string, o *raymond.Options, how string) string {
 		fill = " "
 	}
 	width := int(n.Num().Int64())
+	if !n.IsInt() || n.Num().BitLen() > 31 || width > maxTemplateWidth {
+		renderFail("size over " + strconv.Itoa(maxTemplateWidth))
+	}
 	missing := width - utf8.RuneCountInString(s)
 	if missing <= 0 {
 		return s
@@ -440,7 +505,17 @@ func pad(s string, o *raymond.Options, how string) string {
 
 // helperMath is WireMock's math: BigDecimal arithmetic; two whole numbers
 // give a whole number (division rounds half up).
-func helperMath(a, op, b any) string {
+func helperMath(a, op, b any) mathNumber {
+	return mathNumber(mathText(a, op, b))
+}
+
+// mathNumber is math's result: printed as text, and a number to
+// numberFormat, as WireMock's math gives a Number.
+type mathNumber string
+
+func (m mathNumber) String() string { return string(m) }
+
+func mathText(a, op, b any) string {
 	x, sx, ok1 := number(a)
 	y, sy, ok2 := number(b)
 	if !ok1 || !ok2 {
@@ -551,6 +626,9 @@ func helperRange(a, b any) []any {
 func helperArrayJoin(sep any, xs ...any) string {
 	var parts []string
 	for _, x := range xs {
+		if m, ok := x.(matchList); ok {
+			x = []any(m)
+		}
 		if list, ok := x.([]any); ok {
 			for _, it := range list {
 				parts = append(parts, toStr(it))
@@ -565,6 +643,9 @@ func helperArrayJoin(sep any, xs ...any) string {
 func helperPickRandom(xs ...any) any {
 	var all []any
 	for _, x := range xs {
+		if m, ok := x.(matchList); ok {
+			x = []any(m)
+		}
 		if list, ok := x.([]any); ok {
 			all = append(all, list...)
 		} else if _, isOpt := x.(*raymond.Options); !isOpt {
@@ -588,12 +669,35 @@ func helperParseJSON(s any) any {
 	return v
 }
 
+// helperToJSON prints a value as Jackson's pretty printer does (see
+// jacksonPretty), objects' keys sorted.
 func helperToJSON(v any) string {
-	b, err := json.MarshalIndent(sortedJSON(v), "", "  ")
-	if err != nil {
-		return "[ERROR: " + err.Error() + "]"
+	var b strings.Builder
+	jacksonPretty(&b, toObjects(v), 0)
+	return b.String()
+}
+
+// toObjects turns decoded JSON's maps into objects with sorted keys.
+func toObjects(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		o := &object{}
+		for k := range x {
+			o.keys = append(o.keys, k)
+		}
+		sort.Strings(o.keys)
+		for _, k := range o.keys {
+			o.vals = append(o.vals, toObjects(x[k]))
+		}
+		return o
+	case []any:
+		out := make([]any, len(x))
+		for i, it := range x {
+			out[i] = toObjects(it)
+		}
+		return out
 	}
-	return string(b)
+	return v
 }
 
 // sortedJSON returns v ready for encoding/json (which sorts map keys).

@@ -45,11 +45,13 @@ func ParseJSON(file string, data []byte) ([]*Mapping, error) {
 
 // checkJSON reports a JSON syntax error at its line and column.
 func checkJSON(file string, data []byte) error {
-	var v any
-	err := json.Unmarshal(data, &v)
-	if err == nil {
+	// Valid, not Unmarshal into any: a number beyond float64 (1e700) is
+	// JSON, and WireMock reads it as a BigDecimal.
+	if json.Valid(data) {
 		return nil
 	}
+	var v any
+	err := json.Unmarshal(data, &v)
 	var se *json.SyntaxError
 	off := int64(len(data))
 	if errors.As(err, &se) {
@@ -280,7 +282,8 @@ func namedMatchers(d *decode.Decoder, n *yaml.Node, what string) []Named {
 
 var matcherKeys = []string{"equalTo", "contains", "doesNotContain", "matches", "doesNotMatch", "absent",
 	"equalToJson", "matchesJsonPath", "and", "or", "not", "hasExactly", "includes", "binaryEqualTo", "equalToXml",
-	"matchesXPath", "matchesJsonSchema", "caseInsensitive", "ignoreArrayOrder", "ignoreExtraElements"}
+	"matchesXPath", "matchesJsonSchema", "caseInsensitive", "ignoreArrayOrder", "ignoreExtraElements",
+	"before", "after", "equalToDateTime", "actualFormat", "truncateExpected", "truncateActual", "expectedOffset", "expectedOffsetUnit"}
 
 // parseMatcher parses one WireMock value matcher object. body allows the
 // body-only matchers (equalToJson, matchesJsonPath). A plain string is
@@ -304,11 +307,13 @@ func parseMatcher(d *decode.Decoder, n *yaml.Node, what string, body bool) Match
 		f := &fields[i]
 		switch f.Key {
 		case "caseInsensitive", "ignoreArrayOrder", "ignoreExtraElements", "expression", "enablePlaceholders",
-			"xPathNamespaces", "schemaVersion", "placeholderOpeningDelimiterRegex", "placeholderClosingDelimiterRegex", "exemptedComparisons":
+			"xPathNamespaces", "schemaVersion", "placeholderOpeningDelimiterRegex", "placeholderClosingDelimiterRegex", "exemptedComparisons",
+			"actualFormat", "truncateExpected", "truncateActual", "expectedOffset", "expectedOffsetUnit":
 			mods[f.Key] = decode.Resolve(f.Value)
 			modKeys[f.Key] = f.KeyN
 		case "equalTo", "contains", "doesNotContain", "matches", "doesNotMatch", "absent", "equalToJson", "matchesJsonPath", "and", "or", "not",
-			"hasExactly", "includes", "binaryEqualTo", "equalToXml", "matchesXPath", "matchesJsonSchema":
+			"hasExactly", "includes", "binaryEqualTo", "equalToXml", "matchesXPath", "matchesJsonSchema",
+			"before", "after", "equalToDateTime":
 			if op != nil {
 				d.Errorf(f.KeyN, "%s: both %q and %q in one matcher", what, op.Key, f.Key).
 					WithHint("combine matchers with {\"and\": [...]}")
@@ -424,6 +429,27 @@ func parseMatcher(d *decode.Decoder, n *yaml.Node, what string, body bool) Match
 			return hasExactly(subs)
 		}
 		return includes(subs)
+	case "before", "after", "equalToDateTime":
+		if !allowMods("actualFormat", "truncateExpected", "truncateActual", "expectedOffset", "expectedOffsetUnit") {
+			return nil
+		}
+		opt := func(k string) string {
+			if mods[k] == nil {
+				return ""
+			}
+			return str(d, mods[k], what+"."+k)
+		}
+		offset := 0
+		if n := mods["expectedOffset"]; n != nil {
+			d.Decode(n, &offset, what+".expectedOffset")
+		}
+		m, err := newDateMatcher(op.Key, str(d, v, what+"."+op.Key), opt("actualFormat"), offset,
+			opt("expectedOffsetUnit"), opt("truncateExpected"), opt("truncateActual"))
+		if err != nil {
+			d.Errorf(v, "%s.%s: %v", what, op.Key, err)
+			return nil
+		}
+		return m
 	case "binaryEqualTo":
 		if !allowMods() {
 			return nil

@@ -61,8 +61,10 @@ func do(t *testing.T, method, url, body string, header ...string) (int, string, 
 func TestParseErrorsNameFileLineAndColumn(t *testing.T) {
 	cases := []struct{ doc, want string }{
 		{`{"request": {"url": "/a"}, "response": {"status": 200},}`, "f.json:1:56: not valid JSON"},
-		{"{\"request\": {\"url\": \"/a\",\n  \"headers\": {\"X\": {\"before\": \"now\"}}},\n \"response\": {}}",
-			`f.json:2:21: request.headers.X: "before" is a WireMock feature seam's stub does not support`},
+		{"{\"request\": {\"url\": \"/a\",\n  \"headers\": {\"X\": {\"before\": \"now\", \"expectedOffsetUnit\": \"weeks\"}}},\n \"response\": {}}",
+			`f.json:2:31: request.headers.X.before: expectedOffsetUnit "weeks": want seconds, minutes, hours, days, months or years`},
+		{"{\"request\": {\"url\": \"/a\",\n  \"customMatcher\": {\"name\": \"x\"}},\n \"response\": {}}",
+			`f.json:2:3: request: "customMatcher" is a WireMock feature seam's stub does not support`},
 		{`{"request": {"method": "GET", "bodyPatterns": [{"matches": "(", "contains": "x"}]}, "response": {}}`,
 			`f.json:1:65: request.bodyPatterns[0]: both "matches" and "contains" in one matcher`},
 		{`{"request": {"urlPath": "/a"}, "response": {"status": "ok"}}`, `f.json:1:55: response.status: want a whole number, got "ok"`},

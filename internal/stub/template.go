@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"regexp"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,7 +36,7 @@ var headerRef = regexp.MustCompile(`headers\.(?:\[([^\]]+)\]|([A-Za-z0-9_\-]+))`
 func parseTemplate(src string) (*template, error) {
 	// jsonPath as a sub-expression gives the value found, to iterate or
 	// measure; printed, it gives JSON text.
-	t, err := raymond.Parse(valueHelpers.ReplaceAllString(unescaped(src), "(${1}${2}Value "))
+	t, err := raymond.Parse(arities(valueHelpers.ReplaceAllString(unescaped(src, listVars(src)), "(${1}${2}Value ")))
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +52,10 @@ func parseTemplate(src string) (*template, error) {
 // unescaped turns {{x}} into {{&x}}: WireMock's Handlebars does not
 // HTML-escape what it inserts (a JSON body would otherwise get &quot;).
 // Blocks, comments, partials and triple-stashes are left as they are.
-func unescaped(src string) string {
+//
+// A bare {{name}} of a variable regexExtract sets prints the list's first
+// item, as WireMock's ListOrSingle does: {{seamFirst name}}.
+func unescaped(src string, lists map[string]bool) string {
 	var b strings.Builder
 	for {
 		i := strings.Index(src, "{{")
@@ -69,11 +73,22 @@ func unescaped(src string) string {
 			b.WriteString(src)
 			return b.String()
 		}
-		inner := src[i+2 : i+2+j]
+		inner := numericSegments(src[i+2 : i+2+j])
 		b.WriteString(src[:i])
 		t := strings.TrimLeft(inner, "~ ")
-		if t == "" || strings.ContainsAny(t[:1], "{#/^!>&") || strings.HasPrefix(t, "else") {
+		if args, ok := strings.CutPrefix(t, "#each "); ok {
+			// Each in order over request values and variables' lists.
+			params, as, _ := strings.Cut(args, " as |")
+			tail := ""
+			if as != "" {
+				tail = " as |" + as
+			}
+			b.WriteString("{{" + inner[:len(inner)-len(t)] + "#each (seamList " + strings.TrimRight(params, " ~") + ")" +
+				tail + trailingTilde(params) + "}}")
+		} else if t == "" || strings.ContainsAny(t[:1], "{#/^!>&") || strings.HasPrefix(t, "else") {
 			b.WriteString("{{" + inner + "}}")
+		} else if lists[strings.TrimSpace(t)] {
+			b.WriteString("{{&seamFirst " + strings.TrimSpace(t) + "}}")
 		} else {
 			b.WriteString("{{&" + inner + "}}") // not {{{x}}}: a JSON } after it would read as }}}}
 		}
@@ -81,9 +96,62 @@ func unescaped(src string) string {
 	}
 }
 
+// numericSegment is a path's number segment (parts.0), outside quotes:
+// Handlebars.java reads it as an index, raymond only as parts.[0].
+var numericSegment = regexp.MustCompile(`'[^']*'|"[^"]*"|([A-Za-z_\]][\w\-\]]*)\.(\d+)\b`)
+
+func numericSegments(s string) string {
+	if !strings.Contains(s, ".") {
+		return s
+	}
+	for {
+		out := numericSegment.ReplaceAllStringFunc(s, func(m string) string {
+			if m[0] == '\'' || m[0] == '"' {
+				return m
+			}
+			sm := numericSegment.FindStringSubmatch(m)
+			return sm[1] + ".[" + sm[2] + "]"
+		})
+		if out == s {
+			return s
+		}
+		s = out
+	}
+}
+
+// trailingTilde keeps a tag's ~ (white-space control) at its end.
+func trailingTilde(s string) string {
+	if strings.HasSuffix(strings.TrimRight(s, " "), "~") {
+		return "~"
+	}
+	return ""
+}
+
+// regexVar finds the variable a regexExtract call names (its third
+// argument).
+var regexVar = regexp.MustCompile(`regexExtract\s+\S+\s+(?:'[^']*'|"[^"]*")\s+(?:'([^']*)'|"([^"]*)")`)
+
+func listVars(src string) map[string]bool {
+	var out map[string]bool
+	for _, m := range regexVar.FindAllStringSubmatch(src, -1) {
+		if out == nil {
+			out = map[string]bool{}
+		}
+		out[m[1]+m[2]] = true
+	}
+	return out
+}
+
 // render runs the template over the request; rnd is the server's seeded
 // random source.
-func (t *template) render(ctx map[string]any, rnd *lockedRand) (string, error) {
+func (t *template) render(ctx map[string]any, rnd *lockedRand) (out string, err error) {
+	// raymond re-panics runtime errors (a helper's bug, or its own on odd
+	// arguments): the answer is an error, the stub keeps serving.
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = "", fmt.Errorf("template: %s: %v", panicSource(string(debug.Stack())), r)
+		}
+	}()
 	if t.unknown != "" {
 		return "", fmt.Errorf("could not find helper: '%s'", t.unknown)
 	}
@@ -106,7 +174,21 @@ func (t *template) render(ctx map[string]any, rnd *lockedRand) (string, error) {
 	}
 	data := raymond.NewDataFrame()
 	data.Set("seamRand", rnd)
+	data.Set("seamRoot", ctx)
 	return t.t.ExecWith(ctx, data)
+}
+
+// panicSource says whether a panic came from one of seam's helpers (a bug
+// to fix: the fuzz target fails on it) or from the template engine
+// itself, which panics on some malformed calls ({{#if(0)A}}).
+func panicSource(stack string) string {
+	rest := stack[strings.Index(stack, "panic(")+1:]
+	engine := strings.Index(rest, "mailgun/raymond")
+	ours := strings.Index(rest, "seam/internal/stub.helper")
+	if ours >= 0 && (engine < 0 || ours < engine) {
+		return "internal error in a helper"
+	}
+	return "the template engine failed"
 }
 
 // lockedRand is a seeded random source shared by a server's requests.
@@ -247,6 +329,10 @@ func helperRandomValue(options *raymond.Options) string {
 			n = i
 		}
 	}
+	if n > maxTemplateWidth {
+		renderFail("randomValue: length over " + strconv.Itoa(maxTemplateWidth))
+	}
+	n = max(n, 0)
 	var alphabet string
 	switch strings.ToUpper(options.HashStr("type")) {
 	case "ALPHABETIC":
@@ -277,57 +363,6 @@ func helperRandomValue(options *raymond.Options) string {
 		s = strings.ToUpper(s)
 	}
 	return s
-}
-
-func helperNow(options *raymond.Options) string {
-	t := time.Now().UTC()
-	if tz := options.HashStr("timezone"); tz != "" {
-		if loc, err := time.LoadLocation(tz); err == nil {
-			t = t.In(loc)
-		}
-	}
-	if off := options.HashStr("offset"); off != "" {
-		t = applyOffset(t, off)
-	}
-	switch f := options.HashStr("format"); f {
-	case "":
-		return t.Format("2006-01-02T15:04:05Z07:00")
-	case "epoch":
-		return strconv.FormatInt(t.UnixMilli(), 10)
-	case "unix":
-		return strconv.FormatInt(t.Unix(), 10)
-	default:
-		return t.Format(javaLayout(f))
-	}
-}
-
-// applyOffset adds WireMock's offset ("3 days", "-1 hours").
-func applyOffset(t time.Time, off string) time.Time {
-	f := strings.Fields(off)
-	if len(f) != 2 {
-		return t
-	}
-	n, err := strconv.Atoi(f[0])
-	if err != nil {
-		return t
-	}
-	switch strings.TrimSuffix(strings.ToLower(f[1]), "s") {
-	case "second":
-		return t.Add(time.Duration(n) * time.Second)
-	case "minute":
-		return t.Add(time.Duration(n) * time.Minute)
-	case "hour":
-		return t.Add(time.Duration(n) * time.Hour)
-	case "day":
-		return t.AddDate(0, 0, n)
-	case "week":
-		return t.AddDate(0, 0, 7*n)
-	case "month":
-		return t.AddDate(0, n, 0)
-	case "year":
-		return t.AddDate(n, 0, 0)
-	}
-	return t
 }
 
 // javaLayout turns a Java date pattern (yyyy-MM-dd'T'HH:mm:ss) into a Go
@@ -366,4 +401,135 @@ func javaLayout(p string) string {
 		}
 	}
 	return b.String()
+}
+
+// arityHelpers take options (hash arguments) after a varying number of
+// positional ones, which raymond cannot call through one Go function:
+// a call with N positional arguments is renamed NAME_N (see
+// templateHelpers), counted by arities.
+var arityHelpers = []string{"regexExtract", "dateFormat", "numberFormat", "formatJson", "assign", "isEven", "isOdd"}
+
+// arities renames each call of an arityHelpers helper to NAME_N, N its
+// positional arguments, keeping N = 0 (a block) as it is.
+func arities(src string) string {
+	var b strings.Builder
+	var blocks []string // the renamed names of open blocks, to close them
+	for i := 0; i < len(src); {
+		name, at, block := "", -1, false
+		if src[i] == '{' && strings.HasPrefix(src[i:], "{{") || src[i] == '(' {
+			j := i + 1
+			if src[i] == '{' {
+				j = i + 2
+			}
+			for j < len(src) && strings.IndexByte("#&~ \t\n", src[j]) >= 0 {
+				block = block || src[j] == '#'
+				j++
+			}
+			if src[i] == '{' && j < len(src) && src[j] == '/' {
+				for _, h := range arityHelpers {
+					if strings.HasPrefix(src[j+1:], h) && len(blocks) > 0 && strings.HasPrefix(blocks[len(blocks)-1], h) {
+						b.WriteString(src[i:j+1] + blocks[len(blocks)-1])
+						i = j + 1 + len(h)
+						blocks = blocks[:len(blocks)-1]
+						name = "-"
+						break
+					}
+				}
+				if name == "-" {
+					continue
+				}
+			}
+			for _, h := range arityHelpers {
+				if strings.HasPrefix(src[j:], h) {
+					end := j + len(h)
+					if end < len(src) && strings.IndexByte(" \t\n}", src[end]) >= 0 {
+						name, at = h, j
+					}
+				}
+			}
+		}
+		if name == "" {
+			b.WriteByte(src[i])
+			i++
+			continue
+		}
+		n := countArgs(src[at+len(name):])
+		full := name
+		if n > 0 {
+			full += "_" + strconv.Itoa(n)
+		}
+		if block {
+			blocks = append(blocks, full)
+		}
+		b.WriteString(src[i:at] + full)
+		i = at + len(name)
+	}
+	return b.String()
+}
+
+// countArgs counts the positional arguments at the start of s, up to the
+// }} or ) that ends the call: hash arguments (k=v) do not count.
+func countArgs(s string) int {
+	n := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			i++
+			continue
+		case c == ')' || c == '}' || c == '~':
+			return n
+		}
+		hash := false
+		if k := hashKey.FindString(s[i:]); k != "" {
+			hash = true
+			i += len(k)
+		}
+		i += tokenLen(s[i:])
+		if !hash {
+			n++
+		}
+	}
+	return n
+}
+
+var hashKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*=`)
+
+// tokenLen is the length of the argument at the start of s: a quoted
+// string, a parenthesised sub-expression, or a bare word.
+func tokenLen(s string) int {
+	if s == "" {
+		return 0
+	}
+	switch s[0] {
+	case '\'', '"':
+		if j := strings.IndexByte(s[1:], s[0]); j >= 0 {
+			return j + 2
+		}
+		return len(s)
+	case '(':
+		depth := 0
+		for i := 0; i < len(s); i++ {
+			switch s[i] {
+			case '\'', '"':
+				i += tokenLen(s[i:]) - 1
+			case '(':
+				depth++
+			case ')':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return len(s)
+	}
+	i := 0
+	for i < len(s) && strings.IndexByte(" \t\n\r)}", s[i]) < 0 {
+		i++
+	}
+	if i == 0 {
+		return 1
+	}
+	return i
 }
