@@ -134,7 +134,8 @@ func cmdRun(ctx context.Context, args []string, stdio IO) int {
 	tty := isTerminal(stdio.Stdout)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	crash.Go(ctx, func() { watchPipe(ctx, stdio.Stdout, cancel) })
+	out := stdio.Stdout // before it is wrapped below: the watch needs the file
+	crash.Go(ctx, func() { watchPipe(ctx, out, cancel) })
 	stdio.Stdout = &pipeWriter{w: stdio.Stdout, broken: cancel}
 	tests := engine.Select(s.Tests, filter)
 	if len(tests) == 0 {
