@@ -16,7 +16,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/seamtest/seam/internal/crash"
@@ -47,7 +46,10 @@ type Options struct {
 	Progress func(service, what string) // "starting", "ready", … for a live display
 	Notice   func(service, text string) // what seam cannot reset, once per text
 	Mask     *mask.Masker               // the suite's own secret patterns; nil: the built-in ones
-	Seed     uint64                     // the run's: Toxiproxy toxics' toxicity rolls and jitter
+	// Exchanges bounds what interactions carry to the event log, shared
+	// by a run's environments (nil: this environment's own bound).
+	Exchanges *ExchangeBudget
+	Seed      uint64 // the run's: Toxiproxy toxics' toxicity rolls and jitter
 	// Token guards the control APIs (Toxiproxy's, the stubs' admin API)
 	// and is given to every process as $SEAM_CONTROL_TOKEN; "" leaves
 	// them open.
@@ -74,10 +76,9 @@ type Environment struct {
 	stopOnce sync.Once
 	stopErr  error
 	helpers  helpers // what step kinds keep for this environment (helpers.go)
-	// exchanged counts the bytes of interactions' content sent to the
-	// event log, bounded by maxExchangeBytes (helpers.go).
-	exchanged    atomic.Int64
-	exchangeFull atomic.Bool // the bound was passed (and said)
+	// own is the budget of interactions' content sent to the event log
+	// when Options.Exchanges gives none (helpers.go).
+	own ExchangeBudget
 	// componentFaults are the faults on edges from seam's own components
 	// (browser→orders), which their helpers put in effect, by edge.
 	componentFaults map[string]wire.Faults

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/seamtest/seam/internal/report"
@@ -61,6 +62,7 @@ func (e *Environment) hostEnv(key string) step.HostEnv {
 			}
 		},
 		Record: func(in wire.Interaction) {
+			wire.Mask(e.opts.Mask, &in) // as a proxy masks what it records
 			e.seen.Add(in)
 			if e.opts.Log != nil {
 				e.opts.Log(in.Edge, "wire", in.Line(), e.wireSpan(in))
@@ -104,16 +106,28 @@ func (e *Environment) closeHelpers() error {
 	return first
 }
 
-// maxExchangeBytes bounds the content of interactions an environment
-// sends to the event log (each body is cut at 4 KiB already): a long run
-// of big bodies keeps its timeline, not gigabytes of bodies. Past it,
-// interactions carry their line only, and the environment says so once.
+// maxExchangeBytes bounds the content of interactions a run sends to the
+// event log (each body is cut at 4 KiB already), whatever its
+// environments: a long run of big bodies keeps its timeline, not
+// gigabytes of bodies in the log and in the reports that collect events.
+// Past it, interactions carry their line only, and the run says so once.
 const maxExchangeBytes = 64 << 20
+
+// ExchangeBudget counts what interactions carried to the event log
+// against maxExchangeBytes; a run's environments share one.
+type ExchangeBudget struct {
+	used atomic.Int64
+	full atomic.Bool // passed (and said)
+}
 
 // wireSpan places an interaction on the timeline with what it carried.
 func (e *Environment) wireSpan(in wire.Interaction) *report.Span {
 	s := &report.Span{Start: in.Start, End: in.End}
-	if e.exchanged.Load() > maxExchangeBytes {
+	budget := e.opts.Exchanges
+	if budget == nil {
+		budget = &e.own
+	}
+	if budget.used.Load() > maxExchangeBytes {
 		return s
 	}
 	req, reqBody, resp, respBody := in.Content()
@@ -121,9 +135,9 @@ func (e *Environment) wireSpan(in wire.Interaction) *report.Span {
 		return s
 	}
 	n := int64(len(req) + len(reqBody) + len(resp) + len(respBody))
-	if e.exchanged.Add(n) > maxExchangeBytes {
-		if e.exchangeFull.CompareAndSwap(false, true) && e.opts.Log != nil {
-			e.opts.Log(in.Edge, "seam", fmt.Sprintf("the event log keeps no more of what interactions carry in this environment (%d MiB kept); their lines go on", maxExchangeBytes>>20), nil)
+	if budget.used.Add(n) > maxExchangeBytes {
+		if budget.full.CompareAndSwap(false, true) && e.opts.Log != nil {
+			e.opts.Log(in.Edge, "seam", fmt.Sprintf("the event log keeps no more of what interactions carry in this run (%d MiB kept); their lines go on", maxExchangeBytes>>20), nil)
 		}
 		return s
 	}

@@ -58,6 +58,10 @@ type Session struct {
 	ports    *freeport.Allocator
 	base     expr.Vars
 
+	// exchanges bounds what the run's interactions carry to its event
+	// log, across all its environments.
+	exchanges environment.ExchangeBudget
+
 	mu    sync.Mutex
 	envs  []*environment.Environment
 	n     int
@@ -242,20 +246,21 @@ func (s *Session) startEnv(ctx context.Context, log report.LogFunc, timed bool) 
 	s.mu.Unlock()
 	name := fmt.Sprintf("env%d", n)
 	env, err := environment.Start(ctx, s.suite.System, environment.Options{
-		Dir:      s.suite.Dir,
-		Vars:     s.base,
-		TempDir:  filepath.Join(s.tempRoot, name),
-		LogDir:   filepath.Join(s.logRoot, name),
-		Ports:    s.ports,
-		Mark:     []string{s.rec.Env()},
-		Started:  func(pid int) { _ = s.rec.AddPID(pid) },
-		AddTemp:  func(dir string) { _ = s.rec.AddTemp(dir) },
-		Log:      log,
-		Progress: progress,
-		Notice:   s.notice,
-		Mask:     s.suite.Mask,
-		Seed:     s.opts.Seed,
-		Token:    s.token,
+		Dir:       s.suite.Dir,
+		Vars:      s.base,
+		TempDir:   filepath.Join(s.tempRoot, name),
+		LogDir:    filepath.Join(s.logRoot, name),
+		Ports:     s.ports,
+		Mark:      []string{s.rec.Env()},
+		Started:   func(pid int) { _ = s.rec.AddPID(pid) },
+		AddTemp:   func(dir string) { _ = s.rec.AddTemp(dir) },
+		Log:       log,
+		Progress:  progress,
+		Notice:    s.notice,
+		Mask:      s.suite.Mask,
+		Exchanges: &s.exchanges,
+		Seed:      s.opts.Seed,
+		Token:     s.token,
 	})
 	if err != nil {
 		return nil, err

@@ -20,7 +20,7 @@ func (i Interaction) Content() (request, requestBody, response, responseBody str
 		reqHeader, respHeader := i.Headers()
 		request = withLines(i.Method+" "+i.Target, reqHeader)
 		response = withLines(i.Result, respHeader)
-		return request, bodyText(i.RequestBody, -1), response, bodyText(i.ResponseBody, -1)
+		return request, bodyText(i.RequestBody, i.reqCut), response, bodyText(i.ResponseBody, i.respCut)
 	case "grpc":
 		reqHeader, respHeader := i.Headers()
 		request = withLines(i.Op, reqHeader)
@@ -54,17 +54,20 @@ func withLines(first, lines string) string {
 }
 
 // bodyText is a body as text: as sent when it is UTF-8 text, else its
-// size; a body kept only in part says so. size is the body's whole size
-// when known (-1: unknown, then a body of maxBodyKept bytes may be cut).
-func bodyText(b []byte, size int64) string {
+// size; a body kept only in part (cut) says so.
+func bodyText(b []byte, cut bool) string {
 	if len(b) == 0 {
 		return ""
 	}
 	if !printable(b) {
-		return "(" + strconv.Itoa(len(b)) + " bytes of binary data)"
+		s := "(" + strconv.Itoa(len(b)) + " bytes of binary data"
+		if cut {
+			s += ", the first of more"
+		}
+		return s + ")"
 	}
 	s := string(b)
-	if len(b) >= maxBodyKept && size != int64(len(b)) {
+	if cut {
 		s += "\n… (the first " + strconv.Itoa(maxBodyKept/1024) + " KiB)"
 	}
 	return s

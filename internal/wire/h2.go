@@ -499,6 +499,7 @@ func (c *h2Conn) finish(s *h2Stream, cut string) {
 	} else {
 		in.Op = s.method + " " + s.path
 		in.RequestBody, in.ResponseBody = s.req.head.body, s.resp.head.body
+		in.reqCut, in.respCut = s.req.head.cut, s.resp.head.cut
 		in.Result = fmt.Sprintf("%d %s", s.status, httpStatusText(s.status))
 		in.Suspicious = s.status >= 500
 	}
@@ -626,6 +627,21 @@ func percentDecode(s string) string {
 // reused for the next block; the strings in it are not). One allocation
 // a block: this is on every call's path.
 func keepFields(kept, fields []hpack.HeaderField) []hpack.HeaderField {
+	if len(fields) == 0 {
+		return kept
+	}
+	// At most maxHeaderKept bytes, as HTTP/1 keeps: a stream sending
+	// block after block keeps its first ones.
+	size := 0
+	for _, f := range kept {
+		size += len(f.Name) + len(f.Value)
+	}
+	for i, f := range fields {
+		if size += len(f.Name) + len(f.Value); size > maxHeaderKept {
+			fields = fields[:i]
+			break
+		}
+	}
 	if len(fields) == 0 {
 		return kept
 	}

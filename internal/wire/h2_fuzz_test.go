@@ -213,3 +213,47 @@ func TestH2MutatedSeeds(t *testing.T) {
 		}
 	}
 }
+
+// TestH2PrefaceSplitAroundTheServersSettings: a caller's first bytes
+// ("PR") kept before the callee's SETTINGS tell HTTP/2 are its preface's,
+// not lost when the callee's bytes decide.
+func TestH2PrefaceSplitAroundTheServersSettings(t *testing.T) {
+	var records [][2][]byte // direction, bytes
+	log := h2Seeds(t)["grpc.log"]
+	for len(log) >= 5 {
+		dir, n := log[0]&1, int(min(binary.BigEndian.Uint32(log[1:5]), uint32(len(log)-5)))
+		records = append(records, [2][]byte{{dir}, log[5 : 5+n]})
+		log = log[5+n:]
+	}
+	if len(records) < 2 || records[0][0][0] != 1 || records[1][0][0] != 0 {
+		t.Fatal("grpc.log no longer starts with the server's SETTINGS, then the client's preface")
+	}
+	var got []Interaction
+	p := &Proxy{Edge: "f→g", report: func(i Interaction) { got = append(got, i) }}
+	p.SetDescriptors(echoFile(t))
+	d := newDecoder(p)
+	preface := records[1][1]
+	d.fromClient(preface[:2])
+	d.fromServer(records[0][1])
+	d.fromClient(preface[2:])
+	for _, r := range records[2:] {
+		if r[0][0] == 0 {
+			d.fromClient(r[1])
+		} else {
+			d.fromServer(r[1])
+		}
+	}
+	d.close("connection closed", false)
+	calls := 0
+	for _, i := range got {
+		if i.Protocol == "grpc" {
+			calls++
+		}
+		if strings.Contains(i.Result, "undecoded") {
+			t.Errorf("%s → %s", i.Op, i.Result)
+		}
+	}
+	if calls < 3 {
+		t.Errorf("%d gRPC calls decoded; want the log's (3 or more)", calls)
+	}
+}

@@ -62,6 +62,7 @@ type exchange struct {
 	header         string
 	start          time.Time
 	body           []byte
+	cut            bool // the body was longer than what is kept
 }
 
 func newDecoder(p *Proxy) *decoder {
@@ -133,7 +134,7 @@ func (d *decoder) fromServer(b []byte) {
 	defer d.mu.Unlock()
 	switch d.mode {
 	case undecided:
-		if len(d.sniffed) == 0 && (len(d.greeted) > 0 || mayBeH2Settings(b)) {
+		if len(d.greeted) > 0 || mayBeH2Settings(b) {
 			d.greeted = append(d.greeted, b...)
 			if len(d.greeted) < 9 && mayBeH2Settings(d.greeted) {
 				return // too few bytes yet to tell
@@ -142,6 +143,14 @@ func (d *decoder) fromServer(b []byte) {
 		}
 		if looksLikeH2Settings(b) { // an HTTP/2 server greets before the preface comes
 			d.mode, d.wasHTTP, d.h2 = decodingH2, true, newH2Conn(d)
+			// The caller's first bytes kept so far are its preface's.
+			if kept := d.sniffed; len(kept) > 0 {
+				d.sniffed = nil
+				if !d.h2.fromClient(kept) {
+					d.mode = raw
+					return
+				}
+			}
 			break
 		}
 		// The callee speaks first (NATS, MySQL, …): not HTTP.
@@ -192,7 +201,7 @@ func (d *decoder) undecodable() {
 func (d *decoder) onRequest(h *head) bool {
 	if h.done {
 		if n := len(d.queue); n > 0 {
-			d.queue[n-1].body = h.body
+			d.queue[n-1].body, d.queue[n-1].cut = h.body, h.cut
 		}
 		return true
 	}
@@ -230,7 +239,7 @@ func (d *decoder) onResponse(h *head) bool {
 	in := Interaction{Edge: d.p.Edge, Protocol: "http", Op: ex.method + " " + ex.target,
 		Result: strconv.Itoa(h.status) + " " + h.reason, Start: ex.start, End: time.Now(),
 		Suspicious: h.status >= 400, Method: ex.method, Target: ex.target, Status: h.status,
-		RequestBody: ex.body, ResponseBody: h.body, reqHeader: ex.header, respHeader: h.header}
+		RequestBody: ex.body, ResponseBody: h.body, reqHeader: ex.header, respHeader: h.header, reqCut: ex.cut, respCut: h.cut}
 	if h.status == http.StatusSwitchingProtocols && h.upgrade == "h2c" {
 		d.h2 = newH2Conn(d)
 		d.h2.dirs[1].preface = 0 // the callee starts with its SETTINGS
@@ -274,7 +283,7 @@ func (d *decoder) gated() {
 func (d *decoder) atRequestStart() bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.mode == undecided || d.mode == decodingHTTP && d.req.state == inHead && len(d.req.line) == 0
+	return d.mode == undecided && len(d.sniffed) == 0 || d.mode == decodingHTTP && d.req.state == inHead && len(d.req.line) == 0
 }
 
 // callerClosed notes that the caller ended its side at t while the callee

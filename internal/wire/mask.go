@@ -32,6 +32,10 @@ func maskSQL(sql string) (string, bool) { return mask.SQL(sql) }
 
 func shapeSecret() interface{ String() string } { return mask.ShapeRE() }
 
+// Mask masks what an interaction recorded outside a proxy holds (the
+// browser's requests), as a proxy masks its own (m may be nil).
+func Mask(m *Masker, in *Interaction) { maskWith(m, in) }
+
 // maskWith masks everything an interaction records (m may be nil: the
 // built-in rules only).
 func maskWith(m *Masker, in *Interaction) {

@@ -50,6 +50,7 @@ type Interaction struct {
 	// h2Fields), read masked through Headers.
 	reqHeader, respHeader string
 	headerMask            *Masker
+	reqCut, respCut       bool // a body was longer than the start kept
 	// Redis: the command (upper case) and its first argument, the key for
 	// most commands ("" for AUTH and HELLO, whose arguments are secret).
 	Command, Key string

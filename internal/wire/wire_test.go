@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -394,6 +395,26 @@ func TestProtocolsToldFromSplitFirstBytes(t *testing.T) {
 		}
 		if got := strings.Join(s.lines(), "\n"); !strings.HasPrefix(got, c.want) {
 			t.Errorf("%s byte by byte: %q; want %q", c.name, got, c.want)
+		}
+	}
+}
+
+// TestContentSaysWhenABodyWasCut: a body longer than what is kept says
+// so; one of exactly that size does not.
+func TestContentSaysWhenABodyWasCut(t *testing.T) {
+	for _, n := range []int{maxBodyKept, maxBodyKept + 1} {
+		var s sink
+		d := newDecoder(&Proxy{Edge: "a→b", report: s.add})
+		body := strings.Repeat("x", n)
+		d.fromClient([]byte("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: " + strconv.Itoa(n) + "\r\n\r\n" + body))
+		d.fromServer([]byte("HTTP/1.1 204 No Content\r\n\r\n"))
+		got := s.all()
+		if len(got) != 1 {
+			t.Fatalf("%d bytes: %d interactions", n, len(got))
+		}
+		_, reqBody, _, _ := got[0].Content()
+		if cut := strings.HasSuffix(reqBody, "(the first 4 KiB)"); cut != (n > maxBodyKept) {
+			t.Errorf("a body of %d bytes: said cut %v", n, cut)
 		}
 	}
 }

@@ -302,7 +302,8 @@ type Page struct {
 	// (faults.go): by service; requests a blackhole holds; requests a
 	// fault answered or cut, by their network id.
 	faults       map[string]wire.Faults
-	rnd          *rand.Rand
+	rnds         map[string]*rand.Rand // each faulted service's jitter
+	takeMu       sync.Mutex            // one takeFaults at a time
 	held         map[fetch.RequestID]string
 	injected     map[network.RequestID]bool
 	intercepting bool

@@ -39,6 +39,9 @@ func (b *Browser) FaultsChanged() {
 // or disables it when no fault is set; requests held by a blackhole that
 // was lifted fail as a lifted blackhole's connections close.
 func (p *Page) takeFaults() {
+	// One change at a time, read and put in effect in order.
+	p.takeMu.Lock()
+	defer p.takeMu.Unlock()
 	var faults map[string]wire.Faults
 	if p.b.host.Faults != nil {
 		faults = p.b.host.Faults()
@@ -51,8 +54,11 @@ func (p *Page) takeFaults() {
 	}
 	p.mu.Lock()
 	p.faults = faults
-	if p.rnd == nil {
-		p.rnd = rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0xb0))
+	// Jitter drawn from each fault's seed (the test's), so --seed
+	// replays it, as on the wire.
+	p.rnds = map[string]*rand.Rand{}
+	for svc, f := range faults {
+		p.rnds[svc] = rand.New(rand.NewPCG(f.Seed, 0xb0))
 	}
 	var release []fetch.RequestID
 	for id, svc := range p.held {
@@ -89,24 +95,37 @@ func (p *Page) paused(ev *fetch.EventRequestPaused) {
 		goOn()
 		return
 	}
+	target := ev.Request.URL
+	if u, err := url.Parse(target); err == nil {
+		target = u.RequestURI()
+	}
+	if ev.Request.Method == "OPTIONS" && ev.Request.Headers["Access-Control-Request-Method"] != nil {
+		// A CORS preflight is the browser's, not the page's call: the
+		// call it clears the way for meets the fault.
+		goOn()
+		return
+	}
 	svc := p.serviceOf(ev.Request.URL)
 	p.mu.Lock()
 	f, ok := p.faults[svc]
 	var delay time.Duration
 	if ok && f.Latency > 0 {
 		delay = f.Latency
-		if f.Jitter > 0 {
-			delay += time.Duration(p.rnd.Int64N(int64(2*f.Jitter+1))) - f.Jitter
+		if r := p.rnds[svc]; f.Jitter > 0 && r != nil {
+			delay += time.Duration(r.Int64N(int64(2*f.Jitter+1))) - f.Jitter
 		}
+	}
+	holds := ok && f.Blackhole && !(f.HTTP != nil && f.HTTP.Status != 0 && f.HTTP.Matches(ev.Request.Method, target)) && !f.Reset && !f.Refuse
+	if holds {
+		// Held in the same step as the fault is read: a lift that comes
+		// between could not release it otherwise.
+		p.held[ev.RequestID] = svc
+		p.injected[ev.NetworkID] = true
 	}
 	p.mu.Unlock()
 	if !ok {
 		goOn()
 		return
-	}
-	target := ev.Request.URL
-	if u, err := url.Parse(target); err == nil {
-		target = u.RequestURI()
 	}
 	injected := func() {
 		p.mu.Lock()
@@ -136,11 +155,8 @@ func (p *Page) paused(ev *fetch.EventRequestPaused) {
 	case f.Refuse:
 		injected()
 		_, _ = call(ctx, p, fetch.FailRequest, fetch.FailRequestParams{RequestID: ev.RequestID, ErrorReason: network.ErrorReasonConnectionRefused})
-	case f.Blackhole:
-		injected()
-		p.mu.Lock()
-		p.held[ev.RequestID] = svc
-		p.mu.Unlock()
+	case holds:
+		// held above, until the blackhole is lifted (takeFaults)
 	default:
 		if f.HTTP != nil && f.HTTP.Status == 0 && f.HTTP.Slow > 0 && f.HTTP.Matches(ev.Request.Method, target) {
 			delay += f.HTTP.Slow

@@ -363,8 +363,6 @@ func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 	return res, &step.Failed{Msg: b.String()}
 }
 
-// bodyValue is a kept body as expectations see it: JSON parsed, text as a
-// string, nothing as null.
 // headerValue is header lines as a mapping of lower-case names (nil: none).
 func headerValue(lines string) any {
 	m := wire.HeaderMap(lines)
@@ -378,6 +376,8 @@ func headerValue(lines string) any {
 	return out
 }
 
+// bodyValue is a kept body as expectations see it: JSON parsed, text as a
+// string, nothing as null.
 func bodyValue(b []byte) any {
 	if len(b) == 0 {
 		return nil
