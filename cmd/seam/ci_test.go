@@ -295,13 +295,7 @@ func runIn(t *testing.T, dir, shop, line string) result {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(3 * time.Minute):
-		cmd.Process.Kill()
-		<-done
+	if !waitBounded(cmd, 3*time.Minute) {
 		t.Fatalf("seam %s hung", line)
 	}
 	return result{code: cmd.ProcessState.ExitCode(), stdout: out.String(), stderr: errb.String()}

@@ -37,13 +37,7 @@ func TestBackgroundPanicIsSeamsCrash(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(45 * time.Second):
-		cmd.Process.Kill()
-		<-done
+	if !waitBounded(cmd, 45*time.Second) {
 		t.Fatalf("seam still running 45s after the start:\n%s", out.String())
 	}
 	t.Logf("seam ended %v after its start (the panic at 2s)", time.Since(start).Round(time.Millisecond))

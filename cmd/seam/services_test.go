@@ -74,13 +74,7 @@ func seamEnv(t *testing.T, env []string, args ...string) result {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(90 * time.Second):
-		cmd.Process.Kill()
-		<-done
+	if !waitBounded(cmd, 90*time.Second) {
 		t.Fatalf("seam %s hung:\n%s%s", strings.Join(args, " "), out.String(), errb.String())
 	}
 	return result{code: cmd.ProcessState.ExitCode(), stdout: out.String(), stderr: errb.String()}
@@ -542,4 +536,19 @@ func TestServiceThatCannotBindSaysWhy(t *testing.T) {
 		t.Errorf("exit %d; want 3 (the environment did not start)", r.code)
 	}
 	assertClean(t, state)
+}
+
+// waitBounded waits for a started command for at most d; past it, it
+// kills the command, waits for it, and reports false.
+func waitBounded(cmd *exec.Cmd, d time.Duration) bool {
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-time.After(d):
+		cmd.Process.Kill()
+		<-done
+		return false
+	}
 }
