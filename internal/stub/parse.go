@@ -287,6 +287,26 @@ var matcherKeys = []string{"equalTo", "contains", "doesNotContain", "matches", "
 
 // parseMatcher parses one WireMock value matcher object. body allows the
 // body-only matchers (equalToJson, matchesJsonPath). A plain string is
+// parseMatcherList reads a non-empty array of matchers (and, or,
+// hasExactly, includes); nil when it is not one or any of them is wrong
+// (each error reported at its place).
+func parseMatcherList(d *decode.Decoder, v *yaml.Node, what string, body bool) []Matcher {
+	if v.Kind != yaml.SequenceNode || len(v.Content) == 0 {
+		d.Errorf(v, "%s: want an array of matchers", what)
+		return nil
+	}
+	subs := make([]Matcher, 0, len(v.Content))
+	for i, item := range v.Content {
+		if m := parseMatcher(d, item, fmt.Sprintf("%s[%d]", what, i), body); m != nil {
+			subs = append(subs, m)
+		}
+	}
+	if len(subs) != len(v.Content) {
+		return nil
+	}
+	return subs
+}
+
 // equalTo, which seam's own form allows.
 func parseMatcher(d *decode.Decoder, n *yaml.Node, what string, body bool) Matcher {
 	n = decode.Resolve(n)
@@ -387,17 +407,8 @@ func parseMatcher(d *decode.Decoder, n *yaml.Node, what string, body bool) Match
 			}
 			return not{sub}
 		}
-		if v.Kind != yaml.SequenceNode || len(v.Content) == 0 {
-			d.Errorf(v, "%s.%s: want an array of matchers", what, op.Key)
-			return nil
-		}
-		var subs []Matcher
-		for i, item := range v.Content {
-			if m := parseMatcher(d, item, fmt.Sprintf("%s.%s[%d]", what, op.Key, i), body); m != nil {
-				subs = append(subs, m)
-			}
-		}
-		if len(subs) != len(v.Content) {
+		subs := parseMatcherList(d, v, what+"."+op.Key, body)
+		if subs == nil {
 			return nil
 		}
 		if op.Key == "and" {
@@ -412,17 +423,8 @@ func parseMatcher(d *decode.Decoder, n *yaml.Node, what string, body bool) Match
 		if !allowMods() {
 			return nil
 		}
-		if v.Kind != yaml.SequenceNode || len(v.Content) == 0 {
-			d.Errorf(v, "%s.%s: want an array of matchers", what, op.Key)
-			return nil
-		}
-		var subs []Matcher
-		for i, item := range v.Content {
-			if m := parseMatcher(d, item, fmt.Sprintf("%s.%s[%d]", what, op.Key, i), false); m != nil {
-				subs = append(subs, m)
-			}
-		}
-		if len(subs) != len(v.Content) {
+		subs := parseMatcherList(d, v, what+"."+op.Key, false)
+		if subs == nil {
 			return nil
 		}
 		if op.Key == "hasExactly" {
