@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/seamtest/seam/internal/freeport"
+	"github.com/seamtest/seam/internal/peertest"
 	"github.com/seamtest/seam/internal/stub"
 	"go.yaml.in/yaml/v4"
 )
@@ -101,43 +102,9 @@ func startWireMock(t *testing.T, jar, root string) string {
 	t.Cleanup(release)
 	cmd := exec.Command("java", "-XX:TieredStopAtLevel=1", "-jar", jar, "--port", fmt.Sprint(port),
 		"--bind-address", "127.0.0.1", "--root-dir", root, "--disable-banner", "--disable-request-logging")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
-	})
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get(base + "/__admin/health")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return base
-			}
-		}
-		select {
-		case <-exited:
-			t.Fatalf("WireMock exited before it was ready:\n%s", out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("WireMock was not ready within 60 s:\n%s", out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	peertest.Start(t, "WireMock", cmd, base+"/__admin/health", 60*time.Second)
+	return base
 }
 
 // answer is what a client saw.

@@ -28,6 +28,7 @@ import (
 
 	toxiproxy "github.com/Shopify/toxiproxy/v2/client"
 	"github.com/seamtest/seam/internal/freeport"
+	"github.com/seamtest/seam/internal/peertest"
 	"github.com/seamtest/seam/internal/wire"
 )
 
@@ -62,41 +63,9 @@ func startToxiproxy(t *testing.T, bin string) string {
 	}
 	t.Cleanup(release)
 	cmd := exec.Command(bin, "-host", "127.0.0.1", "-port", fmt.Sprint(port))
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
-	})
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := http.Get("http://" + addr + "/version")
-		if err == nil {
-			resp.Body.Close()
-			return addr
-		}
-		select {
-		case <-exited:
-			t.Fatalf("toxiproxy-server exited before it was ready:\n%s", out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("toxiproxy-server was not ready within 10 s:\n%s", out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	peertest.Start(t, "toxiproxy-server", cmd, "http://"+addr+"/version", 10*time.Second)
+	return addr
 }
 
 // upstream is the loopback service behind both proxies: on each
