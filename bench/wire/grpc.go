@@ -322,15 +322,23 @@ func benchGRPC(self string, quick bool, toxi *rawload.Server) grpcFigures {
 	// What each proxy's process spends per call (user + system CPU, from
 	// /proc): less noisy than throughput on a shared machine, where the
 	// client and the service take most of the CPU.
-	cpu := map[*rawload.Server][]float64{}
+	cpu, sys := map[*rawload.Server][]float64{}, map[*rawload.Server][]float64{}
+	// And what the service and the load generator (this process) spend
+	// per call on each path: a proxy's way of passing bytes on changes
+	// how much work its two ends do.
+	ends := map[*rawload.Server][]float64{}
 	res := rawload.Interleaved(paths, proxies, rounds, 100*time.Millisecond, func(p *rawload.Server, _ int) rawload.Result {
 		var t0 time.Duration
+		var s0 int64
 		if p.Cmd != nil {
-			t0 = cpuTime(p.Cmd.Process.Pid)
+			t0, s0 = cpuTime(p.Cmd.Process.Pid), ioCalls(p.Cmd.Process.Pid)
 		}
+		e0 := cpuTime(target.Cmd.Process.Pid) + cpuTime(os.Getpid())
 		r := grpcLoad(p.Base, conns, callers, perRound, limit, 0, want)
+		ends[p] = append(ends[p], float64((cpuTime(target.Cmd.Process.Pid)+cpuTime(os.Getpid())-e0).Microseconds())/float64(r.N))
 		if p.Cmd != nil {
 			cpu[p] = append(cpu[p], float64((cpuTime(p.Cmd.Process.Pid)-t0).Microseconds())/float64(r.N))
+			sys[p] = append(sys[p], float64(ioCalls(p.Cmd.Process.Pid)-s0)/float64(r.N))
 		}
 		return r
 	})
@@ -342,7 +350,7 @@ func benchGRPC(self string, quick bool, toxi *rawload.Server) grpcFigures {
 	fmt.Printf("\none gRPC edge (unary %s, %d B answer), %d HTTP/2 connections × %d callers, median of %d interleaved rounds\n",
 		grpcMethod, len(want), conns, callers, rounds)
 	fmt.Printf("full load: %d calls or %s per round; paced: %.0f calls/s open loop for %s per round\n\n", perRound, limit, rate, pacedFor)
-	fmt.Printf("%-32s %10s %10s %10s %12s %12s %14s\n", "path", "calls/s", "p50 ms", "p99 ms", "paced p50", "paced p99", "proxy CPU µs")
+	fmt.Printf("%-32s %10s %10s %10s %12s %12s %14s %12s %14s\n", "path", "calls/s", "p50 ms", "p99 ms", "paced p50", "paced p99", "proxy CPU µs", "I/O calls", "ends' CPU µs")
 	rps := make([]float64, len(paths))
 	pacedP50 := make([]time.Duration, len(paths))
 	for i, p := range paths {
@@ -355,12 +363,13 @@ func benchGRPC(self string, quick bool, toxi *rawload.Server) grpcFigures {
 			c, d = append(c, x.P50), append(d, x.P99)
 		}
 		rps[i], pacedP50[i] = rawload.MedianF(xs), measure.Median(c)
-		perCall := "-"
+		perCall, ioPerCall := "-", "-"
 		if len(cpu[p]) > 0 {
 			perCall = fmt.Sprintf("%.1f /call", rawload.MedianF(cpu[p]))
+			ioPerCall = fmt.Sprintf("%.1f /call", rawload.MedianF(sys[p]))
 		}
-		fmt.Printf("%-32s %10.0f %10.3f %10.3f %12.3f %12.3f %14s\n", p.Name, rps[i], measure.Msf(measure.Median(a)), measure.Msf(measure.Median(b)),
-			measure.Msf(pacedP50[i]), measure.Msf(measure.Median(d)), perCall)
+		fmt.Printf("%-32s %10.0f %10.3f %10.3f %12.3f %12.3f %14s %12s %14s\n", p.Name, rps[i], measure.Msf(measure.Median(a)), measure.Msf(measure.Median(b)),
+			measure.Msf(pacedP50[i]), measure.Msf(measure.Median(d)), perCall, ioPerCall, fmt.Sprintf("%.1f /call", rawload.MedianF(ends[p])))
 	}
 	g := grpcFigures{seam: rps[1], direct: rps[0], added: measure.Msf(pacedP50[1] - pacedP50[0])}
 	if len(rps) > 2 {
@@ -371,6 +380,25 @@ func benchGRPC(self string, quick bool, toxi *rawload.Server) grpcFigures {
 		fmt.Printf("seam / Toxiproxy gRPC throughput = %.2f   target ≥ 1.0\n", g.seam/g.toxiproxy)
 	}
 	return g
+}
+
+// ioCalls is how many read and write system calls a process has made so
+// far (syscr + syscw of /proc/PID/io, all its threads); 0 when unknown.
+// Per call, it shows whether a proxy's CPU goes to its I/O or its work.
+func ioCalls(pid int) int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/io")
+	if err != nil {
+		return 0
+	}
+	var n int64
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, _ := strings.Cut(line, ": ")
+		if k == "syscr" || k == "syscw" {
+			x, _ := strconv.ParseInt(v, 10, 64)
+			n += x
+		}
+	}
+	return n
 }
 
 // cpuTime is the user and system CPU a process has used so far, from

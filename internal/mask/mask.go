@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Masked is what a secret is written as.
@@ -115,6 +116,16 @@ type Masker struct {
 
 	mu      sync.RWMutex
 	secrets []string // values to mask wherever they appear
+	version atomic.Uint64
+}
+
+// Version counts the changes to m (Add): what m made of a string stays
+// true while it is the same. 0 for a nil Masker.
+func (m *Masker) Version() uint64 {
+	if m == nil {
+		return 0
+	}
+	return m.version.Load()
 }
 
 // New compiles a suite's mask: patterns (Go regular expressions; what
@@ -151,6 +162,7 @@ func (m *Masker) Add(values ...string) {
 	for _, v := range values {
 		if len(v) >= MinSecret && !contains(m.secrets, v) {
 			m.secrets = append(m.secrets, v)
+			m.version.Add(1)
 		}
 	}
 }

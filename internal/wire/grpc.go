@@ -121,23 +121,33 @@ func (p *Proxy) grpcBodies(in *Interaction, req, resp *grpcFrames) {
 	if !ok {
 		return
 	}
-	in.grpcJSON = &grpcJSON{types: types, req: req.saved(), resp: resp.saved(), masker: p.masker.Load()}
+	j := &grpcJSON{types: types, masker: p.masker.Load()}
+	j.req, j.resp = req.saved(&j.oneReq), resp.saved(&j.oneResp)
+	in.grpcJSON = j
 }
 
-// saved is what rendering needs of g, once the call has ended.
-func (g *grpcFrames) saved() grpcFrames {
-	return grpcFrames{kept: g.kept, count: g.count, bad: g.bad, encoding: g.encoding}
+// saved is what rendering needs of g, once the call has ended. The kept
+// messages are copied out (g's slice is used again by the stream's
+// next call): one message, the common case, into *one, which the caller
+// holds in the same allocation.
+func (g *grpcFrames) saved(one *[1]grpcMsg) grpcFrames {
+	kept := one[:0]
+	if len(g.kept) > 1 {
+		kept = make([]grpcMsg, 0, len(g.kept))
+	}
+	return grpcFrames{kept: append(kept, g.kept...), count: g.count, bad: g.bad, encoding: g.encoding}
 }
 
 // grpcJSON renders a recorded call's messages as JSON on first use, then
 // masks them as emit masks every body; the Interaction's copies share it.
 type grpcJSON struct {
-	once      sync.Once
-	types     grpcMethod
-	req, resp grpcFrames
-	masker    *Masker
-	reqJSON   []byte
-	respJSON  []byte
+	once            sync.Once
+	types           grpcMethod
+	req, resp       grpcFrames
+	oneReq, oneResp [1]grpcMsg // the kept messages of a call of one each way
+	masker          *Masker
+	reqJSON         []byte
+	respJSON        []byte
 }
 
 func (j *grpcJSON) render() (req, resp []byte) {

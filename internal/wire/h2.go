@@ -137,7 +137,40 @@ type h2Conn struct {
 	// lastStream is the highest stream the client opened, for a GOAWAY
 	// (grpcfault.go).
 	lastStream uint32
+	// free holds finished streams for the next ones (with their kept
+	// messages' slices, emptied): a call opens one, and on a busy gRPC
+	// edge their allocation and collection were a third of decoding.
+	free []*h2Stream
+	// The last call's path and what it made of it: a connection's calls
+	// mostly repeat their method.
+	lastPath, lastOp string
+	// The last call's size note, by what it was made of.
+	lastNote    string
+	lastNoteKey noteKey
+	memo        maskMemo
+	// The header fields of the last call each way (keptFields).
+	lastReq, lastResp fieldsMemo
+	// now is when the bytes being read arrived, once asked (clock): the
+	// calls that start or end in one chunk share one reading of the clock.
+	now time.Time
 }
+
+func (c *h2Conn) clock() time.Time {
+	if c.now.IsZero() {
+		c.now = time.Now()
+	}
+	return c.now
+}
+
+// noteKey is what a gRPC call's size note says.
+type noteKey struct {
+	note              string
+	reqMsgs, respMsgs int
+	reqSize, respSize int64
+}
+
+// maxFreeStreams bounds the finished streams a connection keeps.
+const maxFreeStreams = 16
 
 func newH2Conn(d *decoder) *h2Conn {
 	c := &h2Conn{d: d, streams: map[uint32]*h2Stream{}}
@@ -175,6 +208,7 @@ func (c *h2Conn) feed(dir *h2Dir, b []byte) bool {
 	if c.broken {
 		return false
 	}
+	c.now = time.Time{}
 	if why := c.read(dir, b); why != "" {
 		c.stop(why)
 		return false
@@ -319,22 +353,34 @@ func (body *h2Body) add(b []byte, grpc bool) {
 
 // frame reads a whole non-DATA frame.
 func (c *h2Conn) frame(dir *h2Dir) string {
+	switch fh := dir.fh; fh.Type {
+	case http2.FrameHeaders:
+		// HEADERS, on every call, is read here: x/net's Framer makes a
+		// new frame of each (three a gRPC call), which the wire then
+		// throws away. Its checks are the Framer's.
+		frag, why := headersFragment(fh, dir.frame[9:])
+		if why != "" {
+			return "a bad HEADERS frame: " + why
+		}
+		dir.blockOpen, dir.blockID, dir.blockEnds, dir.promisedID = true, fh.StreamID, fh.Flags.Has(http2.FlagHeadersEndStream), 0
+		return c.block(dir, frag, fh.Flags.Has(http2.FlagHeadersEndHeaders))
+	case http2.FrameContinuation:
+		if fh.StreamID == 0 {
+			return "a bad CONTINUATION frame: CONTINUATION frame with stream ID 0"
+		}
+		if !dir.blockOpen || fh.StreamID != dir.blockID {
+			return "a CONTINUATION frame outside a header block"
+		}
+		return c.block(dir, dir.frame[9:], fh.Flags.Has(http2.FlagContinuationEndHeaders))
+	}
 	dir.feedR.Reset(dir.frame)
 	f, err := dir.fr.ReadFrame()
 	if err != nil {
 		return "a bad " + dir.fh.Type.String() + " frame: " + err.Error()
 	}
 	switch f := f.(type) {
-	case *http2.HeadersFrame:
-		dir.blockOpen, dir.blockID, dir.blockEnds, dir.promisedID = true, f.StreamID, f.StreamEnded(), 0
-		return c.block(dir, f.HeaderBlockFragment(), f.HeadersEnded())
 	case *http2.PushPromiseFrame:
 		dir.blockOpen, dir.blockID, dir.blockEnds, dir.promisedID = true, f.StreamID, false, f.PromiseID
-		return c.block(dir, f.HeaderBlockFragment(), f.HeadersEnded())
-	case *http2.ContinuationFrame:
-		if !dir.blockOpen || f.StreamID != dir.blockID {
-			return "a CONTINUATION frame outside a header block"
-		}
 		return c.block(dir, f.HeaderBlockFragment(), f.HeadersEnded())
 	case *http2.SettingsFrame:
 		// What one side allows binds what the other sends.
@@ -379,6 +425,32 @@ func (c *h2Conn) frame(dir *h2Dir) string {
 		c.d.p.emit(in)
 	}
 	return ""
+}
+
+// headersFragment is the header block fragment of a HEADERS frame's
+// payload p (RFC 9113 §6.2: an optional pad length, an optional 5-byte
+// priority, the fragment, the padding), or why p is not one.
+func headersFragment(fh http2.FrameHeader, p []byte) ([]byte, string) {
+	if fh.StreamID == 0 {
+		return nil, "HEADERS frame with stream ID 0"
+	}
+	pad := 0
+	if fh.Flags.Has(http2.FlagHeadersPadded) {
+		if len(p) < 1 {
+			return nil, "no pad length"
+		}
+		pad, p = int(p[0]), p[1:]
+	}
+	if fh.Flags.Has(http2.FlagHeadersPriority) {
+		if len(p) < 5 {
+			return nil, "a priority cut short"
+		}
+		p = p[5:]
+	}
+	if pad > len(p) {
+		return nil, "more padding than payload"
+	}
+	return p[:len(p)-pad], ""
 }
 
 // block takes a fragment of a header block; at its end the fields are
@@ -443,8 +515,14 @@ func (c *h2Conn) request(id uint32, fields []hpack.HeaderField, ended bool, note
 	if len(c.streams) >= maxH2Streams {
 		return fmt.Sprintf("more than %d streams in flight", maxH2Streams)
 	}
-	s := &h2Stream{id: id, start: time.Now(), grpcStatus: -1, clientEnded: ended, note: note}
-	s.reqFields = keepFields(nil, fields)
+	var s *h2Stream
+	if n := len(c.free); n > 0 {
+		s, c.free = c.free[n-1], c.free[:n-1]
+	} else {
+		s = new(h2Stream)
+	}
+	s.id, s.start, s.grpcStatus, s.clientEnded, s.note = id, c.clock(), -1, ended, note
+	s.reqFields = keepFields(s.reqFields[:0], fields)
 	for _, f := range fields {
 		switch f.Name {
 		case ":method":
@@ -475,12 +553,15 @@ func (c *h2Conn) ended(dir *h2Dir, s *h2Stream) {
 func (c *h2Conn) finish(s *h2Stream, cut string) {
 	delete(c.streams, s.id)
 	in := Interaction{Edge: c.d.p.Edge, Protocol: "http2", Method: s.method, Target: s.path, Status: s.status,
-		Start: s.start, End: time.Now(), Note: s.note}
+		Start: s.start, End: c.clock(), Note: s.note}
 	in.GRPCStatus, in.GRPCMessage = s.grpcStatus, s.grpcMessage
 	in.RequestSize, in.ResponseSize = s.req.size, s.resp.size
-	in.reqFields, in.respFields = s.reqFields, s.respFields
+	c.keptFields(&in, s)
 	if s.grpc {
-		in.Protocol, in.Op = "grpc", "GRPC "+s.path
+		if s.path != c.lastPath || c.lastOp == "" {
+			c.lastPath, c.lastOp = s.path, "GRPC "+s.path
+		}
+		in.Protocol, in.Op = "grpc", c.lastOp
 		in.RequestMessages, in.ResponseMessages = s.req.msgs.count, s.resp.msgs.count
 		c.d.p.grpcBodies(&in, &s.req.msgs, &s.resp.msgs)
 		switch {
@@ -495,7 +576,10 @@ func (c *h2Conn) finish(s *h2Stream, cut string) {
 		default:
 			in.Result, in.Suspicious = "no grpc-status", true
 		}
-		in.Note = grpcNote(in.Note, in)
+		if k := (noteKey{in.Note, in.RequestMessages, in.ResponseMessages, in.RequestSize, in.ResponseSize}); k != c.lastNoteKey || c.lastNote == "" {
+			c.lastNoteKey, c.lastNote = k, grpcNote(in.Note, in)
+		}
+		in.Note = c.lastNote
 	} else {
 		in.Op = s.method + " " + s.path
 		in.RequestBody, in.ResponseBody = s.req.head.body, s.resp.head.body
@@ -509,7 +593,65 @@ func (c *h2Conn) finish(s *h2Stream, cut string) {
 			in.Result = GRPCCodeName(s.grpcStatus) + ", then " + cut
 		}
 	}
-	c.d.p.emit(in)
+	c.d.p.emitMemo(in, &c.memo)
+	c.recycle(s)
+}
+
+// recycle keeps a finished stream for the next one. Nothing may point to
+// it after: the Interaction holds copies, grpcBodies copies the kept
+// messages out, and a DATA frame still flowing on it counts for no
+// stream (as one on a stream never seen).
+func (c *h2Conn) recycle(s *h2Stream) {
+	for _, dir := range c.dirs {
+		if dir.data == s {
+			dir.data = nil
+		}
+	}
+	if len(c.free) >= maxFreeStreams {
+		return
+	}
+	reqKept, respKept := s.req.msgs.kept[:0], s.resp.msgs.kept[:0]
+	reqFields, respFields := s.reqFields[:0], s.respFields[:0]
+	clear(s.reqFields[:cap(s.reqFields)]) // their strings may be large: not kept alive
+	clear(s.respFields[:cap(s.respFields)])
+	*s = h2Stream{}
+	s.req.msgs.kept, s.resp.msgs.kept = reqKept, respKept
+	s.reqFields, s.respFields = reqFields, respFields
+	c.free = append(c.free, s)
+}
+
+// keptFields is s's header fields for its Interaction, which may share
+// them: the stream's own slices are used again, so they are copied, unless
+// they are the same as the last call's, as a connection's calls mostly
+// are (then that call's copy is shared: nobody changes a copy).
+func (c *h2Conn) keptFields(in *Interaction, s *h2Stream) {
+	in.reqFields = c.lastReq.share(s.reqFields)
+	in.respFields = c.lastResp.share(s.respFields)
+}
+
+// fieldsMemo is the last copy of one direction's header fields made.
+type fieldsMemo []hpack.HeaderField
+
+func (m *fieldsMemo) share(fields []hpack.HeaderField) []hpack.HeaderField {
+	if len(fields) == 0 {
+		return nil
+	}
+	if !sameFields(*m, fields) {
+		*m = append(make([]hpack.HeaderField, 0, len(fields)), fields...)
+	}
+	return *m
+}
+
+func sameFields(a, b []hpack.HeaderField) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // grpcNote is note, then the call's sizes, "(1 message, 11 B → 1

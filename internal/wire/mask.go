@@ -46,6 +46,36 @@ func maskWith(m *Masker, in *Interaction) {
 	in.headerMask = m
 }
 
+// maskMemo remembers what a connection's last interaction was masked
+// from and to: a connection's calls repeat their operation, target, note
+// and result, and masking each is a scan (and the suite's patterns).
+type maskMemo struct {
+	ok                                 bool
+	m                                  *Masker
+	version                            uint64
+	protocol, op, target, note, result string // as recorded
+	mOp, mTarget, mNote, mResult       string // as masked
+}
+
+// maskMemoized masks in as maskWith does, through memo when in holds no
+// key nor bodies (which are masked by their content each time).
+func maskMemoized(m *Masker, in *Interaction, memo *maskMemo) {
+	if in.Key != "" || in.RequestBody != nil || in.ResponseBody != nil {
+		maskWith(m, in)
+		return
+	}
+	v := m.Version()
+	if memo.ok && memo.m == m && memo.version == v && memo.protocol == in.Protocol && memo.op == in.Op &&
+		memo.target == in.Target && memo.note == in.Note && memo.result == in.Result {
+		in.Op, in.Target, in.Note, in.Result = memo.mOp, memo.mTarget, memo.mNote, memo.mResult
+		in.headerMask = m
+		return
+	}
+	*memo = maskMemo{ok: true, m: m, version: v, protocol: in.Protocol, op: in.Op, target: in.Target, note: in.Note, result: in.Result}
+	maskWith(m, in)
+	memo.mOp, memo.mTarget, memo.mNote, memo.mResult = in.Op, in.Target, in.Note, in.Result
+}
+
 // Headers is an HTTP or HTTP/2 interaction's header lines each way,
 // "Name: value" a line, masked (Authorization, Cookie, X-Api-Key and
 // other secret-named headers are "***"); HTTP/2's response lines hold its

@@ -365,6 +365,15 @@ func (p *Proxy) emit(i Interaction) {
 	}
 }
 
+// emitMemo is emit for a connection's calls, masking through its memo.
+func (p *Proxy) emitMemo(i Interaction, memo *maskMemo) {
+	if p.report != nil {
+		i.Port = p.Port
+		maskMemoized(p.masker.Load(), &i, memo)
+		p.report(i)
+	}
+}
+
 // forward copies src to dst, handing each chunk to observe just before it
 // is sent: the decoder must know of a request before its answer can come.
 // Faults act here, on each chunk: back is the callee's answer direction.

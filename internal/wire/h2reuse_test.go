@@ -1,0 +1,199 @@
+package wire
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/protobuf/proto"
+)
+
+// h2Script writes HTTP/2 frames each way and feeds them to a decoder, as
+// a proxy would see them: for cases real clients rarely make.
+type h2Script struct {
+	t          *testing.T
+	p          *Proxy
+	d          *decoder
+	got        []Interaction
+	cenc, senc *hpack.Encoder
+	cblk, sblk bytes.Buffer
+}
+
+func newH2Script(t *testing.T) *h2Script {
+	s := &h2Script{t: t}
+	s.p = &Proxy{Edge: "a→b", report: func(i Interaction) { s.got = append(s.got, i) }}
+	s.p.SetDescriptors(echoFile(t))
+	s.d = newDecoder(s.p)
+	s.cenc, s.senc = hpack.NewEncoder(&s.cblk), hpack.NewEncoder(&s.sblk)
+	s.d.fromServer(s.frames(func(fr *http2.Framer) { fr.WriteSettings() }))
+	s.d.fromClient(append([]byte(h2Preface), s.frames(func(fr *http2.Framer) { fr.WriteSettings() })...))
+	return s
+}
+
+func (s *h2Script) frames(write func(fr *http2.Framer)) []byte {
+	var b bytes.Buffer
+	write(http2.NewFramer(&b, nil))
+	return b.Bytes()
+}
+
+// block HPACK-encodes fields ("name", "value", …) with one side's encoder.
+func (s *h2Script) block(server bool, kv ...string) []byte {
+	enc, buf := s.cenc, &s.cblk
+	if server {
+		enc, buf = s.senc, &s.sblk
+	}
+	buf.Reset()
+	for i := 0; i+1 < len(kv); i += 2 {
+		if err := enc.WriteField(hpack.HeaderField{Name: kv[i], Value: kv[i+1]}); err != nil {
+			s.t.Fatal(err)
+		}
+	}
+	return append([]byte(nil), buf.Bytes()...)
+}
+
+// grpcMsg is a gRPC length-prefixed message.
+func grpcMessage(b []byte) []byte {
+	return append([]byte{0, byte(len(b) >> 24), byte(len(b) >> 16), byte(len(b) >> 8), byte(len(b))}, b...)
+}
+
+// call makes one unary health check on stream id: its request's service
+// name and one extra header, its answer's status.
+func (s *h2Script) call(id uint32, service, extra string, status healthpb.HealthCheckResponse_ServingStatus) {
+	req, _ := proto.Marshal(&healthpb.HealthCheckRequest{Service: service})
+	resp, _ := proto.Marshal(&healthpb.HealthCheckResponse{Status: status})
+	s.d.fromClient(s.frames(func(fr *http2.Framer) {
+		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, EndHeaders: true, BlockFragment: s.block(false,
+			":method", "POST", ":scheme", "http", ":path", "/grpc.health.v1.Health/Check", ":authority", "b",
+			"content-type", "application/grpc", "x-extra", extra)})
+		fr.WriteData(id, true, grpcMessage(req))
+	}))
+	s.d.fromServer(s.frames(func(fr *http2.Framer) {
+		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, EndHeaders: true, BlockFragment: s.block(true,
+			":status", "200", "content-type", "application/grpc")})
+		fr.WriteData(id, false, grpcMessage(resp))
+		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, EndHeaders: true, EndStream: true, BlockFragment: s.block(true,
+			"grpc-status", "0")})
+	}))
+}
+
+// A connection's streams are used again for its next calls (and their
+// header fields shared while they repeat): every call still keeps its own
+// messages and headers, read after the calls that came later.
+func TestH2ReusedStreamsKeepTheirOwnCalls(t *testing.T) {
+	s := newH2Script(t)
+	s.call(1, "first", "one", healthpb.HealthCheckResponse_SERVING)
+	s.call(3, "second", "two", healthpb.HealthCheckResponse_NOT_SERVING)
+	s.call(5, "third", "two", healthpb.HealthCheckResponse_SERVICE_UNKNOWN)
+	if len(s.got) != 3 {
+		t.Fatalf("%d interactions: %+v", len(s.got), s.got)
+	}
+	want := []struct{ service, extra, status string }{
+		{"first", "one", "SERVING"}, {"second", "two", "NOT_SERVING"}, {"third", "two", "SERVICE_UNKNOWN"}}
+	for i, w := range want {
+		in := s.got[i]
+		req, resp := in.Bodies()
+		h, _ := in.Headers()
+		if in.Result != "OK" || !strings.Contains(string(req), `"`+w.service+`"`) || !strings.Contains(string(resp), w.status) ||
+			!strings.Contains(h, "x-extra: "+w.extra) {
+			t.Errorf("call %d: %s → %s, request %s, response %s, headers %q", i+1, in.Op, in.Result, req, resp, h)
+		}
+	}
+	// The two calls with the same headers share one copy of them.
+	if &s.got[1].reqFields[0] != &s.got[2].reqFields[0] {
+		t.Error("the third call's request fields were copied again, though the same as the second's")
+	}
+	if &s.got[0].reqFields[0] == &s.got[1].reqFields[0] {
+		t.Error("the second call's request fields are the first's, though they differ")
+	}
+}
+
+// A stream the callee resets while the caller is inside one of its DATA
+// frames: the rest of that frame counts for no other stream, even one
+// that takes the reset stream's place.
+func TestH2ResetStreamMidDataCountsForNoOther(t *testing.T) {
+	s := newH2Script(t)
+	data := s.frames(func(fr *http2.Framer) {
+		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, EndHeaders: true, BlockFragment: s.block(false,
+			":method", "POST", ":scheme", "http", ":path", "/upload", ":authority", "b")})
+		fr.WriteData(1, true, []byte("0123456789"))
+	})
+	s.d.fromClient(data[:len(data)-5])
+	s.d.fromServer(s.frames(func(fr *http2.Framer) { fr.WriteRSTStream(1, http2.ErrCodeRefusedStream) }))
+	s.d.fromClient(data[len(data)-5:])
+	s.d.fromClient(s.frames(func(fr *http2.Framer) {
+		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 3, EndHeaders: true, EndStream: true, BlockFragment: s.block(false,
+			":method", "GET", ":scheme", "http", ":path", "/next", ":authority", "b")})
+	}))
+	s.d.fromServer(s.frames(func(fr *http2.Framer) {
+		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 3, EndHeaders: true, EndStream: true, BlockFragment: s.block(true, ":status", "204")})
+	}))
+	if len(s.got) != 2 {
+		t.Fatalf("%+v", s.got)
+	}
+	if r := s.got[0]; r.Op != "POST /upload" || r.RequestSize != 5 || !strings.HasPrefix(r.Result, "reset by the server") {
+		t.Errorf("the reset stream: %s → %s, %d bytes sent", r.Op, r.Result, r.RequestSize)
+	}
+	if n := s.got[1]; n.Op != "GET /next" || n.RequestSize != 0 || n.Status != 204 {
+		t.Errorf("the next stream: %s → %s, %d bytes sent, want 0", n.Op, n.Result, n.RequestSize)
+	}
+}
+
+// Masking is remembered per connection, and learns the secrets a run
+// registers later: the next call is masked by them.
+func TestH2MaskMemoFollowsNewSecrets(t *testing.T) {
+	s := newH2Script(t)
+	m, err := NewMasker(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.p.SetMasker(m)
+	get := func(id uint32) {
+		s.d.fromClient(s.frames(func(fr *http2.Framer) {
+			fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, EndHeaders: true, EndStream: true, BlockFragment: s.block(false,
+				":method", "GET", ":scheme", "http", ":path", "/keys/k3y-0f-the-run", ":authority", "b")})
+		}))
+		s.d.fromServer(s.frames(func(fr *http2.Framer) {
+			fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, EndHeaders: true, EndStream: true, BlockFragment: s.block(true, ":status", "200")})
+		}))
+	}
+	get(1)
+	get(3)
+	m.Add("k3y-0f-the-run")
+	get(5)
+	if len(s.got) != 3 {
+		t.Fatalf("%+v", s.got)
+	}
+	if s.got[1].Op != "GET /keys/k3y-0f-the-run" || s.got[2].Op != "GET /keys/"+masked || s.got[2].Target != "/keys/"+masked {
+		t.Errorf("before the secret: %q; after: %q (%q)", s.got[1].Op, s.got[2].Op, s.got[2].Target)
+	}
+}
+
+// headersFragment reads HEADERS payloads as x/net's Framer does.
+func TestHeadersFragment(t *testing.T) {
+	fh := func(flags http2.Flags, id uint32) http2.FrameHeader {
+		return http2.FrameHeader{Type: http2.FrameHeaders, Flags: flags, StreamID: id}
+	}
+	for _, c := range []struct {
+		fh      http2.FrameHeader
+		p       string
+		want    string
+		wantErr string
+	}{
+		{fh(0, 1), "abc", "abc", ""},
+		{fh(http2.FlagHeadersPadded, 1), "\x02abcPP", "abc", ""},
+		{fh(http2.FlagHeadersPriority, 1), "\x80\x00\x00\x03\x10abc", "abc", ""},
+		{fh(http2.FlagHeadersPadded|http2.FlagHeadersPriority, 1), "\x01\x00\x00\x00\x03\x10abcP", "abc", ""},
+		{fh(http2.FlagHeadersPadded, 1), "\x02", "", "more padding than payload"},
+		{fh(http2.FlagHeadersPadded, 1), "", "", "no pad length"},
+		{fh(http2.FlagHeadersPriority, 1), "\x00\x00\x00", "", "a priority cut short"},
+		{fh(0, 0), "abc", "", "HEADERS frame with stream ID 0"},
+	} {
+		got, why := headersFragment(c.fh, []byte(c.p))
+		if string(got) != c.want || why != c.wantErr {
+			t.Errorf("%v %q: %q, %q; want %q, %q", c.fh.Flags, c.p, got, why, c.want, c.wantErr)
+		}
+	}
+}
