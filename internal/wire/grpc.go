@@ -112,12 +112,21 @@ func (p *Proxy) SetDescriptors(files *protoregistry.Files) { p.grpc.files.Store(
 // the forwarding goroutine: rendering was two fifths of the proxy's CPU
 // on a gRPC edge (measured, bench/wire), and most recorded calls are never
 // read by a step.
-func (p *Proxy) grpcBodies(in *Interaction, req, resp *grpcFrames) {
+func (p *Proxy) grpcBodies(in *Interaction, req, resp *grpcFrames, memo *methodMemo) {
 	files := p.grpc.files.Load()
 	if files == nil || len(req.kept) == 0 && len(resp.kept) == 0 {
 		return
 	}
-	types, ok := p.grpc.method(files, in.Target)
+	var types grpcMethod
+	var ok bool
+	if memo != nil && memo.files == files && memo.path == in.Target {
+		types, ok = memo.types, memo.ok
+	} else {
+		types, ok = p.grpc.method(files, in.Target)
+		if memo != nil {
+			*memo = methodMemo{files: files, path: in.Target, types: types, ok: ok}
+		}
+	}
 	if !ok {
 		return
 	}
@@ -126,16 +135,24 @@ func (p *Proxy) grpcBodies(in *Interaction, req, resp *grpcFrames) {
 	in.grpcJSON = j
 }
 
+// savedMsgs is what rendering needs of a call's messages one way.
+type savedMsgs struct {
+	kept     []grpcMsg
+	count    int
+	bad      bool
+	encoding string
+}
+
 // saved is what rendering needs of g, once the call has ended. The kept
 // messages are copied out (g's slice is used again by the stream's
 // next call): one message, the common case, into *one, which the caller
 // holds in the same allocation.
-func (g *grpcFrames) saved(one *[1]grpcMsg) grpcFrames {
+func (g *grpcFrames) saved(one *[1]grpcMsg) savedMsgs {
 	kept := one[:0]
 	if len(g.kept) > 1 {
 		kept = make([]grpcMsg, 0, len(g.kept))
 	}
-	return grpcFrames{kept: append(kept, g.kept...), count: g.count, bad: g.bad, encoding: g.encoding}
+	return savedMsgs{kept: append(kept, g.kept...), count: g.count, bad: g.bad, encoding: g.encoding}
 }
 
 // grpcJSON renders a recorded call's messages as JSON on first use, then
@@ -143,7 +160,7 @@ func (g *grpcFrames) saved(one *[1]grpcMsg) grpcFrames {
 type grpcJSON struct {
 	once            sync.Once
 	types           grpcMethod
-	req, resp       grpcFrames
+	req, resp       savedMsgs
 	oneReq, oneResp [1]grpcMsg // the kept messages of a call of one each way
 	masker          *Masker
 	reqJSON         []byte
@@ -154,7 +171,8 @@ func (j *grpcJSON) render() (req, resp []byte) {
 	j.once.Do(func() {
 		j.reqJSON = j.masker.Bytes(maskBody(renderMessages(j.types.in, &j.req)))
 		j.respJSON = j.masker.Bytes(maskBody(renderMessages(j.types.out, &j.resp)))
-		j.req, j.resp = grpcFrames{}, grpcFrames{} // the raw messages are no longer needed
+		j.req, j.resp = savedMsgs{}, savedMsgs{} // the raw messages are no longer needed
+		j.oneReq, j.oneResp = [1]grpcMsg{}, [1]grpcMsg{}
 	})
 	return j.reqJSON, j.respJSON
 }
@@ -168,6 +186,15 @@ func (i Interaction) Bodies() (req, resp []byte) {
 		return i.RequestBody, i.ResponseBody
 	}
 	return i.grpcJSON.render()
+}
+
+// methodMemo is the last method a connection's call was found of (or
+// not): a connection's calls mostly repeat their method.
+type methodMemo struct {
+	files *protoregistry.Files
+	path  string
+	types grpcMethod
+	ok    bool
 }
 
 // grpcMethod is a method's request and response types.
@@ -235,7 +262,7 @@ var (
 
 // renderMessages is the JSON of the kept messages, or nil when there are
 // none or one cannot be read (compressed, cut, not of the type).
-func renderMessages(t protoreflect.MessageDescriptor, g *grpcFrames) []byte {
+func renderMessages(t protoreflect.MessageDescriptor, g *savedMsgs) []byte {
 	if len(g.kept) == 0 || g.bad {
 		return nil
 	}

@@ -215,7 +215,7 @@ func (fr *h2Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		var req grpcFrames
 		in.RequestSize, req = body.seen()
 		in.RequestMessages = req.count
-		p.grpcBodies(&in, &req, &grpcFrames{})
+		p.grpcBodies(&in, &req, &grpcFrames{}, nil)
 		in.Note = grpcNote("", in)
 		h := w.Header()
 		h.Set("Content-Type", "application/grpc")
@@ -244,7 +244,7 @@ func (fr *h2Front) forward(w http.ResponseWriter, r *http.Request, in *Interacti
 		in.RequestSize, req = body.seen()
 		if in.Protocol == "grpc" {
 			in.RequestMessages, in.ResponseMessages = req.count, answer.count
-			fr.p.grpcBodies(in, &req, &answer)
+			fr.p.grpcBodies(in, &req, &answer, nil)
 			in.Note = grpcNote(in.Note, *in)
 		}
 	}()

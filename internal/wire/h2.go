@@ -93,13 +93,15 @@ type h2Stream struct {
 	clientEnded  bool
 	// The header fields each way, for the reports (formatted when read:
 	// Interaction.Headers); the response's trailers follow its headers.
+	// reqFields is a copy no one changes (maybe the last call's: share);
+	// respFields is the stream's own, used again, copied at its end.
 	reqFields, respFields []hpack.HeaderField
 }
 
 // h2Body is one direction of a stream's payload.
 type h2Body struct {
 	size int64
-	head head       // the first maxBodyKept bytes (keep), for HTTP/2
+	head bodyStart  // the first maxBodyKept bytes (keep), for HTTP/2
 	msgs grpcFrames // for gRPC
 }
 
@@ -148,6 +150,7 @@ type h2Conn struct {
 	lastNote    string
 	lastNoteKey noteKey
 	memo        maskMemo
+	method      methodMemo
 	// The header fields of the last call each way (keptFields).
 	lastReq, lastResp fieldsMemo
 	// now is when the bytes being read arrived, once asked (clock): the
@@ -197,7 +200,7 @@ func newH2Conn(d *decoder) *h2Conn {
 // upgrading request is stream 1.
 func (c *h2Conn) upgraded(ex exchange) {
 	c.streams[1] = &h2Stream{id: 1, start: ex.start, method: ex.method, path: ex.target, grpcStatus: -1,
-		clientEnded: true, note: "(h2c upgrade)", req: h2Body{size: int64(len(ex.body)), head: head{body: ex.body}}}
+		clientEnded: true, note: "(h2c upgrade)", req: h2Body{size: int64(len(ex.body)), head: bodyStart{body: ex.body}}}
 }
 
 func (c *h2Conn) fromClient(b []byte) bool { return c.feed(c.dirs[0], b) }
@@ -522,7 +525,8 @@ func (c *h2Conn) request(id uint32, fields []hpack.HeaderField, ended bool, note
 		s = new(h2Stream)
 	}
 	s.id, s.start, s.grpcStatus, s.clientEnded, s.note = id, c.clock(), -1, ended, note
-	s.reqFields = keepFields(s.reqFields[:0], fields)
+	// Shared with the last call's when the same (keptFields).
+	s.reqFields = c.lastReq.share(fitFields(nil, fields))
 	for _, f := range fields {
 		switch f.Name {
 		case ":method":
@@ -563,7 +567,7 @@ func (c *h2Conn) finish(s *h2Stream, cut string) {
 		}
 		in.Protocol, in.Op = "grpc", c.lastOp
 		in.RequestMessages, in.ResponseMessages = s.req.msgs.count, s.resp.msgs.count
-		c.d.p.grpcBodies(&in, &s.req.msgs, &s.resp.msgs)
+		c.d.p.grpcBodies(&in, &s.req.msgs, &s.resp.msgs, &c.method)
 		switch {
 		case s.grpcStatus >= 0:
 			in.Result = GRPCCodeName(s.grpcStatus)
@@ -593,7 +597,7 @@ func (c *h2Conn) finish(s *h2Stream, cut string) {
 			in.Result = GRPCCodeName(s.grpcStatus) + ", then " + cut
 		}
 	}
-	c.d.p.emitMemo(in, &c.memo)
+	c.d.p.emitMemo(&in, &c.memo)
 	c.recycle(s)
 }
 
@@ -611,21 +615,20 @@ func (c *h2Conn) recycle(s *h2Stream) {
 		return
 	}
 	reqKept, respKept := s.req.msgs.kept[:0], s.resp.msgs.kept[:0]
-	reqFields, respFields := s.reqFields[:0], s.respFields[:0]
-	clear(s.reqFields[:cap(s.reqFields)]) // their strings may be large: not kept alive
-	clear(s.respFields[:cap(s.respFields)])
+	respFields := s.respFields[:0]
+	clear(s.respFields[:cap(s.respFields)]) // their strings may be large: not kept alive
 	*s = h2Stream{}
 	s.req.msgs.kept, s.resp.msgs.kept = reqKept, respKept
-	s.reqFields, s.respFields = reqFields, respFields
+	s.respFields = respFields
 	c.free = append(c.free, s)
 }
 
 // keptFields is s's header fields for its Interaction, which may share
-// them: the stream's own slices are used again, so they are copied, unless
-// they are the same as the last call's, as a connection's calls mostly
-// are (then that call's copy is shared: nobody changes a copy).
+// them: the stream's response fields are used again, so they are copied,
+// unless they are the same as the last call's, as a connection's calls
+// mostly are (then that call's copy is shared: nobody changes a copy).
 func (c *h2Conn) keptFields(in *Interaction, s *h2Stream) {
-	in.reqFields = c.lastReq.share(s.reqFields)
+	in.reqFields = s.reqFields // a copy already (request)
 	in.respFields = c.lastResp.share(s.respFields)
 }
 
@@ -766,24 +769,10 @@ func percentDecode(s string) string {
 }
 
 // keepFields adds a header block's fields to kept (the block's slice is
-// reused for the next block; the strings in it are not). One allocation
-// a block: this is on every call's path.
+// reused for the next block; the strings in it are not), as many as
+// fitFields allows.
 func keepFields(kept, fields []hpack.HeaderField) []hpack.HeaderField {
-	if len(fields) == 0 {
-		return kept
-	}
-	// At most maxHeaderKept bytes, as HTTP/1 keeps: a stream sending
-	// block after block keeps its first ones.
-	size := 0
-	for _, f := range kept {
-		size += len(f.Name) + len(f.Value)
-	}
-	for i, f := range fields {
-		if size += len(f.Name) + len(f.Value); size > maxHeaderKept {
-			fields = fields[:i]
-			break
-		}
-	}
+	fields = fitFields(kept, fields)
 	if len(fields) == 0 {
 		return kept
 	}
@@ -793,6 +782,22 @@ func keepFields(kept, fields []hpack.HeaderField) []hpack.HeaderField {
 		return append(make([]hpack.HeaderField, 0, len(fields)+2), fields...)
 	}
 	return append(kept, fields...)
+}
+
+// fitFields is the start of fields that fits after kept in
+// maxHeaderKept bytes, as HTTP/1 keeps: a stream sending block after
+// block keeps its first ones.
+func fitFields(kept, fields []hpack.HeaderField) []hpack.HeaderField {
+	size := 0
+	for _, f := range kept {
+		size += len(f.Name) + len(f.Value)
+	}
+	for i, f := range fields {
+		if size += len(f.Name) + len(f.Value); size > maxHeaderKept {
+			return fields[:i]
+		}
+	}
+	return fields
 }
 
 // fieldLines renders kept fields as header lines, "name: value" a line,

@@ -449,8 +449,13 @@ type head struct {
 	upgrade        string // the Upgrade header, lower-case
 	header         string // the header lines as sent (up to maxHeaderKept bytes), for the reports
 	done           bool   // set when the whole message has been seen
-	body           []byte
-	cut            bool // the body was longer than what is kept
+	bodyStart
+}
+
+// bodyStart is the start of a body, as an interaction keeps it.
+type bodyStart struct {
+	body []byte
+	cut  bool // the body was longer than what is kept
 }
 
 // maxBodyKept is how much of each body an interaction keeps, for the
@@ -462,7 +467,7 @@ const maxBodyKept = 4 << 10
 const maxHeaderKept = 4 << 10
 
 // keep keeps the start of a body.
-func (h *head) keep(b []byte) {
+func (h *bodyStart) keep(b []byte) {
 	if room := maxBodyKept - len(h.body); room > 0 {
 		h.body = append(h.body, b[:min(len(b), room)]...)
 		if len(b) > room {

@@ -366,11 +366,11 @@ func (p *Proxy) emit(i Interaction) {
 }
 
 // emitMemo is emit for a connection's calls, masking through its memo.
-func (p *Proxy) emitMemo(i Interaction, memo *maskMemo) {
+func (p *Proxy) emitMemo(i *Interaction, memo *maskMemo) {
 	if p.report != nil {
 		i.Port = p.Port
-		maskMemoized(p.masker.Load(), &i, memo)
-		p.report(i)
+		maskMemoized(p.masker.Load(), i, memo)
+		p.report(*i)
 	}
 }
 
