@@ -293,6 +293,24 @@ func MedianF(xs []float64) float64 {
 	return s[len(s)/2]
 }
 
+// PairedRatio is the median over rounds of a's throughput over b's in
+// the same round (Interleaved measures them one after the other): the
+// machine's speed drifts over a run by more than the difference between
+// two proxies, and a ratio of two figures taken seconds apart cancels it,
+// where a ratio of the two medians does not.
+func PairedRatio(a, b []Result) float64 {
+	var xs []float64
+	for i := range min(len(a), len(b)) {
+		if b[i].RPS > 0 {
+			xs = append(xs, a[i].RPS/b[i].RPS)
+		}
+	}
+	if len(xs) == 0 {
+		return 0
+	}
+	return MedianF(xs)
+}
+
 // Only lets one server run: the others are stopped (SIGSTOP), so no one's
 // background work (a JVM's compiler and collector) falls on another's
 // measurement. Only(nil) lets all run again.
