@@ -29,8 +29,8 @@ import (
 // new connections that open with the HTTP/2 preface as an HTTP/2 (h2c)
 // server of its own, answering matching calls and forwarding the others
 // over HTTP/2 to the callee; connections open when the fault is set are
-// closed, so that callers reconnect (gRPC clients do so on their next
-// call).
+// drained (drainH2), so that callers reconnect (gRPC clients do so on
+// their next call).
 type GRPCFault struct {
 	Method  string // "/pkg.Service/Method"; * matches within a segment; "" matches any
 	Code    int    // the grpc-status answered; not 0 (OK)
@@ -58,12 +58,13 @@ func (g *GRPCFault) String() string {
 const drainGrace = 2 * time.Second
 
 // drainH2 sends a GOAWAY to the caller on each forwarded HTTP/2
-// connection with no call in flight, and drops what it sends after: its
-// next calls go on a new connection, which the proxy's own HTTP/2 server
-// serves, and a call it began before it read the GOAWAY is one the
-// callee never saw (a higher stream than the GOAWAY's last), which gRPC
-// clients retry on a new connection. A connection with a call in flight
-// is left as it is: the fault does not reach the calls on it.
+// connection, whose last stream is the highest the caller opened: the
+// calls in flight go on to the callee, and the caller's next calls go on
+// a new connection, which the proxy's own HTTP/2 server serves. A call
+// the caller began before it read the GOAWAY (a higher stream) is dropped
+// whole, frame by frame, so the callee never sees it; gRPC clients retry
+// such calls on a new connection. When the callee is inside a frame, the
+// GOAWAY waits for the end of its chunk (tryDrain, from its forwarding).
 func (p *Proxy) drainH2() {
 	p.mu.Lock()
 	states := map[*connState]bool{}
@@ -74,31 +75,81 @@ func (p *Proxy) drainH2() {
 	}
 	p.mu.Unlock()
 	for st := range states {
-		st.wmu.Lock()
-		if d := st.dec.Load(); d != nil && st.client != nil {
-			if last, ok := d.h2Idle(); ok {
-				st.drain.Store(true)
-				http2.NewFramer(st.client, nil).WriteGoAway(last, http2.ErrCodeNo, []byte("seam: a gRPC fault"))
-				c := st.client
-				time.AfterFunc(drainGrace, func() { st.cutBy("drained by a gRPC fault"); c.Close() })
-			}
-		}
-		st.wmu.Unlock()
+		st.drainWanted.Store(true)
+		p.tryDrain(st)
 	}
 }
 
-// h2Idle reports whether the connection is decoded as HTTP/2 with no
-// stream open and the callee's side between frames, and the highest
-// stream the caller opened.
-func (d *decoder) h2Idle() (uint32, bool) {
+// tryDrain sends a connection its GOAWAY if it is wanted and can be sent
+// now; a connection that is not HTTP/2 is left alone.
+func (p *Proxy) tryDrain(st *connState) {
+	st.wmu.Lock()
+	defer st.wmu.Unlock()
+	if !st.drainWanted.Load() {
+		return
+	}
+	if p.faults.get().GRPC == nil {
+		st.drainWanted.Store(false) // cleared before it could act
+		return
+	}
+	d := st.dec.Load()
+	if d == nil || st.client == nil {
+		return
+	}
+	last, ok, never := d.h2StartDrain()
+	if never {
+		st.drainWanted.Store(false)
+		return
+	}
+	if !ok {
+		return
+	}
+	st.drainWanted.Store(false)
+	http2.NewFramer(st.client, nil).WriteGoAway(last, http2.ErrCodeNo, []byte("seam: a gRPC fault"))
+	c := st.client
+	start := time.Now()
+	var closeLater func()
+	closeLater = func() {
+		// The calls in flight end first (a long stream: at most
+		// maxDrainWait); the caller has closed the connection itself by
+		// then, most often.
+		if d.h2InFlight() > 0 && time.Since(start) < maxDrainWait {
+			time.AfterFunc(drainGrace, closeLater)
+			return
+		}
+		st.cutBy("drained by a gRPC fault")
+		c.Close()
+	}
+	time.AfterFunc(drainGrace, closeLater)
+}
+
+// maxDrainWait bounds how long a drained connection stays open for its
+// calls in flight.
+const maxDrainWait = 30 * time.Second
+
+// h2StartDrain starts draining the connection if it is decoded as HTTP/2
+// (h2Conn.startDrain); never: it is not HTTP/2, and will not be.
+func (d *decoder) h2StartDrain() (last uint32, ok, never bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	c := d.h2
-	if d.mode != decodingH2 || c == nil || c.broken || len(c.streams) > 0 {
-		return 0, false
+	switch {
+	case d.mode == undecided:
+		return 0, false, false // no bytes yet: the callee's or the caller's first tell
+	case d.mode != decodingH2 || d.h2 == nil || d.h2.broken:
+		return 0, false, true
 	}
-	s := c.dirs[1]
-	return c.lastStream, s.nhdr == 0 && !s.inFrame && !s.inData
+	last, ok = d.h2.startDrain()
+	return last, ok, false
+}
+
+// h2InFlight is how many calls are in flight on an HTTP/2 connection.
+func (d *decoder) h2InFlight() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.h2 == nil {
+		return 0
+	}
+	return len(d.h2.streams)
 }
 
 // prefaceWait bounds how long a new connection is watched for the HTTP/2

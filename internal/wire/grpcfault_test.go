@@ -9,12 +9,15 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -197,5 +200,115 @@ func TestGRPCFaultSurvivesGarbage(t *testing.T) {
 	_, err = healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
 	if st := status.Convert(err); st.Code() != codes.Unavailable || st.Message() != "" {
 		t.Fatalf("after garbage: %v", err)
+	}
+}
+
+// TestGRPCFaultReachesBusyConnections: a caller with a long stream open
+// (a health Watch) and callers calling without pause on the same HTTP/2
+// connection: the fault still applies to every later call (the connection
+// is drained with the calls in flight, which go on: the Watch still gets
+// the callee's updates), and no call the fault answers reaches the callee,
+// nor fails otherwise (those the caller began before it read the GOAWAY
+// are dropped whole and retried by the client).
+func TestGRPCFaultReachesBusyConnections(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const check = "/grpc.health.v1.Health/Check"
+	var reached atomic.Int64
+	srv := grpc.NewServer(grpc.UnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		if info.FullMethod == check {
+			reached.Add(1)
+		}
+		return h(ctx, req)
+	}))
+	hs := health.NewServer()
+	hs.SetServingStatus("auth", healthpb.HealthCheckResponse_SERVING)
+	healthpb.RegisterHealthServer(srv, hs)
+	go srv.Serve(ln)
+	t.Cleanup(srv.Stop)
+	p, err := Listen("sales→auth", ln.Addr().String(), func(Interaction) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	conn, err := grpc.NewClient(p.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	hc := healthpb.NewHealthClient(conn)
+	watch, err := hc.Watch(ctx, &healthpb.HealthCheckRequest{Service: "auth"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := watch.Recv(); err != nil || m.Status != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("watch: %v %v", m, err)
+	}
+	const callers = 4
+	var faulted [callers]atomic.Int64
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	errs := make(chan error, callers)
+	for i := range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 0; n < 100000 && !stop.Load(); n++ {
+				_, err := hc.Check(ctx, &healthpb.HealthCheckRequest{Service: "auth"})
+				switch status.Code(err) {
+				case codes.OK:
+				case codes.PermissionDenied:
+					faulted[i].Add(1)
+				default:
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	defer func() { stop.Store(true); wg.Wait() }()
+	waitUntil := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !ok(); time.Sleep(5 * time.Millisecond) {
+			select {
+			case err := <-errs:
+				t.Fatalf("a call failed otherwise: %v", err)
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within 10 s", what)
+			}
+		}
+	}
+	waitUntil("calls reach the callee", func() bool { return reached.Load() > 20 })
+	p.SetFaults(Faults{GRPC: &GRPCFault{Method: check, Code: int(codes.PermissionDenied)}})
+	// Once every caller has had a faulted answer, none has a call in
+	// flight to the callee.
+	waitUntil("every caller meets the fault", func() bool {
+		for i := range faulted {
+			if faulted[i].Load() == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	r0, f0 := reached.Load(), faulted[0].Load()
+	waitUntil("more faulted calls", func() bool { return faulted[0].Load() > f0+50 })
+	if r := reached.Load(); r != r0 {
+		t.Errorf("%d calls reached the callee after every caller met the fault", r-r0)
+	}
+	// The stream in flight when the fault came goes on.
+	hs.SetServingStatus("auth", healthpb.HealthCheckResponse_NOT_SERVING)
+	if m, err := watch.Recv(); err != nil || m.Status != healthpb.HealthCheckResponse_NOT_SERVING {
+		t.Fatalf("the watch after the fault: %v %v", m, err)
+	}
+	select {
+	case err := <-errs:
+		t.Fatalf("a call failed otherwise: %v", err)
+	default:
 	}
 }

@@ -129,6 +129,11 @@ type h2Dir struct {
 	blockID    uint32
 	blockEnds  bool   // the HEADERS that opened the block ends its stream
 	promisedID uint32 // the block is a PUSH_PROMISE's
+	// While the connection drains (startDrain), on the caller's side:
+	// the frame being read is dropped; bytes of the frame header being
+	// read that went on before the drain began.
+	dropping  bool
+	hdrPassed int
 }
 
 type h2Conn struct {
@@ -153,6 +158,12 @@ type h2Conn struct {
 	method      methodMemo
 	// The header fields of the last call each way (keptFields).
 	lastReq, lastResp fieldsMemo
+	// A gRPC fault drains the connection (startDrain): the caller's frames
+	// of streams above drainLast are dropped; out is what of the caller's
+	// bytes goes on (read fills it).
+	draining  bool
+	drainLast uint32
+	out       []byte
 	// now is when the bytes being read arrived, once asked (clock): the
 	// calls that start or end in one chunk share one reading of the clock.
 	now time.Time
@@ -220,6 +231,7 @@ func (c *h2Conn) feed(dir *h2Dir, b []byte) bool {
 }
 
 func (c *h2Conn) read(dir *h2Dir, b []byte) string {
+	filter := c.draining && !dir.server
 	for len(b) > 0 {
 		switch {
 		case dir.preface > 0:
@@ -228,13 +240,23 @@ func (c *h2Conn) read(dir *h2Dir, b []byte) string {
 			if string(b[:n]) != h2Preface[at:at+n] {
 				return "not the HTTP/2 client preface"
 			}
+			if filter {
+				c.out = append(c.out, b[:n]...)
+			}
 			b, dir.preface = b[n:], dir.preface-n
 		case dir.inData:
-			b = c.readData(dir, b)
+			rest := c.readData(dir, b)
+			if filter && !dir.dropping {
+				c.out = append(c.out, b[:len(b)-len(rest)]...)
+			}
+			b = rest
 		case dir.inFrame:
 			need := int(dir.fh.Length) + 9 - len(dir.frame)
 			n := min(len(b), need)
 			dir.frame = append(dir.frame, b[:n]...)
+			if filter {
+				c.out = append(c.out, b[:n]...)
+			}
 			b = b[n:]
 			if n == need {
 				dir.inFrame = false
@@ -250,12 +272,53 @@ func (c *h2Conn) read(dir *h2Dir, b []byte) string {
 				continue
 			}
 			dir.nhdr = 0
+			if filter {
+				// A frame is passed on or dropped whole, once its
+				// header tells its stream; bytes of it passed on before
+				// the drain began bind it to go on.
+				id := binary.BigEndian.Uint32(dir.hdr[5:]) & (1<<31 - 1)
+				dir.dropping = dir.hdrPassed == 0 && id > c.drainLast
+				if !dir.dropping {
+					c.out = append(c.out, dir.hdr[dir.hdrPassed:]...)
+				}
+				dir.hdrPassed = 0
+				if dir.dropping {
+					// Stepped over unread: the callee never sees it,
+					// and neither does the recording.
+					if n := uint32(dir.hdr[0])<<16 | uint32(dir.hdr[1])<<8 | uint32(dir.hdr[2]); n > 0 {
+						dir.inData, dir.data, dir.dataLeft, dir.dataPad, dir.dataEnd = true, nil, n, 0, false
+					}
+					continue
+				}
+			}
 			if why := c.header(dir); why != "" {
 				return why
 			}
 		}
 	}
 	return ""
+}
+
+// startDrain begins filtering the caller's frames for a GOAWAY whose last
+// stream is the highest the caller opened: the streams in flight go on,
+// the frames of streams opened after are dropped (drainH2). False when
+// the callee's side is inside a frame (the GOAWAY cannot go between its
+// bytes) or decoding stopped.
+func (c *h2Conn) startDrain() (last uint32, ok bool) {
+	s := c.dirs[1]
+	if c.broken || s.nhdr != 0 || s.inFrame || s.inData {
+		return 0, false
+	}
+	last = c.lastStream
+	if cl := c.dirs[0]; cl.blockOpen {
+		// A header block begun is the callee's already: its
+		// CONTINUATION frames must follow.
+		last = max(last, cl.blockID)
+	}
+	c.draining, c.drainLast = true, last
+	// The caller's bytes of a frame header already passed on.
+	c.dirs[0].hdrPassed = c.dirs[0].nhdr
+	return last, true
 }
 
 // header starts a frame once its 9-byte header is in.

@@ -259,3 +259,36 @@ func TestH2PrefaceSplitAroundTheServersSettings(t *testing.T) {
 		t.Errorf("%d gRPC calls decoded; want the log's (3 or more)", calls)
 	}
 }
+
+// FuzzH2Drain: a connection drained by a gRPC fault part way, then fed
+// the rest of the caller's bytes through the frame filter: never a panic,
+// never more bytes passed on than came (a frame header cut between two
+// writes goes on with the second).
+func FuzzH2Drain(f *testing.F) {
+	for _, log := range h2Seeds(f) {
+		c, s := split(log)
+		f.Add(c, s, uint16(4096), uint16(len(c)/2))
+		f.Add(c, s, uint16(3), uint16(len(c)/3))
+	}
+	files := echoFile(f)
+	f.Fuzz(func(t *testing.T, client, server []byte, step, at uint16) {
+		p := &Proxy{Edge: "f→g", report: func(Interaction) {}}
+		p.SetDescriptors(files)
+		d := newDecoder(p)
+		d.fromServer(server[:len(server)/2])
+		cut := min(int(at), len(client))
+		d.fromClient(client[:cut])
+		d.h2StartDrain()
+		d.fromServer(server[len(server)/2:])
+		in, out := 0, 0
+		for b := client[cut:]; len(b) > 0; {
+			n := min(int(step)+1, len(b))
+			in, out = in+n, out+len(d.clientBytes(b[:n]))
+			if out > in {
+				t.Fatalf("%d bytes passed on of %d", out, in)
+			}
+			b = b[n:]
+		}
+		d.close("connection closed", false)
+	})
+}

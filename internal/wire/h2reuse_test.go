@@ -197,3 +197,57 @@ func TestHeadersFragment(t *testing.T) {
 		}
 	}
 }
+
+// While a connection drains (a gRPC fault), the caller's frames of the
+// streams it opened after the GOAWAY are dropped whole, whatever the
+// writes they came in; the frames of the streams in flight and of the
+// connection go on byte for byte, a frame header begun before the drain
+// included.
+func TestH2DrainDropsNewStreamsWhole(t *testing.T) {
+	for _, step := range []int{1, 3, 1 << 20} {
+		s := newH2Script(t)
+		open := s.frames(func(fr *http2.Framer) {
+			fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, EndHeaders: true, BlockFragment: s.block(false,
+				":method", "POST", ":scheme", "http", ":path", "/up", ":authority", "b")})
+		})
+		s.d.fromClient(open)
+		inFlight := s.frames(func(fr *http2.Framer) { fr.WriteData(1, false, []byte("in flight")) })
+		s.d.fromClient(inFlight[:4]) // a frame header begun
+		last, ok, never := s.d.h2StartDrain()
+		if last != 1 || !ok || never {
+			t.Fatalf("startDrain: %d %v %v", last, ok, never)
+		}
+		var want, all []byte
+		want = append(want, inFlight[4:]...)
+		all = append(all, inFlight[4:]...)
+		kept := func(b []byte) { want, all = append(want, b...), append(all, b...) }
+		dropped := func(b []byte) { all = append(all, b...) }
+		dropped(s.frames(func(fr *http2.Framer) {
+			fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 3, BlockFragment: s.block(false,
+				":method", "GET", ":scheme", "http", ":path", "/new", ":authority", "b")})
+			fr.WriteContinuation(3, true, s.block(false, "x-more", "yes"))
+			fr.WriteData(3, true, []byte("new call"))
+		}))
+		kept(s.frames(func(fr *http2.Framer) {
+			fr.WriteWindowUpdate(0, 1000)
+			fr.WritePing(false, [8]byte{1})
+			fr.WriteData(1, true, []byte("end"))
+		}))
+		dropped(s.frames(func(fr *http2.Framer) { fr.WriteRSTStream(3, http2.ErrCodeCancel) }))
+		var got []byte
+		for b := all; len(b) > 0; {
+			n := min(step, len(b))
+			got = append(got, s.d.clientBytes(b[:n])...)
+			b = b[n:]
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("step %d: passed on %x\nwant %x", step, got, want)
+		}
+		s.d.fromServer(s.frames(func(fr *http2.Framer) {
+			fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, EndHeaders: true, EndStream: true, BlockFragment: s.block(true, ":status", "200")})
+		}))
+		if len(s.got) != 1 || s.got[0].Op != "POST /up" || s.got[0].RequestSize != int64(len("in flight")+len("end")) {
+			t.Errorf("step %d: recorded %+v", step, s.got)
+		}
+	}
+}

@@ -82,6 +82,31 @@ func (d *decoder) understood() bool {
 func (d *decoder) fromClient(b []byte) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.fromClientLocked(b)
+}
+
+// clientBytes decodes b, the caller's next bytes, and returns what of
+// them goes on to the callee: b, but while a gRPC fault drains the
+// connection, without the frames of the streams the caller opened after
+// the GOAWAY (h2Conn.startDrain); all of it is dropped once decoding
+// stopped during a drain.
+func (d *decoder) clientBytes(b []byte) []byte {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	c := d.h2
+	if c == nil || !c.draining {
+		d.fromClientLocked(b)
+		return b
+	}
+	if d.mode != decodingH2 {
+		return nil
+	}
+	c.out = c.out[:0]
+	d.fromClientLocked(b)
+	return c.out
+}
+
+func (d *decoder) fromClientLocked(b []byte) {
 	switch d.mode {
 	case raw:
 		return

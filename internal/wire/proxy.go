@@ -122,13 +122,14 @@ type connState struct {
 	calleeGone atomic.Bool            // the callee ended its side first
 	dec        atomic.Pointer[decoder]
 	front      atomic.Bool // served by the proxy's own HTTP/2 server (a gRPC fault)
-	// A gRPC fault drains an idle HTTP/2 connection (grpcfault.go): a
-	// GOAWAY goes to the caller (between the callee's frames: wmu holds
-	// the caller's side while a chunk is decoded and written), and what
-	// the caller sends after is dropped.
-	client net.Conn
-	wmu    sync.Mutex
-	drain  atomic.Bool
+	// A gRPC fault drains an HTTP/2 connection (grpcfault.go): a GOAWAY
+	// goes to the caller (between the callee's frames: wmu holds the
+	// caller's side while a chunk is decoded and written), and the frames
+	// of the streams the caller opens after are dropped. drainWanted: the
+	// GOAWAY is still to be sent (the callee was inside a frame).
+	client      net.Conn
+	wmu         sync.Mutex
+	drainWanted atomic.Bool
 	// Bytes forwarded each way, and how many of them the last Flush told
 	// of (for connections whose protocol is not decoded).
 	up, down         atomic.Int64
@@ -378,10 +379,7 @@ func (p *Proxy) emitMemo(i *Interaction, memo *maskMemo) {
 // is sent: the decoder must know of a request before its answer can come.
 // Faults act here, on each chunk: back is the callee's answer direction.
 func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCounter, st *connState) (int64, error) {
-	observe := d.fromClient
-	if back {
-		observe = d.fromServer
-	}
+
 	var n int64
 	var cut bool
 	var readAt time.Time
@@ -389,10 +387,14 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 	var throttle sleepDebt // the bandwidth fault's
 	// send observes b and writes it to dst.
 	send := func(b []byte) error {
+		// Decoded in this goroutine (keeping nothing of the bytes), before
+		// they go on.
 		if back {
 			st.wmu.Lock()
+			d.fromServer(b)
+		} else if b = d.clientBytes(b); len(b) == 0 {
+			return nil // all dropped: a gRPC fault drains the connection
 		}
-		observe(b) // in this goroutine; keeps nothing of the bytes
 		// Counted before the write: the answer to these bytes may reach
 		// the caller, and a Flush, before Write returns.
 		if back {
@@ -403,6 +405,9 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 		_, err := dst.Write(b)
 		if back {
 			st.wmu.Unlock()
+			if st.drainWanted.Load() {
+				p.tryDrain(st) // between two of the callee's chunks
+			}
 		}
 		if err != nil {
 			return err
@@ -421,9 +426,6 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 				b, cut = b[:max(left, 0)], true
 			}
 			sent.add(int64(len(b)))
-		}
-		if !back && st.drain.Load() {
-			return nil // drained by a gRPC fault: the caller's new calls go elsewhere
 		}
 		if f.Bandwidth > 0 && !throttle.wait(st, len(b), f.Bandwidth) {
 			return errCut
