@@ -54,12 +54,24 @@ func (h *HTTPFault) matches(method, target string) bool {
 
 // response is the answer put in the callee's place.
 func (h *HTTPFault) response() []byte {
-	body := h.Body
-	if body == "" {
-		body = http.StatusText(h.Status) + " (injected by seam)\n"
-	}
+	body := h.body()
 	return []byte(fmt.Sprintf("HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nX-Seam-Fault: injected\r\n\r\n%s",
 		h.Status, http.StatusText(h.Status), len(body), body))
+}
+
+// body is what the fault answers with.
+func (h *HTTPFault) body() string {
+	if h.Body == "" {
+		return http.StatusText(h.Status) + " (injected by seam)\n"
+	}
+	return h.Body
+}
+
+// answersH2 reports whether the faults act on some HTTP/2 requests one
+// by one (an answer in the callee's place, an answer held): then the
+// proxy serves HTTP/2 connections itself (grpcfault.go).
+func (f Faults) answersH2() bool {
+	return f.GRPC != nil || f.HTTP != nil && (f.HTTP.Status != 0 || f.HTTP.Slow > 0)
 }
 
 // IsZero reports whether no fault is set.
@@ -163,7 +175,7 @@ func (p *Proxy) SetFaults(f Faults) {
 			resetConn(c)
 		}
 		p.mu.Unlock()
-	} else if f.GRPC != nil {
+	} else if f.answersH2() {
 		p.drainH2()
 	}
 }

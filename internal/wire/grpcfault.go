@@ -88,7 +88,7 @@ func (p *Proxy) tryDrain(st *connState) {
 	if !st.drainWanted.Load() {
 		return
 	}
-	if p.faults.get().GRPC == nil {
+	if !p.faults.get().answersH2() {
 		st.drainWanted.Store(false) // cleared before it could act
 		return
 	}
@@ -153,7 +153,7 @@ func (d *decoder) h2InFlight() int {
 }
 
 // prefaceWait bounds how long a new connection is watched for the HTTP/2
-// preface while a gRPC fault holds: a protocol whose server speaks first
+// preface while a gRPC (or HTTP) fault holds: a protocol whose server speaks first
 // (MySQL) sends nothing, and is forwarded after it.
 const prefaceWait = 300 * time.Millisecond
 
@@ -162,7 +162,9 @@ const prefaceWait = 300 * time.Millisecond
 const maxFaultBody = 1 << 20
 
 // h2Front is a proxy's HTTP/2 server and client for connections served
-// while a gRPC fault holds.
+// while a gRPC fault, or an HTTP fault that answers, holds (HTTP/2 carries
+// many requests on a connection, so one cannot be answered in the
+// callee's place on a forwarded one).
 type h2Front struct {
 	p   *Proxy
 	srv *http2.Server
@@ -189,12 +191,22 @@ func (p *Proxy) front() *h2Front {
 	return p.h2
 }
 
-// serveFaulted serves a connection accepted while a gRPC fault holds: as
-// HTTP/2 when it opens with the preface, else forwarded as any other.
+// serveFaulted serves a connection accepted while a fault answers HTTP/2
+// requests: as HTTP/2 when it opens with the preface, else forwarded as
+// any other.
 func (p *Proxy) serveFaulted(c net.Conn, st *connState) {
 	pre := make([]byte, len(h2Preface))
 	c.SetReadDeadline(time.Now().Add(prefaceWait))
-	n, _ := io.ReadFull(c, pre)
+	n := 0
+	for n < len(pre) {
+		// Until the bytes differ from the preface: a short HTTP/1 request
+		// or a Redis PING is forwarded at once, not after prefaceWait.
+		k, err := c.Read(pre[n:])
+		n += k
+		if err != nil || string(pre[:n]) != h2Preface[:n] {
+			break
+		}
+	}
 	c.SetReadDeadline(time.Time{})
 	rc := &replayConn{Conn: c, pre: pre[:n]}
 	if n < len(pre) || string(pre) != h2Preface {
@@ -278,12 +290,44 @@ func (fr *h2Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		in.Status, in.GRPCStatus, in.GRPCMessage, in.Injected = http.StatusOK, g.Code, g.Message, true
 		return
 	}
-	fr.forward(w, r, &in)
+	if h := p.faults.get().HTTP; h != nil && h.Status != 0 && !isGRPC && h.matches(r.Method, r.RequestURI) {
+		// An HTTP fault, as the wire's gate answers HTTP/1 requests.
+		io.Copy(io.Discard, io.LimitReader(r.Body, maxFaultBody))
+		body := h.body()
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("X-Seam-Fault", "injected")
+		w.WriteHeader(h.Status)
+		io.WriteString(w, body)
+		in.Status, in.ResponseSize, in.Injected, in.Note = h.Status, int64(len(body)), true, InjectedNote
+		in.Result, in.Suspicious = fmt.Sprintf("%d %s", h.Status, httpStatusText(h.Status)), h.Status >= 400
+		return
+	}
+	var slow time.Duration
+	if h := p.faults.get().HTTP; h != nil && h.Status == 0 && h.Slow > 0 && !isGRPC && h.matches(r.Method, r.RequestURI) {
+		slow = h.Slow
+	}
+	fr.forward(w, r, &in, slow)
 }
 
 // forward sends the stream on to the callee and its answer back, message
 // by message, trailers last.
-func (fr *h2Front) forward(w http.ResponseWriter, r *http.Request, in *Interaction) {
+func (fr *h2Front) forward(w http.ResponseWriter, r *http.Request, in *Interaction, slow time.Duration) {
+	// hold holds the answer's next chunk for an HTTP slow fault, as the
+	// wire holds each chunk of an HTTP/1 answer; false: the caller left.
+	hold := func() bool {
+		if slow <= 0 {
+			return true
+		}
+		t := time.NewTimer(slow)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return true
+		case <-r.Context().Done():
+			in.Result, in.Suspicious = "no answer: caller gone", true
+			return false
+		}
+	}
 	out := r.Clone(r.Context())
 	out.URL.Scheme, out.URL.Host, out.RequestURI = "http", fr.p.target, ""
 	body := &countReader{r: r.Body}
@@ -314,14 +358,23 @@ func (fr *h2Front) forward(w http.ResponseWriter, r *http.Request, in *Interacti
 		w.Header()[k] = vs
 	}
 	in.Status = resp.StatusCode
+	if !hold() {
+		return
+	}
 	w.WriteHeader(resp.StatusCode)
 	fl, _ := w.(http.Flusher)
 	buf := make([]byte, 32<<10)
+	chunks := 0
 	for {
 		n, err := resp.Body.Read(buf)
 		if n > 0 {
 			in.ResponseSize += int64(n)
 			answer.feed(buf[:n])
+			// The headers' hold covers the first chunk of the body (a
+			// small answer comes in one write, as over HTTP/1).
+			if chunks++; chunks > 1 && !hold() {
+				return
+			}
 			if _, werr := w.Write(buf[:n]); werr != nil {
 				in.Result, in.Suspicious = "no answer: caller gone", true
 				return

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/http2"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -310,5 +312,88 @@ func TestGRPCFaultReachesBusyConnections(t *testing.T) {
 	case err := <-errs:
 		t.Fatalf("a call failed otherwise: %v", err)
 	default:
+	}
+}
+
+// TestHTTPFaultAnswersHTTP2: an HTTP fault answers matching requests of a
+// caller speaking HTTP/2 (h2c) in the callee's place (or holds the
+// callee's answers: slow), on the connection
+// it had open when the fault came (drained: the next request goes on a new
+// one) and on new ones; other requests reach the callee; cleared, the
+// matching ones do again. HTTP/1 callers on the same edge meet it as
+// before, without waiting for a preface that does not come.
+func TestHTTPFaultAnswersHTTP2(t *testing.T) {
+	s := &sink{}
+	p, err := Listen("web→api", h2cServer(t), s.add)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	tr := &http2.Transport{AllowHTTP: true, DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	}}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	get := func(c *http.Client, path string) (int, string) {
+		t.Helper()
+		resp, err := c.Get("http://" + p.Addr() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get(client, "/items/1"); code != 200 || !strings.Contains(body, `"proto":"HTTP/2.0"`) {
+		t.Fatalf("before the fault: %d %s", code, body)
+	}
+	p.SetFaults(Faults{HTTP: &HTTPFault{Method: "GET", Path: "/items/*", Status: 503, Body: "down for a test"}})
+	for range 3 {
+		if code, body := get(client, "/items/1"); code != 503 || body != "down for a test" {
+			t.Fatalf("faulted: %d %q", code, body)
+		}
+	}
+	if code, body := get(client, "/orders"); code != 200 || !strings.Contains(body, `"path":"/orders"`) {
+		t.Fatalf("another path: %d %s", code, body)
+	}
+	h1 := &http.Client{Timeout: 10 * time.Second}
+	start := time.Now()
+	if code, body := get(h1, "/items/2"); code != 503 || body != "down for a test" {
+		t.Fatalf("HTTP/1 under the fault: %d %q", code, body)
+	}
+	if d := time.Since(start); d >= prefaceWait {
+		t.Errorf("an HTTP/1 request waited %v, as if for an HTTP/2 preface", d)
+	}
+	// A slow fault holds the answers to matching HTTP/2 requests.
+	p.SetFaults(Faults{HTTP: &HTTPFault{Path: "/slow/*", Slow: 150 * time.Millisecond}})
+	start = time.Now()
+	if code, body := get(client, "/slow/1"); code != 200 || !strings.Contains(body, `"path":"/slow/1"`) {
+		t.Fatalf("held: %d %s", code, body)
+	}
+	if d := time.Since(start); d < 150*time.Millisecond {
+		t.Errorf("a held answer came after %v, before the 150ms hold", d)
+	}
+	p.ClearFaults()
+	if code, _ := get(client, "/items/1"); code != 200 {
+		t.Fatalf("after the fault: %d", code)
+	}
+	waitForN(t, s, 9)
+	var injected, reached []string
+	for _, in := range s.all() {
+		switch {
+		case in.Protocol == "fault" || in.Op == "connection":
+		case in.Injected:
+			injected = append(injected, in.Protocol+" "+in.Op+" → "+in.Result)
+		default:
+			reached = append(reached, in.Protocol+" "+in.Op+" → "+in.Result)
+		}
+	}
+	wantInjected := "http2 GET /items/1 → 503 Service Unavailable; http2 GET /items/1 → 503 Service Unavailable; " +
+		"http2 GET /items/1 → 503 Service Unavailable; http GET /items/2 → 503 Service Unavailable"
+	if strings.Join(injected, "; ") != wantInjected {
+		t.Errorf("injected:\n%s\nwant\n%s", strings.Join(injected, "; "), wantInjected)
+	}
+	if strings.Join(reached, "; ") != "http2 GET /items/1 → 200 OK; http2 GET /orders → 200 OK; http2 GET /slow/1 → 200 OK; http2 GET /items/1 → 200 OK" {
+		t.Errorf("reached the callee: %q", reached)
 	}
 }

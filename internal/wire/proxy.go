@@ -121,7 +121,7 @@ type connState struct {
 	cut        atomic.Pointer[string] // why a fault of seam's cut it
 	calleeGone atomic.Bool            // the callee ended its side first
 	dec        atomic.Pointer[decoder]
-	front      atomic.Bool // served by the proxy's own HTTP/2 server (a gRPC fault)
+	front      atomic.Bool // served by the proxy's own HTTP/2 server (a gRPC or HTTP fault)
 	// A gRPC fault drains an HTTP/2 connection (grpcfault.go): a GOAWAY
 	// goes to the caller (between the callee's frames: wmu holds the
 	// caller's side while a chunk is decoded and written), and the frames
@@ -211,14 +211,14 @@ func (p *Proxy) accept(ln net.Listener) {
 			resetConn(c)
 			continue
 		}
-		grpcFault := f.GRPC != nil
+		h2Fault := f.answersH2()
 		p.toxicTimers(st, ts, nil)
 		p.wg.Add(1)
 		p.crash.Go(func() {
 			defer p.wg.Done()
 			defer p.untrack(c)
 			defer st.finish()
-			if grpcFault {
+			if h2Fault {
 				p.serveFaulted(c, st)
 				return
 			}
