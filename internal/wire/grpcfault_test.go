@@ -18,7 +18,6 @@ import (
 	"golang.org/x/net/http2"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
@@ -34,17 +33,9 @@ import (
 func TestGRPCFaultAnswersInTheCalleesPlace(t *testing.T) {
 	target := grpcServer(t)
 	s := &sink{}
-	p, err := Listen("sales→auth", target, s.add)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
+	p := listened(t, "sales→auth", target, s.add)
 	p.SetDescriptors(echoFile(t))
-	conn, err := grpc.NewClient(p.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := grpcClient(t, p.Addr())
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer x")
@@ -57,7 +48,7 @@ func TestGRPCFaultAnswersInTheCalleesPlace(t *testing.T) {
 	p.SetFaults(Faults{GRPC: &GRPCFault{Method: "/grpc.health.v1.Health/Check", Code: int(codes.PermissionDenied), Message: "down: 100% é"}})
 	// Made at once, before the client can have read the GOAWAY: the
 	// callee never sees it, and the client retries it on a new connection.
-	_, err = hc.Check(ctx, &healthpb.HealthCheckRequest{Service: "auth"})
+	_, err := hc.Check(ctx, &healthpb.HealthCheckRequest{Service: "auth"})
 	if st := status.Convert(err); st.Code() != codes.PermissionDenied || st.Message() != "down: 100% é" {
 		t.Fatalf("faulted check: %v", err)
 	}
@@ -192,11 +183,7 @@ func TestGRPCFaultSurvivesGarbage(t *testing.T) {
 		c.Write([]byte(junk))
 		c.Close()
 	}
-	conn, err := grpc.NewClient(p.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := grpcClient(t, p.Addr())
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, err = healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
@@ -230,16 +217,8 @@ func TestGRPCFaultReachesBusyConnections(t *testing.T) {
 	healthpb.RegisterHealthServer(srv, hs)
 	go srv.Serve(ln)
 	t.Cleanup(srv.Stop)
-	p, err := Listen("sales→auth", ln.Addr().String(), func(Interaction) {})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
-	conn, err := grpc.NewClient(p.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	p := listened(t, "sales→auth", ln.Addr().String(), func(Interaction) {})
+	conn := grpcClient(t, p.Addr())
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	hc := healthpb.NewHealthClient(conn)
@@ -324,11 +303,7 @@ func TestGRPCFaultReachesBusyConnections(t *testing.T) {
 // before, without waiting for a preface that does not come.
 func TestHTTPFaultAnswersHTTP2(t *testing.T) {
 	s := &sink{}
-	p, err := Listen("web→api", h2cServer(t), s.add)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
+	p := listened(t, "web→api", h2cServer(t), s.add)
 	tr := &http2.Transport{AllowHTTP: true, DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, network, addr)
 	}}

@@ -179,6 +179,30 @@ func grpcServer(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// listened is a recording proxy on edge in front of target, closed when
+// the test ends.
+func listened(t *testing.T, edge, target string, report func(Interaction)) *Proxy {
+	t.Helper()
+	p, err := Listen(edge, target, report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// grpcClient is a grpc-go client of addr (plaintext HTTP/2), closed when
+// the test ends.
+func grpcClient(t *testing.T, addr string) *grpc.ClientConn {
+	t.Helper()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
 // tapped is a recording proxy on edge in front of target, with a relay
 // between them recording the bytes into tp; all are closed when the test
 // ends.
@@ -198,10 +222,7 @@ func TestGRPCCallsAreRecorded(t *testing.T) {
 	var tp tap
 	p, s := tapped(t, "sales→auth", target, &tp)
 	p.SetDescriptors(echoFile(t))
-	conn, err := grpc.NewClient(p.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := grpcClient(t, p.Addr())
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	hc := healthpb.NewHealthClient(conn)
@@ -211,7 +232,7 @@ func TestGRPCCallsAreRecorded(t *testing.T) {
 		t.Fatalf("check: %v %v", r, err)
 	}
 	// Unary UNAUTHENTICATED.
-	_, err = hc.Check(ctx, &healthpb.HealthCheckRequest{Service: "auth"})
+	_, err := hc.Check(ctx, &healthpb.HealthCheckRequest{Service: "auth"})
 	if status.Code(err) != codes.Unauthenticated {
 		t.Fatalf("check without a token: %v", err)
 	}
@@ -308,22 +329,14 @@ func TestGRPCCallsAreRecorded(t *testing.T) {
 func TestGRPCMessagesAreMaskedWhenRendered(t *testing.T) {
 	target := grpcServer(t)
 	s := &sink{}
-	p, err := Listen("sales→auth", target, s.add)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
+	p := listened(t, "sales→auth", target, s.add)
 	p.SetDescriptors(echoFile(t))
 	m, err := NewMasker([]string{`SERV[A-Z]+`})
 	if err != nil {
 		t.Fatal(err)
 	}
 	p.SetMasker(m)
-	conn, err := grpc.NewClient(p.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := grpcClient(t, p.Addr())
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	authed := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer x")
@@ -632,16 +645,8 @@ func BenchmarkGRPCUnary(b *testing.B) {
 func TestGRPCResetIsRecorded(t *testing.T) {
 	target := grpcServer(t)
 	s := &sink{}
-	p, err := Listen("sales→auth", target, s.add)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
-	conn, err := grpc.NewClient(p.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	p := listened(t, "sales→auth", target, s.add)
+	conn := grpcClient(t, p.Addr())
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	sctx, stop := context.WithCancel(ctx)
