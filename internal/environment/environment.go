@@ -513,7 +513,22 @@ func (e *Environment) edgeProxies(edge string) []*wire.Proxy {
 
 // Interactions returns what the wire saw on every edge since t, in the
 // order the interactions ended (wirestep uses it).
-func (e *Environment) Interactions(since time.Time) []wire.Interaction { return e.seen.Since(since) }
+func (e *Environment) Interactions(since time.Time) []wire.Interaction {
+	e.settle()
+	return e.seen.Since(since)
+}
+
+// settle waits (briefly) until every edge has told of its connections
+// that are ending (wire.Proxy.Settle): a check made as the caller meets a
+// reset sees the call it cut.
+func (e *Environment) settle() {
+	e.mu.Lock()
+	proxies := e.proxies
+	e.mu.Unlock()
+	for _, p := range proxies {
+		p.Settle(context.Background())
+	}
+}
 
 // infoFor is name's info as svc sees it: through the wire when the edge
 // has a proxy.

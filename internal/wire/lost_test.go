@@ -266,3 +266,63 @@ func TestCalleeClosingIsNotTheCallersDoing(t *testing.T) {
 		t.Errorf("%+v", in)
 	}
 }
+
+// TestSettleWaitsForTheCutCall: a call cut by a fault is told when both
+// sides of its connection have ended, which may be after the caller has
+// met the reset; Settle waits for it, so a check made right after the
+// caller's error sees it (here the report itself is slow, as a loaded
+// machine makes it).
+func TestSettleWaitsForTheCutCall(t *testing.T) {
+	release := make(chan struct{})
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	defer srv.Close()
+	defer close(release)
+	s := &sink{}
+	p := listened(t, "web→api", ln.Addr().String(), func(in Interaction) {
+		if strings.Contains(in.Result, "reset by a fault") {
+			time.Sleep(200 * time.Millisecond)
+		}
+		s.add(in)
+	})
+	client := &http.Client{Timeout: 10 * time.Second}
+	errs := make(chan error, 1)
+	go func() {
+		_, err := client.Get("http://" + p.Addr() + "/slow")
+		errs <- err
+	}()
+	waitUntilTracked := time.Now().Add(5 * time.Second)
+	for {
+		p.mu.Lock()
+		n := len(p.conns)
+		p.mu.Unlock()
+		if n >= 2 || time.Now().After(waitUntilTracked) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // the request reaches the callee
+	p.SetFaults(Faults{Reset: true})
+	if err := <-errs; err == nil {
+		t.Fatal("the call was not cut")
+	}
+	p.Settle(context.Background())
+	var cut []string
+	for _, in := range s.all() {
+		if strings.Contains(in.Result, "reset by a fault") {
+			cut = append(cut, in.Line())
+		}
+	}
+	if len(cut) != 1 || !strings.Contains(cut[0], "GET /slow") {
+		t.Errorf("after Settle, the cut call: %q", cut)
+	}
+}

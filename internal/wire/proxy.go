@@ -145,6 +145,12 @@ type connState struct {
 	timers    []*time.Timer
 	done      chan struct{}
 	doneOnce  sync.Once
+	// ending: one side of the connection has ended, so what it carried
+	// is about to be reported (a call a cut left without an answer is
+	// told when both sides have ended); reported closes once it is
+	// (settle waits for it).
+	ending   atomic.Bool
+	reported chan struct{}
 }
 
 func (c *connState) cutBy(why string) {
@@ -218,6 +224,7 @@ func (p *Proxy) accept(ln net.Listener) {
 			defer p.wg.Done()
 			defer p.untrack(c)
 			defer st.finish()
+			defer close(st.reported)
 			if h2Fault {
 				p.serveFaulted(c, st)
 				return
@@ -307,6 +314,7 @@ func (p *Proxy) serve(client net.Conn, st *connState) {
 	p.crash.Go(func() {
 		defer wg.Done()
 		up, upErr = p.forward(server, client, d, false, &sent, st)
+		st.ending.Store(true)
 		if st.cutReason() == "" && !st.calleeGone.Load() {
 			// The caller is done with the connection (or gave up on it)
 			// before the callee: what still waits for an answer will not
@@ -318,6 +326,7 @@ func (p *Proxy) serve(client net.Conn, st *connState) {
 	p.crash.Go(func() {
 		defer wg.Done()
 		down, downErr = p.forward(client, server, d, true, &sent, st)
+		st.ending.Store(true)
 		st.calleeGone.Store(true)
 		closeWrite(client)
 	})
@@ -760,6 +769,7 @@ func size(n int64) string {
 // carried since the last flush ("connection → active"), so the test that
 // caused them shows them and coverage counts them.
 func (p *Proxy) Flush(ctx context.Context) {
+	p.Settle(ctx)
 	p.mu.Lock()
 	seen := map[*connState]bool{}
 	var states []*connState
@@ -788,6 +798,40 @@ func (p *Proxy) Flush(ctx context.Context) {
 			Note: fmt.Sprintf("%s sent, %s received since the last report (protocol not decoded)", size(du), size(dd))})
 	}
 }
+
+// Settle waits until the connections that are ending have reported what
+// they carried, at most maxSettle: a caller meets a reset (a fault's, a
+// toxic's, the callee's) before the proxy has seen both sides end and told
+// of the call the reset left without an answer, and a check made right
+// after must see that call.
+func (p *Proxy) Settle(ctx context.Context) {
+	p.mu.Lock()
+	var ending []*connState
+	for _, st := range p.conns {
+		if st.ending.Load() {
+			ending = append(ending, st)
+		}
+	}
+	p.mu.Unlock()
+	if len(ending) == 0 {
+		return
+	}
+	t := time.NewTimer(maxSettle)
+	defer t.Stop()
+	for _, st := range ending {
+		select {
+		case <-st.reported:
+		case <-t.C:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// maxSettle bounds Settle: a connection one side of which lingers open
+// is not waited for longer.
+const maxSettle = 500 * time.Millisecond
 
 // Close stops the proxy: no new connections, open ones closed. It returns
 // once every goroutine has ended.

@@ -412,7 +412,7 @@ func (st *connState) atStart(id uint64) bool {
 }
 
 func newConnState(serial uint64, ts *Toxics) *connState {
-	st := &connState{serial: serial, done: make(chan struct{})}
+	st := &connState{serial: serial, done: make(chan struct{}), reported: make(chan struct{})}
 	if ts != nil {
 		for _, x := range ts.List {
 			st.startIDs = append(st.startIDs, x.id)
