@@ -76,7 +76,18 @@ func (p *Proxy) drainH2() {
 	p.mu.Unlock()
 	for st := range states {
 		st.drainWanted.Store(true)
-		p.tryDrain(st)
+		// The caller's next streams are dropped from now on, even if the
+		// GOAWAY that tells it so must wait: a call made once the fault
+		// is set never reaches the callee.
+		if d := st.dec.Load(); d != nil {
+			d.h2Drain(true)
+		}
+		// Not waiting for a chunk being written (to a caller that may not
+		// read): its forwarding tries again once it is written.
+		if st.wmu.TryLock() {
+			p.drainLocked(st)
+			st.wmu.Unlock()
+		}
 	}
 }
 
@@ -85,27 +96,31 @@ func (p *Proxy) drainH2() {
 func (p *Proxy) tryDrain(st *connState) {
 	st.wmu.Lock()
 	defer st.wmu.Unlock()
+	p.drainLocked(st)
+}
+
+// drainLocked is tryDrain with st.wmu held.
+func (p *Proxy) drainLocked(st *connState) {
 	if !st.drainWanted.Load() {
-		return
-	}
-	if !p.faults.get().answersH2() {
-		st.drainWanted.Store(false) // cleared before it could act
 		return
 	}
 	d := st.dec.Load()
 	if d == nil || st.client == nil {
 		return
 	}
-	last, ok, never := d.h2StartDrain()
-	if never {
+	// A fault cleared before its drain began needs none; once begun, the
+	// GOAWAY must go, or the calls dropped would wait for ever.
+	begin := p.faults.get().answersH2()
+	last, now, started, never := d.h2Drain(begin)
+	if never || !started && !begin {
 		st.drainWanted.Store(false)
 		return
 	}
-	if !ok {
-		return
+	if !started || !now {
+		return // not HTTP/2 yet, or the callee inside a frame: after its next chunk
 	}
 	st.drainWanted.Store(false)
-	http2.NewFramer(st.client, nil).WriteGoAway(last, http2.ErrCodeNo, []byte("seam: a gRPC fault"))
+	http2.NewFramer(st.client, nil).WriteGoAway(last, http2.ErrCodeNo, []byte("seam: a fault"))
 	c := st.client
 	start := time.Now()
 	var closeLater func()
@@ -117,7 +132,7 @@ func (p *Proxy) tryDrain(st *connState) {
 			time.AfterFunc(drainGrace, closeLater)
 			return
 		}
-		st.cutBy("drained by a gRPC fault")
+		st.cutBy("drained by a fault")
 		c.Close()
 	}
 	time.AfterFunc(drainGrace, closeLater)
@@ -127,19 +142,23 @@ func (p *Proxy) tryDrain(st *connState) {
 // calls in flight.
 const maxDrainWait = 30 * time.Second
 
-// h2StartDrain starts draining the connection if it is decoded as HTTP/2
-// (h2Conn.startDrain); never: it is not HTTP/2, and will not be.
-func (d *decoder) h2StartDrain() (last uint32, ok, never bool) {
+// h2Drain starts dropping the caller's new streams (h2Conn.startFilter)
+// if the connection is decoded as HTTP/2 and begin is set or the drain
+// began before; now: the callee is between frames, so the GOAWAY (with
+// last) may go; never: the connection is not HTTP/2, and will not be.
+func (d *decoder) h2Drain(begin bool) (last uint32, now, started, never bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	switch {
 	case d.mode == undecided:
-		return 0, false, false // no bytes yet: the callee's or the caller's first tell
+		return 0, false, false, false // no bytes yet: the callee's or the caller's first tell
 	case d.mode != decodingH2 || d.h2 == nil || d.h2.broken:
-		return 0, false, true
+		return 0, false, false, true
+	case !begin && !d.h2.draining:
+		return 0, false, false, false
 	}
-	last, ok = d.h2.startDrain()
-	return last, ok, false
+	last = d.h2.startFilter()
+	return last, d.h2.serverBetweenFrames(), true, false
 }
 
 // h2InFlight is how many calls are in flight on an HTTP/2 connection.

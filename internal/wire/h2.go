@@ -129,7 +129,7 @@ type h2Dir struct {
 	blockID    uint32
 	blockEnds  bool   // the HEADERS that opened the block ends its stream
 	promisedID uint32 // the block is a PUSH_PROMISE's
-	// While the connection drains (startDrain), on the caller's side:
+	// While the connection drains (startFilter), on the caller's side:
 	// the frame being read is dropped; bytes of the frame header being
 	// read that went on before the drain began.
 	dropping  bool
@@ -158,7 +158,7 @@ type h2Conn struct {
 	method      methodMemo
 	// The header fields of the last call each way (keptFields).
 	lastReq, lastResp fieldsMemo
-	// A gRPC fault drains the connection (startDrain): the caller's frames
+	// A gRPC fault drains the connection (startFilter): the caller's frames
 	// of streams above drainLast are dropped; out is what of the caller's
 	// bytes goes on (read fills it).
 	draining  bool
@@ -299,17 +299,14 @@ func (c *h2Conn) read(dir *h2Dir, b []byte) string {
 	return ""
 }
 
-// startDrain begins filtering the caller's frames for a GOAWAY whose last
-// stream is the highest the caller opened: the streams in flight go on,
-// the frames of streams opened after are dropped (drainH2). False when
-// the callee's side is inside a frame (the GOAWAY cannot go between its
-// bytes) or decoding stopped.
-func (c *h2Conn) startDrain() (last uint32, ok bool) {
-	s := c.dirs[1]
-	if c.broken || s.nhdr != 0 || s.inFrame || s.inData {
-		return 0, false
+// startFilter begins, once, to drop the caller's frames of the streams it
+// opens from now on (above drainLast, the highest it opened, as the
+// GOAWAY will say): the streams in flight go on (drainH2).
+func (c *h2Conn) startFilter() uint32 {
+	if c.draining {
+		return c.drainLast
 	}
-	last = c.lastStream
+	last := c.lastStream
 	if cl := c.dirs[0]; cl.blockOpen {
 		// A header block begun is the callee's already: its
 		// CONTINUATION frames must follow.
@@ -318,7 +315,14 @@ func (c *h2Conn) startDrain() (last uint32, ok bool) {
 	c.draining, c.drainLast = true, last
 	// The caller's bytes of a frame header already passed on.
 	c.dirs[0].hdrPassed = c.dirs[0].nhdr
-	return last, true
+	return last
+}
+
+// serverBetweenFrames reports whether the callee's side is between two
+// frames, where a frame of the proxy's (the GOAWAY) may go to the caller.
+func (c *h2Conn) serverBetweenFrames() bool {
+	s := c.dirs[1]
+	return s.nhdr == 0 && !s.inFrame && !s.inData
 }
 
 // header starts a frame once its 9-byte header is in.

@@ -278,7 +278,7 @@ func FuzzH2Drain(f *testing.F) {
 		d.fromServer(server[:len(server)/2])
 		cut := min(int(at), len(client))
 		d.fromClient(client[:cut])
-		d.h2StartDrain()
+		d.h2Drain(true)
 		d.fromServer(server[len(server)/2:])
 		in, out := 0, 0
 		for b := client[cut:]; len(b) > 0; {

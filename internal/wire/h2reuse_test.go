@@ -213,9 +213,14 @@ func TestH2DrainDropsNewStreamsWhole(t *testing.T) {
 		s.d.fromClient(open)
 		inFlight := s.frames(func(fr *http2.Framer) { fr.WriteData(1, false, []byte("in flight")) })
 		s.d.fromClient(inFlight[:4]) // a frame header begun
-		last, ok, never := s.d.h2StartDrain()
-		if last != 1 || !ok || never {
-			t.Fatalf("startDrain: %d %v %v", last, ok, never)
+		last, now, started, never := s.d.h2Drain(true)
+		if last != 1 || !now || !started || never {
+			t.Fatalf("h2Drain: %d %v %v %v", last, now, started, never)
+		}
+		// Begun, the drain goes on though its fault is cleared (its
+		// GOAWAY must still go), and its last stream stays.
+		if last, _, started, _ := s.d.h2Drain(false); last != 1 || !started {
+			t.Fatalf("h2Drain after the fault: %d %v", last, started)
 		}
 		var want, all []byte
 		want = append(want, inFlight[4:]...)

@@ -88,7 +88,7 @@ func (d *decoder) fromClient(b []byte) {
 // clientBytes decodes b, the caller's next bytes, and returns what of
 // them goes on to the callee: b, but while a gRPC fault drains the
 // connection, without the frames of the streams the caller opened after
-// the GOAWAY (h2Conn.startDrain); all of it is dropped once decoding
+// the GOAWAY (h2Conn.startFilter); all of it is dropped once decoding
 // stopped during a drain.
 func (d *decoder) clientBytes(b []byte) []byte {
 	d.mu.Lock()

@@ -388,7 +388,6 @@ func (p *Proxy) emitMemo(i *Interaction, memo *maskMemo) {
 // is sent: the decoder must know of a request before its answer can come.
 // Faults act here, on each chunk: back is the callee's answer direction.
 func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCounter, st *connState) (int64, error) {
-
 	var n int64
 	var cut bool
 	var readAt time.Time
