@@ -269,7 +269,10 @@ func (fr *h2Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if isGRPC {
 		in.Protocol, in.Op = "grpc", "GRPC "+r.URL.Path
 	} else {
-		in.Op = r.Method + " " + r.URL.Path
+		// The whole :path, query included, as the decoder records it
+		// (emit masks secrets in it).
+		in.Target = r.RequestURI
+		in.Op = r.Method + " " + in.Target
 	}
 	defer func() {
 		in.End = time.Now()

@@ -328,7 +328,7 @@ func TestHTTPFaultAnswersHTTP2(t *testing.T) {
 			t.Fatalf("faulted: %d %q", code, body)
 		}
 	}
-	if code, body := get(client, "/orders"); code != 200 || !strings.Contains(body, `"path":"/orders"`) {
+	if code, body := get(client, "/orders?token=s3cret&n=1"); code != 200 || !strings.Contains(body, `"path":"/orders"`) {
 		t.Fatalf("another path: %d %s", code, body)
 	}
 	h1 := &http.Client{Timeout: 10 * time.Second}
@@ -368,7 +368,7 @@ func TestHTTPFaultAnswersHTTP2(t *testing.T) {
 	if strings.Join(injected, "; ") != wantInjected {
 		t.Errorf("injected:\n%s\nwant\n%s", strings.Join(injected, "; "), wantInjected)
 	}
-	if strings.Join(reached, "; ") != "http2 GET /items/1 → 200 OK; http2 GET /orders → 200 OK; http2 GET /slow/1 → 200 OK; http2 GET /items/1 → 200 OK" {
+	if strings.Join(reached, "; ") != "http2 GET /items/1 → 200 OK; http2 GET /orders?token=***&n=1 → 200 OK; http2 GET /slow/1 → 200 OK; http2 GET /items/1 → 200 OK" {
 		t.Errorf("reached the callee: %q", reached)
 	}
 }
