@@ -45,7 +45,7 @@ func (k *Kind) Usage() step.Usage {
 			{Name: "publish", Doc: "a subject to publish to, with data: and headers:"},
 			{Name: "data", Doc: "publish: the message, text or any value sent as JSON"},
 			{Name: "headers", Doc: "publish: message headers, a mapping"},
-			{Name: "receive", Doc: "a subject (wildcards * and > allowed): wait until count: messages were published on it since the test began"},
+			{Name: "receive", Doc: "a subject (wildcards * and > allowed): wait until count: messages were published on it since the test began (as the bus received them: a message a service publishes after its answer without flushing its client may reach the bus once the next test began, and counts there)"},
 			{Name: "count", Doc: "receive: how many messages to wait for (default 1); 0 checks that none comes"},
 			{Name: "within", Doc: "how long receive waits (default 5s)"},
 			{Name: "stream", Doc: "a JetStream stream name: its state"},
