@@ -447,11 +447,7 @@ func (e *Environment) ToxiproxyURL() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	e.toxi = wire.NewToxiAPI(func() []*wire.Proxy {
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		return append([]*wire.Proxy(nil), e.proxies...)
-	}, e.opts.Seed)
+	e.toxi = wire.NewToxiAPI(e.proxyList, e.opts.Seed)
 	e.toxi.Crash = e.crash
 	e.toxiSrv = &http.Server{Handler: token.Require(e.opts.Token, e.toxi)}
 	srv := e.toxiSrv
@@ -480,10 +476,7 @@ func (e *Environment) SetFaults(from, to string, f wire.Faults) error {
 
 // ClearFaults removes the faults of every edge.
 func (e *Environment) ClearFaults() {
-	e.mu.Lock()
-	ps := append([]*wire.Proxy(nil), e.proxies...)
-	e.mu.Unlock()
-	for _, p := range ps {
+	for _, p := range e.proxyList() {
 		p.ClearFaults()
 	}
 	e.mu.Lock()
@@ -522,12 +515,16 @@ func (e *Environment) Interactions(since time.Time) []wire.Interaction {
 // that are ending (wire.Proxy.Settle): a check made as the caller meets a
 // reset sees the call it cut.
 func (e *Environment) settle() {
-	e.mu.Lock()
-	proxies := e.proxies
-	e.mu.Unlock()
-	for _, p := range proxies {
+	for _, p := range e.proxyList() {
 		p.Settle(context.Background())
 	}
+}
+
+// proxyList is a copy of the environment's proxies, every edge's.
+func (e *Environment) proxyList() []*wire.Proxy {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]*wire.Proxy(nil), e.proxies...)
 }
 
 // infoFor is name's info as svc sees it: through the wire when the edge
@@ -832,9 +829,8 @@ func (e *Environment) Flush(ctx context.Context) {
 			fs = append(fs, f)
 		}
 	}
-	proxies := e.proxies
 	e.mu.Unlock()
-	for _, p := range proxies {
+	for _, p := range e.proxyList() {
 		p.Flush(ctx)
 	}
 	for _, f := range fs {

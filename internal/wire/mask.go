@@ -57,10 +57,11 @@ type maskMemo struct {
 	mOp, mTarget, mNote, mResult       string // as masked
 }
 
-// maskMemoized masks in as maskWith does, through memo when in holds no
-// key nor bodies (which are masked by their content each time).
+// maskMemoized masks in as maskWith does, through memo (when not nil)
+// when in holds no key nor bodies (which are masked by their content each
+// time).
 func maskMemoized(m *Masker, in *Interaction, memo *maskMemo) {
-	if in.Key != "" || in.RequestBody != nil || in.ResponseBody != nil {
+	if memo == nil || in.Key != "" || in.RequestBody != nil || in.ResponseBody != nil {
 		maskWith(m, in)
 		return
 	}

@@ -367,15 +367,10 @@ func (p *Proxy) serve(client net.Conn, st *connState) {
 	}
 }
 
-func (p *Proxy) emit(i Interaction) {
-	if p.report != nil {
-		i.Port = p.Port
-		maskWith(p.masker.Load(), &i)
-		p.report(i)
-	}
-}
+func (p *Proxy) emit(i Interaction) { p.emitMemo(&i, nil) }
 
-// emitMemo is emit for a connection's calls, masking through its memo.
+// emitMemo is emit for a connection's calls, masking through its memo
+// (nil: none).
 func (p *Proxy) emitMemo(i *Interaction, memo *maskMemo) {
 	if p.report != nil {
 		i.Port = p.Port
