@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -35,6 +36,14 @@ func Reflect(ctx context.Context, addr string) (*protoregistry.Files, error) {
 	}
 	ask := func(req *rpb.ServerReflectionRequest) (*rpb.ServerReflectionResponse, error) {
 		if err := st.Send(req); err != nil {
+			// Send says only io.EOF when the server ended the stream
+			// (Unimplemented, say, when it serves no reflection);
+			// the status that says why comes from Recv.
+			if errors.Is(err, io.EOF) {
+				if _, rerr := st.Recv(); rerr != nil {
+					return nil, rerr
+				}
+			}
 			return nil, err
 		}
 		resp, err := st.Recv()
