@@ -29,6 +29,7 @@ type config struct {
 	vars     map[string]string
 	seed     uint64
 	tags     []string
+	exclude  []string
 	parallel bool
 }
 
@@ -51,6 +52,12 @@ func Seed(n uint64) Option { return func(c *config) { c.seed = n } }
 
 // Tags runs only the suite's tests that have any of these tags.
 func Tags(tags ...string) Option { return func(c *config) { c.tags = append(c.tags, tags...) } }
+
+// ExcludeTags skips the suite's tests that have any of these tags, like
+// --exclude-tags; it applies after Tags.
+func ExcludeTags(tags ...string) Option {
+	return func(c *config) { c.exclude = append(c.exclude, tags...) }
+}
 
 // Parallel runs the suite's tests as parallel subtests (except those
 // marked serial), each on an environment instance of its own.
@@ -104,9 +111,9 @@ func Run(t *testing.T, path string, opts ...Option) {
 		t.Fatalf("seam: %v", err)
 		return
 	}
-	tests := engine.Select(s.Tests, engine.Filter{Tags: cfg.tags})
+	tests := engine.Select(s.Tests, engine.Filter{Tags: cfg.tags, ExcludeTags: cfg.exclude})
 	if len(tests) == 0 {
-		t.Fatalf("seam: no test of %s has the tags %v", path, cfg.tags)
+		t.Fatalf("seam: no test of %s is left by the tags %v and the excluded tags %v", path, cfg.tags, cfg.exclude)
 	}
 	p := &pool{sess: sess, runner: runner, hasEnv: sess.Factory() != nil}
 	// Parallel subtests run after this function returns; the group below
