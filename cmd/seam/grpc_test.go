@@ -2,7 +2,6 @@ package main_test
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,10 +13,7 @@ import (
 // calls on the gRPC port are decoded: method, status code and message.
 func TestEveryPortGoesThroughTheWire(t *testing.T) {
 	env, state := isolated(t)
-	bin := filepath.Join(filepath.Dir(seamBin), "grpcsvc")
-	if out, err := exec.Command("go", "build", "-o", bin, "./testdata/grpcsvc").CombinedOutput(); err != nil {
-		t.Fatalf("building the gRPC test service: %v\n%s", err, out)
-	}
+	bin := grpcService(t)
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "proto"), 0o755)
 	os.WriteFile(filepath.Join(dir, "proto", "health.proto"), []byte(healthProto), 0o644)
@@ -136,10 +132,7 @@ tests:
 // says what to do.
 func TestGRPCTypesByReflection(t *testing.T) {
 	env, state := isolated(t)
-	bin := filepath.Join(filepath.Dir(seamBin), "grpcsvc")
-	if out, err := exec.Command("go", "build", "-o", bin, "./testdata/grpcsvc").CombinedOutput(); err != nil {
-		t.Fatalf("building the gRPC test service: %v\n%s", err, out)
-	}
+	bin := grpcService(t)
 	suite := `name: reflect
 services:
   auth:

@@ -2,7 +2,6 @@ package main_test
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -26,10 +25,7 @@ service Counter {
 // without gRPC fail the step with what to do.
 func TestGRPCStep(t *testing.T) {
 	env, state := isolated(t)
-	bin := filepath.Join(filepath.Dir(seamBin), "grpcsvc")
-	if out, err := exec.Command("go", "build", "-o", bin, "./testdata/grpcsvc").CombinedOutput(); err != nil {
-		t.Fatalf("building the gRPC test service: %v\n%s", err, out)
-	}
+	bin := grpcService(t)
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "proto"), 0o755)
 	os.WriteFile(filepath.Join(dir, "proto", "health.proto"), []byte(healthProto), 0o644)
@@ -138,10 +134,7 @@ tests:
 // the call is recorded as injected, and coverage lists it apart.
 func TestGRPCFault(t *testing.T) {
 	env, state := isolated(t)
-	bin := filepath.Join(filepath.Dir(seamBin), "grpcsvc")
-	if out, err := exec.Command("go", "build", "-o", bin, "./testdata/grpcsvc").CombinedOutput(); err != nil {
-		t.Fatalf("building the gRPC test service: %v\n%s", err, out)
-	}
+	bin := grpcService(t)
 	dir := t.TempDir()
 	log := filepath.Join(t.TempDir(), "run.jsonl")
 	os.WriteFile(filepath.Join(dir, "seam.yaml"), []byte(`name: grpcfault

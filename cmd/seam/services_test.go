@@ -31,6 +31,23 @@ func testService(t *testing.T) string {
 	return bin
 }
 
+var grpcBin string // built once, by grpcService
+
+// grpcService is testdata/grpcsvc (a gRPC server beside an HTTP API),
+// built once for the tests that use it.
+func grpcService(t *testing.T) string {
+	t.Helper()
+	if grpcBin != "" {
+		return grpcBin
+	}
+	bin := filepath.Join(filepath.Dir(seamBin), "grpcsvc")
+	if out, err := exec.Command("go", "build", "-o", bin, "./testdata/grpcsvc").CombinedOutput(); err != nil {
+		t.Fatalf("building the gRPC test service: %v\n%s", err, out)
+	}
+	grpcBin = bin
+	return bin
+}
+
 // scratchOf maps a test's state folder to its scratch folder.
 var scratchOf = map[string]string{}
 
