@@ -1,27 +1,12 @@
 package main_test
 
 import (
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 )
 
-// migrateBin is testdata/migrate, built once.
-var migrateBin string
-
-func testMigrate(t *testing.T) string {
-	t.Helper()
-	if migrateBin != "" {
-		return migrateBin
-	}
-	bin := filepath.Join(filepath.Dir(seamBin), "migrate")
-	if out, err := exec.Command("go", "build", "-o", bin, "./testdata/migrate").CombinedOutput(); err != nil {
-		t.Fatalf("building the migration binary: %v\n%s", err, out)
-	}
-	migrateBin = bin
-	return bin
-}
+// testMigrate is the migration binary (testdata/migrate).
+func testMigrate(t *testing.T) string { return built(t, "migrate") }
 
 // TestBaselineIsTheDataAfterJobs: a migration binary makes 19 tables and
 // seeds rows after init, another seeds Redis and NATS; a test registers a

@@ -15,38 +15,29 @@ import (
 	"time"
 )
 
-// svcBin builds the misbehaving test service once.
-var svcBin string
+// builtBins holds the test programs built so far, by package folder.
+var builtBins = map[string]string{}
 
-func testService(t *testing.T) string {
+// built is the program in ./testdata/NAME, built once for these tests
+// (beside the seam binary).
+func built(t *testing.T, name string) string {
 	t.Helper()
-	if svcBin != "" {
-		return svcBin
+	if bin := builtBins[name]; bin != "" {
+		return bin
 	}
-	bin := filepath.Join(filepath.Dir(seamBin), "svc")
-	if out, err := exec.Command("go", "build", "-o", bin, "./testdata/svc").CombinedOutput(); err != nil {
-		t.Fatalf("building the test service: %v\n%s", err, out)
+	bin := filepath.Join(filepath.Dir(seamBin), name)
+	if out, err := exec.Command("go", "build", "-o", bin, "./testdata/"+name).CombinedOutput(); err != nil {
+		t.Fatalf("building testdata/%s: %v\n%s", name, err, out)
 	}
-	svcBin = bin
+	builtBins[name] = bin
 	return bin
 }
 
-var grpcBin string // built once, by grpcService
+// testService is the misbehaving test service (testdata/svc).
+func testService(t *testing.T) string { return built(t, "svc") }
 
-// grpcService is testdata/grpcsvc (a gRPC server beside an HTTP API),
-// built once for the tests that use it.
-func grpcService(t *testing.T) string {
-	t.Helper()
-	if grpcBin != "" {
-		return grpcBin
-	}
-	bin := filepath.Join(filepath.Dir(seamBin), "grpcsvc")
-	if out, err := exec.Command("go", "build", "-o", bin, "./testdata/grpcsvc").CombinedOutput(); err != nil {
-		t.Fatalf("building the gRPC test service: %v\n%s", err, out)
-	}
-	grpcBin = bin
-	return bin
-}
+// grpcService is a gRPC server beside an HTTP API (testdata/grpcsvc).
+func grpcService(t *testing.T) string { return built(t, "grpcsvc") }
 
 // scratchOf maps a test's state folder to its scratch folder.
 var scratchOf = map[string]string{}
