@@ -47,8 +47,10 @@ type h2Fields struct {
 	// first use (Bodies).
 	grpcJSON *grpcJSON
 	// reqFields and respFields are the header fields each way (with the
-	// response's trailers), formatted when read (Headers).
+	// response's trailers), formatted when read (Headers); reqFix is the
+	// one request field whose value differs from the shared reqFields'.
 	reqFields, respFields []hpack.HeaderField
+	reqFix                fieldFix
 }
 
 const (
@@ -93,9 +95,11 @@ type h2Stream struct {
 	clientEnded  bool
 	// The header fields each way, for the reports (formatted when read:
 	// Interaction.Headers); the response's trailers follow its headers.
-	// reqFields is a copy no one changes (maybe the last call's: share);
-	// respFields is the stream's own, used again, copied at its end.
+	// reqFields is a copy no one changes (maybe the last call's, with
+	// reqFix: share); respFields is the stream's own, used again, copied
+	// at its end.
 	reqFields, respFields []hpack.HeaderField
+	reqFix                fieldFix
 }
 
 // h2Body is one direction of a stream's payload.
@@ -593,7 +597,7 @@ func (c *h2Conn) request(id uint32, fields []hpack.HeaderField, ended bool, note
 	}
 	s.id, s.start, s.grpcStatus, s.clientEnded, s.note = id, c.clock(), -1, ended, note
 	// Shared with the last call's when the same (keptFields).
-	s.reqFields = c.lastReq.share(fitFields(nil, fields))
+	s.reqFields, s.reqFix = c.lastReq.shareFix(fitFields(nil, fields))
 	for _, f := range fields {
 		switch f.Name {
 		case ":method":
@@ -695,7 +699,7 @@ func (c *h2Conn) recycle(s *h2Stream) {
 // unless they are the same as the last call's, as a connection's calls
 // mostly are (then that call's copy is shared: nobody changes a copy).
 func (c *h2Conn) keptFields(in *Interaction, s *h2Stream) {
-	in.reqFields = s.reqFields // a copy already (request)
+	in.reqFields, in.reqFix = s.reqFields, s.reqFix // a copy already (request)
 	in.respFields = c.lastResp.share(s.respFields)
 }
 
@@ -710,6 +714,54 @@ func (m *fieldsMemo) share(fields []hpack.HeaderField) []hpack.HeaderField {
 		*m = append(make([]hpack.HeaderField, 0, len(fields)), fields...)
 	}
 	return *m
+}
+
+// fieldFix is a field of shared header fields whose value is another:
+// at is its index + 1 (0: none).
+type fieldFix struct {
+	at    int
+	value string
+}
+
+// apply is fields with the fix made (a copy; fields are shared).
+func (f fieldFix) apply(fields []hpack.HeaderField) []hpack.HeaderField {
+	if f.at == 0 || f.at > len(fields) {
+		return fields
+	}
+	c := append([]hpack.HeaderField(nil), fields...)
+	c[f.at-1].Value = f.value
+	return c
+}
+
+// shareFix is share, but fields that differ from the last copy in one
+// value only share that copy, with the value as a fix: a gRPC caller's
+// requests repeat every field but grpc-timeout, and copying the fields
+// of every call was a quarter of decoding it.
+func (m *fieldsMemo) shareFix(fields []hpack.HeaderField) ([]hpack.HeaderField, fieldFix) {
+	if len(fields) == 0 {
+		return nil, fieldFix{}
+	}
+	if len(*m) == len(fields) {
+		at := 0
+		for i, f := range *m {
+			if f == fields[i] {
+				continue
+			}
+			if at != 0 || f.Name != fields[i].Name || f.Sensitive != fields[i].Sensitive {
+				at = -1
+				break
+			}
+			at = i + 1
+		}
+		if at >= 0 {
+			if at == 0 {
+				return *m, fieldFix{}
+			}
+			return *m, fieldFix{at: at, value: fields[at-1].Value}
+		}
+	}
+	*m = append(make([]hpack.HeaderField, 0, len(fields)), fields...)
+	return *m, fieldFix{}
 }
 
 func sameFields(a, b []hpack.HeaderField) bool {

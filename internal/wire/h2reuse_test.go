@@ -101,12 +101,48 @@ func TestH2ReusedStreamsKeepTheirOwnCalls(t *testing.T) {
 			t.Errorf("call %d: %s → %s, request %s, response %s, headers %q", i+1, in.Op, in.Result, req, resp, h)
 		}
 	}
-	// The two calls with the same headers share one copy of them.
-	if &s.got[1].reqFields[0] != &s.got[2].reqFields[0] {
-		t.Error("the third call's request fields were copied again, though the same as the second's")
+	// The calls' fields differ in one value only (x-extra, as grpc-timeout
+	// in a grpc-go caller's calls): they share one copy, each with its
+	// own value as a fix (the headers above are each call's own).
+	if &s.got[1].reqFields[0] != &s.got[0].reqFields[0] || &s.got[2].reqFields[0] != &s.got[0].reqFields[0] {
+		t.Error("the request fields were copied again, though they differ from the first call's in one value")
 	}
-	if &s.got[0].reqFields[0] == &s.got[1].reqFields[0] {
-		t.Error("the second call's request fields are the first's, though they differ")
+}
+
+// shareFix shares the last copy of a direction's header fields while they
+// differ from it in one value at most, and copies them otherwise; the
+// shared copy never changes.
+func TestFieldsShareFix(t *testing.T) {
+	f := func(kv ...string) []hpack.HeaderField {
+		var out []hpack.HeaderField
+		for i := 0; i+1 < len(kv); i += 2 {
+			out = append(out, hpack.HeaderField{Name: kv[i], Value: kv[i+1]})
+		}
+		return out
+	}
+	var m fieldsMemo
+	a, fa := m.shareFix(f(":path", "/x", "grpc-timeout", "100m"))
+	b, fb := m.shareFix(f(":path", "/x", "grpc-timeout", "99m"))
+	c, fc := m.shareFix(f(":path", "/x", "grpc-timeout", "100m"))
+	if &a[0] != &b[0] || &a[0] != &c[0] || fa != (fieldFix{}) || fb != (fieldFix{at: 2, value: "99m"}) || fc != (fieldFix{}) {
+		t.Fatalf("one value apart: not shared, or a wrong fix: %v %v %v", fa, fb, fc)
+	}
+	if got := fieldLines(fb.apply(b)); got != "grpc-timeout: 99m" {
+		t.Errorf("the fixed fields: %q", got)
+	}
+	if got := fieldLines(a); got != "grpc-timeout: 100m" {
+		t.Errorf("applying a fix changed the shared copy: %q", got)
+	}
+	for _, other := range [][]hpack.HeaderField{
+		f(":path", "/y", "grpc-timeout", "98m"),          // two values apart
+		f(":path", "/x", "grpc-encoding", "100m"),        // a name apart
+		f(":path", "/x", "grpc-timeout", "1m", "a", "b"), // a field more
+	} {
+		d, fd := m.shareFix(other)
+		if &d[0] == &a[0] || fd != (fieldFix{}) || fieldLines(d) != fieldLines(other) {
+			t.Errorf("%v: shared with %v (fix %v)", other, a, fd)
+		}
+		m = fieldsMemo(a) // each case against the first copy
 	}
 }
 

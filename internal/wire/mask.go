@@ -86,7 +86,7 @@ func maskMemoized(m *Masker, in *Interaction, memo *maskMemo) {
 func (i Interaction) Headers() (req, resp string) {
 	req, resp = i.reqHeader, i.respHeader
 	if i.reqFields != nil || i.respFields != nil {
-		req, resp = fieldLines(i.reqFields), fieldLines(i.respFields)
+		req, resp = fieldLines(i.reqFix.apply(i.reqFields)), fieldLines(i.respFields)
 	}
 	if req != "" {
 		req = i.headerMask.Text(req)
