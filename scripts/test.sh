@@ -16,7 +16,7 @@ vetlog=$(mktemp)
 vetpid=
 trap '[ -n "$vetpid" ] && kill -- -"$vetpid" 2>/dev/null; rm -f "$vetlog"' EXIT
 phase "go vet (in the background)"
-setsid bash -c 'go mod download && go vet ./...' >"$vetlog" 2>&1 &
+setsid --wait bash -c 'go mod download && go vet ./...' >"$vetlog" 2>&1 &
 vetpid=$!
 
 # Debian packages the tests use: xmllint validates JUnit reports; the
