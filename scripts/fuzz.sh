@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every Fuzz* target of seam for a short time each (FUZZTIME, default
-# 3s), so a target that no longer builds, or a crash its corpus already
-# holds, fails CI. Longer runs: FUZZTIME=10m ./scripts/fuzz.sh [PACKAGE...]
+# Fuzzes every Fuzz* target of seam (or those of the packages named) for
+# FUZZTIME each (default 3s); a crash is written to the package's
+# testdata/fuzz, where go test -race (the test command) runs it from then on.
+# Longer runs: FUZZTIME=10m ./scripts/fuzz.sh [PACKAGE...]
 #
 # Each package's fuzzing test binary is built once (go test -c -fuzz) and
 # runs its targets one after another: `go test -fuzz` per target linked a

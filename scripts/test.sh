@@ -28,13 +28,13 @@ install_missing libxml2-utils postgresql mariadb-server redis-server nats-server
 
 # WireMock's jar (npm package `wiremock`, run with Java 17): seam's stub is
 # tested against it (internal/stub/differential_test.go).
-phase "WireMock, Toxiproxy, Go modules"
+phase "WireMock, Toxiproxy"
 SEAM_WIREMOCK_JAR=$(bash scripts/wiremock.sh | tail -n 1)
 export SEAM_WIREMOCK_JAR
 # toxiproxy-server v2.12.0 (built from the Go module proxy): seam's wire is tested against it (internal/wire/toxidiff_test.go).
 SEAM_TOXIPROXY_SERVER=$(bash scripts/toxiproxy.sh | tail -n 1); export SEAM_TOXIPROXY_SERVER
 
-go mod download
+# (The Go modules were downloaded before go vet, above.)
 # Tests keep what people may want to look at (the HTML report's screenshots) here.
 export SEAM_ARTIFACTS="${SEAM_ARTIFACTS:-${TMPDIR:-/tmp}/seam-artifacts}"; echo "test artifacts: $SEAM_ARTIFACTS"
 

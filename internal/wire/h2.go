@@ -741,27 +741,33 @@ func (m *fieldsMemo) shareFix(fields []hpack.HeaderField) ([]hpack.HeaderField, 
 	if len(fields) == 0 {
 		return nil, fieldFix{}
 	}
-	if len(*m) == len(fields) {
-		at := 0
-		for i, f := range *m {
-			if f == fields[i] {
-				continue
-			}
-			if at != 0 || f.Name != fields[i].Name || f.Sensitive != fields[i].Sensitive {
-				at = -1
-				break
-			}
-			at = i + 1
-		}
-		if at >= 0 {
-			if at == 0 {
-				return *m, fieldFix{}
-			}
-			return *m, fieldFix{at: at, value: fields[at-1].Value}
-		}
+	switch at := oneValueApart(*m, fields); {
+	case at == 0:
+		return *m, fieldFix{}
+	case at > 0:
+		return *m, fieldFix{at: at, value: fields[at-1].Value}
 	}
 	*m = append(make([]hpack.HeaderField, 0, len(fields)), fields...)
 	return *m, fieldFix{}
+}
+
+// oneValueApart compares two field lists: 0 when they are the same, the
+// index + 1 of the one field whose value alone differs, else -1.
+func oneValueApart(a, b []hpack.HeaderField) int {
+	if len(a) != len(b) {
+		return -1
+	}
+	at := 0
+	for i := range a {
+		if a[i] == b[i] {
+			continue
+		}
+		if at != 0 || a[i].Name != b[i].Name || a[i].Sensitive != b[i].Sensitive {
+			return -1
+		}
+		at = i + 1
+	}
+	return at
 }
 
 func sameFields(a, b []hpack.HeaderField) bool {
