@@ -130,6 +130,7 @@ type h2Dir struct {
 	fields     []hpack.HeaderField
 	fieldSize  int
 	blockOpen  bool // a header block waits for its CONTINUATION
+	known      blockMemo
 	blockID    uint32
 	blockEnds  bool   // the HEADERS that opened the block ends its stream
 	promisedID uint32 // the block is a PUSH_PROMISE's
@@ -437,7 +438,13 @@ func (c *h2Conn) frame(dir *h2Dir) string {
 			return "a bad HEADERS frame: " + why
 		}
 		dir.blockOpen, dir.blockID, dir.blockEnds, dir.promisedID = true, fh.StreamID, fh.Flags.Has(http2.FlagHeadersEndStream), 0
-		return c.block(dir, frag, fh.Flags.Has(http2.FlagHeadersEndHeaders))
+		if fh.Flags.Has(http2.FlagHeadersEndHeaders) && !c.d.p.noBlockMemo {
+			if fields := dir.known.lookup(frag); fields != nil {
+				return c.fields(dir, fields)
+			}
+		}
+		end := fh.Flags.Has(http2.FlagHeadersEndHeaders)
+		return c.block(dir, frag, end, end)
 	case http2.FrameContinuation:
 		if fh.StreamID == 0 {
 			return "a bad CONTINUATION frame: CONTINUATION frame with stream ID 0"
@@ -445,7 +452,7 @@ func (c *h2Conn) frame(dir *h2Dir) string {
 		if !dir.blockOpen || fh.StreamID != dir.blockID {
 			return "a CONTINUATION frame outside a header block"
 		}
-		return c.block(dir, dir.frame[9:], fh.Flags.Has(http2.FlagContinuationEndHeaders))
+		return c.block(dir, dir.frame[9:], fh.Flags.Has(http2.FlagContinuationEndHeaders), false)
 	}
 	dir.feedR.Reset(dir.frame)
 	f, err := dir.fr.ReadFrame()
@@ -455,7 +462,7 @@ func (c *h2Conn) frame(dir *h2Dir) string {
 	switch f := f.(type) {
 	case *http2.PushPromiseFrame:
 		dir.blockOpen, dir.blockID, dir.blockEnds, dir.promisedID = true, f.StreamID, false, f.PromiseID
-		return c.block(dir, f.HeaderBlockFragment(), f.HeadersEnded())
+		return c.block(dir, f.HeaderBlockFragment(), f.HeadersEnded(), false)
 	case *http2.SettingsFrame:
 		// What one side allows binds what the other sends.
 		other := c.dirs[0]
@@ -470,6 +477,7 @@ func (c *h2Conn) frame(dir *h2Dir) string {
 				}
 			case http2.SettingHeaderTableSize:
 				other.dec.SetAllowedMaxDynamicTableSize(s.Val)
+				other.known.forget()
 			}
 			return nil
 		})
@@ -527,9 +535,12 @@ func headersFragment(fh http2.FrameHeader, p []byte) ([]byte, string) {
 	return p[:len(p)-pad], ""
 }
 
-// block takes a fragment of a header block; at its end the fields are
-// the stream's.
-func (c *h2Conn) block(dir *h2Dir, frag []byte, end bool) string {
+// block takes a fragment of a header block (whole: all of it, in one
+// HEADERS frame); at its end the fields are the stream's.
+func (c *h2Conn) block(dir *h2Dir, frag []byte, end, whole bool) string {
+	if !whole {
+		dir.known.forget() // what it does to the table is not known
+	}
 	if _, err := dir.dec.Write(frag); err != nil {
 		return "a header block HPACK cannot read: " + err.Error()
 	}
@@ -545,6 +556,80 @@ func (c *h2Conn) block(dir *h2Dir, frag []byte, end bool) string {
 	}
 	fields := dir.fields
 	dir.fields, dir.fieldSize = dir.fields[:0], 0
+	if whole {
+		dir.known.learn(frag, fields)
+	}
+	return c.fields(dir, fields)
+}
+
+// blockMemo is the fields of the last header blocks that referred only to
+// fields the decoder's table had (RFC 7541 §6.1, an indexed field each):
+// such a block leaves the table as it was, so while no other block
+// changes it, the same bytes are the same fields. A gRPC callee's answers
+// are such blocks (:status 200 and content-type, then grpc-status 0),
+// two a call, as are the requests of callers without a deadline; HPACK
+// reading them was a third of decoding a call.
+type blockMemo struct {
+	n     int // entries in use
+	next  int // the entry to replace next
+	block [4][]byte
+	got   [4][]hpack.HeaderField
+}
+
+// lookup is the fields of block, nil when not known.
+func (m *blockMemo) lookup(block []byte) []hpack.HeaderField {
+	for i := range m.n {
+		if bytes.Equal(m.block[i], block) {
+			return m.got[i]
+		}
+	}
+	return nil
+}
+
+// learn keeps the fields of a whole block that HPACK has read; any other
+// block may have changed the table, and everything known is forgotten.
+func (m *blockMemo) learn(block []byte, fields []hpack.HeaderField) {
+	if !indexedOnly(block) || len(fields) == 0 {
+		m.forget()
+		return
+	}
+	i := m.next
+	m.next = (i + 1) % len(m.block)
+	m.n = max(m.n, i+1)
+	m.block[i] = append(m.block[i][:0], block...)
+	m.got[i] = append(m.got[i][:0], fields...)
+}
+
+func (m *blockMemo) forget() { m.n, m.next = 0, 0 }
+
+// indexedOnly reports whether an HPACK block is indexed fields alone:
+// each a byte with the high bit set, its 7-bit prefix integer going on in
+// more bytes when all ones (RFC 7541 §5.1, §6.1).
+func indexedOnly(b []byte) bool {
+	for len(b) > 0 {
+		if b[0]&0x80 == 0 {
+			return false
+		}
+		if b[0]&0x7f != 0x7f {
+			b = b[1:]
+			continue
+		}
+		i := 1
+		for i < len(b) && b[i]&0x80 != 0 {
+			i++
+		}
+		if i >= len(b) {
+			return false
+		}
+		b = b[i+1:]
+	}
+	return true
+}
+
+// fields takes a whole header block's fields (read-only: they may be
+// the decoder's, used again for the next block, or blockMemo's).
+func (c *h2Conn) fields(dir *h2Dir, fields []hpack.HeaderField) string {
+	dir.blockOpen = false
 	switch {
 	case dir.promisedID != 0:
 		return c.request(dir.promisedID, fields, true, "(pushed)")

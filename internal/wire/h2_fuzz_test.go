@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -39,8 +40,13 @@ func h2Seeds(tb testing.TB) map[string][]byte {
 // pieces of at most step bytes, and returns what it reported. A record
 // cut short ends the log.
 func replay(log []byte, step int, files *protoregistry.Files) []Interaction {
+	return replayMemo(log, step, files, true)
+}
+
+// replayMemo is replay, with blockMemo on or off.
+func replayMemo(log []byte, step int, files *protoregistry.Files, memo bool) []Interaction {
 	var got []Interaction
-	p := &Proxy{Edge: "f→g", report: func(i Interaction) { got = append(got, i) }}
+	p := &Proxy{Edge: "f→g", report: func(i Interaction) { got = append(got, i) }, noBlockMemo: !memo}
 	p.SetDescriptors(files)
 	d := newDecoder(p)
 	for len(log) >= 5 {
@@ -88,7 +94,12 @@ func FuzzH2(f *testing.F) {
 	}
 	files := echoFile(f)
 	f.Fuzz(func(t *testing.T, log []byte, step uint16) {
-		for _, i := range replay(log, int(step)+1, files) {
+		got := replay(log, int(step)+1, files)
+		// What blockMemo gives is what HPACK reads.
+		if want := replayMemo(log, int(step)+1, files, false); !sameCalls(got, want) {
+			t.Fatalf("with blockMemo:\n%s\nwithout:\n%s", callLines(got), callLines(want))
+		}
+		for _, i := range got {
 			if i.Edge != "f→g" || i.Protocol == "http2" && (len(i.RequestBody) > maxBodyKept || len(i.ResponseBody) > maxBodyKept) {
 				t.Fatalf("%+v", i)
 			}
@@ -100,6 +111,20 @@ func FuzzH2(f *testing.F) {
 			}
 		}
 	})
+}
+
+// sameCalls compares interactions but for their times.
+func sameCalls(a, b []Interaction) bool {
+	return callLines(a) == callLines(b)
+}
+
+func callLines(is []Interaction) string {
+	var b strings.Builder
+	for _, i := range is {
+		req, resp := i.Headers()
+		fmt.Fprintf(&b, "%s %s %s %q %d %d %q %q\n", i.Protocol, i.Op, i.Result, i.Note, i.Status, i.GRPCStatus, req, resp)
+	}
+	return b.String()
 }
 
 func FuzzGRPCFrames(f *testing.F) {

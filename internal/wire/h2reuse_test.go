@@ -292,3 +292,82 @@ func TestH2DrainDropsNewStreamsWhole(t *testing.T) {
 		}
 	}
 }
+
+// rawAnswer answers stream id with header and trailer blocks as given
+// (raw HPACK bytes), and a health check response between them.
+func (s *h2Script) rawAnswer(id uint32, headers, trailers []byte) Interaction {
+	s.t.Helper()
+	req, _ := proto.Marshal(&healthpb.HealthCheckRequest{Service: "x"})
+	resp, _ := proto.Marshal(&healthpb.HealthCheckResponse{Status: healthpb.HealthCheckResponse_SERVING})
+	s.d.fromClient(s.frames(func(fr *http2.Framer) {
+		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, EndHeaders: true, BlockFragment: s.block(false,
+			":method", "POST", ":scheme", "http", ":path", "/grpc.health.v1.Health/Check", ":authority", "b",
+			"content-type", "application/grpc")})
+		fr.WriteData(id, true, grpcMessage(req))
+	}))
+	n := len(s.got)
+	s.d.fromServer(s.frames(func(fr *http2.Framer) {
+		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, EndHeaders: true, BlockFragment: headers})
+		fr.WriteData(id, false, grpcMessage(resp))
+		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, EndHeaders: true, EndStream: true, BlockFragment: trailers})
+	}))
+	if len(s.got) != n+1 {
+		s.t.Fatalf("stream %d: %d interactions, want 1: %+v", id, len(s.got)-n, s.got[n:])
+	}
+	return s.got[n]
+}
+
+// literal is an HPACK literal field with incremental indexing and a new
+// name (RFC 7541 §6.2.1): it adds the field to the table at index 62.
+func literal(name, value string) []byte {
+	b := append([]byte{0x40, byte(len(name))}, name...)
+	return append(append(b, byte(len(value))), value...)
+}
+
+// A block of indexed fields alone is read from the blocks seen before
+// (blockMemo) only while the table they index stays as it was: the same
+// bytes mean other fields once a block has added to it.
+func TestH2BlockMemoFollowsTheTable(t *testing.T) {
+	s := newH2Script(t)
+	status200 := []byte{0x88} // static index 8
+	// Table after: 62 grpc-status: 0, 63 x-who: a.
+	in := s.rawAnswer(1, append(status200, literal("x-who", "a")...), literal("grpc-status", "0"))
+	// Indexed only: 0xbf is index 63, 0xbe index 62.
+	for id := uint32(3); id <= 5; id += 2 {
+		in = s.rawAnswer(id, []byte{0x88, 0xbf}, []byte{0xbe})
+		if _, h := in.Headers(); in.Result != "OK" || !strings.Contains(h, "x-who: a") {
+			t.Fatalf("stream %d: %s, response headers %q", id, in.Result, h)
+		}
+	}
+	if s.d.h2.dirs[1].known.n != 2 {
+		t.Fatalf("the callee's indexed blocks are not remembered: %+v", s.d.h2.dirs[1].known)
+	}
+	// x-who: b goes in at 62: grpc-status: 0 is 63, x-who: a 64.
+	s.rawAnswer(7, append(status200, literal("x-who", "b")...), []byte{0xbf})
+	in = s.rawAnswer(9, []byte{0x88, 0xbf}, []byte{0xbf})
+	if _, h := in.Headers(); in.Result != "OK" || strings.Contains(h, "x-who") || !strings.Contains(h, "grpc-status: 0") {
+		t.Fatalf("after the table changed, the same block reads as before: %s, response headers %q", in.Result, h)
+	}
+	in = s.rawAnswer(11, []byte{0x88, 0xbe, 0xc0}, []byte{0xbf})
+	if _, h := in.Headers(); !strings.Contains(h, "x-who: b") || !strings.Contains(h, "x-who: a") {
+		t.Fatalf("response headers %q, want x-who b and a", h)
+	}
+}
+
+func TestIndexedOnly(t *testing.T) {
+	for _, c := range []struct {
+		b    []byte
+		want bool
+	}{
+		{[]byte{0x88, 0xbe}, true},
+		{[]byte{0xff, 0x80, 0x01}, true}, // index 127 + 128, in three bytes
+		{[]byte{0xff}, false},            // the integer cut short
+		{[]byte{0xff, 0x80}, false},
+		{[]byte{0x88, 0x40}, false}, // a literal
+		{[]byte{0x3f, 0xe1, 0x1f}, false},
+	} {
+		if got := indexedOnly(c.b); got != c.want {
+			t.Errorf("indexedOnly(% x) = %v, want %v", c.b, got, c.want)
+		}
+	}
+}

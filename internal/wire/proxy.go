@@ -114,6 +114,9 @@ type Proxy struct {
 	// the suite's steps, so that neither clears the other.
 	toxics   atomic.Pointer[Toxics]
 	disabled atomic.Bool
+	// noBlockMemo: HPACK reads every header block (blockMemo off), for
+	// tests that check what the memo gives against HPACK.
+	noBlockMemo bool
 }
 
 // connState is what a proxied connection's two directions share.
