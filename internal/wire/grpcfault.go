@@ -151,7 +151,10 @@ func (d *decoder) h2Drain(begin bool) (last uint32, now, started, never bool) {
 	defer d.mu.Unlock()
 	switch {
 	case d.mode == undecided:
-		return 0, false, false, false // no bytes yet: the callee's or the caller's first tell
+		// No bytes yet: the callee's or the caller's first tell, and the
+		// drain begins then.
+		d.drainOnH2 = begin
+		return 0, false, false, false
 	case d.mode != decodingH2 || d.h2 == nil || d.h2.broken:
 		return 0, false, false, true
 	case !begin && !d.h2.draining:

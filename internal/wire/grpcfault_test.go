@@ -372,3 +372,104 @@ func TestHTTPFaultAnswersHTTP2(t *testing.T) {
 		t.Errorf("reached the callee: %q", reached)
 	}
 }
+
+// TestHTTP2FaultReachesSilentConnections: a connection that has carried
+// no bytes when a fault that answers HTTP/2 requests comes, to a callee
+// that speaks only after the caller's preface (as an HTTP/2 server may):
+// its first request must not reach the callee either. The caller meets a
+// GOAWAY before it, retries on a new connection and gets the fault's
+// answer; also when its first bytes come one at a time.
+func TestHTTP2FaultReachesSilentConnections(t *testing.T) {
+	for _, split := range []bool{false, true} {
+		t.Run(map[bool]string{false: "whole", true: "byte by byte"}[split], func(t *testing.T) { silentConnection(t, split) })
+	}
+}
+
+// splitConn writes its first bytes one at a time, pausing between them.
+type splitConn struct {
+	net.Conn
+	left int
+}
+
+func (c *splitConn) Write(b []byte) (int, error) {
+	n := 0
+	for c.left > 0 && n < len(b) {
+		if _, err := c.Conn.Write(b[n : n+1]); err != nil {
+			return n, err
+		}
+		n++
+		c.left--
+		time.Sleep(time.Millisecond)
+	}
+	k, err := c.Conn.Write(b[n:])
+	return n + k, err
+}
+
+func silentConnection(t *testing.T, split bool) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var reached atomic.Int64
+	accepted := make(chan struct{}, 8)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reached.Add(1)
+		io.WriteString(w, "the callee")
+	})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- struct{}{}
+			go func() {
+				defer c.Close()
+				pre := make([]byte, len(h2Preface))
+				if _, err := io.ReadFull(c, pre); err != nil {
+					return
+				}
+				(&http2.Server{}).ServeConn(&replayConn{Conn: c, pre: pre}, &http2.ServeConnOpts{Handler: h})
+			}()
+		}
+	}()
+	s := &sink{}
+	p := listened(t, "web→api", ln.Addr().String(), s.add)
+	var silent net.Conn
+	silent, err = net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	if split {
+		silent = &splitConn{Conn: silent, left: len(h2Preface) + 20}
+	}
+	select {
+	case <-accepted: // the proxy has its connection to the callee
+	case <-time.After(5 * time.Second):
+		t.Fatal("the proxy did not connect to the callee")
+	}
+	p.SetFaults(Faults{HTTP: &HTTPFault{Method: "GET", Path: "/items/*", Status: 503, Body: "down for a test"}})
+	var dials atomic.Int64
+	tr := &http2.Transport{AllowHTTP: true, DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+		if dials.Add(1) == 1 {
+			return silent, nil
+		}
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	}}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	resp, err := client.Get("http://" + p.Addr() + "/items/1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 503 || string(b) != "down for a test" || reached.Load() != 0 {
+		t.Fatalf("got %d %q; the callee saw %d request(s), want none", resp.StatusCode, b, reached.Load())
+	}
+	if dials.Load() < 2 {
+		t.Errorf("answered on the connection open before the fault (%d dials): it was not drained", dials.Load())
+	}
+}

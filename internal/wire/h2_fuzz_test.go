@@ -294,11 +294,15 @@ func FuzzH2Drain(f *testing.F) {
 		c, s := split(log)
 		f.Add(c, s, uint16(4096), uint16(len(c)/2))
 		f.Add(c, s, uint16(3), uint16(len(c)/3))
+		f.Add(c, []byte{}, uint16(7), uint16(0))
 	}
 	files := echoFile(f)
 	f.Fuzz(func(t *testing.T, client, server []byte, step, at uint16) {
 		p := &Proxy{Edge: "f→g", report: func(Interaction) {}}
 		p.SetDescriptors(files)
+		// The fault holds (a drain before any bytes starts with the
+		// caller's first: drainOnH2).
+		p.faults.cur.Store(&Faults{GRPC: &GRPCFault{Code: 7}})
 		d := newDecoder(p)
 		d.fromServer(server[:len(server)/2])
 		cut := min(int(at), len(client))

@@ -54,6 +54,10 @@ type decoder struct {
 	// greeted is a callee's first bytes, sent before the caller's, while
 	// they may yet be an HTTP/2 server's SETTINGS frame (9 bytes).
 	greeted []byte
+	// drainOnH2: a fault that answers HTTP/2 calls came while the
+	// connection had carried no bytes (h2Drain): if it turns out HTTP/2,
+	// the caller's streams are dropped from the first (drainH2).
+	drainOnH2 bool
 }
 
 // exchange is a request seen, waiting for its response.
@@ -94,6 +98,19 @@ func (d *decoder) clientBytes(b []byte) []byte {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	c := d.h2
+	if c == nil && d.drainOnH2 {
+		// The caller's first bytes since the fault came: those kept to
+		// tell the protocol (a start of the preface) went on already.
+		sent := len(d.sniffed)
+		d.fromClientLocked(b)
+		if c = d.h2; c == nil || !c.draining || d.mode != decodingH2 || len(c.out) < sent {
+			if d.mode != undecided {
+				d.drainOnH2 = false // not HTTP/2
+			}
+			return b
+		}
+		return c.out[sent:]
+	}
 	if c == nil || !c.draining {
 		d.fromClientLocked(b)
 		return b
@@ -127,6 +144,7 @@ func (d *decoder) fromClientLocked(b []byte) {
 			d.mode, d.wasHTTP, d.resp3 = decodingRESP, true, &respConn{d: d}
 		case looksLikeH2(b):
 			d.mode, d.wasHTTP, d.h2 = decodingH2, true, newH2Conn(d)
+			d.drainFromTheStart()
 		default:
 			d.undecodable()
 			return
@@ -168,6 +186,7 @@ func (d *decoder) fromServer(b []byte) {
 		}
 		if looksLikeH2Settings(b) { // an HTTP/2 server greets before the preface comes
 			d.mode, d.wasHTTP, d.h2 = decodingH2, true, newH2Conn(d)
+			d.drainFromTheStart()
 			// The caller's first bytes kept so far are its preface's.
 			if kept := d.sniffed; len(kept) > 0 {
 				d.sniffed = nil
@@ -209,6 +228,18 @@ func (d *decoder) fromServer(b []byte) {
 			}
 		}
 	}
+}
+
+// drainFromTheStart starts dropping the caller's streams of a connection
+// just found to be HTTP/2 if a fault that answers HTTP/2 calls came
+// before it told (drainOnH2) and still holds: its first call must not
+// reach the callee either. The GOAWAY follows (drainLocked), as for any
+// drained connection.
+func (d *decoder) drainFromTheStart() {
+	if d.drainOnH2 && d.p.faults.get().answersH2() {
+		d.h2.startFilter()
+	}
+	d.drainOnH2 = false
 }
 
 // undecodable notes, once, a connection in a protocol the wire does not

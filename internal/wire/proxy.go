@@ -205,13 +205,15 @@ func (p *Proxy) accept(ln net.Listener) {
 		if err != nil {
 			return
 		}
-		f := p.faults.get()
 		ts := p.toxics.Load()
 		st := newConnState(p.serial.Add(1), ts)
 		if !p.track(c, st) {
 			c.Close()
 			return
 		}
+		// Read once tracked: a fault set since is either seen here or
+		// finds the connection (drainH2).
+		f := p.faults.get()
 		if f.Reset {
 			now := time.Now()
 			p.emit(Interaction{Edge: p.Edge, Protocol: "tcp", Op: "connection", Result: "reset by a fault at connect",
@@ -306,6 +308,10 @@ func (p *Proxy) serve(client net.Conn, st *connState) {
 	defer server.Close()
 	d := newDecoder(p)
 	st.dec.Store(d)
+	if st.drainWanted.Load() {
+		// A drain came before the decoder did (drainH2 found none).
+		d.h2Drain(p.faults.get().answersH2())
+	}
 	st.wmu.Lock()
 	st.client = client
 	st.wmu.Unlock()
