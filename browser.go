@@ -28,6 +28,9 @@ type Page struct {
 	p *browserstep.Page
 	// Timeout bounds each action and wait; default 10s.
 	Timeout time.Duration
+	// ExpectTimeout bounds ExpectText, as expect_timeout does a browser
+	// step's expectations; default 5s (Playwright's expect's).
+	ExpectTimeout time.Duration
 }
 
 // Browser opens a page for the test e is bound to (Start, Attach), in the
@@ -60,7 +63,7 @@ func (e *Env) Browser() *Page {
 		return nil
 	}
 	e.t.Cleanup(p.Close)
-	return &Page{e: e, t: e.t, p: p, Timeout: 10 * time.Second}
+	return &Page{e: e, t: e.t, p: p, Timeout: 10 * time.Second, ExpectTimeout: 5 * time.Second}
 }
 
 // do runs f with the page's timeout and fails the test on an error.
@@ -69,11 +72,20 @@ func (pg *Page) do(what string, f func(context.Context) error) bool {
 		return false // Browser failed the test already
 	}
 	pg.t.Helper()
-	ctx, cancel := context.WithTimeout(pg.t.Context(), pg.Timeout)
+	return pg.within(pg.Timeout, what, f)
+}
+
+// within is do with the time limit given.
+func (pg *Page) within(limit time.Duration, what string, f func(context.Context) error) bool {
+	if pg == nil || pg.p == nil {
+		return false // Browser failed the test already
+	}
+	pg.t.Helper()
+	ctx, cancel := context.WithTimeout(pg.t.Context(), limit)
 	defer cancel()
 	if err := f(ctx); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
-			pg.t.Fatalf("seam: browser: %s: %v (timeout %s)", what, err, pg.Timeout)
+			pg.t.Fatalf("seam: browser: %s: %v (timeout %s)", what, err, limit)
 		}
 		pg.t.Fatalf("seam: browser: %s: %v", what, err)
 		return false
@@ -261,13 +273,18 @@ func (pg *Page) Element(sel string) map[string]any {
 	return m
 }
 
-// ExpectText waits until sel's first match is visible and its text
-// contains want, and fails the test with the text it had when the time is up.
+// ExpectText waits, up to ExpectTimeout, until sel's first match is
+// visible and its text contains want, and fails the test with the text it
+// had when the time is up.
 func (pg *Page) ExpectText(sel, want string) {
 	pg.t.Helper()
 	s := pg.sel(sel)
 	last := ""
-	pg.do("expect text", func(ctx context.Context) error {
+	limit := pg.ExpectTimeout
+	if limit <= 0 {
+		limit = pg.Timeout
+	}
+	pg.within(limit, "expect text", func(ctx context.Context) error {
 		for {
 			st, err := pg.p.State(ctx, s)
 			if err != nil {
@@ -280,7 +297,7 @@ func (pg *Page) ExpectText(sel, want string) {
 			last = fmt.Sprintf("%v matches, the first visible=%v with text %q", st["count"], st["visible"], text)
 			select {
 			case <-ctx.Done():
-				return fmt.Errorf("%s: want visible text containing %q; got %s", sel, want, last)
+				return fmt.Errorf("%s: want visible text containing %q; got %s (still so after %s)", sel, want, last, limit)
 			case <-time.After(20 * time.Millisecond):
 			}
 		}

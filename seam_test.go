@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	toxiproxy "github.com/Shopify/toxiproxy/v2/client"
 	"github.com/seamtest/seam"
@@ -84,8 +85,8 @@ func TestChildBrokenSuite(t *testing.T) {
 	if os.Getenv("SEAM_CHILD") != "broken-suite" {
 		t.Skip("run by TestFailuresAreReportedThroughT")
 	}
-	// Its browser tests would each wait the step's 30 s for a page that
-	// never changes; what is checked is told by the API tests.
+	// Its browser tests would each wait expect_timeout (5 s) for a page
+	// that never changes; what is checked is told by the API tests.
 	seam.Run(t, "examples/shop", seam.Var("broken", "true"), seam.ExcludeTags("browser"))
 }
 
@@ -126,6 +127,17 @@ func TestChildFailingGoTestShowsLogs(t *testing.T) {
 	if resp.StatusCode != 201 {
 		t.Errorf("status %d, want 201", resp.StatusCode)
 	}
+}
+
+func TestChildBrowserExpectation(t *testing.T) {
+	if os.Getenv("SEAM_CHILD") != "browser-expect" {
+		t.Skip("run by TestFailuresAreReportedThroughT")
+	}
+	env := seam.Start(t, "examples/shop")
+	page := env.Browser()
+	page.ExpectTimeout = 300 * time.Millisecond
+	page.Open("orders", "/")
+	page.ExpectText("body", "a text the page never shows")
 }
 
 func TestChildInteractionExpectations(t *testing.T) {
@@ -268,6 +280,10 @@ func TestFailuresAreReportedThroughT(t *testing.T) {
 		{"interactions", "TestChildInteractionExpectations", []string{
 			"seam: 0 interaction(s) matched orders→payments /charges; want exactly 1",
 			"orders→inventory | POST /reserve → 409 Conflict",
+		}, nil},
+		{"browser-expect", "TestChildBrowserExpectation", []string{
+			`seam: browser: expect text: body: want visible text containing "a text the page never shows"`,
+			"(still so after 300ms)", // ExpectTimeout, not Timeout's 10s
 		}, nil},
 		{"go-failure", "TestChildFailingGoTestShowsLogs", []string{
 			"status 502, want 201",

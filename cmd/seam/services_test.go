@@ -383,8 +383,8 @@ func TestExampleShop(t *testing.T) {
 	if x := mustRead(t, junit); !strings.Contains(x, `name="seam.service.inventory" value="stub (stand-in for process)"`) {
 		t.Errorf("the JUnit report does not say inventory was stubbed:\n%s", x)
 	}
-	// Without the browser tests (each would wait its step's 30 s for the
-	// page to change): what is checked here is told by the API tests, and
+	// Without the browser tests (each would wait its expect_timeout, 5 s,
+	// for the page to change): what is checked here is told by the API tests, and
 	// broken_pricing below keeps a failing browser test.
 	r = seamEnv(t, env, "run", "../../examples/shop", "--var", "broken=true", "--exclude-tags", "browser")
 	if r.code != 1 {

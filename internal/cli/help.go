@@ -49,7 +49,7 @@ func cmdHelp(args []string, stdio IO) int {
 // committed docs/steps.md is this text and a test keeps them equal.
 func StepsHelp(reg *builtin.Registry) string {
 	var b strings.Builder
-	b.WriteString("# Step kinds\n\nEvery step has one kind key and may add name:, expect:, capture:, timeout: and eventually:.\n")
+	b.WriteString("# Step kinds\n\nEvery step has one kind key and may add name:, expect:, capture:, timeout:, expect_timeout: and eventually:.\n")
 	for _, name := range reg.Steps.Names() {
 		u := reg.Steps[name].Usage()
 		fmt.Fprintf(&b, "\n## %s\n\n%s.\n\nInputs:\n\n", u.Name, u.Summary)
@@ -217,6 +217,7 @@ func SuiteKeys() []SuitePlace {
 		{"defaults", "defaults:", []SuiteKey{
 			{"step_timeout", "each step's time limit unless it sets timeout: (default 30s)"},
 			{"test_timeout", "each test's time limit for setup and steps unless it sets timeout: (default: none); teardown gets its own"},
+			{"expect_timeout", "how long a browser step's expectations are read again until they hold, within the step's time limit, unless it sets expect_timeout: (default 5s, as Playwright's expect)"},
 		}},
 		{"test", "A test", []SuiteKey{
 			{"name", "the test's name, unique in the suite (required)"},
@@ -237,6 +238,7 @@ func SuiteKeys() []SuitePlace {
 			{"expect", "expectations over the result's fields (seam help expect)"},
 			{"capture", "variables for later steps: NAME: a jq query of the result (.body.id)"},
 			{"timeout", "the step's time limit (default: defaults.step_timeout)"},
+			{"expect_timeout", "a browser step: how long its expectations are read again until they hold (default: defaults.expect_timeout)"},
 			{"eventually", "repeat the step until expect: holds: true, a timeout (10s), or the keys below"},
 		}},
 		{"eventually", "eventually:", []SuiteKey{

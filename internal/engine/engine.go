@@ -916,19 +916,30 @@ func (tr *testRun) attempt(ctx context.Context, s *suite.Step, env *step.Env, ti
 	waited := ""
 	if rc, ok := s.Action.(step.Rechecker); ok && mf != nil && s.Eventually == nil {
 		// Read again, without acting again, until the expectations hold
-		// or the step's time is up: the page may still be rendering.
+		// or their time (expect_timeout, within the step's) is up: the
+		// page may still be rendering.
+		expectFor := s.ExpectTimeout
+		if expectFor == 0 {
+			expectFor = tr.r.suite.Defaults.ExpectTimeout
+		}
+		ectx := sctx
+		if expectFor > 0 {
+			var cancel context.CancelFunc
+			ectx, cancel = context.WithTimeout(sctx, expectFor)
+			defer cancel()
+		}
 		wait := 10 * time.Millisecond
 		for mf != nil {
 			t := time.NewTimer(wait)
 			select {
-			case <-sctx.Done():
+			case <-ectx.Done():
 				t.Stop()
 			case <-t.C:
 			}
-			if sctx.Err() != nil {
+			if ectx.Err() != nil {
 				break
 			}
-			again, err := rc.Recheck(sctx, env)
+			again, err := rc.Recheck(ectx, env)
 			if err != nil || again == nil {
 				break
 			}
@@ -936,8 +947,12 @@ func (tr *testRun) attempt(ctx context.Context, s *suite.Step, env *step.Env, ti
 			mf = s.Expect.Check(res.Fields, tr.vars)
 			wait = min(wait*2, 100*time.Millisecond)
 		}
-		if mf != nil && sctx.Err() != nil {
+		switch {
+		case mf == nil:
+		case sctx.Err() != nil:
 			waited = fmt.Sprintf(" (still so after waiting %s, the step's timeout)", timeout)
+		case ectx.Err() != nil:
+			waited = fmt.Sprintf(" (still so after waiting %s, the step's expect_timeout)", expectFor)
 		}
 		f.Request, f.Response = res.Request, res.Response
 	}

@@ -90,3 +90,48 @@ tests:
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// TestExpectTimeoutBoundsRechecks: expectations that never hold fail once
+// expect_timeout is up (the suite's default, or the step's own), well
+// within the step's timeout, and the failure says which limit it was.
+func TestExpectTimeoutBoundsRechecks(t *testing.T) {
+	var runs, reads atomic.Int32
+	dir := t.TempDir()
+	file := filepath.Join(dir, "seam.yaml")
+	os.WriteFile(file, []byte(`name: r
+defaults: {step_timeout: 1m, expect_timeout: 200ms}
+tests:
+  - name: the suite's
+    steps:
+      - reread: {}
+        expect: {n: 0}
+  - name: the step's own
+    steps:
+      - reread: {}
+        expect_timeout: 300ms
+        expect: {n: 0}
+`), 0o644)
+	reg := builtin.New()
+	defer reg.Close()
+	reg.Steps["reread"] = rereadKind{&runs, &reads}
+	s, err := suite.Load(file, suite.Options{Steps: reg.Steps, Ops: reg.Ops, Services: reg.Services, Probes: reg.Probes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{}
+	counts, _ := engine.Run(context.Background(), s, s.Tests, engine.Options{}, rec)
+	if counts.Failed != 2 {
+		t.Fatalf("counts %+v", counts)
+	}
+	for test, want := range map[string]string{
+		"the suite's":    "(still so after waiting 200ms, the step's expect_timeout)",
+		"the step's own": "(still so after waiting 300ms, the step's expect_timeout)",
+	} {
+		if end := rec.ends()[test]; end.Failure == nil || !contains(end.Failure.Message, want) {
+			t.Errorf("%s: failure %+v, want a message with %q", test, end.Failure, want)
+		}
+	}
+	if reads.Load() < 4 {
+		t.Errorf("%d reads: the expectations were not read again", reads.Load())
+	}
+}

@@ -254,7 +254,7 @@ func unwrapPath(err error) error {
 var rootKeys = []string{"name", "vars", "defaults", "services", "profiles", "include", "tests", "mask"}
 
 func (l *loader) root(file string) *Suite {
-	s := &Suite{File: file, Dir: filepath.Dir(file), Defaults: Defaults{StepTimeout: 30 * time.Second}}
+	s := &Suite{File: file, Dir: filepath.Dir(file), Defaults: Defaults{StepTimeout: 30 * time.Second, ExpectTimeout: 5 * time.Second}}
 	if abs, err := filepath.Abs(s.Dir); err == nil {
 		s.Dir = abs // commands and services run from here whatever the working folder
 	}
@@ -487,8 +487,10 @@ func (l *loader) defaults(d *decode.Decoder, n *yaml.Node, out *Defaults) {
 			if v, ok := d.Duration(f.Value, "defaults.test_timeout"); ok {
 				out.TestTimeout = v
 			}
+		case "expect_timeout":
+			out.ExpectTimeout = expectTimeout(d, f.Value, "defaults.expect_timeout", out.ExpectTimeout)
 		default:
-			d.UnknownKey(f.KeyN, "defaults", []string{"step_timeout", "test_timeout"})
+			d.UnknownKey(f.KeyN, "defaults", []string{"step_timeout", "test_timeout", "expect_timeout"})
 		}
 	}
 }

@@ -42,6 +42,11 @@ type Var struct {
 type Defaults struct {
 	StepTimeout time.Duration
 	TestTimeout time.Duration // 0: none
+	// ExpectTimeout bounds how long a step whose result can be read
+	// again (a browser step) waits for its expectations to hold, within
+	// its StepTimeout: a page that shows something else fails in this
+	// time, not the whole step's.
+	ExpectTimeout time.Duration
 }
 
 // Priority ranks tests by risk; critical tests are scheduled first.
@@ -85,6 +90,9 @@ type Step struct {
 	Captures   []Capture
 	Timeout    time.Duration
 	Eventually *Eventually
+	// ExpectTimeout is the step's own Defaults.ExpectTimeout; 0: the
+	// suite's.
+	ExpectTimeout time.Duration
 }
 
 // Eventually repeats a step until its expectations hold.

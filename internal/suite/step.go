@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/seamtest/seam/internal/decode"
 	"github.com/seamtest/seam/internal/diag"
@@ -12,7 +13,7 @@ import (
 	"go.yaml.in/yaml/v4"
 )
 
-var stepKeys = []string{"name", "expect", "capture", "timeout", "eventually"}
+var stepKeys = []string{"name", "expect", "capture", "timeout", "expect_timeout", "eventually"}
 
 // step decodes one step: exactly one kind key (http:, exec:, …) plus the
 // common keys. Captures are added to defined for the steps after it.
@@ -83,6 +84,9 @@ func (l *loader) step(d *decode.Decoder, n *yaml.Node, what string, defined map[
 			s.Timeout = v
 		}
 	}
+	if f, ok := byKey["expect_timeout"]; ok {
+		s.ExpectTimeout = expectTimeout(d, f.Value, what+".expect_timeout", 0)
+	}
 	if f, ok := byKey["eventually"]; ok {
 		s.Eventually = l.eventually(d, f.Value, what)
 	}
@@ -104,6 +108,22 @@ func (l *loader) step(d *decode.Decoder, n *yaml.Node, what string, defined map[
 		return nil
 	}
 	return s
+}
+
+// expectTimeout decodes an expect_timeout: a duration above 0 (to wait
+// as long as the step may, one at least as long as its timeout); was
+// when it is not one.
+func expectTimeout(d *decode.Decoder, n *yaml.Node, what string, was time.Duration) time.Duration {
+	v, ok := d.Duration(n, what)
+	if !ok {
+		return was
+	}
+	if v <= 0 {
+		d.Errorf(n, "%s: want a duration above 0", what).
+			WithHint("to wait for the expectations as long as the step may, give one at least as long as its timeout")
+		return was
+	}
+	return v
 }
 
 func (l *loader) eventually(d *decode.Decoder, n *yaml.Node, what string) *Eventually {

@@ -39,7 +39,7 @@ func (*Kind) Usage() step.Usage {
 		Name: "browser",
 		Summary: "drive a real Chromium (Debian's chromium; $SEAM_BROWSER or bin: for another) through the system's web pages: " +
 			"its actions run in the order written, each waiting (up to the step's timeout) until its element is there, visible, " +
-			"enabled and not covered; then expectations read the page, waiting as long for them to hold. One browser per worker, " +
+			"enabled and not covered; then expectations read the page, read again until they hold for up to expect_timeout (5s), within the step's timeout. One browser per worker, " +
 			"a fresh incognito context per test. Its requests to the suite's services are interactions on browser→SERVICE edges; " +
 			"its console errors and uncaught exceptions are the browser's log lines. " +
 			"Selectors: CSS (#sku, css=form button), text=Place order (contains, any case; quoted: exact), " +
