@@ -12,7 +12,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -666,4 +668,68 @@ func TestGRPCResetIsRecorded(t *testing.T) {
 	if len(got) != 1 || got[0].Result != "reset by the client (CANCEL)" || !got[0].Suspicious || got[0].GRPCStatus != -1 || got[0].ResponseMessages < 1 {
 		t.Fatalf("%+v", got)
 	}
+}
+
+// python is Debian's python3 with its grpcio (python3-grpcio, which
+// scripts/test.sh installs).
+func python(t *testing.T) string {
+	t.Helper()
+	bin := "/usr/bin/python3"
+	if _, err := os.Stat(bin); err != nil {
+		bin = "python3"
+	}
+	if out, err := exec.Command(bin, "-c", "import grpc").CombinedOutput(); err != nil {
+		t.Fatalf("%s cannot import grpc (install Debian's python3-grpcio; scripts/test.sh does): %v\n%s", bin, err, out)
+	}
+	return bin
+}
+
+// TestGRPCFromPythonIsRecorded: a caller that is not grpc-go (Python's
+// grpcio: C-core's HTTP/2 framing and HPACK, its own flow control and
+// pings) makes unary calls, each with its own metadata, a refused call, a
+// compressed one and a server-streaming one through the wire: each is one
+// interaction with its own headers, secrets masked, messages as JSON.
+func TestGRPCFromPythonIsRecorded(t *testing.T) {
+	bin := python(t)
+	target := grpcServer(t)
+	var tp tap
+	p, s := tapped(t, "web→auth", target, &tp)
+	p.SetDescriptors(echoFile(t))
+	const calls = 40
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "testdata/grpc-python/client.py", p.Addr(), strconv.Itoa(calls)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("the Python client: %v\n%s", err, out)
+	}
+	waitForN(t, s, calls+3)
+	got := grpcOnly(s)
+	if len(got) != calls+3 {
+		t.Fatalf("%d gRPC calls recorded, want %d:\n%s", len(got), calls+3, s.lines())
+	}
+	for i, in := range got[:calls] {
+		req, resp := in.Bodies()
+		h, _ := in.Headers()
+		if in.Op != "GRPC /grpc.health.v1.Health/Check" || in.Result != "OK" || string(req) != `{"service":"auth"}` ||
+			string(resp) != `{"status":"SERVING"}` || !strings.Contains(h+"\n", "x-call: "+strconv.Itoa(i)+"\n") ||
+			!strings.Contains(h, "authorization: ***") || strings.Contains(h, "tok-") || !strings.Contains(h, "grpc-timeout: ") {
+			t.Errorf("call %d: %s → %s, %s → %s, headers:\n%s", i, in.Op, in.Result, req, resp, h)
+		}
+	}
+	unauth, zipped, stream := got[calls], got[calls+1], got[calls+2]
+	if unauth.Result != "UNAUTHENTICATED: no token: 100% refusé" || !unauth.Suspicious {
+		t.Errorf("the call without a token: %s", unauth.Line())
+	}
+	if req, _ := zipped.Bodies(); string(req) != `{"service":"zipped"}` || zipped.Result != "NOT_FOUND: unknown service" {
+		t.Errorf("the compressed call: %s (%s)", zipped.Line(), req)
+	}
+	if req, resp := stream.Bodies(); stream.Result != "OK" || stream.ResponseMessages != 3 || string(req) != "3" || string(resp) != `["n1","n2","n3"]` {
+		t.Errorf("the streaming call: %s (%s → %s)", stream.Line(), req, resp)
+	}
+	for _, in := range s.all() {
+		if in.Suspicious && in.Protocol != "grpc" {
+			t.Errorf("a suspicious interaction: %s", in.Line())
+		}
+	}
+	tp.save(t, "grpc-python")
 }
