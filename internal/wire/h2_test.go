@@ -695,7 +695,7 @@ func TestGRPCFromPythonIsRecorded(t *testing.T) {
 	var tp tap
 	p, s := tapped(t, "web→auth", target, &tp)
 	p.SetDescriptors(echoFile(t))
-	const calls = 40
+	const calls = 12
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, bin, "testdata/grpc-python/client.py", p.Addr(), strconv.Itoa(calls)).CombinedOutput()
