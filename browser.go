@@ -287,6 +287,14 @@ func (pg *Page) ExpectText(sel, want string) {
 	pg.within(limit, "expect text", func(ctx context.Context) error {
 		for {
 			st, err := pg.p.State(ctx, s)
+			if err != nil && ctx.Err() != nil {
+				// The time ran out during a read (a slow machine): the
+				// failure is still the expectation's.
+				if last == "" {
+					last = "nothing (the page was not read within the time)"
+				}
+				return fmt.Errorf("%s: want visible text containing %q; got %s (still so after %s)", sel, want, last, limit)
+			}
 			if err != nil {
 				return err
 			}

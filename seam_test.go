@@ -135,7 +135,7 @@ func TestChildBrowserExpectation(t *testing.T) {
 	}
 	env := seam.Start(t, "examples/shop")
 	page := env.Browser()
-	page.ExpectTimeout = 300 * time.Millisecond
+	page.ExpectTimeout = time.Second
 	page.Open("orders", "/")
 	page.ExpectText("body", "a text the page never shows")
 }
@@ -283,7 +283,7 @@ func TestFailuresAreReportedThroughT(t *testing.T) {
 		}, nil},
 		{"browser-expect", "TestChildBrowserExpectation", []string{
 			`seam: browser: expect text: body: want visible text containing "a text the page never shows"`,
-			"(still so after 300ms)", // ExpectTimeout, not Timeout's 10s
+			"(still so after 1s)", // ExpectTimeout, not Timeout's 10s
 		}, nil},
 		{"go-failure", "TestChildFailingGoTestShowsLogs", []string{
 			"status 502, want 201",
