@@ -48,4 +48,9 @@
 //
 //	env.VerifyInteractions(seam.Edge{From: "orders", To: "payments", Path: "/charges", Status: 201}, 1)
 //	calls := env.Interactions(seam.Edge{From: "orders", To: "inventory"})
+//
+// and disturb them, until the test ends or ClearFaults:
+//
+//	env.Fault("orders", "pricing", seam.Fault{GRPC: &seam.GRPCFault{Code: codes.Unavailable}})
+//	env.Fault("orders", "inventory", seam.Fault{Latency: 200 * time.Millisecond})
 package seam

@@ -13,6 +13,7 @@ import (
 
 	toxiproxy "github.com/Shopify/toxiproxy/v2/client"
 	"github.com/seamtest/seam"
+	"google.golang.org/grpc/codes"
 )
 
 func TestMain(m *testing.M) {
@@ -56,6 +57,52 @@ func TestStartAndTalkToServices(t *testing.T) {
 	if logs := env.Logs("inventory"); len(logs) == 0 || !strings.Contains(logs[0], "inventory listening on") {
 		t.Errorf("inventory logs: %q", logs)
 	}
+}
+
+// TestFaultsFromGo: a Go test puts faults on the example's edges, as a
+// suite's fault step does: a gRPC status answered in pricing's place (the
+// call recorded as injected, orders refusing the order, inventory never
+// called), an HTTP answer in inventory's place; cleared, orders go
+// through again.
+func TestFaultsFromGo(t *testing.T) {
+	env := seam.Start(t, "examples/shop")
+	order := func() (int, string) {
+		t.Helper()
+		resp, err := http.Post(env.URL("orders")+"/orders", "application/json", strings.NewReader(`{"sku":"C3","qty":1}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	env.Fault("orders", "pricing", seam.Fault{GRPC: &seam.GRPCFault{Method: "/shop.pricing.v1.Pricing/Quote", Code: codes.Unavailable, Message: "down for a test"}})
+	if code, body := order(); code != 503 || !strings.Contains(body, "pricing unreachable") {
+		t.Fatalf("with pricing faulted: %d %s", code, body)
+	}
+	env.VerifyInteractions(seam.Edge{From: "orders", To: "pricing", GRPC: "/shop.pricing.v1.Pricing/Quote", Code: "UNAVAILABLE"}, 1)
+	env.VerifyInteractions(seam.Edge{From: "orders", To: "inventory"}, 0)
+	if in := env.Interactions(seam.Edge{From: "orders", To: "pricing", GRPC: "/shop.pricing.v1.Pricing/Quote"}); len(in) != 1 || !in[0].Injected || in[0].GRPCMessage != "down for a test" {
+		t.Errorf("the faulted call: %+v", in)
+	}
+	env.ClearFaults("orders", "pricing")
+	env.Fault("orders", "inventory", seam.Fault{HTTP: &seam.HTTPFault{Method: "POST", Path: "/reserve", Status: 409, Body: `{"error":"held by a fault"}`}})
+	if code, body := order(); code == 201 {
+		t.Fatalf("with inventory faulted: %d %s", code, body)
+	}
+	env.VerifyInteractions(seam.Edge{From: "orders", To: "inventory", Method: "POST", Path: "/reserve", Status: 409}, 1)
+	env.ClearFaults("orders", "inventory")
+	if code, body := order(); code != 201 {
+		t.Fatalf("with the faults cleared: %d %s", code, body)
+	}
+}
+
+func TestChildFaultMisuse(t *testing.T) {
+	if os.Getenv("SEAM_CHILD") != "fault-misuse" {
+		t.Skip("run by TestFailuresAreReportedThroughT")
+	}
+	env := seam.Start(t, "examples/shop")
+	env.Fault("orders", "pricing", seam.Fault{Jitter: time.Second})
 }
 
 func TestServicesBuiltInCode(t *testing.T) {
@@ -280,6 +327,9 @@ func TestFailuresAreReportedThroughT(t *testing.T) {
 		{"interactions", "TestChildInteractionExpectations", []string{
 			"seam: 0 interaction(s) matched orders→payments /charges; want exactly 1",
 			"orders→inventory | POST /reserve → 409 Conflict",
+		}, nil},
+		{"fault-misuse", "TestChildFaultMisuse", []string{
+			"seam: fault on orders→pricing: jitter needs a latency",
 		}, nil},
 		{"browser-expect", "TestChildBrowserExpectation", []string{
 			`seam: browser: expect text: body: want visible text containing "a text the page never shows"`,

@@ -6,7 +6,6 @@ package faultstep
 import (
 	"context"
 	"fmt"
-	"path"
 	"strings"
 	"time"
 
@@ -86,41 +85,36 @@ func (Kind) Decode(d *decode.Decoder, n *yaml.Node) step.Action {
 	before := d.Errs.Len()
 	a := &action{}
 	d.Decode(n, a, "fault")
-	if g := a.GRPC; g != nil && d.Errs.Len() == before {
-		at := n
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == "grpc" {
-				at = n.Content[i+1]
-			}
-		}
-		c, ok := wire.GRPCCode(g.Code)
-		switch {
-		case !ok:
-			d.Errorf(at, "fault.grpc.code: %q is not a gRPC status", g.Code).WithHint("give a name (%s) or a number", strings.Join(wire.GRPCCodeNames(), ", "))
-		case c == 0:
-			d.Errorf(at, "fault.grpc.code: OK is not a fault").WithHint("answer with an error status, as UNAVAILABLE")
-		}
-		g.code = c
-		if g.Method != "" && (!strings.HasPrefix(g.Method, "/") || strings.Count(g.Method, "/") != 2) {
-			d.Errorf(at, "fault.grpc.method: %q is not a gRPC method path: write /package.Service/Method", g.Method)
-		} else if _, err := path.Match(g.Method, ""); err != nil {
-			d.Errorf(at, "fault.grpc.method: %q: %v", g.Method, err)
+	grpcAt := n // where the gRPC fault is written
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == "grpc" {
+			grpcAt = n.Content[i+1]
 		}
 	}
+	grpcBad := a.GRPC != nil && d.Errs.Len() > before // said already
+	if g := a.GRPC; g != nil && !grpcBad {
+		c, ok := wire.GRPCCode(g.Code)
+		if !ok {
+			d.Errorf(grpcAt, "fault.grpc.code: %q is not a gRPC status", g.Code).WithHint("give a name (%s) or a number", strings.Join(wire.GRPCCodeNames(), ", "))
+			grpcBad = true
+		}
+		g.code = c
+	}
 	f := a.faults(0)
-	switch {
+	switch pr := f.Check(); {
 	case a.Clear && !f.IsZero():
 		d.Errorf(n, "fault: clear: true takes faults off; give it alone")
 	case !a.Clear && f.IsZero():
 		d.Errorf(n, "fault: no fault given").WithHint("add latency, bandwidth, close_after, reset, refuse, blackhole, http or grpc")
-	case a.Jitter > 0 && a.Latency == 0:
-		d.Errorf(n, "fault: jitter needs a latency")
-	case a.Bandwidth < 0 || a.CloseAfter < 0:
-		d.Errorf(n, "fault: bandwidth and close_after must be positive")
-	case a.HTTP != nil && (a.HTTP.Status == 0) == (a.HTTP.Slow == 0):
-		d.Errorf(n, "fault.http: give status (answer in the callee's place) or slow (hold the callee's answer), one of them")
-	case a.HTTP != nil && a.HTTP.Status != 0 && (a.HTTP.Status < 100 || a.HTTP.Status > 599):
-		d.Errorf(n, "fault.http.status: %d is not an HTTP status", a.HTTP.Status)
+	case pr != nil && !(grpcBad && strings.HasPrefix(pr.Where, ".grpc")):
+		at := n
+		if strings.HasPrefix(pr.Where, ".grpc") {
+			at = grpcAt
+		}
+		e := d.Errorf(at, "fault%s: %s", pr.Where, pr.What)
+		if pr.Hint != "" {
+			e.WithHint("%s", pr.Hint)
+		}
 	}
 	if d.Errs.Len() > before {
 		return nil
