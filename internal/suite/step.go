@@ -10,6 +10,7 @@ import (
 	"github.com/seamtest/seam/internal/diag"
 	"github.com/seamtest/seam/internal/expect"
 	"github.com/seamtest/seam/internal/expr"
+	"github.com/seamtest/seam/internal/step"
 	"go.yaml.in/yaml/v4"
 )
 
@@ -86,6 +87,10 @@ func (l *loader) step(d *decode.Decoder, n *yaml.Node, what string, defined map[
 	}
 	if f, ok := byKey["expect_timeout"]; ok {
 		s.ExpectTimeout = expectTimeout(d, f.Value, what+".expect_timeout", 0)
+		if _, rereads := s.Action.(step.Rechecker); s.Action != nil && !rereads {
+			d.Errorf(f.KeyN, "%s.expect_timeout: %s steps check their expectations once, on their result", what, s.Kind).
+				WithHint("only browser steps read the page again until expect: holds; to repeat the step, use eventually:")
+		}
 	}
 	if f, ok := byKey["eventually"]; ok {
 		s.Eventually = l.eventually(d, f.Value, what)

@@ -232,6 +232,11 @@ func (p *Proxy) serveFaulted(c net.Conn, st *connState) {
 	c.SetReadDeadline(time.Time{})
 	rc := &replayConn{Conn: c, pre: pre[:n]}
 	if n < len(pre) || string(pre) != h2Preface {
+		if string(pre[:n]) == h2Preface[:n] {
+			// Silent past prefaceWait, or a preface still coming: if
+			// it turns out HTTP/2, it is drained from its first stream.
+			st.drainWanted.Store(true)
+		}
 		p.serve(rc, st)
 		return
 	}

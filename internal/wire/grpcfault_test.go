@@ -378,11 +378,24 @@ func TestHTTPFaultAnswersHTTP2(t *testing.T) {
 // that speaks only after the caller's preface (as an HTTP/2 server may):
 // its first request must not reach the callee either. The caller meets a
 // GOAWAY before it, retries on a new connection and gets the fault's
-// answer; also when its first bytes come one at a time.
+// answer; also when its first bytes come one at a time, when the callee
+// greets with the start of its SETTINGS before the preface and the rest
+// after, and when the connection is made while the fault holds but stays
+// silent past prefaceWait.
 func TestHTTP2FaultReachesSilentConnections(t *testing.T) {
-	for _, split := range []bool{false, true} {
-		t.Run(map[bool]string{false: "whole", true: "byte by byte"}[split], func(t *testing.T) { silentConnection(t, split) })
+	for _, c := range []silentCase{
+		{name: "whole"},
+		{name: "byte by byte", split: true},
+		{name: "callee greets in pieces", pieces: true},
+		{name: "made under the fault, silent past prefaceWait", faultFirst: true},
+	} {
+		t.Run(c.name, func(t *testing.T) { silentConnection(t, c) })
 	}
+}
+
+type silentCase struct {
+	name                      string
+	split, pieces, faultFirst bool
 }
 
 // splitConn writes its first bytes one at a time, pausing between them.
@@ -405,7 +418,40 @@ func (c *splitConn) Write(b []byte) (int, error) {
 	return n + k, err
 }
 
-func silentConnection(t *testing.T, split bool) {
+// piecesConn is a callee's connection that writes the first 4 bytes of
+// its first write at once, the rest once it has read the caller's preface.
+type piecesConn struct {
+	net.Conn
+	read     atomic.Int64
+	preface  chan struct{}
+	once     sync.Once
+	wroteOne atomic.Bool
+}
+
+func (c *piecesConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if c.read.Add(int64(n)) >= int64(len(h2Preface)) {
+		c.once.Do(func() { close(c.preface) })
+	}
+	return n, err
+}
+
+func (c *piecesConn) Write(b []byte) (int, error) {
+	if c.wroteOne.Swap(true) || len(b) <= 4 {
+		return c.Conn.Write(b)
+	}
+	if _, err := c.Conn.Write(b[:4]); err != nil {
+		return 0, err
+	}
+	select {
+	case <-c.preface:
+	case <-time.After(10 * time.Second):
+	}
+	n, err := c.Conn.Write(b[4:])
+	return n + 4, err
+}
+
+func silentConnection(t *testing.T, c silentCase) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -419,38 +465,54 @@ func silentConnection(t *testing.T, split bool) {
 	})
 	go func() {
 		for {
-			c, err := ln.Accept()
+			conn, err := ln.Accept()
 			if err != nil {
 				return
 			}
 			accepted <- struct{}{}
 			go func() {
-				defer c.Close()
-				pre := make([]byte, len(h2Preface))
-				if _, err := io.ReadFull(c, pre); err != nil {
+				defer conn.Close()
+				if c.pieces {
+					// x/net's server greets at once (its SETTINGS), here
+					// in two pieces around the caller's preface.
+					(&http2.Server{}).ServeConn(&piecesConn{Conn: conn, preface: make(chan struct{})}, &http2.ServeConnOpts{Handler: h})
 					return
 				}
-				(&http2.Server{}).ServeConn(&replayConn{Conn: c, pre: pre}, &http2.ServeConnOpts{Handler: h})
+				pre := make([]byte, len(h2Preface))
+				if _, err := io.ReadFull(conn, pre); err != nil {
+					return
+				}
+				(&http2.Server{}).ServeConn(&replayConn{Conn: conn, pre: pre}, &http2.ServeConnOpts{Handler: h})
 			}()
 		}
 	}()
 	s := &sink{}
 	p := listened(t, "web→api", ln.Addr().String(), s.add)
+	fault := Faults{HTTP: &HTTPFault{Method: "GET", Path: "/items/*", Status: 503, Body: "down for a test"}}
+	if c.faultFirst {
+		p.SetFaults(fault)
+	}
 	var silent net.Conn
 	silent, err = net.Dial("tcp", p.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer silent.Close()
-	if split {
+	if c.split {
 		silent = &splitConn{Conn: silent, left: len(h2Preface) + 20}
+	}
+	if c.faultFirst {
+		time.Sleep(prefaceWait + 200*time.Millisecond) // the proxy stops waiting for a preface
 	}
 	select {
 	case <-accepted: // the proxy has its connection to the callee
 	case <-time.After(5 * time.Second):
 		t.Fatal("the proxy did not connect to the callee")
 	}
-	p.SetFaults(Faults{HTTP: &HTTPFault{Method: "GET", Path: "/items/*", Status: 503, Body: "down for a test"}})
+	if !c.faultFirst {
+		time.Sleep(50 * time.Millisecond) // the callee's first piece, if any, reaches the proxy
+		p.SetFaults(fault)
+	}
 	var dials atomic.Int64
 	tr := &http2.Transport{AllowHTTP: true, DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
 		if dials.Add(1) == 1 {
@@ -462,7 +524,7 @@ func silentConnection(t *testing.T, split bool) {
 	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
 	resp, err := client.Get("http://" + p.Addr() + "/items/1")
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v; recorded:\n%s", err, strings.Join(s.lines(), "\n"))
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
@@ -471,5 +533,10 @@ func silentConnection(t *testing.T, split bool) {
 	}
 	if dials.Load() < 2 {
 		t.Errorf("answered on the connection open before the fault (%d dials): it was not drained", dials.Load())
+	}
+	for _, in := range s.all() {
+		if strings.Contains(in.Result, "undecoded") {
+			t.Errorf("decoding stopped: %s", in.Line())
+		}
 	}
 }

@@ -278,7 +278,11 @@ func TestH2DrainDropsNewStreamsWhole(t *testing.T) {
 		var got []byte
 		for b := all; len(b) > 0; {
 			n := min(step, len(b))
-			got = append(got, s.d.clientBytes(b[:n])...)
+			out, cut := s.d.clientBytes(b[:n])
+			if cut {
+				t.Fatalf("step %d: cut", step)
+			}
+			got = append(got, out...)
 			b = b[n:]
 		}
 		if !bytes.Equal(got, want) {
@@ -369,5 +373,23 @@ func TestIndexedOnly(t *testing.T) {
 		if got := indexedOnly(c.b); got != c.want {
 			t.Errorf("indexedOnly(% x) = %v, want %v", c.b, got, c.want)
 		}
+	}
+}
+
+// A connection whose HTTP/2 cannot be read any more while it drains is
+// cut (the caller reconnects and meets the fault), not left with its
+// bytes dropped and no GOAWAY to tell it.
+func TestH2DrainCutsWhatItCannotRead(t *testing.T) {
+	s := newH2Script(t)
+	if _, _, started, _ := s.d.h2Drain(true); !started {
+		t.Fatal("the drain did not begin")
+	}
+	// DATA on stream 0 (a connection's frame, which the drain passes on):
+	// decoding stops.
+	if out, cut := s.d.clientBytes([]byte{0, 0, 0, 0, 0, 0, 0, 0, 0}); !cut || len(out) > 0 {
+		t.Fatalf("passed %x, cut %v; want it cut", out, cut)
+	}
+	if out, cut := s.d.clientBytes([]byte("more")); !cut || len(out) > 0 {
+		t.Fatalf("after: passed %x, cut %v; want it cut", out, cut)
 	}
 }

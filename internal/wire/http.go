@@ -92,9 +92,11 @@ func (d *decoder) fromClient(b []byte) {
 // clientBytes decodes b, the caller's next bytes, and returns what of
 // them goes on to the callee: b, but while a gRPC fault drains the
 // connection, without the frames of the streams the caller opened after
-// the GOAWAY (h2Conn.startFilter); all of it is dropped once decoding
-// stopped during a drain.
-func (d *decoder) clientBytes(b []byte) []byte {
+// the GOAWAY (h2Conn.startFilter). cut: decoding stopped while the
+// connection drains, so its frames can no longer be told apart: the
+// proxy cuts it, and the caller reconnects (to meet the fault) rather
+// than wait for answers that would never come.
+func (d *decoder) clientBytes(b []byte) (out []byte, cut bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	c := d.h2
@@ -103,24 +105,30 @@ func (d *decoder) clientBytes(b []byte) []byte {
 		// tell the protocol (a start of the preface) went on already.
 		sent := len(d.sniffed)
 		d.fromClientLocked(b)
-		if c = d.h2; c == nil || !c.draining || d.mode != decodingH2 || len(c.out) < sent {
+		switch c = d.h2; {
+		case c == nil || !c.draining:
 			if d.mode != undecided {
-				d.drainOnH2 = false // not HTTP/2
+				d.drainOnH2 = false // not HTTP/2, or the fault is gone
 			}
-			return b
+			return b, false
+		case d.mode != decodingH2 || len(c.out) < sent:
+			return nil, true
 		}
-		return c.out[sent:]
+		return c.out[sent:], false
 	}
 	if c == nil || !c.draining {
 		d.fromClientLocked(b)
-		return b
+		return b, false
 	}
 	if d.mode != decodingH2 {
-		return nil
+		return nil, true
 	}
 	c.out = c.out[:0]
 	d.fromClientLocked(b)
-	return c.out
+	if d.mode != decodingH2 {
+		return nil, true
+	}
+	return c.out, false
 }
 
 func (d *decoder) fromClientLocked(b []byte) {
@@ -145,6 +153,15 @@ func (d *decoder) fromClientLocked(b []byte) {
 		case looksLikeH2(b):
 			d.mode, d.wasHTTP, d.h2 = decodingH2, true, newH2Conn(d)
 			d.drainFromTheStart()
+			if g := d.greeted; len(g) > 0 {
+				// The callee's first bytes, kept while too few to tell
+				// (the start of its SETTINGS): read before what follows.
+				d.greeted = nil
+				if !d.h2.fromServer(g) {
+					d.mode = raw
+					return
+				}
+			}
 		default:
 			d.undecodable()
 			return
@@ -356,6 +373,9 @@ func (d *decoder) swallowed(b []byte) {
 	d.fromClient(b)
 	d.mu.Lock()
 	d.blackholed = true
+	if d.h2 != nil {
+		d.h2.out = d.h2.out[:0] // what a drain's filter kept goes nowhere
+	}
 	d.mu.Unlock()
 }
 

@@ -404,8 +404,17 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 		if back {
 			st.wmu.Lock()
 			d.fromServer(b)
-		} else if b = d.clientBytes(b); len(b) == 0 {
-			return nil // all dropped: a gRPC fault drains the connection
+		} else {
+			var cutNow bool
+			if b, cutNow = d.clientBytes(b); cutNow {
+				st.cutBy("cut by a fault: its HTTP/2 could not be read to drain the connection")
+				src.Close()
+				dst.Close()
+				return errCut
+			}
+			if len(b) == 0 {
+				return nil // all dropped: a gRPC fault drains the connection
+			}
 		}
 		// Counted before the write: the answer to these bytes may reach
 		// the caller, and a Flush, before Write returns.
