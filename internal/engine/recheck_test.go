@@ -50,9 +50,7 @@ func (a *rereadAction) Artifacts(ctx context.Context, env *step.Env) []step.Arti
 // and carries the step's artifacts.
 func TestRecheckWaitsWithoutActingAgain(t *testing.T) {
 	var runs, reads atomic.Int32
-	dir := t.TempDir()
-	file := filepath.Join(dir, "seam.yaml")
-	os.WriteFile(file, []byte(`name: r
+	s := rereadSuite(t, &runs, &reads, `name: r
 defaults: {step_timeout: 1s}
 tests:
   - name: holds on the third read
@@ -63,14 +61,7 @@ tests:
     steps:
       - reread: {}
         expect: {n: 0}
-`), 0o644)
-	reg := builtin.New()
-	defer reg.Close()
-	reg.Steps["reread"] = rereadKind{&runs, &reads}
-	s, err := suite.Load(file, suite.Options{Steps: reg.Steps, Ops: reg.Ops, Services: reg.Services, Probes: reg.Probes})
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	rec := &recorder{}
 	counts, err := engine.Run(context.Background(), s, s.Tests[:1], engine.Options{}, rec)
 	if err != nil || counts.Passed != 1 || runs.Load() != 1 || reads.Load() != 3 {
@@ -89,6 +80,24 @@ tests:
 	}
 }
 
+// rereadSuite loads a suite (its YAML) whose reread steps count into
+// runs and reads.
+func rereadSuite(t *testing.T, runs, reads *atomic.Int32, yaml string) *suite.Suite {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "seam.yaml")
+	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	reg := builtin.New()
+	t.Cleanup(func() { reg.Close() })
+	reg.Steps["reread"] = rereadKind{runs, reads}
+	s, err := suite.Load(file, suite.Options{Steps: reg.Steps, Ops: reg.Ops, Services: reg.Services, Probes: reg.Probes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
 // TestExpectTimeoutBoundsRechecks: expectations that never hold fail once
@@ -96,9 +105,7 @@ func contains(s, sub string) bool { return strings.Contains(s, sub) }
 // within the step's timeout, and the failure says which limit it was.
 func TestExpectTimeoutBoundsRechecks(t *testing.T) {
 	var runs, reads atomic.Int32
-	dir := t.TempDir()
-	file := filepath.Join(dir, "seam.yaml")
-	os.WriteFile(file, []byte(`name: r
+	s := rereadSuite(t, &runs, &reads, `name: r
 defaults: {step_timeout: 1m, expect_timeout: 200ms}
 tests:
   - name: the suite's
@@ -110,14 +117,7 @@ tests:
       - reread: {}
         expect_timeout: 300ms
         expect: {n: 0}
-`), 0o644)
-	reg := builtin.New()
-	defer reg.Close()
-	reg.Steps["reread"] = rereadKind{&runs, &reads}
-	s, err := suite.Load(file, suite.Options{Steps: reg.Steps, Ops: reg.Ops, Services: reg.Services, Probes: reg.Probes})
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	rec := &recorder{}
 	counts, _ := engine.Run(context.Background(), s, s.Tests, engine.Options{}, rec)
 	if counts.Failed != 2 {

@@ -151,16 +151,8 @@ func (d *decoder) fromClientLocked(b []byte) {
 		case looksLikeRESP(b):
 			d.mode, d.wasHTTP, d.resp3 = decodingRESP, true, &respConn{d: d}
 		case looksLikeH2(b):
-			d.mode, d.wasHTTP, d.h2 = decodingH2, true, newH2Conn(d)
-			d.drainFromTheStart()
-			if g := d.greeted; len(g) > 0 {
-				// The callee's first bytes, kept while too few to tell
-				// (the start of its SETTINGS): read before what follows.
-				d.greeted = nil
-				if !d.h2.fromServer(g) {
-					d.mode = raw
-					return
-				}
+			if !d.startH2(true) {
+				return
 			}
 		default:
 			d.undecodable()
@@ -202,15 +194,8 @@ func (d *decoder) fromServer(b []byte) {
 			b, d.greeted = d.greeted, nil
 		}
 		if looksLikeH2Settings(b) { // an HTTP/2 server greets before the preface comes
-			d.mode, d.wasHTTP, d.h2 = decodingH2, true, newH2Conn(d)
-			d.drainFromTheStart()
-			// The caller's first bytes kept so far are its preface's.
-			if kept := d.sniffed; len(kept) > 0 {
-				d.sniffed = nil
-				if !d.h2.fromClient(kept) {
-					d.mode = raw
-					return
-				}
+			if !d.startH2(false) {
+				return
 			}
 			break
 		}
@@ -245,6 +230,25 @@ func (d *decoder) fromServer(b []byte) {
 			}
 		}
 	}
+}
+
+// startH2 begins decoding HTTP/2, told by one side's first bytes: the
+// other side's, kept while too few to tell (the callee's: the start of
+// its SETTINGS, keptFromServer; the caller's: the start of its preface),
+// are read first. False when they cannot be (decoding stops).
+func (d *decoder) startH2(keptFromServer bool) bool {
+	d.mode, d.wasHTTP, d.h2 = decodingH2, true, newH2Conn(d)
+	d.drainFromTheStart()
+	kept, read := d.sniffed, d.h2.fromClient
+	if keptFromServer {
+		kept, read = d.greeted, d.h2.fromServer
+	}
+	d.sniffed, d.greeted = nil, nil
+	if len(kept) > 0 && !read(kept) {
+		d.mode = raw
+		return false
+	}
+	return true
 }
 
 // drainFromTheStart starts dropping the caller's streams of a connection
