@@ -2,9 +2,11 @@ package seam
 
 import (
 	"hash/fnv"
+	"sort"
 	"strings"
 	"time"
 
+	"github.com/seamtest/seam/internal/step/browserstep"
 	"github.com/seamtest/seam/internal/wire"
 	"google.golang.org/grpc/codes"
 )
@@ -61,13 +63,16 @@ func (e *Env) Fault(from, to string, f Fault) {
 	if e.stopped() {
 		return
 	}
+	if !e.edgeKnown(from, to) {
+		return
+	}
 	wf := f.wire(e.seed())
 	if wf.IsZero() {
 		e.fail("fault on %s→%s: no fault given (set Latency, Bandwidth, CloseAfter, Reset, Refuse, Blackhole, HTTP or GRPC)", from, to)
 		return
 	}
-	if pr := wf.Check(); pr != nil {
-		e.fail("fault on %s→%s: %s%s", from, to, goName(pr.Where), pr.What)
+	if prs := wf.Problems(); len(prs) > 0 {
+		e.fail("fault on %s→%s: %s%s", from, to, goName(prs[0].Where), prs[0].What)
 		return
 	}
 	if err := e.env.SetFaults(from, to, wf); err != nil {
@@ -80,12 +85,30 @@ func (e *Env) ClearFaults(from, to string) {
 	if e.t != nil {
 		e.t.Helper()
 	}
-	if e.stopped() {
+	if e.stopped() || !e.edgeKnown(from, to) {
 		return
 	}
 	if err := e.env.SetFaults(from, to, wire.Faults{}); err != nil {
 		e.fail("clearing faults: %v", err)
 	}
+}
+
+// edgeKnown reports (and fails the test when not) whether from and to are
+// the environment's services, from perhaps the browser (Browser's pages).
+func (e *Env) edgeKnown(from, to string) bool {
+	if e.t != nil {
+		e.t.Helper()
+	}
+	for _, name := range []string{from, to} {
+		if _, ok := e.sys.System.Get(name); ok || name == from && name == browserstep.Component {
+			continue
+		}
+		names := e.sys.System.Names()
+		sort.Strings(names)
+		e.fail("fault on %s→%s: no service %q; the services are: %s", from, to, name, strings.Join(names, ", "))
+		return false
+	}
+	return true
 }
 
 func (f Fault) wire(seed uint64) wire.Faults {

@@ -101,8 +101,19 @@ func TestChildFaultMisuse(t *testing.T) {
 	if os.Getenv("SEAM_CHILD") != "fault-misuse" {
 		t.Skip("run by TestFailuresAreReportedThroughT")
 	}
-	env := seam.Start(t, "examples/shop")
-	env.Fault("orders", "pricing", seam.Fault{Jitter: time.Second})
+	env, err := seam.Up(context.Background(), "examples/shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer env.Close()
+	// Each misuse fails its test (and stops it).
+	for from, f := range map[string]seam.Fault{"ordrs": {Reset: true}, "browser": {Reset: true}, "orders": {Jitter: time.Second}} {
+		to := "pricing"
+		if from == "browser" {
+			to = "nosuch"
+		}
+		t.Run(from, func(t *testing.T) { env.Attach(t).Fault(from, to, f) })
+	}
 }
 
 func TestServicesBuiltInCode(t *testing.T) {
@@ -329,8 +340,10 @@ func TestFailuresAreReportedThroughT(t *testing.T) {
 			"orders→inventory | POST /reserve → 409 Conflict",
 		}, nil},
 		{"fault-misuse", "TestChildFaultMisuse", []string{
+			`seam: fault on ordrs→pricing: no service "ordrs"; the services are: bus, db, inventory, orders, payments, pricing`,
+			`seam: fault on browser→nosuch: no service "nosuch"`,
 			"seam: fault on orders→pricing: jitter needs a latency",
-		}, nil},
+		}, []string{"ordrs→pricing | fault"}},
 		{"browser-expect", "TestChildBrowserExpectation", []string{
 			`seam: browser: expect text: body: want visible text containing "a text the page never shows"`,
 			"(still so after 1s)", // ExpectTimeout, not Timeout's 10s

@@ -37,46 +37,48 @@ type HTTPFault struct {
 	Slow   time.Duration // with no Status: each chunk of the callee's answer is held this long
 }
 
-// FaultProblem is what is wrong with Faults (Check): Where in them
+// FaultProblem is what is wrong with Faults (Problems): Where in them
 // ("" for the whole, ".http.status", ".grpc.method", …), What, and a
 // Hint (what to do) or "".
 type FaultProblem struct{ Where, What, Hint string }
 
-// Check reports the first thing wrong with f, nil when nothing: a jitter
-// without a latency, a negative size, an HTTP fault with both or neither
-// of a status and slow, a status that is not an HTTP one, a gRPC fault
-// of OK or for something that is not a method path. Both the fault step
-// and the Go API check through it.
-func (f Faults) Check() *FaultProblem {
+// Problems reports what is wrong with f, none when nothing: of the whole
+// and its HTTP fault the first (a jitter without a latency, a negative
+// size, an HTTP fault with both or neither of a status and slow, a status
+// that is not an HTTP one); of its gRPC fault each (a code of OK or below
+// 0, something that is not a method path). Both the fault step and the
+// Go API check through it.
+func (f Faults) Problems() []FaultProblem {
+	var out []FaultProblem
+	add := func(where, what, hint string) { out = append(out, FaultProblem{where, what, hint}) }
 	switch {
 	case f.Jitter > 0 && f.Latency == 0:
-		return &FaultProblem{What: "jitter needs a latency"}
+		add("", "jitter needs a latency", "")
 	case f.Latency < 0 || f.Jitter < 0:
-		return &FaultProblem{What: "latency and jitter must be positive"}
+		add("", "latency and jitter must be positive", "")
 	case f.Bandwidth < 0 || f.CloseAfter < 0:
-		return &FaultProblem{What: "bandwidth and close_after must be positive"}
+		add("", "bandwidth and close_after must be positive", "")
 	case f.HTTP != nil && (f.HTTP.Status == 0) == (f.HTTP.Slow == 0):
-		return &FaultProblem{Where: ".http", What: "give status (answer in the callee's place) or slow (hold the callee's answer), one of them"}
+		add(".http", "give status (answer in the callee's place) or slow (hold the callee's answer), one of them", "")
 	case f.HTTP != nil && f.HTTP.Status != 0 && (f.HTTP.Status < 100 || f.HTTP.Status > 599):
-		return &FaultProblem{Where: ".http.status", What: fmt.Sprintf("%d is not an HTTP status", f.HTTP.Status)}
+		add(".http.status", fmt.Sprintf("%d is not an HTTP status", f.HTTP.Status), "")
 	case f.HTTP != nil && f.HTTP.Slow < 0:
-		return &FaultProblem{Where: ".http.slow", What: "must be positive"}
+		add(".http.slow", "must be positive", "")
 	}
 	if g := f.GRPC; g != nil {
-		if g.Code == 0 {
-			return &FaultProblem{Where: ".grpc.code", What: "OK is not a fault", Hint: "answer with an error status, as UNAVAILABLE"}
-		}
-		if g.Code < 0 {
-			return &FaultProblem{Where: ".grpc.code", What: fmt.Sprintf("%d is not a gRPC status", g.Code)}
+		switch {
+		case g.Code == 0:
+			add(".grpc.code", "OK is not a fault", "answer with an error status, as UNAVAILABLE")
+		case g.Code < 0:
+			add(".grpc.code", fmt.Sprintf("%d is not a gRPC status", g.Code), "")
 		}
 		if g.Method != "" && (!strings.HasPrefix(g.Method, "/") || strings.Count(g.Method, "/") != 2) {
-			return &FaultProblem{Where: ".grpc.method", What: fmt.Sprintf("%q is not a gRPC method path: write /package.Service/Method", g.Method)}
-		}
-		if _, err := path.Match(g.Method, ""); err != nil {
-			return &FaultProblem{Where: ".grpc.method", What: fmt.Sprintf("%q: %v", g.Method, err)}
+			add(".grpc.method", fmt.Sprintf("%q is not a gRPC method path: write /package.Service/Method", g.Method), "")
+		} else if _, err := path.Match(g.Method, ""); err != nil {
+			add(".grpc.method", fmt.Sprintf("%q: %v", g.Method, err), "")
 		}
 	}
-	return nil
+	return out
 }
 
 // Matches reports whether the fault is for a request (its method and

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
@@ -537,6 +539,80 @@ func silentConnection(t *testing.T, c silentCase) {
 	for _, in := range s.all() {
 		if strings.Contains(in.Result, "undecoded") {
 			t.Errorf("decoding stopped: %s", in.Line())
+		}
+	}
+}
+
+// TestDrainCutIsRecordedWithItsCalls: a connection whose HTTP/2 stops
+// being readable while a fault drains it is cut, and the record says so:
+// the call in flight that the cut ends is counted, not "nothing in
+// flight", and no line claims the bytes still pass.
+func TestDrainCutIsRecordedWithItsCalls(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	arrived, release := make(chan struct{}, 1), make(chan struct{})
+	defer close(release)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go (&http2.Server{}).ServeConn(c, &http2.ServeConnOpts{Handler: h})
+		}
+	}()
+	s := &sink{}
+	p := listened(t, "web→api", ln.Addr().String(), s.add)
+	conn, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fr := http2.NewFramer(conn, conn)
+	fr.AllowIllegalWrites = true
+	go io.Copy(io.Discard, conn) // the callee's frames, unread
+	var blk bytes.Buffer
+	enc := hpack.NewEncoder(&blk)
+	for _, f := range [][2]string{{":method", "GET"}, {":scheme", "http"}, {":path", "/slow"}, {":authority", "api"}} {
+		enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+	}
+	io.WriteString(conn, h2Preface)
+	fr.WriteSettings()
+	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: blk.Bytes(), EndStream: true, EndHeaders: true})
+	select {
+	case <-arrived:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the call did not reach the callee")
+	}
+	p.SetFaults(Faults{GRPC: &GRPCFault{Code: 14}})
+	fr.WriteData(0, false, nil) // DATA on stream 0: not HTTP/2 the wire can read on
+	var cut Interaction
+	for deadline := time.Now().Add(5 * time.Second); cut.Result == ""; time.Sleep(10 * time.Millisecond) {
+		for _, in := range s.all() {
+			if in.Op == "connection" && strings.HasPrefix(in.Result, "cut by a fault") {
+				cut = in
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no cut recorded:\n%s", strings.Join(s.lines(), "\n"))
+		}
+	}
+	if !cut.Injected || !cut.Suspicious || cut.Note != "(1 call(s) in flight, not decoded)" {
+		t.Errorf("the cut: %s", cut.Line())
+	}
+	for _, in := range s.all() {
+		if strings.Contains(in.Note, "pass untouched") || strings.Contains(in.Note, "nothing in flight") {
+			t.Errorf("untrue: %s", in.Line())
 		}
 	}
 }

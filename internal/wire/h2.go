@@ -169,6 +169,8 @@ type h2Conn struct {
 	draining  bool
 	drainLast uint32
 	out       []byte
+	// unread is how many streams were in flight when decoding stopped.
+	unread int
 	// now is when the bytes being read arrived, once asked (clock): the
 	// calls that start or end in one chunk share one reading of the clock.
 	now time.Time
@@ -911,9 +913,14 @@ func msgCount(n int, bytes int64) string {
 func (c *h2Conn) stop(why string) {
 	c.broken = true
 	now := time.Now()
+	c.unread = len(c.streams)
 	note := "(not decoded further; the bytes pass untouched)"
-	if n := len(c.streams); n > 0 {
-		note = fmt.Sprintf("(not decoded further, %d stream(s) in flight unread; the bytes pass untouched)", n)
+	switch {
+	case c.draining:
+		// clientBytes has the proxy cut it.
+		note = fmt.Sprintf("(not decoded further, %d stream(s) in flight unread; a fault drains the connection, so it is cut)", c.unread)
+	case c.unread > 0:
+		note = fmt.Sprintf("(not decoded further, %d stream(s) in flight unread; the bytes pass untouched)", c.unread)
 	}
 	c.streams = nil
 	in := Interaction{Edge: c.d.p.Edge, Protocol: "http2", Op: "connection", Result: "HTTP/2 undecoded: " + why,

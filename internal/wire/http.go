@@ -383,6 +383,17 @@ func (d *decoder) swallowed(b []byte) {
 	d.mu.Unlock()
 }
 
+// unreadInFlight is how many calls were in flight, unread, when
+// decoding stopped (HTTP/2): no interaction tells of them.
+func (d *decoder) unreadInFlight() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.h2 == nil {
+		return 0
+	}
+	return d.h2.unread
+}
+
 // pending is a call still waiting for its answer when the connection ends.
 type pending struct {
 	protocol, method, target, op string

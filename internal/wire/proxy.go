@@ -362,6 +362,9 @@ func (p *Proxy) serve(client net.Conn, st *connState) {
 		}
 		p.emit(Interaction{Edge: p.Edge, Protocol: "tcp", Op: "connection", Result: res, Start: start, End: time.Now(),
 			Suspicious: bad, Injected: cut != "", Note: fmt.Sprintf("%s sent, %s received", size(up), size(down))})
+	case cut != "" && d.unreadInFlight() > 0:
+		p.emit(Interaction{Edge: p.Edge, Protocol: "tcp", Op: "connection", Result: cut, Start: start, End: time.Now(),
+			Suspicious: true, Injected: true, Note: fmt.Sprintf("(%d call(s) in flight, not decoded)", d.unreadInFlight())})
 	case cut != "" && inFlight == 0:
 		// Nothing was waiting, but the connection the caller holds is gone.
 		p.emit(Interaction{Edge: p.Edge, Protocol: "tcp", Op: "connection", Result: cut, Start: start, End: time.Now(),

@@ -91,35 +91,44 @@ func (Kind) Decode(d *decode.Decoder, n *yaml.Node) step.Action {
 			grpcAt = n.Content[i+1]
 		}
 	}
-	grpcBad := a.GRPC != nil && d.Errs.Len() > before // said already
+	grpcBad := a.GRPC != nil && d.Errs.Len() > before // its decoding said what is wrong
+	codeBad := false                                  // its code is not one: said here
 	if g := a.GRPC; g != nil && !grpcBad {
 		c, ok := wire.GRPCCode(g.Code)
 		if !ok {
 			d.Errorf(grpcAt, "fault.grpc.code: %q is not a gRPC status", g.Code).WithHint("give a name (%s) or a number", strings.Join(wire.GRPCCodeNames(), ", "))
-			grpcBad = true
+			codeBad = true
 		}
 		g.code = c
 	}
 	f := a.faults(0)
-	switch pr := f.Check(); {
+	problems := f.Problems()
+	for _, pr := range problems {
+		if !strings.HasPrefix(pr.Where, ".grpc") || grpcBad || codeBad && pr.Where == ".grpc.code" {
+			continue
+		}
+		problem(d, grpcAt, pr)
+	}
+	switch {
 	case a.Clear && !f.IsZero():
 		d.Errorf(n, "fault: clear: true takes faults off; give it alone")
 	case !a.Clear && f.IsZero():
 		d.Errorf(n, "fault: no fault given").WithHint("add latency, bandwidth, close_after, reset, refuse, blackhole, http or grpc")
-	case pr != nil && !(grpcBad && strings.HasPrefix(pr.Where, ".grpc")):
-		at := n
-		if strings.HasPrefix(pr.Where, ".grpc") {
-			at = grpcAt
-		}
-		e := d.Errorf(at, "fault%s: %s", pr.Where, pr.What)
-		if pr.Hint != "" {
-			e.WithHint("%s", pr.Hint)
-		}
+	case len(problems) > 0 && !strings.HasPrefix(problems[0].Where, ".grpc"):
+		problem(d, n, problems[0])
 	}
 	if d.Errs.Len() > before {
 		return nil
 	}
 	return a
+}
+
+// problem reports pr at n.
+func problem(d *decode.Decoder, n *yaml.Node, pr wire.FaultProblem) {
+	e := d.Errorf(n, "fault%s: %s", pr.Where, pr.What)
+	if pr.Hint != "" {
+		e.WithHint("%s", pr.Hint)
+	}
 }
 
 func (a *action) faults(seed uint64) wire.Faults {
