@@ -2,7 +2,6 @@ package seam
 
 import (
 	"hash/fnv"
-	"sort"
 	"strings"
 	"time"
 
@@ -103,9 +102,7 @@ func (e *Env) edgeKnown(from, to string) bool {
 		if _, ok := e.sys.System.Get(name); ok || name == from && name == browserstep.Component {
 			continue
 		}
-		names := e.sys.System.Names()
-		sort.Strings(names)
-		e.fail("fault on %s→%s: no service %q; the services are: %s", from, to, name, strings.Join(names, ", "))
+		e.fail("fault on %s→%s: no service %q; the services are: %s", from, to, name, e.serviceNames())
 		return false
 	}
 	return true
@@ -113,15 +110,12 @@ func (e *Env) edgeKnown(from, to string) bool {
 
 func (f Fault) wire(seed uint64) wire.Faults {
 	w := wire.Faults{Latency: f.Latency, Jitter: f.Jitter, Bandwidth: f.Bandwidth, CloseAfter: f.CloseAfter,
-		Reset: f.Reset, Refuse: f.Refuse, Blackhole: f.Blackhole}
+		Reset: f.Reset, Refuse: f.Refuse, Blackhole: f.Blackhole, Seed: seed}
 	if h := f.HTTP; h != nil {
 		w.HTTP = &wire.HTTPFault{Method: h.Method, Path: h.Path, Status: h.Status, Body: h.Body, Slow: h.Slow}
 	}
 	if g := f.GRPC; g != nil {
 		w.GRPC = &wire.GRPCFault{Method: g.Method, Code: int(g.Code), Message: g.Message}
-	}
-	if !w.IsZero() {
-		w.Seed = seed
 	}
 	return w
 }

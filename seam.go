@@ -496,9 +496,7 @@ func (e *Env) info(name string) map[string]any {
 	}
 	in, ok := e.env.Info(name)
 	if !ok {
-		names := e.sys.System.Names()
-		sort.Strings(names)
-		e.fail("no service %q; the services are: %s", name, strings.Join(names, ", "))
+		e.fail("no service %q; the services are: %s", name, e.serviceNames())
 		return nil
 	}
 	if _, ok := in["addr"]; !ok {
@@ -506,6 +504,13 @@ func (e *Env) info(name string) map[string]any {
 		return nil
 	}
 	return in
+}
+
+// serviceNames lists the suite's services, sorted, for messages.
+func (e *Env) serviceNames() string {
+	names := e.sys.System.Names()
+	sort.Strings(names)
+	return strings.Join(names, ", ")
 }
 
 // stopped reports (and reports through the test) whether the environment

@@ -440,12 +440,12 @@ func (c *h2Conn) frame(dir *h2Dir) string {
 			return "a bad HEADERS frame: " + why
 		}
 		dir.blockOpen, dir.blockID, dir.blockEnds, dir.promisedID = true, fh.StreamID, fh.Flags.Has(http2.FlagHeadersEndStream), 0
-		if fh.Flags.Has(http2.FlagHeadersEndHeaders) && !c.d.p.noBlockMemo {
+		end := fh.Flags.Has(http2.FlagHeadersEndHeaders)
+		if end && !c.d.p.noBlockMemo {
 			if fields := dir.known.lookup(frag); fields != nil {
 				return c.fields(dir, fields)
 			}
 		}
-		end := fh.Flags.Has(http2.FlagHeadersEndHeaders)
 		return c.block(dir, frag, end, end)
 	case http2.FrameContinuation:
 		if fh.StreamID == 0 {
@@ -798,9 +798,14 @@ func (m *fieldsMemo) share(fields []hpack.HeaderField) []hpack.HeaderField {
 		return nil
 	}
 	if !sameFields(*m, fields) {
-		*m = append(make([]hpack.HeaderField, 0, len(fields)), fields...)
+		m.keep(fields)
 	}
 	return *m
+}
+
+// keep makes a copy of fields the last one.
+func (m *fieldsMemo) keep(fields []hpack.HeaderField) {
+	*m = append(make([]hpack.HeaderField, 0, len(fields)), fields...)
 }
 
 // fieldFix is a field of shared header fields whose value is another:
@@ -834,7 +839,7 @@ func (m *fieldsMemo) shareFix(fields []hpack.HeaderField) ([]hpack.HeaderField, 
 	case at > 0:
 		return *m, fieldFix{at: at, value: fields[at-1].Value}
 	}
-	*m = append(make([]hpack.HeaderField, 0, len(fields)), fields...)
+	m.keep(fields)
 	return *m, fieldFix{}
 }
 

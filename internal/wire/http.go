@@ -99,36 +99,33 @@ func (d *decoder) fromClient(b []byte) {
 func (d *decoder) clientBytes(b []byte) (out []byte, cut bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	c := d.h2
-	if c == nil && d.drainOnH2 {
+	sent := 0 // bytes at the start of what the filter passes that went on already
+	switch c := d.h2; {
+	case c == nil && d.drainOnH2:
 		// The caller's first bytes since the fault came: those kept to
 		// tell the protocol (a start of the preface) went on already.
-		sent := len(d.sniffed)
-		d.fromClientLocked(b)
-		switch c = d.h2; {
-		case c == nil || !c.draining:
-			if d.mode != undecided {
-				d.drainOnH2 = false // not HTTP/2, or the fault is gone
-			}
-			return b, false
-		case d.mode != decodingH2 || len(c.out) < sent:
-			return nil, true
-		}
-		return c.out[sent:], false
-	}
-	if c == nil || !c.draining {
+		sent = len(d.sniffed)
+	case c == nil || !c.draining:
 		d.fromClientLocked(b)
 		return b, false
-	}
-	if d.mode != decodingH2 {
+	case d.mode != decodingH2:
 		return nil, true
+	default:
+		c.out = c.out[:0]
 	}
-	c.out = c.out[:0]
 	d.fromClientLocked(b)
-	if d.mode != decodingH2 {
+	switch c := d.h2; {
+	case c == nil || !c.draining:
+		// Not HTTP/2 after all, or the fault went before it told.
+		if d.mode != undecided {
+			d.drainOnH2 = false
+		}
+		return b, false
+	case d.mode != decodingH2 || len(c.out) < sent:
 		return nil, true
+	default:
+		return c.out[sent:], false
 	}
-	return c.out, false
 }
 
 func (d *decoder) fromClientLocked(b []byte) {

@@ -352,6 +352,7 @@ func (p *Proxy) serve(client net.Conn, st *connState) {
 		how = "the callee closed the connection"
 	}
 	inFlight := d.close(how, cut != "")
+	unread := d.unreadInFlight() // calls lost to decoding that stopped
 	switch {
 	case !d.understood():
 		res, bad := "closed", false
@@ -362,9 +363,9 @@ func (p *Proxy) serve(client net.Conn, st *connState) {
 		}
 		p.emit(Interaction{Edge: p.Edge, Protocol: "tcp", Op: "connection", Result: res, Start: start, End: time.Now(),
 			Suspicious: bad, Injected: cut != "", Note: fmt.Sprintf("%s sent, %s received", size(up), size(down))})
-	case cut != "" && d.unreadInFlight() > 0:
+	case cut != "" && unread > 0:
 		p.emit(Interaction{Edge: p.Edge, Protocol: "tcp", Op: "connection", Result: cut, Start: start, End: time.Now(),
-			Suspicious: true, Injected: true, Note: fmt.Sprintf("(%d call(s) in flight, not decoded)", d.unreadInFlight())})
+			Suspicious: true, Injected: true, Note: fmt.Sprintf("(%d call(s) in flight, not decoded)", unread)})
 	case cut != "" && inFlight == 0:
 		// Nothing was waiting, but the connection the caller holds is gone.
 		p.emit(Interaction{Edge: p.Edge, Protocol: "tcp", Op: "connection", Result: cut, Start: start, End: time.Now(),
