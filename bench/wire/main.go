@@ -9,7 +9,7 @@
 // the overhead on a PostgreSQL edge: simple queries direct and through the
 // proxy.
 //
-//	go run ./bench/wire [-quick]
+//	go run ./bench/wire [-quick] [-http-only|-grpc-only]
 package main
 
 import (
@@ -82,89 +82,29 @@ func main() {
 	}
 	quick := flag.Bool("quick", false, "a smaller run (under 40 s)")
 	grpcOnly := flag.Bool("grpc-only", false, "only the gRPC edge (while working on it; its own RESULT line)")
+	httpOnly := flag.Bool("http-only", false, "only the HTTP edge (its own RESULT line)")
 	flag.Parse()
 	defer measure.Done()
-	rounds, perRound, limit, warm := 5, 20000, 5*time.Second, 5000
-	if *quick {
-		rounds, perRound, limit, warm = 3, 5000, 2*time.Second, 2000
-	}
-	// The paced rate: well under what any path here sustains on 2 cores
-	// (the proxies ~15,000 req/s at full load), well over a test's traffic.
-	rate, pacedFor := 4000.0, 2*time.Second
-	if *quick {
-		pacedFor = time.Second
-	}
-	const conns = 8
 	self, err := os.Executable()
 	measure.Check(err)
+	var api *rawload.Server // Toxiproxy's API, nil when it is missing
+	if bin := toxiproxyBin(); fileExists(bin) {
+		api = rawload.Start("toxiproxy API", []string{bin, "-host", "127.0.0.1", "-port", "PORT"}, "/version")
+	} else {
+		fmt.Printf("Toxiproxy is missing (%s); install it with: bash bench/peers.sh\n", toxiproxyBin())
+	}
 	if *grpcOnly {
-		var api *rawload.Server
-		if bin := toxiproxyBin(); fileExists(bin) {
-			api = rawload.Start("toxiproxy API", []string{bin, "-host", "127.0.0.1", "-port", "PORT"}, "/version")
-		}
 		g := benchGRPC(self, *quick, api)
 		r := g.ratio
 		fmt.Printf("RESULT wire-grpc grpc_seam_rps=%.0f grpc_toxiproxy_rps=%.0f grpc_direct_rps=%.0f grpc_added_p50_ms=%.3f ratio=%.2f target=1 %s\n",
 			g.seam, g.toxiproxy, g.direct, g.added, r, map[bool]string{true: "ok", false: "short"}[r >= 1 && g.added <= 0.2])
 		return
 	}
-
-	target := rawload.Start("service", []string{self, "-serve", "PORT"}, "/")
-	addr := strings.TrimPrefix(target.Base, "http://")
-	paths := []*rawload.Server{
-		{Name: "direct", Base: target.Base},
-		rawload.Start("seam wire (recording)", []string{self, "-proxy", "PORT", addr}, "/"),
-	}
-	proxies := []*rawload.Server{paths[1]}
-	var api *rawload.Server // Toxiproxy's API, nil when it is missing
-	if bin := toxiproxyBin(); fileExists(bin) {
-		api = rawload.Start("toxiproxy API", []string{bin, "-host", "127.0.0.1", "-port", "PORT"}, "/version")
-		tp := &rawload.Server{Name: "Toxiproxy v2.12.0 (no toxics)", Base: "http://" + toxiproxyAdd(api.Base, "bench", addr), Cmd: api.Cmd}
-		paths = append(paths, tp)
-		proxies = append(proxies, tp)
-	} else {
-		fmt.Printf("Toxiproxy is missing (%s); install it with: bash bench/peers.sh\n", toxiproxyBin())
-	}
-	calls := []rawload.Call{{Method: "GET", Path: "/items/1", Status: 200, Want: body}}
-	for _, p := range paths {
-		rawload.Only(proxies, p)
-		rawload.Load(p.Base, calls, conns, warm, 4*limit, 9)
-	}
-	res := rawload.Interleaved(paths, proxies, rounds, 100*time.Millisecond, func(p *rawload.Server, r int) rawload.Result {
-		return rawload.Load(p.Base, calls, conns, perRound, limit, uint64(r+1)) // direct: both proxies stopped
-	})
-	// Latency at a fixed rate every path sustains: at full load a p50 is
-	// mostly queueing (connections / throughput), a second reading of the
-	// throughput rather than what one hop costs.
-	paced := rawload.Interleaved(paths, proxies, rounds, 100*time.Millisecond, func(p *rawload.Server, r int) rawload.Result {
-		return rawload.Paced(p.Base, calls, conns, int(rate*pacedFor.Seconds()), 2*pacedFor, uint64(r+1), rate)
-	})
-
-	fmt.Printf("one HTTP edge, %d keep-alive connections, median of %d interleaved rounds\n", conns, rounds)
-	fmt.Printf("full load: %d requests or %s per round; paced: %.0f req/s for %s per round\n\n", perRound, limit, rate, pacedFor)
-	fmt.Printf("%-32s %10s %10s %10s %12s %12s\n", "path", "req/s", "p50 ms", "p99 ms", "paced p50", "paced p99")
-	rps := make([]float64, len(paths))
-	p50 := make([]time.Duration, len(paths))
-	pacedP50 := make([]time.Duration, len(paths))
-	for i, p := range paths {
-		var xs []float64
-		var a, b, c, d []time.Duration
-		for _, x := range res[i] {
-			xs, a, b = append(xs, x.RPS), append(a, x.P50), append(b, x.P99)
-		}
-		for _, x := range paced[i] {
-			c, d = append(c, x.P50), append(d, x.P99)
-		}
-		rps[i], p50[i], pacedP50[i] = rawload.MedianF(xs), measure.Median(a), measure.Median(c)
-		fmt.Printf("%-32s %10.0f %10.3f %10.3f %12.3f %12.3f\n", p.Name, rps[i], measure.Msf(p50[i]), measure.Msf(measure.Median(b)),
-			measure.Msf(pacedP50[i]), measure.Msf(measure.Median(d)))
-	}
-	added := measure.Msf(pacedP50[1] - pacedP50[0])
-	fmt.Printf("\nseam's added p50 latency over direct at %.0f req/s = %.3f ms   target ≤ 0.2 ms\n", rate, added)
-	fmt.Printf("(at full load: %.3f ms, the difference of two queueing times)\n", measure.Msf(p50[1]-p50[0]))
-	if len(paths) > 2 {
-		fmt.Printf("seam / Toxiproxy HTTP throughput = %.2f (median of the rounds' ratios; of the medians: %.2f)   target ≥ 1.0\n",
-			rawload.PairedRatio(res[1], res[2]), rps[1]/rps[2])
+	h := benchHTTP(self, *quick, api)
+	if *httpOnly {
+		fmt.Printf("RESULT wire-http seam_rps=%.0f toxiproxy_rps=%.0f direct_rps=%.0f added_p50_ms=%.3f ratio=%.2f target=1 %s\n",
+			h.seam, h.toxiproxy, h.direct, h.added, h.ratio, map[bool]string{true: "ok", false: "short"}[h.ratio >= 1 && h.added <= 0.2])
+		return
 	}
 	pgDirect, pgWire := postgres(*quick)
 	fmt.Printf("PostgreSQL edge, simple query (SELECT 1) p50: direct %.3f ms, through seam's wire %.3f ms, added %.3f ms\n",
@@ -176,13 +116,13 @@ func main() {
 	// conjunction, and ratio is the smaller of the two throughput ratios,
 	// so a short protocol cannot hide behind the other (larger is still
 	// better; ratio ≥ 1 exactly when both are).
-	ok := added <= 0.2 && g.added <= 0.2
-	if len(paths) < 3 {
+	ok := h.added <= 0.2 && g.added <= 0.2
+	if api == nil {
 		fmt.Printf("RESULT wire seam_rps=%.0f direct_rps=%.0f toxiproxy=missing added_p50_ms=%.3f grpc_seam_rps=%.0f grpc_direct_rps=%.0f grpc_added_p50_ms=%.3f ratio=0 target=1 short\n",
-			rps[1], rps[0], added, g.seam, g.direct, g.added)
+			h.seam, h.direct, h.added, g.seam, g.direct, g.added)
 		return
 	}
-	httpRatio, grpcRatio := rawload.PairedRatio(res[1], res[2]), g.ratio
+	httpRatio, grpcRatio := h.ratio, g.ratio
 	ratio := min(httpRatio, grpcRatio)
 	fmt.Printf("\nheadline: ratio = min(HTTP %.2f, gRPC %.2f) = %.2f (seam's throughput / Toxiproxy's); ok only if both ≥ 1.0 and both added p50 ≤ 0.2 ms\n",
 		httpRatio, grpcRatio, ratio)
@@ -190,7 +130,7 @@ func main() {
 	verdict := map[bool]string{true: "ok", false: "short"}[ok]
 	fmt.Printf("RESULT wire seam_rps=%.0f toxiproxy_rps=%.0f direct_rps=%.0f added_p50_ms=%.3f added_p50_target=0.2 http_ratio=%.2f "+
 		"grpc_seam_rps=%.0f grpc_toxiproxy_rps=%.0f grpc_direct_rps=%.0f grpc_added_p50_ms=%.3f grpc_ratio=%.2f ratio=%.2f target=1 %s\n",
-		rps[1], rps[2], rps[0], added, httpRatio, g.seam, g.toxiproxy, g.direct, g.added, grpcRatio, ratio, verdict)
+		h.seam, h.toxiproxy, h.direct, h.added, httpRatio, g.seam, g.toxiproxy, g.direct, g.added, grpcRatio, ratio, verdict)
 }
 
 // toxiproxyAdd creates a Toxiproxy proxy (no toxics) to upstream through
