@@ -134,6 +134,7 @@ type h2Dir struct {
 	blockID    uint32
 	blockEnds  bool   // the HEADERS that opened the block ends its stream
 	promisedID uint32 // the block is a PUSH_PROMISE's
+	framed     bool   // a frame header was read (the callee's first frame is its SETTINGS)
 	// While the connection drains (startFilter), on the caller's side:
 	// the frame being read is dropped; bytes of the frame header being
 	// read that went on before the drain began.
@@ -217,6 +218,7 @@ func newH2Conn(d *decoder) *h2Conn {
 // upgraded starts HTTP/2 after a 101 answer to an h2c upgrade: the
 // upgrading request is stream 1.
 func (c *h2Conn) upgraded(ex exchange) {
+	c.lastStream = 1
 	c.streams[1] = &h2Stream{id: 1, start: ex.start, method: ex.method, path: ex.target, grpcStatus: -1,
 		clientEnded: true, note: "(h2c upgrade)", req: h2Body{size: int64(len(ex.body)), head: bodyStart{body: ex.body}}}
 }
@@ -326,10 +328,12 @@ func (c *h2Conn) startFilter() uint32 {
 }
 
 // serverBetweenFrames reports whether the callee's side is between two
-// frames, where a frame of the proxy's (the GOAWAY) may go to the caller.
+// frames, where a frame of the proxy's (the GOAWAY) may go to the caller:
+// not before the callee's first, its SETTINGS, which must come first
+// (RFC 9113 §3.4).
 func (c *h2Conn) serverBetweenFrames() bool {
 	s := c.dirs[1]
-	return s.nhdr == 0 && !s.inFrame && !s.inData
+	return s.framed && s.nhdr == 0 && !s.inFrame && !s.inData
 }
 
 // header starts a frame once its 9-byte header is in.
@@ -337,7 +341,7 @@ func (c *h2Conn) header(dir *h2Dir) string {
 	h := dir.hdr
 	fh := http2.FrameHeader{Length: uint32(h[0])<<16 | uint32(h[1])<<8 | uint32(h[2]), Type: http2.FrameType(h[3]),
 		Flags: http2.Flags(h[4]), StreamID: binary.BigEndian.Uint32(h[5:]) & (1<<31 - 1)}
-	dir.fh = fh
+	dir.fh, dir.framed = fh, true
 	if fh.Length > dir.maxFrame {
 		return fmt.Sprintf("a %s frame of %d bytes, larger than the %d the receiver allows", fh.Type, fh.Length, dir.maxFrame)
 	}

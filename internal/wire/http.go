@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -58,6 +59,10 @@ type decoder struct {
 	// connection had carried no bytes (h2Drain): if it turns out HTTP/2,
 	// the caller's streams are dropped from the first (drainH2).
 	drainOnH2 bool
+	// drainWanted is the connection's (connState.drainWanted): an h2c
+	// upgrade made while a fault answers HTTP/2 calls asks for its drain.
+	// Nil for a decoder alone (tests).
+	drainWanted *atomic.Bool
 }
 
 // exchange is a request seen, waiting for its response.
@@ -260,6 +265,19 @@ func (d *decoder) drainFromTheStart() {
 	d.drainOnH2 = false
 }
 
+// drainUpgraded drains a connection just upgraded to HTTP/2 (h2c) if a
+// fault that answers HTTP/2 calls holds: its HTTP/1 requests met the
+// fault one by one (the gate), its streams after the upgrading one must
+// meet it too, so they are dropped and the caller, told by the GOAWAY
+// that they were not processed, sends them again on a new connection.
+func (d *decoder) drainUpgraded() {
+	if d.drainWanted == nil || !d.p.faults.get().answersH2() {
+		return
+	}
+	d.h2.startFilter()
+	d.drainWanted.Store(true)
+}
+
 // undecodable notes, once, a connection in a protocol the wire does not
 // decode when its first bytes flow: it shows in the timeline and counts
 // for coverage even when it stays open all run.
@@ -318,6 +336,7 @@ func (d *decoder) onResponse(h *head) bool {
 		d.h2 = newH2Conn(d)
 		d.h2.dirs[1].preface = 0 // the callee starts with its SETTINGS
 		d.h2.upgraded(ex)
+		d.drainUpgraded()
 		return false
 	}
 	if !d.callerAt.IsZero() && d.callerAt.Before(in.End) {

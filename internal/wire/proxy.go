@@ -307,6 +307,7 @@ func (p *Proxy) serve(client net.Conn, st *connState) {
 	defer p.untrack(server)
 	defer server.Close()
 	d := newDecoder(p)
+	d.drainWanted = &st.drainWanted
 	st.dec.Store(d)
 	if st.drainWanted.Load() {
 		// A drain came before the decoder did (drainH2 found none).

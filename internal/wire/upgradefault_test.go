@@ -1,0 +1,183 @@
+package wire
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/h2c"
+	"golang.org/x/net/http2/hpack"
+)
+
+// pathCounter is an h2c server (prior knowledge and upgrade) that counts
+// the requests it got by path.
+type pathCounter struct {
+	mu  sync.Mutex
+	got map[string]int
+}
+
+func (pc *pathCounter) serve(t *testing.T) string {
+	t.Helper()
+	pc.got = map[string]int{}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h2c.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		pc.mu.Lock()
+		pc.got[r.URL.Path]++
+		pc.mu.Unlock()
+		fmt.Fprintf(w, `{"path":%q}`, r.URL.Path)
+	}), &http2.Server{})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String()
+}
+
+func (pc *pathCounter) count(path string) int {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	return pc.got[path]
+}
+
+// upgraded is what a caller saw of an h2c upgrade and one more stream.
+type upgraded struct {
+	goAway     bool
+	lastStream uint32 // the GOAWAY's
+	ended      map[uint32]bool
+}
+
+// upgradeAndAsk upgrades c (RFC 9113 allows it no more, RFC 7540 §3.2 had
+// it; Java's HttpClient still does it on http:// URLs) with GET /up, then
+// asks GET second as stream 3, and reads until stream 1 ended and a
+// GOAWAY came or stream 3 ended too.
+func upgradeAndAsk(t *testing.T, c net.Conn, br *bufio.Reader, second string) upgraded {
+	t.Helper()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprint(c, "GET /up HTTP/1.1\r\nHost: api\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n")
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != 101 {
+		t.Fatalf("upgrade: %v %v", resp, err)
+	}
+	io.WriteString(c, http2.ClientPreface)
+	fr := http2.NewFramer(c, br)
+	fr.WriteSettings()
+	var hb bytes.Buffer
+	enc := hpack.NewEncoder(&hb)
+	for _, f := range [][2]string{{":method", "GET"}, {":path", second}, {":scheme", "http"}, {":authority", "api"}} {
+		enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+	}
+	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 3, BlockFragment: hb.Bytes(), EndStream: true, EndHeaders: true})
+	u := upgraded{ended: map[uint32]bool{}}
+	first := true
+	for !u.ended[1] || !u.goAway && !u.ended[3] {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("reading the upgraded connection: %v (so far %+v)", err, u)
+		}
+		if _, ok := f.(*http2.SettingsFrame); first && !ok {
+			t.Fatalf("the callee's first frame is a %s, not its SETTINGS", f.Header().Type)
+		}
+		first = false
+		switch f := f.(type) {
+		case *http2.SettingsFrame:
+			if !f.IsAck() {
+				fr.WriteSettingsAck()
+			}
+		case *http2.GoAwayFrame:
+			u.goAway, u.lastStream = true, f.LastStreamID
+		case *http2.DataFrame:
+			u.ended[f.StreamID] = u.ended[f.StreamID] || f.StreamEnded()
+		case *http2.HeadersFrame:
+			u.ended[f.StreamID] = u.ended[f.StreamID] || f.StreamEnded()
+		}
+	}
+	return u
+}
+
+// An answering fault reaches the streams of a connection upgraded to h2c:
+// whether the fault came before the connection or while it spoke HTTP/1,
+// the streams after the upgrading one are dropped and refused by a GOAWAY
+// (last stream 1), so the caller sends them again on a new connection,
+// where the fault answers them. The callee never sees them.
+func TestH2CUpgradeMeetsTheFault(t *testing.T) {
+	for _, when := range []string{"before the connection", "while it spoke HTTP/1"} {
+		t.Run(when, func(t *testing.T) {
+			var pc pathCounter
+			p, err := Listen("web→api", pc.serve(t), func(Interaction) {})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			fault := Faults{HTTP: &HTTPFault{Path: "/second", Status: 503}}
+			if when == "before the connection" {
+				p.SetFaults(fault)
+			}
+			c, err := net.Dial("tcp", p.Addr())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			br := bufio.NewReader(c)
+			if when == "while it spoke HTTP/1" {
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				fmt.Fprint(c, "GET /first HTTP/1.1\r\nHost: api\r\n\r\n")
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil || resp.StatusCode != 200 {
+					t.Fatalf("HTTP/1: %v %v", resp, err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				p.SetFaults(fault)
+			}
+			u := upgradeAndAsk(t, c, br, "/second")
+			if !u.goAway || u.lastStream != 1 || u.ended[3] {
+				t.Fatalf("the stream after the upgrade was not refused: %+v", u)
+			}
+			// The caller sends it again on a new connection: the fault answers.
+			tr := &http2.Transport{AllowHTTP: true, DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+				return (&net.Dialer{}).DialContext(ctx, network, addr)
+			}}
+			defer tr.CloseIdleConnections()
+			resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Get("http://" + p.Addr() + "/second")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 503 {
+				t.Errorf("again on a new connection: %s, want the fault's 503", resp.Status)
+			}
+			if n := pc.count("/second"); n != 0 {
+				t.Errorf("the callee got /second %d times under the fault", n)
+			}
+			if n := pc.count("/up"); n != 1 {
+				t.Errorf("the upgrading request reached the callee %d times, want 1", n)
+			}
+		})
+	}
+	// With no fault the same conversation is the callee's whole.
+	t.Run("no fault", func(t *testing.T) {
+		var pc pathCounter
+		p, err := Listen("web→api", pc.serve(t), func(Interaction) {})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		c, err := net.Dial("tcp", p.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if u := upgradeAndAsk(t, c, bufio.NewReader(c), "/second"); u.goAway || !u.ended[3] || pc.count("/second") != 1 {
+			t.Errorf("without a fault: %+v, the callee got /second %d times", u, pc.count("/second"))
+		}
+	})
+}
