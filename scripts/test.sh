@@ -19,13 +19,14 @@ phase "go vet (in the background)"
 setsid --wait bash -c 'go mod download && go vet ./...' >"$vetlog" 2>&1 &
 vetpid=$!
 
-# Debian packages the tests use: xmllint validates JUnit reports; the
+# Debian packages the tests use: xmllint validates JUnit reports; curl is an
+# HTTP/2 (h2c upgrade) caller through the wire; the
 # PostgreSQL, MariaDB, Redis and NATS servers are started by seam itself in the
 # tests; Chromium is driven headless by the browser steps and the HTML report's tests;
 # Python's grpcio is a gRPC caller that is not grpc-go, through the wire.
 phase "Debian packages"
 . scripts/debian-packages.sh
-install_missing libxml2-utils postgresql mariadb-server redis-server nats-server chromium chromium-driver python3-grpcio
+install_missing libxml2-utils curl postgresql mariadb-server redis-server nats-server chromium chromium-driver python3-grpcio
 
 # WireMock's jar (npm package `wiremock`, run with Java 17): seam's stub is
 # tested against it (internal/stub/differential_test.go).

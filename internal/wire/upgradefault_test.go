@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os/exec"
 	"sync"
 	"testing"
 	"time"
@@ -180,4 +181,40 @@ func TestH2CUpgradeMeetsTheFault(t *testing.T) {
 			t.Errorf("without a fault: %+v, the callee got /second %d times", u, pc.count("/second"))
 		}
 	})
+}
+
+// curl (nghttp2) upgrades to h2c on its own and sends its next requests
+// as streams of the upgraded connection: under a fault for /second, that
+// one is refused by the drain's GOAWAY, and curl sends it again on a new
+// connection (upgrading again), where the fault answers it.
+func TestH2CUpgradeFromCurlMeetsTheFault(t *testing.T) {
+	curl, err := exec.LookPath("curl")
+	if err != nil {
+		t.Fatal("curl is needed (Debian package curl; scripts/test.sh installs it)")
+	}
+	var pc pathCounter
+	p, err := Listen("web→api", pc.serve(t), func(Interaction) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	p.SetFaults(Faults{HTTP: &HTTPFault{Path: "/second", Status: 503}})
+	base := "http://" + p.Addr()
+	cmd := exec.Command(curl, "-sS", "--max-time", "20", "--http2", "-o", "/dev/null", "-o", "/dev/null", "-o", "/dev/null",
+		"-w", "%{http_code} %{http_version}\n", base+"/up", base+"/second", base+"/third")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("curl: %v\n%s", err, stderr.String())
+	}
+	if got, want := string(out), "200 2\n503 1.1\n200 2\n"; got != want {
+		t.Errorf("curl's answers (status, HTTP version):\n%swant\n%s", got, want)
+	}
+	if n := pc.count("/second"); n != 0 {
+		t.Errorf("the callee got /second %d times under the fault", n)
+	}
+	if pc.count("/up") != 1 || pc.count("/third") != 1 {
+		t.Errorf("the callee got %v, want /up and /third once each", pc.got)
+	}
 }
