@@ -45,7 +45,7 @@ type FaultProblem struct{ Where, What, Hint string }
 // Problems reports what is wrong with f, none when nothing: of the whole
 // and its HTTP fault the first (a jitter without a latency, a negative
 // size, an HTTP fault with both or neither of a status and slow, a status
-// that is not an HTTP one, a blackhole with an HTTP or gRPC fault); of its gRPC fault each (a code of OK or below
+// that is not an HTTP one); of its gRPC fault each (a code of OK or below
 // 0, something that is not a method path). Both the fault step and the
 // Go API check through it.
 func (f Faults) Problems() []FaultProblem {
@@ -64,11 +64,6 @@ func (f Faults) Problems() []FaultProblem {
 		add(".http.status", fmt.Sprintf("%d is not an HTTP status", f.HTTP.Status), "")
 	case f.HTTP != nil && f.HTTP.Slow < 0:
 		add(".http.slow", "must be positive", "")
-	case f.Blackhole && (f.HTTP != nil || f.GRPC != nil):
-		// The blackhole takes every byte first: the other would never act,
-		// and a test reading it would be wrong about what its callers met.
-		add("", "blackhole lets no call through, so its http or grpc fault would never act",
-			"give one of them: blackhole for calls that time out, http or grpc for calls answered in the callee's place")
 	}
 	if g := f.GRPC; g != nil {
 		switch {

@@ -27,10 +27,6 @@ func TestEveryProblemIsSaid(t *testing.T) {
 		{`{from: a, to: b, clear: true, grpc: {code: OK}}`, []string{
 			"1:1: fault: clear: true takes faults off", "1:37: fault.grpc.code: OK is not a fault"}},
 		{`{from: a, to: b, grpc: {}}`, []string{`fault.grpc: missing required key "code"`}}, // said once
-		{`{from: a, to: b, blackhole: true, grpc: {code: UNAVAILABLE}}`, []string{
-			"1:1: fault: blackhole lets no call through, so its http or grpc fault would never act"}},
-		{`{from: a, to: b, blackhole: true, http: {status: 503}}`, []string{"1:1: fault: blackhole lets no call through"}},
-		{`{from: a, to: b, blackhole: true, latency: 5ms}`, nil},
 		{`{from: a, to: b, grpc: {method: /a.B/C, code: UNAVAILABLE}}`, nil},
 	} {
 		var n yaml.Node
