@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -200,7 +201,7 @@ func TestH2CUpgradeFromCurlMeetsTheFault(t *testing.T) {
 	defer p.Close()
 	p.SetFaults(Faults{HTTP: &HTTPFault{Path: "/second", Status: 503}})
 	base := "http://" + p.Addr()
-	cmd := exec.Command(curl, "-sS", "--max-time", "20", "--http2", "-o", "/dev/null", "-o", "/dev/null", "-o", "/dev/null",
+	cmd := exec.Command(curl, "-sSv", "--max-time", "20", "--http2", "-o", "/dev/null", "-o", "/dev/null", "-o", "/dev/null",
 		"-w", "%{http_code} %{http_version}\n", base+"/up", base+"/second", base+"/third")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -208,13 +209,23 @@ func TestH2CUpgradeFromCurlMeetsTheFault(t *testing.T) {
 	if err != nil {
 		t.Fatalf("curl: %v\n%s", err, stderr.String())
 	}
-	if got, want := string(out), "200 2\n503 1.1\n200 2\n"; got != want {
-		t.Errorf("curl's answers (status, HTTP version):\n%swant\n%s", got, want)
+	// /second is refused by the GOAWAY. When the GOAWAY reaches curl
+	// before it sent /second (it goes at the callee's first frame
+	// boundary after its SETTINGS, most often before /up's answer), curl
+	// sends it on a new connection and the fault answers. When it comes
+	// after (the callee's SETTINGS and whole answer in one chunk, the
+	// proxy slow to write the GOAWAY), curl 7.88 fails the request with
+	// its error 16 instead of sending it again, as RFC 9113 §6.8 allows:
+	// that is curl's, and the callee never saw the request either way.
+	got := string(out)
+	refusedLate := got == "200 2\n000 0\n200 2\n" && strings.Contains(stderr.String(), "(16)")
+	if want := "200 2\n503 1.1\n200 2\n"; got != want && !refusedLate {
+		t.Errorf("curl's answers (status, HTTP version):\n%swant\n%s\ncurl said:\n%s", got, want, stderr.String())
 	}
 	if n := pc.count("/second"); n != 0 {
 		t.Errorf("the callee got /second %d times under the fault", n)
 	}
-	if pc.count("/up") != 1 || pc.count("/third") != 1 {
-		t.Errorf("the callee got %v, want /up and /third once each", pc.got)
+	if up, third := pc.count("/up"), pc.count("/third"); up != 1 || third != 1 {
+		t.Errorf("the callee got /up %d and /third %d times, want once each", up, third)
 	}
 }
