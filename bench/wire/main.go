@@ -84,6 +84,10 @@ func main() {
 	grpcOnly := flag.Bool("grpc-only", false, "only the gRPC edge (while working on it; its own RESULT line)")
 	httpOnly := flag.Bool("http-only", false, "only the HTTP edge (its own RESULT line)")
 	flag.Parse()
+	if *grpcOnly && *httpOnly {
+		fmt.Fprintln(os.Stderr, "give -grpc-only or -http-only, not both (neither: both edges)")
+		os.Exit(2)
+	}
 	defer measure.Done()
 	self, err := os.Executable()
 	measure.Check(err)
