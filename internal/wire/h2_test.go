@@ -463,39 +463,11 @@ func TestH2CUpgradeIsRecorded(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	fmt.Fprint(c, "GET /up HTTP/1.1\r\nHost: api\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n")
-	br := bufio.NewReader(c)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil || resp.StatusCode != 101 {
-		t.Fatalf("upgrade: %v %v", resp, err)
+	u := upgradeAndAsk(t, c, bufio.NewReader(c), "/second")
+	if u.goAway || !u.ended[3] {
+		t.Fatalf("stream 3 did not end: %+v", u)
 	}
-	io.WriteString(c, http2.ClientPreface)
-	fr := http2.NewFramer(c, br)
-	fr.WriteSettings()
-	var hb bytes.Buffer
-	enc := hpack.NewEncoder(&hb)
-	for _, f := range [][2]string{{":method", "GET"}, {":path", "/second"}, {":scheme", "http"}, {":authority", "api"}} {
-		enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
-	}
-	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 3, BlockFragment: hb.Bytes(), EndStream: true, EndHeaders: true})
-	ended := map[uint32]bool{}
-	for !ended[1] || !ended[3] {
-		f, err := fr.ReadFrame()
-		if err != nil {
-			t.Fatal(err)
-		}
-		switch f := f.(type) {
-		case *http2.SettingsFrame:
-			if !f.IsAck() {
-				fr.WriteSettingsAck()
-			}
-		case *http2.DataFrame:
-			ended[f.StreamID] = ended[f.StreamID] || f.StreamEnded()
-		case *http2.HeadersFrame:
-			ended[f.StreamID] = ended[f.StreamID] || f.StreamEnded()
-		}
-	}
+	fr := u.fr
 	fr.WriteGoAway(3, http2.ErrCodeNo, nil)
 	c.Close()
 	waitForN(t, s, 3)

@@ -51,11 +51,13 @@ func (pc *pathCounter) count(path string) int {
 	return pc.got[path]
 }
 
-// upgraded is what a caller saw of an h2c upgrade and one more stream.
+// upgraded is what a caller saw of an h2c upgrade and one more stream,
+// and its framer for more.
 type upgraded struct {
 	goAway     bool
 	lastStream uint32 // the GOAWAY's
 	ended      map[uint32]bool
+	fr         *http2.Framer
 }
 
 // upgradeAndAsk upgrades c (RFC 9113 allows it no more, RFC 7540 §3.2 had
@@ -79,7 +81,7 @@ func upgradeAndAsk(t *testing.T, c net.Conn, br *bufio.Reader, second string) up
 		enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
 	}
 	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 3, BlockFragment: hb.Bytes(), EndStream: true, EndHeaders: true})
-	u := upgraded{ended: map[uint32]bool{}}
+	u := upgraded{ended: map[uint32]bool{}, fr: fr}
 	first := true
 	for !u.ended[1] || !u.goAway && !u.ended[3] {
 		f, err := fr.ReadFrame()
