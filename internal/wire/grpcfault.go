@@ -244,7 +244,8 @@ func (p *Proxy) serveFaulted(c net.Conn, st *connState) {
 	defer c.Close()
 	fr := p.front()
 	// Protocol errors end the connection; they are not seam's to log.
-	fr.srv.ServeConn(rc, &http2.ServeConnOpts{Handler: fr, BaseConfig: &http.Server{ErrorLog: log.New(io.Discard, "", 0)}})
+	fr.srv.ServeConn(rc, &http2.ServeConnOpts{Handler: fr, BaseConfig: &http.Server{ErrorLog: log.New(io.Discard, "", 0)},
+		Context: context.WithValue(context.Background(), frontConn{}, st)})
 }
 
 // replayConn gives back the bytes read from a connection to look at it.
@@ -332,11 +333,39 @@ func (fr *h2Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		in.Result, in.Suspicious = fmt.Sprintf("%d %s", h.Status, httpStatusText(h.Status)), h.Status >= 400
 		return
 	}
+	f := p.faults.get()
+	if f.Blackhole {
+		// Held with the gRPC or HTTP fault beside it, as the wire holds
+		// what it swallows: no answer until the caller gives up or the
+		// blackhole is lifted (liftBlackhole closes the connection).
+		fr.swallow(r, &in)
+		return
+	}
 	var slow time.Duration
-	if h := p.faults.get().HTTP; h != nil && h.Status == 0 && h.Slow > 0 && !isGRPC && h.matches(r.Method, r.RequestURI) {
+	if h := f.HTTP; h != nil && h.Status == 0 && h.Slow > 0 && !isGRPC && h.matches(r.Method, r.RequestURI) {
 		slow = h.Slow
 	}
 	fr.forward(w, r, &in, slow)
+}
+
+// frontConn is the context key of the connState of a connection the
+// h2Front serves.
+type frontConn struct{}
+
+// swallow holds a call a blackhole swallows on a connection the h2Front
+// serves: the callee never sees it, the caller gets no answer.
+func (fr *h2Front) swallow(r *http.Request, in *Interaction) {
+	if st, ok := r.Context().Value(frontConn{}).(*connState); ok {
+		st.swallowed.Store(true)
+	}
+	io.Copy(io.Discard, io.LimitReader(r.Body, maxFaultBody))
+	<-r.Context().Done()
+	in.Injected, in.Suspicious = true, true
+	if st, ok := r.Context().Value(frontConn{}).(*connState); ok && st.cutReason() != "" {
+		in.Result = "no answer (a blackhole fault swallowed the call; " + st.cutReason() + ")"
+		return
+	}
+	in.Result = "no answer: caller closed after " + secs(time.Since(in.Start)) + " (a blackhole fault swallowed the call)"
 }
 
 // forward sends the stream on to the callee and its answer back, message
@@ -345,10 +374,13 @@ func (fr *h2Front) forward(w http.ResponseWriter, r *http.Request, in *Interacti
 	// hold holds the answer's next chunk for an HTTP slow fault, as the
 	// wire holds each chunk of an HTTP/1 answer; false: the caller left.
 	hold := func() bool {
-		if slow <= 0 {
+		// A latency fault beside the gRPC or HTTP one delays the
+		// callee's answers here as on the wire (each chunk once read).
+		wait := slow + fr.p.faults.delay(fr.p.faults.get())
+		if wait <= 0 {
 			return true
 		}
-		t := time.NewTimer(slow)
+		t := time.NewTimer(wait)
 		defer t.Stop()
 		select {
 		case <-t.C:

@@ -506,8 +506,12 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 					ahead = p.readAhead(src, st)
 				}
 			}
+			// An HTTP fault that answers decides on each request first
+			// (the gate), the blackhole swallowing what it does not
+			// answer, as on the browser's edges.
+			gated := !back && (g.active || f.HTTP != nil && f.HTTP.Status != 0 && d.atRequestStart())
 			switch {
-			case f.Blackhole:
+			case f.Blackhole && !gated:
 				st.swallowed.Store(true)
 				if !back {
 					// The decoder learns of the request, so that the call
@@ -529,11 +533,19 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 				return n, nil
 			}
 			var werr error
-			if !back && (g.active || f.HTTP != nil && f.HTTP.Status != 0 && d.atRequestStart()) {
+			if gated {
 				// An HTTP fault decides on a request once its head is
 				// complete, however the caller split it into writes.
 				g.active = true
-				werr = g.feed(buf[:k], f.HTTP, func(b []byte) error { return pass(b, f) }, func(m, target string) error {
+				through := func(b []byte) error { return pass(b, f) }
+				if f.Blackhole {
+					through = func(b []byte) error {
+						st.swallowed.Store(true)
+						d.swallowed(b)
+						return nil
+					}
+				}
+				werr = g.feed(buf[:k], f.HTTP, through, func(m, target string) error {
 					d.gated()
 					return p.answer(src, m, target, f.HTTP)
 				})

@@ -1,0 +1,186 @@
+package wire
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
+)
+
+// counted is a callee that counts what reached it, by path or gRPC method.
+type counted struct {
+	mu  sync.Mutex
+	got map[string]int
+}
+
+func (c *counted) add(k string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.got == nil {
+		c.got = map[string]int{}
+	}
+	c.got[k]++
+}
+
+func (c *counted) count(k string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.got[k]
+}
+
+// grpcHealth serves grpc-go's health service (Check, Watch), counting
+// the calls that reach it.
+func (c *counted) grpcHealth(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer(
+		grpc.UnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+			c.add(info.FullMethod)
+			return h(ctx, req)
+		}),
+		grpc.StreamInterceptor(func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+			c.add(info.FullMethod)
+			return h(srv, ss)
+		}))
+	healthpb.RegisterHealthServer(srv, health.NewServer())
+	go srv.Serve(ln)
+	t.Cleanup(srv.Stop)
+	return ln.Addr().String()
+}
+
+const (
+	healthCheck = "/grpc.health.v1.Health/Check"
+	healthWatch = "/grpc.health.v1.Health/Watch"
+)
+
+// A blackhole beside a fault that answers: the calls the fault is for are
+// answered, the rest swallowed (no answer, the callee never sees them),
+// over HTTP/1 (the gate decides first) and gRPC (the proxy's own HTTP/2
+// server, which serves connections made while the fault holds), as on the
+// browser's edges. Before, HTTP/1 requests the fault was for hung too, and
+// gRPC calls it was not for reached the callee through the blackhole.
+func TestBlackholeBesideAnAnsweringFault(t *testing.T) {
+	t.Run("http", func(t *testing.T) {
+		var callee counted
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			callee.add(r.URL.Path)
+			io.WriteString(w, "real")
+		})}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go srv.Serve(ln)
+		defer srv.Close()
+		s := &sink{}
+		p := listened(t, "web→api", ln.Addr().String(), s.add)
+		p.SetFaults(Faults{Blackhole: true, HTTP: &HTTPFault{Path: "/health", Status: 200, Body: "fine"}})
+		tr := &http.Transport{}
+		defer tr.CloseIdleConnections()
+		client := &http.Client{Transport: tr, Timeout: 300 * time.Millisecond}
+		resp, err := client.Get("http://" + p.Addr() + "/health")
+		if err != nil {
+			t.Fatalf("the request the fault answers: %v", err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(body) != "fine" {
+			t.Errorf("the fault's answer: %s %q", resp.Status, body)
+		}
+		// On the same connection (keep-alive), then on its own.
+		for range 2 {
+			if resp, err := client.Get("http://" + p.Addr() + "/orders"); err == nil {
+				resp.Body.Close()
+				t.Fatalf("a request the blackhole swallows was answered: %s", resp.Status)
+			}
+			tr.CloseIdleConnections()
+		}
+		if n, m := callee.count("/health"), callee.count("/orders"); n+m != 0 {
+			t.Errorf("the callee got /health %d and /orders %d times", n, m)
+		}
+		in := waitFor(t, s, "GET /orders → no answer")
+		if !in.Injected || !strings.Contains(in.Result, "blackhole") {
+			t.Errorf("the swallowed request: %+v", in)
+		}
+		if in := waitFor(t, s, "GET /health → 200"); !in.Injected {
+			t.Errorf("the answered request: %+v", in)
+		}
+	})
+	t.Run("grpc", func(t *testing.T) {
+		var callee counted
+		s := &sink{}
+		p := listened(t, "sales→auth", callee.grpcHealth(t), s.add)
+		p.SetFaults(Faults{Blackhole: true, GRPC: &GRPCFault{Method: healthCheck, Code: int(codes.Unavailable)}})
+		hc := healthpb.NewHealthClient(grpcClient(t, p.Addr()))
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if _, err := hc.Check(ctx, &healthpb.HealthCheckRequest{}); status.Code(err) != codes.Unavailable {
+			t.Errorf("the call the fault answers: %v", err)
+		}
+		wctx, wcancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		defer wcancel()
+		w, err := hc.Watch(wctx, &healthpb.HealthCheckRequest{})
+		if err == nil {
+			_, err = w.Recv()
+		}
+		if status.Code(err) != codes.DeadlineExceeded {
+			t.Errorf("the call the blackhole swallows: %v, want DeadlineExceeded", err)
+		}
+		if n, m := callee.count(healthCheck), callee.count(healthWatch); n+m != 0 {
+			t.Errorf("the callee got Check %d and Watch %d times", n, m)
+		}
+		in := waitFor(t, s, "GRPC "+healthWatch+" → no answer")
+		if !in.Injected || !strings.Contains(in.Result, "blackhole") {
+			t.Errorf("the swallowed call: %+v", in)
+		}
+		// Lifted, the fault alone: the connection the blackhole held is
+		// closed, and the caller's next call reaches the callee.
+		p.SetFaults(Faults{GRPC: &GRPCFault{Method: healthCheck, Code: int(codes.Unavailable)}})
+		ctx2, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel2()
+		w, err = hc.Watch(ctx2, &healthpb.HealthCheckRequest{})
+		if err == nil {
+			_, err = w.Recv()
+		}
+		if err != nil || callee.count(healthWatch) != 1 {
+			t.Errorf("after the lift: %v, the callee got Watch %d times", err, callee.count(healthWatch))
+		}
+	})
+}
+
+// A latency beside a gRPC fault delays the answers of the calls the
+// fault is not for, on the connections the proxy's own HTTP/2 server
+// serves, as it does on forwarded ones.
+func TestLatencyBesideAGRPCFault(t *testing.T) {
+	var callee counted
+	p := listened(t, "sales→auth", callee.grpcHealth(t), func(Interaction) {})
+	const latency = 300 * time.Millisecond
+	p.SetFaults(Faults{Latency: latency, GRPC: &GRPCFault{Method: healthWatch, Code: int(codes.Unavailable)}})
+	hc := healthpb.NewHealthClient(grpcClient(t, p.Addr()))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	resp, err := hc.Check(ctx, &healthpb.HealthCheckRequest{})
+	if err != nil || resp.Status != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("Check: %v %v", resp, err)
+	}
+	if took := time.Since(start); took < latency {
+		t.Errorf("Check took %s under a %s latency", took, latency)
+	}
+	if callee.count(healthCheck) != 1 {
+		t.Errorf("the callee got Check %d times", callee.count(healthCheck))
+	}
+}
