@@ -12,6 +12,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
@@ -124,7 +125,8 @@ func TestBlackholeBesideAnAnsweringFault(t *testing.T) {
 		s := &sink{}
 		p := listened(t, "sales→auth", callee.grpcHealth(t), s.add)
 		p.SetFaults(Faults{Blackhole: true, GRPC: &GRPCFault{Method: healthCheck, Code: int(codes.Unavailable)}})
-		hc := healthpb.NewHealthClient(grpcClient(t, p.Addr()))
+		cc := grpcClient(t, p.Addr())
+		hc := healthpb.NewHealthClient(cc)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if _, err := hc.Check(ctx, &healthpb.HealthCheckRequest{}); status.Code(err) != codes.Unavailable {
@@ -147,10 +149,13 @@ func TestBlackholeBesideAnAnsweringFault(t *testing.T) {
 			t.Errorf("the swallowed call: %+v", in)
 		}
 		// Lifted, the fault alone: the connection the blackhole held is
-		// closed, and the caller's next call reaches the callee.
+		// closed (what it swallowed is lost), and once the client saw it
+		// closed its next call reaches the callee.
 		p.SetFaults(Faults{GRPC: &GRPCFault{Method: healthCheck, Code: int(codes.Unavailable)}})
 		ctx2, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel2()
+		for cc.GetState() == connectivity.Ready && cc.WaitForStateChange(ctx2, connectivity.Ready) {
+		}
 		w, err = hc.Watch(ctx2, &healthpb.HealthCheckRequest{})
 		if err == nil {
 			_, err = w.Recv()
@@ -182,5 +187,69 @@ func TestLatencyBesideAGRPCFault(t *testing.T) {
 	}
 	if callee.count(healthCheck) != 1 {
 		t.Errorf("the callee got Check %d times", callee.count(healthCheck))
+	}
+}
+
+// Pipelined HTTP/1 requests under a blackhole beside an HTTP fault: once
+// one is swallowed, the fault does not answer those behind it (its answer
+// would reach the caller as the swallowed request's).
+func TestBlackholeSwallowsWhatIsPipelinedBehind(t *testing.T) {
+	var callee counted
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { callee.add(r.URL.Path) })}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	defer srv.Close()
+	s := &sink{}
+	p := listened(t, "web→api", ln.Addr().String(), s.add)
+	p.SetFaults(Faults{Blackhole: true, HTTP: &HTTPFault{Path: "/health", Status: 200, Body: "fine"}})
+	c, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "GET /orders HTTP/1.1\r\nHost: api\r\n\r\nGET /health HTTP/1.1\r\nHost: api\r\n\r\n")
+	c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if b, _ := io.ReadAll(c); len(b) > 0 {
+		t.Errorf("the caller got %q for a swallowed request", b)
+	}
+	if in := waitFor(t, s, "GET /health → no answer"); !in.Injected {
+		t.Errorf("the request behind: %+v", in)
+	}
+	if n := callee.count("/orders") + callee.count("/health"); n != 0 {
+		t.Errorf("the callee got %d requests", n)
+	}
+}
+
+// Calls the blackhole holds on the proxy's own HTTP/2 server are
+// reported before Close returns: nothing of an edge reaches its report
+// after.
+func TestSwallowedCallsAreReportedBeforeClose(t *testing.T) {
+	var callee counted
+	target := callee.grpcHealth(t)
+	for range 10 {
+		s := &sink{}
+		p, err := Listen("sales→auth", target, s.add)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.SetFaults(Faults{Blackhole: true, GRPC: &GRPCFault{Method: healthCheck, Code: int(codes.Unavailable)}})
+		cc := grpcClient(t, p.Addr())
+		hc := healthpb.NewHealthClient(cc)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		for range 5 {
+			go hc.Watch(ctx, &healthpb.HealthCheckRequest{})
+		}
+		time.Sleep(50 * time.Millisecond) // held by then
+		p.Close()
+		n := len(s.lines())
+		time.Sleep(50 * time.Millisecond)
+		if m := len(s.lines()); m != n {
+			t.Fatalf("%d interactions reported after Close returned: %q", m-n, s.lines()[n:])
+		}
+		cancel()
+		cc.Close()
 	}
 }

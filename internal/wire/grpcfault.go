@@ -246,6 +246,12 @@ func (p *Proxy) serveFaulted(c net.Conn, st *connState) {
 	// Protocol errors end the connection; they are not seam's to log.
 	fr.srv.ServeConn(rc, &http2.ServeConnOpts{Handler: fr, BaseConfig: &http.Server{ErrorLog: log.New(io.Discard, "", 0)},
 		Context: context.WithValue(context.Background(), frontConn{}, st)})
+	// ServeConn does not wait for its handlers: with the connection gone
+	// their contexts end, and they report what they held, before this
+	// goroutine (which Close waits for) ends.
+	for start := time.Now(); st.handlers.Load() > 0 && time.Since(start) < drainGrace; {
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // replayConn gives back the bytes read from a connection to look at it.
@@ -271,6 +277,10 @@ func (r *replayConn) Read(b []byte) (int, error) {
 // fault matches it, else by forwarding it to the callee; either way it is
 // recorded as the decoder records a stream.
 func (fr *h2Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if st, ok := r.Context().Value(frontConn{}).(*connState); ok {
+		st.handlers.Add(1)
+		defer st.handlers.Add(-1)
+	}
 	p := fr.p
 	in := Interaction{Edge: p.Edge, Protocol: "http2", Method: r.Method, Target: r.URL.Path, Start: time.Now()}
 	in.GRPCStatus = -1
@@ -358,11 +368,21 @@ func (fr *h2Front) swallow(r *http.Request, in *Interaction) {
 	if st, ok := r.Context().Value(frontConn{}).(*connState); ok {
 		st.swallowed.Store(true)
 	}
-	io.Copy(io.Discard, io.LimitReader(r.Body, maxFaultBody))
+	// All of it, as the wire's blackhole takes every byte: a body left
+	// unread would hold the connection's flow-control window, and the
+	// calls the fault answers on it would wait behind it.
+	io.Copy(io.Discard, r.Body)
 	<-r.Context().Done()
 	in.Injected, in.Suspicious = true, true
 	if st, ok := r.Context().Value(frontConn{}).(*connState); ok && st.cutReason() != "" {
 		in.Result = "no answer (a blackhole fault swallowed the call; " + st.cutReason() + ")"
+		return
+	}
+	fr.p.mu.Lock()
+	closed := fr.p.closed
+	fr.p.mu.Unlock()
+	if closed {
+		in.Result = "no answer (a blackhole fault swallowed the call; the wire closed as the run ended)"
 		return
 	}
 	in.Result = "no answer: caller closed after " + secs(time.Since(in.Start)) + " (a blackhole fault swallowed the call)"
@@ -371,12 +391,10 @@ func (fr *h2Front) swallow(r *http.Request, in *Interaction) {
 // forward sends the stream on to the callee and its answer back, message
 // by message, trailers last.
 func (fr *h2Front) forward(w http.ResponseWriter, r *http.Request, in *Interaction, slow time.Duration) {
-	// hold holds the answer's next chunk for an HTTP slow fault, as the
-	// wire holds each chunk of an HTTP/1 answer; false: the caller left.
-	hold := func() bool {
-		// A latency fault beside the gRPC or HTTP one delays the
-		// callee's answers here as on the wire (each chunk once read).
-		wait := slow + fr.p.faults.delay(fr.p.faults.get())
+	// hold holds the answer's next part (its headers, then each chunk of
+	// its body) until at: false when the caller left meanwhile.
+	hold := func(at time.Time) bool {
+		wait := time.Until(at)
 		if wait <= 0 {
 			return true
 		}
@@ -389,6 +407,18 @@ func (fr *h2Front) forward(w http.ResponseWriter, r *http.Request, in *Interacti
 			in.Result, in.Suspicious = "no answer: caller gone", true
 			return false
 		}
+	}
+	// due is when a part of the answer that arrived at got may go on: a
+	// latency fault beside the gRPC or HTTP one delays each from its
+	// arrival, as the wire does (the body is read ahead meanwhile, so the
+	// delays do not add up); an HTTP slow fault holds each part for its
+	// whole duration once its turn comes.
+	due := func(got time.Time) time.Time {
+		at := got.Add(fr.p.faults.delay(fr.p.faults.get()))
+		if slow > 0 {
+			at = time.Now().Add(slow + max(time.Until(at), 0))
+		}
+		return at
 	}
 	out := r.Clone(r.Context())
 	out.URL.Scheme, out.URL.Host, out.RequestURI = "http", fr.p.target, ""
@@ -420,24 +450,28 @@ func (fr *h2Front) forward(w http.ResponseWriter, r *http.Request, in *Interacti
 		w.Header()[k] = vs
 	}
 	in.Status = resp.StatusCode
-	if !hold() {
+	gotHead := time.Now()
+	chunks := readAheadBody(resp.Body, r.Context().Done())
+	if !hold(due(gotHead)) {
 		return
 	}
 	w.WriteHeader(resp.StatusCode)
 	fl, _ := w.(http.Flusher)
-	buf := make([]byte, 32<<10)
-	chunks := 0
-	for {
-		n, err := resp.Body.Read(buf)
-		if n > 0 {
-			in.ResponseSize += int64(n)
-			answer.feed(buf[:n])
-			// The headers' hold covers the first chunk of the body (a
-			// small answer comes in one write, as over HTTP/1).
-			if chunks++; chunks > 1 && !hold() {
+	for n := 0; ; n++ {
+		c, ok := <-chunks
+		if !ok {
+			in.Result, in.Suspicious = "no answer: caller gone", true
+			return
+		}
+		if len(c.b) > 0 {
+			in.ResponseSize += int64(len(c.b))
+			answer.feed(c.b)
+			// The headers' hold covers a first chunk that came with them
+			// (a small answer comes in one write, as over HTTP/1).
+			if (n > 0 || c.at.Sub(gotHead) > time.Millisecond) && !hold(due(c.at)) {
 				return
 			}
-			if _, werr := w.Write(buf[:n]); werr != nil {
+			if _, werr := w.Write(c.b); werr != nil {
 				in.Result, in.Suspicious = "no answer: caller gone", true
 				return
 			}
@@ -445,11 +479,11 @@ func (fr *h2Front) forward(w http.ResponseWriter, r *http.Request, in *Interacti
 				fl.Flush()
 			}
 		}
-		if errors.Is(err, io.EOF) {
+		if errors.Is(c.err, io.EOF) {
 			break
 		}
-		if err != nil {
-			in.Result, in.Suspicious = "cut: "+errText(err), true
+		if c.err != nil {
+			in.Result, in.Suspicious = "cut: "+errText(c.err), true
 			return
 		}
 	}
@@ -466,6 +500,36 @@ func (fr *h2Front) forward(w http.ResponseWriter, r *http.Request, in *Interacti
 	if n, err := strconv.Atoi(st); err == nil {
 		in.GRPCStatus, in.GRPCMessage = n, percentDecode(msg)
 	}
+}
+
+// bodyChunk is a chunk of an answer's body read ahead, with when.
+type bodyChunk struct {
+	b   []byte
+	at  time.Time
+	err error // the read's; the last chunk has one (io.EOF at the end)
+}
+
+// readAheadBody reads body on a goroutine of its own into the channel it
+// returns, chunk by chunk, until an error (sent as the last chunk) or
+// done; the channel is closed then.
+func readAheadBody(body io.Reader, done <-chan struct{}) <-chan bodyChunk {
+	out := make(chan bodyChunk, 16)
+	go func() {
+		defer close(out)
+		for {
+			buf := make([]byte, 32<<10)
+			n, err := body.Read(buf)
+			select {
+			case out <- bodyChunk{b: buf[:n], at: time.Now(), err: err}:
+			case <-done:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return out
 }
 
 // countReader counts the request's bytes and reads its gRPC messages;

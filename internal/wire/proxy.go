@@ -125,6 +125,9 @@ type connState struct {
 	calleeGone atomic.Bool            // the callee ended its side first
 	dec        atomic.Pointer[decoder]
 	front      atomic.Bool // served by the proxy's own HTTP/2 server (a gRPC or HTTP fault)
+	// handlers is how many calls that server is handling on it: they
+	// end, and are reported, before the connection's goroutine does.
+	handlers atomic.Int32
 	// A gRPC fault drains an HTTP/2 connection (grpcfault.go): a GOAWAY
 	// goes to the caller (between the callee's frames: wmu holds the
 	// caller's side while a chunk is decoded and written), and the frames
@@ -476,6 +479,7 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 		return nil
 	}
 	var g gate
+	var holed bool // a blackhole swallowed a request the gate passed it
 	buf := make([]byte, 32<<10)
 	var ahead chan readChunk // reading ahead (readAhead), once a latency holds
 	for {
@@ -509,7 +513,10 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 			// An HTTP fault that answers decides on each request first
 			// (the gate), the blackhole swallowing what it does not
 			// answer, as on the browser's edges.
-			gated := !back && (g.active || f.HTTP != nil && f.HTTP.Status != 0 && d.atRequestStart())
+			// Once one request was swallowed, so are those after it: an
+			// answer to a later one would reach the caller as the answer
+			// to the swallowed one (HTTP/1 answers in order).
+			gated := !back && !holed && (g.active || f.HTTP != nil && f.HTTP.Status != 0 && d.atRequestStart())
 			switch {
 			case f.Blackhole && !gated:
 				st.swallowed.Store(true)
@@ -540,6 +547,7 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 				through := func(b []byte) error { return pass(b, f) }
 				if f.Blackhole {
 					through = func(b []byte) error {
+						holed = true
 						st.swallowed.Store(true)
 						d.swallowed(b)
 						return nil
@@ -547,6 +555,15 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 				}
 				werr = g.feed(buf[:k], f.HTTP, through, func(m, target string) error {
 					d.gated()
+					if holed {
+						// Pipelined behind a swallowed request: its answer
+						// cannot go before that one's, which never comes.
+						now := time.Now()
+						p.emit(Interaction{Edge: p.Edge, Protocol: "http", Op: m + " " + target, Method: m, Target: target, Start: now, End: now,
+							Result:     "no answer (a blackhole fault swallowed the call; a request before it on the connection was swallowed)",
+							Suspicious: true, Injected: true})
+						return nil
+					}
 					return p.answer(src, m, target, f.HTTP)
 				})
 			} else {
