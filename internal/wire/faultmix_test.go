@@ -2,6 +2,7 @@ package wire
 
 import (
 	"context"
+	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
@@ -10,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/h2c"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/connectivity"
@@ -251,5 +254,59 @@ func TestSwallowedCallsAreReportedBeforeClose(t *testing.T) {
 		}
 		cancel()
 		cc.Close()
+	}
+}
+
+// A latency on the proxy's own HTTP/2 server delays each chunk of an
+// answer from when it arrived, as the wire does: a large answer is not
+// held once per chunk (32 chunks of 200 ms were 6.7 s), and a body the
+// callee sends after its headers is delayed too.
+func TestLatencyOnTheOwnServerDelaysEachChunkOnce(t *testing.T) {
+	big := strings.Repeat("x", 1<<20)
+	srv := &http.Server{Handler: h2c.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/later" {
+			w.WriteHeader(200)
+			w.(http.Flusher).Flush()
+			time.Sleep(500 * time.Millisecond)
+			io.WriteString(w, "late body")
+			return
+		}
+		io.WriteString(w, big)
+	}), &http2.Server{})}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	defer srv.Close()
+	p := listened(t, "web→api", ln.Addr().String(), func(Interaction) {})
+	const latency = 200 * time.Millisecond
+	// The HTTP fault is for another path: the calls here are passed on.
+	p.SetFaults(Faults{Latency: latency, HTTP: &HTTPFault{Path: "/other", Status: 503}})
+	tr := &http2.Transport{AllowHTTP: true, DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	}}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 20 * time.Second}
+	get := func(path string) (string, time.Duration) {
+		start := time.Now()
+		resp, err := client.Get("http://" + p.Addr() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return string(b), time.Since(start)
+	}
+	body, took := get("/big")
+	if len(body) != len(big) {
+		t.Fatalf("the big answer: %d bytes", len(body))
+	}
+	if took < latency || took > 10*latency {
+		t.Errorf("a 1 MiB answer took %s under a %s latency: want the latency once, not once per chunk", took, latency)
+	}
+	body, took = get("/later")
+	if body != "late body" || took < 500*time.Millisecond+latency {
+		t.Errorf("a body sent 500 ms after the headers: %q after %s, want it delayed by the latency from its arrival", body, took)
 	}
 }
