@@ -451,7 +451,7 @@ func (fr *h2Front) forward(w http.ResponseWriter, r *http.Request, in *Interacti
 	}
 	in.Status = resp.StatusCode
 	gotHead := time.Now()
-	chunks := readAheadBody(resp.Body, r.Context().Done())
+	chunks := fr.readAheadBody(resp.Body, r.Context().Done())
 	if !hold(due(gotHead)) {
 		return
 	}
@@ -512,9 +512,9 @@ type bodyChunk struct {
 // readAheadBody reads body on a goroutine of its own into the channel it
 // returns, chunk by chunk, until an error (sent as the last chunk) or
 // done; the channel is closed then.
-func readAheadBody(body io.Reader, done <-chan struct{}) <-chan bodyChunk {
+func (fr *h2Front) readAheadBody(body io.Reader, done <-chan struct{}) <-chan bodyChunk {
 	out := make(chan bodyChunk, 16)
-	go func() {
+	fr.p.crash.Go(func() {
 		defer close(out)
 		for {
 			buf := make([]byte, 32<<10)
@@ -528,7 +528,7 @@ func readAheadBody(body io.Reader, done <-chan struct{}) <-chan bodyChunk {
 				return
 			}
 		}
-	}()
+	})
 	return out
 }
 
