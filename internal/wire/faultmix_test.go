@@ -65,6 +65,23 @@ func (c *counted) grpcHealth(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// http1 serves HTTP/1.1, answering "real" to every request and counting
+// them by path, until the test ends.
+func (c *counted) http1(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.add(r.URL.Path)
+		io.WriteString(w, "real")
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String()
+}
+
 const (
 	healthCheck = "/grpc.health.v1.Health/Check"
 	healthWatch = "/grpc.health.v1.Health/Watch"
@@ -79,18 +96,8 @@ const (
 func TestBlackholeBesideAnAnsweringFault(t *testing.T) {
 	t.Run("http", func(t *testing.T) {
 		var callee counted
-		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			callee.add(r.URL.Path)
-			io.WriteString(w, "real")
-		})}
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		go srv.Serve(ln)
-		defer srv.Close()
 		s := &sink{}
-		p := listened(t, "web→api", ln.Addr().String(), s.add)
+		p := listened(t, "web→api", callee.http1(t), s.add)
 		p.SetFaults(Faults{Blackhole: true, HTTP: &HTTPFault{Path: "/health", Status: 200, Body: "fine"}})
 		tr := &http.Transport{}
 		defer tr.CloseIdleConnections()
@@ -198,15 +205,8 @@ func TestLatencyBesideAGRPCFault(t *testing.T) {
 // would reach the caller as the swallowed request's).
 func TestBlackholeSwallowsWhatIsPipelinedBehind(t *testing.T) {
 	var callee counted
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { callee.add(r.URL.Path) })}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	defer srv.Close()
 	s := &sink{}
-	p := listened(t, "web→api", ln.Addr().String(), s.add)
+	p := listened(t, "web→api", callee.http1(t), s.add)
 	p.SetFaults(Faults{Blackhole: true, HTTP: &HTTPFault{Path: "/health", Status: 200, Body: "fine"}})
 	c, err := net.Dial("tcp", p.Addr())
 	if err != nil {
