@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,35 +19,21 @@ import (
 	"golang.org/x/net/http2/hpack"
 )
 
-// pathCounter is an h2c server (prior knowledge and upgrade) that counts
-// the requests it got by path.
-type pathCounter struct {
-	mu  sync.Mutex
-	got map[string]int
-}
-
-func (pc *pathCounter) serve(t *testing.T) string {
+// h2c serves h2c (prior knowledge and upgrade), answering each request
+// with its path as JSON and counting them by path, until the test ends.
+func (c *counted) h2c(t *testing.T) string {
 	t.Helper()
-	pc.got = map[string]int{}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: h2c.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		pc.mu.Lock()
-		pc.got[r.URL.Path]++
-		pc.mu.Unlock()
+		c.add(r.URL.Path)
 		fmt.Fprintf(w, `{"path":%q}`, r.URL.Path)
 	}), &http2.Server{})}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	return ln.Addr().String()
-}
-
-func (pc *pathCounter) count(path string) int {
-	pc.mu.Lock()
-	defer pc.mu.Unlock()
-	return pc.got[path]
 }
 
 // upgraded is what a caller saw of an h2c upgrade and one more stream,
@@ -116,8 +101,8 @@ func upgradeAndAsk(t *testing.T, c net.Conn, br *bufio.Reader, second string) up
 func TestH2CUpgradeMeetsTheFault(t *testing.T) {
 	for _, when := range []string{"before the connection", "while it spoke HTTP/1"} {
 		t.Run(when, func(t *testing.T) {
-			var pc pathCounter
-			p, err := Listen("web→api", pc.serve(t), func(Interaction) {})
+			var pc counted
+			p, err := Listen("web→api", pc.h2c(t), func(Interaction) {})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -169,8 +154,8 @@ func TestH2CUpgradeMeetsTheFault(t *testing.T) {
 	}
 	// With no fault the same conversation is the callee's whole.
 	t.Run("no fault", func(t *testing.T) {
-		var pc pathCounter
-		p, err := Listen("web→api", pc.serve(t), func(Interaction) {})
+		var pc counted
+		p, err := Listen("web→api", pc.h2c(t), func(Interaction) {})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -195,8 +180,8 @@ func TestH2CUpgradeFromCurlMeetsTheFault(t *testing.T) {
 	if err != nil {
 		t.Fatal("curl is needed (Debian package curl; scripts/test.sh installs it)")
 	}
-	var pc pathCounter
-	p, err := Listen("web→api", pc.serve(t), func(Interaction) {})
+	var pc counted
+	p, err := Listen("web→api", pc.h2c(t), func(Interaction) {})
 	if err != nil {
 		t.Fatal(err)
 	}
