@@ -310,3 +310,67 @@ func TestLatencyOnTheOwnServerDelaysEachChunkOnce(t *testing.T) {
 		t.Errorf("a body sent 500 ms after the headers: %q after %s, want it delayed by the latency from its arrival", body, took)
 	}
 }
+
+// bigH2C serves h2c answering size bytes to every request, until the
+// test ends.
+func bigH2C(t *testing.T, size int) string {
+	t.Helper()
+	body := strings.Repeat("x", size)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h2c.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, body)
+	}), &http2.Server{})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String()
+}
+
+// h2cGet fetches url over prior-knowledge h2c on a client of its own.
+func h2cGet(url string) (body []byte, took time.Duration, err error) {
+	tr := &http2.Transport{AllowHTTP: true, DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	}}
+	defer tr.CloseIdleConnections()
+	start := time.Now()
+	resp, err := (&http.Client{Transport: tr, Timeout: 20 * time.Second}).Get(url)
+	if err != nil {
+		return nil, time.Since(start), err
+	}
+	defer resp.Body.Close()
+	body, err = io.ReadAll(resp.Body)
+	return body, time.Since(start), err
+}
+
+// bandwidth and close_after beside an answering fault shape the
+// connections the proxy's own HTTP/2 server serves, as they shape
+// forwarded ones.
+func TestStreamFaultsBesideAnAnsweringFault(t *testing.T) {
+	const size = 256 << 10
+	target := bigH2C(t, size)
+	t.Run("bandwidth", func(t *testing.T) {
+		p := listened(t, "web→api", target, func(Interaction) {})
+		p.SetFaults(Faults{Bandwidth: 512 << 10, HTTP: &HTTPFault{Path: "/other", Status: 503}})
+		body, took, err := h2cGet("http://" + p.Addr() + "/big")
+		if err != nil || len(body) != size {
+			t.Fatalf("%d bytes, %v", len(body), err)
+		}
+		if took < 400*time.Millisecond {
+			t.Errorf("256 KiB at 512 KiB/s took %s", took)
+		}
+	})
+	t.Run("close_after", func(t *testing.T) {
+		s := &sink{}
+		p := listened(t, "web→api", target, s.add)
+		p.SetFaults(Faults{CloseAfter: 8 << 10, HTTP: &HTTPFault{Path: "/other", Status: 503}})
+		body, _, err := h2cGet("http://" + p.Addr() + "/big")
+		if err == nil && len(body) == size {
+			t.Fatalf("the whole answer passed a close_after of 8 KiB")
+		}
+		if len(body) > 8<<10 {
+			t.Errorf("%d bytes of body passed a close_after of 8 KiB", len(body))
+		}
+	})
+}

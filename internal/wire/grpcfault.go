@@ -244,7 +244,7 @@ func (p *Proxy) serveFaulted(c net.Conn, st *connState) {
 	defer c.Close()
 	fr := p.front()
 	// Protocol errors end the connection; they are not seam's to log.
-	fr.srv.ServeConn(rc, &http2.ServeConnOpts{Handler: fr, BaseConfig: &http.Server{ErrorLog: log.New(io.Discard, "", 0)},
+	fr.srv.ServeConn(&shapedConn{Conn: rc, p: p, st: st}, &http2.ServeConnOpts{Handler: fr, BaseConfig: &http.Server{ErrorLog: log.New(io.Discard, "", 0)},
 		Context: context.WithValue(context.Background(), frontConn{}, st)})
 	// ServeConn does not wait for its handlers: with the connection gone
 	// their contexts end, and they report what they held, before this
@@ -252,6 +252,72 @@ func (p *Proxy) serveFaulted(c net.Conn, st *connState) {
 	for start := time.Now(); st.handlers.Load() > 0 && time.Since(start) < drainGrace; {
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// shapedConn is a connection the h2Front serves, shaped by the faults
+// that act on a stream's bytes as the wire's forwarding shapes a
+// forwarded one: bandwidth (each way, Toxiproxy's way: sleepDebt) and
+// close_after (both ways together). Its reads are the caller's bytes, its
+// writes what goes back to the caller (the HTTP/2 server reads and writes
+// from one goroutine each).
+type shapedConn struct {
+	net.Conn
+	p        *Proxy
+	st       *connState
+	up, down sleepDebt
+	sent     atomicCounter
+}
+
+func (c *shapedConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if n == 0 {
+		return n, err
+	}
+	k, cut, ok := c.shape(&c.up, n)
+	if !ok {
+		return 0, net.ErrClosed
+	}
+	if cut {
+		c.cut()
+		return k, nil // the next read finds the connection closed
+	}
+	return n, err
+}
+
+func (c *shapedConn) Write(b []byte) (int, error) {
+	k, cut, ok := c.shape(&c.down, len(b))
+	if !ok {
+		return 0, net.ErrClosed
+	}
+	n, err := c.Conn.Write(b[:k])
+	if cut {
+		c.cut()
+		return n, net.ErrClosed
+	}
+	return n, err
+}
+
+// shape is how many of n bytes may pass now (after their bandwidth's
+// wait), and whether the connection is cut after them; ok false: the
+// connection ended during the wait.
+func (c *shapedConn) shape(debt *sleepDebt, n int) (k int, cut, ok bool) {
+	f := c.p.faults.get()
+	k = n
+	if f.CloseAfter > 0 {
+		if left := f.CloseAfter - c.sent.add(0); int64(n) >= left {
+			k, cut = int(max(left, 0)), true
+		}
+		c.sent.add(int64(k))
+	}
+	if f.Bandwidth > 0 && !debt.wait(c.st, k, f.Bandwidth) {
+		return 0, false, false
+	}
+	return k, cut, true
+}
+
+func (c *shapedConn) cut() {
+	c.st.cutBy(fmt.Sprintf("closed by a fault after %d bytes", c.p.faults.get().CloseAfter))
+	c.Conn.Close()
 }
 
 // replayConn gives back the bytes read from a connection to look at it.
