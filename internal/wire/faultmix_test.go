@@ -1,11 +1,14 @@
 package wire
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -221,7 +224,34 @@ func TestBlackholeSwallowsWhatIsPipelinedBehind(t *testing.T) {
 	if in := waitFor(t, s, "GET /health → no answer"); !in.Injected {
 		t.Errorf("the request behind: %+v", in)
 	}
-	if n := callee.count("/orders") + callee.count("/health"); n != 0 {
+	// A head split across writes behind a swallowed request, the gate
+	// holding its start: it is swallowed and reported whole, and so is
+	// the one the fault would answer behind it.
+	c2, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	io.WriteString(c2, "GET /orders2 HTTP/1.1\r\nHost: api\r\n\r\nGET /pay HTTP/1.1\r\nHo")
+	time.Sleep(50 * time.Millisecond)
+	io.WriteString(c2, "st: api\r\n\r\nGET /health HTTP/1.1\r\nHost: api\r\n\r\n")
+	c2.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if b, _ := io.ReadAll(c2); len(b) > 0 {
+		t.Errorf("the caller got %q for swallowed requests", b)
+	}
+	c2.Close()
+	waitFor(t, s, "GET /orders2 → no answer")
+	waitFor(t, s, "GET /pay → no answer")
+	n := 0
+	for _, l := range s.lines() {
+		if strings.HasPrefix(l, "GET /health → no answer") {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d unanswered /health, want 2: %q", n, s.lines())
+	}
+	if n := callee.count("/orders") + callee.count("/health") + callee.count("/orders2") + callee.count("/pay"); n != 0 {
 		t.Errorf("the callee got %d requests", n)
 	}
 }
@@ -373,4 +403,57 @@ func TestStreamFaultsBesideAnAnsweringFault(t *testing.T) {
 			t.Errorf("%d bytes of body passed a close_after of 8 KiB", len(body))
 		}
 	})
+}
+
+// A long answer streamed in many small chunks under a latency on the
+// proxy's own HTTP/2 server: each chunk is delayed by the latency from
+// when it came, however many are waiting (the read-ahead holds them all,
+// as the wire's does), not by the latency plus the time it waited for
+// room.
+func TestLatencyOnTheOwnServerTimesEachStreamedChunk(t *testing.T) {
+	const chunks, every, latency = 150, 2 * time.Millisecond, 200 * time.Millisecond
+	srv := &http.Server{Handler: h2c.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(200)
+		for range chunks {
+			fmt.Fprintf(w, "%d\n", time.Now().UnixNano())
+			w.(http.Flusher).Flush()
+			time.Sleep(every)
+		}
+	}), &http2.Server{})}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	defer srv.Close()
+	p := listened(t, "web→api", ln.Addr().String(), func(Interaction) {})
+	p.SetFaults(Faults{Latency: latency, HTTP: &HTTPFault{Path: "/other", Status: 503}})
+	tr := &http2.Transport{AllowHTTP: true, DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	}}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr, Timeout: 20 * time.Second}).Get("http://" + p.Addr() + "/stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var worst time.Duration
+	seen := 0
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		sent, err := strconv.ParseInt(sc.Text(), 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		worst = max(worst, time.Since(time.Unix(0, sent)))
+		seen++
+	}
+	if seen != chunks {
+		t.Fatalf("%d chunks, want %d", seen, chunks)
+	}
+	// Latency plus generous room for a loaded machine; before, the chunks
+	// past the 16th waited for room first and came up to 160 ms late.
+	if worst < latency || worst > latency+100*time.Millisecond {
+		t.Errorf("the latest chunk came %s after it was sent, under a %s latency", worst, latency)
+	}
 }

@@ -252,6 +252,7 @@ func (p *Proxy) serveFaulted(c net.Conn, st *connState) {
 	for start := time.Now(); st.handlers.Load() > 0 && time.Since(start) < drainGrace; {
 		time.Sleep(time.Millisecond)
 	}
+	st.frontDone.Store(true) // a handler that starts after this reports nothing
 }
 
 // shapedConn is a connection the h2Front serves, shaped by the faults
@@ -346,6 +347,9 @@ func (fr *h2Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if st, ok := r.Context().Value(frontConn{}).(*connState); ok {
 		st.handlers.Add(1)
 		defer st.handlers.Add(-1)
+		if st.frontDone.Load() {
+			return // the connection is gone, and what it served reported
+		}
 	}
 	p := fr.p
 	in := Interaction{Edge: p.Edge, Protocol: "http2", Method: r.Method, Target: r.URL.Path, Start: time.Now()}
@@ -533,8 +537,9 @@ func (fr *h2Front) forward(w http.ResponseWriter, r *http.Request, in *Interacti
 			in.ResponseSize += int64(len(c.b))
 			answer.feed(c.b)
 			// The headers' hold covers a first chunk that came with them
-			// (a small answer comes in one write, as over HTTP/1).
-			if (n > 0 || c.at.Sub(gotHead) > time.Millisecond) && !hold(due(c.at)) {
+			// (a small answer comes in one write, as over HTTP/1): one
+			// that was there as soon as it was asked for.
+			if (n > 0 || c.at.Sub(c.asked) > time.Millisecond) && !hold(due(c.at)) {
 				return
 			}
 			if _, werr := w.Write(c.b); werr != nil {
@@ -568,25 +573,29 @@ func (fr *h2Front) forward(w http.ResponseWriter, r *http.Request, in *Interacti
 	}
 }
 
-// bodyChunk is a chunk of an answer's body read ahead, with when.
+// bodyChunk is a chunk of an answer's body read ahead, with when it was
+// asked for and when it came.
 type bodyChunk struct {
-	b   []byte
-	at  time.Time
-	err error // the read's; the last chunk has one (io.EOF at the end)
+	b         []byte
+	asked, at time.Time
+	err       error // the read's; the last chunk has one (io.EOF at the end)
 }
 
 // readAheadBody reads body on a goroutine of its own into the channel it
 // returns, chunk by chunk, until an error (sent as the last chunk) or
-// done; the channel is closed then.
+// done; the channel is closed then. It holds as many chunks as the wire's
+// readAhead, so that a long stream's chunks are timed as they come, not
+// when room is made for them.
 func (fr *h2Front) readAheadBody(body io.Reader, done <-chan struct{}) <-chan bodyChunk {
-	out := make(chan bodyChunk, 16)
+	out := make(chan bodyChunk, 1024)
 	fr.p.crash.Go(func() {
 		defer close(out)
+		buf := make([]byte, 32<<10)
 		for {
-			buf := make([]byte, 32<<10)
+			asked := time.Now()
 			n, err := body.Read(buf)
 			select {
-			case out <- bodyChunk{b: buf[:n], at: time.Now(), err: err}:
+			case out <- bodyChunk{b: bytes.Clone(buf[:n]), asked: asked, at: time.Now(), err: err}:
 			case <-done:
 				return
 			}

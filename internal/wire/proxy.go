@@ -127,7 +127,8 @@ type connState struct {
 	front      atomic.Bool // served by the proxy's own HTTP/2 server (a gRPC or HTTP fault)
 	// handlers is how many calls that server is handling on it: they
 	// end, and are reported, before the connection's goroutine does.
-	handlers atomic.Int32
+	handlers  atomic.Int32
+	frontDone atomic.Bool // the server is done with it: late handlers report nothing
 	// A gRPC fault drains an HTTP/2 connection (grpcfault.go): a GOAWAY
 	// goes to the caller (between the callee's frames: wmu holds the
 	// caller's side while a chunk is decoded and written), and the frames
@@ -479,7 +480,11 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 		return nil
 	}
 	var g gate
-	var holed bool // a blackhole swallowed a request the gate passed it
+	// holed: a blackhole swallowed a request the gate passed it; those
+	// after it are swallowed too, not answered (an answer to a later one
+	// would reach the caller as the answer to the swallowed one: HTTP/1
+	// answers in order).
+	var holed bool
 	buf := make([]byte, 32<<10)
 	var ahead chan readChunk // reading ahead (readAhead), once a latency holds
 	for {
@@ -513,10 +518,7 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 			// An HTTP fault that answers decides on each request first
 			// (the gate), the blackhole swallowing what it does not
 			// answer, as on the browser's edges.
-			// Once one request was swallowed, so are those after it: an
-			// answer to a later one would reach the caller as the answer
-			// to the swallowed one (HTTP/1 answers in order).
-			gated := !back && !holed && (g.active || f.HTTP != nil && f.HTTP.Status != 0 && d.atRequestStart())
+			gated := !back && (g.active || f.HTTP != nil && f.HTTP.Status != 0 && d.atRequestStart())
 			switch {
 			case f.Blackhole && !gated:
 				st.swallowed.Store(true)
