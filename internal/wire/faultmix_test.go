@@ -457,3 +457,30 @@ func TestLatencyOnTheOwnServerTimesEachStreamedChunk(t *testing.T) {
 		t.Errorf("the latest chunk came %s after it was sent, under a %s latency", worst, latency)
 	}
 }
+
+// close_after's allowance is shared by both directions: taken in one step,
+// the two never pass more than it between them, and reach it exactly.
+func TestCloseAfterAllowanceIsTakenOnce(t *testing.T) {
+	for range 50 {
+		var c atomicCounter
+		var passed [2]int64
+		var wg sync.WaitGroup
+		for i := range passed {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					k, reached := c.take(70, 1000)
+					passed[i] += k
+					if reached {
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		if total := passed[0] + passed[1]; total != 1000 {
+			t.Fatalf("%d bytes passed an allowance of 1000 (%v)", total, passed)
+		}
+	}
+}

@@ -305,10 +305,9 @@ func (c *shapedConn) shape(debt *sleepDebt, n int) (k int, cut, ok bool) {
 	f := c.p.faults.get()
 	k = n
 	if f.CloseAfter > 0 {
-		if left := f.CloseAfter - c.sent.add(0); int64(n) >= left {
-			k, cut = int(max(left, 0)), true
-		}
-		c.sent.add(int64(k))
+		var taken int64
+		taken, cut = c.sent.take(int64(n), f.CloseAfter)
+		k = int(taken)
 	}
 	if f.Bandwidth > 0 && !debt.wait(c.st, k, f.Bandwidth) {
 		return 0, false, false

@@ -452,10 +452,9 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 		}
 		if f.CloseAfter > 0 {
 			// Only what is left of the allowance goes through.
-			if left := f.CloseAfter - sent.add(0); int64(len(b)) >= left {
-				b, cut = b[:max(left, 0)], true
-			}
-			sent.add(int64(len(b)))
+			var k int64
+			k, cut = sent.take(int64(len(b)), f.CloseAfter)
+			b = b[:k]
 		}
 		if f.Bandwidth > 0 && !throttle.wait(st, len(b), f.Bandwidth) {
 			return errCut
@@ -776,6 +775,21 @@ func (c *atomicCounter) add(k int64) int64 {
 	defer c.mu.Unlock()
 	c.n += k
 	return c.n
+}
+
+// take counts up to n bytes against a limit of them, both ways at once
+// (close_after): how many of the n may pass, and whether that reaches the
+// limit. Checked and counted in one step, so that the two directions
+// cannot both pass a chunk on the same bytes left.
+func (c *atomicCounter) take(n, limit int64) (k int64, reached bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k = n
+	if left := limit - c.n; n >= left {
+		k, reached = max(left, 0), true
+	}
+	c.n += k
+	return k, reached
 }
 
 func closeWrite(c net.Conn) {
