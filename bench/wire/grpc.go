@@ -286,17 +286,10 @@ func grpcLoad(addr string, conns, callers, n int, limit, every time.Duration, wa
 	return rawload.Result{RPS: float64(len(all)) / elapsed.Seconds(), P50: all[len(all)/2], P99: all[len(all)*99/100], N: len(all)}
 }
 
-// grpcFigures are the gRPC section's medians.
-type grpcFigures struct {
-	seam, toxiproxy, direct float64 // calls/s at full load (medians); toxiproxy 0: missing
-	ratio                   float64 // seam's / Toxiproxy's, round by round (PairedRatio)
-	added                   float64 // seam's added p50 at the paced rate, ms
-}
-
 // benchGRPC measures the gRPC edge: direct, through seam's wire (decoding
 // and JSON rendering on) and through Toxiproxy when api is running (its
 // API's base URL), rounds interleaved as for HTTP.
-func benchGRPC(self string, quick bool, toxi *rawload.Server) grpcFigures {
+func benchGRPC(self string, quick bool, toxi *rawload.Server) figures {
 	// Many short rounds: the machine's speed drifts within seconds, and
 	// the ratio is taken round by round (PairedRatio).
 	rounds, perRound, limit, warm := 9, 10000, 3*time.Second, 3000
@@ -376,19 +369,13 @@ func benchGRPC(self string, quick bool, toxi *rawload.Server) grpcFigures {
 		fmt.Printf("%-32s %10.0f %10.3f %10.3f %12.3f %12.3f %14s %12s %14s\n", p.Name, rps[i], measure.Msf(measure.Median(a)), measure.Msf(measure.Median(b)),
 			measure.Msf(pacedP50[i]), measure.Msf(measure.Median(d)), perCall, ioPerCall, fmt.Sprintf("%.1f /call", rawload.MedianF(ends[p])))
 	}
-	g := grpcFigures{seam: rps[1], direct: rps[0], added: measure.Msf(pacedP50[1] - pacedP50[0])}
+	g := figures{seam: rps[1], direct: rps[0], added: measure.Msf(pacedP50[1] - pacedP50[0])}
 	if len(rps) > 2 {
 		g.toxiproxy, g.ratio = rps[2], rawload.PairedRatio(res[1], res[2])
 	}
 	fmt.Printf("\nseam's added p50 latency over direct at %.0f calls/s = %.3f ms   target ≤ 0.2 ms\n", rate, g.added)
 	if g.toxiproxy > 0 {
-		fmt.Printf("seam / Toxiproxy gRPC throughput = %.2f (median of the rounds' ratios; of the medians: %.2f)   target ≥ 1.0\n",
-			g.ratio, g.seam/g.toxiproxy)
-		fmt.Printf("the rounds' ratios:")
-		for r := range min(len(res[1]), len(res[2])) {
-			fmt.Printf(" %.2f", res[1][r].RPS/res[2][r].RPS)
-		}
-		fmt.Println()
+		printThroughput("gRPC", g, res[1], res[2])
 	}
 	return g
 }

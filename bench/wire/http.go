@@ -9,17 +9,30 @@ import (
 	"github.com/seamtest/seam/bench/internal/rawload"
 )
 
-// httpFigures are the HTTP section's medians.
-type httpFigures struct {
-	seam, toxiproxy, direct float64 // requests/s at full load (medians); toxiproxy 0: missing
+// figures are an edge's medians (the HTTP or the gRPC section's).
+type figures struct {
+	seam, toxiproxy, direct float64 // requests or calls a second at full load (medians); toxiproxy 0: missing
 	ratio                   float64 // seam's / Toxiproxy's, round by round (PairedRatio)
 	added                   float64 // seam's added p50 at the paced rate, ms
+}
+
+// printThroughput says seam's throughput against Toxiproxy's on an edge
+// (proto: HTTP, gRPC): the median of the rounds' ratios, the medians'
+// ratio, and each round's (seam's results, Toxiproxy's).
+func printThroughput(proto string, f figures, seam, toxi []rawload.Result) {
+	fmt.Printf("seam / Toxiproxy %s throughput = %.2f (median of the rounds' ratios; of the medians: %.2f)   target ≥ 1.0\n",
+		proto, f.ratio, f.seam/f.toxiproxy)
+	fmt.Printf("the rounds' ratios:")
+	for r := range min(len(seam), len(toxi)) {
+		fmt.Printf(" %.2f", seam[r].RPS/toxi[r].RPS)
+	}
+	fmt.Println()
 }
 
 // benchHTTP measures the HTTP edge: GET /items/1 over keep-alive
 // connections direct, through seam's wire (recording) and through
 // Toxiproxy when api (its API) is running, rounds interleaved.
-func benchHTTP(self string, quick bool, api *rawload.Server) httpFigures {
+func benchHTTP(self string, quick bool, api *rawload.Server) figures {
 	// Many short rounds, as for gRPC: the machine's speed drifts within
 	// seconds, and the ratio is taken round by round (PairedRatio).
 	rounds, perRound, limit, warm := 9, 10000, 3*time.Second, 5000
@@ -94,18 +107,12 @@ func benchHTTP(self string, quick bool, api *rawload.Server) httpFigures {
 		fmt.Printf("%-32s %10.0f %10.3f %10.3f %12.3f %12.3f %14s\n", p.Name, rps[i], measure.Msf(p50[i]), measure.Msf(measure.Median(b)),
 			measure.Msf(pacedP50[i]), measure.Msf(measure.Median(d)), perCall)
 	}
-	h := httpFigures{seam: rps[1], direct: rps[0], added: measure.Msf(pacedP50[1] - pacedP50[0])}
+	h := figures{seam: rps[1], direct: rps[0], added: measure.Msf(pacedP50[1] - pacedP50[0])}
 	fmt.Printf("\nseam's added p50 latency over direct at %.0f req/s = %.3f ms   target ≤ 0.2 ms\n", rate, h.added)
 	fmt.Printf("(at full load: %.3f ms, the difference of two queueing times)\n", measure.Msf(p50[1]-p50[0]))
 	if len(paths) > 2 {
 		h.toxiproxy, h.ratio = rps[2], rawload.PairedRatio(res[1], res[2])
-		fmt.Printf("seam / Toxiproxy HTTP throughput = %.2f (median of the rounds' ratios; of the medians: %.2f)   target ≥ 1.0\n",
-			h.ratio, h.seam/h.toxiproxy)
-		fmt.Printf("the rounds' ratios:")
-		for r := range min(len(res[1]), len(res[2])) {
-			fmt.Printf(" %.2f", res[1][r].RPS/res[2][r].RPS)
-		}
-		fmt.Println()
+		printThroughput("HTTP", h, res[1], res[2])
 	}
 	return h
 }

@@ -293,7 +293,7 @@ func TestSwallowedCallsAreReportedBeforeClose(t *testing.T) {
 // callee sends after its headers is delayed too.
 func TestLatencyOnTheOwnServerDelaysEachChunkOnce(t *testing.T) {
 	big := strings.Repeat("x", 1<<20)
-	srv := &http.Server{Handler: h2c.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	target := serveH2C(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/later" {
 			w.WriteHeader(200)
 			w.(http.Flusher).Flush()
@@ -302,22 +302,12 @@ func TestLatencyOnTheOwnServerDelaysEachChunkOnce(t *testing.T) {
 			return
 		}
 		io.WriteString(w, big)
-	}), &http2.Server{})}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	defer srv.Close()
-	p := listened(t, "web→api", ln.Addr().String(), func(Interaction) {})
+	})
+	p := listened(t, "web→api", target, func(Interaction) {})
 	const latency = 200 * time.Millisecond
 	// The HTTP fault is for another path: the calls here are passed on.
 	p.SetFaults(Faults{Latency: latency, HTTP: &HTTPFault{Path: "/other", Status: 503}})
-	tr := &http2.Transport{AllowHTTP: true, DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, network, addr)
-	}}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: 20 * time.Second}
+	client := h2cClient(t)
 	get := func(path string) (string, time.Duration) {
 		start := time.Now()
 		resp, err := client.Get("http://" + p.Addr() + path)
@@ -341,31 +331,34 @@ func TestLatencyOnTheOwnServerDelaysEachChunkOnce(t *testing.T) {
 	}
 }
 
-// bigH2C serves h2c answering size bytes to every request, until the
-// test ends.
-func bigH2C(t *testing.T, size int) string {
+// serveH2C serves h with h2c (prior knowledge and the upgrade) on
+// loopback until the test ends.
+func serveH2C(t *testing.T, h http.HandlerFunc) string {
 	t.Helper()
-	body := strings.Repeat("x", size)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: h2c.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, body)
-	}), &http2.Server{})}
+	srv := &http.Server{Handler: h2c.NewHandler(h, &http2.Server{})}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	return ln.Addr().String()
 }
 
-// h2cGet fetches url over prior-knowledge h2c on a client of its own.
-func h2cGet(url string) (body []byte, took time.Duration, err error) {
+// h2cClient is an HTTP/2 client over plaintext (prior knowledge) with
+// connections of its own, closed when the test ends.
+func h2cClient(t *testing.T) *http.Client {
 	tr := &http2.Transport{AllowHTTP: true, DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, network, addr)
 	}}
-	defer tr.CloseIdleConnections()
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: 20 * time.Second}
+}
+
+// h2cGet fetches url over h2c on a client of its own.
+func h2cGet(t *testing.T, url string) (body []byte, took time.Duration, err error) {
 	start := time.Now()
-	resp, err := (&http.Client{Transport: tr, Timeout: 20 * time.Second}).Get(url)
+	resp, err := h2cClient(t).Get(url)
 	if err != nil {
 		return nil, time.Since(start), err
 	}
@@ -379,11 +372,12 @@ func h2cGet(url string) (body []byte, took time.Duration, err error) {
 // forwarded ones.
 func TestStreamFaultsBesideAnAnsweringFault(t *testing.T) {
 	const size = 256 << 10
-	target := bigH2C(t, size)
+	big := strings.Repeat("x", size)
+	target := serveH2C(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, big) })
 	t.Run("bandwidth", func(t *testing.T) {
 		p := listened(t, "web→api", target, func(Interaction) {})
 		p.SetFaults(Faults{Bandwidth: 512 << 10, HTTP: &HTTPFault{Path: "/other", Status: 503}})
-		body, took, err := h2cGet("http://" + p.Addr() + "/big")
+		body, took, err := h2cGet(t, "http://"+p.Addr()+"/big")
 		if err != nil || len(body) != size {
 			t.Fatalf("%d bytes, %v", len(body), err)
 		}
@@ -395,7 +389,7 @@ func TestStreamFaultsBesideAnAnsweringFault(t *testing.T) {
 		s := &sink{}
 		p := listened(t, "web→api", target, s.add)
 		p.SetFaults(Faults{CloseAfter: 8 << 10, HTTP: &HTTPFault{Path: "/other", Status: 503}})
-		body, _, err := h2cGet("http://" + p.Addr() + "/big")
+		body, _, err := h2cGet(t, "http://"+p.Addr()+"/big")
 		if err == nil && len(body) == size {
 			t.Fatalf("the whole answer passed a close_after of 8 KiB")
 		}
@@ -412,27 +406,17 @@ func TestStreamFaultsBesideAnAnsweringFault(t *testing.T) {
 // room.
 func TestLatencyOnTheOwnServerTimesEachStreamedChunk(t *testing.T) {
 	const chunks, every, latency = 150, 2 * time.Millisecond, 200 * time.Millisecond
-	srv := &http.Server{Handler: h2c.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	target := serveH2C(t, func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(200)
 		for range chunks {
 			fmt.Fprintf(w, "%d\n", time.Now().UnixNano())
 			w.(http.Flusher).Flush()
 			time.Sleep(every)
 		}
-	}), &http2.Server{})}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	defer srv.Close()
-	p := listened(t, "web→api", ln.Addr().String(), func(Interaction) {})
+	})
+	p := listened(t, "web→api", target, func(Interaction) {})
 	p.SetFaults(Faults{Latency: latency, HTTP: &HTTPFault{Path: "/other", Status: 503}})
-	tr := &http2.Transport{AllowHTTP: true, DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, network, addr)
-	}}
-	defer tr.CloseIdleConnections()
-	resp, err := (&http.Client{Transport: tr, Timeout: 20 * time.Second}).Get("http://" + p.Addr() + "/stream")
+	resp, err := h2cClient(t).Get("http://" + p.Addr() + "/stream")
 	if err != nil {
 		t.Fatal(err)
 	}

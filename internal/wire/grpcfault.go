@@ -248,11 +248,12 @@ func (p *Proxy) serveFaulted(c net.Conn, st *connState) {
 		Context: context.WithValue(context.Background(), frontConn{}, st)})
 	// ServeConn does not wait for its handlers: with the connection gone
 	// their contexts end, and they report what they held, before this
-	// goroutine (which Close waits for) ends.
+	// goroutine (which Close waits for) ends. One that starts from now on
+	// reports nothing (set first: a handler counts itself, then looks).
+	st.frontDone.Store(true)
 	for start := time.Now(); st.handlers.Load() > 0 && time.Since(start) < drainGrace; {
 		time.Sleep(time.Millisecond)
 	}
-	st.frontDone.Store(true) // a handler that starts after this reports nothing
 }
 
 // shapedConn is a connection the h2Front serves, shaped by the faults
@@ -343,7 +344,8 @@ func (r *replayConn) Read(b []byte) (int, error) {
 // fault matches it, else by forwarding it to the callee; either way it is
 // recorded as the decoder records a stream.
 func (fr *h2Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if st, ok := r.Context().Value(frontConn{}).(*connState); ok {
+	st, _ := r.Context().Value(frontConn{}).(*connState)
+	if st != nil {
 		st.handlers.Add(1)
 		defer st.handlers.Add(-1)
 		if st.frontDone.Load() {
@@ -417,7 +419,7 @@ func (fr *h2Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Held with the gRPC or HTTP fault beside it, as the wire holds
 		// what it swallows: no answer until the caller gives up or the
 		// blackhole is lifted (liftBlackhole closes the connection).
-		fr.swallow(r, &in)
+		fr.swallow(r, st, &in)
 		return
 	}
 	var slow time.Duration
@@ -432,9 +434,10 @@ func (fr *h2Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type frontConn struct{}
 
 // swallow holds a call a blackhole swallows on a connection the h2Front
-// serves: the callee never sees it, the caller gets no answer.
-func (fr *h2Front) swallow(r *http.Request, in *Interaction) {
-	if st, ok := r.Context().Value(frontConn{}).(*connState); ok {
+// serves (st; nil: not known): the callee never sees it, the caller gets
+// no answer.
+func (fr *h2Front) swallow(r *http.Request, st *connState, in *Interaction) {
+	if st != nil {
 		st.swallowed.Store(true)
 	}
 	// All of it, as the wire's blackhole takes every byte: a body left
@@ -443,7 +446,7 @@ func (fr *h2Front) swallow(r *http.Request, in *Interaction) {
 	io.Copy(io.Discard, r.Body)
 	<-r.Context().Done()
 	in.Injected, in.Suspicious = true, true
-	if st, ok := r.Context().Value(frontConn{}).(*connState); ok && st.cutReason() != "" {
+	if st != nil && st.cutReason() != "" {
 		in.Result = "no answer (a blackhole fault swallowed the call; " + st.cutReason() + ")"
 		return
 	}
@@ -520,7 +523,7 @@ func (fr *h2Front) forward(w http.ResponseWriter, r *http.Request, in *Interacti
 	}
 	in.Status = resp.StatusCode
 	gotHead := time.Now()
-	chunks := fr.readAheadBody(resp.Body, r.Context().Done())
+	chunks := fr.p.readAhead(resp.Body, r.Context().Done())
 	if !hold(due(gotHead)) {
 		return
 	}
@@ -570,40 +573,6 @@ func (fr *h2Front) forward(w http.ResponseWriter, r *http.Request, in *Interacti
 	if n, err := strconv.Atoi(st); err == nil {
 		in.GRPCStatus, in.GRPCMessage = n, percentDecode(msg)
 	}
-}
-
-// bodyChunk is a chunk of an answer's body read ahead, with when it was
-// asked for and when it came.
-type bodyChunk struct {
-	b         []byte
-	asked, at time.Time
-	err       error // the read's; the last chunk has one (io.EOF at the end)
-}
-
-// readAheadBody reads body on a goroutine of its own into the channel it
-// returns, chunk by chunk, until an error (sent as the last chunk) or
-// done; the channel is closed then. It holds as many chunks as the wire's
-// readAhead, so that a long stream's chunks are timed as they come, not
-// when room is made for them.
-func (fr *h2Front) readAheadBody(body io.Reader, done <-chan struct{}) <-chan bodyChunk {
-	out := make(chan bodyChunk, 1024)
-	fr.p.crash.Go(func() {
-		defer close(out)
-		buf := make([]byte, 32<<10)
-		for {
-			asked := time.Now()
-			n, err := body.Read(buf)
-			select {
-			case out <- bodyChunk{b: bytes.Clone(buf[:n]), asked: asked, at: time.Now(), err: err}:
-			case <-done:
-				return
-			}
-			if err != nil {
-				return
-			}
-		}
-	})
-	return out
 }
 
 // countReader counts the request's bytes and reads its gRPC messages;

@@ -511,7 +511,7 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 					tr = newToxicRun(p, st, back, ts.Seed)
 				}
 				if ahead == nil && err == nil && p.delays(f, ts, back, tr) {
-					ahead = p.readAhead(src, st)
+					ahead = p.readAhead(src, st.done)
 				}
 			}
 			// An HTTP fault that answers decides on each request first
@@ -597,9 +597,9 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 
 // readChunk is a chunk read ahead, with when it was read.
 type readChunk struct {
-	b   []byte
-	at  time.Time
-	err error
+	b         []byte
+	asked, at time.Time
+	err       error // the read's; the last chunk has one (io.EOF at the end)
 }
 
 // delays reports whether a latency acts on this stream: then chunks are
@@ -622,19 +622,23 @@ func (p *Proxy) delays(f Faults, ts *Toxics, back bool, tr *toxicRun) bool {
 }
 
 // readAhead reads src into a queue of up to 1024 chunks (Toxiproxy's
-// latency buffer) until src ends or the connection does.
-func (p *Proxy) readAhead(src net.Conn, st *connState) chan readChunk {
+// latency buffer) until src ends or done; the queue is closed then. Each
+// chunk is a copy of its own size, with when it was asked for and when it
+// came. The wire's forwarding reads a connection ahead this way while a
+// latency holds, the proxy's own HTTP/2 server an answer's body.
+func (p *Proxy) readAhead(src io.Reader, done <-chan struct{}) chan readChunk {
 	ch := make(chan readChunk, 1024)
 	p.wg.Add(1)
 	p.crash.Go(func() {
 		defer p.wg.Done()
 		defer close(ch)
+		buf := make([]byte, 32<<10)
 		for {
-			b := make([]byte, 32<<10)
-			k, err := src.Read(b)
+			asked := time.Now()
+			k, err := src.Read(buf)
 			select {
-			case ch <- readChunk{b: b[:k], at: time.Now(), err: err}:
-			case <-st.done:
+			case ch <- readChunk{b: bytes.Clone(buf[:k]), asked: asked, at: time.Now(), err: err}:
+			case <-done:
 				return
 			}
 			if err != nil {

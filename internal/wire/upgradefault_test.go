@@ -3,8 +3,6 @@ package wire
 import (
 	"bufio"
 	"bytes"
-	"context"
-	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -15,7 +13,6 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/h2c"
 	"golang.org/x/net/http2/hpack"
 )
 
@@ -23,17 +20,10 @@ import (
 // with its path as JSON and counting them by path, until the test ends.
 func (c *counted) h2c(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: h2c.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return serveH2C(t, func(w http.ResponseWriter, r *http.Request) {
 		c.add(r.URL.Path)
 		fmt.Fprintf(w, `{"path":%q}`, r.URL.Path)
-	}), &http2.Server{})}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return ln.Addr().String()
+	})
 }
 
 // upgraded is what a caller saw of an h2c upgrade and one more stream,
@@ -132,11 +122,7 @@ func TestH2CUpgradeMeetsTheFault(t *testing.T) {
 				t.Fatalf("the stream after the upgrade was not refused: %+v", u)
 			}
 			// The caller sends it again on a new connection: the fault answers.
-			tr := &http2.Transport{AllowHTTP: true, DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
-				return (&net.Dialer{}).DialContext(ctx, network, addr)
-			}}
-			defer tr.CloseIdleConnections()
-			resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Get("http://" + p.Addr() + "/second")
+			resp, err := h2cClient(t).Get("http://" + p.Addr() + "/second")
 			if err != nil {
 				t.Fatal(err)
 			}
