@@ -142,7 +142,10 @@ func (f Faults) String() string {
 	if f.Refuse {
 		parts = append(parts, "refuse new connections")
 	}
-	if f.Blackhole {
+	switch {
+	case f.Blackhole && (f.HTTP != nil && f.HTTP.Status != 0 || f.GRPC != nil):
+		parts = append(parts, "blackhole (nothing gets through but the answers below)")
+	case f.Blackhole:
 		parts = append(parts, "blackhole (nothing gets through)")
 	}
 	if h := f.HTTP; h != nil {
