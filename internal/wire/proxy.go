@@ -874,7 +874,9 @@ func (p *Proxy) Settle(ctx context.Context) {
 	p.mu.Lock()
 	var ending []*connState
 	for _, st := range p.conns {
-		if st.ending.Load() {
+		// One a fault cut is ending too, though its forwarding may not
+		// have woken to the close yet.
+		if st.ending.Load() || st.cut.Load() != nil {
 			ending = append(ending, st)
 		}
 	}
