@@ -493,7 +493,14 @@ func (c *h2Conn) frame(dir *h2Dir) string {
 			if dir.server {
 				by = "server"
 			}
-			c.finish(s, "reset by the "+by+" ("+f.ErrCode.String()+")")
+			why, injected := "reset by the "+by+" ("+f.ErrCode.String()+")", false
+			if !dir.server && c.d.blackholed {
+				// The caller gave up on a call a blackhole swallowed (its
+				// deadline, a cancel): the fault is why.
+				why = "no answer: caller reset the call after " + secs(c.clock().Sub(s.start)) + " (" + f.ErrCode.String() + "; a blackhole fault swallowed the call)"
+				injected = true
+			}
+			c.finish(s, why, injected, time.Time{})
 		}
 	case *http2.GoAwayFrame:
 		now := time.Now()
@@ -712,14 +719,19 @@ func (c *h2Conn) ended(dir *h2Dir, s *h2Stream) {
 		s.clientEnded = true
 		return
 	}
-	c.finish(s, "")
+	c.finish(s, "", false, time.Time{})
 }
 
-// finish reports a stream and forgets it.
-func (c *h2Conn) finish(s *h2Stream, cut string) {
+// finish reports a stream and forgets it: answered, or with cut the
+// result of one that was not (injected: a fault of seam's is why), which
+// ended for the caller at end (zero: now).
+func (c *h2Conn) finish(s *h2Stream, cut string, injected bool, end time.Time) {
 	delete(c.streams, s.id)
+	if end.IsZero() {
+		end = c.clock()
+	}
 	in := Interaction{Edge: c.d.p.Edge, Protocol: "http2", Method: s.method, Target: s.path, Status: s.status,
-		Start: s.start, End: c.clock(), Note: s.note}
+		Start: s.start, End: end, Note: s.note, Injected: injected}
 	in.GRPCStatus, in.GRPCMessage = s.grpcStatus, s.grpcMessage
 	in.RequestSize, in.ResponseSize = s.req.size, s.resp.size
 	c.keptFields(&in, s)
@@ -938,19 +950,32 @@ func (c *h2Conn) stop(why string) {
 	c.d.p.emit(in)
 }
 
-// close reports the streams a closed connection left without an answer.
-func (c *h2Conn) close(how string) {
+// close reports the streams a closed connection left without an answer
+// (how it ended; cut: by a fault of seam's), as HTTP/1's calls are
+// (decoder.unanswered). A connection that ends inside a frame (a
+// close_after fault's cut, a peer gone in the middle of a write) still
+// tells of its calls; with none in flight, of the truncated frame.
+func (c *h2Conn) close(how string, cut bool) {
 	if c.broken {
 		return
 	}
+	c.now = time.Time{} // the clock is read afresh: no bytes came since the last chunk
 	for _, dir := range c.dirs {
 		if dir.nhdr > 0 || dir.inFrame || dir.inData || dir.preface > 0 && dir.preface < len(h2Preface) {
-			c.stop("a truncated frame (the connection ended inside it)")
-			return
+			if len(c.streams) == 0 {
+				c.stop("a truncated frame (the connection ended inside it)")
+				return
+			}
+			if !cut {
+				how += ", in the middle of a frame"
+			}
+			break
 		}
 	}
+	now := c.clock()
 	for _, s := range sortedStreams(c.streams) {
-		c.finish(s, "no response ("+how+")")
+		res, injected, end := c.d.unanswered(how, cut, s.start, now)
+		c.finish(s, res, injected, end)
 	}
 }
 
@@ -1010,18 +1035,33 @@ func keepFields(kept, fields []hpack.HeaderField) []hpack.HeaderField {
 	return append(kept, fields...)
 }
 
-// fitFields is the start of fields that fits after kept in
-// maxHeaderKept bytes, as HTTP/1 keeps: a stream sending block after
-// block keeps its first ones.
+// fitFields is fields as kept after kept, in maxHeaderKept bytes in all:
+// all of them when they fit (fields itself), else a copy in which a field
+// that does not fit is its name and its size alone, or left out once not
+// even that fits. A large value (a caller's metadata, which gRPC callers
+// may send before their own fields) must not hide the fields after it.
 func fitFields(kept, fields []hpack.HeaderField) []hpack.HeaderField {
 	size := 0
 	for _, f := range kept {
 		size += len(f.Name) + len(f.Value)
 	}
 	for i, f := range fields {
-		if size += len(f.Name) + len(f.Value); size > maxHeaderKept {
-			return fields[:i]
+		if size+len(f.Name)+len(f.Value) <= maxHeaderKept {
+			size += len(f.Name) + len(f.Value)
+			continue
 		}
+		out := append(make([]hpack.HeaderField, 0, len(fields)), fields[:i]...)
+		for _, f := range fields[i:] {
+			if size+len(f.Name)+len(f.Value) > maxHeaderKept {
+				f.Value = fmt.Sprintf("(%d bytes, not kept)", len(f.Value))
+			}
+			if size+len(f.Name)+len(f.Value) > maxHeaderKept {
+				continue
+			}
+			size += len(f.Name) + len(f.Value)
+			out = append(out, f)
+		}
+		return out
 	}
 	return fields
 }

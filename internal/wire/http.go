@@ -424,7 +424,7 @@ func (d *decoder) close(how string, cut bool) int {
 	defer d.mu.Unlock()
 	if d.h2 != nil {
 		n := len(d.h2.streams)
-		d.h2.close(how)
+		d.h2.close(how, cut)
 		return n
 	}
 	// A response that runs to the end of the connection ends here.
@@ -448,24 +448,12 @@ func (d *decoder) close(how string, cut bool) int {
 	}
 	now := time.Now()
 	for _, x := range left {
-		in := Interaction{Edge: d.p.Edge, Protocol: x.protocol, Op: x.op, Start: x.start, End: now, Suspicious: true,
+		in := Interaction{Edge: d.p.Edge, Protocol: x.protocol, Op: x.op, Start: x.start, Suspicious: true,
 			Method: x.method, Target: x.target}
 		if x.protocol == "redis" {
 			in.Command, in.Key = redisParts(x.target)
 		}
-		switch {
-		case cut:
-			in.Result, in.Injected = "no response ("+how+")", true
-		case !d.callerAt.IsZero() && d.blackholed:
-			in.Result, in.Injected = "no answer: caller closed after "+secs(d.callerAt.Sub(x.start))+" (a blackhole fault swallowed the call)", true
-		case d.blackholed:
-			in.Result, in.Injected = "no answer (a blackhole fault swallowed the call; "+how+")", true
-		case !d.callerAt.IsZero():
-			in.Result = "no answer: caller closed after " + secs(d.callerAt.Sub(x.start))
-			in.End = d.callerAt
-		default:
-			in.Result = "no response (" + how + ")"
-		}
+		in.Result, in.Injected, in.End = d.unanswered(how, cut, x.start, now)
 		d.p.emit(in)
 	}
 	d.queue = nil
@@ -476,6 +464,24 @@ func (d *decoder) close(how string, cut bool) int {
 		d.resp3.pending = nil
 	}
 	return len(left)
+}
+
+// unanswered is what became of a call (begun at start) still waiting for
+// its answer when the connection ended at now (how; cut: a fault of
+// seam's ended it), of every protocol: its result, whether a fault of
+// seam's is the cause, and when it ended for the caller. d.mu is held.
+func (d *decoder) unanswered(how string, cut bool, start, now time.Time) (result string, injected bool, end time.Time) {
+	switch {
+	case cut:
+		return "no response (" + how + ")", true, now
+	case !d.callerAt.IsZero() && d.blackholed:
+		return "no answer: caller closed after " + secs(d.callerAt.Sub(start)) + " (a blackhole fault swallowed the call)", true, d.callerAt
+	case d.blackholed:
+		return "no answer (a blackhole fault swallowed the call; " + how + ")", true, now
+	case !d.callerAt.IsZero():
+		return "no answer: caller closed after " + secs(d.callerAt.Sub(start)), false, d.callerAt
+	}
+	return "no response (" + how + ")", false, now
 }
 
 // secs renders how long a caller waited: "5.0s", "120.0 ms".
@@ -789,15 +795,29 @@ func parseHead(b []byte, request bool) (head, bool) {
 }
 
 // keptHeader is the header lines of a head (what follows its start line),
-// one "Name: value" a line, cut at maxHeaderKept bytes: one string, so
-// keeping them costs one allocation a message.
+// one "Name: value" a line, in maxHeaderKept bytes: one string, so keeping
+// them costs one allocation a message. When they do not all fit, a line
+// that does not is its name and its size alone (or left out once not even
+// that fits): a large one (a cookie, a token) must not hide those after it.
 func keptHeader(b []byte) string {
 	b = bytes.TrimRight(b, "\r\n")
 	if len(b) > maxHeaderKept {
-		b = b[:maxHeaderKept]
-		if i := bytes.LastIndexByte(b, '\n'); i > 0 {
-			b = b[:i]
+		var out []byte
+		for line := range bytes.SplitSeq(b, []byte("\n")) {
+			line = bytes.TrimRight(line, "\r")
+			if len(out)+len(line)+1 > maxHeaderKept {
+				name, value, _ := bytes.Cut(line, []byte(":"))
+				line = fmt.Appendf(nil, "%s: (%d bytes, not kept)", name, len(bytes.TrimSpace(value)))
+			}
+			if len(out)+len(line)+1 > maxHeaderKept {
+				continue
+			}
+			if len(out) > 0 {
+				out = append(out, '\n')
+			}
+			out = append(out, line...)
 		}
+		return string(out)
 	}
 	if bytes.IndexByte(b, '\r') < 0 {
 		return string(b)

@@ -1,0 +1,194 @@
+package wire
+
+import (
+	"bytes"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+// h2Talk writes one side of an HTTP/2 conversation for a decoder: frames
+// with one HPACK encoder, as a real endpoint keeps.
+type h2Talk struct {
+	hb  bytes.Buffer
+	enc *hpack.Encoder
+	out bytes.Buffer
+	fr  *http2.Framer
+}
+
+func newH2Talk(client bool) *h2Talk {
+	t := &h2Talk{}
+	t.enc = hpack.NewEncoder(&t.hb)
+	t.fr = http2.NewFramer(&t.out, nil)
+	if client {
+		t.out.WriteString(http2.ClientPreface)
+	}
+	t.fr.WriteSettings()
+	return t
+}
+
+// headers writes a HEADERS frame of fields (name, value, name, value, …).
+func (t *h2Talk) headers(id uint32, end bool, fields ...string) *h2Talk {
+	t.hb.Reset()
+	for i := 0; i+1 < len(fields); i += 2 {
+		t.enc.WriteField(hpack.HeaderField{Name: fields[i], Value: fields[i+1]})
+	}
+	t.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: t.hb.Bytes(), EndHeaders: true, EndStream: end})
+	return t
+}
+
+// take is what was written since the last take.
+func (t *h2Talk) take() []byte {
+	b := bytes.Clone(t.out.Bytes())
+	t.out.Reset()
+	return b
+}
+
+// recordingDecoder is a decoder whose proxy's reports go to the returned
+// function's result.
+func recordingDecoder() (*decoder, func() []Interaction) {
+	var mu sync.Mutex
+	var got []Interaction
+	p := &Proxy{Edge: "gateway→auth", report: func(in Interaction) {
+		mu.Lock()
+		got = append(got, in)
+		mu.Unlock()
+	}}
+	return newDecoder(p), func() []Interaction {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]Interaction(nil), got...)
+	}
+}
+
+func grpcCall(t *h2Talk, id uint32, path string, extra ...string) []byte {
+	fields := append([]string{":method", "POST", ":scheme", "http", ":path", path, ":authority", "auth"}, extra...)
+	fields = append(fields, "content-type", "application/grpc", "te", "trailers", "grpc-timeout", "1S")
+	t.headers(id, false, fields...)
+	t.fr.WriteData(id, true, []byte{0, 0, 0, 0, 2, 8, 1})
+	return t.take()
+}
+
+// A large value first (grpc-js sends a caller's metadata before its own
+// fields) must not hide the fields after it.
+func TestH2LargeFieldDoesNotHideTheOthers(t *testing.T) {
+	d, got := recordingDecoder()
+	client, server := newH2Talk(true), newH2Talk(false)
+	d.fromClient(grpcCall(client, 1, "/auth.v1.Auth/Check", "x-blob", strings.Repeat("b", 6000)))
+	server.headers(1, false, ":status", "200", "content-type", "application/grpc")
+	server.fr.WriteData(1, false, []byte{0, 0, 0, 0, 0})
+	server.headers(1, true, "grpc-status", "0")
+	d.fromServer(server.take())
+	ins := got()
+	if len(ins) != 1 {
+		t.Fatalf("got %d interactions, want 1: %v", len(ins), ins)
+	}
+	req, _ := ins[0].Headers()
+	for _, want := range []string{"content-type: application/grpc", "te: trailers", "grpc-timeout: 1S", "x-blob: (6000 bytes, not kept)"} {
+		if !strings.Contains(req, want) {
+			t.Errorf("request headers lack %q:\n%s", want, req)
+		}
+	}
+}
+
+// HTTP/1 likewise: a large cookie does not hide the header lines after it.
+func TestHTTPLargeHeaderDoesNotHideTheOthers(t *testing.T) {
+	head := "Host: api\r\nCookie: " + strings.Repeat("c", 5000) + "\r\nAuthorization: Bearer x\r\nX-Request-Id: 42\r\n"
+	got := keptHeader([]byte(head))
+	for _, want := range []string{"Host: api", "Cookie: (5000 bytes, not kept)", "X-Request-Id: 42", "Authorization: Bearer x"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("kept header lacks %q:\n%s", want, got)
+		}
+	}
+	if len(got) > maxHeaderKept {
+		t.Errorf("kept %d bytes, more than %d", len(got), maxHeaderKept)
+	}
+}
+
+// A call in flight when a fault cuts the connection in the middle of a
+// frame (close_after) is told, as cut by the fault (injected), not lost
+// to "undecoded".
+func TestH2CallCutInsideAFrameIsInjected(t *testing.T) {
+	d, got := recordingDecoder()
+	client, server := newH2Talk(true), newH2Talk(false)
+	d.fromClient(grpcCall(client, 1, "/auth.v1.Auth/Big"))
+	server.headers(1, false, ":status", "200", "content-type", "application/grpc")
+	server.fr.WriteData(1, false, make([]byte, 5000))
+	b := server.take()
+	d.fromServer(b[:len(b)-1000]) // the cut: inside the DATA frame
+	d.close("closed by a fault after 5000 bytes", true)
+	ins := got()
+	if len(ins) != 1 {
+		t.Fatalf("got %d interactions, want 1: %v", len(ins), ins)
+	}
+	in := ins[0]
+	if in.Op != "GRPC /auth.v1.Auth/Big" || !in.Injected || !strings.Contains(in.Result, "no response (closed by a fault after 5000 bytes)") {
+		t.Errorf("got %s (injected %v), want the call, cut by the fault, injected", in.Line(), in.Injected)
+	}
+}
+
+// Cut by a fault between frames: injected too, as HTTP/1's calls are.
+func TestH2CallCutByAFaultIsInjected(t *testing.T) {
+	d, got := recordingDecoder()
+	client := newH2Talk(true)
+	d.fromClient(grpcCall(client, 1, "/auth.v1.Auth/ListSessions"))
+	d.fromServer(newH2Talk(false).take())
+	d.close("reset by a fault", true)
+	ins := got()
+	if len(ins) != 1 || !ins[0].Injected || ins[0].Result != "no response (reset by a fault)" {
+		t.Fatalf("got %v, want the call, reset by a fault, injected", ins)
+	}
+}
+
+// A call a blackhole swallowed, which its caller then cancels (its
+// deadline): the fault is why, and said.
+func TestH2SwallowedCallResetByTheCallerIsInjected(t *testing.T) {
+	d, got := recordingDecoder()
+	client := newH2Talk(true)
+	d.fromClient(client.take())
+	d.fromServer(newH2Talk(false).take())
+	d.swallowed(grpcCall(client, 1, "/auth.v1.Auth/Check"))
+	time.Sleep(20 * time.Millisecond)
+	client.fr.WriteRSTStream(1, http2.ErrCodeCancel)
+	d.swallowed(client.take())
+	ins := got()
+	if len(ins) != 1 {
+		t.Fatalf("got %d interactions, want 1: %v", len(ins), ins)
+	}
+	in := ins[0]
+	if !in.Injected || !strings.Contains(in.Result, "caller reset the call after") || !strings.Contains(in.Result, "blackhole") {
+		t.Errorf("got %s (injected %v), want the caller's reset of a swallowed call, injected", in.Line(), in.Injected)
+	}
+	if in.End.Sub(in.Start) < 20*time.Millisecond {
+		t.Errorf("lasted %v, want at least the 20ms before the reset", in.End.Sub(in.Start))
+	}
+}
+
+// The caller closes a connection whose call a blackhole swallowed (a
+// keepalive that gave up): the caller closed, not the callee, and the
+// duration runs to then, not to the last bytes seen.
+func TestH2SwallowedCallCallerClosed(t *testing.T) {
+	d, got := recordingDecoder()
+	client := newH2Talk(true)
+	d.fromClient(client.take())
+	d.fromServer(newH2Talk(false).take())
+	d.swallowed(grpcCall(client, 1, "/auth.v1.Auth/Check"))
+	time.Sleep(20 * time.Millisecond)
+	d.callerClosed(time.Now())
+	d.close("the callee closed the connection", false)
+	ins := got()
+	if len(ins) != 1 {
+		t.Fatalf("got %d interactions, want 1: %v", len(ins), ins)
+	}
+	in := ins[0]
+	if !in.Injected || !strings.HasPrefix(in.Result, "no answer: caller closed after") || strings.Contains(in.Result, "callee") {
+		t.Errorf("got %s (injected %v), want the caller's close of a swallowed call, injected", in.Line(), in.Injected)
+	}
+	if in.End.Sub(in.Start) < 20*time.Millisecond {
+		t.Errorf("lasted %v, want at least 20ms", in.End.Sub(in.Start))
+	}
+}
