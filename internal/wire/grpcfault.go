@@ -8,15 +8,18 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"net"
 	"net/http"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 )
 
 // GRPCFault answers matching gRPC calls in the callee's place with a
@@ -366,6 +369,10 @@ func (fr *h2Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer func() {
 		in.End = time.Now()
+		// The header fields each way, as the decoder keeps them: the
+		// caller's, and what it was answered (trailers after).
+		in.reqFields = fitFields(nil, headerFields(r.Header))
+		in.respFields = fitFields(nil, headerFields(w.Header()))
 		if isGRPC {
 			switch {
 			case in.GRPCStatus >= 0:
@@ -427,6 +434,25 @@ func (fr *h2Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		slow = h.Slow
 	}
 	fr.forward(w, r, &in, slow)
+}
+
+// headerFields is h as HTTP/2 header fields, names in lower case and in
+// order, a value a field; trailers (names with http.TrailerPrefix, as a
+// handler sets them) last.
+func headerFields(h http.Header) []hpack.HeaderField {
+	var head, trail []hpack.HeaderField
+	for _, k := range slices.Sorted(maps.Keys(h)) {
+		name, isTrailer := strings.CutPrefix(k, http.TrailerPrefix)
+		name = strings.ToLower(name)
+		for _, v := range h[k] {
+			if isTrailer {
+				trail = append(trail, hpack.HeaderField{Name: name, Value: v})
+			} else if name != "trailer" {
+				head = append(head, hpack.HeaderField{Name: name, Value: v})
+			}
+		}
+	}
+	return append(head, trail...)
 }
 
 // frontConn is the context key of the connState of a connection the

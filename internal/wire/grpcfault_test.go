@@ -94,6 +94,13 @@ func TestGRPCFaultAnswersInTheCalleesPlace(t *testing.T) {
 	calls := grpcOnly(s)
 	var injected, forwarded []string
 	for _, c := range calls {
+		// Each call's header fields, those the proxy's own HTTP/2 server
+		// served as those it forwarded: the caller's, and its answer's
+		// with the trailers.
+		if reqH, respH := c.Headers(); !strings.Contains(reqH, "content-type: application/grpc") ||
+			!strings.Contains(respH, "grpc-status: ") || !strings.Contains(respH, "content-type: application/grpc") {
+			t.Errorf("%s: header fields\n%s\n--\n%s", c.Line(), reqH, respH)
+		}
 		req, resp := c.Bodies()
 		if c.Target == "/seam.test.Echo/Count" && (string(req) != "2" || string(resp) != `["n1","n2"]` || c.ResponseMessages != 2) {
 			t.Errorf("the forwarded stream's messages: %s → %s (%s)", req, resp, c.Line())

@@ -179,7 +179,7 @@ func (r *toxicRun) run(chain []*Toxic, b []byte, readAt time.Time, write func([]
 		r.debt[x.gen] -= time.Since(start)
 		return pass(b)
 	case "slicer":
-		cuts := slices(r.rnd, int(at["average_size"]), int(at["size_variation"]), 0, len(b), nil)
+		cuts := slicer(r.rnd, int(at["average_size"]), int(at["size_variation"]), 0, len(b), nil)
 		for i := 1; i < len(cuts); i += 2 {
 			if err := pass(b[cuts[i-1]:cuts[i]]); err != nil {
 				return err
@@ -256,10 +256,10 @@ func (r *toxicRun) end(ts *Toxics) error {
 	return nil
 }
 
-// slices is Toxiproxy's slicer: it halves [start, end) until the pieces
+// slicer is Toxiproxy's slicer: it halves [start, end) until the pieces
 // are within size_variation of average_size, moving each cut by up to
 // ±size_variation. It returns the pieces' bounds in pairs.
-func slices(rnd *rand.Rand, avg, variation, start, end int, out []int) []int {
+func slicer(rnd *rand.Rand, avg, variation, start, end int, out []int) []int {
 	if (end-start)-avg <= variation || end-start <= 1 {
 		return append(out, start, end)
 	}
@@ -271,8 +271,8 @@ func slices(rnd *rand.Rand, avg, variation, start, end int, out []int) []int {
 	if mid == start || mid == end {
 		return append(out, start, end)
 	}
-	out = slices(rnd, avg, variation, start, mid, out)
-	return slices(rnd, avg, variation, mid, end, out)
+	out = slicer(rnd, avg, variation, start, mid, out)
+	return slicer(rnd, avg, variation, mid, end, out)
 }
 
 // toxicTimers starts, for a connection, the timers of the timeout toxics

@@ -189,7 +189,7 @@ func FuzzSlicer(f *testing.F) {
 		if n < 0 || n > 1<<16 || variation < 0 || variation > 1<<20 || avg < -1<<20 || avg > 1<<20 {
 			return
 		}
-		cuts := slices(rand.New(rand.NewPCG(seed, 0)), avg, variation, 0, n, nil)
+		cuts := slicer(rand.New(rand.NewPCG(seed, 0)), avg, variation, 0, n, nil)
 		at := 0
 		for i := 1; i < len(cuts); i += 2 {
 			if cuts[i-1] != at || cuts[i] < cuts[i-1] {
