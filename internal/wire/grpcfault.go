@@ -536,6 +536,10 @@ func (fr *h2Front) forward(w http.ResponseWriter, r *http.Request, in *Interacti
 	resp, err := fr.tr.RoundTrip(out)
 	if err != nil {
 		in.Result, in.Suspicious = "no answer: "+errText(err), true
+		if r.Context().Err() != nil {
+			in.Result = "no answer: caller reset the call after " + secs(time.Since(in.Start))
+			return
+		}
 		w.Header().Set("Content-Type", "application/grpc")
 		w.Header().Set("Grpc-Status", "14") // UNAVAILABLE, as a client that cannot reach the callee says
 		w.Header().Set("Grpc-Message", percentEncode("seam's wire could not reach the callee: "+errText(err)))
@@ -583,6 +587,11 @@ func (fr *h2Front) forward(w http.ResponseWriter, r *http.Request, in *Interacti
 		}
 		if c.err != nil {
 			in.Result, in.Suspicious = "cut: "+errText(c.err), true
+			if r.Context().Err() != nil {
+				// The caller reset the call (its deadline, a cancel), not
+				// the callee or a fault.
+				in.Result = "no answer: caller reset the call after " + secs(time.Since(in.Start))
+			}
 			return
 		}
 	}

@@ -2,6 +2,9 @@ package wire
 
 import (
 	"bytes"
+	"context"
+	"io"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -190,5 +193,56 @@ func TestH2SwallowedCallCallerClosed(t *testing.T) {
 	}
 	if in.End.Sub(in.Start) < 20*time.Millisecond {
 		t.Errorf("lasted %v, want at least 20ms", in.End.Sub(in.Start))
+	}
+}
+
+// A caller that resets a call and at once answers its own caller (the
+// test's step) sent the reset first: Flush at the test's end waits until
+// the wire has read and told of it, so the call is the test's, not the
+// next one's.
+func TestFlushWaitsForWhatTheCallerAlreadySent(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		// A callee that reads and never answers.
+		c, err := ln.Accept()
+		if err == nil {
+			io.Copy(io.Discard, c)
+			c.Close()
+		}
+	}()
+	s := &sink{}
+	p := listened(t, "gateway→auth", ln.Addr().String(), func(in Interaction) {
+		if strings.Contains(in.Result, "reset by the client") {
+			time.Sleep(100 * time.Millisecond) // telling of it takes a while
+		}
+		s.add(in)
+	})
+	c, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	client := newH2Talk(true)
+	if _, err := c.Write(grpcCall(client, 1, "/auth.v1.Auth/Slow")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	client.fr.WriteRSTStream(1, http2.ErrCodeCancel)
+	if _, err := c.Write(client.take()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	p.Flush(ctx)
+	var found bool
+	for _, in := range s.all() {
+		found = found || in.Op == "GRPC /auth.v1.Auth/Slow" && strings.Contains(in.Result, "reset by the client (CANCEL)")
+	}
+	if !found {
+		t.Fatalf("after Flush, the reset call is not told: %q", s.lines())
 	}
 }

@@ -158,6 +158,9 @@ type connState struct {
 	// (settle waits for it).
 	ending   atomic.Bool
 	reported chan struct{}
+	// busy is how many chunks read from the connection's two sides are
+	// being forwarded now (Flush waits for them).
+	busy atomic.Int32
 }
 
 func (c *connState) cutBy(why string) {
@@ -486,7 +489,18 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 	var holed bool
 	buf := make([]byte, 32<<10)
 	var ahead chan readChunk // reading ahead (readAhead), once a latency holds
+	// busy: a chunk read is being forwarded (connState.busy).
+	var busy bool
+	defer func() {
+		if busy {
+			st.busy.Add(-1)
+		}
+	}()
 	for {
+		if busy {
+			st.busy.Add(-1)
+			busy = false
+		}
 		var k int
 		var err error
 		if ahead != nil {
@@ -498,6 +512,10 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 		} else {
 			k, err = src.Read(buf)
 			readAt = time.Time{}
+			if k > 0 {
+				st.busy.Add(1)
+				busy = true
+			}
 		}
 		if k > 0 {
 			f := p.faults.get()
@@ -835,6 +853,7 @@ func size(n int64) string {
 // carried since the last flush ("connection → active"), so the test that
 // caused them shows them and coverage counts them.
 func (p *Proxy) Flush(ctx context.Context) {
+	p.quiesce(ctx)
 	p.Settle(ctx)
 	p.mu.Lock()
 	seen := map[*connState]bool{}
@@ -862,6 +881,37 @@ func (p *Proxy) Flush(ctx context.Context) {
 		now := time.Now()
 		p.emit(Interaction{Edge: p.Edge, Protocol: "tcp", Op: "connection", Result: "active", Start: now, End: now,
 			Note: fmt.Sprintf("%s sent, %s received since the last report (protocol not decoded)", size(du), size(dd))})
+	}
+}
+
+// quiesce waits, until ctx is done, for the wire to have read and
+// forwarded what the kernel holds for it: a caller that resets a call (its
+// deadline) and at once answers its own caller (the test's step) sent the
+// reset first, and the call belongs to the test that caused it, not to the
+// next. Quiet is two looks a millisecond apart finding no connection with
+// bytes unread (its socket's receive queue) or a chunk being forwarded.
+func (p *Proxy) quiesce(ctx context.Context) {
+	quiet := 0
+	for quiet < 2 {
+		p.mu.Lock()
+		busy := false
+		for c, st := range p.conns {
+			if st.busy.Load() > 0 || unread(c) > 0 {
+				busy = true
+				break
+			}
+		}
+		p.mu.Unlock()
+		if busy {
+			quiet = 0
+		} else {
+			quiet++
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Millisecond):
+		}
 	}
 }
 
