@@ -24,7 +24,13 @@ import (
 const Masked = "***"
 
 // secretName matches parameter and field names that hold secrets.
-const secretName = `[A-Za-z0-9_.-]*(?:password|passwd|passphrase|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|credential|signature)[A-Za-z0-9_.-]*|pwd|auth|sig|code_verifier`
+const secretName = secretWordName + `|pwd|auth|sig|code_verifier`
+
+// secretWordName is secretName but the short names (pwd, auth, sig, …),
+// which are parameters' names but no header's: as a line's "name:" they
+// are as often a log line's prefix ("auth: listening on :8080", a service
+// named auth), which must stay readable.
+const secretWordName = `[A-Za-z0-9_.-]*(?:password|passwd|passphrase|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|credential|signature)[A-Za-z0-9_.-]*`
 
 // The patterns compile on first use, not at package init: every seam
 // command links this package, few mask anything.
@@ -38,7 +44,7 @@ var (
 	textSecret = lazyRE(`(?i)((?:^|[?&\s;,'"(\[{])(?:` + secretName + `)=)([^&#\s;,'")\]}]*)`)
 	// A header line (or a YAML-ish key) naming a secret: the rest of the
 	// line is masked. Cookies are session secrets too.
-	headerSecret = lazyRE(`(?im)^(\s*(?:` + secretName + `|authorization|proxy-authorization|cookie|set-cookie|x-[a-z0-9-]*(?:key|token|secret)[a-z0-9-]*)\s*:[ \t]*)(\S[^\r\n]*)`)
+	headerSecret = lazyRE(`(?im)^(\s*(?:` + secretWordName + `|authorization|proxy-authorization|cookie|set-cookie|x-[a-z0-9-]*(?:key|token|secret)[a-z0-9-]*)\s*:[ \t]*)(\S[^\r\n]*)`)
 	// PASSWORD 'literal', as in CREATE or ALTER ROLE and USER.
 	sqlSecret  = lazyRE(`(?i)(\bpassword\s+)(E?'(?:[^']|'')*')`)
 	sqlMention = lazyRE(`(?i)\bpassword\b`)

@@ -15,6 +15,12 @@ func TestText(t *testing.T) {
 		{`{"user":"ann","password":"x"}`, `{"user":"ann","password":"***"}`},
 		{"Authorization: Basic YWxhZGRpbjpvcGVuc2VzYW1l\nAccept: */*", "Authorization: ***\nAccept: */*"},
 		{"X-Api-Key: k-1", "X-Api-Key: ***"},
+		// A log line's prefix that is a parameter's secret name only: a
+		// service named auth logs readably; its parameters stay masked.
+		{"auth: listening on 127.0.0.1:8080", "auth: listening on 127.0.0.1:8080"},
+		{"sig: verified", "sig: verified"},
+		{"auth: got /check?auth=s3cr3t", "auth: got /check?auth=***"},
+		{"session_token: abc", "session_token: ***"},
 		{"ALTER ROLE app PASSWORD 'it''s'", "ALTER ROLE app PASSWORD '***'"},
 		{"pw 0123456789abcdef0123456789abcdef", "pw ***"},
 		{"id cust-123456", "id ***"},

@@ -377,7 +377,7 @@ func (fr *h2Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			switch {
 			case in.GRPCStatus >= 0:
 				in.Result = GRPCCodeName(in.GRPCStatus)
-				if in.GRPCMessage != "" {
+				if saysMore(in.GRPCStatus, in.GRPCMessage) {
 					in.Result += ": " + in.GRPCMessage
 				}
 				in.Suspicious = in.GRPCStatus != 0

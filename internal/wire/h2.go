@@ -722,6 +722,12 @@ func (c *h2Conn) ended(dir *h2Dir, s *h2Stream) {
 	c.finish(s, "", false, time.Time{})
 }
 
+// saysMore reports whether a call's grpc-message adds to its code in its
+// result: grpc-js, among others, sends "OK" with every success.
+func saysMore(code int, msg string) bool {
+	return msg != "" && !(code == 0 && strings.EqualFold(msg, "OK"))
+}
+
 // finish reports a stream and forgets it: answered, or with cut the
 // result of one that was not (injected: a fault of seam's is why), which
 // ended for the caller at end (zero: now).
@@ -745,7 +751,7 @@ func (c *h2Conn) finish(s *h2Stream, cut string, injected bool, end time.Time) {
 		switch {
 		case s.grpcStatus >= 0:
 			in.Result = GRPCCodeName(s.grpcStatus)
-			if s.grpcMessage != "" {
+			if saysMore(s.grpcStatus, s.grpcMessage) {
 				in.Result += ": " + s.grpcMessage
 			}
 			in.Suspicious = s.grpcStatus != 0

@@ -246,3 +246,16 @@ func TestFlushWaitsForWhatTheCallerAlreadySent(t *testing.T) {
 		t.Fatalf("after Flush, the reset call is not told: %q", s.lines())
 	}
 }
+
+// grpc-js sends grpc-message "OK" with every success: the result is OK.
+func TestGRPCOKMessageIsNotRepeated(t *testing.T) {
+	d, got := recordingDecoder()
+	client, server := newH2Talk(true), newH2Talk(false)
+	d.fromClient(grpcCall(client, 1, "/auth.v1.Auth/Check"))
+	server.headers(1, false, ":status", "200", "content-type", "application/grpc")
+	server.headers(1, true, "grpc-status", "0", "grpc-message", "OK")
+	d.fromServer(server.take())
+	if ins := got(); len(ins) != 1 || ins[0].Result != "OK" || ins[0].GRPCMessage != "OK" {
+		t.Fatalf("got %v, want one call whose result is OK (its message kept)", ins)
+	}
+}
