@@ -253,6 +253,18 @@ func resetConn(c net.Conn) {
 	c.Close()
 }
 
+// hold marks st as holding what a blackhole swallowed; the first time, it
+// tells so: its calls are told when they end (the caller gives up, the
+// blackhole is lifted), and a check made while the caller still waits
+// must see that the fault took hold of the edge.
+func (p *Proxy) hold(st *connState) {
+	if st.swallowed.CompareAndSwap(false, true) {
+		now := time.Now()
+		p.emit(Interaction{Edge: p.Edge, Protocol: "tcp", Op: "connection", Result: "held by a blackhole fault (what it carries is swallowed)",
+			Start: now, End: now, Suspicious: true, Injected: true})
+	}
+}
+
 // liftBlackhole closes the connections a blackhole swallowed data of:
 // what they carried is lost, so their callers would wait for ever, as
 // Toxiproxy closes what its timeout toxic held when it is removed.

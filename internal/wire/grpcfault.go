@@ -377,7 +377,7 @@ func (fr *h2Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			switch {
 			case in.GRPCStatus >= 0:
 				in.Result = GRPCCodeName(in.GRPCStatus)
-				if saysMore(in.GRPCStatus, in.GRPCMessage) {
+				if in.GRPCMessage != "" {
 					in.Result += ": " + in.GRPCMessage
 				}
 				in.Suspicious = in.GRPCStatus != 0
@@ -464,7 +464,7 @@ type frontConn struct{}
 // no answer.
 func (fr *h2Front) swallow(r *http.Request, st *connState, in *Interaction) {
 	if st != nil {
-		st.swallowed.Store(true)
+		fr.p.hold(st)
 	}
 	// All of it, as the wire's blackhole takes every byte: a body left
 	// unread would hold the connection's flow-control window, and the
@@ -606,7 +606,7 @@ func (fr *h2Front) forward(w http.ResponseWriter, r *http.Request, in *Interacti
 		st, msg = resp.Header.Get("Grpc-Status"), resp.Header.Get("Grpc-Message")
 	}
 	if n, err := strconv.Atoi(st); err == nil {
-		in.GRPCStatus, in.GRPCMessage = n, percentDecode(msg)
+		in.GRPCStatus, in.GRPCMessage = n, statusMessage(n, percentDecode(msg))
 	}
 }
 

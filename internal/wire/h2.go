@@ -722,10 +722,14 @@ func (c *h2Conn) ended(dir *h2Dir, s *h2Stream) {
 	c.finish(s, "", false, time.Time{})
 }
 
-// saysMore reports whether a call's grpc-message adds to its code in its
-// result: grpc-js, among others, sends "OK" with every success.
-func saysMore(code int, msg string) bool {
-	return msg != "" && !(code == 0 && strings.EqualFold(msg, "OK"))
+// statusMessage is a call's grpc-message as recorded: none with a
+// success, though grpc-js, among others, sends "OK" with every one (its
+// header fields keep what came).
+func statusMessage(code int, msg string) string {
+	if code == 0 && strings.EqualFold(msg, "OK") {
+		return ""
+	}
+	return msg
 }
 
 // finish reports a stream and forgets it: answered, or with cut the
@@ -738,7 +742,7 @@ func (c *h2Conn) finish(s *h2Stream, cut string, injected bool, end time.Time) {
 	}
 	in := Interaction{Edge: c.d.p.Edge, Protocol: "http2", Method: s.method, Target: s.path, Status: s.status,
 		Start: s.start, End: end, Note: s.note, Injected: injected}
-	in.GRPCStatus, in.GRPCMessage = s.grpcStatus, s.grpcMessage
+	in.GRPCStatus, in.GRPCMessage = s.grpcStatus, statusMessage(s.grpcStatus, s.grpcMessage)
 	in.RequestSize, in.ResponseSize = s.req.size, s.resp.size
 	c.keptFields(&in, s)
 	if s.grpc {
@@ -751,8 +755,8 @@ func (c *h2Conn) finish(s *h2Stream, cut string, injected bool, end time.Time) {
 		switch {
 		case s.grpcStatus >= 0:
 			in.Result = GRPCCodeName(s.grpcStatus)
-			if saysMore(s.grpcStatus, s.grpcMessage) {
-				in.Result += ": " + s.grpcMessage
+			if in.GRPCMessage != "" {
+				in.Result += ": " + in.GRPCMessage
 			}
 			in.Suspicious = s.grpcStatus != 0
 		case s.status != 0 && s.status != 200:

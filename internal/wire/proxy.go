@@ -538,7 +538,7 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 			gated := !back && (g.active || f.HTTP != nil && f.HTTP.Status != 0 && d.atRequestStart())
 			switch {
 			case f.Blackhole && !gated:
-				st.swallowed.Store(true)
+				p.hold(st)
 				if !back {
 					// The decoder learns of the request, so that the call
 					// shows (as swallowed) when it ends, but the callee
@@ -567,7 +567,7 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 				if f.Blackhole {
 					through = func(b []byte) error {
 						holed = true
-						st.swallowed.Store(true)
+						p.hold(st)
 						d.swallowed(b)
 						return nil
 					}
@@ -853,7 +853,6 @@ func size(n int64) string {
 // carried since the last flush ("connection → active"), so the test that
 // caused them shows them and coverage counts them.
 func (p *Proxy) Flush(ctx context.Context) {
-	p.quiesce(ctx)
 	p.Settle(ctx)
 	p.mu.Lock()
 	seen := map[*connState]bool{}
@@ -887,12 +886,13 @@ func (p *Proxy) Flush(ctx context.Context) {
 // quiesce waits, until ctx is done, for the wire to have read and
 // forwarded what the kernel holds for it: a caller that resets a call (its
 // deadline) and at once answers its own caller (the test's step) sent the
-// reset first, and the call belongs to the test that caused it, not to the
-// next. Quiet is two looks a millisecond apart finding no connection with
-// bytes unread (its socket's receive queue) or a chunk being forwarded.
+// reset first; the call belongs to the test that caused it, not to the
+// next, and a check right after that step must see it. Quiet is two looks
+// finding no connection with bytes unread (its socket's receive queue) or
+// a chunk being forwarded; the second, a moment later, covers a chunk read
+// but not yet counted as being forwarded.
 func (p *Proxy) quiesce(ctx context.Context) {
-	quiet := 0
-	for quiet < 2 {
+	for quiet := 0; quiet < 2; {
 		p.mu.Lock()
 		busy := false
 		for c, st := range p.conns {
@@ -902,25 +902,32 @@ func (p *Proxy) quiesce(ctx context.Context) {
 			}
 		}
 		p.mu.Unlock()
+		wait := 100 * time.Microsecond
 		if busy {
-			quiet = 0
-		} else {
-			quiet++
+			quiet, wait = 0, time.Millisecond
+		} else if quiet++; quiet == 2 {
+			return
 		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
-		case <-time.After(time.Millisecond):
+		case <-t.C:
 		}
 	}
 }
 
-// Settle waits until the connections that are ending have reported what
-// they carried, at most maxSettle: a caller meets a reset (a fault's, a
-// toxic's, the callee's) before the proxy has seen both sides end and told
-// of the call the reset left without an answer, and a check made right
-// after must see that call.
+// Settle waits until the wire has read and forwarded what the kernel
+// holds for it (quiesce, at most maxQuiesce), then until the connections
+// that are ending have reported what they carried, at most maxSettle: a
+// caller meets a reset (a fault's, a toxic's, the callee's) before the
+// proxy has seen both sides end and told of the call the reset left
+// without an answer, and a check made right after must see that call.
 func (p *Proxy) Settle(ctx context.Context) {
+	qctx, cancel := context.WithTimeout(ctx, maxQuiesce)
+	p.quiesce(qctx)
+	cancel()
 	p.mu.Lock()
 	var ending []*connState
 	for _, st := range p.conns {
@@ -946,6 +953,11 @@ func (p *Proxy) Settle(ctx context.Context) {
 		}
 	}
 }
+
+// maxQuiesce bounds how long Settle waits for what the kernel holds for
+// the wire to be read and forwarded (quiesce): a chunk whose writing
+// waits for a slow reader is not waited for longer.
+const maxQuiesce = 200 * time.Millisecond
 
 // maxSettle bounds Settle: a connection one side of which lingers open
 // is not waited for longer.
