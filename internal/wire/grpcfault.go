@@ -409,8 +409,10 @@ func (fr *h2Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		in.Status, in.GRPCStatus, in.GRPCMessage, in.Injected = http.StatusOK, g.Code, g.Message, true
 		return
 	}
-	if h := p.faults.get().HTTP; h != nil && h.Status != 0 && !isGRPC && h.matches(r.Method, r.RequestURI) {
-		// An HTTP fault, as the wire's gate answers HTTP/1 requests.
+	if h := p.faults.get().HTTP; h != nil && h.Status != 0 && h.matches(r.Method, r.RequestURI) {
+		// An HTTP fault, as the wire's gate answers HTTP/1 requests; a
+		// gRPC call it matches too (a proxy in front of the callee that
+		// fails so: its caller says UNAVAILABLE, or what the status maps to).
 		io.Copy(io.Discard, io.LimitReader(r.Body, maxFaultBody))
 		body := h.body()
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -430,7 +432,7 @@ func (fr *h2Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var slow time.Duration
-	if h := f.HTTP; h != nil && h.Status == 0 && h.Slow > 0 && !isGRPC && h.matches(r.Method, r.RequestURI) {
+	if h := f.HTTP; h != nil && h.Status == 0 && h.Slow > 0 && h.matches(r.Method, r.RequestURI) {
 		slow = h.Slow
 	}
 	fr.forward(w, r, &in, slow)

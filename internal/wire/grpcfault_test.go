@@ -623,3 +623,49 @@ func TestDrainCutIsRecordedWithItsCalls(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTPFaultAnswersGRPCCalls: an HTTP fault whose path is a gRPC
+// method answers that method's calls with its status (as a proxy in front
+// of the callee that fails so): the caller says UNAVAILABLE for a 503;
+// other methods reach the callee.
+func TestHTTPFaultAnswersGRPCCalls(t *testing.T) {
+	s := &sink{}
+	p := listened(t, "sales→auth", grpcServer(t), s.add)
+	conn := grpcClient(t, p.Addr())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	hc := healthpb.NewHealthClient(conn)
+	p.SetFaults(Faults{HTTP: &HTTPFault{Path: "/grpc.health.v1.Health/Check", Status: 503}})
+	if _, err := hc.Check(ctx, &healthpb.HealthCheckRequest{Service: "auth"}); status.Code(err) != codes.Unavailable {
+		t.Fatalf("Check under an HTTP 503 fault: %v, want UNAVAILABLE", err)
+	}
+	if _, err := hc.Check(ctx, &healthpb.HealthCheckRequest{Service: "nope"}); status.Code(err) != codes.Unavailable {
+		t.Fatalf("Check again: %v", err)
+	}
+	stream, err := conn.NewStream(ctx, &echoDesc.Streams[0], "/seam.test.Echo/Count")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream.SendMsg(wrapperspb.UInt32(1))
+	stream.CloseSend()
+	var m wrapperspb.StringValue
+	if err := stream.RecvMsg(&m); err != nil || m.Value != "n1" {
+		t.Fatalf("another method under the fault: %v %v", m.Value, err)
+	}
+	p.ClearFaults()
+	waitForN(t, s, 4)
+	var injected int
+	for _, c := range grpcOnly(s) {
+		if c.Target == "/grpc.health.v1.Health/Check" {
+			if !c.Injected || c.Status != 503 || !strings.HasPrefix(c.Result, "503") {
+				t.Errorf("the faulted call: %s (injected %v, status %d)", c.Line(), c.Injected, c.Status)
+			}
+			injected++
+		} else if c.Injected {
+			t.Errorf("not faulted, yet injected: %s", c.Line())
+		}
+	}
+	if injected != 2 {
+		t.Errorf("%d faulted calls recorded, want 2", injected)
+	}
+}

@@ -780,6 +780,12 @@ func (c *h2Conn) finish(s *h2Stream, cut string, injected bool, end time.Time) {
 		if s.grpc && s.grpcStatus >= 0 {
 			in.Result = GRPCCodeName(s.grpcStatus) + ", then " + cut
 		}
+	} else if at := c.d.callerAt; !at.IsZero() && at.Before(in.End) {
+		// The answer came, but the caller had closed the connection: what
+		// the callee said then (grpcio's UNAVAILABLE for the half-closed
+		// socket) never reached it, as over HTTP/1.
+		in.Note = strings.TrimSpace(in.Note + " (the callee answered " + in.Result + " after " + secs(in.End.Sub(s.start)) + ")")
+		in.Result, in.End, in.Suspicious = "no answer: caller closed after "+secs(at.Sub(s.start)), at, true
 	}
 	c.d.p.emitMemo(&in, &c.memo)
 	c.recycle(s)

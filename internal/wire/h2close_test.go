@@ -264,3 +264,26 @@ func TestGRPCOKMessageIsNotRepeated(t *testing.T) {
 		t.Errorf("its trailers lost what came:\n%s", resp)
 	}
 }
+
+// The callee answers a call after its caller closed the connection (the
+// wire half-closed the callee's side; grpcio then answers UNAVAILABLE):
+// the caller never saw it, so the call is told as the caller's close.
+func TestH2AnswerAfterTheCallerClosed(t *testing.T) {
+	d, got := recordingDecoder()
+	client, server := newH2Talk(true), newH2Talk(false)
+	d.fromClient(grpcCall(client, 1, "/ledger.v1.Ledger/Slow"))
+	d.fromServer(server.take())
+	time.Sleep(10 * time.Millisecond)
+	d.callerClosed(time.Now())
+	time.Sleep(10 * time.Millisecond)
+	server.headers(1, true, ":status", "200", "content-type", "application/grpc", "grpc-status", "14", "grpc-message", "Socket closed")
+	d.fromServer(server.take())
+	ins := got()
+	if len(ins) != 1 {
+		t.Fatalf("got %d interactions, want 1: %v", len(ins), ins)
+	}
+	in := ins[0]
+	if !strings.HasPrefix(in.Result, "no answer: caller closed after") || !strings.Contains(in.Note, "the callee answered UNAVAILABLE: Socket closed after") {
+		t.Errorf("got %s, want the caller's close, with the callee's late answer in the note", in.Line())
+	}
+}

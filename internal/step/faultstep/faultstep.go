@@ -38,7 +38,7 @@ func (Kind) Usage() step.Usage {
 			{Name: "reset", Doc: "true: reset open connections and every new one"},
 			{Name: "refuse", Doc: "true: a partition: the edge's port is closed, so new connections are refused (callers see connection refused); open ones go on"},
 			{Name: "blackhole", Doc: "true: let nothing through; calls hang until their own timeout (beside http or grpc: what that fault does not answer)"},
-			{Name: "http", Doc: "{method, path, and status (and body): answer matching HTTP requests in the callee's place, deciding once a request's head is complete however the caller split it (the callee never sees it); or slow: a duration each chunk of the callee's answer to them is held; over HTTP/1 and HTTP/2 (h2c) alike, the edge's HTTP/2 connections drained as for grpc}"},
+			{Name: "http", Doc: "{method, path, and status (and body): answer matching HTTP requests in the callee's place, deciding once a request's head is complete however the caller split it (the callee never sees it); or slow: a duration each chunk of the callee's answer to them is held; over HTTP/1 and HTTP/2 (h2c) alike, gRPC calls to a matching path too (a 503 reaches a gRPC caller as UNAVAILABLE), the edge's HTTP/2 connections drained as for grpc}"},
 			{Name: "grpc", Doc: "{method: /package.Service/Method (* matches within a segment; none: every call), code: a status name (UNAVAILABLE, NOT_FOUND, …) or number, message}: " +
 				"answer matching gRPC calls in the callee's place (the callee never sees them); the edge's HTTP/2 connections are drained with a GOAWAY, busy ones too: their calls in flight (a long stream) go on to the callee, callers make their next calls on a new connection and meet the fault"},
 			{Name: "clear", Doc: "true: take the edge's faults off now"},
