@@ -395,7 +395,7 @@ func (fr *h2Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		body.g.encoding = r.Header.Get("Grpc-Encoding")
 		io.Copy(io.Discard, io.LimitReader(body, maxFaultBody))
 		var req grpcFrames
-		in.RequestSize, req = body.seen()
+		in.RequestSize, req, _ = body.seen()
 		in.RequestMessages = req.count
 		p.grpcBodies(&in, &req, &grpcFrames{}, nil)
 		in.Note = grpcNote("", in)
@@ -413,12 +413,17 @@ func (fr *h2Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// An HTTP fault, as the wire's gate answers HTTP/1 requests; a
 		// gRPC call it matches too (a proxy in front of the callee that
 		// fails so: its caller says UNAVAILABLE, or what the status maps to).
-		io.Copy(io.Discard, io.LimitReader(r.Body, maxFaultBody))
+		req := &countReader{r: r.Body, keepHead: !isGRPC}
+		io.Copy(io.Discard, io.LimitReader(req, maxFaultBody))
 		body := h.body()
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("X-Seam-Fault", "injected")
 		w.WriteHeader(h.Status)
 		io.WriteString(w, body)
+		var head, answer bodyStart
+		in.RequestSize, _, head = req.seen()
+		answer.keep([]byte(body))
+		in.RequestBody, in.reqCut, in.ResponseBody, in.respCut = head.body, head.cut, answer.body, answer.cut
 		in.Status, in.ResponseSize, in.Injected, in.Note = h.Status, int64(len(body)), true, InjectedNote
 		in.Result, in.Suspicious = fmt.Sprintf("%d %s", h.Status, httpStatusText(h.Status)), h.Status >= 400
 		return
@@ -522,17 +527,22 @@ func (fr *h2Front) forward(w http.ResponseWriter, r *http.Request, in *Interacti
 	}
 	out := r.Clone(r.Context())
 	out.URL.Scheme, out.URL.Host, out.RequestURI = "http", fr.p.target, ""
-	body := &countReader{r: r.Body}
+	isGRPC := in.Protocol == "grpc"
+	body := &countReader{r: r.Body, keepHead: !isGRPC}
 	body.g.encoding = r.Header.Get("Grpc-Encoding")
 	out.Body = body
 	var answer grpcFrames
+	var answerHead bodyStart // an HTTP answer's start, as the decoder keeps it
 	defer func() {
 		var req grpcFrames
-		in.RequestSize, req = body.seen()
-		if in.Protocol == "grpc" {
+		var head bodyStart
+		in.RequestSize, req, head = body.seen()
+		if isGRPC {
 			in.RequestMessages, in.ResponseMessages = req.count, answer.count
 			fr.p.grpcBodies(in, &req, &answer, nil)
 			in.Note = grpcNote(in.Note, *in)
+		} else {
+			in.RequestBody, in.reqCut, in.ResponseBody, in.respCut = head.body, head.cut, answerHead.body, answerHead.cut
 		}
 	}()
 	resp, err := fr.tr.RoundTrip(out)
@@ -542,9 +552,17 @@ func (fr *h2Front) forward(w http.ResponseWriter, r *http.Request, in *Interacti
 			in.Result = "no answer: caller reset the call after " + secs(time.Since(in.Start))
 			return
 		}
+		why := "seam's wire could not reach the callee: " + errText(err)
+		if !isGRPC {
+			// As a proxy answers that cannot reach its upstream.
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(http.StatusBadGateway)
+			io.WriteString(w, why+"\n")
+			return
+		}
 		w.Header().Set("Content-Type", "application/grpc")
 		w.Header().Set("Grpc-Status", "14") // UNAVAILABLE, as a client that cannot reach the callee says
-		w.Header().Set("Grpc-Message", percentEncode("seam's wire could not reach the callee: "+errText(err)))
+		w.Header().Set("Grpc-Message", percentEncode(why))
 		w.WriteHeader(http.StatusOK)
 		return
 	}
@@ -569,7 +587,11 @@ func (fr *h2Front) forward(w http.ResponseWriter, r *http.Request, in *Interacti
 		}
 		if len(c.b) > 0 {
 			in.ResponseSize += int64(len(c.b))
-			answer.feed(c.b)
+			if isGRPC {
+				answer.feed(c.b)
+			} else {
+				answerHead.keep(c.b)
+			}
 			// The headers' hold covers a first chunk that came with them
 			// (a small answer comes in one write, as over HTTP/1): one
 			// that was there as soon as it was asked for.
@@ -612,29 +634,36 @@ func (fr *h2Front) forward(w http.ResponseWriter, r *http.Request, in *Interacti
 	}
 }
 
-// countReader counts the request's bytes and reads its gRPC messages;
-// the transport reads it on a goroutine of its own.
+// countReader counts the request's bytes and reads its gRPC messages, or
+// keeps its start (keepHead: an HTTP request's); the transport reads it on
+// a goroutine of its own.
 type countReader struct {
-	r  io.ReadCloser
-	mu sync.Mutex
-	n  int64
-	g  grpcFrames
+	r        io.ReadCloser
+	keepHead bool
+	mu       sync.Mutex
+	n        int64
+	g        grpcFrames
+	head     bodyStart
 }
 
 func (c *countReader) Read(b []byte) (int, error) {
 	n, err := c.r.Read(b)
 	c.mu.Lock()
 	c.n += int64(n)
-	c.g.feed(b[:n])
+	if c.keepHead {
+		c.head.keep(b[:n])
+	} else {
+		c.g.feed(b[:n])
+	}
 	c.mu.Unlock()
 	return n, err
 }
 
-// seen is what was read so far.
-func (c *countReader) seen() (int64, grpcFrames) {
+// seen is what was read so far: its size, its gRPC messages and its start.
+func (c *countReader) seen() (int64, grpcFrames, bodyStart) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.n, c.g
+	return c.n, c.g, c.head
 }
 
 func (c *countReader) Close() error { return c.r.Close() }

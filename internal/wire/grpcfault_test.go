@@ -368,8 +368,19 @@ func TestHTTPFaultAnswersHTTP2(t *testing.T) {
 		case in.Protocol == "fault" || in.Op == "connection":
 		case in.Injected:
 			injected = append(injected, in.Protocol+" "+in.Op+" → "+in.Result)
+			if string(in.ResponseBody) != "down for a test" {
+				t.Errorf("%s: the fault's answer kept as %q", in.Line(), in.ResponseBody)
+			}
+			if req, resp := in.Headers(); !strings.Contains(strings.ToLower(resp), "x-seam-fault: injected") || !strings.Contains(strings.ToLower(req), "accept-encoding: gzip") {
+				t.Errorf("%s: header fields\n%s\n--\n%s", in.Line(), req, resp)
+			}
 		default:
 			reached = append(reached, in.Protocol+" "+in.Op+" → "+in.Result)
+			// Served by the proxy's own HTTP/2 server or not, each keeps
+			// the start of its answer's body.
+			if !strings.Contains(string(in.ResponseBody), `"proto":"HTTP/2.0"`) {
+				t.Errorf("%s: the callee's answer kept as %q", in.Line(), in.ResponseBody)
+			}
 		}
 	}
 	wantInjected := "http2 GET /items/1 → 503 Service Unavailable; http2 GET /items/1 → 503 Service Unavailable; " +

@@ -572,7 +572,7 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 						return nil
 					}
 				}
-				werr = g.feed(buf[:k], f.HTTP, through, func(m, target string) error {
+				werr = g.feed(buf[:k], f.HTTP, through, func(m, target, header string) error {
 					d.gated()
 					if holed {
 						// Pipelined behind a swallowed request: its answer
@@ -583,7 +583,7 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 							Suspicious: true, Injected: true})
 						return nil
 					}
-					return p.answer(src, m, target, f.HTTP)
+					return p.answer(src, m, target, header, f.HTTP)
 				})
 			} else {
 				werr = pass(buf[:k], f)
@@ -670,12 +670,18 @@ func (p *Proxy) readAhead(src io.Reader, done <-chan struct{}) chan readChunk {
 // answer writes an HTTP fault's response to the caller, in the callee's
 // place. It is reported first, as every exchange is: before the caller
 // has its answer.
-func (p *Proxy) answer(caller net.Conn, method, target string, h *HTTPFault) error {
+func (p *Proxy) answer(caller net.Conn, method, target, header string, h *HTTPFault) error {
 	now := time.Now()
+	resp := h.response()
+	respHead, body, _ := bytes.Cut(resp, []byte("\r\n\r\n"))
+	_, respHeader, _ := bytes.Cut(respHead, []byte("\r\n"))
+	var kept bodyStart
+	kept.keep(body)
 	p.emit(Interaction{Edge: p.Edge, Protocol: "http", Op: method + " " + target,
 		Result: fmt.Sprintf("%d %s", h.Status, http.StatusText(h.Status)), Start: now, End: now,
-		Suspicious: h.Status >= 400, Injected: true, Note: InjectedNote, Method: method, Target: target, Status: h.Status})
-	_, err := caller.Write(h.response())
+		Suspicious: h.Status >= 400, Injected: true, Note: InjectedNote, Method: method, Target: target, Status: h.Status,
+		ResponseBody: kept.body, respCut: kept.cut, reqHeader: header, respHeader: keptHeader(respHeader)})
+	_, err := caller.Write(resp)
 	return err
 }
 
@@ -692,7 +698,7 @@ type gate struct {
 	r       reader // frames the decided request's body
 }
 
-func (g *gate) feed(b []byte, f *HTTPFault, pass func([]byte) error, answer func(method, target string) error) error {
+func (g *gate) feed(b []byte, f *HTTPFault, pass func([]byte) error, answer func(method, target, header string) error) error {
 	for len(b) > 0 {
 		if !g.inBody {
 			g.hold = append(g.hold, b...)
@@ -724,7 +730,7 @@ func (g *gate) feed(b []byte, f *HTTPFault, pass func([]byte) error, answer func
 			g.swallow = f != nil && f.Status != 0 && f.matches(h.method, h.target)
 			var err error
 			if g.swallow {
-				err = answer(h.method, h.target)
+				err = answer(h.method, h.target, h.header)
 			} else {
 				err = pass(start)
 			}
