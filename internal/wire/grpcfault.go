@@ -126,6 +126,13 @@ func (p *Proxy) drainLocked(st *connState) {
 	http2.NewFramer(st.client, nil).WriteGoAway(last, http2.ErrCodeNo, []byte("seam: a fault"))
 	c := st.client
 	start := time.Now()
+	// In the timeline, as the caller's GOAWAY is: why its next calls go
+	// on a new connection.
+	in := Interaction{Edge: p.Edge, Protocol: "http2", Op: "connection", Start: start, End: start, Injected: true,
+		Result: "GOAWAY from the wire: a fault drains the connection (the caller's next calls go on a new one)",
+		Note:   fmt.Sprintf("(last stream %d)", last)}
+	in.GRPCStatus = -1
+	p.emit(in)
 	var closeLater func()
 	closeLater = func() {
 		// The calls in flight end first (a long stream: at most

@@ -91,6 +91,9 @@ func TestGRPCFaultAnswersInTheCalleesPlace(t *testing.T) {
 		t.Fatalf("an error from the callee after the fault: %v", err)
 	}
 	waitForN(t, s, 7)
+	if !strings.Contains(strings.Join(s.lines(), "\n"), "GOAWAY from the wire: a fault drains the connection") {
+		t.Errorf("the drain's GOAWAY is not in the timeline:\n%s", strings.Join(s.lines(), "\n"))
+	}
 	calls := grpcOnly(s)
 	var injected, forwarded []string
 	for _, c := range calls {
