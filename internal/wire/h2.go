@@ -786,6 +786,7 @@ func (c *h2Conn) finish(s *h2Stream, cut string, injected bool, end time.Time) {
 		// socket) never reached it, as over HTTP/1.
 		in.Note = strings.TrimSpace(in.Note + " (the callee answered " + in.Result + " after " + secs(in.End.Sub(s.start)) + ")")
 		in.Result, in.End, in.Suspicious = "no answer: caller closed after "+secs(at.Sub(s.start)), at, true
+		in.GRPCStatus, in.GRPCMessage = -1, "" // no code reached the caller
 	}
 	c.d.p.emitMemo(&in, &c.memo)
 	c.recycle(s)

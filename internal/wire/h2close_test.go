@@ -286,4 +286,7 @@ func TestH2AnswerAfterTheCallerClosed(t *testing.T) {
 	if !strings.HasPrefix(in.Result, "no answer: caller closed after") || !strings.Contains(in.Note, "the callee answered UNAVAILABLE: Socket closed after") {
 		t.Errorf("got %s, want the caller's close, with the callee's late answer in the note", in.Line())
 	}
+	if in.GRPCStatus != -1 || in.GRPCMessage != "" {
+		t.Errorf("code %d %q, want none: no code reached the caller", in.GRPCStatus, in.GRPCMessage)
+	}
 }
