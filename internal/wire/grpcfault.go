@@ -516,7 +516,7 @@ func (fr *h2Front) forward(w http.ResponseWriter, r *http.Request, in *Interacti
 		case <-t.C:
 			return true
 		case <-r.Context().Done():
-			in.Result, in.Suspicious = "no answer: caller gone", true
+			callerGone(in)
 			return false
 		}
 	}
@@ -556,7 +556,7 @@ func (fr *h2Front) forward(w http.ResponseWriter, r *http.Request, in *Interacti
 	if err != nil {
 		in.Result, in.Suspicious = "no answer: "+errText(err), true
 		if r.Context().Err() != nil {
-			in.Result = "no answer: caller reset the call after " + secs(time.Since(in.Start))
+			callerGone(in)
 			return
 		}
 		why := "seam's wire could not reach the callee: " + errText(err)
@@ -589,7 +589,7 @@ func (fr *h2Front) forward(w http.ResponseWriter, r *http.Request, in *Interacti
 	for n := 0; ; n++ {
 		c, ok := <-chunks
 		if !ok {
-			in.Result, in.Suspicious = "no answer: caller gone", true
+			callerGone(in)
 			return
 		}
 		if len(c.b) > 0 {
@@ -606,7 +606,7 @@ func (fr *h2Front) forward(w http.ResponseWriter, r *http.Request, in *Interacti
 				return
 			}
 			if _, werr := w.Write(c.b); werr != nil {
-				in.Result, in.Suspicious = "no answer: caller gone", true
+				callerGone(in)
 				return
 			}
 			if fl != nil {
@@ -621,7 +621,7 @@ func (fr *h2Front) forward(w http.ResponseWriter, r *http.Request, in *Interacti
 			if r.Context().Err() != nil {
 				// The caller reset the call (its deadline, a cancel), not
 				// the callee or a fault.
-				in.Result = "no answer: caller reset the call after " + secs(time.Since(in.Start))
+				callerGone(in)
 			}
 			return
 		}
@@ -639,6 +639,14 @@ func (fr *h2Front) forward(w http.ResponseWriter, r *http.Request, in *Interacti
 	if n, err := strconv.Atoi(st); err == nil {
 		in.GRPCStatus, in.GRPCMessage = n, statusMessage(n, percentDecode(msg))
 	}
+}
+
+// callerGone tells of a call the proxy's own HTTP/2 server forwarded whose
+// caller left before its answer was through: it reset the stream (its
+// deadline, a cancel) or closed the connection (the server cannot say
+// which).
+func callerGone(in *Interaction) {
+	in.Result, in.Suspicious = "no answer: caller gave up after "+secs(time.Since(in.Start)), true
 }
 
 // countReader counts the request's bytes and reads its gRPC messages, or
