@@ -68,6 +68,7 @@ type decoder struct {
 // exchange is a request seen, waiting for its response.
 type exchange struct {
 	method, target string
+	key            string // a Redis command's key, whole (target shows its start)
 	header         string
 	start          time.Time
 	body           []byte
@@ -414,6 +415,7 @@ func (d *decoder) unreadInFlight() int {
 type pending struct {
 	protocol, method, target, op string
 	start                        time.Time
+	key                          string // Redis's
 }
 
 // close ends decoding when the connection is over: calls still waiting
@@ -433,25 +435,27 @@ func (d *decoder) close(how string, cut bool) int {
 	}
 	var left []pending
 	for _, ex := range d.queue {
-		left = append(left, pending{"http", ex.method, ex.target, ex.method + " " + ex.target, ex.start})
+		left = append(left, pending{"http", ex.method, ex.target, ex.method + " " + ex.target, ex.start, ""})
 	}
 	if d.pg != nil {
 		for _, ex := range d.pg.pending {
 			sql := oneLine(ex.sql, maxSQLKept)
-			left = append(left, pending{"postgres", "SQL", sql, "SQL " + oneLine(sql, maxOpSQL), ex.start})
+			left = append(left, pending{"postgres", "SQL", sql, "SQL " + oneLine(sql, maxOpSQL), ex.start, ""})
 		}
 	}
 	if d.resp3 != nil {
 		for _, ex := range d.resp3.pending {
-			left = append(left, pending{"redis", "REDIS", ex.target, "REDIS " + ex.target, ex.start})
+			left = append(left, pending{"redis", "REDIS", ex.target, "REDIS " + ex.target, ex.start, ex.key})
 		}
+		d.resp3.closeUntold(how)
 	}
 	now := time.Now()
 	for _, x := range left {
 		in := Interaction{Edge: d.p.Edge, Protocol: x.protocol, Op: x.op, Start: x.start, Suspicious: true,
 			Method: x.method, Target: x.target}
 		if x.protocol == "redis" {
-			in.Command, in.Key = redisParts(x.target)
+			in.Command, _ = redisParts(x.target)
+			in.Key = x.key
 		}
 		in.Result, in.Injected, in.End = d.unanswered(how, cut, x.start, now)
 		d.p.emit(in)

@@ -29,15 +29,30 @@ type respValue struct {
 	keep   []byte // the bulk string being kept
 	args   []string
 	top    string // the top-level value's summary (server side)
+	kind   byte   // the top-level value's type ('>': a push, RESP3)
 	header bool   // the top-level value has begun
 }
+
+// maxRedisKey is how much of a command's key is kept.
+const maxRedisKey = 512
+
+// maxRedisPending bounds the commands a connection's decoding keeps
+// waiting for their replies; a longer pipeline's next commands are
+// counted, not told one by one, until the replies catch up.
+const maxRedisPending = 1024
 
 // feed hands each complete top-level value to on; false stops decoding.
 func (v *respValue) feed(b []byte, on func(*respValue) bool) bool {
 	for len(b) > 0 {
 		if v.bulk > 0 {
 			n := min(v.bulk, len(b))
-			if room := 64 - len(v.keep); room > 0 {
+			// A command's key (its second string) whole, up to
+			// maxRedisKey: interactions match it; the rest, its start.
+			keep := 64
+			if len(v.args) == 1 {
+				keep = maxRedisKey
+			}
+			if room := keep - len(v.keep); room > 0 {
 				v.keep = append(v.keep, b[:min(n, room)]...)
 			}
 			b, v.bulk = b[n:], v.bulk-n
@@ -68,6 +83,9 @@ func (v *respValue) feed(b []byte, on func(*respValue) bool) bool {
 		first := !v.header
 		v.header = true
 		kind, rest := line[0], string(line[1:])
+		if first {
+			v.kind = kind
+		}
 		switch kind {
 		case '*', '>', '~', '%': // array, push, set, map
 			n, err := strconv.Atoi(rest)
@@ -144,15 +162,21 @@ func (v *respValue) item(on func(*respValue) bool) bool {
 		v.stack = v.stack[:len(v.stack)-1]
 	}
 	ok := on(v)
-	v.args, v.top, v.header = v.args[:0], "", false
+	v.args, v.top, v.header, v.kind = v.args[:0], "", false, 0
 	return ok
 }
 
-// respConn is one Redis connection being decoded.
+// respConn is one Redis connection being decoded. untold counts the
+// commands of a long pipeline beyond maxRedisPending, whose replies come
+// after those of pending; told is how many of them there were, told once
+// their replies have caught up.
 type respConn struct {
 	d        *decoder
 	cli, srv respValue
 	pending  []exchange
+	untold   int
+	told     int
+	since    time.Time
 }
 
 func (c *respConn) fromClient(b []byte) bool {
@@ -165,33 +189,73 @@ func (c *respConn) fromClient(b []byte) bool {
 		case "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "MONITOR":
 			return false // replies stop pairing with commands
 		}
-		op := cmd
+		op, key := cmd, ""
 		if cmd == "AUTH" || cmd == "HELLO" {
 			op += " ***"
 		} else if len(v.args) > 1 {
-			op += " " + oneLine(maskShape(v.args[1]), 60)
+			key = maskShape(v.args[1])
+			op += " " + oneLine(key, 60)
 		}
-		if len(c.pending) >= 1024 {
-			return false
+		if len(c.pending) >= maxRedisPending || c.untold > 0 {
+			// Its reply comes after those of the commands before it.
+			if c.untold == 0 {
+				c.since = time.Now()
+			}
+			c.untold++
+			c.told++
+			return true
 		}
-		c.pending = append(c.pending, exchange{method: cmd, target: op, start: time.Now()})
+		c.pending = append(c.pending, exchange{method: cmd, target: op, key: key, start: time.Now()})
 		return true
 	})
 }
 
 func (c *respConn) fromServer(b []byte) bool {
 	return c.srv.feed(b, func(v *respValue) bool {
+		if v.kind == '>' {
+			return true // a push (RESP3: an invalidation, a message): no command's reply
+		}
 		if len(c.pending) == 0 {
-			return false // a reply to nothing: a push, or we lost track
+			if c.untold == 0 {
+				return false // a reply to nothing: we lost track
+			}
+			if c.untold--; c.untold == 0 {
+				c.tellUntold("answered")
+			}
+			return true
 		}
 		ex := c.pending[0]
 		c.pending = c.pending[1:]
-		cmd, key := redisParts(ex.target)
+		cmd, _ := redisParts(ex.target)
 		c.d.p.emit(Interaction{Edge: c.d.p.Edge, Protocol: "redis", Op: "REDIS " + ex.target, Result: v.top,
 			Start: ex.start, End: time.Now(), Suspicious: strings.HasPrefix(v.top, "-") || v.top == "error",
-			Method: "REDIS", Target: ex.target, Command: cmd, Key: key})
+			Method: "REDIS", Target: ex.target, Command: cmd, Key: ex.key})
 		return true
 	})
+}
+
+// tellUntold tells of the commands of a long pipeline not told one by
+// one, and what became of them (how).
+func (c *respConn) tellUntold(how string) {
+	if c.told == 0 {
+		return
+	}
+	c.d.p.emit(Interaction{Edge: c.d.p.Edge, Protocol: "redis", Op: "connection", Start: c.since, End: time.Now(),
+		Result: fmt.Sprintf("%d more commands %s, not told one by one (a pipeline of more than %d waited at once)", c.told, how, maxRedisPending)})
+	c.told = 0
+}
+
+// closeUntold, as the connection ends (how), tells of the untold commands
+// answered so far and of those left without an answer.
+func (c *respConn) closeUntold(how string) {
+	if c.untold == 0 {
+		return
+	}
+	left := c.untold
+	c.told -= left
+	c.tellUntold("answered")
+	c.told, c.untold = left, 0
+	c.tellUntold("got no answer (" + how + ")")
 }
 
 // redisParts splits a recorded command ("GET user1", "AUTH ***") into the
