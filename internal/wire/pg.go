@@ -116,6 +116,7 @@ type pgExec struct {
 	params string
 	start  time.Time
 	simple bool
+	sync   bool // not a query: a Sync, which the server answers with ReadyForQuery
 }
 
 func newPgConn(d *decoder) *pgConn {
@@ -123,7 +124,7 @@ func newPgConn(d *decoder) *pgConn {
 }
 
 func (c *pgConn) fromClient(b []byte) bool {
-	return c.cli.feed(b, func(t byte) bool { return t == 0 || t == 'Q' || t == 'P' || t == 'B' || t == 'E' || t == 'C' },
+	return c.cli.feed(b, func(t byte) bool { return t == 0 || t == 'Q' || t == 'P' || t == 'B' || t == 'E' || t == 'C' || t == 'S' },
 		c.clientMessage)
 }
 
@@ -161,6 +162,8 @@ func (c *pgConn) clientMessage(t byte, body []byte) bool {
 		ex := c.portals[portal]
 		ex.start = time.Now()
 		c.pending = append(c.pending, ex)
+	case 'S': // Sync: ends an extended batch; pipelined batches each end in one
+		c.pending = append(c.pending, pgExec{sync: true})
 	case 'C': // Close a statement or portal
 		if len(body) > 1 {
 			name, _ := cut0(body[1:])
@@ -190,19 +193,29 @@ func (c *pgConn) serverMessage(t byte, body []byte) bool {
 	case 'E': // ErrorResponse
 		c.done(pgError(body), true)
 		// The server skips the rest of an extended batch until Sync.
-	case 'Z': // ReadyForQuery: a simple query is over; a failed batch is dropped
+	case 'Z': // ReadyForQuery: a simple query is over, or a batch up to its Sync
 		if len(c.pending) > 0 && c.pending[0].simple {
 			c.done(strings.Join(c.tags, ", "), false)
+			return true
 		}
-		c.pending, c.tags = nil, nil
+		c.tags = nil
+		// What is left of the batch the server skipped (after an error);
+		// the batches pipelined after it are still to come.
+		for i, ex := range c.pending {
+			if ex.sync {
+				c.pending = c.pending[i+1:]
+				return true
+			}
+		}
+		c.pending = nil
 	}
 	return true
 }
 
 // done reports the oldest pending query with its result.
 func (c *pgConn) done(result string, failed bool) {
-	if len(c.pending) == 0 {
-		return
+	if len(c.pending) == 0 || c.pending[0].sync {
+		return // an error of the Sync's own (a deferred constraint at commit): no query's
 	}
 	ex := c.pending[0]
 	c.pending = c.pending[1:]

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strings"
 	"testing"
@@ -80,5 +81,58 @@ func TestRedisLongKeyIsKeptWhole(t *testing.T) {
 	got := s.all()
 	if len(got) != 1 || got[0].Key != key || got[0].Command != "GET" {
 		t.Fatalf("got %+v, want the key whole", got)
+	}
+}
+
+// libpq's pipeline mode (psycopg's, pgx's batches): several extended
+// queries each ending in its own Sync, sent before any answer. Each is
+// told; a failed one's batch is skipped by the server up to its Sync, and
+// the batches after it still pair with their results.
+func TestPostgresPipelinedSyncs(t *testing.T) {
+	var s sink
+	d := newDecoder(&Proxy{Edge: "app→db", report: s.add})
+	startup := make([]byte, 4)
+	binary.BigEndian.PutUint32(startup, pgProtocol3)
+	d.fromClient(pgMsg(0, startup, cstr("user"), cstr("app"), []byte{0}))
+	d.fromServer(append(pgMsg('R', []byte{0, 0, 0, 0}), pgMsg('Z', []byte("I"))...))
+	query := func(sql, param string) []byte {
+		var b []byte
+		b = append(b, pgMsg('P', cstr(""), cstr(sql), []byte{0, 0})...)
+		b = append(b, pgMsg('B', cstr(""), cstr(""), []byte{0, 0, 0, 1, 0, 0, 0, byte(len(param))}, []byte(param), []byte{0, 0})...)
+		b = append(b, pgMsg('E', cstr(""), []byte{0, 0, 0, 0})...)
+		return append(b, pgMsg('S')...)
+	}
+	var batch []byte
+	for i, p := range []string{"1", "2", "x", "4"} {
+		sql := "select $1::int * 10 as v"
+		if i == 1 {
+			// a batch of two executes, one Sync: the first fails, the
+			// second is skipped
+			batch = append(batch, pgMsg('P', cstr(""), cstr("select 1/0"), []byte{0, 0})...)
+			batch = append(batch, pgMsg('B', cstr(""), cstr(""), []byte{0, 0, 0, 0, 0, 0})...)
+			batch = append(batch, pgMsg('E', cstr(""), []byte{0, 0, 0, 0})...)
+		}
+		batch = append(batch, query(sql, p)...)
+	}
+	d.fromClient(batch)
+	ok := append(append(append(pgMsg('1'), pgMsg('2')...), pgMsg('D')...), pgMsg('C', cstr("SELECT 1"))...)
+	var answers []byte
+	answers = append(answers, append(ok, pgMsg('Z', []byte("I"))...)...)
+	answers = append(answers, append(append(pgMsg('1'), pgMsg('2')...), pgMsg('E', []byte("SERROR\x00C22012\x00Mdivision by zero\x00\x00"))...)...)
+	answers = append(answers, pgMsg('Z', []byte("I"))...)
+	answers = append(answers, append(ok, pgMsg('Z', []byte("I"))...)...)
+	answers = append(answers, append(ok, pgMsg('Z', []byte("I"))...)...)
+	d.fromServer(answers)
+	want := []string{
+		"SQL select $1::int * 10 as v → SELECT 1",
+		"SQL select 1/0 → ERROR 22012: division by zero",
+		"SQL select $1::int * 10 as v → SELECT 1",
+		"SQL select $1::int * 10 as v → SELECT 1",
+	}
+	if got := s.lines(); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if got := s.all(); len(got) == 4 && (got[2].Note != `["x"]` || got[3].Note != `["4"]`) {
+		t.Errorf("the batches after the failed one paired with the wrong parameters: %q, %q", got[2].Note, got[3].Note)
 	}
 }
