@@ -62,6 +62,8 @@ func (f Faults) Problems() []FaultProblem {
 		add(".http", "give status (answer in the callee's place) or slow (hold the callee's answer), one of them", "")
 	case f.HTTP != nil && f.HTTP.Status != 0 && (f.HTTP.Status < 100 || f.HTTP.Status > 599):
 		add(".http.status", fmt.Sprintf("%d is not an HTTP status", f.HTTP.Status), "")
+	case f.HTTP != nil && f.HTTP.Status != 0 && f.HTTP.Status < 200:
+		add(".http.status", fmt.Sprintf("%d is an interim status (1xx), not an answer: a caller would wait on for the real one", f.HTTP.Status), "use a final status, 200 to 599")
 	case f.HTTP != nil && f.HTTP.Slow < 0:
 		add(".http.slow", "must be positive", "")
 	}
@@ -96,11 +98,27 @@ func (h *HTTPFault) matches(method, target string) bool {
 	return ok
 }
 
-// response is the answer put in the callee's place.
-func (h *HTTPFault) response() []byte {
+// response is the answer put in the callee's place, to a request of
+// method: as HTTP frames it (RFC 9110 §6.4.1, §9.3.2), a HEAD's answer has
+// its headers but no body, a 204's and a 304's neither a body nor a
+// length; closing says the connection closes after it (the request asked
+// for it, or its body may still be on the way).
+func (h *HTTPFault) response(method string, closing bool) []byte {
 	body := h.body()
-	return []byte(fmt.Sprintf("HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nX-Seam-Fault: injected\r\n\r\n%s",
-		h.Status, http.StatusText(h.Status), len(body), body))
+	var b strings.Builder
+	fmt.Fprintf(&b, "HTTP/1.1 %d %s\r\n", h.Status, http.StatusText(h.Status))
+	noBody := h.Status == http.StatusNoContent || h.Status == http.StatusNotModified
+	if !noBody {
+		fmt.Fprintf(&b, "Content-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\n", len(body))
+	}
+	if closing {
+		b.WriteString("Connection: close\r\n")
+	}
+	b.WriteString("X-Seam-Fault: injected\r\n\r\n")
+	if !noBody && method != http.MethodHead {
+		b.WriteString(body)
+	}
+	return []byte(b.String())
 }
 
 // body is what the fault answers with.

@@ -13,7 +13,7 @@ func runGate(b []byte, splits []byte, f *HTTPFault) (passed []byte, answered []s
 	var g gate
 	g.active = true
 	pass := func(x []byte) error { passed = append(passed, x...); return nil }
-	answer := func(m, t, _ string) error { answered = append(answered, m+" "+t); return nil }
+	answer := func(m, t, _ string, _ bool) error { answered = append(answered, m+" "+t); return nil }
 	i := 0
 	for k := 0; len(b) > 0; k++ {
 		n := len(b)

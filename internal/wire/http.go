@@ -372,6 +372,13 @@ func (d *decoder) gated() {
 	d.wasHTTP = true
 }
 
+// waiting is how many HTTP/1 requests wait for the callee's answer.
+func (d *decoder) waiting() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.queue)
+}
+
 // atRequestStart reports whether the caller's next byte may start an
 // HTTP request: nothing was decoded yet, or an HTTP request just ended.
 func (d *decoder) atRequestStart() bool {

@@ -572,7 +572,7 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 						return nil
 					}
 				}
-				werr = g.feed(buf[:k], f.HTTP, through, func(m, target, header string) error {
+				werr = g.feed(buf[:k], f.HTTP, through, func(m, target, header string, closing bool) error {
 					d.gated()
 					if holed {
 						// Pipelined behind a swallowed request: its answer
@@ -583,7 +583,15 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 							Suspicious: true, Injected: true})
 						return nil
 					}
-					return p.answer(src, m, target, header, f.HTTP)
+					if err := p.answer(src, st, d, m, target, header, closing, f.HTTP); err != nil || !closing {
+						return err
+					}
+					// As a server does when the request asks for it (or
+					// its body may still come): the connection ends.
+					st.cutBy("closed after a fault's answer, as the request asked (HTTP/1.0, Connection: close or Expect: 100-continue)")
+					src.Close()
+					dst.Close()
+					return errCut
 				})
 			} else {
 				werr = pass(buf[:k], f)
@@ -670,9 +678,16 @@ func (p *Proxy) readAhead(src io.Reader, done <-chan struct{}) chan readChunk {
 // answer writes an HTTP fault's response to the caller, in the callee's
 // place. It is reported first, as every exchange is: before the caller
 // has its answer.
-func (p *Proxy) answer(caller net.Conn, method, target, header string, h *HTTPFault) error {
+func (p *Proxy) answer(caller net.Conn, st *connState, d *decoder, method, target, header string, closing bool, h *HTTPFault) error {
+	// HTTP/1 answers in order: the callee's answers to the requests
+	// pipelined before this one go first (at most maxDrainWait).
+	for wait := time.Now(); d.waiting() > 0 && time.Since(wait) < maxDrainWait; {
+		if !st.sleep(time.Millisecond) {
+			return net.ErrClosed
+		}
+	}
 	now := time.Now()
-	resp := h.response()
+	resp := h.response(method, closing)
 	respHead, body, _ := bytes.Cut(resp, []byte("\r\n\r\n"))
 	_, respHeader, _ := bytes.Cut(respHead, []byte("\r\n"))
 	var kept bodyStart
@@ -681,8 +696,42 @@ func (p *Proxy) answer(caller net.Conn, method, target, header string, h *HTTPFa
 		Result: fmt.Sprintf("%d %s", h.Status, http.StatusText(h.Status)), Start: now, End: now,
 		Suspicious: h.Status >= 400, Injected: true, Note: InjectedNote, Method: method, Target: target, Status: h.Status,
 		ResponseBody: kept.body, respCut: kept.cut, reqHeader: header, respHeader: keptHeader(respHeader)})
+	// Not inside an answer of the callee's being written (wmu).
+	st.wmu.Lock()
+	defer st.wmu.Unlock()
 	_, err := caller.Write(resp)
 	return err
+}
+
+// closesAfter reports whether a connection ends after the answer to the
+// request whose head is b (RFC 9112 §9.3): HTTP/1.0 without keep-alive,
+// "Connection: close", or "Expect: 100-continue" (its body may come or
+// not: only a close leaves no doubt).
+func closesAfter(b []byte) bool {
+	line, rest, _ := bytes.Cut(b, []byte("\n"))
+	http10 := bytes.HasSuffix(bytes.TrimRight(line, "\r"), []byte("HTTP/1.0"))
+	keepAlive := false
+	for l := range bytes.SplitSeq(rest, []byte("\n")) {
+		name, value, ok := bytes.Cut(l, []byte(":"))
+		if !ok {
+			continue
+		}
+		name, value = bytes.TrimSpace(name), bytes.ToLower(bytes.TrimSpace(value))
+		switch {
+		case bytes.EqualFold(name, []byte("Connection")):
+			for tok := range bytes.SplitSeq(value, []byte(",")) {
+				switch string(bytes.TrimSpace(tok)) {
+				case "close":
+					return true
+				case "keep-alive":
+					keepAlive = true
+				}
+			}
+		case bytes.EqualFold(name, []byte("Expect")) && string(value) == "100-continue":
+			return true
+		}
+	}
+	return http10 && !keepAlive
 }
 
 // gate holds the caller's bytes while an HTTP fault is set until a
@@ -698,7 +747,7 @@ type gate struct {
 	r       reader // frames the decided request's body
 }
 
-func (g *gate) feed(b []byte, f *HTTPFault, pass func([]byte) error, answer func(method, target, header string) error) error {
+func (g *gate) feed(b []byte, f *HTTPFault, pass func([]byte) error, answer func(method, target, header string, closing bool) error) error {
 	for len(b) > 0 {
 		if !g.inBody {
 			g.hold = append(g.hold, b...)
@@ -730,7 +779,7 @@ func (g *gate) feed(b []byte, f *HTTPFault, pass func([]byte) error, answer func
 			g.swallow = f != nil && f.Status != 0 && f.matches(h.method, h.target)
 			var err error
 			if g.swallow {
-				err = answer(h.method, h.target, h.header)
+				err = answer(h.method, h.target, h.header, closesAfter(start))
 			} else {
 				err = pass(start)
 			}

@@ -1,0 +1,116 @@
+package wire
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// slowServer is an HTTP/1 callee: /slow answers after 200ms, the rest at
+// once, each with its path.
+func slowServer(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			time.Sleep(200 * time.Millisecond)
+		}
+		io.WriteString(w, "path "+r.URL.Path)
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String()
+}
+
+// An answer a fault gives to a pipelined request goes after the callee's
+// answers to the requests before it: HTTP/1 answers in order.
+func TestFaultAnswerKeepsPipelinedOrder(t *testing.T) {
+	p := listened(t, "web→api", slowServer(t), (&sink{}).add)
+	p.SetFaults(Faults{HTTP: &HTTPFault{Path: "/search*", Status: 503}})
+	c, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "GET /slow HTTP/1.1\r\nHost: a\r\n\r\nGET /search?q=1 HTTP/1.1\r\nHost: a\r\n\r\nGET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+	br := bufio.NewReader(c)
+	var got []string
+	for range 3 {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("after %q: %v", got, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		got = append(got, resp.Status+" "+strings.TrimSpace(string(b)))
+	}
+	want := "200 OK path /slow; 503 Service Unavailable Service Unavailable (injected by seam); 200 OK path /hello"
+	if strings.Join(got, "; ") != want {
+		t.Errorf("got %q\nwant %q", strings.Join(got, "; "), want)
+	}
+}
+
+// A fault's answer is framed as HTTP frames it: no body to a HEAD, none
+// and no length with a 204 or a 304; and the connection closes after it
+// when the request asks (HTTP/1.0, Connection: close, Expect).
+func TestFaultAnswerFraming(t *testing.T) {
+	for _, c := range []struct {
+		name, req string
+		status    int
+		wantBody  string
+		closes    bool
+	}{
+		{"HEAD", "HEAD /x HTTP/1.1\r\nHost: a\r\n\r\n", 503, "", false},
+		{"204", "GET /x HTTP/1.1\r\nHost: a\r\n\r\n", 204, "", false},
+		{"304", "GET /x HTTP/1.1\r\nHost: a\r\n\r\n", 304, "", false},
+		{"HTTP/1.0", "GET /x HTTP/1.0\r\n\r\n", 503, "Service Unavailable (injected by seam)\n", true},
+		{"Connection: close", "GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 503, "Service Unavailable (injected by seam)\n", true},
+		{"Expect", "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 2048\r\nExpect: 100-continue\r\n\r\n", 503, "Service Unavailable (injected by seam)\n", true},
+		{"keep-alive", "GET /x HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", 503, "Service Unavailable (injected by seam)\n", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := listened(t, "web→api", slowServer(t), (&sink{}).add)
+			p.SetFaults(Faults{HTTP: &HTTPFault{Path: "/x", Status: c.status}})
+			conn, err := net.Dial("tcp", p.Addr())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(3 * time.Second))
+			io.WriteString(conn, c.req)
+			br := bufio.NewReader(conn)
+			method, _, _ := strings.Cut(c.req, " ")
+			resp, err := http.ReadResponse(br, &http.Request{Method: method})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != c.status || string(b) != c.wantBody {
+				t.Errorf("got %d %q, want %d %q", resp.StatusCode, b, c.status, c.wantBody)
+			}
+			if (c.status == 204 || c.status == 304) && resp.Header.Get("Content-Length") != "" {
+				t.Errorf("a %d with a Content-Length", c.status)
+			}
+			// Nothing more on the connection: then it ends (closes) or,
+			// kept alive, stays open.
+			conn.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+			n, err := br.Read(make([]byte, 1))
+			closed := err == io.EOF
+			if n > 0 || closed != c.closes {
+				t.Errorf("after the answer: %d more bytes, closed %v (%v); want closed %v", n, closed, err, c.closes)
+			}
+		})
+	}
+}
+
+func TestFaultRefusesInterimStatus(t *testing.T) {
+	if probs := (Faults{HTTP: &HTTPFault{Status: 100}}).Problems(); len(probs) != 1 || !strings.Contains(probs[0].What, "interim") {
+		t.Errorf("a 100 fault: %v", probs)
+	}
+}
