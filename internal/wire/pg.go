@@ -124,7 +124,9 @@ func newPgConn(d *decoder) *pgConn {
 }
 
 func (c *pgConn) fromClient(b []byte) bool {
-	return c.cli.feed(b, func(t byte) bool { return t == 0 || t == 'Q' || t == 'P' || t == 'B' || t == 'E' || t == 'C' || t == 'S' },
+	return c.cli.feed(b, func(t byte) bool {
+		return t == 0 || t == 'Q' || t == 'P' || t == 'B' || t == 'E' || t == 'C' || t == 'S'
+	},
 		c.clientMessage)
 }
 
