@@ -63,7 +63,7 @@ const dirty = "INSERT INTO t0 (name, n) VALUES ('new', 1), ('new', 2); UPDATE t1
 const suiteText = `name: datareset
 services:
   pg:
-    postgres: {database: app, init: [pg.sql]}
+    postgres: {database: app, init: [pg.sql], superuser: true} # the by-hand ways create databases
   my:
     mariadb: {database: app, init: [my.sql]}
   cache:
@@ -109,7 +109,9 @@ func main() {
 	databench.Exec(ctx, admin, "CREATE DATABASE clone TEMPLATE tpl STRATEGY FILE_COPY")
 
 	my := connectMy(databench.URL(env, "my"))
-	rdb := redis.NewClient(&redis.Options{Addr: strings.TrimSuffix(strings.TrimPrefix(databench.URL(env, "cache"), "redis://"), "/0")})
+	ropts, err := redis.ParseURL(databench.URL(env, "cache")) // with the environment's password
+	measure.Check(err)
+	rdb := redis.NewClient(ropts)
 	measure.OnExit(func() { rdb.Close() })
 	nc, err := nats.Connect(databench.URL(env, "bus"))
 	measure.Check(err)
