@@ -153,19 +153,27 @@ func takeBaseline(ctx context.Context, conn *pgx.Conn) error {
 //   - sequences (owned, identity or free-standing): set back by oid.
 //   - DDL: an event trigger notes it (dirty 0); reset then drops every
 //     schema and relation (table, view, sequence, foreign table) not in the
-//     baseline. One that a baseline object depends on (say, a foreign key
-//     a test added from a baseline table to its own) is emptied instead,
-//     and said so. A baseline table that a test altered keeps the change
-//     (its rows are restored with the columns both have) and one it dropped
-//     is gone for good: reset returns a line saying so, which seam shows
-//     once.
+//     baseline, every index, trigger, policy and rule not in the baseline
+//     on a baseline table, and every function, procedure, aggregate and
+//     type not in the baseline. A table that a baseline object depends on
+//     (say, a foreign key a test added from a baseline table to its own) is
+//     emptied instead, another such object is kept, and said so. A baseline
+//     table that a test altered keeps the change (its rows are restored
+//     with the columns both have), and one it dropped is gone for good; so
+//     is a baseline index, trigger, policy, rule, routine or type that a
+//     test dropped or changed (CREATE OR REPLACE, ALTER, ENABLE/DISABLE):
+//     reset returns a line saying so, which seam shows once. A constraint
+//     a test added to a baseline table (ALTER TABLE) is kept and said.
 const baselineSchema = `
 DROP EVENT TRIGGER IF EXISTS seam_ddl;
 DROP SCHEMA IF EXISTS seam_baseline CASCADE;
 CREATE SCHEMA seam_baseline;
 CREATE UNLOGGED TABLE seam_baseline.dirty (rel oid PRIMARY KEY);
 CREATE TABLE seam_baseline.restore (rel oid PRIMARY KEY, root oid NOT NULL, sig text NOT NULL, del text NOT NULL, ins text);
-CREATE TABLE seam_baseline.objects (kind "char" NOT NULL, obj oid NOT NULL, PRIMARY KEY (kind, obj));
+-- The baseline's objects: schemas (n), relations (r) and the others
+-- (kinds of seam_baseline.others) with the table each is on (0: none),
+-- its name for notices and what tells it changed.
+CREATE TABLE seam_baseline.objects (kind "char" NOT NULL, obj oid NOT NULL, rel oid, name text, sig text, PRIMARY KEY (kind, obj));
 CREATE TABLE seam_baseline.seqs (seq oid PRIMARY KEY, last bigint NOT NULL, called boolean NOT NULL);
 
 -- The user's schemas: not the system's, not seam's.
@@ -183,6 +191,71 @@ CREATE VIEW seam_baseline.rels AS
 	FROM pg_class c JOIN seam_baseline.spaces n ON n.oid = c.relnamespace
 	WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
 	  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e');
+
+-- The user's objects other than schemas and relations that DDL makes or
+-- changes: on the user's relations, indexes (i; not one of a constraint
+-- or a partition's copy of its table's), triggers (t; not seam's, not a
+-- partition's copy), policies (o), rules (w; not a view's own) and
+-- constraints (c; changed by ALTER TABLE only: said, never dropped); in
+-- the user's schemas, routines (f) and types (y; not an array's, a
+-- table's row or a range's multirange); none an extension's. sig is the
+-- object's catalog row (and what else defines it), which DDL alone
+-- changes; drop drops it.
+CREATE VIEW seam_baseline.others AS
+	SELECT 'i'::"char" AS kind, i.indexrelid AS obj, i.indrelid AS rel, format('index %s on %s', i.indexrelid::regclass, t.name) AS name,
+		(c.relname, i.indkey, i.indclass, i.indcollation, i.indoption, i.indisunique, i.indisexclusion, i.indexprs, i.indpred)::text AS sig,
+		format('DROP INDEX %s', i.indexrelid::regclass) AS drop, 0 AS ord
+	FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN seam_baseline.rels t ON t.rel = i.indrelid
+	WHERE NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid AND d.deptype IN ('i', 'P'))
+	UNION ALL
+	SELECT 't', g.oid, g.tgrelid, format('trigger %I on %s', g.tgname, t.name), (SELECT x::text FROM pg_trigger x WHERE x.oid = g.oid), format('DROP TRIGGER %I ON %s', g.tgname, t.name), 0
+	FROM pg_trigger g JOIN seam_baseline.rels t ON t.rel = g.tgrelid
+	WHERE NOT g.tgisinternal AND g.tgparentid = 0 AND g.tgname <> 'seam_dirty'
+	UNION ALL
+	SELECT 'o', p.oid, p.polrelid, format('policy %I on %s', p.polname, t.name), (SELECT x::text FROM pg_policy x WHERE x.oid = p.oid), format('DROP POLICY %I ON %s', p.polname, t.name), 0
+	FROM pg_policy p JOIN seam_baseline.rels t ON t.rel = p.polrelid
+	UNION ALL
+	SELECT 'w', w.oid, w.ev_class, format('rule %I on %s', w.rulename, t.name), (SELECT x::text FROM pg_rewrite x WHERE x.oid = w.oid), format('DROP RULE %I ON %s', w.rulename, t.name), 0
+	FROM pg_rewrite w JOIN seam_baseline.rels t ON t.rel = w.ev_class
+	WHERE w.rulename <> '_RETURN'
+	UNION ALL
+	SELECT 'c', k.oid, k.conrelid, format('constraint %I on %s', k.conname, t.name), (SELECT x::text FROM pg_constraint x WHERE x.oid = k.oid), NULL, 0
+	FROM pg_constraint k JOIN seam_baseline.rels t ON t.rel = k.conrelid
+	WHERE k.conparentid = 0
+	UNION ALL
+	SELECT 'f', p.oid, 0, format('%s %s', CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' ELSE 'function' END, p.oid::regprocedure),
+		(SELECT x::text FROM pg_proc x WHERE x.oid = p.oid), format('DROP ROUTINE %s', p.oid::regprocedure), 2
+	FROM pg_proc p JOIN seam_baseline.spaces n ON n.oid = p.pronamespace
+	WHERE NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype IN ('i', 'e'))
+	UNION ALL
+	SELECT 'y', y.oid, 0, format('type %s', y.oid::regtype),
+		concat_ws(' ', (SELECT x::text FROM pg_type x WHERE x.oid = y.oid),
+			(SELECT string_agg(quote_literal(e.enumlabel), ',' ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = y.oid),
+			(SELECT string_agg(k::text, ',' ORDER BY k.oid) FROM pg_constraint k WHERE k.contypid = y.oid),
+			(SELECT string_agg(a::text, ',' ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = y.typrelid AND y.typrelid <> 0)),
+		format('DROP TYPE %s', y.oid::regtype), 3
+	FROM pg_type y JOIN seam_baseline.spaces n ON n.oid = y.typnamespace
+	WHERE (y.typrelid = 0 OR EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = y.typrelid AND c.relkind = 'c'))
+	  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = y.oid AND d.deptype IN ('i', 'e'));
+
+-- made lists what a test made, each with the statement that drops it,
+-- in an order that drops dependants first (a trigger before its
+-- function, a table before its type): the objects on the baseline's
+-- tables, the relations, the routines, the types. What is on a relation
+-- a test made goes with it.
+CREATE VIEW seam_baseline.made AS
+	SELECT 'r'::"char" AS kind, t.rel AS obj, 'pg_class'::regclass AS cat, t.name,
+		format('DROP %s %s', CASE t.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
+			WHEN 'S' THEN 'SEQUENCE' WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END, t.name) AS drop, 1 AS ord
+	FROM seam_baseline.rels t WHERE NOT EXISTS (SELECT 1 FROM seam_baseline.objects b WHERE b.kind = 'r' AND b.obj = t.rel)
+	UNION ALL
+	SELECT o.kind, o.obj, CASE o.kind WHEN 'i' THEN 'pg_class' WHEN 't' THEN 'pg_trigger' WHEN 'o' THEN 'pg_policy'
+			WHEN 'w' THEN 'pg_rewrite' WHEN 'f' THEN 'pg_proc' ELSE 'pg_type' END::regclass,
+		o.name, o.drop, o.ord
+	FROM seam_baseline.others o
+	WHERE o.kind <> 'c' -- not o.drop IS NOT NULL: that would format every routine's first
+	  AND (o.rel = 0 OR EXISTS (SELECT 1 FROM seam_baseline.objects b WHERE b.kind = 'r' AND b.obj = o.rel))
+	  AND NOT EXISTS (SELECT 1 FROM seam_baseline.objects b WHERE b.kind = o.kind AND b.obj = o.obj);
 
 -- The notes are written with seam's rights: the system under test may
 -- connect as a role of its own, which may not write to seam's schema.
@@ -248,6 +321,7 @@ BEGIN
 	DELETE FROM seam_baseline.objects;
 	INSERT INTO seam_baseline.objects SELECT 'n', oid FROM seam_baseline.spaces;
 	INSERT INTO seam_baseline.objects SELECT 'r', rel FROM seam_baseline.rels;
+	INSERT INTO seam_baseline.objects SELECT kind, obj, rel, name, sig FROM seam_baseline.others;
 	DELETE FROM seam_baseline.seqs;
 	-- Each sequence's own last_value and is_called: pg_sequences shows NULL
 	-- for a sequence not yet read, even after ALTER SEQUENCE … RESTART WITH
@@ -266,8 +340,10 @@ CREATE FUNCTION seam_baseline.undo_ddl() RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
 	r record;
 	kept text[];
+	keptrels text[];
 	said text[] := '{}';
 	dropped boolean;
+	alive boolean;
 	shared text; -- the columns a copy and its altered table share
 BEGIN
 	FOR r IN SELECT * FROM seam_baseline.spaces s WHERE NOT EXISTS (SELECT 1 FROM seam_baseline.objects WHERE kind = 'n' AND obj = s.oid) LOOP
@@ -278,21 +354,30 @@ BEGIN
 	LOOP
 		dropped := false;
 		kept := '{}';
-		FOR r IN SELECT * FROM seam_baseline.rels t WHERE NOT EXISTS (SELECT 1 FROM seam_baseline.objects WHERE kind = 'r' AND obj = t.rel) LOOP
-			CONTINUE WHEN NOT EXISTS (SELECT 1 FROM pg_class WHERE oid = r.rel);
+		keptrels := '{}';
+		FOR r IN SELECT * FROM seam_baseline.made ORDER BY ord LOOP
+			-- Gone with what it belonged to (a sequence owned by a table)?
+			EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE oid = $1)', r.cat) INTO alive USING r.obj;
+			CONTINUE WHEN NOT alive;
 			BEGIN
-				EXECUTE format('DROP %s %s', CASE r.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
-					WHEN 'S' THEN 'SEQUENCE' WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END, r.name);
+				EXECUTE r.drop;
 				dropped := true;
 			EXCEPTION WHEN dependent_objects_still_exist THEN
-				kept := kept || r.name;
+				IF r.kind = 'r' THEN
+					keptrels := keptrels || r.name;
+				ELSE
+					kept := kept || r.name;
+				END IF;
 			END;
 		END LOOP;
-		EXIT WHEN NOT dropped OR cardinality(kept) = 0;
+		EXIT WHEN NOT dropped OR cardinality(kept) + cardinality(keptrels) = 0;
 	END LOOP;
-	FOR r IN SELECT * FROM seam_baseline.rels t WHERE t.name = ANY (kept) AND t.relkind IN ('r', 'p') LOOP
+	FOR r IN SELECT * FROM seam_baseline.rels t WHERE t.name = ANY (keptrels) AND t.relkind IN ('r', 'p') LOOP
 		EXECUTE 'DELETE FROM ' || r.name;
 		said := said || format('%s, made by a test, is used by the baseline (a foreign key or a view on it?): it was emptied, not dropped', r.name);
+	END LOOP;
+	FOR i IN 1 .. cardinality(kept) LOOP
+		said := said || format('%s, made by a test, is used by the baseline (a column''s type or default, a trigger?): it was kept, not dropped', kept[i]);
 	END LOOP;
 	FOR r IN SELECT s.*, t.name, t.cols FROM seam_baseline.restore s LEFT JOIN seam_baseline.rels t USING (rel)
 		WHERE s.rel = s.root AND (t.rel IS NULL OR s.sig <> t.name || ':' || t.cols) LOOP
@@ -309,6 +394,32 @@ BEGIN
 			ins = CASE WHEN s.ins IS NULL OR shared IS NULL THEN NULL
 				ELSE format('INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM seam_baseline.t%s', r.name, shared, shared, r.root) END
 		FROM seam_baseline.rels t WHERE s.root = r.root AND t.rel = s.rel;
+	END LOOP;
+	-- The baseline's other objects that a test dropped or changed. Those
+	-- on a table that is gone went with it, which is said above.
+	FOR r IN SELECT b.kind, b.obj, b.rel, b.name, o.sig FROM seam_baseline.objects b LEFT JOIN seam_baseline.others o USING (kind, obj)
+		WHERE b.kind NOT IN ('n', 'r') AND o.sig IS DISTINCT FROM b.sig LOOP
+		IF r.rel <> 0 AND NOT EXISTS (SELECT 1 FROM pg_class WHERE oid = r.rel) THEN
+			NULL;
+		ELSIF r.kind = 'c' THEN
+			said := said || format('%s of the baseline was altered by a test (ALTER TABLE): its rows are restored, the change is not undone', r.rel::regclass);
+		ELSIF r.sig IS NULL THEN
+			said := said || format('%s of the baseline was dropped by a test: seam cannot bring it back, and the tests after it run without it', r.name);
+		ELSE
+			said := said || format('%s of the baseline was changed by a test: seam cannot undo the change, and the tests after it run with it', r.name);
+		END IF;
+		IF r.sig IS NULL THEN
+			DELETE FROM seam_baseline.objects WHERE kind = r.kind AND obj = r.obj;
+		ELSE
+			UPDATE seam_baseline.objects SET sig = r.sig WHERE kind = r.kind AND obj = r.obj;
+		END IF;
+	END LOOP;
+	-- Constraints a test added to a baseline table stay (a foreign key to
+	-- a table of the test's keeps that table, said above).
+	FOR r IN SELECT DISTINCT o.rel FROM seam_baseline.others o
+		WHERE o.kind = 'c' AND EXISTS (SELECT 1 FROM seam_baseline.objects b WHERE b.kind = 'r' AND b.obj = o.rel)
+		  AND NOT EXISTS (SELECT 1 FROM seam_baseline.objects b WHERE b.kind = 'c' AND b.obj = o.obj) LOOP
+		said := said || format('%s of the baseline was altered by a test (ALTER TABLE): its rows are restored, the change is not undone', r.rel::regclass);
 	END LOOP;
 	DELETE FROM seam_baseline.seqs s WHERE NOT EXISTS (SELECT 1 FROM pg_class WHERE oid = s.seq);
 	RETURN nullif(array_to_string(said, E'\n'), '');
