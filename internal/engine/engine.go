@@ -744,6 +744,11 @@ func (r *runner) once(ctx context.Context, t *suite.Test, w *Worker) (report.Eve
 	if rec, ok := env.(Recorder); ok && env != nil {
 		r.suspicion(tr, failure, rec.Interactions(start))
 	}
+	if ex, ok := env.(Exiter); ok && env != nil && failure != nil {
+		if gone := exitedSuspects(ex.Exited()); len(gone) > 0 {
+			failure.Suspects = append(gone, failure.Suspects...)
+		}
+	}
 	w.setTest("")
 	e := report.Event{Status: report.Passed, Duration: msSince(r.now(), start), Worker: worker}
 	if failure != nil {

@@ -2,7 +2,9 @@ package engine
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -32,6 +34,26 @@ import (
 // Recorder is an Env whose wire recorded what crossed its edges.
 type Recorder interface {
 	Interactions(since time.Time) []wire.Interaction
+}
+
+// Exiter is an Env whose services may stop while the suite runs: the
+// services that have exited since they were ready, each with how
+// ("exit status 7", "signal: killed").
+type Exiter interface {
+	Exited() map[string]string
+}
+
+// exitedSuspects are the services that have exited, as a failure's
+// likeliest causes: every call to one fails from then on, and the
+// failure's own message ("connection refused") would not name it.
+func exitedSuspects(exited map[string]string) []report.Suspect {
+	var out []report.Suspect
+	for _, name := range slices.Sorted(maps.Keys(exited)) {
+		out = append(out, report.Suspect{Edge: name, Line: "service → exited (" + exited[name] + ")",
+			Reason: "the service stopped after it was ready, while the suite ran: calls to it fail from then on (its log has its last lines)",
+			Score:  1000}) // above any interaction's (JSON has no infinity)
+	}
+	return out
 }
 
 // FaultClearer is an Env whose faults the engine takes off at the end of

@@ -142,3 +142,49 @@ func TestSuspectsFollowThePath(t *testing.T) {
 		t.Errorf("ranking: %v\n%+v", edges, got)
 	}
 }
+
+// exitedEnv is a wiredEnv one of whose services has exited.
+type exitedEnv struct{ *wiredEnv }
+
+func (exitedEnv) Exited() map[string]string { return map[string]string{"web": "exit status 7"} }
+
+type exitedFactory struct{ env exitedEnv }
+
+func (f exitedFactory) Start(_ context.Context, _ int, log report.LogFunc) (engine.Env, error) {
+	f.env.log = log
+	return f.env, nil
+}
+
+// TestExitedServiceIsTheLikeliestCause: a service that stopped after it
+// was ready heads a failure's suspects, named, with how it exited: the
+// failure itself says only "connection refused".
+func TestExitedServiceIsTheLikeliestCause(t *testing.T) {
+	env := exitedEnv{&wiredEnv{}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		now := time.Now()
+		env.add(wire.Interaction{Edge: "web→api", Protocol: "http", Op: "GET /x", Result: "500 Internal Server Error", Suspicious: true, Start: now, End: now})
+		w.WriteHeader(502)
+	}))
+	defer srv.Close()
+	s := loadSuite(t, `name: s
+tests:
+  - name: fails
+    steps:
+      - http: ((base))/x
+        expect: {status: 200}
+`)
+	rec, counts := run(t, s, engine.Options{Envs: exitedFactory{env}}, srv.URL)
+	if counts.Failed != 1 {
+		t.Fatalf("counts %+v", counts)
+	}
+	f := rec.ends()["fails"].Failure
+	if f == nil || len(f.Suspects) != 2 {
+		t.Fatalf("suspects: %+v", f)
+	}
+	if first := f.Suspects[0]; first.Edge != "web" || first.Line != "service → exited (exit status 7)" || !strings.Contains(first.Reason, "stopped after it was ready") {
+		t.Errorf("first suspect: %+v", first)
+	}
+	if got := report.Cause(f); got != "web service → exited (exit status 7)" {
+		t.Errorf("cause: %q", got)
+	}
+}

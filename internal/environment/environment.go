@@ -966,20 +966,25 @@ func (e *Environment) Info(name string) (map[string]any, bool) {
 // ServiceFunc is the service("name") function for steps' templates.
 func (e *Environment) ServiceFunc() any { return e.serviceFunc() }
 
-// Exited lists services that have exited since they became ready, with
-// their last lines, for reports.
-func (e *Environment) Exited() []string {
+// Exited tells the services that have exited since they became ready,
+// each with how ("exit status 7"), for a failure's report
+// (engine.Exiter). Jobs are not among them: a job's end is its success.
+func (e *Environment) Exited() map[string]string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	var out []string
+	out := map[string]string{}
 	for _, svc := range e.sys.Services {
 		r := e.running[svc.Name]
 		if r.inst == nil || service.IsJob(svc) {
-			continue // a job's end is its success
+			continue
 		}
 		select {
 		case <-r.inst.Done():
-			out = append(out, fmt.Sprintf("service %q has exited: %v", svc.Name, r.inst.ExitErr()))
+			how := "exit status 0"
+			if err := r.inst.ExitErr(); err != nil {
+				how = err.Error()
+			}
+			out[svc.Name] = how
 		default:
 		}
 	}
