@@ -114,3 +114,45 @@ func TestFaultRefusesInterimStatus(t *testing.T) {
 		t.Errorf("a 100 fault: %v", probs)
 	}
 }
+
+// An answer whose head reached the caller, cut in the middle of its body,
+// keeps its status and says what cut it: a fault (injected), the callee,
+// or the caller done with it (an event stream it closed: not suspicious).
+func TestHTTPAnswerCutInItsBody(t *testing.T) {
+	for _, c := range []struct {
+		name, resp   string
+		callerClosed bool
+		how          string
+		cut          bool
+		want         string
+		suspicious   bool
+	}{
+		{"a fault resets an event stream", "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\ndata: 1\n\n", false, "reset by a fault", true,
+			"200 OK, then reset by a fault (in the middle of its body)", true},
+		{"the caller leaves an event stream", "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\ndata: 1\n\n", true, "the callee closed the connection", false,
+			"200 OK, then the caller closed after", false},
+		{"the caller abandons a download", "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\nxxxx", true, "connection reset", false,
+			"200 OK, then the caller closed after", false},
+		{"the callee stops short", "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\nxxxx", false, "the callee closed the connection", false,
+			"200 OK, then the callee closed the connection (in the middle of its body)", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var s sink
+			d := newDecoder(&Proxy{Edge: "web→api", report: s.add})
+			d.fromClient([]byte("GET /sse HTTP/1.1\r\nHost: a\r\n\r\n"))
+			d.fromServer([]byte(c.resp))
+			if c.callerClosed {
+				d.callerClosed(time.Now())
+			}
+			d.close(c.how, c.cut)
+			got := s.all()
+			if len(got) != 1 {
+				t.Fatalf("got %v", s.lines())
+			}
+			in := got[0]
+			if !strings.HasPrefix(in.Result, c.want) || in.Status != 200 || in.Injected != c.cut || in.Suspicious != c.suspicious {
+				t.Errorf("got %s (status %d, injected %v, suspicious %v); want %q…, suspicious %v", in.Line(), in.Status, in.Injected, in.Suspicious, c.want, c.suspicious)
+			}
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -436,9 +437,13 @@ func (d *decoder) close(how string, cut bool) int {
 		d.h2.close(how, cut)
 		return n
 	}
-	// A response that runs to the end of the connection ends here.
-	if d.mode == decodingHTTP && d.resp.state == inBody && d.resp.h.untilClose {
-		d.resp.finish(d.onResponse)
+	if d.mode == decodingHTTP && d.resp.state != inHead && d.resp.h.status != 0 && !d.resp.h.interim && len(d.queue) > 0 {
+		if d.resp.h.untilClose && !cut && d.callerAt.IsZero() && !strings.Contains(how, "reset") {
+			// A response that runs to the end of the connection ends here.
+			d.resp.finish(d.onResponse)
+		} else {
+			d.cutAnswer(how, cut)
+		}
 	}
 	var left []pending
 	for _, ex := range d.queue {
@@ -475,6 +480,27 @@ func (d *decoder) close(how string, cut bool) int {
 		d.resp3.pending = nil
 	}
 	return len(left)
+}
+
+// cutAnswer tells of the oldest call, whose answer had begun (its head
+// went to the caller) when the connection ended in the middle of its body
+// (how; cut: a fault of seam's ended it), or the caller closed it then (an
+// event stream it was done with): the answer's status is kept. d.mu is
+// held.
+func (d *decoder) cutAnswer(how string, cut bool) {
+	ex, h := d.queue[0], &d.resp.h
+	d.queue = d.queue[1:]
+	now := time.Now()
+	then := how
+	if !d.callerAt.IsZero() && !cut {
+		then, now = "the caller closed after "+secs(d.callerAt.Sub(ex.start)), d.callerAt
+	}
+	in := Interaction{Edge: d.p.Edge, Protocol: "http", Op: ex.method + " " + ex.target,
+		Result: fmt.Sprintf("%d %s, then %s (in the middle of its body)", h.status, h.reason, then), Start: ex.start, End: now,
+		Suspicious: d.callerAt.IsZero() || cut || h.status >= 400, Injected: cut, Method: ex.method, Target: ex.target, Status: h.status,
+		RequestBody: ex.body, ResponseBody: h.body, reqHeader: ex.header, respHeader: h.header, reqCut: ex.cut, respCut: true}
+	d.resp.state, d.resp.h = inHead, head{}
+	d.p.emit(in)
 }
 
 // unanswered is what became of a call (begun at start) still waiting for
