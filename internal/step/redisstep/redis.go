@@ -17,7 +17,8 @@ import (
 	"go.yaml.in/yaml/v4"
 )
 
-// Kind is the redis step kind; it keeps one client per server.
+// Kind is the redis step kind; it keeps one client per server, whose
+// options each step's connection of its own is dialled with.
 type Kind struct {
 	clients *step.Clients[*goredis.Client]
 }
@@ -30,6 +31,9 @@ func New() *Kind {
 			return nil, err
 		}
 		opts.MaxRetries = -1
+		// Each step dials a connection of its own (Run): spare it the
+		// CLIENT SETINFO round trip that names the library.
+		opts.DisableIdentity = true
 		return goredis.NewClient(opts), nil
 	}, func(c *goredis.Client) { c.Close() })}
 }
@@ -121,8 +125,20 @@ func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A connection of the step's own, closed after it: what a command
+	// changes on its connection (SELECT, MULTI, WATCH, CLIENT SETNAME,
+	// SUBSCRIBE, HELLO, AUTH…) must not reach later steps, and a pooled
+	// connection would carry it to them. Connecting first keeps dialling
+	// out of duration_ms; the server's answer to that PING does not
+	// matter (NOAUTH before a step's own AUTH, say), only that it came.
+	conn := c.EphemeralConn()
+	defer conn.Close()
+	var answer goredis.Error
+	if err := conn.Ping(ctx).Err(); err != nil && !errors.As(err, &answer) {
+		return &step.Result{Request: sent}, fmt.Errorf("redis %s: %v", words[0], err)
+	}
 	start := time.Now()
-	reply, err := c.Do(ctx, args...).Result()
+	reply, err := conn.Do(ctx, args...).Result()
 	elapsed := time.Since(start)
 	if errors.Is(err, goredis.Nil) {
 		reply, err = nil, nil

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/seamtest/seam/internal/decode"
-	"github.com/seamtest/seam/internal/diag"
 	"github.com/seamtest/seam/internal/expect"
 	"github.com/seamtest/seam/internal/expr"
 	"github.com/seamtest/seam/internal/step"
@@ -59,7 +58,33 @@ func (Kind) Usage() step.Usage {
 	}
 }
 
+// pattern is what interactions to look for, as written: every string may
+// hold ((…)) templates, evaluated with the test's vars when the step runs
+// (resolve). A string without templates is checked when the suite loads.
 type pattern struct {
+	what                               string // "interactions" or "interactions.before", naming it in errors
+	From, To, Method, Path, GRPC, Code expr.Str
+	SQL, Result, Command, Key          expr.Str
+	Status                             int
+	Injected                           *bool
+	code                               *int           // Code, when it holds no template
+	sql                                *regexp.Regexp // SQL compiled, when it holds no template
+}
+
+// field is one of a pattern's strings, by its key.
+type field struct {
+	key string
+	s   *expr.Str
+}
+
+func (p *pattern) fields() []field {
+	return []field{{"from", &p.From}, {"to", &p.To}, {"method", &p.Method}, {"path", &p.Path}, {"grpc", &p.GRPC},
+		{"code", &p.Code}, {"sql", &p.SQL}, {"result", &p.Result}, {"command", &p.Command}, {"key", &p.Key}}
+}
+
+// matcher is a pattern with its templates evaluated; an empty string
+// matches anything.
+type matcher struct {
 	From, To, Method, Path string
 	Status                 int
 	GRPC                   string         // a gRPC method path
@@ -68,12 +93,92 @@ type pattern struct {
 	Result                 string         // contained in the result ("INSERT 0 1", "23505")
 	Command, Key           string         // Redis
 	Injected               *bool
-	fromN, toN             diag.Pos
 }
 
-func (p *pattern) edge() string { return p.From + "→" + p.To }
+// resolve evaluates p's templates with vars and checks what they gave as
+// the loader checks plain strings. A problem names the field.
+func (p *pattern) resolve(vars expr.Vars) (*matcher, error) {
+	m := &matcher{Status: p.Status, Injected: p.Injected, Code: p.code, SQL: p.sql}
+	var code, sql string
+	dst := map[string]*string{"from": &m.From, "to": &m.To, "method": &m.Method, "path": &m.Path, "grpc": &m.GRPC,
+		"code": &code, "sql": &sql, "result": &m.Result, "command": &m.Command, "key": &m.Key}
+	for _, f := range p.fields() {
+		s, err := f.s.String(vars)
+		if err != nil {
+			return nil, fmt.Errorf("%s.%s: %w", p.what, f.key, err)
+		}
+		*dst[f.key] = s
+		if !f.s.IsTemplate() {
+			continue
+		}
+		if s == "" {
+			return nil, fmt.Errorf("%s.%s: %s gives an empty string; leave %s out to match any", p.what, f.key, f.s.Raw, f.key)
+		}
+		bad := func(err error) error {
+			return fmt.Errorf("%s.%s: %v (from %s)", p.what, f.key, err, f.s.Raw)
+		}
+		switch f.key {
+		case "path", "key":
+			if err := checkGlob(s); err != nil {
+				return nil, bad(err)
+			}
+		case "grpc":
+			if err := checkGRPC(s); err != nil {
+				return nil, bad(err)
+			}
+		case "code":
+			n, err := parseCode(s)
+			if err != nil {
+				return nil, bad(err)
+			}
+			m.Code = &n
+		case "sql":
+			re, err := compileSQL(s)
+			if err != nil {
+				return nil, bad(err)
+			}
+			m.SQL = re
+		}
+	}
+	return m, nil
+}
 
-func (p *pattern) match(i wire.Interaction) bool {
+// The checks on a pattern's strings, shared by the loader (plain strings)
+// and resolve (templates).
+
+func checkGlob(s string) error {
+	if _, err := path.Match(s, ""); err != nil {
+		return fmt.Errorf("%q: %v", s, err)
+	}
+	return nil
+}
+
+func checkGRPC(s string) error {
+	if !strings.HasPrefix(s, "/") || strings.Count(s, "/") != 2 {
+		return fmt.Errorf("%q is not a gRPC method path: write /package.Service/Method", s)
+	}
+	return checkGlob(s)
+}
+
+func parseCode(s string) (int, error) {
+	n, ok := wire.GRPCCode(s)
+	if !ok {
+		return 0, fmt.Errorf("%q is not a gRPC status: give a name (%s) or a number", s, strings.Join(wire.GRPCCodeNames(), ", "))
+	}
+	return n, nil
+}
+
+func compileSQL(s string) (*regexp.Regexp, error) {
+	re, err := regexp.Compile("(?i)" + s)
+	if err != nil {
+		return nil, fmt.Errorf("not a regular expression: %v", err)
+	}
+	return re, nil
+}
+
+func (p *matcher) edge() string { return p.From + "→" + p.To }
+
+func (p *matcher) match(i wire.Interaction) bool {
 	if i.Edge != p.edge() {
 		return false
 	}
@@ -116,7 +221,7 @@ func (p *pattern) match(i wire.Interaction) bool {
 	return p.Status == 0 || p.Status == i.Status
 }
 
-func (p *pattern) String() string {
+func (p *matcher) String() string {
 	s := p.edge()
 	if p.Method != "" || p.Path != "" {
 		s += " " + strings.TrimSpace(p.Method+" "+p.Path)
@@ -160,58 +265,47 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func decodePatternKey(d *decode.Decoder, f decode.Field, p *pattern, what string) {
+func decodePatternKey(d *decode.Decoder, f decode.Field, p *pattern) {
 	v := decode.Resolve(f.Value)
-	switch f.Key {
-	case "from":
-		d.Decode(v, &p.From, what+".from")
-		p.fromN = d.Pos(v)
-	case "to":
-		d.Decode(v, &p.To, what+".to")
-		p.toN = d.Pos(v)
-	case "method":
-		d.Decode(v, &p.Method, what+".method")
-	case "path":
-		d.Decode(v, &p.Path, what+".path")
-	case "status":
-		d.Decode(v, &p.Status, what+".status")
-	case "grpc":
-		d.Decode(v, &p.GRPC, what+".grpc")
-		if !strings.HasPrefix(p.GRPC, "/") || strings.Count(p.GRPC, "/") != 2 {
-			d.Errorf(v, "%s.grpc: %q is not a gRPC method path: write /package.Service/Method", what, p.GRPC)
-		} else if _, err := path.Match(p.GRPC, ""); err != nil {
-			d.Errorf(v, "%s.grpc: %q: %v", what, p.GRPC, err)
-		}
-	case "code":
-		var src string
-		d.Decode(v, &src, what+".code")
-		n, ok := wire.GRPCCode(src)
-		if !ok {
-			d.Errorf(v, "%s.code: %q is not a gRPC status: give a name (%s) or a number", what, src, strings.Join(wire.GRPCCodeNames(), ", "))
-			return
-		}
-		p.Code = &n
-	case "sql":
-		var src string
-		d.Decode(v, &src, what+".sql")
-		re, err := regexp.Compile("(?i)" + src)
-		if err != nil {
-			d.Errorf(v, "%s.sql: not a regular expression: %v", what, err)
-			return
-		}
-		p.SQL = re
-	case "result":
-		d.Decode(v, &p.Result, what+".result")
-	case "command":
-		d.Decode(v, &p.Command, what+".command")
-	case "key":
-		d.Decode(v, &p.Key, what+".key")
-		if _, err := path.Match(p.Key, ""); err != nil {
-			d.Errorf(v, "%s.key: %q: %v", what, p.Key, err)
-		}
-	case "injected":
+	if f.Key == "status" {
+		d.Decode(v, &p.Status, p.what+".status")
+		return
+	}
+	if f.Key == "injected" {
 		p.Injected = new(bool)
-		d.Decode(v, p.Injected, what+".injected")
+		d.Decode(v, p.Injected, p.what+".injected")
+		return
+	}
+	var s *expr.Str
+	for _, pf := range p.fields() {
+		if pf.key == f.Key {
+			s = pf.s
+		}
+	}
+	if s == nil {
+		return
+	}
+	before := d.Errs.Len()
+	d.Decode(v, s, p.what+"."+f.Key)
+	if d.Errs.Len() > before || s.IsTemplate() {
+		return // a template is checked once it is evaluated, when the step runs
+	}
+	var err error
+	switch f.Key {
+	case "path", "key":
+		err = checkGlob(s.Raw)
+	case "grpc":
+		err = checkGRPC(s.Raw)
+	case "code":
+		var n int
+		if n, err = parseCode(s.Raw); err == nil {
+			p.code = &n
+		}
+	case "sql":
+		p.sql, err = compileSQL(s.Raw)
+	}
+	if err != nil {
+		d.Errorf(v, "%s.%s: %v", p.what, f.Key, err)
 	}
 }
 
@@ -224,25 +318,25 @@ type action struct {
 // Decode implements step.Kind.
 func (Kind) Decode(d *decode.Decoder, n *yaml.Node) step.Action {
 	before := d.Errs.Len()
-	a := &action{}
+	a := &action{pattern: pattern{what: "interactions"}}
 	// The pattern's keys sit beside the step's own.
 	for _, f := range d.Fields(n, "interactions") {
 		v := decode.Resolve(f.Value)
 		switch f.Key {
 		case "from", "to", "method", "path", "status", "grpc", "code", "sql", "result", "command", "key", "injected":
-			decodePatternKey(d, f, &a.pattern, "interactions")
+			decodePatternKey(d, f, &a.pattern)
 		case "count", "at_least", "at_most", "never":
 			a.want.DecodeKey(d, f.Key, v, "interactions")
 		case "before":
-			b := &pattern{}
+			b := &pattern{what: "interactions.before"}
 			for _, bf := range d.Fields(v, "interactions.before") {
 				if !contains(patternKeys, bf.Key) {
 					d.UnknownKey(bf.KeyN, "interactions.before", patternKeys)
 					continue
 				}
-				decodePatternKey(d, bf, b, "interactions.before")
+				decodePatternKey(d, bf, b)
 			}
-			if b.From == "" || b.To == "" {
+			if b.From.Raw == "" || b.To.Raw == "" {
 				d.Errorf(v, "interactions.before: give from and to (the edge)")
 			}
 			a.Before = b
@@ -250,35 +344,34 @@ func (Kind) Decode(d *decode.Decoder, n *yaml.Node) step.Action {
 			d.UnknownKey(f.KeyN, "interactions", append(append(append([]string(nil), patternKeys...), step.CountKeys...), "before"))
 		}
 	}
-	if a.From == "" || a.To == "" {
+	if a.From.Raw == "" || a.To.Raw == "" {
 		d.Errorf(n, "interactions: give from and to (the edge: the calling service and the one it depends on)")
 	}
 	a.want.Validate(d, n, "interactions")
-	if a.Path != "" {
-		if _, err := path.Match(a.Path, ""); err != nil {
-			d.Errorf(n, "interactions.path: %q: %v", a.Path, err)
-		}
-	}
 	if d.Errs.Len() > before {
 		return nil
 	}
 	return a
 }
 
-// ServiceRefs implements step.ServiceUser: the edge's ends must be services.
+// ServiceRefs implements step.ServiceUser: the edge's ends must be services
+// (those named by a template are known only when the step runs).
 func (a *action) ServiceRefs() []step.Ref {
-	refs := []step.Ref{{Name: a.From, Pos: a.fromN}, {Name: a.To, Pos: a.toN}}
+	refs := append(step.Refs(a.From), step.Refs(a.To)...)
 	if a.Before != nil {
-		refs = append(refs, step.Ref{Name: a.Before.From, Pos: a.Before.fromN}, step.Ref{Name: a.Before.To, Pos: a.Before.toN})
+		refs = append(append(refs, step.Refs(a.Before.From)...), step.Refs(a.Before.To)...)
 	}
 	return refs
 }
 
-// EdgeRefs implements step.EdgeUser: each edge must be a wired depends_on.
+// EdgeRefs implements step.EdgeUser: each edge must be a wired depends_on
+// (one with an end named by a template is known only when the step runs).
 func (a *action) EdgeRefs() []step.EdgeRef {
-	refs := []step.EdgeRef{{From: a.From, To: a.To, Pos: a.fromN}}
-	if a.Before != nil {
-		refs = append(refs, step.EdgeRef{From: a.Before.From, To: a.Before.To, Pos: a.Before.fromN})
+	var refs []step.EdgeRef
+	for _, p := range []*pattern{&a.pattern, a.Before} {
+		if p != nil && !p.From.IsTemplate() && !p.To.IsTemplate() {
+			refs = append(refs, step.EdgeRef{From: p.From.Raw, To: p.To.Raw, Pos: p.From.Pos})
+		}
 	}
 	return refs
 }
@@ -293,10 +386,20 @@ func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 	if !ok || env.Services == nil {
 		return nil, fmt.Errorf("this suite starts no services, so no edges are recorded")
 	}
+	p, err := a.pattern.resolve(env.Vars)
+	if err != nil {
+		return nil, err
+	}
+	var then *matcher // the pattern this one's first match must come before
+	if a.Before != nil {
+		if then, err = a.Before.resolve(env.Vars); err != nil {
+			return nil, err
+		}
+	}
 	all := src.Interactions(env.Start)
 	var found []wire.Interaction
 	for _, i := range all {
-		if a.match(i) {
+		if p.match(i) {
 			found = append(found, i)
 		}
 	}
@@ -327,24 +430,24 @@ func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 		list[k] = m
 	}
 	res := &step.Result{Fields: map[string]any{"count": float64(len(found)), "interactions": list},
-		Request: "interactions matching " + a.pattern.String()}
+		Request: "interactions matching " + p.String()}
 	want, ok := a.want.Check(len(found))
 	var problem string
 	if !ok {
-		problem = fmt.Sprintf("%d interaction(s) matched %s; want %s", len(found), a.pattern.String(), want)
-	} else if a.Before != nil && len(found) > 0 {
+		problem = fmt.Sprintf("%d interaction(s) matched %s; want %s", len(found), p.String(), want)
+	} else if then != nil && len(found) > 0 {
 		var later *wire.Interaction
 		for k := range all {
-			if a.Before.match(all[k]) {
+			if then.match(all[k]) {
 				later = &all[k]
 				break
 			}
 		}
 		switch {
 		case later == nil:
-			problem = fmt.Sprintf("%s happened, but %s never did, so it cannot have come before it", a.pattern.String(), a.Before.String())
+			problem = fmt.Sprintf("%s happened, but %s never did, so it cannot have come before it", p.String(), then.String())
 		case !found[0].End.Before(later.Start) && !found[0].End.Equal(later.Start):
-			problem = fmt.Sprintf("%s must come before %s, but %s started first", a.pattern.String(), a.Before.String(), a.Before.String())
+			problem = fmt.Sprintf("%s must come before %s, but %s started first", p.String(), then.String(), then.String())
 		}
 	}
 	if problem == "" {

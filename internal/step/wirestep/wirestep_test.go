@@ -82,3 +82,137 @@ func TestBadCountsArePlaced(t *testing.T) {
 		}
 	}
 }
+
+// decodeWith decodes a step where the variables in vars are defined.
+func decodeWith(t *testing.T, src string, vars ...string) (*action, error) {
+	t.Helper()
+	var n yaml.Node
+	if err := yaml.Unmarshal([]byte(src), &n); err != nil {
+		t.Fatal(err)
+	}
+	var errs diag.List
+	d := decode.New("t.yaml", &errs)
+	d.Vars = map[string]bool{}
+	for _, v := range vars {
+		d.Vars[v] = true
+	}
+	a := Kind{}.Decode(d, n.Content[0])
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	return a.(*action), nil
+}
+
+func TestTemplatesInPatterns(t *testing.T) {
+	now := time.Now()
+	env := recordedEnv{list: []wire.Interaction{
+		{Edge: "app→cache", Protocol: "redis", Method: "REDIS", Target: "SET short:key v", Command: "SET", Key: "short:key", Result: "+OK", Start: now, End: now},
+		{Edge: "app→api", Protocol: "http", Method: "GET", Target: "/orders/42", Status: 200, Result: "200 OK", Start: now, End: now.Add(time.Millisecond)},
+		{Edge: "app→db", Protocol: "postgres", Method: "SQL", Target: "insert into orders (sku) values ($1)", Result: "INSERT 0 1", Start: now.Add(2 * time.Millisecond), End: now.Add(3 * time.Millisecond)},
+		{Edge: "app→auth", Protocol: "grpc", Method: "POST", Target: "/auth.v1.Auth/Check", Start: now, End: now},
+	}}
+	env.list[3].GRPCStatus = 16 // UNAUTHENTICATED
+	vars := map[string]any{"s": "short:key", "id": float64(42), "cmd": "set", "table": "orders", "caller": "app",
+		"svc": "auth.v1.Auth", "code": "UNAUTHENTICATED", "ok": "+OK", "verb": "get"}
+	names := make([]string, 0, len(vars))
+	for k := range vars {
+		names = append(names, k)
+	}
+	for _, tc := range []struct {
+		src  string
+		pass bool
+	}{
+		{`{from: app, to: cache, command: SET, key: ((s)), count: 1}`, true},
+		{`{from: app, to: cache, command: ((cmd)), key: "short:*", count: 1}`, true},
+		{`{from: app, to: cache, command: ((cmd)), result: ((ok)), count: 1}`, true},
+		{`{from: app, to: cache, command: ((verb)), count: 1}`, false},
+		{`{from: app, to: api, method: ((verb)), path: /orders/((id)), status: 200, count: 1}`, true},
+		{`{from: app, to: api, path: /orders/((id + 1)), count: 1}`, false},
+		{`{from: ((caller)), to: db, sql: "^insert into ((table)) ", count: 1}`, true},
+		{`{from: app, to: db, sql: "^update ((table))", count: 0}`, true},
+		{`{from: app, to: auth, grpc: /((svc))/Check, code: ((code)), count: 1}`, true},
+		{`{from: app, to: api, path: /orders/((id)), count: 1, before: {from: ((caller)), to: db, sql: "into ((table))"}}`, true},
+	} {
+		a, err := decodeWith(t, tc.src, names...)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.src, err)
+		}
+		_, err = a.Run(context.Background(), &step.Env{Services: env, Vars: vars})
+		var failed *step.Failed
+		if tc.pass && err != nil || !tc.pass && !errors.As(err, &failed) {
+			t.Errorf("%s: %v (want pass %v)", tc.src, err, tc.pass)
+		}
+	}
+}
+
+// A template that cannot be evaluated, or gives what the loader would
+// refuse, is a step error naming the field.
+func TestTemplateErrorsAtRun(t *testing.T) {
+	env := recordedEnv{}
+	vars := map[string]any{"glob": "[x", "re": "(", "none": nil, "empty": "", "name": "Check", "code": "NOPE"}
+	for _, tc := range []struct{ src, want string }{
+		{`{from: a, to: b, key: ((glob))}`, `interactions.key: "[x": syntax error in pattern (from ((glob)))`},
+		{`{from: a, to: b, path: /x/((glob))}`, `interactions.path: "/x/[x": syntax error in pattern (from /x/((glob)))`},
+		{`{from: a, to: b, sql: "^((re))"}`, `interactions.sql: not a regular expression: `},
+		{`{from: a, to: b, grpc: ((name))}`, `interactions.grpc: "Check" is not a gRPC method path`},
+		{`{from: a, to: b, code: ((code))}`, `interactions.code: "NOPE" is not a gRPC status`},
+		{`{from: a, to: b, command: ((none))}`, `interactions.command: (( none )) is null`},
+		{`{from: a, to: b, key: ((empty))}`, `interactions.key: ((empty)) gives an empty string`},
+		{`{from: a, to: b, method: ((missing))}`, `interactions.method: (( missing )) is null`},
+		{`{from: a, to: b, result: ((glob + 1))}`, `interactions.result: (( glob + 1 )): `},
+		{`{from: a, to: b, before: {from: a, to: c, key: ((glob))}}`, `interactions.before.key: "[x"`},
+	} {
+		a, err := decodeStep(t, tc.src) // names are not checked: the error comes at run
+		if err != nil {
+			t.Fatalf("%s: %v", tc.src, err)
+		}
+		_, err = a.Run(context.Background(), &step.Env{Services: env, Vars: vars})
+		var failed *step.Failed
+		if err == nil || errors.As(err, &failed) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want an error with %q", tc.src, err, tc.want)
+		}
+	}
+}
+
+// A template that names an undefined variable is reported when the suite
+// loads, at the template's position; a plain string is still checked then.
+func TestTemplateErrorsAtLoad(t *testing.T) {
+	for _, tc := range []struct{ src, want string }{
+		{`{from: a, to: b, key: ((nope))}`, `t.yaml:1:25: undefined variable "nope"`},
+		{`{from: a, to: b, path: /orders/((idd))}`, `t.yaml:1:34: undefined variable "idd"`},
+		{`{from: a, to: b, command: ((s)), sql: "x ((x)"}`, `t.yaml:1:42: template (( is closed by a single )`},
+		{`{from: a, to: b, before: {from: a, to: c, command: ((nope))}}`, `t.yaml:1:54: undefined variable "nope"`},
+		{`{from: a, to: b, path: "[x"}`, `t.yaml:1:24: interactions.path: "[x": syntax error in pattern`},
+		{`{from: a, to: b, sql: "("}`, `t.yaml:1:23: interactions.sql: not a regular expression`},
+		{`{from: a, to: b, key: "((s))[x"}`, ``}, // checked once evaluated
+	} {
+		_, err := decodeWith(t, tc.src, "s")
+		if tc.want == "" {
+			if err != nil {
+				t.Errorf("%s: %v", tc.src, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want %q", tc.src, err, tc.want)
+		}
+	}
+}
+
+// Services and edges named by a template are not checked at load.
+func TestTemplatedEdgeRefs(t *testing.T) {
+	a, err := decodeWith(t, `{from: ((caller)), to: db, before: {from: app, to: cache}}`, "caller")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if refs := a.EdgeRefs(); len(refs) != 1 || refs[0].From != "app" || refs[0].To != "cache" {
+		t.Errorf("edges: %+v", refs)
+	}
+	var names []string
+	for _, r := range a.ServiceRefs() {
+		names = append(names, r.Name)
+	}
+	if strings.Join(names, " ") != "db app cache" {
+		t.Errorf("services: %v", names)
+	}
+}
