@@ -15,6 +15,8 @@ import (
 	"bytes"
 	"fmt"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -46,7 +48,11 @@ var (
 	// line is masked. Cookies are session secrets too.
 	headerSecret = lazyRE(`(?im)^(\s*(?:` + secretWordName + `|authorization|proxy-authorization|cookie|set-cookie|x-[a-z0-9-]*(?:key|token|secret)[a-z0-9-]*)\s*:[ \t]*)(\S[^\r\n]*)`)
 	// PASSWORD 'literal', as in CREATE or ALTER ROLE and USER.
-	sqlSecret  = lazyRE(`(?i)(\bpassword\s+)(E?'(?:[^']|'')*')`)
+	sqlSecret = lazyRE(`(?i)(\bpassword\s+)(E?'(?:[^']|'')*')`)
+	// A column compared or assigned a literal or a parameter.
+	sqlAssign = lazyRE(`(?i)([A-Za-z_][A-Za-z0-9_."]*)\s*(?:=|<>|!=)\s*(E?'(?:[^']|'')*'|\$[0-9]+)`)
+	// An INSERT's column list, up to its VALUES.
+	sqlInsert  = lazyRE(`(?is)\binsert\s+into\s+[^\s(]+\s*\(([^)]*)\)\s*values\s*`)
 	sqlMention = lazyRE(`(?i)\bpassword\b`)
 	// The password in a URL's user part: postgres://user:pw@host.
 	userinfo = lazyRE(`([A-Za-z][A-Za-z0-9+.-]*://[^:@/\s]*:)([^@/\s]+)(@)`)
@@ -237,7 +243,7 @@ func (m *Masker) Text(s string) string {
 		s = jsonSecret().ReplaceAllString(s, "${1}"+Masked+"${3}")
 		s = textSecret().ReplaceAllString(s, "${1}"+Masked)
 		s = headerSecret().ReplaceAllString(s, "${1}"+Masked)
-		s, _ = SQL(s)
+		s, _, _ = SQL(s)
 	}
 	return m.Str(s)
 }
@@ -319,13 +325,144 @@ func Body(b []byte) []byte {
 	return out
 }
 
-// SQL masks password literals in a statement, and says whether the
-// statement mentions a password at all (then its parameters are secret).
-func SQL(sql string) (string, bool) {
-	if !containsFold(sql, "password") || !sqlMention().MatchString(sql) {
-		return sql, false
+// SQL masks secrets in a statement: the literals given to a column whose
+// name says it holds one (password, password_hash, api_token, …), compared
+// or assigned (col = 'x', SET col = 'x') or inserted (INSERT … (col, …)
+// VALUES ('x', …), every row), and PASSWORD literals (ALTER ROLE). It
+// reports the parameters ($n, 1-based) given to such columns the same ways
+// (params), and whether the statement mentions a password at all (all:
+// then every parameter is taken as secret).
+func SQL(sql string) (masked string, params []int, all bool) {
+	if !hint(sql) {
+		return sql, nil, false
 	}
-	return sqlSecret().ReplaceAllString(sql, "${1}'"+Masked+"'"), true
+	type cut struct{ from, to int }
+	var cuts []cut
+	// value takes a literal or a parameter given to a secret column.
+	value := func(from, to int) {
+		v := strings.TrimSpace(sql[from:to])
+		switch {
+		case strings.HasPrefix(v, "$"):
+			if n, err := strconv.Atoi(v[1:]); err == nil {
+				params = append(params, n)
+			}
+		case strings.HasPrefix(v, "'") || strings.HasPrefix(v, "E'") || strings.HasPrefix(v, "e'"):
+			off := strings.Index(sql[from:to], v)
+			cuts = append(cuts, cut{from + off, from + off + len(v)})
+		}
+	}
+	for _, m := range sqlAssign().FindAllStringSubmatchIndex(sql, -1) {
+		if sqlSecretColumn(sql[m[2]:m[3]]) {
+			value(m[4], m[5])
+		}
+	}
+	for _, m := range sqlInsert().FindAllStringSubmatchIndex(sql, -1) {
+		cols := strings.Split(sql[m[2]:m[3]], ",")
+		secret := false
+		for _, c := range cols {
+			secret = secret || sqlSecretColumn(c)
+		}
+		if !secret {
+			continue
+		}
+		for _, row := range sqlRows(sql, m[1]) {
+			for i, v := range row {
+				if i < len(cols) && sqlSecretColumn(cols[i]) {
+					value(v[0], v[1])
+				}
+			}
+		}
+	}
+	if len(cuts) > 0 {
+		slices.SortFunc(cuts, func(a, b cut) int { return a.from - b.from })
+		var b strings.Builder
+		at := 0
+		for _, c := range cuts {
+			if c.from < at {
+				continue
+			}
+			b.WriteString(sql[at:c.from])
+			b.WriteString("'" + Masked + "'")
+			at = c.to
+		}
+		b.WriteString(sql[at:])
+		sql = b.String()
+	}
+	if containsFold(sql, "password") && sqlMention().MatchString(sql) {
+		sql, all = sqlSecret().ReplaceAllString(sql, "${1}'"+Masked+"'"), true
+	}
+	return sql, params, all
+}
+
+// sqlSecretColumn reports whether a column reference (a, t.a, "a") names
+// a secret.
+func sqlSecretColumn(c string) bool {
+	c = strings.TrimSpace(c)
+	if i := strings.LastIndexByte(c, '.'); i >= 0 {
+		c = c[i+1:]
+	}
+	return SecretName(strings.Trim(c, `"`))
+}
+
+// sqlRows finds the rows of a VALUES list starting at i: each row's
+// values as [from, to) offsets in sql; quotes and nested parentheses are
+// stepped over.
+func sqlRows(sql string, i int) [][][2]int {
+	var rows [][][2]int
+	for {
+		i = skipSpace(sql, i)
+		if i >= len(sql) || sql[i] != '(' {
+			return rows
+		}
+		row, end := sqlRow(sql, i+1)
+		if row == nil {
+			return rows
+		}
+		rows = append(rows, row)
+		if i = skipSpace(sql, end); i >= len(sql) || sql[i] != ',' {
+			return rows
+		}
+		i++
+	}
+}
+
+// sqlRow reads one row's values from i (just after its opening
+// parenthesis) to its closing one; it returns them and the offset after
+// that parenthesis (nil: the row does not end).
+func sqlRow(sql string, i int) ([][2]int, int) {
+	var row [][2]int
+	start, depth := i, 0
+	for ; i < len(sql); i++ {
+		switch c := sql[i]; {
+		case c == '\'':
+			for i++; i < len(sql); i++ {
+				if sql[i] == '\'' {
+					if i+1 < len(sql) && sql[i+1] == '\'' {
+						i++ // a doubled quote
+						continue
+					}
+					break
+				}
+			}
+		case c == '(':
+			depth++
+		case c == ')' && depth > 0:
+			depth--
+		case c == ',' && depth == 0:
+			row = append(row, [2]int{start, i})
+			start = i + 1
+		case c == ')':
+			return append(row, [2]int{start, i}), i + 1
+		}
+	}
+	return nil, i
+}
+
+func skipSpace(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r') {
+		i++
+	}
+	return i
 }
 
 // secretKey matches a whole name (a JSON member, a header, a query

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/seamtest/seam/internal/mask"
@@ -28,7 +29,7 @@ func maskTarget(t string) string { return mask.Target(t) }
 
 func maskBody(b []byte) []byte { return mask.Body(b) }
 
-func maskSQL(sql string) (string, bool) { return mask.SQL(sql) }
+func maskSQL(sql string) (string, []int, bool) { return mask.SQL(sql) }
 
 func shapeSecret() interface{ String() string } { return mask.ShapeRE() }
 
@@ -109,12 +110,22 @@ func maskProtocol(in *Interaction) {
 		in.RequestBody = maskBody(in.RequestBody)
 		in.ResponseBody = maskBody(in.ResponseBody)
 	case "postgres":
-		sql, secret := maskSQL(in.Target)
-		if secret {
+		sql, secret, all := maskSQL(in.Target)
+		if sql != in.Target {
 			in.Op, in.Target = "SQL "+oneLine(sql, maxOpSQL), sql
-			if in.Note != "" {
-				in.Note = "[parameters masked: the statement sets a password]"
+		}
+		switch {
+		case all && in.Note != "":
+			in.Note, in.params = "[parameters masked: the statement sets a password]", nil
+		case len(secret) > 0 && len(in.params) > 0:
+			// Those given to a secret column (api_token = $2).
+			ps := slices.Clone(in.params)
+			for _, n := range secret {
+				if n >= 1 && n <= len(ps) && ps[n-1] != "…" {
+					ps[n-1] = `"` + mask.Masked + `"`
+				}
 			}
+			in.Note, in.params = paramsNote(ps), ps
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -97,11 +98,37 @@ func TestMaskRules(t *testing.T) {
 		{"ALTER ROLE app WITH PASSWORD 'it''s'", "ALTER ROLE app WITH PASSWORD '***'", true},
 		{"create user bob password E'x'", "create user bob password '***'", true},
 		{"UPDATE users SET password = $1", "UPDATE users SET password = $1", true},
+		// Literals given to a secret-named column (psycopg2 puts its
+		// parameters in the statement).
+		{"update users set password_hash = 'PlainPw111' where id = 1", "update users set password_hash = '***' where id = 1", false},
+		{"select 1 from users where users.api_token = 'tok-abc' and email = 'a@x.com'", "select 1 from users where users.api_token = '***' and email = 'a@x.com'", false},
+		{"insert into users(email, password_hash, api_token) values ('a@x.com', 'h1', 'tok-1'), ('b@x.com', 'it''s, (odd)', E'tok-2')",
+			"insert into users(email, password_hash, api_token) values ('a@x.com', '***', '***'), ('b@x.com', '***', '***')", false},
+		{"INSERT INTO t (id, name) VALUES (1, 'secretive name')", "INSERT INTO t (id, name) VALUES (1, 'secretive name')", false},
 	} {
-		got, secret := maskSQL(c.in)
+		got, _, secret := maskSQL(c.in)
 		if got != c.want || secret != c.secret {
 			t.Errorf("maskSQL(%q) = %q, %v; want %q, %v", c.in, got, secret, c.want, c.secret)
 		}
+	}
+	// Parameters given to secret columns, and those only.
+	for _, c := range []struct {
+		sql  string
+		want []int
+	}{
+		{"update users set api_token = $1 where id = $2", []int{1}},
+		{"insert into users (email, password_hash, api_token) values ($1, $2, $3)", []int{2, 3}},
+		{"select * from users where id = $1", nil},
+	} {
+		if _, got, _ := maskSQL(c.sql); !slices.Equal(got, c.want) {
+			t.Errorf("maskSQL(%q) secret parameters %v, want %v", c.sql, got, c.want)
+		}
+	}
+	tok := Interaction{Protocol: "postgres", Op: "SQL update users set api_token = $1 where id = $2", Target: "update users set api_token = $1 where id = $2",
+		Note: `["tok-SECRET-99999", 7]`, params: []string{`"tok-SECRET-99999"`, "7"}}
+	maskProtocol(&tok)
+	if tok.Note != `["***", 7]` {
+		t.Errorf("a token given as a parameter: %q", tok.Note)
 	}
 	in := Interaction{Protocol: "postgres", Op: "SQL ALTER USER a PASSWORD $1", Target: "ALTER USER a PASSWORD $1", Note: "['hunter2']"}
 	maskProtocol(&in)

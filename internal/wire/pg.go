@@ -113,7 +113,7 @@ type pgConn struct {
 
 type pgExec struct {
 	sql    string
-	params string
+	params []string // rendered (pgParams)
 	start  time.Time
 	simple bool
 	sync   bool // not a query: a Sync, which the server answers with ReadyForQuery
@@ -230,22 +230,22 @@ func (c *pgConn) done(result string, failed bool) {
 	sql := oneLine(maskShape(ex.sql), maxSQLKept)
 	in := Interaction{Edge: c.d.p.Edge, Protocol: "postgres", Op: "SQL " + oneLine(sql, maxOpSQL), Result: result,
 		Start: ex.start, End: time.Now(), Suspicious: failed, Method: "SQL", Target: sql}
-	if ex.params != "" {
-		in.Note = ex.params
+	if len(ex.params) > 0 {
+		in.Note, in.params = paramsNote(ex.params), ex.params
 	}
 	c.d.p.emit(in)
 }
 
 // pgParams renders Bind's parameters briefly: text values quoted, binary
 // ones by size.
-func pgParams(b []byte) string {
+func pgParams(b []byte) []string {
 	if len(b) < 2 {
-		return ""
+		return nil
 	}
 	nf := int(binary.BigEndian.Uint16(b))
 	b = b[2:]
 	if len(b) < 2*nf+2 {
-		return ""
+		return nil
 	}
 	formats := make([]uint16, nf)
 	for i := range formats {
@@ -268,7 +268,7 @@ func pgParams(b []byte) string {
 		case n < 0:
 			parts = append(parts, "NULL")
 		case n > len(b):
-			return "[" + strings.Join(parts, ", ") + ", …]"
+			return append(parts, "…")
 		case format == 0:
 			// Secrets are masked before the value is cut short, so that
 			// their shape is still whole.
@@ -283,6 +283,11 @@ func pgParams(b []byte) string {
 			break
 		}
 	}
+	return parts
+}
+
+// paramsNote renders parameters as an interaction's note: ["hi", 42].
+func paramsNote(parts []string) string {
 	if len(parts) == 0 {
 		return ""
 	}

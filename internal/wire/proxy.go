@@ -51,6 +51,9 @@ type Interaction struct {
 	reqHeader, respHeader string
 	headerMask            *Masker
 	reqCut, respCut       bool // a body was longer than the start kept
+	// PostgreSQL: the statement's parameters as Note renders them, for
+	// masking those given to a secret column.
+	params []string
 	// Redis: the command (upper case) and its first argument, the key for
 	// most commands ("" for AUTH and HELLO, whose arguments are secret).
 	Command, Key string
