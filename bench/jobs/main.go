@@ -75,7 +75,7 @@ const dirty = "INSERT INTO t0 (name, n) VALUES ('new', 1); INSERT INTO t1 (custo
 const suiteText = `name: jobs
 services:
   db:
-    postgres: {database: app}
+    postgres: {database: app, superuser: true} # the by-hand way creates a database
   migrate:
     job: [%s, ((service("db").url)), migrate.sql]
     depends_on: [{name: db, wire: false}]

@@ -156,3 +156,61 @@ func TestHTTPAnswerCutInItsBody(t *testing.T) {
 		})
 	}
 }
+
+// A method the wire does not list (WebDAV's PROPFIND, a cache's PURGE)
+// first on a connection is decoded once its request line is whole, and
+// an HTTP fault meets it; a line-based protocol that is not HTTP (Redis's
+// inline PING) is not held by the fault's gate.
+func TestUncommonMethodsAreHTTP(t *testing.T) {
+	s := &sink{}
+	p := listened(t, "web→api", slowServer(t), s.add)
+	do := func(req string) string {
+		t.Helper()
+		c, err := net.Dial("tcp", p.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(3 * time.Second))
+		// The method in two writes, as a byte-at-a-time client sends it.
+		io.WriteString(c, req[:3])
+		time.Sleep(20 * time.Millisecond)
+		io.WriteString(c, req[3:])
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.Status
+	}
+	if got := do("PURGE /hello HTTP/1.1\r\nHost: a\r\n\r\n"); got != "200 OK" {
+		t.Fatalf("PURGE through the wire: %s", got)
+	}
+	p.SetFaults(Faults{HTTP: &HTTPFault{Path: "/dav/*", Status: 503}})
+	if got := do("PROPFIND /dav/x HTTP/1.1\r\nHost: a\r\nDepth: 1\r\n\r\n"); got != "503 Service Unavailable" {
+		t.Fatalf("PROPFIND under a fault: %s", got)
+	}
+	// Not HTTP: flows on at once, though it starts as a method might.
+	c, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(3 * time.Second))
+	io.WriteString(c, "PING\r\n")
+	b := make([]byte, 64)
+	if n, err := c.Read(b); err != nil || !strings.HasPrefix(string(b[:n]), "HTTP/1.1 400") {
+		t.Fatalf("a line that is no request, under the fault: %q %v (want the callee's own 400, not a hold)", b[:n], err)
+	}
+	p.ClearFaults()
+	waitForN(t, s, 2)
+	var ops []string
+	for _, in := range s.all() {
+		if in.Protocol == "http" {
+			ops = append(ops, in.Op+" → "+in.Result)
+		}
+	}
+	if got := strings.Join(ops, "; "); !strings.Contains(got, "PURGE /hello → 200 OK") || !strings.Contains(got, "PROPFIND /dav/x → 503 Service Unavailable") {
+		t.Errorf("recorded: %s", got)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -549,6 +550,9 @@ func mayTellLater(b []byte) bool {
 			return true
 		}
 	}
+	if mayBeRequestLine(b) {
+		return true
+	}
 	if n := min(len(b), len(h2Preface)); string(b[:n]) == h2Preface[:n] {
 		return true
 	}
@@ -577,15 +581,36 @@ func mayBeH2Settings(b []byte) bool {
 // httpMethods start the request lines the wire decodes.
 var httpMethods = [...]string{"GET ", "POST ", "PUT ", "DELETE ", "HEAD ", "OPTIONS ", "PATCH ", "CONNECT ", "TRACE "}
 
-// looksLikeHTTP: the start of an HTTP/1.x request line.
+// looksLikeHTTP: the start of an HTTP/1.x request line: a common
+// method's, or, once its whole line has come, any method's (WebDAV's
+// PROPFIND, a cache's PURGE: RFC 9110 §9 lets a method be any token).
 func looksLikeHTTP(b []byte) bool {
 	for _, m := range httpMethods {
 		if bytes.HasPrefix(b, []byte(m)) {
 			return true
 		}
 	}
-	return false
+	line, _, whole := bytes.Cut(b, []byte("\n"))
+	return whole && requestLine.Match(line)
 }
+
+// mayBeRequestLine reports whether b may be the start of a request line
+// of any method (looksLikeHTTP tells once it is whole).
+func mayBeRequestLine(b []byte) bool {
+	line, _, whole := bytes.Cut(b, []byte("\n"))
+	if whole {
+		return requestLine.Match(line)
+	}
+	return len(b) < maxHead && requestLineStart.Match(b)
+}
+
+var (
+	// requestLine is a request line of any method token (upper case, as
+	// methods are in practice), whose target has no spaces.
+	requestLine = regexp.MustCompile(`^[A-Z][A-Z0-9_-]{0,23} [!-~]+ HTTP/1\.[01]\r?$`)
+	// requestLineStart is the start of one, not yet whole.
+	requestLineStart = regexp.MustCompile(`^[A-Z][A-Z0-9_-]{0,23}(?: [!-~]*(?: H(?:T(?:T(?:P(?:/(?:1(?:\.(?:[01]\r?)?)?)?)?)?)?)?)?)?$`)
+)
 
 // head is what frames one message.
 type head struct {

@@ -842,7 +842,7 @@ func couldBeRequest(b []byte) bool {
 			return true
 		}
 	}
-	return false
+	return mayBeRequestLine(b)
 }
 
 type atomicCounter struct {
