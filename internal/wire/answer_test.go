@@ -2,6 +2,9 @@ package wire
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -212,5 +215,38 @@ func TestUncommonMethodsAreHTTP(t *testing.T) {
 	}
 	if got := strings.Join(ops, "; "); !strings.Contains(got, "PURGE /hello → 200 OK") || !strings.Contains(got, "PROPFIND /dav/x → 503 Service Unavailable") {
 		t.Errorf("recorded: %s", got)
+	}
+}
+
+// A long target is cut in the timeline's line, kept whole in Target.
+func TestLongTargetLine(t *testing.T) {
+	target := "/search?q=" + strings.Repeat("x", 8000)
+	in := Interaction{Op: "GET " + target, Target: target, Result: "200 OK"}
+	if line := in.Line(); len([]rune(line)) > maxOpLine+40 || !strings.Contains(line, "…") {
+		t.Errorf("a line of %d runes: %.80s…", len([]rune(line)), line)
+	}
+}
+
+// A gzip body (Content-Encoding) is kept inflated, so interactions can
+// read it (and masking see its secrets).
+func TestGzipBodiesAreKeptInflated(t *testing.T) {
+	zip := func(s string) string {
+		var b bytes.Buffer
+		zw := gzip.NewWriter(&b)
+		io.WriteString(zw, s)
+		zw.Close()
+		return b.String()
+	}
+	req, resp := zip(`{"q":"shoes","password":"hunter2"}`), zip(`{"zipped":true}`)
+	var s sink
+	d := newDecoder(&Proxy{Edge: "web→api", report: s.add})
+	d.fromClient([]byte(fmt.Sprintf("POST /search HTTP/1.1\r\nHost: a\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n%s", len(req), req)))
+	d.fromServer([]byte(fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n%s", len(resp), resp)))
+	got := s.all()
+	if len(got) != 1 {
+		t.Fatalf("got %v", s.lines())
+	}
+	if string(got[0].ResponseBody) != `{"zipped":true}` || string(got[0].RequestBody) != `{"q":"shoes","password":"***"}` {
+		t.Errorf("bodies kept: %q → %q", got[0].RequestBody, got[0].ResponseBody)
 	}
 }

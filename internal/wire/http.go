@@ -2,6 +2,8 @@ package wire
 
 import (
 	"bytes"
+	"compress/gzip"
+	"io"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -296,7 +298,7 @@ func (d *decoder) undecodable() {
 func (d *decoder) onRequest(h *head) bool {
 	if h.done {
 		if n := len(d.queue); n > 0 {
-			d.queue[n-1].body, d.queue[n-1].cut = h.body, h.cut
+			d.queue[n-1].body, d.queue[n-1].cut = h.bodyKept()
 		}
 		return true
 	}
@@ -334,7 +336,8 @@ func (d *decoder) onResponse(h *head) bool {
 	in := Interaction{Edge: d.p.Edge, Protocol: "http", Op: ex.method + " " + ex.target,
 		Result: strconv.Itoa(h.status) + " " + h.reason, Start: ex.start, End: time.Now(),
 		Suspicious: h.status >= 400, Method: ex.method, Target: ex.target, Status: h.status,
-		RequestBody: ex.body, ResponseBody: h.body, reqHeader: ex.header, respHeader: h.header, reqCut: ex.cut, respCut: h.cut}
+		RequestBody: ex.body, reqHeader: ex.header, respHeader: h.header, reqCut: ex.cut}
+	in.ResponseBody, in.respCut = h.bodyKept()
 	if h.status == http.StatusSwitchingProtocols && h.upgrade == "h2c" {
 		d.h2 = newH2Conn(d)
 		d.h2.dirs[1].preface = 0 // the callee starts with its SETTINGS
@@ -499,7 +502,9 @@ func (d *decoder) cutAnswer(how string, cut bool) {
 	in := Interaction{Edge: d.p.Edge, Protocol: "http", Op: ex.method + " " + ex.target,
 		Result: fmt.Sprintf("%d %s, then %s (in the middle of its body)", h.status, h.reason, then), Start: ex.start, End: now,
 		Suspicious: d.callerAt.IsZero() || cut || h.status >= 400, Injected: cut, Method: ex.method, Target: ex.target, Status: h.status,
-		RequestBody: ex.body, ResponseBody: h.body, reqHeader: ex.header, respHeader: h.header, reqCut: ex.cut, respCut: true}
+		RequestBody: ex.body, reqHeader: ex.header, respHeader: h.header, reqCut: ex.cut}
+	in.ResponseBody, _ = h.bodyKept()
+	in.respCut = true
 	d.resp.state, d.resp.h = inHead, head{}
 	d.p.emit(in)
 }
@@ -623,6 +628,7 @@ type head struct {
 	interim        bool   // a 1xx answer
 	upgrade        string // the Upgrade header, lower-case
 	header         string // the header lines as sent (up to maxHeaderKept bytes), for the reports
+	gzip           bool   // the body is gzip (Content-Encoding): kept inflated
 	done           bool   // set when the whole message has been seen
 	bodyStart
 }
@@ -640,6 +646,28 @@ const maxBodyKept = 4 << 10
 // maxHeaderKept is how much of each message's header lines an
 // interaction keeps, for the reports to show.
 const maxHeaderKept = 4 << 10
+
+// bodyKept is the start of h's body as an interaction keeps it, and
+// whether the body is longer: a gzip body (Content-Encoding) inflated,
+// as far as the start kept of it goes, up to maxBodyKept bytes; as it
+// came when it does not inflate.
+func (h *head) bodyKept() ([]byte, bool) {
+	if !h.gzip || len(h.body) == 0 {
+		return h.body, h.cut
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(h.body))
+	if err != nil {
+		return h.body, h.cut
+	}
+	out, err := io.ReadAll(io.LimitReader(zr, maxBodyKept+1))
+	switch {
+	case len(out) == 0:
+		return h.body, h.cut
+	case len(out) > maxBodyKept:
+		return out[:maxBodyKept], true
+	}
+	return out, h.cut || err != nil
+}
 
 // keep keeps the start of a body.
 func (h *bodyStart) keep(b []byte) {
@@ -847,6 +875,9 @@ func parseHead(b []byte, request bool) (head, bool) {
 				return h, false
 			}
 			h.length = n
+		case bytes.EqualFold(k, []byte("Content-Encoding")):
+			e := string(bytes.ToLower(v))
+			h.gzip = e == "gzip" || e == "x-gzip"
 		case bytes.EqualFold(k, []byte("Transfer-Encoding")):
 			h.chunked = bytes.Contains(bytes.ToLower(v), []byte("chunked"))
 		case bytes.EqualFold(k, []byte("Upgrade")):

@@ -62,7 +62,13 @@ type Interaction struct {
 
 // Line renders an interaction for a timeline.
 func (i Interaction) Line() string {
-	s := fmt.Sprintf("%s → %s (%s)", i.Op, i.Result, fmtDuration(i.End.Sub(i.Start)))
+	// A long target (an 8 KB query string) is cut, as SQL is: the line
+	// is for reading; Target keeps it whole.
+	op := i.Op
+	if len(op) > maxOpLine {
+		op = oneLine(op, maxOpLine)
+	}
+	s := fmt.Sprintf("%s → %s (%s)", op, i.Result, fmtDuration(i.End.Sub(i.Start)))
 	if i.Note != "" {
 		s += " " + i.Note
 	}
@@ -74,6 +80,9 @@ func (i Interaction) Line() string {
 	}
 	return s
 }
+
+// maxOpLine is how much of an operation a line shows (runes).
+const maxOpLine = 240
 
 // SuspiciousMark ends the line of an interaction that looks like a fault.
 const SuspiciousMark = "⚠"
