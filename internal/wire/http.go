@@ -3,8 +3,8 @@ package wire
 import (
 	"bytes"
 	"compress/gzip"
-	"io"
 	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 	"strconv"
