@@ -115,7 +115,9 @@ func Suspects(in SuspectInput, n int) []report.Suspect {
 				s.reason = append(s.reason, "before the failing step")
 			}
 		}
-		if k := in.Noise[Signature(i)]; k > 0 {
+		// What a fault made is not noise: this test set the fault, whatever
+		// other tests that set it did.
+		if k := in.Noise[Signature(i)]; k > 0 && !i.Injected {
 			s.score *= 0.2
 			s.reason = append(s.reason, fmt.Sprintf("also in %d passing test(s), so likely noise", k))
 		}
@@ -242,7 +244,7 @@ func Signature(i wire.Interaction) string {
 func signatures(list []wire.Interaction) map[string]bool {
 	out := map[string]bool{}
 	for _, i := range list {
-		if i.Suspicious && i.Protocol != "fault" {
+		if i.Suspicious && i.Protocol != "fault" && !i.Injected {
 			out[Signature(i)] = true
 		}
 	}

@@ -188,3 +188,14 @@ tests:
 		t.Errorf("cause: %q", got)
 	}
 }
+
+// A fault's doing is not noise, though a passing test that set the same
+// fault had it too: this test set it.
+func TestInjectedIsNotNoise(t *testing.T) {
+	now := time.Now()
+	reset := wire.Interaction{Edge: "api→db", Protocol: "tcp", Op: "connection", Result: "reset by a fault", Suspicious: true, Injected: true, Start: now, End: now}
+	got := engine.Suspects(engine.SuspectInput{All: []wire.Interaction{reset}, Noise: map[string]int{engine.Signature(reset): 1}}, 3)
+	if len(got) != 1 || strings.Contains(got[0].Reason, "noise") {
+		t.Errorf("suspects: %+v", got)
+	}
+}
