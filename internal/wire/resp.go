@@ -39,7 +39,7 @@ const maxRedisKey = 512
 // maxRedisPending bounds the commands a connection's decoding keeps
 // waiting for their replies; a longer pipeline's next commands are
 // counted, not told one by one, until the replies catch up.
-const maxRedisPending = 1024
+const maxRedisPending = 16384
 
 // feed hands each complete top-level value to on; false stops decoding.
 func (v *respValue) feed(b []byte, on func(*respValue) bool) bool {

@@ -22,7 +22,7 @@ func respCmd(args ...string) string {
 func TestRedisLongPipeline(t *testing.T) {
 	var s sink
 	d := newDecoder(&Proxy{Edge: "app→cache", report: s.add})
-	const n = 3000
+	n := maxRedisPending + 2000
 	var cmds, replies strings.Builder
 	for i := range n {
 		cmds.WriteString(respCmd("SET", fmt.Sprintf("pipe:%d", i), "v"))
