@@ -250,3 +250,14 @@ func TestGzipBodiesAreKeptInflated(t *testing.T) {
 		t.Errorf("bodies kept: %q → %q", got[0].RequestBody, got[0].ResponseBody)
 	}
 }
+
+// A request head over 64 KiB stops the connection's decoding, and says
+// so: the requests after it do not vanish unexplained.
+func TestHugeHeadIsSaid(t *testing.T) {
+	var s sink
+	d := newDecoder(&Proxy{Edge: "web→api", report: s.add})
+	d.fromClient([]byte("GET /cookie HTTP/1.1\r\nHost: a\r\nX-A: " + strings.Repeat("a", 40000) + "\r\nX-B: " + strings.Repeat("b", 40000) + "\r\n\r\n"))
+	if got := strings.Join(s.lines(), "\n"); !strings.Contains(got, "HTTP undecoded: a request head over 64 KiB") {
+		t.Errorf("got %q", got)
+	}
+}

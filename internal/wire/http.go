@@ -185,6 +185,12 @@ func (d *decoder) fromClientLocked(b []byte) {
 	}
 	if !d.req.feed(b, d.onRequest) {
 		d.mode = raw
+		if len(d.req.line) > maxHead {
+			// Said, or the requests after it would vanish unexplained.
+			now := time.Now()
+			d.p.emit(Interaction{Edge: d.p.Edge, Protocol: "http", Op: "connection", Start: now, End: now, Suspicious: true,
+				Result: "HTTP undecoded: a request head over 64 KiB (the bytes pass untouched; HTTP faults do not meet the requests after it)"})
+		}
 	}
 }
 
