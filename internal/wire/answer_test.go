@@ -261,3 +261,37 @@ func TestHugeHeadIsSaid(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+// A fault's answer to a request that asks the connection to end, whose
+// body is still coming (a large POST), reaches the caller whole: the
+// connection is half closed and the body read, not reset under it.
+func TestFaultAnswerThenCloseIsNoReset(t *testing.T) {
+	p := listened(t, "web→api", slowServer(t), (&sink{}).add)
+	p.SetFaults(Faults{HTTP: &HTTPFault{Method: "POST", Path: "/upload", Status: 503}})
+	body := bytes.Repeat([]byte("x"), 1<<20)
+	for i := range 10 {
+		req, _ := http.NewRequest("POST", "http://"+p.Addr()+"/upload", bytes.NewReader(body))
+		req.Close = true
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 503 {
+			t.Fatalf("call %d: %d", i, resp.StatusCode)
+		}
+	}
+}
+
+// A request line of an uncommon method split after more than the first
+// bytes looked at (a long target) is still told as HTTP.
+func TestLongSplitRequestLine(t *testing.T) {
+	var s sink
+	d := newDecoder(&Proxy{Edge: "web→api", report: s.add})
+	d.fromClient([]byte("PURGE /cache/some/long/path/to/a/thing"))
+	d.fromClient([]byte(" HTTP/1.1\r\nHost: a\r\n\r\n"))
+	d.fromServer([]byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
+	if got := strings.Join(s.lines(), "\n"); !strings.HasPrefix(got, "PURGE /cache/some/long/path/to/a/thing → 200 OK") {
+		t.Errorf("got %q", got)
+	}
+}

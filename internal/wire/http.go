@@ -143,9 +143,9 @@ func (d *decoder) fromClientLocked(b []byte) {
 	case raw:
 		return
 	case undecided:
-		if len(d.sniffed) > 0 || len(b) < maxSniff && mayTellLater(b) {
+		if len(d.sniffed) > 0 || len(b) < sniffLimit(b) && mayTellLater(b) {
 			d.sniffed = append(d.sniffed, b...)
-			if len(d.sniffed) < maxSniff && mayTellLater(d.sniffed) {
+			if len(d.sniffed) < sniffLimit(d.sniffed) && mayTellLater(d.sniffed) {
 				return // too few bytes yet to tell
 			}
 			b, d.sniffed = d.sniffed, nil
@@ -383,11 +383,23 @@ func (d *decoder) gated() {
 	d.wasHTTP = true
 }
 
-// waiting is how many HTTP/1 requests wait for the callee's answer.
-func (d *decoder) waiting() int {
+// sniffLimit is how many of a connection's first bytes are looked at to
+// tell its protocol: a request line of any method is told once whole, so
+// its bytes are gathered up to maxHead.
+func sniffLimit(b []byte) int {
+	if mayBeRequestLine(b) {
+		return maxHead
+	}
+	return maxSniff
+}
+
+// waiting is how many HTTP/1 requests wait for the callee's answer, while
+// the callee's answers are still decoded (decoding: else they will not be
+// told apart).
+func (d *decoder) waiting() (n int, decoding bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return len(d.queue)
+	return len(d.queue), d.mode == decodingHTTP
 }
 
 // atRequestStart reports whether the caller's next byte may start an
@@ -461,6 +473,9 @@ func (d *decoder) close(how string, cut bool) int {
 	}
 	if d.pg != nil {
 		for _, ex := range d.pg.pending {
+			if ex.sync {
+				continue // a Sync: no query of its own
+			}
 			sql := oneLine(ex.sql, maxSQLKept)
 			left = append(left, pending{"postgres", "SQL", sql, "SQL " + oneLine(sql, maxOpSQL), ex.start, ""})
 		}

@@ -114,18 +114,24 @@ func maskProtocol(in *Interaction) {
 		if sql != in.Target {
 			in.Op, in.Target = "SQL "+oneLine(sql, maxOpSQL), sql
 		}
-		switch {
-		case all && in.Note != "":
-			in.Note, in.params = "[parameters masked: the statement sets a password]", nil
-		case len(secret) > 0 && len(in.params) > 0:
-			// Those given to a secret column (api_token = $2).
-			ps := slices.Clone(in.params)
-			for _, n := range secret {
-				if n >= 1 && n <= len(ps) && ps[n-1] != "…" {
-					ps[n-1] = `"` + mask.Masked + `"`
-				}
+		maskParams(in, secret, all)
+	}
+}
+
+// maskParams masks a statement's parameters (as Note renders them): those
+// given to a secret column (secret: their numbers, 1-based, as
+// api_token = $2), or all of them (all: the statement sets a password).
+func maskParams(in *Interaction, secret []int, all bool) {
+	switch {
+	case all && in.Note != "":
+		in.Note, in.params = "[parameters masked: the statement sets a password]", nil
+	case len(secret) > 0 && len(in.params) > 0:
+		ps := slices.Clone(in.params)
+		for _, n := range secret {
+			if n >= 1 && n <= len(ps) && ps[n-1] != "…" {
+				ps[n-1] = `"` + mask.Masked + `"`
 			}
-			in.Note, in.params = paramsNote(ps), ps
 		}
+		in.Note, in.params = paramsNote(ps), ps
 	}
 }

@@ -494,6 +494,9 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 		return nil
 	}
 	var g gate
+	// endAfterBody: a fault answered a request that asked the connection
+	// to end; it does once that request's body is swallowed.
+	var endAfterBody bool
 	// holed: a blackhole swallowed a request the gate passed it; those
 	// after it are swallowed too, not answered (an answer to a later one
 	// would reach the caller as the answer to the swallowed one: HTTP/1
@@ -599,16 +602,20 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 						return err
 					}
 					// As a server does when the request asks for it (or
-					// its body may still come): the connection ends.
+					// its body may still come): the connection ends. Half
+					// closed first, the request's body still read (and
+					// swallowed) for a while: closing a socket with unread
+					// bytes resets it, and the caller could lose the answer.
 					st.cutBy("closed after a fault's answer, as the request asked (HTTP/1.0, Connection: close or Expect: 100-continue)")
-					src.Close()
-					dst.Close()
-					return errCut
+					closeWrite(src)
+					src.SetReadDeadline(time.Now().Add(drainGrace))
+					endAfterBody = true
+					return nil
 				})
 			} else {
 				werr = pass(buf[:k], f)
 			}
-			if errors.Is(werr, errCut) {
+			if errors.Is(werr, errCut) || endAfterBody && !g.inBody {
 				return n, nil
 			}
 			if werr != nil {
@@ -692,8 +699,12 @@ func (p *Proxy) readAhead(src io.Reader, done <-chan struct{}) chan readChunk {
 // has its answer.
 func (p *Proxy) answer(caller net.Conn, st *connState, d *decoder, method, target, header string, closing bool, h *HTTPFault) error {
 	// HTTP/1 answers in order: the callee's answers to the requests
-	// pipelined before this one go first (at most maxDrainWait).
-	for wait := time.Now(); d.waiting() > 0 && time.Since(wait) < maxDrainWait; {
+	// pipelined before this one go first (at most maxAnswerWait; not once
+	// the callee is gone or its answers are no longer decoded).
+	for wait := time.Now(); time.Since(wait) < maxAnswerWait && !st.calleeGone.Load(); {
+		if n, decoding := d.waiting(); n == 0 || !decoding {
+			break
+		}
 		if !st.sleep(time.Millisecond) {
 			return net.ErrClosed
 		}
@@ -714,6 +725,10 @@ func (p *Proxy) answer(caller net.Conn, st *connState, d *decoder, method, targe
 	_, err := caller.Write(resp)
 	return err
 }
+
+// maxAnswerWait bounds how long a fault's answer waits behind the
+// callee's answers to the requests pipelined before it.
+const maxAnswerWait = 10 * time.Second
 
 // closesAfter reports whether a connection ends after the answer to the
 // request whose head is b (RFC 9112 §9.3): HTTP/1.0 without keep-alive,

@@ -136,3 +136,48 @@ func TestPostgresPipelinedSyncs(t *testing.T) {
 		t.Errorf("the batches after the failed one paired with the wrong parameters: %q, %q", got[2].Note, got[3].Note)
 	}
 }
+
+// A Sync is no query: a connection cut while an extended query waits
+// tells of that query alone.
+func TestPostgresCutExtendedQuery(t *testing.T) {
+	var s sink
+	d := newDecoder(&Proxy{Edge: "app→db", report: s.add})
+	startup := make([]byte, 4)
+	binary.BigEndian.PutUint32(startup, pgProtocol3)
+	d.fromClient(pgMsg(0, startup, cstr("user"), cstr("app"), []byte{0}))
+	d.fromServer(append(pgMsg('R', []byte{0, 0, 0, 0}), pgMsg('Z', []byte("I"))...))
+	var b []byte
+	b = append(b, pgMsg('P', cstr(""), cstr("select pg_sleep(10)"), []byte{0, 0})...)
+	b = append(b, pgMsg('B', cstr(""), cstr(""), []byte{0, 0, 0, 0, 0, 0})...)
+	b = append(b, pgMsg('E', cstr(""), []byte{0, 0, 0, 0})...)
+	d.fromClient(append(b, pgMsg('S')...))
+	if n := d.close("reset by a fault", true); n != 1 {
+		t.Errorf("%d calls in flight, want 1", n)
+	}
+	if got := s.lines(); len(got) != 1 || !strings.HasPrefix(got[0], "SQL select pg_sleep(10) → no response (reset by a fault)") {
+		t.Errorf("got %q", got)
+	}
+}
+
+// A statement longer than what is kept is masked whole before it is cut:
+// a secret literal the cut falls inside stays masked.
+func TestPostgresLongStatementMaskedBeforeItIsCut(t *testing.T) {
+	var s sink
+	d := newDecoder(&Proxy{Edge: "app→db", report: s.add})
+	startup := make([]byte, 4)
+	binary.BigEndian.PutUint32(startup, pgProtocol3)
+	d.fromClient(pgMsg(0, startup, cstr("user"), cstr("app"), []byte{0}))
+	d.fromServer(append(pgMsg('R', []byte{0, 0, 0, 0}), pgMsg('Z', []byte("I"))...))
+	var sql strings.Builder
+	sql.WriteString("insert into users (name, api_token) values ")
+	for i := 0; sql.Len() < maxSQLKept+1000; i++ {
+		fmt.Fprintf(&sql, "('user%d', 'tok-%d-%s'), ", i, i, strings.Repeat("s", 50))
+	}
+	sql.WriteString("('last', 'tok-last')")
+	d.fromClient(pgMsg('Q', cstr(sql.String())))
+	d.fromServer(append(pgMsg('C', cstr("INSERT 0 300")), pgMsg('Z', []byte("I"))...))
+	got := s.all()
+	if len(got) != 1 || strings.Contains(got[0].Target, "tok-") || !strings.Contains(got[0].Target, "user1") {
+		t.Errorf("kept %d interactions; a token shows: %v", len(got), len(got) == 1 && strings.Contains(got[0].Target, "tok-"))
+	}
+}
