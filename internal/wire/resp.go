@@ -176,6 +176,7 @@ type respConn struct {
 	pending  []exchange
 	untold   int
 	told     int
+	errs     int // error replies among the told
 	since    time.Time
 }
 
@@ -219,6 +220,9 @@ func (c *respConn) fromServer(b []byte) bool {
 			if c.untold == 0 {
 				return false // a reply to nothing: we lost track
 			}
+			if strings.HasPrefix(v.top, "-") || v.top == "error" {
+				c.errs++
+			}
 			if c.untold--; c.untold == 0 {
 				c.tellUntold("answered")
 			}
@@ -240,9 +244,13 @@ func (c *respConn) tellUntold(how string) {
 	if c.told == 0 {
 		return
 	}
+	res := fmt.Sprintf("%d more commands %s, not told one by one (a pipeline of more than %d waited at once)", c.told, how, maxRedisPending)
+	if c.errs > 0 {
+		res += fmt.Sprintf("; %d error replies among them", c.errs)
+	}
 	c.d.p.emit(Interaction{Edge: c.d.p.Edge, Protocol: "redis", Op: "connection", Start: c.since, End: time.Now(),
-		Result: fmt.Sprintf("%d more commands %s, not told one by one (a pipeline of more than %d waited at once)", c.told, how, maxRedisPending)})
-	c.told = 0
+		Result: res, Suspicious: c.errs > 0 || how != "answered"})
+	c.told, c.errs = 0, 0
 }
 
 // closeUntold, as the connection ends (how), tells of the untold commands
