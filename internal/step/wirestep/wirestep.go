@@ -396,6 +396,26 @@ func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 			return nil, err
 		}
 	}
+	// An end a template names is checked now, as a plain one is at load:
+	// a misspelt one would match nothing, and never: or count 0 pass.
+	for _, x := range []*pattern{&a.pattern, a.Before} {
+		if x == nil {
+			continue
+		}
+		for _, end := range []struct {
+			key string
+			s   expr.Str
+		}{{"from", x.From}, {"to", x.To}} {
+			if !end.s.IsTemplate() {
+				continue
+			}
+			name, _ := end.s.String(env.Vars)
+			// (A job has no address, but is a service: it calls.)
+			if _, err := env.Services.URL(name); err != nil && name != "browser" && strings.Contains(err.Error(), "no service") {
+				return nil, fmt.Errorf("%s.%s: %s gives %q, which is no service of the suite", x.what, end.key, end.s.Raw, name)
+			}
+		}
+	}
 	all := src.Interactions(env.Start)
 	var found []wire.Interaction
 	for _, i := range all {

@@ -3,6 +3,7 @@ package wirestep
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +21,17 @@ type recordedEnv struct {
 }
 
 func (r recordedEnv) Interactions(time.Time) []wire.Interaction { return r.list }
+
+// URL knows the services at the ends of the recorded edges.
+func (r recordedEnv) URL(name string) (string, error) {
+	for _, in := range r.list {
+		from, to, _ := strings.Cut(in.Edge, "→")
+		if name == from || name == to {
+			return "http://" + name, nil
+		}
+	}
+	return "", fmt.Errorf("no service %q", name)
+}
 
 func decodeStep(t *testing.T, src string) (*action, error) {
 	t.Helper()
@@ -149,7 +161,7 @@ func TestTemplatesInPatterns(t *testing.T) {
 // refuse, is a step error naming the field.
 func TestTemplateErrorsAtRun(t *testing.T) {
 	env := recordedEnv{}
-	vars := map[string]any{"glob": "[x", "re": "(", "none": nil, "empty": "", "name": "Check", "code": "NOPE"}
+	vars := map[string]any{"glob": "[x", "re": "(", "none": nil, "empty": "", "name": "Check", "code": "NOPE", "who": "webb"}
 	for _, tc := range []struct{ src, want string }{
 		{`{from: a, to: b, key: ((glob))}`, `interactions.key: "[x": syntax error in pattern (from ((glob)))`},
 		{`{from: a, to: b, path: /x/((glob))}`, `interactions.path: "/x/[x": syntax error in pattern (from /x/((glob)))`},
@@ -161,6 +173,8 @@ func TestTemplateErrorsAtRun(t *testing.T) {
 		{`{from: a, to: b, method: ((missing))}`, `interactions.method: (( missing )) is null`},
 		{`{from: a, to: b, result: ((glob + 1))}`, `interactions.result: (( glob + 1 )): `},
 		{`{from: a, to: b, before: {from: a, to: c, key: ((glob))}}`, `interactions.before.key: "[x"`},
+		// A misspelt end a template gives: an error, not a vacuous match.
+		{`{from: ((who)), to: api, never: true}`, `interactions.from: ((who)) gives "webb", which is no service of the suite`},
 	} {
 		a, err := decodeStep(t, tc.src) // names are not checked: the error comes at run
 		if err != nil {
