@@ -295,3 +295,24 @@ func TestLongSplitRequestLine(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+// A caller that half-closes after its request (nc -N, an HTTP/1.0 client)
+// still gets the callee's answer while a fault that answers other
+// requests holds: the connection, accepted through the fault's sniffing,
+// half closes as any does.
+func TestHalfCloseUnderAFault(t *testing.T) {
+	p := listened(t, "web→api", slowServer(t), (&sink{}).add)
+	p.SetFaults(Faults{HTTP: &HTTPFault{Path: "/other", Status: 503}})
+	c, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "GET /slow HTTP/1.0\r\n\r\n")
+	c.(*net.TCPConn).CloseWrite()
+	b, err := io.ReadAll(c)
+	if err != nil || !strings.Contains(string(b), "path /slow") {
+		t.Fatalf("got %q %v", b, err)
+	}
+}

@@ -338,6 +338,14 @@ type replayConn struct {
 	pre []byte
 }
 
+// CloseWrite half-closes the connection underneath (closeWrite).
+func (r *replayConn) CloseWrite() error {
+	if cw, ok := r.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return r.Conn.Close()
+}
+
 func (r *replayConn) Read(b []byte) (int, error) {
 	r.mu.Lock()
 	if len(r.pre) > 0 {

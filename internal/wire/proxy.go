@@ -896,9 +896,14 @@ func (c *atomicCounter) take(n, limit int64) (k int64, reached bool) {
 	return k, reached
 }
 
+// closeWrite half-closes c (its peer reads the end; c still reads), or
+// closes it when it cannot be half closed. Through a connection's wrapper
+// too: one accepted while a fault answers (replayConn) must half close as
+// any (closed whole, a caller still sending was reset, and could lose the
+// answer it had not read yet).
 func closeWrite(c net.Conn) {
-	if tc, ok := c.(*net.TCPConn); ok {
-		tc.CloseWrite()
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
 		return
 	}
 	c.Close()
