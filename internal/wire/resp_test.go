@@ -90,11 +90,7 @@ func TestRedisLongKeyIsKeptWhole(t *testing.T) {
 // the batches after it still pair with their results.
 func TestPostgresPipelinedSyncs(t *testing.T) {
 	var s sink
-	d := newDecoder(&Proxy{Edge: "app→db", report: s.add})
-	startup := make([]byte, 4)
-	binary.BigEndian.PutUint32(startup, pgProtocol3)
-	d.fromClient(pgMsg(0, startup, cstr("user"), cstr("app"), []byte{0}))
-	d.fromServer(append(pgMsg('R', []byte{0, 0, 0, 0}), pgMsg('Z', []byte("I"))...))
+	d := pgReady(&s)
 	query := func(sql, param string) []byte {
 		var b []byte
 		b = append(b, pgMsg('P', cstr(""), cstr(sql), []byte{0, 0})...)
@@ -141,11 +137,7 @@ func TestPostgresPipelinedSyncs(t *testing.T) {
 // tells of that query alone.
 func TestPostgresCutExtendedQuery(t *testing.T) {
 	var s sink
-	d := newDecoder(&Proxy{Edge: "app→db", report: s.add})
-	startup := make([]byte, 4)
-	binary.BigEndian.PutUint32(startup, pgProtocol3)
-	d.fromClient(pgMsg(0, startup, cstr("user"), cstr("app"), []byte{0}))
-	d.fromServer(append(pgMsg('R', []byte{0, 0, 0, 0}), pgMsg('Z', []byte("I"))...))
+	d := pgReady(&s)
 	var b []byte
 	b = append(b, pgMsg('P', cstr(""), cstr("select pg_sleep(10)"), []byte{0, 0})...)
 	b = append(b, pgMsg('B', cstr(""), cstr(""), []byte{0, 0, 0, 0, 0, 0})...)
@@ -163,11 +155,7 @@ func TestPostgresCutExtendedQuery(t *testing.T) {
 // a secret literal the cut falls inside stays masked.
 func TestPostgresLongStatementMaskedBeforeItIsCut(t *testing.T) {
 	var s sink
-	d := newDecoder(&Proxy{Edge: "app→db", report: s.add})
-	startup := make([]byte, 4)
-	binary.BigEndian.PutUint32(startup, pgProtocol3)
-	d.fromClient(pgMsg(0, startup, cstr("user"), cstr("app"), []byte{0}))
-	d.fromServer(append(pgMsg('R', []byte{0, 0, 0, 0}), pgMsg('Z', []byte("I"))...))
+	d := pgReady(&s)
 	var sql strings.Builder
 	sql.WriteString("insert into users (name, api_token) values ")
 	for i := 0; sql.Len() < maxSQLKept+1000; i++ {
@@ -180,4 +168,15 @@ func TestPostgresLongStatementMaskedBeforeItIsCut(t *testing.T) {
 	if len(got) != 1 || strings.Contains(got[0].Target, "tok-") || !strings.Contains(got[0].Target, "user1") {
 		t.Errorf("kept %d interactions; a token shows: %v", len(got), len(got) == 1 && strings.Contains(got[0].Target, "tok-"))
 	}
+}
+
+// pgReady is a decoder of a PostgreSQL connection past its start-up,
+// telling s.
+func pgReady(s *sink) *decoder {
+	d := newDecoder(&Proxy{Edge: "app→db", report: s.add})
+	startup := make([]byte, 4)
+	binary.BigEndian.PutUint32(startup, pgProtocol3)
+	d.fromClient(pgMsg(0, startup, cstr("user"), cstr("app"), []byte{0}))
+	d.fromServer(append(pgMsg('R', []byte{0, 0, 0, 0}), pgMsg('Z', []byte("I"))...))
+	return d
 }
