@@ -51,6 +51,11 @@ var (
 	sqlSecret = lazyRE(`(?i)(\bpassword\s+)(E?'(?:[^']|'')*')`)
 	// A column compared or assigned a literal or a parameter.
 	sqlAssign = lazyRE(`(?i)([A-Za-z_][A-Za-z0-9_."]*)\s*(?:=|<>|!=)\s*(E?'(?:[^']|'')*'|\$[0-9]+)`)
+	// The same, the value on the left ('x' = api_token).
+	sqlAssignLeft = lazyRE(`(?i)(E?'(?:[^']|'')*'|\$[0-9]+)\s*(?:=|<>|!=)\s*([A-Za-z_][A-Za-z0-9_."]*)`)
+	// A column tested against a list (api_token IN ('a', $2)), up to the
+	// list's opening parenthesis.
+	sqlIn = lazyRE(`(?i)([A-Za-z_][A-Za-z0-9_."]*)\s+(?:not\s+)?in\s*\(`)
 	// An INSERT's column list, up to its VALUES.
 	sqlInsert  = lazyRE(`(?is)\binsert\s+into\s+[^\s(]+\s*\(([^)]*)\)\s*values\s*`)
 	sqlMention = lazyRE(`(?i)\bpassword\b`)
@@ -354,6 +359,21 @@ func SQL(sql string) (masked string, params []int, all bool) {
 	for _, m := range sqlAssign().FindAllStringSubmatchIndex(sql, -1) {
 		if sqlSecretColumn(sql[m[2]:m[3]]) {
 			value(m[4], m[5])
+		}
+	}
+	for _, m := range sqlAssignLeft().FindAllStringSubmatchIndex(sql, -1) {
+		if sqlSecretColumn(sql[m[4]:m[5]]) {
+			value(m[2], m[3])
+		}
+	}
+	for _, m := range sqlIn().FindAllStringSubmatchIndex(sql, -1) {
+		if !sqlSecretColumn(sql[m[2]:m[3]]) {
+			continue
+		}
+		if row, _ := sqlRow(sql, m[1]); row != nil {
+			for _, v := range row {
+				value(v[0], v[1])
+			}
 		}
 	}
 	for _, m := range sqlInsert().FindAllStringSubmatchIndex(sql, -1) {

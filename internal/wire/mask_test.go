@@ -105,6 +105,8 @@ func TestMaskRules(t *testing.T) {
 		{"insert into users(email, password_hash, api_token) values ('a@x.com', 'h1', 'tok-1'), ('b@x.com', 'it''s, (odd)', E'tok-2')",
 			"insert into users(email, password_hash, api_token) values ('a@x.com', '***', '***'), ('b@x.com', '***', '***')", false},
 		{"INSERT INTO t (id, name) VALUES (1, 'secretive name')", "INSERT INTO t (id, name) VALUES (1, 'secretive name')", false},
+		{"select 1 from users where 'tok-abc' = api_token", "select 1 from users where '***' = api_token", false},
+		{"delete from sessions where session_token in ('t1', 't2') and id in (1, 2)", "delete from sessions where session_token in ('***', '***') and id in (1, 2)", false},
 	} {
 		got, _, secret := maskSQL(c.in)
 		if got != c.want || secret != c.secret {
@@ -119,6 +121,7 @@ func TestMaskRules(t *testing.T) {
 		{"update users set api_token = $1 where id = $2", []int{1}},
 		{"insert into users (email, password_hash, api_token) values ($1, $2, $3)", []int{2, 3}},
 		{"select * from users where id = $1", nil},
+		{"select * from users where $1 = api_token or session_token not in ($2, $3)", []int{1, 2, 3}},
 	} {
 		if _, got, _ := maskSQL(c.sql); !slices.Equal(got, c.want) {
 			t.Errorf("maskSQL(%q) secret parameters %v, want %v", c.sql, got, c.want)
