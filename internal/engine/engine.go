@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"regexp"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -181,6 +183,9 @@ type runner struct {
 	envErr   error
 	onEnd    func(report.Event) // sees each test_end, for Runner.Test
 	noise    map[string]int     // suspicious signatures → passing tests they were seen in
+	// toldExited: the services of each environment whose exit a test's
+	// timeline told.
+	toldExited map[Env]map[string]bool
 }
 
 // Runner runs single tests on workers the caller manages; the Go API
@@ -744,9 +749,23 @@ func (r *runner) once(ctx context.Context, t *suite.Test, w *Worker) (report.Eve
 	if rec, ok := env.(Recorder); ok && env != nil {
 		r.suspicion(tr, failure, rec.Interactions(start))
 	}
-	if ex, ok := env.(Exiter); ok && env != nil && failure != nil {
-		if gone := exitedSuspects(ex.Exited()); len(gone) > 0 {
-			failure.Suspects = append(gone, failure.Suspects...)
+	if ex, ok := env.(Exiter); ok && env != nil {
+		exited := ex.Exited()
+		// A service that just died (the failing step met its closed port)
+		// may not be reaped yet: a moment for it to be.
+		for wait := time.Now(); len(exited) == 0 && failure != nil && goneMessage(failure.Message) && time.Since(wait) < exitWait; {
+			time.Sleep(10 * time.Millisecond)
+			exited = ex.Exited()
+		}
+		// In the timeline of the test during which it exited (passing or
+		// not), once.
+		for _, name := range r.newlyExited(env, exited) {
+			r.logFunc(w)(name, "seam", "service → exited ("+exited[name]+")", nil)
+		}
+		if failure != nil {
+			if gone := exitedSuspects(exited); len(gone) > 0 {
+				failure.Suspects = append(gone, failure.Suspects...)
+			}
 		}
 	}
 	w.setTest("")
@@ -795,6 +814,46 @@ func (r *runner) suspicion(tr *testRun, failure *report.Failure, list []wire.Int
 		}
 	}
 	failure.Suspects = Suspects(in, maxSuspects)
+}
+
+// exitWait bounds the wait for a service that just died to be reaped.
+const exitWait = 400 * time.Millisecond
+
+// goneMessage reports whether a failure reads as a component gone (its
+// port closed, its connection dropped).
+func goneMessage(msg string) bool {
+	for _, s := range []string{"connection refused", "connection reset", "EOF", "broken pipe"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// newlyExited is which of the services exited in env were not told yet,
+// in order.
+func (r *runner) newlyExited(env Env, exited map[string]string) []string {
+	if len(exited) == 0 {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.toldExited == nil {
+		r.toldExited = map[Env]map[string]bool{}
+	}
+	told := r.toldExited[env]
+	if told == nil {
+		told = map[string]bool{}
+		r.toldExited[env] = told
+	}
+	var out []string
+	for _, name := range slices.Sorted(maps.Keys(exited)) {
+		if !told[name] {
+			told[name] = true
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // phase runs steps in order; teardown runs them all even after a failure,

@@ -168,14 +168,30 @@ func TestExitedServiceIsTheLikeliestCause(t *testing.T) {
 	defer srv.Close()
 	s := loadSuite(t, `name: s
 tests:
+  - name: passes
+    steps:
+      - http: ((base))/x
+        expect: {status: 502}
   - name: fails
     steps:
       - http: ((base))/x
         expect: {status: 200}
 `)
 	rec, counts := run(t, s, engine.Options{Envs: exitedFactory{env}}, srv.URL)
-	if counts.Failed != 1 {
+	if counts.Failed != 1 || counts.Passed != 1 {
 		t.Fatalf("counts %+v", counts)
+	}
+	// The exit is told once, in the timeline of the test it happened in.
+	rec.mu.Lock()
+	told := map[string]int{}
+	for _, e := range rec.events {
+		if e.Type == report.Log && e.Service == "web" && e.Message == "service → exited (exit status 7)" {
+			told[e.Test]++
+		}
+	}
+	rec.mu.Unlock()
+	if len(told) != 1 || told["passes"] != 1 {
+		t.Errorf("the exit told in: %v", told)
 	}
 	f := rec.ends()["fails"].Failure
 	if f == nil || len(f.Suspects) != 2 {
