@@ -340,10 +340,8 @@ type replayConn struct {
 
 // CloseWrite half-closes the connection underneath (closeWrite).
 func (r *replayConn) CloseWrite() error {
-	if cw, ok := r.Conn.(interface{ CloseWrite() error }); ok {
-		return cw.CloseWrite()
-	}
-	return r.Conn.Close()
+	closeWrite(r.Conn)
+	return nil
 }
 
 func (r *replayConn) Read(b []byte) (int, error) {

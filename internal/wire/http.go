@@ -476,8 +476,7 @@ func (d *decoder) close(how string, cut bool) int {
 			if ex.sync {
 				continue // a Sync: no query of its own
 			}
-			sql := oneLine(ex.sql, maxSQLKept)
-			left = append(left, pending{"postgres", "SQL", sql, "SQL " + oneLine(sql, maxOpSQL), ex.start, ""})
+			left = append(left, pending{"postgres", "SQL", ex.sql, "SQL", ex.start, ""}) // cut as it is masked
 		}
 	}
 	if d.resp3 != nil {

@@ -110,10 +110,12 @@ func maskProtocol(in *Interaction) {
 		in.RequestBody = maskBody(in.RequestBody)
 		in.ResponseBody = maskBody(in.ResponseBody)
 	case "postgres":
-		sql, secret, all := maskSQL(in.Target)
-		if sql != in.Target {
-			in.Op, in.Target = "SQL "+oneLine(sql, maxOpSQL), sql
-		}
+		// The decoder hands the statement over whole: it is masked, by
+		// shape and by name, before it is cut to what is kept (Target,
+		// which interactions: steps match) and shown (Op).
+		sql, secret, all := maskSQL(maskShape(in.Target))
+		sql = oneLine(sql, maxSQLKept)
+		in.Op, in.Target = "SQL "+oneLine(sql, maxOpSQL), sql
 		maskParams(in, secret, all)
 	}
 }

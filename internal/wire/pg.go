@@ -225,18 +225,14 @@ func (c *pgConn) done(result string, failed bool) {
 	if result == "" {
 		result = "ok"
 	}
-	// The whole statement is the target (interactions: steps match it);
-	// the timeline's line shows its start.
-	// Masked by name whole, before it is cut: a cut statement could end
-	// inside a secret's literal, which would no longer be one.
-	full, secret, all := maskSQL(maskShape(ex.sql))
-	sql := oneLine(full, maxSQLKept)
-	in := Interaction{Edge: c.d.p.Edge, Protocol: "postgres", Op: "SQL " + oneLine(sql, maxOpSQL), Result: result,
-		Start: ex.start, End: time.Now(), Suspicious: failed, Method: "SQL", Target: sql}
+	// The statement goes whole: masking (maskProtocol) masks it whole,
+	// then cuts it (a cut statement could end inside a secret's literal,
+	// which would no longer be one) and makes its operation.
+	in := Interaction{Edge: c.d.p.Edge, Protocol: "postgres", Op: "SQL", Result: result,
+		Start: ex.start, End: time.Now(), Suspicious: failed, Method: "SQL", Target: ex.sql}
 	if len(ex.params) > 0 {
 		in.Note, in.params = paramsNote(ex.params), ex.params
 	}
-	maskParams(&in, secret, all)
 	c.d.p.emit(in)
 }
 

@@ -167,17 +167,16 @@ func (v *respValue) item(on func(*respValue) bool) bool {
 }
 
 // respConn is one Redis connection being decoded. untold counts the
-// commands of a long pipeline beyond maxRedisPending, whose replies come
-// after those of pending; told is how many of them there were, told once
-// their replies have caught up.
+// commands of a long pipeline beyond maxRedisPending still waiting (their
+// replies come after those of pending); answered and errs count the
+// replies to them so far, told in one line once all have come, or the
+// connection ends.
 type respConn struct {
-	d        *decoder
-	cli, srv respValue
-	pending  []exchange
-	untold   int
-	told     int
-	errs     int // error replies among the told
-	since    time.Time
+	d                      *decoder
+	cli, srv               respValue
+	pending                []exchange
+	untold, answered, errs int
+	since                  time.Time
 }
 
 func (c *respConn) fromClient(b []byte) bool {
@@ -203,7 +202,6 @@ func (c *respConn) fromClient(b []byte) bool {
 				c.since = time.Now()
 			}
 			c.untold++
-			c.told++
 			return true
 		}
 		c.pending = append(c.pending, exchange{method: cmd, target: op, key: key, start: time.Now()})
@@ -220,11 +218,12 @@ func (c *respConn) fromServer(b []byte) bool {
 			if c.untold == 0 {
 				return false // a reply to nothing: we lost track
 			}
+			c.answered++
 			if strings.HasPrefix(v.top, "-") || v.top == "error" {
 				c.errs++
 			}
 			if c.untold--; c.untold == 0 {
-				c.tellUntold("answered")
+				c.closeUntold("")
 			}
 			return true
 		}
@@ -238,32 +237,23 @@ func (c *respConn) fromServer(b []byte) bool {
 	})
 }
 
-// tellUntold tells of the commands of a long pipeline not told one by
-// one, and what became of them (how).
-func (c *respConn) tellUntold(how string) {
-	if c.told == 0 {
-		return
-	}
-	res := fmt.Sprintf("%d more commands %s, not told one by one (a pipeline of more than %d waited at once)", c.told, how, maxRedisPending)
-	if c.errs > 0 {
-		res += fmt.Sprintf("; %d error replies among them", c.errs)
-	}
-	c.d.p.emit(Interaction{Edge: c.d.p.Edge, Protocol: "redis", Op: "connection", Start: c.since, End: time.Now(),
-		Result: res, Suspicious: c.errs > 0 || how != "answered"})
-	c.told, c.errs = 0, 0
-}
-
-// closeUntold, as the connection ends (how), tells of the untold commands
-// answered so far and of those left without an answer.
+// closeUntold tells of the commands of a long pipeline not told one by
+// one: those answered, and, as the connection ends (how), those left
+// without an answer.
 func (c *respConn) closeUntold(how string) {
-	if c.untold == 0 {
-		return
+	tell := func(n int, what, more string, bad bool) {
+		if n > 0 {
+			c.d.p.emit(Interaction{Edge: c.d.p.Edge, Protocol: "redis", Op: "connection", Start: c.since, End: time.Now(), Suspicious: bad,
+				Result: fmt.Sprintf("%d more commands %s, not told one by one (a pipeline of more than %d waited at once)%s", n, what, maxRedisPending, more)})
+		}
 	}
-	left := c.untold
-	c.told -= left
-	c.tellUntold("answered")
-	c.told, c.untold = left, 0
-	c.tellUntold("got no answer (" + how + ")")
+	more := ""
+	if c.errs > 0 {
+		more = fmt.Sprintf("; %d error replies among them", c.errs)
+	}
+	tell(c.answered, "answered", more, c.errs > 0)
+	tell(c.untold, "got no answer ("+how+")", "", true)
+	c.untold, c.answered, c.errs = 0, 0, 0
 }
 
 // redisParts splits a recorded command ("GET user1", "AUTH ***") into the

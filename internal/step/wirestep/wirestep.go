@@ -96,8 +96,9 @@ type matcher struct {
 }
 
 // resolve evaluates p's templates with vars and checks what they gave as
-// the loader checks plain strings. A problem names the field.
-func (p *pattern) resolve(vars expr.Vars) (*matcher, error) {
+// the loader checks plain strings (an edge's end: a service of svcs). A
+// problem names the field.
+func (p *pattern) resolve(vars expr.Vars, svcs step.Services) (*matcher, error) {
 	m := &matcher{Status: p.Status, Injected: p.Injected, Code: p.code, SQL: p.sql}
 	var code, sql string
 	dst := map[string]*string{"from": &m.From, "to": &m.To, "method": &m.Method, "path": &m.Path, "grpc": &m.GRPC,
@@ -118,6 +119,13 @@ func (p *pattern) resolve(vars expr.Vars) (*matcher, error) {
 			return fmt.Errorf("%s.%s: %v (from %s)", p.what, f.key, err, f.s.Raw)
 		}
 		switch f.key {
+		case "from", "to":
+			// A misspelt end would match nothing, and a never: or a
+			// count 0 pass. (A job has no address, but is a service: it
+			// calls.)
+			if _, err := svcs.URL(s); err != nil && s != "browser" && strings.Contains(err.Error(), "no service") {
+				return nil, fmt.Errorf("%s.%s: %s gives %q, which is no service of the suite", p.what, f.key, f.s.Raw, s)
+			}
 		case "path", "key":
 			if err := checkGlob(s); err != nil {
 				return nil, bad(err)
@@ -386,34 +394,14 @@ func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 	if !ok || env.Services == nil {
 		return nil, fmt.Errorf("this suite starts no services, so no edges are recorded")
 	}
-	p, err := a.pattern.resolve(env.Vars)
+	p, err := a.pattern.resolve(env.Vars, env.Services)
 	if err != nil {
 		return nil, err
 	}
 	var then *matcher // the pattern this one's first match must come before
 	if a.Before != nil {
-		if then, err = a.Before.resolve(env.Vars); err != nil {
+		if then, err = a.Before.resolve(env.Vars, env.Services); err != nil {
 			return nil, err
-		}
-	}
-	// An end a template names is checked now, as a plain one is at load:
-	// a misspelt one would match nothing, and never: or count 0 pass.
-	for _, x := range []*pattern{&a.pattern, a.Before} {
-		if x == nil {
-			continue
-		}
-		for _, end := range []struct {
-			key string
-			s   expr.Str
-		}{{"from", x.From}, {"to", x.To}} {
-			if !end.s.IsTemplate() {
-				continue
-			}
-			name, _ := end.s.String(env.Vars)
-			// (A job has no address, but is a service: it calls.)
-			if _, err := env.Services.URL(name); err != nil && name != "browser" && strings.Contains(err.Error(), "no service") {
-				return nil, fmt.Errorf("%s.%s: %s gives %q, which is no service of the suite", x.what, end.key, end.s.Raw, name)
-			}
 		}
 	}
 	all := src.Interactions(env.Start)
