@@ -100,6 +100,33 @@ func (p *Proxy) tryDrain(st *connState) {
 	st.wmu.Lock()
 	defer st.wmu.Unlock()
 	p.drainLocked(st)
+	p.refuseLocked(st)
+}
+
+// refuseLocked sends the caller an RST_STREAM REFUSED_STREAM for each
+// stream the drain refused, once its GOAWAY went and while the callee is
+// between frames (st.wmu held): without it a caller that opened a stream
+// before it read the GOAWAY learns that it was not processed only from
+// the GOAWAY's last stream, which some (curl 7.88) take as an error
+// rather than a call to retry.
+func (p *Proxy) refuseLocked(st *connState) {
+	if !st.refuseWanted.Load() || st.client == nil {
+		return
+	}
+	d := st.dec.Load()
+	if d == nil {
+		return
+	}
+	ids := d.h2TakeRefused()
+	if len(ids) == 0 {
+		return
+	}
+	var b bytes.Buffer
+	fr := http2.NewFramer(&b, nil)
+	for _, id := range ids {
+		fr.WriteRSTStream(id, http2.ErrCodeRefusedStream)
+	}
+	st.client.Write(b.Bytes())
 }
 
 // drainLocked is tryDrain with st.wmu held.
@@ -124,6 +151,7 @@ func (p *Proxy) drainLocked(st *connState) {
 	}
 	st.drainWanted.Store(false)
 	http2.NewFramer(st.client, nil).WriteGoAway(last, http2.ErrCodeNo, []byte("seam: a fault"))
+	d.h2GoawaySent()
 	c := st.client
 	start := time.Now()
 	// In the timeline, as the caller's GOAWAY is: why its next calls go
@@ -172,6 +200,37 @@ func (d *decoder) h2Drain(begin bool) (last uint32, now, started, never bool) {
 	}
 	last = d.h2.startFilter()
 	return last, d.h2.serverBetweenFrames(), true, false
+}
+
+// h2GoawaySent notes that the drain's GOAWAY went: RST_STREAM frames for
+// the streams it refused may follow.
+func (d *decoder) h2GoawaySent() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.h2 != nil {
+		d.h2.goaway = true
+	}
+}
+
+// h2TakeRefused is the streams refused whose RST_STREAM may go now (the
+// GOAWAY went, the callee is between frames), forgotten as taken; none
+// while they must wait, and refuseWanted stays set for the next try.
+func (d *decoder) h2TakeRefused() []uint32 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	c := d.h2
+	if c != nil && !c.broken && (!c.goaway || !c.serverBetweenFrames()) {
+		return nil
+	}
+	if d.refuseWanted != nil {
+		d.refuseWanted.Store(false)
+	}
+	if c == nil || c.broken {
+		return nil
+	}
+	ids := c.refuse
+	c.refuse = nil
+	return ids
 }
 
 // h2InFlight is how many calls are in flight on an HTTP/2 connection.

@@ -683,3 +683,94 @@ func TestHTTPFaultAnswersGRPCCalls(t *testing.T) {
 		t.Errorf("%d faulted calls recorded, want 2", injected)
 	}
 }
+
+// TestDrainRefusesStreamsOpenedAfterIt: a stream the caller opens on a
+// draining connection before it reads the GOAWAY never reaches the
+// callee; the caller is told with an RST_STREAM REFUSED_STREAM after the
+// GOAWAY (so it retries at once, as RFC 9113 §8.7 allows), and the
+// record says which stream was refused.
+func TestDrainRefusesStreamsOpenedAfterIt(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	arrived, release := make(chan string, 4), make(chan struct{})
+	defer close(release)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- r.URL.Path
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go (&http2.Server{}).ServeConn(c, &http2.ServeConnOpts{Handler: h})
+		}
+	}()
+	s := &sink{}
+	p := listened(t, "web→api", ln.Addr().String(), s.add)
+	conn, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fr := http2.NewFramer(conn, conn)
+	var blk bytes.Buffer
+	enc := hpack.NewEncoder(&blk)
+	block := func(path string) []byte {
+		blk.Reset()
+		for _, f := range [][2]string{{":method", "GET"}, {":scheme", "http"}, {":path", path}, {":authority", "api"}} {
+			enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+		}
+		return bytes.Clone(blk.Bytes())
+	}
+	io.WriteString(conn, h2Preface)
+	fr.WriteSettings()
+	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block("/slow"), EndStream: true, EndHeaders: true})
+	select {
+	case <-arrived:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the call did not reach the callee")
+	}
+	p.SetFaults(Faults{GRPC: &GRPCFault{Code: 14}})
+	// Opened before the GOAWAY is read.
+	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 3, BlockFragment: block("/late"), EndStream: true, EndHeaders: true})
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var goaway *http2.GoAwayFrame
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("reading the caller's frames: %v (GOAWAY %v)", err, goaway)
+		}
+		switch f := f.(type) {
+		case *http2.GoAwayFrame:
+			if f.LastStreamID != 1 {
+				t.Fatalf("GOAWAY's last stream %d, want 1", f.LastStreamID)
+			}
+			goaway = f
+		case *http2.RSTStreamFrame:
+			if goaway == nil || f.StreamID != 3 || f.ErrCode != http2.ErrCodeRefusedStream {
+				t.Fatalf("RST_STREAM %d %v (after a GOAWAY: %v), want stream 3 REFUSED_STREAM after it", f.StreamID, f.ErrCode, goaway != nil)
+			}
+			select {
+			case path := <-arrived:
+				t.Fatalf("%s reached the callee", path)
+			case <-time.After(50 * time.Millisecond):
+			}
+			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+				if strings.Contains(strings.Join(s.lines(), "\n"), "connection → stream 3 refused by the wire (REFUSED_STREAM): GET /late") {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the refused stream is not recorded:\n%s", strings.Join(s.lines(), "\n"))
+				}
+			}
+		}
+	}
+}

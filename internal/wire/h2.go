@@ -170,6 +170,16 @@ type h2Conn struct {
 	draining  bool
 	drainLast uint32
 	out       []byte
+	// A stream the caller opens while the connection drains is recorded
+	// as refused (its header block is still read: the caller's HPACK
+	// table counts it) and told so by an RST_STREAM REFUSED_STREAM
+	// (RFC 9113 §8.7: not processed, safe to retry), sent once the
+	// GOAWAY went (goaway): refuse holds the streams still to tell;
+	// lastRefused is the highest refused (a later block on it is its
+	// trailers).
+	goaway      bool
+	refuse      []uint32
+	lastRefused uint32
 	// unread is how many streams were in flight when decoding stopped.
 	unread int
 	// now is when the bytes being read arrived, once asked (clock): the
@@ -263,7 +273,7 @@ func (c *h2Conn) read(dir *h2Dir, b []byte) string {
 			need := int(dir.fh.Length) + 9 - len(dir.frame)
 			n := min(len(b), need)
 			dir.frame = append(dir.frame, b[:n]...)
-			if filter {
+			if filter && !dir.dropping {
 				c.out = append(c.out, b[:n]...)
 			}
 			b = b[n:]
@@ -291,9 +301,12 @@ func (c *h2Conn) read(dir *h2Dir, b []byte) string {
 					c.out = append(c.out, dir.hdr[dir.hdrPassed:]...)
 				}
 				dir.hdrPassed = 0
-				if dir.dropping {
+				if dir.dropping && !isBlockFrame(dir.hdr[3]) {
 					// Stepped over unread: the callee never sees it,
-					// and neither does the recording.
+					// and neither does the recording. A header block
+					// is read (below), though the callee never sees it
+					// either: it changed the caller's HPACK table, and
+					// it is a call to record as refused.
 					if n := uint32(dir.hdr[0])<<16 | uint32(dir.hdr[1])<<8 | uint32(dir.hdr[2]); n > 0 {
 						dir.inData, dir.data, dir.dataLeft, dir.dataPad, dir.dataEnd = true, nil, n, 0, false
 					}
@@ -306,6 +319,12 @@ func (c *h2Conn) read(dir *h2Dir, b []byte) string {
 		}
 	}
 	return ""
+}
+
+// isBlockFrame reports whether a frame type carries a header block the
+// caller sends (HEADERS, CONTINUATION).
+func isBlockFrame(t byte) bool {
+	return http2.FrameType(t) == http2.FrameHeaders || http2.FrameType(t) == http2.FrameContinuation
 }
 
 // startFilter begins, once, to drop the caller's frames of the streams it
@@ -646,6 +665,8 @@ func (c *h2Conn) fields(dir *h2Dir, fields []hpack.HeaderField) string {
 	switch {
 	case dir.promisedID != 0:
 		return c.request(dir.promisedID, fields, true, "(pushed)")
+	case !dir.server && dir.dropping:
+		return c.refused(dir.blockID, fields)
 	case !dir.server:
 		if s := c.streams[dir.blockID]; s != nil {
 			if dir.blockEnds { // trailers
@@ -678,6 +699,52 @@ func (c *h2Conn) fields(dir *h2Dir, fields []hpack.HeaderField) string {
 	}
 	if dir.blockEnds {
 		c.ended(dir, s)
+	}
+	return ""
+}
+
+// maxRefusePending bounds the RST_STREAM frames waiting to be sent; past
+// it a stream is still recorded, and the GOAWAY alone tells the caller.
+const maxRefusePending = 1024
+
+// refused records a stream the caller opened while the connection drains
+// (dropped: never forwarded), and queues its RST_STREAM. It is recorded
+// as an event of the connection, as the GOAWAY is, not as a call: a
+// caller that opened it before it read the GOAWAY retries it on a new
+// connection (grpc-go does so at once, unseen), and that retry is the
+// call; counted as one too, a call would count twice under every fault.
+func (c *h2Conn) refused(id uint32, fields []hpack.HeaderField) string {
+	if id <= c.lastRefused {
+		return "" // the trailers of a stream refused already
+	}
+	c.lastRefused = id
+	var method, target string
+	var grpc bool
+	for _, f := range fields {
+		switch f.Name {
+		case ":method":
+			method = f.Value
+		case ":path":
+			target = f.Value
+		case "content-type":
+			grpc = strings.HasPrefix(f.Value, "application/grpc")
+		}
+	}
+	call := method + " " + maskTarget(target)
+	if grpc {
+		call = "GRPC " + target
+	}
+	now := c.clock()
+	in := Interaction{Edge: c.d.p.Edge, Protocol: "http2", Op: "connection", Start: now, End: now, Injected: true,
+		Result: fmt.Sprintf("stream %d refused by the wire (REFUSED_STREAM): %s, opened after a fault began draining the connection", id, call),
+		Note:   "(not forwarded; the caller may retry it on a new connection)"}
+	in.GRPCStatus = -1
+	c.d.p.emit(in)
+	if len(c.refuse) < maxRefusePending {
+		c.refuse = append(c.refuse, id)
+		if w := c.d.refuseWanted; w != nil {
+			w.Store(true)
+		}
 	}
 	return ""
 }

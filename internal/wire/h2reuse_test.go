@@ -272,7 +272,10 @@ func TestH2DrainDropsNewStreamsWhole(t *testing.T) {
 		kept(s.frames(func(fr *http2.Framer) {
 			fr.WriteWindowUpdate(0, 1000)
 			fr.WritePing(false, [8]byte{1})
-			fr.WriteData(1, true, []byte("end"))
+			fr.WriteData(1, false, []byte("end"))
+			// Trailers that index what the dropped block added to the
+			// caller's HPACK table: the recording read that block too.
+			fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, EndHeaders: true, EndStream: true, BlockFragment: s.block(false, "x-more", "yes")})
 		}))
 		dropped(s.frames(func(fr *http2.Framer) { fr.WriteRSTStream(3, http2.ErrCodeCancel) }))
 		var got []byte
@@ -291,8 +294,25 @@ func TestH2DrainDropsNewStreamsWhole(t *testing.T) {
 		s.d.fromServer(s.frames(func(fr *http2.Framer) {
 			fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, EndHeaders: true, EndStream: true, BlockFragment: s.block(true, ":status", "200")})
 		}))
-		if len(s.got) != 1 || s.got[0].Op != "POST /up" || s.got[0].RequestSize != int64(len("in flight")+len("end")) {
-			t.Errorf("step %d: recorded %+v", step, s.got)
+		// The dropped stream is an event of the connection, not a call
+		// (the caller retries it, and that is the call), told to the
+		// caller by an RST_STREAM once the GOAWAY went.
+		if len(s.got) != 2 || s.got[1].Op != "POST /up" || s.got[1].RequestSize != int64(len("in flight")+len("end")) {
+			t.Fatalf("step %d: recorded %+v", step, s.got)
+		}
+		if r := s.got[0]; r.Op != "connection" || !r.Injected || r.Suspicious || r.Method != "" ||
+			r.Result != "stream 3 refused by the wire (REFUSED_STREAM): GET /new, opened after a fault began draining the connection" {
+			t.Errorf("step %d: the dropped stream: %s", step, r.Line())
+		}
+		if ids := s.d.h2TakeRefused(); ids != nil {
+			t.Errorf("step %d: RST_STREAM for %v before the GOAWAY went", step, ids)
+		}
+		s.d.h2GoawaySent()
+		if ids := s.d.h2TakeRefused(); len(ids) != 1 || ids[0] != 3 {
+			t.Errorf("step %d: RST_STREAM for %v, want stream 3", step, ids)
+		}
+		if ids := s.d.h2TakeRefused(); ids != nil {
+			t.Errorf("step %d: RST_STREAM for %v again", step, ids)
 		}
 	}
 }

@@ -67,6 +67,10 @@ type decoder struct {
 	// upgrade made while a fault answers HTTP/2 calls asks for its drain.
 	// Nil for a decoder alone (tests).
 	drainWanted *atomic.Bool
+	// refuseWanted is the connection's (connState.refuseWanted): a drain
+	// refused a stream whose RST_STREAM is to be sent. Nil for a decoder
+	// alone (tests).
+	refuseWanted *atomic.Bool
 }
 
 // exchange is a request seen, waiting for its response.

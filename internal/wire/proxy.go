@@ -149,6 +149,10 @@ type connState struct {
 	client      net.Conn
 	wmu         sync.Mutex
 	drainWanted atomic.Bool
+	// refuseWanted: RST_STREAM frames for streams the drain refused wait
+	// to go to the caller (refuseLocked), after the GOAWAY, between the
+	// callee's frames.
+	refuseWanted atomic.Bool
 	// Bytes forwarded each way, and how many of them the last Flush told
 	// of (for connections whose protocol is not decoded).
 	up, down         atomic.Int64
@@ -326,7 +330,7 @@ func (p *Proxy) serve(client net.Conn, st *connState) {
 	defer p.untrack(server)
 	defer server.Close()
 	d := newDecoder(p)
-	d.drainWanted = &st.drainWanted
+	d.drainWanted, d.refuseWanted = &st.drainWanted, &st.refuseWanted
 	st.dec.Store(d)
 	if st.drainWanted.Load() {
 		// A drain came before the decoder did (drainH2 found none).
@@ -436,6 +440,12 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 				dst.Close()
 				return errCut
 			}
+			if st.refuseWanted.Load() && st.wmu.TryLock() {
+				// Not waiting for a chunk of the callee's being written:
+				// its forwarding sends them after it.
+				p.refuseLocked(st)
+				st.wmu.Unlock()
+			}
 			if len(b) == 0 {
 				return nil // all dropped: a gRPC fault drains the connection
 			}
@@ -450,7 +460,7 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 		_, err := dst.Write(b)
 		if back {
 			st.wmu.Unlock()
-			if st.drainWanted.Load() {
+			if st.drainWanted.Load() || st.refuseWanted.Load() {
 				p.tryDrain(st) // between two of the callee's chunks
 			}
 		}
