@@ -71,6 +71,8 @@ type decoder struct {
 	// refused a stream whose RST_STREAM is to be sent. Nil for a decoder
 	// alone (tests).
 	refuseWanted *atomic.Bool
+	// stopTold: why decoding stopped was said (stopped).
+	stopTold bool
 }
 
 // exchange is a request seen, waiting for its response.
@@ -160,7 +162,7 @@ func (d *decoder) fromClientLocked(b []byte) {
 		case looksLikePG(b):
 			d.mode, d.wasHTTP, d.pg = decodingPG, true, newPgConn(d)
 		case looksLikeRESP(b):
-			d.mode, d.wasHTTP, d.resp3 = decodingRESP, true, &respConn{d: d}
+			d.mode, d.wasHTTP, d.resp3 = decodingRESP, true, newRespConn(d)
 		case looksLikeH2(b):
 			if !d.startH2(true) {
 				return
@@ -296,6 +298,20 @@ func (d *decoder) drainUpgraded() {
 // undecodable notes, once, a connection in a protocol the wire does not
 // decode when its first bytes flow: it shows in the timeline and counts
 // for coverage even when it stays open all run.
+// stopped says, once for a connection, why its protocol (postgres,
+// redis) is not decoded from here on: the bytes still pass untouched, but
+// what they carry is not recorded, and a timeline that goes silent would
+// not say so.
+func (d *decoder) stopped(protocol, why string, suspicious bool) {
+	if d.stopTold {
+		return
+	}
+	d.stopTold = true
+	now := time.Now()
+	d.p.emit(Interaction{Edge: d.p.Edge, Protocol: protocol, Op: "connection", Start: now, End: now, Suspicious: suspicious,
+		Result: "not decoded from here: " + why, Note: "(the bytes pass untouched)"})
+}
+
 func (d *decoder) undecodable() {
 	d.mode = raw
 	now := time.Now()
@@ -472,10 +488,14 @@ func (d *decoder) close(how string, cut bool) int {
 		}
 	}
 	var left []pending
+	n := 0 // calls told here besides left
 	for _, ex := range d.queue {
 		left = append(left, pending{"http", ex.method, ex.target, ex.method + " " + ex.target, ex.start, ""})
 	}
 	if d.pg != nil {
+		if d.pg.pid != 0 {
+			d.p.pgBackends.CompareAndDelete(d.pg.pid, d.pg)
+		}
 		for _, ex := range d.pg.pending {
 			if ex.sync {
 				continue // a Sync: no query of its own
@@ -488,6 +508,9 @@ func (d *decoder) close(how string, cut bool) int {
 			left = append(left, pending{"redis", "REDIS", ex.target, "REDIS " + ex.target, ex.start, ex.key})
 		}
 		d.resp3.closeUntold(how)
+		if d.mode == decodingRESP && d.resp3.cutWhileSent(how, cut) {
+			n++
+		}
 	}
 	now := time.Now()
 	for _, x := range left {
@@ -507,7 +530,7 @@ func (d *decoder) close(how string, cut bool) int {
 	if d.resp3 != nil {
 		d.resp3.pending = nil
 	}
-	return len(left)
+	return len(left) + n
 }
 
 // cutAnswer tells of the oldest call, whose answer had begun (its head

@@ -109,6 +109,11 @@ type pgConn struct {
 	portals  map[string]pgExec // bound portal → what it runs
 	pending  []pgExec          // executes and simple queries waiting for their result
 	tags     []string          // command tags of the running simple query
+	// pid and key are the backend's (BackendKeyData), by which a cancel
+	// request names it; cancelAt is when one came for it.
+	pid      uint32
+	key      []byte
+	cancelAt time.Time
 }
 
 type pgExec struct {
@@ -124,30 +129,43 @@ func newPgConn(d *decoder) *pgConn {
 }
 
 func (c *pgConn) fromClient(b []byte) bool {
-	return c.cli.feed(b, func(t byte) bool {
+	return c.told(c.cli.feed(b, func(t byte) bool {
 		return t == 0 || t == 'Q' || t == 'P' || t == 'B' || t == 'E' || t == 'C' || t == 'S'
 	},
-		c.clientMessage)
+		c.clientMessage))
 }
 
 func (c *pgConn) fromServer(b []byte) bool {
-	return c.srv.feed(b, func(t byte) bool { return t == 'C' || t == 'E' }, c.serverMessage)
+	return c.told(c.srv.feed(b, func(t byte) bool { return t == 'C' || t == 'E' || t == 'K' }, c.serverMessage))
+}
+
+// told says why decoding stops (ok false) if nothing said it yet: the
+// framing broke.
+func (c *pgConn) told(ok bool) bool {
+	if !ok {
+		c.d.stopped("postgres", "a message the wire cannot read (a length below 4)", true)
+	}
+	return ok
 }
 
 func (c *pgConn) clientMessage(t byte, body []byte) bool {
 	switch t {
 	case 0: // startup, SSL request, GSS request, cancel
-		if len(body) < 4 {
+		if len(body) < 4 || c.cli.typed {
+			c.d.stopped("postgres", "a message the wire cannot read (a startup message too short, or a message without a type)", true)
 			return false
 		}
-		switch binary.BigEndian.Uint32(body) {
+		switch code := binary.BigEndian.Uint32(body); code {
 		case pgProtocol3:
 			c.cli.typed, c.srv.typed = true, true
 		case pgSSL, pgGSSENC:
 			c.srv.oneOff = 1 // the server answers with one byte: S, G or N
 		case pgCancel:
+			c.cancel(body[4:])
+			c.d.stopTold = true // nothing follows: the server closes the connection
 			return false
 		default:
+			c.d.stopped("postgres", fmt.Sprintf("a startup message of protocol %d.%d, which the wire does not read", code>>16, code&0xffff), true)
 			return false
 		}
 	case 'Q':
@@ -183,7 +201,15 @@ func (c *pgConn) serverMessage(t byte, body []byte) bool {
 	switch t {
 	case 0: // the one-byte answer to an SSL or GSS request
 		if len(body) == 1 && body[0] != 'N' {
-			return false // encrypted from here on
+			// Encrypted from here on: said, or the edge's queries would
+			// vanish unexplained.
+			c.d.stopped("postgres", "the server accepted encryption (SSLRequest or GSSENCRequest): its queries are not seen (connect with sslmode=disable for seam to record them)", false)
+			return false
+		}
+	case 'K': // BackendKeyData: a cancel request names the backend by it
+		if len(body) >= 8 {
+			c.pid, c.key = binary.BigEndian.Uint32(body), bytes.Clone(body[4:])
+			c.d.p.pgBackends.Store(c.pid, c)
 		}
 	case 'C': // CommandComplete
 		tag := cstring(body)
@@ -233,7 +259,58 @@ func (c *pgConn) done(result string, failed bool) {
 	if len(ex.params) > 0 {
 		in.Note, in.params = paramsNote(ex.params), ex.params
 	}
+	if at := c.cancelAt; !at.IsZero() && failed {
+		c.cancelAt = time.Time{}
+		if strings.Contains(result, " 57014:") { // query_canceled
+			in.Result += " (the caller sent a cancel request after " + secs(at.Sub(ex.start)) + ")"
+		}
+	}
 	c.d.p.emit(in)
+}
+
+// cancel records a cancel request (b: the backend's process ID and secret
+// key), with the query it cancels when the backend is one of the edge's.
+// The server answers none: it closes the connection.
+func (c *pgConn) cancel(b []byte) {
+	now := time.Now()
+	in := Interaction{Edge: c.d.p.Edge, Protocol: "postgres", Op: "connection", Start: now, End: now}
+	if len(b) < 4 {
+		in.Result, in.Suspicious = "cancel request without a backend", true
+		c.d.p.emit(in)
+		return
+	}
+	pid := binary.BigEndian.Uint32(b)
+	in.Result = fmt.Sprintf("cancel request for backend %d", pid)
+	v, ok := c.d.p.pgBackends.Load(pid)
+	switch t, _ := v.(*pgConn); {
+	case !ok || t == c:
+		in.Note = "(a backend not seen on this edge)"
+	case !bytes.Equal(t.key, b[4:]):
+		in.Note, in.Suspicious = "(its secret key is not the backend's: the server ignores it)", true
+	default:
+		if sql, start := t.cancelled(now); sql == "" {
+			in.Note = "(no query of it was running)"
+		} else {
+			masked, _, _ := maskSQL(maskShape(sql))
+			in.Result += ": " + oneLine(masked, 80)
+			in.Note = "(after the query had run " + secs(now.Sub(start)) + ")"
+		}
+	}
+	c.d.p.emit(in)
+}
+
+// cancelled notes a cancel request for c, made at; it is the query it
+// cancels, if one is running, and when that began.
+func (c *pgConn) cancelled(at time.Time) (sql string, start time.Time) {
+	c.d.mu.Lock()
+	defer c.d.mu.Unlock()
+	for _, ex := range c.pending {
+		if !ex.sync {
+			c.cancelAt = at
+			return ex.sql, ex.start
+		}
+	}
+	return "", time.Time{}
 }
 
 // pgParams renders Bind's parameters briefly: text values quoted, binary

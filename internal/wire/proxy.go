@@ -126,6 +126,10 @@ type Proxy struct {
 	// the suite's steps, so that neither clears the other.
 	toxics   atomic.Pointer[Toxics]
 	disabled atomic.Bool
+	// pgBackends: the PostgreSQL connections on the edge by their
+	// backend's process ID (uint32 → *pgConn), which a cancel request,
+	// made on a connection of its own, names.
+	pgBackends sync.Map
 	// noBlockMemo: HPACK reads every header block (blockMemo off), for
 	// tests that check what the memo gives against HPACK.
 	noBlockMemo bool

@@ -31,6 +31,10 @@ type respValue struct {
 	top    string // the top-level value's summary (server side)
 	kind   byte   // the top-level value's type ('>': a push, RESP3)
 	header bool   // the top-level value has begun
+	// inline: a line that is no RESP value is an inline command (words
+	// on a line, as redis-cli --pipe and telnet send them); a caller's
+	// side only.
+	inline bool
 }
 
 // maxRedisKey is how much of a command's key is kept.
@@ -78,6 +82,9 @@ func (v *respValue) feed(b []byte, on func(*respValue) bool) bool {
 		line := bytes.TrimRight(v.line, "\r\n")
 		v.line = v.line[:0]
 		if len(line) == 0 {
+			if v.inline && !v.header {
+				continue // Redis skips an empty inline command
+			}
 			return false
 		}
 		first := !v.header
@@ -92,14 +99,17 @@ func (v *respValue) feed(b []byte, on func(*respValue) bool) bool {
 			if err != nil {
 				return false
 			}
-			if kind == '%' {
-				n *= 2
-			}
 			if first {
 				v.top = fmt.Sprintf("%d items", max(n, 0))
+				if kind == '%' {
+					v.top = fmt.Sprintf("%d pairs", max(n, 0))
+				}
 				if n < 0 {
 					v.top = "nil"
 				}
+			}
+			if kind == '%' {
+				n *= 2
 			}
 			if n <= 0 {
 				if !v.item(on) {
@@ -146,7 +156,18 @@ func (v *respValue) feed(b []byte, on func(*respValue) bool) bool {
 				return false
 			}
 		default:
-			return false // an inline command or something else: not decoded
+			if !v.inline || !first {
+				return false // something else: not decoded
+			}
+			for _, w := range strings.Fields(string(line)) {
+				if len(v.args) == 3 {
+					break
+				}
+				v.args = append(v.args, w[:min(len(w), maxRedisKey)])
+			}
+			if !v.item(on) {
+				return false
+			}
 		}
 	}
 	return true
@@ -177,24 +198,61 @@ type respConn struct {
 	pending                []exchange
 	untold, answered, errs int
 	since                  time.Time
+	// resp3: HELLO 3 made the connection RESP3, where a subscriber's
+	// messages and its (un)subscriptions' confirmations are pushes and
+	// its commands' replies still pair.
+	resp3 bool
+}
+
+func newRespConn(d *decoder) *respConn {
+	c := &respConn{d: d}
+	c.cli.inline = true
+	return c
 }
 
 func (c *respConn) fromClient(b []byte) bool {
-	return c.cli.feed(b, func(v *respValue) bool {
+	return c.told(c.cli.feed(b, func(v *respValue) bool {
 		if len(v.args) == 0 {
 			return false
 		}
 		cmd := strings.ToUpper(v.args[0])
-		switch cmd {
-		case "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "MONITOR":
-			return false // replies stop pairing with commands
-		}
 		op, key := cmd, ""
 		if cmd == "AUTH" || cmd == "HELLO" {
-			op += " ***"
+			if cmd == "HELLO" && len(v.args) > 1 {
+				// The protocol asked for is no secret; what may follow
+				// (AUTH) is.
+				if n, err := strconv.Atoi(v.args[1]); err == nil {
+					op += " " + strconv.Itoa(n)
+				}
+				if len(v.args) > 2 {
+					op += " ***"
+				}
+			} else if cmd == "AUTH" || len(v.args) > 1 {
+				op += " ***"
+			}
 		} else if len(v.args) > 1 {
 			key = maskShape(v.args[1])
 			op += " " + oneLine(key, 60)
+		}
+		switch cmd {
+		case "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE":
+			if !c.resp3 {
+				break // not subscribed (a subscriber's decoding stopped): a reply of its own
+			}
+			fallthrough
+		case "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "MONITOR":
+			// Answered by no reply that pairs with it: told as sent.
+			now := time.Now()
+			in := Interaction{Edge: c.d.p.Edge, Protocol: "redis", Op: "REDIS " + op, Result: "sent", Start: now, End: now,
+				Method: "REDIS", Target: op, Command: cmd, Key: key}
+			if c.resp3 && cmd != "MONITOR" {
+				in.Note = "(RESP3: its confirmation and the messages come as pushes)"
+				c.d.p.emit(in)
+				return true
+			}
+			c.d.p.emit(in)
+			c.d.stopped("redis", "the connection carries messages ("+cmd+"), which do not pair with commands", false)
+			return false
 		}
 		if len(c.pending) >= maxRedisPending || c.untold > 0 {
 			// Its reply comes after those of the commands before it.
@@ -206,17 +264,46 @@ func (c *respConn) fromClient(b []byte) bool {
 		}
 		c.pending = append(c.pending, exchange{method: cmd, target: op, key: key, start: time.Now()})
 		return true
-	})
+	}))
+}
+
+// told says why decoding stops (ok false), if nothing said it yet.
+func (c *respConn) told(ok bool) bool {
+	if !ok {
+		c.d.stopped("redis", "a value the wire cannot read", true)
+	}
+	return ok
+}
+
+// cutWhileSent tells of a command the connection ended (how; cut: a
+// fault of seam's) in the middle of, as the caller was sending it: the
+// callee never had it whole. Whether there was one.
+func (c *respConn) cutWhileSent(how string, cut bool) bool {
+	v := &c.cli
+	if !v.header && len(v.line) == 0 || len(v.args) == 0 {
+		return false
+	}
+	cmd := strings.ToUpper(v.args[0])
+	op, key := cmd, ""
+	if len(v.args) > 1 && cmd != "AUTH" && cmd != "HELLO" {
+		key = maskShape(v.args[1])
+		op += " " + oneLine(key, 60)
+	}
+	now := time.Now()
+	c.d.p.emit(Interaction{Edge: c.d.p.Edge, Protocol: "redis", Op: "REDIS " + op, Start: now, End: now, Suspicious: true, Injected: cut,
+		Result: "cut while being sent (" + how + ")", Method: "REDIS", Target: op, Command: cmd, Key: key})
+	return true
 }
 
 func (c *respConn) fromServer(b []byte) bool {
-	return c.srv.feed(b, func(v *respValue) bool {
+	return c.told(c.srv.feed(b, func(v *respValue) bool {
 		if v.kind == '>' {
 			return true // a push (RESP3: an invalidation, a message): no command's reply
 		}
 		if len(c.pending) == 0 {
 			if c.untold == 0 {
-				return false // a reply to nothing: we lost track
+				c.d.stopped("redis", "a reply to no command (the wire lost track of which reply is whose)", true)
+				return false
 			}
 			c.answered++
 			if strings.HasPrefix(v.top, "-") || v.top == "error" {
@@ -229,12 +316,15 @@ func (c *respConn) fromServer(b []byte) bool {
 		}
 		ex := c.pending[0]
 		c.pending = c.pending[1:]
+		if ex.method == "HELLO" && !strings.HasPrefix(v.top, "-") {
+			c.resp3 = v.kind == '%' // HELLO 3 answers with a map
+		}
 		cmd, _ := redisParts(ex.target)
 		c.d.p.emit(Interaction{Edge: c.d.p.Edge, Protocol: "redis", Op: "REDIS " + ex.target, Result: v.top,
 			Start: ex.start, End: time.Now(), Suspicious: strings.HasPrefix(v.top, "-") || v.top == "error",
 			Method: "REDIS", Target: ex.target, Command: cmd, Key: ex.key})
 		return true
-	})
+	}))
 }
 
 // closeUntold tells of the commands of a long pipeline not told one by
