@@ -40,7 +40,7 @@ func (Kind) Usage() step.Usage {
 			{Name: "blackhole", Doc: "true: let nothing through; calls hang until their own timeout (beside http or grpc: what that fault does not answer)"},
 			{Name: "http", Doc: "{method, path, and status (and body): answer matching HTTP requests in the callee's place, deciding once a request's head is complete however the caller split it (the callee never sees it); or slow: a duration each chunk of the callee's answer to them is held; over HTTP/1 and HTTP/2 (h2c) alike, gRPC calls to a matching path too (a 503 reaches a gRPC caller as UNAVAILABLE), the edge's HTTP/2 connections drained as for grpc}"},
 			{Name: "grpc", Doc: "{method: /package.Service/Method (* matches within a segment; none: every call), code: a status name (UNAVAILABLE, NOT_FOUND, …) or number, message}: " +
-				"answer matching gRPC calls in the callee's place (the callee never sees them); the edge's HTTP/2 connections are drained with a GOAWAY, busy ones too: their calls in flight (a long stream) go on to the callee, callers make their next calls on a new connection and meet the fault"},
+				"answer matching gRPC calls in the callee's place (the callee never sees them); the edge's HTTP/2 connections are drained with a GOAWAY, busy ones too: their calls in flight (a long stream) go on to the callee, callers make their next calls on a new connection and meet the fault; a call sent before the caller read the GOAWAY is refused (RST_STREAM REFUSED_STREAM, recorded as \"stream N refused by the wire\") for the caller to retry"},
 			{Name: "clear", Doc: "true: take the edge's faults off now"},
 		},
 		Example: "fault: {from: orders, to: payments, reset: true}",
