@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Redis's protocol (RESP), read incrementally: each command becomes an
@@ -232,7 +234,7 @@ func (c *respConn) fromClient(b []byte) bool {
 			}
 		} else if len(v.args) > 1 {
 			key = maskShape(v.args[1])
-			op += " " + oneLine(key, 60)
+			op += " " + oneLine(showKey(key), 60)
 		}
 		switch cmd {
 		case "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE":
@@ -267,6 +269,18 @@ func (c *respConn) fromClient(b []byte) bool {
 	}))
 }
 
+// showKey is a key as a line shows it: quoted with escapes when it is
+// not printable text (binary keys are Redis's too; redis-cli --pipe ends
+// with an ECHO of 20 random bytes).
+func showKey(key string) string {
+	for _, r := range key {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			return strconv.Quote(key)
+		}
+	}
+	return key
+}
+
 // told says why decoding stops (ok false), if nothing said it yet.
 func (c *respConn) told(ok bool) bool {
 	if !ok {
@@ -287,7 +301,7 @@ func (c *respConn) cutWhileSent(how string, cut bool) bool {
 	op, key := cmd, ""
 	if len(v.args) > 1 && cmd != "AUTH" && cmd != "HELLO" {
 		key = maskShape(v.args[1])
-		op += " " + oneLine(key, 60)
+		op += " " + oneLine(showKey(key), 60)
 	}
 	now := time.Now()
 	c.d.p.emit(Interaction{Edge: c.d.p.Edge, Protocol: "redis", Op: "REDIS " + op, Start: now, End: now, Suspicious: true, Injected: cut,

@@ -144,7 +144,9 @@ func TestRedisInlineCommands(t *testing.T) {
 	d.fromServer([]byte("+OK\r\n"))
 	d.fromClient([]byte("SET greeting hello\r\n\r\nGET greeting\n"))
 	d.fromServer([]byte("+OK\r\n$5\r\nhello\r\n"))
-	want := "REDIS AUTH *** → +OK\nREDIS SET greeting → +OK\nREDIS GET greeting → 5 bytes"
+	d.fromClient([]byte(respCmd("ECHO", "\x8fi\x00\nA")))
+	d.fromServer([]byte("$5\r\n\x8fi\x00\nA\r\n"))
+	want := "REDIS AUTH *** → +OK\nREDIS SET greeting → +OK\nREDIS GET greeting → 5 bytes\nREDIS ECHO \"\\x8fi\\x00\\nA\" → 5 bytes"
 	if got := strings.Join(s.lines(), "\n"); got != want {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
 	}
