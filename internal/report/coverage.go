@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -134,23 +135,96 @@ func Route(target string) string {
 
 // sqlSpacer separates parentheses, commas and semicolons from words. A
 // Replacer is safe for concurrent use and never changes once built.
-var sqlSpacer = strings.NewReplacer("(", " ( ", ",", " , ", ";", " ")
+var sqlSpacer = strings.NewReplacer("(", " ( ", ")", " ) ", ",", " , ", ";", " ; ")
+
+// sqlTableAfter is the word after which each statement kind names its
+// table.
+var sqlTableAfter = map[string]string{"select": "from", "delete": "from", "insert": "into", "update": "update",
+	"copy": "copy", "merge": "into", "truncate": "truncate"}
 
 // SQLShape is a statement's kind and table: "INSERT orders", "SELECT
-// customers", for counting what a service does with its database.
+// customers", for counting what a service does with its database. A
+// statement after WITH's common table expressions is shaped as its main
+// statement ("WITH … UPDATE stock" is "UPDATE stock"); a COPY of a query
+// as "COPY (SELECT orders)"; the table is the first named at the
+// statement's own level, else in a subquery.
 func SQLShape(sql string) string {
 	f := strings.Fields(strings.ToLower(sqlSpacer.Replace(sql)))
 	if len(f) == 0 {
 		return sql
 	}
+	return sqlShape(f)
+}
+
+func sqlShape(f []string) string {
 	verb := f[0]
-	after := map[string]string{"select": "from", "delete": "from", "insert": "into", "update": "update", "copy": "copy"}[verb]
+	if verb == "with" {
+		// The main statement is the first kind word at depth 0 after
+		// the common table expressions.
+		depth := 0
+		for i, w := range f[1:] {
+			switch {
+			case w == "(":
+				depth++
+			case w == ")":
+				depth--
+			case depth == 0 && sqlTableAfter[w] != "" && w != "copy" && w != "truncate":
+				return sqlShape(f[i+1:])
+			}
+		}
+		return "WITH"
+	}
+	after := sqlTableAfter[verb]
+	if after == "" {
+		return strings.ToUpper(verb)
+	}
+	if verb == "update" || verb == "truncate" {
+		f = append([]string{verb}, dropWords(f[1:], "only", "table")...)
+	}
+	if verb == "copy" && len(f) > 2 && f[1] == "(" {
+		return "COPY (" + sqlShape(f[2:]) + ")"
+	}
+	depth, nested := 0, ""
+scan:
 	for i, w := range f {
-		if after != "" && w == after && i+1 < len(f) {
-			return strings.ToUpper(verb) + " " + strings.Trim(f[i+1], `"`)
+		switch w {
+		case "(":
+			depth++
+			continue
+		case ")":
+			depth--
+			continue
+		case ";":
+			if depth == 0 {
+				break scan // the statement ends
+			}
+		}
+		if i >= len(f)-1 || w != after {
+			continue
+		}
+		table := strings.Trim(f[i+1], "\"`[]")
+		if table == "(" || table == "" || table == ";" {
+			continue
+		}
+		if depth == 0 {
+			return strings.ToUpper(verb) + " " + table
+		}
+		if nested == "" {
+			nested = table
 		}
 	}
+	if nested != "" {
+		return strings.ToUpper(verb) + " " + nested
+	}
 	return strings.ToUpper(verb)
+}
+
+// dropWords drops the leading words of f that are any of words.
+func dropWords(f []string, words ...string) []string {
+	for len(f) > 0 && slices.Contains(words, f[0]) {
+		f = f[1:]
+	}
+	return f
 }
 
 // Coverage returns what the events showed.

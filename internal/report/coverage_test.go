@@ -48,6 +48,16 @@ func TestSQLShape(t *testing.T) {
 		"UPDATE stock SET n = n - 1":                                 "UPDATE stock",
 		"delete from carts":                                          "DELETE carts",
 		"select 1":                                                   "SELECT",
+		"COPY (select id, sku from orders where qty > 1) TO STDOUT":  "COPY (SELECT orders)",
+		"copy public.orders (id, sku) from stdin":                    "COPY public.orders",
+		"with low as (select sku from stock where n < 2) update stock set n = 10 from low where stock.sku = low.sku": "UPDATE stock",
+		"WITH x AS (SELECT 1) SELECT * FROM \"Orders\"":                                                              "SELECT orders",
+		"select * from (select sku from stock) s":                                                                    "SELECT stock",
+		"select (select max(n) from stock), name from carts":                                                         "SELECT carts",
+		"update only stock set n = 1":                                                                                "UPDATE stock",
+		"truncate table carts, orders":                                                                               "TRUNCATE carts",
+		"select `sku` from `stock`":                                                                                  "SELECT stock",
+		"select 1; select 2 from t":                                                                                  "SELECT",
 	} {
 		if got := SQLShape(in); got != want {
 			t.Errorf("SQLShape(%q) = %q; want %q", in, got, want)
