@@ -5,6 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
 	"io"
 	"net"
 	"net/http"
@@ -324,5 +327,27 @@ func TestSettleWaitsForTheCutCall(t *testing.T) {
 	}
 	if len(cut) != 1 || !strings.Contains(cut[0], "GET /slow") {
 		t.Errorf("after Settle, the cut call: %q", cut)
+	}
+}
+
+// TestBlackholeHeldConnectionWithNoCall: an HTTP/2 client that waits for
+// the callee's SETTINGS before its first call (grpc-go, grpcio) sends no
+// call into a blackhole; its connection's end is told, as what the
+// caller met, not left at "held".
+func TestBlackholeHeldConnectionWithNoCall(t *testing.T) {
+	s := &sink{}
+	p := listened(t, "sales→auth", grpcServer(t), s.add)
+	p.SetFaults(Faults{Blackhole: true})
+	conn := grpcClient(t, p.Addr())
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{}); status.Code(err) != codes.DeadlineExceeded {
+		t.Fatalf("a call into a blackhole: %v, want DEADLINE_EXCEEDED", err)
+	}
+	waitFor(t, s, "connection → held by a blackhole fault")
+	conn.Close()
+	in := waitFor(t, s, "connection → ended while a blackhole fault held it (the caller closed it after ")
+	if !in.Injected || !in.Suspicious || !strings.Contains(in.Result, "no call was waiting on it") {
+		t.Errorf("%s", in.Line())
 	}
 }

@@ -382,6 +382,18 @@ func (p *Proxy) serve(client net.Conn, st *connState) {
 	inFlight := d.close(how, cut != "")
 	unread := d.unreadInFlight() // calls lost to decoding that stopped
 	switch {
+	case st.swallowed.Load() && cut == "" && inFlight == 0 && unread == 0:
+		// Held with no call waiting (an HTTP/2 client that waits for the
+		// callee's SETTINGS before its first call, a connection pool's
+		// idle one): how it ended is what its caller met.
+		end := time.Now()
+		d.mu.Lock()
+		if !d.callerAt.IsZero() {
+			how, end = "the caller closed it", d.callerAt
+		}
+		d.mu.Unlock()
+		p.emit(Interaction{Edge: p.Edge, Protocol: "tcp", Op: "connection", Start: start, End: end, Suspicious: true, Injected: true,
+			Result: fmt.Sprintf("ended while a blackhole fault held it (%s after %s; no call was waiting on it)", how, secs(end.Sub(start)))})
 	case !d.understood():
 		res, bad := "closed", false
 		if cut != "" {
