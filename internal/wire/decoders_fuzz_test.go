@@ -69,11 +69,27 @@ var (
 	}
 )
 
+// mysqlSeeds: a MariaDB conversation (the server speaks first: an empty
+// first chunk of the caller's).
+func mysqlSeeds() [][]byte {
+	caps := uint32(mysqlClientProtocol41 | mysqlClientDeprecateEOF)
+	return [][]byte{
+		wireLog(nil, myHandshake(caps), myLogin(caps), myOK(2, 0, 2),
+			myPacket(0, []byte{0x03}, []byte("select id from t")),
+			cat(myPacket(1, []byte{1}), myPacket(2, []byte("col")), myPacket(3, []byte("\x011")), myPacket(4, []byte{0xfe, 0, 0, 2, 0, 0, 0})),
+			myPacket(0, []byte{0x16}, []byte("insert into t values (?)")),
+			cat(myPacket(1, []byte{0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0}), myPacket(2, []byte("param"))),
+			myPacket(0, []byte{0x17, 1, 0, 0, 0, 0, 1, 0, 0, 0}),
+			myPacket(1, []byte{0xff, 0x26, 0x04}, []byte("#23000Duplicate entry")),
+			myPacket(0, []byte{0x01})),
+	}
+}
+
 func TestDecoderSeeds(t *testing.T) {
 	for _, tc := range []struct {
 		protocol string
 		seeds    [][]byte
-	}{{"http", http1Seeds}, {"postgres", pgSeeds[:1]}, {"redis", redisSeeds}} {
+	}{{"http", http1Seeds}, {"postgres", pgSeeds[:1]}, {"redis", redisSeeds}, {"mysql", mysqlSeeds()}} {
 		for i, log := range tc.seeds {
 			// A first chunk too short to recognise the protocol is not
 			// decoded (a proxy reads more at once than that).
@@ -117,3 +133,4 @@ func fuzzDecoder(f *testing.F, seeds [][]byte) {
 func FuzzHTTP1(f *testing.F) { fuzzDecoder(f, http1Seeds) }
 func FuzzPG(f *testing.F)    { fuzzDecoder(f, pgSeeds) }
 func FuzzRedis(f *testing.F) { fuzzDecoder(f, redisSeeds) }
+func FuzzMySQL(f *testing.F) { fuzzDecoder(f, mysqlSeeds()) }

@@ -33,7 +33,8 @@ const (
 	decodingHTTP
 	decodingPG
 	decodingRESP
-	decodingH2 // h2.go
+	decodingMySQL // mysql.go
+	decodingH2    // h2.go
 	raw
 )
 
@@ -47,6 +48,7 @@ type decoder struct {
 	queue   []exchange // requests waiting for their response
 	pg      *pgConn
 	resp3   *respConn
+	my      *mysqlConn
 	// callerAt is when the caller ended its side while the callee still
 	// had its open; blackholed: a blackhole fault swallowed requests.
 	callerAt   time.Time
@@ -73,6 +75,9 @@ type decoder struct {
 	refuseWanted *atomic.Bool
 	// stopTold: why decoding stopped was said (stopped).
 	stopTold bool
+	// abandoned: the calls a caller that closed left waiting were told
+	// (tellAbandoned).
+	abandoned bool
 }
 
 // exchange is a request seen, waiting for its response.
@@ -183,6 +188,11 @@ func (d *decoder) fromClientLocked(b []byte) {
 			d.mode = raw
 		}
 		return
+	case decodingMySQL:
+		if !d.my.fromClient(b) {
+			d.mode = raw
+		}
+		return
 	case decodingH2:
 		if !d.h2.fromClient(b) {
 			d.mode = raw
@@ -205,9 +215,9 @@ func (d *decoder) fromServer(b []byte) {
 	defer d.mu.Unlock()
 	switch d.mode {
 	case undecided:
-		if len(d.greeted) > 0 || mayBeH2Settings(b) {
+		if len(d.greeted) > 0 || mayBeH2Settings(b) || mysqlNeedsMore(b) {
 			d.greeted = append(d.greeted, b...)
-			if len(d.greeted) < 9 && mayBeH2Settings(d.greeted) {
+			if len(d.greeted) < 9 && mayBeH2Settings(d.greeted) || mysqlNeedsMore(d.greeted) {
 				return // too few bytes yet to tell
 			}
 			b, d.greeted = d.greeted, nil
@@ -218,7 +228,14 @@ func (d *decoder) fromServer(b []byte) {
 			}
 			break
 		}
-		// The callee speaks first (NATS, MySQL, …): not HTTP.
+		if looksLikeMySQLHandshake(b) {
+			d.mode, d.wasHTTP, d.my = decodingMySQL, true, newMySQLConn(d)
+			if !d.my.fromServer(b) {
+				d.mode = raw
+			}
+			return
+		}
+		// The callee speaks first (NATS, …): not HTTP.
 		d.undecodable()
 		return
 	case raw:
@@ -230,6 +247,11 @@ func (d *decoder) fromServer(b []byte) {
 		return
 	case decodingRESP:
 		if !d.resp3.fromServer(b) {
+			d.mode = raw
+		}
+		return
+	case decodingMySQL:
+		if !d.my.fromServer(b) {
 			d.mode = raw
 		}
 		return
@@ -474,6 +496,38 @@ type pending struct {
 func (d *decoder) close(how string, cut bool) int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.abandoned {
+		return 0 // told (tellAbandoned)
+	}
+	return d.closeLocked(how, cut)
+}
+
+// tellAbandoned tells now of the calls that a caller which closed its
+// side left waiting, rather than when the callee ends too: a database
+// server (PostgreSQL, MySQL, Redis) goes on with a query whose caller is
+// gone until it has run, which may be after the test (a client's own
+// timeout, then its connection closed, is how such calls end). Those
+// callers never half-close and wait, as an HTTP/1 one may. Decoding stops
+// there: a late answer reaches no one. d.mu is not held.
+func (d *decoder) tellAbandoned() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.callerAt.IsZero() || d.abandoned {
+		return
+	}
+	switch {
+	case d.mode == decodingPG && len(d.pg.pending) > 0:
+	case d.mode == decodingMySQL && len(d.my.pending) > 0:
+	case d.mode == decodingRESP && (len(d.resp3.pending) > 0 || d.resp3.untold > 0):
+	default:
+		return
+	}
+	d.closeLocked("connection closed", false)
+	d.abandoned, d.mode = true, raw
+}
+
+// closeLocked is close with d.mu held.
+func (d *decoder) closeLocked(how string, cut bool) int {
 	if d.h2 != nil {
 		n := len(d.h2.streams)
 		d.h2.close(how, cut)
@@ -502,6 +556,16 @@ func (d *decoder) close(how string, cut bool) int {
 			}
 			left = append(left, pending{"postgres", "SQL", ex.sql, "SQL", ex.start, ""}) // cut as it is masked
 		}
+	}
+	if d.my != nil {
+		for _, ex := range d.my.pending {
+			if ex.op != "" {
+				left = append(left, pending{"mysql", "", "", ex.op, ex.start, ""})
+			} else {
+				left = append(left, pending{"mysql", "SQL", ex.sql, "SQL", ex.start, ""}) // cut as it is masked
+			}
+		}
+		d.my.pending = nil
 	}
 	if d.resp3 != nil {
 		for _, ex := range d.resp3.pending {

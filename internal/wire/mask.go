@@ -109,9 +109,9 @@ func maskProtocol(in *Interaction) {
 		}
 		in.RequestBody = maskBody(in.RequestBody)
 		in.ResponseBody = maskBody(in.ResponseBody)
-	case "postgres":
-		if in.Op == "connection" {
-			return // an event of the connection (a cancel request, masked as made)
+	case "postgres", "mysql":
+		if in.Method != "SQL" && !strings.HasPrefix(in.Op, "SQL") {
+			return // no statement: an event of the connection (a cancel request, masked as made), a COM_PING
 		}
 		// The decoder hands the statement over whole: it is masked, by
 		// shape and by name, before it is cut to what is kept (Target,

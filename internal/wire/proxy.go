@@ -1042,6 +1042,17 @@ func (p *Proxy) Settle(ctx context.Context) {
 	p.quiesce(qctx)
 	cancel()
 	p.mu.Lock()
+	var decs []*decoder
+	for _, st := range p.conns {
+		if d := st.dec.Load(); d != nil {
+			decs = append(decs, d)
+		}
+	}
+	p.mu.Unlock()
+	for _, d := range decs {
+		d.tellAbandoned() // not under p.mu: it reports
+	}
+	p.mu.Lock()
 	var ending []*connState
 	for _, st := range p.conns {
 		// One a fault cut is ending too, though its forwarding may not

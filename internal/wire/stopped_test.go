@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"strings"
 	"testing"
+	"time"
 )
 
 // pgStartup is a startup message for protocol 3.0.
@@ -167,5 +168,31 @@ func TestRedisCommandCutWhileSent(t *testing.T) {
 	}
 	if in := s.all(); len(in) != 1 || !in[0].Injected || !in[0].Suspicious || in[0].Key != "big" {
 		t.Errorf("%+v", in)
+	}
+}
+
+// A query whose caller closed its connection (its own timeout) is told
+// at the next Settle, not once the server, still running it, ends too;
+// the server's late answer reaches no one and is not decoded.
+func TestAbandonedQueryIsToldAtOnce(t *testing.T) {
+	var s sink
+	p := &Proxy{Edge: "app→db", report: s.add}
+	d := newDecoder(p)
+	d.fromClient(pgStartup())
+	d.fromServer(append(pgMsg('R', []byte{0, 0, 0, 0}), pgMsg('Z', []byte("I"))...))
+	d.fromClient(pgMsg('Q', cstr("select pg_sleep(10)")))
+	d.tellAbandoned()
+	if len(s.got) != 0 {
+		t.Fatalf("told before the caller closed: %s", s.lines())
+	}
+	d.callerClosed(time.Now())
+	d.tellAbandoned()
+	d.tellAbandoned()
+	if got := strings.Join(s.lines(), "\n"); !strings.HasPrefix(got, "SQL select pg_sleep(10) → no answer: caller closed after") || len(s.got) != 1 {
+		t.Fatalf("got %q", got)
+	}
+	d.fromServer(append(pgMsg('C', cstr("SELECT 1")), pgMsg('Z', []byte("I"))...))
+	if n := d.close("the callee closed the connection", false); n != 0 || len(s.got) != 1 {
+		t.Errorf("after: %d in flight, %s", n, s.lines())
 	}
 }

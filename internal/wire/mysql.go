@@ -1,0 +1,537 @@
+package wire
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// The MySQL client/server protocol (MySQL and MariaDB), read
+// incrementally: each query (COM_QUERY) and each execution of a prepared
+// statement (COM_STMT_EXECUTE, by the SQL its COM_STMT_PREPARE named) is
+// an interaction "SQL …" with its result: "OK, 1 row affected", "3 rows",
+// or the server's error ("ERROR 1062 (23000): Duplicate entry …"). The
+// source is MySQL's documentation of its client/server protocol
+// (connection phase: Protocol::Handshake v10, HandshakeResponse41,
+// SSLRequest; command phase: COM_QUERY, COM_STMT_PREPARE,
+// COM_STMT_EXECUTE; OK_Packet, ERR_Packet, EOF_Packet and the text and
+// binary result sets), which MariaDB's follows for all of these.
+//
+// Every packet is a 3-byte little-endian payload length, a sequence
+// number and the payload; a payload of 0xffffff bytes goes on in the next
+// packet. The server speaks first; a client that asks for TLS or for
+// compression is not decoded further (said once).
+
+const (
+	mysqlClientProtocol41   = 1 << 9
+	mysqlClientSSL          = 1 << 11
+	mysqlClientCompress     = 1 << 5
+	mysqlClientDeprecateEOF = 1 << 24
+	mysqlClientQueryAttrs   = 1 << 27
+	mysqlMoreResults        = 0x0008 // SERVER_MORE_RESULTS_EXISTS, in an OK or EOF's status
+	maxMySQLKeep            = 64 << 10
+	maxMySQLPending         = 64
+	maxMySQLStmts           = 4096
+)
+
+// looksLikeMySQLHandshake: a server's first packet, Handshake v10 (a
+// MySQL or MariaDB server's greeting): sequence 0, protocol version 10,
+// a printable server version ended by a NUL.
+func looksLikeMySQLHandshake(b []byte) bool {
+	if len(b) < 6 {
+		return false
+	}
+	n := int(b[0]) | int(b[1])<<8 | int(b[2])<<16
+	if b[3] != 0 || b[4] != 10 || n < 30 || n > 1024 {
+		return false
+	}
+	end := bytes.IndexByte(b[5:min(len(b), 4+n)], 0)
+	if end <= 0 {
+		return false
+	}
+	for _, c := range b[5 : 5+end] {
+		if c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// mysqlNeedsMore: b, a server's first bytes, may be the start of a
+// Handshake v10 that looksLikeMySQLHandshake cannot tell yet (a server
+// that writes its greeting in parts); at most 5 + 64 bytes are waited for.
+func mysqlNeedsMore(b []byte) bool {
+	if len(b) >= 5+64 {
+		return false
+	}
+	if len(b) >= 3 {
+		if n := int(b[0]) | int(b[1])<<8 | int(b[2])<<16; n < 30 || n > 1024 {
+			return false
+		}
+	}
+	if len(b) >= 4 && b[3] != 0 || len(b) >= 5 && b[4] != 10 {
+		return false
+	}
+	if len(b) < 6 {
+		return true
+	}
+	for _, c := range b[5:] {
+		if c == 0 {
+			return false // whole: looksLikeMySQLHandshake tells
+		}
+		if c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// mysqlFramer splits one direction into packets, incrementally, keeping
+// at most maxMySQLKeep of each payload.
+type mysqlFramer struct {
+	hdr  []byte
+	seq  byte
+	left int    // payload bytes of the packet still to come
+	more bool   // the packet is 0xffffff long: the next goes on with it
+	body []byte // the payload kept
+	long bool   // part of a payload that went on in more packets
+	size int    // the whole payload's size
+}
+
+// feed hands each complete payload to on (seq: the first packet's); false
+// stops decoding.
+func (f *mysqlFramer) feed(b []byte, on func(seq byte, body []byte, size int) bool) bool {
+	for len(b) > 0 {
+		if f.left == 0 && len(f.hdr) < 4 {
+			n := min(4-len(f.hdr), len(b))
+			f.hdr = append(f.hdr, b[:n]...)
+			b = b[n:]
+			if len(f.hdr) < 4 {
+				return true
+			}
+			size := int(f.hdr[0]) | int(f.hdr[1])<<8 | int(f.hdr[2])<<16
+			if !f.long {
+				f.seq, f.body, f.size = f.hdr[3], f.body[:0], 0
+			}
+			f.left, f.more, f.size = size, size == 0xffffff, f.size+size
+			if size == 0 {
+				if !f.done(on) {
+					return false
+				}
+			}
+			continue
+		}
+		n := min(f.left, len(b))
+		if room := maxMySQLKeep - len(f.body); room > 0 {
+			f.body = append(f.body, b[:min(n, room)]...)
+		}
+		b, f.left = b[n:], f.left-n
+		if f.left == 0 && !f.done(on) {
+			return false
+		}
+	}
+	return true
+}
+
+// done ends a packet; a payload ends with a packet shorter than 0xffffff.
+func (f *mysqlFramer) done(on func(seq byte, body []byte, size int) bool) bool {
+	f.hdr = f.hdr[:0]
+	if f.more {
+		f.long = true
+		return true
+	}
+	f.long = false
+	return on(f.seq, f.body, f.size)
+}
+
+// mysqlExec is a command waiting for its answer.
+type mysqlExec struct {
+	sql     string // "" for a command that runs none (COM_PING, …)
+	op      string // what the command is, when it runs no SQL: "COM_PING"
+	start   time.Time
+	prepare bool // COM_STMT_PREPARE: its answer names a statement
+}
+
+// mysqlConn is one MySQL connection being decoded.
+type mysqlConn struct {
+	d        *decoder
+	cli, srv mysqlFramer
+	server   uint32 // the server's capabilities
+	client   uint32 // the client's
+	authed   bool   // the connection phase is over
+	pending  []mysqlExec
+	stmts    map[uint32]string // prepared statement id → SQL
+	// The answer being read, to the oldest pending command.
+	state   mysqlState
+	cols    int      // column definitions still to come
+	params  int      // parameter definitions still to come (a prepare's)
+	rows    int      // rows of the result set so far
+	results []string // the results of a multi-result answer so far
+}
+
+type mysqlState int
+
+const (
+	myFirst    mysqlState = iota // the answer's first packet
+	myColumns                    // column definitions
+	myColEOF                     // the EOF after them (without CLIENT_DEPRECATE_EOF)
+	myRows                       // rows, up to their EOF or OK
+	myPrepDefs                   // a prepare's parameter and column definitions
+)
+
+func newMySQLConn(d *decoder) *mysqlConn {
+	return &mysqlConn{d: d, stmts: map[uint32]string{}}
+}
+
+func (c *mysqlConn) deprecateEOF() bool {
+	return c.client&c.server&mysqlClientDeprecateEOF != 0
+}
+
+func (c *mysqlConn) fromClient(b []byte) bool {
+	return c.told(c.cli.feed(b, c.clientPacket))
+}
+
+func (c *mysqlConn) fromServer(b []byte) bool {
+	return c.told(c.srv.feed(b, c.serverPacket))
+}
+
+// told says why decoding stops (ok false), if nothing said it yet.
+func (c *mysqlConn) told(ok bool) bool {
+	if !ok {
+		c.d.stopped("mysql", "a packet the wire cannot read", true)
+	}
+	return ok
+}
+
+func (c *mysqlConn) clientPacket(seq byte, p []byte, size int) bool {
+	if !c.authed {
+		if seq == 1 && len(p) >= 4 && c.client == 0 {
+			// HandshakeResponse41 or, 32 bytes long, an SSLRequest.
+			c.client = binary.LittleEndian.Uint32(p)
+			switch {
+			case c.client&mysqlClientSSL != 0 && c.server&mysqlClientSSL != 0:
+				c.d.stopped("mysql", "the client asked for TLS: its queries are not seen (connect with TLS off, e.g. ssl-mode=DISABLED or tls=false, for seam to record them)", false)
+				return false
+			case c.client&mysqlClientCompress != 0 && c.server&mysqlClientCompress != 0:
+				c.d.stopped("mysql", "the client asked for the compressed protocol, which the wire does not read", false)
+				return false
+			case c.client&mysqlClientProtocol41 == 0:
+				c.d.stopped("mysql", "a client of the protocol before 4.1, which the wire does not read", false)
+				return false
+			}
+		}
+		return true // the rest of the authentication exchange
+	}
+	if seq != 0 || len(p) == 0 {
+		return true // a LOCAL INFILE's data, or a command's own later packets
+	}
+	if len(c.pending) >= maxMySQLPending {
+		c.d.stopped("mysql", fmt.Sprintf("more than %d commands waiting for their answers", maxMySQLPending), true)
+		return false
+	}
+	now := time.Now()
+	switch cmd, rest := p[0], p[1:]; cmd {
+	case 0x03: // COM_QUERY
+		if c.client&c.server&mysqlClientQueryAttrs != 0 {
+			// Query attributes: a count of parameters and of sets
+			// (length-encoded), then, when any, their types and values.
+			n, k := lenenc(rest)
+			_, k2 := lenenc(rest[k:])
+			if n != 0 || k == 0 || k2 == 0 {
+				c.pending = append(c.pending, mysqlExec{op: "COM_QUERY with attributes", start: now})
+				return true
+			}
+			rest = rest[k+k2:]
+		}
+		sql := string(rest)
+		if size > len(p) {
+			sql += " …"
+		}
+		c.pending = append(c.pending, mysqlExec{sql: sql, start: now})
+	case 0x16: // COM_STMT_PREPARE: answered with the statement's id
+		c.pending = append(c.pending, mysqlExec{sql: string(rest), start: now, prepare: true})
+	case 0x17: // COM_STMT_EXECUTE: statement id, flags, iterations, parameters
+		if len(rest) < 4 {
+			return false
+		}
+		id := binary.LittleEndian.Uint32(rest)
+		sql, ok := c.stmts[id]
+		if !ok {
+			sql = fmt.Sprintf("(prepared statement %d, prepared before the wire saw it)", id)
+		}
+		c.pending = append(c.pending, mysqlExec{sql: sql, start: now})
+	case 0x19: // COM_STMT_CLOSE: no answer
+		if len(rest) >= 4 {
+			delete(c.stmts, binary.LittleEndian.Uint32(rest))
+		}
+	case 0x01: // COM_QUIT: no answer
+	case 0x18: // COM_STMT_SEND_LONG_DATA: no answer
+	case 0x11: // COM_CHANGE_USER: authentication again
+		c.pending = append(c.pending, mysqlExec{op: "COM_CHANGE_USER", start: now})
+		c.authed = false
+	default:
+		c.pending = append(c.pending, mysqlExec{op: mysqlCommandName(cmd), start: now})
+	}
+	return true
+}
+
+// mysqlCommandName names a command that runs no SQL.
+func mysqlCommandName(cmd byte) string {
+	switch cmd {
+	case 0x02:
+		return "COM_INIT_DB"
+	case 0x0e:
+		return "COM_PING"
+	case 0x1f:
+		return "COM_RESET_CONNECTION"
+	case 0x1a:
+		return "COM_STMT_RESET"
+	case 0x1b:
+		return "COM_SET_OPTION"
+	case 0x1c:
+		return "COM_STMT_FETCH"
+	case 0x09:
+		return "COM_STATISTICS"
+	case 0x0c:
+		return "COM_PROCESS_KILL"
+	}
+	return fmt.Sprintf("command 0x%02x", cmd)
+}
+
+func (c *mysqlConn) serverPacket(seq byte, p []byte, size int) bool {
+	if len(p) == 0 {
+		return true
+	}
+	if !c.authed {
+		return c.authPacket(seq, p)
+	}
+	switch c.state {
+	case myFirst:
+		switch {
+		case p[0] == 0x00 && len(c.pending) > 0 && c.pending[0].prepare:
+			// COM_STMT_PREPARE_OK: id, columns, parameters.
+			if len(p) < 9 {
+				return false
+			}
+			id := binary.LittleEndian.Uint32(p[1:])
+			cols, params := int(binary.LittleEndian.Uint16(p[5:])), int(binary.LittleEndian.Uint16(p[7:]))
+			if len(c.stmts) < maxMySQLStmts {
+				c.stmts[id] = c.pending[0].sql
+			}
+			c.pending = c.pending[1:] // the prepare itself is no interaction: its executions are
+			c.params, c.cols = 0, 0
+			if params > 0 {
+				c.params = params + c.eofs()
+			}
+			if cols > 0 {
+				c.params += cols + c.eofs()
+			}
+			if c.params > 0 {
+				c.state = myPrepDefs
+			}
+		case p[0] == 0x00:
+			c.end(c.okResult(p), false, c.okStatus(p))
+		case p[0] == 0xff:
+			c.end(mysqlError(p, c.client&mysqlClientProtocol41 != 0), true, 0)
+		case p[0] == 0xfe:
+			c.end("EOF", false, 0) // a cursor's fetch past its rows
+		case p[0] == 0xfb:
+			// LOCAL INFILE: the client sends a file, then the server's
+			// OK or ERR answers it.
+		default:
+			n, k := lenenc(p)
+			if k == 0 || n == 0 {
+				return false
+			}
+			c.cols, c.rows, c.state = int(n), 0, myColumns
+			if len(p) == k+1 && p[k] == 0 {
+				// A byte after the count says no column definitions
+				// follow: the client has them from the prepare
+				// (MariaDB's MARIADB_CLIENT_CACHE_METADATA, MySQL's
+				// CLIENT_OPTIONAL_RESULTSET_METADATA).
+				c.state = myRows
+			}
+		}
+	case myColumns:
+		if c.cols--; c.cols == 0 {
+			c.state = myRows
+			if !c.deprecateEOF() {
+				c.state = myColEOF
+			}
+		}
+	case myColEOF:
+		c.state = myRows
+	case myRows:
+		switch {
+		case p[0] == 0xfe && size < 0xffffff && (len(p) < 9 || c.deprecateEOF()):
+			// EOF, or the OK that ends the rows (CLIENT_DEPRECATE_EOF).
+			status := uint16(0)
+			if len(p) >= 5 && !c.deprecateEOF() {
+				status = binary.LittleEndian.Uint16(p[3:])
+			} else if c.deprecateEOF() {
+				status = c.okStatus(p)
+			}
+			c.end(rowsResult(c.rows), false, status)
+		case p[0] == 0xff:
+			c.end(mysqlError(p, c.client&mysqlClientProtocol41 != 0), true, 0)
+		default:
+			c.rows++
+		}
+	case myPrepDefs:
+		if c.params--; c.params == 0 {
+			c.state = myFirst
+		}
+	}
+	return true
+}
+
+// rowsResult is a result set's: "1 row", "3 rows".
+func rowsResult(n int) string {
+	if n == 1 {
+		return "1 row"
+	}
+	return fmt.Sprintf("%d rows", n)
+}
+
+// eofs is how many EOF packets end a list of definitions: one, or none
+// with CLIENT_DEPRECATE_EOF.
+func (c *mysqlConn) eofs() int {
+	if c.deprecateEOF() {
+		return 0
+	}
+	return 1
+}
+
+// authPacket reads the connection phase's server side: its greeting, then
+// up to the OK or ERR that ends the authentication (an auth switch and
+// the caching_sha2 exchange come between).
+func (c *mysqlConn) authPacket(seq byte, p []byte) bool {
+	switch {
+	case seq == 0 && p[0] == 10 && c.server == 0:
+		// Handshake v10: version, NUL, thread id (4), auth data (8),
+		// filler, capabilities' low 2 bytes, charset, status, high 2.
+		i := bytes.IndexByte(p, 0)
+		if i < 0 || len(p) < i+1+4+8+1+2 {
+			return false
+		}
+		at := i + 1 + 4 + 8 + 1
+		c.server = uint32(binary.LittleEndian.Uint16(p[at:]))
+		if len(p) >= at+2+1+2+2 {
+			c.server |= uint32(binary.LittleEndian.Uint16(p[at+5:])) << 16
+		}
+	case p[0] == 0x00 && seq > 1:
+		c.authed = true
+		if len(c.pending) > 0 && c.pending[0].op == "COM_CHANGE_USER" {
+			c.end("OK", false, 0)
+		}
+	case p[0] == 0xff:
+		res := mysqlError(p, true)
+		if len(c.pending) > 0 && c.pending[0].op == "COM_CHANGE_USER" {
+			c.end(res, true, 0)
+			c.authed = true // the connection goes on as the user it was
+			return true
+		}
+		now := time.Now()
+		c.d.p.emit(Interaction{Edge: c.d.p.Edge, Protocol: "mysql", Op: "connect", Result: res, Start: now, End: now, Suspicious: true})
+		c.d.stopTold = true // the server closes the connection
+		return false
+	}
+	return true
+}
+
+// okResult renders an OK packet: "OK", "OK, 2 rows affected".
+func (c *mysqlConn) okResult(p []byte) string {
+	n, k := lenenc(p[1:])
+	if k == 0 || n == 0 {
+		return "OK"
+	}
+	if n == 1 {
+		return "OK, 1 row affected"
+	}
+	return fmt.Sprintf("OK, %d rows affected", n)
+}
+
+// okStatus is an OK packet's status flags (after its header, the affected
+// rows and the last insert id, both length-encoded).
+func (c *mysqlConn) okStatus(p []byte) uint16 {
+	_, k1 := lenenc(p[1:])
+	if k1 == 0 {
+		return 0
+	}
+	_, k2 := lenenc(p[1+k1:])
+	if k2 == 0 || len(p) < 1+k1+k2+2 {
+		return 0
+	}
+	return binary.LittleEndian.Uint16(p[1+k1+k2:])
+}
+
+// end ends the answer to the oldest pending command with a result; a
+// result set or OK whose status says more results follow (a CALL, a
+// multi-statement query) waits for them.
+func (c *mysqlConn) end(result string, failed bool, status uint16) {
+	c.state = myFirst
+	if !failed && status&mysqlMoreResults != 0 {
+		c.results = append(c.results, result)
+		return
+	}
+	result = strings.Join(append(c.results, result), ", ")
+	c.results = nil
+	if len(c.pending) == 0 {
+		return
+	}
+	ex := c.pending[0]
+	c.pending = c.pending[1:]
+	in := Interaction{Edge: c.d.p.Edge, Protocol: "mysql", Result: result, Start: ex.start, End: time.Now(), Suspicious: failed}
+	if ex.op != "" {
+		in.Op = ex.op
+	} else {
+		// The statement goes whole: masking (maskProtocol) masks it,
+		// then cuts it and makes its operation, as PostgreSQL's.
+		in.Op, in.Method, in.Target = "SQL", "SQL", ex.sql
+	}
+	c.d.p.emit(in)
+}
+
+// mysqlError renders an ERR packet: "ERROR 1062 (23000): Duplicate entry
+// 'a' for key 'PRIMARY'".
+func mysqlError(p []byte, protocol41 bool) string {
+	if len(p) < 3 {
+		return "ERROR"
+	}
+	code := binary.LittleEndian.Uint16(p[1:])
+	msg := p[3:]
+	state := ""
+	if protocol41 && len(msg) >= 6 && msg[0] == '#' {
+		state, msg = " ("+string(msg[1:6])+")", msg[6:]
+	}
+	return fmt.Sprintf("ERROR %d%s: %s", code, state, oneLine(string(msg), 200))
+}
+
+// lenenc reads a length-encoded integer; k is how many bytes it took (0:
+// none could be read).
+func lenenc(b []byte) (n uint64, k int) {
+	if len(b) == 0 {
+		return 0, 0
+	}
+	switch b[0] {
+	case 0xfc:
+		if len(b) >= 3 {
+			return uint64(binary.LittleEndian.Uint16(b[1:])), 3
+		}
+	case 0xfd:
+		if len(b) >= 4 {
+			return uint64(b[1]) | uint64(b[2])<<8 | uint64(b[3])<<16, 4
+		}
+	case 0xfe:
+		if len(b) >= 9 {
+			return binary.LittleEndian.Uint64(b[1:]), 9
+		}
+	case 0xfb, 0xff:
+		return 0, 0
+	default:
+		return uint64(b[0]), 1
+	}
+	return 0, 0
+}
