@@ -4,19 +4,18 @@
 // up's log, the services' log files and the stub's listing of requests.
 //
 // Secrets are known by name (query and form parameters, JSON members,
-// DSN keywords, header lines and SQL PASSWORD literals named like a
-// password, token, secret or key), by shape (bcrypt and argon2 hashes,
-// JWTs, bearer tokens, the password in a URL's user part), by value (the
-// passwords and tokens seam generated for a run, given with Add) and by a
-// suite's own patterns (mask:).
+// DSN keywords and header lines named like a password, token, secret or
+// key; in SQL, the literals given to such a column and PASSWORD
+// literals), by shape (bcrypt and argon2 hashes, JWTs, bearer tokens, the
+// password in a URL's user part), by value (the passwords and tokens seam
+// generated for a run, given with Add) and by a suite's own patterns
+// (mask:).
 package mask
 
 import (
 	"bytes"
 	"fmt"
 	"regexp"
-	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -42,23 +41,14 @@ var (
 	// A query or form parameter whose name looks secret.
 	formSecret = lazyRE(`(?i)((?:^|[?&])(?:` + secretName + `)=)([^&#\s]*)`)
 	// In free text (a log line, a request line, a DSN, an environment
-	// listing), name=value after a separator.
-	textSecret = lazyRE(`(?i)((?:^|[?&\s;,'"(\[{])(?:` + secretName + `)=)([^&#\s;,'")\]}]*)`)
+	// listing), name=value after a separator. A quoted value (a DSN's
+	// password='a b', SQL's token='x') is masked whole, its quotes kept:
+	// the unquoted value stops at the quote, which left the value out.
+	textSecret = lazyRE(`(?i)((?:^|[?&\s;,'"(\[{])(?:` + secretName + `)=)` +
+		`(?:(')(?:[^'\\\n]|\\.)*'|(")(?:[^"\\\n]|\\.)*"|[^&#\s;,'")\]}]*)`)
 	// A header line (or a YAML-ish key) naming a secret: the rest of the
 	// line is masked. Cookies are session secrets too.
 	headerSecret = lazyRE(`(?im)^(\s*(?:` + secretWordName + `|authorization|proxy-authorization|cookie|set-cookie|x-[a-z0-9-]*(?:key|token|secret)[a-z0-9-]*)\s*:[ \t]*)(\S[^\r\n]*)`)
-	// PASSWORD 'literal', as in CREATE or ALTER ROLE and USER.
-	sqlSecret = lazyRE(`(?i)(\bpassword\s+)(E?'(?:[^']|'')*')`)
-	// A column compared or assigned a literal or a parameter.
-	sqlAssign = lazyRE(`(?i)([A-Za-z_][A-Za-z0-9_."]*)\s*(?:=|<>|!=)\s*(E?'(?:[^']|'')*'|\$[0-9]+)`)
-	// The same, the value on the left ('x' = api_token).
-	sqlAssignLeft = lazyRE(`(?i)(E?'(?:[^']|'')*'|\$[0-9]+)\s*(?:=|<>|!=)\s*([A-Za-z_][A-Za-z0-9_."]*)`)
-	// A column tested against a list (api_token IN ('a', $2)), up to the
-	// list's opening parenthesis.
-	sqlIn = lazyRE(`(?i)([A-Za-z_][A-Za-z0-9_."]*)\s+(?:not\s+)?in\s*\(`)
-	// An INSERT's column list, up to its VALUES.
-	sqlInsert  = lazyRE(`(?is)\binsert\s+into\s+[^\s(]+\s*\(([^)]*)\)\s*values\s*`)
-	sqlMention = lazyRE(`(?i)\bpassword\b`)
 	// The password in a URL's user part: postgres://user:pw@host.
 	userinfo = lazyRE(`([A-Za-z][A-Za-z0-9+.-]*://[^:@/\s]*:)([^@/\s]+)(@)`)
 	// Secrets by their shape. A JWT's header is JSON, so its first part
@@ -238,17 +228,17 @@ func (m *Masker) Bytes(b []byte) []byte {
 // Text masks everything a writer may write: free text such as a log
 // line, a request line with its headers and body, a failure message or a
 // DSN. It applies every rule: by name (name=value, "name": "value",
-// header lines, SQL PASSWORD literals, a URL's password), by shape, by
-// value and by pattern. Masking is idempotent.
+// header lines, SQL's secret literals as SQL finds them, a URL's
+// password), by shape, by value and by pattern. Masking is idempotent.
 func (m *Masker) Text(s string) string {
 	if strings.Contains(s, "://") && strings.IndexByte(s, '@') >= 0 {
 		s = userinfo().ReplaceAllString(s, "${1}"+Masked+"${3}")
 	}
 	if hint(s) {
 		s = jsonSecret().ReplaceAllString(s, "${1}"+Masked+"${3}")
-		s = textSecret().ReplaceAllString(s, "${1}"+Masked)
+		s = textSecret().ReplaceAllString(s, "${1}${2}${3}"+Masked+"${2}${3}")
 		s = headerSecret().ReplaceAllString(s, "${1}"+Masked)
-		s, _, _ = SQL(s)
+		s = sqlText(s)
 	}
 	return m.Str(s)
 }
@@ -328,161 +318,6 @@ func Body(b []byte) []byte {
 		out = formSecret().ReplaceAll(out, []byte("${1}"+Masked))
 	}
 	return out
-}
-
-// SQL masks secrets in a statement: the literals given to a column whose
-// name says it holds one (password, password_hash, api_token, …), compared
-// or assigned (col = 'x', SET col = 'x') or inserted (INSERT … (col, …)
-// VALUES ('x', …), every row), and PASSWORD literals (ALTER ROLE). It
-// reports the parameters ($n, 1-based) given to such columns the same ways
-// (params), and whether the statement mentions a password at all (all:
-// then every parameter is taken as secret).
-func SQL(sql string) (masked string, params []int, all bool) {
-	if !hint(sql) {
-		return sql, nil, false
-	}
-	type cut struct{ from, to int }
-	var cuts []cut
-	// value takes a literal or a parameter given to a secret column.
-	value := func(from, to int) {
-		v := strings.TrimSpace(sql[from:to])
-		switch {
-		case strings.HasPrefix(v, "$"):
-			if n, err := strconv.Atoi(v[1:]); err == nil {
-				params = append(params, n)
-			}
-		case strings.HasPrefix(v, "'") || strings.HasPrefix(v, "E'") || strings.HasPrefix(v, "e'"):
-			off := strings.Index(sql[from:to], v)
-			cuts = append(cuts, cut{from + off, from + off + len(v)})
-		}
-	}
-	for _, m := range sqlAssign().FindAllStringSubmatchIndex(sql, -1) {
-		if sqlSecretColumn(sql[m[2]:m[3]]) {
-			value(m[4], m[5])
-		}
-	}
-	for _, m := range sqlAssignLeft().FindAllStringSubmatchIndex(sql, -1) {
-		if sqlSecretColumn(sql[m[4]:m[5]]) {
-			value(m[2], m[3])
-		}
-	}
-	for _, m := range sqlIn().FindAllStringSubmatchIndex(sql, -1) {
-		if !sqlSecretColumn(sql[m[2]:m[3]]) {
-			continue
-		}
-		if row, _ := sqlRow(sql, m[1]); row != nil {
-			for _, v := range row {
-				value(v[0], v[1])
-			}
-		}
-	}
-	for _, m := range sqlInsert().FindAllStringSubmatchIndex(sql, -1) {
-		cols := strings.Split(sql[m[2]:m[3]], ",")
-		secret := false
-		for _, c := range cols {
-			secret = secret || sqlSecretColumn(c)
-		}
-		if !secret {
-			continue
-		}
-		for _, row := range sqlRows(sql, m[1]) {
-			for i, v := range row {
-				if i < len(cols) && sqlSecretColumn(cols[i]) {
-					value(v[0], v[1])
-				}
-			}
-		}
-	}
-	if len(cuts) > 0 {
-		slices.SortFunc(cuts, func(a, b cut) int { return a.from - b.from })
-		var b strings.Builder
-		at := 0
-		for _, c := range cuts {
-			if c.from < at {
-				continue
-			}
-			b.WriteString(sql[at:c.from])
-			b.WriteString("'" + Masked + "'")
-			at = c.to
-		}
-		b.WriteString(sql[at:])
-		sql = b.String()
-	}
-	if containsFold(sql, "password") && sqlMention().MatchString(sql) {
-		sql, all = sqlSecret().ReplaceAllString(sql, "${1}'"+Masked+"'"), true
-	}
-	return sql, params, all
-}
-
-// sqlSecretColumn reports whether a column reference (a, t.a, "a") names
-// a secret.
-func sqlSecretColumn(c string) bool {
-	c = strings.TrimSpace(c)
-	if i := strings.LastIndexByte(c, '.'); i >= 0 {
-		c = c[i+1:]
-	}
-	return SecretName(strings.Trim(c, `"`))
-}
-
-// sqlRows finds the rows of a VALUES list starting at i: each row's
-// values as [from, to) offsets in sql; quotes and nested parentheses are
-// stepped over.
-func sqlRows(sql string, i int) [][][2]int {
-	var rows [][][2]int
-	for {
-		i = skipSpace(sql, i)
-		if i >= len(sql) || sql[i] != '(' {
-			return rows
-		}
-		row, end := sqlRow(sql, i+1)
-		if row == nil {
-			return rows
-		}
-		rows = append(rows, row)
-		if i = skipSpace(sql, end); i >= len(sql) || sql[i] != ',' {
-			return rows
-		}
-		i++
-	}
-}
-
-// sqlRow reads one row's values from i (just after its opening
-// parenthesis) to its closing one; it returns them and the offset after
-// that parenthesis (nil: the row does not end).
-func sqlRow(sql string, i int) ([][2]int, int) {
-	var row [][2]int
-	start, depth := i, 0
-	for ; i < len(sql); i++ {
-		switch c := sql[i]; {
-		case c == '\'':
-			for i++; i < len(sql); i++ {
-				if sql[i] == '\'' {
-					if i+1 < len(sql) && sql[i+1] == '\'' {
-						i++ // a doubled quote
-						continue
-					}
-					break
-				}
-			}
-		case c == '(':
-			depth++
-		case c == ')' && depth > 0:
-			depth--
-		case c == ',' && depth == 0:
-			row = append(row, [2]int{start, i})
-			start = i + 1
-		case c == ')':
-			return append(row, [2]int{start, i}), i + 1
-		}
-	}
-	return nil, i
-}
-
-func skipSpace(s string, i int) int {
-	for i < len(s) && (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r') {
-		i++
-	}
-	return i
 }
 
 // secretKey matches a whole name (a JSON member, a header, a query

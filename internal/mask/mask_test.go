@@ -67,14 +67,22 @@ func FuzzText(f *testing.F) {
 	})
 }
 
-// FuzzSQL: masking a statement never panics, keeps what is not a
-// secret's literal, and masking again changes nothing.
+// FuzzSQL: masking a statement never panics, keeps every token but
+// literals as it was, and masking again changes nothing.
 func FuzzSQL(f *testing.F) {
 	for _, s := range []string{
 		"insert into users(email, password_hash, api_token) values ('a@x.com', 'h1', 'tok-1'), ('b', 'it''s (odd)', E'x')",
 		"update users set password = 'x', token = $2 where id = $1",
 		"insert into t (a, token) values ((select 1), $1), (", "insert into t (token) values ('unterminated",
 		"ALTER ROLE app PASSWORD 'p'", "select 1",
+		"UPDATE t SET (a, token) = ('x', 'secret'), (b, api_token) = row($1, $2) WHERE (c, token) in (('y', 'z'))",
+		"INSERT INTO users AS u (name, password) VALUES ('a', $$pw$$) ON CONFLICT (name) DO UPDATE SET token = EXCLUDED.token",
+		"update t set token = $tag$a'b$tag$, note = $$x$$'y', secret = E'it\\'s' -- c\n/* d */",
+		"DO $$ BEGIN UPDATE users SET password_hash = 'h' WHERE id = 1; END $$",
+		"insert into t (name, token) select 'a', 'b' union select 'c', crypt('d', gen_salt('bf'))",
+		"update u set token = v.token from (values (1, 'x')) as v(id, token) where token_type = 'refresh'",
+		"update t set token = 'cut", "update t set token = $a$cut", "update t set token = E'cut\\",
+		"(token)=(A,token)=(,(A,token)in((''B'000", // masked twice: '***''***' read as one literal
 	} {
 		f.Add(s)
 	}
@@ -82,6 +90,17 @@ func FuzzSQL(f *testing.F) {
 		once, _, _ := SQL(sql)
 		if twice, _, _ := SQL(once); twice != once {
 			t.Errorf("masking again changed %q to %q", once, twice)
+		}
+		// What is kept reads as it did: the same tokens, but literals.
+		was, is := sqlLex(sql, false), sqlLex(once, false)
+		if len(was) != len(is) {
+			t.Fatalf("masking %q to %q changed its tokens: %d, then %d", sql, once, len(was), len(is))
+		}
+		for i := range was {
+			a, b := sql[was[i].from:was[i].to], once[is[i].from:is[i].to]
+			if was[i].kind != is[i].kind || a != b && was[i].kind != sqlString {
+				t.Fatalf("masking %q to %q changed token %d: %q to %q", sql, once, i, a, b)
+			}
 		}
 	})
 }
