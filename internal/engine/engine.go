@@ -184,8 +184,8 @@ type runner struct {
 	onEnd    func(report.Event) // sees each test_end, for Runner.Test
 	noise    map[string]int     // suspicious signatures → passing tests they were seen in
 	// toldExited: the services of each environment whose exit a test's
-	// timeline told.
-	toldExited map[Env]map[string]bool
+	// timeline told, each with that test's name.
+	toldExited map[Env]map[string]string
 }
 
 // Runner runs single tests on workers the caller manages; the Go API
@@ -667,7 +667,10 @@ func (r *runner) once(ctx context.Context, t *suite.Test, w *Worker) (report.Eve
 		return report.Event{}, false
 	}
 	if fresh {
-		defer r.stopEnv(env)
+		defer func() {
+			r.stopEnv(env)
+			r.forgetExits(env)
+		}()
 	}
 	worker := w.id
 	if env != nil {
@@ -746,27 +749,13 @@ func (r *runner) once(ctx context.Context, t *suite.Test, w *Worker) (report.Eve
 			failure = &report.Failure{Kind: "assertion", Pos: t.Pos.String(), Step: "after the test", Message: err.Error()}
 		}
 	}
+	var list []wire.Interaction
 	if rec, ok := env.(Recorder); ok && env != nil {
-		r.suspicion(tr, failure, rec.Interactions(start))
+		list = rec.Interactions(start)
+		r.suspicion(tr, failure, list)
 	}
 	if ex, ok := env.(Exiter); ok && env != nil {
-		exited := ex.Exited()
-		// A service that just died (the failing step met its closed port)
-		// may not be reaped yet: a moment for it to be.
-		for wait := time.Now(); len(exited) == 0 && failure != nil && goneMessage(failure.Message) && time.Since(wait) < exitWait; {
-			time.Sleep(10 * time.Millisecond)
-			exited = ex.Exited()
-		}
-		// In the timeline of the test during which it exited (passing or
-		// not), once.
-		for _, name := range r.newlyExited(env, exited) {
-			r.logFunc(w)(name, "seam", "service → exited ("+exited[name]+")", nil)
-		}
-		if failure != nil {
-			if gone := exitedSuspects(exited); len(gone) > 0 {
-				failure.Suspects = append(gone, failure.Suspects...)
-			}
-		}
+		r.exits(ctx, tr, w, env, ex, fresh, failure, list)
 	}
 	w.setTest("")
 	e := report.Event{Status: report.Passed, Duration: msSince(r.now(), start), Worker: worker}
@@ -803,8 +792,15 @@ func (r *runner) suspicion(tr *testRun, failure *report.Failure, list []wire.Int
 		}
 		return
 	}
+	in := r.suspectInput(tr, list)
+	failure.Suspects = Suspects(in, maxSuspects)
+}
+
+// suspectInput is what ranks a failure of tr whose test's interactions
+// were list.
+func (r *runner) suspectInput(tr *testRun, list []wire.Interaction) SuspectInput {
 	in := SuspectInput{All: list, Targets: tr.failTargets, StepStart: tr.failStart, StepEnd: tr.failEnd,
-		Noise: r.noise, DependsOn: map[string][]string{}, Stubs: map[string]bool{}}
+		Noise: r.noise, DependsOn: map[string][]string{}, Stubs: map[string]bool{}, Test: tr.t.Name}
 	if sys := r.suite.System; sys != nil {
 		for _, svc := range sys.Services {
 			for _, d := range svc.DependsOn {
@@ -813,7 +809,55 @@ func (r *runner) suspicion(tr *testRun, failure *report.Failure, list []wire.Int
 			in.Stubs[svc.Name] = svc.Kind == "stub"
 		}
 	}
-	failure.Suspects = Suspects(in, maxSuspects)
+	return in
+}
+
+// exits tells, in the timeline of the test during which it happened, the
+// exit of each service of env, once; and places every service that has
+// exited among a failure's suspects, by the evidence this test has
+// against it (WithExits): one that died in an earlier test stays down for
+// the rest of the run, but heads only the failures that met it.
+func (r *runner) exits(ctx context.Context, tr *testRun, w *Worker, env Env, ex Exiter, fresh bool, failure *report.Failure, list []wire.Interaction) {
+	exited := ex.Exited()
+	if failure != nil && goneMessage(failure.Message) && !r.metExited(env, tr.failTargets, list, failure.Message) {
+		// A service that just died (the failing step met its closed
+		// port) may not be reaped yet: a moment for it to be, even when
+		// another one died in an earlier test.
+		wait := time.NewTimer(exitWait)
+		defer wait.Stop()
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for waited := false; !waited && !r.untold(env, exited); {
+			select {
+			case <-tick.C:
+				exited = ex.Exited()
+			case <-wait.C:
+				waited = true
+			case <-ctx.Done():
+				waited = true
+			}
+		}
+	}
+	told := r.tellExits(env, exited, tr.t.Name)
+	var gone []Exit
+	for _, name := range slices.Sorted(maps.Keys(exited)) {
+		x := Exit{Service: name, How: exited[name], Addr: addrOf(env, name), Told: told[name]}
+		if x.Told == "" {
+			line := "service → exited (" + x.How + ")"
+			if !fresh {
+				// Said once, here: the later failures that met it say
+				// so again, the others do not blame it.
+				line += "; not restarted: the tests after this one on this environment run without it"
+			}
+			r.logFunc(w)(name, "seam", line, nil)
+		}
+		gone = append(gone, x)
+	}
+	if failure != nil && len(gone) > 0 {
+		in := r.suspectInput(tr, list)
+		in.Exits, in.Message = gone, failure.Message
+		failure.Suspects = WithExits(failure.Suspects, in)
+	}
 }
 
 // exitWait bounds the wait for a service that just died to be reaped.
@@ -830,30 +874,82 @@ func goneMessage(msg string) bool {
 	return false
 }
 
-// newlyExited is which of the services exited in env were not told yet,
-// in order.
-func (r *runner) newlyExited(env Env, exited map[string]string) []string {
+// untold reports whether a service in exited has an exit no test of env
+// told yet.
+func (r *runner) untold(env Env, exited map[string]string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for name := range exited {
+		if _, ok := r.toldExited[env][name]; !ok {
+			return true
+		}
+	}
+	return false
+}
+
+// metExited reports whether this test's failure met a service of env
+// that exited in an earlier test (the failing step names it, a failed
+// call went to it, or the message names its address): that explains a
+// closed port, with no wait for another exit.
+func (r *runner) metExited(env Env, targets []string, list []wire.Interaction, msg string) bool {
+	r.mu.Lock()
+	told := slices.Collect(maps.Keys(r.toldExited[env]))
+	r.mu.Unlock()
+	for _, name := range told {
+		if slices.Contains(targets, name) || namesAddr(msg, addrOf(env, name)) {
+			return true
+		}
+		for _, i := range list {
+			if _, callee, _ := strings.Cut(i.Edge, "→"); i.Suspicious && callee == name {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// addrOf is the address of env's service name, "" when it has none.
+func addrOf(env Env, name string) string {
+	u, err := env.URL(name)
+	if err != nil {
+		return ""
+	}
+	return hostPort(u)
+}
+
+// tellExits records test as the one in whose timeline the exits in
+// exited not told yet are told, and returns, for the others, the test
+// that told them ("" for those told now).
+func (r *runner) tellExits(env Env, exited map[string]string, test string) map[string]string {
 	if len(exited) == 0 {
 		return nil
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.toldExited == nil {
-		r.toldExited = map[Env]map[string]bool{}
+		r.toldExited = map[Env]map[string]string{}
 	}
 	told := r.toldExited[env]
 	if told == nil {
-		told = map[string]bool{}
+		told = map[string]string{}
 		r.toldExited[env] = told
 	}
-	var out []string
-	for _, name := range slices.Sorted(maps.Keys(exited)) {
-		if !told[name] {
-			told[name] = true
-			out = append(out, name)
+	before := map[string]string{}
+	for name := range exited {
+		if t, ok := told[name]; ok {
+			before[name] = t
+		} else {
+			told[name] = test
 		}
 	}
-	return out
+	return before
+}
+
+// forgetExits drops what was told of env, once it is stopped.
+func (r *runner) forgetExits(env Env) {
+	r.mu.Lock()
+	delete(r.toldExited, env)
+	r.mu.Unlock()
 }
 
 // phase runs steps in order; teardown runs them all even after a failure,

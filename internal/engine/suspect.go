@@ -2,9 +2,8 @@ package engine
 
 import (
 	"fmt"
-	"maps"
+	"net/url"
 	"regexp"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -43,17 +42,119 @@ type Exiter interface {
 	Exited() map[string]string
 }
 
-// exitedSuspects are the services that have exited, as a failure's
-// likeliest causes: every call to one fails from then on, and the
-// failure's own message ("connection refused") would not name it.
-func exitedSuspects(exited map[string]string) []report.Suspect {
-	var out []report.Suspect
-	for _, name := range slices.Sorted(maps.Keys(exited)) {
-		out = append(out, report.Suspect{Edge: name, Line: "service → exited (" + exited[name] + ")",
-			Reason: "the service stopped after it was ready, while the suite ran: calls to it fail from then on (its log has its last lines)",
-			Score:  1000}) // above any interaction's (JSON has no infinity)
+// Exit is a service of the environment that has exited since it was
+// ready, as a failing test's suspects see it.
+type Exit struct {
+	Service string
+	How     string // "exit status 7", "signal: killed"
+	Addr    string // its address (127.0.0.1:41234), as a failure's message would name it; "" when unknown
+	// Told is the test in whose timeline the exit was told, when that was
+	// before this attempt (an earlier test on the same environment, or an
+	// earlier attempt of this one); "" when it happened during this one.
+	Told string
+}
+
+// Scores of exited services: above any interaction's (JSON has no
+// infinity) when the evidence is the failure's own, else among them.
+const (
+	exitedNow     = 1000 // it exited during this test
+	exitedMet     = 900  // exited before, and this test's failure met it
+	exitedOnPath  = 3    // exited before, and the failing step's path reaches it: as a refused call would rank
+	exitedUnmeant = 0.5  // exited before, and nothing in this test reached it
+)
+
+// WithExits places in.Exits among ranked (Suspects' list for the same
+// input) by the evidence this test has against each. A service that
+// exited during this test heads the list: every call to it fails from
+// then on, and the failure's own message ("connection refused") would not
+// name it. One that exited in an earlier test stays down (seam does not
+// restart it), but it heads a later failure only when that failure met
+// it: this test's calls to it failed, the failing step names it, or the
+// failure's message names its address. On the failing step's path it
+// ranks as a refused call would; otherwise it comes last, so that a test
+// failing for its own reasons is not blamed on it, nor grouped under its
+// cause. Every exit is shown: it is the environment's state, not one more
+// interaction to rank against the cap.
+func WithExits(ranked []report.Suspect, in SuspectInput) []report.Suspect {
+	if len(in.Exits) == 0 {
+		return ranked
 	}
+	depth := reach(in.Targets, in.DependsOn)
+	var exits []report.Suspect
+	for _, x := range in.Exits {
+		s := report.Suspect{Edge: x.Service, Line: "service → exited (" + x.How + ")"}
+		if x.Told == "" {
+			s.Score = exitedNow
+			s.Reason = "the service stopped after it was ready, during this test: calls to it fail from then on (its log has its last lines)"
+			exits = append(exits, s)
+			continue
+		}
+		when := fmt.Sprintf("in an earlier test (%q)", x.Told)
+		if x.Told == in.Test {
+			when = "in an earlier attempt of this test"
+		}
+		s.Reason = "the service stopped after it was ready, " + when + ", and is still down (seam does not restart it)"
+		var failed []wire.Interaction
+		for _, i := range in.All {
+			if _, callee, _ := strings.Cut(i.Edge, "→"); callee == x.Service && i.Suspicious && !i.Injected && i.Protocol != "fault" {
+				failed = append(failed, i)
+			}
+		}
+		d, reached := depth[x.Service]
+		switch {
+		case len(failed) > 0:
+			s.Score = exitedMet
+			s.Reason += fmt.Sprintf("; %d call(s) of this test to it failed, the first %s | %s",
+				len(failed), failed[0].Edge, strings.TrimSuffix(failed[0].Line(), " "+wire.SuspiciousMark))
+		case reached && d == 0:
+			s.Score = exitedMet
+			s.Reason += "; the failing step names it (calls it, or checks its edges)"
+		case namesAddr(in.Message, x.Addr):
+			s.Score = exitedMet
+			s.Reason += "; the failure names its address, " + x.Addr
+		case reached:
+			s.Score = exitedOnPath
+			s.Reason += fmt.Sprintf("; %d hop(s) from %s, which the failing step called, though the wire saw no call to it in this test",
+				d, strings.Join(in.Targets, ", "))
+		default:
+			s.Score = exitedUnmeant
+			s.Reason += "; nothing in this test met it that seam saw (no failed call on its edges, not on the failing step's path, " +
+				"its address not in the failure), so it ranks below this test's own evidence"
+		}
+		exits = append(exits, s)
+	}
+	out := append(append([]report.Suspect(nil), ranked...), exits...)
+	// Stable, and the interactions first: on a tie the exit follows the
+	// interaction that is this test's own evidence.
+	sort.SliceStable(out, func(a, b int) bool { return out[a].Score > out[b].Score })
 	return out
+}
+
+// hostPort is the host:port of a service's URL, "" when it has none.
+func hostPort(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Port() == "" {
+		return ""
+	}
+	return u.Host
+}
+
+// namesAddr reports whether msg names addr (host:port), and not as the
+// start of a longer port (127.0.0.1:543 in 127.0.0.1:5432).
+func namesAddr(msg, addr string) bool {
+	if addr == "" {
+		return false
+	}
+	for rest := msg; ; {
+		k := strings.Index(rest, addr)
+		if k < 0 {
+			return false
+		}
+		rest = rest[k+len(addr):]
+		if rest == "" || rest[0] < '0' || rest[0] > '9' {
+			return true
+		}
+	}
 }
 
 // FaultClearer is an Env whose faults the engine takes off at the end of
@@ -71,6 +172,9 @@ type SuspectInput struct {
 	Stubs              map[string]bool     // services that are stubs
 	StepStart, StepEnd time.Time           // the failing step; zero: unknown
 	Noise              map[string]int      // signature → passing tests it was seen in
+	Test               string              // the failing test's name
+	Message            string              // the failure's message
+	Exits              []Exit              // the environment's services that have exited (WithExits)
 }
 
 // maxSuspects is how many suspects a failure shows.

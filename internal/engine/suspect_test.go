@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -143,65 +144,227 @@ func TestSuspectsFollowThePath(t *testing.T) {
 	}
 }
 
-// exitedEnv is a wiredEnv one of whose services has exited.
-type exitedEnv struct{ *wiredEnv }
+// exitedEnv is a wiredEnv whose services exit when a test's handler
+// says so.
+type exitedEnv struct {
+	*wiredEnv
+	mu     sync.Mutex
+	exited map[string]string
+	reaped map[string]time.Time // from when Exited tells each
+}
 
-func (exitedEnv) Exited() map[string]string { return map[string]string{"web": "exit status 7"} }
+// exit makes name exit with how, told by Exited after reap.
+func (e *exitedEnv) exit(name, how string, reap time.Duration) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.exited == nil {
+		e.exited, e.reaped = map[string]string{}, map[string]time.Time{}
+	}
+	e.exited[name], e.reaped[name] = how, time.Now().Add(reap)
+}
 
-type exitedFactory struct{ env exitedEnv }
+func (e *exitedEnv) Exited() map[string]string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := map[string]string{}
+	for name, how := range e.exited {
+		if !time.Now().Before(e.reaped[name]) {
+			out[name] = how
+		}
+	}
+	return out
+}
+
+type exitedFactory struct{ env *exitedEnv }
 
 func (f exitedFactory) Start(_ context.Context, _ int, log report.LogFunc) (engine.Env, error) {
 	f.env.log = log
 	return f.env, nil
 }
 
-// TestExitedServiceIsTheLikeliestCause: a service that stopped after it
-// was ready heads a failure's suspects, named, with how it exited: the
-// failure itself says only "connection refused".
-func TestExitedServiceIsTheLikeliestCause(t *testing.T) {
-	env := exitedEnv{&wiredEnv{}}
+// TestExitIsRankedByEvidence: a service that stopped after it was ready
+// heads the suspects of the failing test it stopped in, named, with how
+// it exited (the failure itself says only "connection refused"), and its
+// timeline says once that later tests run without it. A later test that
+// fails for its own reasons is not blamed on it: the exit comes last
+// there, and the failure's cause is its own; a later test whose calls to
+// it failed has it first again.
+func TestExitIsRankedByEvidence(t *testing.T) {
+	env := &exitedEnv{wiredEnv: &wiredEnv{}}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		now := time.Now()
-		env.add(wire.Interaction{Edge: "web→api", Protocol: "http", Op: "GET /x", Result: "500 Internal Server Error", Suspicious: true, Start: now, End: now})
-		w.WriteHeader(502)
+		switch r.URL.Path {
+		case "/kill":
+			env.exit("web", "exit status 7", 0)
+			w.WriteHeader(502)
+		case "/own":
+			env.add(wire.Interaction{Edge: "api→db", Protocol: "postgres", Method: "SQL", Op: "SQL insert into users",
+				Target: "insert into users", Result: "ERROR 23505: duplicate key", Suspicious: true, Start: now, End: now})
+			w.WriteHeader(500)
+		case "/refused":
+			env.add(wire.Interaction{Edge: "api→web", Protocol: "tcp", Op: "connect", Result: "refused: connection refused (the callee is not listening)",
+				Suspicious: true, Start: now, End: now})
+			w.WriteHeader(502)
+		}
 	}))
 	defer srv.Close()
 	s := loadSuite(t, `name: s
 tests:
   - name: passes
     steps:
-      - http: ((base))/x
-        expect: {status: 502}
-  - name: fails
+      - http: ((base))/ok
+        expect: {status: 200}
+  - name: kills web
     steps:
-      - http: ((base))/x
+      - http: ((base))/kill
+        expect: {status: 200}
+  - name: fails on its own
+    steps:
+      - http: ((base))/own
+        expect: {status: 200}
+  - name: calls web
+    steps:
+      - http: ((base))/refused
+        expect: {status: 200}
+  - name: passes later
+    steps:
+      - http: ((base))/ok
         expect: {status: 200}
 `)
+	rec, counts := run(t, s, engine.Options{Envs: exitedFactory{env}}, srv.URL)
+	if counts.Failed != 3 || counts.Passed != 2 {
+		t.Fatalf("counts %+v", counts)
+	}
+	// The exit is told once, in the timeline of the test it happened in,
+	// with what it means for the tests after it.
+	rec.mu.Lock()
+	told := map[string]int{}
+	for _, e := range rec.events {
+		if e.Type == report.Log && e.Service == "web" && strings.HasPrefix(e.Message, "service → exited (exit status 7)") {
+			told[e.Test]++
+			if !strings.Contains(e.Message, "the tests after this one on this environment run without it") {
+				t.Errorf("the exit's line: %q", e.Message)
+			}
+		}
+	}
+	rec.mu.Unlock()
+	if len(told) != 1 || told["kills web"] != 1 {
+		t.Errorf("the exit told in: %v", told)
+	}
+	ends := rec.ends()
+
+	f := ends["kills web"].Failure
+	if f == nil || len(f.Suspects) == 0 {
+		t.Fatalf("kills web: %+v", f)
+	}
+	if first := f.Suspects[0]; first.Edge != "web" || first.Line != "service → exited (exit status 7)" || first.Score != 1000 ||
+		!strings.Contains(first.Reason, "stopped after it was ready, during this test") {
+		t.Errorf("kills web: first suspect: %+v", first)
+	}
+	if got := report.Cause(f); got != "web service → exited (exit status 7)" {
+		t.Errorf("kills web: cause: %q", got)
+	}
+
+	f = ends["fails on its own"].Failure
+	if f == nil || len(f.Suspects) != 2 {
+		t.Fatalf("fails on its own: %+v", f)
+	}
+	if got := report.Cause(f); !strings.HasPrefix(got, "api→db ") {
+		t.Errorf("fails on its own: cause %q; want its own SQL error, not the exit of an earlier test", got)
+	}
+	if last := f.Suspects[1]; last.Edge != "web" || last.Score >= f.Suspects[0].Score ||
+		!strings.Contains(last.Reason, `in an earlier test ("kills web"), and is still down`) || !strings.Contains(last.Reason, "ranks below this test's own evidence") {
+		t.Errorf("fails on its own: the exit: %+v", last)
+	}
+
+	f = ends["calls web"].Failure
+	if f == nil || len(f.Suspects) != 2 {
+		t.Fatalf("calls web: %+v", f)
+	}
+	if first := f.Suspects[0]; first.Edge != "web" || first.Score != 900 ||
+		!strings.Contains(first.Reason, "1 call(s) of this test to it failed, the first api→web | connect → refused") {
+		t.Errorf("calls web: first suspect: %+v", first)
+	}
+	if second := f.Suspects[1]; second.Edge != "api→web" {
+		t.Errorf("calls web: second suspect: %+v", second)
+	}
+	if end := ends["passes later"]; end.Status != report.Passed {
+		t.Errorf("passes later: %+v", end)
+	}
+}
+
+// TestExitWaitAfterAnEarlierExit: a failing step that met a closed port
+// waits for the service that just died to be reaped though another one
+// exited in an earlier test, and names it first.
+func TestExitWaitAfterAnEarlierExit(t *testing.T) {
+	env := &exitedEnv{wiredEnv: &wiredEnv{}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/kill-web":
+			env.exit("web", "exit status 7", 0)
+		case "/kill-api":
+			env.exit("api", "signal: killed", 150*time.Millisecond) // reaped after the failure
+		}
+	}))
+	defer srv.Close()
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	s := loadSuite(t, fmt.Sprintf(`name: s
+tests:
+  - name: web goes
+    steps:
+      - http: ((base))/kill-web
+  - name: api goes
+    steps:
+      - http: ((base))/kill-api
+      - http: %s/x
+`, closed.URL))
 	rec, counts := run(t, s, engine.Options{Envs: exitedFactory{env}}, srv.URL)
 	if counts.Failed != 1 || counts.Passed != 1 {
 		t.Fatalf("counts %+v", counts)
 	}
-	// The exit is told once, in the timeline of the test it happened in.
-	rec.mu.Lock()
-	told := map[string]int{}
-	for _, e := range rec.events {
-		if e.Type == report.Log && e.Service == "web" && e.Message == "service → exited (exit status 7)" {
-			told[e.Test]++
-		}
+	f := rec.ends()["api goes"].Failure
+	if f == nil || !strings.Contains(f.Message, "connection refused") || len(f.Suspects) != 2 {
+		t.Fatalf("api goes: %+v", f)
 	}
-	rec.mu.Unlock()
-	if len(told) != 1 || told["passes"] != 1 {
-		t.Errorf("the exit told in: %v", told)
-	}
-	f := rec.ends()["fails"].Failure
-	if f == nil || len(f.Suspects) != 2 {
-		t.Fatalf("suspects: %+v", f)
-	}
-	if first := f.Suspects[0]; first.Edge != "web" || first.Line != "service → exited (exit status 7)" || !strings.Contains(first.Reason, "stopped after it was ready") {
+	if first := f.Suspects[0]; first.Edge != "api" || first.Score != 1000 {
 		t.Errorf("first suspect: %+v", first)
 	}
-	if got := report.Cause(f); got != "web service → exited (exit status 7)" {
-		t.Errorf("cause: %q", got)
+	if second := f.Suspects[1]; second.Edge != "web" || second.Score >= 1 {
+		t.Errorf("second suspect: %+v", second)
+	}
+}
+
+// TestExitOnThePath: a service down since an earlier test ranks among a
+// later failure's interactions when the failing step's path reaches it,
+// first when the failing step names it or the failure its address, and
+// last when nothing reached it.
+func TestExitOnThePath(t *testing.T) {
+	t0 := time.Now()
+	ranked := []report.Suspect{{Edge: "web→api", Line: "GET /x → 500", Score: 6}, {Edge: "api→cache", Line: "GET k → -ERR", Score: 2}}
+	deps := map[string][]string{"web": {"api"}, "api": {"db", "cache"}}
+	exits := []engine.Exit{{Service: "db", How: "exit status 1", Told: "t0"}, {Service: "mail", How: "exit status 2", Told: "t0"}}
+	in := engine.SuspectInput{Targets: []string{"web"}, DependsOn: deps, StepStart: t0, StepEnd: t0, Test: "t1", Exits: exits}
+	var edges []string
+	got := engine.WithExits(ranked, in)
+	for _, s := range got {
+		edges = append(edges, s.Edge)
+	}
+	if strings.Join(edges, " ") != "web→api db api→cache mail" || !strings.Contains(got[1].Reason, "2 hop(s) from web") {
+		t.Errorf("ranking: %v\n%+v", edges, got)
+	}
+	in.Targets = []string{"db"}
+	in.Exits = []engine.Exit{{Service: "db", How: "exit status 1", Told: "t1"}}
+	got = engine.WithExits(ranked, in)
+	if got[0].Edge != "db" || !strings.Contains(got[0].Reason, "in an earlier attempt of this test") || !strings.Contains(got[0].Reason, "the failing step names it") {
+		t.Errorf("called: %+v", got)
+	}
+	// A failure that names its address met it; a longer port is another.
+	in.Targets, in.Message = nil, "GET http://127.0.0.1:5432/x: dial tcp 127.0.0.1:5432: connect: connection refused"
+	in.Exits = []engine.Exit{{Service: "db", How: "exit status 1", Addr: "127.0.0.1:5432", Told: "t0"}, {Service: "mail", How: "exit status 2", Addr: "127.0.0.1:543", Told: "t0"}}
+	got = engine.WithExits(ranked, in)
+	if got[0].Edge != "db" || got[0].Score != 900 || !strings.Contains(got[0].Reason, "the failure names its address, 127.0.0.1:5432") || got[len(got)-1].Edge != "mail" {
+		t.Errorf("address: %+v", got)
 	}
 }
 

@@ -29,7 +29,8 @@ func (Kind) Usage() step.Usage {
 	return step.Usage{
 		Name: "interactions",
 		Summary: "check the interactions on an edge (a depends_on between two services, recorded by seam's wire) since " +
-			"the test began: how many matched, and that they came before others. With no count given, at least one must match",
+			"the test began: how many matched, and that they came before others. With no count given, at least one must match. " +
+			"A variable's value in a pattern ((id)) matches itself, character for character: its *, ?, [ or . are no wildcards",
 		Inputs: []step.Input{
 			{Name: "from, to", Doc: "the edge: the calling service and the one it depends on"},
 			{Name: "method", Doc: "HTTP method"},
@@ -38,9 +39,9 @@ func (Kind) Usage() step.Usage {
 			{Name: "grpc", Doc: "a gRPC call's method, as its path /package.Service/Method; * matches within a segment"},
 			{Name: "code", Doc: "a gRPC call's status: a name (OK, NOT_FOUND, UNAUTHENTICATED, …) or its number; " +
 				"e.g. {from: sales, to: auth, grpc: /auth.v1.Auth/Check, code: UNAUTHENTICATED, never: true}"},
-			{Name: "sql", Doc: "a regular expression (case-insensitive) a PostgreSQL statement on the edge must match"},
+			{Name: "sql", Doc: "a regular expression (case-insensitive) a PostgreSQL or MySQL statement on the edge must match"},
 			{Name: "command", Doc: "a Redis command (GET, EVALSHA; any case)"},
-			{Name: "key", Doc: "the Redis command's key (its first argument); * matches any run of characters, as in shell globs"},
+			{Name: "key", Doc: "the Redis command's key (its first argument); * matches within a segment (up to a /), as in shell globs"},
 			{Name: "result", Doc: "text the result must contain: a command tag (INSERT 0 1), an SQL error code (23505), a Redis reply (+OK, -ERR), a status line"},
 			{Name: "injected", Doc: "true: only what a fault of seam's made (an answer in the callee's place, a cut); false: only the real traffic"},
 			{Name: "count", Doc: `how many must match: a number (2, 0), a range ("2..5", "2..", "..5") or a comparison (">=1", ">0", "<=3", "<4"); quote ranges and comparisons`},
@@ -69,6 +70,10 @@ type pattern struct {
 	Injected                           *bool
 	code                               *int           // Code, when it holds no template
 	sql                                *regexp.Regexp // SQL compiled, when it holds no template
+	// quoted are the templated globs and regular expressions (path, grpc,
+	// key, sql) cut into their text and their templates, by key, so that
+	// a template's value is quoted into the pattern (resolve).
+	quoted map[string][]piece
 }
 
 // field is one of a pattern's strings, by its key.
@@ -85,30 +90,52 @@ func (p *pattern) fields() []field {
 // matcher is a pattern with its templates evaluated; an empty string
 // matches anything.
 type matcher struct {
-	From, To, Method, Path string
-	Status                 int
-	GRPC                   string         // a gRPC method path
-	Code                   *int           // a gRPC status
-	SQL                    *regexp.Regexp // PostgreSQL statements
-	Result                 string         // contained in the result ("INSERT 0 1", "23505")
-	Command, Key           string         // Redis
-	Injected               *bool
+	From, To, Method string
+	Path             glob // the request target
+	Status           int
+	GRPC             glob           // a gRPC method path
+	Code             *int           // a gRPC status
+	SQL              *regexp.Regexp // PostgreSQL statements
+	sqlText          string         // SQL as given, a template's value as it is (not quoted), for messages
+	Result           string         // contained in the result ("INSERT 0 1", "23505")
+	Command          string         // Redis
+	Key              glob           // the Redis command's key
+	Injected         *bool
+}
+
+// glob is a shell-style pattern (path.Match) and its text as given; a
+// template's value is quoted in pat (globQuote), so it matches only
+// itself, and is as it is in text.
+type glob struct{ pat, text string }
+
+// match reports whether s matches the pattern, or is its text exactly (a
+// plain /items[0] means itself too, though as a glob [0] is a class).
+func (g glob) match(s string) bool {
+	ok, _ := path.Match(g.pat, s)
+	return ok || g.text == s
 }
 
 // resolve evaluates p's templates with vars and checks what they gave as
 // the loader checks plain strings (an edge's end: a service of svcs). A
-// problem names the field.
+// template's value is matched as the text it is: in a glob or a regular
+// expression it is quoted, so a captured "a+b (1)" or "*" matches itself
+// and nothing else, while the pattern's own wildcards keep their meaning.
+// A problem names the field.
 func (p *pattern) resolve(vars expr.Vars, svcs step.Services) (*matcher, error) {
 	m := &matcher{Status: p.Status, Injected: p.Injected, Code: p.code, SQL: p.sql}
-	var code, sql string
-	dst := map[string]*string{"from": &m.From, "to": &m.To, "method": &m.Method, "path": &m.Path, "grpc": &m.GRPC,
-		"code": &code, "sql": &sql, "result": &m.Result, "command": &m.Command, "key": &m.Key}
+	var code string
+	dst := map[string]*string{"from": &m.From, "to": &m.To, "method": &m.Method, "path": &m.Path.text, "grpc": &m.GRPC.text,
+		"code": &code, "sql": &m.sqlText, "result": &m.Result, "command": &m.Command, "key": &m.Key.text}
+	pats := map[string]*string{"path": &m.Path.pat, "grpc": &m.GRPC.pat, "key": &m.Key.pat}
 	for _, f := range p.fields() {
-		s, err := f.s.String(vars)
+		s, pat, err := p.eval(f, vars)
 		if err != nil {
 			return nil, fmt.Errorf("%s.%s: %w", p.what, f.key, err)
 		}
 		*dst[f.key] = s
+		if d := pats[f.key]; d != nil {
+			*d = pat
+		}
 		if !f.s.IsTemplate() {
 			continue
 		}
@@ -127,11 +154,11 @@ func (p *pattern) resolve(vars expr.Vars, svcs step.Services) (*matcher, error) 
 				return nil, fmt.Errorf("%s.%s: %s gives %q, which is no service of the suite", p.what, f.key, f.s.Raw, s)
 			}
 		case "path", "key":
-			if err := checkGlob(s); err != nil {
+			if err := checkGlob(pat); err != nil {
 				return nil, bad(err)
 			}
 		case "grpc":
-			if err := checkGRPC(s); err != nil {
+			if err := checkGRPC(s, pat); err != nil {
 				return nil, bad(err)
 			}
 		case "code":
@@ -141,7 +168,7 @@ func (p *pattern) resolve(vars expr.Vars, svcs step.Services) (*matcher, error) 
 			}
 			m.Code = &n
 		case "sql":
-			re, err := compileSQL(s)
+			re, err := compileSQL(pat)
 			if err != nil {
 				return nil, bad(err)
 			}
@@ -149,6 +176,40 @@ func (p *pattern) resolve(vars expr.Vars, svcs step.Services) (*matcher, error) 
 		}
 	}
 	return m, nil
+}
+
+// eval is the text f's string gives with vars and, for a glob or a
+// regular expression, the pattern with each template's value quoted in
+// (else the text again).
+func (p *pattern) eval(f field, vars expr.Vars) (text, pat string, err error) {
+	pieces, ok := p.quoted[f.key]
+	if !ok {
+		text, err = f.s.String(vars)
+		return text, text, err
+	}
+	quote := globQuote
+	if f.key == "sql" {
+		quote = regexp.QuoteMeta
+	}
+	var t, q strings.Builder
+	for _, pc := range pieces {
+		if pc.prog == nil {
+			t.WriteString(pc.lit)
+			q.WriteString(pc.lit)
+			continue
+		}
+		v, err := pc.prog.Eval(vars)
+		if err != nil {
+			return "", "", err
+		}
+		if v == nil {
+			// As expr.Str.String says it.
+			return "", "", fmt.Errorf("(( %s )) is null; give a default with (( %s ?? \"…\" ))", pc.prog, pc.prog)
+		}
+		t.WriteString(expr.Format(v))
+		q.WriteString(quote(expr.Format(v)))
+	}
+	return t.String(), q.String(), nil
 }
 
 // The checks on a pattern's strings, shared by the loader (plain strings)
@@ -161,11 +222,13 @@ func checkGlob(s string) error {
 	return nil
 }
 
-func checkGRPC(s string) error {
-	if !strings.HasPrefix(s, "/") || strings.Count(s, "/") != 2 {
-		return fmt.Errorf("%q is not a gRPC method path: write /package.Service/Method", s)
+// checkGRPC checks a gRPC method path: its text (a template's value as it
+// is) has the shape, and its pattern is a glob.
+func checkGRPC(text, pat string) error {
+	if !strings.HasPrefix(text, "/") || strings.Count(text, "/") != 2 {
+		return fmt.Errorf("%q is not a gRPC method path: write /package.Service/Method", text)
 	}
-	return checkGlob(s)
+	return checkGlob(pat)
 }
 
 func parseCode(s string) (int, error) {
@@ -184,6 +247,102 @@ func compileSQL(s string) (*regexp.Regexp, error) {
 	return re, nil
 }
 
+// globQuote makes s match itself in a path.Match pattern, inside a
+// character class too: a backslash before each character with a meaning
+// there.
+func globQuote(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		if strings.ContainsRune(`\*?[]-^`, c) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// piece is a run of a templated pattern: text as written (its wildcards
+// are the pattern's), or a ((…)) template (its value is quoted in).
+type piece struct {
+	lit  string
+	prog *expr.Program
+}
+
+// splitTemplate cuts s into its text and its ((…)) templates as
+// expr.ParseTemplate does (which keeps its parts to itself): "$((" is
+// shell arithmetic, not a template, and a template ends at the first "))"
+// outside its own parentheses and quotes. FuzzSplitTemplate holds the two
+// to the same reading.
+func splitTemplate(s string) ([]piece, error) {
+	var out []piece
+	var lit strings.Builder
+	for i := 0; i < len(s); {
+		j := strings.Index(s[i:], "((")
+		if j < 0 {
+			lit.WriteString(s[i:])
+			break
+		}
+		j += i
+		if j > 0 && s[j-1] == '$' {
+			lit.WriteString(s[i : j+2])
+			i = j + 2
+			continue
+		}
+		lit.WriteString(s[i:j])
+		end, err := templateEnd(s, j+2)
+		if err != nil {
+			return nil, err
+		}
+		// Compiled when the suite loaded, names checked: this finds it
+		// in expr's cache.
+		prog, err := expr.Compile(strings.TrimSpace(s[j+2:end]), nil)
+		if err != nil {
+			return nil, err
+		}
+		if lit.Len() > 0 {
+			out = append(out, piece{lit: lit.String()})
+			lit.Reset()
+		}
+		out = append(out, piece{prog: prog})
+		i = end + 2
+	}
+	if lit.Len() > 0 {
+		out = append(out, piece{lit: lit.String()})
+	}
+	return out, nil
+}
+
+// templateEnd finds the "))" that closes a template opened before start,
+// skipping the parentheses and quotes of the expression inside (as
+// expr's own).
+func templateEnd(s string, start int) (int, error) {
+	depth := 0
+	for i := start; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '"', '\'', '`':
+			k := i + 1
+			for k < len(s) && s[k] != c {
+				if s[k] == '\\' && c != '`' {
+					k++
+				}
+				k++
+			}
+			i = k
+		case '(':
+			depth++
+		case ')':
+			if depth == 0 {
+				if i+1 < len(s) && s[i+1] == ')' {
+					return i, nil
+				}
+				return 0, fmt.Errorf("template (( is closed by a single )")
+			}
+			depth--
+		}
+	}
+	return 0, fmt.Errorf("template (( is not closed with ))")
+}
+
 func (p *matcher) edge() string { return p.From + "→" + p.To }
 
 func (p *matcher) match(i wire.Interaction) bool {
@@ -193,19 +352,17 @@ func (p *matcher) match(i wire.Interaction) bool {
 	if p.Method != "" && !strings.EqualFold(p.Method, i.Method) {
 		return false
 	}
-	if p.Path != "" {
-		if ok, _ := path.Match(p.Path, i.Target); !ok && p.Path != i.Target {
-			return false
-		}
+	if p.Path.pat != "" && !p.Path.match(i.Target) {
+		return false
 	}
 	if p.SQL != nil && (i.Method != "SQL" || !p.SQL.MatchString(i.Target)) {
 		return false
 	}
-	if p.GRPC != "" || p.Code != nil {
+	if p.GRPC.pat != "" || p.Code != nil {
 		if i.Protocol != "grpc" {
 			return false
 		}
-		if ok, _ := path.Match(p.GRPC, i.Target); p.GRPC != "" && !ok && p.GRPC != i.Target {
+		if p.GRPC.pat != "" && !p.GRPC.match(i.Target) {
 			return false
 		}
 		if p.Code != nil && *p.Code != i.GRPCStatus {
@@ -218,10 +375,8 @@ func (p *matcher) match(i wire.Interaction) bool {
 	if p.Command != "" && (i.Method != "REDIS" || !strings.EqualFold(p.Command, i.Command)) {
 		return false
 	}
-	if p.Key != "" {
-		if ok, _ := path.Match(p.Key, i.Key); i.Method != "REDIS" || !ok && p.Key != i.Key {
-			return false
-		}
+	if p.Key.pat != "" && (i.Method != "REDIS" || !p.Key.match(i.Key)) {
+		return false
 	}
 	if p.Injected != nil && *p.Injected != i.Injected {
 		return false
@@ -231,14 +386,14 @@ func (p *matcher) match(i wire.Interaction) bool {
 
 func (p *matcher) String() string {
 	s := p.edge()
-	if p.Method != "" || p.Path != "" {
-		s += " " + strings.TrimSpace(p.Method+" "+p.Path)
+	if p.Method != "" || p.Path.text != "" {
+		s += " " + strings.TrimSpace(p.Method+" "+p.Path.text)
 	}
 	if p.SQL != nil {
-		s += " SQL ~ " + strings.TrimPrefix(p.SQL.String(), "(?i)")
+		s += " SQL ~ " + p.sqlText
 	}
-	if p.Command != "" || p.Key != "" {
-		s += " REDIS " + strings.TrimSpace(strings.ToUpper(p.Command)+" "+p.Key)
+	if p.Command != "" || p.Key.text != "" {
+		s += " REDIS " + strings.TrimSpace(strings.ToUpper(p.Command)+" "+p.Key.text)
 	}
 	if p.Injected != nil {
 		if *p.Injected {
@@ -247,8 +402,8 @@ func (p *matcher) String() string {
 			s += " (not injected)"
 		}
 	}
-	if p.GRPC != "" {
-		s += " gRPC " + p.GRPC
+	if p.GRPC.text != "" {
+		s += " gRPC " + p.GRPC.text
 	}
 	if p.Code != nil {
 		s += " → " + wire.GRPCCodeName(*p.Code)
@@ -295,15 +450,32 @@ func decodePatternKey(d *decode.Decoder, f decode.Field, p *pattern) {
 	}
 	before := d.Errs.Len()
 	d.Decode(v, s, p.what+"."+f.Key)
-	if d.Errs.Len() > before || s.IsTemplate() {
-		return // a template is checked once it is evaluated, when the step runs
+	if d.Errs.Len() > before {
+		return
+	}
+	if s.IsTemplate() {
+		// A template is checked once it is evaluated, when the step
+		// runs; in a glob or a regular expression, its value is quoted in.
+		switch f.Key {
+		case "path", "grpc", "key", "sql":
+			pieces, err := splitTemplate(s.Raw)
+			if err != nil {
+				d.Errorf(v, "%s.%s: %v", p.what, f.Key, err) // expr read it; seam's bug if this differs
+				return
+			}
+			if p.quoted == nil {
+				p.quoted = map[string][]piece{}
+			}
+			p.quoted[f.Key] = pieces
+		}
+		return
 	}
 	var err error
 	switch f.Key {
 	case "path", "key":
 		err = checkGlob(s.Raw)
 	case "grpc":
-		err = checkGRPC(s.Raw)
+		err = checkGRPC(s.Raw, s.Raw)
 	case "code":
 		var n int
 		if n, err = parseCode(s.Raw); err == nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/seamtest/seam/internal/decode"
 	"github.com/seamtest/seam/internal/diag"
+	"github.com/seamtest/seam/internal/expr"
 	"github.com/seamtest/seam/internal/step"
 	"github.com/seamtest/seam/internal/wire"
 	"go.yaml.in/yaml/v4"
@@ -157,22 +158,114 @@ func TestTemplatesInPatterns(t *testing.T) {
 	}
 }
 
+// TestTemplateValuesMatchThemselves: a template's value in a glob (path,
+// grpc, key) or a regular expression (sql) matches as the text it is, its
+// * ? [ + ( . no wildcards, while the pattern's own keep their meaning.
+func TestTemplateValuesMatchThemselves(t *testing.T) {
+	now := time.Now()
+	http := func(target string) wire.Interaction {
+		return wire.Interaction{Edge: "app→api", Protocol: "http", Method: "GET", Target: target, Status: 200, Start: now, End: now}
+	}
+	redis := func(key string) wire.Interaction {
+		return wire.Interaction{Edge: "app→cache", Protocol: "redis", Method: "REDIS", Command: "GET", Key: key, Target: "GET " + key, Start: now, End: now}
+	}
+	sql := func(q, result string) wire.Interaction {
+		return wire.Interaction{Edge: "app→db", Protocol: "postgres", Method: "SQL", Target: q, Result: result, Start: now, End: now}
+	}
+	grpc := func(method string) wire.Interaction {
+		return wire.Interaction{Edge: "app→auth", Protocol: "grpc", Method: "POST", Target: method, Start: now, End: now}
+	}
+	env := recordedEnv{list: []wire.Interaction{
+		http("/files/a*b"), http("/files/aXb"), http("/files/x/a*b"), http("/search?q=a+b (1)"), http("/search?q=aab (1)"),
+		redis("cart:u[1]"), redis("cart:u1"), redis("session:a?xyz"), redis("session:abxyz"), redis("k:x\\y"),
+		sql("select id from users where email = 'a+b@x.com'", "SELECT 1"), sql("select id from users where email = 'aab@xycom'", "SELECT 2"),
+		grpc("/auth.v1.Auth/Check"),
+	}}
+	vars := map[string]any{"name": "a*b", "q": "a+b (1)", "user": "u[1]", "id": "a?", "email": "a+b@x.com",
+		"svc": "auth.v1.*", "back": `x\y`, "Name": "A*B"}
+	names := make([]string, 0, len(vars))
+	for k := range vars {
+		names = append(names, k)
+	}
+	for _, src := range []string{
+		`{from: app, to: api, path: /files/((name)), count: 1}`,
+		`{from: app, to: api, path: "/files/*/((name))", count: 1}`, // the pattern's own * still a wildcard
+		`{from: app, to: api, path: "/search?q=((q))", count: 1}`,
+		`{from: app, to: api, path: "/files/((Name))", count: 0}`, // a glob is case-sensitive, as ever
+		`{from: app, to: cache, key: "cart:((user))", count: 1}`,
+		`{from: app, to: cache, key: "session:((id))*", count: 1}`,
+		`{from: app, to: cache, key: "k:((back))", count: 1}`,
+		`{from: app, to: db, sql: "^select .* where email = '((email))'$", result: "SELECT 1", count: 1}`,
+		`{from: app, to: db, sql: "email = '((email))'", count: 1}`,
+		`{from: app, to: db, sql: "EMAIL = '((email))'", count: 1}`, // still case-insensitive
+		`{from: app, to: auth, grpc: /((svc))/Check, count: 0}`,
+		`{from: app, to: api, path: /files/((name)), count: 1, before: {from: app, to: db, sql: "'((email))'"}}`,
+	} {
+		a, err := decodeWith(t, src, names...)
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		if _, err := a.Run(context.Background(), &step.Env{Services: env, Vars: vars}); err != nil {
+			t.Errorf("%s: %v", src, err)
+		}
+	}
+	// Messages show the value as it is, not quoted.
+	a, err := decodeWith(t, `{from: app, to: cache, key: "cart:((user))", count: 2}`, names...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = a.Run(context.Background(), &step.Env{Services: env, Vars: vars})
+	if err == nil || !strings.HasPrefix(err.Error(), "1 interaction(s) matched app→cache REDIS cart:u[1]; want exactly 2") {
+		t.Errorf("message: %v", err)
+	}
+}
+
+// FuzzSplitTemplate: splitTemplate reads a string as expr does, so the
+// text it evaluates to is Str.String's.
+func FuzzSplitTemplate(f *testing.F) {
+	for _, s := range []string{"/orders/((id))", "((a))((b))", "$((a))x", "x((f(\"))\")))y", "((a)) ((", "((m[\"k\"]))*", "(( a ))", "((a ?? 'b'))"} {
+		f.Add(s)
+	}
+	vars := map[string]any{"a": "x*y", "b": float64(2), "id": "1+1", "m": map[string]any{"k": "[v]"}}
+	f.Fuzz(func(t *testing.T, text string) {
+		d := decode.New("t.yaml", &diag.List{})
+		d.Vars = map[string]bool{"a": true, "b": true, "id": true, "m": true}
+		var s expr.Str
+		s.DecodeYAML(d, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: text, Line: 1, Column: 1})
+		if d.Errs.Len() > 0 || !s.IsTemplate() {
+			return
+		}
+		pieces, err := splitTemplate(text)
+		if err != nil {
+			t.Fatalf("%q: expr reads it, splitTemplate does not: %v", text, err)
+		}
+		p := pattern{quoted: map[string][]piece{"path": pieces}}
+		got, _, gotErr := p.eval(field{"path", &s}, vars)
+		want, wantErr := s.String(vars)
+		if (gotErr != nil) != (wantErr != nil) || got != want {
+			t.Fatalf("%q: splitTemplate gives %q (%v); expr %q (%v)", text, got, gotErr, want, wantErr)
+		}
+	})
+}
+
 // A template that cannot be evaluated, or gives what the loader would
 // refuse, is a step error naming the field.
 func TestTemplateErrorsAtRun(t *testing.T) {
 	env := recordedEnv{}
 	vars := map[string]any{"glob": "[x", "re": "(", "none": nil, "empty": "", "name": "Check", "code": "NOPE", "who": "webb"}
 	for _, tc := range []struct{ src, want string }{
-		{`{from: a, to: b, key: ((glob))}`, `interactions.key: "[x": syntax error in pattern (from ((glob)))`},
-		{`{from: a, to: b, path: /x/((glob))}`, `interactions.path: "/x/[x": syntax error in pattern (from /x/((glob)))`},
-		{`{from: a, to: b, sql: "^((re))"}`, `interactions.sql: not a regular expression: `},
+		// A value is quoted in (it cannot break a pattern), but the
+		// pattern's own text around it can.
+		{`{from: a, to: b, key: "((name))[x"}`, `interactions.key: "Check[x": syntax error in pattern (from ((name))[x)`},
+		{`{from: a, to: b, path: "/x/((glob))/[y"}`, `interactions.path: "/x/\\[x/[y": syntax error in pattern (from /x/((glob))/[y)`},
+		{`{from: a, to: b, sql: "^((re))("}`, `interactions.sql: not a regular expression: `},
 		{`{from: a, to: b, grpc: ((name))}`, `interactions.grpc: "Check" is not a gRPC method path`},
 		{`{from: a, to: b, code: ((code))}`, `interactions.code: "NOPE" is not a gRPC status`},
 		{`{from: a, to: b, command: ((none))}`, `interactions.command: (( none )) is null`},
 		{`{from: a, to: b, key: ((empty))}`, `interactions.key: ((empty)) gives an empty string`},
 		{`{from: a, to: b, method: ((missing))}`, `interactions.method: (( missing )) is null`},
 		{`{from: a, to: b, result: ((glob + 1))}`, `interactions.result: (( glob + 1 )): `},
-		{`{from: a, to: b, before: {from: a, to: c, key: ((glob))}}`, `interactions.before.key: "[x"`},
+		{`{from: a, to: b, before: {from: a, to: c, key: "((name))[x"}}`, `interactions.before.key: "Check[x"`},
 		// A misspelt end a template gives: an error, not a vacuous match.
 		{`{from: ((who)), to: api, never: true}`, `interactions.from: ((who)) gives "webb", which is no service of the suite`},
 	} {
