@@ -21,7 +21,8 @@ import (
 // table notes it in seam_baseline.dirty when it is written to; reset then,
 // in one call of seam_baseline.reset(), deletes the rows of each noted
 // table and copies its baseline rows back from the seam_baseline schema
-// (triggers and foreign-key checks off), and sets every sequence back.
+// (triggers and foreign-key checks off), and sets every sequence back. The
+// same call sets the server's roles back, when a test changed them.
 // Dropping the database and cloning it from a template is an order of
 // magnitude slower (it checkpoints) and would end the services'
 // connections (bench/pgreset measures both).
@@ -164,6 +165,15 @@ func takeBaseline(ctx context.Context, conn *pgx.Conn) error {
 //     test dropped or changed (CREATE OR REPLACE, ALTER, ENABLE/DISABLE):
 //     reset returns a line saying so, which seam shows once. A constraint
 //     a test added to a baseline table (ALTER TABLE) is kept and said.
+//   - roles: they belong to the whole server, not to the database, and no
+//     trigger sees them change (event triggers skip CREATE, ALTER, DROP
+//     ROLE and role GRANTs). Yet a test that changes the suite's role's
+//     password fails the logins of every test after it. So reset compares
+//     a fingerprint of the roles, their memberships and their settings
+//     with the baseline's (some 20µs), and only when it differs
+//     drops the roles a test made and gives the baseline's back their
+//     names, attributes, passwords, memberships and settings (ALTER ROLE
+//     … SET, ALTER DATABASE … SET); what it cannot undo it says.
 const baselineSchema = `
 DROP EVENT TRIGGER IF EXISTS seam_ddl;
 DROP SCHEMA IF EXISTS seam_baseline CASCADE;
@@ -175,6 +185,15 @@ CREATE TABLE seam_baseline.restore (rel oid PRIMARY KEY, root oid NOT NULL, sig 
 -- its name for notices and what tells it changed.
 CREATE TABLE seam_baseline.objects (kind "char" NOT NULL, obj oid NOT NULL, rel oid, name text, sig text, PRIMARY KEY (kind, obj));
 CREATE TABLE seam_baseline.seqs (seq oid PRIMARY KEY, last bigint NOT NULL, called boolean NOT NULL);
+-- The server's roles, their memberships and settings as the baseline has
+-- them (the catalogs' own columns, whatever the server's version); deps:
+-- the role owned something or held privileges, which a role made again
+-- does not. auth: the fingerprint of the three, and the database's owner
+-- (the suite's role), who gets what a role a test made owned.
+CREATE TABLE seam_baseline.roles AS SELECT a.*, false AS deps FROM pg_authid a WITH NO DATA;
+CREATE TABLE seam_baseline.members AS SELECT * FROM pg_auth_members WITH NO DATA;
+CREATE TABLE seam_baseline.settings AS SELECT * FROM pg_db_role_setting WITH NO DATA;
+CREATE TABLE seam_baseline.auth (sig text, owner oid);
 
 -- The user's schemas: not the system's, not seam's.
 CREATE VIEW seam_baseline.spaces AS
@@ -271,6 +290,17 @@ BEGIN
 END $$;
 CREATE EVENT TRIGGER seam_ddl ON ddl_command_end EXECUTE FUNCTION seam_baseline.ddl();
 
+-- authsig is the fingerprint of the roles, their memberships and settings:
+-- the rows' xmin, which every write to a row changes (it writes a new
+-- version); half the cost of the rows' text, and it runs at every reset.
+-- Anything else that moved a row (VACUUM FULL) would cost one pass of
+-- undo_roles that finds nothing. plpgsql: its plan is kept for the session.
+CREATE FUNCTION seam_baseline.authsig() RETURNS text LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	RETURN (SELECT string_agg(x::text, ',') FROM (SELECT xmin FROM pg_authid UNION ALL
+		SELECT xmin FROM pg_auth_members UNION ALL SELECT xmin FROM pg_db_role_setting) t(x));
+END $$;
+
 -- copy makes the copy of one root table and the restore rows of it and its
 -- partitions.
 CREATE FUNCTION seam_baseline.copy(r oid) RETURNS void LANGUAGE plpgsql AS $$
@@ -332,6 +362,15 @@ BEGIN
 	LOOP
 		EXECUTE format('INSERT INTO seam_baseline.seqs SELECT %s, last_value, is_called FROM %s', r, r::regclass);
 	END LOOP;
+	DELETE FROM seam_baseline.roles;
+	INSERT INTO seam_baseline.roles SELECT a.*, EXISTS (SELECT 1 FROM pg_shdepend d
+		WHERE d.refclassid = 'pg_authid'::regclass AND d.refobjid = a.oid AND d.deptype <> 'p') FROM pg_authid a;
+	DELETE FROM seam_baseline.members;
+	INSERT INTO seam_baseline.members SELECT * FROM pg_auth_members;
+	DELETE FROM seam_baseline.settings;
+	INSERT INTO seam_baseline.settings SELECT * FROM pg_db_role_setting;
+	DELETE FROM seam_baseline.auth;
+	INSERT INTO seam_baseline.auth SELECT seam_baseline.authsig(), datdba FROM pg_database WHERE datname = current_database();
 	DELETE FROM seam_baseline.dirty;
 END $$;
 
@@ -425,6 +464,144 @@ BEGIN
 	RETURN nullif(array_to_string(said, E'\n'), '');
 END $$;
 
+-- undo_roles brings the server's roles back to the baseline and says what
+-- it cannot undo. It runs after undo_ddl: what a test made for its roles
+-- in this database is gone by then.
+CREATE FUNCTION seam_baseline.undo_roles() RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	r record;
+	said text[] := '{}';
+	heir regrole := (SELECT a.owner FROM seam_baseline.auth a);
+	gave boolean;
+	moved oid[] := '{}'; -- renamed to seam's name, and the name each had
+	was name[] := '{}';
+	why text;
+	made oid;
+BEGIN
+	-- Roles a test made go, with their privileges here and on the
+	-- server's shared objects. What one still owns here (after undo_ddl)
+	-- is the baseline's, given to it by the test: it goes to the
+	-- database's owner, as close to the baseline as seam can tell. A role
+	-- that cannot go keeps all it had.
+	FOR r IN SELECT a.oid, a.rolname FROM pg_authid a
+		WHERE NOT EXISTS (SELECT 1 FROM seam_baseline.roles b WHERE b.oid = a.oid) ORDER BY a.oid DESC LOOP
+		BEGIN
+			gave := EXISTS (SELECT 1 FROM pg_shdepend d WHERE d.refclassid = 'pg_authid'::regclass AND d.refobjid = r.oid AND d.deptype = 'o'
+				AND d.dbid IN (0, (SELECT oid FROM pg_database WHERE datname = current_database())));
+			IF gave THEN
+				EXECUTE format('REASSIGN OWNED BY %I TO %s', r.rolname, heir);
+			END IF;
+			EXECUTE format('DROP OWNED BY %I', r.rolname);
+			EXECUTE format('DROP ROLE %I', r.rolname);
+			IF gave THEN
+				said := said || format('role %I, made by a test, owned objects of the baseline (ALTER … OWNER TO?): they were given to role %s, the database''s owner', r.rolname, heir);
+			END IF;
+		EXCEPTION WHEN OTHERS THEN
+			GET STACKED DIAGNOSTICS why = PG_EXCEPTION_DETAIL;
+			said := said || format('role %I, made by a test, cannot be dropped (%s): it was kept, and the tests after it run with it',
+				r.rolname, coalesce(nullif(replace(why, E'\n', '; '), ''), SQLERRM));
+		END;
+	END LOOP;
+	-- Names, through a name of seam's: roles that swapped names get their
+	-- own back. One whose name a kept role holds keeps the test's.
+	FOR r IN SELECT b.oid, b.rolname AS want, a.rolname AS got FROM seam_baseline.roles b JOIN pg_authid a USING (oid) WHERE a.rolname <> b.rolname LOOP
+		BEGIN
+			EXECUTE format('ALTER ROLE %I RENAME TO %I', r.got, 'seam_renaming_' || r.oid);
+			moved := moved || r.oid;
+			was := was || r.got;
+		EXCEPTION WHEN OTHERS THEN
+			said := said || format('role %I of the baseline was renamed %I by a test: seam cannot rename it back (%s), and the tests after it run with the new name', r.want, r.got, SQLERRM);
+		END;
+	END LOOP;
+	FOR i IN 1 .. cardinality(moved) LOOP
+		SELECT rolname INTO r FROM seam_baseline.roles WHERE oid = moved[i];
+		BEGIN
+			EXECUTE format('ALTER ROLE %I RENAME TO %I', 'seam_renaming_' || moved[i], r.rolname);
+		EXCEPTION WHEN OTHERS THEN
+			said := said || format('role %I of the baseline was renamed %I by a test: seam cannot rename it back (%s), and the tests after it run with the new name', r.rolname, was[i], SQLERRM);
+			EXECUTE format('ALTER ROLE %I RENAME TO %I', 'seam_renaming_' || moved[i], was[i]);
+		END;
+	END LOOP;
+	-- Roles a test dropped are made again; their attributes are set below.
+	-- What they owned and their privileges on objects were dropped or
+	-- given away before the role could go: that is said when they had any.
+	FOR r IN SELECT b.* FROM seam_baseline.roles b WHERE NOT EXISTS (SELECT 1 FROM pg_authid a WHERE a.oid = b.oid) LOOP
+		BEGIN
+			EXECUTE format('CREATE ROLE %I', r.rolname);
+			made := (SELECT oid FROM pg_authid WHERE rolname = r.rolname);
+			UPDATE seam_baseline.roles SET oid = made WHERE oid = r.oid;
+			UPDATE seam_baseline.members SET roleid = made WHERE roleid = r.oid;
+			UPDATE seam_baseline.members SET member = made WHERE member = r.oid;
+			UPDATE seam_baseline.members SET grantor = made WHERE grantor = r.oid;
+			UPDATE seam_baseline.settings SET setrole = made WHERE setrole = r.oid;
+			IF r.deps THEN
+				said := said || format('role %I of the baseline was dropped by a test: seam made it again (attributes, password, memberships, settings), but not what it owned or its privileges on objects, and the tests after it run without them', r.rolname);
+			END IF;
+		EXCEPTION WHEN OTHERS THEN
+			said := said || format('role %I of the baseline was dropped by a test: seam cannot make it again (%s), and the tests after it run without it', r.rolname, SQLERRM);
+		END;
+	END LOOP;
+	-- Attributes and password (the stored verifier, set back as it was).
+	-- A VALID UNTIL cannot be set back to none, only to infinity, which
+	-- means the same.
+	FOR r IN SELECT b.*, b.oid::regrole AS cur FROM seam_baseline.roles b JOIN pg_authid a USING (oid)
+		WHERE (a.rolsuper, a.rolinherit, a.rolcreaterole, a.rolcreatedb, a.rolcanlogin, a.rolreplication, a.rolbypassrls,
+			a.rolconnlimit, a.rolpassword, coalesce(a.rolvaliduntil, 'infinity'))
+		IS DISTINCT FROM (b.rolsuper, b.rolinherit, b.rolcreaterole, b.rolcreatedb, b.rolcanlogin, b.rolreplication, b.rolbypassrls,
+			b.rolconnlimit, b.rolpassword, coalesce(b.rolvaliduntil, 'infinity')) LOOP
+		BEGIN
+			EXECUTE format('ALTER ROLE %s WITH %sSUPERUSER %sINHERIT %sCREATEROLE %sCREATEDB %sLOGIN %sREPLICATION %sBYPASSRLS CONNECTION LIMIT %s PASSWORD %L VALID UNTIL %L',
+				r.cur, CASE WHEN r.rolsuper THEN '' ELSE 'NO' END, CASE WHEN r.rolinherit THEN '' ELSE 'NO' END,
+				CASE WHEN r.rolcreaterole THEN '' ELSE 'NO' END, CASE WHEN r.rolcreatedb THEN '' ELSE 'NO' END,
+				CASE WHEN r.rolcanlogin THEN '' ELSE 'NO' END, CASE WHEN r.rolreplication THEN '' ELSE 'NO' END,
+				CASE WHEN r.rolbypassrls THEN '' ELSE 'NO' END, r.rolconnlimit, r.rolpassword, coalesce(r.rolvaliduntil, 'infinity'));
+		EXCEPTION WHEN OTHERS THEN
+			said := said || format('role %I of the baseline was changed by a test (ALTER ROLE): seam cannot undo the change (%s), and the tests after it run with it', r.rolname, SQLERRM);
+		END;
+	END LOOP;
+	-- Memberships: those the baseline has not are revoked, those it lost
+	-- granted again by their grantor with their options (ADMIN; INHERIT
+	-- and SET from PostgreSQL 16). A membership whose options changed is
+	-- both.
+	FOR r IN SELECT m.* FROM pg_auth_members m
+		WHERE NOT EXISTS (SELECT 1 FROM seam_baseline.members b WHERE to_jsonb(b) - 'oid' = to_jsonb(m) - 'oid') LOOP
+		BEGIN
+			EXECUTE format('REVOKE %s FROM %s', r.roleid::regrole, r.member::regrole)
+				|| CASE WHEN EXISTS (SELECT 1 FROM pg_authid WHERE oid = r.grantor) THEN format(' GRANTED BY %s', r.grantor::regrole) ELSE '' END;
+		EXCEPTION WHEN OTHERS THEN
+			said := said || format('role %s was made a member of role %s by a test (GRANT): seam cannot undo it (%s), and the tests after it run with it', r.member::regrole, r.roleid::regrole, SQLERRM);
+		END;
+	END LOOP;
+	FOR r IN SELECT b.*, to_jsonb(b) AS j FROM seam_baseline.members b
+		WHERE NOT EXISTS (SELECT 1 FROM pg_auth_members m WHERE to_jsonb(b) - 'oid' = to_jsonb(m) - 'oid')
+		  AND EXISTS (SELECT 1 FROM pg_authid WHERE oid = b.roleid) AND EXISTS (SELECT 1 FROM pg_authid WHERE oid = b.member) LOOP
+		BEGIN
+			EXECUTE format('GRANT %s TO %s', r.roleid::regrole, r.member::regrole)
+				|| CASE WHEN r.j ? 'set_option' THEN format(' WITH ADMIN %s, INHERIT %s, SET %s', r.j->>'admin_option', r.j->>'inherit_option', r.j->>'set_option')
+					WHEN r.admin_option THEN ' WITH ADMIN OPTION' ELSE '' END
+				|| CASE WHEN EXISTS (SELECT 1 FROM pg_authid WHERE oid = r.grantor) THEN format(' GRANTED BY %s', r.grantor::regrole) ELSE '' END;
+		EXCEPTION WHEN OTHERS THEN
+			said := said || format('role %s lost its membership in role %s to a test (REVOKE): seam cannot grant it again (%s), and the tests after it run without it', r.member::regrole, r.roleid::regrole, SQLERRM);
+		END;
+	END LOOP;
+	-- Settings are written back to their catalog: ALTER … SET would need
+	-- each value quoted as its setting parses it (search_path is a list of
+	-- names), and the catalog holds them as the server wrote them. Nothing
+	-- refers to these rows, and logins read them afresh. A role a test made
+	-- and that was kept keeps its own.
+	DELETE FROM pg_db_role_setting s
+	WHERE (s.setrole = 0 OR EXISTS (SELECT 1 FROM seam_baseline.roles b WHERE b.oid = s.setrole))
+	  AND NOT EXISTS (SELECT 1 FROM seam_baseline.settings b WHERE (b.setdatabase, b.setrole, b.setconfig) = (s.setdatabase, s.setrole, s.setconfig));
+	INSERT INTO pg_db_role_setting SELECT b.* FROM seam_baseline.settings b
+	WHERE NOT EXISTS (SELECT 1 FROM pg_db_role_setting s WHERE (s.setdatabase, s.setrole) = (b.setdatabase, b.setrole))
+	  AND (b.setdatabase = 0 OR EXISTS (SELECT 1 FROM pg_database WHERE oid = b.setdatabase))
+	  AND (b.setrole = 0 OR EXISTS (SELECT 1 FROM pg_authid WHERE oid = b.setrole));
+	-- What could not be undone is said once: the next reset looks again
+	-- only when the roles change again.
+	UPDATE seam_baseline.auth SET sig = seam_baseline.authsig();
+	RETURN nullif(array_to_string(said, E'\n'), '');
+END $$;
+
 -- reset brings the data back to the baseline; it returns what it could
 -- not undo, or null.
 CREATE FUNCTION seam_baseline.reset() RETURNS text LANGUAGE plpgsql AS $$
@@ -444,6 +621,9 @@ BEGIN
 		END IF;
 	END LOOP;
 	PERFORM setval(seq::regclass, last, called) FROM seam_baseline.seqs;
+	IF seam_baseline.authsig() IS DISTINCT FROM (SELECT sig FROM seam_baseline.auth) THEN
+		said := nullif(concat_ws(E'\n', said, seam_baseline.undo_roles()), '');
+	END IF;
 	DELETE FROM seam_baseline.dirty;
 	RETURN said;
 END $$;

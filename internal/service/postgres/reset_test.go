@@ -51,6 +51,13 @@ func (s *started) notices() []string {
 
 func startPostgres(t *testing.T, init, job string) *started {
 	t.Helper()
+	return startPostgresAs(t, false, init, job)
+}
+
+// startPostgresAs is startPostgres with the suite's role a superuser or
+// not, as postgres.superuser says.
+func startPostgresAs(t *testing.T, superuser bool, init, job string) *started {
+	t.Helper()
 	needPostgres(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
@@ -58,7 +65,7 @@ func startPostgres(t *testing.T, init, job string) *started {
 	if err := os.WriteFile(filepath.Join(dir, "init.sql"), []byte(init), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	spec := &Spec{Database: "app", User: "seam", Reset: "per-test", Init: []string{"init.sql"}}
+	spec := &Spec{Database: "app", User: "seam", Superuser: superuser, Reset: "per-test", Init: []string{"init.sql"}}
 	if err := spec.Prepare(ctx, &service.PrepareEnv{Name: "db", Dir: dir, CacheDir: t.TempDir()}); err != nil {
 		t.Fatal(err)
 	}
