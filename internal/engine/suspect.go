@@ -272,7 +272,7 @@ func severity(i wire.Interaction, fromStub bool) (float64, string) {
 	switch {
 	case i.Injected:
 		return 3, "made by a fault this test set"
-	case i.Protocol == "postgres" && (strings.HasPrefix(r, "ERROR") || strings.HasPrefix(r, "FATAL")):
+	case (i.Protocol == "postgres" || i.Protocol == "mysql") && (strings.HasPrefix(r, "ERROR") || strings.HasPrefix(r, "FATAL")):
 		return 5, "an SQL error"
 	case i.Protocol == "redis" && (strings.HasPrefix(r, "-") || r == "error"):
 		return 4, "a Redis error"
@@ -331,14 +331,15 @@ func Signature(i wire.Interaction) string {
 	switch i.Protocol {
 	case "http":
 		op = i.Method + " " + report.Route(i.Target)
-	case "postgres":
+	case "postgres", "mysql":
 		op = "SQL " + report.SQLShape(i.Target)
 	case "redis":
 		op = "REDIS " + i.Command
 	}
 	result := i.Result
-	if i.Protocol == "postgres" {
-		// "ERROR 23505: duplicate key value violates …": the code.
+	if i.Protocol == "postgres" || i.Protocol == "mysql" {
+		// "ERROR 23505: duplicate key value violates …", "ERROR 1062
+		// (23000): Duplicate entry …": the code.
 		result, _, _ = strings.Cut(result, ":")
 	}
 	return i.Edge + " " + op + " → " + digits.ReplaceAllString(result, "#")

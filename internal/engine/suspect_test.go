@@ -378,3 +378,22 @@ func TestInjectedIsNotNoise(t *testing.T) {
 		t.Errorf("suspects: %+v", got)
 	}
 }
+
+// A MySQL error is an SQL error as PostgreSQL's is, and its signature is
+// the statement's shape and the error's code, as PostgreSQL's.
+func TestMySQLErrorIsAnSQLError(t *testing.T) {
+	now := time.Now()
+	dup := func(id string) wire.Interaction {
+		return wire.Interaction{Edge: "api→db", Protocol: "mysql", Op: "SQL insert into items values (" + id + ")", Method: "SQL",
+			Target: "insert into items values (" + id + ")", Result: "ERROR 1062 (23000): Duplicate entry '" + id + "' for key 'PRIMARY'",
+			Suspicious: true, Start: now, End: now}
+	}
+	reset := wire.Interaction{Edge: "api→cache", Protocol: "tcp", Op: "connection", Result: "reset", Suspicious: true, Start: now, End: now}
+	got := engine.Suspects(engine.SuspectInput{All: []wire.Interaction{reset, dup("1")}}, 3)
+	if len(got) != 2 || got[0].Edge != "api→db" || !strings.Contains(got[0].Reason, "an SQL error") {
+		t.Errorf("suspects: %+v", got)
+	}
+	if a, b := engine.Signature(dup("1")), engine.Signature(dup("2")); a != b || a != "api→db SQL INSERT items → ERROR # (#)" {
+		t.Errorf("signatures %q and %q", a, b)
+	}
+}

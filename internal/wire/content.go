@@ -34,8 +34,11 @@ func (i Interaction) Content() (request, requestBody, response, responseBody str
 			responseBody = messagesText(i.ResponseMessages, i.ResponseSize)
 		}
 		return request, requestBody, response, responseBody
-	case "postgres":
+	case "postgres", "mysql":
 		request = i.Target
+		if request == "" {
+			request = i.Op // a command that runs no SQL (COM_PING), a connection's event
+		}
 		if i.Note != "" {
 			request += "\nparameters: " + i.Note
 		}
