@@ -20,8 +20,9 @@ import (
 //
 //   - HTTP: Method is the request method ("POST"), Path the request target
 //     (path and query: "/orders?id=1").
-//   - PostgreSQL: Method is "SQL", Path the statement as sent
-//     ("insert into orders (sku) values ($1)"; secrets masked as ***).
+//   - PostgreSQL, MySQL and MariaDB: Method is "SQL", Path the statement
+//     as sent ("insert into orders (sku) values ($1)"; secrets masked as
+//     ***); a prepared statement's execution is its statement's.
 //   - Redis: Method is "REDIS", Path the command and its first argument
 //     ("GET user1"; AUTH's arguments masked).
 //   - Anything else: connections only (Method and Path empty).
@@ -38,8 +39,8 @@ type Edge struct {
 	Status   int
 	GRPC     string // a gRPC method, "/pkg.Service/Method"; * matches within a segment
 	Code     string // a gRPC status: "UNAUTHENTICATED", "16"; "" matches any
-	// SQL is a regular expression (case-insensitive) a PostgreSQL
-	// statement must match: `^insert into orders`.
+	// SQL is a regular expression (case-insensitive) a PostgreSQL or
+	// MySQL statement must match: `^insert into orders`.
 	SQL string
 	// Command and Key select Redis commands: "GET" (any case) and its key,
 	// where * matches any run of characters ("stock:*").
@@ -81,7 +82,7 @@ func (m Edge) String() string {
 type Interaction struct {
 	Edge     string // "orders→inventory"
 	Port     string // the callee's port it crossed, by name ("http", "grpc")
-	Protocol string // http, http2, grpc, postgres, redis, tcp, fault
+	Protocol string // http, http2, grpc, postgres, mysql, redis, tcp, fault
 	Method   string // HTTP method; SQL; REDIS
 	Path     string // HTTP: the request target; SQL: the statement; Redis: "GET key"
 	Status   int
