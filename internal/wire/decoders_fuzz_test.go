@@ -85,6 +85,25 @@ func mysqlSeeds() [][]byte {
 	}
 }
 
+// natsSeeds: NATS conversations (the server speaks first: an empty first
+// chunk of the caller's), a plain client's and a verbose one's.
+func natsSeeds() [][]byte {
+	info := []byte(`INFO {"server_id":"NB","version":"2.9.10","headers":true,"max_payload":1048576} ` + "\r\n")
+	return [][]byte{
+		wireLog(nil, info,
+			[]byte(`CONNECT {"verbose":false,"pass":"s3cret","name":"orders","lang":"go","version":"1.55.0","headers":true}`+"\r\nPING\r\n"),
+			[]byte("PONG\r\n"),
+			[]byte("SUB orders.* q 1\r\nSUB _INBOX.* 2\r\nPUB orders.created _INBOX.1 12\r\n{\"sku\":\"A1\"}\r\nHPUB orders.paid 18 20\r\nNATS/1.0\r\nA: b\r\n\r\nok\r\n"),
+			[]byte("MSG orders.created 1 _INBOX.1 12\r\n{\"sku\":\"A1\"}\r\nHMSG _INBOX.1 2 16 16\r\nNATS/1.0 503\r\n\r\n\r\nPING\r\n"),
+			[]byte("PONG\r\nUNSUB 1 5\r\nPUB denied 0\r\n\r\n"),
+			[]byte("-ERR 'Permissions Violation for Publish to \"denied\"'\r\n")),
+		wireLog(nil, info,
+			[]byte(`CONNECT {"verbose":true,"auth_token":"t0ken"}`+"\r\nSUB a 1\r\nPUB a 2\r\nhi\r\n"),
+			[]byte("+OK\r\n+OK\r\n-ERR 'Permissions Violation for Publish to \"a\"'\r\n"),
+			[]byte("PUB a 5\r\nhel")),
+	}
+}
+
 func TestDecoderSeeds(t *testing.T) {
 	for _, tc := range []struct {
 		protocol string
@@ -134,3 +153,4 @@ func FuzzHTTP1(f *testing.F) { fuzzDecoder(f, http1Seeds) }
 func FuzzPG(f *testing.F)    { fuzzDecoder(f, pgSeeds) }
 func FuzzRedis(f *testing.F) { fuzzDecoder(f, redisSeeds) }
 func FuzzMySQL(f *testing.F) { fuzzDecoder(f, mysqlSeeds()) }
+func FuzzNATS(f *testing.F)  { fuzzDecoder(f, natsSeeds()) }

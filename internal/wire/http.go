@@ -34,6 +34,7 @@ const (
 	decodingPG
 	decodingRESP
 	decodingMySQL // mysql.go
+	decodingNATS  // nats.go
 	decodingH2    // h2.go
 	raw
 )
@@ -49,6 +50,7 @@ type decoder struct {
 	pg      *pgConn
 	resp3   *respConn
 	my      *mysqlConn
+	nats    *natsConn
 	// callerAt is when the caller ended its side while the callee still
 	// had its open; blackholed: a blackhole fault swallowed requests.
 	callerAt   time.Time
@@ -76,8 +78,11 @@ type decoder struct {
 	// stopTold: why decoding stopped was said (stopped).
 	stopTold bool
 	// abandoned: the calls a caller that closed left waiting were told
-	// (tellAbandoned).
+	// (tellAbandoned), told of them.
 	abandoned bool
+	told      int
+	// unread: calls waiting when a protocol's decoding stopped (quit).
+	unread int
 }
 
 // exchange is a request seen, waiting for its response.
@@ -180,17 +185,22 @@ func (d *decoder) fromClientLocked(b []byte) {
 	switch d.mode {
 	case decodingPG:
 		if !d.pg.fromClient(b) {
-			d.mode = raw
+			d.quit()
 		}
 		return
 	case decodingRESP:
 		if !d.resp3.fromClient(b) {
-			d.mode = raw
+			d.quit()
 		}
 		return
 	case decodingMySQL:
 		if !d.my.fromClient(b) {
-			d.mode = raw
+			d.quit()
+		}
+		return
+	case decodingNATS:
+		if !d.nats.fromClient(b) {
+			d.quit()
 		}
 		return
 	case decodingH2:
@@ -215,9 +225,9 @@ func (d *decoder) fromServer(b []byte) {
 	defer d.mu.Unlock()
 	switch d.mode {
 	case undecided:
-		if len(d.greeted) > 0 || mayBeH2Settings(b) || mysqlNeedsMore(b) {
+		if len(d.greeted) > 0 || mayBeH2Settings(b) || mysqlNeedsMore(b) || natsNeedsMore(b) {
 			d.greeted = append(d.greeted, b...)
-			if len(d.greeted) < 9 && mayBeH2Settings(d.greeted) || mysqlNeedsMore(d.greeted) {
+			if len(d.greeted) < 9 && mayBeH2Settings(d.greeted) || mysqlNeedsMore(d.greeted) || natsNeedsMore(d.greeted) {
 				return // too few bytes yet to tell
 			}
 			b, d.greeted = d.greeted, nil
@@ -235,24 +245,36 @@ func (d *decoder) fromServer(b []byte) {
 			}
 			return
 		}
-		// The callee speaks first (NATS, …): not HTTP.
+		if looksLikeNATSInfo(b) {
+			d.mode, d.wasHTTP, d.nats = decodingNATS, true, newNATSConn(d)
+			if !d.nats.fromServer(b) {
+				d.mode = raw
+			}
+			return
+		}
+		// The callee speaks first (another protocol): not HTTP.
 		d.undecodable()
 		return
 	case raw:
 		return
 	case decodingPG:
 		if !d.pg.fromServer(b) {
-			d.mode = raw
+			d.quit()
 		}
 		return
 	case decodingRESP:
 		if !d.resp3.fromServer(b) {
-			d.mode = raw
+			d.quit()
 		}
 		return
 	case decodingMySQL:
 		if !d.my.fromServer(b) {
-			d.mode = raw
+			d.quit()
+		}
+		return
+	case decodingNATS:
+		if !d.nats.fromServer(b) {
+			d.quit()
 		}
 		return
 	}
@@ -317,11 +339,8 @@ func (d *decoder) drainUpgraded() {
 	d.drainWanted.Store(true)
 }
 
-// undecodable notes, once, a connection in a protocol the wire does not
-// decode when its first bytes flow: it shows in the timeline and counts
-// for coverage even when it stays open all run.
 // stopped says, once for a connection, why its protocol (postgres,
-// redis) is not decoded from here on: the bytes still pass untouched, but
+// mysql, redis, nats) is not decoded from here on: the bytes still pass untouched, but
 // what they carry is not recorded, and a timeline that goes silent would
 // not say so.
 func (d *decoder) stopped(protocol, why string, suspicious bool) {
@@ -334,6 +353,9 @@ func (d *decoder) stopped(protocol, why string, suspicious bool) {
 		Result: "not decoded from here: " + why, Note: "(the bytes pass untouched)"})
 }
 
+// undecodable notes, once, a connection in a protocol the wire does not
+// decode when its first bytes flow: it shows in the timeline and counts
+// for coverage even when it stays open all run.
 func (d *decoder) undecodable() {
 	d.mode = raw
 	now := time.Now()
@@ -473,14 +495,38 @@ func (d *decoder) swallowed(b []byte) {
 }
 
 // unreadInFlight is how many calls were in flight, unread, when
-// decoding stopped (HTTP/2): no interaction tells of them.
+// decoding stopped: no interaction tells of them.
 func (d *decoder) unreadInFlight() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.h2 == nil {
-		return 0
+		return d.unread
 	}
-	return d.h2.unread
+	return d.h2.unread + d.unread
+}
+
+// quit stops decoding a protocol (PostgreSQL, MySQL, Redis, NATS) whose decoder
+// cannot go on. The calls it had waiting may be answered after, unseen:
+// they are counted (unreadInFlight), not told unanswered when the
+// connection ends. d.mu is held.
+func (d *decoder) quit() {
+	d.mode = raw
+	if d.pg != nil {
+		for _, ex := range d.pg.pending {
+			if !ex.sync {
+				d.unread++
+			}
+		}
+		d.pg.pending = nil
+	}
+	if d.my != nil {
+		d.unread += len(d.my.pending)
+		d.my.pending = nil
+	}
+	if d.resp3 != nil {
+		d.unread += len(d.resp3.pending) + d.resp3.untold
+		d.resp3.pending, d.resp3.untold, d.resp3.answered, d.resp3.errs = nil, 0, 0, 0
+	}
 }
 
 // pending is a call still waiting for its answer when the connection ends.
@@ -497,7 +543,7 @@ func (d *decoder) close(how string, cut bool) int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.abandoned {
-		return 0 // told (tellAbandoned)
+		return d.told // told already (tellAbandoned)
 	}
 	return d.closeLocked(how, cut)
 }
@@ -507,8 +553,9 @@ func (d *decoder) close(how string, cut bool) int {
 // server (PostgreSQL, MySQL, Redis) goes on with a query whose caller is
 // gone until it has run, which may be after the test (a client's own
 // timeout, then its connection closed, is how such calls end). Those
-// callers never half-close and wait, as an HTTP/1 one may. Decoding stops
-// there: a late answer reaches no one. d.mu is not held.
+// callers hardly ever half-close and still wait, as an HTTP/1 one may (a
+// script piping into nc -N would: its late answer goes untold). Decoding
+// stops there: a late answer reaches no one. d.mu is not held.
 func (d *decoder) tellAbandoned() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -522,7 +569,7 @@ func (d *decoder) tellAbandoned() {
 	default:
 		return
 	}
-	d.closeLocked("connection closed", false)
+	d.told = d.closeLocked("connection closed", false)
 	d.abandoned, d.mode = true, raw
 }
 
@@ -575,6 +622,9 @@ func (d *decoder) closeLocked(how string, cut bool) int {
 		if d.mode == decodingRESP && d.resp3.cutWhileSent(how, cut) {
 			n++
 		}
+	}
+	if d.nats != nil {
+		n += d.nats.close(how, cut)
 	}
 	now := time.Now()
 	for _, x := range left {

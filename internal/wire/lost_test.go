@@ -219,7 +219,7 @@ func TestRefuseClosesThePort(t *testing.T) {
 // flush (so a test's share of it is the test's).
 func TestFlushTellsOfLongLivedRawConnections(t *testing.T) {
 	bus := acceptOne(t, func(c net.Conn) {
-		c.Write([]byte("INFO {}\r\n")) // the callee speaks first, as NATS does
+		c.Write([]byte("INFO {}\r\n")) // the callee speaks first; no NATS server_id: not decoded
 		io.Copy(c, c)
 	})
 	var s sink

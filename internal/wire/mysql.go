@@ -17,7 +17,13 @@ import (
 // (connection phase: Protocol::Handshake v10, HandshakeResponse41,
 // SSLRequest; command phase: COM_QUERY, COM_STMT_PREPARE,
 // COM_STMT_EXECUTE; OK_Packet, ERR_Packet, EOF_Packet and the text and
-// binary result sets), which MariaDB's follows for all of these.
+// binary result sets), which MariaDB's follows for all of these. MariaDB
+// adds what its own documentation says: progress reports (an ERR of code
+// 0xffff that answers nothing), COM_STMT_BULK_EXECUTE and statement id
+// 0xffffffff (the one just prepared). Commands whose answers have their
+// own forms: COM_STATISTICS (a string), COM_FIELD_LIST (column
+// definitions), and a LOCAL INFILE's file (the client's packets up to an
+// empty one, whatever their sequence numbers).
 //
 // Every packet is a 3-byte little-endian payload length, a sequence
 // number and the payload; a payload of 0xffffff bytes goes on in the next
@@ -31,6 +37,8 @@ const (
 	mysqlClientDeprecateEOF = 1 << 24
 	mysqlClientQueryAttrs   = 1 << 27
 	mysqlMoreResults        = 0x0008 // SERVER_MORE_RESULTS_EXISTS, in an OK or EOF's status
+	mysqlCursorExists       = 0x0040 // SERVER_STATUS_CURSOR_EXISTS
+	maxMySQLResults         = 8      // results of a multi-result answer told one by one
 	maxMySQLKeep            = 64 << 10
 	maxMySQLPending         = 64
 	maxMySQLStmts           = 4096
@@ -152,7 +160,20 @@ type mysqlExec struct {
 	op      string // what the command is, when it runs no SQL: "COM_PING"
 	start   time.Time
 	prepare bool // COM_STMT_PREPARE: its answer names a statement
+	// answer is how the command's answer reads when it is not the usual
+	// OK, ERR or result set.
+	answer mysqlAnswer
 }
+
+// mysqlAnswer is the form of a command's answer.
+type mysqlAnswer int
+
+const (
+	answerUsual  mysqlAnswer = iota // OK, ERR or result sets
+	answerText                      // COM_STATISTICS: a bare string
+	answerFields                    // COM_FIELD_LIST: column definitions up to an EOF
+	answerRows                      // COM_STMT_FETCH: a cursor's rows up to an EOF
+)
 
 // mysqlConn is one MySQL connection being decoded.
 type mysqlConn struct {
@@ -163,12 +184,23 @@ type mysqlConn struct {
 	authed   bool   // the connection phase is over
 	pending  []mysqlExec
 	stmts    map[uint32]string // prepared statement id → SQL
+	overflow bool              // more were prepared than stmts keeps
+	// prepared is the SQL of the client's last COM_STMT_PREPARE: MariaDB
+	// runs it as statement 0xffffffff, a client that sends its execution
+	// with it, before the answer (the npm mariadb connector's execute).
+	prepared string
 	// The answer being read, to the oldest pending command.
 	state   mysqlState
 	cols    int      // column definitions still to come
 	params  int      // parameter definitions still to come (a prepare's)
 	rows    int      // rows of the result set so far
 	results []string // the results of a multi-result answer so far
+	// moreResults counts those past maxMySQLResults.
+	moreResults int
+	// infile: the server asked for a LOCAL INFILE's file; the client's
+	// packets are its data, whatever their sequence numbers (they wrap
+	// past 255), up to an empty one.
+	infile bool
 }
 
 type mysqlState int
@@ -179,6 +211,7 @@ const (
 	myColEOF                     // the EOF after them (without CLIENT_DEPRECATE_EOF)
 	myRows                       // rows, up to their EOF or OK
 	myPrepDefs                   // a prepare's parameter and column definitions
+	myFields                     // COM_FIELD_LIST's column definitions, up to their EOF
 )
 
 func newMySQLConn(d *decoder) *mysqlConn {
@@ -212,7 +245,7 @@ func (c *mysqlConn) clientPacket(seq byte, p []byte, size int) bool {
 			c.client = binary.LittleEndian.Uint32(p)
 			switch {
 			case c.client&mysqlClientSSL != 0 && c.server&mysqlClientSSL != 0:
-				c.d.stopped("mysql", "the client asked for TLS: its queries are not seen (connect with TLS off, e.g. ssl-mode=DISABLED or tls=false, for seam to record them)", false)
+				c.d.stopped("mysql", "the client asked for TLS: its queries are not seen (connect with TLS off for seam to record them: the mariadb CLI's --skip-ssl, MySQL's --ssl-mode=DISABLED, Go's tls=false)", false)
 				return false
 			case c.client&mysqlClientCompress != 0 && c.server&mysqlClientCompress != 0:
 				c.d.stopped("mysql", "the client asked for the compressed protocol, which the wire does not read", false)
@@ -224,8 +257,14 @@ func (c *mysqlConn) clientPacket(seq byte, p []byte, size int) bool {
 		}
 		return true // the rest of the authentication exchange
 	}
+	if c.infile {
+		// A LOCAL INFILE's data: an empty packet ends it, and the
+		// server's OK or ERR answers the query that asked for it.
+		c.infile = size != 0
+		return true
+	}
 	if seq != 0 || len(p) == 0 {
-		return true // a LOCAL INFILE's data, or a command's own later packets
+		return true // a command's own later packets
 	}
 	if len(c.pending) >= maxMySQLPending {
 		c.d.stopped("mysql", fmt.Sprintf("more than %d commands waiting for their answers", maxMySQLPending), true)
@@ -251,14 +290,23 @@ func (c *mysqlConn) clientPacket(seq byte, p []byte, size int) bool {
 		}
 		c.pending = append(c.pending, mysqlExec{sql: sql, start: now})
 	case 0x16: // COM_STMT_PREPARE: answered with the statement's id
-		c.pending = append(c.pending, mysqlExec{sql: string(rest), start: now, prepare: true})
-	case 0x17: // COM_STMT_EXECUTE: statement id, flags, iterations, parameters
+		// Kept as an interaction keeps it (masking cuts it so after): a
+		// connection may keep thousands.
+		c.prepared = oneLine(string(rest), maxSQLKept)
+		c.pending = append(c.pending, mysqlExec{sql: c.prepared, start: now, prepare: true})
+	case 0x17, 0xfa: // COM_STMT_EXECUTE (MariaDB's COM_STMT_BULK_EXECUTE): statement id, …
 		if len(rest) < 4 {
 			return false
 		}
 		id := binary.LittleEndian.Uint32(rest)
 		sql, ok := c.stmts[id]
-		if !ok {
+		if id == 0xffffffff && c.prepared != "" {
+			sql, ok = c.prepared, true
+		}
+		switch {
+		case !ok && c.overflow:
+			sql = fmt.Sprintf("(prepared statement %d: more statements were prepared on the connection than the wire keeps, %d)", id, maxMySQLStmts)
+		case !ok:
 			sql = fmt.Sprintf("(prepared statement %d, prepared before the wire saw it)", id)
 		}
 		c.pending = append(c.pending, mysqlExec{sql: sql, start: now})
@@ -271,8 +319,21 @@ func (c *mysqlConn) clientPacket(seq byte, p []byte, size int) bool {
 	case 0x11: // COM_CHANGE_USER: authentication again
 		c.pending = append(c.pending, mysqlExec{op: "COM_CHANGE_USER", start: now})
 		c.authed = false
+		clear(c.stmts) // the server closes the connection's statements
+	case 0x1f: // COM_RESET_CONNECTION: the statements go too
+		c.pending = append(c.pending, mysqlExec{op: "COM_RESET_CONNECTION", start: now})
+		clear(c.stmts)
+	case 0x09: // COM_STATISTICS: answered with a bare string
+		c.pending = append(c.pending, mysqlExec{op: "COM_STATISTICS", start: now, answer: answerText})
+	case 0x04: // COM_FIELD_LIST: answered with column definitions
+		table, _, _ := bytes.Cut(rest, []byte{0})
+		c.pending = append(c.pending, mysqlExec{op: "COM_FIELD_LIST " + oneLine(string(table), 64), start: now, answer: answerFields})
 	default:
-		c.pending = append(c.pending, mysqlExec{op: mysqlCommandName(cmd), start: now})
+		ex := mysqlExec{op: mysqlCommandName(cmd), start: now}
+		if cmd == 0x1c { // COM_STMT_FETCH: rows of a cursor, up to an EOF
+			ex.answer = answerRows
+		}
+		c.pending = append(c.pending, ex)
 	}
 	return true
 }
@@ -307,9 +368,27 @@ func (c *mysqlConn) serverPacket(seq byte, p []byte, size int) bool {
 	if !c.authed {
 		return c.authPacket(seq, p)
 	}
+	if len(p) >= 3 && p[0] == 0xff && p[1] == 0xff && p[2] == 0xff {
+		// Error 0xffff is MariaDB's progress report (LOAD DATA, ALTER
+		// TABLE, … to a client with MARIADB_CLIENT_PROGRESS), sent while
+		// the command runs: not its answer.
+		return true
+	}
+	answer := answerUsual
+	if len(c.pending) > 0 {
+		answer = c.pending[0].answer
+	}
 	switch c.state {
 	case myFirst:
 		switch {
+		case answer == answerText && p[0] != 0xff:
+			c.end(oneLine(string(p), 200), false, 0)
+		case answer == answerFields && p[0] != 0xff:
+			c.cols, c.state = 0, myFields
+			return c.serverPacket(seq, p, size)
+		case answer == answerRows && p[0] != 0xff:
+			c.rows, c.state = 0, myRows
+			return c.serverPacket(seq, p, size)
 		case p[0] == 0x00 && len(c.pending) > 0 && c.pending[0].prepare:
 			// COM_STMT_PREPARE_OK: id, columns, parameters.
 			if len(p) < 9 {
@@ -319,6 +398,8 @@ func (c *mysqlConn) serverPacket(seq byte, p []byte, size int) bool {
 			cols, params := int(binary.LittleEndian.Uint16(p[5:])), int(binary.LittleEndian.Uint16(p[7:]))
 			if len(c.stmts) < maxMySQLStmts {
 				c.stmts[id] = c.pending[0].sql
+			} else {
+				c.overflow = true
 			}
 			c.pending = c.pending[1:] // the prepare itself is no interaction: its executions are
 			c.params, c.cols = 0, 0
@@ -340,6 +421,7 @@ func (c *mysqlConn) serverPacket(seq byte, p []byte, size int) bool {
 		case p[0] == 0xfb:
 			// LOCAL INFILE: the client sends a file, then the server's
 			// OK or ERR answers it.
+			c.infile = true
 		default:
 			n, k := lenenc(p)
 			if k == 0 || n == 0 {
@@ -350,8 +432,12 @@ func (c *mysqlConn) serverPacket(seq byte, p []byte, size int) bool {
 				// A byte after the count says no column definitions
 				// follow: the client has them from the prepare
 				// (MariaDB's MARIADB_CLIENT_CACHE_METADATA, MySQL's
-				// CLIENT_OPTIONAL_RESULTSET_METADATA).
+				// CLIENT_OPTIONAL_RESULTSET_METADATA); their EOF still
+				// does, without CLIENT_DEPRECATE_EOF.
 				c.state = myRows
+				if !c.deprecateEOF() {
+					c.state = myColEOF
+				}
 			}
 		}
 	case myColumns:
@@ -363,6 +449,11 @@ func (c *mysqlConn) serverPacket(seq byte, p []byte, size int) bool {
 		}
 	case myColEOF:
 		c.state = myRows
+		if len(p) >= 5 && p[0] == 0xfe && binary.LittleEndian.Uint16(p[3:])&mysqlCursorExists != 0 {
+			// An execute that opened a cursor: its rows come with the
+			// COM_STMT_FETCH commands that follow.
+			c.end("cursor opened", false, 0)
+		}
 	case myRows:
 		switch {
 		case p[0] == 0xfe && size < 0xffffff && (len(p) < 9 || c.deprecateEOF()):
@@ -383,8 +474,26 @@ func (c *mysqlConn) serverPacket(seq byte, p []byte, size int) bool {
 		if c.params--; c.params == 0 {
 			c.state = myFirst
 		}
+	case myFields:
+		switch {
+		case p[0] == 0xfe: // a definition starts with its catalog, "def"
+			// The EOF (or, with CLIENT_DEPRECATE_EOF, the OK) after them.
+			c.end(columnsResult(c.cols), false, 0)
+		case p[0] == 0xff:
+			c.end(mysqlError(p, c.client&mysqlClientProtocol41 != 0), true, 0)
+		default:
+			c.cols++
+		}
 	}
 	return true
+}
+
+// columnsResult is a COM_FIELD_LIST's: "1 column", "3 columns".
+func columnsResult(n int) string {
+	if n == 1 {
+		return "1 column"
+	}
+	return fmt.Sprintf("%d columns", n)
 }
 
 // rowsResult is a result set's: "1 row", "3 rows".
@@ -408,6 +517,7 @@ func (c *mysqlConn) eofs() int {
 // up to the OK or ERR that ends the authentication (an auth switch and
 // the caching_sha2 exchange come between).
 func (c *mysqlConn) authPacket(seq byte, p []byte) bool {
+	changing := len(c.pending) > 0 && c.pending[0].op == "COM_CHANGE_USER"
 	switch {
 	case seq == 0 && p[0] == 10 && c.server == 0:
 		// Handshake v10: version, NUL, thread id (4), auth data (8),
@@ -421,14 +531,16 @@ func (c *mysqlConn) authPacket(seq byte, p []byte) bool {
 		if len(p) >= at+2+1+2+2 {
 			c.server |= uint32(binary.LittleEndian.Uint16(p[at+5:])) << 16
 		}
-	case p[0] == 0x00 && seq > 1:
+	case p[0] == 0x00 && (seq > 1 || changing):
+		// The OK that ends it: after the client's response (2), an auth
+		// switch (4), …; a COM_CHANGE_USER's may come first (1).
 		c.authed = true
-		if len(c.pending) > 0 && c.pending[0].op == "COM_CHANGE_USER" {
+		if changing {
 			c.end("OK", false, 0)
 		}
 	case p[0] == 0xff:
 		res := mysqlError(p, true)
-		if len(c.pending) > 0 && c.pending[0].op == "COM_CHANGE_USER" {
+		if changing {
 			c.end(res, true, 0)
 			c.authed = true // the connection goes on as the user it was
 			return true
@@ -473,11 +585,18 @@ func (c *mysqlConn) okStatus(p []byte) uint16 {
 func (c *mysqlConn) end(result string, failed bool, status uint16) {
 	c.state = myFirst
 	if !failed && status&mysqlMoreResults != 0 {
-		c.results = append(c.results, result)
+		if len(c.results) < maxMySQLResults {
+			c.results = append(c.results, result)
+		} else {
+			c.moreResults++
+		}
 		return
 	}
 	result = strings.Join(append(c.results, result), ", ")
-	c.results = nil
+	if c.moreResults > 0 {
+		result += fmt.Sprintf(" (and %d more results)", c.moreResults)
+	}
+	c.results, c.moreResults = nil, 0
 	if len(c.pending) == 0 {
 		return
 	}

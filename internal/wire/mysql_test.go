@@ -2,6 +2,7 @@ package wire
 
 import (
 	"encoding/binary"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -140,7 +141,9 @@ func TestMySQLUnansweredAndTLS(t *testing.T) {
 	d.fromServer(myHandshake(caps))
 	d.fromClient(myPacket(1, binary.LittleEndian.AppendUint32(nil, caps), make([]byte, 28)))
 	d.close("connection closed", false)
-	if got := strings.Join(s.lines(), "\n"); !strings.HasPrefix(got, "connection → not decoded from here: the client asked for TLS") {
+	// The way out is said in the options of the clients a user has: the
+	// MariaDB CLI knows no --ssl-mode.
+	if got := strings.Join(s.lines(), "\n"); !strings.HasPrefix(got, "connection → not decoded from here: the client asked for TLS") || !strings.Contains(got, "--skip-ssl") {
 		t.Errorf("TLS: %q", got)
 	}
 	s = sink{}
@@ -168,5 +171,150 @@ func TestMySQLAccessDenied(t *testing.T) {
 	d.fromServer(myPacket(2, []byte{0xff, 0x15, 0x04}, []byte("#28000Access denied for user 'app'@'localhost'")))
 	if got := strings.Join(s.lines(), "\n"); got != "connect → ERROR 1045 (28000): Access denied for user 'app'@'localhost'" {
 		t.Errorf("%q", got)
+	}
+}
+
+// myConn is a decoder past a MySQL login with capabilities caps, and what
+// it reports.
+func myConn(caps uint32) (*decoder, *sink) {
+	var s sink
+	d := newDecoder(&Proxy{Edge: "app→db", report: s.add})
+	d.fromServer(myHandshake(caps))
+	d.fromClient(myLogin(caps))
+	d.fromServer(myOK(2, 0, 2))
+	return d, &s
+}
+
+// A LOAD DATA LOCAL INFILE is answered by the OK after the file, not by
+// the progress reports MariaDB sends while it loads (error 0xffff, to a
+// client that asked for them, as its CLI does): bytes of the real
+// exchange, a file of 3 rows.
+func TestMySQLProgressReportIsNoAnswer(t *testing.T) {
+	d, s := myConn(mysqlClientProtocol41)
+	d.fromClient(myPacket(0, []byte{0x03}, []byte("load data local infile 'data.tsv' into table items (id, name)")))
+	d.fromServer(myPacket(1, []byte("\xfbdata.tsv")))
+	d.fromClient(append(myPacket(2, []byte("1\tone\n2\ttwo\n3\tthree\n")), myPacket(3)...))
+	d.fromServer(myPacket(4, []byte("\xff\xff\xff\x01\x02\x02\x00\x00\x00\x0fEnd bulk insert")))
+	d.fromServer(myPacket(5, []byte("\x00\x03\x00\x02\x00\x00\x00/Records: 3  Deleted: 0  Skipped: 0  Warnings: 0")))
+	d.fromClient(myPacket(0, []byte{0x03}, []byte("select count(*) from items")))
+	d.fromServer(cat(myPacket(1, []byte{1}), myPacket(2, []byte("col")), myEOF(3, 2), myPacket(4, []byte("\x013")), myEOF(5, 2)))
+	want := "SQL load data local infile 'data.tsv' into table items (id, name) → OK, 3 rows affected\n" +
+		"SQL select count(*) from items → 1 row"
+	if got := strings.Join(s.lines(), "\n"); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+// A LOCAL INFILE's file of more than 255 packets (a megabyte, in the
+// CLI's 4 KiB packets) is data to its end, though its sequence numbers
+// wrap to 0, where a command would start.
+func TestMySQLLocalInfileLongerThan255Packets(t *testing.T) {
+	d, s := myConn(mysqlClientProtocol41 | mysqlClientDeprecateEOF)
+	d.fromClient(myPacket(0, []byte{0x03}, []byte("load data local infile 'big.tsv' into table items")))
+	d.fromServer(myPacket(1, []byte("\xfbbig.tsv")))
+	seq := byte(2)
+	for i := range 600 {
+		d.fromClient(myPacket(seq, []byte(fmt.Sprintf("%d\tname\n", i))))
+		seq++
+	}
+	d.fromClient(myPacket(seq))
+	d.fromServer(myOK(seq+1, 200, 2))
+	d.fromClient(myPacket(0, []byte{0x0e}))
+	d.fromServer(myOK(1, 0, 2))
+	want := "SQL load data local infile 'big.tsv' into table items → OK, 200 rows affected\nCOM_PING → OK"
+	if got := strings.Join(s.lines(), "\n"); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+// COM_STATISTICS (the CLI's status) is answered by a bare string and
+// COM_FIELD_LIST (the interactive CLI's completion) by column definitions:
+// neither is a result set, and the queries after them keep their answers.
+func TestMySQLStatisticsAndFieldList(t *testing.T) {
+	for _, deprecateEOF := range []bool{false, true} {
+		caps := uint32(mysqlClientProtocol41)
+		if deprecateEOF {
+			caps |= mysqlClientDeprecateEOF
+		}
+		d, s := myConn(caps)
+		d.fromClient(myPacket(0, []byte{0x09}))
+		d.fromServer(myPacket(1, []byte("Uptime: 34  Threads: 3  Questions: 42")))
+		d.fromClient(myPacket(0, []byte{0x04}, []byte("items\x00")))
+		end := myEOF(3, 2)
+		if deprecateEOF {
+			end = myPacket(3, []byte{0xfe, 0, 0, 2, 0, 0, 0})
+		}
+		d.fromServer(cat(myPacket(1, []byte("\x03def\x04shop\x05items\x05items\x02id\x02id\x00\x0c?\x00\x0b\x00\x00\x00\x03\x03B\x00\x00\x00\x010")),
+			myPacket(2, []byte("\x03def\x04shop\x05items\x05items\x04name\x04name\x00\x0c!\x00\xfd\xff\x02\x00\xfc\x10\x00\x00\x00\x00\xfb")), end))
+		d.fromClient(myPacket(0, []byte{0x04}, []byte("nosuch\x00")))
+		d.fromServer(myPacket(1, []byte{0xff, 0x7a, 0x04}, []byte("#42S02Table 'shop.nosuch' doesn't exist")))
+		d.fromClient(myPacket(0, []byte{0x03}, []byte("select 1")))
+		rs := cat(myPacket(1, []byte{1}), myPacket(2, []byte("col")))
+		if !deprecateEOF {
+			rs = cat(rs, myEOF(3, 2), myPacket(4, []byte("\x011")), myEOF(5, 2))
+		} else {
+			rs = cat(rs, myPacket(3, []byte("\x011")), myPacket(4, []byte{0xfe, 0, 0, 2, 0, 0, 0}))
+		}
+		d.fromServer(rs)
+		want := strings.Join([]string{
+			"COM_STATISTICS → Uptime: 34 Threads: 3 Questions: 42",
+			"COM_FIELD_LIST items → 2 columns",
+			"COM_FIELD_LIST nosuch → ERROR 1146 (42S02): Table 'shop.nosuch' doesn't exist",
+			"SQL select 1 → 1 row",
+		}, "\n")
+		if got := strings.Join(s.lines(), "\n"); got != want {
+			t.Errorf("deprecate EOF %v: got\n%s\nwant\n%s", deprecateEOF, got, want)
+		}
+	}
+}
+
+// A COM_CHANGE_USER the server accepts at once (no auth switch: its OK is
+// packet 1) ends the authentication, and the connection's commands go on
+// being decoded; its prepared statements are gone.
+func TestMySQLChangeUserAcceptedAtOnce(t *testing.T) {
+	d, s := myConn(mysqlClientProtocol41 | mysqlClientDeprecateEOF)
+	d.fromClient(myPacket(0, []byte{0x16}, []byte("select ?")))
+	d.fromServer(myPacket(1, []byte{0, 7, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0}, []byte{}))
+	d.fromServer(myPacket(2, []byte("param")))
+	d.fromClient(myPacket(0, []byte{0x11}, []byte("app\x00\x14abcdefghijklmnopqrst")))
+	d.fromServer(myOK(1, 0, 2))
+	d.fromClient(myPacket(0, []byte{0x03}, []byte("insert into t values (1)")))
+	d.fromServer(myOK(1, 1, 2))
+	d.fromClient(myPacket(0, []byte{0x17, 7, 0, 0, 0, 0, 1, 0, 0, 0}))
+	d.fromServer(myPacket(1, []byte{0xff, 0xdb, 0x04}, []byte("#HY000Unknown prepared statement handler (7) given to mysqld_stmt_execute")))
+	want := strings.Join([]string{
+		"COM_CHANGE_USER → OK",
+		"SQL insert into t values (1) → OK, 1 row affected",
+		"SQL (prepared statement 7, prepared before the wire saw it) → ERROR 1243 (HY000): Unknown prepared statement handler (7) given to mysqld_stmt_execute",
+	}, "\n")
+	if got := strings.Join(s.lines(), "\n"); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+// MariaDB's statement 0xffffffff is the one the client prepared last: the
+// npm mariadb connector sends a prepare and its execution at once, and the
+// execution is of the prepare's SQL, however the prepare ends. Its batch
+// (COM_STMT_BULK_EXECUTE) is an execution too.
+func TestMySQLExecuteOfTheStatementJustPrepared(t *testing.T) {
+	d, s := myConn(mysqlClientProtocol41 | mysqlClientDeprecateEOF)
+	exec := myPacket(0, []byte{0x17, 0xff, 0xff, 0xff, 0xff, 0, 1, 0, 0, 0, 0, 1, 3, 0}, []byte{2, 0, 0, 0, 0, 0, 0, 0})
+	d.fromClient(cat(myPacket(0, []byte{0x16}, []byte("select id from items where id > ?")), exec))
+	d.fromServer(cat(myPacket(1, []byte{0, 9, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0}), myPacket(2, []byte("param")), myPacket(3, []byte("col"))))
+	d.fromServer(cat(myPacket(1, []byte{1}), myPacket(2, []byte("col")), myPacket(3, []byte{0, 0, 3, 0, 0, 0, 0, 0, 0, 0}),
+		myPacket(4, []byte{0xfe, 0, 0, 2, 0, 0, 0})))
+	d.fromClient(myPacket(0, []byte{0xfa, 9, 0, 0, 0, 0x80, 0, 3, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0}))
+	d.fromServer(myOK(1, 3, 2))
+	d.fromClient(cat(myPacket(0, []byte{0x16}, []byte("select * from nosuch where id = ?")), exec))
+	d.fromServer(myPacket(1, []byte{0xff, 0x7a, 0x04}, []byte("#42S02Table 'shop.nosuch' doesn't exist")))
+	d.fromServer(myPacket(1, []byte{0xff, 0xdb, 0x04}, []byte("#HY000Unknown prepared statement handler (4294967295) given to mysqld_stmt_execute")))
+	want := strings.Join([]string{
+		"SQL select id from items where id > ? → 1 row",
+		"SQL select id from items where id > ? → OK, 3 rows affected",
+		"SQL select * from nosuch where id = ? → ERROR 1146 (42S02): Table 'shop.nosuch' doesn't exist",
+		"SQL select * from nosuch where id = ? → ERROR 1243 (HY000): Unknown prepared statement handler (4294967295) given to mysqld_stmt_execute",
+	}, "\n")
+	if got := strings.Join(s.lines(), "\n"); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
 }

@@ -259,9 +259,11 @@ func (c *pgConn) done(result string, failed bool) {
 	if len(ex.params) > 0 {
 		in.Note, in.params = paramsNote(ex.params), ex.params
 	}
-	if at := c.cancelAt; !at.IsZero() && failed {
+	// A cancel request is for the query running as it came: this one,
+	// whatever became of it (it may have ended first).
+	if at := c.cancelAt; !at.IsZero() {
 		c.cancelAt = time.Time{}
-		if strings.Contains(result, " 57014:") { // query_canceled
+		if failed && strings.Contains(result, " 57014:") && !at.Before(ex.start) { // query_canceled
 			in.Result += " (the caller sent a cancel request after " + secs(at.Sub(ex.start)) + ")"
 		}
 	}

@@ -382,7 +382,7 @@ func (p *Proxy) serve(client net.Conn, st *connState) {
 	inFlight := d.close(how, cut != "")
 	unread := d.unreadInFlight() // calls lost to decoding that stopped
 	switch {
-	case st.swallowed.Load() && cut == "" && inFlight == 0 && unread == 0:
+	case st.swallowed.Load() && cut == "" && inFlight == 0 && unread == 0 && d.understood():
 		// Held with no call waiting (an HTTP/2 client that waits for the
 		// callee's SETTINGS before its first call, a connection pool's
 		// idle one): how it ended is what its caller met.
@@ -961,7 +961,7 @@ func size(n int64) string {
 // Flush is called by the environment's flush before and after each test.
 // The wire reports a decoded exchange before its last byte reaches the
 // caller, so none is ever pending; but a connection in a protocol it does
-// not decode (NATS, say) may stay open all run, opened at start-up and
+// not decode (AMQP, Kafka, TLS, say) may stay open all run, opened at start-up and
 // used by every test: Flush tells of the bytes each such connection
 // carried since the last flush ("connection → active"), so the test that
 // caused them shows them and coverage counts them.

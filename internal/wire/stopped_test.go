@@ -192,7 +192,65 @@ func TestAbandonedQueryIsToldAtOnce(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 	d.fromServer(append(pgMsg('C', cstr("SELECT 1")), pgMsg('Z', []byte("I"))...))
-	if n := d.close("the callee closed the connection", false); n != 0 || len(s.got) != 1 {
+	if n := d.close("the callee closed the connection", false); n != 1 || len(s.got) != 1 {
 		t.Errorf("after: %d in flight, %s", n, s.lines())
+	}
+}
+
+// Calls waiting when a decoder stops may be answered after, unseen: they
+// are counted as unread, not told as unanswered when the connection ends.
+func TestStoppedDecoderDoesNotBlameWhatItCouldNotSee(t *testing.T) {
+	var s sink
+	d := newDecoder(&Proxy{Edge: "app→cache", report: s.add})
+	d.fromClient([]byte(respCmd("GET", "a") + respCmd("GET", "b")))
+	d.fromServer([]byte("$1\r\nx\r\n!!!\r\n")) // an answer, then bytes it cannot read
+	d.fromServer([]byte("$1\r\ny\r\n"))
+	if n := d.close("connection closed", false); n != 0 {
+		t.Errorf("%d told unanswered", n)
+	}
+	if n := d.unreadInFlight(); n != 1 {
+		t.Errorf("%d unread, want 1", n)
+	}
+	for _, in := range s.all() {
+		if strings.Contains(in.Result, "no response") || strings.Contains(in.Result, "no answer") {
+			t.Errorf("blamed: %s", in.Line())
+		}
+	}
+}
+
+// A query told abandoned counts as in flight when the connection ends:
+// no "nothing in flight", no second line for it.
+func TestAbandonedCountsWhenTheConnectionEnds(t *testing.T) {
+	var s sink
+	d := newDecoder(&Proxy{Edge: "app→db", report: s.add})
+	d.fromClient(pgStartup())
+	d.fromServer(append(pgMsg('R', []byte{0, 0, 0, 0}), pgMsg('Z', []byte("I"))...))
+	d.fromClient(pgMsg('Q', cstr("select pg_sleep(10)")))
+	d.callerClosed(time.Now())
+	d.tellAbandoned()
+	if n := d.close("the callee closed the connection", false); n != 1 || len(s.got) != 1 {
+		t.Errorf("%d in flight at the end, lines %s", n, s.lines())
+	}
+}
+
+// A cancel request for a query that ended first says nothing of the next
+// query's own error, though it is a 57014 too (a statement timeout).
+func TestStaleCancelIsForgotten(t *testing.T) {
+	var s sink
+	p := &Proxy{Edge: "app→db", report: s.add}
+	q := newDecoder(p)
+	q.fromClient(pgStartup())
+	key := []byte{1, 2, 3, 4}
+	q.fromServer(append(append(pgMsg('R', []byte{0, 0, 0, 0}), pgMsg('K', []byte{0, 0, 0, 7}, key)...), pgMsg('Z', []byte("I"))...))
+	q.fromClient(pgMsg('Q', cstr("select 1")))
+	c := newDecoder(p)
+	c.fromClient(pgCancelRequest(7, key))
+	q.fromServer(append(pgMsg('C', cstr("SELECT 1")), pgMsg('Z', []byte("I"))...))
+	q.fromClient(pgMsg('Q', cstr("select pg_sleep(5)")))
+	q.fromServer(append(pgMsg('E', []byte("SERROR\x00C57014\x00Mcanceling statement due to statement timeout\x00\x00")), pgMsg('Z', []byte("I"))...))
+	for _, in := range s.all() {
+		if strings.Contains(in.Result, "the caller sent a cancel request") {
+			t.Errorf("a stale cancel: %s", in.Line())
+		}
 	}
 }
