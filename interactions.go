@@ -25,6 +25,9 @@ import (
 //     ***); a prepared statement's execution is its statement's.
 //   - Redis: Method is "REDIS", Path the command and its first argument
 //     ("GET user1"; AUTH's arguments masked).
+//   - NATS: Method is "NATS", Path the subject; Command is PUB (a
+//     publish), SUB or MSG (a message delivered to the caller), Key the
+//     subject.
 //   - Anything else: connections only (Method and Path empty).
 //
 // Path is matched as a glob with path.Match (* matches within a
@@ -43,7 +46,9 @@ type Edge struct {
 	// MySQL statement must match: `^insert into orders`.
 	SQL string
 	// Command and Key select Redis commands: "GET" (any case) and its key,
-	// where * matches any run of characters ("stock:*").
+	// where * matches within a /-separated segment ("stock:*"); or NATS
+	// operations: "PUB", "SUB", "MSG" and the subject, as NATS matches it
+	// (* one token, > the rest: "orders.>").
 	Command, Key string
 	// Result is text the result must contain: "INSERT 0 1", "23505"
 	// (an SQL error code), "-ERR", "no answer".
@@ -82,13 +87,13 @@ func (m Edge) String() string {
 type Interaction struct {
 	Edge     string // "orders→inventory"
 	Port     string // the callee's port it crossed, by name ("http", "grpc")
-	Protocol string // http, http2, grpc, postgres, mysql, redis, tcp, fault
-	Method   string // HTTP method; SQL; REDIS
-	Path     string // HTTP: the request target; SQL: the statement; Redis: "GET key"
+	Protocol string // http, http2, grpc, postgres, mysql, redis, nats, tcp, fault
+	Method   string // HTTP method; SQL; REDIS; NATS
+	Path     string // HTTP: the request target; SQL: the statement; Redis: "GET key"; NATS: the subject
 	Status   int
 	Result   string // "200 OK", "INSERT 0 1", "ERROR 23505: …", "no answer: caller closed after 5.0s", …
-	Command  string // Redis
-	Key      string // Redis
+	Command  string // Redis; NATS: PUB, SUB, MSG
+	Key      string // Redis; NATS: the subject
 	// Injected: a fault of seam's made it (an answer in the callee's
 	// place, a connection it cut).
 	Injected bool
@@ -170,11 +175,18 @@ func (e *Env) Interactions(m Edge) []Interaction {
 		if sql != nil && (i.Method != "SQL" || !sql.MatchString(i.Target)) {
 			continue
 		}
-		if m.Command != "" && (i.Method != "REDIS" || !strings.EqualFold(m.Command, i.Command)) {
+		if m.Command != "" && (i.Method != "REDIS" && i.Method != "NATS" || !strings.EqualFold(m.Command, i.Command)) {
 			continue
 		}
 		if m.Key != "" {
-			if ok, _ := path.Match(m.Key, i.Key); i.Method != "REDIS" || !ok && m.Key != i.Key {
+			ok, _ := path.Match(m.Key, i.Key)
+			switch {
+			case i.Method == "NATS":
+				ok = wire.SubjectMatches(m.Key, i.Key)
+			case i.Method != "REDIS":
+				continue
+			}
+			if !ok && m.Key != i.Key {
 				continue
 			}
 		}

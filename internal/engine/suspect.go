@@ -276,6 +276,10 @@ func severity(i wire.Interaction, fromStub bool) (float64, string) {
 		return 5, "an SQL error"
 	case i.Protocol == "redis" && (strings.HasPrefix(r, "-") || r == "error"):
 		return 4, "a Redis error"
+	case i.Protocol == "nats" && strings.HasPrefix(r, "-ERR"):
+		return 4, "a NATS error"
+	case i.Protocol == "nats" && strings.Contains(r, "no responders"):
+		return 3.5, "a NATS request nobody answered"
 	case i.Protocol == "grpc" && i.GRPCStatus > 0:
 		// A non-OK grpc-status is an error answer as a 5xx is.
 		return 4, "a gRPC " + wire.GRPCCodeName(i.GRPCStatus) + " answer"
@@ -335,6 +339,8 @@ func Signature(i wire.Interaction) string {
 		op = "SQL " + report.SQLShape(i.Target)
 	case "redis":
 		op = "REDIS " + i.Command
+	case "nats":
+		op = "NATS " + strings.TrimSpace(i.Command+" "+report.SubjectShape(i.Key))
 	}
 	result := i.Result
 	if i.Protocol == "postgres" || i.Protocol == "mysql" {

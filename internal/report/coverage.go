@@ -114,8 +114,30 @@ func OpShape(op string) string {
 		shape = SQLShape(target)
 	case "REDIS":
 		shape, _, _ = strings.Cut(target, " ") // the command
+	case "NATS":
+		cmd, subject, _ := strings.Cut(target, " ")
+		shape = strings.TrimSpace(cmd + " " + SubjectShape(subject))
 	}
 	return m + " " + shape
+}
+
+// natsID is a subject token that names one thing (a number, a UUID, a
+// long hex id, a NUID as NATS makes for inboxes).
+var natsID = regexp.MustCompile(`^(?:[0-9]+|[0-9a-fA-F]{8}-[0-9a-fA-F-]{27}|[0-9a-fA-F]{16,}|[0-9A-Za-z]{22})$`)
+
+// SubjectShape is a NATS subject's shape: a reply inbox is _INBOX.>, and
+// tokens that are ids are *.
+func SubjectShape(subject string) string {
+	if strings.HasPrefix(subject, "_INBOX.") {
+		return "_INBOX.>"
+	}
+	toks := strings.Split(subject, ".")
+	for i, t := range toks {
+		if natsID.MatchString(t) {
+			toks[i] = "*"
+		}
+	}
+	return strings.Join(toks, ".")
 }
 
 var idSegment = regexp.MustCompile(`^(?:[0-9]+|[0-9a-fA-F]{8}-[0-9a-fA-F-]{27}|[0-9a-fA-F]{16,})$`)

@@ -65,6 +65,19 @@ func TestSQLShape(t *testing.T) {
 	}
 }
 
+func TestNATSOpShape(t *testing.T) {
+	for in, want := range map[string]string{
+		"NATS PUB orders.created":                             "NATS PUB orders.created",
+		"NATS MSG _INBOX.dLqo18KS9EvMfyOunpuOc4.LgJzcVI1":     "NATS MSG _INBOX.>",
+		"NATS PUB orders.1042.paid":                           "NATS PUB orders.*.paid",
+		"NATS SUB carts.3f2b1c4d-1111-4222-8333-444455556666": "NATS SUB carts.*",
+	} {
+		if got := OpShape(in); got != want {
+			t.Errorf("OpShape(%q) = %q; want %q", in, got, want)
+		}
+	}
+}
+
 func TestRoute(t *testing.T) {
 	for in, want := range map[string]string{
 		"/orders/1001?x=1":                          "/orders/{id}",

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -637,4 +638,24 @@ func (c *natsConn) close(how string, cut bool) int {
 	}
 	c.done, c.waits, c.cli.msg, c.srv.msg = true, nil, nil, nil
 	return n
+}
+
+// SubjectMatches reports whether a NATS subject matches pattern as NATS
+// matches subscriptions: token by token ('.' between), * one token, > as
+// the last token the rest (one or more); any other token a path.Match
+// glob (so a \-quoted character is itself).
+func SubjectMatches(pattern, subject string) bool {
+	pt, st := strings.Split(pattern, "."), strings.Split(subject, ".")
+	for i, tok := range pt {
+		if tok == ">" && i == len(pt)-1 {
+			return len(st) > i
+		}
+		if i >= len(st) {
+			return false
+		}
+		if ok, _ := path.Match(tok, st[i]); !ok {
+			return false
+		}
+	}
+	return len(pt) == len(st)
 }

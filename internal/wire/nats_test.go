@@ -346,3 +346,26 @@ func TestNATSSeedsDecode(t *testing.T) {
 		}
 	}
 }
+
+func TestSubjectMatches(t *testing.T) {
+	for _, c := range []struct {
+		pattern, subject string
+		want             bool
+	}{
+		{"orders.*", "orders.created", true},
+		{"orders.*", "orders.eu.created", false},
+		{"orders.>", "orders.eu.created", true},
+		{"orders.>", "orders", false},
+		{">", "a", true},
+		{"orders.*.paid", "orders.eu.paid", true},
+		{"orders.c*", "orders.created", true},
+		{`orders.\*`, "orders.*", true},
+		{`orders.\*`, "orders.x", false},
+		{"orders.>.x", "orders.>.x", true},
+		{"orders.>.x", "orders.a.x", false},
+	} {
+		if got := SubjectMatches(c.pattern, c.subject); got != c.want {
+			t.Errorf("SubjectMatches(%q, %q) = %v", c.pattern, c.subject, got)
+		}
+	}
+}

@@ -40,9 +40,11 @@ func (Kind) Usage() step.Usage {
 			{Name: "code", Doc: "a gRPC call's status: a name (OK, NOT_FOUND, UNAUTHENTICATED, …) or its number; " +
 				"e.g. {from: sales, to: auth, grpc: /auth.v1.Auth/Check, code: UNAUTHENTICATED, never: true}"},
 			{Name: "sql", Doc: "a regular expression (case-insensitive) a PostgreSQL or MySQL statement on the edge must match"},
-			{Name: "command", Doc: "a Redis command (GET, EVALSHA; any case)"},
-			{Name: "key", Doc: "the Redis command's key (its first argument); * matches within a segment (up to a /), as in shell globs"},
-			{Name: "result", Doc: "text the result must contain: a command tag (INSERT 0 1), an SQL error code (23505), a Redis reply (+OK, -ERR), a status line"},
+			{Name: "command", Doc: "a Redis command (GET, EVALSHA; any case), or a NATS operation: PUB (a publish), SUB, MSG (a message delivered to the caller)"},
+			{Name: "key", Doc: "the Redis command's key (its first argument; * matches within a segment, up to a /, as in shell globs), " +
+				"or the NATS subject (* matches one token, > the rest: orders.*, orders.>)"},
+			{Name: "result", Doc: "text the result must contain: a command tag (INSERT 0 1), an SQL error code (23505), a Redis reply (+OK, -ERR), " +
+				"a status line, a NATS outcome (published, received, subscribed, -ERR)"},
 			{Name: "injected", Doc: "true: only what a fault of seam's made (an answer in the callee's place, a cut); false: only the real traffic"},
 			{Name: "count", Doc: `how many must match: a number (2, 0), a range ("2..5", "2..", "..5") or a comparison (">=1", ">0", "<=3", "<4"); quote ranges and comparisons`},
 			{Name: "at_least, at_most, never", Doc: "how many must match, the long way (never: true means none, as count: 0)"},
@@ -113,6 +115,12 @@ type glob struct{ pat, text string }
 func (g glob) match(s string) bool {
 	ok, _ := path.Match(g.pat, s)
 	return ok || g.text == s
+}
+
+// subject reports whether a NATS subject matches the pattern as NATS
+// matches subscriptions (wire.SubjectMatches), or is its text.
+func (g glob) subject(s string) bool {
+	return g.text == s || wire.SubjectMatches(g.pat, s)
 }
 
 // resolve evaluates p's templates with vars and checks what they gave as
@@ -372,10 +380,10 @@ func (p *matcher) match(i wire.Interaction) bool {
 	if p.Result != "" && !strings.Contains(i.Result, p.Result) {
 		return false
 	}
-	if p.Command != "" && (i.Method != "REDIS" || !strings.EqualFold(p.Command, i.Command)) {
+	if p.Command != "" && (i.Method != "REDIS" && i.Method != "NATS" || !strings.EqualFold(p.Command, i.Command)) {
 		return false
 	}
-	if p.Key.pat != "" && (i.Method != "REDIS" || !p.Key.match(i.Key)) {
+	if p.Key.pat != "" && !(i.Method == "REDIS" && p.Key.match(i.Key) || i.Method == "NATS" && p.Key.subject(i.Key)) {
 		return false
 	}
 	if p.Injected != nil && *p.Injected != i.Injected {
@@ -393,7 +401,7 @@ func (p *matcher) String() string {
 		s += " SQL ~ " + p.sqlText
 	}
 	if p.Command != "" || p.Key.text != "" {
-		s += " REDIS " + strings.TrimSpace(strings.ToUpper(p.Command)+" "+p.Key.text)
+		s += " " + strings.TrimSpace(strings.ToUpper(p.Command)+" "+p.Key.text)
 	}
 	if p.Injected != nil {
 		if *p.Injected {
@@ -604,7 +612,7 @@ func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 		switch i.Method {
 		case "SQL":
 			m["sql"] = i.Target
-		case "REDIS":
+		case "REDIS", "NATS":
 			m["command"], m["key"] = i.Command, i.Key
 		}
 		list[k] = m

@@ -56,6 +56,9 @@ func TestRedisAndSQLFieldsAndCountRanges(t *testing.T) {
 		{Edge: "app→cache", Protocol: "redis", Method: "REDIS", Target: "EVALSHA abc", Command: "EVALSHA", Key: "abc", Result: "-NOSCRIPT", Start: now, End: now},
 		{Edge: "app→db", Protocol: "postgres", Method: "SQL", Target: "insert into users (email) values ($1)", Result: "ERROR 23505: duplicate key", Start: now, End: now},
 		{Edge: "app→api", Protocol: "http", Method: "POST", Target: "/pay", Status: 503, Result: "503 Service Unavailable", Injected: true, Start: now, End: now},
+		{Edge: "app→bus", Protocol: "nats", Method: "NATS", Target: "orders.created", Command: "PUB", Key: "orders.created", Result: "published", Start: now, End: now},
+		{Edge: "app→bus", Protocol: "nats", Method: "NATS", Target: "orders.eu.paid", Command: "PUB", Key: "orders.eu.paid", Result: "published", Start: now, End: now},
+		{Edge: "app→bus", Protocol: "nats", Method: "NATS", Target: "orders.created", Command: "MSG", Key: "orders.created", Result: "received", Start: now, End: now},
 	}}
 	for _, tc := range []struct {
 		src  string
@@ -71,6 +74,14 @@ func TestRedisAndSQLFieldsAndCountRanges(t *testing.T) {
 		{`{from: app, to: db, sql: "^update", count: ">0"}`, false},
 		{`{from: app, to: api, path: /pay, injected: true, count: 1}`, true},
 		{`{from: app, to: api, path: /pay, injected: false, count: 0}`, true},
+		// NATS: the subject as NATS matches it (* one token, > the rest).
+		{`{from: app, to: bus, command: PUB, key: "orders.*", count: 1}`, true},
+		{`{from: app, to: bus, command: pub, key: "orders.>", count: 2}`, true},
+		{`{from: app, to: bus, key: "orders.*.paid", result: published, count: 1}`, true},
+		{`{from: app, to: bus, command: MSG, key: orders.created, count: 1}`, true},
+		{`{from: app, to: bus, key: "orders", count: 0}`, true},
+		{`{from: app, to: bus, key: ">", count: 3}`, true},
+		{`{from: app, to: cache, key: "stock:>", count: 0}`, true},
 	} {
 		a, err := decodeStep(t, tc.src)
 		if err != nil {
@@ -215,7 +226,7 @@ func TestTemplateValuesMatchThemselves(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = a.Run(context.Background(), &step.Env{Services: env, Vars: vars})
-	if err == nil || !strings.HasPrefix(err.Error(), "1 interaction(s) matched app→cache REDIS cart:u[1]; want exactly 2") {
+	if err == nil || !strings.HasPrefix(err.Error(), "1 interaction(s) matched app→cache cart:u[1]; want exactly 2") {
 		t.Errorf("message: %v", err)
 	}
 }
