@@ -257,7 +257,7 @@ func TestHugeHeadIsSaid(t *testing.T) {
 	var s sink
 	d := newDecoder(&Proxy{Edge: "web→api", report: s.add})
 	d.fromClient([]byte("GET /cookie HTTP/1.1\r\nHost: a\r\nX-A: " + strings.Repeat("a", 40000) + "\r\nX-B: " + strings.Repeat("b", 40000) + "\r\n\r\n"))
-	if got := strings.Join(s.lines(), "\n"); !strings.Contains(got, "HTTP undecoded: a request head over 64 KiB") {
+	if got := strings.Join(s.lines(), "\n"); !strings.Contains(got, "connection → not decoded from here: a request head over 64 KiB; HTTP faults do not meet the requests after it") {
 		t.Errorf("got %q", got)
 	}
 }

@@ -211,11 +211,12 @@ func (d *decoder) fromClientLocked(b []byte) {
 	}
 	if !d.req.feed(b, d.onRequest) {
 		d.mode = raw
-		if len(d.req.line) > maxHead {
-			// Said, or the requests after it would vanish unexplained.
-			now := time.Now()
-			d.p.emit(Interaction{Edge: d.p.Edge, Protocol: "http", Op: "connection", Start: now, End: now, Suspicious: true,
-				Result: "HTTP undecoded: a request head over 64 KiB (the bytes pass untouched; HTTP faults do not meet the requests after it)"})
+		// Those waiting may be answered unseen now: not blamed (quit).
+		d.unread += len(d.queue)
+		d.queue = nil
+		// Said, or the requests after it would vanish unexplained.
+		if d.req.why != "" {
+			d.stopped("http", d.req.why+"; HTTP faults do not meet the requests after it", true)
 		}
 	}
 }
@@ -286,6 +287,12 @@ func (d *decoder) fromServer(b []byte) {
 	}
 	if rest, ok := d.resp.feedRest(b, d.onResponse); !ok {
 		d.mode = raw
+		if d.resp.why != "" {
+			d.stopped("http", d.resp.why, true)
+			// Those waiting may be answered unseen now: not blamed.
+			d.unread += len(d.queue)
+			d.queue = nil
+		}
 		if d.h2 != nil { // an h2c upgrade: HTTP/2 from the next byte on
 			d.mode = decodingH2
 			if !d.h2.fromServer(rest) {
@@ -373,7 +380,8 @@ func (d *decoder) onRequest(h *head) bool {
 		return true
 	}
 	if len(d.queue) >= 64 {
-		return false // more in flight than anyone pipelines
+		d.req.why = "more than 64 requests waiting for their answers" // more than anyone pipelines
+		return false
 	}
 	d.queue = append(d.queue, exchange{method: h.method, target: h.target, header: h.header, start: time.Now()})
 	return true
@@ -383,7 +391,8 @@ func (d *decoder) onRequest(h *head) bool {
 // to learn whether it has one) and again once it is complete.
 func (d *decoder) onResponse(h *head) bool {
 	if len(d.queue) == 0 {
-		return false // an answer nobody asked for
+		d.resp.why = "an answer to no request" // we lost track
+		return false
 	}
 	ex := d.queue[0]
 	if !h.done {
@@ -865,6 +874,23 @@ type reader struct {
 	left      int64 // body or chunk bytes still to come
 	stopAtEnd bool  // feedN: stop at the end of a message
 	ended     bool  // feedN: a message ended
+	// why is what the reader could not read, once it stopped ("": its
+	// callback stopped it).
+	why string
+}
+
+// stop records why the reader stops reading.
+func (r *reader) stop(why string) bool {
+	r.why = why
+	return false
+}
+
+// side names what a reader reads, for what it says.
+func (r *reader) side() string {
+	if r.request {
+		return "request"
+	}
+	return "response"
 }
 
 // feedN reads at most one message from b: it returns how many bytes it
@@ -895,7 +921,7 @@ func (r *reader) feedRest(b []byte, on func(*head) bool) ([]byte, bool) {
 			if i < 0 {
 				r.line = append(r.line, b...)
 				if len(r.line) > maxHead {
-					return b, false
+					return b, r.stop("a " + r.side() + " head over 64 KiB")
 				}
 				return nil, true
 			}
@@ -903,15 +929,17 @@ func (r *reader) feedRest(b []byte, on func(*head) bool) ([]byte, bool) {
 			b = b[i+1:]
 			if !bytes.HasSuffix(r.line, []byte("\n\r\n")) && !bytes.HasSuffix(r.line, []byte("\n\n")) {
 				if len(r.line) > maxHead {
-					return b, false
+					return b, r.stop("a " + r.side() + " head over 64 KiB")
 				}
 				continue
 			}
 			h, ok := parseHead(r.line, r.request)
-			r.line = r.line[:0]
 			if !ok {
-				return b, false
+				first, _, _ := bytes.Cut(r.line, []byte("\n"))
+				r.line = r.line[:0]
+				return b, r.stop(fmt.Sprintf("a %s that is not HTTP/1.x: %q", r.side(), oneLine(string(bytes.TrimRight(first, "\r")), 60)))
 			}
+			r.line = r.line[:0]
 			r.h = h
 			if !on(&r.h) {
 				return b, false
@@ -943,7 +971,10 @@ func (r *reader) feedRest(b []byte, on func(*head) bool) ([]byte, bool) {
 			i := bytes.IndexByte(b, '\n')
 			if i < 0 {
 				r.line = append(r.line, b...)
-				return nil, len(r.line) <= maxHead
+				if len(r.line) > maxHead {
+					return nil, r.stop("a chunk size or trailer line over 64 KiB")
+				}
+				return nil, true
 			}
 			r.line = append(r.line, b[:i+1]...)
 			b = b[i+1:]
@@ -958,7 +989,7 @@ func (r *reader) feedRest(b []byte, on func(*head) bool) ([]byte, bool) {
 			sz, _, _ := bytes.Cut(line, []byte(";"))
 			n, err := strconv.ParseInt(string(bytes.TrimSpace(sz)), 16, 64)
 			if err != nil || n < 0 {
-				return b, false
+				return b, r.stop(fmt.Sprintf("a bad chunk size %q", oneLine(string(sz), 40)))
 			}
 			if n == 0 {
 				r.state = inTrailers

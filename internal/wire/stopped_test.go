@@ -254,3 +254,38 @@ func TestStaleCancelIsForgotten(t *testing.T) {
 		}
 	}
 }
+
+// An HTTP/1 stream that stops being HTTP says why, once, and the
+// requests before it that still waited are not told unanswered.
+func TestHTTPStopsSayWhy(t *testing.T) {
+	for _, c := range []struct {
+		name, client, server, want string
+	}{
+		{"request line", "GET /a HTTP/1.1\r\nHost: x\r\n\r\nHELLO THERE\r\n\r\n", "", "a request that is not HTTP/1.x: \"HELLO THERE\""},
+		{"chunk size", "GET /a HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "a bad chunk size \"zz\""},
+		{"answer to nothing", "", "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", ""},
+	} {
+		var s sink
+		d := newDecoder(&Proxy{Edge: "a→b", report: s.add})
+		if c.client != "" {
+			d.fromClient([]byte(c.client))
+		} else {
+			d.fromClient([]byte("GET /a HTTP/1.1\r\nHost: x\r\n\r\n"))
+			d.fromServer([]byte("HTTP/1.1 204 No Content\r\n\r\n"))
+		}
+		if c.server != "" {
+			d.fromServer([]byte(c.server))
+		}
+		d.close("connection closed", false)
+		got := strings.Join(s.lines(), "\n")
+		if c.want != "" && !strings.Contains(got, "connection → not decoded from here: "+c.want) {
+			t.Errorf("%s: %s", c.name, got)
+		}
+		if c.want == "" && !strings.Contains(got, "not decoded from here: an answer to no request") {
+			t.Errorf("%s: %s", c.name, got)
+		}
+		if strings.Contains(got, "no response") || strings.Count(got, "not decoded from here") != 1 {
+			t.Errorf("%s: blamed or said twice:\n%s", c.name, got)
+		}
+	}
+}
