@@ -31,7 +31,12 @@ func FuzzTemplate(f *testing.F) {
 			}
 		}
 		if d.Errs.Len() == 0 {
-			_, _ = s.String(fuzzVars)
+			want, wantErr := s.String(fuzzVars)
+			// Quoted's text is String's; quoting changes values only.
+			text, quoted, err := s.Quoted(fuzzVars, strings.ToUpper)
+			if text != want || (err != nil) != (wantErr != nil) || !s.IsTemplate() && quoted != text {
+				t.Fatalf("%q: Quoted %q %q (%v); String %q (%v)", text, text, quoted, err, want, wantErr)
+			}
 		}
 	})
 }

@@ -450,6 +450,34 @@ func (s Str) String(vars Vars) (string, error) {
 	return b.String(), nil
 }
 
+// Quoted evaluates s as String does, and also gives the text with each
+// template's value passed through quote: a glob or a regular expression
+// whose own wildcards keep their meaning while a value put into it
+// (a captured "a+b") matches only itself.
+func (s Str) Quoted(vars Vars, quote func(string) string) (text, quoted string, err error) {
+	if len(s.parts) == 0 {
+		return s.Raw, s.Raw, nil
+	}
+	var t, q strings.Builder
+	for _, p := range s.parts {
+		if p.prog == nil {
+			t.WriteString(p.lit)
+			q.WriteString(p.lit)
+			continue
+		}
+		v, err := p.prog.Eval(vars)
+		if err != nil {
+			return "", "", err
+		}
+		if v == nil {
+			return "", "", fmt.Errorf("(( %s )) is null; give a default with (( %s ?? \"…\" ))", p.prog.src, p.prog.src)
+		}
+		t.WriteString(Format(v))
+		q.WriteString(quote(Format(v)))
+	}
+	return t.String(), q.String(), nil
+}
+
 // Value is any YAML value (scalar, list, mapping) whose strings may hold
 // templates; it evaluates to a canonical value with typed template results.
 type Value struct {

@@ -372,3 +372,16 @@ func TestDecodeStrNotAScalar(t *testing.T) {
 		}
 	}
 }
+
+// Quoted gives String's text, and the text with each template's value
+// quoted: the literal runs stay as written.
+func TestQuoted(t *testing.T) {
+	s := decodeStr(t, `v: "/x/*/((id))/((n))"`, "id", "n")
+	text, quoted, err := s.Quoted(expr.Vars{"id": "a*b", "n": 2}, func(v string) string { return "<" + v + ">" })
+	if err != nil || text != "/x/*/a*b/2" || quoted != "/x/*/<a*b>/<2>" {
+		t.Errorf("%q %q %v", text, quoted, err)
+	}
+	if _, _, err := s.Quoted(expr.Vars{"id": nil, "n": 1}, strings.ToUpper); err == nil || !strings.Contains(err.Error(), "is null") {
+		t.Errorf("a null value: %v", err)
+	}
+}

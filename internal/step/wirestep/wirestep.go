@@ -72,10 +72,6 @@ type pattern struct {
 	Injected                           *bool
 	code                               *int           // Code, when it holds no template
 	sql                                *regexp.Regexp // SQL compiled, when it holds no template
-	// quoted are the templated globs and regular expressions (path, grpc,
-	// key, sql) cut into their text and their templates, by key, so that
-	// a template's value is quoted into the pattern (resolve).
-	quoted map[string][]piece
 }
 
 // field is one of a pattern's strings, by its key.
@@ -190,34 +186,14 @@ func (p *pattern) resolve(vars expr.Vars, svcs step.Services) (*matcher, error) 
 // regular expression, the pattern with each template's value quoted in
 // (else the text again).
 func (p *pattern) eval(f field, vars expr.Vars) (text, pat string, err error) {
-	pieces, ok := p.quoted[f.key]
-	if !ok {
-		text, err = f.s.String(vars)
-		return text, text, err
+	switch f.key {
+	case "path", "grpc", "key":
+		return f.s.Quoted(vars, globQuote)
+	case "sql":
+		return f.s.Quoted(vars, regexp.QuoteMeta)
 	}
-	quote := globQuote
-	if f.key == "sql" {
-		quote = regexp.QuoteMeta
-	}
-	var t, q strings.Builder
-	for _, pc := range pieces {
-		if pc.prog == nil {
-			t.WriteString(pc.lit)
-			q.WriteString(pc.lit)
-			continue
-		}
-		v, err := pc.prog.Eval(vars)
-		if err != nil {
-			return "", "", err
-		}
-		if v == nil {
-			// As expr.Str.String says it.
-			return "", "", fmt.Errorf("(( %s )) is null; give a default with (( %s ?? \"…\" ))", pc.prog, pc.prog)
-		}
-		t.WriteString(expr.Format(v))
-		q.WriteString(quote(expr.Format(v)))
-	}
-	return t.String(), q.String(), nil
+	text, err = f.s.String(vars)
+	return text, text, err
 }
 
 // The checks on a pattern's strings, shared by the loader (plain strings)
@@ -267,88 +243,6 @@ func globQuote(s string) string {
 		b.WriteRune(c)
 	}
 	return b.String()
-}
-
-// piece is a run of a templated pattern: text as written (its wildcards
-// are the pattern's), or a ((…)) template (its value is quoted in).
-type piece struct {
-	lit  string
-	prog *expr.Program
-}
-
-// splitTemplate cuts s into its text and its ((…)) templates as
-// expr.ParseTemplate does (which keeps its parts to itself): "$((" is
-// shell arithmetic, not a template, and a template ends at the first "))"
-// outside its own parentheses and quotes. FuzzSplitTemplate holds the two
-// to the same reading.
-func splitTemplate(s string) ([]piece, error) {
-	var out []piece
-	var lit strings.Builder
-	for i := 0; i < len(s); {
-		j := strings.Index(s[i:], "((")
-		if j < 0 {
-			lit.WriteString(s[i:])
-			break
-		}
-		j += i
-		if j > 0 && s[j-1] == '$' {
-			lit.WriteString(s[i : j+2])
-			i = j + 2
-			continue
-		}
-		lit.WriteString(s[i:j])
-		end, err := templateEnd(s, j+2)
-		if err != nil {
-			return nil, err
-		}
-		// Compiled when the suite loaded, names checked: this finds it
-		// in expr's cache.
-		prog, err := expr.Compile(strings.TrimSpace(s[j+2:end]), nil)
-		if err != nil {
-			return nil, err
-		}
-		if lit.Len() > 0 {
-			out = append(out, piece{lit: lit.String()})
-			lit.Reset()
-		}
-		out = append(out, piece{prog: prog})
-		i = end + 2
-	}
-	if lit.Len() > 0 {
-		out = append(out, piece{lit: lit.String()})
-	}
-	return out, nil
-}
-
-// templateEnd finds the "))" that closes a template opened before start,
-// skipping the parentheses and quotes of the expression inside (as
-// expr's own).
-func templateEnd(s string, start int) (int, error) {
-	depth := 0
-	for i := start; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '"', '\'', '`':
-			k := i + 1
-			for k < len(s) && s[k] != c {
-				if s[k] == '\\' && c != '`' {
-					k++
-				}
-				k++
-			}
-			i = k
-		case '(':
-			depth++
-		case ')':
-			if depth == 0 {
-				if i+1 < len(s) && s[i+1] == ')' {
-					return i, nil
-				}
-				return 0, fmt.Errorf("template (( is closed by a single )")
-			}
-			depth--
-		}
-	}
-	return 0, fmt.Errorf("template (( is not closed with ))")
 }
 
 func (p *matcher) edge() string { return p.From + "→" + p.To }
@@ -463,19 +357,8 @@ func decodePatternKey(d *decode.Decoder, f decode.Field, p *pattern) {
 	}
 	if s.IsTemplate() {
 		// A template is checked once it is evaluated, when the step
-		// runs; in a glob or a regular expression, its value is quoted in.
-		switch f.Key {
-		case "path", "grpc", "key", "sql":
-			pieces, err := splitTemplate(s.Raw)
-			if err != nil {
-				d.Errorf(v, "%s.%s: %v", p.what, f.Key, err) // expr read it; seam's bug if this differs
-				return
-			}
-			if p.quoted == nil {
-				p.quoted = map[string][]piece{}
-			}
-			p.quoted[f.Key] = pieces
-		}
+		// runs; in a glob or a regular expression, its value is quoted in
+		// (eval).
 		return
 	}
 	var err error

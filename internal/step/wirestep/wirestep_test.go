@@ -10,7 +10,6 @@ import (
 
 	"github.com/seamtest/seam/internal/decode"
 	"github.com/seamtest/seam/internal/diag"
-	"github.com/seamtest/seam/internal/expr"
 	"github.com/seamtest/seam/internal/step"
 	"github.com/seamtest/seam/internal/wire"
 	"go.yaml.in/yaml/v4"
@@ -229,34 +228,6 @@ func TestTemplateValuesMatchThemselves(t *testing.T) {
 	if err == nil || !strings.HasPrefix(err.Error(), "1 interaction(s) matched app→cache cart:u[1]; want exactly 2") {
 		t.Errorf("message: %v", err)
 	}
-}
-
-// FuzzSplitTemplate: splitTemplate reads a string as expr does, so the
-// text it evaluates to is Str.String's.
-func FuzzSplitTemplate(f *testing.F) {
-	for _, s := range []string{"/orders/((id))", "((a))((b))", "$((a))x", "x((f(\"))\")))y", "((a)) ((", "((m[\"k\"]))*", "(( a ))", "((a ?? 'b'))"} {
-		f.Add(s)
-	}
-	vars := map[string]any{"a": "x*y", "b": float64(2), "id": "1+1", "m": map[string]any{"k": "[v]"}}
-	f.Fuzz(func(t *testing.T, text string) {
-		d := decode.New("t.yaml", &diag.List{})
-		d.Vars = map[string]bool{"a": true, "b": true, "id": true, "m": true}
-		var s expr.Str
-		s.DecodeYAML(d, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: text, Line: 1, Column: 1})
-		if d.Errs.Len() > 0 || !s.IsTemplate() {
-			return
-		}
-		pieces, err := splitTemplate(text)
-		if err != nil {
-			t.Fatalf("%q: expr reads it, splitTemplate does not: %v", text, err)
-		}
-		p := pattern{quoted: map[string][]piece{"path": pieces}}
-		got, _, gotErr := p.eval(field{"path", &s}, vars)
-		want, wantErr := s.String(vars)
-		if (gotErr != nil) != (wantErr != nil) || got != want {
-			t.Fatalf("%q: splitTemplate gives %q (%v); expr %q (%v)", text, got, gotErr, want, wantErr)
-		}
-	})
 }
 
 // A template that cannot be evaluated, or gives what the loader would
