@@ -564,20 +564,17 @@ func silentConnection(t *testing.T, c silentCase) {
 	}
 }
 
-// TestDrainCutIsRecordedWithItsCalls: a connection whose HTTP/2 stops
-// being readable while a fault drains it is cut, and the record says so:
-// the call in flight that the cut ends is counted, not "nothing in
-// flight", and no line claims the bytes still pass.
-func TestDrainCutIsRecordedWithItsCalls(t *testing.T) {
+// slowH2Callee is an h2c server whose calls wait until the test ends (or
+// their caller goes); arrived tells each call's path as it comes.
+func slowH2Callee(t *testing.T) (addr string, arrived chan string) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	arrived, release := make(chan struct{}, 1), make(chan struct{})
-	defer close(release)
+	arrived, release := make(chan string, 4), make(chan struct{})
+	t.Cleanup(func() { close(release); ln.Close() })
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		arrived <- struct{}{}
+		arrived <- r.URL.Path
 		select {
 		case <-release:
 		case <-r.Context().Done():
@@ -592,8 +589,17 @@ func TestDrainCutIsRecordedWithItsCalls(t *testing.T) {
 			go (&http2.Server{}).ServeConn(c, &http2.ServeConnOpts{Handler: h})
 		}
 	}()
+	return ln.Addr().String(), arrived
+}
+
+// TestDrainCutIsRecordedWithItsCalls: a connection whose HTTP/2 stops
+// being readable while a fault drains it is cut, and the record says so:
+// the call in flight that the cut ends is counted, not "nothing in
+// flight", and no line claims the bytes still pass.
+func TestDrainCutIsRecordedWithItsCalls(t *testing.T) {
+	callee, arrived := slowH2Callee(t)
 	s := &sink{}
-	p := listened(t, "web→api", ln.Addr().String(), s.add)
+	p := listened(t, "web→api", callee, s.add)
 	conn, err := net.Dial("tcp", p.Addr())
 	if err != nil {
 		t.Fatal(err)
@@ -690,31 +696,9 @@ func TestHTTPFaultAnswersGRPCCalls(t *testing.T) {
 // GOAWAY (so it retries at once, as RFC 9113 §8.7 allows), and the
 // record says which stream was refused.
 func TestDrainRefusesStreamsOpenedAfterIt(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	arrived, release := make(chan string, 4), make(chan struct{})
-	defer close(release)
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		arrived <- r.URL.Path
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	})
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go (&http2.Server{}).ServeConn(c, &http2.ServeConnOpts{Handler: h})
-		}
-	}()
+	callee, arrived := slowH2Callee(t)
 	s := &sink{}
-	p := listened(t, "web→api", ln.Addr().String(), s.add)
+	p := listened(t, "web→api", callee, s.add)
 	conn, err := net.Dial("tcp", p.Addr())
 	if err != nil {
 		t.Fatal(err)
