@@ -239,8 +239,30 @@ func (m *Masker) Text(s string) string {
 		s = textSecret().ReplaceAllString(s, "${1}${2}${3}"+Masked+"${2}${3}")
 		s = headerSecret().ReplaceAllString(s, "${1}"+Masked)
 		s = sqlText(s)
+		if strings.Contains(s, ")=(") {
+			s = keyDetail(s)
+		}
 	}
 	return m.Str(s)
+}
+
+// pgKeyDetail is PostgreSQL's detail of a key's violation, in its log and
+// error messages: Key (api_token)=(tok-1) already exists.
+var pgKeyDetail = lazyRE(`(Key \(([^()]*)\)=\()([^)]*)(\))`)
+
+// keyDetail masks the values of a key detail whose columns hold a secret
+// (all of them: the values of a key of several columns are not split
+// reliably, a value may hold a comma).
+func keyDetail(s string) string {
+	return pgKeyDetail().ReplaceAllStringFunc(s, func(m string) string {
+		g := pgKeyDetail().FindStringSubmatch(m)
+		for _, col := range strings.Split(g[2], ",") {
+			if sqlSecretColumn(strings.TrimSpace(col)) {
+				return g[1] + Masked + g[4]
+			}
+		}
+		return m
+	})
 }
 
 // hint reports whether b holds, in any case, a word that secretName is

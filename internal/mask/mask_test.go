@@ -104,3 +104,19 @@ func FuzzSQL(f *testing.F) {
 		}
 	})
 }
+
+// PostgreSQL's detail of a key violation (its log, an error message)
+// shows the key's values: masked when a column holds a secret.
+func TestKeyDetail(t *testing.T) {
+	m, _ := New(nil)
+	for in, want := range map[string]string{
+		"DETAIL:  Key (api_token)=(tok-1) already exists.":          "DETAIL:  Key (api_token)=(***) already exists.",
+		"DETAIL:  Key (email, password_hash)=(a@b, $x) is present.": "DETAIL:  Key (email, password_hash)=(***) is present.",
+		"DETAIL:  Key (email)=(a@b.c) already exists.":              "DETAIL:  Key (email)=(a@b.c) already exists.",
+		"DETAIL:  Key (token_type)=(refresh) already exists.":       "DETAIL:  Key (token_type)=(refresh) already exists.",
+	} {
+		if got := m.Text(in); got != want {
+			t.Errorf("Text(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
