@@ -5,8 +5,8 @@
 //
 // Secrets are known by name (query and form parameters, JSON members,
 // DSN keywords and header lines named like a password, token, secret or
-// key; in SQL, the literals given to such a column and PASSWORD
-// literals), by shape (bcrypt and argon2 hashes, JWTs, bearer tokens, the
+// key; in SQL, PostgreSQL's or MySQL's, the literals given to such a
+// column and passwords: PASSWORD 'x', IDENTIFIED BY 'x'), by shape (bcrypt and argon2 hashes, JWTs, bearer tokens, the
 // password in a URL's user part), by value (the passwords and tokens seam
 // generated for a run, given with Add) and by a suite's own patterns
 // (mask:).

@@ -120,3 +120,39 @@ func TestKeyDetail(t *testing.T) {
 		}
 	}
 }
+
+// FuzzMySQL: masking a MySQL statement never panics, keeps every token
+// but literals as it was (read as MySQL reads it), and masking again
+// changes nothing.
+func FuzzMySQL(f *testing.F) {
+	for _, s := range []string{
+		`insert into users(email, password_hash, api_token) values ('a@x.com', "h1", 'tok-1'), ('b', 'it\'s (odd)', _utf8mb4'x')`,
+		"update `users` set `password` = ?, token = 0x6b39 where id = ? # it's\n-- it's\n/* it's */",
+		"CREATE USER 'u'@'%' IDENTIFIED VIA ed25519 USING PASSWORD('pw') OR unix_socket /*!50706 , v IDENTIFIED BY 'q' */",
+		"ALTER USER u IDENTIFIED WITH caching_sha2_password BY 'new' REPLACE 'old'; SET PASSWORD FOR 'u'@'h' = PASSWORD(\"x\")",
+		`update t set token = "a\"b\\" 'c' N'd' X'0f' b'01' 0b1, secret = 'cut\`,
+		"insert into t (a, token) values row('x', 'y'), row(?, ?) as n on duplicate key update token = n.token",
+		"select 1 from t where token <=> 'a' and data->>'$.api_token' = 'b' and \"password\" = 'c' and 2fa_secret regexp 'd'",
+		"update t set token = 'a'--'b'\n, x = $$y$$ /*M!100100 , api_key = 'z' */ /* /* */ token = 'w'",
+		"update t set token = `cut", "update t set token = /*! 'cut", "select 1",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, sql string) {
+		once, _, _ := MySQL(sql)
+		if twice, _, _ := MySQL(once); twice != once {
+			t.Errorf("masking again changed %q to %q", once, twice)
+		}
+		// What is kept reads as it did: the same tokens, but literals.
+		was, is := mysqlLex(sql), mysqlLex(once)
+		if len(was) != len(is) {
+			t.Fatalf("masking %q to %q changed its tokens: %d, then %d", sql, once, len(was), len(is))
+		}
+		for i := range was {
+			a, b := sql[was[i].from:was[i].to], once[is[i].from:is[i].to]
+			if was[i].kind != is[i].kind || a != b && was[i].kind != sqlString {
+				t.Fatalf("masking %q to %q changed token %d: %q to %q", sql, once, i, a, b)
+			}
+		}
+	})
+}

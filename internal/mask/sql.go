@@ -34,6 +34,8 @@ import (
 // SQL reports the parameters ($n, 1-based, sorted) given to such columns
 // the same ways (params), and whether the statement mentions a password
 // at all (all: then every parameter is taken as secret).
+//
+// MySQL reads MySQL's and MariaDB's statements.
 func SQL(sql string) (masked string, params []int, all bool) {
 	if !hint(sql) {
 		return sql, nil, false
@@ -63,9 +65,74 @@ const sqlMaxNest = 4
 // parameters given to secret columns; nest counts the dollar-quoted
 // bodies s is in.
 func maskSQL(s string, text bool, nest int) (string, []int) {
-	m := newSQLMask(s, text)
+	m := newSQLMask(s, sqlLex(s, text), false)
 	m.find()
 	return m.rewrite(nest), m.params()
+}
+
+// MySQL masks secrets in a MySQL or MariaDB statement as SQL does in
+// PostgreSQL's, read as MySQL reads it in its default sql_mode (see
+// mysqlLex): 'it\'s' and "it\"s" are literals, `token` a column, ? a
+// parameter, # a comment and /*! … */ code. It masks the same values
+// and, as well, MySQL's passwords: IDENTIFIED BY 'x' (CREATE USER, ALTER
+// USER, GRANT), IDENTIFIED {WITH | VIA} plugin {BY | AS | USING} 'x'
+// (MariaDB's OR between plugins too), the current password after
+// REPLACE, SET PASSWORD [FOR user] = 'x', and PASSWORD('x') and
+// OLD_PASSWORD('x') wherever they are called; a column compared with
+// <=>, REGEXP or RLIKE, and the rows of VALUES ROW(…), ….
+//
+// A masked literal keeps its prefix: _utf8mb4'***', N'***', X'***'; a
+// number written in hexadecimal or bits (0x70, 0b1) is a string to
+// MySQL and is masked as '***'. A double-quoted string where a column's
+// name goes ("token" = 'x') is taken as that name too, as it is under
+// ANSI_QUOTES: a value compared with a string is masked rather than
+// written.
+//
+// params are the parameters given to secret columns, as SQL's are: each
+// ? numbered by its place (1-based, sorted); all reports whether the
+// statement mentions a password or IDENTIFIED at all (then every
+// parameter is taken as secret).
+//
+// Source: the MySQL 8.4 and MariaDB reference manuals, "String
+// Literals", "Hexadecimal Literals", "Bit-Value Literals", "Schema
+// Object Names", "Comments", CREATE USER, ALTER USER and SET PASSWORD.
+func MySQL(sql string) (masked string, params []int, all bool) {
+	if !mysqlHint(sql) {
+		return sql, nil, false
+	}
+	m := newSQLMask(sql, mysqlLex(sql), true)
+	m.find()
+	all = containsFold(sql, "identified") || containsWordFold(sql, "password")
+	return m.rewrite(0), m.params(), all
+}
+
+// containsWordFold reports whether s holds the lower-case ASCII word w,
+// in any case, as a word of its own: no letter, digit or _ on either
+// side (sqlMention's \b, without a regexp's cost).
+func containsWordFold(s, w string) bool {
+	isWord := func(c byte) bool { return c == '_' || 'a' <= c|0x20 && c|0x20 <= 'z' || '0' <= c && c <= '9' }
+	for i := 0; i+len(w) <= len(s); i++ {
+		if hasFoldAt(s, i, w) && (i == 0 || !isWord(s[i-1])) && (i+len(w) == len(s) || !isWord(s[i+len(w)])) {
+			return true
+		}
+	}
+	return false
+}
+
+// mysqlHint is hint, IDENTIFIED counted too, in one pass.
+func mysqlHint(s string) bool {
+	for i := 0; i+3 <= len(s); i++ {
+		c := s[i] | 0x20
+		if c == 'i' && hasFoldAt(s, i, "identified") {
+			return true
+		}
+		for _, w := range hintWords[c] {
+			if hasFoldAt(s, i, w) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 type sqlKind uint8
@@ -292,6 +359,196 @@ func sqlBlockComment(s string, i int) (int, bool) {
 	return len(s), false
 }
 
+// mysqlLex reads s into tokens as MySQL's and MariaDB's lexers do in the
+// default sql_mode (the reference manuals' "String Literals", "Schema
+// Object Names" and "Comments"); comments and space are left out.
+//
+//   - A literal is quoted with ' or " (its quote doubled inside or
+//     escaped with a backslash), its prefix attached: N'…', X'…', B'…'
+//     and a character set's introducer, _utf8mb4'…' or _binary"…". A
+//     number in hexadecimal or bits, 0x41 or 0b1, is a literal too: a
+//     string of bytes.
+//   - A name is a word of letters, digits, $ and _ (2fa_secret is one:
+//     a name may start with a digit), or quoted with backticks (one
+//     doubled inside). A variable, @a or @@a, is a name too.
+//   - ? is a parameter; $ starts neither a parameter nor a string.
+//   - A comment runs from # or from -- and a space (or a control
+//     character) to the end of the line, or from /* to the first */
+//     (they do not nest). But /*! … */, /*!50700 … */ and MariaDB's
+//     /*M! … */ hold code, read as the statement's own.
+//
+// A literal, quoted name or comment that does not end runs to the end.
+// Under sql_mode's NO_BACKSLASH_ESCAPES a backslash escapes nothing and
+// under ANSI_QUOTES a double-quoted string is a name: neither is read
+// here (see MySQL).
+func mysqlLex(s string) []sqlToken {
+	var ts []sqlToken
+	code := false // in a /*! … */ comment
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case isSQLSpace(c):
+			i++
+			continue
+		case c == '#' || c == '-' && strings.HasPrefix(s[i:], "--") && (i+2 == len(s) || s[i+2] <= ' ' || s[i+2] == 0x7f):
+			if j := strings.IndexByte(s[i:], '\n'); j >= 0 {
+				i += j + 1
+			} else {
+				i = len(s)
+			}
+			continue
+		case c == '/' && strings.HasPrefix(s[i:], "/*"):
+			if j := mysqlCode(s, i); j > i {
+				i, code = j, true
+			} else if j := strings.Index(s[i+2:], "*/"); j >= 0 {
+				i += 2 + j + 2
+			} else {
+				i = len(s)
+			}
+			continue
+		case c == '*' && code && strings.HasPrefix(s[i:], "*/"):
+			i, code = i+2, false
+			continue
+		}
+		t := sqlToken{kind: sqlPunct, from: i, to: i + 1}
+		switch {
+		case c == '\'' || c == '"':
+			t.kind = sqlString
+			t.to, _ = sqlQuoted(s, i, c, true)
+		case c == '`':
+			t.kind = sqlQIdent
+			t.to, _ = sqlQuoted(s, i, c, false)
+		case c == '?':
+			t.kind = sqlParam
+		case '0' <= c && c <= '9' || c == '.' && i+1 < len(s) && '0' <= s[i+1] && s[i+1] <= '9' && !mysqlQualifier(ts, i):
+			t.kind, t.to = mysqlNumber(s, i)
+		case c == '@':
+			j := i + 1
+			if j < len(s) && s[j] == '@' {
+				j++
+			}
+			if j < len(s) && isMySQLWord(s[j]) {
+				for j++; j < len(s) && isMySQLWord(s[j]); j++ {
+				}
+				t.kind, t.to = sqlIdent, j
+			}
+		case isMySQLWord(c):
+			j := i + 1
+			for j < len(s) && isMySQLWord(s[j]) {
+				j++
+			}
+			t.kind, t.to = sqlIdent, j
+			// A literal's prefix: N'…' (escapes as in '…'), X'…' and
+			// B'…' (hexadecimal and binary digits only), an
+			// introducer _charset'…' or _charset"…".
+			if j < len(s) && (s[j] == '\'' || s[j] == '"' && c == '_') && (c == '_' || j == i+1 && strings.IndexByte("nNxXbB", c) >= 0) {
+				t.kind = sqlString
+				t.to, _ = sqlQuoted(s, j, s[j], strings.IndexByte("xXbB", c) < 0)
+			}
+		case c == ':':
+			if i+1 < len(s) && s[i+1] == '=' {
+				t.kind, t.to = sqlOp, i+2
+			}
+		case strings.IndexByte(mysqlOpChars, c) >= 0:
+			t.kind, t.to = sqlOp, i+1
+			for _, op := range mysqlOps {
+				if strings.HasPrefix(s[i:], op) {
+					t.to = i + len(op)
+					break
+				}
+			}
+		}
+		ts = append(ts, t)
+		i = t.to
+	}
+	return ts
+}
+
+// mysqlQualifier reports whether a dot at i qualifies the name before
+// it (t.2fa_secret): a name follows, not a number (.5).
+func mysqlQualifier(ts []sqlToken, i int) bool {
+	if len(ts) == 0 {
+		return false
+	}
+	t := ts[len(ts)-1]
+	return t.to == i && (t.kind == sqlIdent || t.kind == sqlQIdent)
+}
+
+// mysqlOpChars are the characters MySQL's operators are made of; an
+// operator is one of them, or one of mysqlOps (longest first).
+const mysqlOpChars = "=<>!~^|&+-*/%"
+
+var mysqlOps = [...]string{"<=>", "->>", "<>", "!=", "<=", ">=", "<<", ">>", "||", "&&", "->"}
+
+// mysqlCode returns where the code of a /*! … */ or /*M! … */ comment at
+// i starts, past its version (/*!50700); i when the comment at i is
+// another.
+func mysqlCode(s string, i int) int {
+	j := i + 3
+	switch {
+	case strings.HasPrefix(s[i:], "/*!"):
+	case strings.HasPrefix(s[i:], "/*M!"):
+		j++
+	default:
+		return i
+	}
+	for j < len(s) && '0' <= s[j] && s[j] <= '9' {
+		j++
+	}
+	return j
+}
+
+// mysqlNumber reads the token at i, a digit or a dot before one: a
+// number (1, 1.5, .5, 1e-3), a literal in hexadecimal or bits (0x41,
+// 0b1) or a name that starts with digits (2fa_secret).
+func mysqlNumber(s string, i int) (sqlKind, int) {
+	if s[i] == '0' && i+2 < len(s) && (s[i+1] == 'x' || s[i+1] == 'b') {
+		digits := "0123456789abcdefABCDEF"
+		if s[i+1] == 'b' {
+			digits = "01"
+		}
+		j := i + 2
+		for j < len(s) && strings.IndexByte(digits, s[j]) >= 0 {
+			j++
+		}
+		if j > i+2 && (j == len(s) || !isMySQLWord(s[j])) {
+			return sqlString, j
+		}
+	}
+	j := i
+	for j < len(s) && '0' <= s[j] && s[j] <= '9' {
+		j++
+	}
+	if j < len(s) && isMySQLWord(s[j]) && !mysqlExponent(s, j) {
+		for j++; j < len(s) && isMySQLWord(s[j]); j++ {
+		}
+		return sqlIdent, j
+	}
+	if j < len(s) && s[j] == '.' {
+		for j++; j < len(s) && '0' <= s[j] && s[j] <= '9'; j++ {
+		}
+	}
+	if mysqlExponent(s, j) {
+		for j += 2; j < len(s) && '0' <= s[j] && s[j] <= '9'; j++ {
+		}
+	}
+	return sqlNumber, j
+}
+
+// mysqlExponent reports whether a number's exponent starts at j: e or E,
+// a sign or not, a digit.
+func mysqlExponent(s string, j int) bool {
+	if j+1 >= len(s) || s[j] != 'e' && s[j] != 'E' {
+		return false
+	}
+	if s[j+1] == '+' || s[j+1] == '-' {
+		j++
+	}
+	return j+1 < len(s) && '0' <= s[j+1] && s[j+1] <= '9'
+}
+
+func isMySQLWord(c byte) bool { return isSQLWord(c) || c == '$' }
+
 func isSQLSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'
 }
@@ -320,10 +577,14 @@ type sqlMask struct {
 	// statement) has its values taken already, and looking for each
 	// one's end again would take time squared.
 	fellBack int
+
+	// mysql: the statement is MySQL's (tokens from mysqlLex), and
+	// MySQL's forms are read too (see MySQL).
+	mysql bool
 }
 
-func newSQLMask(s string, text bool) *sqlMask {
-	m := &sqlMask{s: s, ts: sqlLex(s, text)}
+func newSQLMask(s string, ts []sqlToken, mysql bool) *sqlMask {
+	m := &sqlMask{s: s, ts: ts, mysql: mysql}
 	m.match = make([]int, len(m.ts))
 	m.secret = make([]bool, len(m.ts))
 	m.taken = make([]int, len(m.ts)+1)
@@ -358,8 +619,12 @@ func (m *sqlMask) find() {
 			switch m.tok(k) {
 			case "=", "<>", "!=", "=>", ":=":
 				m.compare(k, k+1, false)
+			case "<=>":
+				if m.mysql {
+					m.compare(k, k+1, false)
+				}
 			}
-		case m.word(k, "like"), m.word(k, "ilike"):
+		case m.word(k, "like"), m.word(k, "ilike"), m.mysql && (m.word(k, "regexp") || m.word(k, "rlike")):
 			m.compare(m.notBefore(k), k+1, false)
 		case m.word(k, "to"):
 			// SET [SESSION] app.token TO 'x'; col [NOT] SIMILAR TO 'x%'.
@@ -377,15 +642,91 @@ func (m *sqlMask) find() {
 		case m.word(k, "password"):
 			// PASSWORD 'x': CREATE or ALTER ROLE and USER, a user
 			// mapping's or a server's OPTIONS (password 'x').
-			if k+1 < len(m.ts) && m.ts[k+1].kind == sqlString {
+			switch {
+			case m.mysql:
+				m.mysqlPassword(k)
+			case k+1 < len(m.ts) && m.ts[k+1].kind == sqlString:
 				m.values(k+1, k+2)
 			}
 		case m.word(k, "insert"):
 			m.insert(k)
+		case m.mysql && m.word(k, "replace") && !m.is(k+1, "("):
+			m.insert(k) // REPLACE [INTO] t (cols) VALUES …, not the function
+		case m.mysql && m.word(k, "identified"):
+			m.identified(k)
+		case m.mysql && m.word(k, "old_password") && m.is(k+1, "("):
+			m.values(k+1, m.after(k+1))
 		case m.word(k, "values") && m.is(k-1, "("):
 			m.aliasedValues(k)
 		}
 	}
+}
+
+// mysqlPassword marks the password that MySQL's word PASSWORD at k
+// gives: PASSWORD 'x' (IDENTIFIED BY PASSWORD '*hash', a server's
+// OPTIONS), PASSWORD('x') (a function), SET PASSWORD [FOR user] = 'x'
+// [REPLACE 'current'].
+func (m *sqlMask) mysqlPassword(k int) {
+	switch {
+	case k+1 < len(m.ts) && m.ts[k+1].kind == sqlString:
+		m.secretValue(k + 1)
+	case m.is(k+1, "("):
+		m.values(k+1, m.after(k+1))
+	case m.word(k-1, "set"):
+		// The user is a name, 'u'@'h' or CURRENT_USER(): three tokens
+		// at most.
+		i := k + 1
+		if m.word(i, "for") {
+			for i += 2; i < k+6 && !m.is(i, "="); i++ {
+			}
+		}
+		if m.is(i, "=") {
+			m.replace(m.secretValue(i + 1))
+		}
+	}
+}
+
+// identified marks the passwords of MySQL's IDENTIFIED at k: BY 'x', BY
+// PASSWORD '*hash', {WITH | VIA} plugin [{BY | AS | USING} 'x'] (MariaDB
+// joins plugins with OR, and its USING takes PASSWORD('x') too), each
+// with REPLACE 'current' after.
+func (m *sqlMask) identified(k int) {
+	i := k + 1
+	switch {
+	case m.word(i, "by"):
+		if m.word(i+1, "password") {
+			i++
+		}
+		i = m.secretValue(i + 1)
+	case m.word(i, "with"), m.word(i, "via"):
+		for {
+			i += 2 // WITH, VIA or OR, and the plugin
+			if m.word(i, "by") || m.word(i, "as") || m.word(i, "using") {
+				i = m.secretValue(i + 1)
+			}
+			if !m.word(i, "or") {
+				break
+			}
+		}
+	default:
+		return
+	}
+	m.replace(i)
+}
+
+// replace marks the current password after REPLACE at i, if any (ALTER
+// USER … IDENTIFIED BY 'new' REPLACE 'current', SET PASSWORD the same).
+func (m *sqlMask) replace(i int) {
+	if m.word(i, "replace") {
+		m.secretValue(i + 1)
+	}
+}
+
+// secretValue takes the expression at i as secret and returns its end.
+func (m *sqlMask) secretValue(i int) int {
+	end := m.expr(i)
+	m.values(i, end)
+	return end
 }
 
 // compare marks the values on one side of a comparison or assignment
@@ -415,10 +756,11 @@ func (m *sqlMask) member(from, to int, name *string) bool {
 		return false
 	}
 	lit := m.tok(from)
-	if len(lit) < 2 || lit[0] != '\'' || lit[len(lit)-1] != '\'' {
+	q := lit[0]
+	if len(lit) < 2 || q != '\'' && (q != '"' || !m.mysql) || lit[len(lit)-1] != q {
 		return false
 	}
-	*name = strings.ReplaceAll(lit[1:len(lit)-1], "''", "'")
+	*name = strings.ReplaceAll(lit[1:len(lit)-1], string(q)+string(q), string(q))
 	return true
 }
 
@@ -481,15 +823,24 @@ func (m *sqlMask) place(cols []string, row [][2]int) {
 
 // insert marks the values inserted into secret columns by the INSERT at
 // k: INSERT INTO t [AS u] (cols) [OVERRIDING … VALUE] VALUES (…), … or
-// SELECT …; MERGE's INSERT (cols) VALUES (…) names no table.
+// SELECT …; MERGE's INSERT (cols) VALUES (…) names no table. MySQL's
+// INSERT and REPLACE take [LOW_PRIORITY | DELAYED | HIGH_PRIORITY]
+// [IGNORE] before INTO, PARTITION (p, …) after the table, VALUE for
+// VALUES and ROW(…) for a row.
 func (m *sqlMask) insert(k int) {
 	i := k + 1
+	for m.mysql && (m.word(i, "low_priority") || m.word(i, "delayed") || m.word(i, "high_priority") || m.word(i, "ignore")) {
+		i++
+	}
 	if m.word(i, "into") {
 		i++
 	}
 	if m.name(i) && !m.reserved(i) {
 		for i++; m.is(i, ".") && m.name(i+1); i += 2 {
 		}
+	}
+	if m.mysql && m.word(i, "partition") && m.is(i+1, "(") {
+		i = m.after(i + 1)
 	}
 	if m.word(i, "as") && m.name(i+1) {
 		i += 2
@@ -506,7 +857,7 @@ func (m *sqlMask) insert(k int) {
 		i += 3
 	}
 	switch {
-	case m.word(i, "values"):
+	case m.word(i, "values"), m.mysql && m.word(i, "value"):
 		m.rows(cols, i+1)
 	case m.word(i, "select"):
 		for i >= 0 {
@@ -546,11 +897,18 @@ func (m *sqlMask) aliasedValues(k int) {
 }
 
 // rows marks the values at secret columns' places in a VALUES list's
-// rows, from i.
+// rows, from i (in MySQL, ROW(…) is a row too).
 func (m *sqlMask) rows(cols []string, i int) {
-	for m.is(i, "(") {
-		m.place(cols, m.row(i))
-		i = m.after(i)
+	for {
+		open := i
+		if m.mysql {
+			open = m.rowOpen(i)
+		}
+		if !m.is(open, "(") {
+			return
+		}
+		m.place(cols, m.row(open))
+		i = m.after(open)
 		if !m.is(i, ",") {
 			return
 		}
@@ -713,6 +1071,10 @@ func (m *sqlMask) expr(i int) int {
 		switch m.tok(i) {
 		case "=", "<>", "!=", "<", ">", "<=", ">=", "=>", ":=":
 			return i
+		case "<=>":
+			if m.mysql {
+				return i
+			}
 		}
 		i++
 	}
@@ -733,7 +1095,8 @@ func (m *sqlMask) operand(i int) int {
 	}
 	switch t := m.ts[i]; {
 	case t.kind == sqlString:
-		for i++; i < len(m.ts) && m.ts[i].kind == sqlString && strings.ContainsAny(m.s[m.ts[i-1].to:m.ts[i].from], "\n\r"); i++ {
+		// MySQL joins adjacent literals whatever is between them.
+		for i++; i < len(m.ts) && m.ts[i].kind == sqlString && (m.mysql || strings.ContainsAny(m.s[m.ts[i-1].to:m.ts[i].from], "\n\r")); i++ {
 		}
 	case t.kind == sqlParam || t.kind == sqlNumber:
 		i++
@@ -769,7 +1132,8 @@ func (m *sqlMask) operand(i int) int {
 
 // operandBack returns where the operand that ends before k starts (k:
 // none): a literal or parameter, a column (t.col), a call or a
-// parenthesized list ((a, b), ROW(a, b)), with casts after.
+// parenthesized list ((a, b), ROW(a, b)), with casts after (in MySQL,
+// COLLATE c too).
 func (m *sqlMask) operandBack(k int) int {
 	j := k - 1
 	for {
@@ -779,6 +1143,10 @@ func (m *sqlMask) operandBack(k int) int {
 		}
 		if e >= 1 && m.name(e) && m.is(e-1, "::") {
 			j = e - 2
+			continue
+		}
+		if m.mysql && m.collation(j) {
+			j -= 2
 			continue
 		}
 		break
@@ -805,17 +1173,22 @@ func (m *sqlMask) operandBack(k int) int {
 }
 
 // column returns the column that tokens [from, to) name: col, t.col,
-// "col", s.t."col", with casts after (col::text).
+// "col", s.t."col", with casts after (col::text; in MySQL, col COLLATE
+// utf8mb4_bin too).
 func (m *sqlMask) column(from, to int) (string, bool) {
-	if from >= to || !m.name(from) || m.reserved(from) {
+	if from >= to || !m.colName(from) || m.reserved(from) {
 		return "", false
 	}
 	i := from
-	for m.is(i+1, ".") && m.name(i+2) && i+2 < to {
+	for m.is(i+1, ".") && m.colName(i+2) && i+2 < to {
 		i += 2
 	}
 	name := i
 	for i++; i < to; {
+		if m.mysql && i+1 < to && m.collation(i+1) {
+			i += 2
+			continue
+		}
 		if !m.is(i, "::") || !m.name(i+1) {
 			return "", false
 		}
@@ -827,6 +1200,12 @@ func (m *sqlMask) column(from, to int) (string, bool) {
 		return "", false
 	}
 	return m.nameAt(name), true
+}
+
+// collation reports whether token i names a collation after COLLATE
+// (MySQL's col COLLATE utf8mb4_bin, which reads as a cast).
+func (m *sqlMask) collation(i int) bool {
+	return i >= 1 && i < len(m.ts) && m.word(i-1, "collate") && (m.name(i) || m.ts[i].kind == sqlString)
 }
 
 // columns returns the columns listed by tokens [from, to): (a, t.b) or
@@ -895,11 +1274,22 @@ func (m *sqlMask) name(i int) bool {
 	return i >= 0 && i < len(m.ts) && (m.ts[i].kind == sqlIdent || m.ts[i].kind == sqlQIdent)
 }
 
+// colName reports whether token i may name a column: a name, or in
+// MySQL a double-quoted string too (a name under ANSI_QUOTES; taken as
+// one in any mode, so that a value compared with it is masked rather
+// than written).
+func (m *sqlMask) colName(i int) bool {
+	return m.name(i) || m.mysql && i >= 0 && i < len(m.ts) && m.ts[i].kind == sqlString && m.s[m.ts[i].from] == '"'
+}
+
 // nameAt returns the name token i spells: a quoted one without its
 // quotes.
 func (m *sqlMask) nameAt(i int) string {
 	n := m.tok(i)
-	if m.ts[i].kind == sqlQIdent {
+	switch {
+	case m.ts[i].kind == sqlQIdent && n[0] == '`':
+		n = strings.ReplaceAll(strings.Trim(n, "`"), "``", "`")
+	case m.ts[i].kind == sqlQIdent || m.ts[i].kind == sqlString:
 		n = strings.TrimPrefix(strings.TrimPrefix(n, "U&"), "u&")
 		n = strings.ReplaceAll(strings.Trim(n, `"`), `""`, `"`)
 	}
@@ -937,6 +1327,13 @@ func (m *sqlMask) rewrite(nest int) string {
 			// make a doubled quote of its own ('a'$$x$$, $$x$$'y'), a
 			// letter before it a prefix (U&$$x$$) or a word.
 			with = "'" + Masked + "'"
+			if m.mysql {
+				// The prefix stays: _utf8mb4'***', N'***', X'***'.
+				lit := m.tok(i)
+				if q := strings.IndexAny(lit, `'"`); q > 0 {
+					with = lit[:q] + with
+				}
+			}
 			prev := byte(' ')
 			if t.from > at {
 				prev = m.s[t.from-1]
@@ -984,11 +1381,21 @@ func (m *sqlMask) body(i int) bool {
 	return m.word(i-1, "do") || m.word(i-1, "as") || m.word(i-2, "language") && m.name(i-1)
 }
 
-// params returns the marked parameters' numbers, sorted, once each.
+// params returns the marked parameters' numbers, sorted, once each (in
+// MySQL, a ? is numbered by its place).
 func (m *sqlMask) params() []int {
 	var ps []int
+	place := 0
 	for i, t := range m.ts {
-		if m.secret[i] && t.kind == sqlParam {
+		if t.kind != sqlParam {
+			continue
+		}
+		place++
+		switch {
+		case !m.secret[i]:
+		case m.mysql:
+			ps = append(ps, place)
+		default:
 			if n, err := strconv.Atoi(m.tok(i)[1:]); err == nil {
 				ps = append(ps, n)
 			}

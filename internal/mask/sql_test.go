@@ -163,3 +163,153 @@ func TestSQLSecretColumn(t *testing.T) {
 		}
 	}
 }
+
+// TestMySQL: MySQL's and MariaDB's statements, read as they read them:
+// their literals, names, comments and passwords.
+func TestMySQL(t *testing.T) {
+	for _, c := range []struct {
+		name, in, want string
+		params         []int
+		all            bool
+	}{
+		// Double-quoted strings are literals.
+		{name: "a double-quoted value", in: `UPDATE users SET password = "dq-secret" WHERE id = 1`,
+			want: `UPDATE users SET password = '***' WHERE id = 1`, all: true},
+		{name: "a double-quoted key", in: `update t set api_key = "k9", name = "n"`, want: `update t set api_key = '***', name = "n"`},
+		{name: "PASSWORD() of a double-quoted string", in: `SELECT password("pw2")`, want: `SELECT password('***')`, all: true},
+		{name: "an insert of double-quoted strings", in: `insert into users (name, password) values ('n', "pw\"inner")`,
+			want: `insert into users (name, password) values ('n', '***')`, all: true},
+
+		// A backslash escapes a quote, in '…' and "…".
+		{name: "an escaped quote", in: `update users set password = 'it\'s-secret', name = 'n'`,
+			want: `update users set password = '***', name = 'n'`, all: true},
+		{name: "an escaped backslash", in: `update t set token = 'a\\', name = 'b\\' where id = 1`,
+			want: `update t set token = '***', name = 'b\\' where id = 1`},
+		{name: "escapes in double quotes", in: `update t set token = "x\"y\\", name = "it's"`,
+			want: `update t set token = '***', name = "it's"`},
+		{name: "adjacent literals are one", in: `update t set token = 'a' "b" _utf8mb4'c', name = 'n'`,
+			want: `update t set token = '***' '***' _utf8mb4'***', name = 'n'`},
+
+		// Passwords: IDENTIFIED, SET PASSWORD, PASSWORD().
+		{name: "create user", in: "CREATE USER 'app'@'%' IDENTIFIED BY 'pw1'", want: "CREATE USER 'app'@'%' IDENTIFIED BY '***'", all: true},
+		{name: "create users", in: `create user if not exists a@localhost identified by "pw1", 'b'@'%' identified by 'pw2' password expire`,
+			want: `create user if not exists a@localhost identified by '***', 'b'@'%' identified by '***' password expire`, all: true},
+		{name: "a password's hash", in: "CREATE USER u IDENTIFIED BY PASSWORD '*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19'",
+			want: "CREATE USER u IDENTIFIED BY PASSWORD '***'", all: true},
+		{name: "alter user, replace", in: "ALTER USER CURRENT_USER() IDENTIFIED BY 'new' REPLACE 'old' RETAIN CURRENT PASSWORD",
+			want: "ALTER USER CURRENT_USER() IDENTIFIED BY '***' REPLACE '***' RETAIN CURRENT PASSWORD", all: true},
+		{name: "grant", in: "GRANT ALL ON app.* TO 'app'@'%' IDENTIFIED BY 'pw' WITH GRANT OPTION",
+			want: "GRANT ALL ON app.* TO 'app'@'%' IDENTIFIED BY '***' WITH GRANT OPTION", all: true},
+		{name: "a plugin's password", in: "CREATE USER u IDENTIFIED WITH caching_sha2_password BY 'pw' AND IDENTIFIED WITH authentication_ldap_sasl AS 'uid=u'",
+			want: "CREATE USER u IDENTIFIED WITH caching_sha2_password BY '***' AND IDENTIFIED WITH authentication_ldap_sasl AS '***'", all: true},
+		{name: "MariaDB's plugins", in: "CREATE USER u IDENTIFIED VIA ed25519 USING PASSWORD('pw') OR mysql_native_password USING '*AB12' OR unix_socket",
+			want: "CREATE USER u IDENTIFIED VIA ed25519 USING PASSWORD('***') OR mysql_native_password USING '***' OR unix_socket", all: true},
+		{name: "a quoted plugin", in: "alter user u identified with 'mysql_native_password' as 'h'", want: "alter user u identified with 'mysql_native_password' as '***'", all: true},
+		{name: "a random password", in: "ALTER USER u IDENTIFIED BY RANDOM PASSWORD COMMENT 'c'", want: "ALTER USER u IDENTIFIED BY RANDOM PASSWORD COMMENT 'c'", all: true},
+		{name: "set password", in: "SET PASSWORD = 'x'", want: "SET PASSWORD = '***'", all: true},
+		{name: "set password for a user", in: "SET PASSWORD FOR 'u'@'%' = PASSWORD('x')", want: "SET PASSWORD FOR 'u'@'%' = PASSWORD('***')", all: true},
+		{name: "set password for a named user", in: "set password for u = 'x' replace 'y'", want: "set password for u = '***' replace '***'", all: true},
+		{name: "set password for the current user", in: "SET PASSWORD FOR CURRENT_USER() = OLD_PASSWORD(\"x\")",
+			want: "SET PASSWORD FOR CURRENT_USER() = OLD_PASSWORD('***')", all: true},
+		{name: "a server's password", in: "CREATE SERVER s FOREIGN DATA WRAPPER mysql OPTIONS (USER 'u', PASSWORD 'p', HOST 'h')",
+			want: "CREATE SERVER s FOREIGN DATA WRAPPER mysql OPTIONS (USER 'u', PASSWORD '***', HOST 'h')", all: true},
+		{name: "a replica's password", in: "CHANGE MASTER TO MASTER_HOST='h', MASTER_PASSWORD='p'", want: "CHANGE MASTER TO MASTER_HOST='h', MASTER_PASSWORD='***'"},
+
+		// Names: backticks, variables, a digit first; double quotes where a
+		// name goes (ANSI_QUOTES).
+		{name: "a backtick-quoted column", in: "UPDATE `users` SET `password` = 'pw12', `name` = 'n' WHERE `t`.`api_token` = 'a'",
+			want: "UPDATE `users` SET `password` = '***', `name` = 'n' WHERE `t`.`api_token` = '***'", all: true},
+		{name: "an insert with backticks", in: "INSERT INTO `users` (`name`, `api_token`) VALUES ('a', 'b'), ('c', 'd')",
+			want: "INSERT INTO `users` (`name`, `api_token`) VALUES ('a', '***'), ('c', '***')"},
+		{name: "a variable", in: "SET @api_token := 'x', @name = 'n'", want: "SET @api_token := '***', @name = 'n'"},
+		{name: "a name that starts with a digit", in: "update t set 2fa_secret = 'x', `t`.1password = 'y', n = .5e1 where t.2fa_secret = 'z'",
+			want: "update t set 2fa_secret = '***', `t`.1password = '***', n = .5e1 where t.2fa_secret = '***'"},
+		{name: "a double-quoted name", in: `update t set "token" = 'x', "name" = 'n'`, want: `update t set "token" = '***', "name" = 'n'`},
+		{name: "$ is a name's", in: "update t set token = $$x$$, name = $a", want: "update t set token = $$x$$, name = $a"},
+
+		// ? is a parameter, numbered by its place.
+		{name: "parameters", in: "UPDATE users SET name=?, password=? WHERE id=?", want: "UPDATE users SET name=?, password=? WHERE id=?", params: []int{2}, all: true},
+		{name: "parameters in rows", in: "insert into t (a, token) values (?, ?), (?, ?)", want: "insert into t (a, token) values (?, ?), (?, ?)", params: []int{2, 4}},
+		{name: "a parameter then a literal", in: "select 1 from t where token=? or token='x'", want: "select 1 from t where token=? or token='***'", params: []int{1}},
+
+		// Comments: #, -- and a space, /* */ (no nesting); /*! */ is code.
+		{name: "a # comment with a quote", in: "# it's a comment\nUPDATE users SET password = 'x'", want: "# it's a comment\nUPDATE users SET password = '***'", all: true},
+		{name: "-- and a quote", in: "-- it's a comment\nupdate t set token = 'x'", want: "-- it's a comment\nupdate t set token = '***'"},
+		{name: "-- without a space", in: "update t set token = 'a'--'b'\n, name = 'n'", want: "update t set token = '***'--'***'\n, name = 'n'"},
+		{name: "comments do not nest", in: "update t /* a /* b */ set token = 'x' /* c */", want: "update t /* a /* b */ set token = '***' /* c */"},
+		{name: "version comments", in: "CREATE USER u /*!50706 IDENTIFIED BY 'pw' */ /*M!100100 , v IDENTIFIED BY 'q' */ /* IDENTIFIED BY 'r' */",
+			want: "CREATE USER u /*!50706 IDENTIFIED BY '***' */ /*M!100100 , v IDENTIFIED BY '***' */ /* IDENTIFIED BY 'r' */", all: true},
+		{name: "a version comment's end in a string", in: "update t set /*! token = '*/', name = 'n' */", want: "update t set /*! token = '***', name = 'n' */"},
+
+		// Prefixes stay; 0x… and 0b… are strings.
+		{name: "an introducer", in: "update t set token = _utf8mb4'x' COLLATE utf8mb4_bin, secret = _binary\"y\", name = _latin1'n'",
+			want: "update t set token = _utf8mb4'***' COLLATE utf8mb4_bin, secret = _binary'***', name = _latin1'n'"},
+		{name: "hexadecimal and bits", in: "update t set token = x'6b39', secret = 0x6b39, private_key = B'0110', pwd = 0b1, name = 0x6e, n = 1e-3",
+			want: "update t set token = x'***', secret = '***', private_key = B'***', pwd = '***', name = 0x6e, n = 1e-3"},
+		{name: "N", in: "update t set token = N'x', name = N'n'", want: "update t set token = N'***', name = N'n'"},
+
+		// MySQL's operators and statements.
+		{name: "<=>, REGEXP, RLIKE", in: "select 1 from t where token <=> 'a' and secret regexp '^b' and api_key not rlike 'c' and name <=> 'n'",
+			want: "select 1 from t where token <=> '***' and secret regexp '***' and api_key not rlike '***' and name <=> 'n'"},
+		// A collation named by a string is masked with the value.
+		{name: "COLLATE", in: "select 1 from t where password COLLATE utf8mb4_bin = 'x' and 'y' collate 'utf8mb4_bin' = token and name collate latin1_bin = 'n'",
+			want: "select 1 from t where password COLLATE utf8mb4_bin = '***' and '***' collate '***' = token and name collate latin1_bin = 'n'", all: true},
+		{name: "replace", in: "REPLACE INTO users (name, password_hash) VALUES ('a', 'h')", want: "REPLACE INTO users (name, password_hash) VALUES ('a', '***')"},
+		{name: "insert's modifiers", in: "insert low_priority ignore into t partition (p0) (a, token) value ('x', 'y')",
+			want: "insert low_priority ignore into t partition (p0) (a, token) value ('x', '***')"},
+		{name: "rows", in: "insert into t (a, token) values row('x', 'y'), row('z', ?)", want: "insert into t (a, token) values row('x', '***'), row('z', ?)", params: []int{1}},
+		{name: "on duplicate key", in: "insert into t (id, token) values (1, 'a') as n on duplicate key update token = 'b', name = 'c'",
+			want: "insert into t (id, token) values (1, '***') as n on duplicate key update token = '***', name = 'c'"},
+		{name: "insert … set", in: "INSERT INTO t SET name = 'n', api_token = 'a'", want: "INSERT INTO t SET name = 'n', api_token = '***'"},
+		{name: "the function replace", in: "update t set token = replace(token, 'a', 'b'), name = replace(name, 'c', 'd')",
+			want: "update t set token = replace(token, '***', '***'), name = replace(name, 'c', 'd')"},
+		{name: "a JSON member", in: `select 1 from t where data->>'$.api_token' = 'a' and data->>"$.name" = 'n'`,
+			want: `select 1 from t where data->>'$.api_token' = '***' and data->>"$.name" = 'n'`},
+		{name: "a cut statement", in: `update t set token = 'abc\' where`, want: `update t set token = '***'`},
+		{name: "no secret", in: `select "token" from t where id = ?`, want: `select "token" from t where id = ?`},
+	} {
+		got, params, all := MySQL(c.in)
+		if got != c.want {
+			t.Errorf("%s: MySQL(%q)\n got %q\nwant %q", c.name, c.in, got, c.want)
+		}
+		if !slices.Equal(params, c.params) || all != c.all {
+			t.Errorf("%s: MySQL(%q) params %v, all %v; want %v, %v", c.name, c.in, params, all, c.params, c.all)
+		}
+	}
+}
+
+// BenchmarkMySQL: MySQL against SQL on typical statements: one that
+// names no secret (most traffic), an insert and an update that do.
+func BenchmarkMySQL(b *testing.B) {
+	for _, c := range []struct{ name, mysql, pg string }{
+		{"no secret", "SELECT id, name, email FROM `users` WHERE id = ? AND deleted_at IS NULL",
+			`SELECT id, name, email FROM "users" WHERE id = $1 AND deleted_at IS NULL`},
+		{"insert", "INSERT INTO `users` (`email`, `name`, `password_hash`, `created_at`) VALUES ('a@example.com', 'Ann', '$2a$10$abcdefghijklmnopqrstuv', '2024-01-01 00:00:00')",
+			`INSERT INTO "users" ("email", "name", "password_hash", "created_at") VALUES ('a@example.com', 'Ann', '$2a$10$abcdefghijklmnopqrstuv', '2024-01-01 00:00:00')`},
+		{"update", "UPDATE `users` SET `api_token` = 'tok-1', `updated_at` = NOW() WHERE `id` = 42",
+			`UPDATE "users" SET "api_token" = 'tok-1', "updated_at" = NOW() WHERE "id" = 42`},
+	} {
+		b.Run(c.name+"/MySQL", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				MySQL(c.mysql)
+			}
+		})
+		b.Run(c.name+"/SQL", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				SQL(c.pg)
+			}
+		})
+	}
+}
+
+// TestContainsWordFold: as sqlMention finds the word password.
+func TestContainsWordFold(t *testing.T) {
+	for _, s := range []string{"password", "SET PASSWORD = 'x'", "x.password=1", "password_hash", "passwords", "a_password",
+		"apassword", "password2", "(Password)", "pass word", "", "passwor", "[password]", "`password`", "password\x80"} {
+		if got, want := containsWordFold(s, "password"), sqlMention().MatchString(s); got != want {
+			t.Errorf("containsWordFold(%q) = %v, want %v (as sqlMention)", s, got, want)
+		}
+	}
+}

@@ -116,7 +116,11 @@ func maskProtocol(in *Interaction) {
 		// The decoder hands the statement over whole: it is masked, by
 		// shape and by name, before it is cut to what is kept (Target,
 		// which interactions: steps match) and shown (Op).
-		sql, secret, all := maskSQL(maskShape(in.Target))
+		read := maskSQL
+		if in.Protocol == "mysql" {
+			read = mask.MySQL // its strings, quotes and IDENTIFIED BY
+		}
+		sql, secret, all := read(maskShape(in.Target))
 		sql = oneLine(sql, maxSQLKept)
 		in.Op, in.Target = "SQL "+oneLine(sql, maxOpSQL), sql
 		maskParams(in, secret, all)

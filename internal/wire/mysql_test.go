@@ -318,3 +318,32 @@ func TestMySQLExecuteOfTheStatementJustPrepared(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
 }
+
+// MySQL statements are masked as MySQL reads them: double-quoted strings,
+// backslash escapes, backtick names, IDENTIFIED BY.
+func TestMySQLStatementsMaskedAsMySQL(t *testing.T) {
+	caps := uint32(mysqlClientProtocol41)
+	var s sink
+	d := newDecoder(&Proxy{Edge: "app→db", report: s.add})
+	d.fromServer(myHandshake(caps))
+	d.fromClient(myLogin(caps))
+	d.fromServer(myOK(2, 0, 2))
+	for _, q := range []string{
+		`update users set password = "dq-secret" where id = 1`,
+		`update users set api_key = 'it\'s-secret' where id = 2`,
+		"update users set `password` = 'bt-secret' where id = 3",
+		`create user app identified by 'id-secret'`,
+	} {
+		d.fromClient(myPacket(0, []byte{0x03}, []byte(q)))
+		d.fromServer(myOK(1, 1, 2))
+	}
+	got := strings.Join(s.lines(), "\n")
+	for _, leak := range []string{"dq-secret", "s-secret", "bt-secret", "id-secret"} {
+		if strings.Contains(got, leak) {
+			t.Errorf("%s leaked:\n%s", leak, got)
+		}
+	}
+	if len(s.got) != 4 {
+		t.Errorf("%d interactions:\n%s", len(s.got), got)
+	}
+}
