@@ -311,11 +311,9 @@ type instance struct {
 	port     int
 	db       string
 	suiteDir string
-	root     *sql.DB // root over the socket: init, baseline and reset
-	password string  // the suite's user's, this environment's own
-	restore  []table // the baseline's tables, once taken
-	notice   func(string)
-	said     map[string]bool
+	root     *sql.DB   // root over the socket: init, baseline and reset
+	password string    // the suite's user's, this environment's own
+	base     *baseline // once taken (reset: per-test)
 }
 
 // Init implements service.Initializer: create the user and database, apply
@@ -399,142 +397,32 @@ func (i *instance) Baseline(ctx context.Context, notice func(string)) error {
 	if i.spec.Reset != "per-test" {
 		return nil
 	}
-	i.notice = notice
-	var err error
-	if i.restore, err = baseline(ctx, i.root, i.db); err != nil {
+	b, err := takeBaseline(ctx, i.root, i.db)
+	if err != nil {
 		return fmt.Errorf("taking the baseline: %w", err)
 	}
+	b.notice = notice
+	i.base = b
 	var other sql.NullString
 	if err := i.root.QueryRowContext(ctx, `SELECT GROUP_CONCAT(schema_name ORDER BY schema_name SEPARATOR ', ') FROM information_schema.schemata
 		WHERE schema_name NOT IN (?, 'mysql', 'information_schema', 'performance_schema', 'sys', 'seam_baseline')`, i.db).Scan(&other); err != nil {
 		return err
 	}
 	if other.Valid {
-		i.say(fmt.Sprintf("database(s) %s were made after init (by a job or a service?): seam resets only database %s between tests; "+
+		b.say(fmt.Sprintf("database(s) %s were made after init (by a job or a service?): seam resets only database %s between tests; "+
 			"give each its own mariadb service to have it reset", other.String, i.db))
 	}
 	return nil
 }
 
-// say tells the run's output something about the data, once per text.
-func (i *instance) say(text string) {
-	if i.said == nil {
-		i.said = map[string]bool{}
-	}
-	if !i.said[text] && i.notice != nil {
-		i.notice(text)
-	}
-	i.said[text] = true
-}
-
-// table is one table of the baseline and the statements that restore it.
-type table struct {
-	name    string
-	ai      int64
-	restore []string
-}
-
-// baseline copies every table of db into seam_baseline and returns them
-// with the statements that restore them: truncate, copy back,
-// auto-increment.
-func baseline(ctx context.Context, root *sql.DB, db string) ([]table, error) {
-	rows, err := root.QueryContext(ctx, `SELECT table_name, COALESCE(auto_increment, 0) FROM information_schema.tables
-		WHERE table_schema = ? AND table_type = 'BASE TABLE' ORDER BY table_name`, db)
-	if err != nil {
-		return nil, err
-	}
-	tables := []table{}
-	for rows.Next() {
-		var t table
-		if err := rows.Scan(&t.name, &t.ai); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		tables = append(tables, t)
-	}
-	rows.Close()
-	if _, err := root.ExecContext(ctx, "DROP DATABASE IF EXISTS seam_baseline; CREATE DATABASE seam_baseline"); err != nil {
-		return nil, err
-	}
-	for n := range tables {
-		t := &tables[n]
-		crows, err := root.QueryContext(ctx, `SELECT column_name FROM information_schema.columns
-			WHERE table_schema = ? AND table_name = ? AND extra NOT LIKE '%GENERATED%' ORDER BY ordinal_position`, db, t.name)
-		if err != nil {
-			return nil, err
-		}
-		var cols []string
-		for crows.Next() {
-			var c string
-			if err := crows.Scan(&c); err != nil {
-				crows.Close()
-				return nil, err
-			}
-			cols = append(cols, quoteIdent(c))
-		}
-		crows.Close()
-		full := quoteIdent(db) + "." + quoteIdent(t.name)
-		copyName := fmt.Sprintf("seam_baseline.t%d", n)
-		colList := strings.Join(cols, ", ")
-		if _, err := root.ExecContext(ctx, fmt.Sprintf("CREATE TABLE %s AS SELECT %s FROM %s", copyName, colList, full)); err != nil {
-			return nil, err
-		}
-		t.restore = []string{"TRUNCATE TABLE " + full,
-			fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s", full, colList, colList, copyName)}
-		if t.ai > 0 {
-			t.restore = append(t.restore, fmt.Sprintf("ALTER TABLE %s AUTO_INCREMENT = %d", full, t.ai))
-		}
-	}
-	return tables, nil
-}
-
-// Reset implements service.Resetter: drop the tables and views a test
-// made, restore every table of the baseline. A baseline table a test
-// dropped cannot come back: seam says so once and resets the others.
+// Reset implements service.Resetter: it restores the tables a test
+// changed, drops what it made, and says once what it cannot undo (see
+// baseline).
 func (i *instance) Reset(ctx context.Context) error {
-	if i.restore == nil {
-		return nil
+	if i.base == nil {
+		return nil // reset: per-suite or never
 	}
-	rows, err := i.root.QueryContext(ctx, `SELECT table_name, table_type = 'VIEW' FROM information_schema.tables
-		WHERE table_schema = ? AND table_type IN ('BASE TABLE', 'VIEW')`, i.db)
-	if err != nil {
-		return err
-	}
-	now := map[string]bool{} // name: is a view
-	for rows.Next() {
-		var name string
-		var view bool
-		if err := rows.Scan(&name, &view); err != nil {
-			rows.Close()
-			return err
-		}
-		now[name] = view
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	stmts := []string{"SET FOREIGN_KEY_CHECKS = 0"}
-	kept := i.restore[:0]
-	for _, t := range i.restore {
-		if _, ok := now[t.name]; !ok {
-			i.say(fmt.Sprintf("table %s of the baseline was dropped by a test: seam cannot bring it back, and the tests after it run without it", t.name))
-			continue
-		}
-		delete(now, t.name)
-		kept = append(kept, t)
-		stmts = append(stmts, t.restore...)
-	}
-	i.restore = kept
-	for _, name := range sortedKeys(now) {
-		what := "TABLE"
-		if now[name] {
-			what = "VIEW"
-		}
-		stmts = append(stmts, fmt.Sprintf("DROP %s IF EXISTS %s.%s", what, quoteIdent(i.db), quoteIdent(name)))
-	}
-	_, err = i.root.ExecContext(ctx, strings.Join(append(stmts, "SET FOREIGN_KEY_CHECKS = 1"), ";\n"))
-	return err
+	return i.base.reset(ctx)
 }
 
 func sortedKeys[V any](m map[string]V) []string {
