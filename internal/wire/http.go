@@ -210,10 +210,7 @@ func (d *decoder) fromClientLocked(b []byte) {
 		return
 	}
 	if !d.req.feed(b, d.onRequest) {
-		d.mode = raw
-		// Those waiting may be answered unseen now: not blamed (quit).
-		d.unread += len(d.queue)
-		d.queue = nil
+		d.quit()
 		// Said, or the requests after it would vanish unexplained.
 		if d.req.why != "" {
 			d.stopped("http", d.req.why+"; HTTP faults do not meet the requests after it", true)
@@ -242,14 +239,14 @@ func (d *decoder) fromServer(b []byte) {
 		if looksLikeMySQLHandshake(b) {
 			d.mode, d.wasHTTP, d.my = decodingMySQL, true, newMySQLConn(d)
 			if !d.my.fromServer(b) {
-				d.mode = raw
+				d.quit()
 			}
 			return
 		}
 		if looksLikeNATSInfo(b) {
 			d.mode, d.wasHTTP, d.nats = decodingNATS, true, newNATSConn(d)
 			if !d.nats.fromServer(b) {
-				d.mode = raw
+				d.quit()
 			}
 			return
 		}
@@ -289,9 +286,7 @@ func (d *decoder) fromServer(b []byte) {
 		d.mode = raw
 		if d.resp.why != "" {
 			d.stopped("http", d.resp.why, true)
-			// Those waiting may be answered unseen now: not blamed.
-			d.unread += len(d.queue)
-			d.queue = nil
+			d.quit()
 		}
 		if d.h2 != nil { // an h2c upgrade: HTTP/2 from the next byte on
 			d.mode = decodingH2
@@ -514,12 +509,18 @@ func (d *decoder) unreadInFlight() int {
 	return d.h2.unread + d.unread
 }
 
-// quit stops decoding a protocol (PostgreSQL, MySQL, Redis, NATS) whose decoder
-// cannot go on. The calls it had waiting may be answered after, unseen:
-// they are counted (unreadInFlight), not told unanswered when the
-// connection ends. d.mu is held.
+// quit stops decoding a protocol (HTTP/1, PostgreSQL, MySQL, Redis, NATS)
+// whose decoder cannot go on. The calls it had waiting may be answered
+// after, unseen: they are counted (unreadInFlight), not told unanswered
+// when the connection ends. d.mu is held.
 func (d *decoder) quit() {
 	d.mode = raw
+	d.unread += len(d.queue)
+	d.queue = nil
+	if d.nats != nil {
+		d.unread += len(d.nats.waits)
+		d.nats.waits = nil
+	}
 	if d.pg != nil {
 		for _, ex := range d.pg.pending {
 			if !ex.sync {

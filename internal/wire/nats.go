@@ -163,14 +163,12 @@ func newNATSConn(d *decoder) *natsConn {
 	return &natsConn{d: d, subs: map[string]natsSub{}}
 }
 
-// stop says why decoding stops, once, and forgets what waited: what
-// follows is not read.
+// stop says why decoding stops, once; what follows is not read.
 func (c *natsConn) stop(why string, suspicious bool) bool {
 	c.d.stopped("nats", why, suspicious)
-	// What waited may be answered after, unseen: counted as unread
-	// (decoder.unreadInFlight), not told unanswered.
-	c.d.unread += len(c.waits)
-	c.done, c.waits, c.asks, c.cli.msg, c.srv.msg = true, nil, nil, nil, nil
+	// What waited is counted as unread by the decoder (quit), not told
+	// unanswered: it may be answered after, unseen.
+	c.done, c.asks, c.cli.msg, c.srv.msg = true, nil, nil, nil
 	return false
 }
 
