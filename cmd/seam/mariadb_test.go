@@ -4,19 +4,21 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/seamtest/seam/internal/peertest"
 )
 
+// needMariaDB fails in CI (which installs MariaDB) and skips elsewhere
+// when the server is missing.
 func needMariaDB(t *testing.T) {
 	t.Helper()
+	found := false
 	for _, p := range []string{"/usr/sbin/mariadbd", "/usr/sbin/mysqld"} {
 		if _, err := os.Stat(p); err == nil {
-			return
+			found = true
 		}
 	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("MariaDB is missing; the test command installs it (Debian package mariadb-server)")
-	}
-	t.Skip("MariaDB not installed (apt-get install mariadb-server); CI installs it")
+	peertest.Need(t, "MariaDB", "mariadb-server", found)
 }
 
 func TestMariaDBBaselineAndReset(t *testing.T) {

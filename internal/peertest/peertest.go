@@ -1,6 +1,7 @@
 // Package peertest runs a peer tool (WireMock's jar, toxiproxy-server)
 // for seam's differential tests: in a process group of its own that dies
-// with the test binary and is stopped when the test ends. Tests only.
+// with the test binary and is stopped when the test ends; and says what a
+// test needs that is not installed (Need). Tests only.
 package peertest
 
 import (

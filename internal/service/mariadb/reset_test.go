@@ -15,20 +15,16 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/seamtest/seam/internal/freeport"
+	"github.com/seamtest/seam/internal/peertest"
 	"github.com/seamtest/seam/internal/service"
 )
 
 // needMariaDB fails in CI (which installs MariaDB) and skips elsewhere
-// when the server is missing, saying how to install it.
+// when the server is missing.
 func needMariaDB(t *testing.T) {
 	t.Helper()
-	if _, _, err := find(""); err == nil {
-		return
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("MariaDB is missing; the test command installs it (Debian package mariadb-server)")
-	}
-	t.Skip("MariaDB not installed (apt-get install mariadb-server); CI installs it")
+	_, _, err := find("")
+	peertest.Need(t, "MariaDB", "mariadb-server", err == nil)
 }
 
 // cache is the initialised data folder the tests of the package share:

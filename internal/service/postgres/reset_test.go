@@ -13,23 +13,17 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/seamtest/seam/internal/freeport"
+	"github.com/seamtest/seam/internal/peertest"
 	"github.com/seamtest/seam/internal/service"
 )
 
 // needPostgres fails in CI (which installs PostgreSQL) and skips elsewhere
-// when the server is missing, saying how to install it.
+// when the server is missing.
 func needPostgres(t *testing.T) {
 	t.Helper()
-	if m, _ := filepath.Glob("/usr/lib/postgresql/*/bin/postgres"); len(m) > 0 {
-		return
-	}
-	if _, err := exec.LookPath("postgres"); err == nil {
-		return
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("PostgreSQL is missing; the test command installs it (Debian package postgresql)")
-	}
-	t.Skip("PostgreSQL not installed (apt-get install postgresql); CI installs it")
+	m, _ := filepath.Glob("/usr/lib/postgresql/*/bin/postgres")
+	_, err := exec.LookPath("postgres")
+	peertest.Need(t, "PostgreSQL", "postgresql", len(m) > 0 || err == nil)
 }
 
 // started is one postgres service started as an environment starts it:
