@@ -224,6 +224,24 @@ func (s Str) IsTemplate() bool {
 	return false
 }
 
+// WithHoles is s's text with each template replaced by hole: what is
+// known of the value before the templates are evaluated (a nats step's
+// subject, orders.((id)), is orders. and one or more tokens).
+func (s Str) WithHoles(hole string) string {
+	if len(s.parts) == 0 {
+		return s.Raw
+	}
+	var b strings.Builder
+	for _, p := range s.parts {
+		if p.prog != nil {
+			b.WriteString(hole)
+		} else {
+			b.WriteString(p.lit)
+		}
+	}
+	return b.String()
+}
+
 // DecodeYAML implements decode.Unmarshaler.
 func (s *Str) DecodeYAML(d *decode.Decoder, n *yaml.Node) {
 	s.Pos = d.Pos(n)

@@ -1,30 +1,31 @@
 // Package nats is the `nats` service kind: a real NATS server from the
 // machine's nats-server, with JetStream, init streams and consumers, and a
-// recorder of every message on it so tests can check what was published.
+// recorder of the messages on the subjects the suite's nats steps receive,
+// so tests can check what was published.
 package nats
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/seamtest/seam/internal/crash"
-	"github.com/seamtest/seam/internal/service/datadir"
-	"github.com/seamtest/seam/internal/token"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/seamtest/seam/internal/crash"
 	"github.com/seamtest/seam/internal/decode"
 	"github.com/seamtest/seam/internal/service"
+	"github.com/seamtest/seam/internal/service/datadir"
 	"github.com/seamtest/seam/internal/service/process"
 	"github.com/seamtest/seam/internal/step"
+	"github.com/seamtest/seam/internal/token"
 	"go.yaml.in/yaml/v4"
 )
 
@@ -38,8 +39,8 @@ type Kind struct{}
 func (Kind) Usage() service.Usage {
 	return service.Usage{
 		Name: "nats",
-		Summary: "a NATS server with JetStream (Debian package nats-server). seam records every message " +
-			"for the nats step. Its url is nats://seam:PASSWORD@127.0.0.1:PORT: clients log in as user seam with a random password per environment (info user, password; $SEAM_<NAME>_PASSWORD)",
+		Summary: "a NATS server with JetStream (Debian package nats-server). seam records the messages on the subjects " +
+			"the suite's nats steps receive (those alone, so a request nobody serves is still told \"no responders\"). Its url is nats://seam:PASSWORD@127.0.0.1:PORT: clients log in as user seam with a random password per environment (info user, password; $SEAM_<NAME>_PASSWORD)",
 		Inputs: []service.Input{
 			{Name: "streams", Doc: "JetStream streams to create, each {name, subjects}"},
 			{Name: "consumers", Doc: "durable consumers to create, each {stream, name, filter}"},
@@ -70,6 +71,41 @@ type Spec struct {
 
 	mu     sync.Mutex
 	server string
+	watch  []string // the subjects the suite's receive steps watch
+}
+
+// Watch adds a subject (wildcards allowed) seam's recorder subscribes to:
+// the nats step's receive names it at load. Only these are subscribed to,
+// not every subject: seam's subscription is interest, and a request on a
+// subject no service answers would wait for its timeout instead of being
+// told "no responders" at once, as without seam.
+func (s *Spec) Watch(subject string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !slices.Contains(s.watch, subject) {
+		s.watch = append(s.watch, subject)
+	}
+}
+
+// watched is the subjects to subscribe to: one within another is left
+// out (its messages would come twice).
+func (s *Spec) watched() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for i, p := range s.watch {
+		within := false
+		for j, q := range s.watch {
+			if i != j && covers(q, p) && (!covers(p, q) || j < i) {
+				within = true
+				break
+			}
+		}
+		if !within {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // Decode implements service.Kind.
@@ -183,7 +219,6 @@ type instance struct {
 	spec *Spec
 	url  string
 	nc   *natsgo.Conn
-	sub  *natsgo.Subscription
 	js   jetstream.JetStream
 	rec  *recorder
 	// streams are the baseline's streams and their durable consumers.
@@ -204,25 +239,12 @@ func (i *instance) Flush(ctx context.Context) {
 	if f, ok := i.Instance.(service.Flusher); ok {
 		f.Flush(ctx)
 	}
-	if i.nc == nil || i.sub == nil || i.nc.FlushWithContext(ctx) != nil {
+	if i.nc == nil || !i.rec.recording() || i.nc.FlushWithContext(ctx) != nil {
 		return
 	}
-	// After the round trip the messages are in the client; wait until
-	// the recorder has handled each one delivered.
-	t := time.NewTicker(time.Millisecond)
-	defer t.Stop()
-	for {
-		pending, _, _ := i.sub.Pending()
-		delivered, _ := i.sub.Delivered()
-		if pending == 0 && i.rec.handled.Load() >= delivered {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	// After the round trip the messages are in the recorder's queue (the
+	// client's reading puts them there before it reads the answer).
+	i.rec.sync(ctx)
 }
 
 // Init implements service.Initializer: start recording, create the
@@ -235,8 +257,11 @@ func (i *instance) Init(ctx context.Context) error {
 		return err
 	}
 	i.nc = nc
-	if i.sub, err = nc.Subscribe(">", i.rec.add); err != nil {
-		return fmt.Errorf("recording: %w", err)
+	i.rec.start(ctx, nc)
+	for _, subject := range i.spec.watched() {
+		if err := i.rec.watch(subject); err != nil {
+			return fmt.Errorf("recording %s: %w", subject, err)
+		}
 	}
 	if err := nc.FlushWithContext(ctx); err != nil {
 		return err
@@ -358,7 +383,28 @@ func (i *instance) Reset(ctx context.Context) error {
 }
 
 // Messages returns the recorder (for the nats step).
-func (i *instance) Messages() step.MessageLog { return i.rec }
+func (i *instance) Messages() step.MessageLog { return (*messageLog)(i) }
+
+// messageLog is the recorder as the nats step sees it.
+type messageLog instance
+
+func (l *messageLog) Wait(ctx context.Context, subject string, since time.Time, min int) []step.Message {
+	return l.rec.Wait(ctx, subject, since, min)
+}
+
+// Watch implements step.MessageLog: a subject the suite's steps did not
+// name at load is subscribed to now, and the server has the subscription
+// when Watch returns.
+func (l *messageLog) Watch(subject string) (late bool, err error) {
+	if l.nc == nil {
+		return false, errors.New("not started")
+	}
+	late, err = l.rec.watchLate(subject)
+	if err == nil && late {
+		err = l.nc.Flush()
+	}
+	return late, err
+}
 
 // Stream describes a stream's state for the nats step.
 func (i *instance) Stream(ctx context.Context, name string) (map[string]any, error) {
@@ -392,25 +438,128 @@ func anyList(s []string) []any {
 func (i *instance) Stop(ctx context.Context) error {
 	if i.nc != nil {
 		i.nc.Close()
+		i.rec.stop()
 	}
 	return i.Instance.Stop(ctx)
 }
 
-// recorder keeps the messages seen on the server.
+// recorder keeps the messages seen on the server on the subjects watched.
+// Every subscription delivers into one queue, read by one goroutine, so
+// the messages keep the order the server sent them in.
 type recorder struct {
-	handled atomic.Int64 // messages add has finished with
-	mu      sync.Mutex
-	msgs    []step.Message
-	dropped int
-	changed chan struct{}
+	queue chan *natsgo.Msg
+	done  chan struct{}
+	marks sync.Map // sync's marks in the queue (no Sub) → closed when reached
+	nc    *natsgo.Conn
+
+	mu       sync.Mutex
+	subs     []*natsgo.Subscription
+	subjects []string // subs' subjects
+	msgs     []step.Message
+	dropped  int
+	changed  chan struct{}
+}
+
+// queueLen bounds the messages delivered and not yet recorded: past it the
+// client drops them (a slow consumer), as it would its own.
+const queueLen = 1 << 16
+
+// start begins recording on nc (not yet subscribed to anything).
+func (r *recorder) start(ctx context.Context, nc *natsgo.Conn) {
+	r.nc, r.queue = nc, make(chan *natsgo.Msg, queueLen)
+	r.done = make(chan struct{})
+	q, done := r.queue, r.done
+	crash.Go(ctx, func() {
+		for {
+			select {
+			case m := <-q:
+				if m.Sub == nil {
+					if ch, ok := r.marks.LoadAndDelete(m); ok {
+						close(ch.(chan struct{}))
+					}
+					continue
+				}
+				r.add(m)
+			case <-done:
+				return
+			}
+		}
+	})
+}
+
+// stop ends the recording's goroutine (the queue is not closed: the
+// client may still be delivering into it).
+func (r *recorder) stop() {
+	if r.done != nil {
+		close(r.done)
+	}
+}
+
+// recording reports whether anything is subscribed to.
+func (r *recorder) recording() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.subs) > 0
+}
+
+// sync waits until every message queued so far has been recorded: a
+// mark queued behind them comes out of the queue after them.
+func (r *recorder) sync(ctx context.Context) {
+	mark, reached := &natsgo.Msg{}, make(chan struct{})
+	r.marks.Store(mark, reached)
+	defer r.marks.Delete(mark)
+	select {
+	case r.queue <- mark:
+	case <-ctx.Done():
+		return
+	}
+	select {
+	case <-reached:
+	case <-ctx.Done():
+	}
+}
+
+// watch subscribes to subject.
+func (r *recorder) watch(subject string) error {
+	sub, err := r.nc.ChanSubscribe(subject, r.queue)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.subs, r.subjects = append(r.subs, sub), append(r.subjects, subject)
+	r.mu.Unlock()
+	return nil
+}
+
+// watchLate subscribes to subject unless it is within one subscribed to.
+func (r *recorder) watchLate(subject string) (late bool, err error) {
+	r.mu.Lock()
+	for _, s := range r.subjects {
+		if covers(s, subject) {
+			r.mu.Unlock()
+			return false, nil
+		}
+	}
+	r.mu.Unlock()
+	return true, r.watch(subject)
 }
 
 func (r *recorder) add(m *natsgo.Msg) {
-	defer r.handled.Add(1)
 	if strings.HasPrefix(m.Subject, "$JS.") || strings.HasPrefix(m.Subject, "_INBOX.") || strings.HasPrefix(m.Subject, "$KV.") {
 		return // JetStream's own API traffic
 	}
 	r.mu.Lock()
+	defer r.mu.Unlock()
+	// A message on subjects two subscriptions watch comes once for each:
+	// the first of them records it.
+	for i, s := range r.subjects {
+		if matches(s, m.Subject) {
+			if r.subs[i] != m.Sub {
+				return
+			}
+			break
+		}
+	}
 	if len(r.msgs) >= maxRecorded {
 		r.msgs = r.msgs[1:]
 		r.dropped++
@@ -420,7 +569,6 @@ func (r *recorder) add(m *natsgo.Msg) {
 		close(r.changed)
 		r.changed = nil
 	}
-	r.mu.Unlock()
 }
 
 func (r *recorder) clear() {
@@ -454,6 +602,20 @@ func (r *recorder) Wait(ctx context.Context, subject string, since time.Time, mi
 		case <-ch:
 		}
 	}
+}
+
+// covers reports whether every subject pattern q matches, p matches too.
+func covers(p, q string) bool {
+	pt, qt := strings.Split(p, "."), strings.Split(q, ".")
+	for i, tok := range pt {
+		if tok == ">" {
+			return len(qt) > i
+		}
+		if i >= len(qt) || qt[i] == ">" || tok != "*" && tok != qt[i] {
+			return false
+		}
+	}
+	return len(pt) == len(qt)
 }
 
 // matches applies NATS subject wildcards: * is one token, > the rest.

@@ -1,6 +1,7 @@
 // Package natsstep is the `nats` step kind: publish a message, check the
 // messages the system published during the test (seam's nats service
-// records them all), or check a JetStream stream's state.
+// records the subjects receive steps name, from the start), or check a
+// JetStream stream's state.
 package natsstep
 
 import (
@@ -13,8 +14,10 @@ import (
 
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/seamtest/seam/internal/decode"
+	"github.com/seamtest/seam/internal/diag"
 	"github.com/seamtest/seam/internal/expect"
 	"github.com/seamtest/seam/internal/expr"
+	"github.com/seamtest/seam/internal/service"
 	"github.com/seamtest/seam/internal/step"
 	"go.yaml.in/yaml/v4"
 )
@@ -106,6 +109,44 @@ func (k *Kind) Decode(d *decode.Decoder, n *yaml.Node) step.Action {
 	return a
 }
 
+// CheckServices implements step.ServiceChecker: a receive step tells its
+// nats service the subjects it watches, and seam's recorder subscribes to
+// those alone. A template in the subject widens it to what it may be:
+// orders.((kind)).created watches orders.*.created, orders.((id))
+// orders.> (a value may hold dots).
+func (a *action) CheckServices(sys *service.System, _ *diag.List) {
+	if a.Receive.IsZero() || a.Service.IsZero() || a.Service.IsTemplate() {
+		return
+	}
+	svc, ok := sys.Get(a.Service.Raw)
+	if !ok {
+		return // reported as an unknown service
+	}
+	if w, ok := svc.Spec.(interface{ Watch(subject string) }); ok {
+		w.Watch(watchPattern(a.Receive))
+	}
+}
+
+// watchPattern is the subject pattern a receive of s watches: a token
+// with a template is any token (*), the last one, if only a template,
+// any rest (>).
+func watchPattern(s expr.Str) string {
+	if !s.IsTemplate() {
+		return s.Raw
+	}
+	const hole = "\x00"
+	toks := strings.Split(s.WithHoles(hole), ".")
+	for i, tok := range toks {
+		switch {
+		case tok == hole && i == len(toks)-1:
+			toks[i] = ">"
+		case strings.Contains(tok, hole):
+			toks[i] = "*"
+		}
+	}
+	return strings.Join(toks, ".")
+}
+
 // ServiceRefs implements step.ServiceUser.
 func (a *action) ServiceRefs() []step.Ref { return step.Refs(a.Service) }
 
@@ -178,6 +219,10 @@ func (a *action) receive(ctx context.Context, env *step.Env, name string) (*step
 	if err != nil {
 		return nil, fmt.Errorf("receive: %w", err)
 	}
+	late, err := log.Watch(subject)
+	if err != nil {
+		return nil, fmt.Errorf("recording %s: %w", subject, err)
+	}
 	wctx, cancel := context.WithTimeout(ctx, a.Within)
 	defer cancel()
 	want := a.Count
@@ -198,8 +243,13 @@ func (a *action) receive(ctx context.Context, env *step.Env, name string) (*step
 		all[i] = map[string]any{"subject": m.Subject, "data": decodeData(m.Data)}
 	}
 	if len(msgs) < a.Count {
-		return &step.Result{Request: sent, Response: responseText(msgs)},
-			fmt.Errorf("%d message(s) on %s within %s, want %d", len(msgs), subject, a.Within, a.Count)
+		err := fmt.Errorf("%d message(s) on %s within %s, want %d", len(msgs), subject, a.Within, a.Count)
+		if late {
+			err = fmt.Errorf("%w (seam recorded %s only from this step on, so a message before the step was not seen: at load "+
+				"no receive step named it, as this one's templates were unknown then; give service: a name, not a template, "+
+				"and a template a whole token of the subject, as orders.((kind)).created)", err, subject)
+		}
+		return &step.Result{Request: sent, Response: responseText(msgs)}, err
 	}
 	first := msgs[0]
 	headers := map[string]any{}

@@ -7,7 +7,8 @@
 //
 // URL is postgres://… (FILE is SQL), mysql://user:pw@host:port/db (SQL),
 // redis://host:port/0 (one command a line) or nats://host:port (lines
-// "stream NAME SUBJECT…", "consumer STREAM NAME", "pub SUBJECT DATA").
+// "stream NAME SUBJECT…", "consumer STREAM NAME", "pub SUBJECT DATA",
+// "request SUBJECT DATA", which prints what came back).
 package main
 
 import (
@@ -117,6 +118,17 @@ func migrate(ctx context.Context, raw, file string) error {
 				_, err = js.CreateOrUpdateConsumer(ctx, f[1], jetstream.ConsumerConfig{Durable: f[2], AckPolicy: jetstream.AckExplicitPolicy})
 			case f[0] == "pub" && len(f) == 3:
 				_, err = js.Publish(ctx, f[1], []byte(f[2]))
+			case f[0] == "request" && len(f) == 3:
+				// As a service calls another: what came back, or why
+				// nothing did, and how long that took.
+				start := time.Now()
+				m, rerr := nc.Request(f[1], []byte(f[2]), 2*time.Second)
+				took := time.Since(start).Round(100 * time.Millisecond)
+				if rerr != nil {
+					fmt.Printf("request %s: %v after %s\n", f[1], rerr, took)
+				} else {
+					fmt.Printf("request %s: answered %q after %s\n", f[1], m.Data, took)
+				}
 			default:
 				err = fmt.Errorf("unknown line")
 			}
