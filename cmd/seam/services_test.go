@@ -563,3 +563,25 @@ func waitBounded(cmd *exec.Cmd, d time.Duration) bool {
 		return false
 	}
 }
+
+// TestResetEndsALeakedTransaction: a service leaves a transaction open
+// (row locks on a table the reset restores). The next test fails saying
+// whose it is (the service, by its edge) and which test it began in; seam
+// ends that connection, and the test after starts from the baseline.
+func TestResetEndsALeakedTransaction(t *testing.T) {
+	needPostgres(t)
+	env, state := isolated(t)
+	r := seamEnv(t, env, "run", "testdata/leak", "--var", "go="+filepath.Join(t.TempDir(), "go"))
+	for _, want := range []string{
+		"2 passed, 1 failed",
+		`FAIL the next test`,
+		`resetting db: a transaction left open by the system held locks the reset needs for more than 10s: shopsvc's connection (edge shopsvc→db, through seam's wire), its transaction open for`,
+		`(begun during test "a request leaks a transaction"), idle in transaction, its last statement: SELECT 'reserved'.`,
+		"PASS the one after starts from the baseline",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Fatalf("want %q in the output; exit %d\n%s%s", want, r.code, r.stdout, r.stderr)
+		}
+	}
+	assertClean(t, state)
+}

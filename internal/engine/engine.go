@@ -262,6 +262,10 @@ type Worker struct {
 	mu   sync.Mutex
 	test string // the test running now, for log attribution
 	used bool   // a test has run on env since it started
+	// prev is the test that ran last on env, and when it began: a reset
+	// that waited for a transaction left open tells the test it began in.
+	prev      string
+	prevStart time.Time
 }
 
 // NewWorker returns a worker whose environment, if any, is set later with
@@ -269,7 +273,7 @@ type Worker struct {
 func NewWorker(id int) *Worker { return &Worker{id: id} }
 
 // SetEnv gives w its environment.
-func (w *Worker) SetEnv(env Env) { w.env, w.used = env, false }
+func (w *Worker) SetEnv(env Env) { w.env, w.used, w.prev = env, false, "" }
 
 func (w *Worker) setTest(name string) {
 	w.mu.Lock()
@@ -699,8 +703,17 @@ func (r *runner) once(ctx context.Context, t *suite.Test, w *Worker) (report.Eve
 	}
 	var failure *report.Failure
 	if resetErr != nil {
+		var held *service.HeldError
+		if errors.As(resetErr, &held) && w.prev != "" {
+			for i, h := range held.Holders {
+				if !h.Began.IsZero() && !h.Began.Before(w.prevStart) {
+					held.Holders[i].Test = w.prev
+				}
+			}
+		}
 		failure = &report.Failure{Kind: "error", Pos: t.Pos.String(), Step: "reset to the baseline", Message: resetErr.Error()}
 	}
+	w.prev, w.prevStart = t.Name, start
 	for _, v := range t.Vars {
 		if failure != nil {
 			break

@@ -859,10 +859,39 @@ func (e *Environment) Reset(ctx context.Context) error {
 	var errs []error
 	for _, x := range rs {
 		if err := x.r.Reset(ctx); err != nil {
+			var held *service.HeldError
+			if errors.As(err, &held) {
+				held.Service = x.name
+				for i := range held.Holders {
+					held.Holders[i].Who = e.caller(held.Holders[i].Addr)
+				}
+				// Not wrapped: the runner adds the test each began in.
+				errs = append(errs, held)
+				continue
+			}
 			errs = append(errs, fmt.Errorf("resetting %s: %w", x.name, err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// caller names the service whose connection reaches a data service from
+// addr (as the data service sees it): a wire's connection is its edge's
+// caller's; other connections come from no service seam knows by it (a
+// job, a step, an edge with wire: false, a client of the user's).
+func (e *Environment) caller(addr string) string {
+	_, port, err := net.SplitHostPort(addr)
+	n, _ := strconv.Atoi(port)
+	if err != nil || n == 0 {
+		return ""
+	}
+	for _, p := range e.proxyList() {
+		if p.Upstream(n) {
+			from, _, _ := strings.Cut(p.Edge, "→")
+			return fmt.Sprintf("%s's connection (edge %s, through seam's wire)", from, p.Edge)
+		}
+	}
+	return fmt.Sprintf("the connection from %s, not through seam's wire (a job's, a step's, an edge with wire: false, or a client of yours)", addr)
 }
 
 // Check runs every service's after-test check (engine.Checker).

@@ -307,6 +307,20 @@ func (p *Proxy) track(c net.Conn, st *connState) bool {
 	return true
 }
 
+// Upstream reports whether one of the proxy's connections to the callee
+// leaves from local port port: the callee's view of a caller's connection
+// (a database's list of sessions) names the wire's side of it.
+func (p *Proxy) Upstream(port int) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for c := range p.conns {
+		if a, ok := c.LocalAddr().(*net.TCPAddr); ok && a.Port == port {
+			return true
+		}
+	}
+	return false
+}
+
 func (p *Proxy) untrack(c net.Conn) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/seamtest/seam/internal/mask"
+	"github.com/seamtest/seam/internal/service"
 )
 
 // baseline is the data of the suite's database once the environment has
@@ -526,6 +528,63 @@ func (b *baseline) exec(ctx context.Context, stmts []string) error {
 		return fmt.Errorf("a connection holds a lock on a table for more than %v (a transaction left open by the system under test?): %w", b.lockWait, err)
 	}
 	return err
+}
+
+// endHolders ends the connections, other than seam's, with a transaction
+// open (the system's: nobody else logs in to seam's server), and returns
+// them, oldest first. Rolled back, their locks are gone. A transaction
+// that only read holds the tables' metadata locks too (which a TRUNCATE or
+// a trigger's DROP waits for): InnoDB lists it once it has read. Their
+// statements are masked as the wire masks SQL.
+func (b *baseline) endHolders(ctx context.Context) ([]service.Holder, error) {
+	rows, err := b.root.QueryContext(ctx, `SELECT p.ID, p.HOST, p.COMMAND, coalesce(p.STATE, ''),
+		TIMESTAMPDIFF(MICROSECOND, t.trx_started, NOW(6)), coalesce(t.trx_query, p.INFO, '')
+		FROM information_schema.INNODB_TRX t JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id
+		WHERE p.ID <> CONNECTION_ID() ORDER BY t.trx_started`)
+	if err != nil {
+		return nil, err
+	}
+	var out []service.Holder
+	var ids []int64
+	for rows.Next() {
+		var id, micros int64
+		var h service.Holder
+		var command, state string
+		if err := rows.Scan(&id, &h.Addr, &command, &state, &micros, &h.Query); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		h.State = strings.ToLower(command)
+		if command == "Sleep" {
+			h.State = "idle in transaction"
+		} else if state != "" {
+			h.State += ": " + state
+		}
+		// trx_started is to the second: the transaction began within
+		// the second after it, taken as its end (a test that began in
+		// that second is told as the one it began in).
+		h.Open = time.Duration(micros) * time.Microsecond
+		h.Began = time.Now().Add(min(time.Second-h.Open, 0))
+		h.Query, _, _ = mask.MySQL(h.Query)
+		out, ids = append(out, h), append(ids, id)
+	}
+	rows.Close() // seam's one connection is needed for the KILLs
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		// Gone already is as good.
+		if _, err := b.root.ExecContext(ctx, fmt.Sprintf("KILL CONNECTION %d", id)); err != nil && !isUnknownThread(err) {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// isUnknownThread: KILL of a connection that has ended.
+func isUnknownThread(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && me.Number == 1094
 }
 
 // reset brings the database back to the baseline.

@@ -422,7 +422,21 @@ func (i *instance) Reset(ctx context.Context) error {
 	if i.base == nil {
 		return nil // reset: per-suite or never
 	}
-	return i.base.reset(ctx)
+	err := i.base.reset(ctx)
+	var me *mysql.MySQLError
+	if !errors.As(err, &me) || me.Number != 1205 {
+		return err
+	}
+	held := &service.HeldError{Wait: i.base.lockWait, Err: err}
+	if held.Holders, err = i.base.endHolders(ctx); err != nil {
+		return fmt.Errorf("%w (and finding who held them: %v)", held, err)
+	}
+	if err = i.base.reset(ctx); err == nil {
+		held.Ended = true
+	} else {
+		held.Err = err
+	}
+	return held
 }
 
 func sortedKeys[V any](m map[string]V) []string {

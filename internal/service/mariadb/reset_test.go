@@ -424,31 +424,60 @@ func TestResetSaysWhatItCannotUndoOnce(t *testing.T) {
 }
 
 // A transaction the system left open holds locks the reset needs: the
-// reset fails after a while, saying so, instead of waiting for good; once
-// the transaction ends, the next reset restores what it wrote.
-func TestResetSaysATransactionIsLeftOpen(t *testing.T) {
+// reset waits a while, then says whose it is (a HeldError with the
+// session), ends that connection (rolling the transaction back) and resets
+// again, so the next test starts from the baseline. Both kinds: one that
+// wrote (row locks) and one that only read a table whose restore drops a
+// trigger of the user's (a metadata lock: autocommit off, as PyMySQL has
+// it, and no COMMIT after a SELECT).
+func TestResetEndsATransactionLeftOpen(t *testing.T) {
 	my := startMariaDB(t, resetInit, resetJob)
 	my.inst.base.lockWait = time.Second
 	ctx := context.Background()
-	tx, err := my.db.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tx.Exec("UPDATE customers SET orders = 50 WHERE id = 1"); err != nil {
-		t.Fatal(err)
-	}
-	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	err = my.inst.Reset(rctx)
-	if err == nil || !strings.Contains(err.Error(), "a transaction left open by the system under test?") {
-		t.Fatalf("reset with a transaction open: %v; want an error that says so", err)
-	}
-	if err := tx.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	my.reset(t)
-	if got := my.query(t, state); got != wantState {
-		t.Fatalf("after the transaction and a reset:\n got %s\nwant %s", got, wantState)
+	for _, tc := range []struct {
+		name, write, leak string
+	}{
+		{"wrote", "UPDATE customers SET orders = 50 WHERE id = 1", "UPDATE customers SET orders = 60 WHERE id = 1"},
+		{"only read", "INSERT INTO orders (customer_id, total) VALUES (1, 5)", "SELECT count(*) FROM orders"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := my.db.Exec(tc.write); err != nil {
+				t.Fatal(err)
+			}
+			conn, err := my.db.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			if _, err := conn.ExecContext(ctx, "SET autocommit = 0"); err != nil {
+				t.Fatal(err)
+			}
+			rows, err := conn.QueryContext(ctx, tc.leak)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows.Close()
+			rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
+			err = my.inst.Reset(rctx)
+			var held *service.HeldError
+			if !errors.As(err, &held) || !held.Ended || len(held.Holders) != 1 {
+				t.Fatalf("reset with a transaction open: %v; want a HeldError naming one session, ended", err)
+			}
+			h := held.Holders[0]
+			if !strings.HasPrefix(h.Addr, "127.0.0.1:") || h.State != "idle in transaction" || h.Open <= 0 || h.Began.After(time.Now()) {
+				t.Errorf("holder %+v: want the suite user's TCP session, idle in transaction, with its age", h)
+			}
+			if want := "seam ended that connection (its transaction rolled back) and reset again"; !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q: want it to say %q", err, want)
+			}
+			if got := my.query(t, state); got != wantState {
+				t.Fatalf("after the reset:\n got %s\nwant %s", got, wantState)
+			}
+			if err := conn.PingContext(ctx); err == nil {
+				t.Errorf("the session left open still answers; want it ended")
+			}
+		})
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/seamtest/seam/internal/mask"
+	"github.com/seamtest/seam/internal/service"
 )
 
 // baseline is the data once the environment has started (after init, jobs
@@ -610,7 +612,7 @@ DECLARE
 	said text;
 BEGIN
 	PERFORM set_config('session_replication_role', 'replica', true);
-	PERFORM set_config('lock_timeout', '10s', true);
+	PERFORM set_config('lock_timeout', '10s', true); -- lockWait
 	IF EXISTS (SELECT 1 FROM seam_baseline.dirty WHERE rel = 0) THEN
 		said := seam_baseline.undo_ddl();
 	END IF;
@@ -683,17 +685,66 @@ func (i *instance) Reset(ctx context.Context) error {
 	}
 	var said *string
 	err = conn.QueryRow(ctx, "SELECT seam_baseline.reset()").Scan(&said)
-	if err != nil {
-		var pe *pgconn.PgError
-		if errors.As(err, &pe) && pe.Code == "55P03" {
-			return fmt.Errorf("a connection holds a lock on a table for more than 10s (a transaction left open by the system under test?): %w", err)
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "55P03" {
+		held := &service.HeldError{Wait: lockWait, Err: err}
+		if held.Holders, err = endHolders(ctx, conn); err != nil {
+			return fmt.Errorf("%w (and finding who held them: %v)", held, err)
 		}
+		if err = conn.QueryRow(ctx, "SELECT seam_baseline.reset()").Scan(&said); err == nil {
+			held.Ended = true
+		} else {
+			held.Err = err
+		}
+		i.base.sayAll(said)
+		return held
+	}
+	if err != nil {
 		return err
 	}
-	if said != nil {
-		for _, line := range strings.Split(*said, "\n") {
-			i.base.say(line)
-		}
-	}
+	i.base.sayAll(said)
 	return nil
+}
+
+// lockWait is how long a reset waits for a lock (the function's
+// lock_timeout).
+const lockWait = 10 * time.Second
+
+// endHolders ends the sessions, other than seam's, with a transaction
+// open (the system's: nobody else logs in to seam's server), and returns
+// them, oldest first. Rolled back, their locks are gone. Their
+// statements are masked as the wire masks SQL.
+func endHolders(ctx context.Context, conn *pgx.Conn) ([]service.Holder, error) {
+	rows, err := conn.Query(ctx, `SELECT coalesce(host(client_addr) || ':' || client_port, ''), coalesce(state, ''),
+		extract(epoch FROM clock_timestamp() - xact_start)::float8, coalesce(query, ''), pg_terminate_backend(pid)
+		FROM pg_stat_activity
+		WHERE pid <> pg_backend_pid() AND backend_type = 'client backend' AND xact_start IS NOT NULL
+		ORDER BY xact_start`)
+	if err != nil {
+		return nil, err
+	}
+	var out []service.Holder
+	for rows.Next() {
+		var h service.Holder
+		var open float64
+		var ended bool
+		if err := rows.Scan(&h.Addr, &h.State, &open, &h.Query, &ended); err != nil {
+			return nil, err
+		}
+		h.Open = time.Duration(open * float64(time.Second))
+		h.Began = time.Now().Add(-h.Open)
+		h.Query, _, _ = mask.SQL(h.Query)
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
+
+// sayAll says each line of what a reset could not undo.
+func (b *baseline) sayAll(said *string) {
+	if said == nil {
+		return
+	}
+	for _, line := range strings.Split(*said, "\n") {
+		b.say(line)
+	}
 }
