@@ -789,6 +789,7 @@ type testRun struct {
 	// The first step that failed: when it ran, and the services it called.
 	failStart, failEnd time.Time
 	failTargets        []string
+	failComponents     []string // of failTargets, the components seam drives (browser)
 }
 
 // suspicion ranks the interactions of a failed test (failure.Suspects);
@@ -822,7 +823,20 @@ func (r *runner) suspectInput(tr *testRun, list []wire.Interaction) SuspectInput
 			in.Stubs[svc.Name] = svc.Kind == "stub"
 		}
 	}
+	componentDeps(in.DependsOn, tr.failComponents, list)
 	return in
+}
+
+// componentDeps makes each of components depend on whatever it called in
+// list (a page fetches from any service): its calls are the first hop of
+// a path from it.
+func componentDeps(deps map[string][]string, components []string, list []wire.Interaction) {
+	for _, i := range list {
+		caller, callee, _ := strings.Cut(i.Edge, "→")
+		if slices.Contains(components, caller) && !slices.Contains(deps[caller], callee) {
+			deps[caller] = append(deps[caller], callee)
+		}
+	}
 }
 
 // exits tells, in the timeline of the test during which it happened, the
@@ -1040,6 +1054,16 @@ func (tr *testRun) step(ctx context.Context, phase string, index int, s *suite.S
 			if su, ok := s.Action.(step.ServiceUser); ok {
 				for _, ref := range su.ServiceRefs() {
 					tr.failTargets = append(tr.failTargets, ref.Name)
+				}
+			}
+			// A component seam drives (the browser) is where the step's
+			// calls start: its edges are the first hop.
+			if c, ok := s.Action.(step.Component); ok {
+				for _, e := range c.ComponentEdges() {
+					if !slices.Contains(tr.failComponents, e.From) {
+						tr.failComponents = append(tr.failComponents, e.From)
+						tr.failTargets = append(tr.failTargets, e.From)
+					}
 				}
 			}
 		}

@@ -191,7 +191,7 @@ func Suspects(in SuspectInput, n int) []report.Suspect {
 	}
 	var list []scored
 	for _, i := range in.All {
-		if !i.Suspicious || i.Protocol == "fault" {
+		if !i.Suspicious || i.Protocol == "fault" || iconMiss(i) {
 			continue
 		}
 		caller, callee, _ := strings.Cut(i.Edge, "→")
@@ -264,6 +264,22 @@ func Suspects(in SuspectInput, n int) []report.Suspect {
 			Reason: strings.Join(s.reason, "; "), Score: float64(int(s.score*100)) / 100})
 	}
 	return out
+}
+
+// iconMiss is a 404 for an icon a browser asks for by itself (Chromium
+// asks for /favicon.ico on some page loads, not all; Safari and iOS for
+// the touch icons): no page's code made the call, and ranking it would
+// blame a failure on it, and group failures under it, from run to run
+// differently.
+func iconMiss(i wire.Interaction) bool {
+	if i.Status != 404 || i.Method != "GET" && i.Method != "HEAD" {
+		return false
+	}
+	p := i.Target
+	if u, err := url.Parse(p); err == nil {
+		p = u.Path
+	}
+	return p == "/favicon.ico" || strings.HasPrefix(p, "/apple-touch-icon") && strings.HasSuffix(p, ".png")
 }
 
 // severity is how much an interaction, by itself, says about a failure.
