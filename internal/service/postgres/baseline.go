@@ -196,6 +196,9 @@ CREATE TABLE seam_baseline.roles AS SELECT a.*, false AS deps FROM pg_authid a W
 CREATE TABLE seam_baseline.members AS SELECT * FROM pg_auth_members WITH NO DATA;
 CREATE TABLE seam_baseline.settings AS SELECT * FROM pg_db_role_setting WITH NO DATA;
 CREATE TABLE seam_baseline.auth (sig text, owner oid);
+-- The privileges on the user's objects (seam_baseline.privs) as the
+-- baseline has them.
+CREATE TABLE seam_baseline.acls (kind "char" NOT NULL, obj oid NOT NULL, acl aclitem[] NOT NULL, sig text NOT NULL, PRIMARY KEY (kind, obj));
 
 -- The user's schemas: not the system's, not seam's.
 CREATE VIEW seam_baseline.spaces AS
@@ -221,7 +224,8 @@ CREATE VIEW seam_baseline.rels AS
 -- the user's schemas, routines (f) and types (y; not an array's, a
 -- table's row or a range's multirange); none an extension's. sig is the
 -- object's catalog row (and what else defines it), which DDL alone
--- changes; drop drops it.
+-- changes, but for its privileges (undo_privs gives those back); drop
+-- drops it.
 CREATE VIEW seam_baseline.others AS
 	SELECT 'i'::"char" AS kind, i.indexrelid AS obj, i.indrelid AS rel, format('index %s on %s', i.indexrelid::regclass, t.name) AS name,
 		(c.relname, i.indkey, i.indclass, i.indcollation, i.indoption, i.indisunique, i.indisexclusion, i.indexprs, i.indpred)::text AS sig,
@@ -245,12 +249,12 @@ CREATE VIEW seam_baseline.others AS
 	WHERE k.conparentid = 0
 	UNION ALL
 	SELECT 'f', p.oid, 0, format('%s %s', CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' ELSE 'function' END, p.oid::regprocedure),
-		(SELECT x::text FROM pg_proc x WHERE x.oid = p.oid), format('DROP ROUTINE %s', p.oid::regprocedure), 2
+		(SELECT (to_jsonb(x) - 'proacl')::text FROM pg_proc x WHERE x.oid = p.oid), format('DROP ROUTINE %s', p.oid::regprocedure), 2
 	FROM pg_proc p JOIN seam_baseline.spaces n ON n.oid = p.pronamespace
 	WHERE NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype IN ('i', 'e'))
 	UNION ALL
 	SELECT 'y', y.oid, 0, format('type %s', y.oid::regtype),
-		concat_ws(' ', (SELECT x::text FROM pg_type x WHERE x.oid = y.oid),
+		concat_ws(' ', (SELECT (to_jsonb(x) - 'typacl')::text FROM pg_type x WHERE x.oid = y.oid),
 			(SELECT string_agg(quote_literal(e.enumlabel), ',' ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = y.oid),
 			(SELECT string_agg(k::text, ',' ORDER BY k.oid) FROM pg_constraint k WHERE k.contypid = y.oid),
 			(SELECT string_agg(a::text, ',' ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = y.typrelid AND y.typrelid <> 0)),
@@ -258,6 +262,31 @@ CREATE VIEW seam_baseline.others AS
 	FROM pg_type y JOIN seam_baseline.spaces n ON n.oid = y.typnamespace
 	WHERE (y.typrelid = 0 OR EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = y.typrelid AND c.relkind = 'c'))
 	  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = y.oid AND d.deptype IN ('i', 'e'));
+
+-- privs is the privileges on the user's relations (r; s: sequences),
+-- schemas (n), routines (f) and the database (d): each object's ACL, its
+-- default when it has none (the owner's all), its entries sorted, and how
+-- GRANT names it. Column privileges and default privileges are not in it.
+CREATE VIEW seam_baseline.privs AS
+	SELECT x.kind, x.obj, x.target, x.acl,
+		(SELECT string_agg(e::text, ',' ORDER BY e::text) FROM unnest(x.acl) e) AS sig
+	FROM (
+		SELECT CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::"char" AS kind, c.oid AS obj,
+			format('%s %s', CASE WHEN c.relkind = 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, t.name) AS target,
+			coalesce(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::"char", c.relowner)) AS acl
+		FROM pg_class c JOIN seam_baseline.rels t ON t.rel = c.oid
+		UNION ALL
+		SELECT 'n', n.oid, format('SCHEMA %I', n.nspname), coalesce(n.nspacl, acldefault('n', n.nspowner))
+		FROM pg_namespace n JOIN seam_baseline.spaces s ON s.oid = n.oid
+		UNION ALL
+		SELECT 'f', p.oid, format('ROUTINE %s', p.oid::regprocedure), coalesce(p.proacl, acldefault('f', p.proowner))
+		FROM pg_proc p JOIN seam_baseline.spaces s ON s.oid = p.pronamespace
+		WHERE p.prokind IN ('f', 'p')
+		  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype IN ('i', 'e'))
+		UNION ALL
+		SELECT 'd', d.oid, format('DATABASE %I', d.datname), coalesce(d.datacl, acldefault('d', d.datdba))
+		FROM pg_database d WHERE d.datname = current_database()
+	) x;
 
 -- made lists what a test made, each with the statement that drops it,
 -- in an order that drops dependants first (a trigger before its
@@ -300,7 +329,8 @@ CREATE EVENT TRIGGER seam_ddl ON ddl_command_end EXECUTE FUNCTION seam_baseline.
 CREATE FUNCTION seam_baseline.authsig() RETURNS text LANGUAGE plpgsql STABLE AS $$
 BEGIN
 	RETURN (SELECT string_agg(x::text, ',') FROM (SELECT xmin FROM pg_authid UNION ALL
-		SELECT xmin FROM pg_auth_members UNION ALL SELECT xmin FROM pg_db_role_setting) t(x));
+		SELECT xmin FROM pg_auth_members UNION ALL SELECT xmin FROM pg_db_role_setting UNION ALL
+		SELECT xmin FROM pg_database WHERE datname = current_database()) t(x));
 END $$;
 
 -- copy makes the copy of one root table and the restore rows of it and its
@@ -373,7 +403,43 @@ BEGIN
 	INSERT INTO seam_baseline.settings SELECT * FROM pg_db_role_setting;
 	DELETE FROM seam_baseline.auth;
 	INSERT INTO seam_baseline.auth SELECT seam_baseline.authsig(), datdba FROM pg_database WHERE datname = current_database();
+	DELETE FROM seam_baseline.acls;
+	INSERT INTO seam_baseline.acls SELECT kind, obj, acl, sig FROM seam_baseline.privs;
 	DELETE FROM seam_baseline.dirty;
+END $$;
+
+-- undo_privs gives the baseline's objects their privileges back (GRANT and
+-- REVOKE a test ran, on them or on the database, and what a role it
+-- dropped held): every grantee's go, the baseline's are granted again (a
+-- superuser grants as the object's owner). It runs after undo_roles: the
+-- roles the grants name are back by then.
+CREATE FUNCTION seam_baseline.undo_privs() RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	r record;
+	e record;
+	said text[] := '{}';
+	who text;
+BEGIN
+	FOR r IN SELECT p.kind, p.obj, p.target, p.acl, b.acl AS base FROM seam_baseline.privs p
+		JOIN seam_baseline.acls b USING (kind, obj) WHERE p.sig <> b.sig LOOP
+		BEGIN
+			FOR e IN SELECT DISTINCT grantee FROM aclexplode(r.acl) LOOP
+				who := CASE e.grantee WHEN 0 THEN 'PUBLIC' ELSE quote_ident((SELECT rolname FROM pg_authid WHERE oid = e.grantee)) END;
+				CONTINUE WHEN who IS NULL;
+				EXECUTE format('REVOKE ALL ON %s FROM %s CASCADE', r.target, who);
+			END LOOP;
+			FOR e IN SELECT * FROM aclexplode(r.base) LOOP
+				who := CASE e.grantee WHEN 0 THEN 'PUBLIC' ELSE quote_ident((SELECT rolname FROM pg_authid WHERE oid = e.grantee)) END;
+				CONTINUE WHEN who IS NULL;
+				EXECUTE format('GRANT %s ON %s TO %s%s', e.privilege_type, r.target, who, CASE WHEN e.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+			END LOOP;
+		EXCEPTION WHEN OTHERS THEN
+			said := said || format('the privileges on %s of the baseline, changed by a test, could not be given back (%s): the tests after it run with the change', r.target, SQLERRM);
+		END;
+	END LOOP;
+	-- What came back as it could (a grantor the owner now) is the baseline.
+	UPDATE seam_baseline.acls b SET acl = p.acl, sig = p.sig FROM seam_baseline.privs p WHERE p.kind = b.kind AND p.obj = b.obj AND p.sig <> b.sig;
+	RETURN nullif(array_to_string(said, E'\n'), '');
 END $$;
 
 -- undo_ddl drops what tests made and says what cannot be undone.
@@ -610,10 +676,12 @@ CREATE FUNCTION seam_baseline.reset() RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
 	r record;
 	said text;
+	ddl boolean; -- privileges may have changed (GRANT, REVOKE, roles)
 BEGIN
 	PERFORM set_config('session_replication_role', 'replica', true);
 	PERFORM set_config('lock_timeout', '10s', true); -- lockWait
-	IF EXISTS (SELECT 1 FROM seam_baseline.dirty WHERE rel = 0) THEN
+	ddl := EXISTS (SELECT 1 FROM seam_baseline.dirty WHERE rel = 0);
+	IF ddl THEN
 		said := seam_baseline.undo_ddl();
 	END IF;
 	FOR r IN SELECT DISTINCT s.del, s.ins FROM seam_baseline.dirty d JOIN seam_baseline.restore s USING (rel) LOOP
@@ -625,6 +693,10 @@ BEGIN
 	PERFORM setval(seq::regclass, last, called) FROM seam_baseline.seqs;
 	IF seam_baseline.authsig() IS DISTINCT FROM (SELECT sig FROM seam_baseline.auth) THEN
 		said := nullif(concat_ws(E'\n', said, seam_baseline.undo_roles()), '');
+		ddl := true;
+	END IF;
+	IF ddl THEN
+		said := nullif(concat_ws(E'\n', said, seam_baseline.undo_privs()), '');
 	END IF;
 	DELETE FROM seam_baseline.dirty;
 	RETURN said;

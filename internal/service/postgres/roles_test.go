@@ -193,3 +193,57 @@ func TestResetSaysWhatItCannotUndoToTheRolesOnce(t *testing.T) {
 		t.Errorf("%d notices, want 3:\n%s", n, said)
 	}
 }
+
+// privsState is who may do what to the baseline's objects: tables,
+// sequences, schemas, routines and the database, as the catalogs say (no
+// ACL is the owner's all: the same as an ACL that says so).
+const privsState = `SELECT concat_ws(E'\n',
+	(SELECT string_agg(x, E'\n' ORDER BY x) FROM (SELECT c.relname || ' ' || coalesce(c.relacl, acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::"char", c.relowner))::text
+		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'S', 'v')) a(x)),
+	(SELECT 'schema public ' || coalesce(nspacl::text, 'default') FROM pg_namespace WHERE nspname = 'public'),
+	(SELECT string_agg(x, E'\n' ORDER BY x) FROM (SELECT p.oid::regprocedure::text || ' ' || coalesce(p.proacl, acldefault('f', p.proowner))::text
+		FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public') f(x)),
+	(SELECT 'database ' || coalesce(datacl::text, 'default') FROM pg_database WHERE datname = current_database()))`
+
+// A test that grants and revokes (to check how the system copes with a
+// role that may not write, say) leaves the next test the baseline's
+// privileges: on tables, sequences, the schema, routines and the
+// database, the owner's own included; the roles then log in and read as
+// before.
+func TestResetRestoresPrivileges(t *testing.T) {
+	pg := startPostgresAs(t, true, rolesInit+`
+CREATE FUNCTION stock_of(text) RETURNS int LANGUAGE sql AS 'SELECT 1';
+REVOKE EXECUTE ON FUNCTION stock_of(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION stock_of(text) TO reader;
+REVOKE CONNECT ON DATABASE app FROM PUBLIC;
+GRANT CONNECT ON DATABASE app TO clerk, reader, seam;
+`, resetJob)
+	admin := pg.admin(t, "app")
+	before := admin.query(t, privsState)
+	for round := 0; round < 2; round++ {
+		pg.exec(t, `REVOKE SELECT ON items FROM reader`)
+		pg.exec(t, `GRANT INSERT, DELETE ON items TO PUBLIC`)
+		pg.exec(t, `GRANT SELECT ON items TO spare WITH GRANT OPTION`)
+		pg.exec(t, `GRANT USAGE ON SEQUENCE items_id_seq TO spare`)
+		pg.exec(t, `REVOKE ALL ON SCHEMA public FROM PUBLIC`)
+		pg.exec(t, `GRANT CREATE ON SCHEMA public TO spare`)
+		pg.exec(t, `REVOKE EXECUTE ON FUNCTION stock_of(text) FROM reader`)
+		pg.exec(t, `GRANT EXECUTE ON FUNCTION stock_of(text) TO PUBLIC`)
+		pg.exec(t, `REVOKE CONNECT ON DATABASE app FROM clerk`)
+		pg.exec(t, `GRANT CONNECT ON DATABASE app TO righty`)
+		pg.exec(t, `REVOKE ALL ON items FROM seam`)
+		pg.reset(t)
+		if got := admin.query(t, privsState); got != before {
+			t.Fatalf("round %d: privileges after reset:\n%s\nwant\n%s", round, got, before)
+		}
+		if got, err := pg.login(t, "clerk", "clerk pw", `SELECT count(*)::text FROM items`); err != nil || got != "2" {
+			t.Fatalf("round %d: clerk (a reader) reads items after reset: %q, %v; want 2", round, got, err)
+		}
+		if _, err := pg.login(t, "righty", "righty pw", `SELECT 1::text`); err == nil {
+			t.Fatalf("round %d: righty connects after reset; the baseline gives it no CONNECT", round)
+		}
+	}
+	if said := pg.notices(); len(said) > 0 {
+		t.Errorf("notices for what seam can reset:\n%s", strings.Join(said, "\n"))
+	}
+}

@@ -122,7 +122,7 @@ func (s *Spec) Prepare(ctx context.Context, env *service.PrepareEnv) error {
 	srv := &server{crash: crash.From(ctx), postgres: pg, version: strings.TrimSpace(string(out)), user: user}
 	h := sha256.New()
 	// The password is not part of the key: each environment sets its own.
-	fmt.Fprintf(h, "v8\x00%s\x00%s\x00%v\x00%s\x00%s\x00", srv.version, s.User, s.Superuser, db, s.Reset)
+	fmt.Fprintf(h, "v9\x00%s\x00%s\x00%v\x00%s\x00%s\x00", srv.version, s.User, s.Superuser, db, s.Reset)
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
