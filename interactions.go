@@ -51,7 +51,9 @@ type Edge struct {
 	// (* one token, > the rest: "orders.>").
 	Command, Key string
 	// Result is text the result must contain: "INSERT 0 1", "23505"
-	// (an SQL error code), "-ERR", "no answer".
+	// (an SQL error code), "-ERR", "no answer". With a Result, what
+	// happened to a connection ("reset") counts too, which is not a call
+	// otherwise; a fault being set or cleared never counts.
 	Result string
 }
 
@@ -148,6 +150,11 @@ func (e *Env) Interactions(m Edge) []Interaction {
 	}
 	var out []Interaction
 	for _, i := range e.env.Interactions(e.start) {
+		// Fault markers are no calls; connection events count when a
+		// result is asked for (a reset).
+		if i.Protocol == "fault" || i.Event() && m.Result == "" {
+			continue
+		}
 		if i.Edge != m.From+"→"+m.To || (m.Method != "" && !strings.EqualFold(m.Method, i.Method)) ||
 			(m.Status != 0 && m.Status != i.Status) || (m.Result != "" && !strings.Contains(i.Result, m.Result)) {
 			continue

@@ -95,6 +95,14 @@ func TestFaultsFromGo(t *testing.T) {
 	if code, body := order(); code != 201 {
 		t.Fatalf("with the faults cleared: %d %s", code, body)
 	}
+	// The faults set and cleared on the edges are on their timelines, but
+	// they are no calls: only the three quotes count.
+	env.VerifyInteractions(seam.Edge{From: "orders", To: "pricing"}, 3)
+	for _, i := range env.Interactions(seam.Edge{From: "orders", To: "inventory"}) {
+		if i.Protocol == "fault" {
+			t.Errorf("a fault's marker counted as a call: %+v", i)
+		}
+	}
 }
 
 func TestChildFaultMisuse(t *testing.T) {

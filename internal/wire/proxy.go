@@ -60,6 +60,14 @@ type Interaction struct {
 	h2Fields     // HTTP/2 and gRPC (h2.go)
 }
 
+// Event reports whether i is an event of an edge rather than a call on it:
+// a fault set or cleared (protocol fault), or what happened to a
+// connection (Op "connection": a reset, a close with calls in flight,
+// decoding that stopped, a stream refused). A timeline shows both; a
+// count of calls (interactions: steps, Env.Interactions) only asks for
+// events when it asks for a result.
+func (i Interaction) Event() bool { return i.Protocol == "fault" || i.Op == "connection" }
+
 // Line renders an interaction for a timeline.
 func (i Interaction) Line() string {
 	// A long target (an 8 KB query string) is cut, as SQL is: the line
@@ -224,6 +232,9 @@ func (p *Proxy) SetMasker(m *Masker) { p.masker.Store(m) }
 
 // Addr is the proxy's host:port.
 func (p *Proxy) Addr() string { return p.addr }
+
+// Target is the address the proxy forwards to (the callee's port).
+func (p *Proxy) Target() string { return p.target }
 
 func (p *Proxy) accept(ln net.Listener) {
 	defer p.wg.Done()

@@ -44,7 +44,8 @@ func (Kind) Usage() step.Usage {
 			{Name: "key", Doc: "the Redis command's key (its first argument; * matches within a segment, up to a /, as in shell globs), " +
 				"or the NATS subject (* matches one token, > the rest: orders.*, orders.>)"},
 			{Name: "result", Doc: "text the result must contain: a command tag (INSERT 0 1), an SQL error code (23505), a Redis reply (+OK, -ERR), " +
-				"a status line, a NATS outcome (published, received, subscribed, -ERR)"},
+				"a status line, a NATS outcome (published, received, subscribed, -ERR); with result:, what happened to a connection counts too " +
+				"(reset, refused streams), which is not a call otherwise; a fault being set or cleared never counts"},
 			{Name: "injected", Doc: "true: only what a fault of seam's made (an answer in the callee's place, a cut); false: only the real traffic"},
 			{Name: "count", Doc: `how many must match: a number (2, 0), a range ("2..5", "2..", "..5") or a comparison (">=1", ">0", "<=3", "<4"); quote ranges and comparisons`},
 			{Name: "at_least, at_most, never", Doc: "how many must match, the long way (never: true means none, as count: 0)"},
@@ -248,7 +249,7 @@ func globQuote(s string) string {
 func (p *matcher) edge() string { return p.From + "→" + p.To }
 
 func (p *matcher) match(i wire.Interaction) bool {
-	if i.Edge != p.edge() {
+	if i.Edge != p.edge() || i.Protocol == "fault" || i.Event() && p.Result == "" {
 		return false
 	}
 	if p.Method != "" && !strings.EqualFold(p.Method, i.Method) {

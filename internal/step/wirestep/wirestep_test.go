@@ -58,6 +58,10 @@ func TestRedisAndSQLFieldsAndCountRanges(t *testing.T) {
 		{Edge: "app→bus", Protocol: "nats", Method: "NATS", Target: "orders.created", Command: "PUB", Key: "orders.created", Result: "published", Start: now, End: now},
 		{Edge: "app→bus", Protocol: "nats", Method: "NATS", Target: "orders.eu.paid", Command: "PUB", Key: "orders.eu.paid", Result: "published", Start: now, End: now},
 		{Edge: "app→bus", Protocol: "nats", Method: "NATS", Target: "orders.created", Command: "MSG", Key: "orders.created", Result: "received", Start: now, End: now},
+		// Events of the edges, not calls: a fault set and cleared, a reset.
+		{Edge: "app→api", Protocol: "fault", Op: "fault", Result: "answer /pay with 503", Start: now, End: now},
+		{Edge: "app→api", Protocol: "fault", Op: "fault", Result: "cleared", Start: now, End: now},
+		{Edge: "app→cache", Protocol: "tcp", Op: "connection", Result: "reset", Note: "(nothing in flight)", Suspicious: true, Start: now, End: now},
 	}}
 	for _, tc := range []struct {
 		src  string
@@ -81,6 +85,12 @@ func TestRedisAndSQLFieldsAndCountRanges(t *testing.T) {
 		{`{from: app, to: bus, key: "orders", count: 0}`, true},
 		{`{from: app, to: bus, key: ">", count: 3}`, true},
 		{`{from: app, to: cache, key: "stock:>", count: 0}`, true},
+		// Calls only, unless a result asks for what happened to a
+		// connection; a fault's marker never counts.
+		{`{from: app, to: api, count: 1}`, true},
+		{`{from: app, to: cache, count: 3}`, true},
+		{`{from: app, to: cache, result: reset, count: 1}`, true},
+		{`{from: app, to: api, result: "503", count: 1}`, true},
 	} {
 		a, err := decodeStep(t, tc.src)
 		if err != nil {
