@@ -27,7 +27,8 @@
 // or by a goroutine that outlived it), it fails the tests still running
 // above it, naming the line, or prints the problem and fails the binary's
 // run; an Env from Up used without Attach reports through the test attached
-// last, or through Close's error.
+// last, or through Close's error. Tests that share an Env from Up run one at
+// a time: Attach from a test running beside another attached one fails it.
 //
 // Services can also be declared in code with Process and StubService and
 // started with StartServices.

@@ -47,6 +47,10 @@ func TestMisuseNeverKillsTheBinary(t *testing.T) {
 			`misuse_test.go:136: seam: no service "nope"; the services are: pay, srv`, "the test went on"}},
 		{"testmain", 0, nil, []string{"TestUnattachedClose"}, []string{`misuse_test.go:144: seam: service "srv" has no port named "admin"`}},
 		{"parallel", 0, nil, []string{"TestParallelSubtests/a", "TestParallelSubtests/b"}, nil},
+		{"attachedkept", 1, nil, []string{"TestAttachedKeptOwner"}, []string{
+			"misuse_test.go:181: seam: this Env is attached to TestAttachedKeptOwner, which has ended", "the user went on"}},
+		{"parallelattach", 1, []string{"TestParallelAttach/group/b"}, []string{"TestParallelAttach/group/a"}, []string{
+			"seam: Attach while TestParallelAttach/group/a is attached to this environment and still running (in parallel?)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()

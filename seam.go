@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -228,6 +229,7 @@ type Env struct {
 	from  int        // first log line of the bound test
 	start time.Time  // when the bound test began
 	state *envState
+	ended *atomic.Bool // the bound test has ended (nil: none bound)
 }
 
 type envState struct {
@@ -304,26 +306,32 @@ func Start(t testing.TB, path string, opts ...Option) *Env {
 // Attach returns a view of e for t: its data services are reset to their
 // baseline first (unless t is the first test on e), lookups that fail fail
 // t, and when t fails its log shows the lines the components printed while
-// t ran. Tests that share e this way must not run in parallel; parallel
-// tests each Start an environment of their own.
+// t ran. Tests that share e this way must not run in parallel (an Attach
+// while another test that is not t's ancestor is attached and running
+// fails t, naming that test); parallel tests each Start an environment of
+// their own. The view belongs to t: used once t has ended, it reports the
+// misuse.
 func (e *Env) Attach(t testing.TB) *Env {
 	t.Helper()
 	e.state.mu.Lock()
-	e.state.attached++
-	reset := e.state.attached > 1 && !e.state.closed
-	e.state.mu.Unlock()
-	if reset {
-		if err := e.env.Reset(t.Context()); err != nil {
-			t.Fatalf("seam: resetting the data to the baseline: %v", err)
+	// A test attached and still running that is not t's ancestor runs
+	// beside t: t's reset would change its data under it.
+	for _, r := range e.state.running {
+		if !strings.HasPrefix(t.Name(), r.Name()+"/") && r != t {
+			e.state.mu.Unlock()
+			t.Fatalf("seam: Attach while %s is attached to this environment and still running (in parallel?): "+
+				"the reset that starts %s would change its data under it. Tests that share an environment run one "+
+				"at a time; give each parallel test its own with seam.Start", r.Name(), t.Name())
+			return nil
 		}
 	}
-	v := *e
-	v.t = t
-	v.from = e.lines.len()
-	v.start = time.Now()
-	e.state.mu.Lock()
+	e.state.attached++
+	reset := e.state.attached > 1 && !e.state.closed
 	e.state.running = append(e.state.running, t)
 	e.state.mu.Unlock()
+	v := *e
+	v.t = t
+	v.ended = new(atomic.Bool)
 	t.Cleanup(func() {
 		e.state.mu.Lock()
 		closed := e.state.closed
@@ -358,7 +366,15 @@ func (e *Env) Attach(t testing.TB) *Env {
 				t.Logf("seam: components' log lines during %s:\n%s", t.Name(), indent(lines))
 			}
 		}
+		v.ended.Store(true)
 	})
+	if reset {
+		if err := e.env.Reset(t.Context()); err != nil {
+			t.Fatalf("seam: resetting the data to the baseline: %v", err)
+		}
+	}
+	v.from = e.lines.len()
+	v.start = time.Now()
 	return &v
 }
 
@@ -524,8 +540,13 @@ func (e *Env) stopped() bool {
 	e.state.mu.Unlock()
 	if closed {
 		e.fail("the environment is stopped (its test ended, or Close was called); start one per test with seam.Start, or share one from TestMain with seam.Up and Attach it to each test")
+		return true
 	}
-	return closed
+	if e.ended != nil && e.ended.Load() {
+		e.fail("this Env is attached to %s, which has ended: Attach the shared Env to the test using it (env.Attach(t))", e.t.Name())
+		return true
+	}
+	return false
 }
 
 // URL is the base URL of a service, like http://127.0.0.1:41234.

@@ -163,3 +163,49 @@ func TestParallelSubtests(t *testing.T) {
 		})
 	}
 }
+
+var kept *seam.Env // an attached view, kept past its test
+
+// attachedkept: a view attached to one test, of an Env from Up, used by
+// the next test, which has attached its own.
+func TestAttachedKeptOwner(t *testing.T) {
+	only(t, "attachedkept")
+	shared = up(t)
+	kept = shared.Attach(t)
+}
+
+func TestAttachedKeptUser(t *testing.T) {
+	only(t, "attachedkept")
+	defer shared.Close()
+	shared.Attach(t)
+	if u := kept.URL("srv"); u != "" {
+		t.Errorf("a view of an ended test gave URL %q, want empty", u)
+	}
+	t.Log("the user went on")
+}
+
+// parallelattach: parallel subtests each attach the one shared Env: the
+// second to attach fails, naming the first, instead of resetting the data
+// under it.
+func TestParallelAttach(t *testing.T) {
+	only(t, "parallelattach")
+	env := up(t)
+	defer env.Close()
+	started, tried := make(chan struct{}), make(chan struct{})
+	t.Run("group", func(t *testing.T) {
+		for _, name := range []string{"a", "b"} {
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				if name == "b" {
+					<-started
+					defer close(tried)
+				}
+				env.Attach(t)
+				if name == "a" {
+					close(started)
+					<-tried // still attached while b attaches
+				}
+			})
+		}
+	})
+}
