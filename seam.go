@@ -343,6 +343,7 @@ func (e *Env) Attach(t testing.TB) *Env {
 		}
 		e.state.mu.Unlock()
 		if !closed {
+			e.env.EndTest()     // the browser's calls in flight are the test's
 			e.env.ClearFaults() // the test's faults end with it, in its own log
 			v.checkUnmatched()
 			// What the components have written so far is read before the

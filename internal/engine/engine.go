@@ -1146,6 +1146,9 @@ func (tr *testRun) attempt(ctx context.Context, s *suite.Step, env *step.Env, ti
 		}
 		switch {
 		case mf == nil:
+		case ctx.Err() != nil:
+			// The test's time ran out first (or the run was stopped).
+			waited = fmt.Sprintf(" (still so when %s)", tr.ctxReason(ctx))
 		case sctx.Err() != nil:
 			waited = fmt.Sprintf(" (still so after waiting %s, the step's timeout)", timeout)
 		case ectx.Err() != nil:

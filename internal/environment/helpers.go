@@ -55,7 +55,13 @@ func (e *Environment) hostEnv(key string) step.HostEnv {
 			addrs["localhost:"+strconv.Itoa(port)] = name
 		}
 	}
+	wired := map[string]string{}
+	for _, p := range e.proxyList() {
+		_, port, _ := strings.Cut(p.Addr(), ":")
+		wired["127.0.0.1:"+port], wired["localhost:"+port] = p.Target(), p.Target()
+	}
 	return step.HostEnv{
+		Wired: wired,
 		Log: func(component, stream, line string) {
 			if e.opts.Log != nil {
 				e.opts.Log(component, stream, line, nil)
@@ -193,5 +199,23 @@ func (e *Environment) componentFaultsChanged() {
 	h.mu.Unlock()
 	for _, t := range takers {
 		t.FaultsChanged()
+	}
+}
+
+// EndTest tells the helpers that keep a test's state (the browser's
+// requests still in flight) that the test has ended (engine.TestEnder):
+// what they record of it lands in its timeline, not the next test's.
+func (e *Environment) EndTest() {
+	h := &e.helpers
+	h.mu.Lock()
+	var enders []step.TestEnder
+	for _, k := range h.order {
+		if t, ok := h.m[k].(step.TestEnder); ok {
+			enders = append(enders, t)
+		}
+	}
+	h.mu.Unlock()
+	for _, t := range enders {
+		t.TestEnded()
 	}
 }

@@ -38,10 +38,23 @@ type HostEnv struct {
 	// Services maps each service's loopback address (host:port, every
 	// port) to its name, to tell which service a request went to.
 	Services map[string]string
+	// Wired maps the loopback address of each edge's proxy (host:port,
+	// every port; as 127.0.0.1 and localhost) to the callee's own: a page
+	// given the address a service was given for its dependency (a UI that
+	// passes its API's address on) would otherwise go through that edge's
+	// wire and be recorded as the service's call.
+	Wired map[string]string
 	// Faults are the faults set now on the helper's component's edges
 	// (browser→orders), by callee; nil when none. A helper that puts them
 	// in effect itself is a FaultTaker.
 	Faults func() map[string]wire.Faults
+}
+
+// TestEnder is a helper that keeps state of the test running (a
+// browser's requests in flight): TestEnded is called once the test's
+// steps and teardown are done, while its timeline is still the test's.
+type TestEnder interface {
+	TestEnded()
 }
 
 // FaultTaker is a helper that puts the faults of its component's edges in

@@ -225,7 +225,28 @@ func describe(kind string, n *yaml.Node) string {
 				parts = append(parts, c.Value)
 			}
 		}
-		return kind + " " + strings.Join(parts, " ")
+		if len(parts) > 0 {
+			return kind + " " + strings.Join(parts, " ")
+		}
+		// A list of actions ({open: ui}, {click: "#save"}): the first
+		// few, each by its key and scalar value.
+		for _, c := range n.Content {
+			if len(parts) == 3 {
+				parts[2] += ", …"
+				break
+			}
+			if c.Kind == yaml.MappingNode && len(c.Content) >= 2 {
+				p := c.Content[0].Value
+				if v := c.Content[1]; v.Kind == yaml.ScalarNode {
+					p += " " + v.Value
+				}
+				parts = append(parts, p)
+			}
+		}
+		if len(parts) == 0 {
+			return kind
+		}
+		return kind + " " + strings.Join(parts, ", ")
 	}
 	get := func(key string) string {
 		for i := 0; i+1 < len(n.Content); i += 2 {

@@ -98,6 +98,11 @@ func (i Interaction) Headers() (req, resp string) {
 	return req, resp
 }
 
+// SetHeaders gives an interaction recorded outside the wire (a browser's
+// call, seen by the browser) its header lines each way, "Name: value" a
+// line; they are masked when read, as the wire's are.
+func (i *Interaction) SetHeaders(req, resp string) { i.reqHeader, i.respHeader = req, resp }
+
 // maskProtocol applies the by-name rules that fit the interaction's
 // protocol before anyone sees it.
 func maskProtocol(in *Interaction) {

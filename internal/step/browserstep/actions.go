@@ -4,6 +4,7 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path"
 	"strings"
@@ -92,6 +93,9 @@ func poll(ctx context.Context, try func() (bool, string, error)) (string, error)
 	for {
 		done, why, err := try()
 		switch {
+		case err != nil && ctx.Err() != nil:
+			// ctx ended during the try: what was seen before is why.
+			return last, ctx.Err()
 		case err != nil && !transient(err):
 			return why, err
 		case done:
@@ -122,7 +126,6 @@ type point struct {
 type need struct {
 	Enabled  bool `json:"enabled"`
 	Editable bool `json:"editable"`
-	Hit      bool `json:"hit"` // what is at its centre is the element
 }
 
 // ready waits until sel's first match can be acted on.
@@ -144,10 +147,84 @@ func (p *Page) ready(ctx context.Context, what string, sel Selector, n need) (po
 	return pt, nil
 }
 
-// notFound says what the page showed instead of sel, when waiting ended.
+// pointer acts on sel's first match with the mouse, as Playwright does:
+// it waits until the element can be acted on (n), is stable (its box the
+// same across two animation frames) and in view; takes its centre; checks
+// right before the mouse goes that the element (or what is inside it) is
+// what is there; and sends the mouse's events (act) guarded, so that one
+// the page would give another element (the layout moved in between) is
+// stopped. Any of these not so, it tries again until ctx ends.
+func (p *Page) pointer(ctx context.Context, what string, sel Selector, n need, guard bool, act func(point) error) error {
+	last, err := poll(ctx, func() (bool, string, error) {
+		var st point
+		if err := p.callHelper(ctx, &st, "ready", sel, n); err != nil {
+			return false, "", err
+		}
+		switch {
+		case st.Fail != "":
+			return false, "", fmt.Errorf("%s %s: %s", what, sel, st.Fail)
+		case st.Wait != "":
+			return false, st.Wait, nil
+		}
+		var pt point
+		if err := p.callHelper(ctx, &pt, "stable", sel); err != nil {
+			return false, "", err
+		}
+		if pt.Wait != "" {
+			return false, pt.Wait, nil
+		}
+		var aim point
+		if err := p.callHelper(ctx, &aim, "aim", sel, pt.X, pt.Y, guard); err != nil {
+			return false, "", err
+		}
+		if aim.Wait != "" {
+			return false, aim.Wait, nil
+		}
+		if err := act(pt); err != nil {
+			return false, "", fmt.Errorf("%s %s: %w", what, sel, err)
+		}
+		if !guard {
+			return true, "", nil
+		}
+		var g struct{ Blocked string }
+		if err := p.callHelper(ctx, &g, "disarm"); err != nil {
+			// The click navigated (a new document has no guard): it
+			// went where it should.
+			return transient(err), "", nilIfTransient(err)
+		}
+		if g.Blocked != "" {
+			return false, "would land on " + g.Blocked + " (it covers the point)", nil
+		}
+		return true, "", nil
+	})
+	if err != nil {
+		return p.notFound(ctx, what, sel, last, err)
+	}
+	return nil
+}
+
+func nilIfTransient(err error) error {
+	if transient(err) {
+		return nil
+	}
+	return err
+}
+
+// notFound says what the page showed instead of sel, when waiting ended:
+// at which timeout (the step's or the test's), or that the run was
+// interrupted.
 func (p *Page) notFound(ctx context.Context, what string, sel Selector, last string, err error) error {
 	if ctx.Err() == nil {
 		return err
+	}
+	subject := what + " " + sel.String() + ": "
+	if strings.HasPrefix(last, "would land on ") {
+		subject = what + " on " + sel.String() + " " // click on #save would land on …
+	}
+	if errors.Is(ctx.Err(), context.Canceled) {
+		// An interrupt: what the page showed last (maybe before the
+		// element came) is not why it ended.
+		return &WaitError{Msg: what + " " + sel.String() + ": interrupted (the run was stopped) while waiting for the element", Err: err}
 	}
 	if last == "" {
 		last = "no element matches"
@@ -155,17 +232,53 @@ func (p *Page) notFound(ctx context.Context, what string, sel Selector, last str
 	// The step's time is up: look once more with a little time of our own.
 	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
-	var near []string
-	_ = p.callHelper(lctx, &near, "near", sel)
 	var pg struct{ URL, Title string }
 	_ = p.callHelper(lctx, &pg, "page")
-	msg := fmt.Sprintf("%s %s: %s (waited until the step's timeout); the page %s (title %q) shows", what, sel, last, pg.URL, pg.Title)
-	if len(near) == 0 {
-		msg += " nothing like it"
-	} else {
-		msg += ", closest first: " + strings.Join(near, "; ")
+	msg := fmt.Sprintf("%s%s (waited until %s); the page %s (title %q)", subject, last, p.timeoutName(), pg.URL, pg.Title)
+	if last == "no element matches" {
+		var near []string
+		_ = p.callHelper(lctx, &near, "near", sel)
+		if len(near) == 0 {
+			msg += " shows nothing like it"
+		} else {
+			msg += " shows, closest first: " + strings.Join(near, "; ")
+		}
 	}
 	return &WaitError{Msg: msg, Err: err}
+}
+
+// waitEnded is the error of a wait (what) that ended with err, last what
+// it saw: which timeout ended it, or the interrupt.
+func (p *Page) waitEnded(ctx context.Context, what, last string, err error) error {
+	switch {
+	case ctx.Err() == nil:
+		return fmt.Errorf("%s: %w", what, err)
+	case errors.Is(ctx.Err(), context.Canceled):
+		return &WaitError{Msg: what + ": interrupted (the run was stopped)", Err: err}
+	case last == "":
+		return &WaitError{Msg: fmt.Sprintf("%s: waited until %s", what, p.timeoutName()), Err: err}
+	}
+	return &WaitError{Msg: fmt.Sprintf("%s: %s (waited until %s)", what, last, p.timeoutName()), Err: err}
+}
+
+// setTestContext keeps the test's context (Prepare's), to tell its end
+// from the step's.
+func (p *Page) setTestContext(ctx context.Context) {
+	p.mu.Lock()
+	p.testErr = ctx.Err
+	p.mu.Unlock()
+}
+
+// timeoutName is the timeout that ended a wait: the test's when its
+// context is done too, else the step's.
+func (p *Page) timeoutName() string {
+	p.mu.Lock()
+	testErr := p.testErr
+	p.mu.Unlock()
+	if testErr != nil && testErr() != nil {
+		return "the test's timeout"
+	}
+	return "the step's timeout"
 }
 
 // WaitError is an element or state that did not come before the timeout.
@@ -195,28 +308,25 @@ func (p *Page) mouse(ctx context.Context, typ input.DispatchMouseEventType, pt p
 	return err
 }
 
-// Click waits until sel's first match is visible, enabled and on top,
-// then clicks its centre with the mouse.
+// Click waits until sel's first match is visible, enabled, stable and on
+// top, then clicks its centre with the mouse (pointer).
 func (p *Page) Click(ctx context.Context, sel Selector) error {
-	pt, err := p.ready(ctx, "click", sel, need{Enabled: true, Hit: true})
-	if err != nil {
-		return err
-	}
-	for _, t := range []input.DispatchMouseEventType{input.DispatchMouseEventTypeMouseMoved, input.DispatchMouseEventTypeMousePressed, input.DispatchMouseEventTypeMouseReleased} {
-		if err := p.mouse(ctx, t, pt, 1); err != nil {
-			return fmt.Errorf("click %s: %w", sel, err)
+	return p.pointer(ctx, "click", sel, need{Enabled: true}, true, func(pt point) error {
+		for _, t := range []input.DispatchMouseEventType{input.DispatchMouseEventTypeMouseMoved, input.DispatchMouseEventTypeMousePressed, input.DispatchMouseEventTypeMouseReleased} {
+			if err := p.mouse(ctx, t, pt, 1); err != nil {
+				return err
+			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
-// Hover moves the mouse over sel's first match.
+// Hover moves the mouse over sel's first match, once it is visible,
+// stable and on top (pointer).
 func (p *Page) Hover(ctx context.Context, sel Selector) error {
-	pt, err := p.ready(ctx, "hover", sel, need{Hit: true})
-	if err != nil {
-		return err
-	}
-	return p.mouse(ctx, input.DispatchMouseEventTypeMouseMoved, pt, 0)
+	return p.pointer(ctx, "hover", sel, need{}, false, func(pt point) error {
+		return p.mouse(ctx, input.DispatchMouseEventTypeMouseMoved, pt, 0)
+	})
 }
 
 // Fill sets the value of a text field (input, textarea, contenteditable)
@@ -374,7 +484,7 @@ func (p *Page) WaitFor(ctx context.Context, w Wait) error {
 			return !vis, fmt.Sprintf("still shown: %v", st["text"]), nil
 		})
 		if err != nil {
-			return fmt.Errorf("wait for %s to go: %s: %w", w.Gone, last, err)
+			return p.waitEnded(ctx, fmt.Sprintf("wait for %s to go", w.Gone), last, err)
 		}
 	}
 	if w.Text != "" {
@@ -396,7 +506,7 @@ func (p *Page) WaitFor(ctx context.Context, w Wait) error {
 			return ok, "the URL is " + pg.URL, nil
 		})
 		if err != nil {
-			return fmt.Errorf("wait for the URL %s: %s: %w", w.URL, last, err)
+			return p.waitEnded(ctx, "wait for the URL "+w.URL, last, err)
 		}
 	}
 	if w.NetworkIdle {
@@ -404,10 +514,18 @@ func (p *Page) WaitFor(ctx context.Context, w Wait) error {
 			p.mu.Lock()
 			n, since := len(p.inflight), time.Since(p.lastNet)
 			p.mu.Unlock()
-			return n == 0 && since >= 500*time.Millisecond, fmt.Sprintf("%d requests in flight", n), nil
+			if n == 0 {
+				return since >= 500*time.Millisecond, "", nil
+			}
+			n, first := p.InFlight(3)
+			why := fmt.Sprintf("%d request(s) in flight: %s", n, strings.Join(first, ", "))
+			if n > len(first) {
+				why += fmt.Sprintf(" and %d more", n-len(first))
+			}
+			return false, why, nil
 		})
 		if err != nil {
-			return fmt.Errorf("wait for the network to be idle: %s: %w", last, err)
+			return p.waitEnded(ctx, "wait for the network to be idle", last, err)
 		}
 	}
 	return nil

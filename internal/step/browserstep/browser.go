@@ -254,7 +254,7 @@ func (b *Browser) NewPage(ctx context.Context) (*Page, error) {
 }
 
 func (b *Browser) openPage(ctx context.Context) (*Page, error) {
-	p := &Page{b: b, inflight: map[network.RequestID]*request{}, held: map[fetch.RequestID]string{}, injected: map[network.RequestID]bool{}}
+	p := &Page{b: b, inflight: map[network.RequestID]*request{}, held: map[fetch.RequestID]string{}, injected: map[network.RequestID]bool{}, idle: closedChan()}
 	tctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext(), chromedp.WithListener(p.event))
 	p.ctx, p.cancel = tctx, cancel
 	done := make(chan error, 1)
@@ -270,15 +270,6 @@ func (b *Browser) openPage(ctx context.Context) (*Page, error) {
 		return nil, fmt.Errorf("opening a page: %w", ctx.Err())
 	}
 	return p, nil
-}
-
-// request is a page's request in flight.
-type request struct {
-	id                   network.RequestID
-	method, url, service string
-	start                time.Time
-	status               int
-	statusText           string
 }
 
 // consoleLine is a console error or an uncaught exception.
@@ -297,6 +288,17 @@ type Page struct {
 	inflight map[network.RequestID]*request
 	lastNet  time.Time // when a request last started or ended
 	errors   []consoleLine
+	// closed: the page's test is over; what the browser still tells of
+	// it is dropped, not put on the next test's timeline.
+	closed bool
+	// finishing counts the requests whose bodies are being read before
+	// they are recorded (network.go); idle is closed when it is zero.
+	finishing int
+	idle      chan struct{}
+	// stopWatch ends the watch on the test's context (watchTest);
+	// testErr is that context's Err (setTestContext).
+	stopWatch func() bool
+	testErr   func() error
 
 	// The faults on the browser's edges, as this page takes them
 	// (faults.go): by service; requests a blackhole holds; requests a
@@ -309,59 +311,38 @@ type Page struct {
 	intercepting bool
 }
 
-// Close closes the tab and its context.
-func (p *Page) Close() { p.cancel() }
+// Close closes the tab and its context. The requests still in flight are
+// recorded first, as its test's ("still in flight when the test ended"),
+// and nothing the browser tells of the page later is.
+func (p *Page) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	p.settle(ctx) // the requests that ended, with their bodies
+	p.EndTest()
+	p.mu.Lock()
+	p.closed = true
+	stop := p.stopWatch
+	p.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+	p.cancel()
+}
 
 // event sees the tab's events, on chromedp's reading goroutine: it must
 // not block or call the browser.
 func (p *Page) event(ev any) {
+	if p.network(ev) {
+		return
+	}
 	now := time.Now()
+	p.mu.Lock()
+	closed := p.closed
+	p.mu.Unlock()
+	if closed {
+		return // a closed page's test is over
+	}
 	switch ev := ev.(type) {
-	case *network.EventRequestWillBeSent:
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		p.lastNet = now
-		if ev.RedirectResponse != nil {
-			if r := p.inflight[ev.RequestID]; r != nil {
-				r.status, r.statusText = int(ev.RedirectResponse.Status), ev.RedirectResponse.StatusText
-				p.record(r, now, "")
-			}
-		}
-		if ev.Request == nil {
-			return
-		}
-		p.inflight[ev.RequestID] = &request{id: ev.RequestID, method: ev.Request.Method, url: ev.Request.URL, start: now, service: p.serviceOf(ev.Request.URL)}
-	case *network.EventResponseReceived:
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		if r := p.inflight[ev.RequestID]; r != nil && ev.Response != nil {
-			r.status, r.statusText = int(ev.Response.Status), ev.Response.StatusText
-		}
-	case *network.EventLoadingFinished:
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		p.lastNet = now
-		if r := p.inflight[ev.RequestID]; r != nil {
-			delete(p.inflight, ev.RequestID)
-			p.record(r, now, "")
-		}
-	case *network.EventLoadingFailed:
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		p.lastNet = now
-		if r := p.inflight[ev.RequestID]; r != nil {
-			delete(p.inflight, ev.RequestID)
-			reason := ev.ErrorText
-			switch {
-			case ev.Canceled && r.status != 0:
-				// The server answered; the page did not read the whole
-				// body (a fetch that looked at the status only).
-				reason = ""
-			case ev.Canceled:
-				reason = "cancelled by the page"
-			}
-			p.record(r, now, reason)
-		}
 	case *fetch.EventRequestPaused:
 		p.b.crash.Go(func() { p.paused(ev) }) // it calls the browser: not on the event reader
 	case *runtime.EventConsoleAPICalled:
@@ -438,35 +419,6 @@ func (p *Page) serviceOf(raw string) string {
 		return ""
 	}
 	return p.b.host.Services[u.Host]
-}
-
-// record puts a finished request to one of the system's services on the
-// timeline, as an interaction on the browser→SERVICE edge.
-func (p *Page) record(r *request, end time.Time, failed string) {
-	if r.service == "" || p.b.host.Record == nil {
-		return
-	}
-	target := r.url
-	if u, err := url.Parse(r.url); err == nil {
-		target = u.RequestURI()
-	}
-	in := wire.Interaction{Edge: Component + "→" + r.service, Protocol: "http", Op: r.method + " " + target,
-		Method: r.method, Target: target, Status: r.status, Start: r.start, End: end}
-	if p.wasInjected(r.id) { // p.mu is held
-		in.Injected, in.Note = true, wire.InjectedNote
-	}
-	switch {
-	case failed != "":
-		in.Result, in.Suspicious = "failed: "+failed, true
-	default:
-		text := r.statusText
-		if text == "" {
-			text = statusText(r.status)
-		}
-		in.Result = strings.TrimSpace(fmt.Sprintf("%d %s", r.status, text))
-		in.Suspicious = r.status >= 400
-	}
-	p.b.host.Record(in)
 }
 
 // Run runs one chromedp action on the page within ctx.

@@ -322,6 +322,28 @@ func checkSel(d *decode.Decoder, n *yaml.Node, s expr.Str) *selArg {
 	return a
 }
 
+// describe is the wait's conditions as the failure report lists them:
+// " #sel", " text=…", " gone=#spinner", " url=…", " network_idle".
+func (w waitArg) describe() string {
+	var s string
+	if w.sel != nil {
+		s += " " + w.sel.str.Raw
+	}
+	if w.gone != nil {
+		s += " gone=" + w.gone.str.Raw
+	}
+	if !w.text.IsZero() {
+		s += " text=" + w.text.Raw
+	}
+	if !w.url.IsZero() {
+		s += " url=" + w.url.Raw
+	}
+	if w.idle {
+		s += " network_idle"
+	}
+	return s
+}
+
 // describe is the op as the failure report lists it.
 func (o op) describe() string {
 	s := o.name
@@ -338,9 +360,7 @@ func (o op) describe() string {
 	case !o.svc.IsZero():
 		s += " " + o.svc.Raw + " " + o.path.Raw
 	case o.name == "wait":
-		if o.wait.sel != nil {
-			s += " " + o.wait.sel.str.Raw
-		}
+		s += o.wait.describe()
 	case !o.str.IsZero():
 		s += " " + o.str.Raw
 	}
@@ -391,8 +411,16 @@ func (a *action) page(ctx context.Context, env *step.Env) (*Page, error) {
 // Prepare implements step.Preparer: the browser started and the test's
 // page opened before the step's timeout starts.
 func (a *action) Prepare(ctx context.Context, env *step.Env) error {
-	_, err := a.page(ctx, env)
-	return err
+	p, err := a.page(ctx, env)
+	if err != nil {
+		return err
+	}
+	// ctx is the test's: when it ends (its timeout, an interrupt), the
+	// page's requests in flight are recorded as the test's, and a wait it
+	// ends says so (not "the step's timeout").
+	p.watchTest(ctx)
+	p.setTestContext(ctx)
+	return nil
 }
 
 // Run implements step.Action.
@@ -414,12 +442,23 @@ func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 	if res != nil {
 		res.Request = strings.Join(done, "\n")
 	}
+	// The requests that ended are recorded (their bodies read) before the
+	// step does: an interactions: step after it sees them.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	p.settle(sctx)
+	cancel()
 	if err != nil {
 		return res, err
 	}
 	if a.failOnConsole {
 		if errs := p.ConsoleErrors(time.Time{}); len(errs) > 0 {
-			return res, &step.Failed{Msg: fmt.Sprintf("the page logged %d console error(s) (console_errors: fail):\n  %s", len(errs), strings.Join(errs, "\n  "))}
+			// The first line is the failure's summary: it names the
+			// first error, and does not end in a colon.
+			msg := fmt.Sprintf("the page logged %d console error(s) (console_errors: fail): %s", len(errs), errs[0])
+			if len(errs) > 1 {
+				msg += "\n  " + strings.Join(errs[1:], "\n  ")
+			}
+			return res, &step.Failed{Msg: msg}
 		}
 	}
 	return res, nil
@@ -673,6 +712,10 @@ func (a *action) Artifacts(ctx context.Context, env *step.Env) []step.Artifact {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
 	defer cancel()
+	// The requests the page still waits for are evidence of why: on the
+	// timeline now, pending, for the failure's suspects.
+	p.settle(ctx)
+	p.pending("the step failed", time.Now())
 	var out []step.Artifact
 	if png, err := p.Screenshot(ctx); err == nil {
 		if path, err := save(p.b.host.ArtifactDir, env, "failure.png", png); err == nil {

@@ -95,8 +95,8 @@
     }
     return out;
   };
-  // ready is the first match when it can be acted on, with its centre;
-  // else why not, so the caller waits and, at the timeout, says so.
+  // ready is the first match's count when it can be acted on; else why
+  // not, so the caller waits and, at the timeout, says so.
   const ready = (sel, need) => {
     const els = find(sel);
     if (!els.length) return { wait: "no element matches" };
@@ -105,15 +105,74 @@
     if (need.enabled && el.disabled) return { wait: "the element is disabled: " + describe(el) };
     if (need.editable && !(el.isContentEditable || ["INPUT", "TEXTAREA"].includes(el.tagName)) ) return { fail: "the element cannot be filled: " + describe(el) };
     if (need.editable && el.readOnly) return { wait: "the element is read-only: " + describe(el) };
-    el.scrollIntoView({ block: "center", inline: "center" });
-    const r = el.getBoundingClientRect();
-    const x = r.left + r.width / 2, y = r.top + r.height / 2;
-    if (need.hit) {
-      const top = document.elementFromPoint(x, y);
-      if (top && top !== el && !el.contains(top) && !(el.labels && Array.from(el.labels).some(l => l.contains(top))))
-        return { wait: describe(el) + " is covered by " + describe(top) };
+    return { count: els.length };
+  };
+  // short names an element as a message about a point does: h2 "Report".
+  const short = el => {
+    let s = el.tagName.toLowerCase();
+    if (el.id) s += "#" + el.id;
+    const n = norm(el.innerText || el.textContent || el.getAttribute("aria-label") || "").slice(0, 40);
+    return n ? s + " " + JSON.stringify(n) : s;
+  };
+  const frame = () => new Promise(res => { requestAnimationFrame(() => res()); setTimeout(res, 100); });
+  const sameBox = (a, b) => a.left === b.left && a.top === b.top && a.width === b.width && a.height === b.height;
+  // stable scrolls the first match into view when it is not, then waits
+  // two animation frames: when its box did not change between them, its
+  // centre is where the mouse goes; else it is moving, and the caller
+  // tries again.
+  const stable = async (sel) => {
+    const el = find(sel)[0];
+    if (!el) return { wait: "no element matches" };
+    let r = el.getBoundingClientRect();
+    const vw = innerWidth, vh = innerHeight;
+    if (r.top < 0 || r.left < 0 || r.bottom > vh || r.right > vw) el.scrollIntoView({ block: "center", inline: "center", behavior: "instant" });
+    await frame();
+    const r1 = el.getBoundingClientRect();
+    await frame();
+    r = el.getBoundingClientRect();
+    if (!el.isConnected) return { wait: "the element went away" };
+    if (!sameBox(r1, r)) return { wait: describe(el) + " is moving (its box changed between two animation frames)" };
+    const x = Math.min(Math.max(r.left + r.width / 2, 0), vw - 1), y = Math.min(Math.max(r.top + r.height / 2, 0), vh - 1);
+    if (r.width === 0 || r.height === 0 || r.bottom <= 0 || r.right <= 0 || r.top >= vh || r.left >= vw) return { wait: describe(el) + " is outside the viewport" };
+    return { x, y };
+  };
+  // hits says whether an event at target reaches el: el itself, inside
+  // it, or its label.
+  const hits = (el, target) => !!target && (target === el || el.contains(target) || !!(el.labels && Array.from(el.labels).some(l => l.contains(target))));
+  // aim checks, right before the mouse goes, that what is at (x, y) is
+  // the first match or inside it; with arm, it also guards the mouse's
+  // events until disarm: one that would reach another element (the
+  // layout moved in between) is stopped before the page sees it.
+  const aim = (sel, x, y, arm) => {
+    const el = find(sel)[0];
+    if (!el) return { wait: "no element matches" };
+    const top = document.elementFromPoint(x, y);
+    if (!hits(el, top)) return { wait: "would land on " + (top ? short(top) : "nothing") + " (it covers the point)" };
+    if (arm) {
+      disarm();
+      const guard = { blocked: "" };
+      const check = e => {
+        if (guard.blocked || !hits(el, e.target)) {
+          if (!guard.blocked) guard.blocked = e.target && e.target.tagName ? short(e.target) : "nothing";
+          e.preventDefault();
+          e.stopImmediatePropagation();
+        }
+      };
+      const types = ["pointerdown", "mousedown", "pointerup", "mouseup", "click", "auxclick", "dblclick"];
+      for (const t of types) addEventListener(t, check, true);
+      guard.off = () => { for (const t of types) removeEventListener(t, check, true); };
+      globalThis.__seamGuard = guard;
     }
-    return { x, y, count: els.length };
+    return {};
+  };
+  // disarm ends aim's guard: blocked names what the mouse's events would
+  // have reached, when one was stopped.
+  const disarm = () => {
+    const g = globalThis.__seamGuard;
+    if (!g) return {};
+    g.off();
+    globalThis.__seamGuard = undefined;
+    return { blocked: g.blocked };
   };
   const setValue = (el, v) => {
     const proto = el.tagName === "TEXTAREA" ? HTMLTextAreaElement.prototype : el.tagName === "SELECT" ? HTMLSelectElement.prototype : HTMLInputElement.prototype;
@@ -156,5 +215,5 @@
   const page = () => ({ url: location.href, title: document.title, text: norm(document.body ? document.body.innerText : "") });
   const storage = () => { const o = {}; for (let i = 0; i < localStorage.length; i++) { const k = localStorage.key(i); o[k] = localStorage.getItem(k); } return o; };
   const element = sel => find(sel)[0];
-  return { find, state, ready, fill, select, near, page, storage, element, visible, textMatch, norm };
+  return { find, state, ready, stable, aim, disarm, fill, select, near, page, storage, element, visible, textMatch, norm };
 })()
