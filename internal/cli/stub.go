@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/seamtest/seam/internal/crash"
@@ -25,7 +26,10 @@ const stubUsage = `usage:
       form, .yaml routes in seam's); WireMock's admin API is under /__admin/
   seam stub record --target URL --out DIR [--port P] [--format wiremock|seam]
       proxy to a real service and write what passes through as mappings when
-      stopped (Ctrl-C); never overwrites a file in DIR
+      stopped (Ctrl-C); a request repeated with different answers becomes a
+      scenario that steps through them; bodies pass through whole, but an
+      exchange with a body over 16 MiB is not recorded (it says so); never
+      overwrites a file in DIR
 `
 
 // stubHelp prints the usage of both stub commands and the flags of fs.
@@ -187,6 +191,12 @@ func cmdStubRecord(ctx context.Context, args []string, stdio IO) int {
 	if err != nil {
 		fmt.Fprintf(stdio.Stderr, "seam stub record: %v\n", err)
 		return ExitUsage
+	}
+	var logMu sync.Mutex
+	rec.Log = func(msg string) {
+		logMu.Lock()
+		defer logMu.Unlock()
+		fmt.Fprintf(stdio.Stderr, "seam stub record: %s\n", msg)
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(*port)))
 	if err != nil {

@@ -37,6 +37,7 @@ func (s *Server) Reset() {
 	s.cat.Store(newCatalog(append([]*Mapping(nil), s.baseline...)))
 	s.mu.Unlock()
 	s.journal.reset()
+	s.unmatched.reset()
 	s.ResetScenarios()
 }
 
@@ -134,7 +135,7 @@ func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
 		for _, e := range s.Journal().Unmatched(time.Time{}) {
 			for _, nm := range s.NearMisses(e.Request, 3) {
 				x := nearMissJSON(e.Request, nm.Mapping, nm.Diff)
-				x["matchResult"] = map[string]any{"distance": nearness(&nm.Mapping.Request, e.Request, len(nm.Diff))}
+				x["matchResult"] = map[string]any{"distance": nearness(&nm.Mapping.Request, e.Request)}
 				out = append(out, x)
 			}
 		}
@@ -144,7 +145,7 @@ func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
 			var out []any
 			for _, rm := range s.Journal().Closest(p, time.Time{}, 3) {
 				x := nearMissJSON(rm.Entry.Request, nil, rm.Diff)
-				x["matchResult"] = map[string]any{"distance": nearness(p, rm.Entry.Request, len(rm.Diff))}
+				x["matchResult"] = map[string]any{"distance": nearness(p, rm.Entry.Request)}
 				x["requestPattern"] = p.WireMock()
 				out = append(out, x)
 			}
@@ -374,10 +375,7 @@ func nearMissJSON(r *Request, m *Mapping, diff []string) map[string]any {
 }
 
 // nearness is a near miss's distance in WireMock's range, 0 to 1.
-func nearness(p *Pattern, r *Request, failed int) float64 {
-	parts := 2.0 + float64(len(p.Query)+len(p.Headers)+len(p.Cookies)+len(p.Body)+len(p.PathParams)+len(p.Multipart))
-	return min(distance(p, r, failed)/parts, 1)
-}
+func nearness(p *Pattern, r *Request) float64 { return distance(p, r) }
 
 func nonNil(xs []any) []any {
 	if xs == nil {

@@ -100,7 +100,8 @@ var behaviourDifferences = []string{
 	"`matchesJsonSchema` with `schemaVersion` V4 or V6 validates as draft-07",
 	"a date matcher (`before`, `after`, `equalToDateTime`) with `actualFormat: unix` or `epoch` on a missing or non-numeric value " +
 		"does not match; WireMock answers the request 500",
-	"near misses are ranked as WireMock ranks them (URL similarity first), but their `distance` values are seam's own",
+	"near misses are ranked as WireMock ranks them, their `distance` computed with its weights; but a failed matcher " +
+		"other than `equalTo` counts whole, where WireMock scores some (`equalToJson`, …) by degree",
 	"a mapping folder with a mapping seam cannot serve: `seam stub` names it (file:line:col) and serves the rest; " +
 		"a suite's `stub:` refuses the suite, as every suite error does",
 }

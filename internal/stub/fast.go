@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -21,8 +22,10 @@ import (
 
 // Listener serves a Server on a listener until Close.
 type Listener struct {
-	srv  *fasthttp.Server
-	done chan error
+	srv    *fasthttp.Server
+	ln     net.Listener
+	closed atomic.Bool
+	done   chan error
 }
 
 // Serve serves s on ln (stubs with fasthttp, the admin API with net/http)
@@ -57,8 +60,14 @@ func Serve(ln net.Listener, s *Server) *Listener {
 		Logger:          quietLogger{},
 		CloseOnShutdown: true,
 	}
-	l := &Listener{srv: fs, done: make(chan error, 1)}
-	s.opts.Crash.Go(func() { l.done <- fs.Serve(ln) })
+	l := &Listener{srv: fs, ln: ln, done: make(chan error, 1)}
+	s.opts.Crash.Go(func() {
+		err := fs.Serve(ln)
+		if l.closed.Load() {
+			err = nil // stopped by Close, maybe before Serve began
+		}
+		l.done <- err
+	})
 	return l
 }
 
@@ -68,7 +77,13 @@ func (l *Listener) Done() <-chan error { return l.done }
 // Close stops accepting, closes the connections and waits for the
 // handlers to return, until ctx ends.
 func (l *Listener) Close(ctx context.Context) error {
-	return l.srv.ShutdownWithContext(ctx)
+	l.closed.Store(true)
+	err := l.srv.ShutdownWithContext(ctx)
+	// fasthttp shuts down only the listeners Serve has taken: closed right
+	// after Serve was called, before its goroutine ran, it would serve on.
+	// Closing the listener ends that Serve at once.
+	l.ln.Close()
+	return err
 }
 
 // methodString is the method as a string, without a copy for the common

@@ -3,6 +3,7 @@ package stub
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"sort"
 	"strings"
 	"sync"
@@ -158,31 +159,37 @@ type RequestMiss struct {
 }
 
 // Closest returns up to n requests since t that come closest to matching p
-// without matching it, closest first.
+// without matching it, closest first (ranked as near misses are: see
+// distance).
 func (j *Journal) Closest(p *Pattern, since time.Time, n int) []RequestMiss {
 	var out []RequestMiss
+	var dist []float64
 	for _, e := range j.j.since(since) {
 		if d := p.Diff(e.Request); len(d) > 0 {
 			out = append(out, RequestMiss{Entry: e, Diff: d})
+			dist = append(dist, distance(p, e.Request))
 		}
 	}
-	sort.SliceStable(out, func(a, b int) bool {
-		return distance(p, out[a].Entry.Request, len(out[a].Diff)) < distance(p, out[b].Entry.Request, len(out[b].Diff))
-	})
-	if len(out) > n {
-		out = out[:n]
+	idx := make([]int, len(out))
+	for i := range idx {
+		idx[i] = i
 	}
-	return out
+	sort.SliceStable(idx, func(a, b int) bool {
+		return dist[idx[a]] < dist[idx[b]]
+	})
+	sorted := make([]RequestMiss, 0, min(len(out), n))
+	for _, i := range idx[:min(len(idx), n)] {
+		sorted = append(sorted, out[i])
+	}
+	return sorted
 }
 
-// sortNear orders near misses by distance (nearness), closest first: each
-// failed part counts one, except the URL, which counts by how unlike the
-// request's URL it is (so /a/itemz is nearest /a/items, as in WireMock);
-// among equals, the most recently added mapping first.
+// sortNear orders near misses by distance (nearness), closest first; among
+// equals, the most recently added mapping first, as WireMock lists them.
 func sortNear(ms []NearMiss, req *Request) {
 	dist := make(map[*Mapping]float64, len(ms))
 	for _, m := range ms {
-		dist[m.Mapping] = distance(&m.Mapping.Request, req, len(m.Diff))
+		dist[m.Mapping] = distance(&m.Mapping.Request, req)
 	}
 	sort.SliceStable(ms, func(a, b int) bool {
 		if da, db := dist[ms[a].Mapping], dist[ms[b].Mapping]; da != db {
@@ -192,22 +199,110 @@ func sortNear(ms []NearMiss, req *Request) {
 	})
 }
 
-// distance is how far req is from matching p, given how many parts
-// failed: the URL part weighs its edit distance, from 0 to 1.
-func distance(p *Pattern, req *Request, failed int) float64 {
-	ok, _ := p.URL.Match(req)
-	if ok || failed == 0 {
-		return float64(failed)
+// WireMock's weights of a request pattern's parts in a near miss's
+// distance: the URL, the method, and each other part (path parameters,
+// query, headers, cookies, body, multipart), plus the parts seam does not
+// have (scheme, host, port, …), which always match. When the URL or the
+// method does not match WireMock weighs only the parts up to the method,
+// so such a near miss is (10·u + 3·m) / 39, and one with both right is
+// (the other parts) / 46, as measured on WireMock 3.13.2.
+const (
+	urlWeight    = 10
+	methodWeight = 3
+	// urlFailTotal and fullTotal are the sums of the weights WireMock
+	// divides by.
+	urlFailTotal = 39
+	fullTotal    = 46
+)
+
+// distance is how far req is from matching p, from 0 (a match) to 1, as
+// WireMock computes it: the URL weighs 10 (scaled by its edit distance for
+// url and urlPath; a pattern's miss is whole), the method 3, and each other
+// part 1, as the mean of its items' distances (an equalTo by edit
+// distance, any other matcher whole), those counting only when the URL and
+// the method match. A scenario in the wrong state, as in WireMock, adds
+// nothing: a mapping that differs only there is the closest.
+func distance(p *Pattern, req *Request) float64 {
+	method := 0.0
+	if p.Method != "" && p.Method != "ANY" && p.Method != req.Method {
+		method = 1
 	}
-	want, got := p.URL.Value, req.Path
-	if p.URL.Kind == "url" || p.URL.Kind == "urlPattern" {
-		got = req.URL
+	urlOK, params := p.URL.Match(req)
+	if !urlOK || method > 0 {
+		u := 0.0
+		switch {
+		case urlOK:
+		case p.URL.Kind == "url":
+			u = urlDistance(p.URL.Value, req.URL)
+		case p.URL.Kind == "urlPath":
+			u = urlDistance(p.URL.Value, req.Path)
+		default:
+			u = 1
+		}
+		return (urlWeight*u + methodWeight*method) / urlFailTotal
 	}
-	return float64(failed-1) + urlDistance(want, got)
+	sum := 0.0
+	mean := func(n int, d func(i int) float64) float64 {
+		if n == 0 {
+			return 0
+		}
+		t := 0.0
+		for i := 0; i < n; i++ {
+			t += d(i)
+		}
+		return t / float64(n)
+	}
+	sum += mean(len(p.PathParams), func(i int) float64 {
+		v, has := params[p.PathParams[i].Name]
+		return valueDistance(p.PathParams[i].M, []string{v}, has)
+	})
+	sum += mean(len(p.Query), func(i int) float64 {
+		vs, has := req.Query()[p.Query[i].Name]
+		return valueDistance(p.Query[i].M, vs, has)
+	})
+	sum += mean(len(p.Headers), func(i int) float64 {
+		vs, has := req.Header()[http.CanonicalHeaderKey(p.Headers[i].Name)]
+		return valueDistance(p.Headers[i].M, vs, has)
+	})
+	sum += mean(len(p.Cookies), func(i int) float64 {
+		vs, has := req.Cookies[p.Cookies[i].Name]
+		return valueDistance(p.Cookies[i].M, vs, has)
+	})
+	sum += mean(len(p.Body), func(i int) float64 {
+		return valueDistance(p.Body[i], []string{string(req.Body)}, true)
+	})
+	if len(p.Multipart) > 0 {
+		parts, isMultipart := multipartParts(req)
+		sum += mean(len(p.Multipart), func(i int) float64 {
+			if isMultipart && p.Multipart[i].Match(parts) {
+				return 0
+			}
+			return 1
+		})
+	}
+	return sum / fullTotal
 }
 
-// urlDistance is the Levenshtein distance of two URLs over the longer
-// one's length: 0 the same, 1 nothing alike.
+// valueDistance is how far a value (any of vs) is from matching m: 0 when
+// it matches, an equalTo's edit distance, else 1.
+func valueDistance(m Matcher, vs []string, has bool) float64 {
+	if matchAny(m, vs, has) {
+		return 0
+	}
+	eq, ok := m.(equalTo)
+	if !ok || eq.fold || !has {
+		return 1
+	}
+	best := 1.0
+	for _, v := range vs {
+		best = min(best, urlDistance(eq.want, v))
+	}
+	return best
+}
+
+// urlDistance is the Levenshtein distance of two strings over the longer
+// one's length: 0 the same, 1 nothing alike. Past 512 bytes only the
+// first 512 are compared.
 func urlDistance(a, b string) float64 {
 	if len(a) > 512 || len(b) > 512 {
 		a, b = a[:min(len(a), 512)], b[:min(len(b), 512)]
@@ -237,14 +332,16 @@ func urlDistance(a, b string) float64 {
 
 // Unmatched describes the requests since t that no mapping matched, each
 // with its closest mapping and what differed; nil when there were none.
+// It counts every one, however many the journal dropped: the first few are
+// shown in full, the rest counted.
 func (s *Server) Unmatched(since time.Time) error {
-	un := s.Journal().Unmatched(since)
-	if len(un) == 0 {
+	shown, more := s.unmatched.since(since)
+	if len(shown) == 0 && more == 0 {
 		return nil
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d request(s) matched no stub mapping", len(un))
-	for _, e := range un {
+	fmt.Fprintf(&b, "%d request(s) matched no stub mapping", int64(len(shown))+more)
+	for _, e := range shown {
 		fmt.Fprintf(&b, "\n  %s %s", e.Request.Method, e.Request.URL)
 		for _, nm := range s.NearMisses(e.Request, 1) {
 			fmt.Fprintf(&b, "\n    closest mapping: %s", nm.Mapping.Label())
@@ -256,7 +353,67 @@ func (s *Server) Unmatched(since time.Time) error {
 			}
 		}
 	}
+	if more > 0 {
+		fmt.Fprintf(&b, "\n  … and %d more not shown", more)
+	}
 	return errors.New(b.String())
+}
+
+// unmatchedLog counts the requests no mapping matched since the last
+// reset, apart from the journal (which is bounded and drops the oldest):
+// every one fails the test. It keeps the first few whole for the message.
+type unmatchedLog struct {
+	mu       sync.Mutex
+	kept     []*Entry // the first unmatchedKept, oldest first
+	more     int64    // how many came after those
+	moreLast time.Time
+}
+
+// unmatchedKept is how many unmatched requests are kept whole for the
+// message that fails the test.
+const unmatchedKept = 5
+
+func (u *unmatchedLog) add(e *Entry) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	t := e.Request.Time
+	if t.IsZero() {
+		// Not journaled (journal: none), so never stamped.
+		t = time.Now()
+		e.Request.Time = t
+	}
+	if len(u.kept) < unmatchedKept {
+		u.kept = append(u.kept, e)
+		return
+	}
+	u.more++
+	u.moreLast = t
+}
+
+func (u *unmatchedLog) reset() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.kept, u.more, u.moreLast = nil, 0, time.Time{}
+}
+
+// since returns the kept requests received at or after t, and how many
+// more there were. Those beyond the kept ones are all counted when the
+// last of them came at or after t: a request that may be in the window
+// fails the test rather than being forgiven.
+func (u *unmatchedLog) since(t time.Time) ([]*Entry, int64) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	var out []*Entry
+	for _, e := range u.kept {
+		if !e.Request.Time.Before(t) {
+			out = append(out, e)
+		}
+	}
+	var more int64
+	if u.more > 0 && !u.moreLast.Before(t) {
+		more = u.more
+	}
+	return out, more
 }
 
 // Explain says why a verification of p failed: how many requests matched

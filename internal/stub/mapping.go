@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/seamtest/seam/internal/diag"
 )
@@ -368,36 +369,36 @@ func (p *Pattern) check(r *Request, diff *[]string) bool {
 		if p.URL.Kind == "url" || p.URL.Kind == "urlPattern" {
 			got = r.URL
 		}
-		if !fail("%s: want %s, got %s", p.URL.Kind, p.URL.Value, got) {
+		if !fail("%s: want %s, got %s", p.URL.Kind, clip(p.URL.Value), clip(got)) {
 			return false
 		}
 	}
 	for _, pp := range p.PathParams {
 		v, has := params[pp.Name]
-		if !pp.M.Match(v, has) && !fail("path parameter %s: want %s, got %s", pp.Name, pp.M, shown(v, has)) {
+		if !pp.M.Match(v, has) && !fail("path parameter %s: want %s, got %s", pp.Name, clip(pp.M.String()), clip(shown(v, has))) {
 			return false
 		}
 	}
 	for _, q := range p.Query {
 		vs, has := r.Query()[q.Name]
-		if !matchAny(q.M, vs, has) && !fail("query parameter %s: want %s, got %s", q.Name, q.M, shownAll(vs, has)) {
+		if !matchAny(q.M, vs, has) && !fail("query parameter %s: want %s, got %s", q.Name, clip(q.M.String()), clip(shownAll(vs, has))) {
 			return false
 		}
 	}
 	for _, h := range p.Headers {
 		vs, has := r.Header()[http.CanonicalHeaderKey(h.Name)]
-		if !matchAny(h.M, vs, has) && !fail("header %s: want %s, got %s", h.Name, h.M, shownAll(vs, has)) {
+		if !matchAny(h.M, vs, has) && !fail("header %s: want %s, got %s", h.Name, clip(h.M.String()), clip(shownAll(vs, has))) {
 			return false
 		}
 	}
 	for _, c := range p.Cookies {
 		vs, has := r.Cookies[c.Name]
-		if !matchAny(c.M, vs, has) && !fail("cookie %s: want %s, got %s", c.Name, c.M, shownAll(vs, has)) {
+		if !matchAny(c.M, vs, has) && !fail("cookie %s: want %s, got %s", c.Name, clip(c.M.String()), clip(shownAll(vs, has))) {
 			return false
 		}
 	}
 	for _, b := range p.Body {
-		if !b.Match(string(r.Body), true) && !fail("body: want %s, got %s", b, shown(excerpt(r.Body), len(r.Body) > 0)) {
+		if !b.Match(string(r.Body), true) && !fail("body: want %s, got %s", clip(b.String()), shownBody(r.Body)) {
 			return false
 		}
 	}
@@ -406,11 +407,11 @@ func (p *Pattern) check(r *Request, diff *[]string) bool {
 		for i := range p.Multipart {
 			mp := &p.Multipart[i]
 			if !isMultipart {
-				fail("body: want a multipart body (%s), got none", mp)
+				fail("body: want a multipart body (%s), got none", clip(mp.String()))
 				break
 			}
 			if !mp.Match(parts) {
-				fail("body: want %s", mp)
+				fail("body: want %s", clip(mp.String()))
 			}
 		}
 	}
@@ -450,12 +451,36 @@ func shownAll(vs []string, has bool) string {
 	return fmt.Sprintf("%q", vs)
 }
 
-func excerpt(b []byte) string {
-	const max = 200
-	if len(b) > max {
-		return string(b[:max]) + "…"
+// clipAt is how much of a wanted or received value a near miss shows.
+const clipAt = 200
+
+// clip shortens s for a message: its first clipAt bytes (whole UTF-8
+// characters) and a marker saying how much was left out.
+func clip(s string) string {
+	if len(s) <= clipAt {
+		return s
 	}
-	return string(b)
+	cut := clipAt
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s…[%d more bytes]", s[:cut], len(s)-cut)
+}
+
+// shownBody is a body for a message: quoted, cut with a marker past
+// clipAt bytes, or (absent).
+func shownBody(b []byte) string {
+	if len(b) == 0 {
+		return "(absent)"
+	}
+	if len(b) <= clipAt {
+		return fmt.Sprintf("%q", b)
+	}
+	cut := clipAt
+	for cut > 0 && !utf8.RuneStart(b[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%q…[%d more bytes]", b[:cut], len(b)-cut)
 }
 
 // catalog is an immutable set of mappings with its index; the server swaps

@@ -310,6 +310,16 @@ func parseMatcherList(d *decode.Decoder, v *yaml.Node, what string, body bool) [
 // equalTo, which seam's own form allows.
 func parseMatcher(d *decode.Decoder, n *yaml.Node, what string, body bool) Matcher {
 	n = decode.Resolve(n)
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!binary" {
+		// A YAML !!binary scalar (how a YAML writer puts bytes that are not
+		// UTF-8) stands for its bytes, not its base64 text.
+		b, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(n.Value), ""))
+		if err != nil {
+			d.Errorf(n, "%s: a !!binary value that is not base64: %v", what, err)
+			return nil
+		}
+		return binaryEqualTo{want: b}
+	}
 	if n.Kind == yaml.ScalarNode && n.ShortTag() != "!!null" {
 		return equalTo{want: n.Value}
 	}
@@ -356,6 +366,12 @@ func parseMatcher(d *decode.Decoder, n *yaml.Node, what string, body bool) Match
 	allowMods := func(keys ...string) bool {
 		ok := true
 		for k := range mods {
+			if k == "caseInsensitive" && !contains2(keys, k) {
+				// WireMock takes caseInsensitive on any matcher and heeds
+				// it on equalTo only; so does seam.
+				boolean(d, mods[k], what+".caseInsensitive")
+				continue
+			}
 			if !contains2(keys, k) {
 				d.Errorf(modKeys[k], "%s: %q does not apply to %q", what, k, op.Key)
 				ok = false

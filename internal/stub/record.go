@@ -2,7 +2,9 @@ package stub
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,22 +13,70 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"go.yaml.in/yaml/v4"
 )
 
 // Recorder is a proxy to a real service that turns the traffic through it
-// into mappings: one per distinct request (method, URL and body), with the
-// first response the service gave to it.
+// into mappings: one per distinct request (method, URL and body) with the
+// answer the service gave; a request repeated with different answers
+// becomes a scenario that steps through them in order, as WireMock's
+// recorder does (repeatsAsScenarios), the last answer repeating.
+//
+// It passes traffic whole, streaming both bodies however large; it keeps
+// at most keep bytes of each for the recording, and an exchange with a
+// body over that is passed through but not recorded (Log says so).
 type Recorder struct {
 	target *url.URL
 	client *http.Client
-	mu     sync.Mutex
-	seen   map[string]bool
-	ms     []*Mapping
+	keep   int64
+	// Log, when set, hears of each exchange passed through but not
+	// recorded, and why; it is called from the handlers' goroutines.
+	Log     func(msg string)
+	tickets atomic.Uint64
+	mu      sync.Mutex
+	order   []*recordedRequest // in the order first seen
+	byKey   map[string]*recordedRequest
+}
+
+// recordedRequest is one distinct request and the answers it got, in the
+// order the upstream gave them.
+type recordedRequest struct {
+	method, uri string
+	body        []byte
+	answers     []ticketed
+}
+
+// ticketed is an answer with its place in the order of answers: taken
+// when the upstream answered, since an exchange is recorded only after
+// its client has the whole answer and may have sent its next request.
+type ticketed struct {
+	ticket uint64
+	a      *recordedAnswer
+}
+
+type recordedAnswer struct {
+	status  int
+	headers []Header
+	body    []byte
+}
+
+func (a *recordedAnswer) equal(b *recordedAnswer) bool {
+	if a.status != b.status || !bytes.Equal(a.body, b.body) || len(a.headers) != len(b.headers) {
+		return false
+	}
+	for i := range a.headers {
+		if a.headers[i].Name != b.headers[i].Name || a.headers[i].Value != b.headers[i].Value {
+			return false
+		}
+	}
+	return true
 }
 
 // NewRecorder returns a recorder in front of target (http://host:port).
@@ -35,24 +85,90 @@ func NewRecorder(target string) (*Recorder, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("--target %q: want a URL like http://127.0.0.1:8080", target)
 	}
-	return &Recorder{target: u, seen: map[string]bool{},
-		client: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}, nil
+	// The upstream sees exactly the client's headers and the client gets
+	// the upstream's bytes: no Accept-Encoding added on the client's
+	// behalf, nothing unzipped on the way back.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DisableCompression = true
+	return &Recorder{target: u, keep: maxBody, byKey: map[string]*recordedRequest{},
+		client: &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}, nil
 }
 
-// ServeHTTP forwards the request to the target, relays the answer and
-// records the pair.
+// keeper keeps the first limit bytes written to it and counts them all.
+type keeper struct {
+	buf   bytes.Buffer
+	limit int64
+	n     int64
+	eof   bool // what it keeps a copy of was read to its end
+}
+
+func (k *keeper) Write(p []byte) (int, error) {
+	if room := k.limit - int64(k.buf.Len()); room > 0 {
+		k.buf.Write(p[:min(int64(len(p)), room)])
+	}
+	k.n += int64(len(p))
+	return len(p), nil
+}
+
+// sentBody is a request body on its way upstream: it notes in k when it
+// was read to its end, and closes done when the transport is through
+// with it.
+type sentBody struct {
+	r    io.Reader
+	k    *keeper
+	once sync.Once
+	done chan struct{}
+}
+
+func (b *sentBody) Read(p []byte) (int, error) {
+	if b.k.eof {
+		return 0, io.EOF // not read again: see ServeHTTP
+	}
+	n, err := b.r.Read(p)
+	if err == io.EOF {
+		b.k.eof = true
+	}
+	return n, err
+}
+
+func (b *sentBody) Close() error {
+	b.once.Do(func() { close(b.done) })
+	return nil
+}
+
+// whole reports whether every byte written was kept.
+func (k *keeper) whole() bool { return k.n <= k.limit }
+
+func (rc *Recorder) log(format string, args ...any) {
+	if rc.Log != nil {
+		rc.Log(fmt.Sprintf(format, args...))
+	}
+}
+
+// ServeHTTP forwards the request to the target, streams the answer back
+// and records the pair.
 func (rc *Recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
-	if err != nil {
-		http.Error(w, "seam stub record: reading the request: "+err.Error(), http.StatusBadRequest)
-		return
+	reqKept := &keeper{limit: rc.keep}
+	var body io.Reader = http.NoBody
+	var sent *sentBody
+	if r.ContentLength != 0 {
+		var src io.Reader = r.Body
+		if r.ContentLength > 0 {
+			// The transport reads past the length to check there is no
+			// more; r.Body, once the answer starts, is closed by the
+			// server, and that read would fail the upstream exchange.
+			src = io.LimitReader(r.Body, r.ContentLength)
+		}
+		sent = &sentBody{r: io.TeeReader(src, reqKept), k: reqKept, done: make(chan struct{})}
+		body = sent
 	}
 	target := strings.TrimSuffix(rc.target.String(), "/") + r.URL.RequestURI()
-	out, err := http.NewRequestWithContext(r.Context(), r.Method, target, bytes.NewReader(body))
+	out, err := http.NewRequestWithContext(r.Context(), r.Method, target, body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
 	}
+	out.ContentLength = r.ContentLength // -1: unknown, sent chunked as it came
 	for k, vs := range r.Header {
 		if !hopHeader(k) {
 			out.Header[k] = vs
@@ -64,49 +180,80 @@ func (rc *Recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer resp.Body.Close()
-	rbody, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if err != nil {
-		http.Error(w, "seam stub record: reading the response: "+err.Error(), http.StatusBadGateway)
-		return
-	}
+	ticket := rc.tickets.Add(1)
 	for k, vs := range resp.Header {
 		if !hopHeader(k) {
 			w.Header()[k] = vs
 		}
 	}
+	if resp.ContentLength >= 0 && resp.StatusCode >= 200 && resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusNotModified {
+		// The length as the upstream sent it, so the client can tell a
+		// whole answer from a cut one.
+		w.Header().Set("Content-Length", strconv.FormatInt(resp.ContentLength, 10))
+	}
 	w.WriteHeader(resp.StatusCode)
-	w.Write(rbody)
-	rc.record(r.Method, r.URL.RequestURI(), body, resp, rbody)
-}
-
-// recordedHeaders are response headers worth replaying; the rest (Date,
-// Server, …) change on every call or describe the connection.
-func recordedHeader(k string) bool {
-	switch http.CanonicalHeaderKey(k) {
-	case "Date", "Server", "Content-Length", "Connection", "Keep-Alive", "Transfer-Encoding", "Set-Cookie":
-		return false
-	}
-	return true
-}
-
-func (rc *Recorder) record(method, uri string, body []byte, resp *http.Response, rbody []byte) {
-	key := method + " " + uri + "\x00" + string(body)
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	if rc.seen[key] {
-		return
-	}
-	rc.seen[key] = true
-	m := &Mapping{Request: Pattern{Method: method, URL: URLMatch{Kind: "url", Value: uri}}}
-	if len(body) > 0 {
-		var v any
-		if json.Unmarshal(body, &v) == nil {
-			m.Request.Body = []Matcher{equalToJSON{want: v, src: compactJSON(string(body))}}
-		} else {
-			m.Request.Body = []Matcher{equalTo{want: string(body)}}
+	respKept := &keeper{limit: rc.keep}
+	flush := http.NewResponseController(w)
+	buf := make([]byte, 32<<10)
+	for {
+		n, rerr := resp.Body.Read(buf)
+		if n > 0 {
+			respKept.Write(buf[:n])
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				rc.log("%s %s: the client went away during the answer; not recorded", r.Method, r.URL.RequestURI())
+				return
+			}
+			flush.Flush() // a streamed answer (events, long polls) goes out as it comes
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			// The client must not take a cut answer for a whole one: its
+			// connection is broken, as the upstream's was.
+			rc.log("%s %s: reading the answer: %v; not recorded", r.Method, r.URL.RequestURI(), rerr)
+			panic(http.ErrAbortHandler)
 		}
 	}
-	m.Response.Status = resp.StatusCode
+	if sent != nil {
+		// The transport sends the body on its own goroutine and closes it
+		// when done, maybe after the answer came: what it kept is read
+		// only after that.
+		select {
+		case <-sent.done:
+		case <-r.Context().Done():
+			return
+		}
+	}
+	if sent != nil && !reqKept.eof && reqKept.n != r.ContentLength {
+		// An upstream may answer without reading the whole request: the
+		// recording matches the request as the client sent it, if it
+		// can still be read.
+		_, cerr := io.CopyN(reqKept, r.Body, rc.keep+1)
+		if (cerr != nil && cerr != io.EOF) || (r.ContentLength > 0 && reqKept.n < r.ContentLength) {
+			rc.log("%s %s: passed through, not recorded: the upstream answered before reading the whole request body",
+				r.Method, r.URL.RequestURI())
+			return
+		}
+	}
+	switch {
+	case !reqKept.whole():
+		rc.log("%s %s: passed through whole, not recorded: the request body (%d bytes) is over the %d bytes a recording keeps",
+			r.Method, r.URL.RequestURI(), reqKept.n, rc.keep)
+		return
+	case !respKept.whole():
+		rc.log("%s %s: passed through whole, not recorded: the answer's body (%d bytes) is over the %d bytes a recording keeps",
+			r.Method, r.URL.RequestURI(), respKept.n, rc.keep)
+		return
+	}
+	reqBody := reqKept.buf.Bytes()
+	// The stub matches a compressed body as what it holds: record that.
+	if reqBody, err = decodeBody(r.Header.Get("Content-Encoding"), reqBody, rc.keep); err != nil {
+		rc.log("%s %s: passed through whole, not recorded: the request body unzips to over the %d bytes a recording keeps",
+			r.Method, r.URL.RequestURI(), rc.keep)
+		return
+	}
+	a := recordedAnswer{status: resp.StatusCode, body: respKept.buf.Bytes()}
 	var names []string
 	for k := range resp.Header {
 		if recordedHeader(k) {
@@ -116,33 +263,131 @@ func (rc *Recorder) record(method, uri string, body []byte, resp *http.Response,
 	sort.Strings(names)
 	for _, k := range names {
 		for _, v := range resp.Header[k] {
-			m.Response.Headers = append(m.Response.Headers, Header{Name: k, Value: v})
+			a.headers = append(a.headers, Header{Name: k, Value: v})
 		}
 	}
-	m.Response.Body = rbody
-	rc.ms = append(rc.ms, m)
+	rc.record(r.Method, r.URL.RequestURI(), reqBody, ticket, a)
 }
 
-// Mappings returns what was recorded, in the order first seen.
+// recordedHeaders are response headers worth replaying; the rest (Date,
+// Server, …) change on every call or describe the connection.
+func recordedHeader(k string) bool {
+	switch http.CanonicalHeaderKey(k) {
+	case "Date", "Server", "Content-Length", "Connection", "Keep-Alive", "Transfer-Encoding":
+		return false
+	}
+	return true
+}
+
+func (rc *Recorder) record(method, uri string, body []byte, ticket uint64, a recordedAnswer) {
+	key := method + " " + uri + "\x00" + string(body)
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	rr := rc.byKey[key]
+	if rr == nil {
+		rr = &recordedRequest{method: method, uri: uri, body: body}
+		rc.byKey[key] = rr
+		rc.order = append(rc.order, rr)
+	}
+	i := sort.Search(len(rr.answers), func(i int) bool { return rr.answers[i].ticket > ticket })
+	ap := &a
+	// A repeated answer shares its neighbour's copy: a request polled a
+	// thousand times costs a thousand tickets, not a thousand bodies.
+	for _, j := range []int{i - 1, i} {
+		if j >= 0 && j < len(rr.answers) && rr.answers[j].a.equal(&a) {
+			ap = rr.answers[j].a
+			break
+		}
+	}
+	rr.answers = slices.Insert(rr.answers, i, ticketed{ticket: ticket, a: ap})
+}
+
+// steps is the request's answers in order with the repeats of the last
+// dropped (it repeats anyway), or one answer when all were the same.
+func (rr *recordedRequest) steps() []*recordedAnswer {
+	var out []*recordedAnswer
+	for _, t := range rr.answers {
+		out = append(out, t.a)
+	}
+	for len(out) > 1 && out[len(out)-2].equal(out[len(out)-1]) {
+		out = out[:len(out)-1]
+	}
+	return out
+}
+
+// Mappings returns what was recorded, in the order first seen: a request
+// that always got the same answer is one mapping; one that got different
+// answers is a scenario of one mapping per answer, in order, the last
+// repeating.
 func (rc *Recorder) Mappings() []*Mapping {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
-	return append([]*Mapping(nil), rc.ms...)
+	var out []*Mapping
+	scenarios := 0
+	for _, rr := range rc.order {
+		steps := rr.steps()
+		if len(steps) == 1 {
+			out = append(out, rr.mapping(steps[0]))
+			continue
+		}
+		scenarios++
+		name := fmt.Sprintf("scenario-%d-%s", scenarios, slug(rr.uri))
+		state := func(i int) string {
+			if i == 0 {
+				return ScenarioStarted
+			}
+			return fmt.Sprintf("%s-%d", name, i+1)
+		}
+		for i, a := range steps {
+			m := rr.mapping(a)
+			m.Scenario, m.RequiredState = name, state(i)
+			if i < len(steps)-1 {
+				m.NewState = state(i + 1)
+			}
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// mapping is the request with one of its answers.
+func (rr *recordedRequest) mapping(a *recordedAnswer) *Mapping {
+	m := &Mapping{Request: Pattern{Method: rr.method, URL: URLMatch{Kind: "url", Value: rr.uri}}}
+	if b := rr.body; len(b) > 0 {
+		if v, err := decodeExact(b); err == nil {
+			m.Request.Body = []Matcher{equalToJSON{want: v, src: compactJSON(string(b))}}
+		} else if isText(b) {
+			m.Request.Body = []Matcher{equalTo{want: string(b)}}
+		} else {
+			// Bytes that are not text are compared as bytes: an equalTo
+			// would carry them through JSON or YAML mangled.
+			m.Request.Body = []Matcher{binaryEqualTo{want: b}}
+		}
+	}
+	m.Response.Status = a.status
+	m.Response.Headers = append([]Header(nil), a.headers...)
+	m.Response.Body = a.body
+	return m
+}
+
+// slug is a path as a name: letters and digits, runs of others one dash.
+func slug(uri string) string {
+	p, _, _ := strings.Cut(uri, "?")
+	s := strings.ToLower(strings.Trim(unsafeName.ReplaceAllString(p, "-"), "-"))
+	if s == "" {
+		s = "root"
+	}
+	if len(s) > 60 {
+		s = s[:60]
+	}
+	return s
 }
 
 var unsafeName = regexp.MustCompile(`[^a-zA-Z0-9]+`)
 
 // fileName is a readable, unique-enough name for a recorded mapping.
 func fileName(i int, m *Mapping) string {
-	p, _, _ := strings.Cut(m.Request.URL.Value, "?")
-	slug := strings.Trim(unsafeName.ReplaceAllString(p, "-"), "-")
-	if slug == "" {
-		slug = "root"
-	}
-	if len(slug) > 60 {
-		slug = slug[:60]
-	}
-	return fmt.Sprintf("%03d-%s-%s", i+1, strings.ToLower(m.Request.Method), slug)
+	return fmt.Sprintf("%03d-%s-%s", i+1, strings.ToLower(m.Request.Method), slug(m.Request.URL.Value))
 }
 
 // WriteWireMock writes mappings as WireMock files under dir/mappings. It
@@ -155,7 +400,13 @@ func WriteWireMock(dir string, ms []*Mapping) ([]string, error) {
 	}
 	var out []string
 	for i, m := range ms {
-		b, err := json.MarshalIndent(m.WireMock(), "", "  ")
+		x := m.WireMock()
+		if m.ID == "" {
+			// WireMock wants an id: an empty one fails its loading.
+			id := randomUUID()
+			x["id"], x["uuid"] = id, id
+		}
+		b, err := json.MarshalIndent(x, "", "  ")
 		if err != nil {
 			return out, err
 		}
@@ -209,6 +460,16 @@ func routeYAML(m *Mapping) (*yaml.Node, error) {
 	if len(m.Request.Body) > 0 {
 		add("body", m.Request.Body[0].wm())
 	}
+	if m.Scenario != "" {
+		sc := map[string]string{"name": m.Scenario}
+		if m.RequiredState != "" {
+			sc["state"] = m.RequiredState
+		}
+		if m.NewState != "" {
+			sc["next"] = m.NewState
+		}
+		add("scenario", sc)
+	}
 	then := &yaml.Node{Kind: yaml.MappingNode}
 	addThen := func(k string, v any) {
 		var vn yaml.Node
@@ -259,4 +520,13 @@ func create(dir, base, ext string, data []byte) (string, error) {
 		return p, f.Close()
 	}
 	return "", fmt.Errorf("%s: no free file name for %s%s", dir, base, ext)
+}
+
+// randomUUID is a fresh random (version 4) UUID.
+func randomUUID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand does not fail on the systems Go supports
+	}
+	return uuidOf(binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:]))
 }

@@ -68,7 +68,11 @@ func wmNamed(ns []Named) map[string]any {
 
 // WireMock returns the mapping as WireMock's JSON object.
 func (m *Mapping) WireMock() map[string]any {
-	out := map[string]any{"id": m.ID, "uuid": m.ID, "request": m.Request.WireMock(), "response": m.Response.WireMock()}
+	out := map[string]any{"request": m.Request.WireMock(), "response": m.Response.WireMock()}
+	if m.ID != "" {
+		// WireMock fails to load a mapping whose id is "": none is better.
+		out["id"], out["uuid"] = m.ID, m.ID
+	}
 	if m.Name != "" {
 		out["name"] = m.Name
 	}

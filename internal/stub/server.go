@@ -74,10 +74,13 @@ type Server struct {
 	states   map[string]string
 	baseline []*Mapping // what a mappings reset goes back to
 	journal  *journal
-	rnd      *lockedRand
-	client   *http.Client
-	salt     [2]uint64
-	ids      atomic.Uint64
+	// unmatched counts requests no mapping matched, apart from the
+	// bounded journal.
+	unmatched unmatchedLog
+	rnd       *lockedRand
+	client    *http.Client
+	salt      [2]uint64
+	ids       atomic.Uint64
 }
 
 // New returns a server with no mappings.
@@ -276,6 +279,9 @@ func (s *Server) handle(req *Request) (*Mapping, map[string]string) {
 	// The journal hears of the request before the client gets its answer,
 	// so a verification right after the response always sees it.
 	e := s.journal.add(req, m)
+	if m == nil {
+		s.unmatched.add(e)
+	}
 	if s.opts.OnRequest != nil {
 		s.opts.OnRequest(e)
 	}

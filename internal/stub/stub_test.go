@@ -332,6 +332,8 @@ func TestRecordThenPlayBack(t *testing.T) {
 	_, want1, _ := do(t, "POST", proxy.URL+"/orders?x=1", `{"sku": "A1"}`)
 	_, want2, _ := do(t, "GET", proxy.URL+"/orders/1", "")
 	do(t, "GET", proxy.URL+"/orders/1", "") // the same request again: one mapping
+	// Closing waits for the handlers: an exchange is recorded once its answer is out.
+	proxy.Close()
 	if n := len(rec.Mappings()); n != 2 {
 		t.Fatalf("%d mappings recorded; want 2", n)
 	}
