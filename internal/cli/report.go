@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -136,11 +137,12 @@ func cmdReportMerge(args []string, stdio IO) int {
 		}
 		logs = append(logs, ev)
 	}
-	events, err := report.Merge(logs)
+	merged, err := report.Merge(logs, rest)
 	if err != nil {
 		fmt.Fprintf(stdio.Stderr, "seam report merge: %v\n", err)
 		return ExitUsage
 	}
+	events := merged.Events
 	collector := report.NewCollector()
 	sinks := []report.Sink{collector, report.NewConsole(stdio.Stdout, report.ConsoleOptions{})}
 	var files []*os.File
@@ -199,12 +201,31 @@ func cmdReportMerge(args []string, stdio IO) int {
 			return ExitEnv
 		}
 	}
+	if len(merged.Missing) > 0 {
+		// The reports hold what the given parts ran; a part that is not
+		// there (its job failed before it uploaded its log, a wrong
+		// artifact pattern) must not pass for green.
+		for _, part := range merged.Missing {
+			fmt.Fprintf(stdio.Stderr, "seam report merge: %s\n", report.MissingText([]string{part}))
+		}
+		fmt.Fprintf(stdio.Stderr, "seam report merge: give every part's event log (seam run --shard K/%s --report json=PATH); the reports were written without them\n", partsOf(merged.Missing[0]))
+		return ExitFail
+	}
 	if collector.Run().Counts.Failed > 0 {
 		return ExitFail
 	}
 	return ExitPass
 }
 
+// partsOf is the N of a part "K/N".
+func partsOf(part string) string {
+	_, n, _ := strings.Cut(part, "/")
+	return n
+}
+
+// mergeJUnit merges JUnit reports into out: exit 1 when a merged test
+// failed or erred, as merging event logs does; 2 when an input is not a
+// JUnit report or a test is in two of them (nothing is written then).
 func mergeJUnit(paths []string, out string, stdio IO) int {
 	var readers []io.Reader
 	for _, p := range paths {
@@ -216,16 +237,19 @@ func mergeJUnit(paths []string, out string, stdio IO) int {
 		defer f.Close()
 		readers = append(readers, f)
 	}
-	w, err := os.Create(out)
+	var buf bytes.Buffer
+	failed, err := report.MergeJUnit(&buf, readers, paths)
 	if err != nil {
 		fmt.Fprintf(stdio.Stderr, "seam report merge: %v\n", err)
 		return ExitUsage
 	}
-	defer w.Close()
-	if err := report.MergeJUnit(w, readers, paths); err != nil {
-		fmt.Fprintf(stdio.Stderr, "seam report merge: %v\n", err)
-		return ExitUsage
+	if code := writeFile(out, stdio, func(w io.Writer) error { _, err := buf.WriteTo(w); return err }); code != ExitPass {
+		return code
 	}
 	fmt.Fprintf(stdio.Stdout, "merged %d JUnit reports into %s\n", len(paths), out)
+	if failed > 0 {
+		fmt.Fprintf(stdio.Stdout, "FAILED  %s\n", report.Plural(failed, "test", "tests")+" failed")
+		return ExitFail
+	}
 	return ExitPass
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/seamtest/seam/internal/crash"
 	"github.com/seamtest/seam/internal/diag"
 	"github.com/seamtest/seam/internal/engine"
+	"github.com/seamtest/seam/internal/expr"
 	"github.com/seamtest/seam/internal/report"
 	htmlreport "github.com/seamtest/seam/internal/report/html"
 	"github.com/seamtest/seam/internal/runlog"
@@ -155,12 +156,8 @@ func cmdRun(ctx context.Context, args []string, stdio IO) int {
 		return ExitUsage
 	}
 	tests = plan.tests
-	if len(tests) == 0 {
-		fmt.Fprintln(stdio.Stdout, "seam run: no test to run here (nothing selected for this part); nothing to do")
-		return ExitPass
-	}
-	if *seed == 0 {
-		*seed = seedNow()
+	if len(tests) > 0 && *seed == 0 {
+		*seed = seedNow() // a part that runs no test needs none
 	}
 
 	// Open every report file before running, so a bad path fails fast.
@@ -204,6 +201,14 @@ func cmdRun(ctx context.Context, args []string, stdio IO) int {
 			sinks = append(sinks, h)
 			finishers = append(finishers, h)
 		}
+	}
+	if len(tests) == 0 {
+		// A part of a split that got no test still writes its reports,
+		// empty: the merge counts the part as there, and CI finds the
+		// files it was told to keep.
+		fmt.Fprintln(stdio.Stdout, "seam run: no test to run here (nothing selected for this part); nothing to do")
+		return emptyRun(ctx, s, engine.Options{Shard: shardName(ci.spec), Seed: *seed, Profile: c.sel.profile, Base: expr.Vars{}},
+			collector, sinks, finishers, reports, stdio)
 	}
 	if *attach {
 		c.stdio = stdio
@@ -281,6 +286,24 @@ func cmdRun(ctx context.Context, args []string, stdio IO) int {
 	if ci.failFlaky && counts.Flaky > 0 && code == ExitPass {
 		fmt.Fprintf(stdio.Stderr, "seam run: --fail-on-flaky: %d test(s) passed only on a retry\n", counts.Flaky)
 		code = ExitFail
+	}
+	return code
+}
+
+// emptyRun writes the reports of a run of no test (a part of a split
+// that got none): a run_start, with the part, and a run_end. No
+// environment starts for it.
+func emptyRun(ctx context.Context, s *suite.Suite, opts engine.Options, collector *report.Collector, sinks []report.Sink, finishers []report.Finisher, reports reportFlag, stdio IO) int {
+	if _, err := engine.Run(ctx, s, nil, opts, report.NewFanout(sinks...)); err != nil {
+		fmt.Fprintf(stdio.Stderr, "seam run: %v\n", err)
+		return ExitUsage
+	}
+	code := ExitPass
+	for i, fin := range finishers {
+		if err := fin.Finish(collector.Run()); err != nil {
+			fmt.Fprintf(stdio.Stderr, "seam run: writing %s: %v\n", reports[i], err)
+			code = ExitEnv
+		}
 	}
 	return code
 }

@@ -149,10 +149,13 @@ func (c *Console) Event(e Event) {
 	defer c.mu.Unlock()
 	c.clearStatus()
 	c.cov.Event(e)
+	// Everything below prints text the system under test wrote: its
+	// control characters must not drive the terminal.
+	e = termSafeEvent(e)
 	switch e.Type {
 	case RunStart:
 		c.start, c.total = e.Time, e.Total
-		fmt.Fprintf(c.w, "seam: suite %s: %s (seed %d)\n", e.Suite, Plural(e.Total, "test", "tests"), e.Seed)
+		fmt.Fprintf(c.w, "seam: suite %s: %s (%s)\n", e.Suite, Plural(e.Total, "test", "tests"), SeedText(e.Seed, e.Seeds))
 		if len(e.Services) > 0 {
 			fmt.Fprintf(c.w, "services: %s\n", ServicesLine(e.Services))
 		}
@@ -253,7 +256,11 @@ func (c *Console) testEnd(e Event) {
 // lines during the test. The Go API writes the same text through t.Error.
 func FailureText(f *Failure, logs []string) string {
 	c := &Console{}
-	return c.failureText(f, logs)
+	safe := make([]string, len(logs))
+	for i, l := range logs {
+		safe[i] = TermSafe(l)
+	}
+	return c.failureText(termSafeFailure(f), safe)
 }
 
 func (c *Console) failureText(f *Failure, logs []string) string {

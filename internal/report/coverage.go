@@ -307,7 +307,8 @@ func (c *Coverage) Text() string {
 			fmt.Fprintf(&b, "  %s%s  %s%s\n", e.Edge, pad, strings.Join(parts, ", "), injectedText(e.Injected, "; "))
 		}
 	}
-	return b.String()
+	// Operations are what the system sent: shown, never obeyed, by a terminal.
+	return TermSafe(b.String())
 }
 
 // injectedText lists what faults made on an edge: "injected by faults:

@@ -64,19 +64,34 @@ type Event struct {
 	Tags     []string  `json:"tags,omitempty"`
 	Priority string    `json:"priority,omitempty"`
 	Profile  string    `json:"profile,omitempty"` // run_start: the --profile applied
-	Seed     uint64    `json:"seed,omitempty"`
+	// Seed is the run's seed; in a merged log (seam report merge), the
+	// seed every part ran with, absent when they differ (Seeds has each).
+	Seed uint64 `json:"seed,omitempty"`
+	// Seeds, in the run_start and run_end of a merged log whose parts
+	// ran with different seeds, are each part's: seam run --shard K/N
+	// --seed S replays a part.
+	Seeds []PartSeed `json:"seeds,omitempty"`
 	// Flaky marks a test_end that passed after failed attempts
 	// (test_retry events before it); Attempt is then the passing one.
-	Flaky    bool          `json:"flaky,omitempty"`
-	Shard    string        `json:"shard,omitempty"` // run_start: "2/4" under --shard
-	Total    int           `json:"total,omitempty"`
-	Counts   *Counts       `json:"counts,omitempty"`
+	Flaky  bool    `json:"flaky,omitempty"`
+	Shard  string  `json:"shard,omitempty"` // run_start: "2/4" under --shard
+	Total  int     `json:"total,omitempty"`
+	Counts *Counts `json:"counts,omitempty"`
+	// Missing, in the run_end of a merged log, are the parts of the
+	// split ("2/3") that no log was given for: their tests are not in it.
+	Missing  []string      `json:"missing,omitempty"`
 	Services []ServiceInfo `json:"services,omitempty"`
 	Edges    []EdgeInfo    `json:"edges,omitempty"`    // run_start: the depends_on edges
 	Coverage *Coverage     `json:"coverage,omitempty"` // coverage: the run's integration coverage
 	// Exchange is what an interaction (a log event of stream "wire")
 	// carried, masked, for the reports that show it whole.
 	Exchange *Exchange `json:"exchange,omitempty"`
+}
+
+// PartSeed is the seed one part of a merged run ran with.
+type PartSeed struct {
+	Part string `json:"part"` // "2/3"; for a log without --shard, its name
+	Seed uint64 `json:"seed"`
 }
 
 // Exchange is the content of one interaction on an edge, masked as

@@ -119,9 +119,25 @@ func (j *JUnit) Finish(r *Run) error {
 		Timestamp: r.Start.UTC().Format("2006-01-02T15:04:05"),
 		Hostname:  host,
 		Time:      seconds(r.Duration),
-		Properties: xmlProperties{Props: []xmlProperty{
-			{Name: "seam.seed", Value: fmt.Sprint(r.Seed)},
-		}},
+	}
+	switch {
+	case len(r.Seeds) > 0:
+		// A merged run whose parts had different seeds: each part's
+		// (seam run --shard K/N --seed S replays it).
+		for i, ps := range r.Seeds {
+			k, _, ok := partOf(ps.Part)
+			if !ok {
+				k = i + 1 // a log without --shard: its place
+			}
+			s.Properties.Props = append(s.Properties.Props, xmlProperty{Name: fmt.Sprintf("seam.seed.part%d", k), Value: fmt.Sprint(ps.Seed)})
+		}
+	case r.Seed != 0: // 0: a part that ran no test
+		s.Properties.Props = append(s.Properties.Props, xmlProperty{Name: "seam.seed", Value: fmt.Sprint(r.Seed)})
+	}
+	if r.Shard != "" {
+		// Which part: a merge of the parts' JUnit reports names each
+		// part's seed by it.
+		s.Properties.Props = append(s.Properties.Props, xmlProperty{Name: "seam.shard", Value: r.Shard})
 	}
 	for _, svc := range r.Services {
 		v := svc.Kind
@@ -129,6 +145,9 @@ func (j *JUnit) Finish(r *Run) error {
 			v += " (stand-in for " + svc.StandsIn + ")"
 		}
 		s.Properties.Props = append(s.Properties.Props, xmlProperty{Name: "seam.service." + svc.Name, Value: v})
+	}
+	if len(r.Missing) > 0 {
+		s.Properties.Props = append(s.Properties.Props, xmlProperty{Name: "seam.missing", Value: strings.Join(r.Missing, " ")})
 	}
 	if r.Counts.Flaky > 0 {
 		s.Properties.Props = append(s.Properties.Props, xmlProperty{Name: "seam.flaky", Value: fmt.Sprint(r.Counts.Flaky)})
@@ -183,6 +202,9 @@ func (j *JUnit) Finish(r *Run) error {
 			}
 		}
 		s.Cases = append(s.Cases, c)
+	}
+	if len(r.Missing) > 0 {
+		fmt.Fprintln(&errLog, MissingText(r.Missing))
 	}
 	s.SystemErr.Text = errLog.String()
 	s.SystemOut.Text = outLog.String()

@@ -6,8 +6,14 @@ import (
 
 // Run is the result model of one run, built from its events.
 type Run struct {
-	Suite    string
-	Seed     uint64
+	Suite string
+	Seed  uint64
+	Shard string // "2/4": the part of a split this run is
+	// Seeds are the parts' seeds of a merged run whose parts ran with
+	// different seeds (Seed is then 0).
+	Seeds []PartSeed
+	// Missing are the parts of a merged run's split that it lacks.
+	Missing  []string
 	Start    time.Time
 	Duration time.Duration
 	Tests    []*TestResult
@@ -73,7 +79,8 @@ func ms(f float64) time.Duration { return time.Duration(f * float64(time.Millise
 func (c *Collector) Event(e Event) {
 	switch e.Type {
 	case RunStart:
-		c.run.Suite, c.run.Seed, c.run.Start, c.run.Services = e.Suite, e.Seed, e.Time, e.Services
+		c.run.Suite, c.run.Seed, c.run.Seeds, c.run.Start, c.run.Services = e.Suite, e.Seed, e.Seeds, e.Time, e.Services
+		c.run.Shard = e.Shard
 	case TestStart:
 		if t := c.byKey[e.Test]; t != nil && t.retrying {
 			t.retrying = false // the next attempt of a retried test
@@ -120,7 +127,7 @@ func (c *Collector) Event(e Event) {
 			c.run.Counts.Skipped++
 		}
 	case RunEnd:
-		c.run.Duration = ms(e.Duration)
+		c.run.Duration, c.run.Missing = ms(e.Duration), e.Missing
 	}
 }
 

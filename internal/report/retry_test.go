@@ -106,10 +106,11 @@ func TestMergeJoinsPartsWithCoverageAcrossThem(t *testing.T) {
 			{Time: t0.Add(time.Duration(d) * time.Millisecond), Type: report.RunEnd, Duration: d},
 		}
 	}
-	ev, err := report.Merge([][]report.Event{part("1/2", "one", "a→b", 300, report.Passed), part("2/2", "two", "a→c", 500, report.Failed)})
+	merged, err := report.Merge([][]report.Event{part("1/2", "one", "a→b", 300, report.Passed), part("2/2", "two", "a→c", 500, report.Failed)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	ev := merged.Events
 	var buf bytes.Buffer
 	j := report.NewJSONL(&buf)
 	for _, e := range ev {
@@ -124,12 +125,12 @@ func TestMergeJoinsPartsWithCoverageAcrossThem(t *testing.T) {
 	if last.Type != report.RunEnd || last.Duration != 500 || last.Counts.Passed != 1 || last.Counts.Failed != 1 || ev[0].Total != 2 {
 		t.Errorf("run_end %+v counts %+v; want the longest part's duration and summed counts", last, last.Counts)
 	}
-	if _, err := report.Merge([][]report.Event{part("1/2", "one", "a→b", 1, report.Passed), part("2/2", "one", "a→b", 1, report.Passed)}); err == nil {
+	if _, err := report.Merge([][]report.Event{part("1/2", "one", "a→b", 1, report.Passed), part("2/2", "one", "a→b", 1, report.Passed)}, nil); err == nil {
 		t.Error("a test in two parts merged")
 	}
 	other := part("2/2", "two", "a→c", 1, report.Passed)
 	other[0].Suite = "shop"
-	if _, err := report.Merge([][]report.Event{part("1/2", "one", "a→b", 1, report.Passed), other}); err == nil || !strings.Contains(err.Error(), "suite") {
+	if _, err := report.Merge([][]report.Event{part("1/2", "one", "a→b", 1, report.Passed), other}, nil); err == nil || !strings.Contains(err.Error(), "suite") {
 		t.Errorf("parts of two suites: %v", err)
 	}
 	// JUnit parts merge into one valid testsuite.
@@ -140,8 +141,8 @@ func TestMergeJoinsPartsWithCoverageAcrossThem(t *testing.T) {
 		ju.Hostname = "h"
 		ju.Finish(collect(p))
 	}
-	if err := report.MergeJUnit(&m, []io.Reader{&j1, &j2}, []string{"1", "2"}); err != nil {
-		t.Fatal(err)
+	if failed, err := report.MergeJUnit(&m, []io.Reader{&j1, &j2}, []string{"1", "2"}); err != nil || failed != 1 {
+		t.Fatalf("MergeJUnit: %d failed, %v; want 1 failed", failed, err)
 	}
 	if !strings.Contains(m.String(), `tests="2" failures="1"`) || strings.Count(m.String(), "<testsuite ") != 1 {
 		t.Errorf("merged JUnit:\n%s", m.String())
@@ -155,7 +156,9 @@ func FuzzMergeJUnit(f *testing.F) {
 	f.Add(`<testsuites><testsuite name="ci" time="x"><testcase name="a"><failure message="m" type="t">x</failure></testcase></testsuite></testsuites>`)
 	f.Fuzz(func(t *testing.T, in string) {
 		var out bytes.Buffer
-		if err := report.MergeJUnit(&out, []io.Reader{strings.NewReader(in), strings.NewReader(in)}, []string{"a", "b"}); err != nil {
+		// Another part's report: the same one twice is refused.
+		other := `<testsuites><testsuite name="ci" tests="1" time="1"><testcase name="of part 2" classname="ci" time="1"/></testsuite></testsuites>`
+		if _, err := report.MergeJUnit(&out, []io.Reader{strings.NewReader(in), strings.NewReader(other)}, []string{"a", "b"}); err != nil {
 			return
 		}
 		var back struct {

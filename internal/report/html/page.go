@@ -20,19 +20,22 @@ import (
 // Page is the data a report page is built from; the page's script reads
 // it as JSON. Times are milliseconds.
 type Page struct {
-	Suite    string        `json:"suite"`
-	Seed     uint64        `json:"seed"`
-	Profile  string        `json:"profile,omitempty"`
-	Start    string        `json:"start"` // RFC 3339, UTC
-	Duration float64       `json:"duration_ms"`
-	Counts   report.Counts `json:"counts"`
-	Message  string        `json:"message,omitempty"` // why the run ended early
-	Services []Service     `json:"services"`
-	Edges    []Edge        `json:"edges"`
-	Coverage string        `json:"coverage,omitempty"` // "integration coverage: 2 of 5 edges exercised (40%)"
-	Tests    []Test        `json:"tests"`
-	Groups   []Group       `json:"groups"`
-	Lanes    []string      `json:"lanes"` // every lane name; events refer to them by index
+	Suite string `json:"suite"`
+	Seed  uint64 `json:"seed"`
+	// Seeds are each part's seed, for a merged run whose parts ran with
+	// different seeds (Seed is then 0).
+	Seeds    []report.PartSeed `json:"seeds,omitempty"`
+	Profile  string            `json:"profile,omitempty"`
+	Start    string            `json:"start"` // RFC 3339, UTC
+	Duration float64           `json:"duration_ms"`
+	Counts   report.Counts     `json:"counts"`
+	Message  string            `json:"message,omitempty"` // why the run ended early
+	Services []Service         `json:"services"`
+	Edges    []Edge            `json:"edges"`
+	Coverage string            `json:"coverage,omitempty"` // "integration coverage: 2 of 5 edges exercised (40%)"
+	Tests    []Test            `json:"tests"`
+	Groups   []Group           `json:"groups"`
+	Lanes    []string          `json:"lanes"` // every lane name; events refer to them by index
 }
 
 // Service is one of the suite's services.
@@ -182,7 +185,7 @@ func Build(events []report.Event) *Page {
 		switch e.Type {
 		case report.RunStart:
 			start = e.Time
-			p.Suite, p.Seed, p.Profile, p.Start = e.Suite, e.Seed, e.Profile, e.Time.UTC().Format(time.RFC3339Nano)
+			p.Suite, p.Seed, p.Seeds, p.Profile, p.Start = e.Suite, e.Seed, e.Seeds, e.Profile, e.Time.UTC().Format(time.RFC3339Nano)
 			for _, s := range e.Services {
 				svcIdx[s.Name] = len(p.Services)
 				p.Services = append(p.Services, Service{Name: s.Name, Kind: s.Kind, StandsIn: s.StandsIn})
