@@ -418,7 +418,27 @@ func (p *Page) serviceOf(raw string) string {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "ws") {
 		return ""
 	}
+	if direct, ok := p.b.host.Wired[u.Host]; ok {
+		return p.b.host.Services[direct] // its call goes there (rewired)
+	}
 	return p.b.host.Services[u.Host]
+}
+
+// rewired is raw's URL with a wire proxy's address (one a service was given
+// for its dependency, which a page may have been given too) replaced by
+// the callee's own, and whether it was one. The browser is a caller of its
+// own: through that proxy, its calls would be recorded as the service's.
+func (p *Page) rewired(raw string) (string, bool) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw, false
+	}
+	direct, ok := p.b.host.Wired[u.Host]
+	if !ok {
+		return raw, false
+	}
+	u.Host = direct
+	return u.String(), true
 }
 
 // Run runs one chromedp action on the page within ctx.

@@ -52,6 +52,11 @@ func (p *Page) takeFaults() {
 			patterns = append(patterns, &fetch.RequestPattern{URLPattern: "http://" + addr + "/*"})
 		}
 	}
+	// Calls to a wire proxy's address are always paused: they go to the
+	// callee's own (paused).
+	for addr := range p.b.host.Wired {
+		patterns = append(patterns, &fetch.RequestPattern{URLPattern: "http://" + addr + "/*"})
+	}
 	p.mu.Lock()
 	p.faults = faults
 	// Jitter drawn from each fault's seed (the test's), so --seed
@@ -88,8 +93,14 @@ func (p *Page) takeFaults() {
 func (p *Page) paused(ev *fetch.EventRequestPaused) {
 	ctx, cancel := context.WithTimeout(p.ctx, time.Minute)
 	defer cancel()
+	var to string // the URL the request goes to instead ("": its own)
+	if ev.Request != nil {
+		if u, ok := p.rewired(ev.Request.URL); ok {
+			to = u
+		}
+	}
 	goOn := func() {
-		_, _ = call(ctx, p, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID})
+		_, _ = call(ctx, p, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID, URL: to})
 	}
 	if ev.Request == nil {
 		goOn()
