@@ -1109,6 +1109,12 @@ func (tr *testRun) attempt(ctx context.Context, s *suite.Step, env *step.Env, ti
 		}
 		return f, res
 	}
+	if d, ok := s.Action.(step.Defaulter); ok {
+		if why := d.Default(res.Fields, s.Expect.Checks); why != "" {
+			f.Kind, f.Message = "assertion", why
+			return f, res
+		}
+	}
 	mf := s.Expect.Check(res.Fields, tr.vars)
 	waited := ""
 	if rc, ok := s.Action.(step.Rechecker); ok && mf != nil && s.Eventually == nil {

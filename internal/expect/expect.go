@@ -5,6 +5,7 @@ package expect
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -363,6 +364,12 @@ type Expectation struct {
 
 // IsZero reports whether there is nothing to check.
 func (e *Expectation) IsZero() bool { return e == nil || (len(e.checks) == 0 && len(e.that) == 0) }
+
+// Checks reports whether the expectation says anything of field: it names
+// it, or has a that: expression, which may.
+func (e *Expectation) Checks(field string) bool {
+	return e != nil && (len(e.that) > 0 || slices.Contains(e.fields, field))
+}
 
 // Compile compiles a step's `expect:` mapping against the fields its kind
 // yields. `that:` takes expressions over the whole result.

@@ -62,6 +62,14 @@ type EdgeUser interface {
 	EdgeRefs() []EdgeRef
 }
 
+// Defaulter is an Action with a check of its own when the step's expect:
+// says nothing of a field (exec: a non-zero exit fails the step unless
+// expect: names exit_code). checks tells whether expect: speaks of a
+// field; Default returns why the step fails, or "".
+type Defaulter interface {
+	Default(fields map[string]any, checks func(field string) bool) string
+}
+
 // ServiceChecker is an Action that checks what it asks of the services it
 // names once the suite's services are all loaded (a grpc step's method and
 // request against the service's .proto files). Problems go to errs, each

@@ -31,7 +31,7 @@ type Kind struct{}
 func (Kind) Usage() step.Usage {
 	return step.Usage{
 		Name:    "exec",
-		Summary: "run a command (no shell) and check its exit code and output",
+		Summary: "run a command (no shell) and check its exit code (another than 0 fails the step unless expect: names exit_code) and output",
 		Inputs: []step.Input{
 			{Name: "command", Doc: "the program: a name looked up in PATH, or a path (relative to the suite file's folder)"},
 			{Name: "args", Doc: "arguments, a list"},
@@ -189,6 +189,16 @@ func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 		Request:  commandText(name, args),
 		Response: outputText(code, stdout.String(), stderr.String()),
 	}, nil
+}
+
+// Default implements step.Defaulter: a command that exits with another
+// code than 0 fails the step, unless expect: names exit_code (a command
+// expected to fail says so: expect: {exit_code: 1}).
+func (a *action) Default(fields map[string]any, checks func(string) bool) string {
+	if code, _ := fields["exit_code"].(int); code != 0 && !checks("exit_code") {
+		return fmt.Sprintf("exited with code %d; a command that may do so says it: expect: {exit_code: %d}", code, code)
+	}
+	return ""
 }
 
 func commandText(name string, args []string) string {
