@@ -343,6 +343,12 @@ func (s *Server) Unmatched(since time.Time) error {
 	fmt.Fprintf(&b, "%d request(s) matched no stub mapping", int64(len(shown))+more)
 	for _, e := range shown {
 		fmt.Fprintf(&b, "\n  %s %s", e.Request.Method, e.Request.URL)
+		if d := e.Request.Time.Sub(since); !since.IsZero() && d >= 0 && d < earlyUnmatched {
+			// A call the test before set off (a background job, a retry)
+			// may land here: say when it came, so the innocent test is
+			// not blamed blindly.
+			fmt.Fprintf(&b, " (came %s after this test began: a call the test before set off, still on its way?)", d.Round(time.Millisecond))
+		}
 		for _, nm := range s.NearMisses(e.Request, 1) {
 			fmt.Fprintf(&b, "\n    closest mapping: %s", nm.Mapping.Label())
 			if !nm.Mapping.Pos.IsZero() {
@@ -358,6 +364,10 @@ func (s *Server) Unmatched(since time.Time) error {
 	}
 	return errors.New(b.String())
 }
+
+// earlyUnmatched is how soon after a test began an unmatched request is
+// said to have come, as it may belong to the test before.
+const earlyUnmatched = 500 * time.Millisecond
 
 // unmatchedLog counts the requests no mapping matched since the last
 // reset, apart from the journal (which is bounded and drops the oldest):

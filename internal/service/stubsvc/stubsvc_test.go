@@ -82,3 +82,23 @@ func TestUnmatchedRequestsAreAllCounted(t *testing.T) {
 		t.Errorf("CheckTest:\n%s", msg)
 	}
 }
+
+// An unmatched request that came just as the test began may be the test
+// before's (a background call still on its way): the failure says when it
+// came; one later in the test is not marked so.
+func TestUnmatchedRequestSaysWhenItCame(t *testing.T) {
+	i := start(t, "routes:\n  - when: GET /ok\n    then: {status: 200}\n")
+	since := time.Now()
+	get(i, "/webhook-ack")
+	err := i.CheckTest(since)
+	if err == nil || !strings.Contains(err.Error(), "GET /webhook-ack (came ") ||
+		!strings.Contains(err.Error(), "after this test began: a call the test before set off, still on its way?)") {
+		t.Fatalf("CheckTest: %v", err)
+	}
+	i.Reset(context.Background())
+	since = time.Now().Add(-time.Second) // the next test began a second ago
+	get(i, "/late")
+	if err := i.CheckTest(since); err == nil || strings.Contains(err.Error(), "set off") {
+		t.Errorf("a request a second into the test: %v", err)
+	}
+}
