@@ -239,7 +239,8 @@ func (l *upLog) line(svc, stream, line string, span *report.Span) {
 		fmt.Fprint(l.file, time.Now().Format("15:04:05.000 ")+text)
 	}
 	if l.verbose || !l.quiet && l.shown && stream != "wire" {
-		io.WriteString(l.term, text)
+		// The system's control characters are shown, not obeyed.
+		io.WriteString(l.term, report.TermSafe(text))
 	}
 	l.mu.Unlock()
 	if attached != nil {
