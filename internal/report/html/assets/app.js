@@ -61,6 +61,13 @@
       if (b.x <= a.x) { x1 = a.x + NW / 2; y1 = a.y + NH; x2 = b.x + NW / 2; y2 = b.y; }
       var mx = (x1 + x2) / 2;
       var d = "M" + x1 + "," + y1 + " C" + mx + "," + y1 + " " + mx + "," + y2 + " " + x2 + "," + y2;
+      if (depth[e.to] - depth[e.from] > 1) {
+        // It skips a column: a straight line would run behind the boxes
+        // between (and look like their edges), so it arcs through the
+        // gap under the row instead.
+        var low = Math.max(a.y, b.y) + NH + 18;
+        d = "M" + x1 + "," + y1 + " C" + (x1 + 60) + "," + low + " " + (x2 - 60) + "," + low + " " + x2 + "," + y2;
+      }
       var g = svg("g", { "class": "edge state-" + e.state + (e.failing ? " failing" : ""), "data-edge": e.edge, tabindex: 0 });
       g.appendChild(svg("path", { d: d, "class": "hit" }));
       g.appendChild(svg("path", { d: d, "class": "line", "marker-end": "url(#arrow-" + (e.failing ? "failing" : e.state) + ")" }));
