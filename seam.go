@@ -635,31 +635,48 @@ func (e *Env) close() error {
 
 // lineLog keeps every component line of an environment, in order.
 type lineLog struct {
-	mu    sync.Mutex
-	lines []string
+	mu      sync.Mutex
+	lines   []string
+	dropped int // lines dropped from the front (the oldest), to stay within maxLines
 }
+
+// maxLines bounds the lines an environment keeps: the newest, so that a
+// package's later tests, sharing one environment with a chatty service,
+// still show theirs.
+const maxLines = 100000
 
 func (l *lineLog) add(svc, stream, line string, _ *report.Span) {
 	l.mu.Lock()
-	if len(l.lines) < 100000 {
-		l.lines = append(l.lines, svc+" | "+line)
+	l.lines = append(l.lines, svc+" | "+line)
+	if len(l.lines) > maxLines {
+		n := len(l.lines) / 2
+		l.lines = append(l.lines[:0:0], l.lines[n:]...)
+		l.dropped += n
 	}
 	l.mu.Unlock()
 }
 
+// len is how many lines were added so far (kept or not).
 func (l *lineLog) len() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return len(l.lines)
+	return l.dropped + len(l.lines)
 }
 
+// since returns the lines added from the i-th on; those dropped since are
+// said by one line first.
 func (l *lineLog) since(i int) []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if i > len(l.lines) {
-		return nil
+	var out []string
+	if i < l.dropped {
+		out = append(out, fmt.Sprintf("seam | (%d earlier lines dropped: seam keeps the last %d)", l.dropped-i, maxLines))
+		i = l.dropped
 	}
-	return append([]string(nil), l.lines[i:]...)
+	if i-l.dropped > len(l.lines) {
+		return out
+	}
+	return append(out, l.lines[i-l.dropped:]...)
 }
 
 func contextBackground() context.Context { return context.Background() }
