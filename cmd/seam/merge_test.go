@@ -152,4 +152,9 @@ func TestMergeJUnitFailsLikeMergingLogs(t *testing.T) {
 	if r.code != 2 || !strings.Contains(r.stderr, "is in "+xmls[1]+" and in "+again) || !strings.Contains(r.stderr, `test "`) {
 		t.Errorf("a part's copy: exit %d, %s; want 2 naming the test and the files", r.code, r.stderr)
 	}
+	// One part's report alone: the other is said missing, and it fails.
+	r = seam(t, "report", "merge", "--junit", merged, xmls[0])
+	if r.code != 1 || !strings.Contains(r.stderr, "part 2/2 is missing: its tests are not in this report") {
+		t.Errorf("a part's JUnit alone: exit %d, %s; want 1 naming part 2/2", r.code, r.stderr)
+	}
 }

@@ -228,14 +228,14 @@ func partsOf(part string) string {
 // JUnit report or a test is in two of them (nothing is written then).
 func mergeJUnit(paths []string, out string, stdio IO) int {
 	var readers []io.Reader
+	var inputs [][]byte
 	for _, p := range paths {
-		f, err := os.Open(p)
+		b, err := os.ReadFile(p)
 		if err != nil {
 			fmt.Fprintf(stdio.Stderr, "seam report merge: %v\n", err)
 			return ExitUsage
 		}
-		defer f.Close()
-		readers = append(readers, f)
+		inputs, readers = append(inputs, b), append(readers, bytes.NewReader(b))
 	}
 	var buf bytes.Buffer
 	failed, err := report.MergeJUnit(&buf, readers, paths)
@@ -247,6 +247,11 @@ func mergeJUnit(paths []string, out string, stdio IO) int {
 		return code
 	}
 	fmt.Fprintf(stdio.Stdout, "merged %d JUnit reports into %s\n", len(paths), out)
+	if missing := report.JUnitMissing(inputs); len(missing) > 0 {
+		// As for event logs: a part whose report was lost must not pass.
+		fmt.Fprintf(stdio.Stderr, "seam report merge: %s\n", report.MissingText(missing))
+		return ExitFail
+	}
 	if failed > 0 {
 		fmt.Fprintf(stdio.Stdout, "FAILED  %s\n", report.Plural(failed, "test", "tests")+" failed")
 		return ExitFail

@@ -228,6 +228,35 @@ func xmlPartSeed(props []xmlProperty, i int) xmlProperty {
 	return xmlProperty{Name: fmt.Sprintf("seam.seed.part%d", k), Value: seed}
 }
 
+// JUnitMissing is the parts ("2/3") a merge of these JUnit reports lacks:
+// each of seam's parts names its own in the property seam.shard ("K/N"),
+// so parts 1..N of a split must all be there. Reports without it (not
+// seam's, or of a run without --shard) tell nothing.
+func JUnitMissing(inputs [][]byte) []string {
+	seen := map[int]bool{}
+	total := 0
+	for _, in := range inputs {
+		var doc xmlSuites
+		if xml.Unmarshal(in, &doc) != nil {
+			continue
+		}
+		for _, s := range doc.Suites {
+			for _, p := range s.Properties.Props {
+				if k, n, ok := partOf(p.Value); p.Name == "seam.shard" && ok {
+					seen[k], total = true, max(total, n)
+				}
+			}
+		}
+	}
+	var missing []string
+	for k := 1; k <= total; k++ {
+		if !seen[k] {
+			missing = append(missing, fmt.Sprintf("%d/%d", k, total))
+		}
+	}
+	return missing
+}
+
 // partSeedProps are a merged JUnit suite's properties (the first part's)
 // with its seed told truly: seam.seed when every part that had a seed
 // had the same, else each part's seam.seed.partK instead; seam.shard,

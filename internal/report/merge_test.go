@@ -200,3 +200,21 @@ func TestMergeRecordsEachPartsSeed(t *testing.T) {
 		t.Errorf("merged JUnit of parts with one seed (%v):\n%s", err, out.String())
 	}
 }
+
+// TestJUnitMissingNamesTheLostParts: parts name themselves (seam.shard) in
+// their JUnit reports, so a merge of JUnit files can tell a lost one too.
+func TestJUnitMissingNamesTheLostParts(t *testing.T) {
+	read := func(b *bytes.Buffer) []byte { return b.Bytes() }
+	p1 := read(junitOf(t, shardLog("1/3", 7, "a")))
+	p3 := read(junitOf(t, shardLog("3/3", 7, "c")))
+	if got := report.JUnitMissing([][]byte{p1, p3}); len(got) != 1 || got[0] != "2/3" {
+		t.Errorf("parts 1 and 3 of 3: missing %q; want 2/3", got)
+	}
+	p2 := read(junitOf(t, shardLog("2/3", 7, "b")))
+	if got := report.JUnitMissing([][]byte{p3, p2, p1}); len(got) != 0 {
+		t.Errorf("all parts: missing %q", got)
+	}
+	if got := report.JUnitMissing([][]byte{[]byte("<testsuites/>"), []byte("not xml")}); len(got) != 0 {
+		t.Errorf("reports that name no part: missing %q", got)
+	}
+}
