@@ -18,7 +18,7 @@ func TestMapEdgeSkippingAColumnGoesAround(t *testing.T) {
 	page := writePage(t, []report.Event{
 		{Time: t0, Type: report.RunStart, Suite: "s", Seed: 1, Total: 0,
 			Services: []report.ServiceInfo{{Name: "ui", Kind: "process"}, {Name: "api", Kind: "process"}},
-			Edges: []report.EdgeInfo{{Edge: "browser→ui", Wired: true}, {Edge: "ui→api", Wired: true}, {Edge: "browser→api", Wired: true}}},
+			Edges:    []report.EdgeInfo{{Edge: "browser→ui", Wired: true}, {Edge: "ui→api", Wired: true}, {Edge: "browser→api", Wired: true}}},
 		{Time: t0.Add(time.Second), Type: report.RunEnd, Status: report.Passed},
 	})
 	ctx := startChromium(t)
