@@ -186,18 +186,24 @@ func (e *Environment) faultNoted(edge, what string) {
 	e.wireReport(edge, true)(wire.Interaction{Edge: edge, Protocol: "fault", Op: "fault", Result: what, Start: now, End: now})
 }
 
-// componentFaultsChanged tells the helpers that take faults.
-func (e *Environment) componentFaultsChanged() {
+// helpersAs returns the helpers that are T, in the order they started
+// (read under the lock, called after it).
+func helpersAs[T any](e *Environment) []T {
 	h := &e.helpers
 	h.mu.Lock()
-	var takers []step.FaultTaker
+	defer h.mu.Unlock()
+	var out []T
 	for _, k := range h.order {
-		if t, ok := h.m[k].(step.FaultTaker); ok {
-			takers = append(takers, t)
+		if t, ok := h.m[k].(T); ok {
+			out = append(out, t)
 		}
 	}
-	h.mu.Unlock()
-	for _, t := range takers {
+	return out
+}
+
+// componentFaultsChanged tells the helpers that take faults.
+func (e *Environment) componentFaultsChanged() {
+	for _, t := range helpersAs[step.FaultTaker](e) {
 		t.FaultsChanged()
 	}
 }
@@ -206,16 +212,7 @@ func (e *Environment) componentFaultsChanged() {
 // requests still in flight) that the test has ended (engine.TestEnder):
 // what they record of it lands in its timeline, not the next test's.
 func (e *Environment) EndTest() {
-	h := &e.helpers
-	h.mu.Lock()
-	var enders []step.TestEnder
-	for _, k := range h.order {
-		if t, ok := h.m[k].(step.TestEnder); ok {
-			enders = append(enders, t)
-		}
-	}
-	h.mu.Unlock()
-	for _, t := range enders {
+	for _, t := range helpersAs[step.TestEnder](e) {
 		t.TestEnded()
 	}
 }
