@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"go.yaml.in/yaml/v4"
 )
@@ -219,9 +220,14 @@ func (rc *Recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// The transport sends the body on its own goroutine and closes it
 		// when done, maybe after the answer came: what it kept is read
 		// only after that.
+		// Not the client's context: a client that read the whole answer
+		// may close its connection before the transport is through, and
+		// the exchange would go unrecorded. The transport closes the body
+		// in any case (done, or its request cancelled with the client's).
 		select {
 		case <-sent.done:
-		case <-r.Context().Done():
+		case <-time.After(10 * time.Second):
+			rc.log("%s %s: passed through, not recorded: the request body was not done with", r.Method, r.URL.RequestURI())
 			return
 		}
 	}
