@@ -190,6 +190,26 @@ func TestClickLayoutShift(t *testing.T) {
 // recorded then, pending, in the failure's evidence; one in flight when
 // its test ends (the page closes for the next test's) is recorded as the
 // test's; nothing the browser tells of either later is recorded.
+// seen waits (up to 10s) until seam has read the browser's events of the
+// page's request to path: sent, and answered (its headers) when answered.
+// The server seeing a request says nothing of when seam reads the events.
+func seen(t *testing.T, p *Page, path string, answered bool) {
+	t.Helper()
+	end := time.Now().Add(10 * time.Second)
+	for time.Now().Before(end) {
+		p.mu.Lock()
+		for _, r := range p.inflight {
+			if strings.HasSuffix(r.url, path) && (!answered || r.status != 0) {
+				p.mu.Unlock()
+				return
+			}
+		}
+		p.mu.Unlock()
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("seam never read the browser's events of %s", path)
+}
+
 func TestPendingRequests(t *testing.T) {
 	release := make(chan struct{})
 	arrived := make(chan string, 4)
@@ -233,6 +253,7 @@ func TestPendingRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-arrived
+	seen(t, p, "/hang", false)
 	a := &action{last: p}
 	a.Artifacts(ctx, &step.Env{Test: "t1", Start: test1})
 	got := rec.find("GET /hang")
@@ -244,6 +265,7 @@ func TestPendingRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-arrived
+	seen(t, p, "/hang2", false)
 	p2, err := b.PageFor(ctx, test1.Add(time.Second))
 	if err != nil {
 		t.Fatal(err)
@@ -267,6 +289,7 @@ func TestPendingRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-arrived
+	seen(t, p2, "/hang", false)
 	tctx, stop := context.WithCancel(ctx)
 	p2.watchTest(tctx)
 	stop()
@@ -280,6 +303,7 @@ func TestPendingRequests(t *testing.T) {
 	if v, err := p2.Eval(ctx, "fetch('/stream').then(r => r.status)"); err != nil || v != 200.0 {
 		t.Fatalf("fetch /stream: %v, %v", v, err)
 	}
+	seen(t, p2, "/stream", true)
 	b.TestEnded()
 	got = rec.find("GET /stream")
 	if len(got) != 1 || got[0].Result != "200 OK, then still in flight when the test ended (in the middle of its body)" || got[0].Suspicious {
@@ -316,6 +340,7 @@ func TestWaitNetworkIdleNamesRequests(t *testing.T) {
 	if _, err := p.Eval(ctx, "fetch('/hang'); 1"); err != nil {
 		t.Fatal(err)
 	}
+	seen(t, p, "/hang", false)
 	// The test's context ends first: the message says it was the test's
 	// timeout, not the step's.
 	tctx, tcancel := context.WithTimeout(ctx, 800*time.Millisecond)
