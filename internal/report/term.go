@@ -13,7 +13,8 @@ import (
 // writes) shows as \x1b, BEL as \a, BS as \b, FF as \f, VT as \v, a CR
 // that ends no line as \r, other C0 characters and DEL as \xNN, C1
 // characters (U+0080–U+009F, which some terminals obey as ESC sequences)
-// as \u0080 and bytes that are not UTF-8 as \xNN. Newlines and tabs stay,
+// as \u0080, the bidirectional overrides and isolates as \u202e, and bytes
+// that are not UTF-8 as \xNN. Newlines and tabs stay,
 // and a CR before a newline (CRLF line ends) is dropped. The JSON, JUnit
 // and HTML reports escape in their own ways; TermSafe is the console's.
 func TermSafe(s string) string {
@@ -66,7 +67,13 @@ func TermSafe(s string) string {
 	return b.String()
 }
 
-func isC1(r rune) bool { return r >= 0x80 && r <= 0x9f }
+// isC1 reports the runes shown escaped among those above ASCII: the C1
+// controls, and the bidirectional overrides and isolates (U+202A–U+202E,
+// U+2066–U+2069), which reorder how the rest of a line reads (text that
+// shows one thing and is another).
+func isC1(r rune) bool {
+	return r >= 0x80 && r <= 0x9f || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069
+}
 
 func escapeControl(c byte) string {
 	switch c {

@@ -11,15 +11,16 @@ import (
 
 func TestTermSafe(t *testing.T) {
 	for in, want := range map[string]string{
-		"plain text, é and → stay\n\tindented": "plain text, é and → stay\n\tindented",
-		"\x1b[31mred\x1b[0m":                   `\x1b[31mred\x1b[0m`,
-		"\x1b]0;pwned\a":                       `\x1b]0;pwned\a`,
-		"\x1b]52;c;ZWNobyBoaQ==\x1b\\":         `\x1b]52;c;ZWNobyBoaQ==\x1b\`,
-		"a\bb\fc\vd\x00e\x7ff":                 `a\bb\fc\vd\x00e\x7ff`,
-		"over\rwrite":                          `over\rwrite`,
-		"HTTP/1.1 200 OK\r\nA: b\r\n":          "HTTP/1.1 200 OK\nA: b\n",
-		"c1 \u009b31m csi":                     `c1 \u009b31m csi`,
-		"bad \x9b utf-8":                       `bad \x9b utf-8`,
+		"plain text, é and → stay\n\tindented":   "plain text, é and → stay\n\tindented",
+		"\x1b[31mred\x1b[0m":                     `\x1b[31mred\x1b[0m`,
+		"\x1b]0;pwned\a":                         `\x1b]0;pwned\a`,
+		"\x1b]52;c;ZWNobyBoaQ==\x1b\\":           `\x1b]52;c;ZWNobyBoaQ==\x1b\`,
+		"a\bb\fc\vd\x00e\x7ff":                   `a\bb\fc\vd\x00e\x7ff`,
+		"over\rwrite":                            `over\rwrite`,
+		"HTTP/1.1 200 OK\r\nA: b\r\n":            "HTTP/1.1 200 OK\nA: b\n",
+		"c1 \u009b31m csi":                       `c1 \u009b31m csi`,
+		"bad \x9b utf-8":                         `bad \x9b utf-8`,
+		"admin\u202e\u2066 // check later\u2069": `admin\u202e\u2066 // check later\u2069`,
 	} {
 		if got := report.TermSafe(in); got != want {
 			t.Errorf("TermSafe(%q) = %q; want %q", in, got, want)

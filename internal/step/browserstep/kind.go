@@ -43,11 +43,12 @@ func (*Kind) Usage() step.Usage {
 			"a fresh incognito context per test. Its requests to the suite's services are interactions on browser→SERVICE edges; " +
 			"its console errors and uncaught exceptions are the browser's log lines. " +
 			"Selectors: CSS (#sku, css=form button), text=Place order (contains, any case; quoted: exact), " +
-			"role=button[name=\"Place order\"] (ARIA role, explicit or implied by the tag, and accessible name). " +
+			"role=button[name=\"Place order\"] (ARIA role, explicit or implied by the tag, and accessible name); " +
+			"they search the page's own document, not the documents of its iframes. " +
 			"A list of such mappings runs them in turn",
 		Inputs: []step.Input{
 			{Name: "open", Doc: "a URL, or {service, path} (the service's own address) to load; waits for its load event"},
-			{Name: "click", Doc: "a selector: its first match is clicked at its centre with the mouse"},
+			{Name: "click", Doc: "a selector: its first match, once it stays still for two animation frames, is clicked at its centre with the mouse (if something else would get the click there, it waits, then fails naming it)"},
 			{Name: "fill", Doc: "selector → text: sets a text field's value as typing would (input and change events)"},
 			{Name: "select", Doc: "selector → option: chooses the option of a <select> by value or label"},
 			{Name: "check, uncheck", Doc: "a selector: a checkbox or radio button clicked into that state"},
