@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode"
 
 	"github.com/seamtest/seam/internal/crash"
 	"github.com/seamtest/seam/internal/diag"
@@ -20,6 +21,7 @@ import (
 	"github.com/seamtest/seam/internal/session"
 	"github.com/seamtest/seam/internal/shard"
 	"github.com/seamtest/seam/internal/suite"
+	"golang.org/x/text/width"
 )
 
 // envFailure prints an environment that could not start and returns the
@@ -392,13 +394,20 @@ func newTable(w interface{ Write([]byte) (int, error) }) *table {
 	return &table{w: bufio.NewWriter(w)}
 }
 
-func (t *table) row(cells ...string) { t.rows = append(t.rows, cells) }
+// row adds a row; a cell's control characters (a tab in a test's name)
+// are shown escaped, as the console shows the system's text.
+func (t *table) row(cells ...string) {
+	for i, c := range cells {
+		cells[i] = strings.ReplaceAll(report.TermSafe(c), "\t", `\t`)
+	}
+	t.rows = append(t.rows, cells)
+}
 
 func (t *table) flush() {
 	widths := map[int]int{}
 	for _, r := range t.rows {
 		for i, c := range r {
-			widths[i] = max(widths[i], len([]rune(c)))
+			widths[i] = max(widths[i], cellWidth(c))
 		}
 	}
 	for _, r := range t.rows {
@@ -406,12 +415,28 @@ func (t *table) flush() {
 			if i == len(r)-1 {
 				t.w.WriteString(c)
 			} else {
-				t.w.WriteString(c + strings.Repeat(" ", widths[i]-len([]rune(c))+2))
+				t.w.WriteString(c + strings.Repeat(" ", widths[i]-cellWidth(c)+2))
 			}
 		}
 		t.w.WriteString("\n")
 	}
 	t.w.Flush()
+}
+
+// cellWidth is how many columns a terminal gives s: two for a wide or
+// full-width rune (CJK, most emoji), none for a combining mark.
+func cellWidth(s string) int {
+	n := 0
+	for _, r := range s {
+		switch {
+		case unicode.Is(unicode.Mn, r) || r == 0x200d || r >= 0xfe00 && r <= 0xfe0f:
+		case width.LookupRune(r).Kind() == width.EastAsianWide || width.LookupRune(r).Kind() == width.EastAsianFullwidth:
+			n += 2
+		default:
+			n++
+		}
+	}
+	return n
 }
 
 func shardName(s shard.Spec) string {
