@@ -33,6 +33,22 @@ type Holder struct {
 	Query string        // its current or last statement, when the server tells
 }
 
+// EndHeld is what a data service's reset does when it gave up waiting
+// for locks (err): end reports and ends the sessions holding them, retry
+// resets again. It returns the HeldError that says so.
+func EndHeld(wait time.Duration, err error, end func() ([]Holder, error), retry func() error) error {
+	held := &HeldError{Wait: wait, Err: err}
+	if held.Holders, err = end(); err != nil {
+		return fmt.Errorf("%w (and finding who held them: %v)", held, err)
+	}
+	if err = retry(); err == nil {
+		held.Ended = true
+	} else {
+		held.Err = err
+	}
+	return held
+}
+
 func (e *HeldError) Unwrap() error { return e.Err }
 
 func (e *HeldError) Error() string {

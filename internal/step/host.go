@@ -24,7 +24,8 @@ type HostEnv struct {
 	Log func(component, stream, line string)
 	// Record adds an interaction on an edge (browser→orders) to the
 	// environment's journal and timeline: interactions: steps, coverage
-	// and suspicion see it like the wire's.
+	// and suspicion see it like the wire's. It masks it as the wire masks
+	// what it records (the built-in rules and the suite's mask:).
 	Record func(wire.Interaction)
 	// Started records a child process, so a crashed run's is reaped.
 	Started func(pid int)

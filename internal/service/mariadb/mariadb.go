@@ -427,16 +427,9 @@ func (i *instance) Reset(ctx context.Context) error {
 	if !errors.As(err, &me) || me.Number != 1205 {
 		return err
 	}
-	held := &service.HeldError{Wait: i.base.lockWait, Err: err}
-	if held.Holders, err = i.base.endHolders(ctx); err != nil {
-		return fmt.Errorf("%w (and finding who held them: %v)", held, err)
-	}
-	if err = i.base.reset(ctx); err == nil {
-		held.Ended = true
-	} else {
-		held.Err = err
-	}
-	return held
+	return service.EndHeld(i.base.lockWait, err,
+		func() ([]service.Holder, error) { return i.base.endHolders(ctx) },
+		func() error { return i.base.reset(ctx) })
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -759,17 +759,11 @@ func (i *instance) Reset(ctx context.Context) error {
 	err = conn.QueryRow(ctx, "SELECT seam_baseline.reset()").Scan(&said)
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == "55P03" {
-		held := &service.HeldError{Wait: lockWait, Err: err}
-		if held.Holders, err = endHolders(ctx, conn); err != nil {
-			return fmt.Errorf("%w (and finding who held them: %v)", held, err)
-		}
-		if err = conn.QueryRow(ctx, "SELECT seam_baseline.reset()").Scan(&said); err == nil {
-			held.Ended = true
-		} else {
-			held.Err = err
-		}
+		err = service.EndHeld(lockWait, err,
+			func() ([]service.Holder, error) { return endHolders(ctx, conn) },
+			func() error { return conn.QueryRow(ctx, "SELECT seam_baseline.reset()").Scan(&said) })
 		i.base.sayAll(said)
-		return held
+		return err
 	}
 	if err != nil {
 		return err

@@ -143,7 +143,7 @@ func (p *Page) finish(r *request, end time.Time, failed string, readBody bool) {
 		in.Result, in.Suspicious = "failed: "+failed, true
 	}
 	if !readBody && !r.postLater {
-		p.b.host.Record(masked(in))
+		p.b.host.Record(in)
 		return
 	}
 	if p.finishing == 0 {
@@ -168,7 +168,7 @@ func (p *Page) finish(r *request, end time.Time, failed string, readBody bool) {
 		closed := p.closed
 		p.mu.Unlock()
 		if !closed { // else its test is over: not the next one's
-			p.b.host.Record(masked(in))
+			p.b.host.Record(in)
 		}
 	})
 }
@@ -222,14 +222,6 @@ func (p *Page) interaction(r *request, end time.Time) wire.Interaction {
 	}
 	in.Result = strings.TrimSpace(fmt.Sprintf("%d %s", r.status, text))
 	in.Suspicious = r.status >= 400
-	return in
-}
-
-// masked is in masked by the built-in rules, as a proxy masks what it
-// records (the environment's Record masks it again with the suite's mask:
-// patterns).
-func masked(in wire.Interaction) wire.Interaction {
-	wire.Mask(nil, &in)
 	return in
 }
 
@@ -300,7 +292,7 @@ func (p *Page) pending(when string, now time.Time) {
 			}
 			in.Suspicious = true
 		}
-		p.b.host.Record(masked(in))
+		p.b.host.Record(in)
 	}
 }
 
