@@ -383,6 +383,21 @@ func TestExampleShop(t *testing.T) {
 	if x := mustRead(t, junit); !strings.Contains(x, `name="seam.service.inventory" value="stub (stand-in for process)"`) {
 		t.Errorf("the JUnit report does not say inventory was stubbed:\n%s", x)
 	}
+	// pricing's stand-in is a gRPC stub: orders' grpc-go client calls it
+	// over HTTP/2, its mappings match the calls' messages as JSON and
+	// answer from templates, and the wire still decodes the edge.
+	events = filepath.Join(t.TempDir(), "stubbed.jsonl")
+	r = seamEnv(t, env, "run", "../../examples/shop", "--stub", "pricing", "--exclude-tags", "browser", "--report", "json="+events)
+	if r.code != 0 || !strings.Contains(r.stdout, "16 passed, 0 failed") || !strings.Contains(r.stdout, "pricing stub (stand-in for process)") {
+		t.Fatalf("--stub pricing: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	x = mustRead(t, events)
+	for _, want := range []string{`GRPC /shop.pricing.v1.Pricing/Quote → OK (C3 costs 2.50 EUR)`, `GRPC /shop.pricing.v1.Pricing/Quote → NOT_FOUND`,
+		`"service":"orders→pricing","stream":"wire"`} {
+		if !strings.Contains(x, want) {
+			t.Errorf("--stub pricing: the event log lacks %q", want)
+		}
+	}
 	// Without the browser tests (each would wait its expect_timeout, 5 s,
 	// for the page to change): what is checked here is told by the API tests, and
 	// broken_pricing below keeps a failing browser test.

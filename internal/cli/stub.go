@@ -92,7 +92,7 @@ func cmdStub(ctx context.Context, args []string, stdio IO) int {
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(max(1, cores/2))
 	}
-	srv := stub.New(stub.Options{Crash: crash.From(ctx), JournalCap: *journal, JournalBytes: *journalMiB << 20, FilesDir: src.FilesDir, Seed: *seed})
+	srv := stub.New(stub.Options{Crash: crash.From(ctx), JournalCap: *journal, JournalBytes: *journalMiB << 20, FilesDir: src.FilesDir, Seed: *seed, GRPC: src.GRPC})
 	srv.Add(src.Mappings...)
 	srv.SetBaseline()
 	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(*port)))
@@ -100,8 +100,12 @@ func cmdStub(ctx context.Context, args []string, stdio IO) int {
 		fmt.Fprintf(stdio.Stderr, "seam stub: %v\n", err)
 		return ExitEnv
 	}
-	fmt.Fprintf(stdio.Stderr, "seam stub: %d mappings from %s on http://%s (admin API at /__admin/; %d of %d cores, GOMAXPROCS sets it; Ctrl-C stops)\n",
-		len(src.Mappings), rest[0], ln.Addr(), runtime.GOMAXPROCS(0), runtime.NumCPU())
+	grpcNote := ""
+	if src.GRPC != nil {
+		grpcNote = fmt.Sprintf(", gRPC of the %d files in grpc/ over HTTP/2", src.GRPC.NumFiles())
+	}
+	fmt.Fprintf(stdio.Stderr, "seam stub: %d mappings from %s on http://%s (admin API at /__admin/%s; %d of %d cores, GOMAXPROCS sets it; Ctrl-C stops)\n",
+		len(src.Mappings), rest[0], ln.Addr(), grpcNote, runtime.GOMAXPROCS(0), runtime.NumCPU())
 	l := stub.Serve(ln, srv)
 	select {
 	case err := <-l.Done():

@@ -652,8 +652,9 @@ func (e *Environment) startOne(ctx context.Context, svc *service.Service) error 
 		},
 		Started: e.opts.Started,
 		AddTemp: e.opts.AddTemp,
-		Info:    e.infos[svc.Name],
-		Mask:    e.opts.Mask,
+		Info:        e.infos[svc.Name],
+		Mask:        e.opts.Mask,
+		Descriptors: svc.Descriptors,
 	})
 	if err != nil {
 		return &StartError{Service: svc.Name, Pos: svc.Pos, Err: err, LogFile: logPath}

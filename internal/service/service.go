@@ -226,6 +226,10 @@ type StartEnv struct {
 	AddTemp func(dir string)          // a folder outside TempDir to remove after a crash
 	Info    map[string]any            // the service's own addresses (url, port, …)
 	Mask    *mask.Masker              // the run's masking, for what a kind writes of its own (a stub's journal listings)
+	// Descriptors are the gRPC services the service serves, from its
+	// grpc: protos or descriptor sets (nil without them): a stub answers
+	// their calls as JSON.
+	Descriptors *protoregistry.Files
 }
 
 // Instance is one running service.

@@ -23,7 +23,7 @@ import (
 // Listener serves a Server on a listener until Close.
 type Listener struct {
 	srv    *fasthttp.Server
-	ln     net.Listener
+	ln     *sniffer
 	closed atomic.Bool
 	done   chan error
 }
@@ -60,9 +60,10 @@ func Serve(ln net.Listener, s *Server) *Listener {
 		Logger:          quietLogger{},
 		CloseOnShutdown: true,
 	}
-	l := &Listener{srv: fs, ln: ln, done: make(chan error, 1)}
+	sn := newSniffer(ln, s.serveH2, s.opts.Crash.Go)
+	l := &Listener{srv: fs, ln: sn, done: make(chan error, 1)}
 	s.opts.Crash.Go(func() {
-		err := fs.Serve(ln)
+		err := fs.Serve(sn)
 		if l.closed.Load() {
 			err = nil // stopped by Close, maybe before Serve began
 		}
@@ -83,6 +84,7 @@ func (l *Listener) Close(ctx context.Context) error {
 	// after Serve was called, before its goroutine ran, it would serve on.
 	// Closing the listener ends that Serve at once.
 	l.ln.Close()
+	l.ln.wait(ctx) // the HTTP/2 connections' handlers
 	return err
 }
 
@@ -175,7 +177,7 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx) {
 		time.Sleep(rp.delay)
 	}
 	if rp.fault != "" {
-		if tc, ok := ctx.Conn().(*net.TCPConn); ok && rp.fault == "CONNECTION_RESET_BY_PEER" {
+		if tc := tcpConn(ctx.Conn()); tc != nil && rp.fault == "CONNECTION_RESET_BY_PEER" {
 			tc.SetLinger(0) // the hijacked connection is wrapped; set it on the real one
 		}
 		ctx.HijackSetNoResponse(true)

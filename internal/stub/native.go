@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/seamtest/seam/internal/decode"
+	"github.com/seamtest/seam/internal/grpcstatus"
 	"go.yaml.in/yaml/v4"
 )
 
@@ -96,7 +97,7 @@ func parseWhen(d *decode.Decoder, n *yaml.Node, p *Pattern) {
 	}
 	path := s[len(s)-1]
 	if len(s) == 2 {
-		p.Method = strings.ToUpper(s[0])
+		p.Method = httpMethod(s[0])
 	}
 	if !strings.HasPrefix(path, "/") {
 		d.Errorf(n, "route.when: the path %q must start with /", path)
@@ -112,7 +113,16 @@ func parseWhen(d *decode.Decoder, n *yaml.Node, p *Pattern) {
 	parseURL(d, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: path, Line: n.Line, Column: n.Column}, &p.URL, key, "route.when")
 }
 
-var thenKeys = []string{"status", "headers", "body", "json", "base64", "file", "delay", "fault", "template", "proxy"}
+// httpMethod is a route's method as matched: GRPC is a gRPC call's, POST.
+func httpMethod(m string) string {
+	m = strings.ToUpper(m)
+	if m == "GRPC" {
+		return "POST"
+	}
+	return m
+}
+
+var thenKeys = []string{"status", "headers", "body", "json", "base64", "file", "delay", "fault", "template", "proxy", "grpc"}
 
 // parseThen reads seam's response keys by rewriting them into WireMock's
 // and parsing those, so both forms mean exactly the same.
@@ -123,6 +133,7 @@ func parseThen(d *decode.Decoder, n *yaml.Node, r *Response) {
 		kk.Value = key
 		wm.Content = append(wm.Content, &kk, v)
 	}
+	var grpcHeaders []Header // then.grpc's status, as WireMock's gRPC extension takes it
 	for _, f := range d.Fields(n, "route.then") {
 		v := decode.Resolve(f.Value)
 		switch f.Key {
@@ -147,11 +158,28 @@ func parseThen(d *decode.Decoder, n *yaml.Node, r *Response) {
 				add(f.KeyN, "transformers", &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Line: v.Line, Column: v.Column,
 					Content: []*yaml.Node{{Kind: yaml.ScalarNode, Tag: "!!str", Value: "response-template"}}})
 			}
+		case "grpc":
+			var g struct {
+				Code    string `yaml:"code" seam:"required"`
+				Message string `yaml:"message"`
+			}
+			d.Decode(v, &g, "route.then.grpc")
+			if _, ok := grpcstatus.Parse(g.Code); !ok && g.Code != "" {
+				d.Errorf(v, "route.then.grpc.code: %q is not a gRPC status code", g.Code).
+					WithHint("one of %s, or its number", strings.Join(grpcstatus.Names(), ", "))
+			}
+			if g.Code != "" {
+				grpcHeaders = append(grpcHeaders, Header{Name: grpcStatusName, Value: g.Code})
+			}
+			if g.Message != "" {
+				grpcHeaders = append(grpcHeaders, Header{Name: grpcStatusReason, Value: g.Message})
+			}
 		default:
 			d.UnknownKey(f.KeyN, "route.then", thenKeys)
 		}
 	}
 	parseResponse(d, wm, r)
+	r.Headers = append(r.Headers, grpcHeaders...)
 }
 
 // PatternKeys are the keys of a request pattern in seam's form.
@@ -169,7 +197,7 @@ func ParsePattern(d *decode.Decoder, n *yaml.Node, what string) *Pattern {
 		v := decode.Resolve(f.Value)
 		switch f.Key {
 		case "method":
-			p.Method = strings.ToUpper(str(d, v, what+".method"))
+			p.Method = httpMethod(str(d, v, what+".method"))
 		case "path", "url", "urlPath", "urlPattern", "urlPathPattern", "urlPathTemplate":
 			if urlKey != nil {
 				d.Errorf(f.KeyN, "%s: both %q and %q given", what, urlKey.Value, f.Key)

@@ -2,6 +2,7 @@ package stub
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -18,7 +19,9 @@ import (
 
 	"github.com/seamtest/seam/internal/decode"
 	"github.com/seamtest/seam/internal/diag"
+	"github.com/seamtest/seam/internal/protos"
 	"go.yaml.in/yaml/v4"
+	"google.golang.org/protobuf/reflect/protoregistry"
 )
 
 // Mappings in WireMock's JSON are read through the YAML parser (JSON is
@@ -1037,6 +1040,10 @@ func ParseRoutes(file string, data []byte) ([]*Mapping, error) {
 type Source struct {
 	Mappings []*Mapping
 	FilesDir string // "" when there is none
+	// GRPC are the gRPC services described in the folder's grpc/ (as
+	// WireMock's gRPC extension reads them: descriptor sets, and here
+	// .proto files too); nil when there is none.
+	GRPC *protoregistry.Files
 }
 
 // Load reads mappings from a file or folder; every problem of every file
@@ -1074,6 +1081,13 @@ func Load(path string) (*Source, error) {
 	}
 	sort.Strings(files)
 	var errs diag.List
+	if g := filepath.Join(path, "grpc"); isDir(g) {
+		files, err := loadGRPC(g)
+		if err != nil {
+			errs.AddErr(diag.Pos{File: g}, err)
+		}
+		src.GRPC = files
+	}
 	for _, f := range files {
 		ms, err := LoadFile(f)
 		if err != nil {
@@ -1082,6 +1096,37 @@ func Load(path string) (*Source, error) {
 		src.Mappings = append(src.Mappings, ms...)
 	}
 	return src, errs.Err()
+}
+
+func isDir(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
+}
+
+// loadGRPC reads a grpc/ folder: descriptor sets (protoc
+// --descriptor_set_out: .dsc, .desc, .pb, .binpb) and .proto files,
+// imports looked up from the folder.
+func loadGRPC(dir string) (*protoregistry.Files, error) {
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	src := protos.Sources{Dir: dir}
+	for _, e := range es {
+		if e.IsDir() {
+			continue
+		}
+		switch strings.ToLower(filepath.Ext(e.Name())) {
+		case ".proto":
+			src.Protos = append(src.Protos, e.Name())
+		case ".dsc", ".desc", ".pb", ".binpb":
+			src.Sets = append(src.Sets, e.Name())
+		}
+	}
+	if len(src.Protos)+len(src.Sets) == 0 {
+		return nil, nil
+	}
+	return protos.Load(context.Background(), src)
 }
 
 func filesDir(dir string) string {

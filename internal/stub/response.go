@@ -192,7 +192,7 @@ func (s *Server) writeHTTP(w http.ResponseWriter, r *http.Request, rp *reply) {
 		return
 	}
 	if rp.fault != "" {
-		s.fault(w, rp.fault)
+		s.fault(w, r, rp.fault)
 		return
 	}
 	h := w.Header()
@@ -251,8 +251,11 @@ func dribble(ctx context.Context, body []byte, d *Dribble, send func([]byte)) {
 }
 
 // fault breaks the connection the way WireMock's faults do.
-func (s *Server) fault(w http.ResponseWriter, fault string) {
+func (s *Server) fault(w http.ResponseWriter, r *http.Request, fault string) {
 	hj, ok := w.(http.Hijacker)
+	if !ok && s.h2Fault(r, fault) {
+		return
+	}
 	if !ok {
 		http.Error(w, "seam stub: this connection cannot carry the fault "+fault, http.StatusInternalServerError)
 		return
@@ -270,7 +273,7 @@ func (s *Server) breakConn(conn net.Conn, fault string) {
 	switch fault {
 	case "EMPTY_RESPONSE":
 	case "CONNECTION_RESET_BY_PEER":
-		if tc, ok := conn.(*net.TCPConn); ok {
+		if tc := tcpConn(conn); tc != nil {
 			tc.SetLinger(0) // close sends RST
 		}
 	case "RANDOM_DATA_THEN_CLOSE":

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"google.golang.org/protobuf/reflect/protoregistry"
 )
 
 // Options configure a Server.
@@ -43,6 +45,10 @@ type Options struct {
 	// internal/token); Mask, when set, masks the journal's listings.
 	AdminToken string
 	Mask       *mask.Masker
+	// GRPC are the gRPC services whose calls the stub reads and answers
+	// as JSON (see serveGRPC); nil: calls are matched and answered as
+	// bytes.
+	GRPC *protoregistry.Files
 }
 
 // DefaultJournalCap is how many requests a journal keeps by default.
@@ -81,6 +87,7 @@ type Server struct {
 	client    *http.Client
 	salt      [2]uint64
 	ids       atomic.Uint64
+	grpc      *grpcTypes // nil without descriptors
 }
 
 // New returns a server with no mappings.
@@ -107,6 +114,7 @@ func New(opts Options) *Server {
 		}},
 	}
 	s.salt = [2]uint64{s.rnd.r.Uint64(), s.rnd.r.Uint64()}
+	s.grpc = newGRPCTypes(opts.GRPC)
 	s.cat.Store(newCatalog(nil))
 	return s
 }

@@ -5,7 +5,6 @@ import (
 	"compress/gzip"
 	"encoding/binary"
 	"io"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +14,8 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/dynamicpb"
+
+	"github.com/seamtest/seam/internal/grpcstatus"
 )
 
 // gRPC over HTTP/2: a call is a stream whose request has content-type
@@ -310,37 +311,13 @@ func gunzip(encoding string, b []byte) []byte {
 	return out
 }
 
-// grpcCodes are gRPC's status codes by number.
-var grpcCodes = [...]string{"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-	"ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-	"UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"}
-
 // GRPCCodeName is a gRPC status code's name ("UNAUTHENTICATED"), or its
 // number for one gRPC does not define.
-func GRPCCodeName(code int) string {
-	if code >= 0 && code < len(grpcCodes) {
-		return grpcCodes[code]
-	}
-	return "code " + strconv.Itoa(code)
-}
+func GRPCCodeName(code int) string { return grpcstatus.Name(code) }
 
 // GRPCCode reads a status code given by name (any case; CANCELED too) or
 // number.
-func GRPCCode(s string) (int, bool) {
-	if n, err := strconv.Atoi(s); err == nil && n >= 0 {
-		return n, true
-	}
-	u := strings.ToUpper(s)
-	if u == "CANCELED" {
-		u = "CANCELLED"
-	}
-	for i, n := range grpcCodes {
-		if n == u {
-			return i, true
-		}
-	}
-	return 0, false
-}
+func GRPCCode(s string) (int, bool) { return grpcstatus.Parse(s) }
 
 // GRPCCodeNames lists the status codes' names, for hints.
-func GRPCCodeNames() []string { return append([]string(nil), grpcCodes[:]...) }
+func GRPCCodeNames() []string { return grpcstatus.Names() }

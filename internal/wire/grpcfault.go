@@ -20,6 +20,8 @@ import (
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
+
+	"github.com/seamtest/seam/internal/grpcstatus"
 )
 
 // GRPCFault answers matching gRPC calls in the callee's place with a
@@ -475,7 +477,7 @@ func (fr *h2Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Set("Content-Type", "application/grpc")
 		h.Set("Grpc-Status", strconv.Itoa(g.Code))
 		if g.Message != "" {
-			h.Set("Grpc-Message", percentEncode(g.Message))
+			h.Set("Grpc-Message", grpcstatus.PercentEncode(g.Message))
 		}
 		w.WriteHeader(http.StatusOK) // no body: the headers end the stream (trailers-only)
 		in.Status, in.GRPCStatus, in.GRPCMessage, in.Injected = http.StatusOK, g.Code, g.Message, true
@@ -634,7 +636,7 @@ func (fr *h2Front) forward(w http.ResponseWriter, r *http.Request, in *Interacti
 		}
 		w.Header().Set("Content-Type", "application/grpc")
 		w.Header().Set("Grpc-Status", "14") // UNAVAILABLE, as a client that cannot reach the callee says
-		w.Header().Set("Grpc-Message", percentEncode(why))
+		w.Header().Set("Grpc-Message", grpcstatus.PercentEncode(why))
 		w.WriteHeader(http.StatusOK)
 		return
 	}
@@ -702,7 +704,7 @@ func (fr *h2Front) forward(w http.ResponseWriter, r *http.Request, in *Interacti
 		st, msg = resp.Header.Get("Grpc-Status"), resp.Header.Get("Grpc-Message")
 	}
 	if n, err := strconv.Atoi(st); err == nil {
-		in.GRPCStatus, in.GRPCMessage = n, statusMessage(n, percentDecode(msg))
+		in.GRPCStatus, in.GRPCMessage = n, statusMessage(n, grpcstatus.PercentDecode(msg))
 	}
 }
 
@@ -747,18 +749,3 @@ func (c *countReader) seen() (int64, grpcFrames, bodyStart) {
 }
 
 func (c *countReader) Close() error { return c.r.Close() }
-
-// percentEncode is grpc-message's encoding: bytes outside printable
-// ASCII, and %, as %XX.
-func percentEncode(s string) string {
-	var b bytes.Buffer
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x20 || c > 0x7e || c == '%' {
-			fmt.Fprintf(&b, "%%%02X", c)
-			continue
-		}
-		b.WriteByte(c)
-	}
-	return b.String()
-}

@@ -25,6 +25,8 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/seamtest/seam/internal/grpcstatus"
 )
 
 // TestGRPCFaultAnswersInTheCalleesPlace: a real grpc-go client calls a
@@ -156,10 +158,10 @@ func TestGRPCFaultLeavesOtherProtocolsAlone(t *testing.T) {
 	if l := strings.Join(s.lines(), "; "); !strings.Contains(l, "GET /hi → 200 OK") {
 		t.Errorf("interactions: %s", l)
 	}
-	if got := percentEncode("a%b\né"); got != "a%25b%0A%C3%A9" {
+	if got := grpcstatus.PercentEncode("a%b\né"); got != "a%25b%0A%C3%A9" {
 		t.Errorf("percentEncode: %q", got)
 	}
-	if got := percentDecode(percentEncode("down: 100% é")); got != "down: 100% é" {
+	if got := grpcstatus.PercentDecode(grpcstatus.PercentEncode("down: 100% é")); got != "down: 100% é" {
 		t.Errorf("round trip: %q", got)
 	}
 }

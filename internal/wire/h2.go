@@ -11,6 +11,8 @@ import (
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
+
+	"github.com/seamtest/seam/internal/grpcstatus"
 )
 
 // HTTP/2 beside the stream: prior-knowledge h2c (the client's first bytes
@@ -692,7 +694,7 @@ func (c *h2Conn) fields(dir *h2Dir, fields []hpack.HeaderField) string {
 				s.grpcStatus = n
 			}
 		case "grpc-message":
-			s.grpcMessage = percentDecode(f.Value)
+			s.grpcMessage = grpcstatus.PercentDecode(f.Value)
 		case "grpc-encoding":
 			s.resp.msgs.encoding = f.Value
 		}
@@ -1081,26 +1083,6 @@ func httpStatusText(n int) string {
 		return t
 	}
 	return "status"
-}
-
-// percentDecode undoes grpc-message's percent-encoding; a malformed
-// escape stays as it is.
-func percentDecode(s string) string {
-	if !strings.Contains(s, "%") {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '%' && i+2 < len(s) {
-			if v, err := strconv.ParseUint(s[i+1:i+3], 16, 8); err == nil {
-				b.WriteByte(byte(v))
-				i += 2
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // keepFields adds a header block's fields to kept (the block's slice is

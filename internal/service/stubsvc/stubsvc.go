@@ -21,6 +21,7 @@ import (
 	"github.com/seamtest/seam/internal/stub"
 	"github.com/seamtest/seam/internal/token"
 	"go.yaml.in/yaml/v4"
+	"google.golang.org/protobuf/reflect/protoregistry"
 )
 
 // Kind is the stub service kind.
@@ -30,8 +31,8 @@ type Kind struct{}
 func (Kind) Usage() service.Usage {
 	return service.Usage{
 		Name: "stub",
-		Summary: "an HTTP stub (service virtualization). " +
-			"Serves WireMock's admin API under /__admin/. Scenarios, journal and mappings go back to the start before " +
+		Summary: "an HTTP stub (service virtualization); with grpc: (protos) beside it, a gRPC stub too, on the same port " +
+			"(seam help stubs). Serves WireMock's admin API under /__admin/. Scenarios, journal and mappings go back to the start before " +
 			"each test. Beside another kind (process: …), stub: is that service's stand-in, used with `seam run --stub NAME` " +
 			"or a profile (seam help stubs)",
 		Inputs: []service.Input{
@@ -53,6 +54,7 @@ type Spec struct {
 	sources   []string // the mapping files and folders named
 	journal   int
 	unmatched string
+	grpc      *protoregistry.Files // from a mapping folder's grpc/
 }
 
 var keys = []string{"mappings", "routes", "files", "journal", "unmatched"}
@@ -134,6 +136,9 @@ func (s *Spec) load(d *decode.Decoder, n *yaml.Node, dir string) {
 		return
 	}
 	s.mappings = append(s.mappings, src.Mappings...)
+	if s.grpc == nil {
+		s.grpc = src.GRPC
+	}
 	if s.filesDir == "" {
 		s.filesDir = src.FilesDir
 	}
@@ -177,7 +182,11 @@ func (s *Spec) Start(ctx context.Context, env *service.StartEnv) (service.Instan
 	}
 	i := &instance{spec: s, done: make(chan struct{})}
 	tok, _ := env.Info["control_token"].(string)
-	i.srv = stub.New(stub.Options{Crash: crash.From(ctx), JournalCap: s.journal, FilesDir: s.filesDir, AdminToken: tok, Mask: env.Mask, OnRequest: func(e *stub.Entry) {
+	grpc := env.Descriptors
+	if grpc == nil {
+		grpc = s.grpc
+	}
+	i.srv = stub.New(stub.Options{Crash: crash.From(ctx), JournalCap: s.journal, FilesDir: s.filesDir, AdminToken: tok, Mask: env.Mask, GRPC: grpc, OnRequest: func(e *stub.Entry) {
 		if env.Log == nil {
 			return
 		}
@@ -199,6 +208,15 @@ func (s *Spec) Start(ctx context.Context, env *service.StartEnv) (service.Instan
 // describe is a journal entry as a log line: the stub's side of the timeline.
 func describe(e *stub.Entry) string {
 	r := e.Request
+	if r.IsGRPC() {
+		switch {
+		case e.Mapping == nil:
+			return fmt.Sprintf("GRPC %s → NOT_FOUND no mapping matched", r.URL)
+		case e.Mapping.Response.Fault != "":
+			return fmt.Sprintf("GRPC %s → fault %s (%s)", r.URL, e.Mapping.Response.Fault, e.Mapping.Label())
+		}
+		return fmt.Sprintf("GRPC %s → %s (%s)", r.URL, e.Mapping.GRPCStatus(), e.Mapping.Label())
+	}
 	if e.Mapping == nil {
 		return fmt.Sprintf("%s %s → 404 no mapping matched", r.Method, r.URL)
 	}
