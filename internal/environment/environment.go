@@ -650,8 +650,8 @@ func (e *Environment) startOne(ctx context.Context, svc *service.Service) error 
 				e.opts.Log(svc.Name, stream, line, nil)
 			}
 		},
-		Started: e.opts.Started,
-		AddTemp: e.opts.AddTemp,
+		Started:     e.opts.Started,
+		AddTemp:     e.opts.AddTemp,
 		Info:        e.infos[svc.Name],
 		Mask:        e.opts.Mask,
 		Descriptors: svc.Descriptors,
