@@ -215,6 +215,11 @@ func Suspects(in SuspectInput, n int) []report.Suspect {
 			case !i.End.Before(in.StepStart):
 				s.score += 2
 				s.reason = append(s.reason, "during the failing step")
+			case i.Injected:
+				// The test's own fault, met by an earlier step (which
+				// passed, so the system's answer to it was as meant).
+				s.score *= 0.5
+				s.reason = append(s.reason, "before the failing step: an earlier step met it")
 			default:
 				s.reason = append(s.reason, "before the failing step")
 			}
@@ -261,7 +266,7 @@ func Suspects(in SuspectInput, n int) []report.Suspect {
 	var out []report.Suspect
 	for _, s := range list[:min(n, len(list))] {
 		out = append(out, report.Suspect{Edge: s.i.Edge, Line: strings.TrimSuffix(s.i.Line(), " "+wire.SuspiciousMark),
-			Reason: strings.Join(s.reason, "; "), Score: float64(int(s.score*100)) / 100})
+			Reason: strings.Join(s.reason, "; "), Score: float64(int(s.score*100)) / 100, Injected: s.i.Injected})
 	}
 	return out
 }

@@ -397,3 +397,26 @@ func TestMySQLErrorIsAnSQLError(t *testing.T) {
 		t.Errorf("signatures %q and %q", a, b)
 	}
 }
+
+// A failure is not grouped under what the test's own fault made, and a
+// fault's effect an earlier step met ranks below an error of the system's.
+func TestInjectedIsListedButNotTheCause(t *testing.T) {
+	now := time.Now()
+	earlier := wire.Interaction{Edge: "checkout→tax", Protocol: "http", Op: "POST /v1/rates", Status: 503, Result: "503 Service Unavailable",
+		Suspicious: true, Injected: true, Start: now, End: now.Add(time.Millisecond)}
+	sqlErr := wire.Interaction{Edge: "checkout→db", Protocol: "postgres", Op: "insert into t values ($1)", Result: "ERROR 23505 duplicate key",
+		Suspicious: true, Start: now.Add(2 * time.Millisecond), End: now.Add(3 * time.Millisecond)}
+	in := engine.SuspectInput{All: []wire.Interaction{earlier, sqlErr}, StepStart: now.Add(10 * time.Millisecond), StepEnd: now.Add(20 * time.Millisecond)}
+	got := engine.Suspects(in, 3)
+	if len(got) != 2 || got[0].Edge != "checkout→db" || !got[1].Injected || !strings.Contains(got[1].Reason, "an earlier step met it") {
+		t.Fatalf("suspects: %+v", got)
+	}
+	f := &report.Failure{Pos: "t.yaml:9:7", Message: "exited with code 3", Suspects: got[1:]}
+	if c := report.Cause(f); c != "t.yaml:9:7: exited with code 3" {
+		t.Errorf("grouped under an injected interaction: %q", c)
+	}
+	f.Suspects = got
+	if c := report.Cause(f); !strings.HasPrefix(c, "checkout→db ") {
+		t.Errorf("cause: %q", c)
+	}
+}

@@ -170,6 +170,9 @@ type Suspect struct {
 	Line   string  `json:"line"`   // the interaction as the timeline shows it
 	Reason string  `json:"reason"` // "an SQL error; 2 hop(s) from api, …"
 	Score  float64 `json:"score"`
+	// Injected: a fault the test set made it; it is listed, but a
+	// failure is not grouped under it (Cause).
+	Injected bool `json:"injected,omitempty"`
 }
 
 // Counts tallies test outcomes.

@@ -316,3 +316,49 @@ func TestHalfCloseUnderAFault(t *testing.T) {
 		t.Fatalf("got %q %v", b, err)
 	}
 }
+
+// A connection a fault's answer closed because its request asked for that
+// (Connection: close, as Python's urllib sends) ended as the caller
+// wanted: it is recorded, as injected, but not suspicious.
+func TestAskedCloseAfterAFaultIsNotSuspicious(t *testing.T) {
+	for _, c := range []struct {
+		name       string
+		f          Faults
+		suspicious bool
+	}{
+		{"answered, asked to close", Faults{HTTP: &HTTPFault{Path: "/x", Status: 503}}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := &sink{}
+			p := listened(t, "web→api", slowServer(t), s.add)
+			p.SetFaults(c.f)
+			conn, err := net.Dial("tcp", p.Addr())
+			if err != nil {
+				t.Fatal(err)
+			}
+			conn.SetDeadline(time.Now().Add(3 * time.Second))
+			io.WriteString(conn, "GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+			io.Copy(io.Discard, conn)
+			conn.Close()
+			deadline := time.Now().Add(3 * time.Second)
+			for {
+				var ev *Interaction
+				for _, i := range s.all() {
+					if i.Op == "connection" {
+						ev = &i
+					}
+				}
+				if ev != nil {
+					if ev.Suspicious != c.suspicious || !ev.Injected {
+						t.Errorf("%s: suspicious %v injected %v; want suspicious %v, injected", ev.Line(), ev.Suspicious, ev.Injected, c.suspicious)
+					}
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("no connection event: %v", s.lines())
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		})
+	}
+}

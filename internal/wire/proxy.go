@@ -191,6 +191,10 @@ type connState struct {
 	busy atomic.Int32
 }
 
+// askedClose is the cut of a connection a fault answered a request on
+// that asked for the connection to end.
+const askedClose = "closed after a fault's answer, as the request asked (HTTP/1.0, Connection: close or Expect: 100-continue)"
+
 func (c *connState) cutBy(why string) {
 	c.cut.CompareAndSwap(nil, &why)
 }
@@ -432,9 +436,11 @@ func (p *Proxy) serve(client net.Conn, st *connState) {
 		p.emit(Interaction{Edge: p.Edge, Protocol: "tcp", Op: "connection", Result: cut, Start: start, End: time.Now(),
 			Suspicious: true, Injected: true, Note: fmt.Sprintf("(%d call(s) in flight, not decoded)", unread)})
 	case cut != "" && inFlight == 0:
-		// Nothing was waiting, but the connection the caller holds is gone.
+		// Nothing was waiting, but the connection the caller holds is gone
+		// — unless it asked for that: a close after the answer, as the
+		// request asked, is how such a connection ends.
 		p.emit(Interaction{Edge: p.Edge, Protocol: "tcp", Op: "connection", Result: cut, Start: start, End: time.Now(),
-			Suspicious: true, Injected: true, Note: "(nothing in flight)"})
+			Suspicious: cut != askedClose, Injected: true, Note: "(nothing in flight)"})
 	case reset && cut == "":
 		note := ""
 		if inFlight == 0 {
@@ -657,7 +663,7 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 					// closed first, the request's body still read (and
 					// swallowed) for a while: closing a socket with unread
 					// bytes resets it, and the caller could lose the answer.
-					st.cutBy("closed after a fault's answer, as the request asked (HTTP/1.0, Connection: close or Expect: 100-continue)")
+					st.cutBy(askedClose)
 					closeWrite(src)
 					src.SetReadDeadline(time.Now().Add(drainGrace))
 					endAfterBody = true
