@@ -11,6 +11,7 @@ import (
 	"os"
 	"regexp"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -256,15 +257,24 @@ type selection struct {
 	filter      string
 	tags        listFlag
 	excludeTags listFlag
+	priority    string
 	vars        listFlag
 	stubs       listFlag
 	profile     string
+	// file, when set, keeps only the tests written in it: the command
+	// was given a file a suite includes (suite.IncludedBy).
+	file string
 }
 
-func (s *selection) register(fs *flag.FlagSet) {
-	fs.StringVar(&s.filter, "filter", "", "run only tests whose name matches this regular expression")
-	fs.Var(&s.tags, "tags", "run only tests with any of these tags (comma-separated, repeatable)")
-	fs.Var(&s.excludeTags, "exclude-tags", "skip tests with any of these tags")
+// register adds the flags that choose tests (tests) and those that shape
+// the environment.
+func (s *selection) register(fs *flag.FlagSet, tests bool) {
+	if tests {
+		fs.StringVar(&s.filter, "filter", "", "run only tests whose name matches this regular expression")
+		fs.Var(&s.tags, "tags", "run only tests with any of these tags (comma-separated, repeatable)")
+		fs.Var(&s.excludeTags, "exclude-tags", "skip tests with any of these tags")
+		fs.StringVar(&s.priority, "priority", "", "run only tests of this priority or higher: critical, high (and critical), medium (all but low) or low (all)")
+	}
 	fs.Var(&s.vars, "var", "set a variable: NAME=VALUE (repeatable; overrides the suite's vars; text unless vars: declares NAME a number or boolean)")
 	fs.Var(&s.stubs, "stub", "run these services as their stand-in stubs (comma-separated, repeatable)")
 	fs.StringVar(&s.profile, "profile", "", "apply a profile of the suite's profiles: (its stand-ins, vars and service overrides)")
@@ -283,7 +293,15 @@ func (s *selection) varMap() (map[string]string, error) {
 }
 
 func (s *selection) filterOf() (engine.Filter, error) {
-	f := engine.Filter{Tags: splitList(s.tags), ExcludeTags: splitList(s.excludeTags)}
+	f := engine.Filter{Tags: splitList(s.tags), ExcludeTags: splitList(s.excludeTags), File: s.file}
+	if s.priority != "" {
+		k := slices.Index(suite.PriorityNames, strings.ToLower(s.priority))
+		if k < 0 {
+			return f, fmt.Errorf("--priority %q: want one of %s", s.priority, strings.Join(suite.PriorityNames, ", "))
+		}
+		p := suite.Priority(k)
+		f.AtLeast = &p
+	}
 	if s.filter != "" {
 		re, err := regexp.Compile(s.filter)
 		if err != nil {
@@ -438,7 +456,9 @@ type suiteCommand struct {
 
 func newSuiteCommand(name string, stdio IO) *suiteCommand {
 	c := &suiteCommand{name: name, fs: newFlagSet(name, stdio.Stderr), stdio: stdio}
-	c.sel.register(c.fs)
+	// validate checks every test and up runs none: choosing tests means
+	// nothing to them.
+	c.sel.register(c.fs, name != "validate" && name != "up")
 	return c
 }
 
@@ -448,6 +468,12 @@ func (c *suiteCommand) parse(args []string, check func() error) bool {
 	arg, _, ok := parseArg(c.fs, args, c.stdio.Stderr)
 	if !ok {
 		return false
+	}
+	if root, ok := suite.IncludedBy(arg); ok && !c.servicesOnly {
+		// A file of tests a suite includes is not a suite: the suite is
+		// loaded, and only the file's tests are taken.
+		fmt.Fprintf(c.stdio.Stderr, "seam %s: %s is included by %s: that suite is loaded; only this file's tests are taken\n", c.name, arg, root)
+		c.sel.file, arg = arg, root
 	}
 	c.arg = arg
 	if check != nil {
@@ -491,10 +517,30 @@ func cmdList(args []string, stdio IO) int {
 	c := newSuiteCommand("list", stdio)
 	defer c.close()
 	asJSON := c.fs.Bool("json", false, "print the tests as a JSON array: name, pos, priority, tags, skip, serial")
-	if !c.parse(args, nil) {
+	// The part of a split seam run would run with the same flags.
+	var ci ciFlags
+	c.fs.StringVar(&ci.shard, "shard", "", "list only the tests seam run --shard K/N would run (with the same --timings and --parallel)")
+	c.fs.StringVar(&ci.timings, "timings", "", "earlier durations for --shard: a JUnit or JSON report, or \"history\" (the runs seam keeps)")
+	parallel := c.fs.Int("parallel", 1, "as seam run's --parallel, for --shard's split")
+	if !c.parse(args, func() error {
+		if *parallel < 1 {
+			return fmt.Errorf("--parallel must be at least 1")
+		}
+		return ci.check()
+	}) {
 		return ExitUsage
 	}
 	s, filter := c.suite, c.filter
+	tests := engine.Select(s.Tests, filter)
+	if ci.shard != "" {
+		// What the split says goes to stderr: stdout stays the list.
+		plan, err := ci.plan(context.Background(), s, tests, *parallel, stdio.Stderr)
+		if err != nil {
+			fmt.Fprintf(stdio.Stderr, "seam list: %v\n", err)
+			return ExitUsage
+		}
+		tests = plan.tests
+	}
 	if *asJSON {
 		type listed struct {
 			Name     string   `json:"name"`
@@ -505,7 +551,7 @@ func cmdList(args []string, stdio IO) int {
 			Serial   bool     `json:"serial,omitempty"`
 		}
 		out := []listed{}
-		for _, t := range engine.Select(s.Tests, filter) {
+		for _, t := range tests {
 			tags := t.Tags
 			if tags == nil {
 				tags = []string{}
@@ -522,7 +568,7 @@ func cmdList(args []string, stdio IO) int {
 	}
 	tw := newTable(stdio.Stdout)
 	tw.row("TEST", "PRIORITY", "TAGS", "WHERE")
-	for _, t := range engine.Select(s.Tests, filter) {
+	for _, t := range tests {
 		name := t.Name
 		if t.Skip != "" {
 			name += " (skip: " + t.Skip + ")"

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"maps"
+	"os"
 	"regexp"
 	"runtime/debug"
 	"slices"
@@ -111,8 +112,10 @@ func (e *EnvError) Unwrap() error { return e.Err }
 // Filter selects tests.
 type Filter struct {
 	Name        *regexp.Regexp
-	Tags        []string // any of these
-	ExcludeTags []string // none of these
+	Tags        []string        // any of these
+	ExcludeTags []string        // none of these
+	AtLeast     *suite.Priority // this priority or a higher one (nil: any)
+	File        string          // written in this file ("": any)
 }
 
 // Select returns the tests that pass f, in suite order.
@@ -126,6 +129,12 @@ func Select(tests []*suite.Test, f Filter) []*suite.Test {
 			continue
 		}
 		if anyTag(t.Tags, f.ExcludeTags) {
+			continue
+		}
+		if f.AtLeast != nil && t.Priority > *f.AtLeast {
+			continue
+		}
+		if f.File != "" && !sameFile(t.Pos.File, f.File) {
 			continue
 		}
 		out = append(out, t)
@@ -1208,4 +1217,17 @@ func Describe(t *suite.Test) string {
 		tags = " [" + strings.Join(t.Tags, ",") + "]"
 	}
 	return fmt.Sprintf("%s%s %s", t.Name, tags, t.Priority)
+}
+
+// sameFile reports whether a and b name one file, through links.
+func sameFile(a, b string) bool {
+	if a == b {
+		return true
+	}
+	sa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	sb, err := os.Stat(b)
+	return err == nil && os.SameFile(sa, sb)
 }
