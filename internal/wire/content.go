@@ -27,11 +27,12 @@ func (i Interaction) Content() (request, requestBody, response, responseBody str
 		response = withLines(i.Result, respHeader)
 		req, resp := i.Bodies()
 		requestBody, responseBody = string(req), string(resp)
+		reqWhy, respWhy, unknown := i.messagesWhy()
 		if requestBody == "" {
-			requestBody = messagesText(i.RequestMessages, i.RequestSize)
+			requestBody = messagesText(i.RequestMessages, i.RequestSize, reqWhy, unknown)
 		}
 		if responseBody == "" {
-			responseBody = messagesText(i.ResponseMessages, i.ResponseSize)
+			responseBody = messagesText(i.ResponseMessages, i.ResponseSize, respWhy, unknown)
 		}
 		return request, requestBody, response, responseBody
 	case "postgres", "mysql":
@@ -97,11 +98,18 @@ func printable(b []byte) bool {
 	return true
 }
 
-func messagesText(n int, size int64) string {
-	if n == 0 {
+// messagesText stands for a call's messages one way that are not shown
+// as JSON: how many, and why (unknown: their types are not known).
+func messagesText(n int, size int64, why string, unknown bool) string {
+	switch {
+	case n == 0:
 		return ""
+	case unknown:
+		return "(" + msgCount(n, size) + "; their types are unknown: name the service's protos, or let seam ask it by reflection)"
+	case why == "":
+		why = "not shown" // not reached: renderMessages says why whenever it shows none
 	}
-	return "(" + msgCount(n, size) + "; their types are unknown: name the service's protos, or let seam ask it by reflection)"
+	return "(" + msgCount(n, size) + "; " + why + ")"
 }
 
 // HeaderMap is header lines ("Name: value" a line, as Headers gives
@@ -124,4 +132,52 @@ func HeaderMap(lines string) map[string]string {
 		m[name] = value
 	}
 	return m
+}
+
+// lineSafe is s with its control characters shown escaped, as Go quotes
+// them ("\n", "\x1b", "\u0085"), and the bidirectional overrides and
+// isolates too: a line of a timeline is one line, whatever a callee put
+// in a status message or a reason phrase.
+func lineSafe(s string) string {
+	i := 0
+	for i < len(s) {
+		c := s[i]
+		if c >= 0x20 && c < 0x7f {
+			i++
+			continue
+		}
+		if c >= utf8.RuneSelf {
+			if r, n := utf8.DecodeRuneInString(s[i:]); !escapedRune(r) {
+				i += n
+				continue
+			}
+		}
+		break
+	}
+	if i == len(s) {
+		return s
+	}
+	b := make([]byte, 0, len(s)+16)
+	b = append(b, s[:i]...)
+	for i < len(s) {
+		r, n := rune(s[i]), 1
+		if r >= utf8.RuneSelf {
+			r, n = utf8.DecodeRuneInString(s[i:])
+		}
+		if r < utf8.RuneSelf && (r < 0x20 || r == 0x7f) || escapedRune(r) {
+			q := strconv.QuoteRuneToASCII(r) // '\n', '\x1b', '\u202e'
+			b = append(b, q[1:len(q)-1]...)
+		} else {
+			b = append(b, s[i:i+n]...) // as it is (a byte that is not UTF-8 too)
+		}
+		i += n
+	}
+	return string(b)
+}
+
+// escapedRune reports the runes above ASCII that lineSafe escapes: C1
+// controls, bidirectional overrides (U+202A–U+202E) and isolates
+// (U+2066–U+2069).
+func escapedRune(r rune) bool {
+	return r >= 0x80 && r <= 0x9f || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069
 }

@@ -95,6 +95,8 @@ type h2Stream struct {
 	note         string
 	req, resp    h2Body
 	clientEnded  bool
+	// headAt is when the answer's head (its final :status) came.
+	headAt time.Time
 	// The header fields each way, for the reports (formatted when read:
 	// Interaction.Headers); the response's trailers follow its headers.
 	// reqFields is a copy no one changes (maybe the last call's, with
@@ -228,11 +230,30 @@ func newH2Conn(d *decoder) *h2Conn {
 }
 
 // upgraded starts HTTP/2 after a 101 answer to an h2c upgrade: the
-// upgrading request is stream 1.
+// upgrading request is stream 1, with the HTTP/1 request's header lines
+// as its fields and its body as sent (its size whole, its start kept).
 func (c *h2Conn) upgraded(ex exchange) {
 	c.lastStream = 1
 	c.streams[1] = &h2Stream{id: 1, start: ex.start, method: ex.method, path: ex.target, grpcStatus: -1,
-		clientEnded: true, note: "(h2c upgrade)", req: h2Body{size: int64(len(ex.body)), head: bodyStart{body: ex.body}}}
+		clientEnded: true, note: "(h2c upgrade)", req: h2Body{size: ex.size, head: bodyStart{body: ex.body, cut: ex.cut}},
+		reqFields: lineFields(ex.header)}
+}
+
+// lineFields are HTTP/1 header lines ("Name: value" a line, as
+// keptHeader keeps them) as header fields, names as sent.
+func lineFields(lines string) []hpack.HeaderField {
+	if lines == "" {
+		return nil
+	}
+	fields := make([]hpack.HeaderField, 0, strings.Count(lines, "\n")+1)
+	for l := range strings.SplitSeq(lines, "\n") {
+		name, value, ok := strings.Cut(l, ":")
+		if !ok {
+			continue
+		}
+		fields = append(fields, hpack.HeaderField{Name: strings.TrimSpace(name), Value: strings.TrimSpace(value)})
+	}
+	return fields
 }
 
 func (c *h2Conn) fromClient(b []byte) bool { return c.feed(c.dirs[0], b) }
@@ -688,6 +709,9 @@ func (c *h2Conn) fields(dir *h2Dir, fields []hpack.HeaderField) string {
 		case ":status":
 			if n, err := strconv.Atoi(f.Value); err == nil && n >= 200 || s.status == 0 {
 				s.status = n
+				if n >= 200 && s.headAt.IsZero() {
+					s.headAt = c.clock()
+				}
 			}
 		case "grpc-status":
 			if n, err := strconv.Atoi(f.Value); err == nil {
@@ -850,12 +874,21 @@ func (c *h2Conn) finish(s *h2Stream, cut string, injected bool, end time.Time) {
 			in.Result = GRPCCodeName(s.grpcStatus) + ", then " + cut
 		}
 	} else if at := c.d.callerAt; !at.IsZero() && at.Before(in.End) {
-		// The answer came, but the caller had closed the connection: what
-		// the callee said then (grpcio's UNAVAILABLE for the half-closed
-		// socket) never reached it, as over HTTP/1.
-		in.Note = strings.TrimSpace(in.Note + " (the callee answered " + in.Result + " after " + secs(in.End.Sub(s.start)) + ")")
-		in.Result, in.End, in.Suspicious = "no answer: caller closed after "+secs(at.Sub(s.start)), at, true
-		in.GRPCStatus, in.GRPCMessage = -1, "" // no code reached the caller
+		if !s.grpc && !s.headAt.IsZero() && !at.Before(s.headAt) {
+			// The answer's head, and its body as far as it had come, went
+			// to the caller before it closed; only the stream's end (an
+			// empty DATA frame, trailers) came after: a caller with the
+			// whole body (its Content-Length) need not wait for it.
+			in.Note = strings.TrimSpace(in.Note + " (the caller closed after " + secs(at.Sub(s.start)) + ", before the stream's end)")
+		} else {
+			// The answer came, but the caller had closed the connection:
+			// what the callee said then (grpcio's UNAVAILABLE for the
+			// half-closed socket) never reached it, as over HTTP/1; nor
+			// does a gRPC call's status, in its trailers.
+			in.Note = strings.TrimSpace(in.Note + " (the callee answered " + in.Result + " after " + secs(in.End.Sub(s.start)) + ")")
+			in.Result, in.End, in.Suspicious = "no answer: caller closed after "+secs(at.Sub(s.start)), at, true
+			in.GRPCStatus, in.GRPCMessage = -1, "" // no code reached the caller
+		}
 	}
 	c.d.p.emitMemo(&in, &c.memo)
 	c.recycle(s)

@@ -15,6 +15,7 @@ import (
 
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/dynamicpb"
 )
 
 // h2Seeds are the bytes real clients and servers exchanged in the HTTP/2
@@ -137,6 +138,7 @@ func FuzzGRPCFrames(f *testing.F) {
 	zw.Close()
 	f.Add(append([]byte{1, 0, 0, 0, byte(zipped.Len())}, zipped.Bytes()...), uint8(3))
 	req := healthpb.File_grpc_health_v1_health_proto.Messages().ByName("HealthCheckRequest")
+	types := &anyTypes{files: dynamicpb.NewTypes(echoFile(f))}
 	f.Fuzz(func(t *testing.T, data []byte, step uint8) {
 		var g grpcFrames
 		if step%2 == 1 {
@@ -147,12 +149,19 @@ func FuzzGRPCFrames(f *testing.F) {
 			g.feed(b[:n])
 			b = b[n:]
 		}
-		if g.keptSize > maxBodyKept || len(g.kept) > g.count {
+		if g.keptSize > maxMessagesKept || len(g.kept) > g.count {
 			t.Fatalf("kept %d bytes in %d of %d messages", g.keptSize, len(g.kept), g.count)
 		}
 		var one [1]grpcMsg
 		saved := g.saved(&one)
-		renderMessages(req, &saved)
+		out, why := renderMessages(req, &saved, types)
+		// Every message is shown, or why not is said.
+		if why == "" && g.count > 0 && (len(g.kept) < g.count || out == nil) {
+			t.Fatalf("%d of %d messages kept, shown as %q, and no reason", len(g.kept), g.count, out)
+		}
+		if out != nil && !json.Valid(out) {
+			t.Fatalf("not JSON: %q", out)
+		}
 	})
 }
 

@@ -290,3 +290,100 @@ func TestH2AnswerAfterTheCallerClosed(t *testing.T) {
 		t.Errorf("code %d %q, want none: no code reached the caller", in.GRPCStatus, in.GRPCMessage)
 	}
 }
+
+// The request of an h2c upgrade is stream 1: its header lines are its
+// fields, and its size is the body's as sent, not the start kept of it.
+func TestH2CUpgradeKeepsTheRequestsHeadersAndSize(t *testing.T) {
+	d, got := recordingDecoder()
+	body := strings.Repeat("b", 135091)
+	d.fromClient([]byte("POST /echo HTTP/1.1\r\nHost: h2\r\nUser-Agent: curl/7.88.1\r\nContent-Type: text/plain\r\n" +
+		"Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n" +
+		"Content-Length: 135091\r\n\r\n" + body[:1000]))
+	d.fromClient([]byte(body[1000:]))
+	d.fromServer([]byte("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"))
+	client, server := newH2Talk(true), newH2Talk(false)
+	d.fromServer(server.take())
+	d.fromClient(client.take())
+	server.headers(1, false, ":status", "201", "content-type", "text/plain")
+	server.fr.WriteData(1, true, []byte("ok"))
+	d.fromServer(server.take())
+	ins := got()
+	if len(ins) != 1 {
+		t.Fatalf("got %d interactions, want 1: %v", len(ins), ins)
+	}
+	in := ins[0]
+	if in.Result != "201 Created" || in.RequestSize != 135091 || !in.reqCut || len(in.RequestBody) != maxBodyKept {
+		t.Errorf("got %s, request of %d bytes (%d kept, cut %v); want 201 Created, 135091 bytes, cut", in.Line(), in.RequestSize, len(in.RequestBody), in.reqCut)
+	}
+	req, _ := in.Headers()
+	if h := HeaderMap(req); h["content-type"] != "text/plain" || h["user-agent"] != "curl/7.88.1" {
+		t.Errorf("request headers %q, want the upgrading request's", req)
+	}
+	if _, body, _, _ := in.Content(); !strings.HasSuffix(body, "(the first 4 KiB)") {
+		t.Errorf("the body kept does not say it is the start: …%q", body[max(0, len(body)-40):])
+	}
+}
+
+// A status message with a newline (a fault's, a callee's) is shown
+// escaped: a timeline's line is one line.
+func TestLineEscapesControlCharacters(t *testing.T) {
+	d, got := recordingDecoder()
+	client, server := newH2Talk(true), newH2Talk(false)
+	d.fromClient(grpcCall(client, 1, "/auth.v1.Auth/Check"))
+	server.headers(1, true, ":status", "200", "content-type", "application/grpc", "grpc-status", "14",
+		"grpc-message", "down%0Aagain%09%1B[31m%E2%80%AE")
+	d.fromServer(server.take())
+	ins := got()
+	if len(ins) != 1 {
+		t.Fatalf("got %d interactions, want 1", len(ins))
+	}
+	line := ins[0].Line()
+	if strings.ContainsAny(line, "\n\t\x1b\u202e") || !strings.Contains(line, `UNAVAILABLE: down\nagain\t\x1b[31m\u202e`) {
+		t.Errorf("line %q, want the message escaped", line)
+	}
+	if ins[0].GRPCMessage != "down\nagain\t\x1b[31m\u202e" {
+		t.Errorf("the message itself is %q, want it as sent", ins[0].GRPCMessage)
+	}
+	if s := "GET /é → 200 OK (1.0 ms) \xff"; lineSafe(s) != s {
+		t.Errorf("lineSafe(%q) = %q, want it unchanged", s, lineSafe(s))
+	}
+}
+
+// A caller that has the whole answer, head and body, may close before
+// the stream's end comes (an empty DATA frame, trailers): it was
+// answered. Not so a gRPC caller, whose status is in the trailers.
+func TestH2CallerClosedBeforeTheStreamsEnd(t *testing.T) {
+	for _, grpc := range []bool{false, true} {
+		d, got := recordingDecoder()
+		client, server := newH2Talk(true), newH2Talk(false)
+		if grpc {
+			d.fromClient(grpcCall(client, 1, "/echo.v1.Echo/Say"))
+		} else {
+			client.headers(1, true, ":method", "POST", ":scheme", "http", ":path", "/echo", ":authority", "h2")
+			d.fromClient(client.take())
+		}
+		ct := "text/plain"
+		if grpc {
+			ct = "application/grpc"
+		}
+		server.headers(1, false, ":status", "201", "content-type", ct)
+		server.fr.WriteData(1, false, []byte{0, 0, 0, 0, 2, 8, 1})
+		d.fromServer(server.take())
+		time.Sleep(2 * time.Millisecond)
+		d.callerClosed(time.Now())
+		time.Sleep(2 * time.Millisecond)
+		server.headers(1, true, "x-sum", "10", "grpc-status", "0")
+		d.fromServer(server.take())
+		ins := got()
+		if len(ins) != 1 {
+			t.Fatalf("got %d interactions, want 1: %v", len(ins), ins)
+		}
+		in := ins[0]
+		switch {
+		case !grpc && (in.Result != "201 Created" || !strings.Contains(in.Note, "before the stream's end")):
+			t.Errorf("HTTP/2: got %s, want the answer, noting the caller closed before the stream's end", in.Line())
+		case grpc && !strings.HasPrefix(in.Result, "no answer: caller closed after"):
+			t.Errorf("gRPC: got %s, want no answer: the caller closed before the status came", in.Line())
+		}
+	}
+}

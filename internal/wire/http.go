@@ -92,7 +92,8 @@ type exchange struct {
 	header         string
 	start          time.Time
 	body           []byte
-	cut            bool // the body was longer than what is kept
+	cut            bool  // the body was longer than what is kept
+	size           int64 // the body's bytes as sent (an h2c upgrade's stream counts them)
 }
 
 func newDecoder(p *Proxy) *decoder {
@@ -371,6 +372,7 @@ func (d *decoder) onRequest(h *head) bool {
 	if h.done {
 		if n := len(d.queue); n > 0 {
 			d.queue[n-1].body, d.queue[n-1].cut = h.bodyKept()
+			d.queue[n-1].size = h.size
 		}
 		return true
 	}
@@ -801,6 +803,7 @@ type head struct {
 	header         string // the header lines as sent (up to maxHeaderKept bytes), for the reports
 	gzip           bool   // the body is gzip (Content-Encoding): kept inflated
 	done           bool   // set when the whole message has been seen
+	size           int64  // the body's bytes so far, as sent (take)
 	bodyStart
 }
 
@@ -838,6 +841,12 @@ func (h *head) bodyKept() ([]byte, bool) {
 		return out[:maxBodyKept], true
 	}
 	return out, h.cut || err != nil
+}
+
+// take counts the next bytes of a message's body and keeps their start.
+func (h *head) take(b []byte) {
+	h.size += int64(len(b))
+	h.keep(b)
 }
 
 // keep keeps the start of a body.
@@ -959,11 +968,11 @@ func (r *reader) feedRest(b []byte, on func(*head) bool) ([]byte, bool) {
 			}
 		case inBody:
 			if r.h.untilClose {
-				r.h.keep(b)
+				r.h.take(b)
 				return nil, true // everything to the close is body
 			}
 			n := min(int64(len(b)), r.left)
-			r.h.keep(b[:n])
+			r.h.take(b[:n])
 			b, r.left = b[n:], r.left-n
 			if r.left == 0 && !r.finish(on) {
 				return b, false
@@ -999,7 +1008,7 @@ func (r *reader) feedRest(b []byte, on func(*head) bool) ([]byte, bool) {
 			}
 		case inChunkData:
 			n := min(int64(len(b)), r.left)
-			r.h.keep(b[:n])
+			r.h.take(b[:n])
 			b, r.left = b[n:], r.left-n
 			if r.left == 0 {
 				r.state, r.left = inChunkEnd, 2

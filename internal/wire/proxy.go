@@ -86,7 +86,7 @@ func (i Interaction) Line() string {
 	if i.Suspicious {
 		s += " " + SuspiciousMark
 	}
-	return s
+	return lineSafe(s)
 }
 
 // maxOpLine is how much of an operation a line shows (runes).
