@@ -6,10 +6,12 @@ package grpcstep
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -41,6 +43,15 @@ const maxMessages = 10000
 // reflectTimeout bounds asking a server for its services.
 const reflectTimeout = 10 * time.Second
 
+// maxMessageBytes bounds one message each way (grpc-go's own default is
+// 4 MiB to receive), as the wire bounds what it keeps of an exchange.
+const maxMessageBytes = 64 << 20
+
+// The call's deadline by default is the step's, less a little (a tenth
+// of the time left, at most maxDeadlineMargin), so that the call ends
+// with its status, DEADLINE_EXCEEDED, before the step times out.
+const maxDeadlineMargin = 250 * time.Millisecond
+
 // Kind is the grpc step kind. It keeps one connection per address and
 // what each address's server said of its services by reflection, so steps
 // share them.
@@ -53,7 +64,8 @@ type Kind struct {
 // New returns the grpc step kind.
 func New() *Kind {
 	open := func(addr string) (*grpc.ClientConn, error) {
-		return grpc.NewClient("passthrough:///"+addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		return grpc.NewClient("passthrough:///"+addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessageBytes), grpc.MaxCallSendMsgSize(maxMessageBytes)))
 	}
 	return &Kind{conns: step.NewClients(open, func(c *grpc.ClientConn) { c.Close() }), types: map[string]*protoregistry.Files{}}
 }
@@ -64,23 +76,23 @@ func (k *Kind) Close() { k.conns.Close() }
 func (k *Kind) Usage() step.Usage {
 	return step.Usage{
 		Name:    "grpc",
-		Summary: "make one gRPC call (unary or server streaming) and check its status and messages",
+		Summary: "make one gRPC call (unary or server streaming) and check its status and messages; messages may be up to 64 MiB each way",
 		Inputs: []step.Input{
 			{Name: "service", Doc: "name of a service of the suite; the call goes to its port named grpc, else its main port"},
 			{Name: "port", Doc: "with service: the name of the port to call (one of its ports:)"},
 			{Name: "addr", Doc: "host:port to call instead of a service (plaintext; types by server reflection)"},
 			{Name: "method", Doc: "the method: package.Service/Method (a leading / is allowed); with service, checked at validate against the service's grpc: protos"},
 			{Name: "request", Doc: "the request message as a mapping, in protobuf's JSON form (field names as in the .proto or lowerCamel); default empty"},
-			{Name: "metadata", Doc: "request metadata, a mapping (authorization: Bearer …)"},
-			{Name: "timeout", Doc: "the call's deadline, sent to the server (e.g. 2s); default: the step's timeout"},
+			{Name: "metadata", Doc: "request metadata, a mapping (authorization: Bearer …); a key ending in -bin takes the bytes to send in base64 (padded or not)"},
+			{Name: "timeout", Doc: "the call's deadline, sent to the server (e.g. 2s); default and at most: the step's timeout less a little (a tenth of it, at most 250ms), so that a slow call ends with code DEADLINE_EXCEEDED"},
 		},
 		Fields: []expect.Field{
-			{Name: "code", Doc: "the status code's name: OK, NOT_FOUND, UNAUTHENTICATED, … (UNAVAILABLE when the server cannot be reached)", Shape: expect.ScalarShape},
-			{Name: "status_message", Doc: "the status message (grpc-message), empty when OK", Shape: expect.ScalarShape},
+			{Name: "code", Doc: "the status code's name: OK, NOT_FOUND, UNAUTHENTICATED, … (UNAVAILABLE when the server cannot be reached, also when its types were to be asked by reflection; DEADLINE_EXCEEDED when the deadline passed)", Shape: expect.ScalarShape},
+			{Name: "status_message", Doc: "the status message (grpc-message), empty when OK; with UNAVAILABLE, why the server could not be reached", Shape: expect.ScalarShape},
 			{Name: "message", Doc: "a unary call's response message as JSON (null when the call failed)"},
 			{Name: "messages", Doc: "a server-streaming call's response messages, a list of JSON (those received before an error too)"},
-			{Name: "headers", Doc: "response header metadata; repeated keys are a list", FoldKeys: true, Shape: expect.HeadersShape},
-			{Name: "trailers", Doc: "response trailer metadata; repeated keys are a list", FoldKeys: true, Shape: expect.HeadersShape},
+			{Name: "headers", Doc: "response header metadata; repeated keys are a list; the values of keys ending in -bin are base64 without padding, as grpc-go sends them on the wire", FoldKeys: true, Shape: expect.HeadersShape},
+			{Name: "trailers", Doc: "response trailer metadata, as headers", FoldKeys: true, Shape: expect.HeadersShape},
 			{Name: "duration_ms", Doc: "time to the status, in milliseconds", Shape: expect.ScalarShape},
 		},
 		Example: "grpc: {service: auth, method: auth.v1.Auth/Check, request: {token: t1}, metadata: {authorization: Bearer t1}}\n" +
@@ -122,6 +134,8 @@ func (k *Kind) Decode(d *decode.Decoder, n *yaml.Node) step.Action {
 			a.requestN = decode.Resolve(n.Content[i+1])
 		case "port":
 			a.portN = n.Content[i+1]
+		case "metadata":
+			checkBinary(d, decode.Resolve(n.Content[i+1]), a.Metadata)
 		}
 	}
 	if a.Addr.IsZero() == a.Service.IsZero() {
@@ -145,6 +159,26 @@ func (k *Kind) Decode(d *decode.Decoder, n *yaml.Node) step.Action {
 		d.Errorf(n, "grpc.timeout: want a positive duration")
 	}
 	return a
+}
+
+// checkBinary reports the values of -bin keys (in n, the metadata
+// mapping) that are not base64; templates are left to Run.
+func checkBinary(d *decode.Decoder, n *yaml.Node, md map[string]expr.Str) {
+	if n.Kind != yaml.MappingNode {
+		return
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i].Value
+		v, ok := md[k]
+		if !ok || !strings.HasSuffix(strings.ToLower(k), "-bin") || v.IsTemplate() {
+			continue
+		}
+		text, _ := v.String(nil)
+		if _, err := fromBase64(text); err != nil {
+			d.Errorf(n.Content[i+1], "grpc.metadata.%s: %v", k, err).
+				WithHint("%q in base64 is %s", text, base64.RawStdEncoding.EncodeToString([]byte(text)))
+		}
+	}
 }
 
 // methodPath turns "pkg.Service/Method" or "/pkg.Service/Method" into the
@@ -171,14 +205,6 @@ func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	md, files, err := a.method(ctx, addr)
-	if err != nil {
-		return nil, err
-	}
-	if md.IsStreamingClient() {
-		return nil, fmt.Errorf("%s is client streaming: the grpc step makes unary and server-streaming calls only", a.path)
-	}
-	req := dynamicpb.NewMessage(md.Input())
 	reqJSON := []byte("{}")
 	if a.Request.IsSet() {
 		v, err := a.Request.Eval(env.Vars)
@@ -189,31 +215,61 @@ func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 			return nil, fmt.Errorf("request: %w", err)
 		}
 	}
-	types := dynamicpb.NewTypes(files)
-	if err := (protojson.UnmarshalOptions{Resolver: types}).Unmarshal(reqJSON, req); err != nil {
-		return nil, fmt.Errorf("request: not a %s: %v", md.Input().FullName(), err)
-	}
-	out := metadata.MD{}
+	out, given := metadata.MD{}, metadata.MD{}
 	for _, k := range expr.SortedKeys(a.Metadata) {
 		v, err := a.Metadata[k].String(env.Vars)
 		if err != nil {
 			return nil, fmt.Errorf("metadata.%s: %w", k, err)
 		}
-		out.Append(strings.ToLower(k), v)
+		key := strings.ToLower(k)
+		given.Append(key, v)
+		if strings.HasSuffix(key, "-bin") {
+			if v, err = fromBase64(v); err != nil {
+				return nil, fmt.Errorf("metadata.%s: %w", k, err)
+			}
+		}
+		out.Append(key, v)
 	}
-	sent := requestText(addr, a.path, out, reqJSON)
+	sent := requestText(addr, a.path, given, reqJSON)
+	start := time.Now()
+	md, files, err := a.method(ctx, addr)
+	var down *unreachable
+	if errors.As(err, &down) {
+		// As the call itself would end: the status is the result.
+		fields := map[string]any{
+			"code":           wire.GRPCCodeName(int(codes.Unavailable)),
+			"status_message": down.st.Message(),
+			"message":        nil,
+			"messages":       []any{},
+			"headers":        map[string]any{},
+			"trailers":       map[string]any{},
+			"duration_ms":    float64(time.Since(start).Microseconds()) / 1000,
+		}
+		return &step.Result{Fields: fields, Request: sent, Response: responseText(fields, nil)}, nil
+	}
+	if err != nil {
+		return &step.Result{Request: sent}, err
+	}
+	if md.IsStreamingClient() {
+		return &step.Result{Request: sent}, fmt.Errorf("%s is client streaming: the grpc step makes unary and server-streaming calls only", a.path)
+	}
+	req := dynamicpb.NewMessage(md.Input())
+	types := dynamicpb.NewTypes(files)
+	if err := (protojson.UnmarshalOptions{Resolver: types}).Unmarshal(reqJSON, req); err != nil {
+		return &step.Result{Request: sent}, fmt.Errorf("request: not a %s: %v", md.Input().FullName(), err)
+	}
 	conn, err := a.kind.conns.Get(addr)
 	if err != nil {
 		return &step.Result{Request: sent}, fmt.Errorf("connecting to %s: %w", addr, err)
 	}
 	cctx := metadata.NewOutgoingContext(ctx, out)
-	if a.Timeout > 0 {
+	if d, ok := a.deadline(ctx, time.Now()); ok {
 		var cancel context.CancelFunc
-		cctx, cancel = context.WithTimeout(cctx, a.Timeout)
+		cctx, cancel = context.WithDeadlineCause(cctx, d, errCallDeadline)
 		defer cancel()
 	}
 	var header, trailer metadata.MD
-	start := time.Now()
+	start = time.Now()
 	marshal := protojson.MarshalOptions{Resolver: types}
 	var messages []any
 	var callErr error
@@ -231,14 +287,15 @@ func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 		}
 	}
 	elapsed := time.Since(start)
-	if ctx.Err() != nil {
+	past := errors.Is(context.Cause(cctx), errCallDeadline)
+	if ctx.Err() != nil && !past {
 		return &step.Result{Request: sent}, fmt.Errorf("%s at %s: no status before the step timed out", a.path, addr)
 	}
 	st := status.Convert(callErr)
-	if st.Code() == codes.Canceled && errors.Is(cctx.Err(), context.DeadlineExceeded) {
-		// The step's timeout: the server, which was told the deadline
-		// (grpc-timeout), may end the stream first and the client then
-		// reports CANCELLED; it is the deadline either way.
+	if st.Code() == codes.Canceled && past {
+		// The server, which was told the deadline (grpc-timeout), may
+		// end the stream first and the client then reports CANCELLED;
+		// it is the deadline either way.
 		st = status.New(codes.DeadlineExceeded, st.Message())
 	}
 	fields := map[string]any{
@@ -260,6 +317,42 @@ func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 		}
 	}
 	return &step.Result{Fields: fields, Request: sent, Response: responseText(fields, messages)}, nil
+}
+
+// errCallDeadline is the cause of a call's context when its own deadline
+// passed (not the step's or the run's).
+var errCallDeadline = errors.New("the call's deadline passed")
+
+// deadline is when the call must have its status: timeout from now, or
+// by default the step's deadline; at most the step's deadline less a
+// little, so that the call ends with DEADLINE_EXCEEDED before the step
+// times out.
+func (a *action) deadline(ctx context.Context, now time.Time) (time.Time, bool) {
+	var d time.Time
+	if a.Timeout > 0 {
+		d = now.Add(a.Timeout)
+	}
+	if end, ok := ctx.Deadline(); ok {
+		margin := min(max(end.Sub(now)/10, 0), maxDeadlineMargin)
+		if last := end.Add(-margin); d.IsZero() || last.Before(d) {
+			d = last
+		}
+	}
+	return d, !d.IsZero()
+}
+
+// fromBase64 reads a -bin metadata value: base64, padded or not, of the
+// standard or the URL alphabet.
+func fromBase64(v string) (string, error) {
+	raw := strings.TrimRight(v, "=")
+	b, err := base64.RawStdEncoding.DecodeString(raw)
+	if err != nil {
+		var uerr error
+		if b, uerr = base64.RawURLEncoding.DecodeString(raw); uerr != nil {
+			return "", fmt.Errorf("a -bin value is the bytes to send in base64: %v", err)
+		}
+	}
+	return string(b), nil
 }
 
 // serverStream sends req and reads every answer until the status.
@@ -350,7 +443,8 @@ func (a *action) address(env *step.Env) (string, error) {
 
 // method finds the called method's types: in the service's grpc: files,
 // else by asking the server (once per address; again when the method is
-// not among what it said, as it may have been restarted with more).
+// not among what it said, or not all its types, as it may have been
+// restarted with more). A server that cannot be reached is *unreachable.
 func (a *action) method(ctx context.Context, addr string) (protoreflect.MethodDescriptor, *protoregistry.Files, error) {
 	if a.files != nil {
 		md, err := find(a.files, a.path)
@@ -364,19 +458,23 @@ func (a *action) method(ctx context.Context, addr string) (protoreflect.MethodDe
 	files := k.types[addr]
 	k.mu.Unlock()
 	if files != nil {
-		if md, err := find(files, a.path); err == nil {
+		if md, err := find(files, a.path); err == nil && len(placeholders(md)) == 0 {
 			return md, files, nil
 		}
 	}
 	rctx, cancel := context.WithTimeout(ctx, reflectTimeout)
 	defer cancel()
 	files, err := protos.Reflect(rctx, addr)
-	if st, ok := status.FromError(err); ok && err != nil {
-		err = fmt.Errorf("%s: %s", wire.GRPCCodeName(int(st.Code())), st.Message())
-	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("asking %s for its gRPC services by server reflection: %v "+
-			"(register the reflection service in the server, as grpc-go's reflection.Register(server), or name its protos under the service's grpc:)", addr, err)
+		var se interface{ GRPCStatus() *status.Status }
+		if errors.As(err, &se) && se.GRPCStatus().Code() == codes.Unavailable {
+			return nil, nil, &unreachable{st: se.GRPCStatus()}
+		}
+		hint := "name its protos under the service's grpc: instead"
+		if errors.Is(err, protos.ErrNoReflection) {
+			hint = "register the reflection service in the server, as grpc-go's reflection.Register(server), or name its protos under the service's grpc:"
+		}
+		return nil, nil, fmt.Errorf("asking %s for its gRPC services by server reflection: %s (%s)", addr, statusText(err), hint)
 	}
 	k.mu.Lock()
 	k.types[addr] = files
@@ -385,7 +483,37 @@ func (a *action) method(ctx context.Context, addr string) (protoreflect.MethodDe
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w (as %s says by reflection)", a.path, err, addr)
 	}
+	if missing := placeholders(md); len(missing) > 0 {
+		return nil, nil, fmt.Errorf("%s: %s's reflection names types it does not describe: %s (name the service's protos under its grpc: instead)",
+			a.path, addr, strings.Join(missing, ", "))
+	}
 	return md, files, nil
+}
+
+// unreachable is a server that could not be asked for its types.
+type unreachable struct{ st *status.Status }
+
+func (u *unreachable) Error() string { return "UNAVAILABLE: " + u.st.Message() }
+
+// statusText shows a gRPC status within err by its code's name.
+func statusText(err error) string {
+	var se interface {
+		error
+		GRPCStatus() *status.Status
+	}
+	if !errors.As(err, &se) {
+		return err.Error()
+	}
+	st := se.GRPCStatus()
+	return strings.Replace(err.Error(), se.Error(), wire.GRPCCodeName(int(st.Code()))+": "+st.Message(), 1)
+}
+
+// placeholders are the types of md's request and response that its
+// server's reflection did not describe.
+func placeholders(md protoreflect.MethodDescriptor) []string {
+	list := append(protos.Placeholders(md.Input()), protos.Placeholders(md.Output())...)
+	sort.Strings(list)
+	return slices.Compact(list)
 }
 
 // find looks up "/pkg.Service/Method"; the error lists what there is.
@@ -410,7 +538,14 @@ func find(files *protoregistry.Files, path string) (protoreflect.MethodDescripto
 		for i := 0; i < sd.Methods().Len(); i++ {
 			names = append(names, string(sd.Methods().Get(i).Name()))
 		}
-		return nil, fmt.Errorf("service %s has no method %s (methods: %s)", svcName, name, strings.Join(names, ", "))
+		e := fmt.Errorf("service %s has no method %s", svcName, name)
+		if c := diag.Closest(name, names); c != "" {
+			return nil, fmt.Errorf("%w; did you mean %s?", e, c)
+		}
+		if len(names) == 0 {
+			return nil, fmt.Errorf("%w: it has no methods", e)
+		}
+		return nil, fmt.Errorf("%w (methods: %s)", e, strings.Join(names, ", "))
 	}
 	return md, nil
 }
@@ -435,16 +570,22 @@ func jsonValue(j []byte) any {
 	return v
 }
 
+// mdValue is metadata as a result's field; the values of -bin keys,
+// bytes, are in base64 without padding, as grpc-go sends them.
 func mdValue(md metadata.MD) map[string]any {
 	out := make(map[string]any, len(md))
 	for k, vs := range md {
-		if len(vs) == 1 {
-			out[k] = vs[0]
-			continue
-		}
+		bin := strings.HasSuffix(k, "-bin")
 		list := make([]any, len(vs))
 		for i, v := range vs {
+			if bin {
+				v = base64.RawStdEncoding.EncodeToString([]byte(v))
+			}
 			list[i] = v
+		}
+		if len(list) == 1 {
+			out[k] = list[0]
+			continue
 		}
 		out[k] = list
 	}

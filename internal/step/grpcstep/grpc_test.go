@@ -23,7 +23,13 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/reflection"
+	rpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
+	v1alphagrpc "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/descriptorpb"
+	"google.golang.org/protobuf/types/dynamicpb"
 )
 
 const healthProto = `syntax = "proto3";
@@ -85,7 +91,9 @@ func TestDecodeAndCheckErrorsArePlaced(t *testing.T) {
 		{`{service: auth, method: a.B/C, metdata: {}}`, `t.yaml:1:32: grpc: unknown key "metdata"`},
 		{`{service: auth, method: a.B/C, timeout: soon}`, "t.yaml:1:41: grpc.timeout"},
 		{`{service: auth, method: grpc.health.v1.Helth/Check}`, "t.yaml:1:25: grpc.method: grpc.health.v1.Helth/Check: no service grpc.health.v1.Helth; did you mean grpc.health.v1.Health?"},
-		{`{service: auth, method: grpc.health.v1.Health/Chek}`, "service grpc.health.v1.Health has no method Chek (methods: Check, Watch, Up)"},
+		{`{service: auth, method: grpc.health.v1.Health/Chek}`, "t.yaml:1:25: grpc.method: grpc.health.v1.Health/Chek: service grpc.health.v1.Health has no method Chek; did you mean Check?"},
+		{`{service: auth, method: grpc.health.v1.Health/Status}`, "service grpc.health.v1.Health has no method Status (methods: Check, Watch, Up)"},
+		{`{service: auth, method: a.B/C, metadata: {x-bin: "not base64!"}}`, `t.yaml:1:50: grpc.metadata.x-bin: a -bin value is the bytes to send in base64`},
 		{`{service: auth, method: grpc.health.v1.Health/Up}`, "t.yaml:1:25: grpc.method: grpc.health.v1.Health/Up is client streaming"},
 		{`{service: auth, port: admin, method: grpc.health.v1.Health/Check}`, `t.yaml:1:23: grpc.port: service "auth" has no port "admin"`},
 		{"service: auth\nmethod: grpc.health.v1.Health/Check\nrequest:\n  service: a\n  inner: {nme: x}", `t.yaml:5:11: grpc.request.inner: grpc.health.v1.Inner has no field "nme"`},
@@ -103,6 +111,7 @@ func TestDecodeAndCheckErrorsArePlaced(t *testing.T) {
 		"{service: auth, method: grpc.health.v1.Health/Watch, request: {((k)): 1}}",
 		"{service: ((s)), method: a.B/C}",
 		"{addr: '127.0.0.1:1', method: a.B/C}",
+		"{addr: '127.0.0.1:1', method: a.B/C, metadata: {x-bin: AAEC/w, y-bin: AAEC/w==, z-bin: ((v))}}",
 	} {
 		if _, err := load(src, sys, New()); err != nil {
 			t.Errorf("%s: %v", src, err)
@@ -186,14 +195,236 @@ func TestRunAgainstARealServer(t *testing.T) {
 			t.Errorf("the request text shows the token: %s", res.Request)
 		}
 	}
-	// An unknown method by reflection, and a port without a server.
+	// An unknown method by reflection.
 	a, _ := load("{service: auth, method: grpc.health.v1.Health/Nope}", nil, k)
-	if _, err := a.Run(context.Background(), env); err == nil || !strings.Contains(err.Error(), "has no method Nope") {
+	if _, err := a.Run(context.Background(), env); err == nil || !strings.Contains(err.Error(), "has no method Nope (methods: Check, List, Watch)") {
 		t.Errorf("unknown method: %v", err)
 	}
-	a, _ = load("{service: auth, port: http, method: grpc.health.v1.Health/Check}", nil, k)
-	if _, err := a.Run(context.Background(), env); err == nil || !strings.Contains(err.Error(), "by server reflection") {
-		t.Errorf("no server: %v", err)
+	a, _ = load("{service: auth, method: grpc.health.v1.Health/Chekc}", nil, k)
+	if _, err := a.Run(context.Background(), env); err == nil || !strings.Contains(err.Error(), "has no method Chekc; did you mean Check?") {
+		t.Errorf("a typo'd method: %v", err)
+	}
+}
+
+// serve starts srv on loopback until the test ends.
+func serve(t *testing.T, srv *grpc.Server) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	t.Cleanup(srv.Stop)
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// run loads src as a grpc step and runs it within timeout, as the engine
+// runs a step.
+func run(t *testing.T, k *Kind, src string, sys *service.System, env *step.Env, timeout time.Duration) (*step.Result, error) {
+	t.Helper()
+	a, err := load(src, sys, k)
+	if err != nil {
+		t.Fatalf("%s: %v", src, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return a.Run(ctx, env)
+}
+
+// TestReflectionErrors: a server that cannot be reached is code
+// UNAVAILABLE, as the call would end, when its types were to be asked by
+// reflection too; one without reflection is an error that says to
+// register it; one with only v1alpha reflection is asked by that.
+func TestReflectionErrors(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := l.Addr().String()
+	l.Close()
+	none := grpc.NewServer()
+	healthpb.RegisterHealthServer(none, health.NewServer())
+	alpha := grpc.NewServer()
+	hs := health.NewServer()
+	hs.SetServingStatus("a", healthpb.HealthCheckResponse_SERVING)
+	healthpb.RegisterHealthServer(alpha, hs)
+	v1alphagrpc.RegisterServerReflectionServer(alpha, reflection.NewServer(reflection.ServerOptions{Services: alpha}))
+	k := New()
+	defer k.Close()
+
+	res, err := run(t, k, "{addr: '"+down+"', method: grpc.health.v1.Health/Check}", nil, &step.Env{}, 5*time.Second)
+	if err != nil {
+		t.Fatalf("a server that is down: %v", err)
+	}
+	for f, want := range map[string]any{"code": "UNAVAILABLE", "message": nil, "messages": []any{}, "headers": map[string]any{}} {
+		if got := res.Fields[f]; !equal(got, want) {
+			t.Errorf("a server that is down: %s: got %#v; want %#v", f, got, want)
+		}
+	}
+	if m, _ := res.Fields["status_message"].(string); !strings.Contains(m, "connection refused") {
+		t.Errorf("a server that is down: status_message %q; want the dial error", m)
+	}
+
+	_, err = run(t, k, "{addr: '127.0.0.1:"+strconv.Itoa(serve(t, none))+"', method: grpc.health.v1.Health/Check}", nil, &step.Env{}, 5*time.Second)
+	if err == nil || !strings.Contains(err.Error(), "serves no reflection") || !strings.Contains(err.Error(), "register the reflection service") {
+		t.Errorf("a server without reflection: %v", err)
+	}
+
+	res, err = run(t, k, "{addr: '127.0.0.1:"+strconv.Itoa(serve(t, alpha))+"', method: grpc.health.v1.Health/Check, request: {service: a}}", nil, &step.Env{}, 5*time.Second)
+	if err != nil {
+		t.Fatalf("v1alpha reflection: %v", err)
+	}
+	if !equal(res.Fields["message"], map[string]any{"status": "SERVING"}) {
+		t.Errorf("v1alpha reflection: %#v", res.Fields)
+	}
+}
+
+const echoProto = `syntax = "proto3";
+package test.v1;
+message Blob { bytes data = 1; int32 pad = 2; int32 sleep_ms = 3; }
+service Echo { rpc Echo(Blob) returns (Blob); }
+`
+
+// echoServer serves echoProto: it answers with pad bytes of data after
+// sleep_ms, sets the header x-resp-bin to the bytes 0 1 2 255, and sends
+// back the request's x-data-bin as the trailer x-echo-bin.
+func echoServer(t *testing.T) (*service.System, int) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := writeFile(dir+"/echo.proto", echoProto); err != nil {
+		t.Fatal(err)
+	}
+	files, err := protos.Load(context.Background(), protos.Sources{Dir: dir, Protos: []string{"echo.proto"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := files.FindDescriptorByName("test.v1.Blob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob := d.(protoreflect.MessageDescriptor)
+	echo := func(_ any, ctx context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
+		in := dynamicpb.NewMessage(blob)
+		if err := dec(in); err != nil {
+			return nil, err
+		}
+		if ms := in.Get(blob.Fields().ByName("sleep_ms")).Int(); ms > 0 {
+			select {
+			case <-ctx.Done():
+				return nil, status.FromContextError(ctx.Err()).Err()
+			case <-time.After(time.Duration(ms) * time.Millisecond):
+			}
+		}
+		md, _ := metadata.FromIncomingContext(ctx)
+		grpc.SetHeader(ctx, metadata.Pairs("x-resp-bin", "\x00\x01\x02\xff"))
+		grpc.SetTrailer(ctx, metadata.MD{"x-echo-bin": md.Get("x-data-bin")})
+		out := dynamicpb.NewMessage(blob)
+		out.Set(blob.Fields().ByName("data"), protoreflect.ValueOfBytes(make([]byte, in.Get(blob.Fields().ByName("pad")).Int())))
+		return out, nil
+	}
+	srv := grpc.NewServer(grpc.MaxRecvMsgSize(64 << 20))
+	srv.RegisterService(&grpc.ServiceDesc{ServiceName: "test.v1.Echo", HandlerType: (*any)(nil),
+		Methods: []grpc.MethodDesc{{MethodName: "Echo", Handler: echo}}}, struct{}{})
+	port := serve(t, srv)
+	return service.NewSystem([]*service.Service{{Name: "echo", Ports: []string{"grpc"}, Descriptors: files}}), port
+}
+
+func echoEnv(port int) *step.Env {
+	return &step.Env{Services: fakeServices{info: map[string]map[string]any{
+		"echo": {"host": "127.0.0.1", "port": port, "ports": map[string]any{"grpc": port}},
+	}}}
+}
+
+// TestLargeMessages: messages past grpc-go's default 4 MiB.
+func TestLargeMessages(t *testing.T) {
+	sys, port := echoServer(t)
+	k := New()
+	defer k.Close()
+	res, err := run(t, k, "{service: echo, method: test.v1.Echo/Echo, request: {pad: 5000000}}", sys, echoEnv(port), 20*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Fields["code"] != "OK" {
+		t.Fatalf("a 5 MB answer: %v: %v", res.Fields["code"], res.Fields["status_message"])
+	}
+	if data, _ := res.Fields["message"].(map[string]any)["data"].(string); len(data) < 5000000 {
+		t.Errorf("a 5 MB answer: %d bytes of base64", len(data))
+	}
+}
+
+// TestBinaryMetadata: -bin values are base64 both ways, as on the wire.
+func TestBinaryMetadata(t *testing.T) {
+	sys, port := echoServer(t)
+	k := New()
+	defer k.Close()
+	for _, sent := range []string{"AAEC/w", "AAEC/w=="} {
+		res, err := run(t, k, "{service: echo, method: test.v1.Echo/Echo, metadata: {x-data-bin: '"+sent+"'}}", sys, echoEnv(port), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := res.Fields["headers"].(map[string]any)["x-resp-bin"]; got != "AAEC/w" {
+			t.Errorf("header x-resp-bin: got %#v; want AAEC/w", got)
+		}
+		if got := res.Fields["trailers"].(map[string]any)["x-echo-bin"]; got != "AAEC/w" {
+			t.Errorf("%s sent: trailer x-echo-bin: got %#v; want AAEC/w", sent, got)
+		}
+	}
+}
+
+// TestDeadline: without a timeout the call's deadline is a little before
+// the step's, so that a slow call ends with code DEADLINE_EXCEEDED, not
+// with the step timed out; a timeout past the step's is cut to it.
+func TestDeadline(t *testing.T) {
+	sys, port := echoServer(t)
+	k := New()
+	defer k.Close()
+	for _, src := range []string{
+		"{service: echo, method: test.v1.Echo/Echo, request: {sleep_ms: 3000}}",
+		"{service: echo, method: test.v1.Echo/Echo, request: {sleep_ms: 3000}, timeout: 10s}",
+	} {
+		start := time.Now()
+		res, err := run(t, k, src, sys, echoEnv(port), 500*time.Millisecond)
+		if err != nil {
+			t.Errorf("%s: %v", src, err)
+			continue
+		}
+		if res.Fields["code"] != "DEADLINE_EXCEEDED" {
+			t.Errorf("%s: code %v", src, res.Fields["code"])
+		}
+		if d := time.Since(start); d > 500*time.Millisecond {
+			t.Errorf("%s: the status after %s, past the step's timeout", src, d)
+		}
+	}
+	a := &action{Timeout: time.Second}
+	now := time.Now()
+	for _, tc := range []struct {
+		step time.Duration // 0: none
+		want time.Duration
+	}{
+		{0, time.Second},
+		{10 * time.Second, time.Second},
+		{time.Second, 900 * time.Millisecond},
+		{500 * time.Millisecond, 450 * time.Millisecond},
+		{time.Minute, time.Second},
+	} {
+		ctx := context.Background()
+		if tc.step > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithDeadline(ctx, now.Add(tc.step))
+			defer cancel()
+		}
+		if d, ok := a.deadline(ctx, now); !ok || d.Sub(now) != tc.want {
+			t.Errorf("timeout 1s, step %s: the call's deadline in %s; want %s", tc.step, d.Sub(now), tc.want)
+		}
+	}
+	a.Timeout = 0
+	ctx, cancel := context.WithDeadline(context.Background(), now.Add(time.Minute))
+	defer cancel()
+	if d, _ := a.deadline(ctx, now); d.Sub(now) != time.Minute-maxDeadlineMargin {
+		t.Errorf("no timeout, step 1m: the call's deadline in %s", d.Sub(now))
+	}
+	if _, ok := a.deadline(context.Background(), now); ok {
+		t.Errorf("no timeout and no step deadline: a deadline")
 	}
 }
 
@@ -227,3 +458,53 @@ func FuzzDecode(f *testing.F) {
 func writeFile(name, text string) error { return os.WriteFile(name, []byte(text), 0o644) }
 
 func equal(a, b any) bool { return reflect.DeepEqual(a, b) }
+
+// partialReflection describes t.S, whose request uses a type of a file it
+// does not send.
+type partialReflection struct {
+	rpb.UnimplementedServerReflectionServer
+}
+
+func (partialReflection) ServerReflectionInfo(st rpb.ServerReflection_ServerReflectionInfoServer) error {
+	file, _ := proto.Marshal(&descriptorpb.FileDescriptorProto{
+		Name: proto.String("t.proto"), Package: proto.String("t"), Syntax: proto.String("proto3"),
+		Dependency: []string{"other.proto"},
+		MessageType: []*descriptorpb.DescriptorProto{{Name: proto.String("Req"), Field: []*descriptorpb.FieldDescriptorProto{{
+			Name: proto.String("m"), Number: proto.Int32(1), Label: descriptorpb.FieldDescriptorProto_LABEL_OPTIONAL.Enum(),
+			Type: descriptorpb.FieldDescriptorProto_TYPE_MESSAGE.Enum(), TypeName: proto.String(".other.Missing")}}}},
+		Service: []*descriptorpb.ServiceDescriptorProto{{Name: proto.String("S"), Method: []*descriptorpb.MethodDescriptorProto{{
+			Name: proto.String("M"), InputType: proto.String(".t.Req"), OutputType: proto.String(".t.Req")}}}},
+	})
+	for {
+		req, err := st.Recv()
+		if err != nil {
+			return nil
+		}
+		resp := &rpb.ServerReflectionResponse{MessageResponse: &rpb.ServerReflectionResponse_ErrorResponse{
+			ErrorResponse: &rpb.ErrorResponse{ErrorCode: int32(codes.NotFound), ErrorMessage: "not found"}}}
+		switch req.MessageRequest.(type) {
+		case *rpb.ServerReflectionRequest_ListServices:
+			resp.MessageResponse = &rpb.ServerReflectionResponse_ListServicesResponse{ListServicesResponse: &rpb.ListServiceResponse{
+				Service: []*rpb.ServiceResponse{{Name: "t.S"}}}}
+		case *rpb.ServerReflectionRequest_FileContainingSymbol:
+			resp.MessageResponse = &rpb.ServerReflectionResponse_FileDescriptorResponse{FileDescriptorResponse: &rpb.FileDescriptorResponse{
+				FileDescriptorProto: [][]byte{file}}}
+		}
+		if err := st.Send(resp); err != nil {
+			return err
+		}
+	}
+}
+
+// TestReflectedPlaceholders: a type the server's reflection names but
+// does not describe fails the step, saying which.
+func TestReflectedPlaceholders(t *testing.T) {
+	srv := grpc.NewServer()
+	rpb.RegisterServerReflectionServer(srv, partialReflection{})
+	k := New()
+	defer k.Close()
+	_, err := run(t, k, "{addr: '127.0.0.1:"+strconv.Itoa(serve(t, srv))+"', method: t.S/M}", nil, &step.Env{}, 5*time.Second)
+	if err == nil || !strings.Contains(err.Error(), "reflection names types it does not describe: other.Missing") {
+		t.Errorf("a type not described: %v", err)
+	}
+}
