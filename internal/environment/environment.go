@@ -392,9 +392,12 @@ func (e *Environment) grpcTypes(ctx context.Context, callee *running) (*protoreg
 	addr := "127.0.0.1:" + strconv.Itoa(callee.ports[callee.svc.GRPCReflect])
 	files, err := protos.Reflect(ctx, addr)
 	if err != nil {
-		return nil, fmt.Errorf("asking %s's port %s (%s) for its gRPC services by server reflection: %w "+
-			"(register the reflection service in it, as grpc-go's reflection.Register(server), or name its protos: under grpc:)",
-			callee.svc.Name, callee.svc.GRPCReflect, addr, err)
+		hint := "(is the port right? name it with grpc: {reflection: true, port: NAME}, or name its protos: under grpc:)"
+		if errors.Is(err, protos.ErrNoReflection) {
+			hint = "(register the reflection service in it, as grpc-go's reflection.Register(server), or name its protos: under grpc:)"
+		}
+		return nil, fmt.Errorf("asking %s's port %s (%s) for its gRPC services by server reflection: %w %s",
+			callee.svc.Name, callee.svc.GRPCReflect, addr, err, hint)
 	}
 	return files, nil
 }
