@@ -304,3 +304,12 @@ func TestHelpSteps(t *testing.T) {
 		t.Errorf("exit %d\n%s", r.code, r.stdout)
 	}
 }
+
+// Reusable steps run where they are used, with their parameters and
+// defaults; what they capture is the test's.
+func TestReusableSteps(t *testing.T) {
+	r := seam(t, "run", "-v", "testdata/use")
+	if r.code != 0 || !strings.Contains(r.stdout, "2 passed, 0 failed") || !strings.Contains(r.stdout, `step "greet ada › say › echo"`) {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}

@@ -84,6 +84,8 @@ services:
     stub: {}
     depends_on: [{name: svc, PROBE: 1}]
 include: [inc.yaml]
+steps:
+  r: {PROBE: 1, steps: [{exec: ["true"]}]}
 tests:
   - name: a
     PROBE: 1
@@ -91,6 +93,8 @@ tests:
       - exec: ["true"]
         PROBE: 1
         eventually: {PROBE: 1}
+      - use: r
+        PROBE: 1
 `
 	for name, text := range map[string]string{"seam.yaml": root, "inc.yaml": "PROBE: 1\ntests: []\n"} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(strings.ReplaceAll(text, "PROBE", probe)), 0o644); err != nil {
@@ -106,6 +110,7 @@ tests:
 	places := map[string]string{ // the loader's name for a place → SuiteKeys' name
 		"suite": "suite", "file": "file", "defaults": "defaults", "test": "test", "steps[0]": "step",
 		"steps[0].eventually": "eventually", `service "svc"`: "service", "depends_on": "depends_on", "profiles.p": "profiles.NAME",
+		"steps.r": "steps.NAME", "steps[1]": "use",
 	}
 	out := map[string][]string{}
 	for where, place := range places {

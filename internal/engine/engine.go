@@ -1017,6 +1017,18 @@ func (tr *testRun) step(ctx context.Context, phase string, index int, s *suite.S
 	}
 	env := &step.Env{Vars: tr.vars, Services: tr.services, Dir: r.suite.Dir, ProcEnv: r.opts.ProcEnv, Start: tr.start,
 		Seed: testSeed(r.opts.Seed, tr.t.Name) + uint64(index), Test: tr.t.Name}
+	// The parameters of reusable steps this one is the first of.
+	for _, v := range s.Vars {
+		x, err := v.Value.Eval(tr.vars)
+		if err != nil {
+			f := &report.Failure{Kind: "error", Pos: v.Pos.String(), Step: s.Name, Message: fmt.Sprintf("parameter %s: %v", v.Name, err)}
+			end := base
+			end.Type, end.Status, end.Duration, end.Message = report.StepEnd, report.Failed, msSince(r.now(), start), f.Message
+			r.emit(end)
+			return f
+		}
+		tr.vars[v.Name] = x
+	}
 	var deadline time.Time
 	if s.Eventually != nil {
 		deadline = start.Add(s.Eventually.Timeout)

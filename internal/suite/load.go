@@ -103,6 +103,11 @@ func load(path string, opts Options, splitAt int) (*Suite, error) {
 type loader struct {
 	opts Options
 	errs *diag.List
+	// defs are the suite file's reusable steps, by name (use.go);
+	// useErrs, the problems in them reported so far.
+	defs           map[string]*stepDef
+	useErrs        map[string]bool
+	checkingUnused bool
 	// named are the services templates name, service("db"), checked
 	// once every service is known.
 	named []decode.Named
@@ -251,7 +256,7 @@ func unwrapPath(err error) error {
 	return err
 }
 
-var rootKeys = []string{"name", "vars", "defaults", "services", "profiles", "include", "tests", "mask"}
+var rootKeys = []string{"name", "vars", "defaults", "services", "profiles", "include", "steps", "tests", "mask"}
 
 func (l *loader) root(file string) *Suite {
 	s := &Suite{File: file, Dir: filepath.Dir(file), Defaults: Defaults{StepTimeout: 30 * time.Second, ExpectTimeout: 5 * time.Second}}
@@ -331,6 +336,9 @@ func (l *loader) root(file string) *Suite {
 		withServices(d, &yaml.Node{Kind: yaml.MappingNode}, applied, true)
 	}
 	l.standIns(d, profiles, applied, s)
+	if f, ok := byKey["steps"]; ok {
+		l.defs = l.stepDefs(d, f.Value)
+	}
 	if f, ok := byKey["tests"]; ok {
 		l.testsIn(d, f.Value, pf)
 	}
@@ -346,6 +354,7 @@ func (l *loader) root(file string) *Suite {
 		// included files read as the user would write them.
 		l.includes(d, inc, filepath.Dir(file), globs)
 	}
+	l.checkUnused(d)
 	l.checkServiceRefs(s)
 	l.checkProfiles(d, s, profiles, applied, varsN, servicesN)
 	if s.Count == 0 && l.errs.Len() == 0 && !l.opts.ServicesOnly {
@@ -657,6 +666,10 @@ func (l *loader) steps(d *decode.Decoder, n *yaml.Node, what string, defined map
 	}
 	var out []*Step
 	for i, sn := range n.Content {
+		if isUse(sn) {
+			out = append(out, l.use(d, sn, fmt.Sprintf("%s[%d]", what, i), defined, 0)...)
+			continue
+		}
 		if s := l.step(d, sn, fmt.Sprintf("%s[%d]", what, i), defined); s != nil {
 			out = append(out, s)
 		}

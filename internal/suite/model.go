@@ -93,6 +93,9 @@ type Step struct {
 	// ExpectTimeout is the step's own Defaults.ExpectTimeout; 0: the
 	// suite's.
 	ExpectTimeout time.Duration
+	// Vars are set, in order, as the step starts: the parameters of the
+	// reusable steps it is the first of (use:).
+	Vars []Var
 }
 
 // Eventually repeats a step until its expectations hold.

@@ -1,0 +1,83 @@
+package suite_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/seamtest/seam/internal/suite"
+)
+
+const usedSteps = `vars: {greeting: hello}
+steps:
+  say:
+    params: {word: ((greeting)), times: 1}
+    steps:
+      - name: echo
+        exec: [echo, ((word))]
+        capture: {said: .stdout}
+  twice:
+    params: [who]
+    steps:
+      - use: say
+        with: {word: ((who)), times: 2}
+      - exec: [echo, ((said))]
+tests:
+  - name: t
+    steps:
+      - use: twice
+        with: {who: ada}
+        name: greet
+      - exec: [echo, ((said)) ((who)) ((times))]
+`
+
+// A use: step stands for the reusable steps, named after the use, with
+// the parameters set as the first of them starts; what they capture and
+// their parameters are the test's after them.
+func TestUseExpandsReusableSteps(t *testing.T) {
+	s, _, err := loadText(t, usedSteps, suite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := s.Tests[0].Steps
+	var names []string
+	for _, st := range steps {
+		names = append(names, st.Name)
+	}
+	if got := strings.Join(names, " | "); got != "greet › say › echo | greet › exec echo ((said)) | exec echo ((said)) ((who)) ((times))" {
+		t.Errorf("steps: %s", got)
+	}
+	var vars []string
+	for _, v := range steps[0].Vars {
+		vars = append(vars, v.Name)
+	}
+	if strings.Join(vars, ",") != "who,word,times" || len(steps[1].Vars) != 0 {
+		t.Errorf("vars of the first step: %v; of the second: %v", vars, steps[1].Vars)
+	}
+	if !strings.HasSuffix(steps[0].Pos.String(), ":7:9") {
+		t.Errorf("a used step's position is where it is written: %s", steps[0].Pos)
+	}
+}
+
+func TestUseProblems(t *testing.T) {
+	for _, c := range []struct{ name, steps, test, want string }{
+		{"unknown", `say: [{exec: [echo]}]`, `- use: sya`, `:8:14: steps[0]: no reusable steps named "sya" (did you mean "say"?)`},
+		{"missing param", `say: {params: [word], steps: [{exec: [echo, ((word))]}]}`, `- use: say`, `:8:9: steps[0]: "say" needs the parameter "word"`},
+		{"unknown param", `say: {params: [word], steps: [{exec: [echo, ((word))]}]}`, "- use: say\n        with: {wrod: x, word: y}", `:9:16: steps[0]: "wrod" is not a parameter of "say" (did you mean "word"?`},
+		{"other keys", `say: [{exec: [echo]}]`, "- use: say\n        expect: {stdout: x}", `:9:9: steps[0]: unknown key "expect"`},
+		{"error inside, once", `say: [{exec: [echo, ((nope))]}]`, "- use: say\n      - use: say", `undefined variable "nope"`},
+		{"unused, still checked", `say: [{exec: [echo, ((nope))]}]`, "- exec: [echo]", `which no test uses`},
+		{"cycle", `a: [{use: b}]
+  b: [{use: a}]`, "- use: a", `more than 8 deep`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			text := "steps:\n  " + c.steps + "\n\n\ntests:\n  - name: t\n    steps:\n      " + c.test + "\n"
+			_, _, err := loadText(t, text, suite.Options{})
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("got %v\nwant %q", err, c.want)
+			}
+			if c.name == "error inside, once" && strings.Count(err.Error(), "nope") != 1 {
+				t.Errorf("reported more than once: %v", err)
+			}
+		})
+	}
+}
