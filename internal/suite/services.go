@@ -18,6 +18,9 @@ import (
 
 var serviceKeys = []string{"depends_on", "ready", "ports", "grpc"}
 
+// readyKeys are the keys of ready: beside its probe.
+var readyKeys = []string{"timeout", "interval"}
+
 // standInKind is the kind that may stand beside another as its stand-in.
 const standInKind = "stub"
 
@@ -175,6 +178,9 @@ func (l *loader) service(d *decode.Decoder, name string, keyN, n *yaml.Node) *se
 			svc.StandIn = &service.StandIn{Pos: d.Pos(standF.KeyN), Kind: standF.Key, Spec: spec, Probe: p}
 		}
 	}
+	if readyK != nil && svc.Ports != nil {
+		checkProbePorts(d, svc)
+	}
 	if svc.Ready.Probe == nil {
 		if p, ok := svc.Spec.(service.Prober); ok {
 			svc.Ready.Probe = p.DefaultProbe()
@@ -185,9 +191,26 @@ func (l *loader) service(d *decode.Decoder, name string, keyN, n *yaml.Node) *se
 	return svc
 }
 
+// checkProbePorts reports the ports svc's ready: probe names that it does
+// not have: the probe could only fail until its timeout.
+func checkProbePorts(d *decode.Decoder, svc *service.Service) {
+	for _, r := range probe.PortRefs(svc.Ready.Probe) {
+		if slices.Contains(svc.Ports, r.Name) {
+			continue
+		}
+		e := diag.Errorf(r.Pos, "ready: service %q has no port %q", svc.Name, r.Name)
+		if c := diag.Closest(r.Name, svc.Ports); c != "" {
+			e.WithHint("did you mean %q? its ports: %s", c, strings.Join(svc.Ports, ", "))
+		} else {
+			e.WithHint("its ports: %s; to probe another, name it under ports: [%s, %s]", strings.Join(svc.Ports, ", "), strings.Join(svc.Ports, ", "), r.Name)
+		}
+		d.Errs.Add(e)
+	}
+}
+
 func (l *loader) readiness(d *decode.Decoder, n *yaml.Node, out *service.Readiness) {
 	n = decode.Resolve(n)
-	pc := &probe.Compiler{D: d, Table: l.opts.Probes}
+	pc := &probe.Compiler{D: d, Table: l.opts.Probes, Keys: readyKeys}
 	if n.Kind != yaml.MappingNode {
 		d.Errorf(n, "ready: want a mapping like {http: /health} or {tcp: true}, got %s", decode.KindName(n))
 		return

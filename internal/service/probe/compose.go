@@ -34,7 +34,7 @@ func list(c *Compiler, n *yaml.Node, what string) []service.Probe {
 	}
 	var out []service.Probe
 	for i, x := range n.Content {
-		if p := c.Probe(x, fmt.Sprintf("%s[%d]", what, i)); p != nil {
+		if p := c.probe(x, fmt.Sprintf("%s[%d]", what, i), nil); p != nil {
 			out = append(out, p)
 		}
 	}
@@ -58,6 +58,17 @@ func afterLine(ps []service.Probe) time.Duration {
 		d = max(d, pd)
 	}
 	return d
+}
+
+func (a allProbe) PortRefs() []PortRef { return portRefs(a) }
+func (a anyProbe) PortRefs() []PortRef { return portRefs(a) }
+
+func portRefs(ps []service.Probe) []PortRef {
+	var out []PortRef
+	for _, p := range ps {
+		out = append(out, PortRefs(p)...)
+	}
+	return out
 }
 
 func (a allProbe) String() string { return "all(" + names(a) + ")" }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/seamtest/seam/internal/diag"
 	"github.com/seamtest/seam/internal/service"
 	"go.yaml.in/yaml/v4"
 )
@@ -22,10 +23,19 @@ func (httpKind) Doc() string {
 }
 
 type httpProbe struct {
-	Path   string `yaml:"path"`
-	Port   string `yaml:"port"`
-	Status int    `yaml:"status"`
-	Body   string `yaml:"body"`
+	Path   string   `yaml:"path"`
+	Port   string   `yaml:"port"`
+	Status int      `yaml:"status"`
+	Body   string   `yaml:"body"`
+	portAt diag.Pos // where Port is written
+}
+
+// PortRefs implements PortUser.
+func (p *httpProbe) PortRefs() []PortRef {
+	if p.Port == "" {
+		return nil
+	}
+	return []PortRef{{Name: p.Port, Pos: p.portAt}}
 }
 
 // client is shared so probes reuse one transport; redirects are not
@@ -42,6 +52,11 @@ func (httpKind) Decode(c *Compiler, n *yaml.Node) service.Probe {
 		p.Path = n.Value
 	} else {
 		c.D.Decode(n, p, "http")
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == "port" {
+				p.portAt = c.D.Pos(n.Content[i+1])
+			}
+		}
 	}
 	if !strings.HasPrefix(p.Path, "/") {
 		c.D.Errorf(n, "http: want a path starting with /, got %q", p.Path)

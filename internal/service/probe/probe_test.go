@@ -108,7 +108,7 @@ func TestProbes(t *testing.T) {
 func TestProbeDecodeErrors(t *testing.T) {
 	for src, want := range map[string]string{
 		"htp: /x":               `1:1: ready: unknown probe "htp" (did you mean "http"?)`,
-		"{tcp: true, http: /x}": "1:1: ready: one probe per entry",
+		"{tcp: true, http: /x}": `1:13: ready: one probe per entry, but it has "tcp" and "http"`,
 		"log: 'a('":             "1:6: log: bad regular expression",
 		"http: health":          `1:7: http: want a path starting with /, got "health"`,
 		"all: []":               "1:6: all: want a list of probes",
@@ -117,6 +117,54 @@ func TestProbeDecodeErrors(t *testing.T) {
 		_, errs := compile(t, src)
 		if errs.Len() != 1 || !strings.Contains(errs.Error(), want) {
 			t.Errorf("%s: got %v, want one problem containing %q", src, errs, want)
+		}
+	}
+}
+
+// A misspelt key beside a probe (or alone, closer to one of the caller's
+// keys than to a probe) is an unknown key, at the key, with the closest
+// of the probes and the caller's keys: not "one probe per entry".
+func TestProbeUnknownKeys(t *testing.T) {
+	for src, want := range map[string]string{
+		"{http: /, timout: 15s}":         `1:11: ready: unknown key "timout" (did you mean "timeout"?)`,
+		"{intervl: 1s, tcp: true}":       `1:2: ready: unknown key "intervl" (did you mean "interval"?)`,
+		"{timout: 15s}":                  `1:2: ready: unknown key "timout" (did you mean "timeout"?)`,
+		"{htp: /, tcp: true}":            `1:2: ready: unknown key "htp" (did you mean "http"?)`,
+		"any: [{tcp: true, timout: 1s}]": `1:19: any[0]: unknown key "timout" (known keys: all, any, exec, http, log, tcp)`,
+	} {
+		var doc yaml.Node
+		if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
+			t.Fatal(err)
+		}
+		errs := &diag.List{}
+		c := &probe.Compiler{D: decode.New("t.yaml", errs), Table: probe.Builtin(), Keys: []string{"timeout", "interval"}}
+		c.Probe(decode.Resolve(&doc), "ready")
+		if errs.Len() != 1 || !strings.Contains(errs.Error(), want) {
+			t.Errorf("%s: got %v, want one problem containing %q", src, errs, want)
+		}
+	}
+}
+
+// The ports probes name are listed with their positions, in composed
+// probes too, for the loader to check against the service's.
+func TestPortRefs(t *testing.T) {
+	for src, want := range map[string]string{
+		"tcp: true":                 "",
+		"tcp: admin":                "admin@t.yaml:1:6",
+		"http: /x":                  "",
+		"http: {path: /x, port: m}": "m@t.yaml:1:24",
+		"all: [{tcp: a}, {any: [{tcp: b}, {log: x}]}]": "a@t.yaml:1:13 b@t.yaml:1:30",
+	} {
+		p, errs := compile(t, src)
+		if errs.Len() > 0 {
+			t.Fatalf("%s: %v", src, errs)
+		}
+		var got []string
+		for _, r := range probe.PortRefs(p) {
+			got = append(got, r.Name+"@"+r.Pos.String())
+		}
+		if strings.Join(got, " ") != want {
+			t.Errorf("%s: ports %q, want %q", src, got, want)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"strconv"
 
+	"github.com/seamtest/seam/internal/diag"
 	"github.com/seamtest/seam/internal/service"
 	"go.yaml.in/yaml/v4"
 )
@@ -25,10 +26,21 @@ func (tcpKind) Decode(c *Compiler, n *yaml.Node) service.Probe {
 	if n.ShortTag() == "!!bool" {
 		return tcpProbe{}
 	}
-	return tcpProbe{port: n.Value}
+	return tcpProbe{port: n.Value, pos: c.D.Pos(n)}
 }
 
-type tcpProbe struct{ port string }
+type tcpProbe struct {
+	port string
+	pos  diag.Pos // where port is written
+}
+
+// PortRefs implements PortUser.
+func (p tcpProbe) PortRefs() []PortRef {
+	if p.port == "" {
+		return nil
+	}
+	return []PortRef{{Name: p.port, Pos: p.pos}}
+}
 
 func (p tcpProbe) String() string {
 	if p.port == "" {

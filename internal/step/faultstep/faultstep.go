@@ -11,6 +11,7 @@ import (
 
 	"github.com/seamtest/seam/internal/decode"
 	"github.com/seamtest/seam/internal/diag"
+	"github.com/seamtest/seam/internal/service"
 	"github.com/seamtest/seam/internal/step"
 	"github.com/seamtest/seam/internal/wire"
 	"go.yaml.in/yaml/v4"
@@ -28,7 +29,8 @@ func (Kind) Usage() step.Usage {
 			"callee's place, a cut connection, a swallowed call) is recorded as injected. Jitter is drawn from the test's seed, so --seed replays it. " +
 			"On the browser's edges (from: browser, to: a service its pages call) the browser puts them in effect itself, pausing its requests to that service: " +
 			"http {status} answered in the service's place (with CORS allowed for the page's origin), reset and refuse as failed requests, blackhole held " +
-			"until the fault is lifted, latency and http {slow} before the request goes on; bandwidth, close_after and grpc are refused there",
+			"until the fault is lifted, latency and http {slow} before the request goes on; bandwidth, close_after and grpc are refused there. " +
+			"http and grpc are refused on an edge to a service that is called with no HTTP (postgres, mariadb, redis, nats)",
 		Inputs: []step.Input{
 			{Name: "from, to", Doc: "the edge: the calling service (or browser) and the one it depends on (or the browser calls)"},
 			{Name: "latency", Doc: "added to each answer from the callee (a duration: 200ms)"},
@@ -38,8 +40,10 @@ func (Kind) Usage() step.Usage {
 			{Name: "reset", Doc: "true: reset open connections and every new one"},
 			{Name: "refuse", Doc: "true: a partition: the edge's port is closed, so new connections are refused (callers see connection refused); open ones go on"},
 			{Name: "blackhole", Doc: "true: let nothing through; calls hang until their own timeout (beside http or grpc: what that fault does not answer)"},
-			{Name: "http", Doc: "{method, path, and status (and body): answer matching HTTP requests in the callee's place, deciding once a request's head is complete however the caller split it (the callee never sees it); or slow: a duration each chunk of the callee's answer to them is held; over HTTP/1 and HTTP/2 (h2c) alike, gRPC calls to a matching path too (a 503 reaches a gRPC caller as UNAVAILABLE), the edge's HTTP/2 connections drained as for grpc}"},
-			{Name: "grpc", Doc: "{method: /package.Service/Method (* matches within a segment; none: every call), code: a status name (UNAVAILABLE, NOT_FOUND, …) or number, message}: " +
+			{Name: "http", Doc: "{method, path (the request target, path and query, matched as interactions' path is: * matches within a segment, as in shell globs; " +
+				"so /hello matches no /hello?who=f, /hello* matches both), and status (and body): answer matching HTTP requests in the callee's place, deciding once a request's head is complete however the caller split it (the callee never sees it); or slow: a duration each chunk of the callee's answer to them is held; over HTTP/1 and HTTP/2 (h2c) alike, gRPC calls to a matching path too (a 503 reaches a gRPC caller as UNAVAILABLE), the edge's HTTP/2 connections drained as for grpc}"},
+			{Name: "grpc", Doc: "{method: /package.Service/Method (the leading / may be left out; * matches within a segment; none: every call; with the callee's grpc: protos or descriptor sets, " +
+				"it must match one of its methods), code: a status name (UNAVAILABLE, NOT_FOUND, …) or number (1 to 16), message}: " +
 				"answer matching gRPC calls in the callee's place (the callee never sees them); the edge's HTTP/2 connections are drained with a GOAWAY, busy ones too: their calls in flight (a long stream) go on to the callee, callers make their next calls on a new connection and meet the fault; a call sent before the caller read the GOAWAY is refused (RST_STREAM REFUSED_STREAM, recorded as \"stream N refused by the wire\") for the caller to retry"},
 			{Name: "clear", Doc: "true: take the edge's faults off now"},
 		},
@@ -61,6 +65,9 @@ type action struct {
 	HTTP       *httpFault    `yaml:"http"`
 	GRPC       *grpcFault    `yaml:"grpc"`
 	Pos        diag.Pos      `yaml:"-" seam:"pos"`
+	// where http:, grpc: and grpc's method are written, for the checks
+	// against the callee (CheckServices)
+	httpPos, grpcPos, methodPos diag.Pos
 }
 
 // httpFault answers matching requests in the callee's place.
@@ -85,21 +92,31 @@ func (Kind) Decode(d *decode.Decoder, n *yaml.Node) step.Action {
 	before := d.Errs.Len()
 	a := &action{}
 	d.Decode(n, a, "fault")
-	grpcAt := n // where the gRPC fault is written
+	grpcAt, methodAt := n, n // where the gRPC fault and its method are written
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == "grpc" {
-			grpcAt = n.Content[i+1]
+		switch v := decode.Resolve(n.Content[i+1]); n.Content[i].Value {
+		case "grpc":
+			grpcAt, methodAt = n.Content[i+1], n.Content[i+1]
+			for j := 0; v.Kind == yaml.MappingNode && j+1 < len(v.Content); j += 2 {
+				if v.Content[j].Value == "method" {
+					methodAt = v.Content[j+1]
+				}
+			}
+		case "http":
+			a.httpPos = d.Pos(n.Content[i+1])
 		}
 	}
+	a.grpcPos, a.methodPos = d.Pos(grpcAt), d.Pos(methodAt)
 	grpcBad := a.GRPC != nil && d.Errs.Len() > before // its decoding said what is wrong
 	codeBad := false                                  // its code is not one: said here
 	if g := a.GRPC; g != nil && !grpcBad {
 		c, ok := wire.GRPCCode(g.Code)
-		if !ok {
-			d.Errorf(grpcAt, "fault.grpc.code: %q is not a gRPC status", g.Code).WithHint("give a name (%s) or a number", strings.Join(wire.GRPCCodeNames(), ", "))
+		if !ok || c >= len(wire.GRPCCodeNames()) {
+			d.Errorf(grpcAt, "fault.grpc.code: %q is not a gRPC status", g.Code).WithHint("give a name (%s) or a number from 0 to %d", strings.Join(wire.GRPCCodeNames(), ", "), len(wire.GRPCCodeNames())-1)
 			codeBad = true
 		}
 		g.code = c
+		g.Method = methodPath(g.Method)
 	}
 	f := a.faults(0)
 	problems := f.Problems()
@@ -121,6 +138,15 @@ func (Kind) Decode(d *decode.Decoder, n *yaml.Node) step.Action {
 		return nil
 	}
 	return a
+}
+
+// methodPath is a gRPC method written as the grpc step takes it,
+// without its leading / (pkg.Service/Method), as its path.
+func methodPath(m string) string {
+	if m != "" && !strings.HasPrefix(m, "/") && strings.Count(m, "/") == 1 {
+		return "/" + m
+	}
+	return m
 }
 
 // problem reports pr at n.
@@ -151,6 +177,29 @@ func (a *action) ServiceRefs() []step.Ref {
 // EdgeRefs implements step.EdgeUser.
 func (a *action) EdgeRefs() []step.EdgeRef {
 	return []step.EdgeRef{{From: a.From, To: a.To, Pos: a.Pos}}
+}
+
+// CheckServices implements step.ServiceChecker: the fault must be able to
+// apply to what the edge carries (no http: or grpc: on an edge to a
+// database), and a gRPC fault's method must be one the callee serves, as
+// its grpc: protos or descriptor sets say.
+func (a *action) CheckServices(sys *service.System, errs *diag.List) {
+	var checks []step.EdgeCheck
+	hint := map[step.Protocol]string{}
+	for _, p := range []step.Protocol{step.Postgres, step.MySQL, step.Redis, step.NATS} {
+		hint[p] = "faults that apply on any edge: latency, jitter, bandwidth, close_after, reset, refuse, blackhole"
+	}
+	if a.HTTP != nil {
+		checks = append(checks, step.EdgeCheck{What: "fault.http", Pos: a.httpPos, Want: []step.Protocol{step.HTTP}, Hint: hint, Never: "the fault would never apply"})
+	}
+	if a.GRPC != nil {
+		checks = append(checks, step.EdgeCheck{What: "fault.grpc", Pos: a.grpcPos, Want: []step.Protocol{step.HTTP}, Hint: hint, Never: "the fault would never apply"})
+	}
+	before := errs.Len()
+	step.CheckEdge(sys, a.From, a.To, checks, errs)
+	if a.GRPC != nil && errs.Len() == before {
+		step.CheckGRPCMethod(sys, a.To, a.GRPC.Method, "fault.grpc.method", a.methodPos, errs)
+	}
 }
 
 type faulty interface {

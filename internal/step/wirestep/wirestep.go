@@ -14,8 +14,10 @@ import (
 	"time"
 
 	"github.com/seamtest/seam/internal/decode"
+	"github.com/seamtest/seam/internal/diag"
 	"github.com/seamtest/seam/internal/expect"
 	"github.com/seamtest/seam/internal/expr"
+	"github.com/seamtest/seam/internal/service"
 	"github.com/seamtest/seam/internal/step"
 	"github.com/seamtest/seam/internal/wire"
 	"go.yaml.in/yaml/v4"
@@ -30,14 +32,17 @@ func (Kind) Usage() step.Usage {
 		Name: "interactions",
 		Summary: "check the interactions on an edge (a depends_on between two services, recorded by seam's wire) since " +
 			"the test began: how many matched, and that they came before others. With no count given, at least one must match. " +
-			"A variable's value in a pattern ((id)) matches itself, character for character: its *, ?, [ or . are no wildcards",
+			"A variable's value in a pattern ((id)) matches itself, character for character: its *, ?, [ or . are no wildcards. " +
+			"A key that cannot match on the edge is refused: an HTTP method, path, status, grpc and code on an edge to a postgres, mariadb, redis or nats service, " +
+			"sql on one to a redis, nats or stub service, command and key on one to a postgres, mariadb or stub service",
 		Inputs: []step.Input{
 			{Name: "from, to", Doc: "the edge: the calling service and the one it depends on"},
 			{Name: "method", Doc: "HTTP method"},
 			{Name: "path", Doc: "the request target (path and query); * matches within a segment, as in shell globs"},
 			{Name: "status", Doc: "HTTP status of the answer"},
-			{Name: "grpc", Doc: "a gRPC call's method, as its path /package.Service/Method; * matches within a segment"},
-			{Name: "code", Doc: "a gRPC call's status: a name (OK, NOT_FOUND, UNAUTHENTICATED, …) or its number; " +
+			{Name: "grpc", Doc: "a gRPC call's method, as its path /package.Service/Method (the leading / may be left out); * matches within a segment; " +
+				"with the callee's grpc: protos or descriptor sets, it must match one of its methods"},
+			{Name: "code", Doc: "a gRPC call's status: a name (OK, NOT_FOUND, UNAUTHENTICATED, …) or its number (0 to 16); " +
 				"e.g. {from: sales, to: auth, grpc: /auth.v1.Auth/Check, code: UNAUTHENTICATED, never: true}"},
 			{Name: "sql", Doc: "a regular expression (case-insensitive) a PostgreSQL or MySQL statement on the edge must match"},
 			{Name: "command", Doc: "a Redis command (GET, EVALSHA; any case), or a NATS operation: PUB (a publish), SUB, MSG (a message delivered to the caller)"},
@@ -71,8 +76,9 @@ type pattern struct {
 	SQL, Result, Command, Key          expr.Str
 	Status                             int
 	Injected                           *bool
-	code                               *int           // Code, when it holds no template
-	sql                                *regexp.Regexp // SQL compiled, when it holds no template
+	code                               *int                // Code, when it holds no template
+	sql                                *regexp.Regexp      // SQL compiled, when it holds no template
+	at                                 map[string]diag.Pos // where each key's value is written
 }
 
 // field is one of a pattern's strings, by its key.
@@ -166,6 +172,7 @@ func (p *pattern) resolve(vars expr.Vars, svcs step.Services) (*matcher, error) 
 			if err := checkGRPC(s, pat); err != nil {
 				return nil, bad(err)
 			}
+			m.GRPC.text, m.GRPC.pat = methodPath(s), methodPath(pat)
 		case "code":
 			n, err := parseCode(s)
 			if err != nil {
@@ -208,18 +215,29 @@ func checkGlob(s string) error {
 }
 
 // checkGRPC checks a gRPC method path: its text (a template's value as it
-// is) has the shape, and its pattern is a glob.
+// is) has the shape, with or without its leading / (methodPath), and its
+// pattern is a glob.
 func checkGRPC(text, pat string) error {
-	if !strings.HasPrefix(text, "/") || strings.Count(text, "/") != 2 {
+	if t := methodPath(text); !strings.HasPrefix(t, "/") || strings.Count(t, "/") != 2 {
 		return fmt.Errorf("%q is not a gRPC method path: write /package.Service/Method", text)
 	}
 	return checkGlob(pat)
 }
 
+// methodPath is a gRPC method written as the grpc step takes it, without
+// its leading / (pkg.Service/Method), as its path.
+func methodPath(m string) string {
+	if m != "" && !strings.HasPrefix(m, "/") && strings.Count(m, "/") == 1 {
+		return "/" + m
+	}
+	return m
+}
+
 func parseCode(s string) (int, error) {
+	names := wire.GRPCCodeNames()
 	n, ok := wire.GRPCCode(s)
-	if !ok {
-		return 0, fmt.Errorf("%q is not a gRPC status: give a name (%s) or a number", s, strings.Join(wire.GRPCCodeNames(), ", "))
+	if !ok || n >= len(names) {
+		return 0, fmt.Errorf("%q is not a gRPC status: give a name (%s) or a number from 0 to %d", s, strings.Join(names, ", "), len(names)-1)
 	}
 	return n, nil
 }
@@ -333,6 +351,10 @@ func contains(list []string, s string) bool {
 
 func decodePatternKey(d *decode.Decoder, f decode.Field, p *pattern) {
 	v := decode.Resolve(f.Value)
+	if p.at == nil {
+		p.at = map[string]diag.Pos{}
+	}
+	p.at[f.Key] = d.Pos(f.Value)
 	if f.Key == "status" {
 		d.Decode(v, &p.Status, p.what+".status")
 		return
@@ -367,7 +389,11 @@ func decodePatternKey(d *decode.Decoder, f decode.Field, p *pattern) {
 	case "path", "key":
 		err = checkGlob(s.Raw)
 	case "grpc":
-		err = checkGRPC(s.Raw, s.Raw)
+		if err = checkGRPC(s.Raw, s.Raw); err == nil && s.Raw != methodPath(s.Raw) {
+			pos := s.Pos
+			*s = expr.Lit(methodPath(s.Raw))
+			s.Pos = pos
+		}
 	case "code":
 		var n int
 		if n, err = parseCode(s.Raw); err == nil {
@@ -446,6 +472,62 @@ func (a *action) EdgeRefs() []step.EdgeRef {
 		}
 	}
 	return refs
+}
+
+// CheckServices implements step.ServiceChecker: what each pattern asks of
+// its edge must be able to happen there (no HTTP method on an edge to a
+// Redis service, no sql: on one to a stub), and a gRPC method must be one
+// the callee serves, as its grpc: protos or descriptor sets say. Patterns
+// whose edge or field a template names are left to the run.
+func (a *action) CheckServices(sys *service.System, errs *diag.List) {
+	for _, p := range []*pattern{&a.pattern, a.Before} {
+		if p == nil || p.From.IsTemplate() || p.To.IsTemplate() {
+			continue
+		}
+		before := errs.Len()
+		step.CheckEdge(sys, p.From.Raw, p.To.Raw, p.edgeChecks(), errs)
+		if errs.Len() == before && p.GRPC.Raw != "" && !p.GRPC.IsTemplate() {
+			step.CheckGRPCMethod(sys, p.To.Raw, p.GRPC.Raw, p.what+".grpc", p.at["grpc"], errs)
+		}
+	}
+}
+
+// edgeHints say what to match on an edge of each protocol.
+var edgeHints = map[step.Protocol]string{
+	step.HTTP:     "on an HTTP edge, match requests with method, path and status, gRPC calls with grpc and code",
+	step.Postgres: "on an SQL edge, match statements with sql (a regular expression) and result",
+	step.MySQL:    "on an SQL edge, match statements with sql (a regular expression) and result",
+	step.Redis:    "on a Redis edge, match commands with command and key, like {command: GET, key: \"item:*\"}",
+	step.NATS:     "on a NATS edge, match with command (PUB, SUB or MSG) and key (the subject)",
+}
+
+// edgeChecks is what p's keys ask of its edge's protocol.
+func (p *pattern) edgeChecks() []step.EdgeCheck {
+	http := []step.Protocol{step.HTTP}
+	want := map[string][]step.Protocol{"path": http, "status": http, "grpc": http, "code": http,
+		"sql": {step.Postgres, step.MySQL}, "command": {step.Redis, step.NATS}, "key": {step.Redis, step.NATS}}
+	if !p.Method.IsTemplate() {
+		// An interaction's method is the HTTP one, or SQL, REDIS, NATS:
+		// matching those is no mistake.
+		switch m := strings.ToUpper(p.Method.Raw); m {
+		case "SQL":
+			want["method"] = []step.Protocol{step.HTTP, step.Postgres, step.MySQL}
+		case "REDIS":
+			want["method"] = []step.Protocol{step.HTTP, step.Redis}
+		case "NATS":
+			want["method"] = []step.Protocol{step.HTTP, step.NATS}
+		default:
+			want["method"] = http
+		}
+	}
+	var out []step.EdgeCheck
+	for _, k := range patternKeys {
+		pos, given := p.at[k]
+		if w := want[k]; given && w != nil {
+			out = append(out, step.EdgeCheck{What: p.what + "." + k, Pos: pos, Want: w, Hint: edgeHints, Never: "the pattern would never match"})
+		}
+	}
+	return out
 }
 
 // recorded is what the environment offers.

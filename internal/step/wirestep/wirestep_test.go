@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/seamtest/seam/internal/decode"
 	"github.com/seamtest/seam/internal/diag"
+	"github.com/seamtest/seam/internal/protos"
+	"github.com/seamtest/seam/internal/service"
 	"github.com/seamtest/seam/internal/step"
 	"github.com/seamtest/seam/internal/wire"
 	"go.yaml.in/yaml/v4"
@@ -313,5 +317,111 @@ func TestTemplatedEdgeRefs(t *testing.T) {
 	}
 	if strings.Join(names, " ") != "db app cache" {
 		t.Errorf("services: %v", names)
+	}
+}
+
+// A key that cannot match on its edge (an HTTP method on an edge to a
+// Redis service, sql: on one to a stub) is refused where it is written,
+// before: included; a gRPC method must be one of the callee's when its
+// protos are known. Edges to a process, which may speak anything, and
+// edges named by a template are not checked.
+func TestCheckServices(t *testing.T) {
+	dir := t.TempDir()
+	src := "syntax = \"proto3\";\npackage a.v1;\nmessage R {}\nservice A { rpc Do(R) returns (R); }\n"
+	if err := os.WriteFile(filepath.Join(dir, "a.proto"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	files, err := protos.Load(context.Background(), protos.Sources{Dir: dir, Protos: []string{"a.proto"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys := service.NewSystem([]*service.Service{{Name: "app", Kind: "process"}, {Name: "cache", Kind: "redis"},
+		{Name: "db", Kind: "postgres"}, {Name: "maria", Kind: "mariadb"}, {Name: "bus", Kind: "nats"},
+		{Name: "api", Kind: "stub"}, {Name: "g", Kind: "process", Descriptors: files}})
+	for _, tc := range []struct {
+		src  string
+		want []string
+	}{
+		{`{from: app, to: cache, method: GET, never: true}`, []string{"1:32: interactions.method: cache is a redis service, so app→cache carries Redis, not HTTP: the pattern would never match"}},
+		{`{from: app, to: cache, path: /x, status: 200}`, []string{"1:30: interactions.path: cache is a redis", "1:42: interactions.status: cache is a redis"}},
+		{`{from: app, to: db, grpc: /a.v1.A/Do, code: OK}`, []string{"1:27: interactions.grpc: db is a postgres", "1:45: interactions.code: db is a postgres"}},
+		{`{from: app, to: cache, sql: x}`, []string{"1:29: interactions.sql: cache is a redis service, so app→cache carries Redis, not PostgreSQL or MySQL"}},
+		{`{from: app, to: api, sql: x}`, []string{"1:27: interactions.sql: api is a stub service, so app→api carries HTTP"}},
+		{`{from: app, to: maria, command: GET}`, []string{"1:33: interactions.command: maria is a mariadb service, so app→maria carries MySQL, not Redis or NATS"}},
+		{`{from: app, to: api, key: x}`, []string{"1:27: interactions.key: api is a stub"}},
+		{`{from: app, to: api, path: /x, before: {from: app, to: bus, method: POST}}`, []string{"1:69: interactions.before.method: bus is a nats service"}},
+		{`{from: app, to: g, grpc: /a.v1.A/Dox}`, []string{"1:26: interactions.grpc: g serves no method /a.v1.A/Dox (did you mean /a.v1.A/Do?"}},
+		{`{from: app, to: g, grpc: "/a.v1.B/*", never: true}`, []string{"1:26: interactions.grpc: /a.v1.B/* matches none of the methods g serves"}},
+		// What can match.
+		{`{from: app, to: cache, command: GET, key: "item:*", result: "+OK", injected: false}`, nil},
+		{`{from: app, to: bus, command: PUB, key: "orders.>"}`, nil},
+		{`{from: app, to: db, sql: "^insert", result: "INSERT 0 1"}`, nil},
+		{`{from: app, to: maria, sql: "^insert"}`, nil},
+		{`{from: app, to: db, method: SQL}`, nil}, // an interaction's method is SQL there
+		{`{from: app, to: cache, method: redis}`, nil},
+		{`{from: app, to: bus, method: NATS}`, nil},
+		{`{from: app, to: api, method: POST, path: /x, status: 200, grpc: /a.v1.A/Do, code: OK}`, nil},
+		{`{from: app, to: app, sql: x, command: GET, key: k, method: GET}`, nil}, // a process may speak anything
+		{`{from: app, to: g, grpc: a.v1.A/Do}`, nil},
+		{`{from: app, to: g, grpc: "/a.v1.A/*"}`, nil},
+		{`{from: app, to: cache, result: reset}`, nil},
+		{`{from: app, to: cache, method: ((verb))}`, nil}, // known at run
+		{`{from: ((who)), to: cache, method: GET}`, nil},
+	} {
+		a, err := decodeWith(t, tc.src, "verb", "who")
+		if err != nil {
+			t.Fatalf("%s: %v", tc.src, err)
+		}
+		var errs diag.List
+		a.CheckServices(sys, &errs)
+		got := ""
+		if err := errs.Err(); err != nil {
+			got = err.Error()
+		}
+		if n := strings.Count(got, "t.yaml:"); n != len(tc.want) {
+			t.Errorf("%s: %d problems, want %d:\n%s", tc.src, n, len(tc.want), got)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(got, "t.yaml:"+w) {
+				t.Errorf("%s: no %q in:\n%s", tc.src, w, got)
+			}
+		}
+	}
+}
+
+// A gRPC method may leave out its leading /, as the grpc step's may,
+// written or from a template; a status must be one gRPC defines.
+func TestGRPCMethodAndCode(t *testing.T) {
+	now := time.Now()
+	env := recordedEnv{list: []wire.Interaction{
+		{Edge: "app→auth", Protocol: "grpc", Method: "POST", Target: "/auth.v1.Auth/Check", Start: now, End: now},
+	}}
+	env.list[0].GRPCStatus = 16 // UNAUTHENTICATED
+	vars := map[string]any{"m": "auth.v1.Auth/Check"}
+	for _, src := range []string{
+		`{from: app, to: auth, grpc: auth.v1.Auth/Check, code: 16, count: 1}`,
+		`{from: app, to: auth, grpc: "auth.v1.*/Check", count: 1}`,
+		`{from: app, to: auth, grpc: ((m)), count: 1}`,
+		`{from: app, to: auth, path: /x, count: 0, before: {from: app, to: auth, grpc: auth.v1.Auth/Check}}`,
+	} {
+		a, err := decodeWith(t, src, "m")
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		if _, err := a.Run(context.Background(), &step.Env{Services: env, Vars: vars}); err != nil {
+			t.Errorf("%s: %v", src, err)
+		}
+	}
+	for _, src := range []string{`{from: a, to: b, code: 99}`, `{from: a, to: b, code: "17"}`, `{from: a, to: b, code: -1}`} {
+		if _, err := decodeStep(t, src); err == nil || !strings.Contains(err.Error(), "t.yaml:1:24: interactions.code: ") {
+			t.Errorf("%s: %v", src, err)
+		}
+	}
+	a, err := decodeWith(t, `{from: a, to: b, code: ((c))}`, "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Run(context.Background(), &step.Env{Services: recordedEnv{}, Vars: map[string]any{"c": float64(42)}}); err == nil || !strings.Contains(err.Error(), `interactions.code: "42" is not a gRPC status`) {
+		t.Errorf("code from a template: %v", err)
 	}
 }
