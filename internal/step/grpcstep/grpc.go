@@ -87,7 +87,7 @@ func (k *Kind) Usage() step.Usage {
 			{Name: "timeout", Doc: "the call's deadline, sent to the server (e.g. 2s); default and at most: the step's timeout less a little (a tenth of it, at most 250ms), so that a slow call ends with code DEADLINE_EXCEEDED"},
 		},
 		Fields: []expect.Field{
-			{Name: "code", Doc: "the status code's name: OK, NOT_FOUND, UNAUTHENTICATED, … (UNAVAILABLE when the server cannot be reached, also when its types were to be asked by reflection; DEADLINE_EXCEEDED when the deadline passed)", Shape: expect.ScalarShape},
+			{Name: "code", Doc: "the status code's name: OK, NOT_FOUND, UNAUTHENTICATED, … (UNAVAILABLE when the server cannot be reached, also when its types were to be asked by reflection; DEADLINE_EXCEEDED when the deadline passed); a code other than OK fails the step unless expect: names code", Shape: expect.ScalarShape},
 			{Name: "status_message", Doc: "the status message (grpc-message), empty when OK; with UNAVAILABLE, why the server could not be reached", Shape: expect.ScalarShape},
 			{Name: "message", Doc: "a unary call's response message as JSON (null when the call failed)"},
 			{Name: "messages", Doc: "a server-streaming call's response messages, a list of JSON (those received before an error too)"},
@@ -198,6 +198,23 @@ func isTemplate(n *yaml.Node) bool {
 
 // ServiceRefs implements step.ServiceUser.
 func (a *action) ServiceRefs() []step.Ref { return step.Refs(a.Service) }
+
+// Default implements step.Defaulter: a call that ends with another code
+// than OK fails the step, unless expect: names code (a call expected to
+// fail says so: expect: {code: NOT_FOUND}), as a command's exit code
+// does: a step aimed at the wrong port or a server that is down never
+// passes unnoticed.
+func (a *action) Default(fields map[string]any, checks func(string) bool) string {
+	code, _ := fields["code"].(string)
+	if code == "" || code == "OK" || checks("code") {
+		return ""
+	}
+	msg, _ := fields["status_message"].(string)
+	if msg != "" {
+		msg = ": " + msg
+	}
+	return fmt.Sprintf("the call ended with code %s%s; a call that may do so says it: expect: {code: %s}", code, msg, code)
+}
 
 // Run implements step.Action.
 func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
