@@ -535,7 +535,7 @@ func grpcTypes(d *decode.Decoder, svc *service.Service, n *yaml.Node) {
 	files, err := protos.Load(context.Background(), protos.Sources{Dir: d.Dir, Protos: g.Protos, ImportPaths: g.ImportPaths, Sets: g.DescriptorSets})
 	if err != nil {
 		d.Errorf(n, "service %q: grpc: %v", svc.Name, err).
-			WithHint("fix the file; imports are looked up from the suite's folder and import_paths (google/protobuf/… are built in)")
+			WithHint("imports are looked up from the suite's folder and import_paths (google/protobuf/… are built in)")
 		return
 	}
 	svc.Descriptors = files
