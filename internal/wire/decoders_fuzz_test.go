@@ -2,6 +2,8 @@ package wire
 
 import (
 	"encoding/binary"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -66,6 +68,12 @@ var (
 			[]byte("*3\r\n$6\r\nLRANGE\r\n$1\r\nl\r\n$2\r\n-1\r\n"), []byte("*2\r\n$1\r\na\r\n:2\r\n"),
 			[]byte("*1\r\n$4\r\nOOPS\r\n"), []byte("-ERR unknown command 'OOPS'\r\n")),
 		wireLog([]byte("*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n*1\r\n$4\r\nPING\r\n"), []byte(":1\r\n+PONG\r\n")),
+		// Commands whose key is not their first argument (redisKeysOf).
+		wireLog([]byte("*5\r\n$4\r\nEVAL\r\n$33\r\nreturn redis.call('GET', KEYS[1])\r\n$1\r\n1\r\n$3\r\nk:1\r\n$1\r\nx\r\n"), []byte("$-1\r\n"),
+			[]byte("*10\r\n$10\r\nXREADGROUP\r\n$5\r\nGROUP\r\n$1\r\ng\r\n$1\r\nc\r\n$5\r\nCOUNT\r\n$1\r\n1\r\n$7\r\nSTREAMS\r\n$2\r\ns1\r\n$2\r\ns2\r\n$1\r\n>\r\n"), []byte("*-1\r\n"),
+			[]byte("*9\r\n$7\r\nMIGRATE\r\n$9\r\n127.0.0.1\r\n$4\r\n6380\r\n$0\r\n\r\n$1\r\n0\r\n$4\r\n1000\r\n$4\r\nKEYS\r\n$2\r\nm1\r\n$2\r\nm2\r\n"), []byte("+NOKEY\r\n"),
+			[]byte("*3\r\n$6\r\nOBJECT\r\n$8\r\nENCODING\r\n$3\r\nk:1\r\n*4\r\n$6\r\nCONFIG\r\n$3\r\nSET\r\n$11\r\nrequirepass\r\n$2\r\npw\r\n"), []byte("$6\r\nembstr\r\n+OK\r\n"),
+			[]byte("EVALSHA 8cd00688c05c46bde4a2e60658ef20a2e5c0b248 2 a b\r\n"), []byte("-NOSCRIPT No matching script.\r\n")),
 	}
 )
 
@@ -82,6 +90,24 @@ func mysqlSeeds() [][]byte {
 			myPacket(0, []byte{0x17, 1, 0, 0, 0, 0, 1, 0, 0, 0}),
 			myPacket(1, []byte{0xff, 0x26, 0x04}, []byte("#23000Duplicate entry")),
 			myPacket(0, []byte{0x01})),
+		// Executions with parameters (execParams): bound types, then
+		// kept ones; long data; MariaDB's statement 0xffffffff sent with
+		// its prepare, and a batch.
+		wireLog(nil, myHandshake(caps), myLogin(caps), myOK(2, 0, 2),
+			myPacket(0, []byte{0x16}, []byte("select ? as a, ? as b, ? as c")),
+			cat(myPacket(1, []byte{0, 2, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0}), myPacket(2, []byte("param")), myPacket(3, []byte("param")), myPacket(4, []byte("param"))),
+			cat(myPacket(0, []byte{0x18, 2, 0, 0, 0, 2, 0}, []byte("long")),
+				myPacket(0, myExecute(2, []byte{0x02}, []byte{0x08, 0x80, 0x06, 0, 0xfc, 0}, le64(1)))),
+			myOK(1, 0, 2),
+			myPacket(0, myExecute(2, []byte{0}, nil, le64(2), []byte{}, lstr("x"))),
+			myOK(1, 0, 2),
+			myPacket(0, myExecute(2, []byte{0}, []byte{0x0c, 0, 0x0b, 0, 0xf6, 0}, []byte{7, 0xe8, 7, 5, 1, 12, 0, 0}, []byte{8, 0, 1, 0, 0, 0, 2, 3, 4}, lstr("1.5"))),
+			myOK(1, 0, 2),
+			cat(myPacket(0, []byte{0x16}, []byte("insert into t values (?, ?)")),
+				myPacket(0, myExecute(0xffffffff, []byte{0}, []byte{0x03, 0, 0xfd, 0}, le32(1), lstr("one")))),
+			cat(myPacket(1, []byte{0, 3, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0}), myPacket(2, []byte("param")), myPacket(3, []byte("param")), myOK(1, 1, 2)),
+			myPacket(0, cat([]byte{0xfa}, le32(3), le16(0x80), []byte{0x03, 0, 0xfd, 0}, []byte{0}, le32(1), []byte{0}, lstr("a"), []byte{1, 2})),
+			myOK(1, 2, 2)),
 	}
 }
 
@@ -104,11 +130,30 @@ func natsSeeds() [][]byte {
 	}
 }
 
+// recordedSeeds are the conversations recorded from real clients and
+// servers in testdata/dir (*.log, in replay's format).
+func recordedSeeds(tb testing.TB, dir string) [][]byte {
+	files, _ := filepath.Glob(filepath.Join("testdata", dir, "*.log"))
+	if len(files) == 0 {
+		tb.Fatalf("no recorded conversations in testdata/%s", dir)
+	}
+	var seeds [][]byte
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		seeds = append(seeds, b)
+	}
+	return seeds
+}
+
 func TestDecoderSeeds(t *testing.T) {
 	for _, tc := range []struct {
 		protocol string
 		seeds    [][]byte
-	}{{"http", http1Seeds}, {"postgres", pgSeeds[:1]}, {"redis", redisSeeds}, {"mysql", mysqlSeeds()}} {
+	}{{"http", http1Seeds}, {"postgres", pgSeeds[:1]}, {"redis", append(append([][]byte(nil), redisSeeds...), recordedSeeds(t, "redis")...)},
+		{"mysql", append(mysqlSeeds(), recordedSeeds(t, "mysql")...)}} {
 		for i, log := range tc.seeds {
 			// A first chunk too short to recognise the protocol is not
 			// decoded (a proxy reads more at once than that).
@@ -151,6 +196,8 @@ func fuzzDecoder(f *testing.F, seeds [][]byte) {
 
 func FuzzHTTP1(f *testing.F) { fuzzDecoder(f, http1Seeds) }
 func FuzzPG(f *testing.F)    { fuzzDecoder(f, pgSeeds) }
-func FuzzRedis(f *testing.F) { fuzzDecoder(f, redisSeeds) }
-func FuzzMySQL(f *testing.F) { fuzzDecoder(f, mysqlSeeds()) }
+func FuzzRedis(f *testing.F) {
+	fuzzDecoder(f, append(append([][]byte(nil), redisSeeds...), recordedSeeds(f, "redis")...))
+}
+func FuzzMySQL(f *testing.F) { fuzzDecoder(f, append(mysqlSeeds(), recordedSeeds(f, "mysql")...)) }
 func FuzzNATS(f *testing.F)  { fuzzDecoder(f, natsSeeds()) }

@@ -4,21 +4,27 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // The MySQL client/server protocol (MySQL and MariaDB), read
 // incrementally: each query (COM_QUERY) and each execution of a prepared
 // statement (COM_STMT_EXECUTE, by the SQL its COM_STMT_PREPARE named) is
 // an interaction "SQL …" with its result: "OK, 1 row affected", "3 rows",
-// or the server's error ("ERROR 1062 (23000): Duplicate entry …"). The
-// source is MySQL's documentation of its client/server protocol
-// (connection phase: Protocol::Handshake v10, HandshakeResponse41,
-// SSLRequest; command phase: COM_QUERY, COM_STMT_PREPARE,
-// COM_STMT_EXECUTE; OK_Packet, ERR_Packet, EOF_Packet and the text and
-// binary result sets), which MariaDB's follows for all of these. MariaDB
-// adds what its own documentation says: progress reports (an ERR of code
+// or the server's error ("ERROR 1062 (23000): Duplicate entry …"); an
+// execution's parameters are its note, as PostgreSQL's are (["A1", 0],
+// mysqlParams). The source is MySQL's documentation of its client/server
+// protocol (connection phase: Protocol::Handshake v10,
+// HandshakeResponse41, SSLRequest; command phase: COM_QUERY,
+// COM_STMT_PREPARE, COM_STMT_EXECUTE, COM_STMT_SEND_LONG_DATA; OK_Packet,
+// ERR_Packet, EOF_Packet, the text and binary result sets and the Binary
+// Protocol Value), which MariaDB's follows for all of these. MariaDB adds
+// what its own documentation says: progress reports (an ERR of code
 // 0xffff that answers nothing), COM_STMT_BULK_EXECUTE and statement id
 // 0xffffffff (the one just prepared). Commands whose answers have their
 // own forms: COM_STATISTICS (a string), COM_FIELD_LIST (column
@@ -42,6 +48,16 @@ const (
 	maxMySQLKeep            = 64 << 10
 	maxMySQLPending         = 64
 	maxMySQLStmts           = 4096
+	// maxMySQLParams is how many of an execution's parameters are told
+	// (then "…"), as PostgreSQL's; maxMySQLTypes how many parameters'
+	// types a statement keeps for the executions that do not send them
+	// again (those of a MariaDB batch's rows after its first, further).
+	maxMySQLParams = 8
+	maxMySQLTypes  = 256
+	// maxMySQLDeferred is how much of an execution of MariaDB's
+	// statement 0xffffffff is kept until the prepare before it is
+	// answered with the statement's parameter count.
+	maxMySQLDeferred = 16 << 10
 )
 
 // looksLikeMySQLHandshake: a server's first packet, Handshake v10 (a
@@ -163,6 +179,31 @@ type mysqlExec struct {
 	// answer is how the command's answer reads when it is not the usual
 	// OK, ERR or result set.
 	answer mysqlAnswer
+	// An execution's parameters, rendered (mysqlParams), and what its
+	// note says besides ("(the first of 3 rows)", or why they are not
+	// told).
+	params []string
+	note   string
+	// deferred: an execution of statement 0xffffffff sent before the
+	// prepare's answer, which gives its parameter count: the packet (up
+	// to maxMySQLDeferred after its command byte; cut: it was longer),
+	// read when that answer comes.
+	deferred []byte
+	cut      bool
+}
+
+// mysqlStmt is a statement prepared on the connection.
+type mysqlStmt struct {
+	sql    string
+	params int // its parameters (COM_STMT_PREPARE_OK's num_params)
+	// types are its first parameters' types (two bytes each: the type
+	// and a flag byte, 0x80 unsigned), as the last execution that bound
+	// them sent them (up to maxMySQLTypes); nil until one did.
+	types []byte
+	// long: its parameters (the first 64) whose values came with
+	// COM_STMT_SEND_LONG_DATA since its last execution; the execution
+	// does not carry them.
+	long uint64
 }
 
 // mysqlAnswer is the form of a command's answer.
@@ -183,12 +224,15 @@ type mysqlConn struct {
 	client   uint32 // the client's
 	authed   bool   // the connection phase is over
 	pending  []mysqlExec
-	stmts    map[uint32]string // prepared statement id → SQL
-	overflow bool              // more were prepared than stmts keeps
+	stmts    map[uint32]*mysqlStmt // by id
+	overflow bool                  // more were prepared than stmts keeps
 	// prepared is the SQL of the client's last COM_STMT_PREPARE: MariaDB
 	// runs it as statement 0xffffffff, a client that sends its execution
 	// with it, before the answer (the npm mariadb connector's execute).
 	prepared string
+	// last is the statement the last prepare answered made, which
+	// statement 0xffffffff names; nil when that prepare failed.
+	last *mysqlStmt
 	// The answer being read, to the oldest pending command.
 	state   mysqlState
 	cols    int      // column definitions still to come
@@ -215,7 +259,7 @@ const (
 )
 
 func newMySQLConn(d *decoder) *mysqlConn {
-	return &mysqlConn{d: d, stmts: map[uint32]string{}}
+	return &mysqlConn{d: d, stmts: map[uint32]*mysqlStmt{}}
 }
 
 func (c *mysqlConn) deprecateEOF() bool {
@@ -299,9 +343,13 @@ func (c *mysqlConn) clientPacket(seq byte, p []byte, size int) bool {
 			return false
 		}
 		id := binary.LittleEndian.Uint32(rest)
-		sql, ok := c.stmts[id]
+		st := c.stmts[id]
+		sql, ok := "", st != nil
+		if ok {
+			sql = st.sql
+		}
 		if id == 0xffffffff && c.prepared != "" {
-			sql, ok = c.prepared, true
+			sql, ok, st = c.prepared, true, c.last
 		}
 		switch {
 		case !ok && c.overflow:
@@ -309,20 +357,52 @@ func (c *mysqlConn) clientPacket(seq byte, p []byte, size int) bool {
 		case !ok:
 			sql = fmt.Sprintf("(prepared statement %d, prepared before the wire saw it)", id)
 		}
-		c.pending = append(c.pending, mysqlExec{sql: sql, start: now})
+		ex := mysqlExec{sql: sql, start: now}
+		switch {
+		case id == 0xffffffff && c.preparing():
+			// Its parameter count comes with the prepare's answer.
+			ex.deferred = append([]byte{cmd}, rest[:min(len(rest), maxMySQLDeferred)]...)
+			ex.cut = size > len(p) || len(rest) > maxMySQLDeferred
+		case st != nil:
+			ex.params, ex.note = c.execParams(st, cmd, rest, size > len(p))
+		}
+		c.pending = append(c.pending, ex)
 	case 0x19: // COM_STMT_CLOSE: no answer
 		if len(rest) >= 4 {
-			delete(c.stmts, binary.LittleEndian.Uint32(rest))
+			id := binary.LittleEndian.Uint32(rest)
+			if c.stmts[id] == c.last {
+				c.last = nil
+			}
+			delete(c.stmts, id)
 		}
 	case 0x01: // COM_QUIT: no answer
-	case 0x18: // COM_STMT_SEND_LONG_DATA: no answer
+	case 0x18: // COM_STMT_SEND_LONG_DATA: statement id, parameter, data; no answer
+		if len(rest) >= 6 {
+			id, n := binary.LittleEndian.Uint32(rest), binary.LittleEndian.Uint16(rest[4:])
+			st := c.stmts[id]
+			if id == 0xffffffff {
+				st = c.last
+			}
+			if st != nil && n < 64 {
+				st.long |= 1 << n
+			}
+		}
+	case 0x1a: // COM_STMT_RESET: the long data sent goes
+		if len(rest) >= 4 {
+			if st := c.stmts[binary.LittleEndian.Uint32(rest)]; st != nil {
+				st.long = 0
+			}
+		}
+		c.pending = append(c.pending, mysqlExec{op: "COM_STMT_RESET", start: now})
 	case 0x11: // COM_CHANGE_USER: authentication again
 		c.pending = append(c.pending, mysqlExec{op: "COM_CHANGE_USER", start: now})
 		c.authed = false
 		clear(c.stmts) // the server closes the connection's statements
+		c.last = nil
 	case 0x1f: // COM_RESET_CONNECTION: the statements go too
 		c.pending = append(c.pending, mysqlExec{op: "COM_RESET_CONNECTION", start: now})
 		clear(c.stmts)
+		c.last = nil
 	case 0x09: // COM_STATISTICS: answered with a bare string
 		c.pending = append(c.pending, mysqlExec{op: "COM_STATISTICS", start: now, answer: answerText})
 	case 0x04: // COM_FIELD_LIST: answered with column definitions
@@ -396,12 +476,15 @@ func (c *mysqlConn) serverPacket(seq byte, p []byte, size int) bool {
 			}
 			id := binary.LittleEndian.Uint32(p[1:])
 			cols, params := int(binary.LittleEndian.Uint16(p[5:])), int(binary.LittleEndian.Uint16(p[7:]))
+			st := &mysqlStmt{sql: c.pending[0].sql, params: params}
 			if len(c.stmts) < maxMySQLStmts {
-				c.stmts[id] = c.pending[0].sql
+				c.stmts[id] = st
 			} else {
 				c.overflow = true
 			}
+			c.last = st
 			c.pending = c.pending[1:] // the prepare itself is no interaction: its executions are
+			c.undefer(st)
 			c.params, c.cols = 0, 0
 			if params > 0 {
 				c.params = params + c.eofs()
@@ -415,7 +498,14 @@ func (c *mysqlConn) serverPacket(seq byte, p []byte, size int) bool {
 		case p[0] == 0x00:
 			c.end(c.okResult(p), false, c.okStatus(p))
 		case p[0] == 0xff:
+			prepare := len(c.pending) > 0 && c.pending[0].prepare
+			if prepare {
+				c.last = nil // MariaDB's statement 0xffffffff names none now
+			}
 			c.end(mysqlError(p, c.client&mysqlClientProtocol41 != 0), true, 0)
+			if prepare {
+				c.undefer(nil)
+			}
 		case p[0] == 0xfe:
 			c.end("EOF", false, 0) // a cursor's fetch past its rows
 		case p[0] == 0xfb:
@@ -486,6 +576,375 @@ func (c *mysqlConn) serverPacket(seq byte, p []byte, size int) bool {
 		}
 	}
 	return true
+}
+
+// preparing reports whether a prepare waits for its answer.
+func (c *mysqlConn) preparing() bool {
+	for _, ex := range c.pending {
+		if ex.prepare {
+			return true
+		}
+	}
+	return false
+}
+
+// undefer reads the parameters of the executions of statement 0xffffffff
+// sent before the prepare just answered (st: the statement it made; nil:
+// it failed, and so do they), up to the next prepare.
+func (c *mysqlConn) undefer(st *mysqlStmt) {
+	for i := range c.pending {
+		ex := &c.pending[i]
+		if ex.prepare {
+			return
+		}
+		if ex.deferred != nil {
+			if st != nil && len(ex.deferred) > 0 {
+				ex.params, ex.note = c.execParams(st, ex.deferred[0], ex.deferred[1:], ex.cut)
+			}
+			ex.deferred = nil
+		}
+	}
+}
+
+// execParams renders an execution's parameters (cmd: COM_STMT_EXECUTE or
+// MariaDB's COM_STMT_BULK_EXECUTE; b: the packet after its command byte;
+// cut: the packet was longer than b, as a batch's note says) and what
+// its note says besides. It
+// keeps the types the execution binds, and forgets the long data it
+// used. What cannot be read is told "…" (from there on) or, when none
+// of it can, by the note: the bytes still pass untouched.
+//
+// COM_STMT_EXECUTE (MySQL's documentation): statement id (4), flags (1),
+// iteration count (4); when the statement has parameters (or the flags
+// say 0x08, PARAMETER_COUNT_AVAILABLE), their count (length-encoded,
+// with CLIENT_QUERY_ATTRIBUTES only), a NULL bitmap, new_params_bind_flag
+// (1), then when it is 1 each parameter's type (2; with
+// CLIENT_QUERY_ATTRIBUTES its name, a length-encoded string, after it),
+// then the values of those not NULL nor sent as long data (Binary
+// Protocol Value). Parameters past the statement's (query attributes) are
+// not told.
+//
+// COM_STMT_BULK_EXECUTE (MariaDB's documentation): statement id (4),
+// flags (2; 128: SEND_TYPES_TO_SERVER), the types (2 each) when sent,
+// then rows to the packet's end: for each parameter an indicator (0: a
+// value follows, 1: NULL, 2: DEFAULT, 3: IGNORE) and the value. Its first
+// row is told, and how many there are.
+func (c *mysqlConn) execParams(st *mysqlStmt, cmd byte, b []byte, cut bool) (params []string, note string) {
+	long := st.long
+	st.long = 0 // the server forgets it once the statement runs
+	if cmd == 0xfa {
+		return bulkParams(st, b, cut)
+	}
+	if len(b) < 9 {
+		return nil, "(parameters not decoded: the packet ends before them)"
+	}
+	flags, b := b[4], b[9:]
+	n := st.params
+	attrs := c.client&c.server&mysqlClientQueryAttrs != 0
+	if n == 0 && !(attrs && flags&0x08 != 0) {
+		return nil, ""
+	}
+	total := n
+	if attrs {
+		count, k := lenenc(b)
+		if k == 0 || count > uint64(len(b))*8 {
+			return nil, "(parameters not decoded: their count cannot be read)"
+		}
+		total, b = int(count), b[k:]
+	}
+	n = min(n, total)
+	if n == 0 {
+		return nil, ""
+	}
+	nulls := (total + 7) / 8
+	if len(b) < nulls+1 {
+		return nil, "(parameters not decoded: the packet ends before them)"
+	}
+	bitmap, bound := b[:nulls], b[nulls]
+	b = b[nulls+1:]
+	if bound != 0 {
+		types := make([]byte, 0, 2*min(total, maxMySQLTypes))
+		for i := 0; i < total; i++ {
+			if len(b) < 2 {
+				return nil, "(parameters not decoded: the packet ends in their types)"
+			}
+			if i < maxMySQLTypes {
+				types = append(types, b[0], b[1])
+			}
+			b = b[2:]
+			if attrs {
+				name, k := lenenc(b)
+				if k == 0 || name > uint64(len(b)-k) {
+					return nil, "(parameters not decoded: the packet ends in their types)"
+				}
+				b = b[k+int(name):]
+			}
+		}
+		st.types = types
+	} else if st.types == nil {
+		return nil, "(parameters not decoded: their types were bound by an execution the wire did not read)"
+	}
+	for i := 0; i < n; i++ {
+		if i == maxMySQLParams {
+			return append(params, "…"), ""
+		}
+		switch {
+		case bitmap[i/8]&(1<<(i%8)) != 0:
+			params = append(params, "NULL")
+			continue
+		case i < 64 && long&(1<<i) != 0:
+			params = append(params, "<long data>")
+			continue
+		case 2*i+1 >= len(st.types):
+			return append(params, "…"), ""
+		}
+		v, k, ok := mysqlValue(st.types[2*i], st.types[2*i+1], b)
+		if !ok {
+			return append(params, "…"), ""
+		}
+		params, b = append(params, v), b[k:]
+	}
+	return params, ""
+}
+
+// bulkParams is execParams for MariaDB's COM_STMT_BULK_EXECUTE.
+func bulkParams(st *mysqlStmt, b []byte, cut bool) (params []string, note string) {
+	if len(b) < 6 {
+		return nil, "(parameters not decoded: the packet ends before them)"
+	}
+	flags, b := binary.LittleEndian.Uint16(b[4:]), b[6:]
+	n := st.params
+	if n == 0 {
+		return nil, ""
+	}
+	if flags&128 != 0 {
+		if len(b) < 2*n {
+			return nil, "(parameters not decoded: the packet ends in their types)"
+		}
+		st.types = bytes.Clone(b[:2*min(n, maxMySQLTypes)])
+		b = b[2*n:]
+	} else if st.types == nil {
+		return nil, "(parameters not decoded: their types were bound by an execution the wire did not read)"
+	}
+	rows := 0
+	for len(b) > 0 {
+		var row []string
+		for i := 0; i < n; i++ {
+			if 2*i+1 >= len(st.types) || len(b) == 0 {
+				row = append(row, "…")
+				break
+			}
+			ind := b[0]
+			b = b[1:]
+			v, k, ok := "", 0, ind <= 3
+			switch ind {
+			case 0:
+				v, k, ok = mysqlValue(st.types[2*i], st.types[2*i+1], b)
+			case 1:
+				v = "NULL"
+			case 2:
+				v = "DEFAULT"
+			case 3:
+				v = "IGNORE"
+			}
+			if !ok {
+				row = append(row, "…")
+				break
+			}
+			row, b = append(row, v), b[k:]
+		}
+		if rows++; rows == 1 {
+			params = row
+			if len(row) > maxMySQLParams {
+				params = append(slices.Clone(row[:maxMySQLParams]), "…")
+			}
+		}
+		if row[len(row)-1] == "…" {
+			// The rest cannot be read: a row cut short, or a value
+			// the wire cannot size.
+			return params, "(a batch: its first row)"
+		}
+	}
+	switch {
+	case cut:
+		return params, "(a batch: its first row)"
+	case rows > 1:
+		return params, fmt.Sprintf("(the first of %d rows)", rows)
+	}
+	return params, ""
+}
+
+// mysqlValue renders a parameter's value (the Binary Protocol Value of
+// MySQL's documentation) of type t (flag: its flag byte, 0x80 unsigned)
+// at the start of b, and how many bytes it took; not ok when it cannot be
+// read (b ends first, or the type is one the wire does not know).
+func mysqlValue(t, flag byte, b []byte) (v string, n int, ok bool) {
+	unsigned := flag&0x80 != 0
+	if mysqlFixedSize(t) > len(b) {
+		return "", 0, false
+	}
+	switch t {
+	case 0x06: // MYSQL_TYPE_NULL: no value
+		return "NULL", 0, true
+	case 0x01: // TINY
+		if unsigned {
+			return strconv.FormatUint(uint64(b[0]), 10), 1, true
+		}
+		return strconv.FormatInt(int64(int8(b[0])), 10), 1, true
+	case 0x02, 0x0d: // SHORT, YEAR
+		u := binary.LittleEndian.Uint16(b)
+		if unsigned || t == 0x0d {
+			return strconv.FormatUint(uint64(u), 10), 2, true
+		}
+		return strconv.FormatInt(int64(int16(u)), 10), 2, true
+	case 0x03, 0x09: // LONG, INT24
+		u := binary.LittleEndian.Uint32(b)
+		if unsigned {
+			return strconv.FormatUint(uint64(u), 10), 4, true
+		}
+		return strconv.FormatInt(int64(int32(u)), 10), 4, true
+	case 0x08: // LONGLONG
+		u := binary.LittleEndian.Uint64(b)
+		if unsigned {
+			return strconv.FormatUint(u, 10), 8, true
+		}
+		return strconv.FormatInt(int64(u), 10), 8, true
+	case 0x04: // FLOAT
+		return mysqlFloat(float64(math.Float32frombits(binary.LittleEndian.Uint32(b))), 32), 4, true
+	case 0x05: // DOUBLE
+		return mysqlFloat(math.Float64frombits(binary.LittleEndian.Uint64(b)), 64), 8, true
+	case 0x07, 0x0a, 0x0c, 0x0e, 0x11, 0x12: // TIMESTAMP, DATE, DATETIME, NEWDATE, TIMESTAMP2, DATETIME2
+		return mysqlDate(t, b)
+	case 0x0b, 0x13: // TIME, TIME2
+		return mysqlTime(b)
+	case 0x00, 0xf6: // DECIMAL, NEWDECIMAL: its digits, as a string
+		s, k, ok := mysqlString(b)
+		if ok && s != "" && strings.Trim(s, "0123456789.-+eE") == "" {
+			return s, k, true
+		}
+		if ok {
+			return fmt.Sprintf("%q", oneLine(maskShape(s), 40)), k, true
+		}
+	case 0x0f, 0x10, 0xf3, 0xf5, 0xf7, 0xf8, 0xf9, 0xfa, 0xfb, 0xfc, 0xfd, 0xfe, 0xff:
+		// VARCHAR, BIT, VECTOR, JSON, ENUM, SET, the BLOBs, VAR_STRING,
+		// STRING, GEOMETRY: a length-encoded string.
+		s, k, ok := mysqlString(b)
+		switch {
+		case !ok:
+		case !utf8.ValidString(s):
+			return fmt.Sprintf("<%d bytes>", len(s)), k, true
+		default:
+			// Secrets are masked before the value is cut short, so that
+			// their shape is still whole.
+			return fmt.Sprintf("%q", oneLine(maskShape(s), 40)), k, true
+		}
+	}
+	return "", 0, false
+}
+
+// mysqlFloat renders a FLOAT (bits 32) or DOUBLE as JSON writes numbers
+// (a JavaScript client's every number is a DOUBLE): 12345678901234, 0.25,
+// 1e-7; NaN and the infinities, which no JSON number is, as words.
+func mysqlFloat(f float64, bits int) string {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return strconv.Quote(strconv.FormatFloat(f, 'g', -1, bits))
+	}
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	return strconv.FormatFloat(f, format, -1, bits)
+}
+
+// mysqlFixedSize is the size of a value of a fixed-size type t (0 for
+// the others).
+func mysqlFixedSize(t byte) int {
+	switch t {
+	case 0x01:
+		return 1
+	case 0x02, 0x0d:
+		return 2
+	case 0x03, 0x09, 0x04:
+		return 4
+	case 0x08, 0x05:
+		return 8
+	}
+	return 0
+}
+
+// mysqlString reads a length-encoded string at the start of b.
+func mysqlString(b []byte) (s string, n int, ok bool) {
+	size, k := lenenc(b)
+	if k == 0 || size > uint64(len(b)-k) {
+		return "", 0, false
+	}
+	return string(b[k : k+int(size)]), k + int(size), true
+}
+
+// mysqlDate renders a DATE, DATETIME or TIMESTAMP value: its length (0,
+// 4, 7 or 11), year (2), month, day, hour, minute, second, microseconds
+// (4); "2024-05-01", "2024-05-01 12:30:00.250000".
+func mysqlDate(t byte, b []byte) (string, int, bool) {
+	if len(b) == 0 || int(b[0]) >= len(b) {
+		return "", 0, false
+	}
+	n := int(b[0])
+	d := b[1 : 1+n]
+	var year, month, day, hour, minute, sec, micro int
+	switch n {
+	case 11:
+		micro = int(binary.LittleEndian.Uint32(d[7:]))
+		fallthrough
+	case 7:
+		hour, minute, sec = int(d[4]), int(d[5]), int(d[6])
+		fallthrough
+	case 4:
+		year, month, day = int(binary.LittleEndian.Uint16(d)), int(d[2]), int(d[3])
+	case 0:
+	default:
+		return "", 0, false
+	}
+	s := fmt.Sprintf("%04d-%02d-%02d", year, month, day)
+	if t != 0x0a || n > 4 { // a DATE's time is none
+		s += fmt.Sprintf(" %02d:%02d:%02d", hour, minute, sec)
+	}
+	if micro != 0 {
+		s += fmt.Sprintf(".%06d", micro)
+	}
+	return `"` + s + `"`, 1 + n, true
+}
+
+// mysqlTime renders a TIME value: its length (0, 8 or 12), negative (1),
+// days (4), hour, minute, second, microseconds (4); "-36:00:05".
+func mysqlTime(b []byte) (string, int, bool) {
+	if len(b) == 0 || int(b[0]) >= len(b) {
+		return "", 0, false
+	}
+	n := int(b[0])
+	d := b[1 : 1+n]
+	var neg bool
+	var hours uint64
+	var minute, sec, micro int
+	switch n {
+	case 12:
+		micro = int(binary.LittleEndian.Uint32(d[8:]))
+		fallthrough
+	case 8:
+		neg = d[0] == 1
+		hours = uint64(binary.LittleEndian.Uint32(d[1:]))*24 + uint64(d[5])
+		minute, sec = int(d[6]), int(d[7])
+	case 0:
+	default:
+		return "", 0, false
+	}
+	s := fmt.Sprintf("%02d:%02d:%02d", hours, minute, sec)
+	if micro != 0 {
+		s += fmt.Sprintf(".%06d", micro)
+	}
+	if neg {
+		s = "-" + s
+	}
+	return `"` + s + `"`, 1 + n, true
 }
 
 // columnsResult is a COM_FIELD_LIST's: "1 column", "3 columns".
@@ -607,8 +1066,15 @@ func (c *mysqlConn) end(result string, failed bool, status uint16) {
 		in.Op = ex.op
 	} else {
 		// The statement goes whole: masking (maskProtocol) masks it,
-		// then cuts it and makes its operation, as PostgreSQL's.
+		// then cuts it and makes its operation, as PostgreSQL's, and
+		// masks the parameters given to its secret columns.
 		in.Op, in.Method, in.Target = "SQL", "SQL", ex.sql
+		if len(ex.params) > 0 {
+			in.Note, in.params = paramsNote(ex.params), ex.params
+		}
+		if ex.note != "" {
+			in.Note = strings.TrimSpace(in.Note + " " + ex.note)
+		}
 	}
 	c.d.p.emit(in)
 }

@@ -12,10 +12,12 @@ import (
 
 // Redis's protocol (RESP), read incrementally: each command becomes an
 // interaction "REDIS SET key" with the reply as its result (+OK, an error,
-// a number, a string's size, an array's length). Pipelined commands pair
-// with replies in order; AUTH's arguments are never shown, and a
-// connection that subscribes (its replies no longer pair) stops being
-// decoded.
+// a number, a string's size, an array's length). A command's key is its
+// first key where Redis's command table puts it (redisKeysOf: EVAL's
+// after its script and numkeys, XREAD's after STREAMS), none for a
+// command without keys. Pipelined commands pair with replies in order;
+// AUTH's arguments are never shown, and a connection that subscribes
+// (its replies no longer pair) stops being decoded.
 
 // looksLikeRESP: a command as an array of bulk strings.
 func looksLikeRESP(b []byte) bool {
@@ -26,21 +28,29 @@ func looksLikeRESP(b []byte) bool {
 // summary needs: the first strings of an array, or a reply's kind.
 type respValue struct {
 	line   []byte
-	stack  []int  // items still to read in each open array
-	bulk   int    // bytes (with CRLF) of a bulk string still to come; 0: none
-	keep   []byte // the bulk string being kept
-	args   []string
-	top    string // the top-level value's summary (server side)
-	kind   byte   // the top-level value's type ('>': a push, RESP3)
-	header bool   // the top-level value has begun
+	stack  []int    // items still to read in each open array
+	bulk   int      // bytes (with CRLF) of a bulk string still to come; 0: none
+	keep   []byte   // the bulk string being kept
+	args   []string // a command's arguments kept, its name first; a reply's are not
+	want   int      // how many args keeps of this command (redisArgsKept)
+	top    string   // the top-level value's summary (server side)
+	kind   byte     // the top-level value's type ('>': a push, RESP3)
+	header bool     // the top-level value has begun
 	// inline: a line that is no RESP value is an inline command (words
-	// on a line, as redis-cli --pipe and telnet send them); a caller's
-	// side only.
+	// on a line, as redis-cli --pipe and telnet send them); set on the
+	// caller's side only, which alone keeps arguments.
 	inline bool
 }
 
-// maxRedisKey is how much of a command's key is kept.
+// maxRedisKey is how much of a command's key (and of each argument kept
+// to find it) is kept.
 const maxRedisKey = 512
+
+// maxRedisArgs is how many arguments of a command whose first key is not
+// its first argument are kept to find it (XREADGROUP's after its
+// options and STREAMS, MIGRATE's after AUTH2 and KEYS); a key past them
+// is not told.
+const maxRedisArgs = 16
 
 // maxRedisPending bounds the commands a connection's decoding keeps
 // waiting for their replies; a longer pipeline's next commands are
@@ -52,20 +62,22 @@ func (v *respValue) feed(b []byte, on func(*respValue) bool) bool {
 	for len(b) > 0 {
 		if v.bulk > 0 {
 			n := min(v.bulk, len(b))
-			// A command's key (its second string) whole, up to
-			// maxRedisKey: interactions match it; the rest, its start.
-			keep := 64
-			if len(v.args) == 1 {
+			// A command's name, its start; the arguments that may be
+			// its key whole, up to maxRedisKey: interactions match it.
+			keep := 0
+			if v.keeps() {
 				keep = maxRedisKey
+				if len(v.args) == 0 {
+					keep = 64
+				}
 			}
 			if room := keep - len(v.keep); room > 0 {
 				v.keep = append(v.keep, b[:min(n, room)]...)
 			}
 			b, v.bulk = b[n:], v.bulk-n
 			if v.bulk == 0 {
-				s := strings.TrimSuffix(string(v.keep), "\r\n")
-				if len(v.args) < 3 {
-					v.args = append(v.args, s)
+				if v.keeps() {
+					v.arg(strings.TrimSuffix(string(v.keep), "\r\n"))
 				}
 				v.keep = v.keep[:0]
 				if !v.item(on) {
@@ -162,10 +174,10 @@ func (v *respValue) feed(b []byte, on func(*respValue) bool) bool {
 				return false // something else: not decoded
 			}
 			for _, w := range strings.Fields(string(line)) {
-				if len(v.args) == 3 {
+				if !v.keeps() {
 					break
 				}
-				v.args = append(v.args, w[:min(len(w), maxRedisKey)])
+				v.arg(w[:min(len(w), maxRedisKey)])
 			}
 			if !v.item(on) {
 				return false
@@ -185,8 +197,22 @@ func (v *respValue) item(on func(*respValue) bool) bool {
 		v.stack = v.stack[:len(v.stack)-1]
 	}
 	ok := on(v)
-	v.args, v.top, v.header, v.kind = v.args[:0], "", false, 0
+	v.args, v.want, v.top, v.header, v.kind = v.args[:0], 0, "", false, 0
 	return ok
+}
+
+// keeps reports whether the next string read is an argument kept: the
+// caller's command's name, and as many arguments after it as it wants.
+func (v *respValue) keeps() bool {
+	return v.inline && (len(v.args) == 0 || len(v.args) < v.want)
+}
+
+// arg keeps a command's next argument; its name says how many are kept.
+func (v *respValue) arg(s string) {
+	v.args = append(v.args, s)
+	if len(v.args) == 1 {
+		v.want = redisArgsKept(strings.ToUpper(s))
+	}
 }
 
 // respConn is one Redis connection being decoded. untold counts the
@@ -217,25 +243,7 @@ func (c *respConn) fromClient(b []byte) bool {
 		if len(v.args) == 0 {
 			return false
 		}
-		cmd := strings.ToUpper(v.args[0])
-		op, key := cmd, ""
-		if cmd == "AUTH" || cmd == "HELLO" {
-			if cmd == "HELLO" && len(v.args) > 1 {
-				// The protocol asked for is no secret; what may follow
-				// (AUTH) is.
-				if n, err := strconv.Atoi(v.args[1]); err == nil {
-					op += " " + strconv.Itoa(n)
-				}
-				if len(v.args) > 2 {
-					op += " ***"
-				}
-			} else if cmd == "AUTH" || len(v.args) > 1 {
-				op += " ***"
-			}
-		} else if len(v.args) > 1 {
-			key = maskShape(v.args[1])
-			op += " " + oneLine(showKey(key), 60)
-		}
+		cmd, op, key := redisCommand(v.args)
 		switch cmd {
 		case "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE":
 			if !c.resp3 {
@@ -269,6 +277,203 @@ func (c *respConn) fromClient(b []byte) bool {
 	}))
 }
 
+// redisCommand reads a command's arguments (those kept; partial when it
+// was cut while being sent): the command (upper case), what a line shows
+// of it (the command, its subcommand, its first key: "OBJECT ENCODING
+// user:1") and its first key, masked; "" when it has none. AUTH's and
+// HELLO's credentials are never shown.
+func redisCommand(args []string) (cmd, op, key string) {
+	cmd = strings.ToUpper(args[0])
+	op = cmd
+	switch cmd {
+	case "AUTH":
+		return cmd, op + " ***", ""
+	case "HELLO":
+		if len(args) > 1 {
+			// The protocol asked for is no secret; what may follow
+			// (AUTH) is.
+			if n, err := strconv.Atoi(args[1]); err == nil {
+				op += " " + strconv.Itoa(n)
+			}
+			if len(args) > 2 {
+				op += " ***"
+			}
+		}
+		return cmd, op, ""
+	}
+	spec := redisKeysOf(cmd, args)
+	if spec.sub && len(args) > 1 {
+		if w := redisWord(args[1]); w != "" {
+			op += " " + w
+		}
+	}
+	k, ok := spec.first(args)
+	switch {
+	case ok:
+		key = maskShape(k)
+		op += " " + oneLine(showKey(key), 60)
+	case spec.show && len(args) > 1:
+		op += " " + oneLine(showKey(maskShape(args[1])), 60)
+	}
+	return cmd, op, key
+}
+
+// redisKeys says where a command's first key is, as Redis's command
+// table does: the key_specs of COMMAND INFO (Redis 7's, in its source's
+// src/commands/*.json), whose begin_search is an index or a keyword to
+// look for and whose find_keys a range or a count of keys (keynum).
+type redisKeys struct {
+	// at is begin_search's index: of the first key or, with numkeys, of
+	// the count of keys that follow it; with keyword, where the search
+	// for it starts. 0: the command has no key.
+	at      int
+	numkeys bool   // find_keys keynum: args[at] counts the keys after it
+	keyword string // begin_search keyword: the keys follow it
+	migrate bool   // MIGRATE's: at 3, or "" there and the keys after KEYS
+	// sub: args[1] is a subcommand (CONFIG GET, OBJECT ENCODING) or a
+	// mode (BITOP AND), shown in upper case; show: args[1] is shown as
+	// it is though it is no key (ECHO's message, SELECT's database).
+	sub, show bool
+}
+
+// redisKeysOf is where cmd's first key is (args: its arguments kept,
+// for a subcommand's). Commands not named here have their first key
+// first (GET key, SET key value, SORT_RO key, MSET key value …), as do
+// commands Redis does not know (a module's: JSON.GET key). Pub/sub's
+// channels (PUBLISH, SUBSCRIBE …) have no key_specs (SPUBLISH's and
+// SSUBSCRIBE's are flagged NOT_KEY) but are recorded as the key: a step
+// matches a channel with key:, as it matches a NATS subject.
+func redisKeysOf(cmd string, args []string) redisKeys {
+	switch cmd {
+	case "EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "FCALL", "FCALL_RO": // script|sha|function numkeys key … arg …
+		return redisKeys{at: 2, numkeys: true}
+	case "BLMPOP", "BZMPOP": // timeout numkeys key …
+		return redisKeys{at: 2, numkeys: true}
+	case "ZUNION", "ZINTER", "ZDIFF", "ZINTERCARD", "SINTERCARD", "LMPOP", "ZMPOP": // numkeys key …
+		return redisKeys{at: 1, numkeys: true}
+	case "XREAD": // [COUNT n] [BLOCK ms] STREAMS key … id …
+		return redisKeys{at: 1, keyword: "STREAMS"}
+	case "XREADGROUP": // GROUP group consumer [COUNT n] [BLOCK ms] [NOACK] STREAMS key … id …
+		return redisKeys{at: 4, keyword: "STREAMS"}
+	case "MIGRATE": // host port key|"" db timeout [COPY] [REPLACE] [AUTH pw] [AUTH2 user pw] [KEYS key …]
+		return redisKeys{at: 3, migrate: true}
+	case "BITOP": // operation destkey key …
+		return redisKeys{at: 2, sub: true}
+	case "OBJECT", "MEMORY", "XINFO", "XGROUP", "PFDEBUG":
+		// Containers whose subcommands (but HELP, MEMORY STATS …) name
+		// a key after them: OBJECT ENCODING key, XGROUP CREATE key ….
+		k := redisKeys{sub: true}
+		if len(args) > 1 {
+			switch cmd + " " + strings.ToUpper(args[1]) {
+			case "OBJECT ENCODING", "OBJECT FREQ", "OBJECT IDLETIME", "OBJECT REFCOUNT", "MEMORY USAGE",
+				"XINFO STREAM", "XINFO GROUPS", "XINFO CONSUMERS",
+				"XGROUP CREATE", "XGROUP CREATECONSUMER", "XGROUP DELCONSUMER", "XGROUP DESTROY", "XGROUP SETID",
+				"PFDEBUG GETREG", "PFDEBUG DECODE", "PFDEBUG ENCODING", "PFDEBUG TODENSE", "PFDEBUG SIMD":
+				k.at = 2
+			}
+		}
+		return k
+	case "ACL", "CLIENT", "CLUSTER", "COMMAND", "CONFIG", "FUNCTION", "LATENCY", "MODULE", "PUBSUB",
+		"SCRIPT", "SLOWLOG", "DEBUG", "SENTINEL":
+		// Containers whose subcommands take no key (CLUSTER KEYSLOT's
+		// and COMMAND GETKEYS's arguments are not keys to Redis).
+		return redisKeys{sub: true}
+	case "ECHO", "PING", "SELECT", "INFO", "KEYS":
+		return redisKeys{show: true}
+	case "MULTI", "EXEC", "DISCARD", "UNWATCH", "QUIT", "RESET", "DBSIZE", "FLUSHDB", "FLUSHALL", "SCAN",
+		"RANDOMKEY", "SWAPDB", "TIME", "LASTSAVE", "SAVE", "BGSAVE", "BGREWRITEAOF", "SHUTDOWN", "ROLE",
+		"REPLICAOF", "SLAVEOF", "FAILOVER", "MONITOR", "SYNC", "PSYNC", "REPLCONF", "WAIT", "WAITAOF",
+		"READONLY", "READWRITE", "ASKING", "LOLWUT":
+		return redisKeys{}
+	}
+	return redisKeys{at: 1}
+}
+
+// first is the command's first key among its arguments kept, if it
+// names one there.
+func (k redisKeys) first(args []string) (string, bool) {
+	switch {
+	case k.at == 0:
+		return "", false
+	case k.numkeys:
+		if k.at+1 >= len(args) {
+			return "", false
+		}
+		if n, err := strconv.Atoi(args[k.at]); err != nil || n < 1 {
+			return "", false // no keys (EVAL script 0 …), or an error's
+		}
+		return args[k.at+1], true
+	case k.keyword != "":
+		for i := k.at; i+1 < len(args); i++ {
+			if strings.EqualFold(args[i], k.keyword) {
+				return args[i+1], true
+			}
+		}
+		return "", false
+	case k.migrate:
+		if len(args) > 3 && args[3] != "" {
+			return args[3], true
+		}
+		// Its options, then KEYS: AUTH's and AUTH2's values are
+		// skipped, lest a password read as a key.
+		for i := 6; i < len(args); {
+			switch strings.ToUpper(args[i]) {
+			case "COPY", "REPLACE":
+				i++
+			case "AUTH":
+				i += 2
+			case "AUTH2":
+				i += 3
+			case "KEYS":
+				if i+1 < len(args) {
+					return args[i+1], true
+				}
+				return "", false
+			default:
+				return "", false
+			}
+		}
+		return "", false
+	case k.at < len(args):
+		return args[k.at], true
+	}
+	return "", false
+}
+
+// redisArgsKept is how many of cmd's arguments, its name first, a
+// command's decoding keeps: up to its first key (and HELLO's third, to
+// know that credentials follow), or maxRedisArgs when the key follows a
+// keyword.
+func redisArgsKept(cmd string) int {
+	switch k := redisKeysOf(cmd, nil); {
+	case cmd == "HELLO":
+		return 3
+	case k.numkeys:
+		return k.at + 2
+	case k.keyword != "" || k.migrate:
+		return maxRedisArgs
+	case k.sub:
+		return 3 // the subcommand and a key after it
+	default:
+		return max(k.at+1, 2)
+	}
+}
+
+// redisWord is a subcommand as a line shows it, in upper case: a word of
+// letters, digits, - and _ up to 32 bytes; "" for anything else.
+func redisWord(s string) string {
+	if len(s) == 0 || len(s) > 32 {
+		return ""
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i] | 0x20
+		if !('a' <= c && c <= 'z' || '0' <= s[i] && s[i] <= '9' || s[i] == '-' || s[i] == '_') {
+			return ""
+		}
+	}
+	return strings.ToUpper(s)
+}
+
 // showKey is a key as a line shows it: quoted with escapes when it is
 // not printable text (binary keys are Redis's too; redis-cli --pipe ends
 // with an ECHO of 20 random bytes).
@@ -297,12 +502,7 @@ func (c *respConn) cutWhileSent(how string, cut bool) bool {
 	if !v.header && len(v.line) == 0 || len(v.args) == 0 {
 		return false
 	}
-	cmd := strings.ToUpper(v.args[0])
-	op, key := cmd, ""
-	if len(v.args) > 1 && cmd != "AUTH" && cmd != "HELLO" {
-		key = maskShape(v.args[1])
-		op += " " + oneLine(showKey(key), 60)
-	}
+	cmd, op, key := redisCommand(v.args)
 	now := time.Now()
 	c.d.p.emit(Interaction{Edge: c.d.p.Edge, Protocol: "redis", Op: "REDIS " + op, Start: now, End: now, Suspicious: true, Injected: cut,
 		Result: "cut while being sent (" + how + ")", Method: "REDIS", Target: op, Command: cmd, Key: key})
