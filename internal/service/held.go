@@ -18,7 +18,11 @@ type HeldError struct {
 	Wait    time.Duration
 	Holders []Holder
 	Ended   bool
-	Err     error // the server's error (lock wait timeout)
+	// Writes: the holders' transactions had written and not committed.
+	// No lock of theirs was in the reset's way, yet their writes, unseen
+	// by the reset, would have landed in whichever test they committed in.
+	Writes bool
+	Err    error // the server's error (lock wait timeout)
 }
 
 // Holder is a database session with a transaction open while a reset
@@ -56,7 +60,11 @@ func (e *HeldError) Error() string {
 	if e.Service != "" {
 		fmt.Fprintf(&b, "resetting %s: ", e.Service)
 	}
-	fmt.Fprintf(&b, "a transaction left open by the system held locks the reset needs for more than %v", e.Wait)
+	what := "held locks the reset needs"
+	if e.Writes {
+		what = "kept its writes uncommitted"
+	}
+	fmt.Fprintf(&b, "a transaction left open by the system %s for more than %v", what, e.Wait)
 	if len(e.Holders) == 0 {
 		fmt.Fprintf(&b, " (it ended before seam could tell whose): %v", e.Err)
 		return b.String()
@@ -96,11 +104,7 @@ func (h Holder) String() string {
 	if h.State != "" {
 		fmt.Fprintf(&b, ", %s", h.State)
 	}
-	if h.Query != "" {
-		q := strings.TrimRight(strings.Join(strings.Fields(h.Query), " "), "; ")
-		if len(q) > 200 {
-			q = q[:200] + "…"
-		}
+	if q := oneLine(h.Query); q != "" {
 		fmt.Fprintf(&b, ", its last statement: %s", q)
 	}
 	return b.String()

@@ -85,10 +85,12 @@ type baseline struct {
 	db       string
 	tables   []*table // by number: its copy is seam_baseline.t<n>
 	byName   map[string]*table
-	views    map[string]*view // the baseline's views
-	kept     map[string]bool  // the baseline's sequences and system-versioned tables: kept, not reset, as before
-	others   counts           // DDL statements of the other connections, at the last look (ddl -1: look at everything)
-	pending  map[*table]bool  // tables to restore: written, or not restored by a reset that failed
+	views    map[string]*view     // the baseline's views
+	kept     map[string]bool      // the baseline's system-versioned tables: kept, not reset, as before
+	seqs     map[string]*sequence // the baseline's sequences, set back by ALTER SEQUENCE
+	routines map[string]*routine  // the baseline's procedures, functions, packages and events, by key
+	others   counts               // DDL statements of the other connections, at the last look (ddl -1: look at everything)
+	pending  map[*table]bool      // tables to restore: written, or not restored by a reset that failed
 	lockWait time.Duration
 
 	notice func(string)
@@ -137,24 +139,42 @@ const truncateRows = 1000
 // tables without firing triggers, or that change what the reset keeps.
 const ddlCounters = `'COM_ALTER_TABLE', 'COM_ALTER_SEQUENCE', 'COM_CREATE_TABLE', 'COM_DROP_TABLE', 'COM_RENAME_TABLE',
 	'COM_TRUNCATE', 'COM_CREATE_INDEX', 'COM_DROP_INDEX', 'COM_CREATE_TRIGGER', 'COM_DROP_TRIGGER', 'COM_CREATE_VIEW',
-	'COM_DROP_VIEW', 'COM_CREATE_SEQUENCE', 'COM_DROP_SEQUENCE', 'COM_CREATE_DB', 'COM_DROP_DB', 'COM_ALTER_DB'`
+	'COM_DROP_VIEW', 'COM_CREATE_SEQUENCE', 'COM_DROP_SEQUENCE', 'COM_CREATE_DB', 'COM_DROP_DB', 'COM_ALTER_DB',
+	'COM_CREATE_PROCEDURE', 'COM_ALTER_PROCEDURE', 'COM_DROP_PROCEDURE', 'COM_CREATE_FUNCTION', 'COM_ALTER_FUNCTION', 'COM_DROP_FUNCTION',
+	'COM_CREATE_PACKAGE', 'COM_DROP_PACKAGE', 'COM_CREATE_PACKAGE_BODY', 'COM_DROP_PACKAGE_BODY',
+	'COM_CREATE_EVENT', 'COM_ALTER_EVENT', 'COM_DROP_EVENT'`
 
 // pollQuery is what every reset asks first: how many TRUNCATE and other
-// DDL statements the other connections ran; poll adds each table's
-// sequence.
-const pollQuery = `SELECT s.truncates, s.ddl` + "%s" + ` FROM (SELECT SUM(IF(n = 'COM_TRUNCATE', v, 0)) AS truncates, SUM(IF(n = 'COM_TRUNCATE', 0, v)) AS ddl FROM (
+// DDL statements the other connections ran, and the sessions of seam's
+// sql steps with a transaction open (stepTx); then more, each table's
+// sequence and the state of the baseline's sequences.
+func pollQuery(more string) string {
+	return `SELECT s.truncates, s.ddl, ` + stepTx() + more + ` FROM (SELECT SUM(IF(n = 'COM_TRUNCATE', v, 0)) AS truncates, SUM(IF(n = 'COM_TRUNCATE', 0, v)) AS ddl FROM (
 	SELECT VARIABLE_NAME AS n, CAST(VARIABLE_VALUE AS SIGNED) AS v FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME IN (` + ddlCounters + `)
 	UNION ALL
 	SELECT VARIABLE_NAME, -CAST(VARIABLE_VALUE AS SIGNED) FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME IN (` + ddlCounters + `)) c) s`
+}
+
+// stepTx is the sessions of seam's own sql steps with a transaction open
+// (those holding a lock service.StepTxLock names), as a list of ids. A
+// reset ends them: their test has ended (and was told, CheckTest), and
+// their locks would hold the restore up.
+func stepTx() string {
+	ids := make([]string, service.StepTxSlots)
+	for i := range ids {
+		ids[i] = "IS_USED_LOCK(" + quoteString(service.StepTxLock(i)) + ")"
+	}
+	return "CONCAT_WS(','," + strings.Join(ids, ", ") + ")"
+}
 
 // counts are the DDL statements the other connections ran.
 type counts struct{ truncates, ddl int64 }
 
 // takeBaseline copies every table of db into seam_baseline and installs
 // seam's triggers.
-func takeBaseline(ctx context.Context, root *sql.DB, db string) (*baseline, error) {
+func takeBaseline(ctx context.Context, root *sql.DB, db string, notice func(string)) (*baseline, error) {
 	b := &baseline{root: root, db: db, byName: map[string]*table{}, views: map[string]*view{}, kept: map[string]bool{},
-		pending: map[*table]bool{}, lockWait: 10 * time.Second}
+		seqs: map[string]*sequence{}, routines: map[string]*routine{}, pending: map[*table]bool{}, lockWait: 10 * time.Second, notice: notice}
 	// The init files ran on this session: what they set (SET NAMES,
 	// sql_mode) is set back, or SHOW CREATE TABLE would not read the same
 	// at the resets.
@@ -185,7 +205,14 @@ func takeBaseline(ctx context.Context, root *sql.DB, db string) (*baseline, erro
 			v.sig = sigs[name]
 			b.views[name] = v
 			continue
-		case "SEQUENCE", "SYSTEM VERSIONED":
+		case "SEQUENCE":
+			sq, err := b.takeSequence(ctx, name)
+			if err != nil {
+				return nil, err
+			}
+			b.seqs[name] = sq
+			continue
+		case "SYSTEM VERSIONED":
 			b.kept[name] = true
 			continue
 		}
@@ -235,7 +262,10 @@ func takeBaseline(ctx context.Context, root *sql.DB, db string) (*baseline, erro
 	if err := b.links(ctx); err != nil {
 		return nil, err
 	}
-	if b.others, _, err = b.poll(ctx); err != nil {
+	if err := b.takeRoutines(ctx); err != nil {
+		return nil, err
+	}
+	if b.others, _, _, _, err = b.poll(ctx, true); err != nil {
 		return nil, err
 	}
 	return b, nil
@@ -271,9 +301,12 @@ func (b *baseline) say(text string) {
 	}
 }
 
-// poll returns the counts of DDL statements the other connections ran and
-// the tables whose triggers fired since the last look.
-func (b *baseline) poll(ctx context.Context) (counts, map[*table]bool, error) {
+// poll returns the counts of DDL statements the other connections ran,
+// the tables whose triggers fired since the last look, the sessions of
+// seam's sql steps with a transaction open and, withSeqs, the state of
+// the baseline's sequences (readStates; nil when one is gone: then the
+// DDL counts have moved, and the check after DDL looks).
+func (b *baseline) poll(ctx context.Context, withSeqs bool) (counts, map[*table]bool, []int64, []string, error) {
 	var seqs strings.Builder
 	var live []*table
 	for _, t := range b.tables {
@@ -282,14 +315,30 @@ func (b *baseline) poll(ctx context.Context) (counts, map[*table]bool, error) {
 			seqs.WriteString(", NEXTVAL(" + t.written() + ")")
 		}
 	}
+	var sqs []*sequence
+	if withSeqs {
+		sqs = b.liveSequences()
+	}
+	for _, sq := range sqs {
+		fmt.Fprintf(&seqs, ", (SELECT %s FROM %s)", seqState, b.full(sq.name))
+	}
 	var c counts
+	var steps sql.NullString
 	vals := make([]int64, len(live))
-	dest := []any{&c.truncates, &c.ddl}
+	states := make([]sql.NullString, len(sqs))
+	dest := []any{&c.truncates, &c.ddl, &steps}
 	for i := range vals {
 		dest = append(dest, &vals[i])
 	}
-	if err := b.root.QueryRowContext(ctx, fmt.Sprintf(pollQuery, seqs.String())).Scan(dest...); err != nil {
-		return counts{}, nil, err
+	for i := range states {
+		dest = append(dest, &states[i])
+	}
+	if err := b.root.QueryRowContext(ctx, pollQuery(seqs.String())).Scan(dest...); err != nil {
+		var me *mysql.MySQLError
+		if len(sqs) > 0 && errors.As(err, &me) {
+			return b.poll(ctx, false) // a sequence gone, or replaced
+		}
+		return counts{}, nil, nil, nil, err
 	}
 	written := map[*table]bool{}
 	for i, t := range live {
@@ -298,7 +347,15 @@ func (b *baseline) poll(ctx context.Context) (counts, map[*table]bool, error) {
 		}
 		t.next = vals[i] + 1
 	}
-	return c, written, nil
+	ids := idList(steps.String)
+	var st []string
+	if len(sqs) > 0 {
+		st = make([]string, len(sqs))
+		for i := range states {
+			st[i] = states[i].String
+		}
+	}
+	return c, written, ids, st, nil
 }
 
 // object is a table, view or sequence of the database.
@@ -572,14 +629,70 @@ func (b *baseline) endHolders(ctx context.Context) ([]service.Holder, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	for _, id := range ids {
-		// Gone already is as good.
-		if _, err := b.root.ExecContext(ctx, fmt.Sprintf("KILL CONNECTION %d", id)); err != nil && !isUnknownThread(err) {
-			return out, err
+	return out, b.kill(ctx, ids)
+}
+
+// endSteps ends the sessions of seam's own sql steps with a transaction
+// open (stepTx), and says so (nil: none). Their last statement is the
+// step's own note of its lock.
+func (b *baseline) endSteps(ctx context.Context) (*service.StepTxError, error) {
+	var list sql.NullString
+	if err := b.root.QueryRowContext(ctx, "SELECT "+stepTx()).Scan(&list); err != nil {
+		return nil, err
+	}
+	ids := idList(list.String)
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return &service.StepTxError{}, b.kill(ctx, ids)
+}
+
+// idList reads a list of connection ids ("12,15").
+func idList(s string) []int64 {
+	var ids []int64
+	for _, f := range strings.Split(s, ",") {
+		if id, err := strconv.ParseInt(f, 10, 64); err == nil {
+			ids = append(ids, id)
 		}
 	}
-	return out, nil
+	return ids
 }
+
+// kill ends connections (rolling their transactions back), and waits
+// until they are gone: KILL only marks a connection, which lets go of its
+// locks and rows as its thread notices, a moment later.
+func (b *baseline) kill(ctx context.Context, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	list := make([]string, len(ids))
+	for i, id := range ids {
+		// Gone already is as good.
+		if _, err := b.root.ExecContext(ctx, fmt.Sprintf("KILL CONNECTION %d", id)); err != nil && !isUnknownThread(err) {
+			return err
+		}
+		list[i] = strconv.FormatInt(id, 10)
+	}
+	q := "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID IN (" + strings.Join(list, ",") + ")"
+	deadline := time.Now().Add(killWait)
+	for {
+		var n int
+		if err := b.root.QueryRowContext(ctx, q).Scan(&n); err != nil || n == 0 {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d connection(s) seam ended (KILL CONNECTION) still there after %s", n, killWait)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// killWait bounds the wait for killed connections to end.
+const killWait = 5 * time.Second
 
 // isUnknownThread: KILL of a connection that has ended.
 func isUnknownThread(err error) bool {
@@ -589,8 +702,11 @@ func isUnknownThread(err error) bool {
 
 // reset brings the database back to the baseline.
 func (b *baseline) reset(ctx context.Context) error {
-	others, written, err := b.poll(ctx)
+	others, written, steps, states, err := b.poll(ctx, true)
 	if err != nil {
+		return err
+	}
+	if err := b.kill(ctx, steps); err != nil {
 		return err
 	}
 	// Written tables stay pending until a reset restored them: the
@@ -604,9 +720,11 @@ func (b *baseline) reset(ctx context.Context) error {
 			set[t] = true
 		}
 	}
+	full := false
 	if others != b.others {
 		// TRUNCATE alone changes no definition, trigger or view.
-		if err := b.check(ctx, set, others.ddl != b.others.ddl); err != nil {
+		full = others.ddl != b.others.ddl
+		if err := b.check(ctx, set, full); err != nil {
 			b.others.ddl = -1 // look again next time
 			for t := range set {
 				b.pending[t] = true
@@ -614,6 +732,14 @@ func (b *baseline) reset(ctx context.Context) error {
 			return err
 		}
 	}
+	if full || states == nil {
+		// The sequences as the check left them (made again), or not read.
+		if states, err = b.readStates(ctx); err != nil {
+			b.others.ddl = -1
+			return err
+		}
+	}
+	restarts := b.restartStmts(states)
 	for t := range set {
 		for _, c := range t.cascade {
 			if !c.gone {
@@ -621,7 +747,7 @@ func (b *baseline) reset(ctx context.Context) error {
 			}
 		}
 	}
-	if len(set) == 0 {
+	if len(set) == 0 && len(restarts) == 0 {
 		b.others = others
 		return nil
 	}
@@ -641,7 +767,7 @@ func (b *baseline) reset(ctx context.Context) error {
 			remake[t] = m
 		}
 	}
-	err = b.exec(ctx, append(drops, data...))
+	err = b.exec(ctx, append(append(drops, data...), restarts...))
 	if err == nil {
 		err = b.makeTriggers(ctx, remake)
 	}
@@ -863,7 +989,8 @@ func (b *baseline) check(ctx context.Context, set map[*table]bool, full bool) er
 	var drops []string
 	for _, name := range sortedKeys(objs) {
 		o := objs[name]
-		if t := b.byName[name]; t != nil && !t.gone && present(o, true) || b.views[name] != nil && o.typ == "VIEW" || b.kept[name] {
+		if t := b.byName[name]; t != nil && !t.gone && present(o, true) || b.views[name] != nil && o.typ == "VIEW" || b.kept[name] ||
+			b.seqs[name] != nil && !b.seqs[name].gone && o.typ == "SEQUENCE" {
 			continue
 		}
 		what := "TABLE"
@@ -880,7 +1007,13 @@ func (b *baseline) check(ctx context.Context, set map[*table]bool, full bool) er
 			return err
 		}
 	}
+	if err := b.remakeSequences(ctx, objs); err != nil {
+		return err
+	}
 	if err := b.remakeViews(ctx); err != nil {
+		return err
+	}
+	if err := b.checkRoutines(ctx); err != nil {
 		return err
 	}
 	return b.links(ctx)

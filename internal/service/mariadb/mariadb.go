@@ -397,11 +397,10 @@ func (i *instance) Baseline(ctx context.Context, notice func(string)) error {
 	if i.spec.Reset != "per-test" {
 		return nil
 	}
-	b, err := takeBaseline(ctx, i.root, i.db)
+	b, err := takeBaseline(ctx, i.root, i.db, notice)
 	if err != nil {
 		return fmt.Errorf("taking the baseline: %w", err)
 	}
-	b.notice = notice
 	i.base = b
 	var other sql.NullString
 	if err := i.root.QueryRowContext(ctx, `SELECT GROUP_CONCAT(schema_name ORDER BY schema_name SEPARATOR ', ') FROM information_schema.schemata
@@ -430,6 +429,28 @@ func (i *instance) Reset(ctx context.Context) error {
 	return service.EndHeld(i.base.lockWait, err,
 		func() ([]service.Holder, error) { return i.base.endHolders(ctx) },
 		func() error { return i.base.reset(ctx) })
+}
+
+// CheckTest implements service.Checker: a transaction that the test's own
+// sql steps left open (their sessions hold a lock service.StepTxLock
+// names) is the test's mistake, not the system's. Left open, it would
+// hold its locks into the next reset, which would wait for them and blame
+// the system: seam ends its session now (rolling it back) and fails the
+// test.
+func (i *instance) CheckTest(time.Time) error {
+	if i.base == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	open, err := i.base.endSteps(ctx)
+	if err != nil {
+		return fmt.Errorf("looking for a transaction the test's sql steps left open: %w", err)
+	}
+	if open != nil {
+		return open
+	}
+	return nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

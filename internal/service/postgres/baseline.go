@@ -33,6 +33,9 @@ type baseline struct {
 	conn  *pgx.Conn     // kept open: resets need no new connection
 	err   error
 
+	use      sync.Mutex    // held while conn is in use: a reset, a check after a test
+	lockWait time.Duration // how long a reset waits for a lock, or for a transaction that wrote and was left open
+
 	notice func(string) // the run's notices (Baseline)
 	mu     sync.Mutex
 	said   map[string]bool
@@ -61,7 +64,7 @@ func (i *instance) Init(ctx context.Context) error {
 	if i.spec.Reset != "per-test" {
 		return conn.Close(cctx)
 	}
-	b := &baseline{ready: make(chan struct{}), conn: conn}
+	b := &baseline{ready: make(chan struct{}), conn: conn, lockWait: defaultLockWait}
 	close(b.ready)
 	i.base = b
 	return nil
@@ -180,7 +183,13 @@ const baselineSchema = `
 DROP EVENT TRIGGER IF EXISTS seam_ddl;
 DROP SCHEMA IF EXISTS seam_baseline CASCADE;
 CREATE SCHEMA seam_baseline;
-CREATE UNLOGGED TABLE seam_baseline.dirty (rel oid PRIMARY KEY);
+-- The notes of the tables written (rel; 0: DDL ran), each added by the
+-- writer's own transaction: seen once it commits, gone if it rolls back.
+-- No key and no index: a unique key made a writer wait for another's
+-- uncommitted note of the same table (and two that wrote two tables in
+-- opposite orders deadlock). A transaction notes a table once (mark);
+-- reset reads and deletes the notes in one statement.
+CREATE UNLOGGED TABLE seam_baseline.dirty (rel oid NOT NULL);
 CREATE TABLE seam_baseline.restore (rel oid PRIMARY KEY, root oid NOT NULL, sig text NOT NULL, del text NOT NULL, ins text);
 -- The baseline's objects: schemas (n), relations (r) and the others
 -- (kinds of seam_baseline.others) with the table each is on (0: none),
@@ -307,17 +316,34 @@ CREATE VIEW seam_baseline.made AS
 	  AND (o.rel = 0 OR EXISTS (SELECT 1 FROM seam_baseline.objects b WHERE b.kind = 'r' AND b.obj = o.rel))
 	  AND NOT EXISTS (SELECT 1 FROM seam_baseline.objects b WHERE b.kind = o.kind AND b.obj = o.obj);
 
--- The notes are written with seam's rights: the system under test may
--- connect as a role of its own, which may not write to seam's schema.
+-- note notes a table written (0: DDL ran), once per transaction: the
+-- setting seam.noted lists those it noted (",16384,16390,"), local to the
+-- transaction (and undone with a savepoint rolled back, as its note is).
+-- It takes no lock another writer waits for: a plain INSERT into a table
+-- without a key, and no read of the others' notes (one committed before
+-- may be deleted by a reset before this transaction commits, and a note
+-- of its own is the only one sure to outlive it). The notes are written
+-- with seam's rights: the system under test may connect as a role of its
+-- own, which may not write to seam's schema.
+CREATE FUNCTION seam_baseline.note(r oid) RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE
+	noted text := coalesce(nullif(current_setting('seam.noted', true), ''), ',');
+BEGIN
+	IF strpos(noted, ',' || r || ',') = 0 THEN
+		INSERT INTO seam_baseline.dirty VALUES (r);
+		PERFORM set_config('seam.noted', noted || r || ',', true);
+	END IF;
+END $$;
+
 CREATE FUNCTION seam_baseline.mark() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
 BEGIN
-	INSERT INTO seam_baseline.dirty VALUES (TG_RELID) ON CONFLICT DO NOTHING;
+	PERFORM seam_baseline.note(TG_RELID);
 	RETURN NULL;
 END $$;
 
 CREATE FUNCTION seam_baseline.ddl() RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
 BEGIN
-	INSERT INTO seam_baseline.dirty VALUES (0) ON CONFLICT DO NOTHING;
+	PERFORM seam_baseline.note(0);
 END $$;
 CREATE EVENT TRIGGER seam_ddl ON ddl_command_end EXECUTE FUNCTION seam_baseline.ddl();
 
@@ -670,21 +696,47 @@ BEGIN
 	RETURN nullif(array_to_string(said, E'\n'), '');
 END $$;
 
--- reset brings the data back to the baseline; it returns what it could
--- not undo, or null.
-CREATE FUNCTION seam_baseline.reset() RETURNS text LANGUAGE plpgsql AS $$
+-- reset brings the data back to the baseline, waiting wait at most for a
+-- lock (lock_timeout). said is what it could not undo, or null; held the
+-- system's sessions idle in a transaction that wrote ('pid:xid'): their
+-- writes are not committed, so no note of theirs is seen, and their
+-- commit would land in a later test (the caller waits for them, then ends
+-- them). The sessions of seam's own sql steps with a transaction open are
+-- ended at once: their test has ended (and was told, CheckTest), and
+-- their locks would hold the reset up.
+CREATE FUNCTION seam_baseline.reset(wait text, OUT said text, OUT held text[]) LANGUAGE plpgsql AS $$
 DECLARE
 	r record;
-	said text;
+	rels oid[];
+	steps int[]; -- the sessions of seam's sql steps with a transaction open
 	ddl boolean; -- privileges may have changed (GRANT, REVOKE, roles)
 BEGIN
 	PERFORM set_config('session_replication_role', 'replica', true);
-	PERFORM set_config('lock_timeout', '10s', true); -- lockWait
-	ddl := EXISTS (SELECT 1 FROM seam_baseline.dirty WHERE rel = 0);
+	PERFORM set_config('lock_timeout', wait, true); -- baseline.lockWait
+	-- The notes committed by now are read and deleted at once: one
+	-- committed after is kept for the next reset.
+	WITH d AS (DELETE FROM seam_baseline.dirty RETURNING rel) SELECT array_agg(DISTINCT d.rel) INTO rels FROM d;
+	ddl := coalesce(0 = ANY (rels), false);
+	-- Who else has a transaction open, only when one wrote (it holds the
+	-- lock on its transaction id; the list of sessions costs more), or
+	-- when DDL is to be undone (a transaction of the steps that only read
+	-- a table holds its DROP up).
+	held := '{}';
+	IF ddl OR EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'transactionid' AND pid <> pg_backend_pid()) THEN
+		SELECT coalesce(array_agg(a.pid || ':' || a.backend_xid) FILTER (WHERE a.application_name <> '` + service.StepApp + `'), '{}'),
+			coalesce(array_agg(a.pid) FILTER (WHERE a.application_name = '` + service.StepApp + `'), '{}')
+		INTO held, steps
+		FROM pg_stat_get_activity(NULL) a
+		WHERE a.datid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND a.pid <> pg_backend_pid()
+		  AND a.backend_type = 'client backend'
+		  AND (a.application_name = '` + service.StepApp + `' AND a.xact_start IS NOT NULL
+		       OR a.backend_xid IS NOT NULL AND a.state = 'idle in transaction');
+		PERFORM pg_terminate_backend(p) FROM unnest(steps) p;
+	END IF;
 	IF ddl THEN
 		said := seam_baseline.undo_ddl();
 	END IF;
-	FOR r IN SELECT DISTINCT s.del, s.ins FROM seam_baseline.dirty d JOIN seam_baseline.restore s USING (rel) LOOP
+	FOR r IN SELECT DISTINCT s.del, s.ins FROM seam_baseline.restore s WHERE s.rel = ANY (rels) LOOP
 		EXECUTE r.del;
 		IF r.ins IS NOT NULL THEN
 			EXECUTE r.ins;
@@ -698,8 +750,6 @@ BEGIN
 	IF ddl THEN
 		said := nullif(concat_ws(E'\n', said, seam_baseline.undo_privs()), '');
 	END IF;
-	DELETE FROM seam_baseline.dirty;
-	RETURN said;
 END $$;
 `
 
@@ -716,6 +766,8 @@ func (i *instance) Baseline(ctx context.Context, notice func(string)) error {
 	if err != nil {
 		return err
 	}
+	i.base.use.Lock()
+	defer i.base.use.Unlock()
 	if _, err := conn.Exec(ctx, "SELECT seam_baseline.take()"); err != nil {
 		return fmt.Errorf("taking the baseline after the start: %w", err)
 	}
@@ -746,7 +798,12 @@ func (b *baseline) say(text string) {
 	}
 }
 
-// Reset implements service.Resetter.
+// Reset implements service.Resetter. A transaction the system left open
+// delays it: one holding locks the reset needs (it waits lockWait for
+// them), and one idle with writes it has not committed (no lock of its is
+// in the way, and no note of its is seen, but it would commit into a
+// later test: the reset waits lockWait for it to end). Either way the
+// sessions are then reported and ended (service.EndHeld).
 func (i *instance) Reset(ctx context.Context) error {
 	if i.base == nil {
 		return nil // reset: per-suite or never
@@ -755,40 +812,130 @@ func (i *instance) Reset(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var said *string
-	err = conn.QueryRow(ctx, "SELECT seam_baseline.reset()").Scan(&said)
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "55P03" {
-		err = service.EndHeld(lockWait, err,
-			func() ([]service.Holder, error) { return endHolders(ctx, conn) },
-			func() error { return conn.QueryRow(ctx, "SELECT seam_baseline.reset()").Scan(&said) })
-		i.base.sayAll(said)
+	i.base.use.Lock()
+	defer i.base.use.Unlock()
+	wait := i.base.lockWait
+	held, err := i.resetOrEnd(ctx, conn)
+	if err != nil || len(held) == 0 {
 		return err
 	}
-	if err != nil {
+	// Written, not committed: once they end (a commit's notes are seen
+	// then), the reset goes again.
+	err = awaitEnd(ctx, conn, held, wait)
+	if err == nil {
+		_, err = i.resetOrEnd(ctx, conn)
 		return err
 	}
-	i.base.sayAll(said)
-	return nil
+	if !errors.Is(err, errStillOpen) {
+		return err
+	}
+	err = service.EndHeld(wait, err,
+		func() ([]service.Holder, error) { return endHolders(ctx, conn, held) },
+		func() error { return i.resetAfter(ctx, conn, held) })
+	var he *service.HeldError
+	if errors.As(err, &he) {
+		he.Writes = true
+	}
+	return err
 }
 
-// lockWait is how long a reset waits for a lock (the function's
-// lock_timeout).
-const lockWait = 10 * time.Second
+// resetOrEnd resets, and when locks held it up for lockWait, ends the
+// sessions holding them and resets again (a HeldError). It returns the
+// system's sessions idle with uncommitted writes that the reset found.
+func (i *instance) resetOrEnd(ctx context.Context, conn *pgx.Conn) ([]string, error) {
+	said, held, err := i.base.reset(ctx)
+	i.base.sayAll(said)
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "55P03" {
+		return nil, service.EndHeld(i.base.lockWait, err,
+			func() ([]service.Holder, error) { return endHolders(ctx, conn, nil) },
+			func() error { return i.resetAfter(ctx, conn, nil) })
+	}
+	return held, err
+}
+
+// reset calls seam_baseline.reset(): what it could not undo, and the
+// system's sessions idle with uncommitted writes.
+func (b *baseline) reset(ctx context.Context) (said *string, held []string, err error) {
+	wait := fmt.Sprintf("%dms", max(1, b.lockWait.Milliseconds()))
+	err = b.conn.QueryRow(ctx, "SELECT said, held FROM seam_baseline.reset($1)", wait).Scan(&said, &held)
+	return said, held, err
+}
+
+// resetAfter resets again once the sessions seam ended are gone (those of
+// ended, when given: their locks go with them).
+func (i *instance) resetAfter(ctx context.Context, conn *pgx.Conn, ended []string) error {
+	if len(ended) > 0 {
+		if err := awaitEnd(ctx, conn, ended, 5*time.Second); err != nil {
+			return err
+		}
+	}
+	said, _, err := i.base.reset(ctx)
+	i.base.sayAll(said)
+	return err
+}
+
+// defaultLockWait is how long a reset waits for a lock (the function's
+// lock_timeout), and for a transaction that wrote and was left open.
+const defaultLockWait = 10 * time.Second
+
+// errStillOpen: the transactions awaited were still open.
+var errStillOpen = errors.New("still open")
+
+// awaitEnd waits until none of the transactions held ('pid:xid', as
+// reset gives them) is open, for wait at most.
+func awaitEnd(ctx context.Context, conn *pgx.Conn, held []string, wait time.Duration) error {
+	err := await(ctx, conn, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid || ':' || backend_xid = ANY ($1))`, held, wait)
+	if errors.Is(err, errStillOpen) {
+		return fmt.Errorf("its writes were still not committed after %v: %w", wait, err)
+	}
+	return err
+}
+
+// await asks query (with arg) every 20 ms until it says false, for wait
+// at most (errStillOpen).
+func await(ctx context.Context, conn *pgx.Conn, query string, arg any, wait time.Duration) error {
+	// Not a context with wait's deadline: one that ends during a query
+	// would close seam's connection (pgx does).
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var open bool
+		err := conn.QueryRow(ctx, query, arg).Scan(&open)
+		switch {
+		case err != nil:
+			return err
+		case !open:
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline.C:
+			return errStillOpen
+		case <-tick.C:
+		}
+	}
+}
 
 // endHolders ends the sessions, other than seam's, with a transaction
-// open (the system's: nobody else logs in to seam's server), and returns
-// them, oldest first. Rolled back, their locks are gone. Their
-// statements are masked as the wire masks SQL.
-func endHolders(ctx context.Context, conn *pgx.Conn) ([]service.Holder, error) {
+// open (the system's: nobody else logs in to seam's server), or only the
+// transactions of only ('pid:xid') when given, and returns them, oldest
+// first. Rolled back, their locks are gone. Their statements are masked as
+// the wire masks SQL.
+func endHolders(ctx context.Context, conn *pgx.Conn, only []string) ([]service.Holder, error) {
 	rows, err := conn.Query(ctx, `SELECT coalesce(host(client_addr) || ':' || client_port, ''), coalesce(state, ''),
 		extract(epoch FROM clock_timestamp() - xact_start)::float8, coalesce(query, ''), pg_terminate_backend(pid)
 		FROM pg_stat_activity
 		WHERE pid <> pg_backend_pid() AND backend_type = 'client backend' AND xact_start IS NOT NULL
-		ORDER BY xact_start`)
+		  AND ($1::text[] IS NULL OR pid || ':' || backend_xid = ANY ($1))
+		ORDER BY xact_start`, only)
 	if err != nil {
 		return nil, err
 	}
+	defer rows.Close()
 	var out []service.Holder
 	for rows.Next() {
 		var h service.Holder
@@ -803,6 +950,63 @@ func endHolders(ctx context.Context, conn *pgx.Conn) ([]service.Holder, error) {
 		out = append(out, h)
 	}
 	return out, rows.Err()
+}
+
+// CheckTest implements service.Checker: a transaction that the test's own
+// sql steps left open (their sessions are named service.StepApp) is the
+// test's mistake, not the system's. Left open, it would hold its locks
+// into the next reset, which would wait for them and blame the system:
+// seam ends its session now (rolling it back) and fails the test.
+func (i *instance) CheckTest(time.Time) error {
+	if i.base == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, err := i.base.wait(ctx)
+	if err != nil {
+		return err
+	}
+	i.base.use.Lock()
+	defer i.base.use.Unlock()
+	// Every such session ends; the oldest transaction is told.
+	rows, err := conn.Query(ctx, `SELECT pid, coalesce(query, ''), extract(epoch FROM clock_timestamp() - xact_start)::float8, pg_terminate_backend(pid)
+		FROM pg_stat_activity
+		WHERE datname = current_database() AND application_name = $1 AND xact_start IS NOT NULL AND pid <> pg_backend_pid()
+		ORDER BY xact_start`, service.StepApp)
+	if err != nil {
+		return fmt.Errorf("looking for a transaction the test's sql steps left open: %w", err)
+	}
+	defer rows.Close()
+	var e service.StepTxError
+	var open float64
+	var pids []int32
+	for rows.Next() {
+		var pid int32
+		var q string
+		var o float64
+		var ended bool
+		if err := rows.Scan(&pid, &q, &o, &ended); err != nil {
+			return fmt.Errorf("looking for a transaction the test's sql steps left open: %w", err)
+		}
+		if pids == nil {
+			e.Query, open = q, o
+		}
+		pids = append(pids, pid)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("looking for a transaction the test's sql steps left open: %w", err)
+	}
+	if pids == nil {
+		return nil
+	}
+	// Gone before the reset, which would wait for their locks.
+	if err := await(ctx, conn, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = ANY ($1))`, pids, 2*time.Second); err != nil && !errors.Is(err, errStillOpen) {
+		return err
+	}
+	e.Open = time.Duration(open * float64(time.Second))
+	e.Query, _, _ = mask.SQL(e.Query)
+	return &e
 }
 
 // sayAll says each line of what a reset could not undo.

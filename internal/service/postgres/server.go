@@ -122,7 +122,9 @@ func (s *Spec) Prepare(ctx context.Context, env *service.PrepareEnv) error {
 	srv := &server{crash: crash.From(ctx), postgres: pg, version: strings.TrimSpace(string(out)), user: user}
 	h := sha256.New()
 	// The password is not part of the key: each environment sets its own.
-	fmt.Fprintf(h, "v9\x00%s\x00%s\x00%v\x00%s\x00%s\x00", srv.version, s.User, s.Superuser, db, s.Reset)
+	// seam's baseline schema is in the folder: a folder made by another
+	// version of it is not this one's.
+	fmt.Fprintf(h, "v9\x00%s\x00%s\x00%v\x00%s\x00%s\x00%s\x00", srv.version, s.User, s.Superuser, db, s.Reset, baselineSchema)
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {

@@ -7,21 +7,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/seamtest/seam/internal/crash"
-	"github.com/seamtest/seam/internal/token"
 	"net/url"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+	"github.com/seamtest/seam/internal/crash"
 	"github.com/seamtest/seam/internal/decode"
 	"github.com/seamtest/seam/internal/service"
 	"github.com/seamtest/seam/internal/service/datadir"
 	"github.com/seamtest/seam/internal/service/process"
+	"github.com/seamtest/seam/internal/token"
 	"go.yaml.in/yaml/v4"
 )
 
@@ -198,7 +199,10 @@ type instance struct {
 	addr    string
 	adminPW string // seam's own user's (adminUser)
 	c       *goredis.Client
-	base    []entry
+	// base is the baseline: the keys of each database that had any. A
+	// reset empties every database (a test may write to any), then
+	// restores these.
+	base map[int][]entry
 }
 
 type entry struct {
@@ -223,61 +227,102 @@ func (i *instance) Init(ctx context.Context) error {
 	return nil
 }
 
-// Baseline implements service.Baseliner: database 0 once the environment
-// has started, with the keys jobs and services wrote, is the baseline.
+// Baseline implements service.Baseliner: every database once the
+// environment has started, with the keys jobs and services wrote, is the
+// baseline.
 func (i *instance) Baseline(ctx context.Context, notice func(string)) error {
 	if i.spec.Reset != "per-test" {
 		return nil
 	}
+	info, err := i.c.Info(ctx, "keyspace").Result()
+	if err != nil {
+		return fmt.Errorf("taking the baseline: %w", err)
+	}
+	i.base = map[int][]entry{}
+	for _, db := range keyspaces(info) {
+		entries, err := i.take(ctx, db)
+		if err != nil {
+			return err
+		}
+		i.base[db] = entries
+	}
+	return nil
+}
+
+// keyspaces lists the databases that hold keys, as INFO keyspace says
+// ("db0:keys=1,expires=0,avg_ttl=0"), in order.
+func keyspaces(info string) []int {
+	var dbs []int
+	for _, line := range strings.Split(info, "\n") {
+		name, _, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if n, err := strconv.Atoi(strings.TrimPrefix(name, "db")); ok && err == nil && strings.HasPrefix(name, "db") {
+			dbs = append(dbs, n)
+		}
+	}
+	sort.Ints(dbs)
+	return dbs
+}
+
+// take reads the keys of one database: a client of its own, as a pooled
+// connection that SELECTed another database would stay there.
+func (i *instance) take(ctx context.Context, db int) ([]entry, error) {
+	c := goredis.NewClient(&goredis.Options{Addr: i.addr, MaxRetries: -1, Username: adminUser, Password: i.adminPW, DB: db})
+	defer c.Close()
+	var out []entry
 	var cursor uint64
 	for {
-		keys, next, err := i.c.Scan(ctx, cursor, "*", 1000).Result()
+		keys, next, err := c.Scan(ctx, cursor, "*", 1000).Result()
 		if err != nil {
-			return fmt.Errorf("taking the baseline: %w", err)
+			return nil, fmt.Errorf("taking the baseline of database %d: %w", db, err)
 		}
 		for _, k := range keys {
-			v, err := i.c.Dump(ctx, k).Result()
-			if err != nil {
-				return fmt.Errorf("taking the baseline of %s: %w", k, err)
+			v, err := c.Dump(ctx, k).Result()
+			if errors.Is(err, goredis.Nil) {
+				continue // expired meanwhile
 			}
-			ttl, _ := i.c.PTTL(ctx, k).Result()
+			if err != nil {
+				return nil, fmt.Errorf("taking the baseline of %s in database %d: %w", k, db, err)
+			}
+			ttl, _ := c.PTTL(ctx, k).Result()
 			if ttl < 0 {
 				ttl = 0
 			}
-			i.base = append(i.base, entry{key: k, ttl: ttl, value: v})
+			out = append(out, entry{key: k, ttl: ttl, value: v})
 		}
 		if cursor = next; cursor == 0 {
 			break
 		}
 	}
-	// Only database 0 is reset: keys elsewhere are news.
-	info, err := i.c.Info(ctx, "keyspace").Result()
-	if err != nil {
-		return err
-	}
-	var others []string
-	for _, line := range strings.Split(info, "\n") {
-		if db, _, ok := strings.Cut(strings.TrimSpace(line), ":"); ok && strings.HasPrefix(db, "db") && db != "db0" {
-			others = append(others, db)
-		}
-	}
-	if len(others) > 0 && notice != nil {
-		notice(fmt.Sprintf("keys were written to %s after init (by a job or a service?): seam resets only database 0 between tests; "+
-			"use database 0, or a redis service of its own", strings.Join(others, ", ")))
-	}
-	return nil
+	return out, nil
 }
 
-// Reset implements service.Resetter: empty database 0 and restore the
-// baseline in one pipeline; clients stay connected.
+// Reset implements service.Resetter: empty every database and restore the
+// baseline's keys in one transaction (MULTI/EXEC); clients stay
+// connected. A database other than 0 costs a SELECT when the baseline
+// has keys in it, nothing otherwise.
 func (i *instance) Reset(ctx context.Context) error {
 	if i.spec.Reset != "per-test" || i.c == nil {
 		return nil
 	}
+	dbs := make([]int, 0, len(i.base))
+	for db := range i.base {
+		dbs = append(dbs, db)
+	}
+	sort.Ints(dbs)
 	_, err := i.c.TxPipelined(ctx, func(p goredis.Pipeliner) error {
-		p.FlushDB(ctx)
-		for _, e := range i.base {
-			p.RestoreReplace(ctx, e.key, e.ttl, e.value)
+		p.FlushAll(ctx)
+		at := 0
+		for _, db := range dbs {
+			if db != at {
+				p.Select(ctx, db)
+				at = db
+			}
+			for _, e := range i.base[db] {
+				p.RestoreReplace(ctx, e.key, e.ttl, e.value)
+			}
+		}
+		if at != 0 {
+			p.Select(ctx, 0) // the connection goes back to the pool on database 0
 		}
 		return nil
 	})

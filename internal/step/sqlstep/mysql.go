@@ -3,6 +3,8 @@ package sqlstep
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
+	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/seamtest/seam/internal/expr"
+	"github.com/seamtest/seam/internal/service"
 	"github.com/seamtest/seam/internal/step"
 )
 
@@ -30,6 +33,10 @@ func openMySQL(raw string) (*sql.DB, error) {
 	// Arguments are put into the text of the statement by the driver, so
 	// every result arrives in the text protocol and is typed the same way.
 	cfg.InterpolateParams = true
+	// The driver logs to stderr when it drops a connection that the
+	// server ended (after a test left a transaction open, say): noise on
+	// the user's console, and seam says what happened in its own words.
+	cfg.Logger = &mysql.NopLogger{}
 	c, err := mysql.NewConnector(cfg)
 	if err != nil {
 		return nil, err
@@ -39,13 +46,55 @@ func openMySQL(raw string) (*sql.DB, error) {
 	return db, nil
 }
 
+// txMark holds one of the locks service.StepTxLock names while the
+// session has a transaction open (its own, or the first free one: a lock
+// taken again is counted, and would need as many releases), and releases
+// it otherwise. CASE tries the locks in order and stops at the first it
+// gets.
+func txMark() string {
+	held, take, release := make([]string, service.StepTxSlots), make([]string, service.StepTxSlots), make([]string, service.StepTxSlots)
+	for i := range held {
+		name := quote(service.StepTxLock(i))
+		held[i] = "IS_USED_LOCK(" + name + ")"
+		take[i] = "WHEN GET_LOCK(" + name + ", 0) THEN 1"
+		release[i] = "COALESCE(RELEASE_LOCK(" + name + "), 0)"
+	}
+	return "DO IF(@@in_transaction, IF(CONNECTION_ID() IN (" + strings.Join(held, ", ") + "), 1, CASE " + strings.Join(take, " ") + " ELSE 0 END), " +
+		strings.Join(release, " + ") + ")"
+}
+
+// quote is s as an SQL string literal.
+func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
 var returnsRows = regexp.MustCompile(`(?is)^\s*(select|show|with|values|describe|desc|explain|table)\b|\breturning\b`)
 
-// runMySQL runs one statement: queries give rows, others the affected count.
-func runMySQL(ctx context.Context, db *sql.DB, query string, args []any, sent string) (*step.Result, error) {
+// runMySQL runs one statement on the test's session: queries give rows,
+// others the affected count.
+func runMySQL(ctx context.Context, m *mySession, test, query string, args []any, sent string) (*step.Result, error) {
+	var res *step.Result
+	err := m.use(ctx, test, func(c *sql.Conn) error {
+		var err error
+		res, err = runMySQLOn(ctx, c, query, args, sent)
+		if errors.Is(err, driver.ErrBadConn) || errors.Is(err, mysql.ErrInvalidConn) {
+			return err
+		}
+		// Whether a transaction of the session's is open now, for the
+		// data service's check after the test (service.StepTxLock).
+		if _, terr := c.ExecContext(ctx, txMark()); terr != nil && err == nil {
+			return terr
+		}
+		return err
+	})
+	if res == nil {
+		res = &step.Result{Request: sent}
+	}
+	return res, err
+}
+
+func runMySQLOn(ctx context.Context, c *sql.Conn, query string, args []any, sent string) (*step.Result, error) {
 	start := time.Now()
 	if !returnsRows.MatchString(query) {
-		res, err := db.ExecContext(ctx, query, args...)
+		res, err := c.ExecContext(ctx, query, args...)
 		if err != nil {
 			return &step.Result{Request: sent}, mysqlErr(err)
 		}
@@ -54,7 +103,7 @@ func runMySQL(ctx context.Context, db *sql.DB, query string, args []any, sent st
 			"duration_ms": float64(time.Since(start).Microseconds()) / 1000}
 		return &step.Result{Fields: fields, Request: sent, Response: fmt.Sprintf("%d row(s) affected", n)}, nil
 	}
-	rows, err := db.QueryContext(ctx, query, args...)
+	rows, err := c.QueryContext(ctx, query, args...)
 	if err != nil {
 		return &step.Result{Request: sent}, mysqlErr(err)
 	}

@@ -5,14 +5,14 @@ package sqlstep
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/seamtest/seam/internal/decode"
 	"github.com/seamtest/seam/internal/expect"
 	"github.com/seamtest/seam/internal/expr"
@@ -23,31 +23,32 @@ import (
 // maxRows caps how many rows a step keeps.
 const maxRows = 10000
 
-// Kind is the sql step kind. It keeps one small pool per database URL so
-// steps reuse connections.
+// Kind is the sql step kind. Its steps share a session per database and
+// test (sessions), kept by each environment.
 type Kind struct {
-	pools *step.Clients[*pgxpool.Pool]
-	mysql *step.Clients[*sql.DB]
+	own *sessions // for steps run with no environment (a suite without services)
 }
 
 // New returns the sql step kind.
 func New() *Kind {
-	return &Kind{pools: step.NewClients(func(url string) (*pgxpool.Pool, error) {
-		cfg, err := pgxpool.ParseConfig(url)
-		if err != nil {
-			return nil, err
-		}
-		cfg.MaxConns = 4
-		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
-		return pgxpool.NewWithConfig(context.Background(), cfg)
-	}, func(p *pgxpool.Pool) { p.Close() }),
-		mysql: step.NewClients(openMySQL, func(db *sql.DB) { db.Close() })}
+	return &Kind{own: newSessions()}
 }
 
-// Close closes every pool.
+// Close ends the sessions kept by the kind itself (an environment ends
+// its own when it stops).
 func (k *Kind) Close() {
-	k.pools.Close()
-	k.mysql.Close()
+	k.own.Close()
+}
+
+// sessionsFor returns the sessions of the environment a step runs in.
+func (k *Kind) sessionsFor(env *step.Env) *sessions {
+	if h, ok := env.Services.(step.Host); ok && env.Services != nil {
+		c, err := h.Keep("sql", func(step.HostEnv) (io.Closer, error) { return newSessions(), nil })
+		if s, ok := c.(*sessions); ok && err == nil {
+			return s
+		}
+	}
+	return k.own
 }
 
 func (k *Kind) Usage() step.Usage {
@@ -114,22 +115,37 @@ func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 		}
 	}
 	sent := describe(query, args)
+	ss := a.kind.sessionsFor(env)
 	switch {
 	case strings.HasPrefix(url, "mysql://"):
-		db, err := a.kind.mysql.Get(url)
+		m, err := ss.mysql(url)
 		if err != nil {
 			return &step.Result{Request: sent}, err
 		}
-		return runMySQL(ctx, db, query, args, sent)
+		return runMySQL(ctx, m, test(env), query, args, sent)
 	case !strings.HasPrefix(url, "postgres"):
 		return nil, fmt.Errorf("%s is not a database URL: the sql step talks to postgres and mariadb services", url)
 	}
-	pool, err := a.kind.pools.Get(url)
+	p, err := ss.postgres(url)
 	if err != nil {
 		return &step.Result{Request: sent}, err
 	}
+	var res *step.Result
+	err = p.use(ctx, test(env), func(c *pgx.Conn) error {
+		var rerr error
+		res, rerr = runPG(ctx, c, query, args, sent)
+		return rerr
+	})
+	if res == nil {
+		res = &step.Result{Request: sent}
+	}
+	return res, err
+}
+
+// runPG runs one statement on a PostgreSQL session.
+func runPG(ctx context.Context, c *pgx.Conn, query string, args []any, sent string) (*step.Result, error) {
 	start := time.Now()
-	rows, err := pool.Query(ctx, query, args...)
+	rows, err := c.Query(ctx, query, args...)
 	if err != nil {
 		return &step.Result{Request: sent}, sqlErr(err)
 	}
@@ -153,6 +169,7 @@ func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 		}
 		out = append(out, row)
 	}
+	rows.Close()
 	if err := rows.Err(); err != nil {
 		return &step.Result{Request: sent}, sqlErr(err)
 	}
