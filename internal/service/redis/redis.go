@@ -34,10 +34,10 @@ func (Kind) Usage() service.Usage {
 	return service.Usage{
 		Name: "redis",
 		Summary: "a Redis server (Debian package redis-server). Its info has url " +
-			"(redis://…/0). Reset restores database 0 with DUMP and RESTORE",
+			"(redis://…/0). Reset restores every database that has keys with DUMP and RESTORE",
 		Inputs: []service.Input{
 			{Name: "init", Doc: "commands run once (the baseline): each a list like [HSET, user:1, name, Ada] or a string split on spaces"},
-			{Name: "reset", Doc: "per-test (default), per-suite or never: when database 0 goes back to the baseline, its keys once the environment has started (after init:, jobs and the services' start-up)"},
+			{Name: "reset", Doc: "per-test (default), per-suite or never: when the databases go back to the baseline, their keys once the environment has started (after init:, jobs and the services' start-up)"},
 			{Name: "bin", Doc: "the redis-server binary"},
 			{Name: "password", Doc: "the default user's password (default: a random one per environment; the url carries it: redis://default:PASSWORD@host:port/0)"},
 			{Name: "superuser", Doc: "true lets the system run administrative commands (CONFIG, DEBUG, SHUTDOWN, ACL, …; default false)"},
