@@ -34,12 +34,25 @@ type Decoder struct {
 	// service("db"), for the loader to check once every service is
 	// known. Nil: not collected.
 	Services *[]Named
+	// Src is File's text, for the positions of problems inside a scalar
+	// (a template in a quoted, folded or block string). Nil: File is read
+	// the first time one is needed; if that fails, or the text there is
+	// not the node's, such problems are placed less exactly.
+	Src []byte
+
+	src      *source // Src, or File's text, with its lines
+	srcTried bool
+	uses     *uses // anchors and aliases seen, for problems inside them
 }
 
 // Named is a name used at a position.
 type Named struct {
 	Name string
 	Pos  diag.Pos
+	// Path are the fields read, in order, of what the name gives, each
+	// with its own position: service("web").ports.admin reads ports, then
+	// admin. It ends before the first field computed at run time.
+	Path []Named
 }
 
 // New returns a Decoder for file that adds problems to errs.
@@ -63,9 +76,7 @@ func (d *Decoder) Pos(n *yaml.Node) diag.Pos {
 
 // Errorf records a problem at n and returns it so a hint can be added.
 func (d *Decoder) Errorf(n *yaml.Node, format string, args ...any) *diag.Error {
-	e := diag.Errorf(d.Pos(n), format, args...)
-	d.Errs.Add(e)
-	return e
+	return d.Report(n, diag.Errorf(d.Pos(n), format, args...))
 }
 
 // Resolve follows aliases and unwraps a document node.
@@ -120,6 +131,13 @@ type Field struct {
 
 // Fields returns the entries of a mapping in order, reporting duplicate keys
 // and non-scalar keys. It reports and returns nil when n is not a mapping.
+//
+// Merge keys follow YAML's merge-key type (yaml.org/type/merge): `<<: *a`
+// or `<<: [*a, *b]` adds the keys of those mappings that the mapping does
+// not give itself, wherever in it they are written; of several merged
+// mappings the earlier wins. Merged fields keep their own nodes, so their
+// problems are reported where they are written. Two explicit keys of the
+// same name are still a duplicate.
 func (d *Decoder) Fields(n *yaml.Node, what string) []Field {
 	n = Resolve(n)
 	if n == nil || n.Kind != yaml.MappingNode {
@@ -129,32 +147,76 @@ func (d *Decoder) Fields(n *yaml.Node, what string) []Field {
 		d.Errorf(n, "%s: want a mapping, got %s", what, KindName(n))
 		return nil
 	}
-	seen := map[string]*yaml.Node{}
+	d.noteUses(n)
+	// The first occurrence of each explicit key, by index in Content.
+	first := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := Resolve(n.Content[i])
+		if k == nil || k.Kind != yaml.ScalarNode {
+			d.Errorf(n.Content[i], "%s: keys must be plain strings, got %s", what, KindName(k))
+			continue
+		}
+		if IsMerge(k) {
+			continue
+		}
+		if j, dup := first[k.Value]; dup {
+			d.Errorf(k, "%s: duplicate key %q", what, k.Value).WithHint("first defined at line %d", Resolve(n.Content[j]).Line)
+			continue
+		}
+		first[k.Value] = i
+	}
+	merged := map[string]bool{}
 	out := make([]Field, 0, len(n.Content)/2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := Resolve(n.Content[i]), n.Content[i+1]
-		if k.Kind != yaml.ScalarNode {
-			d.Errorf(k, "%s: keys must be plain strings, got %s", what, KindName(k))
-			continue
-		}
-		if k.Value == "<<" {
-			// A merge key: splice in the merged mapping's fields.
-			for _, f := range d.Fields(v, what) {
-				if _, dup := seen[f.Key]; !dup {
-					seen[f.Key] = f.KeyN
-					out = append(out, f)
+		switch {
+		case k == nil || k.Kind != yaml.ScalarNode:
+		case IsMerge(k):
+			for _, src := range d.mergeSources(v, what) {
+				for _, f := range d.Fields(src, what) {
+					if _, explicit := first[f.Key]; !explicit && !merged[f.Key] {
+						merged[f.Key] = true
+						out = append(out, f)
+					}
 				}
 			}
-			continue
+		case first[k.Value] == i:
+			out = append(out, Field{Key: k.Value, KeyN: k, Value: v})
 		}
-		if prev, dup := seen[k.Value]; dup {
-			d.Errorf(k, "%s: duplicate key %q", what, k.Value).WithHint("first defined at line %d", prev.Line)
-			continue
-		}
-		seen[k.Value] = k
-		out = append(out, Field{Key: k.Value, KeyN: k, Value: v})
 	}
 	return out
+}
+
+// IsMerge reports whether k is YAML's merge key: a plain, untagged <<.
+func IsMerge(k *yaml.Node) bool {
+	return k != nil && k.Kind == yaml.ScalarNode && k.Value == "<<" &&
+		k.Style&(yaml.TaggedStyle|yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) == 0
+}
+
+// mergeSources are the mappings a merge key's value v names: one mapping,
+// or a list of them. Anything else is reported.
+func (d *Decoder) mergeSources(v *yaml.Node, what string) []*yaml.Node {
+	r := Resolve(v)
+	if r == nil {
+		return nil
+	}
+	hint := "<<: takes a mapping (<<: *base) or a list of them (<<: [*a, *b]); of several, the earlier wins"
+	switch r.Kind {
+	case yaml.MappingNode:
+		return []*yaml.Node{r}
+	case yaml.SequenceNode:
+		out := make([]*yaml.Node, 0, len(r.Content))
+		for _, it := range r.Content {
+			if m := Resolve(it); m != nil && m.Kind == yaml.MappingNode {
+				out = append(out, m)
+				continue
+			}
+			d.Errorf(it, "%s: <<: want a mapping to merge, got %s", what, KindName(it)).WithHint("%s", hint)
+		}
+		return out
+	}
+	d.Errorf(v, "%s: <<: want a mapping or a list of mappings to merge, got %s", what, KindName(v)).WithHint("%s", hint)
+	return nil
 }
 
 // UnknownKey reports key as unknown among known, suggesting the closest.

@@ -237,21 +237,14 @@ func anyDepth(n *yaml.Node, depth int, budget *int) (any, error) {
 		}
 		return out, nil
 	case yaml.MappingNode:
+		// Explicit keys first, wherever they are written; then what merge
+		// keys add, of several merged mappings the earlier winning.
 		out := make(map[string]any, len(n.Content)/2)
+		var merges []*yaml.Node
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := Resolve(n.Content[i]), n.Content[i+1]
-			if k != nil && k.Kind == yaml.ScalarNode && k.Value == "<<" && k.Style == 0 {
-				merged, err := anyDepth(v, depth+1, budget)
-				if err != nil {
-					return nil, err
-				}
-				if m, ok := merged.(map[string]any); ok {
-					for mk, mv := range m {
-						if _, set := out[mk]; !set {
-							out[mk] = mv
-						}
-					}
-				}
+			if IsMerge(k) {
+				merges = append(merges, v)
 				continue
 			}
 			key := ""
@@ -263,6 +256,27 @@ func anyDepth(n *yaml.Node, depth int, budget *int) (any, error) {
 				return nil, err
 			}
 			out[key] = x
+		}
+		for _, v := range merges {
+			srcs := []*yaml.Node{v}
+			if r := Resolve(v); r != nil && r.Kind == yaml.SequenceNode {
+				srcs = r.Content
+			}
+			for _, src := range srcs {
+				merged, err := anyDepth(src, depth+1, budget)
+				if err != nil {
+					return nil, err
+				}
+				m, ok := merged.(map[string]any)
+				if !ok {
+					return nil, fmt.Errorf("<<: want a mapping or a list of mappings to merge, got %s", KindName(src))
+				}
+				for mk, mv := range m {
+					if _, set := out[mk]; !set {
+						out[mk] = mv
+					}
+				}
+			}
 		}
 		return out, nil
 	case yaml.ScalarNode:

@@ -7,7 +7,11 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode"
+
+	"golang.org/x/text/width"
 )
 
 // Pos is a place in a suite file. Line and Col are 1-based; a zero Pos means
@@ -162,9 +166,13 @@ func Render(errs []*Error, read func(file string) ([]byte, error)) string {
 			}
 			if e.Pos.Line <= len(lines) {
 				line, caret := Excerpt(lines[e.Pos.Line-1], e.Pos.Col)
-				fmt.Fprintf(&b, "  %4d | %s\n", e.Pos.Line, line)
+				// The gutter grows for a line number of five digits
+				// or more, on the caret's line as on the source's.
+				num := strconv.Itoa(e.Pos.Line)
+				gutter := max(4, len(num))
+				fmt.Fprintf(&b, "  %*s | %s\n", gutter, num, line)
 				if caret > 0 {
-					fmt.Fprintf(&b, "       | %s^\n", strings.Repeat(" ", caret-1))
+					fmt.Fprintf(&b, "  %*s | %s^\n", gutter, "", strings.Repeat(" ", indent(line, caret)))
 				}
 			}
 		}
@@ -173,6 +181,28 @@ func Render(errs []*Error, read func(file string) ([]byte, error)) string {
 		}
 	}
 	return b.String()
+}
+
+// indent is how many terminal columns the characters of line before col
+// (1-based, in characters) take: two for a wide or full-width character
+// (CJK, most emoji), none for a combining mark, one for the others, and
+// one for each column past the line's end.
+func indent(line string, col int) int {
+	n, k := 0, 1
+	for _, r := range line {
+		if k >= col {
+			return n
+		}
+		k++
+		switch {
+		case unicode.Is(unicode.Mn, r) || r == 0x200d || r >= 0xfe00 && r <= 0xfe0f:
+		case width.LookupRune(r).Kind() == width.EastAsianWide || width.LookupRune(r).Kind() == width.EastAsianFullwidth:
+			n += 2
+		default:
+			n++
+		}
+	}
+	return n + max(0, col-k)
 }
 
 // excerptWidth is the most characters of a source line an excerpt shows.

@@ -82,3 +82,36 @@ func TestExcerpt(t *testing.T) {
 		t.Fatalf("Render of a 90 KB line is %d bytes:\n%.300s", len(out), out)
 	}
 }
+
+// Line numbers of five digits or more widen the gutter on both lines, so
+// the caret stays under its column.
+func TestRenderWideLineNumbers(t *testing.T) {
+	lines := strings.Repeat("\n", 10003) + "  - exec: ((nope))\n"
+	out := Render([]*Error{Errorf(Pos{File: "s.yaml", Line: 10004, Col: 13}, "undefined")},
+		func(string) ([]byte, error) { return []byte(lines), nil })
+	want := "s.yaml:10004:13: undefined\n  10004 |   - exec: ((nope))\n        |             ^\n"
+	if out != want {
+		t.Errorf("got\n%s\nwant\n%s", out, want)
+	}
+}
+
+// A wide character (CJK) takes two terminal columns, a combining mark
+// none: the caret is indented by what the characters before it take.
+func TestRenderCaretUnderWideCharacters(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		col  int
+		want string // the caret line's indentation after "| "
+	}{
+		{`args: ["注文: ((nope2))"]`, 13, strings.Repeat(" ", 14)},
+		{`args: ["Größe: ((nope))"]`, 16, strings.Repeat(" ", 15)},
+		{"e\u0301: ((x))", 4, "  "},
+	} {
+		out := Render([]*Error{Errorf(Pos{File: "s.yaml", Line: 1, Col: tc.col}, "here")},
+			func(string) ([]byte, error) { return []byte(tc.line), nil })
+		lines := strings.Split(out, "\n")
+		if want := "       | " + tc.want + "^"; len(lines) < 3 || lines[2] != want {
+			t.Errorf("%q col %d: caret line %q; want %q", tc.line, tc.col, lines[2], want)
+		}
+	}
+}

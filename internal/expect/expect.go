@@ -199,6 +199,18 @@ func (c *Compiler) Matcher(n *yaml.Node, path string, fold bool) Check {
 		}
 		return nil
 	}
+	if len(fields) == 1 {
+		// A lone key next to an operator's name is a misspelt operator
+		// far more often than an object check: {matches: ^p} would
+		// otherwise pass as "an object with a key matches" and fail
+		// only when run.
+		f := fields[0]
+		if op := nearOperator(f.Key, c.Ops.Names()); op != "" {
+			c.D.Errorf(f.KeyN, "%s: unknown operator %q", path, f.Key).
+				WithHint("did you mean %q? to check an object key named %q, query it as .%s", op, f.Key, f.Key)
+			return nil
+		}
+	}
 	inner := AnyShape
 	if c.shape == HeadersShape {
 		inner = ScalarShape
@@ -212,6 +224,70 @@ func (c *Compiler) Matcher(n *yaml.Node, path string, fold bool) Check {
 		}
 	}
 	return hc
+}
+
+// misnamed is the operator named name in other tools ("matches" for
+// match), or "".
+func misnamed(name string) string {
+	switch strings.ToLower(name) {
+	case "matches", "regex", "regexp":
+		return "match"
+	case "equals", "equal":
+		return "eq"
+	case "contain":
+		return "contains"
+	case "exist":
+		return "exists"
+	case "len":
+		return "length"
+	}
+	return ""
+}
+
+// nearOperator is the operator key is most likely a misspelling of, or
+// "": a name other tools use for it, or one slip of the fingers (two
+// letters swapped, one dropped or one doubled) from an operator of five
+// letters or more. Shorter operators (eq, in, gt, not, type, expr), a
+// letter changed (patch, scheme) and a plural (schemas) are left out:
+// those are ordinary keys.
+func nearOperator(key string, ops []string) string {
+	if op := misnamed(key); op != "" && slices.Contains(ops, op) {
+		return op
+	}
+	k := strings.ToLower(key)
+	for _, op := range ops {
+		if len(op) < 5 || k == op || k == op+"s" {
+			continue
+		}
+		if swapped(k, op) || dropped(k, op) || dropped(op, k) {
+			return op
+		}
+	}
+	return ""
+}
+
+// swapped reports whether a is b with two adjacent letters swapped.
+func swapped(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	i := 0
+	for i < len(a) && a[i] == b[i] {
+		i++
+	}
+	return i+1 < len(a) && a[i] == b[i+1] && a[i+1] == b[i] && a[i+2:] == b[i+2:]
+}
+
+// dropped reports whether a is b with one letter left out.
+func dropped(a, b string) bool {
+	if len(a)+1 != len(b) {
+		return false
+	}
+	i := 0
+	for i < len(a) && a[i] == b[i] {
+		i++
+	}
+	return a[i:] == b[i+1:]
 }
 
 type eqCheck struct{ want expr.Value }

@@ -309,6 +309,18 @@ func TestCompileErrors(t *testing.T) {
 		{"schema not a schema", "body: {schema: {type: 5}}", "t.yaml:1:16", "schema: invalid JSON Schema", ""},
 		{"template syntax in a value", "body: {.id: ((1 +))}", "t.yaml:1:15", `bad expression "1 +"`, ""},
 		{"duplicate key", "body: {.id: 1, .id: 2}", "t.yaml:1:16", `body: duplicate key ".id"`, "first defined at line 1"},
+		// A lone key that is a misspelt operator is not an object check.
+		{"lone key named as elsewhere", `body: {.id: {matches: "^p"}}`, "t.yaml:1:14", `body .id: unknown operator "matches"`,
+			`did you mean "match"? to check an object key named "matches", query it as .matches`},
+		{"lone key with two letters swapped", "body: {.items: {lenght: 1}}", "t.yaml:1:17", `body .items: unknown operator "lenght"`, `did you mean "length"?`},
+		{"lone key with a letter dropped", "body: {exsts: true}", "t.yaml:1:8", `body: unknown operator "exsts"`, `did you mean "exists"?`},
+		{"lone key with a letter doubled", "body: {schemma: s.json}", "t.yaml:1:8", `body: unknown operator "schemma"`, `did you mean "schema"?`},
+		{"length of a word", "body: {length: one}", "t.yaml:1:16", `length: want a whole number of at least 0, got "one"`, "length: {gte: 1}"},
+		{"length of a quoted number", `body: {length: "3"}`, "t.yaml:1:16", `length: want a whole number of at least 0, got "3"`, ""},
+		{"length below 0", "body: {length: -1}", "t.yaml:1:16", "length: want a whole number of at least 0, got number -1", ""},
+		{"length not whole", "body: {length: 1.5}", "t.yaml:1:16", "length: want a whole number of at least 0, got number 1.5", ""},
+		{"length a list", "body: {length: [1]}", "t.yaml:1:16", "length: want a whole number of at least 0, got a list", ""},
+		{"length null", "body: {length: null}", "t.yaml:1:16", "length: want a whole number of at least 0, got null", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -488,5 +500,24 @@ func TestDiffFunc(t *testing.T) {
   ]`
 	if got != want {
 		t.Errorf("Diff =\n%s\nwant\n%s", got, want)
+	}
+}
+
+// A lone key that is an ordinary word near an operator stays an object
+// check: short operators, a changed letter and plurals are left alone.
+func TestLoneKeysNearOperatorsAreObjectChecks(t *testing.T) {
+	for _, src := range []string{
+		"body: {id: 5}", "body: {note: x}", "body: {exp: 1}", "body: {types: []}", "body: {patch: 3}",
+		"body: {scheme: https}", "body: {schemas: {}}", "body: {lengths: [1]}", "body: {matchs: 1, x: 2}",
+		"body: {length: ((n))}", "body: {length: 0}", "body: {length: 3.0}", "body: {.matches: 1}",
+	} {
+		e := compile(t, src)
+		if e.IsZero() {
+			t.Errorf("%s: nothing to check", src)
+		}
+	}
+	e := compile(t, "body: {.x: {patch: 3}}")
+	if f := e.Check(map[string]any{"body": jsonValue(t, `{"x": {"patch": 3}}`)}, nil); f != nil {
+		t.Errorf("an object with key patch: %v", f)
 	}
 }

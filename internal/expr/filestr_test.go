@@ -47,3 +47,24 @@ func FuzzFileStr(f *testing.F) {
 		}
 	})
 }
+
+// Columns in a template file count characters, as YAML's do, and the
+// services it names are collected with the fields read, at their places.
+func TestFileStrColumnsAndServices(t *testing.T) {
+	var named []decode.Named
+	d := decode.New("seam.yaml", &diag.List{})
+	d.Services = &named
+	expr.FileStr(d, "app.tmpl", "# 注文\ngröße: ((service(\"db\").ports.pg))\n")
+	if d.Errs.Len() != 0 || len(named) != 1 {
+		t.Fatalf("problems %v; services %v", d.Errs.Err(), named)
+	}
+	if n := named[0]; n.Name != "db" || n.Pos.String() != "app.tmpl:2:18" || len(n.Path) != 2 || n.Path[1].Pos.String() != "app.tmpl:2:30" {
+		t.Errorf("got %+v", n)
+	}
+	d = decode.New("seam.yaml", &diag.List{})
+	d.Vars = map[string]bool{}
+	expr.FileStr(d, "app.tmpl", "# 注文\ngröße: ((nope))\n")
+	if e := d.Errs.Errors(); len(e) != 1 || e[0].Pos.String() != "app.tmpl:2:10" {
+		t.Errorf("got %v, want one problem at app.tmpl:2:10", d.Errs.Err())
+	}
+}

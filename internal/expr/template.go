@@ -14,10 +14,13 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/builtin"
 	"github.com/expr-lang/expr/parser"
+	"github.com/expr-lang/expr/types"
 	"github.com/expr-lang/expr/vm"
 	"github.com/seamtest/seam/internal/decode"
 	"github.com/seamtest/seam/internal/diag"
@@ -36,17 +39,27 @@ type Program struct {
 }
 
 // call is a call with a constant string argument, at a byte offset of
-// the expression.
+// the expression, and the fields read of what it returns.
 type call struct {
-	arg string
-	at  int
+	arg  string
+	at   int
+	path []field
+}
+
+// field is a constant field read of a value (.ports, ["admin"]), at a
+// byte offset of the expression.
+type field struct {
+	name string
+	at   int
 }
 
 // serviceCalls finds every service("name") whose name is a constant, by
 // the expression's syntax tree (a name computed at run time is checked
-// when it runs).
-func serviceCalls(root ast.Node) []call {
+// when it runs), with the constant fields read of its result:
+// service("web").ports.admin reads ports, then admin.
+func serviceCalls(src string, root ast.Node) []call {
 	var out []call
+	index := map[*ast.CallNode]int{}
 	ast.Walk(&root, visitFunc(func(n *ast.Node) {
 		c, ok := (*n).(*ast.CallNode)
 		if !ok || len(c.Arguments) != 1 {
@@ -56,10 +69,57 @@ func serviceCalls(root ast.Node) []call {
 			return
 		}
 		if s, ok := c.Arguments[0].(*ast.StringNode); ok {
-			out = append(out, call{arg: s.Value, at: c.Arguments[0].Location().From})
+			index[c] = len(out)
+			out = append(out, call{arg: s.Value, at: byteOffset(src, c.Arguments[0].Location().From)})
+		}
+	}))
+	if len(out) == 0 {
+		return out
+	}
+	// Each chain of fields read of a call, the longest: the walk meets
+	// the outer member nodes after the inner ones.
+	ast.Walk(&root, visitFunc(func(n *ast.Node) {
+		m, ok := (*n).(*ast.MemberNode)
+		if !ok {
+			return
+		}
+		var path []field
+		var x ast.Node = m
+		for {
+			switch y := x.(type) {
+			case *ast.MemberNode:
+				p, ok := y.Property.(*ast.StringNode)
+				if !ok || y.Method {
+					path = nil // computed, or a method call: only what comes before it counts
+				} else {
+					path = append([]field{{name: p.Value, at: byteOffset(src, p.Location().From)}}, path...)
+				}
+				x = y.Node
+				continue
+			case *ast.ChainNode:
+				x = y.Node
+				continue
+			case *ast.CallNode:
+				if i, ok := index[y]; ok && len(path) > len(out[i].path) {
+					out[i].path = path
+				}
+			}
+			return
 		}
 	}))
 	return out
+}
+
+// byteOffset is the byte offset in s of the rune offset r (expr-lang
+// counts positions in runes).
+func byteOffset(s string, r int) int {
+	for i := range s {
+		if r == 0 {
+			return i
+		}
+		r--
+	}
+	return len(s)
 }
 
 // String is the expression's source.
@@ -99,13 +159,33 @@ func Compile(src string, defined map[string]bool, extra ...string) (*Program, er
 	if p, ok := programs.Load(src); ok {
 		return p.(*Program), nil
 	}
-	prog, err := expr.Compile(src)
+	prog, err := expr.Compile(src, shadowing(tree.Node)...)
 	if err != nil {
 		return nil, fmt.Errorf("bad expression %q: %s", src, locRE.ReplaceAllString(firstLine(err.Error()), ""))
 	}
-	p := &Program{src: src, prog: prog, services: serviceCalls(tree.Node)}
+	p := &Program{src: src, prog: prog, services: serviceCalls(src, tree.Node)}
 	programs.Store(src, p)
 	return p, nil
+}
+
+// shadowing gives the options that make a variable named like one of
+// expr-lang's builtins (max, first, type, count, …) read as the variable
+// where the expression names it bare (max + 1): compiled without them it
+// is the builtin function, and max + 1 fails. Calls (max(a, b)) stay the
+// builtin's unless the expression also reads the name bare.
+func shadowing(root ast.Node) []expr.Option {
+	env := types.Map{}
+	ast.Walk(&root, visitFunc(func(n *ast.Node) {
+		if id, ok := (*n).(*ast.IdentifierNode); ok {
+			if _, named := builtin.Index[id.Value]; named {
+				env[id.Value] = types.Any
+			}
+		}
+	}))
+	if len(env) == 0 {
+		return nil
+	}
+	return []expr.Option{expr.Env(env), expr.AllowUndefinedVariables()}
 }
 
 // programs caches compiled expressions by source: a suite repeats the same
@@ -188,8 +268,18 @@ func (p *Program) NoteServices(d *decode.Decoder, n *yaml.Node) {
 	if d.Services == nil {
 		return
 	}
+	p.noteServices(d, func(at int) diag.Pos { return offsetPos(d, n, at) })
+}
+
+// noteServices records p's service calls and the fields read of them in
+// d's collection, each at pos of its byte offset in p's source.
+func (p *Program) noteServices(d *decode.Decoder, pos func(int) diag.Pos) {
 	for _, c := range p.services {
-		*d.Services = append(*d.Services, decode.Named{Name: c.arg, Pos: offsetPos(d, n, c.at)})
+		named := decode.Named{Name: c.arg, Pos: pos(c.at)}
+		for _, f := range c.path {
+			named.Path = append(named.Path, decode.Named{Name: f.name, Pos: pos(f.at)})
+		}
+		*d.Services = append(*d.Services, named)
 	}
 }
 
@@ -261,31 +351,16 @@ func (s *Str) DecodeYAML(d *decode.Decoder, n *yaml.Node) {
 	s.parts = parts
 	if d.Services != nil {
 		for _, p := range parts {
-			if p.prog == nil {
-				continue
-			}
-			for _, c := range p.prog.services {
-				*d.Services = append(*d.Services, decode.Named{Name: c.arg, Pos: offsetPos(d, n, p.at+c.at)})
+			if p.prog != nil {
+				p.prog.noteServices(d, func(at int) diag.Pos { return offsetPos(d, n, p.at+at) })
 			}
 		}
 	}
 }
 
-// offsetPos is the position of a byte offset into n's text, where it can
-// be told: in a single-line plain or quoted scalar (an escape before the
-// offset shifts it); else n's own.
+// offsetPos is the position in the file of a byte offset into n's text.
 func offsetPos(d *decode.Decoder, n *yaml.Node, offset int) diag.Pos {
-	pos := d.Pos(n)
-	if strings.Contains(n.Value, "\n") {
-		return pos
-	}
-	switch n.Style {
-	case 0:
-		pos.Col += offset
-	case yaml.SingleQuotedStyle, yaml.DoubleQuotedStyle:
-		pos.Col += offset + 1
-	}
-	return pos
+	return d.PosIn(n, offset)
 }
 
 // TemplateError is a problem inside a template, at a byte offset of the
@@ -303,18 +378,31 @@ func (e *TemplateError) Unwrap() error { return e.Err }
 // column in file.
 func FileStr(d *decode.Decoder, file, text string) Str {
 	s := Str{Raw: text, Pos: diag.Pos{File: file, Line: 1, Col: 1}}
+	// at is the position of a byte offset in text; columns count
+	// characters, as YAML's do.
+	at := func(offset int) diag.Pos {
+		before := text[:min(offset, len(text))]
+		line := strings.Count(before, "\n")
+		col := utf8.RuneCountInString(before[strings.LastIndexByte(before, '\n')+1:]) + 1
+		return diag.Pos{File: file, Line: 1 + line, Col: col}
+	}
 	parts, err := ParseTemplate(text, d.Vars)
 	if err != nil {
 		pos := s.Pos
 		if te, ok := err.(*TemplateError); ok && te.Offset <= len(text) {
-			before := text[:te.Offset]
-			pos.Line += strings.Count(before, "\n")
-			pos.Col = te.Offset - strings.LastIndexByte(before, '\n')
+			pos = at(te.Offset)
 		}
-		addTemplateError(d, pos, err)
+		addTemplateError(d, nil, pos, err)
 		return s
 	}
 	s.parts = parts
+	if d.Services != nil {
+		for _, p := range parts {
+			if p.prog != nil {
+				p.prog.noteServices(d, func(off int) diag.Pos { return at(p.at + off) })
+			}
+		}
+	}
 	return s
 }
 
@@ -323,10 +411,12 @@ func reportTemplateError(d *decode.Decoder, n *yaml.Node, err error) {
 	if te, _ := err.(*TemplateError); te != nil {
 		pos = offsetPos(d, n, te.Offset)
 	}
-	addTemplateError(d, pos, err)
+	addTemplateError(d, n, pos, err)
 }
 
-func addTemplateError(d *decode.Decoder, pos diag.Pos, err error) {
+// addTemplateError reports err, found in node n (nil: in a file of its
+// own), at pos.
+func addTemplateError(d *decode.Decoder, n *yaml.Node, pos diag.Pos, err error) {
 	e := diag.Errorf(pos, "%v", err)
 	if ue, ok := errorsAs[*UndefinedError](err); ok {
 		e.Hint = ue.Hint()
@@ -335,7 +425,11 @@ func addTemplateError(d *decode.Decoder, pos diag.Pos, err error) {
 			e.Hint = h
 		}
 	}
-	d.Errs.Add(e)
+	if n == nil {
+		d.Errs.Add(e)
+		return
+	}
+	d.Report(n, e)
 }
 
 func errorsAs[T error](err error) (T, bool) {
@@ -461,11 +555,38 @@ func (s Str) String(vars Vars) (string, error) {
 			return "", err
 		}
 		if v == nil {
-			return "", fmt.Errorf("(( %s )) is null; give a default with (( %s ?? \"…\" ))", p.prog.src, p.prog.src)
+			return "", p.prog.nullError(vars)
 		}
 		b.WriteString(Format(v))
 	}
 	return b.String(), nil
+}
+
+// nullError says that p gave null where text is wanted: because it reads
+// a field a service does not have (service("web").uri), or else, with
+// how to give a default.
+func (p *Program) nullError(vars Vars) error {
+	service, _ := vars["service"].(func(string) (map[string]any, error))
+	for _, c := range p.services {
+		if len(c.path) == 0 || service == nil {
+			continue
+		}
+		info, err := service(c.arg)
+		if err != nil {
+			continue
+		}
+		f := c.path[0].name
+		v, ok := info[f]
+		if !ok {
+			return fmt.Errorf("(( %s )): service(%q) has no field %q (its fields: %s)", p.src, c.arg, f, strings.Join(SortedKeys(info), ", "))
+		}
+		if ports, ok := v.(map[string]any); ok && len(c.path) > 1 {
+			if _, ok := ports[c.path[1].name]; !ok {
+				return fmt.Errorf("(( %s )): service(%q) has no port %q (its ports: %s)", p.src, c.arg, c.path[1].name, strings.Join(SortedKeys(ports), ", "))
+			}
+		}
+	}
+	return fmt.Errorf("(( %s )) is null; give a default with (( %s ?? \"…\" ))", p.src, p.src)
 }
 
 // Quoted evaluates s as String does, and also gives the text with each
@@ -488,7 +609,7 @@ func (s Str) Quoted(vars Vars, quote func(string) string) (text, quoted string, 
 			return "", "", err
 		}
 		if v == nil {
-			return "", "", fmt.Errorf("(( %s )) is null; give a default with (( %s ?? \"…\" ))", p.prog.src, p.prog.src)
+			return "", "", p.prog.nullError(vars)
 		}
 		t.WriteString(Format(v))
 		q.WriteString(quote(Format(v)))

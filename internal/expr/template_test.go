@@ -329,11 +329,34 @@ func TestDecodeTemplateErrorPositions(t *testing.T) {
 		{"unclosed", "v: ab ((user", "t.yaml:1:7", "not closed", ""},
 		{"empty", "v: ab (( )) cd", "t.yaml:1:7", "empty template", ""},
 		{"second line", "\nv:  ((user)) ((nope))", "t.yaml:2:16", `undefined variable "nope"`, "defined here: user"},
-		{"multi-line block keeps the scalar's position", "v: |\n  line\n  ((usr))\n", "t.yaml:1:4", `undefined variable "usr"`, `did you mean "user"?`},
+		// Columns count characters, as YAML's do, not bytes.
+		{"non-ASCII before, plain", "v: Größe ((usr))", "t.yaml:1:12", `undefined variable "usr"`, ""},
+		{"wide characters before, double quoted", `v: "注文: ((usr))"`, "t.yaml:1:11", `undefined variable "usr"`, ""},
+		{"after a byte order mark", "\uFEFFv: \"é ((usr))\"", "t.yaml:1:9", `undefined variable "usr"`, ""},
+		{"a tab before", "v: a\t((usr))", "t.yaml:1:8", `undefined variable "usr"`, ""},
+		// Escapes and doubled quotes are longer in the file than in the value.
+		{"after '' in single quotes", `v: 'it''s ((usr))'`, "t.yaml:1:13", `undefined variable "usr"`, ""},
+		{"after an escape", `v: "\u00e9\t((usr))"`, "t.yaml:1:15", `undefined variable "usr"`, ""},
+		{"after an anchor and a tag", `v: &a !!str "x ((usr))"`, "t.yaml:1:18", `undefined variable "usr"`, ""},
+		// Strings over several lines: on the line that holds the template.
+		{"double quoted over two lines", "v: \"echo a\n  ((usr)) b\"", "t.yaml:2:5", `undefined variable "usr"`, ""},
+		{"double quoted after an empty line", "v: \"a\n\n   x ((usr))\"", "t.yaml:3:8", `undefined variable "usr"`, ""},
+		{"double quoted after an escaped line break", "v: \"a\\\n    ((usr))\"", "t.yaml:2:7", `undefined variable "usr"`, ""},
+		{"single quoted over two lines", "v: 'a  \n ((usr))'", "t.yaml:2:4", `undefined variable "usr"`, ""},
+		{"plain over two lines", "v: a\n  b ((usr))", "t.yaml:2:7", `undefined variable "usr"`, ""},
+		{"literal block", "v: |\n  line\n  ((usr))\n", "t.yaml:3:5", `undefined variable "usr"`, `did you mean "user"?`},
+		{"literal block, more indented", "v: |\n  line\n      x ((usr))\n", "t.yaml:3:11", `undefined variable "usr"`, ""},
+		{"literal block with CRLF", "v: |\r\n  a\r\n  ((usr))\r\n", "t.yaml:3:5", `undefined variable "usr"`, ""},
+		{"literal block after empty lines", "v: |-\n  a\n\n\n  b ((usr))", "t.yaml:5:7", `undefined variable "usr"`, ""},
+		{"literal block with an indentation indicator", "v: |2\n    a\n   ((usr))\n", "t.yaml:3:6", `undefined variable "usr"`, ""},
+		{"folded block", "v: >\n  a\n  b ((usr))\n", "t.yaml:3:7", `undefined variable "usr"`, ""},
+		{"folded block, more indented", "v: >-\n  a\n   b ((usr))\n\n  c", "t.yaml:3:8", `undefined variable "usr"`, ""},
+		{"anchored block", "v: &b |\n  a\n  ((usr))\n", "t.yaml:3:5", `undefined variable "usr"`, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d := newDecoder("user")
+			d.Src = []byte(tt.doc)
 			var s expr.Str
 			s.DecodeYAML(d, valueNode(t, tt.doc))
 			e := oneError(t, d)
@@ -347,6 +370,34 @@ func TestDecodeTemplateErrorPositions(t *testing.T) {
 				t.Errorf("Hint = %q, want %q in it", e.Hint, tt.hint)
 			}
 		})
+	}
+}
+
+// Without the file's text (or when the text there is not the node's), a
+// template is placed by the value and its style alone: exactly on one
+// line, on its line without a column in a literal block, and never past
+// the end of a line.
+func TestDecodeTemplateErrorPositionsWithoutSource(t *testing.T) {
+	for _, tc := range []struct{ doc, src, pos string }{
+		{"v: Größe ((usr))", "", "t.yaml:1:12"},
+		{`v: 'it''s ((usr))'`, "", "t.yaml:1:13"},
+		{`v: "x ((usr))"`, "", "t.yaml:1:9"},
+		{"v: |\n  line\n  ((usr))\n", "", "t.yaml:3"},
+		{"v: >\n  a\n  b ((usr))\n", "", "t.yaml:1:4"},
+		// The file changed since it was parsed.
+		{"v: |\n  line\n  ((usr))\n", "v: 'something else'\n", "t.yaml:1:4"},
+		{"v: http://x/((usr))", "v: http://y/((usr))\n", "t.yaml:1:15"},
+		{"v: \"a\n  ((usr))\"", "v: \"a\n", "t.yaml:1:4"}, // not past the line's end
+	} {
+		d := newDecoder("user")
+		if tc.src != "" {
+			d.Src = []byte(tc.src)
+		}
+		var s expr.Str
+		s.DecodeYAML(d, valueNode(t, tc.doc))
+		if e := oneError(t, d); e.Pos.String() != tc.pos {
+			t.Errorf("%q: Pos = %s, want %s", tc.doc, e.Pos, tc.pos)
+		}
 	}
 }
 
@@ -383,5 +434,57 @@ func TestQuoted(t *testing.T) {
 	}
 	if _, _, err := s.Quoted(expr.Vars{"id": nil, "n": 1}, strings.ToUpper); err == nil || !strings.Contains(err.Error(), "is null") {
 		t.Errorf("a null value: %v", err)
+	}
+}
+
+// A variable named like one of expr-lang's builtins (max, first, type,
+// count) reads as the variable where an expression names it bare; a call
+// of the name stays the builtin.
+func TestVariablesNamedLikeBuiltins(t *testing.T) {
+	vars := expr.Vars{"max": 10, "first": 5, "type": "order", "count": 2, "len": 3}
+	for _, tc := range []struct {
+		src  string
+		want any
+	}{
+		{"max + 1", 11},
+		{"first * 2", 10},
+		{"type", "order"},
+		{"count - len", -1},
+		{"max(1, 4)", 4},
+		{"first([7, 8])", 7},
+		{"let m = max; m * 2", 20},
+	} {
+		p, err := expr.Compile(tc.src, map[string]bool{"max": true, "first": true, "type": true, "count": true, "len": true})
+		if err != nil {
+			t.Errorf("%s: %v", tc.src, err)
+			continue
+		}
+		got, err := p.Eval(vars)
+		if err != nil || got != tc.want {
+			t.Errorf("%s = %#v, %v; want %#v", tc.src, got, err, tc.want)
+		}
+	}
+	// Not defined, a bare builtin name is still an undefined variable.
+	if _, err := expr.Compile("max + 1", map[string]bool{"x": true}); err == nil || !strings.Contains(err.Error(), `undefined variable "max"`) {
+		t.Errorf("max undefined: %v", err)
+	}
+}
+
+// A template that reads a field a service does not have says so when it
+// is null, naming the fields there are, rather than suggesting a default.
+func TestNullFromAServiceField(t *testing.T) {
+	service := func(name string) (map[string]any, error) {
+		return map[string]any{"url": "http://x", "ports": map[string]any{"http": 1}}, nil
+	}
+	for _, tc := range []struct{ doc, want string }{
+		{`v: "((service('web').uri))/x"`, `service("web") has no field "uri" (its fields: ports, url)`},
+		{`v: "((service('web').ports.admin))/x"`, `service("web") has no port "admin" (its ports: http)`},
+		{`v: "((nothing))/x"`, `is null; give a default`},
+	} {
+		s := decodeStr(t, tc.doc)
+		_, err := s.String(expr.Vars{"service": service, "nothing": nil})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v; want %q in it", tc.doc, err, tc.want)
+		}
 	}
 }

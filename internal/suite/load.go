@@ -273,6 +273,7 @@ func (l *loader) root(file string) *Suite {
 	}
 	n := pf.root
 	d := decode.New(file, l.errs)
+	d.Src = pf.data // for positions inside scalars (decode.PosIn)
 	d.Dir = s.Dir
 	d.Services = &l.named
 	fields := d.Fields(n, "suite")
@@ -356,6 +357,7 @@ func (l *loader) root(file string) *Suite {
 	}
 	l.checkUnused(d)
 	l.checkServiceRefs(s)
+	l.checkServiceFields(s, l.named)
 	l.checkProfiles(d, s, profiles, applied, varsN, servicesN)
 	if s.Count == 0 && l.errs.Len() == 0 && !l.opts.ServicesOnly {
 		l.errs.Add(diag.Errorf(d.Pos(n), "the suite has no tests").
@@ -447,6 +449,7 @@ func (l *loader) included(file string, from diag.Pos) {
 	}
 	n := pf.root
 	d := decode.New(file, l.errs)
+	d.Src = pf.data // for positions inside scalars (decode.PosIn)
 	d.Dir = filepath.Dir(file)
 	d.Vars = l.defined
 	d.Services = &l.named

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/seamtest/seam/internal/decode"
+	"github.com/seamtest/seam/internal/diag"
 	"github.com/seamtest/seam/internal/expect"
 	"github.com/seamtest/seam/internal/expr"
 	"github.com/seamtest/seam/internal/step"
@@ -141,7 +142,9 @@ func (k *Kind) Decode(d *decode.Decoder, n *yaml.Node) step.Action {
 		switch strings.ToUpper(m) {
 		case "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "CONNECT":
 		default:
-			d.Errorf(n, "http: unknown method %q", m).WithHint("one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS")
+			// At the method itself, which may come from a merged mapping.
+			d.Report(n, diag.Errorf(a.Method.Pos, "http: unknown method %q", m)).
+				WithHint("one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS")
 		}
 	}
 	return a
@@ -154,16 +157,18 @@ func shortForm(d *decode.Decoder, n *yaml.Node) *yaml.Node {
 		method, target = m, strings.TrimSpace(t)
 	}
 	m := &yaml.Node{Kind: yaml.MappingNode, Line: n.Line, Column: n.Column}
-	scalar := func(s string, col int) *yaml.Node {
-		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s, Line: n.Line, Column: col}
+	// Keep positions true to the source (through quotes and escapes), so
+	// a problem in the method or the URL is shown under it.
+	scalar := func(s string, offset int) *yaml.Node {
+		p := d.PosIn(n, offset)
+		if p.Col == 0 {
+			p.Line, p.Col = n.Line, n.Column
+		}
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s, Line: p.Line, Column: p.Col}
 	}
-	// Keep columns true to the source, so a problem in the URL is shown
-	// under the URL.
-	targetCol := n.Column + strings.Index(raw, target)
-	if n.Style == yaml.SingleQuotedStyle || n.Style == yaml.DoubleQuotedStyle {
-		targetCol++
-	}
-	m.Content = append(m.Content, scalar("method", n.Column), scalar(method, n.Column), scalar("url", targetCol), scalar(target, targetCol))
+	start := len(raw) - len(strings.TrimLeft(raw, " \t\r\n"))
+	at := strings.Index(raw, target)
+	m.Content = append(m.Content, scalar("method", start), scalar(method, start), scalar("url", at), scalar(target, at))
 	return m
 }
 
