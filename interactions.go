@@ -23,7 +23,7 @@ import (
 //   - PostgreSQL, MySQL and MariaDB: Method is "SQL", Path the statement
 //     as sent ("insert into orders (sku) values ($1)"; secrets masked as
 //     ***); a prepared statement's execution is its statement's.
-//   - Redis: Method is "REDIS", Path the command and its first argument
+//   - Redis: Method is "REDIS", Path the command and the first key it names
 //     ("GET user1"; AUTH's arguments masked).
 //   - NATS: Method is "NATS", Path the subject; Command is PUB (a
 //     publish), SUB or MSG (a message delivered to the caller), Key the

@@ -54,11 +54,16 @@ type Interaction struct {
 	// PostgreSQL: the statement's parameters as Note renders them, for
 	// masking those given to a secret column.
 	params []string
-	// Redis: the command (upper case) and its first argument, the key for
-	// most commands ("" for AUTH and HELLO, whose arguments are secret).
+	// Redis: the command (upper case) and the first key it names ("" for
+	// commands without keys, and AUTH and HELLO, whose arguments are secret).
 	Command, Key string
 	h2Fields     // HTTP/2 and gRPC (h2.go)
 }
+
+// Params are an SQL statement's parameters as Note shows them, masked,
+// each a JSON value's text ("\"apple\"", "1", "null") or a description
+// ("<long data>"); nil when there are none or all were masked.
+func (i Interaction) Params() []string { return i.params }
 
 // Event reports whether i is an event of an edge rather than a call on it:
 // a fault set or cleared (protocol fault), or what happened to a

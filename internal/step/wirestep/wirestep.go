@@ -46,7 +46,7 @@ func (Kind) Usage() step.Usage {
 				"e.g. {from: sales, to: auth, grpc: /auth.v1.Auth/Check, code: UNAUTHENTICATED, never: true}"},
 			{Name: "sql", Doc: "a regular expression (case-insensitive) a PostgreSQL or MySQL statement on the edge must match"},
 			{Name: "command", Doc: "a Redis command (GET, EVALSHA; any case), or a NATS operation: PUB (a publish), SUB, MSG (a message delivered to the caller)"},
-			{Name: "key", Doc: "the Redis command's key (its first argument; * matches within a segment, up to a /, as in shell globs), " +
+			{Name: "key", Doc: "the Redis command's key (the first key it names: after numkeys for EVAL and FCALL, after STREAMS for XREAD; none for commands without keys; * matches within a segment, up to a /, as in shell globs), " +
 				"or the NATS subject (* matches one token, > the rest: orders.*, orders.>)"},
 			{Name: "result", Doc: "text the result must contain: a command tag (INSERT 0 1), an SQL error code (23505), a Redis reply (+OK, -ERR), " +
 				"a status line, a NATS outcome (published, received, subscribed, -ERR); with result:, what happened to a connection counts too " +
@@ -58,7 +58,7 @@ func (Kind) Usage() step.Usage {
 		},
 		Fields: []expect.Field{
 			{Name: "count", Doc: "how many interactions matched", Shape: expect.ScalarShape},
-			{Name: "interactions", Doc: "the matches: edge, port (the callee's port by name), protocol, method, path, status, result, sql and params (SQL), command and key (Redis), injected, duration_ms, request_body and response_body (HTTP: parsed when JSON; gzip inflated; the first 4 KiB; gRPC: the messages as JSON when their types are known), request_headers and response_headers (HTTP and HTTP/2, gRPC metadata: lower-case name → value, secret ones ***; HTTP/2 trailers in response_headers), request_size and response_size (HTTP/2 and gRPC: bytes), code and message (gRPC)"},
+			{Name: "interactions", Doc: "the matches: edge, port (the callee's port by name), protocol, method, path, status, result, sql and params (SQL: the statement's parameters, a list of values, secret ones \"***\"), command and key (Redis), injected, duration_ms, request_body and response_body (HTTP: parsed when JSON; gzip inflated; the first 4 KiB; gRPC: the messages as JSON when their types are known), request_headers and response_headers (HTTP and HTTP/2, gRPC metadata: lower-case name → value, secret ones ***; HTTP/2 trailers in response_headers), request_size and response_size (HTTP/2 and gRPC: bytes), code and message (gRPC)"},
 		},
 		Example: "interactions: {from: orders, to: inventory, method: POST, path: /reserve, status: 200, count: 1,\n" +
 			"               before: {from: orders, to: payments, path: /charges}}\n" +
@@ -561,7 +561,7 @@ func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 	for k, i := range found {
 		reqBody, respBody := i.Bodies() // gRPC messages become JSON here, on first read
 		m := map[string]any{"edge": i.Edge, "port": i.Port, "protocol": i.Protocol, "method": i.Method, "path": i.Target,
-			"status": float64(i.Status), "params": i.Note, "result": i.Result, "injected": i.Injected, "duration_ms": float64(i.End.Sub(i.Start).Microseconds()) / 1000,
+			"status": float64(i.Status), "params": paramsOf(i), "result": i.Result, "injected": i.Injected, "duration_ms": float64(i.End.Sub(i.Start).Microseconds()) / 1000,
 			"request_body": bodyValue(reqBody), "response_body": bodyValue(respBody)}
 		if reqHeader, respHeader := i.Headers(); reqHeader != "" || respHeader != "" {
 			m["request_headers"], m["response_headers"] = headerValue(reqHeader), headerValue(respHeader)
@@ -644,4 +644,29 @@ func bodyValue(b []byte) any {
 		return expr.Normalize(v)
 	}
 	return string(b)
+}
+
+// paramsOf is an SQL interaction's parameters as values: each the JSON
+// value its text is, else the text ("<long data>"); nil without any, and
+// the note itself when the wire masked them all.
+func paramsOf(i wire.Interaction) any {
+	ps := i.Params()
+	if ps == nil {
+		if i.Protocol == "postgres" || i.Protocol == "mysql" {
+			if i.Note != "" {
+				return i.Note
+			}
+		}
+		return nil
+	}
+	out := make([]any, len(ps))
+	for k, p := range ps {
+		var v any
+		if json.Unmarshal([]byte(p), &v) == nil {
+			out[k] = v
+		} else {
+			out[k] = p
+		}
+	}
+	return out
 }
