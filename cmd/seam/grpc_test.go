@@ -158,10 +158,11 @@ tests:
 	if r.code != 0 || !strings.Contains(r.stdout, "PASS messages as JSON") {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	// Asking the HTTP port: it serves no gRPC, so no reflection.
+	// Asking the HTTP port: it serves no gRPC at all, so the hint asks
+	// whether the port is right.
 	os.WriteFile(filepath.Join(dir, "seam.yaml"), []byte(strings.Replace(suite, "grpc: {reflection: true}", "grpc: {reflection: true, port: api}", 1)), 0o644)
 	r = seamEnv(t, env, "run", dir)
-	if r.code != 3 || !strings.Contains(r.stdout+r.stderr, "asking auth's port api") || !strings.Contains(r.stdout+r.stderr, "reflection.Register(server)") {
+	if r.code != 3 || !strings.Contains(r.stdout+r.stderr, "asking auth's port api") || !strings.Contains(r.stdout+r.stderr, "is the port right?") {
 		t.Errorf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	assertClean(t, state)

@@ -30,6 +30,7 @@ const h2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 type sniffer struct {
 	net.Listener
 	h2    func(net.Conn)
+	goFn  func(func()) // starts goroutines (a crash.Handler's Go)
 	conns chan net.Conn
 	errc  chan error
 	done  chan struct{}
@@ -41,7 +42,7 @@ type sniffer struct {
 }
 
 func newSniffer(ln net.Listener, h2 func(net.Conn), goFn func(func())) *sniffer {
-	l := &sniffer{Listener: ln, h2: h2, conns: make(chan net.Conn), errc: make(chan error, 1),
+	l := &sniffer{Listener: ln, h2: h2, goFn: goFn, conns: make(chan net.Conn), errc: make(chan error, 1),
 		done: make(chan struct{}), open: map[net.Conn]struct{}{}}
 	goFn(func() {
 		for {
@@ -143,7 +144,7 @@ func (l *sniffer) Close() error {
 // ctx ends.
 func (l *sniffer) wait(ctx context.Context) {
 	ch := make(chan struct{})
-	go func() { l.wg.Wait(); close(ch) }()
+	l.goFn(func() { l.wg.Wait(); close(ch) })
 	select {
 	case <-ch:
 	case <-ctx.Done():
