@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -63,6 +64,12 @@ func (e *Env) Browser() *Page {
 		return nil
 	}
 	e.t.Cleanup(p.Close)
+	if e.pages == nil {
+		e.pages = &pageList{}
+	}
+	e.pages.mu.Lock()
+	e.pages.ps = append(e.pages.ps, p)
+	e.pages.mu.Unlock()
 	return &Page{e: e, t: e.t, p: p, Timeout: 10 * time.Second, ExpectTimeout: 5 * time.Second}
 }
 
@@ -319,4 +326,11 @@ func (pg *Page) ConsoleErrors() []string {
 		return nil
 	}
 	return pg.p.ConsoleErrors(time.Time{})
+}
+
+// pageList is a test's browser pages, for Interactions to wait on their
+// requests in flight.
+type pageList struct {
+	mu sync.Mutex
+	ps []*browserstep.Page
 }

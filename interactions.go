@@ -1,6 +1,7 @@
 package seam
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/textproto"
@@ -148,6 +149,7 @@ func (e *Env) Interactions(m Edge) []Interaction {
 		e.fail("Edge.Code %q is not a gRPC status: give a name (%s) or a number", m.Code, strings.Join(wire.GRPCCodeNames(), ", "))
 		return nil
 	}
+	e.settlePages()
 	var out []Interaction
 	for _, i := range e.env.Interactions(e.start) {
 		// Fault markers are no calls; connection events count when a
@@ -252,4 +254,21 @@ func (e *Env) ToxiproxyURL() string {
 		e.fail("the Toxiproxy API: %v", err)
 	}
 	return u
+}
+
+// settlePages waits (a second at most) for the test's pages' requests in
+// flight to be recorded: the page may show an answer before the browser
+// has told seam of the call.
+func (e *Env) settlePages() {
+	if e.pages == nil {
+		return
+	}
+	e.pages.mu.Lock()
+	ps := append([]*browserstep.Page(nil), e.pages.ps...)
+	e.pages.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	for _, p := range ps {
+		p.Settle(ctx)
+	}
 }

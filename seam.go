@@ -230,6 +230,7 @@ type Env struct {
 	start time.Time  // when the bound test began
 	state *envState
 	ended *atomic.Bool // the bound test has ended (nil: none bound)
+	pages *pageList    // the bound test's browser pages (Browser)
 }
 
 type envState struct {

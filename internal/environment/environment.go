@@ -518,10 +518,22 @@ func (e *Environment) Interactions(since time.Time) []wire.Interaction {
 // that are ending (wire.Proxy.Settle): a check made as the caller meets a
 // reset sees the call it cut.
 func (e *Environment) settle() {
+	if hs := helpersAs[step.Settler](e); len(hs) > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), helperSettle)
+		for _, h := range hs {
+			h.Settle(ctx)
+		}
+		cancel()
+	}
 	for _, p := range e.proxyList() {
 		p.Settle(context.Background())
 	}
 }
+
+// helperSettle bounds the wait for helpers' own interactions (Settler): a
+// browser's request whose answer is still loading, or one still in flight
+// (a long poll waits out this bound).
+const helperSettle = time.Second
 
 // proxyList is a copy of the environment's proxies, every edge's.
 func (e *Environment) proxyList() []*wire.Proxy {

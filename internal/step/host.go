@@ -58,6 +58,14 @@ type TestEnder interface {
 	TestEnded()
 }
 
+// Settler is a helper that records interactions of its own (a browser's
+// requests): Settle waits, until ctx ends, for those whose answers have
+// come to be recorded, so a check of an edge right after the page showed
+// an answer sees the call that brought it.
+type Settler interface {
+	Settle(ctx context.Context)
+}
+
 // FaultTaker is a helper that puts the faults of its component's edges in
 // effect itself, as no proxy sees its requests (the browser's go straight
 // to the services): the environment tells it when they change.

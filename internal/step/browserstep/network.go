@@ -254,6 +254,47 @@ func (p *Page) watchTest(ctx context.Context) {
 	})
 }
 
+// Settle implements step.Settler: it waits, until ctx ends, for the
+// current page's requests to the system's services that are in flight to
+// end and be recorded. The page may show an answer before the browser has
+// told seam of it (its events come on their own connection).
+func (b *Browser) Settle(ctx context.Context) {
+	b.mu.Lock()
+	p := b.page
+	b.mu.Unlock()
+	if p != nil {
+		p.Settle(ctx)
+	}
+}
+
+// Settle waits, until ctx ends, for the page's requests to the system's
+// services that are in flight to end and be recorded.
+func (p *Page) Settle(ctx context.Context) {
+	for {
+		p.mu.Lock()
+		busy := false
+		for _, r := range p.inflight {
+			if r.service != "" {
+				busy = true
+				break
+			}
+		}
+		closed := p.closed
+		p.mu.Unlock()
+		if !busy || closed {
+			break
+		}
+		t := time.NewTimer(5 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+	p.settle(ctx)
+}
+
 // EndTest records the page's requests still in flight as its test's, with
 // no answer ("still in flight when the test ended"); what the browser
 // tells of them later is dropped. The environment calls it (through the
