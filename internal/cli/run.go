@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"unicode"
 
 	"github.com/seamtest/seam/internal/crash"
 	"github.com/seamtest/seam/internal/diag"
@@ -21,7 +20,6 @@ import (
 	"github.com/seamtest/seam/internal/session"
 	"github.com/seamtest/seam/internal/shard"
 	"github.com/seamtest/seam/internal/suite"
-	"golang.org/x/text/width"
 )
 
 // envFailure prints an environment that could not start and returns the
@@ -428,13 +426,7 @@ func (t *table) flush() {
 func cellWidth(s string) int {
 	n := 0
 	for _, r := range s {
-		switch {
-		case unicode.Is(unicode.Mn, r) || r == 0x200d || r >= 0xfe00 && r <= 0xfe0f:
-		case width.LookupRune(r).Kind() == width.EastAsianWide || width.LookupRune(r).Kind() == width.EastAsianFullwidth:
-			n += 2
-		default:
-			n++
-		}
+		n += diag.RuneWidth(r)
 	}
 	return n
 }

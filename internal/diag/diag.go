@@ -194,13 +194,7 @@ func indent(line string, col int) int {
 			return n
 		}
 		k++
-		switch {
-		case unicode.Is(unicode.Mn, r) || r == 0x200d || r >= 0xfe00 && r <= 0xfe0f:
-		case width.LookupRune(r).Kind() == width.EastAsianWide || width.LookupRune(r).Kind() == width.EastAsianFullwidth:
-			n += 2
-		default:
-			n++
-		}
+		n += RuneWidth(r)
 	}
 	return n + max(0, col-k)
 }
@@ -282,4 +276,17 @@ func distance(a, b string) int {
 		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(rb)]
+}
+
+// RuneWidth is how many columns a terminal gives r: two for a wide or
+// full-width rune (CJK, most emoji), none for a combining mark, a zero
+// width joiner or a variation selector, else one.
+func RuneWidth(r rune) int {
+	switch {
+	case unicode.Is(unicode.Mn, r) || r == 0x200d || r >= 0xfe00 && r <= 0xfe0f:
+		return 0
+	case width.LookupRune(r).Kind() == width.EastAsianWide || width.LookupRune(r).Kind() == width.EastAsianFullwidth:
+		return 2
+	}
+	return 1
 }
