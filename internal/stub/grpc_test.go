@@ -415,3 +415,25 @@ func TestAGRPCFolderOfAMappingsFolderGivesTheTypes(t *testing.T) {
 		t.Errorf("a broken .proto in grpc/: %v", err)
 	}
 }
+
+// FuzzGRPCMessages: any body a caller sends is cut into messages or
+// refused with an error, never a panic, and the messages are its bytes.
+func FuzzGRPCMessages(f *testing.F) {
+	f.Add([]byte{0, 0, 0, 0, 2, 8, 1}, "")
+	f.Add([]byte{1, 0, 0, 0, 3, 1, 2, 3}, "gzip")
+	f.Add([]byte{0, 0, 0, 0}, "")
+	f.Add([]byte{0, 255, 255, 255, 255}, "")
+	f.Fuzz(func(t *testing.T, b []byte, enc string) {
+		msgs, err := grpcMessages(b, enc, 1<<20)
+		if err != nil {
+			return
+		}
+		n := 0
+		for _, m := range msgs {
+			n += len(m)
+		}
+		if enc != "gzip" && n+5*len(msgs) != len(b) {
+			t.Fatalf("%d bytes in %d messages from %d", n, len(msgs), len(b))
+		}
+	})
+}
