@@ -596,6 +596,9 @@ func (l *loader) test(d *decode.Decoder, n *yaml.Node) *Test {
 		case v.ShortTag() == "!!bool" && v.Value == "true":
 			t.Skip = "skipped"
 		case v.ShortTag() == "!!bool":
+		case v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str":
+			d.Errorf(v, "skip: want true or the reason (text), got %s", decode.KindName(v)).
+				WithHint(`skip: "waiting for refunds"`)
 		default:
 			d.Decode(v, &t.Skip, "skip")
 		}

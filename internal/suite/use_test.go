@@ -81,3 +81,16 @@ func TestUseProblems(t *testing.T) {
 		})
 	}
 }
+
+func TestSkipTakesTrueOrAReason(t *testing.T) {
+	for _, c := range []struct{ skip, want string }{{"5", "skip: want true or the reason (text), got number 5"}, {"[a]", "got a list"}} {
+		_, _, err := loadText(t, "tests:\n  - name: t\n    skip: "+c.skip+"\n    steps: [{exec: [echo]}]\n", suite.Options{})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("skip: %s: %v", c.skip, err)
+		}
+	}
+	s, _, err := loadText(t, "tests:\n  - name: t\n    skip: \"5 is not ready\"\n    steps: [{exec: [echo]}]\n", suite.Options{})
+	if err != nil || s.Tests[0].Skip != "5 is not ready" {
+		t.Errorf("a reason: %v", err)
+	}
+}
