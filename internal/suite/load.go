@@ -278,12 +278,22 @@ func (l *loader) root(file string) *Suite {
 	d.Services = &l.named
 	fields := d.Fields(n, "suite")
 	byKey := map[string]decode.Field{}
+	var misspelled []decode.Field
 	for _, f := range fields {
 		if !contains(rootKeys, f.Key) {
 			d.UnknownKey(f.KeyN, "suite", rootKeys)
+			misspelled = append(misspelled, f)
 			continue
 		}
 		byKey[f.Key] = f
+	}
+	// A misspelled services: (servics:) is told once, above, and read as
+	// services: all the same: else every step and template naming a
+	// service would be told too, each "no service".
+	for _, f := range misspelled {
+		if _, ok := byKey["services"]; !ok && diag.Closest(f.Key, rootKeys) == "services" {
+			byKey["services"] = f
+		}
 	}
 	if f, ok := byKey["name"]; ok {
 		d.Decode(f.Value, &s.Name, "name")

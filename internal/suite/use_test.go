@@ -94,3 +94,18 @@ func TestSkipTakesTrueOrAReason(t *testing.T) {
 		t.Errorf("a reason: %v", err)
 	}
 }
+
+// A misspelled services: is one problem, not one per service named.
+func TestMisspelledServicesIsOneProblem(t *testing.T) {
+	_, _, err := loadText(t, `servics:
+  web: {process: {run: [sleep, "1000"]}}
+tests:
+  - name: t
+    steps:
+      - http: {service: web, path: /}
+      - exec: [echo, '((service("web").url))']
+`, suite.Options{})
+	if err == nil || !strings.Contains(err.Error(), `unknown key "servics"`) || strings.Contains(err.Error(), "no service") {
+		t.Errorf("got %v", err)
+	}
+}
