@@ -2,6 +2,7 @@ package suite
 
 import (
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -27,6 +28,10 @@ type stepDef struct {
 	params []param
 	steps  *yaml.Node // a sequence of steps
 	used   bool
+	// file and src are where it is written: its steps are decoded as
+	// that file's, whichever file uses them.
+	file string
+	src  []byte
 }
 
 // param is a parameter of a stepDef; def is its default (nil: required).
@@ -55,7 +60,7 @@ func (l *loader) stepDefs(d *decode.Decoder, n *yaml.Node) map[string]*stepDef {
 		return out
 	}
 	for _, f := range d.Fields(n, "steps") {
-		def := &stepDef{name: f.Key, pos: d.Pos(f.KeyN)}
+		def := &stepDef{name: f.Key, pos: d.Pos(f.KeyN), file: d.File, src: d.Src}
 		if strings.TrimSpace(f.Key) == "" {
 			d.Errorf(f.KeyN, "steps: a reusable step's name is empty")
 			continue
@@ -230,6 +235,11 @@ func (l *loader) use(d *decode.Decoder, n *yaml.Node, what string, defined map[s
 	}
 	prev := d.Vars
 	defer func() { d.Vars = prev }()
+	// The used steps (and the parameters' defaults) are decoded as their
+	// own file's; a problem in them is reported once, where it is
+	// written, naming the first use.
+	sub := *decode.New(def.file, &diag.List{})
+	sub.Src, sub.Dir, sub.Services, sub.Later = def.src, filepath.Dir(def.file), d.Services, d.Later
 	var vars []Var
 	scope := copySet(defined)
 	for _, p := range def.params {
@@ -240,9 +250,9 @@ func (l *loader) use(d *decode.Decoder, n *yaml.Node, what string, defined map[s
 			v.Pos = d.Pos(g)
 			v.Value.DecodeYAML(d, g)
 		case p.def != nil:
-			d.Vars = scope
+			sub.Vars = scope
 			v.Pos = p.pos
-			v.Value.DecodeYAML(d, p.def)
+			v.Value.DecodeYAML(&sub, p.def)
 		default:
 			d.Errorf(n, "%s: %q needs the parameter %q", what, name, p.name).
 				WithHint("give it: with: {%s: …}", p.name)
@@ -254,10 +264,6 @@ func (l *loader) use(d *decode.Decoder, n *yaml.Node, what string, defined map[s
 	for _, p := range def.params {
 		defined[p.name] = true
 	}
-	// The used steps are decoded here, at each use, but a problem in them
-	// is reported once, where it is written, naming the first use.
-	sub := *d
-	sub.Errs = &diag.List{}
 	var out []*Step
 	for i, sn := range def.steps.Content {
 		inner := fmt.Sprintf("steps.%s.steps[%d]", name, i)

@@ -1,9 +1,12 @@
 package suite_test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/seamtest/seam/internal/builtin"
 	"github.com/seamtest/seam/internal/suite"
 )
 
@@ -106,6 +109,21 @@ tests:
       - exec: [echo, '((service("web").url))']
 `, suite.Options{})
 	if err == nil || !strings.Contains(err.Error(), `unknown key "servics"`) || strings.Contains(err.Error(), "no service") {
+		t.Errorf("got %v", err)
+	}
+}
+
+// Reusable steps written in the suite file and used from an included
+// file are placed in the suite file, the use in the included one.
+func TestUseFromAnIncludedFile(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "tests"), 0o755)
+	os.WriteFile(filepath.Join(dir, "seam.yaml"), []byte("steps:\n  say: [{exec: [echo, ((nope))]}]\ninclude: [tests/a.yaml]\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "tests", "a.yaml"), []byte("tests:\n  - name: a\n    steps:\n      - use: say\n"), 0o644)
+	reg := builtin.New()
+	defer reg.Close()
+	_, err := suite.Load(dir, suite.Options{Steps: reg.Steps, Ops: reg.Ops, Services: reg.Services, Probes: reg.Probes})
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "seam.yaml")+":2:") || !strings.Contains(err.Error(), "used at "+filepath.Join(dir, "tests", "a.yaml")+":4:9") {
 		t.Errorf("got %v", err)
 	}
 }
