@@ -209,10 +209,10 @@ func SuiteKeys() []SuitePlace {
 			{"profiles", "named modes of the system, for --profile NAME: {NAME: {stub: [svc, …], vars: {…}, services: {svc: {…}}}}"},
 			{"include", "globs of more files of tests, relative to this file"},
 			{"mask", "more secrets to record as *** on the wire, a list of regular expressions (each match is masked in bodies, SQL and Redis traffic)"},
-			{"steps", "reusable steps, by name: each a list of steps, or {params, steps} (below); any test of the suite, in any file, uses one with a use: step"},
+			{"steps", "reusable steps, by name: each a list of steps, or {params, steps} (below); any test of the suite, in any file, uses one with a use: step (included files may hold steps: too)"},
 			{"tests", "the tests, a list"},
 		}},
-		{"steps.NAME", "Reusable steps (steps: in the suite file)", []SuiteKey{
+		{"steps.NAME", "Reusable steps (steps: in the suite file or an included one)", []SuiteKey{
 			{"params", "its parameters: a list of names (each required), or a mapping of names to defaults (a default may use the suite's vars and the parameters above it; null: required); inside its steps they are variables"},
 			{"steps", "the steps, a list; they may use: other reusable steps. At each use they are checked and run as if written there: what they capture is the test's; the parameters are set as the first of them starts and stay set for the rest of the test, as captures do"},
 		}},
@@ -222,7 +222,8 @@ func SuiteKeys() []SuitePlace {
 			{"name", "what the report puts before each of its steps' names (default: the reusable steps' name): \"place an order › POST /orders\""},
 		}},
 		{"file", "An included file", []SuiteKey{
-			{"tests", "the tests, a list; nothing else goes in an included file"},
+			{"tests", "the tests, a list"},
+			{"steps", "reusable steps, as in the suite file; a test in any file of the suite may use them (a name written in two files is refused)"},
 		}},
 		{"defaults", "defaults:", []SuiteKey{
 			{"step_timeout", "each step's time limit unless it sets timeout: (default 30s)"},

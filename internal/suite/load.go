@@ -347,20 +347,27 @@ func (l *loader) root(file string) *Suite {
 		withServices(d, &yaml.Node{Kind: yaml.MappingNode}, applied, true)
 	}
 	l.standIns(d, profiles, applied, s)
-	if f, ok := byKey["steps"]; ok {
-		l.defs = l.stepDefs(d, f.Value)
-	}
-	if f, ok := byKey["tests"]; ok {
-		l.testsIn(d, f.Value, pf)
-	}
+	var globs []string
+	var inc *yaml.Node
 	if f, ok := byKey["include"]; ok {
-		var globs []string
-		inc := decode.Resolve(f.Value)
+		inc = decode.Resolve(f.Value)
 		if inc.Kind == yaml.ScalarNode {
 			globs = []string{inc.Value}
 		} else {
 			d.Decode(inc, &globs, "include")
 		}
+	}
+	if f, ok := byKey["steps"]; ok {
+		l.defs = l.stepDefs(d, f.Value)
+	}
+	if inc != nil {
+		// Every file's reusable steps are known before any test is read.
+		l.includedDefs(filepath.Dir(file), globs)
+	}
+	if f, ok := byKey["tests"]; ok {
+		l.testsIn(d, f.Value, pf)
+	}
+	if inc != nil {
 		// Relative to the file as the user named it, so positions in
 		// included files read as the user would write them.
 		l.includes(d, inc, filepath.Dir(file), globs)
@@ -467,11 +474,13 @@ func (l *loader) included(file string, from diag.Pos) {
 		switch f.Key {
 		case "tests":
 			l.testsIn(d, f.Value, pf)
+		case "steps":
+			// Read before the suite's tests (includedDefs).
 		case "vars", "include", "name", "defaults":
 			d.Errorf(f.KeyN, "%s: only allowed in the root suite file", f.Key).
-				WithHint("included files hold tests:; move %s: to %s", f.Key, DefaultFile)
+				WithHint("included files hold tests: and steps:; move %s: to %s", f.Key, DefaultFile)
 		default:
-			d.UnknownKey(f.KeyN, "file", []string{"tests"})
+			d.UnknownKey(f.KeyN, "file", []string{"tests", "steps"})
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package suite
 
 import (
+	"bytes"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -11,7 +12,8 @@ import (
 	"go.yaml.in/yaml/v4"
 )
 
-// Reusable steps: the suite file's steps: names lists of steps, each with
+// Reusable steps: the steps: of the suite file (and of the files it
+// includes) names lists of steps, each with
 // parameters; a step `use: NAME` (with: the parameters' values) stands for
 // that list, written in place. The used steps are decoded at each use, in
 // the using test's scope, so a use is checked as if its steps were written
@@ -335,5 +337,60 @@ func (l *loader) checkUnused(d *decode.Decoder) {
 			{Kind: yaml.ScalarNode, Tag: "!!str", Value: "use"}, {Kind: yaml.ScalarNode, Tag: "!!str", Value: name},
 			{Kind: yaml.ScalarNode, Tag: "!!str", Value: "with"}, with}}
 		l.use(d, use, "steps."+name, defined, 0)
+	}
+}
+
+// includedDefs reads the steps: of the files the suite includes (globs,
+// from dir), before any test is decoded, so that a test in any file may use
+// reusable steps written in any other. Only a file with a top-level
+// steps: is parsed here; problems of syntax are told when the file's
+// tests are read.
+func (l *loader) includedDefs(dir string, globs []string) {
+	if l.defs == nil {
+		l.defs = map[string]*stepDef{}
+	}
+	seen := map[string]bool{}
+	for _, g := range globs {
+		if !filepath.IsAbs(g) {
+			g = filepath.Join(dir, g)
+		}
+		ms, err := filepath.Glob(g)
+		if err != nil {
+			continue
+		}
+		sort.Strings(ms)
+		for _, m := range ms {
+			if seen[m] || sameFile(m, l.suite.File) {
+				continue
+			}
+			seen[m] = true
+			data, err := decode.ReadFile(m)
+			if err != nil || !bytes.HasPrefix(data, []byte("steps:")) && !bytes.Contains(data, []byte("\nsteps:")) {
+				continue
+			}
+			doc, err := decode.Parse(data)
+			if err != nil {
+				continue
+			}
+			root := decode.Resolve(doc)
+			if root == nil || root.Kind != yaml.MappingNode {
+				continue
+			}
+			for i := 0; i+1 < len(root.Content); i += 2 {
+				if root.Content[i].Value != "steps" {
+					continue
+				}
+				d := decode.New(m, l.errs)
+				d.Src, d.Dir, d.Services = data, filepath.Dir(m), &l.named
+				for name, def := range l.stepDefs(d, root.Content[i+1]) {
+					if prev, dup := l.defs[name]; dup {
+						d.Errs.Add(diag.Errorf(def.pos, "reusable steps %q are written twice", name).
+							WithHint("first at %s; give one another name", prev.pos))
+						continue
+					}
+					l.defs[name] = def
+				}
+			}
+		}
 	}
 }

@@ -127,3 +127,27 @@ func TestUseFromAnIncludedFile(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+// An included file may hold reusable steps too; a test in any file uses
+// them, the suite file's tests included; a name written twice is refused.
+func TestReusableStepsInAnIncludedFile(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "tests"), 0o755)
+	os.WriteFile(filepath.Join(dir, "seam.yaml"), []byte("include: [tests/*.yaml]\ntests:\n  - name: root\n    steps:\n      - use: shout\n        with: {w: a}\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "tests", "lib.yaml"), []byte("steps:\n  shout:\n    params: [w]\n    steps: [{exec: [echo, ((w))]}]\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "tests", "z.yaml"), []byte("tests:\n  - name: z\n    steps:\n      - use: shout\n        with: {w: b}\n"), 0o644)
+	reg := builtin.New()
+	defer reg.Close()
+	opts := suite.Options{Steps: reg.Steps, Ops: reg.Ops, Services: reg.Services, Probes: reg.Probes}
+	s, err := suite.Load(dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Tests) != 2 || s.Tests[0].Steps[0].Name != "shout › exec echo ((w))" || !strings.HasSuffix(s.Tests[1].Steps[0].Pos.File, "lib.yaml") {
+		t.Errorf("tests: %d; first step %q at %s", len(s.Tests), s.Tests[0].Steps[0].Name, s.Tests[1].Steps[0].Pos)
+	}
+	os.WriteFile(filepath.Join(dir, "tests", "dup.yaml"), []byte("steps:\n  shout: [{exec: [echo]}]\n"), 0o644)
+	if _, err := suite.Load(dir, opts); err == nil || !strings.Contains(err.Error(), `reusable steps "shout" are written twice (first at `) || !strings.Contains(err.Error(), "dup.yaml:2:3") {
+		t.Errorf("twice: %v", err)
+	}
+}
