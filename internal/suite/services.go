@@ -335,14 +335,20 @@ func (l *loader) checkServiceRefs(s *Suite) {
 			continue
 		}
 		var accepts []string
+		hint := "declare it under services:"
 		if k := l.opts.Steps[r.kind]; k != nil {
 			accepts = k.Usage().Services
+			for _, in := range k.Usage().Inputs {
+				if in.Name == "url" {
+					hint += ", or use url: instead" // only where the step takes one
+				}
+			}
 		}
 		for _, ref := range r.services {
 			if components[ref.Name] && !declared(s, ref.Name) {
 				continue
 			}
-			if l.checkService(s, names, ref.Name, ref.Pos, "declare it under services:, or use url: instead") {
+			if l.checkService(s, names, ref.Name, ref.Pos, hint) {
 				l.checkServiceKind(s, r.kind, accepts, ref)
 			}
 		}

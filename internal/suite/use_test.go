@@ -151,3 +151,24 @@ func TestReusableStepsInAnIncludedFile(t *testing.T) {
 		t.Errorf("twice: %v", err)
 	}
 }
+
+// "or use url: instead" is offered only by steps that take a url:.
+func TestNoSuchServiceHintFitsTheStep(t *testing.T) {
+	_, _, err := loadText(t, `tests:
+  - name: t
+    steps:
+      - http: {service: web, path: /}
+      - interactions: {from: web, to: db}
+`, suite.Options{})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, line := range strings.Split(err.Error(), "\n") {
+		if strings.Contains(line, ":5:") && strings.Contains(line, "url:") {
+			t.Errorf("interactions takes no url: %s", line)
+		}
+	}
+	if !strings.Contains(err.Error(), "or use url: instead") {
+		t.Errorf("http takes url: %v", err)
+	}
+}
