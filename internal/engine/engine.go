@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"maps"
-	"os"
 	"regexp"
 	"runtime/debug"
 	"slices"
@@ -134,7 +133,7 @@ func Select(tests []*suite.Test, f Filter) []*suite.Test {
 		if f.AtLeast != nil && t.Priority > *f.AtLeast {
 			continue
 		}
-		if f.File != "" && !sameFile(t.Pos.File, f.File) {
+		if f.File != "" && !suite.SameFile(t.Pos.File, f.File) {
 			continue
 		}
 		out = append(out, t)
@@ -1229,17 +1228,4 @@ func Describe(t *suite.Test) string {
 		tags = " [" + strings.Join(t.Tags, ",") + "]"
 	}
 	return fmt.Sprintf("%s%s %s", t.Name, tags, t.Priority)
-}
-
-// sameFile reports whether a and b name one file, through links.
-func sameFile(a, b string) bool {
-	if a == b {
-		return true
-	}
-	sa, err := os.Stat(a)
-	if err != nil {
-		return false
-	}
-	sb, err := os.Stat(b)
-	return err == nil && os.SameFile(sa, sb)
 }

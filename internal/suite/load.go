@@ -108,6 +108,9 @@ type loader struct {
 	defs           map[string]*stepDef
 	useErrs        map[string]bool
 	checkingUnused bool
+	// preread are included files includedDefs read, for parse to take
+	// instead of reading them again.
+	preread map[string][]byte
 	// named are the services templates name, service("db"), checked
 	// once every service is known.
 	named []decode.Named
@@ -155,7 +158,12 @@ func (l *loader) take(t *Test) {
 // parse reads a YAML file into its root node, reporting syntax errors at
 // their line.
 func (l *loader) parse(file string, from diag.Pos) *parsed {
-	data, err := decode.ReadFile(file)
+	data, ok := l.preread[file]
+	delete(l.preread, file)
+	var err error
+	if !ok {
+		data, err = decode.ReadFile(file)
+	}
 	if err != nil {
 		e := diag.Errorf(from, "cannot read %s: %v", file, unwrapPath(err))
 		if from.IsZero() {
@@ -423,7 +431,7 @@ func (l *loader) includes(d *decode.Decoder, n *yaml.Node, dir string, globs []s
 				continue
 			}
 			seen[m] = true
-			if sameFile(m, l.suite.File) {
+			if SameFile(m, l.suite.File) {
 				e := diag.Errorf(pos, "include %q: an include cycle: %s is the suite file itself", g, m)
 				if strings.ContainsAny(g, "*?[") {
 					e.WithHint("narrow the pattern (like tests/*.yaml) so it matches only the files that hold tests")
@@ -449,8 +457,8 @@ func (l *loader) includes(d *decode.Decoder, n *yaml.Node, dir string, globs []s
 // MaxIncludes bounds the files one suite includes.
 const MaxIncludes = 1000
 
-// sameFile reports whether a and b name the same file, through links.
-func sameFile(a, b string) bool {
+// SameFile reports whether a and b name the same file, through links.
+func SameFile(a, b string) bool {
 	sa, err := os.Stat(a)
 	if err != nil {
 		return false

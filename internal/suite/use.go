@@ -360,14 +360,21 @@ func (l *loader) includedDefs(dir string, globs []string) {
 		}
 		sort.Strings(ms)
 		for _, m := range ms {
-			if seen[m] || sameFile(m, l.suite.File) {
+			if seen[m] || SameFile(m, l.suite.File) {
 				continue
 			}
 			seen[m] = true
 			data, err := decode.ReadFile(m)
-			if err != nil || !bytes.HasPrefix(data, []byte("steps:")) && !bytes.Contains(data, []byte("\nsteps:")) {
+			if err != nil {
 				continue
 			}
+			if !bytes.HasPrefix(data, []byte("steps:")) && !bytes.Contains(data, []byte("\nsteps:")) {
+				continue // let go: a suite's files are not all held at once
+			}
+			if l.preread == nil {
+				l.preread = map[string][]byte{}
+			}
+			l.preread[m] = data // parse takes it: a file of steps is read once
 			doc, err := decode.Parse(data)
 			if err != nil {
 				continue
