@@ -3,6 +3,7 @@ package main_test
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,6 +20,13 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/seamtest/seam/examples/shop/pricing/pricingpb"
 	"github.com/seamtest/seam/internal/freeport"
 )
 
@@ -313,4 +321,99 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// pricingServer prices every SKU at 250 cents, and has no price for X9.
+type pricingServer struct {
+	pricingpb.UnimplementedPricingServer
+}
+
+func (pricingServer) Quote(_ context.Context, req *pricingpb.QuoteRequest) (*pricingpb.QuoteReply, error) {
+	if req.GetSku() == "X9" {
+		return nil, status.Error(codes.FailedPrecondition, "price list has no entry for X9")
+	}
+	return &pricingpb.QuoteReply{UnitCents: 250, TotalCents: 250 * int64(req.GetQty()), Currency: "EUR"}, nil
+}
+
+// TestStubRecordRecordsGRPCCalls records the example's pricing service (a
+// grpc-go server from its generated code) through `seam stub record
+// --proto`, and plays the folder back with `seam stub`: the same answers,
+// the same failure, from mappings whose messages are JSON.
+func TestStubRecordRecordsGRPCCalls(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	pricingpb.RegisterPricingServer(srv, pricingServer{})
+	go srv.Serve(ln)
+	defer srv.Stop()
+	out := filepath.Join(t.TempDir(), "recorded")
+	port := freePort(t)
+	cmd := exec.Command(seamBin, "stub", "record", "--target", "http://"+ln.Addr().String(), "--out", out,
+		"--port", fmt.Sprint(port), "--proto", "../../examples/shop/pricing/pricing.proto")
+	var errb lockedBuffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	waitListening(t, addr, &errb)
+	calls := func(addr string) []string {
+		cc, err := grpc.NewClient("passthrough:///"+addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cc.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		c := pricingpb.NewPricingClient(cc)
+		var got []string
+		for _, q := range []*pricingpb.QuoteRequest{{Sku: "A1", Qty: 2}, {Sku: "X9", Qty: 1}} {
+			r, err := c.Quote(ctx, q)
+			got = append(got, fmt.Sprintf("%v %v", protojson.Format(r), status.Convert(err)))
+		}
+		return got
+	}
+	want := calls(addr)
+	if !strings.Contains(want[0], "500") || !strings.Contains(want[1], "FailedPrecondition") {
+		t.Fatalf("through the recorder: %q", want)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	if err := cmd.Wait(); err != nil || !strings.Contains(errb.String(), "2 mappings written") ||
+		!strings.Contains(errb.String(), "descriptors written to "+filepath.Join(out, "grpc", "services.dsc")) {
+		t.Fatalf("record: %v\n%s", err, errb.String())
+	}
+	b, err := os.ReadFile(filepath.Join(out, "mappings", "001-post-shop-pricing-v1-pricing-quote.json"))
+	if err != nil || !strings.Contains(string(b), `"sku": "A1"`) || !strings.Contains(string(b), `totalCents`) {
+		t.Errorf("the recorded mapping does not show the messages as JSON: %v\n%s", err, b)
+	}
+	port2 := freePort(t)
+	play := exec.Command(seamBin, "stub", "--port", fmt.Sprint(port2), out)
+	var perr lockedBuffer
+	play.Stderr = &perr
+	if err := play.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { play.Process.Kill(); play.Wait() }()
+	waitHealthy(t, fmt.Sprintf("http://127.0.0.1:%d", port2), &perr)
+	if got := calls(fmt.Sprintf("127.0.0.1:%d", port2)); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("played back:\n%s\nrecorded:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func waitListening(t *testing.T, addr string, out fmt.Stringer) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing listened on %s:\n%s", addr, out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

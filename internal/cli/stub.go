@@ -8,14 +8,19 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
+	"google.golang.org/protobuf/reflect/protoregistry"
+
 	"github.com/seamtest/seam/internal/crash"
 	"github.com/seamtest/seam/internal/diag"
+	"github.com/seamtest/seam/internal/protos"
 	"github.com/seamtest/seam/internal/stub"
 )
 
@@ -25,11 +30,14 @@ const stubUsage = `usage:
       __files/), a folder of mapping files, or one file (.json in WireMock's
       form, .yaml routes in seam's); WireMock's admin API is under /__admin/
   seam stub record --target URL --out DIR [--port P] [--format wiremock|seam]
+                   [--proto FILE]... [--import-path DIR]...
       proxy to a real service and write what passes through as mappings when
       stopped (Ctrl-C); a request repeated with different answers becomes a
       scenario that steps through them; bodies pass through whole, but an
       exchange with a body over 16 MiB is not recorded (it says so); never
-      overwrites a file in DIR
+      overwrites a file in DIR. gRPC calls (HTTP/2 without TLS) are recorded
+      too, their messages as JSON from --proto files or the target's
+      reflection service, whose descriptors are written to DIR/grpc/
 `
 
 // stubHelp prints the usage of both stub commands and the flags of fs.
@@ -152,6 +160,10 @@ func printMappingErr(err error, stdio IO) {
 // serveUntilDone serves h on ln until ctx ends, then shuts down.
 func serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler, stdio IO) int {
 	hs := &http.Server{Handler: h} // no read timeouts: each costs a timer reset per request
+	// gRPC callers speak HTTP/2 without TLS (prior knowledge) to it.
+	hs.Protocols = new(http.Protocols)
+	hs.Protocols.SetHTTP1(true)
+	hs.Protocols.SetUnencryptedHTTP2(true)
 	done := make(chan error, 1)
 	crash.Go(ctx, func() { done <- hs.Serve(ln) })
 	select {
@@ -176,6 +188,9 @@ func cmdStubRecord(ctx context.Context, args []string, stdio IO) int {
 	out := fs.String("out", "", "folder to write the mappings to (created; existing files are kept)")
 	port := fs.Int("port", 0, "port to listen on (127.0.0.1); 0 picks a free one")
 	format := fs.String("format", "wiremock", "wiremock (mappings/*.json) or seam (a routes .yaml file)")
+	var protoFiles, importPaths listFlag
+	fs.Var(&protoFiles, "proto", "a .proto file or descriptor set (protoc -o: .dsc, .desc, .pb, .binpb) of the target's gRPC services, to record their calls as JSON (repeatable); without one, the target's reflection service is asked")
+	fs.Var(&importPaths, "import-path", "a folder the .proto files' imports are looked up in (repeatable; the current folder is one)")
 	rest, err := parseInterspersed(fs, args)
 	if err != nil {
 		return ExitUsage
@@ -195,6 +210,14 @@ func cmdStubRecord(ctx context.Context, args []string, stdio IO) int {
 	if err != nil {
 		fmt.Fprintf(stdio.Stderr, "seam stub record: %v\n", err)
 		return ExitUsage
+	}
+	if len(protoFiles) > 0 {
+		files, err := loadProtoFlags(ctx, splitList(protoFiles), splitList(importPaths))
+		if err != nil {
+			fmt.Fprintf(stdio.Stderr, "seam stub record: --proto: %v\n", err)
+			return ExitUsage
+		}
+		rec.GRPC = files
 	}
 	var logMu sync.Mutex
 	rec.Log = func(msg string) {
@@ -223,7 +246,7 @@ func cmdStubRecord(ctx context.Context, args []string, stdio IO) int {
 			return ExitEnv
 		}
 		fmt.Fprintf(stdio.Stderr, "seam stub record: %d routes written to %s\n", len(ms), p)
-		return ExitPass
+		return writeRecordedDescriptors(rec, *out, stdio)
 	}
 	files, err := stub.WriteWireMock(*out, ms)
 	if err != nil {
@@ -231,5 +254,58 @@ func cmdStubRecord(ctx context.Context, args []string, stdio IO) int {
 		return ExitEnv
 	}
 	fmt.Fprintf(stdio.Stderr, "seam stub record: %d mappings written under %s/mappings (serve them: seam stub %s)\n", len(files), *out, *out)
+	return writeRecordedDescriptors(rec, *out, stdio)
+}
+
+// writeRecordedDescriptors writes the descriptors gRPC calls were
+// recorded with beside the mappings, in grpc/, where a stub folder's are
+// read from: the folder then plays the calls back as recorded.
+func writeRecordedDescriptors(rec *stub.Recorder, out string, stdio IO) int {
+	files := rec.Descriptors()
+	if files == nil {
+		return ExitPass
+	}
+	p, err := stub.WriteDescriptors(out, files)
+	switch {
+	case err != nil:
+		fmt.Fprintf(stdio.Stderr, "seam stub record: writing the gRPC descriptors: %v\n", err)
+		return ExitEnv
+	case p == "":
+		fmt.Fprintf(stdio.Stderr, "seam stub record: %s/grpc already holds descriptors: kept as they are\n", out)
+	default:
+		fmt.Fprintf(stdio.Stderr, "seam stub record: the gRPC services' descriptors written to %s (a stub service names them: grpc: {descriptor_sets: [%s]})\n", p, p)
+	}
 	return ExitPass
+}
+
+// loadProtoFlags reads --proto files (.proto, or descriptor sets by their
+// extension) with --import-path folders, paths from the current folder.
+func loadProtoFlags(ctx context.Context, list, imports []string) (*protoregistry.Files, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	rel := func(p string) string {
+		if filepath.IsAbs(p) {
+			if r, err := filepath.Rel(wd, p); err == nil {
+				return r
+			}
+		}
+		return p
+	}
+	src := protos.Sources{Dir: wd}
+	for _, p := range imports {
+		src.ImportPaths = append(src.ImportPaths, rel(p))
+	}
+	for _, p := range list {
+		switch strings.ToLower(filepath.Ext(p)) {
+		case ".proto":
+			src.Protos = append(src.Protos, rel(p))
+		case ".dsc", ".desc", ".pb", ".binpb":
+			src.Sets = append(src.Sets, rel(p))
+		default:
+			return nil, fmt.Errorf("%s: want a .proto file or a descriptor set (.dsc, .desc, .pb, .binpb)", p)
+		}
+	}
+	return protos.Load(ctx, src)
 }

@@ -39,6 +39,7 @@ type Mapping struct {
 	Pos           diag.Pos        // where it was written
 	Raw           json.RawMessage // as written, in WireMock's JSON, for the admin API
 	seq           uint64          // order of adding: later wins among equals
+	recordedGRPC  bool            // recorded from a gRPC call: written back in seam's form as one
 }
 
 func (m *Mapping) priority() int {

@@ -22,6 +22,9 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v4"
+	"google.golang.org/protobuf/reflect/protoregistry"
+
+	"github.com/seamtest/seam/internal/grpcstatus"
 )
 
 // Recorder is a proxy to a real service that turns the traffic through it
@@ -39,11 +42,19 @@ type Recorder struct {
 	keep   int64
 	// Log, when set, hears of each exchange passed through but not
 	// recorded, and why; it is called from the handlers' goroutines.
-	Log     func(msg string)
-	tickets atomic.Uint64
-	mu      sync.Mutex
-	order   []*recordedRequest // in the order first seen
-	byKey   map[string]*recordedRequest
+	Log func(msg string)
+	// GRPC, when set before the first call, are the descriptors gRPC calls
+	// are recorded with as JSON; else the target's reflection service is
+	// asked for them (record_grpc.go).
+	GRPC      *protoregistry.Files
+	grpcOnce  sync.Once
+	grpcTypes *grpcTypes
+	h2        *http.Client // to the target over HTTP/2, for gRPC calls
+	tickets   atomic.Uint64
+	mu        sync.Mutex
+	order     []*recordedRequest // in the order first seen
+	byKey     map[string]*recordedRequest
+	sawGRPC   bool
 }
 
 // recordedRequest is one distinct request and the answers it got, in the
@@ -51,6 +62,8 @@ type Recorder struct {
 type recordedRequest struct {
 	method, uri string
 	body        []byte
+	grpc        bool // a gRPC call: body is its message as JSON, or raw
+	raw         bool // body is bytes to match as bytes
 	answers     []ticketed
 }
 
@@ -91,7 +104,7 @@ func NewRecorder(target string) (*Recorder, error) {
 	// behalf, nothing unzipped on the way back.
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.DisableCompression = true
-	return &Recorder{target: u, keep: maxBody, byKey: map[string]*recordedRequest{},
+	return &Recorder{target: u, keep: maxBody, byKey: map[string]*recordedRequest{}, h2: h2cClient(),
 		client: &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}, nil
 }
 
@@ -175,8 +188,20 @@ func (rc *Recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			out.Header[k] = vs
 		}
 	}
-	resp, err := rc.client.Do(out)
+	client := rc.client
+	grpcCall := r.ProtoMajor == 2 && isGRPC(r.Header.Get("Content-Type"))
+	if grpcCall {
+		// A gRPC server speaks HTTP/2 only, and wants to be told the
+		// caller reads trailers (where the call's status comes).
+		client = rc.h2
+		out.Header.Set("Te", "trailers")
+	}
+	resp, err := client.Do(out)
 	if err != nil {
+		if grpcCall {
+			grpcAnswer(w, grpcstatus.Unavailable, "seam stub record: "+err.Error())
+			return
+		}
 		http.Error(w, "seam stub record: "+err.Error(), http.StatusBadGateway)
 		return
 	}
@@ -207,6 +232,11 @@ func (rc *Recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			flush.Flush() // a streamed answer (events, long polls) goes out as it comes
 		}
 		if rerr == io.EOF {
+			// Trailers (a gRPC call's status, a chunked answer's) are
+			// known once the body is read, and pass on after it.
+			for k, vs := range resp.Trailer {
+				w.Header()[http.TrailerPrefix+k] = vs
+			}
 			break
 		}
 		if rerr != nil {
@@ -252,6 +282,10 @@ func (rc *Recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			r.Method, r.URL.RequestURI(), respKept.n, rc.keep)
 		return
 	}
+	if grpcCall {
+		rc.recordGRPC(r, reqKept.buf.Bytes(), resp, respKept.buf.Bytes(), ticket)
+		return
+	}
 	reqBody := reqKept.buf.Bytes()
 	// The stub matches a compressed body as what it holds: record that.
 	if reqBody, err = decodeBody(r.Header.Get("Content-Encoding"), reqBody, rc.keep); err != nil {
@@ -286,12 +320,22 @@ func recordedHeader(k string) bool {
 }
 
 func (rc *Recorder) record(method, uri string, body []byte, ticket uint64, a recordedAnswer) {
-	key := method + " " + uri + "\x00" + string(body)
+	rc.recordRequest(&recordedRequest{method: method, uri: uri, body: body}, ticket, a)
+}
+
+// recordCall records a gRPC call: body is its message as JSON, or when
+// raw its bytes.
+func (rc *Recorder) recordCall(method, uri string, body []byte, raw bool, ticket uint64, a recordedAnswer) {
+	rc.recordRequest(&recordedRequest{method: method, uri: uri, body: body, grpc: true, raw: raw}, ticket, a)
+}
+
+func (rc *Recorder) recordRequest(req *recordedRequest, ticket uint64, a recordedAnswer) {
+	key := req.method + " " + req.uri + "\x00" + strconv.FormatBool(req.raw) + "\x00" + string(req.body)
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	rr := rc.byKey[key]
 	if rr == nil {
-		rr = &recordedRequest{method: method, uri: uri, body: body}
+		rr = req
 		rc.byKey[key] = rr
 		rc.order = append(rc.order, rr)
 	}
@@ -358,9 +402,11 @@ func (rc *Recorder) Mappings() []*Mapping {
 
 // mapping is the request with one of its answers.
 func (rr *recordedRequest) mapping(a *recordedAnswer) *Mapping {
-	m := &Mapping{Request: Pattern{Method: rr.method, URL: URLMatch{Kind: "url", Value: rr.uri}}}
+	m := &Mapping{Request: Pattern{Method: rr.method, URL: URLMatch{Kind: "url", Value: rr.uri}}, recordedGRPC: rr.grpc}
 	if b := rr.body; len(b) > 0 {
-		if v, err := decodeExact(b); err == nil {
+		if rr.raw {
+			m.Request.Body = []Matcher{binaryEqualTo{want: b}}
+		} else if v, err := decodeExact(b); err == nil {
 			m.Request.Body = []Matcher{equalToJSON{want: v, src: compactJSON(string(b))}}
 		} else if isText(b) {
 			m.Request.Body = []Matcher{equalTo{want: string(b)}}
@@ -462,9 +508,24 @@ func routeYAML(m *Mapping) (*yaml.Node, error) {
 		encode(&vn, v)
 		n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: k}, &vn)
 	}
-	add("when", m.Request.Method+" "+m.Request.URL.Value)
+	method := m.Request.Method
+	if m.recordedGRPC {
+		method = "GRPC"
+	}
+	add("when", method+" "+m.Request.URL.Value)
 	if len(m.Request.Body) > 0 {
-		add("body", m.Request.Body[0].wm())
+		// Through JSON: a number in an equalToJson (a json.Number) would
+		// be written as a string, and no longer match what it was.
+		b, err := json.Marshal(m.Request.Body[0].wm())
+		var vn yaml.Node
+		if err == nil {
+			err = yaml.Unmarshal(b, &vn)
+		}
+		if err != nil || len(vn.Content) != 1 {
+			return nil, fmt.Errorf("the request body as YAML: %v", err)
+		}
+		blockStyle(vn.Content[0])
+		n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "body"}, vn.Content[0])
 	}
 	if m.Scenario != "" {
 		sc := map[string]string{"name": m.Scenario}
@@ -482,10 +543,30 @@ func routeYAML(m *Mapping) (*yaml.Node, error) {
 		encode(&vn, v)
 		then.Content = append(then.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: k}, &vn)
 	}
-	addThen("status", m.Response.Status)
-	if len(m.Response.Headers) > 0 {
-		h := &yaml.Node{Kind: yaml.MappingNode}
+	headers := m.Response.Headers
+	if m.recordedGRPC {
+		// A call's status is written as seam's form says it: grpc:.
+		g := &yaml.Node{Kind: yaml.MappingNode}
+		headers = nil
 		for _, x := range m.Response.Headers {
+			switch x.Name {
+			case grpcStatusName:
+				g.Content = append([]*yaml.Node{{Kind: yaml.ScalarNode, Value: "code"}, {Kind: yaml.ScalarNode, Value: x.Value}}, g.Content...)
+			case grpcStatusReason:
+				g.Content = append(g.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "message"}, &yaml.Node{Kind: yaml.ScalarNode, Value: x.Value, Tag: "!!str"})
+			default:
+				headers = append(headers, x)
+			}
+		}
+		if len(g.Content) > 0 {
+			then.Content = append(then.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "grpc"}, g)
+		}
+	} else {
+		addThen("status", m.Response.Status)
+	}
+	if len(headers) > 0 {
+		h := &yaml.Node{Kind: yaml.MappingNode}
+		for _, x := range headers {
 			h.Content = append(h.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: x.Name}, &yaml.Node{Kind: yaml.ScalarNode, Value: x.Value, Tag: "!!str"})
 		}
 		then.Content = append(then.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "headers"}, h)
@@ -501,6 +582,16 @@ func routeYAML(m *Mapping) (*yaml.Node, error) {
 	}
 	n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "then"}, then)
 	return n, encErr
+}
+
+// blockStyle clears the flow style JSON read as YAML has, so the node is
+// written as YAML's blocks; scalars keep their tags, and are quoted again
+// only where a plain one would read differently.
+func blockStyle(n *yaml.Node) {
+	n.Style = 0
+	for _, c := range n.Content {
+		blockStyle(c)
+	}
 }
 
 // create writes a new file named base+ext in dir, or base-2+ext, … when

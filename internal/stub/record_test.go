@@ -288,3 +288,25 @@ func TestRecorderOrdersAnswersAsTheUpstreamGaveThem(t *testing.T) {
 		t.Error("want first, then second repeating")
 	}
 }
+
+// A JSON request body keeps its numbers, booleans and nulls in seam's form
+// (YAML), and strings that YAML would read as something else stay strings:
+// the playback matches what was recorded.
+func TestRecordedJSONBodyKeepsItsTypesInSeamsForm(t *testing.T) {
+	rec, proxy, _ := recorderFor(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		fmt.Fprintf(w, "got %s", b)
+	}))
+	body := `{"qty": 3, "price": 2.50, "ok": true, "gone": null, "answer": "yes", "code": "007", "big": 12345678901234567890}`
+	_, want, _ := do(t, "POST", proxy.URL+"/order", body, "Content-Type", "application/json")
+	proxy.Close()
+	for _, format := range []string{"wiremock", "seam"} {
+		play := playBack(t, rec, format)
+		if c, got, _ := do(t, "POST", play.URL+"/order", body, "Content-Type", "application/json"); c != 200 || got != want {
+			t.Errorf("%s: %d %q; want the recorded %q", format, c, got, want)
+		}
+		if c, _, _ := do(t, "POST", play.URL+"/order", strings.Replace(body, "3", `"3"`, 1), "Content-Type", "application/json"); c != 404 {
+			t.Errorf("%s: a string where a number was recorded matched (%d)", format, c)
+		}
+	}
+}
