@@ -138,6 +138,10 @@ func TestHTTPAnswerCutInItsBody(t *testing.T) {
 			"200 OK, then the caller closed after", false},
 		{"the callee stops short", "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\nxxxx", false, "the callee closed the connection", false,
 			"200 OK, then the callee closed the connection (in the middle of its body)", true},
+		// A caller that only half-closed and read on: the close ends a
+		// close-delimited answer, whole.
+		{"a half-closed caller reads to the close", "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nhello", true, "the callee closed the connection", false,
+			"200 OK", false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var s sink
@@ -146,6 +150,10 @@ func TestHTTPAnswerCutInItsBody(t *testing.T) {
 			d.fromServer([]byte(c.resp))
 			if c.callerClosed {
 				d.callerClosed(time.Now())
+				// The proxy's next write to the caller tells whether it
+				// left (it resets) or only half-closed.
+				left := !strings.HasPrefix(c.name, "a half-closed")
+				d.written(func() bool { return !left })
 			}
 			d.close(c.how, c.cut)
 			got := s.all()

@@ -59,6 +59,17 @@ var (
 			pgm('Q', "select nope\x00"),
 			cat(pgm('E', "SERROR\x00C42703\x00Mcolumn \"nope\" does not exist\x00\x00"), pgm('Z', "I")),
 			pgm('X', "")),
+		// pgx's default mode: a statement prepared on its own (Parse,
+		// Describe, Sync), its parameters' types told, then bound in
+		// binary; a prepare that fails.
+		wireLog(pgm(0, "\x00\x03\x00\x00user\x00seam\x00\x00"),
+			cat(pgm('R', "\x00\x00\x00\x00"), pgm('K', "\x00\x00\x30\x39\x01\x02\x03\x04"), pgm('Z', "I")),
+			cat(pgm('P', "s1\x00insert into t values ($1, $2)\x00\x00\x00"), pgm('D', "Ss1\x00"), pgm('S', "")),
+			cat(pgm('1', ""), pgm('t', "\x00\x02\x00\x00\x00\x14\x00\x00\x00\x19"), pgm('n', ""), pgm('Z', "I")),
+			cat(pgm('B', "\x00s1\x00\x00\x02\x00\x01\x00\x00\x00\x02\x00\x00\x00\x08\x00\x20\x00\x00\x00\x00\x00\x01\xff\xff\xff\xff\x00\x00"), pgm('D', "P\x00"), pgm('E', "\x00\x00\x00\x00\x00"), pgm('S', "")),
+			cat(pgm('2', ""), pgm('n', ""), pgm('C', "INSERT 0 1\x00"), pgm('Z', "I")),
+			cat(pgm('P', "s2\x00select * from nope\x00\x00\x00"), pgm('D', "Ss2\x00"), pgm('S', "")),
+			cat(pgm('E', "SERROR\x00C42P01\x00Mrelation \"nope\" does not exist\x00\x00"), pgm('Z', "I"))),
 		wireLog(cat(binary.BigEndian.AppendUint32(nil, 8), binary.BigEndian.AppendUint32(nil, 80877103)), []byte("N")),
 	}
 	redisSeeds = [][]byte{
@@ -152,7 +163,7 @@ func TestDecoderSeeds(t *testing.T) {
 	for _, tc := range []struct {
 		protocol string
 		seeds    [][]byte
-	}{{"http", http1Seeds}, {"postgres", pgSeeds[:1]}, {"redis", append(append([][]byte(nil), redisSeeds...), recordedSeeds(t, "redis")...)},
+	}{{"http", http1Seeds}, {"postgres", pgSeeds[:2]}, {"redis", append(append([][]byte(nil), redisSeeds...), recordedSeeds(t, "redis")...)},
 		{"mysql", append(mysqlSeeds(), recordedSeeds(t, "mysql")...)}} {
 		for i, log := range tc.seeds {
 			// A first chunk too short to recognise the protocol is not

@@ -55,7 +55,27 @@ type decoder struct {
 	// had its open; blackholed: a blackhole fault swallowed requests.
 	callerAt   time.Time
 	blackholed bool
-	h2         *h2Conn
+	// HTTP/1: an end of the caller's side (callerAt) may be a half close
+	// (shutdown(SHUT_WR): nc -N, a raw socket, some HTTP/1.0 clients),
+	// after which the caller still reads its answers. callerGone: it
+	// turned out closed for reading too (a write to it failed, or it
+	// reset on one: written). unsent: answers complete after callerAt,
+	// told once the write of the chunk that ends them shows whether the
+	// caller still reads.
+	callerGone bool
+	unsent     []unsentAnswer
+	callerEnd  atomic.Bool // callerAt is set: written looks
+	// chunkFrom is when the callee's chunk being decoded came from it and
+	// heldBy the fault that held it since ("": none held it): a call whose
+	// caller gave up while a fault held its answer is the fault's doing.
+	chunkFrom time.Time
+	heldBy    string
+	// switched is the protocol a 101 answer switched the connection to
+	// ("WebSocket"), and switchedBytes the bytes that passed since, both
+	// ways.
+	switched      string
+	switchedBytes int64
+	h2            *h2Conn
 	// sniffed is a caller's first bytes while they are too few to tell
 	// its protocol (a client that writes "G", then "ET /"): kept until
 	// they tell, at most maxSniff of them.
@@ -94,6 +114,29 @@ type exchange struct {
 	body           []byte
 	cut            bool  // the body was longer than what is kept
 	size           int64 // the body's bytes as sent (an h2c upgrade's stream counts them)
+	// HTTP/1's answer: when its head went on to the caller (headAt), when
+	// it came from the callee (headFrom: earlier when heldBy, a fault,
+	// held it), and whether it reached the caller (head).
+	headAt, headFrom time.Time
+	heldBy           string
+	head             headFate
+}
+
+// headFate is whether an HTTP/1 answer's head reached its caller.
+type headFate int8
+
+const (
+	headNotYet    headFate = iota
+	headPending            // written to a caller that ended its side: is it still reading?
+	headDelivered          // the caller had it
+	headLost               // the caller was gone
+)
+
+// unsentAnswer is an HTTP/1 answer complete after its caller ended its
+// side, waiting to learn whether the caller still read (decoder.unsent).
+type unsentAnswer struct {
+	in Interaction
+	ex exchange
 }
 
 func newDecoder(p *Proxy) *decoder {
@@ -158,6 +201,7 @@ func (d *decoder) clientBytes(b []byte) (out []byte, cut bool) {
 func (d *decoder) fromClientLocked(b []byte) {
 	switch d.mode {
 	case raw:
+		d.passedSwitched(b)
 		return
 	case undecided:
 		if len(d.sniffed) > 0 || len(b) < sniffLimit(b) && mayTellLater(b) {
@@ -219,9 +263,16 @@ func (d *decoder) fromClientLocked(b []byte) {
 	}
 }
 
-func (d *decoder) fromServer(b []byte) {
+// fromServer decodes the callee's next bytes, just before they go on to
+// the caller.
+func (d *decoder) fromServer(b []byte) { d.fromServerHeld(b, time.Time{}, "") }
+
+// fromServerHeld is fromServer for a chunk that a fault (heldBy: "a
+// latency fault") held since it came from the callee at from.
+func (d *decoder) fromServerHeld(b []byte, from time.Time, heldBy string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.chunkFrom, d.heldBy = from, heldBy
 	switch d.mode {
 	case undecided:
 		if len(d.greeted) > 0 || mayBeH2Settings(b) || mysqlNeedsMore(b) || natsNeedsMore(b) {
@@ -255,6 +306,7 @@ func (d *decoder) fromServer(b []byte) {
 		d.undecodable()
 		return
 	case raw:
+		d.passedSwitched(b)
 		return
 	case decodingPG:
 		if !d.pg.fromServer(b) {
@@ -285,6 +337,7 @@ func (d *decoder) fromServer(b []byte) {
 	}
 	if rest, ok := d.resp.feedRest(b, d.onResponse); !ok {
 		d.mode = raw
+		d.passedSwitched(rest)
 		if d.resp.why != "" {
 			d.stopped("http", d.resp.why, true)
 			d.quit()
@@ -296,6 +349,22 @@ func (d *decoder) fromServer(b []byte) {
 			}
 		}
 	}
+}
+
+// passedSwitched counts b, bytes that passed either way, when the
+// connection switched protocols (a 101 answer: WebSocket). d.mu is held.
+func (d *decoder) passedSwitched(b []byte) {
+	if d.switched != "" {
+		d.switchedBytes += int64(len(b))
+	}
+}
+
+// switchedTo is what a 101 answer switched the connection to, and the bytes
+// that passed since (both ways); "" when it did not.
+func (d *decoder) switchedTo() (string, int64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.switched, d.switchedBytes
 }
 
 // startH2 begins decoding HTTP/2, told by one side's first bytes: the
@@ -373,6 +442,7 @@ func (d *decoder) onRequest(h *head) bool {
 		if n := len(d.queue); n > 0 {
 			d.queue[n-1].body, d.queue[n-1].cut = h.bodyKept()
 			d.queue[n-1].size = h.size
+			d.queue[n-1].header = h.header // with its trailers, if any
 		}
 		return true
 	}
@@ -403,6 +473,9 @@ func (d *decoder) onResponse(h *head) bool {
 		if h.status == http.StatusSwitchingProtocols {
 			h.length, h.chunked = 0, false // what follows is the new protocol's
 		}
+		if !h.interim {
+			d.headGoes(&d.queue[0])
+		}
 		return true
 	}
 	if h.interim {
@@ -421,18 +494,123 @@ func (d *decoder) onResponse(h *head) bool {
 		d.drainUpgraded()
 		return false
 	}
-	if !d.callerAt.IsZero() && d.callerAt.Before(in.End) {
-		// The answer came, but the caller had given up on it.
-		in.Note = "(the callee answered " + in.Result + " after " + secs(in.End.Sub(ex.start)) + ")"
-		in.Result, in.End, in.Suspicious = "no answer: caller closed after "+secs(d.callerAt.Sub(ex.start)), d.callerAt, true
-	}
-	if h.status == http.StatusSwitchingProtocols {
+	switched := h.status == http.StatusSwitchingProtocols
+	if switched {
 		in.Note = "(protocol switched; not decoded further)"
+		d.switched = switchedName(h.upgrade)
+	}
+	switch {
+	case d.callerAt.IsZero():
 		d.p.emit(in)
-		return false
+	case d.callerGone:
+		d.tellAnswer(in, ex, false)
+	default:
+		// The caller ended its side before the answer's end went on: a
+		// half close, or gone? The write of the chunk tells (written).
+		d.unsent = append(d.unsent, unsentAnswer{in, ex})
+	}
+	return !switched
+}
+
+// switchedName is how a line names the protocol an Upgrade header
+// switched to.
+func switchedName(upgrade string) string {
+	switch {
+	case upgrade == "":
+		return "another protocol"
+	case strings.HasPrefix(upgrade, "websocket"):
+		return "WebSocket"
+	}
+	return oneLine(upgrade, 40)
+}
+
+// headGoes notes that ex's answer's head (a final status) is about to go
+// to the caller, in the chunk being decoded. d.mu is held.
+func (d *decoder) headGoes(ex *exchange) {
+	ex.headAt, ex.headFrom, ex.heldBy = time.Now(), d.chunkFrom, d.heldBy
+	if ex.headFrom.IsZero() {
+		ex.headFrom = ex.headAt
+	}
+	switch {
+	case d.callerAt.IsZero():
+		ex.head = headDelivered
+	case d.callerGone:
+		ex.head = headLost
+	default:
+		ex.head = headPending // written tells
+	}
+}
+
+// written is told after each chunk of the callee's went to the caller;
+// reading reports whether the caller still reads (the write succeeded and
+// the caller did not reset on it): asked only once the caller ended its
+// side, for the answers whose fate that decides. d.mu is not held.
+func (d *decoder) written(reading func() bool) {
+	if !d.callerEnd.Load() {
+		return // the clean path: no lock taken
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.callerAt.IsZero() || d.callerGone && len(d.unsent) == 0 {
+		return
+	}
+	if reading() {
+		d.tellUnsent(true)
+		return
+	}
+	d.callerGone = true
+	d.tellUnsent(false)
+}
+
+// tellUnsent tells of the answers that waited to learn whether their
+// caller still read (reading). d.mu is held.
+func (d *decoder) tellUnsent(reading bool) {
+	fate := headLost
+	if reading {
+		fate = headDelivered
+	}
+	if len(d.queue) > 0 && d.queue[0].head == headPending {
+		d.queue[0].head = fate
+	}
+	unsent := d.unsent
+	d.unsent = nil
+	for _, u := range unsent {
+		if u.ex.head == headPending {
+			u.ex.head = fate
+		}
+		d.tellAnswer(u.in, u.ex, reading)
+	}
+}
+
+// tellAnswer tells of ex's answer, in, complete after its caller ended
+// its side (callerAt): one the caller read (a half close: reading), or
+// one it left, in the middle of the body when its head had reached it.
+// d.mu is held.
+func (d *decoder) tellAnswer(in Interaction, ex exchange, reading bool) {
+	answered := in.Result
+	switch {
+	case reading:
+		in.Note = strings.TrimSpace(in.Note + " (the caller had half-closed its side after its request, and read the answer)")
+	case ex.head == headDelivered:
+		in.Result = answered + ", then the caller closed after " + secs(d.callerAt.Sub(ex.start)) + " (in the middle of its body)"
+		in.End, in.Suspicious, in.respCut = d.callerAt, in.Status >= 400, true
+	default:
+		// The answer came, but the caller had given up on it: the
+		// callee's doing, unless its answer came in time and a fault of
+		// seam's held it until after.
+		came := in.End
+		if !ex.headFrom.IsZero() {
+			came = ex.headFrom
+		}
+		in.Note = "(the callee answered " + answered + " after " + secs(came.Sub(ex.start)) + ")"
+		in.Result = "no answer: caller closed after " + secs(d.callerAt.Sub(ex.start))
+		if ex.heldBy != "" && ex.headFrom.Before(d.callerAt) {
+			in.Result += " (" + ex.heldBy + " held the answer)"
+			in.Injected = true
+		}
+		in.End, in.Suspicious = d.callerAt, true
 	}
 	d.p.emit(in)
-	return true
 }
 
 // answering reports whether the callee is answering a request h matches.
@@ -486,6 +664,15 @@ func (d *decoder) callerClosed(t time.Time) {
 	d.mu.Lock()
 	d.callerAt = t
 	d.mu.Unlock()
+	d.callerEnd.Store(true)
+}
+
+// callerEnded reports whether the caller ended its side of the
+// connection before the callee (callerClosed).
+func (d *decoder) callerEnded() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return !d.callerAt.IsZero()
 }
 
 // swallowed takes what a blackhole kept from the callee: the calls in it
@@ -524,11 +711,7 @@ func (d *decoder) quit() {
 		d.nats.waits = nil
 	}
 	if d.pg != nil {
-		for _, ex := range d.pg.pending {
-			if !ex.sync {
-				d.unread++
-			}
-		}
+		d.unread += len(d.pg.unanswered())
 		d.pg.pending = nil
 	}
 	if d.my != nil {
@@ -593,26 +776,27 @@ func (d *decoder) closeLocked(how string, cut bool) int {
 		return n
 	}
 	if d.mode == decodingHTTP && d.resp.state != inHead && d.resp.h.status != 0 && !d.resp.h.interim && len(d.queue) > 0 {
-		if d.resp.h.untilClose && !cut && d.callerAt.IsZero() && !strings.Contains(how, "reset") {
-			// A response that runs to the end of the connection ends here.
+		if d.resp.h.untilClose && !cut && !d.callerGone && !strings.Contains(how, "reset") {
+			// A response that runs to the end of the connection ends here
+			// (read whole by a caller that half-closed, if it did: every
+			// write to it went through).
 			d.resp.finish(d.onResponse)
+			d.tellUnsent(true)
 		} else {
 			d.cutAnswer(how, cut)
 		}
 	}
+	// Answers whose last chunk's write was not told of (a decoder alone):
+	// their caller closed before them.
+	d.tellUnsent(false)
 	var left []pending
 	n := 0 // calls told here besides left
 	for _, ex := range d.queue {
 		left = append(left, pending{"http", ex.method, ex.target, ex.method + " " + ex.target, ex.start, ""})
 	}
 	if d.pg != nil {
-		if d.pg.pid != 0 {
-			d.p.pgBackends.CompareAndDelete(d.pg.pid, d.pg)
-		}
-		for _, ex := range d.pg.pending {
-			if ex.sync {
-				continue // a Sync: no query of its own
-			}
+		d.pg.closed()
+		for _, ex := range d.pg.unanswered() {
 			left = append(left, pending{"postgres", "SQL", ex.sql, "SQL", ex.start, ""}) // cut as it is masked
 		}
 	}
@@ -667,18 +851,23 @@ func (d *decoder) closeLocked(how string, cut bool) int {
 func (d *decoder) cutAnswer(how string, cut bool) {
 	ex, h := d.queue[0], &d.resp.h
 	d.queue = d.queue[1:]
-	now := time.Now()
-	then := how
-	if !d.callerAt.IsZero() && !cut {
-		then, now = "the caller closed after "+secs(d.callerAt.Sub(ex.start)), d.callerAt
-	}
 	in := Interaction{Edge: d.p.Edge, Protocol: "http", Op: ex.method + " " + ex.target,
-		Result: fmt.Sprintf("%d %s, then %s (in the middle of its body)", h.status, h.reason, then), Start: ex.start, End: now,
-		Suspicious: d.callerAt.IsZero() || cut || h.status >= 400, Injected: cut, Method: ex.method, Target: ex.target, Status: h.status,
+		Result: fmt.Sprintf("%d %s", h.status, h.reason), Start: ex.start, End: time.Now(),
+		Suspicious: true, Injected: cut, Method: ex.method, Target: ex.target, Status: h.status,
 		RequestBody: ex.body, reqHeader: ex.header, respHeader: h.header, reqCut: ex.cut}
 	in.ResponseBody, _ = h.bodyKept()
 	in.respCut = true
 	d.resp.state, d.resp.h = inHead, head{}
+	if !d.callerAt.IsZero() && !cut {
+		// The caller left: in the middle of the body, or before the head
+		// reached it (a fault held it).
+		if ex.head == headPending {
+			ex.head = headDelivered // written was not told (a decoder alone)
+		}
+		d.tellAnswer(in, ex, false)
+		return
+	}
+	in.Result += ", then " + how + " (in the middle of its body)"
 	d.p.emit(in)
 }
 
@@ -991,7 +1180,10 @@ func (r *reader) feedRest(b []byte, on func(*head) bool) ([]byte, bool) {
 			line := bytes.TrimRight(r.line, "\r\n")
 			r.line = r.line[:0]
 			if r.state == inTrailers {
-				if len(line) == 0 && !r.finish(on) {
+				if len(line) > 0 {
+					// Kept with the headers, as HTTP/2's trailers are.
+					r.h.header = withTrailer(r.h.header, line)
+				} else if !r.finish(on) {
 					return b, false
 				}
 				continue
@@ -1087,6 +1279,28 @@ func parseHead(b []byte, request bool) (head, bool) {
 		}
 	}
 	return h, true
+}
+
+// withTrailer adds a trailer line (a chunked body's, "Name: value") to
+// header lines kept (keptHeader), within maxHeaderKept as they are: its
+// name and size alone when it does not fit, left out when not even that
+// does.
+func withTrailer(kept string, line []byte) string {
+	add := func(l []byte) (string, bool) {
+		if len(kept)+len(l)+1 > maxHeaderKept {
+			return kept, false
+		}
+		if kept == "" {
+			return string(l), true
+		}
+		return kept + "\n" + string(l), true
+	}
+	if out, ok := add(line); ok {
+		return out
+	}
+	name, value, _ := bytes.Cut(line, []byte(":"))
+	out, _ := add(fmt.Appendf(nil, "%s: (%d bytes, not kept)", name, len(bytes.TrimSpace(value))))
+	return out
 }
 
 // keptHeader is the header lines of a head (what follows its start line),

@@ -48,12 +48,11 @@ const (
 	maxMySQLKeep            = 64 << 10
 	maxMySQLPending         = 64
 	maxMySQLStmts           = 4096
-	// maxMySQLParams is how many of an execution's parameters are told
-	// (then "…"), as PostgreSQL's; maxMySQLTypes how many parameters'
-	// types a statement keeps for the executions that do not send them
-	// again (those of a MariaDB batch's rows after its first, further).
-	maxMySQLParams = 8
-	maxMySQLTypes  = 256
+	// maxMySQLTypes is how many parameters' types a statement keeps for
+	// the executions that do not send them again (those of a MariaDB
+	// batch's rows after its first, further): an execution that sends
+	// them has all of its parameters read, as far as its packet is kept.
+	maxMySQLTypes = 256
 	// maxMySQLDeferred is how much of an execution of MariaDB's
 	// statement 0xffffffff is kept until the prepare before it is
 	// answered with the statement's parameter count.
@@ -662,15 +661,14 @@ func (c *mysqlConn) execParams(st *mysqlStmt, cmd byte, b []byte, cut bool) (par
 	}
 	bitmap, bound := b[:nulls], b[nulls]
 	b = b[nulls+1:]
+	types := st.types
 	if bound != 0 {
-		types := make([]byte, 0, 2*min(total, maxMySQLTypes))
+		types = make([]byte, 0, 2*min(total, len(b)/2))
 		for i := 0; i < total; i++ {
 			if len(b) < 2 {
 				return nil, "(parameters not decoded: the packet ends in their types)"
 			}
-			if i < maxMySQLTypes {
-				types = append(types, b[0], b[1])
-			}
+			types = append(types, b[0], b[1])
 			b = b[2:]
 			if attrs {
 				name, k := lenenc(b)
@@ -680,25 +678,22 @@ func (c *mysqlConn) execParams(st *mysqlStmt, cmd byte, b []byte, cut bool) (par
 				b = b[k+int(name):]
 			}
 		}
-		st.types = types
+		st.types = slices.Clone(types[:min(len(types), 2*maxMySQLTypes)])
 	} else if st.types == nil {
 		return nil, "(parameters not decoded: their types were bound by an execution the wire did not read)"
 	}
 	for i := 0; i < n; i++ {
-		if i == maxMySQLParams {
-			return append(params, "…"), ""
-		}
 		switch {
 		case bitmap[i/8]&(1<<(i%8)) != 0:
-			params = append(params, "NULL")
+			params = append(params, "null")
 			continue
 		case i < 64 && long&(1<<i) != 0:
 			params = append(params, "<long data>")
 			continue
-		case 2*i+1 >= len(st.types):
+		case 2*i+1 >= len(types):
 			return append(params, "…"), ""
 		}
-		v, k, ok := mysqlValue(st.types[2*i], st.types[2*i+1], b)
+		v, k, ok := mysqlValue(types[2*i], types[2*i+1], b)
 		if !ok {
 			return append(params, "…"), ""
 		}
@@ -717,10 +712,12 @@ func bulkParams(st *mysqlStmt, b []byte, cut bool) (params []string, note string
 	if n == 0 {
 		return nil, ""
 	}
+	types := st.types
 	if flags&128 != 0 {
 		if len(b) < 2*n {
 			return nil, "(parameters not decoded: the packet ends in their types)"
 		}
+		types = b[:2*n]
 		st.types = bytes.Clone(b[:2*min(n, maxMySQLTypes)])
 		b = b[2*n:]
 	} else if st.types == nil {
@@ -730,7 +727,7 @@ func bulkParams(st *mysqlStmt, b []byte, cut bool) (params []string, note string
 	for len(b) > 0 {
 		var row []string
 		for i := 0; i < n; i++ {
-			if 2*i+1 >= len(st.types) || len(b) == 0 {
+			if 2*i+1 >= len(types) || len(b) == 0 {
 				row = append(row, "…")
 				break
 			}
@@ -739,9 +736,9 @@ func bulkParams(st *mysqlStmt, b []byte, cut bool) (params []string, note string
 			v, k, ok := "", 0, ind <= 3
 			switch ind {
 			case 0:
-				v, k, ok = mysqlValue(st.types[2*i], st.types[2*i+1], b)
+				v, k, ok = mysqlValue(types[2*i], types[2*i+1], b)
 			case 1:
-				v = "NULL"
+				v = "null"
 			case 2:
 				v = "DEFAULT"
 			case 3:
@@ -755,9 +752,6 @@ func bulkParams(st *mysqlStmt, b []byte, cut bool) (params []string, note string
 		}
 		if rows++; rows == 1 {
 			params = row
-			if len(row) > maxMySQLParams {
-				params = append(slices.Clone(row[:maxMySQLParams]), "…")
-			}
 		}
 		if row[len(row)-1] == "…" {
 			// The rest cannot be read: a row cut short, or a value
@@ -785,7 +779,7 @@ func mysqlValue(t, flag byte, b []byte) (v string, n int, ok bool) {
 	}
 	switch t {
 	case 0x06: // MYSQL_TYPE_NULL: no value
-		return "NULL", 0, true
+		return "null", 0, true
 	case 0x01: // TINY
 		if unsigned {
 			return strconv.FormatUint(uint64(b[0]), 10), 1, true
@@ -822,8 +816,8 @@ func mysqlValue(t, flag byte, b []byte) (v string, n int, ok bool) {
 		if ok && s != "" && strings.Trim(s, "0123456789.-+eE") == "" {
 			return s, k, true
 		}
-		if ok {
-			return fmt.Sprintf("%q", oneLine(maskShape(s), 40)), k, true
+		if ok && utf8.ValidString(s) {
+			return paramString(s), k, true
 		}
 	case 0x0f, 0x10, 0xf3, 0xf5, 0xf7, 0xf8, 0xf9, 0xfa, 0xfb, 0xfc, 0xfd, 0xfe, 0xff:
 		// VARCHAR, BIT, VECTOR, JSON, ENUM, SET, the BLOBs, VAR_STRING,
@@ -834,9 +828,9 @@ func mysqlValue(t, flag byte, b []byte) (v string, n int, ok bool) {
 		case !utf8.ValidString(s):
 			return fmt.Sprintf("<%d bytes>", len(s)), k, true
 		default:
-			// Secrets are masked before the value is cut short, so that
-			// their shape is still whole.
-			return fmt.Sprintf("%q", oneLine(maskShape(s), 40)), k, true
+			// Whole, its secrets masked by their shape (paramString): a
+			// line cuts it short (paramsNote), a check reads it all.
+			return paramString(s), k, true
 		}
 	}
 	return "", 0, false

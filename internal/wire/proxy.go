@@ -51,8 +51,8 @@ type Interaction struct {
 	reqHeader, respHeader string
 	headerMask            *Masker
 	reqCut, respCut       bool // a body was longer than the start kept
-	// PostgreSQL: the statement's parameters as Note renders them, for
-	// masking those given to a secret column.
+	// PostgreSQL and MySQL: the statement's parameters (Params' form),
+	// masked; Note shows their start.
 	params []string
 	// Redis: the command (upper case) and the first key it names ("" for
 	// commands without keys, and AUTH and HELLO, whose arguments are secret).
@@ -60,9 +60,15 @@ type Interaction struct {
 	h2Fields     // HTTP/2 and gRPC (h2.go)
 }
 
-// Params are an SQL statement's parameters as Note shows them, masked,
-// each a JSON value's text ("\"apple\"", "1", "null") or a description
-// ("<long data>"); nil when there are none or all were masked.
+// Params are an SQL statement's parameters, masked, each the exact JSON
+// text of its value ("\"apple\"", "1", "9007199254740993", "2.5",
+// "true", "null") or a description that is no JSON ("<long data>",
+// "<16 bytes>" for a binary type the wire does not read, MariaDB's DEFAULT
+// and IGNORE); nil when there are none or all were masked. All of them, as
+// far as the wire keeps the message that carries them (the first MiB of
+// PostgreSQL's Bind, the first 64 KiB of MySQL's COM_STMT_EXECUTE); a list
+// cut there ends in "…". Note shows the first 8 of them, text cut to 40
+// characters.
 func (i Interaction) Params() []string { return i.params }
 
 // Event reports whether i is an event of an edge rather than a call on it:
@@ -402,7 +408,11 @@ func (p *Proxy) serve(client net.Conn, st *connState) {
 		closeWrite(client)
 	})
 	wg.Wait()
-	reset := isReset(upErr) || isReset(downErr)
+	// A write toward a caller that had ended its side failed: it closed
+	// for reading too (it left), and was reset by nobody.
+	var w toCaller
+	callerLeft := errors.As(downErr, &w) && d.callerEnded()
+	reset := isReset(upErr) || isReset(downErr) && !callerLeft
 	cut := st.cutReason()
 	how := "connection closed"
 	switch {
@@ -410,6 +420,8 @@ func (p *Proxy) serve(client net.Conn, st *connState) {
 		how = cut
 	case reset:
 		how = "connection reset"
+	case callerLeft:
+		how = "the caller closed the connection"
 	case st.calleeGone.Load():
 		how = "the callee closed the connection"
 	}
@@ -445,15 +457,26 @@ func (p *Proxy) serve(client net.Conn, st *connState) {
 		// — unless it asked for that: a close after the answer, as the
 		// request asked, is how such a connection ends.
 		p.emit(Interaction{Edge: p.Edge, Protocol: "tcp", Op: "connection", Result: cut, Start: start, End: time.Now(),
-			Suspicious: cut != askedClose, Injected: true, Note: "(nothing in flight)"})
+			Suspicious: cut != askedClose, Injected: true, Note: idleNote(d)})
 	case reset && cut == "":
 		note := ""
 		if inFlight == 0 {
-			note = "(nothing in flight)"
+			note = idleNote(d)
 		}
 		p.emit(Interaction{Edge: p.Edge, Protocol: "tcp", Op: "connection", Result: "reset", Start: start, End: time.Now(),
 			Suspicious: true, Note: note})
 	}
+}
+
+// idleNote says what a connection carried when it ended with no call in
+// flight: nothing, or, once a 101 answer switched its protocol
+// (WebSocket), the new protocol's messages, which are not calls.
+func idleNote(d *decoder) string {
+	to, n := d.switchedTo()
+	if to == "" {
+		return "(nothing in flight)"
+	}
+	return fmt.Sprintf("(speaking %s after 101 Switching Protocols: %s passed since, not decoded)", to, size(n))
 }
 
 func (p *Proxy) emit(i Interaction) { p.emitMemo(&i, nil) }
@@ -477,13 +500,16 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 	var readAt time.Time
 	var tr *toxicRun       // Toxiproxy's toxics on this stream, once there are any
 	var throttle sleepDebt // the bandwidth fault's
+	// heldBy names the fault that holds the callee's chunk being passed
+	// ("": none does), which came from the callee at readAt.
+	var heldBy string
 	// send observes b and writes it to dst.
 	send := func(b []byte) error {
 		// Decoded in this goroutine (keeping nothing of the bytes), before
 		// they go on.
 		if back {
 			st.wmu.Lock()
-			d.fromServer(b)
+			d.fromServerHeld(b, readAt, heldBy)
 		} else {
 			var cutNow bool
 			if b, cutNow = d.clientBytes(b); cutNow {
@@ -514,6 +540,12 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 			st.wmu.Unlock()
 			if st.drainWanted.Load() || st.refuseWanted.Load() {
 				p.tryDrain(st) // between two of the callee's chunks
+			}
+			// A caller that ended its side may still read (a half close):
+			// it left only if this write failed or it reset on it.
+			d.written(func() bool { return err == nil && !resetOnWrite(dst) })
+			if err != nil {
+				return toCaller{err}
 			}
 		}
 		if err != nil {
@@ -629,11 +661,24 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 				resetConn(dst)
 				return n, syscall.ECONNRESET
 			}
-			if back && f.Latency > 0 && !st.sleep(p.faults.delay(f)-time.Since(readAt)) {
-				return n, nil
+			heldBy = ""
+			if back && tr != nil && hasLatency(tr.chain(ts)) {
+				heldBy = "a latency toxic"
 			}
-			if back && f.HTTP != nil && f.HTTP.Status == 0 && f.HTTP.Slow > 0 && d.answering(f.HTTP) && !st.sleep(f.HTTP.Slow) {
-				return n, nil
+			if back && f.Latency > 0 {
+				heldBy = "a latency fault"
+				if !st.sleep(p.faults.delay(f) - time.Since(readAt)) {
+					return n, nil
+				}
+			}
+			if back && f.HTTP != nil && f.HTTP.Status == 0 && f.HTTP.Slow > 0 && d.answering(f.HTTP) {
+				if readAt.IsZero() {
+					readAt = time.Now()
+				}
+				heldBy = "a slow fault"
+				if !st.sleep(f.HTTP.Slow) {
+					return n, nil
+				}
 			}
 			var werr error
 			if gated {
@@ -720,13 +765,25 @@ func (p *Proxy) delays(f Faults, ts *Toxics, back bool, tr *toxicRun) bool {
 	if tr == nil || ts == nil {
 		return false
 	}
-	for _, x := range tr.chain(ts) {
+	return hasLatency(tr.chain(ts))
+}
+
+// hasLatency reports whether a chain of toxics delays what passes.
+func hasLatency(chain []*Toxic) bool {
+	for _, x := range chain {
 		if x.Type == "latency" {
 			return true
 		}
 	}
 	return false
 }
+
+// toCaller is an error writing to the caller: once the caller ended its
+// side, it is the caller's leaving, not a reset by anybody.
+type toCaller struct{ err error }
+
+func (e toCaller) Error() string { return e.err.Error() }
+func (e toCaller) Unwrap() error { return e.err }
 
 // readAhead reads src into a queue of up to 1024 chunks (Toxiproxy's
 // latency buffer) until src ends or done; the queue is closed then. Each
@@ -1073,6 +1130,8 @@ func (p *Proxy) quiesce(ctx context.Context) {
 // caller meets a reset (a fault's, a toxic's, the callee's) before the
 // proxy has seen both sides end and told of the call the reset left
 // without an answer, and a check made right after must see that call.
+// A PostgreSQL query a cancel request came for is waited for first, at
+// most maxCancelWait: its answer comes just after its caller gave up.
 func (p *Proxy) Settle(ctx context.Context) {
 	qctx, cancel := context.WithTimeout(ctx, maxQuiesce)
 	p.quiesce(qctx)
@@ -1085,6 +1144,7 @@ func (p *Proxy) Settle(ctx context.Context) {
 		}
 	}
 	p.mu.Unlock()
+	awaitPGCancels(ctx, decs)
 	for _, d := range decs {
 		d.tellAbandoned() // not under p.mu: it reports
 	}

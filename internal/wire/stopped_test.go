@@ -64,10 +64,16 @@ func TestPostgresCancelRequestIsRecorded(t *testing.T) {
 			t.Errorf("%s", line)
 		}
 	}
-	// The backend is forgotten as its connection ends.
+	// The backend is forgotten a while after its connection ends (a
+	// cancel request may come after: pgBackendLinger).
 	q.close("connection closed", false)
+	p.forgetEndedBackends(time.Now())
+	if _, ok := p.pgBackends.Load(uint32(12345)); !ok {
+		t.Error("the backend was forgotten as its connection ended")
+	}
+	p.forgetEndedBackends(time.Now().Add(pgBackendLinger + time.Second))
 	if _, ok := p.pgBackends.Load(uint32(12345)); ok {
-		t.Error("the backend outlived its connection")
+		t.Error("the backend outlived its connection by more than pgBackendLinger")
 	}
 }
 

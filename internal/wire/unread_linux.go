@@ -24,3 +24,34 @@ func unread(c net.Conn) int {
 	rc.Control(func(fd uintptr) { n, _ = unix.IoctlGetInt(int(fd), unix.SIOCINQ) })
 	return n
 }
+
+// resetOnWrite reports whether c's peer reset the connection: a caller
+// that closed its side for reading too answers the proxy's write with a
+// reset, one that only half-closed reads on. On loopback, where callers
+// reach the wire, the reset is taken in before the write returns (the
+// kernel hands the segment to the peer and its answer back at once), so
+// one look right after the write tells.
+func resetOnWrite(c net.Conn) bool {
+	if r, ok := c.(*replayConn); ok {
+		c = r.Conn // accepted while a fault answers (serveFaulted)
+	}
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	closed := false
+	rc.Control(func(fd uintptr) {
+		if ti, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO); err == nil {
+			closed = ti.State == tcpClose
+		}
+	})
+	return closed
+}
+
+// tcpClose is TCP_CLOSE of the kernel's TCP states (include/net/tcp_states.h):
+// the state a reset leaves a connection in.
+const tcpClose = 7

@@ -7,3 +7,7 @@ import "net"
 // unread: see unread_linux.go; elsewhere it is not known (0), and Flush
 // waits for the chunks being forwarded alone.
 func unread(net.Conn) int { return 0 }
+
+// resetOnWrite: see unread_linux.go; elsewhere a reset shows when a later
+// write fails.
+func resetOnWrite(net.Conn) bool { return false }
