@@ -798,6 +798,7 @@ type testRun struct {
 	failStart, failEnd time.Time
 	failTargets        []string
 	failComponents     []string // of failTargets, the components seam drives (browser)
+	failWire           bool     // the first failing step checks the wire itself (WireChecker)
 }
 
 // suspicion ranks the interactions of a failed test (failure.Suspects);
@@ -822,7 +823,7 @@ func (r *runner) suspicion(tr *testRun, failure *report.Failure, list []wire.Int
 // were list.
 func (r *runner) suspectInput(tr *testRun, list []wire.Interaction) SuspectInput {
 	in := SuspectInput{All: list, Targets: tr.failTargets, StepStart: tr.failStart, StepEnd: tr.failEnd,
-		Noise: r.noise, DependsOn: map[string][]string{}, Stubs: map[string]bool{}, Test: tr.t.Name}
+		Noise: r.noise, DependsOn: map[string][]string{}, Stubs: map[string]bool{}, Test: tr.t.Name, WireCheck: tr.failWire}
 	if sys := r.suite.System; sys != nil {
 		for _, svc := range sys.Services {
 			for _, d := range svc.DependsOn {
@@ -1071,6 +1072,7 @@ func (tr *testRun) step(ctx context.Context, phase string, index int, s *suite.S
 		end.Status, end.Message = report.Failed, failure.Message
 		if tr.failStart.IsZero() {
 			tr.failStart, tr.failEnd = start, r.now()
+			_, tr.failWire = s.Action.(WireChecker)
 			if su, ok := s.Action.(step.ServiceUser); ok {
 				for _, ref := range su.ServiceRefs() {
 					tr.failTargets = append(tr.failTargets, ref.Name)

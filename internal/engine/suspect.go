@@ -29,6 +29,16 @@ import (
 //     pool's reconnect) is noise.
 // A 4xx from a stub counts less: a stub answers what its mappings say,
 // so the 4xx was scripted by the suite's author.
+//
+// Some are no cause at all, and rank below the failing step's own
+// failure (Suspect.Unlinked: listed, but the failure is not grouped under
+// them): what nothing links to the failing step (off the path from its
+// targets, and not during it; or after its answer); an error a client met
+// setting up its connection and went past (go-redis's CLIENT SETINFO on a
+// Redis that lacks it, a driver's SET of a variable the server does not
+// know: later calls on the edge succeeded, so the client ignored it); and
+// anything, when the failing step is itself a check of the wire (its own
+// message says what the wire saw).
 
 // Recorder is an Env whose wire recorded what crossed its edges.
 type Recorder interface {
@@ -117,7 +127,7 @@ func WithExits(ranked []report.Suspect, in SuspectInput) []report.Suspect {
 			s.Reason += fmt.Sprintf("; %d hop(s) from %s, which the failing step called, though the wire saw no call to it in this test",
 				d, strings.Join(in.Targets, ", "))
 		default:
-			s.Score = exitedUnmeant
+			s.Score, s.Unlinked = exitedUnmeant, true
 			s.Reason += "; nothing in this test met it that seam saw (no failed call on its edges, not on the failing step's path, " +
 				"its address not in the failure), so it ranks below this test's own evidence"
 		}
@@ -126,7 +136,12 @@ func WithExits(ranked []report.Suspect, in SuspectInput) []report.Suspect {
 	out := append(append([]report.Suspect(nil), ranked...), exits...)
 	// Stable, and the interactions first: on a tie the exit follows the
 	// interaction that is this test's own evidence.
-	sort.SliceStable(out, func(a, b int) bool { return out[a].Score > out[b].Score })
+	sort.SliceStable(out, func(a, b int) bool {
+		if out[a].Unlinked != out[b].Unlinked {
+			return !out[a].Unlinked
+		}
+		return out[a].Score > out[b].Score
+	})
 	return out
 }
 
@@ -164,6 +179,12 @@ type FaultClearer interface {
 	ClearFaults()
 }
 
+// WireChecker is a step whose check is of the wire itself (interactions:):
+// when it fails, its own message is the cause, whatever else the wire saw.
+type WireChecker interface {
+	ChecksWire()
+}
+
 // SuspectInput is what Suspects ranks.
 type SuspectInput struct {
 	All                []wire.Interaction
@@ -175,19 +196,22 @@ type SuspectInput struct {
 	Test               string              // the failing test's name
 	Message            string              // the failure's message
 	Exits              []Exit              // the environment's services that have exited (WithExits)
+	WireCheck          bool                // the failing step checks the wire itself (WireChecker)
 }
 
 // maxSuspects is how many suspects a failure shows.
 const maxSuspects = 3
 
 // Suspects returns the suspicious interactions of in.All, likeliest cause
-// first, at most n, each with why.
+// first, at most n, each with why. Those linked to the failing step come
+// before those that are not (Suspect.Unlinked), whatever their scores.
 func Suspects(in SuspectInput, n int) []report.Suspect {
 	depth := reach(in.Targets, in.DependsOn)
 	type scored struct {
-		i      wire.Interaction
-		score  float64
-		reason []string
+		i        wire.Interaction
+		score    float64
+		reason   []string
+		unlinked bool
 	}
 	var list []scored
 	for _, i := range in.All {
@@ -197,8 +221,12 @@ func Suspects(in SuspectInput, n int) []report.Suspect {
 		caller, callee, _ := strings.Cut(i.Edge, "→")
 		base, what := severity(i, in.Stubs[callee])
 		s := scored{i: i, score: base, reason: []string{what}}
+		// Linked: on the failing step's path, or during it; unknown
+		// (no targets, no times) counts as linked, as it always did.
+		onPath, during := depth == nil, in.StepStart.IsZero()
 		if depth != nil {
 			if d, ok := depth[caller]; ok {
+				onPath = true
 				hops := d + 1
 				s.score += float64(hops - 1)
 				s.reason = append(s.reason, fmt.Sprintf("%d hop(s) from %s, which the failing step called", hops, strings.Join(in.Targets, ", ")))
@@ -207,12 +235,15 @@ func Suspects(in SuspectInput, n int) []report.Suspect {
 				s.reason = append(s.reason, "off the path from "+strings.Join(in.Targets, ", "))
 			}
 		}
+		after := false
 		if !in.StepStart.IsZero() {
 			switch {
 			case i.Start.After(in.StepEnd):
+				after = true
 				s.score *= 0.2
 				s.reason = append(s.reason, "after the failing step's answer")
 			case !i.End.Before(in.StepStart):
+				during = true
 				s.score += 2
 				s.reason = append(s.reason, "during the failing step")
 			case i.Injected:
@@ -230,12 +261,29 @@ func Suspects(in SuspectInput, n int) []report.Suspect {
 			s.score *= 0.2
 			s.reason = append(s.reason, fmt.Sprintf("also in %d passing test(s), so likely noise", k))
 		}
+		switch {
+		case in.WireCheck:
+			s.unlinked = true
+			s.reason = append(s.reason, "the failing step checks the wire itself, so its own message is the cause")
+		case !i.Injected && wentPast(i, in.All):
+			s.unlinked = true
+			s.score *= 0.1
+			s.reason = append(s.reason, "an error of the connection's setup that the client went past "+
+				"(its later calls on this edge succeeded), so not a cause")
+		case after:
+			s.unlinked = true
+			s.reason = append(s.reason, "so it cannot have caused the failure")
+		case !onPath && !during:
+			s.unlinked = true
+			s.reason = append(s.reason, "nothing links it to the failing step, so it ranks below the step's own failure")
+		}
 		list = append(list, s)
 	}
 	// An error answered while the callee was itself getting an error from
 	// its own dependency is most likely that error passed on: it ranks
 	// just below the one that explains it. Inner calls start later, so
 	// going from the latest start back, each explainer's rank is final.
+	// What is no cause explains nothing.
 	order := make([]int, len(list))
 	for k := range order {
 		order[k] = k
@@ -248,7 +296,7 @@ func Suspects(in SuspectInput, n int) []report.Suspect {
 			caller, _, _ := strings.Cut(list[a].i.Edge, "→")
 			ia, ib := list[a].i, list[b].i
 			if a != b && caller == callee && !ia.Start.Before(ib.Start) && !ia.End.After(ib.End) &&
-				(best < 0 || list[a].score > list[best].score) {
+				(!list[a].unlinked || list[b].unlinked) && (best < 0 || list[a].score > list[best].score) {
 				best = a
 			}
 		}
@@ -258,6 +306,9 @@ func Suspects(in SuspectInput, n int) []report.Suspect {
 		}
 	}
 	sort.SliceStable(list, func(a, b int) bool {
+		if list[a].unlinked != list[b].unlinked {
+			return !list[a].unlinked
+		}
 		if list[a].score != list[b].score {
 			return list[a].score > list[b].score
 		}
@@ -266,9 +317,56 @@ func Suspects(in SuspectInput, n int) []report.Suspect {
 	var out []report.Suspect
 	for _, s := range list[:min(n, len(list))] {
 		out = append(out, report.Suspect{Edge: s.i.Edge, Line: strings.TrimSuffix(s.i.Line(), " "+wire.SuspiciousMark),
-			Reason: strings.Join(s.reason, "; "), Score: float64(int(s.score*100)) / 100, Injected: s.i.Injected})
+			Reason: strings.Join(s.reason, "; "), Score: float64(int(s.score*100)) / 100, Injected: s.i.Injected, Unlinked: s.unlinked})
 	}
 	return out
+}
+
+// wentPast reports whether i is an error a client met setting up its
+// connection (setupOp) and went past: a later call on the same edge, not
+// itself setup, succeeded. The wire does not say which connection a call
+// was on, so any later success on the edge counts: a client that gave up
+// on the connection would have made no call there (or only failed ones).
+func wentPast(i wire.Interaction, all []wire.Interaction) bool {
+	if !setupOp(i) {
+		return false
+	}
+	for _, j := range all {
+		if j.Edge == i.Edge && j.Protocol == i.Protocol && !j.Suspicious && !j.Event() && !setupOp(j) && j.Start.After(i.Start) {
+			return true
+		}
+	}
+	return false
+}
+
+// setupOp reports whether i is a call clients make to set up a connection
+// rather than to do their work, one whose error many clients ignore by
+// design: Redis HELLO (RESP3, which a Redis before 6 lacks), CLIENT
+// (SETINFO, SETNAME, MAINT_NOTIFICATIONS…), READONLY; SQL SET, RESET and
+// SHOW (a session variable the server does not know: MariaDB lacks
+// transaction_isolation) and SELECT of @@ system variables. AUTH and
+// SELECT of a Redis database are not: a client that went past those
+// would be using the wrong user or database.
+func setupOp(i wire.Interaction) bool {
+	switch i.Protocol {
+	case "redis":
+		switch i.Command {
+		case "HELLO", "CLIENT", "READONLY":
+			return true
+		}
+	case "postgres", "mysql":
+		f := strings.Fields(strings.ToUpper(strings.TrimLeft(i.Target, " \t\r\n(")))
+		if len(f) == 0 {
+			return false
+		}
+		switch f[0] {
+		case "SET", "RESET", "SHOW":
+			return true
+		case "SELECT":
+			return len(f) > 1 && strings.HasPrefix(f[1], "@@")
+		}
+	}
+	return false
 }
 
 // iconMiss is a 404 for an icon a browser asks for by itself (Chromium

@@ -66,7 +66,7 @@ func TestSuspicionFindsTheCause(t *testing.T) {
 		if r.URL.Path == "/fail" {
 			env.add(wire.Interaction{Edge: "api→db", Protocol: "postgres", Op: "SQL insert into users (email) values ($1)", Method: "SQL",
 				Target: "insert into users (email) values ($1)", Result: "ERROR 23505: duplicate key value violates unique constraint",
-				Suspicious: true, Start: now.Add(time.Millisecond), End: now.Add(2 * time.Millisecond)})
+				Suspicious: true, Start: now, End: now}) // not later: what starts after the step's answer is no cause
 			w.WriteHeader(500)
 		}
 	}))
@@ -418,5 +418,174 @@ func TestInjectedIsListedButNotTheCause(t *testing.T) {
 	f.Suspects = got
 	if c := report.Cause(f); !strings.HasPrefix(c, "checkout→db ") {
 		t.Errorf("cause: %q", c)
+	}
+}
+
+// redisHandshake is what go-redis v9 does on a new connection to a Redis
+// that lacks CLIENT SETINFO (Debian's 7.0), then its work, as the wire
+// records it: the errors are ignored by design.
+func redisHandshake(edge string, at func(ms int) time.Time) []wire.Interaction {
+	cmd := func(ms int, command, op, result string, bad bool) wire.Interaction {
+		return wire.Interaction{Edge: edge, Protocol: "redis", Op: "REDIS " + op, Method: "REDIS", Command: command, Target: op,
+			Result: result, Suspicious: bad, Start: at(ms), End: at(ms)}
+	}
+	return []wire.Interaction{
+		cmd(1, "HELLO", "HELLO 3 ***", "7 pairs", false),
+		cmd(1, "CLIENT", "CLIENT SETINFO", "-ERR unknown subcommand 'setinfo'. Try CLIENT HELP.", true),
+		cmd(1, "CLIENT", "CLIENT SETINFO", "-ERR unknown subcommand 'setinfo'. Try CLIENT HELP.", true),
+		cmd(1, "CLIENT", "CLIENT MAINT_NOTIFICATIONS", "-ERR unknown subcommand 'maint_notifications'. Try CLIENT HELP.", true),
+		cmd(2, "MULTI", "MULTI", "+OK", false),
+		cmd(2, "EXEC", "EXEC", "2 items", false),
+	}
+}
+
+// An error of a connection's setup that the client went past (its later
+// calls on the edge succeeded) is no cause, though it is on the failing
+// step's path and during it: listed last, and the failure is grouped
+// under its own message. Without a later success, it stays a cause.
+func TestSetupErrorsTheClientWentPastAreNoCause(t *testing.T) {
+	t0 := time.Now()
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	deps := map[string][]string{"worker": {"cache", "db", "maria"}}
+	sql := func(edge, proto, stmt, result string, bad bool, ms int) wire.Interaction {
+		return wire.Interaction{Edge: edge, Protocol: proto, Op: "SQL " + stmt, Method: "SQL", Target: stmt, Result: result,
+			Suspicious: bad, Start: at(ms), End: at(ms)}
+	}
+	all := append(redisHandshake("worker→cache", at),
+		// A MariaDB driver sets a variable MariaDB names otherwise, and goes on.
+		sql("worker→maria", "mysql", "SET SESSION transaction_isolation = 'READ-COMMITTED'",
+			"ERROR 1193 (HY000): Unknown system variable 'transaction_isolation'", true, 1),
+		sql("worker→maria", "mysql", "select @@tx_isolation", "1 row", false, 1),
+		sql("worker→maria", "mysql", "select name from items", "3 rows", false, 2),
+		// A PostgreSQL client's harmless SET at connect.
+		sql("worker→db", "postgres", "set jit = off", "ERROR 42704: unrecognized configuration parameter \"jit\"", true, 1),
+		sql("worker→db", "postgres", "select 1", "SELECT 1", false, 2),
+	)
+	in := engine.SuspectInput{All: all, Targets: []string{"worker"}, DependsOn: deps, StepStart: at(0), StepEnd: at(10)}
+	got := engine.Suspects(in, 10)
+	if len(got) != 5 {
+		t.Fatalf("suspects: %+v", got)
+	}
+	for _, s := range got {
+		if !s.Unlinked || !strings.Contains(s.Reason, "the client went past") {
+			t.Errorf("a setup error the client went past is not set apart: %+v", s)
+		}
+	}
+	f := &report.Failure{Pos: "t.yaml:9:7", Message: "status: got 500; want 200", Suspects: got[:3]}
+	if c := report.Cause(f); c != "t.yaml:9:7: status: got 500; want 200" {
+		t.Errorf("grouped under a setup error: %q", c)
+	}
+	text := report.SuspectsText(got[:1], func(s string) string { return s }, func(s string) string { return s })
+	if !strings.HasPrefix(text, "    also suspicious, but unlikely to have caused this failure:\n      1. worker→") ||
+		strings.Contains(text, "likeliest cause first") {
+		t.Errorf("suspects text:\n%s", text)
+	}
+
+	// A real error of the work on the path ranks first, above them all.
+	dup := sql("worker→db", "postgres", "insert into jobs values ($1)", "ERROR 23505: duplicate key", true, 3)
+	in.All = append(all, dup)
+	got = engine.Suspects(in, 3)
+	if got[0].Edge != "worker→db" || got[0].Unlinked || !strings.Contains(got[0].Line, "23505") {
+		t.Errorf("the real error is not first: %+v", got)
+	}
+	if c := report.Cause(&report.Failure{Suspects: got}); !strings.HasPrefix(c, "worker→db SQL INSERT jobs → ERROR 23505") {
+		t.Errorf("cause: %q", c)
+	}
+
+	// A setup the client did not go past (nothing succeeded after it on
+	// the edge: it gave up) may be the cause.
+	in.All = redisHandshake("worker→cache", at)[:4]
+	got = engine.Suspects(in, 3)
+	if len(got) != 3 || got[0].Unlinked || strings.Contains(got[0].Reason, "went past") {
+		t.Errorf("a setup error the client did not go past: %+v", got)
+	}
+}
+
+// An error off the path from the failing step's target and before it
+// (another component's own business) ranks below the failure's own
+// message: the failure is not grouped under it. The same error during the
+// failing step, or on its path, may be the cause.
+func TestOffThePathBeforeTheStepIsNoCause(t *testing.T) {
+	t0 := time.Now()
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	deps := map[string][]string{"worker": {"cache"}, "api": {"db"}}
+	oom := wire.Interaction{Edge: "worker→cache", Protocol: "redis", Op: "REDIS SET a", Method: "REDIS", Command: "SET", Key: "a",
+		Result: "-OOM command not allowed", Suspicious: true, Start: at(1), End: at(2)}
+	dup := wire.Interaction{Edge: "api→db", Protocol: "postgres", Op: "SQL insert into items values ($1)", Method: "SQL",
+		Target: "insert into items values ($1)", Result: "ERROR 23505: duplicate key", Suspicious: true, Start: at(1), End: at(2)}
+	in := engine.SuspectInput{All: []wire.Interaction{oom, dup}, Targets: []string{"cache"}, DependsOn: deps, StepStart: at(5), StepEnd: at(9)}
+	got := engine.Suspects(in, 3)
+	if len(got) != 2 || !got[0].Unlinked || !got[1].Unlinked || !strings.Contains(got[0].Reason, "nothing links it to the failing step") {
+		t.Fatalf("suspects: %+v", got)
+	}
+	if c := report.Cause(&report.Failure{Pos: "t.yaml:3:5", Message: "reply: got \"hello\"; want \"bonjour\"", Suspects: got}); c != "t.yaml:3:5: reply: got \"hello\"; want \"bonjour\"" {
+		t.Errorf("cause: %q", c)
+	}
+	// During the failing step: linked, and ranked above what is not.
+	oom.Start, oom.End = at(6), at(7)
+	in.All = []wire.Interaction{dup, oom}
+	got = engine.Suspects(in, 3)
+	if got[0].Edge != "worker→cache" || got[0].Unlinked || !got[1].Unlinked {
+		t.Errorf("during the step: %+v", got)
+	}
+	// On the path (the step called worker): linked.
+	in.All, in.Targets = []wire.Interaction{dup, {Edge: "worker→cache", Protocol: "redis", Op: "REDIS SET a", Method: "REDIS", Command: "SET",
+		Result: "-OOM command not allowed", Suspicious: true, Start: at(1), End: at(2)}}, []string{"worker"}
+	got = engine.Suspects(in, 3)
+	if got[0].Edge != "worker→cache" || got[0].Unlinked || got[0].Score < got[1].Score {
+		t.Errorf("on the path: %+v", got)
+	}
+}
+
+// When the failing step checks the wire itself (interactions:), its own
+// message is the cause: what the wire saw is listed, not grouped under.
+func TestWireCheckIsItsOwnCause(t *testing.T) {
+	now := time.Now()
+	dup := wire.Interaction{Edge: "api→db", Protocol: "postgres", Op: "SQL insert into items values ($1)", Method: "SQL",
+		Target: "insert into items values ($1)", Result: "ERROR 23505: duplicate key", Suspicious: true, Start: now, End: now}
+	got := engine.Suspects(engine.SuspectInput{All: []wire.Interaction{dup}, Targets: []string{"api", "db"},
+		DependsOn: map[string][]string{"api": {"db"}}, StepStart: now, StepEnd: now.Add(time.Millisecond), WireCheck: true}, 3)
+	if len(got) != 1 || !got[0].Unlinked || !strings.Contains(got[0].Reason, "checks the wire itself") {
+		t.Fatalf("suspects: %+v", got)
+	}
+	if c := report.Cause(&report.Failure{Pos: "t.yaml:8:7", Message: "0 interaction(s) matched api→db; want 1\n  the edges…", Suspects: got}); c != "t.yaml:8:7: 0 interaction(s) matched api→db; want 1" {
+		t.Errorf("cause: %q", c)
+	}
+}
+
+// TestWireCheckFailureIsGroupedUnderItsMessage: a test provokes a
+// conflict on purpose, then fails on an unrelated interactions: check; the
+// engine knows the step checks the wire, so the failure is grouped under
+// the check's message, not under the conflict.
+func TestWireCheckFailureIsGroupedUnderItsMessage(t *testing.T) {
+	env := &wiredEnv{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		now := time.Now()
+		env.add(wire.Interaction{Edge: "api→db", Protocol: "http", Op: "POST /items", Method: "POST", Target: "/items", Status: 409,
+			Result: "409 Conflict", Suspicious: true, Start: now, End: now})
+		w.WriteHeader(409)
+	}))
+	defer srv.Close()
+	s := loadSuite(t, `name: s
+services:
+  db: {stub: {}}
+  api: {stub: {}, depends_on: [db]}
+tests:
+  - name: a duplicate, then an unrelated check
+    steps:
+      - http: ((base))/items
+        expect: {status: 409}
+      - interactions: {from: api, to: db, method: GET, path: /health, count: 1}
+`)
+	rec, counts := run(t, s, engine.Options{Envs: wiredFactory{env}}, srv.URL)
+	if counts.Failed != 1 {
+		t.Fatalf("counts %+v", counts)
+	}
+	f := rec.ends()["a duplicate, then an unrelated check"].Failure
+	if f == nil || len(f.Suspects) != 1 || !f.Suspects[0].Unlinked {
+		t.Fatalf("failure: %+v", f)
+	}
+	if c := report.Cause(f); !strings.Contains(c, "0 interaction(s) matched api→db GET /health") {
+		t.Errorf("grouped under %q", c)
 	}
 }

@@ -312,10 +312,19 @@ func (c *Console) failureText(f *Failure, logs []string) string {
 // SuspectsText renders a failure's suspects, likeliest cause first, each
 // with why; title and line paint the heading and the interactions (the
 // Go API passes no colour).
+//
+// Those not linked to the failing step (Suspect.Unlinked, which come
+// last) go under a heading of their own, numbered on: the failure's own
+// message comes before them.
 func SuspectsText(ss []Suspect, title, line func(string) string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "    %s\n", title("suspicious interactions, likeliest cause first:"))
 	for i, s := range ss {
+		switch {
+		case i == 0 && !s.Unlinked:
+			fmt.Fprintf(&b, "    %s\n", title("suspicious interactions, likeliest cause first:"))
+		case s.Unlinked && (i == 0 || !ss[i-1].Unlinked):
+			fmt.Fprintf(&b, "    %s\n", title("also suspicious, but unlikely to have caused this failure:"))
+		}
 		fmt.Fprintf(&b, "      %d. %s\n", i+1, line(s.Edge+" | "+s.Line))
 		fmt.Fprintf(&b, "         why: %s\n", s.Reason)
 	}

@@ -75,7 +75,7 @@ func (b *CoverageBuilder) Event(e Event) {
 		b.edges = e.Edges
 	case e.Type == Log && e.Stream == WireStream && e.Test != "":
 		op, result, _ := strings.Cut(e.Message, " → ")
-		injected := strings.Contains(result, injectedNote)
+		injected := strings.Contains(result, injectedNote) && !calleeAnswered(result)
 		switch {
 		case op == "fault":
 		case injected:
@@ -100,6 +100,34 @@ func (b *CoverageBuilder) Event(e Event) {
 		}
 	}
 }
+
+// calleeAnswered reports whether the result of an interaction a fault
+// marked as injected still tells of the callee's own answer, so the edge
+// was exercised: the answer began and a fault cut it ("200 OK, then
+// closed by a fault after 250 bytes (in the middle of its body)"; gRPC's
+// "OK, then …"), or it came and a fault held it until the caller had gone
+// ("(the callee answered 200 OK after 1.5s)"). What a fault gave in the
+// callee's place (an HTTP or gRPC fault's answer, a reset or refusal at
+// connect, a call swallowed or cut before any answer: "no response (…)")
+// tells of nothing the callee did. The wire marks both alike
+// (wire.InjectedNote); its lines' words tell them apart, from a saved
+// event log too.
+func calleeAnswered(result string) bool {
+	if strings.Contains(result, "(the callee answered ") {
+		return true
+	}
+	// The result itself ends where its duration begins: " (12 ms)".
+	if loc := took.FindStringIndex(result); loc != nil {
+		result = result[:loc[0]]
+	}
+	answer, _, then := strings.Cut(result, ", then ")
+	return then && calleeAnswer.MatchString(answer)
+}
+
+// calleeAnswer is how a cut answer's result begins: an HTTP status line
+// ("200 OK") or a gRPC code alone ("OK"; a fault's gRPC answer has its
+// message after the code, and a message may say anything).
+var calleeAnswer = regexp.MustCompile(`^(?:[1-5][0-9][0-9](?: .*)?|[A-Z_]+)$`)
 
 // OpShape is an operation as coverage counts it: "POST /orders/{id}",
 // "SQL INSERT orders", "REDIS GET".

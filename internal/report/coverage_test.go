@@ -19,20 +19,29 @@ func TestCoverageFromEvents(t *testing.T) {
 		{Type: Log, Test: "t", Service: "api", Stream: "stderr", Message: "GET /users → ignored: not the wire"},
 		{Type: Log, Test: "t", Service: "api→pay", Stream: WireStream, Message: "POST /charges → 503 Service Unavailable (0 µs) (injected by a fault) ⚠"},
 		{Type: Log, Test: "t", Service: "api→pay", Stream: WireStream, Message: "connection → reset by a fault at connect (0 µs) (injected by a fault) ⚠"},
+		{Type: Log, Test: "t", Service: "api→pay", Stream: WireStream, Message: "POST /refunds → no response (closed by a fault after 0 bytes) (2.0 ms) (injected by a fault) ⚠"},
+		{Type: Log, Test: "t", Service: "api→pay", Stream: WireStream,
+			Message: "GRPC /pay.v1.Pay/Charge → UNAVAILABLE: retry soon, then give up (0 µs) (injected by a fault) ⚠"},
+		// The callee answered; a fault cut its answer's body, or held it
+		// past the caller's patience: exercised.
+		{Type: Log, Test: "t", Service: "api→cache", Stream: WireStream,
+			Message: "GET /items/7 → 200 OK, then closed by a fault after 250 bytes (in the middle of its body) (3.1 ms) (injected by a fault) ⚠"},
+		{Type: Log, Test: "t", Service: "api→cache", Stream: WireStream,
+			Message: "GET /items → no answer: caller closed after 1.0s (a latency fault held the answer) (1.0s) (the callee answered 200 OK after 120 µs) (injected by a fault) ⚠"},
 	} {
 		b.Event(e)
 	}
 	c := b.Coverage()
-	if c.Exercised != 2 || c.Total != 4 || int(c.Percent) != 50 {
+	if c.Exercised != 3 || c.Total != 4 || int(c.Percent) != 75 {
 		t.Errorf("coverage %+v", c)
 	}
 	text := c.Text()
 	for _, want := range []string{
-		"integration coverage: 2 of 4 edges exercised (50%)",
+		"integration coverage: 3 of 4 edges exercised (75%)",
 		"web→api    GET /users/{id} ×2, POST /users ×1\n",
-		"api→pay    NOT EXERCISED; injected by faults (not exercised): POST /charges ×1, connection ×1",
+		"api→pay    NOT EXERCISED; injected by faults (not exercised): GRPC /pay.v1.Pay/Charge ×1, POST /charges ×1, POST /refunds ×1, connection ×1",
 		"api→db     1 connection(s), protocol not decoded",
-		"api→cache  NOT EXERCISED",
+		"api→cache  GET /items ×1, GET /items/{id} ×1\n",
 		"api→mail   not recorded (wire: false)",
 	} {
 		if !strings.Contains(text, want) {

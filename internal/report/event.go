@@ -173,6 +173,12 @@ type Suspect struct {
 	// Injected: a fault the test set made it; it is listed, but a
 	// failure is not grouped under it (Cause).
 	Injected bool `json:"injected,omitempty"`
+	// Unlinked: nothing links it to the failing step (off its path and
+	// not during it, after its answer, an error of a connection's setup
+	// the client went past, or the failing step checks the wire itself);
+	// it is listed after those that are linked, whatever its score, and a
+	// failure is not grouped under it (Cause).
+	Unlinked bool `json:"unlinked,omitempty"`
 }
 
 // Counts tallies test outcomes.

@@ -326,8 +326,8 @@ func Build(events []report.Event) *Page {
 		}
 		p.Groups[g].Tests = append(p.Groups[g].Tests, i)
 		t.Group = g
-		if t.Failure != nil && len(t.Failure.Suspects) > 0 {
-			failingEdge[t.Failure.Suspects[0].Edge]++
+		if s := report.CauseSuspect(t.Failure); s != nil {
+			failingEdge[s.Edge]++
 		}
 	}
 	boundExchanges(p.Tests, MaxExchangeBytes)

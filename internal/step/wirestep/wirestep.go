@@ -6,7 +6,6 @@ package wirestep
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"path"
 	"regexp"
@@ -54,7 +53,8 @@ func (Kind) Usage() step.Usage {
 			{Name: "injected", Doc: "true: only what a fault of seam's made (an answer in the callee's place, a cut); false: only the real traffic"},
 			{Name: "count", Doc: `how many must match: a number (2, 0), a range ("2..5", "2..", "..5") or a comparison (">=1", ">0", "<=3", "<4"); quote ranges and comparisons`},
 			{Name: "at_least, at_most, never", Doc: "how many must match, the long way (never: true means none, as count: 0)"},
-			{Name: "before", Doc: "another pattern ({from, to, method, path, status}): the first match of this one must end before the first match of that one starts"},
+			{Name: "before", Doc: "another pattern ({from, to, method, path, status}): the first match of this one must have been sent before the first match of that one " +
+				"(in the order the calls started: a pipelining client sends the second before the first's answer comes)"},
 		},
 		Fields: []expect.Field{
 			{Name: "count", Doc: "how many interactions matched", Shape: expect.ScalarShape},
@@ -462,6 +462,11 @@ func (a *action) ServiceRefs() []step.Ref {
 	return refs
 }
 
+// ChecksWire marks the step as a check of the wire itself (the engine's
+// WireChecker): when it fails, its own message, which lists what the
+// edges saw, is the cause, not one of the interactions it lists.
+func (a *action) ChecksWire() {}
+
 // EdgeRefs implements step.EdgeUser: each edge must be a wired depends_on
 // (one with an end named by a template is known only when the step runs).
 func (a *action) EdgeRefs() []step.EdgeRef {
@@ -552,8 +557,12 @@ func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 	}
 	all := src.Interactions(env.Start)
 	var found []wire.Interaction
-	for _, i := range all {
+	firstAt := -1 // the first match's place in all
+	for k, i := range all {
 		if p.match(i) {
+			if firstAt < 0 {
+				firstAt = k
+			}
 			found = append(found, i)
 		}
 	}
@@ -588,20 +597,31 @@ func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 	want, ok := a.want.Check(len(found))
 	var problem string
 	if !ok {
-		problem = fmt.Sprintf("%d interaction(s) matched %s; want %s", len(found), p.String(), want)
+		problem = fmt.Sprintf("%d interaction(s) matched %s; want %s", len(found), p.String(), want) + p.eventHint(all)
 	} else if then != nil && len(found) > 0 {
 		var later *wire.Interaction
+		laterAt := -1
 		for k := range all {
 			if then.match(all[k]) {
-				later = &all[k]
+				later, laterAt = &all[k], k
 				break
 			}
 		}
-		switch {
+		// Before is in the order the calls were sent (their starts): a
+		// pipelining client (go-redis's TxPipelined writes MULTI … EXEC
+		// at once) sends the second before the first's answer came, and
+		// still means them in that order.
+		switch first := found[0]; {
 		case later == nil:
 			problem = fmt.Sprintf("%s happened, but %s never did, so it cannot have come before it", p.String(), then.String())
-		case !found[0].End.Before(later.Start) && !found[0].End.Equal(later.Start):
-			problem = fmt.Sprintf("%s must come before %s, but %s started first", p.String(), then.String(), then.String())
+		case later.Start.Before(first.Start):
+			problem = fmt.Sprintf("%s must come before %s, but %s was sent first: %s into the test, and %s %s into it",
+				p.String(), then.String(), then.String(), sinceStart(env.Start, later.Start), p.String(), sinceStart(env.Start, first.Start))
+		case later.Start.Equal(first.Start) && laterAt < firstAt:
+			// Sent at the same moment (as far as the clock tells): the
+			// wire's record, in the order it heard the answers, decides.
+			problem = fmt.Sprintf("%s must come before %s, but they were sent at the same moment and %s was answered first",
+				p.String(), then.String(), then.String())
 		}
 	}
 	if problem == "" {
@@ -618,6 +638,58 @@ func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 		b.WriteString("\n    (none; is the edge declared with depends_on, and not wire: false?)")
 	}
 	return res, &step.Failed{Msg: b.String()}
+}
+
+// sinceStart renders when t came in a test begun at start: "12.5 ms".
+func sinceStart(start, t time.Time) string {
+	if start.IsZero() {
+		return t.Format("15:04:05.000000")
+	}
+	return t.Sub(start).Round(time.Microsecond).String()
+}
+
+// eventHint tells, for a pattern without result: that matched a count it
+// did not want, of the connection events a fault made on its edge (a
+// reset at connect, a cut): they are no calls, so they count only for a
+// pattern with result: (match's rule), and an injected: true check that
+// meant them would otherwise match nothing without saying why. "" when
+// there are none, or the pattern asks for real traffic only.
+func (p *matcher) eventHint(all []wire.Interaction) string {
+	if p.Result != "" || p.Injected != nil && !*p.Injected {
+		return ""
+	}
+	n := map[string]int{}        // result word → events
+	first := map[string]string{} // result word → the first such event's result
+	var words []string
+	for _, i := range all {
+		if i.Edge != p.edge() || !i.Event() || i.Protocol == "fault" || !i.Injected {
+			continue
+		}
+		w := eventWord(i.Result)
+		if n[w] == 0 {
+			words, first[w] = append(words, w), i.Result
+		}
+		n[w]++
+	}
+	var b strings.Builder
+	for _, w := range words {
+		fmt.Fprintf(&b, "; %d connection event(s) on this edge were injected by a fault (%s), which are no calls: match them with result: %s",
+			n[w], first[w], w)
+	}
+	return b.String()
+}
+
+// eventWord is the word of a connection event's result that a result:
+// pattern can match it by: "reset" for "reset by a fault at connect",
+// "closed" for "closed by a fault after 250 bytes".
+func eventWord(result string) string {
+	for _, w := range []string{"reset", "closed", "refused", "ended"} {
+		if strings.Contains(result, w) {
+			return w
+		}
+	}
+	w, _, _ := strings.Cut(result, " ")
+	return w
 }
 
 // headerValue is header lines as a mapping of lower-case names (nil: none).
@@ -639,16 +711,16 @@ func bodyValue(b []byte) any {
 	if len(b) == 0 {
 		return nil
 	}
-	var v any
-	if json.Unmarshal(b, &v) == nil {
-		return expr.Normalize(v)
+	if v, err := expr.DecodeJSON(b); err == nil {
+		return v // numbers exact, as a step's own response body's are
 	}
 	return string(b)
 }
 
 // paramsOf is an SQL interaction's parameters as values: each the JSON
-// value its text is, else the text ("<long data>"); nil without any, and
-// the note itself when the wire masked them all.
+// value its text is (wire.Interaction.Params), numbers exact and NULL as
+// null, else the text ("<long data>", a cut list's "…"); nil without any,
+// and the note itself when the wire masked them all.
 func paramsOf(i wire.Interaction) any {
 	ps := i.Params()
 	if ps == nil {
@@ -661,8 +733,9 @@ func paramsOf(i wire.Interaction) any {
 	}
 	out := make([]any, len(ps))
 	for k, p := range ps {
-		var v any
-		if json.Unmarshal([]byte(p), &v) == nil {
+		// Exact: an integer beyond 2^53 stays itself (-9007199254740993),
+		// and NULL is null while the text 'NULL' is the string "NULL".
+		if v, err := expr.DecodeJSON([]byte(p)); err == nil {
 			out[k] = v
 		} else {
 			out[k] = p

@@ -425,3 +425,66 @@ func TestGRPCMethodAndCode(t *testing.T) {
 		t.Errorf("code from a template: %v", err)
 	}
 }
+
+// TestInjectedConnectionEventsAreNamed: a check with injected: true and
+// no result: counts calls only, so the resets a fault made at connect do
+// not match; its failure says they are there and how to match them.
+func TestInjectedConnectionEventsAreNamed(t *testing.T) {
+	now := time.Now()
+	reset := wire.Interaction{Edge: "app→api", Protocol: "tcp", Op: "connection", Result: "reset by a fault at connect",
+		Suspicious: true, Injected: true, Start: now, End: now}
+	env := recordedEnv{list: []wire.Interaction{reset, reset, reset,
+		{Edge: "app→api", Protocol: "fault", Op: "fault", Result: "reset", Start: now, End: now}}}
+	run := func(src string) error {
+		a, err := decodeStep(t, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = a.Run(context.Background(), &step.Env{Services: env})
+		return err
+	}
+	err := run(`{from: app, to: api, injected: true, count: 3}`)
+	if err == nil || !strings.Contains(err.Error(), "0 interaction(s) matched app→api (injected); want exactly 3; "+
+		"3 connection event(s) on this edge were injected by a fault (reset by a fault at connect), which are no calls: match them with result: reset\n") {
+		t.Errorf("got %v", err)
+	}
+	if err := run(`{from: app, to: api, injected: true, result: reset, count: 3}`); err != nil {
+		t.Errorf("as the hint says: %v", err)
+	}
+	if err := run(`{from: app, to: api, injected: false, count: 1}`); err == nil || strings.Contains(err.Error(), "connection event") {
+		t.Errorf("real traffic only: %v", err)
+	}
+}
+
+// TestBeforeIsSendOrder: before: is the order the calls were sent in. A
+// pipelining client sends EXEC before MULTI's answer comes: MULTI still
+// comes first. The other way round, the message names what was sent first.
+func TestBeforeIsSendOrder(t *testing.T) {
+	t0 := time.Now()
+	at := func(us int) time.Time { return t0.Add(time.Duration(us) * time.Microsecond) }
+	cmd := func(c string, start, end int) wire.Interaction {
+		return wire.Interaction{Edge: "app→cache", Protocol: "redis", Op: "REDIS " + c, Method: "REDIS", Target: c, Command: c,
+			Result: "+OK", Start: at(start), End: at(end)}
+	}
+	for _, tc := range []struct {
+		list []wire.Interaction
+		fail string
+	}{
+		{[]wire.Interaction{cmd("MULTI", 0, 50), cmd("EXEC", 10, 60)}, ""}, // pipelined
+		{[]wire.Interaction{cmd("MULTI", 0, 50), cmd("EXEC", 0, 60)}, ""},  // one write, one clock reading
+		{[]wire.Interaction{cmd("EXEC", 0, 50), cmd("MULTI", 0, 60)}, "were sent at the same moment and app→cache EXEC was answered first"},
+		{[]wire.Interaction{cmd("EXEC", 0, 5), cmd("MULTI", 10, 20)}, "but app→cache EXEC was sent first: "},
+	} {
+		a, err := decodeStep(t, `{from: app, to: cache, command: MULTI, before: {from: app, to: cache, command: EXEC}}`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = a.Run(context.Background(), &step.Env{Services: recordedEnv{list: tc.list}, Start: t0})
+		switch {
+		case tc.fail == "" && err != nil:
+			t.Errorf("%v: %v", tc.list, err)
+		case tc.fail != "" && (err == nil || !strings.Contains(err.Error(), tc.fail)):
+			t.Errorf("%v: %v; want %q", tc.list, err, tc.fail)
+		}
+	}
+}
