@@ -3,6 +3,7 @@ package expect
 import (
 	"encoding/json"
 	"math/big"
+	"strconv"
 	"strings"
 
 	"github.com/seamtest/seam/internal/expr"
@@ -12,9 +13,11 @@ import (
 // value whatever their Go type (1 == 1.0), but a number never equals a
 // string and null equals only null.
 func Equal(a, b any) bool {
-	if ra, ok := toRat(a); ok {
-		rb, ok := toRat(b)
-		return ok && ra.Cmp(rb) == 0
+	if r, ok := compare(a, b); ok {
+		return r == 0
+	}
+	if _, ok := toRat(a); ok {
+		return false
 	}
 	switch x := a.(type) {
 	case nil:
@@ -65,6 +68,8 @@ func toRat(v any) (*big.Rat, bool) {
 		return r, true
 	case *big.Int:
 		return new(big.Rat).SetInt(x), true
+	case expr.Decimal:
+		return new(big.Rat).SetString(string(x))
 	}
 	return nil, false
 }
@@ -137,7 +142,13 @@ func lineDiff(a, b []string) string {
 }
 
 // compare orders two numbers; ok is false when either is not a number.
+// A Decimal set against a float64 is first rounded to the nearest float64:
+// the float64 is the nearest to the digits the user wrote (YAML numbers
+// with a fraction are float64), so 12345678901234567.89 written in an
+// expectation equals the exact DECIMAL 12345678901234567.89, and 0.1 a
+// DECIMAL 0.1; against int and *big.Int a Decimal compares exactly.
 func compare(a, b any) (int, bool) {
+	a, b = atFloat(a, b), atFloat(b, a)
 	ra, ok := toRat(a)
 	if !ok {
 		return 0, false
@@ -147,4 +158,17 @@ func compare(a, b any) (int, bool) {
 		return 0, false
 	}
 	return ra.Cmp(rb), true
+}
+
+// atFloat is v rounded to the nearest float64 when v is a Decimal and
+// other a float64, v otherwise.
+func atFloat(v, other any) any {
+	d, ok := v.(expr.Decimal)
+	if _, isFloat := other.(float64); !ok || !isFloat {
+		return v
+	}
+	if f, err := strconv.ParseFloat(string(d), 64); err == nil {
+		return f
+	}
+	return v
 }

@@ -265,6 +265,9 @@ func schemaValue(v any) any {
 	case *big.Int:
 		f, _ := new(big.Float).SetInt(x).Float64()
 		return f
+	case expr.Decimal:
+		f, _ := strconv.ParseFloat(string(x), 64)
+		return f
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {

@@ -11,14 +11,23 @@ import (
 	"strings"
 )
 
+// Decimal is an exact decimal number that neither int, *big.Int nor
+// float64 holds (a SQL DECIMAL or NUMERIC such as 12345678901234567.89), as
+// its digits in JSON number syntax. It is a number: it compares by value
+// (expect), formats and marshals to JSON as its digits.
+type Decimal string
+
+// MarshalJSON implements json.Marshaler: the digits, a JSON number.
+func (d Decimal) MarshalJSON() ([]byte, error) { return []byte(d), nil }
+
 // Normalize converts a value from any decoder (YAML, encoding/json with
 // UseNumber, expr-lang) into seam's canonical value model: nil, bool, int,
-// float64, *big.Int (integers beyond int64), string, []any and
-// map[string]any. Whole numbers stay whole, so a captured 1167860 never turns
-// into 1.16786e+06.
+// float64, *big.Int (integers beyond int64), Decimal (exact decimals, from
+// the sql step), string, []any and map[string]any. Whole numbers stay
+// whole, so a captured 1167860 never turns into 1.16786e+06.
 func Normalize(v any) any {
 	switch x := v.(type) {
-	case nil, bool, int, float64, string, *big.Int:
+	case nil, bool, int, float64, string, *big.Int, Decimal:
 		return x
 	case json.Number:
 		if i, err := strconv.ParseInt(string(x), 10, 64); err == nil {
@@ -126,6 +135,8 @@ func Format(v any) string {
 		return strconv.Itoa(x)
 	case *big.Int:
 		return x.String()
+	case Decimal:
+		return string(x)
 	case float64:
 		return FormatFloat(x)
 	}
@@ -169,7 +180,7 @@ func TypeName(v any) string {
 		return "null"
 	case bool:
 		return "boolean"
-	case int, float64, *big.Int:
+	case int, float64, *big.Int, Decimal:
 		return "number"
 	case string:
 		return "string"

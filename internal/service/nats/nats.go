@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,7 +45,11 @@ func (Kind) Usage() service.Usage {
 		Inputs: []service.Input{
 			{Name: "streams", Doc: "JetStream streams to create, each {name, subjects}"},
 			{Name: "consumers", Doc: "durable consumers to create, each {stream, name, filter}"},
-			{Name: "reset", Doc: "per-test (default: streams purged and consumers recreated), per-suite or never"},
+			{Name: "reset", Doc: "per-test (default), per-suite or never. Per test, the streams and durable consumers are put back as at the baseline: " +
+				"streams purged and given back their settings, streams and durable consumers a test made deleted, those it deleted made again. " +
+				"A consumer in use stays (a service consuming it goes on, and is delivered each later message once): the purge moves it past the messages removed. " +
+				"Stream sequence numbers go on from test to test (a purge cannot rewind them; deleting the stream would break the consumers in use), so check messages, not first_seq/last_seq. " +
+				"Ephemeral consumers are their clients' (the server deletes them once idle)"},
 			{Name: "bin", Doc: "the nats-server binary"},
 		},
 		Example: "nats:\n  streams: [{name: ORDERS, subjects: [orders.>]}]",
@@ -323,10 +328,23 @@ func (i *instance) Baseline(ctx context.Context, notice func(string)) error {
 	return list.Err()
 }
 
-// Reset implements service.Resetter: purge every stream of the baseline,
-// delete the streams a test made and make again those it deleted,
-// recreate the baseline's durable consumers at the start, forget recorded
-// messages.
+// Reset implements service.Resetter: every stream of the baseline gets
+// its settings back and is purged, its durable consumers are as at the
+// baseline, the streams and durable consumers a test made are deleted,
+// those it deleted are made again; recorded messages are forgotten.
+//
+// A consumer in use is kept, not made again: a service that called
+// Consume once at its start would be told "consumer deleted" and stop
+// consuming. The purge moves every consumer of the stream past the
+// messages it removes (delivered and acknowledged up to the stream's last
+// sequence, nothing pending or due for redelivery), so a message of the
+// next test is delivered once. A consumer is deleted and made again only
+// when the test changed its settings in a way no update undoes.
+//
+// Stream sequence numbers go on: a purge cannot rewind them, and only
+// deleting the stream would, which would break the consumers in use.
+// Ephemeral consumers are left to their clients (the server deletes them
+// once idle).
 func (i *instance) Reset(ctx context.Context) error {
 	if i.spec.Reset != "per-test" || i.js == nil || i.streams == nil {
 		return nil
@@ -334,8 +352,15 @@ func (i *instance) Reset(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	names := i.js.StreamNames(ctx)
-	seen := map[string]bool{}
+	var present []string
 	for name := range names.Name() {
+		present = append(present, name)
+	}
+	if err := names.Err(); err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, name := range present {
 		seen[name] = true
 		base, ok := i.streams[name]
 		if !ok {
@@ -344,41 +369,99 @@ func (i *instance) Reset(ctx context.Context) error {
 			}
 			continue
 		}
-		stream, err := i.js.Stream(ctx, name)
-		if err != nil {
+		if err := i.resetStream(ctx, base); err != nil {
 			return err
 		}
-		if err := stream.Purge(ctx); err != nil {
-			return fmt.Errorf("purging %s: %w", name, err)
-		}
-		for _, c := range base.consumers {
-			if err := stream.DeleteConsumer(ctx, c.Durable); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
-				return err
-			}
-			if _, err := stream.CreateOrUpdateConsumer(ctx, c); err != nil {
-				return fmt.Errorf("creating consumer %s on %s: %w", c.Durable, name, err)
-			}
-		}
-	}
-	if err := names.Err(); err != nil {
-		return err
 	}
 	// A stream of the baseline that a test deleted is made again.
 	for name, base := range i.streams {
-		if seen[name] {
-			continue
-		}
-		stream, err := i.js.CreateStream(ctx, base.cfg)
-		if err != nil {
-			return fmt.Errorf("making stream %s again: %w", name, err)
-		}
-		for _, c := range base.consumers {
-			if _, err := stream.CreateOrUpdateConsumer(ctx, c); err != nil {
-				return fmt.Errorf("creating consumer %s on %s: %w", c.Durable, name, err)
+		if !seen[name] {
+			if err := i.remake(ctx, base); err != nil {
+				return err
 			}
 		}
 	}
 	i.rec.clear()
+	return nil
+}
+
+// resetStream puts a stream of the baseline back: its settings, no
+// messages, its durable consumers.
+func (i *instance) resetStream(ctx context.Context, base streamBase) error {
+	name := base.cfg.Name
+	stream, err := i.js.Stream(ctx, name)
+	if err != nil {
+		return fmt.Errorf("stream %s: %w", name, err)
+	}
+	if !reflect.DeepEqual(stream.CachedInfo().Config, base.cfg) {
+		if stream, err = i.js.UpdateStream(ctx, base.cfg); err != nil {
+			// A change no update undoes (storage, retention…): only
+			// making the stream again does.
+			if err := i.js.DeleteStream(ctx, name); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+				return fmt.Errorf("deleting stream %s, whose settings a test changed: %w", name, err)
+			}
+			return i.remake(ctx, base)
+		}
+	}
+	if err := stream.Purge(ctx); err != nil {
+		return fmt.Errorf("purging %s: %w", name, err)
+	}
+	// The consumers are listed first and changed after, not while the
+	// list is being paged.
+	have := map[string]jetstream.ConsumerConfig{}
+	list := stream.ListConsumers(ctx)
+	for c := range list.Info() {
+		if c.Config.Durable != "" {
+			have[c.Name] = c.Config
+		}
+	}
+	if err := list.Err(); err != nil {
+		return fmt.Errorf("listing the consumers of %s: %w", name, err)
+	}
+	want := map[string]bool{}
+	for _, c := range base.consumers {
+		want[c.Durable] = true
+		cur, ok := have[c.Durable]
+		switch {
+		case !ok:
+			if _, err := stream.CreateOrUpdateConsumer(ctx, c); err != nil {
+				return fmt.Errorf("making consumer %s on %s again: %w", c.Durable, name, err)
+			}
+		case !reflect.DeepEqual(cur, c):
+			if _, err := stream.UpdateConsumer(ctx, c); err == nil {
+				continue
+			}
+			// A change no update undoes (its filter, its delivery…).
+			if err := stream.DeleteConsumer(ctx, c.Durable); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+				return fmt.Errorf("deleting consumer %s on %s, whose settings a test changed: %w", c.Durable, name, err)
+			}
+			if _, err := stream.CreateOrUpdateConsumer(ctx, c); err != nil {
+				return fmt.Errorf("making consumer %s on %s again: %w", c.Durable, name, err)
+			}
+		}
+	}
+	for durable := range have {
+		if want[durable] {
+			continue
+		}
+		if err := stream.DeleteConsumer(ctx, durable); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+			return fmt.Errorf("deleting consumer %s on %s, made by a test: %w", durable, name, err)
+		}
+	}
+	return nil
+}
+
+// remake makes a stream of the baseline and its durable consumers again.
+func (i *instance) remake(ctx context.Context, base streamBase) error {
+	stream, err := i.js.CreateStream(ctx, base.cfg)
+	if err != nil {
+		return fmt.Errorf("making stream %s again: %w", base.cfg.Name, err)
+	}
+	for _, c := range base.consumers {
+		if _, err := stream.CreateOrUpdateConsumer(ctx, c); err != nil {
+			return fmt.Errorf("making consumer %s on %s again: %w", c.Durable, base.cfg.Name, err)
+		}
+	}
 	return nil
 }
 

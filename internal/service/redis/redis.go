@@ -37,7 +37,9 @@ func (Kind) Usage() service.Usage {
 			"(redis://…/0). Reset restores every database that has keys with DUMP and RESTORE",
 		Inputs: []service.Input{
 			{Name: "init", Doc: "commands run once (the baseline): each a list like [HSET, user:1, name, Ada] or a string split on spaces"},
-			{Name: "reset", Doc: "per-test (default), per-suite or never: when the databases go back to the baseline, their keys once the environment has started (after init:, jobs and the services' start-up)"},
+			{Name: "reset", Doc: "per-test (default), per-suite or never: when the databases go back to the baseline, their keys once the environment has started (after init:, jobs and the services' start-up). " +
+				"Function libraries (FUNCTION LOAD, Redis 7.0 on) go back to the baseline's too. The Lua script cache (SCRIPT LOAD, EVAL) is emptied when it was empty at the baseline; " +
+				"when a service had loaded scripts by then it is left as is (Redis cannot list it, and emptying it would answer NOSCRIPT to the service's EVALSHA), so a script a test loads stays for the tests after it"},
 			{Name: "bin", Doc: "the redis-server binary"},
 			{Name: "password", Doc: "the default user's password (default: a random one per environment; the url carries it: redis://default:PASSWORD@host:port/0)"},
 			{Name: "superuser", Doc: "true lets the system run administrative commands (CONFIG, DEBUG, SHUTDOWN, ACL, …; default false)"},
@@ -203,6 +205,17 @@ type instance struct {
 	// reset empties every database (a test may write to any), then
 	// restores these.
 	base map[int][]entry
+	// functions is the baseline's function libraries (FUNCTION DUMP), nil
+	// on a server without functions (before Redis 7.0). FLUSHALL keeps
+	// functions, so a reset puts these back in their place.
+	functions *string
+	// flushScripts: the baseline's script cache was empty, so a reset
+	// empties it too (SCRIPT FLUSH). Otherwise a service loaded scripts
+	// by the baseline; Redis cannot list them, so seam can neither put
+	// them back nor remove only the tests', and leaves the cache as is
+	// rather than answer NOSCRIPT to a service's EVALSHA of a script it
+	// loaded at its start.
+	flushScripts bool
 }
 
 type entry struct {
@@ -246,7 +259,36 @@ func (i *instance) Baseline(ctx context.Context, notice func(string)) error {
 		}
 		i.base[db] = entries
 	}
+	server, err := i.c.Info(ctx, "server").Result()
+	if err != nil {
+		return fmt.Errorf("taking the baseline: %w", err)
+	}
+	// Functions came with Redis 7.0.
+	major, _, _ := strings.Cut(infoField(server, "redis_version"), ".")
+	if n, _ := strconv.Atoi(major); n >= 7 {
+		dump, err := i.c.FunctionDump(ctx).Result()
+		if err != nil {
+			return fmt.Errorf("taking the baseline's functions: %w", err)
+		}
+		i.functions = &dump
+	}
+	memory, err := i.c.Info(ctx, "memory").Result()
+	if err != nil {
+		return fmt.Errorf("taking the baseline: %w", err)
+	}
+	i.flushScripts = infoField(memory, "number_of_cached_scripts") == "0"
 	return nil
+}
+
+// infoField is a field of INFO's answer ("name:value" lines), "" when
+// it has none.
+func infoField(info, name string) string {
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+":"); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 // keyspaces lists the databases that hold keys, as INFO keyspace says
@@ -297,7 +339,8 @@ func (i *instance) take(ctx context.Context, db int) ([]entry, error) {
 }
 
 // Reset implements service.Resetter: empty every database and restore the
-// baseline's keys in one transaction (MULTI/EXEC); clients stay
+// baseline's keys and function libraries, and empty the script cache when
+// the baseline's was empty, in one transaction (MULTI/EXEC); clients stay
 // connected. A database other than 0 costs a SELECT when the baseline
 // has keys in it, nothing otherwise.
 func (i *instance) Reset(ctx context.Context) error {
@@ -311,6 +354,12 @@ func (i *instance) Reset(ctx context.Context) error {
 	sort.Ints(dbs)
 	_, err := i.c.TxPipelined(ctx, func(p goredis.Pipeliner) error {
 		p.FlushAll(ctx)
+		if i.functions != nil {
+			p.Do(ctx, "FUNCTION", "RESTORE", *i.functions, "FLUSH")
+		}
+		if i.flushScripts {
+			p.ScriptFlush(ctx)
+		}
 		at := 0
 		for _, db := range dbs {
 			if db != at {

@@ -147,3 +147,92 @@ func TestResetRestoresEveryDatabase(t *testing.T) {
 		t.Errorf("seam's client wrote to another database than 0 after a reset")
 	}
 }
+
+// A reset puts back the baseline's function libraries (FLUSHALL keeps
+// functions): one a test loads is gone, one it deleted or replaced is
+// back.
+func TestResetRestoresFunctions(t *testing.T) {
+	const baseLib = "#!lua name=baselib\nredis.register_function('basef', function(keys, args) return 'base' end)"
+	probe := startRedis(t, nil, 0, nil)
+	if err := probe.inst.c.FunctionList(context.Background(), goredis.FunctionListQuery{}).Err(); err != nil {
+		t.Skipf("this redis-server has no functions (before Redis 7.0): %v", err)
+	}
+	s := startRedis(t, nil, 0, [][]any{{"FUNCTION", "LOAD", baseLib}})
+	libs := func() string {
+		t.Helper()
+		c := goredis.NewClient(&goredis.Options{Addr: s.inst.addr, Password: s.pw})
+		defer c.Close()
+		list, err := c.FunctionList(context.Background(), goredis.FunctionListQuery{}).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, l := range list {
+			names = append(names, l.Name)
+		}
+		sort.Strings(names)
+		return strings.Join(names, " ")
+	}
+	for round := 0; round < 2; round++ {
+		s.do(t, 0, "FUNCTION", "LOAD", "#!lua name=mylib\nredis.register_function('myf', function(keys, args) return 1 end)")
+		s.do(t, 0, "FUNCTION", "LOAD", "REPLACE", "#!lua name=baselib\nredis.register_function('basef', function(keys, args) return 'changed' end)")
+		if err := s.inst.Reset(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if got := libs(); got != "baselib" {
+			t.Errorf("round %d: libraries after the reset: %q; want baselib", round, got)
+		}
+		if got := s.do(t, 0, "FCALL", "basef", "0"); got != "base" {
+			t.Errorf("round %d: basef after the reset answers %q; want base, the baseline's", round, got)
+		}
+		s.do(t, 0, "FUNCTION", "DELETE", "baselib")
+		if err := s.inst.Reset(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if got := libs(); got != "baselib" {
+			t.Errorf("round %d: libraries after a reset of their deletion: %q; want baselib", round, got)
+		}
+	}
+}
+
+// With no script loaded at the baseline, a reset empties the script cache:
+// EVALSHA of a script a test loaded answers NOSCRIPT in the next test,
+// whatever ran before; a client that falls back to EVAL (go-redis's
+// Script) still works.
+func TestResetFlushesScripts(t *testing.T) {
+	s := startRedis(t, nil, 0, nil)
+	c := goredis.NewClient(&goredis.Options{Addr: s.inst.addr, Password: s.pw})
+	defer c.Close()
+	ctx := context.Background()
+	script := goredis.NewScript("return 'ran'")
+	for round := 0; round < 2; round++ {
+		if err := script.Load(ctx, c).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.inst.Reset(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if exists, err := script.Exists(ctx, c).Result(); err != nil || exists[0] {
+			t.Errorf("round %d: the script a test loaded exists after the reset: %v (error %v); want false", round, exists, err)
+		}
+		if got, err := script.Run(ctx, c, nil).Text(); got != "ran" || err != nil {
+			t.Errorf("round %d: go-redis Script.Run after the reset: %q, %v; want ran", round, got, err)
+		}
+	}
+}
+
+// A script a service loaded by the baseline stays: Redis cannot list the
+// cache, so seam leaves it rather than answer NOSCRIPT to the service's
+// EVALSHA.
+func TestResetKeepsBaselineScripts(t *testing.T) {
+	s := startRedis(t, nil, 0, [][]any{{"SCRIPT", "LOAD", "return 'base'"}})
+	sha := s.do(t, 0, "SCRIPT", "LOAD", "return 'base'")
+	for round := 0; round < 2; round++ {
+		if err := s.inst.Reset(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if got := s.do(t, 0, "EVALSHA", sha, "0"); got != "base" {
+			t.Errorf("round %d: EVALSHA of the baseline's script after the reset: %q; want base", round, got)
+		}
+	}
+}

@@ -57,12 +57,12 @@ func (k *Kind) Usage() step.Usage {
 			{Name: "subject", Doc: "receive: the first message's subject; publish: the subject", Shape: expect.ScalarShape},
 			{Name: "data", Doc: "receive: the first message's data, parsed as JSON when it is JSON"},
 			{Name: "text", Doc: "receive: the first message's data as text", Shape: expect.ScalarShape},
-			{Name: "headers", Doc: "receive: the first message's headers", FoldKeys: true, Shape: expect.HeadersShape},
+			{Name: "headers", Doc: "receive: the first message's headers; names compare case-insensitively; repeated headers are a list", FoldKeys: true, Shape: expect.HeadersShape},
 			{Name: "count", Doc: "receive: how many messages matched", Shape: expect.ScalarShape},
 			{Name: "messages", Doc: "receive: every matching message, as {subject, data}; stream: the number of messages in it"},
 			{Name: "bytes", Doc: "stream: bytes stored", Shape: expect.ScalarShape},
-			{Name: "first_seq", Doc: "stream: first sequence number", Shape: expect.ScalarShape},
-			{Name: "last_seq", Doc: "stream: last sequence number", Shape: expect.ScalarShape},
+			{Name: "first_seq", Doc: "stream: first sequence number (sequences go on from test to test: a reset purges the stream, it cannot rewind them)", Shape: expect.ScalarShape},
+			{Name: "last_seq", Doc: "stream: last sequence number (goes on from test to test, as first_seq)", Shape: expect.ScalarShape},
 			{Name: "consumers", Doc: "stream: number of consumers", Shape: expect.ScalarShape},
 			{Name: "subjects", Doc: "stream: its subjects"},
 		},
@@ -252,15 +252,30 @@ func (a *action) receive(ctx context.Context, env *step.Env, name string) (*step
 		return &step.Result{Request: sent, Response: responseText(msgs)}, err
 	}
 	first := msgs[0]
-	headers := map[string]any{}
-	for k, vs := range first.Headers {
-		headers[k] = strings.Join(vs, ", ")
-	}
 	fields := map[string]any{
 		"subject": first.Subject, "data": decodeData(first.Data), "text": string(first.Data),
-		"headers": headers, "count": len(msgs), "messages": all,
+		"headers": headerValue(first.Headers), "count": len(msgs), "messages": all,
 	}
 	return &step.Result{Fields: fields, Request: sent, Response: responseText(msgs)}, nil
+}
+
+// headerValue is a message's headers as the http step gives its: a
+// header sent once is its value, one sent more than once the list of its
+// values, in order (a value may hold a comma, so they are not joined).
+func headerValue(h natsgo.Header) map[string]any {
+	out := make(map[string]any, len(h))
+	for k, vs := range h {
+		if len(vs) == 1 {
+			out[k] = vs[0]
+			continue
+		}
+		list := make([]any, len(vs))
+		for i, v := range vs {
+			list[i] = v
+		}
+		out[k] = list
+	}
+	return out
 }
 
 func (a *action) stream(ctx context.Context, env *step.Env, name string) (*step.Result, error) {

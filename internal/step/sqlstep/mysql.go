@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"math/big"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -144,7 +145,8 @@ func runMySQLOn(ctx context.Context, c *sql.Conn, query string, args []any, sent
 }
 
 // mysqlValue types a text-protocol value by its column type: numbers stay
-// numbers, everything else is text, NULL is null.
+// numbers (DECIMAL exactly: exactNumber; BIGINT UNSIGNED beyond int64 as
+// *big.Int), everything else is text, NULL is null.
 func mysqlValue(typ string, b sql.RawBytes) any {
 	if b == nil {
 		return nil
@@ -156,7 +158,14 @@ func mysqlValue(typ string, b sql.RawBytes) any {
 		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 			return int(n)
 		}
-	case "DECIMAL", "FLOAT", "DOUBLE":
+		if n, ok := new(big.Int).SetString(s, 10); ok {
+			return n
+		}
+	case "DECIMAL", "UNSIGNED DECIMAL":
+		if v, ok := exactNumber(s); ok {
+			return v
+		}
+	case "FLOAT", "DOUBLE", "UNSIGNED FLOAT", "UNSIGNED DOUBLE":
 		if v, err := expr.DecodeJSON([]byte(s)); err == nil {
 			return v
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/seamtest/seam/internal/decode"
 	"github.com/seamtest/seam/internal/expect"
 	"github.com/seamtest/seam/internal/expr"
@@ -63,7 +64,7 @@ func (k *Kind) Usage() step.Usage {
 			{Name: "args", Doc: "arguments, a list; they keep their types"},
 		},
 		Fields: []expect.Field{
-			{Name: "rows", Doc: "the rows, a list of objects keyed by column name"},
+			{Name: "rows", Doc: "the rows, a list of objects keyed by column name. Numbers keep every digit: a DECIMAL or NUMERIC beyond float64's precision (12345678901234567.89) is compared exactly with a whole number in an expectation, and with a number with a fraction at float64's precision (a YAML number is a float64); BIGINT UNSIGNED beyond int64 is a number too"},
 			{Name: "row_count", Doc: "how many rows came back", Shape: expect.ScalarShape},
 			{Name: "columns", Doc: "the column names, in order"},
 			{Name: "affected", Doc: "rows inserted, updated or deleted", Shape: expect.ScalarShape},
@@ -189,9 +190,18 @@ func runPG(ctx context.Context, c *pgx.Conn, query string, args []any, sent stri
 }
 
 // value turns a driver value into seam's canonical values: UUIDs as text,
-// times as RFC 3339, numerics as numbers.
+// times as RFC 3339, numerics as numbers without losing a digit
+// (pgNumeric), arrays element by element.
 func value(v any) any {
 	switch x := v.(type) {
+	case pgtype.Numeric:
+		return pgNumeric(x)
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = value(e)
+		}
+		return out
 	case [16]byte:
 		return fmt.Sprintf("%x-%x-%x-%x-%x", x[0:4], x[4:6], x[6:8], x[8:10], x[10:16])
 	case time.Time:
