@@ -10,7 +10,7 @@ import (
 // it whole (report.Exchange): the request as sent (an HTTP request line
 // and its header lines; "GRPC /pkg.Svc/Method" and its metadata; an SQL
 // statement whole, with its parameters; a Redis command), its body, the
-// answer (status line and header lines, then HTTP/2 trailers; an SQL or
+// answer (status line and header lines, then trailers, HTTP/2 or HTTP/1.1 chunked; an SQL or
 // Redis result) and its body. Everything in it is masked already (the
 // proxy masks before it reports). A connection or a fault has no content:
 // all four are "".

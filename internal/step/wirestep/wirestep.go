@@ -58,7 +58,7 @@ func (Kind) Usage() step.Usage {
 		},
 		Fields: []expect.Field{
 			{Name: "count", Doc: "how many interactions matched", Shape: expect.ScalarShape},
-			{Name: "interactions", Doc: "the matches: edge, port (the callee's port by name), protocol, method, path, status, result, sql and params (SQL: the statement's parameters, a list of values, secret ones \"***\"), command and key (Redis), injected, duration_ms, request_body and response_body (HTTP: parsed when JSON; gzip inflated; the first 4 KiB; gRPC: the messages as JSON when their types are known), request_headers and response_headers (HTTP and HTTP/2, gRPC metadata: lower-case name → value, secret ones ***; HTTP/2 trailers in response_headers), request_size and response_size (HTTP/2 and gRPC: bytes), code and message (gRPC)"},
+			{Name: "interactions", Doc: "the matches: edge, port (the callee's port by name), protocol, method, path, status, result, sql and params (SQL: the statement's parameters, a list of values, secret ones \"***\"), command and key (Redis), injected, duration_ms, request_body and response_body (HTTP: parsed when JSON; gzip inflated; the first 4 KiB; gRPC: the messages as JSON when their types are known), request_headers and response_headers (HTTP and HTTP/2, gRPC metadata: lower-case name → value, secret ones ***; trailers (HTTP/2, HTTP/1.1 chunked) in response_headers), request_size and response_size (HTTP/2 and gRPC: bytes), code and message (gRPC)"},
 		},
 		Example: "interactions: {from: orders, to: inventory, method: POST, path: /reserve, status: 200, count: 1,\n" +
 			"               before: {from: orders, to: payments, path: /charges}}\n" +
