@@ -29,6 +29,10 @@
 // run; an Env from Up used without Attach reports through the test attached
 // last, or through Close's error. Tests that share an Env from Up run one at
 // a time: Attach from a test running beside another attached one fails it.
+// Each Attach starts from the baseline (data reset; faults and stub mappings
+// set before it gone), except a subtest's under an attached parent: it
+// shares the parent's data, faults and mappings, and what it adds of the
+// latter two ends with it.
 //
 // Services can also be declared in code with Process and StubService and
 // started with StartServices.

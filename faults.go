@@ -1,10 +1,12 @@
 package seam
 
 import (
+	"fmt"
 	"hash/fnv"
 	"strings"
 	"time"
 
+	"github.com/seamtest/seam/internal/service"
 	"github.com/seamtest/seam/internal/step/browserstep"
 	"github.com/seamtest/seam/internal/wire"
 	"google.golang.org/grpc/codes"
@@ -33,7 +35,11 @@ type Fault struct {
 // callee's answers to them that long.
 type HTTPFault struct {
 	Method string // "" matches any
-	Path   string // the request target; * matches within a segment; "" matches any
+	// Path is matched against the request target, path and query, as
+	// Edge.Path is: with path.Match ("/orders*" matches /orders and
+	// /orders?id=1; "/orders" the first only), or failing that exactly;
+	// "" matches any.
+	Path   string
 	Status int
 	Body   string
 	Slow   time.Duration
@@ -49,8 +55,10 @@ type GRPCFault struct {
 	Message string
 }
 
-// Fault puts f on the edge from → to until ClearFaults or the end of the
-// test e is bound to (Start, Attach): the next test starts without it.
+// Fault puts f on the edge from → to (replacing the faults it had) until
+// ClearFaults or the end of the test e is bound to (Start, Attach): the
+// next test starts without it; at the end of a subtest that shares its
+// parent's state (Attach), the edge's faults are the parent's again.
 // An edge the environment lacks (no depends_on, or wire: false) or a
 // fault that makes no sense (a jitter without a latency, an HTTP fault
 // with both or neither of Status and Slow, a gRPC fault of OK) fails the
@@ -62,7 +70,7 @@ func (e *Env) Fault(from, to string, f Fault) {
 	if e.stopped() {
 		return
 	}
-	if !e.edgeKnown(from, to) {
+	if !e.edgeKnown("fault on "+from+"→"+to, from, to) {
 		return
 	}
 	wf := f.wire(e.seed())
@@ -76,7 +84,9 @@ func (e *Env) Fault(from, to string, f Fault) {
 	}
 	if err := e.env.SetFaults(from, to, wf); err != nil {
 		e.fail("fault: %v", err)
+		return
 	}
+	e.noteFault(from, to, wf)
 }
 
 // ClearFaults takes the faults off the edge from → to now.
@@ -84,17 +94,24 @@ func (e *Env) ClearFaults(from, to string) {
 	if e.t != nil {
 		e.t.Helper()
 	}
-	if e.stopped() || !e.edgeKnown(from, to) {
+	if e.stopped() || !e.edgeKnown("clearing faults on "+from+"→"+to, from, to) {
 		return
 	}
 	if err := e.env.SetFaults(from, to, wire.Faults{}); err != nil {
 		e.fail("clearing faults: %v", err)
+		return
 	}
+	e.noteFault(from, to, wire.Faults{})
 }
 
-// edgeKnown reports (and fails the test when not) whether from and to are
-// the environment's services, from perhaps the browser (Browser's pages).
-func (e *Env) edgeKnown(from, to string) bool {
+// edgeKnown reports (and fails the test when not) whether from→to is an
+// edge seam's wire records, what (as "fault on orders→db") naming the use
+// in the message: both are the environment's services, from perhaps the
+// browser (Browser's pages, which call any service); from depends on to;
+// to is no job; and the edge is not wire: false. Without it a fault would
+// have nothing to disturb, and a check of interactions would see nothing,
+// so that a count of 0 would pass whatever the system does.
+func (e *Env) edgeKnown(what, from, to string) bool {
 	if e.t != nil {
 		e.t.Helper()
 	}
@@ -102,10 +119,37 @@ func (e *Env) edgeKnown(from, to string) bool {
 		if _, ok := e.sys.System.Get(name); ok || name == from && name == browserstep.Component {
 			continue
 		}
-		e.fail("fault on %s→%s: no service %q; the services are: %s", from, to, name, e.serviceNames())
+		e.fail("%s: no service %q; the services are: %s", what, name, e.serviceNames())
 		return false
 	}
-	return true
+	caller, ok := e.sys.System.Get(from)
+	if !ok {
+		return true // the browser
+	}
+	var deps []string
+	for _, d := range caller.DependsOn {
+		deps = append(deps, d.Name)
+		if d.Name != to {
+			continue
+		}
+		if callee, _ := e.sys.System.Get(to); service.IsJob(callee) {
+			e.fail("%s: %s is a job, so the edge %s→%s has no wire (a job runs to its end before %s starts); name an edge to a service",
+				what, to, from, to, from)
+			return false
+		}
+		if d.NoWire {
+			e.fail("%s: the edge %s→%s is wire: false, so seam's wire does not record its traffic nor can disturb it; remove wire: false from %s's depends_on",
+				what, from, to, from)
+			return false
+		}
+		return true
+	}
+	hint := fmt.Sprintf("%s depends on nothing; add depends_on: [%s] to %s, so its calls go through the wire", from, to, from)
+	if len(deps) > 0 {
+		hint = fmt.Sprintf("%s depends on: %s", from, strings.Join(deps, ", "))
+	}
+	e.fail("%s: %s→%s is not an edge: %s does not depend on %s (%s)", what, from, to, from, to, hint)
+	return false
 }
 
 func (f Fault) wire(seed uint64) wire.Faults {

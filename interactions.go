@@ -31,15 +31,24 @@ import (
 //     subject.
 //   - Anything else: connections only (Method and Path empty).
 //
-// Path is matched as a glob with path.Match (* matches within a
-// /-separated segment) or, failing that, exactly; Status is the HTTP status
-// (0 for other protocols).
+// Path is matched with path.Match against the whole of what the wire
+// decoded (for HTTP the target, path and query: "/orders" does not match
+// a request to /orders?id=1; "/orders*" matches both, and also
+// /orders-old), * matching any run of characters but /, ? any one but /,
+// [...] one of a class; or, failing that, exactly, so "/orders?id=1"
+// matches that target (a \? or \* in a glob is a literal ? or *). Unlike
+// Match.Path (a stub's requests), which leaves the query out unless it
+// has one. Status is the HTTP status (0 for other protocols).
+//
+// An edge seam's wire does not record fails the test that names it: a
+// pair of services of which the first does not depend on the second, an
+// edge with wire: false, an edge to a job.
 type Edge struct {
 	// From is the calling service, or "browser" for the requests of
 	// Env.Browser pages and browser steps.
 	From, To string
 	Method   string // HTTP
-	Path     string // the request target; * matches within a segment
+	Path     string // the HTTP request target, path and query, or its glob (see above)
 	Status   int
 	GRPC     string // a gRPC method, "/pkg.Service/Method"; * matches within a segment
 	Code     string // a gRPC status: "UNAUTHENTICATED", "16"; "" matches any
@@ -127,14 +136,14 @@ func header(lines string) http.Header {
 	return h
 }
 
-// Interactions returns what crossed the edge m names since the test began,
-// in order.
+// Interactions returns what crossed the edge m names since the test began
+// (Attach, Start), in the order the interactions ended. An edge the wire
+// does not record (see Edge) fails the test, and Interactions returns nil.
 func (e *Env) Interactions(m Edge) []Interaction {
 	if e.t != nil {
 		e.t.Helper()
 	}
-	// The browser (Env.Browser) is a caller too, though not a service.
-	if m.From != browserstep.Component && e.info(m.From) == nil || e.info(m.To) == nil {
+	if e.stopped() || !e.edgeKnown("seam.Edge "+m.From+"→"+m.To, m.From, m.To) {
 		return nil
 	}
 	var sql *regexp.Regexp
@@ -211,12 +220,19 @@ func (e *Env) Interactions(m Edge) []Interaction {
 
 // VerifyInteractions fails the test unless exactly count interactions on
 // the edge match m since the test began (AtLeastOnce: one or more). The
-// failure shows every edge's interactions during the test.
+// failure shows every edge's interactions during the test. A count below
+// 0 other than AtLeastOnce, or an edge the wire does not record (see
+// Edge: a check of 0 there would pass whatever the system does), fails the
+// test and stops it.
 func (e *Env) VerifyInteractions(m Edge, count int) {
 	if e.t != nil {
 		e.t.Helper()
 	}
 	if e.stopped() {
+		return
+	}
+	if msg := badCount("VerifyInteractions", count); msg != "" {
+		e.fail("%s", msg)
 		return
 	}
 	found := e.Interactions(m)

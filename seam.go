@@ -23,8 +23,32 @@ import (
 	"github.com/seamtest/seam/internal/suite"
 )
 
-// Option configures Run, Start and Up.
+// Option configures Run, Start and Up. Var and Seed apply to all three;
+// Tags, ExcludeTags and Parallel choose and schedule a suite's tests, so
+// they are Run's alone: Start and Up, which start the services only,
+// refuse them.
 type Option func(*config)
+
+// servicesOnly reports (as an error naming caller) options that choose
+// or schedule tests, given to Start or Up, which run none.
+func (c *config) servicesOnly(caller string) error {
+	var given []string
+	if len(c.tags) > 0 {
+		given = append(given, "Tags")
+	}
+	if len(c.exclude) > 0 {
+		given = append(given, "ExcludeTags")
+	}
+	if c.parallel {
+		given = append(given, "Parallel")
+	}
+	if len(given) == 0 {
+		return nil
+	}
+	return fmt.Errorf("seam: %s: the option(s) %s choose or schedule a suite's tests, and %s starts the services only, running none: "+
+		"run the suite's tests with seam.Run, or leave the options out (for parallel tests, Start an environment in each)",
+		caller, strings.Join(given, ", "), caller)
+}
 
 type config struct {
 	vars     map[string]string
@@ -51,27 +75,34 @@ func Var(name, value string) Option { return func(c *config) { c.vars[name] = va
 // Seed sets the seed of random data (default 1, so go test runs repeat).
 func Seed(n uint64) Option { return func(c *config) { c.seed = n } }
 
-// Tags runs only the suite's tests that have any of these tags.
+// Tags runs only the suite's tests that have any of these tags (Run only).
 func Tags(tags ...string) Option { return func(c *config) { c.tags = append(c.tags, tags...) } }
 
 // ExcludeTags skips the suite's tests that have any of these tags, like
-// --exclude-tags; it applies after Tags.
+// --exclude-tags; it applies after Tags (Run only).
 func ExcludeTags(tags ...string) Option {
 	return func(c *config) { c.exclude = append(c.exclude, tags...) }
 }
 
 // Parallel runs the suite's tests as parallel subtests (except those
-// marked serial), each on an environment instance of its own.
+// marked serial), each on an environment instance of its own (Run only).
 func Parallel() Option { return func(c *config) { c.parallel = true } }
 
-// load reads a suite, rendering every problem with positions.
-func load(path string, cfg *config, servicesOnly bool) (*suite.Suite, *builtin.Registry, error) {
+// load reads a suite, rendering every problem with positions (with cs,
+// by the Go that declared the services written to path).
+func load(path string, cfg *config, servicesOnly bool, cs *codeSuite) (*suite.Suite, *builtin.Registry, error) {
 	reg := builtin.New()
 	s, err := suite.Load(path, suite.Options{Steps: reg.Steps, Ops: reg.Ops, Services: reg.Services,
 		Probes: reg.Probes, Vars: cfg.vars, ServicesOnly: servicesOnly})
 	if err != nil {
 		reg.Close()
 		var l *diag.List
+		if cs != nil && errors.As(err, &l) {
+			return nil, nil, cs.problems(l)
+		}
+		if cs != nil {
+			return nil, nil, cs.rewrite(fmt.Errorf("seam: %v", err))
+		}
 		if errors.As(err, &l) {
 			return nil, nil, fmt.Errorf("seam: %s has %d problem(s); fix them (seam validate %s shows the same):\n%s",
 				path, l.Len(), path, diag.Render(l.Errors(), nil))
@@ -88,7 +119,7 @@ func load(path string, cfg *config, servicesOnly bool) (*suite.Suite, *builtin.R
 func Run(t *testing.T, path string, opts ...Option) {
 	t.Helper()
 	cfg := newConfig(opts)
-	s, reg, err := load(path, cfg, false)
+	s, reg, err := load(path, cfg, false, nil)
 	if err != nil {
 		t.Fatal(err)
 		return
@@ -231,6 +262,7 @@ type Env struct {
 	state *envState
 	ended *atomic.Bool // the bound test has ended (nil: none bound)
 	pages *pageList    // the bound test's browser pages (Browser)
+	goid  uint64       // the goroutine that attached the bound test
 }
 
 type envState struct {
@@ -239,6 +271,11 @@ type envState struct {
 	attached int          // tests attached so far
 	running  []testing.TB // attached tests whose cleanup has not run yet, oldest first
 	misuse   []string     // misuse with no test to report it through; Close returns it
+	// faults are the faults set through Fault and ClearFaults that hold
+	// now, by edge, for a subtest sharing its ancestor's state to give
+	// them back when it ends.
+	faults map[string]edgeFaults
+	gen    int // counts changes of faults
 }
 
 // Up starts the services of the suite at path and returns once all are
@@ -246,14 +283,19 @@ type envState struct {
 // Close when done. Tests use Attach to report through their t.
 func Up(ctx context.Context, path string, opts ...Option) (*Env, error) {
 	cfg := newConfig(opts)
-	s, reg, err := load(path, cfg, true)
+	if err := cfg.servicesOnly("Up"); err != nil {
+		return nil, err
+	}
+	s, reg, err := load(path, cfg, true, nil)
 	if err != nil {
 		return nil, err
 	}
-	return up(ctx, s, reg, cfg, testWriter{})
+	return up(ctx, s, reg, cfg, testWriter{}, nil)
 }
 
-func up(ctx context.Context, s *suite.Suite, reg *builtin.Registry, cfg *config, notices testWriter) (*Env, error) {
+// up starts the environment of s; errors name the places of cs's
+// services by the Go that declared them.
+func up(ctx context.Context, s *suite.Suite, reg *builtin.Registry, cfg *config, notices testWriter, cs *codeSuite) (*Env, error) {
 	if s.System == nil || len(s.System.Services) == 0 {
 		reg.Close()
 		return nil, fmt.Errorf("seam: %s declares no services; add services: to it", s.File)
@@ -265,14 +307,14 @@ func up(ctx context.Context, s *suite.Suite, reg *builtin.Registry, cfg *config,
 	sess, err := session.Open(ctx, s, opts)
 	if err != nil {
 		reg.Close()
-		return nil, fmt.Errorf("seam: %v", err)
+		return nil, cs.rewrite(fmt.Errorf("seam: %v", err))
 	}
 	lines := &lineLog{}
 	env, err := sess.StartEnv(ctx, lines.add)
 	if err != nil {
 		sess.Close()
 		reg.Close()
-		return nil, fmt.Errorf("seam: the environment could not start:\n%v", err)
+		return nil, cs.rewrite(fmt.Errorf("seam: the environment could not start:\n%v", err))
 	}
 	return &Env{sys: s, sess: sess, env: env, reg: reg, lines: lines, state: &envState{}}, nil
 }
@@ -282,8 +324,18 @@ func up(ctx context.Context, s *suite.Suite, reg *builtin.Registry, cfg *config,
 // log shows the components' output during the test.
 func Start(t testing.TB, path string, opts ...Option) *Env {
 	t.Helper()
+	return start(t, path, nil, opts)
+}
+
+// start is Start; with cs, path holds services declared in code.
+func start(t testing.TB, path string, cs *codeSuite, opts []Option) *Env {
+	t.Helper()
 	cfg := newConfig(opts)
-	s, reg, err := load(path, cfg, true)
+	if err := cfg.servicesOnly("Start"); err != nil {
+		t.Fatal(err)
+		return nil
+	}
+	s, reg, err := load(path, cfg, true, cs)
 	if err != nil {
 		t.Fatal(err)
 		return nil
@@ -296,44 +348,75 @@ func Start(t testing.TB, path string, opts ...Option) *Env {
 			}
 		}
 	})
-	e, err = up(t.Context(), s, reg, cfg, testWriter{t})
+	e, err = up(t.Context(), s, reg, cfg, testWriter{t}, cs)
 	if err != nil {
 		t.Fatal(err)
 		return nil
 	}
-	return e.Attach(t)
+	return e.attach(t, true)
 }
 
-// Attach returns a view of e for t: its data services are reset to their
-// baseline first (unless t is the first test on e), lookups that fail fail
-// t, and when t fails its log shows the lines the components printed while
-// t ran. Tests that share e this way must not run in parallel (an Attach
-// while another test that is not t's ancestor is attached and running
-// fails t, naming that test); parallel tests each Start an environment of
-// their own. The view belongs to t: used once t has ended, it reports the
-// misuse.
+// Attach returns a view of e for t. Its data services are first reset to
+// their baseline, and faults and stub mappings set since are taken off
+// (unless t is the test Start started e for, or t shares an ancestor's
+// state, below): what was done on e before t, attached or not, is not t's.
+// Lookups that fail fail t, and when t fails its log shows the lines the
+// components printed while t ran and the interactions most likely to blame.
+//
+// Tests that share e this way run one at a time: an Attach while another
+// test that is not t's ancestor is attached and running fails t, naming
+// that test; parallel tests each Start an environment of their own.
+//
+// A subtest attached while an ancestor of it is attached shares that
+// ancestor's state: nothing is reset, so it sees the data, faults and stub
+// mappings the ancestor set up. What it adds itself is undone when it ends:
+// faults it set or cleared with Fault and ClearFaults, and stub mappings it
+// added (Stub.Add, or the stub's admin API), are back as the ancestor had
+// them; data it wrote stays. Its checks (Interactions, Stub.Verify,
+// unmatched stub requests) and its failure log cover its own span.
+//
+// The view belongs to t: used once t has ended, or from another test's
+// goroutine (a subtest given its parent's view), it reports the misuse.
 func (e *Env) Attach(t testing.TB) *Env {
+	t.Helper()
+	return e.attach(t, false)
+}
+
+// attach is Attach; fresh says that nothing can have changed since the
+// baseline (Start attaches the test it just started e for).
+func (e *Env) attach(t testing.TB, fresh bool) *Env {
 	t.Helper()
 	e.state.mu.Lock()
 	// A test attached and still running that is not t's ancestor runs
 	// beside t: t's reset would change its data under it.
+	nested := false
 	for _, r := range e.state.running {
-		if !strings.HasPrefix(t.Name(), r.Name()+"/") && r != t {
-			e.state.mu.Unlock()
-			t.Fatalf("seam: Attach while %s is attached to this environment and still running (in parallel?): "+
-				"the reset that starts %s would change its data under it. Tests that share an environment run one "+
-				"at a time; give each parallel test its own with seam.Start", r.Name(), t.Name())
-			return nil
+		if r == t || r.Name() == t.Name() || strings.HasPrefix(t.Name(), r.Name()+"/") {
+			nested = true
+			continue
 		}
+		e.state.mu.Unlock()
+		t.Fatalf("seam: Attach while %s is attached to this environment and still running (in parallel?): "+
+			"the reset that starts %s would change its data under it. Tests that share an environment run one "+
+			"at a time; give each parallel test its own with seam.Start", r.Name(), t.Name())
+		return nil
 	}
 	e.state.attached++
-	reset := e.state.attached > 1 && !e.state.closed
+	closed := e.state.closed
 	e.state.running = append(e.state.running, t)
+	var saved *savedState
+	if nested && !closed {
+		saved = e.saveLocked()
+	}
 	e.state.mu.Unlock()
 	v := *e
 	v.t = t
 	v.ended = new(atomic.Bool)
+	v.goid = goid()
 	t.Cleanup(func() {
+		// A test that panics fails, but testing runs its cleanups (this)
+		// before it marks it failed.
+		failed := t.Failed() || panicking()
 		e.state.mu.Lock()
 		closed := e.state.closed
 		for i, r := range e.state.running {
@@ -344,8 +427,14 @@ func (e *Env) Attach(t testing.TB) *Env {
 		}
 		e.state.mu.Unlock()
 		if !closed {
-			e.env.EndTest()     // the browser's calls in flight are the test's
-			e.env.ClearFaults() // the test's faults end with it, in its own log
+			if saved != nil {
+				// The ancestor goes on: its faults and mappings come back.
+				v.restore(saved)
+			} else {
+				e.env.EndTest()     // the browser's calls in flight are the test's
+				e.env.ClearFaults() // the test's faults end with it, in its own log
+				e.forgetFaults()
+			}
 			v.checkUnmatched()
 			// What the components have written so far is read before the
 			// lines are shown, as the CLI does at a test's end.
@@ -353,31 +442,39 @@ func (e *Env) Attach(t testing.TB) *Env {
 			e.env.Flush(ctx)
 			cancel()
 		}
-		if t.Failed() {
-			if lines := e.lines.since(v.from); len(lines) > 0 {
-				// As the CLI does: the interactions on the edges that most
-				// likely caused the failure, likeliest first. A Go test has
-				// no failing step seam knows of, so all edges count alike.
-				if !closed {
-					in := engine.SuspectInput{All: e.env.Interactions(v.start)}
-					if ss := engine.Suspects(in, 3); len(ss) > 0 {
-						same := func(s string) string { return s }
-						t.Logf("seam: %s", strings.TrimSpace(report.SuspectsText(ss, same, same)))
-					}
-				}
-				t.Logf("seam: components' log lines during %s:\n%s", t.Name(), indent(lines))
-			}
+		if failed || t.Failed() {
+			v.explainFailure(closed)
 		}
 		v.ended.Store(true)
 	})
-	if reset {
+	if !fresh && !nested && !closed {
 		if err := e.env.Reset(t.Context()); err != nil {
 			t.Fatalf("seam: resetting the data to the baseline: %v", err)
 		}
+		e.forgetFaults() // Reset took every fault off
 	}
 	v.from = e.lines.len()
 	v.start = time.Now()
 	return &v
+}
+
+// explainFailure logs, for the failed test e is bound to, the interactions
+// most likely to blame and the components' lines during it.
+func (e *Env) explainFailure(closed bool) {
+	lines := e.lines.since(e.from)
+	// As the CLI does: the interactions on the edges that most likely
+	// caused the failure, likeliest first. A Go test has no failing step
+	// seam knows of, so all edges count alike.
+	if !closed {
+		in := engine.SuspectInput{All: e.env.Interactions(e.start)}
+		if ss := engine.Suspects(in, 3); len(ss) > 0 {
+			same := func(s string) string { return s }
+			e.t.Logf("seam: %s", strings.TrimSpace(report.SuspectsText(ss, same, same)))
+		}
+	}
+	if len(lines) > 0 {
+		e.t.Logf("seam: components' log lines during %s:\n%s", e.t.Name(), indent(lines))
+	}
 }
 
 func indent(lines []string) string {
@@ -425,6 +522,14 @@ func (e *Env) report(msg string, fatal bool) {
 		}
 	}
 	t.Helper()
+	if g := goid(); e.goid != 0 && g != 0 && g != e.goid {
+		// Another test's goroutine (a subtest given its parent's view):
+		// FailNow would end that goroutine, and testing would blame a
+		// subtest that "may have called FailNow on a parent test".
+		fatal = false
+		msg += fmt.Sprintf("\n(this Env is attached to %s, and was used from another test's goroutine: a subtest? "+
+			"Attach the Env to the subtest that uses it: env := env.Attach(t))", t.Name())
+	}
 	if tryFail(t) {
 		if !tryLog(t, msg) {
 			fmt.Fprintln(os.Stderr, msg)
@@ -593,12 +698,21 @@ func (e *Env) Port(service string, name ...string) int {
 	return p.(int)
 }
 
-// Logs returns the lines a service printed so far.
+// Logs returns the lines a service (a job too: a migration, a seeder)
+// printed so far, oldest first, without the "name | " prefix of reports.
+// An environment keeps the last 100000 lines of all its services.
 func (e *Env) Logs(service string) []string {
 	if e.t != nil {
 		e.t.Helper()
 	}
-	if e.info(service) == nil {
+	if e == nil || e.env == nil {
+		panic("seam: use of a nil *seam.Env (did Start or Up fail?)")
+	}
+	if e.stopped() {
+		return nil
+	}
+	if _, ok := e.env.Info(service); !ok {
+		e.fail("no service %q; the services are: %s", service, e.serviceNames())
 		return nil
 	}
 	var out []string

@@ -33,18 +33,32 @@ func StubService(name string, mappings ...string) *Service {
 	if len(paths) > 0 {
 		spec["mappings"] = paths
 	}
-	return &Service{name: name, def: map[string]any{"stub": spec}, proc: map[string]any{}}
+	return &Service{name: name, ctor: "StubService", def: map[string]any{"stub": spec}, proc: map[string]any{}}
 }
 
-// AtLeastOnce is the count for Stub.Verify that accepts any number of
-// matching requests but none.
+// AtLeastOnce is the count for Stub.Verify and Env.VerifyInteractions
+// that accepts one matching request or more (any number but zero). It is
+// the only negative count they take.
 const AtLeastOnce = -1
+
+// badCount says what is wrong with a count given to caller, or "" when it
+// is one: 0 or more, or AtLeastOnce.
+func badCount(caller string, count int) string {
+	if count >= 0 || count == AtLeastOnce {
+		return ""
+	}
+	return fmt.Sprintf("%s: count %d: want 0 or more (exactly that many), or seam.AtLeastOnce (one or more)", caller, count)
+}
 
 // Match describes requests to a stub. Empty fields match anything.
 type Match struct {
 	Method string
-	// Path is the path: exact, with {name} segments matching any one
-	// segment, or with ?query the whole URL.
+	// Path is matched against the request's path alone, whatever its
+	// query ("/charges" matches /charges?x=1; select the query with
+	// Query): exactly, or with {name} segments that match any one
+	// segment ("/charges/{id}"). With a ?query in it, it is matched
+	// against the whole URL, path and query, exactly. (Unlike Edge.Path
+	// and HTTPFault.Path, which take the query in always, and globs.)
 	Path    string
 	Query   map[string]string // each must be present with this value
 	Headers map[string]string // each must be present with this value
@@ -105,7 +119,8 @@ func (e *Env) stubServer(name string) *stub.Server {
 }
 
 // Add adds a mapping in WireMock's JSON for the rest of the test; the next
-// test starts from the stub's own mappings again.
+// test starts from the stub's own mappings again (a subtest sharing its
+// parent's state, under Attach, from its parent's).
 func (s *Stub) Add(mappingJSON string) {
 	if s == nil {
 		return // Env.Stub has reported why
@@ -159,6 +174,10 @@ func (s *Stub) Verify(m Match, count int) {
 		s.e.t.Helper()
 	}
 	if s.e.stopped() {
+		return
+	}
+	if msg := badCount("Stub.Verify", count); msg != "" {
+		s.e.fail("stub %s: %s", s.name, msg)
 		return
 	}
 	p := s.pattern(m)

@@ -469,12 +469,41 @@ func (e *Environment) SetFaults(from, to string, f wire.Faults) error {
 		}
 	}
 	if len(ps) == 0 {
-		return fmt.Errorf("no wire on %s→%s: faults go on a depends_on edge (%s depends on %s) that is not wire: false", from, to, from, to)
+		return noWire(e.sys, from, to)
 	}
 	for _, p := range ps {
 		p.SetFaults(f)
 	}
 	return nil
+}
+
+// noWire says why from → to has no wire to put faults on: from does not
+// depend on to (and what it depends on), or the edge is wire: false, or
+// to is a job.
+func noWire(sys *service.System, from, to string) error {
+	var deps []string
+	if sys == nil {
+		return fmt.Errorf("no wire on %s→%s: faults go on a depends_on edge", from, to)
+	}
+	if svc, ok := sys.Get(from); ok {
+		for _, d := range svc.DependsOn {
+			if d.Name != to {
+				deps = append(deps, d.Name)
+				continue
+			}
+			if callee, ok := sys.Get(to); ok && service.IsJob(callee) {
+				return fmt.Errorf("no wire on %s→%s: %s is a job, which runs to its end before %s starts; faults go on an edge to a service", from, to, to, from)
+			}
+			if d.NoWire {
+				return fmt.Errorf("no wire on %s→%s: the edge is wire: false (remove wire: false from %s's depends_on to put faults on it)", from, to, from)
+			}
+			return fmt.Errorf("no wire on %s→%s: the edge's wire is not running (has the environment stopped?)", from, to)
+		}
+	}
+	if len(deps) == 0 {
+		return fmt.Errorf("no wire on %s→%s: %s does not depend on %s, nor on anything (faults go on a depends_on edge)", from, to, from, to)
+	}
+	return fmt.Errorf("no wire on %s→%s: %s does not depend on %s; it depends on %s (faults go on a depends_on edge)", from, to, from, to, strings.Join(deps, ", "))
 }
 
 // ClearFaults removes the faults of every edge.

@@ -24,6 +24,7 @@ import (
 	"github.com/seamtest/seam/internal/mask"
 	"github.com/seamtest/seam/internal/reap"
 	"github.com/seamtest/seam/internal/report"
+	"github.com/seamtest/seam/internal/runlog"
 	"github.com/seamtest/seam/internal/service"
 	"github.com/seamtest/seam/internal/suite"
 	"github.com/seamtest/seam/internal/token"
@@ -117,7 +118,7 @@ func Open(ctx context.Context, s *suite.Suite, opts Options) (*Session, error) {
 		return nil, fmt.Errorf("temp folder: %w", err)
 	}
 	ss.logRoot = filepath.Join(opts.StateDir, "logs", rec.ID())
-	pruneLogs(filepath.Join(opts.StateDir, "logs"), 20)
+	pruneLogs(opts.StateDir, filepath.Join(opts.StateDir, "logs"), keepLogs)
 	ss.cacheDir = cacheDir()
 	if s.System != nil && len(s.System.Services) > 0 {
 		// Builds and initdb write their temporary files (go build's
@@ -155,8 +156,19 @@ func cacheDir() string {
 	return filepath.Join(os.TempDir(), "seam-cache")
 }
 
-// pruneLogs keeps the newest keep run log folders.
-func pruneLogs(dir string, keep int) {
+// keepLogs is how many log folders pruneLogs keeps of each sort: runs
+// with an event log (seam run's: `seam report last`, --changed and
+// --timings read them), and the others (environments of go test's Start
+// and Up, seam up's).
+const keepLogs = 20
+
+// pruneLogs keeps, in the run log folder dir of the state folder
+// stateDir, the newest keep folders that hold an event log and the newest
+// keep that do not, each sort by its own count: a test package that starts
+// an environment per test makes many folders without one, which must not
+// push the CLI's runs out. A folder whose run is still running (its run
+// record is in stateDir/runs) is never removed, nor counted.
+func pruneLogs(stateDir, dir string, keep int) {
 	entries, err := os.ReadDir(dir)
 	if err != nil || len(entries) <= keep {
 		return
@@ -165,9 +177,20 @@ func pruneLogs(dir string, keep int) {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	sort.Strings(names) // IDs start with the time
-	for _, n := range names[:len(names)-keep] {
-		os.RemoveAll(filepath.Join(dir, n))
+	// IDs start with the time: newest first.
+	sort.Sort(sort.Reverse(sort.StringSlice(names)))
+	var withLog, without int
+	for _, n := range names {
+		if _, err := os.Stat(filepath.Join(stateDir, "runs", n+".json")); err == nil {
+			continue // running
+		}
+		count := &without
+		if _, err := os.Stat(runlog.Path(filepath.Join(dir, n))); err == nil {
+			count = &withLog
+		}
+		if *count++; *count > keep {
+			os.RemoveAll(filepath.Join(dir, n))
+		}
 	}
 }
 

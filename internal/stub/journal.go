@@ -336,6 +336,7 @@ func urlDistance(a, b string) float64 {
 // shown in full, the rest counted.
 func (s *Server) Unmatched(since time.Time) error {
 	shown, more := s.unmatched.since(since)
+	before := s.unmatched.checked(since)
 	if len(shown) == 0 && more == 0 {
 		return nil
 	}
@@ -343,7 +344,7 @@ func (s *Server) Unmatched(since time.Time) error {
 	fmt.Fprintf(&b, "%d request(s) matched no stub mapping", int64(len(shown))+more)
 	for _, e := range shown {
 		fmt.Fprintf(&b, "\n  %s %s", e.Request.Method, e.Request.URL)
-		if d := e.Request.Time.Sub(since); !since.IsZero() && d >= 0 && d < earlyUnmatched {
+		if d := e.Request.Time.Sub(since); mayBeBefores(before, since, e.Request.Time) {
 			// A call the test before set off (a background job, a retry)
 			// may land here: say when it came, so the innocent test is
 			// not blamed blindly.
@@ -365,9 +366,23 @@ func (s *Server) Unmatched(since time.Time) error {
 	return errors.New(b.String())
 }
 
-// earlyUnmatched is how soon after a test began an unmatched request is
-// said to have come, as it may belong to the test before.
+// earlyUnmatched is how soon after a test began, and after the test
+// before it ended, an unmatched request is said to have come, as it may
+// belong to the test before.
 const earlyUnmatched = 500 * time.Millisecond
+
+// mayBeBefores reports whether a request that came at at, in a test that
+// began at since, may be one the test before set off: there was a test
+// before on this stub (it ended at before, when it was checked, before
+// since), it ended within earlyUnmatched of since, and the request came
+// within earlyUnmatched of both since and that end.
+func mayBeBefores(before, since, at time.Time) bool {
+	if before.IsZero() || since.IsZero() || before.After(since) {
+		return false
+	}
+	return since.Sub(before) < earlyUnmatched && at.Sub(since) >= 0 && at.Sub(since) < earlyUnmatched &&
+		at.Sub(before) < earlyUnmatched
+}
 
 // unmatchedLog counts the requests no mapping matched since the last
 // reset, apart from the journal (which is bounded and drops the oldest):
@@ -377,6 +392,26 @@ type unmatchedLog struct {
 	kept     []*Entry // the first unmatchedKept, oldest first
 	more     int64    // how many came after those
 	moreLast time.Time
+	// checks are when the last two tests' checks (Unmatched) were made,
+	// the latest last: a test's check ends it. A reset keeps them: it
+	// begins the next test.
+	checks [2]time.Time
+}
+
+// checked notes a check now, of a test that began at since, and returns
+// when the test before it ended (its own check, made before since); zero
+// when no test was checked before it on this stub.
+func (u *unmatchedLog) checked(since time.Time) time.Time {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	var before time.Time
+	for _, c := range u.checks {
+		if !c.IsZero() && !c.After(since) && c.After(before) {
+			before = c
+		}
+	}
+	u.checks = [2]time.Time{u.checks[1], time.Now()}
+	return before
 }
 
 // unmatchedKept is how many unmatched requests are kept whole for the

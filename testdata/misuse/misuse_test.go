@@ -6,8 +6,6 @@
 package misuse
 
 import (
-	"net"
-	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -16,17 +14,19 @@ import (
 )
 
 // TestMain doubles as the service the tests start: with MISUSE_SERVE set,
-// the binary serves HTTP on $SEAM_ADDR until it is stopped.
+// the binary serves HTTP on $SEAM_ADDR until it is stopped; with
+// MISUSE_JOB set, it is a job (serve, in shared_test.go). Otherwise it runs
+// the tests, and then closes the environment of shared/ if they started it.
 func TestMain(m *testing.M) {
-	if os.Getenv("MISUSE_SERVE") != "" {
-		l, err := net.Listen("tcp", os.Getenv("SEAM_ADDR"))
-		if err != nil {
-			os.Exit(1)
-		}
-		http.Serve(l, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) }))
+	if os.Getenv("MISUSE_SERVE") != "" || os.Getenv("MISUSE_JOB") != "" {
+		serve()
 		return
 	}
-	os.Exit(m.Run())
+	self, _ := os.Executable()
+	os.Setenv("MISUSE_BIN", self) // the suite of shared/ starts this binary by this name
+	code := m.Run()
+	code = closeShared(code)
+	os.Exit(code)
 }
 
 func only(t *testing.T, name string) {
