@@ -195,7 +195,22 @@ CREATE TABLE seam_baseline.restore (rel oid PRIMARY KEY, root oid NOT NULL, sig 
 -- (kinds of seam_baseline.others) with the table each is on (0: none),
 -- its name for notices and what tells it changed.
 CREATE TABLE seam_baseline.objects (kind "char" NOT NULL, obj oid NOT NULL, rel oid, name text, sig text, PRIMARY KEY (kind, obj));
-CREATE TABLE seam_baseline.seqs (seq oid PRIMARY KEY, last bigint NOT NULL, called boolean NOT NULL);
+-- Sequences: where each was (last, called) and its options (sig: the
+-- pg_sequence row; opts: the ALTER SEQUENCE clauses that set them back).
+CREATE TABLE seam_baseline.seqs (seq oid PRIMARY KEY, last bigint NOT NULL, called boolean NOT NULL, sig text NOT NULL, opts text NOT NULL);
+-- The partitions of the baseline: their parent, bound (FOR VALUES …),
+-- name and owner, and depth (1: a root's own), to attach one a test
+-- detached, or make one it dropped again, parents first.
+CREATE TABLE seam_baseline.parts (rel oid PRIMARY KEY, parent oid NOT NULL, bound text NOT NULL, name text NOT NULL, owner oid NOT NULL, lvl int NOT NULL);
+-- The materialized views of the baseline: populated, and fresh (their
+-- rows are what their query gives on the baseline's tables: a REFRESH
+-- after the tables are restored brings those rows back).
+CREATE TABLE seam_baseline.mviews (mv oid PRIMARY KEY, populated boolean NOT NULL, fresh boolean NOT NULL);
+-- Large objects, prepared transactions (by gid) and comments
+-- (pg_description of the objects made after initdb) of the baseline.
+CREATE TABLE seam_baseline.los (lo oid PRIMARY KEY);
+CREATE TABLE seam_baseline.prepared (gid text PRIMARY KEY);
+CREATE TABLE seam_baseline.comments AS SELECT * FROM pg_description WITH NO DATA;
 -- The server's roles, their memberships and settings as the baseline has
 -- them (the catalogs' own columns, whatever the server's version); deps:
 -- the role owned something or held privileges, which a role made again
@@ -231,10 +246,11 @@ CREATE VIEW seam_baseline.rels AS
 -- partition's copy), policies (o), rules (w; not a view's own) and
 -- constraints (c; changed by ALTER TABLE only: said, never dropped); in
 -- the user's schemas, routines (f) and types (y; not an array's, a
--- table's row or a range's multirange); none an extension's. sig is the
--- object's catalog row (and what else defines it), which DDL alone
--- changes, but for its privileges (undo_privs gives those back); drop
--- drops it.
+-- table's row or a range's multirange); none an extension's; and the
+-- extensions (x; sig: the version). sig is the object's catalog row (and
+-- what else defines it), which DDL alone changes, but for its privileges
+-- (undo_privs gives those back); a trigger's begins with whether it is
+-- enabled (tgenabled), which reset sets back. drop drops it.
 CREATE VIEW seam_baseline.others AS
 	SELECT 'i'::"char" AS kind, i.indexrelid AS obj, i.indrelid AS rel, format('index %s on %s', i.indexrelid::regclass, t.name) AS name,
 		(c.relname, i.indkey, i.indclass, i.indcollation, i.indoption, i.indisunique, i.indisexclusion, i.indexprs, i.indpred)::text AS sig,
@@ -242,7 +258,8 @@ CREATE VIEW seam_baseline.others AS
 	FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN seam_baseline.rels t ON t.rel = i.indrelid
 	WHERE NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid AND d.deptype IN ('i', 'P'))
 	UNION ALL
-	SELECT 't', g.oid, g.tgrelid, format('trigger %I on %s', g.tgname, t.name), (SELECT x::text FROM pg_trigger x WHERE x.oid = g.oid), format('DROP TRIGGER %I ON %s', g.tgname, t.name), 0
+	SELECT 't', g.oid, g.tgrelid, format('trigger %I on %s', g.tgname, t.name),
+		g.tgenabled::text || (SELECT (to_jsonb(x) - 'tgenabled')::text FROM pg_trigger x WHERE x.oid = g.oid), format('DROP TRIGGER %I ON %s', g.tgname, t.name), 0
 	FROM pg_trigger g JOIN seam_baseline.rels t ON t.rel = g.tgrelid
 	WHERE NOT g.tgisinternal AND g.tgparentid = 0 AND g.tgname <> 'seam_dirty'
 	UNION ALL
@@ -270,7 +287,10 @@ CREATE VIEW seam_baseline.others AS
 		format('DROP TYPE %s', y.oid::regtype), 3
 	FROM pg_type y JOIN seam_baseline.spaces n ON n.oid = y.typnamespace
 	WHERE (y.typrelid = 0 OR EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = y.typrelid AND c.relkind = 'c'))
-	  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = y.oid AND d.deptype IN ('i', 'e'));
+	  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = y.oid AND d.deptype IN ('i', 'e'))
+	UNION ALL
+	SELECT 'x', x.oid, 0, format('extension %I', x.extname), x.extversion, format('DROP EXTENSION %I', x.extname), 4
+	FROM pg_extension x;
 
 -- privs is the privileges on the user's relations (r; s: sequences),
 -- schemas (n), routines (f) and the database (d): each object's ACL, its
@@ -300,8 +320,8 @@ CREATE VIEW seam_baseline.privs AS
 -- made lists what a test made, each with the statement that drops it,
 -- in an order that drops dependants first (a trigger before its
 -- function, a table before its type): the objects on the baseline's
--- tables, the relations, the routines, the types. What is on a relation
--- a test made goes with it.
+-- tables, the relations, the routines, the types, the extensions. What
+-- is on a relation a test made goes with it.
 CREATE VIEW seam_baseline.made AS
 	SELECT 'r'::"char" AS kind, t.rel AS obj, 'pg_class'::regclass AS cat, t.name,
 		format('DROP %s %s', CASE t.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
@@ -309,7 +329,7 @@ CREATE VIEW seam_baseline.made AS
 	FROM seam_baseline.rels t WHERE NOT EXISTS (SELECT 1 FROM seam_baseline.objects b WHERE b.kind = 'r' AND b.obj = t.rel)
 	UNION ALL
 	SELECT o.kind, o.obj, CASE o.kind WHEN 'i' THEN 'pg_class' WHEN 't' THEN 'pg_trigger' WHEN 'o' THEN 'pg_policy'
-			WHEN 'w' THEN 'pg_rewrite' WHEN 'f' THEN 'pg_proc' ELSE 'pg_type' END::regclass,
+			WHEN 'w' THEN 'pg_rewrite' WHEN 'f' THEN 'pg_proc' WHEN 'x' THEN 'pg_extension' ELSE 'pg_type' END::regclass,
 		o.name, o.drop, o.ord
 	FROM seam_baseline.others o
 	WHERE o.kind <> 'c' -- not o.drop IS NOT NULL: that would format every routine's first
@@ -324,28 +344,60 @@ CREATE VIEW seam_baseline.made AS
 -- may be deleted by a reset before this transaction commits, and a note
 -- of its own is the only one sure to outlive it). The notes are written
 -- with seam's rights: the system under test may connect as a role of its
--- own, which may not write to seam's schema.
+-- own, which may not write to seam's schema. A reset's own writes and DDL
+-- are not noted (seam.noted '*').
 CREATE FUNCTION seam_baseline.note(r oid) RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
 DECLARE
 	noted text := coalesce(nullif(current_setting('seam.noted', true), ''), ',');
 BEGIN
-	IF strpos(noted, ',' || r || ',') = 0 THEN
+	IF strpos(noted, ',' || r || ',') = 0 AND noted <> '*' THEN
 		INSERT INTO seam_baseline.dirty VALUES (r);
 		PERFORM set_config('seam.noted', noted || r || ',', true);
 	END IF;
 END $$;
 
+-- mark is the trigger seam_dirty of each baseline table, ENABLE ALWAYS:
+-- it fires in a session with session_replication_role = replica too
+-- (which turns the system's own triggers and foreign-key checks off): that
+-- session is noted too (1), and reset says so.
 CREATE FUNCTION seam_baseline.mark() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
 BEGIN
 	PERFORM seam_baseline.note(TG_RELID);
+	IF current_setting('session_replication_role') = 'replica' THEN
+		PERFORM seam_baseline.note(1);
+	END IF;
 	RETURN NULL;
 END $$;
 
+-- ddl notes DDL (0). A REFRESH MATERIALIZED VIEW alone notes the view
+-- instead: reset refreshes it again, and has no DDL to undo. An ALTER
+-- TABLE that turned seam's own trigger off (DISABLE TRIGGER USER or ALL)
+-- notes its table too: the writes made before it is on again are not
+-- noted, and its rows are to be restored all the same. The event trigger
+-- is ENABLE ALWAYS, as the tables' are.
 CREATE FUNCTION seam_baseline.ddl() RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE
+	c record;
+	other boolean := true;
 BEGIN
-	PERFORM seam_baseline.note(0);
+	FOR c IN SELECT command_tag, objid FROM pg_event_trigger_ddl_commands() LOOP
+		IF c.command_tag = 'REFRESH MATERIALIZED VIEW' THEN
+			PERFORM seam_baseline.note(c.objid);
+			other := false;
+		ELSE
+			other := true;
+			EXIT;
+		END IF;
+	END LOOP;
+	IF other THEN
+		PERFORM seam_baseline.note(0);
+	END IF;
+	IF TG_TAG = 'ALTER TABLE' THEN
+		PERFORM seam_baseline.note(tgrelid) FROM pg_trigger WHERE tgname = 'seam_dirty' AND tgenabled = 'D';
+	END IF;
 END $$;
 CREATE EVENT TRIGGER seam_ddl ON ddl_command_end EXECUTE FUNCTION seam_baseline.ddl();
+ALTER EVENT TRIGGER seam_ddl ENABLE ALWAYS;
 
 -- authsig is the fingerprint of the roles, their memberships and settings:
 -- the rows' xmin, which every write to a row changes (it writes a new
@@ -358,6 +410,27 @@ BEGIN
 		SELECT xmin FROM pg_auth_members UNION ALL SELECT xmin FROM pg_db_role_setting UNION ALL
 		SELECT xmin FROM pg_database WHERE datname = current_database()) t(x));
 END $$;
+
+-- track gives a baseline table seam's trigger, on whatever a session's
+-- session_replication_role (ENABLE ALWAYS). Its condition keeps a reset's
+-- own writes from calling it (seam.noted '*'): a call costs some 100µs a
+-- statement, twice for each table restored.
+CREATE FUNCTION seam_baseline.track(r oid) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = r AND tgname = 'seam_dirty') THEN
+		EXECUTE format('CREATE TRIGGER seam_dirty AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s
+			FOR EACH STATEMENT WHEN (current_setting(''seam.noted'', true) IS DISTINCT FROM ''*'')
+			EXECUTE FUNCTION seam_baseline.mark()', r::regclass);
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = r AND tgname = 'seam_dirty' AND tgenabled = 'A') THEN
+		EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER seam_dirty', r::regclass);
+	END IF;
+END $$;
+
+-- seqsig is what tells a sequence's options changed (ALTER SEQUENCE).
+CREATE FUNCTION seam_baseline.seqsig(s pg_sequence) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+	SELECT (s.seqtypid, s.seqstart, s.seqincrement, s.seqmax, s.seqmin, s.seqcache, s.seqcycle)::text
+$$;
 
 -- copy makes the copy of one root table and the restore rows of it and its
 -- partitions.
@@ -379,10 +452,7 @@ BEGIN
 	FOR m IN SELECT * FROM seam_baseline.rels WHERE root = r AND relkind IN ('r', 'p') LOOP
 		INSERT INTO seam_baseline.restore VALUES (m.rel, r, m.name || ':' || m.cols, 'DELETE FROM ' || t.name, ins)
 			ON CONFLICT (rel) DO UPDATE SET root = EXCLUDED.root, sig = EXCLUDED.sig, del = EXCLUDED.del, ins = EXCLUDED.ins;
-		IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = m.rel AND tgname = 'seam_dirty') THEN
-			EXECUTE format('CREATE TRIGGER seam_dirty AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s
-				FOR EACH STATEMENT EXECUTE FUNCTION seam_baseline.mark()', m.name);
-		END IF;
+		PERFORM seam_baseline.track(m.rel);
 	END LOOP;
 END $$;
 
@@ -391,6 +461,7 @@ END $$;
 CREATE FUNCTION seam_baseline.take() RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
 	r oid;
+	fresh boolean;
 BEGIN
 	FOR r IN
 		SELECT s.root FROM seam_baseline.restore s LEFT JOIN seam_baseline.rels t USING (rel)
@@ -418,8 +489,44 @@ BEGIN
 		SELECT format('%I.%I', schemaname, sequencename)::regclass::oid
 		FROM pg_sequences WHERE schemaname IN (SELECT nspname FROM seam_baseline.spaces)
 	LOOP
-		EXECUTE format('INSERT INTO seam_baseline.seqs SELECT %s, last_value, is_called FROM %s', r, r::regclass);
+		EXECUTE format('INSERT INTO seam_baseline.seqs SELECT %s, last_value, is_called, $1, $2 FROM %s', r, r::regclass)
+		USING (SELECT seam_baseline.seqsig(s) FROM pg_sequence s WHERE s.seqrelid = r),
+			(SELECT format('AS %s INCREMENT BY %s MINVALUE %s MAXVALUE %s START WITH %s CACHE %s %s', s.seqtypid::regtype, s.seqincrement,
+				s.seqmin, s.seqmax, s.seqstart, s.seqcache, CASE WHEN s.seqcycle THEN 'CYCLE' ELSE 'NO CYCLE' END)
+			 FROM pg_sequence s WHERE s.seqrelid = r);
 	END LOOP;
+	-- A job may have turned seam's triggers off, or left them so.
+	PERFORM seam_baseline.track(rel) FROM seam_baseline.restore;
+	DELETE FROM seam_baseline.parts;
+	INSERT INTO seam_baseline.parts SELECT c.oid, i.inhparent, pg_get_expr(c.relpartbound, c.oid), format('%I.%I', n.nspname, c.relname),
+		c.relowner, (SELECT count(*) FROM pg_partition_ancestors(c.oid)) - 1
+	FROM pg_class c JOIN seam_baseline.rels t ON t.rel = c.oid JOIN pg_namespace n ON n.oid = c.relnamespace
+		JOIN pg_inherits i ON i.inhrelid = c.oid
+	WHERE c.relispartition;
+	-- A materialized view is fresh when its rows (as text, sorted) are
+	-- what its query gives now; one whose rows cannot be compared so is
+	-- taken as stale. One not populated is brought back as it is by
+	-- REFRESH … WITH NO DATA.
+	DELETE FROM seam_baseline.mviews;
+	FOR r IN SELECT t.rel FROM seam_baseline.rels t WHERE t.relkind = 'm' LOOP
+		fresh := true;
+		IF (SELECT relispopulated FROM pg_class WHERE oid = r) THEN
+			BEGIN
+				EXECUTE format('SELECT (SELECT string_agg(x::text, E''\n'' ORDER BY x::text) FROM %s x)
+					IS NOT DISTINCT FROM (SELECT string_agg(x::text, E''\n'' ORDER BY x::text) FROM (%s) x)',
+					r::regclass, rtrim(pg_get_viewdef(r), '; ' || E'\n')) INTO fresh;
+			EXCEPTION WHEN OTHERS THEN
+				fresh := false;
+			END;
+		END IF;
+		INSERT INTO seam_baseline.mviews SELECT r, relispopulated, fresh FROM pg_class WHERE oid = r;
+	END LOOP;
+	DELETE FROM seam_baseline.los;
+	INSERT INTO seam_baseline.los SELECT oid FROM pg_largeobject_metadata;
+	DELETE FROM seam_baseline.prepared;
+	INSERT INTO seam_baseline.prepared SELECT gid FROM pg_prepared_xacts WHERE database = current_database();
+	DELETE FROM seam_baseline.comments;
+	INSERT INTO seam_baseline.comments SELECT * FROM pg_description WHERE objoid >= 16384;
 	DELETE FROM seam_baseline.roles;
 	INSERT INTO seam_baseline.roles SELECT a.*, EXISTS (SELECT 1 FROM pg_shdepend d
 		WHERE d.refclassid = 'pg_authid'::regclass AND d.refobjid = a.oid AND d.deptype <> 'p') FROM pg_authid a;
@@ -468,17 +575,26 @@ BEGIN
 	RETURN nullif(array_to_string(said, E'\n'), '');
 END $$;
 
--- undo_ddl drops what tests made and says what cannot be undone.
-CREATE FUNCTION seam_baseline.undo_ddl() RETURNS text LANGUAGE plpgsql AS $$
+-- undo_ddl drops what tests made, sets back what it can, and says what
+-- cannot be undone (says). more: the tables whose rows are to be restored
+-- too (seam's trigger was off on them; a partition attached or made
+-- again).
+CREATE FUNCTION seam_baseline.undo_ddl(OUT says text, OUT more oid[]) LANGUAGE plpgsql AS $$
 DECLARE
 	r record;
+	p record;
 	kept text[];
 	keptrels text[];
 	said text[] := '{}';
 	dropped boolean;
 	alive boolean;
 	shared text; -- the columns a copy and its altered table share
+	attached oid; -- a partition's parent now
+	bound text;
+	made oid;
+	lost text;
 BEGIN
+	more := '{}';
 	FOR r IN SELECT * FROM seam_baseline.spaces s WHERE NOT EXISTS (SELECT 1 FROM seam_baseline.objects WHERE kind = 'n' AND obj = s.oid) LOOP
 		EXECUTE format('DROP SCHEMA %I CASCADE', r.nspname);
 	END LOOP;
@@ -512,6 +628,66 @@ BEGIN
 	FOR i IN 1 .. cardinality(kept) LOOP
 		said := said || format('%s, made by a test, is used by the baseline (a column''s type or default, a trigger?): it was kept, not dropped', kept[i]);
 	END LOOP;
+	-- seam's own triggers that a test turned off (and left off, or on
+	-- again but not ALWAYS) are on again, and their tables restored.
+	FOR r IN SELECT g.tgrelid FROM pg_trigger g WHERE g.tgname = 'seam_dirty' AND g.tgenabled <> 'A'
+		AND EXISTS (SELECT 1 FROM seam_baseline.restore s WHERE s.rel = g.tgrelid) LOOP
+		EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER seam_dirty', r.tgrelid::regclass);
+		more := more || r.tgrelid;
+	END LOOP;
+	-- Partitions of the baseline that a test detached (or attached
+	-- elsewhere, or with another bound) are attached again, and those it
+	-- dropped made again, parents first; their root's rows are restored.
+	-- The rows of their parent go first: an attach checks that the
+	-- default partition holds no row of the bound.
+	FOR r IN SELECT rel FROM seam_baseline.parts ORDER BY lvl LOOP
+		SELECT * INTO p FROM seam_baseline.parts WHERE rel = r.rel; -- its parent may be made again by now
+		CONTINUE WHEN NOT EXISTS (SELECT 1 FROM pg_class WHERE oid = p.parent); -- said of the parent
+		IF EXISTS (SELECT 1 FROM pg_class WHERE oid = p.rel) THEN
+			attached := (SELECT inhparent FROM pg_inherits WHERE inhrelid = p.rel);
+			bound := (SELECT pg_get_expr(relpartbound, oid) FROM pg_class WHERE oid = p.rel);
+			CONTINUE WHEN attached = p.parent AND bound = p.bound;
+			BEGIN
+				IF attached IS NOT NULL THEN
+					EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', attached::regclass, p.rel::regclass);
+				END IF;
+				EXECUTE format('DELETE FROM %s', p.rel::regclass);
+				EXECUTE format('DELETE FROM %s', p.parent::regclass);
+				EXECUTE format('ALTER TABLE %s ATTACH PARTITION %s %s', p.parent::regclass, p.rel::regclass, p.bound);
+				more := more || p.rel;
+			EXCEPTION WHEN OTHERS THEN
+				said := said || format('partition %s of %s in the baseline was detached by a test: seam cannot attach it again (%s), and the tests after it run without it',
+					p.rel::regclass, p.parent::regclass, SQLERRM);
+			END;
+			CONTINUE;
+		END IF;
+		BEGIN
+			EXECUTE format('DELETE FROM %s', p.parent::regclass);
+			EXECUTE format('CREATE TABLE %s PARTITION OF %s %s', p.name, p.parent::regclass, p.bound);
+			made := p.name::regclass::oid;
+			EXECUTE format('ALTER TABLE %s OWNER TO %s', made::regclass, p.owner::regrole);
+			-- What it had beyond what PARTITION OF gives (its parent's).
+			SELECT string_agg(b.name, ', ' ORDER BY b.name) INTO lost FROM seam_baseline.objects b
+			WHERE b.rel = p.rel AND NOT EXISTS (SELECT 1 FROM seam_baseline.others o WHERE o.rel = made AND o.kind = b.kind AND o.name = b.name);
+			DELETE FROM seam_baseline.objects WHERE rel = p.rel OR (kind = 'r' AND obj = p.rel);
+			INSERT INTO seam_baseline.objects VALUES ('r', made);
+			INSERT INTO seam_baseline.objects SELECT kind, obj, rel, name, sig FROM seam_baseline.others WHERE rel = made;
+			UPDATE seam_baseline.restore SET rel = made WHERE rel = p.rel;
+			UPDATE seam_baseline.acls SET obj = made WHERE kind = 'r' AND obj = p.rel;
+			UPDATE seam_baseline.parts SET parent = made WHERE parent = p.rel;
+			UPDATE seam_baseline.parts SET rel = made WHERE rel = p.rel;
+			PERFORM seam_baseline.track(made);
+			more := more || made;
+			IF lost IS NOT NULL THEN
+				said := said || format('partition %s of %s in the baseline was dropped by a test: seam made it again (%s) with its rows, but not its own %s: the tests after it run without them',
+					made::regclass, p.parent::regclass, p.bound, lost);
+			END IF;
+		EXCEPTION WHEN OTHERS THEN
+			said := said || format('partition %s of %s in the baseline was dropped by a test: seam cannot make it again (%s), and the tests after it run without it',
+				p.name, p.parent::regclass, SQLERRM);
+		END;
+	END LOOP;
+	DELETE FROM seam_baseline.parts s WHERE NOT EXISTS (SELECT 1 FROM pg_class WHERE oid = s.parent);
 	FOR r IN SELECT s.*, t.name, t.cols FROM seam_baseline.restore s LEFT JOIN seam_baseline.rels t USING (rel)
 		WHERE s.rel = s.root AND (t.rel IS NULL OR s.sig <> t.name || ':' || t.cols) LOOP
 		IF r.name IS NULL THEN
@@ -530,10 +706,24 @@ BEGIN
 	END LOOP;
 	-- The baseline's other objects that a test dropped or changed. Those
 	-- on a table that is gone went with it, which is said above.
-	FOR r IN SELECT b.kind, b.obj, b.rel, b.name, o.sig FROM seam_baseline.objects b LEFT JOIN seam_baseline.others o USING (kind, obj)
+	FOR r IN SELECT b.kind, b.obj, b.rel, b.name, o.sig, b.sig AS base FROM seam_baseline.objects b LEFT JOIN seam_baseline.others o USING (kind, obj)
 		WHERE b.kind NOT IN ('n', 'r') AND o.sig IS DISTINCT FROM b.sig LOOP
 		IF r.rel <> 0 AND NOT EXISTS (SELECT 1 FROM pg_class WHERE oid = r.rel) THEN
 			NULL;
+		ELSIF r.kind = 't' AND substr(r.sig, 2) = substr(r.base, 2) THEN
+			-- Only turned on or off (ENABLE, DISABLE TRIGGER): set back.
+			EXECUTE format('ALTER TABLE %s %s TRIGGER %I', r.rel::regclass,
+				CASE left(r.base, 1) WHEN 'D' THEN 'DISABLE' WHEN 'R' THEN 'ENABLE REPLICA' WHEN 'A' THEN 'ENABLE ALWAYS' ELSE 'ENABLE' END,
+				(SELECT tgname FROM pg_trigger WHERE oid = r.obj));
+			CONTINUE;
+		ELSIF r.kind = 'x' AND r.sig IS NOT NULL THEN
+			BEGIN
+				EXECUTE format('ALTER EXTENSION %I UPDATE TO %L', (SELECT extname FROM pg_extension WHERE oid = r.obj), r.base);
+				CONTINUE;
+			EXCEPTION WHEN OTHERS THEN
+				said := said || format('%s of the baseline was updated by a test to version %s: seam cannot set it back to version %s (%s), and the tests after it run with it',
+					r.name, r.sig, r.base, SQLERRM);
+			END;
 		ELSIF r.kind = 'c' THEN
 			said := said || format('%s of the baseline was altered by a test (ALTER TABLE): its rows are restored, the change is not undone', r.rel::regclass);
 		ELSIF r.sig IS NULL THEN
@@ -555,7 +745,26 @@ BEGIN
 		said := said || format('%s of the baseline was altered by a test (ALTER TABLE): its rows are restored, the change is not undone', r.rel::regclass);
 	END LOOP;
 	DELETE FROM seam_baseline.seqs s WHERE NOT EXISTS (SELECT 1 FROM pg_class WHERE oid = s.seq);
-	RETURN nullif(array_to_string(said, E'\n'), '');
+	-- Sequence options (ALTER SEQUENCE, or ALTER TABLE … ALTER COLUMN … SET
+	-- on an identity): set back; reset sets where each was after this.
+	FOR r IN SELECT b.seq, b.opts, b.last FROM seam_baseline.seqs b JOIN pg_sequence s ON s.seqrelid = b.seq
+		WHERE seam_baseline.seqsig(s) <> b.sig LOOP
+		BEGIN
+			EXECUTE format('ALTER SEQUENCE %s %s RESTART WITH %s', r.seq::regclass, r.opts, r.last);
+		EXCEPTION WHEN OTHERS THEN
+			said := said || format('sequence %s of the baseline was altered by a test (ALTER SEQUENCE): seam cannot set its options back (%s), and the tests after it run with them',
+				r.seq::regclass, SQLERRM);
+		END;
+	END LOOP;
+	-- Comments (COMMENT ON) on the objects made after initdb, written back
+	-- to their catalog as the roles' settings are: a test's go, the
+	-- baseline's come back on the objects still there.
+	DELETE FROM pg_description d WHERE d.objoid >= 16384 AND NOT EXISTS (SELECT 1 FROM seam_baseline.comments b
+		WHERE (b.objoid, b.classoid, b.objsubid, b.description) = (d.objoid, d.classoid, d.objsubid, d.description));
+	INSERT INTO pg_description SELECT b.* FROM seam_baseline.comments b
+	WHERE NOT EXISTS (SELECT 1 FROM pg_description d WHERE (d.objoid, d.classoid, d.objsubid) = (b.objoid, b.classoid, b.objsubid))
+	  AND pg_describe_object(b.classoid, b.objoid, b.objsubid) IS NOT NULL;
+	says := nullif(array_to_string(said, E'\n'), '');
 END $$;
 
 -- undo_roles brings the server's roles back to the baseline and says what
@@ -697,32 +906,51 @@ BEGIN
 END $$;
 
 -- reset brings the data back to the baseline, waiting wait at most for a
--- lock (lock_timeout). said is what it could not undo, or null; held the
+-- lock (lock_timeout). prepared is the transactions a test prepared
+-- (PREPARE TRANSACTION, by gid): they hold their locks until rolled back,
+-- which cannot be done inside a function: when there are any, reset does
+-- nothing else, and the caller rolls them back and calls again. said is
+-- what it could not undo, or null; held the
 -- system's sessions idle in a transaction that wrote ('pid:xid'): their
 -- writes are not committed, so no note of theirs is seen, and their
 -- commit would land in a later test (the caller waits for them, then ends
 -- them). The sessions of seam's own sql steps with a transaction open are
 -- ended at once: their test has ended (and was told, CheckTest), and
 -- their locks would hold the reset up.
-CREATE FUNCTION seam_baseline.reset(wait text, OUT said text, OUT held text[]) LANGUAGE plpgsql AS $$
+CREATE FUNCTION seam_baseline.reset(wait text, OUT said text, OUT held text[], OUT prepared text[]) LANGUAGE plpgsql AS $$
 DECLARE
 	r record;
 	rels oid[];
+	more oid[];
 	steps int[]; -- the sessions of seam's sql steps with a transaction open
 	ddl boolean; -- privileges may have changed (GRANT, REVOKE, roles)
+	writer boolean; -- another session's transaction wrote (it holds the lock on its transaction id)
+	twophase boolean; -- a prepared transaction holds locks (they have no pid)
 BEGIN
+	held := '{}';
+	prepared := '{}';
+	-- One look at the locks, which costs more than the rest of a reset
+	-- that restores a table or two.
+	SELECT coalesce(bool_or(l.pid IS NULL), false), coalesce(bool_or(l.locktype = 'transactionid' AND l.pid <> pg_backend_pid()), false)
+	INTO twophase, writer FROM pg_locks l WHERE l.pid IS NULL OR l.locktype = 'transactionid';
+	IF twophase THEN
+		prepared := ARRAY(SELECT x.gid FROM pg_prepared_xacts x WHERE x.database = current_database()
+			AND NOT EXISTS (SELECT 1 FROM seam_baseline.prepared b WHERE b.gid = x.gid) ORDER BY x.prepared);
+		IF cardinality(prepared) > 0 THEN
+			RETURN;
+		END IF;
+	END IF;
 	PERFORM set_config('session_replication_role', 'replica', true);
+	PERFORM set_config('seam.noted', '*', true); -- the reset's own writes and DDL are not noted
 	PERFORM set_config('lock_timeout', wait, true); -- baseline.lockWait
 	-- The notes committed by now are read and deleted at once: one
 	-- committed after is kept for the next reset.
 	WITH d AS (DELETE FROM seam_baseline.dirty RETURNING rel) SELECT array_agg(DISTINCT d.rel) INTO rels FROM d;
 	ddl := coalesce(0 = ANY (rels), false);
-	-- Who else has a transaction open, only when one wrote (it holds the
-	-- lock on its transaction id; the list of sessions costs more), or
-	-- when DDL is to be undone (a transaction of the steps that only read
-	-- a table holds its DROP up).
-	held := '{}';
-	IF ddl OR EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'transactionid' AND pid <> pg_backend_pid()) THEN
+	-- Who else has a transaction open, only when one wrote (the list of
+	-- sessions costs more), or when DDL is to be undone (a transaction of
+	-- the steps that only read a table holds its DROP up).
+	IF ddl OR writer THEN
 		SELECT coalesce(array_agg(a.pid || ':' || a.backend_xid) FILTER (WHERE a.application_name <> '` + service.StepApp + `'), '{}'),
 			coalesce(array_agg(a.pid) FILTER (WHERE a.application_name = '` + service.StepApp + `'), '{}')
 		INTO held, steps
@@ -734,7 +962,8 @@ BEGIN
 		PERFORM pg_terminate_backend(p) FROM unnest(steps) p;
 	END IF;
 	IF ddl THEN
-		said := seam_baseline.undo_ddl();
+		SELECT u.says, u.more INTO said, more FROM seam_baseline.undo_ddl() u;
+		rels := rels || more;
 	END IF;
 	FOR r IN SELECT DISTINCT s.del, s.ins FROM seam_baseline.restore s WHERE s.rel = ANY (rels) LOOP
 		EXECUTE r.del;
@@ -743,6 +972,34 @@ BEGIN
 		END IF;
 	END LOOP;
 	PERFORM setval(seq::regclass, last, called) FROM seam_baseline.seqs;
+	-- A materialized view only changes when refreshed: one a test
+	-- refreshed is refreshed again, on the restored tables, which gives
+	-- its baseline rows back when those were its query's then (fresh).
+	-- Refreshing it whenever its tables were restored would cost more, and
+	-- lose the baseline's rows of a stale one.
+	FOR r IN SELECT m.* FROM seam_baseline.mviews m WHERE rels IS NOT NULL AND m.mv = ANY (rels) AND EXISTS (SELECT 1 FROM pg_class WHERE oid = m.mv) LOOP
+		IF r.fresh THEN
+			EXECUTE format('REFRESH MATERIALIZED VIEW %s%s', r.mv::regclass, CASE WHEN r.populated THEN '' ELSE ' WITH NO DATA' END);
+		ELSE
+			said := concat_ws(E'\n', said, format('materialized view %s was refreshed by a test, and its rows in the baseline are not what its query gives on the baseline''s tables '
+				'(it was refreshed before the last writes of init or a job): seam cannot bring them back, and the tests after it see the refreshed rows; '
+				'refresh it after those writes to make its rows part of the baseline', r.mv::regclass));
+		END IF;
+	END LOOP;
+	IF 1 = ANY (rels) THEN
+		said := concat_ws(E'\n', said, 'a session wrote with session_replication_role = replica (the system''s own triggers and foreign-key checks off): '
+			'seam restored the data, but a session of the system that keeps the setting carries it into the tests after it');
+	END IF;
+	-- Large objects a test made are unlinked; one of the baseline that a
+	-- test unlinked is said (seam keeps no copy of their contents). One
+	-- statement: it runs at every reset.
+	SELECT count(lo_unlink(m.oid)) FILTER (WHERE b.lo IS NULL), array_agg(b.lo ORDER BY b.lo) FILTER (WHERE m.oid IS NULL)
+	INTO r FROM pg_largeobject_metadata m FULL JOIN seam_baseline.los b ON b.lo = m.oid;
+	IF r.array_agg IS NOT NULL THEN
+		said := concat_ws(E'\n', said, format('large object(s) %s of the baseline were unlinked by a test: seam cannot bring them back, and the tests after it run without them',
+			array_to_string(r.array_agg, ', ')));
+		DELETE FROM seam_baseline.los WHERE lo = ANY (r.array_agg);
+	END IF;
 	IF seam_baseline.authsig() IS DISTINCT FROM (SELECT sig FROM seam_baseline.auth) THEN
 		said := nullif(concat_ws(E'\n', said, seam_baseline.undo_roles()), '');
 		ddl := true;
@@ -855,11 +1112,38 @@ func (i *instance) resetOrEnd(ctx context.Context, conn *pgx.Conn) ([]string, er
 }
 
 // reset calls seam_baseline.reset(): what it could not undo, and the
-// system's sessions idle with uncommitted writes.
+// system's sessions idle with uncommitted writes. Transactions a test
+// prepared (PREPARE TRANSACTION) are rolled back first, and said: they
+// would hold their locks, and their writes would wait to be committed,
+// into the tests after it.
 func (b *baseline) reset(ctx context.Context) (said *string, held []string, err error) {
 	wait := fmt.Sprintf("%dms", max(1, b.lockWait.Milliseconds()))
-	err = b.conn.QueryRow(ctx, "SELECT said, held FROM seam_baseline.reset($1)", wait).Scan(&said, &held)
-	return said, held, err
+	// Bounded: the system may prepare more meanwhile, and not for ever.
+	for try := 0; ; try++ {
+		var prepared []string
+		err = b.conn.QueryRow(ctx, "SELECT said, held, prepared FROM seam_baseline.reset($1)", wait).Scan(&said, &held, &prepared)
+		if err != nil || len(prepared) == 0 {
+			return said, held, err
+		}
+		if try == 3 {
+			return nil, nil, fmt.Errorf("resetting: transactions are still being prepared (%s)", strings.Join(prepared, ", "))
+		}
+		for _, gid := range prepared {
+			// Gone meanwhile (committed or rolled back by its maker): no matter.
+			if _, err := b.conn.Exec(ctx, "ROLLBACK PREPARED "+quoteLiteral(gid)); err != nil && !isUndefinedObject(err) {
+				return nil, nil, fmt.Errorf("rolling back prepared transaction %s: %w", quoteLiteral(gid), err)
+			}
+			b.say(fmt.Sprintf("a test left prepared transaction %s (PREPARE TRANSACTION) neither committed nor rolled back: "+
+				"seam rolled it back; end it in the test (COMMIT PREPARED or ROLLBACK PREPARED)", quoteLiteral(gid)))
+		}
+	}
+}
+
+// isUndefinedObject: err is PostgreSQL's 42704 (a prepared transaction
+// that is no more).
+func isUndefinedObject(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "42704"
 }
 
 // resetAfter resets again once the sessions seam ended are gone (those of

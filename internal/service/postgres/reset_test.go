@@ -52,6 +52,12 @@ func startPostgres(t *testing.T, init, job string) *started {
 // not, as postgres.superuser says.
 func startPostgresAs(t *testing.T, superuser bool, init, job string) *started {
 	t.Helper()
+	return startSpec(t, &Spec{Superuser: superuser}, init, job)
+}
+
+// startSpec is startPostgres with spec's superuser and settings.
+func startSpec(t *testing.T, spec *Spec, init, job string) *started {
+	t.Helper()
 	needPostgres(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
@@ -59,7 +65,7 @@ func startPostgresAs(t *testing.T, superuser bool, init, job string) *started {
 	if err := os.WriteFile(filepath.Join(dir, "init.sql"), []byte(init), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	spec := &Spec{Database: "app", User: "seam", Superuser: superuser, Reset: "per-test", Init: []string{"init.sql"}}
+	spec.Database, spec.User, spec.Reset, spec.Init = "app", "seam", "per-test", []string{"init.sql"}
 	if err := spec.Prepare(ctx, &service.PrepareEnv{Name: "db", Dir: dir, CacheDir: t.TempDir()}); err != nil {
 		t.Fatal(err)
 	}
