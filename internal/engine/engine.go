@@ -733,13 +733,19 @@ func (r *runner) once(ctx context.Context, t *suite.Test, w *Worker) (report.Eve
 		}
 		vars[v.Name] = x
 	}
-	tctx, cancel := ctx, context.CancelFunc(func() {})
+	// The test's context ends when its steps do, with TestEndedCause,
+	// so what watches it (a browser's requests in flight) tells the
+	// test's end from an interrupt (context.Canceled) or its timeout.
+	tctx, cancelCause := context.WithCancelCause(ctx)
+	cancel := func() { cancelCause(testEnded{}) }
 	timeout := t.Timeout
 	if timeout == 0 {
 		timeout = r.suite.Defaults.TestTimeout
 	}
 	if timeout > 0 {
-		tctx, cancel = context.WithTimeout(ctx, timeout)
+		var stop context.CancelFunc
+		tctx, stop = context.WithTimeout(tctx, timeout)
+		defer stop()
 	}
 	tr := &testRun{r: r, t: t, vars: vars, worker: worker, timeout: timeout, start: start}
 	if env != nil {
@@ -747,7 +753,14 @@ func (r *runner) once(ctx context.Context, t *suite.Test, w *Worker) (report.Eve
 		tr.services = env
 	}
 	if failure == nil {
-		failure = tr.phase(tctx, "setup", t.Setup)
+		// A setup failure fails the test as an error (docs/suite.md):
+		// what the test checks never ran, whatever setup's step checked.
+		if failure = tr.phase(tctx, "setup", t.Setup); failure != nil {
+			failure.Phase = "setup"
+			if failure.Kind == "assertion" {
+				failure.Kind = "error"
+			}
+		}
 	}
 	if failure == nil {
 		failure = tr.phase(tctx, "steps", t.Steps)
@@ -758,6 +771,11 @@ func (r *runner) once(ctx context.Context, t *suite.Test, w *Worker) (report.Eve
 	tdctx := context.WithoutCancel(ctx)
 	if f := tr.phase(tdctx, "teardown", t.Teardown); failure == nil {
 		failure = f
+	}
+	if te, ok := env.(TestEnder); ok && env != nil {
+		// Before the faults are lifted (a blackhole's held calls would
+		// fail then): what is still in flight is the test's.
+		te.EndTest()
 	}
 	if fc, ok := env.(FaultClearer); ok && env != nil {
 		fc.ClearFaults() // the test's faults end in its own timeline
@@ -780,7 +798,12 @@ func (r *runner) once(ctx context.Context, t *suite.Test, w *Worker) (report.Eve
 	}
 	w.setTest("")
 	e := report.Event{Status: report.Passed, Duration: msSince(r.now(), start), Worker: worker}
-	if failure != nil {
+	switch {
+	case failure != nil && failure.Kind == "interrupted":
+		// Neither passed nor failed: skipped, as the tests the
+		// interrupt kept from starting are.
+		e.Status, e.Message = report.Skipped, fmt.Sprintf("interrupted during step %q (%s)", failure.Step, failure.Pos)
+	case failure != nil:
 		e.Status, e.Failure, e.Message = report.Failed, failure, failure.Message
 	}
 	return e, true
@@ -1123,6 +1146,11 @@ func (tr *testRun) attempt(ctx context.Context, s *suite.Step, env *step.Env, ti
 		f.Kind, f.Message = "error", err.Error()
 		if sctx.Err() != nil {
 			f.Kind = "timeout"
+			if errors.Is(context.Cause(ctx), context.Canceled) {
+				// Ctrl-C or SIGTERM: the step did not fail, the run was
+				// stopped (the test is reported as not run, once).
+				f.Kind = "interrupted"
+			}
 			if ctx.Err() != nil {
 				f.Message = fmt.Sprintf("%s: %s", tr.ctxReason(ctx), err)
 			} else {
@@ -1231,3 +1259,20 @@ func Describe(t *suite.Test) string {
 	}
 	return fmt.Sprintf("%s%s %s", t.Name, tags, t.Priority)
 }
+
+// TestEnder is an Env whose helpers keep a test's state (a browser's
+// requests in flight): the engine calls EndTest once the test's teardown
+// is done, while the test is still the one running, so what they record
+// of it lands in its timeline, not the next test's.
+type TestEnder interface {
+	EndTest()
+}
+
+// testEnded is the cause the test's context ends with when its steps are
+// done: neither an interrupt (context.Canceled) nor its timeout. Its
+// TestEnded method is how a step kind that cannot name this type (the
+// browser's watch on the test) tells it.
+type testEnded struct{}
+
+func (testEnded) Error() string   { return "the test ended" }
+func (testEnded) TestEnded() bool { return true }

@@ -33,18 +33,33 @@ func Cause(f *Failure) string {
 
 // CauseSuspect is the first of f's suspects that can be its cause: not
 // made by a fault the test set (what it meant to happen, not what went
-// wrong), and linked to the failing step (not Unlinked); nil when none is.
+// wrong), linked to the failing step (not Unlinked), and not a call left
+// unanswered because the step failed or the test ended (Consequence); nil
+// when none is.
 func CauseSuspect(f *Failure) *Suspect {
 	if f == nil {
 		return nil
 	}
 	for k, s := range f.Suspects {
-		if !s.Injected && !s.Unlinked {
+		if !s.Injected && !s.Unlinked && !Consequence(s.Line) {
 			return &f.Suspects[k]
 		}
 	}
 	return nil
 }
+
+// consequence matches how a caller seam drives (the browser) records a
+// call it was still waiting for when its step failed, its test ended or
+// the run was interrupted: "no answer: still in flight when the step
+// failed", "200 OK, then still in flight when the test ended (in the
+// middle of its body)".
+var consequence = regexp.MustCompile(`still in flight when (?:the step failed|the test ended|the run was interrupted)`)
+
+// Consequence says whether an interaction's line is a call that was still
+// in flight when its step failed (or its test ended): the failure's
+// consequence, recorded then, not its cause; it is listed, but a failure
+// is not grouped under it.
+func Consequence(line string) bool { return consequence.MatchString(line) }
 
 // Plural renders a count with its noun: "1 test", "2 tests".
 func Plural(n int, one, many string) string {

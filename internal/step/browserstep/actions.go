@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path"
 	"strings"
 	"time"
 
@@ -463,7 +462,7 @@ type Wait struct {
 	Selector    *Selector // visible
 	Gone        *Selector // absent or hidden
 	Text        string    // shown somewhere on the page
-	URL         string    // the page's URL contains it, or matches it as a glob (with *)
+	URL         string    // the page's URL contains it; with a *, matches it whole as a glob (URLMatches)
 	NetworkIdle bool      // no request in flight for 500 ms
 }
 
@@ -499,11 +498,14 @@ func (p *Page) WaitFor(ctx context.Context, w Wait) error {
 			if err := p.callHelper(ctx, &pg, "page"); err != nil {
 				return false, "", err
 			}
-			ok := strings.Contains(pg.URL, w.URL)
-			if m, _ := path.Match(w.URL, pg.URL); m {
-				ok = true
+			if URLMatches(w.URL, pg.URL) {
+				return true, "", nil
 			}
-			return ok, "the URL is " + pg.URL, nil
+			how := "does not contain it"
+			if strings.Contains(w.URL, "*") {
+				how = "does not match it"
+			}
+			return false, "the page's URL " + pg.URL + " " + how, nil
 		})
 		if err != nil {
 			return p.waitEnded(ctx, "wait for the URL "+w.URL, last, err)
@@ -529,6 +531,31 @@ func (p *Page) WaitFor(ctx context.Context, w Wait) error {
 		}
 	}
 	return nil
+}
+
+// URLMatches says whether url is what a wait for the URL pattern waits
+// for: with no *, url contains pattern; with one or more, pattern matches
+// url whole, each * (or **) standing for any characters, / included
+// (*/about and **/about match http://127.0.0.1:8080/about). Nothing else is
+// special: ? and [ are a URL's own.
+func URLMatches(pattern, url string) bool {
+	if !strings.Contains(pattern, "*") {
+		return strings.Contains(url, pattern)
+	}
+	parts := strings.Split(pattern, "*")
+	if !strings.HasPrefix(url, parts[0]) {
+		return false
+	}
+	rest := url[len(parts[0]):]
+	last := parts[len(parts)-1]
+	for _, part := range parts[1 : len(parts)-1] {
+		i := strings.Index(rest, part)
+		if i < 0 {
+			return false
+		}
+		rest = rest[i+len(part):]
+	}
+	return len(rest) >= len(last) && strings.HasSuffix(rest, last)
 }
 
 // Eval runs JavaScript in the page (awaiting a promise) and returns its
@@ -605,7 +632,17 @@ func (p *Page) Cookies(ctx context.Context) (map[string]any, error) {
 
 // SetStorage sets a local storage item of the page's origin.
 func (p *Page) SetStorage(ctx context.Context, key, value string) error {
-	return p.eval(ctx, "localStorage.setItem("+mustJSON(key)+","+mustJSON(value)+")", nil)
+	var pg struct{ URL string }
+	if err := p.callHelper(ctx, &pg, "page"); err != nil {
+		return err
+	}
+	if !strings.HasPrefix(pg.URL, "http") {
+		return fmt.Errorf("storage %s: open a page first: local storage belongs to its origin", key)
+	}
+	if err := p.eval(ctx, "localStorage.setItem("+mustJSON(key)+","+mustJSON(value)+")", nil); err != nil {
+		return fmt.Errorf("storage %s: %w", key, err)
+	}
+	return nil
 }
 
 // Storage returns the local storage of the page's origin.

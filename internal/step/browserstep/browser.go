@@ -24,6 +24,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/seamtest/seam/internal/crash"
@@ -80,6 +81,7 @@ type Browser struct {
 	ctx         context.Context // the browser's: a tab on it runs in a context of its own
 	cancel      context.CancelFunc
 	pid         int
+	sink        *wsSink // where its pages' WebSockets to faulted services go (websocket.go)
 
 	mu      sync.Mutex
 	page    *Page
@@ -151,6 +153,11 @@ func Start(ctx context.Context, opts Options) (*Browser, error) {
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), aopts...)
 	bctx, bcancel := chromedp.NewContext(actx)
 	b := &Browser{crash: crash.From(ctx), host: opts.Host, allocCancel: acancel, ctx: bctx, cancel: bcancel, spare: make(chan spare, 1)}
+	if b.sink, err = newSink(); err != nil {
+		acancel()
+		return nil, err
+	}
+	b.crash.Go(func() { b.sink.serve(b.crash.Go) })
 	b.spareCtx, b.stopSpare = context.WithCancel(context.Background())
 	timeout := opts.Timeout
 	if timeout == 0 {
@@ -205,6 +212,7 @@ func (b *Browser) Close() error {
 	}
 	b.cancel()
 	b.allocCancel()
+	b.sink.close()
 	if b.pid > 0 {
 		// chromedp waits for the main process; the group may hold a
 		// renderer a moment longer.
@@ -254,7 +262,7 @@ func (b *Browser) NewPage(ctx context.Context) (*Page, error) {
 }
 
 func (b *Browser) openPage(ctx context.Context) (*Page, error) {
-	p := &Page{b: b, inflight: map[network.RequestID]*request{}, held: map[fetch.RequestID]string{}, injected: map[network.RequestID]bool{}, idle: closedChan()}
+	p := &Page{b: b, inflight: map[network.RequestID]*request{}, held: map[fetch.RequestID]string{}, injected: map[network.RequestID]bool{}, delayed: map[network.RequestID]bool{}, idle: closedChan()}
 	tctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext(), chromedp.WithListener(p.event))
 	p.ctx, p.cancel = tctx, cancel
 	done := make(chan error, 1)
@@ -288,6 +296,10 @@ type Page struct {
 	inflight map[network.RequestID]*request
 	lastNet  time.Time // when a request last started or ended
 	errors   []consoleLine
+	// dialogs are the JavaScript dialogs the page opened (dialogs.go);
+	// acceptDialogs says how the next ones are answered.
+	dialogs       []Dialog
+	acceptDialogs bool
 	// closed: the page's test is over; what the browser still tells of
 	// it is dropped, not put on the next test's timeline.
 	closed bool
@@ -308,7 +320,9 @@ type Page struct {
 	takeMu       sync.Mutex            // one takeFaults at a time
 	held         map[fetch.RequestID]string
 	injected     map[network.RequestID]bool
+	delayed      map[network.RequestID]bool // held by a latency (or slow) fault now
 	intercepting bool
+	wsScript     page.ScriptIdentifier // the WebSocket wrapper's, to replace it
 }
 
 // Close closes the tab and its context. The requests still in flight are
@@ -332,7 +346,7 @@ func (p *Page) Close() {
 // event sees the tab's events, on chromedp's reading goroutine: it must
 // not block or call the browser.
 func (p *Page) event(ev any) {
-	if p.network(ev) {
+	if p.network(ev) || p.dialogEvent(ev) {
 		return
 	}
 	now := time.Now()

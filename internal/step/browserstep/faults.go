@@ -77,6 +77,11 @@ func (p *Page) takeFaults() {
 	p.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	p.installWS(ctx, faults)
+	p.b.sink.release(func(addr string) bool {
+		f, ok := faults[p.b.host.Services[addr]]
+		return ok && f.Blackhole
+	})
 	for _, id := range release {
 		_, _ = call(ctx, p, fetch.FailRequest, fetch.FailRequestParams{RequestID: id, ErrorReason: network.ErrorReasonConnectionClosed})
 	}
@@ -173,6 +178,11 @@ func (p *Page) paused(ev *fetch.EventRequestPaused) {
 			delay += f.HTTP.Slow
 		}
 		if delay > 0 {
+			// Held by the test's own fault meanwhile: still in flight
+			// when the step fails or the test ends, it is injected.
+			p.mu.Lock()
+			p.delayed[ev.NetworkID] = true
+			p.mu.Unlock()
 			t := time.NewTimer(delay)
 			defer t.Stop()
 			select {
@@ -180,6 +190,9 @@ func (p *Page) paused(ev *fetch.EventRequestPaused) {
 			case <-ctx.Done():
 				return
 			}
+			p.mu.Lock()
+			delete(p.delayed, ev.NetworkID)
+			p.mu.Unlock()
 		}
 		goOn()
 	}

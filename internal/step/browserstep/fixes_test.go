@@ -257,7 +257,7 @@ func TestPendingRequests(t *testing.T) {
 	a := &action{last: p}
 	a.Artifacts(ctx, &step.Env{Test: "t1", Start: test1})
 	got := rec.find("GET /hang")
-	if len(got) != 1 || !strings.HasPrefix(got[0].Result, "no answer: still in flight when the step failed (") || !got[0].Suspicious {
+	if len(got) != 1 || got[0].Result != "no answer: still in flight when the step failed" || !got[0].Suspicious {
 		t.Fatalf("GET /hang after its step failed: %+v", got)
 	}
 
@@ -271,7 +271,7 @@ func TestPendingRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	got = rec.find("GET /hang2")
-	if len(got) != 1 || !strings.HasPrefix(got[0].Result, "no answer: still in flight when the test ended (") || got[0].Start.Before(test1) {
+	if len(got) != 1 || got[0].Result != "no answer: still in flight when the test ended" || got[0].Start.Before(test1) {
 		t.Fatalf("GET /hang2 when its test ended: %+v", got)
 	}
 	// The next test's request, recorded, is a point after which the first
@@ -294,8 +294,26 @@ func TestPendingRequests(t *testing.T) {
 	p2.watchTest(tctx)
 	stop()
 	got = rec.await(t, "GET /hang", 2)
-	if !strings.HasPrefix(got[1].Result, "no answer: still in flight when the run was interrupted (") {
+	if got[1].Result != "no answer: still in flight when the run was interrupted" {
 		t.Errorf("GET /hang at an interrupt: %s", got[1].Result)
+	}
+
+	// The test's context ended by the engine when its steps are done
+	// (its cause says so) is the test's end, not an interrupt.
+	if _, err := p2.Eval(ctx, "fetch('/hang'); 1"); err != nil {
+		t.Fatal(err)
+	}
+	<-arrived
+	seen(t, p2, "/hang", false)
+	p2.mu.Lock()
+	p2.stopWatch = nil
+	p2.mu.Unlock()
+	ectx, end := context.WithCancelCause(ctx)
+	p2.watchTest(ectx)
+	end(endCause{})
+	got = rec.await(t, "GET /hang", 3)
+	if got[2].Result != "no answer: still in flight when the test ended" {
+		t.Errorf("GET /hang at the test's end: %s", got[2].Result)
 	}
 
 	// An answer whose body still comes (a stream) when the test ends
@@ -502,3 +520,9 @@ func TestConsoleErrorsSummary(t *testing.T) {
 		t.Errorf("console_errors: fail:\n got %v\nwant %s", err, want)
 	}
 }
+
+// endCause is as the engine ends a test's context (engine.testEnded).
+type endCause struct{}
+
+func (endCause) Error() string   { return "the test ended" }
+func (endCause) TestEnded() bool { return true }

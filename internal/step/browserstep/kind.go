@@ -31,7 +31,7 @@ var actionNames = []string{"open", "click", "fill", "select", "check", "uncheck"
 	"screenshot", "upload", "set_cookies", "set_storage"}
 
 // optionNames are the keys that set how the step runs.
-var optionNames = []string{"find", "console_errors", "bin"}
+var optionNames = []string{"find", "console_errors", "dialog", "bin"}
 
 // Usage implements step.Kind.
 func (*Kind) Usage() step.Usage {
@@ -40,7 +40,8 @@ func (*Kind) Usage() step.Usage {
 		Summary: "drive a real Chromium (Debian's chromium; $SEAM_BROWSER or bin: for another) through the system's web pages: " +
 			"its actions run in the order written, each waiting (up to the step's timeout) until its element is there, visible, " +
 			"enabled and not covered; then expectations read the page, read again until they hold for up to expect_timeout (5s), within the step's timeout. One browser per worker, " +
-			"a fresh incognito context per test. Its requests to the suite's services are interactions on browser→SERVICE edges; " +
+			"a fresh incognito context per test. Its requests and WebSocket connections to the suite's services are interactions on browser→SERVICE edges " +
+			"(the page's calls to an address seam gave a service go straight to the callee, as the browser's own), and meet those edges' faults (a WebSocket as it opens: reset, refuse, an HTTP status or a blackhole; not latency); " +
 			"its console errors and uncaught exceptions are the browser's log lines. " +
 			"Selectors: CSS (#sku, css=form button), text=Place order (contains, any case; quoted: exact), " +
 			"role=button[name=\"Place order\"] (ARIA role, explicit or implied by the tag, and accessible name); " +
@@ -54,14 +55,15 @@ func (*Kind) Usage() step.Usage {
 			{Name: "check, uncheck", Doc: "a selector: a checkbox or radio button clicked into that state"},
 			{Name: "press", Doc: "a key (Enter, Tab, Escape, Backspace, Delete, Space, Arrow…, Home, End, PageUp, PageDown, or one character) where the focus is; or selector → key"},
 			{Name: "hover", Doc: "a selector: moves the mouse over it"},
-			{Name: "wait", Doc: "a selector to be visible; or {selector, gone (a selector to disappear), text (shown on the page), url (contained, or a glob with *), network_idle: true (no request for 500 ms)}"},
+			{Name: "wait", Doc: "a selector to be visible; or {selector, gone (a selector to disappear), text (shown on the page), url (contained in the page's URL; with a *, a glob the whole URL matches, each * or ** any characters, / included: **/about), network_idle: true (no request for 500 ms)}"},
 			{Name: "eval", Doc: "JavaScript run in the page (a promise is awaited); its value, as JSON, is the result's eval"},
 			{Name: "screenshot", Doc: "a name: the viewport as PNG in the run's artifacts folder; its path is the result's screenshot"},
 			{Name: "upload", Doc: "selector → file or list of files (relative to the suite's folder) for an <input type=file>"},
 			{Name: "set_cookies", Doc: "name → value: cookies for the page's site (open a page first)"},
-			{Name: "set_storage", Doc: "key → value: local storage items of the page's origin"},
+			{Name: "set_storage", Doc: "key → value: local storage items of the page's origin (open a page first)"},
 			{Name: "find", Doc: "a selector whose first match the result describes (count, visible, text, value, …)"},
 			{Name: "console_errors", Doc: "fail: the step fails when the page logged a console error or threw an uncaught exception since the test's page opened; log (default): they are only the browser's log lines"},
+			{Name: "dialog", Doc: "accept or dismiss (default, as Playwright): how the JavaScript dialogs (alert, confirm, prompt) the page opens during the step are answered, at once (a prompt accepted gets its default text); a beforeunload is always accepted. Each is the result's dialogs, and a failure names those opened during the step"},
 			{Name: "bin", Doc: "the browser binary, when this step starts the environment's browser (default: $SEAM_BROWSER, else chromium on PATH)"},
 		},
 		Fields: []expect.Field{
@@ -75,11 +77,12 @@ func (*Kind) Usage() step.Usage {
 			{Name: "enabled", Doc: "whether find's first match is enabled"},
 			{Name: "attributes", Doc: "find's first match's attributes, name → value"},
 			{Name: "texts", Doc: "the texts of all find's matches (up to 100), a list"},
-			{Name: "eval", Doc: "the value of the last eval"},
+			{Name: "eval", Doc: "the value of the last eval, evaluated again each time the expectations read the page again"},
 			{Name: "screenshot", Doc: "the path of the last screenshot"},
 			{Name: "cookies", Doc: "the cookies of the page's URL, name → value"},
 			{Name: "storage", Doc: "the local storage of the page's origin, key → value"},
 			{Name: "console_errors", Doc: "console errors and uncaught exceptions since the test's page opened, a list"},
+			{Name: "dialogs", Doc: "the JavaScript dialogs the page opened since the test's page opened, a list of {type (alert, confirm, prompt, beforeunload), message, answer (accepted, dismissed)}"},
 		},
 		Example: "browser:\n  open: {service: web, path: /}\n  fill: {\"#sku\": A1, \"#qty\": 2}\n  click: role=button[name=\"Place order\"]\n  find: \"#confirmation\"\n" +
 			"expect: {text: {contains: confirmed}, visible: true}",
@@ -132,11 +135,19 @@ type action struct {
 	ops           []op
 	find          *selArg
 	failOnConsole bool
+	acceptDialogs bool
 	bin           string
 	services      []step.Ref
 	pos           diag.Pos
 	// last is the page the step used last, for Recheck and Artifacts.
 	last *Page
+	// lastExtra is what Run's actions added to the result (eval,
+	// screenshot), kept for Recheck; lastEval is the last eval's script
+	// as run, evaluated again on each recheck: a user waiting for a
+	// condition waits for the page to change, and an eval's value with
+	// it. A screenshot is not taken again.
+	lastExtra map[string]any
+	lastEval  string
 }
 
 // Decode implements step.Kind.
@@ -182,6 +193,14 @@ func (a *action) decodeMapping(d *decode.Decoder, n *yaml.Node) {
 			default:
 				d.Errorf(f.Value, "%s: want fail or log, got %q", what, v)
 			}
+		case "dialog":
+			switch v := decode.Resolve(f.Value).Value; v {
+			case "accept":
+				a.acceptDialogs = true
+			case "dismiss":
+			default:
+				d.Errorf(f.Value, "%s: want accept or dismiss, got %q", what, v)
+			}
 		case "bin":
 			d.Decode(f.Value, &a.bin, what)
 		case "open":
@@ -215,6 +234,11 @@ func (a *action) decodeMapping(d *decode.Decoder, n *yaml.Node) {
 				v := decode.Resolve(e.Value)
 				if f.Key == "upload" && v.Kind == yaml.SequenceNode {
 					d.Decode(v, &p.vals, what)
+					for i, item := range v.Content {
+						if i < len(p.vals) {
+							checkUpload(d, item, p.vals[i], what)
+						}
+					}
 				} else {
 					var s expr.Str
 					if v.Kind == yaml.ScalarNode {
@@ -223,6 +247,9 @@ func (a *action) decodeMapping(d *decode.Decoder, n *yaml.Node) {
 					}
 					d.Decode(v, &s, what+"."+e.Key)
 					p.vals = []expr.Str{s}
+					if f.Key == "upload" {
+						checkUpload(d, v, s, what)
+					}
 				}
 				o.pairs = append(o.pairs, p)
 			}
@@ -295,6 +322,21 @@ func (a *action) decodeMapping(d *decode.Decoder, n *yaml.Node) {
 	}
 }
 
+// checkUpload reports an upload's file that is not there, when it is
+// written literally (a template is known at run time only).
+func checkUpload(d *decode.Decoder, n *yaml.Node, s expr.Str, what string) {
+	if s.IsTemplate() || s.Raw == "" || d.Dir == "" {
+		return
+	}
+	path := s.Raw
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(d.Dir, path)
+	}
+	if _, err := os.Stat(path); err != nil {
+		d.Errorf(n, "%s: no file %s", what, path).WithHint("a file's path, relative to the suite's folder")
+	}
+}
+
 var safeName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,100}$`)
 
 // selector decodes a selector value, checking it unless it is a template.
@@ -345,31 +387,55 @@ func (w waitArg) describe() string {
 	return s
 }
 
-// describe is the op as the failure report lists it.
-func (o op) describe() string {
+// describe is the op as the failure report lists it, as written.
+func (o op) describe() string { return o.describeWith(nil) }
+
+// describeWith is the op as the failure report lists it, its templates
+// filled from vars (as written when vars is nil or one fails): what was
+// typed, not ((who)). A value filled into a field whose selector names a
+// password, secret or token is masked.
+func (o op) describeWith(vars expr.Vars) string {
+	show := func(x expr.Str) string {
+		if vars == nil || !x.IsTemplate() {
+			return x.Raw
+		}
+		v, err := x.String(vars)
+		if err != nil {
+			return x.Raw
+		}
+		return v
+	}
 	s := o.name
 	switch {
 	case o.sel != nil:
-		s += " " + o.sel.str.Raw
+		s += " " + show(o.sel.str)
 	case len(o.pairs) > 0:
 		for _, p := range o.pairs {
-			s += " " + p.sel.str.Raw
+			sel := show(p.sel.str)
+			s += " " + sel
 			if len(p.vals) == 1 {
-				s += "=" + p.vals[0].Raw
+				if o.name == "fill" && secretField.MatchString(sel) {
+					s += "=***"
+				} else {
+					s += "=" + show(p.vals[0])
+				}
 			}
 		}
 	case !o.svc.IsZero():
-		s += " " + o.svc.Raw + " " + o.path.Raw
+		s += " " + show(o.svc) + " " + show(o.path)
 	case o.name == "wait":
 		s += o.wait.describe()
 	case !o.str.IsZero():
-		s += " " + o.str.Raw
+		s += " " + show(o.str)
 	}
 	if o.name == "press" && o.sel != nil {
-		s += " " + o.str.Raw
+		s += " " + show(o.str)
 	}
 	return s
 }
+
+// secretField matches a selector of a field whose value a report masks.
+var secretField = regexp.MustCompile(`(?i)passw|pwd|secret|token`)
 
 // ServiceRefs implements step.ServiceUser.
 func (a *action) ServiceRefs() []step.Ref { return a.services }
@@ -430,14 +496,23 @@ func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.last = p
+	a.last, a.lastEval = p, ""
 	var done []string
 	extra := map[string]any{}
+	a.lastExtra = extra
+	stepStart := time.Now()
+	// The step's dialog: setting holds while its actions run; a dialog
+	// the page opens later, on its own, is dismissed.
+	p.setAcceptDialogs(a.acceptDialogs)
+	defer p.setAcceptDialogs(false)
 	for _, o := range a.ops {
 		if err := a.do(ctx, env, p, o, extra); err != nil {
+			if note := p.dialogNote(stepStart); note != "" {
+				err = &dialogError{err: err, note: note}
+			}
 			return &step.Result{Request: strings.Join(done, "\n")}, err
 		}
-		done = append(done, o.describe())
+		done = append(done, o.describeWith(env.Vars))
 	}
 	res, err := a.read(ctx, p, extra)
 	if res != nil {
@@ -471,7 +546,18 @@ func (a *action) Recheck(ctx context.Context, env *step.Env) (*step.Result, erro
 	if a.last == nil {
 		return a.Run(ctx, env)
 	}
-	return a.read(ctx, a.last, map[string]any{})
+	extra := make(map[string]any, len(a.lastExtra))
+	for k, v := range a.lastExtra {
+		extra[k] = v
+	}
+	if a.lastEval != "" {
+		v, err := a.last.Eval(ctx, a.lastEval)
+		if err != nil {
+			return nil, err
+		}
+		extra["eval"] = v
+	}
+	return a.read(ctx, a.last, extra)
 }
 
 func (a *action) read(ctx context.Context, p *Page, extra map[string]any) (*step.Result, error) {
@@ -505,6 +591,11 @@ func (a *action) read(ctx context.Context, p *Page, extra map[string]any) (*step
 		errs = append(errs, e)
 	}
 	f["console_errors"] = errs
+	dialogs := []any{}
+	for _, d := range p.Dialogs(time.Time{}) {
+		dialogs = append(dialogs, map[string]any{"type": d.Type, "message": d.Message, "answer": d.Answer})
+	}
+	f["dialogs"] = dialogs
 	for k, v := range extra {
 		f[k] = v
 	}
@@ -646,6 +737,7 @@ func (a *action) do(ctx context.Context, env *step.Env, p *Page, o op, extra map
 			return err
 		}
 		extra["eval"] = v
+		a.lastEval = js
 	case "screenshot":
 		name, err := str(o.str)
 		if err != nil {

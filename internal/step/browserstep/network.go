@@ -2,6 +2,7 @@ package browserstep
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"sort"
@@ -64,7 +65,9 @@ func (r *request) at(ts cdp.MonotonicTime) time.Time {
 // to read) runs on a goroutine of its own.
 func (p *Page) network(ev any) bool {
 	switch ev.(type) {
-	case *network.EventRequestWillBeSent, *network.EventResponseReceived, *network.EventLoadingFinished, *network.EventLoadingFailed:
+	case *network.EventRequestWillBeSent, *network.EventResponseReceived, *network.EventLoadingFinished, *network.EventLoadingFailed,
+		*network.EventWebSocketCreated, *network.EventWebSocketWillSendHandshakeRequest, *network.EventWebSocketHandshakeResponseReceived,
+		*network.EventWebSocketFrameError, *network.EventWebSocketClosed:
 	default:
 		return false
 	}
@@ -127,6 +130,8 @@ func (p *Page) network(ev any) bool {
 			}
 			p.finish(r, r.at(ev.Timestamp), reason, false)
 		}
+	default:
+		p.webSocket(ev, now)
 	}
 	return true
 }
@@ -222,6 +227,9 @@ func (p *Page) interaction(r *request, end time.Time) wire.Interaction {
 	}
 	in.Result = strings.TrimSpace(fmt.Sprintf("%d %s", r.status, text))
 	in.Suspicious = r.status >= 400
+	if r.typ == network.ResourceTypeWebSocket && r.status == 101 && in.Note == "" {
+		in.Note = "(protocol switched; not decoded further)" // as the wire notes an upgrade
+	}
 	return in
 }
 
@@ -245,13 +253,18 @@ func (p *Page) watchTest(ctx context.Context) {
 	if p.stopWatch != nil || p.closed {
 		return
 	}
-	p.stopWatch = context.AfterFunc(ctx, func() {
-		when := "the test ended"
-		if ctx.Err() == context.Canceled {
-			when = "the run was interrupted"
-		}
-		p.pending(when, time.Now())
-	})
+	p.stopWatch = context.AfterFunc(ctx, func() { p.pending(endedWhen(ctx), time.Now()) })
+}
+
+// endedWhen says how ctx, a test's, ended: "the test ended" (its steps
+// done: the engine's cause says so with a TestEnded method; or its
+// timeout), or "the run was interrupted" (cancelled with no such cause).
+func endedWhen(ctx context.Context) string {
+	var ended interface{ TestEnded() bool }
+	if errors.As(context.Cause(ctx), &ended) && ended.TestEnded() || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return "the test ended"
+	}
+	return "the run was interrupted"
 }
 
 // Settle implements step.Settler: it waits, until ctx ends, for the
@@ -320,16 +333,23 @@ func (p *Page) pending(when string, now time.Time) {
 		if r.service == "" || p.b.host.Record == nil {
 			continue
 		}
-		held := p.injected[r.id]
+		held, delayed := p.injected[r.id], p.delayed[r.id]
+		delete(p.delayed, r.id)
 		in := p.interaction(r, now)
 		if r.status != 0 {
 			// Answered, its body still coming (an event stream): as the
 			// wire tells an answer its caller stopped reading.
 			in.Result += ", then still in flight when " + when + " (in the middle of its body)"
 		} else {
-			in.Result = "no answer: still in flight when " + when + " (" + secs(in.End.Sub(in.Start)) + ")"
-			if held {
+			// Its time is the line's own ("(4.2s)"), not the result's.
+			in.Result = "no answer: still in flight when " + when
+			switch {
+			case held:
 				in.Result += " (a blackhole fault holds the call)"
+			case delayed:
+				// The test's own fault holds it: what it meant to happen.
+				in.Result += " (a latency fault holds the call)"
+				in.Injected, in.Note = true, wire.InjectedNote
 			}
 			in.Suspicious = true
 		}
@@ -406,15 +426,4 @@ func keep(b []byte) []byte {
 		return b[:maxBodyKept:maxBodyKept]
 	}
 	return b
-}
-
-// secs renders a duration as the wire's results do ("5.0s", "310.2 ms").
-func secs(d time.Duration) string {
-	switch {
-	case d >= time.Second:
-		return fmt.Sprintf("%.1fs", d.Seconds())
-	case d >= time.Millisecond:
-		return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000)
-	}
-	return fmt.Sprintf("%d µs", d.Microseconds())
 }
