@@ -82,6 +82,7 @@ type Browser struct {
 	cancel      context.CancelFunc
 	pid         int
 	sink        *wsSink // where its pages' WebSockets to faulted services go (websocket.go)
+	tmp         string  // its TMPDIR, removed at Close
 
 	mu      sync.Mutex
 	page    *Page
@@ -127,9 +128,15 @@ func Start(ctx context.Context, opts Options) (*Browser, error) {
 			return nil, err
 		}
 	}
+	// Chromium keeps its singleton lock and socket in a folder of its own
+	// under TMPDIR, which a SIGKILL (how Close ends it: see there) never
+	// lets it remove: given one of seam's, they go with it.
+	tmp := profile + "/tmp"
 	profile += "/profile"
-	if err := os.MkdirAll(profile, 0o700); err != nil {
-		return nil, err
+	for _, d := range []string{profile, tmp} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, err
+		}
 	}
 	aopts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(bin), chromedp.UserDataDir(profile),
@@ -143,7 +150,7 @@ func Start(ctx context.Context, opts Options) (*Browser, error) {
 		chromedp.Flag("mute-audio", true),
 		chromedp.Flag("no-proxy-server", true), // the system under test, never the user's proxy
 		chromedp.WindowSize(1280, 800),
-		chromedp.Env(opts.Host.Mark...),
+		chromedp.Env(append(append([]string(nil), opts.Host.Mark...), "TMPDIR="+tmp)...),
 		chromedp.ModifyCmdFunc(func(cmd *exec.Cmd) {
 			// Its own group, so a reap kills the renderers too; and it
 			// dies with seam.
@@ -152,7 +159,7 @@ func Start(ctx context.Context, opts Options) (*Browser, error) {
 	}
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), aopts...)
 	bctx, bcancel := chromedp.NewContext(actx)
-	b := &Browser{crash: crash.From(ctx), host: opts.Host, allocCancel: acancel, ctx: bctx, cancel: bcancel, spare: make(chan spare, 1)}
+	b := &Browser{crash: crash.From(ctx), host: opts.Host, tmp: tmp, allocCancel: acancel, ctx: bctx, cancel: bcancel, spare: make(chan spare, 1)}
 	if b.sink, err = newSink(); err != nil {
 		acancel()
 		return nil, err
@@ -218,6 +225,7 @@ func (b *Browser) Close() error {
 		// renderer a moment longer.
 		_ = syscall.Kill(-b.pid, syscall.SIGKILL)
 	}
+	os.RemoveAll(b.tmp)
 	return nil
 }
 

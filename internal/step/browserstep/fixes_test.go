@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -526,3 +527,28 @@ type endCause struct{}
 
 func (endCause) Error() string   { return "the test ended" }
 func (endCause) TestEnded() bool { return true }
+
+// TestCloseLeavesNothingInTMPDIR: Chromium's singleton folder
+// (org.chromium.Chromium.*) goes with the browser, not into the user's
+// TMPDIR, where every CI run used to leave one.
+func TestCloseLeavesNothingInTMPDIR(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := FindBinary(""); err != nil {
+		t.Fatalf("%v (scripts/test.sh installs it)", err)
+	}
+	b, err := Start(ctx, Options{Host: step.HostEnv{TempDir: t.TempDir()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.PageFor(ctx, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	es, _ := os.ReadDir(tmp)
+	for _, e := range es {
+		t.Errorf("left in TMPDIR: %s", e.Name())
+	}
+}
