@@ -270,6 +270,12 @@ func Suspects(in SuspectInput, n int) []report.Suspect {
 			s.score *= 0.1
 			s.reason = append(s.reason, "an error of the connection's setup that the client went past "+
 				"(its later calls on this edge succeeded), so not a cause")
+		case report.Consequence(i.Result):
+			// Recorded because the step failed (the browser tells what it
+			// was still waiting for then): the failure's consequence.
+			s.unlinked = true
+			s.score *= 0.1
+			s.reason = append(s.reason, "still waited for when the step failed, so a consequence of the failure, not its cause")
 		case after:
 			s.unlinked = true
 			s.reason = append(s.reason, "so it cannot have caused the failure")

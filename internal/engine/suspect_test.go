@@ -589,3 +589,27 @@ tests:
 		t.Errorf("grouped under %q", c)
 	}
 }
+
+// A call the browser was still waiting for when the step failed is listed,
+// but below the rest and never as the cause: the failure made it so.
+func TestCallsStillInFlightAreConsequences(t *testing.T) {
+	now := time.Now()
+	fav := wire.Interaction{Edge: "browser→web", Protocol: "http", Op: "GET /favicon.ico", Method: "GET", Target: "/favicon.ico",
+		Result: "no answer: still in flight when the step failed", Suspicious: true, Start: now, End: now.Add(time.Millisecond)}
+	bad := wire.Interaction{Edge: "web→api", Protocol: "http", Op: "GET /items", Method: "GET", Target: "/items", Status: 500,
+		Result: "500 Internal Server Error", Suspicious: true, Start: now, End: now.Add(time.Millisecond)}
+	in := engine.SuspectInput{All: []wire.Interaction{fav, bad}, Targets: []string{"web"},
+		DependsOn: map[string][]string{"web": {"api"}}, StepStart: now, StepEnd: now.Add(2 * time.Millisecond)}
+	got := engine.Suspects(in, 3)
+	if len(got) != 2 || got[0].Edge != "web→api" || !got[1].Unlinked || !strings.Contains(got[1].Reason, "consequence") {
+		t.Fatalf("suspects: %+v", got)
+	}
+	in.All = []wire.Interaction{fav}
+	got = engine.Suspects(in, 3)
+	if len(got) != 1 || !got[0].Unlinked {
+		t.Fatalf("alone: %+v", got)
+	}
+	if c := report.Cause(&report.Failure{Pos: "t.yaml:3:5", Message: "select #c: no option", Suspects: got}); c != "t.yaml:3:5: select #c: no option" {
+		t.Errorf("cause: %q", c)
+	}
+}
