@@ -108,7 +108,11 @@ func (f *ciFlags) plan(ctx context.Context, s *suite.Suite, tests []*suite.Test,
 		if err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(stdout, "--changed %s: %d file(s) changed; %d of %d tests selected (from %d recorded run(s)):\n", f.changed, len(files), len(res.Selected), len(p.tests), len(runs))
+		colon := ":" // the selected tests follow, each with why
+		if len(res.Selected) == 0 {
+			colon = ""
+		}
+		fmt.Fprintf(stdout, "--changed %s: %d file(s) changed; %d of %d tests selected (from %d recorded run(s))%s\n", f.changed, len(files), len(res.Selected), len(p.tests), len(runs), colon)
 		p.tests = nil
 		for _, c := range res.Selected {
 			fmt.Fprintf(stdout, "  %s: %s\n", c.Test.Name, c.Why)

@@ -75,10 +75,7 @@ func cmdReport(args []string, stdio IO) int {
 		}
 		fmt.Fprintf(stdio.Stdout, "report: %s\n", *html)
 	}
-	if collector.Run().Counts.Failed > 0 {
-		return ExitFail
-	}
-	return ExitPass
+	return runCode("report", collector.Run(), stdio.Stderr)
 }
 
 func writeFile(path string, stdio IO, write func(io.Writer) error) int {
@@ -209,9 +206,22 @@ func cmdReportMerge(args []string, stdio IO) int {
 			fmt.Fprintf(stdio.Stderr, "seam report merge: %s\n", report.MissingText([]string{part}))
 		}
 		fmt.Fprintf(stdio.Stderr, "seam report merge: give every part's event log (seam run --shard K/%s --report json=PATH); the reports were written without them\n", partsOf(merged.Missing[0]))
-		return ExitFail
 	}
-	if collector.Run().Counts.Failed > 0 {
+	return runCode("report merge", collector.Run(), stdio.Stderr)
+}
+
+// runCode is the exit code seam run gave (or would give) for run:
+// ExitEnv when its environment (a part's) could not start, told to w;
+// ExitFail when a test failed or the run as a whole did (interrupted, a
+// part missing); else ExitPass.
+func runCode(cmd string, run *report.Run, w io.Writer) int {
+	switch {
+	case run.EnvError != "":
+		// A run whose environment could not start tested nothing,
+		// whatever the counts say.
+		fmt.Fprintf(w, "seam %s: %s:\n%s\n", cmd, report.EnvFailed, run.EnvError)
+		return ExitEnv
+	case run.Counts.Failed > 0 || run.Status == report.Failed || len(run.Missing) > 0:
 		return ExitFail
 	}
 	return ExitPass
@@ -251,6 +261,10 @@ func mergeJUnit(paths []string, out string, stdio IO) int {
 		// As for event logs: a part whose report was lost must not pass.
 		fmt.Fprintf(stdio.Stderr, "seam report merge: %s\n", report.MissingText(missing))
 		return ExitFail
+	}
+	if why := report.JUnitEnvFailed(inputs); len(why) > 0 {
+		fmt.Fprintf(stdio.Stdout, "FAILED  %s\n", strings.Join(why, "\n"))
+		return ExitEnv
 	}
 	if failed > 0 {
 		fmt.Fprintf(stdio.Stdout, "FAILED  %s\n", report.Plural(failed, "test", "tests")+" failed")

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/seamtest/seam/internal/crash"
 	"github.com/seamtest/seam/internal/diag"
@@ -38,6 +39,17 @@ func envFailure(err error, stdio IO) int {
 	}
 	fmt.Fprintf(stdio.Stderr, "seam: the environment could not start; nothing was tested\n%v\n", err)
 	return ExitEnv
+}
+
+// envDetail follows the console's run_end, which gave the first line of
+// why the environment could not start: the rest (the failing service's
+// last log lines), without saying the first again.
+func envDetail(err error, stdio IO) {
+	_, rest, _ := strings.Cut(err.Error(), "\n")
+	fmt.Fprintln(stdio.Stderr, "seam: nothing was tested")
+	if rest != "" {
+		fmt.Fprintln(stdio.Stderr, rest)
+	}
 }
 
 // keepUp starts a fresh environment for inspection after a failed run and
@@ -171,6 +183,18 @@ func cmdRun(ctx context.Context, args []string, stdio IO) int {
 	}()
 	collector := report.NewCollector()
 	sinks = append(sinks, collector)
+	paths := map[string]string{} // a cleaned path → the --report that took it
+	for _, r := range reports {
+		_, path, _ := strings.Cut(r, "=")
+		if abs, err := filepath.Abs(path); err == nil {
+			if other, dup := paths[abs]; dup {
+				// The second would overwrite the first, unnoticed.
+				fmt.Fprintf(stdio.Stderr, "seam run: --report %s and --report %s write the same file: give each report a path of its own\n", other, r)
+				return ExitUsage
+			}
+			paths[abs] = r
+		}
+	}
 	for _, r := range reports {
 		format, path, _ := strings.Cut(r, "=")
 		if dir := filepath.Dir(path); dir != "" {
@@ -206,7 +230,11 @@ func cmdRun(ctx context.Context, args []string, stdio IO) int {
 		// A part of a split that got no test still writes its reports,
 		// empty: the merge counts the part as there, and CI finds the
 		// files it was told to keep.
-		fmt.Fprintln(stdio.Stdout, "seam run: no test to run here (nothing selected for this part); nothing to do")
+		why := "--changed selected none"
+		if ci.spec != (shard.Spec{}) {
+			why = "nothing selected for this part"
+		}
+		fmt.Fprintf(stdio.Stdout, "seam run: no test to run here (%s); nothing to do\n", why)
 		return emptyRun(ctx, s, engine.Options{Shard: shardName(ci.spec), Seed: *seed, Profile: c.sel.profile, Base: expr.Vars{}},
 			collector, sinks, finishers, reports, stdio)
 	}
@@ -216,6 +244,14 @@ func cmdRun(ctx context.Context, args []string, stdio IO) int {
 	}
 	sess, err := session.Open(ctx, s, session.Options{Command: "run", Vars: vars, Seed: *seed, Notices: stdio.Stderr})
 	if err != nil {
+		var l *diag.List
+		if !errors.As(err, &l) {
+			// A build that failed, or an interrupt while building: the
+			// reports say so as they do for a service that never got
+			// ready, rather than staying empty.
+			failedRun(ctx, s, tests, engine.Options{Shard: shardName(ci.spec), Seed: *seed, Profile: c.sel.profile,
+				Base: expr.Vars{}, Envs: failedEnvs{err}}, collector, sinks, finishers, reports, stdio)
+		}
 		return envFailure(err, stdio)
 	}
 	defer func() {
@@ -237,6 +273,11 @@ func cmdRun(ctx context.Context, args []string, stdio IO) int {
 		Crash:   crash.From(ctx),
 	})
 	sinks = append(sinks, console)
+	var envs engine.EnvFactory // nil: a suite without services starts none
+	watch := &envWatch{}
+	if f := sess.Factory(); f != nil {
+		watch.EnvFactory, envs = f, watch
+	}
 	counts, err := engine.Run(ctx, s, tests, engine.Options{
 		Retries:   ci.retries,
 		Budget:    ci.budget,
@@ -248,13 +289,13 @@ func cmdRun(ctx context.Context, args []string, stdio IO) int {
 		Seed:      *seed,
 		Profile:   c.sel.profile,
 		Vars:      vars,
-		Envs:      sess.Factory(),
+		Envs:      envs,
 		Base:      sess.Base(),
 		LeaveEnvs: *keep,
 		ProcEnv:   []string{sess.Mark()},
-	}, report.NewFanout(sinks...))
+	}, watch.sink(report.NewFanout(sinks...)))
 	console.Close()
-	code := runExit(counts, err, func(err error) { envFailure(err, stdio) }, stdio.Stderr)
+	code := runExit(counts, err, func(err error) { envDetail(err, stdio) }, stdio.Stderr)
 	if code == ExitUsage {
 		return ExitUsage
 	}
@@ -307,6 +348,71 @@ func emptyRun(ctx context.Context, s *suite.Suite, opts engine.Options, collecto
 	}
 	return code
 }
+
+// failedRun writes the reports of a run whose environment could not be
+// made before any test (session.Open failed: a build error, an interrupt
+// while building): every test skipped, and the run_end with the reason,
+// as when a service is not ready. envs fails every start with err.
+func failedRun(ctx context.Context, s *suite.Suite, tests []*suite.Test, opts engine.Options, collector *report.Collector, sinks []report.Sink, finishers []report.Finisher, reports reportFlag, stdio IO) {
+	w := &envWatch{EnvFactory: opts.Envs}
+	opts.Envs = w
+	if _, err := engine.Run(ctx, s, tests, opts, w.sink(report.NewFanout(sinks...))); err != nil {
+		var envErr *engine.EnvError
+		if !errors.As(err, &envErr) {
+			fmt.Fprintf(stdio.Stderr, "seam run: %v\n", err)
+		}
+	}
+	for i, fin := range finishers {
+		if err := fin.Finish(collector.Run()); err != nil {
+			fmt.Fprintf(stdio.Stderr, "seam run: writing %s: %v\n", reports[i], err)
+		}
+	}
+}
+
+// failedEnvs is an EnvFactory whose every start fails with err.
+type failedEnvs struct{ err error }
+
+func (f failedEnvs) Start(context.Context, int, report.LogFunc) (engine.Env, error) {
+	return nil, f.err
+}
+
+// envWatch keeps the first error of its factory's starts and writes it,
+// whole, into the run_end (Event.EnvError), for the file reports: the
+// engine's run_end message has its first line only.
+type envWatch struct {
+	engine.EnvFactory
+	mu  sync.Mutex
+	err error
+}
+
+func (w *envWatch) Start(ctx context.Context, worker int, log report.LogFunc) (engine.Env, error) {
+	env, err := w.EnvFactory.Start(ctx, worker, log)
+	if err != nil {
+		w.mu.Lock()
+		if w.err == nil {
+			w.err = err
+		}
+		w.mu.Unlock()
+	}
+	return env, err
+}
+
+func (w *envWatch) sink(next report.Sink) report.Sink {
+	return sinkFunc(func(e report.Event) {
+		if e.Type == report.RunEnd {
+			w.mu.Lock()
+			if w.err != nil && e.Status == report.Failed && strings.HasPrefix(e.Message, report.EnvFailed) {
+				e.EnvError = w.err.Error()
+			}
+			w.mu.Unlock()
+		}
+		next.Event(e)
+	})
+}
+
+type sinkFunc func(report.Event)
+
+func (f sinkFunc) Event(e report.Event) { f(e) }
 
 // keptLog is the event log every run keeps in its log folder (runlog).
 type keptLog struct {

@@ -1146,7 +1146,7 @@ func (tr *testRun) attempt(ctx context.Context, s *suite.Step, env *step.Env, ti
 		f.Kind, f.Message = "error", err.Error()
 		if sctx.Err() != nil {
 			f.Kind = "timeout"
-			if errors.Is(context.Cause(ctx), context.Canceled) {
+			if errors.Is(ctx.Err(), context.Canceled) {
 				// Ctrl-C or SIGTERM: the step did not fail, the run was
 				// stopped (the test is reported as not run, once).
 				f.Kind = "interrupted"

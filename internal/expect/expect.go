@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/seamtest/seam/internal/decode"
 	"github.com/seamtest/seam/internal/diag"
@@ -50,12 +51,27 @@ type Failure struct {
 	Diff string
 }
 
+// MaxShown is the most of a got or want value, in bytes, that a failure
+// renders: a megabyte body must not fill the console and every report
+// (twice); the rest is counted, "… (N bytes more)". MaxLine bounds each
+// line of a message the same way.
+const (
+	MaxShown = 300
+	MaxLine  = 2000
+)
+
+// Error renders the failure, every got and want value bounded to
+// MaxShown bytes and every line of Msg to MaxLine.
 func (f *Failure) Error() string {
 	var s string
 	if f.Msg != "" {
-		s = f.Msg
+		lines := strings.Split(f.Msg, "\n")
+		for i, l := range lines {
+			lines[i] = truncate(l, MaxLine)
+		}
+		s = strings.Join(lines, "\n")
 	} else {
-		s = "got " + f.Got + "; want " + f.Want
+		s = "got " + truncate(f.Got, MaxShown) + "; want " + truncate(f.Want, MaxShown)
 	}
 	if f.Path != "" {
 		s = f.Path + ": " + s
@@ -312,17 +328,24 @@ func equalFailure(want any, got Got) *Failure {
 		f.Got += " (" + expr.TypeName(got.Value) + ")"
 		f.Want += " (" + expr.TypeName(want) + ")"
 	}
+	// Shorter still beside a diff, which shows the difference whole.
 	if f.Diff != "" {
 		f.Got, f.Want = truncate(f.Got, 200), truncate(f.Want, 200)
 	}
 	return f
 }
 
+// truncate cuts s to at most n bytes, at a character's start (never
+// inside a UTF-8 sequence), saying how much it left out.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	return s[:n] + "…"
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + fmt.Sprintf("… (%d bytes more)", len(s)-cut)
 }
 
 // atCheck gives the failures of m the position of the expectation that

@@ -237,7 +237,7 @@ func (c *Console) testEnd(e Event) {
 		if first, ok := c.causes[cause]; ok && cause != "" && !c.verbose {
 			// The same cause again: its evidence was shown in full above.
 			msg, _, _ := strings.Cut(e.Failure.Message, "\n")
-			fmt.Fprintf(c.w, "    %s: step \"%s\": %s\n", e.Failure.Pos, e.Failure.Step, c.paint(red, msg))
+			fmt.Fprintf(c.w, "    %s: %s: %s\n", e.Failure.Pos, e.Failure.StepText(), c.paint(red, msg))
 			fmt.Fprintf(c.w, "    %s\n", c.paint(dim, fmt.Sprintf("same cause as %q above: %s", first, cause)))
 			return
 		}
@@ -267,7 +267,7 @@ func (c *Console) failureText(f *Failure, logs []string) string {
 	var b strings.Builder
 	if f != nil {
 		first, rest, _ := strings.Cut(f.Message, "\n")
-		fmt.Fprintf(&b, "    %s: step \"%s\": %s\n", f.Pos, f.Step, c.paint(red, first))
+		fmt.Fprintf(&b, "    %s: %s: %s\n", f.Pos, f.StepText(), c.paint(red, first))
 		if rest != "" {
 			// A message of several lines (a list of near misses) reads as
 			// part of the failure, indented under it.

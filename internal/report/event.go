@@ -79,7 +79,12 @@ type Event struct {
 	Counts *Counts `json:"counts,omitempty"`
 	// Missing, in the run_end of a merged log, are the parts of the
 	// split ("2/3") that no log was given for: their tests are not in it.
-	Missing  []string      `json:"missing,omitempty"`
+	Missing []string `json:"missing,omitempty"`
+	// EnvError, in a run_end, is why the environment could not start,
+	// whole: the error and the failing service's last log lines (the
+	// message has its first line only). In a merged log, each failed
+	// part's, each line of it after "2/3: ".
+	EnvError string        `json:"env_error,omitempty"`
 	Services []ServiceInfo `json:"services,omitempty"`
 	Edges    []EdgeInfo    `json:"edges,omitempty"`    // run_start: the depends_on edges
 	Coverage *Coverage     `json:"coverage,omitempty"` // coverage: the run's integration coverage
@@ -143,9 +148,12 @@ func ServicesLine(ss []ServiceInfo) string {
 
 // Failure is why a test failed, pointing at the step that failed.
 type Failure struct {
-	Kind     string `json:"kind"` // "assertion", "error" (the step could not run) or "timeout"
-	Pos      string `json:"pos"`
-	Step     string `json:"step"`
+	Kind string `json:"kind"` // "assertion", "error" (the step could not run) or "timeout"
+	Pos  string `json:"pos"`
+	Step string `json:"step"`
+	// Phase is "setup" when the failing step was one of the test's
+	// setup: steps (the failure is then an error, never an assertion).
+	Phase    string `json:"phase,omitempty"`
 	Message  string `json:"message"`
 	Diff     string `json:"diff,omitempty"`
 	Request  string `json:"request,omitempty"`
@@ -156,6 +164,15 @@ type Failure struct {
 	// Artifacts are files the failing step saved (a browser step's
 	// screenshot and page HTML).
 	Artifacts []Artifact `json:"artifacts,omitempty"`
+}
+
+// StepText names the failing step for people: `step "GET /x"`, or
+// `setup step "GET /x"` for one of the test's setup: steps.
+func (f *Failure) StepText() string {
+	if f.Phase != "" {
+		return f.Phase + ` step "` + f.Step + `"`
+	}
+	return `step "` + f.Step + `"`
 }
 
 // Artifact is a file saved for a failure.

@@ -16,6 +16,8 @@ type JSONL struct {
 	enc *json.Encoder
 	err error
 	cov *CoverageBuilder
+	// ended: the run_end is written; it stays last (then coverage).
+	ended bool
 }
 
 // NewJSONL returns a JSONL reporter writing to w; call Flush at the end.
@@ -28,12 +30,15 @@ func NewJSONL(w io.Writer) *JSONL {
 
 // Event implements Sink.
 func (j *JSONL) Event(e Event) {
-	if j.err != nil {
+	if j.err != nil || j.ended {
+		// After run_end (and its coverage) nothing: the services'
+		// lines as they stop, after an interrupt say, are in their logs.
 		return
 	}
 	e.Time = e.Time.UTC()
 	j.cov.Event(e)
 	j.err = j.enc.Encode(e)
+	j.ended = e.Type == RunEnd
 	if e.Type == RunEnd && j.err == nil {
 		if c := j.cov.Coverage(); c.Total > 0 || len(c.Edges) > 0 {
 			j.err = j.enc.Encode(Event{Time: e.Time, Type: CoverageEvent, Coverage: c})

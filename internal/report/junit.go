@@ -27,6 +27,12 @@ type JUnit struct {
 	Surefire bool
 }
 
+// EnvCase names the testcase, in error, of a run whose environment could
+// not start ("environment of part 2/3" under --shard) and is its error's
+// type: the reason and the failing service's last log lines are its text
+// and the suite's system-err.
+const EnvCase = "environment"
+
 // NewJUnit returns a JUnit reporter writing to w.
 func NewJUnit(w io.Writer) *JUnit { return &JUnit{w: w} }
 
@@ -178,7 +184,7 @@ func (j *JUnit) Finish(r *Run) error {
 			}
 			if f != nil {
 				p.Type = f.Kind
-				p.Message = xmlSafe(f.Pos + ": " + f.Message)
+				p.Message = xmlSafe(f.Pos + ": " + phaseText(f) + f.Message)
 				p.Text = xmlSafe(failureText(f, logs))
 				if !j.Surefire && len(t.Attempts) > 0 {
 					p.Text = xmlSafe(attemptsText(t))
@@ -202,6 +208,20 @@ func (j *JUnit) Finish(r *Run) error {
 			}
 		}
 		s.Cases = append(s.Cases, c)
+	}
+	if r.EnvError != "" {
+		// Every test is skipped then; without a case in error CI would
+		// show the run as "0 failed" and the reason nowhere.
+		first, _, _ := strings.Cut(r.EnvError, "\n")
+		caseName := EnvCase
+		if r.Shard != "" {
+			caseName += " of part " + r.Shard // parts' reports merge
+		}
+		s.Cases = append(s.Cases, xmlCase{Name: caseName, Classname: xmlSafe(name), Time: seconds(0),
+			Error: &xmlProblem{Type: EnvCase, Message: xmlSafe(EnvFailed + ": " + first), Text: xmlSafe(r.EnvError + "\n")}})
+		s.Tests++
+		s.Errors++
+		fmt.Fprintf(&errLog, "%s:\n%s\n", EnvFailed, xmlSafe(r.EnvError))
 	}
 	if len(r.Missing) > 0 {
 		fmt.Fprintln(&errLog, MissingText(r.Missing))
@@ -238,7 +258,7 @@ func xmlSafe(s string) string {
 // exchange that led to it.
 func failureText(f *Failure, logs []string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: step \"%s\": %s\n", f.Pos, f.Step, f.Message)
+	fmt.Fprintf(&b, "%s: %s: %s\n", f.Pos, f.StepText(), f.Message)
 	if f.Diff != "" {
 		b.WriteString(f.Diff + "\n")
 	}
@@ -290,6 +310,14 @@ func (j *JUnit) reruns(c *xmlCase, t *TestResult) {
 			c.RerunFailures = append(c.RerunFailures, x)
 		}
 	}
+}
+
+// phaseText is "in setup: " for a failure of a setup step, else "".
+func phaseText(f *Failure) string {
+	if f.Phase == "" {
+		return ""
+	}
+	return "in " + f.Phase + ": "
 }
 
 func attemptLine(f *Failure) string {

@@ -79,8 +79,12 @@ func Merge(logs [][]Event, names []string) (*Merged, error) {
 	end := Event{Type: RunEnd, Suite: start.Suite}
 	var counts Counts
 	var body []Event
-	var msgs []string
-	seen := map[string]string{}
+	var msgs, envErrs []string
+	type partLog struct {
+		part string
+		log  int
+	}
+	seen := map[string]partLog{} // a test → the part (and log) it ran in
 	for i, events := range logs {
 		first := events[0]
 		if first.Suite != start.Suite {
@@ -122,12 +126,21 @@ func Merge(logs [][]Event, names []string) (*Merged, error) {
 				if e.Message != "" {
 					msgs = append(msgs, part+": "+e.Message)
 				}
+				envErr := e.EnvError
+				if why, ok := strings.CutPrefix(e.Message, EnvFailed+": "); ok && envErr == "" && e.Status == Failed {
+					envErr = why // a log of a seam before env_error
+				}
+				if envErr != "" {
+					envErrs = append(envErrs, part+": "+strings.ReplaceAll(envErr, "\n", "\n"+part+": "))
+				}
 				continue
 			case TestEnd:
-				if other, dup := seen[e.Test]; dup {
-					return nil, fmt.Errorf("test %q ran in %s and in %s: merge the parts of one split (the same --shard N and --timings on every part)", e.Test, other, part)
+				if other, dup := seen[e.Test]; dup && other.part == part {
+					return nil, fmt.Errorf("part %s is given twice: %s and %s", part, name(other.log), name(i))
+				} else if dup {
+					return nil, fmt.Errorf("test %q ran in %s and in %s: merge the parts of one split (the same --shard N and --timings on every part)", e.Test, other.part, part)
 				}
-				seen[e.Test] = part
+				seen[e.Test] = partLog{part, i}
 				switch e.Status {
 				case Passed:
 					counts.Passed++
@@ -162,6 +175,7 @@ func Merge(logs [][]Event, names []string) (*Merged, error) {
 	}
 	end.Counts = &counts
 	end.Message = strings.Join(msgs, "; ")
+	end.EnvError = strings.Join(envErrs, "\n")
 	out := append([]Event{start}, body...)
 	if end.Time.IsZero() {
 		end.Time = start.Time.Add(ms(end.Duration))
@@ -394,4 +408,25 @@ func MergeJUnit(w io.Writer, inputs []io.Reader, names []string) (failed int, er
 	}
 	_, err = io.WriteString(w, "\n")
 	return failed, err
+}
+
+// JUnitEnvFailed returns the reasons, one per report, of the JUnit
+// reports (seam's) whose environment could not start: the message of
+// their EnvCase testcase in error.
+func JUnitEnvFailed(inputs [][]byte) []string {
+	var why []string
+	for _, in := range inputs {
+		var doc xmlSuites
+		if xml.Unmarshal(in, &doc) != nil {
+			continue
+		}
+		for _, s := range doc.Suites {
+			for _, c := range s.Cases {
+				if c.Error != nil && c.Error.Type == EnvCase && strings.HasPrefix(c.Name, EnvCase) {
+					why = append(why, c.Error.Message)
+				}
+			}
+		}
+	}
+	return why
 }

@@ -80,6 +80,8 @@ func TestMergeRefusesPartsOfDifferentSplits(t *testing.T) {
 	}{
 		{[][]report.Event{shardLog("1/2", 7, "a"), shardLog("2/3", 7, "b")}, "p2 is part 2/3, p1 part 1/2: merge the parts of one split"},
 		{[][]report.Event{shardLog("1/2", 7, "a"), shardLog("1/2", 7)}, "part 1/2 is given twice: p1 and p2"},
+		// With its tests (it said: test "a" ran in 1/2 and in 1/2).
+		{[][]report.Event{shardLog("1/2", 7, "a"), shardLog("1/2", 7, "a")}, "part 1/2 is given twice: p1 and p2"},
 		{[][]report.Event{shardLog("1/2", 7, "a"), shardLog("", 7, "b")}, "p1 is part 1/2 of a split, p2 is not"},
 		{[][]report.Event{shardLog("1/2", 7, "a"), shardLog("x/2", 7, "b")}, `p2: its run_start has shard "x/2", not K/N`},
 	} {

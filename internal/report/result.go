@@ -1,8 +1,13 @@
 package report
 
 import (
+	"strings"
 	"time"
 )
+
+// EnvFailed begins the message of the run_end of a run whose environment
+// could not start; the reason follows after ": ".
+const EnvFailed = "the environment could not start"
 
 // Run is the result model of one run, built from its events.
 type Run struct {
@@ -13,7 +18,14 @@ type Run struct {
 	// different seeds (Seed is then 0).
 	Seeds []PartSeed
 	// Missing are the parts of a merged run's split that it lacks.
-	Missing  []string
+	Missing []string
+	// Status is the run's as a whole (its run_end's): Failed when it
+	// could not test what it was asked to (its environment could not
+	// start, it was interrupted, a part is missing), whatever the counts.
+	Status Status
+	// EnvError is why the environment could not start, "" when it did
+	// (Event.EnvError; from an older log, the run_end's message).
+	EnvError string
 	Start    time.Time
 	Duration time.Duration
 	Tests    []*TestResult
@@ -127,7 +139,11 @@ func (c *Collector) Event(e Event) {
 			c.run.Counts.Skipped++
 		}
 	case RunEnd:
-		c.run.Duration, c.run.Missing = ms(e.Duration), e.Missing
+		c.run.Duration, c.run.Missing, c.run.Status = ms(e.Duration), e.Missing, e.Status
+		c.run.EnvError = e.EnvError
+		if why, ok := strings.CutPrefix(e.Message, EnvFailed+": "); ok && c.run.EnvError == "" && e.Status == Failed {
+			c.run.EnvError = why
+		}
 	}
 }
 
