@@ -37,3 +37,24 @@ type Recorders interface {
 type Streams interface {
 	StreamInfo(ctx context.Context, service, stream string) (map[string]any, error)
 }
+
+// HeaderFields is a message's or an answer's headers as steps give them
+// to expectations: a header sent once is its value, one sent more than
+// once the list of its values in order (a value may hold a comma, so they
+// are never joined). The http and nats steps share it, so one suite reads
+// both alike.
+func HeaderFields(h map[string][]string) map[string]any {
+	out := make(map[string]any, len(h))
+	for k, vs := range h {
+		if len(vs) == 1 {
+			out[k] = vs[0]
+			continue
+		}
+		list := make([]any, len(vs))
+		for i, v := range vs {
+			list[i] = v
+		}
+		out[k] = list
+	}
+	return out
+}

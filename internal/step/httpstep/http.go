@@ -198,7 +198,7 @@ func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 	}
 	fields := map[string]any{
 		"status":      resp.StatusCode,
-		"headers":     headerValue(resp.Header),
+		"headers":     step.HeaderFields(resp.Header),
 		"text":        string(data),
 		"body":        bodyValue(resp.Header.Get("Content-Type"), data),
 		"duration_ms": float64(elapsed.Microseconds()) / 1000,
@@ -357,22 +357,6 @@ func describeErr(ctx context.Context, req *http.Request, err error) error {
 		err = ue.Err
 	}
 	return fmt.Errorf("%s %s: %v", req.Method, req.URL, err)
-}
-
-func headerValue(h http.Header) map[string]any {
-	out := make(map[string]any, len(h))
-	for k, vs := range h {
-		if len(vs) == 1 {
-			out[k] = vs[0]
-			continue
-		}
-		list := make([]any, len(vs))
-		for i, v := range vs {
-			list[i] = v
-		}
-		out[k] = list
-	}
-	return out
 }
 
 func bodyValue(contentType string, data []byte) any {

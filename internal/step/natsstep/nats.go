@@ -254,28 +254,9 @@ func (a *action) receive(ctx context.Context, env *step.Env, name string) (*step
 	first := msgs[0]
 	fields := map[string]any{
 		"subject": first.Subject, "data": decodeData(first.Data), "text": string(first.Data),
-		"headers": headerValue(first.Headers), "count": len(msgs), "messages": all,
+		"headers": step.HeaderFields(first.Headers), "count": len(msgs), "messages": all,
 	}
 	return &step.Result{Fields: fields, Request: sent, Response: responseText(msgs)}, nil
-}
-
-// headerValue is a message's headers as the http step gives its: a
-// header sent once is its value, one sent more than once the list of its
-// values, in order (a value may hold a comma, so they are not joined).
-func headerValue(h natsgo.Header) map[string]any {
-	out := make(map[string]any, len(h))
-	for k, vs := range h {
-		if len(vs) == 1 {
-			out[k] = vs[0]
-			continue
-		}
-		list := make([]any, len(vs))
-		for i, v := range vs {
-			list[i] = v
-		}
-		out[k] = list
-	}
-	return out
 }
 
 func (a *action) stream(ctx context.Context, env *step.Env, name string) (*step.Result, error) {
