@@ -128,15 +128,28 @@ func Start(ctx context.Context, opts Options) (*Browser, error) {
 			return nil, err
 		}
 	}
+	profile += "/profile"
+	if err := os.MkdirAll(profile, 0o700); err != nil {
+		return nil, err
+	}
 	// Chromium keeps its singleton lock and socket in a folder of its own
 	// under TMPDIR, which a SIGKILL (how Close ends it: see there) never
-	// lets it remove: given one of seam's, they go with it.
-	tmp := profile + "/tmp"
-	profile += "/profile"
-	for _, d := range []string{profile, tmp} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			return nil, err
+	// lets it remove: given a folder of seam's, they go with it. A short
+	// one, beside the others: the socket's path must fit a Unix socket
+	// address (108 bytes), and the run's folder is deep.
+	// Under a TMPDIR too deep for that, in /tmp.
+	tmp := ""
+	for _, dir := range []string{os.TempDir(), "/tmp"} {
+		if len(dir)+len("/seam-chromium-0123456789/org.chromium.Chromium.XXXXXX/SingletonSocket") < 100 {
+			if tmp, err = os.MkdirTemp(dir, "seam-chromium-"); err == nil {
+				break
+			}
+			tmp = ""
 		}
+	}
+	env := append([]string(nil), opts.Host.Mark...)
+	if tmp != "" {
+		env = append(env, "TMPDIR="+tmp)
 	}
 	aopts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(bin), chromedp.UserDataDir(profile),
@@ -150,7 +163,7 @@ func Start(ctx context.Context, opts Options) (*Browser, error) {
 		chromedp.Flag("mute-audio", true),
 		chromedp.Flag("no-proxy-server", true), // the system under test, never the user's proxy
 		chromedp.WindowSize(1280, 800),
-		chromedp.Env(append(append([]string(nil), opts.Host.Mark...), "TMPDIR="+tmp)...),
+		chromedp.Env(env...),
 		chromedp.ModifyCmdFunc(func(cmd *exec.Cmd) {
 			// Its own group, so a reap kills the renderers too; and it
 			// dies with seam.
@@ -162,6 +175,9 @@ func Start(ctx context.Context, opts Options) (*Browser, error) {
 	b := &Browser{crash: crash.From(ctx), host: opts.Host, tmp: tmp, allocCancel: acancel, ctx: bctx, cancel: bcancel, spare: make(chan spare, 1)}
 	if b.sink, err = newSink(); err != nil {
 		acancel()
+		if tmp != "" {
+			os.RemoveAll(tmp)
+		}
 		return nil, err
 	}
 	b.crash.Go(func() { b.sink.serve(b.crash.Go) })
@@ -225,7 +241,9 @@ func (b *Browser) Close() error {
 		// renderer a moment longer.
 		_ = syscall.Kill(-b.pid, syscall.SIGKILL)
 	}
-	os.RemoveAll(b.tmp)
+	if b.tmp != "" {
+		os.RemoveAll(b.tmp)
+	}
 	return nil
 }
 

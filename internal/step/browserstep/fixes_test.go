@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -539,7 +540,10 @@ func TestCloseLeavesNothingInTMPDIR(t *testing.T) {
 	if _, err := FindBinary(""); err != nil {
 		t.Fatalf("%v (scripts/test.sh installs it)", err)
 	}
-	b, err := Start(ctx, Options{Host: step.HostEnv{TempDir: t.TempDir()}})
+	// A run's folder is deep (/tmp/seam-<run>/env1/browser): Chromium's
+	// socket path under it would not fit a Unix socket address.
+	deep := filepath.Join(t.TempDir(), strings.Repeat("d", 60), "env1", "browser")
+	b, err := Start(ctx, Options{Host: step.HostEnv{TempDir: deep}})
 	if err != nil {
 		t.Fatal(err)
 	}
