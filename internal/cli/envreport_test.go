@@ -171,13 +171,16 @@ tests:
 		t.Fatal(err)
 	}
 	junit := filepath.Join(dir, "r.xml")
-	var b bytes.Buffer
-	code := Run(context.Background(), []string{"run", dir, "--report", "junit=" + junit}, IO{Stdout: &b, Stderr: &b, Getenv: os.Getenv})
+	var b, e bytes.Buffer
+	code := Run(context.Background(), []string{"run", dir, "--report", "junit=" + junit}, IO{Stdout: &b, Stderr: &e, Getenv: os.Getenv})
 	if code != ExitEnv {
-		t.Fatalf("exit %d, want %d:\n%s", code, ExitEnv, b.String())
+		t.Fatalf("exit %d, want %d:\n%s%s", code, ExitEnv, b.String(), e.String())
 	}
-	if n := strings.Count(b.String(), `service "api": not ready`); n != 1 {
-		t.Errorf("the reason is printed %d times, want once:\n%s", n, b.String())
+	// The console says why in a line; stderr, the error channel, has it
+	// all, with the service's last log lines.
+	if n := strings.Count(b.String(), `service "api": not ready`); n != 1 || !strings.Contains(e.String(), `service "api": not ready`) ||
+		!strings.Contains(e.String(), "api says no config") {
+		t.Errorf("the reason is printed %d times on stdout, want once, and on stderr with the logs:\n%s\nstderr:\n%s", n, b.String(), e.String())
 	}
 	x, _ := os.ReadFile(junit)
 	if !bytes.Contains(x, []byte(`type="environment"`)) || bytes.Count(x, []byte("api says no config")) < 2 {

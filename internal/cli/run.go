@@ -41,15 +41,11 @@ func envFailure(err error, stdio IO) int {
 	return ExitEnv
 }
 
-// envDetail follows the console's run_end, which gave the first line of
-// why the environment could not start: the rest (the failing service's
-// last log lines), without saying the first again.
+// envDetail follows the console's run_end (on stdout, with the first
+// line of why) with the whole reason on stderr, the error channel, where
+// a CI log that keeps stderr apart (or a user's 2>file) finds it.
 func envDetail(err error, stdio IO) {
-	_, rest, _ := strings.Cut(err.Error(), "\n")
-	fmt.Fprintln(stdio.Stderr, "seam: nothing was tested")
-	if rest != "" {
-		fmt.Fprintln(stdio.Stderr, rest)
-	}
+	fmt.Fprintf(stdio.Stderr, "seam: the environment could not start; nothing was tested\n%v\n", err)
 }
 
 // keepUp starts a fresh environment for inspection after a failed run and
