@@ -180,6 +180,13 @@ func grpcMessages(b []byte, encoding string, limit int64) ([][]byte, error) {
 	return out, nil
 }
 
+// decode reads a message of type d, its Any fields resolved from the
+// stub's types (a call's request, or a recorded answer).
+func (g *grpcTypes) decode(d protoreflect.MessageDescriptor, b []byte) (*dynamicpb.Message, error) {
+	m := dynamicpb.NewMessage(d)
+	return m, (proto.UnmarshalOptions{Resolver: g.types}).Unmarshal(b, m)
+}
+
 // requestJSON is the body mappings see: the message as JSON (several: a
 // JSON array), or with no descriptor for the method, its bytes.
 func (g *grpcTypes) requestJSON(md protoreflect.MethodDescriptor, msgs [][]byte) ([]byte, error) {
@@ -188,8 +195,8 @@ func (g *grpcTypes) requestJSON(md protoreflect.MethodDescriptor, msgs [][]byte)
 	}
 	var parts [][]byte
 	for _, b := range msgs {
-		m := dynamicpb.NewMessage(md.Input())
-		if err := (proto.UnmarshalOptions{Resolver: g.types}).Unmarshal(b, m); err != nil {
+		m, err := g.decode(md.Input(), b)
+		if err != nil {
 			return nil, fmt.Errorf("the request is not a %s: %v", md.Input().FullName(), err)
 		}
 		j, err := protojson.MarshalOptions{Resolver: g.types}.Marshal(m)

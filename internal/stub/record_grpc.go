@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,7 +22,6 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/descriptorpb"
-	"google.golang.org/protobuf/types/dynamicpb"
 
 	"github.com/seamtest/seam/internal/grpcstatus"
 	"github.com/seamtest/seam/internal/protos"
@@ -82,17 +83,7 @@ func placeholdersOf(files *protoregistry.Files) []string {
 		return true
 	})
 	sort.Strings(out)
-	return compactStrings(out)
-}
-
-func compactStrings(s []string) []string {
-	var out []string
-	for i, v := range s {
-		if i == 0 || v != s[i-1] {
-			out = append(out, v)
-		}
-	}
-	return out
+	return slices.Compact(out)
 }
 
 // Descriptors are the descriptors the recording's gRPC calls were read
@@ -137,7 +128,7 @@ func (rc *Recorder) recordGRPC(r *http.Request, reqBody []byte, resp *http.Respo
 		return
 	}
 	a := recordedAnswer{status: http.StatusOK}
-	for _, k := range sortedKeys(resp.Header) {
+	for _, k := range slices.Sorted(maps.Keys(resp.Header)) {
 		if recordedGRPCHeader(k) {
 			for _, v := range resp.Header[k] {
 				a.headers = append(a.headers, Header{Name: strings.ToLower(k), Value: v})
@@ -178,15 +169,6 @@ func recordedGRPCHeader(k string) bool {
 	return true
 }
 
-func sortedKeys(h http.Header) []string {
-	out := make([]string, 0, len(h))
-	for k := range h {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // responseJSON is an answer's messages as the body a mapping plays them
 // back from: one message's JSON, a JSON list for a server-streaming
 // method, or without descriptors the one message's bytes.
@@ -199,8 +181,8 @@ func (g *grpcTypes) responseJSON(md protoreflect.MethodDescriptor, msgs [][]byte
 	}
 	parts := make([][]byte, 0, len(msgs))
 	for _, b := range msgs {
-		m := dynamicpb.NewMessage(md.Output())
-		if err := (proto.UnmarshalOptions{Resolver: g.types}).Unmarshal(b, m); err != nil {
+		m, err := g.decode(md.Output(), b)
+		if err != nil {
 			return nil, fmt.Errorf("not a %s: %v", md.Output().FullName(), err)
 		}
 		j, err := protojson.MarshalOptions{Resolver: g.types}.Marshal(m)
