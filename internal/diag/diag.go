@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/width"
 )
@@ -289,4 +290,17 @@ func RuneWidth(r rune) int {
 		return 2
 	}
 	return 1
+}
+
+// Prefix is the longest prefix of s of at most n bytes that ends between
+// two UTF-8 characters: where a message cuts a long value, so the cut
+// never leaves half a character (shown as \xc3 or U+FFFD).
+func Prefix(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

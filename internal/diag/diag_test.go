@@ -115,3 +115,15 @@ func TestRenderCaretUnderWideCharacters(t *testing.T) {
 		}
 	}
 }
+
+func TestPrefixCutsBetweenCharacters(t *testing.T) {
+	for _, c := range []struct {
+		s    string
+		n    int
+		want string
+	}{{"abc", 5, "abc"}, {"abc", 2, "ab"}, {"aéb", 2, "a"}, {"aéb", 3, "aé"}, {"€x", 1, ""}, {"", 0, ""}} {
+		if got := Prefix(c.s, c.n); got != c.want {
+			t.Errorf("Prefix(%q, %d) = %q, want %q", c.s, c.n, got, c.want)
+		}
+	}
+}

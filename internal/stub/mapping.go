@@ -461,11 +461,8 @@ func clip(s string) string {
 	if len(s) <= clipAt {
 		return s
 	}
-	cut := clipAt
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return fmt.Sprintf("%s…[%d more bytes]", s[:cut], len(s)-cut)
+	cut := diag.Prefix(s, clipAt)
+	return fmt.Sprintf("%s…[%d more bytes]", cut, len(s)-len(cut))
 }
 
 // shownBody is a body for a message: quoted, cut with a marker past

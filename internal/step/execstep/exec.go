@@ -16,6 +16,7 @@ import (
 
 	"github.com/seamtest/seam/internal/crash"
 	"github.com/seamtest/seam/internal/decode"
+	"github.com/seamtest/seam/internal/diag"
 	"github.com/seamtest/seam/internal/expect"
 	"github.com/seamtest/seam/internal/expr"
 	"github.com/seamtest/seam/internal/step"
@@ -231,7 +232,7 @@ func outputText(code int, stdout, stderr string) string {
 func clip(s string) string {
 	s = strings.TrimRight(s, "\n")
 	if len(s) > 2048 {
-		return s[:2048] + fmt.Sprintf("… (%d bytes in all)", len(s))
+		return diag.Prefix(s, 2048) + fmt.Sprintf("… (%d bytes in all)", len(s))
 	}
 	return s
 }

@@ -666,7 +666,7 @@ const excerptLimit = 2048
 
 func clip(s string) string {
 	if len(s) > excerptLimit {
-		return s[:excerptLimit] + fmt.Sprintf("… (%d bytes in all)", len(s))
+		return diag.Prefix(s, excerptLimit) + fmt.Sprintf("… (%d bytes in all)", len(s))
 	}
 	return s
 }

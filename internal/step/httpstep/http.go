@@ -405,7 +405,7 @@ func responseText(resp *http.Response, body []byte, truncated bool) string {
 
 func clip(body []byte) string {
 	if len(body) > excerptLimit {
-		return string(body[:excerptLimit]) + fmt.Sprintf("… (%d bytes in all)", len(body))
+		return diag.Prefix(string(body), excerptLimit) + fmt.Sprintf("… (%d bytes in all)", len(body))
 	}
 	return string(body)
 }
