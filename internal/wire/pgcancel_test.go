@@ -44,6 +44,7 @@ func TestSettleWaitsForTheCancelledQuery(t *testing.T) {
 	}
 	t.Cleanup(func() { ln.Close() })
 	cancelled := make(chan struct{})
+	running := make(chan struct{}) // the server has the query
 	key := []byte{1, 2, 3, 4}
 	go func() {
 		q, err := ln.Accept()
@@ -58,6 +59,7 @@ func TestSettleWaitsForTheCancelledQuery(t *testing.T) {
 		if typ, err := readPGMessage(q); err != nil || typ != 'Q' {
 			return
 		}
+		close(running)
 		c, err := ln.Accept()
 		if err != nil {
 			return
@@ -88,6 +90,10 @@ func TestSettleWaitsForTheCancelledQuery(t *testing.T) {
 		}
 	}
 	q.Write(pgMsg('Q', cstr("select pg_sleep(5)")))
+	// As a client's timeout does, the cancel comes once the query runs:
+	// sent at once, it could reach the wire before the query did (two
+	// connections, read apart), and cancel nothing.
+	<-running
 	c, err := net.Dial("tcp", p.Addr())
 	if err != nil {
 		t.Fatal(err)
