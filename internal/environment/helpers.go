@@ -89,6 +89,7 @@ func (e *Environment) hostEnv(key string) step.HostEnv {
 			return out
 		},
 		Started:     e.opts.Started,
+		AddTemp:     e.opts.AddTemp,
 		Mark:        e.opts.Mark,
 		TempDir:     filepath.Join(e.opts.TempDir, key),
 		ArtifactDir: filepath.Join(e.opts.LogDir, "artifacts"),

@@ -29,6 +29,9 @@ type HostEnv struct {
 	Record func(wire.Interaction)
 	// Started records a child process, so a crashed run's is reaped.
 	Started func(pid int)
+	// AddTemp records a folder outside TempDir that a helper made (nil:
+	// none to record), so a crashed run's is removed by the next seam.
+	AddTemp func(dir string)
 	// Mark is the environment entries that mark the run's processes.
 	Mark []string
 	// TempDir is a work folder of the environment, removed with it.

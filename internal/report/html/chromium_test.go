@@ -25,8 +25,17 @@ func startChromium(t testing.TB) context.Context {
 	if _, err := os.Stat(bin); err != nil {
 		t.Fatalf("the HTML report's browser tests need Chromium: %v (install Debian's chromium: apt-get install chromium; or set SEAM_CHROMIUM)", err)
 	}
+	// Chromium's singleton folder (org.chromium.Chromium.*) goes under its
+	// TMPDIR, and its SIGKILL below never lets it remove it: a short folder
+	// of the test's own (the socket path must fit 108 bytes) takes it.
+	tmp, err := os.MkdirTemp("/tmp", "seam-test-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(tmp) })
 	var cmd *exec.Cmd
 	actx, acancel := chromedp.NewExecAllocator(context.Background(),
+		chromedp.Env("TMPDIR="+tmp),
 		chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),

@@ -142,6 +142,9 @@ func Start(ctx context.Context, opts Options) (*Browser, error) {
 	for _, dir := range []string{os.TempDir(), "/tmp"} {
 		if len(dir)+len("/seam-chromium-0123456789/org.chromium.Chromium.XXXXXX/SingletonSocket") < 100 {
 			if tmp, err = os.MkdirTemp(dir, "seam-chromium-"); err == nil {
+				if opts.Host.AddTemp != nil {
+					opts.Host.AddTemp(tmp) // a SIGKILL of seam leaves it: the next seam removes it
+				}
 				break
 			}
 			tmp = ""

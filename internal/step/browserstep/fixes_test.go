@@ -546,14 +546,27 @@ func TestCloseLeavesNothingInTMPDIR(t *testing.T) {
 	// A run's folder is deep (/tmp/seam-<run>/env1/browser): Chromium's
 	// socket path under it would not fit a Unix socket address.
 	deep := filepath.Join(t.TempDir(), strings.Repeat("d", 60), "env1", "browser")
-	b, err := Start(ctx, Options{Host: step.HostEnv{TempDir: deep}})
+	// The folder it makes outside the run's is recorded, so that a seam
+	// killed (SIGKILL: no Close) has the next seam remove it.
+	var recorded []string
+	b, err := Start(ctx, Options{Host: step.HostEnv{TempDir: deep, AddTemp: func(d string) { recorded = append(recorded, d) }}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.PageFor(ctx, time.Now()); err != nil {
 		t.Fatal(err)
 	}
+	// (In TMPDIR, or in /tmp when TMPDIR is too deep for the socket.)
+	if len(recorded) != 1 || !strings.HasPrefix(filepath.Base(recorded[0]), "seam-chromium-") {
+		t.Fatalf("recorded for removal after a crash: %q, want one seam-chromium-* folder", recorded)
+	}
+	if _, err := os.Stat(recorded[0]); err != nil {
+		t.Errorf("the recorded folder is not there while the browser runs: %v", err)
+	}
 	b.Close()
+	if _, err := os.Stat(recorded[0]); !os.IsNotExist(err) {
+		t.Errorf("the recorded folder is left after Close: %v", err)
+	}
 	es, _ := os.ReadDir(tmp)
 	for _, e := range es {
 		t.Errorf("left in TMPDIR: %s", e.Name())
