@@ -80,6 +80,9 @@ func TestBuildFailureWritesReports(t *testing.T) {
 	if h, err := os.ReadFile(page); err != nil || len(h) == 0 {
 		t.Errorf("HTML report: %d bytes, %v", len(h), err)
 	}
+	if !strings.Contains(stdout.String(), "report: "+page+"\n") {
+		t.Errorf("stdout does not say where the page is (report: %s):\n%s", page, stdout.String())
+	}
 }
 
 // Merging the parts of a run whose environment failed in one part exits

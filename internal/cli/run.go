@@ -363,6 +363,11 @@ func failedRun(ctx context.Context, s *suite.Suite, tests []*suite.Test, opts en
 			fmt.Fprintf(stdio.Stderr, "seam run: writing %s: %v\n", reports[i], err)
 		}
 	}
+	// As a run that started says where its page is (no event log was
+	// kept: the run's folder was never made).
+	if where := whereReport(reports, nil); strings.HasPrefix(where, "report: ") && !strings.HasPrefix(where, "report: none") {
+		fmt.Fprintln(stdio.Stdout, where)
+	}
 }
 
 // failedEnvs is an EnvFactory whose every start fails with err.
