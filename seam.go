@@ -431,8 +431,8 @@ func (e *Env) attach(t testing.TB, fresh bool) *Env {
 				// The ancestor goes on: its faults and mappings come back.
 				v.restore(saved)
 			} else {
-				e.env.EndTest()     // the browser's calls in flight are the test's
-				e.env.ClearFaults() // the test's faults end with it, in its own log
+				e.env.EndTest(v.start) // the calls in flight (the browser's, the wire's) are the test's
+				e.env.ClearFaults()    // the test's faults end with it, in its own log
 				e.forgetFaults()
 			}
 			v.checkUnmatched()

@@ -775,7 +775,7 @@ func (r *runner) once(ctx context.Context, t *suite.Test, w *Worker) (report.Eve
 	if te, ok := env.(TestEnder); ok && env != nil {
 		// Before the faults are lifted (a blackhole's held calls would
 		// fail then): what is still in flight is the test's.
-		te.EndTest()
+		te.EndTest(start)
 	}
 	if fc, ok := env.(FaultClearer); ok && env != nil {
 		fc.ClearFaults() // the test's faults end in its own timeline
@@ -1263,9 +1263,10 @@ func Describe(t *suite.Test) string {
 // TestEnder is an Env whose helpers keep a test's state (a browser's
 // requests in flight): the engine calls EndTest once the test's teardown
 // is done, while the test is still the one running, so what they record
-// of it lands in its timeline, not the next test's.
+// of it lands in its timeline, not the next test's. since is when the
+// test began.
 type TestEnder interface {
-	EndTest()
+	EndTest(since time.Time)
 }
 
 // testEnded is the cause the test's context ends with when its steps are

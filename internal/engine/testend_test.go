@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/seamtest/seam/internal/engine"
 	"github.com/seamtest/seam/internal/report"
@@ -15,7 +16,7 @@ import (
 // browser recording its requests still in flight).
 type endingEnv struct{ wiredEnv }
 
-func (e *endingEnv) EndTest() {
+func (e *endingEnv) EndTest(time.Time) {
 	e.log("browser→api", report.WireStream, "GET /hang → no answer: still in flight when the test ended", nil)
 }
 

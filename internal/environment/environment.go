@@ -537,10 +537,26 @@ func (e *Environment) edgeProxies(edge string) []*wire.Proxy {
 }
 
 // Interactions returns what the wire saw on every edge since t, in the
-// order the interactions ended (wirestep uses it).
+// order the interactions ended (wirestep uses it), then the calls begun
+// since t that are still in flight (wire.Proxy.InFlight: a stream still
+// answering, a call hung on its callee), by edge.
 func (e *Environment) Interactions(since time.Time) []wire.Interaction {
 	e.settle()
-	return e.seen.Since(since)
+	return append(e.seen.Since(since), e.inFlight(since)...)
+}
+
+// inFlight is the calls begun since t still in flight on every edge.
+func (e *Environment) inFlight(since time.Time) []wire.Interaction {
+	var out []wire.Interaction
+	now := time.Now()
+	for _, p := range e.proxyList() {
+		for _, in := range p.InFlight(now) {
+			if !in.Start.Before(since) {
+				out = append(out, in)
+			}
+		}
+	}
+	return out
 }
 
 // settle waits (briefly) until every edge has told of its connections

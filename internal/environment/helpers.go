@@ -212,8 +212,21 @@ func (e *Environment) componentFaultsChanged() {
 // EndTest tells the helpers that keep a test's state (the browser's
 // requests still in flight) that the test has ended (engine.TestEnder):
 // what they record of it lands in its timeline, not the next test's.
-func (e *Environment) EndTest() {
+//
+// The wire's calls still in flight go on the timeline too (once the
+// wire has read what came), each as it stands: a call hung on its callee
+// would otherwise show nowhere in the test that timed out waiting on it
+// (the wire tells a call as it ends). Calls begun before the test (a
+// worker's long poll) are left to the test they end in.
+func (e *Environment) EndTest(since time.Time) {
 	for _, t := range helpersAs[step.TestEnder](e) {
 		t.TestEnded()
+	}
+	if e.opts.Log == nil {
+		return
+	}
+	e.settle()
+	for _, in := range e.inFlight(since) {
+		e.opts.Log(in.Edge, "wire", in.Line(), e.wireSpan(in))
 	}
 }

@@ -39,6 +39,9 @@ type Interaction struct {
 	// callee's place, a connection it cut, a request it swallowed), so it
 	// says nothing about the callee.
 	Injected bool
+	// InFlight: the call had not ended when this was read (Proxy.InFlight);
+	// End is then when it was read. It is told again when it ends.
+	InFlight bool
 	Note     string
 	// HTTP: the request's method and target, the response's status, and
 	// the start of each body (up to 4 KiB). PostgreSQL: Method "SQL",
