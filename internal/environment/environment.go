@@ -24,6 +24,7 @@ import (
 	"github.com/seamtest/seam/internal/freeport"
 	"github.com/seamtest/seam/internal/mask"
 	"github.com/seamtest/seam/internal/protos"
+	"github.com/seamtest/seam/internal/reap"
 	"github.com/seamtest/seam/internal/report"
 	"github.com/seamtest/seam/internal/service"
 	"github.com/seamtest/seam/internal/step"
@@ -34,12 +35,19 @@ import (
 
 // Options configure an environment.
 type Options struct {
-	Dir      string              // the suite's folder
-	Vars     expr.Vars           // suite variables, evaluated
-	TempDir  string              // a folder for this environment's instances (removed by the caller)
-	LogDir   string              // where each service's output is kept
-	Ports    *freeport.Allocator // shared by the run's environments
-	Mark     []string            // environment entries that mark processes for reaping
+	Dir     string              // the suite's folder
+	Vars    expr.Vars           // suite variables, evaluated
+	TempDir string              // a folder for this environment's instances (removed by the caller)
+	LogDir  string              // where each service's output is kept
+	Ports   *freeport.Allocator // shared by the run's environments
+	Mark    []string            // environment entries that mark processes for reaping
+	// Own is the entry of Mark (NAME=VALUE, reap.EnvMarkVar) that marks
+	// this environment's processes alone ("": none): Stop kills those that
+	// escaped their service's process group (setsid, a daemon's double
+	// fork), which would otherwise live on until the run ends; Outlived,
+	// if set, is told how many there were.
+	Own      string
+	Outlived func(n int)
 	Started  func(pid int)
 	AddTemp  func(dir string)
 	Log      report.LogFunc
@@ -1112,6 +1120,16 @@ func (e *Environment) Stop(ctx context.Context) error {
 				})
 			}
 			wg.Wait()
+		}
+		if e.opts.Own != "" {
+			// Before the ports are released: what escaped may listen on one.
+			left, err := reap.KillEntry(e.opts.Own, 5*time.Second)
+			if err != nil {
+				errs = append(errs, err)
+			}
+			if len(left) > 0 && e.opts.Outlived != nil {
+				e.opts.Outlived(len(left))
+			}
 		}
 		e.mu.Lock()
 		proxies, toxiSrv, toxi := e.proxies, e.toxiSrv, e.toxi

@@ -549,9 +549,26 @@ func KillMarked(runID string, grace time.Duration) ([]int, error) {
 	return stop(func() []int { return Marked(runID) }, 0, grace, "run "+runID)
 }
 
+// EnvMarkVar is the environment variable that marks an environment's
+// processes within a run (with EnvVar): an environment stopped while the
+// run goes on (a fresh test's) stops what escaped its services' process
+// groups, as the run's end does for the run's.
+const EnvMarkVar = "SEAM_ENV_ID"
+
+// KillEntry is KillMarked for the processes whose environment holds the
+// entry (NAME=VALUE): an environment's mark (EnvMarkVar).
+func KillEntry(entry string, grace time.Duration) ([]int, error) {
+	return stop(func() []int { return markedBy([]byte(entry + "\x00")) }, 0, grace, entry)
+}
+
 // Marked lists the live processes carrying runID's mark.
 func Marked(runID string) []int {
-	mark := []byte(EnvVar + "=" + runID + "\x00")
+	return markedBy([]byte(EnvVar + "=" + runID + "\x00"))
+}
+
+// markedBy lists the live processes whose environment holds mark (a whole
+// entry, NUL-ended).
+func markedBy(mark []byte) []int {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/seamtest/seam/internal/crash"
@@ -58,6 +59,9 @@ type Session struct {
 	cacheDir string
 	ports    *freeport.Allocator
 	base     expr.Vars
+	// outlived counts the processes that escaped their service's group,
+	// stopped by the environments' Stop (said once, at Close).
+	outlived atomic.Int64
 
 	// exchanges bounds what the run's interactions carry to its event
 	// log, across all its environments.
@@ -268,13 +272,16 @@ func (s *Session) startEnv(ctx context.Context, log report.LogFunc, timed bool) 
 	n := s.n
 	s.mu.Unlock()
 	name := fmt.Sprintf("env%d", n)
+	own := reap.EnvMarkVar + "=" + s.rec.ID() + "/" + name
 	env, err := environment.Start(ctx, s.suite.System, environment.Options{
 		Dir:       s.suite.Dir,
 		Vars:      s.base,
 		TempDir:   filepath.Join(s.tempRoot, name),
 		LogDir:    filepath.Join(s.logRoot, name),
 		Ports:     s.ports,
-		Mark:      []string{s.rec.Env()},
+		Mark:      []string{s.rec.Env(), own},
+		Own:       own,
+		Outlived:  func(n int) { s.outlived.Add(int64(n)) },
 		Started:   func(pid int) { _ = s.rec.AddPID(pid) },
 		AddTemp:   func(dir string) { _ = s.rec.AddTemp(dir) },
 		Log:       log,
@@ -355,10 +362,13 @@ func (s *Session) Close() error {
 			}
 		}
 	}
-	if left, err := reap.KillMarked(s.rec.ID(), 5*time.Second); err != nil {
+	left, err := reap.KillMarked(s.rec.ID(), 5*time.Second)
+	if err != nil {
 		errs = append(errs, err)
-	} else if len(left) > 0 && s.opts.Notices != nil {
-		fmt.Fprintf(s.opts.Notices, "seam: stopped %d process(es) that outlived their service\n", len(left))
+	}
+	// With those each environment's Stop found of its own.
+	if n := int64(len(left)) + s.outlived.Load(); n > 0 && s.opts.Notices != nil {
+		fmt.Fprintf(s.opts.Notices, "seam: stopped %d process(es) that outlived their service\n", n)
 	}
 	// The ports' claims last until every process that listened on them is
 	// gone.
