@@ -6,7 +6,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/seamtest/seam/internal/diag"
 	"github.com/seamtest/seam/internal/service"
+	"github.com/seamtest/seam/internal/step"
 	"github.com/seamtest/seam/internal/step/browserstep"
 	"github.com/seamtest/seam/internal/wire"
 	"google.golang.org/grpc/codes"
@@ -82,11 +84,45 @@ func (e *Env) Fault(from, to string, f Fault) {
 		e.fail("fault on %s→%s: %s%s", from, to, goName(prs[0].Where), prs[0].What)
 		return
 	}
+	if msg := e.faultNeverApplies(from, to, wf); msg != "" {
+		e.fail("fault on %s→%s: %s", from, to, msg)
+		return
+	}
 	if err := e.env.SetFaults(from, to, wf); err != nil {
 		e.fail("fault: %v", err)
 		return
 	}
 	e.noteFault(from, to, wf)
+}
+
+// faultNeverApplies says why f's HTTP or gRPC fault could never apply on
+// from → to (an edge to a database carries no HTTP), as a suite's fault
+// step is refused for it; "" when it can.
+func (e *Env) faultNeverApplies(from, to string, f wire.Faults) string {
+	var checks []step.EdgeCheck
+	hint := map[step.Protocol]string{}
+	for _, p := range []step.Protocol{step.Postgres, step.MySQL, step.Redis, step.NATS} {
+		hint[p] = "faults that apply on any edge: Latency, Jitter, Bandwidth, CloseAfter, Reset, Refuse, Blackhole"
+	}
+	if f.HTTP != nil {
+		checks = append(checks, step.EdgeCheck{What: "HTTP", Want: []step.Protocol{step.HTTP}, Hint: hint, Never: "the fault would never apply"})
+	}
+	if f.GRPC != nil {
+		checks = append(checks, step.EdgeCheck{What: "GRPC", Want: []step.Protocol{step.HTTP}, Hint: hint, Never: "the fault would never apply"})
+	}
+	if len(checks) == 0 || e.sys == nil || e.sys.System == nil {
+		return ""
+	}
+	var errs diag.List
+	step.CheckEdge(e.sys.System, from, to, checks, &errs)
+	if errs.Len() == 0 {
+		return ""
+	}
+	d := errs.Errors()[0]
+	if d.Hint != "" {
+		return d.Msg + " (" + d.Hint + ")"
+	}
+	return d.Msg
 }
 
 // ClearFaults takes the faults off the edge from → to now.

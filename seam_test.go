@@ -428,3 +428,25 @@ func ExampleProcess() {
 	fmt.Println(resp.Status)
 	// Output: 200 OK
 }
+
+// An HTTP or gRPC fault on an edge that carries neither (to PostgreSQL,
+// NATS) fails the test (and stops it, as every misuse of a fault does),
+// as the suite's fault step is refused for it: it would never apply.
+func TestFaultThatCouldNeverApplyFails(t *testing.T) {
+	for _, tc := range []struct {
+		to string
+		f  seam.Fault
+	}{
+		{"db", seam.Fault{HTTP: &seam.HTTPFault{Path: "/x", Status: 503}}},
+		{"bus", seam.Fault{GRPC: &seam.GRPCFault{Code: codes.Unavailable}}},
+	} {
+		msg := fatal(t, func(t testing.TB) {
+			seam.Start(t, "examples/shop").Fault("orders", tc.to, tc.f)
+			t.Log("went on")
+		})
+		if !strings.Contains(msg, "seam: fault on orders→"+tc.to+": ") || !strings.Contains(msg, "the fault would never apply") ||
+			!strings.Contains(msg, "Latency") || strings.Contains(msg, "went on") {
+			t.Errorf("fault on orders→%s:\n%s", tc.to, msg)
+		}
+	}
+}

@@ -514,7 +514,8 @@ func noWire(sys *service.System, from, to string) error {
 	return fmt.Errorf("no wire on %s→%s: %s does not depend on %s; it depends on %s (faults go on a depends_on edge)", from, to, from, to, strings.Join(deps, ", "))
 }
 
-// ClearFaults removes the faults of every edge.
+// ClearFaults removes the faults of every edge, and the toxics and
+// disabled proxies set through Toxiproxy's API (a test's end).
 func (e *Environment) ClearFaults() {
 	for _, p := range e.proxyList() {
 		p.ClearFaults()
@@ -522,7 +523,11 @@ func (e *Environment) ClearFaults() {
 	e.mu.Lock()
 	had := e.componentFaults
 	e.componentFaults = nil
+	toxi := e.toxi
 	e.mu.Unlock()
+	if toxi != nil {
+		toxi.Reset() // toxics and disabled proxies set through Toxiproxy's API
+	}
 	if len(had) > 0 {
 		e.componentFaultsChanged()
 		for edge := range had {

@@ -139,6 +139,24 @@ func (a *ToxiAPI) apply(p *Proxy) {
 	p.SetEnabled(!a.off[p.Name()])
 }
 
+// Reset takes every toxic off and enables every proxy, as POST /reset
+// does. A test's end calls it: what a test set through the API (a
+// toxic, a disabled proxy) is not the next test's, as its faults are not.
+func (a *ToxiAPI) Reset() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.resetLocked()
+}
+
+func (a *ToxiAPI) resetLocked() {
+	for _, p := range a.all() {
+		if len(a.tox[p.Name()]) > 0 || a.off[p.Name()] {
+			delete(a.tox, p.Name())
+			a.setEnabled(p, true)
+		}
+	}
+}
+
 // setEnabled enables or disables a proxy.
 func (a *ToxiAPI) setEnabled(p *Proxy, on bool) {
 	if on {
@@ -181,10 +199,7 @@ func (a *ToxiAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case r.URL.Path == "/reset":
 		if method(http.MethodPost) {
-			for _, p := range a.all() {
-				delete(a.tox, p.Name())
-				a.setEnabled(p, true)
-			}
+			a.resetLocked()
 			w.WriteHeader(http.StatusNoContent)
 		}
 	case r.URL.Path == "/populate":

@@ -146,3 +146,64 @@ func TestToxiproxyAPINamesPorts(t *testing.T) {
 		t.Errorf("interactions by port: %q", ports)
 	}
 }
+
+// Reset (a test's end) takes off what a test set through the API: its
+// toxics and a disabled proxy, which used to carry into the next test.
+func TestToxiAPIResetAtATestsEnd(t *testing.T) {
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) }))
+	defer target.Close()
+	var s sink
+	a, err := Listen("a→b", strings.TrimPrefix(target.URL, "http://"), s.add)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := Listen("a→c", strings.TrimPrefix(target.URL, "http://"), s.add)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	api := NewToxiAPI(func() []*Proxy { return []*Proxy{a, b} }, 1)
+	defer api.Close()
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	post := func(path, body string) {
+		resp, err := http.Post(srv.URL+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode >= 300 {
+			t.Fatalf("POST %s: %s", path, resp.Status)
+		}
+	}
+	post("/proxies/a->b/toxics", `{"name": "slow", "type": "latency", "attributes": {"latency": 400}}`)
+	post("/proxies/a->c", `{"enabled": false}`)
+	if a.toxics.Load() == nil || !b.disabled.Load() {
+		t.Fatal("the API did not set the toxic and the disabled proxy")
+	}
+	api.Reset()
+	if a.toxics.Load() != nil || b.disabled.Load() {
+		t.Errorf("after Reset: toxics %v, a→c disabled %v", a.toxics.Load(), b.disabled.Load())
+	}
+	resp, err := http.Get(srv.URL + "/proxies")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if strings.Contains(string(body), `"slow"`) || strings.Contains(string(body), `"enabled":false`) {
+		t.Errorf("the API still shows the test's state: %s", body)
+	}
+	if c, err := (&http.Client{Timeout: 2 * time.Second}).Get("http://" + b.Addr()); err != nil {
+		t.Errorf("a→c is still refused: %v", err)
+	} else {
+		c.Body.Close()
+	}
+	// Nothing set: nothing said.
+	n := len(s.all())
+	api.Reset()
+	if len(s.all()) != n {
+		t.Errorf("a Reset with nothing set told: %q", s.lines()[n:])
+	}
+}
