@@ -394,6 +394,9 @@ func load(arg string, sel *selection, vars map[string]string, reg *builtin.Regis
 		printLoadErr(err, stderr)
 		return nil, false
 	}
+	for _, w := range s.Warnings {
+		fmt.Fprintf(stderr, "seam: warning: %v\n", w)
+	}
 	return s, true
 }
 

@@ -15,11 +15,14 @@ func TestFileStrPlacesProblemsInTheFile(t *testing.T) {
 	d.Later = map[string]string{"service": "known later"}
 	s := expr.FileStr(d, "app.tmpl", "# config\nlisten: ((addr))\n  db: ((service(\"db\").url)), ((nope))\n")
 	errs := d.Errs.Errors()
-	if len(errs) != 1 {
-		t.Fatalf("got %v, want one problem (the first in the file)", d.Errs)
+	if len(errs) != 2 {
+		t.Fatalf("got %v, want two problems (every one in the file)", d.Errs)
 	}
 	if e := errs[0]; e.Pos.File != "app.tmpl" || e.Pos.Line != 3 || e.Pos.Col != 9 || e.Msg != `"service" is not known here` || e.Hint != "known later" {
 		t.Errorf("got %v at %s, want app.tmpl:3:9: \"service\" is not known here (known later)", e, e.Pos)
+	}
+	if e := errs[1]; e.Pos.String() != "app.tmpl:3:32" || e.Msg != `undefined variable "nope"` {
+		t.Errorf("got %v at %s, want app.tmpl:3:32: undefined variable \"nope\"", e, e.Pos)
 	}
 	d = decode.New("seam.yaml", &diag.List{})
 	d.Vars = map[string]bool{"addr": true}
@@ -66,5 +69,32 @@ func TestFileStrColumnsAndServices(t *testing.T) {
 	expr.FileStr(d, "app.tmpl", "# 注文\ngröße: ((nope))\n")
 	if e := d.Errs.Errors(); len(e) != 1 || e[0].Pos.String() != "app.tmpl:2:10" {
 		t.Errorf("got %v, want one problem at app.tmpl:2:10", d.Errs.Err())
+	}
+}
+
+// A template file with a service the suite may not have on one line and
+// an undefined name on the next is told both: the service is noted for
+// the loader to check, the name reported at its place.
+func TestFileStrTellsEveryProblem(t *testing.T) {
+	var named []decode.Named
+	d := decode.New("seam.yaml", &diag.List{})
+	d.Vars = map[string]bool{"service": true}
+	d.Services = &named
+	expr.FileStr(d, "app.tmpl", "# config\nport: 1\nurl: ((service(\"nope\").url))\nx: ((undefined_var))\ny: ((1 +)) ((a + b))\n")
+	var got []string
+	for _, e := range d.Errs.Errors() {
+		got = append(got, e.Pos.String()+" "+e.Msg)
+	}
+	want := []string{
+		`app.tmpl:4:6 undefined variable "undefined_var"`,
+		`app.tmpl:5:6 bad expression "1 +": unexpected token EOF`,
+		`app.tmpl:5:14 undefined variable "a"`,
+		`app.tmpl:5:14 undefined variable "b"`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if len(named) != 1 || named[0].Name != "nope" || named[0].Pos.String() != "app.tmpl:3:16" {
+		t.Errorf("services noted: %+v, want nope at app.tmpl:3:16", named)
 	}
 }

@@ -147,13 +147,24 @@ var locRE = regexp.MustCompile(`\s*\((\d+):(\d+)\)$`)
 // in defined (when defined is not nil). Extra names are valid in addition,
 // for operators that bind their own (like "value").
 func Compile(src string, defined map[string]bool, extra ...string) (*Program, error) {
+	p, errs := compile(src, defined, extra)
+	if len(errs) > 0 {
+		return nil, errs[0]
+	}
+	return p, nil
+}
+
+// compile is Compile giving every problem: each name that is not
+// defined is its own *UndefinedError, in the order the expression reads
+// them, so a suite's validation tells them all at once.
+func compile(src string, defined map[string]bool, extra []string) (*Program, []error) {
 	tree, err := parser.Parse(src)
 	if err != nil {
-		return nil, fmt.Errorf("bad expression %q: %s", src, locRE.ReplaceAllString(firstLine(err.Error()), ""))
+		return nil, []error{fmt.Errorf("bad expression %q: %s", src, locRE.ReplaceAllString(firstLine(err.Error()), ""))}
 	}
 	if defined != nil {
-		if err := checkNames(tree.Node, defined, extra); err != nil {
-			return nil, err
+		if errs := checkNames(tree.Node, defined, extra); len(errs) > 0 {
+			return nil, errs
 		}
 	}
 	if p, ok := programs.Load(src); ok {
@@ -161,7 +172,7 @@ func Compile(src string, defined map[string]bool, extra ...string) (*Program, er
 	}
 	prog, err := expr.Compile(src, shadowing(tree.Node)...)
 	if err != nil {
-		return nil, fmt.Errorf("bad expression %q: %s", src, locRE.ReplaceAllString(firstLine(err.Error()), ""))
+		return nil, []error{fmt.Errorf("bad expression %q: %s", src, locRE.ReplaceAllString(firstLine(err.Error()), ""))}
 	}
 	p := &Program{src: src, prog: prog, services: serviceCalls(src, tree.Node)}
 	programs.Store(src, p)
@@ -214,11 +225,19 @@ func (e *UndefinedError) Hint() string {
 	return "defined here: " + strings.Join(e.Defined, ", ") + "; or define it under vars:, pass --var, or capture it in an earlier step"
 }
 
+// Unknown, as a name in a set of defined names, stands for names that
+// may be defined but cannot be known at load (those a use of reusable
+// steps that do not exist would capture): no name is then reported as
+// undefined, since its cause is told already.
+const Unknown = "\x00unknown"
+
 type nameChecker struct {
 	defined map[string]bool
 	extra   []string
 	local   map[string]bool
-	err     error
+	names   []string // defined and extra, sorted; made at the first error
+	seen    map[string]bool
+	errs    []error
 }
 
 func (c *nameChecker) Visit(n *ast.Node) {
@@ -226,7 +245,7 @@ func (c *nameChecker) Visit(n *ast.Node) {
 	case *ast.VariableDeclaratorNode:
 		c.local[x.Name] = true
 	case *ast.IdentifierNode:
-		if c.err != nil || c.defined[x.Value] || c.local[x.Value] {
+		if c.defined[x.Value] || c.local[x.Value] || c.seen[x.Value] || c.defined[Unknown] {
 			return
 		}
 		for _, e := range c.extra {
@@ -234,18 +253,22 @@ func (c *nameChecker) Visit(n *ast.Node) {
 				return
 			}
 		}
-		var names []string
-		for k := range c.defined {
-			names = append(names, k)
+		if c.names == nil {
+			for k := range c.defined {
+				c.names = append(c.names, k)
+			}
+			c.names = append(c.names, c.extra...)
+			sort.Strings(c.names)
 		}
-		names = append(names, c.extra...)
-		sort.Strings(names)
-		c.err = &UndefinedError{Name: x.Value, Defined: names}
+		c.seen[x.Value] = true
+		c.errs = append(c.errs, &UndefinedError{Name: x.Value, Defined: c.names})
 	}
 }
 
-func checkNames(root ast.Node, defined map[string]bool, extra []string) error {
-	c := &nameChecker{defined: defined, extra: extra, local: map[string]bool{}}
+// checkNames gives an *UndefinedError for each name root reads that is
+// neither defined, nor extra, nor bound inside it (let), once each.
+func checkNames(root ast.Node, defined map[string]bool, extra []string) []error {
+	c := &nameChecker{defined: defined, extra: extra, local: map[string]bool{}, seen: map[string]bool{}}
 	// let-bound names may be used before the walker reaches their
 	// declarator, so collect them first.
 	ast.Walk(&root, visitFunc(func(n *ast.Node) {
@@ -254,7 +277,7 @@ func checkNames(root ast.Node, defined map[string]bool, extra []string) error {
 		}
 	}))
 	ast.Walk(&root, c)
-	return c.err
+	return c.errs
 }
 
 type visitFunc func(*ast.Node)
@@ -343,18 +366,22 @@ func (s *Str) DecodeYAML(d *decode.Decoder, n *yaml.Node) {
 		return
 	}
 	s.Raw = n.Value
-	parts, err := ParseTemplate(n.Value, d.Vars)
-	if err != nil {
+	// Every problem is told, and the services of the templates that
+	// compiled are noted even when another did not: one mistake in a
+	// string hides none of the others.
+	parts, errs := parseTemplate(n.Value, d.Vars)
+	for _, err := range errs {
 		reportTemplateError(d, n, err)
-		return
 	}
-	s.parts = parts
 	if d.Services != nil {
 		for _, p := range parts {
 			if p.prog != nil {
 				p.prog.noteServices(d, func(at int) diag.Pos { return offsetPos(d, n, p.at+at) })
 			}
 		}
+	}
+	if len(errs) == 0 {
+		s.parts = parts
 	}
 }
 
@@ -386,22 +413,23 @@ func FileStr(d *decode.Decoder, file, text string) Str {
 		col := utf8.RuneCountInString(before[strings.LastIndexByte(before, '\n')+1:]) + 1
 		return diag.Pos{File: file, Line: 1 + line, Col: col}
 	}
-	parts, err := ParseTemplate(text, d.Vars)
-	if err != nil {
+	parts, errs := parseTemplate(text, d.Vars)
+	for _, err := range errs {
 		pos := s.Pos
-		if te, ok := err.(*TemplateError); ok && te.Offset <= len(text) {
-			pos = at(te.Offset)
+		if err.Offset <= len(text) {
+			pos = at(err.Offset)
 		}
 		addTemplateError(d, nil, pos, err)
-		return s
 	}
-	s.parts = parts
 	if d.Services != nil {
 		for _, p := range parts {
 			if p.prog != nil {
 				p.prog.noteServices(d, func(off int) diag.Pos { return at(p.at + off) })
 			}
 		}
+	}
+	if len(errs) == 0 {
+		s.parts = parts
 	}
 	return s
 }
@@ -448,8 +476,22 @@ func errorsAs[T error](err error) (T, bool) {
 }
 
 // ParseTemplate splits s into literal text and compiled ((…)) expressions.
+// The error, if any, is the first *TemplateError in s.
 func ParseTemplate(s string, defined map[string]bool) ([]part, error) {
+	parts, errs := parseTemplate(s, defined)
+	if len(errs) > 0 {
+		return nil, errs[0]
+	}
+	return parts, nil
+}
+
+// parseTemplate is ParseTemplate giving every problem in s, in order: a
+// template that does not compile is passed over and the next is read,
+// until one is not closed (then where the next starts is unknown). The
+// parts are those that compiled.
+func parseTemplate(s string, defined map[string]bool) ([]part, []*TemplateError) {
 	var parts []part
+	var errs []*TemplateError
 	lit := strings.Builder{}
 	i := 0
 	for i < len(s) {
@@ -469,27 +511,33 @@ func ParseTemplate(s string, defined map[string]bool) ([]part, error) {
 		lit.WriteString(s[i:j])
 		end, err := templateEnd(s, j+2)
 		if err != nil {
-			return nil, &TemplateError{Offset: j, Err: err}
+			errs = append(errs, &TemplateError{Offset: j, Err: err})
+			break
 		}
+		i = end + 2
 		src := strings.TrimSpace(s[j+2 : end])
 		if src == "" {
-			return nil, &TemplateError{Offset: j, Err: fmt.Errorf("empty template (( ))")}
+			errs = append(errs, &TemplateError{Offset: j, Err: fmt.Errorf("empty template (( ))")})
+			continue
 		}
-		prog, err := Compile(src, defined)
-		if err != nil {
-			return nil, &TemplateError{Offset: j + 2 + strings.Index(s[j+2:end], src), Err: err}
+		at := j + 2 + strings.Index(s[j+2:end], src)
+		prog, perrs := compile(src, defined, nil)
+		for _, err := range perrs {
+			errs = append(errs, &TemplateError{Offset: at, Err: err})
+		}
+		if prog == nil {
+			continue
 		}
 		if lit.Len() > 0 {
 			parts = append(parts, part{lit: lit.String()})
 			lit.Reset()
 		}
-		parts = append(parts, part{prog: prog, at: j + 2 + strings.Index(s[j+2:end], src)})
-		i = end + 2
+		parts = append(parts, part{prog: prog, at: at})
 	}
 	if lit.Len() > 0 || len(parts) == 0 {
 		parts = append(parts, part{lit: lit.String()})
 	}
-	return parts, nil
+	return parts, errs
 }
 
 // templateEnd finds the "))" that closes a template opened before start,

@@ -373,6 +373,29 @@ func TestDecodeTemplateErrorPositions(t *testing.T) {
 	}
 }
 
+// Every problem in a string is told, each at its own place: two
+// undefined names on two lines of a block, and a bad template between
+// good ones.
+func TestDecodeTemplateTellsEveryProblem(t *testing.T) {
+	d := newDecoder("user")
+	d.Src = []byte("v: |\n  x: ((undefined_c))\n  y: ((undefined_d))\n  z: (( )) ((user)) ((user +))\n")
+	var s expr.Str
+	s.DecodeYAML(d, valueNode(t, string(d.Src)))
+	var got []string
+	for _, e := range d.Errs.Errors() {
+		got = append(got, e.Pos.String()+" "+e.Msg)
+	}
+	want := []string{
+		`t.yaml:2:8 undefined variable "undefined_c"`,
+		`t.yaml:3:8 undefined variable "undefined_d"`,
+		`t.yaml:4:6 empty template (( ))`,
+		`t.yaml:4:23 bad expression "user +": unexpected token EOF`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
 // Without the file's text (or when the text there is not the node's), a
 // template is placed by the value and its style alone: exactly on one
 // line, on its line without a column in a literal block, and never past

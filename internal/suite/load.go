@@ -105,9 +105,11 @@ type loader struct {
 	errs *diag.List
 	// defs are the suite file's reusable steps, by name (use.go);
 	// useErrs, the problems in them reported so far.
-	defs           map[string]*stepDef
-	useErrs        map[string]bool
-	checkingUnused bool
+	defs    map[string]*stepDef
+	useErrs map[string]bool
+	// dups are the reusable steps whose name is written more than once,
+	// every definition, in the order read.
+	dups map[string][]*stepDef
 	// preread are included files includedDefs read, for parse to take
 	// instead of reading them again.
 	preread map[string][]byte
@@ -340,6 +342,7 @@ func (l *loader) root(file string) *Suite {
 		s.Vars = l.vars(d, n, l.defined)
 	}
 	l.checkVarValues(s)
+	l.checkVarNames(s)
 	if f, ok := byKey["defaults"]; ok {
 		l.defaults(d, f.Value, &s.Defaults)
 	}

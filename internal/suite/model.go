@@ -29,6 +29,9 @@ type Suite struct {
 	// Mask is the suite's own secret patterns (mask:): what they match is
 	// recorded as *** on the wire, beside the built-in rules.
 	Mask *maskpkg.Masker
+	// Warnings are what loading found that does not stop the suite (a
+	// --var its vars: do not declare), for the caller to show.
+	Warnings []*diag.Error
 }
 
 // Var is a named value; templates in it may read earlier variables.

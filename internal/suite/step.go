@@ -62,6 +62,9 @@ func (l *loader) step(d *decode.Decoder, n *yaml.Node, what string, defined map[
 			d.Errorf(n, "%s: the step has no kind", what).
 				WithHint("add one of %s (seam help steps)", strings.Join(kinds, ", "))
 		}
+		// What it captures is still defined: the steps after it are
+		// not told about the names, the step's kind is.
+		captureNames(n, defined)
 		return nil
 	}
 	kind := l.opts.Steps[kindField.Key]
@@ -105,9 +108,10 @@ func (l *loader) step(d *decode.Decoder, n *yaml.Node, what string, defined map[
 	}
 	if f, ok := byKey["capture"]; ok {
 		s.Captures = l.captures(d, f.Value, what, fieldsOf)
-		for _, c := range s.Captures {
-			defined[c.Name] = true
-		}
+		// Every name captured is defined after, its query good or not: a
+		// bad query is one problem, told here, not one more at each
+		// step that reads the name.
+		captureNames(n, defined)
 	}
 	if s.Action == nil {
 		return nil
@@ -202,6 +206,29 @@ func (l *loader) captures(d *decode.Decoder, n *yaml.Node, what string, fields [
 		out = append(out, Capture{Name: f.Key, Query: q, Pos: d.Pos(f.KeyN)})
 	}
 	return out
+}
+
+// captureNames adds to defined the valid names a step node's capture:
+// gives, whatever their queries; its problems are told by captures.
+func captureNames(n *yaml.Node, defined map[string]bool) {
+	n = decode.Resolve(n)
+	if n == nil || n.Kind != yaml.MappingNode {
+		return
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value != "capture" {
+			continue
+		}
+		c := decode.Resolve(n.Content[i+1])
+		if c == nil || c.Kind != yaml.MappingNode {
+			continue
+		}
+		for j := 0; j+1 < len(c.Content); j += 2 {
+			if k := decode.Resolve(c.Content[j]); k != nil && k.Kind == yaml.ScalarNode && validName(k.Value) {
+				defined[k.Value] = true
+			}
+		}
+	}
 }
 
 // describe derives a readable step name from its inputs, for reports.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/seamtest/seam/internal/decode"
 	"github.com/seamtest/seam/internal/diag"
+	"github.com/seamtest/seam/internal/expr"
 	"go.yaml.in/yaml/v4"
 )
 
@@ -181,6 +182,18 @@ func (l *loader) use(d *decode.Decoder, n *yaml.Node, what string, defined map[s
 	if name == "" {
 		return nil
 	}
+	if defs, twice := l.dups[name]; twice {
+		// Written twice (told once, where): which one this use means is
+		// unknown, so it is checked against neither; what either
+		// defines is defined after it, so the steps after are not told
+		// about names it would give.
+		l.withValues(d, withN, what, defined)
+		for _, def := range defs {
+			def.used = true
+			l.definesInto(def, defined, depth)
+		}
+		return nil
+	}
 	def, ok := l.defs[name]
 	if !ok {
 		names := make([]string, 0, len(l.defs))
@@ -197,6 +210,10 @@ func (l *loader) use(d *decode.Decoder, n *yaml.Node, what string, defined map[s
 		default:
 			e.WithHint("define it in the suite file: steps: {%s: {params: [...], steps: [...]}}", name)
 		}
+		// What it would define is unknown: the names the steps after
+		// it read are not checked, rather than each told undefined.
+		l.withValues(d, withN, what, defined)
+		defined[expr.Unknown] = true
 		return nil
 	}
 	if depth >= maxUseDepth {
@@ -206,6 +223,66 @@ func (l *loader) use(d *decode.Decoder, n *yaml.Node, what string, defined map[s
 	if label == "" {
 		label = name
 	}
+	return l.expand(d, n, def, label, withN, what, defined, depth, fmt.Sprintf("in %q, used at %s", name, d.Pos(n)))
+}
+
+// withValues checks the values of a use's with: in the using scope, for
+// a use whose reusable steps are not known.
+func (l *loader) withValues(d *decode.Decoder, withN *yaml.Node, what string, defined map[string]bool) {
+	if withN == nil {
+		return
+	}
+	prev := d.Vars
+	defer func() { d.Vars = prev }()
+	d.Vars = defined
+	for _, f := range d.Fields(withN, what+".with") {
+		var v Var
+		v.Value.DecodeYAML(d, f.Value)
+	}
+}
+
+// definesInto adds to defined the names a use of def defines: its
+// parameters and what its steps capture, through the uses among them.
+func (l *loader) definesInto(def *stepDef, defined map[string]bool, depth int) {
+	if depth >= maxUseDepth {
+		return
+	}
+	for _, p := range def.params {
+		defined[p.name] = true
+	}
+	for _, sn := range def.steps.Content {
+		sn = decode.Resolve(sn)
+		if sn == nil || sn.Kind != yaml.MappingNode {
+			continue
+		}
+		if !isUse(sn) {
+			captureNames(sn, defined)
+			continue
+		}
+		var name string
+		for i := 0; i+1 < len(sn.Content); i += 2 {
+			if v := decode.Resolve(sn.Content[i+1]); sn.Content[i].Value == "use" && v != nil {
+				name = v.Value
+			}
+		}
+		defs := l.dups[name]
+		if d, ok := l.defs[name]; ok && defs == nil {
+			defs = []*stepDef{d}
+		}
+		if len(defs) == 0 {
+			defined[expr.Unknown] = true
+		}
+		for _, d := range defs {
+			l.definesInto(d, defined, depth+1)
+		}
+	}
+}
+
+// expand decodes the steps of def for a use at n (with: withN) in the
+// using test's scope; a problem in them is told once, where it is
+// written, with at (which use) in its hint.
+func (l *loader) expand(d *decode.Decoder, n *yaml.Node, def *stepDef, label string, withN *yaml.Node, what string, defined map[string]bool, depth int, at string) []*Step {
+	name := def.name
 	def.used = true
 	// The parameters' values, in the using test's scope; then the
 	// defaults, each of which may read the parameters before it.
@@ -258,6 +335,7 @@ func (l *loader) use(d *decode.Decoder, n *yaml.Node, what string, defined map[s
 		default:
 			d.Errorf(n, "%s: %q needs the parameter %q", what, name, p.name).
 				WithHint("give it: with: {%s: …}", p.name)
+			scope[p.name] = true // told once: the defaults after it may read it
 			continue
 		}
 		scope[p.name] = true
@@ -293,10 +371,6 @@ func (l *loader) use(d *decode.Decoder, n *yaml.Node, what string, defined map[s
 			continue
 		}
 		l.useErrs[key] = true
-		at := fmt.Sprintf("in %q, used at %s", name, d.Pos(n))
-		if l.checkingUnused && depth == 0 {
-			at = fmt.Sprintf("in %q, which no test uses", name)
-		}
 		if e.Hint != "" {
 			e.Hint += " (" + at + ")"
 		} else {
@@ -311,33 +385,45 @@ func (l *loader) use(d *decode.Decoder, n *yaml.Node, what string, defined map[s
 }
 
 // checkUnused decodes the reusable steps no test used, with their
-// parameters as variables, so their problems are found all the same.
+// parameters as variables, so their problems are found all the same; and
+// those whose name is written twice, which no use decodes.
 func (l *loader) checkUnused(d *decode.Decoder) {
 	names := make([]string, 0, len(l.defs))
 	for k, def := range l.defs {
-		if !def.used {
+		if !def.used && l.dups[k] == nil {
 			names = append(names, k)
 		}
 	}
 	sort.Strings(names)
-	l.checkingUnused = true
-	defer func() { l.checkingUnused = false }()
 	for _, name := range names {
-		def := l.defs[name]
-		defined := copySet(l.defined)
-		with := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
-		for _, p := range def.params {
-			if p.def == nil {
-				// A stand-in value: what a use would give is unknown.
-				with.Content = append(with.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: p.name},
-					&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: ""})
-			}
-		}
-		use := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: def.pos.Line, Column: def.pos.Col, Content: []*yaml.Node{
-			{Kind: yaml.ScalarNode, Tag: "!!str", Value: "use"}, {Kind: yaml.ScalarNode, Tag: "!!str", Value: name},
-			{Kind: yaml.ScalarNode, Tag: "!!str", Value: "with"}, with}}
-		l.use(d, use, "steps."+name, defined, 0)
+		l.checkAlone(d, l.defs[name], fmt.Sprintf("in %q, which no test uses", name))
 	}
+	names = names[:0]
+	for k := range l.dups {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		for _, def := range l.dups[name] {
+			l.checkAlone(d, def, fmt.Sprintf("in %q written at %s", name, def.pos))
+		}
+	}
+}
+
+// checkAlone decodes def as a use of it with no with: would, with a
+// stand-in value for each required parameter.
+func (l *loader) checkAlone(d *decode.Decoder, def *stepDef, at string) {
+	defined := copySet(l.defined)
+	with := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+	for _, p := range def.params {
+		if p.def == nil {
+			// A stand-in value: what a use would give is unknown.
+			with.Content = append(with.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: p.name},
+				&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: ""})
+		}
+	}
+	use := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: def.pos.Line, Column: def.pos.Col}
+	l.expand(d, use, def, def.name, with, "steps."+def.name, defined, 0, at)
 }
 
 // includedDefs reads the steps: of the files the suite includes (globs,
@@ -392,7 +478,14 @@ func (l *loader) includedDefs(dir string, globs []string) {
 				for name, def := range l.stepDefs(d, root.Content[i+1]) {
 					if prev, dup := l.defs[name]; dup {
 						d.Errs.Add(diag.Errorf(def.pos, "reusable steps %q are written twice", name).
-							WithHint("first at %s; give one another name", prev.pos))
+							WithHint("first at %s; give one another name (until then, its uses are not checked)", prev.pos))
+						if l.dups == nil {
+							l.dups = map[string][]*stepDef{}
+						}
+						if l.dups[name] == nil {
+							l.dups[name] = []*stepDef{prev}
+						}
+						l.dups[name] = append(l.dups[name], def)
 						continue
 					}
 					l.defs[name] = def

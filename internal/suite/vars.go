@@ -1,6 +1,9 @@
 package suite
 
 import (
+	"sort"
+	"strings"
+
 	"github.com/seamtest/seam/internal/decode"
 	"github.com/seamtest/seam/internal/diag"
 	"github.com/seamtest/seam/internal/expr"
@@ -52,5 +55,36 @@ func (l *loader) checkVarValues(s *Suite) {
 		if _, err := s.VarValue(k, l.opts.Vars[k]); err != nil {
 			l.errs.AddErr(s.Pos, err)
 		}
+	}
+}
+
+// checkVarNames warns of --var names the suite's vars: do not declare,
+// with the nearest declared name. They are not refused: a template may
+// read a name only --var gives (the README's "names in scope"), so such
+// a name is defined all the same; but a misspelt one would silently
+// leave the declared var at its default, so it is told.
+func (l *loader) checkVarNames(s *Suite) {
+	declared := map[string]Var{}
+	names := make([]string, 0, len(s.Vars))
+	for _, v := range s.Vars {
+		declared[v.Name] = v
+		names = append(names, v.Name)
+	}
+	sort.Strings(names)
+	for _, k := range expr.SortedKeys(l.opts.Vars) {
+		if _, ok := declared[k]; ok {
+			continue
+		}
+		// Not the value: it may be a secret.
+		w := diag.Errorf(diag.Pos{}, "--var %s: the suite's vars: declare no %q; it is set all the same, for templates that read it", k, k)
+		switch c := diag.Closest(k, names); {
+		case c != "":
+			w.WithHint("did you mean %q, declared at %s?", c, declared[c].Pos)
+		case len(names) > 0:
+			w.WithHint("the suite declares %s; declare %s under vars: to silence this", strings.Join(names, ", "), k)
+		default:
+			w.WithHint("declare %s under vars: to silence this", k)
+		}
+		s.Warnings = append(s.Warnings, w)
 	}
 }

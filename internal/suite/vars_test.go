@@ -96,3 +96,33 @@ func TestVarValueMismatch(t *testing.T) {
 		}
 	}
 }
+
+// A --var the suite does not declare is set all the same (a template may
+// read a name only --var gives) but warned of, with the declared name it
+// is nearest to, and never with its value, which may be a secret.
+func TestUndeclaredVarIsWarned(t *testing.T) {
+	text := "vars: {max_transfer: 5}\ntests:\n  - name: t\n    steps: [{exec: [echo, ((max_transfer)) ((token))]}]\n"
+	s, _, err := loadText(t, text, suite.Options{Vars: map[string]string{"max_transfr": "10", "token": "s3cret", "max_transfer": "3"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range s.Warnings {
+		got = append(got, w.Error())
+	}
+	if len(got) != 2 || !strings.HasPrefix(got[0], `--var max_transfr: the suite's vars: declare no "max_transfr"`) ||
+		!strings.Contains(got[0], `did you mean "max_transfer", declared at `) || !strings.HasPrefix(got[1], "--var token:") {
+		t.Errorf("warnings:\n%s", strings.Join(got, "\n"))
+	}
+	if strings.Contains(strings.Join(got, "\n"), "s3cret") {
+		t.Errorf("a warning shows the value: %s", got)
+	}
+	_, _, err = loadText(t, text, suite.Options{Vars: map[string]string{"max_transfer": "3"}})
+	if err == nil {
+		t.Fatal("((token)) is defined without --var token")
+	}
+	s, _, err = loadText(t, strings.Replace(text, " ((token))", "", 1), suite.Options{Vars: map[string]string{"max_transfer": "3"}})
+	if err != nil || len(s.Warnings) != 0 {
+		t.Errorf("a declared --var: %v, warnings %v", err, s.Warnings)
+	}
+}
