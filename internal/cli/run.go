@@ -24,21 +24,41 @@ import (
 )
 
 // envFailure prints an environment that could not start and returns the
-// exit code for it (a problem in the suite's vars is a suite error).
+// exit code for it (a problem in the suite's vars is a suite error). An
+// error that is context.Canceled is taken for an interrupt; a command
+// that has the context the start ran in asks it instead (setUpFailure).
 func envFailure(err error, stdio IO) int {
+	return setUpFailure(err, errors.Is(err, context.Canceled), stdio)
+}
+
+// setUpFailure is envFailure told whether the command was interrupted
+// (Ctrl-C, SIGTERM, a closed output pipe) while the environment was set
+// up: then err is the interrupt's doing, whatever it says (a driver's
+// "failed to connect", a job "stopped", a cancel's cause).
+func setUpFailure(err error, interrupted bool, stdio IO) int {
 	var l *diag.List
 	if errors.As(err, &l) {
 		printLoadErr(err, stdio.Stderr)
 		return ExitUsage
 	}
-	if errors.Is(err, context.Canceled) {
-		// Ctrl-C or SIGTERM while building or starting: not a broken
-		// environment. (The exit code for an interruption is cli's.)
-		fmt.Fprintf(stdio.Stderr, "seam: interrupted while the environment was being set up; nothing was tested\n%v\n", err)
+	if interrupted {
+		// Not a broken environment. (The exit code for a signal is
+		// cli's; the caller's for a closed output pipe.)
+		interruptedSetUp(err, true, stdio)
 		return ExitEnv
 	}
 	fmt.Fprintf(stdio.Stderr, "seam: the environment could not start; nothing was tested\n%v\n", err)
 	return ExitEnv
+}
+
+// interruptedSetUp says that an interrupt stopped the environment's set-up
+// (err is what the stopped start returned); none says no test ran.
+func interruptedSetUp(err error, none bool, stdio IO) {
+	what := ""
+	if none {
+		what = "; nothing was tested"
+	}
+	fmt.Fprintf(stdio.Stderr, "seam: interrupted while the environment was being set up%s\n%v\n", what, err)
 }
 
 // envDetail follows the console's run_end (on stdout, with the first
@@ -240,15 +260,22 @@ func cmdRun(ctx context.Context, args []string, stdio IO) int {
 	}
 	sess, err := session.Open(ctx, s, session.Options{Command: "run", Vars: vars, Seed: *seed, Notices: stdio.Stderr})
 	if err != nil {
+		// Asked now, as the set-up ends: the run's context, not the
+		// error, says whether it was interrupted.
+		interrupted := ctx.Err() != nil
 		var l *diag.List
 		if !errors.As(err, &l) {
 			// A build that failed, or an interrupt while building: the
 			// reports say so as they do for a service that never got
-			// ready, rather than staying empty.
+			// ready (or for a run interrupted), rather than staying empty.
 			failedRun(ctx, s, tests, engine.Options{Shard: shardName(ci.spec), Seed: *seed, Profile: c.sel.profile,
 				Base: expr.Vars{}, Envs: failedEnvs{err}}, collector, sinks, finishers, reports, stdio)
 		}
-		return envFailure(err, stdio)
+		code := setUpFailure(err, interrupted, stdio)
+		if interrupted && code == ExitEnv {
+			code = ExitFail // as a run the interrupt stopped later
+		}
+		return code
 	}
 	defer func() {
 		if err := sess.Close(); err != nil {
@@ -294,6 +321,12 @@ func cmdRun(ctx context.Context, args []string, stdio IO) int {
 	code := runExit(counts, err, func(err error) { envDetail(err, stdio) }, stdio.Stderr)
 	if code == ExitUsage {
 		return ExitUsage
+	}
+	if startErr := watch.firstErr(); startErr != nil && code != ExitEnv {
+		// A start failed, yet the engine did not take it for a broken
+		// environment: the run was stopped while it started (the
+		// engine asks the run's context as the start returns).
+		interruptedSetUp(startErr, counts.Passed+counts.Failed == 0, stdio)
 	}
 	if counts.Failed > 0 && s.System != nil {
 		fmt.Fprintf(stdio.Stdout, "service logs: %s\n", sess.LogDir())
@@ -396,6 +429,13 @@ func (w *envWatch) Start(ctx context.Context, worker int, log report.LogFunc) (e
 		w.mu.Unlock()
 	}
 	return env, err
+}
+
+// firstErr is the error of the first start that failed, nil when none.
+func (w *envWatch) firstErr() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
 }
 
 func (w *envWatch) sink(next report.Sink) report.Sink {

@@ -670,11 +670,17 @@ func (r *runner) test(ctx context.Context, t *suite.Test, w *Worker) {
 func (r *runner) once(ctx context.Context, t *suite.Test, w *Worker) (report.Event, bool) {
 	env, fresh, err := r.envFor(ctx, w, t)
 	if err != nil {
-		r.mu.Lock()
-		if r.envErr == nil {
-			r.envErr = err
+		// A start the run's end stopped (Ctrl-C, SIGTERM, a closed
+		// output pipe) is not a broken environment, whatever its error
+		// says (a driver's "failed to connect", a job "stopped"): the
+		// test is not run, as the ones the interrupt kept from starting.
+		if ctx.Err() == nil {
+			r.mu.Lock()
+			if r.envErr == nil {
+				r.envErr = err
+			}
+			r.mu.Unlock()
 		}
-		r.mu.Unlock()
 		r.skipRest(ctx, t)
 		return report.Event{}, false
 	}
@@ -697,6 +703,13 @@ func (r *runner) once(ctx context.Context, t *suite.Test, w *Worker) (report.Eve
 			resetErr = rs.Reset(ctx)
 		}
 		w.used = true
+	}
+	if resetErr != nil && ctx.Err() != nil {
+		// The run was stopped while the data was being reset: the reset
+		// did not fail, and the test, which had not started, is not run
+		// (as the tests after it are), not failed.
+		w.setTest("")
+		return report.Event{Status: report.Skipped, Message: "not run: interrupted"}, true
 	}
 	start := r.now()
 	r.emit(report.Event{Time: start, Type: report.TestStart, Test: t.Name, Pos: t.Pos.String(), Tags: t.Tags, Priority: t.Priority.String(), Worker: worker})
@@ -747,7 +760,7 @@ func (r *runner) once(ctx context.Context, t *suite.Test, w *Worker) (report.Eve
 		tctx, stop = context.WithTimeout(tctx, timeout)
 		defer stop()
 	}
-	tr := &testRun{r: r, t: t, vars: vars, worker: worker, timeout: timeout, start: start}
+	tr := &testRun{r: r, run: ctx, t: t, vars: vars, worker: worker, timeout: timeout, start: start}
 	if env != nil {
 		vars["service"] = env.ServiceFunc()
 		tr.services = env
@@ -811,6 +824,7 @@ func (r *runner) once(ctx context.Context, t *suite.Test, w *Worker) (report.Eve
 
 type testRun struct {
 	r        *runner
+	run      context.Context // the run's: done once it is interrupted
 	t        *suite.Test
 	vars     expr.Vars
 	worker   int
@@ -1081,6 +1095,10 @@ func (tr *testRun) step(ctx context.Context, phase string, index int, s *suite.S
 			break
 		}
 	}
+	if failure != nil && s.Eventually != nil && tr.interrupted(ctx) {
+		// Stopped before its time was up: it may yet have held.
+		failure.Kind = "interrupted"
+	}
 	if failure == nil {
 		failure = tr.capture(s, res)
 	}
@@ -1117,6 +1135,14 @@ func (tr *testRun) step(ctx context.Context, phase string, index int, s *suite.S
 	return failure
 }
 
+// interrupted reports whether ctx, a step's, ended because the run was
+// stopped (Ctrl-C, SIGTERM, a closed output pipe): a step cut short so did
+// not fail, whatever its error says. Teardown's context outlives the
+// run's, so its failures stay failures.
+func (tr *testRun) interrupted(ctx context.Context) bool {
+	return ctx.Err() != nil && tr.run.Err() != nil
+}
+
 func (tr *testRun) ctxReason(ctx context.Context) string {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return fmt.Sprintf("the test timed out after %s", tr.timeout)
@@ -1127,7 +1153,13 @@ func (tr *testRun) ctxReason(ctx context.Context) string {
 func (tr *testRun) attempt(ctx context.Context, s *suite.Step, env *step.Env, timeout time.Duration) (*report.Failure, *step.Result) {
 	if pr, ok := s.Action.(step.Preparer); ok {
 		if err := pr.Prepare(ctx, env); err != nil {
-			return &report.Failure{Pos: s.Pos.String(), Step: s.Name, Kind: "error", Message: err.Error()}, nil
+			f := &report.Failure{Pos: s.Pos.String(), Step: s.Name, Kind: "error", Message: err.Error()}
+			if tr.interrupted(ctx) {
+				// The helper (a browser) was starting when the run
+				// was stopped.
+				f.Kind, f.Message = "interrupted", "interrupted: "+err.Error()
+			}
+			return f, nil
 		}
 	}
 	sctx, cancel := context.WithTimeout(ctx, timeout)
@@ -1146,7 +1178,7 @@ func (tr *testRun) attempt(ctx context.Context, s *suite.Step, env *step.Env, ti
 		f.Kind, f.Message = "error", err.Error()
 		if sctx.Err() != nil {
 			f.Kind = "timeout"
-			if errors.Is(ctx.Err(), context.Canceled) {
+			if tr.interrupted(ctx) {
 				// Ctrl-C or SIGTERM: the step did not fail, the run was
 				// stopped (the test is reported as not run, once).
 				f.Kind = "interrupted"
@@ -1214,6 +1246,11 @@ func (tr *testRun) attempt(ctx context.Context, s *suite.Step, env *step.Env, ti
 	}
 	if mf != nil {
 		f.Kind, f.Message, f.Diff = "assertion", mf.Error()+waited, mf.Diff
+		if waited != "" && tr.interrupted(ctx) {
+			// The run was stopped while the page was still being read
+			// again: the expectations did not have their time.
+			f.Kind = "interrupted"
+		}
 		if !mf.Pos.IsZero() {
 			f.Pos = mf.Pos.String()
 		}
