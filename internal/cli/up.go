@@ -67,66 +67,14 @@ func cmdUp(ctx context.Context, args []string, stdio IO) int {
 		kinds[svc.Name] = svc.Kind
 	}
 	fmt.Fprintf(out, "seam up: %s (%s)\n", s.Name, s.File)
-	var mu sync.Mutex
-	starting := map[string]time.Time{}
-	// Work that takes a while says so when it begins; quick work is only
-	// reported done.
-	pending := map[string]*time.Timer{}
-	slow := func(name, what string, after time.Duration) {
-		mu.Lock()
-		defer mu.Unlock()
-		pending[name] = time.AfterFunc(after, func() { logs.progress("  %-16s %s…", name, what) })
-	}
-	done := func(name string) {
-		mu.Lock()
-		defer mu.Unlock()
-		if t := pending[name]; t != nil {
-			t.Stop()
-		}
-	}
-	defer func() {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, t := range pending {
-			t.Stop()
-		}
-	}()
+	pg := newUpProgress(kinds, logs.progress)
+	defer pg.stop()
 	began := time.Now()
 	sess, err := session.Open(ctx, s, session.Options{
 		Command: "up", Vars: vars, Seed: seedNow(), Notices: stdio.Stderr,
-		Preparing: func(name string) {
-			what := "preparing"
-			if kinds[name] == "process" {
-				what = "building"
-			}
-			slow(name, what, 300*time.Millisecond)
-		},
-		Prepared: func(name string, took time.Duration, err error) {
-			done(name)
-			if err != nil || took < 20*time.Millisecond {
-				return // failures are reported whole; instant work is no news
-			}
-			what := "prepared"
-			if kinds[name] == "process" {
-				what = "built"
-			}
-			logs.progress("  %-16s %s in %s", name, what, seconds(took))
-		},
-		Progress: func(name, what string) {
-			switch what {
-			case "starting":
-				mu.Lock()
-				starting[name] = time.Now()
-				mu.Unlock()
-				slow(name, "starting", time.Second)
-			case "ready":
-				done(name)
-				mu.Lock()
-				took := time.Since(starting[name])
-				mu.Unlock()
-				logs.progress("  %-16s ready in %s", name, seconds(took))
-			}
-		},
+		Preparing: pg.preparing,
+		Prepared:  pg.prepared,
+		Progress:  pg.progress,
 	})
 	if err != nil {
 		return upFailure(ctx, err, stdio)
@@ -168,6 +116,109 @@ func cmdUp(ctx context.Context, args []string, stdio IO) int {
 		session.Addresses(s, env), logs.path))
 	<-ctx.Done()
 	return ExitPass
+}
+
+// upProgress says on the terminal what seam up's services do while the
+// environment is set up. Work that takes a while says so when it begins
+// (building…, starting…); quick work is only reported done. Every event
+// after "starting" ends the wait for it: "ready" for a service; for a job
+// (which is never ready) "running", then "done in …".
+type upProgress struct {
+	kinds map[string]string // service kinds by name
+	print func(format string, args ...any)
+	// after runs f after d unless stopped (time.AfterFunc; tests stand in).
+	after func(d time.Duration, f func()) interface{ Stop() bool }
+
+	mu       sync.Mutex
+	starting map[string]time.Time
+	pending  map[string]interface{ Stop() bool }
+}
+
+func newUpProgress(kinds map[string]string, print func(format string, args ...any)) *upProgress {
+	return &upProgress{
+		kinds: kinds, print: print,
+		after:    func(d time.Duration, f func()) interface{ Stop() bool } { return time.AfterFunc(d, f) },
+		starting: map[string]time.Time{}, pending: map[string]interface{ Stop() bool }{},
+	}
+}
+
+// slow says "name what…" after a while, unless done (or another slow for
+// name) comes first.
+func (p *upProgress) slow(name, what string, after time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if t := p.pending[name]; t != nil {
+		t.Stop()
+	}
+	p.pending[name] = p.after(after, func() { p.print("  %-16s %s…", name, what) })
+}
+
+// done ends name's wait.
+func (p *upProgress) done(name string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if t := p.pending[name]; t != nil {
+		t.Stop()
+		delete(p.pending, name)
+	}
+}
+
+// stop ends every wait: nothing is said after seam up stops.
+func (p *upProgress) stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for name, t := range p.pending {
+		t.Stop()
+		delete(p.pending, name)
+	}
+}
+
+// preparing is session.Options.Preparing.
+func (p *upProgress) preparing(name string) {
+	what := "preparing"
+	if p.kinds[name] == "process" {
+		what = "building"
+	}
+	p.slow(name, what, 300*time.Millisecond)
+}
+
+// prepared is session.Options.Prepared.
+func (p *upProgress) prepared(name string, took time.Duration, err error) {
+	p.done(name)
+	if err != nil || took < 20*time.Millisecond {
+		return // failures are reported whole; instant work is no news
+	}
+	what := "prepared"
+	if p.kinds[name] == "process" {
+		what = "built"
+	}
+	p.print("  %-16s %s in %s", name, what, seconds(took))
+}
+
+// progress is session.Options.Progress: "starting", then "ready" for a
+// service, or "running" and "done in …" for a job; "stopping" at the end.
+func (p *upProgress) progress(name, what string) {
+	switch {
+	case what == "starting":
+		p.mu.Lock()
+		p.starting[name] = time.Now()
+		p.mu.Unlock()
+		p.slow(name, "starting", time.Second)
+	case what == "running": // a job, started: said when it runs long
+		p.slow(name, "running", time.Second)
+	case what == "ready" || strings.HasPrefix(what, "done"):
+		p.done(name)
+		p.mu.Lock()
+		took := time.Since(p.starting[name])
+		p.mu.Unlock()
+		word := "ready"
+		if what != "ready" {
+			word = "done"
+		}
+		p.print("  %-16s %s in %s", name, word, seconds(took))
+	default:
+		p.done(name)
+	}
 }
 
 // upFailure reports an environment that could not start, unless seam up
@@ -431,7 +482,9 @@ func othersUp(dir string) int {
 }
 
 // stopHeld asks a seam up to stop (SIGTERM: it stops its services and
-// removes its record) and waits for it, killing it after a minute.
+// removes its record) and waits for it, killing it after a minute. A wait
+// longer than a second says so; Ctrl-C then sends a second SIGTERM, on
+// which seam up kills what it still stops at once.
 func stopHeld(ctx context.Context, rec reap.Record, stdio IO) error {
 	if !rec.Alive() {
 		return nil
@@ -441,12 +494,18 @@ func stopHeld(ctx context.Context, rec reap.Record, stdio IO) error {
 	}
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
+	notice := time.After(time.Second)
 	deadline := time.After(60 * time.Second)
+	interrupted := ctx.Done()
 	for rec.Alive() {
 		select {
 		case <-tick.C:
-		case <-ctx.Done():
-			return fmt.Errorf("interrupted while seam up (pid %d) stops", rec.PID)
+		case <-notice:
+			fmt.Fprintf(stdio.Stderr, "seam down: waiting for seam up (pid %d) to stop its services (Ctrl-C to stop them at once)\n", rec.PID)
+		case <-interrupted:
+			interrupted = nil
+			_ = syscall.Kill(rec.PID, syscall.SIGTERM)
+			deadline = time.After(10 * time.Second)
 		case <-deadline:
 			fmt.Fprintf(stdio.Stderr, "seam down: seam up (pid %d) did not stop within 60s; killing it\n", rec.PID)
 			_ = syscall.Kill(rec.PID, syscall.SIGKILL)

@@ -178,7 +178,7 @@ func TestShellWords(t *testing.T) {
 }
 
 func FuzzShellWords(f *testing.F) {
-	for _, s := range []string{`cd ../src && go build -o "$BIN" .`, `a'b"c'd`, "x\t(y)|z", `"unterminated`} {
+	for _, s := range []string{`cd ../src && go build -o "$BIN" . 2>&1 &>/dev/null`, `a'b"c'd`, "x\t(y)|z", `"unterminated`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -188,5 +188,16 @@ func FuzzShellWords(f *testing.F) {
 			}
 			_ = pathCandidates(w)
 		}
+		for _, c := range shellCommands(s) {
+			if len(c) == 0 {
+				t.Fatalf("empty command from %q", s)
+			}
+			for _, w := range c {
+				if w == "" {
+					t.Fatalf("empty word from %q", s)
+				}
+			}
+		}
+		_ = goOnlyCommand([]string{"sh", "-c", s})
 	})
 }
