@@ -165,11 +165,21 @@ func takeBaseline(ctx context.Context, conn *pgx.Conn) error {
 //     (say, a foreign key a test added from a baseline table to its own) is
 //     emptied instead, another such object is kept, and said so. A baseline
 //     table that a test altered keeps the change (its rows are restored
-//     with the columns both have), and one it dropped is gone for good; so
-//     is a baseline index, trigger, policy, rule, routine or type that a
-//     test dropped or changed (CREATE OR REPLACE, ALTER, ENABLE/DISABLE):
-//     reset returns a line saying so, which seam shows once. A constraint
-//     a test added to a baseline table (ALTER TABLE) is kept and said.
+//     with the columns both have). A baseline table (a plain one), view,
+//     materialized view or sequence that a test dropped is made again from
+//     what the catalog said of it at the baseline (make_again), and a
+//     view it replaced gets its definition back; a table of the same name
+//     that the test made in its place (a helper that drops and makes a
+//     table again) is dropped first, as every table a test made is. What
+//     cannot be made again (a partitioned table, a view on it), or not
+//     whole (a table's policies and rules), is said; so is a baseline
+//     index, trigger, policy, rule, routine or type that a test dropped or
+//     changed (CREATE OR REPLACE, ALTER, ENABLE/DISABLE): reset returns a
+//     line saying so, which seam shows once. A constraint a test added to
+//     a baseline table (ALTER TABLE) is kept and said.
+//   - advisory locks a session of the system took since the baseline and
+//     holds (pg_advisory_lock, never unlocked): said, not released
+//     (advisory_kept tells why).
 //   - roles: they belong to the whole server, not to the database, and no
 //     trigger sees them change (event triggers skip CREATE, ALTER, DROP
 //     ROLE and role GRANTs). Yet a test that changes the suite's role's
@@ -223,6 +233,32 @@ CREATE TABLE seam_baseline.auth (sig text, owner oid);
 -- The privileges on the user's objects (seam_baseline.privs) as the
 -- baseline has them.
 CREATE TABLE seam_baseline.acls (kind "char" NOT NULL, obj oid NOT NULL, acl aclitem[] NOT NULL, sig text NOT NULL, PRIMARY KEY (kind, obj));
+-- The baseline's plain tables (r: not partitioned, not a partition, no
+-- inheritance, not typed), views (v), materialized views (m) and
+-- sequences (S; not an identity column's), to make one a test dropped
+-- again, and to set back a view a test replaced (CREATE OR REPLACE VIEW,
+-- ALTER VIEW … SET): its name, sig (viewsig: what tells a view changed),
+-- make (what follows CREATE: every name in it qualified, as the catalog's
+-- pg_get_*def functions give them with the search_path pg_catalog), after
+-- (what follows at once: a table's constraints but foreign keys, indexes,
+-- triggers and row security; a materialized view's indexes), later (what
+-- follows once all are made: a table's foreign keys and those of other
+-- tables to it; a sequence's OWNED BY and the column defaults that use
+-- it, which DROP … CASCADE dropped), dep (the table that owns a sequence,
+-- 0: none), owner, cols (a table's column names by attnum, null for a
+-- dropped one: its column comments' numbers), idents (a table's identity
+-- sequences: {"oid": "column"}) and checks (the VALIDATE CONSTRAINT of
+-- each foreign key of later that the baseline has validated: {"ADD …":
+-- "VALIDATE …"}).
+CREATE TABLE seam_baseline.remake (rel oid PRIMARY KEY, relkind "char" NOT NULL, name text NOT NULL, sig text, make text NOT NULL,
+	after text[] NOT NULL, later text[] NOT NULL, dep oid NOT NULL, owner oid NOT NULL, cols name[], idents jsonb, checks jsonb);
+-- The foreign keys made again NOT VALID (the rows of their tables were a
+-- test's then): reset validates them once the rows are restored.
+CREATE TABLE seam_baseline.pending (stmt text NOT NULL);
+-- The advisory locks the system's sessions held at the baseline (a
+-- leader's lock, taken at start-up): each session by pid and start, each
+-- lock as pg_locks has it. Those are not said at reset; others are.
+CREATE TABLE seam_baseline.advisory (pid int NOT NULL, began timestamptz NOT NULL, classid oid NOT NULL, objid oid NOT NULL, objsubid int2 NOT NULL, mode text NOT NULL);
 
 -- The user's schemas: not the system's, not seam's.
 CREATE VIEW seam_baseline.spaces AS
@@ -427,6 +463,93 @@ BEGIN
 	END IF;
 END $$;
 
+-- viewsig is what tells a view changed: its query's tree (the _RETURN
+-- rule, which CREATE OR REPLACE VIEW writes anew), its columns and its
+-- options (ALTER VIEW … SET). Not its name: a view renamed is the same.
+CREATE FUNCTION seam_baseline.viewsig(r oid) RETURNS text LANGUAGE sql STABLE AS $$
+	SELECT concat_ws(' ', (SELECT w.ev_action::text FROM pg_rewrite w WHERE w.ev_class = r AND w.rulename = '_RETURN'),
+		(SELECT string_agg(format('%I %s', a.attname, format_type(a.atttypid, a.atttypmod)), ',' ORDER BY a.attnum)
+		 FROM pg_attribute a WHERE a.attrelid = r AND a.attnum > 0 AND NOT a.attisdropped),
+		(SELECT c.reloptions::text FROM pg_class c WHERE c.oid = r))
+$$;
+
+-- remakes is the rows of seam_baseline.remake as the baseline has them.
+-- The search_path pg_catalog qualifies every name the pg_get_*def
+-- functions give: a reset's session may have another.
+CREATE FUNCTION seam_baseline.remakes() RETURNS SETOF seam_baseline.remake LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+	SELECT c.oid, c.relkind, format('%I.%I', n.nspname, c.relname), NULL,
+		format('%sTABLE %I.%I (%s)%s', CASE c.relpersistence WHEN 'u' THEN 'UNLOGGED ' ELSE '' END, n.nspname, c.relname,
+			coalesce((SELECT string_agg(concat_ws(' ', quote_ident(a.attname), format_type(a.atttypid, a.atttypmod),
+					CASE WHEN a.attcollation <> 0 AND a.attcollation <> y.typcollation THEN 'COLLATE ' || a.attcollation::regcollation::text END,
+					CASE WHEN a.attgenerated = 's' THEN format('GENERATED ALWAYS AS (%s) STORED', pg_get_expr(ad.adbin, ad.adrelid))
+						WHEN ad.adbin IS NOT NULL THEN 'DEFAULT ' || pg_get_expr(ad.adbin, ad.adrelid) END,
+					CASE WHEN a.attidentity IN ('a', 'd') THEN
+						(SELECT format('GENERATED %s AS IDENTITY (SEQUENCE NAME %I.%I INCREMENT BY %s MINVALUE %s MAXVALUE %s START WITH %s CACHE %s %s)',
+							CASE a.attidentity WHEN 'a' THEN 'ALWAYS' ELSE 'BY DEFAULT' END, qn.nspname, q.relname,
+							s.seqincrement, s.seqmin, s.seqmax, s.seqstart, s.seqcache, CASE WHEN s.seqcycle THEN 'CYCLE' ELSE 'NO CYCLE' END)
+						 FROM pg_depend d JOIN pg_class q ON q.oid = d.objid JOIN pg_namespace qn ON qn.oid = q.relnamespace JOIN pg_sequence s ON s.seqrelid = q.oid
+						 WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND d.refobjid = c.oid
+						   AND d.refobjsubid = a.attnum AND d.deptype = 'i' LIMIT 1) END,
+					CASE WHEN a.attnotnull THEN 'NOT NULL' END), ', ' ORDER BY a.attnum)
+			 FROM pg_attribute a JOIN pg_type y ON y.oid = a.atttypid LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+			 WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), ''),
+			CASE WHEN c.reloptions IS NOT NULL THEN format(' WITH (%s)', array_to_string(c.reloptions, ', ')) ELSE '' END),
+		ARRAY(SELECT format('ALTER TABLE %I.%I ADD CONSTRAINT %I %s', n.nspname, c.relname, k.conname, pg_get_constraintdef(k.oid))
+			FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype IN ('p', 'u', 'c', 'x') ORDER BY k.oid)
+		|| ARRAY(SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid = c.oid
+			AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid AND d.deptype IN ('i', 'P'))
+			ORDER BY i.indexrelid)
+		|| ARRAY(SELECT x FROM pg_trigger g, LATERAL unnest(ARRAY[pg_get_triggerdef(g.oid),
+				CASE WHEN g.tgenabled <> 'O' THEN format('ALTER TABLE %I.%I %s TRIGGER %I', n.nspname, c.relname,
+					CASE g.tgenabled WHEN 'D' THEN 'DISABLE' WHEN 'R' THEN 'ENABLE REPLICA' ELSE 'ENABLE ALWAYS' END, g.tgname) END]) WITH ORDINALITY u(x, o)
+			WHERE g.tgrelid = c.oid AND NOT g.tgisinternal AND g.tgname <> 'seam_dirty' AND x IS NOT NULL
+			ORDER BY g.oid, o)
+		|| CASE WHEN c.relrowsecurity THEN ARRAY[format('ALTER TABLE %I.%I ENABLE ROW LEVEL SECURITY', n.nspname, c.relname)] ELSE '{}' END
+		|| CASE WHEN c.relforcerowsecurity THEN ARRAY[format('ALTER TABLE %I.%I FORCE ROW LEVEL SECURITY', n.nspname, c.relname)] ELSE '{}' END,
+		ARRAY(SELECT format('ALTER TABLE %s ADD CONSTRAINT %I %s', k.conrelid::regclass, k.conname, pg_get_constraintdef(k.oid))
+			FROM pg_constraint k WHERE k.contype = 'f' AND k.conparentid = 0 AND (k.conrelid = c.oid OR k.confrelid = c.oid) ORDER BY k.oid),
+		0, c.relowner,
+		ARRAY(SELECT CASE WHEN a.attisdropped THEN NULL ELSE a.attname END FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 ORDER BY a.attnum),
+		(SELECT jsonb_object_agg(d.objid::text, a.attname) FROM pg_depend d JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+		 WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND d.refobjid = c.oid AND d.deptype = 'i'),
+		(SELECT jsonb_object_agg(format('ALTER TABLE %s ADD CONSTRAINT %I %s', k.conrelid::regclass, k.conname, pg_get_constraintdef(k.oid)),
+			format('ALTER TABLE %s VALIDATE CONSTRAINT %I', k.conrelid::regclass, k.conname))
+		 FROM pg_constraint k WHERE k.contype = 'f' AND k.conparentid = 0 AND k.convalidated AND (k.conrelid = c.oid OR k.confrelid = c.oid))
+	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN seam_baseline.rels t ON t.rel = c.oid
+	WHERE c.relkind = 'r' AND NOT c.relispartition AND c.reloftype = 0
+	  AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid OR i.inhparent = c.oid)
+	UNION ALL
+	SELECT c.oid, c.relkind, format('%I.%I', n.nspname, c.relname), seam_baseline.viewsig(c.oid),
+		format('%s %I.%I (%s)%s AS %s%s', CASE c.relkind WHEN 'v' THEN 'VIEW' ELSE 'MATERIALIZED VIEW' END, n.nspname, c.relname,
+			(SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) FROM pg_attribute a
+			 WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
+			CASE WHEN c.reloptions IS NOT NULL THEN format(' WITH (%s)', array_to_string(c.reloptions, ', ')) ELSE '' END,
+			rtrim(pg_get_viewdef(c.oid), '; ' || E'\n'), CASE c.relkind WHEN 'm' THEN ' WITH NO DATA' ELSE '' END),
+		ARRAY(SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid = c.oid ORDER BY i.indexrelid), '{}',
+		0, c.relowner, NULL, NULL, NULL
+	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN seam_baseline.rels t ON t.rel = c.oid
+	WHERE c.relkind IN ('v', 'm')
+	UNION ALL
+	SELECT c.oid, c.relkind, format('%I.%I', n.nspname, c.relname), NULL,
+		format('%sSEQUENCE %I.%I AS %s INCREMENT BY %s MINVALUE %s MAXVALUE %s START WITH %s CACHE %s %s',
+			CASE c.relpersistence WHEN 'u' THEN 'UNLOGGED ' ELSE '' END, n.nspname, c.relname, s.seqtypid::regtype,
+			s.seqincrement, s.seqmin, s.seqmax, s.seqstart, s.seqcache, CASE WHEN s.seqcycle THEN 'CYCLE' ELSE 'NO CYCLE' END),
+		'{}',
+		ARRAY(SELECT format('ALTER SEQUENCE %I.%I OWNED BY %s.%I', n.nspname, c.relname, d.refobjid::regclass, a.attname)
+			FROM pg_depend d JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+			WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'a')
+		|| ARRAY(SELECT format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s', ad.adrelid::regclass, a.attname, pg_get_expr(ad.adbin, ad.adrelid))
+			FROM pg_depend d JOIN pg_attrdef ad ON ad.oid = d.objid JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
+			WHERE d.classid = 'pg_attrdef'::regclass AND d.refclassid = 'pg_class'::regclass AND d.refobjid = c.oid AND d.deptype = 'n'
+			ORDER BY ad.oid),
+		coalesce((SELECT d.refobjid FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+			AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'a' LIMIT 1), 0),
+		c.relowner, NULL, NULL, NULL
+	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN seam_baseline.rels t ON t.rel = c.oid
+		JOIN pg_sequence s ON s.seqrelid = c.oid
+	WHERE NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'i')
+$$;
+
 -- seqsig is what tells a sequence's options changed (ALTER SEQUENCE).
 CREATE FUNCTION seam_baseline.seqsig(s pg_sequence) RETURNS text LANGUAGE sql IMMUTABLE AS $$
 	SELECT (s.seqtypid, s.seqstart, s.seqincrement, s.seqmax, s.seqmin, s.seqcache, s.seqcycle)::text
@@ -507,6 +630,12 @@ BEGIN
 	-- what its query gives now; one whose rows cannot be compared so is
 	-- taken as stale. One not populated is brought back as it is by
 	-- REFRESH … WITH NO DATA.
+	DELETE FROM seam_baseline.remake;
+	INSERT INTO seam_baseline.remake SELECT * FROM seam_baseline.remakes();
+	DELETE FROM seam_baseline.advisory;
+	INSERT INTO seam_baseline.advisory SELECT l.pid, a.backend_start, l.classid, l.objid, l.objsubid, l.mode
+	FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+	WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database());
 	DELETE FROM seam_baseline.mviews;
 	FOR r IN SELECT t.rel FROM seam_baseline.rels t WHERE t.relkind = 'm' LOOP
 		fresh := true;
@@ -575,6 +704,209 @@ BEGIN
 	RETURN nullif(array_to_string(said, E'\n'), '');
 END $$;
 
+-- remade moves what seam keeps of relation old of the baseline (made
+-- again by reset as made) to made, and returns what old had that made
+-- has not (a view's triggers and rules, a table's policies and rules,
+-- what could not be made again), or null. A table's rows are restored
+-- from its copy, renamed for made, and its identity sequences set back.
+CREATE FUNCTION seam_baseline.remade(old oid, made oid) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	lost text;
+	m record;
+	t record;
+	q record;
+BEGIN
+	SELECT * INTO m FROM seam_baseline.remake WHERE rel = made;
+	SELECT string_agg(b.name, ', ' ORDER BY b.name) INTO lost FROM seam_baseline.objects b
+	WHERE b.rel = old AND NOT EXISTS (SELECT 1 FROM seam_baseline.others o WHERE o.rel = made AND o.kind = b.kind AND o.name = b.name);
+	DELETE FROM seam_baseline.objects WHERE rel = old OR (kind = 'r' AND obj = old);
+	INSERT INTO seam_baseline.objects VALUES ('r', made);
+	INSERT INTO seam_baseline.objects SELECT kind, obj, rel, name, sig FROM seam_baseline.others WHERE rel = made;
+	UPDATE seam_baseline.acls SET obj = made WHERE kind IN ('r', 's') AND obj = old;
+	UPDATE seam_baseline.seqs SET seq = made WHERE seq = old;
+	UPDATE seam_baseline.mviews SET mv = made WHERE mv = old;
+	UPDATE seam_baseline.remake SET dep = made WHERE dep = old; -- its serial sequences
+	-- A column's comment by its name: a table made again has no dropped columns.
+	UPDATE seam_baseline.comments c SET objoid = made,
+		objsubid = CASE WHEN c.objsubid = 0 THEN 0 ELSE coalesce((SELECT a.attnum FROM pg_attribute a
+			WHERE a.attrelid = made AND a.attname = m.cols[c.objsubid] AND NOT a.attisdropped), -1) END
+	WHERE c.classoid = 'pg_class'::regclass AND c.objoid = old;
+	DELETE FROM seam_baseline.comments WHERE classoid = 'pg_class'::regclass AND objoid = made AND objsubid = -1;
+	UPDATE seam_baseline.remake SET sig = CASE WHEN relkind IN ('v', 'm') THEN seam_baseline.viewsig(made) END,
+		cols = CASE WHEN relkind = 'r' THEN ARRAY(SELECT a.attname FROM pg_attribute a WHERE a.attrelid = made AND a.attnum > 0 ORDER BY a.attnum) END
+	WHERE rel = made;
+	IF m.relkind = 'r' THEN
+		-- Its identity sequences are made with it: what seam keeps of them moves.
+		FOR q IN SELECT i.key::oid AS was, d.objid AS now FROM jsonb_each_text(m.idents) i
+			JOIN pg_attribute a ON a.attrelid = made AND a.attname = i.value
+			JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND d.refobjid = made
+				AND d.refobjsubid = a.attnum AND d.deptype = 'i' LOOP
+			UPDATE seam_baseline.seqs SET seq = q.now WHERE seq = q.was;
+			UPDATE seam_baseline.acls SET obj = q.now WHERE kind = 's' AND obj = q.was;
+			UPDATE seam_baseline.objects SET obj = q.now WHERE kind = 'r' AND obj = q.was;
+		END LOOP;
+		UPDATE seam_baseline.remake SET idents = (SELECT jsonb_object_agg(d.objid::text, a.attname) FROM pg_depend d
+			JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+			WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND d.refobjid = made AND d.deptype = 'i')
+		WHERE rel = made;
+		EXECUTE format('DROP TABLE IF EXISTS seam_baseline.t%s', made); -- a dropped table's whose oid made reuses
+		EXECUTE format('ALTER TABLE seam_baseline.t%s RENAME TO t%s', old, made);
+		SELECT * INTO t FROM seam_baseline.rels WHERE rel = made;
+		UPDATE seam_baseline.restore SET rel = made, root = made, sig = t.name || ':' || t.cols, del = 'DELETE FROM ' || t.name,
+			ins = CASE WHEN ins IS NOT NULL THEN format('INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM seam_baseline.t%s', t.name, t.cols, t.cols, made) END
+		WHERE rel = old;
+		PERFORM seam_baseline.track(made);
+	END IF;
+	RETURN lost;
+END $$;
+
+-- make_again makes the baseline's tables, views, materialized views and
+-- sequences that a test dropped again, as they were (owner; privileges
+-- and comments: undo_privs and undo_ddl give them back; a table's rows,
+-- and a materialized view's: reset restores and refreshes them, more; a
+-- sequence's value: reset sets it), and gives a view a test replaced
+-- (CREATE OR REPLACE VIEW, ALTER VIEW … SET) its definition back: in
+-- place (what depends on it stays) or, when its columns changed, dropped
+-- and made again. Sequences first, then tables, then views; in turns,
+-- until a turn makes nothing (a view on another view dropped waits for
+-- it); the foreign keys and a sequence's OWNED BY once all are made. What
+-- it cannot make, set back or make again whole it says. A table the test
+-- made in the place of one it dropped (a helper that drops and makes a
+-- table again) is gone by then, as every table a test made is.
+CREATE FUNCTION seam_baseline.make_again(OUT said text[], OUT more oid[]) LANGUAGE plpgsql AS $$
+DECLARE
+	r record;
+	why jsonb := '{}'; -- the last error of each (by oid) not made yet
+	progress boolean;
+	made oid;
+	stmt text;
+	done text[] := '{}'; -- the later statements run
+	lost text[];
+	losts jsonb := '{}'; -- what each made again (by oid) lacks, so far
+	olds oid[] := '{}'; -- the relations made again, and how
+	mades oid[] := '{}';
+	replaced boolean[] := '{}';
+	gone text;
+BEGIN
+	said := '{}';
+	more := '{}';
+	-- A sequence that went with a table that owned it, a table seam does not
+	-- make again, is said of the table.
+	DELETE FROM seam_baseline.remake m WHERE m.dep <> 0 AND NOT EXISTS (SELECT 1 FROM pg_class WHERE oid = m.dep)
+		AND NOT EXISTS (SELECT 1 FROM pg_class WHERE oid = m.rel) AND NOT EXISTS (SELECT 1 FROM seam_baseline.remake t WHERE t.rel = m.dep);
+	LOOP
+		progress := false;
+		FOR r IN SELECT m.*, c.oid IS NOT NULL AS alive FROM seam_baseline.remake m LEFT JOIN pg_class c ON c.oid = m.rel
+			WHERE c.oid IS NULL OR m.relkind = 'v' AND seam_baseline.viewsig(m.rel) IS DISTINCT FROM m.sig
+			ORDER BY position(m.relkind IN 'Srvm'), m.rel LOOP
+			BEGIN
+				IF r.alive THEN
+					BEGIN
+						EXECUTE 'CREATE OR REPLACE ' || r.make;
+						UPDATE seam_baseline.remake SET sig = seam_baseline.viewsig(r.rel) WHERE rel = r.rel;
+						progress := true;
+						CONTINUE;
+					EXCEPTION WHEN OTHERS THEN
+						NULL; -- its columns changed (CREATE OR REPLACE only adds some): dropped and made again
+					END;
+					EXECUTE format('DROP VIEW %s', r.rel::regclass);
+				END IF;
+				EXECUTE 'CREATE ' || r.make;
+				made := r.name::regclass::oid;
+				EXECUTE format('ALTER %s %s OWNER TO %s', CASE r.relkind WHEN 'r' THEN 'TABLE' WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'SEQUENCE' END,
+					made::regclass, r.owner::regrole);
+			EXCEPTION WHEN OTHERS THEN
+				why := why || jsonb_build_object(r.rel::text, SQLERRM);
+				CONTINUE;
+			END;
+			progress := true;
+			UPDATE seam_baseline.remake SET rel = made WHERE rel = r.rel;
+			olds := olds || r.rel;
+			mades := mades || made;
+			replaced := replaced || r.alive;
+			lost := '{}';
+			FOREACH stmt IN ARRAY r.after LOOP
+				BEGIN
+					EXECUTE stmt;
+				EXCEPTION WHEN OTHERS THEN
+					lost := lost || format('%s (%s)', stmt, SQLERRM);
+				END;
+			END LOOP;
+			losts := losts || jsonb_build_object(made::text, lost);
+			IF r.relkind = 'm' THEN
+				more := more || made;
+			END IF;
+		END LOOP;
+		EXIT WHEN NOT progress;
+	END LOOP;
+	-- A table's rows, before the foreign keys to it are checked.
+	FOR r IN SELECT s.del, s.ins FROM seam_baseline.restore s WHERE s.rel = ANY (olds) LOOP
+		EXECUTE r.del;
+		IF r.ins IS NOT NULL THEN
+			EXECUTE r.ins;
+		END IF;
+	END LOOP;
+	FOR i IN 1 .. cardinality(mades) LOOP
+		SELECT * INTO r FROM seam_baseline.remake WHERE rel = mades[i];
+		lost := ARRAY(SELECT jsonb_array_elements_text(losts->(mades[i]::text)));
+		FOREACH stmt IN ARRAY r.later LOOP
+			CONTINUE WHEN stmt = ANY (done);
+			done := done || stmt;
+			BEGIN
+				EXECUTE stmt;
+			EXCEPTION WHEN foreign_key_violation THEN
+				-- Rows of the test's in the other table, not restored yet.
+				BEGIN
+					EXECUTE stmt || ' NOT VALID';
+					IF r.checks->>stmt IS NOT NULL THEN
+						INSERT INTO seam_baseline.pending VALUES (r.checks->>stmt);
+					END IF;
+				EXCEPTION WHEN OTHERS THEN
+					lost := lost || format('%s (%s)', stmt, SQLERRM);
+				END;
+			WHEN OTHERS THEN
+				lost := lost || format('%s (%s)', stmt, SQLERRM);
+			END;
+		END LOOP;
+		gone := seam_baseline.remade(olds[i], mades[i]);
+		IF gone IS NOT NULL THEN
+			lost := lost || gone;
+		END IF;
+		IF r.relkind = 'm' AND EXISTS (SELECT 1 FROM seam_baseline.mviews WHERE mv = mades[i] AND populated AND NOT fresh) THEN
+			-- Its rows once refreshed are the baseline's from now on.
+			UPDATE seam_baseline.mviews SET fresh = true WHERE mv = mades[i];
+			lost := lost || 'its rows in the baseline (they were not what its query gives on the baseline''s tables: it was refreshed before the last writes of init or a job; its rows are now what its query gives)'::text;
+		END IF;
+		IF cardinality(lost) > 0 THEN
+			said := said || format('%s %s of the baseline was %s by a test: seam made it again, but not %s: the tests after it run without them',
+				CASE r.relkind WHEN 'r' THEN 'table' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' ELSE 'sequence' END, r.name,
+				CASE WHEN replaced[i] THEN 'replaced' ELSE 'dropped' END, array_to_string(lost, '; '));
+		END IF;
+	END LOOP;
+	-- Constraints of other tables made again (a foreign key to a table made
+	-- again) are the baseline's.
+	UPDATE seam_baseline.objects b SET obj = o.obj, sig = o.sig FROM seam_baseline.others o
+	WHERE cardinality(mades) > 0 AND b.kind = 'c' AND o.kind = 'c' AND o.rel = b.rel AND o.name = b.name AND o.obj <> b.obj
+	  AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.oid = b.obj);
+	FOR r IN SELECT m.*, c.oid IS NOT NULL AS alive FROM seam_baseline.remake m LEFT JOIN pg_class c ON c.oid = m.rel
+		WHERE c.oid IS NULL OR m.relkind = 'v' AND seam_baseline.viewsig(m.rel) IS DISTINCT FROM m.sig LOOP
+		IF r.alive THEN
+			said := said || format('view %s of the baseline was replaced by a test (CREATE OR REPLACE VIEW, ALTER VIEW): seam cannot set it back (%s), and the tests after it run with the change',
+				r.name, why->>r.rel::text);
+			UPDATE seam_baseline.remake SET sig = seam_baseline.viewsig(r.rel) WHERE rel = r.rel;
+		ELSIF r.relkind <> 'r' THEN
+			said := said || format('%s %s of the baseline was dropped by a test: seam cannot make it again (%s), and the tests after it run without it',
+				CASE r.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' ELSE 'sequence' END, r.name, why->>r.rel::text);
+			DELETE FROM seam_baseline.remake WHERE rel = r.rel;
+		ELSE
+			said := said || format('table %s of the baseline was dropped by a test: seam cannot make it again (%s), and the tests after it run without it',
+				r.name, why->>r.rel::text);
+			DELETE FROM seam_baseline.remake WHERE rel = r.rel;
+			DELETE FROM seam_baseline.restore WHERE root = r.rel; -- not said again by undo_ddl
+		END IF;
+	END LOOP;
+END $$;
+
 -- undo_ddl drops what tests made, sets back what it can, and says what
 -- cannot be undone (says). more: the tables whose rows are to be restored
 -- too (seam's trigger was off on them; a partition attached or made
@@ -593,6 +925,7 @@ DECLARE
 	bound text;
 	made oid;
 	lost text;
+	again record;
 BEGIN
 	more := '{}';
 	FOR r IN SELECT * FROM seam_baseline.spaces s WHERE NOT EXISTS (SELECT 1 FROM seam_baseline.objects WHERE kind = 'n' AND obj = s.oid) LOOP
@@ -688,6 +1021,9 @@ BEGIN
 		END;
 	END LOOP;
 	DELETE FROM seam_baseline.parts s WHERE NOT EXISTS (SELECT 1 FROM pg_class WHERE oid = s.parent);
+	SELECT m.said, m.more INTO again FROM seam_baseline.make_again() m;
+	said := said || again.said;
+	more := more || again.more;
 	FOR r IN SELECT s.*, t.name, t.cols FROM seam_baseline.restore s LEFT JOIN seam_baseline.rels t USING (rel)
 		WHERE s.rel = s.root AND (t.rel IS NULL OR s.sig <> t.name || ':' || t.cols) LOOP
 		IF r.name IS NULL THEN
@@ -905,6 +1241,42 @@ BEGIN
 	RETURN nullif(array_to_string(said, E'\n'), '');
 END $$;
 
+-- advisory_kept says the advisory locks that the system's sessions hold
+-- now and did not at the baseline, one line a lock (the same each reset
+-- while it is held: said once), naming the session by its client's
+-- address (the wire's, when through it), application_name and pid. A lock
+-- a session holds in an open transaction (pg_advisory_xact_lock) is said
+-- too: pg_locks cannot tell the two kinds apart. seam's sql steps' own
+-- sessions are not: the next test's DISCARD ALL releases their locks.
+--
+-- Said, not released: only ending the session would release another
+-- session's lock, and seam ends a session of the system only when the
+-- reset itself cannot be right otherwise (a lock it needs, writes it
+-- cannot see: those fail the test). A lock is state of the session, as a
+-- session_replication_role it keeps is (said too), and may be meant (a
+-- leader's lock, taken once the service first needs it): ending its
+-- connection would break the service's pool in the next test, or take
+-- its leadership away.
+CREATE FUNCTION seam_baseline.advisory_kept() RETURNS text LANGUAGE sql AS $$
+	SELECT string_agg(format('a session of the system (%s, pid %s) holds advisory lock %s%s, taken since the baseline and not released '
+			'(pg_advisory_lock without pg_advisory_unlock?): seam leaves it held (only ending the connection would release it), '
+			'and the tests after it find it taken (pg_try_advisory_lock gives false, pg_advisory_lock waits); release it in the system, '
+			'or take it for a transaction (pg_advisory_xact_lock)',
+			concat_ws(', ', CASE WHEN a.client_addr IS NULL THEN 'the connection from a local socket'
+				ELSE format('the connection from %s:%s', host(a.client_addr), a.client_port) END,
+				CASE WHEN a.application_name <> '' THEN format('application_name %L', a.application_name) END),
+			a.pid,
+			CASE l.objsubid WHEN 1 THEN ((l.classid::bigint << 32) | l.objid::bigint)::text ELSE format('(%s, %s)', l.classid::int4, l.objid::int4) END,
+			CASE WHEN l.mode = 'ShareLock' THEN ' (shared)' ELSE '' END),
+		E'\n' ORDER BY a.backend_start, a.pid, l.classid, l.objid, l.objsubid)
+	FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+	WHERE l.locktype = 'advisory' AND l.granted AND l.pid <> pg_backend_pid()
+	  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+	  AND a.application_name <> '` + service.StepApp + `'
+	  AND NOT EXISTS (SELECT 1 FROM seam_baseline.advisory b
+		WHERE (b.pid, b.began, b.classid, b.objid, b.objsubid, b.mode) = (l.pid, a.backend_start, l.classid, l.objid, l.objsubid, l.mode))
+$$;
+
 -- reset brings the data back to the baseline, waiting wait at most for a
 -- lock (lock_timeout). prepared is the transactions a test prepared
 -- (PREPARE TRANSACTION, by gid): they hold their locks until rolled back,
@@ -926,13 +1298,15 @@ DECLARE
 	ddl boolean; -- privileges may have changed (GRANT, REVOKE, roles)
 	writer boolean; -- another session's transaction wrote (it holds the lock on its transaction id)
 	twophase boolean; -- a prepared transaction holds locks (they have no pid)
+	advisory boolean; -- another session holds an advisory lock
 BEGIN
 	held := '{}';
 	prepared := '{}';
 	-- One look at the locks, which costs more than the rest of a reset
 	-- that restores a table or two.
-	SELECT coalesce(bool_or(l.pid IS NULL), false), coalesce(bool_or(l.locktype = 'transactionid' AND l.pid <> pg_backend_pid()), false)
-	INTO twophase, writer FROM pg_locks l WHERE l.pid IS NULL OR l.locktype = 'transactionid';
+	SELECT coalesce(bool_or(l.pid IS NULL), false), coalesce(bool_or(l.locktype = 'transactionid' AND l.pid <> pg_backend_pid()), false),
+		coalesce(bool_or(l.locktype = 'advisory' AND l.pid <> pg_backend_pid()), false)
+	INTO twophase, writer, advisory FROM pg_locks l WHERE l.pid IS NULL OR l.locktype IN ('transactionid', 'advisory');
 	IF twophase THEN
 		prepared := ARRAY(SELECT x.gid FROM pg_prepared_xacts x WHERE x.database = current_database()
 			AND NOT EXISTS (SELECT 1 FROM seam_baseline.prepared b WHERE b.gid = x.gid) ORDER BY x.prepared);
@@ -972,6 +1346,20 @@ BEGIN
 		END IF;
 	END LOOP;
 	PERFORM setval(seq::regclass, last, called) FROM seam_baseline.seqs;
+	IF ddl THEN
+		FOR r IN DELETE FROM seam_baseline.pending RETURNING stmt LOOP
+			BEGIN
+				EXECUTE r.stmt;
+			EXCEPTION WHEN OTHERS THEN
+				said := concat_ws(E'\n', said, format('a foreign key of the baseline, made again, is left NOT VALID (%s: %s): the tests after it run with it unchecked on the rows it had', r.stmt, SQLERRM));
+			END;
+		END LOOP;
+		IF FOUND THEN
+			-- Validated, they are as the baseline has them.
+			UPDATE seam_baseline.objects b SET sig = o.sig FROM seam_baseline.others o
+			WHERE b.kind = 'c' AND o.kind = 'c' AND o.obj = b.obj AND b.sig IS DISTINCT FROM o.sig;
+		END IF;
+	END IF;
 	-- A materialized view only changes when refreshed: one a test
 	-- refreshed is refreshed again, on the restored tables, which gives
 	-- its baseline rows back when those were its query's then (fresh).
@@ -999,6 +1387,9 @@ BEGIN
 		said := concat_ws(E'\n', said, format('large object(s) %s of the baseline were unlinked by a test: seam cannot bring them back, and the tests after it run without them',
 			array_to_string(r.array_agg, ', ')));
 		DELETE FROM seam_baseline.los WHERE lo = ANY (r.array_agg);
+	END IF;
+	IF advisory THEN
+		said := nullif(concat_ws(E'\n', said, seam_baseline.advisory_kept()), '');
 	END IF;
 	IF seam_baseline.authsig() IS DISTINCT FROM (SELECT sig FROM seam_baseline.auth) THEN
 		said := nullif(concat_ws(E'\n', said, seam_baseline.undo_roles()), '');
