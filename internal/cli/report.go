@@ -2,12 +2,12 @@ package cli
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 
-	"github.com/seamtest/seam/internal/history"
 	"github.com/seamtest/seam/internal/reap"
 	"github.com/seamtest/seam/internal/report"
 	htmlreport "github.com/seamtest/seam/internal/report/html"
@@ -16,7 +16,19 @@ import (
 
 // readLog reads the event log that arg names ("last": the newest run's
 // kept log), printing any problem as cmd's; false means it was printed.
+// A log cut off (ending in the middle of an event) is such a problem.
 func readLog(cmd, arg string, stderr io.Writer) ([]report.Event, bool) {
+	return readWith(cmd, arg, stderr, func(r io.Reader, _ string) ([]report.Event, error) { return report.ReadJSONL(r) })
+}
+
+// readRunLog is readLog, but a log of a run that was cut off (killed,
+// or still running) is read as far as it is whole, ended by the run_end
+// report.EndCut makes up for it.
+func readRunLog(cmd, arg string, stderr io.Writer) ([]report.Event, bool) {
+	return readWith(cmd, arg, stderr, report.ReadRun)
+}
+
+func readWith(cmd, arg string, stderr io.Writer, read func(io.Reader, string) ([]report.Event, error)) ([]report.Event, bool) {
 	path, err := runlog.Resolve(reap.StateDir(), arg)
 	if err != nil {
 		fmt.Fprintf(stderr, "seam %s: %v\n", cmd, err)
@@ -28,7 +40,7 @@ func readLog(cmd, arg string, stderr io.Writer) ([]report.Event, bool) {
 		return nil, false
 	}
 	defer f.Close()
-	events, err := report.ReadJSONL(f)
+	events, err := read(f, path)
 	if err != nil {
 		fmt.Fprintf(stderr, "seam %s: %s:%v\n(want an event log that seam run kept, or wrote with --report json=PATH)\n", cmd, path, err)
 		return nil, false
@@ -53,7 +65,7 @@ func cmdReport(args []string, stdio IO) int {
 		fmt.Fprintln(stdio.Stderr, "seam report: want one event log: a file (seam run --report json=PATH) or last (the newest run's kept log)")
 		return ExitUsage
 	}
-	events, ok := readLog("report", rest[0], stdio.Stderr)
+	events, ok := readRunLog("report", rest[0], stdio.Stderr)
 	if !ok {
 		return ExitUsage
 	}
@@ -75,7 +87,26 @@ func cmdReport(args []string, stdio IO) int {
 		}
 		fmt.Fprintf(stdio.Stdout, "report: %s\n", *html)
 	}
+	for _, cut := range collector.Run().Cut {
+		// The console's last line says it too; CI logs show stderr.
+		fmt.Fprintf(stdio.Stderr, "seam report: %s\n", report.CutText(cut))
+	}
 	return runCode("report", collector.Run(), stdio.Stderr)
+}
+
+// readPart reads the event log of one part for seam report merge, as
+// report.ReadRun does.
+func readPart(path string) ([]report.Event, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	events, err := report.ReadRun(f, path)
+	if err != nil {
+		return events, fmt.Errorf("%s: after %d events: %w", path, len(events), err)
+	}
+	return events, nil
 }
 
 func writeFile(path string, stdio IO, write func(io.Writer) error) int {
@@ -126,15 +157,28 @@ func cmdReportMerge(args []string, stdio IO) int {
 		return mergeJUnit(rest, *junit, stdio)
 	}
 	var logs [][]report.Event
+	var names, lost []string
 	for _, p := range rest {
-		ev, err := history.Read(p)
-		if err != nil {
+		ev, err := readPart(p)
+		var cut *report.CutError
+		switch {
+		case errors.Is(err, report.ErrEmptyLog) || errors.As(err, &cut):
+			// Cut off before its first whole event (killed while its
+			// environment started, say): like a part whose log is
+			// missing, it is told of and the others are merged.
+			lost = append(lost, p)
+			continue
+		case err != nil:
 			fmt.Fprintf(stdio.Stderr, "seam report merge: %v\n", err)
 			return ExitUsage
 		}
-		logs = append(logs, ev)
+		logs, names = append(logs, ev), append(names, p)
 	}
-	merged, err := report.Merge(logs, rest)
+	if len(logs) == 0 {
+		fmt.Fprintf(stdio.Stderr, "seam report merge: no log has a whole event (%s): their runs were cut off before they began, or they are not seam's event logs\n", strings.Join(lost, ", "))
+		return ExitUsage
+	}
+	merged, err := report.Merge(logs, names)
 	if err != nil {
 		fmt.Fprintf(stdio.Stderr, "seam report merge: %v\n", err)
 		return ExitUsage
@@ -207,13 +251,28 @@ func cmdReportMerge(args []string, stdio IO) int {
 		}
 		fmt.Fprintf(stdio.Stderr, "seam report merge: give every part's event log (seam run --shard K/%s --report json=PATH); the reports were written without them\n", partsOf(merged.Missing[0]))
 	}
-	return runCode("report merge", collector.Run(), stdio.Stderr)
+	for _, p := range lost {
+		fmt.Fprintf(stdio.Stderr, "seam report merge: %s has no whole event: its run was cut off before it began (or it is not a seam event log); nothing of it is in the reports\n", p)
+	}
+	for _, part := range merged.Cut {
+		if _, _, ok := strings.Cut(part, "/"); ok {
+			part = "part " + part
+		}
+		// Like a missing part: what it ran up to there is reported, and
+		// the merge does not pass.
+		fmt.Fprintf(stdio.Stderr, "seam report merge: %s\n", report.CutText(part))
+	}
+	code := runCode("report merge", collector.Run(), stdio.Stderr)
+	if len(lost) > 0 && code == ExitPass {
+		code = ExitFail
+	}
+	return code
 }
 
 // runCode is the exit code seam run gave (or would give) for run:
 // ExitEnv when its environment (a part's) could not start, told to w;
-// ExitFail when a test failed or the run as a whole did (interrupted, a
-// part missing); else ExitPass.
+// ExitFail when a test failed or the run as a whole did (interrupted, cut
+// off, a part missing); else ExitPass.
 func runCode(cmd string, run *report.Run, w io.Writer) int {
 	switch {
 	case run.EnvError != "":
@@ -221,7 +280,7 @@ func runCode(cmd string, run *report.Run, w io.Writer) int {
 		// whatever the counts say.
 		fmt.Fprintf(w, "seam %s: %s:\n%s\n", cmd, report.EnvFailed, run.EnvError)
 		return ExitEnv
-	case run.Counts.Failed > 0 || run.Status == report.Failed || len(run.Missing) > 0:
+	case run.Counts.Failed > 0 || run.Status == report.Failed || len(run.Missing) > 0 || len(run.Cut) > 0:
 		return ExitFail
 	}
 	return ExitPass
@@ -234,21 +293,36 @@ func partsOf(part string) string {
 }
 
 // mergeJUnit merges JUnit reports into out: exit 1 when a merged test
-// failed or erred, as merging event logs does; 2 when an input is not a
-// JUnit report or a test is in two of them (nothing is written then).
+// failed or erred, or a part is missing or empty (a killed run's), as
+// merging event logs does; 2 when an input is not a JUnit report or a
+// test is in two of them (nothing is written then).
 func mergeJUnit(paths []string, out string, stdio IO) int {
 	var readers []io.Reader
 	var inputs [][]byte
+	var names, empty []string
 	for _, p := range paths {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			fmt.Fprintf(stdio.Stderr, "seam report merge: %v\n", err)
 			return ExitUsage
 		}
-		inputs, readers = append(inputs, b), append(readers, bytes.NewReader(b))
+		if len(bytes.TrimSpace(b)) == 0 {
+			// A killed run's JUnit report: it is written at the run's
+			// end, so it stays empty. Like a missing part.
+			empty = append(empty, p)
+			continue
+		}
+		inputs, readers, names = append(inputs, b), append(readers, bytes.NewReader(b)), append(names, p)
+	}
+	for _, p := range empty {
+		fmt.Fprintf(stdio.Stderr, "seam report merge: %s is empty: its run was cut off before it wrote it (killed?); seam report --junit %s LOG makes it again from that run's event log\n", p, p)
+	}
+	if len(inputs) == 0 {
+		fmt.Fprintln(stdio.Stderr, "seam report merge: every JUnit report is empty: nothing to merge")
+		return ExitUsage
 	}
 	var buf bytes.Buffer
-	failed, err := report.MergeJUnit(&buf, readers, paths)
+	failed, err := report.MergeJUnit(&buf, readers, names)
 	if err != nil {
 		fmt.Fprintf(stdio.Stderr, "seam report merge: %v\n", err)
 		return ExitUsage
@@ -256,10 +330,12 @@ func mergeJUnit(paths []string, out string, stdio IO) int {
 	if code := writeFile(out, stdio, func(w io.Writer) error { _, err := buf.WriteTo(w); return err }); code != ExitPass {
 		return code
 	}
-	fmt.Fprintf(stdio.Stdout, "merged %d JUnit reports into %s\n", len(paths), out)
-	if missing := report.JUnitMissing(inputs); len(missing) > 0 {
+	fmt.Fprintf(stdio.Stdout, "merged %d JUnit reports into %s\n", len(inputs), out)
+	if missing := report.JUnitMissing(inputs); len(missing) > 0 || len(empty) > 0 {
 		// As for event logs: a part whose report was lost must not pass.
-		fmt.Fprintf(stdio.Stderr, "seam report merge: %s\n", report.MissingText(missing))
+		if len(missing) > 0 {
+			fmt.Fprintf(stdio.Stderr, "seam report merge: %s\n", report.MissingText(missing))
+		}
 		return ExitFail
 	}
 	if why := report.JUnitEnvFailed(inputs); len(why) > 0 {

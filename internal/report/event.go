@@ -80,6 +80,12 @@ type Event struct {
 	// Missing, in the run_end of a merged log, are the parts of the
 	// split ("2/3") that no log was given for: their tests are not in it.
 	Missing []string `json:"missing,omitempty"`
+	// Cut, in a run_end, names the logs that ended before their run did
+	// (the run was killed, by a CI job's timeout say, or is still
+	// running): a log's file in the run_end that seam report makes up
+	// for it (EndCut), the part ("2/3") in a merged log's. Their tests
+	// that had not ended are not in the report.
+	Cut []string `json:"cut,omitempty"`
 	// EnvError, in a run_end, is why the environment could not start,
 	// whole: the error and the failing service's last log lines (the
 	// message has its first line only). In a merged log, each failed

@@ -8,11 +8,19 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 )
 
-// JSONL writes every event as one line of JSON.
+// JSONL writes every event as one line of JSON, each line with one
+// Write as the event happens: a run killed at any moment (SIGKILL, a CI
+// job's timeout) leaves a log of whole events, at most the one being
+// written torn, and the log is never behind the console. One write per
+// event is cheap next to what an event stands for (a step, an
+// interaction), and buffering would lose the last log lines of a test
+// that hung, which are what a killed run's reader wants most.
 type JSONL struct {
-	w   *bufio.Writer
+	w   io.Writer
+	buf bytes.Buffer // the line being written
 	enc *json.Encoder
 	err error
 	cov *CoverageBuilder
@@ -20,12 +28,13 @@ type JSONL struct {
 	ended bool
 }
 
-// NewJSONL returns a JSONL reporter writing to w; call Flush at the end.
+// NewJSONL returns a JSONL reporter writing to w. Each event is one
+// Write of one whole line; Finish reports the first write error.
 func NewJSONL(w io.Writer) *JSONL {
-	bw := bufio.NewWriter(w)
-	enc := json.NewEncoder(bw)
-	enc.SetEscapeHTML(false)
-	return &JSONL{w: bw, enc: enc, cov: NewCoverageBuilder()}
+	j := &JSONL{w: w, cov: NewCoverageBuilder()}
+	j.enc = json.NewEncoder(&j.buf)
+	j.enc.SetEscapeHTML(false)
+	return j
 }
 
 // Event implements Sink.
@@ -37,30 +46,34 @@ func (j *JSONL) Event(e Event) {
 	}
 	e.Time = e.Time.UTC()
 	j.cov.Event(e)
-	j.err = j.enc.Encode(e)
+	j.write(e)
 	j.ended = e.Type == RunEnd
 	if e.Type == RunEnd && j.err == nil {
 		if c := j.cov.Coverage(); c.Total > 0 || len(c.Edges) > 0 {
-			j.err = j.enc.Encode(Event{Time: e.Time, Type: CoverageEvent, Coverage: c})
+			j.write(Event{Time: e.Time, Type: CoverageEvent, Coverage: c})
 		}
-		if j.err == nil {
-			j.err = j.w.Flush()
-		}
+	}
+}
+
+// write writes e as one line with one Write.
+func (j *JSONL) write(e Event) {
+	j.buf.Reset()
+	if j.err = j.enc.Encode(e); j.err == nil {
+		_, j.err = j.w.Write(j.buf.Bytes())
 	}
 }
 
 // Finish implements Finisher: it reports any write error.
 func (j *JSONL) Finish(*Run) error {
-	if j.err == nil {
-		j.err = j.w.Flush()
-	}
 	return j.err
 }
 
 // ReadJSONL reads an event log back, for re-rendering a saved run. Its
-// errors name the line (1-based) that is wrong: a truncated last line, a
-// line that is not JSON, or one that is not a seam event (a foreign
-// file); the events before it are returned too. An empty log is an error.
+// errors name the line (1-based) that is wrong: a truncated last line (a
+// *CutError), a line that is not JSON, or one that is not a seam event (a
+// foreign file); the events before it are returned too. An empty log is
+// an error that wraps ErrEmptyLog. A log without run_end is no error
+// here: ReadRun reads a run's log as cut off then.
 func ReadJSONL(r io.Reader) ([]Event, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	var out []Event
@@ -74,7 +87,7 @@ func ReadJSONL(r io.Reader) ([]Event, error) {
 			e, derr := decodeEvent(t, len(out) == 0)
 			if derr != nil {
 				if eof && !bytes.HasSuffix(b, []byte("\n")) && isTruncated(derr) {
-					return out, fmt.Errorf("line %d: the log ends in the middle of an event (truncated: the run may have been cut off)", line)
+					return out, &CutError{Line: line}
 				}
 				return out, fmt.Errorf("line %d: %w", line, derr)
 			}
@@ -85,9 +98,140 @@ func ReadJSONL(r io.Reader) ([]Event, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("line 1: the log is empty (want the JSON lines seam run writes, starting with run_start)")
+		return nil, fmt.Errorf("line 1: %w", ErrEmptyLog)
 	}
 	return out, nil
+}
+
+// ErrEmptyLog is (wrapped) the error of reading a log with no event in
+// it: the run was cut off before its first event, or the file is not a
+// log seam run wrote.
+var ErrEmptyLog = errors.New("the log is empty (want the JSON lines seam run writes, starting with run_start; a run cut off before it began leaves none)")
+
+// CutError is the error of reading a log whose last line is an event cut
+// in the middle: the run writing it was killed (a CI job's timeout, say)
+// while it wrote that line, or is still writing. The lines before it are
+// whole events.
+type CutError struct {
+	Line int // the torn line, 1-based
+}
+
+func (e *CutError) Error() string {
+	return fmt.Sprintf("line %d: the log ends in the middle of an event (truncated: the run may have been cut off)", e.Line)
+}
+
+// ReadRun reads the event log of one run as ReadJSONL does, but a log of
+// a run that was cut off (killed, or still running) is no error: one
+// that ends in the middle of an event or without run_end is read as far
+// as it is whole and completed by EndCut, whose run_end says so (its Cut
+// is [name]). name names the log in that message, like "shard-2.jsonl".
+// Other faults (a line that is not a seam event, an empty log, a torn
+// first line) are ReadJSONL's errors. A torn line after run_end (the
+// coverage event, which a reader derives again from the events) is
+// dropped: the run's results are whole.
+func ReadRun(r io.Reader, name string) ([]Event, error) {
+	events, err := ReadJSONL(r)
+	var cut *CutError
+	switch {
+	case errors.As(err, &cut) && len(events) > 0:
+		if hasRunEnd(events) {
+			return events, nil
+		}
+		return EndCut(events, name, fmt.Sprintf("in the middle of an event at line %d", cut.Line)), nil
+	case err != nil:
+		return events, err
+	case !hasRunEnd(events):
+		return EndCut(events, name, fmt.Sprintf("after %s", Plural(len(events), "event", "events"))), nil
+	}
+	return events, nil
+}
+
+func hasRunEnd(events []Event) bool {
+	for i := len(events) - 1; i >= 0; i-- {
+		if events[i].Type == RunEnd {
+			return true
+		}
+	}
+	return false
+}
+
+// CutOffText begins the message of a test_end and run_end that EndCut
+// makes up.
+const CutOffText = "cut off"
+
+// EndCut completes the events of a run whose log ends before its
+// run_end, name naming the log and where saying where it ends ("after 151
+// events"): each test that started and did not end gets a test_end,
+// skipped "cut off: …" (what became of it is not known), and a run_end
+// is added, failed, whose Cut is [name] and whose message says what the
+// report lacks. The events it adds are timed at the last event. events
+// must start with run_start; they are returned as they are when they
+// have a run_end.
+func EndCut(events []Event, name, where string) []Event {
+	if len(events) == 0 || hasRunEnd(events) {
+		return events
+	}
+	start, last := events[0], events[len(events)-1].Time
+	var open []string // tests started and not ended, in order
+	seen := map[string]bool{}
+	var counts Counts
+	for _, e := range events {
+		switch e.Type {
+		case TestStart:
+			if !seen[e.Test] {
+				seen[e.Test] = true
+				open = append(open, e.Test)
+			}
+		case TestEnd:
+			seen[e.Test] = true
+			if i := indexOf(open, e.Test); i >= 0 {
+				open = append(open[:i], open[i+1:]...)
+			}
+			switch e.Status {
+			case Passed:
+				counts.Passed++
+				if e.Flaky {
+					counts.Flaky++
+				}
+			case Failed:
+				counts.Failed++
+			case Skipped:
+				counts.Skipped++
+			}
+		}
+	}
+	out := append([]Event(nil), events...)
+	for _, t := range open {
+		out = append(out, Event{Time: last, Type: TestEnd, Test: t, Status: Skipped,
+			Message: CutOffText + ": the log ends while this test ran; its outcome is not known"})
+		counts.Skipped++
+	}
+	msg := fmt.Sprintf("%s: %s ends %s, without its run_end: the run was killed (a CI job's timeout?) or is still running", CutOffText, name, where)
+	switch len(open) {
+	case 0:
+	case 1:
+		msg += "; the test it was running is marked skipped"
+	default:
+		msg += fmt.Sprintf("; the %d tests it was running are marked skipped", len(open))
+	}
+	switch n := start.Total - len(seen); {
+	case n == 1:
+		msg += "; 1 test it had not started is not in this report"
+	case n > 1:
+		msg += fmt.Sprintf("; %d tests it had not started are not in this report", n)
+	}
+	return append(out, Event{Time: last, Type: RunEnd, Suite: start.Suite, Seed: start.Seed, Seeds: start.Seeds,
+		Status: Failed, Duration: float64(last.Sub(start.Time)) / float64(time.Millisecond), Counts: &counts,
+		Cut: []string{name}, Message: msg})
+}
+
+func indexOf(ss []string, s string) int {
+	for i, x := range ss {
+		if x == s {
+			return i
+		}
+	}
+	return -1
 }
 
 var knownTypes = map[EventType]bool{RunStart: true, TestStart: true, StepStart: true, StepEnd: true,

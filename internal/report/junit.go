@@ -33,6 +33,12 @@ type JUnit struct {
 // and the suite's system-err.
 const EnvCase = "environment"
 
+// CutCase begins the name of the testcase, in error, of a run whose log
+// was cut off before its end ("cut off: shard-2.jsonl"; in a merged
+// report, "cut off: part 2/3"), and is its error's type: without it CI
+// would show the tests that ended, all passing say, and nothing amiss.
+const CutCase = "cut off"
+
 // NewJUnit returns a JUnit reporter writing to w.
 func NewJUnit(w io.Writer) *JUnit { return &JUnit{w: w} }
 
@@ -225,6 +231,17 @@ func (j *JUnit) Finish(r *Run) error {
 	}
 	if len(r.Missing) > 0 {
 		fmt.Fprintln(&errLog, MissingText(r.Missing))
+	}
+	for _, cut := range r.Cut {
+		if _, _, ok := partOf(cut); ok {
+			cut = "part " + cut
+		}
+		why := CutText(cut)
+		s.Cases = append(s.Cases, xmlCase{Name: xmlSafe(CutCase + ": " + cut), Classname: xmlSafe(name), Time: seconds(0),
+			Error: &xmlProblem{Type: CutCase, Message: xmlSafe(why), Text: xmlSafe(why + "\n")}})
+		s.Tests++
+		s.Errors++
+		fmt.Fprintln(&errLog, xmlSafe(why))
 	}
 	s.SystemErr.Text = errLog.String()
 	s.SystemOut.Text = outLog.String()

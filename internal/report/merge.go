@@ -18,6 +18,11 @@ type Merged struct {
 	// every part is there, and for logs of runs without --shard (which do
 	// not say how many parts there are).
 	Missing []string
+	// Cut are the parts (like "2/3"; for a log without --shard, its
+	// name) whose log ends before their run did: the run was killed (a
+	// CI job's timeout) or is still running. What they ran up to there
+	// is in Events; the rest of their tests is not.
+	Cut []string
 }
 
 // MissingText says which parts a merged report lacks, for its run_end
@@ -31,6 +36,12 @@ func MissingText(missing []string) string {
 	}
 	return "parts " + strings.Join(missing[:len(missing)-1], ", ") + " and " + missing[len(missing)-1] +
 		" are missing: their tests are not in this report"
+}
+
+// CutText says that the log of what (a file, or "part 2/3") was cut off,
+// for the reports of a run that lacks its end.
+func CutText(what string) string {
+	return "the log of " + what + " ends before its run did (the run was killed, by a CI job's timeout say, or is still running): the tests it had not finished are not in this report"
 }
 
 // partOf parses a run_start's shard, "K/N".
@@ -48,16 +59,19 @@ func partOf(s string) (k, n int, ok bool) {
 // --shard K/N on N machines) into the log of one run: one run_start
 // (earliest time, the totals summed, each part's seed), every part's
 // events in turn, and one run_end (the longest part's duration, as the
-// parts ran at once; the counts summed; failed when a part failed or is
-// missing). Coverage is not copied: a JSONL reporter given the merged
-// events derives it across all parts.
+// parts ran at once; the counts summed; failed when a part failed, is
+// missing or was cut off). Coverage is not copied: a JSONL reporter given
+// the merged events derives it across all parts.
 //
 // Logs of different suites, of different splits (another N, a log
 // without --shard among parts), the same part twice and a test in two
 // logs are errors. Parts of the split that no log was given for are not
 // an error: the merged log is what the given parts ran, Merged.Missing
-// names the others and the run_end says so. names name the logs in
-// errors (nil: "log 1", "log 2", …).
+// names the others and the run_end says so. Nor is a part whose log ends
+// before its run_end (its run was killed, by a CI job's timeout say): it
+// is read as ReadRun reads it (EndCut), as far as it is whole, and
+// Merged.Cut and the run_end name it. names name the logs in errors
+// (nil: "log 1", "log 2", …).
 func Merge(logs [][]Event, names []string) (*Merged, error) {
 	if len(logs) == 0 {
 		return nil, fmt.Errorf("no event log to merge")
@@ -68,10 +82,14 @@ func Merge(logs [][]Event, names []string) (*Merged, error) {
 		}
 		return fmt.Sprintf("log %d", i+1)
 	}
+	logs = append([][]Event(nil), logs...)
 	for i, events := range logs {
 		if len(events) == 0 || events[0].Type != RunStart {
 			return nil, fmt.Errorf("%s does not start with run_start", name(i))
 		}
+		// A part cut off before its run_end must not pass for a part that
+		// ran every test it had: its run_end says what it lacks.
+		logs[i] = EndCut(events, name(i), "after "+Plural(len(events), "event", "events"))
 	}
 	start := logs[0][0]
 	start.Shard, start.Total = "", 0
@@ -79,7 +97,7 @@ func Merge(logs [][]Event, names []string) (*Merged, error) {
 	end := Event{Type: RunEnd, Suite: start.Suite}
 	var counts Counts
 	var body []Event
-	var msgs, envErrs []string
+	var msgs, envErrs, cut []string
 	type partLog struct {
 		part string
 		log  int
@@ -125,6 +143,11 @@ func Merge(logs [][]Event, names []string) (*Merged, error) {
 				}
 				if e.Message != "" {
 					msgs = append(msgs, part+": "+e.Message)
+				}
+				if len(e.Cut) > 0 && first.Shard != "" {
+					cut = append(cut, part)
+				} else {
+					cut = append(cut, e.Cut...) // a log's own name, or a merged log's parts
 				}
 				envErr := e.EnvError
 				if why, ok := strings.CutPrefix(e.Message, EnvFailed+": "); ok && envErr == "" && e.Status == Failed {
@@ -173,6 +196,7 @@ func Merge(logs [][]Event, names []string) (*Merged, error) {
 		end.Missing = missing
 		msgs = append(msgs, MissingText(missing))
 	}
+	end.Cut = cut
 	end.Counts = &counts
 	end.Message = strings.Join(msgs, "; ")
 	end.EnvError = strings.Join(envErrs, "\n")
@@ -180,7 +204,7 @@ func Merge(logs [][]Event, names []string) (*Merged, error) {
 	if end.Time.IsZero() {
 		end.Time = start.Time.Add(ms(end.Duration))
 	}
-	return &Merged{Events: append(out, end), Missing: missing}, nil
+	return &Merged{Events: append(out, end), Missing: missing, Cut: cut}, nil
 }
 
 // checkParts checks that logs are the parts of one split, each once, and

@@ -214,6 +214,15 @@ func FuzzReadJSONL(f *testing.F) {
 		if err != nil && !strings.HasPrefix(err.Error(), "line ") {
 			t.Errorf("error %q does not name a line", err)
 		}
+		// A log cut off anywhere reads as a run that ends: with a run_end.
+		events, err = report.ReadRun(bytes.NewReader(b), "x.jsonl")
+		ended := false
+		for _, e := range events {
+			ended = ended || e.Type == report.RunEnd
+		}
+		if err == nil && (len(events) == 0 || events[0].Type != report.RunStart || !ended) {
+			t.Errorf("ReadRun: no error, but %d events, run_end %v", len(events), ended)
+		}
 	})
 }
 

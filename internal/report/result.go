@@ -19,9 +19,13 @@ type Run struct {
 	Seeds []PartSeed
 	// Missing are the parts of a merged run's split that it lacks.
 	Missing []string
+	// Cut are the logs (a merged run's parts) that ended before their
+	// run did (Event.Cut).
+	Cut []string
 	// Status is the run's as a whole (its run_end's): Failed when it
 	// could not test what it was asked to (its environment could not
-	// start, it was interrupted, a part is missing), whatever the counts.
+	// start, it was interrupted or cut off, a part is missing), whatever
+	// the counts.
 	Status Status
 	// EnvError is why the environment could not start, "" when it did
 	// (Event.EnvError; from an older log, the run_end's message).
@@ -140,6 +144,7 @@ func (c *Collector) Event(e Event) {
 		}
 	case RunEnd:
 		c.run.Duration, c.run.Missing, c.run.Status = ms(e.Duration), e.Missing, e.Status
+		c.run.Cut = e.Cut
 		c.run.EnvError = e.EnvError
 		if why, ok := strings.CutPrefix(e.Message, EnvFailed+": "); ok && c.run.EnvError == "" && e.Status == Failed {
 			c.run.EnvError = why
