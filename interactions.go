@@ -109,6 +109,9 @@ type Interaction struct {
 	// Injected: a fault of seam's made it (an answer in the callee's
 	// place, a connection it cut).
 	Injected bool
+	// InFlight: the call had not ended when it was read (a stream still
+	// answering, a call hung on its callee); End is then when it was read.
+	InFlight bool
 	// GRPCCode is a gRPC call's status by name ("OK", "NOT_FOUND"); "" when
 	// it ended without one or is not gRPC. GRPCMessage is its message.
 	GRPCCode, GRPCMessage string
@@ -211,7 +214,7 @@ func (e *Env) Interactions(m Edge) []Interaction {
 		reqBody, respBody := i.Bodies()
 		reqHeader, respHeader := i.Headers()
 		out = append(out, Interaction{Edge: i.Edge, Port: i.Port, Protocol: i.Protocol, Method: i.Method, Path: i.Target, Status: i.Status,
-			Result: i.Result, Command: i.Command, Key: i.Key, Injected: i.Injected, GRPCCode: code, GRPCMessage: i.GRPCMessage,
+			Result: i.Result, Command: i.Command, Key: i.Key, Injected: i.Injected, InFlight: i.InFlight, GRPCCode: code, GRPCMessage: i.GRPCMessage,
 			Start: i.Start, End: i.End, RequestBody: reqBody, ResponseBody: respBody,
 			RequestHeader: header(reqHeader), ResponseHeader: header(respHeader)})
 	}
