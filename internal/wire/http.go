@@ -70,6 +70,9 @@ type decoder struct {
 	// caller gave up while a fault held its answer is the fault's doing.
 	chunkFrom time.Time
 	heldBy    string
+	// heldUp is the fault that held the caller's bytes when it ended its
+	// side (callerClosedHeld; "": none).
+	heldUp string
 	// switched is the protocol a 101 answer switched the connection to
 	// ("WebSocket"), and switchedBytes the bytes that passed since, both
 	// ways.
@@ -591,6 +594,11 @@ func (d *decoder) tellAnswer(in Interaction, ex exchange, reading bool) {
 	switch {
 	case reading:
 		in.Note = strings.TrimSpace(in.Note + " (the caller had half-closed its side after its request, and read the answer)")
+	case ex.head == headDelivered && d.heldBy != "" && d.chunkFrom.Before(d.callerAt):
+		// The rest of the body had come, but a fault held it when the
+		// caller gave up (a bandwidth fault's slow link).
+		in.Result = answered + ", then the caller closed after " + secs(d.callerAt.Sub(ex.start)) + " (in the middle of its body; " + d.heldBy + " held the rest)"
+		in.End, in.Suspicious, in.respCut, in.Injected = d.callerAt, true, true, true
 	case ex.head == headDelivered:
 		in.Result = answered + ", then the caller closed after " + secs(d.callerAt.Sub(ex.start)) + " (in the middle of its body)"
 		in.End, in.Suspicious, in.respCut = d.callerAt, in.Status >= 400, true
@@ -660,9 +668,14 @@ func (d *decoder) atRequestStart() bool {
 
 // callerClosed notes that the caller ended its side at t while the callee
 // had not: what it still waits for, it gave up on.
-func (d *decoder) callerClosed(t time.Time) {
+func (d *decoder) callerClosed(t time.Time) { d.callerClosedHeld(t, "") }
+
+// callerClosedHeld is callerClosed while a fault (heldUp: "a bandwidth
+// fault"; "": none) held bytes the caller sent: what the caller gave up
+// on waiting for is that fault's doing.
+func (d *decoder) callerClosedHeld(t time.Time, heldUp string) {
 	d.mu.Lock()
-	d.callerAt = t
+	d.callerAt, d.heldUp = t, heldUp
 	d.mu.Unlock()
 	d.callerEnd.Store(true)
 }
@@ -883,6 +896,8 @@ func (d *decoder) unanswered(how string, cut bool, start, now time.Time) (result
 		return "no answer: caller closed after " + secs(d.callerAt.Sub(start)) + " (a blackhole fault swallowed the call)", true, d.callerAt
 	case d.blackholed:
 		return "no answer (a blackhole fault swallowed the call; " + how + ")", true, now
+	case !d.callerAt.IsZero() && d.heldUp != "":
+		return "no answer: caller closed after " + secs(d.callerAt.Sub(start)) + " (" + d.heldUp + " held the request)", true, d.callerAt
 	case !d.callerAt.IsZero():
 		return "no answer: caller closed after " + secs(d.callerAt.Sub(start)), false, d.callerAt
 	}

@@ -203,6 +203,15 @@ type connState struct {
 	// busy is how many chunks read from the connection's two sides are
 	// being forwarded now (Flush waits for them).
 	busy atomic.Int32
+	// left closes when the caller ends its side before the callee
+	// (callerEnded), at leftAt (Unix nanoseconds): a hold of the callee's
+	// bytes for it ends then (hold). upHeld is what holds the caller's
+	// bytes now (a holder; 0: nothing does).
+	left     chan struct{}
+	caller   net.Conn // the caller's connection, as accepted
+	leftOnce sync.Once
+	leftAt   atomic.Int64
+	upHeld   atomic.Int32
 }
 
 // askedClose is the cut of a connection a fault answered a request on
@@ -263,6 +272,7 @@ func (p *Proxy) accept(ln net.Listener) {
 		}
 		ts := p.toxics.Load()
 		st := newConnState(p.serial.Add(1), ts)
+		st.caller = c
 		if !p.track(c, st) {
 			c.Close()
 			return
@@ -395,12 +405,7 @@ func (p *Proxy) serve(client net.Conn, st *connState) {
 		defer wg.Done()
 		up, upErr = p.forward(server, client, d, false, &sent, st)
 		st.ending.Store(true)
-		if st.cutReason() == "" && !st.calleeGone.Load() {
-			// The caller is done with the connection (or gave up on it)
-			// before the callee: what still waits for an answer will not
-			// get one.
-			d.callerClosed(time.Now())
-		}
+		p.callerEnded(st, d, time.Now())
 		closeWrite(server)
 	})
 	p.crash.Go(func() {
@@ -471,6 +476,23 @@ func (p *Proxy) serve(client net.Conn, st *connState) {
 	}
 }
 
+// callerEnded notes that the caller ended its side of st at t (its
+// forwarding read the end, or read ahead to it while a fault held its
+// bytes). When the callee had not ended its side first, and no fault of
+// seam's cut the connection, the caller is done with it (or gave up on
+// it): what still waits for an answer will not get one, and a hold of
+// the callee's answer for it ends (hold). The first end noted counts.
+func (p *Proxy) callerEnded(st *connState, d *decoder, t time.Time) {
+	if st.cutReason() != "" || st.calleeGone.Load() {
+		return
+	}
+	st.leftOnce.Do(func() {
+		d.callerClosedHeld(t, holder(st.upHeld.Load()).String())
+		st.leftAt.Store(t.UnixNano())
+		close(st.left)
+	})
+}
+
 // idleNote says what a connection carried when it ended with no call in
 // flight: nothing, or, once a 101 answer switched its protocol
 // (WebSocket), the new protocol's messages, which are not calls.
@@ -506,30 +528,18 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 	// heldBy names the fault that holds the callee's chunk being passed
 	// ("": none does), which came from the callee at readAt.
 	var heldBy string
+	// rest is what of the callee's chunk being passed is not yet decoded
+	// and sent (lost takes it).
+	var rest []byte
+	var ahead chan readChunk // reading ahead (readAhead), once a fault or toxic holds the stream
 	// send observes b and writes it to dst.
 	send := func(b []byte) error {
 		// Decoded in this goroutine (keeping nothing of the bytes), before
-		// they go on.
+		// they go on; the caller's were, as they came (pass).
 		if back {
 			st.wmu.Lock()
 			d.fromServerHeld(b, readAt, heldBy)
-		} else {
-			var cutNow bool
-			if b, cutNow = d.clientBytes(b); cutNow {
-				st.cutBy("cut by a fault: its HTTP/2 could not be read to drain the connection")
-				src.Close()
-				dst.Close()
-				return errCut
-			}
-			if st.refuseWanted.Load() && st.wmu.TryLock() {
-				// Not waiting for a chunk of the callee's being written:
-				// its forwarding sends them after it.
-				p.refuseLocked(st)
-				st.wmu.Unlock()
-			}
-			if len(b) == 0 {
-				return nil // all dropped: a gRPC fault drains the connection
-			}
+			rest = rest[min(len(b), len(rest)):]
 		}
 		// Counted before the write: the answer to these bytes may reach
 		// the caller, and a Flush, before Write returns.
@@ -557,6 +567,38 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 		n += int64(len(b))
 		return nil
 	}
+	// lost takes, when the caller left while a fault or toxic held the
+	// callee's bytes, what was held (rest) and what was read ahead behind
+	// it: decoded as if sent to a caller that was gone, so that the call
+	// is told now as the fault's doing, and dropped (the caller is gone,
+	// and what it left ends: errLeft).
+	lost := func() error {
+		st.wmu.Lock()
+		d.fromServerHeld(rest, readAt, heldBy)
+		rest = nil
+		for drained := false; ahead != nil && !drained; {
+			select {
+			case c, ok := <-ahead:
+				if !ok {
+					ahead = nil
+					break
+				}
+				d.fromServerHeld(c.b, c.at, heldBy)
+			default:
+				drained = true
+			}
+		}
+		st.wmu.Unlock()
+		d.written(func() bool { return false })
+		return errLeft
+	}
+	newRun := func(ts *Toxics) *toxicRun {
+		r := newToxicRun(p, st, back, ts.Seed)
+		if back {
+			r.lost = lost
+		}
+		return r
+	}
 	// pass sends b on, as the faults that shape a stream allow.
 	pass := func(b []byte, f Faults) error {
 		if len(b) == 0 {
@@ -568,20 +610,60 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 			k, cut = sent.take(int64(len(b)), f.CloseAfter)
 			b = b[:k]
 		}
-		if f.Bandwidth > 0 && !throttle.wait(st, len(b), f.Bandwidth) {
-			return errCut
-		}
-		var err error
-		if ts := p.toxics.Load(); ts != nil {
-			if tr == nil {
-				tr = newToxicRun(p, st, back, ts.Seed)
+		if !back {
+			// Decoded as they come, before a fault or toxic holds them: a
+			// call whose caller gives up while its request is held is
+			// known, and told.
+			var cutNow bool
+			if b, cutNow = d.clientBytes(b); cutNow {
+				st.cutBy("cut by a fault: its HTTP/2 could not be read to drain the connection")
+				src.Close()
+				dst.Close()
+				return errCut
 			}
-			err = tr.run(tr.chain(ts), b, readAt, send)
-		} else {
-			err = send(b)
+			if st.refuseWanted.Load() && st.wmu.TryLock() {
+				// Not waiting for a chunk of the callee's being written:
+				// its forwarding sends them after it.
+				p.refuseLocked(st)
+				st.wmu.Unlock()
+			}
+			// Empty: all dropped (a gRPC fault drains the connection).
 		}
-		if err != nil {
-			return err
+		ts := p.toxics.Load()
+		if !back && (f.Bandwidth > 0 || ts != nil) {
+			// Noted while the chunk is held, slices and all, for a
+			// caller that leaves meanwhile (callerEnded).
+			if by := p.holder(f, ts, tr, false); by != heldNot {
+				st.upHeld.Store(int32(by))
+				defer st.upHeld.Store(int32(heldNot))
+			}
+		}
+		for len(b) > 0 {
+			s := b
+			if f.Bandwidth > 0 {
+				// In slices, each after its share of time, as a slow link
+				// carries them.
+				s = b[:sliceOf(len(b), f.Bandwidth)]
+				switch throttle.hold(st, len(s), f.Bandwidth, back, readAt) {
+				case holdCut:
+					return errCut
+				case holdLeft:
+					return lost()
+				}
+			}
+			b = b[len(s):]
+			var err error
+			if ts != nil {
+				if tr == nil {
+					tr = newRun(ts)
+				}
+				err = tr.run(tr.chain(ts), s, readAt, send)
+			} else {
+				err = send(s)
+			}
+			if err != nil {
+				return err
+			}
 		}
 		if cut {
 			st.cutBy(fmt.Sprintf("closed by a fault after %d bytes", f.CloseAfter))
@@ -600,7 +682,6 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 	// answers in order).
 	var holed bool
 	buf := make([]byte, 32<<10)
-	var ahead chan readChunk // reading ahead (readAhead), once a latency holds
 	// busy: a chunk read is being forwarded (connState.busy).
 	var busy bool
 	defer func() {
@@ -632,16 +713,20 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 		if k > 0 {
 			f := p.faults.get()
 			ts := p.toxics.Load()
-			if ts != nil || f.Latency > 0 {
-				// Only latencies need it: the clean path saves the call.
+			if ts != nil || f.Latency > 0 || f.Bandwidth > 0 {
+				// Only holds need it: the clean path saves the call.
 				if readAt.IsZero() {
 					readAt = time.Now()
 				}
 				if tr == nil && ts != nil {
-					tr = newToxicRun(p, st, back, ts.Seed)
+					tr = newRun(ts)
 				}
-				if ahead == nil && err == nil && p.delays(f, ts, back, tr) {
-					ahead = p.readAhead(src, st.done)
+				if ahead == nil && err == nil && p.readsAhead(f, ts, back, tr) {
+					var ended func(time.Time)
+					if !back {
+						ended = func(at time.Time) { p.callerEnded(st, d, at) }
+					}
+					ahead = p.readAheadTo(src, st.done, ended)
 				}
 			}
 			// An HTTP fault that answers decides on each request first
@@ -665,22 +750,30 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 				return n, syscall.ECONNRESET
 			}
 			heldBy = ""
-			if back && tr != nil && hasLatency(tr.chain(ts)) {
-				heldBy = "a latency toxic"
+			if back {
+				rest = buf[:k]
+				if ts != nil || f.Latency > 0 || f.Bandwidth > 0 {
+					heldBy = p.holder(f, ts, tr, true).String()
+				}
 			}
 			if back && f.Latency > 0 {
-				heldBy = "a latency fault"
-				if !st.sleep(p.faults.delay(f) - time.Since(readAt)) {
+				switch st.hold(p.faults.delay(f)-time.Since(readAt), true, readAt) {
+				case holdCut:
 					return n, nil
+				case holdLeft:
+					return n, toCaller{lost()}
 				}
 			}
 			if back && f.HTTP != nil && f.HTTP.Status == 0 && f.HTTP.Slow > 0 && d.answering(f.HTTP) {
 				if readAt.IsZero() {
 					readAt = time.Now()
 				}
-				heldBy = "a slow fault"
-				if !st.sleep(f.HTTP.Slow) {
+				heldBy = heldSlowFault.String()
+				switch st.hold(f.HTTP.Slow, true, readAt) {
+				case holdCut:
 					return n, nil
+				case holdLeft:
+					return n, toCaller{lost()}
 				}
 			}
 			var werr error
@@ -725,6 +818,9 @@ func (p *Proxy) forward(dst, src net.Conn, d *decoder, back bool, sent *atomicCo
 			} else {
 				werr = pass(buf[:k], f)
 			}
+			if errors.Is(werr, errLeft) {
+				return n, toCaller{werr}
+			}
 			if errors.Is(werr, errCut) || endAfterBody && !g.inBody {
 				return n, nil
 			}
@@ -757,29 +853,56 @@ type readChunk struct {
 	err       error // the read's; the last chunk has one (io.EOF at the end)
 }
 
-// delays reports whether a latency acts on this stream: then chunks are
-// read ahead while earlier ones wait, so each is delayed by the latency
-// from when it arrived, as Toxiproxy's latency toxic does, not by the sum
-// of the latencies of the chunks before it.
-func (p *Proxy) delays(f Faults, ts *Toxics, back bool, tr *toxicRun) bool {
-	if back && f.Latency > 0 {
+// readsAhead reports whether this stream is read ahead while its chunks
+// wait. A latency acts on it: each chunk is delayed by the latency from
+// when it arrived, as Toxiproxy's latency toxic does, not by the sum of
+// the latencies of the chunks before it. Or it is the caller's, and a
+// fault or toxic holds its bytes (bandwidth, slicer): the caller's end is
+// read as it comes (callerEnded), not once the hold is over.
+func (p *Proxy) readsAhead(f Faults, ts *Toxics, back bool, tr *toxicRun) bool {
+	if back && f.Latency > 0 || !back && f.Bandwidth > 0 {
 		return true
 	}
 	if tr == nil || ts == nil {
 		return false
 	}
-	return hasLatency(tr.chain(ts))
-}
-
-// hasLatency reports whether a chain of toxics delays what passes.
-func hasLatency(chain []*Toxic) bool {
-	for _, x := range chain {
-		if x.Type == "latency" {
+	for _, x := range tr.chain(ts) {
+		if x.Type == "latency" || !back && (x.Type == "bandwidth" || x.Type == "slicer") {
 			return true
 		}
 	}
 	return false
 }
+
+// holder is the fault or toxic that holds the chunk that came now on a
+// stream (back: the callee's), if one does: a latency fault (the
+// callee's), a bandwidth fault, or the first toxic of the stream that
+// holds (a slow fault is told where it holds).
+func (p *Proxy) holder(f Faults, ts *Toxics, tr *toxicRun, back bool) holder {
+	switch {
+	case back && f.Latency > 0:
+		return heldLatencyFault
+	case f.Bandwidth > 0:
+		return heldBandwidthFault
+	case tr == nil || ts == nil:
+		return heldNot
+	}
+	for _, x := range tr.chain(ts) {
+		switch x.Type {
+		case "latency":
+			return heldLatencyToxic
+		case "bandwidth":
+			return heldBandwidthToxic
+		case "slicer":
+			return heldSlicerToxic
+		}
+	}
+	return heldNot
+}
+
+// errLeft ends the callee's side of a connection whose caller left while
+// a fault or toxic held the callee's bytes.
+var errLeft = errors.New("the caller left while a fault held the answer")
 
 // toCaller is an error writing to the caller: once the caller ended its
 // side, it is the caller's leaving, not a reset by anybody.
@@ -794,6 +917,12 @@ func (e toCaller) Unwrap() error { return e.err }
 // came. The wire's forwarding reads a connection ahead this way while a
 // latency holds, the proxy's own HTTP/2 server an answer's body.
 func (p *Proxy) readAhead(src io.Reader, done <-chan struct{}) chan readChunk {
+	return p.readAheadTo(src, done, nil)
+}
+
+// readAheadTo is readAhead telling ended when src ends (its end, or a
+// reset), as it reads it.
+func (p *Proxy) readAheadTo(src io.Reader, done <-chan struct{}, ended func(at time.Time)) chan readChunk {
 	ch := make(chan readChunk, 1024)
 	p.wg.Add(1)
 	p.crash.Go(func() {
@@ -803,6 +932,9 @@ func (p *Proxy) readAhead(src io.Reader, done <-chan struct{}) chan readChunk {
 		for {
 			asked := time.Now()
 			k, err := src.Read(buf)
+			if ended != nil && (errors.Is(err, io.EOF) || isReset(err)) {
+				ended(time.Now())
+			}
 			select {
 			case ch <- readChunk{b: bytes.Clone(buf[:k]), asked: asked, at: time.Now(), err: err}:
 			case <-done:
@@ -1097,15 +1229,17 @@ func (p *Proxy) Flush(ctx context.Context) {
 // deadline) and at once answers its own caller (the test's step) sent the
 // reset first; the call belongs to the test that caused it, not to the
 // next, and a check right after that step must see it. Quiet is two looks
-// finding no connection with bytes unread (its socket's receive queue) or
-// a chunk being forwarded; the second, a moment later, covers a chunk read
+// finding no connection with bytes unread (its socket's receive queue), a
+// caller's end the wire has not read yet (a caller that gave up on a call
+// a fault holds the answer to: its call is told as it is read), or a
+// chunk being forwarded; the second, a moment later, covers a chunk read
 // but not yet counted as being forwarded.
 func (p *Proxy) quiesce(ctx context.Context) {
 	for quiet := 0; quiet < 2; {
 		p.mu.Lock()
 		busy := false
 		for c, st := range p.conns {
-			if st.busy.Load() > 0 || unread(c) > 0 {
+			if st.busy.Load() > 0 || unread(c) > 0 || c == st.caller && !st.callerNoted() && peerEnded(c) {
 				busy = true
 				break
 			}
@@ -1125,6 +1259,13 @@ func (p *Proxy) quiesce(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// callerNoted reports whether the wire knows how the caller's side of st
+// ended, if it did: its forwarding ended, the caller's end was read
+// ahead (callerEnded), or a fault cut the connection.
+func (st *connState) callerNoted() bool {
+	return st.ending.Load() || st.leftAt.Load() != 0 || st.cut.Load() != nil
 }
 
 // Settle waits until the wire has read and forwarded what the kernel

@@ -107,6 +107,10 @@ type toxicRun struct {
 	sent  map[uint64]int64         // limit_data: bytes let through, by toxic id
 	debt  map[uint64]time.Duration // bandwidth: sleep owed, by toxic generation (an update starts afresh)
 	clean bool                     // the toxics' EOF behaviour already ran
+	// lost is told, downstream, when the caller left while a toxic held
+	// the callee's bytes: it takes what was held, and its error (errLeft)
+	// ends the stream. Nil: such a hold just ends with the connection.
+	lost func() error
 }
 
 func newToxicRun(p *Proxy, st *connState, back bool, seed uint64) *toxicRun {
@@ -148,8 +152,8 @@ func (r *toxicRun) run(chain []*Toxic, b []byte, readAt time.Time, write func([]
 		if j := at["jitter"]; j > 0 {
 			d += r.rnd.Int64N(2*j) - j
 		}
-		if !r.st.sleep(time.Duration(d)*time.Millisecond - time.Since(readAt)) {
-			return errCut
+		if err := r.hold(time.Duration(d)*time.Millisecond-time.Since(readAt), readAt); err != nil {
+			return err
 		}
 		return pass(b)
 	case "bandwidth":
@@ -163,8 +167,8 @@ func (r *toxicRun) run(chain []*Toxic, b []byte, readAt time.Time, write func([]
 		// 100 ms slices, and every byte waits for its share of time
 		// before it is sent, the first ones too.
 		for int64(len(b)) > rate*100 {
-			if !r.st.sleep(100 * time.Millisecond) {
-				return errCut
+			if err := r.hold(100*time.Millisecond, readAt); err != nil {
+				return err
 			}
 			if err := pass(b[:rate*100]); err != nil {
 				return err
@@ -173,8 +177,8 @@ func (r *toxicRun) run(chain []*Toxic, b []byte, readAt time.Time, write func([]
 			r.debt[x.gen] -= 100 * time.Millisecond
 		}
 		start := time.Now()
-		if !r.st.sleep(r.debt[x.gen]) {
-			return errCut
+		if err := r.hold(r.debt[x.gen], readAt); err != nil {
+			return err
 		}
 		r.debt[x.gen] -= time.Since(start)
 		return pass(b)
@@ -184,8 +188,8 @@ func (r *toxicRun) run(chain []*Toxic, b []byte, readAt time.Time, write func([]
 			if err := pass(b[cuts[i-1]:cuts[i]]); err != nil {
 				return err
 			}
-			if !r.st.sleep(time.Duration(at["delay"]) * time.Microsecond) {
-				return errCut
+			if err := r.hold(time.Duration(at["delay"])*time.Microsecond, readAt); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -212,6 +216,22 @@ func (r *toxicRun) run(chain []*Toxic, b []byte, readAt time.Time, write func([]
 		return r.reset(x)
 	}
 	return pass(b) // slow_close: acts at the end of the stream
+}
+
+// hold is a toxic holding the bytes of its stream for d (those of a
+// chunk read at from): errCut when the connection ended meanwhile; on the
+// callee's side, what lost returns when the caller left meanwhile.
+func (r *toxicRun) hold(d time.Duration, from time.Time) error {
+	switch r.st.hold(d, r.back, from) {
+	case holdCut:
+		return errCut
+	case holdLeft:
+		if r.lost != nil {
+			return r.lost()
+		}
+		return errCut
+	}
+	return nil
 }
 
 func (r *toxicRun) stream() string {
@@ -412,7 +432,7 @@ func (st *connState) atStart(id uint64) bool {
 }
 
 func newConnState(serial uint64, ts *Toxics) *connState {
-	st := &connState{serial: serial, done: make(chan struct{}), reported: make(chan struct{})}
+	st := &connState{serial: serial, done: make(chan struct{}), reported: make(chan struct{}), left: make(chan struct{})}
 	if ts != nil {
 		for _, x := range ts.List {
 			st.startIDs = append(st.startIDs, x.id)
@@ -436,6 +456,104 @@ func (s *sleepDebt) wait(st *connState, n int, rate int64) bool {
 	}
 	s.owed -= time.Since(start)
 	return true
+}
+
+// sliceOf is how many of n bytes go next through a bandwidth fault of
+// rate bytes a second: about 50 ms of the rate, at least a byte, so that
+// a slow link streams what it carries (a 20 KB answer at 2 KB/s begins
+// at once and ends after 10 s) rather than holding each chunk whole and
+// sending it at once after len/rate.
+func sliceOf(n int, rate int64) int { return int(min(int64(n), max(rate/20, 1))) }
+
+// hold is wait for a bandwidth fault's slice of n bytes of a chunk read
+// at from, as connState.hold tells how it ended (back: the callee's side,
+// woken when the caller leaves).
+func (s *sleepDebt) hold(st *connState, n int, rate int64, back bool, from time.Time) holdEnd {
+	s.owed += time.Duration(int64(n) * int64(time.Second) / rate)
+	start := time.Now()
+	if e := st.hold(s.owed, back, from); e != holdOver {
+		return e
+	}
+	s.owed -= time.Since(start)
+	return holdOver
+}
+
+// holder names what holds a stream's bytes: the caller's (connState.upHeld)
+// or the callee's (decoder.heldBy).
+type holder int32
+
+const (
+	heldNot holder = iota
+	heldLatencyFault
+	heldSlowFault
+	heldBandwidthFault
+	heldLatencyToxic
+	heldBandwidthToxic
+	heldSlicerToxic
+)
+
+func (h holder) String() string {
+	switch h {
+	case heldLatencyFault:
+		return "a latency fault"
+	case heldSlowFault:
+		return "a slow fault"
+	case heldBandwidthFault:
+		return "a bandwidth fault"
+	case heldLatencyToxic:
+		return "a latency toxic"
+	case heldBandwidthToxic:
+		return "a bandwidth toxic"
+	case heldSlicerToxic:
+		return "a slicer toxic"
+	}
+	return ""
+}
+
+// holdEnd is how a hold of a stream's bytes ended (connState.hold).
+type holdEnd int8
+
+const (
+	holdOver holdEnd = iota // its time passed: the bytes go on
+	holdCut                 // the connection ended
+	holdLeft                // the caller left: the callee's bytes held reach no one
+)
+
+// hold waits d while a fault or toxic (by) holds bytes of a chunk read at
+// from. holdCut: the connection ended first. On the callee's side (back),
+// holdLeft: the caller left after the chunk came (Proxy.callerEnded), so
+// its call is told now, as the fault's doing, not when the hold would
+// have ended (in a later test, or after the run). A caller that ended its
+// side before the chunk came is held for as any: it may have only
+// half-closed it and still read (nc -N). On the caller's side, forward
+// notes what holds its bytes (upHeld): a call the caller leaves meanwhile
+// is the fault's doing too.
+func (st *connState) hold(d time.Duration, back bool, from time.Time) holdEnd {
+	if d <= 0 {
+		if !st.sleep(0) {
+			return holdCut
+		}
+		return holdOver
+	}
+	var left <-chan struct{}
+	if back {
+		left = st.left
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			return holdOver
+		case <-st.done:
+			return holdCut
+		case <-left:
+			if from.IsZero() || st.leftAt.Load() > from.UnixNano() {
+				return holdLeft
+			}
+			left = nil // it left before the chunk came: held for as any
+		}
+	}
 }
 
 func (x *Toxic) upstream() bool { return strings.EqualFold(x.Stream, "upstream") }

@@ -55,3 +55,27 @@ func resetOnWrite(c net.Conn) bool {
 // tcpClose is TCP_CLOSE of the kernel's TCP states (include/net/tcp_states.h):
 // the state a reset leaves a connection in.
 const tcpClose = 7
+
+// peerEnded reports whether c's peer ended its side of the connection
+// (the kernel took its FIN or reset) and the proxy has not closed c yet.
+func peerEnded(c net.Conn) bool {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	ended := false
+	rc.Control(func(fd uintptr) {
+		if ti, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO); err == nil {
+			ended = ti.State == tcpCloseWait || ti.State == tcpClose
+		}
+	})
+	return ended
+}
+
+// tcpCloseWait is TCP_CLOSE_WAIT (include/net/tcp_states.h): the peer
+// sent its FIN, this side has not closed.
+const tcpCloseWait = 8

@@ -11,3 +11,7 @@ func unread(net.Conn) int { return 0 }
 // resetOnWrite: see unread_linux.go; elsewhere a reset shows when a later
 // write fails.
 func resetOnWrite(net.Conn) bool { return false }
+
+// peerEnded: see unread_linux.go; elsewhere it is not known, and Settle
+// finds a caller's end once the proxy has read it.
+func peerEnded(net.Conn) bool { return false }
