@@ -152,6 +152,9 @@ type Proxy struct {
 	// backend's process ID (uint32 → *pgConn), which a cancel request,
 	// made on a connection of its own, names.
 	pgBackends sync.Map
+	// gone: the local ports of connections that ended, when (Upstream);
+	// under mu.
+	gone map[int]time.Time
 	// noBlockMemo: HPACK reads every header block (blockMemo off), for
 	// tests that check what the memo gives against HPACK.
 	noBlockMemo bool
@@ -349,6 +352,9 @@ func (p *Proxy) track(c net.Conn, st *connState) bool {
 // Upstream reports whether one of the proxy's connections to the callee
 // leaves from local port port: the callee's view of a caller's connection
 // (a database's list of sessions) names the wire's side of it.
+// One that ended within upstreamLinger counts: a reset may end a
+// connection (MariaDB's KILL of a session that held a lock) before it
+// names whose it was, and its client may close it at once.
 func (p *Proxy) Upstream(port int) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -357,13 +363,33 @@ func (p *Proxy) Upstream(port int) bool {
 			return true
 		}
 	}
-	return false
+	at, ok := p.gone[port]
+	return ok && time.Since(at) < upstreamLinger
 }
+
+// upstreamLinger is how long Upstream knows a connection that ended.
+const upstreamLinger = time.Minute
 
 func (p *Proxy) untrack(c net.Conn) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(p.conns, c)
+	if a, ok := c.LocalAddr().(*net.TCPAddr); ok {
+		now := time.Now()
+		if p.gone == nil {
+			p.gone = map[int]time.Time{}
+		}
+		if len(p.gone) >= 1024 {
+			for port, at := range p.gone {
+				if now.Sub(at) >= upstreamLinger {
+					delete(p.gone, port)
+				}
+			}
+		}
+		if len(p.gone) < 4096 { // bounded, however many connections end at once
+			p.gone[a.Port] = now
+		}
+	}
 }
 
 // serve forwards one connection both ways, decoding a copy.
