@@ -377,12 +377,13 @@ func (s *Spec) Start(ctx context.Context, env *service.StartEnv) (service.Instan
 		Crash: crash.From(ctx),
 		Path:  path, Argv: argv, Dir: dir,
 		Env:   append(append(os.Environ(), env.Env...), extra...),
-		Grace: s.Stop, Log: env.Log, Started: env.Started,
+		Grace: s.Stop, Log: env.Log, Started: env.Started, Name: env.Name,
 	})
 }
 
 // Child is a process to run as (part of) a service.
 type Child struct {
+	Name   string   // the service's, for what a slow stop tells the user (default: Argv[0]'s base name)
 	Path   string   // resolved program path
 	Argv   []string // Argv[0] is shown as the name
 	Dir    string
@@ -395,6 +396,8 @@ type Child struct {
 	// (nil: they end seam); from the start's context (crash.From).
 	Crash   *crash.Handler
 	Started func(pid int)
+	// Stops is whom Stop listens to while it waits (nil: Default).
+	Stops *Stops
 }
 
 // Launch starts c in its own process group with a parent-death signal,
@@ -433,7 +436,14 @@ func Launch(c Child) (service.Instance, error) {
 		c.Started(cmd.Process.Pid)
 	}
 	outT, errT := &tracked{f: outR}, &tracked{f: errR}
-	inst := &instance{cmd: cmd, done: make(chan struct{}), grace: c.Grace, signal: c.Signal, pipes: []*tracked{outT, errT}}
+	inst := &instance{cmd: cmd, done: make(chan struct{}), grace: c.Grace, signal: c.Signal, pipes: []*tracked{outT, errT},
+		name: c.Name, log: c.Log, stops: c.Stops}
+	if inst.name == "" {
+		inst.name = filepath.Base(argv[0])
+	}
+	if inst.stops == nil {
+		inst.stops = Default
+	}
 	pipesDone := make(chan struct{})
 	var pipes sync.WaitGroup
 	pipes.Add(2)
@@ -543,6 +553,9 @@ type instance struct {
 	err     error
 	grace   time.Duration
 	signal  syscall.Signal
+	name    string
+	log     func(stream, line string)
+	stops   *Stops
 	once    sync.Once // Stop's work is done once: a later Stop must not signal a process group id reused since
 	stopErr error
 }
@@ -551,7 +564,8 @@ func (i *instance) Done() <-chan struct{} { return i.done }
 func (i *instance) ExitErr() error        { return i.err }
 
 // Stop sends the stop signal (SIGTERM) to the process group, waits for the grace period (or
-// ctx), then sends SIGKILL to the group.
+// ctx, or the instance's Stops to hurry), then sends SIGKILL to the group. A process that had
+// to be killed says why in its log (stream "seam"); one that waits long tells the Stops.
 func (i *instance) Stop(ctx context.Context) error {
 	i.once.Do(func() { i.stopErr = i.stop(ctx) })
 	return i.stopErr
@@ -563,13 +577,8 @@ func (i *instance) stop(ctx context.Context) error {
 	if sig == 0 {
 		sig = syscall.SIGTERM
 	}
-	_ = syscall.Kill(-pgid, sig)
-	grace := time.NewTimer(i.grace)
-	defer grace.Stop()
-	select {
-	case <-i.done:
-	case <-grace.C:
-	case <-ctx.Done():
+	if why := i.await(ctx, pgid, sig); why != "" && i.log != nil {
+		i.log("seam", why)
 	}
 	// Whatever is left of the group (children the service started) goes.
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
@@ -596,6 +605,48 @@ func (i *instance) stop(ctx context.Context) error {
 	return nil
 }
 
+// await sends sig to the group and waits until the process exits, its
+// grace period ends, ctx is done or the stops hurry, whichever is first.
+// It returns why the process is to be killed ("" when it exited).
+func (i *instance) await(ctx context.Context, pgid int, sig syscall.Signal) string {
+	name := unix.SignalName(sig)
+	if i.stops.Hurried() {
+		select {
+		case <-i.done:
+			return ""
+		default:
+			return "killed at once: seam was asked to stop at once"
+		}
+	}
+	start := time.Now()
+	_ = syscall.Kill(-pgid, sig)
+	grace := time.NewTimer(i.grace)
+	defer grace.Stop()
+	var notice <-chan time.Time
+	if i.grace > noticeAfter {
+		t := time.NewTimer(noticeAfter)
+		defer t.Stop()
+		notice = t.C
+	}
+	for {
+		select {
+		case <-i.done:
+			return ""
+		case <-grace.C:
+			return fmt.Sprintf("did not stop within stop_timeout %s after %s; killed", i.grace, name)
+		case <-ctx.Done():
+			return fmt.Sprintf("still running %s after %s; killed (%v)", time.Since(start).Round(time.Millisecond), name, context.Cause(ctx))
+		case <-i.stops.hurry:
+			return fmt.Sprintf("still running %s after %s; killed: seam was asked to stop at once", time.Since(start).Round(time.Millisecond), name)
+		case <-notice:
+			notice = nil
+			if i.stops.notice(i.name, i.grace, name) {
+				defer i.stops.waiting.Add(-1)
+			}
+		}
+	}
+}
+
 func lastLines(s string, n int) string {
 	ls := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	if len(ls) > n {
@@ -608,8 +659,9 @@ func lastLines(s string, n int) string {
 func inputs() []service.Input {
 	return []service.Input{
 		{Name: "build", Doc: "a command run once per run before any instance starts (sh -c when a string); it writes the " +
-			"program to ((bin)). Its output is cached between runs under a key of what it reads (its command, " +
-			"the files of its folder, inputs:): a build whose key is unchanged is not run again"},
+			"program to ((bin)). Its output is cached between runs under a key of what it reads, by content (its command; " +
+			"for a Go build, one of only go build or go install, the packages go list names; for any other, the files of its " +
+			"folder but the suite's own; and inputs:): a build whose key is unchanged is not run again"},
 		{Name: "inputs", Doc: "more files or folders the build reads, relative to dir: (sources outside " +
 			"the service's folder, say): a change in any of them rebuilds"},
 		{Name: "run", Doc: "the command: a list like [((bin)), -listen, ((addr))], or a string run with sh -c (required)"},
@@ -618,7 +670,8 @@ func inputs() []service.Input {
 		{Name: "files", Doc: "files written into the instance's own folder before it starts: a relative name mapped to its " +
 			"content (a string with ((templates))) or to {template: a file in the suite folder}; templates see each " +
 			"path as files[\"NAME\"] (inside [ ] quote the template, for its brackets). Nothing is written into the suite's folder"},
-		{Name: "stop_timeout", Doc: "how long a stopped process may take to exit after SIGTERM before its group is killed (default 5s)"},
+		{Name: "stop_timeout", Doc: "how long a stopped process may take to exit after SIGTERM before its group is killed (default 5s; " +
+			"a wait past a second is said on stderr, a second Ctrl-C kills at once, and the service's log says why it was killed)"},
 	}
 }
 

@@ -7,9 +7,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -31,8 +33,10 @@ type Kind struct{}
 
 func (Kind) Usage() step.Usage {
 	return step.Usage{
-		Name:    "exec",
-		Summary: "run a command (no shell) and check its exit code (another than 0 fails the step unless expect: names exit_code) and output",
+		Name: "exec",
+		Summary: "run a command (no shell) and check its exit code (another than 0 fails the step unless expect: names exit_code) and output. " +
+			"The step ends when the command exits: what it started in the background is stopped then with its process group " +
+			"(and output written after the exit is not kept)",
 		Inputs: []step.Input{
 			{Name: "command", Doc: "the program: a name looked up in PATH, or a path (relative to the suite file's folder)"},
 			{Name: "args", Doc: "arguments, a list"},
@@ -135,13 +139,41 @@ func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 		}
 		cmd.Stdin = strings.NewReader(in)
 	}
-	var stdout, stderr capped
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	// Its own process group, so a timeout kills what the command started too.
+	// Our own pipes, not buffers: with buffers, Wait also waits for every
+	// process that inherited stdout or stderr, so a command that starts
+	// something in the background (`server &`) and exits at once would run
+	// into the step's timeout.
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("starting %s: %v", name, err)
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		return nil, fmt.Errorf("starting %s: %v", name, err)
+	}
+	cmd.Stdout, cmd.Stderr = outW, errW
+	// Bounds Wait's own copying of stdin, which a background process that
+	// keeps stdin open without reading it could hold up.
+	cmd.WaitDelay = drainDelay
+	// Its own process group, so a timeout kills what the command started
+	// too, and so does the step's end.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		outR.Close()
+		errR.Close()
 		return nil, fmt.Errorf("starting %s: %v", name, err)
+	}
+	pgid := cmd.Process.Pid
+	var stdout, stderr capped
+	out := []*stream{{name: "stdout", r: outR, w: &stdout, done: make(chan struct{})}, {name: "stderr", r: errR, w: &stderr, done: make(chan struct{})}}
+	for _, s := range out {
+		crash.Go(ctx, s.copy)
 	}
 	done := make(chan error, 1)
 	crash.Go(ctx, func() { done <- cmd.Wait() })
@@ -149,14 +181,16 @@ func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 	select {
 	case waitErr = <-done:
 	case <-ctx.Done():
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		// The command itself has not exited.
+		_ = syscall.Kill(-pgid, syscall.SIGTERM)
 		select {
-		case waitErr = <-done:
+		case <-done:
 		case <-time.After(2 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			waitErr = <-done
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			<-done
 		}
-		_ = waitErr
+		drain(out)
+		stopGroup(ctx, pgid)
 		req := commandText(name, args)
 		why := "still running when the step timed out; stopped it"
 		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -166,6 +200,19 @@ func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 			fmt.Errorf("%s: %s", name, why)
 	}
 	elapsed := time.Since(start)
+	var notes []string
+	if errors.Is(waitErr, exec.ErrWaitDelay) {
+		// The command exited 0; only the copy of stdin was cut short.
+		waitErr = nil
+		notes = append(notes, "a process it started kept stdin open")
+	}
+	if held := drain(out); len(held) > 0 {
+		notes = append(notes, fmt.Sprintf("a process it started kept %s open after it exited (output written after that is not kept)",
+			strings.Join(held, " and ")))
+	}
+	if stopGroup(ctx, pgid) {
+		notes = append(notes, "processes it started were still running when it exited; stopped them with its process group")
+	}
 	code := 0
 	if waitErr != nil {
 		var ee *exec.ExitError
@@ -185,11 +232,119 @@ func (a *action) Run(ctx context.Context, env *step.Env) (*step.Result, error) {
 			fields["json"] = v
 		}
 	}
-	return &step.Result{
-		Fields:   fields,
-		Request:  commandText(name, args),
-		Response: outputText(code, stdout.String(), stderr.String()),
-	}, nil
+	resp := outputText(code, stdout.String(), stderr.String())
+	for _, n := range notes {
+		resp += "\nnote: " + n
+	}
+	return &step.Result{Fields: fields, Request: commandText(name, args), Response: resp}, nil
+}
+
+// drainDelay is how long the output of a command that exited may take to
+// arrive: a process it started that keeps stdout or stderr open is not
+// waited for longer.
+const drainDelay = 300 * time.Millisecond
+
+// stream copies one of the command's outputs into w until it ends or is
+// closed.
+type stream struct {
+	name string
+	r    *os.File
+	w    *capped
+	done chan struct{}
+}
+
+func (s *stream) copy() {
+	defer close(s.done)
+	_, _ = io.Copy(s.w, s.r)
+}
+
+// drain waits up to drainDelay for the streams to end (what the command
+// wrote before it ended is kept, even after a timeout), then closes those
+// a process the command started still holds open, and returns their
+// names. Once it returns, the streams' buffers are no longer written.
+func drain(streams []*stream) (held []string) {
+	timer := time.NewTimer(drainDelay)
+	defer timer.Stop()
+	for _, s := range streams {
+		select {
+		case <-s.done:
+			continue
+		case <-timer.C:
+		}
+		break
+	}
+	for _, s := range streams {
+		select {
+		case <-s.done:
+		default:
+			held = append(held, s.name)
+		}
+		// Closing the read end ends a Read blocked on it: os.Pipe's files
+		// go through the runtime's poller.
+		s.r.Close()
+		<-s.done
+	}
+	return held
+}
+
+// stopGroup stops what is left of the command's process group (processes
+// it started in the background): SIGTERM, and SIGKILL for those still
+// there after a second (at once when ctx is done). It reports whether
+// anything was left. The group's id cannot have been reused meanwhile:
+// Linux gives no new process the id of a group that still has members.
+func stopGroup(ctx context.Context, pgid int) bool {
+	if !groupRunning(pgid) {
+		return false
+	}
+	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	deadline := time.NewTimer(time.Second)
+	defer deadline.Stop()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for groupRunning(pgid) {
+		select {
+		case <-tick.C:
+			continue
+		case <-deadline.C:
+		case <-ctx.Done():
+		}
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		break
+	}
+	return true
+}
+
+// groupRunning reports whether a process of group pgid is running. A
+// zombie is not: its parent (init, once the command exited) may never
+// reap it. (The process service kind has the same test; a step kind does
+// not import a service kind.)
+func groupRunning(pgid int) bool {
+	if errors.Is(syscall.Kill(-pgid, 0), syscall.ESRCH) {
+		return false
+	}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return true
+	}
+	for _, e := range ents {
+		if e.Name()[0] < '0' || e.Name()[0] > '9' {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid pgrp …; comm may hold spaces and parentheses.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) > 2 && f[0] != "Z" && f[2] == strconv.Itoa(pgid) {
+			return true
+		}
+	}
+	return false
 }
 
 // Default implements step.Defaulter: a command that exits with another

@@ -30,7 +30,8 @@ func (Kind) Usage() step.Usage {
 			"On the browser's edges (from: browser, to: a service its pages call) the browser puts them in effect itself, pausing its requests to that service: " +
 			"http {status} answered in the service's place (with CORS allowed for the page's origin), reset and refuse as failed requests, blackhole held " +
 			"until the fault is lifted, latency and http {slow} before the request goes on; bandwidth, close_after and grpc are refused there. " +
-			"http and grpc are refused on an edge to a service that is called with no HTTP (postgres, mariadb, redis, nats)",
+			"http and grpc are refused on an edge to a service that is called with no HTTP (postgres, mariadb, redis, nats). " +
+			"A fault is checked against the suite's edges when the suite is validated, so its values are written out: no ((templates))",
 		Inputs: []step.Input{
 			{Name: "from, to", Doc: "the edge: the calling service (or browser) and the one it depends on (or the browser calls)"},
 			{Name: "latency", Doc: "added to each answer from the callee (a duration: 200ms)"},
@@ -87,24 +88,59 @@ type grpcFault struct {
 	code    int
 }
 
-// Decode implements step.Kind.
+// Decode implements step.Kind. A fault is static: it is checked against
+// the suite's edges and the callee's protocol when the suite is
+// validated, so no field may hold a template.
 func (Kind) Decode(d *decode.Decoder, n *yaml.Node) step.Action {
 	before := d.Errs.Len()
 	a := &action{}
-	d.Decode(n, a, "fault")
-	grpcAt, methodAt := n, n // where the gRPC fault and its method are written
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		switch v := decode.Resolve(n.Content[i+1]); n.Content[i].Value {
-		case "grpc":
-			grpcAt, methodAt = n.Content[i+1], n.Content[i+1]
-			for j := 0; v.Kind == yaml.MappingNode && j+1 < len(v.Content); j += 2 {
-				if v.Content[j].Value == "method" {
-					methodAt = v.Content[j+1]
-				}
-			}
-		case "http":
-			a.httpPos = d.Pos(n.Content[i+1])
+	fields := fieldNodes(n)
+	// Templates and negative amounts are said here, in words of their own;
+	// the decoder's "want a duration" for the same field is dropped.
+	said := map[string]bool{}
+	for _, k := range fieldOrder {
+		v, ok := fields[k]
+		if !ok || v.Kind != yaml.ScalarNode {
+			continue
 		}
+		switch noun, amount := amounts[k]; {
+		case v.Tag == "!!str" && hasTemplate(v.Value):
+			d.Errorf(v, "fault.%s: templates are not allowed here: the fault must be known when the suite is checked", k).
+				WithHint("write the value itself; a fault is checked against the suite's edges before anything runs")
+			said[k] = true
+		case amount && negative(v):
+			d.Errorf(v, "fault.%s: %s cannot be negative", k, noun)
+			said[k] = true
+		}
+	}
+	var decoded diag.List
+	sub := *d
+	sub.Errs = &decoded
+	sub.Decode(n, a, "fault")
+	for _, e := range decoded.Errors() {
+		if k, ok := strings.CutPrefix(e.Msg, "fault."); ok {
+			if i := strings.Index(k, ":"); i > 0 && said[k[:i]] {
+				continue
+			}
+		}
+		d.Errs.Add(e)
+	}
+	// A problem with one of the fields (not the whole: a missing from)
+	// leaves the fault as written unknown: saying it has none, or that its
+	// parts do not fit together, would be a second, false, report.
+	fieldBad := false
+	for _, e := range d.Errs.Errors()[before:] {
+		fieldBad = fieldBad || e.Pos != d.Pos(n)
+	}
+	grpcAt, methodAt := n, n // where the gRPC fault and its method are written
+	if v, ok := fields["grpc"]; ok {
+		grpcAt, methodAt = v, v
+	}
+	if v, ok := fields["grpc.method"]; ok {
+		methodAt = v
+	}
+	if v, ok := fields["http"]; ok {
+		a.httpPos = d.Pos(v)
 	}
 	a.grpcPos, a.methodPos = d.Pos(grpcAt), d.Pos(methodAt)
 	grpcBad := a.GRPC != nil && d.Errs.Len() > before // its decoding said what is wrong
@@ -127,17 +163,90 @@ func (Kind) Decode(d *decode.Decoder, n *yaml.Node) step.Action {
 		problem(d, grpcAt, pr)
 	}
 	switch {
+	case fieldBad:
 	case a.Clear && !f.IsZero():
 		d.Errorf(n, "fault: clear: true takes faults off; give it alone")
 	case !a.Clear && f.IsZero():
-		d.Errorf(n, "fault: no fault given").WithHint("add latency, bandwidth, close_after, reset, refuse, blackhole, http or grpc")
+		msg := "fault: no fault given"
+		for _, k := range fieldOrder {
+			if v, ok := fields[k]; ok && !strings.Contains(k, ".") && k != "from" && k != "to" && k != "clear" {
+				msg += fmt.Sprintf("; %s: %s sets nothing", k, v.Value)
+			}
+		}
+		d.Errorf(n, "%s", msg).WithHint("add latency, bandwidth, close_after, reset, refuse, blackhole, http or grpc (reset, refuse and blackhole take true)")
 	case len(problems) > 0 && !strings.HasPrefix(problems[0].Where, ".grpc"):
-		problem(d, n, problems[0])
+		at := n // a problem of the whole (jitter needs a latency) is said at it
+		if v, ok := fields[strings.TrimPrefix(problems[0].Where, ".")]; ok && problems[0].Where != "" {
+			at = v
+		}
+		problem(d, at, problems[0])
 	}
 	if d.Errs.Len() > before {
 		return nil
 	}
 	return a
+}
+
+// fieldOrder is the fault's fields, its http: and grpc:'s as http.status,
+// in the order their problems are said.
+var fieldOrder = []string{"from", "to", "latency", "jitter", "bandwidth", "close_after", "reset", "refuse", "blackhole", "clear",
+	"http", "http.method", "http.path", "http.status", "http.body", "http.slow",
+	"grpc", "grpc.method", "grpc.code", "grpc.message"}
+
+// amounts are the fields that may not be negative, each with what it is.
+var amounts = map[string]string{"latency": "a latency", "jitter": "a jitter", "bandwidth": "a bandwidth",
+	"close_after": "a byte count", "http.slow": "a hold"}
+
+// fieldNodes is where each field of the fault at n is written (aliases
+// followed), by its name in fieldOrder. Keys merged in with << are not
+// seen: what they hold is checked as decoded.
+func fieldNodes(n *yaml.Node) map[string]*yaml.Node {
+	out := map[string]*yaml.Node{}
+	var walk func(m *yaml.Node, prefix string)
+	walk = func(m *yaml.Node, prefix string) {
+		if m = decode.Resolve(m); m == nil || m.Kind != yaml.MappingNode {
+			return
+		}
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			k, v := m.Content[i].Value, decode.Resolve(m.Content[i+1])
+			if v == nil {
+				continue
+			}
+			out[prefix+k] = v
+			if prefix == "" && (k == "http" || k == "grpc") {
+				walk(v, k+".")
+			}
+		}
+	}
+	walk(n, "")
+	return out
+}
+
+// hasTemplate reports whether s holds a ((template)); $((…)) is shell
+// arithmetic, left alone as everywhere in a suite.
+func hasTemplate(s string) bool {
+	for i := strings.Index(s, "(("); i >= 0; {
+		if i == 0 || s[i-1] != '$' {
+			return true
+		}
+		j := strings.Index(s[i+2:], "((")
+		if j < 0 {
+			return false
+		}
+		i += 2 + j
+	}
+	return false
+}
+
+// negative reports whether the scalar v is a negative number or duration.
+func negative(v *yaml.Node) bool {
+	if decode.Tag(v) == "!!int" {
+		x, err := decode.ParseInt(v.Value)
+		i, small := x.(int)
+		return err == nil && small && i < 0
+	}
+	d, err := time.ParseDuration(v.Value)
+	return err == nil && d < 0
 }
 
 // methodPath is a gRPC method written as the grpc step takes it,

@@ -30,7 +30,7 @@ func TestEveryProblemIsSaid(t *testing.T) {
 		{`{from: a, to: b, jitter: 5ms, grpc: {code: OK}}`, []string{
 			"1:1: fault: jitter needs a latency", "1:37: fault.grpc.code: OK is not a fault"}},
 		{`{from: a, to: b, http: {status: 700}, grpc: {code: OK}}`, []string{
-			"1:1: fault.http.status: 700 is not an HTTP status", "1:45: fault.grpc.code: OK is not a fault"}},
+			"1:33: fault.http.status: 700 is not an HTTP status", "1:45: fault.grpc.code: OK is not a fault"}},
 		{`{from: a, to: b, clear: true, grpc: {code: OK}}`, []string{
 			"1:1: fault: clear: true takes faults off", "1:37: fault.grpc.code: OK is not a fault"}},
 		{`{from: a, to: b, grpc: {}}`, []string{`fault.grpc: missing required key "code"`}}, // said once
@@ -166,5 +166,49 @@ func TestHTTPPathIsTheTarget(t *testing.T) {
 	}
 	if d := doc(wirestep.Kind{}.Usage(), "path"); !strings.Contains(d, "path and query") {
 		t.Errorf("interactions' path doc does not say what it matches: %s", d)
+	}
+}
+
+// A fault's problem is said once, where its key is written, in words of
+// its own: no "no fault given" beside a fault that is given but wrong,
+// no "want a duration" for a negative one, and a template is refused as
+// such (a fault is checked against the suite's edges before anything
+// runs, as every typed step field is; nothing would evaluate it).
+func TestProblemSaidOnceWhereWritten(t *testing.T) {
+	const tmpl = "templates are not allowed here: the fault must be known when the suite is checked"
+	for _, tc := range []struct{ src, want string }{
+		{`{from: a, to: b, slicer: 10}`, `1:18: fault: unknown key "slicer"`},
+		{`{from: a, to: b, latency: -200ms}`, "1:27: fault.latency: a latency cannot be negative"},
+		{`{from: a, to: b, latency: 100ms, jitter: -5ms}`, "1:42: fault.jitter: a jitter cannot be negative"},
+		{`{from: a, to: b, latency: 200}`, "1:27: fault.latency: want a duration like 5s or 1m30s, got number 200"},
+		{`{from: a, to: b, reset: "yes"}`, `1:25: fault.reset: want true or false, got "yes"`},
+		{`{from: a, to: b, latency: ((lat))}`, "1:27: fault.latency: " + tmpl},
+		{`{from: a, to: b, http: {path: /x, status: ((st))}}`, "1:43: fault.http.status: " + tmpl},
+		{`{from: a, to: b, bandwidth: ((bw))}`, "1:29: fault.bandwidth: " + tmpl},
+		{`{from: a, to: ((target)), reset: true}`, "1:15: fault.to: " + tmpl},
+		{`{from: a, to: b, reset: false}`, "1:1: fault: no fault given; reset: false sets nothing"},
+		{`{from: a, to: b}`, "1:1: fault: no fault given"},
+		{`{from: a, to: b, http: {status: 999}}`, "1:33: fault.http.status: 999 is not an HTTP status"},
+		{`{from: a, to: b, http: {path: /x, slow: -1s}}`, "1:41: fault.http.slow: a hold cannot be negative"},
+		{`{from: a, to: b, http: {path: /x}}`, "1:24: fault.http: give status"},
+		{`{from: a, to: b, bandwidth: -1}`, "1:29: fault.bandwidth: a bandwidth cannot be negative"},
+		{`{from: a, to: b, close_after: -5}`, "1:31: fault.close_after: a byte count cannot be negative"},
+	} {
+		_, err := decodeFault(t, tc.src)
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if !strings.Contains(got, "t.yaml:"+tc.want) || strings.Count(got, "t.yaml:") != 1 {
+			t.Errorf("%s:\n got %s\nwant t.yaml:%s, alone", tc.src, got, tc.want)
+		}
+	}
+	// Shell arithmetic is no template; a fault with its values written
+	// out is taken.
+	if !hasTemplate("a((b))") || hasTemplate("$((1+2))") || !hasTemplate("$((1)) ((x))") {
+		t.Error("hasTemplate")
+	}
+	if _, err := decodeFault(t, `{from: a, to: b, latency: 0s, reset: true, http: {path: /x, slow: 1s}}`); err != nil {
+		t.Error(err)
 	}
 }
