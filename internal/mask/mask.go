@@ -239,11 +239,32 @@ func (m *Masker) Text(s string) string {
 		s = textSecret().ReplaceAllString(s, "${1}${2}${3}"+Masked+"${2}${3}")
 		s = headerSecret().ReplaceAllString(s, "${1}"+Masked)
 		s = sqlText(s)
-		if strings.Contains(s, ")=(") {
-			s = keyDetail(s)
-		}
+		s = errorDetail(s)
 	}
 	return m.Str(s)
+}
+
+// ErrorDetail masks the values a database's error message quotes for a
+// key or column that holds a secret: PostgreSQL's "Key (api_token)=(…)",
+// MySQL's and MariaDB's "Duplicate entry '…' for key 'idx_users_api_token'"
+// and "Incorrect … value: '…' for column 'token'". It is for the
+// wire's recorded result of a statement, which is masked by shape and by
+// value (Masker.Str) and not as free text.
+func ErrorDetail(s string) string {
+	if !hint(s) {
+		return s
+	}
+	return errorDetail(s)
+}
+
+func errorDetail(s string) string {
+	if strings.Contains(s, ")=(") {
+		s = keyDetail(s)
+	}
+	if strings.Contains(s, "' for ") {
+		s = mysqlDetail(s)
+	}
+	return s
 }
 
 // pgKeyDetail is PostgreSQL's detail of a key's violation, in its log and
@@ -260,6 +281,47 @@ func keyDetail(s string) string {
 			if sqlSecretColumn(strings.TrimSpace(col)) {
 				return g[1] + Masked + g[4]
 			}
+		}
+		return m
+	})
+}
+
+// MySQL's and MariaDB's error messages that quote a value name the key
+// or column it was for:
+//
+//	Duplicate entry 'tok-1' for key 'idx_users_api_token' (1062; MySQL 8
+//	writes the key as 'users.idx_users_api_token', and a key of several
+//	columns joins their values with '-')
+//	Incorrect integer value: 'x' for column 'token' at row 1 (1292, 1366;
+//	MariaDB writes the column as `db`.`users`.`token`)
+//
+// The value runs to the quote before " for key"/" for column": MySQL
+// writes it unescaped, so it may hold a quote itself.
+var (
+	myDupEntry = lazyRE(`(?s)(Duplicate entry ')(.*?)(' for key '([^'\n]*)')`)
+	myColValue = lazyRE("(?s)(value: ')(.*?)(' for column ((?:[`'][^`'\n]*[`']\\.?){1,3}))")
+)
+
+// mysqlDetail masks the value of a MySQL or MariaDB error message whose
+// key or column holds a secret. A key is known by its name: GORM's
+// idx_<table>_<column>, MariaDB's default (the first column's name), a
+// composite key's name that names a secret column; a key named otherwise
+// (PRIMARY, uniq_1) keeps its value readable.
+func mysqlDetail(s string) string {
+	s = myDupEntry().ReplaceAllStringFunc(s, func(m string) string {
+		g := myDupEntry().FindStringSubmatch(m)
+		if sqlSecretColumn(g[4]) {
+			return g[1] + Masked + g[3]
+		}
+		return m
+	})
+	return myColValue().ReplaceAllStringFunc(s, func(m string) string {
+		g := myColValue().FindStringSubmatch(m)
+		// The column is the last of db.table.column.
+		col := strings.TrimRight(g[4], ".")
+		col = strings.Trim(col[strings.LastIndexAny(col[:len(col)-1], "`'")+1:], "`'")
+		if sqlSecretColumn(col) {
+			return g[1] + Masked + g[3]
 		}
 		return m
 	})

@@ -51,7 +51,8 @@ func TestSecretName(t *testing.T) {
 // FuzzText: masking never panics, is idempotent, and never leaves a
 // registered secret.
 func FuzzText(f *testing.F) {
-	for _, s := range []string{"a?token=1", `{"password":"x"}`, "postgres://u:p@h/d", "Authorization: x", "Bearer abcdefghij", "password 'x'", "SECRETVALUE1"} {
+	for _, s := range []string{"a?token=1", `{"password":"x"}`, "postgres://u:p@h/d", "Authorization: x", "Bearer abcdefghij", "password 'x'", "SECRETVALUE1",
+		"Duplicate entry 'x' for key 'api_token'", "Incorrect integer value: 'x' for column `d`.`t`.`token` at row 1"} {
 		f.Add(s)
 	}
 	m, _ := New([]string{`sk_[a-z]+`})
@@ -117,6 +118,38 @@ func TestKeyDetail(t *testing.T) {
 	} {
 		if got := m.Text(in); got != want {
 			t.Errorf("Text(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// MySQL's and MariaDB's error messages quote the value of a duplicate key
+// or of a bad column value: masked when the key or column names a secret.
+func TestMySQLErrorDetail(t *testing.T) {
+	m, _ := New(nil)
+	for in, want := range map[string]string{
+		// 1062, MariaDB (GORM's index name; MariaDB's default is the column's).
+		"ERROR 1062 (23000): Duplicate entry 'TOKSECRETMY12' for key 'idx_users_api_token'": "ERROR 1062 (23000): Duplicate entry '***' for key 'idx_users_api_token'",
+		"Error 1062 (23000): Duplicate entry 'x' for key 'api_token'":                       "Error 1062 (23000): Duplicate entry '***' for key 'api_token'",
+		// MySQL 8 names the table too; a composite key joins values with '-'.
+		"Duplicate entry 'a@b-pw1' for key 'users.idx_email_password_hash'": "Duplicate entry '***' for key 'users.idx_email_password_hash'",
+		// A value holding a quote is masked whole.
+		"Duplicate entry 'it's' for key 'secret'": "Duplicate entry '***' for key 'secret'",
+		// Keys that name no secret stay readable.
+		"Duplicate entry 'a@b.c' for key 'idx_users_email'":  "Duplicate entry 'a@b.c' for key 'idx_users_email'",
+		"Duplicate entry '7' for key 'PRIMARY'":              "Duplicate entry '7' for key 'PRIMARY'",
+		"Duplicate entry 'refresh' for key 'idx_token_type'": "Duplicate entry 'refresh' for key 'idx_token_type'",
+		// 1292/1366: MySQL quotes the column with ', MariaDB with ` and qualified.
+		"Error 1366 (22007): Incorrect integer value: 'abc' for column 'token' at row 1":                  "Error 1366 (22007): Incorrect integer value: '***' for column 'token' at row 1",
+		"ERROR 1292 (22007): Incorrect datetime value: 'x1' for column `app`.`users`.`password` at row 1": "ERROR 1292 (22007): Incorrect datetime value: '***' for column `app`.`users`.`password` at row 1",
+		"Incorrect integer value: 'abc' for column `token_db`.`users`.`age` at row 1":                     "Incorrect integer value: 'abc' for column `token_db`.`users`.`age` at row 1",
+		"Incorrect integer value: 'x' for column 'token_ttl' at row 1":                                    "Incorrect integer value: 'x' for column 'token_ttl' at row 1",
+	} {
+		got := m.Text(in)
+		if got != want {
+			t.Errorf("Text(%q) = %q, want %q", in, got, want)
+		}
+		if again := m.Text(got); again != got {
+			t.Errorf("masking %q again gave %q", got, again)
 		}
 	}
 }

@@ -107,7 +107,8 @@ type sqlToken struct {
 //
 // text reads free text instead, where a quote is as often an apostrophe
 // and a quoted name is as often a quotation, so that SQL in a sentence
-// or in a quoted string is still found: a quote just after a letter or
+// or in a quoted string is still found (a name may be quoted as MySQL
+// quotes it, `a`, as well): a quote just after a letter or
 // digit (can't, users') starts no literal (in a statement that is a
 // typed literal without its space, date'2024-01-01', which is rare); a
 // literal, dollar-quoted string or block comment that does not end is a
@@ -152,6 +153,13 @@ func sqlLex(s string, text bool) []sqlToken {
 			}
 		case c == '"':
 			if end, ok := sqlQuoted(s, i, '"', false); !text || ok && !strings.ContainsAny(s[i+1:end-1], " \t\r\n'") {
+				t.kind, t.to = sqlQIdent, end
+			}
+		case c == '`' && text:
+			// Free text holds MySQL's statements too (GORM's log of
+			// INSERT INTO `users` (`api_token`) VALUES ('…')): a
+			// backquoted name, read as the double-quoted one.
+			if end, ok := sqlQuoted(s, i, '`', false); ok && !strings.ContainsAny(s[i+1:end-1], " \t\r\n'\"") {
 				t.kind, t.to = sqlQIdent, end
 			}
 		case c == '$':

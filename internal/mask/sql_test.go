@@ -136,6 +136,12 @@ func TestTextSQL(t *testing.T) {
 		{"costs $USD$ 5; token = $$x$$", "costs $USD$ 5; token = '***'"},
 		// Statements in a log need no semicolon between them.
 		{"insert into t (token) select 'a'\ninsert into t (name) select 'b'", "insert into t (token) select '***'\ninsert into t (name) select 'b'"},
+		// MySQL's names in a log (GORM's, colored): backquoted.
+		{"\x1b[0m[2.4ms] [rows:1]\x1b[0m INSERT INTO `users` (`email`,`password_hash`,`api_token`) VALUES ('c@x','H1','T1'),('d@x','H2','T2') RETURNING `id`",
+			"\x1b[0m[2.4ms] [rows:1]\x1b[0m INSERT INTO `users` (`email`,`password_hash`,`api_token`) VALUES ('c@x','***','***'),('d@x','***','***') RETURNING `id`"},
+		{"SELECT * FROM `users` WHERE `users`.`api_token` = 'T1' AND `name` = 'ann'", "SELECT * FROM `users` WHERE `users`.`api_token` = '***' AND `name` = 'ann'"},
+		// A backquote that quotes words is no name.
+		{"run `make test` then token = 'x'", "run `make test` then token = '***'"},
 	} {
 		if got := (*Masker)(nil).Text(c.in); got != c.want {
 			t.Errorf("Text(%q)\n got %q\nwant %q", c.in, got, c.want)

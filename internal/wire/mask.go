@@ -129,6 +129,9 @@ func maskProtocol(in *Interaction) {
 		sql = oneLine(sql, maxSQLKept)
 		in.Op, in.Target = "SQL "+oneLine(sql, maxOpSQL), sql
 		maskParams(in, secret, all)
+		// The server's error may quote a secret the parameters held:
+		// Duplicate entry 'tok-1' for key 'idx_users_api_token'.
+		in.Result = mask.ErrorDetail(in.Result)
 	}
 }
 

@@ -133,6 +133,13 @@ func TestMaskRules(t *testing.T) {
 	if tok.Note != `["***", 7]` {
 		t.Errorf("a token given as a parameter: %q", tok.Note)
 	}
+	dup := Interaction{Protocol: "mysql", Op: "SQL INSERT INTO users (email,api_token) VALUES (?,?)", Target: "INSERT INTO users (email,api_token) VALUES (?,?)",
+		Note: `["a@b.c", "TOKSECRETMY12"]`, params: []string{`"a@b.c"`, `"TOKSECRETMY12"`},
+		Result: "ERROR 1062 (23000): Duplicate entry 'TOKSECRETMY12' for key 'idx_users_api_token'"}
+	maskProtocol(&dup)
+	if strings.Contains(dup.Note+dup.Result, "TOKSECRETMY12") {
+		t.Errorf("a token the server's error quotes was recorded: %+v", dup)
+	}
 	in := Interaction{Protocol: "postgres", Op: "SQL ALTER USER a PASSWORD $1", Target: "ALTER USER a PASSWORD $1", Note: "['hunter2']"}
 	maskProtocol(&in)
 	if strings.Contains(in.Note, "hunter2") {

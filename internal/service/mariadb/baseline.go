@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -56,10 +57,14 @@ import (
 //     (~7 ms for 20 tables, most of it reading the triggers): the tables,
 //     views, sequences and triggers a test made are dropped; a baseline
 //     table a test dropped is said once; one whose definition changed
-//     (SHOW CREATE TABLE) is said once and its rows restored with the
-//     columns both have; one whose triggers changed (seam's dropped, a
-//     user's made or dropped by a test, the table made again or swapped
-//     by RENAME) gets the baseline's triggers back and its rows restored;
+//     only in its indexes gets the baseline's back, silently: the indexes
+//     a test made are dropped, those it dropped or changed made again
+//     (after the rows are restored: a unique one may need them); one whose
+//     definition changed otherwise (SHOW CREATE TABLE) is said once and
+//     its rows restored with the columns both have; one whose triggers
+//     changed (seam's dropped, a user's made or dropped by a test, the
+//     table made again or swapped by RENAME) gets the baseline's triggers
+//     back and its rows restored;
 //     so is one emptied, whose AUTO_INCREMENT moved (ALTER TABLE …
 //     AUTO_INCREMENT) or that is partitioned (ALTER TABLE … TRUNCATE
 //     PARTITION); a baseline view a test dropped or replaced is made
@@ -89,6 +94,7 @@ type baseline struct {
 	kept     map[string]bool      // the baseline's system-versioned tables: kept, not reset, as before
 	seqs     map[string]*sequence // the baseline's sequences, set back by ALTER SEQUENCE
 	routines map[string]*routine  // the baseline's procedures, functions, packages and events, by key
+	indexes  []indexFix           // while resetting: the baseline's indexes to make again (remakeIndexes)
 	others   counts               // DDL statements of the other connections, at the last look (ddl -1: look at everything)
 	pending  map[*table]bool      // tables to restore: written, or not restored by a reset that failed
 	lockWait time.Duration
@@ -721,6 +727,7 @@ func (b *baseline) reset(ctx context.Context) error {
 		}
 	}
 	full := false
+	b.indexes = nil
 	if others != b.others {
 		// TRUNCATE alone changes no definition, trigger or view.
 		full = others.ddl != b.others.ddl
@@ -749,7 +756,7 @@ func (b *baseline) reset(ctx context.Context) error {
 	}
 	if len(set) == 0 && len(restarts) == 0 {
 		b.others = others
-		return nil
+		return b.fixIndexes(ctx, b.indexes)
 	}
 	restore := make([]*table, 0, len(set))
 	for t := range set {
@@ -785,7 +792,7 @@ func (b *baseline) reset(ctx context.Context) error {
 	}
 	clear(b.pending)
 	b.others = others
-	return nil
+	return b.fixIndexes(ctx, b.indexes)
 }
 
 // makeTriggers makes triggers of the baseline again, on their tables. A
@@ -1033,6 +1040,9 @@ func (b *baseline) checkTable(ctx context.Context, t *table, now []trigger, set 
 	if err != nil {
 		return err
 	}
+	if def != t.def && !t.altered && b.remakeIndexes(t, def) {
+		return nil
+	}
 	if def != t.def {
 		b.say(fmt.Sprintf("table %s of the baseline was altered by a test (ALTER TABLE): its rows are restored, the change is not undone", t.name))
 		t.def, t.altered = def, true
@@ -1042,6 +1052,114 @@ func (b *baseline) checkTable(ctx context.Context, t *table, now []trigger, set 
 		set[t] = true
 	}
 	return nil
+}
+
+// remakeIndexes sees whether a change of t's definition (def, now) is
+// only in its indexes (CREATE INDEX, DROP INDEX, ALTER TABLE … ADD KEY):
+// then it plans the ALTER TABLE that drops the indexes a test made and
+// makes again those it dropped or changed (b.indexes, run by the reset
+// after the rows are restored: a unique index made again may need the
+// baseline's rows back) and reports true. A table whose change is more
+// than its indexes is left to the caller (false).
+func (b *baseline) remakeIndexes(t *table, def string) bool {
+	baseRest, baseKeys := splitIndexes(t.def)
+	nowRest, nowKeys := splitIndexes(def)
+	if !slices.Equal(baseRest, nowRest) {
+		return false
+	}
+	var changes []string
+	for name, line := range nowKeys {
+		if baseKeys[name] != line {
+			if name == "PRIMARY" {
+				changes = append(changes, "DROP PRIMARY KEY")
+			} else {
+				changes = append(changes, "DROP INDEX "+quoteIdent(name))
+			}
+		}
+	}
+	for name, line := range baseKeys {
+		if nowKeys[name] != line {
+			changes = append(changes, "ADD "+line)
+		}
+	}
+	if len(changes) > 0 {
+		// MariaDB drops before it adds, whatever their order; sorted, the
+		// statement is the same every time.
+		slices.Sort(changes)
+		b.indexes = append(b.indexes, indexFix{t, "ALTER TABLE " + b.full(t.name) + " " + strings.Join(changes, ", ")})
+	}
+	// else the same indexes in another order: as the baseline's.
+	return true
+}
+
+// indexFix is an ALTER TABLE that gives a table the baseline's indexes.
+type indexFix struct {
+	t    *table
+	stmt string
+}
+
+// fixIndexes runs the ALTER TABLEs remakeIndexes planned. One that fails
+// (a unique index the rows a test left break, an index a foreign key of
+// the test's needs) is said, once, and the reset goes on: the next one
+// that looks at everything tries again.
+func (b *baseline) fixIndexes(ctx context.Context, fixes []indexFix) error {
+	for _, f := range fixes {
+		if err := b.exec(ctx, []string{f.stmt}); err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			b.others.ddl = -1
+			b.say(fmt.Sprintf("the indexes of table %s of the baseline were changed by a test: seam cannot make them as they were (%v), and the tests after it run with them changed", f.t.name, err))
+		}
+	}
+	return nil
+}
+
+// splitIndexes reads SHOW CREATE TABLE: the lines that are not an index
+// (columns, foreign keys, checks, options), without the comma that
+// follows a line but the last, and the index lines by index name
+// (PRIMARY for the primary key), as ALTER TABLE … ADD takes them.
+func splitIndexes(def string) (rest []string, keys map[string]string) {
+	keys = map[string]string{}
+	for _, line := range strings.Split(def, "\n") {
+		line = strings.TrimSuffix(strings.TrimSpace(line), ",")
+		switch {
+		case strings.HasPrefix(line, "PRIMARY KEY "):
+			keys["PRIMARY"] = line
+			continue
+		case strings.HasPrefix(line, "KEY `"), strings.HasPrefix(line, "UNIQUE KEY `"), strings.HasPrefix(line, "FULLTEXT KEY `"),
+			strings.HasPrefix(line, "SPATIAL KEY `"), strings.HasPrefix(line, "VECTOR KEY `"):
+			if name, ok := indexName(line); ok {
+				keys[name] = line
+				continue
+			}
+		}
+		rest = append(rest, line)
+	}
+	return rest, keys
+}
+
+// indexName is the name of an index line of SHOW CREATE TABLE: the first
+// quoted identifier (a backquote in it is written twice).
+func indexName(line string) (string, bool) {
+	i := strings.IndexByte(line, '`')
+	if i < 0 {
+		return "", false
+	}
+	var name strings.Builder
+	for j := i + 1; j < len(line); j++ {
+		if line[j] != '`' {
+			name.WriteByte(line[j])
+			continue
+		}
+		if j+1 < len(line) && line[j+1] == '`' {
+			name.WriteByte('`')
+			j++
+			continue
+		}
+		return name.String(), true
+	}
+	return "", false
 }
 
 // remakeViews makes again the baseline's views that a test dropped or
