@@ -181,7 +181,22 @@ func (e *Env) edgeKnown(what, from, to string) bool {
 		return true
 	}
 	hint := fmt.Sprintf("%s depends on nothing; add depends_on: [%s] to %s, so its calls go through the wire", from, to, from)
-	if len(deps) > 0 {
+	switch {
+	case caller.Kind == "postgres" || caller.Kind == "mariadb" || caller.Kind == "redis" || caller.Kind == "nats":
+		// A server calls no one: the edge is from what depends on to.
+		var callers []string
+		for _, svc := range e.sys.System.Services {
+			for _, d := range svc.DependsOn {
+				if d.Name == to && svc.Name != from {
+					callers = append(callers, svc.Name)
+				}
+			}
+		}
+		hint = fmt.Sprintf("%s is a %s server and calls no one: name an edge from a service that depends on %s", from, caller.Kind, to)
+		if len(callers) > 0 {
+			hint += " (here: " + strings.Join(callers, ", ") + ")"
+		}
+	case len(deps) > 0:
 		hint = fmt.Sprintf("%s depends on: %s", from, strings.Join(deps, ", "))
 	}
 	e.fail("%s: %s→%s is not an edge: %s does not depend on %s (%s)", what, from, to, from, to, hint)

@@ -146,3 +146,30 @@ tests:
 		t.Errorf("the first place is not told: %v", err)
 	}
 }
+
+// A fault named from a data server (which calls no one) is told with the
+// services whose calls do reach the callee.
+func TestEdgeFromAServerNamesTheCallers(t *testing.T) {
+	_, _, err := loadText(t, `services:
+  bus:
+    nats: {}
+  cache:
+    redis: {}
+  api:
+    process:
+      run: [sleep, "60"]
+    depends_on: [bus, cache]
+tests:
+  - name: t
+    steps:
+      - fault: {from: bus, to: cache, latency: 1s}
+`, suite.Options{})
+	var list *diag.List
+	if !errors.As(err, &list) || len(list.Errors()) != 1 {
+		t.Fatalf("Load = %v, want one problem", err)
+	}
+	if e := list.Errors()[0]; !strings.Contains(e.Msg, "bus→cache is not an edge") ||
+		e.Hint != "bus is a nats server and calls no one: name an edge from a service that depends on cache (here: api)" {
+		t.Errorf("problem %q, hint %q", e.Msg, e.Hint)
+	}
+}

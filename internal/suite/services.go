@@ -272,6 +272,26 @@ func (l *loader) checkEdges(s *Suite, refs []step.EdgeRef, components map[string
 				deps = append(deps, d.Name)
 			}
 			e := diag.Errorf(r.Pos, "%s→%s is not an edge: %s does not depend on %s", r.From, r.To, r.From, r.To)
+			switch from.Kind {
+			case "postgres", "mariadb", "redis", "nats":
+				// A server calls no one: the edge that carries the calls
+				// is from what depends on the callee.
+				var callers []string
+				for _, svc := range s.System.Services {
+					for _, d := range svc.DependsOn {
+						if d.Name == r.To && svc.Name != r.From {
+							callers = append(callers, svc.Name)
+						}
+					}
+				}
+				if len(callers) > 0 {
+					e.WithHint("%s is a %s server and calls no one: name an edge from a service that depends on %s (here: %s)", r.From, from.Kind, r.To, strings.Join(callers, ", "))
+				} else {
+					e.WithHint("%s is a %s server and calls no one: name an edge from a service that depends on %s", r.From, from.Kind, r.To)
+				}
+				l.errs.Add(e)
+				continue
+			}
 			if len(deps) > 0 {
 				e.WithHint("%s depends on: %s", r.From, strings.Join(deps, ", "))
 			} else {
