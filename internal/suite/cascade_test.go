@@ -173,3 +173,29 @@ tests:
 		t.Errorf("problem %q, hint %q", e.Msg, e.Hint)
 	}
 }
+
+// A test's faults: name an edge once: a second fault on it would
+// silently replace the first.
+func TestFaultsNameAnEdgeOnce(t *testing.T) {
+	_, _, err := loadText(t, `services:
+  back:
+    process:
+      run: [sleep, "60"]
+  api:
+    process:
+      run: [sleep, "60"]
+    depends_on: [back]
+tests:
+  - name: t
+    faults:
+      - {from: api, to: back, http: {path: /price*, status: 503}}
+      - {from: api, to: back, latency: 500ms}
+    steps:
+      - exec: ["true"]
+`, suite.Options{})
+	got := problems(t, err)
+	want := "seam.yaml:13:9: faults[1]: a second fault on api→back, which would replace the one at line 12: an edge has one fault at a time"
+	if len(got) != 1 || got[0] != want {
+		t.Errorf("problems:\n%s\nwant only:\n%s", strings.Join(got, "\n"), want)
+	}
+}

@@ -672,7 +672,18 @@ func (l *loader) faults(d *decode.Decoder, n *yaml.Node, defined map[string]bool
 		return nil
 	}
 	var out []*Step
+	first := map[string]*yaml.Node{} // edge → its first fault here
 	for i, item := range n.Content {
+		if edge := faultEdge(item); edge != "" {
+			if at, dup := first[edge]; dup {
+				// An edge has one fault at a time: the second would
+				// silently replace the first.
+				d.Errorf(item, "faults[%d]: a second fault on %s, which would replace the one at line %d: an edge has one fault at a time", i, edge, at.Line).
+					WithHint("put what both do in one mapping (latency, http, bandwidth … together); an edge takes one http fault and one grpc fault")
+				continue
+			}
+			first[edge] = item
+		}
 		key := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "fault", Line: item.Line, Column: item.Column}
 		step := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: []*yaml.Node{key, item}, Line: item.Line, Column: item.Column}
 		if s := l.step(d, step, fmt.Sprintf("faults[%d]", i), defined); s != nil {
@@ -680,6 +691,32 @@ func (l *loader) faults(d *decode.Decoder, n *yaml.Node, defined map[string]bool
 		}
 	}
 	return out
+}
+
+// faultEdge is the edge ("from→to") a fault mapping names, "" when it
+// does not name both as plain values.
+func faultEdge(n *yaml.Node) string {
+	n = decode.Resolve(n)
+	if n.Kind != yaml.MappingNode {
+		return ""
+	}
+	var from, to string
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], decode.Resolve(n.Content[i+1])
+		if v.Kind != yaml.ScalarNode {
+			continue
+		}
+		switch k.Value {
+		case "from":
+			from = v.Value
+		case "to":
+			to = v.Value
+		}
+	}
+	if from == "" || to == "" {
+		return ""
+	}
+	return from + "→" + to
 }
 
 func copySet(m map[string]bool) map[string]bool {

@@ -25,7 +25,9 @@ func (Kind) Usage() step.Usage {
 	return step.Usage{
 		Name: "fault",
 		Summary: "put faults on an edge (a depends_on between two services, through seam's wire) until the test ends; " +
-			"they are taken off as the test ends, so the next test starts without them. What a fault does (an answer in the " +
+			"they are taken off as the test ends, so the next test starts without them. An edge has one fault at a time: a fault step on an edge " +
+			"that has one replaces it (write what both do in one mapping: latency, http, bandwidth … together; one http and one grpc fault an edge), " +
+			"and a test's faults: may name an edge once. What a fault does (an answer in the " +
 			"callee's place, a cut connection, a swallowed call) is recorded as injected. Jitter is drawn from the test's seed, so --seed replays it. " +
 			"On the browser's edges (from: browser, to: a service its pages call) the browser puts them in effect itself, pausing its requests to that service: " +
 			"http {status} answered in the service's place (with CORS allowed for the page's origin), reset and refuse as failed requests, blackhole held " +
