@@ -542,6 +542,30 @@ func readStat(pid int) (stat, error) {
 	return stat{state: f[0][0], pgrp: pgrp, tick: tick}, nil
 }
 
+// GroupRunning reports whether a process of group pgid is still running.
+// A zombie is not: it is done, whoever reaps it (an init that never reaps
+// must not hold a stop up). When /proc cannot be read, a group that still
+// has members is taken as running.
+func GroupRunning(pgid int) bool {
+	if errors.Is(syscall.Kill(-pgid, 0), syscall.ESRCH) {
+		return false
+	}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return true
+	}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if st, err := readStat(pid); err == nil && st.state != 'Z' && st.pgrp == pgid {
+			return true
+		}
+	}
+	return false
+}
+
 // KillMarked sends SIGKILL to every process whose environment carries the
 // run's mark, again while more appear (a process may fork between the
 // listing and its signal), and waits up to grace for them to be gone.

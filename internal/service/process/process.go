@@ -5,7 +5,6 @@ package process
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,6 +22,7 @@ import (
 	"github.com/seamtest/seam/internal/crash"
 	"github.com/seamtest/seam/internal/decode"
 	"github.com/seamtest/seam/internal/expr"
+	"github.com/seamtest/seam/internal/reap"
 	"github.com/seamtest/seam/internal/service"
 	"go.yaml.in/yaml/v4"
 	"golang.org/x/sys/unix"
@@ -593,7 +592,7 @@ func (i *instance) stop(ctx context.Context) error {
 	// nothing of it; bounded, as a process in uninterruptible sleep may
 	// take longer, and the sweep is there for that.
 	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); {
-		if err := syscall.Kill(-pgid, 0); errors.Is(err, syscall.ESRCH) || !groupRunning(pgid) {
+		if err := syscall.Kill(-pgid, 0); errors.Is(err, syscall.ESRCH) || !reap.GroupRunning(pgid) {
 			break
 		}
 		select {
@@ -673,33 +672,4 @@ func inputs() []service.Input {
 		{Name: "stop_timeout", Doc: "how long a stopped process may take to exit after SIGTERM before its group is killed (default 5s; " +
 			"a wait past a second is said on stderr, a second Ctrl-C kills at once, and the service's log says why it was killed)"},
 	}
-}
-
-// groupRunning reports whether a process of group pgid is still running:
-// a zombie is done, whoever reaps it (an init that never reaps must not
-// hold Stop up).
-func groupRunning(pgid int) bool {
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return false
-	}
-	for _, e := range ents {
-		if e.Name()[0] < '0' || e.Name()[0] > '9' {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid pgrp …; comm may hold spaces and parentheses.
-		i := bytes.LastIndexByte(b, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(b[i+1:]))
-		if len(f) > 2 && f[0] != "Z" && f[2] == strconv.Itoa(pgid) {
-			return true
-		}
-	}
-	return false
 }

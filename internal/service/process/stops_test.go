@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/seamtest/seam/internal/reap"
 )
 
 // stubborn launches a shell that ignores SIGTERM (and so do the sleeps it
@@ -50,7 +52,7 @@ func stubborn(t *testing.T, grace time.Duration, stops *Stops) (*instance, func(
 
 // gone reports whether no process of the group runs any more.
 func gone(pgid int) bool {
-	return errors.Is(syscall.Kill(-pgid, 0), syscall.ESRCH) || !groupRunning(pgid)
+	return errors.Is(syscall.Kill(-pgid, 0), syscall.ESRCH) || !reap.GroupRunning(pgid)
 }
 
 // A stop that waits longer than a second says so, with the service's

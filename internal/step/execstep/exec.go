@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"github.com/seamtest/seam/internal/diag"
 	"github.com/seamtest/seam/internal/expect"
 	"github.com/seamtest/seam/internal/expr"
+	"github.com/seamtest/seam/internal/reap"
 	"github.com/seamtest/seam/internal/step"
 	"go.yaml.in/yaml/v4"
 )
@@ -293,7 +293,7 @@ func drain(streams []*stream) (held []string) {
 // anything was left. The group's id cannot have been reused meanwhile:
 // Linux gives no new process the id of a group that still has members.
 func stopGroup(ctx context.Context, pgid int) bool {
-	if !groupRunning(pgid) {
+	if !reap.GroupRunning(pgid) {
 		return false
 	}
 	_ = syscall.Kill(-pgid, syscall.SIGTERM)
@@ -301,7 +301,7 @@ func stopGroup(ctx context.Context, pgid int) bool {
 	defer deadline.Stop()
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
-	for groupRunning(pgid) {
+	for reap.GroupRunning(pgid) {
 		select {
 		case <-tick.C:
 			continue
@@ -312,39 +312,6 @@ func stopGroup(ctx context.Context, pgid int) bool {
 		break
 	}
 	return true
-}
-
-// groupRunning reports whether a process of group pgid is running. A
-// zombie is not: its parent (init, once the command exited) may never
-// reap it. (The process service kind has the same test; a step kind does
-// not import a service kind.)
-func groupRunning(pgid int) bool {
-	if errors.Is(syscall.Kill(-pgid, 0), syscall.ESRCH) {
-		return false
-	}
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return true
-	}
-	for _, e := range ents {
-		if e.Name()[0] < '0' || e.Name()[0] > '9' {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid pgrp …; comm may hold spaces and parentheses.
-		i := bytes.LastIndexByte(b, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(b[i+1:]))
-		if len(f) > 2 && f[0] != "Z" && f[2] == strconv.Itoa(pgid) {
-			return true
-		}
-	}
-	return false
 }
 
 // Default implements step.Defaulter: a command that exits with another
