@@ -35,21 +35,8 @@ func resetOnWrite(c net.Conn) bool {
 	if r, ok := c.(*replayConn); ok {
 		c = r.Conn // accepted while a fault answers (serveFaulted)
 	}
-	sc, ok := c.(syscall.Conn)
-	if !ok {
-		return false
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return false
-	}
-	closed := false
-	rc.Control(func(fd uintptr) {
-		if ti, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO); err == nil {
-			closed = ti.State == tcpClose
-		}
-	})
-	return closed
+	st, ok := tcpState(c)
+	return ok && st == tcpClose
 }
 
 // tcpClose is TCP_CLOSE of the kernel's TCP states (include/net/tcp_states.h):
@@ -59,21 +46,26 @@ const tcpClose = 7
 // peerEnded reports whether c's peer ended its side of the connection
 // (the kernel took its FIN or reset) and the proxy has not closed c yet.
 func peerEnded(c net.Conn) bool {
-	sc, ok := c.(syscall.Conn)
-	if !ok {
-		return false
+	st, ok := tcpState(c)
+	return ok && (st == tcpCloseWait || st == tcpClose)
+}
+
+// tcpState is c's TCP state (TCP_INFO's), ok when it could be read.
+func tcpState(c net.Conn) (state uint8, ok bool) {
+	sc, isSys := c.(syscall.Conn)
+	if !isSys {
+		return 0, false
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
-		return false
+		return 0, false
 	}
-	ended := false
 	rc.Control(func(fd uintptr) {
 		if ti, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO); err == nil {
-			ended = ti.State == tcpCloseWait || ti.State == tcpClose
+			state, ok = ti.State, true
 		}
 	})
-	return ended
+	return state, ok
 }
 
 // tcpCloseWait is TCP_CLOSE_WAIT (include/net/tcp_states.h): the peer
