@@ -284,7 +284,7 @@ func (d *Decoder) value(n *yaml.Node, v reflect.Value, what string) {
 		}
 	case reflect.Bool:
 		if n.Kind != yaml.ScalarNode || Tag(n) != "!!bool" {
-			d.Errorf(n, "%s: want true or false, got %s", what, KindName(n))
+			d.mismatch(n, what, "true or false")
 			return
 		}
 		b, err := ParseBool(n.Value)
@@ -295,7 +295,7 @@ func (d *Decoder) value(n *yaml.Node, v reflect.Value, what string) {
 		v.SetBool(b)
 	case reflect.Int, reflect.Int64, reflect.Int32:
 		if n.Kind != yaml.ScalarNode || Tag(n) != "!!int" {
-			d.Errorf(n, "%s: want a whole number, got %s", what, KindName(n))
+			d.mismatch(n, what, "a whole number")
 			return
 		}
 		x, err := ParseInt(n.Value)
@@ -307,7 +307,7 @@ func (d *Decoder) value(n *yaml.Node, v reflect.Value, what string) {
 		v.SetInt(int64(i))
 	case reflect.Float64:
 		if n.Kind != yaml.ScalarNode || (Tag(n) != "!!int" && Tag(n) != "!!float") {
-			d.Errorf(n, "%s: want a number, got %s", what, KindName(n))
+			d.mismatch(n, what, "a number")
 			return
 		}
 		f, err := ParseFloat(n.Value)
@@ -370,12 +370,37 @@ func (d *Decoder) duration(n *yaml.Node, what string) (time.Duration, bool) {
 		return 0, false
 	}
 	dur, err := time.ParseDuration(n.Value)
-	if err != nil || dur < 0 {
+	switch {
+	case err == nil && dur < 0:
+		d.Errorf(n, "%s: a duration cannot be negative, got %s", what, KindName(n))
+		return 0, false
+	case err != nil && isTemplate(n):
+		d.mismatch(n, what, "a duration like 5s or 1m30s")
+		return 0, false
+	case err != nil:
 		d.Errorf(n, "%s: want a duration like 5s or 1m30s, got %s", what, KindName(n)).
 			WithHint("units are ms, s, m, h; a bare number has no unit")
 		return 0, false
 	}
 	return dur, true
+}
+
+// mismatch reports a value of the wrong type for what, which wants want:
+// a ((template)) there is said to be refused, not to be of the wrong kind
+// (a typed field is read when the suite is checked, before any template
+// has a value).
+func (d *Decoder) mismatch(n *yaml.Node, what, want string) {
+	if isTemplate(n) {
+		d.Errorf(n, "%s: want %s; templates are not allowed here, got %s", what, want, KindName(n)).
+			WithHint("this field is read when the suite is checked, before ((…)) has a value: write the value out")
+		return
+	}
+	d.Errorf(n, "%s: want %s, got %s", what, want, KindName(n))
+}
+
+// isTemplate reports whether n is a string scalar holding a ((template)).
+func isTemplate(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && Tag(n) == "!!str" && strings.Contains(n.Value, "((") && strings.Contains(n.Value, "))")
 }
 
 // Duration decodes a duration scalar.
