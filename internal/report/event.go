@@ -213,6 +213,22 @@ type Counts struct {
 	Flaky int `json:"flaky,omitempty"`
 }
 
+// Add counts a test_end event by its status (a flaky pass in Passed and
+// Flaky).
+func (c *Counts) Add(e Event) {
+	switch e.Status {
+	case Passed:
+		c.Passed++
+		if e.Flaky {
+			c.Flaky++
+		}
+	case Failed:
+		c.Failed++
+	case Skipped:
+		c.Skipped++
+	}
+}
+
 // Sink receives events as they happen.
 type Sink interface {
 	Event(e Event)

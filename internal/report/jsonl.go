@@ -187,17 +187,7 @@ func EndCut(events []Event, name, where string) []Event {
 			if i := indexOf(open, e.Test); i >= 0 {
 				open = append(open[:i], open[i+1:]...)
 			}
-			switch e.Status {
-			case Passed:
-				counts.Passed++
-				if e.Flaky {
-					counts.Flaky++
-				}
-			case Failed:
-				counts.Failed++
-			case Skipped:
-				counts.Skipped++
-			}
+			counts.Add(e)
 		}
 	}
 	out := append([]Event(nil), events...)

@@ -164,17 +164,7 @@ func Merge(logs [][]Event, names []string) (*Merged, error) {
 					return nil, fmt.Errorf("test %q ran in %s and in %s: merge the parts of one split (the same --shard N and --timings on every part)", e.Test, other.part, part)
 				}
 				seen[e.Test] = partLog{part, i}
-				switch e.Status {
-				case Passed:
-					counts.Passed++
-					if e.Flaky {
-						counts.Flaky++
-					}
-				case Failed:
-					counts.Failed++
-				case Skipped:
-					counts.Skipped++
-				}
+				counts.Add(e)
 			}
 			body = append(body, e)
 		}
